@@ -1,0 +1,38 @@
+# tokendeck: `make run` opens the app, `make test` runs every check. Needs python3 and make.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest snapshots bench clean
+
+$(STAMP): pyproject.toml requirements/ci-constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c requirements/ci-constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/tokendeck
+
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	sh tests/system-deps.sh
+	$(BIN)/pytest
+
+snapshots: $(STAMP)
+	$(BIN)/pytest tests/test_snapshots.py --snapshot-update
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/cli_latency.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""tokendeck's Textual interface. Talks to the vault only through ``vault``'s public API."""

@@ -1,0 +1,73 @@
+"""Shared fixtures: every test gets its own vault home, an in-memory keyring and a
+cheap KDF, so nothing touches the developer's real vault or keyring."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import pytest
+
+from tests.support.cli import CliRunner
+from tests.support.memory_keyring import MemoryKeyring
+from vault import store
+
+PASSPHRASE_VARS = (
+    "TOKENDECK_PASSPHRASE",
+    "TOKENDECK_PASSPHRASE_FILE",
+    "TOKENDECK_PASSPHRASE_COMMAND",
+    "TOKENDECK_NEW_PASSPHRASE",
+)
+
+TEST_KDF_ITER = 2
+"""The one place the KDF cost is lowered: in-process tests only. Subprocess tests
+run the product exactly as shipped, at SQLCipher's default cost."""
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh, not yet created, ``TOKENDECK_HOME`` and a scrubbed environment."""
+    path = tmp_path / "home"
+    monkeypatch.setenv("TOKENDECK_HOME", str(path))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    for var in PASSPHRASE_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(store, "KDF_ITER", TEST_KDF_ITER)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """The keyring backend for in-process tests."""
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """keyring's own ``fail`` backend, as on a headless Linux box."""
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> CliRunner:
+    """Run ``tokendeck`` in-process."""
+    return CliRunner(monkeypatch, capsys)
+
+
+@pytest.fixture
+def passphrase_env(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A passphrase vault's secret in ``TOKENDECK_PASSPHRASE``."""
+    value = "correct horse battery staple"
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE", value)
+    return value

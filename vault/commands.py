@@ -1,0 +1,262 @@
+"""What each ``tokendeck`` subcommand does.  Parsing lives in :mod:`vault.cli`.
+
+Every handler takes the parsed arguments and returns an exit code; expected
+failures are raised as :class:`~vault.errors.VaultError` for the CLI to print.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from vault.core import MAX_TOKEN_BYTES, Vault
+from vault.errors import AlreadyExists, InvalidInput, NoVault
+from vault.keys import Key
+from vault.model import check_name
+from vault.opening import ask_new_passphrase, change_to_keyring, change_to_passphrase, init_vault, open_vault
+from vault.timefmt import iso, parse_when, relative
+
+NEW_PASSPHRASE_ENV = "TOKENDECK_NEW_PASSPHRASE"  # noqa: S105 - a name
+
+
+# ------------------------------------------------------------------ terminal
+
+
+def ask_hidden(prompt: str) -> str:
+    """Read a line without echo from the terminal."""
+    import getpass
+
+    return getpass.getpass(prompt)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _prompt() -> Callable[[str], str] | None:
+    return ask_hidden if _interactive() else None
+
+
+def notice(message: str) -> None:
+    print(f"tokendeck: {message}", file=sys.stderr)
+
+
+def _open() -> Vault:
+    return open_vault(prompt=_prompt())
+
+
+def read_secret(label: str) -> str:
+    """A secret from a hidden prompt on a terminal, or from stdin when piped.
+
+    One trailing newline (and surrounding whitespace) is dropped.
+
+    Raises:
+        InvalidInput: stdin is not UTF-8, or too large.
+    """
+    if _interactive():
+        return ask_hidden(f"{label}: ").strip()
+    data = sys.stdin.buffer.read(MAX_TOKEN_BYTES * 2 + 1)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("standard input is not UTF-8 text; nothing was stored") from None
+    return text.strip()
+
+
+def _human_times() -> bool:
+    return sys.stdout.isatty()
+
+
+def _when(ts: float | None, now: float) -> str:
+    if ts is None:
+        return "no expiry"
+    return relative(ts, now) if _human_times() else iso(ts) or ""
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _table(rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def _check_label(value: str | None, what: str) -> str | None:
+    if value is not None and (not value or len(value) > 200 or not value.isprintable()):
+        raise InvalidInput(f"{what} must be 1-200 printable characters")
+    return value
+
+
+# ------------------------------------------------------------------ commands
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    with init_vault(mode=args.mode, prompt=_prompt(), notice=notice) as vault:
+        how = "a key in the OS keyring" if vault.mode == "keyring" else "your passphrase"
+        notice(f"created a vault at {vault.paths.home}, unlocked by {how}")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    account = _check_label(args.account, "--account")
+    extras = {
+        k: v
+        for k, v in (("server_url", _check_label(args.server_url, "--server-url")), ("username", args.username))
+        if v is not None
+    }
+    _check_label(args.username, "--username")
+    with _open() as vault:
+        expires_at = None if args.expires is None else parse_when(args.expires, vault.clock.now())
+        # Check everything before reading the secret, so nobody pastes a token for nothing.
+        check_name(args.name)
+        check_name(args.provider, "provider")
+        if vault.exists(args.name) and not args.replace:
+            raise AlreadyExists(f"a credential named {args.name!r} already exists (use --replace to overwrite it)")
+        token = read_secret(f"Token for {args.name}")
+        vault.add_static(
+            args.name,
+            provider=args.provider,
+            token=token,
+            account=account,
+            expires_at=expires_at,
+            extras=extras,
+            replace=args.replace,
+        )
+        notice(f"stored {args.name}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with _open() as vault:
+        credentials = vault.credentials()
+        now = vault.clock.now()
+    if args.json:
+        _print_json([c.public(now) for c in credentials])
+        return 0
+    if not credentials:
+        notice("no credentials yet (add one with: tokendeck add NAME --provider P)")
+        return 0
+    rows = [["NAME", "PROVIDER", "ACCOUNT", "STATUS", "EXPIRES"]]
+    rows += [[c.name, c.provider, c.account or "-", c.status_at(now), _when(c.expires_at, now)] for c in credentials]
+    _table(rows)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with _open() as vault:
+        credential = vault.get(args.name)
+        now = vault.clock.now()
+    facts = credential.public(now)
+    if args.json:
+        _print_json(facts)
+        return 0
+    for key, value in facts.items():
+        if key.endswith("_at") and value is not None:
+            value = _when(getattr(credential, key), now) if _human_times() else value
+        elif isinstance(value, list):
+            value = " ".join(value) or "-"
+        elif isinstance(value, dict):
+            value = " ".join(f"{k}={v}" for k, v in value.items()) or "-"
+        print(f"{key.replace('_', ' ')}: {'-' if value is None else value}")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    with _open() as vault:
+        token = vault.token(args.name)
+    sys.stdout.write(token + "\n")
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    with _open() as vault:
+        credential = vault.get(args.name)
+        if not args.yes:
+            if not _interactive():
+                raise InvalidInput(f"not deleting {args.name} without confirmation: pass --yes")
+            answer = input(f"Delete {args.name} ({credential.provider}) from the vault? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                notice("nothing deleted")
+                return 1
+        vault.remove(args.name)
+    note = " (the token was not revoked at the provider)" if credential.kind == "oauth" else ""
+    notice(f"deleted {args.name}{note}")
+    return 0
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    with _open() as vault:
+        vault.rename(args.old, args.new)
+    notice(f"renamed {args.old} to {args.new}")
+    return 0
+
+
+def _new_passphrase() -> str:
+    if NEW_PASSPHRASE_ENV in os.environ:
+        return Key.passphrase(os.environ[NEW_PASSPHRASE_ENV]).secret.reveal()
+    if _interactive():
+        return ask_new_passphrase(ask_hidden).secret.reveal()
+    line = sys.stdin.buffer.readline(4096)
+    try:
+        return Key.passphrase(line.decode("utf-8").rstrip("\r\n")).secret.reveal()
+    except UnicodeDecodeError:
+        raise InvalidInput("standard input is not UTF-8 text; nothing was changed") from None
+
+
+def cmd_passphrase(args: argparse.Namespace) -> int:
+    with _open() as vault:
+        if args.keyring:
+            change_to_keyring(vault)
+            notice("the vault is now unlocked by a new key in the OS keyring")
+        else:
+            change_to_passphrase(vault, _new_passphrase())
+            notice("the vault is now unlocked by the new passphrase")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 1:
+        raise InvalidInput("--limit must be at least 1")
+    with _open() as vault:
+        events = vault.audit_log(credential=args.name, limit=args.limit)
+    if args.json:
+        _print_json([e.public() for e in events])
+        return 0
+    for e in events:
+        print("  ".join([iso(e.at) or "", e.credential or "-", e.action, e.outcome, e.detail or ""]).rstrip())
+    return 0
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    try:
+        vault = _open()
+    except NoVault:
+        if not _interactive():
+            raise
+        notice("there is no vault yet; creating one")
+        vault = init_vault(prompt=ask_hidden, notice=notice)
+    from screens.app import run_app  # deferred: the TUI stack is only for this command
+
+    with vault:
+        run_app(vault)
+    return 0
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init,
+    "add": cmd_add,
+    "list": cmd_list,
+    "show": cmd_show,
+    "token": cmd_token,
+    "rm": cmd_rm,
+    "rename": cmd_rename,
+    "passphrase": cmd_passphrase,
+    "audit": cmd_audit,
+    "tui": cmd_tui,
+}

@@ -1,0 +1,363 @@
+"""The unlocked vault: credentials, client registrations and the audit log.
+
+:class:`Vault` is what the CLI, the TUI and library users hold.  Every change
+and the audit event that records it commit in one transaction.  Get one with
+:func:`vault.open_vault` or :func:`vault.init_vault`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Self
+
+from vault.clock import Clock, SystemClock
+from vault.errors import AlreadyExists, InvalidInput, NeedsSignIn, NotFound
+from vault.keys import Key, VaultMeta
+from vault.model import AuditEvent, ClientRegistration, Credential, check_name
+from vault.paths import VaultPaths
+from vault.secret import Secret
+from vault.store import Row, Store
+from vault.timefmt import relative
+
+MAX_TOKEN_BYTES = 64 * 1024
+"""The longest token accepted; real ones (even JWTs) are a few KiB."""
+
+LAST_USED_RESOLUTION = 60.0
+"""``last_used_at`` is stamped at most once a minute, so hot reads rarely write."""
+
+
+def check_token(text: str) -> str:
+    """Validate a token's text: non-empty, printable, no whitespace, at most 64 KiB.
+
+    Raises:
+        InvalidInput: with a reason that does not quote the token.
+    """
+    if not text:
+        raise InvalidInput("the token is empty")
+    size = len(text.encode("utf-8"))
+    if size > MAX_TOKEN_BYTES:
+        raise InvalidInput(f"the token is {size} bytes; the limit is {MAX_TOKEN_BYTES} (wrong file piped in?)")
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise InvalidInput("the token contains whitespace or control characters")
+    return text
+
+
+def _secret(value: str | None) -> Secret | None:
+    return None if value is None else Secret(value)
+
+
+def _reveal(value: Secret | None) -> str | None:
+    return None if value is None else value.reveal()
+
+
+def _credential(row: Row) -> Credential:
+    return Credential(
+        name=row["name"],
+        provider=row["provider"],
+        kind=row["kind"],
+        account=row["account"],
+        access_token=_secret(row["access_token"]),
+        refresh_token=_secret(row["refresh_token"]),
+        id_token=_secret(row["id_token"]),
+        token_type=row["token_type"],
+        scopes=tuple(json.loads(row["scopes"])),
+        expires_at=row["expires_at"],
+        refresh_expires_at=row["refresh_expires_at"],
+        stored_status=row["status"],
+        last_error=row["last_error"],
+        extras=json.loads(row["extras"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_refreshed_at=row["last_refreshed_at"],
+        last_used_at=row["last_used_at"],
+    )
+
+
+def _client(row: Row) -> ClientRegistration:
+    scopes = row["scopes"]
+    return ClientRegistration(
+        provider=row["provider"],
+        client_id=row["client_id"],
+        client_secret=_secret(row["client_secret"]),
+        endpoints=json.loads(row["endpoints"]),
+        scopes=None if scopes is None else tuple(json.loads(scopes)),
+        redirect_port=row["redirect_port"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+class Vault:
+    """An open vault.  Use as a context manager, or call :meth:`close`.
+
+    Args:
+        store: the unlocked database.
+        paths: the home it lives in.
+        meta: its key mode.
+        clock: the time source; tests freeze it.
+    """
+
+    def __init__(self, store: Store, paths: VaultPaths, meta: VaultMeta, clock: Clock | None = None) -> None:
+        self._store = store
+        self.paths = paths
+        self.meta = meta
+        self.clock: Clock = clock or SystemClock()
+
+    def __repr__(self) -> str:
+        return f"Vault({str(self.paths.home)!r}, mode={self.meta.mode!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database. The vault cannot be used afterwards."""
+        self._store.close()
+
+    @property
+    def mode(self) -> str:
+        """``"keyring"`` or ``"passphrase"``."""
+        return self.meta.mode
+
+    # ------------------------------------------------------------- credentials
+
+    def credentials(self) -> list[Credential]:
+        """Every credential, by name."""
+        return [_credential(r) for r in self._store.query("SELECT * FROM credentials ORDER BY name")]
+
+    def get(self, name: str) -> Credential:
+        """The credential called ``name``.
+
+        Raises:
+            NotFound: there is none.
+        """
+        rows = self._store.query("SELECT * FROM credentials WHERE name = ?", (name,))
+        if not rows:
+            raise NotFound(f"no credential named {name!r} (see tokendeck list)")
+        return _credential(rows[0])
+
+    def exists(self, name: str) -> bool:
+        return bool(self._store.query("SELECT 1 FROM credentials WHERE name = ?", (name,)))
+
+    def token(self, name: str) -> str:
+        """The access token of ``name``, if it is usable now.
+
+        Raises:
+            NotFound: no such credential.
+            NeedsSignIn: it is expired, revoked, or needs a new sign-in.
+        """
+        credential = self.get(name)
+        now = self.clock.now()
+        status = credential.status_at(now)
+        if status in ("expired", "revoked", "needs_login", "error") or credential.access_token is None:
+            when = f" ({relative(credential.expires_at, now)})" if status == "expired" else ""
+            raise NeedsSignIn(f"{name} is {status.replace('_', ' ')}{when}; replace it with a new token")
+        if credential.last_used_at is None or now - credential.last_used_at >= LAST_USED_RESOLUTION:
+            self._store.write_if_free("UPDATE credentials SET last_used_at = ? WHERE name = ?", (now, name))
+        return credential.access_token.reveal()
+
+    def add_static(
+        self,
+        name: str,
+        *,
+        provider: str,
+        token: str,
+        account: str | None = None,
+        expires_at: float | None = None,
+        extras: Mapping[str, Any] | None = None,
+        replace: bool = False,
+    ) -> Credential:
+        """Store a static token (a PAT or API key).
+
+        Args:
+            replace: overwrite an existing credential of that name (keeping its
+                creation time) instead of refusing.
+
+        Raises:
+            InvalidInput: a bad name, provider or token, or an expiry in the past.
+            AlreadyExists: the name is taken and ``replace`` is false.
+        """
+        check_name(name)
+        check_name(provider, "provider")
+        check_token(token)
+        now = self.clock.now()
+        if expires_at is not None and expires_at <= now:
+            raise InvalidInput("the expiry is in the past")
+        credential = Credential(
+            name=name,
+            provider=provider,
+            kind="static",
+            account=account,
+            access_token=Secret(token),
+            token_type="Bearer",  # noqa: S106 - the token type, not a token
+            expires_at=expires_at,
+            extras=dict(extras or {}),
+            created_at=now,
+            updated_at=now,
+        )
+        self._write(credential, replace=replace, action="add")
+        return self.get(name)
+
+    def save(self, credential: Credential, *, replace: bool = True, action: str = "save") -> None:
+        """Insert or update a whole credential (the sign-in and refresh code use this)."""
+        check_name(credential.name)
+        self._write(credential, replace=replace, action=action)
+
+    def _write(self, c: Credential, *, replace: bool, action: str) -> None:
+        values = {
+            "name": c.name,
+            "provider": c.provider,
+            "kind": c.kind,
+            "account": c.account,
+            "access_token": _reveal(c.access_token),
+            "refresh_token": _reveal(c.refresh_token),
+            "id_token": _reveal(c.id_token),
+            "token_type": c.token_type,
+            "scopes": json.dumps(list(c.scopes)),
+            "expires_at": c.expires_at,
+            "refresh_expires_at": c.refresh_expires_at,
+            "status": c.stored_status,
+            "last_error": c.last_error,
+            "extras": json.dumps(dict(c.extras)),
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+            "last_refreshed_at": c.last_refreshed_at,
+            "last_used_at": c.last_used_at,
+        }
+        with self._store.transaction() as conn:
+            existing = conn.execute("SELECT created_at FROM credentials WHERE name = ?", (c.name,)).fetchone()
+            if existing is not None and not replace:
+                raise AlreadyExists(f"a credential named {c.name!r} already exists (use --replace to overwrite it)")
+            if existing is not None:
+                values["created_at"] = existing["created_at"]
+                assignments = ", ".join(f"{k} = :{k}" for k in values if k != "name")
+                conn.execute(f"UPDATE credentials SET {assignments} WHERE name = :name", values)  # noqa: S608 - fixed column names
+                outcome = "replaced"
+            else:
+                columns = ", ".join(values)
+                marks = ", ".join(f":{k}" for k in values)
+                conn.execute(f"INSERT INTO credentials ({columns}) VALUES ({marks})", values)  # noqa: S608 - fixed column names
+                outcome = "ok"
+            self._audit(conn, c.name, action, outcome, f"provider={c.provider} kind={c.kind}")
+
+    def remove(self, name: str) -> Credential:
+        """Delete ``name`` and its secrets from the vault (``secure_delete`` zeroes them).
+
+        Raises:
+            NotFound: there is no such credential.
+        """
+        credential = self.get(name)
+        with self._store.transaction() as conn:
+            if conn.execute("DELETE FROM credentials WHERE name = ?", (name,)).rowcount == 0:
+                raise NotFound(f"no credential named {name!r}")
+            self._audit(conn, name, "rm", "ok", f"provider={credential.provider}")
+        return credential
+
+    def rename(self, old: str, new: str) -> None:
+        """Give a credential a new name.
+
+        Raises:
+            NotFound: ``old`` does not exist.
+            AlreadyExists: ``new`` is taken.
+        """
+        check_name(new)
+        with self._store.transaction() as conn:
+            if conn.execute("SELECT 1 FROM credentials WHERE name = ?", (new,)).fetchone():
+                raise AlreadyExists(f"a credential named {new!r} already exists")
+            changed = conn.execute(
+                "UPDATE credentials SET name = ?, updated_at = ? WHERE name = ?", (new, self.clock.now(), old)
+            ).rowcount
+            if changed == 0:
+                raise NotFound(f"no credential named {old!r}")
+            self._audit(conn, new, "rename", "ok", f"from={old}")
+
+    # ---------------------------------------------------- client registrations
+
+    def set_client(self, registration: ClientRegistration) -> None:
+        """Store (or replace) the user's OAuth app for a provider."""
+        check_name(registration.provider, "provider")
+        now = self.clock.now()
+        with self._store.transaction() as conn:
+            conn.execute(
+                """
+                INSERT INTO client_registrations
+                    (provider, client_id, client_secret, endpoints, scopes, redirect_port, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (provider) DO UPDATE SET
+                    client_id = excluded.client_id, client_secret = excluded.client_secret,
+                    endpoints = excluded.endpoints, scopes = excluded.scopes,
+                    redirect_port = excluded.redirect_port, updated_at = excluded.updated_at
+                """,
+                (
+                    registration.provider,
+                    registration.client_id,
+                    _reveal(registration.client_secret),
+                    json.dumps(dict(registration.endpoints)),
+                    None if registration.scopes is None else json.dumps(list(registration.scopes)),
+                    registration.redirect_port,
+                    now,
+                    now,
+                ),
+            )
+            self._audit(conn, None, "provider-add", "ok", f"provider={registration.provider}")
+
+    def get_client(self, provider: str) -> ClientRegistration:
+        """The registration for ``provider``.
+
+        Raises:
+            NotFound: none is stored.
+        """
+        rows = self._store.query("SELECT * FROM client_registrations WHERE provider = ?", (provider,))
+        if not rows:
+            raise NotFound(f"no client registration for {provider!r} (see tokendeck provider add)")
+        return _client(rows[0])
+
+    def clients(self) -> list[ClientRegistration]:
+        return [_client(r) for r in self._store.query("SELECT * FROM client_registrations ORDER BY provider")]
+
+    def remove_client(self, provider: str) -> None:
+        with self._store.transaction() as conn:
+            if conn.execute("DELETE FROM client_registrations WHERE provider = ?", (provider,)).rowcount == 0:
+                raise NotFound(f"no client registration for {provider!r}")
+            self._audit(conn, None, "provider-rm", "ok", f"provider={provider}")
+
+    # ------------------------------------------------------------------ audit
+
+    def record(self, action: str, outcome: str, *, credential: str | None = None, detail: str | None = None) -> None:
+        """Append an audit event on its own (for actions that change nothing else)."""
+        with self._store.transaction() as conn:
+            self._audit(conn, credential, action, outcome, detail)
+
+    def _audit(self, conn: Any, credential: str | None, action: str, outcome: str, detail: str | None) -> None:
+        conn.execute(
+            "INSERT INTO audit (at, credential, action, outcome, detail) VALUES (?, ?, ?, ?, ?)",
+            (self.clock.now(), credential, action, outcome, detail),
+        )
+
+    def audit_log(self, *, credential: str | None = None, limit: int | None = None) -> list[AuditEvent]:
+        """Audit events, oldest first (the newest ``limit`` when given)."""
+        where = "WHERE credential = ?" if credential else ""
+        params: list[object] = [credential] if credential else []
+        sql = f"SELECT * FROM audit {where} ORDER BY id DESC"  # noqa: S608 - fixed fragments
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        rows = self._store.query(sql, params)
+        return [AuditEvent(r["at"], r["credential"], r["action"], r["outcome"], r["detail"]) for r in reversed(rows)]
+
+    # -------------------------------------------------------------------- keys
+
+    def rekey(self, key: Key, meta: VaultMeta, *, detail: str) -> None:
+        """Re-encrypt under ``key`` and record ``meta`` as the new key mode.
+
+        The new key must already be retrievable (e.g. stored in the keyring) so a
+        crash after the rekey can never strand the vault.
+        """
+        self.record("rekey", "started", detail=detail)
+        self._store.rekey(key)
+        meta.write(self.paths.meta)
+        self.meta = meta
+        self.record("rekey", "ok", detail=detail)

@@ -1,0 +1,106 @@
+"""The errors tokendeck raises on purpose, one tree, each with its exit code.
+
+Everything a user can cause (a wrong passphrase, an unknown name, a busy vault)
+is a :class:`VaultError`; anything else that escapes is a bug and should crash
+loudly.  Messages never contain a secret: they are built from names, paths and
+codes only, so they are safe to print, log and show in the TUI.
+
+::
+
+    VaultError                  exit 1   anything expected that went wrong
+    ├── InvalidInput            exit 2   a bad name, token, date or flag value
+    ├── VaultLocked             exit 3   no key could be found to unlock the vault
+    │   └── WrongPassphrase     exit 3   the key does not open this file
+    ├── NeedsSignIn             exit 4   expired, revoked or needs a fresh login
+    ├── NotFound                exit 5   no such credential or provider
+    │   └── NoVault             exit 5   nothing has been initialised at this home
+    ├── AlreadyExists           exit 1   a credential or vault of that name exists
+    ├── VaultBusy               exit 6   another process held the write lock too long
+    ├── VaultCorrupt            exit 1   the file is damaged past the first page
+    ├── VaultTooNew             exit 1   written by a newer tokendeck
+    └── KeyringUnavailable      exit 1   the OS keyring cannot be used
+"""
+
+from __future__ import annotations
+
+
+class VaultError(Exception):
+    """Base of every expected failure.
+
+    Args:
+        message: one line for the user; never a secret.
+        title: a short heading for the TUI's notifications.
+    """
+
+    exit_code = 1
+    default_title = "tokendeck error"
+
+    def __init__(self, message: str, *, title: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.title = title or self.default_title
+
+
+class InvalidInput(VaultError):
+    exit_code = 2
+    default_title = "Invalid input"
+
+
+class VaultLocked(VaultError):
+    exit_code = 3
+    default_title = "Vault locked"
+
+
+class WrongPassphrase(VaultLocked):
+    default_title = "Wrong passphrase"
+
+    def __init__(self, message: str = "wrong passphrase, or not a tokendeck vault") -> None:
+        super().__init__(message)
+
+
+class NeedsSignIn(VaultError):
+    exit_code = 4
+    default_title = "Sign-in needed"
+
+
+class NotFound(VaultError):
+    exit_code = 5
+    default_title = "Not found"
+
+
+class NoVault(NotFound):
+    default_title = "No vault"
+
+
+class AlreadyExists(VaultError):
+    default_title = "Already exists"
+
+
+class VaultBusy(VaultError):
+    exit_code = 6
+    default_title = "Vault busy"
+
+
+class VaultCorrupt(VaultError):
+    default_title = "Vault damaged"
+
+
+class VaultTooNew(VaultError):
+    default_title = "Vault too new"
+
+
+class KeyringUnavailable(VaultError):
+    default_title = "No keyring"
+
+
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "error (see the message)",
+    2: "usage: bad arguments or input",
+    3: "locked: no key, or a wrong passphrase",
+    4: "needs sign-in: expired, revoked or refused",
+    5: "not found: no such credential, provider or vault",
+    6: "vault busy: another process is writing; try again",
+    130: "interrupted (Ctrl-C)",
+}
+"""The documented exit codes of the ``tokendeck`` command (also in the README)."""

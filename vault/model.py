@@ -1,0 +1,167 @@
+"""What the vault stores, as plain frozen dataclasses.
+
+Secret fields are :class:`~vault.secret.Secret`, so printing a credential never
+shows a token.  :meth:`Credential.public` is the one view used for ``show``,
+``list --json`` and the TUI: it has every fact and no secret.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from vault.errors import InvalidInput
+from vault.secret import Secret
+from vault.timefmt import iso
+
+Kind = Literal["oauth", "static"]
+StoredStatus = Literal["active", "needs_login", "revoked", "error"]
+Status = Literal["active", "expiring", "expired", "needs_login", "revoked", "error"]
+
+STATUSES: tuple[Status, ...] = ("active", "expiring", "expired", "needs_login", "revoked", "error")
+
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """Validate a credential or provider name: 1-100 of ``A-Z a-z 0-9 . _ @ + -``.
+
+    Raises:
+        InvalidInput: spaces, control characters, a leading dash or dot, or too long.
+    """
+    if not _NAME.fullmatch(name):
+        shown = name.encode("unicode_escape").decode("ascii")[:60]
+        raise InvalidInput(
+            f"invalid {what} {shown!r}: use 1-100 letters, digits and . _ @ + -, starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class StatusPolicy:
+    """When a credential counts as "expiring".
+
+    Attributes:
+        long_lived_warning: warn this long before a static token or a refresh
+            token expires (seconds; 7 days).
+        short_lived_warning: warn this long before an access token with no
+            refresh token expires (seconds; 5 minutes).
+    """
+
+    long_lived_warning: float = 7 * 86400
+    short_lived_warning: float = 300
+
+
+@dataclass(frozen=True)
+class Credential:
+    """One stored credential. Status is computed from these facts and a clock."""
+
+    name: str
+    provider: str
+    kind: Kind
+    access_token: Secret | None
+    account: str | None = None
+    refresh_token: Secret | None = None
+    id_token: Secret | None = None
+    token_type: str | None = None
+    scopes: tuple[str, ...] = ()
+    expires_at: float | None = None
+    refresh_expires_at: float | None = None
+    stored_status: StoredStatus = "active"
+    last_error: str | None = None
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    last_refreshed_at: float | None = None
+    last_used_at: float | None = None
+
+    def status_at(self, now: float, policy: StatusPolicy = StatusPolicy()) -> Status:
+        """The user-facing status: can a working token be had without signing in again?
+
+        An OAuth credential with a refresh token follows the refresh token's
+        expiry (its access token is renewed on read); one without follows the
+        access token's.  Stored states (revoked, needs_login, error) win.
+        """
+        if self.stored_status != "active":
+            return self.stored_status
+        if self.access_token is None:
+            return "needs_login"
+        if self.kind == "oauth" and self.refresh_token is not None:
+            deadline, warning = self.refresh_expires_at, policy.long_lived_warning
+        elif self.kind == "oauth":
+            deadline, warning = self.expires_at, policy.short_lived_warning
+        else:
+            deadline, warning = self.expires_at, policy.long_lived_warning
+        if deadline is None:
+            return "active"
+        if deadline <= now:
+            return "expired"
+        if deadline - now <= warning:
+            return "expiring"
+        return "active"
+
+    def public(self, now: float) -> dict[str, Any]:
+        """Every fact about this credential except its secrets, JSON-ready."""
+        return {
+            "name": self.name,
+            "provider": self.provider,
+            "kind": self.kind,
+            "account": self.account,
+            "status": self.status_at(now),
+            "token_type": self.token_type,
+            "scopes": list(self.scopes),
+            "expires_at": iso(self.expires_at),
+            "refresh_expires_at": iso(self.refresh_expires_at),
+            "has_refresh_token": self.refresh_token is not None,
+            "last_error": self.last_error,
+            "extras": dict(self.extras),
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "last_refreshed_at": iso(self.last_refreshed_at),
+            "last_used_at": iso(self.last_used_at),
+        }
+
+
+@dataclass(frozen=True)
+class ClientRegistration:
+    """The user's own OAuth app at one provider.
+
+    Attributes:
+        provider: the provider's name in the catalog (or a custom one).
+        client_id: public identifier of the app.
+        client_secret: the app's secret, where the provider insists on one.
+        endpoints: overrides for self-hosted servers (``authorize``, ``token``, ...).
+        scopes: default scopes for sign-in, or ``None`` for the catalog's.
+        redirect_port: a fixed loopback port, for providers that need one.
+    """
+
+    provider: str
+    client_id: str
+    client_secret: Secret | None = None
+    endpoints: Mapping[str, str] = field(default_factory=dict)
+    scopes: tuple[str, ...] | None = None
+    redirect_port: int | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """One line of the audit log; ``detail`` never holds a secret."""
+
+    at: float
+    credential: str | None
+    action: str
+    outcome: str
+    detail: str | None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "at": iso(self.at),
+            "credential": self.credential,
+            "action": self.action,
+            "outcome": self.outcome,
+            "detail": self.detail,
+        }

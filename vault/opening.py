@@ -1,0 +1,195 @@
+"""Creating, unlocking and re-keying a vault home.
+
+These are the only functions that turn key material into an open
+:class:`~vault.core.Vault`.  Opening writes nothing until the key is proven and
+the schema version checked, so a wrong passphrase or a newer vault leaves every
+file exactly as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Mapping
+
+from vault.clock import Clock
+from vault.core import Vault
+from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault
+from vault.keys import (
+    Key,
+    KeyMode,
+    Prompt,
+    VaultMeta,
+    keyring_delete,
+    keyring_store,
+    keyring_usable,
+    passphrase_from_environment,
+    unlock_key,
+)
+from vault.paths import create_private_file, ensure_private_dir, resolve_home
+from vault.store import Store
+
+Notice = Callable[[str], None]
+"""Receives a one-line message for the user (the CLI prints it to stderr)."""
+
+
+def open_vault(
+    home: str | os.PathLike[str] | None = None,
+    passphrase: str | None = None,
+    *,
+    prompt: Prompt | None = None,
+    env: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+) -> Vault:
+    """Unlock an existing vault.
+
+    Args:
+        home: the vault directory; default ``$TOKENDECK_HOME`` or the platform data dir.
+        passphrase: for passphrase vaults; when ``None`` the environment sources
+            are tried, then ``prompt`` if given.
+        prompt: asks for the passphrase interactively, as a last resort.
+        env: the environment to read (default ``os.environ``).
+        clock: the time source.
+
+    Raises:
+        NoVault: nothing has been initialised at ``home``.
+        VaultLocked: no key was found; WrongPassphrase: the key is wrong.
+        VaultTooNew, VaultCorrupt: the file cannot be used by this version.
+    """
+    paths = resolve_home(home)
+    if not paths.db.exists():
+        raise NoVault(f"no vault at {paths.home} (create one with: tokendeck init)")
+    meta = VaultMeta.read(paths.meta)
+    if passphrase is not None and meta.mode == "passphrase":
+        key = Key.passphrase(passphrase)
+    else:
+        key = unlock_key(meta, os.environ if env is None else env, prompt)
+    return Vault(Store.open(paths.db, key), paths, meta, clock)
+
+
+def init_vault(
+    home: str | os.PathLike[str] | None = None,
+    *,
+    mode: KeyMode | None = None,
+    passphrase: str | None = None,
+    prompt: Prompt | None = None,
+    notice: Notice | None = None,
+    env: Mapping[str, str] | None = None,
+    clock: Clock | None = None,
+) -> Vault:
+    """Create a vault and return it open.
+
+    With ``mode=None`` the OS keyring is used when a real one works; otherwise
+    the user is told so (through ``notice``) and a passphrase is used.  Never
+    plaintext.
+
+    Args:
+        passphrase: the new passphrase; otherwise the environment sources, then
+            ``prompt`` (asked twice) are used.
+
+    Raises:
+        AlreadyExists: a vault is already there.
+        KeyringUnavailable: ``mode="keyring"`` but no keyring works.
+        VaultLocked: a passphrase is needed and none could be had.
+    """
+    paths = resolve_home(home)
+    env = os.environ if env is None else env
+    if paths.db.exists() or paths.meta.exists():
+        raise AlreadyExists(f"a vault already exists at {paths.home}")
+    if mode is None and (passphrase is not None or passphrase_from_environment(env) is not None):
+        mode = "passphrase"  # the user has arranged a passphrase: take the hint
+    if mode is None:
+        usable, why = keyring_usable()
+        if usable:
+            mode = "keyring"
+        else:
+            if notice:
+                notice(f"{why}; protecting the vault with a passphrase instead")
+            mode = "passphrase"
+    meta = VaultMeta.new(mode)
+    key = Key.new_raw() if mode == "keyring" else _new_passphrase(passphrase, env, prompt)
+    ensure_private_dir(paths.home)
+    try:
+        create_private_file(paths.db)
+    except FileExistsError:
+        raise AlreadyExists(f"a vault already exists at {paths.home}") from None
+    store: Store | None = None
+    try:
+        if mode == "keyring":
+            keyring_store(meta, key)
+        store = Store.create(paths.db, key)
+        meta.write(paths.meta)
+    except BaseException:
+        if store is not None:
+            store.close()
+        if mode == "keyring":
+            keyring_delete(meta)
+        for path in paths.all_files():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        raise
+    vault = Vault(store, paths, meta, clock)
+    vault.record("init", "ok", detail=f"mode={mode}")
+    return vault
+
+
+def _new_passphrase(passphrase: str | None, env: Mapping[str, str], prompt: Prompt | None) -> Key:
+    if passphrase is not None:
+        return Key.passphrase(passphrase)
+    key = passphrase_from_environment(env)
+    if key is not None:
+        return key
+    if prompt is None:
+        raise InvalidInput(
+            "a passphrase is needed: run in a terminal, or set TOKENDECK_PASSPHRASE_FILE, "
+            "TOKENDECK_PASSPHRASE_COMMAND or TOKENDECK_PASSPHRASE"
+        )
+    return ask_new_passphrase(prompt)
+
+
+def ask_new_passphrase(prompt: Prompt) -> Key:
+    """Ask for a new passphrase twice.
+
+    Raises:
+        InvalidInput: the two entries differ.
+        WrongPassphrase: it is empty.
+    """
+    first = prompt("New vault passphrase: ")
+    key = Key.passphrase(first)
+    if prompt("Repeat the passphrase: ") != first:
+        raise InvalidInput("the passphrases do not match; nothing was changed")
+    return key
+
+
+def change_to_passphrase(vault: Vault, new_passphrase: str) -> None:
+    """Re-encrypt under a new passphrase (from either mode); drops a keyring entry."""
+    key = Key.passphrase(new_passphrase)
+    old = vault.meta
+    vault.rekey(key, VaultMeta(old.vault_id, "passphrase"), detail=f"{old.mode}->passphrase")
+    if old.mode == "keyring":
+        keyring_delete(old)
+
+
+def change_to_keyring(vault: Vault) -> None:
+    """Re-encrypt under a fresh random key kept in the OS keyring (from either mode).
+
+    The new key goes into the keyring, under a new entry, before the database is
+    re-keyed; the old entry is removed only afterwards.
+
+    Raises:
+        KeyringUnavailable: no real keyring works here; nothing was changed.
+    """
+    old = vault.meta
+    usable, why = keyring_usable()
+    if not usable:
+        raise KeyringUnavailable(f"{why}; the vault was not changed")
+    key = Key.new_raw()
+    new = VaultMeta(old.vault_id, "keyring", f"vault-{old.vault_id}-{os.urandom(4).hex()}")
+    keyring_store(new, key)
+    try:
+        vault.rekey(key, new, detail=f"{old.mode}->keyring")
+    except BaseException:
+        keyring_delete(new)
+        raise
+    if old.mode == "keyring":
+        keyring_delete(old)

@@ -1,0 +1,87 @@
+"""Where the vault lives, and how its files come into being with safe modes.
+
+Every file that may hold a secret is created 0600 from its first byte
+(``os.open`` with ``O_CREAT | O_EXCL``), never written and then chmod-ed; the
+home directory is created 0700.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+HOME_ENV = "TOKENDECK_HOME"
+DB_NAME = "vault.db"
+META_NAME = "vault.json"
+
+
+@dataclass(frozen=True)
+class VaultPaths:
+    """The files of one vault home."""
+
+    home: Path
+
+    @property
+    def db(self) -> Path:
+        return self.home / DB_NAME
+
+    @property
+    def meta(self) -> Path:
+        return self.home / META_NAME
+
+    def all_files(self) -> list[Path]:
+        """The database, its WAL and shared-memory files, and the metadata file."""
+        db = str(self.db)
+        return [self.db, Path(db + "-wal"), Path(db + "-shm"), self.meta]
+
+
+def resolve_home(home: str | os.PathLike[str] | None = None) -> VaultPaths:
+    """Pick the vault home: the argument, ``$TOKENDECK_HOME``, or the platform data dir."""
+    if home is None:
+        home = os.environ.get(HOME_ENV) or None
+    if home is None:
+        import platformdirs  # deferred: only needed without TOKENDECK_HOME
+
+        home = platformdirs.user_data_dir("tokendeck", appauthor=False)
+    return VaultPaths(Path(home).expanduser().absolute())
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) with the leaf at mode 0700."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def create_private_file(path: Path) -> None:
+    """Create an empty file at mode 0600; fail if it exists."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    os.close(fd)
+
+
+def write_private_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically: a 0600 temp file beside it, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or create in ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

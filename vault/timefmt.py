@@ -1,0 +1,90 @@
+"""Times in and out: ISO 8601 and short durations on the way in, ISO 8601 UTC
+and "in 4m 12s" on the way out.
+
+All times inside tokendeck are POSIX seconds (floats, UTC).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from vault.errors import InvalidInput
+
+_DURATION = re.compile(r"(\d+)([wdhms])")
+_DURATION_ONLY = re.compile(r"(\d+[wdhms])+")
+_UNIT_SECONDS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+
+
+def parse_duration(text: str) -> float:
+    """Parse ``90d``, ``12h``, ``1h30m``, ``2w`` into seconds.
+
+    Raises:
+        InvalidInput: when the text is not a positive duration.
+    """
+    compact = text.strip().lower()
+    parts = _DURATION.findall(compact)
+    if not parts or "".join(n + u for n, u in parts) != compact:
+        raise InvalidInput(f"not a duration: {text!r} (try 90d, 12h or 1h30m)")
+    seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
+    if seconds <= 0:
+        raise InvalidInput(f"duration must be positive: {text!r}")
+    return float(seconds)
+
+
+def parse_when(text: str, now: float) -> float:
+    """Parse a point in time given on the command line.
+
+    Accepts an ISO 8601 date (``2026-12-31``, read as midnight UTC, the cautious
+    reading for an expiry), an ISO 8601 date-time (``2026-12-31T12:00:00Z``; a
+    time without an offset is UTC), or a duration from ``now`` (``90d``).
+
+    Raises:
+        InvalidInput: when the text is none of those.
+    """
+    stripped = text.strip()
+    if _DURATION_ONLY.fullmatch(stripped.lower()):
+        return now + parse_duration(stripped)
+    try:
+        if len(stripped) == 10:
+            day = date.fromisoformat(stripped)
+            return datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp()
+        moment = datetime.fromisoformat(stripped)
+    except ValueError:
+        raise InvalidInput(
+            f"not a date, time or duration: {text!r} (try 2026-12-31, 2026-12-31T12:00:00Z or 90d)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def iso(ts: float | None) -> str | None:
+    """Format POSIX seconds as ISO 8601 UTC with a ``Z`` (``None`` stays ``None``)."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _span(seconds: float) -> str:
+    total = int(seconds)
+    days, rest = divmod(total, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h" if hours and days < 7 else f"{days}d"
+    if hours:
+        return f"{hours}h {minutes}m" if minutes else f"{hours}h"
+    if minutes:
+        return f"{minutes}m {secs}s" if secs else f"{minutes}m"
+    return f"{secs}s"
+
+
+def relative(ts: float | None, now: float) -> str:
+    """Say how far ``ts`` is from ``now`` for a person: ``in 4m 12s``, ``2h ago``."""
+    if ts is None:
+        return "never"
+    delta = ts - now
+    if delta >= 0:
+        return f"in {_span(delta)}"
+    return f"{_span(-delta)} ago"
