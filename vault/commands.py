@@ -59,7 +59,10 @@ def read_secret(label: str) -> str:
     """
     if _interactive():
         return ask_hidden(f"{label}: ").strip()
-    data = sys.stdin.buffer.read(MAX_TOKEN_BYTES * 2 + 1)
+    cap = MAX_TOKEN_BYTES * 2  # room for surrounding whitespace
+    data = sys.stdin.buffer.read(cap + 1)
+    if len(data) > cap:
+        raise InvalidInput(f"standard input is over the limit of {MAX_TOKEN_BYTES} bytes; nothing was stored")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:

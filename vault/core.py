@@ -37,7 +37,7 @@ def check_token(text: str) -> str:
         raise InvalidInput("the token is empty")
     size = len(text.encode("utf-8"))
     if size > MAX_TOKEN_BYTES:
-        raise InvalidInput(f"the token is {size} bytes; the limit is {MAX_TOKEN_BYTES} (wrong file piped in?)")
+        raise InvalidInput(f"the token is {size} bytes; the limit is {MAX_TOKEN_BYTES} bytes (wrong file piped in?)")
     if any(ch.isspace() or not ch.isprintable() for ch in text):
         raise InvalidInput("the token contains whitespace or control characters")
     return text

@@ -28,6 +28,9 @@ KDF_ITER: int | None = None
 Only the test suite's one fixture lowers this; the product never sets it.
 """
 
+PAGE_SIZE = 4096
+"""SQLCipher 4's page size; a vault file is always a whole number of pages."""
+
 Row: TypeAlias = Any
 """A result row (``sqlcipher3.Row``), indexable by column name."""
 
@@ -86,12 +89,21 @@ class Store:
             VaultTooNew: the schema is newer than this tokendeck knows.
             VaultCorrupt: the file decrypts but is damaged.
         """
+        size = path.stat().st_size
+        if size == 0 or size % PAGE_SIZE:
+            raise VaultCorrupt(f"{path} is truncated or is not a tokendeck vault ({size} bytes)")
         conn = _connect(path, key)
         try:
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
             except sqlcipher3.DatabaseError:
                 raise WrongPassphrase() from None
+            with _mapped():
+                # Checks every page's HMAC (well under a millisecond for a vault),
+                # so a damaged file is refused before anything reads or writes it.
+                damage = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+            if damage:
+                raise VaultCorrupt(f"{path} is damaged ({damage[0][0]}); restore it from a backup")
             with _mapped():
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version == 0:

@@ -1,0 +1,380 @@
+"""The ``tokendeck`` command line, in-process: outputs, exit codes, and what each
+bad input leaves in the vault (nothing new, nothing lost)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import vault
+from tests.support.cli import CliRunner
+from tests.support.memory_keyring import MemoryKeyring
+from vault.keys import Key
+from vault.store import Store
+
+PASS = "correct horse battery staple"
+
+
+@pytest.fixture
+def ready(cli: CliRunner, passphrase_env: str) -> CliRunner:
+    """A passphrase vault holding one GitHub PAT called ``gh``."""
+    assert cli("init").code == 0
+    assert cli("add", "gh", "--provider", "github-pat", "--account", "alice", stdin="ghp_one\n").code == 0
+    return cli
+
+
+def stored(home: Path) -> dict[str, str]:
+    """Name -> token of everything in the vault, read through the library."""
+    with vault.open_vault(home, PASS) as v:
+        return {c.name: c.access_token.reveal() for c in v.credentials() if c.access_token}
+
+
+def one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# ---------------------------------------------------------------------- init
+
+
+def test_init_prefers_the_keyring(cli: CliRunner, home: Path, memory_keyring: MemoryKeyring) -> None:
+    r = cli("init")
+    assert r.code == 0
+    meta = json.loads((home / "vault.json").read_text())
+    assert meta["mode"] == "keyring"
+    key = memory_keyring.entries[("tokendeck", meta["keyring_user"])]
+    assert len(bytes.fromhex(key)) == 32
+    assert cli("list").code == 0  # no passphrase needed
+
+
+def test_init_without_keyring_asks_for_a_passphrase(cli: CliRunner, home: Path, no_keyring: None) -> None:
+    r = cli("init", tty=True, answers=[PASS, PASS])
+    assert r.code == 0
+    assert "no usable OS keyring" in r.err and "passphrase instead" in r.err
+    assert json.loads((home / "vault.json").read_text())["mode"] == "passphrase"
+    assert vault.open_vault(home, PASS).credentials() == []
+
+
+def test_init_without_keyring_or_terminal_refuses(cli: CliRunner, home: Path, no_keyring: None) -> None:
+    r = cli("init")
+    assert r.code == 2
+    assert "passphrase is needed" in one_line(r.err.split("\n", 1)[1])
+    assert not (home / "vault.db").exists()
+
+
+def test_init_keyring_required_but_missing_creates_nothing(cli: CliRunner, home: Path, no_keyring: None) -> None:
+    r = cli("init", "--keyring")
+    assert r.code == 1
+    assert "no usable OS keyring" in one_line(r.err)
+    assert not (home / "vault.db").exists() and not (home / "vault.json").exists()
+
+
+def test_init_with_mismatched_passphrases_creates_nothing(cli: CliRunner, home: Path) -> None:
+    r = cli("init", "--passphrase", tty=True, answers=[PASS, PASS + "x"])
+    assert r.code == 2
+    assert "do not match" in one_line(r.err)
+    assert not (home / "vault.db").exists()
+
+
+def test_init_twice_keeps_the_first_vault(ready: CliRunner, home: Path) -> None:
+    before = (home / "vault.db").read_bytes()
+    r = ready("init")
+    assert r.code == 1
+    assert "already exists" in one_line(r.err)
+    assert (home / "vault.db").read_bytes() == before
+    assert stored(home) == {"gh": "ghp_one"}
+
+
+# ----------------------------------------------------------------------- add
+
+
+def test_add_from_a_hidden_prompt(cli: CliRunner, home: Path, passphrase_env: str) -> None:
+    cli("init")
+    r = cli("add", "pat", "--provider", "github-pat", tty=True, answers=["  ghp_typed  "])
+    assert r.code == 0
+    assert stored(home) == {"pat": "ghp_typed"}
+    assert "ghp_typed" not in r.out + r.err
+
+
+def test_add_records_account_expiry_and_server(ready: CliRunner) -> None:
+    r = ready(
+        "add", "jira", "--provider", "jira-dc", "--account", "bob", "--expires", "2030-01-31",
+        "--server-url", "https://jira.example.com", "--username", "bob",
+        stdin="NjQ2OTk5\n",
+    )  # fmt: skip
+    assert r.code == 0
+    facts = json.loads(ready("show", "jira", "--json").out)
+    assert facts["expires_at"] == "2030-01-31T00:00:00Z"
+    assert facts["extras"] == {"server_url": "https://jira.example.com", "username": "bob"}
+    assert facts["account"] == "bob" and facts["kind"] == "static"
+
+
+def test_duplicate_name_is_refused_before_reading_the_secret(ready: CliRunner, home: Path) -> None:
+    r = ready("add", "gh", "--provider", "github-pat", stdin="ghp_two\n")
+    assert r.code == 1
+    assert "already exists" in one_line(r.err)
+    assert stored(home) == {"gh": "ghp_one"}
+
+
+def test_replace_rotates_the_token(ready: CliRunner, home: Path) -> None:
+    created = json.loads(ready("show", "gh", "--json").out)["created_at"]
+    assert ready("add", "gh", "--provider", "github-pat", "--replace", stdin="ghp_two\n").code == 0
+    assert stored(home) == {"gh": "ghp_two"}
+    assert json.loads(ready("show", "gh", "--json").out)["created_at"] == created
+
+
+@pytest.mark.parametrize(
+    ("name", "stdin", "message"),
+    [
+        ("has space", "s3cret", "invalid name"),
+        ("tab\there", "s3cret", "invalid name"),
+        ("bell\x07", "s3cret", "invalid name"),
+        ("x" * 101, "s3cret", "invalid name"),
+        ("ok", "", "empty"),
+        ("ok", "two words", "whitespace"),
+        ("ok", "line1\nline2", "whitespace"),
+        ("ok", b"\xff\xfe\x00bad", "not UTF-8"),
+        ("ok", "A" * (1024 * 1024), "limit of 65536 bytes"),
+    ],
+    ids=["space", "tab", "control", "too-long", "empty", "inner-space", "multi-line", "non-utf8", "1MiB"],
+)
+def test_bad_input_is_refused_and_the_vault_is_unchanged(
+    ready: CliRunner, home: Path, name: str, stdin: str | bytes, message: str
+) -> None:
+    r = ready("add", name, "--provider", "api-key", stdin=stdin)
+    assert r.code == 2
+    assert message in one_line(r.err)
+    assert stored(home) == {"gh": "ghp_one"}
+    if isinstance(stdin, str) and stdin:
+        assert stdin not in r.err
+
+
+@pytest.mark.parametrize(
+    ("when", "code"), [("2001-01-01", 2), ("yesterday", 2), ("0d", 2), ("2026-13-40", 2), ("90d", 0)]
+)
+def test_expiry_parsing(ready: CliRunner, home: Path, when: str, code: int) -> None:
+    r = ready("add", "k", "--provider", "api-key", "--expires", when, stdin="tok123")
+    assert r.code == code, r.err
+    assert ("k" in stored(home)) == (code == 0)
+
+
+def test_a_big_but_plausible_token_round_trips(ready: CliRunner) -> None:
+    jwt = "eyJ" + "a" * 60000
+    assert ready("add", "big", "--provider", "api-key", stdin=jwt).code == 0
+    assert ready("token", "big").out == jwt + "\n"
+
+
+# ------------------------------------------------------------ list/show/token
+
+
+def test_token_prints_the_secret_and_nothing_else(ready: CliRunner) -> None:
+    r = ready("token", "gh")
+    assert (r.code, r.out, r.err) == (0, "ghp_one\n", "")
+
+
+def test_unknown_name_is_exit_5(ready: CliRunner) -> None:
+    for argv in (["token", "nope"], ["show", "nope"], ["rm", "nope", "--yes"], ["rename", "nope", "x"]):
+        r = ready(*argv)
+        assert r.code == 5, argv
+        assert "no credential named 'nope'" in one_line(r.err)
+
+
+def test_expired_token_is_exit_4_and_kept(ready: CliRunner, home: Path) -> None:
+    with vault.open_vault(home, PASS) as v:
+        v.add_static("old", provider="api-key", token="old-token", expires_at=v.clock.now() + 60)
+    with vault.open_vault(home, PASS, clock=vault.FrozenClock(9_999_999_999)) as v:
+        with pytest.raises(vault.NeedsSignIn, match="expired"):
+            v.token("old")
+    assert stored(home)["old"] == "old-token"
+
+
+def test_list_human_and_json(ready: CliRunner) -> None:
+    r = ready("list")
+    assert r.code == 0
+    header, row = r.out.splitlines()
+    assert header.split() == ["NAME", "PROVIDER", "ACCOUNT", "STATUS", "EXPIRES"]
+    assert row.split()[:4] == ["gh", "github-pat", "alice", "active"]
+    data = json.loads(ready("list", "--json").out)
+    assert [(c["name"], c["status"], c["has_refresh_token"]) for c in data] == [("gh", "active", False)]
+    assert "ghp_one" not in r.out + json.dumps(data)
+
+
+def test_list_on_a_terminal_says_time_left(ready: CliRunner) -> None:
+    ready("add", "soon", "--provider", "api-key", "--expires", "2h", stdin="tok")
+    out = ready("list", stdout_tty=True).out
+    assert "in 1h 59m" in out or "in 2h" in out
+    assert "no expiry" in out
+
+
+def test_show_never_shows_the_token(ready: CliRunner) -> None:
+    human = ready("show", "gh")
+    assert human.code == 0 and "provider: github-pat" in human.out
+    assert "ghp_one" not in human.out + ready("show", "gh", "--json").out
+
+
+def test_empty_vault_list(cli: CliRunner) -> None:
+    cli("init")
+    r = cli("list")
+    assert (r.code, r.out) == (0, "")
+    assert "no credentials yet" in r.err
+
+
+# ------------------------------------------------------------------ rm/rename
+
+
+def test_rm_needs_confirmation_when_piped(ready: CliRunner, home: Path) -> None:
+    r = ready("rm", "gh")
+    assert r.code == 2 and "--yes" in one_line(r.err)
+    assert stored(home) == {"gh": "ghp_one"}
+
+
+def test_rm_asks_on_a_terminal(ready: CliRunner, home: Path) -> None:
+    assert ready("rm", "gh", tty=True, answers=["n"]).code == 1
+    assert stored(home) == {"gh": "ghp_one"}
+    assert ready("rm", "gh", tty=True, answers=["y"]).code == 0
+    assert stored(home) == {}
+
+
+def test_rename(ready: CliRunner, home: Path) -> None:
+    ready("add", "other", "--provider", "api-key", stdin="tok2")
+    assert ready("rename", "gh", "other").code == 1  # taken
+    assert ready("rename", "gh", "bad name").code == 2
+    assert stored(home) == {"gh": "ghp_one", "other": "tok2"}
+    assert ready("rename", "gh", "github").code == 0
+    assert stored(home) == {"github": "ghp_one", "other": "tok2"}
+
+
+# ----------------------------------------------------------------- unlocking
+
+
+def test_wrong_passphrase_is_exit_3_and_one_line(ready: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    before = (home / "vault.db").read_bytes()
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE", "nope")
+    for argv in (["list"], ["token", "gh"], ["add", "x", "--provider", "p"]):
+        r = ready(*argv, stdin="tok")
+        assert r.code == 3
+        assert one_line(r.err) == "tokendeck: wrong passphrase, or not a tokendeck vault"
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE", "")
+    assert "empty passphrase" in one_line(ready("list").err)
+    assert (home / "vault.db").read_bytes() == before
+
+
+def test_locked_without_any_source(ready: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TOKENDECK_PASSPHRASE")
+    r = ready("list")
+    assert r.code == 3
+    assert "TOKENDECK_PASSPHRASE_FILE" in one_line(r.err)
+    assert ready("list", tty=True, answers=[PASS]).code == 0  # the prompt is the last resort
+
+
+def test_unlock_order_command_then_file_then_variable(
+    ready: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = tmp_path / "pass.txt"
+    file.write_text(PASS + "\n")
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE", "wrong")
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE_FILE", str(file))
+    assert ready("token", "gh").code == 0  # the file beats the variable
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE_COMMAND", f"printf '%s\\n' 'wrong again'")
+    assert ready("token", "gh").code == 3  # the command beats the file
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE_COMMAND", f"cat {file}")
+    assert ready("token", "gh").out == "ghp_one\n"
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE_COMMAND", "false")
+    r = ready("token", "gh")
+    assert r.code == 3 and "failed with exit code 1" in one_line(r.err)
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE_COMMAND", "/no/such/program")
+    assert ready("token", "gh").code == 3
+    monkeypatch.delenv("TOKENDECK_PASSPHRASE_COMMAND")
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE_FILE", str(tmp_path / "missing"))
+    r = ready("token", "gh")
+    assert r.code == 3 and "cannot read TOKENDECK_PASSPHRASE_FILE" in one_line(r.err)
+
+
+def test_no_vault_is_exit_5(cli: CliRunner) -> None:
+    r = cli("list")
+    assert r.code == 5 and "tokendeck init" in one_line(r.err)
+
+
+# ---------------------------------------------------------------- passphrase
+
+
+def test_passphrase_change_from_the_environment(ready: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TOKENDECK_NEW_PASSPHRASE", "the new one")
+    assert ready("passphrase", "change").code == 0
+    with pytest.raises(vault.WrongPassphrase):
+        vault.open_vault(home, PASS)
+    assert vault.open_vault(home, "the new one").token("gh") == "ghp_one"
+
+
+def test_passphrase_change_mismatch_changes_nothing(ready: CliRunner, home: Path) -> None:
+    r = ready("passphrase", "change", tty=True, answers=["new one", "new two"])
+    assert r.code == 2 and "do not match" in one_line(r.err)
+    assert stored(home) == {"gh": "ghp_one"}
+
+
+def test_passphrase_change_from_stdin(ready: CliRunner, home: Path) -> None:
+    assert ready("passphrase", "change", stdin="piped passphrase\n").code == 0
+    assert vault.open_vault(home, "piped passphrase").token("gh") == "ghp_one"
+
+
+def test_keyring_and_back(
+    ready: CliRunner, home: Path, memory_keyring: MemoryKeyring, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert ready("passphrase", "change", "--keyring").code == 0
+    meta = json.loads((home / "vault.json").read_text())
+    assert meta["mode"] == "keyring" and list(memory_keyring.entries) == [("tokendeck", meta["keyring_user"])]
+    monkeypatch.delenv("TOKENDECK_PASSPHRASE")
+    assert ready("token", "gh").out == "ghp_one\n"
+    with pytest.raises(vault.WrongPassphrase):
+        Store.open(home / "vault.db", Key.passphrase(PASS))  # the old passphrase is gone
+    assert ready("passphrase", "change", "--keyring").code == 0  # rotate the key
+    rotated = json.loads((home / "vault.json").read_text())["keyring_user"]
+    assert list(memory_keyring.entries) == [("tokendeck", rotated)] and rotated != meta["keyring_user"]
+    monkeypatch.setenv("TOKENDECK_NEW_PASSPHRASE", "back to a passphrase")
+    assert ready("passphrase", "change").code == 0
+    assert memory_keyring.entries == {}
+    assert vault.open_vault(home, "back to a passphrase").token("gh") == "ghp_one"
+
+
+def test_keyring_move_without_a_keyring_changes_nothing(ready: CliRunner, home: Path, no_keyring: None) -> None:
+    before = (home / "vault.db").read_bytes()
+    r = ready("passphrase", "change", "--keyring")
+    assert r.code == 1 and "not changed" in one_line(r.err)
+    assert json.loads((home / "vault.json").read_text())["mode"] == "passphrase"
+    assert stored(home) == {"gh": "ghp_one"}
+    assert (home / "vault.db").read_bytes() == before
+
+
+# --------------------------------------------------------------------- audit
+
+
+def test_audit_records_actions_without_secrets(ready: CliRunner) -> None:
+    ready("add", "gh", "--provider", "github-pat", "--replace", stdin="ghp_two")
+    ready("rename", "gh", "github")
+    ready("rm", "github", "--yes")
+    events = json.loads(ready("audit", "--json").out)
+    assert [(e["action"], e["outcome"]) for e in events] == [
+        ("init", "ok"), ("add", "ok"), ("add", "replaced"), ("rename", "ok"), ("rm", "ok"),
+    ]  # fmt: skip
+    text = ready("audit").out
+    assert "ghp_" not in text + json.dumps(events) and PASS not in text
+    assert len(json.loads(ready("audit", "--json", "--limit", "2").out)) == 2
+    assert [e["action"] for e in json.loads(ready("audit", "--json", "--name", "github").out)] == ["rename", "rm"]
+
+
+def test_help_documents_exit_codes(cli: CliRunner, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli("--help")
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "  3  locked" in out and "  5  not found" in out
+
+
+def test_secret_flags_do_not_exist(cli: CliRunner) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli("add", "x", "--provider", "p", "--token", "ghp_in_argv")
+    assert exit_info.value.code == 2
