@@ -186,9 +186,11 @@ def test_unknown_name_is_exit_5(ready: CliRunner) -> None:
 def test_expired_token_is_exit_4_and_kept(ready: CliRunner, home: Path) -> None:
     with vault.open_vault(home, PASS) as v:
         v.add_static("old", provider="api-key", token="old-token", expires_at=v.clock.now() + 60)
-    with vault.open_vault(home, PASS, clock=vault.FrozenClock(9_999_999_999)) as v:
-        with pytest.raises(vault.NeedsSignIn, match="expired"):
-            v.token("old")
+    with (
+        vault.open_vault(home, PASS, clock=vault.FrozenClock(9_999_999_999)) as v,
+        pytest.raises(vault.NeedsSignIn, match="expired"),
+    ):
+        v.token("old")
     assert stored(home)["old"] == "old-token"
 
 
@@ -279,7 +281,7 @@ def test_unlock_order_command_then_file_then_variable(
     monkeypatch.setenv("TOKENDECK_PASSPHRASE", "wrong")
     monkeypatch.setenv("TOKENDECK_PASSPHRASE_FILE", str(file))
     assert ready("token", "gh").code == 0  # the file beats the variable
-    monkeypatch.setenv("TOKENDECK_PASSPHRASE_COMMAND", f"printf '%s\\n' 'wrong again'")
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE_COMMAND", "printf '%s\\n' 'wrong again'")
     assert ready("token", "gh").code == 3  # the command beats the file
     monkeypatch.setenv("TOKENDECK_PASSPHRASE_COMMAND", f"cat {file}")
     assert ready("token", "gh").out == "ghp_one\n"

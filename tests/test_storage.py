@@ -175,10 +175,9 @@ def test_damaged_vault_gives_one_clear_error_and_stays_as_is(home: Path, damage:
     db = home / "vault.db"
     damaged = damage(db.read_bytes())  # type: ignore[operator]
     db.write_bytes(damaged)
-    with pytest.raises((VaultCorrupt, WrongPassphrase)):
-        with vault.open_vault(home, PASS) as v:
-            for c in v.credentials():
-                v.token(c.name)
+    with pytest.raises((VaultCorrupt, WrongPassphrase)), vault.open_vault(home, PASS) as v:
+        for c in v.credentials():
+            v.token(c.name)
     assert db.read_bytes() == damaged
 
 
