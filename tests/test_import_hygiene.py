@@ -1,0 +1,63 @@
+"""``vault`` is the core: importable without the UI or the network stack, and the
+hot ``token`` path loads only what it needs.  Checked in fresh interpreters."""
+
+from __future__ import annotations
+
+import json
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import vault
+
+FORBIDDEN = ("textual", "rich", "screens", "httpx", "authlib", "google")
+REPO = Path(__file__).resolve().parent.parent
+
+
+def loaded_roots(code: str, env: dict[str, str] | None = None) -> set[str]:
+    probe = code + "\nimport sys, json\nprint(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+        env=env,
+        timeout=60,
+    )
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_every_vault_module_imports_without_ui_or_network() -> None:
+    modules = sorted(f"vault.{m.name}" for m in pkgutil.iter_modules(vault.__path__))
+    assert "vault.cli" in modules and "vault.store" in modules
+    roots = loaded_roots("\n".join(f"import {m}" for m in modules))
+    assert roots.isdisjoint(FORBIDDEN), roots & set(FORBIDDEN)
+
+
+def test_token_for_a_passphrase_vault_loads_neither_keyring_nor_ui(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    env = {
+        **os.environ,
+        "TOKENDECK_HOME": str(home),
+        "TOKENDECK_PASSPHRASE": "pass phrase",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    setup = (
+        "import vault\n"
+        "with vault.init_vault(mode='passphrase') as v:\n"
+        "    v.add_static('gh', provider='github-pat', token='ghp_x')\n"
+    )
+    subprocess.run([sys.executable, "-c", setup], check=True, env=env, cwd=REPO, timeout=60)
+    roots = loaded_roots(
+        "import contextlib, io\n"
+        "from vault.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    assert main(['token', 'gh']) == 0\n"
+        "assert out.getvalue() == 'ghp_x\\n'",
+        env,
+    )
+    assert roots.isdisjoint((*FORBIDDEN, "keyring", "platformdirs")), roots
