@@ -1,0 +1,114 @@
+"""Small pure pieces: time parsing and formatting, Secret, the status model."""
+
+from __future__ import annotations
+
+import pickle
+from datetime import UTC, datetime
+
+import pytest
+
+from vault.errors import InvalidInput
+from vault.model import Credential, StatusPolicy, check_name
+from vault.secret import Secret
+from vault.timefmt import iso, parse_duration, parse_when, relative
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("90d", NOW + 90 * 86400),
+        ("12h", NOW + 12 * 3600),
+        ("1h30m", NOW + 5400),
+        ("2w", NOW + 14 * 86400),
+        ("2026-12-31", datetime(2026, 12, 31, tzinfo=UTC).timestamp()),
+        ("2026-12-31T12:00:00Z", datetime(2026, 12, 31, 12, tzinfo=UTC).timestamp()),
+        ("2026-12-31T12:00:00+02:00", datetime(2026, 12, 31, 10, tzinfo=UTC).timestamp()),
+        ("2026-12-31T12:00:00", datetime(2026, 12, 31, 12, tzinfo=UTC).timestamp()),
+    ],
+)
+def test_parse_when(text: str, expected: float) -> None:
+    assert parse_when(text, NOW) == expected
+
+
+@pytest.mark.parametrize("text", ["", "soon", "1x", "d", "-5d", "2026-02-30", "12:00"])
+def test_parse_when_rejects(text: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_when(text, NOW)
+
+
+def test_parse_duration_rejects_zero() -> None:
+    with pytest.raises(InvalidInput, match="positive"):
+        parse_duration("0h")
+
+
+@pytest.mark.parametrize(
+    ("offset", "text"),
+    [(252, "in 4m 12s"), (-7200, "2h ago"), (3 * 86400 + 3600, "in 3d 1h"), (30 * 86400, "in 30d"), (0, "in 0s")],
+)
+def test_relative(offset: float, text: str) -> None:
+    assert relative(NOW + offset, NOW) == text
+
+
+def test_iso() -> None:
+    assert iso(NOW) == "2026-11-22T12:00:00Z"
+    assert iso(None) is None
+
+
+def test_secret_never_shows_itself() -> None:
+    s = Secret("ghp_supersecret")
+    assert "supersecret" not in repr(s) + str(s) + f"{s}" + f"{s!r}" + repr([s]) + repr({"k": s})
+    assert s.reveal() == "ghp_supersecret"
+    assert s == Secret("ghp_supersecret") and s != Secret("other")
+    with pytest.raises(TypeError):
+        pickle.dumps(s)
+
+
+def test_credential_repr_hides_tokens() -> None:
+    c = Credential(
+        name="gh", provider="github", kind="oauth", access_token=Secret("gho_abc"), refresh_token=Secret("ghr_def")
+    )
+    assert "gho_abc" not in repr(c) and "ghr_def" not in repr(c)
+
+
+def _cred(**kw: object) -> Credential:
+    defaults: dict[str, object] = {"name": "x", "provider": "p", "kind": "static", "access_token": Secret("t")}
+    return Credential(**{**defaults, **kw})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kw", "status"),
+    [
+        ({}, "active"),
+        ({"expires_at": NOW - 1}, "expired"),
+        ({"expires_at": NOW + 86400}, "expiring"),
+        ({"expires_at": NOW + 30 * 86400}, "active"),
+        ({"kind": "oauth", "expires_at": NOW + 100}, "expiring"),
+        ({"kind": "oauth", "expires_at": NOW + 3600}, "active"),
+        ({"kind": "oauth", "expires_at": NOW - 1, "refresh_token": Secret("r")}, "active"),
+        ({"kind": "oauth", "refresh_token": Secret("r"), "refresh_expires_at": NOW + 86400}, "expiring"),
+        ({"kind": "oauth", "refresh_token": Secret("r"), "refresh_expires_at": NOW - 1}, "expired"),
+        ({"stored_status": "revoked", "access_token": None}, "revoked"),
+        ({"stored_status": "needs_login"}, "needs_login"),
+        ({"access_token": None}, "needs_login"),
+    ],
+)
+def test_status_model(kw: dict[str, object], status: str) -> None:
+    assert _cred(**kw).status_at(NOW) == status
+
+
+def test_status_policy_is_adjustable() -> None:
+    c = _cred(expires_at=NOW + 86400)
+    assert c.status_at(NOW, StatusPolicy(long_lived_warning=3600)) == "active"
+
+
+@pytest.mark.parametrize("name", ["github", "google-work", "alice@example.com", "a.b_c+d", "X1"])
+def test_good_names(name: str) -> None:
+    assert check_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "-x", ".hidden", "a b", "a/b", "é", "a\nb", "x" * 101])
+def test_bad_names(name: str) -> None:
+    with pytest.raises(InvalidInput):
+        check_name(name)
