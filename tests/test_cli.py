@@ -380,3 +380,34 @@ def test_secret_flags_do_not_exist(cli: CliRunner) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli("add", "x", "--provider", "p", "--token", "ghp_in_argv")
     assert exit_info.value.code == 2
+
+
+def test_keyring_vault_whose_key_is_gone_is_locked(cli: CliRunner, home: Path, memory_keyring: MemoryKeyring) -> None:
+    cli("init")
+    cli("add", "gh", "--provider", "github-pat", stdin="ghp_one")
+    key = dict(memory_keyring.entries)
+    before = (home / "vault.db").read_bytes()
+    memory_keyring.entries.clear()
+    r = cli("token", "gh")
+    assert r.code == 3 and "OS keyring has no key for this vault" in one_line(r.err)
+    assert (home / "vault.db").read_bytes() == before
+    memory_keyring.entries.update(key)
+    assert cli("token", "gh").out == "ghp_one\n"
+
+
+def test_keyring_vault_on_a_machine_without_keyring_is_locked(
+    cli: CliRunner, home: Path, memory_keyring: MemoryKeyring
+) -> None:
+    cli("init")
+    import keyring
+    from keyring.backends import fail
+
+    keyring.set_keyring(fail.Keyring())
+    r = cli("list")
+    assert r.code == 3 and "no usable OS keyring" in one_line(r.err)
+
+
+def test_bare_tokendeck_without_a_vault_or_terminal(cli: CliRunner, home: Path) -> None:
+    r = cli()
+    assert r.code == 5 and "tokendeck init" in one_line(r.err)
+    assert not home.exists()
