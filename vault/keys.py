@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import secrets
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +63,8 @@ class Key:
     @classmethod
     def new_raw(cls) -> Key:
         """A fresh random 256-bit key."""
+        import secrets  # deferred, like uuid below: only init and rekey need them
+
         return cls("raw", Secret(secrets.token_hex(32)))
 
     def sql_literal(self) -> str:
@@ -84,6 +84,8 @@ class VaultMeta:
 
     @classmethod
     def new(cls, mode: KeyMode) -> VaultMeta:
+        import uuid
+
         vault_id = uuid.uuid4().hex
         return cls(vault_id, mode, f"vault-{vault_id}" if mode == "keyring" else None)
 

@@ -1,0 +1,209 @@
+"""The built wheel works on its own: build it, install it into a fresh venv, run it.
+
+A checkout hides packaging mistakes (``vault.resources`` falls back to the
+top-level ``assets/``, and the editable install puts the repository on
+``sys.path``), so these tests run the installed product from a directory
+outside the repository, in a virtualenv made from the base interpreter, and
+check that the stylesheets came along inside ``vault/assets``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[1]
+BUILD_TIMEOUT = 600.0
+RUN_TIMEOUT = 120.0
+PASSPHRASE = "packaging test passphrase"
+TOKEN = "ghp_" + "p" * 36
+
+
+def _run(argv: list[str], *, cwd: Path, env: dict[str, str], timeout: float, stdin: str = "") -> str:
+    """Run a command to completion (killed on timeout); fail the test with its stderr if it fails."""
+    done = subprocess.run(
+        argv, cwd=cwd, env=env, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, f"{argv} exited {done.returncode}\nstdout:\n{done.stdout}\nstderr:\n{done.stderr}"
+    return done.stdout
+
+
+def _clean_env() -> dict[str, str]:
+    """This environment without anything that would let the checkout or the project venv leak in."""
+    drop = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
+    return {k: v for k, v in os.environ.items() if k not in drop and not k.startswith("TOKENDECK_")}
+
+
+def _base_python() -> str:
+    """The interpreter the project venv was made from (not the venv itself)."""
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    return base if Path(base).exists() else sys.executable
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A wheel built from this checkout (``python -m build --wheel``, isolated build env)."""
+    outdir = tmp_path_factory.mktemp("dist")
+    _run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(outdir), str(REPO)],
+        cwd=outdir,
+        env=_clean_env(),
+        timeout=BUILD_TIMEOUT,
+    )
+    wheels = list(outdir.glob("tokendeck-*.whl"))
+    assert len(wheels) == 1, wheels
+    return wheels[0]
+
+
+@dataclass(frozen=True)
+class Installed:
+    """A fresh virtualenv with only the wheel (and its dependencies) installed."""
+
+    python: Path
+    tokendeck: Path
+    purelib: Path
+    outside: Path
+    """A working directory outside the repository, so the checkout is not importable."""
+
+
+@pytest.fixture(scope="module")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
+    root = tmp_path_factory.mktemp("installed")
+    venv = root / "venv"
+    outside = root / "cwd"
+    outside.mkdir()
+    env = _clean_env()
+    try:
+        _run([_base_python(), "-m", "venv", str(venv)], cwd=outside, env=env, timeout=RUN_TIMEOUT)
+        python = venv / "bin" / "python"
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        constraints = REPO / "requirements" / "ci-constraints.txt"
+        if constraints.exists():
+            pip += ["--constraint", str(constraints)]
+        _run([*pip, str(wheel)], cwd=outside, env=env, timeout=BUILD_TIMEOUT)
+        purelib = _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            cwd=outside,
+            env=env,
+            timeout=RUN_TIMEOUT,
+        ).strip()
+        yield Installed(python, venv / "bin" / "tokendeck", Path(purelib).resolve(), outside)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)  # a venv with textual is large; do not keep it around
+
+
+@pytest.fixture
+def product_env(installed: Installed, tmp_path: Path) -> dict[str, str]:
+    """How a headless user runs it: a passphrase in the environment, no keyring."""
+    env = _clean_env()
+    env.update(
+        TOKENDECK_HOME=str(tmp_path / "home"),
+        TOKENDECK_PASSPHRASE=PASSPHRASE,
+        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
+        XDG_DATA_HOME=str(tmp_path / "xdg-data"),
+        XDG_CONFIG_HOME=str(tmp_path / "xdg-config"),
+        PYTHONNOUSERSITE="1",
+    )
+    return env
+
+
+def test_wheel_contents(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        dist_info = next(n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info"))
+        entry_points = zf.read(f"{dist_info}/entry_points.txt").decode()
+
+    assert "vault/assets/app.tcss" in names
+    for asset in (REPO / "assets").rglob("*"):
+        if asset.is_file():
+            assert f"vault/assets/{asset.relative_to(REPO / 'assets').as_posix()}" in names
+    for module in (REPO / "vault").glob("*.py"):
+        assert f"vault/{module.name}" in names
+    for module in (REPO / "screens").rglob("*.py"):
+        assert f"screens/{module.relative_to(REPO / 'screens').as_posix()}" in names
+    assert "tokendeck = vault.cli:run" in entry_points
+
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"vault", "screens", dist_info}, f"unexpected top-level entries: {tops}"
+    assert not any(n.startswith(("tests/", "benchmarks/", "assets/")) or "/tests/" in n for n in names)
+
+
+def test_installed_cli_round_trip(installed: Installed, product_env: dict[str, str]) -> None:
+    def tokendeck(*argv: str, stdin: str = "") -> str:
+        return _run(
+            [str(installed.tokendeck), *argv], cwd=installed.outside, env=product_env, timeout=RUN_TIMEOUT, stdin=stdin
+        )
+
+    assert "usage: tokendeck" in tokendeck("--help")
+    tokendeck("init", "--passphrase")
+    tokendeck("add", "gh", "--provider", "github-pat", stdin=TOKEN + "\n")
+    listing = tokendeck("list").splitlines()
+    assert any(line.split()[:2] == ["gh", "github-pat"] for line in listing), listing
+    assert tokendeck("token", "gh") == TOKEN + "\n"
+
+
+CHECK_ASSETS = """
+import json, vault, vault.resources, screens.app
+css = screens.app.VaultApp.CSS_PATH
+css = css if isinstance(css, list) else [css]
+print(json.dumps({
+    "vault": vault.__file__,
+    "asset": str(vault.resources.asset("app.tcss")),
+    "css_path": [str(p) for p in css],
+}))
+"""
+
+
+def test_installed_assets_resolve_inside_site_packages(installed: Installed, product_env: dict[str, str]) -> None:
+    out = _run([str(installed.python), "-c", CHECK_ASSETS], cwd=installed.outside, env=product_env, timeout=RUN_TIMEOUT)
+    found = json.loads(out)
+    assert Path(found["vault"]).resolve().is_relative_to(installed.purelib), "the checkout was imported, not the wheel"
+    asset = Path(found["asset"]).resolve()
+    assert asset.is_relative_to(installed.purelib / "vault" / "assets"), f"assets not packaged: resolved to {asset}"
+    assert asset.is_file(), asset
+    assert found["css_path"], "VaultApp.CSS_PATH is empty"
+    for css in found["css_path"]:
+        path = Path(css)
+        assert path.is_absolute(), f"a relative CSS_PATH ({css}) resolves against screens/, where no assets are"
+        assert path.resolve().is_relative_to(installed.purelib) and path.is_file(), css
+
+
+RUN_TUI = """
+import asyncio, json
+from vault import open_vault
+from screens.app import make_app
+
+async def main():
+    with open_vault() as v:
+        app = make_app(v)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            sources = [path for path, _ in app.stylesheet.source]
+            await pilot.press("q")
+    print(json.dumps(sources))
+
+asyncio.run(main())
+"""
+
+
+def test_installed_tui_loads_its_stylesheet(installed: Installed, product_env: dict[str, str]) -> None:
+    _run(
+        [str(installed.tokendeck), "init", "--passphrase"],
+        cwd=installed.outside,
+        env=product_env,
+        timeout=RUN_TIMEOUT,
+    )
+    out = _run([str(installed.python), "-c", RUN_TUI], cwd=installed.outside, env=product_env, timeout=RUN_TIMEOUT)
+    sources = [Path(p) for p in json.loads(out.strip().splitlines()[-1])]
+    assert any(p.name == "app.tcss" and p.resolve().is_relative_to(installed.purelib) for p in sources), sources
