@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from vault import Vault
 from vault.clock import Clock
@@ -33,10 +34,11 @@ class VaultApp(App[None]):
         self.vault = vault
         self.clock = clock
 
-    def on_mount(self) -> None:
-        from screens.token_list import TokenListScreen  # screens import this module for their typed app
+    def get_default_screen(self) -> Screen[None]:
+        """The credential list is the base of the screen stack."""
+        from screens.token_list import TokenListScreen  # deferred: screens import this module for their typed app
 
-        self.push_screen(TokenListScreen())
+        return TokenListScreen()
 
 
 def make_app(vault: Vault, clock: Clock | None = None) -> VaultApp:
