@@ -30,10 +30,30 @@ def loaded_roots(code: str, env: dict[str, str] | None = None) -> set[str]:
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def test_every_vault_module_imports_without_ui_or_network() -> None:
-    modules = sorted(f"vault.{m.name}" for m in pkgutil.iter_modules(vault.__path__))
-    assert "vault.cli" in modules and "vault.store" in modules
-    roots = loaded_roots("\n".join(f"import {m}" for m in modules))
+NETWORK_LAYER = ("vault.oauth", "vault.signin", "vault.commands_signin")
+"""Modules that exist to talk HTTP: they may load httpx and Authlib, nothing else may."""
+
+
+def all_vault_modules() -> list[str]:
+    return sorted(m.name for m in pkgutil.walk_packages(vault.__path__, "vault."))
+
+
+WITHOUT_CLICK = "import sys\nsys.modules['click'] = None\n"
+"""httpx loads its optional command line (click + rich) when click is installed; only the
+test tools (Flask) bring click, so the probe hides it, as in an installed product."""
+
+
+def test_no_vault_module_loads_the_ui() -> None:
+    modules = all_vault_modules()
+    assert "vault.cli" in modules and "vault.oauth.flows" in modules
+    roots = loaded_roots(WITHOUT_CLICK + "\n".join(f"import {m}" for m in modules))
+    assert roots.isdisjoint(("textual", "rich", "screens", "google")), roots
+
+
+def test_the_core_loads_no_network_stack() -> None:
+    core = [m for m in all_vault_modules() if not m.startswith(NETWORK_LAYER)]
+    assert "vault.store" in core and "vault.providers" in core
+    roots = loaded_roots("\n".join(f"import {m}" for m in core))
     assert roots.isdisjoint(FORBIDDEN), roots & set(FORBIDDEN)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from vault.errors import EXIT_CODES, VaultError
 
@@ -74,6 +74,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="only events of this credential")
     p.add_argument("--limit", type=int, metavar="N", help="only the newest N events")
 
+    p = sub.add_parser("login", help="sign in to a provider in your browser and store the token")
+    p.add_argument("provider", help="a registered provider (see tokendeck provider list)")
+    p.add_argument("--name", help="the credential's name (default: the provider, or PROVIDER-ACCOUNT)")
+    p.add_argument("--device", action="store_true", help="use the device code flow (enter a code on any device)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL and paste back where the browser went")
+    p.add_argument("--timeout", metavar="WHEN", help="how long to wait for the browser (seconds or 5m; default 5m)")
+
+    p = sub.add_parser("provider", help="the OAuth apps you registered with each provider")
+    psub = p.add_subparsers(dest="provider_command", metavar="ACTION", required=True)
+    pl = psub.add_parser("list", help="built-in providers and your registrations")
+    pl.add_argument("--json", action="store_true", help="machine-readable output")
+    ps = psub.add_parser("show", help="endpoints, rules and how to register an app")
+    ps.add_argument("name")
+    ps.add_argument("--json", action="store_true", help="machine-readable output")
+    pr = psub.add_parser("rm", help="forget a registration (credentials stay)")
+    pr.add_argument("name")
+    pa = psub.add_parser(
+        "add",
+        help="store your OAuth app's client id (and secret, read from stdin or a prompt)",
+        description="Register your own OAuth app. The client secret is never taken from argv: it is read "
+        "from stdin or a hidden prompt when the provider requires one, or with --with-secret.",
+    )
+    pa.add_argument("name", help="a built-in provider (google, github, ...) or a name of your own")
+    pa.add_argument("--client-id", help="the app's client id")
+    pa.add_argument("--with-secret", action="store_true", help="also read a client secret (stdin or prompt)")
+    pa.add_argument("--base", help="the built-in it builds on (e.g. gitlab for a self-managed GitLab)")
+    pa.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="e.g. tenant=..., base_url=...")
+    pa.add_argument("--scopes", help="scopes to request instead of the defaults (space or comma separated)")
+    pa.add_argument("--redirect-port", type=int, help="a fixed loopback port, if the app registration needs one")
+    pa.add_argument("--issuer", help="discover endpoints from this issuer (OIDC discovery, then RFC 8414)")
+    for flag in ("authorize-url", "token-url", "revoke-url", "device-url", "userinfo-url"):
+        pa.add_argument(f"--{flag}", help=f"explicit {flag.replace('-', ' ')} (https, or http on loopback)")
+
     sub.add_parser("tui", help="open the terminal UI (the default)")
     return parser
 
@@ -81,11 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     args = build_parser().parse_args(argv)
-    from vault import commands  # deferred: argparse's --help needs none of it
-
-    handler = commands.HANDLERS[args.command or "tui"]
     try:
-        return handler(args)
+        return _handler(args.command or "tui")(args)
     except VaultError as exc:
         print(f"tokendeck: {exc.message}", file=sys.stderr)
         return exc.exit_code
@@ -94,6 +124,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+HANDLERS: dict[str, str] = {
+    "init": "vault.commands:cmd_init",
+    "add": "vault.commands:cmd_add",
+    "list": "vault.commands:cmd_list",
+    "show": "vault.commands:cmd_show",
+    "token": "vault.commands:cmd_token",
+    "rm": "vault.commands:cmd_rm",
+    "rename": "vault.commands:cmd_rename",
+    "passphrase": "vault.commands:cmd_passphrase",
+    "audit": "vault.commands:cmd_audit",
+    "tui": "vault.commands:cmd_tui",
+    "login": "vault.commands_signin:cmd_login",
+    "provider": "vault.commands_signin:cmd_provider",
+}
+"""Command -> handler, imported only when run: ``token`` never loads the OAuth stack."""
+
+
+def _handler(command: str) -> Callable[[argparse.Namespace], int]:
+    import importlib
+
+    module, _, name = HANDLERS[command].partition(":")
+    handler: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
+    return handler
 
 
 def run() -> None:

@@ -20,7 +20,7 @@ from vault.model import check_name
 from vault.opening import ask_new_passphrase, change_to_keyring, change_to_passphrase, init_vault, open_vault
 from vault.timefmt import iso, parse_when, relative
 
-NEW_PASSPHRASE_ENV = "TOKENDECK_NEW_PASSPHRASE"  # noqa: S105 - a name
+NEW_PASSPHRASE_ENV = "TOKENDECK_NEW_PASSPHRASE"
 
 
 # ------------------------------------------------------------------ terminal
@@ -249,17 +249,3 @@ def cmd_tui(args: argparse.Namespace) -> int:
     with vault:
         run_app(vault)
     return 0
-
-
-HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "init": cmd_init,
-    "add": cmd_add,
-    "list": cmd_list,
-    "show": cmd_show,
-    "token": cmd_token,
-    "rm": cmd_rm,
-    "rename": cmd_rename,
-    "passphrase": cmd_passphrase,
-    "audit": cmd_audit,
-    "tui": cmd_tui,
-}

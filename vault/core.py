@@ -75,14 +75,13 @@ def _credential(row: Row) -> Credential:
 
 
 def _client(row: Row) -> ClientRegistration:
-    scopes = row["scopes"]
     return ClientRegistration(
         provider=row["provider"],
+        base=row["base"],
         client_id=row["client_id"],
         client_secret=_secret(row["client_secret"]),
-        endpoints=json.loads(row["endpoints"]),
-        scopes=None if scopes is None else tuple(json.loads(scopes)),
-        redirect_port=row["redirect_port"],
+        params=json.loads(row["params"]),
+        overrides=json.loads(row["overrides"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
@@ -192,7 +191,7 @@ class Vault:
             kind="static",
             account=account,
             access_token=Secret(token),
-            token_type="Bearer",  # noqa: S106 - the token type, not a token
+            token_type="Bearer",
             expires_at=expires_at,
             extras=dict(extras or {}),
             created_at=now,
@@ -284,25 +283,25 @@ class Vault:
             conn.execute(
                 """
                 INSERT INTO client_registrations
-                    (provider, client_id, client_secret, endpoints, scopes, redirect_port, created_at, updated_at)
+                    (provider, base, client_id, client_secret, params, overrides, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (provider) DO UPDATE SET
-                    client_id = excluded.client_id, client_secret = excluded.client_secret,
-                    endpoints = excluded.endpoints, scopes = excluded.scopes,
-                    redirect_port = excluded.redirect_port, updated_at = excluded.updated_at
+                    base = excluded.base, client_id = excluded.client_id,
+                    client_secret = excluded.client_secret, params = excluded.params,
+                    overrides = excluded.overrides, updated_at = excluded.updated_at
                 """,
                 (
                     registration.provider,
+                    registration.base,
                     registration.client_id,
                     _reveal(registration.client_secret),
-                    json.dumps(dict(registration.endpoints)),
-                    None if registration.scopes is None else json.dumps(list(registration.scopes)),
-                    registration.redirect_port,
+                    json.dumps(dict(registration.params)),
+                    json.dumps(dict(registration.overrides)),
                     now,
                     now,
                 ),
             )
-            self._audit(conn, None, "provider-add", "ok", f"provider={registration.provider}")
+            self._audit(conn, None, "provider-add", "ok", f"provider={registration.provider} base={registration.base}")
 
     def get_client(self, provider: str) -> ClientRegistration:
         """The registration for ``provider``.

@@ -18,7 +18,9 @@ codes only, so they are safe to print, log and show in the TUI.
     ├── VaultBusy               exit 6   another process held the write lock too long
     ├── VaultCorrupt            exit 1   the file is damaged past the first page
     ├── VaultTooNew             exit 1   written by a newer tokendeck
-    └── KeyringUnavailable      exit 1   the OS keyring cannot be used
+    ├── KeyringUnavailable      exit 1   the OS keyring cannot be used
+    └── ProviderError           exit 1   a provider answered with an error or nonsense
+        └── SignInFailed        exit 1   the browser sign-in did not complete
 """
 
 from __future__ import annotations
@@ -91,6 +93,37 @@ class VaultTooNew(VaultError):
 
 class KeyringUnavailable(VaultError):
     default_title = "No keyring"
+
+
+class ProviderError(VaultError):
+    """A provider's endpoint failed or answered something unusable.
+
+    Args:
+        provider: the provider's name, always part of the message.
+        code: the OAuth error code (``invalid_grant``) or a short reason.
+        description: the provider's own words, shortened and never markup-safe:
+            show it with markup disabled.
+    """
+
+    default_title = "Provider error"
+
+    def __init__(self, provider: str, code: str, description: str | None = None) -> None:
+        self.provider = provider
+        self.code = code
+        self.description = _tidy(description) if description else None
+        detail = f": {self.description}" if self.description else ""
+        super().__init__(f"{provider}: {code}{detail}")
+
+
+class SignInFailed(ProviderError):
+    default_title = "Sign-in failed"
+
+
+def _tidy(text: str, limit: int = 200) -> str:
+    """A provider's text as one printable line of at most ``limit`` characters."""
+    flat = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    flat = " ".join(flat.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 EXIT_CODES: dict[int, str] = {

@@ -58,11 +58,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             """
             CREATE TABLE client_registrations (
                 provider TEXT PRIMARY KEY,
+                base TEXT NOT NULL,
                 client_id TEXT NOT NULL,
                 client_secret TEXT,
-                endpoints TEXT NOT NULL DEFAULT '{}',
-                scopes TEXT,
-                redirect_port INTEGER,
+                params TEXT NOT NULL DEFAULT '{}',
+                overrides TEXT NOT NULL DEFAULT '{}',
                 created_at REAL NOT NULL,
                 updated_at REAL NOT NULL
             )

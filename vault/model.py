@@ -126,25 +126,40 @@ class Credential:
 
 @dataclass(frozen=True)
 class ClientRegistration:
-    """The user's own OAuth app at one provider.
+    """The user's own OAuth app at one provider: a catalog entry made concrete.
 
     Attributes:
-        provider: the provider's name in the catalog (or a custom one).
+        provider: the name ``tokendeck login`` takes (a built-in's, or the user's own).
+        base: the catalog entry it builds on (``gitlab`` for a self-managed GitLab,
+            ``oidc`` for a server found by discovery).
         client_id: public identifier of the app.
         client_secret: the app's secret, where the provider insists on one.
-        endpoints: overrides for self-hosted servers (``authorize``, ``token``, ...).
-        scopes: default scopes for sign-in, or ``None`` for the catalog's.
-        redirect_port: a fixed loopback port, for providers that need one.
+        params: values for the catalog's placeholders (``tenant``, ``base_url``).
+        overrides: catalog fields replaced for this registration: endpoints from
+            discovery or flags, ``default_scopes``, ``redirect_port``.
     """
 
     provider: str
+    base: str
     client_id: str
     client_secret: Secret | None = None
-    endpoints: Mapping[str, str] = field(default_factory=dict)
-    scopes: tuple[str, ...] | None = None
-    redirect_port: int | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    overrides: Mapping[str, Any] = field(default_factory=dict)
     created_at: float = 0.0
     updated_at: float = 0.0
+
+    def public(self) -> dict[str, Any]:
+        """Every fact except the secret (whose presence is shown)."""
+        return {
+            "provider": self.provider,
+            "base": self.base,
+            "client_id": self.client_id,
+            "has_client_secret": self.client_secret is not None,
+            "params": dict(self.params),
+            "overrides": dict(self.overrides),
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+        }
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,125 @@
+"""HTTP for the OAuth code: one httpx transport with a response cap and timeouts.
+
+Every response body is read through :class:`CappedTransport`, so a provider (or
+anything pretending to be one) cannot make tokendeck read an unbounded body.
+Tests swap the transport for ``httpx.MockTransport`` or point at a loopback
+server; nothing here knows which.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from vault.errors import ProviderError
+
+MAX_RESPONSE_BYTES = 1024 * 1024
+"""No token, discovery or identity response is legitimately bigger than this."""
+
+TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+USER_AGENT = "tokendeck/0.1 (+https://github.com/tokendeck)"
+
+
+class ResponseTooLarge(httpx.TransportError):
+    """The body went past :data:`MAX_RESPONSE_BYTES`."""
+
+
+class CappedTransport(httpx.BaseTransport):
+    """Wraps a transport and reads each body fully, refusing more than ``cap`` bytes."""
+
+    def __init__(self, inner: httpx.BaseTransport | None = None, cap: int = MAX_RESPONSE_BYTES) -> None:
+        self._inner = inner or httpx.HTTPTransport(retries=0)
+        self._cap = cap
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.stream:  # type: ignore[union-attr]
+                size += len(chunk)
+                if size > self._cap:
+                    raise ResponseTooLarge(f"response body over {self._cap} bytes", request=request)
+                chunks.append(chunk)
+        finally:
+            response.close()
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=b"".join(chunks),
+            request=request,
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+def client_kwargs(transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+    """The settings every tokendeck HTTP client uses (for Authlib's client too)."""
+    return {
+        "transport": CappedTransport(transport),
+        "timeout": TIMEOUT,
+        "headers": {"User-Agent": USER_AGENT},
+        "follow_redirects": False,
+        "trust_env": True,
+    }
+
+
+def basic_auth(client_id: str, client_secret: str) -> str:
+    """An ``Authorization: Basic`` value per RFC 6749 §2.3.1: form-encode, then Base64."""
+    import base64
+    from urllib.parse import quote_plus
+
+    pair = f"{quote_plus(client_id)}:{quote_plus(client_secret)}"
+    return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
+
+
+def new_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    return httpx.Client(**client_kwargs(transport))
+
+
+def describe_failure(exc: httpx.HTTPError) -> str:
+    """A short, secret-free reason for a failed request."""
+    if isinstance(exc, ResponseTooLarge):
+        return "response too large"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect"
+    return type(exc).__name__
+
+
+def json_object(response: httpx.Response, provider: str, what: str) -> dict[str, Any]:
+    """The body as a JSON object, or a ProviderError that says what came instead."""
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        kind = response.headers.get("content-type", "unknown type").split(";")[0]
+        reason = f"{what} is not JSON (HTTP {response.status_code}, {kind})"
+        raise ProviderError(provider, "bad_response", reason) from None
+    if not isinstance(data, dict):
+        raise ProviderError(provider, "bad_response", f"{what} is a JSON {type(data).__name__}, not an object")
+    return data
+
+
+def get_json(
+    client: httpx.Client,
+    url: str,
+    provider: str,
+    what: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
+) -> dict[str, Any]:
+    """Request ``url`` and return its JSON object; HTTP errors become ProviderError."""
+    try:
+        response = client.request(method, url, headers=headers, content=body)
+    except httpx.HTTPError as exc:
+        raise ProviderError(provider, "network", f"{what}: {describe_failure(exc)}") from None
+    if response.status_code >= 400:
+        raise ProviderError(provider, f"http_{response.status_code}", f"{what} failed")
+    return json_object(response, provider, what)

@@ -1,0 +1,86 @@
+"""Learning which account a new token belongs to.
+
+Each catalog entry says where to ask (a userinfo endpoint, GitHub's ``/user``,
+Linear's GraphQL ``viewer``, Dropbox's POST) and which field names the account;
+Notion puts it in the token response itself.  Atlassian also needs the cloud id
+of the user's site for every API call.  A failed lookup never loses a sign-in:
+the credential is stored without an account and the reason is returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from vault.errors import ProviderError
+from vault.oauth.http import get_json, new_client
+from vault.oauth.tokens import TokenSet
+from vault.providers import Provider
+
+
+def dig(data: Any, path: str) -> Any:
+    """Follow a dotted path (``data.viewer.email``) into nested mappings; None if absent."""
+    for part in path.split("."):
+        if not isinstance(data, Mapping):
+            return None
+        data = data.get(part)
+    return data
+
+
+def learn_identity(
+    provider: Provider, tokens: TokenSet, *, transport: httpx.BaseTransport | None = None
+) -> tuple[str | None, dict[str, Any], str | None]:
+    """Return (account, extras to store, a warning if the account could not be learned)."""
+    identity = provider.identity
+    if identity is None:
+        return None, {}, None
+    if identity.account.startswith("token:"):
+        value = dig(tokens.extras, identity.account.removeprefix("token:"))
+        return (str(value) if value else None), {}, (None if value else "the token response names no account")
+    if not identity.url:
+        return None, {}, None
+    headers = {"Authorization": f"Bearer {tokens.access_token.reveal()}", "Accept": "application/json"}
+    if identity.body is not None:
+        headers["Content-Type"] = "application/json"
+    extras: dict[str, Any] = {}
+    try:
+        with new_client(transport) as http:
+            answer = get_json(
+                http,
+                identity.url,
+                provider.key,
+                "identity",
+                method=identity.method,
+                headers=headers,
+                body=identity.body,
+            )
+            if provider.accessible_resources_url:
+                extras.update(_atlassian_sites(http, provider, headers))
+    except ProviderError as exc:
+        return None, extras, f"could not learn the account ({exc.code})"
+    for key, path in identity.extras.items():
+        extras[key] = dig(answer, path)
+    account = dig(answer, identity.account)
+    if not isinstance(account, str | int) or account == "":
+        return None, extras, f"the identity answer has no {identity.account}"
+    return str(account), {k: v for k, v in extras.items() if v is not None}, None
+
+
+def _atlassian_sites(http: httpx.Client, provider: Provider, headers: dict[str, str]) -> dict[str, Any]:
+    """Atlassian: the cloud ids of the sites this token may use (API calls need one)."""
+    assert provider.accessible_resources_url  # noqa: S101 - checked by the caller
+    response = http.get(provider.accessible_resources_url, headers=headers)
+    if response.status_code >= 400:
+        return {}
+    try:
+        sites = response.json()
+    except ValueError:
+        return {}
+    if not isinstance(sites, list):
+        return {}
+    found = [
+        {"cloud_id": s.get("id"), "name": s.get("name"), "url": s.get("url")} for s in sites if isinstance(s, dict)
+    ]
+    return {"cloud_id": found[0]["cloud_id"], "sites": found} if found else {}

@@ -1,0 +1,152 @@
+"""One authorization-code exchange, through the library that suits the provider.
+
+Most providers go through Authlib; Google goes through google-auth-oauthlib (its
+own client library, which hands back ``google.oauth2.credentials.Credentials``).
+Both build the authorization URL (with state and the PKCE S256 challenge) and
+redeem the code; :func:`vault.oauth.flows.browser_sign_in` does not care which.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+import httpx
+
+from vault.errors import ProviderError
+from vault.model import ClientRegistration
+from vault.oauth.client import make_client, request_tokens
+from vault.providers import Provider
+
+
+class CodeSession(Protocol):
+    def authorization_url(self, state: str, verifier: str | None, extra: Mapping[str, str]) -> str: ...
+
+    def exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
+        """Redeem the code; return the flattened token response."""
+
+    def close(self) -> None: ...
+
+
+class AuthlibSession:
+    """Authlib's httpx client, configured from the catalog (see :mod:`vault.oauth.client`)."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        registration: ClientRegistration,
+        redirect_uri: str,
+        scopes: tuple[str, ...],
+        transport: httpx.BaseTransport | None,
+    ) -> None:
+        self._provider = provider
+        self._client = make_client(
+            provider, registration, redirect_uri=redirect_uri, scopes=scopes, transport=transport
+        )
+
+    def authorization_url(self, state: str, verifier: str | None, extra: Mapping[str, str]) -> str:
+        url, _ = self._client.create_authorization_url(
+            self._provider.authorize_url, state=state, code_verifier=verifier, **extra
+        )
+        return str(url)
+
+    def exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
+        extra = {"code_verifier": verifier} if verifier else {}
+        return request_tokens(self._provider, self._client.fetch_token, self._provider.token_url, code=code, **extra)
+
+    def close(self) -> None:
+        self._client.close()
+
+
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _oauthlib_settings(token_url: str) -> Iterator[None]:
+    """oauthlib's two process-wide switches, set only for the exchange.
+
+    ``OAUTHLIB_RELAX_TOKEN_SCOPE``: Google answers with scopes spelled as URLs,
+    which oauthlib would otherwise raise on.  ``OAUTHLIB_INSECURE_TRANSPORT``:
+    only for a loopback ``http://`` token URL (a local test server);
+    :func:`vault.providers.check_endpoint` already refused any other http URL.
+    """
+    wanted = {"OAUTHLIB_RELAX_TOKEN_SCOPE": "1"}
+    if token_url.startswith("http://"):
+        wanted["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+    with _ENV_LOCK:
+        saved = {k: os.environ.get(k) for k in wanted}
+        os.environ.update(wanted)
+        try:
+            yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+class GoogleSession:
+    """google-auth-oauthlib's ``Flow``; after :meth:`exchange`, :attr:`credentials` is set."""
+
+    def __init__(
+        self, provider: Provider, registration: ClientRegistration, redirect_uri: str, scopes: tuple[str, ...]
+    ) -> None:
+        from google_auth_oauthlib.flow import Flow
+
+        self._provider = provider
+        config = {
+            "installed": {
+                "client_id": registration.client_id,
+                "client_secret": registration.client_secret.reveal() if registration.client_secret else "",
+                "auth_uri": provider.authorize_url,
+                "token_uri": provider.token_url,
+                "redirect_uris": [redirect_uri],
+            }
+        }
+        self._flow = Flow.from_client_config(config, scopes=list(scopes), redirect_uri=redirect_uri)
+        self.credentials: Any = None
+
+    def authorization_url(self, state: str, verifier: str | None, extra: Mapping[str, str]) -> str:
+        self._flow.code_verifier = verifier
+        self._flow.autogenerate_code_verifier = False
+        url, _ = self._flow.authorization_url(state=state, **extra)
+        return str(url)
+
+    def exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
+        import requests
+        from oauthlib.oauth2 import OAuth2Error
+
+        name = self._provider.key
+        try:
+            with _oauthlib_settings(str(self._provider.token_url)):
+                token = self._flow.fetch_token(code=code, timeout=20)
+        except OAuth2Error as exc:
+            raise ProviderError(name, str(exc.error or "error"), exc.description) from None
+        except requests.RequestException as exc:
+            raise ProviderError(name, "network", f"token endpoint: {type(exc).__name__}") from None
+        except ValueError:
+            raise ProviderError(
+                name, "bad_response", "the token endpoint did not answer a usable JSON object"
+            ) from None
+        self.credentials = self._flow.credentials
+        return dict(token)
+
+    def close(self) -> None:
+        self._flow.oauth2session.close()
+
+
+def open_session(
+    provider: Provider,
+    registration: ClientRegistration,
+    redirect_uri: str,
+    scopes: tuple[str, ...],
+    transport: httpx.BaseTransport | None,
+) -> CodeSession:
+    """The session for this provider's client library (the catalog's ``client_library``)."""
+    if provider.client_library == "google-auth-oauthlib":
+        return GoogleSession(provider, registration, redirect_uri, scopes)
+    return AuthlibSession(provider, registration, redirect_uri, scopes, transport)

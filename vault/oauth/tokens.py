@@ -1,0 +1,132 @@
+"""Token responses, whatever shape each provider sends, made into one TokenSet.
+
+Every check here exists because a real provider (or a broken proxy) does it:
+GitHub answers form-encoded and reports errors with HTTP 200, Slack nests the
+user token and says ``ok: false``, Linear sends scopes comma-separated or as an
+array.  Anything unusable becomes a :class:`~vault.errors.ProviderError` naming
+the provider and the problem, never quoting a token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+
+from vault.errors import ProviderError
+from vault.providers import Provider
+from vault.secret import Secret
+
+MAX_LIFETIME = 10 * 365 * 86400
+"""An ``expires_in`` longer than ten years is nonsense, not a long-lived token."""
+
+SECRET_FIELDS = frozenset({"access_token", "refresh_token", "id_token", "token", "bot_token", "incoming_webhook"})
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    """What a successful token response carries.
+
+    Attributes:
+        extras: the non-secret rest of the response (Slack's team, Notion's
+            owner and workspace), kept for identity and display.
+    """
+
+    access_token: Secret
+    token_type: str = "Bearer"
+    refresh_token: Secret | None = None
+    id_token: Secret | None = None
+    expires_at: float | None = None
+    refresh_expires_at: float | None = None
+    scopes: tuple[str, ...] = ()
+    extras: Mapping[str, Any] = field(default_factory=dict)
+
+
+def decode_body(response: httpx.Response, provider: str) -> dict[str, Any]:
+    """The response as a dict: JSON, or form-encoded (GitHub without ``Accept``)."""
+    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = response.content
+    if content_type == "application/x-www-form-urlencoded":
+        try:
+            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise ProviderError(provider, "bad_response", "the token response is not text") from None
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        shown = content_type or "no content type"
+        if not body.strip():
+            reason = f"the token endpoint sent an empty body (HTTP {response.status_code})"
+        else:
+            reason = f"the token endpoint did not answer JSON (HTTP {response.status_code}, {shown})"
+        raise ProviderError(provider, "bad_response", reason) from None
+    if not isinstance(data, dict):
+        raise ProviderError(provider, "bad_response", f"the token response is a JSON {type(data).__name__}")
+    return data
+
+
+def raise_for_error(data: Mapping[str, Any], status: int, provider: str) -> None:
+    """Raise the provider's error, wherever it hides (``error`` at any status, Slack's ``ok: false``)."""
+    if data.get("ok") is False or "error" in data:
+        code = str(data.get("error") or "error")
+        raise ProviderError(provider, code[:80], data.get("error_description") or data.get("error_message"))
+    if status >= 400:
+        raise ProviderError(provider, f"http_{status}", "the token endpoint refused the request")
+
+
+def _seconds(value: Any, name: str, provider: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise ProviderError(provider, "bad_response", f"{name} is not a number") from None
+    if not 0 < seconds <= MAX_LIFETIME:
+        raise ProviderError(provider, "bad_response", f"{name} is out of range ({seconds:g} s)")
+    return seconds
+
+
+def _scopes(value: Any, separator: str, requested: Sequence[str]) -> tuple[str, ...]:
+    if value is None:
+        return tuple(requested)
+    if isinstance(value, list):
+        return tuple(str(s) for s in value)
+    text = str(value)
+    pieces = text.split(separator) if separator != " " else text.split()
+    return tuple(p.strip() for p in pieces if p.strip())
+
+
+def _optional_secret(value: Any) -> Secret | None:
+    return Secret(value) if isinstance(value, str) and value else None
+
+
+def token_set(data: Mapping[str, Any], provider: Provider, *, now: float, requested: Sequence[str] = ()) -> TokenSet:
+    """Build a TokenSet from a decoded, error-free, flattened response
+    (see :func:`vault.oauth.client.flatten`).
+
+    Raises:
+        ProviderError: no usable ``access_token``, or an unusable lifetime.
+    """
+    access = data.get("access_token")
+    if not isinstance(access, str) or not access.strip():
+        raise ProviderError(provider.key, "bad_response", "the token response has no access_token")
+    expires_in = _seconds(data.get("expires_in"), "expires_in", provider.key)
+    refresh_in = _seconds(data.get("refresh_token_expires_in"), "refresh_token_expires_in", provider.key)
+    token_type = str(data.get("token_type") or "Bearer")
+    extras = {k: v for k, v in data.items() if k not in SECRET_FIELDS}
+    for key in ("expires_in", "refresh_token_expires_in", "scope", "token_type"):
+        extras.pop(key, None)
+    return TokenSet(
+        access_token=Secret(access.strip()),
+        token_type="Bearer" if token_type.lower() == "bearer" else token_type,
+        refresh_token=_optional_secret(data.get("refresh_token")),
+        id_token=_optional_secret(data.get("id_token")),
+        expires_at=None if expires_in is None else now + expires_in,
+        refresh_expires_at=None if refresh_in is None else now + refresh_in,
+        scopes=_scopes(data.get("scope"), provider.scope_separator, requested),
+        extras=extras,
+    )

@@ -1,0 +1,223 @@
+"""The provider catalog: ``assets/providers.toml`` read into typed, checked entries.
+
+Every provider difference the flows care about is a field here (revoke style,
+JSON token bodies, nested tokens, comma-separated scopes, fixed redirect ports,
+secrets required despite PKCE, rotation), so the flow code never asks which
+provider it is talking to.  A :class:`~vault.model.ClientRegistration` makes an
+entry concrete: :func:`resolve` fills its placeholders and applies its overrides.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from vault.errors import InvalidInput, NotFound, VaultError
+from vault.model import ClientRegistration
+from vault.resources import asset
+
+RevokeStyle = Literal["rfc7009", "github", "gitlab", "linear", "slack", "notion", "dropbox", "none"]
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """How a provider revokes tokens.
+
+    Attributes:
+        style: the wire format (see the catalog's header).
+        url: the endpoint, if any.
+        client_auth: whether the client authenticates (Google's endpoint takes none).
+        manual_url: where the user revokes by hand when there is no endpoint.
+    """
+
+    style: RevokeStyle = "none"
+    url: str | None = None
+    client_auth: bool = True
+    manual_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """How to learn which account a token belongs to.
+
+    Attributes:
+        url: the identity endpoint (None: read it from the token response).
+        method: GET, or POST (Linear's GraphQL, Dropbox).
+        body: a JSON body for POST.
+        account: a dotted path to the account in the answer; ``token:`` prefix
+            reads the token response instead (Notion).
+        extras: more facts to keep, name -> dotted path (Linear's organization id).
+    """
+
+    url: str | None = None
+    method: Literal["GET", "POST"] = "GET"
+    body: str | None = None
+    account: str = "email"
+    extras: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Provider:
+    """One catalog entry (see the field notes at the top of ``providers.toml``)."""
+
+    key: str
+    name: str
+    kind: Literal["oauth", "static"]
+    issuer: str | None = None
+    authorize_url: str | None = None
+    token_url: str | None = None
+    device_authorization_url: str | None = None
+    userinfo_url: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    default_scopes: tuple[str, ...] = ()
+    scope_separator: str = " "
+    scope_param: str = "scope"
+    pkce: Literal["S256", "none"] = "S256"
+    client_secret: Literal["required", "optional", "none"] = "optional"
+    device_needs_secret: bool = True
+    token_auth: Literal["client_secret_post", "client_secret_basic", "none"] = "client_secret_basic"
+    token_request_format: Literal["form", "json"] = "form"
+    token_headers: Mapping[str, str] = field(default_factory=dict)
+    authorize_params: Mapping[str, str] = field(default_factory=dict)
+    redirect_port: int = 0
+    refresh_sends_redirect_uri: bool = False
+    token_path: str | None = None
+    rotates_refresh_token: bool = False
+    dead_grant_errors: tuple[str, ...] = ()
+    revoke: Revocation = Revocation()
+    identity: Identity | None = None
+    accessible_resources_url: str | None = None
+    iss_parameter_supported: bool = False
+    requires: tuple[str, ...] = ()
+    template: bool = False
+    client_library: Literal["authlib", "google-auth-oauthlib"] = "authlib"
+    register_url: str | None = None
+    register_help: str | None = None
+
+    @property
+    def has_device_flow(self) -> bool:
+        return self.device_authorization_url is not None
+
+    def endpoints(self) -> dict[str, str]:
+        """The endpoint URLs this entry names (after resolution, all concrete)."""
+        names = ("authorize_url", "token_url", "device_authorization_url", "userinfo_url", "issuer")
+        found = {n: getattr(self, n) for n in names if getattr(self, n)}
+        if self.revoke.url:
+            found["revoke_url"] = self.revoke.url
+        if self.identity and self.identity.url:
+            found["identity_url"] = self.identity.url
+        return found
+
+
+_FIELDS = {f.name for f in dataclasses.fields(Provider)} - {"key"}
+_TUPLES = {"default_scopes", "dead_grant_errors", "requires"}
+
+
+def _build(key: str, raw: Mapping[str, Any]) -> Provider:
+    unknown = set(raw) - _FIELDS
+    if unknown:
+        raise VaultError(f"providers.toml: {key} has unknown fields {sorted(unknown)}")
+    values: dict[str, Any] = {k: (tuple(v) if k in _TUPLES else v) for k, v in raw.items()}
+    if "revoke" in values:
+        values["revoke"] = Revocation(**values["revoke"])
+    if "identity" in values:
+        values["identity"] = Identity(**values["identity"])
+    return Provider(key=key, **values)
+
+
+@cache
+def catalog() -> dict[str, Provider]:
+    """The built-in providers, by key."""
+    with asset("providers.toml").open("rb") as f:
+        raw = tomllib.load(f)
+    return {key: _build(key, entry) for key, entry in raw["providers"].items()}
+
+
+def builtin(key: str) -> Provider:
+    """A built-in provider.
+
+    Raises:
+        NotFound: no such entry (the message lists them).
+    """
+    try:
+        return catalog()[key]
+    except KeyError:
+        raise NotFound(f"no built-in provider {key!r}; known: {', '.join(catalog())}") from None
+
+
+# ----------------------------------------------------------------- resolving
+
+
+def check_endpoint(url: str, what: str) -> str:
+    """Accept an https URL, or http on a loopback host; refuse everything else.
+
+    Raises:
+        InvalidInput: ``javascript:``, ``file:``, plain http to a real host, no host.
+    """
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    if parts.scheme == "https" and host:
+        return url
+    if parts.scheme == "http" and loopback:
+        return url
+    raise InvalidInput(f"{what} must be an https URL (http only on loopback): {url[:200]!r}")
+
+
+def _fill(template: str | None, params: Mapping[str, str], key: str) -> str | None:
+    if template is None:
+        return None
+    try:
+        return template.format_map(params)
+    except KeyError as missing:
+        raise InvalidInput(f"{key} needs --param {missing.args[0]}=VALUE") from None
+
+
+def resolve(registration: ClientRegistration) -> Provider:
+    """The concrete provider for a registration: base entry, params filled, overrides applied.
+
+    Every endpoint is checked to be https (or loopback http).
+    """
+    base = builtin(registration.base)
+    params = {**base.params, **registration.params, "client_id": registration.client_id}
+    overrides = dict(registration.overrides)
+    for name in ("revoke", "identity"):
+        if name in overrides and isinstance(overrides[name], Mapping):
+            current = getattr(base, name) or Identity()
+            overrides[name] = dataclasses.replace(current, **overrides[name])
+    for name in _TUPLES & overrides.keys():
+        overrides[name] = tuple(overrides[name])
+    unknown = set(overrides) - _FIELDS
+    if unknown:
+        raise InvalidInput(f"unknown provider settings {sorted(unknown)}")
+    merged = dataclasses.replace(base, key=registration.provider, **overrides)
+
+    def fill(value: str | None) -> str | None:
+        return _fill(value, params, registration.provider)
+
+    revoke = dataclasses.replace(merged.revoke, url=fill(merged.revoke.url))
+    identity = merged.identity
+    if identity is not None and identity.url:
+        identity = dataclasses.replace(identity, url=fill(identity.url))
+    resolved = dataclasses.replace(
+        merged,
+        issuer=fill(merged.issuer),
+        authorize_url=fill(merged.authorize_url),
+        token_url=fill(merged.token_url),
+        device_authorization_url=fill(merged.device_authorization_url),
+        userinfo_url=fill(merged.userinfo_url),
+        register_url=fill(merged.register_url),
+        revoke=revoke,
+        identity=identity,
+        accessible_resources_url=fill(merged.accessible_resources_url),
+        params={k: v for k, v in params.items() if k != "client_id"},
+    )
+    for name, url in resolved.endpoints().items():
+        if name != "issuer":
+            check_endpoint(url, name.replace("_", " "))
+    return resolved

@@ -1,0 +1,122 @@
+"""``tokendeck login``: from a client registration to a stored credential.
+
+The flow runs first and writes nothing; only a complete answer (tokens and,
+where it can be learned, the account) is stored, in one transaction.  A failed,
+refused or cancelled sign-in leaves the vault exactly as it was, including any
+existing credential of the same name.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import httpx
+
+from vault.core import Vault
+from vault.errors import InvalidInput
+from vault.model import Credential, check_name
+from vault.oauth.flows import DEFAULT_TIMEOUT, SignInUI, Timings, browser_sign_in, device_sign_in
+from vault.oauth.identity import learn_identity
+from vault.oauth.tokens import TokenSet
+from vault.providers import Provider, resolve
+
+
+def default_name(vault: Vault, provider: str, account: str | None) -> str:
+    """``PROVIDER``, or ``PROVIDER-ACCOUNT`` when ``PROVIDER`` holds another account."""
+    if not vault.exists(provider):
+        return provider
+    if account is None or vault.get(provider).account == account:
+        return provider
+    slug = re.sub(r"[^A-Za-z0-9._@+-]+", "-", account).strip("-.")[:60] or "account"
+    return f"{provider}-{slug}"
+
+
+def login(
+    vault: Vault,
+    provider_name: str,
+    ui: SignInUI,
+    *,
+    name: str | None = None,
+    device: bool = False,
+    no_browser: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    transport: httpx.BaseTransport | None = None,
+    notice: Callable[[str], None] = lambda message: None,
+    timings: Timings | None = None,
+) -> Credential:
+    """Sign in to ``provider_name`` with its stored registration and store the result.
+
+    Raises:
+        NotFound: no registration for the provider.
+        InvalidInput: a static provider, a missing required secret, no device flow.
+        SignInFailed, ProviderError: the sign-in did not complete; nothing was stored.
+    """
+    if name is not None:
+        check_name(name)
+    registration = vault.get_client(provider_name)
+    provider = resolve(registration)
+    _check_usable(provider, registration.client_secret is not None, device)
+    scopes = provider.default_scopes
+    if device:
+        tokens = device_sign_in(provider, registration, ui, scopes=scopes, transport=transport)
+    else:
+        tokens = browser_sign_in(
+            provider,
+            registration,
+            ui,
+            scopes=scopes,
+            no_browser=no_browser,
+            timeout=timeout,
+            transport=transport,
+            now=vault.clock.now,
+            timings=timings,
+        )
+    account, identity_extras, warning = learn_identity(provider, tokens, transport=transport)
+    if warning:
+        notice(f"signed in, but {warning}; the credential is stored without an account")
+    started = time.perf_counter()
+    credential = _credential(
+        name or default_name(vault, provider.key, account), provider, tokens, account, identity_extras, vault
+    )
+    vault.save(credential, replace=True, action="login")
+    if timings is not None:
+        timings["vault_write"] = time.perf_counter() - started
+    return vault.get(credential.name)
+
+
+def _check_usable(provider: Provider, has_secret: bool, device: bool) -> None:
+    if provider.kind != "oauth":
+        raise InvalidInput(
+            f"{provider.key} is a static-token provider: use tokendeck add NAME --provider {provider.key}"
+        )
+    if provider.client_secret == "required" and not has_secret and not (device and provider.key.startswith("github")):
+        raise InvalidInput(
+            f"{provider.key} needs the app's client secret: tokendeck provider add {provider.key} --client-id ID"
+        )
+
+
+def _credential(
+    name: str, provider: Provider, tokens: TokenSet, account: str | None, extras: dict[str, object], vault: Vault
+) -> Credential:
+    now = vault.clock.now()
+    created = vault.get(name).created_at if vault.exists(name) else now
+    keep = {k: v for k, v in tokens.extras.items() if isinstance(v, str | int | float | bool | dict | list)}
+    return Credential(
+        name=name,
+        provider=provider.key,
+        kind="oauth",
+        account=account,
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        id_token=tokens.id_token,
+        token_type=tokens.token_type,
+        scopes=tokens.scopes,
+        expires_at=tokens.expires_at,
+        refresh_expires_at=tokens.refresh_expires_at,
+        extras={**keep, **extras},
+        created_at=created,
+        updated_at=now,
+        last_refreshed_at=now,
+    )
