@@ -18,11 +18,11 @@ import httpx
 
 from vault.errors import InvalidInput, ProviderError, SignInFailed
 from vault.model import ClientRegistration
-from vault.oauth.client import flatten
-from vault.oauth.http import basic_auth, describe_failure, json_object, new_client
+from vault.oauth.client import OAuthClient, form
+from vault.oauth.http import describe_failure, json_object
 from vault.oauth.loopback import Expectation, LoopbackListener, check_callback, free_port, query_params
 from vault.oauth.sessions import open_session
-from vault.oauth.tokens import TokenSet, decode_body, raise_for_error, token_set
+from vault.oauth.tokens import TokenSet, raise_for_error, token_set
 from vault.providers import Provider, check_endpoint
 from vault.secret import Secret
 
@@ -77,13 +77,6 @@ class _Stopwatch:
         self._mark = now
 
 
-def _scope_params(provider: Provider, scopes: tuple[str, ...]) -> dict[str, str]:
-    extra = dict(provider.authorize_params)
-    if provider.scope_param != "scope" and scopes:
-        extra[provider.scope_param] = provider.scope_separator.join(scopes)
-    return extra
-
-
 def browser_sign_in(
     provider: Provider,
     registration: ClientRegistration,
@@ -121,7 +114,7 @@ def browser_sign_in(
     watch.lap("listener")
     session = open_session(provider, registration, redirect_uri, scopes, transport)
     try:
-        url = session.authorization_url(state, verifier, _scope_params(provider, scopes))
+        url = session.authorization_url(state, verifier)
         check_endpoint(url, "the authorization URL")
         ui.show_url(url)
         if listener is None:
@@ -137,17 +130,6 @@ def browser_sign_in(
         if listener is not None:
             listener.close()
     return token_set(data, provider, now=now(), requested=scopes)
-
-
-def _client_auth(provider: Provider, registration: ClientRegistration) -> tuple[dict[str, str], dict[str, str]]:
-    """The device flow's client authentication: (form fields, headers)."""
-    body = {"client_id": registration.client_id}
-    secret = registration.client_secret.reveal() if registration.client_secret else None
-    if secret and provider.token_auth == "client_secret_post":
-        body["client_secret"] = secret  # Google's device polling wants it too
-    if secret and provider.token_auth == "client_secret_basic":
-        return body, {"Authorization": basic_auth(registration.client_id, secret)}
-    return body, {}
 
 
 def device_sign_in(
@@ -169,15 +151,9 @@ def device_sign_in(
     """
     if not provider.device_authorization_url or not provider.token_url:
         raise InvalidInput(f"{provider.key} has no device sign-in; sign in with the browser instead")
-    body, auth_headers = _client_auth(provider, registration)
-    headers = {"Accept": "application/json", **provider.token_headers, **auth_headers}
-    with new_client(transport) as http:
+    with OAuthClient(provider, registration, transport) as client:
         try:
-            response = http.post(
-                provider.device_authorization_url,
-                data={**body, "scope": provider.scope_separator.join(scopes)},
-                headers=headers,
-            )
+            response = client.post(provider.device_authorization_url, form({"scope": " ".join(scopes)}))
         except httpx.HTTPError as exc:
             raise ProviderError(provider.key, "network", f"device endpoint: {describe_failure(exc)}") from None
         data = json_object(response, provider.key, "the device authorization response")
@@ -191,26 +167,21 @@ def device_sign_in(
             if now() > deadline:
                 raise SignInFailed(provider.key, "expired_token", "the code expired before it was approved")
             try:
-                response = http.post(
-                    provider.token_url,
-                    data={**body, "grant_type": DEVICE_GRANT, "device_code": code.device_code.reveal()},
-                    headers=headers,
-                )
-            except httpx.HTTPError as exc:
-                raise ProviderError(provider.key, "network", f"token endpoint: {describe_failure(exc)}") from None
-            answer = decode_body(response, provider.key)
-            error = answer.get("error")
-            if error == "authorization_pending":
-                continue
-            if error == "slow_down":  # RFC 8628 §3.5: +5 s for this and every later poll
-                interval = max(interval + 5, float(answer.get("interval") or 0))
-                continue
-            if error == "access_denied":
-                raise SignInFailed(provider.key, "access_denied", "the sign-in was declined")
-            if error in ("expired_token", "token_expired"):
-                raise SignInFailed(provider.key, "expired_token", "the code expired before it was approved")
-            flat = flatten(response, provider).json()
-            return token_set(flat, provider, now=wall_clock(), requested=scopes)
+                answer = client.token_request(DEVICE_GRANT, device_code=code.device_code.reveal())
+            except ProviderError as exc:
+                if exc.code == "authorization_pending":
+                    continue
+                if exc.code == "slow_down":  # RFC 8628 §3.5: +5 s for this and every later poll
+                    interval += 5
+                    continue
+                if exc.code == "access_denied":
+                    raise SignInFailed(provider.key, "access_denied", "the sign-in was declined") from None
+                if exc.code in ("expired_token", "token_expired"):
+                    raise SignInFailed(
+                        provider.key, "expired_token", "the code expired before it was approved"
+                    ) from None
+                raise
+            return token_set(answer, provider, now=wall_clock(), requested=scopes)
 
 
 def _device_code(data: dict[str, object], provider: str) -> DeviceCode:

@@ -11,19 +11,19 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 import httpx
 
 from vault.errors import ProviderError
 from vault.model import ClientRegistration
-from vault.oauth.client import make_client, request_tokens
+from vault.oauth.client import OAuthClient
 from vault.providers import Provider
 
 
 class CodeSession(Protocol):
-    def authorization_url(self, state: str, verifier: str | None, extra: Mapping[str, str]) -> str: ...
+    def authorization_url(self, state: str, verifier: str | None) -> str: ...
 
     def exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
         """Redeem the code; return the flattened token response."""
@@ -32,7 +32,7 @@ class CodeSession(Protocol):
 
 
 class AuthlibSession:
-    """Authlib's httpx client, configured from the catalog (see :mod:`vault.oauth.client`)."""
+    """Authlib's protocol helpers over tokendeck's httpx client (see :mod:`vault.oauth.client`)."""
 
     def __init__(
         self,
@@ -42,20 +42,17 @@ class AuthlibSession:
         scopes: tuple[str, ...],
         transport: httpx.BaseTransport | None,
     ) -> None:
-        self._provider = provider
-        self._client = make_client(
-            provider, registration, redirect_uri=redirect_uri, scopes=scopes, transport=transport
-        )
+        self._client = OAuthClient(provider, registration, transport)
+        self._redirect_uri = redirect_uri
+        self._scopes = scopes
 
-    def authorization_url(self, state: str, verifier: str | None, extra: Mapping[str, str]) -> str:
-        url, _ = self._client.create_authorization_url(
-            self._provider.authorize_url, state=state, code_verifier=verifier, **extra
+    def authorization_url(self, state: str, verifier: str | None) -> str:
+        return self._client.authorization_url(
+            redirect_uri=self._redirect_uri, state=state, verifier=verifier, scopes=self._scopes
         )
-        return str(url)
 
     def exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
-        extra = {"code_verifier": verifier} if verifier else {}
-        return request_tokens(self._provider, self._client.fetch_token, self._provider.token_url, code=code, **extra)
+        return self._client.exchange_code(code, redirect_uri=self._redirect_uri, verifier=verifier)
 
     def close(self) -> None:
         self._client.close()
@@ -110,10 +107,10 @@ class GoogleSession:
         self._flow = Flow.from_client_config(config, scopes=list(scopes), redirect_uri=redirect_uri)
         self.credentials: Any = None
 
-    def authorization_url(self, state: str, verifier: str | None, extra: Mapping[str, str]) -> str:
+    def authorization_url(self, state: str, verifier: str | None) -> str:
         self._flow.code_verifier = verifier
         self._flow.autogenerate_code_verifier = False
-        url, _ = self._flow.authorization_url(state=state, **extra)
+        url, _ = self._flow.authorization_url(state=state, **self._provider.authorize_params)
         return str(url)
 
     def exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
