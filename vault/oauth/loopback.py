@@ -132,7 +132,9 @@ class LoopbackListener:
                 expected.provider, "port_unavailable", f"port {port} on {HOST} {reason}; free it or pick another"
             ) from None
         self._server.listener = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="tokendeck-loopback", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="tokendeck-loopback", daemon=True
+        )
 
     @property
     def port(self) -> int:
