@@ -3,13 +3,16 @@ cheap KDF, so nothing touches the developer's real vault or keyring."""
 
 from __future__ import annotations
 
+import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
 import pytest
 
+from tests.support.authserver import AuthServer, running_auth_server
 from tests.support.cli import CliRunner
+from tests.support.fake_browser import browser_command
 from tests.support.memory_keyring import MemoryKeyring
 from vault import store
 
@@ -71,3 +74,25 @@ def passphrase_env(monkeypatch: pytest.MonkeyPatch) -> str:
     value = "correct horse battery staple"
     monkeypatch.setenv("TOKENDECK_PASSPHRASE", value)
     return value
+
+
+@pytest.fixture
+def auth_server() -> Iterator[AuthServer]:
+    """A real Authlib authorization server on 127.0.0.1 (PKCE required, rotating refresh tokens)."""
+    with running_auth_server() as server:
+        yield server
+        server.assert_no_server_errors()
+
+
+@pytest.fixture
+def browser_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``$BROWSER`` is the fake browser (set ``FAKE_BROWSER_MODE``); read what it saw with read_log()."""
+    log = tmp_path / "browser.jsonl"
+    monkeypatch.setenv("BROWSER", browser_command())
+    monkeypatch.setenv("FAKE_BROWSER_LOG", str(log))
+    monkeypatch.setenv("FAKE_BROWSER_MODE", "approve")
+    monkeypatch.setenv("FAKE_BROWSER_TIMEOUT", "3")
+    # webbrowser reads $BROWSER once per process and caches it: start afresh for each test.
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    return log
