@@ -23,6 +23,9 @@ from vault.timefmt import relative
 MAX_TOKEN_BYTES = 64 * 1024
 """The longest token accepted; real ones (even JWTs) are a few KiB."""
 
+ACCESS_SKEW = 60.0
+"""An access token this close to its expiry is treated as expired (seconds)."""
+
 LAST_USED_RESOLUTION = 60.0
 """``last_used_at`` is stamped at most once a minute, so hot reads rarely write."""
 
@@ -151,9 +154,22 @@ class Vault:
         credential = self.get(name)
         now = self.clock.now()
         status = credential.status_at(now)
+        again = (
+            "replace it with a new token"
+            if credential.kind == "static"
+            else f"run tokendeck login {credential.provider}"
+        )
         if status in ("expired", "revoked", "needs_login", "error") or credential.access_token is None:
             when = f" ({relative(credential.expires_at, now)})" if status == "expired" else ""
-            raise NeedsSignIn(f"{name} is {status.replace('_', ' ')}{when}; replace it with a new token")
+            raise NeedsSignIn(f"{name} is {status.replace('_', ' ')}{when}; {again}")
+        if (
+            credential.kind == "oauth"
+            and credential.expires_at is not None
+            and credential.expires_at - ACCESS_SKEW <= now
+        ):
+            # Refresh on read comes with the lifecycle work; until then an expired
+            # access token is never handed out.
+            raise NeedsSignIn(f"{name}'s access token expired {relative(credential.expires_at, now)}; {again}")
         if credential.last_used_at is None or now - credential.last_used_at >= LAST_USED_RESOLUTION:
             self._store.write_if_free("UPDATE credentials SET last_used_at = ? WHERE name = ?", (now, name))
         return credential.access_token.reveal()

@@ -62,16 +62,16 @@ _ENV_LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def _oauthlib_settings(token_url: str) -> Iterator[None]:
+def _oauthlib_settings(url: str) -> Iterator[None]:
     """oauthlib's two process-wide switches, set only for the exchange.
 
     ``OAUTHLIB_RELAX_TOKEN_SCOPE``: Google answers with scopes spelled as URLs,
     which oauthlib would otherwise raise on.  ``OAUTHLIB_INSECURE_TRANSPORT``:
-    only for a loopback ``http://`` token URL (a local test server);
+    only for a loopback ``http://`` URL (a local test server);
     :func:`vault.providers.check_endpoint` already refused any other http URL.
     """
     wanted = {"OAUTHLIB_RELAX_TOKEN_SCOPE": "1"}
-    if token_url.startswith("http://"):
+    if url.startswith("http://"):
         wanted["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     with _ENV_LOCK:
         saved = {k: os.environ.get(k) for k in wanted}
@@ -110,7 +110,8 @@ class GoogleSession:
     def authorization_url(self, state: str, verifier: str | None) -> str:
         self._flow.code_verifier = verifier
         self._flow.autogenerate_code_verifier = False
-        url, _ = self._flow.authorization_url(state=state, **self._provider.authorize_params)
+        with _oauthlib_settings(str(self._provider.authorize_url)):
+            url, _ = self._flow.authorization_url(state=state, **self._provider.authorize_params)
         return str(url)
 
     def exchange(self, code: str, verifier: str | None) -> dict[str, Any]:
@@ -120,7 +121,9 @@ class GoogleSession:
         name = self._provider.key
         try:
             with _oauthlib_settings(str(self._provider.token_url)):
-                token = self._flow.fetch_token(code=code, timeout=20)
+                # include_client_id: send id and secret in the body, as the catalog's
+                # token_auth (client_secret_post) says, not requests-oauthlib's default Basic.
+                token = self._flow.fetch_token(code=code, timeout=20, include_client_id=True)
         except OAuth2Error as exc:
             raise ProviderError(name, str(exc.error or "error"), exc.description) from None
         except requests.RequestException as exc:
