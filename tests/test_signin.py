@@ -273,3 +273,27 @@ def test_secret_is_required_where_the_provider_insists(cli: CliRunner, home: Pat
     assert stored.client_secret is not None and stored.client_secret.reveal() == "GOCSPX-s3cret"
     shown = cli("provider", "show", "google").out
     assert "GOCSPX" not in shown and "has_client_secret=True" in shown
+
+
+def test_login_in_a_real_process(auth_server: AuthServer, browser_log: Path, home: Path) -> None:
+    """The installed console script, its own process, $BROWSER from the environment."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    auth_server.register_client(CLIENT_ID)
+    tokendeck = shutil.which("tokendeck", path=os.path.dirname(sys.executable)) or "tokendeck"
+    env = {**os.environ, "TOKENDECK_PASSPHRASE": "pw", "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([tokendeck, *argv], env=env, capture_output=True, text=True, timeout=60, check=False)
+
+    assert run("init").returncode == 0
+    assert run("provider", "add", "acme", "--issuer", auth_server.issuer, "--client-id", CLIENT_ID).returncode == 0
+    done = run("login", "acme")
+    assert done.returncode == 0, done.stderr
+    assert "stored as acme" in done.stderr and done.stdout == ""
+    token = run("token", "acme").stdout.strip()
+    assert auth_server.token_state(token) == "active"
+    assert token not in done.stderr

@@ -1,0 +1,94 @@
+"""Learning the account after sign-in, per the catalog's identity entry, over
+httpx.MockTransport: GitHub's /user, Linear's GraphQL, Dropbox's POST, Notion's
+token response, Atlassian's cloud id.  A failed lookup never loses the sign-in."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from vault.model import ClientRegistration
+from vault.oauth.identity import dig, learn_identity
+from vault.oauth.tokens import TokenSet
+from vault.providers import resolve
+from vault.secret import Secret
+
+TOKEN = TokenSet(access_token=Secret("at-123"))
+
+
+def provider(key: str):  # type: ignore[no-untyped-def]
+    return resolve(ClientRegistration(provider=key, base=key, client_id="c"))
+
+
+def answer(routes: dict[str, Callable[[httpx.Request], httpx.Response]], seen: list[httpx.Request]):  # type: ignore[no-untyped-def]
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return routes[str(request.url)](request)
+
+    return httpx.MockTransport(handler)
+
+
+def test_github_login() -> None:
+    seen: list[httpx.Request] = []
+    routes = {"https://api.github.com/user": lambda r: httpx.Response(200, json={"login": "octocat", "id": 1})}
+    account, extras, warning = learn_identity(provider("github"), TOKEN, transport=answer(routes, seen))
+    assert (account, warning) == ("octocat", None)
+    assert seen[0].headers["authorization"] == "Bearer at-123" and seen[0].method == "GET"
+
+
+def test_linear_graphql_with_organization() -> None:
+    seen: list[httpx.Request] = []
+    body = {"data": {"viewer": {"id": "u-1", "email": "ada@example.com", "organization": {"id": "org-9"}}}}
+    routes = {"https://api.linear.app/graphql": lambda r: httpx.Response(200, json=body)}
+    account, extras, _ = learn_identity(provider("linear"), TOKEN, transport=answer(routes, seen))
+    assert account == "ada@example.com" and extras == {"organization_id": "org-9", "user_id": "u-1"}
+    assert seen[0].method == "POST" and "viewer" in json.loads(seen[0].content)["query"]
+
+
+def test_dropbox_post_without_body() -> None:
+    seen: list[httpx.Request] = []
+    url = "https://api.dropboxapi.com/2/users/get_current_account"
+    routes = {url: lambda r: httpx.Response(200, json={"email": "d@example.com"})}
+    account, _, _ = learn_identity(provider("dropbox"), TOKEN, transport=answer(routes, seen))
+    assert account == "d@example.com" and seen[0].method == "POST" and seen[0].content == b""
+
+
+def test_notion_reads_the_token_response() -> None:
+    tokens = TokenSet(access_token=Secret("n"), extras={"owner": {"user": {"person": {"email": "n@example.com"}}}})
+    account, _, warning = learn_identity(provider("notion"), tokens)
+    assert (account, warning) == ("n@example.com", None)
+
+
+def test_atlassian_cloud_id() -> None:
+    seen: list[httpx.Request] = []
+    sites = [{"id": "cloud-1", "name": "acme", "url": "https://acme.atlassian.net"}]
+    routes = {
+        "https://api.atlassian.com/me": lambda r: httpx.Response(200, json={"email": "j@example.com"}),
+        "https://api.atlassian.com/oauth/token/accessible-resources": lambda r: httpx.Response(200, json=sites),
+    }
+    account, extras, _ = learn_identity(provider("atlassian"), TOKEN, transport=answer(routes, seen))
+    assert account == "j@example.com" and extras["cloud_id"] == "cloud-1"
+    assert extras["sites"][0]["url"] == "https://acme.atlassian.net"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        lambda r: httpx.Response(401, json={"message": "Bad credentials"}),
+        lambda r: httpx.Response(200, text="<html>"),
+        lambda r: httpx.Response(200, json={"no_login": True}),
+    ],
+    ids=["401", "html", "no-field"],
+)
+def test_failures_are_a_warning_not_an_error(reply: Callable[[httpx.Request], httpx.Response]) -> None:
+    routes = {"https://api.github.com/user": reply}
+    account, _, warning = learn_identity(provider("github"), TOKEN, transport=answer(routes, []))
+    assert account is None and warning and "at-123" not in warning
+
+
+def test_dig() -> None:
+    assert dig({"a": {"b": [1]}}, "a.b") == [1]
+    assert dig({"a": 1}, "a.b") is None
