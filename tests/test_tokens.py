@@ -110,8 +110,8 @@ def test_notion_sends_json_with_basic_auth() -> None:
         ("github", raw(200, '{"error": "bad_verification_code"}'), "bad_verification_code", ""),
         ("slack", raw(200, '{"ok": false, "error": "invalid_code"}'), "invalid_code", ""),
         ("slack", raw(200, '{"ok": true, "access_token": "xoxb-bot"}'), "bad_response", "authed_user"),
-        ("gitlab", raw(503, "upstream down", "text/plain"), "bad_response", "HTTP 503"),
-        ("gitlab", raw(200, b"{" + b" " * (MAX_RESPONSE_BYTES + 10) + b"}"), "network", "too large"),
+        ("gitlab", raw(503, "upstream down", "text/plain"), "http_503", "unavailable"),
+        ("gitlab", raw(200, b"{" + b" " * (MAX_RESPONSE_BYTES + 10) + b"}"), "bad_response", "too large"),
     ],
     ids=[
         "html", "empty", "truncated", "array", "no-access-token", "non-numeric-expiry", "negative-expiry",
@@ -142,3 +142,22 @@ def test_network_failure_is_a_provider_error() -> None:
 
     with pytest.raises(ProviderError, match="could not connect"):
         exchange("gitlab", boom)
+
+
+@pytest.mark.parametrize(
+    ("reply", "transient", "retry_after"),
+    [
+        (lambda r: httpx.Response(503, text="down"), True, None),
+        (lambda r: httpx.Response(429, headers={"Retry-After": "7"}, json={"error": "rate_limited"}), True, 7.0),
+        (lambda r: httpx.Response(400, json={"error": "temporarily_unavailable"}), True, None),
+        (lambda r: httpx.Response(400, json={"error": "invalid_grant"}), False, None),
+        (lambda r: httpx.Response(200, text="<html>"), False, None),
+    ],
+    ids=["503", "429-retry-after", "temporarily-unavailable", "invalid-grant", "html"],
+)
+def test_transient_failures_are_marked(
+    reply: Callable[[httpx.Request], httpx.Response], transient: bool, retry_after: float | None
+) -> None:
+    with pytest.raises(ProviderError) as info:
+        exchange("gitlab", reply)
+    assert (info.value.transient, info.value.retry_after) == (transient, retry_after)

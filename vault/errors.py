@@ -19,8 +19,10 @@ codes only, so they are safe to print, log and show in the TUI.
     ├── VaultCorrupt            exit 1   the file is damaged past the first page
     ├── VaultTooNew             exit 1   written by a newer tokendeck
     ├── KeyringUnavailable      exit 1   the OS keyring cannot be used
-    └── ProviderError           exit 1   a provider answered with an error or nonsense
-        └── SignInFailed        exit 1   the browser sign-in did not complete
+    ├── ProviderError           exit 1   a provider answered with an error or nonsense
+    │   ├── SignInFailed        exit 1   the browser sign-in did not complete
+    │   └── RevokeFailed        exit 1   the provider did not confirm a revocation
+    └── RefreshBusy             exit 6   another process kept refreshing this credential too long
 """
 
 from __future__ import annotations
@@ -107,16 +109,37 @@ class ProviderError(VaultError):
 
     default_title = "Provider error"
 
-    def __init__(self, provider: str, code: str, description: str | None = None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        code: str,
+        description: str | None = None,
+        *,
+        transient: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         self.provider = provider
         self.code = code
         self.description = _tidy(description) if description else None
+        self.transient = transient
+        """Worth retrying as it is: a network failure, 5xx, 429 or ``temporarily_unavailable``."""
+        self.retry_after = retry_after
+        """Seconds the provider asked us to wait (``Retry-After``), if it said."""
         detail = f": {self.description}" if self.description else ""
         super().__init__(f"{provider}: {code}{detail}")
 
 
 class SignInFailed(ProviderError):
     default_title = "Sign-in failed"
+
+
+class RevokeFailed(ProviderError):
+    default_title = "Revoke failed"
+
+
+class RefreshBusy(VaultError):
+    exit_code = 6
+    default_title = "Refresh in progress"
 
 
 def _tidy(text: str, limit: int = 200) -> str:

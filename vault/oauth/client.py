@@ -14,6 +14,7 @@ into one flat, validated mapping.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from vault.errors import ProviderError
 from vault.model import ClientRegistration
-from vault.oauth.http import basic_auth, describe_failure, new_client
+from vault.oauth.http import ResponseTooLarge, basic_auth, describe_failure, new_client
 from vault.oauth.tokens import decode_body, raise_for_error, token_set
 from vault.providers import Provider
 
@@ -38,7 +39,11 @@ def read_token_response(response: httpx.Response, provider: Provider) -> dict[st
             status, Slack's ``ok: false``, a missing token, a nonsense lifetime.
     """
     data = decode_body(response, provider.key)
-    raise_for_error(data, response.status_code, provider.key)
+    try:
+        raise_for_error(data, response.status_code, provider.key)
+    except ProviderError as exc:
+        exc.transient = exc.code in TRANSIENT_CODES
+        raise
     if provider.token_path:
         nested = data.get(provider.token_path)
         if not isinstance(nested, dict) or "access_token" not in nested:
@@ -46,6 +51,23 @@ def read_token_response(response: httpx.Response, provider: Provider) -> dict[st
         data = {**{k: v for k, v in data.items() if k != provider.token_path}, **nested}
     token_set(data, provider, now=0.0)  # validate now, so callers only ever see usable answers
     return data
+
+
+TRANSIENT_CODES = frozenset({"temporarily_unavailable", "server_error", "slow_down"})
+
+
+def transient_error(response: httpx.Response, provider: str) -> ProviderError:
+    """A 429 or 5xx as a retryable error, with the provider's ``Retry-After`` if any."""
+    retry_after: float | None = None
+    header = response.headers.get("retry-after", "")
+    if header.strip().isdigit():
+        retry_after = float(header)
+    code = f"http_{response.status_code}"
+    with contextlib.suppress(ValueError, UnicodeDecodeError):
+        data = json.loads(response.content)
+        if isinstance(data, dict) and isinstance(data.get("error"), str):
+            code = data["error"][:80]
+    return ProviderError(provider, code, "the provider is unavailable", transient=True, retry_after=retry_after)
 
 
 class OAuthClient:
@@ -105,8 +127,12 @@ class OAuthClient:
         body = prepare_token_request(grant_type, "", redirect_uri=redirect_uri, **fields)
         try:
             response = self.post(p.token_url, body)
+        except ResponseTooLarge:
+            raise ProviderError(p.key, "bad_response", "the token response is too large") from None
         except httpx.HTTPError as exc:
-            raise ProviderError(p.key, "network", f"token endpoint: {describe_failure(exc)}") from None
+            raise ProviderError(p.key, "network", f"token endpoint: {describe_failure(exc)}", transient=True) from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise transient_error(response, p.key)
         return read_token_response(response, p)
 
     def post(self, url: str, form_body: str, *, authenticate: bool = True) -> httpx.Response:
