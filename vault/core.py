@@ -23,9 +23,6 @@ from vault.timefmt import relative
 MAX_TOKEN_BYTES = 64 * 1024
 """The longest token accepted; real ones (even JWTs) are a few KiB."""
 
-ACCESS_SKEW = 60.0
-"""An access token this close to its expiry is treated as expired (seconds)."""
-
 LAST_USED_RESOLUTION = 60.0
 """``last_used_at`` is stamped at most once a minute, so hot reads rarely write."""
 
@@ -105,6 +102,10 @@ class Vault:
         self.paths = paths
         self.meta = meta
         self.clock: Clock = clock or SystemClock()
+        self.http_transport: Any = None
+        """An ``httpx`` transport for every provider call (tests plug in a MockTransport)."""
+        self.refresh_skew = 60.0
+        """Refresh an OAuth access token this many seconds before it expires."""
 
     def __repr__(self) -> str:
         return f"Vault({str(self.paths.home)!r}, mode={self.meta.mode!r})"
@@ -145,14 +146,26 @@ class Vault:
         return bool(self._store.query("SELECT 1 FROM credentials WHERE name = ?", (name,)))
 
     def token(self, name: str) -> str:
-        """The access token of ``name``, if it is usable now.
+        """The access token of ``name``, valid now: refreshed first when it expires
+        within :attr:`refresh_skew` (once, however many processes ask).
 
         Raises:
             NotFound: no such credential.
             NeedsSignIn: it is expired, revoked, or needs a new sign-in.
+            ProviderError: a due refresh failed (the credential is unchanged).
         """
         credential = self.get(name)
         now = self.clock.now()
+        if (
+            credential.kind == "oauth"
+            and credential.stored_status == "active"
+            and credential.expires_at is not None
+            and credential.expires_at - self.refresh_skew <= now
+        ):
+            from vault.lifecycle import refresh  # the network layer, loaded only when a refresh is due
+
+            credential = refresh(self, name, skew=self.refresh_skew)
+            now = self.clock.now()
         status = credential.status_at(now)
         again = (
             "replace it with a new token"
@@ -162,13 +175,7 @@ class Vault:
         if status in ("expired", "revoked", "needs_login", "error") or credential.access_token is None:
             when = f" ({relative(credential.expires_at, now)})" if status == "expired" else ""
             raise NeedsSignIn(f"{name} is {status.replace('_', ' ')}{when}; {again}")
-        if (
-            credential.kind == "oauth"
-            and credential.expires_at is not None
-            and credential.expires_at - ACCESS_SKEW <= now
-        ):
-            # Refresh on read comes with the lifecycle work; until then an expired
-            # access token is never handed out.
+        if credential.kind == "oauth" and credential.expires_at is not None and credential.expires_at <= now:
             raise NeedsSignIn(f"{name}'s access token expired {relative(credential.expires_at, now)}; {again}")
         if credential.last_used_at is None or now - credential.last_used_at >= LAST_USED_RESOLUTION:
             self._store.write_if_free("UPDATE credentials SET last_used_at = ? WHERE name = ?", (now, name))
@@ -216,12 +223,18 @@ class Vault:
         self._write(credential, replace=replace, action="add")
         return self.get(name)
 
-    def save(self, credential: Credential, *, replace: bool = True, action: str = "save") -> None:
-        """Insert or update a whole credential (the sign-in and refresh code use this)."""
-        check_name(credential.name)
-        self._write(credential, replace=replace, action=action)
+    def save(
+        self, credential: Credential, *, replace: bool = True, action: str = "save", detail: str | None = None
+    ) -> None:
+        """Insert or update a whole credential (the sign-in and refresh code use this).
 
-    def _write(self, c: Credential, *, replace: bool, action: str) -> None:
+        Durable when it returns (``synchronous=FULL``): a rotated refresh token is
+        on disk before anyone is handed the new access token.
+        """
+        check_name(credential.name)
+        self._write(credential, replace=replace, action=action, detail=detail)
+
+    def _write(self, c: Credential, *, replace: bool, action: str, detail: str | None = None) -> None:
         values = {
             "name": c.name,
             "provider": c.provider,
@@ -256,7 +269,7 @@ class Vault:
                 marks = ", ".join(f":{k}" for k in values)
                 conn.execute(f"INSERT INTO credentials ({columns}) VALUES ({marks})", values)  # noqa: S608 - fixed column names
                 outcome = "ok"
-            self._audit(conn, c.name, action, outcome, f"provider={c.provider} kind={c.kind}")
+            self._audit(conn, c.name, action, outcome, detail or f"provider={c.provider} kind={c.kind}")
 
     def remove(self, name: str) -> Credential:
         """Delete ``name`` and its secrets from the vault (``secure_delete`` zeroes them).
@@ -270,6 +283,39 @@ class Vault:
                 raise NotFound(f"no credential named {name!r}")
             self._audit(conn, name, "rm", "ok", f"provider={credential.provider}")
         return credential
+
+    def mark(self, name: str, status: str, *, last_error: str | None, action: str, outcome: str) -> None:
+        """Set a credential's stored status and last error, keeping every token."""
+        with self._store.transaction() as conn:
+            conn.execute(
+                "UPDATE credentials SET status = ?, last_error = ?, updated_at = ? WHERE name = ?",
+                (status, last_error, self.clock.now(), name),
+            )
+            self._audit(conn, name, action, outcome, last_error)
+
+    def note_error(self, name: str, last_error: str, *, action: str, outcome: str) -> None:
+        """Record a failure on a credential without changing its status or tokens."""
+        with self._store.transaction() as conn:
+            conn.execute("UPDATE credentials SET last_error = ? WHERE name = ?", (last_error, name))
+            self._audit(conn, name, action, outcome, last_error)
+
+    def erase_secrets(self, name: str, *, detail: str | None = None) -> None:
+        """After a revocation: drop every token of ``name`` and mark it revoked.
+
+        ``secure_delete`` zeroes the freed bytes inside the encrypted file.
+        """
+        with self._store.transaction() as conn:
+            changed = conn.execute(
+                """
+                UPDATE credentials SET access_token = NULL, refresh_token = NULL, id_token = NULL,
+                    status = 'revoked', last_error = NULL, updated_at = ?
+                WHERE name = ?
+                """,
+                (self.clock.now(), name),
+            ).rowcount
+            if changed == 0:
+                raise NotFound(f"no credential named {name!r}")
+            self._audit(conn, name, "revoke", "ok", detail)
 
     def rename(self, old: str, new: str) -> None:
         """Give a credential a new name.

@@ -129,6 +129,8 @@ def browser_sign_in(
         session.close()
         if listener is not None:
             listener.close()
+    if provider.refresh_sends_redirect_uri:
+        data = {**data, "redirect_uri": redirect_uri}  # GitLab wants it again on every refresh
     return token_set(data, provider, now=now(), requested=scopes)
 
 

@@ -1,0 +1,219 @@
+"""Keeping OAuth credentials alive: refresh (on read, on demand) and revoke.
+
+The rules, each one a way comparable tools lose their users' sessions:
+
+- One party refreshes a credential at a time (:func:`vault.locks.credential_lock`);
+  the others wait, then read what it stored.  After taking the lock the
+  credential is read again, so a refresh that already happened is not repeated.
+- The new refresh token is saved, durably, before the new access token is handed
+  to anyone; when the response carries none, the old one is kept.
+- A refresh never deletes or blanks a credential.  A dead grant
+  (``invalid_grant`` and each provider's equivalents) marks it ``needs_login``
+  with its tokens kept; a transient failure (network, 5xx, 429,
+  ``temporarily_unavailable``) is retried with backoff and changes nothing; every
+  outcome is an audit event, never with a token in it.
+- Revoking asks the provider first (its own way), and erases the secrets only
+  when the provider confirmed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from vault.core import Vault
+from vault.errors import InvalidInput, NeedsSignIn, ProviderError, RevokeFailed
+from vault.locks import credential_lock
+from vault.model import Credential
+from vault.oauth.client import OAuthClient
+from vault.oauth.tokens import token_set
+from vault.providers import Provider, resolve
+
+DEFAULT_SKEW = 60.0
+"""Refresh an access token this many seconds before it expires."""
+
+ATTEMPTS = 3
+"""Tries for a transient failure (the first call and two retries)."""
+
+MAX_BACKOFF = 30.0
+CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope"})
+"""Errors about the app registration, not the grant: retrying will not help until it is fixed."""
+
+
+def needs_refresh(credential: Credential, now: float, skew: float = DEFAULT_SKEW) -> bool:
+    """An active OAuth credential whose access token expires within ``skew`` seconds."""
+    return (
+        credential.kind == "oauth"
+        and credential.stored_status == "active"
+        and credential.expires_at is not None
+        and credential.expires_at - skew <= now
+    )
+
+
+def is_dead_grant(error: ProviderError, provider: Provider) -> bool:
+    """The refresh token will never work again: the user must sign in."""
+    return error.code == "invalid_grant" or error.code in provider.dead_grant_errors
+
+
+def _detail(error: ProviderError) -> str:
+    return f"{error.code}: {error.description}" if error.description else error.code
+
+
+def refresh(
+    vault: Vault,
+    name: str,
+    *,
+    force: bool = False,
+    skew: float = DEFAULT_SKEW,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Credential:
+    """Refresh ``name`` if it is due (or ``force``), once across all processes.
+
+    Returns:
+        The stored credential afterwards (refreshed here or by someone else).
+
+    Raises:
+        NeedsSignIn: no refresh token, or a dead grant (now marked ``needs_login``).
+        ProviderError: the provider failed after retries; the credential is unchanged.
+        RefreshBusy: another process held the refresh lock too long.
+    """
+    with credential_lock(vault.paths.home, name):
+        credential = vault.get(name)
+        if credential.kind != "oauth":
+            raise InvalidInput(f"{name} is a static token; there is nothing to refresh")
+        if not force and not needs_refresh(credential, vault.clock.now(), skew):
+            return credential
+        if credential.stored_status in ("revoked", "needs_login"):
+            raise NeedsSignIn(
+                f"{name} is {credential.stored_status.replace('_', ' ')}; tokendeck login {credential.provider}"
+            )
+        if credential.refresh_token is None:
+            vault.record("refresh", "no_refresh_token", credential=name)
+            raise NeedsSignIn(f"{name} has no refresh token; sign in again: tokendeck login {credential.provider}")
+        registration = vault.get_client(credential.provider)
+        provider = resolve(registration)
+        data = _call_token_endpoint(vault, credential, provider, registration, sleep)
+        tokens = token_set(data, provider, now=vault.clock.now(), requested=credential.scopes)
+        now = vault.clock.now()
+        renewed = dataclasses.replace(
+            credential,
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token or credential.refresh_token,
+            id_token=tokens.id_token or credential.id_token,
+            token_type=tokens.token_type,
+            expires_at=tokens.expires_at,
+            refresh_expires_at=tokens.refresh_expires_at or credential.refresh_expires_at,
+            scopes=tokens.scopes or credential.scopes,
+            stored_status="active",
+            last_error=None,
+            updated_at=now,
+            last_refreshed_at=now,
+        )
+        lost = sorted(set(credential.scopes) - set(renewed.scopes))
+        rotated = "rotated" if tokens.refresh_token is not None else "kept refresh token"
+        detail = f"{rotated}; scopes narrowed: -{' -'.join(lost)}" if lost else rotated
+        vault.save(renewed, replace=True, action="refresh", detail=detail)
+        return vault.get(name)
+
+
+def _call_token_endpoint(
+    vault: Vault, credential: Credential, provider: Provider, registration: Any, sleep: Callable[[float], None]
+) -> dict[str, Any]:
+    name = credential.name
+    assert credential.refresh_token is not None  # noqa: S101 - checked by the caller
+    fields = {"refresh_token": credential.refresh_token.reveal()}
+    if provider.refresh_sends_redirect_uri and credential.extras.get("redirect_uri"):
+        fields["redirect_uri"] = str(credential.extras["redirect_uri"])
+    for attempt in range(ATTEMPTS):
+        try:
+            with OAuthClient(provider, registration, vault.http_transport) as client:
+                return client.token_request("refresh_token", **fields)
+        except ProviderError as error:
+            if is_dead_grant(error, provider):
+                vault.mark(name, "needs_login", last_error=_detail(error), action="refresh", outcome="dead_grant")
+                raise NeedsSignIn(
+                    f"{name}: the provider refused the refresh token ({error.code}); "
+                    f"sign in again: tokendeck login {credential.provider}"
+                ) from None
+            if error.transient and attempt + 1 < ATTEMPTS:
+                vault.record("refresh", "retrying", credential=name, detail=_detail(error))
+                sleep(min(error.retry_after if error.retry_after is not None else 2.0**attempt, MAX_BACKOFF))
+                continue
+            if error.code in CLIENT_ERRORS:
+                vault.mark(name, "error", last_error=_detail(error), action="refresh", outcome="client_error")
+            else:
+                vault.note_error(name, _detail(error), action="refresh", outcome="failed")
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def fresh(vault: Vault, name: str, *, skew: float = DEFAULT_SKEW) -> Credential:
+    """The credential, refreshed first if its access token expires within ``skew``."""
+    credential = vault.get(name)
+    if needs_refresh(credential, vault.clock.now(), skew):
+        return refresh(vault, name, skew=skew)
+    return credential
+
+
+# ------------------------------------------------------------------- revoking
+
+
+@dataclasses.dataclass(frozen=True)
+class RevokeResult:
+    """What a revocation did.
+
+    Attributes:
+        revoked_at_provider: the provider confirmed it.
+        erased: the secrets are gone from the vault.
+        manual_url: where to revoke by hand, for providers without an endpoint.
+    """
+
+    revoked_at_provider: bool
+    erased: bool
+    manual_url: str | None = None
+
+
+def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> RevokeResult:
+    """Revoke ``name`` at its provider, then erase its secrets and mark it revoked.
+
+    For providers with no revocation endpoint (Atlassian, Microsoft, Bitbucket,
+    static tokens) nothing is sent: the result says where to revoke by hand, and
+    the secrets are erased only with ``erase_without_provider``.
+
+    Raises:
+        RevokeFailed: the provider did not confirm; nothing was erased.
+    """
+    with credential_lock(vault.paths.home, name):
+        credential = vault.get(name)
+        if credential.stored_status == "revoked" and credential.access_token is None:
+            return RevokeResult(revoked_at_provider=False, erased=True)
+        provider, registration = _provider_of(vault, credential)
+        if provider is None or provider.revoke.style == "none" or registration is None:
+            manual = None if provider is None else (provider.revoke.manual_url or provider.register_url)
+            if erase_without_provider:
+                vault.erase_secrets(name, detail="erased locally; the provider has no revocation endpoint")
+            return RevokeResult(revoked_at_provider=False, erased=erase_without_provider, manual_url=manual)
+        from vault.oauth.revocation import send_revocation
+
+        try:
+            send_revocation(provider, registration, credential, vault.http_transport)
+        except ProviderError as error:
+            vault.record("revoke", "failed", credential=name, detail=_detail(error))
+            raise RevokeFailed(provider.key, error.code, error.description) from None
+        vault.erase_secrets(name, detail=f"revoked at {provider.key} ({provider.revoke.style})")
+        return RevokeResult(revoked_at_provider=True, erased=True)
+
+
+def _provider_of(vault: Vault, credential: Credential) -> tuple[Provider | None, Any]:
+    from vault.errors import NotFound
+    from vault.providers import builtin
+
+    if credential.kind == "static":
+        try:
+            return builtin(credential.provider), None
+        except NotFound:
+            return None, None
+    registration = vault.get_client(credential.provider)
+    return resolve(registration), registration
