@@ -27,6 +27,12 @@ REPO = Path(__file__).resolve().parents[1]
 BUILD_TIMEOUT = 600.0
 RUN_TIMEOUT = 120.0
 PASSPHRASE = "packaging test passphrase"
+SIGN_IN_ASSETS = ("providers.toml", "signin-success.html", "signin-failure.html")
+"""Read at run time by the provider catalog and the loopback listener's pages."""
+BUILTIN_PROVIDERS = (
+    "google", "github", "gitlab", "linear", "atlassian", "slack", "microsoft",
+    "notion", "dropbox", "bitbucket", "oidc", "github-pat", "jira-dc", "api-key",
+)  # fmt: skip
 TOKEN = "ghp_" + "p" * 36
 
 
@@ -125,6 +131,8 @@ def test_wheel_contents(wheel: Path) -> None:
         entry_points = zf.read(f"{dist_info}/entry_points.txt").decode()
 
     assert "vault/assets/app.tcss" in names
+    for asset_name in SIGN_IN_ASSETS:  # named outright: the rglob below passes vacuously if assets/ moves
+        assert f"vault/assets/{asset_name}" in names, f"{asset_name} is missing from the wheel"
     for asset in (REPO / "assets").rglob("*"):
         if asset.is_file():
             assert f"vault/assets/{asset.relative_to(REPO / 'assets').as_posix()}" in names
@@ -207,3 +215,41 @@ def test_installed_tui_loads_its_stylesheet(installed: Installed, product_env: d
     out = _run([str(installed.python), "-c", RUN_TUI], cwd=installed.outside, env=product_env, timeout=RUN_TIMEOUT)
     sources = [Path(p) for p in json.loads(out.strip().splitlines()[-1])]
     assert any(p.name == "app.tcss" and p.resolve().is_relative_to(installed.purelib) for p in sources), sources
+
+
+CHECK_SIGN_IN_ASSETS = """
+import json, vault.providers, vault.resources
+from vault.providers import catalog
+from vault.oauth.loopback import render
+providers = catalog()
+print(json.dumps({
+    "providers_module": vault.providers.__file__,
+    "catalog_file": str(vault.resources.asset("providers.toml")),
+    "providers": {key: p.kind for key, p in providers.items()},
+    "pages": {page: str(vault.resources.asset(page)) for page in ("signin-success.html", "signin-failure.html")},
+    "success": render("signin-success.html", "x", "y").decode("utf-8"),
+    "failure": render("signin-failure.html", "acme<", "bad & worse").decode("utf-8"),
+}))
+"""
+
+
+def test_installed_sign_in_assets_resolve_inside_site_packages(
+    installed: Installed, product_env: dict[str, str]
+) -> None:
+    out = _run(
+        [str(installed.python), "-c", CHECK_SIGN_IN_ASSETS], cwd=installed.outside, env=product_env, timeout=RUN_TIMEOUT
+    )
+    found = json.loads(out.strip().splitlines()[-1])
+    assert Path(found["providers_module"]).resolve().is_relative_to(installed.purelib), "the checkout was imported"
+    packaged = installed.purelib / "vault" / "assets"
+    for path in (found["catalog_file"], *found["pages"].values()):
+        resolved = Path(path).resolve()
+        assert resolved.is_relative_to(packaged) and resolved.is_file(), f"asset not packaged: resolved to {path}"
+    missing = [key for key in BUILTIN_PROVIDERS if key not in found["providers"]]
+    assert not missing, f"built-ins missing from the installed catalog: {missing}"
+    assert found["providers"]["oidc"] == "oauth" and found["providers"]["github-pat"] == "static"
+    for page in ("success", "failure"):
+        assert "${" not in found[page] and "</html>" in found[page].lower(), found[page]
+    assert "Signed in to x" in found["success"] and "<p>y</p>" in found["success"], found["success"]
+    assert "did not complete" in found["failure"], found["failure"]
+    assert "acme&lt;" in found["failure"] and "<p>bad &amp; worse</p>" in found["failure"]  # filled in, escaped
