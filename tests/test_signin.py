@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,10 +35,19 @@ def credentials(home: Path) -> dict[str, vault.Credential]:
         return {c.name: c for c in v.credentials()}
 
 
-def last_page(log: Path) -> str:
-    runs = read_log(log)
-    assert runs, "the browser was never opened"
-    final = runs[-1]["final"]
+def browser_runs(log: Path, count: int = 1) -> list[dict[str, Any]]:
+    """The fake browser's runs, once ``count`` have finished (it runs on its own thread)."""
+    import time
+
+    deadline = time.monotonic() + 15
+    while len(runs := read_log(log)) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(runs) >= count, "the browser did not finish"
+    return runs
+
+
+def last_page(log: Path, count: int = 1) -> str:
+    final = browser_runs(log, count)[-1]["final"]
     return str(final["text"] if final else "")
 
 
@@ -111,7 +121,7 @@ def test_refused_callbacks_leave_the_vault_alone(
     r = registered("login", "acme")
     assert r.code == 1
     assert f"acme: {code}" in one_line(r)
-    assert page in last_page(browser_log)
+    assert page in last_page(browser_log, count=2)
     assert credentials(home) == {"acme": before}  # the existing credential is untouched
 
 
@@ -119,7 +129,7 @@ def test_second_callback_is_told_the_sign_in_is_over(registered: CliRunner, brow
                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     monkeypatch.setenv("FAKE_BROWSER_MODE", "twice")
     assert registered("login", "acme").code == 0
-    first, second = read_log(browser_log)[-1]["callbacks"]
+    first, second = browser_runs(browser_log)[-1]["callbacks"]
     assert first["status"] == 200
     assert second["status"] in (409, None)  # "already over", or the listener has closed
     assert list(credentials(home)) == ["acme"]
@@ -135,7 +145,7 @@ def test_nobody_comes_back_times_out(
     assert "no answer from the browser within 1 s" in one_line(r)
     assert credentials(home) == {}
     if mode == "wrong-path":
-        assert read_log(browser_log)[-1]["callbacks"][0]["status"] == 404
+        assert browser_runs(browser_log)[-1]["callbacks"][0]["status"] == 404
 
 
 @pytest.mark.parametrize(
@@ -182,12 +192,14 @@ def test_a_taken_fixed_port(registered: CliRunner, auth_server: AuthServer, home
 
 
 def test_ctrl_c_in_the_middle(registered: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import signal
     import webbrowser
 
-    def interrupted(url: str) -> bool:
-        raise KeyboardInterrupt
+    def user_presses_ctrl_c(url: str) -> bool:
+        signal.raise_signal(signal.SIGINT)  # delivered to the main thread, waiting for the callback
+        return True
 
-    monkeypatch.setattr(webbrowser, "open", interrupted)
+    monkeypatch.setattr(webbrowser, "open", user_presses_ctrl_c)
     r = registered("login", "acme")
     assert r.code == 130 and "interrupted" in r.err and "Traceback" not in r.err
     assert credentials(home) == {}

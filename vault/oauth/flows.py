@@ -9,6 +9,7 @@ the CLI and the TUI each implement.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
@@ -120,7 +121,9 @@ def browser_sign_in(
         if listener is None:
             code = check_callback(query_params(ui.ask_redirect().strip()), expected)
         else:
-            ui.open_browser(url)
+            # On its own thread: webbrowser waits for a $BROWSER command to exit, and a
+            # browser that stays open must not hold up the callback or the timeout.
+            threading.Thread(target=ui.open_browser, args=(url,), name="tokendeck-browser", daemon=True).start()
             code = listener.wait(timeout)
         watch.lap("browser")
         data = session.exchange(code, verifier)

@@ -8,7 +8,9 @@ server; nothing here knows which.
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 from typing import Any
 
 import httpx
@@ -26,11 +28,17 @@ class ResponseTooLarge(httpx.TransportError):
     """The body went past :data:`MAX_RESPONSE_BYTES`."""
 
 
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: building one costs tens of milliseconds."""
+    return httpx.create_ssl_context()
+
+
 class CappedTransport(httpx.BaseTransport):
     """Wraps a transport and reads each body fully, refusing more than ``cap`` bytes."""
 
     def __init__(self, inner: httpx.BaseTransport | None = None, cap: int = MAX_RESPONSE_BYTES) -> None:
-        self._inner = inner or httpx.HTTPTransport(retries=0)
+        self._inner = inner or httpx.HTTPTransport(retries=0, verify=ssl_context(), trust_env=True)
         self._cap = cap
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

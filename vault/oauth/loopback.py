@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -122,6 +123,7 @@ class LoopbackListener:
         self.expected = expected
         self._done = threading.Event()
         self._lock = threading.Lock()
+        self._decided = False
         self._code: str | None = None
         self._error: SignInFailed | None = None
         try:
@@ -133,7 +135,7 @@ class LoopbackListener:
             ) from None
         self._server.listener = self
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="tokendeck-loopback", daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, name="tokendeck-loopback", daemon=True
         )
 
     @property
@@ -154,8 +156,13 @@ class LoopbackListener:
         Raises:
             SignInFailed: the callback was refused, or nothing came within ``timeout``.
         """
-        if not self._done.wait(timeout):
-            raise SignInFailed(self.expected.provider, "timeout", f"no answer from the browser within {int(timeout)} s")
+        deadline = time.monotonic() + timeout
+        # Short waits, so the main thread returns to Python often enough to act on
+        # Ctrl-C (a signal can land on another thread and only set a flag).
+        while not self._done.wait(min(0.1, max(deadline - time.monotonic(), 0.0))):
+            if time.monotonic() >= deadline:
+                reason = f"no answer from the browser within {int(timeout)} s"
+                raise SignInFailed(self.expected.provider, "timeout", reason)
         if self._error is not None:
             raise self._error
         if self._code is None:  # unreachable: _done is set only with one of the two
@@ -183,19 +190,22 @@ class LoopbackListener:
             request.send_page(404, render("signin-failure.html", provider, message))
             return
         with self._lock:
-            if self._done.is_set():
-                message = "This sign-in is already over; this extra request was ignored."
-                request.send_page(409, render("signin-failure.html", provider, message))
-                return
-            try:
-                self._code = check_callback(query_params(request.path), self.expected)
-            except SignInFailed as exc:
-                self._error = exc
-                status, page, message = 400, "signin-failure.html", exc.message
-            else:
-                status, page, message = 200, "signin-success.html", "tokendeck received the authorization."
-            self._done.set()
-        request.send_page(status, render(page, provider, message))
+            decided, self._decided = self._decided, True
+        if decided:
+            message = "This sign-in is already over; this extra request was ignored."
+            request.send_page(409, render("signin-failure.html", provider, message))
+            return
+        try:
+            self._code = check_callback(query_params(request.path), self.expected)
+        except SignInFailed as exc:
+            self._error = exc
+            status, page, message = 400, "signin-failure.html", exc.message
+        else:
+            status, page, message = 200, "signin-success.html", "tokendeck received the authorization."
+        try:
+            request.send_page(status, render(page, provider, message))
+        finally:
+            self._done.set()  # after the page is out: the CLI may exit as soon as this is set
 
 
 def free_port() -> int:
