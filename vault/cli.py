@@ -107,6 +107,16 @@ def build_parser() -> argparse.ArgumentParser:
     for flag in ("authorize-url", "token-url", "revoke-url", "device-url", "userinfo-url"):
         pa.add_argument(f"--{flag}", help=f"explicit {flag.replace('-', ' ')} (https, or http on loopback)")
 
+    p = sub.add_parser("refresh", help="refresh an OAuth credential now, or everything due (--due)")
+    p.add_argument("name", nargs="?", help="the credential to refresh")
+    p.add_argument("--due", action="store_true", help="refresh every credential expiring within --within")
+    p.add_argument("--within", metavar="WHEN", help="with --due: the window (default 5m)")
+
+    p = sub.add_parser("revoke", help="revoke a credential at its provider, then erase it from the vault")
+    p.add_argument("name")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--local", action="store_true", help="where the provider cannot revoke by API, erase locally")
+
     sub.add_parser("tui", help="open the terminal UI (the default)")
     return parser
 
@@ -137,8 +147,10 @@ HANDLERS: dict[str, str] = {
     "passphrase": "vault.commands:cmd_passphrase",
     "audit": "vault.commands:cmd_audit",
     "tui": "vault.commands:cmd_tui",
-    "login": "vault.commands_signin:cmd_login",
-    "provider": "vault.commands_signin:cmd_provider",
+    "login": "vault.commands_oauth:cmd_login",
+    "provider": "vault.commands_oauth:cmd_provider",
+    "refresh": "vault.commands_oauth:cmd_refresh",
+    "revoke": "vault.commands_oauth:cmd_revoke",
 }
 """Command -> handler, imported only when run: ``token`` never loads the OAuth stack."""
 

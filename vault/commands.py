@@ -16,7 +16,7 @@ from typing import Any
 from vault.core import MAX_TOKEN_BYTES, Vault
 from vault.errors import AlreadyExists, InvalidInput, NoVault
 from vault.keys import Key
-from vault.model import check_name
+from vault.model import Credential, check_name
 from vault.opening import ask_new_passphrase, change_to_keyring, change_to_passphrase, init_vault, open_vault
 from vault.timefmt import iso, parse_when, relative
 
@@ -154,6 +154,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     with _open() as vault:
         credential = vault.get(args.name)
+        if credential.kind == "oauth" and credential.stored_status == "active":
+            credential = _refreshed_if_due(vault, args.name) or credential
         now = vault.clock.now()
     facts = credential.public(now)
     if args.json:
@@ -168,6 +170,17 @@ def cmd_show(args: argparse.Namespace) -> int:
             value = " ".join(f"{k}={v}" for k, v in value.items()) or "-"
         print(f"{key.replace('_', ' ')}: {'-' if value is None else value}")
     return 0
+
+
+def _refreshed_if_due(vault: Vault, name: str) -> Credential | None:
+    """Refresh on read for ``show``: a failure is recorded on the credential and shown, not raised."""
+    from vault.errors import VaultError
+    from vault.lifecycle import fresh  # the network layer, loaded only for OAuth credentials
+
+    try:
+        return fresh(vault, name, skew=vault.refresh_skew)
+    except VaultError:
+        return vault.get(name)
 
 
 def cmd_token(args: argparse.Namespace) -> int:

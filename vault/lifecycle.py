@@ -189,7 +189,7 @@ def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> 
         credential = vault.get(name)
         if credential.stored_status == "revoked" and credential.access_token is None:
             return RevokeResult(revoked_at_provider=False, erased=True)
-        provider, registration = _provider_of(vault, credential)
+        provider, registration = provider_of(vault, credential)
         if provider is None or provider.revoke.style == "none" or registration is None:
             manual = None if provider is None else (provider.revoke.manual_url or provider.register_url)
             if erase_without_provider:
@@ -206,7 +206,7 @@ def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> 
         return RevokeResult(revoked_at_provider=True, erased=True)
 
 
-def _provider_of(vault: Vault, credential: Credential) -> tuple[Provider | None, Any]:
+def provider_of(vault: Vault, credential: Credential) -> tuple[Provider | None, Any]:
     from vault.errors import NotFound
     from vault.providers import builtin
 

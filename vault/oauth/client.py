@@ -31,7 +31,9 @@ from vault.oauth.tokens import decode_body, raise_for_error, token_set
 from vault.providers import Provider
 
 
-def read_token_response(response: httpx.Response, provider: Provider) -> dict[str, Any]:
+def read_token_response(
+    response: httpx.Response, provider: Provider, grant_type: str = "authorization_code"
+) -> dict[str, Any]:
     """Refuse bad token responses; lift a nested token (Slack) to the top level.
 
     Raises:
@@ -44,11 +46,13 @@ def read_token_response(response: httpx.Response, provider: Provider) -> dict[st
     except ProviderError as exc:
         exc.transient = exc.code in TRANSIENT_CODES
         raise
-    if provider.token_path:
-        nested = data.get(provider.token_path)
-        if not isinstance(nested, dict) or "access_token" not in nested:
-            raise ProviderError(provider.key, "bad_response", f"no {provider.token_path}.access_token in the response")
+    nested = data.get(provider.token_path) if provider.token_path else None
+    if isinstance(nested, dict) and "access_token" in nested:
         data = {**{k: v for k, v in data.items() if k != provider.token_path}, **nested}
+    elif provider.token_path and (grant_type == "authorization_code" or "access_token" not in data):
+        # A sign-in must yield the nested user token (a top-level one is Slack's bot
+        # token); a refresh answers at the top level.
+        raise ProviderError(provider.key, "bad_response", f"no {provider.token_path}.access_token in the response")
     token_set(data, provider, now=0.0)  # validate now, so callers only ever see usable answers
     return data
 
@@ -133,7 +137,7 @@ class OAuthClient:
             raise ProviderError(p.key, "network", f"token endpoint: {describe_failure(exc)}", transient=True) from None
         if response.status_code == 429 or response.status_code >= 500:
             raise transient_error(response, p.key)
-        return read_token_response(response, p)
+        return read_token_response(response, p, grant_type)
 
     def post(self, url: str, form_body: str, *, authenticate: bool = True) -> httpx.Response:
         """POST a form (or, for Notion, the same fields as JSON) with the provider's headers."""

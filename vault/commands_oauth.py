@@ -1,4 +1,4 @@
-"""``tokendeck provider ...`` and ``tokendeck login``: the CLI side of signing in.
+"""``tokendeck provider``, ``login``, ``refresh`` and ``revoke``: the commands that talk to providers.
 
 Kept apart from :mod:`vault.commands` so the everyday commands never import the
 HTTP and OAuth stack.
@@ -226,3 +226,70 @@ def cmd_provider_rm(args: argparse.Namespace) -> int:
 def cmd_provider(args: argparse.Namespace) -> int:
     handler = {"add": cmd_provider_add, "list": cmd_provider_list, "show": cmd_provider_show, "rm": cmd_provider_rm}
     return handler[args.provider_command](args)
+
+
+# ------------------------------------------------------------ refresh / revoke
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from vault.lifecycle import refresh
+    from vault.refresher import BackgroundRefresher
+
+    if bool(args.name) == bool(args.due):
+        raise InvalidInput("name one credential, or pass --due")
+    with _open() as vault:
+        if args.name:
+            credential = refresh(vault, args.name, force=True)
+            left = relative(credential.expires_at, vault.clock.now()) if credential.expires_at else "no expiry"
+            notice(f"refreshed {args.name} (expires {left})")
+            return 0
+        window = parse_duration(args.within) if args.within else 300.0
+        events = [e for e in BackgroundRefresher(vault, window=window).run_once() if e.kind != "expiring"]
+    for event in events:
+        print(f"{event.credential}\t{event.kind}\t{event.detail}")
+    counts = {kind: sum(e.kind == kind for e in events) for kind in ("refreshed", "needs_login", "failed")}
+    notice(
+        f"{counts['refreshed']} refreshed, {counts['needs_login']} need sign-in, {counts['failed']} failed"
+        if events
+        else "nothing is due"
+    )
+    if counts["failed"]:
+        return 1
+    return 4 if counts["needs_login"] else 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from vault.lifecycle import revoke
+
+    with _open() as vault:
+        credential = vault.get(args.name)
+        provider_has_endpoint = _revocable(vault, credential)
+        if not args.yes:
+            if not _interactive():
+                raise InvalidInput(f"not revoking {args.name} without confirmation: pass --yes")
+            what = (
+                f"Revoke {args.name} at {credential.provider} and erase it from the vault?"
+                if provider_has_endpoint
+                else f"{credential.provider} has no revocation endpoint. Erase {args.name}'s tokens from the vault?"
+            )
+            if input(f"{what} [y/N] ").strip().lower() not in ("y", "yes"):
+                notice("nothing revoked")
+                return 1
+            args.local = args.local or not provider_has_endpoint
+        result = revoke(vault, args.name, erase_without_provider=args.local)
+    if result.revoked_at_provider:
+        notice(f"revoked {args.name} at {credential.provider}; its tokens are erased from the vault")
+        return 0
+    where = f" at {result.manual_url}" if result.manual_url else " on the provider's site"
+    if result.erased:
+        notice(f"erased {args.name}'s tokens locally; {credential.provider} cannot revoke by API: do it{where}")
+        return 0
+    notice(f"{credential.provider} cannot revoke by API: revoke it{where}, and pass --local to erase it here")
+    return 1
+
+
+def _revocable(vault: Any, credential: Any) -> bool:
+    from vault.lifecycle import provider_of
+
+    provider, registration = provider_of(vault, credential)
+    return provider is not None and registration is not None and provider.revoke.style != "none"

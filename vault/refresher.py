@@ -1,0 +1,171 @@
+"""The background refresher: keeps every OAuth credential fresh while something
+long-lived (the TUI, later the agent) is running.  No Textual here: it reports
+through a callback, and the TUI turns events into notifications.
+
+Each :meth:`BackgroundRefresher.run_once` refreshes what is due within the
+window (a bounded pool; each refresh still takes its credential's lock, so a
+``tokendeck token`` in another process never races it) and warns, once per
+expiry, about static tokens and refresh tokens that will expire soon.  Time
+comes from the vault's clock, so tests drive ``run_once`` on a frozen clock and
+never sleep; :meth:`start` runs it on a thread every ``interval`` seconds with
+jitter.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+from vault.core import Vault
+from vault.errors import NeedsSignIn, ProviderError, RefreshBusy, VaultError
+from vault.lifecycle import refresh
+from vault.model import Credential
+from vault.timefmt import relative
+
+EventKind = Literal["refreshed", "needs_login", "failed", "expiring"]
+
+
+@dataclass(frozen=True)
+class RefreshEvent:
+    """What happened to one credential in one run.
+
+    Attributes:
+        kind: refreshed, needs_login (a dead grant), failed (will be retried), or
+            expiring (a static token or refresh token near its end).
+        detail: for people; never contains a token.
+    """
+
+    at: float
+    credential: str
+    kind: EventKind
+    detail: str
+
+
+class BackgroundRefresher:
+    """Refreshes what is due, on demand (:meth:`run_once`) or on a timer (:meth:`start`).
+
+    Args:
+        vault: the open vault (its clock is the refresher's clock).
+        window: refresh access tokens that expire within this many seconds.
+        interval: seconds between runs on the timer.
+        concurrency: refreshes in flight at once.
+        jitter: each wait is ``interval`` times a random factor in 1 ± jitter.
+        warn_before: warn this long before a static or refresh token expires.
+        on_event: receives every event (from the refresher's threads).
+    """
+
+    def __init__(
+        self,
+        vault: Vault,
+        *,
+        window: float = 300.0,
+        interval: float = 60.0,
+        concurrency: int = 4,
+        jitter: float = 0.1,
+        warn_before: float = 7 * 86400,
+        on_event: Callable[[RefreshEvent], None] = lambda event: None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.vault = vault
+        self.window = window
+        self.interval = interval
+        self.concurrency = max(1, concurrency)
+        self.jitter = jitter
+        self.warn_before = warn_before
+        self.on_event = on_event
+        self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self._warned: set[tuple[str, str, float]] = set()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_run: float | None = None
+        self.next_run: float | None = None
+
+    # ----------------------------------------------------------------- runs
+
+    def due(self) -> list[Credential]:
+        """Active OAuth credentials with a refresh token whose access token expires within the window."""
+        now = self.vault.clock.now()
+        return [
+            c
+            for c in self.vault.credentials()
+            if c.kind == "oauth"
+            and c.stored_status == "active"
+            and c.refresh_token is not None
+            and c.expires_at is not None
+            and c.expires_at - self.window <= now
+        ]
+
+    def run_once(self) -> list[RefreshEvent]:
+        """Refresh everything due and emit warnings; return this run's events."""
+        events: list[RefreshEvent] = []
+        due = [c.name for c in self.due()]
+        if due:
+            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="tokendeck-refresh") as pool:
+                events.extend(pool.map(self._refresh_one, due))
+        events.extend(self._warnings())
+        self.last_run = self.vault.clock.now()
+        for event in events:
+            self.on_event(event)
+        return events
+
+    def _refresh_one(self, name: str) -> RefreshEvent:
+        now = self.vault.clock.now()
+        try:
+            credential = refresh(self.vault, name, skew=self.window)
+        except NeedsSignIn as exc:
+            return RefreshEvent(now, name, "needs_login", exc.message)
+        except (ProviderError, RefreshBusy) as exc:
+            return RefreshEvent(now, name, "failed", exc.message)
+        left = relative(credential.expires_at, self.vault.clock.now()) if credential.expires_at else "no expiry"
+        return RefreshEvent(now, name, "refreshed", f"expires {left}")
+
+    def _warnings(self) -> list[RefreshEvent]:
+        now = self.vault.clock.now()
+        events = []
+        for c in self.vault.credentials():
+            if c.stored_status != "active":
+                continue
+            deadline, what = (c.expires_at, "token") if c.kind == "static" else (c.refresh_expires_at, "refresh token")
+            if deadline is None or not now < deadline <= now + self.warn_before:
+                continue
+            key = (c.name, what, deadline)
+            if key in self._warned:
+                continue
+            self._warned.add(key)
+            detail = f"{what} expires {relative(deadline, now)}"
+            self.vault.record("expiry-warning", "warned", credential=c.name, detail=detail)
+            events.append(RefreshEvent(now, c.name, "expiring", detail))
+        return events
+
+    # ---------------------------------------------------------------- timer
+
+    def start(self) -> None:
+        """Run every ``interval`` seconds (± jitter) on a daemon thread until :meth:`stop`."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="tokendeck-refresher", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def next_wait(self) -> float:
+        return self.interval * (1 + self._rng.uniform(-self.jitter, self.jitter))
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except VaultError as exc:  # a busy or damaged vault: report, keep the timer alive
+                self.on_event(RefreshEvent(self.vault.clock.now(), "*", "failed", exc.message))
+            wait = self.next_wait()
+            self.next_run = self.vault.clock.now() + wait
+            self._stop.wait(wait)
