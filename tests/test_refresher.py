@@ -1,0 +1,146 @@
+"""The background refresher on a frozen clock: refreshes what is due with bounded
+concurrency, reports dead grants and failures as events, warns once before static
+and refresh tokens expire.  No sleeping: run_once is driven directly."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+import vault
+from tests.support.authserver import AuthServer
+from tests.support.seeded import seed
+from vault.refresher import BackgroundRefresher, RefreshEvent
+
+
+@pytest.fixture
+def clock() -> vault.FrozenClock:
+    return vault.FrozenClock(time.time())
+
+
+@pytest.fixture
+def v(home: Path, clock: vault.FrozenClock) -> Iterator[vault.Vault]:
+    opened = vault.init_vault(home, mode="keyring", clock=clock)
+    yield opened
+    opened.close()
+
+
+def kinds(events: list[RefreshEvent]) -> dict[str, str]:
+    return {e.credential: e.kind for e in events}
+
+
+def test_refreshes_only_what_is_due(v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock) -> None:
+    seed(v, auth_server, "soon", expires_in=120)
+    seed(v, auth_server, "later", expires_in=3600)
+    v.add_static("pat", provider="github-pat", token="ghp_static")
+    seen: list[RefreshEvent] = []
+    events = BackgroundRefresher(v, window=300, on_event=seen.append).run_once()
+    assert kinds(events) == {"soon": "refreshed"} and seen == events
+    assert auth_server.token_request_count("refresh_token") == 1
+    assert v.get("soon").expires_at == clock.now() + 3600
+    clock.advance(3600 - 200)  # now "later" is within the window, and "soon" again
+    assert kinds(BackgroundRefresher(v, window=300).run_once()) == {"soon": "refreshed", "later": "refreshed"}
+    assert BackgroundRefresher(v, window=300).run_once() == []  # nothing due right after
+
+
+def test_five_minutes_of_a_sixty_second_token(
+    v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock
+) -> None:
+    auth_server.settings.access_token_lifetime = 60
+    seed(v, auth_server, "short", expires_in=60)
+    refresher = BackgroundRefresher(v, window=30, interval=15)
+    for _ in range(20):  # 20 ticks of 15 s of fake time
+        refresher.run_once()
+        token = v.get("short").access_token
+        assert token is not None and auth_server.token_state(token.reveal()) == "active"
+        assert v.get("short").expires_at > clock.now()  # type: ignore[operator]
+        clock.advance(15)
+    assert 8 <= auth_server.token_request_count("refresh_token") <= 12
+
+
+def test_failures_become_events_not_exceptions(
+    v: vault.Vault, auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(v, auth_server, "dead", expires_in=10)
+    seed(v, auth_server, "flaky", expires_in=10)
+    dead_refresh = v.get("dead").refresh_token
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if dead_refresh is not None and dead_refresh.reveal().encode() in request.content:
+            return httpx.Response(400, json={"error": "invalid_grant"})
+        return httpx.Response(503)
+
+    v.http_transport = httpx.MockTransport(answer)
+    from vault import lifecycle
+
+    original = lifecycle.refresh
+
+    def no_backoff(*args: object, **kwargs: object) -> vault.Credential:
+        return original(*args, **{**kwargs, "sleep": lambda seconds: None})  # type: ignore[arg-type]
+
+    monkeypatch.setattr("vault.refresher.refresh", no_backoff)
+    events = BackgroundRefresher(v).run_once()
+    assert kinds(events) == {"dead": "needs_login", "flaky": "failed"}
+    assert v.get("dead").stored_status == "needs_login" and v.get("flaky").stored_status == "active"
+    assert "tokendeck login" in next(e.detail for e in events if e.credential == "dead")
+
+
+def test_bounded_concurrency(v: vault.Vault, auth_server: AuthServer) -> None:
+    for i in range(8):
+        seed(v, auth_server, f"c{i}", expires_in=10)
+    active = 0
+    peak = 0
+    lock = threading.Lock()
+    real = httpx.HTTPTransport()
+
+    class Counting(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            nonlocal active, peak
+            with lock:
+                active += 1
+                peak = max(peak, active)
+            time.sleep(0.05)  # hold the slot so overlaps show (real time, not the vault's clock)
+            try:
+                return real.handle_request(request)
+            finally:
+                with lock:
+                    active -= 1
+
+    v.http_transport = Counting()
+    events = BackgroundRefresher(v, concurrency=3).run_once()
+    assert len(events) == 8 and all(e.kind == "refreshed" for e in events)
+    assert 2 <= peak <= 3
+
+
+def test_expiry_warnings_once_each(v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock) -> None:
+    v.add_static("pat", provider="github-pat", token="ghp_x", expires_at=clock.now() + 3 * 86400)
+    v.add_static("far", provider="github-pat", token="ghp_y", expires_at=clock.now() + 30 * 86400)
+    c = seed(v, auth_server, "oauth", expires_in=3600)
+    v.save(dataclasses.replace(c, refresh_expires_at=clock.now() + 2 * 86400))
+    refresher = BackgroundRefresher(v)
+    events = refresher.run_once()
+    assert kinds(events) == {"pat": "expiring", "oauth": "expiring"}
+    assert "token expires in 3d" in next(e.detail for e in events if e.credential == "pat")
+    assert "refresh token expires in 2d" in next(e.detail for e in events if e.credential == "oauth")
+    assert refresher.run_once() == []  # warned once
+    assert ("expiry-warning", "warned") in [(e.action, e.outcome) for e in v.audit_log(credential="pat")]
+
+
+def test_timer_runs_and_stops(v: vault.Vault, auth_server: AuthServer) -> None:
+    seed(v, auth_server, "soon", expires_in=10)
+    ran = threading.Event()
+    refresher = BackgroundRefresher(v, interval=3600, on_event=lambda e: ran.set())
+    refresher.start()
+    try:
+        assert ran.wait(10)
+    finally:
+        refresher.stop()
+    assert refresher.last_run is not None and refresher.next_run is not None
+    waits = {round(BackgroundRefresher(v, interval=100, jitter=0.1).next_wait()) for _ in range(50)}
+    assert min(waits) >= 90 and max(waits) <= 110 and len(waits) > 1
