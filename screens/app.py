@@ -1,51 +1,245 @@
-"""The Textual application: bindings, stylesheets and routing only.
+"""The Textual application: bindings, stylesheets, routing, locking.
 
 Screens live in modules of their own; the app is built by :func:`make_app`,
-which the CLI, the Pilot tests and the snapshot tests all share.
+which the CLI, the Pilot tests and the snapshot tests all share.  The app owns
+the open vault (or none, while locked) and the background refresher; every
+blocking vault call runs in a worker, and :meth:`VaultApp.on_worker_state_changed`
+is the one place their expected errors become notifications.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.notifications import SeverityLevel
+from textual.worker import Worker, WorkerState
 
+from screens.messages import RefresherReported, VaultChanged
 from vault import Vault
-from vault.clock import Clock
+from vault.clock import Clock, SystemClock
+from vault.errors import VaultError, VaultLocked
+from vault.keys import VaultMeta, passphrase_from_environment
+from vault.paths import VaultPaths, resolve_home
+from vault.refresher import RefreshEvent
 from vault.resources import asset
 
 
+@dataclass(frozen=True)
+class TuiSettings:
+    """What a user may tune.  Times are seconds.
+
+    Attributes:
+        soon: a token expiring sooner than this is urgent (red countdown).
+        expiring: sooner than this, a warning (yellow countdown).
+        auto_lock_after: lock a passphrase vault after this much idle time (None: never).
+        clipboard_clear_after: a copied token is cleared from the clipboard after this.
+        reveal_for: a revealed token is masked again after this.
+        refresh_interval: how often the background refresher runs.
+        refresher: run the background refresher at all.
+    """
+
+    soon: float = 300.0
+    expiring: float = 3600.0
+    auto_lock_after: float | None = 300.0
+    clipboard_clear_after: float = 30.0
+    reveal_for: float = 10.0
+    refresh_interval: float = 60.0
+    refresher: bool = True
+
+
 class VaultApp(App[None]):
-    """tokendeck's TUI over one open vault.
+    """tokendeck's TUI.
 
     Args:
-        vault: the unlocked vault; the app never opens or closes it.
-        clock: the time source for countdowns (tests freeze it).
+        paths: the vault home.
+        vault: an already open vault (the CLI's keyring or environment unlock,
+            and tests); otherwise the app unlocks or creates one itself.
+        clock: the time source for countdowns and locking (tests freeze it).
+        settings: thresholds and timers.
+        env: where passphrase variables are read (default ``os.environ``).
     """
 
     TITLE = "tokendeck"
     CSS_PATH = [asset("app.tcss")]
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+l", "lock", "Lock"),
+        Binding("f1", "help", "Help"),
+        Binding("ctrl+t", "toggle_theme", "Theme", show=False),
+    ]
 
-    def __init__(self, vault: Vault, clock: Clock) -> None:
+    def __init__(
+        self,
+        paths: VaultPaths,
+        *,
+        vault: Vault | None = None,
+        clock: Clock | None = None,
+        settings: TuiSettings | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
+        self.paths = paths
+        self.vault: Vault | None = vault
+        self.clock: Clock = clock or (vault.clock if vault else SystemClock())
+        self.settings = settings or TuiSettings()
+        self.env = os.environ if env is None else env
+        self.last_activity = self.clock.now()
+        self._refresher: object | None = None
+        self.last_refresh_report: str | None = None
+        """The refresher's latest outcome, for the list's status line."""
+
+    # --------------------------------------------------------------- routing
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._check_idle)
+        if self.vault is not None:
+            self.unlocked(self.vault)
+            return
+        from screens.unlock import FirstRunScreen, UnlockScreen
+
+        if not self.paths.db.exists():
+            self.push_screen(FirstRunScreen())
+            return
+        meta = VaultMeta.read(self.paths.meta)
+        if meta.mode == "passphrase" and passphrase_from_environment(self.env) is None:
+            self.push_screen(UnlockScreen())
+        else:
+            self.push_screen(UnlockScreen(auto=True))
+
+    def unlocked(self, vault: Vault) -> None:
+        """Show the vault: the list, the refresher, the idle timer."""
+        from screens.token_list import TokenListScreen
+
         self.vault = vault
-        self.clock = clock
+        self.last_activity = self.clock.now()
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(TokenListScreen())
+        if self.settings.refresher:
+            self._start_refresher(vault)
 
-    def get_default_screen(self) -> Screen[None]:
-        """The credential list is the base of the screen stack."""
-        from screens.token_list import TokenListScreen  # deferred: screens import this module for their typed app
+    def action_lock(self) -> None:
+        """Close the vault, drop everything secret the UI holds, ask to unlock again."""
+        if self.vault is None:
+            return
+        from screens.unlock import UnlockScreen
 
-        return TokenListScreen()
+        self._stop_refresher()
+        self.vault.close()
+        self.vault = None
+        if self.clipboard:
+            self.copy_to_clipboard("")
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.push_screen(UnlockScreen(locked=True))
+        self.notify("The vault is locked.", title="Locked")
+
+    def action_help(self) -> None:
+        from screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+
+    # ---------------------------------------------------------------- idle
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self.last_activity = self.clock.now()
+        await super().on_event(event)
+
+    def _check_idle(self) -> None:
+        limit = self.settings.auto_lock_after
+        if self.vault is None or limit is None or self.vault.mode != "passphrase":
+            return
+        if self.clock.now() - self.last_activity >= limit:
+            self.action_lock()
+
+    # ----------------------------------------------------------- refresher
+
+    def _start_refresher(self, vault: Vault) -> None:
+        from vault.refresher import BackgroundRefresher
+
+        refresher = BackgroundRefresher(
+            vault,
+            interval=self.settings.refresh_interval,
+            on_event=self._report,
+        )
+        refresher.start()
+        self._refresher = refresher
+
+    def _report(self, event: RefreshEvent) -> None:
+        self.post_message(RefresherReported(event))  # thread-safe: called from the refresher's threads
+
+    def _stop_refresher(self) -> None:
+        from vault.refresher import BackgroundRefresher
+
+        if isinstance(self._refresher, BackgroundRefresher):
+            self._refresher.stop()
+        self._refresher = None
+
+    @property
+    def refresher(self) -> object | None:
+        return self._refresher
+
+    @property
+    def unlocked_vault(self) -> Vault:
+        """The open vault, for screens that only exist while it is open.
+
+        Raises:
+            VaultLocked: the app is locked (a worker finishing after a lock).
+        """
+        if self.vault is None:
+            raise VaultLocked("the vault is locked")
+        return self.vault
+
+    def on_refresher_reported(self, message: RefresherReported) -> None:
+        event = message.event
+        self.last_refresh_report = f"{event.credential} {event.kind.replace('_', ' ')}"
+        if event.kind == "refreshed":
+            self.screen.post_message(VaultChanged())
+            return
+        severity: SeverityLevel = "warning" if event.kind == "expiring" else "error"
+        self.notify(f"{event.credential}: {event.detail}", title="Refresher", severity=severity, markup=False)
+        self.screen.post_message(VaultChanged())
+
+    async def on_unmount(self) -> None:
+        self._stop_refresher()
+
+    # ------------------------------------------------------------- workers
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """The one error router: expected vault errors become notifications, anything else crashes."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, VaultError):
+            self.notify(error.message, title=error.title, severity="error", markup=False)
+            return
+        if error is not None:
+            raise error
 
 
-def make_app(vault: Vault, clock: Clock | None = None) -> VaultApp:
+def make_app(
+    vault: Vault | None = None,
+    clock: Clock | None = None,
+    *,
+    home: str | os.PathLike[str] | None = None,
+    settings: TuiSettings | None = None,
+    env: Mapping[str, str] | None = None,
+) -> VaultApp:
     """Build the app; the one factory used by the CLI and the tests."""
-    return VaultApp(vault, clock or vault.clock)
+    paths = vault.paths if vault is not None else resolve_home(home)
+    return VaultApp(paths, vault=vault, clock=clock, settings=settings, env=env)
 
 
-def run_app(vault: Vault) -> None:
+def run_app(vault: Vault | None = None) -> None:
     """Run the TUI until the user quits."""
     make_app(vault).run()

@@ -1,20 +1,24 @@
-"""The main screen: every credential with its status and time left."""
+"""The main screen: every credential, its status and a live countdown, and the
+actions on it.  Rows are keyed by credential name; the once-a-second tick
+updates the Status and Expires cells in place and never rebuilds the table."""
 
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from rich.style import Style
 from rich.text import Text
-from textual import getters
+from textual import getters, on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.color import Color
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from screens.app import VaultApp
+from screens.app import TuiSettings, VaultApp
+from screens.messages import VaultChanged
 from vault.model import Credential, Status
 from vault.timefmt import relative
 
@@ -37,10 +41,24 @@ STATUS_COLOURS: dict[Status, str | None] = {
 }
 """The theme variable that colours each status (``None``: dimmed), so a theme change recolours the table."""
 
+Urgency = Literal["expired", "soon", "expiring", "fine", "none"]
+
+URGENCY_COLOURS: dict[Urgency, tuple[str | None, bool]] = {
+    "expired": ("text-error", True),
+    "soon": ("text-error", False),
+    "expiring": ("text-warning", False),
+    "fine": (None, False),
+    "none": (None, False),
+}
+"""Countdown colour (a theme variable) and boldness by urgency."""
+
 TICK_SECONDS = 1.0
 """How often the countdowns are re-read from the clock (the shortest span shown is a second)."""
 
-EMPTY_MESSAGE = "No credentials yet.\n\nAdd one from a shell:  tokendeck add NAME --provider PROVIDER"
+EMPTY_MESSAGE = (
+    "No credentials yet.\n\nSign in to a provider with  s,  add a static token with  a,\n"
+    "or from a shell:  tokendeck add NAME --provider PROVIDER"
+)
 
 
 def by_expiry(credential: Credential) -> tuple[float, str]:
@@ -48,9 +66,23 @@ def by_expiry(credential: Credential) -> tuple[float, str]:
     return (math.inf if credential.expires_at is None else credential.expires_at, credential.name)
 
 
-def expires_text(credential: Credential, now: float) -> Text:
-    """The Expires cell: ``in 89d``, ``3h ago`` or ``no expiry``."""
-    return Text("no expiry" if credential.expires_at is None else relative(credential.expires_at, now))
+def urgency(credential: Credential, now: float, settings: TuiSettings) -> Urgency:
+    """How urgent the countdown is: expired, under ``soon``, under ``expiring``, fine, or no expiry."""
+    if credential.expires_at is None:
+        return "none"
+    left = credential.expires_at - now
+    if left <= 0:
+        return "expired"
+    if left < settings.soon:
+        return "soon"
+    if left < settings.expiring:
+        return "expiring"
+    return "fine"
+
+
+def expires_text(credential: Credential, now: float) -> str:
+    """The Expires cell's words: ``in 4m 12s``, ``3h ago`` or ``no expiry``."""
+    return "no expiry" if credential.expires_at is None else relative(credential.expires_at, now)
 
 
 def plain(value: str | None) -> Text:
@@ -60,27 +92,48 @@ def plain(value: str | None) -> Text:
     return Text(value, no_wrap=True, overflow="ellipsis")
 
 
-class TokenListScreen(Screen[None]):
-    """Lists the vault's credentials, soonest expiry first; rows keyed by credential name.
+def matches(credential: Credential, needle: str) -> bool:
+    needle = needle.strip().lower()
+    return not needle or any(
+        needle in (v or "").lower() for v in (credential.name, credential.provider, credential.account)
+    )
 
-    The Status and Expires cells are recomputed from the app's clock every
-    :data:`TICK_SECONDS`, so tests freeze time by freezing the clock.
-    """
+
+class TokenListScreen(Screen[None]):
+    """Lists the vault's credentials, soonest expiry first; rows keyed by credential name."""
 
     app = getters.app(VaultApp)
     table = getters.query_one("#tokens", DataTable)
     empty = getters.query_one("#empty", Static)
+    filter_input = getters.query_one("#filter", Input)
+    status_line = getters.query_one("#status-line", Static)
 
     AUTO_FOCUS: ClassVar[str | None] = "#tokens"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "app.quit", "Quit"),
+        Binding("slash", "filter", "Filter"),
+        Binding("enter", "open", "Open", show=False),
+        Binding("s", "sign_in", "Sign in"),
+        Binding("a", "add", "Add"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("R", "refresh_due", "Refresh due"),
+        Binding("x", "revoke", "Revoke"),
+        Binding("d", "delete", "Delete"),
+        Binding("n", "rename", "Rename"),
+        Binding("e", "export", "Export", show=False),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
         self._credentials: list[Credential] = []
+        self._shown: list[Credential] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
+        yield Input(placeholder="type / to filter by name, provider or account", id="filter")
         yield DataTable(id="tokens", cursor_type="row", zebra_stripes=True)
         yield Static(EMPTY_MESSAGE, id="empty", markup=False)
+        yield Static("", id="status-line", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -90,40 +143,166 @@ class TokenListScreen(Screen[None]):
         self.set_interval(TICK_SECONDS, self.refresh_times)
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
-    def load(self) -> None:
-        """(Re)read the credentials from the vault and rebuild the table."""
-        now = self.app.clock.now()
+    # ------------------------------------------------------------------ data
+
+    def load(self, highlight: str | None = None) -> None:
+        """(Re)read the credentials from the vault and rebuild the rows shown."""
+        if self.app.vault is None:
+            return
         self._credentials = sorted(self.app.vault.credentials(), key=by_expiry)
+        self._rebuild(highlight)
+
+    def _rebuild(self, highlight: str | None = None) -> None:
+        now = self.app.clock.now()
         table = self.table
+        current = highlight or self.selected_name()
+        self._shown = [c for c in self._credentials if matches(c, self.filter_input.value)]
         table.clear()
-        for c in self._credentials:
+        for c in self._shown:
             table.add_row(
                 plain(c.name),
                 plain(c.provider),
                 plain(c.account),
-                self._status_cell(c.status_at(now)),
-                expires_text(c, now),
+                self._status_cell(c, now),
+                self._expires_cell(c, now),
                 key=c.name,
             )
-        has_rows = bool(self._credentials)
-        table.display = has_rows
-        self.empty.display = not has_rows
+        names = [c.name for c in self._shown]
+        if current in names:
+            table.move_cursor(row=names.index(current))
+        table.display = bool(self._shown)
+        self.empty.display = not self._credentials
+        self._update_status_line()
 
     def refresh_times(self) -> None:
-        """Re-read the clock and update every Status and Expires cell."""
+        """Re-read the clock and update every Status and Expires cell in place."""
         now = self.app.clock.now()
-        for c in self._credentials:
-            self.table.update_cell(c.name, "status", self._status_cell(c.status_at(now)), update_width=True)
-            self.table.update_cell(c.name, "expires", expires_text(c, now), update_width=True)
+        for c in self._shown:
+            self.table.update_cell(c.name, "status", self._status_cell(c, now), update_width=True)
+            self.table.update_cell(c.name, "expires", self._expires_cell(c, now), update_width=True)
+        self._update_status_line()
+
+    def selected_name(self) -> str | None:
+        if not self._shown or not self.table.is_valid_row_index(self.table.cursor_row):
+            return None
+        return self._shown[self.table.cursor_row].name
+
+    def _update_status_line(self) -> None:
+        from vault.refresher import BackgroundRefresher
+
+        refresher = self.app.refresher
+        count = (
+            f"{len(self._shown)} of {len(self._credentials)}"
+            if self.filter_input.value
+            else str(len(self._credentials))
+        )
+        parts = [f"{count} credentials"]
+        if isinstance(refresher, BackgroundRefresher):
+            now = self.app.clock.now()
+            if refresher.next_run is not None:
+                parts.append(f"refresher: next run {relative(refresher.next_run, now)}")
+            if self.app.last_refresh_report:
+                parts.append(f"last: {self.app.last_refresh_report}")
+        self.status_line.update("  ·  ".join(parts))
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         self.refresh_times()
 
-    def _status_cell(self, status: Status) -> Text:
-        variable = STATUS_COLOURS[status]
+    def _colour(self, variable: str | None, bold: bool, dim_if_none: bool) -> Style:
         value = self.app.theme_variables.get(variable) if variable else None
         if value is None:
-            style = Style(dim=True)
-        else:
-            style = Style(color=Color.parse(value).rich_color, bold=status != "active")
-        return Text(status.replace("_", " "), style=style)
+            return Style(dim=dim_if_none, bold=bold)
+        return Style(color=Color.parse(value).rich_color, bold=bold)
+
+    def _status_cell(self, credential: Credential, now: float) -> Text:
+        status = credential.status_at(now)
+        style = self._colour(STATUS_COLOURS[status], bold=status != "active", dim_if_none=True)
+        text = Text(status.replace("_", " "), style=style)
+        if credential.last_error and status not in ("needs_login", "error"):
+            text.append(" !", style=self._colour("text-warning", bold=True, dim_if_none=False))
+        return text
+
+    def _expires_cell(self, credential: Credential, now: float) -> Text:
+        level = urgency(credential, now, self.app.settings)
+        variable, bold = URGENCY_COLOURS[level]
+        return Text(expires_text(credential, now), style=self._colour(variable, bold=bold, dim_if_none=False))
+
+    # -------------------------------------------------------------- messages
+
+    def on_vault_changed(self, message: VaultChanged) -> None:
+        self.load(message.highlight)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self._rebuild()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    @on(DataTable.RowSelected, "#tokens")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def key_escape(self) -> None:
+        if self.filter_input.has_focus or self.filter_input.value:
+            self.filter_input.value = ""
+            self.table.focus()
+
+    # --------------------------------------------------------------- actions
+
+    def action_filter(self) -> None:
+        self.filter_input.focus()
+
+    def action_open(self) -> None:
+        name = self.selected_name()
+        if name is not None:
+            from screens.detail import DetailScreen
+
+            self.app.push_screen(DetailScreen(name))
+
+    def action_sign_in(self) -> None:
+        from screens.signin import SignInScreen
+
+        self.app.push_screen(SignInScreen())
+
+    def action_add(self) -> None:
+        from screens.add_token import AddTokenScreen
+
+        self.app.push_screen(AddTokenScreen())
+
+    def action_export(self) -> None:
+        self.app.notify("Exporting to agent configs arrives with the export work.", title="Export")
+
+    def action_refresh(self) -> None:
+        name = self.selected_name()
+        if name is not None:
+            from screens import actions
+
+            actions.refresh(self.app, name)
+
+    def action_refresh_due(self) -> None:
+        from screens import actions
+
+        actions.refresh_due(self.app)
+
+    def action_revoke(self) -> None:
+        name = self.selected_name()
+        if name is not None:
+            from screens import actions
+
+            actions.confirm_revoke(self.app, name)
+
+    def action_delete(self) -> None:
+        name = self.selected_name()
+        if name is not None:
+            from screens import actions
+
+            actions.confirm_delete(self.app, name)
+
+    def action_rename(self) -> None:
+        name = self.selected_name()
+        if name is not None:
+            from screens import actions
+
+            actions.rename(self.app, name)

@@ -1,0 +1,147 @@
+"""Actions on one credential, shared by the list and the detail screen.
+
+Each blocking call runs in a thread worker on the app (so it outlives the screen
+that started it); expected errors reach the app's worker router, which shows
+them.  Destructive actions ask first with a :class:`ConfirmDialog` and act only
+on yes.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from screens.app import VaultApp
+from screens.dialogs.confirm import ConfirmDialog
+from screens.dialogs.prompt import PromptDialog
+from screens.messages import VaultChanged
+
+
+def _changed(app: VaultApp, highlight: str | None = None) -> None:
+    app.screen.post_message(VaultChanged(highlight))
+
+
+def refresh(app: VaultApp, name: str) -> None:
+    def work() -> None:
+        from vault.lifecycle import refresh as do_refresh
+
+        credential = do_refresh(app.unlocked_vault, name, force=True)
+        left = app.clock.now()
+        from vault.timefmt import relative
+
+        when = relative(credential.expires_at, left) if credential.expires_at else "no expiry"
+        app.call_from_thread(app.notify, f"{name} refreshed; expires {when}", title="Refreshed", markup=False)
+        app.call_from_thread(_changed, app, name)
+
+    app.run_worker(work, thread=True, group="refresh", exit_on_error=False, name=f"refresh {name}")
+
+
+def refresh_due(app: VaultApp) -> None:
+    def work() -> None:
+        from vault.refresher import BackgroundRefresher
+
+        events = [e for e in BackgroundRefresher(app.unlocked_vault).run_once() if e.kind != "expiring"]
+        done = sum(e.kind == "refreshed" for e in events)
+        problems = [f"{e.credential}: {e.kind.replace('_', ' ')}" for e in events if e.kind != "refreshed"]
+        message = f"{done} refreshed" + (f"; {', '.join(problems)}" if problems else "") if events else "nothing is due"
+        severity = "warning" if problems else "information"
+        app.call_from_thread(app.notify, message, title="Refresh due", severity=severity, markup=False)
+        app.call_from_thread(_changed, app)
+
+    app.run_worker(work, thread=True, group="refresh", exit_on_error=False, exclusive=True, name="refresh due")
+
+
+def revoke_text(app: VaultApp, name: str) -> tuple[str, bool]:
+    """What revoking will and will not do, and whether the provider can revoke by API."""
+    from vault.lifecycle import provider_of
+
+    vault = app.unlocked_vault
+    credential = vault.get(name)
+    provider, registration = provider_of(vault, credential)
+    if provider is not None and registration is not None and provider.revoke.style != "none":
+        return (
+            f"tokendeck will ask {credential.provider} to revoke {name}'s tokens "
+            f"(the refresh token first), then erase them here. Programs using them will stop working.",
+            True,
+        )
+    where = (provider.revoke.manual_url or provider.register_url) if provider else None
+    return (
+        f"{credential.provider} cannot revoke tokens by API, so the tokens stay valid at the provider "
+        f"until you revoke them{' at ' + where if where else ' on its site'}. tokendeck will only erase them here.",
+        False,
+    )
+
+
+def confirm_revoke(app: VaultApp, name: str) -> None:
+    body, _ = revoke_text(app, name)
+    app.push_screen(ConfirmDialog(f"Revoke {name}?", body, yes="Revoke"), partial(_revoke_answered, app, name))
+
+
+def _revoke_answered(app: VaultApp, name: str, yes: bool | None) -> None:
+    if not yes:
+        return
+
+    def work() -> None:
+        from vault.lifecycle import revoke
+
+        result = revoke(app.unlocked_vault, name, erase_without_provider=True)
+        if result.revoked_at_provider:
+            message = f"{name} was revoked and erased."
+        else:
+            where = f" at {result.manual_url}" if result.manual_url else ""
+            message = f"{name} was erased here; revoke it at the provider{where}."
+        app.call_from_thread(app.notify, message, title="Revoked", markup=False)
+        app.call_from_thread(_changed, app, name)
+
+    app.run_worker(work, thread=True, group="revoke", exit_on_error=False, name=f"revoke {name}")
+
+
+def confirm_delete(app: VaultApp, name: str) -> None:
+    credential = app.unlocked_vault.get(name)
+    body = f"{name} and its tokens will be erased from the vault."
+    if credential.kind == "oauth" and credential.access_token is not None:
+        body += " They are not revoked at the provider: use revoke for that."
+    app.push_screen(ConfirmDialog(f"Delete {name}?", body, yes="Delete"), partial(_delete_answered, app, name))
+
+
+def _delete_answered(app: VaultApp, name: str, yes: bool | None) -> None:
+    if not yes:
+        return
+
+    def work() -> None:
+        app.unlocked_vault.remove(name)
+        app.call_from_thread(app.notify, f"{name} was deleted.", title="Deleted", markup=False)
+        app.call_from_thread(_after_delete, app)
+
+    app.run_worker(work, thread=True, group="edit", exit_on_error=False, name=f"delete {name}")
+
+
+def _after_delete(app: VaultApp) -> None:
+    from screens.detail import DetailScreen
+
+    if isinstance(app.screen, DetailScreen):
+        app.pop_screen()
+    _changed(app)
+
+
+def rename(app: VaultApp, name: str) -> None:
+    app.push_screen(PromptDialog(f"Rename {name} to:", name), partial(_rename_answered, app, name))
+
+
+def _rename_answered(app: VaultApp, name: str, new: str | None) -> None:
+    if not new or new == name:
+        return
+
+    def work() -> None:
+        app.unlocked_vault.rename(name, new)
+        app.call_from_thread(app.notify, f"{name} is now {new}.", title="Renamed", markup=False)
+        app.call_from_thread(_after_rename, app, new)
+
+    app.run_worker(work, thread=True, group="edit", exit_on_error=False, name=f"rename {name}")
+
+
+def _after_rename(app: VaultApp, new: str) -> None:
+    from screens.detail import DetailScreen
+
+    if isinstance(app.screen, DetailScreen):
+        app.screen.name_shown = new
+    _changed(app, new)

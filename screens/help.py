@@ -1,0 +1,47 @@
+"""The keys, in one place."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# tokendeck
+
+| key | on the list | on a credential |
+|---|---|---|
+| `enter` | open the credential | |
+| `/` | filter by name, provider or account | |
+| `r` | refresh now | refresh now |
+| `R` | refresh everything due | |
+| `x` | revoke (asks first) | revoke (asks first) |
+| `d` | delete (asks first) | delete (asks first) |
+| `n` | rename | rename |
+| `a` | add a static token | |
+| `s` | sign in to a provider | |
+| `v` | | reveal the token for a few seconds |
+| `c` | | copy the token (cleared from the clipboard later) |
+| `ctrl+l` | lock the vault | lock the vault |
+| `ctrl+t` | light / dark theme | |
+| `ctrl+p` | every action, by name | |
+| `ctrl+q` | quit | quit |
+
+Countdowns are red under 5 minutes, yellow under an hour.  A passphrase vault locks
+itself after 5 minutes without a key press.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help", classes="dialog"):
+            yield Markdown(HELP)
+
+    def action_dismiss(self) -> None:  # type: ignore[override]
+        self.dismiss(None)

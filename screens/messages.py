@@ -1,0 +1,27 @@
+"""Messages that cross screens.  A widget's own intents live on the widget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from vault.refresher import RefreshEvent
+
+
+@dataclass
+class VaultChanged(Message):
+    """Something in the vault changed; lists re-read it.
+
+    Attributes:
+        highlight: a credential to put the cursor on (a new sign-in, a rename).
+    """
+
+    highlight: str | None = None
+
+
+@dataclass
+class RefresherReported(Message):
+    """The background refresher finished a refresh or raised a warning."""
+
+    event: RefreshEvent

@@ -1,0 +1,125 @@
+"""Opening the vault: unlock (passphrase, or automatically from the keyring or the
+environment) and first run (create a vault).  The KDF runs in a worker."""
+
+from __future__ import annotations
+
+from textual import getters, work
+from textual.app import ComposeResult
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Static
+
+from screens.app import VaultApp
+from vault import Vault
+from vault.errors import VaultError, VaultLocked, WrongPassphrase
+from vault.keys import keyring_usable
+from vault.opening import init_vault, open_vault
+
+
+class UnlockScreen(Screen[None]):
+    """Asks for the passphrase; ``auto`` tries the keyring or the environment first.
+
+    Args:
+        auto: unlock without asking (keyring vaults, or a passphrase in the environment).
+        locked: shown after a lock, so the title says so.
+    """
+
+    app = getters.app(VaultApp)
+    passphrase = getters.query_one("#passphrase", Input)
+    problem = getters.query_one("#problem", Label)
+
+    def __init__(self, *, auto: bool = False, locked: bool = False) -> None:
+        super().__init__()
+        self.auto = auto
+        self.locked = locked
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Center(), Vertical(id="unlock-box", classes="box"):
+            yield Static("The vault is locked." if self.locked else "Unlock your vault", classes="title")
+            yield Static(str(self.app.paths.home), classes="muted", markup=False)
+            yield Input(placeholder="passphrase", password=True, id="passphrase")
+            yield Label("", id="problem", classes="problem")
+            yield Button("Unlock", id="unlock", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.auto:
+            self.unlock(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.unlock(event.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.unlock(self.passphrase.value)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
+    def unlock(self, passphrase: str | None) -> None:
+        """Open the vault (the KDF takes a moment) and hand it to the app."""
+        try:
+            vault = open_vault(self.app.paths.home, passphrase, env=self.app.env if passphrase is None else {},
+                               clock=self.app.clock)  # fmt: skip
+        except WrongPassphrase as exc:
+            self.app.call_from_thread(self._failed, exc.message)
+            return
+        except VaultLocked as exc:
+            self.app.call_from_thread(self._failed, "" if passphrase is None and self.auto else exc.message)
+            return
+        self.app.call_from_thread(self.app.unlocked, vault)
+
+    def _failed(self, message: str) -> None:
+        self.problem.update(message)
+        self.passphrase.value = ""
+        self.passphrase.focus()
+
+
+class FirstRunScreen(Screen[None]):
+    """No vault yet: pick how it is protected and create it."""
+
+    app = getters.app(VaultApp)
+    problem = getters.query_one("#problem", Label)
+
+    def compose(self) -> ComposeResult:
+        usable, why = keyring_usable()
+        yield Header()
+        with Center(), Vertical(id="first-run-box", classes="box"):
+            yield Static("Create your vault", classes="title")
+            yield Static(str(self.app.paths.home), classes="muted", markup=False)
+            with RadioSet(id="mode"):
+                yield RadioButton("a random key in the OS keyring", value=usable, disabled=not usable, id="keyring")
+                yield RadioButton("a passphrase", value=not usable, id="passphrase-mode")
+            if not usable:
+                yield Static(f"{why}: use a passphrase.", classes="muted", markup=False)
+            yield Input(placeholder="new passphrase", password=True, id="new")
+            yield Input(placeholder="repeat it", password=True, id="repeat")
+            yield Label("", id="problem", classes="problem")
+            yield Button("Create", id="create", variant="primary")
+        yield Footer()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self._create()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self._create()
+
+    def _create(self) -> None:
+        keyring = self.query_one("#keyring", RadioButton).value
+        new, repeat = self.query_one("#new", Input).value, self.query_one("#repeat", Input).value
+        if not keyring:
+            if not new:
+                self.problem.update("Choose a passphrase.")
+                return
+            if new != repeat:
+                self.problem.update("The passphrases do not match.")
+                return
+        self.create("keyring" if keyring else "passphrase", None if keyring else new)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
+    def create(self, mode: str, passphrase: str | None) -> None:
+        try:
+            vault: Vault = init_vault(self.app.paths.home, mode=mode, passphrase=passphrase,  # type: ignore[arg-type]
+                                      clock=self.app.clock)  # fmt: skip
+        except VaultError as exc:
+            self.app.call_from_thread(self.problem.update, exc.message)
+            return
+        self.app.call_from_thread(self.app.unlocked, vault)
