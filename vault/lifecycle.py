@@ -115,7 +115,7 @@ def refresh(
         rotated = "rotated" if tokens.refresh_token is not None else "kept refresh token"
         detail = f"{rotated}; scopes narrowed: -{' -'.join(lost)}" if lost else rotated
         vault.save(renewed, replace=True, action="refresh", detail=detail)
-        return vault.get(name)
+        return renewed
 
 
 def _call_token_endpoint(
