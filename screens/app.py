@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textual import events
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
@@ -66,7 +66,7 @@ class VaultApp(App[None]):
     """
 
     TITLE = "tokendeck"
-    CSS_PATH = [asset("app.tcss")]
+    CSS_PATH = [asset("app.tcss"), asset("detail.tcss")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+l", "lock", "Lock"),
@@ -110,7 +110,20 @@ class VaultApp(App[None]):
         if meta.mode == "passphrase" and passphrase_from_environment(self.env) is None:
             self.push_screen(UnlockScreen())
         else:
-            self.push_screen(UnlockScreen(auto=True))
+            self._open_without_asking()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
+    def _open_without_asking(self) -> None:
+        """Keyring vaults and passphrases from the environment: no unlock screen unless it fails."""
+        from screens.unlock import UnlockScreen
+        from vault.opening import open_vault
+
+        try:
+            vault = open_vault(self.paths.home, env=self.env, clock=self.clock)
+        except VaultError as exc:
+            self.call_from_thread(self.push_screen, UnlockScreen(problem=exc.message))
+            return
+        self.call_from_thread(self.unlocked, vault)
 
     def unlocked(self, vault: Vault) -> None:
         """Show the vault: the list, the refresher, the idle timer."""

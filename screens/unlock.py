@@ -11,27 +11,27 @@ from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, R
 
 from screens.app import VaultApp
 from vault import Vault
-from vault.errors import VaultError, VaultLocked, WrongPassphrase
+from vault.errors import VaultError
 from vault.keys import keyring_usable
 from vault.opening import init_vault, open_vault
 
 
 class UnlockScreen(Screen[None]):
-    """Asks for the passphrase; ``auto`` tries the keyring or the environment first.
+    """Asks for the passphrase.
 
     Args:
-        auto: unlock without asking (keyring vaults, or a passphrase in the environment).
         locked: shown after a lock, so the title says so.
+        problem: why the app could not open the vault without asking.
     """
 
     app = getters.app(VaultApp)
     passphrase = getters.query_one("#passphrase", Input)
     problem = getters.query_one("#problem", Label)
 
-    def __init__(self, *, auto: bool = False, locked: bool = False) -> None:
+    def __init__(self, *, locked: bool = False, problem: str = "") -> None:
         super().__init__()
-        self.auto = auto
         self.locked = locked
+        self.initial_problem = problem
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -39,13 +39,9 @@ class UnlockScreen(Screen[None]):
             yield Static("The vault is locked." if self.locked else "Unlock your vault", classes="title")
             yield Static(str(self.app.paths.home), classes="muted", markup=False)
             yield Input(placeholder="passphrase", password=True, id="passphrase")
-            yield Label("", id="problem", classes="problem")
+            yield Label(self.initial_problem, id="problem", classes="problem", markup=False)
             yield Button("Unlock", id="unlock", variant="primary")
         yield Footer()
-
-    def on_mount(self) -> None:
-        if self.auto:
-            self.unlock(None)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.unlock(event.value)
@@ -54,16 +50,12 @@ class UnlockScreen(Screen[None]):
         self.unlock(self.passphrase.value)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
-    def unlock(self, passphrase: str | None) -> None:
+    def unlock(self, passphrase: str) -> None:
         """Open the vault (the KDF takes a moment) and hand it to the app."""
         try:
-            vault = open_vault(self.app.paths.home, passphrase, env=self.app.env if passphrase is None else {},
-                               clock=self.app.clock)  # fmt: skip
-        except WrongPassphrase as exc:
+            vault = open_vault(self.app.paths.home, passphrase, env={}, clock=self.app.clock)
+        except VaultError as exc:
             self.app.call_from_thread(self._failed, exc.message)
-            return
-        except VaultLocked as exc:
-            self.app.call_from_thread(self._failed, "" if passphrase is None and self.auto else exc.message)
             return
         self.app.call_from_thread(self.app.unlocked, vault)
 

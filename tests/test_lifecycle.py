@@ -83,7 +83,7 @@ def test_token_refreshes_on_read_and_rotation_is_kept(
     assert stored.expires_at == clock.now() + 3600
     assert v.token("acme") == new_access  # fresh again: no second refresh
     assert auth_server.token_request_count("refresh_token") == 1
-    assert ("refresh", "replaced") in audit(v)
+    assert ("refresh", "ok") in audit(v)
 
 
 def test_old_refresh_token_kept_when_none_comes_back(
@@ -314,3 +314,49 @@ def test_second_credential_is_untouched(v: vault.Vault, auth_server: AuthServer)
     other = tokens(v, "acme-2")
     revoke(v, "acme")
     assert tokens(v, "acme-2") == other and auth_server.token_state(other[0] or "") == "active"
+
+
+def test_a_refresh_never_overwrites_what_changed_meanwhile(v: vault.Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new sign-in stored while a refresh was in flight wins; the refresh is dropped."""
+    from vault.oauth.client import OAuthClient
+
+    real = OAuthClient.token_request
+
+    def sign_in_meanwhile(self: OAuthClient, *args: object, **kwargs: object) -> dict[str, object]:
+        answer = real(self, *args, **kwargs)  # type: ignore[arg-type]
+        c = v.get("acme")
+        v.save(dataclasses.replace(c, access_token=vault.Secret("from-login"), refresh_token=vault.Secret("r-login")))
+        return answer
+
+    monkeypatch.setattr(OAuthClient, "token_request", sign_in_meanwhile)
+    with pytest.raises(vault.VaultError, match="changed while it was being refreshed"):
+        refresh(v, "acme", force=True)
+    assert tokens(v) == ("from-login", "r-login")
+    assert ("refresh", "discarded") in audit(v)
+
+
+def test_delete_waits_for_a_refresh_in_flight(v: vault.Vault, auth_server: AuthServer) -> None:
+    import threading
+
+    release = threading.Event()
+    started = threading.Event()
+    real = httpx.HTTPTransport()
+
+    class Slow(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            started.set()
+            release.wait(10)
+            return real.handle_request(request)
+
+    v.http_transport = Slow()
+    refresher = threading.Thread(target=refresh, args=(v, "acme"), kwargs={"force": True})
+    refresher.start()
+    assert started.wait(10)
+    deleter = threading.Thread(target=v.remove, args=("acme",))
+    deleter.start()
+    deleter.join(0.3)
+    assert deleter.is_alive()  # blocked on the credential's lock, not racing the refresh
+    release.set()
+    refresher.join(10)
+    deleter.join(10)
+    assert not v.exists("acme")  # deleted after the refresh, not resurrected by it

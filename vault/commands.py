@@ -250,15 +250,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    try:
-        vault = _open()
-    except NoVault:
-        if not _interactive():
-            raise
-        notice("there is no vault yet; creating one")
-        vault = init_vault(prompt=ask_hidden, notice=notice)
+    """The TUI unlocks (or creates) the vault itself: keyring and environment
+    passphrases open it straight away, otherwise it shows the unlock screen."""
+    if not _interactive():
+        from vault.paths import resolve_home
+
+        if not resolve_home().db.exists():
+            raise NoVault(f"no vault at {resolve_home().home} (create one with: tokendeck init)")
+        raise InvalidInput("the TUI needs a terminal; see tokendeck --help for the commands")
     from screens.app import run_app  # deferred: the TUI stack is only for this command
 
-    with vault:
-        run_app(vault)
+    run_app()
     return 0

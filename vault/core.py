@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from typing import Any, Self
 
 from vault.clock import Clock, SystemClock
-from vault.errors import AlreadyExists, InvalidInput, NeedsSignIn, NotFound
+from vault.errors import AlreadyExists, InvalidInput, NeedsSignIn, NotFound, VaultError
 from vault.keys import Key, VaultMeta
+from vault.locks import credential_lock
 from vault.model import AuditEvent, ClientRegistration, Credential, check_name
 from vault.paths import VaultPaths
 from vault.secret import Secret
@@ -271,18 +272,64 @@ class Vault:
                 outcome = "ok"
             self._audit(conn, c.name, action, outcome, detail or f"provider={c.provider} kind={c.kind}")
 
+    def save_refreshed(self, credential: Credential, *, sent_refresh_token: str, detail: str) -> None:
+        """Store a refresh's result only if the row still holds the refresh token that was sent.
+
+        A rename, a delete or a new sign-in that happened while the request was in
+        flight wins: the refresh result is dropped (and audited) rather than
+        resurrecting a deleted credential or overwriting a newer grant.
+
+        Raises:
+            VaultError: the credential changed meanwhile.
+        """
+        values = {
+            "name": credential.name,
+            "sent": sent_refresh_token,
+            "access_token": _reveal(credential.access_token),
+            "refresh_token": _reveal(credential.refresh_token),
+            "id_token": _reveal(credential.id_token),
+            "token_type": credential.token_type,
+            "scopes": json.dumps(list(credential.scopes)),
+            "expires_at": credential.expires_at,
+            "refresh_expires_at": credential.refresh_expires_at,
+            "updated_at": credential.updated_at,
+            "last_refreshed_at": credential.last_refreshed_at,
+        }
+        with self._store.transaction() as conn:
+            changed = conn.execute(
+                """
+                UPDATE credentials SET access_token = :access_token, refresh_token = :refresh_token,
+                    id_token = :id_token, token_type = :token_type, scopes = :scopes,
+                    expires_at = :expires_at, refresh_expires_at = :refresh_expires_at,
+                    status = 'active', last_error = NULL, updated_at = :updated_at,
+                    last_refreshed_at = :last_refreshed_at
+                WHERE name = :name AND refresh_token = :sent
+                """,
+                values,
+            ).rowcount
+            if changed == 0:
+                self._audit(conn, credential.name, "refresh", "discarded", "the credential changed meanwhile")
+            else:
+                self._audit(conn, credential.name, "refresh", "ok", detail)
+        if changed == 0:
+            raise VaultError(f"{credential.name} changed while it was being refreshed; the refresh was not stored")
+
     def remove(self, name: str) -> Credential:
         """Delete ``name`` and its secrets from the vault (``secure_delete`` zeroes them).
 
         Raises:
             NotFound: there is no such credential.
         """
-        credential = self.get(name)
+        with credential_lock(self.paths.home, name):  # never in the middle of its refresh
+            credential = self.get(name)
+            self._delete(name, credential)
+        return credential
+
+    def _delete(self, name: str, credential: Credential) -> None:
         with self._store.transaction() as conn:
             if conn.execute("DELETE FROM credentials WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFound(f"no credential named {name!r}")
             self._audit(conn, name, "rm", "ok", f"provider={credential.provider}")
-        return credential
 
     def mark(self, name: str, status: str, *, last_error: str | None, action: str, outcome: str) -> None:
         """Set a credential's stored status and last error, keeping every token."""
@@ -325,7 +372,12 @@ class Vault:
             AlreadyExists: ``new`` is taken.
         """
         check_name(new)
-        with self._store.transaction() as conn:
+        first, second = sorted((old, new))  # one order everywhere: no deadlock between two renames
+        with (
+            credential_lock(self.paths.home, first),  # never in the middle of a refresh
+            credential_lock(self.paths.home, second),
+            self._store.transaction() as conn,
+        ):
             if conn.execute("SELECT 1 FROM credentials WHERE name = ?", (new,)).fetchone():
                 raise AlreadyExists(f"a credential named {new!r} already exists")
             changed = conn.execute(

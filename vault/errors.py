@@ -156,7 +156,7 @@ EXIT_CODES: dict[int, str] = {
     3: "locked: no key, or a wrong passphrase",
     4: "needs sign-in: expired, revoked or refused",
     5: "not found: no such credential, provider or vault",
-    6: "vault busy: another process is writing; try again",
+    6: "busy: another process holds the vault or a refresh lock; try again",
     130: "interrupted (Ctrl-C)",
 }
 """The documented exit codes of the ``tokendeck`` command (also in the README)."""

@@ -114,7 +114,7 @@ def refresh(
         lost = sorted(set(credential.scopes) - set(renewed.scopes))
         rotated = "rotated" if tokens.refresh_token is not None else "kept refresh token"
         detail = f"{rotated}; scopes narrowed: -{' -'.join(lost)}" if lost else rotated
-        vault.save(renewed, replace=True, action="refresh", detail=detail)
+        vault.save_refreshed(renewed, sent_refresh_token=credential.refresh_token.reveal(), detail=detail)
         return renewed
 
 

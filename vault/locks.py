@@ -21,8 +21,9 @@ from pathlib import Path
 
 from vault.errors import RefreshBusy
 
-LOCK_WAIT_SECONDS = 30.0
-"""How long to wait for another party's refresh (network timeouts are 20 s)."""
+LOCK_WAIT_SECONDS = 130.0
+"""How long to wait for another party's refresh: its three tries of up to 20 s each,
+plus backoff or a provider's ``Retry-After`` (capped at 30 s), fit inside this."""
 
 
 def lock_path(home: Path, name: str) -> Path:

@@ -9,6 +9,7 @@ existing credential of the same name.
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 
@@ -45,6 +46,7 @@ def login(
     transport: httpx.BaseTransport | None = None,
     notice: Callable[[str], None] = lambda message: None,
     timings: Timings | None = None,
+    cancel: threading.Event | None = None,
 ) -> Credential:
     """Sign in to ``provider_name`` with its stored registration and store the result.
 
@@ -60,7 +62,7 @@ def login(
     _check_usable(provider, registration.client_secret is not None, device)
     scopes = provider.default_scopes
     if device:
-        tokens = device_sign_in(provider, registration, ui, scopes=scopes, transport=transport)
+        tokens = device_sign_in(provider, registration, ui, scopes=scopes, transport=transport, cancel=cancel)
     else:
         tokens = browser_sign_in(
             provider,
@@ -72,6 +74,7 @@ def login(
             transport=transport,
             now=vault.clock.now,
             timings=timings,
+            cancel=cancel,
         )
     account, identity_extras, warning = learn_identity(provider, tokens, transport=transport)
     if warning:

@@ -89,6 +89,7 @@ def browser_sign_in(
     transport: httpx.BaseTransport | None = None,
     now: Callable[[], float] = time.time,
     timings: Timings | None = None,
+    cancel: threading.Event | None = None,
 ) -> TokenSet:
     """Authorization code + PKCE S256 + state, answered on a loopback listener or pasted.
 
@@ -124,7 +125,7 @@ def browser_sign_in(
             # On its own thread: webbrowser waits for a $BROWSER command to exit, and a
             # browser that stays open must not hold up the callback or the timeout.
             threading.Thread(target=ui.open_browser, args=(url,), name="tokendeck-browser", daemon=True).start()
-            code = listener.wait(timeout)
+            code = listener.wait(timeout, cancel)
         watch.lap("browser")
         data = session.exchange(code, verifier)
         watch.lap("exchange")
@@ -145,8 +146,9 @@ def device_sign_in(
     scopes: tuple[str, ...],
     transport: httpx.BaseTransport | None = None,
     now: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     wall_clock: Callable[[], float] = time.time,
+    cancel: threading.Event | None = None,
 ) -> TokenSet:
     """The device authorization grant (RFC 8628), with GitHub's and Google's deviations.
 
@@ -168,7 +170,10 @@ def device_sign_in(
         interval = code.interval
         deadline = now() + code.expires_in
         while True:
-            sleep(interval)
+            if sleep is not None:
+                sleep(interval)
+            elif (cancel or threading.Event()).wait(interval):
+                raise SignInFailed(provider.key, "cancelled", "the sign-in was cancelled")
             if now() > deadline:
                 raise SignInFailed(provider.key, "expired_token", "the code expired before it was approved")
             try:

@@ -150,16 +150,19 @@ class LoopbackListener:
         """Start accepting; returns once the socket is listening."""
         self._thread.start()
 
-    def wait(self, timeout: float) -> str:
+    def wait(self, timeout: float, cancel: threading.Event | None = None) -> str:
         """Block until the callback decides the sign-in; return the authorization code.
 
         Raises:
-            SignInFailed: the callback was refused, or nothing came within ``timeout``.
+            SignInFailed: the callback was refused, nothing came within ``timeout``,
+                or ``cancel`` was set.
         """
         deadline = time.monotonic() + timeout
         # Short waits, so the main thread returns to Python often enough to act on
         # Ctrl-C (a signal can land on another thread and only set a flag).
         while not self._done.wait(min(0.1, max(deadline - time.monotonic(), 0.0))):
+            if cancel is not None and cancel.is_set():
+                raise SignInFailed(self.expected.provider, "cancelled", "the sign-in was cancelled")
             if time.monotonic() >= deadline:
                 reason = f"no answer from the browser within {int(timeout)} s"
                 raise SignInFailed(self.expected.provider, "timeout", reason)

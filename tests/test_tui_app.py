@@ -1,0 +1,287 @@
+"""Pilot tests for the app around the list: unlocking (right and wrong), first run,
+auto-lock, filtering, and the actions that reach the loopback authorization server
+through workers, behind confirmation modals."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Label
+
+import vault
+from screens.app import TuiSettings, VaultApp, make_app
+from screens.dialogs.confirm import ConfirmDialog
+from screens.token_list import TokenListScreen, urgency
+from screens.unlock import FirstRunScreen, UnlockScreen
+from tests.support.authserver import AuthServer
+from tests.support.seeded import seed
+from tests.support.tui import add_samples, new_vault
+
+pytestmark = pytest.mark.anyio
+SIZE = (100, 30)
+PASS = "tui passphrase"
+QUIET = TuiSettings(refresher=False)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def passphrase_vault(home: Path) -> Path:
+    with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
+        v.add_static("gh", provider="github-pat", token="ghp_secret_value")
+    return home
+
+
+async def wait_for(pilot: object, condition: object, limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "condition not met in time"
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+
+def names(app: VaultApp) -> list[str]:
+    table = app.screen.query_one("#tokens", DataTable)
+    return [str(row.value) for row in table.rows]
+
+
+# ---------------------------------------------------------------- unlocking
+
+
+async def test_unlock_wrong_then_right(passphrase_vault: Path) -> None:
+    before = (passphrase_vault / "vault.db").read_bytes()
+    app = make_app(home=passphrase_vault, settings=QUIET, env={})
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, UnlockScreen)
+        await pilot.click("#passphrase")
+        await pilot.press(*"nope", "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert "wrong passphrase" in str(app.screen.query_one("#problem", Label).render())
+        assert app.screen.query_one("#passphrase", Input).value == ""  # cleared, ready again
+        assert (passphrase_vault / "vault.db").read_bytes() == before  # nothing written
+        await pilot.press(*PASS, "enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, TokenListScreen) and names(app) == ["gh"]
+        assert app.vault is not None
+
+
+async def test_environment_passphrase_unlocks_without_asking(passphrase_vault: Path) -> None:
+    app = make_app(home=passphrase_vault, settings=QUIET, env={"TOKENDECK_PASSPHRASE": PASS})
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen))
+        assert names(app) == ["gh"]
+
+
+async def test_first_run_creates_a_vault(home: Path, no_keyring: None) -> None:
+    app = make_app(home=home, settings=QUIET, env={})
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, FirstRunScreen)
+        problem = app.screen.query_one("#problem", Label)
+        await pilot.click("#create")
+        assert "Choose a passphrase" in str(problem.render())
+        await pilot.click("#new")
+        await pilot.press(*"one", "tab", *"two", "enter")
+        assert "do not match" in str(problem.render())
+        assert not (home / "vault.db").exists()
+        app.screen.query_one("#repeat", Input).value = ""
+        await pilot.click("#repeat")
+        await pilot.press(*"one", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen))
+    assert vault.open_vault(home, "one").credentials() == []
+
+
+async def test_auto_lock_after_idle_and_on_demand(passphrase_vault: Path) -> None:
+    clock = vault.FrozenClock(time.time())
+    opened = vault.open_vault(passphrase_vault, PASS, clock=clock)
+    app = make_app(opened, clock, settings=TuiSettings(refresher=False, auto_lock_after=60))
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, TokenListScreen)
+        clock.advance(30)
+        await pilot.press("down")  # activity resets the idle timer
+        clock.advance(45)
+        app._check_idle()
+        assert app.vault is not None
+        clock.advance(61)
+        app._check_idle()
+        await pilot.pause()
+        assert app.vault is None and isinstance(app.screen, UnlockScreen)
+        assert len(app.screen_stack) == 2  # nothing of the list is left behind
+        await pilot.press(*PASS, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen))
+        await pilot.press("ctrl+l")
+        assert app.vault is None and isinstance(app.screen, UnlockScreen)
+
+
+async def test_lock_clears_a_copied_token(passphrase_vault: Path) -> None:
+    opened = vault.open_vault(passphrase_vault, PASS)
+    app = make_app(opened, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        app.copy_to_clipboard("ghp_secret_value")
+        await pilot.press("ctrl+l")
+        assert app.clipboard == ""
+
+
+# ------------------------------------------------------------------ the list
+
+
+async def test_filter_as_you_type() -> None:
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"git")
+        assert names(app) == ["github", "gitlab"]
+        await pilot.press("escape")
+        assert names(app) == ["ci-bot", "github", "gitlab", "openai"]
+        await pilot.press("slash", *"team@")
+        assert names(app) == ["openai"]
+
+
+async def test_countdown_urgency_levels() -> None:
+    opened, clock = new_vault()
+    now = clock.now()
+    settings = TuiSettings()
+    for name, left in (("expired", -1), ("soon", 120), ("hour", 1800), ("fine", 86400)):
+        opened.add_static(name, provider="api-key", token="t", expires_at=now + left + (2 if left < 0 else 0))
+    clock.advance(3)
+    levels = {c.name: urgency(c, clock.now(), settings) for c in opened.credentials()}
+    assert levels == {"expired": "expired", "soon": "soon", "hour": "expiring", "fine": "fine"}
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE):
+        table = app.screen.query_one("#tokens", DataTable)
+        styles = {str(key.value): table.get_cell(key, "expires").style for key in table.rows}
+        assert styles["expired"].bold and styles["expired"].color == styles["soon"].color  # type: ignore[union-attr]
+        assert styles["hour"].color != styles["soon"].color and styles["fine"].color is None  # type: ignore[union-attr]
+
+
+async def test_confirm_modal_no_then_yes_deletes() -> None:
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("d")
+        assert isinstance(app.screen, ConfirmDialog) and "ci-bot" in app.screen.question
+        await pilot.press("n")
+        assert isinstance(app.screen, TokenListScreen) and opened.exists("ci-bot")
+        await pilot.press("d")
+        await pilot.press("escape")
+        assert opened.exists("ci-bot")
+        await pilot.press("d", "y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not opened.exists("ci-bot") and "ci-bot" not in names(app)
+
+
+async def test_rename_from_the_list() -> None:
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        app.screen.query_one("#answer", Input).value = "ci-robot"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert opened.exists("ci-robot") and names(app)[0] == "ci-robot"
+        await pilot.press("n")
+        app.screen.query_one("#answer", Input).value = "github"  # taken
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert opened.exists("ci-robot")  # unchanged, and the app still runs
+
+
+# ------------------------------------------------- against the loopback server
+
+
+@pytest.fixture
+def oauth_vault(home: Path, auth_server: AuthServer) -> Iterator[vault.Vault]:
+    opened = vault.init_vault(home, mode="keyring")
+    seed(opened, auth_server, "acme", expires_in=3600)
+    yield opened
+    opened.close()
+
+
+async def test_refresh_through_a_worker(oauth_vault: vault.Vault, auth_server: AuthServer) -> None:
+    before = oauth_vault.get("acme").access_token
+    app = make_app(oauth_vault, settings=QUIET)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    after = oauth_vault.get("acme").access_token
+    assert after != before and after is not None and auth_server.token_state(after.reveal()) == "active"
+    assert auth_server.token_request_count("refresh_token") == 1
+
+
+async def test_refresh_failure_is_a_notification_with_literal_text(
+    oauth_vault: vault.Vault, auth_server: AuthServer
+) -> None:
+    auth_server.settings.token_response_override = (
+        400, "application/json", b'{"error": "invalid_grant", "error_description": "[bold red]gone[/]"}'
+    )  # fmt: skip
+    app = make_app(oauth_vault, settings=QUIET)
+    shown: list[tuple[str, str]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        original = app.notify
+
+        def record(message: str, **kwargs: object) -> None:
+            shown.append((message, str(kwargs.get("markup"))))
+            original(message, **kwargs)  # type: ignore[arg-type]
+
+        app.notify = record  # type: ignore[method-assign]
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert any("invalid_grant" in m and "tokendeck login acme" in m and markup == "False" for m, markup in shown)
+    assert "[bold red]gone[/]" in (oauth_vault.get("acme").last_error or "")  # kept verbatim for the detail screen
+    assert oauth_vault.get("acme").stored_status == "needs_login"
+
+
+async def test_revoke_through_the_modal(oauth_vault: vault.Vault, auth_server: AuthServer) -> None:
+    access = oauth_vault.get("acme").access_token
+    app = make_app(oauth_vault, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("x")
+        assert isinstance(app.screen, ConfirmDialog)
+        assert "revoke" in app.screen.body and "refresh token first" in app.screen.body
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert access is not None and auth_server.token_state(access.reveal()) != "active"
+    assert oauth_vault.get("acme").access_token is None
+
+
+async def test_refresher_runs_while_the_app_is_open(oauth_vault: vault.Vault, auth_server: AuthServer) -> None:
+    import dataclasses
+
+    c = oauth_vault.get("acme")
+    oauth_vault.save(dataclasses.replace(c, expires_at=time.time() + 30))  # due within the window
+    app = make_app(oauth_vault, settings=TuiSettings(refresh_interval=3600))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: auth_server.token_request_count("refresh_token") == 1)
+        await wait_for(pilot, lambda: app.last_refresh_report == "acme refreshed")
+        await pilot.pause(0.1)
+        assert "last: acme refreshed" in str(app.screen.query_one("#status-line").render())
+
+
+async def test_help_and_theme() -> None:
+    opened, clock = new_vault()
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        theme = app.theme
+        await pilot.press("ctrl+t")
+        assert app.theme != theme
+        await pilot.press("f1")
+        from screens.help import HelpScreen
+
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, TokenListScreen)
