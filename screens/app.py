@@ -21,6 +21,7 @@ from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from screens.messages import RefresherReported, VaultChanged
+from screens.palette import TokendeckCommands
 from vault import Vault
 from vault.clock import Clock, SystemClock
 from vault.errors import VaultError, VaultLocked
@@ -66,7 +67,8 @@ class VaultApp(App[None]):
     """
 
     TITLE = "tokendeck"
-    CSS_PATH = [asset("app.tcss"), asset("detail.tcss")]
+    COMMANDS = App.COMMANDS | {TokendeckCommands}
+    CSS_PATH = [asset("app.tcss"), asset("detail.tcss"), asset("signin.tcss")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+l", "lock", "Lock"),

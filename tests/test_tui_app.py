@@ -285,3 +285,15 @@ async def test_help_and_theme() -> None:
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
         assert isinstance(app.screen, TokenListScreen)
+
+
+async def test_command_palette_offers_the_actions(passphrase_vault: Path) -> None:
+    opened = vault.open_vault(passphrase_vault, PASS)
+    app = make_app(opened, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Lock the vault")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, UnlockScreen))
+        assert app.vault is None
