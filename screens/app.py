@@ -148,12 +148,17 @@ class VaultApp(App[None]):
         self._stop_refresher()
         self.vault.close()
         self.vault = None
-        if self.clipboard:
-            self.copy_to_clipboard("")
+        if self.clipboard.strip():
+            self.clear_clipboard()
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(UnlockScreen(locked=True))
         self.notify("The vault is locked.", title="Locked")
+
+    def clear_clipboard(self) -> None:
+        """Overwrite the clipboard.  A single space, not "": terminals such as tmux
+        ignore an empty OSC 52 write and would keep the token."""
+        self.copy_to_clipboard(" ")
 
     def action_help(self) -> None:
         from screens.help import HelpScreen

@@ -116,10 +116,10 @@ class TokenListScreen(Screen[None]):
         Binding("s", "sign_in", "Sign in"),
         Binding("a", "add", "Add"),
         Binding("r", "refresh", "Refresh"),
-        Binding("R", "refresh_due", "Refresh due"),
+        Binding("R", "refresh_due", "Refresh due", show=False),
         Binding("x", "revoke", "Revoke"),
         Binding("d", "delete", "Delete"),
-        Binding("n", "rename", "Rename"),
+        Binding("n", "rename", "Rename", show=False),
         Binding("e", "export", "Export", show=False),
     ]
 
@@ -231,6 +231,10 @@ class TokenListScreen(Screen[None]):
 
     def on_vault_changed(self, message: VaultChanged) -> None:
         self.load(message.highlight)
+
+    def on_screen_resume(self) -> None:
+        """Back from the detail screen or a dialog: what was done there shows here."""
+        self.load()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:

@@ -1,0 +1,239 @@
+"""Adding a static token (a personal access token or an API key) from the TUI.
+
+Everything that can be checked without the vault's write lock is checked on
+the spot, with a message in the form; the write itself runs in a worker.  The
+token is typed into a masked field and never shown, logged or put in a message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from textual import getters, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.suggester import SuggestFromList
+from textual.widgets import Button, Footer, Header, Input, Label, Static
+
+from screens.app import VaultApp
+from screens.messages import VaultChanged
+from vault.core import check_token
+from vault.errors import InvalidInput, VaultError
+from vault.model import check_name
+from vault.providers import catalog, check_endpoint
+from vault.secret import Secret
+from vault.timefmt import parse_when
+
+FIELDS = ("name", "provider", "account", "expires", "server-url", "username", "token")
+"""The form's inputs, by id, in tab order."""
+
+
+def static_kinds() -> list[str]:
+    """The built-in static-token providers (github-pat, jira-dc, api-key)."""
+    return [key for key, provider in catalog().items() if provider.kind == "static"]
+
+
+def _label(value: str, what: str) -> str | None:
+    """An optional one-line label (account, username); ``None`` when empty."""
+    value = value.strip()
+    if not value:
+        return None
+    if len(value) > 200 or not value.isprintable():
+        raise InvalidInput(f"The {what} must be at most 200 printable characters.")
+    return value
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A checked form, ready for :meth:`vault.Vault.add_static`."""
+
+    name: str
+    provider: str
+    token: Secret
+    account: str | None = None
+    expires_at: float | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class AddTokenScreen(Screen[None]):
+    """A form for a static token; lands back on the list with the new row highlighted."""
+
+    app = getters.app(VaultApp)
+    problem = getters.query_one("#problem", Label)
+
+    SUB_TITLE = "Add a token"
+    AUTO_FOCUS: ClassVar[str | None] = "#name"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+
+    class Added(Message):
+        """The token is stored."""
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+            """The new credential's name."""
+
+    class Refused(Message):
+        """The vault refused the token; nothing was stored."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+            """Why, as plain text."""
+
+    def compose(self) -> ComposeResult:
+        kinds = static_kinds()
+        yield Header()
+        with VerticalScroll(id="add-token"):
+            yield Static("Add a static token", classes="title")
+            yield Static("The token is kept encrypted in the vault; it is never shown here.", classes="muted")
+            with Horizontal(classes="row"):
+                yield Label("Name", classes="field")
+                yield Input(placeholder="e.g. github-work", id="name")
+            with Horizontal(classes="row"):
+                yield Label("Provider", classes="field")
+                yield Input(
+                    placeholder=f"{', '.join(kinds)} or your own",
+                    id="provider",
+                    suggester=SuggestFromList(kinds, case_sensitive=False),
+                )
+            yield Static("", id="provider-help", classes="muted", markup=False)
+            with Horizontal(classes="row"):
+                yield Label("Account", classes="field")
+                yield Input(placeholder="optional, e.g. octocat", id="account")
+            with Horizontal(classes="row"):
+                yield Label("Expires", classes="field")
+                yield Input(placeholder="optional: 2026-12-31 or 90d", id="expires")
+            with Vertical(id="jira"):
+                with Horizontal(classes="row"):
+                    yield Label("Server URL", classes="field")
+                    yield Input(placeholder="e.g. https://jira.example.com", id="server-url")
+                with Horizontal(classes="row"):
+                    yield Label("Username", classes="field")
+                    yield Input(placeholder="your username on that server", id="username")
+            with Horizontal(classes="row"):
+                yield Label("Token", classes="field")
+                yield Input(placeholder="paste it here (hidden)", password=True, id="token")
+            yield Button("Add", id="add", variant="primary")
+        yield Label("", id="problem", classes="problem", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._provider_changed()
+
+    def value(self, field_id: str) -> str:
+        return self.query_one(f"#{field_id}", Input).value
+
+    def say(self, text: str) -> None:
+        """Show a problem as plain text (names are the user's, never markup)."""
+        self.problem.update(text)
+
+    @on(Input.Changed, "#provider")
+    def _provider_changed(self) -> None:
+        provider = self.value("provider").strip()
+        entry = catalog().get(provider)
+        needs = entry.requires if entry is not None and entry.kind == "static" else ()
+        self.query_one("#jira", Vertical).display = bool(needs)
+        # register_help speaks of command-line flags; here the form has the fields, so only say where.
+        where = entry.register_url if entry is not None and entry.kind == "static" else None
+        help_text = f"Create one at {where}" if where else None
+        provider_help = self.query_one("#provider-help", Static)
+        provider_help.update(help_text or "")
+        provider_help.display = bool(help_text)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        self.submit()
+
+    @on(Button.Pressed, "#add")
+    def _add_pressed(self, event: Button.Pressed) -> None:
+        self.submit()
+
+    def action_cancel(self) -> None:
+        self.query_one("#token", Input).value = ""
+        self.app.pop_screen()
+
+    def check(self) -> NewToken:
+        """Read and check the form.
+
+        Raises:
+            InvalidInput: with a message for the user (never quoting the token).
+        """
+        name, provider, token = self.value("name").strip(), self.value("provider").strip(), self.value("token")
+        if not name and not provider and not token:
+            raise InvalidInput("The form is empty: enter a name, a provider and the token.")
+        if not name:
+            raise InvalidInput("Enter a name for the token.")
+        check_name(name)
+        vault = self.app.unlocked_vault
+        if vault.exists(name):
+            raise InvalidInput(f"A credential named {name!r} already exists: choose another name.")
+        if not provider:
+            raise InvalidInput(f"Enter the provider: {', '.join(static_kinds())}, or a name of your own.")
+        check_name(provider, "provider")
+        entry = catalog().get(provider)
+        if entry is not None and entry.kind == "oauth":
+            raise InvalidInput(f"{provider} signs in with OAuth: press escape, then s to sign in.")
+        account = _label(self.value("account"), "account")
+        expires_at = None
+        if self.value("expires").strip():
+            expires_at = parse_when(self.value("expires"), self.app.clock.now())
+            if expires_at <= self.app.clock.now():
+                raise InvalidInput("The expiry is in the past.")
+        extras: dict[str, Any] = {}
+        if entry is not None and entry.requires:
+            server_url = self.value("server-url").strip()
+            username = _label(self.value("username"), "username")
+            if not server_url or not username:
+                raise InvalidInput(f"{provider} needs the server URL and your username on it.")
+            extras = {"server_url": check_endpoint(server_url, "The server URL"), "username": username}
+        if not token:
+            raise InvalidInput("Paste the token.")
+        check_token(token)
+        return NewToken(name, provider, Secret(token), account, expires_at, extras)
+
+    def submit(self) -> None:
+        try:
+            new = self.check()
+        except VaultError as exc:
+            self.say(exc.message)
+            return
+        self.say("Adding…")
+        self.query_one("#add", Button).disabled = True
+        self.add(new)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
+    def add(self, new: NewToken) -> None:
+        """The write takes the vault's lock: off the UI thread."""
+        try:
+            self.app.unlocked_vault.add_static(
+                new.name,
+                provider=new.provider,
+                token=new.token.reveal(),
+                account=new.account,
+                expires_at=new.expires_at,
+                extras=new.extras,
+            )
+        except VaultError as exc:
+            self.post_message(self.Refused(exc.message))
+            return
+        self.post_message(self.Added(new.name))
+
+    @on(Refused)
+    def _refused(self, message: Refused) -> None:
+        self.query_one("#add", Button).disabled = False
+        self.say(message.text)
+
+    @on(Added)
+    def _added(self, message: Added) -> None:
+        self.query_one("#token", Input).value = ""
+        self.app.notify(f"Added {message.name}.", title="Added", markup=False)
+        below = self.app.screen_stack[-2] if self.app.screen is self and len(self.app.screen_stack) > 1 else None
+        if self.app.screen is self:
+            self.app.pop_screen()
+        if below is not None:
+            below.post_message(VaultChanged(highlight=message.name))

@@ -1,0 +1,374 @@
+"""One credential: every non-secret fact, its audit trail, and the token behind a mask.
+
+The screen keeps no secret.  It holds a copy of the credential with its tokens
+swapped for empty placeholders (enough to compute the status), and reads the
+token from the vault only when the user reveals (``v``) or copies (``c``) it.
+A revealed token is replaced by the mask when the reveal timer fires, so no
+widget holds it afterwards.  A copied token is cleared from the clipboard by a
+timer on the *app* (it must fire even if the user has left this screen), and
+only when the clipboard still holds that token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import replace
+from functools import partial
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events, getters
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Header, Static
+
+from screens import actions
+from screens.app import VaultApp
+from screens.messages import VaultChanged
+from screens.token_list import Urgency, urgency
+from vault.errors import NotFound
+from vault.model import STATUSES, AuditEvent, Credential
+from vault.secret import Secret
+from vault.timefmt import iso, relative
+
+MASK = "••••••••"
+"""What stands in for the token while it is hidden (its length is said beside it)."""
+
+TICK_SECONDS = 1.0
+"""How often the relative times are re-read from the app's clock."""
+
+AUDIT_LIMIT = 200
+"""The newest audit events shown; older ones stay in ``tokendeck audit``."""
+
+FACTS: tuple[tuple[str, str], ...] = (
+    ("name", "Name"),
+    ("provider", "Provider"),
+    ("kind", "Kind"),
+    ("account", "Account"),
+    ("status", "Status"),
+    ("token_type", "Token type"),
+    ("scopes", "Scopes"),
+    ("expires", "Expires"),
+    ("refresh", "Refresh token"),
+    ("last_refreshed", "Last refresh"),
+    ("last_used", "Last used"),
+    ("last_error", "Last error"),
+    ("created", "Created"),
+    ("updated", "Updated"),
+    ("extras", "Extras"),
+)
+"""(key, label) of each fact, in display order; the value widget's id is ``fact-<key>``."""
+
+OAUTH_ONLY = frozenset({"token_type", "refresh"})
+"""Facts that mean nothing for a static token, so are hidden for one (as are empty extras)."""
+
+URGENCIES: tuple[Urgency, ...] = ("expired", "soon", "expiring", "fine", "none")
+
+AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("time", "Time"),
+    ("action", "Action"),
+    ("outcome", "Outcome"),
+    ("detail", "Detail"),
+)
+
+_PLACEHOLDER = Secret("")
+"""Stands in for a token the screen must not keep: only its presence matters for the status."""
+
+
+def without_secrets(credential: Credential) -> Credential:
+    """The same facts with every token swapped for an empty placeholder (presence kept)."""
+    return replace(
+        credential,
+        access_token=None if credential.access_token is None else _PLACEHOLDER,
+        refresh_token=None if credential.refresh_token is None else _PLACEHOLDER,
+        id_token=None if credential.id_token is None else _PLACEHOLDER,
+    )
+
+
+def masked(length: int) -> str:
+    """The mask and the token's length: ``••••••••  (40 characters)``."""
+    return f"{MASK}  ({length} character{'' if length == 1 else 's'})"
+
+
+def when(ts: float | None, now: float, none: str = "never", *, past: bool = False) -> str:
+    """A moment as ISO 8601 UTC and relative to now: ``2026-05-28T21:26:40Z (in 4m 12s)``.
+
+    Args:
+        past: the moment is something that happened (a refresh, a use), so within
+            a second of now it is ``just now`` rather than ``in 0s``.
+    """
+    if ts is None:
+        return none
+    if past and abs(now - ts) < 1:
+        return f"{iso(ts)} (just now)"
+    return f"{iso(ts)} ({relative(ts, now)})"
+
+
+def seconds(value: float) -> str:
+    """A settings duration for a sentence: ``30 s``, ``0.2 s``."""
+    return f"{value:g} s"
+
+
+def fact_values(credential: Credential, now: float) -> dict[str, str]:
+    """Every fact's text at ``now``; all of it is shown as plain text, never markup."""
+    c = credential
+    if c.refresh_token is None:
+        refresh = "none"
+    elif c.refresh_expires_at is None:
+        refresh = "held; no known expiry"
+    else:
+        refresh = "held; expires " + when(c.refresh_expires_at, now)
+    return {
+        "name": c.name,
+        "provider": c.provider,
+        "kind": c.kind,
+        "account": c.account or "-",
+        "status": c.status_at(now).replace("_", " "),
+        "token_type": c.token_type or "-",
+        "scopes": " ".join(c.scopes) or "-",
+        "expires": when(c.expires_at, now, none="no expiry"),
+        "refresh": refresh,
+        "last_refreshed": when(c.last_refreshed_at, now, past=True),
+        "last_used": when(c.last_used_at, now, past=True),
+        "last_error": c.last_error or "-",
+        "created": when(c.created_at, now, past=True),
+        "updated": when(c.updated_at, now, past=True),
+        "extras": " ".join(f"{k}={v}" for k, v in c.extras.items()) or "-",
+    }
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
+
+
+def _clear_clipboard(app: VaultApp, digest: bytes) -> None:
+    """Empty the clipboard if it still holds the copied token (compared by digest, so the
+    timer keeps no copy of the token).  Textual only knows what the app itself copied."""
+    if app.clipboard and hmac.compare_digest(_digest(app.clipboard), digest):
+        app.clear_clipboard()
+        app.notify("The copied token was cleared from the clipboard.", title="Clipboard", timeout=3)
+
+
+class DetailScreen(Screen[None]):
+    """Everything about one credential, with reveal, copy and the list's actions.
+
+    Args:
+        name: the credential to show.
+    """
+
+    app = getters.app(VaultApp)
+    token_view = getters.query_one("#token", Static)
+    token_hint = getters.query_one("#token-hint", Static)
+    audit_table = getters.query_one("#audit", DataTable)
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("v", "reveal", "Reveal"),
+        Binding("c", "copy", "Copy"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("x", "revoke", "Revoke"),
+        Binding("d", "delete", "Delete"),
+        Binding("n", "rename", "Rename"),
+    ]
+
+    name_shown: reactive[str] = reactive("", init=False)
+    """The credential shown; the rename action sets it, and the screen re-reads the vault."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.set_reactive(DetailScreen.name_shown, name)
+        self._credential: Credential | None = None
+        self._token_length = 0
+        self._revealed = False
+        self._reveal_timer: Timer | None = None
+        self._clear_timer: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="detail"):
+            with Grid(id="facts"):
+                for key, label in FACTS:
+                    yield Static(label, id=f"label-{key}", classes="label", markup=False)
+                    yield Static("", id=f"fact-{key}", classes="value", markup=False)
+            with Horizontal(id="token-row"):
+                yield Static("Token", classes="label", markup=False)
+                yield Static("", id="token", markup=False)
+            yield Static("", id="token-hint", markup=False)
+            yield Static("Audit trail", id="audit-title", markup=False)
+            yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for key, label in AUDIT_COLUMNS:
+            self.audit_table.add_column(label, key=key)
+        self.load()
+        self.set_interval(TICK_SECONDS, self.tick)
+
+    # ------------------------------------------------------------------ data
+
+    def load(self) -> None:
+        """(Re)read the credential and its audit trail; a revealed token is masked again."""
+        vault = self.app.vault
+        if vault is None:
+            return
+        try:
+            credential = vault.get(self.name_shown)
+        except NotFound:
+            self._gone()
+            return
+        self._credential = without_secrets(credential)
+        self._token_length = len(credential.access_token or "")
+        self.sub_title = credential.name
+        hidden = set() if credential.kind == "oauth" else set(OAUTH_ONLY)
+        if not credential.extras:
+            hidden.add("extras")
+        for key, _label in FACTS:
+            self.query_one(f"#label-{key}", Static).display = key not in hidden
+            self.query_one(f"#fact-{key}", Static).display = key not in hidden
+        self.mask()
+        self.tick()
+        self._load_audit(vault.audit_log(credential=credential.name, limit=AUDIT_LIMIT))
+
+    def _load_audit(self, events: list[AuditEvent]) -> None:
+        table = self.audit_table
+        table.clear()
+        for index, event in enumerate(reversed(events)):  # newest first
+            table.add_row(
+                Text(iso(event.at) or "-"),
+                Text(event.action),
+                Text(event.outcome),
+                Text(event.detail or "-", no_wrap=True, overflow="ellipsis"),
+                key=str(index),
+            )
+
+    def tick(self) -> None:
+        """Re-read the clock: countdowns, status and their colour classes."""
+        credential = self._credential
+        if credential is None:
+            return
+        now = self.app.clock.now()
+        for key, text in fact_values(credential, now).items():
+            widget = self.query_one(f"#fact-{key}", Static)
+            if str(widget.content) != text:
+                widget.update(text)
+        status = credential.status_at(now)
+        status_widget = self.query_one("#fact-status", Static)
+        for name in STATUSES:
+            status_widget.set_class(name == status, f"status-{name}")
+        level = urgency(credential, now, self.app.settings)
+        expires = self.query_one("#fact-expires", Static)
+        for each in URGENCIES:
+            expires.set_class(each == level, f"urgency-{each}")
+
+    def watch_name_shown(self, _old: str, _new: str) -> None:
+        self.load()
+
+    def _gone(self) -> None:
+        """The credential is no longer in the vault (deleted elsewhere): go back to the list."""
+        self._credential = None
+        if self.is_current:
+            self.app.notify(f"{self.name_shown} is no longer in the vault.", title="Gone", markup=False)
+            self.action_back()
+
+    # ----------------------------------------------------------- the token
+
+    def _token(self) -> str | None:
+        """The stored access token, read now; None (and a notice) when there is none."""
+        vault = self.app.vault
+        if vault is None:
+            return None
+        try:
+            credential = vault.get(self.name_shown)
+        except NotFound:
+            self._gone()
+            return None
+        if credential.access_token is None:
+            self.app.notify(
+                f"{credential.name} holds no token ({credential.status_at(self.app.clock.now()).replace('_', ' ')}).",
+                title="No token",
+                severity="warning",
+                markup=False,
+            )
+            return None
+        return credential.access_token.reveal()
+
+    def mask(self) -> None:
+        """Hide the token: the widget gets the mask, and the revealed text is dropped."""
+        if self._reveal_timer is not None:
+            self._reveal_timer.stop()
+            self._reveal_timer = None
+        self._revealed = False
+        self.token_view.remove_class("revealed")
+        credential = self._credential
+        if credential is None or credential.access_token is None:
+            self.token_view.update("none stored")
+            self.token_hint.update("")
+            return
+        self.token_view.update(masked(self._token_length))
+        settings = self.app.settings
+        self.token_hint.update(
+            f"v: show for {seconds(settings.reveal_for)} · "
+            f"c: copy (cleared after {seconds(settings.clipboard_clear_after)})"
+        )
+
+    def action_reveal(self) -> None:
+        """Show the token for ``settings.reveal_for`` seconds; pressed again, hide it now."""
+        if self._revealed:
+            self.mask()
+            return
+        token = self._token()
+        if token is None:
+            return
+        self._revealed = True
+        self.token_view.update(Text(token))
+        self.token_view.add_class("revealed")
+        self.token_hint.update(f"shown for {seconds(self.app.settings.reveal_for)} · v hides it now")
+        self._reveal_timer = self.set_timer(self.app.settings.reveal_for, self.mask)
+
+    def action_copy(self) -> None:
+        """Copy the token, and clear the clipboard after ``settings.clipboard_clear_after`` seconds."""
+        token = self._token()
+        if token is None:
+            return
+        app = self.app
+        app.copy_to_clipboard(token)
+        after = app.settings.clipboard_clear_after
+        app.notify(f"Copied; the clipboard will be cleared in {seconds(after)}", title="Copied", markup=False)
+        if self._clear_timer is not None:
+            self._clear_timer.stop()  # a second copy from here restarts the wait
+        # On the app, not the screen: the clear must happen even after the user leaves.
+        self._clear_timer = app.set_timer(after, partial(_clear_clipboard, app, _digest(token)))
+
+    # --------------------------------------------------------------- actions
+
+    def on_vault_changed(self, message: VaultChanged) -> None:
+        self.load()
+
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        if self._credential is not None:  # back from a dialog: the vault may have changed meanwhile
+            self.load()
+
+    def action_back(self) -> None:
+        """Back to the list, which re-reads the vault (this screen may have changed it)."""
+        if not self.is_current:
+            return
+        name = self.name_shown
+        self.app.pop_screen()
+        self.app.screen.post_message(VaultChanged(name))
+
+    def action_refresh(self) -> None:
+        actions.refresh(self.app, self.name_shown)
+
+    def action_revoke(self) -> None:
+        actions.confirm_revoke(self.app, self.name_shown)
+
+    def action_delete(self) -> None:
+        actions.confirm_delete(self.app, self.name_shown)
+
+    def action_rename(self) -> None:
+        actions.rename(self.app, self.name_shown)

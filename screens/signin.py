@@ -1,0 +1,725 @@
+"""Signing in from the TUI: pick a provider, register its app if needed, then wait
+for the browser (or a device code) while a countdown runs.
+
+The sign-in itself is :func:`vault.signin.login`, run in a thread worker with
+:class:`TuiSignIn`, which turns the flow's callbacks into messages nested on
+:class:`SignInScreen`.  ``login`` stores nothing until the flow has finished, so a
+refused, failed or cancelled sign-in leaves the vault as it was and the screen
+ready to try again.
+"""
+
+from __future__ import annotations
+
+import threading
+import webbrowser
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from rich.text import Text
+from textual import getters, on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Checkbox, ContentSwitcher, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from screens.app import VaultApp
+from screens.messages import VaultChanged
+from vault import Vault
+from vault.errors import InvalidInput, ProviderError, VaultError
+from vault.model import ClientRegistration, check_name
+from vault.oauth.flows import DEFAULT_TIMEOUT, DeviceCode
+from vault.providers import Provider, builtin, catalog, check_endpoint, resolve
+from vault.secret import Secret
+
+View = Literal["pick", "register", "wait"]
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    """One row of the provider list.
+
+    Attributes:
+        key: the name ``login`` takes: a registration's name, or a built-in's key.
+        provider: the resolved provider (a registration) or the catalog entry (``None``
+            when a stored registration no longer resolves).
+        registration: the user's stored app, if any.
+        problem: why a stored registration cannot be used.
+    """
+
+    key: str
+    provider: Provider | None
+    registration: ClientRegistration | None = None
+    problem: str | None = None
+
+    @property
+    def option_id(self) -> str:
+        return f"{'reg' if self.registration else 'new'}:{self.key}"
+
+    @property
+    def has_device_flow(self) -> bool:
+        return self.provider is not None and self.provider.has_device_flow
+
+    def prompt(self) -> Text:
+        """The row, as plain text with styles (provider names are never markup): the
+        name ``login`` takes, whether it is registered, what it is, and whether it
+        offers a device code."""
+        if self.registration is None and self.provider is not None and self.provider.template:
+            text = Text("Another OpenID Connect / OAuth 2.0 server", style="bold", no_wrap=True, overflow="ellipsis")
+            text.append(" (by its issuer URL)", style="dim")
+            return text
+        text = Text(f"{self.key:<12} ", style="bold", no_wrap=True, overflow="ellipsis")
+        if self.problem is not None:
+            text.append("cannot be used: ", style="bold")
+            text.append(self.problem)
+            return text
+        text.append(
+            "registered     " if self.registration is not None else "needs your app ",
+            style=("bold" if self.registration is not None else "dim italic"),
+        )
+        if self.provider is not None:
+            text.append(self.provider.name, style="dim")
+        if self.has_device_flow:
+            text.append(" · device code", style="dim")
+        return text
+
+
+def provider_choices(vault: Vault) -> list[ProviderChoice]:
+    """The user's registered providers (by name), then the built-in OAuth providers
+    not registered yet, then the template for any other OpenID Connect server."""
+    registered: list[ProviderChoice] = []
+    for registration in vault.clients():
+        try:
+            registered.append(ProviderChoice(registration.provider, resolve(registration), registration))
+        except VaultError as exc:
+            registered.append(ProviderChoice(registration.provider, None, registration, exc.message))
+    taken = {choice.key for choice in registered}
+    builtins = [
+        ProviderChoice(key, provider)
+        for key, provider in catalog().items()
+        if provider.kind == "oauth" and not provider.template and key not in taken
+    ]
+    templates = [ProviderChoice(k, p) for k, p in catalog().items() if p.kind == "oauth" and p.template]
+    return registered + builtins + templates
+
+
+@dataclass(frozen=True)
+class RegistrationForm:
+    """What the user typed into the registration form (the secret already wrapped).
+
+    Attributes:
+        name: the provider name ``login`` will take.
+        base: the catalog entry it builds on.
+        client_id: the app's public identifier, as typed.
+        client_secret: the app's secret, if one was typed.
+        params: values for the catalog's placeholders (``tenant``, ``base_url``).
+        issuer: a new custom server's issuer URL (discovery runs on it).
+        device: the user wants the device flow (GitHub needs no secret for it).
+        existing: the registration being edited: its endpoints are kept, and so is
+            its secret when none is typed.
+    """
+
+    name: str
+    base: str
+    client_id: str
+    client_secret: Secret | None
+    params: Mapping[str, str]
+    issuer: str | None = None
+    device: bool = False
+    existing: ClientRegistration | None = None
+
+
+def register(vault: Vault, form: RegistrationForm) -> ClientRegistration:
+    """Check a registration the way ``tokendeck provider add`` does, then store it.
+
+    Network (discovery) happens before anything is written; every failure leaves
+    the vault as it was.
+
+    Raises:
+        InvalidInput: a bad name, client ID, secret, parameter or endpoint.
+        ProviderError: discovery failed.
+    """
+    check_name(form.name, "provider")
+    base = builtin(form.base)
+    if base.kind != "oauth":
+        raise InvalidInput(f"{base.key} is a static-token provider; there is no app to register")
+    client_id = form.client_id.strip()
+    if not client_id:
+        raise InvalidInput("Enter the client ID of your app (its public identifier).")
+    if not client_id.isprintable() or len(client_id) > 500:
+        raise InvalidInput("The client ID must be at most 500 printable characters.")
+    for key, value in form.params.items():
+        if not value or not value.isprintable():
+            raise InvalidInput(f"{key} must not be empty")
+    overrides: Mapping[str, object] = form.existing.overrides if form.existing else {}
+    if base.template and form.existing is None:
+        if not form.issuer:
+            raise InvalidInput("Enter the server's issuer URL (its discovery document is read from there).")
+        if any(r.provider == form.name for r in vault.clients()):
+            raise InvalidInput(f"A provider named {form.name!r} is already registered: pick it from the list.")
+        from vault.oauth.discovery import discover
+
+        overrides = discover(form.name, check_endpoint(form.issuer, "the issuer URL"))
+    registration = ClientRegistration(
+        provider=form.name, base=base.key, client_id=client_id, params=dict(form.params), overrides=overrides
+    )
+    provider = resolve(registration)  # checks every endpoint before anything is stored
+    secret = form.client_secret or (form.existing.client_secret if form.existing else None)
+    if secret is not None and (not secret or not secret.reveal().isprintable()):
+        raise InvalidInput("The client secret has control characters; nothing was stored.")
+    if provider.client_secret == "required" and not secret and not (form.device and not provider.device_needs_secret):
+        raise InvalidInput(f"{provider.name} needs your app's client secret too; nothing was stored.")
+    if provider.client_secret == "none":
+        secret = None
+    stored = ClientRegistration(
+        provider=registration.provider,
+        base=registration.base,
+        client_id=registration.client_id,
+        client_secret=secret or None,
+        params=registration.params,
+        overrides=registration.overrides,
+    )
+    vault.set_client(stored)
+    return stored
+
+
+def _filled(provider: Provider, registration: ClientRegistration | None) -> Provider:
+    """``provider`` with its placeholders filled from its defaults, for showing
+    (a built-in GitLab's ``{base_url}`` in its register URL)."""
+    if registration is not None or not provider.params:
+        return provider
+    try:
+        return resolve(ClientRegistration(provider=provider.key, base=provider.key, client_id="-"))
+    except VaultError:
+        return provider
+
+
+class TuiSignIn:
+    """:class:`vault.oauth.flows.SignInUI` for the TUI: every callback, made on the
+    worker's thread, becomes a message posted to the screen (``post_message`` is
+    thread-safe)."""
+
+    def __init__(self, screen: SignInScreen) -> None:
+        self.screen = screen
+
+    def show_url(self, url: str) -> None:
+        self.screen.post_message(SignInScreen.UrlReady(url))
+
+    def open_browser(self, url: str) -> bool:
+        opened = webbrowser.open(url)
+        if not opened:
+            self.screen.post_message(SignInScreen.BrowserFailed(url))
+        return opened
+
+    def ask_redirect(self) -> str:
+        raise InvalidInput("pasting the redirect URL is only offered by tokendeck login --no-browser")
+
+    def show_device_code(self, code: DeviceCode) -> None:
+        self.screen.post_message(
+            SignInScreen.DeviceCodeReady(
+                code.user_code, code.verification_uri, code.verification_uri_complete, code.expires_in
+            )
+        )
+
+    def notice(self, message: str) -> None:
+        self.screen.post_message(SignInScreen.Notice(message))
+
+
+def countdown(seconds: float) -> str:
+    """``4:59`` (minutes and seconds), never negative."""
+    left = max(int(seconds), 0)
+    return f"{left // 60}:{left % 60:02d}"
+
+
+class SignInScreen(Screen[None]):
+    """Sign in to a provider; lands back on the list with the new credential highlighted.
+
+    Args:
+        timeout: how long the browser sign-in may take (seconds).
+    """
+
+    app = getters.app(VaultApp)
+    switcher = getters.query_one("#views", ContentSwitcher)
+    providers = getters.query_one("#providers", OptionList)
+    device = getters.query_one("#device", Checkbox)
+    problem = getters.query_one("#problem", Label)
+    client_id = getters.query_one("#client-id", Input)
+    client_secret = getters.query_one("#client-secret", Input)
+    time_left = getters.query_one("#time-left", Static)
+
+    SUB_TITLE = "Sign in"
+    AUTO_FOCUS: ClassVar[str | None] = "#providers"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel sign-in"),
+        Binding("escape", "back", "Back"),
+        Binding("d", "toggle_device", "Device code"),
+        Binding("e", "edit", "Edit registration"),
+        Binding("c", "copy_url", "Copy URL"),
+    ]
+
+    class UrlReady(Message):
+        """The authorization URL is ready; the browser is being opened."""
+
+        def __init__(self, url: str) -> None:
+            super().__init__()
+            self.url = url
+            """The URL to open (shown, and copied with ``c``)."""
+
+    class BrowserFailed(Message):
+        """No browser could be started: the user opens the URL by hand."""
+
+        def __init__(self, url: str) -> None:
+            super().__init__()
+            self.url = url
+            """The URL that could not be opened."""
+
+    class DeviceCodeReady(Message):
+        """The device flow has a code for the user to enter elsewhere."""
+
+        def __init__(
+            self, user_code: str, verification_uri: str, verification_uri_complete: str | None, expires_in: float
+        ) -> None:
+            super().__init__()
+            self.user_code = user_code
+            """What the user types at the verification URI."""
+            self.verification_uri = verification_uri
+            """Where to type it."""
+            self.verification_uri_complete = verification_uri_complete
+            """The same page with the code filled in, when the provider offers one."""
+            self.expires_in = expires_in
+            """Seconds until the code expires."""
+
+    class Notice(Message):
+        """Something the user should know that does not stop the sign-in."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+            """One line, shown as plain text."""
+
+    class SignedIn(Message):
+        """The sign-in finished and the credential is stored."""
+
+        def __init__(self, name: str, account: str | None, provider: str) -> None:
+            super().__init__()
+            self.name = name
+            """The stored credential's name."""
+            self.account = account
+            """Who signed in, when the provider said."""
+            self.provider = provider
+            """The provider signed in to."""
+
+    class Failed(Message):
+        """The sign-in (or saving the registration) did not complete; nothing was stored."""
+
+        def __init__(self, text: str, code: str | None = None) -> None:
+            super().__init__()
+            self.text = text
+            """The error, shown as plain text (it may carry the provider's own words)."""
+            self.code = code
+            """The OAuth error code or reason (``cancelled``, ``access_denied``), if any."""
+
+    class Registered(Message):
+        """A registration was stored; the sign-in starts next."""
+
+        def __init__(self, key: str, device: bool) -> None:
+            super().__init__()
+            self.key = key
+            """The provider name to sign in to."""
+            self.device = device
+            """Use the device flow."""
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        super().__init__()
+        self.timeout = timeout
+        self._choices: dict[str, ProviderChoice] = {}
+        self._editing: ProviderChoice | None = None
+        self._cancel: threading.Event | None = None
+        self._deadline: float | None = None
+        self._url: str | None = None
+        self._waiting_for: str | None = None
+
+    # ---------------------------------------------------------------- layout
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with ContentSwitcher(initial="pick", id="views"):
+            with Vertical(id="pick"):
+                yield Static("Sign in to a provider", classes="title")
+                yield Static(
+                    "Enter signs in with your browser.  Providers you have not registered yet ask for your "
+                    "app's client ID first.",
+                    classes="muted",
+                )
+                yield OptionList(id="providers")
+                yield Checkbox("Use a device code instead of this computer's browser (d)", id="device")
+            with VerticalScroll(id="register"):
+                yield Static("", id="register-title", classes="title", markup=False)
+                yield Static("", id="register-help", markup=False)
+                yield Static("", id="register-url", classes="muted", markup=False)
+                with Horizontal(classes="row template"):
+                    yield Label("Name", classes="field")
+                    yield Input(placeholder="a name for this provider, e.g. acme", id="provider-name")
+                with Horizontal(classes="row template"):
+                    yield Label("Issuer URL", classes="field")
+                    yield Input(placeholder="e.g. https://login.example.com", id="issuer")
+                yield Vertical(id="params")
+                with Horizontal(classes="row"):
+                    yield Label("Client ID", classes="field")
+                    yield Input(placeholder="your app's client ID", id="client-id")
+                with Horizontal(classes="row", id="secret-row"):
+                    yield Label("Secret", classes="field")
+                    yield Input(placeholder="client secret", password=True, id="client-secret")
+                yield Button("Save and sign in", id="save", variant="primary")
+            with Vertical(id="wait"):
+                yield Static("", id="wait-title", classes="title", markup=False)
+                yield Static("", id="wait-hint", markup=False)
+                yield Static("", id="user-code", markup=False)
+                yield Static("", id="wait-url", markup=False)
+                yield Static("", id="time-left", markup=False)
+                yield Static("c copies the URL  ·  escape cancels", classes="muted")
+        yield Label("", id="problem", classes="problem", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load_choices()
+        self.set_interval(1.0, self.tick)
+
+    def on_unmount(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()  # a flow still waiting stops within a tenth of a second
+
+    def load_choices(self, select: str | None = None) -> None:
+        """(Re)read the registrations and list every provider, registered ones first."""
+        choices = provider_choices(self.app.unlocked_vault)
+        self._choices = {c.option_id: c for c in choices}
+        options: list[Option | None] = []
+        registered = [c for c in choices if c.registration is not None]
+        if registered:
+            options.append(Option(Text("Registered", style="bold underline"), disabled=True))
+            options += [Option(c.prompt(), id=c.option_id) for c in registered]
+            options.append(None)
+        options.append(Option(Text("Built in (needs your own app)", style="bold underline"), disabled=True))
+        options += [Option(c.prompt(), id=c.option_id) for c in choices if c.registration is None]
+        self.providers.set_options(options)
+        target = select or (registered[0].option_id if registered else None)
+        if target is not None and target in self._choices:
+            self.providers.highlighted = self.providers.get_option_index(target)
+        elif self.providers.option_count > 1:
+            self.providers.highlighted = 1
+        self._sync_device()
+
+    # ----------------------------------------------------------------- state
+
+    @property
+    def view(self) -> View:
+        current = self.switcher.current
+        return current if current in ("register", "wait") else "pick"  # type: ignore[return-value]
+
+    def show(self, view: View) -> None:
+        self.switcher.current = view
+        self.refresh_bindings()
+        if view == "pick":
+            self.providers.focus()
+
+    def highlighted_choice(self) -> ProviderChoice | None:
+        option = self.providers.highlighted_option
+        return None if option is None or option.id is None else self._choices.get(option.id)
+
+    def _sync_device(self) -> None:
+        choice = self.highlighted_choice()
+        capable = choice is not None and choice.has_device_flow
+        self.device.display = capable
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        view = self.view if self.is_mounted else "pick"
+        if action == "toggle_device":
+            choice = self.highlighted_choice() if view == "pick" else None
+            return choice is not None and choice.has_device_flow
+        if action == "edit":
+            choice = self.highlighted_choice() if view == "pick" else None
+            return choice is not None and choice.registration is not None
+        if action == "copy_url":
+            return view == "wait" and self._url is not None
+        if action == "cancel":
+            return view == "wait"
+        if action == "back":
+            return view != "wait"
+        return True
+
+    def say(self, text: str) -> None:
+        """Show a problem (plain text: it may carry a provider's own words)."""
+        self.problem.update(text)
+
+    # ---------------------------------------------------------------- choose
+
+    @on(OptionList.OptionHighlighted, "#providers")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        self._sync_device()
+
+    @on(OptionList.OptionSelected, "#providers")
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        choice = self._choices.get(event.option.id or "")
+        if choice is not None:
+            self.choose(choice)
+
+    def choose(self, choice: ProviderChoice) -> None:
+        """Sign in with a registered provider, or ask for the app's registration first."""
+        self.say("")
+        if choice.problem is not None:
+            self.say(f"{choice.key} cannot be used: {choice.problem}. Press e to register its app again.")
+            return
+        if choice.registration is None:
+            self.open_form(choice)
+            return
+        self.start(choice.key, device=self.device.value and choice.has_device_flow)
+
+    def action_toggle_device(self) -> None:
+        self.device.toggle()
+
+    def action_edit(self) -> None:
+        choice = self.highlighted_choice()
+        if choice is not None and choice.registration is not None:
+            self.open_form(choice)
+
+    # -------------------------------------------------------------- register
+
+    def open_form(self, choice: ProviderChoice) -> None:
+        """Ask for the client ID (and secret) of the user's app at ``choice``."""
+        registration = choice.registration
+        try:
+            base = builtin(registration.base) if registration else choice.provider
+        except VaultError as exc:
+            self.say(exc.message)
+            return
+        if base is None:
+            return
+        self._editing = choice
+        provider = choice.provider or base
+        template = base.template and registration is None
+        title = "Register a server" if template else f"Register your {provider.name} app"
+        if registration is not None:
+            title = f"Change the app registered for {choice.key}"
+        self.query_one("#register-title", Static).update(title)
+        self.query_one("#register-help", Static).update(provider.register_help or "")
+        where = None if template else _filled(provider, registration).register_url
+        self.query_one("#register-url", Static).update(f"Register it at {where}" if where else "")
+        self.query_one("#register-url", Static).display = bool(where)
+        for row in self.query(".template"):
+            row.display = template
+        for field_id in ("#provider-name", "#issuer"):
+            self.query_one(field_id, Input).value = ""
+        params = self.query_one("#params", Vertical)
+        params.remove_children()
+        stored = registration.params if registration else {}
+        params.mount_all(
+            Horizontal(
+                Label(key.replace("_", " ").capitalize().replace(" url", " URL"), classes="field"),
+                Input(value=stored.get(key, default), placeholder=key, id=f"param-{key}", classes="param"),
+                classes="row",
+            )
+            for key, default in base.params.items()
+        )
+        self.client_id.value = registration.client_id if registration else ""
+        self.client_secret.value = ""
+        self.query_one("#secret-row").display = provider.client_secret != "none"
+        if registration is not None and registration.client_secret is not None:
+            self.client_secret.placeholder = "client secret (leave empty to keep the stored one)"
+        elif provider.client_secret == "required":
+            self.client_secret.placeholder = "client secret (required)"
+        else:
+            self.client_secret.placeholder = "client secret (optional: leave empty if your app has none)"
+        self.say("")
+        self.show("register")
+        (self.query_one("#provider-name", Input) if template else self.client_id).focus()
+
+    @on(Button.Pressed, "#save")
+    def _save_pressed(self, event: Button.Pressed) -> None:
+        self.save_form()
+
+    @on(Input.Submitted, "#register Input")
+    def _form_submitted(self, event: Input.Submitted) -> None:
+        self.save_form()
+
+    def save_form(self) -> None:
+        """Check what can be checked at once, then store the registration in a worker."""
+        choice = self._editing
+        if choice is None or self.view != "register":
+            return
+        registration = choice.registration
+        base = registration.base if registration else choice.key
+        template = registration is None and choice.provider is not None and choice.provider.template
+        name = self.query_one("#provider-name", Input).value.strip() if template else choice.key
+        if not name:
+            self.say("Enter a name for this provider (letters, digits and . _ @ + -).")
+            self.query_one("#provider-name", Input).focus()
+            return
+        if not self.client_id.value.strip():
+            self.say("Enter the client ID of your app (its public identifier); nothing was stored.")
+            self.client_id.focus()
+            return
+        params = {
+            widget.id.removeprefix("param-"): widget.value.strip()
+            for widget in self.query(".param").results(Input)
+            if widget.id is not None
+        }
+        secret = self.client_secret.value
+        issuer = self.query_one("#issuer", Input).value.strip()
+        form = RegistrationForm(
+            name=name,
+            base=base,
+            client_id=self.client_id.value,
+            client_secret=Secret(secret) if secret else None,
+            params=params,
+            issuer=issuer if template and issuer else None,
+            device=self.device.value,
+            existing=registration,
+        )
+        self.say("Checking…")
+        self.query_one("#save", Button).disabled = True
+        self.save_registration(form)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="signin")
+    def save_registration(self, form: RegistrationForm) -> None:
+        """Discovery and the vault write happen off the UI thread."""
+        try:
+            register(self.app.unlocked_vault, form)
+        except VaultError as exc:
+            self.post_message(self.Failed(exc.message, getattr(exc, "code", None)))
+            return
+        self.post_message(self.Registered(form.name, form.device))
+
+    @on(Registered)
+    def _registered(self, message: Registered) -> None:
+        self.query_one("#save", Button).disabled = False
+        self.client_secret.value = ""
+        self.load_choices(select=f"reg:{message.key}")
+        self.app.notify(f"Stored your app for {message.key}.", title="Registered", markup=False)
+        choice = self._choices.get(f"reg:{message.key}")
+        self.start(message.key, device=message.device and choice is not None and choice.has_device_flow)
+
+    # ---------------------------------------------------------------- sign in
+
+    def start(self, key: str, *, device: bool) -> None:
+        """Run the sign-in in a worker and show the waiting view."""
+        self.say("")
+        self._cancel = threading.Event()
+        self._url = None
+        self._waiting_for = key
+        self._deadline = self.app.clock.now() + self.timeout
+        self.query_one("#wait-title", Static).update(f"Signing in to {key}…")
+        how = "Asking for a device code…" if device else "Opening your browser…"
+        self.query_one("#wait-hint", Static).update(how)
+        self.query_one("#user-code", Static).display = False
+        self.query_one("#wait-url", Static).update("")
+        self.tick()
+        self.show("wait")
+        self.sign_in(key, device, self._cancel)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="signin")
+    def sign_in(self, key: str, device: bool, cancel: threading.Event) -> None:
+        """``login`` blocks until the browser comes back, the code is approved, or it fails."""
+        from vault.signin import login
+
+        ui = TuiSignIn(self)
+        try:
+            credential = login(
+                self.app.unlocked_vault, key, ui, device=device, timeout=self.timeout, cancel=cancel, notice=ui.notice
+            )
+        except VaultError as exc:
+            code = exc.code if isinstance(exc, ProviderError) else None
+            self.post_message(self.Failed(exc.message, code))
+            return
+        self.post_message(self.SignedIn(credential.name, credential.account, key))
+
+    def tick(self) -> None:
+        """Update the time left from the app's clock."""
+        if self._deadline is None:
+            return
+        self.time_left.update(f"Time left: {countdown(self._deadline - self.app.clock.now())}")
+
+    @on(UrlReady)
+    def _url_ready(self, message: UrlReady) -> None:
+        self._url = message.url
+        self.query_one("#wait-hint", Static).update(
+            "Finish signing in with your browser. If it did not open, open this URL yourself:"
+        )
+        self.query_one("#wait-url", Static).update(message.url)
+        self.refresh_bindings()
+
+    @on(BrowserFailed)
+    def _browser_failed(self, message: BrowserFailed) -> None:
+        self.query_one("#wait-hint", Static).update("No browser could be started. Open this URL yourself:")
+
+    @on(DeviceCodeReady)
+    def _device_code(self, message: DeviceCodeReady) -> None:
+        self._url = message.verification_uri_complete or message.verification_uri
+        self._deadline = self.app.clock.now() + message.expires_in
+        self.query_one("#wait-hint", Static).update(f"On any device, open {message.verification_uri} and enter")
+        code = self.query_one("#user-code", Static)
+        code.update(message.user_code)
+        code.display = True
+        complete = message.verification_uri_complete
+        self.query_one("#wait-url", Static).update(f"or open {complete}" if complete else "")
+        self.tick()
+        self.refresh_bindings()
+
+    @on(Notice)
+    def _notice(self, message: Notice) -> None:
+        self.app.notify(message.text, title="Signed in", severity="warning", markup=False)
+
+    @on(SignedIn)
+    def _signed_in(self, message: SignedIn) -> None:
+        self._finish()
+        who = f"as {message.account}" if message.account else f"to {message.provider}"
+        self.app.notify(f"Signed in {who}; stored as {message.name}.", title="Signed in", markup=False)
+        below = self.app.screen_stack[-2] if self.app.screen is self and len(self.app.screen_stack) > 1 else None
+        if self.app.screen is self:
+            self.app.pop_screen()
+        if below is not None:
+            below.post_message(VaultChanged(highlight=message.name))
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.query_one("#save", Button).disabled = False
+        was_waiting = self._waiting_for is not None
+        self._finish()
+        if message.code == "cancelled":
+            self.say("The sign-in was cancelled; nothing was stored.")
+        else:
+            self.say(message.text + ("  Press enter to try again." if was_waiting else ""))
+        if self.view == "wait":
+            self.show("pick")
+
+    def _finish(self) -> None:
+        self._cancel = None
+        self._deadline = None
+        self._url = None
+        self._waiting_for = None
+        self.refresh_bindings()
+
+    # ---------------------------------------------------------------- keys
+
+    def action_copy_url(self) -> None:
+        if self._url is not None:
+            self.app.copy_to_clipboard(self._url)
+            self.app.notify("The URL is on the clipboard.", title="Copied")
+
+    def action_cancel(self) -> None:
+        """Escape while waiting: the flow stops at its next check (a tenth of a second) and stores nothing."""
+        if self._cancel is not None and not self._cancel.is_set():
+            self._cancel.set()
+            self.query_one("#wait-title", Static).update("Cancelling…")
+
+    def action_back(self) -> None:
+        """Escape: leave the form, or close the screen."""
+        if self.view == "register":
+            self.client_secret.value = ""
+            self.say("")
+            self.show("pick")
+            return
+        self.app.pop_screen()
