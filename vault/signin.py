@@ -16,7 +16,7 @@ from collections.abc import Callable
 import httpx
 
 from vault.core import Vault
-from vault.errors import InvalidInput
+from vault.errors import InvalidInput, SignInFailed
 from vault.model import Credential, check_name
 from vault.oauth.flows import DEFAULT_TIMEOUT, SignInUI, Timings, browser_sign_in, device_sign_in
 from vault.oauth.identity import learn_identity
@@ -77,6 +77,8 @@ def login(
             cancel=cancel,
         )
     account, identity_extras, warning = learn_identity(provider, tokens, transport=transport)
+    if cancel is not None and cancel.is_set():  # cancelled while the code was being redeemed
+        raise SignInFailed(provider.key, "cancelled", "the sign-in was cancelled; nothing was stored")
     if warning:
         notice(f"signed in, but {warning}; the credential is stored without an account")
     started = time.perf_counter()
