@@ -133,3 +133,24 @@ def test_login_device_from_the_cli(cli: CliRunner, auth_server: AuthServer, home
     with vault.open_vault(home) as v:
         stored = v.get("acme")
     assert stored.account == "alice@example.test" and stored.refresh_token is not None
+
+
+def test_device_flow_without_a_secret_where_the_provider_allows_it(
+    cli: CliRunner, auth_server: AuthServer, home: Path
+) -> None:
+    """GitHub's device flow needs no client secret (device_needs_secret = false), whatever
+    the registration is called; its browser flow does."""
+    auth_server.register_client(CLIENT_ID)
+    cli("init")
+    r = cli("provider", "add", "work-gh", "--base", "github", "--client-id", CLIENT_ID,
+            "--authorize-url", auth_server.url("/authorize"), "--token-url", auth_server.url("/token"),
+            "--device-url", auth_server.url("/device_authorization"), stdin="")  # fmt: skip
+    assert r.code == 2  # the browser flow's secret is required at registration...
+    with vault.open_vault(home) as v:
+        from vault.signin import _check_usable
+
+        registration = ClientRegistration(provider="work-gh", base="github", client_id=CLIENT_ID)
+        _check_usable(resolve(registration), has_secret=False, device=True)  # ...the device flow is fine
+        with pytest.raises(InvalidInput, match="client secret"):
+            _check_usable(resolve(registration), has_secret=False, device=False)
+        assert v.clients() == []

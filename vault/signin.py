@@ -96,7 +96,8 @@ def _check_usable(provider: Provider, has_secret: bool, device: bool) -> None:
         raise InvalidInput(
             f"{provider.key} is a static-token provider: use tokendeck add NAME --provider {provider.key}"
         )
-    if provider.client_secret == "required" and not has_secret and not (device and provider.key.startswith("github")):
+    needs_secret = provider.client_secret == "required" and (provider.device_needs_secret or not device)
+    if needs_secret and not has_secret:
         raise InvalidInput(
             f"{provider.key} needs the app's client secret: tokendeck provider add {provider.key} --client-id ID"
         )
