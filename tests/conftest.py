@@ -96,3 +96,9 @@ def browser_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(webbrowser, "_tryorder", None)
     monkeypatch.setattr(webbrowser, "_browsers", {})
     return log
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """The Pilot tests run on anyio's pytest plugin, pinned to asyncio (what Textual runs on)."""
+    return "asyncio"

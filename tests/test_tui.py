@@ -24,11 +24,6 @@ SIZE = (100, 30)
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def opened() -> Iterator[tuple[Vault, FrozenClock]]:
     vault, clock = new_vault()
     with vault:

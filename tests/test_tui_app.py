@@ -27,11 +27,6 @@ QUIET = TuiSettings(refresher=False)
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def passphrase_vault(home: Path) -> Path:
     with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
         v.add_static("gh", provider="github-pat", token="ghp_secret_value")

@@ -43,11 +43,6 @@ WAIT = 0.8
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def samples() -> Iterator[tuple[Vault, FrozenClock]]:
     vault, clock = new_vault()
     with vault:

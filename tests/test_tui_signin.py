@@ -44,11 +44,6 @@ BOUND = 20.0
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 def opened() -> Iterator[tuple[Vault, FrozenClock]]:
     """A fresh vault on a clock frozen at the real time (the server's tokens are real)."""
     vault, clock = new_vault(at=time.time())
