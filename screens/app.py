@@ -155,6 +155,12 @@ class VaultApp(App[None]):
         self.push_screen(UnlockScreen(locked=True))
         self.notify("The vault is locked.", title="Locked")
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Lock is offered only while there is something to lock."""
+        if action == "lock":
+            return self.vault is not None
+        return True
+
     def clear_clipboard(self) -> None:
         """Overwrite the clipboard.  A single space, not "": terminals such as tmux
         ignore an empty OSC 52 write and would keep the token."""

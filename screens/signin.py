@@ -615,7 +615,7 @@ class SignInScreen(Screen[None]):
         how = "Asking for a device code…" if device else "Opening your browser…"
         self.query_one("#wait-hint", Static).update(how)
         self.query_one("#user-code", Static).display = False
-        self.query_one("#wait-url", Static).update("")
+        self._show_url_line("")
         self.tick()
         self.show("wait")
         self.sign_in(key, device, self._cancel)
@@ -642,13 +642,19 @@ class SignInScreen(Screen[None]):
             return
         self.time_left.update(f"Time left: {countdown(self._deadline - self.app.clock.now())}")
 
+    def _show_url_line(self, text: str) -> None:
+        """The URL line of the waiting view, hidden when empty (no blank gap)."""
+        line = self.query_one("#wait-url", Static)
+        line.update(text)
+        line.display = bool(text)
+
     @on(UrlReady)
     def _url_ready(self, message: UrlReady) -> None:
         self._url = message.url
         self.query_one("#wait-hint", Static).update(
             "Finish signing in with your browser. If it did not open, open this URL yourself:"
         )
-        self.query_one("#wait-url", Static).update(message.url)
+        self._show_url_line(message.url)
         self.refresh_bindings()
 
     @on(BrowserFailed)
@@ -664,7 +670,7 @@ class SignInScreen(Screen[None]):
         code.update(message.user_code)
         code.display = True
         complete = message.verification_uri_complete
-        self.query_one("#wait-url", Static).update(f"or open {complete}" if complete else "")
+        self._show_url_line(f"or open {complete}" if complete else "")
         self.tick()
         self.refresh_bindings()
 

@@ -2,22 +2,64 @@
 
 Update them only with ``make snapshots``, after reading ``snapshot_report.html``.
 Everything that could move is pinned: the clock is frozen, the credentials are
-created at a fixed time, and text cursors do not blink.
+created at fixed times, the background refresher is off (its "next run" would
+read the wall clock's pace), no sign-in flow runs (the waiting views get fixed
+URLs and codes), and text cursors do not blink.  Every picture is taken at
+100×30 and at 80×24, the smallest terminal the TUI promises to fit.
+
+No picture shows a token: :func:`test_no_snapshot_shows_a_secret` checks every SVG.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import html
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
-from textual.widgets import Input, TextArea
+from textual.app import App
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import DataTable, Input, Static, TextArea
 
-from screens.app import VaultApp, make_app
-from tests.support.tui import add_samples, new_vault
-
-SIZE = (100, 30)
+from screens.app import TuiSettings, VaultApp, make_app
+from screens.detail import DetailScreen
+from screens.dialogs.confirm import ConfirmDialog
+from screens.signin import SignInScreen
+from screens.token_list import TokenListScreen
+from screens.unlock import UnlockScreen
+from tests.support.tui import EVERY_STATUS_ORDER, FAKE_SECRETS, add_every_status, new_vault
+from vault import Vault, init_vault
+from vault.clock import FrozenClock
+from vault.model import STATUSES, ClientRegistration
+from vault.secret import Secret
 
 SnapCompare = Callable[..., bool]
+RunBefore = Callable[[Pilot[None]], Awaitable[None]]
+S = TypeVar("S", bound=Screen[Any])
+
+SNAPSHOTS = Path(__file__).parent / "__snapshots__" / "test_snapshots"
+
+QUIET = TuiSettings(refresher=False)
+"""No background refresher: its status-line text would depend on real time passing."""
+
+sizes = pytest.mark.parametrize("size", [(100, 30), (80, 24)], ids=["100x30", "80x24"])
+themes = pytest.mark.parametrize("theme", ["textual-dark", "textual-light"])
+
+PASSPHRASE = "snapshot passphrase"
+SHOWN_HOME = "~/.local/share/tokendeck"
+"""Stands in for the vault home on the unlock screen (the real one is a fresh temporary directory)."""
+
+CLIENT_SECRET = "fake-client-secret"
+AUTHORIZE_URL = (
+    "https://github.com/login/oauth/authorize?response_type=code&client_id=Ov23liFAKEclient"
+    "&redirect_uri=http%3A%2F%2F127.0.0.1%3A53682%2Fcallback&scope=repo+read%3Aorg"
+    "&state=fixed-state&code_challenge=fixed-challenge&code_challenge_method=S256"
+)
+USER_CODE = "WDJB-MJHT"
+VERIFICATION_URI = "https://github.com/login/device"
+DEVICE_CODE_LIFETIME = 900.0
 
 
 @pytest.fixture(autouse=True)
@@ -36,22 +78,198 @@ def test_cursors_do_not_blink() -> None:
     assert TextArea().cursor_blink is False
 
 
+def test_no_snapshot_shows_a_secret() -> None:
+    """No test reveals a token, so no stored picture may contain one (nor the passphrase)."""
+    pictures = sorted(SNAPSHOTS.glob("*.svg"))
+    assert pictures, "no snapshots stored"
+    for picture in pictures:
+        text = html.unescape(picture.read_text(encoding="utf-8")).replace("\xa0", " ")
+        for secret in (*FAKE_SECRETS, CLIENT_SECRET, PASSPHRASE):
+            assert secret not in text, f"{picture.name} shows {secret!r}"
+
+
+# ------------------------------------------------------------------ helpers
+
+
+@pytest.fixture
+def opened() -> Iterator[tuple[Vault, FrozenClock]]:
+    """An empty keyring vault on a frozen clock."""
+    vault, clock = new_vault()
+    with vault:
+        yield vault, clock
+
+
+@pytest.fixture
+def every_status(opened: tuple[Vault, FrozenClock]) -> VaultApp:
+    """The list with a credential in every status: expired, expiring, active, needs login, error, revoked."""
+    vault, clock = opened
+    add_every_status(vault, clock)
+    assert {c.status_at(clock.now()) for c in vault.credentials()} == set(STATUSES)
+    vault.set_client(
+        ClientRegistration(
+            provider="github", base="github", client_id="Ov23liFAKEclient", client_secret=Secret(CLIENT_SECRET)
+        )
+    )
+    return make_app(vault, clock, settings=QUIET)
+
+
+def screen_of(app: App[Any], kind: type[S]) -> S:
+    """The app's current screen, which must be a ``kind``."""
+    screen = app.screen
+    assert isinstance(screen, kind), f"expected {kind.__name__}, got {type(screen).__name__}"
+    return screen
+
+
+async def select(pilot: Pilot[None], name: str) -> None:
+    """Put the list's cursor on ``name``'s row."""
+    table = screen_of(pilot.app, TokenListScreen).query_one("#tokens", DataTable)
+    table.move_cursor(row=table.get_row_index(name))
+    await pilot.pause()
+
+
+def with_theme(theme: str, then: RunBefore | None = None) -> RunBefore:
+    """Switch to ``theme`` (with ``ctrl+t``, as a user would), then run ``then``."""
+
+    async def run_before(pilot: Pilot[None]) -> None:
+        if pilot.app.theme != theme:
+            await pilot.press("ctrl+t")
+        assert pilot.app.theme == theme
+        if then is not None:
+            await then(pilot)
+
+    return run_before
+
+
+# --------------------------------------------------------------------- tests
+
+
+class TestUnlock:
+    @pytest.fixture
+    def locked_app(self, home: Path) -> VaultApp:
+        """A passphrase vault with no passphrase in the environment: the app asks for it."""
+        clock = FrozenClock(1_780_000_000.0)
+        with init_vault(home, mode="passphrase", passphrase=PASSPHRASE, clock=clock) as vault:
+            vault.add_static("gh", provider="github-pat", token=FAKE_SECRETS[0])
+        return make_app(home=home, clock=clock, settings=QUIET, env={})
+
+    @staticmethod
+    async def pin_home(pilot: Pilot[None]) -> None:
+        """The unlock screen shows the vault home: swap the temporary directory for a fixed path."""
+        app = pilot.app
+        assert isinstance(app, VaultApp)
+        await pilot.pause()
+        screen = screen_of(app, UnlockScreen)
+        shown = screen.query_one(".muted", Static)
+        assert str(shown.render()) == str(app.paths.home)
+        shown.update(SHOWN_HOME)
+
+    @sizes
+    def test_asks_for_the_passphrase(
+        self, snap_compare: SnapCompare, locked_app: VaultApp, size: tuple[int, int]
+    ) -> None:
+        assert snap_compare(locked_app, run_before=self.pin_home, terminal_size=size)
+
+    @sizes
+    def test_wrong_passphrase(self, snap_compare: SnapCompare, locked_app: VaultApp, size: tuple[int, int]) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            await self.pin_home(pilot)
+            await pilot.press(*"nope", "enter")
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            assert str(screen_of(pilot.app, UnlockScreen).problem.render())
+
+        assert snap_compare(locked_app, run_before=run_before, terminal_size=size)
+
+
 class TestTokenList:
-    @pytest.fixture
-    def samples_app(self) -> Iterator[VaultApp]:
-        vault, clock = new_vault()
-        with vault:
-            add_samples(vault, clock)
-            yield make_app(vault, clock)
+    @sizes
+    def test_empty_vault(
+        self, snap_compare: SnapCompare, opened: tuple[Vault, FrozenClock], size: tuple[int, int]
+    ) -> None:
+        vault, clock = opened
+        assert snap_compare(make_app(vault, clock, settings=QUIET), terminal_size=size)
 
-    @pytest.fixture
-    def empty_app(self) -> Iterator[VaultApp]:
-        vault, clock = new_vault()
-        with vault:
-            yield make_app(vault, clock)
+    @themes
+    @sizes
+    def test_every_status(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int], theme: str
+    ) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            table = screen_of(pilot.app, TokenListScreen).query_one("#tokens", DataTable)
+            assert [row.value for row in table.rows] == EVERY_STATUS_ORDER
 
-    def test_expired_expiring_active_and_no_expiry(self, snap_compare: SnapCompare, samples_app: VaultApp) -> None:
-        assert snap_compare(samples_app, terminal_size=SIZE)
+        assert snap_compare(every_status, run_before=with_theme(theme, run_before), terminal_size=size)
 
-    def test_empty_vault(self, snap_compare: SnapCompare, empty_app: VaultApp) -> None:
-        assert snap_compare(empty_app, terminal_size=SIZE)
+    @sizes
+    def test_filtered(self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            await pilot.press("slash", *"git")
+
+        assert snap_compare(every_status, run_before=run_before, terminal_size=size)
+
+
+class TestDetail:
+    @themes
+    @sizes
+    def test_oauth_credential(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int], theme: str
+    ) -> None:
+        async def open_google(pilot: Pilot[None]) -> None:
+            await select(pilot, "google")
+            await pilot.press("enter")
+            assert screen_of(pilot.app, DetailScreen).name_shown == "google"
+
+        assert snap_compare(every_status, run_before=with_theme(theme, open_google), terminal_size=size)
+
+
+class TestSignIn:
+    """The waiting views.  No flow runs: ``sign_in`` (the worker) does nothing, and the
+    test posts the messages the flow would, with a fixed URL and user code."""
+
+    @pytest.fixture(autouse=True)
+    def no_flow(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        def sign_in(screen: SignInScreen, key: str, device: bool, cancel: object) -> None:
+            """Stands in for the worker that runs ``vault.signin.login``."""
+
+        monkeypatch.setattr(SignInScreen, "sign_in", sign_in)
+
+    @sizes
+    def test_waiting_for_the_browser(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]
+    ) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            await pilot.press("s", "enter")  # the registered github is highlighted first
+            screen = screen_of(pilot.app, SignInScreen)
+            assert screen.view == "wait"
+            screen.post_message(SignInScreen.UrlReady(AUTHORIZE_URL))
+            await pilot.pause()
+
+        assert snap_compare(every_status, run_before=run_before, terminal_size=size)
+
+    @themes
+    @sizes
+    def test_waiting_for_a_device_code(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int], theme: str
+    ) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            await pilot.press("s", "d", "enter")
+            screen = screen_of(pilot.app, SignInScreen)
+            assert screen.view == "wait"
+            screen.post_message(SignInScreen.DeviceCodeReady(USER_CODE, VERIFICATION_URI, None, DEVICE_CODE_LIFETIME))
+            await pilot.pause()
+
+        assert snap_compare(every_status, run_before=with_theme(theme, run_before), terminal_size=size)
+
+
+class TestConfirm:
+    @themes
+    @sizes
+    def test_revoke_asks_first(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int], theme: str
+    ) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            await select(pilot, "github")
+            await pilot.press("x")
+            screen_of(pilot.app, ConfirmDialog)
+
+        assert snap_compare(every_status, run_before=with_theme(theme, run_before), terminal_size=size)

@@ -6,8 +6,12 @@ Both the Pilot tests and the snapshot tests build the app with
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from vault import Vault, init_vault
 from vault.clock import FrozenClock
+from vault.model import Credential
+from vault.secret import Secret
 
 T0 = 1_780_000_000.0
 """When the sample credentials are added (2026-05-28T20:26:40Z)."""
@@ -45,3 +49,106 @@ def add_samples(vault: Vault, clock: FrozenClock) -> None:
     )
     vault.add_static("ci-bot", provider="api-key", token="ci-test-3", expires_at=T0 + HOUR)
     clock.advance(VIEWED_AFTER)
+
+
+FAKE_SECRETS = (
+    "sk-test-0",
+    "glpat-test-1",
+    "ghp_test2",
+    "ci-test-3",
+    "ya29.fake-access-token",
+    "ya29.fake-refreshed-token",
+    "1//fake-refresh-token",
+    "lin_oauth_fake",
+)
+"""Every token the sample credentials hold (all fake), so a test can check that none is shown."""
+
+EVERY_STATUS_ORDER = ["azure", "ci-bot", "google", "github", "linear", "gitlab", "openai", "slack"]
+"""The row keys of :func:`add_every_status`, soonest expiry first (no expiry last, then by name)."""
+
+
+def add_every_status(vault: Vault, clock: FrozenClock) -> None:
+    """:func:`add_samples`, plus OAuth credentials, so that every status appears on the list.
+
+    Seen at ``T0 + VIEWED_AFTER``: ``ci-bot`` expired, ``github`` expiring, ``gitlab``,
+    ``openai`` and ``google`` active (``google``'s access token runs out in 43m, its
+    refresh token does not), ``azure`` needs login, ``linear`` in error, ``slack``
+    revoked.  Every secret is fake; ``linear``'s error carries Rich markup brackets,
+    which must show literally.
+    """
+    add_samples(vault, clock)
+    viewed = clock.now()
+    clock.at = T0
+    signed_in = Credential(
+        name="google",
+        provider="google",
+        kind="oauth",
+        account="ada@example.com",
+        access_token=Secret("ya29.fake-access-token"),
+        refresh_token=Secret("1//fake-refresh-token"),
+        token_type="Bearer",
+        scopes=("openid", "email", "https://www.googleapis.com/auth/drive.readonly"),
+        expires_at=T0 + HOUR,
+        created_at=T0,
+        updated_at=T0,
+    )
+    vault.save(signed_in, action="login", detail="signed in as ada@example.com")
+    vault.save(
+        Credential(
+            name="azure",
+            provider="microsoft",
+            kind="oauth",
+            account="ada@contoso.example",
+            access_token=None,
+            token_type="Bearer",
+            scopes=("openid", "offline_access", "User.Read"),
+            expires_at=T0 - DAY,
+            stored_status="needs_login",
+            last_error="invalid_grant: AADSTS700082: the refresh token has expired due to inactivity",
+            created_at=T0,
+            updated_at=T0,
+        ),
+        action="login",
+    )
+    vault.save(
+        Credential(
+            name="linear",
+            provider="linear",
+            kind="oauth",
+            account="ada",
+            access_token=Secret("lin_oauth_fake"),
+            token_type="Bearer",
+            scopes=("read",),
+            expires_at=T0 + 5 * DAY,
+            stored_status="error",
+            last_error="token endpoint said [bold]503[/bold] Service Unavailable",
+            created_at=T0,
+            updated_at=T0,
+        ),
+        action="login",
+    )
+    vault.save(
+        Credential(
+            name="slack",
+            provider="slack",
+            kind="oauth",
+            account="ada",
+            access_token=None,
+            stored_status="revoked",
+            created_at=T0,
+            updated_at=T0,
+        ),
+        action="revoke",
+        detail="revoked at the provider",
+    )
+    refreshed_at = viewed - 17 * 60
+    clock.at = refreshed_at
+    refreshed = replace(
+        signed_in,
+        access_token=Secret("ya29.fake-refreshed-token"),
+        expires_at=refreshed_at + HOUR,
+        updated_at=refreshed_at,
+        last_refreshed_at=refreshed_at,
+    )
+    vault.save_refreshed(refreshed, sent_refresh_token="1//fake-refresh-token", detail="kept refresh token")
+    clock.at = viewed
