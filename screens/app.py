@@ -54,6 +54,49 @@ class TuiSettings:
     refresher: bool = True
 
 
+SETTINGS_FILE = "tui.toml"
+"""Optional, beside the vault: ``auto_lock_after = "10m"``, ``soon = "2m"``, ``refresher = false``..."""
+
+
+def load_settings(paths: VaultPaths) -> TuiSettings:
+    """Read ``tui.toml`` from the vault home; times are durations ("5m") or seconds.
+
+    Raises:
+        InvalidInput: an unknown key, or a value that is not a duration or a boolean.
+    """
+    import dataclasses
+    import tomllib
+
+    from vault.errors import InvalidInput
+    from vault.timefmt import parse_duration
+
+    path = paths.home / SETTINGS_FILE
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return TuiSettings()
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InvalidInput(f"{path} is not readable TOML ({type(exc).__name__})") from None
+    fields = {f.name: f for f in dataclasses.fields(TuiSettings)}
+    values: dict[str, object] = {}
+    for key, value in raw.items():
+        if key not in fields:
+            raise InvalidInput(f"{path}: unknown setting {key!r} (known: {', '.join(fields)})")
+        if key == "refresher":
+            if not isinstance(value, bool):
+                raise InvalidInput(f"{path}: refresher must be true or false")
+            values[key] = value
+        elif key == "auto_lock_after" and value in (False, "never"):
+            values[key] = None
+        elif isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            values[key] = float(value)
+        elif isinstance(value, str):
+            values[key] = parse_duration(value)
+        else:
+            raise InvalidInput(f'{path}: {key} must be a duration such as "5m" or a number of seconds')
+    return dataclasses.replace(TuiSettings(), **values)  # type: ignore[arg-type]
+
+
 class VaultApp(App[None]):
     """tokendeck's TUI.
 
@@ -261,9 +304,12 @@ def make_app(
     settings: TuiSettings | None = None,
     env: Mapping[str, str] | None = None,
 ) -> VaultApp:
-    """Build the app; the one factory used by the CLI and the tests."""
+    """Build the app; the one factory used by the CLI and the tests.
+
+    Without ``settings``, they come from ``tui.toml`` in the vault home, if any.
+    """
     paths = vault.paths if vault is not None else resolve_home(home)
-    return VaultApp(paths, vault=vault, clock=clock, settings=settings, env=env)
+    return VaultApp(paths, vault=vault, clock=clock, settings=settings or load_settings(paths), env=env)
 
 
 def run_app(vault: Vault | None = None) -> None:

@@ -292,3 +292,22 @@ async def test_command_palette_offers_the_actions(passphrase_vault: Path) -> Non
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, UnlockScreen))
         assert app.vault is None
+
+
+def test_settings_from_tui_toml(home: Path) -> None:
+    from screens.app import load_settings
+    from vault.errors import InvalidInput
+    from vault.paths import VaultPaths
+
+    paths = VaultPaths(home)
+    assert load_settings(paths) == TuiSettings()
+    home.mkdir()
+    (home / "tui.toml").write_text('auto_lock_after = "10m"\nsoon = 120\nrefresher = false\n')
+    settings = load_settings(paths)
+    assert (settings.auto_lock_after, settings.soon, settings.refresher) == (600.0, 120.0, False)
+    (home / "tui.toml").write_text('auto_lock_after = "never"\n')
+    assert load_settings(paths).auto_lock_after is None
+    for bad in ('colour = "red"\n', 'soon = "soon"\n', "soon = -1\n", "refresher = 1\n", "not toml ["):
+        (home / "tui.toml").write_text(bad)
+        with pytest.raises(InvalidInput):
+            load_settings(paths)
