@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
 from textual.app import App
@@ -27,8 +27,10 @@ from vault.clock import Clock, SystemClock
 from vault.errors import VaultError, VaultLocked
 from vault.keys import VaultMeta, passphrase_from_environment
 from vault.paths import VaultPaths, resolve_home
-from vault.refresher import RefreshEvent
 from vault.resources import asset
+
+if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
+    from vault.refresher import RefreshEvent
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,8 @@ class VaultApp(App[None]):
             self.pop_screen()
         self.push_screen(TokenListScreen())
         if self.settings.refresher:
-            self._start_refresher(vault)
+            # After the first frame: the refresher brings the HTTP stack with it.
+            self.call_after_refresh(self._start_refresher, vault)
 
     def action_lock(self) -> None:
         """Close the vault, drop everything secret the UI holds, ask to unlock again."""
@@ -236,6 +239,8 @@ class VaultApp(App[None]):
     def _start_refresher(self, vault: Vault) -> None:
         from vault.refresher import BackgroundRefresher
 
+        if self.vault is not vault:  # locked before the first frame
+            return
         refresher = BackgroundRefresher(
             vault,
             interval=self.settings.refresh_interval,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from vault.refresher import RefreshEvent
+if TYPE_CHECKING:  # the refresher pulls in the HTTP stack; the list must not wait for it
+    from vault.refresher import RefreshEvent
 
 
 @dataclass

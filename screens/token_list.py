@@ -52,6 +52,9 @@ URGENCY_COLOURS: dict[Urgency, tuple[str | None, bool]] = {
 }
 """Countdown colour (a theme variable) and boldness by urgency."""
 
+TICKING_WIDTHS: dict[str, int] = {"status": 13, "expires": 12}
+"""Widths of the columns the tick rewrites ("needs login !", "in 59m 59s")."""
+
 TICK_SECONDS = 1.0
 """How often the countdowns are re-read from the clock (the shortest span shown is a second)."""
 
@@ -127,6 +130,9 @@ class TokenListScreen(Screen[None]):
         super().__init__()
         self._credentials: list[Credential] = []
         self._shown: list[Credential] = []
+        self._cell_text: dict[str, tuple[str, str, object, object]] = {}
+        self._styles: dict[tuple[str | None, bool, bool], Style] = {}
+        self._mounted_just_now = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -138,8 +144,11 @@ class TokenListScreen(Screen[None]):
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
-            self.table.add_column(label, key=key)
+            # Fixed widths for the ticking columns: re-measuring a column on every
+            # update is quadratic in the number of rows.
+            self.table.add_column(label, key=key, width=TICKING_WIDTHS.get(key))
         self.load()
+        self._mounted_just_now = True
         self.set_interval(TICK_SECONDS, self.refresh_times)
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
 
@@ -158,6 +167,7 @@ class TokenListScreen(Screen[None]):
         current = highlight or self.selected_name()
         self._shown = [c for c in self._credentials if matches(c, self.filter_input.value)]
         table.clear()
+        self._cell_text.clear()
         for c in self._shown:
             table.add_row(
                 plain(c.name),
@@ -175,11 +185,17 @@ class TokenListScreen(Screen[None]):
         self._update_status_line()
 
     def refresh_times(self) -> None:
-        """Re-read the clock and update every Status and Expires cell in place."""
+        """Re-read the clock and update the Status and Expires cells whose text changed,
+        in place (most countdowns, "in 89d", change rarely)."""
         now = self.app.clock.now()
         for c in self._shown:
-            self.table.update_cell(c.name, "status", self._status_cell(c, now), update_width=True)
-            self.table.update_cell(c.name, "expires", self._expires_cell(c, now), update_width=True)
+            shown = self._cell_text.get(c.name)
+            status, expires = self._status_cell(c, now), self._expires_cell(c, now)
+            if shown is not None and shown == (status.plain, expires.plain, status.style, expires.style):
+                continue
+            self._cell_text[c.name] = (status.plain, expires.plain, status.style, expires.style)
+            self.table.update_cell(c.name, "status", status)
+            self.table.update_cell(c.name, "expires", expires)
         self._update_status_line()
 
     def selected_name(self) -> str | None:
@@ -188,8 +204,6 @@ class TokenListScreen(Screen[None]):
         return self._shown[self.table.cursor_row].name
 
     def _update_status_line(self) -> None:
-        from vault.refresher import BackgroundRefresher
-
         refresher = self.app.refresher
         count = (
             f"{len(self._shown)} of {len(self._credentials)}"
@@ -197,22 +211,28 @@ class TokenListScreen(Screen[None]):
             else str(len(self._credentials))
         )
         parts = [f"{count} credentials"]
-        if isinstance(refresher, BackgroundRefresher):
+        if refresher is not None:
             now = self.app.clock.now()
-            if refresher.next_run is not None:
-                parts.append(f"refresher: next run {relative(refresher.next_run, now)}")
+            next_run = getattr(refresher, "next_run", None)
+            if next_run is not None:
+                parts.append(f"refresher: next run {relative(next_run, now)}")
             if self.app.last_refresh_report:
                 parts.append(f"last: {self.app.last_refresh_report}")
         self.status_line.update("  ·  ".join(parts))
 
     def _on_theme_changed(self, _theme: Theme) -> None:
+        self._styles.clear()
         self.refresh_times()
 
     def _colour(self, variable: str | None, bold: bool, dim_if_none: bool) -> Style:
-        value = self.app.theme_variables.get(variable) if variable else None
-        if value is None:
-            return Style(dim=dim_if_none, bold=bold)
-        return Style(color=Color.parse(value).rich_color, bold=bold)
+        key = (variable, bold, dim_if_none)
+        if key not in self._styles:  # parsed once per theme, not once per cell per tick
+            value = self.app.theme_variables.get(variable) if variable else None
+            if value is None:
+                self._styles[key] = Style(dim=dim_if_none, bold=bold)
+            else:
+                self._styles[key] = Style(color=Color.parse(value).rich_color, bold=bold)
+        return self._styles[key]
 
     def _status_cell(self, credential: Credential, now: float) -> Text:
         status = credential.status_at(now)
@@ -234,6 +254,9 @@ class TokenListScreen(Screen[None]):
 
     def on_screen_resume(self) -> None:
         """Back from the detail screen or a dialog: what was done there shows here."""
+        if self._mounted_just_now:  # the first resume follows on_mount, which just loaded
+            self._mounted_just_now = False
+            return
         self.load()
 
     @on(Input.Changed, "#filter")
