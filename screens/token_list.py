@@ -185,10 +185,12 @@ class TokenListScreen(Screen[None]):
         self._update_status_line()
 
     def refresh_times(self) -> None:
-        """Re-read the clock and update the Status and Expires cells whose text changed,
-        in place (most countdowns, "in 89d", change rarely)."""
+        """Re-read the clock and update, in place, the Status and Expires cells on screen
+        whose text changed (most countdowns, "in 89d", change rarely)."""
         now = self.app.clock.now()
-        for c in self._shown:
+        first = max(int(self.table.scroll_y), 0)  # one line per row: rows on screen only;
+        visible = self._shown[first : first + self.table.size.height + 1]  # scrolled-in rows catch up next tick
+        for c in visible:
             shown = self._cell_text.get(c.name)
             status, expires = self._status_cell(c, now), self._expires_cell(c, now)
             if shown is not None and shown == (status.plain, expires.plain, status.style, expires.style):
