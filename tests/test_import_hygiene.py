@@ -30,7 +30,14 @@ def loaded_roots(code: str, env: dict[str, str] | None = None) -> set[str]:
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-NETWORK_LAYER = ("vault.oauth", "vault.signin", "vault.commands_oauth", "vault.lifecycle", "vault.refresher")
+NETWORK_LAYER = (
+    "vault.oauth",
+    "vault.signin",
+    "vault.commands_oauth",
+    "vault.lifecycle",
+    "vault.refresher",
+    "vault.auth",
+)
 """Modules that exist to talk HTTP: they may load httpx and Authlib, nothing else may."""
 
 

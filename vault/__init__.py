@@ -13,6 +13,7 @@ its own imports light so ``tokendeck token`` starts fast.
 
 from __future__ import annotations
 
+from vault.api import get_token, google_credentials, httpx_auth
 from vault.clock import Clock, FrozenClock, SystemClock
 from vault.core import Vault
 from vault.errors import (
@@ -54,6 +55,9 @@ __all__ = [
     "WrongPassphrase",
     "change_to_keyring",
     "change_to_passphrase",
+    "get_token",
+    "google_credentials",
+    "httpx_auth",
     "init_vault",
     "open_vault",
 ]

@@ -7,6 +7,7 @@ builds one from a stored credential and its client registration.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,12 +26,12 @@ def credentials(vault: Vault, name: str) -> Any:
     """
     from google.oauth2.credentials import Credentials
 
-    credential = vault.get(name)
-    registration = vault.get_client(credential.provider)
+    registration = vault.get_client(vault.get(name).provider)
     provider = resolve(registration)
     if provider.client_library != "google-auth-oauthlib":
-        raise InvalidInput(f"{name} is a {credential.provider} credential, not a Google one")
-    token = vault.token(name)
+        raise InvalidInput(f"{name} is a {registration.provider} credential, not a Google one")
+    token = vault.token(name)  # refreshed first when due
+    credential = vault.get(name)  # ...so read the facts after it
     expiry = None
     if credential.expires_at is not None:  # google-auth wants naive UTC
         expiry = datetime.fromtimestamp(credential.expires_at, UTC).replace(tzinfo=None)
@@ -44,3 +45,55 @@ def credentials(vault: Vault, name: str) -> Any:
         scopes=list(credential.scopes) or None,
         expiry=expiry,
     )
+
+
+@functools.cache
+def _vault_credentials_class() -> Any:
+    """Defined on first use, so importing this module does not import google-auth."""
+    from google.oauth2.credentials import Credentials
+
+    class VaultCredentials(Credentials):
+        """Google ``Credentials`` whose ``refresh`` goes through the vault.
+
+        google-auth calls :meth:`refresh` when the token has expired; instead of
+        talking to Google itself (leaving the vault with a stale, maybe rotated-away
+        pair), it runs the vault's rotation-safe refresh and takes the stored result.
+        """
+
+        _vault_name: str
+        _vault_home: Any
+
+        def refresh(self, request: Any) -> None:
+            """Refresh through the vault (``request``, google-auth's transport, is unused)."""
+            from vault.lifecycle import refresh
+            from vault.opening import open_vault
+
+            with open_vault(self._vault_home) as v:
+                refresh(v, self._vault_name, force=True)
+                fresh = credentials(v, self._vault_name)
+            self.token = fresh.token
+            self.expiry = fresh.expiry
+            self._refresh_token = fresh.refresh_token
+
+    return VaultCredentials
+
+
+def load_credentials(name: str, *, home: Any = None) -> Any:
+    """Credentials for ``name`` that refresh through the vault (see ``vault.google_credentials``)."""
+    from vault.opening import open_vault
+
+    with open_vault(home) as v:
+        base = credentials(v, name)
+    made = _vault_credentials_class()(
+        token=base.token,
+        refresh_token=base.refresh_token,
+        id_token=base.id_token,
+        token_uri=base.token_uri,
+        client_id=base.client_id,
+        client_secret=base.client_secret,
+        scopes=base.scopes,
+        expiry=base.expiry,
+    )
+    made._vault_name = name
+    made._vault_home = home
+    return made

@@ -1,0 +1,37 @@
+"""The few calls a program or an agent needs: a fresh token, Google credentials,
+and an ``httpx.Auth`` — each opening the vault (same home and unlock order as the
+CLI, never a prompt) only for as long as it needs it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from vault.opening import open_vault
+
+Home = str | os.PathLike[str] | None
+
+
+def get_token(name: str, *, home: Home = None) -> str:
+    """A token for ``name`` that is valid now (refreshed first when it is due).
+
+    Raises:
+        VaultLocked, NotFound, NeedsSignIn, ProviderError: as the CLI's ``token``.
+    """
+    with open_vault(home) as v:
+        return v.token(name)
+
+
+def google_credentials(name: str, *, home: Home = None) -> Any:
+    """``google.oauth2.credentials.Credentials`` for ``name`` whose refreshes go through
+    the vault: rotation-safe, stored, and audited like every other refresh."""
+    from vault.google import load_credentials
+
+    return load_credentials(name, home=home)
+
+
+def httpx_auth(name: str, *, home: Home = None) -> Any:
+    """An ``httpx.Auth`` that sends a fresh bearer token and refreshes once on a 401."""
+    from vault.auth import VaultAuth
+
+    return VaultAuth(name, home=home)
