@@ -117,6 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--local", action="store_true", help="where the provider cannot revoke by API, erase locally")
 
+    p = sub.add_parser(
+        "exec",
+        help="run a command with fresh tokens in its environment only",
+        usage="tokendeck exec -e VAR=NAME [-e VAR=NAME ...] [--env-file] -- CMD [ARGS...]",
+        description="Put fresh tokens (refreshed first when due) in CMD's environment and replace this "
+        "process with CMD: its signals and exit code are CMD's own. Tokens never appear in argv or output.",
+        epilog="exit codes: CMD's own once it runs; 2 bad -e or no -- CMD; 4 needs sign-in; 5 no such "
+        "credential; 126 CMD cannot be executed; 127 CMD not found. Nothing runs unless every -e is good.",
+    )
+    p.add_argument(
+        "-e", dest="env", action="append", default=[], metavar="VAR=NAME", help="set $VAR to credential NAME's token"
+    )
+    p.add_argument("--env-file", action="store_true", help="print VAR='token' lines (dotenv quoting); run nothing")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command to run")
+
     sub.add_parser("tui", help="open the terminal UI (the default)")
     return parser
 
@@ -151,6 +166,7 @@ HANDLERS: dict[str, str] = {
     "provider": "vault.commands_oauth:cmd_provider",
     "refresh": "vault.commands_oauth:cmd_refresh",
     "revoke": "vault.commands_oauth:cmd_revoke",
+    "exec": "vault.commands_exec:cmd_exec",
 }
 """Command -> handler, imported only when run: ``token`` never loads the OAuth stack."""
 

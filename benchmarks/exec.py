@@ -1,0 +1,90 @@
+"""What ``tokendeck exec`` adds to starting a program.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/exec.py [--runs N]
+
+It builds a throw-away passphrase vault (SQLCipher's default KDF cost, exactly
+as shipped) holding one static token, then starts fresh processes round-robin,
+so machine noise spreads over every command alike:
+
+- ``true``: the program alone, the floor;
+- ``tokendeck token gh``: unlock, read, print;
+- ``tokendeck exec -e T=gh -- true``: unlock, read, then become ``true``.
+
+Milliseconds are this machine's and noisy; the ratios, measured in the same
+run, are what to compare between runs.  ``exec / token`` near 1 means exec
+costs what a token read costs and nothing more: the program starts in the same
+process, without a wrapper left running.  Nothing here asserts a time; it prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from cli_latency import child_env, make_vault, time_cold, tokendeck_command  # noqa: E402
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--runs", type=int, default=15, help="cold processes per command (default 15)")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+
+    true = shutil.which("true")
+    if true is None:
+        sys.exit("benchmark setup failed: no `true` on PATH")
+    scratch = Path(tempfile.mkdtemp(prefix="tokendeck-bench-exec-"))
+    try:
+        home = scratch / "home"
+        env = child_env(home, scratch)
+        make_vault(home, env)
+        tokendeck = tokendeck_command()
+        check = subprocess.run(
+            [*tokendeck, "exec", "-e", "T=gh", "--", "sh", "-c", 'test -n "$T"'],
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        if check.returncode != 0:
+            sys.exit(f"benchmark setup failed: tokendeck exec exited {check.returncode}: {check.stderr!r}")
+
+        commands = {
+            "true": [true],
+            "tokendeck token gh": [*tokendeck, "token", "gh"],
+            "tokendeck exec -e T=gh -- true": [*tokendeck, "exec", "-e", "T=gh", "--", true],
+        }
+        samples = time_cold(commands, env, args.runs)
+        med = {name: statistics.median(values) for name, values in samples.items()}
+
+        print(f"tokendeck exec cold-start cost: {args.runs} runs per command, round-robin, medians")
+        print(f"interpreter: {sys.executable} (Python {sys.version.split()[0]})")
+        print("milliseconds are this machine's and noisy; compare the ratios\n")
+        width = max(map(len, med))
+        print(f"{'command':<{width}}  {'median ms':>9}  {'min ms':>7}  {'max ms':>7}")
+        for name, value in med.items():
+            print(f"{name:<{width}}  {value:>9.1f}  {min(samples[name]):>7.1f}  {max(samples[name]):>7.1f}")
+        exec_ms = med["tokendeck exec -e T=gh -- true"]
+        token_ms = med["tokendeck token gh"]
+        true_ms = med["true"]
+        added = exec_ms - true_ms
+        print(f"\nexec / true   {exec_ms / true_ms:7.1f}x  (+{added:.1f} ms to start a program with a token)")
+        print(f"exec / token  {exec_ms / token_ms:7.2f}x  ({exec_ms - token_ms:+.1f} ms beyond a token read)")
+        return 0
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,377 @@
+"""The drop-in replacements in :mod:`vault.compat`, tested from the documented
+behaviour of the stores they replace: the SQLite ``TokenStorage`` (Jira and Google
+Drive per user) and the Linear organization-token store.  Drive and Linear talk to
+the loopback Authlib server; Linear's revoke dialect goes through a small loopback
+stand-in of ``/oauth/revoke`` that forwards to the server's RFC 7009 endpoint."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+from google.oauth2.credentials import Credentials
+
+import vault
+from tests.support.authserver import AuthServer
+from vault.compat import LinearTokenStore, TokenStorage, credential_name
+
+START = 1_800_000_000.0
+GOOGLE_CLIENT = "1234-desktop.apps.googleusercontent.com"
+GOOGLE_SECRET = "GOCSPX-loopback-secret"  # noqa: S105 - a test fixture
+LINEAR_CLIENT = "linear-app-client"
+LINEAR_SECRET = "linear-app-secret"  # noqa: S105 - a test fixture
+
+
+@pytest.fixture
+def clock() -> vault.FrozenClock:
+    return vault.FrozenClock(START)
+
+
+@pytest.fixture
+def v(home: Path, clock: vault.FrozenClock) -> Iterator[vault.Vault]:
+    with vault.init_vault(home, mode="keyring", clock=clock) as opened:
+        yield opened
+
+
+@pytest.fixture
+def storage(v: vault.Vault) -> TokenStorage:
+    return TokenStorage(vault=v)
+
+
+def no_secret_outside_the_vault(home: Path, *secrets: str) -> None:
+    for path in home.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for secret in secrets:
+                assert secret.encode() not in data, f"{secret[:6]}... found in {path.name}"
+
+
+# ------------------------------------------------------------------------- Jira
+
+
+def test_jira_round_trip(storage: TokenStorage, home: Path) -> None:
+    storage.upsert_jira_token("u-1", "jira-pat-secret-1", "https://jira.example.test", "alice")
+    got = storage.get_jira_token("u-1")
+    assert got == {
+        "user_id": "u-1",
+        "token": "jira-pat-secret-1",
+        "server_url": "https://jira.example.test",
+        "username": "alice",
+        "created_at": "2027-01-15T08:00:00+00:00",
+        "updated_at": "2027-01-15T08:00:00+00:00",
+    }
+    stored = storage.vault.get("jira-user-u-1")
+    assert stored.provider == "jira-dc" and stored.kind == "static"
+    assert stored.extras["server_url"] == "https://jira.example.test"
+    no_secret_outside_the_vault(home, "jira-pat-secret-1")
+
+
+def test_jira_username_is_optional(storage: TokenStorage) -> None:
+    storage.upsert_jira_token("u-2", "tok-2", "https://jira.example.test")
+    got = storage.get_jira_token("u-2")
+    assert got is not None and got["username"] is None
+
+
+def test_jira_upsert_keeps_created_at(storage: TokenStorage, clock: vault.FrozenClock) -> None:
+    storage.upsert_jira_token("u-1", "old-token", "https://a.example.test", "alice")
+    first = storage.get_jira_token("u-1")
+    clock.advance(90.5)
+    storage.upsert_jira_token("u-1", "new-token", "https://b.example.test", "alice2")
+    second = storage.get_jira_token("u-1")
+    assert first is not None and second is not None
+    assert second["token"] == "new-token" and second["server_url"] == "https://b.example.test"
+    assert second["username"] == "alice2"
+    assert second["created_at"] == first["created_at"]
+    assert second["updated_at"] == "2027-01-15T08:01:30.500000+00:00" != first["updated_at"]
+    assert storage.list_users_with_jira_tokens() == ["u-1"]
+
+
+def test_jira_listing_and_deletion(storage: TokenStorage) -> None:
+    assert storage.list_users_with_jira_tokens() == []
+    for user in ("b", "a", "user with spaces/ü"):
+        storage.upsert_jira_token(user, f"tok-{len(user)}", "https://jira.example.test")
+    assert storage.list_users_with_jira_tokens() == ["a", "b", "user with spaces/ü"]
+    assert storage.get_jira_token("user with spaces/ü") is not None
+    assert storage.delete_jira_token("a") is True
+    assert storage.delete_jira_token("a") is False
+    assert storage.get_jira_token("a") is None
+    assert storage.list_users_with_jira_tokens() == ["b", "user with spaces/ü"]
+
+
+def test_unknown_users(storage: TokenStorage) -> None:
+    assert storage.get_jira_token("nobody") is None
+    assert storage.get_gdrive_credentials("nobody") is None
+    assert storage.get_gdrive_token_info("nobody") is None
+    assert storage.delete_gdrive_token("nobody") is False
+    assert storage.list_users_with_gdrive_tokens() == []
+
+
+def test_names_follow_the_vault_rules() -> None:
+    assert credential_name("jira-user-", "alice@example.test") == "jira-user-alice@example.test"
+    odd = credential_name("jira-user-", "a b")
+    assert odd.startswith("jira-user-a-b-") and odd != credential_name("jira-user-", "a/b")
+    long = credential_name("linear-org-", "x" * 500)
+    assert len(long) <= 100
+    vault.model.check_name(long)
+    with pytest.raises(vault.InvalidInput):
+        credential_name("jira-user-", "")
+
+
+def test_bad_jira_token_is_refused(storage: TokenStorage) -> None:
+    with pytest.raises(vault.InvalidInput):
+        storage.upsert_jira_token("u", "has space", "https://jira.example.test")
+    assert storage.list_users_with_jira_tokens() == []
+
+
+def test_opens_its_own_vault_and_closes_it(v: vault.Vault, home: Path) -> None:
+    TokenStorage(vault=v).upsert_jira_token("u-1", "tok-1", "https://jira.example.test")
+    with TokenStorage(home) as other:
+        got = other.get_jira_token("u-1")
+        assert got is not None and got["token"] == "tok-1"
+    assert v.exists("jira-user-u-1")  # the borrowed vault is still open
+
+
+# ------------------------------------------------------------------ Google Drive
+
+
+@pytest.fixture
+def google_server(auth_server: AuthServer) -> AuthServer:
+    auth_server.register_client(
+        GOOGLE_CLIENT, client_secret=GOOGLE_SECRET, token_endpoint_auth_method="client_secret_post"
+    )
+    return auth_server
+
+
+def google_creds(server: AuthServer, expiry: datetime) -> Credentials:
+    minted = server.issue_token(GOOGLE_CLIENT, scope="openid email profile")
+    return Credentials(  # type: ignore[no-untyped-call]
+        token=minted["access_token"],
+        refresh_token=minted["refresh_token"],
+        token_uri=server.url("/token"),
+        client_id=GOOGLE_CLIENT,
+        client_secret=GOOGLE_SECRET,
+        scopes=["openid", "email", "profile"],
+        expiry=expiry.replace(tzinfo=None),  # google-auth's naive UTC
+    )
+
+
+def test_gdrive_round_trip_and_info(storage: TokenStorage, google_server: AuthServer, home: Path) -> None:
+    expiry = datetime.fromtimestamp(START + 3600, UTC)
+    creds = google_creds(google_server, expiry)
+    storage.upsert_gdrive_token("drive-user", creds)
+    assert storage.list_users_with_gdrive_tokens() == ["drive-user"]
+    info = storage.get_gdrive_token_info("drive-user")
+    assert info == {
+        "user_id": "drive-user",
+        "token": str(creds.token)[:8] + "...",
+        "has_refresh_token": True,
+        "scopes": ["openid", "email", "profile"],
+        "expiry": "2027-01-15T09:00:00+00:00",
+        "created_at": "2027-01-15T08:00:00+00:00",
+        "updated_at": "2027-01-15T08:00:00+00:00",
+    }
+    registration = storage.vault.get_client(storage.vault.get("gdrive-user-drive-user").provider)
+    assert registration.base == "google" and registration.client_id == GOOGLE_CLIENT
+    got = storage.get_gdrive_credentials("drive-user")
+    assert isinstance(got, Credentials)
+    assert got.token == creds.token and got.refresh_token == creds.refresh_token
+    assert got.client_id == GOOGLE_CLIENT and got.client_secret == GOOGLE_SECRET
+    assert got.token_uri == google_server.url("/token")
+    assert google_server.token_request_count("refresh_token") == 0  # not due: no refresh
+    no_secret_outside_the_vault(home, str(creds.token), str(creds.refresh_token), GOOGLE_SECRET)
+
+
+def test_gdrive_registration_is_reused(storage: TokenStorage, google_server: AuthServer) -> None:
+    expiry = datetime.fromtimestamp(START + 3600, UTC)
+    storage.upsert_gdrive_token("one", google_creds(google_server, expiry))
+    storage.upsert_gdrive_token("two", google_creds(google_server, expiry))
+    assert [c.provider for c in storage.vault.clients()] == ["google"]
+    assert storage.list_users_with_gdrive_tokens() == ["one", "two"]
+
+
+def test_expired_gdrive_credentials_are_refreshed_and_persisted(
+    v: vault.Vault, storage: TokenStorage, google_server: AuthServer, home: Path, clock: vault.FrozenClock
+) -> None:
+    creds = google_creds(google_server, datetime.fromtimestamp(START - 60, UTC))
+    storage.upsert_gdrive_token("drive-user", creds)
+    clock.advance(5)
+    got = storage.get_gdrive_credentials("drive-user")
+    assert got is not None
+    assert got.token != creds.token and google_server.token_state(str(got.token)) == "active"
+    assert got.refresh_token != creds.refresh_token  # the server rotates refresh tokens
+    assert google_server.token_state(creds.refresh_token) != "active"
+    assert google_server.token_request_count("refresh_token") == 1
+    assert got.expiry is not None and got.expiry > datetime.fromtimestamp(clock.now(), UTC).replace(tzinfo=None)
+    with TokenStorage(home) as other:  # a second instance on the same home
+        seen = other.get_gdrive_credentials("drive-user")
+        assert seen is not None and seen.token == got.token and seen.refresh_token == got.refresh_token
+        info = other.get_gdrive_token_info("drive-user")
+        assert info is not None and info["token"] == str(got.token)[:8] + "..."
+        assert info["created_at"] == "2027-01-15T08:00:00+00:00" != info["updated_at"]
+    assert google_server.token_request_count("refresh_token") == 1  # persisted: no second refresh
+    seen_tokens = (creds.token, creds.refresh_token, got.token, got.refresh_token)
+    no_secret_outside_the_vault(home, *(str(t) for t in seen_tokens))
+
+
+def test_dead_gdrive_grant_gives_none(storage: TokenStorage, google_server: AuthServer) -> None:
+    creds = google_creds(google_server, datetime.fromtimestamp(START - 60, UTC))
+    storage.upsert_gdrive_token("drive-user", creds)
+    httpx.post(
+        google_server.url("/revoke"),
+        data={"token": creds.refresh_token, "client_id": GOOGLE_CLIENT, "client_secret": GOOGLE_SECRET},
+    ).raise_for_status()
+    assert storage.get_gdrive_credentials("drive-user") is None
+    assert storage.vault.get("gdrive-user-drive-user").stored_status == "needs_login"
+
+
+def test_gdrive_deletion(storage: TokenStorage, google_server: AuthServer) -> None:
+    storage.upsert_gdrive_token("drive-user", google_creds(google_server, datetime.fromtimestamp(START + 60, UTC)))
+    assert storage.delete_gdrive_token("drive-user") is True
+    assert storage.delete_gdrive_token("drive-user") is False
+    assert storage.get_gdrive_credentials("drive-user") is None
+    assert storage.list_users_with_gdrive_tokens() == []
+
+
+def test_gdrive_needs_a_client_id(storage: TokenStorage) -> None:
+    creds = Credentials(token="tok", refresh_token="ref")  # type: ignore[no-untyped-call]
+    with pytest.raises(vault.InvalidInput, match="client_id"):
+        storage.upsert_gdrive_token("u", creds)
+    assert storage.list_users_with_gdrive_tokens() == []
+
+
+# ----------------------------------------------------------------------- Linear
+
+
+class _LinearRevoke(BaseHTTPRequestHandler):
+    """Linear's ``POST /oauth/revoke`` (form ``refresh_token`` or ``access_token``),
+    forwarded to the loopback server's RFC 7009 endpoint."""
+
+    server: _LinearStandIn
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        hint = "refresh_token" if "refresh_token" in form else "access_token"
+        self.server.seen.append(sorted(form))
+        answer = httpx.post(
+            self.server.auth.url("/revoke"),
+            data={
+                "token": form.get(hint, ""),
+                "token_type_hint": hint,
+                "client_id": LINEAR_CLIENT,
+                "client_secret": LINEAR_SECRET,
+            },
+        )
+        status = 200 if answer.status_code == 200 else 400
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        pass
+
+
+class _LinearStandIn(ThreadingHTTPServer):
+    def __init__(self, auth: AuthServer) -> None:
+        super().__init__(("127.0.0.1", 0), _LinearRevoke)
+        self.auth = auth
+        self.seen: list[list[str]] = []
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+
+@pytest.fixture
+def linear(auth_server: AuthServer) -> Iterator[_LinearStandIn]:
+    auth_server.register_client(
+        LINEAR_CLIENT, client_secret=LINEAR_SECRET, token_endpoint_auth_method="client_secret_post"
+    )
+    stand_in = _LinearStandIn(auth_server)
+    thread = threading.Thread(target=stand_in.serve_forever, daemon=True)
+    thread.start()
+    yield stand_in
+    stand_in.shutdown()
+    stand_in.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def linear_store(v: vault.Vault, linear: _LinearStandIn) -> LinearTokenStore:
+    overrides = {"token_url": linear.auth.url("/token"), "revoke": {"url": linear.url("/oauth/revoke")}}
+    return LinearTokenStore(LINEAR_CLIENT, LINEAR_SECRET, vault=v, overrides=overrides)
+
+
+def test_linear_registration_is_created_once(v: vault.Vault, linear_store: LinearTokenStore) -> None:
+    registration = v.get_client("linear")
+    assert registration.base == "linear" and registration.client_id == LINEAR_CLIENT
+    LinearTokenStore(LINEAR_CLIENT, vault=v)  # reused as is
+    assert v.get_client("linear").overrides == registration.overrides
+    with pytest.raises(vault.InvalidInput, match="another app"):
+        LinearTokenStore("someone-else", vault=v)
+
+
+def test_linear_nothing_stored(linear_store: LinearTokenStore) -> None:
+    assert linear_store.get_access_token("org-1") is None
+    assert linear_store.revoke_tokens("org-1") is False
+
+
+def test_linear_valid_token_is_returned_as_is(
+    linear_store: LinearTokenStore, linear: _LinearStandIn, home: Path
+) -> None:
+    minted = linear.auth.issue_token(LINEAR_CLIENT, scope="read write")
+    linear_store.store_tokens("org-1", minted["access_token"], minted["refresh_token"], "app-user-1", START + 3600)
+    assert linear_store.get_access_token("org-1") == minted["access_token"]
+    assert linear.auth.token_request_count("refresh_token") == 0
+    assert linear_store.list_organizations() == ["org-1"]
+    stored = linear_store.vault.get("linear-org-org-1")
+    assert stored.account == "app-user-1" and stored.extras["organization_id"] == "org-1"
+    no_secret_outside_the_vault(home, minted["access_token"], minted["refresh_token"], LINEAR_SECRET)
+
+
+def test_linear_expired_token_is_refreshed(linear_store: LinearTokenStore, linear: _LinearStandIn, home: Path) -> None:
+    minted = linear.auth.issue_token(LINEAR_CLIENT, scope="read write")
+    past = datetime.fromtimestamp(START, UTC) - timedelta(hours=1)
+    linear_store.store_tokens("org-1", minted["access_token"], minted["refresh_token"], "app-user-1", past)
+    token = linear_store.get_access_token("org-1")
+    assert token is not None and token != minted["access_token"]
+    assert linear.auth.token_state(token) == "active"
+    assert linear.auth.token_request_count("refresh_token") == 1
+    assert linear.auth.token_requests()[-1].auth_method == "client_secret_post"
+    assert linear_store.get_access_token("org-1") == token  # stored: no second refresh
+    assert linear.auth.token_request_count("refresh_token") == 1
+    with LinearTokenStore(LINEAR_CLIENT, home=home) as other:
+        assert other.get_access_token("org-1") == token
+    stored = linear_store.vault.get("linear-org-org-1")
+    assert stored.refresh_token is not None
+    no_secret_outside_the_vault(home, token, stored.refresh_token.reveal(), minted["refresh_token"])
+
+
+def test_linear_revoke(linear_store: LinearTokenStore, linear: _LinearStandIn) -> None:
+    minted = linear.auth.issue_token(LINEAR_CLIENT, scope="read write")
+    linear_store.store_tokens("org-1", minted["access_token"], minted["refresh_token"], "app-user-1", START + 3600)
+    assert linear_store.revoke_tokens("org-1") is True
+    assert linear.seen == [["refresh_token"]]  # Linear's dialect: the refresh token, form-encoded
+    assert linear.auth.token_state(minted["refresh_token"]) == "revoked"
+    assert linear.auth.token_state(minted["access_token"]) == "revoked"
+    assert not linear_store.vault.exists("linear-org-org-1")
+    assert linear_store.get_access_token("org-1") is None
+    assert linear_store.revoke_tokens("org-1") is False
+
+
+def test_linear_revoke_failure_keeps_the_tokens(linear_store: LinearTokenStore, linear: _LinearStandIn) -> None:
+    minted = linear.auth.issue_token(LINEAR_CLIENT, scope="read write")
+    linear_store.store_tokens("org-1", minted["access_token"], minted["refresh_token"], None, START + 3600)
+    linear_store.vault.http_transport = httpx.MockTransport(lambda r: httpx.Response(401, json={"error": "nope"}))
+    with pytest.raises(vault.VaultError):
+        linear_store.revoke_tokens("org-1")
+    assert linear_store.vault.exists("linear-org-org-1")
+    linear_store.vault.http_transport = None
+    assert linear_store.get_access_token("org-1") == minted["access_token"]

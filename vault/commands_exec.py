@@ -1,0 +1,176 @@
+"""``tokendeck exec``: run a program with fresh tokens in its environment only.
+
+``tokendeck exec -e VAR=NAME [-e VAR=NAME ...] -- CMD [ARGS...]`` checks every
+binding first (a valid variable name, a credential that exists), then gets each
+token with :meth:`~vault.core.Vault.token` (which refreshes what is due), closes
+the vault and *replaces this process* with CMD (``os.execvpe``).  CMD therefore
+has tokendeck's PID: signals sent to it, its exit code and its terminal are
+CMD's own, with nothing in between to forward or lose them.  The tokens are in
+CMD's environment and nowhere else: not in argv (``ps`` shows argv), not on
+stdout, not in the calling shell.
+
+The vault's own passphrase variables (``TOKENDECK_PASSPHRASE``,
+``TOKENDECK_NEW_PASSPHRASE``) are dropped from CMD's environment: the program
+gets the tokens it was given, not the key to all of them.
+
+``--env-file`` prints ``VAR='token'`` lines instead (python-dotenv's
+single-quote rules), for tools that read an env file from a pipe.
+
+Exit codes, besides the usual ones: 2 for a bad ``-e`` or a missing ``--``/CMD,
+126 when CMD is found but cannot be executed, 127 when it is not found (the
+shell's conventions).  Once CMD runs, the exit code is CMD's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import stat
+import sys
+from collections.abc import Mapping, Sequence
+
+from vault.errors import InvalidInput, VaultError
+
+VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""A portable environment variable name (POSIX shells accept exactly these)."""
+
+DROPPED_VARS = ("TOKENDECK_PASSPHRASE", "TOKENDECK_NEW_PASSPHRASE")
+"""Secrets of the vault itself, never handed to the program."""
+
+USAGE = "usage: tokendeck exec -e VAR=NAME [-e VAR=NAME ...] -- CMD [ARGS...]  (or --env-file with no CMD)"
+
+
+class CommandNotFound(VaultError):
+    exit_code = 127
+
+
+class CommandNotExecutable(VaultError):
+    exit_code = 126
+
+
+def parse_bindings(specs: Sequence[str]) -> list[tuple[str, str]]:
+    """``["VAR=NAME", ...]`` as ``[(VAR, NAME), ...]``, in order.
+
+    Raises:
+        InvalidInput: no binding, one without ``=``, a VAR that is not a valid
+            environment variable name, an empty NAME, or a VAR given twice.
+    """
+    if not specs:
+        raise InvalidInput(f"exec needs at least one -e VAR=NAME; {USAGE}")
+    bindings: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for spec in specs:
+        var, eq, name = spec.partition("=")
+        if not eq or not name:
+            raise InvalidInput(f"-e {spec!r}: expected VAR=NAME, e.g. -e GITHUB_TOKEN=github")
+        if not VAR_RE.fullmatch(var):
+            raise InvalidInput(
+                f"-e {spec!r}: {var!r} is not a valid environment variable name (letters, digits, _; not a digit first)"
+            )
+        if var in seen:
+            raise InvalidInput(f"-e {spec!r}: {var} is given more than once")
+        seen.add(var)
+        bindings.append((var, name))
+    return bindings
+
+
+def split_command(argv: Sequence[str], *, env_file: bool) -> list[str]:
+    """The command after ``--`` (argparse keeps the ``--`` in a REMAINDER).
+
+    Raises:
+        InvalidInput: no ``--``, no command (unless ``env_file``), or a command
+            with ``env_file``.
+    """
+    if argv and argv[0] != "--":
+        raise InvalidInput(f"put -- before the command ({argv[0]!r}); {USAGE}")
+    command = list(argv[1:])
+    if env_file and command:
+        raise InvalidInput("--env-file prints the variables and runs nothing: drop the command after --")
+    if not env_file and not command:
+        raise InvalidInput(f"no command to run; {USAGE}")
+    if command and not command[0]:
+        raise InvalidInput("the command is empty")
+    return command
+
+
+def find_command(cmd: str, path: str | None) -> None:
+    """Fail early, before the vault is opened, when ``execvpe`` would.
+
+    Raises:
+        CommandNotFound: nothing of that name (exit 127).
+        CommandNotExecutable: found, but a directory or not executable (exit 126).
+    """
+    if "/" in cmd:
+        candidates = [cmd]
+    else:
+        if shutil.which(cmd, path=path) is not None:
+            return
+        candidates = [os.path.join(d or ".", cmd) for d in (path or os.defpath).split(os.pathsep)]
+    for candidate in candidates:
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if stat.S_ISDIR(st.st_mode) or not os.access(candidate, os.X_OK):
+            raise CommandNotExecutable(f"permission denied: {cmd}")
+        return
+    raise CommandNotFound(f"command not found: {cmd}")
+
+
+def child_environment(base: Mapping[str, str], tokens: Mapping[str, str]) -> dict[str, str]:
+    """``base`` without the vault's passphrase variables, plus ``tokens``."""
+    env = {k: v for k, v in base.items() if k not in DROPPED_VARS}
+    env.update(tokens)
+    return env
+
+
+def dotenv_line(var: str, token: str) -> str:
+    """``VAR='token'`` with python-dotenv's single-quote escapes (``\\`` and ``'``).
+
+    Raises:
+        InvalidInput: the token holds a line break, which no env file line can carry.
+    """
+    if "\n" in token or "\r" in token:
+        raise InvalidInput(f"{var}: the token contains a line break and cannot be written as an env file line")
+    escaped = token.replace("\\", "\\\\").replace("'", "\\'")
+    return f"{var}='{escaped}'"
+
+
+def _fetch(bindings: Sequence[tuple[str, str]]) -> dict[str, str]:
+    from vault.commands import _open
+
+    with _open() as vault:
+        for _, name in bindings:
+            vault.get(name)  # every name exists before any refresh happens
+        return {var: vault.token(name) for var, name in bindings}
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    bindings = parse_bindings(args.env)
+    command = split_command(args.argv, env_file=args.env_file)
+    if args.env_file:
+        tokens = _fetch(bindings)
+        lines = [dotenv_line(var, token) for var, token in tokens.items()]  # all checked before any is printed
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        return 0
+
+    cmd, *rest = command
+    find_command(cmd, os.environ.get("PATH"))
+    env = child_environment(os.environ, _fetch(bindings))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive exec, so restore them.
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
+    try:
+        os.execvpe(cmd, [cmd, *rest], env)  # noqa: S606 - running the user's command is the point
+    except FileNotFoundError:
+        raise CommandNotFound(f"command not found: {cmd}") from None
+    except PermissionError:
+        raise CommandNotExecutable(f"permission denied: {cmd}") from None
+    except OSError as exc:
+        raise CommandNotExecutable(f"cannot run {cmd}: {exc.strerror}") from None
