@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Self
 
 from vault.clock import Clock, SystemClock
@@ -86,6 +87,18 @@ def _client(row: Row) -> ClientRegistration:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+
+
+@dataclass(frozen=True)
+class ExportBinding:
+    """A plaintext copy of a credential's token in a file, re-written on every refresh."""
+
+    credential: str
+    target: str
+    path: str
+    key: str
+    options: dict[str, Any]
+    created_at: float
 
 
 class Vault:
@@ -385,7 +398,59 @@ class Vault:
             ).rowcount
             if changed == 0:
                 raise NotFound(f"no credential named {old!r}")
+            # Its history goes with it: the trail of `new` starts where `old`'s began.
+            conn.execute("UPDATE audit SET credential = ? WHERE credential = ?", (new, old))
             self._audit(conn, new, "rename", "ok", f"from={old}")
+
+    # --------------------------------------------------------- export bindings
+
+    def add_export_binding(self, name: str, *, target: str, path: str, key: str, options: Mapping[str, Any]) -> None:
+        """Remember that ``name``'s token is written in plaintext at ``path`` (re-written on refresh).
+
+        ``options`` (never secret) are what the target needs to write it again; they
+        are kept as JSON in the table's ``format`` column.
+        """
+        with self._store.transaction() as conn:
+            row = conn.execute("SELECT id FROM credentials WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise NotFound(f"no credential named {name!r}")
+            conn.execute(
+                """
+                INSERT INTO export_bindings (credential_id, target, path, format, key, created_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (credential_id, target, path, key) DO UPDATE SET format = excluded.format
+                """,
+                (row["id"], target, path, json.dumps(dict(options), sort_keys=True), key, self.clock.now()),
+            )
+            self._audit(conn, name, "export", "bound", f"target={target} path={path} key={key}")
+
+    def export_bindings(self, name: str | None = None) -> list[ExportBinding]:
+        """Plaintext export bindings (of ``name``, or all), by credential, target and path."""
+        where = "WHERE c.name = ?" if name is not None else ""
+        rows = self._store.query(
+            "SELECT c.name AS credential, b.target, b.path, b.key, b.format, b.created_at "  # noqa: S608 - fixed
+            f"FROM export_bindings b JOIN credentials c ON c.id = b.credential_id {where} "
+            "ORDER BY c.name, b.target, b.path, b.key",
+            (name,) if name is not None else (),
+        )
+        return [
+            ExportBinding(r["credential"], r["target"], r["path"], r["key"], json.loads(r["format"]), r["created_at"])
+            for r in rows
+        ]
+
+    def remove_export_bindings(self, name: str, *, target: str, path: str) -> int:
+        """Forget ``name``'s bindings of ``target`` at ``path``; returns how many there were."""
+        with self._store.transaction() as conn:
+            removed = int(
+                conn.execute(
+                    "DELETE FROM export_bindings WHERE target = ? AND path = ? AND credential_id = "
+                    "(SELECT id FROM credentials WHERE name = ?)",
+                    (target, path, name),
+                ).rowcount
+            )
+            if removed:
+                self._audit(conn, name, "unexport", "ok", f"target={target} path={path}")
+        return removed
 
     # ---------------------------------------------------- client registrations
 
