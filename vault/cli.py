@@ -132,6 +132,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env-file", action="store_true", help="print VAR='token' lines (dotenv quoting); run nothing")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command to run")
 
+    p = sub.add_parser(
+        "export",
+        help="write a credential into a tool's config (.env, shell, .netrc, Claude Code .mcp.json)",
+        usage="tokendeck export TARGET --name CRED [options] [--command CMD ARGS...] | tokendeck export --list",
+        description="Reference mode (default where the format allows) writes no secret: the MCP server runs "
+        "under tokendeck exec, shell lines call tokendeck token. --plaintext writes the token, and every "
+        "refresh re-writes it. A diff preview (secrets as ***) goes to stderr first.",
+        epilog="exit codes: 2 bad option, invalid JSON, symlink, missing directory, bad env var name, a value "
+        ".env cannot hold, git-tracked file without --force; 1 read-only file or concurrent writer; "
+        "4 needs sign-in; 5 no such credential. The target file is untouched on any failure.",
+    )
+    p.add_argument("target", nargs="?", choices=("dotenv", "shell", "netrc", "claude-code"), metavar="TARGET")
+    p.add_argument("--name", help="the credential to export")
+    p.add_argument("--var", help="the environment variable (dotenv, shell, claude-code)")
+    p.add_argument("--server", help="claude-code: the mcpServers entry")
+    p.add_argument("--file", help="the file (default .env, ~/.netrc, .mcp.json)")
+    p.add_argument("--host", help="netrc: the machine")
+    p.add_argument("--login", help="netrc: the login (default: the entry's current one)")
+    p.add_argument("--plaintext", action="store_true", help="write the token itself (re-written on refresh)")
+    p.add_argument("--force", action="store_true", help="plaintext even into a file git tracks or does not ignore")
+    p.add_argument("--dry-run", action="store_true", help="print the diff preview; write nothing")
+    p.add_argument("--list", action="store_true", help="list plaintext export bindings")
+    p.add_argument("--json", action="store_true", help="with --list: machine-readable output")
+    p.add_argument(
+        "--command",
+        dest="argv",
+        nargs=argparse.REMAINDER,
+        default=[],
+        metavar="CMD ARGS",
+        help="claude-code: the server's command and arguments (last: takes everything after it)",
+    )
+
+    p = sub.add_parser("unexport", help="stop re-writing a plaintext export (the file is left as it is)")
+    p.add_argument("target", choices=("dotenv", "netrc", "claude-code"), metavar="TARGET")
+    p.add_argument("--name", required=True, help="the credential")
+    p.add_argument("--file", help="the file (default .env, ~/.netrc, .mcp.json)")
+
     sub.add_parser("tui", help="open the terminal UI (the default)")
     return parser
 
@@ -167,6 +204,8 @@ HANDLERS: dict[str, str] = {
     "refresh": "vault.commands_oauth:cmd_refresh",
     "revoke": "vault.commands_oauth:cmd_revoke",
     "exec": "vault.commands_exec:cmd_exec",
+    "export": "vault.commands_export:cmd_export",
+    "unexport": "vault.commands_export:cmd_unexport",
 }
 """Command -> handler, imported only when run: ``token`` never loads the OAuth stack."""
 

@@ -115,6 +115,10 @@ def refresh(
         rotated = "rotated" if tokens.refresh_token is not None else "kept refresh token"
         detail = f"{rotated}; scopes narrowed: -{' -'.join(lost)}" if lost else rotated
         vault.save_refreshed(renewed, sent_refresh_token=credential.refresh_token.reveal(), detail=detail)
+        if renewed.access_token is not None:  # plaintext copies follow the new token (best effort, never raises)
+            from vault.export import reexport
+
+            reexport(vault, name, renewed.access_token.reveal())
         return renewed
 
 

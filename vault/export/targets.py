@@ -1,0 +1,293 @@
+"""Each export target's file format: merge one credential into existing text.
+
+Every function here is pure: old text (``None`` for a file that does not exist)
+in, new text out, plus the secrets the change replaced (so the preview can mask
+them).  Nothing else in the file changes: other lines, entries, servers and keys
+are kept as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from vault.errors import InvalidInput
+
+TARGETS = ("dotenv", "shell", "netrc", "claude-code")
+FILE_TARGETS = ("dotenv", "netrc", "claude-code")
+PLAINTEXT_ONLY = ("dotenv", "netrc")
+"""Formats with no way to refer to a secret kept elsewhere: they hold the token or nothing."""
+
+DEFAULT_FILES = {"dotenv": ".env", "netrc": "~/.netrc", "claude-code": ".mcp.json"}
+
+VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What to export where (never secret: it is stored as the binding's options)."""
+
+    target: str
+    name: str
+    var: str | None = None
+    server: str | None = None
+    host: str | None = None
+    login: str | None = None
+    command: tuple[str, ...] = ()
+    plaintext: bool = False
+
+    @property
+    def key(self) -> str:
+        """The binding's key: which entry of the file holds the token."""
+        if self.target == "netrc":
+            return f"machine {self.host}"
+        if self.target == "claude-code":
+            return f"mcpServers.{self.server}.env.{self.var}"
+        return str(self.var)
+
+    def options(self) -> dict[str, Any]:
+        return {"var": self.var, "server": self.server, "host": self.host, "login": self.login}
+
+
+@dataclass
+class Rendered:
+    text: str
+    replaced: list[str] = field(default_factory=list)
+    """Secret values the change overwrote (masked in the preview)."""
+
+
+def check_spec(spec: Spec) -> None:
+    """Each target's required options, checked before anything is read.
+
+    Raises:
+        InvalidInput: a missing or malformed option.
+    """
+    if spec.target not in TARGETS:
+        raise InvalidInput(f"unknown export target {spec.target!r}; one of: {', '.join(TARGETS)}")
+    if spec.target in PLAINTEXT_ONLY and not spec.plaintext:
+        hint = "or use tokendeck exec -e VAR=NAME -- CMD instead" if spec.target == "dotenv" else ""
+        raise InvalidInput(f"{spec.target} can only hold the token itself: pass --plaintext {hint}".rstrip())
+    if spec.target in ("dotenv", "shell", "claude-code"):
+        if not spec.var:
+            raise InvalidInput(f"{spec.target} needs --var VAR (the environment variable to set)")
+        if not VAR_RE.fullmatch(spec.var):
+            raise InvalidInput(
+                f"--var {spec.var!r} is not a valid environment variable name (letters, digits, _; not a digit first)"
+            )
+    if spec.target == "claude-code" and not spec.server:
+        raise InvalidInput("claude-code needs --server SERVER (the mcpServers entry)")
+    if spec.target == "netrc":
+        if not spec.host:
+            raise InvalidInput("netrc needs --host HOST (the machine entry)")
+        _netrc_word("--host", spec.host)
+        if spec.login is not None:
+            _netrc_word("--login", spec.login)
+
+
+# -------------------------------------------------------------------- dotenv
+
+_DOTENV_KEY = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)\s*=(?P<value>.*)$", re.DOTALL)
+
+
+def dotenv_quote(var: str, token: str) -> str:
+    """``'token'`` with python-dotenv's single-quote escapes.
+
+    Raises:
+        InvalidInput: a line break, or ``${`` (python-dotenv would expand it).
+    """
+    if "\n" in token or "\r" in token:
+        raise InvalidInput(f"{var}: the token contains a line break; a .env line cannot hold it")
+    if "${" in token:
+        raise InvalidInput(f"{var}: the token contains '${{', which python-dotenv would expand; not written")
+    return "'" + token.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _dotenv_raw_value(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value.split(" #", 1)[0].strip()
+
+
+def render_dotenv(spec: Spec, old: str | None, token: str) -> Rendered:
+    var = str(spec.var)
+    line = f"{var}={dotenv_quote(var, token)}"
+    out: list[str] = []
+    replaced: list[str] = []
+    done = False
+    for raw in (old or "").splitlines(keepends=True):
+        body = raw.rstrip("\r\n")
+        m = _DOTENV_KEY.match(body)
+        if m is None or m.group("key") != var:
+            out.append(raw)
+            continue
+        value = m.group("value").strip()
+        if value[:1] in ("'", '"') and (len(value) < 2 or value[-1] != value[0]):
+            raise InvalidInput(f"{var}'s current value spans several lines; edit it by hand first")
+        replaced.append(_dotenv_raw_value(value))
+        if not done:  # the first keeps its place; later duplicates would override it, so they go
+            out.append(line + raw[len(body) :])
+            done = True
+    if not done:
+        if out and not out[-1].endswith("\n"):
+            out[-1] += "\n"
+        out.append(line + "\n")
+    return Rendered("".join(out), [r for r in replaced if r])
+
+
+# --------------------------------------------------------------------- shell
+
+
+def render_shell(spec: Spec, token: str | None) -> str:
+    var = str(spec.var)
+    if spec.plaintext:
+        assert token is not None  # noqa: S101 - the caller fetched it
+        return f"export {var}={shlex.quote(token)}\n"
+    return f'export {var}="$(tokendeck token {shlex.quote(spec.name)})"\n'
+
+
+# --------------------------------------------------------------------- netrc
+
+
+def _netrc_word(label: str, value: str) -> None:
+    bad = any(ch.isspace() or not ch.isprintable() or ch in '"\\' for ch in value)
+    if not value or bad or value[0] == "#":
+        raise InvalidInput(f"{label}: a .netrc word cannot be empty or hold whitespace, quotes, \\ or a leading #")
+
+
+def _netrc_tokens(text: str) -> list[tuple[str, int, int]]:
+    """Tokens with their offsets; comments skipped, each macdef body one token."""
+    tokens: list[tuple[str, int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        if text[i].isspace():
+            i += 1
+            continue
+        start = i
+        if text[i] == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if text[i] == '"':
+            i += 1
+            while i < n and text[i] != '"':
+                i += 2 if text[i] == "\\" else 1
+            i = min(i + 1, n)
+        else:
+            while i < n and not text[i].isspace():
+                i += 1
+        tokens.append((text[start:i], start, i))
+        if len(tokens) >= 2 and tokens[-2][0] == "macdef":  # the name: the body runs to a blank line
+            end = text.find("\n\n", i)
+            body_end = n if end < 0 else end + 1
+            tokens.append(("<macro>", i, body_end))
+            i = body_end
+    return tokens
+
+
+def render_netrc(spec: Spec, old: str | None, token: str) -> Rendered:
+    _netrc_word("the token", token)
+    host = str(spec.host)
+    text = old or ""
+    tokens = _netrc_tokens(text)
+    heads = [k for k, (t, _, _) in enumerate(tokens) if t in ("machine", "default", "macdef")]
+    for idx, k in enumerate(heads):
+        if tokens[k][0] != "machine" or k + 1 >= len(tokens) or tokens[k + 1][0] != host:
+            continue
+        stop = heads[idx + 1] if idx + 1 < len(heads) else len(tokens)
+        body = tokens[k + 2 : stop]
+        pairs = [(body[j][0], body[j + 1][0]) for j in range(0, len(body) - 1, 2)]
+        login = spec.login or next((v for key, v in pairs if key == "login"), None)
+        if login is None:
+            raise InvalidInput(f"the machine {host} entry has no login: pass --login LOGIN")
+        replaced = [v for key, v in pairs if key == "password"]
+        rest = [f"{key} {v}" for key, v in pairs if key not in ("login", "password")]
+        entry = " ".join([f"machine {host} login {login} password {token}", *rest])
+        end = tokens[stop - 1][2]
+        return Rendered(text[: tokens[k][1]] + entry + text[end:], replaced)
+    if spec.login is None:
+        raise InvalidInput(f"no machine {host} entry yet: pass --login LOGIN")
+    entry = f"machine {host} login {spec.login} password {token}\n"
+    default = next((tokens[k][1] for k in heads if tokens[k][0] == "default"), None)
+    if default is not None:  # default must stay last
+        return Rendered(text[:default] + entry + text[default:])
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return Rendered(text + entry)
+
+
+# --------------------------------------------------------------- claude-code
+
+
+def _load_json_object(old: str | None, what: str) -> dict[str, Any]:
+    if old is None or not old.strip():
+        return {}
+    try:
+        data = json.loads(old)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}); not changed") from None
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{what} does not hold a JSON object; not changed")
+    return data
+
+
+def _unwrap(server: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """A server already wrapped by ``tokendeck exec``: its ``-e`` pairs and the real command."""
+    args = server.get("args") or []
+    if server.get("command") == "tokendeck" and args[:1] == ["exec"] and "--" in args:
+        cut = args.index("--")
+        pairs = [args[j + 1] for j in range(1, cut - 1) if args[j] == "-e"]
+        return pairs, args[cut + 1 :]
+    return [], [server["command"], *args]
+
+
+def render_claude_code(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
+    data = _load_json_object(old, what)
+    servers = data.setdefault("mcpServers", {})
+    if not isinstance(servers, dict):
+        raise InvalidInput(f"{what}: mcpServers is not a JSON object; not changed")
+    name, var = str(spec.server), str(spec.var)
+    server = servers.get(name)
+    if server is None:
+        if not spec.command:
+            raise InvalidInput(f"{what} has no server {name!r}: give its command last: --command npx -y PACKAGE")
+        server = servers[name] = {"command": spec.command[0], "args": list(spec.command[1:])}
+    if not isinstance(server, dict):
+        raise InvalidInput(f"{what}: mcpServers.{name} is not a JSON object; not changed")
+    if spec.command:
+        server["command"], server["args"] = spec.command[0], list(spec.command[1:])
+    if not isinstance(server.get("command"), str) or not isinstance(server.get("args", []), list):
+        raise InvalidInput(f"{what}: mcpServers.{name} is not a stdio server (command, args); not supported yet")
+    env = server.get("env")
+    if env is not None and not isinstance(env, dict):
+        raise InvalidInput(f"{what}: mcpServers.{name}.env is not a JSON object; not changed")
+    replaced: list[str] = []
+    if env is not None and isinstance(env.get(var), str) and "${" not in env[var]:
+        replaced.append(env[var])
+    if spec.plaintext:
+        assert token is not None  # noqa: S101 - the caller fetched it
+        server.setdefault("env", {})[var] = token
+    else:
+        pairs, real = _unwrap(server)
+        pairs = [p for p in pairs if p.partition("=")[0] != var] + [f"{var}={spec.name}"]
+        server["command"] = "tokendeck"
+        server["args"] = ["exec", *[a for p in pairs for a in ("-e", p)], "--", *real]
+        if env is not None:
+            env.pop(var, None)  # no secret stays behind
+    return Rendered(json.dumps(data, indent=2, ensure_ascii=False) + "\n", replaced)
+
+
+def render(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
+    """The new text of the target's file."""
+    if spec.target == "dotenv":
+        assert token is not None  # noqa: S101
+        return render_dotenv(spec, old, token)
+    if spec.target == "netrc":
+        assert token is not None  # noqa: S101
+        return render_netrc(spec, old, token)
+    if spec.target == "claude-code":
+        return render_claude_code(spec, old, token, what)
+    raise InvalidInput(f"{spec.target} does not write a file")

@@ -1,0 +1,124 @@
+"""Reading, checking and atomically replacing an export target's file.
+
+A file is read only if it is a regular file (never through a symlink) that we
+may write; it is replaced by a temp file created 0600 in the same directory,
+fsync-ed, given the old file's mode, and renamed over it.  If the file changed
+between reading and replacing (another writer), nothing is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import stat
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from vault.errors import InvalidInput, VaultError
+from vault.paths import fsync_dir
+
+
+class TargetUnwritable(VaultError):
+    """The target exists but may not be written (read-only, permissions): exit 1."""
+
+    default_title = "Cannot write"
+
+
+def read_target(path: Path) -> tuple[str | None, int | None]:
+    """The file's text and mode, or ``(None, None)`` when it does not exist yet.
+
+    Raises:
+        InvalidInput: the directory is missing, the path is a symlink or not a
+            regular file, or the file is not UTF-8.
+        TargetUnwritable: the file or its directory is read-only.
+    """
+    if not path.parent.is_dir():
+        raise InvalidInput(f"{path.parent}: the directory does not exist; nothing was written")
+    if not os.access(path.parent, os.W_OK):
+        raise TargetUnwritable(f"{path.parent}: the directory is not writable; nothing was written")
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None, None
+    if stat.S_ISLNK(st.st_mode):
+        raise InvalidInput(f"{path} is a symbolic link; export to the file it points at instead")
+    if not stat.S_ISREG(st.st_mode):
+        raise InvalidInput(f"{path} is not a regular file")
+    if not st.st_mode & stat.S_IWUSR or not os.access(path, os.W_OK):
+        raise TargetUnwritable(f"{path} is read-only; nothing was written")
+    try:
+        return path.read_bytes().decode("utf-8"), stat.S_IMODE(st.st_mode)
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path} is not UTF-8 text; not changed") from None
+
+
+def git_refusal(path: Path) -> str | None:
+    """Why a plaintext secret must not go into ``path`` (git tracks it, or would), or None."""
+    where = str(path.parent)
+
+    def git(*args: str) -> int:
+        try:
+            done = subprocess.run(["git", "-C", where, *args], capture_output=True, timeout=10, check=False)  # noqa: S603, S607
+        except (OSError, subprocess.SubprocessError):
+            return -1
+        return done.returncode
+
+    if git("rev-parse", "--is-inside-work-tree") != 0:
+        return None  # no git, or not a work tree
+    if git("ls-files", "--error-unmatch", "--", path.name) == 0:
+        return f"{path} is tracked by git; a plaintext token there would be committed (--force to do it anyway)"
+    if git("check-ignore", "-q", "--", path.name) != 0:
+        return f"{path} is not git-ignored; add it to .gitignore first (or --force)"
+    return None
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def preview(path: Path, old: str | None, new: str, secrets: Iterable[str]) -> str:
+    """A unified diff of the change with every secret shown as ``***``.
+
+    No context lines: a neighbouring line of a ``.env`` or ``.netrc`` may hold
+    someone else's secret, which the preview has no business printing.
+    """
+    hidden = list(secrets)
+    before = mask(old or "", hidden).splitlines(keepends=True)
+    after = mask(new, hidden).splitlines(keepends=True)
+    label = "/dev/null" if old is None else str(path)
+    lines = list(difflib.unified_diff(before, after, label, str(path), n=0))
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def replace_atomic(path: Path, text: str, *, expected: str | None, mode: int | None) -> None:
+    """Replace ``path`` with ``text``: a 0600 temp file beside it, fsync, the old mode, rename.
+
+    Raises:
+        VaultError: the file changed since it was read (``expected``); nothing written.
+        TargetUnwritable: the directory refused the temp file or the rename.
+    """
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tokendeck.tmp")
+    except PermissionError:
+        raise TargetUnwritable(f"{path.parent}: the directory is not writable; nothing was written") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(text.encode("utf-8"))
+            f.flush()
+            if mode is not None:
+                os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        current, _ = read_target(path)
+        if current != expected:
+            raise VaultError(f"{path} changed while tokendeck was writing it; nothing was written, try again")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
