@@ -317,6 +317,16 @@ def make_app(
     return VaultApp(paths, vault=vault, clock=clock, settings=settings or load_settings(paths), env=env)
 
 
+def cmd_tui(args: object) -> int:
+    """``tokendeck`` with no command (the CLI names this handler by string, so ``vault``
+    never imports the UI).  The app unlocks or creates the vault itself."""
+    from vault.commands import check_tui_can_start
+
+    check_tui_can_start()
+    run_app()
+    return 0
+
+
 def run_app(vault: Vault | None = None) -> None:
     """Run the TUI until the user quits."""
     make_app(vault).run()

@@ -198,7 +198,7 @@ HANDLERS: dict[str, str] = {
     "rename": "vault.commands:cmd_rename",
     "passphrase": "vault.commands:cmd_passphrase",
     "audit": "vault.commands:cmd_audit",
-    "tui": "vault.commands:cmd_tui",
+    "tui": "screens.app:cmd_tui",  # by name only: vault never imports the UI
     "login": "vault.commands_oauth:cmd_login",
     "provider": "vault.commands_oauth:cmd_provider",
     "refresh": "vault.commands_oauth:cmd_refresh",

@@ -249,16 +249,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tui(args: argparse.Namespace) -> int:
-    """The TUI unlocks (or creates) the vault itself: keyring and environment
-    passphrases open it straight away, otherwise it shows the unlock screen."""
+def check_tui_can_start() -> None:
+    """The TUI needs a terminal; without one, say what to do instead.
+
+    Raises:
+        NoVault: there is no vault yet (create one with ``tokendeck init``).
+        InvalidInput: stdin is not a terminal.
+    """
     if not _interactive():
         from vault.paths import resolve_home
 
         if not resolve_home().db.exists():
             raise NoVault(f"no vault at {resolve_home().home} (create one with: tokendeck init)")
         raise InvalidInput("the TUI needs a terminal; see tokendeck --help for the commands")
-    from screens.app import run_app  # deferred: the TUI stack is only for this command
-
-    run_app()
-    return 0
