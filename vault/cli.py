@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "export",
-        help="write a credential into a tool's config (.env, shell, .netrc, Claude Code .mcp.json)",
+        help="write a credential into a tool's config (.env, shell, .netrc, agent MCP configs)",
         usage="tokendeck export TARGET --name CRED [options] [--command CMD ARGS...] | tokendeck export --list",
         description="Reference mode (default where the format allows) writes no secret: the MCP server runs "
         "under tokendeck exec, shell lines call tokendeck token. --plaintext writes the token, and every "
@@ -143,11 +143,28 @@ def build_parser() -> argparse.ArgumentParser:
         ".env cannot hold, git-tracked file without --force; 1 read-only file or concurrent writer; "
         "4 needs sign-in; 5 no such credential. The target file is untouched on any failure.",
     )
-    p.add_argument("target", nargs="?", choices=("dotenv", "shell", "netrc", "claude-code"), metavar="TARGET")
+    p.add_argument(
+        "target",
+        nargs="?",
+        choices=(
+            "dotenv",
+            "shell",
+            "netrc",
+            "claude-code",
+            "claude-desktop",
+            "cursor",
+            "windsurf",
+            "gemini",
+            "vscode",
+            "zed",
+            "codex",
+        ),
+        metavar="TARGET",
+    )
     p.add_argument("--name", help="the credential to export")
-    p.add_argument("--var", help="the environment variable (dotenv, shell, claude-code)")
-    p.add_argument("--server", help="claude-code: the mcpServers entry")
-    p.add_argument("--file", help="the file (default .env, ~/.netrc, .mcp.json)")
+    p.add_argument("--var", help="the environment variable (every target but netrc)")
+    p.add_argument("--server", help="MCP targets: the server entry to edit")
+    p.add_argument("--file", help="the file (default: the target's usual place, e.g. .env, ~/.netrc, .mcp.json)")
     p.add_argument("--host", help="netrc: the machine")
     p.add_argument("--login", help="netrc: the login (default: the entry's current one)")
     p.add_argument("--plaintext", action="store_true", help="write the token itself (re-written on refresh)")
@@ -161,11 +178,26 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=argparse.REMAINDER,
         default=[],
         metavar="CMD ARGS",
-        help="claude-code: the server's command and arguments (last: takes everything after it)",
+        help="MCP targets: the server's command and arguments (last: takes everything after it)",
     )
 
     p = sub.add_parser("unexport", help="stop re-writing a plaintext export (the file is left as it is)")
-    p.add_argument("target", choices=("dotenv", "netrc", "claude-code"), metavar="TARGET")
+    p.add_argument(
+        "target",
+        choices=(
+            "dotenv",
+            "netrc",
+            "claude-code",
+            "claude-desktop",
+            "cursor",
+            "windsurf",
+            "gemini",
+            "vscode",
+            "zed",
+            "codex",
+        ),
+        metavar="TARGET",
+    )
     p.add_argument("--name", required=True, help="the credential")
     p.add_argument("--file", help="the file (default .env, ~/.netrc, .mcp.json)")
 

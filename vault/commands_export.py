@@ -34,10 +34,10 @@ def _path(target: str, given: str | None) -> Path:
 
 
 def _spec(args: argparse.Namespace) -> Spec:
-    from vault.export.targets import check_spec
+    from vault.export.targets import MCP_TARGETS, check_spec
 
     command = list(args.argv or [])
-    if command and args.target != "claude-code":
+    if command and args.target not in MCP_TARGETS:
         raise InvalidInput(f"{args.target} takes no --command")
     spec = Spec(
         target=args.target,
@@ -62,7 +62,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.list:
         return _list(args)
     if not args.target:
-        raise InvalidInput("export needs a TARGET (dotenv, shell, netrc, claude-code) or --list")
+        raise InvalidInput("export needs a TARGET (see tokendeck export --help) or --list")
     if not args.name:
         raise InvalidInput("export needs --name CRED (the credential to export)")
     spec = _spec(args)

@@ -11,17 +11,48 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import tomllib
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from vault.errors import InvalidInput
 
-TARGETS = ("dotenv", "shell", "netrc", "claude-code")
-FILE_TARGETS = ("dotenv", "netrc", "claude-code")
+
+@dataclass(frozen=True)
+class JsonMcp:
+    """A tool that keeps its MCP servers in a JSON object: ``{top: {server: {command, args, env}}}``."""
+
+    top: str
+    """The top-level key holding the servers (``mcpServers``, VS Code's ``servers``, Zed's ``context_servers``)."""
+    default_file: str
+    fixed: tuple[tuple[str, str], ...] = ()
+    """Keys a new server entry starts with (Zed's ``source = "custom"``, VS Code's ``type = "stdio"``)."""
+
+
+JSON_MCP: dict[str, JsonMcp] = {
+    "claude-code": JsonMcp("mcpServers", ".mcp.json"),
+    "claude-desktop": JsonMcp("mcpServers", "~/.config/Claude/claude_desktop_config.json"),
+    "cursor": JsonMcp("mcpServers", "~/.cursor/mcp.json"),
+    "windsurf": JsonMcp("mcpServers", "~/.codeium/windsurf/mcp_config.json"),
+    "gemini": JsonMcp("mcpServers", "~/.gemini/settings.json"),
+    "vscode": JsonMcp("servers", ".vscode/mcp.json", (("type", "stdio"),)),
+    "zed": JsonMcp("context_servers", "~/.config/zed/settings.json", (("source", "custom"),)),
+}
+MCP_TARGETS = (*JSON_MCP, "codex")
+"""Targets that hold MCP servers: --server, --var, and --command for a new server."""
+
+TARGETS = ("dotenv", "shell", "netrc", *MCP_TARGETS)
+FILE_TARGETS = ("dotenv", "netrc", *MCP_TARGETS)
 PLAINTEXT_ONLY = ("dotenv", "netrc")
 """Formats with no way to refer to a secret kept elsewhere: they hold the token or nothing."""
 
-DEFAULT_FILES = {"dotenv": ".env", "netrc": "~/.netrc", "claude-code": ".mcp.json"}
+DEFAULT_FILES = {
+    "dotenv": ".env",
+    "netrc": "~/.netrc",
+    **{target: fmt.default_file for target, fmt in JSON_MCP.items()},
+    "codex": "~/.codex/config.toml",
+}
 
 VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -44,8 +75,10 @@ class Spec:
         """The binding's key: which entry of the file holds the token."""
         if self.target == "netrc":
             return f"machine {self.host}"
-        if self.target == "claude-code":
-            return f"mcpServers.{self.server}.env.{self.var}"
+        if self.target in JSON_MCP:
+            return f"{JSON_MCP[self.target].top}.{self.server}.env.{self.var}"
+        if self.target == "codex":
+            return f"mcp_servers.{self.server}.env.{self.var}"
         return str(self.var)
 
     def options(self) -> dict[str, Any]:
@@ -70,15 +103,16 @@ def check_spec(spec: Spec) -> None:
     if spec.target in PLAINTEXT_ONLY and not spec.plaintext:
         hint = "or use tokendeck exec -e VAR=NAME -- CMD instead" if spec.target == "dotenv" else ""
         raise InvalidInput(f"{spec.target} can only hold the token itself: pass --plaintext {hint}".rstrip())
-    if spec.target in ("dotenv", "shell", "claude-code"):
+    if spec.target in ("dotenv", "shell", *MCP_TARGETS):
         if not spec.var:
             raise InvalidInput(f"{spec.target} needs --var VAR (the environment variable to set)")
         if not VAR_RE.fullmatch(spec.var):
             raise InvalidInput(
                 f"--var {spec.var!r} is not a valid environment variable name (letters, digits, _; not a digit first)"
             )
-    if spec.target == "claude-code" and not spec.server:
-        raise InvalidInput("claude-code needs --server SERVER (the mcpServers entry)")
+    if spec.target in MCP_TARGETS and not spec.server:
+        top = JSON_MCP[spec.target].top if spec.target in JSON_MCP else "mcp_servers"
+        raise InvalidInput(f"{spec.target} needs --server SERVER (the {top} entry)")
     if spec.target == "netrc":
         if not spec.host:
             raise InvalidInput("netrc needs --host HOST (the machine entry)")
@@ -219,7 +253,73 @@ def render_netrc(spec: Spec, old: str | None, token: str) -> Rendered:
     return Rendered(text + entry)
 
 
-# --------------------------------------------------------------- claude-code
+# ------------------------------------------------------------ MCP servers
+
+
+def _unwrap(server: MutableMapping[str, Any]) -> tuple[list[str], list[str]]:
+    """A server already wrapped by ``tokendeck exec``: its ``-e`` pairs and the real command."""
+    args = [str(a) for a in server.get("args") or []]
+    if server.get("command") == "tokendeck" and args[:1] == ["exec"] and "--" in args:
+        cut = args.index("--")
+        pairs = [args[j + 1] for j in range(1, cut - 1) if args[j] == "-e"]
+        return pairs, args[cut + 1 :]
+    return [], [str(server["command"]), *args]
+
+
+def _merge_server(
+    spec: Spec,
+    servers: MutableMapping[str, Any],
+    token: str | None,
+    where: str,
+    new_entry: MutableMapping[str, Any],
+    new_env: Callable[[], MutableMapping[str, Any]] = dict,
+    fixed: tuple[tuple[str, str], ...] = (),
+) -> list[str]:
+    """Point ``servers[spec.server]`` at the credential; returns the secrets it replaced.
+
+    ``new_entry`` is the empty mapping a missing server starts as and ``new_env``
+    makes a missing ``env`` (dicts for JSON, TOML tables for Codex); ``where``
+    names the servers object in messages (``.mcp.json: mcpServers``).
+    """
+    name, var = str(spec.server), str(spec.var)
+    server = servers.get(name)
+    if server is None:
+        if not spec.command:
+            raise InvalidInput(f"{where} has no server {name!r}: give its command last: --command npx -y PACKAGE")
+        for key, value in fixed:
+            new_entry[key] = value
+        new_entry["command"], new_entry["args"] = spec.command[0], list(spec.command[1:])
+        servers[name] = new_entry
+        server = servers[name]
+    if not isinstance(server, MutableMapping):
+        raise InvalidInput(f"{where}.{name} is not an object; not changed")
+    for key, value in fixed:
+        if key in server and server[key] != value:
+            raise InvalidInput(f"{where}.{name} has {key} = {server[key]!r}, not {value!r}; not supported yet")
+    if spec.command:
+        server["command"], server["args"] = spec.command[0], list(spec.command[1:])
+    if not isinstance(server.get("command"), str) or not isinstance(server.get("args", []), list):
+        raise InvalidInput(f"{where}.{name} is not a stdio server (command, args); not supported yet")
+    env = server.get("env")
+    if env is not None and not isinstance(env, MutableMapping):
+        raise InvalidInput(f"{where}.{name}.env is not an object; not changed")
+    replaced: list[str] = []
+    if env is not None and isinstance(env.get(var), str) and "${" not in env[var]:
+        replaced.append(str(env[var]))
+    if spec.plaintext:
+        assert token is not None  # noqa: S101 - the caller fetched it
+        if env is None:
+            server["env"] = new_env()
+            env = server["env"]
+        env[var] = token
+    else:
+        pairs, real = _unwrap(server)
+        pairs = [p for p in pairs if p.partition("=")[0] != var] + [f"{var}={spec.name}"]
+        server["command"] = "tokendeck"
+        server["args"] = ["exec", *[a for p in pairs for a in ("-e", p)], "--", *real]
+        if env is not None:
+            env.pop(var, None)  # no secret stays behind
+    return replaced
 
 
 def _load_json_object(old: str | None, what: str) -> dict[str, Any]:
@@ -228,56 +328,57 @@ def _load_json_object(old: str | None, what: str) -> dict[str, Any]:
     try:
         data = json.loads(old)
     except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}); not changed") from None
+        raise InvalidInput(
+            f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}; comments are not supported); not changed"
+        ) from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{what} does not hold a JSON object; not changed")
     return data
 
 
-def _unwrap(server: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """A server already wrapped by ``tokendeck exec``: its ``-e`` pairs and the real command."""
-    args = server.get("args") or []
-    if server.get("command") == "tokendeck" and args[:1] == ["exec"] and "--" in args:
-        cut = args.index("--")
-        pairs = [args[j + 1] for j in range(1, cut - 1) if args[j] == "-e"]
-        return pairs, args[cut + 1 :]
-    return [], [server["command"], *args]
+def render_json_mcp(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
+    """Claude Code/Desktop, Cursor, Windsurf, Gemini CLI, VS Code, Zed: one JSON shape, different keys."""
+    fmt = JSON_MCP[spec.target]
+    data = _load_json_object(old, what)
+    servers = data.setdefault(fmt.top, {})
+    if not isinstance(servers, dict):
+        raise InvalidInput(f"{what}: {fmt.top} is not a JSON object; not changed")
+    replaced = _merge_server(spec, servers, token, f"{what}: {fmt.top}", {}, dict, fmt.fixed)
+    return Rendered(json.dumps(data, indent=2, ensure_ascii=False) + "\n", replaced)
 
 
 def render_claude_code(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
-    data = _load_json_object(old, what)
-    servers = data.setdefault("mcpServers", {})
-    if not isinstance(servers, dict):
-        raise InvalidInput(f"{what}: mcpServers is not a JSON object; not changed")
-    name, var = str(spec.server), str(spec.var)
-    server = servers.get(name)
-    if server is None:
-        if not spec.command:
-            raise InvalidInput(f"{what} has no server {name!r}: give its command last: --command npx -y PACKAGE")
-        server = servers[name] = {"command": spec.command[0], "args": list(spec.command[1:])}
-    if not isinstance(server, dict):
-        raise InvalidInput(f"{what}: mcpServers.{name} is not a JSON object; not changed")
-    if spec.command:
-        server["command"], server["args"] = spec.command[0], list(spec.command[1:])
-    if not isinstance(server.get("command"), str) or not isinstance(server.get("args", []), list):
-        raise InvalidInput(f"{what}: mcpServers.{name} is not a stdio server (command, args); not supported yet")
-    env = server.get("env")
-    if env is not None and not isinstance(env, dict):
-        raise InvalidInput(f"{what}: mcpServers.{name}.env is not a JSON object; not changed")
-    replaced: list[str] = []
-    if env is not None and isinstance(env.get(var), str) and "${" not in env[var]:
-        replaced.append(env[var])
-    if spec.plaintext:
-        assert token is not None  # noqa: S101 - the caller fetched it
-        server.setdefault("env", {})[var] = token
-    else:
-        pairs, real = _unwrap(server)
-        pairs = [p for p in pairs if p.partition("=")[0] != var] + [f"{var}={spec.name}"]
-        server["command"] = "tokendeck"
-        server["args"] = ["exec", *[a for p in pairs for a in ("-e", p)], "--", *real]
-        if env is not None:
-            env.pop(var, None)  # no secret stays behind
-    return Rendered(json.dumps(data, indent=2, ensure_ascii=False) + "\n", replaced)
+    return render_json_mcp(spec, old, token, what)
+
+
+# --------------------------------------------------------------------- codex
+
+
+def render_codex(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
+    """``[mcp_servers.<name>]`` in Codex's config.toml, comments and formatting kept (tomlkit)."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    text = old or ""
+    try:
+        tomllib.loads(text)  # the format's own rules first: tomlkit is more lenient in places
+        doc = tomlkit.parse(text)
+    except (tomllib.TOMLDecodeError, TOMLKitError) as exc:
+        raise InvalidInput(f"{what} is not valid TOML ({exc}); not changed") from None
+    if "mcp_servers" not in doc:
+        doc["mcp_servers"] = tomlkit.table(is_super_table=True)
+    servers = doc["mcp_servers"]
+    if not isinstance(servers, MutableMapping):
+        raise InvalidInput(f"{what}: mcp_servers is not a table; not changed")
+    name = str(spec.server)
+    existed = name in servers
+    replaced = _merge_server(spec, servers, token, f"{what}: mcp_servers", tomlkit.table(), tomlkit.inline_table)
+    new = doc.as_string()
+    if not existed and not new.endswith(servers[name].as_string()):
+        servers[name].add(tomlkit.nl())  # a blank line before the table that follows it
+        new = doc.as_string()
+    tomllib.loads(new)  # never write what Codex could not read
+    return Rendered(new, replaced)
 
 
 def render(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
@@ -288,6 +389,8 @@ def render(spec: Spec, old: str | None, token: str | None, what: str) -> Rendere
     if spec.target == "netrc":
         assert token is not None  # noqa: S101
         return render_netrc(spec, old, token)
-    if spec.target == "claude-code":
-        return render_claude_code(spec, old, token, what)
+    if spec.target in JSON_MCP:
+        return render_json_mcp(spec, old, token, what)
+    if spec.target == "codex":
+        return render_codex(spec, old, token, what)
     raise InvalidInput(f"{spec.target} does not write a file")
