@@ -372,3 +372,29 @@ def test_git_tracked_or_unignored_file_needs_force(ready: CliRunner) -> None:
     Path(".gitignore").unlink()
     assert ready(*args, "--force").code == 0
     assert ready(*CC, "--command", "npx").code == 0  # reference mode: no secret, no git check
+
+
+def test_a_concurrent_writer_wins_and_nothing_is_half_written(
+    ready: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another program rewrites the file while tokendeck prepares its copy: tokendeck
+    notices before renaming, writes nothing, and leaves no temp file behind."""
+    import tempfile
+
+    from vault.export import writer
+
+    env = Path(".env")
+    env.write_text(DOTENV)
+    theirs = DOTENV + "ADDED_BY_SOMEONE_ELSE=1\n"
+    real_mkstemp = tempfile.mkstemp
+
+    def meanwhile(*args: object, **kwargs: object) -> tuple[int, str]:
+        made = real_mkstemp(*args, **kwargs)  # type: ignore[call-overload]
+        env.write_text(theirs)  # the other writer lands between our read and our rename
+        return made  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(writer.tempfile, "mkstemp", meanwhile)
+    r = ready("export", "dotenv", "--name", "gh", "--var", "GH_TOKEN", "--plaintext")
+    assert r.code == 1 and "changed while tokendeck was writing it" in r.err
+    assert env.read_text() == theirs  # theirs, whole; not ours, not a mix
+    assert [p.name for p in Path(".").iterdir()] == [".env"]  # the temp file is gone
