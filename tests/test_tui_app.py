@@ -41,7 +41,13 @@ async def wait_for(pilot: object, condition: object, limit: float = 10.0) -> Non
 
 
 def names(app: VaultApp) -> list[str]:
-    table = app.screen.query_one("#tokens", DataTable)
+    """The row keys of the list on screen ([] while it is still being composed)."""
+    from textual.css.query import NoMatches
+
+    try:
+        table = app.screen.query_one("#tokens", DataTable)
+    except NoMatches:
+        return []
     return [str(row.value) for row in table.rows]
 
 
@@ -63,15 +69,15 @@ async def test_unlock_wrong_then_right(passphrase_vault: Path) -> None:
         await pilot.press(*PASS, "enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert isinstance(app.screen, TokenListScreen) and names(app) == ["gh"]
+        await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen) and names(app) == ["gh"])
         assert app.vault is not None
 
 
 async def test_environment_passphrase_unlocks_without_asking(passphrase_vault: Path) -> None:
     app = make_app(home=passphrase_vault, settings=QUIET, env={"TOKENDECK_PASSPHRASE": PASS})
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen))
-        assert names(app) == ["gh"]
+        # the list is pushed, then mounted and filled: wait for the rows, not just the screen
+        await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen) and names(app) == ["gh"])
 
 
 async def test_first_run_creates_a_vault(home: Path, no_keyring: None) -> None:
