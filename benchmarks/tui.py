@@ -87,7 +87,9 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a throw-away benchmark vault
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark scripts
+from cli_latency import PASSPHRASE, kdf_cost  # noqa: E402 - one KDF measurement for every benchmark
+
 SIZE = (120, 40)
 STARTUP_TARGET = 1.3
 IDLE_TARGET = 1.5
@@ -439,57 +441,6 @@ def make_vault(home: Path, count: int) -> dict[str, int]:
                 expires_at=expires,
             )
     return kinds
-
-
-def time_ms(fn: Callable[[], None]) -> float:
-    start = time.perf_counter()
-    fn()
-    return (time.perf_counter() - start) * 1000
-
-
-def kdf_cost(home: Path, scratch: Path, runs: int) -> tuple[float, float, float, int]:
-    """Median ms, in this process: ``open_vault`` + ``credentials()``; ``Store.open``
-    by passphrase; the same on a copy re-keyed to a raw key.  And the PBKDF2 iterations."""
-    from vault.keys import Key
-    from vault.opening import open_vault
-    from vault.store import Store
-
-    raw_db = scratch / "raw" / "vault.db"
-    raw_db.parent.mkdir(mode=0o700)
-    shutil.copy2(home / "vault.db", raw_db)
-    passphrase_key, raw_key = Key.passphrase(PASSPHRASE), Key.new_raw()
-    copy = Store.open(raw_db, passphrase_key)
-    iterations = int(copy.query("PRAGMA kdf_iter")[0][0])
-    copy.rekey(raw_key)
-    copy.close()
-
-    def store_open(path: Path, key: Key) -> Callable[[], None]:
-        def go() -> None:
-            s = Store.open(path, key)
-            try:
-                s.query("SELECT count(*) FROM credentials")
-            finally:
-                s.close()
-
-        return go
-
-    def full() -> None:
-        with open_vault(home, passphrase=PASSPHRASE) as v:
-            v.credentials()
-
-    fns = {
-        "full": full,
-        "passphrase": store_open(home / "vault.db", passphrase_key),
-        "raw": store_open(raw_db, raw_key),
-    }
-    for fn in fns.values():
-        fn()  # warm: imports, page cache
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(runs):
-        for name, fn in fns.items():
-            samples[name].append(time_ms(fn))
-    med = {name: statistics.median(values) for name, values in samples.items()}
-    return med["full"], med["passphrase"], med["raw"], iterations
 
 
 # -------------------------------------------------------------------- report

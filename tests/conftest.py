@@ -23,6 +23,9 @@ PASSPHRASE_VARS = (
     "TOKENDECK_NEW_PASSPHRASE",
 )
 
+pytest_plugins = ["tests.support.export"]
+"""Fixtures shared by several test modules (``ready`` for the export tests)."""
+
 TEST_KDF_ITER = 2
 """The one place the KDF cost is lowered: in-process tests only. Subprocess tests
 run the product exactly as shipped, at SQLCipher's default cost."""

@@ -8,7 +8,6 @@ import json
 import netrc
 import os
 import shlex
-import stat
 import subprocess
 from pathlib import Path
 
@@ -17,10 +16,9 @@ import pytest
 import vault
 from tests.support.authserver import AuthServer
 from tests.support.cli import CliRunner
+from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
 from tests.support.seeded import seed
 from vault.lifecycle import refresh
-
-TOKEN = "ghp_exportTEST123"
 
 MCP = {
     "mcpServers": {
@@ -31,16 +29,6 @@ MCP = {
 }
 DOTENV = "# app settings\nDEBUG=true\nexport REGION='eu-west-1'  # comment\n\nGH_TOKEN=old-token\nLAST=\"x y\"\n"
 NETRC = "machine example.com login bob password hunter2\n# a comment\nmachine gitlab.com login oauth2 password old\n"
-
-
-@pytest.fixture
-def ready(cli: CliRunner, passphrase_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    assert cli("init").code == 0
-    assert cli("add", "gh", "--provider", "github-pat", stdin=TOKEN + "\n").code == 0
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return cli
 
 
 def dotenv_parse(text: str) -> dict[str, str]:
@@ -68,10 +56,6 @@ def dotenv_parse(text: str) -> dict[str, str]:
         else:
             out[key.strip()] = value.split(" #")[0].strip()
     return out
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 # -------------------------------------------------------------------- dotenv

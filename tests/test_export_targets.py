@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import stat
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,8 +16,8 @@ from typing import Any
 import pytest
 
 from tests.support.cli import CliRunner
+from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
 
-TOKEN = "ghp_exportTEST123"
 VAR = "GITHUB_TOKEN"
 PKG = ["-y", "@modelcontextprotocol/server-github"]
 WRAPPED = ["exec", "-e", f"{VAR}=gh", "--", "npx", *PKG]
@@ -94,20 +93,6 @@ bearer_token_env_var = "REMOTE_TOKEN"
 [profiles.fast]
 model = "gpt-4.1"
 """
-
-
-@pytest.fixture
-def ready(cli: CliRunner, passphrase_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    assert cli("init").code == 0
-    assert cli("add", "gh", "--provider", "github-pat", stdin=TOKEN + "\n").code == 0
-    work = tmp_path / "work"
-    work.mkdir()
-    monkeypatch.chdir(work)
-    return cli
-
-
-def mode(path: Path) -> int:
-    return stat.S_IMODE(path.stat().st_mode)
 
 
 def export(cli: CliRunner, target: str, path: Path, *extra: str) -> Any:
@@ -319,3 +304,11 @@ def test_codex_invalid_file_unchanged(ready: CliRunner, tmp_path: Path, bad: str
         r = export(ready, "codex", path, *extra)
         assert r.code == 2, r.err
         assert path.read_bytes() == bad.encode()
+
+
+def test_the_parser_offers_exactly_the_targets() -> None:
+    from vault import cli
+    from vault.export import targets
+
+    assert set(cli.FILE_TARGETS) == set(targets.FILE_TARGETS)
+    assert set(cli.EXPORT_TARGETS) == set(targets.TARGETS)

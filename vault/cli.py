@@ -14,6 +14,13 @@ from collections.abc import Callable, Sequence
 
 from vault.errors import EXIT_CODES, VaultError
 
+FILE_TARGETS = (
+    "dotenv", "netrc", "claude-code", "claude-desktop", "cursor", "windsurf", "gemini", "vscode", "zed", "codex",
+)  # fmt: skip
+"""Export targets that write a file (``unexport`` takes these).  Spelled out here so the
+parser need not import ``vault.export``; a test keeps it equal to ``targets.FILE_TARGETS``."""
+EXPORT_TARGETS = ("shell", *FILE_TARGETS)
+
 EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
 
 
@@ -146,19 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "target",
         nargs="?",
-        choices=(
-            "dotenv",
-            "shell",
-            "netrc",
-            "claude-code",
-            "claude-desktop",
-            "cursor",
-            "windsurf",
-            "gemini",
-            "vscode",
-            "zed",
-            "codex",
-        ),
+        choices=EXPORT_TARGETS,
         metavar="TARGET",
     )
     p.add_argument("--name", help="the credential to export")
@@ -184,18 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("unexport", help="stop re-writing a plaintext export (the file is left as it is)")
     p.add_argument(
         "target",
-        choices=(
-            "dotenv",
-            "netrc",
-            "claude-code",
-            "claude-desktop",
-            "cursor",
-            "windsurf",
-            "gemini",
-            "vscode",
-            "zed",
-            "codex",
-        ),
+        choices=FILE_TARGETS,
         metavar="TARGET",
     )
     p.add_argument("--name", required=True, help="the credential")
