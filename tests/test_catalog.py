@@ -96,7 +96,15 @@ def test_placeholders_take_params() -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://gitlab.example.com", "javascript:alert(1)", "file:///etc/passwd", "ftp://x.example", "https://", "//x"],
+    [
+        "http://gitlab.example.com",
+        "http://127.evil.example/t",  # starts like a loopback address, is a real host
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "ftp://x.example",
+        "https://",
+        "//x",
+    ],
 )
 def test_unsafe_endpoints_are_refused(url: str) -> None:
     with pytest.raises(InvalidInput):
@@ -105,7 +113,16 @@ def test_unsafe_endpoints_are_refused(url: str) -> None:
         resolve(ClientRegistration(provider="g", base="gitlab", client_id="c", params={"base_url": url}))
 
 
-@pytest.mark.parametrize("url", ["https://id.example.com/x", "http://127.0.0.1:8080/t", "http://localhost/t"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://id.example.com/x",
+        "http://127.0.0.1:8080/t",
+        "http://127.5.6.7/t",
+        "http://[::1]:80/t",
+        "http://localhost/t",
+    ],
+)
 def test_safe_endpoints(url: str) -> None:
     assert check_endpoint(url, "endpoint") == url
 

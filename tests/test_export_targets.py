@@ -189,11 +189,14 @@ def test_json_invalid_file_unchanged(ready: CliRunner, tmp_path: Path, target: s
 
 
 def test_json_server_of_another_kind_unchanged(ready: CliRunner, tmp_path: Path) -> None:
+    """A stdio export (--command) into a remote server or a Zed extension is refused
+    (remote servers themselves: tests/test_export_remote.py)."""
     path = tmp_path / "cfg.json"
     for target, server in [("vscode", "remote"), ("zed", "postgres"), ("cursor", "remote")]:
         before = json.dumps(EXISTING[target]).encode()
         path.write_bytes(before)
-        r = ready("export", target, "--name", "gh", "--var", VAR, "--server", server, "--file", str(path))
+        args = ("--name", "gh", "--var", VAR, "--server", server, "--file", str(path), "--command", "npx")
+        r = ready("export", target, *args)
         assert r.code == 2, r.err
         assert path.read_bytes() == before
 
@@ -294,7 +297,8 @@ def test_codex_token_with_quotes_round_trips() -> None:
         "[mcp_servers.github\ncommand = 1\n",
         'model = "o3"\nmodel = "o4"\n',  # a duplicate key
         "mcp_servers = 3\n",
-        '[mcp_servers.github]\nurl = "https://x"\n',  # not a stdio server
+        "[mcp_servers.github]\nurl = 3\n",  # a remote server whose URL is not a string
+        '[mcp_servers.github]\ncommand = "npx"\nurl = "https://x"\n',  # both kinds at once
     ],
 )
 def test_codex_invalid_file_unchanged(ready: CliRunner, tmp_path: Path, bad: str) -> None:

@@ -7,10 +7,23 @@ a binding that every refresh re-writes; into a file git tracks (or does not
 ignore) it is refused unless ``--force``.  ``export --list`` shows the bindings;
 ``unexport TARGET --file PATH --name CRED`` forgets one (the file is left as is).
 
-Exit codes: 2 bad options, a target file that is not valid JSON/UTF-8, a
-symlink, a missing directory, a value a .env cannot hold, a git-tracked file
-without --force; 1 a read-only target or a concurrent writer; 4 needs sign-in;
-5 no such credential.  On any failure the target file is untouched.
+MCP targets edit one server entry (``--server``).  A stdio server (``--command``
+for a new one) gets the token as ``--var`` in its environment: in reference mode
+it runs under ``tokendeck exec``.  A remote server (``--url``, or an entry that
+already has a URL) gets it in an HTTP header (``--header``, default
+``Authorization: Bearer ...``): in reference mode the header refers to ``--var``
+in the tool's own syntax (``${VAR}``, ``${env:VAR}``, Codex's
+``bearer_token_env_var``), so the tool must be started with that variable set
+(the notice says how), or to a VS Code input.  Claude Desktop and Zed have no
+remote servers in their files: refused.
+
+Exit codes: 2 bad options (a URL that is not https or loopback http, a bad
+header name, ``--url`` with ``--command``, a remote server for Claude Desktop or
+Zed), a target file that is not valid JSON/TOML/UTF-8, a server entry of another
+kind, a symlink, a missing directory, a value a .env or a header cannot hold, a
+git-tracked file without --force; 1 a read-only target or a concurrent writer;
+4 needs sign-in; 5 no such credential.  On any failure the target file is
+untouched.
 """
 
 from __future__ import annotations
@@ -48,6 +61,8 @@ def _spec(args: argparse.Namespace) -> Spec:
         login=args.login,
         command=tuple(command),
         plaintext=args.plaintext,
+        url=args.url,
+        header=args.header,
     )
     check_spec(spec)
     return spec
@@ -85,6 +100,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             return 0
         if change.new != change.old:
             change.write()
+        spec = change.spec  # resolved: remote if the entry has a URL
         if spec.plaintext:
             where = {"target": spec.target, "path": str(path), "key": spec.key}
             vault.add_export_binding(spec.name, **where, options=spec.options())
@@ -92,6 +108,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             vault.record("export", "ok", credential=spec.name, detail=f"target={spec.target} path={path} reference")
             notice(f"wrote a reference to {spec.name} in {path} (no secret in the file)")
+            if spec.url is not None:
+                from vault.export.mcp import reference_note
+
+                notice(reference_note(spec))
     return 0
 
 

@@ -153,6 +153,18 @@ def builtin(key: str) -> Provider:
 # ----------------------------------------------------------------- resolving
 
 
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (``127.0.0.1``, ``::1``); not a name that merely starts with ``127.``."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def check_endpoint(url: str, what: str) -> str:
     """Accept an https URL, or http on a loopback host; refuse everything else.
 
@@ -161,10 +173,9 @@ def check_endpoint(url: str, what: str) -> str:
     """
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    loopback = host in ("localhost", "::1") or host.startswith("127.")
     if parts.scheme == "https" and host:
         return url
-    if parts.scheme == "http" and loopback:
+    if parts.scheme == "http" and is_loopback_host(host):
         return url
     raise InvalidInput(f"{what} must be an https URL (http only on loopback): {url[:200]!r}")
 

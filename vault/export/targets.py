@@ -12,35 +12,17 @@ import json
 import re
 import shlex
 import tomllib
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from vault.errors import InvalidInput
+from vault.export.mcp import JSON_MCP as JSON_MCP
+from vault.export.mcp import MCP_FORMATS, check_header, check_url, merge_server, needs_var, put_vscode_input
+from vault.export.mcp import McpFormat as McpFormat
 
-
-@dataclass(frozen=True)
-class JsonMcp:
-    """A tool that keeps its MCP servers in a JSON object: ``{top: {server: {command, args, env}}}``."""
-
-    top: str
-    """The top-level key holding the servers (``mcpServers``, VS Code's ``servers``, Zed's ``context_servers``)."""
-    default_file: str
-    fixed: tuple[tuple[str, str], ...] = ()
-    """Keys a new server entry starts with (Zed's ``source = "custom"``, VS Code's ``type = "stdio"``)."""
-
-
-JSON_MCP: dict[str, JsonMcp] = {
-    "claude-code": JsonMcp("mcpServers", ".mcp.json"),
-    "claude-desktop": JsonMcp("mcpServers", "~/.config/Claude/claude_desktop_config.json"),
-    "cursor": JsonMcp("mcpServers", "~/.cursor/mcp.json"),
-    "windsurf": JsonMcp("mcpServers", "~/.codeium/windsurf/mcp_config.json"),
-    "gemini": JsonMcp("mcpServers", "~/.gemini/settings.json"),
-    "vscode": JsonMcp("servers", ".vscode/mcp.json", (("type", "stdio"),)),
-    "zed": JsonMcp("context_servers", "~/.config/zed/settings.json", (("source", "custom"),)),
-}
 MCP_TARGETS = (*JSON_MCP, "codex")
-"""Targets that hold MCP servers: --server, --var, and --command for a new server."""
+"""Targets that hold MCP servers: --server, --var, and --command (stdio) or --url (remote) for a new server."""
 
 TARGETS = ("dotenv", "shell", "netrc", *MCP_TARGETS)
 FILE_TARGETS = ("dotenv", "netrc", *MCP_TARGETS)
@@ -50,8 +32,7 @@ PLAINTEXT_ONLY = ("dotenv", "netrc")
 DEFAULT_FILES = {
     "dotenv": ".env",
     "netrc": "~/.netrc",
-    **{target: fmt.default_file for target, fmt in JSON_MCP.items()},
-    "codex": "~/.codex/config.toml",
+    **{target: fmt.default_file for target, fmt in MCP_FORMATS.items()},
 }
 
 VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -69,27 +50,43 @@ class Spec:
     login: str | None = None
     command: tuple[str, ...] = ()
     plaintext: bool = False
+    url: str | None = None
+    """A remote MCP server's URL (``--url``, or the entry's own once the file is read); None: stdio."""
+    header: str | None = None
+    """The HTTP header a remote server gets the token in (``--header``; None: ``Authorization``)."""
+
+    @property
+    def header_name(self) -> str:
+        return self.header or "Authorization"
 
     @property
     def key(self) -> str:
         """The binding's key: which entry of the file holds the token."""
         if self.target == "netrc":
             return f"machine {self.host}"
-        if self.target in JSON_MCP:
-            return f"{JSON_MCP[self.target].top}.{self.server}.env.{self.var}"
-        if self.target == "codex":
-            return f"mcp_servers.{self.server}.env.{self.var}"
+        if self.target in MCP_FORMATS:
+            top = MCP_FORMATS[self.target].top
+            if self.url is not None:
+                headers = "http_headers" if self.target == "codex" else "headers"
+                return f"{top}.{self.server}.{headers}.{self.header_name}"
+            return f"{top}.{self.server}.env.{self.var}"
         return str(self.var)
 
     def options(self) -> dict[str, Any]:
-        return {"var": self.var, "server": self.server, "host": self.host, "login": self.login}
+        """What :func:`vault.export.reexport` needs to build the Spec again (no secret)."""
+        options: dict[str, Any] = {"var": self.var, "server": self.server, "host": self.host, "login": self.login}
+        if self.url is not None:
+            options |= {"url": self.url, "header": self.header_name}
+        return options
 
 
 @dataclass
 class Rendered:
     text: str
     replaced: list[str] = field(default_factory=list)
-    """Secret values the change overwrote (masked in the preview)."""
+    """Secret values the change overwrote or dropped (masked in the preview)."""
+    url: str | None = None
+    """An MCP target's remote server URL as written; None for a stdio server and other targets."""
 
 
 def check_spec(spec: Spec) -> None:
@@ -103,22 +100,46 @@ def check_spec(spec: Spec) -> None:
     if spec.target in PLAINTEXT_ONLY and not spec.plaintext:
         hint = "or use tokendeck exec -e VAR=NAME -- CMD instead" if spec.target == "dotenv" else ""
         raise InvalidInput(f"{spec.target} can only hold the token itself: pass --plaintext {hint}".rstrip())
-    if spec.target in ("dotenv", "shell", *MCP_TARGETS):
-        if not spec.var:
-            raise InvalidInput(f"{spec.target} needs --var VAR (the environment variable to set)")
-        if not VAR_RE.fullmatch(spec.var):
-            raise InvalidInput(
-                f"--var {spec.var!r} is not a valid environment variable name (letters, digits, _; not a digit first)"
-            )
-    if spec.target in MCP_TARGETS and not spec.server:
-        top = JSON_MCP[spec.target].top if spec.target in JSON_MCP else "mcp_servers"
-        raise InvalidInput(f"{spec.target} needs --server SERVER (the {top} entry)")
+    if spec.target in ("dotenv", "shell") and not spec.var:
+        raise InvalidInput(f"{spec.target} needs --var VAR (the environment variable to set)")
+    if spec.var is not None and not VAR_RE.fullmatch(spec.var):
+        raise InvalidInput(
+            f"--var {spec.var!r} is not a valid environment variable name (letters, digits, _; not a digit first)"
+        )
+    if spec.target in MCP_TARGETS:
+        _check_mcp(spec)
+    elif spec.url is not None or spec.header is not None:
+        raise InvalidInput(f"{spec.target} takes no --url or --header (those are for remote MCP servers)")
     if spec.target == "netrc":
         if not spec.host:
             raise InvalidInput("netrc needs --host HOST (the machine entry)")
         _netrc_word("--host", spec.host)
         if spec.login is not None:
             _netrc_word("--login", spec.login)
+
+
+def _check_mcp(spec: Spec) -> None:
+    """--server always; --url and --header well-formed; whether --var is needed is known once the
+    server's kind is (:func:`vault.export.mcp.merge_server`), unless --url already says."""
+    fmt = MCP_FORMATS[spec.target]
+    if not spec.server:
+        raise InvalidInput(f"{spec.target} needs --server SERVER (the {fmt.top} entry)")
+    if any(not ch.isprintable() for ch in spec.server):
+        raise InvalidInput("--server must not contain line breaks or control characters")
+    if spec.header is not None:
+        check_header(spec.header)
+    if spec.url is None:
+        return
+    if spec.command:
+        raise InvalidInput("--url (a remote server) and --command (a stdio server) exclude each other")
+    if not fmt.url_keys:
+        raise InvalidInput(
+            f"{spec.target}'s config has no remote (URL) MCP servers; use a stdio server with --command, "
+            "or another target"
+        )
+    check_url(spec.url)
+    if needs_var(spec, remote=True) and not spec.var:
+        raise InvalidInput(f"{spec.target} needs --var VAR (the variable the header refers to)")
 
 
 # -------------------------------------------------------------------- dotenv
@@ -256,72 +277,6 @@ def render_netrc(spec: Spec, old: str | None, token: str) -> Rendered:
 # ------------------------------------------------------------ MCP servers
 
 
-def _unwrap(server: MutableMapping[str, Any]) -> tuple[list[str], list[str]]:
-    """A server already wrapped by ``tokendeck exec``: its ``-e`` pairs and the real command."""
-    args = [str(a) for a in server.get("args") or []]
-    if server.get("command") == "tokendeck" and args[:1] == ["exec"] and "--" in args:
-        cut = args.index("--")
-        pairs = [args[j + 1] for j in range(1, cut - 1) if args[j] == "-e"]
-        return pairs, args[cut + 1 :]
-    return [], [str(server["command"]), *args]
-
-
-def _merge_server(
-    spec: Spec,
-    servers: MutableMapping[str, Any],
-    token: str | None,
-    where: str,
-    new_entry: MutableMapping[str, Any],
-    new_env: Callable[[], MutableMapping[str, Any]] = dict,
-    fixed: tuple[tuple[str, str], ...] = (),
-) -> list[str]:
-    """Point ``servers[spec.server]`` at the credential; returns the secrets it replaced.
-
-    ``new_entry`` is the empty mapping a missing server starts as and ``new_env``
-    makes a missing ``env`` (dicts for JSON, TOML tables for Codex); ``where``
-    names the servers object in messages (``.mcp.json: mcpServers``).
-    """
-    name, var = str(spec.server), str(spec.var)
-    server = servers.get(name)
-    if server is None:
-        if not spec.command:
-            raise InvalidInput(f"{where} has no server {name!r}: give its command last: --command npx -y PACKAGE")
-        for key, value in fixed:
-            new_entry[key] = value
-        new_entry["command"], new_entry["args"] = spec.command[0], list(spec.command[1:])
-        servers[name] = new_entry
-        server = servers[name]
-    if not isinstance(server, MutableMapping):
-        raise InvalidInput(f"{where}.{name} is not an object; not changed")
-    for key, value in fixed:
-        if key in server and server[key] != value:
-            raise InvalidInput(f"{where}.{name} has {key} = {server[key]!r}, not {value!r}; not supported yet")
-    if spec.command:
-        server["command"], server["args"] = spec.command[0], list(spec.command[1:])
-    if not isinstance(server.get("command"), str) or not isinstance(server.get("args", []), list):
-        raise InvalidInput(f"{where}.{name} is not a stdio server (command, args); not supported yet")
-    env = server.get("env")
-    if env is not None and not isinstance(env, MutableMapping):
-        raise InvalidInput(f"{where}.{name}.env is not an object; not changed")
-    replaced: list[str] = []
-    if env is not None and isinstance(env.get(var), str) and "${" not in env[var]:
-        replaced.append(str(env[var]))
-    if spec.plaintext:
-        assert token is not None  # noqa: S101 - the caller fetched it
-        if env is None:
-            server["env"] = new_env()
-            env = server["env"]
-        env[var] = token
-    else:
-        pairs, real = _unwrap(server)
-        pairs = [p for p in pairs if p.partition("=")[0] != var] + [f"{var}={spec.name}"]
-        server["command"] = "tokendeck"
-        server["args"] = ["exec", *[a for p in pairs for a in ("-e", p)], "--", *real]
-        if env is not None:
-            env.pop(var, None)  # no secret stays behind
-    return replaced
-
-
 def _load_json_object(old: str | None, what: str) -> dict[str, Any]:
     if old is None or not old.strip():
         return {}
@@ -336,15 +291,17 @@ def _load_json_object(old: str | None, what: str) -> dict[str, Any]:
     return data
 
 
-def render_json_mcp(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
+def render_json_mcp(spec: Spec, old: str | None, token: str | None, what: str, *, refresh: bool = False) -> Rendered:
     """Claude Code/Desktop, Cursor, Windsurf, Gemini CLI, VS Code, Zed: one JSON shape, different keys."""
     fmt = JSON_MCP[spec.target]
     data = _load_json_object(old, what)
     servers = data.setdefault(fmt.top, {})
     if not isinstance(servers, dict):
         raise InvalidInput(f"{what}: {fmt.top} is not a JSON object; not changed")
-    replaced = _merge_server(spec, servers, token, f"{what}: {fmt.top}", {}, dict, fmt.fixed)
-    return Rendered(json.dumps(data, indent=2, ensure_ascii=False) + "\n", replaced)
+    merged = merge_server(spec, fmt, servers, token, f"{what}: {fmt.top}", dict, dict, refresh=refresh)
+    if spec.target == "vscode" and merged.url is not None and not spec.plaintext:
+        put_vscode_input(data, spec, what)  # the header's ${input:...} needs it
+    return Rendered(json.dumps(data, indent=2, ensure_ascii=False) + "\n", merged.replaced, merged.url)
 
 
 def render_claude_code(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
@@ -354,10 +311,11 @@ def render_claude_code(spec: Spec, old: str | None, token: str | None, what: str
 # --------------------------------------------------------------------- codex
 
 
-def render_codex(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
+def render_codex(spec: Spec, old: str | None, token: str | None, what: str, *, refresh: bool = False) -> Rendered:
     """``[mcp_servers.<name>]`` in Codex's config.toml, comments and formatting kept (tomlkit)."""
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
+    from tomlkit.items import Table
 
     text = old or ""
     try:
@@ -372,17 +330,50 @@ def render_codex(spec: Spec, old: str | None, token: str | None, what: str) -> R
         raise InvalidInput(f"{what}: mcp_servers is not a table; not changed")
     name = str(spec.server)
     existed = name in servers
-    replaced = _merge_server(spec, servers, token, f"{what}: mcp_servers", tomlkit.table(), tomlkit.inline_table)
+    # The blank lines and comments ending the table we add to (or, for a new server, the last
+    # one, when [mcp_servers.*] are all together) belong above the next table's header: put
+    # them after our change, not above it.
+    last = name if existed else ([*servers] or [""])[-1] if isinstance(servers, Table) else ""
+    trailing = _detach_trailing_trivia(servers.get(last))
+    where = f"{what}: mcp_servers"
+    try:
+        merged = merge_server(
+            spec, MCP_FORMATS["codex"], servers, token, where, tomlkit.table, tomlkit.inline_table, refresh=refresh
+        )
+    finally:
+        if trailing and isinstance(servers.get(name), Table):
+            servers[name].value.body.extend(trailing)
     new = doc.as_string()
-    if not existed and not new.endswith(servers[name].as_string()):
+    if not existed and not trailing and not new.endswith(servers[name].as_string()):
         servers[name].add(tomlkit.nl())  # a blank line before the table that follows it
         new = doc.as_string()
     tomllib.loads(new)  # never write what Codex could not read
-    return Rendered(new, replaced)
+    return Rendered(new, merged.replaced, merged.url)
 
 
-def render(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
-    """The new text of the target's file."""
+def _detach_trailing_trivia(table: object) -> list[Any]:
+    """Take the blank lines and comments that end a tomlkit table off it (to be put back after
+    the merge): they sit above the next table's header, and a key added to this table must go
+    before them, not under them."""
+    from tomlkit.items import Table
+
+    if not isinstance(table, Table):
+        return []
+    body = table.value.body
+    cut = len(body)
+    while cut and body[cut - 1][0] is None:
+        cut -= 1
+    trailing = body[cut:]
+    del body[cut:]
+    return trailing
+
+
+def render(spec: Spec, old: str | None, token: str | None, what: str, *, refresh: bool = False) -> Rendered:
+    """The new text of the target's file.
+
+    ``refresh``: a plaintext binding re-written after a refresh; only the secret may change
+    (an MCP server the user removed is not re-created, a remote server's URL is left alone).
+    """
     if spec.target == "dotenv":
         assert token is not None  # noqa: S101
         return render_dotenv(spec, old, token)
@@ -390,7 +381,7 @@ def render(spec: Spec, old: str | None, token: str | None, what: str) -> Rendere
         assert token is not None  # noqa: S101
         return render_netrc(spec, old, token)
     if spec.target in JSON_MCP:
-        return render_json_mcp(spec, old, token, what)
+        return render_json_mcp(spec, old, token, what, refresh=refresh)
     if spec.target == "codex":
-        return render_codex(spec, old, token, what)
+        return render_codex(spec, old, token, what, refresh=refresh)
     raise InvalidInput(f"{spec.target} does not write a file")
