@@ -12,6 +12,13 @@ over every command alike:
 - ``python -c "import vault.commands"``: the floor plus tokendeck's imports;
 - ``tokendeck token gh`` and ``tokendeck list``: the real commands.
 
+Then it starts ``tokendeck agent`` for that vault and times, in a second
+round-robin: the floor again, ``gh auth token`` (the GitHub CLI reading its
+plaintext ``hosts.yml``; Debian package ``gh``, skipped with a note when absent),
+and ``tokendeck token``, ``list`` and ``exec`` answered through the agent.  The
+headline: an encrypted vault through the agent against a plaintext file, and
+against the bare interpreter.
+
 Milliseconds are this machine's and noisy; the ratios to the floor, measured in
 the same run, are what to compare between runs.  Separately, in this process,
 it times unlocking the vault with its passphrase against unlocking an identical
@@ -94,12 +101,15 @@ def make_vault(home: Path, env: dict[str, str]) -> None:
         sys.exit("benchmark setup failed: tokendeck token gh did not print the token it was given")
 
 
-def time_cold(commands: dict[str, list[str]], env: dict[str, str], runs: int) -> dict[str, list[float]]:
+def time_cold(
+    commands: dict[str, list[str]], env: dict[str, str], runs: int, envs: dict[str, dict[str, str]] | None = None
+) -> dict[str, list[float]]:
     """Wall time in ms of each command as a new process, ``runs`` rounds, round-robin.
 
     The starting command rotates every round so none always runs first (or
     right after the slowest).  One untimed round first warms the page cache
-    and writes ``last_used_at`` once.
+    and writes ``last_used_at`` once.  ``envs`` gives some commands their own
+    environment.
     """
     names = list(commands)
     samples: dict[str, list[float]] = {name: [] for name in names}
@@ -112,7 +122,7 @@ def time_cold(commands: dict[str, list[str]], env: dict[str, str], runs: int) ->
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
-                env=env,
+                env=(envs or {}).get(name, env),
                 timeout=CHILD_TIMEOUT,
                 check=False,
             )
@@ -198,6 +208,63 @@ def import_probe(env: dict[str, str], argv: Sequence[str]) -> dict[str, object]:
     return result
 
 
+def gh_env(env: dict[str, str], scratch: Path) -> dict[str, str] | None:
+    """An environment where ``gh auth token`` reads TOKEN from a plaintext hosts.yml, or None without gh."""
+    if shutil.which("gh") is None:
+        return None
+    config = scratch / "gh"
+    config.mkdir(mode=0o700)
+    hosts = config / "hosts.yml"
+    hosts.write_text(f"github.com:\n    oauth_token: {TOKEN}\n    user: bench\n    git_protocol: https\n")
+    hosts.chmod(0o600)
+    ghenv = {k: v for k, v in env.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN", "GH_ENTERPRISE_TOKEN")}
+    ghenv.update(GH_CONFIG_DIR=str(config), GH_NO_UPDATE_NOTIFIER="1", GH_PROMPT_DISABLED="1")
+    if run_checked(["gh", "auth", "token"], ghenv) != TOKEN + "\n":
+        sys.exit("benchmark setup failed: gh auth token did not print the token in hosts.yml")
+    return ghenv
+
+
+def agent_vs_plaintext(env: dict[str, str], scratch: Path, runs: int) -> None:
+    """The headline: ``tokendeck token`` through the agent vs ``gh auth token`` vs the floor."""
+    tokendeck = tokendeck_command()
+    env = {**env, "XDG_RUNTIME_DIR": str(scratch / "run")}
+    (scratch / "run").mkdir(mode=0o700)
+    ghenv = gh_env(env, scratch)
+    run_checked([*tokendeck, "agent", "start"], env)
+    try:
+        agentless = {**env, "TOKENDECK_NO_AGENT": "1"}
+        commands = {
+            "python -c pass": [sys.executable, "-c", "pass"],
+            "tokendeck token gh (agent)": [*tokendeck, "token", "gh"],
+            "tokendeck token gh (no agent)": [*tokendeck, "token", "gh"],
+            "tokendeck list (agent)": [*tokendeck, "list"],
+            "tokendeck exec -e T=gh -- true (agent)": [*tokendeck, "exec", "-e", "T=gh", "--", "true"],
+        }
+        envs = {"tokendeck token gh (no agent)": agentless}
+        if ghenv is not None:
+            commands["gh auth token"] = ["gh", "auth", "token"]
+            envs["gh auth token"] = ghenv
+        if run_checked([*tokendeck, "token", "gh"], {k: v for k, v in env.items() if k != "TOKENDECK_PASSPHRASE"}) != (
+            TOKEN + "\n"
+        ):
+            sys.exit("benchmark setup failed: the agent did not answer tokendeck token gh")
+        samples = time_cold(commands, env, runs, envs)
+    finally:
+        run_checked([*tokendeck, "agent", "stop"], env)
+    med = {name: statistics.median(values) for name, values in samples.items()}
+    floor, agent = med["python -c pass"], med["tokendeck token gh (agent)"]
+    print(f"\nthrough the agent ({runs} runs per command, round-robin):")
+    width = max(map(len, med))
+    print(f"{'command':<{width}}  {'median ms':>9}  {'min ms':>7}  {'x floor':>7}")
+    for name, value in med.items():
+        print(f"{name:<{width}}  {value:>9.1f}  {min(samples[name]):>7.1f}  {value / floor:>7.2f}")
+    print(f"tokendeck token through the agent: {agent / floor:.2f}x the bare interpreter (target <= 1.5)", end="")
+    if "gh auth token" in med:
+        print(f", {agent / med['gh auth token']:.2f}x gh auth token (target <= 1.0)")
+    else:
+        print("; gh is not installed (apt-get install gh), so no comparison with it")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=15, help="cold processes per command (default 15)")
@@ -242,6 +309,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"KDF share: {kdf:.1f} ms of tokendeck token's {token_ms:.1f} ms = {kdf / token_ms:.0%} "
             f"(imports beyond the floor: {imports_ms:.1f} ms)"
         )
+
+        agent_vs_plaintext(env, scratch, args.runs)
 
         print("\nmodules loaded by an in-process `tokendeck token gh` (passphrase vault, static token):")
         probe = import_probe(env, ["token", "gh"])

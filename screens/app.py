@@ -45,6 +45,8 @@ class TuiSettings:
         reveal_for: a revealed token is masked again after this.
         refresh_interval: how often the background refresher runs.
         refresher: run the background refresher at all.
+        agent: start ``tokendeck agent`` when the TUI opens (``tokendeck tui``; tests
+            build apps without it); a running agent does the refreshing instead.
     """
 
     soon: float = 300.0
@@ -54,6 +56,7 @@ class TuiSettings:
     reveal_for: float = 10.0
     refresh_interval: float = 60.0
     refresher: bool = True
+    agent: bool = True
 
 
 SETTINGS_FILE = "tui.toml"
@@ -84,9 +87,9 @@ def load_settings(paths: VaultPaths) -> TuiSettings:
     for key, value in raw.items():
         if key not in fields:
             raise InvalidInput(f"{path}: unknown setting {key!r} (known: {', '.join(fields)})")
-        if key == "refresher":
+        if key in ("refresher", "agent"):
             if not isinstance(value, bool):
-                raise InvalidInput(f"{path}: refresher must be true or false")
+                raise InvalidInput(f"{path}: {key} must be true or false")
             values[key] = value
         elif key == "auto_lock_after" and value in (False, "never"):
             values[key] = None
@@ -109,6 +112,8 @@ class VaultApp(App[None]):
         clock: the time source for countdowns and locking (tests freeze it).
         settings: thresholds and timers.
         env: where passphrase variables are read (default ``os.environ``).
+        start_agent: start (or join) the agent once unlocked; the CLI's ``tokendeck``
+            passes ``settings.agent``, tests leave it off.
     """
 
     TITLE = "tokendeck"
@@ -129,8 +134,12 @@ class VaultApp(App[None]):
         clock: Clock | None = None,
         settings: TuiSettings | None = None,
         env: Mapping[str, str] | None = None,
+        start_agent: bool = False,
     ) -> None:
         super().__init__()
+        self.start_agent = start_agent
+        self.agent_pid: int | None = None
+        """The agent doing the refreshing, when there is one (then the TUI runs no refresher)."""
         self.paths = paths
         self.vault: Vault | None = vault
         self.clock: Clock = clock or (vault.clock if vault else SystemClock())
@@ -172,8 +181,11 @@ class VaultApp(App[None]):
             return
         self.call_from_thread(self.unlocked, vault)
 
-    def unlocked(self, vault: Vault) -> None:
-        """Show the vault: the list, the refresher, the idle timer."""
+    def unlocked(self, vault: Vault, passphrase: str | None = None) -> None:
+        """Show the vault: the list, the refresher (or the agent), the idle timer.
+
+        ``passphrase`` is what the user just typed, for an agent that has to be started.
+        """
         from screens.token_list import TokenListScreen
 
         self.vault = vault
@@ -181,9 +193,30 @@ class VaultApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(TokenListScreen())
-        if self.settings.refresher:
+        if self.start_agent:
+            self._join_agent(vault, passphrase)
+        elif self.settings.refresher:
             # After the first frame: the refresher brings the HTTP stack with it.
             self.call_after_refresh(self._start_refresher, vault)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="agent")
+    def _join_agent(self, vault: Vault, passphrase: str | None) -> None:
+        """Use the running agent, or start one; if neither works, refresh here."""
+        from vault.agent import wire
+        from vault.commands_agent import start_in_background
+
+        home = str(self.paths.home)
+        answer = wire.call("ping", home=home, opt_out=False)
+        if answer is None or answer[0] != "0" or answer[2] != "unlocked":
+            problem = start_in_background(home, passphrase)
+            if problem:
+                self.call_from_thread(self.notify, f"not started: {problem}", title="Agent", severity="warning",
+                                      markup=False)  # fmt: skip
+            answer = wire.call("ping", home=home, opt_out=False)
+        if answer is not None and answer[0] == "0" and answer[2] == "unlocked":
+            self.agent_pid = int(answer[1])
+        elif self.settings.refresher:
+            self.call_from_thread(self._start_refresher, vault)
 
     def action_lock(self) -> None:
         """Close the vault, drop everything secret the UI holds, ask to unlock again."""
@@ -308,13 +341,15 @@ def make_app(
     home: str | os.PathLike[str] | None = None,
     settings: TuiSettings | None = None,
     env: Mapping[str, str] | None = None,
+    start_agent: bool = False,
 ) -> VaultApp:
     """Build the app; the one factory used by the CLI and the tests.
 
     Without ``settings``, they come from ``tui.toml`` in the vault home, if any.
     """
     paths = vault.paths if vault is not None else resolve_home(home)
-    return VaultApp(paths, vault=vault, clock=clock, settings=settings or load_settings(paths), env=env)
+    settings = settings or load_settings(paths)
+    return VaultApp(paths, vault=vault, clock=clock, settings=settings, env=env, start_agent=start_agent)
 
 
 def cmd_tui(args: object) -> int:
@@ -323,10 +358,12 @@ def cmd_tui(args: object) -> int:
     from vault.commands import check_tui_can_start
 
     check_tui_can_start()
-    run_app()
+    run_app(start_agent=not getattr(args, "no_agent", False))
     return 0
 
 
-def run_app(vault: Vault | None = None) -> None:
-    """Run the TUI until the user quits."""
-    make_app(vault).run()
+def run_app(vault: Vault | None = None, *, start_agent: bool = False) -> None:
+    """Run the TUI until the user quits; with ``start_agent``, as ``settings.agent`` says."""
+    app = make_app(vault)
+    app.start_agent = start_agent and app.settings.agent
+    app.run()

@@ -213,7 +213,9 @@ class TokenListScreen(Screen[None]):
             else str(len(self._credentials))
         )
         parts = [f"{count} credentials"]
-        if refresher is not None:
+        if self.app.agent_pid is not None:
+            parts.append(f"refreshed by the agent (pid {self.app.agent_pid})")
+        elif refresher is not None:
             now = self.app.clock.now()
             next_run = getattr(refresher, "next_run", None)
             if next_run is not None:

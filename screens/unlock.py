@@ -57,7 +57,7 @@ class UnlockScreen(Screen[None]):
         except VaultError as exc:
             self.app.call_from_thread(self._failed, exc.message)
             return
-        self.app.call_from_thread(self.app.unlocked, vault)
+        self.app.call_from_thread(self.app.unlocked, vault, passphrase)
 
     def _failed(self, message: str) -> None:
         self.problem.update(message)
@@ -114,4 +114,4 @@ class FirstRunScreen(Screen[None]):
         except VaultError as exc:
             self.app.call_from_thread(self.problem.update, exc.message)
             return
-        self.app.call_from_thread(self.app.unlocked, vault)
+        self.app.call_from_thread(self.app.unlocked, vault, passphrase)

@@ -32,7 +32,7 @@ run the product exactly as shipped, at SQLCipher's default cost."""
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtime: Path) -> Path:
     """A fresh, not yet created, ``TOKENDECK_HOME`` and a scrubbed environment."""
     path = tmp_path / "home"
     monkeypatch.setenv("TOKENDECK_HOME", str(path))
@@ -41,7 +41,20 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in PASSPHRASE_VARS:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(store, "KDF_ITER", TEST_KDF_ITER)
+    monkeypatch.delenv("TOKENDECK_NO_AGENT", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))  # agent sockets: never the developer's
     return path
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    """A short private directory for agent sockets (a Unix socket path may not exceed ~100 bytes)."""
+    import shutil
+    import tempfile
+
+    path = Path(tempfile.mkdtemp(prefix="td-run-", dir="/tmp"))  # noqa: S108 - mkdtemp: unique, 0700
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

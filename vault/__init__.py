@@ -9,29 +9,66 @@
 
 This package never imports textual, rich or the ``screens`` package, and keeps
 its own imports light so ``tokendeck token`` starts fast.
+
+Names are loaded on first use (PEP 562): ``import vault`` itself costs nothing,
+which is what lets ``tokendeck token`` through the agent start about as fast as
+the bare interpreter.
 """
 
 from __future__ import annotations
 
-from vault.api import get_token, google_credentials, httpx_auth
-from vault.clock import Clock, FrozenClock, SystemClock
-from vault.core import Vault
-from vault.errors import (
-    AlreadyExists,
-    InvalidInput,
-    NeedsSignIn,
-    NotFound,
-    NoVault,
-    VaultBusy,
-    VaultCorrupt,
-    VaultError,
-    VaultLocked,
-    VaultTooNew,
-    WrongPassphrase,
-)
-from vault.model import AuditEvent, ClientRegistration, Credential
-from vault.opening import change_to_keyring, change_to_passphrase, init_vault, open_vault
-from vault.secret import Secret
+TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
+
+if TYPE_CHECKING:
+    from vault.api import get_token, google_credentials, httpx_auth
+    from vault.clock import Clock, FrozenClock, SystemClock
+    from vault.core import Vault
+    from vault.errors import (
+        AlreadyExists,
+        InvalidInput,
+        NeedsSignIn,
+        NotFound,
+        NoVault,
+        VaultBusy,
+        VaultCorrupt,
+        VaultError,
+        VaultLocked,
+        VaultTooNew,
+        WrongPassphrase,
+    )
+    from vault.model import AuditEvent, ClientRegistration, Credential
+    from vault.opening import change_to_keyring, change_to_passphrase, init_vault, open_vault
+    from vault.secret import Secret
+
+_HOMES = {
+    "get_token": "vault.api",
+    "google_credentials": "vault.api",
+    "httpx_auth": "vault.api",
+    "Clock": "vault.clock",
+    "FrozenClock": "vault.clock",
+    "SystemClock": "vault.clock",
+    "Vault": "vault.core",
+    "AuditEvent": "vault.model",
+    "ClientRegistration": "vault.model",
+    "Credential": "vault.model",
+    "change_to_keyring": "vault.opening",
+    "change_to_passphrase": "vault.opening",
+    "init_vault": "vault.opening",
+    "open_vault": "vault.opening",
+    "Secret": "vault.secret",
+}
+"""Where each public name lives; the errors all live in :mod:`vault.errors`."""
+
+
+def __getattr__(name: str) -> object:
+    import importlib
+
+    if name in _HOMES or name in __all__:
+        value = getattr(importlib.import_module(_HOMES.get(name, "vault.errors")), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'vault' has no attribute {name!r}")
+
 
 __all__ = [
     "AlreadyExists",

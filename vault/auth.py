@@ -1,5 +1,5 @@
 """``httpx.Auth`` backed by the vault: a fresh bearer token on every request, one
-forced refresh and retry when the server answers 401."""
+forced refresh and retry when the server answers 401 (through the agent when one runs)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Generator
 
 import httpx
 
+from vault.api import from_agent
 from vault.opening import open_vault
 
 
@@ -27,6 +28,9 @@ class VaultAuth(httpx.Auth):
         return f"VaultAuth({self.name!r})"
 
     def _token(self, force: bool) -> str:
+        answer = from_agent("refresh" if force else "token", self.name, home=self.home)
+        if answer is not None:
+            return answer[0]
         with open_vault(self.home) as v:
             if force:
                 from vault.lifecycle import refresh

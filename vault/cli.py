@@ -8,11 +8,14 @@ TUI above all) happen inside the command that needs them.
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable, Sequence
 
 from vault.errors import EXIT_CODES, VaultError
+
+TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
 
 FILE_TARGETS = (
     "dotenv", "netrc", "claude-code", "claude-desktop", "cursor", "windsurf", "gemini", "vscode", "zed", "codex",
@@ -25,6 +28,8 @@ EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="tokendeck",
         description="An encrypted vault for your OAuth and API tokens. Without a command, opens the TUI.",
@@ -142,13 +147,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export",
         help="write a credential into a tool's config (.env, shell, .netrc, agent MCP configs)",
-        usage="tokendeck export TARGET --name CRED [options] [--command CMD ARGS...] | tokendeck export --list",
-        description="Reference mode (default where the format allows) writes no secret: the MCP server runs "
-        "under tokendeck exec, shell lines call tokendeck token. --plaintext writes the token, and every "
-        "refresh re-writes it. A diff preview (secrets as ***) goes to stderr first.",
-        epilog="exit codes: 2 bad option, invalid JSON, symlink, missing directory, bad env var name, a value "
-        ".env cannot hold, git-tracked file without --force; 1 read-only file or concurrent writer; "
-        "4 needs sign-in; 5 no such credential. The target file is untouched on any failure.",
+        usage="tokendeck export TARGET --name CRED [options] [--url URL | --command CMD ARGS...] "
+        "| tokendeck export --list",
+        description="Reference mode (default where the format allows) writes no secret: a stdio MCP server "
+        "runs under tokendeck exec; a remote one (--url, or an entry that has a URL) gets a header that refers "
+        "to --var in the tool's own syntax (${VAR}, ${env:VAR}; VS Code: an input it prompts for; Codex: "
+        "bearer_token_env_var), so start the tool with tokendeck exec -e VAR=CRED; shell lines call tokendeck "
+        "token. --plaintext writes the token (env var or header), and every refresh re-writes it. A diff "
+        "preview (secrets as ***) goes to stderr first.",
+        epilog="exit codes: 2 bad option (a URL not https or loopback http, a bad header name, --url with "
+        "--command, a remote server for claude-desktop or zed), invalid JSON/TOML, a server entry of another "
+        "kind, symlink, missing directory, bad env var name, a value .env or a header cannot hold, git-tracked "
+        "file without --force; 1 read-only file or concurrent writer; 4 needs sign-in; 5 no such credential. "
+        "The target file is untouched on any failure.",
     )
     p.add_argument(
         "target",
@@ -159,6 +170,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the credential to export")
     p.add_argument("--var", help="the environment variable (every target but netrc)")
     p.add_argument("--server", help="MCP targets: the server entry to edit")
+    p.add_argument("--url", help="MCP targets: a remote server's URL (https, or http on loopback); not with --command")
+    p.add_argument(
+        "--header", help="remote MCP servers: the header for the token (default Authorization: Bearer TOKEN)"
+    )
     p.add_argument("--file", help="the file (default: the target's usual place, e.g. .env, ~/.netrc, .mcp.json)")
     p.add_argument("--host", help="netrc: the machine")
     p.add_argument("--login", help="netrc: the login (default: the entry's current one)")
@@ -185,15 +200,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", required=True, help="the credential")
     p.add_argument("--file", help="the file (default .env, ~/.netrc, .mcp.json)")
 
-    sub.add_parser("tui", help="open the terminal UI (the default)")
+    p = sub.add_parser(
+        "agent",
+        help="keep the vault unlocked in a background agent: fast tokens, refreshes while the TUI is closed",
+        description="One agent per user and vault holds the unlocked vault, answers token, list, exec and "
+        "git-credential over a Unix socket only this user can reach, and refreshes tokens on a timer.",
+    )
+    asub = p.add_subparsers(dest="agent_command", metavar="ACTION", required=True)
+    ast = asub.add_parser(
+        "start",
+        help="unlock the vault and start the agent (or unlock a locked one)",
+        epilog="exit codes: 0 started; 1 an agent already runs for this vault; 3 wrong or no passphrase; "
+        "5 no vault. The passphrase comes from the usual places, or stdin when it is a pipe.",
+    )
+    ast.add_argument("--lock-after", metavar="WHEN", help="lock after this long without a request (e.g. 8h)")
+    ast.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd and tests)")
+    ast.add_argument("--interval", type=float, default=60.0, metavar="SECONDS", help=argparse.SUPPRESS)
+    asub.add_parser("stop", help="stop the agent (waits for a refresh in flight)")
+    ass = asub.add_parser("status", help="is an agent running for this vault? (exit 0 yes, 3 locked, 5 no)")
+    ass.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sub.add_parser("lock", help="lock the agent: it forgets the key until tokendeck agent start")
+
+    p = sub.add_parser(
+        "git-credential",
+        help="git credential helper: answers git for hosts you map to credentials",
+        description="As git's helper: git config --global credential.https://HOST.helper '!tokendeck git-credential'. "
+        "map/unmap/list choose which credential answers for which host.",
+    )
+    p.add_argument("action", choices=("get", "store", "erase", "map", "unmap", "list"), metavar="ACTION")
+    p.add_argument("host", nargs="?", help="map/unmap: the host, e.g. github.com")
+    p.add_argument("name", nargs="?", help="map: the credential")
+    p.add_argument("--username", help="map: the user name to send (default: the forge's convention)")
+
+    p = sub.add_parser("tui", help="open the terminal UI (the default)")
+    p.add_argument("--no-agent", action="store_true", help="do not start the agent (see tui.toml: agent = false)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code."""
+    """Run the command line; returns the exit code.
+
+    ``token``, ``list``, ``exec`` and ``git-credential get`` are answered by a
+    running agent when there is one (:mod:`vault.agent.fast`), before argparse
+    or anything else is imported; without an agent they run here as usual.
+    """
+    from vault.agent.fast import fast_path
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    code = fast_path(argv)
+    if code is not None:
+        return code
     args = build_parser().parse_args(argv)
+    return run_guarded(lambda: _handler(args.command or "tui")(args))
+
+
+def run_guarded(command: Callable[[], int]) -> int:
+    """Run ``command``, turning an expected failure into one line and its exit code."""
     try:
-        return _handler(args.command or "tui")(args)
+        return command()
     except VaultError as exc:
         print(f"tokendeck: {exc.message}", file=sys.stderr)
         return exc.exit_code
@@ -222,6 +287,9 @@ HANDLERS: dict[str, str] = {
     "exec": "vault.commands_exec:cmd_exec",
     "export": "vault.commands_export:cmd_export",
     "unexport": "vault.commands_export:cmd_unexport",
+    "agent": "vault.commands_agent:cmd_agent",
+    "lock": "vault.commands_agent:cmd_lock",
+    "git-credential": "vault.gitcred:cmd_git_credential",
 }
 """Command -> handler, imported only when run: ``token`` never loads the OAuth stack."""
 

@@ -84,10 +84,11 @@ def _print_json(data: Any) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def _table(rows: list[list[str]]) -> None:
+def _table(rows: list[list[str]]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n" for row in rows
+    )
 
 
 def _check_label(value: str | None, what: str) -> str | None:
@@ -137,18 +138,25 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with _open() as vault:
-        credentials = vault.credentials()
-        now = vault.clock.now()
-    if args.json:
-        _print_json([c.public(now) for c in credentials])
-        return 0
-    if not credentials:
-        notice("no credentials yet (add one with: tokendeck add NAME --provider P)")
-        return 0
-    rows = [["NAME", "PROVIDER", "ACCOUNT", "STATUS", "EXPIRES"]]
-    rows += [[c.name, c.provider, c.account or "-", c.status_at(now), _when(c.expires_at, now)] for c in credentials]
-    _table(rows)
+        out, err = list_output(vault, as_json=args.json, human=_human_times())
+    sys.stderr.write(err)
+    sys.stdout.write(out)
     return 0
+
+
+def list_output(vault: Vault, *, as_json: bool, human: bool) -> tuple[str, str]:
+    """``tokendeck list``'s stdout and stderr (the agent renders it with this too)."""
+    credentials = vault.credentials()
+    now = vault.clock.now()
+    if as_json:
+        return json.dumps([c.public(now) for c in credentials], indent=2, ensure_ascii=False) + "\n", ""
+    if not credentials:
+        return "", "tokendeck: no credentials yet (add one with: tokendeck add NAME --provider P)\n"
+    rows = [["NAME", "PROVIDER", "ACCOUNT", "STATUS", "EXPIRES"]]
+    for c in credentials:
+        expires = "no expiry" if c.expires_at is None else relative(c.expires_at, now) if human else iso(c.expires_at)
+        rows.append([c.name, c.provider, c.account or "-", c.status_at(now), expires or ""])
+    return _table(rows), ""
 
 
 def cmd_show(args: argparse.Namespace) -> int:

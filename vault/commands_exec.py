@@ -19,23 +19,31 @@ single-quote rules), for tools that read an env file from a pipe.
 Exit codes, besides the usual ones: 2 for a bad ``-e`` or a missing ``--``/CMD,
 126 when CMD is found but cannot be executed, 127 when it is not found (the
 shell's conventions).  Once CMD runs, the exit code is CMD's.
+
+With an agent running, :mod:`vault.agent.fast` uses these same checks and
+:func:`run` with tokens from the agent, so this module imports only the cheapest
+parts of the standard library (no ``re``, ``shutil`` or ``signal``).
 """
 
 from __future__ import annotations
 
-import argparse
+import _signal  # type: ignore[import-not-found]  # the C module: `signal` loads enum
 import os
-import re
-import shutil
-import signal
 import stat
 import sys
-from collections.abc import Mapping, Sequence
 
 from vault.errors import InvalidInput, VaultError
 
-VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-"""A portable environment variable name (POSIX shells accept exactly these)."""
+TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Mapping, Sequence
+
+
+def valid_var(name: str) -> bool:
+    """A portable environment variable name: ``[A-Za-z_][A-Za-z0-9_]*`` (POSIX shells accept exactly these)."""
+    return name.isascii() and name.isidentifier()
+
 
 DROPPED_VARS = ("TOKENDECK_PASSPHRASE", "TOKENDECK_NEW_PASSPHRASE")
 """Secrets of the vault itself, never handed to the program."""
@@ -66,7 +74,7 @@ def parse_bindings(specs: Sequence[str]) -> list[tuple[str, str]]:
         var, eq, name = spec.partition("=")
         if not eq or not name:
             raise InvalidInput(f"-e {spec!r}: expected VAR=NAME, e.g. -e GITHUB_TOKEN=github")
-        if not VAR_RE.fullmatch(var):
+        if not valid_var(var):
             raise InvalidInput(
                 f"-e {spec!r}: {var!r} is not a valid environment variable name (letters, digits, _; not a digit first)"
             )
@@ -103,20 +111,19 @@ def find_command(cmd: str, path: str | None) -> None:
         CommandNotFound: nothing of that name (exit 127).
         CommandNotExecutable: found, but a directory or not executable (exit 126).
     """
-    if "/" in cmd:
-        candidates = [cmd]
-    else:
-        if shutil.which(cmd, path=path) is not None:
-            return
-        candidates = [os.path.join(d or ".", cmd) for d in (path or os.defpath).split(os.pathsep)]
+    dirs = [] if "/" in cmd else (path or os.defpath).split(os.pathsep)
+    candidates = [os.path.join(d or ".", cmd) for d in dirs] or [cmd]
+    unusable = False  # like execvp: the first executable file wins; a lesser match means 126
     for candidate in candidates:
         try:
             st = os.stat(candidate)
         except OSError:
             continue
-        if stat.S_ISDIR(st.st_mode) or not os.access(candidate, os.X_OK):
-            raise CommandNotExecutable(f"permission denied: {cmd}")
-        return
+        if stat.S_ISREG(st.st_mode) and os.access(candidate, os.X_OK):
+            return
+        unusable = True
+    if unusable:
+        raise CommandNotExecutable(f"permission denied: {cmd}")
     raise CommandNotFound(f"command not found: {cmd}")
 
 
@@ -157,15 +164,27 @@ def cmd_exec(args: argparse.Namespace) -> int:
         sys.stdout.write("".join(line + "\n" for line in lines))
         return 0
 
-    cmd, *rest = command
+    cmd = command[0]
     find_command(cmd, os.environ.get("PATH"))
-    env = child_environment(os.environ, _fetch(bindings))
+    return run(command, _fetch(bindings))
+
+
+def run(command: Sequence[str], tokens: Mapping[str, str]) -> int:
+    """Replace this process with ``command``, ``tokens`` added to its environment.
+
+    Returns only by raising.
+
+    Raises:
+        CommandNotFound, CommandNotExecutable: ``execvpe`` failed after all.
+    """
+    cmd, *rest = command
+    env = child_environment(os.environ, tokens)
     sys.stdout.flush()
     sys.stderr.flush()
     # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive exec, so restore them.
     for name in ("SIGPIPE", "SIGXFSZ"):
-        if hasattr(signal, name):
-            signal.signal(getattr(signal, name), signal.SIG_DFL)
+        if hasattr(_signal, name):
+            _signal.signal(getattr(_signal, name), _signal.SIG_DFL)
     try:
         os.execvpe(cmd, [cmd, *rest], env)  # noqa: S606 - running the user's command is the point
     except FileNotFoundError:
@@ -174,3 +193,4 @@ def cmd_exec(args: argparse.Namespace) -> int:
         raise CommandNotExecutable(f"permission denied: {cmd}") from None
     except OSError as exc:
         raise CommandNotExecutable(f"cannot run {cmd}: {exc.strerror}") from None
+    raise AssertionError("unreachable")  # pragma: no cover - execvpe does not return

@@ -178,7 +178,7 @@ def cmd_provider_list(args: argparse.Namespace) -> int:
         return 0
     table = [["NAME", "BASE", "KIND", "REGISTERED"]]
     table += [[r["name"], r["base"], r["kind"], "yes" if r["registered"] else "-"] for r in rows]
-    _table(table)
+    sys.stdout.write(_table(table))
     return 0
 
 

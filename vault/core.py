@@ -452,6 +452,38 @@ class Vault:
                 self._audit(conn, name, "unexport", "ok", f"target={target} path={path}")
         return removed
 
+    # -------------------------------------------------------------- git hosts
+
+    def map_git_host(self, host: str, name: str, username: str | None = None) -> None:
+        """Answer git's credential requests for ``host`` with ``name``'s token (replacing any mapping)."""
+        with self._store.transaction() as conn:
+            row = conn.execute("SELECT id FROM credentials WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                raise NotFound(f"no credential named {name!r}")
+            conn.execute(
+                "INSERT INTO git_hosts (host, credential_id, username, created_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (host) DO UPDATE SET credential_id = excluded.credential_id, username = excluded.username",
+                (host, row["id"], username, self.clock.now()),
+            )
+            self._audit(conn, name, "git-host", "mapped", f"host={host}")
+
+    def git_hosts(self, host: str | None = None) -> list[tuple[str, str, str | None]]:
+        """``(host, credential, username)`` for every mapped git host (or just ``host``)."""
+        where = "WHERE g.host = ?" if host is not None else ""
+        rows = self._store.query(
+            "SELECT g.host, c.name, g.username FROM git_hosts g "  # noqa: S608 - fixed text
+            f"JOIN credentials c ON c.id = g.credential_id {where} ORDER BY g.host",
+            (host,) if host is not None else (),
+        )
+        return [(r["host"], r["name"], r["username"]) for r in rows]
+
+    def unmap_git_host(self, host: str) -> bool:
+        with self._store.transaction() as conn:
+            removed = conn.execute("DELETE FROM git_hosts WHERE host = ?", (host,)).rowcount
+            if removed:
+                self._audit(conn, None, "git-host", "unmapped", f"host={host}")
+        return bool(removed)
+
     # ---------------------------------------------------- client registrations
 
     def set_client(self, registration: ClientRegistration) -> None:

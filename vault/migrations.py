@@ -92,6 +92,19 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "0002_git_hosts",
+        (
+            """
+            CREATE TABLE git_hosts (
+                host TEXT PRIMARY KEY,
+                credential_id INTEGER NOT NULL REFERENCES credentials (id) ON DELETE CASCADE,
+                username TEXT,
+                created_at REAL NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -26,7 +26,7 @@ from vault.keys import (
     passphrase_from_environment,
     unlock_key,
 )
-from vault.paths import create_private_file, ensure_private_dir, resolve_home
+from vault.paths import VaultPaths, create_private_file, ensure_private_dir, resolve_home
 from vault.store import Store
 
 Notice = Callable[[str], None]
@@ -56,14 +56,30 @@ def open_vault(
         VaultLocked: no key was found; WrongPassphrase: the key is wrong.
         VaultTooNew, VaultCorrupt: the file cannot be used by this version.
     """
+    paths, meta, key = unlock(home, passphrase, prompt=prompt, env=env)
+    return Vault(Store.open(paths.db, key), paths, meta, clock)
+
+
+def unlock(
+    home: str | os.PathLike[str] | None = None,
+    passphrase: str | None = None,
+    *,
+    prompt: Prompt | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[VaultPaths, VaultMeta, Key]:
+    """Find the key for the vault at ``home`` without opening it (the agent opens it
+    after it has forked).  Arguments and errors as :func:`open_vault`."""
     paths = resolve_home(home)
     if not paths.db.exists():
         raise NoVault(f"no vault at {paths.home} (create one with: tokendeck init)")
     meta = VaultMeta.read(paths.meta)
     if passphrase is not None and meta.mode == "passphrase":
-        key = Key.passphrase(passphrase)
-    else:
-        key = unlock_key(meta, os.environ if env is None else env, prompt)
+        return paths, meta, Key.passphrase(passphrase)
+    return paths, meta, unlock_key(meta, os.environ if env is None else env, prompt)
+
+
+def open_unlocked(paths: VaultPaths, meta: VaultMeta, key: Key, clock: Clock | None = None) -> Vault:
+    """Open with a key :func:`unlock` found."""
     return Vault(Store.open(paths.db, key), paths, meta, clock)
 
 

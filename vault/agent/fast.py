@@ -1,0 +1,147 @@
+"""The client half of the fast path: ``token``, ``list``, ``exec`` and ``git-credential
+get`` answered by a running agent, before argparse or the vault is imported.
+
+:func:`fast_path` recognises only the plain shapes of those commands.  It returns
+None (and :func:`vault.cli.main` carries on as if it had never been called) when
+the command has any other shape, when no usable agent answers, or when the agent
+says to fall back; so with or without an agent the output and exit codes are the
+same.  ``exec`` runs the exact checks of :mod:`vault.commands_exec` first and
+leaves any failing invocation to it, so its messages cannot drift apart either.
+"""
+
+from __future__ import annotations
+
+import sys
+
+TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
+if TYPE_CHECKING:
+    from typing import TextIO
+
+
+def fast_path(argv: list[str]) -> int | None:
+    """The exit code of ``tokendeck ARGV`` as answered through the agent, or None to run it normally."""
+    command, args = (argv[0], argv[1:]) if argv else ("", [])
+    if command == "token" and len(args) == 1 and not args[0].startswith("-"):
+        return _token(args[0])
+    if command == "list" and args in ([], ["--json"]):
+        return _list(as_json=bool(args))
+    if command == "exec":
+        return _exec(args)
+    if command == "git-credential" and args == ["get"]:
+        return _git_credential_get()
+    return None
+
+
+def ask(op: str, *args: str) -> list[str] | None:
+    """The agent's answer, or None when the client must do the work itself."""
+    from vault.agent.wire import FALL_BACK, call
+
+    answer = call(op, *args)
+    if answer is None or answer[0] == FALL_BACK:
+        return None
+    return answer
+
+
+def _failed(answer: list[str]) -> int:
+    """An agent's error answer, printed as :func:`vault.cli.main` prints a VaultError."""
+    message = answer[1] if len(answer) > 1 else "the agent failed"
+    sys.stderr.write(f"tokendeck: {message}\n")
+    return int(answer[0]) if answer[0].isdigit() else 1
+
+
+def _write(stream: TextIO, text: str) -> int:
+    try:
+        stream.write(text)
+        stream.flush()
+    except BrokenPipeError:  # as main() does: a closed pipe is not an error
+        pass
+    return 0
+
+
+def _token(name: str) -> int | None:
+    answer = ask("token", name)
+    if answer is None:
+        return None
+    if answer[0] != "0":
+        return _failed(answer)
+    return _write(sys.stdout, answer[1] + "\n")
+
+
+def _list(*, as_json: bool) -> int | None:
+    answer = ask("list", "json" if as_json else "table", "human" if sys.stdout.isatty() else "iso")
+    if answer is None:
+        return None
+    if answer[0] != "0":
+        return _failed(answer)
+    if answer[2]:
+        sys.stderr.write(answer[2])
+    return _write(sys.stdout, answer[1])
+
+
+def _exec(args: list[str]) -> int | None:
+    """``exec (-e VAR=NAME | --env-file)... -- CMD...`` with tokens from the agent."""
+    import os
+
+    from vault import commands_exec as ex
+    from vault.errors import VaultError
+
+    specs: list[str] = []
+    env_file = False
+    i = 0
+    while i < len(args) and args[i] != "--":
+        arg = args[i]
+        if arg == "-e" and i + 1 < len(args):
+            specs.append(args[i + 1])
+            i += 2
+        elif arg.startswith("-e") and len(arg) > 2:
+            specs.append(arg[2:])
+            i += 1
+        elif arg == "--env-file":
+            env_file = True
+            i += 1
+        else:
+            return None  # anything else is argparse's to judge
+    try:
+        bindings = ex.parse_bindings(specs)
+        command = ex.split_command(args[i:], env_file=env_file)
+        if command:
+            ex.find_command(command[0], os.environ.get("PATH"))
+    except VaultError:
+        return None  # the normal path says exactly what is wrong
+    answer = ask("tokens", *(name for _, name in bindings))
+    if answer is None:
+        return None
+    if answer[0] != "0":
+        return _failed(answer)
+    tokens = dict(zip((var for var, _ in bindings), answer[1:], strict=True))
+    try:
+        if env_file:
+            lines = [ex.dotenv_line(var, token) for var, token in tokens.items()]
+            return _write(sys.stdout, "".join(line + "\n" for line in lines))
+        return ex.run(command, tokens)
+    except VaultError as exc:
+        sys.stderr.write(f"tokendeck: {exc.message}\n")
+        return exc.exit_code
+
+
+def _git_credential_get() -> int:
+    """git's ``get``: read its request, answer through the agent or else the vault.
+
+    Never returns None: git's request is read from stdin here, so the fallback
+    must happen here too.
+    """
+    from vault.gitcred import answer_locally, format_answer, read_request
+
+    request = read_request(sys.stdin)
+    if request is None:
+        return 0  # not a request we can answer (no host): git tries its next helper
+    answer = ask("git", request.protocol, request.host, request.path)
+    if answer is None:
+        from vault.cli import run_guarded
+
+        return run_guarded(lambda: answer_locally(request))
+    if answer[0] != "0":
+        return _failed(answer)
+    if len(answer) < 3:
+        return 0
+    return _write(sys.stdout, format_answer(answer[1], answer[2]))

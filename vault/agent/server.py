@@ -1,0 +1,352 @@
+"""The agent: one process per user and vault that holds the unlocked vault, answers
+clients over a Unix socket, and owns refreshing.
+
+Its socket lives in a 0700 directory of this user's (:func:`vault.agent.wire.runtime_dir`),
+is itself 0600, and every connection's peer credentials are checked: a process of
+another user is dropped before a byte is read.  Each client gets a thread, a
+bounded read (:data:`~vault.agent.wire.MAX_REQUEST`) and a deadline for its whole
+request, so a client that sends garbage, too much, or nothing cannot stall the
+others; at most ``max_clients`` are served at once.
+
+Every request reads the vault afresh, so changes by other processes are seen at
+once.  The :class:`~vault.refresher.BackgroundRefresher` runs here; each refresh
+still takes its credential's lock (the safety net for a ``tokendeck`` run without
+the agent) and re-writes plaintext export bindings.  Locking (``tokendeck lock``,
+an idle timeout, or a vault re-keyed under it) closes the vault and forgets the
+key; clients then fall back to opening the vault themselves.  A removed socket
+file is re-created within ``watch_interval``.  :meth:`Agent.stop` (SIGTERM) stops
+taking clients, lets requests and refreshes in flight finish, and closes the vault.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from vault.agent.wire import FALL_BACK, MAX_REQUEST, VERSION, decode, encode, peer_uid
+from vault.core import Vault
+from vault.errors import VaultCorrupt, VaultError, WrongPassphrase
+
+if TYPE_CHECKING:
+    from vault.refresher import BackgroundRefresher
+
+Log = Callable[[str], None]
+Handler = Callable[[Vault, list[str]], list[str]]
+
+
+def _token(vault: Vault, args: list[str]) -> list[str]:
+    (name,) = args
+    return [vault.token(name)]
+
+
+def _tokens(vault: Vault, names: list[str]) -> list[str]:
+    for name in names:
+        vault.get(name)  # every name exists before any refresh happens (as exec does)
+    return [vault.token(name) for name in names]
+
+
+def _refresh(vault: Vault, args: list[str]) -> list[str]:
+    """A forced refresh (``httpx_auth`` after a 401), then the token."""
+    from vault.lifecycle import refresh
+
+    (name,) = args
+    refresh(vault, name, force=True)
+    return [vault.token(name)]
+
+
+def _list(vault: Vault, args: list[str]) -> list[str]:
+    from vault.commands import list_output
+
+    shape, times = args
+    return list(list_output(vault, as_json=shape == "json", human=times == "human"))
+
+
+def _git(vault: Vault, args: list[str]) -> list[str]:
+    from vault.gitcred import format_answer, lookup
+
+    _protocol, host, _path = args
+    found = lookup(vault, host)
+    if found is None:
+        return []
+    format_answer(*found)  # refuse what git could not read, as the local path does
+    return list(found)
+
+
+OPS: dict[str, Handler] = {"token": _token, "tokens": _tokens, "refresh": _refresh, "list": _list, "git": _git}
+"""Requests that read the vault; each is what the command of that name does without the agent."""
+
+
+class Agent:
+    """Serve ``vault`` on ``socket_path`` until :meth:`stop`.
+
+    Args:
+        vault: the unlocked vault (the agent closes it when it locks or stops).
+        socket_path: where to listen (its directory must exist, 0700).
+        reopen: unlocks the vault again from a passphrase (None for keyring and
+            environment keys); used by ``tokendeck agent start`` on a locked agent.
+        lock_after: lock after this many seconds without a request (None: never).
+        client_timeout: seconds a client has to send its whole request.
+        refresher: run a background refresher (closed while locked).
+        refresh_interval: its timer; None runs it only by hand (``agent.refresher.run_once()``, in tests).
+        allowed_uid: the only user served (default: the agent's own).
+    """
+
+    def __init__(
+        self,
+        vault: Vault,
+        socket_path: str,
+        *,
+        reopen: Callable[[str | None], Vault],
+        lock_after: float | None = None,
+        client_timeout: float = 5.0,
+        max_clients: int = 32,
+        refresher: bool = True,
+        refresh_interval: float | None = 60.0,
+        watch_interval: float = 1.0,
+        allowed_uid: int | None = None,
+        notify: Callable[[str], None] | None = None,
+        log: Log = lambda line: None,
+    ) -> None:
+        self.home = os.path.abspath(vault.paths.home)
+        self.socket_path = socket_path
+        self.lock_after = lock_after
+        self.client_timeout = client_timeout
+        self.watch_interval = watch_interval
+        self.allowed_uid = os.getuid() if allowed_uid is None else allowed_uid
+        self.started_at = time.time()
+        self._reopen = reopen
+        self._vault: Vault | None = vault
+        self._use_refresher = refresher
+        self._refresh_interval = refresh_interval
+        self._notify = notify
+        self._log = log
+        self._slots = threading.BoundedSemaphore(max_clients)
+        self._state = threading.Condition()
+        self._unlocking = threading.Lock()
+        self._in_flight = 0
+        self._last_request = time.monotonic()
+        self._stopping = threading.Event()
+        self._listener: socket.socket | None = None
+        self._inode: int | None = None
+        self.refresher = self._new_refresher(vault)
+
+    # ------------------------------------------------------------ lifecycle
+
+    def listen(self) -> None:
+        """Bind the socket (0600) and start listening; call before :meth:`serve`."""
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        old_umask = os.umask(0o177)
+        try:
+            if os.path.lexists(self.socket_path):
+                os.unlink(self.socket_path)  # a dead agent's; the pid file's lock proved nobody holds it
+            listener.bind(self.socket_path)
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.socket_path, 0o600)
+        listener.listen(64)
+        listener.settimeout(self.watch_interval)
+        previous, self._listener = self._listener, listener
+        self._inode = os.stat(self.socket_path).st_ino
+        if previous is not None:
+            previous.close()
+
+    def serve(self) -> None:
+        """Accept clients until :meth:`stop`; then shut down cleanly."""
+        if self._listener is None:
+            self.listen()
+        self._start_refresher(self.refresher)
+        self._log(f"serving {self.home} on {self.socket_path}")
+        try:
+            while not self._stopping.is_set():
+                self._accept_one()
+                self._housekeeping()
+        finally:
+            self._shut_down()
+
+    def stop(self) -> None:
+        """Ask :meth:`serve` to finish (safe from a signal handler or another thread)."""
+        self._stopping.set()
+
+    @property
+    def locked(self) -> bool:
+        return self._vault is None
+
+    def lock(self, why: str = "locked") -> None:
+        """Close the vault and forget its key, once requests in flight are done."""
+        with self._state:
+            vault, self._vault = self._vault, None
+            refresher, self.refresher = self.refresher, None
+            if vault is None:
+                return
+            self._state.wait_for(lambda: self._in_flight == 0, timeout=150)
+        if refresher is not None:
+            refresher.stop()
+        vault.close()
+        self._log(f"locked ({why})")
+
+    def unlock(self, passphrase: str | None) -> None:
+        """Open the vault again (a passphrase vault needs ``passphrase``).
+
+        Raises:
+            VaultLocked, WrongPassphrase: as opening the vault does.
+        """
+        with self._unlocking:
+            if self._vault is not None:
+                return
+            vault = self._reopen(passphrase)
+            refresher = self._new_refresher(vault)
+            with self._state:
+                self._vault, self.refresher = vault, refresher
+                self._last_request = time.monotonic()
+            self._start_refresher(refresher)
+            self._log("unlocked")
+
+    def _start_refresher(self, refresher: BackgroundRefresher | None) -> None:
+        if refresher is not None and self._refresh_interval is not None:
+            refresher.start()
+
+    def _new_refresher(self, vault: Vault) -> BackgroundRefresher | None:
+        if not self._use_refresher:
+            return None
+        from vault.refresher import BackgroundRefresher, RefreshEvent
+
+        def on_event(event: RefreshEvent) -> None:
+            self._log(f"refresh {event.credential}: {event.kind} ({event.detail})")
+            if event.kind in ("expiring", "needs_login") and self._notify is not None:
+                self._notify(f"{event.credential}: {event.detail}")
+
+        return BackgroundRefresher(vault, interval=self._refresh_interval or 60.0, on_event=on_event)
+
+    def _shut_down(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        try:
+            if os.stat(self.socket_path).st_ino == self._inode:
+                os.unlink(self.socket_path)
+        except OSError:
+            pass
+        self.lock("stopped")
+        self._log("stopped")
+
+    # -------------------------------------------------------------- clients
+
+    def _accept_one(self) -> None:
+        assert self._listener is not None  # noqa: S101 - serve() listens first
+        try:
+            conn, _ = self._listener.accept()
+        except TimeoutError:
+            return
+        except OSError:
+            if not self._stopping.is_set():
+                time.sleep(0.05)  # e.g. out of file descriptors: do not spin
+            return
+        if not self._slots.acquire(blocking=False):
+            conn.close()  # full: the client falls back to opening the vault itself
+            return
+        threading.Thread(target=self._serve_client, args=(conn,), name="tokendeck-agent-client", daemon=True).start()
+
+    def _serve_client(self, conn: socket.socket) -> None:
+        try:
+            uid = peer_uid(conn)
+            if uid != self.allowed_uid:
+                self._log(f"refused a connection from uid {uid}")
+                return
+            request = self._read_request(conn)
+            if request is None:
+                return
+            conn.settimeout(self.client_timeout)
+            conn.sendall(encode(self.answer(decode(request)), request=False))
+        except (OSError, ValueError):
+            pass  # a client that went away, or an answer that cannot be framed: nothing to tell
+        finally:
+            conn.close()
+            self._slots.release()
+
+    def _read_request(self, conn: socket.socket) -> bytes | None:
+        """One request line, or None for garbage, an oversized request or a too-slow client."""
+        deadline = time.monotonic() + self.client_timeout
+        data = b""
+        while b"\n" not in data:
+            left = deadline - time.monotonic()
+            if left <= 0 or len(data) > MAX_REQUEST:
+                return None
+            conn.settimeout(left)
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        line, _, _ = data.partition(b"\n")
+        return line if len(line) <= MAX_REQUEST else None
+
+    def answer(self, fields: list[str]) -> list[str]:
+        """The answer to one request's fields (see :mod:`vault.agent.wire`)."""
+        if len(fields) < 3 or fields[0] != VERSION or os.path.abspath(fields[1]) != self.home:
+            return [FALL_BACK]
+        op, args = fields[2], fields[3:]
+        if op == "ping":
+            return ["0", str(os.getpid()), "locked" if self.locked else "unlocked", self.home, self._status()]
+        if op == "stop":
+            self.stop()
+            return ["0"]
+        if op == "lock":
+            self.lock("tokendeck lock")
+            return ["0"]
+        if op == "unlock":
+            return self._answer_unlock(args)
+        handler = OPS.get(op)
+        if handler is None:
+            return ["2", f"the agent does not know the request {op!r}"]
+        with self._state:
+            vault = self._vault
+            if vault is None:
+                return [FALL_BACK]
+            self._in_flight += 1
+            self._last_request = time.monotonic()
+        try:
+            return ["0", *handler(vault, args)]
+        except (WrongPassphrase, VaultCorrupt) as exc:  # re-keyed or damaged under us
+            self._log(f"{op}: {type(exc).__name__}; locking")
+            threading.Thread(target=self.lock, args=("the vault changed its key",), daemon=True).start()
+            return [FALL_BACK]
+        except VaultError as exc:
+            return [str(exc.exit_code), exc.message, type(exc).__name__]
+        except Exception as exc:  # noqa: BLE001 - a bug must not kill the agent; the client falls back
+            self._log(f"{op}: unexpected {type(exc).__name__}")
+            return [FALL_BACK]
+        finally:
+            with self._state:
+                self._in_flight -= 1
+                self._state.notify_all()
+
+    def _answer_unlock(self, args: list[str]) -> list[str]:
+        try:
+            self.unlock(args[0] if args else None)
+        except VaultError as exc:
+            return [str(exc.exit_code), exc.message, type(exc).__name__]
+        return ["0"]
+
+    def _status(self) -> str:
+        refresher = self.refresher
+        last = getattr(refresher, "last_run", None)
+        parts = [f"started={self.started_at:.0f}", f"lock_after={self.lock_after or ''}"]
+        parts.append(f"last_refresh_run={'' if last is None else f'{last:.0f}'}")
+        return " ".join(parts)
+
+    # -------------------------------------------------------- housekeeping
+
+    def _housekeeping(self) -> None:
+        idle = time.monotonic() - self._last_request
+        if self.lock_after is not None and not self.locked and idle > self.lock_after:
+            self.lock(f"idle for {idle:.0f} s")
+        try:
+            present = os.stat(self.socket_path).st_ino == self._inode
+        except OSError:
+            present = False
+        if not present and not self._stopping.is_set():
+            self._log("the socket file was removed or replaced; listening again")
+            self.listen()

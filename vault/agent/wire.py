@@ -1,0 +1,187 @@
+"""Where an agent's socket lives, and how one request travels over it.
+
+Both ends use this module; the client end runs on every ``tokendeck token``, so it
+loads nothing but ``os``, ``sys`` and the C module ``_socket`` (the ``socket``
+module would add ``selectors`` and ``enum``: about 9 ms, most of a bare
+interpreter's start-up).
+
+One connection carries one request and one answer.  A request is UTF-8 fields
+joined by NUL and ended by a newline: ``VERSION, HOME, OP, ARGS...``.  The answer
+is fields joined by NUL, ended by the agent closing the connection; the first is
+the outcome:
+
+- ``"0"``: done, the rest is the result;
+- an exit code (``"5"``, ``"4"``, ...): a :class:`~vault.errors.VaultError`, the
+  next fields its message and class name (see :func:`error_from`);
+- :data:`FALL_BACK` (``"-"``): the agent cannot answer this (it is locked, serves
+  another vault, or hit something unexpected): the client does the work itself.
+
+No field may hold a NUL or (in a request) a newline; a value that would is
+never sent, and the client falls back instead.
+"""
+
+from __future__ import annotations
+
+import _socket
+import os
+import sys
+
+VERSION = "1"
+FALL_BACK = "-"
+MAX_REQUEST = 64 * 1024
+"""Bytes an agent reads from one client at most; a longer request is dropped."""
+MAX_ANSWER = 16 * 1024 * 1024
+ANSWER_TIMEOUT = 180.0
+"""Seconds a client waits for an answer: longer than a refresh may wait for another
+process's lock (130 s), so a slow refresh is not mistaken for a dead agent."""
+NO_AGENT_ENV = "TOKENDECK_NO_AGENT"
+"""Set (to anything but empty) to never use an agent: every command opens the vault."""
+
+
+def home_dir(environ: dict[str, str] | None = None) -> str:
+    """The vault home as :func:`vault.paths.resolve_home` picks it, normalised, without platformdirs.
+
+    ``$TOKENDECK_HOME``, else the platform's user data directory (platformdirs'
+    rules for Linux and macOS; a test keeps the two equal).
+    """
+    env = os.environ if environ is None else environ
+    home = env.get("TOKENDECK_HOME") or ""
+    if not home:
+        if sys.platform == "darwin":
+            home = "~/Library/Application Support/tokendeck"
+        else:
+            home = os.path.join(env.get("XDG_DATA_HOME", "").strip() or "~/.local/share", "tokendeck")
+    return os.path.abspath(os.path.expanduser(home))
+
+
+def runtime_dir(environ: dict[str, str] | None = None) -> str:
+    """The per-user directory for agent sockets: ``$XDG_RUNTIME_DIR/tokendeck``, else
+    ``$TMPDIR/tokendeck-UID`` (``/tmp`` when unset).  Created 0700 by the agent."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_RUNTIME_DIR", "")
+    if base and os.path.isabs(base):
+        return os.path.join(base, "tokendeck")
+    return os.path.join(env.get("TMPDIR") or "/tmp", f"tokendeck-{os.getuid()}")  # noqa: S108 - per-user, checked 0700
+
+
+def agent_id(home: str) -> str:
+    """A short, stable name for ``home``'s agent (64-bit FNV-1a; the agent also checks the
+    home in every request, so a collision can only make a client fall back)."""
+    h = 0xCBF29CE484222325
+    for byte in os.fsencode(os.path.abspath(home)):
+        h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def socket_path(home: str, environ: dict[str, str] | None = None) -> str:
+    return os.path.join(runtime_dir(environ), agent_id(home) + ".sock")
+
+
+def pid_path(home: str, environ: dict[str, str] | None = None) -> str:
+    """The agent's lock file: held (flock) while it runs, and holding its PID."""
+    return os.path.join(runtime_dir(environ), agent_id(home) + ".pid")
+
+
+def private_dir_problem(path: str) -> str | None:
+    """Why ``path`` is not a directory only this user can enter, or None when it is."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return f"{path} does not exist"
+    if (st.st_mode & 0o170000) != 0o040000:
+        return f"{path} is not a directory"
+    if st.st_uid != os.getuid():
+        return f"{path} belongs to another user (uid {st.st_uid})"
+    if st.st_mode & 0o077:
+        return f"{path} is open to other users (mode {st.st_mode & 0o777:o}; must be 700)"
+    return None
+
+
+def peer_uid(sock: _socket.socket) -> int | None:
+    """The user id of the process at the other end of a Unix socket, or None where the
+    platform cannot say (then nobody is trusted)."""
+    if hasattr(_socket, "SO_PEERCRED"):  # Linux: struct ucred {pid, uid, gid}
+        data = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+        return int.from_bytes(data[4:8], sys.byteorder)
+    if hasattr(_socket, "LOCAL_PEERCRED"):  # macOS, BSD: struct xucred {version, uid, ...}
+        data = sock.getsockopt(0, _socket.LOCAL_PEERCRED, 76)
+        return int.from_bytes(data[4:8], sys.byteorder)
+    return None
+
+
+def encode(fields: list[str], *, request: bool) -> bytes:
+    """Fields as one frame.
+
+    Raises:
+        ValueError: a field holds a NUL (or, in a request, a line break).
+    """
+    for field in fields:
+        if "\0" in field or (request and ("\n" in field or "\r" in field)):
+            raise ValueError("a field cannot be framed")
+    return "\0".join(fields).encode("utf-8", "surrogateescape") + (b"\n" if request else b"")
+
+
+def decode(data: bytes) -> list[str]:
+    return data.decode("utf-8", "surrogateescape").split("\0")
+
+
+def call(
+    op: str, *args: str, home: str | None = None, timeout: float = ANSWER_TIMEOUT, opt_out: bool = True
+) -> list[str] | None:
+    """Ask the agent for ``home`` (default: this environment's vault) to do ``op``.
+
+    Returns the answer's fields (outcome first), or None when no usable agent
+    answered: none running, a socket in a directory other users can enter, an
+    agent running as someone else, a dropped connection, or a request that
+    cannot be framed.  The caller then does the work itself.  With ``opt_out``
+    (the default), ``$TOKENDECK_NO_AGENT`` also means None; ``tokendeck agent``
+    itself passes False.
+    """
+    if opt_out and os.environ.get(NO_AGENT_ENV):
+        return None
+    home = home_dir() if home is None else os.path.abspath(os.path.expanduser(home))
+    path = socket_path(home)
+    try:
+        frame = encode([VERSION, home, op, *args], request=True)
+    except ValueError:
+        return None
+    if private_dir_problem(os.path.dirname(path)) is not None:
+        return None
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(path)
+        if peer_uid(sock) != os.getuid():
+            return None
+        sock.sendall(frame)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_ANSWER:
+                return None
+            chunks.append(chunk)
+    except OSError:  # no socket, refused, reset, timed out: no agent to speak of
+        return None
+    finally:
+        sock.close()
+    if not chunks:
+        return None
+    return decode(b"".join(chunks))
+
+
+def error_from(answer: list[str]) -> Exception:
+    """The :class:`~vault.errors.VaultError` an error answer stands for, as the agent raised it."""
+    from vault import errors
+
+    message = answer[1] if len(answer) > 1 else "the agent failed"
+    cls = getattr(errors, answer[2], None) if len(answer) > 2 else None
+    if isinstance(cls, type) and issubclass(cls, errors.VaultError):
+        try:
+            return cls(message)
+        except TypeError:
+            pass
+    return errors.VaultError(message)

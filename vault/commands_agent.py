@@ -1,0 +1,329 @@
+"""``tokendeck agent start|stop|status`` and ``tokendeck lock``.
+
+``start`` finds the key in the foreground (the usual unlock order; a passphrase
+may also come on stdin when it is a pipe, which is how the TUI hands it over),
+proves it by opening the vault, takes the agent's lock file (so a second agent
+for the same vault is refused), binds the socket, and only then forks: when it
+returns 0 the agent is answering.  With an agent already running and locked, it
+unlocks it instead.
+
+Exit codes: ``start`` 0 started or unlocked, 1 already running (or it could not
+start), 3 no or wrong passphrase, 5 no vault; ``status`` 0 running, 3 running but
+locked, 5 not running; ``stop`` and ``lock`` 0 (also when there was no agent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import select
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from vault.agent import wire
+from vault.errors import InvalidInput, NotFound, VaultError, VaultLocked
+
+if TYPE_CHECKING:
+    from vault.core import Vault
+    from vault.keys import Key, VaultMeta
+    from vault.paths import VaultPaths
+
+START_TIMEOUT = 30.0
+STOP_TIMEOUT = 160.0
+"""A stopping agent finishes a refresh in flight first; that may wait on a lock for 130 s."""
+
+
+class AgentRunning(VaultError):
+    default_title = "Agent running"
+
+
+@dataclass(frozen=True)
+class Launch:
+    """What ``agent start`` settled in the foreground, for the agent process to serve with."""
+
+    paths: VaultPaths
+    meta: VaultMeta
+    key: Key
+    pid_fd: int
+    """The agent's lock file, flock-ed: held for as long as the agent lives."""
+    lock_after: float | None
+    interval: float
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    action = {"start": _start, "stop": _stop, "status": _status}[args.agent_command]
+    return action(args)
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    from vault.commands import notice
+
+    answer = wire.call("lock", opt_out=False)
+    notice("the agent is locked" if answer and answer[0] == "0" else "no agent is running; nothing to lock")
+    return 0
+
+
+# ------------------------------------------------------------------- start
+
+
+def _passphrase_prompt() -> Callable[[str], str]:
+    """A hidden prompt on a terminal; otherwise the passphrase is read from stdin (a pipe)."""
+    from vault.commands import _interactive, ask_hidden, read_secret
+
+    return ask_hidden if _interactive() else (lambda label: read_secret(label.rstrip(": ")))
+
+
+def _start(args: argparse.Namespace) -> int:
+    from vault.commands import notice
+    from vault.opening import open_unlocked, unlock
+    from vault.timefmt import parse_duration
+
+    lock_after = None if args.lock_after is None else parse_duration(args.lock_after)
+    if lock_after is not None and lock_after <= 0:
+        raise InvalidInput("--lock-after must be a positive duration, like 30m or 8h")
+    home = wire.home_dir()
+    answer = wire.call("ping", opt_out=False)
+    if answer is not None and answer[0] == "0":
+        if answer[2] == "unlocked":
+            raise AgentRunning(
+                f"an agent is already running for this vault (pid {answer[1]}); see tokendeck agent status"
+            )
+        return _unlock_running(answer[1])
+    paths, meta, key = unlock(prompt=_passphrase_prompt())
+    open_unlocked(paths, meta, key).close()  # the key is proven here, where the user can see a failure
+    launch = Launch(paths, meta, key, _take_lock(home), lock_after, args.interval)
+    if args.foreground:
+        notice(f"agent for {paths.home} listening on {wire.socket_path(home)} (pid {os.getpid()}); ctrl+c stops it")
+        return _serve(launch, ready_fd=None, log=_stderr_log)
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked agent; tests see it through the socket
+        os.close(read_end)
+        os._exit(_daemon(launch, write_end, home))
+    os.close(write_end)
+    os.close(launch.pid_fd)  # the child's copy keeps the lock
+    status = _wait_ready(read_end)
+    if status != "ok":
+        raise VaultError(f"the agent did not start: {status or 'it exited'}")
+    notice(f"agent started (pid {child}); tokens now come from it")
+    return 0
+
+
+def _unlock_running(pid: str) -> int:
+    from vault.commands import notice
+    from vault.keys import VaultMeta
+    from vault.opening import unlock
+    from vault.paths import resolve_home
+
+    passphrase = None
+    if VaultMeta.read(resolve_home().meta).mode == "passphrase":
+        _, _, key = unlock(prompt=_passphrase_prompt())
+        passphrase = key.secret.reveal()
+    answer = wire.call("unlock", *([passphrase] if passphrase else []), opt_out=False)
+    if answer is None:
+        raise VaultError(f"the agent (pid {pid}) did not answer")
+    if answer[0] != "0":
+        raise (VaultLocked if answer[0] == "3" else VaultError)(answer[1])
+    notice(f"unlocked the running agent (pid {pid})")
+    return 0
+
+
+def _take_lock(home: str) -> int:
+    """The agent's lock file, locked; refuses when another agent holds it."""
+    directory = wire.runtime_dir()
+    with contextlib.suppress(FileExistsError):
+        os.makedirs(directory, mode=0o700)
+    problem = wire.private_dir_problem(directory)
+    if problem:
+        raise VaultError(f"cannot use {directory} for the agent's socket: {problem}")
+    path = wire.socket_path(home)
+    if len(os.fsencode(path)) > 100:
+        raise VaultError(f"the socket path {path} is too long for a Unix socket; set XDG_RUNTIME_DIR to a shorter one")
+    fd = os.open(wire.pid_path(home), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = os.read(fd, 32).decode(errors="replace").strip() or "?"
+        os.close(fd)
+        raise AgentRunning(f"an agent is already running for this vault (pid {pid})") from None
+    return fd
+
+
+def _daemon(launch: Launch, ready_fd: int, home: str) -> int:  # pragma: no cover - the forked child
+    os.setsid()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.chdir("/")
+    log_fd = os.open(wire.socket_path(home)[:-5] + ".log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    def log(line: str) -> None:
+        os.write(log_fd, f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n".encode(errors="replace"))
+
+    try:
+        return _serve(launch, ready_fd=ready_fd, log=log)
+    except BaseException as exc:  # noqa: BLE001 - tell the parent why, in words without secrets
+        message = exc.message if isinstance(exc, VaultError) else type(exc).__name__
+        with contextlib.suppress(OSError):
+            os.write(ready_fd, message.encode(errors="replace"))
+        log(f"failed to start: {message}")
+        return 1
+
+
+def _serve(launch: Launch, *, ready_fd: int | None, log: Callable[[str], None]) -> int:
+    """Open the vault, listen, and serve until SIGTERM, SIGINT or ``agent stop``."""
+    import signal
+
+    from vault.agent.server import Agent
+    from vault.opening import open_unlocked, open_vault
+
+    os.environ.pop("TOKENDECK_PASSPHRASE", None)  # a locked agent must be handed the passphrase again
+    vault = open_unlocked(launch.paths, launch.meta, launch.key)
+    os.ftruncate(launch.pid_fd, 0)
+    os.write(launch.pid_fd, f"{os.getpid()}\n".encode())
+
+    def reopen(passphrase: str | None) -> Vault:
+        return open_vault(launch.paths.home, passphrase, env={}, prompt=None)
+
+    agent = Agent(
+        vault,
+        wire.socket_path(wire.home_dir()),
+        reopen=reopen,
+        lock_after=launch.lock_after,
+        refresh_interval=launch.interval,
+        notify=desktop_notify,
+        log=log,
+    )
+    agent.listen()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: agent.stop())
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    if ready_fd is not None:
+        os.write(ready_fd, b"ok")
+        os.close(ready_fd)
+    agent.serve()
+    os.ftruncate(launch.pid_fd, 0)
+    os.close(launch.pid_fd)
+    return 0
+
+
+def start_in_background(home: str, passphrase: str | None) -> str | None:
+    """Start the agent for ``home`` as ``tokendeck agent start`` would (the TUI's way);
+    ``passphrase`` travels on the child's stdin, never in argv.  Returns why it did
+    not start, or None."""
+    import subprocess
+
+    argv = [sys.executable, "-c", "from vault.cli import run; run()", "agent", "start"]
+    try:
+        done = subprocess.run(  # noqa: S603 - our own interpreter and entry point
+            argv,
+            input=(passphrase or "").encode(),
+            capture_output=True,
+            env={**os.environ, "TOKENDECK_HOME": home},
+            timeout=START_TIMEOUT + 10,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return type(exc).__name__
+    if done.returncode == 0:
+        return None
+    lines = done.stderr.decode(errors="replace").strip().splitlines()
+    return lines[-1].removeprefix("tokendeck: ") if lines else f"exit {done.returncode}"
+
+
+def _wait_ready(fd: int) -> str:
+    deadline = time.monotonic() + START_TIMEOUT
+    data = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], deadline - time.monotonic())
+        if not ready:
+            break
+        chunk = os.read(fd, 512)
+        if not chunk:
+            break
+        data += chunk
+    os.close(fd)
+    return data.decode(errors="replace")
+
+
+def _stderr_log(line: str) -> None:
+    print(f"tokendeck agent: {line}", file=sys.stderr, flush=True)
+
+
+def desktop_notify(text: str) -> None:
+    """A desktop notification where ``notify-send`` and a session bus exist; else nothing."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which("notify-send")
+    if exe is None or not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+        return
+    with contextlib.suppress(OSError):
+        subprocess.Popen(  # noqa: S603 - fixed program; the text holds names and times only
+            [exe, "--app-name=tokendeck", "tokendeck", text],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+# ------------------------------------------------------------ stop, status
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from vault.commands import notice
+
+    home = wire.home_dir()
+    answer = wire.call("stop", opt_out=False)
+    if answer is None:
+        notice("no agent is running for this vault")
+        return 0
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while _lock_holder(home) is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    notice("the agent stopped")
+    return 0
+
+
+def _lock_holder(home: str) -> str | None:
+    """The PID in the agent's lock file while some process holds the lock, else None."""
+    try:
+        fd = os.open(wire.pid_path(home), os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return os.read(fd, 32).decode(errors="replace").strip() or "?"
+    finally:
+        os.close(fd)
+    return None
+
+
+def _status(args: argparse.Namespace) -> int:
+    home = wire.home_dir()
+    answer = wire.call("ping", opt_out=False)
+    if answer is None or answer[0] != "0":
+        holder = _lock_holder(home)
+        if holder is not None:
+            raise VaultError(f"an agent (pid {holder}) holds this vault's lock but does not answer")
+        if args.json:
+            print(json.dumps({"running": False, "socket": wire.socket_path(home)}))
+        else:
+            print("no agent is running for this vault")
+        return NotFound.exit_code
+    _, pid, state, served, details = answer
+    facts = dict(item.partition("=")[::2] for item in details.split())
+    if args.json:
+        print(json.dumps({"running": True, "pid": int(pid), "state": state, "home": served,
+                          "socket": wire.socket_path(home), **facts}))  # fmt: skip
+    else:
+        print(f"agent running (pid {pid}), {state}, serving {served} on {wire.socket_path(home)}")
+    return 0 if state == "unlocked" else VaultLocked.exit_code
