@@ -310,3 +310,19 @@ def test_the_client_finds_the_same_default_home_as_the_vault(monkeypatch: pytest
     monkeypatch.setenv("TOKENDECK_HOME", "~/somewhere/../vault")
     assert wire.home_dir() == os.path.abspath(os.path.expanduser("~/vault"))
     assert wire.agent_id(wire.home_dir()) == wire.agent_id(str(resolve_home().home))
+
+
+def test_near_expiry_warnings_reach_the_audit_log_and_the_desktop(home: Path, passphrase_env: str) -> None:
+    clock = vault.FrozenClock(time.time())
+    with vault.init_vault(mode="passphrase", clock=clock) as v:
+        v.add_static("soon", provider="api-key", token="tok", expires_at=clock.now() + 3 * 86400)
+        v.add_static("later", provider="api-key", token="tok", expires_at=clock.now() + 30 * 86400)
+    shown: list[str] = []
+    with start_agent(clock=clock, refresher=True, refresh_interval=None, notify=shown.append) as r:
+        assert r.agent.refresher is not None
+        r.agent.refresher.run_once()
+        r.agent.refresher.run_once()  # once per expiry, not once per run
+    assert shown == ["soon: token expires in 3d"]
+    with vault.open_vault() as v:
+        warned = [e for e in v.audit_log() if e.action == "expiry-warning"]
+    assert [(e.credential, e.outcome) for e in warned] == [("soon", "warned")]
