@@ -35,6 +35,9 @@ if TYPE_CHECKING:
     from vault.refresher import BackgroundRefresher
 
 Log = Callable[[str], None]
+IN_FLIGHT_WAIT = 150.0
+"""Seconds locking or stopping waits for requests and refreshes in flight: longer than a
+refresh may wait for another process's lock (130 s)."""
 Handler = Callable[[Vault, list[str]], list[str]]
 
 
@@ -182,9 +185,11 @@ class Agent:
             refresher, self.refresher = self.refresher, None
             if vault is None:
                 return
-            self._state.wait_for(lambda: self._in_flight == 0, timeout=150)
+            self._state.wait_for(lambda: self._in_flight == 0, timeout=IN_FLIGHT_WAIT)
         if refresher is not None:
-            refresher.stop()
+            # A refresh in flight must store what the provider sent (a rotated refresh
+            # token is only valid once): wait for it as long as a refresh may take.
+            refresher.stop(timeout=IN_FLIGHT_WAIT)
         vault.close()
         self._log(f"locked ({why})")
 
