@@ -134,6 +134,14 @@ def time_cold(
     return samples
 
 
+def print_table(samples: dict[str, list[float]], med: dict[str, float], floor: float) -> None:
+    """Median and minimum of each command, and its median as a multiple of ``floor``."""
+    width = max(map(len, med))
+    print(f"{'command':<{width}}  {'median ms':>9}  {'min ms':>7}  {'x floor':>7}")
+    for name, value in med.items():
+        print(f"{name:<{width}}  {value:>9.1f}  {min(samples[name]):>7.1f}  {value / floor:>7.2f}")
+
+
 def time_once(fn: Callable[[], None]) -> float:
     start = time.perf_counter()
     fn()
@@ -254,10 +262,7 @@ def agent_vs_plaintext(env: dict[str, str], scratch: Path, runs: int) -> None:
     med = {name: statistics.median(values) for name, values in samples.items()}
     floor, agent = med["python -c pass"], med["tokendeck token gh (agent)"]
     print(f"\nthrough the agent ({runs} runs per command, round-robin):")
-    width = max(map(len, med))
-    print(f"{'command':<{width}}  {'median ms':>9}  {'min ms':>7}  {'x floor':>7}")
-    for name, value in med.items():
-        print(f"{name:<{width}}  {value:>9.1f}  {min(samples[name]):>7.1f}  {value / floor:>7.2f}")
+    print_table(samples, med, floor)
     print(f"tokendeck token through the agent: {agent / floor:.2f}x the bare interpreter (target <= 1.5)", end="")
     if "gh auth token" in med:
         print(f", {agent / med['gh auth token']:.2f}x gh auth token (target <= 1.0)")
@@ -292,10 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tokendeck cold-start latency: {args.runs} runs per command, round-robin")
         print(f"interpreter: {sys.executable} (Python {sys.version.split()[0]})")
         print("milliseconds are this machine's and noisy; compare the ratios\n")
-        width = max(map(len, med))
-        print(f"{'command':<{width}}  {'median ms':>9}  {'min ms':>7}  {'x floor':>7}")
-        for name, value in med.items():
-            print(f"{name:<{width}}  {value:>9.1f}  {min(samples[name]):>7.1f}  {value / floor:>7.2f}")
+        print_table(samples, med, floor)
 
         full, by_passphrase, by_raw, iterations = kdf_cost(home, scratch, args.runs)
         kdf = by_passphrase - by_raw

@@ -74,10 +74,10 @@ def _human_times() -> bool:
     return sys.stdout.isatty()
 
 
-def _when(ts: float | None, now: float) -> str:
+def _when(ts: float | None, now: float, human: bool) -> str:
     if ts is None:
         return "no expiry"
-    return relative(ts, now) if _human_times() else iso(ts) or ""
+    return relative(ts, now) if human else iso(ts) or ""
 
 
 def _print_json(data: Any) -> None:
@@ -153,9 +153,9 @@ def list_output(vault: Vault, *, as_json: bool, human: bool) -> tuple[str, str]:
     if not credentials:
         return "", "tokendeck: no credentials yet (add one with: tokendeck add NAME --provider P)\n"
     rows = [["NAME", "PROVIDER", "ACCOUNT", "STATUS", "EXPIRES"]]
-    for c in credentials:
-        expires = "no expiry" if c.expires_at is None else relative(c.expires_at, now) if human else iso(c.expires_at)
-        rows.append([c.name, c.provider, c.account or "-", c.status_at(now), expires or ""])
+    rows += [
+        [c.name, c.provider, c.account or "-", c.status_at(now), _when(c.expires_at, now, human)] for c in credentials
+    ]
     return _table(rows), ""
 
 
@@ -171,7 +171,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return 0
     for key, value in facts.items():
         if key.endswith("_at") and value is not None:
-            value = _when(getattr(credential, key), now) if _human_times() else value
+            value = _when(getattr(credential, key), now, human=True) if _human_times() else value
         elif isinstance(value, list):
             value = " ".join(value) or "-"
         elif isinstance(value, dict):
