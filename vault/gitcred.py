@@ -125,7 +125,7 @@ def cmd_git_credential(args: argparse.Namespace) -> int:
                 raise InvalidInput("--username must be printable text")
             vault.map_git_host(host, args.name, args.username)
             notice(
-                f"git asks for {host} will get {args.name}'s token; tell git once with:\n"
+                f"git's requests for {host} now get {args.name}'s token; tell git once with:\n"
                 f"  git config --global credential.https://{host}.helper '!tokendeck git-credential'"
             )
         elif not vault.unmap_git_host(host):
