@@ -154,12 +154,13 @@ def kdf_cost(home: Path, scratch: Path, runs: int) -> tuple[float, float, float,
 
     Also returns the PBKDF2 iteration count SQLCipher used (its default).
     """
-    from vault import open_vault, store
-    from vault.keys import Key
-    from vault.store import Store
+    from vault import open_vault
+    from vault.core import store
+    from vault.core.keys import Key
+    from vault.core.store import Store
 
     if store.KDF_ITER is not None:
-        sys.exit("vault.store.KDF_ITER is set: this benchmark measures the shipped KDF cost")
+        sys.exit("vault.core.store.KDF_ITER is set: this benchmark measures the shipped KDF cost")
 
     db = home / "vault.db"
     raw_db = scratch / "raw" / "vault.db"

@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import httpx
 
-    from vault.core import Vault
+    from vault.core.repository import Vault
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -188,9 +188,9 @@ class ProcessServer:
 
 def register_provider(v: Vault, issuer: str) -> str:
     """What ``tokendeck provider add acme --issuer URL --client-id ID`` stores; returns the token URL."""
-    from vault.model import ClientRegistration
+    from vault.core.model import ClientRegistration
+    from vault.core.providers import resolve
     from vault.oauth.discovery import discover
-    from vault.providers import resolve
 
     registration = ClientRegistration(
         provider=PROVIDER, base="oidc", client_id=CLIENT_ID, overrides=discover(PROVIDER, issuer)
@@ -208,8 +208,8 @@ def name_of(i: int) -> str:
 
 def seed(v: Vault, tokens: Sequence[dict[str, Any]]) -> None:
     """Store (or overwrite) credentials bench-0000... with these tokens, all already expired."""
-    from vault.model import Credential
-    from vault.secret import Secret
+    from vault.core.model import Credential
+    from vault.core.secret import Secret
 
     now = v.clock.now()
     for i, token in enumerate(tokens):
@@ -350,7 +350,7 @@ def metered() -> Iterator[Meter]:
     """Wrap the refresh path's functions in timers; restore them afterwards."""
     import vault.lifecycle
     import vault.refresher
-    from vault.core import Vault
+    from vault.core.repository import Vault
     from vault.oauth.client import OAuthClient
 
     meter = Meter()

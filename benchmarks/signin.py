@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from vault.core import Vault
+    from vault.core.repository import Vault
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -201,9 +201,9 @@ def use_fake_browser() -> None:
 
 def register_provider(v: Vault, issuer: str) -> None:
     """What ``tokendeck provider add acme --issuer URL --client-id ID`` stores."""
-    from vault.model import ClientRegistration
+    from vault.core.model import ClientRegistration
+    from vault.core.providers import resolve
     from vault.oauth.discovery import discover
-    from vault.providers import resolve
 
     registration = ClientRegistration(
         provider=PROVIDER, base="oidc", client_id=CLIENT_ID, overrides=discover(PROVIDER, issuer)

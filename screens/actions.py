@@ -26,7 +26,7 @@ def refresh(app: VaultApp, name: str) -> None:
 
         credential = do_refresh(app.unlocked_vault, name, force=True)
         left = app.clock.now()
-        from vault.timefmt import relative
+        from vault.core.timefmt import relative
 
         when = relative(credential.expires_at, left) if credential.expires_at else "no expiry"
         app.call_from_thread(app.notify, f"{name} refreshed; expires {when}", title="Refreshed", markup=False)

@@ -21,12 +21,12 @@ from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from screens.app import VaultApp
 from screens.messages import VaultChanged
-from vault.core import check_token
+from vault.core.model import check_name
+from vault.core.providers import catalog, check_endpoint
+from vault.core.repository import check_token
+from vault.core.secret import Secret
+from vault.core.timefmt import parse_when
 from vault.errors import InvalidInput, VaultError
-from vault.model import check_name
-from vault.providers import catalog, check_endpoint
-from vault.secret import Secret
-from vault.timefmt import parse_when
 
 FIELDS = ("name", "provider", "account", "expires", "server-url", "username", "token")
 """The form's inputs, by id, in tab order."""

@@ -23,11 +23,11 @@ from textual.worker import Worker, WorkerState
 from screens.messages import RefresherReported, VaultChanged
 from screens.palette import TokendeckCommands
 from vault import Vault
-from vault.clock import Clock, SystemClock
+from vault.core.clock import Clock, SystemClock
+from vault.core.keys import VaultMeta, passphrase_from_environment
+from vault.core.paths import VaultPaths, resolve_home
+from vault.core.resources import asset
 from vault.errors import VaultError, VaultLocked
-from vault.keys import VaultMeta, passphrase_from_environment
-from vault.paths import VaultPaths, resolve_home
-from vault.resources import asset
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
     from vault.refresher import RefreshEvent
@@ -72,8 +72,8 @@ def load_settings(paths: VaultPaths) -> TuiSettings:
     import dataclasses
     import tomllib
 
+    from vault.core.timefmt import parse_duration
     from vault.errors import InvalidInput
-    from vault.timefmt import parse_duration
 
     path = paths.home / SETTINGS_FILE
     try:

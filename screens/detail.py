@@ -31,10 +31,10 @@ from screens import actions
 from screens.app import VaultApp
 from screens.messages import VaultChanged
 from screens.token_list import Urgency, urgency
+from vault.core.model import STATUSES, AuditEvent, Credential
+from vault.core.secret import Secret
+from vault.core.timefmt import iso, relative
 from vault.errors import NotFound
-from vault.model import STATUSES, AuditEvent, Credential
-from vault.secret import Secret
-from vault.timefmt import iso, relative
 
 MASK = "••••••••"
 """What stands in for the token while it is hidden (its length is said beside it)."""

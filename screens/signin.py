@@ -29,11 +29,11 @@ from textual.widgets.option_list import Option
 from screens.app import VaultApp
 from screens.messages import VaultChanged
 from vault import Vault
+from vault.core.model import ClientRegistration, check_name
+from vault.core.providers import Provider, builtin, catalog, check_endpoint, resolve
+from vault.core.secret import Secret
 from vault.errors import InvalidInput, ProviderError, VaultError
-from vault.model import ClientRegistration, check_name
 from vault.oauth.flows import DEFAULT_TIMEOUT, DeviceCode
-from vault.providers import Provider, builtin, catalog, check_endpoint, resolve
-from vault.secret import Secret
 
 View = Literal["pick", "register", "wait"]
 

@@ -19,8 +19,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from screens.app import TuiSettings, VaultApp
 from screens.messages import VaultChanged
-from vault.model import Credential, Status
-from vault.timefmt import relative
+from vault.core.model import Credential, Status
+from vault.core.timefmt import relative
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),

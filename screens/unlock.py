@@ -11,8 +11,8 @@ from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, R
 
 from screens.app import VaultApp
 from vault import Vault
+from vault.core.keys import keyring_usable
 from vault.errors import VaultError
-from vault.keys import keyring_usable
 from vault.opening import init_vault, open_vault
 
 

@@ -14,7 +14,7 @@ from tests.support.authserver import AuthServer, running_auth_server
 from tests.support.cli import CliRunner
 from tests.support.fake_browser import browser_command
 from tests.support.memory_keyring import MemoryKeyring
-from vault import store
+from vault.core import store
 
 PASSPHRASE_VARS = (
     "TOKENDECK_PASSPHRASE",

@@ -301,7 +301,7 @@ def test_five_minutes_of_a_sixty_second_token_with_only_the_agent(
 
 
 def test_the_client_finds_the_same_default_home_as_the_vault(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from vault.paths import resolve_home
+    from vault.core.paths import resolve_home
 
     monkeypatch.delenv("TOKENDECK_HOME")
     for xdg in (str(tmp_path / "data"), ""):

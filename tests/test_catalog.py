@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from vault.core.model import ClientRegistration
+from vault.core.providers import Provider, builtin, catalog, check_endpoint, resolve
 from vault.errors import InvalidInput
-from vault.model import ClientRegistration
-from vault.providers import Provider, builtin, catalog, check_endpoint, resolve
 
 OAUTH = sorted(k for k, p in catalog().items() if p.kind == "oauth" and not p.template)
 STATIC = sorted(k for k, p in catalog().items() if p.kind == "static")

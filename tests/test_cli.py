@@ -11,8 +11,8 @@ import pytest
 import vault
 from tests.support.cli import CliRunner
 from tests.support.memory_keyring import MemoryKeyring
-from vault.keys import Key
-from vault.store import Store
+from vault.core.keys import Key
+from vault.core.store import Store
 
 PASS = "correct horse battery staple"
 

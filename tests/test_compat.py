@@ -18,6 +18,7 @@ import pytest
 from google.oauth2.credentials import Credentials
 
 import vault
+import vault.core.model
 from tests.support.authserver import AuthServer
 from vault.compat import LinearTokenStore, TokenStorage, credential_name
 
@@ -118,7 +119,7 @@ def test_names_follow_the_vault_rules() -> None:
     assert odd.startswith("jira-user-a-b-") and odd != credential_name("jira-user-", "a/b")
     long = credential_name("linear-org-", "x" * 500)
     assert len(long) <= 100
-    vault.model.check_name(long)
+    vault.core.model.check_name(long)
     with pytest.raises(vault.InvalidInput):
         credential_name("jira-user-", "")
 

@@ -11,11 +11,11 @@ import pytest
 import vault
 from tests.support.authserver import AuthServer
 from tests.support.cli import CliRunner
+from vault.core.model import ClientRegistration
+from vault.core.providers import builtin, resolve
 from vault.errors import InvalidInput, ProviderError, SignInFailed
-from vault.model import ClientRegistration
 from vault.oauth.discovery import discover
 from vault.oauth.flows import DeviceCode, device_sign_in
-from vault.providers import builtin, resolve
 
 CLIENT_ID = "device-client"
 
@@ -49,7 +49,7 @@ class FakeTime:
         self.now += seconds
 
 
-def acme(server: AuthServer) -> tuple[ClientRegistration, vault.providers.Provider]:
+def acme(server: AuthServer) -> tuple[ClientRegistration, vault.core.providers.Provider]:
     server.register_client(CLIENT_ID)
     registration = ClientRegistration(
         provider="acme", base="oidc", client_id=CLIENT_ID, overrides=discover("acme", server.issuer)

@@ -33,7 +33,7 @@ TOKENDECK = shutil.which("tokendeck", path=os.path.dirname(sys.executable)) or "
 
 SEED = """
 import sys, time, vault
-from vault.clock import FrozenClock
+from vault.core.clock import FrozenClock
 with vault.open_vault() as v:
     v.add_static("gh", provider="github-pat", token=sys.argv[1])
     v.add_static("q", provider="api-key", token=sys.argv[2])

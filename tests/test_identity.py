@@ -10,11 +10,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from vault.model import ClientRegistration
+from vault.core.model import ClientRegistration
+from vault.core.providers import resolve
+from vault.core.secret import Secret
 from vault.oauth.identity import dig, learn_identity
 from vault.oauth.tokens import TokenSet
-from vault.providers import resolve
-from vault.secret import Secret
 
 TOKEN = TokenSet(access_token=Secret("at-123"))
 

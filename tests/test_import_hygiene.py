@@ -59,7 +59,7 @@ def test_no_vault_module_loads_the_ui() -> None:
 
 def test_the_core_loads_no_network_stack() -> None:
     core = [m for m in all_vault_modules() if not m.startswith(NETWORK_LAYER)]
-    assert "vault.store" in core and "vault.providers" in core
+    assert "vault.core.store" in core and "vault.core.providers" in core
     roots = loaded_roots("\n".join(f"import {m}" for m in core))
     assert roots.isdisjoint(FORBIDDEN), roots & set(FORBIDDEN)
 

@@ -1,6 +1,6 @@
 """The built wheel works on its own: build it, install it into a fresh venv, run it.
 
-A checkout hides packaging mistakes (``vault.resources`` falls back to the
+A checkout hides packaging mistakes (``vault.core.resources`` falls back to the
 top-level ``assets/``, and the editable install puts the repository on
 ``sys.path``), so these tests run the installed product from a directory
 outside the repository, in a virtualenv made from the base interpreter, and
@@ -162,12 +162,12 @@ def test_installed_cli_round_trip(installed: Installed, product_env: dict[str, s
 
 
 CHECK_ASSETS = """
-import json, vault, vault.resources, screens.app
+import json, vault, vault.core.resources, screens.app
 css = screens.app.VaultApp.CSS_PATH
 css = css if isinstance(css, list) else [css]
 print(json.dumps({
     "vault": vault.__file__,
-    "asset": str(vault.resources.asset("app.tcss")),
+    "asset": str(vault.core.resources.asset("app.tcss")),
     "css_path": [str(p) for p in css],
 }))
 """
@@ -218,15 +218,15 @@ def test_installed_tui_loads_its_stylesheet(installed: Installed, product_env: d
 
 
 CHECK_SIGN_IN_ASSETS = """
-import json, vault.providers, vault.resources
-from vault.providers import catalog
+import json, vault.core.providers, vault.core.resources
+from vault.core.providers import catalog
 from vault.oauth.loopback import render
 providers = catalog()
 print(json.dumps({
-    "providers_module": vault.providers.__file__,
-    "catalog_file": str(vault.resources.asset("providers.toml")),
+    "providers_module": vault.core.providers.__file__,
+    "catalog_file": str(vault.core.resources.asset("providers.toml")),
     "providers": {key: p.kind for key, p in providers.items()},
-    "pages": {page: str(vault.resources.asset(page)) for page in ("signin-success.html", "signin-failure.html")},
+    "pages": {page: str(vault.core.resources.asset(page)) for page in ("signin-success.html", "signin-failure.html")},
     "success": render("signin-success.html", "x", "y").decode("utf-8"),
     "failure": render("signin-failure.html", "acme<", "bad & worse").decode("utf-8"),
 }))

@@ -29,9 +29,9 @@ import pytest
 
 import vault
 from tests.support.authserver import AuthServer
-from vault import store
+from vault.core import store
+from vault.core.locks import credential_lock, lock_path
 from vault.lifecycle import refresh
-from vault.locks import credential_lock, lock_path
 from vault.oauth.discovery import discover
 
 REPO = Path(__file__).resolve().parent.parent
@@ -205,7 +205,7 @@ CHILD = r"""
 import json, os, signal, sys
 
 import vault
-import vault.core
+import vault.core.repository
 import vault.lifecycle
 
 step = sys.argv[1]
@@ -234,7 +234,7 @@ elif step == "after-response":  # the provider rotated, nothing is saved
 
     vault.lifecycle.token_set = patched
 elif step == "mid-save":  # inside the save's transaction: after the UPDATE, before COMMIT
-    audit = vault.core.Vault._audit
+    audit = vault.core.repository.Vault._audit
 
     def patched(self, conn, credential, action, outcome, detail):
         if action == "refresh":
@@ -243,15 +243,15 @@ elif step == "mid-save":  # inside the save's transaction: after the UPDATE, bef
             die(access=access, refresh=refresh)
         return audit(self, conn, credential, action, outcome, detail)
 
-    vault.core.Vault._audit = patched
+    vault.core.repository.Vault._audit = patched
 elif step == "after-save":  # committed, nothing handed out yet
-    save = vault.core.Vault.save_refreshed
+    save = vault.core.repository.Vault.save_refreshed
 
     def patched(self, credential, **kwargs):
         save(self, credential, **kwargs)
         die(access=credential.access_token.reveal(), refresh=credential.refresh_token.reveal())
 
-    vault.core.Vault.save_refreshed = patched
+    vault.core.repository.Vault.save_refreshed = patched
 else:
     raise SystemExit(f"unknown step {step}")
 

@@ -31,9 +31,9 @@ from screens.token_list import TokenListScreen
 from screens.unlock import UnlockScreen
 from tests.support.tui import EVERY_STATUS_ORDER, FAKE_SECRETS, add_every_status, new_vault
 from vault import Vault, init_vault
-from vault.clock import FrozenClock
-from vault.model import STATUSES, ClientRegistration
-from vault.secret import Secret
+from vault.core.clock import FrozenClock
+from vault.core.model import STATUSES, ClientRegistration
+from vault.core.secret import Secret
 
 SnapCompare = Callable[..., bool]
 RunBefore = Callable[[Pilot[None]], Awaitable[None]]

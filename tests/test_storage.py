@@ -11,9 +11,9 @@ import pytest
 import sqlcipher3
 
 import vault
-from vault import store
+from vault.core import store
+from vault.core.migrations import LATEST_VERSION
 from vault.errors import NoVault, VaultBusy, VaultCorrupt, VaultTooNew, WrongPassphrase
-from vault.migrations import LATEST_VERSION
 
 PASS = "correct horse battery staple"
 TOKENS = ["ghp_SENTINELtokenAAAA1111", "glpat-SENTINELtokenBBBB2222", "xoxp-SENTINEL-CCCC-3333"]
@@ -123,7 +123,7 @@ def test_newer_schema_is_refused_untouched(home: Path) -> None:
 
 
 def test_older_schema_is_migrated_in_order(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from vault import migrations
+    from vault.core import migrations
 
     make_vault(home).close()
     extra = migrations.Migration("0099_test_column", ("ALTER TABLE credentials ADD COLUMN test_col TEXT",))
@@ -137,7 +137,7 @@ def test_older_schema_is_migrated_in_order(home: Path, monkeypatch: pytest.Monke
 
 
 def test_failed_migration_rolls_back(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from vault import migrations
+    from vault.core import migrations
 
     with make_vault(home) as v:
         v.add_static("gh", provider="github-pat", token=TOKENS[0])

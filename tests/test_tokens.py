@@ -10,13 +10,13 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from vault.core.model import ClientRegistration
+from vault.core.providers import resolve
+from vault.core.secret import Secret
 from vault.errors import ProviderError
-from vault.model import ClientRegistration
 from vault.oauth.http import MAX_RESPONSE_BYTES
 from vault.oauth.sessions import AuthlibSession
 from vault.oauth.tokens import token_set
-from vault.providers import resolve
-from vault.secret import Secret
 
 NOW = 1_800_000_000.0
 SECRET_TOKEN = "tok_SENTINEL_ACCESS"

@@ -16,7 +16,7 @@ from screens.app import VaultApp, make_app
 from screens.token_list import EMPTY_MESSAGE, TokenListScreen
 from tests.support.tui import DAY, HOUR, SAMPLE_ORDER, add_samples, new_vault
 from vault import Vault
-from vault.clock import FrozenClock
+from vault.core.clock import FrozenClock
 
 pytestmark = pytest.mark.anyio
 

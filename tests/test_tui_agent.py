@@ -15,7 +15,7 @@ from textual.widgets import Static
 from screens.app import TuiSettings, make_app
 from screens.token_list import TokenListScreen
 from tests.test_agent_cli import TOKENDECK, tokendeck
-from vault import store
+from vault.core import store
 
 pytestmark = pytest.mark.anyio
 PASS = "tui agent passphrase"

@@ -302,8 +302,8 @@ async def test_command_palette_offers_the_actions(passphrase_vault: Path) -> Non
 
 def test_settings_from_tui_toml(home: Path) -> None:
     from screens.app import load_settings
+    from vault.core.paths import VaultPaths
     from vault.errors import InvalidInput
-    from vault.paths import VaultPaths
 
     paths = VaultPaths(home)
     assert load_settings(paths) == TuiSettings()

@@ -27,7 +27,7 @@ from tests.support.authserver import AuthServer
 from tests.support.seeded import seed
 from tests.support.tui import DAY, HOUR, SAMPLE_ORDER, add_samples, new_vault
 from vault import Vault
-from vault.clock import FrozenClock
+from vault.core.clock import FrozenClock
 
 pytestmark = pytest.mark.anyio
 

@@ -30,8 +30,8 @@ from screens.token_list import TokenListScreen
 from tests.support.authserver import AuthServer
 from tests.support.tui import DAY, add_samples, new_vault
 from vault import Vault
-from vault.clock import FrozenClock
-from vault.model import ClientRegistration
+from vault.core.clock import FrozenClock
+from vault.core.model import ClientRegistration
 from vault.oauth.discovery import discover
 
 pytestmark = pytest.mark.anyio

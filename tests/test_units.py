@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from vault.core.model import Credential, StatusPolicy, check_name
+from vault.core.secret import Secret
+from vault.core.timefmt import iso, parse_duration, parse_when, relative
 from vault.errors import InvalidInput
-from vault.model import Credential, StatusPolicy, check_name
-from vault.secret import Secret
-from vault.timefmt import iso, parse_duration, parse_when, relative
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC).timestamp()
 

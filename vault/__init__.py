@@ -21,8 +21,10 @@ TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on 
 
 if TYPE_CHECKING:
     from vault.api import get_token, google_credentials, httpx_auth
-    from vault.clock import Clock, FrozenClock, SystemClock
-    from vault.core import Vault
+    from vault.core.clock import Clock, FrozenClock, SystemClock
+    from vault.core.model import AuditEvent, ClientRegistration, Credential
+    from vault.core.repository import Vault
+    from vault.core.secret import Secret
     from vault.errors import (
         AlreadyExists,
         InvalidInput,
@@ -36,26 +38,24 @@ if TYPE_CHECKING:
         VaultTooNew,
         WrongPassphrase,
     )
-    from vault.model import AuditEvent, ClientRegistration, Credential
     from vault.opening import change_to_keyring, change_to_passphrase, init_vault, open_vault
-    from vault.secret import Secret
 
 _HOMES = {
     "get_token": "vault.api",
     "google_credentials": "vault.api",
     "httpx_auth": "vault.api",
-    "Clock": "vault.clock",
-    "FrozenClock": "vault.clock",
-    "SystemClock": "vault.clock",
-    "Vault": "vault.core",
-    "AuditEvent": "vault.model",
-    "ClientRegistration": "vault.model",
-    "Credential": "vault.model",
+    "Clock": "vault.core.clock",
+    "FrozenClock": "vault.core.clock",
+    "SystemClock": "vault.core.clock",
+    "Vault": "vault.core.repository",
+    "AuditEvent": "vault.core.model",
+    "ClientRegistration": "vault.core.model",
+    "Credential": "vault.core.model",
     "change_to_keyring": "vault.opening",
     "change_to_passphrase": "vault.opening",
     "init_vault": "vault.opening",
     "open_vault": "vault.opening",
-    "Secret": "vault.secret",
+    "Secret": "vault.core.secret",
 }
 """Where each public name lives; the errors all live in :mod:`vault.errors`."""
 

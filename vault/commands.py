@@ -13,12 +13,12 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from vault.core import MAX_TOKEN_BYTES, Vault
+from vault.core.keys import Key
+from vault.core.model import Credential, check_name
+from vault.core.repository import MAX_TOKEN_BYTES, Vault
+from vault.core.timefmt import iso, parse_when, relative
 from vault.errors import AlreadyExists, InvalidInput, NoVault
-from vault.keys import Key
-from vault.model import Credential, check_name
 from vault.opening import ask_new_passphrase, change_to_keyring, change_to_passphrase, init_vault, open_vault
-from vault.timefmt import iso, parse_when, relative
 
 NEW_PASSPHRASE_ENV = "TOKENDECK_NEW_PASSPHRASE"
 
@@ -265,7 +265,7 @@ def check_tui_can_start() -> None:
         InvalidInput: stdin is not a terminal.
     """
     if not _interactive():
-        from vault.paths import resolve_home
+        from vault.core.paths import resolve_home
 
         if not resolve_home().db.exists():
             raise NoVault(f"no vault at {resolve_home().home} (create one with: tokendeck init)")

@@ -30,9 +30,9 @@ from vault.agent import wire
 from vault.errors import InvalidInput, NotFound, VaultError, VaultLocked
 
 if TYPE_CHECKING:
-    from vault.core import Vault
-    from vault.keys import Key, VaultMeta
-    from vault.paths import VaultPaths
+    from vault.core.keys import Key, VaultMeta
+    from vault.core.paths import VaultPaths
+    from vault.core.repository import Vault
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 160.0
@@ -81,8 +81,8 @@ def _passphrase_prompt() -> Callable[[str], str]:
 
 def _start(args: argparse.Namespace) -> int:
     from vault.commands import notice
+    from vault.core.timefmt import parse_duration
     from vault.opening import open_unlocked, unlock
-    from vault.timefmt import parse_duration
 
     lock_after = None if args.lock_after is None else parse_duration(args.lock_after)
     if lock_after is not None and lock_after <= 0:
@@ -117,9 +117,9 @@ def _start(args: argparse.Namespace) -> int:
 
 def _unlock_running(pid: str) -> int:
     from vault.commands import notice
-    from vault.keys import VaultMeta
+    from vault.core.keys import VaultMeta
+    from vault.core.paths import resolve_home
     from vault.opening import unlock
-    from vault.paths import resolve_home
 
     passphrase = None
     if VaultMeta.read(resolve_home().meta).mode == "passphrase":

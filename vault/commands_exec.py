@@ -2,7 +2,7 @@
 
 ``tokendeck exec -e VAR=NAME [-e VAR=NAME ...] -- CMD [ARGS...]`` checks every
 binding first (a valid variable name, a credential that exists), then gets each
-token with :meth:`~vault.core.Vault.token` (which refreshes what is due), closes
+token with :meth:`~vault.core.repository.Vault.token` (which refreshes what is due), closes
 the vault and *replaces this process* with CMD (``os.execvpe``).  CMD therefore
 has tokendeck's PID: signals sent to it, its exit code and its terminal are
 CMD's own, with nothing in between to forward or lose them.  The tokens are in

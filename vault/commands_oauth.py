@@ -12,11 +12,11 @@ import webbrowser
 from typing import Any
 
 from vault.commands import _interactive, _open, _print_json, _table, notice, read_secret
+from vault.core.model import ClientRegistration, check_name
+from vault.core.providers import Provider, builtin, catalog, check_endpoint, resolve
+from vault.core.timefmt import parse_duration, relative
 from vault.errors import InvalidInput, NotFound
-from vault.model import ClientRegistration, check_name
 from vault.oauth.flows import DEFAULT_TIMEOUT, DeviceCode
-from vault.providers import Provider, builtin, catalog, check_endpoint, resolve
-from vault.timefmt import parse_duration, relative
 
 ENDPOINT_FLAGS = {
     "authorize_url": "authorize_url",
@@ -146,7 +146,7 @@ def cmd_provider_add(args: argparse.Namespace) -> int:
             secret = read_secret(f"Client secret for {args.name}")
             if not secret or not secret.isprintable():
                 raise InvalidInput("the client secret is empty or has control characters; nothing was stored")
-        from vault.secret import Secret
+        from vault.core.secret import Secret
 
         vault.set_client(
             ClientRegistration(

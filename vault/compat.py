@@ -44,10 +44,10 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 
-from vault.core import Vault
+from vault.core.model import ClientRegistration, Credential, check_name
+from vault.core.repository import Vault
+from vault.core.secret import Secret
 from vault.errors import InvalidInput, NeedsSignIn, NotFound, NoVault
-from vault.model import ClientRegistration, Credential, check_name
-from vault.secret import Secret
 
 if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials
@@ -266,7 +266,7 @@ class TokenStorage(_VaultUser):
 
     def _google_registration(self, credentials: Credentials) -> str:
         """The provider name of a google-based registration for these credentials' client."""
-        from vault.providers import builtin, resolve
+        from vault.core.providers import builtin, resolve
 
         client_id: str | None = credentials.client_id
         if not client_id:
@@ -366,7 +366,7 @@ class LinearTokenStore(_VaultUser):
         home, passphrase, vault, create: as for :class:`TokenStorage`.
         provider: the client registration's name (default ``linear``).
         overrides: catalog fields for a registration created here (endpoints of a
-            stand-in server in tests; see :class:`~vault.model.ClientRegistration`).
+            stand-in server in tests; see :class:`~vault.core.model.ClientRegistration`).
 
     The registration is created when absent; an existing one with the same client
     id is reused (its secret updated when a different one is given).
@@ -396,7 +396,7 @@ class LinearTokenStore(_VaultUser):
         self.provider = provider
 
     def _register(self, client_id: str, secret: str | None, provider: str, overrides: dict[str, Any] | None) -> None:
-        from vault.providers import resolve
+        from vault.core.providers import resolve
 
         try:
             current = self._vault.get_client(provider)
@@ -437,7 +437,7 @@ class LinearTokenStore(_VaultUser):
             expires_at: when the access token expires: a datetime (naive means
                 UTC) or POSIX seconds.
         """
-        from vault.core import check_token
+        from vault.core.repository import check_token
 
         name = self._name(organization_id)
         check_token(access_token)

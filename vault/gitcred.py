@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import argparse
     from typing import TextIO
 
-    from vault.core import Vault
+    from vault.core.repository import Vault
 
 MAX_REQUEST = 64 * 1024
 DEFAULT_USERNAMES = {"github": "x-access-token", "gitlab": "oauth2", "bitbucket": "x-token-auth"}

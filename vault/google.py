@@ -11,9 +11,9 @@ import functools
 from datetime import UTC, datetime
 from typing import Any
 
-from vault.core import Vault
+from vault.core.providers import resolve
+from vault.core.repository import Vault
 from vault.errors import InvalidInput
-from vault.providers import resolve
 
 
 def credentials(vault: Vault, name: str) -> Any:

@@ -2,7 +2,7 @@
 
 The rules, each one a way comparable tools lose their users' sessions:
 
-- One party refreshes a credential at a time (:func:`vault.locks.credential_lock`);
+- One party refreshes a credential at a time (:func:`vault.core.locks.credential_lock`);
   the others wait, then read what it stored.  After taking the lock the
   credential is read again, so a refresh that already happened is not repeated.
 - The new refresh token is saved, durably, before the new access token is handed
@@ -23,13 +23,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from vault.core import Vault
+from vault.core.locks import credential_lock
+from vault.core.model import Credential
+from vault.core.providers import Provider, resolve
+from vault.core.repository import Vault
 from vault.errors import InvalidInput, NeedsSignIn, ProviderError, RevokeFailed
-from vault.locks import credential_lock
-from vault.model import Credential
 from vault.oauth.client import OAuthClient
 from vault.oauth.tokens import token_set
-from vault.providers import Provider, resolve
 
 DEFAULT_SKEW = 60.0
 """Refresh an access token this many seconds before it expires."""
@@ -211,8 +211,8 @@ def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> 
 
 
 def provider_of(vault: Vault, credential: Credential) -> tuple[Provider | None, Any]:
+    from vault.core.providers import builtin
     from vault.errors import NotFound
-    from vault.providers import builtin
 
     if credential.kind == "static":
         try:

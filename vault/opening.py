@@ -1,7 +1,7 @@
 """Creating, unlocking and re-keying a vault home.
 
 These are the only functions that turn key material into an open
-:class:`~vault.core.Vault`.  Opening writes nothing until the key is proven and
+:class:`~vault.core.repository.Vault`.  Opening writes nothing until the key is proven and
 the schema version checked, so a wrong passphrase or a newer vault leaves every
 file exactly as it was.
 """
@@ -12,10 +12,8 @@ import contextlib
 import os
 from collections.abc import Callable, Mapping
 
-from vault.clock import Clock
-from vault.core import Vault
-from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault
-from vault.keys import (
+from vault.core.clock import Clock
+from vault.core.keys import (
     Key,
     KeyMode,
     Prompt,
@@ -26,8 +24,10 @@ from vault.keys import (
     passphrase_from_environment,
     unlock_key,
 )
-from vault.paths import VaultPaths, create_private_file, ensure_private_dir, resolve_home
-from vault.store import Store
+from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir, resolve_home
+from vault.core.repository import Vault
+from vault.core.store import Store
+from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault
 
 Notice = Callable[[str], None]
 """Receives a one-line message for the user (the CLI prints it to stderr)."""

@@ -20,11 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from vault.core import Vault
+from vault.core.model import Credential
+from vault.core.repository import Vault
+from vault.core.timefmt import relative
 from vault.errors import NeedsSignIn, ProviderError, RefreshBusy, VaultError
 from vault.lifecycle import refresh
-from vault.model import Credential
-from vault.timefmt import relative
 
 EventKind = Literal["refreshed", "needs_login", "failed", "expiring"]
 

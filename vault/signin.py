@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 import httpx
 
-from vault.core import Vault
+from vault.core.model import Credential, check_name
+from vault.core.providers import Provider, resolve
+from vault.core.repository import Vault
 from vault.errors import InvalidInput, SignInFailed
-from vault.model import Credential, check_name
 from vault.oauth.flows import DEFAULT_TIMEOUT, SignInUI, Timings, browser_sign_in, device_sign_in
 from vault.oauth.identity import learn_identity
 from vault.oauth.tokens import TokenSet
-from vault.providers import Provider, resolve
 
 
 def default_name(vault: Vault, provider: str, account: str | None) -> str:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import vault
 from tests.support.authserver import AuthServer
-from vault.model import ClientRegistration, Credential
+from vault.core.model import ClientRegistration, Credential
+from vault.core.secret import Secret
 from vault.oauth.discovery import discover
-from vault.secret import Secret
 
 CLIENT_ID = "lifecycle-client"
 

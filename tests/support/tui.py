@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from vault import Vault, init_vault
-from vault.clock import FrozenClock
-from vault.model import Credential
-from vault.secret import Secret
+from vault.core.clock import FrozenClock
+from vault.core.model import Credential
+from vault.core.secret import Secret
 
 T0 = 1_780_000_000.0
 """When the sample credentials are added (2026-05-28T20:26:40Z)."""

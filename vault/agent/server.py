@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vault.agent.wire import FALL_BACK, MAX_REQUEST, VERSION, decode, encode, peer_uid
-from vault.core import Vault
+from vault.core.repository import Vault
 from vault.errors import VaultCorrupt, VaultError, WrongPassphrase
 
 if TYPE_CHECKING:

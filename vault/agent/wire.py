@@ -39,7 +39,7 @@ NO_AGENT_ENV = "TOKENDECK_NO_AGENT"
 
 
 def home_dir(environ: dict[str, str] | None = None) -> str:
-    """The vault home as :func:`vault.paths.resolve_home` picks it, normalised, without platformdirs.
+    """The vault home as :func:`vault.core.paths.resolve_home` picks it, normalised, without platformdirs.
 
     ``$TOKENDECK_HOME``, else the platform's user data directory (platformdirs'
     rules for Linux and macOS; a test keeps the two equal).

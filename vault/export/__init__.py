@@ -20,7 +20,7 @@ from vault.export.targets import Spec, render
 from vault.export.writer import preview, read_target, replace_atomic
 
 if TYPE_CHECKING:
-    from vault.core import Vault
+    from vault.core.repository import Vault
 
 __all__ = ["Plan", "Spec", "plan", "reexport"]
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from vault.core.providers import is_loopback_host
 from vault.errors import InvalidInput
-from vault.providers import is_loopback_host
 
 if TYPE_CHECKING:
     from vault.export.targets import Spec

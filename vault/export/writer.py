@@ -17,8 +17,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from vault.core.paths import fsync_dir
 from vault.errors import InvalidInput, VaultError
-from vault.paths import fsync_dir
 
 
 class TargetUnwritable(VaultError):

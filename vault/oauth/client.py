@@ -24,11 +24,11 @@ import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from vault.core.model import ClientRegistration
+from vault.core.providers import Provider
 from vault.errors import ProviderError
-from vault.model import ClientRegistration
 from vault.oauth.http import ResponseTooLarge, basic_auth, describe_failure, new_client
 from vault.oauth.tokens import decode_body, raise_for_error, token_set
-from vault.providers import Provider
 
 
 def read_token_response(

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from vault.core.providers import check_endpoint
 from vault.errors import ProviderError
 from vault.oauth.http import get_json, new_client
-from vault.providers import check_endpoint
 
 ENDPOINTS = {
     "authorization_endpoint": "authorize_url",

@@ -17,15 +17,15 @@ from typing import Protocol
 
 import httpx
 
+from vault.core.model import ClientRegistration
+from vault.core.providers import Provider, check_endpoint
+from vault.core.secret import Secret
 from vault.errors import InvalidInput, ProviderError, SignInFailed
-from vault.model import ClientRegistration
 from vault.oauth.client import OAuthClient, form
 from vault.oauth.http import describe_failure, json_object
 from vault.oauth.loopback import Expectation, LoopbackListener, check_callback, free_port, query_params
 from vault.oauth.sessions import open_session
 from vault.oauth.tokens import TokenSet, raise_for_error, token_set
-from vault.providers import Provider, check_endpoint
-from vault.secret import Secret
 
 DEFAULT_TIMEOUT = 300.0
 """Five minutes for the user to finish in the browser."""

@@ -14,10 +14,10 @@ from typing import Any
 
 import httpx
 
+from vault.core.providers import Provider
 from vault.errors import ProviderError
 from vault.oauth.http import get_json, new_client
 from vault.oauth.tokens import TokenSet
-from vault.providers import Provider
 
 
 def dig(data: Any, path: str) -> Any:

@@ -21,8 +21,8 @@ from string import Template
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from vault.core.resources import asset
 from vault.errors import SignInFailed
-from vault.resources import asset
 
 CALLBACK_PATH = "/callback"
 HOST = "127.0.0.1"

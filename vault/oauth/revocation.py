@@ -14,11 +14,11 @@ import json
 
 import httpx
 
+from vault.core.model import ClientRegistration, Credential
+from vault.core.providers import Provider
 from vault.errors import ProviderError
-from vault.model import ClientRegistration, Credential
 from vault.oauth.client import OAuthClient, form, transient_error
 from vault.oauth.http import basic_auth, describe_failure
-from vault.providers import Provider
 
 
 def _check(response: httpx.Response, provider: Provider, ok: tuple[int, ...] = (200,)) -> None:

@@ -16,10 +16,10 @@ from typing import Any, Protocol
 
 import httpx
 
+from vault.core.model import ClientRegistration
+from vault.core.providers import Provider
 from vault.errors import ProviderError
-from vault.model import ClientRegistration
 from vault.oauth.client import OAuthClient
-from vault.providers import Provider
 
 
 class CodeSession(Protocol):
@@ -68,7 +68,7 @@ def _oauthlib_settings(url: str) -> Iterator[None]:
     ``OAUTHLIB_RELAX_TOKEN_SCOPE``: Google answers with scopes spelled as URLs,
     which oauthlib would otherwise raise on.  ``OAUTHLIB_INSECURE_TRANSPORT``:
     only for a loopback ``http://`` URL (a local test server);
-    :func:`vault.providers.check_endpoint` already refused any other http URL.
+    :func:`vault.core.providers.check_endpoint` already refused any other http URL.
     """
     wanted = {"OAUTHLIB_RELAX_TOKEN_SCOPE": "1"}
     if url.startswith("http://"):

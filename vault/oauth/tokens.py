@@ -17,9 +17,9 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from vault.core.providers import Provider
+from vault.core.secret import Secret
 from vault.errors import ProviderError
-from vault.providers import Provider
-from vault.secret import Secret
 
 MAX_LIFETIME = 10 * 365 * 86400
 """An ``expires_in`` longer than ten years is nonsense, not a long-lived token."""

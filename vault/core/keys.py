@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from vault.core.paths import write_private_atomic
+from vault.core.secret import Secret
 from vault.errors import InvalidInput, KeyringUnavailable, VaultCorrupt, VaultLocked, WrongPassphrase
-from vault.paths import write_private_atomic
-from vault.secret import Secret
 
 KeyMode = Literal["keyring", "passphrase"]
 Prompt = Callable[[str], str]

@@ -1,6 +1,6 @@
 """What the vault stores, as plain frozen dataclasses.
 
-Secret fields are :class:`~vault.secret.Secret`, so printing a credential never
+Secret fields are :class:`~vault.core.secret.Secret`, so printing a credential never
 shows a token.  :meth:`Credential.public` is the one view used for ``show``,
 ``list --json`` and the TUI: it has every fact and no secret.
 """
@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from vault.core.secret import Secret
+from vault.core.timefmt import iso
 from vault.errors import InvalidInput
-from vault.secret import Secret
-from vault.timefmt import iso
 
 Kind = Literal["oauth", "static"]
 StoredStatus = Literal["active", "needs_login", "revoked", "error"]

@@ -15,9 +15,9 @@ from typing import Any, TypeAlias
 
 import sqlcipher3
 
+from vault.core.keys import Key
+from vault.core.migrations import LATEST_VERSION, MIGRATIONS
 from vault.errors import VaultBusy, VaultCorrupt, VaultError, VaultTooNew, WrongPassphrase
-from vault.keys import Key
-from vault.migrations import LATEST_VERSION, MIGRATIONS
 
 BUSY_TIMEOUT_SECONDS = 5.0
 """How long a writer waits for another process's write lock before "vault busy"."""

@@ -12,15 +12,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
-from vault.clock import Clock, SystemClock
+from vault.core.clock import Clock, SystemClock
+from vault.core.keys import Key, VaultMeta
+from vault.core.locks import credential_lock
+from vault.core.model import AuditEvent, ClientRegistration, Credential, check_name
+from vault.core.paths import VaultPaths
+from vault.core.secret import Secret
+from vault.core.store import Row, Store
+from vault.core.timefmt import relative
 from vault.errors import AlreadyExists, InvalidInput, NeedsSignIn, NotFound, VaultError
-from vault.keys import Key, VaultMeta
-from vault.locks import credential_lock
-from vault.model import AuditEvent, ClientRegistration, Credential, check_name
-from vault.paths import VaultPaths
-from vault.secret import Secret
-from vault.store import Row, Store
-from vault.timefmt import relative
 
 MAX_TOKEN_BYTES = 64 * 1024
 """The longest token accepted; real ones (even JWTs) are a few KiB."""

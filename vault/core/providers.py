@@ -3,7 +3,7 @@
 Every provider difference the flows care about is a field here (revoke style,
 JSON token bodies, nested tokens, comma-separated scopes, fixed redirect ports,
 secrets required despite PKCE, rotation), so the flow code never asks which
-provider it is talking to.  A :class:`~vault.model.ClientRegistration` makes an
+provider it is talking to.  A :class:`~vault.core.model.ClientRegistration` makes an
 entry concrete: :func:`resolve` fills its placeholders and applies its overrides.
 """
 
@@ -17,9 +17,9 @@ from functools import cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from vault.core.model import ClientRegistration
+from vault.core.resources import asset
 from vault.errors import InvalidInput, NotFound, VaultError
-from vault.model import ClientRegistration
-from vault.resources import asset
 
 RevokeStyle = Literal["rfc7009", "github", "gitlab", "linear", "slack", "notion", "dropbox", "none"]
 

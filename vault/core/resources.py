@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGED = Path(__file__).parent / "assets"
-_CHECKOUT = Path(__file__).parent.parent / "assets"
+_PACKAGED = Path(__file__).parents[1] / "assets"
+_CHECKOUT = Path(__file__).parents[2] / "assets"
 
 
 def assets_dir() -> Path:
