@@ -231,7 +231,7 @@ def seed(v: Vault, tokens: Sequence[dict[str, Any]]) -> None:
 
 def run_vault(v: Vault, count: int, concurrency: int) -> float:
     """Side A: one ``run_once``; checks that every credential was refreshed. Returns seconds."""
-    from vault.refresher import BackgroundRefresher
+    from vault.services.refresher import BackgroundRefresher
 
     refresher = BackgroundRefresher(v, concurrency=concurrency)
     start = time.perf_counter()
@@ -348,17 +348,17 @@ PARTS = (
 @contextlib.contextmanager
 def metered() -> Iterator[Meter]:
     """Wrap the refresh path's functions in timers; restore them afterwards."""
-    import vault.lifecycle
-    import vault.refresher
+    import vault.services.refresher
+    import vault.services.tokens
     from vault.core.repository import Vault
     from vault.oauth.client import OAuthClient
 
     meter = Meter()
     targets: list[tuple[Any, str, str]] = [  # (owner, attribute, label); a module's name is what its callers see
-        (vault.refresher, "refresh", "refresh"),
-        (vault.lifecycle, "credential_lock", "lock"),
-        (vault.lifecycle, "resolve", "resolve"),
-        (vault.lifecycle, "token_set", "token_set"),
+        (vault.services.refresher, "refresh", "refresh"),
+        (vault.services.tokens, "credential_lock", "lock"),
+        (vault.services.tokens, "resolve", "resolve"),
+        (vault.services.tokens, "token_set", "token_set"),
         (Vault, "get", "get"),
         (Vault, "get_client", "get_client"),
         (Vault, "save", "save"),
@@ -452,7 +452,7 @@ def traced(fn: Callable[[], Any]) -> float:
 
 def measure(server: Server, home: Path, n: int, c: int, repeats: int, r: Results) -> None:
     """Every run, in order, into ``r``; raises RuntimeError when a check fails."""
-    from vault.opening import init_vault
+    from vault.services.opening import init_vault
 
     v = init_vault(home, mode="passphrase", passphrase=PASSPHRASE)
     try:

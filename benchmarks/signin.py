@@ -9,7 +9,7 @@ creates a throw-away passphrase vault (keyring-free) and keeps it open for every
 run (unlocking is not part of signing in), registers the server as provider
 ``acme`` by discovery, exactly as ``tokendeck provider add acme --issuer URL``
 does, and sets ``$BROWSER`` to the fake browser (``tests/support/fake_browser.py``)
-in approve mode.  Each run then calls :func:`vault.signin.login` in-process, which
+in approve mode.  Each run then calls :func:`vault.services.signin.login` in-process, which
 reports its stages:
 
 - listener start: the loopback listener bound, listening and its thread started;
@@ -28,7 +28,7 @@ reports its stages:
 ``login`` reports listener start, browser hand-off, code exchange and vault
 write itself; the rest is timed here by wrapping ``open_session`` (in
 ``vault.oauth.flows``), ``LoopbackListener.close``, ``learn_identity`` (in
-``vault.signin``) and the UI's ``open_browser``, all restored afterwards.
+``vault.services.signin``) and the UI's ``open_browser``, all restored afterwards.
 
 As a baseline, interleaved with the sign-ins, it spawns the same interpreter
 with ``python -c pass`` (and ``python -c 'import httpx'``, which is what the
@@ -169,12 +169,12 @@ def substage_laps() -> Iterator[tuple[Lap, Lap, Lap]]:
     inside "browser hand-off", closing the listener, and the identity lookup."""
     import vault.oauth.flows
     import vault.oauth.loopback
-    import vault.signin
+    import vault.services.signin
 
     targets = (
         (vault.oauth.flows, "open_session"),
         (vault.oauth.loopback.LoopbackListener, "close"),
-        (vault.signin, "learn_identity"),
+        (vault.services.signin, "learn_identity"),
     )
     laps = [Lap(getattr(owner, name)) for owner, name in targets]
     for (owner, name), lap in zip(targets, laps, strict=True):
@@ -232,8 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--runs must be at least 1")
 
     from tests.support.authserver import running_auth_server
-    from vault.opening import init_vault
-    from vault.signin import login
+    from vault.services.opening import init_vault
+    from vault.services.signin import login
 
     scratch = Path(tempfile.mkdtemp(prefix="tokendeck-bench-signin-"))
     home = scratch / "home"

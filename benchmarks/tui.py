@@ -41,7 +41,7 @@ The KDF is there by design, so the ratio is also given without it: the KDF
 alone is measured in this process (opening the store by passphrase against an
 identical copy re-keyed to a raw 256-bit key, as keyring mode does; median of
 ``--runs``) and subtracted from tokendeck's median.  The whole unlock as timed
-inside the children (``vault.opening.open_vault`` wrapped) is shown too.
+inside the children (``vault.services.opening.open_vault`` wrapped) is shown too.
 
 (b) Idle CPU: further children, once shown, wait ``--settle`` seconds, then read
 ``getrusage(RUSAGE_SELF)`` (user + system, all threads) before and after
@@ -193,12 +193,12 @@ if mode in ("bare", "bare+tick"):
 
     app = Bare()
 else:
-    import vault.opening
+    import vault.services.opening
     from screens.app import TuiSettings, VaultApp, make_app
     from screens.token_list import TokenListScreen
 
     marks["imported"] = time.time()
-    real_open, real_app_mount = vault.opening.open_vault, VaultApp.on_mount
+    real_open, real_app_mount = vault.services.opening.open_vault, VaultApp.on_mount
     real_mount, real_tick = TokenListScreen.on_mount, TokenListScreen.refresh_times
     real_load = TokenListScreen.load
     marks["loads"], marks["load_s"] = 0, 0.0
@@ -227,7 +227,7 @@ else:
         marks["fill1"] = time.time()
         self.call_after_refresh(shown, self.app, self.table)
 
-    vault.opening.open_vault = open_vault
+    vault.services.opening.open_vault = open_vault
     VaultApp.on_mount = app_mount
     TokenListScreen.on_mount = on_mount
     TokenListScreen.load = load
@@ -411,7 +411,7 @@ def make_vault(home: Path, count: int) -> dict[str, int]:
     """
     from vault.core import store
     from vault.core.clock import FrozenClock
-    from vault.opening import init_vault
+    from vault.services.opening import init_vault
 
     if store.KDF_ITER is not None:
         sys.exit("vault.core.store.KDF_ITER is set: this benchmark measures the shipped KDF cost")

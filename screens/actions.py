@@ -22,7 +22,7 @@ def _changed(app: VaultApp, highlight: str | None = None) -> None:
 
 def refresh(app: VaultApp, name: str) -> None:
     def work() -> None:
-        from vault.lifecycle import refresh as do_refresh
+        from vault.services.tokens import refresh as do_refresh
 
         credential = do_refresh(app.unlocked_vault, name, force=True)
         left = app.clock.now()
@@ -37,7 +37,7 @@ def refresh(app: VaultApp, name: str) -> None:
 
 def refresh_due(app: VaultApp) -> None:
     def work() -> None:
-        from vault.refresher import BackgroundRefresher
+        from vault.services.refresher import BackgroundRefresher
 
         events = [e for e in BackgroundRefresher(app.unlocked_vault).run_once() if e.kind != "expiring"]
         done = sum(e.kind == "refreshed" for e in events)
@@ -52,7 +52,7 @@ def refresh_due(app: VaultApp) -> None:
 
 def revoke_text(app: VaultApp, name: str) -> tuple[str, bool]:
     """What revoking will and will not do, and whether the provider can revoke by API."""
-    from vault.lifecycle import provider_of
+    from vault.services.revoke import provider_of
 
     vault = app.unlocked_vault
     credential = vault.get(name)
@@ -81,7 +81,7 @@ def _revoke_answered(app: VaultApp, name: str, yes: bool | None) -> None:
         return
 
     def work() -> None:
-        from vault.lifecycle import revoke
+        from vault.services.revoke import revoke
 
         result = revoke(app.unlocked_vault, name, erase_without_provider=True)
         if result.revoked_at_provider:

@@ -30,7 +30,7 @@ from vault.core.resources import asset
 from vault.errors import VaultError, VaultLocked
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
-    from vault.refresher import RefreshEvent
+    from vault.services.refresher import RefreshEvent
 
 
 @dataclass(frozen=True)
@@ -172,7 +172,7 @@ class VaultApp(App[None]):
     def _open_without_asking(self) -> None:
         """Keyring vaults and passphrases from the environment: no unlock screen unless it fails."""
         from screens.unlock import UnlockScreen
-        from vault.opening import open_vault
+        from vault.services.opening import open_vault
 
         try:
             vault = open_vault(self.paths.home, env=self.env, clock=self.clock)
@@ -270,7 +270,7 @@ class VaultApp(App[None]):
     # ----------------------------------------------------------- refresher
 
     def _start_refresher(self, vault: Vault) -> None:
-        from vault.refresher import BackgroundRefresher
+        from vault.services.refresher import BackgroundRefresher
 
         if self.vault is not vault:  # locked before the first frame
             return
@@ -286,7 +286,7 @@ class VaultApp(App[None]):
         self.post_message(RefresherReported(event))  # thread-safe: called from the refresher's threads
 
     def _stop_refresher(self) -> None:
-        from vault.refresher import BackgroundRefresher
+        from vault.services.refresher import BackgroundRefresher
 
         if isinstance(self._refresher, BackgroundRefresher):
             self._refresher.stop()

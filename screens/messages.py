@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack; the list must not wait for it
-    from vault.refresher import RefreshEvent
+    from vault.services.refresher import RefreshEvent
 
 
 @dataclass

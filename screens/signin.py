@@ -1,7 +1,7 @@
 """Signing in from the TUI: pick a provider, register its app if needed, then wait
 for the browser (or a device code) while a countdown runs.
 
-The sign-in itself is :func:`vault.signin.login`, run in a thread worker with
+The sign-in itself is :func:`vault.services.signin.login`, run in a thread worker with
 :class:`TuiSignIn`, which turns the flow's callbacks into messages nested on
 :class:`SignInScreen`.  ``login`` stores nothing until the flow has finished, so a
 refused, failed or cancelled sign-in leaves the vault as it was and the screen
@@ -623,7 +623,7 @@ class SignInScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="signin")
     def sign_in(self, key: str, device: bool, cancel: threading.Event) -> None:
         """``login`` blocks until the browser comes back, the code is approved, or it fails."""
-        from vault.signin import login
+        from vault.services.signin import login
 
         ui = TuiSignIn(self)
         try:

@@ -13,7 +13,7 @@ from screens.app import VaultApp
 from vault import Vault
 from vault.core.keys import keyring_usable
 from vault.errors import VaultError
-from vault.opening import init_vault, open_vault
+from vault.services.opening import init_vault, open_vault
 
 
 class UnlockScreen(Screen[None]):

@@ -147,7 +147,7 @@ def test_device_flow_without_a_secret_where_the_provider_allows_it(
             "--device-url", auth_server.url("/device_authorization"), stdin="")  # fmt: skip
     assert r.code == 2  # the browser flow's secret is required at registration...
     with vault.open_vault(home) as v:
-        from vault.signin import _check_usable
+        from vault.services.signin import _check_usable
 
         registration = ClientRegistration(provider="work-gh", base="github", client_id=CLIENT_ID)
         _check_usable(resolve(registration), has_secret=False, device=True)  # ...the device flow is fine

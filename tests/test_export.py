@@ -18,7 +18,7 @@ from tests.support.authserver import AuthServer
 from tests.support.cli import CliRunner
 from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
 from tests.support.seeded import seed
-from vault.lifecycle import refresh
+from vault.services.tokens import refresh
 
 MCP = {
     "mcpServers": {

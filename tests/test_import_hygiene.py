@@ -32,10 +32,10 @@ def loaded_roots(code: str, env: dict[str, str] | None = None) -> set[str]:
 
 NETWORK_LAYER = (
     "vault.oauth",
-    "vault.signin",
+    "vault.services.signin",
     "vault.commands_oauth",
-    "vault.lifecycle",
-    "vault.refresher",
+    "vault.services.tokens",
+    "vault.services.refresher",
     "vault.auth",
 )
 """Modules that exist to talk HTTP: they may load httpx and Authlib, nothing else may."""

@@ -16,7 +16,8 @@ import vault
 from tests.support.authserver import AuthServer
 from tests.support.seeded import CLIENT_ID, open_seeded, seed
 from vault.errors import NeedsSignIn, ProviderError, RevokeFailed
-from vault.lifecycle import refresh, revoke
+from vault.services.revoke import revoke
+from vault.services.tokens import refresh
 
 
 @pytest.fixture

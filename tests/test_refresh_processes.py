@@ -31,8 +31,8 @@ import vault
 from tests.support.authserver import AuthServer
 from vault.core import store
 from vault.core.locks import credential_lock, lock_path
-from vault.lifecycle import refresh
 from vault.oauth.discovery import discover
+from vault.services.tokens import refresh
 
 REPO = Path(__file__).resolve().parent.parent
 PASS = "refresh process passphrase"
@@ -206,7 +206,7 @@ import json, os, signal, sys
 
 import vault
 import vault.core.repository
-import vault.lifecycle
+import vault.services.tokens
 
 step = sys.argv[1]
 
@@ -217,22 +217,22 @@ def die(**facts):
 
 
 if step == "before-request":  # the lock is held, nothing has been sent
-    token_request = vault.lifecycle.OAuthClient.token_request
+    token_request = vault.services.tokens.OAuthClient.token_request
 
     def patched(self, *args, **kwargs):
         die()
         return token_request(self, *args, **kwargs)
 
-    vault.lifecycle.OAuthClient.token_request = patched
+    vault.services.tokens.OAuthClient.token_request = patched
 elif step == "after-response":  # the provider rotated, nothing is saved
-    token_set = vault.lifecycle.token_set
+    token_set = vault.services.tokens.token_set
 
     def patched(*args, **kwargs):
         tokens = token_set(*args, **kwargs)
         die(access=tokens.access_token.reveal(), refresh=tokens.refresh_token.reveal())
         return tokens
 
-    vault.lifecycle.token_set = patched
+    vault.services.tokens.token_set = patched
 elif step == "mid-save":  # inside the save's transaction: after the UPDATE, before COMMIT
     audit = vault.core.repository.Vault._audit
 
@@ -256,7 +256,7 @@ else:
     raise SystemExit(f"unknown step {step}")
 
 with vault.open_vault() as v:
-    vault.lifecycle.refresh(v, "acme", force=True)
+    vault.services.tokens.refresh(v, "acme", force=True)
 print("the refresh finished without being killed")
 sys.exit(3)
 """

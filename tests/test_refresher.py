@@ -16,7 +16,7 @@ import pytest
 import vault
 from tests.support.authserver import AuthServer
 from tests.support.seeded import seed
-from vault.refresher import BackgroundRefresher, RefreshEvent
+from vault.services.refresher import BackgroundRefresher, RefreshEvent
 
 
 @pytest.fixture
@@ -77,14 +77,14 @@ def test_failures_become_events_not_exceptions(
         return httpx.Response(503)
 
     v.http_transport = httpx.MockTransport(answer)
-    from vault import lifecycle
+    from vault.services import tokens as lifecycle
 
     original = lifecycle.refresh
 
     def no_backoff(*args: object, **kwargs: object) -> vault.Credential:
         return original(*args, **{**kwargs, "sleep": lambda seconds: None})  # type: ignore[arg-type]
 
-    monkeypatch.setattr("vault.refresher.refresh", no_backoff)
+    monkeypatch.setattr("vault.services.refresher.refresh", no_backoff)
     events = BackgroundRefresher(v).run_once()
     assert kinds(events) == {"dead": "needs_login", "flaky": "failed"}
     assert v.get("dead").stored_status == "needs_login" and v.get("flaky").stored_status == "active"

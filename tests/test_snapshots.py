@@ -229,7 +229,7 @@ class TestSignIn:
     @pytest.fixture(autouse=True)
     def no_flow(self, monkeypatch: pytest.MonkeyPatch) -> None:
         def sign_in(screen: SignInScreen, key: str, device: bool, cancel: object) -> None:
-            """Stands in for the worker that runs ``vault.signin.login``."""
+            """Stands in for the worker that runs ``vault.services.signin.login``."""
 
         monkeypatch.setattr(SignInScreen, "sign_in", sign_in)
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
         VaultTooNew,
         WrongPassphrase,
     )
-    from vault.opening import change_to_keyring, change_to_passphrase, init_vault, open_vault
+    from vault.services.opening import change_to_keyring, change_to_passphrase, init_vault, open_vault
 
 _HOMES = {
     "get_token": "vault.api",
@@ -51,10 +51,10 @@ _HOMES = {
     "AuditEvent": "vault.core.model",
     "ClientRegistration": "vault.core.model",
     "Credential": "vault.core.model",
-    "change_to_keyring": "vault.opening",
-    "change_to_passphrase": "vault.opening",
-    "init_vault": "vault.opening",
-    "open_vault": "vault.opening",
+    "change_to_keyring": "vault.services.opening",
+    "change_to_passphrase": "vault.services.opening",
+    "init_vault": "vault.services.opening",
+    "open_vault": "vault.services.opening",
     "Secret": "vault.core.secret",
 }
 """Where each public name lives; the errors all live in :mod:`vault.errors`."""

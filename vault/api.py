@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from vault.opening import open_vault
+from vault.services.opening import open_vault
 
 Home = str | os.PathLike[str] | None
 

@@ -9,7 +9,7 @@ from collections.abc import Generator
 import httpx
 
 from vault.api import from_agent
-from vault.opening import open_vault
+from vault.services.opening import open_vault
 
 
 class VaultAuth(httpx.Auth):
@@ -33,7 +33,7 @@ class VaultAuth(httpx.Auth):
             return answer[0]
         with open_vault(self.home) as v:
             if force:
-                from vault.lifecycle import refresh
+                from vault.services.tokens import refresh
 
                 refresh(v, self.name, force=True)
             return v.token(self.name)

@@ -18,7 +18,7 @@ from vault.core.model import Credential, check_name
 from vault.core.repository import MAX_TOKEN_BYTES, Vault
 from vault.core.timefmt import iso, parse_when, relative
 from vault.errors import AlreadyExists, InvalidInput, NoVault
-from vault.opening import ask_new_passphrase, change_to_keyring, change_to_passphrase, init_vault, open_vault
+from vault.services.opening import ask_new_passphrase, change_to_keyring, change_to_passphrase, init_vault, open_vault
 
 NEW_PASSPHRASE_ENV = "TOKENDECK_NEW_PASSPHRASE"
 
@@ -183,7 +183,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _refreshed_if_due(vault: Vault, name: str) -> Credential | None:
     """Refresh on read for ``show``: a failure is recorded on the credential and shown, not raised."""
     from vault.errors import VaultError
-    from vault.lifecycle import fresh  # the network layer, loaded only for OAuth credentials
+    from vault.services.tokens import fresh  # the network layer, loaded only for OAuth credentials
 
     try:
         return fresh(vault, name, skew=vault.refresh_skew)

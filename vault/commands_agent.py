@@ -82,7 +82,7 @@ def _passphrase_prompt() -> Callable[[str], str]:
 def _start(args: argparse.Namespace) -> int:
     from vault.commands import notice
     from vault.core.timefmt import parse_duration
-    from vault.opening import open_unlocked, unlock
+    from vault.services.opening import open_unlocked, unlock
 
     lock_after = None if args.lock_after is None else parse_duration(args.lock_after)
     if lock_after is not None and lock_after <= 0:
@@ -119,7 +119,7 @@ def _unlock_running(pid: str) -> int:
     from vault.commands import notice
     from vault.core.keys import VaultMeta
     from vault.core.paths import resolve_home
-    from vault.opening import unlock
+    from vault.services.opening import unlock
 
     passphrase = None
     if VaultMeta.read(resolve_home().meta).mode == "passphrase":
@@ -181,7 +181,7 @@ def _serve(launch: Launch, *, ready_fd: int | None, log: Callable[[str], None]) 
     import signal
 
     from vault.agent.server import Agent
-    from vault.opening import open_unlocked, open_vault
+    from vault.services.opening import open_unlocked, open_vault
 
     os.environ.pop("TOKENDECK_PASSPHRASE", None)  # a locked agent must be handed the passphrase again
     vault = open_unlocked(launch.paths, launch.meta, launch.key)

@@ -61,7 +61,7 @@ def _timeout(text: str | None) -> float:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from vault.signin import login
+    from vault.services.signin import login
 
     timeout = _timeout(args.timeout)
     with _open() as vault:
@@ -232,8 +232,8 @@ def cmd_provider(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from vault.lifecycle import refresh
-    from vault.refresher import BackgroundRefresher
+    from vault.services.refresher import BackgroundRefresher
+    from vault.services.tokens import refresh
 
     if bool(args.name) == bool(args.due):
         raise InvalidInput("name one credential, or pass --due")
@@ -259,7 +259,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    from vault.lifecycle import revoke
+    from vault.services.revoke import revoke
 
     with _open() as vault:
         credential = vault.get(args.name)
@@ -289,7 +289,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
 
 def _revocable(vault: Any, credential: Any) -> bool:
-    from vault.lifecycle import provider_of
+    from vault.services.revoke import provider_of
 
     provider, registration = provider_of(vault, credential)
     return provider is not None and registration is not None and provider.revoke.style != "none"

@@ -109,7 +109,7 @@ class _VaultUser:
         if vault is not None:
             self._vault, self._owned = vault, False
             return
-        from vault.opening import init_vault, open_vault
+        from vault.services.opening import init_vault, open_vault
 
         try:
             self._vault = open_vault(home, passphrase)
@@ -312,7 +312,7 @@ class TokenStorage(_VaultUser):
             ProviderError: Google could not be reached or failed (the stored credential is unchanged).
         """
         from vault.google import credentials as google_credentials
-        from vault.lifecycle import refresh
+        from vault.services.tokens import refresh
 
         name = credential_name(GDRIVE_PREFIX, user_id)
         credential = self._find(name, "user_id", user_id)
@@ -489,7 +489,7 @@ class LinearTokenStore(_VaultUser):
         Raises:
             RevokeFailed: Linear did not confirm; the tokens are kept, so it can be retried.
         """
-        from vault.lifecycle import revoke
+        from vault.services.revoke import revoke
 
         name = self._name(organization_id)
         if self._find(name, "organization_id", organization_id) is None:

@@ -128,6 +128,11 @@ class ProviderError(VaultError):
         detail = f": {self.description}" if self.description else ""
         super().__init__(f"{provider}: {code}{detail}")
 
+    @property
+    def detail(self) -> str:
+        """The code and the provider's words, without the provider's name (for the audit log and ``last_error``)."""
+        return f"{self.code}: {self.description}" if self.description else self.code
+
 
 class SignInFailed(ProviderError):
     default_title = "Sign-in failed"

@@ -65,8 +65,8 @@ def _vault_credentials_class() -> Any:
 
         def refresh(self, request: Any) -> None:
             """Refresh through the vault (``request``, google-auth's transport, is unused)."""
-            from vault.lifecycle import refresh
-            from vault.opening import open_vault
+            from vault.services.opening import open_vault
+            from vault.services.tokens import refresh
 
             with open_vault(self._vault_home) as v:
                 refresh(v, self._vault_name, force=True)
@@ -80,7 +80,7 @@ def _vault_credentials_class() -> Any:
 
 def load_credentials(name: str, *, home: Any = None) -> Any:
     """Credentials for ``name`` that refresh through the vault (see ``vault.google_credentials``)."""
-    from vault.opening import open_vault
+    from vault.services.opening import open_vault
 
     with open_vault(home) as v:
         base = credentials(v, name)

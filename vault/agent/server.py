@@ -9,7 +9,7 @@ request, so a client that sends garbage, too much, or nothing cannot stall the
 others; at most ``max_clients`` are served at once.
 
 Every request reads the vault afresh, so changes by other processes are seen at
-once.  The :class:`~vault.refresher.BackgroundRefresher` runs here; each refresh
+once.  The :class:`~vault.services.refresher.BackgroundRefresher` runs here; each refresh
 still takes its credential's lock (the safety net for a ``tokendeck`` run without
 the agent) and re-writes plaintext export bindings.  Locking (``tokendeck lock``,
 an idle timeout, or a vault re-keyed under it) closes the vault and forgets the
@@ -32,7 +32,7 @@ from vault.core.repository import Vault
 from vault.errors import VaultCorrupt, VaultError, WrongPassphrase
 
 if TYPE_CHECKING:
-    from vault.refresher import BackgroundRefresher
+    from vault.services.refresher import BackgroundRefresher
 
 Log = Callable[[str], None]
 IN_FLIGHT_WAIT = 150.0
@@ -54,7 +54,7 @@ def _tokens(vault: Vault, names: list[str]) -> list[str]:
 
 def _refresh(vault: Vault, args: list[str]) -> list[str]:
     """A forced refresh (``httpx_auth`` after a 401), then the token."""
-    from vault.lifecycle import refresh
+    from vault.services.tokens import refresh
 
     (name,) = args
     refresh(vault, name, force=True)
@@ -217,7 +217,7 @@ class Agent:
     def _new_refresher(self, vault: Vault) -> BackgroundRefresher | None:
         if not self._use_refresher:
             return None
-        from vault.refresher import BackgroundRefresher, RefreshEvent
+        from vault.services.refresher import BackgroundRefresher, RefreshEvent
 
         def on_event(event: RefreshEvent) -> None:
             self._log(f"refresh {event.credential}: {event.kind} ({event.detail})")

@@ -176,7 +176,7 @@ class Vault:
             and credential.expires_at is not None
             and credential.expires_at - self.refresh_skew <= now
         ):
-            from vault.lifecycle import refresh  # the network layer, loaded only when a refresh is due
+            from vault.services.tokens import refresh  # the network layer, loaded only when a refresh is due
 
             credential = refresh(self, name, skew=self.refresh_skew)
             now = self.clock.now()

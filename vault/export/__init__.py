@@ -5,7 +5,7 @@ stdio MCP server runs under ``tokendeck exec``, a remote one's header names a
 variable in the tool's own syntax (``${VAR}``, VS Code's ``${input:...}``), or a
 shell line calls ``tokendeck token``.  Plaintext mode writes the token (in an env
 var or a header), records an export binding, and every later refresh re-writes it
-(:func:`reexport`, called from :func:`vault.lifecycle.refresh`).
+(:func:`reexport`, called from :func:`vault.services.tokens.refresh`).
 """
 
 from __future__ import annotations

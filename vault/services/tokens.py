@@ -1,4 +1,4 @@
-"""Keeping OAuth credentials alive: refresh (on read, on demand) and revoke.
+"""Keeping OAuth credentials alive: refresh, on read and on demand.
 
 The rules, each one a way comparable tools lose their users' sessions:
 
@@ -12,8 +12,6 @@ The rules, each one a way comparable tools lose their users' sessions:
   with its tokens kept; a transient failure (network, 5xx, 429,
   ``temporarily_unavailable``) is retried with backoff and changes nothing; every
   outcome is an audit event, never with a token in it.
-- Revoking asks the provider first (its own way), and erases the secrets only
-  when the provider confirmed.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ from vault.core.locks import credential_lock
 from vault.core.model import Credential
 from vault.core.providers import Provider, resolve
 from vault.core.repository import Vault
-from vault.errors import InvalidInput, NeedsSignIn, ProviderError, RevokeFailed
+from vault.errors import InvalidInput, NeedsSignIn, ProviderError
 from vault.oauth.client import OAuthClient
 from vault.oauth.tokens import token_set
 
@@ -55,10 +53,6 @@ def needs_refresh(credential: Credential, now: float, skew: float = DEFAULT_SKEW
 def is_dead_grant(error: ProviderError, provider: Provider) -> bool:
     """The refresh token will never work again: the user must sign in."""
     return error.code == "invalid_grant" or error.code in provider.dead_grant_errors
-
-
-def _detail(error: ProviderError) -> str:
-    return f"{error.code}: {error.description}" if error.description else error.code
 
 
 def refresh(
@@ -136,19 +130,19 @@ def _call_token_endpoint(
                 return client.token_request("refresh_token", **fields)
         except ProviderError as error:
             if is_dead_grant(error, provider):
-                vault.mark(name, "needs_login", last_error=_detail(error), action="refresh", outcome="dead_grant")
+                vault.mark(name, "needs_login", last_error=error.detail, action="refresh", outcome="dead_grant")
                 raise NeedsSignIn(
                     f"{name}: the provider refused the refresh token ({error.code}); "
                     f"sign in again: tokendeck login {credential.provider}"
                 ) from None
             if error.transient and attempt + 1 < ATTEMPTS:
-                vault.record("refresh", "retrying", credential=name, detail=_detail(error))
+                vault.record("refresh", "retrying", credential=name, detail=error.detail)
                 sleep(min(error.retry_after if error.retry_after is not None else 2.0**attempt, MAX_BACKOFF))
                 continue
             if error.code in CLIENT_ERRORS:
-                vault.mark(name, "error", last_error=_detail(error), action="refresh", outcome="client_error")
+                vault.mark(name, "error", last_error=error.detail, action="refresh", outcome="client_error")
             else:
-                vault.note_error(name, _detail(error), action="refresh", outcome="failed")
+                vault.note_error(name, error.detail, action="refresh", outcome="failed")
             raise
     raise AssertionError("unreachable")  # pragma: no cover
 
@@ -159,65 +153,3 @@ def fresh(vault: Vault, name: str, *, skew: float = DEFAULT_SKEW) -> Credential:
     if needs_refresh(credential, vault.clock.now(), skew):
         return refresh(vault, name, skew=skew)
     return credential
-
-
-# ------------------------------------------------------------------- revoking
-
-
-@dataclasses.dataclass(frozen=True)
-class RevokeResult:
-    """What a revocation did.
-
-    Attributes:
-        revoked_at_provider: the provider confirmed it.
-        erased: the secrets are gone from the vault.
-        manual_url: where to revoke by hand, for providers without an endpoint.
-    """
-
-    revoked_at_provider: bool
-    erased: bool
-    manual_url: str | None = None
-
-
-def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> RevokeResult:
-    """Revoke ``name`` at its provider, then erase its secrets and mark it revoked.
-
-    For providers with no revocation endpoint (Atlassian, Microsoft, Bitbucket,
-    static tokens) nothing is sent: the result says where to revoke by hand, and
-    the secrets are erased only with ``erase_without_provider``.
-
-    Raises:
-        RevokeFailed: the provider did not confirm; nothing was erased.
-    """
-    with credential_lock(vault.paths.home, name):
-        credential = vault.get(name)
-        if credential.stored_status == "revoked" and credential.access_token is None:
-            return RevokeResult(revoked_at_provider=False, erased=True)
-        provider, registration = provider_of(vault, credential)
-        if provider is None or provider.revoke.style == "none" or registration is None:
-            manual = None if provider is None else (provider.revoke.manual_url or provider.register_url)
-            if erase_without_provider:
-                vault.erase_secrets(name, detail="erased locally; the provider has no revocation endpoint")
-            return RevokeResult(revoked_at_provider=False, erased=erase_without_provider, manual_url=manual)
-        from vault.oauth.revocation import send_revocation
-
-        try:
-            send_revocation(provider, registration, credential, vault.http_transport)
-        except ProviderError as error:
-            vault.record("revoke", "failed", credential=name, detail=_detail(error))
-            raise RevokeFailed(provider.key, error.code, error.description) from None
-        vault.erase_secrets(name, detail=f"revoked at {provider.key} ({provider.revoke.style})")
-        return RevokeResult(revoked_at_provider=True, erased=True)
-
-
-def provider_of(vault: Vault, credential: Credential) -> tuple[Provider | None, Any]:
-    from vault.core.providers import builtin
-    from vault.errors import NotFound
-
-    if credential.kind == "static":
-        try:
-            return builtin(credential.provider), None
-        except NotFound:
-            return None, None
-    registration = vault.get_client(credential.provider)
-    return resolve(registration), registration

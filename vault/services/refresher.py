@@ -24,7 +24,7 @@ from vault.core.model import Credential
 from vault.core.repository import Vault
 from vault.core.timefmt import relative
 from vault.errors import NeedsSignIn, ProviderError, RefreshBusy, VaultError
-from vault.lifecycle import refresh
+from vault.services.tokens import refresh
 
 EventKind = Literal["refreshed", "needs_login", "failed", "expiring"]
 
