@@ -11,7 +11,7 @@ import pytest
 import vault
 from tests.support.authserver import AuthServer
 from tests.support.cli import CliRunner
-from vault.google import credentials
+from vault.integrations.google import credentials
 
 CLIENT_ID = "1234-desktop.apps.googleusercontent.com"
 SECRET = "GOCSPX-loopback-secret"

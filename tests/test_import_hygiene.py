@@ -36,7 +36,7 @@ NETWORK_LAYER = (
     "vault.commands_oauth",
     "vault.services.tokens",
     "vault.services.refresher",
-    "vault.auth",
+    "vault.integrations.httpx_auth",
 )
 """Modules that exist to talk HTTP: they may load httpx and Authlib, nothing else may."""
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
 
 if TYPE_CHECKING:
-    from vault.api import get_token, google_credentials, httpx_auth
     from vault.core.clock import Clock, FrozenClock, SystemClock
     from vault.core.model import AuditEvent, ClientRegistration, Credential
     from vault.core.repository import Vault
@@ -38,12 +37,13 @@ if TYPE_CHECKING:
         VaultTooNew,
         WrongPassphrase,
     )
+    from vault.integrations.api import get_token, google_credentials, httpx_auth
     from vault.services.opening import change_to_keyring, change_to_passphrase, init_vault, open_vault
 
 _HOMES = {
-    "get_token": "vault.api",
-    "google_credentials": "vault.api",
-    "httpx_auth": "vault.api",
+    "get_token": "vault.integrations.api",
+    "google_credentials": "vault.integrations.api",
+    "httpx_auth": "vault.integrations.api",
     "Clock": "vault.core.clock",
     "FrozenClock": "vault.core.clock",
     "SystemClock": "vault.core.clock",

@@ -8,7 +8,7 @@ from collections.abc import Generator
 
 import httpx
 
-from vault.api import from_agent
+from vault.integrations.api import from_agent
 from vault.services.opening import open_vault
 
 

@@ -45,13 +45,13 @@ def from_agent(op: str, *args: str, home: Home = None) -> list[str] | None:
 def google_credentials(name: str, *, home: Home = None) -> Any:
     """``google.oauth2.credentials.Credentials`` for ``name`` whose refreshes go through
     the vault: rotation-safe, stored, and audited like every other refresh."""
-    from vault.google import load_credentials
+    from vault.integrations.google import load_credentials
 
     return load_credentials(name, home=home)
 
 
 def httpx_auth(name: str, *, home: Home = None) -> Any:
     """An ``httpx.Auth`` that sends a fresh bearer token and refreshes once on a 401."""
-    from vault.auth import VaultAuth
+    from vault.integrations.httpx_auth import VaultAuth
 
     return VaultAuth(name, home=home)
