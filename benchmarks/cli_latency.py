@@ -9,7 +9,9 @@ as shipped), then starts fresh processes round-robin, so machine noise spreads
 over every command alike:
 
 - ``python -c pass``: the interpreter floor, same interpreter as tokendeck's;
-- ``python -c "import vault.commands"``: the floor plus tokendeck's imports;
+- ``python -c "import vault.cli.parser, vault.services.opening"``: the floor plus what
+  ``tokendeck token`` imports before it opens the vault (the parser with every command
+  group, and the unlock code);
 - ``tokendeck token gh`` and ``tokendeck list``: the real commands.
 
 Then it starts ``tokendeck agent`` for that vault and times, in a second
@@ -46,6 +48,9 @@ from pathlib import Path
 PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a throw-away benchmark vault
 TOKEN = "ghp_" + "b" * 36  # noqa: S105 - a fake GitHub PAT
 CHILD_TIMEOUT = 60.0
+IMPORTS = "import vault.cli.parser, vault.services.opening"
+"""What ``tokendeck token`` imports before it opens the vault: the parser (every command group) and unlocking."""
+IMPORTS_LABEL = f"python -c '{IMPORTS}'"
 
 WATCHED = ("textual", "rich", "screens", "httpx", "authlib", "google", "keyring", "platformdirs")
 """Packages a ``token`` read of a static token from a passphrase vault has no use for."""
@@ -287,7 +292,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         tokendeck = tokendeck_command()
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
-            "python -c 'import vault.commands'": [sys.executable, "-c", "import vault.commands"],
+            IMPORTS_LABEL: [sys.executable, "-c", IMPORTS],
             "tokendeck token gh": [*tokendeck, "token", "gh"],
             "tokendeck list": [*tokendeck, "list"],
         }
@@ -303,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         full, by_passphrase, by_raw, iterations = kdf_cost(home, scratch, args.runs)
         kdf = by_passphrase - by_raw
         token_ms = med["tokendeck token gh"]
-        imports_ms = med["python -c 'import vault.commands'"] - floor
+        imports_ms = med[IMPORTS_LABEL] - floor
         print(f"\nunlock + first read, in-process (median of {args.runs}):")
         print(f"  open_vault(passphrase=...)        {full:7.1f} ms")
         print(f"  Store.open, passphrase key        {by_passphrase:7.1f} ms  (PBKDF2 iterations: {iterations})")

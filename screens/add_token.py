@@ -21,9 +21,8 @@ from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from screens.app import VaultApp
 from screens.messages import VaultChanged
-from vault.core.model import check_name
+from vault.core.model import check_name, check_token
 from vault.core.providers import catalog, check_endpoint
-from vault.core.repository import check_token
 from vault.core.secret import Secret
 from vault.core.timefmt import parse_when
 from vault.errors import InvalidInput, VaultError

@@ -203,7 +203,7 @@ class VaultApp(App[None]):
     def _join_agent(self, vault: Vault, passphrase: str | None) -> None:
         """Use the running agent, or start one; if neither works, refresh here."""
         from vault.agent import wire
-        from vault.commands_agent import start_in_background
+        from vault.agent.launch import start_in_background
 
         home = str(self.paths.home)
         answer = wire.call("ping", home=home, opt_out=False)
@@ -355,11 +355,26 @@ def make_app(
 def cmd_tui(args: object) -> int:
     """``tokendeck`` with no command (the CLI names this handler by string, so ``vault``
     never imports the UI).  The app unlocks or creates the vault itself."""
-    from vault.commands import check_tui_can_start
-
     check_tui_can_start()
     run_app(start_agent=not getattr(args, "no_agent", False))
     return 0
+
+
+def check_tui_can_start() -> None:
+    """The TUI needs a terminal; without one, say what to do instead.
+
+    Raises:
+        NoVault: there is no vault yet (create one with ``tokendeck init``).
+        InvalidInput: stdin is not a terminal.
+    """
+    import sys
+
+    if not sys.stdin.isatty():
+        from vault.errors import InvalidInput, NoVault
+
+        if not resolve_home().db.exists():
+            raise NoVault(f"no vault at {resolve_home().home} (create one with: tokendeck init)")
+        raise InvalidInput("the TUI needs a terminal; see tokendeck --help for the commands")
 
 
 def run_app(vault: Vault | None = None, *, start_agent: bool = False) -> None:

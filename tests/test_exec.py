@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import CliRunner
-from vault import commands_exec
-from vault.commands_exec import dotenv_line, parse_bindings
+from vault.cli import exec as commands_exec
+from vault.cli.exec import dotenv_line, parse_bindings
 from vault.errors import InvalidInput
 
 PASS = "exec test passphrase"

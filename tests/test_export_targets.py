@@ -311,7 +311,7 @@ def test_codex_invalid_file_unchanged(ready: CliRunner, tmp_path: Path, bad: str
 
 
 def test_the_parser_offers_exactly_the_targets() -> None:
-    from vault import cli
+    from vault.cli import export as cli
     from vault.export import targets
 
     assert set(cli.FILE_TARGETS) == set(targets.FILE_TARGETS)

@@ -33,7 +33,7 @@ def loaded_roots(code: str, env: dict[str, str] | None = None) -> set[str]:
 NETWORK_LAYER = (
     "vault.oauth",
     "vault.services.signin",
-    "vault.commands_oauth",
+    "vault.cli.signin",
     "vault.services.tokens",
     "vault.services.refresher",
     "vault.integrations.httpx_auth",

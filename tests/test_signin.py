@@ -211,7 +211,7 @@ def test_no_browser_paste(
     """``--no-browser``: the user opens the URL elsewhere and pastes where the browser landed."""
     import httpx
 
-    from vault.commands_oauth import TerminalSignIn
+    from vault.cli.signin import TerminalSignIn
 
     shown: list[str] = []
     monkeypatch.setattr(TerminalSignIn, "show_url", lambda self, url: shown.append(url))

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from vault import commands
 from vault.cli import main
+from vault.cli import terminal as commands
 
 
 class FakeStdin(io.TextIOWrapper):
@@ -58,7 +58,7 @@ class CliRunner:
         self.monkeypatch.setattr("sys.stdin", FakeStdin(data, tty))
         self.monkeypatch.setattr(commands, "ask_hidden", lambda prompt: next(replies))
         self.monkeypatch.setattr("builtins.input", lambda prompt="": next(replies))
-        self.monkeypatch.setattr(commands, "_human_times", lambda: stdout_tty)
+        self.monkeypatch.setattr(commands, "human_times", lambda: stdout_tty)
         self.capsys.readouterr()
         code = main(list(argv))
         captured = self.capsys.readouterr()

@@ -1,11 +1,10 @@
 """``tokendeck agent``: the vault unlocked once, in one process per user and vault.
 
-- :mod:`vault.agent.wire`: where the socket lives and the one-request protocol
-  (standard library only, and only its cheapest parts);
-- :mod:`vault.agent.fast`: the client side of ``token``, ``list``, ``exec`` and
-  ``git-credential get``, tried before anything else is imported;
-- :mod:`vault.agent.server`: the agent itself (threads, peer checks, the refresher).
+- :mod:`vault.agent.wire`: where the socket lives, the one-request protocol, and the
+  client end every front end uses (standard library only, and only its cheapest parts);
+- :mod:`vault.agent.server`: the agent itself (threads, peer checks, the refresher);
+- :mod:`vault.agent.launch`: starting it (lock file, fork, daemon) and stopping it.
 
-``tokendeck agent start|stop|status`` and ``tokendeck lock`` live in
-:mod:`vault.commands_agent`.
+The command line's side is :mod:`vault.cli.agent` (``tokendeck agent``, ``lock``) and
+:mod:`vault.cli.fast` (``token``, ``list``, ``exec`` and ``git-credential get`` through it).
 """

@@ -62,14 +62,14 @@ def _refresh(vault: Vault, args: list[str]) -> list[str]:
 
 
 def _list(vault: Vault, args: list[str]) -> list[str]:
-    from vault.commands import list_output
+    from vault.services.listing import list_output
 
     shape, times = args
     return list(list_output(vault, as_json=shape == "json", human=times == "human"))
 
 
 def _git(vault: Vault, args: list[str]) -> list[str]:
-    from vault.gitcred import format_answer, lookup
+    from vault.services.gitcred import format_answer, lookup
 
     _protocol, host, _path = args
     found = lookup(vault, host)

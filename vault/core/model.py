@@ -22,6 +22,9 @@ Status = Literal["active", "expiring", "expired", "needs_login", "revoked", "err
 
 STATUSES: tuple[Status, ...] = ("active", "expiring", "expired", "needs_login", "revoked", "error")
 
+MAX_TOKEN_BYTES = 64 * 1024
+"""The longest token accepted; real ones (even JWTs) are a few KiB."""
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 
 
@@ -37,6 +40,22 @@ def check_name(name: str, what: str = "name") -> str:
             f"invalid {what} {shown!r}: use 1-100 letters, digits and . _ @ + -, starting with a letter or digit"
         )
     return name
+
+
+def check_token(text: str) -> str:
+    """Validate a token's text: non-empty, printable, no whitespace, at most 64 KiB.
+
+    Raises:
+        InvalidInput: with a reason that does not quote the token.
+    """
+    if not text:
+        raise InvalidInput("the token is empty")
+    size = len(text.encode("utf-8"))
+    if size > MAX_TOKEN_BYTES:
+        raise InvalidInput(f"the token is {size} bytes; the limit is {MAX_TOKEN_BYTES} bytes (wrong file piped in?)")
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise InvalidInput("the token contains whitespace or control characters")
+    return text
 
 
 @dataclass(frozen=True)

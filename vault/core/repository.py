@@ -15,34 +15,15 @@ from typing import Any, Self
 from vault.core.clock import Clock, SystemClock
 from vault.core.keys import Key, VaultMeta
 from vault.core.locks import credential_lock
-from vault.core.model import AuditEvent, ClientRegistration, Credential, check_name
+from vault.core.model import AuditEvent, ClientRegistration, Credential, check_name, check_token
 from vault.core.paths import VaultPaths
 from vault.core.secret import Secret
 from vault.core.store import Row, Store
 from vault.core.timefmt import relative
 from vault.errors import AlreadyExists, InvalidInput, NeedsSignIn, NotFound, VaultError
 
-MAX_TOKEN_BYTES = 64 * 1024
-"""The longest token accepted; real ones (even JWTs) are a few KiB."""
-
 LAST_USED_RESOLUTION = 60.0
 """``last_used_at`` is stamped at most once a minute, so hot reads rarely write."""
-
-
-def check_token(text: str) -> str:
-    """Validate a token's text: non-empty, printable, no whitespace, at most 64 KiB.
-
-    Raises:
-        InvalidInput: with a reason that does not quote the token.
-    """
-    if not text:
-        raise InvalidInput("the token is empty")
-    size = len(text.encode("utf-8"))
-    if size > MAX_TOKEN_BYTES:
-        raise InvalidInput(f"the token is {size} bytes; the limit is {MAX_TOKEN_BYTES} bytes (wrong file piped in?)")
-    if any(ch.isspace() or not ch.isprintable() for ch in text):
-        raise InvalidInput("the token contains whitespace or control characters")
-    return text
 
 
 def _secret(value: str | None) -> Secret | None:

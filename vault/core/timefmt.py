@@ -88,3 +88,11 @@ def relative(ts: float | None, now: float) -> str:
     if delta >= 0:
         return f"in {_span(delta)}"
     return f"{_span(-delta)} ago"
+
+
+def expiry(ts: float | None, now: float, *, human: bool = True) -> str:
+    """How an expiry reads: ``in 4m 12s`` (or ``3h ago``) for a person, ISO 8601 UTC for a
+    program, and ``no expiry`` when there is none."""
+    if ts is None:
+        return "no expiry"
+    return relative(ts, now) if human else iso(ts) or ""

@@ -437,7 +437,7 @@ class LinearTokenStore(_VaultUser):
             expires_at: when the access token expires: a datetime (naive means
                 UTC) or POSIX seconds.
         """
-        from vault.core.repository import check_token
+        from vault.core.model import check_token
 
         name = self._name(organization_id)
         check_token(access_token)

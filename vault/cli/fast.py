@@ -5,7 +5,7 @@ get`` answered by a running agent, before argparse or the vault is imported.
 None (and :func:`vault.cli.main` carries on as if it had never been called) when
 the command has any other shape, when no usable agent answers, or when the agent
 says to fall back; so with or without an agent the output and exit codes are the
-same.  ``exec`` runs the exact checks of :mod:`vault.commands_exec` first and
+same.  ``exec`` runs the exact checks of :mod:`vault.cli.exec` first and
 leaves any failing invocation to it, so its messages cannot drift apart either.
 """
 
@@ -82,7 +82,7 @@ def _exec(args: list[str]) -> int | None:
     """``exec (-e VAR=NAME | --env-file)... -- CMD...`` with tokens from the agent."""
     import os
 
-    from vault import commands_exec as ex
+    from vault.cli import exec as ex
     from vault.errors import VaultError
 
     specs: list[str] = []
@@ -130,7 +130,8 @@ def _git_credential_get() -> int:
     Never returns None: git's request is read from stdin here, so the fallback
     must happen here too.
     """
-    from vault.gitcred import answer_locally, format_answer, read_request
+    from vault.cli.git import answer_locally
+    from vault.services.gitcred import format_answer, read_request
 
     request = read_request(sys.stdin)
     if request is None:

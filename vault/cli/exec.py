@@ -2,7 +2,7 @@
 
 ``tokendeck exec -e VAR=NAME [-e VAR=NAME ...] -- CMD [ARGS...]`` checks every
 binding first (a valid variable name, a credential that exists), then gets each
-token with :meth:`~vault.core.repository.Vault.token` (which refreshes what is due), closes
+token with :meth:`Vault.token <vault.services.tokens.Vault.token>` (which refreshes what is due), closes
 the vault and *replaces this process* with CMD (``os.execvpe``).  CMD therefore
 has tokendeck's PID: signals sent to it, its exit code and its terminal are
 CMD's own, with nothing in between to forward or lose them.  The tokens are in
@@ -20,7 +20,7 @@ Exit codes, besides the usual ones: 2 for a bad ``-e`` or a missing ``--``/CMD,
 126 when CMD is found but cannot be executed, 127 when it is not found (the
 shell's conventions).  Once CMD runs, the exit code is CMD's.
 
-With an agent running, :mod:`vault.agent.fast` uses these same checks and
+With an agent running, :mod:`vault.cli.fast` uses these same checks and
 :func:`run` with tokens from the agent, so this module imports only the cheapest
 parts of the standard library (no ``re``, ``shutil`` or ``signal``).
 """
@@ -147,12 +147,32 @@ def dotenv_line(var: str, token: str) -> str:
 
 
 def _fetch(bindings: Sequence[tuple[str, str]]) -> dict[str, str]:
-    from vault.commands import _open
+    from vault.cli import terminal
 
-    with _open() as vault:
+    with terminal.open_vault() as vault:
         for _, name in bindings:
             vault.get(name)  # every name exists before any refresh happens
         return {var: vault.token(name) for var, name in bindings}
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    import argparse
+
+    p = sub.add_parser(
+        "exec",
+        help="run a command with fresh tokens in its environment only",
+        usage="tokendeck exec -e VAR=NAME [-e VAR=NAME ...] [--env-file] -- CMD [ARGS...]",
+        description="Put fresh tokens (refreshed first when due) in CMD's environment and replace this "
+        "process with CMD: its signals and exit code are CMD's own. Tokens never appear in argv or output.",
+        epilog="exit codes: CMD's own once it runs; 2 bad -e or no -- CMD; 4 needs sign-in; 5 no such "
+        "credential; 126 CMD cannot be executed; 127 CMD not found. Nothing runs unless every -e is good.",
+    )
+    p.add_argument(
+        "-e", dest="env", action="append", default=[], metavar="VAR=NAME", help="set $VAR to credential NAME's token"
+    )
+    p.add_argument("--env-file", action="store_true", help="print VAR='token' lines (dotenv quoting); run nothing")
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command to run")
+    p.set_defaults(handler=cmd_exec)
 
 
 def cmd_exec(args: argparse.Namespace) -> int:

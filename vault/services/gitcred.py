@@ -1,4 +1,4 @@
-"""``tokendeck git-credential``: git's credential helper protocol, answered from the vault.
+"""git's credential helper protocol, and which credential answers for which host.
 
 Set it up once per host::
 
@@ -12,17 +12,14 @@ the helper prints nothing and git asks its next helper.  ``store`` and ``erase``
 (git's reports of a success or a rejected password) change nothing: the vault,
 not git, decides when a token is stale.
 
-With an agent running, ``get`` is answered through it (:mod:`vault.agent.fast`);
-this module is the other half, and both use :func:`lookup`.
+The command (:mod:`vault.cli.git`) and the agent both answer ``get`` with
+:func:`lookup` and :func:`format_answer`.
 """
 
 from __future__ import annotations
 
-import sys
-
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
 if TYPE_CHECKING:
-    import argparse
     from typing import TextIO
 
     from vault.core.repository import Vault
@@ -85,57 +82,3 @@ def lookup(vault: Vault, host: str) -> tuple[str, str] | None:
         family = next((f for f in DEFAULT_USERNAMES if provider.startswith(f)), None)
         username = DEFAULT_USERNAMES[family] if family else FALLBACK_USERNAME
     return username, token
-
-
-def answer_locally(request: GitRequest) -> int:
-    """Answer ``get`` by opening the vault (no agent)."""
-    from vault.commands import _open
-
-    with _open() as vault:
-        found = lookup(vault, request.host)
-    if found is not None:
-        sys.stdout.write(format_answer(*found))
-    return 0
-
-
-def cmd_git_credential(args: argparse.Namespace) -> int:
-    """``get`` (normally taken by the fast path), ``store``/``erase`` (ignored), and
-    ``map``/``unmap``/``list`` to choose which credential answers for which host."""
-    from vault.commands import _open, notice
-    from vault.errors import InvalidInput, NotFound
-
-    action = args.action
-    if action == "get":  # only reached when argv had another shape (never from git)
-        request = read_request(sys.stdin)
-        return 0 if request is None else answer_locally(request)
-    if action in ("store", "erase"):
-        sys.stdin.read(MAX_REQUEST)  # git writes the request; reading it keeps git's pipe happy
-        return 0
-    if action == "list":
-        with _open() as vault:
-            for host, name, username in vault.git_hosts():
-                print(f"{host}\t{name}\t{username or '(default)'}")
-        return 0
-    host = _check_host(args.host)
-    with _open() as vault:
-        if action == "map":
-            if not args.name:
-                raise InvalidInput("git-credential map HOST NAME: which credential answers for HOST?")
-            if args.username is not None and not args.username.isprintable():
-                raise InvalidInput("--username must be printable text")
-            vault.map_git_host(host, args.name, args.username)
-            notice(
-                f"git's requests for {host} now get {args.name}'s token; tell git once with:\n"
-                f"  git config --global credential.https://{host}.helper '!tokendeck git-credential'"
-            )
-        elif not vault.unmap_git_host(host):
-            raise NotFound(f"{host} is not mapped (see tokendeck git-credential list)")
-    return 0
-
-
-def _check_host(host: str | None) -> str:
-    from vault.errors import InvalidInput
-
-    if not host or any(ch.isspace() or ch in "/@?#" or not ch.isprintable() for ch in host):
-        raise InvalidInput(f"{host!r} is not a host name (like github.com or git.example.com:8443)")
-    return host.lower()

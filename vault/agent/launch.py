@@ -1,23 +1,17 @@
-"""``tokendeck agent start|stop|status`` and ``tokendeck lock``.
+"""Starting and stopping the agent process.
 
-``start`` finds the key in the foreground (the usual unlock order; a passphrase
-may also come on stdin when it is a pipe, which is how the TUI hands it over),
-proves it by opening the vault, takes the agent's lock file (so a second agent
-for the same vault is refused), binds the socket, and only then forks: when it
-returns 0 the agent is answering.  With an agent already running and locked, it
-unlocks it instead.
-
-Exit codes: ``start`` 0 started or unlocked, 1 already running (or it could not
-start), 3 no or wrong passphrase, 5 no vault; ``status`` 0 running, 3 running but
-locked, 5 not running; ``stop`` and ``lock`` 0 (also when there was no agent).
+:func:`start` takes the agent's lock file (so a second agent for the same vault is
+refused), then forks; the child binds the socket and says so on a pipe before the
+parent returns, so when ``tokendeck agent start`` returns 0 the agent is answering.
+With ``foreground`` it serves in this process instead (systemd units, tests).
+:func:`start_in_background` is how the TUI starts one: ``tokendeck agent start`` in
+a child, the passphrase on its stdin, never in argv.
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import fcntl
-import json
 import os
 import select
 import sys
@@ -27,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vault.agent import wire
-from vault.errors import InvalidInput, NotFound, VaultError, VaultLocked
+from vault.errors import VaultError
 
 if TYPE_CHECKING:
     from vault.core.keys import Key, VaultMeta
@@ -37,6 +31,8 @@ if TYPE_CHECKING:
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 160.0
 """A stopping agent finishes a refresh in flight first; that may wait on a lock for 130 s."""
+
+Log = Callable[[str], None]
 
 
 class AgentRunning(VaultError):
@@ -56,86 +52,13 @@ class Launch:
     interval: float
 
 
-def cmd_agent(args: argparse.Namespace) -> int:
-    action = {"start": _start, "stop": _stop, "status": _status}[args.agent_command]
-    return action(args)
+def take_lock(home: str) -> int:
+    """The agent's lock file, locked; refuses when another agent holds it.
 
-
-def cmd_lock(args: argparse.Namespace) -> int:
-    from vault.commands import notice
-
-    answer = wire.call("lock", opt_out=False)
-    notice("the agent is locked" if answer and answer[0] == "0" else "no agent is running; nothing to lock")
-    return 0
-
-
-# ------------------------------------------------------------------- start
-
-
-def _passphrase_prompt() -> Callable[[str], str]:
-    """A hidden prompt on a terminal; otherwise the passphrase is read from stdin (a pipe)."""
-    from vault.commands import _interactive, ask_hidden, read_secret
-
-    return ask_hidden if _interactive() else (lambda label: read_secret(label.rstrip(": ")))
-
-
-def _start(args: argparse.Namespace) -> int:
-    from vault.commands import notice
-    from vault.core.timefmt import parse_duration
-    from vault.services.opening import open_unlocked, unlock
-
-    lock_after = None if args.lock_after is None else parse_duration(args.lock_after)
-    if lock_after is not None and lock_after <= 0:
-        raise InvalidInput("--lock-after must be a positive duration, like 30m or 8h")
-    home = wire.home_dir()
-    answer = wire.call("ping", opt_out=False)
-    if answer is not None and answer[0] == "0":
-        if answer[2] == "unlocked":
-            raise AgentRunning(
-                f"an agent is already running for this vault (pid {answer[1]}); see tokendeck agent status"
-            )
-        return _unlock_running(answer[1])
-    paths, meta, key = unlock(prompt=_passphrase_prompt())
-    open_unlocked(paths, meta, key).close()  # the key is proven here, where the user can see a failure
-    launch = Launch(paths, meta, key, _take_lock(home), lock_after, args.interval)
-    if args.foreground:
-        notice(f"agent for {paths.home} listening on {wire.socket_path(home)} (pid {os.getpid()}); ctrl+c stops it")
-        return _serve(launch, ready_fd=None, log=_stderr_log)
-    read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the forked agent; tests see it through the socket
-        os.close(read_end)
-        os._exit(_daemon(launch, write_end, home))
-    os.close(write_end)
-    os.close(launch.pid_fd)  # the child's copy keeps the lock
-    status = _wait_ready(read_end)
-    if status != "ok":
-        raise VaultError(f"the agent did not start: {status or 'it exited'}")
-    notice(f"agent started (pid {child}); tokens now come from it")
-    return 0
-
-
-def _unlock_running(pid: str) -> int:
-    from vault.commands import notice
-    from vault.core.keys import VaultMeta
-    from vault.core.paths import resolve_home
-    from vault.services.opening import unlock
-
-    passphrase = None
-    if VaultMeta.read(resolve_home().meta).mode == "passphrase":
-        _, _, key = unlock(prompt=_passphrase_prompt())
-        passphrase = key.secret.reveal()
-    answer = wire.call("unlock", *([passphrase] if passphrase else []), opt_out=False)
-    if answer is None:
-        raise VaultError(f"the agent (pid {pid}) did not answer")
-    if answer[0] != "0":
-        raise (VaultLocked if answer[0] == "3" else VaultError)(answer[1])
-    notice(f"unlocked the running agent (pid {pid})")
-    return 0
-
-
-def _take_lock(home: str) -> int:
-    """The agent's lock file, locked; refuses when another agent holds it."""
+    Raises:
+        AgentRunning: another agent holds it.
+        VaultError: the runtime directory is not private, or the socket path is too long.
+    """
     directory = wire.runtime_dir()
     with contextlib.suppress(FileExistsError):
         os.makedirs(directory, mode=0o700)
@@ -155,6 +78,27 @@ def _take_lock(home: str) -> int:
     return fd
 
 
+def start(launch: Launch, home: str, *, foreground: bool) -> int:
+    """Serve in this process (``foreground``), or fork an agent and return its PID once it answers.
+
+    Raises:
+        VaultError: the agent did not start (the message says why).
+    """
+    if foreground:
+        return serve(launch, ready_fd=None, log=stderr_log)
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the forked agent; tests see it through the socket
+        os.close(read_end)
+        os._exit(_daemon(launch, write_end, home))
+    os.close(write_end)
+    os.close(launch.pid_fd)  # the child's copy keeps the lock
+    status = _wait_ready(read_end)
+    if status != "ok":
+        raise VaultError(f"the agent did not start: {status or 'it exited'}")
+    return child
+
+
 def _daemon(launch: Launch, ready_fd: int, home: str) -> int:  # pragma: no cover - the forked child
     os.setsid()
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -167,7 +111,7 @@ def _daemon(launch: Launch, ready_fd: int, home: str) -> int:  # pragma: no cove
         os.write(log_fd, f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n".encode(errors="replace"))
 
     try:
-        return _serve(launch, ready_fd=ready_fd, log=log)
+        return serve(launch, ready_fd=ready_fd, log=log)
     except BaseException as exc:  # noqa: BLE001 - tell the parent why, in words without secrets
         message = exc.message if isinstance(exc, VaultError) else type(exc).__name__
         with contextlib.suppress(OSError):
@@ -176,7 +120,7 @@ def _daemon(launch: Launch, ready_fd: int, home: str) -> int:  # pragma: no cove
         return 1
 
 
-def _serve(launch: Launch, *, ready_fd: int | None, log: Callable[[str], None]) -> int:
+def serve(launch: Launch, *, ready_fd: int | None, log: Log) -> int:
     """Open the vault, listen, and serve until SIGTERM, SIGINT or ``agent stop``."""
     import signal
 
@@ -252,7 +196,7 @@ def _wait_ready(fd: int) -> str:
     return data.decode(errors="replace")
 
 
-def _stderr_log(line: str) -> None:
+def stderr_log(line: str) -> None:
     print(f"tokendeck agent: {line}", file=sys.stderr, flush=True)
 
 
@@ -274,25 +218,20 @@ def desktop_notify(text: str) -> None:
         )
 
 
-# ------------------------------------------------------------ stop, status
+def stop(home: str) -> bool:
+    """Ask the agent for ``home`` to stop and wait until it has let go of its lock file.
 
-
-def _stop(args: argparse.Namespace) -> int:
-    from vault.commands import notice
-
-    home = wire.home_dir()
-    answer = wire.call("stop", opt_out=False)
-    if answer is None:
-        notice("no agent is running for this vault")
-        return 0
+    Returns whether an agent was running.
+    """
+    if wire.call("stop", opt_out=False) is None:
+        return False
     deadline = time.monotonic() + STOP_TIMEOUT
-    while _lock_holder(home) is not None and time.monotonic() < deadline:
+    while lock_holder(home) is not None and time.monotonic() < deadline:
         time.sleep(0.05)
-    notice("the agent stopped")
-    return 0
+    return True
 
 
-def _lock_holder(home: str) -> str | None:
+def lock_holder(home: str) -> str | None:
     """The PID in the agent's lock file while some process holds the lock, else None."""
     try:
         fd = os.open(wire.pid_path(home), os.O_RDONLY | os.O_CLOEXEC)
@@ -305,25 +244,3 @@ def _lock_holder(home: str) -> str | None:
     finally:
         os.close(fd)
     return None
-
-
-def _status(args: argparse.Namespace) -> int:
-    home = wire.home_dir()
-    answer = wire.call("ping", opt_out=False)
-    if answer is None or answer[0] != "0":
-        holder = _lock_holder(home)
-        if holder is not None:
-            raise VaultError(f"an agent (pid {holder}) holds this vault's lock but does not answer")
-        if args.json:
-            print(json.dumps({"running": False, "socket": wire.socket_path(home)}))
-        else:
-            print("no agent is running for this vault")
-        return NotFound.exit_code
-    _, pid, state, served, details = answer
-    facts = dict(item.partition("=")[::2] for item in details.split())
-    if args.json:
-        print(json.dumps({"running": True, "pid": int(pid), "state": state, "home": served,
-                          "socket": wire.socket_path(home), **facts}))  # fmt: skip
-    else:
-        print(f"agent running (pid {pid}), {state}, serving {served} on {wire.socket_path(home)}")
-    return 0 if state == "unlocked" else VaultLocked.exit_code

@@ -33,11 +33,82 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from vault.errors import InvalidInput
-from vault.export.targets import Spec
+from vault.cli import terminal
+from vault.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from vault.export.targets import Spec
 
 DRY_RUN_NOTE = "dry run: nothing was written"
+
+FILE_TARGETS = (
+    "dotenv", "netrc", "claude-code", "claude-desktop", "cursor", "windsurf", "gemini", "vscode", "zed", "codex",
+)  # fmt: skip
+"""Export targets that write a file (``unexport`` takes these).  Spelled out here so building the
+parser need not import :mod:`vault.export`; a test keeps it equal to ``vault.export``'s own list."""
+EXPORT_TARGETS = ("shell", *FILE_TARGETS)
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "export",
+        help="write a credential into a tool's config (.env, shell, .netrc, agent MCP configs)",
+        usage="tokendeck export TARGET --name CRED [options] [--url URL | --command CMD ARGS...] "
+        "| tokendeck export --list",
+        description="Reference mode (default where the format allows) writes no secret: a stdio MCP server "
+        "runs under tokendeck exec; a remote one (--url, or an entry that has a URL) gets a header that refers "
+        "to --var in the tool's own syntax (${VAR}, ${env:VAR}; VS Code: an input it prompts for; Codex: "
+        "bearer_token_env_var), so start the tool with tokendeck exec -e VAR=CRED; shell lines call tokendeck "
+        "token. --plaintext writes the token (env var or header), and every refresh re-writes it. A diff "
+        "preview (secrets as ***) goes to stderr first.",
+        epilog="exit codes: 2 bad option (a URL not https or loopback http, a bad header name, --url with "
+        "--command, a remote server for claude-desktop or zed), invalid JSON/TOML, a server entry of another "
+        "kind, symlink, missing directory, bad env var name, a value .env or a header cannot hold, git-tracked "
+        "file without --force; 1 read-only file or concurrent writer; 4 needs sign-in; 5 no such credential. "
+        "The target file is untouched on any failure.",
+    )
+    p.add_argument(
+        "target",
+        nargs="?",
+        choices=EXPORT_TARGETS,
+        metavar="TARGET",
+    )
+    p.add_argument("--name", help="the credential to export")
+    p.add_argument("--var", help="the environment variable (every target but netrc)")
+    p.add_argument("--server", help="MCP targets: the server entry to edit")
+    p.add_argument("--url", help="MCP targets: a remote server's URL (https, or http on loopback); not with --command")
+    p.add_argument(
+        "--header", help="remote MCP servers: the header for the token (default Authorization: Bearer TOKEN)"
+    )
+    p.add_argument("--file", help="the file (default: the target's usual place, e.g. .env, ~/.netrc, .mcp.json)")
+    p.add_argument("--host", help="netrc: the machine")
+    p.add_argument("--login", help="netrc: the login (default: the entry's current one)")
+    p.add_argument("--plaintext", action="store_true", help="write the token itself (re-written on refresh)")
+    p.add_argument("--force", action="store_true", help="plaintext even into a file git tracks or does not ignore")
+    p.add_argument("--dry-run", action="store_true", help="print the diff preview; write nothing")
+    p.add_argument("--list", action="store_true", help="list plaintext export bindings")
+    p.add_argument("--json", action="store_true", help="with --list: machine-readable output")
+    p.add_argument(
+        "--command",
+        dest="argv",
+        nargs=argparse.REMAINDER,
+        default=[],
+        metavar="CMD ARGS",
+        help="MCP targets: the server's command and arguments (last: takes everything after it)",
+    )
+    p.set_defaults(handler=cmd_export)
+
+    p = sub.add_parser("unexport", help="stop re-writing a plaintext export (the file is left as it is)")
+    p.add_argument(
+        "target",
+        choices=FILE_TARGETS,
+        metavar="TARGET",
+    )
+    p.add_argument("--name", required=True, help="the credential")
+    p.add_argument("--file", help="the file (default .env, ~/.netrc, .mcp.json)")
+    p.set_defaults(handler=cmd_unexport)
 
 
 def _path(target: str, given: str | None) -> Path:
@@ -47,7 +118,7 @@ def _path(target: str, given: str | None) -> Path:
 
 
 def _spec(args: argparse.Namespace) -> Spec:
-    from vault.export.targets import MCP_TARGETS, check_spec
+    from vault.export.targets import MCP_TARGETS, Spec, check_spec
 
     command = list(args.argv or [])
     if command and args.target not in MCP_TARGETS:
@@ -69,9 +140,7 @@ def _spec(args: argparse.Namespace) -> Spec:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from vault.commands import _open, notice
     from vault.export import plan
-    from vault.export.targets import FILE_TARGETS
     from vault.export.writer import git_refusal
 
     if args.list:
@@ -84,7 +153,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if spec.target == "shell" and args.file:
         raise InvalidInput("shell prints to stdout; drop --file")
     path = _path(spec.target, args.file) if spec.target in FILE_TARGETS else None
-    with _open() as vault:
+    with terminal.open_vault() as vault:
         token = vault.token(spec.name)  # exists and is usable (refreshed if due), in either mode
         if path is None:
             sys.stdout.write(_shell(spec, token))
@@ -96,7 +165,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 raise InvalidInput(refusal)
         sys.stderr.write(change.diff or f"{path}: already up to date\n")
         if args.dry_run:
-            notice(DRY_RUN_NOTE)
+            terminal.notice(DRY_RUN_NOTE)
             return 0
         if change.new != change.old:
             change.write()
@@ -104,14 +173,16 @@ def cmd_export(args: argparse.Namespace) -> int:
         if spec.plaintext:
             where = {"target": spec.target, "path": str(path), "key": spec.key}
             vault.add_export_binding(spec.name, **where, options=spec.options())
-            notice(f"wrote {spec.name}'s token to {path}; every refresh re-writes it (tokendeck unexport to stop)")
+            terminal.notice(
+                f"wrote {spec.name}'s token to {path}; every refresh re-writes it (tokendeck unexport to stop)"
+            )
         else:
             vault.record("export", "ok", credential=spec.name, detail=f"target={spec.target} path={path} reference")
-            notice(f"wrote a reference to {spec.name} in {path} (no secret in the file)")
+            terminal.notice(f"wrote a reference to {spec.name} in {path} (no secret in the file)")
             if spec.url is not None:
                 from vault.export.mcp import reference_note
 
-                notice(reference_note(spec))
+                terminal.notice(reference_note(spec))
     return 0
 
 
@@ -122,9 +193,7 @@ def _shell(spec: Spec, token: str) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from vault.commands import _open
-
-    with _open() as vault:
+    with terminal.open_vault() as vault:
         bindings = vault.export_bindings(args.name)
     if args.json:
         rows = [
@@ -139,18 +208,15 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def cmd_unexport(args: argparse.Namespace) -> int:
-    from vault.commands import _open, notice
-    from vault.export.targets import FILE_TARGETS
-
     if args.target not in FILE_TARGETS:
         raise InvalidInput(f"unexport TARGET: one of {', '.join(FILE_TARGETS)}")
     path = _path(args.target, args.file)
-    with _open() as vault:
+    with terminal.open_vault() as vault:
         vault.get(args.name)
         removed = vault.remove_export_bindings(args.name, target=args.target, path=str(path))
     if not removed:
-        from vault.errors import NotFound
-
         raise NotFound(f"no {args.target} binding of {args.name} at {path} (see tokendeck export --list)")
-    notice(f"{path} is no longer re-written for {args.name}; the token already there stays until you remove it")
+    terminal.notice(
+        f"{path} is no longer re-written for {args.name}; the token already there stays until you remove it"
+    )
     return 0

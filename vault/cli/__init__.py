@@ -1,0 +1,64 @@
+"""The ``tokendeck`` command: the agent fast path first, then argparse and a handler.
+
+Data goes to stdout, messages to stderr, and every expected failure becomes one
+line and a documented exit code (see :data:`vault.errors.EXIT_CODES`).  Secrets
+are read from a pipe or a hidden prompt, never from argv.  ``token``, ``list``,
+``exec`` and ``git-credential get`` are answered by a running agent
+(:mod:`vault.cli.fast`) before argparse or the vault is imported; every other
+import waits until the command that needs it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from vault.errors import VaultError
+
+TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    from vault.cli.fast import fast_path
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    code = fast_path(argv)
+    if code is not None:
+        return code
+    from vault.cli.parser import build_parser
+
+    args = build_parser().parse_args(argv)
+    return run_guarded(lambda: _handler(args.handler)(args))
+
+
+def run_guarded(command: Callable[[], int]) -> int:
+    """Run ``command``, turning an expected failure into one line and its exit code."""
+    try:
+        return command()
+    except VaultError as exc:
+        print(f"tokendeck: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tokendeck: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _handler(handler: Callable[[argparse.Namespace], int] | str) -> Callable[[argparse.Namespace], int]:
+    """A group's handler, or one named ``module:function`` (the TUI's, outside ``vault``)."""
+    if not isinstance(handler, str):
+        return handler
+    import importlib
+
+    module, _, name = handler.partition(":")
+    found: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(module), name)
+    return found
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

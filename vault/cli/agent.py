@@ -1,0 +1,150 @@
+"""``tokendeck agent start|stop|status`` and ``tokendeck lock``.
+
+``start`` finds the key in the foreground (the usual unlock order; a passphrase
+may also come on stdin when it is a pipe, which is how the TUI hands it over),
+proves it by opening the vault, and hands over to :mod:`vault.agent.launch`,
+which returns once the agent answers.  With an agent already running and
+locked, it unlocks it instead.
+
+Exit codes: ``start`` 0 started or unlocked, 1 already running (or it could not
+start), 3 no or wrong passphrase, 5 no vault; ``status`` 0 running, 3 running but
+locked, 5 not running; ``stop`` and ``lock`` 0 (also when there was no agent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Callable
+
+from vault.agent import wire
+from vault.cli import terminal
+from vault.errors import InvalidInput, NotFound, VaultError, VaultLocked
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "agent",
+        help="keep the vault unlocked in a background agent: fast tokens, refreshes while the TUI is closed",
+        description="One agent per user and vault holds the unlocked vault, answers token, list, exec and "
+        "git-credential over a Unix socket only this user can reach, and refreshes tokens on a timer.",
+    )
+    asub = p.add_subparsers(dest="agent_command", metavar="ACTION", required=True)
+    ast = asub.add_parser(
+        "start",
+        help="unlock the vault and start the agent (or unlock a locked one)",
+        epilog="exit codes: 0 started; 1 an agent already runs for this vault; 3 wrong or no passphrase; "
+        "5 no vault. The passphrase comes from the usual places, or stdin when it is a pipe.",
+    )
+    ast.add_argument("--lock-after", metavar="WHEN", help="lock after this long without a request (e.g. 8h)")
+    ast.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd and tests)")
+    ast.add_argument("--interval", type=float, default=60.0, metavar="SECONDS", help=argparse.SUPPRESS)
+    ast.set_defaults(handler=_start)
+    asub.add_parser("stop", help="stop the agent (waits for a refresh in flight)").set_defaults(handler=_stop)
+    ass = asub.add_parser("status", help="is an agent running for this vault? (exit 0 yes, 3 locked, 5 no)")
+    ass.add_argument("--json", action="store_true", help="machine-readable output")
+    ass.set_defaults(handler=_status)
+
+    p = sub.add_parser("lock", help="lock the agent: it forgets the key until tokendeck agent start")
+    p.set_defaults(handler=cmd_lock)
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    answer = wire.call("lock", opt_out=False)
+    terminal.notice("the agent is locked" if answer and answer[0] == "0" else "no agent is running; nothing to lock")
+    return 0
+
+
+# ------------------------------------------------------------------- start
+
+
+def _passphrase_prompt() -> Callable[[str], str]:
+    """A hidden prompt on a terminal; otherwise the passphrase is read from stdin (a pipe)."""
+    if terminal.interactive():
+        return terminal.ask_hidden
+    return lambda label: terminal.read_secret(label.rstrip(": "))
+
+
+def _start(args: argparse.Namespace) -> int:
+    from vault.agent.launch import AgentRunning, Launch, start, take_lock
+    from vault.core.timefmt import parse_duration
+    from vault.services.opening import open_unlocked, unlock
+
+    lock_after = None if args.lock_after is None else parse_duration(args.lock_after)
+    if lock_after is not None and lock_after <= 0:
+        raise InvalidInput("--lock-after must be a positive duration, like 30m or 8h")
+    home = wire.home_dir()
+    answer = wire.call("ping", opt_out=False)
+    if answer is not None and answer[0] == "0":
+        if answer[2] == "unlocked":
+            raise AgentRunning(
+                f"an agent is already running for this vault (pid {answer[1]}); see tokendeck agent status"
+            )
+        return _unlock_running(answer[1])
+    paths, meta, key = unlock(prompt=_passphrase_prompt())
+    open_unlocked(paths, meta, key).close()  # the key is proven here, where the user can see a failure
+    launch = Launch(paths, meta, key, take_lock(home), lock_after, args.interval)
+    if args.foreground:
+        terminal.notice(
+            f"agent for {paths.home} listening on {wire.socket_path(home)} (pid {os.getpid()}); ctrl+c stops it"
+        )
+        return start(launch, home, foreground=True)
+    child = start(launch, home, foreground=False)
+    terminal.notice(f"agent started (pid {child}); tokens now come from it")
+    return 0
+
+
+def _unlock_running(pid: str) -> int:
+    from vault.core.keys import VaultMeta
+    from vault.core.paths import resolve_home
+    from vault.services.opening import unlock
+
+    passphrase = None
+    if VaultMeta.read(resolve_home().meta).mode == "passphrase":
+        _, _, key = unlock(prompt=_passphrase_prompt())
+        passphrase = key.secret.reveal()
+    answer = wire.call("unlock", *([passphrase] if passphrase else []), opt_out=False)
+    if answer is None:
+        raise VaultError(f"the agent (pid {pid}) did not answer")
+    if answer[0] != "0":
+        raise (VaultLocked if answer[0] == "3" else VaultError)(answer[1])
+    terminal.notice(f"unlocked the running agent (pid {pid})")
+    return 0
+
+
+# ------------------------------------------------------------ stop, status
+
+
+def _stop(args: argparse.Namespace) -> int:
+    from vault.agent.launch import stop
+
+    if not stop(wire.home_dir()):
+        terminal.notice("no agent is running for this vault")
+        return 0
+    terminal.notice("the agent stopped")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from vault.agent.launch import lock_holder
+
+    home = wire.home_dir()
+    answer = wire.call("ping", opt_out=False)
+    if answer is None or answer[0] != "0":
+        holder = lock_holder(home)
+        if holder is not None:
+            raise VaultError(f"an agent (pid {holder}) holds this vault's lock but does not answer")
+        if args.json:
+            print(json.dumps({"running": False, "socket": wire.socket_path(home)}))
+        else:
+            print("no agent is running for this vault")
+        return NotFound.exit_code
+    _, pid, state, served, details = answer
+    facts = dict(item.partition("=")[::2] for item in details.split())
+    if args.json:
+        print(json.dumps({"running": True, "pid": int(pid), "state": state, "home": served,
+                          "socket": wire.socket_path(home), **facts}))  # fmt: skip
+    else:
+        print(f"agent running (pid {pid}), {state}, serving {served} on {wire.socket_path(home)}")
+    return 0 if state == "unlocked" else VaultLocked.exit_code

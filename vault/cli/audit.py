@@ -1,0 +1,31 @@
+"""``tokendeck audit``: who did what, when.  The log never holds a token."""
+
+from __future__ import annotations
+
+import argparse
+
+from vault.cli import terminal
+from vault.errors import InvalidInput
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("audit", help="show the audit log (never contains tokens)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--name", help="only events of this credential")
+    p.add_argument("--limit", type=int, metavar="N", help="only the newest N events")
+    p.set_defaults(handler=cmd_audit)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from vault.core.timefmt import iso
+
+    if args.limit is not None and args.limit < 1:
+        raise InvalidInput("--limit must be at least 1")
+    with terminal.open_vault() as vault:
+        events = vault.audit_log(credential=args.name, limit=args.limit)
+    if args.json:
+        terminal.print_json([e.public() for e in events])
+        return 0
+    for e in events:
+        print("  ".join([iso(e.at) or "", e.credential or "-", e.action, e.outcome, e.detail or ""]).rstrip())
+    return 0

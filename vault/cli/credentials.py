@@ -1,0 +1,155 @@
+"""``tokendeck add``, ``list``, ``show``, ``token``, ``rm`` and ``rename``: the credentials themselves.
+
+Without an agent these open the vault here; ``token`` and ``list`` are usually
+answered by the agent first (:mod:`vault.cli.fast`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from vault.cli import terminal
+from vault.errors import AlreadyExists, InvalidInput
+
+if TYPE_CHECKING:
+    from vault.core.model import Credential
+    from vault.core.repository import Vault
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("add", help="store a static token (read from stdin or a hidden prompt)")
+    p.add_argument("name", help="a name for it, e.g. github-pat")
+    p.add_argument("--provider", required=True, help="what it is for, e.g. github-pat, jira-dc, api-key")
+    p.add_argument("--account", help="the account it belongs to")
+    p.add_argument("--expires", metavar="WHEN", help="expiry: 2026-12-31, 2026-12-31T12:00:00Z or 90d")
+    p.add_argument("--server-url", help="server it is for (Jira Data Center and other self-hosted)")
+    p.add_argument("--username", help="user name on that server")
+    p.add_argument("--replace", action="store_true", help="overwrite an existing credential of that name")
+    p.set_defaults(handler=cmd_add)
+
+    p = sub.add_parser("list", help="list credentials and their status")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_list)
+
+    p = sub.add_parser("show", help="every fact about a credential, without its secrets")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_show)
+
+    p = sub.add_parser("token", help="print a credential's token and nothing else, for $(...)")
+    p.add_argument("name")
+    p.set_defaults(handler=cmd_token)
+
+    p = sub.add_parser("rm", help="delete a credential from the vault")
+    p.add_argument("name")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(handler=cmd_rm)
+
+    p = sub.add_parser("rename", help="rename a credential")
+    p.add_argument("old")
+    p.add_argument("new")
+    p.set_defaults(handler=cmd_rename)
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from vault.core.model import check_name
+    from vault.core.timefmt import parse_when
+
+    account = terminal.check_label(args.account, "--account")
+    extras = {
+        k: v
+        for k, v in (("server_url", terminal.check_label(args.server_url, "--server-url")), ("username", args.username))
+        if v is not None
+    }
+    terminal.check_label(args.username, "--username")
+    with terminal.open_vault() as vault:
+        expires_at = None if args.expires is None else parse_when(args.expires, vault.clock.now())
+        # Check everything before reading the secret, so nobody pastes a token for nothing.
+        check_name(args.name)
+        check_name(args.provider, "provider")
+        if vault.exists(args.name) and not args.replace:
+            raise AlreadyExists(f"a credential named {args.name!r} already exists (use --replace to overwrite it)")
+        token = terminal.read_secret(f"Token for {args.name}")
+        vault.add_static(
+            args.name,
+            provider=args.provider,
+            token=token,
+            account=account,
+            expires_at=expires_at,
+            extras=extras,
+            replace=args.replace,
+        )
+        terminal.notice(f"stored {args.name}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from vault.services.listing import list_output
+
+    with terminal.open_vault() as vault:
+        out, err = list_output(vault, as_json=args.json, human=terminal.human_times())
+    sys.stderr.write(err)
+    sys.stdout.write(out)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from vault.core.timefmt import expiry
+
+    with terminal.open_vault() as vault:
+        credential = vault.get(args.name)
+        if credential.kind == "oauth" and credential.stored_status == "active":
+            credential = _refreshed_if_due(vault, args.name) or credential
+        now = vault.clock.now()
+    facts = credential.public(now)
+    if args.json:
+        terminal.print_json(facts)
+        return 0
+    if terminal.human_times():
+        for key, value in facts.items():
+            if key.endswith("_at") and value is not None:
+                facts[key] = expiry(getattr(credential, key), now)
+    terminal.print_facts(facts)
+    return 0
+
+
+def _refreshed_if_due(vault: Vault, name: str) -> Credential | None:
+    """Refresh on read for ``show``: a failure is recorded on the credential and shown, not raised."""
+    from vault.errors import VaultError
+    from vault.services.tokens import DEFAULT_SKEW, fresh  # the network layer, loaded only for OAuth credentials
+
+    try:
+        return fresh(vault, name, skew=DEFAULT_SKEW)
+    except VaultError:
+        return vault.get(name)
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    with terminal.open_vault() as vault:
+        token = vault.token(args.name)
+    sys.stdout.write(token + "\n")
+    return 0
+
+
+def cmd_rm(args: argparse.Namespace) -> int:
+    with terminal.open_vault() as vault:
+        credential = vault.get(args.name)
+        if not args.yes:
+            if not terminal.interactive():
+                raise InvalidInput(f"not deleting {args.name} without confirmation: pass --yes")
+            if not terminal.confirm(f"Delete {args.name} ({credential.provider}) from the vault?"):
+                terminal.notice("nothing deleted")
+                return 1
+        vault.remove(args.name)
+    note = " (the token was not revoked at the provider)" if credential.kind == "oauth" else ""
+    terminal.notice(f"deleted {args.name}{note}")
+    return 0
+
+
+def cmd_rename(args: argparse.Namespace) -> int:
+    with terminal.open_vault() as vault:
+        vault.rename(args.old, args.new)
+    terminal.notice(f"renamed {args.old} to {args.new}")
+    return 0

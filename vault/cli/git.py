@@ -1,0 +1,83 @@
+"""``tokendeck git-credential``: git's credential helper, and which credential answers for which host.
+
+Set it up once per host::
+
+    tokendeck git-credential map github.com gh
+    git config --global credential.https://github.com.helper '!tokendeck git-credential'
+
+git then runs ``tokendeck git-credential get``; with an agent running, that is
+answered by :mod:`vault.cli.fast`, otherwise by :func:`answer_locally` here.
+``store`` and ``erase`` (git's reports of a success or a rejected password) change
+nothing: the vault, not git, decides when a token is stale.  The protocol itself
+is :mod:`vault.services.gitcred`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from vault.cli import terminal
+from vault.errors import InvalidInput, NotFound
+from vault.services.gitcred import MAX_REQUEST, GitRequest, format_answer, lookup, read_request
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "git-credential",
+        help="git credential helper: answers git for hosts you map to credentials",
+        description="As git's helper: git config --global credential.https://HOST.helper '!tokendeck git-credential'. "
+        "map/unmap/list choose which credential answers for which host.",
+    )
+    p.add_argument("action", choices=("get", "store", "erase", "map", "unmap", "list"), metavar="ACTION")
+    p.add_argument("host", nargs="?", help="map/unmap: the host, e.g. github.com")
+    p.add_argument("name", nargs="?", help="map: the credential")
+    p.add_argument("--username", help="map: the user name to send (default: the forge's convention)")
+    p.set_defaults(handler=cmd_git_credential)
+
+
+def answer_locally(request: GitRequest) -> int:
+    """Answer ``get`` by opening the vault (no agent)."""
+    with terminal.open_vault() as vault:
+        found = lookup(vault, request.host)
+    if found is not None:
+        sys.stdout.write(format_answer(*found))
+    return 0
+
+
+def cmd_git_credential(args: argparse.Namespace) -> int:
+    """``get`` (normally taken by the fast path), ``store``/``erase`` (ignored), and
+    ``map``/``unmap``/``list`` to choose which credential answers for which host."""
+    action = args.action
+    if action == "get":  # only reached when argv had another shape (never from git)
+        request = read_request(sys.stdin)
+        return 0 if request is None else answer_locally(request)
+    if action in ("store", "erase"):
+        sys.stdin.read(MAX_REQUEST)  # git writes the request; reading it keeps git's pipe happy
+        return 0
+    if action == "list":
+        with terminal.open_vault() as vault:
+            for host, name, username in vault.git_hosts():
+                print(f"{host}\t{name}\t{username or '(default)'}")
+        return 0
+    host = _check_host(args.host)
+    with terminal.open_vault() as vault:
+        if action == "map":
+            if not args.name:
+                raise InvalidInput("git-credential map HOST NAME: which credential answers for HOST?")
+            if args.username is not None and not args.username.isprintable():
+                raise InvalidInput("--username must be printable text")
+            vault.map_git_host(host, args.name, args.username)
+            terminal.notice(
+                f"git's requests for {host} now get {args.name}'s token; tell git once with:\n"
+                f"  git config --global credential.https://{host}.helper '!tokendeck git-credential'"
+            )
+        elif not vault.unmap_git_host(host):
+            raise NotFound(f"{host} is not mapped (see tokendeck git-credential list)")
+    return 0
+
+
+def _check_host(host: str | None) -> str:
+    if not host or any(ch.isspace() or ch in "/@?#" or not ch.isprintable() for ch in host):
+        raise InvalidInput(f"{host!r} is not a host name (like github.com or git.example.com:8443)")
+    return host.lower()

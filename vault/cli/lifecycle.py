@@ -1,0 +1,90 @@
+"""``tokendeck refresh`` and ``tokendeck revoke``: a credential's life at its provider."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from vault.cli import terminal
+from vault.errors import InvalidInput
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("refresh", help="refresh an OAuth credential now, or everything due (--due)")
+    p.add_argument("name", nargs="?", help="the credential to refresh")
+    p.add_argument("--due", action="store_true", help="refresh every credential expiring within --within")
+    p.add_argument("--within", metavar="WHEN", help="with --due: the window (default 5m)")
+    p.set_defaults(handler=cmd_refresh)
+
+    p = sub.add_parser("revoke", help="revoke a credential at its provider, then erase it from the vault")
+    p.add_argument("name")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--local", action="store_true", help="where the provider cannot revoke by API, erase locally")
+    p.set_defaults(handler=cmd_revoke)
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from vault.core.timefmt import parse_duration, relative
+    from vault.services.refresher import BackgroundRefresher
+    from vault.services.tokens import refresh
+
+    if bool(args.name) == bool(args.due):
+        raise InvalidInput("name one credential, or pass --due")
+    with terminal.open_vault() as vault:
+        if args.name:
+            credential = refresh(vault, args.name, force=True)
+            left = relative(credential.expires_at, vault.clock.now()) if credential.expires_at else "no expiry"
+            terminal.notice(f"refreshed {args.name} (expires {left})")
+            return 0
+        window = parse_duration(args.within) if args.within else 300.0
+        events = [e for e in BackgroundRefresher(vault, window=window).run_once() if e.kind != "expiring"]
+    for event in events:
+        print(f"{event.credential}\t{event.kind}\t{event.detail}")
+    counts = {kind: sum(e.kind == kind for e in events) for kind in ("refreshed", "needs_login", "failed")}
+    terminal.notice(
+        f"{counts['refreshed']} refreshed, {counts['needs_login']} need sign-in, {counts['failed']} failed"
+        if events
+        else "nothing is due"
+    )
+    if counts["failed"]:
+        return 1
+    return 4 if counts["needs_login"] else 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from vault.services.revoke import revoke
+
+    with terminal.open_vault() as vault:
+        credential = vault.get(args.name)
+        provider_has_endpoint = _revocable(vault, credential)
+        if not args.yes:
+            if not terminal.interactive():
+                raise InvalidInput(f"not revoking {args.name} without confirmation: pass --yes")
+            what = (
+                f"Revoke {args.name} at {credential.provider} and erase it from the vault?"
+                if provider_has_endpoint
+                else f"{credential.provider} has no revocation endpoint. Erase {args.name}'s tokens from the vault?"
+            )
+            if not terminal.confirm(what):
+                terminal.notice("nothing revoked")
+                return 1
+            args.local = args.local or not provider_has_endpoint
+        result = revoke(vault, args.name, erase_without_provider=args.local)
+    if result.revoked_at_provider:
+        terminal.notice(f"revoked {args.name} at {credential.provider}; its tokens are erased from the vault")
+        return 0
+    where = f" at {result.manual_url}" if result.manual_url else " on the provider's site"
+    if result.erased:
+        terminal.notice(
+            f"erased {args.name}'s tokens locally; {credential.provider} cannot revoke by API: do it{where}"
+        )
+        return 0
+    terminal.notice(f"{credential.provider} cannot revoke by API: revoke it{where}, and pass --local to erase it here")
+    return 1
+
+
+def _revocable(vault: Any, credential: Any) -> bool:
+    from vault.services.revoke import provider_of
+
+    provider, registration = provider_of(vault, credential)
+    return provider is not None and registration is not None and provider.revoke.style != "none"

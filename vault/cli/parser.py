@@ -1,0 +1,40 @@
+"""The ``tokendeck`` argument parser: the top level, then each command group's own subparsers.
+
+Each group module (:mod:`vault.cli.credentials`, :mod:`vault.cli.signin`, ...) adds its
+subparsers and sets ``handler`` on them; its heavy imports wait inside the handlers, so
+building the parser stays cheap.  ``tui`` is the one command whose handler lives
+outside ``vault``: it is named by string (``vault`` never imports the UI).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from vault.cli import agent, audit, credentials, export, git, lifecycle, providers, setup, signin
+from vault.cli import exec as exec_command
+from vault.errors import EXIT_CODES
+
+EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
+
+GROUPS = (setup, credentials, audit, signin, providers, lifecycle, exec_command, export, agent, git)
+"""Each adds its commands to ``tokendeck --help``, in this order."""
+
+TUI_HANDLER = "screens.app:cmd_tui"
+"""``tokendeck`` with no command, and ``tokendeck tui``: by name only, so vault never imports the UI."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tokendeck",
+        description="An encrypted vault for your OAuth and API tokens. Without a command, opens the TUI.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for group in GROUPS:
+        group.add_parsers(sub)
+    p = sub.add_parser("tui", help="open the terminal UI (the default)")
+    p.add_argument("--no-agent", action="store_true", help="do not start the agent (see tui.toml: agent = false)")
+    p.set_defaults(handler=TUI_HANDLER)
+    parser.set_defaults(handler=TUI_HANDLER)
+    return parser

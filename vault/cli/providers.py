@@ -1,0 +1,201 @@
+"""``tokendeck provider add|list|show|rm``: the OAuth apps you registered with each provider."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from vault.cli import terminal
+from vault.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from vault.core.providers import Provider
+
+ENDPOINT_FLAGS = {
+    "authorize_url": "authorize_url",
+    "token_url": "token_url",
+    "revoke_url": "revoke",
+    "device_url": "device_authorization_url",
+    "userinfo_url": "userinfo_url",
+}
+"""``provider add`` flags (as argparse names them) -> the catalog field each one overrides."""
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("provider", help="the OAuth apps you registered with each provider")
+    psub = p.add_subparsers(dest="provider_command", metavar="ACTION", required=True)
+    pl = psub.add_parser("list", help="built-in providers and your registrations")
+    pl.add_argument("--json", action="store_true", help="machine-readable output")
+    pl.set_defaults(handler=cmd_provider_list)
+    ps = psub.add_parser("show", help="endpoints, rules and how to register an app")
+    ps.add_argument("name")
+    ps.add_argument("--json", action="store_true", help="machine-readable output")
+    ps.set_defaults(handler=cmd_provider_show)
+    pr = psub.add_parser("rm", help="forget a registration (credentials stay)")
+    pr.add_argument("name")
+    pr.set_defaults(handler=cmd_provider_rm)
+    pa = psub.add_parser(
+        "add",
+        help="store your OAuth app's client id (and secret, read from stdin or a prompt)",
+        description="Register your own OAuth app. The client secret is never taken from argv: it is read "
+        "from stdin or a hidden prompt when the provider requires one, or with --with-secret.",
+    )
+    pa.add_argument("name", help="a built-in provider (google, github, ...) or a name of your own")
+    pa.add_argument("--client-id", help="the app's client id")
+    pa.add_argument("--with-secret", action="store_true", help="also read a client secret (stdin or prompt)")
+    pa.add_argument("--base", help="the built-in it builds on (e.g. gitlab for a self-managed GitLab)")
+    pa.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="e.g. tenant=..., base_url=...")
+    pa.add_argument("--scopes", help="scopes to request instead of the defaults (space or comma separated)")
+    pa.add_argument("--redirect-port", type=int, help="a fixed loopback port, if the app registration needs one")
+    pa.add_argument("--issuer", help="discover endpoints from this issuer (OIDC discovery, then RFC 8414)")
+    for flag in ("authorize-url", "token-url", "revoke-url", "device-url", "userinfo-url"):
+        pa.add_argument(f"--{flag}", help=f"explicit {flag.replace('-', ' ')} (https, or http on loopback)")
+    pa.set_defaults(handler=cmd_provider_add)
+
+
+def _params(pairs: list[str]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.isidentifier() or not value:
+            raise InvalidInput(f"--param takes KEY=VALUE, not {pair!r}")
+        params[key] = value
+    return params
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    from vault.core.providers import check_endpoint
+
+    overrides: dict[str, Any] = {}
+    for flag, field_name in ENDPOINT_FLAGS.items():
+        url = getattr(args, flag)
+        if url is None:
+            continue
+        check_endpoint(url, "--" + flag.replace("_", "-"))
+        overrides[field_name] = {"style": "rfc7009", "url": url} if field_name == "revoke" else url
+    if "userinfo_url" in overrides:
+        overrides["identity"] = {"url": overrides["userinfo_url"], "account": "email"}
+    if args.scopes is not None:
+        overrides["default_scopes"] = args.scopes.replace(",", " ").split()
+    if args.redirect_port is not None:
+        if not 1 <= args.redirect_port <= 65535:
+            raise InvalidInput("--redirect-port must be between 1 and 65535")
+        overrides["redirect_port"] = args.redirect_port
+    return overrides
+
+
+def _base_for(args: argparse.Namespace) -> Provider:
+    from vault.core.providers import builtin, catalog
+
+    if args.base:
+        return builtin(args.base)
+    if args.name in catalog():
+        return builtin(args.name)
+    if args.issuer or args.authorize_url:
+        return builtin("oidc")
+    raise NotFound(f"{args.name!r} is not a built-in provider: pass --base, --issuer or the endpoint flags")
+
+
+def cmd_provider_add(args: argparse.Namespace) -> int:
+    from vault.core.model import ClientRegistration, check_name
+    from vault.core.providers import resolve
+    from vault.core.secret import Secret
+
+    check_name(args.name, "provider")
+    base = _base_for(args)
+    if base.kind != "oauth":
+        raise InvalidInput(f"{base.key} is a static-token provider; there is no app to register")
+    overrides = _overrides(args)
+    if base.template and not args.issuer and not ("authorize_url" in overrides and "token_url" in overrides):
+        raise InvalidInput("a custom provider needs --issuer URL, or --authorize-url and --token-url")
+    if not args.client_id or not args.client_id.isprintable() or len(args.client_id) > 500:
+        raise InvalidInput("--client-id is required (the app's public identifier)")
+    with terminal.open_vault() as vault:
+        if args.issuer:
+            from vault.oauth.discovery import discover
+
+            overrides = {**discover(args.name, args.issuer), **overrides}
+        registration = ClientRegistration(
+            provider=args.name, base=base.key, client_id=args.client_id, params=_params(args.param), overrides=overrides
+        )
+        provider = resolve(registration)  # checks every endpoint before anything is stored
+        secret = None
+        if provider.client_secret == "required" or args.with_secret:
+            secret = terminal.read_secret(f"Client secret for {args.name}")
+            if not secret or not secret.isprintable():
+                raise InvalidInput("the client secret is empty or has control characters; nothing was stored")
+        vault.set_client(
+            ClientRegistration(
+                provider=registration.provider,
+                base=registration.base,
+                client_id=registration.client_id,
+                client_secret=Secret(secret) if secret else None,
+                params=registration.params,
+                overrides=registration.overrides,
+            )
+        )
+    port = provider.redirect_port or "any port"
+    terminal.notice(f"stored your {provider.name} app as {args.name} (redirect URI http://127.0.0.1:{port}/callback)")
+    terminal.notice(f"sign in with: tokendeck login {args.name}")
+    return 0
+
+
+def cmd_provider_list(args: argparse.Namespace) -> int:
+    from vault.core.providers import catalog
+    from vault.services.listing import table
+
+    with terminal.open_vault() as vault:
+        registered = {r.provider: r for r in vault.clients()}
+    rows: list[dict[str, Any]] = []
+    for key, p in catalog().items():
+        rows.append({"name": key, "base": key, "kind": p.kind, "builtin": True, "registered": key in registered})
+    for name, r in registered.items():
+        if name not in catalog():
+            rows.append({"name": name, "base": r.base, "kind": "oauth", "builtin": False, "registered": True})
+    if args.json:
+        terminal.print_json(rows)
+        return 0
+    shown = [["NAME", "BASE", "KIND", "REGISTERED"]]
+    shown += [[r["name"], r["base"], r["kind"], "yes" if r["registered"] else "-"] for r in rows]
+    sys.stdout.write(table(shown))
+    return 0
+
+
+def cmd_provider_show(args: argparse.Namespace) -> int:
+    from vault.core.model import ClientRegistration
+    from vault.core.providers import builtin, resolve
+
+    with terminal.open_vault() as vault:
+        try:
+            registration: ClientRegistration | None = vault.get_client(args.name)
+        except NotFound:
+            registration = None
+    provider = resolve(registration) if registration is not None else builtin(args.name)
+    facts: dict[str, Any] = {
+        "name": args.name,
+        "title": provider.name,
+        "kind": provider.kind,
+        "endpoints": provider.endpoints(),
+        "scopes": list(provider.default_scopes),
+        "pkce": provider.pkce,
+        "client_secret": provider.client_secret,
+        "device_flow": provider.has_device_flow,
+        "redirect_port": provider.redirect_port or "random",
+        "revoke": provider.revoke.style,
+        "register_url": provider.register_url,
+        "register_help": provider.register_help,
+        "registration": registration.public() if registration else None,
+    }
+    if args.json:
+        terminal.print_json(facts)
+        return 0
+    terminal.print_facts(facts)
+    return 0
+
+
+def cmd_provider_rm(args: argparse.Namespace) -> int:
+    with terminal.open_vault() as vault:
+        vault.remove_client(args.name)
+    terminal.notice(f"removed the registration for {args.name} (credentials signed in with it are kept)")
+    return 0

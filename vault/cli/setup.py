@@ -1,0 +1,69 @@
+"""``tokendeck init`` and ``tokendeck passphrase change``: creating the vault, and changing how it is unlocked."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from vault.cli import terminal
+from vault.errors import InvalidInput
+
+NEW_PASSPHRASE_ENV = "TOKENDECK_NEW_PASSPHRASE"
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("init", help="create the vault (OS keyring, or a passphrase where there is none)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--keyring", dest="mode", action="store_const", const="keyring", help="require the OS keyring")
+    mode.add_argument(
+        "--passphrase", dest="mode", action="store_const", const="passphrase", help="protect with a passphrase"
+    )
+    p.set_defaults(handler=cmd_init)
+
+    p = sub.add_parser("passphrase", help="change how the vault is unlocked")
+    psub = p.add_subparsers(dest="passphrase_command", metavar="ACTION", required=True)
+    pc = psub.add_parser(
+        "change",
+        help="re-encrypt under a new passphrase (from $TOKENDECK_NEW_PASSPHRASE, a prompt or stdin), "
+        "or with --keyring under a new key kept in the OS keyring",
+    )
+    pc.add_argument("--keyring", action="store_true", help="move to (or rotate) a random key in the OS keyring")
+    p.set_defaults(handler=cmd_passphrase)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from vault.services.opening import init_vault
+
+    with init_vault(mode=args.mode, prompt=terminal.prompt(), notice=terminal.notice) as vault:
+        how = "a key in the OS keyring" if vault.mode == "keyring" else "your passphrase"
+        terminal.notice(f"created a vault at {vault.paths.home}, unlocked by {how}")
+    return 0
+
+
+def _new_passphrase() -> str:
+    from vault.core.keys import Key
+    from vault.services.opening import ask_new_passphrase
+
+    if NEW_PASSPHRASE_ENV in os.environ:
+        return Key.passphrase(os.environ[NEW_PASSPHRASE_ENV]).secret.reveal()
+    if terminal.interactive():
+        return ask_new_passphrase(terminal.ask_hidden).secret.reveal()
+    line = sys.stdin.buffer.readline(4096)
+    try:
+        return Key.passphrase(line.decode("utf-8").rstrip("\r\n")).secret.reveal()
+    except UnicodeDecodeError:
+        raise InvalidInput("standard input is not UTF-8 text; nothing was changed") from None
+
+
+def cmd_passphrase(args: argparse.Namespace) -> int:
+    from vault.services.opening import change_to_keyring, change_to_passphrase
+
+    with terminal.open_vault() as vault:
+        if args.keyring:
+            change_to_keyring(vault)
+            terminal.notice("the vault is now unlocked by a new key in the OS keyring")
+        else:
+            change_to_passphrase(vault, _new_passphrase())
+            terminal.notice("the vault is now unlocked by the new passphrase")
+    return 0

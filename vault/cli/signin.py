@@ -1,0 +1,86 @@
+"""``tokendeck login``: sign in to a provider in the browser (or with a device code) and store the token.
+
+The conversation goes to stderr (the URL, the device code, a paste prompt), so
+stdout stays clean.  The flow itself is :func:`vault.services.signin.login`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from vault.cli import terminal
+
+if TYPE_CHECKING:
+    from vault.services.signin import DeviceCode
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("login", help="sign in to a provider in your browser and store the token")
+    p.add_argument("provider", help="a registered provider (see tokendeck provider list)")
+    p.add_argument("--name", help="the credential's name (default: the provider, or PROVIDER-ACCOUNT)")
+    p.add_argument("--device", action="store_true", help="use the device code flow (enter a code on any device)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL and paste back where the browser went")
+    p.add_argument("--timeout", metavar="WHEN", help="how long to wait for the browser (seconds or 5m; default 5m)")
+    p.set_defaults(handler=cmd_login)
+
+
+class TerminalSignIn:
+    """The sign-in conversation on a terminal: everything on stderr, stdout stays clean."""
+
+    def show_url(self, url: str) -> None:
+        print(f"Sign in with your browser. If it does not open, visit:\n\n  {url}\n", file=sys.stderr)
+
+    def open_browser(self, url: str) -> bool:
+        import webbrowser
+
+        opened = webbrowser.open(url)
+        if not opened:
+            terminal.notice("no browser could be started; open the URL above yourself")
+        return opened
+
+    def ask_redirect(self) -> str:
+        prompt = "After approving, paste the full URL your browser was sent to: "
+        if terminal.interactive():
+            return input(prompt)
+        print(prompt, file=sys.stderr)
+        return sys.stdin.readline(8192)
+
+    def show_device_code(self, code: DeviceCode) -> None:
+        from vault.core.timefmt import relative
+
+        lines = [f"Enter the code  {code.user_code}  at {code.verification_uri}"]
+        if code.verification_uri_complete:
+            lines.append(f"(or open {code.verification_uri_complete})")
+        lines.append(f"The code expires {relative(code.expires_in, 0)}; waiting for approval...")
+        print("\n".join(lines), file=sys.stderr)
+
+
+def _timeout(text: str | None) -> float:
+    from vault.core.timefmt import parse_duration
+    from vault.services.signin import DEFAULT_TIMEOUT
+
+    if text is None:
+        return DEFAULT_TIMEOUT
+    return float(text) if text.isdigit() and int(text) > 0 else parse_duration(text)
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from vault.services.signin import login
+
+    timeout = _timeout(args.timeout)
+    with terminal.open_vault() as vault:
+        credential = login(
+            vault,
+            args.provider,
+            TerminalSignIn(),
+            name=args.name,
+            device=args.device,
+            no_browser=args.no_browser,
+            timeout=timeout,
+            notice=terminal.notice,
+        )
+    who = f" as {credential.account}" if credential.account else ""
+    terminal.notice(f"signed in to {args.provider}{who}; stored as {credential.name}")
+    return 0

@@ -1,0 +1,105 @@
+"""What every command does at the terminal: hidden prompts, notices on stderr,
+secrets from a pipe, and opening the vault with this terminal's prompt.
+
+Data goes to stdout, messages to stderr, secrets never come from argv.  Other
+command modules call these through the module (``terminal.notice(...)``), so a
+test can replace :func:`ask_hidden` and :func:`human_times` in one place.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from vault.core.model import MAX_TOKEN_BYTES
+from vault.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from vault.core.repository import Vault
+
+
+def ask_hidden(prompt: str) -> str:
+    """Read a line without echo from the terminal."""
+    import getpass
+
+    return getpass.getpass(prompt)
+
+
+def interactive() -> bool:
+    """Whether a person is at the keyboard (stdin is a terminal)."""
+    return sys.stdin.isatty()
+
+
+def prompt() -> Callable[[str], str] | None:
+    """The hidden prompt to unlock with, or None when nobody could answer it."""
+    return ask_hidden if interactive() else None
+
+
+def notice(message: str) -> None:
+    """One line for the user, on stderr."""
+    print(f"tokendeck: {message}", file=sys.stderr)
+
+
+def human_times() -> bool:
+    """Whether stdout is a terminal: then times are "in 4m 12s", else ISO 8601."""
+    return sys.stdout.isatty()
+
+
+def open_vault() -> Vault:
+    """Open the vault as every command does: the usual unlock order, then this terminal's prompt."""
+    from vault.services.opening import open_vault as open_with
+
+    return open_with(prompt=prompt())
+
+
+def read_secret(label: str) -> str:
+    """A secret from a hidden prompt on a terminal, or from stdin when piped.
+
+    One trailing newline (and surrounding whitespace) is dropped.
+
+    Raises:
+        InvalidInput: stdin is not UTF-8, or too large.
+    """
+    if interactive():
+        return ask_hidden(f"{label}: ").strip()
+    cap = MAX_TOKEN_BYTES * 2  # room for surrounding whitespace
+    data = sys.stdin.buffer.read(cap + 1)
+    if len(data) > cap:
+        raise InvalidInput(f"standard input is over the limit of {MAX_TOKEN_BYTES} bytes; nothing was stored")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("standard input is not UTF-8 text; nothing was stored") from None
+    return text.strip()
+
+
+def confirm(question: str) -> bool:
+    """Ask a yes/no question on the terminal; only ``y`` or ``yes`` is a yes."""
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def print_facts(facts: dict[str, Any]) -> None:
+    """``key: value`` lines (lists and mappings flattened, None as ``-``), as ``show`` prints them."""
+    for key, value in facts.items():
+        if isinstance(value, dict):
+            value = " ".join(f"{k}={v}" for k, v in value.items()) or "-"
+        elif isinstance(value, list):
+            value = " ".join(value) or "-"
+        print(f"{key.replace('_', ' ')}: {'-' if value is None else value}")
+
+
+def check_label(value: str | None, what: str) -> str | None:
+    """An optional one-line label given on the command line (account, server, user name).
+
+    Raises:
+        InvalidInput: empty, over 200 characters, or not printable.
+    """
+    if value is not None and (not value or len(value) > 200 or not value.isprintable()):
+        raise InvalidInput(f"{what} must be 1-200 printable characters")
+    return value
