@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import httpx
 
-    from vault.core.repository import Vault
+    from vault import Vault
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -348,9 +348,10 @@ PARTS = (
 @contextlib.contextmanager
 def metered() -> Iterator[Meter]:
     """Wrap the refresh path's functions in timers; restore them afterwards."""
+    import vault.oauth.tokens
     import vault.services.refresher
     import vault.services.tokens
-    from vault.core.repository import Vault
+    from vault import Vault
     from vault.oauth.client import OAuthClient
 
     meter = Meter()
@@ -358,7 +359,7 @@ def metered() -> Iterator[Meter]:
         (vault.services.refresher, "refresh", "refresh"),
         (vault.services.tokens, "credential_lock", "lock"),
         (vault.services.tokens, "resolve", "resolve"),
-        (vault.services.tokens, "token_set", "token_set"),
+        (vault.oauth.tokens, "token_set", "token_set"),
         (Vault, "get", "get"),
         (Vault, "get_client", "get_client"),
         (Vault, "save", "save"),

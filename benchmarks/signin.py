@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from vault.core.repository import Vault
+    from vault import Vault
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:

@@ -206,6 +206,8 @@ import json, os, signal, sys
 
 import vault
 import vault.core.repository
+import vault.oauth.client
+import vault.oauth.tokens
 import vault.services.tokens
 
 step = sys.argv[1]
@@ -217,24 +219,24 @@ def die(**facts):
 
 
 if step == "before-request":  # the lock is held, nothing has been sent
-    token_request = vault.services.tokens.OAuthClient.token_request
+    token_request = vault.oauth.client.OAuthClient.token_request
 
     def patched(self, *args, **kwargs):
         die()
         return token_request(self, *args, **kwargs)
 
-    vault.services.tokens.OAuthClient.token_request = patched
+    vault.oauth.client.OAuthClient.token_request = patched
 elif step == "after-response":  # the provider rotated, nothing is saved
-    token_set = vault.services.tokens.token_set
+    token_set = vault.oauth.tokens.token_set
 
     def patched(*args, **kwargs):
         tokens = token_set(*args, **kwargs)
         die(access=tokens.access_token.reveal(), refresh=tokens.refresh_token.reveal())
         return tokens
 
-    vault.services.tokens.token_set = patched
+    vault.oauth.tokens.token_set = patched
 elif step == "mid-save":  # inside the save's transaction: after the UPDATE, before COMMIT
-    audit = vault.core.repository.Vault._audit
+    audit = vault.core.repository.Repository._audit
 
     def patched(self, conn, credential, action, outcome, detail):
         if action == "refresh":
@@ -243,15 +245,15 @@ elif step == "mid-save":  # inside the save's transaction: after the UPDATE, bef
             die(access=access, refresh=refresh)
         return audit(self, conn, credential, action, outcome, detail)
 
-    vault.core.repository.Vault._audit = patched
+    vault.core.repository.Repository._audit = patched
 elif step == "after-save":  # committed, nothing handed out yet
-    save = vault.core.repository.Vault.save_refreshed
+    save = vault.core.repository.Repository.save_refreshed
 
     def patched(self, credential, **kwargs):
         save(self, credential, **kwargs)
         die(access=credential.access_token.reveal(), refresh=credential.refresh_token.reveal())
 
-    vault.core.repository.Vault.save_refreshed = patched
+    vault.core.repository.Repository.save_refreshed = patched
 else:
     raise SystemExit(f"unknown step {step}")
 

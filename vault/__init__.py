@@ -22,7 +22,6 @@ TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on 
 if TYPE_CHECKING:
     from vault.core.clock import Clock, FrozenClock, SystemClock
     from vault.core.model import AuditEvent, ClientRegistration, Credential
-    from vault.core.repository import Vault
     from vault.core.secret import Secret
     from vault.errors import (
         AlreadyExists,
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
     )
     from vault.integrations.api import get_token, google_credentials, httpx_auth
     from vault.services.opening import change_to_keyring, change_to_passphrase, init_vault, open_vault
+    from vault.services.tokens import Vault
 
 _HOMES = {
     "get_token": "vault.integrations.api",
@@ -47,7 +47,7 @@ _HOMES = {
     "Clock": "vault.core.clock",
     "FrozenClock": "vault.core.clock",
     "SystemClock": "vault.core.clock",
-    "Vault": "vault.core.repository",
+    "Vault": "vault.services.tokens",
     "AuditEvent": "vault.core.model",
     "ClientRegistration": "vault.core.model",
     "Credential": "vault.core.model",

@@ -26,7 +26,7 @@ from vault.errors import VaultError
 if TYPE_CHECKING:
     from vault.core.keys import Key, VaultMeta
     from vault.core.paths import VaultPaths
-    from vault.core.repository import Vault
+    from vault.services.tokens import Vault
 
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 160.0

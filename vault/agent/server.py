@@ -28,8 +28,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vault.agent.wire import FALL_BACK, MAX_REQUEST, VERSION, decode, encode, peer_uid
-from vault.core.repository import Vault
 from vault.errors import VaultCorrupt, VaultError, WrongPassphrase
+from vault.services.tokens import Vault
 
 if TYPE_CHECKING:
     from vault.services.refresher import BackgroundRefresher

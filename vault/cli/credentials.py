@@ -15,7 +15,7 @@ from vault.errors import AlreadyExists, InvalidInput
 
 if TYPE_CHECKING:
     from vault.core.model import Credential
-    from vault.core.repository import Vault
+    from vault.services.tokens import Vault
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -17,7 +17,7 @@ from vault.core.model import MAX_TOKEN_BYTES
 from vault.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from vault.core.repository import Vault
+    from vault.services.tokens import Vault
 
 
 def ask_hidden(prompt: str) -> str:

@@ -1,8 +1,9 @@
-"""The unlocked vault: credentials, client registrations and the audit log.
+"""The records of an unlocked vault: credentials, client registrations, export
+bindings, git hosts and the audit log.
 
-:class:`Vault` is what the CLI, the TUI and library users hold.  Every change
-and the audit event that records it commit in one transaction.  Get one with
-:func:`vault.open_vault` or :func:`vault.init_vault`.
+:class:`Repository` reads and writes; every change and the audit event that
+records it commit in one transaction.  It never talks to a provider: the vault
+you hold, :class:`vault.services.tokens.Vault`, adds a token that is valid now.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ from vault.core.model import AuditEvent, ClientRegistration, Credential, check_n
 from vault.core.paths import VaultPaths
 from vault.core.secret import Secret
 from vault.core.store import Row, Store
-from vault.core.timefmt import relative
-from vault.errors import AlreadyExists, InvalidInput, NeedsSignIn, NotFound, VaultError
+from vault.errors import AlreadyExists, InvalidInput, NotFound, VaultError
 
 LAST_USED_RESOLUTION = 60.0
 """``last_used_at`` is stamped at most once a minute, so hot reads rarely write."""
@@ -82,8 +82,8 @@ class ExportBinding:
     created_at: float
 
 
-class Vault:
-    """An open vault.  Use as a context manager, or call :meth:`close`.
+class Repository:
+    """An open vault's records.  Use as a context manager, or call :meth:`close`.
 
     Args:
         store: the unlocked database.
@@ -97,13 +97,9 @@ class Vault:
         self.paths = paths
         self.meta = meta
         self.clock: Clock = clock or SystemClock()
-        self.http_transport: Any = None
-        """An ``httpx`` transport for every provider call (tests plug in a MockTransport)."""
-        self.refresh_skew = 60.0
-        """Refresh an OAuth access token this many seconds before it expires."""
 
     def __repr__(self) -> str:
-        return f"Vault({str(self.paths.home)!r}, mode={self.meta.mode!r})"
+        return f"{type(self).__name__}({str(self.paths.home)!r}, mode={self.meta.mode!r})"
 
     def __enter__(self) -> Self:
         return self
@@ -140,41 +136,10 @@ class Vault:
     def exists(self, name: str) -> bool:
         return bool(self._store.query("SELECT 1 FROM credentials WHERE name = ?", (name,)))
 
-    def token(self, name: str) -> str:
-        """The access token of ``name``, valid now: refreshed first when it expires
-        within :attr:`refresh_skew` (once, however many processes ask).
-
-        Raises:
-            NotFound: no such credential.
-            NeedsSignIn: it is expired, revoked, or needs a new sign-in.
-            ProviderError: a due refresh failed (the credential is unchanged).
-        """
-        credential = self.get(name)
-        now = self.clock.now()
-        if (
-            credential.kind == "oauth"
-            and credential.stored_status == "active"
-            and credential.expires_at is not None
-            and credential.expires_at - self.refresh_skew <= now
-        ):
-            from vault.services.tokens import refresh  # the network layer, loaded only when a refresh is due
-
-            credential = refresh(self, name, skew=self.refresh_skew)
-            now = self.clock.now()
-        status = credential.status_at(now)
-        again = (
-            "replace it with a new token"
-            if credential.kind == "static"
-            else f"run tokendeck login {credential.provider}"
-        )
-        if status in ("expired", "revoked", "needs_login", "error") or credential.access_token is None:
-            when = f" ({relative(credential.expires_at, now)})" if status == "expired" else ""
-            raise NeedsSignIn(f"{name} is {status.replace('_', ' ')}{when}; {again}")
-        if credential.kind == "oauth" and credential.expires_at is not None and credential.expires_at <= now:
-            raise NeedsSignIn(f"{name}'s access token expired {relative(credential.expires_at, now)}; {again}")
+    def touch(self, credential: Credential, now: float) -> None:
+        """Stamp ``credential`` as used at ``now``: at most once a minute, and never waiting for the write lock."""
         if credential.last_used_at is None or now - credential.last_used_at >= LAST_USED_RESOLUTION:
-            self._store.write_if_free("UPDATE credentials SET last_used_at = ? WHERE name = ?", (now, name))
-        return credential.access_token.reveal()
+            self._store.write_if_free("UPDATE credentials SET last_used_at = ? WHERE name = ?", (now, credential.name))
 
     def add_static(
         self,

@@ -20,7 +20,7 @@ from vault.export.targets import Spec, render
 from vault.export.writer import preview, read_target, replace_atomic
 
 if TYPE_CHECKING:
-    from vault.core.repository import Vault
+    from vault.core.repository import Repository
 
 __all__ = ["Plan", "Spec", "plan", "reexport"]
 
@@ -61,7 +61,7 @@ def plan(spec: Spec, path: Path, token: str | None, *, refresh: bool = False) ->
     return Plan(path, old, rendered.text, mode, diff, replace(spec, url=rendered.url))
 
 
-def reexport(vault: Vault, name: str, token: str) -> list[str]:
+def reexport(vault: Repository, name: str, token: str) -> list[str]:
     """Write ``token`` into every plaintext binding of ``name``; returns the problems (never raises).
 
     Each outcome is audited (without the token); one failure does not stop the others.

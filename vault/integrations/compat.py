@@ -45,9 +45,9 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from vault.core.model import ClientRegistration, Credential, check_name
-from vault.core.repository import Vault
 from vault.core.secret import Secret
 from vault.errors import InvalidInput, NeedsSignIn, NotFound, NoVault
+from vault.services.tokens import Vault
 
 if TYPE_CHECKING:
     from google.oauth2.credentials import Credentials

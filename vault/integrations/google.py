@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from vault.core.providers import resolve
-from vault.core.repository import Vault
 from vault.errors import InvalidInput
+from vault.services.tokens import Vault
 
 
 def credentials(vault: Vault, name: str) -> Any:

@@ -22,7 +22,7 @@ TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on 
 if TYPE_CHECKING:
     from typing import TextIO
 
-    from vault.core.repository import Vault
+    from vault.services.tokens import Vault
 
 MAX_REQUEST = 64 * 1024
 DEFAULT_USERNAMES = {"github": "x-access-token", "gitlab": "oauth2", "bitbucket": "x-token-auth"}

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from vault.core.timefmt import expiry
 
 if TYPE_CHECKING:
-    from vault.core.repository import Vault
+    from vault.core.repository import Repository
 
 LIST_COLUMNS = ["NAME", "PROVIDER", "ACCOUNT", "STATUS", "EXPIRES"]
 NO_CREDENTIALS = "tokendeck: no credentials yet (add one with: tokendeck add NAME --provider P)\n"
@@ -23,7 +23,7 @@ def table(rows: list[list[str]]) -> str:
     )
 
 
-def list_output(vault: Vault, *, as_json: bool, human: bool) -> tuple[str, str]:
+def list_output(vault: Repository, *, as_json: bool, human: bool) -> tuple[str, str]:
     """``tokendeck list``'s stdout and stderr: JSON, or a table with human or ISO 8601 times."""
     credentials = vault.credentials()
     now = vault.clock.now()

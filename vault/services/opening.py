@@ -1,7 +1,7 @@
 """Creating, unlocking and re-keying a vault home.
 
 These are the only functions that turn key material into an open
-:class:`~vault.core.repository.Vault`.  Opening writes nothing until the key is proven and
+:class:`~vault.services.tokens.Vault`.  Opening writes nothing until the key is proven and
 the schema version checked, so a wrong passphrase or a newer vault leaves every
 file exactly as it was.
 """
@@ -25,9 +25,9 @@ from vault.core.keys import (
     unlock_key,
 )
 from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir, resolve_home
-from vault.core.repository import Vault
 from vault.core.store import Store
 from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault
+from vault.services.tokens import Vault
 
 Notice = Callable[[str], None]
 """Receives a one-line message for the user (the CLI prints it to stderr)."""

@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vault.core.model import Credential
-from vault.core.repository import Vault
 from vault.core.timefmt import relative
 from vault.errors import NeedsSignIn, ProviderError, RefreshBusy, VaultError
-from vault.services.tokens import refresh
+from vault.services.tokens import Vault, refresh
 
 EventKind = Literal["refreshed", "needs_login", "failed", "expiring"]
 

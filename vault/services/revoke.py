@@ -12,8 +12,8 @@ from typing import Any
 from vault.core.locks import credential_lock
 from vault.core.model import Credential
 from vault.core.providers import Provider, resolve
-from vault.core.repository import Vault
 from vault.errors import ProviderError, RevokeFailed
+from vault.services.tokens import Vault
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,11 +17,11 @@ import httpx
 
 from vault.core.model import Credential, check_name
 from vault.core.providers import Provider, resolve
-from vault.core.repository import Vault
 from vault.errors import InvalidInput, SignInFailed
 from vault.oauth.flows import DEFAULT_TIMEOUT, DeviceCode, SignInUI, Timings, browser_sign_in, device_sign_in
 from vault.oauth.identity import learn_identity
 from vault.oauth.tokens import TokenSet
+from vault.services.tokens import Vault
 
 __all__ = ["DEFAULT_TIMEOUT", "DeviceCode", "SignInUI", "Timings", "default_name", "login"]
 """``DeviceCode``, ``SignInUI`` and ``DEFAULT_TIMEOUT`` are the flows', handed on so front ends

@@ -1,6 +1,12 @@
-"""Keeping OAuth credentials alive: refresh, on read and on demand.
+"""Tokens that are valid now: the :class:`Vault` you hold, and refreshing, on read and on demand.
 
-The rules, each one a way comparable tools lose their users' sessions:
+:class:`Vault` is what :func:`vault.open_vault` returns: every record of the vault
+(:class:`~vault.core.repository.Repository`), plus :meth:`Vault.token`, which
+refreshes first when the access token is due and says what to do when no token
+can be had.  The OAuth stack is imported only when a refresh happens, so reading
+a fresh token loads no HTTP code.
+
+The refresh rules, each one a way comparable tools lose their users' sessions:
 
 - One party refreshes a credential at a time (:func:`vault.core.locks.credential_lock`);
   the others wait, then read what it stored.  After taking the lock the
@@ -24,10 +30,9 @@ from typing import Any
 from vault.core.locks import credential_lock
 from vault.core.model import Credential
 from vault.core.providers import Provider, resolve
-from vault.core.repository import Vault
+from vault.core.repository import Repository
+from vault.core.timefmt import relative
 from vault.errors import InvalidInput, NeedsSignIn, ProviderError
-from vault.oauth.client import OAuthClient
-from vault.oauth.tokens import token_set
 
 DEFAULT_SKEW = 60.0
 """Refresh an access token this many seconds before it expires."""
@@ -38,6 +43,59 @@ ATTEMPTS = 3
 MAX_BACKOFF = 30.0
 CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope"})
 """Errors about the app registration, not the grant: retrying will not help until it is fixed."""
+
+
+class Vault(Repository):
+    """An open vault: its records (see :class:`~vault.core.repository.Repository`) and a token
+    that is valid now.  Use as a context manager, or call :meth:`close`.
+
+    Get one with :func:`vault.open_vault` or :func:`vault.init_vault`.
+    """
+
+    http_transport: Any = None
+    """An ``httpx`` transport for every provider call made for this vault (tests plug in a MockTransport)."""
+
+    def token(self, name: str) -> str:
+        """The access token of ``name``, valid now: refreshed first when it expires
+        within :data:`DEFAULT_SKEW` (once, however many processes ask).
+
+        Raises:
+            NotFound: no such credential.
+            NeedsSignIn: it is expired, revoked, or needs a new sign-in.
+            ProviderError: a due refresh failed (the credential is unchanged).
+        """
+        credential = self.get(name)
+        now = self.clock.now()
+        if needs_refresh(credential, now, DEFAULT_SKEW):
+            credential = refresh(self, name, skew=DEFAULT_SKEW)
+            now = self.clock.now()
+        token = usable_token(credential, now)
+        self.touch(credential, now)
+        return token
+
+
+def sign_in_again(credential: Credential) -> str:
+    """What to do when ``credential`` gives no token: sign in again, or replace a static token."""
+    return (
+        "replace it with a new token" if credential.kind == "static" else f"run tokendeck login {credential.provider}"
+    )
+
+
+def usable_token(credential: Credential, now: float) -> str:
+    """``credential``'s access token, if it may be handed out at ``now``.
+
+    Raises:
+        NeedsSignIn: expired, revoked, needs a new sign-in, or holds no token; the message says what to do.
+    """
+    name = credential.name
+    status = credential.status_at(now)
+    again = sign_in_again(credential)
+    if status in ("expired", "revoked", "needs_login", "error") or credential.access_token is None:
+        when = f" ({relative(credential.expires_at, now)})" if status == "expired" else ""
+        raise NeedsSignIn(f"{name} is {status.replace('_', ' ')}{when}; {again}")
+    if credential.kind == "oauth" and credential.expires_at is not None and credential.expires_at <= now:
+        raise NeedsSignIn(f"{name}'s access token expired {relative(credential.expires_at, now)}; {again}")
+    return credential.access_token.reveal()
 
 
 def needs_refresh(credential: Credential, now: float, skew: float = DEFAULT_SKEW) -> bool:
@@ -86,6 +144,8 @@ def refresh(
         if credential.refresh_token is None:
             vault.record("refresh", "no_refresh_token", credential=name)
             raise NeedsSignIn(f"{name} has no refresh token; sign in again: tokendeck login {credential.provider}")
+        from vault.oauth.tokens import token_set  # the network layer, loaded only when a refresh happens
+
         registration = vault.get_client(credential.provider)
         provider = resolve(registration)
         data = _call_token_endpoint(vault, credential, provider, registration, sleep)
@@ -119,6 +179,8 @@ def refresh(
 def _call_token_endpoint(
     vault: Vault, credential: Credential, provider: Provider, registration: Any, sleep: Callable[[float], None]
 ) -> dict[str, Any]:
+    from vault.oauth.client import OAuthClient
+
     name = credential.name
     assert credential.refresh_token is not None  # noqa: S101 - checked by the caller
     fields = {"refresh_token": credential.refresh_token.reveal()}
