@@ -18,7 +18,8 @@ import pytest
 import vault
 from tests.support.authserver import AuthServer
 from tests.support.seeded import seed
-from vault.agent import wire
+from vault import errors
+from vault.agent import server, wire
 from vault.agent.server import Agent
 from vault.export import Spec, plan
 
@@ -202,6 +203,73 @@ def test_errors_travel_with_their_exit_code_and_class(running: Running) -> None:
     assert isinstance(wire.error_from(answer), vault.NotFound)
     assert wire.call("tokens", "gh", "nope") == answer  # all names checked before any token is read
     assert wire.call("frobnicate") is not None and wire.call("frobnicate")[0] == "2"  # type: ignore[index]
+
+
+def every_vault_error() -> list[type[errors.VaultError]]:
+    """VaultError and all its subclasses (they all live in vault.errors: see test_import_hygiene)."""
+    found, todo = [], [errors.VaultError]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return sorted(found, key=lambda cls: cls.__name__)
+
+
+def sample_error(cls: type[errors.VaultError]) -> errors.VaultError:
+    """An instance with every attribute its class has set to something recognisable."""
+    if issubclass(cls, errors.ProviderError):
+        return cls("acme", "invalid_grant", "the grant is\tgone", transient=True, retry_after=2.5)
+    if cls is errors.WrongPassphrase:
+        return cls("the vault key changed")
+    return cls(f"{cls.__name__} happened: 'quoted' and \\ back", title=f"{cls.__name__} title")
+
+
+def assert_same_error(rebuilt: Exception, raised: errors.VaultError) -> None:
+    assert type(rebuilt) is type(raised)
+    assert isinstance(rebuilt, errors.VaultError)
+    assert (str(rebuilt), rebuilt.args, rebuilt.exit_code) == (str(raised), raised.args, raised.exit_code)
+    assert vars(rebuilt) == vars(raised)  # message, title, and a ProviderError's provider, code, ...
+
+
+FORWARDED = [cls for cls in every_vault_error() if cls not in (errors.WrongPassphrase, errors.VaultCorrupt)]
+"""What a request may fail with.  A vault re-keyed or damaged under the agent makes it lock
+itself and answer "fall back" instead (test_a_vault_rekeyed_under_it_locks_it); a wrong
+passphrase reaches a client through ``unlock``, below."""
+
+
+@pytest.mark.parametrize("cls", FORWARDED, ids=lambda cls: cls.__name__)
+def test_every_error_crosses_the_socket_exactly(
+    running: Running, monkeypatch: pytest.MonkeyPatch, cls: type[errors.VaultError]
+) -> None:
+    raised = sample_error(cls)
+
+    def fail(opened: vault.Vault, args: list[str]) -> list[str]:
+        raise raised
+
+    monkeypatch.setitem(server.OPS, "fail", fail)
+    answer = wire.call("fail")
+    assert answer is not None and answer[0] == str(cls.exit_code)
+    assert_same_error(wire.error_from(answer), raised)
+
+
+def test_a_wrong_unlock_passphrase_comes_back_as_itself(running: Running) -> None:
+    running.agent.lock()
+    answer = wire.call("unlock", "not it")
+    assert answer is not None
+    assert_same_error(wire.error_from(answer), errors.WrongPassphrase())
+    assert running.agent.locked
+
+
+@pytest.mark.parametrize("cls", every_vault_error(), ids=lambda cls: cls.__name__)
+def test_every_error_survives_its_fields(cls: type[errors.VaultError]) -> None:
+    raised = sample_error(cls)
+    assert_same_error(errors.from_fields(errors.to_fields(raised), raised.exit_code), raised)
+
+
+def test_an_error_class_this_version_does_not_know_keeps_its_message_and_exit_code() -> None:
+    rebuilt = errors.from_fields(["something new went wrong", "FutureError", "Future", "{}"], 7)
+    assert type(rebuilt) is errors.VaultError
+    assert (rebuilt.message, rebuilt.exit_code) == ("something new went wrong", 7)
 
 
 def test_a_request_for_another_vault_falls_back(running: Running, tmp_path: Path) -> None:

@@ -50,6 +50,23 @@ WITHOUT_CLICK = "import sys\nsys.modules['click'] = None\n"
 test tools (Flask) bring click, so the probe hides it, as in an installed product."""
 
 
+def test_every_vault_error_lives_in_errors_py() -> None:
+    """So the agent can send any of them and the client rebuild it (vault.errors.from_fields)."""
+    import importlib
+    import inspect
+
+    from vault.errors import VaultError
+
+    elsewhere = {
+        f"{module}.{name}"
+        for module in all_vault_modules()
+        for name, value in vars(importlib.import_module(module)).items()
+        if inspect.isclass(value) and issubclass(value, VaultError) and value.__module__ == module
+        and module != "vault.errors"
+    }  # fmt: skip
+    assert not elsewhere
+
+
 def test_no_vault_module_loads_the_ui() -> None:
     modules = all_vault_modules()
     assert "vault.cli" in modules and "vault.oauth.flows" in modules

@@ -22,7 +22,14 @@ codes only, so they are safe to print, log and show in the TUI.
     ├── ProviderError           exit 1   a provider answered with an error or nonsense
     │   ├── SignInFailed        exit 1   the browser sign-in did not complete
     │   └── RevokeFailed        exit 1   the provider did not confirm a revocation
-    └── RefreshBusy             exit 6   another process kept refreshing this credential too long
+    ├── RefreshBusy             exit 6   another process kept refreshing this credential too long
+    ├── AgentRunning            exit 1   an agent already serves this vault
+    ├── TargetUnwritable        exit 1   an export target is read-only
+    ├── CommandNotExecutable    exit 126 ``tokendeck exec``: found, but it cannot be run
+    └── CommandNotFound         exit 127 ``tokendeck exec``: no such command
+
+Every subclass lives here, so the agent can send any of them over its socket and
+the client rebuild it exactly (:func:`to_fields`, :func:`from_fields`).
 """
 
 from __future__ import annotations
@@ -147,11 +154,71 @@ class RefreshBusy(VaultError):
     default_title = "Refresh in progress"
 
 
+class AgentRunning(VaultError):
+    default_title = "Agent running"
+
+
+class TargetUnwritable(VaultError):
+    """The export target exists but may not be written (read-only, permissions)."""
+
+    default_title = "Cannot write"
+
+
+class CommandNotExecutable(VaultError):
+    exit_code = 126
+    default_title = "Cannot run"
+
+
+class CommandNotFound(VaultError):
+    exit_code = 127
+    default_title = "Command not found"
+
+
 def _tidy(text: str, limit: int = 200) -> str:
     """A provider's text as one printable line of at most ``limit`` characters."""
     flat = "".join(ch if ch.isprintable() else " " for ch in str(text))
     flat = " ".join(flat.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def to_fields(error: VaultError) -> list[str]:
+    """``error`` as text fields for the agent's socket: message, class name, title, and its
+    other attributes as JSON (a ProviderError's provider, code, description, ...)."""
+    import json
+
+    attributes = {
+        k: v
+        for k, v in vars(error).items()
+        if k not in ("message", "title") and (v is None or isinstance(v, str | int | float | bool))
+    }
+    return [error.message, type(error).__name__, error.title, json.dumps(attributes)]
+
+
+def from_fields(fields: list[str], exit_code: int = 1) -> VaultError:
+    """The error :func:`to_fields` described: the same class, message, title and attributes.
+
+    A class this tokendeck does not know (an agent of another version) becomes a
+    :class:`VaultError` with the message and ``exit_code``.
+    """
+    import json
+
+    message = fields[0] if fields else "the agent failed"
+    cls = globals().get(fields[1]) if len(fields) > 1 else None
+    if not (isinstance(cls, type) and issubclass(cls, VaultError)):
+        error = VaultError(message)
+        error.exit_code = exit_code
+        return error
+    title = fields[2] if len(fields) > 2 else cls.default_title
+    try:
+        attributes = json.loads(fields[3]) if len(fields) > 3 else {}
+    except ValueError:
+        attributes = {}
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    if isinstance(attributes, dict):
+        vars(error).update(attributes)
+    error.message, error.title = message, title
+    return error
 
 
 EXIT_CODES: dict[int, str] = {

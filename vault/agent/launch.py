@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vault.agent import wire
-from vault.errors import VaultError
+from vault.errors import AgentRunning, VaultError
 
 if TYPE_CHECKING:
     from vault.core.keys import Key, VaultMeta
@@ -33,10 +33,6 @@ STOP_TIMEOUT = 160.0
 """A stopping agent finishes a refresh in flight first; that may wait on a lock for 130 s."""
 
 Log = Callable[[str], None]
-
-
-class AgentRunning(VaultError):
-    default_title = "Agent running"
 
 
 @dataclass(frozen=True)

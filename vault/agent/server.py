@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vault.agent.wire import FALL_BACK, MAX_REQUEST, VERSION, decode, encode, peer_uid
-from vault.errors import VaultCorrupt, VaultError, WrongPassphrase
+from vault.errors import VaultCorrupt, VaultError, WrongPassphrase, to_fields
 from vault.services.tokens import Vault
 
 if TYPE_CHECKING:
@@ -319,7 +319,7 @@ class Agent:
             threading.Thread(target=self.lock, args=("the vault changed its key",), daemon=True).start()
             return [FALL_BACK]
         except VaultError as exc:
-            return [str(exc.exit_code), exc.message, type(exc).__name__]
+            return [str(exc.exit_code), *to_fields(exc)]
         except Exception as exc:  # noqa: BLE001 - a bug must not kill the agent; the client falls back
             self._log(f"{op}: unexpected {type(exc).__name__}")
             return [FALL_BACK]
@@ -332,7 +332,7 @@ class Agent:
         try:
             self.unlock(args[0] if args else None)
         except VaultError as exc:
-            return [str(exc.exit_code), exc.message, type(exc).__name__]
+            return [str(exc.exit_code), *to_fields(exc)]
         return ["0"]
 
     def _status(self) -> str:

@@ -12,7 +12,7 @@ the outcome:
 
 - ``"0"``: done, the rest is the result;
 - an exit code (``"5"``, ``"4"``, ...): a :class:`~vault.errors.VaultError`, the
-  next fields its message and class name (see :func:`error_from`);
+  next fields its message, class name, title and attributes (see :func:`error_from`);
 - :data:`FALL_BACK` (``"-"``): the agent cannot answer this (it is locked, serves
   another vault, or hit something unexpected): the client does the work itself.
 
@@ -174,14 +174,8 @@ def call(
 
 
 def error_from(answer: list[str]) -> Exception:
-    """The :class:`~vault.errors.VaultError` an error answer stands for, as the agent raised it."""
-    from vault import errors
+    """The :class:`~vault.errors.VaultError` an error answer stands for, exactly as the agent
+    raised it: its class, message, title and attributes (see :func:`vault.errors.to_fields`)."""
+    from vault.errors import from_fields
 
-    message = answer[1] if len(answer) > 1 else "the agent failed"
-    cls = getattr(errors, answer[2], None) if len(answer) > 2 else None
-    if isinstance(cls, type) and issubclass(cls, errors.VaultError):
-        try:
-            return cls(message)
-        except TypeError:
-            pass
-    return errors.VaultError(message)
+    return from_fields(answer[1:], int(answer[0]) if answer[0].isdigit() else 1)

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from vault.agent import wire
 from vault.cli import terminal
-from vault.errors import InvalidInput, NotFound, VaultError, VaultLocked
+from vault.errors import AgentRunning, InvalidInput, NotFound, VaultError, VaultLocked
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,7 +67,7 @@ def _passphrase_prompt() -> Callable[[str], str]:
 
 
 def _start(args: argparse.Namespace) -> int:
-    from vault.agent.launch import AgentRunning, Launch, start, take_lock
+    from vault.agent.launch import Launch, start, take_lock
     from vault.core.timefmt import parse_duration
     from vault.services.opening import open_unlocked, unlock
 
@@ -108,7 +108,7 @@ def _unlock_running(pid: str) -> int:
     if answer is None:
         raise VaultError(f"the agent (pid {pid}) did not answer")
     if answer[0] != "0":
-        raise (VaultLocked if answer[0] == "3" else VaultError)(answer[1])
+        raise wire.error_from(answer)
     terminal.notice(f"unlocked the running agent (pid {pid})")
     return 0
 

@@ -32,7 +32,7 @@ import os
 import stat
 import sys
 
-from vault.errors import InvalidInput, VaultError
+from vault.errors import CommandNotExecutable, CommandNotFound, InvalidInput
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
 if TYPE_CHECKING:
@@ -49,14 +49,6 @@ DROPPED_VARS = ("TOKENDECK_PASSPHRASE", "TOKENDECK_NEW_PASSPHRASE")
 """Secrets of the vault itself, never handed to the program."""
 
 USAGE = "usage: tokendeck exec -e VAR=NAME [-e VAR=NAME ...] -- CMD [ARGS...]  (or --env-file with no CMD)"
-
-
-class CommandNotFound(VaultError):
-    exit_code = 127
-
-
-class CommandNotExecutable(VaultError):
-    exit_code = 126
 
 
 def parse_bindings(specs: Sequence[str]) -> list[tuple[str, str]]:

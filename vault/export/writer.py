@@ -18,13 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vault.core.paths import fsync_dir
-from vault.errors import InvalidInput, VaultError
-
-
-class TargetUnwritable(VaultError):
-    """The target exists but may not be written (read-only, permissions): exit 1."""
-
-    default_title = "Cannot write"
+from vault.errors import InvalidInput, TargetUnwritable, VaultError
 
 
 def read_target(path: Path) -> tuple[str | None, int | None]:
