@@ -22,15 +22,12 @@ from typing import TYPE_CHECKING
 
 from vault.agent import wire
 from vault.errors import AgentRunning, VaultError
+from vault.settings import AGENT_START_TIMEOUT, AGENT_STOP_WAIT, HOME_ENV, PASSPHRASE_ENV, SESSION_BUS_ENV, SLACK
 
 if TYPE_CHECKING:
     from vault.core.keys import Key, VaultMeta
     from vault.core.paths import VaultPaths
     from vault.services.tokens import Vault
-
-START_TIMEOUT = 30.0
-STOP_TIMEOUT = 160.0
-"""A stopping agent finishes a refresh in flight first; that may wait on a lock for 130 s."""
 
 Log = Callable[[str], None]
 
@@ -123,7 +120,7 @@ def serve(launch: Launch, *, ready_fd: int | None, log: Log) -> int:
     from vault.agent.server import Agent
     from vault.services.opening import open_unlocked, open_vault
 
-    os.environ.pop("TOKENDECK_PASSPHRASE", None)  # a locked agent must be handed the passphrase again
+    os.environ.pop(PASSPHRASE_ENV, None)  # a locked agent must be handed the passphrase again
     vault = open_unlocked(launch.paths, launch.meta, launch.key)
     os.ftruncate(launch.pid_fd, 0)
     os.write(launch.pid_fd, f"{os.getpid()}\n".encode())
@@ -165,8 +162,8 @@ def start_in_background(home: str, passphrase: str | None) -> str | None:
             argv,
             input=(passphrase or "").encode(),
             capture_output=True,
-            env={**os.environ, "TOKENDECK_HOME": home},
-            timeout=START_TIMEOUT + 10,
+            env={**os.environ, HOME_ENV: home},
+            timeout=AGENT_START_TIMEOUT + SLACK,
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -178,7 +175,7 @@ def start_in_background(home: str, passphrase: str | None) -> str | None:
 
 
 def _wait_ready(fd: int) -> str:
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + AGENT_START_TIMEOUT
     data = b""
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], deadline - time.monotonic())
@@ -202,7 +199,7 @@ def desktop_notify(text: str) -> None:
     import subprocess
 
     exe = shutil.which("notify-send")
-    if exe is None or not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
+    if exe is None or not os.environ.get(SESSION_BUS_ENV):
         return
     with contextlib.suppress(OSError):
         subprocess.Popen(  # noqa: S603 - fixed program; the text holds names and times only
@@ -221,7 +218,7 @@ def stop(home: str) -> bool:
     """
     if wire.call("stop", opt_out=False) is None:
         return False
-    deadline = time.monotonic() + STOP_TIMEOUT
+    deadline = time.monotonic() + AGENT_STOP_WAIT
     while lock_holder(home) is not None and time.monotonic() < deadline:
         time.sleep(0.05)
     return True

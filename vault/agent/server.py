@@ -30,14 +30,12 @@ from typing import TYPE_CHECKING
 from vault.agent.wire import FALL_BACK, MAX_REQUEST, VERSION, decode, encode, peer_uid
 from vault.errors import VaultCorrupt, VaultError, WrongPassphrase, to_fields
 from vault.services.tokens import Vault
+from vault.settings import AGENT_IN_FLIGHT_WAIT
 
 if TYPE_CHECKING:
     from vault.services.refresher import BackgroundRefresher
 
 Log = Callable[[str], None]
-IN_FLIGHT_WAIT = 150.0
-"""Seconds locking or stopping waits for requests and refreshes in flight: longer than a
-refresh may wait for another process's lock (130 s)."""
 Handler = Callable[[Vault, list[str]], list[str]]
 
 
@@ -185,11 +183,11 @@ class Agent:
             refresher, self.refresher = self.refresher, None
             if vault is None:
                 return
-            self._state.wait_for(lambda: self._in_flight == 0, timeout=IN_FLIGHT_WAIT)
+            self._state.wait_for(lambda: self._in_flight == 0, timeout=AGENT_IN_FLIGHT_WAIT)
         if refresher is not None:
             # A refresh in flight must store what the provider sent (a rotated refresh
             # token is only valid once): wait for it as long as a refresh may take.
-            refresher.stop(timeout=IN_FLIGHT_WAIT)
+            refresher.stop(timeout=AGENT_IN_FLIGHT_WAIT)
         vault.close()
         self._log(f"locked ({why})")
 

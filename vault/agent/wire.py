@@ -26,16 +26,13 @@ import _socket
 import os
 import sys
 
+from vault.settings import AGENT_ANSWER_TIMEOUT, DATA_HOME_ENV, HOME_ENV, NO_AGENT_ENV, RUNTIME_DIR_ENV, TMPDIR_ENV
+
 VERSION = "1"
 FALL_BACK = "-"
 MAX_REQUEST = 64 * 1024
 """Bytes an agent reads from one client at most; a longer request is dropped."""
 MAX_ANSWER = 16 * 1024 * 1024
-ANSWER_TIMEOUT = 180.0
-"""Seconds a client waits for an answer: longer than a refresh may wait for another
-process's lock (130 s), so a slow refresh is not mistaken for a dead agent."""
-NO_AGENT_ENV = "TOKENDECK_NO_AGENT"
-"""Set (to anything but empty) to never use an agent: every command opens the vault."""
 
 
 def home_dir(environ: dict[str, str] | None = None) -> str:
@@ -45,12 +42,12 @@ def home_dir(environ: dict[str, str] | None = None) -> str:
     rules for Linux and macOS; a test keeps the two equal).
     """
     env = os.environ if environ is None else environ
-    home = env.get("TOKENDECK_HOME") or ""
+    home = env.get(HOME_ENV) or ""
     if not home:
         if sys.platform == "darwin":
             home = "~/Library/Application Support/tokendeck"
         else:
-            home = os.path.join(env.get("XDG_DATA_HOME", "").strip() or "~/.local/share", "tokendeck")
+            home = os.path.join(env.get(DATA_HOME_ENV, "").strip() or "~/.local/share", "tokendeck")
     return os.path.abspath(os.path.expanduser(home))
 
 
@@ -58,10 +55,10 @@ def runtime_dir(environ: dict[str, str] | None = None) -> str:
     """The per-user directory for agent sockets: ``$XDG_RUNTIME_DIR/tokendeck``, else
     ``$TMPDIR/tokendeck-UID`` (``/tmp`` when unset).  Created 0700 by the agent."""
     env = os.environ if environ is None else environ
-    base = env.get("XDG_RUNTIME_DIR", "")
+    base = env.get(RUNTIME_DIR_ENV, "")
     if base and os.path.isabs(base):
         return os.path.join(base, "tokendeck")
-    return os.path.join(env.get("TMPDIR") or "/tmp", f"tokendeck-{os.getuid()}")  # noqa: S108 - per-user, checked 0700
+    return os.path.join(env.get(TMPDIR_ENV) or "/tmp", f"tokendeck-{os.getuid()}")  # noqa: S108 - per-user, checked 0700
 
 
 def agent_id(home: str) -> str:
@@ -126,7 +123,7 @@ def decode(data: bytes) -> list[str]:
 
 
 def call(
-    op: str, *args: str, home: str | None = None, timeout: float = ANSWER_TIMEOUT, opt_out: bool = True
+    op: str, *args: str, home: str | None = None, timeout: float = AGENT_ANSWER_TIMEOUT, opt_out: bool = True
 ) -> list[str] | None:
     """Ask the agent for ``home`` (default: this environment's vault) to do ``op``.
 

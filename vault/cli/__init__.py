@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import sys
 
-from vault.errors import VaultError
-
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
 if TYPE_CHECKING:
     import argparse
@@ -36,6 +34,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def run_guarded(command: Callable[[], int]) -> int:
     """Run ``command``, turning an expected failure into one line and its exit code."""
+    from vault.errors import VaultError
+
     try:
         return command()
     except VaultError as exc:

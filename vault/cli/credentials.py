@@ -118,10 +118,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 def _refreshed_if_due(vault: Vault, name: str) -> Credential | None:
     """Refresh on read for ``show``: a failure is recorded on the credential and shown, not raised."""
     from vault.errors import VaultError
-    from vault.services.tokens import DEFAULT_SKEW, fresh  # the network layer, loaded only for OAuth credentials
+    from vault.services.tokens import fresh  # the network layer, loaded only for OAuth credentials
 
     try:
-        return fresh(vault, name, skew=DEFAULT_SKEW)
+        return fresh(vault, name)
     except VaultError:
         return vault.get(name)
 

@@ -33,6 +33,7 @@ import stat
 import sys
 
 from vault.errors import CommandNotExecutable, CommandNotFound, InvalidInput
+from vault.settings import PATH_ENV, VAULT_SECRET_ENVS
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
 if TYPE_CHECKING:
@@ -44,9 +45,6 @@ def valid_var(name: str) -> bool:
     """A portable environment variable name: ``[A-Za-z_][A-Za-z0-9_]*`` (POSIX shells accept exactly these)."""
     return name.isascii() and name.isidentifier()
 
-
-DROPPED_VARS = ("TOKENDECK_PASSPHRASE", "TOKENDECK_NEW_PASSPHRASE")
-"""Secrets of the vault itself, never handed to the program."""
 
 USAGE = "usage: tokendeck exec -e VAR=NAME [-e VAR=NAME ...] -- CMD [ARGS...]  (or --env-file with no CMD)"
 
@@ -121,7 +119,7 @@ def find_command(cmd: str, path: str | None) -> None:
 
 def child_environment(base: Mapping[str, str], tokens: Mapping[str, str]) -> dict[str, str]:
     """``base`` without the vault's passphrase variables, plus ``tokens``."""
-    env = {k: v for k, v in base.items() if k not in DROPPED_VARS}
+    env = {k: v for k, v in base.items() if k not in VAULT_SECRET_ENVS}
     env.update(tokens)
     return env
 
@@ -177,7 +175,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
         return 0
 
     cmd = command[0]
-    find_command(cmd, os.environ.get("PATH"))
+    find_command(cmd, os.environ.get(PATH_ENV))
     return run(command, _fetch(bindings))
 
 

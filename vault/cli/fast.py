@@ -84,6 +84,7 @@ def _exec(args: list[str]) -> int | None:
 
     from vault.cli import exec as ex
     from vault.errors import VaultError
+    from vault.settings import PATH_ENV
 
     specs: list[str] = []
     env_file = False
@@ -105,7 +106,7 @@ def _exec(args: list[str]) -> int | None:
         bindings = ex.parse_bindings(specs)
         command = ex.split_command(args[i:], env_file=env_file)
         if command:
-            ex.find_command(command[0], os.environ.get("PATH"))
+            ex.find_command(command[0], os.environ.get(PATH_ENV))
     except VaultError:
         return None  # the normal path says exactly what is wrong
     answer = ask("tokens", *(name for _, name in bindings))

@@ -8,8 +8,7 @@ import sys
 
 from vault.cli import terminal
 from vault.errors import InvalidInput
-
-NEW_PASSPHRASE_ENV = "TOKENDECK_NEW_PASSPHRASE"
+from vault.settings import NEW_PASSPHRASE_ENV
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,7 +24,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     psub = p.add_subparsers(dest="passphrase_command", metavar="ACTION", required=True)
     pc = psub.add_parser(
         "change",
-        help="re-encrypt under a new passphrase (from $TOKENDECK_NEW_PASSPHRASE, a prompt or stdin), "
+        help=f"re-encrypt under a new passphrase (from ${NEW_PASSPHRASE_ENV}, a prompt or stdin), "
         "or with --keyring under a new key kept in the OS keyring",
     )
     pc.add_argument("--keyring", action="store_true", help="move to (or rotate) a random key in the OS keyring")

@@ -27,15 +27,13 @@ from typing import Any, Literal
 from vault.core.paths import write_private_atomic
 from vault.core.secret import Secret
 from vault.errors import InvalidInput, KeyringUnavailable, VaultCorrupt, VaultLocked, WrongPassphrase
+from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 KeyMode = Literal["keyring", "passphrase"]
 Prompt = Callable[[str], str]
 """Asks the user for a hidden line of input, given the prompt text."""
 
 KEYRING_SERVICE = "tokendeck"
-PASSPHRASE_COMMAND_ENV = "TOKENDECK_PASSPHRASE_COMMAND"
-PASSPHRASE_FILE_ENV = "TOKENDECK_PASSPHRASE_FILE"
-PASSPHRASE_ENV = "TOKENDECK_PASSPHRASE"
 MAX_PASSPHRASE = 1024
 
 

@@ -20,10 +20,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from vault.errors import RefreshBusy
-
-LOCK_WAIT_SECONDS = 130.0
-"""How long to wait for another party's refresh: its three tries of up to 20 s each,
-plus backoff or a provider's ``Retry-After`` (capped at 30 s), fit inside this."""
+from vault.settings import REFRESH_LOCK_WAIT
 
 
 def lock_path(home: Path, name: str) -> Path:
@@ -37,7 +34,7 @@ def credential_lock(
     home: Path,
     name: str,
     *,
-    wait: float = LOCK_WAIT_SECONDS,
+    wait: float = REFRESH_LOCK_WAIT,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Iterator[None]:

@@ -12,7 +12,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-HOME_ENV = "TOKENDECK_HOME"
+from vault.settings import HOME_ENV
+
 DB_NAME = "vault.db"
 META_NAME = "vault.json"
 

@@ -18,9 +18,11 @@ import sqlcipher3
 from vault.core.keys import Key
 from vault.core.migrations import LATEST_VERSION, MIGRATIONS
 from vault.errors import VaultBusy, VaultCorrupt, VaultError, VaultTooNew, WrongPassphrase
+from vault.settings import VAULT_BUSY_TIMEOUT
 
-BUSY_TIMEOUT_SECONDS = 5.0
-"""How long a writer waits for another process's write lock before "vault busy"."""
+BUSY_TIMEOUT_SECONDS = VAULT_BUSY_TIMEOUT
+"""How long a writer waits for another process's write lock before "vault busy" (the budget's
+:data:`~vault.settings.VAULT_BUSY_TIMEOUT`; a test shortens it here)."""
 
 KDF_ITER: int | None = None
 """PBKDF2 iterations for passphrase vaults; ``None`` keeps SQLCipher's default.

@@ -16,11 +16,12 @@ from typing import Any
 import httpx
 
 from vault.errors import ProviderError
+from vault.settings import PROVIDER_CONNECT_TIMEOUT, PROVIDER_TIMEOUT
 
 MAX_RESPONSE_BYTES = 1024 * 1024
 """No token, discovery or identity response is legitimately bigger than this."""
 
-TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+TIMEOUT = httpx.Timeout(PROVIDER_TIMEOUT, connect=PROVIDER_CONNECT_TIMEOUT)
 USER_AGENT = "tokendeck/0.1 (+https://github.com/tokendeck)"
 
 

@@ -20,6 +20,7 @@ from vault.core.model import ClientRegistration
 from vault.core.providers import Provider
 from vault.errors import ProviderError
 from vault.oauth.client import OAuthClient
+from vault.settings import OAUTHLIB_INSECURE_ENV, OAUTHLIB_RELAX_SCOPE_ENV
 
 
 class CodeSession(Protocol):
@@ -70,9 +71,9 @@ def _oauthlib_settings(url: str) -> Iterator[None]:
     only for a loopback ``http://`` URL (a local test server);
     :func:`vault.core.providers.check_endpoint` already refused any other http URL.
     """
-    wanted = {"OAUTHLIB_RELAX_TOKEN_SCOPE": "1"}
+    wanted = {OAUTHLIB_RELAX_SCOPE_ENV: "1"}
     if url.startswith("http://"):
-        wanted["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
+        wanted[OAUTHLIB_INSECURE_ENV] = "1"
     with _ENV_LOCK:
         saved = {k: os.environ.get(k) for k in wanted}
         os.environ.update(wanted)

@@ -28,6 +28,7 @@ from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir
 from vault.core.store import Store
 from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault
 from vault.services.tokens import Vault
+from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 Notice = Callable[[str], None]
 """Receives a one-line message for the user (the CLI prints it to stderr)."""
@@ -157,8 +158,8 @@ def _new_passphrase(passphrase: str | None, env: Mapping[str, str], prompt: Prom
         return key
     if prompt is None:
         raise InvalidInput(
-            "a passphrase is needed: run in a terminal, or set TOKENDECK_PASSPHRASE_FILE, "
-            "TOKENDECK_PASSPHRASE_COMMAND or TOKENDECK_PASSPHRASE"
+            f"a passphrase is needed: run in a terminal, or set {PASSPHRASE_FILE_ENV}, "
+            f"{PASSPHRASE_COMMAND_ENV} or {PASSPHRASE_ENV}"
         )
     return ask_new_passphrase(prompt)
 

@@ -33,14 +33,8 @@ from vault.core.providers import Provider, resolve
 from vault.core.repository import Repository
 from vault.core.timefmt import relative
 from vault.errors import InvalidInput, NeedsSignIn, ProviderError
+from vault.settings import MAX_BACKOFF, REFRESH_ATTEMPTS, REFRESH_SKEW
 
-DEFAULT_SKEW = 60.0
-"""Refresh an access token this many seconds before it expires."""
-
-ATTEMPTS = 3
-"""Tries for a transient failure (the first call and two retries)."""
-
-MAX_BACKOFF = 30.0
 CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope"})
 """Errors about the app registration, not the grant: retrying will not help until it is fixed."""
 
@@ -57,7 +51,7 @@ class Vault(Repository):
 
     def token(self, name: str) -> str:
         """The access token of ``name``, valid now: refreshed first when it expires
-        within :data:`DEFAULT_SKEW` (once, however many processes ask).
+        within :data:`~vault.settings.REFRESH_SKEW` (once, however many processes ask).
 
         Raises:
             NotFound: no such credential.
@@ -66,8 +60,8 @@ class Vault(Repository):
         """
         credential = self.get(name)
         now = self.clock.now()
-        if needs_refresh(credential, now, DEFAULT_SKEW):
-            credential = refresh(self, name, skew=DEFAULT_SKEW)
+        if needs_refresh(credential, now, REFRESH_SKEW):
+            credential = refresh(self, name, skew=REFRESH_SKEW)
             now = self.clock.now()
         token = usable_token(credential, now)
         self.touch(credential, now)
@@ -98,7 +92,7 @@ def usable_token(credential: Credential, now: float) -> str:
     return credential.access_token.reveal()
 
 
-def needs_refresh(credential: Credential, now: float, skew: float = DEFAULT_SKEW) -> bool:
+def needs_refresh(credential: Credential, now: float, skew: float = REFRESH_SKEW) -> bool:
     """An active OAuth credential whose access token expires within ``skew`` seconds."""
     return (
         credential.kind == "oauth"
@@ -118,7 +112,7 @@ def refresh(
     name: str,
     *,
     force: bool = False,
-    skew: float = DEFAULT_SKEW,
+    skew: float = REFRESH_SKEW,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Credential:
     """Refresh ``name`` if it is due (or ``force``), once across all processes.
@@ -186,7 +180,7 @@ def _call_token_endpoint(
     fields = {"refresh_token": credential.refresh_token.reveal()}
     if provider.refresh_sends_redirect_uri and credential.extras.get("redirect_uri"):
         fields["redirect_uri"] = str(credential.extras["redirect_uri"])
-    for attempt in range(ATTEMPTS):
+    for attempt in range(REFRESH_ATTEMPTS):
         try:
             with OAuthClient(provider, registration, vault.http_transport) as client:
                 return client.token_request("refresh_token", **fields)
@@ -197,7 +191,7 @@ def _call_token_endpoint(
                     f"{name}: the provider refused the refresh token ({error.code}); "
                     f"sign in again: tokendeck login {credential.provider}"
                 ) from None
-            if error.transient and attempt + 1 < ATTEMPTS:
+            if error.transient and attempt + 1 < REFRESH_ATTEMPTS:
                 vault.record("refresh", "retrying", credential=name, detail=error.detail)
                 sleep(min(error.retry_after if error.retry_after is not None else 2.0**attempt, MAX_BACKOFF))
                 continue
@@ -209,7 +203,7 @@ def _call_token_endpoint(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def fresh(vault: Vault, name: str, *, skew: float = DEFAULT_SKEW) -> Credential:
+def fresh(vault: Vault, name: str, *, skew: float = REFRESH_SKEW) -> Credential:
     """The credential, refreshed first if its access token expires within ``skew``."""
     credential = vault.get(name)
     if needs_refresh(credential, vault.clock.now(), skew):

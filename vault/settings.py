@@ -1,0 +1,83 @@
+"""Every environment variable tokendeck reads or sets, and its timing budget.
+
+Constants only, and no imports: the ``tokendeck token`` fast path loads this
+module, so it must cost nothing.  A test keeps every environment variable's name
+out of every other module.
+
+The timing budget is derived, not written down four times: a refresh is a few
+tries of a provider call with backoff between them, plus one vault write; whoever
+waits for a refresh (another process, the agent locking or stopping, a client
+waiting for the agent's answer) waits at least that long, plus some slack.  Change
+a provider timeout and every wait that depends on it follows.
+"""
+
+# ------------------------------------------------------------------ environment
+
+HOME_ENV = "TOKENDECK_HOME"
+"""The vault home (default: the platform's data directory)."""
+PASSPHRASE_COMMAND_ENV = "TOKENDECK_PASSPHRASE_COMMAND"
+"""A command whose output is the passphrase (tried first)."""
+PASSPHRASE_FILE_ENV = "TOKENDECK_PASSPHRASE_FILE"
+"""A file whose first line is the passphrase (tried second)."""
+PASSPHRASE_ENV = "TOKENDECK_PASSPHRASE"
+"""The passphrase itself (tried third; the borg/restic convention)."""
+NEW_PASSPHRASE_ENV = "TOKENDECK_NEW_PASSPHRASE"
+"""The new passphrase for ``tokendeck passphrase change``."""
+NO_AGENT_ENV = "TOKENDECK_NO_AGENT"
+"""Set (to anything but empty) to never use an agent: every command opens the vault."""
+
+VAULT_SECRET_ENVS = (PASSPHRASE_ENV, NEW_PASSPHRASE_ENV)
+"""The vault's own secrets: never handed to a program ``tokendeck exec`` runs."""
+
+RUNTIME_DIR_ENV = "XDG_RUNTIME_DIR"
+"""Where the agent's socket directory goes (else under ``$TMPDIR``)."""
+DATA_HOME_ENV = "XDG_DATA_HOME"
+"""The platform data directory on Linux, for finding the default home without platformdirs."""
+TMPDIR_ENV = "TMPDIR"
+"""The agent's socket directory when there is no ``$XDG_RUNTIME_DIR``."""
+SESSION_BUS_ENV = "DBUS_SESSION_BUS_ADDRESS"
+"""A desktop session: then the agent's expiry warnings go to ``notify-send`` too."""
+PATH_ENV = "PATH"
+"""Where ``tokendeck exec`` looks for the command."""
+OAUTHLIB_RELAX_SCOPE_ENV = "OAUTHLIB_RELAX_TOKEN_SCOPE"
+"""Set for google-auth-oauthlib's exchange only: Google answers with scopes spelled as URLs."""
+OAUTHLIB_INSECURE_ENV = "OAUTHLIB_INSECURE_TRANSPORT"
+"""Set for google-auth-oauthlib's exchange only, and only for an http URL on loopback (tests)."""
+
+# -------------------------------------------------------------------- timing
+
+PROVIDER_CONNECT_TIMEOUT = 10.0
+"""Seconds to connect to a provider."""
+PROVIDER_TIMEOUT = 20.0
+"""Seconds for each other step of a provider call: sending the request, each read of the answer."""
+REFRESH_ATTEMPTS = 3
+"""Tries for a refresh that fails transiently (network, 5xx, 429): the first call and two retries."""
+MAX_BACKOFF = 30.0
+"""The longest wait between two tries (a provider's ``Retry-After`` is capped at this)."""
+VAULT_BUSY_TIMEOUT = 5.0
+"""How long a write waits for another process's write lock on the vault before "vault busy"."""
+SLACK = 5.0
+"""Room each wait leaves for what the budget does not count: scheduling, a slow disk, fsync."""
+
+LONGEST_REFRESH = REFRESH_ATTEMPTS * PROVIDER_TIMEOUT + (REFRESH_ATTEMPTS - 1) * MAX_BACKOFF + VAULT_BUSY_TIMEOUT
+"""The longest one refresh holds its credential's lock: every try runs out of time, every wait
+between them is the longest, then the new tokens wait for the vault's write lock (125 s)."""
+REFRESH_LOCK_WAIT = LONGEST_REFRESH + SLACK
+"""How long a party waits for another's refresh of the same credential before "refresh busy" (130 s)."""
+LONGEST_REQUEST = REFRESH_LOCK_WAIT + LONGEST_REFRESH
+"""The longest one credential's token can take to be handed out: it waits out another party's
+refresh and, if that one failed, refreshes it itself (255 s)."""
+AGENT_IN_FLIGHT_WAIT = LONGEST_REQUEST + SLACK
+"""How long the agent, locking or stopping, waits for requests and refreshes in flight, so a
+rotated refresh token a provider already sent is always stored (260 s)."""
+AGENT_STOP_WAIT = AGENT_IN_FLIGHT_WAIT + SLACK
+"""How long ``tokendeck agent stop`` waits for the agent to let go of the vault (265 s)."""
+AGENT_ANSWER_TIMEOUT = LONGEST_REQUEST + SLACK
+"""How long a client waits for the agent's answer: longer than a request may take, so a slow
+refresh is not mistaken for a dead agent (260 s)."""
+AGENT_START_TIMEOUT = 30.0
+"""How long ``tokendeck agent start`` waits for the new agent to answer."""
+
+REFRESH_SKEW = 60.0
+"""Refresh an OAuth access token this many seconds before it expires, so it is not handed out
+to expire in the middle of its first request."""
