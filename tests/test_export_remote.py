@@ -24,7 +24,7 @@ from tests.support.authserver import AuthServer
 from tests.support.cli import CliRunner, Result
 from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
 from tests.support.seeded import seed
-from vault.export import reexport
+from vault.services.exports import reexport
 
 URL = "https://mcp.linear.example/mcp"
 VAR = "LINEAR_TOKEN"

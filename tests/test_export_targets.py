@@ -202,7 +202,7 @@ def test_json_server_of_another_kind_unchanged(ready: CliRunner, tmp_path: Path)
 
 
 def test_default_files(ready: CliRunner) -> None:
-    from vault.export.targets import DEFAULT_FILES
+    from vault.export.spec import DEFAULT_FILES
 
     assert DEFAULT_FILES["claude-desktop"] == "~/.config/Claude/claude_desktop_config.json"
     assert DEFAULT_FILES["cursor"] == "~/.cursor/mcp.json"
@@ -312,7 +312,7 @@ def test_codex_invalid_file_unchanged(ready: CliRunner, tmp_path: Path, bad: str
 
 def test_the_parser_offers_exactly_the_targets() -> None:
     from vault.cli import export as cli
-    from vault.export import targets
+    from vault.export import spec as targets
 
     assert set(cli.FILE_TARGETS) == set(targets.FILE_TARGETS)
     assert set(cli.EXPORT_TARGETS) == set(targets.TARGETS)

@@ -28,6 +28,11 @@ import sys
 
 from vault.settings import AGENT_ANSWER_TIMEOUT, DATA_HOME_ENV, HOME_ENV, NO_AGENT_ENV, RUNTIME_DIR_ENV, TMPDIR_ENV
 
+TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
+if TYPE_CHECKING:
+    Home = str | os.PathLike[str] | None
+    """A vault home as callers give it; None: this environment's (see :func:`home_dir`)."""
+
 VERSION = "1"
 FALL_BACK = "-"
 MAX_REQUEST = 64 * 1024
@@ -123,7 +128,7 @@ def decode(data: bytes) -> list[str]:
 
 
 def call(
-    op: str, *args: str, home: str | None = None, timeout: float = AGENT_ANSWER_TIMEOUT, opt_out: bool = True
+    op: str, *args: str, home: Home = None, timeout: float = AGENT_ANSWER_TIMEOUT, opt_out: bool = True
 ) -> list[str] | None:
     """Ask the agent for ``home`` (default: this environment's vault) to do ``op``.
 
@@ -136,7 +141,7 @@ def call(
     """
     if opt_out and os.environ.get(NO_AGENT_ENV):
         return None
-    home = home_dir() if home is None else os.path.abspath(os.path.expanduser(home))
+    home = home_dir() if home is None else os.path.abspath(os.path.expanduser(os.fspath(home)))
     path = socket_path(home)
     try:
         frame = encode([VERSION, home, op, *args], request=True)
@@ -168,6 +173,33 @@ def call(
     if not chunks:
         return None
     return decode(b"".join(chunks))
+
+
+def ask(op: str, *args: str, home: Home = None) -> list[str] | None:
+    """The agent's answer to ``op`` (outcome first), or None when the caller must do the
+    work itself: no usable agent (see :func:`call`), or an answer of :data:`FALL_BACK`.
+
+    This is the one place that decides "the agent, else yourself"; the command line
+    prints an error answer, the library raises it (:func:`result`).
+    """
+    answer = call(op, *args, home=home)
+    if answer is None or answer[0] == FALL_BACK:
+        return None
+    return answer
+
+
+def result(op: str, *args: str, home: Home = None) -> list[str] | None:
+    """The fields of the agent's result for ``op``, or None to do the work yourself.
+
+    Raises:
+        VaultError: the error the agent raised, rebuilt exactly (:func:`error_from`).
+    """
+    answer = ask(op, *args, home=home)
+    if answer is None:
+        return None
+    if answer[0] != "0":
+        raise error_from(answer)
+    return answer[1:]
 
 
 def error_from(answer: list[str]) -> Exception:

@@ -39,7 +39,7 @@ from vault.cli import terminal
 from vault.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from vault.export.targets import Spec
+    from vault.export.spec import Spec
 
 DRY_RUN_NOTE = "dry run: nothing was written"
 
@@ -112,13 +112,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def _path(target: str, given: str | None) -> Path:
-    from vault.export.targets import DEFAULT_FILES
+    from vault.export.spec import DEFAULT_FILES
 
     return Path(os.path.abspath(os.path.expanduser(given or DEFAULT_FILES[target])))
 
 
 def _spec(args: argparse.Namespace) -> Spec:
-    from vault.export.targets import MCP_TARGETS, Spec, check_spec
+    from vault.export.spec import MCP_TARGETS, Spec
+    from vault.export.targets import check_spec
 
     command = list(args.argv or [])
     if command and args.target not in MCP_TARGETS:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import sys
 
+from vault.agent.wire import ask
+
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
 if TYPE_CHECKING:
     from typing import TextIO
@@ -30,16 +32,6 @@ def fast_path(argv: list[str]) -> int | None:
     if command == "git-credential" and args == ["get"]:
         return _git_credential_get()
     return None
-
-
-def ask(op: str, *args: str) -> list[str] | None:
-    """The agent's answer, or None when the client must do the work itself."""
-    from vault.agent.wire import FALL_BACK, call
-
-    answer = call(op, *args)
-    if answer is None or answer[0] == FALL_BACK:
-        return None
-    return answer
 
 
 def _failed(answer: list[str]) -> int:

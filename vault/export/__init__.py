@@ -1,28 +1,27 @@
-"""``tokendeck export``: hand a credential to a tool through its own config file.
+"""Other tools' config files: how a credential is written into each, merged and previewed.
 
 Reference mode (the default where the format allows it) writes no secret: a
 stdio MCP server runs under ``tokendeck exec``, a remote one's header names a
 variable in the tool's own syntax (``${VAR}``, VS Code's ``${input:...}``), or a
 shell line calls ``tokendeck token``.  Plaintext mode writes the token (in an env
-var or a header), records an export binding, and every later refresh re-writes it
-(:func:`reexport`, called from :func:`vault.services.tokens.refresh`).
+var or a header); the use case that records the binding and re-writes it after
+every refresh is :mod:`vault.services.exports`.
+
+- :mod:`vault.export.spec`: the targets, each MCP client's file layout, and :class:`Spec`;
+- :mod:`vault.export.targets` and :mod:`vault.export.mcp`: merging into each format;
+- :mod:`vault.export.writer`: reading, checking and atomically replacing a file.
 """
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from vault.errors import InvalidInput
-from vault.export.targets import Spec, render
+from vault.export.spec import Spec
+from vault.export.targets import render
 from vault.export.writer import preview, read_target, replace_atomic
 
-if TYPE_CHECKING:
-    from vault.core.repository import Repository
-
-__all__ = ["Plan", "Spec", "plan", "reexport"]
+__all__ = ["Plan", "Spec", "plan"]
 
 
 @dataclass(frozen=True)
@@ -59,41 +58,3 @@ def plan(spec: Spec, path: Path, token: str | None, *, refresh: bool = False) ->
     secrets = [*rendered.replaced, *([token] if token else [])]
     diff = preview(path, old, rendered.text, secrets)
     return Plan(path, old, rendered.text, mode, diff, replace(spec, url=rendered.url))
-
-
-def reexport(vault: Repository, name: str, token: str) -> list[str]:
-    """Write ``token`` into every plaintext binding of ``name``; returns the problems (never raises).
-
-    Each outcome is audited (without the token); one failure does not stop the others.
-    """
-    problems: list[str] = []
-    try:
-        bindings = vault.export_bindings(name)
-    except Exception as exc:  # noqa: BLE001 - a refresh never fails because of an export
-        return [type(exc).__name__]
-    for binding in bindings:
-        o = binding.options
-        spec = Spec(
-            binding.target,
-            name,
-            var=o.get("var"),
-            server=o.get("server"),
-            host=o.get("host"),
-            login=o.get("login"),
-            plaintext=True,
-            url=o.get("url"),  # set: a remote MCP server, the token in header o["header"]
-            header=o.get("header"),
-        )
-        try:
-            path = Path(binding.path)
-            if not path.exists():
-                raise InvalidInput(f"{binding.path} no longer exists; not re-created")
-            plan(spec, path, token, refresh=True).write()
-            outcome, detail = "rewritten", f"target={binding.target} path={binding.path}"
-        except Exception as exc:  # noqa: BLE001 - best effort, as above
-            detail = getattr(exc, "message", None) or f"{type(exc).__name__}: {binding.path}"
-            outcome = "rewrite_failed"
-            problems.append(detail)
-        with contextlib.suppress(Exception):
-            vault.record("export", outcome, credential=name, detail=detail)
-    return problems

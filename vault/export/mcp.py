@@ -20,67 +20,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from vault.core.providers import is_loopback_host
 from vault.errors import InvalidInput
+from vault.export.spec import ANY_URL_KEYS, CODEX, MCP_FORMATS, REMOTE_TYPES, McpFormat, Spec
 
-if TYPE_CHECKING:
-    from vault.export.targets import Spec
-
-
-@dataclass(frozen=True)
-class McpFormat:
-    """How one tool keeps MCP servers: ``{top: {server: {...}}}``."""
-
-    top: str
-    """The key holding the servers (``mcpServers``, VS Code's ``servers``, Zed's ``context_servers``)."""
-    default_file: str
-    fixed: tuple[tuple[str, str], ...] = ()
-    """Keys a new stdio entry starts with (Zed's ``source = "custom"``, VS Code's ``type = "stdio"``)."""
-    url_keys: tuple[str, ...] = ()
-    """Keys holding a remote server's URL, the one a new entry gets first; empty: no remote servers."""
-    keep_url_key: bool = True
-    """An entry keeps the URL key it has (Gemini: ``url`` is SSE, ``httpUrl`` streamable HTTP);
-    if false, it moves to the first (Windsurf connects with ``serverUrl`` only)."""
-    remote_fixed: tuple[tuple[str, str], ...] = ()
-    """Keys a new remote entry starts with (``type = "http"``)."""
-    reference: str = ""
-    """A header value's reference to the token, formatted with ``var`` and ``input``."""
-    client: str = "<client>"
-    """The command that starts the tool, for the notice on how to give it the variable."""
-
-
-JSON_MCP: dict[str, McpFormat] = {
-    "claude-code": McpFormat(
-        "mcpServers", ".mcp.json", url_keys=("url",), remote_fixed=(("type", "http"),), reference="${{{var}}}",
-        client="claude",
-    ),
-    "claude-desktop": McpFormat("mcpServers", "~/.config/Claude/claude_desktop_config.json"),
-    "cursor": McpFormat(
-        "mcpServers", "~/.cursor/mcp.json", url_keys=("url",), reference="${{env:{var}}}", client="cursor"
-    ),
-    "windsurf": McpFormat(
-        "mcpServers", "~/.codeium/windsurf/mcp_config.json", url_keys=("serverUrl", "url"), keep_url_key=False,
-        reference="${{env:{var}}}", client="windsurf",
-    ),
-    "gemini": McpFormat(
-        "mcpServers", "~/.gemini/settings.json", url_keys=("httpUrl", "url"), reference="${{{var}}}", client="gemini"
-    ),
-    "vscode": McpFormat(
-        "servers", ".vscode/mcp.json", (("type", "stdio"),), url_keys=("url",), remote_fixed=(("type", "http"),),
-        reference="${{input:{input}}}", client="",
-    ),
-    "zed": McpFormat("context_servers", "~/.config/zed/settings.json", (("source", "custom"),)),
-}  # fmt: skip
-CODEX = McpFormat("mcp_servers", "~/.codex/config.toml", url_keys=("url",), client="codex")
-"""Codex: remote servers, but the token goes in its own keys (:func:`_codex_header`), not ``${}``."""
-MCP_FORMATS: dict[str, McpFormat] = {**JSON_MCP, "codex": CODEX}
-
-ANY_URL_KEYS = ("url", "serverUrl", "httpUrl")
-"""What marks a remote entry in a tool whose file has no remote servers (so it is refused)."""
-REMOTE_TYPES = ("http", "sse")
 _TCHAR = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 """An HTTP header name: RFC 7230's ``token``."""
 

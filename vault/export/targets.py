@@ -17,67 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vault.errors import InvalidInput
-from vault.export.mcp import JSON_MCP as JSON_MCP
-from vault.export.mcp import MCP_FORMATS, check_header, check_url, merge_server, needs_var, put_vscode_input
-from vault.export.mcp import McpFormat as McpFormat
-
-MCP_TARGETS = (*JSON_MCP, "codex")
-"""Targets that hold MCP servers: --server, --var, and --command (stdio) or --url (remote) for a new server."""
-
-TARGETS = ("dotenv", "shell", "netrc", *MCP_TARGETS)
-FILE_TARGETS = ("dotenv", "netrc", *MCP_TARGETS)
-PLAINTEXT_ONLY = ("dotenv", "netrc")
-"""Formats with no way to refer to a secret kept elsewhere: they hold the token or nothing."""
-
-DEFAULT_FILES = {
-    "dotenv": ".env",
-    "netrc": "~/.netrc",
-    **{target: fmt.default_file for target, fmt in MCP_FORMATS.items()},
-}
-
-VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-@dataclass(frozen=True)
-class Spec:
-    """What to export where (never secret: it is stored as the binding's options)."""
-
-    target: str
-    name: str
-    var: str | None = None
-    server: str | None = None
-    host: str | None = None
-    login: str | None = None
-    command: tuple[str, ...] = ()
-    plaintext: bool = False
-    url: str | None = None
-    """A remote MCP server's URL (``--url``, or the entry's own once the file is read); None: stdio."""
-    header: str | None = None
-    """The HTTP header a remote server gets the token in (``--header``; None: ``Authorization``)."""
-
-    @property
-    def header_name(self) -> str:
-        return self.header or "Authorization"
-
-    @property
-    def key(self) -> str:
-        """The binding's key: which entry of the file holds the token."""
-        if self.target == "netrc":
-            return f"machine {self.host}"
-        if self.target in MCP_FORMATS:
-            top = MCP_FORMATS[self.target].top
-            if self.url is not None:
-                headers = "http_headers" if self.target == "codex" else "headers"
-                return f"{top}.{self.server}.{headers}.{self.header_name}"
-            return f"{top}.{self.server}.env.{self.var}"
-        return str(self.var)
-
-    def options(self) -> dict[str, Any]:
-        """What :func:`vault.export.reexport` needs to build the Spec again (no secret)."""
-        options: dict[str, Any] = {"var": self.var, "server": self.server, "host": self.host, "login": self.login}
-        if self.url is not None:
-            options |= {"url": self.url, "header": self.header_name}
-        return options
+from vault.export.mcp import check_header, check_url, merge_server, needs_var, put_vscode_input
+from vault.export.spec import JSON_MCP, MCP_FORMATS, MCP_TARGETS, PLAINTEXT_ONLY, TARGETS, VAR_RE, Spec
 
 
 @dataclass

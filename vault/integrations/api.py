@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from vault.agent.wire import result
 from vault.services.opening import open_vault
 
 Home = str | os.PathLike[str] | None
@@ -19,27 +20,11 @@ def get_token(name: str, *, home: Home = None) -> str:
     Raises:
         VaultLocked, NotFound, NeedsSignIn, ProviderError: as the CLI's ``token``.
     """
-    answer = from_agent("token", name, home=home)
+    answer = result("token", name, home=home)
     if answer is not None:
         return answer[0]
     with open_vault(home) as v:
         return v.token(name)
-
-
-def from_agent(op: str, *args: str, home: Home = None) -> list[str] | None:
-    """The agent's result for ``op``, or None when there is no agent to ask (do it locally).
-
-    Raises:
-        VaultError: the subclass the agent raised (NotFound, NeedsSignIn, ...).
-    """
-    from vault.agent.wire import FALL_BACK, call, error_from
-
-    answer = call(op, *args, home=None if home is None else os.fspath(home))
-    if answer is None or answer[0] == FALL_BACK:
-        return None
-    if answer[0] != "0":
-        raise error_from(answer)
-    return answer[1:]
 
 
 def google_credentials(name: str, *, home: Home = None) -> Any:

@@ -8,7 +8,7 @@ from collections.abc import Generator
 
 import httpx
 
-from vault.integrations.api import from_agent
+from vault.agent.wire import result
 from vault.services.opening import open_vault
 
 
@@ -28,7 +28,7 @@ class VaultAuth(httpx.Auth):
         return f"VaultAuth({self.name!r})"
 
     def _token(self, force: bool) -> str:
-        answer = from_agent("refresh" if force else "token", self.name, home=self.home)
+        answer = result("refresh" if force else "token", self.name, home=self.home)
         if answer is not None:
             return answer[0]
         with open_vault(self.home) as v:

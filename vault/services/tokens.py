@@ -164,7 +164,7 @@ def refresh(
         detail = f"{rotated}; scopes narrowed: -{' -'.join(lost)}" if lost else rotated
         vault.save_refreshed(renewed, sent_refresh_token=credential.refresh_token.reveal(), detail=detail)
         if renewed.access_token is not None:  # plaintext copies follow the new token (best effort, never raises)
-            from vault.export import reexport
+            from vault.services.exports import reexport
 
             reexport(vault, name, renewed.access_token.reveal())
         return renewed

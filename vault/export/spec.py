@@ -1,0 +1,123 @@
+"""What an export is: the targets, where each MCP client keeps its servers, and one export's :class:`Spec`.
+
+Data only; :mod:`vault.export.mcp` merges a server entry and
+:mod:`vault.export.targets` renders each file format from it.  Facts per tool:
+PROVIDERS.md, Part B.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class McpFormat:
+    """How one tool keeps MCP servers: ``{top: {server: {...}}}``."""
+
+    top: str
+    """The key holding the servers (``mcpServers``, VS Code's ``servers``, Zed's ``context_servers``)."""
+    default_file: str
+    fixed: tuple[tuple[str, str], ...] = ()
+    """Keys a new stdio entry starts with (Zed's ``source = "custom"``, VS Code's ``type = "stdio"``)."""
+    url_keys: tuple[str, ...] = ()
+    """Keys holding a remote server's URL, the one a new entry gets first; empty: no remote servers."""
+    keep_url_key: bool = True
+    """An entry keeps the URL key it has (Gemini: ``url`` is SSE, ``httpUrl`` streamable HTTP);
+    if false, it moves to the first (Windsurf connects with ``serverUrl`` only)."""
+    remote_fixed: tuple[tuple[str, str], ...] = ()
+    """Keys a new remote entry starts with (``type = "http"``)."""
+    reference: str = ""
+    """A header value's reference to the token, formatted with ``var`` and ``input``."""
+    client: str = "<client>"
+    """The command that starts the tool, for the notice on how to give it the variable."""
+
+
+JSON_MCP: dict[str, McpFormat] = {
+    "claude-code": McpFormat(
+        "mcpServers", ".mcp.json", url_keys=("url",), remote_fixed=(("type", "http"),), reference="${{{var}}}",
+        client="claude",
+    ),
+    "claude-desktop": McpFormat("mcpServers", "~/.config/Claude/claude_desktop_config.json"),
+    "cursor": McpFormat(
+        "mcpServers", "~/.cursor/mcp.json", url_keys=("url",), reference="${{env:{var}}}", client="cursor"
+    ),
+    "windsurf": McpFormat(
+        "mcpServers", "~/.codeium/windsurf/mcp_config.json", url_keys=("serverUrl", "url"), keep_url_key=False,
+        reference="${{env:{var}}}", client="windsurf",
+    ),
+    "gemini": McpFormat(
+        "mcpServers", "~/.gemini/settings.json", url_keys=("httpUrl", "url"), reference="${{{var}}}", client="gemini"
+    ),
+    "vscode": McpFormat(
+        "servers", ".vscode/mcp.json", (("type", "stdio"),), url_keys=("url",), remote_fixed=(("type", "http"),),
+        reference="${{input:{input}}}", client="",
+    ),
+    "zed": McpFormat("context_servers", "~/.config/zed/settings.json", (("source", "custom"),)),
+}  # fmt: skip
+CODEX = McpFormat("mcp_servers", "~/.codex/config.toml", url_keys=("url",), client="codex")
+"""Codex: remote servers, but the token goes in its own keys (:func:`_codex_header`), not ``${}``."""
+MCP_FORMATS: dict[str, McpFormat] = {**JSON_MCP, "codex": CODEX}
+
+ANY_URL_KEYS = ("url", "serverUrl", "httpUrl")
+"""What marks a remote entry in a tool whose file has no remote servers (so it is refused)."""
+REMOTE_TYPES = ("http", "sse")
+
+MCP_TARGETS = (*JSON_MCP, "codex")
+"""Targets that hold MCP servers: --server, --var, and --command (stdio) or --url (remote) for a new server."""
+
+TARGETS = ("dotenv", "shell", "netrc", *MCP_TARGETS)
+FILE_TARGETS = ("dotenv", "netrc", *MCP_TARGETS)
+PLAINTEXT_ONLY = ("dotenv", "netrc")
+"""Formats with no way to refer to a secret kept elsewhere: they hold the token or nothing."""
+
+DEFAULT_FILES = {
+    "dotenv": ".env",
+    "netrc": "~/.netrc",
+    **{target: fmt.default_file for target, fmt in MCP_FORMATS.items()},
+}
+
+VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What to export where (never secret: it is stored as the binding's options)."""
+
+    target: str
+    name: str
+    var: str | None = None
+    server: str | None = None
+    host: str | None = None
+    login: str | None = None
+    command: tuple[str, ...] = ()
+    plaintext: bool = False
+    url: str | None = None
+    """A remote MCP server's URL (``--url``, or the entry's own once the file is read); None: stdio."""
+    header: str | None = None
+    """The HTTP header a remote server gets the token in (``--header``; None: ``Authorization``)."""
+
+    @property
+    def header_name(self) -> str:
+        return self.header or "Authorization"
+
+    @property
+    def key(self) -> str:
+        """The binding's key: which entry of the file holds the token."""
+        if self.target == "netrc":
+            return f"machine {self.host}"
+        if self.target in MCP_FORMATS:
+            top = MCP_FORMATS[self.target].top
+            if self.url is not None:
+                headers = "http_headers" if self.target == "codex" else "headers"
+                return f"{top}.{self.server}.{headers}.{self.header_name}"
+            return f"{top}.{self.server}.env.{self.var}"
+        return str(self.var)
+
+    def options(self) -> dict[str, Any]:
+        """What :func:`vault.services.exports.reexport` needs to build the Spec again (no secret)."""
+        options: dict[str, Any] = {"var": self.var, "server": self.server, "host": self.host, "login": self.login}
+        if self.url is not None:
+            options |= {"url": self.url, "header": self.header_name}
+        return options
