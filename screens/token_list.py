@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from screens.app import TuiSettings, VaultApp
 from screens.messages import VaultChanged
 from vault.core.model import Credential, Status
-from vault.core.timefmt import relative
+from vault.core.timefmt import expiry, relative
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -84,8 +84,8 @@ def urgency(credential: Credential, now: float, settings: TuiSettings) -> Urgenc
 
 
 def expires_text(credential: Credential, now: float) -> str:
-    """The Expires cell's words: ``in 4m 12s``, ``3h ago`` or ``no expiry``."""
-    return "no expiry" if credential.expires_at is None else relative(credential.expires_at, now)
+    """The Expires cell's words: ``in 4m 12s``, ``3h ago`` or ``no expiry``, as ``tokendeck list`` says them."""
+    return expiry(credential.expires_at, now)
 
 
 def plain(value: str | None) -> Text:

@@ -132,6 +132,17 @@ def test_expiry_warnings_once_each(v: vault.Vault, auth_server: AuthServer, cloc
     assert ("expiry-warning", "warned") in [(e.action, e.outcome) for e in v.audit_log(credential="pat")]
 
 
+def test_no_warning_for_a_refresh_token_it_does_not_hold(
+    v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock
+) -> None:
+    """The warning follows the credential's deadline: without a refresh token, that is its
+    access token's expiry (on the list's countdown), not a stale refresh-token expiry."""
+    c = seed(v, auth_server, "oauth", expires_in=3 * 86400)
+    v.save(dataclasses.replace(c, refresh_token=None, refresh_expires_at=clock.now() + 2 * 86400))
+    assert BackgroundRefresher(v).run_once() == []
+    assert ("expiry-warning", "warned") not in [(e.action, e.outcome) for e in v.audit_log(credential="oauth")]
+
+
 def test_timer_runs_and_stops(v: vault.Vault, auth_server: AuthServer) -> None:
     seed(v, auth_server, "soon", expires_in=10)
     ran = threading.Event()

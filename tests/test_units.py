@@ -98,6 +98,39 @@ def test_status_model(kw: dict[str, object], status: str) -> None:
     assert _cred(**kw).status_at(NOW) == status
 
 
+@pytest.mark.parametrize(
+    ("kw", "due"),
+    [
+        ({"kind": "oauth", "expires_at": NOW + 59}, True),  # inside a 60 s window
+        ({"kind": "oauth", "expires_at": NOW + 60}, True),  # on its edge
+        ({"kind": "oauth", "expires_at": NOW + 61}, False),
+        ({"kind": "oauth", "expires_at": NOW - 1}, True),  # already expired: refresh it
+        ({"kind": "oauth"}, False),  # no expiry: nothing to refresh ahead of
+        ({"kind": "oauth", "expires_at": NOW + 1, "stored_status": "needs_login"}, False),
+        ({"kind": "oauth", "expires_at": NOW + 1, "stored_status": "revoked"}, False),
+        ({"expires_at": NOW + 1}, False),  # a static token is never refreshed
+    ],
+)
+def test_due(kw: dict[str, object], due: bool) -> None:
+    assert _cred(**kw).due(NOW, 60) is due
+
+
+@pytest.mark.parametrize(
+    ("kw", "deadline"),
+    [
+        ({"expires_at": NOW + 5}, (NOW + 5, "token")),
+        ({"kind": "oauth", "expires_at": NOW + 5}, (NOW + 5, "access token")),
+        (
+            {"kind": "oauth", "expires_at": NOW + 5, "refresh_token": Secret("r"), "refresh_expires_at": NOW + 9},
+            (NOW + 9, "refresh token"),
+        ),
+        ({"kind": "oauth", "expires_at": NOW + 5, "refresh_token": Secret("r")}, (None, "refresh token")),
+    ],
+)
+def test_deadline_is_what_runs_out(kw: dict[str, object], deadline: tuple[float | None, str]) -> None:
+    assert _cred(**kw).deadline() == deadline
+
+
 def test_status_policy_is_adjustable() -> None:
     c = _cred(expires_at=NOW + 86400)
     assert c.status_at(NOW, StatusPolicy(long_lived_warning=3600)) == "active"

@@ -19,6 +19,8 @@ from vault.errors import InvalidInput
 Kind = Literal["oauth", "static"]
 StoredStatus = Literal["active", "needs_login", "revoked", "error"]
 Status = Literal["active", "expiring", "expired", "needs_login", "revoked", "error"]
+Lifespan = Literal["token", "refresh token", "access token"]
+"""What runs out when a credential stops giving a token: see :meth:`Credential.deadline`."""
 
 STATUSES: tuple[Status, ...] = ("active", "expiring", "expired", "needs_login", "revoked", "error")
 
@@ -96,23 +98,40 @@ class Credential:
     last_refreshed_at: float | None = None
     last_used_at: float | None = None
 
+    def deadline(self) -> tuple[float | None, Lifespan]:
+        """When this credential stops giving a token without a new sign-in, and what runs out then.
+
+        A static token's own expiry; an OAuth credential's refresh token's (its access
+        token is renewed on read); with no refresh token, the access token's.
+        """
+        if self.kind == "oauth" and self.refresh_token is not None:
+            return self.refresh_expires_at, "refresh token"
+        if self.kind == "oauth":
+            return self.expires_at, "access token"
+        return self.expires_at, "token"
+
+    def due(self, now: float, within: float) -> bool:
+        """Whether to refresh now: an active OAuth credential whose access token expires within ``within`` seconds."""
+        return (
+            self.kind == "oauth"
+            and self.stored_status == "active"
+            and self.expires_at is not None
+            and self.expires_at - within <= now
+        )
+
     def status_at(self, now: float, policy: StatusPolicy = StatusPolicy()) -> Status:
         """The user-facing status: can a working token be had without signing in again?
 
-        An OAuth credential with a refresh token follows the refresh token's
-        expiry (its access token is renewed on read); one without follows the
-        access token's.  Stored states (revoked, needs_login, error) win.
+        It follows :meth:`deadline`, warning a week ahead for a static or refresh
+        token and five minutes ahead for a lone access token.  Stored states
+        (revoked, needs_login, error) win.
         """
         if self.stored_status != "active":
             return self.stored_status
         if self.access_token is None:
             return "needs_login"
-        if self.kind == "oauth" and self.refresh_token is not None:
-            deadline, warning = self.refresh_expires_at, policy.long_lived_warning
-        elif self.kind == "oauth":
-            deadline, warning = self.expires_at, policy.short_lived_warning
-        else:
-            deadline, warning = self.expires_at, policy.long_lived_warning
+        deadline, lifespan = self.deadline()
+        warning = policy.short_lived_warning if lifespan == "access token" else policy.long_lived_warning
         if deadline is None:
             return "active"
         if deadline <= now:

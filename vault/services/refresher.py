@@ -86,17 +86,9 @@ class BackgroundRefresher:
     # ----------------------------------------------------------------- runs
 
     def due(self) -> list[Credential]:
-        """Active OAuth credentials with a refresh token whose access token expires within the window."""
+        """Credentials due within the window (:meth:`Credential.due`) that hold a refresh token to do it with."""
         now = self.vault.clock.now()
-        return [
-            c
-            for c in self.vault.credentials()
-            if c.kind == "oauth"
-            and c.stored_status == "active"
-            and c.refresh_token is not None
-            and c.expires_at is not None
-            and c.expires_at - self.window <= now
-        ]
+        return [c for c in self.vault.credentials() if c.due(now, self.window) and c.refresh_token is not None]
 
     def run_once(self) -> list[RefreshEvent]:
         """Refresh everything due and emit warnings; return this run's events."""
@@ -128,7 +120,9 @@ class BackgroundRefresher:
         for c in self.vault.credentials():
             if c.stored_status != "active":
                 continue
-            deadline, what = (c.expires_at, "token") if c.kind == "static" else (c.refresh_expires_at, "refresh token")
+            deadline, what = c.deadline()
+            if what == "access token":  # minutes away, and on the list's countdown: days of warning are for the rest
+                continue
             if deadline is None or not now < deadline <= now + self.warn_before:
                 continue
             key = (c.name, what, deadline)

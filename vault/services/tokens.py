@@ -60,7 +60,7 @@ class Vault(Repository):
         """
         credential = self.get(name)
         now = self.clock.now()
-        if needs_refresh(credential, now, REFRESH_SKEW):
+        if credential.due(now, REFRESH_SKEW):
             credential = refresh(self, name, skew=REFRESH_SKEW)
             now = self.clock.now()
         token = usable_token(credential, now)
@@ -92,16 +92,6 @@ def usable_token(credential: Credential, now: float) -> str:
     return credential.access_token.reveal()
 
 
-def needs_refresh(credential: Credential, now: float, skew: float = REFRESH_SKEW) -> bool:
-    """An active OAuth credential whose access token expires within ``skew`` seconds."""
-    return (
-        credential.kind == "oauth"
-        and credential.stored_status == "active"
-        and credential.expires_at is not None
-        and credential.expires_at - skew <= now
-    )
-
-
 def is_dead_grant(error: ProviderError, provider: Provider) -> bool:
     """The refresh token will never work again: the user must sign in."""
     return error.code == "invalid_grant" or error.code in provider.dead_grant_errors
@@ -129,7 +119,7 @@ def refresh(
         credential = vault.get(name)
         if credential.kind != "oauth":
             raise InvalidInput(f"{name} is a static token; there is nothing to refresh")
-        if not force and not needs_refresh(credential, vault.clock.now(), skew):
+        if not force and not credential.due(vault.clock.now(), skew):
             return credential
         if credential.stored_status in ("revoked", "needs_login"):
             raise NeedsSignIn(
@@ -206,6 +196,6 @@ def _call_token_endpoint(
 def fresh(vault: Vault, name: str, *, skew: float = REFRESH_SKEW) -> Credential:
     """The credential, refreshed first if its access token expires within ``skew``."""
     credential = vault.get(name)
-    if needs_refresh(credential, vault.clock.now(), skew):
+    if credential.due(vault.clock.now(), skew):
         return refresh(vault, name, skew=skew)
     return credential
