@@ -52,18 +52,18 @@ def refresh_due(app: VaultApp) -> None:
 
 def revoke_text(app: VaultApp, name: str) -> tuple[str, bool]:
     """What revoking will and will not do, and whether the provider can revoke by API."""
-    from vault.services.revoke import provider_of
+    from vault.services.revoke import revocation_plan
 
     vault = app.unlocked_vault
     credential = vault.get(name)
-    provider, registration = provider_of(vault, credential)
-    if provider is not None and registration is not None and provider.revoke.style != "none":
+    plan = revocation_plan(vault, credential)
+    if plan.by_api:
         return (
             f"tokendeck will ask {credential.provider} to revoke {name}'s tokens "
             f"(the refresh token first), then erase them here. Programs using them will stop working.",
             True,
         )
-    where = (provider.revoke.manual_url or provider.register_url) if provider else None
+    where = plan.manual_url
     return (
         f"{credential.provider} cannot revoke tokens by API, so the tokens stay valid at the provider "
         f"until you revoke them{' at ' + where if where else ' on its site'}. tokendeck will only erase them here.",

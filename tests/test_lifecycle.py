@@ -244,6 +244,25 @@ def plaintext_copy(v: vault.Vault, tmp_path: Path) -> bytes:
     return data
 
 
+def test_the_revocation_plan_says_what_revoke_will_do(v: vault.Vault) -> None:
+    from vault.core.model import ClientRegistration
+    from vault.services.revoke import RevocationPlan, revocation_plan
+
+    v.set_client(ClientRegistration(provider="microsoft", base="microsoft", client_id="app", params={"tenant": "x"}))
+    v.save(dataclasses.replace(v.get("acme"), name="entra", provider="microsoft"))
+    v.add_static("pat", provider="github-pat", token="ghp_x")
+    v.add_static("mine", provider="my-own-kind", token="tok")
+    plans = {name: revocation_plan(v, v.get(name)) for name in ("acme", "entra", "pat", "mine")}
+    assert plans == {
+        "acme": RevocationPlan(by_api=True),  # the loopback server advertises RFC 7009
+        "entra": RevocationPlan(by_api=False, manual_url="https://myaccount.microsoft.com/"),
+        "pat": RevocationPlan(by_api=False, manual_url="https://github.com/settings/personal-access-tokens"),
+        "mine": RevocationPlan(by_api=False),  # not in the catalog: nobody knows where
+    }
+    result = revoke(v, "entra", erase_without_provider=True)  # and revoke does what it said
+    assert (result.revoked_at_provider, result.manual_url) == (False, plans["entra"].manual_url)
+
+
 def test_revoke_for_real_then_erase(v: vault.Vault, auth_server: AuthServer, tmp_path: Path) -> None:
     access, refresh_token = tokens(v)
     assert access and refresh_token

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
 from vault.cli import terminal
 from vault.errors import InvalidInput
@@ -52,11 +51,11 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    from vault.services.revoke import revoke
+    from vault.services.revoke import revocation_plan, revoke
 
     with terminal.open_vault() as vault:
         credential = vault.get(args.name)
-        provider_has_endpoint = _revocable(vault, credential)
+        provider_has_endpoint = revocation_plan(vault, credential).by_api
         if not args.yes:
             if not terminal.interactive():
                 raise InvalidInput(f"not revoking {args.name} without confirmation: pass --yes")
@@ -81,10 +80,3 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         return 0
     terminal.notice(f"{credential.provider} cannot revoke by API: revoke it{where}, and pass --local to erase it here")
     return 1
-
-
-def _revocable(vault: Any, credential: Any) -> bool:
-    from vault.services.revoke import provider_of
-
-    provider, registration = provider_of(vault, credential)
-    return provider is not None and registration is not None and provider.revoke.style != "none"

@@ -7,12 +7,11 @@ endpoint and the user asked for the local copy to go.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 from vault.core.locks import credential_lock
-from vault.core.model import Credential
-from vault.core.providers import Provider, resolve
-from vault.errors import ProviderError, RevokeFailed
+from vault.core.model import ClientRegistration, Credential
+from vault.core.providers import Provider, builtin, resolve
+from vault.errors import NotFound, ProviderError, RevokeFailed
 from vault.services.tokens import Vault
 
 
@@ -31,6 +30,38 @@ class RevokeResult:
     manual_url: str | None = None
 
 
+@dataclasses.dataclass(frozen=True)
+class RevocationPlan:
+    """What revoking a credential will and will not do, before anything is done.
+
+    Attributes:
+        by_api: the provider revokes tokens by API, and there is a registration to
+            call it with; otherwise revoking only erases the local copy.
+        manual_url: where to revoke by hand when it cannot be done by API (None:
+            the provider is not in the catalog, so its site is not known).
+    """
+
+    by_api: bool
+    manual_url: str | None = None
+
+
+def revocation_plan(vault: Vault, credential: Credential) -> RevocationPlan:
+    """What :func:`revoke` would do with ``credential``: the CLI's prompt and the TUI's dialog say this.
+
+    Raises:
+        NotFound: an OAuth credential whose provider registration is gone.
+    """
+    return _plan(*_provider_of(vault, credential))
+
+
+def _plan(provider: Provider | None, registration: ClientRegistration | None) -> RevocationPlan:
+    if provider is None:
+        return RevocationPlan(by_api=False)
+    if registration is None or provider.revoke.style == "none":
+        return RevocationPlan(by_api=False, manual_url=provider.revoke.manual_url or provider.register_url)
+    return RevocationPlan(by_api=True)
+
+
 def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> RevokeResult:
     """Revoke ``name`` at its provider, then erase its secrets and mark it revoked.
 
@@ -45,12 +76,13 @@ def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> 
         credential = vault.get(name)
         if credential.stored_status == "revoked" and credential.access_token is None:
             return RevokeResult(revoked_at_provider=False, erased=True)
-        provider, registration = provider_of(vault, credential)
-        if provider is None or provider.revoke.style == "none" or registration is None:
-            manual = None if provider is None else (provider.revoke.manual_url or provider.register_url)
+        provider, registration = _provider_of(vault, credential)
+        plan = _plan(provider, registration)
+        if not plan.by_api:
             if erase_without_provider:
                 vault.erase_secrets(name, detail="erased locally; the provider has no revocation endpoint")
-            return RevokeResult(revoked_at_provider=False, erased=erase_without_provider, manual_url=manual)
+            return RevokeResult(revoked_at_provider=False, erased=erase_without_provider, manual_url=plan.manual_url)
+        assert provider is not None and registration is not None  # noqa: S101 - by_api says so
         from vault.oauth.revocation import send_revocation
 
         try:
@@ -62,10 +94,8 @@ def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> 
         return RevokeResult(revoked_at_provider=True, erased=True)
 
 
-def provider_of(vault: Vault, credential: Credential) -> tuple[Provider | None, Any]:
-    from vault.core.providers import builtin
-    from vault.errors import NotFound
-
+def _provider_of(vault: Vault, credential: Credential) -> tuple[Provider | None, ClientRegistration | None]:
+    """A static token's catalog entry (None if unknown), or an OAuth credential's provider and registration."""
     if credential.kind == "static":
         try:
             return builtin(credential.provider), None
