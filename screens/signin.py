@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import threading
 import webbrowser
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
@@ -29,11 +28,12 @@ from textual.widgets.option_list import Option
 from screens.app import VaultApp
 from screens.messages import VaultChanged
 from vault import Vault
-from vault.core.model import ClientRegistration, check_name
-from vault.core.providers import Provider, builtin, catalog, check_endpoint, resolve
+from vault.core.model import ClientRegistration
+from vault.core.providers import Provider, builtin, catalog, resolve
 from vault.core.secret import Secret
 from vault.errors import InvalidInput, ProviderError, VaultError
 from vault.oauth.flows import DEFAULT_TIMEOUT, DeviceCode
+from vault.services.registration import RegistrationRequest, prepare, store
 
 View = Literal["pick", "register", "wait"]
 
@@ -111,79 +111,26 @@ class RegistrationForm:
     """What the user typed into the registration form (the secret already wrapped).
 
     Attributes:
-        name: the provider name ``login`` will take.
-        base: the catalog entry it builds on.
-        client_id: the app's public identifier, as typed.
+        request: the registration asked for (checked by :mod:`vault.services.registration`).
         client_secret: the app's secret, if one was typed.
-        params: values for the catalog's placeholders (``tenant``, ``base_url``).
-        issuer: a new custom server's issuer URL (discovery runs on it).
         device: the user wants the device flow (GitHub needs no secret for it).
-        existing: the registration being edited: its endpoints are kept, and so is
-            its secret when none is typed.
     """
 
-    name: str
-    base: str
-    client_id: str
+    request: RegistrationRequest
     client_secret: Secret | None
-    params: Mapping[str, str]
-    issuer: str | None = None
     device: bool = False
-    existing: ClientRegistration | None = None
 
 
 def register(vault: Vault, form: RegistrationForm) -> ClientRegistration:
-    """Check a registration the way ``tokendeck provider add`` does, then store it.
-
-    Network (discovery) happens before anything is written; every failure leaves
-    the vault as it was.
+    """Check and store a registration by the rules ``tokendeck provider add`` follows
+    (discovery first; every failure leaves the vault as it was).
 
     Raises:
         InvalidInput: a bad name, client ID, secret, parameter or endpoint.
         ProviderError: discovery failed.
     """
-    check_name(form.name, "provider")
-    base = builtin(form.base)
-    if base.kind != "oauth":
-        raise InvalidInput(f"{base.key} is a static-token provider; there is no app to register")
-    client_id = form.client_id.strip()
-    if not client_id:
-        raise InvalidInput("Enter the client ID of your app (its public identifier).")
-    if not client_id.isprintable() or len(client_id) > 500:
-        raise InvalidInput("The client ID must be at most 500 printable characters.")
-    for key, value in form.params.items():
-        if not value or not value.isprintable():
-            raise InvalidInput(f"{key} must not be empty")
-    overrides: Mapping[str, object] = form.existing.overrides if form.existing else {}
-    if base.template and form.existing is None:
-        if not form.issuer:
-            raise InvalidInput("Enter the server's issuer URL (its discovery document is read from there).")
-        if any(r.provider == form.name for r in vault.clients()):
-            raise InvalidInput(f"A provider named {form.name!r} is already registered: pick it from the list.")
-        from vault.oauth.discovery import discover
-
-        overrides = discover(form.name, check_endpoint(form.issuer, "the issuer URL"))
-    registration = ClientRegistration(
-        provider=form.name, base=base.key, client_id=client_id, params=dict(form.params), overrides=overrides
-    )
-    provider = resolve(registration)  # checks every endpoint before anything is stored
-    secret = form.client_secret or (form.existing.client_secret if form.existing else None)
-    if secret is not None and (not secret or not secret.reveal().isprintable()):
-        raise InvalidInput("The client secret has control characters; nothing was stored.")
-    if provider.client_secret == "required" and not secret and not (form.device and not provider.device_needs_secret):
-        raise InvalidInput(f"{provider.name} needs your app's client secret too; nothing was stored.")
-    if provider.client_secret == "none":
-        secret = None
-    stored = ClientRegistration(
-        provider=registration.provider,
-        base=registration.base,
-        client_id=registration.client_id,
-        client_secret=secret or None,
-        params=registration.params,
-        overrides=registration.overrides,
-    )
-    vault.set_client(stored)
-    return stored
+    prepared = prepare(vault, form.request)
+    return store(vault, prepared, form.client_secret, device=form.device)
 
 
 def _filled(provider: Provider, registration: ClientRegistration | None) -> Provider:
@@ -569,16 +516,15 @@ class SignInScreen(Screen[None]):
         }
         secret = self.client_secret.value
         issuer = self.query_one("#issuer", Input).value.strip()
-        form = RegistrationForm(
+        request = RegistrationRequest(
             name=name,
-            base=base,
             client_id=self.client_id.value,
-            client_secret=Secret(secret) if secret else None,
+            base=base,
             params=params,
             issuer=issuer if template and issuer else None,
-            device=self.device.value,
             existing=registration,
         )
+        form = RegistrationForm(request, Secret(secret) if secret else None, device=self.device.value)
         self.say("Checking…")
         self.query_one("#save", Button).disabled = True
         self.save_registration(form)
@@ -591,7 +537,7 @@ class SignInScreen(Screen[None]):
         except VaultError as exc:
             self.post_message(self.Failed(exc.message, getattr(exc, "code", None)))
             return
-        self.post_message(self.Registered(form.name, form.device))
+        self.post_message(self.Registered(form.request.name, form.device))
 
     @on(Registered)
     def _registered(self, message: Registered) -> None:

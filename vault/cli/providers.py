@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vault.cli import terminal
 from vault.errors import InvalidInput, NotFound
-
-if TYPE_CHECKING:
-    from vault.core.providers import Provider
 
 ENDPOINT_FLAGS = {
     "authorize_url": "authorize_url",
@@ -85,56 +82,27 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return overrides
 
 
-def _base_for(args: argparse.Namespace) -> Provider:
-    from vault.core.providers import builtin, catalog
-
-    if args.base:
-        return builtin(args.base)
-    if args.name in catalog():
-        return builtin(args.name)
-    if args.issuer or args.authorize_url:
-        return builtin("oidc")
-    raise NotFound(f"{args.name!r} is not a built-in provider: pass --base, --issuer or the endpoint flags")
-
-
 def cmd_provider_add(args: argparse.Namespace) -> int:
-    from vault.core.model import ClientRegistration, check_name
-    from vault.core.providers import resolve
     from vault.core.secret import Secret
+    from vault.services.registration import RegistrationRequest, check_request, prepare, store
 
-    check_name(args.name, "provider")
-    base = _base_for(args)
-    if base.kind != "oauth":
-        raise InvalidInput(f"{base.key} is a static-token provider; there is no app to register")
-    overrides = _overrides(args)
-    if base.template and not args.issuer and not ("authorize_url" in overrides and "token_url" in overrides):
-        raise InvalidInput("a custom provider needs --issuer URL, or --authorize-url and --token-url")
-    if not args.client_id or not args.client_id.isprintable() or len(args.client_id) > 500:
-        raise InvalidInput("--client-id is required (the app's public identifier)")
+    request = RegistrationRequest(
+        name=args.name,
+        client_id=args.client_id or "",
+        base=args.base,
+        params=_params(args.param),
+        issuer=args.issuer,
+        overrides=_overrides(args),
+        replace=True,  # provider add stores, or replaces, the registration of that name
+    )
+    check_request(request)  # before anything is unlocked
     with terminal.open_vault() as vault:
-        if args.issuer:
-            from vault.oauth.discovery import discover
-
-            overrides = {**discover(args.name, args.issuer), **overrides}
-        registration = ClientRegistration(
-            provider=args.name, base=base.key, client_id=args.client_id, params=_params(args.param), overrides=overrides
-        )
-        provider = resolve(registration)  # checks every endpoint before anything is stored
+        prepared = prepare(vault, request)
         secret = None
-        if provider.client_secret == "required" or args.with_secret:
-            secret = terminal.read_secret(f"Client secret for {args.name}")
-            if not secret or not secret.isprintable():
-                raise InvalidInput("the client secret is empty or has control characters; nothing was stored")
-        vault.set_client(
-            ClientRegistration(
-                provider=registration.provider,
-                base=registration.base,
-                client_id=registration.client_id,
-                client_secret=Secret(secret) if secret else None,
-                params=registration.params,
-                overrides=registration.overrides,
-            )
-        )
+        if prepared.asks_for_secret(offered=args.with_secret):
+            secret = Secret(terminal.read_secret(f"Client secret for {args.name}"))
+        store(vault, prepared, secret)
+    provider = prepared.provider
     port = provider.redirect_port or "any port"
     terminal.notice(f"stored your {provider.name} app as {args.name} (redirect URI http://127.0.0.1:{port}/callback)")
     terminal.notice(f"sign in with: tokendeck login {args.name}")

@@ -103,6 +103,11 @@ class Provider:
     def has_device_flow(self) -> bool:
         return self.device_authorization_url is not None
 
+    def needs_secret(self, *, device: bool = False) -> bool:
+        """Whether signing in needs the app's client secret: where the provider requires one,
+        except for a device sign-in at a provider whose device flow works without it (GitHub)."""
+        return self.client_secret == "required" and (self.device_needs_secret or not device)
+
     def endpoints(self) -> dict[str, str]:
         """The endpoint URLs this entry names (after resolution, all concrete)."""
         names = ("authorize_url", "token_url", "device_authorization_url", "userinfo_url", "issuer")

@@ -100,8 +100,7 @@ def _check_usable(provider: Provider, has_secret: bool, device: bool) -> None:
         raise InvalidInput(
             f"{provider.key} is a static-token provider: use tokendeck add NAME --provider {provider.key}"
         )
-    needs_secret = provider.client_secret == "required" and (provider.device_needs_secret or not device)
-    if needs_secret and not has_secret:
+    if provider.needs_secret(device=device) and not has_secret:
         raise InvalidInput(
             f"{provider.key} needs the app's client secret: tokendeck provider add {provider.key} --client-id ID"
         )

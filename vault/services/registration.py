@@ -1,0 +1,197 @@
+"""Registering the user's own OAuth app with a provider: the rules ``tokendeck provider add``
+and the TUI's registration form both follow.
+
+Two steps, so a front end can ask for the client secret only once it knows the
+provider wants one: :func:`prepare` checks everything and runs discovery (the
+network) but writes nothing; :func:`store` checks the secret and writes.  Every
+failure leaves the vault as it was.
+
+The rules:
+
+- a valid name; a base that is an OAuth provider (a built-in, or ``oidc`` for a
+  server found by its issuer or given by its endpoints);
+- a client ID of 1-500 printable characters (surrounding spaces dropped);
+  placeholder values (``tenant``, ``base_url``) non-empty and printable;
+- a new custom server needs its issuer URL, or its authorization and token endpoints;
+  a registration is replaced only when the caller says so (or edits it);
+- every endpoint https, or http on loopback;
+- the secret: one the provider needs must be there (GitHub's device flow needs
+  none), one given must be printable, and a provider that takes none (native
+  apps at Microsoft, Dropbox) never stores one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vault.core.model import ClientRegistration, check_name
+from vault.core.providers import Provider, builtin, catalog, check_endpoint, resolve
+from vault.core.repository import Repository
+from vault.core.secret import Secret
+from vault.errors import InvalidInput, NotFound
+
+MAX_CLIENT_ID = 500
+
+
+@dataclass(frozen=True)
+class RegistrationRequest:
+    """What the user asked to register (no secret: that comes to :func:`store`).
+
+    Attributes:
+        name: the provider name ``tokendeck login`` will take.
+        client_id: the app's public identifier, as given.
+        base: the catalog entry it builds on; None: the name's own built-in, or
+            ``oidc`` when an issuer or endpoints are given.
+        params: values for the catalog's placeholders (``tenant``, ``base_url``).
+        issuer: discover the endpoints from this issuer (OIDC, then RFC 8414).
+        overrides: catalog fields given explicitly (endpoints, scopes, a fixed
+            redirect port); they win over what discovery finds.
+        existing: the registration being edited: its endpoints and secret are kept
+            unless new ones are given.
+        replace: a registration of this name may be replaced (``provider add``
+            stores or replaces; the TUI's "new server" form must not).
+    """
+
+    name: str
+    client_id: str
+    base: str | None = None
+    params: Mapping[str, str] = field(default_factory=dict)
+    issuer: str | None = None
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+    existing: ClientRegistration | None = None
+    replace: bool = False
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked registration, not yet stored."""
+
+    registration: ClientRegistration
+    """Everything but the secret."""
+    provider: Provider
+    """The registration resolved: endpoints filled in and checked."""
+    kept_secret: Secret | None = None
+    """The edited registration's secret, kept when no new one is given."""
+
+    def asks_for_secret(self, *, device: bool = False, offered: bool = False) -> bool:
+        """Whether a front end should ask for the client secret: the provider needs one
+        for this way of signing in, or the user offered one.
+
+        Raises:
+            InvalidInput: a secret was offered to a provider that takes none.
+        """
+        if offered and self.provider.client_secret == "none":
+            raise InvalidInput(_takes_no_secret(self.provider))
+        return offered or (self.provider.needs_secret(device=device) and self.kept_secret is None)
+
+
+def check_request(request: RegistrationRequest) -> Provider:
+    """Every rule that needs neither the vault nor the network; returns the base entry.
+
+    A front end may call this first, to refuse bad input before unlocking anything;
+    :func:`prepare` calls it too.
+
+    Raises:
+        InvalidInput: a bad name, client ID or parameter, a static-token base, or a
+            new custom server without an issuer or endpoints.
+        NotFound: no such built-in (and no issuer or endpoints to go by).
+    """
+    check_name(request.name, "provider")
+    base = _base(request)
+    if base.kind != "oauth":
+        raise InvalidInput(f"{base.key} is a static-token provider; there is no app to register")
+    client_id = request.client_id.strip()
+    if not client_id or not client_id.isprintable() or len(client_id) > MAX_CLIENT_ID:
+        raise InvalidInput(
+            f"the client ID (your app's public identifier) must be 1-{MAX_CLIENT_ID} printable characters"
+        )
+    for key, value in request.params.items():
+        if not value or not value.isprintable():
+            raise InvalidInput(f"{key} must not be empty")
+    endpoints = {**(request.existing.overrides if request.existing else {}), **request.overrides}
+    new_server = base.template and request.existing is None
+    if new_server and not request.issuer and not {"authorize_url", "token_url"} <= endpoints.keys():
+        raise InvalidInput("a custom provider needs its issuer URL, or its authorization and token endpoints")
+    return base
+
+
+def prepare(vault: Repository, request: RegistrationRequest) -> Prepared:
+    """Check a registration and discover its endpoints; write nothing.
+
+    Raises:
+        InvalidInput: as :func:`check_request`, a name already registered (unless
+            replacing or editing), or an endpoint that is not https (or loopback http).
+        NotFound: as :func:`check_request`.
+        ProviderError: discovery failed.
+    """
+    base = check_request(request)
+    existing = request.existing
+    if existing is None and not request.replace and any(r.provider == request.name for r in vault.clients()):
+        raise InvalidInput(
+            f"a provider named {request.name!r} is already registered: change it, or choose another name"
+        )
+    overrides: dict[str, Any] = {**(existing.overrides if existing else {}), **request.overrides}
+    if request.issuer:
+        from vault.oauth.discovery import discover  # the network: only when there is an issuer to ask
+
+        overrides = {**discover(request.name, check_endpoint(request.issuer, "the issuer URL")), **request.overrides}
+    registration = ClientRegistration(
+        provider=request.name,
+        base=base.key,
+        client_id=request.client_id.strip(),
+        params=dict(request.params),
+        overrides=overrides,
+    )
+    provider = resolve(registration)  # checks every endpoint before anything is stored
+    return Prepared(registration, provider, existing.client_secret if existing else None)
+
+
+def store(vault: Repository, prepared: Prepared, secret: Secret | None, *, device: bool = False) -> ClientRegistration:
+    """Store a prepared registration with ``secret`` (or the edited one's); returns what was stored.
+
+    Args:
+        secret: the secret the user gave (None: none given).
+        device: the user will sign in with a device code (GitHub needs no secret for it).
+
+    Raises:
+        InvalidInput: a secret the provider needs is missing, or one given is empty,
+            has control characters, or goes to a provider that takes none.
+    """
+    provider = prepared.provider
+    if secret is not None:
+        if not secret or not secret.reveal().isprintable():
+            raise InvalidInput("the client secret is empty or has control characters; nothing was stored")
+        if provider.client_secret == "none":
+            raise InvalidInput(_takes_no_secret(provider))
+    kept = secret or prepared.kept_secret
+    if provider.client_secret == "none":
+        kept = None  # a secret stored before this rule: dropped
+    if kept is None and provider.needs_secret(device=device):
+        raise InvalidInput(f"{provider.name} needs your app's client secret too; nothing was stored.")
+    r = prepared.registration
+    stored = ClientRegistration(
+        provider=r.provider,
+        base=r.base,
+        client_id=r.client_id,
+        client_secret=kept,
+        params=r.params,
+        overrides=r.overrides,
+    )
+    vault.set_client(stored)
+    return stored
+
+
+def _base(request: RegistrationRequest) -> Provider:
+    if request.base:
+        return builtin(request.base)
+    if request.name in catalog():
+        return builtin(request.name)
+    if request.issuer or "authorize_url" in request.overrides:
+        return builtin("oidc")
+    raise NotFound(f"{request.name!r} is not a built-in provider: give its base, its issuer, or its endpoints")
+
+
+def _takes_no_secret(provider: Provider) -> str:
+    return f"{provider.name} apps take no client secret; nothing was stored"
