@@ -7,8 +7,7 @@ token is typed into a masked field and never shown, logged or put in a message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from textual import getters, on, work
 from textual.app import ComposeResult
@@ -21,11 +20,12 @@ from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from screens.app import VaultApp
 from screens.messages import VaultChanged
-from vault.core.model import check_name, check_token
-from vault.core.providers import catalog, check_endpoint
+from vault.core.model import check_token
+from vault.core.providers import catalog
 from vault.core.secret import Secret
-from vault.core.timefmt import parse_when
 from vault.errors import InvalidInput, VaultError
+from vault.services import static_tokens
+from vault.services.static_tokens import StaticToken
 
 FIELDS = ("name", "provider", "account", "expires", "server-url", "username", "token")
 """The form's inputs, by id, in tab order."""
@@ -34,28 +34,6 @@ FIELDS = ("name", "provider", "account", "expires", "server-url", "username", "t
 def static_kinds() -> list[str]:
     """The built-in static-token providers (github-pat, jira-dc, api-key)."""
     return [key for key, provider in catalog().items() if provider.kind == "static"]
-
-
-def _label(value: str, what: str) -> str | None:
-    """An optional one-line label (account, username); ``None`` when empty."""
-    value = value.strip()
-    if not value:
-        return None
-    if len(value) > 200 or not value.isprintable():
-        raise InvalidInput(f"The {what} must be at most 200 printable characters.")
-    return value
-
-
-@dataclass(frozen=True)
-class NewToken:
-    """A checked form, ready for :meth:`vault.Vault.add_static`."""
-
-    name: str
-    provider: str
-    token: Secret
-    account: str | None = None
-    expires_at: float | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
 
 class AddTokenScreen(Screen[None]):
@@ -127,6 +105,10 @@ class AddTokenScreen(Screen[None]):
     def value(self, field_id: str) -> str:
         return self.query_one(f"#{field_id}", Input).value
 
+    def optional(self, field_id: str) -> str | None:
+        """An optional field's text; None when left blank."""
+        return self.value(field_id).strip() or None
+
     def say(self, text: str) -> None:
         """Show a problem as plain text (names are the user's, never markup)."""
         self.problem.update(text)
@@ -156,8 +138,8 @@ class AddTokenScreen(Screen[None]):
         self.query_one("#token", Input).value = ""
         self.app.pop_screen()
 
-    def check(self) -> NewToken:
-        """Read and check the form.
+    def check(self) -> tuple[StaticToken, Secret]:
+        """Read the form and check it by the rules ``tokendeck add`` follows (no vault read here).
 
         Raises:
             InvalidInput: with a message for the user (never quoting the token).
@@ -167,60 +149,46 @@ class AddTokenScreen(Screen[None]):
             raise InvalidInput("The form is empty: enter a name, a provider and the token.")
         if not name:
             raise InvalidInput("Enter a name for the token.")
-        check_name(name)
-        vault = self.app.unlocked_vault
-        if vault.exists(name):
-            raise InvalidInput(f"A credential named {name!r} already exists: choose another name.")
         if not provider:
             raise InvalidInput(f"Enter the provider: {', '.join(static_kinds())}, or a name of your own.")
-        check_name(provider, "provider")
-        entry = catalog().get(provider)
-        if entry is not None and entry.kind == "oauth":
-            raise InvalidInput(f"{provider} signs in with OAuth: press escape, then s to sign in.")
-        account = _label(self.value("account"), "account")
-        expires_at = None
-        if self.value("expires").strip():
-            expires_at = parse_when(self.value("expires"), self.app.clock.now())
-            if expires_at <= self.app.clock.now():
-                raise InvalidInput("The expiry is in the past.")
-        extras: dict[str, Any] = {}
-        if entry is not None and entry.requires:
-            server_url = self.value("server-url").strip()
-            username = _label(self.value("username"), "username")
-            if not server_url or not username:
-                raise InvalidInput(f"{provider} needs the server URL and your username on it.")
-            extras = {"server_url": check_endpoint(server_url, "The server URL"), "username": username}
+        server_fields = self.query_one("#jira").display  # shown where the provider requires them
+        checked = static_tokens.check(
+            name,
+            provider,
+            now=self.app.clock.now(),
+            account=self.optional("account"),
+            expires=self.optional("expires"),
+            server_url=self.optional("server-url") if server_fields else None,
+            username=self.optional("username") if server_fields else None,
+            sign_in_hint="press escape, then s to sign in.",
+        )
         if not token:
             raise InvalidInput("Paste the token.")
         check_token(token)
-        return NewToken(name, provider, Secret(token), account, expires_at, extras)
+        return checked, Secret(token)
 
     def submit(self) -> None:
         try:
-            new = self.check()
+            checked, token = self.check()
         except VaultError as exc:
             self.say(exc.message)
             return
         self.say("Adding…")
         self.query_one("#add", Button).disabled = True
-        self.add(new)
+        self.add(checked, token)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
-    def add(self, new: NewToken) -> None:
-        """The write takes the vault's lock: off the UI thread."""
+    def add(self, checked: StaticToken, token: Secret) -> None:
+        """The vault is read and written off the UI thread."""
+        vault = self.app.unlocked_vault
         try:
-            self.app.unlocked_vault.add_static(
-                new.name,
-                provider=new.provider,
-                token=new.token.reveal(),
-                account=new.account,
-                expires_at=new.expires_at,
-                extras=new.extras,
-            )
+            if vault.exists(checked.name):
+                raise InvalidInput(f"A credential named {checked.name!r} already exists: choose another name.")
+            static_tokens.add(vault, checked, token.reveal())
         except VaultError as exc:
             self.post_message(self.Refused(exc.message))
             return
-        self.post_message(self.Added(new.name))
+        self.post_message(self.Added(checked.name))
 
     @on(Refused)
     def _refused(self, message: Refused) -> None:

@@ -54,33 +54,24 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from vault.core.model import check_name
-    from vault.core.timefmt import parse_when
+    from vault.core.clock import SystemClock
+    from vault.services import static_tokens
 
-    account = terminal.check_label(args.account, "--account")
-    extras = {
-        k: v
-        for k, v in (("server_url", terminal.check_label(args.server_url, "--server-url")), ("username", args.username))
-        if v is not None
-    }
-    terminal.check_label(args.username, "--username")
+    # Everything is checked before anything is unlocked or read, so nobody pastes a token for nothing.
+    checked = static_tokens.check(
+        args.name,
+        args.provider,
+        now=SystemClock().now(),
+        account=args.account,
+        expires=args.expires,
+        server_url=args.server_url,
+        username=args.username,
+    )
     with terminal.open_vault() as vault:
-        expires_at = None if args.expires is None else parse_when(args.expires, vault.clock.now())
-        # Check everything before reading the secret, so nobody pastes a token for nothing.
-        check_name(args.name)
-        check_name(args.provider, "provider")
         if vault.exists(args.name) and not args.replace:
             raise AlreadyExists(f"a credential named {args.name!r} already exists (use --replace to overwrite it)")
         token = terminal.read_secret(f"Token for {args.name}")
-        vault.add_static(
-            args.name,
-            provider=args.provider,
-            token=token,
-            account=account,
-            expires_at=expires_at,
-            extras=extras,
-            replace=args.replace,
-        )
+        static_tokens.add(vault, checked, token, replace=args.replace)
         terminal.notice(f"stored {args.name}")
     return 0
 

@@ -92,14 +92,3 @@ def print_facts(facts: dict[str, Any]) -> None:
         elif isinstance(value, list):
             value = " ".join(value) or "-"
         print(f"{key.replace('_', ' ')}: {'-' if value is None else value}")
-
-
-def check_label(value: str | None, what: str) -> str | None:
-    """An optional one-line label given on the command line (account, server, user name).
-
-    Raises:
-        InvalidInput: empty, over 200 characters, or not printable.
-    """
-    if value is not None and (not value or len(value) > 200 or not value.isprintable()):
-        raise InvalidInput(f"{what} must be 1-200 printable characters")
-    return value

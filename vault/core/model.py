@@ -27,6 +27,9 @@ STATUSES: tuple[Status, ...] = ("active", "expiring", "expired", "needs_login", 
 MAX_TOKEN_BYTES = 64 * 1024
 """The longest token accepted; real ones (even JWTs) are a few KiB."""
 
+MAX_LABEL = 200
+"""The longest account or user name accepted."""
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 
 
@@ -58,6 +61,31 @@ def check_token(text: str) -> str:
     if any(ch.isspace() or not ch.isprintable() for ch in text):
         raise InvalidInput("the token contains whitespace or control characters")
     return text
+
+
+def check_label(value: str | None, what: str) -> str | None:
+    """An optional one-line label (an account, a user name): surrounding spaces dropped, None kept.
+
+    Raises:
+        InvalidInput: empty, over 200 characters, or not printable.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if not value or len(value) > MAX_LABEL or not value.isprintable():
+        raise InvalidInput(f"the {what} must be 1-{MAX_LABEL} printable characters")
+    return value
+
+
+def check_expiry(expires_at: float | None, now: float) -> float | None:
+    """An expiry for a token being stored now: in the future, or none.
+
+    Raises:
+        InvalidInput: it is in the past.
+    """
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("The expiry is in the past.")
+    return expires_at
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from typing import Any, Self
 from vault.core.clock import Clock, SystemClock
 from vault.core.keys import Key, VaultMeta
 from vault.core.locks import credential_lock
-from vault.core.model import AuditEvent, ClientRegistration, Credential, check_name, check_token
+from vault.core.model import AuditEvent, ClientRegistration, Credential, check_expiry, check_name, check_token
 from vault.core.paths import VaultPaths
 from vault.core.secret import Secret
 from vault.core.store import Row, Store
-from vault.errors import AlreadyExists, InvalidInput, NotFound, VaultError
+from vault.errors import AlreadyExists, NotFound, VaultError
 
 LAST_USED_RESOLUTION = 60.0
 """``last_used_at`` is stamped at most once a minute, so hot reads rarely write."""
@@ -166,8 +166,7 @@ class Repository:
         check_name(provider, "provider")
         check_token(token)
         now = self.clock.now()
-        if expires_at is not None and expires_at <= now:
-            raise InvalidInput("the expiry is in the past")
+        check_expiry(expires_at, now)
         credential = Credential(
             name=name,
             provider=provider,

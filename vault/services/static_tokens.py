@@ -1,0 +1,102 @@
+"""Storing a static token (a personal access token or an API key): the rules ``tokendeck add``
+and the TUI's "add a token" form both follow.
+
+:func:`check` needs neither the vault nor the token, so a front end can refuse bad
+input before it unlocks anything or asks for the secret; :func:`add` checks the
+token and writes.  The rules:
+
+- a valid name and provider name; a provider that signs in with OAuth gets no
+  pasted token (it is sent to sign in);
+- what the provider's catalog entry ``requires`` is there (Jira Data Center: the
+  server URL and the user name on it), and a server URL is https (or http on loopback);
+- an account or user name is 1-200 printable characters; an expiry is in the future;
+- the token is printable, has no whitespace, and is at most 64 KiB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from vault.core.model import Credential, check_expiry, check_label, check_name, check_token
+from vault.core.providers import catalog, check_endpoint
+from vault.core.repository import Repository
+from vault.core.timefmt import parse_when
+from vault.errors import InvalidInput
+
+REQUIRED_WORDS = {"server_url": "the server URL", "username": "your username on it"}
+"""How each field a catalog entry ``requires`` is named to the user."""
+
+
+@dataclass(frozen=True)
+class StaticToken:
+    """A checked static token, everything but the token itself."""
+
+    name: str
+    provider: str
+    account: str | None = None
+    expires_at: float | None = None
+    extras: Mapping[str, str] = field(default_factory=dict)
+    """The server URL and user name, where given (what the catalog's ``requires`` names)."""
+
+
+def check(
+    name: str,
+    provider: str,
+    *,
+    now: float,
+    account: str | None = None,
+    expires: str | None = None,
+    server_url: str | None = None,
+    username: str | None = None,
+    sign_in_hint: str | None = None,
+) -> StaticToken:
+    """Check what a static token is stored with.
+
+    Args:
+        expires: as typed: an ISO 8601 date or time, or a duration from ``now`` (``90d``).
+        sign_in_hint: how this front end signs in, for an OAuth provider's refusal
+            (default: the ``tokendeck login`` command).
+
+    Raises:
+        InvalidInput: with a message for the user that names the field at fault.
+    """
+    check_name(name)
+    check_name(provider, "provider")
+    entry = catalog().get(provider)
+    if entry is not None and entry.kind == "oauth":
+        raise InvalidInput(f"{provider} signs in with OAuth: {sign_in_hint or f'tokendeck login {provider}'}")
+    given = {"server_url": server_url, "username": username}
+    missing = [key for key in (entry.requires if entry else ()) if not (given.get(key) or "").strip()]
+    if missing:
+        raise InvalidInput(f"{provider} needs {' and '.join(REQUIRED_WORDS.get(k, k) for k in missing)}.")
+    extras: dict[str, str] = {}
+    if server_url is not None:
+        extras["server_url"] = check_endpoint(server_url.strip(), "the server URL")
+    if username is not None and (label := check_label(username, "username")):
+        extras["username"] = label
+    return StaticToken(
+        name=name,
+        provider=provider,
+        account=check_label(account, "account"),
+        expires_at=None if expires is None else check_expiry(parse_when(expires, now), now),
+        extras=extras,
+    )
+
+
+def add(vault: Repository, checked: StaticToken, token: str, *, replace: bool = False) -> Credential:
+    """Store ``token`` as ``checked`` says.
+
+    Raises:
+        InvalidInput: a bad token (the message never quotes it), or an expiry that has passed meanwhile.
+        AlreadyExists: the name is taken and ``replace`` is false.
+    """
+    return vault.add_static(
+        checked.name,
+        provider=checked.provider,
+        token=check_token(token),
+        account=checked.account,
+        expires_at=checked.expires_at,
+        extras=checked.extras,
+        replace=replace,
+    )
