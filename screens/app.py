@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import events, work
@@ -22,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from screens.messages import RefresherReported, VaultChanged
 from screens.palette import TokendeckCommands
+from screens.settings import TuiSettings, load_settings
 from vault import Vault
 from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
@@ -31,75 +31,6 @@ from vault.errors import VaultError, VaultLocked
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
     from vault.services.refresher import RefreshEvent
-
-
-@dataclass(frozen=True)
-class TuiSettings:
-    """What a user may tune.  Times are seconds.
-
-    Attributes:
-        soon: a token expiring sooner than this is urgent (red countdown).
-        expiring: sooner than this, a warning (yellow countdown).
-        auto_lock_after: lock a passphrase vault after this much idle time (None: never).
-        clipboard_clear_after: a copied token is cleared from the clipboard after this.
-        reveal_for: a revealed token is masked again after this.
-        refresh_interval: how often the background refresher runs.
-        refresher: run the background refresher at all.
-        agent: start ``tokendeck agent`` when the TUI opens (``tokendeck tui``; tests
-            build apps without it); a running agent does the refreshing instead.
-    """
-
-    soon: float = 300.0
-    expiring: float = 3600.0
-    auto_lock_after: float | None = 300.0
-    clipboard_clear_after: float = 30.0
-    reveal_for: float = 10.0
-    refresh_interval: float = 60.0
-    refresher: bool = True
-    agent: bool = True
-
-
-SETTINGS_FILE = "tui.toml"
-"""Optional, beside the vault: ``auto_lock_after = "10m"``, ``soon = "2m"``, ``refresher = false``..."""
-
-
-def load_settings(paths: VaultPaths) -> TuiSettings:
-    """Read ``tui.toml`` from the vault home; times are durations ("5m") or seconds.
-
-    Raises:
-        InvalidInput: an unknown key, or a value that is not a duration or a boolean.
-    """
-    import dataclasses
-    import tomllib
-
-    from vault.core.timefmt import parse_duration
-    from vault.errors import InvalidInput
-
-    path = paths.home / SETTINGS_FILE
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return TuiSettings()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InvalidInput(f"{path} is not readable TOML ({type(exc).__name__})") from None
-    fields = {f.name: f for f in dataclasses.fields(TuiSettings)}
-    values: dict[str, object] = {}
-    for key, value in raw.items():
-        if key not in fields:
-            raise InvalidInput(f"{path}: unknown setting {key!r} (known: {', '.join(fields)})")
-        if key in ("refresher", "agent"):
-            if not isinstance(value, bool):
-                raise InvalidInput(f"{path}: {key} must be true or false")
-            values[key] = value
-        elif key == "auto_lock_after" and value in (False, "never"):
-            values[key] = None
-        elif isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            values[key] = float(value)
-        elif isinstance(value, str):
-            values[key] = parse_duration(value)
-        else:
-            raise InvalidInput(f'{path}: {key} must be a duration such as "5m" or a number of seconds')
-    return dataclasses.replace(TuiSettings(), **values)  # type: ignore[arg-type]
 
 
 class VaultApp(App[None]):

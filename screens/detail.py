@@ -29,8 +29,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from screens import actions
 from screens.app import VaultApp
+from screens.countdown import Urgency, urgency
 from screens.messages import VaultChanged
-from screens.token_list import Urgency, urgency
 from vault.core.model import STATUSES, AuditEvent, Credential
 from vault.core.secret import Secret
 from vault.core.timefmt import iso, relative

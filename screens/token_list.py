@@ -5,7 +5,7 @@ updates the Status and Expires cells in place and never rebuilds the table."""
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -17,10 +17,11 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from screens.app import TuiSettings, VaultApp
+from screens.app import VaultApp
+from screens.countdown import STATUS_COLOURS, URGENCY_COLOURS, expires_text, urgency
 from screens.messages import VaultChanged
-from vault.core.model import Credential, Status
-from vault.core.timefmt import expiry, relative
+from vault.core.model import Credential
+from vault.core.timefmt import relative
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -30,27 +31,6 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("expires", "Expires"),
 )
 """(key, label) of each column, in display order; cells are updated by key."""
-
-STATUS_COLOURS: dict[Status, str | None] = {
-    "active": "text-success",
-    "expiring": "text-warning",
-    "expired": "text-error",
-    "needs_login": "text-error",
-    "error": "text-error",
-    "revoked": None,
-}
-"""The theme variable that colours each status (``None``: dimmed), so a theme change recolours the table."""
-
-Urgency = Literal["expired", "soon", "expiring", "fine", "none"]
-
-URGENCY_COLOURS: dict[Urgency, tuple[str | None, bool]] = {
-    "expired": ("text-error", True),
-    "soon": ("text-error", False),
-    "expiring": ("text-warning", False),
-    "fine": (None, False),
-    "none": (None, False),
-}
-"""Countdown colour (a theme variable) and boldness by urgency."""
 
 TICKING_WIDTHS: dict[str, int] = {"status": 13, "expires": 12}
 """Widths of the columns the tick rewrites ("needs login !", "in 59m 59s")."""
@@ -67,25 +47,6 @@ EMPTY_MESSAGE = (
 def by_expiry(credential: Credential) -> tuple[float, str]:
     """Sort key: soonest expiry first (expired ones lead), no expiry last, then by name."""
     return (math.inf if credential.expires_at is None else credential.expires_at, credential.name)
-
-
-def urgency(credential: Credential, now: float, settings: TuiSettings) -> Urgency:
-    """How urgent the countdown is: expired, under ``soon``, under ``expiring``, fine, or no expiry."""
-    if credential.expires_at is None:
-        return "none"
-    left = credential.expires_at - now
-    if left <= 0:
-        return "expired"
-    if left < settings.soon:
-        return "soon"
-    if left < settings.expiring:
-        return "expiring"
-    return "fine"
-
-
-def expires_text(credential: Credential, now: float) -> str:
-    """The Expires cell's words: ``in 4m 12s``, ``3h ago`` or ``no expiry``, as ``tokendeck list`` says them."""
-    return expiry(credential.expires_at, now)
 
 
 def plain(value: str | None) -> Text:
