@@ -194,7 +194,9 @@ if mode in ("bare", "bare+tick"):
     app = Bare()
 else:
     import vault.services.opening
-    from screens.app import TuiSettings, VaultApp, make_app
+    from screens.app import VaultApp
+    from screens.main import make_app
+    from screens.settings import TuiSettings
     from screens.token_list import TokenListScreen
 
     marks["imported"] = time.time()

@@ -1,31 +1,35 @@
-"""The Textual application: bindings, stylesheets, routing, locking.
+"""The Textual application: what every screen reaches through ``self.app``.
 
-Screens live in modules of their own; the app is built by :func:`make_app`,
-which the CLI, the Pilot tests and the snapshot tests all share.  The app owns
-the open vault (or none, while locked) and the background refresher; every
-blocking vault call runs in a worker, and :meth:`VaultApp.on_worker_state_changed`
-is the one place their expected errors become notifications.
+The app owns the open vault (or none, while locked), the clock, the settings, the
+background refresher (or the agent that does it), locking, and the one worker
+error router (:meth:`VaultApp.on_worker_state_changed`).  It never imports a
+screen: the screens it shows by itself (unlock, first run, the list, help) are
+handed to it as :class:`Routes` by :func:`screens.main.make_app`, the one factory
+the CLI and the tests share.  Every screen imports this module; nothing here
+imports them back.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from screens.messages import RefresherReported, VaultChanged
-from screens.palette import TokendeckCommands
-from screens.settings import TuiSettings, load_settings
+from screens.palette import ActionCommands, Command
+from screens.settings import TuiSettings
 from vault import Vault
 from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
-from vault.core.paths import VaultPaths, resolve_home
+from vault.core.paths import VaultPaths
 from vault.core.resources import asset
 from vault.errors import VaultError, VaultLocked
 
@@ -33,11 +37,50 @@ if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the lis
     from vault.services.refresher import RefreshEvent
 
 
+class UnlockRoute(Protocol):
+    def __call__(self, *, locked: bool = ..., problem: str = ...) -> Screen[Any]: ...
+
+
+@dataclass(frozen=True)
+class Routes:
+    """The screens the app shows by itself, as factories (so it need not import them).
+
+    Attributes:
+        unlock: asks for the passphrase (``locked``: after a lock; ``problem``: why
+            opening without asking failed).
+        first_run: creates a vault where there is none.
+        home: the list of credentials, shown once the vault is open.
+        help: the keys.
+    """
+
+    unlock: UnlockRoute
+    first_run: Callable[[], Screen[Any]]
+    home: Callable[[], Screen[Any]]
+    help: Callable[[], Screen[Any]]
+
+
+class AppCommands(ActionCommands):
+    """The command palette's entries for the app itself (each screen adds its own)."""
+
+    def commands(self) -> list[Command]:
+        app = self.app
+        commands: list[Command] = []
+        if isinstance(app, VaultApp):
+            if app.vault is not None:
+                commands.append(("Lock the vault", "close it and ask for the passphrase again", app.action_lock))
+            commands += [
+                ("Toggle light / dark theme", "", app.action_toggle_theme),
+                ("Help: keys", "", app.action_help),
+            ]
+        return commands
+
+
 class VaultApp(App[None]):
     """tokendeck's TUI.
 
     Args:
         paths: the vault home.
+        routes: the screens it shows by itself (see :func:`screens.main.make_app`).
         vault: an already open vault (the CLI's keyring or environment unlock,
             and tests); otherwise the app unlocks or creates one itself.
         clock: the time source for countdowns and locking (tests freeze it).
@@ -48,7 +91,7 @@ class VaultApp(App[None]):
     """
 
     TITLE = "tokendeck"
-    COMMANDS = App.COMMANDS | {TokendeckCommands}
+    COMMANDS = App.COMMANDS | {AppCommands}
     CSS_PATH = [asset("app.tcss"), asset("detail.tcss"), asset("signin.tcss")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -61,6 +104,7 @@ class VaultApp(App[None]):
         self,
         paths: VaultPaths,
         *,
+        routes: Routes,
         vault: Vault | None = None,
         clock: Clock | None = None,
         settings: TuiSettings | None = None,
@@ -68,6 +112,7 @@ class VaultApp(App[None]):
         start_agent: bool = False,
     ) -> None:
         super().__init__()
+        self.routes = routes
         self.start_agent = start_agent
         self.agent_pid: int | None = None
         """The agent doing the refreshing, when there is one (then the TUI runs no refresher)."""
@@ -88,27 +133,24 @@ class VaultApp(App[None]):
         if self.vault is not None:
             self.unlocked(self.vault)
             return
-        from screens.unlock import FirstRunScreen, UnlockScreen
-
         if not self.paths.db.exists():
-            self.push_screen(FirstRunScreen())
+            self.push_screen(self.routes.first_run())
             return
         meta = VaultMeta.read(self.paths.meta)
         if meta.mode == "passphrase" and passphrase_from_environment(self.env) is None:
-            self.push_screen(UnlockScreen())
+            self.push_screen(self.routes.unlock())
         else:
             self._open_without_asking()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
     def _open_without_asking(self) -> None:
         """Keyring vaults and passphrases from the environment: no unlock screen unless it fails."""
-        from screens.unlock import UnlockScreen
         from vault.services.opening import open_vault
 
         try:
             vault = open_vault(self.paths.home, env=self.env, clock=self.clock)
         except VaultError as exc:
-            self.call_from_thread(self.push_screen, UnlockScreen(problem=exc.message))
+            self.call_from_thread(self.push_screen, self.routes.unlock(problem=exc.message))
             return
         self.call_from_thread(self.unlocked, vault)
 
@@ -117,13 +159,11 @@ class VaultApp(App[None]):
 
         ``passphrase`` is what the user just typed, for an agent that has to be started.
         """
-        from screens.token_list import TokenListScreen
-
         self.vault = vault
         self.last_activity = self.clock.now()
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.push_screen(TokenListScreen())
+        self.push_screen(self.routes.home())
         if self.start_agent:
             self._join_agent(vault, passphrase)
         elif self.settings.refresher:
@@ -153,8 +193,6 @@ class VaultApp(App[None]):
         """Close the vault, drop everything secret the UI holds, ask to unlock again."""
         if self.vault is None:
             return
-        from screens.unlock import UnlockScreen
-
         self._stop_refresher()
         self.vault.close()
         self.vault = None
@@ -162,7 +200,7 @@ class VaultApp(App[None]):
             self.clear_clipboard()
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.push_screen(UnlockScreen(locked=True))
+        self.push_screen(self.routes.unlock(locked=True))
         self.notify("The vault is locked.", title="Locked")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -177,9 +215,7 @@ class VaultApp(App[None]):
         self.copy_to_clipboard(" ")
 
     def action_help(self) -> None:
-        from screens.help import HelpScreen
-
-        self.push_screen(HelpScreen())
+        self.push_screen(self.routes.help())
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
@@ -263,53 +299,3 @@ class VaultApp(App[None]):
             return
         if error is not None:
             raise error
-
-
-def make_app(
-    vault: Vault | None = None,
-    clock: Clock | None = None,
-    *,
-    home: str | os.PathLike[str] | None = None,
-    settings: TuiSettings | None = None,
-    env: Mapping[str, str] | None = None,
-    start_agent: bool = False,
-) -> VaultApp:
-    """Build the app; the one factory used by the CLI and the tests.
-
-    Without ``settings``, they come from ``tui.toml`` in the vault home, if any.
-    """
-    paths = vault.paths if vault is not None else resolve_home(home)
-    settings = settings or load_settings(paths)
-    return VaultApp(paths, vault=vault, clock=clock, settings=settings, env=env, start_agent=start_agent)
-
-
-def cmd_tui(args: object) -> int:
-    """``tokendeck`` with no command (the CLI names this handler by string, so ``vault``
-    never imports the UI).  The app unlocks or creates the vault itself."""
-    check_tui_can_start()
-    run_app(start_agent=not getattr(args, "no_agent", False))
-    return 0
-
-
-def check_tui_can_start() -> None:
-    """The TUI needs a terminal; without one, say what to do instead.
-
-    Raises:
-        NoVault: there is no vault yet (create one with ``tokendeck init``).
-        InvalidInput: stdin is not a terminal.
-    """
-    import sys
-
-    if not sys.stdin.isatty():
-        from vault.errors import InvalidInput, NoVault
-
-        if not resolve_home().db.exists():
-            raise NoVault(f"no vault at {resolve_home().home} (create one with: tokendeck init)")
-        raise InvalidInput("the TUI needs a terminal; see tokendeck --help for the commands")
-
-
-def run_app(vault: Vault | None = None, *, start_agent: bool = False) -> None:
-    """Run the TUI until the user quits; with ``start_agent``, as ``settings.agent`` says."""
-    app = make_app(vault)
-    app.start_agent = start_agent and app.settings.agent
-    app.run()

@@ -5,6 +5,7 @@ updates the Status and Expires cells in place and never rebuilds the table."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.style import Style
@@ -13,6 +14,7 @@ from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.color import Color
+from textual.command import Provider
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import DataTable, Footer, Header, Input, Static
@@ -20,6 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from screens.app import VaultApp
 from screens.countdown import STATUS_COLOURS, URGENCY_COLOURS, expires_text, urgency
 from screens.messages import VaultChanged
+from screens.palette import ActionCommands, Command
 from vault.core.model import Credential
 from vault.core.timefmt import relative
 
@@ -63,6 +66,25 @@ def matches(credential: Credential, needle: str) -> bool:
     )
 
 
+class ListCommands(ActionCommands):
+    """The command palette's entries for the list's actions (the app adds its own)."""
+
+    def commands(self) -> list[Command]:
+        screen = self.screen
+        if not isinstance(screen, TokenListScreen):
+            return []
+        return [
+            ("Sign in to a provider", "browser or device sign-in", screen.action_sign_in),
+            ("Add a static token", "a PAT or an API key", screen.action_add),
+            ("Refresh the selected credential", "ask its provider for a new token now", screen.action_refresh),
+            ("Refresh everything due", "all tokens expiring within 5 minutes", screen.action_refresh_due),
+            ("Revoke the selected credential", "at the provider, then erase it here", screen.action_revoke),
+            ("Delete the selected credential", "erase it from the vault", screen.action_delete),
+            ("Rename the selected credential", "", screen.action_rename),
+            ("Filter the list", "by name, provider or account", screen.action_filter),
+        ]
+
+
 class TokenListScreen(Screen[None]):
     """Lists the vault's credentials, soonest expiry first; rows keyed by credential name."""
 
@@ -73,6 +95,7 @@ class TokenListScreen(Screen[None]):
     status_line = getters.query_one("#status-line", Static)
 
     AUTO_FOCUS: ClassVar[str | None] = "#tokens"
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {ListCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "app.quit", "Quit"),
         Binding("slash", "filter", "Filter"),
@@ -84,7 +107,6 @@ class TokenListScreen(Screen[None]):
         Binding("x", "revoke", "Revoke"),
         Binding("d", "delete", "Delete"),
         Binding("n", "rename", "Rename", show=False),
-        Binding("e", "export", "Export", show=False),
     ]
 
     def __init__(self) -> None:
@@ -262,9 +284,6 @@ class TokenListScreen(Screen[None]):
         from screens.add_token import AddTokenScreen
 
         self.app.push_screen(AddTokenScreen())
-
-    def action_export(self) -> None:
-        self.app.notify("Exporting to agent configs arrives with the export work.", title="Export")
 
     def action_refresh(self) -> None:
         name = self.selected_name()

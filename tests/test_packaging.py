@@ -190,7 +190,7 @@ def test_installed_assets_resolve_inside_site_packages(installed: Installed, pro
 RUN_TUI = """
 import asyncio, json
 from vault import open_vault
-from screens.app import make_app
+from screens.main import make_app
 
 async def main():
     with open_vault() as v:

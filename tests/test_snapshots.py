@@ -23,9 +23,11 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static, TextArea
 
-from screens.app import TuiSettings, VaultApp, make_app
+from screens.app import VaultApp
 from screens.detail import DetailScreen
 from screens.dialogs.confirm import ConfirmDialog
+from screens.main import make_app
+from screens.settings import TuiSettings
 from screens.signin import SignInScreen
 from screens.token_list import TokenListScreen
 from screens.unlock import UnlockScreen

@@ -12,7 +12,8 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Static
 
-from screens.app import VaultApp, make_app
+from screens.app import VaultApp
+from screens.main import make_app
 from screens.token_list import EMPTY_MESSAGE, TokenListScreen
 from tests.support.tui import DAY, HOUR, SAMPLE_ORDER, add_samples, new_vault
 from vault import Vault

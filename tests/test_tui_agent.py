@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
-from screens.app import TuiSettings, make_app
+from screens.main import make_app
+from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from tests.test_agent_cli import TOKENDECK, tokendeck
 from vault.core import store

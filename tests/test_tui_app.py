@@ -12,8 +12,10 @@ import pytest
 from textual.widgets import DataTable, Input, Label
 
 import vault
-from screens.app import TuiSettings, VaultApp, make_app
+from screens.app import VaultApp
 from screens.dialogs.confirm import ConfirmDialog
+from screens.main import make_app
+from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen, urgency
 from screens.unlock import FirstRunScreen, UnlockScreen
 from tests.support.authserver import AuthServer
@@ -301,7 +303,7 @@ async def test_command_palette_offers_the_actions(passphrase_vault: Path) -> Non
 
 
 def test_settings_from_tui_toml(home: Path) -> None:
-    from screens.app import load_settings
+    from screens.settings import load_settings
     from vault.core.paths import VaultPaths
     from vault.errors import InvalidInput
 

@@ -18,10 +18,12 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
-from screens.app import TuiSettings, VaultApp, make_app
+from screens.app import VaultApp
 from screens.detail import MASK, DetailScreen
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.prompt import PromptDialog
+from screens.main import make_app
+from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from tests.support.authserver import AuthServer
 from tests.support.seeded import seed

@@ -23,7 +23,8 @@ from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Label, OptionList, Static
 
 from screens.add_token import AddTokenScreen
-from screens.app import VaultApp, make_app
+from screens.app import VaultApp
+from screens.main import make_app
 from screens.messages import VaultChanged
 from screens.signin import SignInScreen
 from screens.token_list import TokenListScreen

@@ -19,7 +19,7 @@ EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning
 GROUPS = (setup, credentials, audit, signin, providers, lifecycle, exec_command, export, agent, git)
 """Each adds its commands to ``tokendeck --help``, in this order."""
 
-TUI_HANDLER = "screens.app:cmd_tui"
+TUI_HANDLER = "screens.main:cmd_tui"
 """``tokendeck`` with no command, and ``tokendeck tui``: by name only, so vault never imports the UI."""
 
 
