@@ -3,21 +3,31 @@
 Each blocking call runs in a thread worker on the app (so it outlives the screen
 that started it); expected errors reach the app's worker router, which shows
 them.  Destructive actions ask first with a :class:`ConfirmDialog` and act only
-on yes.
+on yes.  What an action changed is told to the screens as a message
+(:mod:`screens.messages`), and each screen decides what that means for it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+
+from textual.message import Message
 
 from screens.app import VaultApp
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.prompt import PromptDialog
-from screens.messages import VaultChanged
+from screens.messages import CredentialDeleted, CredentialRenamed, VaultChanged
 
 
 def _changed(app: VaultApp, highlight: str | None = None) -> None:
     app.screen.post_message(VaultChanged(highlight))
+
+
+def _tell_every_screen(app: VaultApp, message: Callable[[], Message]) -> None:
+    """Post a fresh ``message()`` to every screen on the stack (a message is delivered once)."""
+    for screen in app.screen_stack:
+        screen.post_message(message())
 
 
 def refresh(app: VaultApp, name: str) -> None:
@@ -110,17 +120,9 @@ def _delete_answered(app: VaultApp, name: str, yes: bool | None) -> None:
     def work() -> None:
         app.unlocked_vault.remove(name)
         app.call_from_thread(app.notify, f"{name} was deleted.", title="Deleted", markup=False)
-        app.call_from_thread(_after_delete, app)
+        app.call_from_thread(_tell_every_screen, app, lambda: CredentialDeleted(name))
 
     app.run_worker(work, thread=True, group="edit", exit_on_error=False, name=f"delete {name}")
-
-
-def _after_delete(app: VaultApp) -> None:
-    from screens.detail import DetailScreen
-
-    if isinstance(app.screen, DetailScreen):
-        app.pop_screen()
-    _changed(app)
 
 
 def rename(app: VaultApp, name: str) -> None:
@@ -134,14 +136,6 @@ def _rename_answered(app: VaultApp, name: str, new: str | None) -> None:
     def work() -> None:
         app.unlocked_vault.rename(name, new)
         app.call_from_thread(app.notify, f"{name} is now {new}.", title="Renamed", markup=False)
-        app.call_from_thread(_after_rename, app, new)
+        app.call_from_thread(_tell_every_screen, app, lambda: CredentialRenamed(name, new))
 
     app.run_worker(work, thread=True, group="edit", exit_on_error=False, name=f"rename {name}")
-
-
-def _after_rename(app: VaultApp, new: str) -> None:
-    from screens.detail import DetailScreen
-
-    if isinstance(app.screen, DetailScreen):
-        app.screen.name_shown = new
-    _changed(app, new)

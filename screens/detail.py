@@ -30,7 +30,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from screens import actions
 from screens.app import VaultApp
 from screens.countdown import Urgency, urgency
-from screens.messages import VaultChanged
+from screens.messages import CredentialDeleted, CredentialRenamed, VaultChanged
 from vault.core.model import STATUSES, AuditEvent, Credential
 from vault.core.secret import Secret
 from vault.core.timefmt import iso, relative
@@ -348,6 +348,15 @@ class DetailScreen(Screen[None]):
 
     def on_vault_changed(self, message: VaultChanged) -> None:
         self.load()
+
+    def on_credential_deleted(self, message: CredentialDeleted) -> None:
+        """Deleted from here (or the list): nothing is left to show, so back to the list."""
+        if message.name == self.name_shown and self.is_current:
+            self.app.pop_screen()
+
+    def on_credential_renamed(self, message: CredentialRenamed) -> None:
+        if message.old == self.name_shown:
+            self.name_shown = message.new  # re-reads the vault (watch_name_shown)
 
     def on_screen_resume(self, event: events.ScreenResume) -> None:
         if self._credential is not None:  # back from a dialog: the vault may have changed meanwhile

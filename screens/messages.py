@@ -23,6 +23,30 @@ class VaultChanged(Message):
 
 
 @dataclass
+class CredentialDeleted(Message):
+    """A credential is gone from the vault: a screen showing it goes back, lists re-read.
+
+    Attributes:
+        name: the credential that was deleted.
+    """
+
+    name: str
+
+
+@dataclass
+class CredentialRenamed(Message):
+    """A credential has a new name: a screen showing it follows, lists re-read.
+
+    Attributes:
+        old: the name it had.
+        new: the name it has now.
+    """
+
+    old: str
+    new: str
+
+
+@dataclass
 class RefresherReported(Message):
     """The background refresher finished a refresh or raised a warning."""
 

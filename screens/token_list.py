@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from screens.app import VaultApp
 from screens.countdown import STATUS_COLOURS, URGENCY_COLOURS, expires_text, urgency
-from screens.messages import VaultChanged
+from screens.messages import CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from vault.core.model import Credential
 from vault.core.timefmt import relative
@@ -238,6 +238,12 @@ class TokenListScreen(Screen[None]):
 
     def on_vault_changed(self, message: VaultChanged) -> None:
         self.load(message.highlight)
+
+    def on_credential_deleted(self, message: CredentialDeleted) -> None:
+        self.load()
+
+    def on_credential_renamed(self, message: CredentialRenamed) -> None:
+        self.load(message.new)
 
     def on_screen_resume(self) -> None:
         """Back from the detail screen or a dialog: what was done there shows here."""

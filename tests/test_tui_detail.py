@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.message import Message
 from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
@@ -23,6 +24,7 @@ from screens.detail import MASK, DetailScreen
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.prompt import PromptDialog
 from screens.main import make_app
+from screens.messages import CredentialDeleted, CredentialRenamed
 from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from tests.support.authserver import AuthServer
@@ -356,6 +358,32 @@ async def test_rename_updates_the_screen(samples: tuple[Vault, FrozenClock]) -> 
         await pilot.pause()
         assert isinstance(app.screen, TokenListScreen)
         assert app.screen.selected_name() == "octo-work"
+
+
+async def test_the_list_below_follows_a_rename_and_a_delete_while_hidden(samples: tuple[Vault, FrozenClock]) -> None:
+    """Actions tell every screen what changed (CredentialRenamed, CredentialDeleted), not just the one in front."""
+    vault, clock = samples
+    seen: list[Message] = []
+    app = make_app(vault, clock, settings=FAST)
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        detail = await open_detail(pilot, "github")
+        listing = app.screen_stack[-2]
+        assert isinstance(listing, TokenListScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        app.screen.query_one("#answer", Input).value = "octo-work"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert current(app) is detail
+        assert listing.selected_name() == "octo-work"  # re-read and re-highlighted behind the detail screen
+        assert CredentialRenamed("github", "octo-work") in seen
+
+        await pilot.press("d", "y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen is listing and CredentialDeleted("octo-work") in seen
+        assert "octo-work" not in [row.value for row in listing.query_one("#tokens", DataTable).rows]
 
 
 async def test_n_then_escape_changes_nothing(samples: tuple[Vault, FrozenClock]) -> None:
