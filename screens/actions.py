@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
@@ -18,6 +19,11 @@ from screens.app import VaultApp
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.prompt import PromptDialog
 from screens.messages import CredentialDeleted, CredentialRenamed, VaultChanged
+from vault.errors import VaultError
+
+if TYPE_CHECKING:
+    from vault import Vault
+    from vault.core.model import Credential
 
 
 def _changed(app: VaultApp, highlight: str | None = None) -> None:
@@ -60,13 +66,15 @@ def refresh_due(app: VaultApp) -> None:
     app.run_worker(work, thread=True, group="refresh", exit_on_error=False, exclusive=True, name="refresh due")
 
 
-def revoke_text(app: VaultApp, name: str) -> tuple[str, bool]:
-    """What revoking will and will not do, and whether the provider can revoke by API."""
-    from vault.services.revoke import revocation_plan
+async def revoke_text(app: VaultApp, name: str) -> tuple[str, bool]:
+    """What revoking will and will not do, and whether the provider can revoke by API (read in a worker)."""
+    from vault.services.revoke import RevocationPlan, revocation_plan
 
-    vault = app.unlocked_vault
-    credential = vault.get(name)
-    plan = revocation_plan(vault, credential)
+    def read(vault: Vault) -> tuple[Credential, RevocationPlan]:
+        credential = vault.get(name)
+        return credential, revocation_plan(vault, credential)
+
+    credential, plan = await app.read(read, name=f"plan revoking {name}")
     if plan.by_api:
         return (
             f"tokendeck will ask {credential.provider} to revoke {name}'s tokens "
@@ -81,8 +89,12 @@ def revoke_text(app: VaultApp, name: str) -> tuple[str, bool]:
     )
 
 
-def confirm_revoke(app: VaultApp, name: str) -> None:
-    body, _ = revoke_text(app, name)
+async def confirm_revoke(app: VaultApp, name: str) -> None:
+    try:
+        body, _ = await revoke_text(app, name)
+    except VaultError as exc:
+        app.report(exc)
+        return
     app.push_screen(ConfirmDialog(f"Revoke {name}?", body, yes="Revoke"), partial(_revoke_answered, app, name))
 
 
@@ -105,8 +117,12 @@ def _revoke_answered(app: VaultApp, name: str, yes: bool | None) -> None:
     app.run_worker(work, thread=True, group="revoke", exit_on_error=False, name=f"revoke {name}")
 
 
-def confirm_delete(app: VaultApp, name: str) -> None:
-    credential = app.unlocked_vault.get(name)
+async def confirm_delete(app: VaultApp, name: str) -> None:
+    try:
+        credential = await app.read(lambda vault: vault.get(name), name=f"read {name}")
+    except VaultError as exc:
+        app.report(exc)
+        return
     body = f"{name} and its tokens will be erased from the vault."
     if credential.kind == "oauth" and credential.access_token is not None:
         body += " They are not revoked at the provider: use revoke for that."

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from textual import events, work
 from textual.app import App
@@ -35,6 +35,8 @@ from vault.errors import VaultError, VaultLocked
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
     from vault.services.refresher import RefreshEvent
+
+T = TypeVar("T")
 
 
 class UnlockRoute(Protocol):
@@ -262,6 +264,31 @@ class VaultApp(App[None]):
     @property
     def refresher(self) -> object | None:
         return self._refresher
+
+    async def read(self, reader: Callable[[Vault], T], *, name: str) -> T:
+        """``reader(vault)`` run on a thread worker and awaited: the screen waits for its data,
+        the UI does not (a read never blocks the event loop).
+
+        Raises:
+            VaultError: what the read raised (VaultLocked if the vault was locked meanwhile),
+                for the caller to handle: it is not sent to the worker router.
+        """
+
+        def run() -> T | VaultError:
+            try:
+                return reader(self.unlocked_vault)
+            except VaultError as exc:
+                return exc
+
+        result = await self.run_worker(run, thread=True, group="read", exit_on_error=False, name=name).wait()
+        if isinstance(result, VaultError):
+            raise result
+        return result
+
+    def report(self, error: VaultError) -> None:
+        """Show an expected failure, as the worker router does (nothing for a lock that raced it)."""
+        if not isinstance(error, VaultLocked):
+            self.notify(error.message, title=error.title, severity="error", markup=False)
 
     @property
     def unlocked_vault(self) -> Vault:

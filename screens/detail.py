@@ -31,10 +31,11 @@ from screens import actions
 from screens.app import VaultApp
 from screens.countdown import Urgency, urgency
 from screens.messages import CredentialDeleted, CredentialRenamed, VaultChanged
+from vault import Vault
 from vault.core.model import STATUSES, AuditEvent, Credential
 from vault.core.secret import Secret
 from vault.core.timefmt import iso, relative
-from vault.errors import NotFound
+from vault.errors import NotFound, VaultError
 
 MASK = "••••••••"
 """What stands in for the token while it is hidden (its length is said beside it)."""
@@ -203,23 +204,37 @@ class DetailScreen(Screen[None]):
             yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         for key, label in AUDIT_COLUMNS:
             self.audit_table.add_column(label, key=key)
-        self.load()
         self.set_interval(TICK_SECONDS, self.tick)
+        await self.load()
 
     # ------------------------------------------------------------------ data
 
-    def load(self) -> None:
-        """(Re)read the credential and its audit trail; a revealed token is masked again."""
-        vault = self.app.vault
-        if vault is None:
+    async def load(self, *, leave_if_gone: bool = True) -> None:
+        """(Re)read the credential and its audit trail (in a worker); a revealed token is masked again.
+
+        Args:
+            leave_if_gone: go back to the list if the credential is no longer there.
+                A reload on the screen's return does not: an action may have renamed or
+                deleted it meanwhile, and its own message says which.
+        """
+        if self.app.vault is None:
             return
+        name = self.name_shown
+
+        def read(vault: Vault) -> tuple[Credential, list[AuditEvent]]:
+            return vault.get(name), vault.audit_log(credential=name, limit=AUDIT_LIMIT)
+
         try:
-            credential = vault.get(self.name_shown)
+            credential, events = await self.app.read(read, name=f"read {name}")
         except NotFound:
-            self._gone()
+            if leave_if_gone:
+                self._gone()
+            return
+        except VaultError as exc:
+            self.app.report(exc)
             return
         self._credential = without_secrets(credential)
         self._token_length = len(credential.access_token or "")
@@ -232,7 +247,7 @@ class DetailScreen(Screen[None]):
             self.query_one(f"#fact-{key}", Static).display = key not in hidden
         self.mask()
         self.tick()
-        self._load_audit(vault.audit_log(credential=credential.name, limit=AUDIT_LIMIT))
+        self._load_audit(events)
 
     def _load_audit(self, events: list[AuditEvent]) -> None:
         table = self.audit_table
@@ -265,8 +280,8 @@ class DetailScreen(Screen[None]):
         for each in URGENCIES:
             expires.set_class(each == level, f"urgency-{each}")
 
-    def watch_name_shown(self, _old: str, _new: str) -> None:
-        self.load()
+    async def watch_name_shown(self, _old: str, _new: str) -> None:
+        await self.load()
 
     def _gone(self) -> None:
         """The credential is no longer in the vault (deleted elsewhere): go back to the list."""
@@ -277,15 +292,18 @@ class DetailScreen(Screen[None]):
 
     # ----------------------------------------------------------- the token
 
-    def _token(self) -> str | None:
-        """The stored access token, read now; None (and a notice) when there is none."""
-        vault = self.app.vault
-        if vault is None:
+    async def _token(self) -> str | None:
+        """The stored access token, read now (in a worker); None (and a notice) when there is none."""
+        if self.app.vault is None:
             return None
+        name = self.name_shown
         try:
-            credential = vault.get(self.name_shown)
+            credential = await self.app.read(lambda vault: vault.get(name), name=f"read {name}")
         except NotFound:
             self._gone()
+            return None
+        except VaultError as exc:
+            self.app.report(exc)
             return None
         if credential.access_token is None:
             self.app.notify(
@@ -316,12 +334,12 @@ class DetailScreen(Screen[None]):
             f"c: copy (cleared after {seconds(settings.clipboard_clear_after)})"
         )
 
-    def action_reveal(self) -> None:
+    async def action_reveal(self) -> None:
         """Show the token for ``settings.reveal_for`` seconds; pressed again, hide it now."""
         if self._revealed:
             self.mask()
             return
-        token = self._token()
+        token = await self._token()
         if token is None:
             return
         self._revealed = True
@@ -330,9 +348,9 @@ class DetailScreen(Screen[None]):
         self.token_hint.update(f"shown for {seconds(self.app.settings.reveal_for)} · v hides it now")
         self._reveal_timer = self.set_timer(self.app.settings.reveal_for, self.mask)
 
-    def action_copy(self) -> None:
+    async def action_copy(self) -> None:
         """Copy the token, and clear the clipboard after ``settings.clipboard_clear_after`` seconds."""
-        token = self._token()
+        token = await self._token()
         if token is None:
             return
         app = self.app
@@ -346,8 +364,8 @@ class DetailScreen(Screen[None]):
 
     # --------------------------------------------------------------- actions
 
-    def on_vault_changed(self, message: VaultChanged) -> None:
-        self.load()
+    async def on_vault_changed(self, message: VaultChanged) -> None:
+        await self.load()
 
     def on_credential_deleted(self, message: CredentialDeleted) -> None:
         """Deleted from here (or the list): nothing is left to show, so back to the list."""
@@ -358,9 +376,9 @@ class DetailScreen(Screen[None]):
         if message.old == self.name_shown:
             self.name_shown = message.new  # re-reads the vault (watch_name_shown)
 
-    def on_screen_resume(self, event: events.ScreenResume) -> None:
+    async def on_screen_resume(self, event: events.ScreenResume) -> None:
         if self._credential is not None:  # back from a dialog: the vault may have changed meanwhile
-            self.load()
+            await self.load(leave_if_gone=False)
 
     def action_back(self) -> None:
         """Back to the list, which re-reads the vault (this screen may have changed it)."""
@@ -373,11 +391,11 @@ class DetailScreen(Screen[None]):
     def action_refresh(self) -> None:
         actions.refresh(self.app, self.name_shown)
 
-    def action_revoke(self) -> None:
-        actions.confirm_revoke(self.app, self.name_shown)
+    async def action_revoke(self) -> None:
+        await actions.confirm_revoke(self.app, self.name_shown)
 
-    def action_delete(self) -> None:
-        actions.confirm_delete(self.app, self.name_shown)
+    async def action_delete(self) -> None:
+        await actions.confirm_delete(self.app, self.name_shown)
 
     def action_rename(self) -> None:
         actions.rename(self.app, self.name_shown)

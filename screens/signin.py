@@ -331,17 +331,21 @@ class SignInScreen(Screen[None]):
         yield Label("", id="problem", classes="problem", markup=False)
         yield Footer()
 
-    def on_mount(self) -> None:
-        self.load_choices()
+    async def on_mount(self) -> None:
         self.set_interval(1.0, self.tick)
+        await self.load_choices()
 
     def on_unmount(self) -> None:
         if self._cancel is not None:
             self._cancel.set()  # a flow still waiting stops within a tenth of a second
 
-    def load_choices(self, select: str | None = None) -> None:
-        """(Re)read the registrations and list every provider, registered ones first."""
-        choices = provider_choices(self.app.unlocked_vault)
+    async def load_choices(self, select: str | None = None) -> None:
+        """(Re)read the registrations (in a worker) and list every provider, registered ones first."""
+        try:
+            choices = await self.app.read(provider_choices, name="read the registrations")
+        except VaultError as exc:
+            self.app.report(exc)
+            return
         self._choices = {c.option_id: c for c in choices}
         options: list[Option | None] = []
         registered = [c for c in choices if c.registration is not None]
@@ -540,10 +544,10 @@ class SignInScreen(Screen[None]):
         self.post_message(self.Registered(form.request.name, form.device))
 
     @on(Registered)
-    def _registered(self, message: Registered) -> None:
+    async def _registered(self, message: Registered) -> None:
         self.query_one("#save", Button).disabled = False
         self.client_secret.value = ""
-        self.load_choices(select=f"reg:{message.key}")
+        await self.load_choices(select=f"reg:{message.key}")
         self.app.notify(f"Stored your app for {message.key}.", title="Registered", markup=False)
         choice = self._choices.get(f"reg:{message.key}")
         self.start(message.key, device=message.device and choice is not None and choice.has_device_flow)

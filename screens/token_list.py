@@ -25,6 +25,7 @@ from screens.messages import CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from vault.core.model import Credential
 from vault.core.timefmt import relative
+from vault.errors import VaultError
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -125,23 +126,28 @@ class TokenListScreen(Screen[None]):
         yield Static("", id="status-line", markup=False)
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         for key, label in COLUMNS:
             # Fixed widths for the ticking columns: re-measuring a column on every
             # update is quadratic in the number of rows.
             self.table.add_column(label, key=key, width=TICKING_WIDTHS.get(key))
-        self.load()
         self._mounted_just_now = True
         self.set_interval(TICK_SECONDS, self.refresh_times)
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        await self.load()
 
     # ------------------------------------------------------------------ data
 
-    def load(self, highlight: str | None = None) -> None:
-        """(Re)read the credentials from the vault and rebuild the rows shown."""
+    async def load(self, highlight: str | None = None) -> None:
+        """(Re)read the credentials from the vault (in a worker) and rebuild the rows shown."""
         if self.app.vault is None:
             return
-        self._credentials = sorted(self.app.vault.credentials(), key=by_expiry)
+        try:
+            credentials = await self.app.read(lambda vault: vault.credentials(), name="read the list")
+        except VaultError as exc:
+            self.app.report(exc)
+            return
+        self._credentials = sorted(credentials, key=by_expiry)
         self._rebuild(highlight)
 
     def _rebuild(self, highlight: str | None = None) -> None:
@@ -236,21 +242,21 @@ class TokenListScreen(Screen[None]):
 
     # -------------------------------------------------------------- messages
 
-    def on_vault_changed(self, message: VaultChanged) -> None:
-        self.load(message.highlight)
+    async def on_vault_changed(self, message: VaultChanged) -> None:
+        await self.load(message.highlight)
 
-    def on_credential_deleted(self, message: CredentialDeleted) -> None:
-        self.load()
+    async def on_credential_deleted(self, message: CredentialDeleted) -> None:
+        await self.load()
 
-    def on_credential_renamed(self, message: CredentialRenamed) -> None:
-        self.load(message.new)
+    async def on_credential_renamed(self, message: CredentialRenamed) -> None:
+        await self.load(message.new)
 
-    def on_screen_resume(self) -> None:
+    async def on_screen_resume(self) -> None:
         """Back from the detail screen or a dialog: what was done there shows here."""
         if self._mounted_just_now:  # the first resume follows on_mount, which just loaded
             self._mounted_just_now = False
             return
-        self.load()
+        await self.load()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -303,19 +309,19 @@ class TokenListScreen(Screen[None]):
 
         actions.refresh_due(self.app)
 
-    def action_revoke(self) -> None:
+    async def action_revoke(self) -> None:
         name = self.selected_name()
         if name is not None:
             from screens import actions
 
-            actions.confirm_revoke(self.app, name)
+            await actions.confirm_revoke(self.app, name)
 
-    def action_delete(self) -> None:
+    async def action_delete(self) -> None:
         name = self.selected_name()
         if name is not None:
             from screens import actions
 
-            actions.confirm_delete(self.app, name)
+            await actions.confirm_delete(self.app, name)
 
     def action_rename(self) -> None:
         name = self.selected_name()
