@@ -12,136 +12,26 @@ from __future__ import annotations
 
 import threading
 import webbrowser
-from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from rich.text import Text
 from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, ContentSwitcher, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets import Checkbox, ContentSwitcher, Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.app import VaultApp
 from screens.messages import VaultChanged
-from vault import Vault
-from vault.core.model import ClientRegistration
-from vault.core.providers import Provider, builtin, catalog, resolve
-from vault.core.secret import Secret
+from screens.provider_choices import ProviderChoice, provider_choices
+from screens.registration import RegistrationForm
 from vault.errors import InvalidInput, ProviderError, VaultError
-from vault.oauth.flows import DEFAULT_TIMEOUT, DeviceCode
-from vault.services.registration import RegistrationRequest, prepare, store
+from vault.services.signin import DEFAULT_TIMEOUT, DeviceCode
 
 View = Literal["pick", "register", "wait"]
-
-
-@dataclass(frozen=True)
-class ProviderChoice:
-    """One row of the provider list.
-
-    Attributes:
-        key: the name ``login`` takes: a registration's name, or a built-in's key.
-        provider: the resolved provider (a registration) or the catalog entry (``None``
-            when a stored registration no longer resolves).
-        registration: the user's stored app, if any.
-        problem: why a stored registration cannot be used.
-    """
-
-    key: str
-    provider: Provider | None
-    registration: ClientRegistration | None = None
-    problem: str | None = None
-
-    @property
-    def option_id(self) -> str:
-        return f"{'reg' if self.registration else 'new'}:{self.key}"
-
-    @property
-    def has_device_flow(self) -> bool:
-        return self.provider is not None and self.provider.has_device_flow
-
-    def prompt(self) -> Text:
-        """The row, as plain text with styles (provider names are never markup): the
-        name ``login`` takes, whether it is registered, what it is, and whether it
-        offers a device code."""
-        if self.registration is None and self.provider is not None and self.provider.template:
-            text = Text("Another OpenID Connect / OAuth 2.0 server", style="bold", no_wrap=True, overflow="ellipsis")
-            text.append(" (by its issuer URL)", style="dim")
-            return text
-        text = Text(f"{self.key:<12} ", style="bold", no_wrap=True, overflow="ellipsis")
-        if self.problem is not None:
-            text.append("cannot be used: ", style="bold")
-            text.append(self.problem)
-            return text
-        text.append(
-            "registered     " if self.registration is not None else "needs your app ",
-            style=("bold" if self.registration is not None else "dim italic"),
-        )
-        if self.provider is not None:
-            text.append(self.provider.name, style="dim")
-        if self.has_device_flow:
-            text.append(" · device code", style="dim")
-        return text
-
-
-def provider_choices(vault: Vault) -> list[ProviderChoice]:
-    """The user's registered providers (by name), then the built-in OAuth providers
-    not registered yet, then the template for any other OpenID Connect server."""
-    registered: list[ProviderChoice] = []
-    for registration in vault.clients():
-        try:
-            registered.append(ProviderChoice(registration.provider, resolve(registration), registration))
-        except VaultError as exc:
-            registered.append(ProviderChoice(registration.provider, None, registration, exc.message))
-    taken = {choice.key for choice in registered}
-    builtins = [
-        ProviderChoice(key, provider)
-        for key, provider in catalog().items()
-        if provider.kind == "oauth" and not provider.template and key not in taken
-    ]
-    templates = [ProviderChoice(k, p) for k, p in catalog().items() if p.kind == "oauth" and p.template]
-    return registered + builtins + templates
-
-
-@dataclass(frozen=True)
-class RegistrationForm:
-    """What the user typed into the registration form (the secret already wrapped).
-
-    Attributes:
-        request: the registration asked for (checked by :mod:`vault.services.registration`).
-        client_secret: the app's secret, if one was typed.
-        device: the user wants the device flow (GitHub needs no secret for it).
-    """
-
-    request: RegistrationRequest
-    client_secret: Secret | None
-    device: bool = False
-
-
-def register(vault: Vault, form: RegistrationForm) -> ClientRegistration:
-    """Check and store a registration by the rules ``tokendeck provider add`` follows
-    (discovery first; every failure leaves the vault as it was).
-
-    Raises:
-        InvalidInput: a bad name, client ID, secret, parameter or endpoint.
-        ProviderError: discovery failed.
-    """
-    prepared = prepare(vault, form.request)
-    return store(vault, prepared, form.client_secret, device=form.device)
-
-
-def _filled(provider: Provider, registration: ClientRegistration | None) -> Provider:
-    """``provider`` with its placeholders filled from its defaults, for showing
-    (a built-in GitLab's ``{base_url}`` in its register URL)."""
-    if registration is not None or not provider.params:
-        return provider
-    try:
-        return resolve(ClientRegistration(provider=provider.key, base=provider.key, client_id="-"))
-    except VaultError:
-        return provider
 
 
 class TuiSignIn:
@@ -193,8 +83,7 @@ class SignInScreen(Screen[None]):
     providers = getters.query_one("#providers", OptionList)
     device = getters.query_one("#device", Checkbox)
     problem = getters.query_one("#problem", Label)
-    client_id = getters.query_one("#client-id", Input)
-    client_secret = getters.query_one("#client-secret", Input)
+    form = getters.query_one("#register", RegistrationForm)
     time_left = getters.query_one("#time-left", Static)
 
     SUB_TITLE = "Sign in"
@@ -269,21 +158,10 @@ class SignInScreen(Screen[None]):
             self.code = code
             """The OAuth error code or reason (``cancelled``, ``access_denied``), if any."""
 
-    class Registered(Message):
-        """A registration was stored; the sign-in starts next."""
-
-        def __init__(self, key: str, device: bool) -> None:
-            super().__init__()
-            self.key = key
-            """The provider name to sign in to."""
-            self.device = device
-            """Use the device flow."""
-
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         super().__init__()
         self.timeout = timeout
         self._choices: dict[str, ProviderChoice] = {}
-        self._editing: ProviderChoice | None = None
         self._cancel: threading.Event | None = None
         self._deadline: float | None = None
         self._url: str | None = None
@@ -303,24 +181,7 @@ class SignInScreen(Screen[None]):
                 )
                 yield OptionList(id="providers")
                 yield Checkbox("Use a device code instead of this computer's browser (d)", id="device")
-            with VerticalScroll(id="register"):
-                yield Static("", id="register-title", classes="title", markup=False)
-                yield Static("", id="register-help", markup=False)
-                yield Static("", id="register-url", classes="muted", markup=False)
-                with Horizontal(classes="row template"):
-                    yield Label("Name", classes="field")
-                    yield Input(placeholder="a name for this provider, e.g. acme", id="provider-name")
-                with Horizontal(classes="row template"):
-                    yield Label("Issuer URL", classes="field")
-                    yield Input(placeholder="e.g. https://login.example.com", id="issuer")
-                yield Vertical(id="params")
-                with Horizontal(classes="row"):
-                    yield Label("Client ID", classes="field")
-                    yield Input(placeholder="your app's client ID", id="client-id")
-                with Horizontal(classes="row", id="secret-row"):
-                    yield Label("Secret", classes="field")
-                    yield Input(placeholder="client secret", password=True, id="client-secret")
-                yield Button("Save and sign in", id="save", variant="primary")
+            yield RegistrationForm(id="register")
             with Vertical(id="wait"):
                 yield Static("", id="wait-title", classes="title", markup=False)
                 yield Static("", id="wait-hint", markup=False)
@@ -441,112 +302,21 @@ class SignInScreen(Screen[None]):
 
     def open_form(self, choice: ProviderChoice) -> None:
         """Ask for the client ID (and secret) of the user's app at ``choice``."""
-        registration = choice.registration
         try:
-            base = builtin(registration.base) if registration else choice.provider
+            self.form.load(choice, device=self.device.value)
         except VaultError as exc:
             self.say(exc.message)
             return
-        if base is None:
-            return
-        self._editing = choice
-        provider = choice.provider or base
-        template = base.template and registration is None
-        title = "Register a server" if template else f"Register your {provider.name} app"
-        if registration is not None:
-            title = f"Change the app registered for {choice.key}"
-        self.query_one("#register-title", Static).update(title)
-        self.query_one("#register-help", Static).update(provider.register_help or "")
-        where = None if template else _filled(provider, registration).register_url
-        self.query_one("#register-url", Static).update(f"Register it at {where}" if where else "")
-        self.query_one("#register-url", Static).display = bool(where)
-        for row in self.query(".template"):
-            row.display = template
-        for field_id in ("#provider-name", "#issuer"):
-            self.query_one(field_id, Input).value = ""
-        params = self.query_one("#params", Vertical)
-        params.remove_children()
-        stored = registration.params if registration else {}
-        params.mount_all(
-            Horizontal(
-                Label(key.replace("_", " ").capitalize().replace(" url", " URL"), classes="field"),
-                Input(value=stored.get(key, default), placeholder=key, id=f"param-{key}", classes="param"),
-                classes="row",
-            )
-            for key, default in base.params.items()
-        )
-        self.client_id.value = registration.client_id if registration else ""
-        self.client_secret.value = ""
-        self.query_one("#secret-row").display = provider.client_secret != "none"
-        if registration is not None and registration.client_secret is not None:
-            self.client_secret.placeholder = "client secret (leave empty to keep the stored one)"
-        elif provider.client_secret == "required":
-            self.client_secret.placeholder = "client secret (required)"
-        else:
-            self.client_secret.placeholder = "client secret (optional: leave empty if your app has none)"
         self.say("")
         self.show("register")
-        (self.query_one("#provider-name", Input) if template else self.client_id).focus()
+        self.form.focus_first()
 
-    @on(Button.Pressed, "#save")
-    def _save_pressed(self, event: Button.Pressed) -> None:
-        self.save_form()
+    @on(RegistrationForm.Problem)
+    def _form_problem(self, message: RegistrationForm.Problem) -> None:
+        self.say(message.text)
 
-    @on(Input.Submitted, "#register Input")
-    def _form_submitted(self, event: Input.Submitted) -> None:
-        self.save_form()
-
-    def save_form(self) -> None:
-        """Check what can be checked at once, then store the registration in a worker."""
-        choice = self._editing
-        if choice is None or self.view != "register":
-            return
-        registration = choice.registration
-        base = registration.base if registration else choice.key
-        template = registration is None and choice.provider is not None and choice.provider.template
-        name = self.query_one("#provider-name", Input).value.strip() if template else choice.key
-        if not name:
-            self.say("Enter a name for this provider (letters, digits and . _ @ + -).")
-            self.query_one("#provider-name", Input).focus()
-            return
-        if not self.client_id.value.strip():
-            self.say("Enter the client ID of your app (its public identifier); nothing was stored.")
-            self.client_id.focus()
-            return
-        params = {
-            widget.id.removeprefix("param-"): widget.value.strip()
-            for widget in self.query(".param").results(Input)
-            if widget.id is not None
-        }
-        secret = self.client_secret.value
-        issuer = self.query_one("#issuer", Input).value.strip()
-        request = RegistrationRequest(
-            name=name,
-            client_id=self.client_id.value,
-            base=base,
-            params=params,
-            issuer=issuer if template and issuer else None,
-            existing=registration,
-        )
-        form = RegistrationForm(request, Secret(secret) if secret else None, device=self.device.value)
-        self.say("Checking…")
-        self.query_one("#save", Button).disabled = True
-        self.save_registration(form)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="signin")
-    def save_registration(self, form: RegistrationForm) -> None:
-        """Discovery and the vault write happen off the UI thread."""
-        try:
-            register(self.app.unlocked_vault, form)
-        except VaultError as exc:
-            self.post_message(self.Failed(exc.message, getattr(exc, "code", None)))
-            return
-        self.post_message(self.Registered(form.request.name, form.device))
-
-    @on(Registered)
-    async def _registered(self, message: Registered) -> None:
-        self.query_one("#save", Button).disabled = False
-        self.client_secret.value = ""
+    @on(RegistrationForm.Saved)
+    async def _registered(self, message: RegistrationForm.Saved) -> None:
         await self.load_choices(select=f"reg:{message.key}")
         self.app.notify(f"Stored your app for {message.key}.", title="Registered", markup=False)
         choice = self._choices.get(f"reg:{message.key}")
@@ -641,7 +411,6 @@ class SignInScreen(Screen[None]):
 
     @on(Failed)
     def _failed(self, message: Failed) -> None:
-        self.query_one("#save", Button).disabled = False
         was_waiting = self._waiting_for is not None
         self._finish()
         if message.code == "cancelled":
@@ -674,7 +443,7 @@ class SignInScreen(Screen[None]):
     def action_back(self) -> None:
         """Escape: leave the form, or close the screen."""
         if self.view == "register":
-            self.client_secret.value = ""
+            self.form.clear_secret()
             self.say("")
             self.show("pick")
             return
