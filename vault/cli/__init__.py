@@ -27,25 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if code is not None:
         return code
     from vault.cli.parser import build_parser
+    from vault.cli.terminal import run_guarded
 
     args = build_parser().parse_args(argv)
     return run_guarded(lambda: _handler(args.handler)(args))
-
-
-def run_guarded(command: Callable[[], int]) -> int:
-    """Run ``command``, turning an expected failure into one line and its exit code."""
-    from vault.errors import VaultError
-
-    try:
-        return command()
-    except VaultError as exc:
-        print(f"tokendeck: {exc.message}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("tokendeck: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
 
 
 def _handler(handler: Callable[[argparse.Namespace], int] | str) -> Callable[[argparse.Namespace], int]:

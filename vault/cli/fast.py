@@ -131,7 +131,7 @@ def _git_credential_get() -> int:
         return 0  # not a request we can answer (no host): git tries its next helper
     answer = ask("git", request.protocol, request.host, request.path)
     if answer is None:
-        from vault.cli import run_guarded
+        from vault.cli.terminal import run_guarded
 
         return run_guarded(lambda: answer_locally(request))
     if answer[0] != "0":

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vault.core.model import MAX_TOKEN_BYTES
-from vault.errors import InvalidInput
+from vault.errors import InvalidInput, VaultError
 
 if TYPE_CHECKING:
     from vault.services.tokens import Vault
@@ -92,3 +92,17 @@ def print_facts(facts: dict[str, Any]) -> None:
         elif isinstance(value, list):
             value = " ".join(value) or "-"
         print(f"{key.replace('_', ' ')}: {'-' if value is None else value}")
+
+
+def run_guarded(command: Callable[[], int]) -> int:
+    """Run ``command``, turning an expected failure into one line and its exit code."""
+    try:
+        return command()
+    except VaultError as exc:
+        print(f"tokendeck: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tokendeck: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
