@@ -18,56 +18,13 @@ from vault.core.keys import Key, VaultMeta
 from vault.core.locks import credential_lock
 from vault.core.model import AuditEvent, ClientRegistration, Credential, check_expiry, check_name, check_token
 from vault.core.paths import VaultPaths
+from vault.core.rows import client_from, credential_from, reveal
 from vault.core.secret import Secret
-from vault.core.store import Row, Store
+from vault.core.store import Store
 from vault.errors import AlreadyExists, NotFound, VaultError
 
 LAST_USED_RESOLUTION = 60.0
 """``last_used_at`` is stamped at most once a minute, so hot reads rarely write."""
-
-
-def _secret(value: str | None) -> Secret | None:
-    return None if value is None else Secret(value)
-
-
-def _reveal(value: Secret | None) -> str | None:
-    return None if value is None else value.reveal()
-
-
-def _credential(row: Row) -> Credential:
-    return Credential(
-        name=row["name"],
-        provider=row["provider"],
-        kind=row["kind"],
-        account=row["account"],
-        access_token=_secret(row["access_token"]),
-        refresh_token=_secret(row["refresh_token"]),
-        id_token=_secret(row["id_token"]),
-        token_type=row["token_type"],
-        scopes=tuple(json.loads(row["scopes"])),
-        expires_at=row["expires_at"],
-        refresh_expires_at=row["refresh_expires_at"],
-        stored_status=row["status"],
-        last_error=row["last_error"],
-        extras=json.loads(row["extras"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        last_refreshed_at=row["last_refreshed_at"],
-        last_used_at=row["last_used_at"],
-    )
-
-
-def _client(row: Row) -> ClientRegistration:
-    return ClientRegistration(
-        provider=row["provider"],
-        base=row["base"],
-        client_id=row["client_id"],
-        client_secret=_secret(row["client_secret"]),
-        params=json.loads(row["params"]),
-        overrides=json.loads(row["overrides"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
 
 
 @dataclass(frozen=True)
@@ -120,7 +77,7 @@ class Repository:
 
     def credentials(self) -> list[Credential]:
         """Every credential, by name."""
-        return [_credential(r) for r in self._store.query("SELECT * FROM credentials ORDER BY name")]
+        return [credential_from(r) for r in self._store.query("SELECT * FROM credentials ORDER BY name")]
 
     def get(self, name: str) -> Credential:
         """The credential called ``name``.
@@ -131,7 +88,7 @@ class Repository:
         rows = self._store.query("SELECT * FROM credentials WHERE name = ?", (name,))
         if not rows:
             raise NotFound(f"no credential named {name!r} (see tokendeck list)")
-        return _credential(rows[0])
+        return credential_from(rows[0])
 
     def exists(self, name: str) -> bool:
         return bool(self._store.query("SELECT 1 FROM credentials WHERE name = ?", (name,)))
@@ -199,9 +156,9 @@ class Repository:
             "provider": c.provider,
             "kind": c.kind,
             "account": c.account,
-            "access_token": _reveal(c.access_token),
-            "refresh_token": _reveal(c.refresh_token),
-            "id_token": _reveal(c.id_token),
+            "access_token": reveal(c.access_token),
+            "refresh_token": reveal(c.refresh_token),
+            "id_token": reveal(c.id_token),
             "token_type": c.token_type,
             "scopes": json.dumps(list(c.scopes)),
             "expires_at": c.expires_at,
@@ -243,9 +200,9 @@ class Repository:
         values = {
             "name": credential.name,
             "sent": sent_refresh_token,
-            "access_token": _reveal(credential.access_token),
-            "refresh_token": _reveal(credential.refresh_token),
-            "id_token": _reveal(credential.id_token),
+            "access_token": reveal(credential.access_token),
+            "refresh_token": reveal(credential.refresh_token),
+            "id_token": reveal(credential.id_token),
             "token_type": credential.token_type,
             "scopes": json.dumps(list(credential.scopes)),
             "expires_at": credential.expires_at,
@@ -450,7 +407,7 @@ class Repository:
                     registration.provider,
                     registration.base,
                     registration.client_id,
-                    _reveal(registration.client_secret),
+                    reveal(registration.client_secret),
                     json.dumps(dict(registration.params)),
                     json.dumps(dict(registration.overrides)),
                     now,
@@ -468,10 +425,10 @@ class Repository:
         rows = self._store.query("SELECT * FROM client_registrations WHERE provider = ?", (provider,))
         if not rows:
             raise NotFound(f"no client registration for {provider!r} (see tokendeck provider add)")
-        return _client(rows[0])
+        return client_from(rows[0])
 
     def clients(self) -> list[ClientRegistration]:
-        return [_client(r) for r in self._store.query("SELECT * FROM client_registrations ORDER BY provider")]
+        return [client_from(r) for r in self._store.query("SELECT * FROM client_registrations ORDER BY provider")]
 
     def remove_client(self, provider: str) -> None:
         with self._store.transaction() as conn:

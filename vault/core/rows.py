@@ -1,0 +1,57 @@
+"""How records map to the vault's rows: a row read back as a model object.
+
+Secrets come out wrapped in :class:`~vault.core.secret.Secret`; JSON columns
+(scopes, extras, params, overrides) are decoded here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+
+from vault.core.model import ClientRegistration, Credential
+from vault.core.secret import Secret
+from vault.core.store import Row
+
+
+def secret(value: str | None) -> Secret | None:
+    return None if value is None else Secret(value)
+
+
+def reveal(value: Secret | None) -> str | None:
+    return None if value is None else value.reveal()
+
+
+def credential_from(row: Row) -> Credential:
+    return Credential(
+        name=row["name"],
+        provider=row["provider"],
+        kind=row["kind"],
+        account=row["account"],
+        access_token=secret(row["access_token"]),
+        refresh_token=secret(row["refresh_token"]),
+        id_token=secret(row["id_token"]),
+        token_type=row["token_type"],
+        scopes=tuple(json.loads(row["scopes"])),
+        expires_at=row["expires_at"],
+        refresh_expires_at=row["refresh_expires_at"],
+        stored_status=row["status"],
+        last_error=row["last_error"],
+        extras=json.loads(row["extras"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        last_refreshed_at=row["last_refreshed_at"],
+        last_used_at=row["last_used_at"],
+    )
+
+
+def client_from(row: Row) -> ClientRegistration:
+    return ClientRegistration(
+        provider=row["provider"],
+        base=row["base"],
+        client_id=row["client_id"],
+        client_secret=secret(row["client_secret"]),
+        params=json.loads(row["params"]),
+        overrides=json.loads(row["overrides"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
