@@ -1,0 +1,164 @@
+"""The drop-in Linear organization-token store (``store_tokens`` / ``get_access_token``
+/ ``revoke_tokens``), backed by the encrypted vault; records are named as
+:mod:`vault.integrations.keyed` says.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from datetime import datetime
+from typing import Any
+
+from vault.core.model import ClientRegistration, Credential
+from vault.core.secret import Secret
+from vault.errors import InvalidInput, NeedsSignIn, NotFound
+from vault.integrations.keyed import LINEAR_PREFIX, KeyedStore, credential_name, posix
+from vault.services.tokens import Vault
+
+__all__ = ["LinearTokenStore"]
+
+
+class LinearTokenStore(KeyedStore):
+    """Linear organization tokens (an app installed per organization), kept in the vault.
+
+    Args:
+        client_id: the Linear OAuth application's client id.
+        client_secret: its secret, if it has one.
+        home, passphrase, vault, create: as for :class:`TokenStorage`.
+        provider: the client registration's name (default ``linear``).
+        overrides: catalog fields for a registration created here (endpoints of a
+            stand-in server in tests; see :class:`~vault.core.model.ClientRegistration`).
+
+    The registration is created when absent; an existing one with the same client
+    id is reused (its secret updated when a different one is given).
+
+    Raises:
+        InvalidInput: ``provider`` is registered for another client id or another base.
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str | None = None,
+        *,
+        home: str | os.PathLike[str] | None = None,
+        passphrase: str | None = None,
+        vault: Vault | None = None,
+        create: bool = False,
+        provider: str = "linear",
+        overrides: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(home, passphrase, vault, create)
+        try:
+            self._register(client_id, client_secret, provider, overrides)
+        except BaseException:
+            self.close()
+            raise
+        self.provider = provider
+
+    def _register(self, client_id: str, secret: str | None, provider: str, overrides: dict[str, Any] | None) -> None:
+        from vault.core.providers import resolve
+
+        try:
+            current = self._vault.get_client(provider)
+        except NotFound:
+            registration = ClientRegistration(
+                provider=provider,
+                base="linear",
+                client_id=client_id,
+                client_secret=Secret(secret) if secret else None,
+                overrides=dict(overrides or {}),
+            )
+            resolve(registration)  # endpoints must be https (or loopback http)
+            self._vault.set_client(registration)
+            return
+        if current.base != "linear" or current.client_id != client_id:
+            raise InvalidInput(
+                f"the vault's {provider!r} registration is for another app ({current.base}, client "
+                f"{current.client_id}); pass provider= to use a separate one"
+            )
+        stored = current.client_secret.reveal() if current.client_secret else None
+        if secret and stored != secret:
+            self._vault.set_client(dataclasses.replace(current, client_secret=Secret(secret)))
+
+    def _name(self, organization_id: str) -> str:
+        return credential_name(LINEAR_PREFIX, organization_id)
+
+    def store_tokens(
+        self,
+        organization_id: str,
+        access_token: str,
+        refresh_token: str | None,
+        app_user_id: str | None,
+        expires_at: datetime | float | None,
+    ) -> None:
+        """Store (or replace) an organization's tokens.
+
+        Args:
+            expires_at: when the access token expires: a datetime (naive means
+                UTC) or POSIX seconds.
+        """
+        from vault.core.model import check_token
+
+        name = self._name(organization_id)
+        check_token(access_token)
+        if refresh_token is not None:
+            check_token(refresh_token)
+        now = self._vault.clock.now()
+        self._vault.save(
+            Credential(
+                name=name,
+                provider=self.provider,
+                kind="oauth",
+                account=app_user_id,
+                access_token=Secret(access_token),
+                refresh_token=Secret(refresh_token) if refresh_token else None,
+                token_type="Bearer",
+                expires_at=posix(expires_at),
+                extras={"organization_id": organization_id, "app_user_id": app_user_id},
+                created_at=now,
+                updated_at=now,
+            ),
+            action="compat-store",
+        )
+
+    def get_access_token(self, organization_id: str) -> str | None:
+        """A valid access token for the organization, or None when nothing is stored.
+
+        An expired (or nearly expired) token is refreshed through Linear's token
+        endpoint first, once, and the rotated refresh token is stored before the
+        access token is returned.  None too when the grant is dead (the app was
+        uninstalled or the refresh token refused): the organization must install again.
+
+        Raises:
+            ProviderError: Linear could not be reached or failed (nothing changed).
+        """
+        name = self._name(organization_id)
+        if self._find(name, "organization_id", organization_id) is None:
+            return None
+        try:
+            return self._vault.token(name)
+        except NeedsSignIn:
+            return None
+
+    def revoke_tokens(self, organization_id: str) -> bool:
+        """Revoke the organization's tokens at Linear, then delete them from the vault.
+
+        Returns:
+            True if tokens were stored (and are now revoked and deleted), False if none were.
+
+        Raises:
+            RevokeFailed: Linear did not confirm; the tokens are kept, so it can be retried.
+        """
+        from vault.services.revoke import revoke
+
+        name = self._name(organization_id)
+        if self._find(name, "organization_id", organization_id) is None:
+            return False
+        revoke(self._vault, name)
+        return self._delete(name, "organization_id", organization_id)
+
+    def list_organizations(self) -> list[str]:
+        """Every organization id with stored tokens, sorted."""
+        return self._keys(LINEAR_PREFIX, "organization_id")
