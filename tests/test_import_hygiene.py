@@ -3,11 +3,13 @@ hot ``token`` path loads only what it needs.  Checked in fresh interpreters."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import pkgutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import vault
@@ -105,3 +107,128 @@ def test_token_for_a_passphrase_vault_loads_neither_keyring_nor_ui(tmp_path: Pat
         env,
     )
     assert roots.isdisjoint((*FORBIDDEN, "keyring", "platformdirs")), roots
+
+
+# ------------------------------------------------------------------ the layers
+
+FOUNDATION = frozenset({"vault.errors", "vault.settings"})
+LAYERS: dict[str, frozenset[str]] = {
+    "vault.errors": frozenset(),
+    "vault.settings": frozenset(),
+    "vault.core": FOUNDATION,
+    "vault.oauth": FOUNDATION | {"vault.core"},
+    "vault.export": FOUNDATION | {"vault.core"},
+    "vault.services": FOUNDATION | {"vault.core", "vault.oauth", "vault.export"},
+    "vault.agent": FOUNDATION | {"vault.core", "vault.services"},
+    "vault.integrations": FOUNDATION | {"vault.core", "vault.services", "vault.agent"},
+    "vault.cli": FOUNDATION | {"vault.core", "vault.services", "vault.export", "vault.agent"},
+    "vault": FOUNDATION | {"vault.core", "vault.services", "vault.integrations"},
+    "vault.compat": frozenset({"vault.integrations"}),
+    "screens": FOUNDATION | {"vault", "vault.core", "vault.services", "vault.agent"},
+}
+"""What each package may import besides itself (ARCHITECTURE.md draws it).  Every import
+counts: at module level, inside functions, and under TYPE_CHECKING."""
+
+
+def source_modules() -> dict[str, Path]:
+    """Every module of ``vault`` and ``screens``, by dotted name."""
+    found = {}
+    for root in ("vault", "screens"):
+        for path in (REPO / root).rglob("*.py"):
+            parts = path.relative_to(REPO).with_suffix("").parts
+            found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def imports_of(path: Path, modules: dict[str, Path]) -> Iterator[str]:
+    """The project modules ``path`` imports: ``from a import b`` names ``a.b`` when that is a module."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [
+                f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module for a in node.names
+            ]
+        else:
+            continue
+        yield from (name for name in names if name.split(".")[0] in ("vault", "screens"))
+
+
+def layer_of(module: str) -> str:
+    if module.startswith("screens"):
+        return "screens"
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def import_graph() -> dict[str, set[str]]:
+    modules = source_modules()
+    graph = {}
+    for name, path in modules.items():
+        targets = set()
+        for imported in imports_of(path, modules):
+            while imported not in modules:
+                imported = imported.rpartition(".")[0]
+            if imported != name:
+                targets.add(imported)
+        graph[name] = targets
+    return graph
+
+
+def test_every_package_has_a_layer() -> None:
+    assert {layer_of(m) for m in source_modules()} == set(LAYERS)
+
+
+def test_imports_point_down_the_layers_only() -> None:
+    graph = import_graph()
+    assert "vault.core.model" in graph["vault.services.tokens"]  # the graph sees imports
+    assert "vault.cli.terminal" in graph["vault.cli.fast"]  # ... inside functions too
+    upward = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if layer_of(target) != layer_of(module) and layer_of(target) not in LAYERS[layer_of(module)]
+    )
+    assert not upward
+
+
+def test_no_import_cycles() -> None:
+    """No module reaches itself through imports, counting those inside functions (Tarjan's SCCs)."""
+    graph = import_graph()
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for target in graph[node]:
+            if target not in index:
+                visit(target)
+                low[node] = min(low[node], low[target])
+            elif target in stack:
+                low[node] = min(low[node], index[target])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    assert not cycles
+
+
+def test_no_source_file_is_over_500_lines() -> None:
+    long = {
+        str(path.relative_to(REPO)): n
+        for path in source_modules().values()
+        if (n := len(path.read_text().splitlines())) > 500
+    }
+    assert not long
