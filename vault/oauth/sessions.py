@@ -106,7 +106,6 @@ class GoogleSession:
             }
         }
         self._flow = Flow.from_client_config(config, scopes=list(scopes), redirect_uri=redirect_uri)
-        self.credentials: Any = None
 
     def authorization_url(self, state: str, verifier: str | None) -> str:
         self._flow.code_verifier = verifier
@@ -133,7 +132,6 @@ class GoogleSession:
             raise ProviderError(
                 name, "bad_response", "the token endpoint did not answer a usable JSON object"
             ) from None
-        self.credentials = self._flow.credentials
         return dict(token)
 
     def close(self) -> None:

@@ -105,8 +105,8 @@ def _optional_secret(value: Any) -> Secret | None:
 
 
 def token_set(data: Mapping[str, Any], provider: Provider, *, now: float, requested: Sequence[str] = ()) -> TokenSet:
-    """Build a TokenSet from a decoded, error-free, flattened response
-    (see :func:`vault.oauth.client.flatten`).
+    """Build a TokenSet from a decoded, error-free, flat response
+    (see :func:`vault.oauth.client.read_token_response`).
 
     Raises:
         ProviderError: no usable ``access_token``, or an unusable lifetime.

@@ -1,5 +1,5 @@
 """The background refresher: keeps every OAuth credential fresh while something
-long-lived (the TUI, later the agent) is running.  No Textual here: it reports
+long-lived (the agent, or the TUI when no agent runs) is running.  No Textual here: it reports
 through a callback, and the TUI turns events into notifications.
 
 Each :meth:`BackgroundRefresher.run_once` refreshes what is due within the
