@@ -20,32 +20,33 @@ process, without a wrapper left running.  Nothing here asserts a time; it prints
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import statistics
 import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from cli_latency import child_env, make_vault, time_cold, tokendeck_command  # noqa: E402
+from _common import (  # noqa: E402
+    CHILD_TIMEOUT,
+    child_env,
+    medians,
+    parse_runs,
+    print_preamble,
+    scratch_dir,
+    time_cold,
+    tokendeck_command,
+)
+from cli_latency import make_vault  # noqa: E402
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=15, help="cold processes per command (default 15)")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    runs = parse_runs(__doc__, argv, default=15, what="cold processes per command")
 
     true = shutil.which("true")
     if true is None:
         sys.exit("benchmark setup failed: no `true` on PATH")
-    scratch = Path(tempfile.mkdtemp(prefix="tokendeck-bench-exec-"))
-    try:
+    with scratch_dir("exec") as scratch:
         home = scratch / "home"
         env = child_env(home, scratch)
         make_vault(home, env)
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             [*tokendeck, "exec", "-e", "T=gh", "--", "sh", "-c", 'test -n "$T"'],
             env=env,
             capture_output=True,
-            timeout=60,
+            timeout=CHILD_TIMEOUT,
             check=False,
         )
         if check.returncode != 0:
@@ -65,12 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             "tokendeck token gh": [*tokendeck, "token", "gh"],
             "tokendeck exec -e T=gh -- true": [*tokendeck, "exec", "-e", "T=gh", "--", true],
         }
-        samples = time_cold(commands, env, args.runs)
-        med = {name: statistics.median(values) for name, values in samples.items()}
+        samples = time_cold(commands, env, runs)
+        med = medians(samples)
 
-        print(f"tokendeck exec cold-start cost: {args.runs} runs per command, round-robin, medians")
-        print(f"interpreter: {sys.executable} (Python {sys.version.split()[0]})")
-        print("milliseconds are this machine's and noisy; compare the ratios\n")
+        print_preamble(f"tokendeck exec cold-start cost: {runs} runs per command, round-robin, medians")
         width = max(map(len, med))
         print(f"{'command':<{width}}  {'median ms':>9}  {'min ms':>7}  {'max ms':>7}")
         for name, value in med.items():
@@ -82,8 +81,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nexec / true   {exec_ms / true_ms:7.1f}x  (+{added:.1f} ms to start a program with a token)")
         print(f"exec / token  {exec_ms / token_ms:7.2f}x  ({exec_ms - token_ms:+.1f} ms beyond a token read)")
         return 0
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -70,13 +70,9 @@ if TYPE_CHECKING:
 
     from vault import Vault
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # for tests.support when run as a script
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import CLIENT_ID, PASSPHRASE, PROVIDER, register_provider  # noqa: E402
 
-PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a throw-away benchmark vault
-CLIENT_ID = "tokendeck-bench"
-PROVIDER = "acme"
 TARGET = 1.5
 WARMUP_COUNT = 20
 """Refreshes in the untimed warm-up of each side (imports, first connections)."""
@@ -184,22 +180,6 @@ class ProcessServer:
 
 
 # ------------------------------------------------------------------- the sides
-
-
-def register_provider(v: Vault, issuer: str) -> str:
-    """What ``tokendeck provider add acme --issuer URL --client-id ID`` stores; returns the token URL."""
-    from vault.core.model import ClientRegistration
-    from vault.core.providers import resolve
-    from vault.oauth.discovery import discover
-
-    registration = ClientRegistration(
-        provider=PROVIDER, base="oidc", client_id=CLIENT_ID, overrides=discover(PROVIDER, issuer)
-    )
-    token_url = resolve(registration).token_url  # checks every endpoint, as the command does
-    v.set_client(registration)
-    if token_url is None:
-        raise RuntimeError("discovery found no token endpoint")
-    return token_url
 
 
 def name_of(i: int) -> str:

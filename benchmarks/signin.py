@@ -48,12 +48,10 @@ listener was not accepting when the browser was opened.
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -61,22 +59,14 @@ import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-if TYPE_CHECKING:
-    from vault import Vault
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import CLIENT_ID, PASSPHRASE, PROVIDER, parse_runs, register_provider, spawn_ms  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))  # for tests.support when run as a script
-
-PASSPHRASE = "correct horse battery staple"  # noqa: S105 - a throw-away benchmark vault
-CLIENT_ID = "tokendeck-bench"
-PROVIDER = "acme"
 LOGIN_TIMEOUT = 30.0
 """Seconds a run may wait for the callback before it counts as failed (not 5 minutes)."""
-CHILD_TIMEOUT = 60.0
 PROBE_TIMEOUT = 1.0
 
 STAGES = ("listener", "browser", "exchange", "listener_close", "identity", "vault_write", "rest")
@@ -199,37 +189,8 @@ def use_fake_browser() -> None:
     webbrowser._browsers = {}  # type: ignore[attr-defined] # noqa: SLF001
 
 
-def register_provider(v: Vault, issuer: str) -> None:
-    """What ``tokendeck provider add acme --issuer URL --client-id ID`` stores."""
-    from vault.core.model import ClientRegistration
-    from vault.core.providers import resolve
-    from vault.oauth.discovery import discover
-
-    registration = ClientRegistration(
-        provider=PROVIDER, base="oidc", client_id=CLIENT_ID, overrides=discover(PROVIDER, issuer)
-    )
-    resolve(registration)  # checks every endpoint, as the command does
-    v.set_client(registration)
-
-
-def spawn_ms(argv: Sequence[str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(
-        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        timeout=CHILD_TIMEOUT, check=False,
-    )  # fmt: skip
-    elapsed = (time.perf_counter() - start) * 1000
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(argv)} exited {done.returncode}: {done.stderr.decode(errors='replace').strip()}")
-    return elapsed
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--runs", type=int, default=15, help="sign-ins to time (default 15)")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    runs = parse_runs(__doc__, argv, default=15, what="sign-ins to time")
 
     from tests.support.authserver import running_auth_server
     from vault.services.opening import init_vault
@@ -254,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             v = init_vault(home, mode="passphrase", passphrase=PASSPHRASE)
             try:
                 register_provider(v, server.issuer)
-                for run in range(args.runs + 1):  # run 0 is a warm-up: imports, first connections
+                for run in range(runs + 1):  # run 0 is a warm-up: imports, first connections
                     if run % 2:  # alternate which side goes first, so noise spreads over both
                         spawned = {name: spawn_ms(cmd) for name, cmd in baselines.items()}
                     timings: dict[str, float] = {}
@@ -289,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
 
     timed = len(samples["total"])
-    print(f"tokendeck browser sign-in: {args.runs} timed runs (+1 warm-up) against the loopback Authlib server")
+    print(f"tokendeck browser sign-in: {runs} timed runs (+1 warm-up) against the loopback Authlib server")
     print(f"interpreter: {sys.executable} (Python {sys.version.split()[0]}); browser: fake_browser.py, approve")
     print("milliseconds are this machine's and noisy; compare the shares and ratios\n")
     if not timed:
@@ -323,10 +284,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nlistener accepting before the browser was opened: {ui.accepting} of {ui.opened} opens "
         f"({'OK' if ui.accepting == ui.opened else 'FINDING'})"
     )
-    print(f"credentials stored: {stored} (runs incl. warm-up: {args.runs + 1}); failed runs: {len(failures)}")
+    print(f"credentials stored: {stored} (runs incl. warm-up: {runs + 1}); failed runs: {len(failures)}")
     for failure in failures:
         print(f"  {failure}")
-    return 0 if not failures and ui.accepting == ui.opened == args.runs + 1 else 1
+    return 0 if not failures and ui.accepting == ui.opened == runs + 1 else 1
 
 
 if __name__ == "__main__":

@@ -83,12 +83,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # the sibling benchmark scripts
-from cli_latency import PASSPHRASE, kdf_cost  # noqa: E402 - one KDF measurement for every benchmark
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import PASSPHRASE, REPO, kdf_cost  # noqa: E402
+from _common import child_env as common_child_env  # noqa: E402
 
 SIZE = (120, 40)
 STARTUP_TARGET = 1.3
@@ -205,9 +202,9 @@ else:
     real_load = TokenListScreen.load
     marks["loads"], marks["load_s"] = 0, 0.0
 
-    def load(self, *args, **kwargs):
+    async def load(self, *args, **kwargs):
         start = time.perf_counter()
-        real_load(self, *args, **kwargs)
+        await real_load(self, *args, **kwargs)
         if "shown" not in marks:
             marks["loads"] += 1
             marks["load_s"] += time.perf_counter() - start
@@ -223,9 +220,9 @@ else:
         marks["app_mount"] = time.time()
         real_app_mount(self)
 
-    def on_mount(self):
+    async def on_mount(self):  # the list reads the vault in a worker and awaits it
         marks["fill0"] = time.time()
-        real_mount(self)
+        await real_mount(self)
         marks["fill1"] = time.time()
         self.call_after_refresh(shown, self.app, self.table)
 
@@ -391,16 +388,11 @@ class Runner:
 
 
 def child_env(home: Path, scratch: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOKENDECK_")}
-    env.update(
-        TOKENDECK_HOME=str(home),
-        TOKENDECK_PASSPHRASE=PASSPHRASE,
-        PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring",
-        XDG_DATA_HOME=str(scratch / "xdg-data"),
-        XDG_CONFIG_HOME=str(scratch / "xdg-config"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    )
-    for var in ("PYTHONDONTWRITEBYTECODE", "TEXTUAL", "TEXTUAL_DEBUG", "TEXTUAL_DEVTOOLS_PORT"):
+    """Every benchmark's child environment, plus the repository on the path (the bare
+    app's script imports nothing of it, tokendeck's does) and no Textual dev settings."""
+    env = common_child_env(home, scratch)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    for var in ("TEXTUAL", "TEXTUAL_DEBUG", "TEXTUAL_DEVTOOLS_PORT"):
         env.pop(var, None)
     return env
 
