@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vault.core.paths import VaultPaths
+from vault.settings import REFRESH_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class TuiSettings:
     auto_lock_after: float | None = 300.0
     clipboard_clear_after: float = 30.0
     reveal_for: float = 10.0
-    refresh_interval: float = 60.0
+    refresh_interval: float = REFRESH_INTERVAL
     refresher: bool = True
     agent: bool = True
 

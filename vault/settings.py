@@ -78,6 +78,8 @@ refresh is not mistaken for a dead agent (260 s)."""
 AGENT_START_TIMEOUT = 30.0
 """How long ``tokendeck agent start`` waits for the new agent to answer."""
 
+REFRESH_INTERVAL = 60.0
+"""How often the background refresher (in the agent, or in a TUI without one) looks for work."""
 REFRESH_SKEW = 60.0
 """Refresh an OAuth access token this many seconds before it expires, so it is not handed out
 to expire in the middle of its first request."""

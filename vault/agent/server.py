@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 from vault.agent.wire import FALL_BACK, MAX_REQUEST, VERSION, decode, encode, peer_uid
 from vault.errors import VaultCorrupt, VaultError, WrongPassphrase, to_fields
 from vault.services.tokens import Vault
-from vault.settings import AGENT_IN_FLIGHT_WAIT
+from vault.settings import AGENT_IN_FLIGHT_WAIT, REFRESH_INTERVAL
 
 if TYPE_CHECKING:
     from vault.services.refresher import BackgroundRefresher
@@ -106,7 +106,7 @@ class Agent:
         client_timeout: float = 5.0,
         max_clients: int = 32,
         refresher: bool = True,
-        refresh_interval: float | None = 60.0,
+        refresh_interval: float | None = REFRESH_INTERVAL,
         watch_interval: float = 1.0,
         allowed_uid: int | None = None,
         notify: Callable[[str], None] | None = None,
@@ -222,7 +222,7 @@ class Agent:
             if event.kind in ("expiring", "needs_login") and self._notify is not None:
                 self._notify(f"{event.credential}: {event.detail}")
 
-        return BackgroundRefresher(vault, interval=self._refresh_interval or 60.0, on_event=on_event)
+        return BackgroundRefresher(vault, interval=self._refresh_interval or REFRESH_INTERVAL, on_event=on_event)
 
     def _shut_down(self) -> None:
         listener, self._listener = self._listener, None

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from vault.agent import wire
 from vault.cli import terminal
 from vault.errors import AgentRunning, InvalidInput, NotFound, VaultError, VaultLocked
+from vault.settings import REFRESH_INTERVAL
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +40,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     ast.add_argument("--lock-after", metavar="WHEN", help="lock after this long without a request (e.g. 8h)")
     ast.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd and tests)")
-    ast.add_argument("--interval", type=float, default=60.0, metavar="SECONDS", help=argparse.SUPPRESS)
+    ast.add_argument("--interval", type=float, default=REFRESH_INTERVAL, metavar="SECONDS", help=argparse.SUPPRESS)
     ast.set_defaults(handler=_start)
     asub.add_parser("stop", help="stop the agent (waits for a refresh in flight)").set_defaults(handler=_stop)
     ass = asub.add_parser("status", help="is an agent running for this vault? (exit 0 yes, 3 locked, 5 no)")

@@ -24,6 +24,7 @@ from vault.core.model import Credential
 from vault.core.timefmt import relative
 from vault.errors import NeedsSignIn, ProviderError, RefreshBusy, VaultError
 from vault.services.tokens import Vault, refresh
+from vault.settings import REFRESH_INTERVAL
 
 EventKind = Literal["refreshed", "needs_login", "failed", "expiring"]
 
@@ -62,7 +63,7 @@ class BackgroundRefresher:
         vault: Vault,
         *,
         window: float = 300.0,
-        interval: float = 60.0,
+        interval: float = REFRESH_INTERVAL,
         concurrency: int = 4,
         jitter: float = 0.1,
         warn_before: float = 7 * 86400,
