@@ -286,9 +286,8 @@ class VaultApp(App[None]):
         return result
 
     def report(self, error: VaultError) -> None:
-        """Show an expected failure, as the worker router does (nothing for a lock that raced it)."""
-        if not isinstance(error, VaultLocked):
-            self.notify(error.message, title=error.title, severity="error", markup=False)
+        """Show an expected failure as a notification (the worker router's way, for reads awaited)."""
+        self.notify(error.message, title=error.title, severity="error", markup=False)
 
     @property
     def unlocked_vault(self) -> Vault:
@@ -322,7 +321,7 @@ class VaultApp(App[None]):
             return
         error = event.worker.error
         if isinstance(error, VaultError):
-            self.notify(error.message, title=error.title, severity="error", markup=False)
+            self.report(error)
             return
         if error is not None:
             raise error
