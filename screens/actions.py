@@ -54,8 +54,10 @@ def refresh(app: VaultApp, name: str) -> None:
 def refresh_due(app: VaultApp) -> None:
     def work() -> None:
         from vault.services.refresher import BackgroundRefresher
+        from vault.settings import REFRESH_AHEAD
 
-        events = [e for e in BackgroundRefresher(app.unlocked_vault).run_once() if e.kind != "expiring"]
+        refresher = BackgroundRefresher(app.unlocked_vault, window=REFRESH_AHEAD)  # "expiring within 5 minutes"
+        events = [e for e in refresher.run_once() if e.kind != "expiring"]
         done = sum(e.kind == "refreshed" for e in events)
         problems = [f"{e.credential}: {e.kind.replace('_', ' ')}" for e in events if e.kind != "refreshed"]
         message = f"{done} refreshed" + (f"; {', '.join(problems)}" if problems else "") if events else "nothing is due"

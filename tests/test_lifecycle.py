@@ -203,6 +203,22 @@ def test_bad_answers_leave_the_credential_usable(v: vault.Vault, status: int, bo
     assert v.token("acme") == before[0]  # still valid, still handed out
 
 
+@pytest.mark.parametrize("expires_in", [0, 1, 5 * 365 * 86400, None], ids=["zero", "one", "years", "absent"])
+def test_odd_lifetimes_keep_the_rotated_refresh_token(v: vault.Vault, expires_in: int | None) -> None:
+    """expires_in 0, 1, years or none at all: the answer is stored (with its rotated refresh
+    token, which the provider will not accept twice), and a read refreshes again only if due."""
+    body: dict[str, object] = {"access_token": "fresh-access", "refresh_token": "rotated-refresh"}
+    if expires_in is not None:
+        body["expires_in"] = expires_in
+    v.http_transport = httpx.MockTransport(lambda r: httpx.Response(200, json=body))
+    refresh(v, "acme", force=True)
+    stored = v.get("acme")
+    assert tokens(v) == ("fresh-access", "rotated-refresh") and stored.stored_status == "active"
+    now = v.clock.now()
+    assert stored.expires_at == (None if expires_in is None else now + expires_in)
+    assert stored.due(now) is (expires_in == 0)  # issued already expired: the next read refreshes
+
+
 def test_client_errors_mark_the_credential(v: vault.Vault) -> None:
     v.http_transport = httpx.MockTransport(lambda r: httpx.Response(401, json={"error": "invalid_client"}))
     with pytest.raises(ProviderError):

@@ -199,6 +199,26 @@ def test_eight_processes_refresh_an_expired_credential_once(
         assert [e.outcome for e in v.audit_log(credential=NAME) if e.action == "refresh"] == ["ok"]
 
 
+def test_eight_reads_right_after_a_refresh_refresh_nothing(env: dict[str, str], home: Path, server: AuthServer) -> None:
+    """A 20-second access token, just refreshed: eight parallel ``tokendeck token`` reads
+    print it, and none of them refreshes it again (its read margin is an eighth of its
+    life, 2.5 s, not a fixed minute that a 20-second token is always inside)."""
+    server.settings.access_token_lifetime = 20
+    new_vault(home, server)
+    with vault.open_vault(home, PASS) as v:
+        sign_in(v, server)
+        refreshed = refresh(v, NAME)
+    assert server.token_request_count("refresh_token") == 1
+    procs = [
+        subprocess.Popen([TOKENDECK, "token", NAME], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(READERS)
+    ]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err.decode() for _, err in outputs]
+    assert {out.decode().rstrip("\n") for out, _ in outputs} == {pair_of(refreshed).access}
+    assert server.token_request_count("refresh_token") == 1  # no read refreshed it again
+
+
 # ---------------------------------------------------------- killed mid-refresh
 
 CHILD = r"""

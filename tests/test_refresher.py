@@ -85,7 +85,7 @@ def test_failures_become_events_not_exceptions(
         return original(*args, **{**kwargs, "sleep": lambda seconds: None})  # type: ignore[arg-type]
 
     monkeypatch.setattr("vault.services.refresher.refresh", no_backoff)
-    events = BackgroundRefresher(v).run_once()
+    events = BackgroundRefresher(v, window=300).run_once()
     assert kinds(events) == {"dead": "needs_login", "flaky": "failed"}
     assert v.get("dead").stored_status == "needs_login" and v.get("flaky").stored_status == "active"
     assert "tokendeck login" in next(e.detail for e in events if e.credential == "dead")
@@ -113,7 +113,7 @@ def test_bounded_concurrency(v: vault.Vault, auth_server: AuthServer) -> None:
                     active -= 1
 
     v.http_transport = Counting()
-    events = BackgroundRefresher(v, concurrency=3).run_once()
+    events = BackgroundRefresher(v, window=300, concurrency=3).run_once()
     assert len(events) == 8 and all(e.kind == "refreshed" for e in events)
     assert 2 <= peak <= 3
 
@@ -146,12 +146,89 @@ def test_no_warning_for_a_refresh_token_it_does_not_hold(
 def test_timer_runs_and_stops(v: vault.Vault, auth_server: AuthServer) -> None:
     seed(v, auth_server, "soon", expires_in=10)
     ran = threading.Event()
-    refresher = BackgroundRefresher(v, interval=3600, on_event=lambda e: ran.set())
+    refresher = BackgroundRefresher(v, window=300, interval=3600, on_event=lambda e: ran.set())
     refresher.start()
     try:
         assert ran.wait(10)
     finally:
         refresher.stop()
     assert refresher.last_run is not None and refresher.next_run is not None
-    waits = {round(BackgroundRefresher(v, interval=100, jitter=0.1).next_wait()) for _ in range(50)}
-    assert min(waits) >= 90 and max(waits) <= 110 and len(waits) > 1
+    waits = {round(BackgroundRefresher(v, window=300, interval=100, jitter=0.1).next_wait()) for _ in range(50)}
+    assert min(waits) >= 90 and max(waits) <= 100 and len(waits) > 1  # jitter only ever shortens a wait
+
+
+# ------------------------------------------------------- lifetimes, not a fixed minute
+
+
+def test_the_refresher_wakes_for_the_next_credential_due(
+    v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock
+) -> None:
+    """A 20-second token is renewed in the last quarter of its life: the next run is planned
+    for then, not a minute later; an hour-long one, 5 minutes before it expires."""
+    seed(v, auth_server, "short", expires_in=20)
+    refresher = BackgroundRefresher(v, interval=60, jitter=0.1)
+    assert refresher.run_once() == []  # just issued: not due
+    waits = [refresher.next_wait() for _ in range(30)]
+    assert min(waits) >= 13.5 and max(waits) <= 15.0
+    clock.advance(15)
+    assert kinds(refresher.run_once()) == {"short": "refreshed"}
+    v.remove("short")
+    seed(v, auth_server, "hour", expires_in=3600)
+    assert BackgroundRefresher(v, interval=600, jitter=0).next_wait() == 600  # capped by the interval
+    assert BackgroundRefresher(v, interval=7200, jitter=0).next_wait() == 3600 - 300
+
+
+def test_three_minutes_of_a_twenty_second_token_read_every_second(
+    v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock
+) -> None:
+    """The refresher runs when it plans to, a reader asks every second: no read ever sees an
+    expired token or refreshes one itself, and the server sees one refresh per 15 s of life."""
+    auth_server.settings.access_token_lifetime = 20
+    seed(v, auth_server, "short", expires_in=20)
+    refresher = BackgroundRefresher(v, interval=60, jitter=0.1)
+    next_run = clock.now()
+    for _second in range(180):
+        if clock.now() >= next_run:
+            refresher.run_once()
+            next_run = clock.now() + refresher.next_wait()
+        token = v.token("short")
+        assert auth_server.token_state(token) == "active"
+        clock.advance(1)
+    refreshes = auth_server.token_request_count("refresh_token")
+    assert 10 <= refreshes <= 14, refreshes  # 180 s / 15 s; not one per read (180)
+    assert {(e.action, e.outcome) for e in v.audit_log(credential="short")} == {("seed", "ok"), ("refresh", "ok")}
+
+
+def test_a_token_issued_for_one_second_does_not_make_it_spin(
+    v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock
+) -> None:
+    """expires_in 1: always due, but renewed at most every MIN_REFRESH_SPACING seconds."""
+    from vault.settings import MIN_REFRESH_SPACING
+
+    auth_server.settings.access_token_lifetime = 1
+    seed(v, auth_server, "blink", expires_in=1)
+    refresher = BackgroundRefresher(v, interval=60, jitter=0)
+    clock.advance(1)
+    assert kinds(refresher.run_once()) == {"blink": "refreshed"}
+    assert refresher.run_once() == []  # due, but refreshed a moment ago
+    assert refresher.next_wait() == MIN_REFRESH_SPACING
+    clock.advance(MIN_REFRESH_SPACING)
+    assert kinds(refresher.run_once()) == {"blink": "refreshed"}
+    assert auth_server.token_request_count("refresh_token") == 2
+
+
+def test_expiry_warnings_survive_a_restart_of_the_refresher(
+    v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock
+) -> None:
+    """Once per credential per expiry, not once per start: a new refresher (an agent started
+    again, unlocked again) finds the warning already given."""
+    v.add_static("pat", provider="github-pat", token="ghp_x", expires_at=clock.now() + 3 * 86400)
+    assert kinds(BackgroundRefresher(v).run_once()) == {"pat": "expiring"}
+    assert BackgroundRefresher(v).run_once() == []
+    clock.advance(86400)
+    assert BackgroundRefresher(v).run_once() == []  # the same expiry, a day nearer
+    v.remove("pat")
+    v.add_static("pat", provider="github-pat", token="ghp_y", expires_at=clock.now() + 5 * 86400)
+    assert kinds(BackgroundRefresher(v).run_once()) == {"pat": "expiring"}  # a new expiry: warned again
+    warned = [e for e in v.audit_log(credential="pat") if e.action == "expiry-warning"]
+    assert len(warned) == 2

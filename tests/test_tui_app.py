@@ -266,7 +266,8 @@ async def test_refresher_runs_while_the_app_is_open(oauth_vault: vault.Vault, au
     import dataclasses
 
     c = oauth_vault.get("acme")
-    oauth_vault.save(dataclasses.replace(c, expires_at=time.time() + 30))  # due within the window
+    # An hour-long token 30 s from its end: inside its 5-minute background margin.
+    oauth_vault.save(dataclasses.replace(c, expires_at=time.time() + 30, last_refreshed_at=time.time() - 3570))
     app = make_app(oauth_vault, settings=TuiSettings(refresh_interval=3600))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: auth_server.token_request_count("refresh_token") == 1)

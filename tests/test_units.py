@@ -145,3 +145,34 @@ def test_good_names(name: str) -> None:
 def test_bad_names(name: str) -> None:
     with pytest.raises(InvalidInput):
         check_name(name)
+
+
+@pytest.mark.parametrize(
+    ("lifetime", "read", "ahead"),
+    [
+        (3600, 60, 300),  # an hour: the fixed margins
+        (1200, 60, 300),  # 20 minutes: still capped
+        (480, 60, 120),  # 8 minutes: the read cap, a quarter ahead
+        (20, 2.5, 5),  # 20 seconds: an eighth on read, a quarter ahead
+        (0, 0, 0),  # issued already expired
+        (None, 60, 300),  # no issue time known: the fixed margins
+    ],
+)
+def test_the_refresh_margin_follows_the_lifetime(lifetime: float | None, read: float, ahead: float) -> None:
+    issued = 0.0 if lifetime is None else NOW
+    c = _cred(kind="oauth", refresh_token=Secret("r"), expires_at=NOW + (lifetime or 0), created_at=issued)
+    assert c.refresh_margin() == read and c.refresh_margin(ahead=True) == ahead
+    assert not c.due(NOW) if lifetime else c.due(NOW)  # a token just issued is never due
+
+
+def test_renew_at_is_its_margin_ahead_and_never_within_the_spacing_of_the_last_refresh() -> None:
+    from vault.settings import MIN_REFRESH_SPACING
+
+    twenty = _cred(kind="oauth", refresh_token=Secret("r"), expires_at=NOW + 20, last_refreshed_at=NOW)
+    assert twenty.renew_at() == NOW + 15
+    blink = _cred(kind="oauth", refresh_token=Secret("r"), expires_at=NOW + 1, last_refreshed_at=NOW)
+    assert blink.renew_at() == NOW + MIN_REFRESH_SPACING
+    assert _cred(kind="oauth", expires_at=NOW + 20, last_refreshed_at=NOW).renew_at() is None  # nothing to renew with
+    assert _cred(expires_at=NOW + 20).renew_at() is None  # static
+    dead = _cred(kind="oauth", refresh_token=Secret("r"), expires_at=NOW + 20, stored_status="needs_login")
+    assert dead.renew_at() is None

@@ -81,5 +81,16 @@ AGENT_START_TIMEOUT = 30.0
 REFRESH_INTERVAL = 60.0
 """How often the background refresher (in the agent, or in a TUI without one) looks for work."""
 REFRESH_SKEW = 60.0
-"""Refresh an OAuth access token this many seconds before it expires, so it is not handed out
-to expire in the middle of its first request."""
+"""A read refreshes an OAuth access token at most this many seconds before it expires, so it is
+not handed out to expire in the middle of its first request (for a token that lives an hour)."""
+REFRESH_AHEAD = 300.0
+"""The background refresher renews an access token at most this many seconds before it expires:
+earlier than a read would, so reads find it fresh."""
+READ_FRACTION = 1 / 8
+"""For a short-lived token, a read refreshes it in the last eighth of its lifetime instead (a
+20-second token: 2.5 s before it expires), so a token just issued is never due."""
+AHEAD_FRACTION = 1 / 4
+"""For a short-lived token, the background refresher renews it in the last quarter of its life."""
+MIN_REFRESH_SPACING = 5.0
+"""The background refresher refreshes one credential at most this often (a provider that
+answers ``expires_in`` 0 or 1 must not make it spin)."""

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from vault.core.secret import Secret
 from vault.core.timefmt import iso
 from vault.errors import InvalidInput
+from vault.settings import AHEAD_FRACTION, MIN_REFRESH_SPACING, READ_FRACTION, REFRESH_AHEAD, REFRESH_SKEW
 
 Kind = Literal["oauth", "static"]
 StoredStatus = Literal["active", "needs_login", "revoked", "error"]
@@ -138,14 +139,41 @@ class Credential:
             return self.expires_at, "access token"
         return self.expires_at, "token"
 
-    def due(self, now: float, within: float) -> bool:
-        """Whether to refresh now: an active OAuth credential whose access token expires within ``within`` seconds."""
-        return (
-            self.kind == "oauth"
-            and self.stored_status == "active"
-            and self.expires_at is not None
-            and self.expires_at - within <= now
-        )
+    def lifetime(self) -> float | None:
+        """How long the access token was issued for: from its sign-in or last refresh to its expiry."""
+        issued = self.last_refreshed_at or self.created_at
+        if self.expires_at is None or not issued:
+            return None
+        return max(self.expires_at - issued, 0.0)
+
+    def refresh_margin(self, *, ahead: bool = False) -> float:
+        """How long before its expiry the access token is renewed: a fixed margin for a token that
+        lives an hour (60 s on read, 5 minutes ahead in the background), a fraction of its
+        lifetime for a short-lived one (see :mod:`vault.settings`)."""
+        cap, fraction = (REFRESH_AHEAD, AHEAD_FRACTION) if ahead else (REFRESH_SKEW, READ_FRACTION)
+        life = self.lifetime()
+        return cap if life is None else min(cap, life * fraction)
+
+    def due(self, now: float, within: float | None = None) -> bool:
+        """Whether to refresh now: an active OAuth credential whose access token expires within
+        ``within`` seconds (by default its read margin, :meth:`refresh_margin`)."""
+        if self.kind != "oauth" or self.stored_status != "active" or self.expires_at is None:
+            return False
+        return self.expires_at - (self.refresh_margin() if within is None else within) <= now
+
+    def renew_at(self) -> float | None:
+        """When the background refresher should renew this credential: its margin ahead of the
+        access token's expiry, and never sooner than :data:`~vault.settings.MIN_REFRESH_SPACING`
+        after its last refresh.  None: nothing to renew (static, no expiry, no refresh token,
+        or not active)."""
+        if self.kind != "oauth" or self.stored_status != "active" or self.expires_at is None:
+            return None
+        if self.refresh_token is None:
+            return None
+        at = self.expires_at - self.refresh_margin(ahead=True)
+        if self.last_refreshed_at is not None:
+            at = max(at, self.last_refreshed_at + MIN_REFRESH_SPACING)
+        return at
 
     def status_at(self, now: float, policy: StatusPolicy = StatusPolicy()) -> Status:
         """The user-facing status: can a working token be had without signing in again?

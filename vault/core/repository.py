@@ -18,7 +18,7 @@ from vault.core.keys import Key, VaultMeta
 from vault.core.locks import credential_lock
 from vault.core.model import AuditEvent, ClientRegistration, Credential, check_expiry, check_name, check_token
 from vault.core.paths import VaultPaths
-from vault.core.rows import client_from, credential_from, reveal
+from vault.core.rows import audit_from, client_from, credential_from, reveal
 from vault.core.secret import Secret
 from vault.core.store import Store
 from vault.errors import AlreadyExists, NotFound, VaultError
@@ -443,6 +443,18 @@ class Repository:
         with self._store.transaction() as conn:
             self._audit(conn, credential, action, outcome, detail)
 
+    def record_once(self, action: str, outcome: str, *, credential: str, detail: str) -> bool:
+        """Append an audit event unless the same one (credential, action, detail) is already
+        there; whether it was appended.  For warnings that must be given once, across restarts."""
+        with self._store.transaction() as conn:
+            seen = conn.execute(
+                "SELECT 1 FROM audit WHERE credential = ? AND action = ? AND detail = ? LIMIT 1",
+                (credential, action, detail),
+            ).fetchone()
+            if seen is None:
+                self._audit(conn, credential, action, outcome, detail)
+        return seen is None
+
     def _audit(self, conn: Any, credential: str | None, action: str, outcome: str, detail: str | None) -> None:
         conn.execute(
             "INSERT INTO audit (at, credential, action, outcome, detail) VALUES (?, ?, ?, ?, ?)",
@@ -457,8 +469,21 @@ class Repository:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        rows = self._store.query(sql, params)
-        return [AuditEvent(r["at"], r["credential"], r["action"], r["outcome"], r["detail"]) for r in reversed(rows)]
+        return [audit_from(r) for r in reversed(self._store.query(sql, params))]
+
+    def audit_since(self, after: int | None) -> tuple[int, list[AuditEvent]]:
+        """Events after number ``after`` (None: none), oldest first, and the newest number: how a
+        front end learns what other processes did (the agent's failed refresh, a warning)."""
+        if after is None:
+            rows = self._store.query("SELECT COALESCE(MAX(id), 0) FROM audit")
+            return int(rows[0][0]), []
+        rows = self._store.query("SELECT id, * FROM audit WHERE id > ? ORDER BY id LIMIT 1000", [after])
+        return (int(rows[-1][0]) if rows else after), [audit_from(r) for r in rows]
+
+    def data_version(self) -> int:
+        """A number that changes whenever another process commits to the vault (see
+        :meth:`vault.core.store.Store.data_version`)."""
+        return self._store.data_version()
 
     # -------------------------------------------------------------------- keys
 

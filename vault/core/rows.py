@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from vault.core.model import ClientRegistration, Credential
+from vault.core.model import AuditEvent, ClientRegistration, Credential
 from vault.core.secret import Secret
 from vault.core.store import Row
 
@@ -55,3 +55,7 @@ def client_from(row: Row) -> ClientRegistration:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
+
+
+def audit_from(row: Row) -> AuditEvent:
+    return AuditEvent(row["at"], row["credential"], row["action"], row["outcome"], row["detail"])

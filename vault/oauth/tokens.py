@@ -85,7 +85,7 @@ def _seconds(value: Any, name: str, provider: str) -> float | None:
         seconds = float(value)
     except (TypeError, ValueError):
         raise ProviderError(provider, "bad_response", f"{name} is not a number") from None
-    if not 0 < seconds <= MAX_LIFETIME:
+    if not 0 <= seconds <= MAX_LIFETIME:  # 0: issued already expired (kept: it may come with a rotated refresh token)
         raise ProviderError(provider, "bad_response", f"{name} is out of range ({seconds:g} s)")
     return seconds
 

@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 from vault.core.model import Credential
-from vault.core.timefmt import relative
+from vault.core.timefmt import iso, relative
 from vault.errors import NeedsSignIn, ProviderError, RefreshBusy, VaultError
 from vault.services.tokens import Vault, refresh
 from vault.settings import REFRESH_INTERVAL
 
 EventKind = Literal["refreshed", "needs_login", "failed", "expiring"]
+
+MIN_WAIT = 1.0
+"""The shortest wait between two runs (credentials already due are refreshed in the run itself)."""
 
 
 @dataclass(frozen=True)
@@ -50,10 +53,13 @@ class BackgroundRefresher:
 
     Args:
         vault: the open vault (its clock is the refresher's clock).
-        window: refresh access tokens that expire within this many seconds.
-        interval: seconds between runs on the timer.
+        window: refresh access tokens that expire within this many seconds; None (the
+            default) follows each token's lifetime (:meth:`Credential.renew_at`).
+        interval: the longest wait between runs on the timer; a run comes sooner when a
+            credential falls due sooner.
         concurrency: refreshes in flight at once.
-        jitter: each wait is ``interval`` times a random factor in 1 ± jitter.
+        jitter: each wait is shortened by a random fraction of up to ``jitter`` (never
+            lengthened, so a token is renewed before its margin runs out).
         warn_before: warn this long before a static or refresh token expires.
         on_event: receives every event (from the refresher's threads).
     """
@@ -62,7 +68,7 @@ class BackgroundRefresher:
         self,
         vault: Vault,
         *,
-        window: float = 300.0,
+        window: float | None = None,
         interval: float = REFRESH_INTERVAL,
         concurrency: int = 4,
         jitter: float = 0.1,
@@ -80,6 +86,7 @@ class BackgroundRefresher:
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._warned: set[tuple[str, str, float]] = set()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_run: float | None = None
         self.next_run: float | None = None
@@ -87,9 +94,17 @@ class BackgroundRefresher:
     # ----------------------------------------------------------------- runs
 
     def due(self) -> list[Credential]:
-        """Credentials due within the window (:meth:`Credential.due`) that hold a refresh token to do it with."""
+        """Credentials to refresh now that hold a refresh token to do it with: due within the
+        window, or by their own lifetime (:meth:`Credential.renew_at`) when there is none."""
         now = self.vault.clock.now()
-        return [c for c in self.vault.credentials() if c.due(now, self.window) and c.refresh_token is not None]
+        if self.window is not None:
+            return [c for c in self.vault.credentials() if c.due(now, self.window) and c.refresh_token is not None]
+        return [c for c in self.vault.credentials() if (at := c.renew_at()) is not None and at <= now]
+
+    def next_due(self) -> float | None:
+        """When the next credential falls due (by its lifetime), or None when none will."""
+        times = [at for c in self.vault.credentials() if (at := c.renew_at()) is not None]
+        return min(times, default=None)
 
     def run_once(self) -> list[RefreshEvent]:
         """Refresh everything due and emit warnings; return this run's events."""
@@ -107,13 +122,22 @@ class BackgroundRefresher:
     def _refresh_one(self, name: str) -> RefreshEvent:
         now = self.vault.clock.now()
         try:
-            credential = refresh(self.vault, name, skew=self.window)
+            credential = refresh(self.vault, name, skew=self._skew(name))
         except NeedsSignIn as exc:
             return RefreshEvent(now, name, "needs_login", exc.message)
         except (ProviderError, RefreshBusy) as exc:
             return RefreshEvent(now, name, "failed", exc.message)
         left = relative(credential.expires_at, self.vault.clock.now()) if credential.expires_at else "no expiry"
         return RefreshEvent(now, name, "refreshed", f"expires {left}")
+
+    def _skew(self, name: str) -> float:
+        """The margin ``refresh`` re-checks under the credential's lock (someone may have refreshed it meanwhile)."""
+        if self.window is not None:
+            return self.window
+        try:
+            return self.vault.get(name).refresh_margin(ahead=True)
+        except VaultError:
+            return 0.0
 
     def _warnings(self) -> list[RefreshEvent]:
         now = self.vault.clock.now()
@@ -130,9 +154,12 @@ class BackgroundRefresher:
             if key in self._warned:
                 continue
             self._warned.add(key)
-            detail = f"{what} expires {relative(deadline, now)}"
-            self.vault.record("expiry-warning", "warned", credential=c.name, detail=detail)
-            events.append(RefreshEvent(now, c.name, "expiring", detail))
+            # Once per credential and expiry, across restarts of whoever refreshes: the
+            # audit row names the expiry itself, and a second identical row is not written.
+            if self.vault.record_once(
+                "expiry-warning", "warned", credential=c.name, detail=f"{what} expires {iso(deadline)}"
+            ):
+                events.append(RefreshEvent(now, c.name, "expiring", f"{what} expires {relative(deadline, now)}"))
         return events
 
     # ---------------------------------------------------------------- timer
@@ -147,12 +174,22 @@ class BackgroundRefresher:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
 
+    def wake(self) -> None:
+        """Run again now (the vault changed: a new credential may fall due sooner than planned)."""
+        self._wake.set()
+
     def next_wait(self) -> float:
-        return self.interval * (1 + self._rng.uniform(-self.jitter, self.jitter))
+        """Seconds until the next run: until the next credential falls due, at most ``interval``,
+        at least :data:`MIN_WAIT`; shortened by up to ``jitter`` of itself."""
+        wait = self.interval
+        if self.window is None and (soonest := self.next_due()) is not None:
+            wait = min(wait, soonest - self.vault.clock.now())
+        return max(wait, MIN_WAIT) * (1 - self._rng.uniform(0, self.jitter))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -160,6 +197,10 @@ class BackgroundRefresher:
                 self.run_once()
             except VaultError as exc:  # a busy or damaged vault: report, keep the timer alive
                 self.on_event(RefreshEvent(self.vault.clock.now(), "*", "failed", exc.message))
-            wait = self.next_wait()
+            try:
+                wait = self.next_wait()
+            except VaultError:
+                wait = self.interval
             self.next_run = self.vault.clock.now() + wait
-            self._stop.wait(wait)
+            self._wake.wait(wait)
+            self._wake.clear()

@@ -33,7 +33,7 @@ from vault.core.providers import Provider, resolve
 from vault.core.repository import Repository
 from vault.core.timefmt import relative
 from vault.errors import InvalidInput, NeedsSignIn, ProviderError
-from vault.settings import MAX_BACKOFF, REFRESH_ATTEMPTS, REFRESH_SKEW
+from vault.settings import MAX_BACKOFF, REFRESH_ATTEMPTS
 
 CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope"})
 """Errors about the app registration, not the grant: retrying will not help until it is fixed."""
@@ -50,8 +50,9 @@ class Vault(Repository):
     """An ``httpx`` transport for every provider call made for this vault (tests plug in a MockTransport)."""
 
     def token(self, name: str) -> str:
-        """The access token of ``name``, valid now: refreshed first when it expires
-        within :data:`~vault.settings.REFRESH_SKEW` (once, however many processes ask).
+        """The access token of ``name``, valid now: refreshed first when it expires within its
+        read margin (:meth:`~vault.core.model.Credential.refresh_margin`: 60 s for a token that
+        lives an hour, an eighth of a short one's life), once, however many processes ask.
 
         Raises:
             NotFound: no such credential.
@@ -60,8 +61,8 @@ class Vault(Repository):
         """
         credential = self.get(name)
         now = self.clock.now()
-        if credential.due(now, REFRESH_SKEW):
-            credential = refresh(self, name, skew=REFRESH_SKEW)
+        if credential.due(now):
+            credential = refresh(self, name)
             now = self.clock.now()
         token = usable_token(credential, now)
         self.touch(credential, now)
@@ -102,10 +103,11 @@ def refresh(
     name: str,
     *,
     force: bool = False,
-    skew: float = REFRESH_SKEW,
+    skew: float | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> Credential:
-    """Refresh ``name`` if it is due (or ``force``), once across all processes.
+    """Refresh ``name`` if it is due within ``skew`` seconds (by default its read margin), or
+    ``force``; once across all processes.
 
     Returns:
         The stored credential afterwards (refreshed here or by someone else).
@@ -193,8 +195,8 @@ def _call_token_endpoint(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def fresh(vault: Vault, name: str, *, skew: float = REFRESH_SKEW) -> Credential:
-    """The credential, refreshed first if its access token expires within ``skew``."""
+def fresh(vault: Vault, name: str, *, skew: float | None = None) -> Credential:
+    """The credential, refreshed first if it is due (within ``skew``, by default its read margin)."""
     credential = vault.get(name)
     if credential.due(vault.clock.now(), skew):
         return refresh(vault, name, skew=skew)
