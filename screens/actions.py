@@ -9,11 +9,8 @@ on yes.  What an action changed is told to the screens as a message
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
-
-from textual.message import Message
 
 from screens.app import VaultApp
 from screens.dialogs.confirm import ConfirmDialog
@@ -28,12 +25,6 @@ if TYPE_CHECKING:
 
 def _changed(app: VaultApp, highlight: str | None = None) -> None:
     app.screen.post_message(VaultChanged(highlight))
-
-
-def _tell_every_screen(app: VaultApp, message: Callable[[], Message]) -> None:
-    """Post a fresh ``message()`` to every screen on the stack (a message is delivered once)."""
-    for screen in app.screen_stack:
-        screen.post_message(message())
 
 
 def refresh(app: VaultApp, name: str) -> None:
@@ -138,7 +129,7 @@ def _delete_answered(app: VaultApp, name: str, yes: bool | None) -> None:
     def work() -> None:
         app.unlocked_vault.remove(name)
         app.call_from_thread(app.notify, f"{name} was deleted.", title="Deleted", markup=False)
-        app.call_from_thread(_tell_every_screen, app, lambda: CredentialDeleted(name))
+        app.call_from_thread(app.tell_every_screen, lambda: CredentialDeleted(name))
 
     app.run_worker(work, thread=True, group="edit", exit_on_error=False, name=f"delete {name}")
 
@@ -154,6 +145,6 @@ def _rename_answered(app: VaultApp, name: str, new: str | None) -> None:
     def work() -> None:
         app.unlocked_vault.rename(name, new)
         app.call_from_thread(app.notify, f"{name} is now {new}.", title="Renamed", markup=False)
-        app.call_from_thread(_tell_every_screen, app, lambda: CredentialRenamed(name, new))
+        app.call_from_thread(app.tell_every_screen, lambda: CredentialRenamed(name, new))
 
     app.run_worker(work, thread=True, group="edit", exit_on_error=False, name=f"rename {name}")

@@ -12,19 +12,23 @@ imports them back.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from screens.messages import RefresherReported, VaultChanged
 from screens.palette import ActionCommands, Command
+from screens.refreshing import AGENT_CHECK_SECONDS, WATCH_SECONDS, AgentState, join_agent, lock_agent, ping_agent
 from screens.settings import TuiSettings
 from vault import Vault
 from vault.core.clock import Clock, SystemClock
@@ -34,9 +38,13 @@ from vault.core.resources import asset
 from vault.errors import VaultError, VaultLocked
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
+    from vault.core.model import AuditEvent
     from vault.services.refresher import RefreshEvent
 
 T = TypeVar("T")
+
+_OUTCOMES = {"ok": "refreshed", "dead_grant": "needs sign-in", "client_error": "refused (app settings)"}
+"""How a refresh's audit outcome reads on the status line."""
 
 
 class UnlockRoute(Protocol):
@@ -118,6 +126,10 @@ class VaultApp(App[None]):
         self.start_agent = start_agent
         self.agent_pid: int | None = None
         """The agent doing the refreshing, when there is one (then the TUI runs no refresher)."""
+        self.agent_problem: str | None = None
+        """Why the agent is not the one refreshing (it stopped, it was locked), when the TUI wanted it."""
+        self._agent_seen: AgentState | None = None
+        self._stop_following = threading.Event()
         self.paths = paths
         self.vault: Vault | None = vault
         self.clock: Clock = clock or (vault.clock if vault else SystemClock())
@@ -171,31 +183,102 @@ class VaultApp(App[None]):
         elif self.settings.refresher:
             # After the first frame: the refresher brings the HTTP stack with it.
             self.call_after_refresh(self._start_refresher, vault)
+        self.follow_vault(vault)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="agent")
     def _join_agent(self, vault: Vault, passphrase: str | None) -> None:
-        """Use the running agent, or start one; if neither works, refresh here."""
-        from vault.agent import wire
-        from vault.agent.launch import start_in_background
+        """Use the running agent, or start (or unlock) one; if neither works, refresh here."""
+        state, problem = join_agent(str(self.paths.home), passphrase)
+        if problem and not state.serving:
+            self.call_from_thread(self.notify, f"not started: {problem}", title="Agent", severity="warning",
+                                  markup=False)  # fmt: skip
+        self.call_from_thread(self._agent_is, vault, state)
 
-        home = str(self.paths.home)
-        answer = wire.call("ping", home=home, opt_out=False)
-        if answer is None or answer[0] != "0" or answer[2] != "unlocked":
-            problem = start_in_background(home, passphrase)
-            if problem:
-                self.call_from_thread(self.notify, f"not started: {problem}", title="Agent", severity="warning",
-                                      markup=False)  # fmt: skip
-            answer = wire.call("ping", home=home, opt_out=False)
-        if answer is not None and answer[0] == "0" and answer[2] == "unlocked":
-            self.agent_pid = int(answer[1])
-        elif self.settings.refresher:
-            self.call_from_thread(self._start_refresher, vault)
+    @property
+    def refreshed_by(self) -> str | None:
+        """Who refreshes in the background now: ``the agent (pid 42)``, ``this TUI``, or None."""
+        if self.agent_pid is not None:
+            return f"the agent (pid {self.agent_pid})"
+        return "this TUI" if self._refresher is not None else None
+
+    def _agent_is(self, vault: Vault, state: AgentState) -> None:
+        """What a ping found: leave the refreshing to a serving agent, or take it over (once per change)."""
+        if self.vault is not vault or state == self._agent_seen:
+            return
+        before, self._agent_seen = self._agent_seen, state
+        if state.serving:
+            self.agent_pid, self.agent_problem = state.pid, None
+            if self._refresher is not None:
+                self._stop_refresher()
+                self.notify(f"The agent (pid {state.pid}) refreshes tokens again.", title="Agent", markup=False)
+            return
+        self.agent_pid = None
+        self.agent_problem = "the agent is locked" if state.pid is not None else "the agent is not running"
+        if self.settings.refresher and self._refresher is None:
+            self._start_refresher(vault)
+        if before is not None and before.serving:
+            self.notify(f"{self.agent_problem.capitalize()}; this TUI refreshes tokens while it is open.",
+                        title="Agent", severity="warning", markup=False)  # fmt: skip
+
+    def follow_vault(self, vault: Vault) -> None:
+        """Until the vault is locked: tell every screen when another process commits (within
+        :data:`~screens.refreshing.WATCH_SECONDS`), and keep an eye on the agent.  A plain
+        daemon thread, not a worker: it lives as long as the vault is open, and waiting for
+        the workers to finish must not wait for it."""
+        self._stop_following.set()
+        stop = self._stop_following = threading.Event()
+        threading.Thread(target=self._follow, args=(vault, stop), name="tokendeck-watch", daemon=True).start()
+
+    def _follow(self, vault: Vault, stop: threading.Event) -> None:
+        import time
+
+        from vault.services.watch import ChangeWatcher
+
+        try:
+            watcher = ChangeWatcher(vault)
+        except VaultError:
+            return
+        next_ping = time.monotonic() + AGENT_CHECK_SECONDS
+        while not stop.wait(WATCH_SECONDS) and self.vault is vault:
+            try:
+                events = watcher.poll()
+                if events is not None:
+                    self.call_from_thread(self._changed_elsewhere, events)
+                if self.start_agent and time.monotonic() >= next_ping:
+                    next_ping = time.monotonic() + AGENT_CHECK_SECONDS
+                    self.call_from_thread(self._agent_is, vault, ping_agent(str(self.paths.home)))
+            except VaultError:
+                continue  # locked meanwhile, or busy: the next poll tells
+            except RuntimeError:
+                return  # the app has stopped
+
+    def _changed_elsewhere(self, events: list[AuditEvent]) -> None:
+        """Another process committed: every screen re-reads, and the agent's news is told."""
+        from vault.services.watch import notable
+
+        for event in events:
+            if event.action == "refresh" and event.credential:
+                self.last_refresh_report = f"{event.credential} {_OUTCOMES.get(event.outcome, event.outcome)}"
+        if self.agent_pid is not None:  # the TUI's own refresher reports its own events
+            for event, severity in notable(events):
+                self.notify(f"{event.credential}: {event.detail or event.outcome}", title="Agent",
+                            severity="error" if severity == "error" else "warning", markup=False)  # fmt: skip
+        self.tell_every_screen(VaultChanged)
+
+    def tell_every_screen(self, message: Callable[[], Message]) -> None:
+        """Post a fresh ``message()`` to every screen on the stack (a message is delivered once)."""
+        for screen in self.screen_stack:
+            screen.post_message(message())
 
     def action_lock(self) -> None:
-        """Close the vault, drop everything secret the UI holds, ask to unlock again."""
+        """Close the vault, drop everything secret the UI holds, lock its agent, ask to unlock again."""
         if self.vault is None:
             return
         self._stop_refresher()
+        self._stop_following.set()
+        agent, self.agent_pid, self._agent_seen = self.agent_pid, None, None
+        if agent is not None:
+            self.run_worker(partial(lock_agent, str(self.paths.home)), thread=True, group="agent", name="lock agent")
         self.vault.close()
         self.vault = None
         if self.clipboard.strip():
@@ -203,7 +286,8 @@ class VaultApp(App[None]):
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(self.routes.unlock(locked=True))
-        self.notify("The vault is locked.", title="Locked")
+        also = f", and so is the agent (pid {agent})" if agent is not None else ""
+        self.notify(f"The vault is locked{also}.", title="Locked", markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Lock is offered only while there is something to lock."""
@@ -311,6 +395,7 @@ class VaultApp(App[None]):
         self.screen.post_message(VaultChanged())
 
     async def on_unmount(self) -> None:
+        self._stop_following.set()
         self._stop_refresher()
 
     # ------------------------------------------------------------- workers

@@ -23,8 +23,8 @@ from screens.app import VaultApp
 from screens.countdown import STATUS_COLOURS, URGENCY_COLOURS, expires_text, urgency
 from screens.messages import CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
+from screens.refreshing import refresher_status
 from vault.core.model import Credential
-from vault.core.timefmt import relative
 from vault.errors import VaultError
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -195,23 +195,20 @@ class TokenListScreen(Screen[None]):
         return self._shown[self.table.cursor_row].name
 
     def _update_status_line(self) -> None:
-        refresher = self.app.refresher
+        app = self.app
         count = (
             f"{len(self._shown)} of {len(self._credentials)}"
             if self.filter_input.value
             else str(len(self._credentials))
         )
-        parts = [f"{count} credentials"]
-        if self.app.agent_pid is not None:
-            parts.append(f"refreshed by the agent (pid {self.app.agent_pid})")
-        elif refresher is not None:
-            now = self.app.clock.now()
-            next_run = getattr(refresher, "next_run", None)
-            if next_run is not None:
-                parts.append(f"refresher: next run {relative(next_run, now)}")
-            if self.app.last_refresh_report:
-                parts.append(f"last: {self.app.last_refresh_report}")
-        self.status_line.update("  ·  ".join(parts))
+        words = refresher_status(
+            self._credentials,
+            app.clock.now(),
+            by=app.refreshed_by,
+            last=app.last_refresh_report,
+            problem=app.agent_problem,
+        )
+        self.status_line.update("  ·  ".join([f"{count} credentials", *words]))
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         self._styles.clear()

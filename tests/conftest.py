@@ -23,8 +23,8 @@ PASSPHRASE_VARS = (
     "TOKENDECK_NEW_PASSPHRASE",
 )
 
-pytest_plugins = ["tests.support.export"]
-"""Fixtures shared by several test modules (``ready`` for the export tests)."""
+pytest_plugins = ["tests.support.export", "tests.support.live"]
+"""Fixtures shared by several test modules (``ready`` for the export tests, ``live_env``)."""
 
 TEST_KDF_ITER = 2
 """The one place the KDF cost is lowered: in-process tests only. Subprocess tests

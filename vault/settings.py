@@ -75,6 +75,10 @@ AGENT_STOP_WAIT = AGENT_IN_FLIGHT_WAIT + SLACK
 AGENT_ANSWER_TIMEOUT = LONGEST_REQUEST + SLACK
 """How long a client waits for the agent's answer: longer than a request may take, so a slow
 refresh is not mistaken for a dead agent (260 s)."""
+AGENT_LOCK_AFTER = 3600.0
+"""The agent locks itself after this long without a request (``--lock-after`` changes it,
+``--lock-after never`` turns it off).  An open TUI counts as requests: it keeps its agent
+unlocked, and locking the TUI locks the agent."""
 AGENT_START_TIMEOUT = 30.0
 """How long ``tokendeck agent start`` waits for the new agent to answer."""
 

@@ -133,6 +133,7 @@ class Agent:
         self._stopping = threading.Event()
         self._listener: socket.socket | None = None
         self._inode: int | None = None
+        self._data_version: int | None = None
         self.refresher = self._new_refresher(vault)
 
     # ------------------------------------------------------------ lifecycle
@@ -292,6 +293,9 @@ class Agent:
             return [FALL_BACK]
         op, args = fields[2], fields[3:]
         if op == "ping":
+            if args[:1] == ["active"]:  # an open TUI: its user is here, so the agent stays unlocked
+                with self._state:
+                    self._last_request = time.monotonic()
             return ["0", str(os.getpid()), "locked" if self.locked else "unlocked", self.home, self._status()]
         if op == "stop":
             self.stop()
@@ -337,15 +341,33 @@ class Agent:
         refresher = self.refresher
         last = getattr(refresher, "last_run", None)
         parts = [f"started={self.started_at:.0f}", f"lock_after={self.lock_after or ''}"]
+        if self.lock_after is not None and not self.locked:
+            parts.append(f"locks_in={self.lock_after - (time.monotonic() - self._last_request):.0f}")
         parts.append(f"last_refresh_run={'' if last is None else f'{last:.0f}'}")
         return " ".join(parts)
 
     # -------------------------------------------------------- housekeeping
 
+    def _wake_on_change(self) -> None:
+        """Another process committed (a new credential, a sign-in, a removal): plan the next
+        refresh again at once, instead of when the refresher next wakes by itself."""
+        vault, refresher = self._vault, self.refresher
+        if vault is None or refresher is None:
+            self._data_version = None
+            return
+        try:
+            version = vault.data_version()
+        except VaultError:
+            return
+        if self._data_version is not None and version != self._data_version:
+            refresher.wake()
+        self._data_version = version
+
     def _housekeeping(self) -> None:
         idle = time.monotonic() - self._last_request
         if self.lock_after is not None and not self.locked and idle > self.lock_after:
             self.lock(f"idle for {idle:.0f} s")
+        self._wake_on_change()
         try:
             present = os.stat(self.socket_path).st_ino == self._inode
         except OSError:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from vault.agent import wire
 from vault.cli import terminal
 from vault.errors import AgentRunning, InvalidInput, NotFound, VaultError, VaultLocked
-from vault.settings import REFRESH_INTERVAL
+from vault.settings import AGENT_LOCK_AFTER, REFRESH_INTERVAL
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,7 +38,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         epilog="exit codes: 0 started; 1 an agent already runs for this vault; 3 wrong or no passphrase; "
         "5 no vault. The passphrase comes from the usual places, or stdin when it is a pipe.",
     )
-    ast.add_argument("--lock-after", metavar="WHEN", help="lock after this long without a request (e.g. 8h)")
+    ast.add_argument(
+        "--lock-after",
+        metavar="WHEN",
+        help=f"lock after this long without a request (default {AGENT_LOCK_AFTER / 3600:g}h; e.g. 8h, or never)",
+    )
     ast.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd and tests)")
     ast.add_argument("--interval", type=float, default=REFRESH_INTERVAL, metavar="SECONDS", help=argparse.SUPPRESS)
     ast.set_defaults(handler=_start)
@@ -72,9 +76,7 @@ def _start(args: argparse.Namespace) -> int:
     from vault.core.timefmt import parse_duration
     from vault.services.opening import open_unlocked, unlock
 
-    lock_after = None if args.lock_after is None else parse_duration(args.lock_after)
-    if lock_after is not None and lock_after <= 0:
-        raise InvalidInput("--lock-after must be a positive duration, like 30m or 8h")
+    lock_after = _lock_after(args.lock_after, parse_duration)
     home = wire.home_dir()
     answer = wire.call("ping", opt_out=False)
     if answer is not None and answer[0] == "0":
@@ -96,6 +98,22 @@ def _start(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lock_after(given: str | None, parse: Callable[[str], float]) -> float | None:
+    """``--lock-after``: the default when not given, None for ``never``.
+
+    Raises:
+        InvalidInput: not a positive duration.
+    """
+    if given is None:
+        return AGENT_LOCK_AFTER
+    if given.strip().lower() == "never":
+        return None
+    seconds = parse(given)
+    if seconds <= 0:
+        raise InvalidInput("--lock-after must be a positive duration, like 30m or 8h, or never")
+    return seconds
+
+
 def _unlock_running(pid: str) -> int:
     from vault.core.keys import VaultMeta
     from vault.core.paths import resolve_home
@@ -115,6 +133,19 @@ def _unlock_running(pid: str) -> int:
 
 
 # ------------------------------------------------------------ stop, status
+
+
+def _lock_line(state: str, facts: dict[str, str]) -> str:
+    """When the agent will lock itself: ``locks after 1h without a request (in 59m 12s)``."""
+    from vault.core.timefmt import duration_text
+
+    if state != "unlocked":
+        return "locked: tokens come from the vault itself until tokendeck agent start unlocks it"
+    if not facts.get("lock_after"):
+        return "never locks by itself (started with --lock-after never); tokendeck lock locks it"
+    after = duration_text(float(facts["lock_after"]))
+    left = duration_text(max(float(facts.get("locks_in") or 0), 0))
+    return f"locks after {after} without a request (in {left}); tokendeck lock locks it now"
 
 
 def _stop(args: argparse.Namespace) -> int:
@@ -148,4 +179,5 @@ def _status(args: argparse.Namespace) -> int:
                           "socket": wire.socket_path(home), **facts}))  # fmt: skip
     else:
         print(f"agent running (pid {pid}), {state}, serving {served} on {wire.socket_path(home)}")
+        print(_lock_line(state, facts))
     return 0 if state == "unlocked" else VaultLocked.exit_code

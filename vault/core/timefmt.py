@@ -66,7 +66,8 @@ def iso(ts: float | None) -> str | None:
     return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _span(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
+    """A span for a person: ``4m 12s``, ``2h``, ``3d 4h``."""
     total = int(seconds)
     days, rest = divmod(total, 86400)
     hours, rest = divmod(rest, 3600)
@@ -86,8 +87,8 @@ def relative(ts: float | None, now: float) -> str:
         return "never"
     delta = ts - now
     if delta >= 0:
-        return f"in {_span(delta)}"
-    return f"{_span(-delta)} ago"
+        return f"in {duration_text(delta)}"
+    return f"{duration_text(-delta)} ago"
 
 
 def expiry(ts: float | None, now: float, *, human: bool = True) -> str:

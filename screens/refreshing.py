@@ -1,0 +1,97 @@
+"""Who keeps the tokens fresh while the TUI is open, and what the status line says about it.
+
+After unlock the app joins the agent for its vault, starting it if need be (the passphrase
+the user typed travels on a pipe), or, without one, runs a background refresher of its own.
+While it is open, a watcher thread (:meth:`screens.app.VaultApp.follow_vault`) asks the vault every
+second whether another process committed, and pings the agent every few seconds: when the
+agent stops or is locked by someone else, the TUI refreshes by itself and says so; when it
+is back, the TUI leaves the refreshing to it again.  Locking the TUI locks its agent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from vault.core.model import Credential
+from vault.core.timefmt import relative
+
+WATCH_SECONDS = 1.0
+"""How often the TUI asks the vault whether another process committed (a change shows within 2 s)."""
+AGENT_CHECK_SECONDS = 2.0
+"""How often the TUI pings its agent (which also keeps it from locking while the TUI is open)."""
+
+
+@dataclass(frozen=True)
+class AgentState:
+    """What a ping found: the agent's pid (None: none answers) and whether it is unlocked."""
+
+    pid: int | None
+    unlocked: bool = False
+
+    @property
+    def serving(self) -> bool:
+        """It answers and holds the key: it refreshes, and clients get tokens from it."""
+        return self.pid is not None and self.unlocked
+
+
+def ping_agent(home: str) -> AgentState:
+    """Ask the agent for ``home`` how it is; ``active`` tells it a user is here (it stays unlocked)."""
+    from vault.agent import wire
+
+    answer = wire.call("ping", "active", home=home, opt_out=False)
+    if answer is None or answer[0] != "0" or len(answer) < 3:
+        return AgentState(None)
+    return AgentState(int(answer[1]), answer[2] == "unlocked")
+
+
+def join_agent(home: str, passphrase: str | None) -> tuple[AgentState, str | None]:
+    """The agent for ``home``, started (or unlocked) first if it is not serving; and why it
+    could not be, if it could not."""
+    from vault.agent.launch import start_in_background
+
+    state = ping_agent(home)
+    if state.serving:
+        return state, None
+    problem = start_in_background(home, passphrase)
+    return ping_agent(home), problem
+
+
+def lock_agent(home: str) -> bool:
+    """Lock the agent for ``home``; whether one answered."""
+    from vault.agent import wire
+
+    answer = wire.call("lock", home=home, opt_out=False)
+    return answer is not None and answer[0] == "0"
+
+
+def next_renewal(credentials: Iterable[Credential]) -> tuple[str, float] | None:
+    """The credential the refresher renews next, and when (the rule the agent's and the TUI's
+    refreshers both follow: :meth:`~vault.core.model.Credential.renew_at`)."""
+    planned = [(at, c.name) for c in credentials if (at := c.renew_at()) is not None]
+    if not planned:
+        return None
+    at, name = min(planned)
+    return name, at
+
+
+def refresher_status(
+    credentials: Iterable[Credential], now: float, *, by: str | None, last: str | None, problem: str | None
+) -> list[str]:
+    """The status line's words about refreshing: who does it, what is next, the last outcome.
+
+    Args:
+        by: who refreshes (``the agent (pid 42)``, ``this TUI``), or None for nobody.
+        last: the latest outcome (``gh refreshed``), if any.
+        problem: why the usual refresher is not doing it (``the agent stopped``), if so.
+    """
+    parts = [f"refreshed by {by}" if by else "nothing refreshes in the background"]
+    if problem:
+        parts[0] += f" ({problem})"
+    upcoming = next_renewal(credentials) if by else None
+    if upcoming is not None:
+        name, at = upcoming
+        parts.append(f"next: {name} {relative(at, now) if at > now else 'now'}")
+    if last:
+        parts.append(f"last: {last}")
+    return parts
