@@ -9,6 +9,8 @@ on yes.  What an action changed is told to the screens as a message
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -27,6 +29,28 @@ def _changed(app: VaultApp, highlight: str | None = None) -> None:
     app.screen.post_message(VaultChanged(highlight))
 
 
+def _while_busy(app: VaultApp, name: str, doing: str, work: Callable[[], None]) -> Callable[[], None]:
+    """``work`` for a thread worker, with ``name`` shown as ``doing`` until it ends, however it ends."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            with contextlib.suppress(RuntimeError):  # the app may have stopped meanwhile
+                app.call_from_thread(app.set_busy, name, None)
+
+    app.set_busy(name, doing)
+    return run
+
+
+def sign_in_again(app: VaultApp, credential: Credential) -> None:
+    """Sign in to ``credential``'s provider with its stored registration, replacing its tokens
+    in place: its name, its export bindings and its audit trail stay."""
+    from screens.signin import SignInScreen
+
+    app.push_screen(SignInScreen(again=credential.name, provider=credential.provider))
+
+
 def refresh(app: VaultApp, name: str) -> None:
     def work() -> None:
         from vault.services.tokens import refresh as do_refresh
@@ -39,7 +63,10 @@ def refresh(app: VaultApp, name: str) -> None:
         app.call_from_thread(app.notify, f"{name} refreshed; expires {when}", title="Refreshed", markup=False)
         app.call_from_thread(_changed, app, name)
 
-    app.run_worker(work, thread=True, group="refresh", exit_on_error=False, name=f"refresh {name}")
+    app.run_worker(
+        _while_busy(app, name, "refreshing", work), thread=True, group="refresh", exit_on_error=False,
+        name=f"refresh {name}",
+    )  # fmt: skip
 
 
 def refresh_due(app: VaultApp) -> None:
@@ -107,7 +134,10 @@ def _revoke_answered(app: VaultApp, name: str, yes: bool | None) -> None:
         app.call_from_thread(app.notify, message, title="Revoked", markup=False)
         app.call_from_thread(_changed, app, name)
 
-    app.run_worker(work, thread=True, group="revoke", exit_on_error=False, name=f"revoke {name}")
+    app.run_worker(
+        _while_busy(app, name, "revoking", work), thread=True, group="revoke", exit_on_error=False,
+        name=f"revoke {name}",
+    )  # fmt: skip
 
 
 async def confirm_delete(app: VaultApp, name: str) -> None:

@@ -26,7 +26,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from screens.messages import RefresherReported, VaultChanged
+from screens.messages import CredentialBusy, RefresherReported, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.refreshing import AGENT_CHECK_SECONDS, WATCH_SECONDS, AgentState, join_agent, lock_agent, ping_agent
 from screens.settings import TuiSettings
@@ -35,7 +35,7 @@ from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
 from vault.core.paths import VaultPaths
 from vault.core.resources import asset
-from vault.errors import VaultError, VaultLocked
+from vault.errors import NeedsSignIn, VaultError, VaultLocked
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
     from vault.core.model import AuditEvent
@@ -130,6 +130,8 @@ class VaultApp(App[None]):
         """Why the agent is not the one refreshing (it stopped, it was locked), when the TUI wanted it."""
         self._agent_seen: AgentState | None = None
         self._stop_following = threading.Event()
+        self.busy: dict[str, str] = {}
+        """Credentials with a long action running in this TUI, and what it is (``refreshing``)."""
         self.paths = paths
         self.vault: Vault | None = vault
         self.clock: Clock = clock or (vault.clock if vault else SystemClock())
@@ -265,6 +267,14 @@ class VaultApp(App[None]):
                             severity="error" if severity == "error" else "warning", markup=False)  # fmt: skip
         self.tell_every_screen(VaultChanged)
 
+    def set_busy(self, name: str, doing: str | None) -> None:
+        """Say that ``doing`` (``refreshing``, ``revoking``) runs on ``name``, or None once it ended."""
+        if doing is None:
+            self.busy.pop(name, None)
+        else:
+            self.busy[name] = doing
+        self.tell_every_screen(lambda: CredentialBusy(name))
+
     def tell_every_screen(self, message: Callable[[], Message]) -> None:
         """Post a fresh ``message()`` to every screen on the stack (a message is delivered once)."""
         for screen in self.screen_stack:
@@ -370,8 +380,13 @@ class VaultApp(App[None]):
         return result
 
     def report(self, error: VaultError) -> None:
-        """Show an expected failure as a notification (the worker router's way, for reads awaited)."""
-        self.notify(error.message, title=error.title, severity="error", markup=False)
+        """Show an expected failure as a notification (the worker router's way, for reads awaited).
+        A credential that needs a new sign-in is told the TUI's way to act, not the command line's."""
+        message = error.message
+        if isinstance(error, NeedsSignIn) and error.situation:
+            act = "delete it (d) and add the new token (a)" if error.static else "press l on it to sign in again"
+            message = f"{error.situation}: {act}."
+        self.notify(message, title=error.title, severity="error", markup=False)
 
     @property
     def unlocked_vault(self) -> Vault:

@@ -1,17 +1,20 @@
 """How urgent a credential looks: the colour of its status, and of the countdown to its
-expiry.  The list and the detail screen both show them, from these rules."""
+expiry.  Both follow the credential's one status (:meth:`vault.core.model.Credential.status_at`),
+so a status word and the countdown beside it never disagree; the list and the detail
+screen both show them, from these rules."""
 
 from __future__ import annotations
 
 from typing import Literal
 
-from screens.settings import TuiSettings
-from vault.core.model import Credential, Status
+from vault.core.model import COUNTDOWN_STOPPED, Credential, Status
 from vault.core.timefmt import expiry
 
 STATUS_COLOURS: dict[Status, str | None] = {
     "active": "text-success",
     "expiring": "text-warning",
+    "refresh_due": "text-warning",
+    "refresh_failing": "text-warning",
     "expired": "text-error",
     "needs_login": "text-error",
     "error": "text-error",
@@ -19,32 +22,41 @@ STATUS_COLOURS: dict[Status, str | None] = {
 }
 """The theme variable that colours each status (``None``: dimmed), so a theme change recolours the table."""
 
-Urgency = Literal["expired", "soon", "expiring", "fine", "none"]
+Urgency = Literal["fine", "warning", "danger", "expired", "stopped"]
+
+URGENCY_OF: dict[Status, Urgency] = {
+    "active": "fine",
+    "expiring": "warning",
+    "refresh_due": "warning",
+    "refresh_failing": "warning",
+    "expired": "expired",
+    "error": "danger",
+    "needs_login": "stopped",
+    "revoked": "stopped",
+}
+"""How urgent the countdown looks for each status."""
 
 URGENCY_COLOURS: dict[Urgency, tuple[str | None, bool]] = {
-    "expired": ("text-error", True),
-    "soon": ("text-error", False),
-    "expiring": ("text-warning", False),
     "fine": (None, False),
-    "none": (None, False),
+    "warning": ("text-warning", False),
+    "danger": ("text-error", False),
+    "expired": ("text-error", True),
+    "stopped": (None, False),
 }
 """Countdown colour (a theme variable) and boldness by urgency."""
 
+STOPPED = "-"
+"""The countdown of a revoked or needs-login credential: no token will come from it again."""
 
-def urgency(credential: Credential, now: float, settings: TuiSettings) -> Urgency:
-    """How urgent the countdown is: expired, under ``soon``, under ``expiring``, fine, or no expiry."""
-    if credential.expires_at is None:
-        return "none"
-    left = credential.expires_at - now
-    if left <= 0:
-        return "expired"
-    if left < settings.soon:
-        return "soon"
-    if left < settings.expiring:
-        return "expiring"
-    return "fine"
+
+def urgency(credential: Credential, now: float) -> Urgency:
+    """How urgent the countdown looks: its status's urgency."""
+    return URGENCY_OF[credential.status_at(now)]
 
 
 def expires_text(credential: Credential, now: float) -> str:
-    """The Expires cell's words: ``in 4m 12s``, ``3h ago`` or ``no expiry``, as ``tokendeck list`` says them."""
+    """The Expires cell's words: ``in 4m 12s``, ``3h ago`` or ``no expiry``, as ``tokendeck list``
+    says them; ``-`` once the countdown has stopped (revoked, needs login)."""
+    if credential.status_at(now) in COUNTDOWN_STOPPED:
+        return STOPPED
     return expiry(credential.expires_at, now)

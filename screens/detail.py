@@ -30,9 +30,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 from screens import actions
 from screens.app import VaultApp
 from screens.countdown import Urgency, urgency
-from screens.messages import CredentialDeleted, CredentialRenamed, VaultChanged
+from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from vault import Vault
-from vault.core.model import STATUSES, AuditEvent, Credential
+from vault.core.model import COUNTDOWN_STOPPED, STATUSES, AuditEvent, Credential
 from vault.core.secret import Secret
 from vault.core.timefmt import iso, relative
 from vault.errors import NotFound, VaultError
@@ -68,7 +68,7 @@ FACTS: tuple[tuple[str, str], ...] = (
 OAUTH_ONLY = frozenset({"token_type", "refresh"})
 """Facts that mean nothing for a static token, so are hidden for one (as are empty extras)."""
 
-URGENCIES: tuple[Urgency, ...] = ("expired", "soon", "expiring", "fine", "none")
+URGENCIES: tuple[Urgency, ...] = ("fine", "warning", "danger", "expired", "stopped")
 
 AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("time", "Time"),
@@ -124,15 +124,19 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
         refresh = "held; no known expiry"
     else:
         refresh = "held; expires " + when(c.refresh_expires_at, now)
+    status = c.status_at(now)
+    expires = when(c.expires_at, now, none="no expiry")
+    if status in COUNTDOWN_STOPPED and c.expires_at is not None:
+        expires = f"{iso(c.expires_at)} (no longer counts: {status.replace('_', ' ')})"
     return {
         "name": c.name,
         "provider": c.provider,
         "kind": c.kind,
         "account": c.account or "-",
-        "status": c.status_at(now).replace("_", " "),
+        "status": status.replace("_", " "),
         "token_type": c.token_type or "-",
         "scopes": " ".join(c.scopes) or "-",
-        "expires": when(c.expires_at, now, none="no expiry"),
+        "expires": expires,
         "refresh": refresh,
         "last_refreshed": when(c.last_refreshed_at, now, past=True),
         "last_used": when(c.last_used_at, now, past=True),
@@ -172,6 +176,7 @@ class DetailScreen(Screen[None]):
         Binding("v", "reveal", "Reveal"),
         Binding("c", "copy", "Copy"),
         Binding("r", "refresh", "Refresh"),
+        Binding("l", "sign_in_again", "Sign in again"),
         Binding("x", "revoke", "Revoke"),
         Binding("d", "delete", "Delete"),
         Binding("n", "rename", "Rename"),
@@ -247,6 +252,7 @@ class DetailScreen(Screen[None]):
             self.query_one(f"#fact-{key}", Static).display = key not in hidden
         self.mask()
         self.tick()
+        self.refresh_bindings()
         self._load_audit(events)
 
     def _load_audit(self, events: list[AuditEvent]) -> None:
@@ -267,7 +273,11 @@ class DetailScreen(Screen[None]):
         if credential is None:
             return
         now = self.app.clock.now()
-        for key, text in fact_values(credential, now).items():
+        facts = fact_values(credential, now)
+        doing = self.app.busy.get(credential.name)
+        if doing is not None:
+            facts["status"] = f"{doing}…"
+        for key, text in facts.items():
             widget = self.query_one(f"#fact-{key}", Static)
             if str(widget.content) != text:
                 widget.update(text)
@@ -275,7 +285,7 @@ class DetailScreen(Screen[None]):
         status_widget = self.query_one("#fact-status", Static)
         for name in STATUSES:
             status_widget.set_class(name == status, f"status-{name}")
-        level = urgency(credential, now, self.app.settings)
+        level = urgency(credential, now)
         expires = self.query_one("#fact-expires", Static)
         for each in URGENCIES:
             expires.set_class(each == level, f"urgency-{each}")
@@ -367,6 +377,10 @@ class DetailScreen(Screen[None]):
     async def on_vault_changed(self, message: VaultChanged) -> None:
         await self.load()
 
+    def on_credential_busy(self, message: CredentialBusy) -> None:
+        if message.name == self.name_shown:
+            self.tick()
+
     def on_credential_deleted(self, message: CredentialDeleted) -> None:
         """Deleted from here (or the list): nothing is left to show, so back to the list."""
         if message.name == self.name_shown and self.is_current:
@@ -390,6 +404,18 @@ class DetailScreen(Screen[None]):
 
     def action_refresh(self) -> None:
         actions.refresh(self.app, self.name_shown)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ "Sign in again" is offered when the credential needs it (and shown in the footer only then)."""
+        if action == "sign_in_again":
+            credential = self._credential
+            return credential is not None and credential.offers_sign_in_again(self.app.clock.now())
+        return True
+
+    def action_sign_in_again(self) -> None:
+        credential = self._credential
+        if credential is not None and credential.offers_sign_in_again(self.app.clock.now()):
+            actions.sign_in_again(self.app, credential)
 
     async def action_revoke(self) -> None:
         await actions.confirm_revoke(self.app, self.name_shown)

@@ -47,6 +47,18 @@ class CredentialRenamed(Message):
 
 
 @dataclass
+class CredentialBusy(Message):
+    """A long action on a credential started or ended (``app.busy`` says which is running):
+    screens showing it redraw its status.
+
+    Attributes:
+        name: the credential.
+    """
+
+    name: str
+
+
+@dataclass
 class RefresherReported(Message):
     """The background refresher finished a refresh or raised a warning."""
 

@@ -13,8 +13,6 @@ class TuiSettings:
     """What a user may tune.  Times are seconds.
 
     Attributes:
-        soon: a token expiring sooner than this is urgent (red countdown).
-        expiring: sooner than this, a warning (yellow countdown).
         auto_lock_after: lock a passphrase vault after this much idle time (None: never).
         clipboard_clear_after: a copied token is cleared from the clipboard after this.
         reveal_for: a revealed token is masked again after this.
@@ -24,8 +22,6 @@ class TuiSettings:
             build apps without it); a running agent does the refreshing instead.
     """
 
-    soon: float = 300.0
-    expiring: float = 3600.0
     auto_lock_after: float | None = 300.0
     clipboard_clear_after: float = 30.0
     reveal_for: float = 10.0
@@ -35,7 +31,13 @@ class TuiSettings:
 
 
 SETTINGS_FILE = "tui.toml"
-"""Optional, beside the vault: ``auto_lock_after = "10m"``, ``soon = "2m"``, ``refresher = false``..."""
+"""Optional, beside the vault: ``auto_lock_after = "10m"``, ``reveal_for = "5s"``, ``refresher = false``..."""
+
+RETIRED = {
+    "soon": "the countdown's colour follows the credential's status now (see the README's status table)",
+    "expiring": "the countdown's colour follows the credential's status now (see the README's status table)",
+}
+"""Settings that were taken out, and why: a file that still has one is told, not ignored."""
 
 
 def load_settings(paths: VaultPaths) -> TuiSettings:
@@ -60,6 +62,8 @@ def load_settings(paths: VaultPaths) -> TuiSettings:
     fields = {f.name: f for f in dataclasses.fields(TuiSettings)}
     values: dict[str, object] = {}
     for key, value in raw.items():
+        if key in RETIRED:
+            raise InvalidInput(f"{path}: {key!r} is no longer a setting: {RETIRED[key]}; remove it")
         if key not in fields:
             raise InvalidInput(f"{path}: unknown setting {key!r} (known: {', '.join(fields)})")
         if key in ("refresher", "agent"):

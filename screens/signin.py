@@ -76,6 +76,9 @@ class SignInScreen(Screen[None]):
 
     Args:
         timeout: how long the browser sign-in may take (seconds).
+        again: sign in again for this credential: its tokens are replaced in place, so its
+            name, export bindings and audit trail stay.
+        provider: with ``again``, the credential's provider (its stored registration is used).
     """
 
     app = getters.app(VaultApp)
@@ -158,9 +161,13 @@ class SignInScreen(Screen[None]):
             self.code = code
             """The OAuth error code or reason (``cancelled``, ``access_denied``), if any."""
 
-    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, *, timeout: float = DEFAULT_TIMEOUT, again: str | None = None, provider: str | None = None
+    ) -> None:
         super().__init__()
         self.timeout = timeout
+        self.again = again
+        self.again_provider = provider
         self._choices: dict[str, ProviderChoice] = {}
         self._cancel: threading.Event | None = None
         self._deadline: float | None = None
@@ -194,7 +201,15 @@ class SignInScreen(Screen[None]):
 
     async def on_mount(self) -> None:
         self.set_interval(1.0, self.tick)
-        await self.load_choices()
+        self.say("Loading the providers…")
+        await self.load_choices(select=f"reg:{self.again_provider}" if self.again_provider else None)
+        self.say("")
+        if self.again is not None and self.again_provider is not None:
+            choice = self._choices.get(f"reg:{self.again_provider}") or self._choices.get(f"new:{self.again_provider}")
+            if choice is None:
+                self.say(f"{self.again_provider} is not a provider tokendeck knows any more; pick one to sign in to.")
+            else:
+                self.choose(choice)
 
     def on_unmount(self) -> None:
         if self._cancel is not None:
@@ -331,7 +346,8 @@ class SignInScreen(Screen[None]):
         self._url = None
         self._waiting_for = key
         self._deadline = self.app.clock.now() + self.timeout
-        self.query_one("#wait-title", Static).update(f"Signing in to {key}…")
+        again = f" again, for {self.again}" if self.again and key == self.again_provider else ""
+        self.query_one("#wait-title", Static).update(f"Signing in to {key}{again}…")
         how = "Asking for a device code…" if device else "Opening your browser…"
         self.query_one("#wait-hint", Static).update(how)
         self.query_one("#user-code", Static).display = False
@@ -348,7 +364,14 @@ class SignInScreen(Screen[None]):
         ui = TuiSignIn(self)
         try:
             credential = login(
-                self.app.unlocked_vault, key, ui, device=device, timeout=self.timeout, cancel=cancel, notice=ui.notice
+                self.app.unlocked_vault,
+                key,
+                ui,
+                name=self.again if key == self.again_provider else None,  # in place: name and bindings kept
+                device=device,
+                timeout=self.timeout,
+                cancel=cancel,
+                notice=ui.notice,
             )
         except VaultError as exc:
             code = exc.code if isinstance(exc, ProviderError) else None

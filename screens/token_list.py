@@ -21,7 +21,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from screens.app import VaultApp
 from screens.countdown import STATUS_COLOURS, URGENCY_COLOURS, expires_text, urgency
-from screens.messages import CredentialDeleted, CredentialRenamed, VaultChanged
+from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.refreshing import refresher_status
 from vault.core.model import Credential
@@ -36,8 +36,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 """(key, label) of each column, in display order; cells are updated by key."""
 
-TICKING_WIDTHS: dict[str, int] = {"status": 13, "expires": 12}
-"""Widths of the columns the tick rewrites ("needs login !", "in 59m 59s")."""
+TICKING_WIDTHS: dict[str, int] = {"status": 15, "expires": 12}
+"""Widths of the columns the tick rewrites ("refresh failing", "in 59m 59s")."""
 
 TICK_SECONDS = 1.0
 """How often the countdowns are re-read from the clock (the shortest span shown is a second)."""
@@ -102,6 +102,7 @@ class TokenListScreen(Screen[None]):
         Binding("slash", "filter", "Filter"),
         Binding("enter", "open", "Open", show=False),
         Binding("s", "sign_in", "Sign in"),
+        Binding("l", "sign_in_again", "Sign in again"),
         Binding("a", "add", "Add"),
         Binding("r", "refresh", "Refresh"),
         Binding("R", "refresh_due", "Refresh due", show=False),
@@ -171,6 +172,7 @@ class TokenListScreen(Screen[None]):
             table.move_cursor(row=names.index(current))
         table.display = bool(self._shown)
         self.empty.display = not self._credentials
+        self.refresh_bindings()
         self._update_status_line()
 
     def refresh_times(self) -> None:
@@ -190,9 +192,8 @@ class TokenListScreen(Screen[None]):
         self._update_status_line()
 
     def selected_name(self) -> str | None:
-        if not self._shown or not self.table.is_valid_row_index(self.table.cursor_row):
-            return None
-        return self._shown[self.table.cursor_row].name
+        credential = self.selected()
+        return None if credential is None else credential.name
 
     def _update_status_line(self) -> None:
         app = self.app
@@ -225,15 +226,18 @@ class TokenListScreen(Screen[None]):
         return self._styles[key]
 
     def _status_cell(self, credential: Credential, now: float) -> Text:
+        doing = self.app.busy.get(credential.name)
+        if doing is not None:  # refreshing, revoking: said at once, while the provider is asked
+            return Text(f"{doing}…", style=self._colour("text-warning", bold=False, dim_if_none=False))
         status = credential.status_at(now)
         style = self._colour(STATUS_COLOURS[status], bold=status != "active", dim_if_none=True)
         text = Text(status.replace("_", " "), style=style)
-        if credential.last_error and status not in ("needs_login", "error"):
+        if credential.last_error and status not in ("needs_login", "error", "refresh_failing"):
             text.append(" !", style=self._colour("text-warning", bold=True, dim_if_none=False))
         return text
 
     def _expires_cell(self, credential: Credential, now: float) -> Text:
-        level = urgency(credential, now, self.app.settings)
+        level = urgency(credential, now)
         variable, bold = URGENCY_COLOURS[level]
         return Text(expires_text(credential, now), style=self._colour(variable, bold=bold, dim_if_none=False))
 
@@ -241,6 +245,9 @@ class TokenListScreen(Screen[None]):
 
     async def on_vault_changed(self, message: VaultChanged) -> None:
         await self.load(message.highlight)
+
+    def on_credential_busy(self, message: CredentialBusy) -> None:
+        self.refresh_times()
 
     async def on_credential_deleted(self, message: CredentialDeleted) -> None:
         await self.load()
@@ -283,6 +290,29 @@ class TokenListScreen(Screen[None]):
             from screens.detail import DetailScreen
 
             self.app.push_screen(DetailScreen(name))
+
+    def selected(self) -> Credential | None:
+        if not self._shown or not self.table.is_valid_row_index(self.table.cursor_row):
+            return None
+        return self._shown[self.table.cursor_row]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ "Sign in again" is offered on a row that needs it (and shown in the footer only then)."""
+        if action == "sign_in_again":
+            credential = self.selected() if self.is_mounted else None
+            return credential is not None and credential.offers_sign_in_again(self.app.clock.now())
+        return True
+
+    @on(DataTable.RowHighlighted, "#tokens")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_bindings()
+
+    def action_sign_in_again(self) -> None:
+        credential = self.selected()
+        if credential is not None and credential.offers_sign_in_again(self.app.clock.now()):
+            from screens import actions
+
+            actions.sign_in_again(self.app, credential)
 
     def action_sign_in(self) -> None:
         from screens.signin import SignInScreen

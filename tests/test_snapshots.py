@@ -210,6 +210,56 @@ class TestTokenList:
         assert snap_compare(every_status, run_before=run_before, terminal_size=size)
 
 
+class TestRefreshing:
+    """Who refreshes, what is next, what happened last, and the rows that say they are busy or
+    need a new sign-in.  The refresher's state is pinned (nothing runs), the clock is frozen."""
+
+    @staticmethod
+    def pinned(agent_pid: int | None, problem: str | None, busy: str | None = None) -> RunBefore:
+        async def run_before(pilot: Pilot[None]) -> None:
+            app = pilot.app
+            assert isinstance(app, VaultApp)
+            app.agent_pid, app.agent_problem = agent_pid, problem
+            if agent_pid is None:
+                app._refresher = object()  # stands in for a running refresher of the TUI's own
+            app.last_refresh_report = "google refreshed"
+            if busy is not None:
+                app.set_busy(busy, "refreshing")
+            await pilot.pause()
+            screen = screen_of(app, TokenListScreen)
+            screen.refresh_times()
+            await pilot.pause()
+            assert "last: google refreshed" in str(screen.status_line.render())
+
+        return run_before
+
+    @sizes
+    def test_the_agent_refreshes(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]
+    ) -> None:
+        """Agent mode; the cursor is on a needs-login row, so the footer offers "Sign in again"."""
+        assert snap_compare(every_status, run_before=self.pinned(4242, None), terminal_size=size)
+
+    @sizes
+    def test_the_tui_took_over_and_a_row_is_refreshing(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]
+    ) -> None:
+        run_before = self.pinned(None, "the agent is not running", busy="google")
+        assert snap_compare(every_status, run_before=run_before, terminal_size=size)
+
+    @sizes
+    def test_a_needs_login_credential_offers_sign_in_again(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]
+    ) -> None:
+        async def open_azure(pilot: Pilot[None]) -> None:
+            await select(pilot, "azure")
+            await pilot.press("enter")
+            screen = screen_of(pilot.app, DetailScreen)
+            assert screen.name_shown == "azure" and screen.check_action("sign_in_again", ()) is True
+
+        assert snap_compare(every_status, run_before=open_azure, terminal_size=size)
+
+
 class TestDetail:
     @themes
     @sizes

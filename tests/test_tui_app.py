@@ -147,21 +147,26 @@ async def test_filter_as_you_type() -> None:
         assert names(app) == ["openai"]
 
 
-async def test_countdown_urgency_levels() -> None:
+async def test_countdown_urgency_follows_the_status() -> None:
+    """The countdown's colour comes from the credential's status: a static token two minutes
+    or a day from its end is "expiring" and both look alike; expired is bold red; a month out
+    is plain; a needs-login credential's countdown stops."""
     opened, clock = new_vault()
     now = clock.now()
-    settings = TuiSettings()
-    for name, left in (("expired", -1), ("soon", 120), ("hour", 1800), ("fine", 86400)):
+    for name, left in (("expired", -1), ("soon", 120), ("day", 86400), ("fine", 30 * 86400)):
         opened.add_static(name, provider="api-key", token="t", expires_at=now + left + (2 if left < 0 else 0))
+    opened.add_static("dead", provider="api-key", token="t", expires_at=now + 86400)
+    opened.mark("dead", "needs_login", last_error="refused", action="refresh", outcome="dead_grant")
     clock.advance(3)
-    levels = {c.name: urgency(c, clock.now(), settings) for c in opened.credentials()}
-    assert levels == {"expired": "expired", "soon": "soon", "hour": "expiring", "fine": "fine"}
+    levels = {c.name: urgency(c, clock.now()) for c in opened.credentials()}
+    assert levels == {"expired": "expired", "soon": "warning", "day": "warning", "fine": "fine", "dead": "stopped"}
     app = make_app(opened, clock, settings=QUIET)
     async with app.run_test(size=SIZE):
         table = app.screen.query_one("#tokens", DataTable)
         styles = {str(key.value): table.get_cell(key, "expires").style for key in table.rows}
-        assert styles["expired"].bold and styles["expired"].color == styles["soon"].color  # type: ignore[union-attr]
-        assert styles["hour"].color != styles["soon"].color and styles["fine"].color is None  # type: ignore[union-attr]
+        assert styles["expired"].bold and styles["soon"].color == styles["day"].color  # type: ignore[union-attr]
+        assert styles["expired"].color != styles["soon"].color and styles["fine"].color is None  # type: ignore[union-attr]
+        assert str(table.get_cell("dead", "expires")) == "-"
 
 
 async def test_confirm_modal_no_then_yes_deletes() -> None:
@@ -243,7 +248,11 @@ async def test_refresh_failure_is_a_notification_with_literal_text(
         await pilot.press("r")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    assert any("invalid_grant" in m and "tokendeck login acme" in m and markup == "False" for m, markup in shown)
+    # The TUI names its own action, not the command line's.
+    assert any(
+        "invalid_grant" in m and "press l on it to sign in again" in m and markup == "False" for m, markup in shown
+    )
+    assert not any("tokendeck login" in m for m, _ in shown)
     assert "[bold red]gone[/]" in (oauth_vault.get("acme").last_error or "")  # kept verbatim for the detail screen
     assert oauth_vault.get("acme").stored_status == "needs_login"
 
@@ -311,12 +320,22 @@ def test_settings_from_tui_toml(home: Path) -> None:
     paths = VaultPaths(home)
     assert load_settings(paths) == TuiSettings()
     home.mkdir()
-    (home / "tui.toml").write_text('auto_lock_after = "10m"\nsoon = 120\nrefresher = false\n')
+    (home / "tui.toml").write_text('auto_lock_after = "10m"\nreveal_for = 5\nrefresher = false\n')
     settings = load_settings(paths)
-    assert (settings.auto_lock_after, settings.soon, settings.refresher) == (600.0, 120.0, False)
+    assert (settings.auto_lock_after, settings.reveal_for, settings.refresher) == (600.0, 5.0, False)
     (home / "tui.toml").write_text('auto_lock_after = "never"\n')
     assert load_settings(paths).auto_lock_after is None
-    for bad in ('colour = "red"\n', 'soon = "soon"\n', "soon = -1\n", "refresher = 1\n", "not toml ["):
+    for bad in (
+        'colour = "red"\n',
+        'reveal_for = "soon"\n',
+        "reveal_for = -1\n",
+        "refresher = 1\n",
+        "not toml [",
+        "soon = 120\n",
+    ):
         (home / "tui.toml").write_text(bad)
         with pytest.raises(InvalidInput):
             load_settings(paths)
+    (home / "tui.toml").write_text("soon = 120\n")
+    with pytest.raises(InvalidInput, match="'soon' is no longer a setting: the countdown's colour follows"):
+        load_settings(paths)

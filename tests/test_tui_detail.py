@@ -189,12 +189,13 @@ async def test_the_countdown_ticks_with_the_clock(samples: tuple[Vault, FrozenCl
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, "github")
         expires = screen.query_one("#fact-expires", Static)
-        assert expires.has_class("urgency-fine")
+        assert fact(screen, "status") == "expiring"  # a static token 3 days from its end
+        assert expires.has_class("urgency-warning")  # and its countdown says the same
 
         clock.advance(3 * DAY - 2 * 60)  # 2 minutes left
         await pilot.pause(1.2)  # the screen's own once-a-second tick
         assert fact(screen, "expires") == "2026-05-31T23:26:40Z (in 2m)"
-        assert expires.has_class("urgency-soon") and not expires.has_class("urgency-fine")
+        assert expires.has_class("urgency-warning") and not expires.has_class("urgency-fine")
 
         clock.advance(3 * 60)
         screen.tick()

@@ -86,7 +86,17 @@ def _cred(**kw: object) -> Credential:
         ({"expires_at": NOW + 30 * 86400}, "active"),
         ({"kind": "oauth", "expires_at": NOW + 100}, "expiring"),
         ({"kind": "oauth", "expires_at": NOW + 3600}, "active"),
-        ({"kind": "oauth", "expires_at": NOW - 1, "refresh_token": Secret("r")}, "active"),
+        # A lapsed access token with a working refresh token is not "active" beside "1s ago".
+        ({"kind": "oauth", "expires_at": NOW - 1, "refresh_token": Secret("r")}, "refresh_due"),
+        (
+            {"kind": "oauth", "expires_at": NOW + 60, "refresh_token": Secret("r"), "last_error": "http_503"},
+            "refresh_failing",
+        ),
+        (
+            {"kind": "oauth", "expires_at": NOW - 1, "refresh_token": Secret("r"), "last_error": "http_503"},
+            "refresh_failing",
+        ),
+        ({"kind": "oauth", "expires_at": NOW - 1, "last_error": "http_503"}, "expired"),  # nothing to renew with
         ({"kind": "oauth", "refresh_token": Secret("r"), "refresh_expires_at": NOW + 86400}, "expiring"),
         ({"kind": "oauth", "refresh_token": Secret("r"), "refresh_expires_at": NOW - 1}, "expired"),
         ({"stored_status": "revoked", "access_token": None}, "revoked"),

@@ -70,8 +70,32 @@ class WrongPassphrase(VaultLocked):
 
 
 class NeedsSignIn(VaultError):
+    """The credential gives no token until the user signs in again (or replaces a static token).
+
+    Args:
+        message: what happened and what to do at the command line.
+        credential: the credential's name, when there is one.
+        situation: what happened, without the command line's advice: a front end with
+            other ways to act (the TUI's "sign in again") says its own.
+        static: the credential is a static token (it is replaced, not signed in to again).
+    """
+
     exit_code = 4
     default_title = "Sign-in needed"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        credential: str | None = None,
+        situation: str | None = None,
+        static: bool = False,
+        title: str | None = None,
+    ) -> None:
+        super().__init__(message, title=title)
+        self.credential = credential
+        self.situation = situation
+        self.static = static
 
 
 class NotFound(VaultError):

@@ -60,10 +60,14 @@ FAKE_SECRETS = (
     "ya29.fake-refreshed-token",
     "1//fake-refresh-token",
     "lin_oauth_fake",
+    "dropbox-fake-access",
+    "dropbox-fake-refresh",
+    "notion-fake-access",
+    "notion-fake-refresh",
 )
 """Every token the sample credentials hold (all fake), so a test can check that none is shown."""
 
-EVERY_STATUS_ORDER = ["azure", "ci-bot", "google", "github", "linear", "gitlab", "openai", "slack"]
+EVERY_STATUS_ORDER = ["azure", "ci-bot", "dropbox", "notion", "google", "github", "linear", "gitlab", "openai", "slack"]
 """The row keys of :func:`add_every_status`, soonest expiry first (no expiry last, then by name)."""
 
 
@@ -72,9 +76,10 @@ def add_every_status(vault: Vault, clock: FrozenClock) -> None:
 
     Seen at ``T0 + VIEWED_AFTER``: ``ci-bot`` expired, ``github`` expiring, ``gitlab``,
     ``openai`` and ``google`` active (``google``'s access token runs out in 43m, its
-    refresh token does not), ``azure`` needs login, ``linear`` in error, ``slack``
-    revoked.  Every secret is fake; ``linear``'s error carries Rich markup brackets,
-    which must show literally.
+    refresh token does not), ``dropbox`` refresh due (its access token ran out 10m ago,
+    its refresh token works), ``notion`` refresh failing (a 503 on its last refresh),
+    ``azure`` needs login, ``linear`` in error, ``slack`` revoked.  Every secret is fake;
+    ``linear``'s error carries Rich markup brackets, which must show literally.
     """
     add_samples(vault, clock)
     viewed = clock.now()
@@ -141,6 +146,23 @@ def add_every_status(vault: Vault, clock: FrozenClock) -> None:
         action="revoke",
         detail="revoked at the provider",
     )
+    for name, expires, error in (("dropbox", viewed - 600, None), ("notion", viewed + 1200, "http_503: unavailable")):
+        vault.save(
+            Credential(
+                name=name,
+                provider=name,
+                kind="oauth",
+                account="ada",
+                access_token=Secret(f"{name}-fake-access"),
+                refresh_token=Secret(f"{name}-fake-refresh"),
+                token_type="Bearer",
+                expires_at=expires,
+                last_error=error,
+                created_at=T0,
+                updated_at=T0,
+            ),
+            action="login",
+        )
     refreshed_at = viewed - 17 * 60
     clock.at = refreshed_at
     refreshed = replace(

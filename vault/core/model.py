@@ -19,11 +19,24 @@ from vault.settings import AHEAD_FRACTION, MIN_REFRESH_SPACING, READ_FRACTION, R
 
 Kind = Literal["oauth", "static"]
 StoredStatus = Literal["active", "needs_login", "revoked", "error"]
-Status = Literal["active", "expiring", "expired", "needs_login", "revoked", "error"]
+Status = Literal["active", "expiring", "refresh_due", "refresh_failing", "expired", "needs_login", "revoked", "error"]
 Lifespan = Literal["token", "refresh token", "access token"]
 """What runs out when a credential stops giving a token: see :meth:`Credential.deadline`."""
 
-STATUSES: tuple[Status, ...] = ("active", "expiring", "expired", "needs_login", "revoked", "error")
+STATUSES: tuple[Status, ...] = (
+    "active",
+    "expiring",
+    "refresh_due",
+    "refresh_failing",
+    "expired",
+    "needs_login",
+    "revoked",
+    "error",
+)
+"""Every status :meth:`Credential.status_at` gives; the README's table says what each means."""
+
+COUNTDOWN_STOPPED: frozenset[Status] = frozenset({"revoked", "needs_login"})
+"""Statuses whose expiry no longer counts down: no token will come from this grant again."""
 
 MAX_TOKEN_BYTES = 64 * 1024
 """The longest token accepted; real ones (even JWTs) are a few KiB."""
@@ -176,25 +189,37 @@ class Credential:
         return at
 
     def status_at(self, now: float, policy: StatusPolicy = StatusPolicy()) -> Status:
-        """The user-facing status: can a working token be had without signing in again?
+        """The user-facing status, the one every front end shows: can a working token be had
+        without signing in again, and does the countdown beside it tell the truth?
 
-        It follows :meth:`deadline`, warning a week ahead for a static or refresh
-        token and five minutes ahead for a lone access token.  Stored states
-        (revoked, needs_login, error) win.
+        Stored states (revoked, needs_login, error) win.  Then it follows :meth:`deadline`:
+        expired once that has passed, expiring a week ahead for a static or refresh token and
+        five minutes ahead for a lone access token.  An OAuth credential that renews itself
+        is refresh_failing while its last refresh failed (it is retried), and refresh_due
+        when its access token has run out (the next read or the refresher renews it), so an
+        "active" never stands beside a countdown that says "ago".
         """
         if self.stored_status != "active":
             return self.stored_status
         if self.access_token is None:
             return "needs_login"
         deadline, lifespan = self.deadline()
-        warning = policy.short_lived_warning if lifespan == "access token" else policy.long_lived_warning
-        if deadline is None:
-            return "active"
-        if deadline <= now:
+        if deadline is not None and deadline <= now:
             return "expired"
-        if deadline - now <= warning:
+        if lifespan == "refresh token":
+            if self.last_error:
+                return "refresh_failing"
+            if self.expires_at is not None and self.expires_at <= now:
+                return "refresh_due"
+        warning = policy.short_lived_warning if lifespan == "access token" else policy.long_lived_warning
+        if deadline is not None and deadline - now <= warning:
             return "expiring"
         return "active"
+
+    def offers_sign_in_again(self, now: float) -> bool:
+        """Whether a new sign-in is what this credential needs (its grant is dead, failing, or
+        has run out): the TUI's "sign in again", which keeps its name and export bindings."""
+        return self.kind == "oauth" and self.status_at(now) in ("needs_login", "refresh_failing", "expired")
 
     def public(self, now: float) -> dict[str, Any]:
         """Every fact about this credential except its secrets, JSON-ready."""

@@ -137,6 +137,7 @@ class TokenStorage(KeyedStore):
                 extras={"user_id": user_id},
                 created_at=now,
                 updated_at=now,
+                last_refreshed_at=now,  # the tokens were issued now: their lifetime counts from here
             ),
             action="compat-upsert",
         )

@@ -119,6 +119,7 @@ class LinearTokenStore(KeyedStore):
                 extras={"organization_id": organization_id, "app_user_id": app_user_id},
                 created_at=now,
                 updated_at=now,
+                last_refreshed_at=now,  # the tokens were issued now: their lifetime counts from here
             ),
             action="compat-store",
         )

@@ -76,6 +76,17 @@ def sign_in_again(credential: Credential) -> str:
     )
 
 
+def needs_sign_in(credential: Credential, situation: str, advice: str | None = None) -> NeedsSignIn:
+    """``situation`` and what to do about it at the command line (:func:`sign_in_again` unless
+    ``advice`` says otherwise); the situation travels on its own for front ends that say their own."""
+    return NeedsSignIn(
+        f"{situation}; {advice or sign_in_again(credential)}",
+        credential=credential.name,
+        situation=situation,
+        static=credential.kind == "static",
+    )
+
+
 def usable_token(credential: Credential, now: float) -> str:
     """``credential``'s access token, if it may be handed out at ``now``.
 
@@ -84,12 +95,11 @@ def usable_token(credential: Credential, now: float) -> str:
     """
     name = credential.name
     status = credential.status_at(now)
-    again = sign_in_again(credential)
     if status in ("expired", "revoked", "needs_login", "error") or credential.access_token is None:
         when = f" ({relative(credential.expires_at, now)})" if status == "expired" else ""
-        raise NeedsSignIn(f"{name} is {status.replace('_', ' ')}{when}; {again}")
+        raise needs_sign_in(credential, f"{name} is {status.replace('_', ' ')}{when}")
     if credential.kind == "oauth" and credential.expires_at is not None and credential.expires_at <= now:
-        raise NeedsSignIn(f"{name}'s access token expired {relative(credential.expires_at, now)}; {again}")
+        raise needs_sign_in(credential, f"{name}'s access token expired {relative(credential.expires_at, now)}")
     return credential.access_token.reveal()
 
 
@@ -124,12 +134,13 @@ def refresh(
         if not force and not credential.due(vault.clock.now(), skew):
             return credential
         if credential.stored_status in ("revoked", "needs_login"):
-            raise NeedsSignIn(
-                f"{name} is {credential.stored_status.replace('_', ' ')}; tokendeck login {credential.provider}"
-            )
+            situation = f"{name} is {credential.stored_status.replace('_', ' ')}"
+            raise needs_sign_in(credential, situation, f"tokendeck login {credential.provider}")
         if credential.refresh_token is None:
             vault.record("refresh", "no_refresh_token", credential=name)
-            raise NeedsSignIn(f"{name} has no refresh token; sign in again: tokendeck login {credential.provider}")
+            raise needs_sign_in(
+                credential, f"{name} has no refresh token", f"sign in again: tokendeck login {credential.provider}"
+            )
         from vault.oauth.tokens import token_set  # the network layer, loaded only when a refresh happens
 
         registration = vault.get_client(credential.provider)
@@ -179,9 +190,9 @@ def _call_token_endpoint(
         except ProviderError as error:
             if is_dead_grant(error, provider):
                 vault.mark(name, "needs_login", last_error=error.detail, action="refresh", outcome="dead_grant")
-                raise NeedsSignIn(
-                    f"{name}: the provider refused the refresh token ({error.code}); "
-                    f"sign in again: tokendeck login {credential.provider}"
+                situation = f"{name}: the provider refused the refresh token ({error.code})"
+                raise needs_sign_in(
+                    credential, situation, f"sign in again: tokendeck login {credential.provider}"
                 ) from None
             if error.transient and attempt + 1 < REFRESH_ATTEMPTS:
                 vault.record("refresh", "retrying", credential=name, detail=error.detail)
