@@ -232,3 +232,30 @@ def test_expiry_warnings_survive_a_restart_of_the_refresher(
     assert kinds(BackgroundRefresher(v).run_once()) == {"pat": "expiring"}  # a new expiry: warned again
     warned = [e for e in v.audit_log(credential="pat") if e.action == "expiry-warning"]
     assert len(warned) == 2
+
+
+def test_an_unexpected_error_does_not_stop_the_timer(
+    v: vault.Vault, auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in one run is reported (its type only) and the next run still comes."""
+    seed(v, auth_server, "soon", expires_in=10)
+    runs: list[int] = []
+    seen: list[RefreshEvent] = []
+
+    def broken(self: BackgroundRefresher) -> list[RefreshEvent]:
+        runs.append(1)
+        raise KeyError("secret-looking text")
+
+    monkeypatch.setattr(BackgroundRefresher, "run_once", broken)
+    refresher = BackgroundRefresher(v, interval=0.01, on_event=seen.append)
+    monkeypatch.setattr("vault.services.refresher.MIN_WAIT", 0.01)
+    refresher.start()
+    try:
+        deadline = time.monotonic() + 10
+        while len(runs) < 3:
+            assert time.monotonic() < deadline, "the timer stopped after an unexpected error"
+            time.sleep(0.01)
+    finally:
+        refresher.stop()
+    assert seen and all(e.kind == "failed" and "KeyError" in e.detail for e in seen)
+    assert not any("secret-looking" in e.detail for e in seen)

@@ -543,3 +543,50 @@ async def test_oauth_provider_is_sent_to_sign_in(opened: tuple[Vault, FrozenCloc
         await pilot.press("enter")
         assert text_of(app, "#problem") == "github signs in with OAuth: press escape, then s to sign in."
     assert vault.credentials() == []
+
+
+async def test_sign_in_again_replaces_a_dead_credential_in_place(
+    registered: tuple[Vault, FrozenClock], auth_server: AuthServer, tmp_path: Path
+) -> None:
+    """``l`` on a needs-login row: the flow runs at once with the stored registration, and the
+    new tokens land in the same credential: its name, export binding and audit trail stay."""
+    vault, clock = registered
+    clock.at = time.time()
+    vault.add_static("placeholder", provider="api-key", token="x")  # a row above it, so the cursor moves
+    vault.save(vault_credential(auth_server.issue_token(CLIENT_ID), clock.now()), action="login")
+    vault.mark("work", "needs_login", last_error="invalid_grant", action="refresh", outcome="dead_grant")
+    vault.add_export_binding("work", target="dotenv", path=str(tmp_path / "work.env"), key="WORK", options={})
+    before = vault.get("work")
+    app = make_app(vault, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        notes = Notes(app)
+        table = app.screen.query_one("#tokens", DataTable)
+        await until(pilot, lambda: "work" in [row.value for row in table.rows], "the rows")
+        table.move_cursor(row=table.get_row_index("work"))
+        await pilot.pause()
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, TokenListScreen) and app.screen.is_current
+                    and f"Signed in as {ACCOUNT}; stored as work." in notes.messages, "signing in again")  # fmt: skip
+    after = vault.get("work")
+    assert after.status_at(time.time()) == "active" and after.access_token is not None
+    assert auth_server.token_state(after.access_token.reveal()) == "active"
+    assert after.access_token != before.access_token and after.created_at == before.created_at
+    assert [b.key for b in vault.export_bindings("work")] == ["WORK"]  # the binding followed
+    assert [c.name for c in vault.credentials()] == ["placeholder", "work"]  # no second credential
+
+
+def vault_credential(issued: dict[str, Any], now: float) -> Any:
+    from vault.core.model import Credential
+    from vault.core.secret import Secret
+
+    return Credential(
+        name="work",
+        provider="acme",
+        kind="oauth",
+        account=ACCOUNT,
+        access_token=Secret(issued["access_token"]),
+        refresh_token=Secret(issued["refresh_token"]),
+        expires_at=now + 3600,
+        created_at=now - 86400,
+        updated_at=now - 86400,
+    )

@@ -197,6 +197,9 @@ class BackgroundRefresher:
                 self.run_once()
             except VaultError as exc:  # a busy or damaged vault: report, keep the timer alive
                 self.on_event(RefreshEvent(self.vault.clock.now(), "*", "failed", exc.message))
+            except Exception as exc:  # noqa: BLE001 - a bug in one run must not stop refreshing for good
+                detail = f"unexpected {type(exc).__name__}; retrying later"  # the type only: text may hold anything
+                self.on_event(RefreshEvent(self.vault.clock.now(), "*", "failed", detail))
             try:
                 wait = self.next_wait()
             except VaultError:
