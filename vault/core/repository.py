@@ -10,36 +10,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Self
 
 from vault.core.clock import Clock, SystemClock
 from vault.core.keys import Key, VaultMeta
+from vault.core.links import CredentialLinks
 from vault.core.locks import credential_lock
 from vault.core.model import AuditEvent, ClientRegistration, Credential, check_expiry, check_name, check_token
 from vault.core.paths import VaultPaths
 from vault.core.rows import audit_from, client_from, credential_from, reveal
 from vault.core.secret import Secret
 from vault.core.store import Store
-from vault.errors import AlreadyExists, NotFound, VaultError
+from vault.core.timefmt import check_when
+from vault.errors import AlreadyExists, InvalidInput, NotFound, VaultError
 
 LAST_USED_RESOLUTION = 60.0
 """``last_used_at`` is stamped at most once a minute, so hot reads rarely write."""
 
 
-@dataclass(frozen=True)
-class ExportBinding:
-    """A plaintext copy of a credential's token in a file, re-written on every refresh."""
-
-    credential: str
-    target: str
-    path: str
-    key: str
-    options: dict[str, Any]
-    created_at: float
-
-
-class Repository:
+class Repository(CredentialLinks):
     """An open vault's records.  Use as a context manager, or call :meth:`close`.
 
     Args:
@@ -148,6 +137,9 @@ class Repository:
         on disk before anyone is handed the new access token.
         """
         check_name(credential.name)
+        for moment in (credential.expires_at, credential.refresh_expires_at):
+            if moment is not None:
+                check_when(moment)  # a stored time past 9999-12-31 could never be shown
         self._write(credential, replace=replace, action=action, detail=detail)
 
     def _write(self, c: Credential, *, replace: bool, action: str, detail: str | None = None) -> None:
@@ -285,8 +277,11 @@ class Repository:
         Raises:
             NotFound: ``old`` does not exist.
             AlreadyExists: ``new`` is taken.
+            InvalidInput: ``new`` is ``old`` (there is nothing to do, and one lock, not two).
         """
         check_name(new)
+        if new == old:
+            raise InvalidInput(f"{old!r} already has that name; nothing was renamed")
         first, second = sorted((old, new))  # one order everywhere: no deadlock between two renames
         with (
             credential_lock(self.paths.home, first),  # never in the middle of a refresh
@@ -303,88 +298,6 @@ class Repository:
             # Its history goes with it: the trail of `new` starts where `old`'s began.
             conn.execute("UPDATE audit SET credential = ? WHERE credential = ?", (new, old))
             self._audit(conn, new, "rename", "ok", f"from={old}")
-
-    # --------------------------------------------------------- export bindings
-
-    def add_export_binding(self, name: str, *, target: str, path: str, key: str, options: Mapping[str, Any]) -> None:
-        """Remember that ``name``'s token is written in plaintext at ``path`` (re-written on refresh).
-
-        ``options`` (never secret) are what the target needs to write it again; they
-        are kept as JSON in the table's ``format`` column.
-        """
-        with self._store.transaction() as conn:
-            row = conn.execute("SELECT id FROM credentials WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise NotFound(f"no credential named {name!r}")
-            conn.execute(
-                """
-                INSERT INTO export_bindings (credential_id, target, path, format, key, created_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                ON CONFLICT (credential_id, target, path, key) DO UPDATE SET format = excluded.format
-                """,
-                (row["id"], target, path, json.dumps(dict(options), sort_keys=True), key, self.clock.now()),
-            )
-            self._audit(conn, name, "export", "bound", f"target={target} path={path} key={key}")
-
-    def export_bindings(self, name: str | None = None) -> list[ExportBinding]:
-        """Plaintext export bindings (of ``name``, or all), by credential, target and path."""
-        where = "WHERE c.name = ?" if name is not None else ""
-        rows = self._store.query(
-            "SELECT c.name AS credential, b.target, b.path, b.key, b.format, b.created_at "  # noqa: S608 - fixed
-            f"FROM export_bindings b JOIN credentials c ON c.id = b.credential_id {where} "
-            "ORDER BY c.name, b.target, b.path, b.key",
-            (name,) if name is not None else (),
-        )
-        return [
-            ExportBinding(r["credential"], r["target"], r["path"], r["key"], json.loads(r["format"]), r["created_at"])
-            for r in rows
-        ]
-
-    def remove_export_bindings(self, name: str, *, target: str, path: str) -> int:
-        """Forget ``name``'s bindings of ``target`` at ``path``; returns how many there were."""
-        with self._store.transaction() as conn:
-            removed = int(
-                conn.execute(
-                    "DELETE FROM export_bindings WHERE target = ? AND path = ? AND credential_id = "
-                    "(SELECT id FROM credentials WHERE name = ?)",
-                    (target, path, name),
-                ).rowcount
-            )
-            if removed:
-                self._audit(conn, name, "unexport", "ok", f"target={target} path={path}")
-        return removed
-
-    # -------------------------------------------------------------- git hosts
-
-    def map_git_host(self, host: str, name: str, username: str | None = None) -> None:
-        """Answer git's credential requests for ``host`` with ``name``'s token (replacing any mapping)."""
-        with self._store.transaction() as conn:
-            row = conn.execute("SELECT id FROM credentials WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                raise NotFound(f"no credential named {name!r}")
-            conn.execute(
-                "INSERT INTO git_hosts (host, credential_id, username, created_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (host) DO UPDATE SET credential_id = excluded.credential_id, username = excluded.username",
-                (host, row["id"], username, self.clock.now()),
-            )
-            self._audit(conn, name, "git-host", "mapped", f"host={host}")
-
-    def git_hosts(self, host: str | None = None) -> list[tuple[str, str, str | None]]:
-        """``(host, credential, username)`` for every mapped git host (or just ``host``)."""
-        where = "WHERE g.host = ?" if host is not None else ""
-        rows = self._store.query(
-            "SELECT g.host, c.name, g.username FROM git_hosts g "  # noqa: S608 - fixed text
-            f"JOIN credentials c ON c.id = g.credential_id {where} ORDER BY g.host",
-            (host,) if host is not None else (),
-        )
-        return [(r["host"], r["name"], r["username"]) for r in rows]
-
-    def unmap_git_host(self, host: str) -> bool:
-        with self._store.transaction() as conn:
-            removed = conn.execute("DELETE FROM git_hosts WHERE host = ?", (host,)).rowcount
-            if removed:
-                self._audit(conn, None, "git-host", "unmapped", f"host={host}")
-        return bool(removed)
 
     # ---------------------------------------------------- client registrations
 
