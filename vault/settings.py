@@ -26,8 +26,9 @@ NEW_PASSPHRASE_ENV = "TOKENDECK_NEW_PASSPHRASE"
 NO_AGENT_ENV = "TOKENDECK_NO_AGENT"
 """Set (to anything but empty) to never use an agent: every command opens the vault."""
 
-VAULT_SECRET_ENVS = (PASSPHRASE_ENV, NEW_PASSPHRASE_ENV)
-"""The vault's own secrets: never handed to a program ``tokendeck exec`` runs."""
+VAULT_SECRET_ENVS = (PASSPHRASE_ENV, NEW_PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, PASSPHRASE_COMMAND_ENV)
+"""Everything that unlocks the vault (a passphrase, or where to get one): never handed to a
+program ``tokendeck exec`` runs."""
 
 RUNTIME_DIR_ENV = "XDG_RUNTIME_DIR"
 """Where the agent's socket directory goes (else under ``$TMPDIR``)."""
@@ -37,6 +38,8 @@ TMPDIR_ENV = "TMPDIR"
 """The agent's socket directory when there is no ``$XDG_RUNTIME_DIR``."""
 SESSION_BUS_ENV = "DBUS_SESSION_BUS_ADDRESS"
 """A desktop session: then the agent's expiry warnings go to ``notify-send`` too."""
+GIT_DIR_ENV = "GIT_DIR"
+"""Set: git looks for the repository there, so a plaintext export may be going into one."""
 PATH_ENV = "PATH"
 """Where ``tokendeck exec`` looks for the command."""
 OAUTHLIB_RELAX_SCOPE_ENV = "OAUTHLIB_RELAX_TOKEN_SCOPE"

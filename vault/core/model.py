@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from vault.core.secret import Secret
-from vault.core.timefmt import iso
+from vault.core.timefmt import check_when, iso
 from vault.errors import InvalidInput
 from vault.settings import AHEAD_FRACTION, MIN_REFRESH_SPACING, READ_FRACTION, REFRESH_AHEAD, REFRESH_SKEW
 
@@ -97,7 +97,7 @@ def check_expiry(expires_at: float | None, now: float) -> float | None:
     Raises:
         InvalidInput: it is in the past.
     """
-    if expires_at is not None and expires_at <= now:
+    if expires_at is not None and check_when(expires_at) <= now:
         raise InvalidInput("The expiry is in the past.")
     return expires_at
 

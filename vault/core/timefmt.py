@@ -6,10 +6,25 @@ All times inside tokendeck are POSIX seconds (floats, UTC).
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, date, datetime
 
 from vault.errors import InvalidInput
+
+LATEST = 253402300799.0
+"""9999-12-31T23:59:59Z: the last moment a date can name.  No expiry may lie beyond it, and
+a stored time past it (or not a number at all) is shown as it, never a crash."""
+EARLIEST = -62135596800.0
+"""0001-01-01T00:00:00Z, the first."""
+
+
+def _shown(ts: float) -> float:
+    """``ts`` clamped to the times a date can name (NaN as the latest)."""
+    if math.isnan(ts):
+        return LATEST
+    return min(max(ts, EARLIEST), LATEST)
+
 
 _DURATION = re.compile(r"(\d+)([wdhms])")
 _DURATION_ONLY = re.compile(r"(\d+[wdhms])+")
@@ -29,6 +44,8 @@ def parse_duration(text: str) -> float:
     seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
     if seconds <= 0:
         raise InvalidInput(f"duration must be positive: {text!r}")
+    if seconds > LATEST:
+        raise InvalidInput(f"duration too long: {text[:40]!r} (it would end after 9999-12-31)")
     return float(seconds)
 
 
@@ -44,7 +61,7 @@ def parse_when(text: str, now: float) -> float:
     """
     stripped = text.strip()
     if _DURATION_ONLY.fullmatch(stripped.lower()):
-        return now + parse_duration(stripped)
+        return check_when(now + parse_duration(stripped))
     try:
         if len(stripped) == 10:
             day = date.fromisoformat(stripped)
@@ -56,14 +73,25 @@ def parse_when(text: str, now: float) -> float:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+    return check_when(moment.timestamp())
+
+
+def check_when(ts: float) -> float:
+    """A point in time a date can name: finite, and not after 9999-12-31.
+
+    Raises:
+        InvalidInput: it is not.
+    """
+    if not math.isfinite(ts) or ts > LATEST:
+        raise InvalidInput("that time is after 9999-12-31; give an earlier one")
+    return ts
 
 
 def iso(ts: float | None) -> str | None:
     """Format POSIX seconds as ISO 8601 UTC with a ``Z`` (``None`` stays ``None``)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(_shown(ts)), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def duration_text(seconds: float) -> str:
@@ -85,7 +113,7 @@ def relative(ts: float | None, now: float) -> str:
     """Say how far ``ts`` is from ``now`` for a person: ``in 4m 12s``, ``2h ago``."""
     if ts is None:
         return "never"
-    delta = ts - now
+    delta = _shown(ts) - now
     if delta >= 0:
         return f"in {duration_text(delta)}"
     return f"{duration_text(-delta)} ago"

@@ -50,23 +50,44 @@ def read_target(path: Path) -> tuple[str | None, int | None]:
 
 
 def git_refusal(path: Path) -> str | None:
-    """Why a plaintext secret must not go into ``path`` (git tracks it, or would), or None."""
+    """Why a plaintext secret must not go into ``path`` (git tracks it, or would, or git cannot
+    say while a repository may be there), or None."""
     where = str(path.parent)
 
     def git(*args: str) -> int:
         try:
             done = subprocess.run(["git", "-C", where, *args], capture_output=True, timeout=10, check=False)  # noqa: S603, S607
         except (OSError, subprocess.SubprocessError):
-            return -1
+            return -1  # no git on PATH, or it hung
         return done.returncode
 
+    unsure = (
+        f"git could not say whether {path} is tracked, and a repository may be there "
+        "(is git installed? is GIT_DIR right?); --force to write it anyway"
+    )
     if git("rev-parse", "--is-inside-work-tree") != 0:
-        return None  # no git, or not a work tree
-    if git("ls-files", "--error-unmatch", "--", path.name) == 0:
+        return unsure if _maybe_in_a_repository(path.parent) else None
+    tracked = git("ls-files", "--error-unmatch", "--", path.name)
+    if tracked == 0:
         return f"{path} is tracked by git; a plaintext token there would be committed (--force to do it anyway)"
-    if git("check-ignore", "-q", "--", path.name) != 0:
+    ignored = git("check-ignore", "-q", "--", path.name)
+    if tracked != 1 or ignored not in (0, 1):
+        return unsure
+    if ignored == 1:
         return f"{path} is not git-ignored; add it to .gitignore first (or --force)"
     return None
+
+
+def _maybe_in_a_repository(folder: Path) -> bool:
+    """A ``.git`` (directory, or a worktree's file) here or in a folder above, or ``GIT_DIR`` set:
+    what git would find, looked for without git."""
+    import os
+
+    from vault.settings import GIT_DIR_ENV
+
+    if os.environ.get(GIT_DIR_ENV):
+        return True
+    return any((each / ".git").exists() for each in (folder.resolve(), *folder.resolve().parents))
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:

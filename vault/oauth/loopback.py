@@ -188,6 +188,11 @@ class LoopbackListener:
 
     def _handle(self, request: _Handler) -> None:
         provider = self.expected.provider
+        if request.headers.get("Host", "").strip().lower() != f"{HOST}:{self.port}":
+            # DNS rebinding: a page elsewhere that resolves its own name to 127.0.0.1 sends its
+            # own Host.  Only the address and port this listener advertised are answered.
+            request.send_page(421, render("signin-failure.html", provider, "This request was not meant for tokendeck."))
+            return
         if urlsplit(request.path).path != CALLBACK_PATH:
             message = "This is tokendeck's sign-in listener; the sign-in answer goes to /callback."
             request.send_page(404, render("signin-failure.html", provider, message))

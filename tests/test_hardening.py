@@ -1,0 +1,134 @@
+"""Faults and bad input an outside attack found (issue 13), each kept fixed: one clear line,
+a documented exit code, and the vault exactly as it was."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import vault
+from tests.support.cli import CliRunner
+from tests.support.export import TOKEN
+from vault.core.timefmt import LATEST, iso, relative
+from vault.oauth.loopback import CALLBACK_PATH, HOST, Expectation, LoopbackListener
+
+# ------------------------------------------------- 1. a far-future expiry
+
+
+@pytest.mark.parametrize("when", ["99999999999999999999d", "1000000w", "10000-01-01", "9999-12-31T23:59:59.5+00:00"])
+def test_an_expiry_past_9999_is_refused_and_nothing_is_stored(ready: CliRunner, when: str) -> None:
+    before = ready("list", "--json").out
+    r = ready("add", "d", "--provider", "api-key", "--expires", when, stdin="tok")
+    assert r.code == 2 and r.err.count("\n") == 1 and "Traceback" not in r.err, r.err
+    assert ready("list", "--json").out == before  # nothing stored
+
+
+def test_the_library_refuses_one_too(home: Path) -> None:
+    with vault.init_vault(home, mode="keyring") as v:
+        for bad in (1e300, float("inf"), float("nan")):
+            with pytest.raises(vault.InvalidInput):
+                v.add_static("d", provider="api-key", token="t", expires_at=bad)
+        assert v.credentials() == []
+
+
+def test_list_and_show_never_crash_on_a_stored_time(ready: CliRunner, home: Path) -> None:
+    """A time past what a date can name, written by an older tokendeck or by hand, is shown as
+    the latest date there is."""
+    assert ready("add", "far", "--provider", "api-key", stdin="tok").code == 0
+    with vault.open_vault(home) as v:
+        v._store.transaction().__enter__().execute("UPDATE credentials SET expires_at = 1e300")  # noqa: SLF001
+    for argv in (("list",), ("list", "--json"), ("show", "far"), ("show", "far", "--json")):
+        r = ready(*argv)
+        assert r.code == 0 and "Traceback" not in r.err, (argv, r.err)
+    assert "9999-12-31T23:59:59Z" in ready("show", "far", "--json").out
+    assert iso(float("inf")) == iso(LATEST) and relative(float("nan"), 0).startswith("in ")
+
+
+# --------------------------------------------- 6. rename X X
+
+
+def test_renaming_to_the_same_name_is_an_immediate_clear_no(ready: CliRunner) -> None:
+    started = time.monotonic()
+    r = ready("rename", "gh", "gh")
+    assert time.monotonic() - started < 30  # it used to wait 131 s for its own lock, then say "busy"
+    assert r.code == 2 and "already has that name" in r.err and "refreshed" not in r.err
+    assert [c["name"] for c in json.loads(ready("list", "--json").out)] == ["gh"]
+
+
+# ------------------------------------ 10. exec hands nothing that unlocks the vault
+
+
+def test_exec_children_get_no_variable_that_unlocks_the_vault(live_env: dict[str, str], tmp_path: Path) -> None:
+    """A real ``tokendeck exec`` (shipped KDF): the program sees its token, and no variable
+    that unlocks the vault (a passphrase, a file or a command that gives one, a new one)."""
+    from tests.support.live import PASS
+    from tests.test_agent_cli import TOKENDECK
+
+    secret_file = tmp_path / "pass"
+    secret_file.write_text(PASS)
+    env = {
+        **live_env,
+        "TOKENDECK_PASSPHRASE_FILE": str(secret_file),
+        "TOKENDECK_PASSPHRASE_COMMAND": "cat " + str(secret_file),
+        "TOKENDECK_NEW_PASSPHRASE": "new one",
+        "TOKENDECK_NO_AGENT": "1",
+    }
+    argv = [TOKENDECK, "exec", "-e", "T=gh", "--", "env"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    names = {line.partition("=")[0] for line in done.stdout.splitlines()}
+    assert "T" in names
+    assert not {n for n in names if "PASSPHRASE" in n}, names
+
+
+# ------------------------------------ 15. the loopback listener checks Host
+
+
+def test_the_loopback_listener_answers_only_its_own_host() -> None:
+    """DNS rebinding: a request that reaches 127.0.0.1 under another name is refused, and the
+    sign-in is not decided by it; the real callback still works afterwards."""
+    expected = Expectation(provider="acme", state="s" * 20)
+    with LoopbackListener(expected) as listener:
+        conn = http.client.HTTPConnection(HOST, listener.port, timeout=5)
+        conn.request("GET", f"{CALLBACK_PATH}?code=stolen&state={'s' * 20}", headers={"Host": "evil.example"})
+        assert conn.getresponse().status == 421
+        conn.close()
+        got: list[str] = []
+        waiter = threading.Thread(target=lambda: got.append(listener.wait(5)))
+        waiter.start()
+        conn = http.client.HTTPConnection(HOST, listener.port, timeout=5)
+        conn.request("GET", f"{CALLBACK_PATH}?code=real&state={'s' * 20}")  # Host: 127.0.0.1:PORT
+        assert conn.getresponse().status == 200
+        conn.close()
+        waiter.join(5)
+    assert got == ["real"]
+
+
+# ----------------------------- 3. plaintext exports when git cannot answer
+
+
+@pytest.mark.parametrize("how", ["no-git-on-path", "git-dir-nowhere"])
+def test_a_plaintext_export_is_refused_when_git_cannot_answer(
+    ready: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    work = tmp_path / "repo"
+    work.mkdir()
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    if how == "no-git-on-path":
+        monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    else:
+        monkeypatch.setenv("GIT_DIR", str(tmp_path / "nowhere"))
+    target = work / ".env"
+    args = ("export", "dotenv", "--name", "gh", "--var", "GH_TOKEN", "--file", str(target), "--plaintext")
+    r = ready(*args)
+    assert r.code == 2 and "git could not say" in r.err, r.err
+    assert not target.exists()
+    forced = ready(*args, "--force")
+    assert forced.code == 0, forced.err
+    assert TOKEN in target.read_text()
