@@ -74,12 +74,14 @@ def test_dotenv_into_existing_file_keeps_everything_else(ready: CliRunner) -> No
     env = Path(".env")
     env.write_text(DOTENV)
     os.chmod(env, 0o640)
-    assert ready("export", "dotenv", "--name", "gh", "--var", "GH_TOKEN", "--plaintext").code == 0
+    r = ready("export", "dotenv", "--name", "gh", "--var", "GH_TOKEN", "--plaintext")
+    assert r.code == 0
     text = env.read_text()
     expected = dotenv_parse(DOTENV) | {"GH_TOKEN": TOKEN}
     assert dotenv_parse(text) == expected
     assert text == DOTENV.replace("GH_TOKEN=old-token", f"GH_TOKEN='{TOKEN}'")  # every other byte kept
-    assert mode(env) == 0o640  # an existing file keeps its mode
+    # A file others could read holds a token now: it becomes owner-only, and the user is told.
+    assert mode(env) == 0o600 and "readable by you only" in r.err
 
 
 def test_dotenv_quoting_follows_python_dotenv() -> None:

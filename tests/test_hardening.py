@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 import threading
 import time
@@ -132,3 +133,62 @@ def test_a_plaintext_export_is_refused_when_git_cannot_answer(
     forced = ready(*args, "--force")
     assert forced.code == 0, forced.err
     assert TOKEN in target.read_text()
+
+
+# ------------------------- 9, 12. plaintext files and temp files are owner-only
+
+
+def test_a_plaintext_export_into_a_world_readable_file_makes_it_owner_only(ready: CliRunner) -> None:
+    env = Path(".env")
+    env.write_text("OTHER=1\n")
+    os.chmod(env, 0o644)
+    r = ready("export", "dotenv", "--name", "gh", "--var", "GH_TOKEN", "--plaintext")
+    assert r.code == 0 and "readable by you only" in r.err
+    assert env.stat().st_mode & 0o777 == 0o600 and TOKEN in env.read_text()
+    mcp = Path(".mcp.json")
+    mcp.write_text("{}\n")
+    os.chmod(mcp, 0o644)
+    assert (
+        ready(
+            "export",
+            "claude-code",
+            "--name",
+            "gh",
+            "--var",
+            "GH_TOKEN",
+            "--server",
+            "gh",
+            "--url",
+            "https://mcp.example.com/",
+        ).code
+        == 0
+    )
+    assert mcp.stat().st_mode & 0o777 == 0o644 and TOKEN not in mcp.read_text()  # no secret: its mode kept
+
+
+KILLED_WRITE = """
+import os, signal, sys
+from pathlib import Path
+from vault.export import writer
+writer.os.replace = lambda *a: os.kill(os.getpid(), signal.SIGKILL)  # killed between fsync and rename
+writer.replace_atomic(Path(sys.argv[1]), "GH_TOKEN=leftover-secret\\n", expected=None, mode=0o644)
+"""
+
+
+def test_a_write_killed_before_its_rename_leaves_an_owner_only_temp_that_the_next_write_removes(
+    tmp_path: Path,
+) -> None:
+    import signal
+    import sys
+
+    from vault.export.writer import replace_atomic
+
+    target = tmp_path / "app.env"
+    done = subprocess.run([sys.executable, "-c", KILLED_WRITE, str(target)], capture_output=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL
+    [leftover] = list(tmp_path.glob(".app.env.*.tokendeck.tmp"))
+    assert leftover.stat().st_mode & 0o777 == 0o600  # never the target's 0644
+    assert not target.exists()
+    os.utime(leftover, (time.time() - 3600, time.time() - 3600))  # a leftover, not a write in progress
+    replace_atomic(target, "GH_TOKEN=new\n", expected=None, mode=None)
+    assert list(tmp_path.glob("*.tokendeck.tmp")) == [] and target.read_text() == "GH_TOKEN=new\n"

@@ -170,6 +170,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             return 0
         if change.new != change.old:
             change.write()
+        if change.narrowed:
+            terminal.notice(f"made {path} readable by you only (0600-style): it holds a token now")
         spec = change.spec  # resolved: remote if the entry has a URL
         if spec.plaintext:
             where = {"target": spec.target, "path": str(path), "key": spec.key}
@@ -211,10 +213,14 @@ def _list(args: argparse.Namespace) -> int:
 def cmd_unexport(args: argparse.Namespace) -> int:
     if args.target not in FILE_TARGETS:
         raise InvalidInput(f"unexport TARGET: one of {', '.join(FILE_TARGETS)}")
+    from vault.export.writer import remove_stale_temp_files
+
     path = _path(args.target, args.file)
     with terminal.open_vault() as vault:
         vault.get(args.name)
         removed = vault.remove_export_bindings(args.name, target=args.target, path=str(path))
+    if path.parent.is_dir():
+        remove_stale_temp_files(path)  # a killed write's leftover holds the token too
     if not removed:
         raise NotFound(f"no {args.target} binding of {args.name} at {path} (see tokendeck export --list)")
     terminal.notice(

@@ -34,6 +34,8 @@ class Plan:
     mode: int | None
     diff: str
     spec: Spec
+    narrowed: bool = False
+    """The file was readable by others and is made owner-only, because it holds a token now."""
     """The spec as resolved against the file: ``url`` is set when the MCP server is remote
     (given with ``--url`` or found in the entry), so ``key`` and ``options()`` are right."""
 
@@ -53,8 +55,9 @@ def plan(spec: Spec, path: Path, token: str | None, *, refresh: bool = False) ->
     """
     old, mode = read_target(path)
     rendered = render(spec, old, token, str(path), refresh=refresh)
-    if spec.target == "netrc" and mode is not None and mode & 0o077:
-        mode &= 0o700  # tools refuse a .netrc with a password that others can read
+    narrowed = bool(token) and mode is not None and bool(mode & 0o077)
+    if narrowed and mode is not None:
+        mode &= 0o700  # a plaintext token is for its owner only (and tools refuse a .netrc others can read)
     secrets = [*rendered.replaced, *([token] if token else [])]
     diff = preview(path, old, rendered.text, secrets)
-    return Plan(path, old, rendered.text, mode, diff, replace(spec, url=rendered.url))
+    return Plan(path, old, rendered.text, mode, diff, replace(spec, url=rendered.url), narrowed)

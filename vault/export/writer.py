@@ -2,18 +2,22 @@
 
 A file is read only if it is a regular file (never through a symlink) that we
 may write; it is replaced by a temp file created 0600 in the same directory,
-fsync-ed, given the old file's mode, and renamed over it.  If the file changed
-between reading and replacing (another writer), nothing is written.
+fsync-ed, and renamed over it, then given the old file's mode: a temp file never has
+a wider mode than 0600, so one left behind by a kill holds its token for its owner
+only, and the next write removes it.  If the file changed between reading and
+replacing (another writer), nothing is written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import glob
 import os
 import stat
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -117,23 +121,40 @@ def replace_atomic(path: Path, text: str, *, expected: str | None, mode: int | N
         VaultError: the file changed since it was read (``expected``); nothing written.
         TargetUnwritable: the directory refused the temp file or the rename.
     """
+    remove_stale_temp_files(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tokendeck.tmp")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
     except PermissionError:
         raise TargetUnwritable(f"{path.parent}: the directory is not writable; nothing was written") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(text.encode("utf-8"))
             f.flush()
-            if mode is not None:
-                os.fchmod(f.fileno(), mode)
             os.fsync(f.fileno())
         current, _ = read_target(path)
         if current != expected:
             raise VaultError(f"{path} changed while tokendeck was writing it; nothing was written, try again")
         os.replace(tmp, path)
+        if mode is not None and mode != 0o600:
+            os.chmod(path, mode)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+TEMP_SUFFIX = ".tokendeck.tmp"
+STALE_AFTER = 60.0
+"""Seconds after which a temp file of ours beside a target is a leftover (a killed write), not a
+write in progress: the next write of that target removes it."""
+
+
+def remove_stale_temp_files(path: Path) -> None:
+    """Remove this target's temp files that a killed write left (older than :data:`STALE_AFTER`)."""
+
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            st = os.lstat(leftover)
+            if stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime > STALE_AFTER:
+                os.unlink(leftover)
