@@ -40,7 +40,10 @@ def make_app(
 def cmd_tui(args: object) -> int:
     """``tokendeck`` with no command (the CLI names this handler by string, so ``vault``
     never imports the UI).  The app unlocks or creates the vault itself."""
+    from vault.core.process import keep_secrets_out_of_dumps
+
     check_tui_can_start()
+    keep_secrets_out_of_dumps()  # the TUI will hold the key and show tokens
     run_app(start_agent=not getattr(args, "no_agent", False))
     return 0
 

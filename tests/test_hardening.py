@@ -192,3 +192,38 @@ def test_a_write_killed_before_its_rename_leaves_an_owner_only_temp_that_the_nex
     os.utime(leftover, (time.time() - 3600, time.time() - 3600))  # a leftover, not a write in progress
     replace_atomic(target, "GH_TOKEN=new\n", expected=None, mode=None)
     assert list(tmp_path.glob("*.tokendeck.tmp")) == [] and target.read_text() == "GH_TOKEN=new\n"
+
+
+# ------------------------------------------------ 5. no secrets in core dumps
+
+DUMPABILITY = """
+import ctypes, resource
+from vault.cli import terminal
+terminal.open_vault().close()
+print(resource.getrlimit(resource.RLIMIT_CORE)[0], ctypes.CDLL(None).prctl(3, 0, 0, 0, 0))  # PR_GET_DUMPABLE
+"""
+
+
+def test_processes_that_hold_the_key_leave_no_core_dump(live_env: dict[str, str]) -> None:
+    """The CLI once it unlocks, and the agent: no core file, not dumpable.  A program that
+    ``tokendeck exec`` becomes gets its core-file limit back (and is dumpable again)."""
+    import sys
+
+    from tests.test_agent_cli import TOKENDECK, tokendeck
+
+    done = subprocess.run([sys.executable, "-c", DUMPABILITY], capture_output=True, text=True, env=live_env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0", "0"]
+    assert tokendeck(live_env, "agent", "start").returncode == 0
+    try:
+        pid = json.loads(tokendeck(live_env, "agent", "status", "--json").stdout)["pid"]
+        limits = Path(f"/proc/{pid}/limits").read_text()
+        assert any(line.startswith("Max core file size") and line.split()[4] == "0" for line in limits.splitlines())
+    finally:
+        tokendeck(live_env, "agent", "stop")
+    env = {**live_env, "TOKENDECK_NO_AGENT": "1"}
+    # Started with a core-file limit of 1024 blocks: tokendeck lowers it to 0 once it has
+    # unlocked, and the program it becomes gets the 1024 back.
+    script = f'ulimit -c 1024 && exec {TOKENDECK} exec -e T=gh -- sh -c "ulimit -c"'
+    child = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False)
+    assert child.returncode == 0 and child.stdout == "1024\n", child.stderr

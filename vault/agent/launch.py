@@ -118,8 +118,10 @@ def serve(launch: Launch, *, ready_fd: int | None, log: Log) -> int:
     import signal
 
     from vault.agent.server import Agent
+    from vault.core.process import keep_secrets_out_of_dumps
     from vault.services.opening import open_unlocked, open_vault
 
+    keep_secrets_out_of_dumps()  # it holds the key for as long as it lives
     os.environ.pop(PASSPHRASE_ENV, None)  # a locked agent must be handed the passphrase again
     vault = open_unlocked(launch.paths, launch.meta, launch.key)
     os.ftruncate(launch.pid_fd, 0)

@@ -195,6 +195,11 @@ def run(command: Sequence[str], tokens: Mapping[str, str]) -> int:
     for name in ("SIGPIPE", "SIGXFSZ"):
         if hasattr(_signal, name):
             _signal.signal(getattr(_signal, name), _signal.SIG_DFL)
+    # The program gets the core-file limit it would have had; only a process that unlocked
+    # the vault lowered it (vault.core.process), so the agent's fast path imports nothing here.
+    process = sys.modules.get("vault.core.process")
+    if process is not None:
+        process.restore_core_limit()
     try:
         os.execvpe(cmd, [cmd, *rest], env)  # noqa: S606 - running the user's command is the point
     except FileNotFoundError:

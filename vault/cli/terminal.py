@@ -49,9 +49,12 @@ def human_times() -> bool:
 
 def open_vault() -> Vault:
     """Open the vault as every command does: the usual unlock order, then this terminal's prompt."""
+    from vault.core.process import keep_secrets_out_of_dumps
     from vault.services.opening import open_vault as open_with
 
-    return open_with(prompt=prompt())
+    vault = open_with(prompt=prompt())
+    keep_secrets_out_of_dumps()  # it holds the key now
+    return vault
 
 
 def read_secret(label: str) -> str:
