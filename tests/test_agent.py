@@ -302,7 +302,8 @@ def test_it_locks_itself_when_idle(seeded: None) -> None:
     with start_agent(lock_after=0.2) as r:
         assert wire.call("token", "gh") == ["0", TOKEN]
         wait_until(lambda: r.agent.locked, "the idle lock")
-        assert any("locked (idle" in line for line in r.log)
+        # locked is true from the lock's first step; its log line comes once the vault is closed
+        wait_until(lambda: any("locked (idle" in line for line in r.log), "the idle lock's log line")
         assert wire.call("token", "gh") == [wire.FALL_BACK]
 
 
