@@ -227,3 +227,57 @@ def test_processes_that_hold_the_key_leave_no_core_dump(live_env: dict[str, str]
     script = f'ulimit -c 1024 && exec {TOKENDECK} exec -e T=gh -- sh -c "ulimit -c"'
     child = subprocess.run(["sh", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False)
     assert child.returncode == 0 and child.stdout == "1024\n", child.stderr
+
+
+# --------------------------------------- 13. JSON an agent config cannot hold
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ('{"mcpServers": {}, "n": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
+        ('{"mcpServers": {}, "n": 1e999999}', "too large to keep"),
+        ('{"mcpServers": {}, "n": NaN}', "not JSON"),
+        ('{"mcpServers": {}, "n": ' + "9" * 5000 + "}", "too long to read"),
+        ('{"mcpServers": {}, "a": 1, "a": 2}', "the key 'a' twice"),
+    ],
+    ids=["deep", "huge-float", "nan", "huge-int", "duplicate-key"],
+)
+def test_json_an_mcp_config_cannot_hold_is_refused_and_left_alone(ready: CliRunner, body: str, said: str) -> None:
+    config = Path(".mcp.json")
+    config.write_text(body)
+    before = config.read_bytes()
+    r = ready(
+        "export",
+        "claude-code",
+        "--name",
+        "gh",
+        "--var",
+        "GH_TOKEN",
+        "--server",
+        "gh",
+        "--url",
+        "https://mcp.example.com/",
+    )
+    assert r.code == 2 and said in r.err and "Traceback" not in r.err, r.err
+    assert config.read_bytes() == before
+
+
+def test_numbers_in_an_mcp_config_come_back_as_they_were(ready: CliRunner) -> None:
+    config = Path(".mcp.json")
+    config.write_text('{"mcpServers": {}, "big": 12345678901234567890, "f": 0.1, "e": 1e-7}\n')
+    r = ready(
+        "export",
+        "claude-code",
+        "--name",
+        "gh",
+        "--var",
+        "GH_TOKEN",
+        "--server",
+        "gh",
+        "--url",
+        "https://mcp.example.com/",
+    )
+    assert r.code == 0, r.err
+    data = json.loads(config.read_text())
+    assert (data["big"], data["f"], data["e"]) == (12345678901234567890, 0.1, 1e-7)

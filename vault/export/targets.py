@@ -9,6 +9,7 @@ are kept as they were.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shlex
 import tomllib
@@ -219,14 +220,40 @@ def render_netrc(spec: Spec, old: str | None, token: str) -> Rendered:
 
 
 def _load_json_object(old: str | None, what: str) -> dict[str, Any]:
+    """The file's JSON object, refusing what could not be written back as it was: a key given
+    twice (which one counts is up to each reader), a number too big for a float (it would come
+    back as ``Infinity``, which is not JSON), ``NaN``/``Infinity`` themselves, and nesting too
+    deep to read."""
     if old is None or not old.strip():
         return {}
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in seen:
+                raise InvalidInput(f"{what} has the key {key[:60]!r} twice in one object; fix that first; not changed")
+            seen[key] = value
+        return seen
+
+    def finite(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value):
+            raise InvalidInput(f"{what} has a number too large to keep ({text[:20]}…); not changed")
+        return value
+
+    def constant(name: str) -> float:
+        raise InvalidInput(f"{what} has {name}, which is not JSON; not changed")
+
     try:
-        data = json.loads(old)
+        data = json.loads(old, object_pairs_hook=no_duplicates, parse_float=finite, parse_constant=constant)
     except json.JSONDecodeError as exc:
         raise InvalidInput(
             f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}; comments are not supported); not changed"
         ) from None
+    except ValueError:  # an integer past Python's digit limit
+        raise InvalidInput(f"{what} has a number too long to read; not changed") from None
+    except RecursionError:
+        raise InvalidInput(f"{what} is nested too deeply to read; not changed") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{what} does not hold a JSON object; not changed")
     return data
