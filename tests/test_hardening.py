@@ -281,3 +281,33 @@ def test_numbers_in_an_mcp_config_come_back_as_they_were(ready: CliRunner) -> No
     assert r.code == 0, r.err
     data = json.loads(config.read_text())
     assert (data["big"], data["f"], data["e"]) == (12345678901234567890, 0.1, 1e-7)
+
+
+# ------------------------------------------------------------ 14. rubbish
+
+
+def test_an_unknown_provider_is_stored_as_a_plain_api_key_and_said_so(ready: CliRunner) -> None:
+    r = ready("add", "x", "--provider", "nope", stdin="tok")
+    assert r.code == 0 and "nope is not a provider tokendeck knows" in r.err and "github-pat" in r.err
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--base", "microsoft", "--scopes", "User.Read\x07"], "each scope must be printable"),
+        (["--base", "microsoft", "--authorize-url", "https://u:p@login.example.com/a"], "user name or password"),
+        (["--issuer", "https://u:p@id.example.com"], "user name or password"),  # refused before any network
+        (["--base", "microsoft", "--token-url", "https://login.example.com/t\tx"], "spaces or control characters"),
+    ],
+    ids=["scope-control-char", "authorize-userinfo", "issuer-userinfo", "url-tab"],
+)
+def test_rubbish_in_a_registration_is_refused_and_nothing_stored(ready: CliRunner, args: list[str], said: str) -> None:
+    r = ready("provider", "add", "acme", "--client-id", "abc", *args)
+    assert r.code == 2 and said in r.err, r.err
+    assert "acme" not in ready("provider", "list").out
+
+
+def test_a_jira_server_url_must_be_a_web_address(ready: CliRunner) -> None:
+    r = ready("add", "j", "--provider", "jira-dc", "--server-url", "javascript:alert(1)", "--username", "a", stdin="t")
+    assert r.code == 2 and "https" in r.err
+    assert "j" not in [c["name"] for c in json.loads(ready("list", "--json").out)]

@@ -73,6 +73,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         token = terminal.read_secret(f"Token for {args.name}")
         static_tokens.add(vault, checked, token, replace=args.replace)
         terminal.notice(f"stored {args.name}")
+        if (notice := checked.notice()) is not None:
+            terminal.notice(notice)
     return 0
 
 

@@ -174,9 +174,14 @@ def check_endpoint(url: str, what: str) -> str:
     """Accept an https URL, or http on a loopback host; refuse everything else.
 
     Raises:
-        InvalidInput: ``javascript:``, ``file:``, plain http to a real host, no host.
+        InvalidInput: ``javascript:``, ``file:``, plain http to a real host, no host, a user
+            name or password in the URL, or whitespace and control characters in it.
     """
+    if not url.isprintable() or any(ch.isspace() for ch in url):
+        raise InvalidInput(f"{what} has spaces or control characters: {url.encode('unicode_escape').decode()[:200]!r}")
     parts = urlsplit(url)
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInput(f"{what} must not carry a user name or password (user:password@host)")
     host = (parts.hostname or "").lower()
     if parts.scheme == "https" and host:
         return url

@@ -110,6 +110,11 @@ def check_request(request: RegistrationRequest) -> Provider:
     for key, value in request.params.items():
         if not value or not value.isprintable():
             raise InvalidInput(f"{key} must not be empty")
+    for scope in request.overrides.get("default_scopes", ()):
+        if not isinstance(scope, str) or not scope.isprintable() or not scope or " " in scope:
+            raise InvalidInput("each scope must be printable, with no control characters; nothing was stored")
+    if request.issuer:
+        check_endpoint(request.issuer, "the issuer URL")  # before anything is asked of the network
     endpoints = {**(request.existing.overrides if request.existing else {}), **request.overrides}
     new_server = base.template and request.existing is None
     if new_server and not request.issuer and not {"authorize_url", "token_url"} <= endpoints.keys():

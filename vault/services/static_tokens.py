@@ -38,6 +38,15 @@ class StaticToken:
     expires_at: float | None = None
     extras: Mapping[str, str] = field(default_factory=dict)
     """The server URL and user name, where given (what the catalog's ``requires`` names)."""
+    unknown_provider: bool = False
+    """The provider is not in the catalog: it is stored as a plain API key (front ends say so)."""
+
+    def notice(self) -> str | None:
+        """What to tell the user about this token beyond "stored", if anything."""
+        if not self.unknown_provider:
+            return None
+        known = ", ".join(k for k, p in catalog().items() if p.kind == "static")
+        return f"{self.provider} is not a provider tokendeck knows; it is kept as a plain API key (known: {known})"
 
 
 def check(
@@ -81,6 +90,7 @@ def check(
         account=check_label(account, "account"),
         expires_at=None if expires is None else check_expiry(parse_when(expires, now), now),
         extras=extras,
+        unknown_provider=entry is None,
     )
 
 
