@@ -311,3 +311,20 @@ def test_a_jira_server_url_must_be_a_web_address(ready: CliRunner) -> None:
     r = ready("add", "j", "--provider", "jira-dc", "--server-url", "javascript:alert(1)", "--username", "a", stdin="t")
     assert r.code == 2 and "https" in r.err
     assert "j" not in [c["name"] for c in json.loads(ready("list", "--json").out)]
+
+
+# ---------------------------------------------------- 16. the agent's log
+
+
+def test_the_agent_log_is_rotated_by_size(tmp_path: Path) -> None:
+    from vault.agent.launch import AgentLog
+
+    path = tmp_path / "agent.log"
+    log = AgentLog(str(path), limit=400)
+    for i in range(100):
+        log(f"refresh acme: refreshed (expires in {i}m)")
+    rotated = tmp_path / "agent.log.1"
+    assert path.stat().st_size <= 400 and rotated.stat().st_size <= 400  # bounded: two files at most
+    assert (path.stat().st_mode & 0o777, rotated.stat().st_mode & 0o777) == (0o600, 0o600)
+    assert path.read_text().splitlines()[-1].endswith("(expires in 99m)")  # the newest line is kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["agent.log", "agent.log.1"]

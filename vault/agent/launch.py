@@ -98,10 +98,7 @@ def _daemon(launch: Launch, ready_fd: int, home: str) -> int:  # pragma: no cove
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.chdir("/")
-    log_fd = os.open(wire.socket_path(home)[:-5] + ".log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-
-    def log(line: str) -> None:
-        os.write(log_fd, f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n".encode(errors="replace"))
+    log = AgentLog(wire.socket_path(home)[:-5] + ".log")
 
     try:
         return serve(launch, ready_fd=ready_fd, log=log)
@@ -111,6 +108,36 @@ def _daemon(launch: Launch, ready_fd: int, home: str) -> int:  # pragma: no cove
             os.write(ready_fd, message.encode(errors="replace"))
         log(f"failed to start: {message}")
         return 1
+
+
+MAX_LOG_BYTES = 1024 * 1024
+"""The agent's log is rotated past this size: it becomes ``.log.1`` (the one before is dropped)."""
+
+
+class AgentLog:
+    """The agent's log beside its socket: a line per event, never a token, created 0600;
+    past ``limit`` bytes it becomes ``PATH.1`` and a new one starts, so it never grows
+    without bound (one line per refresh, for as long as the agent lives)."""
+
+    def __init__(self, path: str, limit: int = MAX_LOG_BYTES) -> None:
+        import threading
+
+        self.path = path
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._fd = self._open()
+
+    def _open(self) -> int:
+        return os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+
+    def __call__(self, line: str) -> None:
+        data = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n".encode(errors="replace")
+        with self._lock, contextlib.suppress(OSError):
+            if os.fstat(self._fd).st_size + len(data) > self.limit:
+                os.replace(self.path, self.path + ".1")
+                os.close(self._fd)
+                self._fd = self._open()
+            os.write(self._fd, data)
 
 
 def serve(launch: Launch, *, ready_fd: int | None, log: Log) -> int:
