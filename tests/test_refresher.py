@@ -259,3 +259,19 @@ def test_an_unexpected_error_does_not_stop_the_timer(
         refresher.stop()
     assert seen and all(e.kind == "failed" and "KeyError" in e.detail for e in seen)
     assert not any("secret-looking" in e.detail for e in seen)
+
+
+def test_the_audit_log_keeps_a_year_or_what_tokendeck_audit_days_says(
+    v: vault.Vault, clock: vault.FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start = clock.now()
+    v.record("old", "ok", credential="x")  # 400 days before the refresher looks
+    clock.advance(380 * 86400)
+    v.record("recent", "ok", credential="x")  # 20 days before
+    clock.advance(20 * 86400)
+    BackgroundRefresher(v).run_once()
+    assert [e.action for e in v.audit_log(credential="x")] == ["recent"]
+    monkeypatch.setenv("TOKENDECK_AUDIT_DAYS", "10")
+    BackgroundRefresher(v).run_once()
+    assert v.audit_log(credential="x") == []
+    assert clock.now() - start == 400 * 86400

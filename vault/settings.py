@@ -25,6 +25,9 @@ NEW_PASSPHRASE_ENV = "TOKENDECK_NEW_PASSPHRASE"
 """The new passphrase for ``tokendeck passphrase change``."""
 NO_AGENT_ENV = "TOKENDECK_NO_AGENT"
 """Set (to anything but empty) to never use an agent: every command opens the vault."""
+AUDIT_DAYS_ENV = "TOKENDECK_AUDIT_DAYS"
+"""How many days of the audit log to keep (default :data:`AUDIT_KEEP_DAYS`), for whoever refreshes in
+the background (the agent, or the TUI): older events are deleted once a day."""
 
 VAULT_SECRET_ENVS = (PASSPHRASE_ENV, NEW_PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, PASSPHRASE_COMMAND_ENV)
 """Everything that unlocks the vault (a passphrase, or where to get one): never handed to a
@@ -78,6 +81,8 @@ AGENT_STOP_WAIT = AGENT_IN_FLIGHT_WAIT + SLACK
 AGENT_ANSWER_TIMEOUT = LONGEST_REQUEST + SLACK
 """How long a client waits for the agent's answer: longer than a request may take, so a slow
 refresh is not mistaken for a dead agent (260 s)."""
+AUDIT_KEEP_DAYS = 365
+"""The audit log keeps a year of events unless ``TOKENDECK_AUDIT_DAYS`` says otherwise."""
 AGENT_LOCK_AFTER = 3600.0
 """The agent locks itself after this long without a request (``--lock-after`` changes it,
 ``--lock-after never`` turns it off).  An open TUI counts as requests: it keeps its agent

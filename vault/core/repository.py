@@ -384,6 +384,11 @@ class Repository(CredentialLinks):
             params.append(limit)
         return [audit_from(r) for r in reversed(self._store.query(sql, params))]
 
+    def prune_audit(self, before: float) -> int:
+        """Delete the audit events older than ``before``; how many there were."""
+        with self._store.transaction() as conn:
+            return int(conn.execute("DELETE FROM audit WHERE at < ?", (before,)).rowcount)
+
     def audit_since(self, after: int | None) -> tuple[int, list[AuditEvent]]:
         """Events after number ``after`` (None: none), oldest first, and the newest number: how a
         front end learns what other processes did (the agent's failed refresh, a warning)."""

@@ -24,7 +24,7 @@ from vault.core.model import Credential
 from vault.core.timefmt import iso, relative
 from vault.errors import NeedsSignIn, ProviderError, RefreshBusy, VaultError
 from vault.services.tokens import Vault, refresh
-from vault.settings import REFRESH_INTERVAL
+from vault.settings import AUDIT_DAYS_ENV, AUDIT_KEEP_DAYS, REFRESH_INTERVAL
 
 EventKind = Literal["refreshed", "needs_login", "failed", "expiring"]
 
@@ -87,6 +87,7 @@ class BackgroundRefresher:
         self._warned: set[tuple[str, str, float]] = set()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._pruned_at: float | None = None
         self._thread: threading.Thread | None = None
         self.last_run: float | None = None
         self.next_run: float | None = None
@@ -114,6 +115,7 @@ class BackgroundRefresher:
             with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="tokendeck-refresh") as pool:
                 events.extend(pool.map(self._refresh_one, due))
         events.extend(self._warnings())
+        self._prune_audit()
         self.last_run = self.vault.clock.now()
         for event in events:
             self.on_event(event)
@@ -129,6 +131,21 @@ class BackgroundRefresher:
             return RefreshEvent(now, name, "failed", exc.message)
         left = relative(credential.expires_at, self.vault.clock.now()) if credential.expires_at else "no expiry"
         return RefreshEvent(now, name, "refreshed", f"expires {left}")
+
+    def _prune_audit(self) -> None:
+        """Once a day, drop audit events older than the retention (``TOKENDECK_AUDIT_DAYS``, default a year)."""
+        import os
+
+        now = self.vault.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < 86400:
+            return
+        self._pruned_at = now
+        try:
+            days = float(os.environ.get(AUDIT_DAYS_ENV) or AUDIT_KEEP_DAYS)
+        except ValueError:
+            days = AUDIT_KEEP_DAYS
+        if days > 0:
+            self.vault.prune_audit(now - days * 86400)
 
     def _skew(self, name: str) -> float:
         """The margin ``refresh`` re-checks under the credential's lock (someone may have refreshed it meanwhile)."""
