@@ -86,11 +86,13 @@ def raw(payload: bytes, *, shut: bool = True) -> bytes:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(10)
         s.connect(wire.socket_path(wire.home_dir()))
-        s.sendall(payload)
-        if shut:
-            s.shutdown(socket.SHUT_WR)
         chunks: list[bytes] = []
-        with contextlib.suppress(ConnectionResetError):  # closed with our request unread: dropped
+        # A refusing agent may close before our request is even sent (EPIPE) or read
+        # (ECONNRESET): either way the client was dropped, with no byte back.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            s.sendall(payload)
+            if shut:
+                s.shutdown(socket.SHUT_WR)
             chunks.extend(iter(lambda: s.recv(65536), b""))
         return b"".join(chunks)
 
@@ -134,7 +136,7 @@ def test_a_second_real_user_cannot_reach_or_use_the_socket(running: Running) -> 
                 outcome = b"answered:" + data if data else b"dropped"
             except PermissionError:
                 outcome = b"denied"
-            except ConnectionResetError:  # closed with the request unread
+            except (BrokenPipeError, ConnectionResetError):  # closed before the request was sent, or read
                 outcome = b"dropped"
             except OSError as exc:
                 outcome = f"error:{exc.errno}".encode()
