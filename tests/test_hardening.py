@@ -19,6 +19,10 @@ from tests.support.export import TOKEN
 from vault.core.timefmt import LATEST, iso, relative
 from vault.oauth.loopback import CALLBACK_PATH, HOST, Expectation, LoopbackListener
 
+REMOTE_MCP_EXPORT = ("export", "claude-code", "--name", "gh", "--var", "GH_TOKEN", "--server", "gh",
+                     "--url", "https://mcp.example.com/")  # fmt: skip
+"""A reference-mode export of ``gh`` to a remote MCP server in ``.mcp.json``: no secret in the file."""
+
 # ------------------------------------------------- 1. a far-future expiry
 
 
@@ -148,21 +152,7 @@ def test_a_plaintext_export_into_a_world_readable_file_makes_it_owner_only(ready
     mcp = Path(".mcp.json")
     mcp.write_text("{}\n")
     os.chmod(mcp, 0o644)
-    assert (
-        ready(
-            "export",
-            "claude-code",
-            "--name",
-            "gh",
-            "--var",
-            "GH_TOKEN",
-            "--server",
-            "gh",
-            "--url",
-            "https://mcp.example.com/",
-        ).code
-        == 0
-    )
+    assert ready(*REMOTE_MCP_EXPORT).code == 0
     assert mcp.stat().st_mode & 0o777 == 0o644 and TOKEN not in mcp.read_text()  # no secret: its mode kept
 
 
@@ -247,18 +237,7 @@ def test_json_an_mcp_config_cannot_hold_is_refused_and_left_alone(ready: CliRunn
     config = Path(".mcp.json")
     config.write_text(body)
     before = config.read_bytes()
-    r = ready(
-        "export",
-        "claude-code",
-        "--name",
-        "gh",
-        "--var",
-        "GH_TOKEN",
-        "--server",
-        "gh",
-        "--url",
-        "https://mcp.example.com/",
-    )
+    r = ready(*REMOTE_MCP_EXPORT)
     assert r.code == 2 and said in r.err and "Traceback" not in r.err, r.err
     assert config.read_bytes() == before
 
@@ -266,18 +245,7 @@ def test_json_an_mcp_config_cannot_hold_is_refused_and_left_alone(ready: CliRunn
 def test_numbers_in_an_mcp_config_come_back_as_they_were(ready: CliRunner) -> None:
     config = Path(".mcp.json")
     config.write_text('{"mcpServers": {}, "big": 12345678901234567890, "f": 0.1, "e": 1e-7}\n')
-    r = ready(
-        "export",
-        "claude-code",
-        "--name",
-        "gh",
-        "--var",
-        "GH_TOKEN",
-        "--server",
-        "gh",
-        "--url",
-        "https://mcp.example.com/",
-    )
+    r = ready(*REMOTE_MCP_EXPORT)
     assert r.code == 0, r.err
     data = json.loads(config.read_text())
     assert (data["big"], data["f"], data["e"]) == (12345678901234567890, 0.1, 1e-7)

@@ -73,10 +73,9 @@ def _passphrase_prompt() -> Callable[[str], str]:
 
 def _start(args: argparse.Namespace) -> int:
     from vault.agent.launch import Launch, start, take_lock
-    from vault.core.timefmt import parse_duration
     from vault.services.opening import open_unlocked, unlock
 
-    lock_after = _lock_after(args.lock_after, parse_duration)
+    lock_after = _lock_after(args.lock_after)
     home = wire.home_dir()
     answer = wire.call("ping", opt_out=False)
     if answer is not None and answer[0] == "0":
@@ -98,7 +97,7 @@ def _start(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lock_after(given: str | None, parse: Callable[[str], float]) -> float | None:
+def _lock_after(given: str | None) -> float | None:
     """``--lock-after``: the default when not given, None for ``never``.
 
     Raises:
@@ -108,7 +107,9 @@ def _lock_after(given: str | None, parse: Callable[[str], float]) -> float | Non
         return AGENT_LOCK_AFTER
     if given.strip().lower() == "never":
         return None
-    seconds = parse(given)
+    from vault.core.timefmt import parse_duration
+
+    seconds = parse_duration(given)
     if seconds <= 0:
         raise InvalidInput("--lock-after must be a positive duration, like 30m or 8h, or never")
     return seconds

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from vault.core.paths import fsync_dir
 from vault.errors import InvalidInput, TargetUnwritable, VaultError
+from vault.settings import GIT_DIR_ENV
 
 
 def read_target(path: Path) -> tuple[str | None, int | None]:
@@ -85,10 +86,6 @@ def git_refusal(path: Path) -> str | None:
 def _maybe_in_a_repository(folder: Path) -> bool:
     """A ``.git`` (directory, or a worktree's file) here or in a folder above, or ``GIT_DIR`` set:
     what git would find, looked for without git."""
-    import os
-
-    from vault.settings import GIT_DIR_ENV
-
     if os.environ.get(GIT_DIR_ENV):
         return True
     return any((each / ".git").exists() for each in (folder.resolve(), *folder.resolve().parents))
