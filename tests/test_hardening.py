@@ -219,6 +219,41 @@ def test_processes_that_hold_the_key_leave_no_core_dump(live_env: dict[str, str]
     assert child.returncode == 0 and child.stdout == "1024\n", child.stderr
 
 
+# ------------------------------------- 4. the agent's environment unlocks nothing
+
+
+def test_the_agent_process_environment_holds_nothing_that_unlocks_the_vault(
+    live_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Started with every way to unlock in its environment, the agent's kernel copy of its
+    environment (``/proc/PID/environ``, which popping ``os.environ`` never clears) has none of
+    them; it got the key on a pipe, and it still serves tokens."""
+    from tests.test_agent_cli import tokendeck
+
+    secret_file = tmp_path / "passphrase"
+    secret_file.write_text(live_env["TOKENDECK_PASSPHRASE"] + "\n")
+    env = {
+        **live_env,
+        "TOKENDECK_PASSPHRASE_FILE": str(secret_file),
+        "TOKENDECK_NEW_PASSPHRASE": "next one",
+        "TOKENDECK_OTHER_PASSPHRASE": "odd one",
+    }
+    assert tokendeck(env, "agent", "start").returncode == 0
+    try:
+        pid = json.loads(tokendeck(env, "agent", "status", "--json").stdout)["pid"]
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        names = {entry.partition(b"=")[0].decode() for entry in environ if entry}
+        assert "TOKENDECK_HOME" in names and not {n for n in names if "PASSPHRASE" in n}
+        blob = b"\0".join(environ)
+        assert live_env["TOKENDECK_PASSPHRASE"].encode() not in blob and b"next one" not in blob
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        assert live_env["TOKENDECK_PASSPHRASE"].encode() not in cmdline
+        token = tokendeck({**env, "TOKENDECK_PASSPHRASE": "wrong"}, "token", "gh")
+        assert (token.returncode, token.stdout) == (0, "ghp_live\n")  # from the agent: no unlock needed
+    finally:
+        tokendeck(env, "agent", "stop")
+
+
 # --------------------------------------- 13. JSON an agent config cannot hold
 
 

@@ -1,8 +1,10 @@
 """Starting and stopping the agent process.
 
 :func:`start` takes the agent's lock file (so a second agent for the same vault is
-refused), then forks; the child binds the socket and says so on a pipe before the
-parent returns, so when ``tokendeck agent start`` returns 0 the agent is answering.
+refused), then starts the agent as a new interpreter whose environment holds nothing that
+unlocks the vault; the key goes over a pipe.  The agent binds the socket and says so on
+another pipe before the parent returns, so when ``tokendeck agent start`` returns 0 the
+agent is answering.
 With ``foreground`` it serves in this process instead (systemd units, tests).
 :func:`start_in_background` is how the TUI starts one: ``tokendeck agent start`` in
 a child, the passphrase on its stdin, never in argv.
@@ -16,13 +18,14 @@ import os
 import select
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault.agent import wire
 from vault.errors import AgentRunning, VaultError
-from vault.settings import AGENT_START_TIMEOUT, AGENT_STOP_WAIT, HOME_ENV, PASSPHRASE_ENV, SESSION_BUS_ENV, SLACK
+from vault.settings import AGENT_START_TIMEOUT, AGENT_STOP_WAIT, HOME_ENV, SESSION_BUS_ENV, SLACK, VAULT_SECRET_ENVS
 
 if TYPE_CHECKING:
     from vault.core.keys import Key, VaultMeta
@@ -72,42 +75,107 @@ def take_lock(home: str) -> int:
 
 
 def start(launch: Launch, home: str, *, foreground: bool) -> int:
-    """Serve in this process (``foreground``), or fork an agent and return its PID once it answers.
+    """Serve in this process (``foreground``), or start an agent process and return its PID
+    once it answers.
+
+    The agent is a fresh interpreter, not a fork: its environment (the kernel's copy, the
+    one ``/proc/PID/environ`` shows) has no variable that unlocks the vault, and the key
+    reaches it on a pipe.
 
     Raises:
         VaultError: the agent did not start (the message says why).
     """
     if foreground:
         return serve(launch, ready_fd=None, log=stderr_log)
+    import json
+    import subprocess
+
     read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the forked agent; tests see it through the socket
-        os.close(read_end)
-        os._exit(_daemon(launch, write_end, home))
-    os.close(write_end)
-    os.close(launch.pid_fd)  # the child's copy keeps the lock
+    key_read, key_write = os.pipe()
+    handover = {
+        "home": str(launch.paths.home),
+        "key": {"kind": launch.key.kind, "secret": launch.key.secret.reveal()},
+        "pid_fd": launch.pid_fd,
+        "ready_fd": write_end,
+        "lock_after": launch.lock_after,
+        "interval": launch.interval,
+    }
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    entry = f"import sys; sys.path.insert(0, {package_root!r}); from vault.agent.launch import daemon; daemon()"
+    try:
+        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-c", entry],
+            stdin=key_read,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=agent_environment(os.environ, launch.paths.home),
+            cwd="/",
+            pass_fds=(launch.pid_fd, write_end),
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise VaultError(f"the agent did not start: {exc.strerror}") from None
+    finally:
+        os.close(key_read)
+        os.close(write_end)
+        os.close(launch.pid_fd)  # the child's copy keeps the lock
+    with os.fdopen(key_write, "wb") as pipe, contextlib.suppress(BrokenPipeError):
+        pipe.write(json.dumps(handover).encode())
     status = _wait_ready(read_end)
     if status != "ok":
         raise VaultError(f"the agent did not start: {status or 'it exited'}")
-    return child
+    return child.pid
 
 
-def _daemon(launch: Launch, ready_fd: int, home: str) -> int:  # pragma: no cover - the forked child
-    os.setsid()
+def agent_environment(environ: Mapping[str, str], home: Path) -> dict[str, str]:
+    """The agent's environment: the caller's, with the vault home made absolute and without
+    any ``TOKENDECK_*PASSPHRASE*`` variable (nor any of :data:`VAULT_SECRET_ENVS`)."""
+    env = {
+        name: value
+        for name, value in environ.items()
+        if name not in VAULT_SECRET_ENVS and not (name.startswith("TOKENDECK_") and "PASSPHRASE" in name)
+    }
+    env[HOME_ENV] = str(home)
+    return env
+
+
+def daemon() -> None:  # pragma: no cover - runs in the agent process; tests see it through the socket
+    """The agent process's entry point: read the handover on stdin, detach, serve."""
+    import json
+
+    from vault.core.keys import Key, VaultMeta
+    from vault.core.paths import resolve_home
+    from vault.core.process import keep_secrets_out_of_dumps
+    from vault.core.secret import Secret
+
+    keep_secrets_out_of_dumps()  # before the key arrives
+    handover = json.loads(sys.stdin.buffer.read())
+    ready_fd = int(handover["ready_fd"])
+    key = Key(handover["key"]["kind"], Secret(handover["key"]["secret"]))
+    del handover["key"]
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    os.chdir("/")
+    home = wire.home_dir()
     log = AgentLog(wire.socket_path(home)[:-5] + ".log")
-
     try:
-        return serve(launch, ready_fd=ready_fd, log=log)
+        paths = resolve_home(handover["home"])
+        launch = Launch(
+            paths,
+            VaultMeta.read(paths.meta),
+            key,
+            int(handover["pid_fd"]),
+            handover["lock_after"],
+            handover["interval"],
+        )
+        code = serve(launch, ready_fd=ready_fd, log=log)
     except BaseException as exc:  # noqa: BLE001 - tell the parent why, in words without secrets
         message = exc.message if isinstance(exc, VaultError) else type(exc).__name__
         with contextlib.suppress(OSError):
             os.write(ready_fd, message.encode(errors="replace"))
         log(f"failed to start: {message}")
-        return 1
+        code = 1
+    os._exit(code)
 
 
 MAX_LOG_BYTES = 1024 * 1024
@@ -149,7 +217,8 @@ def serve(launch: Launch, *, ready_fd: int | None, log: Log) -> int:
     from vault.services.opening import open_unlocked, open_vault
 
     keep_secrets_out_of_dumps()  # it holds the key for as long as it lives
-    os.environ.pop(PASSPHRASE_ENV, None)  # a locked agent must be handed the passphrase again
+    for name in VAULT_SECRET_ENVS:  # in the foreground; a locked agent must be handed the passphrase again
+        os.environ.pop(name, None)
     vault = open_unlocked(launch.paths, launch.meta, launch.key)
     os.ftruncate(launch.pid_fd, 0)
     os.write(launch.pid_fd, f"{os.getpid()}\n".encode())
