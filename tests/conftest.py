@@ -14,7 +14,7 @@ from tests.support.authserver import AuthServer, running_auth_server
 from tests.support.cli import CliRunner
 from tests.support.fake_browser import browser_command
 from tests.support.memory_keyring import MemoryKeyring
-from vault.core import store
+from vault.core import keys
 
 PASSPHRASE_VARS = (
     "TOKENDECK_PASSPHRASE",
@@ -40,7 +40,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtime: Path) -> Path
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     for var in PASSPHRASE_VARS:
         monkeypatch.delenv(var, raising=False)
-    monkeypatch.setattr(store, "KDF_ITER", TEST_KDF_ITER)
+    monkeypatch.setattr(keys, "KDF_ITER", TEST_KDF_ITER)
     monkeypatch.delenv("TOKENDECK_NO_AGENT", raising=False)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))  # agent sockets: never the developer's
     return path

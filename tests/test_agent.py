@@ -258,7 +258,7 @@ def test_a_wrong_unlock_passphrase_comes_back_as_itself(running: Running) -> Non
     running.agent.lock()
     answer = wire.call("unlock", "not it")
     assert answer is not None
-    assert_same_error(wire.error_from(answer), errors.WrongPassphrase())
+    assert_same_error(wire.error_from(answer), errors.WrongPassphrase("wrong passphrase"))
     assert running.agent.locked
 
 

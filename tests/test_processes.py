@@ -89,7 +89,7 @@ def test_wrong_passphrase_in_a_real_process_is_one_line(env: dict[str, str], hom
     before = (home / "vault.db").read_bytes()
     wrong = tokendeck({**env, "TOKENDECK_PASSPHRASE": "nope"}, "list")
     assert wrong.returncode == 3
-    assert wrong.stderr == b"tokendeck: wrong passphrase, or not a tokendeck vault\n"  # no SQLCipher log lines
+    assert wrong.stderr == b"tokendeck: wrong passphrase\n"  # no SQLCipher log lines
     assert wrong.stdout == b""
     assert (home / "vault.db").read_bytes() == before
 

@@ -29,7 +29,7 @@ import pytest
 
 import vault
 from tests.support.authserver import AuthServer
-from vault.core import store
+from vault.core import keys
 from vault.core.locks import credential_lock, lock_path
 from vault.oauth.discovery import discover
 from vault.services.tokens import refresh
@@ -53,7 +53,7 @@ def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The environment of a real ``tokendeck`` process on this test's vault."""
     # The vault is created in-process but opened by subprocesses at the shipped KDF
     # cost, so it must be created at that cost too.
-    monkeypatch.setattr(store, "KDF_ITER", None)
+    monkeypatch.setattr(keys, "KDF_ITER", keys.SQLCIPHER_KDF_ITER)
     return {
         **os.environ,
         "TOKENDECK_HOME": str(home),

@@ -11,7 +11,7 @@ import pytest
 import sqlcipher3
 
 import vault
-from vault.core import store
+from vault.core import keys, store
 from vault.core.migrations import LATEST_VERSION
 from vault.errors import NoVault, VaultBusy, VaultCorrupt, VaultTooNew, WrongPassphrase
 
@@ -87,7 +87,7 @@ def test_wrong_passphrase_writes_nothing(home: Path) -> None:
     with make_vault(home) as v:
         v.add_static("gh", provider="github-pat", token=TOKENS[0])
     before = {p.name: p.read_bytes() for p in files_under(home)}
-    with pytest.raises(WrongPassphrase, match="wrong passphrase, or not a tokendeck vault"):
+    with pytest.raises(WrongPassphrase, match="^wrong passphrase$"):
         vault.open_vault(home, "not it")
     assert {p.name: p.read_bytes() for p in files_under(home)} == before
 
@@ -108,7 +108,7 @@ def test_missing_vault_is_reported(home: Path) -> None:
 def _set_user_version(home: Path, version: int) -> None:
     conn = sqlcipher3.connect(str(home / "vault.db"), isolation_level=None)
     conn.execute(f"PRAGMA key = '{PASS}'")
-    conn.execute(f"PRAGMA kdf_iter = {store.KDF_ITER}")
+    conn.execute(f"PRAGMA kdf_iter = {keys.KDF_ITER}")
     conn.execute(f"PRAGMA user_version = {version}")
     conn.close()
 
@@ -147,7 +147,7 @@ def test_failed_migration_rolls_back(home: Path, monkeypatch: pytest.MonkeyPatch
     with pytest.raises(vault.VaultError):
         vault.open_vault(home, PASS)
     monkeypatch.undo()
-    monkeypatch.setattr(store, "KDF_ITER", 2)
+    monkeypatch.setattr(keys, "KDF_ITER", 2)
     with vault.open_vault(home, PASS) as v:
         assert v._store.query("PRAGMA user_version")[0][0] == LATEST_VERSION
         assert "half" not in [r[1] for r in v._store.query("PRAGMA table_info(credentials)")]

@@ -16,7 +16,7 @@ from screens.main import make_app
 from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from tests.test_agent_cli import TOKENDECK, tokendeck
-from vault.core import store
+from vault.core import keys
 
 pytestmark = pytest.mark.anyio
 PASS = "tui agent passphrase"
@@ -26,7 +26,7 @@ TOKEN = "ghp_tuiAgent42"  # noqa: S105 - a test value
 @pytest.fixture
 def shipped_vault(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A passphrase vault at the shipped KDF cost (the agent is a real process), and no passphrase in the env."""
-    monkeypatch.setattr(store, "KDF_ITER", None)
+    monkeypatch.setattr(keys, "KDF_ITER", keys.SQLCIPHER_KDF_ITER)
     env = {**os.environ, "TOKENDECK_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     with_pass = {**env, "TOKENDECK_PASSPHRASE": PASS}
     assert tokendeck(with_pass, "init", "--passphrase").returncode == 0

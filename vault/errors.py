@@ -16,7 +16,8 @@ codes only, so they are safe to print, log and show in the TUI.
     │   └── NoVault             exit 5   nothing has been initialised at this home
     ├── AlreadyExists           exit 1   a credential or vault of that name exists
     ├── VaultBusy               exit 6   another process held the write lock too long
-    ├── VaultCorrupt            exit 1   the file is damaged past the first page
+    ├── VaultCorrupt            exit 1   the file is damaged
+    ├── VaultUnusable           exit 1   the files can't be used here: read-only, full disk, permission
     ├── VaultTooNew             exit 1   written by a newer tokendeck
     ├── KeyringUnavailable      exit 1   the OS keyring cannot be used
     ├── ProviderError           exit 1   a provider answered with an error or nonsense
@@ -118,6 +119,13 @@ class VaultBusy(VaultError):
 
 class VaultCorrupt(VaultError):
     default_title = "Vault damaged"
+
+
+class VaultUnusable(VaultError):
+    """The vault's files are fine, but this process cannot use them (as the message says):
+    a read-only file system or file, no space left, permission denied, another OS error."""
+
+    default_title = "Vault unusable"
 
 
 class VaultTooNew(VaultError):

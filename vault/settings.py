@@ -29,9 +29,20 @@ AUDIT_DAYS_ENV = "TOKENDECK_AUDIT_DAYS"
 """How many days of the audit log to keep (default :data:`AUDIT_KEEP_DAYS`), for whoever refreshes in
 the background (the agent, or the TUI): older events are deleted once a day."""
 
+FAULT_ENV = "TOKENDECK_FAULT"
+"""For the fault-injection tests only: ``POINT`` or ``POINT:N`` kills the process (SIGKILL) the
+N-th time (default the first) it reaches that named step (:mod:`vault.core.faults`)."""
+
 VAULT_SECRET_ENVS = (PASSPHRASE_ENV, NEW_PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, PASSPHRASE_COMMAND_ENV)
-"""Everything that unlocks the vault (a passphrase, or where to get one): never handed to a
-program ``tokendeck exec`` runs."""
+"""Everything that unlocks the vault (a passphrase, or where to get one)."""
+
+
+def unlocks_vault(name: str) -> bool:
+    """Whether the environment variable ``name`` may unlock the vault: one of
+    :data:`VAULT_SECRET_ENVS`, or any ``TOKENDECK_*PASSPHRASE*``.  Such a variable is never
+    handed to a program ``tokendeck exec`` runs, nor to the agent's process."""
+    return name in VAULT_SECRET_ENVS or (name.startswith("TOKENDECK_") and "PASSPHRASE" in name)
+
 
 RUNTIME_DIR_ENV = "XDG_RUNTIME_DIR"
 """Where the agent's socket directory goes (else under ``$TMPDIR``)."""

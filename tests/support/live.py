@@ -13,7 +13,7 @@ import pytest
 import vault
 from tests.support.authserver import AuthServer
 from tests.test_agent_cli import tokendeck
-from vault.core import store
+from vault.core import keys
 from vault.oauth.discovery import discover
 
 PASS = "live tui passphrase"
@@ -25,7 +25,7 @@ LIFETIME = 20
 @pytest.fixture
 def live_env(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """A passphrase vault made by the CLI (shipped KDF), and the environment of its processes."""
-    monkeypatch.setattr(store, "KDF_ITER", None)
+    monkeypatch.setattr(keys, "KDF_ITER", keys.SQLCIPHER_KDF_ITER)
     environment = {
         **os.environ,
         "TOKENDECK_HOME": str(home),

@@ -25,11 +25,18 @@ from typing import TYPE_CHECKING
 
 from vault.agent import wire
 from vault.errors import AgentRunning, VaultError
-from vault.settings import AGENT_START_TIMEOUT, AGENT_STOP_WAIT, HOME_ENV, SESSION_BUS_ENV, SLACK, VAULT_SECRET_ENVS
+from vault.settings import (
+    AGENT_START_TIMEOUT,
+    AGENT_STOP_WAIT,
+    HOME_ENV,
+    SESSION_BUS_ENV,
+    SLACK,
+    unlocks_vault,
+)
 
 if TYPE_CHECKING:
-    from vault.core.keys import Key, VaultMeta
     from vault.core.paths import VaultPaths
+    from vault.core.unlocking import Unlocked
     from vault.services.tokens import Vault
 
 Log = Callable[[str], None]
@@ -40,8 +47,8 @@ class Launch:
     """What ``agent start`` settled in the foreground, for the agent process to serve with."""
 
     paths: VaultPaths
-    meta: VaultMeta
-    key: Key
+    unlocked: Unlocked
+    """The proven key (derived: the agent never sees a passphrase) and the vault's description."""
     pid_fd: int
     """The agent's lock file, flock-ed: held for as long as the agent lives."""
     lock_after: float | None
@@ -94,7 +101,8 @@ def start(launch: Launch, home: str, *, foreground: bool) -> int:
     key_read, key_write = os.pipe()
     handover = {
         "home": str(launch.paths.home),
-        "key": {"kind": launch.key.kind, "secret": launch.key.secret.reveal()},
+        "key": launch.unlocked.key.secret.reveal(),
+        "salt": launch.unlocked.key.salt.hex(),
         "pid_fd": launch.pid_fd,
         "ready_fd": write_end,
         "lock_after": launch.lock_after,
@@ -129,12 +137,8 @@ def start(launch: Launch, home: str, *, foreground: bool) -> int:
 
 def agent_environment(environ: Mapping[str, str], home: Path) -> dict[str, str]:
     """The agent's environment: the caller's, with the vault home made absolute and without
-    any ``TOKENDECK_*PASSPHRASE*`` variable (nor any of :data:`VAULT_SECRET_ENVS`)."""
-    env = {
-        name: value
-        for name, value in environ.items()
-        if name not in VAULT_SECRET_ENVS and not (name.startswith("TOKENDECK_") and "PASSPHRASE" in name)
-    }
+    any variable that may unlock the vault (:func:`~vault.settings.unlocks_vault`)."""
+    env = {name: value for name, value in environ.items() if not unlocks_vault(name)}
     env[HOME_ENV] = str(home)
     return env
 
@@ -143,16 +147,16 @@ def daemon() -> None:  # pragma: no cover - runs in the agent process; tests see
     """The agent process's entry point: read the handover on stdin, detach, serve."""
     import json
 
-    from vault.core.keys import Key, VaultMeta
+    from vault.core.keys import DatabaseKey, VaultMeta
     from vault.core.paths import resolve_home
     from vault.core.process import keep_secrets_out_of_dumps
     from vault.core.secret import Secret
+    from vault.core.unlocking import Unlocked
 
     keep_secrets_out_of_dumps()  # before the key arrives
     handover = json.loads(sys.stdin.buffer.read())
     ready_fd = int(handover["ready_fd"])
-    key = Key(handover["key"]["kind"], Secret(handover["key"]["secret"]))
-    del handover["key"]
+    key = DatabaseKey(Secret(handover.pop("key")), bytes.fromhex(handover["salt"]))
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
@@ -160,14 +164,8 @@ def daemon() -> None:  # pragma: no cover - runs in the agent process; tests see
     log = AgentLog(wire.socket_path(home)[:-5] + ".log")
     try:
         paths = resolve_home(handover["home"])
-        launch = Launch(
-            paths,
-            VaultMeta.read(paths.meta),
-            key,
-            int(handover["pid_fd"]),
-            handover["lock_after"],
-            handover["interval"],
-        )
+        unlocked = Unlocked(key, VaultMeta.read(paths.meta))
+        launch = Launch(paths, unlocked, int(handover["pid_fd"]), handover["lock_after"], handover["interval"])
         code = serve(launch, ready_fd=ready_fd, log=log)
     except BaseException as exc:  # noqa: BLE001 - tell the parent why, in words without secrets
         message = exc.message if isinstance(exc, VaultError) else type(exc).__name__
@@ -217,9 +215,9 @@ def serve(launch: Launch, *, ready_fd: int | None, log: Log) -> int:
     from vault.services.opening import open_unlocked, open_vault
 
     keep_secrets_out_of_dumps()  # it holds the key for as long as it lives
-    for name in VAULT_SECRET_ENVS:  # in the foreground; a locked agent must be handed the passphrase again
-        os.environ.pop(name, None)
-    vault = open_unlocked(launch.paths, launch.meta, launch.key)
+    for name in [name for name in os.environ if unlocks_vault(name)]:
+        del os.environ[name]  # in the foreground; a locked agent must be handed the passphrase again
+    vault = open_unlocked(launch.paths, launch.unlocked)
     os.ftruncate(launch.pid_fd, 0)
     os.write(launch.pid_fd, f"{os.getpid()}\n".encode())
 

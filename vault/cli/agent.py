@@ -84,9 +84,9 @@ def _start(args: argparse.Namespace) -> int:
                 f"an agent is already running for this vault (pid {answer[1]}); see tokendeck agent status"
             )
         return _unlock_running(answer[1])
-    paths, meta, key = unlock(prompt=_passphrase_prompt())
-    open_unlocked(paths, meta, key).close()  # the key is proven here, where the user can see a failure
-    launch = Launch(paths, meta, key, take_lock(home), lock_after, args.interval)
+    paths, unlocked = unlock(prompt=_passphrase_prompt())  # proven here, where the user can see a failure
+    open_unlocked(paths, unlocked).close()  # and anything an open settles, settled
+    launch = Launch(paths, unlocked, take_lock(home), lock_after, args.interval)
     if args.foreground:
         terminal.notice(
             f"agent for {paths.home} listening on {wire.socket_path(home)} (pid {os.getpid()}); ctrl+c stops it"
@@ -116,14 +116,13 @@ def _lock_after(given: str | None) -> float | None:
 
 
 def _unlock_running(pid: str) -> int:
-    from vault.core.keys import VaultMeta
+    from vault.core.keys import VaultMeta, unlock_key
     from vault.core.paths import resolve_home
-    from vault.services.opening import unlock
 
     passphrase = None
-    if VaultMeta.read(resolve_home().meta).mode == "passphrase":
-        _, _, key = unlock(prompt=_passphrase_prompt())
-        passphrase = key.secret.reveal()
+    meta = VaultMeta.read(resolve_home().meta)
+    if meta.mode == "passphrase":  # the agent proves it
+        passphrase = unlock_key(meta.slot, os.environ, _passphrase_prompt()).secret.reveal()
     answer = wire.call("unlock", *([passphrase] if passphrase else []), opt_out=False)
     if answer is None:
         raise VaultError(f"the agent (pid {pid}) did not answer")

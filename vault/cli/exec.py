@@ -33,7 +33,7 @@ import stat
 import sys
 
 from vault.errors import CommandNotExecutable, CommandNotFound, InvalidInput
-from vault.settings import PATH_ENV, VAULT_SECRET_ENVS
+from vault.settings import PATH_ENV, unlocks_vault
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ def find_command(cmd: str, path: str | None) -> None:
 
 def child_environment(base: Mapping[str, str], tokens: Mapping[str, str]) -> dict[str, str]:
     """``base`` without the vault's passphrase variables, plus ``tokens``."""
-    env = {k: v for k, v in base.items() if k not in VAULT_SECRET_ENVS}
+    env = {k: v for k, v in base.items() if not unlocks_vault(k)}
     env.update(tokens)
     return env
 

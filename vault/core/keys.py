@@ -4,8 +4,18 @@ Two modes, recorded (never the key itself) in ``vault.json`` beside the database
 
 - **keyring**: a random 256-bit key, kept in the OS keyring, given to SQLCipher
   as a raw key (no KDF, so unlocking is instant).
-- **passphrase**: SQLCipher derives the key from a passphrase with its own KDF
-  at its default cost.
+- **passphrase**: the key is derived from a passphrase with SQLCipher 4's own KDF
+  (PBKDF2-HMAC-SHA512, 256,000 iterations, the salt in the file's first 16 bytes).
+  tokendeck runs that KDF itself (:meth:`Key.database_key`), so SQLCipher only ever
+  sees the derived 256-bit key, which a ``sqlcipher`` shell still opens with the passphrase.
+
+``vault.json`` also keeps a **key-check value** for each key: an HMAC of the derived key
+under a fixed label, so it reveals nothing a 256-bit random value would not.  A key whose
+check value does not match is wrong, and is refused before any file is opened; a key whose
+check value matches but that does not decrypt the file means the file is damaged.  While
+a passphrase change is in flight ``vault.json`` also holds the next key's slot
+(:class:`KeySlot`), so a change cut short at any step still opens with exactly one of the
+two passphrases, and the message says which.
 
 A passphrase vault is unlocked by the first of these that is set:
 ``TOKENDECK_PASSPHRASE_COMMAND`` (its standard output), ``TOKENDECK_PASSPHRASE_FILE``
@@ -18,15 +28,17 @@ a passphrase instead.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from vault.core.paths import write_private_atomic
 from vault.core.secret import Secret
-from vault.errors import InvalidInput, KeyringUnavailable, VaultCorrupt, VaultLocked, WrongPassphrase
+from vault.errors import InvalidInput, KeyringUnavailable, VaultCorrupt, VaultLocked, VaultUnusable, WrongPassphrase
 from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 KeyMode = Literal["keyring", "passphrase"]
@@ -35,6 +47,14 @@ Prompt = Callable[[str], str]
 
 KEYRING_SERVICE = "tokendeck"
 MAX_PASSPHRASE = 1024
+SALT_BYTES = 16
+"""SQLCipher's salt: the first bytes of the database file, stored in the clear."""
+SQLCIPHER_KDF_ITER = 256_000
+"""SQLCipher 4's default PBKDF2-HMAC-SHA512 cost: what a vault without a recorded cost used."""
+KDF_ITER = SQLCIPHER_KDF_ITER
+"""The cost of every new passphrase key.  Only the test suite's one fixture lowers it; the cost
+an existing vault was made with is read from its ``vault.json``."""
+_CHECK_LABEL = b"tokendeck key check v1"
 
 
 @dataclass(frozen=True)
@@ -65,27 +85,88 @@ class Key:
 
         return cls("raw", Secret(secrets.token_hex(32)))
 
-    def sql_literal(self) -> str:
-        """The key as the SQL literal ``PRAGMA key`` and ``PRAGMA rekey`` expect."""
+    def database_key(self, salt: bytes, kdf_iter: int) -> DatabaseKey:
+        """The 256-bit key SQLCipher encrypts with: a raw key as it is, a passphrase through
+        SQLCipher 4's KDF (PBKDF2-HMAC-SHA512 over ``salt``, ``kdf_iter`` rounds)."""
         if self.kind == "raw":
-            return f"\"x'{self.secret.reveal()}'\""
-        return "'" + self.secret.reveal().replace("'", "''") + "'"
+            return DatabaseKey(self.secret, salt)
+        derived = hashlib.pbkdf2_hmac("sha512", self.secret.reveal().encode("utf-8"), salt, kdf_iter, 32)
+        return DatabaseKey(Secret(derived.hex()), salt)
+
+
+@dataclass(frozen=True)
+class DatabaseKey:
+    """The derived key and the file's salt: all SQLCipher is ever given."""
+
+    secret: Secret
+    """64 hex digits."""
+    salt: bytes
+
+    def sql_literal(self) -> str:
+        """The key as the SQL literal ``PRAGMA key`` and ``PRAGMA rekey`` expect (key and salt)."""
+        return f"\"x'{self.secret.reveal()}{self.salt.hex()}'\""
+
+    def check_value(self) -> str:
+        """A value that tells this key from any other and reveals nothing about it."""
+        return hmac.new(bytes.fromhex(self.secret.reveal()), _CHECK_LABEL, hashlib.sha256).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class KeySlot:
+    """One key that may open the vault: its mode, keyring entry, KDF cost and check value."""
+
+    mode: KeyMode
+    keyring_user: str | None = None
+    kdf_iter: int = SQLCIPHER_KDF_ITER
+    check: str | None = None
+
+    def with_check(self, key: DatabaseKey) -> KeySlot:
+        """This slot, with ``key``'s check value."""
+        return replace(self, check=key.check_value())
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"mode": self.mode, "kdf_iter": self.kdf_iter}
+        if self.keyring_user:
+            data["keyring_user"] = self.keyring_user
+        if self.check:
+            data["check"] = self.check
+        return data
+
+    @classmethod
+    def from_json(cls, raw: Any) -> KeySlot:
+        """Raises VaultCorrupt: not a slot tokendeck wrote."""
+        if not isinstance(raw, dict) or raw.get("mode") not in ("keyring", "passphrase"):
+            raise VaultCorrupt("vault.json does not describe a tokendeck vault's key")
+        kdf_iter, check, user = raw.get("kdf_iter", SQLCIPHER_KDF_ITER), raw.get("check"), raw.get("keyring_user")
+        if not isinstance(kdf_iter, int) or not 1 <= kdf_iter <= 100_000_000 or not isinstance(check, str | None):
+            raise VaultCorrupt("vault.json's key description is damaged")
+        return cls(raw["mode"], str(user) if user else None, kdf_iter, check)
 
 
 @dataclass(frozen=True)
 class VaultMeta:
-    """The non-secret facts needed before unlocking: the vault id and key mode."""
+    """The non-secret facts needed before unlocking: the vault id, its key's slot, and while
+    a key change is in flight, the next key's slot."""
 
     vault_id: str
-    mode: KeyMode
-    keyring_user: str | None = None
+    slot: KeySlot
+    pending: KeySlot | None = None
+
+    @property
+    def mode(self) -> KeyMode:
+        return self.slot.mode
+
+    @property
+    def keyring_user(self) -> str | None:
+        return self.slot.keyring_user
 
     @classmethod
     def new(cls, mode: KeyMode) -> VaultMeta:
         import uuid
 
         vault_id = uuid.uuid4().hex
-        return cls(vault_id, mode, f"vault-{vault_id}" if mode == "keyring" else None)
+        user = f"vault-{vault_id}" if mode == "keyring" else None
+        return cls(vault_id, KeySlot(mode, user, KDF_ITER))
 
     @classmethod
     def read(cls, path: Path) -> VaultMeta:
@@ -93,17 +174,20 @@ class VaultMeta:
         try:
             raw: Any = json.loads(path.read_bytes())
         except FileNotFoundError:
-            return cls("unknown", "passphrase")
+            return cls("unknown", KeySlot("passphrase"))
+        except PermissionError:
+            raise VaultUnusable(f"permission denied reading {path}") from None
         except (OSError, ValueError):
             raise VaultCorrupt(f"{path} is unreadable; it should hold the vault's key mode") from None
-        if not isinstance(raw, dict) or raw.get("mode") not in ("keyring", "passphrase"):
+        if not isinstance(raw, dict):
             raise VaultCorrupt(f"{path} does not describe a tokendeck vault")
-        return cls(str(raw.get("vault_id", "unknown")), raw["mode"], raw.get("keyring_user"))
+        pending = KeySlot.from_json(raw["pending"]) if raw.get("pending") is not None else None
+        return cls(str(raw.get("vault_id", "unknown")), KeySlot.from_json(raw), pending)
 
     def write(self, path: Path) -> None:
-        data = {"format": 1, "vault_id": self.vault_id, "mode": self.mode}
-        if self.keyring_user:
-            data["keyring_user"] = self.keyring_user
+        data = {"format": 1, "vault_id": self.vault_id, **self.slot.to_json()}
+        if self.pending is not None:
+            data["pending"] = self.pending.to_json()
         write_private_atomic(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
@@ -141,15 +225,15 @@ def _run_passphrase_command(command: str) -> str:
     return text.rstrip("\r\n")
 
 
-def unlock_key(meta: VaultMeta, env: Mapping[str, str], prompt: Prompt | None) -> Key:
-    """Find the key for an existing vault, in the documented order.
+def unlock_key(slot: KeySlot, env: Mapping[str, str], prompt: Prompt | None) -> Key:
+    """Find the key for one of a vault's slots, in the documented order.
 
     Raises:
         VaultLocked: no source has the key (the message says which to set).
         WrongPassphrase: a source gave an empty passphrase.
     """
-    if meta.mode == "keyring":
-        return Key("raw", Secret(_keyring_get(meta)))
+    if slot.mode == "keyring":
+        return Key("raw", Secret(_keyring_get(slot)))
     key = passphrase_from_environment(env)
     if key is not None:
         return key
@@ -183,7 +267,7 @@ def keyring_usable() -> tuple[bool, str]:
     return True, f"{type(backend).__module__}.{type(backend).__name__}"
 
 
-def _keyring_get(meta: VaultMeta) -> str:
+def _keyring_get(meta: KeySlot) -> str:
     from keyring.errors import KeyringError
 
     try:
@@ -199,7 +283,7 @@ def _keyring_get(meta: VaultMeta) -> str:
     return str(value)
 
 
-def keyring_store(meta: VaultMeta, key: Key) -> None:
+def keyring_store(meta: KeySlot, key: Key) -> None:
     """Put a raw key into the keyring under ``meta``'s entry and read it back.
 
     Raises:
@@ -217,7 +301,7 @@ def keyring_store(meta: VaultMeta, key: Key) -> None:
         raise KeyringUnavailable("the OS keyring did not keep the vault key")
 
 
-def keyring_delete(meta: VaultMeta) -> None:
+def keyring_delete(meta: KeySlot) -> None:
     """Remove ``meta``'s keyring entry if it is there."""
     from keyring.errors import KeyringError
 

@@ -12,8 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import Any, Self
 
+from vault.core import faults
 from vault.core.clock import Clock, SystemClock
-from vault.core.keys import Key, VaultMeta
+from vault.core.keys import Key, KeySlot, VaultMeta
 from vault.core.links import CredentialLinks
 from vault.core.locks import credential_lock
 from vault.core.model import AuditEvent, ClientRegistration, Credential, check_expiry, check_name, check_token
@@ -405,14 +406,28 @@ class Repository(CredentialLinks):
 
     # -------------------------------------------------------------------- keys
 
-    def rekey(self, key: Key, meta: VaultMeta, *, detail: str) -> None:
-        """Re-encrypt under ``key`` and record ``meta`` as the new key mode.
+    def rekey(self, key: Key, slot: KeySlot, *, detail: str) -> None:
+        """Re-encrypt under ``key`` and record ``slot`` as the vault's key.
 
-        The new key must already be retrievable (e.g. stored in the keyring) so a
-        crash after the rekey can never strand the vault.
+        The new key must already be retrievable (e.g. stored in the keyring).  ``vault.json``
+        names the next key before the file is re-encrypted and the old one only after, so a
+        kill at any step leaves a vault that opens on the first try with exactly one of the two
+        keys, and a refusal that names the other (:func:`vault.core.unlocking.choose_key`).
         """
+        database_key = key.database_key(self._store.salt, slot.kdf_iter)
+        slot = slot.with_check(database_key)
+        old = self.meta
         self.record("rekey", "started", detail=detail)
-        self._store.rekey(key)
-        meta.write(self.paths.meta)
-        self.meta = meta
+        VaultMeta(old.vault_id, old.slot, pending=slot).write(self.paths.meta)
+        faults.reached("rekey-announced")
+        try:
+            self._store.rekey(database_key)
+        except BaseException:
+            old.write(self.paths.meta)
+            raise
+        faults.reached("rekeyed")
+        self._store.checkpoint()  # the file's pages under the new key, and no old page left in the WAL
+        faults.reached("checkpointed")
+        self.meta = VaultMeta(old.vault_id, slot)
+        self.meta.write(self.paths.meta)
         self.record("rekey", "ok", detail=detail)

@@ -8,27 +8,23 @@ driver exception, and none of those messages can carry a secret.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import sqlcipher3
 
-from vault.core.keys import Key
+from vault.core import faults
+from vault.core.keys import DatabaseKey
 from vault.core.migrations import LATEST_VERSION, MIGRATIONS
-from vault.errors import VaultBusy, VaultCorrupt, VaultError, VaultTooNew, WrongPassphrase
+from vault.errors import VaultBusy, VaultCorrupt, VaultError, VaultTooNew, VaultUnusable, WrongPassphrase
 from vault.settings import VAULT_BUSY_TIMEOUT
 
 BUSY_TIMEOUT_SECONDS = VAULT_BUSY_TIMEOUT
 """How long a writer waits for another process's write lock before "vault busy" (the budget's
 :data:`~vault.settings.VAULT_BUSY_TIMEOUT`; a test shortens it here)."""
-
-KDF_ITER: int | None = None
-"""PBKDF2 iterations for passphrase vaults; ``None`` keeps SQLCipher's default.
-
-Only the test suite's one fixture lowers this; the product never sets it.
-"""
 
 PAGE_SIZE = 4096
 """SQLCipher 4's page size; a vault file is always a whole number of pages."""
@@ -43,6 +39,10 @@ def _translate(exc: sqlcipher3.Error) -> VaultError:
         return VaultBusy("the vault is busy: another tokendeck process is writing; try again")
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return VaultCorrupt("the vault file is damaged; restore vault.db from a backup")
+    if "full" in text:
+        return VaultUnusable("no space left on the vault's disk; nothing was changed")
+    if "readonly" in text or "read-only" in text:
+        return VaultUnusable("the vault's files are read-only here; nothing was changed")
     return VaultError(f"vault database error: {exc}")
 
 
@@ -65,6 +65,10 @@ class Store:
         self._conn = conn
         self._lock = threading.RLock()
         self.path = path
+        self.salt = b""
+        """The file's SQLCipher salt (not secret): a re-key keeps it."""
+        self.read_only: str | None = None
+        """Why this store cannot be written, when it was opened immutable."""
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -72,7 +76,7 @@ class Store:
     # ----------------------------------------------------------------- opening
 
     @classmethod
-    def create(cls, path: Path, key: Key) -> Store:
+    def create(cls, path: Path, key: DatabaseKey) -> Store:
         """Write the schema into ``path``, an empty file the caller created 0600."""
         conn = _connect(path, key)
         store = cls(conn, path)
@@ -82,43 +86,67 @@ class Store:
         store._migrate(0)
         return store
 
-    @classmethod
-    def open(cls, path: Path, key: Key) -> Store:
-        """Open an existing vault; nothing is written unless a migration is due.
+    @staticmethod
+    def probe(path: Path, key: DatabaseKey, *, immutable: bool = False) -> Literal["ok", "undecryptable", "unreadable"]:
+        """Whether ``key`` opens ``path``, asked on a read-only connection, which writes neither
+        the database nor its WAL and never checkpoints on close: a refusal leaves every file as
+        it was.  ``immutable`` also reads no WAL and takes no lock (for a disk that cannot take
+        the WAL index: see :meth:`open`).  ``unreadable``: the OS or SQLite could not read the
+        files at all (the caller finds out why).
 
         Raises:
-            WrongPassphrase: the key does not decrypt the file, or it is no vault.
+            VaultCorrupt: the key is right, but a page is damaged.
             VaultTooNew: the schema is newer than this tokendeck knows.
-            VaultCorrupt: the file decrypts but is damaged.
         """
-        size = path.stat().st_size
-        if size == 0 or size % PAGE_SIZE:
-            raise VaultCorrupt(f"{path} is truncated or is not a tokendeck vault ({size} bytes)")
-        conn = _connect(path, key)
+        try:
+            conn = _connect(path, key, mode="ro&immutable=1" if immutable else "ro")
+        except VaultError:
+            return "unreadable"
         try:
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            except sqlcipher3.OperationalError:
+                return "unreadable"
             except sqlcipher3.DatabaseError:
-                raise WrongPassphrase() from None
+                return "undecryptable"
+            if immutable or not wal_has_frames(path):
+                _check_pages(conn, path)  # else after the checkpoint, in open(): the WAL may be the newer key's
+            _check_version(conn)
+            return "ok"
+        finally:
+            conn.close()
+
+    @classmethod
+    def open(cls, path: Path, key: DatabaseKey, *, read_only: str | None = None) -> Store:
+        """Open a vault whose key :meth:`probe` has proven; nothing is written but SQLite's own
+        checkpoint of committed WAL frames, and a migration when one is due.
+
+        With ``read_only`` (why the files cannot be written: a full disk, a read-only file
+        system) the vault is opened immutable: reads work, a write says ``read_only``, and
+        bookkeeping (:meth:`write_if_free`) is skipped.
+
+        Raises:
+            VaultTooNew: the schema is newer than this tokendeck knows.
+            VaultCorrupt: the file decrypts but is damaged.
+        """
+        conn = _connect(path, key, mode="ro&immutable=1" if read_only else None)
+        try:
             with _mapped():
-                # Checks every page's HMAC (well under a millisecond for a vault),
-                # so a damaged file is refused before anything reads or writes it.
-                damage = conn.execute("PRAGMA cipher_integrity_check").fetchall()
-            if damage:
-                raise VaultCorrupt(f"{path} is damaged ({damage[0][0]}); restore it from a backup")
-            with _mapped():
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                raise WrongPassphrase()
-            if version > LATEST_VERSION:
-                raise VaultTooNew(
-                    f"this vault has schema version {version}, newer than this tokendeck "
-                    f"understands ({LATEST_VERSION}); upgrade tokendeck"
-                )
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
+            if read_only is None and wal_has_frames(path):
+                # The integrity check reads the file's pages: bring them up to date first (after
+                # a re-key cut short, the file's pages are still under the old key).
+                with contextlib.suppress(sqlcipher3.Error):
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                _check_pages(conn, path)
+            version = _check_version(conn)
             store = cls(conn, path)
-            store._configure()
-            if version < LATEST_VERSION:
-                store._migrate(version)
+            store.salt = key.salt
+            store.read_only = read_only
+            if read_only is None:
+                store._configure()
+                if version < LATEST_VERSION:
+                    store._migrate(version)
             return store
         except BaseException:
             conn.close()
@@ -150,6 +178,8 @@ class Store:
         Raises:
             VaultBusy: another process kept the write lock past the busy timeout.
         """
+        if self.read_only is not None:
+            raise VaultUnusable(f"{self.read_only}; nothing was changed")
         with self._lock, _mapped():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -157,7 +187,9 @@ class Store:
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            faults.reached("commit")
             self._conn.execute("COMMIT")
+            faults.reached("committed")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run a read-only statement and return every row."""
@@ -177,6 +209,8 @@ class Store:
         For bookkeeping such as "last used" that must never make a read wait.
         Returns whether the write happened.
         """
+        if self.read_only is not None:
+            return False
         with self._lock:
             with _mapped():
                 self._conn.execute("PRAGMA busy_timeout = 0")
@@ -184,26 +218,86 @@ class Store:
                 with self.transaction() as conn:
                     conn.execute(sql, params)
                 return True
-            except VaultBusy:
+            except (VaultBusy, VaultUnusable):  # busy, or a full disk: bookkeeping waits for next time
                 return False
             finally:
                 with _mapped():
                     self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000):d}")
 
-    def rekey(self, key: Key) -> None:
+    def rekey(self, key: DatabaseKey) -> None:
         """Re-encrypt every page under ``key`` (SQLCipher ``PRAGMA rekey``)."""
+        if self.read_only is not None:
+            raise VaultUnusable(f"{self.read_only}; nothing was changed")
         with self._lock, _mapped():
             self._conn.execute(f"PRAGMA rekey = {key.sql_literal()}")
+
+    def checkpoint(self) -> bool:
+        """Copy every committed WAL frame into the file and empty the WAL (``TRUNCATE``), so no
+        old copy of a page survives in it; whether it finished (a reader may hold it back, and
+        then a later call finishes the job)."""
+        if self.read_only is not None:
+            return False
+        with self._lock:
+            try:
+                self._conn.execute("PRAGMA busy_timeout = 0")
+                busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlcipher3.Error:
+                return False
+            finally:
+                with contextlib.suppress(sqlcipher3.Error):
+                    self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000):d}")
+            return not busy
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(sqlcipher3.Error):
             self._conn.close()
 
 
-def _connect(path: Path, key: Key) -> sqlcipher3.Connection:
+def _check_pages(conn: sqlcipher3.Connection, path: Path) -> None:
+    """Every page's HMAC, so a damaged file is refused before anything reads it.
+
+    Raises:
+        VaultCorrupt: a page is damaged.
+    """
     with _mapped():
+        damage = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+    if damage:
+        raise VaultCorrupt(f"{path} is damaged ({damage[0][0]}); restore it from a backup")
+
+
+def _check_version(conn: sqlcipher3.Connection) -> int:
+    """The schema version, when this tokendeck can use it.
+
+    Raises:
+        VaultTooNew: newer than this tokendeck.
+        WrongPassphrase: no schema at all (it decrypts, but is no vault).
+    """
+    with _mapped():
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version == 0:
+        raise WrongPassphrase()
+    if version > LATEST_VERSION:
+        raise VaultTooNew(
+            f"this vault has schema version {version}, newer than this tokendeck "
+            f"understands ({LATEST_VERSION}); upgrade tokendeck"
+        )
+    return version
+
+
+def wal_has_frames(path: Path) -> bool:
+    """Whether ``path``'s WAL holds anything (a WAL header alone is 32 bytes)."""
+    try:
+        return os.stat(f"{path}-wal").st_size > 32
+    except OSError:
+        return False
+
+
+def _connect(path: Path, key: DatabaseKey, mode: str | None = None) -> sqlcipher3.Connection:
+    with _mapped():
+        target, uri = (f"{path.resolve().as_uri()}?mode={mode}", True) if mode else (str(path), False)
         conn = sqlcipher3.connect(
-            str(path),
+            target,
+            uri=uri,
             isolation_level=None,
             timeout=BUSY_TIMEOUT_SECONDS,
             check_same_thread=False,
@@ -213,8 +307,4 @@ def _connect(path: Path, key: Key) -> sqlcipher3.Connection:
         # must produce exactly one line, ours.
         conn.execute("PRAGMA cipher_log_level = NONE").fetchall()
         conn.execute(f"PRAGMA key = {key.sql_literal()}")
-        if KDF_ITER is not None:
-            # Also on raw-key connections: harmless for opening them, and it is the
-            # cost a later ``rekey`` to a passphrase will use.
-            conn.execute(f"PRAGMA kdf_iter = {int(KDF_ITER):d}")
     return conn

@@ -12,10 +12,13 @@ import contextlib
 import os
 from collections.abc import Callable, Mapping
 
+from vault.core import keys
 from vault.core.clock import Clock
 from vault.core.keys import (
+    SALT_BYTES,
     Key,
     KeyMode,
+    KeySlot,
     Prompt,
     VaultMeta,
     keyring_delete,
@@ -26,7 +29,8 @@ from vault.core.keys import (
 )
 from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir, resolve_home
 from vault.core.store import Store
-from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault
+from vault.core.unlocking import Unlocked, choose_key
+from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault, VaultError
 from vault.services.tokens import Vault
 from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
@@ -57,8 +61,8 @@ def open_vault(
         VaultLocked: no key was found; WrongPassphrase: the key is wrong.
         VaultTooNew, VaultCorrupt: the file cannot be used by this version.
     """
-    paths, meta, key = unlock(home, passphrase, prompt=prompt, env=env)
-    return Vault(Store.open(paths.db, key), paths, meta, clock)
+    paths, unlocked = unlock(home, passphrase, prompt=prompt, env=env)
+    return open_unlocked(paths, unlocked, clock)
 
 
 def unlock(
@@ -67,21 +71,43 @@ def unlock(
     *,
     prompt: Prompt | None = None,
     env: Mapping[str, str] | None = None,
-) -> tuple[VaultPaths, VaultMeta, Key]:
-    """Find the key for the vault at ``home`` without opening it (the agent opens it
-    after it has forked).  Arguments and errors as :func:`open_vault`."""
+) -> tuple[VaultPaths, Unlocked]:
+    """Find and prove the key for the vault at ``home`` without opening it for writing (the
+    agent opens it in its own process).  Arguments and errors as :func:`open_vault`."""
     paths = resolve_home(home)
     if not paths.db.exists():
         raise NoVault(f"no vault at {paths.home} (create one with: tokendeck init)")
     meta = VaultMeta.read(paths.meta)
-    if passphrase is not None and meta.mode == "passphrase":
-        return paths, meta, Key.passphrase(passphrase)
-    return paths, meta, unlock_key(meta, os.environ if env is None else env, prompt)
+    environ = os.environ if env is None else env
+    asked: list[Key] = []
+
+    def key_for(slot: KeySlot) -> Key:
+        if slot.mode == "keyring":
+            return unlock_key(slot, environ, prompt)
+        if not asked:  # one passphrase, asked for at most once, for every passphrase slot
+            asked.append(Key.passphrase(passphrase) if passphrase is not None else unlock_key(slot, environ, prompt))
+        return asked[0]
+
+    return paths, choose_key(paths.db, meta, key_for)
 
 
-def open_unlocked(paths: VaultPaths, meta: VaultMeta, key: Key, clock: Clock | None = None) -> Vault:
-    """Open with a key :func:`unlock` found."""
-    return Vault(Store.open(paths.db, key), paths, meta, clock)
+def open_unlocked(paths: VaultPaths, unlocked: Unlocked, clock: Clock | None = None) -> Vault:
+    """Open with a key :func:`unlock` proved, and record what the open settled: a key change
+    that had re-encrypted the file is finished, a vault without a key-check value gets one."""
+    store = Store.open(paths.db, unlocked.key, read_only=unlocked.read_only)
+    if unlocked.read_only is None and unlocked.meta != _recorded(paths):
+        with contextlib.suppress(OSError):
+            unlocked.meta.write(paths.meta)
+            if unlocked.retired is not None and unlocked.retired.mode == "keyring":
+                keyring_delete(unlocked.retired)
+    return Vault(store, paths, unlocked.meta, clock)
+
+
+def _recorded(paths: VaultPaths) -> VaultMeta | None:
+    try:
+        return VaultMeta.read(paths.meta) if paths.meta.exists() else None
+    except VaultError:
+        return None
 
 
 def init_vault(
@@ -125,6 +151,8 @@ def init_vault(
             mode = "passphrase"
     meta = VaultMeta.new(mode)
     key = Key.new_raw() if mode == "keyring" else _new_passphrase(passphrase, env, prompt)
+    database_key = key.database_key(os.urandom(SALT_BYTES), meta.slot.kdf_iter)
+    meta = VaultMeta(meta.vault_id, meta.slot.with_check(database_key))
     ensure_private_dir(paths.home)
     try:
         create_private_file(paths.db)
@@ -133,14 +161,14 @@ def init_vault(
     store: Store | None = None
     try:
         if mode == "keyring":
-            keyring_store(meta, key)
-        store = Store.create(paths.db, key)
+            keyring_store(meta.slot, key)
+        store = Store.create(paths.db, database_key)
         meta.write(paths.meta)
     except BaseException:
         if store is not None:
             store.close()
         if mode == "keyring":
-            keyring_delete(meta)
+            keyring_delete(meta.slot)
         for path in paths.all_files():
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -182,9 +210,9 @@ def change_to_passphrase(vault: Vault, new_passphrase: str) -> None:
     """Re-encrypt under a new passphrase (from either mode); drops a keyring entry."""
     key = Key.passphrase(new_passphrase)
     old = vault.meta
-    vault.rekey(key, VaultMeta(old.vault_id, "passphrase"), detail=f"{old.mode}->passphrase")
+    vault.rekey(key, KeySlot("passphrase", kdf_iter=keys.KDF_ITER), detail=f"{old.mode}->passphrase")
     if old.mode == "keyring":
-        keyring_delete(old)
+        keyring_delete(old.slot)
 
 
 def change_to_keyring(vault: Vault) -> None:
@@ -201,7 +229,7 @@ def change_to_keyring(vault: Vault) -> None:
     if not usable:
         raise KeyringUnavailable(f"{why}; the vault was not changed")
     key = Key.new_raw()
-    new = VaultMeta(old.vault_id, "keyring", f"vault-{old.vault_id}-{os.urandom(4).hex()}")
+    new = KeySlot("keyring", f"vault-{old.vault_id}-{os.urandom(4).hex()}")
     keyring_store(new, key)
     try:
         vault.rekey(key, new, detail=f"{old.mode}->keyring")
@@ -209,4 +237,4 @@ def change_to_keyring(vault: Vault) -> None:
         keyring_delete(new)
         raise
     if old.mode == "keyring":
-        keyring_delete(old)
+        keyring_delete(old.slot)
