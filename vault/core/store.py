@@ -98,23 +98,30 @@ class Store:
             VaultCorrupt: the key is right, but a page is damaged.
             VaultTooNew: the schema is newer than this tokendeck knows.
         """
+        fresh = not os.path.exists(f"{path}-wal") and not os.path.exists(f"{path}-shm")
         try:
             conn = _connect(path, key, mode="ro&immutable=1" if immutable else "ro")
         except VaultError:
             return "unreadable"
+        outcome: Literal["ok", "undecryptable", "unreadable"] | None = None
         try:
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
             except sqlcipher3.OperationalError:
-                return "unreadable"
+                outcome = "unreadable"
+                return outcome
             except sqlcipher3.DatabaseError:
-                return "undecryptable"
+                outcome = "undecryptable"
+                return outcome
             if immutable or not wal_has_frames(path):
                 _check_pages(conn, path)  # else after the checkpoint, in open(): the WAL may be the newer key's
             _check_version(conn)
-            return "ok"
+            outcome = "ok"
+            return outcome
         finally:
             conn.close()
+            if fresh and outcome != "ok":
+                _remove_unused_wal(path)
 
     @classmethod
     def open(cls, path: Path, key: DatabaseKey, *, read_only: str | None = None) -> Store:
@@ -282,6 +289,32 @@ def _check_version(conn: sqlcipher3.Connection) -> int:
             f"understands ({LATEST_VERSION}); upgrade tokendeck"
         )
     return version
+
+
+def _remove_unused_wal(path: Path) -> None:
+    """Remove the empty ``-wal`` and the ``-shm`` a refused read-only open created, as SQLite
+    itself would on closing the last read-write connection: only while no connection has them
+    open (an exclusive lock on the WAL index's "DMS" byte, which every open connection shares)."""
+    import fcntl
+
+    try:
+        fd = os.open(f"{path}-shm", os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _SHM_DMS_BYTE)
+        if os.stat(f"{path}-wal").st_size == 0:
+            os.unlink(f"{path}-wal")
+        os.unlink(f"{path}-shm")
+    except OSError:
+        pass  # someone else has the vault open: the files are theirs
+    finally:
+        os.close(fd)
+
+
+_SHM_DMS_BYTE = 128
+"""SQLite's ``WALINDEX_LOCK_OFFSET + SQLITE_SHM_NLOCK``: the byte of ``-shm`` every connection
+holds a shared lock on while it has the WAL open (``os_unix.c``)."""
 
 
 def wal_has_frames(path: Path) -> bool:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
+from vault.core import faults
 from vault.core.paths import fsync_dir
 from vault.errors import InvalidInput, TargetUnwritable, VaultError
 from vault.settings import GIT_DIR_ENV
@@ -128,10 +129,12 @@ def replace_atomic(path: Path, text: str, *, expected: str | None, mode: int | N
             f.write(text.encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
+        faults.reached("export-temp")
         current, _ = read_target(path)
         if current != expected:
             raise VaultError(f"{path} changed while tokendeck was writing it; nothing was written, try again")
         os.replace(tmp, path)
+        faults.reached("export-renamed")
         if mode is not None and mode != 0o600:
             os.chmod(path, mode)
     except BaseException:
