@@ -44,6 +44,7 @@ class Repository(CredentialLinks):
         self.paths = paths
         self.meta = meta
         self.clock: Clock = clock or SystemClock()
+        self._old_copies = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.paths.home)!r}, mode={self.meta.mode!r})"
@@ -57,6 +58,20 @@ class Repository(CredentialLinks):
     def close(self) -> None:
         """Close the database. The vault cannot be used afterwards."""
         self._store.close()
+
+    def forget_old_copies(self) -> bool:
+        """After a secret left the vault (a delete, a revocation, a rotated or replaced token):
+        checkpoint the WAL with ``TRUNCATE`` so that no old copy of a page survives in it
+        (``secure_delete`` has already zeroed it in the page itself).  When a reader holds the
+        checkpoint back, it is owed, and :meth:`settle` (whoever refreshes in the background
+        calls it on every tick) retries.  Whether no old copy is left."""
+        self._old_copies = not self._store.checkpoint()
+        return not self._old_copies
+
+    def settle(self) -> None:
+        """Pay what an earlier write owed: a checkpoint a reader held back."""
+        if self._old_copies:
+            self.forget_old_copies()
 
     @property
     def mode(self) -> str:
@@ -179,6 +194,8 @@ class Repository(CredentialLinks):
                 conn.execute(f"INSERT INTO credentials ({columns}) VALUES ({marks})", values)  # noqa: S608 - fixed column names
                 outcome = "ok"
             self._audit(conn, c.name, action, outcome, detail or f"provider={c.provider} kind={c.kind}")
+        if existing is not None:
+            self.forget_old_copies()  # the tokens it replaced
 
     def save_refreshed(self, credential: Credential, *, sent_refresh_token: str, detail: str) -> None:
         """Store a refresh's result only if the row still holds the refresh token that was sent.
@@ -221,6 +238,7 @@ class Repository(CredentialLinks):
                 self._audit(conn, credential.name, "refresh", "ok", detail)
         if changed == 0:
             raise VaultError(f"{credential.name} changed while it was being refreshed; the refresh was not stored")
+        self.forget_old_copies()  # the token (and a rotated refresh token) it replaced
 
     def remove(self, name: str) -> Credential:
         """Delete ``name`` and its secrets from the vault (``secure_delete`` zeroes them).
@@ -238,6 +256,7 @@ class Repository(CredentialLinks):
             if conn.execute("DELETE FROM credentials WHERE name = ?", (name,)).rowcount == 0:
                 raise NotFound(f"no credential named {name!r}")
             self._audit(conn, name, "rm", "ok", f"provider={credential.provider}")
+        self.forget_old_copies()
 
     def mark(self, name: str, status: str, *, last_error: str | None, action: str, outcome: str) -> None:
         """Set a credential's stored status and last error, keeping every token."""
@@ -271,6 +290,7 @@ class Repository(CredentialLinks):
             if changed == 0:
                 raise NotFound(f"no credential named {name!r}")
             self._audit(conn, name, "revoke", "ok", detail)
+        self.forget_old_copies()
 
     def rename(self, old: str, new: str) -> None:
         """Give a credential a new name.

@@ -116,6 +116,7 @@ class BackgroundRefresher:
                 events.extend(pool.map(self._refresh_one, due))
         events.extend(self._warnings())
         self._prune_audit()
+        self.vault.settle()  # a checkpoint a reader held back after a delete or a rotation
         self.last_run = self.vault.clock.now()
         for event in events:
             self.on_event(event)
