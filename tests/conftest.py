@@ -27,8 +27,9 @@ pytest_plugins = ["tests.support.export", "tests.support.live"]
 """Fixtures shared by several test modules (``ready`` for the export tests, ``live_env``)."""
 
 TEST_KDF_ITER = 2
-"""The one place the KDF cost is lowered: in-process tests only. Subprocess tests
-run the product exactly as shipped, at SQLCipher's default cost."""
+"""The one place the KDF cost is lowered: for vaults tests create in-process (``vault.json``
+records it, so processes opening them pay the same).  ``tokendeck init`` run as a process
+makes vaults at SQLCipher's default cost."""
 
 
 @pytest.fixture(autouse=True)

@@ -219,6 +219,187 @@ def test_processes_that_hold_the_key_leave_no_core_dump(live_env: dict[str, str]
     assert child.returncode == 0 and child.stdout == "1024\n", child.stderr
 
 
+# ------------------- 7. what went wrong, said; 8. a failed open changes no file
+
+OPEN_PASS = "correct horse battery staple"
+"""The ``passphrase_env`` fixture's passphrase, which ``ready`` made its vault with."""
+
+
+def files_of(home: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(home.iterdir()) if p.is_file()}
+
+
+def crash_copy(home: Path, to: Path) -> Path:
+    """``home``'s files as a crash leaves them: copied while another connection had committed
+    to the WAL and not checkpointed (``vault.db``, ``-wal``, ``-shm`` and ``vault.json``)."""
+    with vault.open_vault(home, OPEN_PASS) as v:
+        v.add_static("late", provider="api-key", token="sk_onlyInTheWal")
+        to.mkdir(mode=0o700)
+        for name in ("vault.db", "vault.db-wal", "vault.db-shm", "vault.json"):
+            (to / name).write_bytes((home / name).read_bytes())
+            (to / name).chmod(0o600)
+    assert (to / "vault.db-wal").stat().st_size > 32
+    return to
+
+
+def test_a_wrong_passphrase_with_a_leftover_wal_changes_no_file(ready: CliRunner, home: Path, tmp_path: Path) -> None:
+    copy = crash_copy(home, tmp_path / "crashed")
+    before = files_of(copy)
+    for wrong in ("not it", OPEN_PASS + " "):
+        with pytest.raises(vault.WrongPassphrase, match="^wrong passphrase$"):
+            vault.open_vault(copy, wrong)
+        assert files_of(copy) == before  # vault.db, its WAL and its WAL index, byte for byte
+    with vault.open_vault(copy, OPEN_PASS) as v:  # and the right one still finds what was only in the WAL
+        assert v.token("late") == "sk_onlyInTheWal"
+
+
+@pytest.mark.parametrize("offset", [200, 4096 + 200], ids=["page-1", "page-2"])
+def test_a_damaged_file_is_called_damaged_and_a_wrong_key_wrong(ready: CliRunner, home: Path, offset: int) -> None:
+    """The key-check value tells the two apart: the right passphrase on a damaged file is
+    "damaged" (exit 1), a wrong one is "wrong passphrase" (exit 3), whichever page is hit;
+    neither changes a file."""
+    db = home / "vault.db"
+    data = bytearray(db.read_bytes())
+    data[offset] ^= 0xFF
+    db.write_bytes(bytes(data))
+    before = files_of(home)
+    damaged = ready("token", "gh")
+    assert damaged.code == 1 and "is damaged" in damaged.err and "restore it from a backup" in damaged.err
+    assert damaged.err.count("\n") == 1
+    ready.monkeypatch.setenv("TOKENDECK_PASSPHRASE", "not it")
+    wrong = ready("token", "gh")
+    assert (wrong.code, wrong.err) == (3, "tokendeck: wrong passphrase\n")
+    assert files_of(home) == before
+
+
+def in_namespace(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``script`` in a mount namespace of its own (as root, or through a user namespace)."""
+    done = subprocess.run(["unshare", "-rm", "sh", "-c", "true"], capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"no mount namespace here: {done.stderr.decode().strip()}")
+    return subprocess.run(
+        ["unshare", "-rm", "sh", "-ec", script], capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+def cli_env(home: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TOKENDECK_HOME": str(home),
+        "TOKENDECK_PASSPHRASE": OPEN_PASS,
+        "TOKENDECK_NO_AGENT": "1",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+
+
+def test_a_read_only_home_reads_and_says_read_only_for_writes(ready: CliRunner, home: Path) -> None:
+    from tests.test_agent_cli import TOKENDECK
+
+    before = files_of(home)
+    script = f"""
+        mount --bind {home} {home} && mount -o remount,ro,bind {home} {home}
+        {TOKENDECK} token gh; echo "token=$?"
+        {TOKENDECK} exec -e T=gh -- sh -c 'echo "exec got $T"'
+        echo sk_new | {TOKENDECK} add new --provider api-key || echo "add=$?"
+    """
+    done = in_namespace(script, cli_env(home))
+    assert done.stdout.splitlines() == [TOKEN, "token=0", f"exec got {TOKEN}", "add=1"], done.stderr
+    assert done.stderr == f"tokendeck: {home} is on a read-only file system; nothing was changed\n"
+    assert files_of(home) == before
+
+
+def test_a_full_disk_still_gives_tokens_and_says_no_space_for_writes(
+    ready: CliRunner, home: Path, tmp_path: Path
+) -> None:
+    """Reading a token and running ``exec`` work on a full disk (bookkeeping is skipped);
+    a write says "no space left", and the vault is as it was."""
+    from tests.test_agent_cli import TOKENDECK
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    full_home = disk / "home"
+    script = f"""
+        mount -t tmpfs -o size=512k tmpfs {disk}
+        cp -a {home} {full_home}
+        dd if=/dev/zero of={disk}/filler bs=4k 2>/dev/null || true
+        {TOKENDECK} token gh; echo "token=$?"
+        {TOKENDECK} exec -e T=gh -- sh -c 'echo "exec got $T"'
+        echo sk_new | {TOKENDECK} add new --provider api-key || echo "add=$?"
+        {TOKENDECK} rm gh --yes || echo "rm=$?"
+        rm {disk}/filler
+        {TOKENDECK} list --json
+    """
+    done = in_namespace(script, cli_env(full_home))
+    lines = done.stdout.splitlines()
+    assert lines[:5] == [TOKEN, "token=0", f"exec got {TOKEN}", "add=1", "rm=1"], done.stderr
+    assert [row["name"] for row in json.loads("\n".join(lines[5:]))] == ["gh"]  # nothing was changed
+    said = f"tokendeck: no space left on the disk that holds {full_home}; nothing was changed\n"
+    assert done.stderr == said * 2
+
+
+def test_permission_denied_is_said(ready: CliRunner, home: Path) -> None:
+    """Another user (``nobody``) who can reach the vault's files but not read them is told so."""
+    import shutil
+
+    from tests.test_agent_cli import TOKENDECK
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to run as another user")
+    for folder in (home, *home.parents):
+        if folder == Path("/"):
+            break
+        folder.chmod(folder.stat().st_mode | 0o011)  # searchable, as a shared machine's might be
+    before = files_of(home)
+    done = subprocess.run(
+        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", TOKENDECK, "token", "gh"],
+        capture_output=True, text=True, env=cli_env(home), timeout=60, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stderr) == (1, f"tokendeck: permission denied reading {home / 'vault.json'}\n")
+    assert files_of(home) == before
+
+
+# ------------------------------------------ 11. no old copy left in the WAL
+
+
+def raw_key(home: Path) -> bytes:
+    from vault.core import keys
+
+    salt = (home / "vault.db").read_bytes()[:16]
+    return bytes.fromhex(keys.Key.passphrase(OPEN_PASS).database_key(salt, keys.KDF_ITER).secret.reveal())
+
+
+def test_a_deleted_token_leaves_no_copy_in_any_page_while_another_process_has_the_vault_open(
+    ready: CliRunner, home: Path
+) -> None:
+    """With an agent-like second connection open (so no close cleans the WAL up), ``rm`` and
+    ``revoke``'s erase and a replaced token leave no decryptable copy anywhere; a reader that
+    holds the checkpoint back only delays it, until the next background tick."""
+    from tests.support.pages import where_found
+    from vault.services.refresher import BackgroundRefresher
+
+    key = raw_key(home)
+    with vault.open_vault(home, OPEN_PASS) as agent, vault.open_vault(home, OPEN_PASS) as cli:
+        assert where_found(home / "vault.db", key, TOKEN), "the decryption must find a token that is there"
+        cli.add_static("doomed", provider="api-key", token="sk_DOOMED_0123456789")
+        cli.add_static("replaced", provider="api-key", token="sk_REPLACED_0123456789")
+        assert where_found(home / "vault.db", key, "sk_DOOMED_0123456789")
+        cli.remove("doomed")
+        cli.add_static("replaced", provider="api-key", token="sk_NEWER_0123456789", replace=True)
+        cli.erase_secrets("gh")
+        for gone in ("sk_DOOMED_0123456789", "sk_REPLACED_0123456789", TOKEN):
+            assert where_found(home / "vault.db", key, gone) == [], gone
+
+        agent._store._conn.execute("BEGIN")  # a reader in the middle of a read: it holds the WAL
+        agent._store._conn.execute("SELECT count(*) FROM credentials").fetchall()
+        cli.add_static("second", provider="api-key", token="sk_SECOND_0123456789")
+        cli.remove("second")
+        assert where_found(home / "vault.db", key, "sk_SECOND_0123456789"), "held back: still in a frame"
+        agent._store._conn.execute("COMMIT")
+        BackgroundRefresher(cli).run_once()  # the next tick pays what the delete owed
+        assert where_found(home / "vault.db", key, "sk_SECOND_0123456789") == []
+        assert cli.token("replaced") == "sk_NEWER_0123456789"
+
+
 # ------------------------------------- 4. the agent's environment unlocks nothing
 
 
