@@ -208,3 +208,58 @@ def test_a_plaintext_export_killed_at_each_step(env: dict[str, str], home: Path,
         for leftover in leftovers:  # older than a write in progress could be: the next export's to remove
             os.utime(leftover, (leftover.stat().st_atime - 120, leftover.stat().st_mtime - 120))
         assert names(env) == TOKENS
+
+
+class Killed(BaseException):
+    """What a kill at a fault point is, in-process: nothing after it runs (the store is then
+    abandoned, not closed, as a dead process's would be)."""
+
+
+@pytest.mark.parametrize("point", ("rekey-announced", "rekeyed", "checkpointed"))
+@pytest.mark.parametrize("to", ["keyring", "passphrase"])
+def test_a_key_mode_change_cut_short_opens_with_exactly_one_key(
+    home: Path, monkeypatch: pytest.MonkeyPatch, point: str, to: str
+) -> None:
+    """Passphrase → keyring and keyring → passphrase, cut short at each step: the vault opens
+    on the first try with the key the file is under now, and ``vault.json`` ends up naming it."""
+    from vault.core import faults
+    from vault.services.opening import change_to_keyring, change_to_passphrase
+
+    start = "passphrase" if to == "keyring" else "keyring"
+    v = vault.init_vault(home, mode=start, passphrase=PASS if start == "passphrase" else None)
+    v.add_static("gh", provider="api-key", token=TOKENS["gh"])
+
+    def die(at: str) -> None:
+        if at == point:
+            raise Killed
+
+    monkeypatch.setattr(faults, "reached", die)
+    with pytest.raises(Killed):
+        change_to_keyring(v) if to == "keyring" else change_to_passphrase(v, NEW)
+    monkeypatch.undo()
+    copy = home.parent / "after-the-kill"  # the files as the dead process left them
+    copy.mkdir(mode=0o700)
+    for path in home.iterdir():
+        if path.is_file():
+            (copy / path.name).write_bytes(path.read_bytes())
+    re_encrypted = point != "rekey-announced"
+    passphrase = NEW if to == "passphrase" else PASS
+    opened = vault.open_vault(copy, passphrase)
+    with opened:
+        assert opened.token("gh") == TOKENS["gh"]
+        assert opened.mode == (to if re_encrypted else start)
+    assert "pending" not in json.loads((copy / "vault.json").read_text()) or not re_encrypted
+    v._store._conn.close()
+
+
+def test_a_passphrase_change_in_the_process_that_made_the_vault(home: Path) -> None:
+    """The salt a re-key keeps is the one the vault was made with, also before any reopen."""
+    from vault.services.opening import change_to_passphrase
+
+    with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
+        v.add_static("gh", provider="api-key", token=TOKENS["gh"])
+        change_to_passphrase(v, NEW)
+    with vault.open_vault(home, NEW) as v:
+        assert v.token("gh") == TOKENS["gh"]
+    with pytest.raises(vault.WrongPassphrase, match="^wrong passphrase$"):
+        vault.open_vault(home, PASS)

@@ -14,7 +14,7 @@ from typing import Any, Self
 
 from vault.core import faults
 from vault.core.clock import Clock, SystemClock
-from vault.core.keys import Key, KeySlot, VaultMeta
+from vault.core.keys import SALT_BYTES, Key, KeySlot, VaultMeta
 from vault.core.links import CredentialLinks
 from vault.core.locks import credential_lock
 from vault.core.model import AuditEvent, ClientRegistration, Credential, check_expiry, check_name, check_token
@@ -434,6 +434,8 @@ class Repository(CredentialLinks):
         kill at any step leaves a vault that opens on the first try with exactly one of the two
         keys, and a refusal that names the other (:func:`vault.core.unlocking.choose_key`).
         """
+        if len(self._store.salt) != SALT_BYTES:
+            raise VaultError("the vault's salt is unknown; nothing was changed")  # a store not opened by open/create
         database_key = key.database_key(self._store.salt, slot.kdf_iter)
         slot = slot.with_check(database_key)
         old = self.meta
@@ -445,9 +447,12 @@ class Repository(CredentialLinks):
         except BaseException:
             old.write(self.paths.meta)
             raise
+        # From here on the file is under the new key, whatever fails next: ``self.meta`` says
+        # so at once (a caller must then keep the new key), and ``vault.json``'s pending slot
+        # opens it until the last write below.
+        self.meta = VaultMeta(old.vault_id, slot)
         faults.reached("rekeyed")
         self._store.checkpoint()  # the file's pages under the new key, and no old page left in the WAL
         faults.reached("checkpointed")
-        self.meta = VaultMeta(old.vault_id, slot)
         self.meta.write(self.paths.meta)
         self.record("rekey", "ok", detail=detail)

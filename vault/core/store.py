@@ -80,6 +80,7 @@ class Store:
         """Write the schema into ``path``, an empty file the caller created 0600."""
         conn = _connect(path, key)
         store = cls(conn, path)
+        store.salt = key.salt
         with _mapped():
             conn.execute("PRAGMA journal_mode = WAL").fetchall()
         store._configure()

@@ -234,7 +234,8 @@ def change_to_keyring(vault: Vault) -> None:
     try:
         vault.rekey(key, new, detail=f"{old.mode}->keyring")
     except BaseException:
-        keyring_delete(new)
+        if vault.meta.slot.keyring_user != new.keyring_user:  # not re-encrypted: the new key is no one's
+            keyring_delete(new)
         raise
     if old.mode == "keyring":
         keyring_delete(old.slot)
