@@ -512,3 +512,21 @@ def test_the_agent_log_is_rotated_by_size(tmp_path: Path) -> None:
     assert (path.stat().st_mode & 0o777, rotated.stat().st_mode & 0o777) == (0o600, 0o600)
     assert path.read_text().splitlines()[-1].endswith("(expires in 99m)")  # the newest line is kept
     assert sorted(p.name for p in tmp_path.iterdir()) == ["agent.log", "agent.log.1"]
+
+
+def test_a_vault_from_before_check_values_opens_and_gets_one(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``vault.json`` that names only the mode (every vault made before key-check values):
+    the shipped KDF cost is assumed, the passphrase proven on the file, and the check value
+    recorded, after which a wrong passphrase is refused without touching the database."""
+    from vault.core import keys
+
+    monkeypatch.setattr(keys, "KDF_ITER", keys.SQLCIPHER_KDF_ITER)
+    with vault.init_vault(home, mode="passphrase", passphrase=OPEN_PASS) as v:
+        v.add_static("gh", provider="api-key", token=TOKEN)
+    described = json.loads((home / "vault.json").read_text())
+    (home / "vault.json").write_text(json.dumps({k: described[k] for k in ("format", "vault_id", "mode")}))
+    with pytest.raises(vault.WrongPassphrase, match="or not a tokendeck vault"):  # no check value to tell
+        vault.open_vault(home, "not it")
+    with vault.open_vault(home, OPEN_PASS) as v:
+        assert v.token("gh") == TOKEN
+    assert json.loads((home / "vault.json").read_text()) == described

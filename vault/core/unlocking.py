@@ -101,12 +101,12 @@ def _refusal(db: Path, meta: VaultMeta, matched: list[str]) -> Exception:
             f"that is the new passphrase of a passphrase change that was cut short before it re-encrypted "
             f"the vault: it still opens with {old}"
         )
+    if meta.slot.check is None:
+        return WrongPassphrase()  # no check value to tell a wrong key from a damaged file
     if matched:
         return VaultCorrupt(
             f"{db} is damaged: the key is right, but the file does not decrypt; restore it from a backup"
         )
-    if meta.slot.check is None:
-        return WrongPassphrase()  # no check value to tell a wrong key from a damaged file
     if meta.mode == "keyring" and pending is None:
         return WrongPassphrase("the key in the OS keyring does not open this vault")
     return WrongPassphrase("wrong passphrase")
