@@ -57,15 +57,15 @@ def no_secret_outside_the_vault(home: Path, *secrets: str) -> None:
 
 
 def test_jira_round_trip(storage: TokenStorage, home: Path) -> None:
-    storage.upsert_jira_token("u-1", "jira-pat-secret-1", "https://jira.example.test", "alice")
+    assert storage.upsert_jira_token("u-1", "jira-pat-secret-1", "https://jira.example.test", "alice") is True
     got = storage.get_jira_token("u-1")
     assert got == {
         "user_id": "u-1",
         "token": "jira-pat-secret-1",
         "server_url": "https://jira.example.test",
         "username": "alice",
-        "created_at": "2027-01-15T08:00:00+00:00",
-        "updated_at": "2027-01-15T08:00:00+00:00",
+        "created_at": datetime(2027, 1, 15, 8, 0),  # naive UTC, as the original's
+        "updated_at": datetime(2027, 1, 15, 8, 0),
     }
     stored = storage.vault.get("jira-user-u-1")
     assert stored.provider == "jira-dc" and stored.kind == "static"
@@ -89,7 +89,7 @@ def test_jira_upsert_keeps_created_at(storage: TokenStorage, clock: vault.Frozen
     assert second["token"] == "new-token" and second["server_url"] == "https://b.example.test"
     assert second["username"] == "alice2"
     assert second["created_at"] == first["created_at"]
-    assert second["updated_at"] == "2027-01-15T08:01:30.500000+00:00" != first["updated_at"]
+    assert second["updated_at"] == datetime(2027, 1, 15, 8, 1, 30, 500000) != first["updated_at"]
     assert storage.list_users_with_jira_tokens() == ["u-1"]
 
 
@@ -97,7 +97,7 @@ def test_jira_listing_and_deletion(storage: TokenStorage) -> None:
     assert storage.list_users_with_jira_tokens() == []
     for user in ("b", "a", "user with spaces/ü"):
         storage.upsert_jira_token(user, f"tok-{len(user)}", "https://jira.example.test")
-    assert storage.list_users_with_jira_tokens() == ["a", "b", "user with spaces/ü"]
+    assert storage.list_users_with_jira_tokens() == ["b", "a", "user with spaces/ü"]  # as stored
     assert storage.get_jira_token("user with spaces/ü") is not None
     assert storage.delete_jira_token("a") is True
     assert storage.delete_jira_token("a") is False
@@ -115,24 +115,39 @@ def test_unknown_users(storage: TokenStorage) -> None:
 
 def test_names_follow_the_vault_rules() -> None:
     assert credential_name("jira-user-", "alice@example.test") == "jira-user-alice@example.test"
-    odd = credential_name("jira-user-", "a b")
-    assert odd.startswith("jira-user-a-b-") and odd != credential_name("jira-user-", "a/b")
+    assert credential_name("jira-user-", "a b") == "jira-user---a-20-b"  # escaped, after "--"
+    assert credential_name("jira-user-", "a/b") == "jira-user---a-2f-b"
+    assert credential_name("jira-user-", "") == "jira-user---"
     long = credential_name("linear-org-", "x" * 500)
-    assert len(long) <= 100
+    assert len(long) <= 100 and long.startswith("linear-org----h")
     vault.core.model.check_name(long)
     with pytest.raises(vault.InvalidInput):
-        credential_name("jira-user-", "")
+        credential_name("jira-user-", None)  # type: ignore[arg-type]
 
 
-def test_bad_jira_token_is_refused(storage: TokenStorage) -> None:
-    with pytest.raises(vault.InvalidInput):
-        storage.upsert_jira_token("u", "has space", "https://jira.example.test")
-    assert storage.list_users_with_jira_tokens() == []
+def test_a_record_under_its_pre_injective_name_is_found_and_moved(storage: TokenStorage) -> None:
+    old = "jira-user-a-b-c8687a08aa"  # how "a b" was named before
+    extras = {"user_id": "a b", "server_url": "https://jira.example.test", "username": None}
+    storage.vault.add_static(old, provider="jira-dc", token="jira-pat-old", extras=extras)
+    got = storage.get_jira_token("a b")
+    assert got is not None and got["token"] == "jira-pat-old"
+    assert storage.upsert_jira_token("a b", "jira-pat-new", "https://jira.example.test") is True
+    assert not storage.vault.exists(old) and storage.vault.exists("jira-user---a-20-b")
+    assert storage.list_users_with_jira_tokens() == ["a b"]
+
+
+def test_bad_jira_token_is_refused_through_the_return_value(
+    storage: TokenStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert storage.upsert_jira_token("u", "has space", "https://jira.example.test") is False
+    assert storage.list_users_with_jira_tokens() == [] and storage.vault.credentials() == []
+    assert "upsert_jira_token failed: the token contains whitespace" in caplog.text
+    assert "has space" not in caplog.text
 
 
 def test_opens_its_own_vault_and_closes_it(v: vault.Vault, home: Path) -> None:
     TokenStorage(vault=v).upsert_jira_token("u-1", "tok-1", "https://jira.example.test")
-    with TokenStorage(home) as other:
+    with TokenStorage(home=home) as other:
         got = other.get_jira_token("u-1")
         assert got is not None and got["token"] == "tok-1"
     assert v.exists("jira-user-u-1")  # the borrowed vault is still open
@@ -173,9 +188,9 @@ def test_gdrive_round_trip_and_info(storage: TokenStorage, google_server: AuthSe
         "token": str(creds.token)[:8] + "...",
         "has_refresh_token": True,
         "scopes": ["openid", "email", "profile"],
-        "expiry": "2027-01-15T09:00:00+00:00",
-        "created_at": "2027-01-15T08:00:00+00:00",
-        "updated_at": "2027-01-15T08:00:00+00:00",
+        "expiry": datetime(2027, 1, 15, 9, 0),
+        "created_at": datetime(2027, 1, 15, 8, 0),
+        "updated_at": datetime(2027, 1, 15, 8, 0),
     }
     registration = storage.vault.get_client(storage.vault.get("gdrive-user-drive-user").provider)
     assert registration.base == "google" and registration.client_id == GOOGLE_CLIENT
@@ -196,38 +211,57 @@ def test_gdrive_registration_is_reused(storage: TokenStorage, google_server: Aut
     assert storage.list_users_with_gdrive_tokens() == ["one", "two"]
 
 
-def test_expired_gdrive_credentials_are_refreshed_and_persisted(
+def test_expired_gdrive_credentials_come_back_as_they_are_and_refresh_through_the_vault(
     v: vault.Vault, storage: TokenStorage, google_server: AuthServer, home: Path, clock: vault.FrozenClock
 ) -> None:
+    """As the original: an expired credential is returned, not refreshed.  When google-auth
+    refreshes it (``refresh()``, which it also calls by itself on an expired token), the refresh
+    goes through the vault against the rotating loopback server: stored, so the vault (and a
+    second store, and a second google-auth refresh) can refresh again."""
+    from google.auth.transport.requests import Request
+
+    from vault.services.tokens import refresh
+
     creds = google_creds(google_server, datetime.fromtimestamp(START - 60, UTC))
     storage.upsert_gdrive_token("drive-user", creds)
     clock.advance(5)
     got = storage.get_gdrive_credentials("drive-user")
-    assert got is not None
+    assert got is not None and got.token == creds.token and got.expiry == creds.expiry
+    assert google_server.token_request_count("refresh_token") == 0  # returned as it is
+    got.refresh(Request())
     assert got.token != creds.token and google_server.token_state(str(got.token)) == "active"
-    assert got.refresh_token != creds.refresh_token  # the server rotates refresh tokens
+    assert got.refresh_token != creds.refresh_token  # the server rotated the refresh token...
     assert google_server.token_state(creds.refresh_token) != "active"
-    assert google_server.token_request_count("refresh_token") == 1
-    assert got.expiry is not None and got.expiry > datetime.fromtimestamp(clock.now(), UTC).replace(tzinfo=None)
-    with TokenStorage(home) as other:  # a second instance on the same home
+    stored = v.get("gdrive-user-drive-user")  # ...and the vault holds the new one
+    assert stored.refresh_token is not None and stored.refresh_token.reveal() == got.refresh_token
+    got.refresh(Request())  # a second refresh: not with a burnt refresh token
+    assert google_server.token_request_count("refresh_token") == 2
+    assert refresh(v, "gdrive-user-drive-user", force=True).stored_status == "active"  # and the vault's own
+    with TokenStorage(home=home) as other:  # a second instance on the same home
         seen = other.get_gdrive_credentials("drive-user")
-        assert seen is not None and seen.token == got.token and seen.refresh_token == got.refresh_token
+        assert seen is not None and seen.refresh_token == v.get("gdrive-user-drive-user").refresh_token.reveal()
         info = other.get_gdrive_token_info("drive-user")
-        assert info is not None and info["token"] == str(got.token)[:8] + "..."
-        assert info["created_at"] == "2027-01-15T08:00:00+00:00" != info["updated_at"]
-    assert google_server.token_request_count("refresh_token") == 1  # persisted: no second refresh
+        assert info is not None and info["created_at"] == datetime(2027, 1, 15, 8, 0) != info["updated_at"]
     seen_tokens = (creds.token, creds.refresh_token, got.token, got.refresh_token)
     no_secret_outside_the_vault(home, *(str(t) for t in seen_tokens))
 
 
-def test_dead_gdrive_grant_gives_none(storage: TokenStorage, google_server: AuthServer) -> None:
+def test_a_dead_gdrive_grant_fails_google_auths_refresh_and_marks_the_credential(
+    storage: TokenStorage, google_server: AuthServer
+) -> None:
+    from google.auth.exceptions import RefreshError
+    from google.auth.transport.requests import Request
+
     creds = google_creds(google_server, datetime.fromtimestamp(START - 60, UTC))
     storage.upsert_gdrive_token("drive-user", creds)
     httpx.post(
         google_server.url("/revoke"),
         data={"token": creds.refresh_token, "client_id": GOOGLE_CLIENT, "client_secret": GOOGLE_SECRET},
     ).raise_for_status()
-    assert storage.get_gdrive_credentials("drive-user") is None
+    got = storage.get_gdrive_credentials("drive-user")
+    assert got is not None
+    with pytest.raises(RefreshError, match="sign in again"):
+        got.refresh(Request())
     assert storage.vault.get("gdrive-user-drive-user").stored_status == "needs_login"
 
 
@@ -241,9 +275,8 @@ def test_gdrive_deletion(storage: TokenStorage, google_server: AuthServer) -> No
 
 def test_gdrive_needs_a_client_id(storage: TokenStorage) -> None:
     creds = Credentials(token="tok", refresh_token="ref")  # type: ignore[no-untyped-call]
-    with pytest.raises(vault.InvalidInput, match="client_id"):
-        storage.upsert_gdrive_token("u", creds)
-    assert storage.list_users_with_gdrive_tokens() == []
+    assert storage.upsert_gdrive_token("u", creds) is False
+    assert storage.list_users_with_gdrive_tokens() == [] and storage.vault.credentials() == []
 
 
 # ----------------------------------------------------------------------- Linear

@@ -84,6 +84,14 @@ class Repository(CredentialLinks):
         """Every credential, by name."""
         return [credential_from(r) for r in self._store.query("SELECT * FROM credentials ORDER BY name")]
 
+    def credentials_stored_in_order(self, prefix: str) -> list[Credential]:
+        """The credentials whose names start with ``prefix``, in the order they were first stored
+        (a replace keeps a credential's place; a delete and a new add moves it to the end)."""
+        rows = self._store.query(
+            "SELECT * FROM credentials WHERE substr(name, 1, ?) = ? ORDER BY id", (len(prefix), prefix)
+        )
+        return [credential_from(r) for r in rows]
+
     def get(self, name: str) -> Credential:
         """The credential called ``name``.
 

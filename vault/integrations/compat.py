@@ -1,32 +1,40 @@
 """The drop-in replacement for the plaintext SQLite ``TokenStorage``, backed by the
 encrypted vault.
 
-:class:`TokenStorage` has the method names and return shapes of the documented
-SQLite ``TokenStorage`` (per-user Jira personal access tokens and per-user Google
-Drive credentials); the Linear store is :mod:`vault.integrations.linear_store`.
-Every token lands in the vault, encrypted; nothing is written anywhere else.
+:class:`TokenStorage` keeps the original's contract call for call (per-user Jira
+personal access tokens and per-user Google Drive credentials): its constructor
+arguments, its methods, ``True``/``False``/``None``/``[]`` instead of exceptions (a
+failure is logged, never raised), naive UTC ``datetime`` values, ``None`` scopes when
+there are none, and ids listed in the order they were first stored.  The remaining
+differences, each on purpose, are in the README's compat section.  The Linear store is
+:mod:`vault.integrations.linear_store`.
 
-Records are named and dated as :mod:`vault.integrations.keyed` says.
+Every token lands in the vault, encrypted; nothing is written anywhere else.  A
+plaintext store the original left behind is imported once (:mod:`vault.integrations.
+plaintext_import`).  Records are named as :mod:`vault.integrations.keyed` says.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import logging
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from vault.core.model import ClientRegistration, Credential
+from vault.core.model import ClientRegistration, Credential, check_token
 from vault.core.secret import Secret
-from vault.errors import InvalidInput, NeedsSignIn
+from vault.errors import InvalidInput, VaultError
 from vault.integrations.keyed import (
     GDRIVE_PREFIX,
     GOOGLE_BASE,
     JIRA_PREFIX,
     JIRA_PROVIDER,
     KeyedStore,
-    credential_name,
-    iso,
     posix,
 )
 from vault.services.tokens import Vault
@@ -36,51 +44,117 @@ if TYPE_CHECKING:
 
 __all__ = ["TokenStorage"]
 
+log = logging.getLogger("vault.compat")
+"""Where a failure goes instead of an exception, as the original logged it: the method,
+and the error's message (a :class:`~vault.errors.VaultError`'s, which never holds a
+secret) or only the type of anything else."""
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def never_raises(failure: Callable[[], object]) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """The original's contract: log the error and return ``failure()`` instead of raising."""
+
+    def wrap(method: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(method)
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> R:
+            try:
+                return method(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - the contract: every method returns, never raises
+                why = exc.message if isinstance(exc, VaultError) else type(exc).__name__
+                log.error("TokenStorage.%s failed: %s", method.__name__, why)
+                return cast(R, failure())
+
+        return guarded
+
+    return wrap
+
+
+def naive_utc(ts: float | None) -> datetime | None:
+    """POSIX seconds as the original's times were: a naive ``datetime`` in UTC."""
+    return None if ts is None else datetime.fromtimestamp(ts, UTC).replace(tzinfo=None)
+
 
 class TokenStorage(KeyedStore):
     """Per-user Jira tokens and Google Drive credentials, kept in the vault.
 
-    The replacement for the SQLite ``TokenStorage``: the same methods and the same
-    return shapes, but every token is encrypted at rest.
-
     Args:
+        db_url, db_file, db_engine: the original's store (an SQLAlchemy URL, a path, an
+            engine; by default ``./tokens.db``).  Nothing is written there: when it is an
+            existing plaintext store, its rows are imported into the vault once, and a
+            warning says to delete it (see :mod:`vault.integrations.plaintext_import`).
         home: the vault directory (default ``$TOKENDECK_HOME`` or the platform's).
         passphrase: for a passphrase vault (otherwise the keyring, or the
             ``TOKENDECK_PASSPHRASE*`` environment sources).
         vault: an already open vault to use instead (not closed by :meth:`close`).
-        create: create the vault when there is none yet (instead of raising
-            :class:`~vault.errors.NoVault`).
+        create: create the vault when there is none yet, as the original created its
+            file (default); ``False`` raises :class:`~vault.errors.NoVault` instead.
     """
 
     def __init__(
         self,
+        db_url: str | None = None,
+        db_file: str | os.PathLike[str] | None = None,
+        db_engine: Any = None,
+        *,
         home: str | os.PathLike[str] | None = None,
         passphrase: str | None = None,
-        *,
         vault: Vault | None = None,
-        create: bool = False,
+        create: bool = True,
     ) -> None:
         super().__init__(home, passphrase, vault, create)
+        self._home, self._passphrase = home, passphrase
+        from vault.integrations.plaintext_import import import_once, plaintext_store
+
+        source = plaintext_store(db_url, db_file, db_engine)
+        if source is not None:
+            import_once(self, source)
 
     # ------------------------------------------------------------------- Jira
 
-    def upsert_jira_token(self, user_id: str, token: str, server_url: str, username: str | None = None) -> None:
-        """Store (or replace) ``user_id``'s Jira personal access token.
+    @never_raises(lambda: False)
+    def upsert_jira_token(self, user_id: str, token: str, server_url: str, username: str | None = None) -> bool:
+        """Store (or replace) ``user_id``'s Jira personal access token: True, or False (logged).
 
-        ``created_at`` is kept across updates; ``updated_at`` moves.
-
-        Raises:
-            InvalidInput: an empty user id, or a token that is empty, has whitespace or is over 64 KiB.
+        ``created_at`` is kept across updates; ``updated_at`` moves.  Refused (False): a user
+        id that is not a string, a token that is empty, has whitespace or is over 64 KiB, no
+        ``server_url``.
         """
-        name = credential_name(JIRA_PREFIX, user_id)
-        if not server_url:
-            raise InvalidInput("server_url is required")
-        extras = {"user_id": user_id, "server_url": server_url, "username": username}
-        self._vault.add_static(name, provider=JIRA_PROVIDER, token=token, account=username, extras=extras, replace=True)
+        self._write_jira(user_id, token, server_url, username)
+        return True
 
+    def _write_jira(
+        self, user_id: str, token: str, server_url: str, username: str | None, at: tuple[float, float] | None = None
+    ) -> None:
+        _check_user_id(user_id)
+        if not isinstance(server_url, str) or not server_url:
+            raise InvalidInput("server_url is required")
+        name, stale = self._claim(JIRA_PREFIX, "user_id", user_id)
+        extras = {"user_id": user_id, "server_url": server_url, "username": username}
+        if at is None:
+            self._vault.add_static(
+                name, provider=JIRA_PROVIDER, token=token, account=username, extras=extras, replace=True
+            )
+        else:  # imported: with the times it had
+            record = Credential(
+                name=name,
+                provider=JIRA_PROVIDER,
+                kind="static",
+                account=username,
+                access_token=Secret(check_token(token)),
+                token_type="Bearer",
+                extras=extras,
+                created_at=at[0],
+                updated_at=at[1],
+            )
+            self._vault.save(record, replace=False, action="compat-import")
+        self._retire(stale)
+
+    @never_raises(lambda: None)
     def get_jira_token(self, user_id: str) -> dict[str, Any] | None:
         """``{user_id, token, server_url, username, created_at, updated_at}``, or None."""
-        credential = self._find(credential_name(JIRA_PREFIX, user_id), "user_id", user_id)
+        credential = self._find(JIRA_PREFIX, "user_id", user_id)
         if credential is None or credential.access_token is None:
             return None
         return {
@@ -88,41 +162,63 @@ class TokenStorage(KeyedStore):
             "token": credential.access_token.reveal(),
             "server_url": credential.extras.get("server_url"),
             "username": credential.extras.get("username"),
-            "created_at": iso(credential.created_at),
-            "updated_at": iso(credential.updated_at),
+            "created_at": naive_utc(credential.created_at),
+            "updated_at": naive_utc(credential.updated_at),
         }
 
+    @never_raises(lambda: False)
     def delete_jira_token(self, user_id: str) -> bool:
         """Delete ``user_id``'s Jira token: True if there was one."""
-        return self._delete(credential_name(JIRA_PREFIX, user_id), "user_id", user_id)
+        return self._delete(JIRA_PREFIX, "user_id", user_id)
 
+    @never_raises(list)
     def list_users_with_jira_tokens(self) -> list[str]:
-        """Every user id with a stored Jira token, sorted."""
+        """Every user id with a stored Jira token, in the order they were first stored."""
         return self._keys(JIRA_PREFIX, "user_id")
 
     # ----------------------------------------------------------- Google Drive
 
-    def upsert_gdrive_token(self, user_id: str, credentials: Credentials) -> None:
-        """Store (or replace) ``user_id``'s Google credentials.
+    @never_raises(lambda: False)
+    def upsert_gdrive_token(self, user_id: str, credentials: Credentials) -> bool:
+        """Store (or replace) ``user_id``'s Google credentials: True, or False (logged).
 
         The access and refresh tokens, expiry and scopes become the credential
         ``gdrive-user-<user_id>``; the OAuth client (id, secret, token URI) becomes
         a ``google``-based client registration, reused when one with the same
         client id and token URI exists (its secret is updated if it changed), so
-        the vault can refresh the token itself.
-
-        Raises:
-            InvalidInput: no client id, or neither an access nor a refresh token.
+        the vault can refresh the token itself.  Refused (False): no client id, or
+        neither an access nor a refresh token.
         """
-        name = credential_name(GDRIVE_PREFIX, user_id)
-        token: str | None = credentials.token
-        refresh_token: str | None = credentials.refresh_token
+        self._write_gdrive(
+            user_id,
+            token=credentials.token,
+            refresh_token=credentials.refresh_token,
+            id_token=credentials.id_token if isinstance(credentials.id_token, str) else None,
+            scopes=credentials.scopes or credentials.granted_scopes or (),
+            expiry=credentials.expiry,
+            client=(credentials.client_id, credentials.client_secret, credentials.token_uri),
+        )
+        return True
+
+    def _write_gdrive(
+        self,
+        user_id: str,
+        *,
+        token: str | None,
+        refresh_token: str | None,
+        id_token: str | None,
+        scopes: Any,
+        expiry: datetime | None,
+        client: tuple[str | None, str | None, str | None],
+        at: tuple[float, float] | None = None,
+    ) -> None:
+        _check_user_id(user_id)
         if not token and not refresh_token:
             raise InvalidInput("the credentials hold neither an access token nor a refresh token")
-        provider = self._google_registration(credentials)
+        name, stale = self._claim(GDRIVE_PREFIX, "user_id", user_id)
+        provider = self._google_registration(*client)
         now = self._vault.clock.now()
-        scopes = credentials.scopes or credentials.granted_scopes or ()
-        id_token = credentials.id_token if isinstance(credentials.id_token, str) else None
+        created, updated = at or (now, now)
         self._vault.save(
             Credential(
                 name=name,
@@ -133,24 +229,23 @@ class TokenStorage(KeyedStore):
                 id_token=Secret(id_token) if id_token else None,
                 token_type="Bearer",
                 scopes=tuple(scopes),
-                expires_at=posix(credentials.expiry),
+                expires_at=posix(expiry),
                 extras={"user_id": user_id},
-                created_at=now,
-                updated_at=now,
-                last_refreshed_at=now,  # the tokens were issued now: their lifetime counts from here
+                created_at=created,
+                updated_at=updated,
+                last_refreshed_at=updated,  # the tokens were issued then: their lifetime counts from there
             ),
             action="compat-upsert",
         )
+        self._retire(stale)
 
-    def _google_registration(self, credentials: Credentials) -> str:
-        """The provider name of a google-based registration for these credentials' client."""
+    def _google_registration(self, client_id: str | None, secret: str | None, token_uri: str | None) -> str:
+        """The provider name of a google-based registration for this OAuth client."""
         from vault.core.providers import builtin, resolve
 
-        client_id: str | None = credentials.client_id
         if not client_id:
             raise InvalidInput("the credentials have no client_id; the vault needs it to refresh them")
-        secret: str | None = credentials.client_secret
-        token_uri: str = credentials.token_uri or builtin(GOOGLE_BASE).token_url or ""
+        token_uri = token_uri or builtin(GOOGLE_BASE).token_url or ""
         overrides = {} if token_uri == builtin(GOOGLE_BASE).token_url else {"token_url": token_uri}
         clients = self._vault.clients()
         for registration in clients:
@@ -178,38 +273,39 @@ class TokenStorage(KeyedStore):
         self._vault.set_client(registration)
         return provider
 
+    @never_raises(lambda: None)
     def get_gdrive_credentials(self, user_id: str) -> Credentials | None:
-        """``user_id``'s ``google.oauth2.credentials.Credentials``, valid now, or None.
-
-        An access token that is expired (or expires within a minute) is refreshed
-        first through the vault (once, under its lock), and the new tokens are
-        stored in the vault before they are returned.  None also when the grant is
-        dead (revoked at Google, or refused): the user must connect again.
-
-        Raises:
-            ProviderError: Google could not be reached or failed (the stored credential is unchanged).
+        """``user_id``'s ``google.oauth2.credentials.Credentials`` exactly as stored, expiry
+        included, or None.  Nothing is refreshed here, even when the token has expired; when
+        google-auth refreshes them (by itself on an expired token, or ``refresh()``), the
+        refresh goes through the vault, is stored, and never burns a rotating refresh token.
         """
-        from vault.integrations.google import credentials as google_credentials
-        from vault.services.tokens import refresh
+        from vault.integrations.google import vault_credentials
 
-        name = credential_name(GDRIVE_PREFIX, user_id)
-        credential = self._find(name, "user_id", user_id)
+        credential = self._find(GDRIVE_PREFIX, "user_id", user_id)
         if credential is None:
             return None
-        try:
-            if credential.access_token is None and credential.refresh_token is not None:
-                refresh(self._vault, name, force=True)
-            return google_credentials(self._vault, name)  # type: ignore[no-any-return]
-        except NeedsSignIn:
-            return None
+        return vault_credentials(self._vault, credential.name, self._lend, fresh=False)  # type: ignore[no-any-return]
 
+    @contextmanager
+    def _lend(self) -> Iterator[Vault]:
+        """This store's vault while it is open; else one opened for the occasion."""
+        if not self._closed:
+            yield self._vault
+            return
+        from vault.services.opening import open_vault
+
+        with open_vault(self._home, self._passphrase) as v:
+            yield v
+
+    @never_raises(lambda: None)
     def get_gdrive_token_info(self, user_id: str) -> dict[str, Any] | None:
         """What is stored for ``user_id``, with the token cut to 8 characters and ``...``.
 
-        ``{user_id, token, has_refresh_token, scopes, expiry, created_at, updated_at}``,
-        or None.  Never refreshes.
+        ``{user_id, token, has_refresh_token, scopes, expiry, created_at, updated_at}``
+        (``scopes`` None when there are none), or None.  Never refreshes.
         """
-        credential = self._find(credential_name(GDRIVE_PREFIX, user_id), "user_id", user_id)
+        credential = self._find(GDRIVE_PREFIX, "user_id", user_id)
         if credential is None:
             return None
         token = credential.access_token.reveal() if credential.access_token else None
@@ -217,19 +313,26 @@ class TokenStorage(KeyedStore):
             "user_id": user_id,
             "token": f"{token[:8]}..." if token else None,
             "has_refresh_token": credential.refresh_token is not None,
-            "scopes": list(credential.scopes),
-            "expiry": iso(credential.expires_at),
-            "created_at": iso(credential.created_at),
-            "updated_at": iso(credential.updated_at),
+            "scopes": list(credential.scopes) or None,
+            "expiry": naive_utc(credential.expires_at),
+            "created_at": naive_utc(credential.created_at),
+            "updated_at": naive_utc(credential.updated_at),
         }
 
+    @never_raises(lambda: False)
     def delete_gdrive_token(self, user_id: str) -> bool:
         """Delete ``user_id``'s Drive credentials from the vault: True if there were some.
 
         Nothing is revoked at Google (as in the original); the client registration stays.
         """
-        return self._delete(credential_name(GDRIVE_PREFIX, user_id), "user_id", user_id)
+        return self._delete(GDRIVE_PREFIX, "user_id", user_id)
 
+    @never_raises(list)
     def list_users_with_gdrive_tokens(self) -> list[str]:
-        """Every user id with stored Drive credentials, sorted."""
+        """Every user id with stored Drive credentials, in the order they were first stored."""
         return self._keys(GDRIVE_PREFIX, "user_id")
+
+
+def _check_user_id(user_id: object) -> None:
+    if not isinstance(user_id, str):
+        raise InvalidInput("a user id must be a string")

@@ -8,6 +8,8 @@ builds one from a stored credential and its client registration.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +19,8 @@ from vault.services.tokens import Vault
 
 
 def credentials(vault: Vault, name: str) -> Any:
-    """A ``google.oauth2.credentials.Credentials`` for the stored credential ``name``.
+    """A ``google.oauth2.credentials.Credentials`` for the stored credential ``name``,
+    refreshed first when it is due.
 
     Raises:
         NotFound: no such credential, or no registration for its provider.
@@ -26,25 +29,35 @@ def credentials(vault: Vault, name: str) -> Any:
     """
     from google.oauth2.credentials import Credentials
 
+    return Credentials(**_fields(vault, name, fresh=True))  # type: ignore[no-untyped-call]
+
+
+def _fields(vault: Vault, name: str, *, fresh: bool) -> dict[str, Any]:
+    """The ``Credentials`` arguments for ``name``; with ``fresh``, refreshed first when due."""
     registration = vault.get_client(vault.get(name).provider)
     provider = resolve(registration)
     if provider.client_library != "google-auth-oauthlib":
         raise InvalidInput(f"{name} is a {registration.provider} credential, not a Google one")
-    token = vault.token(name)  # refreshed first when due
+    if fresh:
+        vault.token(name)  # refreshed first when due...
     credential = vault.get(name)  # ...so read the facts after it
     expiry = None
     if credential.expires_at is not None:  # google-auth wants naive UTC
         expiry = datetime.fromtimestamp(credential.expires_at, UTC).replace(tzinfo=None)
-    return Credentials(  # type: ignore[no-untyped-call]
-        token=token,
-        refresh_token=credential.refresh_token.reveal() if credential.refresh_token else None,
-        id_token=credential.id_token.reveal() if credential.id_token else None,
-        token_uri=provider.token_url,
-        client_id=registration.client_id,
-        client_secret=registration.client_secret.reveal() if registration.client_secret else None,
-        scopes=list(credential.scopes) or None,
-        expiry=expiry,
-    )
+    return {
+        "token": credential.access_token.reveal() if credential.access_token else None,
+        "refresh_token": credential.refresh_token.reveal() if credential.refresh_token else None,
+        "id_token": credential.id_token.reveal() if credential.id_token else None,
+        "token_uri": provider.token_url,
+        "client_id": registration.client_id,
+        "client_secret": registration.client_secret.reveal() if registration.client_secret else None,
+        "scopes": list(credential.scopes) or None,
+        "expiry": expiry,
+    }
+
+
+VaultSource = Callable[[], AbstractContextManager[Vault]]
+"""Lends a vault for one refresh: an already open one, or one opened for the occasion."""
 
 
 @functools.cache
@@ -61,21 +74,35 @@ def _vault_credentials_class() -> Any:
         """
 
         _vault_name: str
-        _vault_home: Any
+        _vault_source: VaultSource
 
         def refresh(self, request: Any) -> None:
             """Refresh through the vault (``request``, google-auth's transport, is unused)."""
-            from vault.services.opening import open_vault
+            from google.auth.exceptions import RefreshError
+
+            from vault.errors import VaultError
             from vault.services.tokens import refresh
 
-            with open_vault(self._vault_home) as v:
-                refresh(v, self._vault_name, force=True)
-                fresh = credentials(v, self._vault_name)
-            self.token = fresh.token
-            self.expiry = fresh.expiry
-            self._refresh_token = fresh.refresh_token
+            try:
+                with self._vault_source() as v:
+                    refresh(v, self._vault_name, force=True)
+                    fresh = _fields(v, self._vault_name, fresh=False)
+            except VaultError as exc:  # what google-auth's callers catch, with our one-line message
+                raise RefreshError(exc.message) from None  # type: ignore[no-untyped-call]
+            self.token = fresh["token"]
+            self.expiry = fresh["expiry"]
+            self._refresh_token = fresh["refresh_token"]
 
     return VaultCredentials
+
+
+def vault_credentials(vault: Vault, name: str, source: VaultSource, *, fresh: bool = True) -> Any:
+    """Credentials for ``name`` whose every refresh goes through the vault ``source`` lends;
+    with ``fresh``, refreshed first when due, else exactly as stored (even expired)."""
+    made = _vault_credentials_class()(**_fields(vault, name, fresh=fresh))
+    made._vault_name = name
+    made._vault_source = source
+    return made
 
 
 def load_credentials(name: str, *, home: Any = None) -> Any:
@@ -83,17 +110,4 @@ def load_credentials(name: str, *, home: Any = None) -> Any:
     from vault.services.opening import open_vault
 
     with open_vault(home) as v:
-        base = credentials(v, name)
-    made = _vault_credentials_class()(
-        token=base.token,
-        refresh_token=base.refresh_token,
-        id_token=base.id_token,
-        token_uri=base.token_uri,
-        client_id=base.client_id,
-        client_secret=base.client_secret,
-        scopes=base.scopes,
-        expiry=base.expiry,
-    )
-    made._vault_name = name
-    made._vault_home = home
-    return made
+        return vault_credentials(v, name, lambda: open_vault(home))

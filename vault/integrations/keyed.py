@@ -15,13 +15,19 @@ Credential names
                                                          name given)
     ======================  ===========================  ==================
 
-    A key made only of the vault's name characters (``A-Z a-z 0-9 . _ @ + -``)
-    and at most 64 characters long is used as is.  Any other key is slugged:
-    every other character becomes ``-``, the slug is cut to 40 characters and
-    ``-`` plus the first 10 hex digits of the key's SHA-256 are appended, so two
-    different keys never share a name.  The original key is kept in the
-    credential's ``extras`` (``user_id`` / ``organization_id``), which is what the
-    listing methods return and what every read checks.
+    The mapping from key to name is injective: two different keys never share a
+    credential.  A key is used as it is when it is made only of the vault's name
+    characters (``A-Z a-z 0-9 . _ @ + -``), is at most 64 characters long, does not
+    start with ``-`` and has no ``--`` in it.  Any other key is written after ``--``
+    with every other character (and ``-``) escaped as ``-<hex code point>-``, so
+    ``"a b"`` is ``jira-user-`` + ``--`` + ``a-20-b``.  A key too long for that is
+    ``---h`` and the first 40 hex digits of its SHA-256.  Each of the three forms is recognisable
+    from the others, and each is decoded in one way only.  The original key is also
+    kept in the credential's ``extras`` (``user_id`` / ``organization_id``), which is
+    what the listing methods return and what every read checks.
+
+    Records written before this scheme (a slug and a 10-digit hash) are still found
+    under their old names, and move to the new name when they are next written.
 
 Times
     ``created_at``, ``updated_at`` and ``expiry`` are ISO 8601 strings in UTC
@@ -31,6 +37,7 @@ Times
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -38,7 +45,7 @@ from datetime import UTC, datetime
 from typing import Self
 
 from vault.core.model import Credential, check_name
-from vault.errors import InvalidInput, NotFound, NoVault
+from vault.errors import AlreadyExists, InvalidInput, NotFound, NoVault
 from vault.services.tokens import Vault
 
 JIRA_PREFIX = "jira-user-"
@@ -48,22 +55,38 @@ JIRA_PROVIDER = "jira-dc"
 GOOGLE_BASE = "google"
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._@+")
 _OTHER = re.compile(r"[^A-Za-z0-9._@+-]")
+MAX_NAME = 100
+"""The vault's longest credential name."""
 
 
 def credential_name(prefix: str, key: str) -> str:
-    """The vault credential name for ``key`` under ``prefix`` (see the module notes).
+    """The vault credential name for ``key`` under ``prefix``: injective (see the module notes).
 
     Raises:
         InvalidInput: the key is empty or not a string.
     """
-    if not isinstance(key, str) or not key:
-        raise InvalidInput(f"the key for {prefix.rstrip('-')} must be a non-empty string")
-    if _PLAIN_KEY.fullmatch(key):
+    if not isinstance(key, str):
+        raise InvalidInput(f"the key for {prefix.rstrip('-')} must be a string")
+    if _PLAIN_KEY.fullmatch(key) and not key.startswith("-") and "--" not in key:
         return check_name(prefix + key)
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:10]
-    slug = _OTHER.sub("-", key)[:40]
-    return check_name(f"{prefix}{slug}-{digest}")
+    escaped = "".join(c if c in _SAFE else f"-{ord(c):x}-" for c in key)
+    if len(prefix) + 2 + len(escaped) <= MAX_NAME:
+        return check_name(f"{prefix}--{escaped}")
+    return check_name(f"{prefix}---h{hashlib.sha256(key.encode('utf-8', 'surrogatepass')).hexdigest()[:40]}")
+
+
+def legacy_name(prefix: str, key: str) -> str | None:
+    """The name this key had before the scheme above, when it differs (found on read)."""
+    if not key:
+        return None
+    if _PLAIN_KEY.fullmatch(key):
+        old = prefix + key
+    else:
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        old = f"{prefix}{_OTHER.sub('-', key)[:40]}-{digest}"
+    return old if old != credential_name(prefix, key) else None
 
 
 def iso(ts: float | None) -> str | None:
@@ -93,6 +116,7 @@ class KeyedStore:
         vault: Vault | None,
         create: bool,
     ) -> None:
+        self._closed = False
         if vault is not None:
             self._vault, self._owned = vault, False
             return
@@ -113,8 +137,9 @@ class KeyedStore:
 
     def close(self) -> None:
         """Close the vault if this object opened it (a vault passed in stays open)."""
-        if self._owned:
+        if self._owned and not self._closed:
             self._vault.close()
+        self._closed = True
 
     def __enter__(self) -> Self:
         return self
@@ -122,26 +147,53 @@ class KeyedStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _find(self, name: str, field: str, key: str) -> Credential | None:
-        """The credential ``name`` if it exists and belongs to ``key``."""
-        try:
-            credential = self._vault.get(name)
-        except NotFound:
-            return None
-        return credential if credential.extras.get(field) == key else None
+    def _find(self, prefix: str, field: str, key: str) -> Credential | None:
+        """The credential of ``key``, under its name or the name it had before the injective
+        scheme; only if its ``extras`` say it belongs to ``key``."""
+        for name in (credential_name(prefix, key), legacy_name(prefix, key)):
+            if name is None:
+                continue
+            try:
+                credential = self._vault.get(name)
+            except NotFound:
+                continue
+            if credential.extras.get(field) == key:
+                return credential
+        return None
 
     def _keys(self, prefix: str, field: str) -> list[str]:
-        return sorted(
+        """Every key with a record, in the order the records were first stored."""
+        return [
             str(c.extras[field])
-            for c in self._vault.credentials()
-            if c.name.startswith(prefix) and isinstance(c.extras.get(field), str)
-        )
+            for c in self._vault.credentials_stored_in_order(prefix)
+            if isinstance(c.extras.get(field), str)
+        ]
 
-    def _delete(self, name: str, field: str, key: str) -> bool:
-        if self._find(name, field, key) is None:
+    def _claim(self, prefix: str, field: str, key: str) -> tuple[str, str | None]:
+        """The name to write ``key``'s record under, and the old name of a record to remove
+        once it is written (:meth:`_retire`).
+
+        Raises:
+            AlreadyExists: another key's record holds the name (it never should).
+        """
+        name = credential_name(prefix, key)
+        found = self._find(prefix, field, key)
+        if found is None and self._vault.exists(name):
+            raise AlreadyExists(f"{name} belongs to another {field}; nothing was written")
+        return name, found.name if found is not None and found.name != name else None
+
+    def _retire(self, stale: str | None) -> None:
+        """Remove a record that was written again under its new name."""
+        if stale is not None:
+            with contextlib.suppress(NotFound):
+                self._vault.remove(stale)
+
+    def _delete(self, prefix: str, field: str, key: str) -> bool:
+        found = self._find(prefix, field, key)
+        if found is None:
             return False
         try:
-            self._vault.remove(name)
+            self._vault.remove(found.name)
         except NotFound:  # removed meanwhile by someone else
             return False
         return True

@@ -13,7 +13,7 @@ from typing import Any
 from vault.core.model import ClientRegistration, Credential
 from vault.core.secret import Secret
 from vault.errors import InvalidInput, NeedsSignIn, NotFound
-from vault.integrations.keyed import LINEAR_PREFIX, KeyedStore, credential_name, posix
+from vault.integrations.keyed import LINEAR_PREFIX, KeyedStore, posix
 from vault.services.tokens import Vault
 
 __all__ = ["LinearTokenStore"]
@@ -82,9 +82,6 @@ class LinearTokenStore(KeyedStore):
         if secret and stored != secret:
             self._vault.set_client(dataclasses.replace(current, client_secret=Secret(secret)))
 
-    def _name(self, organization_id: str) -> str:
-        return credential_name(LINEAR_PREFIX, organization_id)
-
     def store_tokens(
         self,
         organization_id: str,
@@ -101,7 +98,7 @@ class LinearTokenStore(KeyedStore):
         """
         from vault.core.model import check_token
 
-        name = self._name(organization_id)
+        name, stale = self._claim(LINEAR_PREFIX, "organization_id", organization_id)
         check_token(access_token)
         if refresh_token is not None:
             check_token(refresh_token)
@@ -123,6 +120,7 @@ class LinearTokenStore(KeyedStore):
             ),
             action="compat-store",
         )
+        self._retire(stale)
 
     def get_access_token(self, organization_id: str) -> str | None:
         """A valid access token for the organization, or None when nothing is stored.
@@ -135,11 +133,11 @@ class LinearTokenStore(KeyedStore):
         Raises:
             ProviderError: Linear could not be reached or failed (nothing changed).
         """
-        name = self._name(organization_id)
-        if self._find(name, "organization_id", organization_id) is None:
+        found = self._find(LINEAR_PREFIX, "organization_id", organization_id)
+        if found is None:
             return None
         try:
-            return self._vault.token(name)
+            return self._vault.token(found.name)
         except NeedsSignIn:
             return None
 
@@ -154,12 +152,12 @@ class LinearTokenStore(KeyedStore):
         """
         from vault.services.revoke import revoke
 
-        name = self._name(organization_id)
-        if self._find(name, "organization_id", organization_id) is None:
+        found = self._find(LINEAR_PREFIX, "organization_id", organization_id)
+        if found is None:
             return False
-        revoke(self._vault, name)
-        return self._delete(name, "organization_id", organization_id)
+        revoke(self._vault, found.name)
+        return self._delete(LINEAR_PREFIX, "organization_id", organization_id)
 
     def list_organizations(self) -> list[str]:
-        """Every organization id with stored tokens, sorted."""
+        """Every organization id with stored tokens, in the order they were first stored."""
         return self._keys(LINEAR_PREFIX, "organization_id")

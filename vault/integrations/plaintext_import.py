@@ -1,0 +1,134 @@
+"""Moving a plaintext ``TokenStorage`` file into the vault, once.
+
+Code written against the original ``TokenStorage`` names its store (``db_url``,
+``db_file``, ``db_engine``, or by default ``./tokens.db``).  When that names an existing
+SQLite file with the original's tables (``jira_tokens``, ``gdrive_tokens``), the
+replacement imports it:
+
+- read-only: the file is never written, locked for writing, or deleted;
+- each row whose user has no record in the vault yet is stored, with its own
+  ``created_at`` / ``updated_at`` (a record already in the vault always wins: the file
+  is older than anything written since the switch);
+- once per file: the import is recorded in the vault's audit log (the file's absolute
+  path, never its contents), so a record deleted later is not brought back by the next
+  start;
+- every start while the file exists logs a warning that it still holds the tokens in
+  plaintext, naming the command that destroys it: ``shred -u PATH``.
+
+A row that cannot be imported (an empty token, a Drive row without a client id) is
+skipped and counted in the warning; nothing about it is logged but its user id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vault.errors import VaultError
+
+if TYPE_CHECKING:
+    from vault.integrations.compat import TokenStorage
+
+log = logging.getLogger("vault.compat")
+
+DEFAULT_FILE = "tokens.db"
+"""The original's store when it is given none: ``./tokens.db``."""
+IMPORT_EVENT = "compat-import"
+"""The audit action (and its ``credential`` column) that marks a file as imported."""
+
+
+def plaintext_store(db_url: str | None, db_file: Any, db_engine: Any) -> Path | None:
+    """The file the original would have used, by its priority (engine, URL, file, default),
+    when that is an SQLite file; None for anything else (said in the log)."""
+    if db_engine is not None:
+        database = getattr(getattr(db_engine, "url", None), "database", None)
+        return Path(database).resolve() if isinstance(database, str) and database else None
+    if db_url is not None:
+        scheme, sep, rest = str(db_url).partition(":///")
+        if not sep or not scheme.startswith("sqlite") or rest in ("", ":memory:"):
+            log.warning("TokenStorage: %s is not an SQLite file; only the vault is used", scheme or "db_url")
+            return None
+        return Path(rest).resolve()
+    return Path(db_file if db_file is not None else DEFAULT_FILE).resolve()
+
+
+def import_once(storage: TokenStorage, path: Path) -> None:
+    """Import ``path`` into ``storage``'s vault unless it was imported before; warn while it exists."""
+    if not path.is_file():
+        return
+    try:
+        rows = _read(path)
+    except sqlite3.Error:
+        return  # not the original's store (or not SQLite at all): nothing to import
+    if rows is None:
+        return
+    vault = storage.vault
+    where = str(path)
+    if not any(e.detail == where for e in vault.audit_log(credential=IMPORT_EVENT)):
+        imported, skipped = _store(storage, *rows)
+        vault.record(IMPORT_EVENT, "ok", credential=IMPORT_EVENT, detail=where)
+        log.warning("TokenStorage: imported %d records from %s into the vault (%d skipped)", imported, path, skipped)
+    log.warning(
+        "TokenStorage: %s still holds tokens in plaintext; they are in the encrypted vault now. Delete it: shred -u %s",
+        path,
+        path,
+    )
+
+
+def _read(path: Path) -> tuple[list[sqlite3.Row], list[sqlite3.Row]] | None:
+    """The Jira and Drive rows, oldest first; None when the file has neither table."""
+    conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        conn.row_factory = sqlite3.Row
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables & {"jira_tokens", "gdrive_tokens"}:
+            return None
+        jira = list(conn.execute("SELECT * FROM jira_tokens ORDER BY id")) if "jira_tokens" in tables else []
+        drive = list(conn.execute("SELECT * FROM gdrive_tokens ORDER BY id")) if "gdrive_tokens" in tables else []
+        return jira, drive
+    finally:
+        conn.close()
+
+
+def _store(storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.Row]) -> tuple[int, int]:
+    from vault.integrations.keyed import GDRIVE_PREFIX, JIRA_PREFIX
+
+    imported = skipped = 0
+    for row in jira:
+        if storage._find(JIRA_PREFIX, "user_id", row["user_id"]) is not None:
+            continue
+        try:
+            times = (_when(row["created_at"]), _when(row["updated_at"]))
+            storage._write_jira(row["user_id"], row["token"], row["server_url"], row["username"], at=times)
+            imported += 1
+        except (VaultError, TypeError, ValueError):
+            skipped += 1
+    for row in drive:
+        if storage._find(GDRIVE_PREFIX, "user_id", row["user_id"]) is not None:
+            continue
+        try:
+            storage._write_gdrive(
+                row["user_id"],
+                token=row["token"],
+                refresh_token=row["refresh_token"],
+                id_token=None,
+                scopes=json.loads(row["scopes"]) if row["scopes"] else (),
+                expiry=datetime.fromisoformat(row["expiry"]) if row["expiry"] else None,
+                client=(row["client_id"], row["client_secret"], row["token_uri"]),
+                at=(_when(row["created_at"]), _when(row["updated_at"])),
+            )
+            imported += 1
+        except (VaultError, TypeError, ValueError):
+            skipped += 1
+    return imported, skipped
+
+
+def _when(text: str | None) -> float:
+    """The original's naive UTC ``DateTime`` text as POSIX seconds."""
+    if not text:
+        return datetime.now(UTC).timestamp()
+    return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
