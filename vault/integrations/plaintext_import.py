@@ -26,12 +26,38 @@ import logging
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from vault.core.model import Credential
 from vault.errors import VaultError
+from vault.services.tokens import Vault
 
-if TYPE_CHECKING:
-    from vault.integrations.compat import TokenStorage
+
+class TokenStorage(Protocol):
+    """What the import needs of :class:`vault.integrations.compat.TokenStorage`."""
+
+    @property
+    def vault(self) -> Vault: ...
+
+    def _find(self, prefix: str, field: str, key: str) -> Credential | None: ...
+
+    def _write_jira(
+        self, user_id: str, token: str, server_url: str, username: str | None, at: tuple[float, float] | None = None
+    ) -> None: ...
+
+    def _write_gdrive(
+        self,
+        user_id: str,
+        *,
+        token: str | None,
+        refresh_token: str | None,
+        id_token: str | None,
+        scopes: Any,
+        expiry: datetime | None,
+        client: tuple[str | None, str | None, str | None],
+        at: tuple[float, float] | None = None,
+    ) -> None: ...
+
 
 log = logging.getLogger("vault.compat")
 
