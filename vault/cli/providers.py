@@ -15,8 +15,12 @@ ENDPOINT_FLAGS = {
     "revoke_url": "revoke",
     "device_url": "device_authorization_url",
     "userinfo_url": "userinfo_url",
+    "identity_url": "identity",
+    "resources_url": "accessible_resources_url",
 }
-"""``provider add`` flags (as argparse names them) -> the catalog field each one overrides."""
+"""``provider add`` flags (as argparse names them) -> the catalog field each one overrides: every
+endpoint of the catalog.  Each keeps the base's dialect (its revoke format, how it reads the
+account): only the URL changes (:func:`vault.core.providers.resolve`)."""
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -46,8 +50,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     pa.add_argument("--scopes", help="scopes to request instead of the defaults (space or comma separated)")
     pa.add_argument("--redirect-port", type=int, help="a fixed loopback port, if the app registration needs one")
     pa.add_argument("--issuer", help="discover endpoints from this issuer (OIDC discovery, then RFC 8414)")
-    for flag in ("authorize-url", "token-url", "revoke-url", "device-url", "userinfo-url"):
-        pa.add_argument(f"--{flag}", help=f"explicit {flag.replace('-', ' ')} (https, or http on loopback)")
+    for flag in ENDPOINT_FLAGS:
+        option = "--" + flag.replace("_", "-")
+        pa.add_argument(option, help=f"the {flag.replace('_', ' ')[:-4]} endpoint (https, or http on loopback)")
     pa.set_defaults(handler=cmd_provider_add)
 
 
@@ -70,9 +75,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         if url is None:
             continue
         check_endpoint(url, "--" + flag.replace("_", "-"))
-        overrides[field_name] = {"style": "rfc7009", "url": url} if field_name == "revoke" else url
-    if "userinfo_url" in overrides:
-        overrides["identity"] = {"url": overrides["userinfo_url"], "account": "email"}
+        overrides[field_name] = {"url": url} if field_name in ("revoke", "identity") else url
     if args.scopes is not None:
         overrides["default_scopes"] = args.scopes.replace(",", " ").split()
     if args.redirect_port is not None:
@@ -151,6 +154,7 @@ def cmd_provider_show(args: argparse.Namespace) -> int:
         "device_flow": provider.has_device_flow,
         "redirect_port": provider.redirect_port or "random",
         "revoke": provider.revoke.style,
+        "dialect": provider.dialect(),
         "register_url": provider.register_url,
         "register_help": provider.register_help,
         "registration": registration.public() if registration else None,

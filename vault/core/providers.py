@@ -116,7 +116,19 @@ class Provider:
             found["revoke_url"] = self.revoke.url
         if self.identity and self.identity.url:
             found["identity_url"] = self.identity.url
+        if self.accessible_resources_url:
+            found["accessible_resources_url"] = self.accessible_resources_url
         return found
+
+    def dialect(self) -> dict[str, Any]:
+        """How this provider speaks, beyond its endpoints: what ``provider show`` prints."""
+        identity = self.identity
+        return {
+            "revoke": self.revoke.style,
+            "revoke_authenticates": self.revoke.client_auth,
+            "identity": f"{identity.method} {identity.account}" if identity and identity.url else "token response",
+            "token_headers": dict(self.token_headers),
+        }
 
 
 _FIELDS = {f.name for f in dataclasses.fields(Provider)} - {"key"}
@@ -199,6 +211,26 @@ def _fill(template: str | None, params: Mapping[str, str], key: str) -> str | No
         raise InvalidInput(f"{key} needs --param {missing.args[0]}=VALUE") from None
 
 
+def _in_dialect(base: Provider, overrides: dict[str, Any]) -> dict[str, Any]:
+    """Endpoint overrides that keep the base's dialect: a revoke URL alone keeps the base's
+    revoke style (RFC 7009 where the base has no endpoint of its own), and a userinfo URL
+    moves the identity endpoint too where the base reads the account from userinfo."""
+    revoke = overrides.get("revoke")
+    if isinstance(revoke, Mapping) and "url" in revoke and "style" not in revoke:
+        style = base.revoke.style if base.revoke.style != "none" else "rfc7009"
+        overrides["revoke"] = {**revoke, "style": style}
+    identity = base.identity
+    if (
+        "userinfo_url" in overrides
+        and "identity" not in overrides
+        and identity is not None
+        and identity.url is not None
+        and identity.url == base.userinfo_url
+    ):
+        overrides["identity"] = {"url": overrides["userinfo_url"]}
+    return overrides
+
+
 def resolve(registration: ClientRegistration) -> Provider:
     """The concrete provider for a registration: base entry, params filled, overrides applied.
 
@@ -206,7 +238,7 @@ def resolve(registration: ClientRegistration) -> Provider:
     """
     base = builtin(registration.base)
     params = {**base.params, **registration.params, "client_id": registration.client_id}
-    overrides = dict(registration.overrides)
+    overrides = _in_dialect(base, dict(registration.overrides))
     for name in ("revoke", "identity"):
         if name in overrides and isinstance(overrides[name], Mapping):
             current = getattr(base, name) or Identity()
