@@ -93,12 +93,16 @@ FAST_COMMANDS: list[tuple[list[str], str]] = [
     (["exec", "-e", "1T=gh", "--", "true"], ""),
     (["git-credential", "get"], "protocol=https\nhost=github.com\npath=me/repo.git\n\n"),
     (["git-credential", "get"], "protocol=https\nhost=gitlab.com\n\n"),
-    (["git-credential", "get"], "protocol=http\nhost=github.com\n\n"),
+    (["git-credential", "get"], "protocol=http\nhost=github.com\n\n"),  # plain http elsewhere: nothing
+    (["git-credential", "get"], "protocol=http\nhost=127.0.0.1:8080\n\n"),  # on this machine: answered
+    (["git-credential", "get"], "protocol=http\nhost=[::1]:8080\n\n"),
 ]
 
 
 def test_fast_path_and_fallback_give_the_same_output_and_exit_codes(env: dict[str, str]) -> None:
     assert tokendeck(env, "git-credential", "map", "github.com", "gh").returncode == 0
+    assert tokendeck(env, "git-credential", "map", "http://127.0.0.1:8080", "gh").returncode == 0
+    assert tokendeck(env, "git-credential", "map", "[::1]:8080", "gh").returncode == 0
     assert tokendeck(env, "agent", "start").returncode == 0
     without_key = {k: v for k, v in env.items() if k != "TOKENDECK_PASSPHRASE"}
     for argv, stdin in FAST_COMMANDS:
@@ -112,6 +116,21 @@ def test_fast_path_and_fallback_give_the_same_output_and_exit_codes(env: dict[st
         ), argv
     assert tokendeck(without_key, "token", "gh").stdout == TOKEN + "\n"
     assert tokendeck({**without_key, wire.NO_AGENT_ENV: "1"}, "token", "gh").returncode == 3
+
+
+def test_git_credential_answers_plain_http_only_for_this_machine(env: dict[str, str]) -> None:
+    env = {**env, wire.NO_AGENT_ENV: "1"}
+    mapped = tokendeck(env, "git-credential", "map", "http://127.0.0.1:3000", "gh")
+    assert mapped.returncode == 0 and "credential.http://127.0.0.1:3000.helper" in mapped.stderr
+    answer = tokendeck(env, "git-credential", "get", stdin="protocol=http\nhost=127.0.0.1:3000\n\n")
+    assert answer.stdout.endswith(f"password={TOKEN}\n")
+    warned = tokendeck(env, "git-credential", "map", "http://git.example.test", "gh")
+    assert warned.returncode == 0 and "warning: git.example.test over plain http gets no token" in warned.stderr
+    assert "credential.https://git.example.test.helper" in warned.stderr
+    nothing = tokendeck(env, "git-credential", "get", stdin="protocol=http\nhost=git.example.test\n\n")
+    assert (nothing.returncode, nothing.stdout) == (0, "")
+    served = tokendeck(env, "git-credential", "get", stdin="protocol=https\nhost=git.example.test\n\n")
+    assert served.stdout.endswith(f"password={TOKEN}\n")
 
 
 def test_the_agent_sees_changes_made_by_other_processes(env: dict[str, str]) -> None:

@@ -18,6 +18,7 @@ from tests.support.authserver import AuthServer
 from tests.support.cli import CliRunner
 from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
 from tests.support.seeded import seed
+from vault.export.mcp import tokendeck_command
 from vault.services.tokens import refresh
 
 MCP = {
@@ -29,6 +30,9 @@ MCP = {
 }
 DOTENV = "# app settings\nDEBUG=true\nexport REGION='eu-west-1'  # comment\n\nGH_TOKEN=old-token\nLAST=\"x y\"\n"
 NETRC = "machine example.com login bob password hunter2\n# a comment\nmachine gitlab.com login oauth2 password old\n"
+
+EXE = tokendeck_command()
+"""The absolute ``tokendeck`` an MCP client is told to start (desktop apps have no shell PATH)."""
 
 
 def dotenv_parse(text: str) -> dict[str, str]:
@@ -84,13 +88,12 @@ def test_dotenv_into_existing_file_keeps_everything_else(ready: CliRunner) -> No
     assert mode(env) == 0o600 and "readable by you only" in r.err
 
 
-def test_dotenv_quoting_follows_python_dotenv() -> None:
+def test_dotenv_quoting_is_plain_single_quotes() -> None:
+    """No escapes: bash gives none inside single quotes (more in test_export_targets.py)."""
     from vault.export.targets import Spec, render_dotenv
 
     spec = Spec("dotenv", "gh", var="V", plaintext=True)
-    text = render_dotenv(spec, None, "a'b\\c").text
-    assert text == "V='a\\'b\\\\c'\n"
-    assert dotenv_parse(text) == {"V": "a'b\\c"}
+    assert render_dotenv(spec, None, 'x$y"z').text == "V='x$y\"z'\n"
 
 
 def test_dotenv_needs_plaintext(ready: CliRunner) -> None:
@@ -173,7 +176,7 @@ def test_claude_code_reference_into_existing_file(ready: CliRunner) -> None:
     assert ready(*CC).code == 0
     data = json.loads(path.read_text())
     server = data["mcpServers"]["github"]
-    assert server["command"] == "tokendeck"
+    assert server["command"] == EXE
     assert server["args"] == ["exec", "-e", "GITHUB_TOKEN=gh", "--", "npx", "-y", "@modelcontextprotocol/server-github"]
     assert server["env"] == {"LOG": "debug"}
     assert data["mcpServers"]["linear"] == MCP["mcpServers"]["linear"] and data["theme"] == "dark"
@@ -189,9 +192,7 @@ def test_claude_code_into_empty_location_needs_a_command(ready: CliRunner) -> No
     assert ready(*CC, "--command", "npx", "-y", "pkg").code == 0
     data = json.loads(Path(".mcp.json").read_text())
     assert data == {
-        "mcpServers": {
-            "github": {"command": "tokendeck", "args": ["exec", "-e", "GITHUB_TOKEN=gh", "--", "npx", "-y", "pkg"]}
-        }
+        "mcpServers": {"github": {"command": EXE, "args": ["exec", "-e", "GITHUB_TOKEN=gh", "--", "npx", "-y", "pkg"]}}
     }
     assert mode(Path(".mcp.json")) == 0o600
 

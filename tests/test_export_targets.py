@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.cli import CliRunner
 from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
+from vault.export.mcp import tokendeck_command
 
 VAR = "GITHUB_TOKEN"
 PKG = ["-y", "@modelcontextprotocol/server-github"]
@@ -94,6 +95,9 @@ bearer_token_env_var = "REMOTE_TOKEN"
 model = "gpt-4.1"
 """
 
+EXE = tokendeck_command()
+"""The absolute ``tokendeck`` an MCP client is told to start (desktop apps have no shell PATH)."""
+
 
 def export(cli: CliRunner, target: str, path: Path, *extra: str) -> Any:
     return cli("export", target, "--name", "gh", "--var", VAR, "--server", "github", "--file", str(path), *extra)
@@ -117,7 +121,7 @@ def test_json_into_empty_location(ready: CliRunner, tmp_path: Path, target: str)
     r = export(ready, target, path, "--command", "npx", *PKG)
     assert r.code == 0, r.err
     data = json.loads(path.read_text())
-    assert data == {TOP[target]: {"github": {**FIXED.get(target, {}), "command": "tokendeck", "args": WRAPPED}}}
+    assert data == {TOP[target]: {"github": {**FIXED.get(target, {}), "command": EXE, "args": WRAPPED}}}
     assert mode(path) == 0o600
     assert TOKEN.encode() not in path.read_bytes()
     assert path.read_text() == json.dumps(data, indent=2) + "\n"
@@ -135,7 +139,7 @@ def test_json_reference_into_existing_file(ready: CliRunner, tmp_path: Path, tar
     assert "old-secret-value" not in r.err and "***" in r.err
     data = json.loads(path.read_text())
     assert without(data, top, "github") == without(original, top, "github")  # nothing else changed
-    expected = dict(original[top]["github"], command="tokendeck", args=WRAPPED, env={"LOG": "debug"})
+    expected = dict(original[top]["github"], command=EXE, args=WRAPPED, env={"LOG": "debug"})
     assert data[top]["github"] == expected
     assert list(data) == list(original)  # key order kept too
     raw = path.read_bytes()
@@ -224,7 +228,7 @@ def test_codex_into_empty_location(ready: CliRunner, tmp_path: Path) -> None:
     assert export(ready, "codex", path).code == 2 and not path.exists()
     r = export(ready, "codex", path, "--command", "npx", *PKG)
     assert r.code == 0, r.err
-    assert tomllib.loads(path.read_text()) == {"mcp_servers": {"github": {"command": "tokendeck", "args": WRAPPED}}}
+    assert tomllib.loads(path.read_text()) == {"mcp_servers": {"github": {"command": EXE, "args": WRAPPED}}}
     assert mode(path) == 0o600
     assert TOKEN.encode() not in path.read_bytes()
 
@@ -237,9 +241,9 @@ def test_codex_reference_into_existing_file_keeps_comments(ready: CliRunner, tmp
     text = path.read_text()
     data, original = tomllib.loads(text), tomllib.loads(CODEX)
     assert without(data, "mcp_servers", "github") == without(original, "mcp_servers", "github")
-    assert data["mcp_servers"]["github"] == dict(original["mcp_servers"]["github"], command="tokendeck", args=WRAPPED)
+    assert data["mcp_servers"]["github"] == dict(original["mcp_servers"]["github"], command=EXE, args=WRAPPED)
     args = json.dumps(WRAPPED).replace('","', '", "')
-    assert text == CODEX.replace('command = "npx"', 'command = "tokendeck"').replace(
+    assert text == CODEX.replace('command = "npx"', f'command = "{EXE}"').replace(
         'args = ["-y", "@modelcontextprotocol/server-github"]', f"args = {args}"
     )  # every other byte, comments included, kept
     assert TOKEN.encode() not in path.read_bytes()
@@ -278,7 +282,7 @@ def test_codex_new_server_among_other_tables(ready: CliRunner, tmp_path: Path) -
     assert r.code == 0, r.err
     data, original = tomllib.loads(path.read_text()), tomllib.loads(CODEX)
     assert without(data, "mcp_servers", "gh2") == original
-    assert data["mcp_servers"]["gh2"] == {"command": "tokendeck", "args": ["exec", "-e", f"{VAR}=gh", "--", "npx"]}
+    assert data["mcp_servers"]["gh2"] == {"command": EXE, "args": ["exec", "-e", f"{VAR}=gh", "--", "npx"]}
 
 
 def test_codex_token_with_quotes_round_trips() -> None:
@@ -316,3 +320,51 @@ def test_the_parser_offers_exactly_the_targets() -> None:
 
     assert set(cli.FILE_TARGETS) == set(targets.FILE_TARGETS)
     assert set(cli.EXPORT_TARGETS) == set(targets.TARGETS)
+
+
+PORTABLE = ["ghp_plain123", 'x$HOME#y"q`id`', "é-ü=b==", "a;b|c&d*e?f[g]h~i!"]
+UNPORTABLE = {"it's": "a single quote", "back\\slash": "a backslash", "a${B}c": "'${'"}
+
+
+def read_back(path: Path, var: str) -> dict[str, str | None]:
+    """``var`` as bash ``set -a; .``, python-dotenv and Node's ``--env-file`` read it from ``path``."""
+    import shutil
+    import subprocess
+
+    from dotenv import dotenv_values
+
+    seen: dict[str, str | None] = {"python-dotenv": dotenv_values(path).get(var)}
+    script = f'set -a; . "{path}"; printf %s "${var}"'
+    seen["bash"] = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True).stdout
+    node = shutil.which("node")
+    if node is not None:
+        shown = f"process.stdout.write(process.env.{var} ?? '')"
+        done = subprocess.run([node, f"--env-file={path}", "-e", shown], capture_output=True, text=True, check=False)
+        if done.returncode == 0:  # Node >= 20.6 reads .env files itself
+            seen["node"] = done.stdout
+    return seen
+
+
+@pytest.mark.parametrize("token", PORTABLE)
+def test_a_dotenv_value_reads_back_unchanged_in_bash_python_dotenv_and_node(
+    ready: CliRunner, tmp_path: Path, token: str
+) -> None:
+    assert ready("add", "odd", "--provider", "api-key", stdin=token + "\n").code == 0
+    target = tmp_path / "work" / ".env"
+    done = ready("export", "dotenv", "--name", "odd", "--var", "ODD_TOKEN", "--file", str(target), "--plaintext")
+    assert done.code == 0, done.err
+    seen = read_back(target, "ODD_TOKEN")
+    assert set(seen) >= {"python-dotenv", "bash"}
+    assert seen == dict.fromkeys(seen, token)
+
+
+@pytest.mark.parametrize(("token", "said"), UNPORTABLE.items())
+def test_a_token_no_dotenv_reader_reads_back_alike_is_refused(
+    ready: CliRunner, tmp_path: Path, token: str, said: str
+) -> None:
+    assert ready("add", "odd", "--provider", "api-key", stdin=token + "\n").code == 0
+    target = tmp_path / "work" / ".env"
+    target.write_text("KEEP=1\n")
+    done = ready("export", "dotenv", "--name", "odd", "--var", "ODD_TOKEN", "--file", str(target), "--plaintext")
+    assert done.code == 2 and said in done.err and token not in done.err
+    assert target.read_text() == "KEEP=1\n"

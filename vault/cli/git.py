@@ -19,7 +19,7 @@ import sys
 
 from vault.cli import terminal
 from vault.errors import InvalidInput, NotFound
-from vault.services.gitcred import MAX_REQUEST, GitRequest, format_answer, lookup, read_request
+from vault.services.gitcred import MAX_REQUEST, GitRequest, format_answer, lookup, read_request, served_locally
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -68,16 +68,26 @@ def cmd_git_credential(args: argparse.Namespace) -> int:
             if args.username is not None and not args.username.isprintable():
                 raise InvalidInput("--username must be printable text")
             vault.map_git_host(host, args.name, args.username)
+            scheme = "http" if served_locally(host) and args.host.startswith("http://") else "https"
             terminal.notice(
                 f"git's requests for {host} now get {args.name}'s token; tell git once with:\n"
-                f"  git config --global credential.https://{host}.helper '!tokendeck git-credential'"
+                f"  git config --global credential.{scheme}://{host}.helper '!tokendeck git-credential'"
             )
         elif not vault.unmap_git_host(host):
             raise NotFound(f"{host} is not mapped (see tokendeck git-credential list)")
     return 0
 
 
-def _check_host(host: str | None) -> str:
+def _check_host(given: str | None) -> str:
+    """The host of ``HOST``, ``https://HOST`` or ``http://HOST``.  Plain http to another machine
+    is said: git is never answered there (its requests for it get no token), only over https."""
+    host = (given or "").removeprefix("https://").removeprefix("http://").rstrip("/")
     if not host or any(ch.isspace() or ch in "/@?#" or not ch.isprintable() for ch in host):
-        raise InvalidInput(f"{host!r} is not a host name (like github.com or git.example.com:8443)")
-    return host.lower()
+        raise InvalidInput(f"{given!r} is not a host name (like github.com or git.example.com:8443)")
+    host = host.lower()
+    if (given or "").startswith("http://") and not served_locally(host):
+        terminal.notice(
+            f"warning: {host} over plain http gets no token: tokendeck answers git for it over https only "
+            "(plain http only for this machine's own servers)"
+        )
+    return host

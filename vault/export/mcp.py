@@ -17,7 +17,9 @@ the preview can mask it.  Facts per tool: PROVIDERS.md, Part B.
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -221,10 +223,23 @@ def _rename(mapping: MutableMapping[str, Any], old: str, new: str) -> None:
     mapping.update(items)
 
 
+def tokendeck_command() -> str:
+    """The ``tokendeck`` an MCP client should start: an absolute path, because desktop apps
+    (Claude Desktop, Cursor, Zed) do not inherit a shell's ``PATH``.  The one installed beside
+    this interpreter (the install that is running), else the one on ``PATH``, else the bare name."""
+    import shutil
+
+    beside = os.path.join(os.path.dirname(sys.executable), "tokendeck")
+    if os.path.isfile(beside) and os.access(beside, os.X_OK):
+        return beside
+    return shutil.which("tokendeck") or "tokendeck"
+
+
 def _unwrap(server: MutableMapping[str, Any]) -> tuple[list[str], list[str]]:
     """A server already wrapped by ``tokendeck exec``: its ``-e`` pairs and the real command."""
     args = [str(a) for a in server.get("args") or []]
-    if server.get("command") == "tokendeck" and args[:1] == ["exec"] and "--" in args:
+    command = server.get("command")
+    if isinstance(command, str) and os.path.basename(command) == "tokendeck" and args[:1] == ["exec"] and "--" in args:
         cut = args.index("--")
         pairs = [args[j + 1] for j in range(1, cut - 1) if args[j] == "-e"]
         return pairs, args[cut + 1 :]
@@ -276,7 +291,7 @@ def _merge_stdio(
     else:
         pairs, real = _unwrap(server)
         pairs = [p for p in pairs if p.partition("=")[0] != var] + [f"{var}={spec.name}"]
-        server["command"] = "tokendeck"
+        server["command"] = tokendeck_command()
         server["args"] = ["exec", *[a for p in pairs for a in ("-e", p)], "--", *real]
         if env is not None:
             env.pop(var, None)  # no secret stays behind

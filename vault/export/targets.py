@@ -90,16 +90,23 @@ _DOTENV_KEY = re.compile(r"^\s*(?:export\s+)?(?P<key>[A-Za-z_][A-Za-z0-9_.-]*)\s
 
 
 def dotenv_quote(var: str, token: str) -> str:
-    """``'token'`` with python-dotenv's single-quote escapes.
+    """``'token'``: what bash ``source`` / ``set -a``, docker compose, python-dotenv and Node's
+    dotenv (``node --env-file``) all read back as exactly ``token``.
 
     Raises:
-        InvalidInput: a line break, or ``${`` (python-dotenv would expand it).
+        InvalidInput: a token those readers would not read back alike: a line break, a
+            ``'`` or ``\\`` (no escape means the same to all of them), or ``${`` (python-dotenv
+            expands it even between single quotes).
     """
     if "\n" in token or "\r" in token:
         raise InvalidInput(f"{var}: the token contains a line break; a .env line cannot hold it")
-    if "${" in token:
-        raise InvalidInput(f"{var}: the token contains '${{', which python-dotenv would expand; not written")
-    return "'" + token.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    for bad, why in (("'", "a single quote"), ("\\", "a backslash"), ("${", "'${', which python-dotenv expands")):
+        if bad in token:
+            raise InvalidInput(
+                f"{var}: the token contains {why}, which .env readers (bash, docker compose, python-dotenv, "
+                "Node) do not read back alike; not written (use tokendeck exec instead)"
+            )
+    return "'" + token + "'"
 
 
 def _dotenv_raw_value(value: str) -> str:

@@ -51,10 +51,20 @@ def read_request(stream: TextIO) -> GitRequest | None:
         key, eq, value = line.partition("=")
         if eq:
             fields[key] = value
-    host = fields.get("host", "")
-    if fields.get("protocol", "https") != "https" or not host:
-        return None  # never hand a token to plain http
-    return GitRequest("https", host.lower(), fields.get("path", ""))
+    host = fields.get("host", "").lower()
+    protocol = fields.get("protocol", "https")
+    if not host or protocol not in ("https", "http") or (protocol == "http" and not served_locally(host)):
+        return None  # never hand a token to plain http, but on this machine (a local test server)
+    return GitRequest(protocol, host, fields.get("path", ""))
+
+
+def served_locally(host: str) -> bool:
+    """Whether git's ``host`` (a name, maybe with ``:port``) is this machine: plain http is
+    safe to answer only there."""
+    from vault.core.providers import is_loopback_host
+
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    return is_loopback_host(name.strip("[]"))
 
 
 def format_answer(username: str, token: str) -> str:
