@@ -409,3 +409,24 @@ def test_linear_revoke_failure_keeps_the_tokens(linear_store: LinearTokenStore, 
     assert linear_store.vault.exists("linear-org-org-1")
     linear_store.vault.http_transport = None
     assert linear_store.get_access_token("org-1") == minted["access_token"]
+
+
+def test_linear_a_refused_refresh_keeps_the_tokens_and_says_reconnect(
+    linear_store: LinearTokenStore, linear: _LinearStandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    minted = linear.auth.issue_token(LINEAR_CLIENT, scope="read write")
+    past = datetime.fromtimestamp(START, UTC) - timedelta(hours=1)
+    linear_store.store_tokens("org-1", minted["access_token"], minted["refresh_token"], "app-user-1", past)
+    httpx.post(  # the app was uninstalled at Linear
+        linear.auth.url("/revoke"),
+        data={"token": minted["refresh_token"], "client_id": LINEAR_CLIENT, "client_secret": LINEAR_SECRET},
+    ).raise_for_status()
+    assert linear_store.needs_reconnect("org-1") is False
+    assert linear_store.get_access_token("org-1") is None
+    assert linear_store.needs_reconnect("org-1") is True
+    stored = linear_store.vault.get("linear-org-org-1")
+    assert stored.access_token is not None and stored.access_token.reveal() == minted["access_token"]
+    assert stored.refresh_token is not None and stored.refresh_token.reveal() == minted["refresh_token"]
+    assert "Linear organization org-1 must reconnect" in caplog.text
+    assert minted["refresh_token"] not in caplog.text and minted["access_token"] not in caplog.text
+    assert linear_store.list_organizations() == ["org-1"]

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,8 @@ from vault.integrations.keyed import LINEAR_PREFIX, KeyedStore, posix
 from vault.services.tokens import Vault
 
 __all__ = ["LinearTokenStore"]
+
+log = logging.getLogger("vault.compat")
 
 
 class LinearTokenStore(KeyedStore):
@@ -90,9 +93,14 @@ class LinearTokenStore(KeyedStore):
         app_user_id: str | None,
         expires_at: datetime | float | None,
     ) -> None:
-        """Store (or replace) an organization's tokens.
+        """Store (or replace) an organization's tokens: what Linear's token endpoint gave
+        when the app was installed in that organization (``actor=app``).
 
         Args:
+            organization_id: the Linear organization (workspace) the app is installed in.
+            access_token: the app's access token for it.
+            refresh_token: its refresh token (Linear rotates it on every refresh).
+            app_user_id: the app's own user in that organization (``viewer.id``).
             expires_at: when the access token expires: a datetime (naive means
                 UTC) or POSIX seconds.
         """
@@ -138,8 +146,15 @@ class LinearTokenStore(KeyedStore):
             return None
         try:
             return self._vault.token(found.name)
-        except NeedsSignIn:
+        except NeedsSignIn as exc:  # the tokens stay; the organization has to install the app again
+            log.warning("Linear organization %s must reconnect: %s", organization_id, exc.situation)
             return None
+
+    def needs_reconnect(self, organization_id: str) -> bool:
+        """Whether the organization's grant is dead (a refresh was refused, or the app was
+        uninstalled or revoked): its tokens are kept, but it must install the app again."""
+        found = self._find(LINEAR_PREFIX, "organization_id", organization_id)
+        return found is not None and found.stored_status in ("needs_login", "revoked")
 
     def revoke_tokens(self, organization_id: str) -> bool:
         """Revoke the organization's tokens at Linear, then delete them from the vault.
