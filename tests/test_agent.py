@@ -184,19 +184,30 @@ def test_garbage_oversized_and_silent_clients_do_not_stall_others(running: Runni
     assert wire.call("token", "gh") == ["0", TOKEN]  # and the agent is unharmed
 
 
-def test_at_most_max_clients_at_once_the_rest_fall_back(seeded: None) -> None:
-    with start_agent(max_clients=2, client_timeout=5.0):
+def test_beyond_max_clients_a_client_waits_for_a_slot_and_is_answered(seeded: None) -> None:
+    """Two idle clients hold both workers: a third waits (it is not closed) and is answered once
+    the agent drops the idle ones at their timeout."""
+    with start_agent(max_clients=2, client_timeout=1.0):
         path = wire.socket_path(wire.home_dir())
         holders = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2)]
         try:
             for h in holders:
                 h.connect(path)
-            time.sleep(0.2)  # let the agent accept both (ordering, not timing, is asserted)
-            assert wire.call("token", "gh", timeout=10) is None  # a third is closed at once: fall back
+                h.settimeout(10)
+            assert wire.call("token", "gh", timeout=10) == ["0", TOKEN]
+            assert [h.recv(100) for h in holders] == [b"", b""]  # the idle ones were dropped
         finally:
             for h in holders:
                 h.close()
-        wait_until(lambda: wire.call("token", "gh") == ["0", TOKEN], "a free slot")
+
+
+def test_a_hundred_clients_at_once_are_all_answered(seeded: None) -> None:
+    """More clients than workers, all at once: each waits its turn; none is turned away."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with start_agent(max_clients=4, client_timeout=5.0), ThreadPoolExecutor(max_workers=100) as pool:
+        answers = list(pool.map(lambda _: wire.call("token", "gh", timeout=30), range(100)))
+    assert answers == [["0", TOKEN]] * 100
 
 
 def test_errors_travel_with_their_exit_code_and_class(running: Running) -> None:

@@ -81,6 +81,10 @@ OPS: dict[str, Handler] = {"token": _token, "tokens": _tokens, "refresh": _refre
 """Requests that read the vault; each is what the command of that name does without the agent."""
 
 
+LISTEN_BACKLOG = 1024
+"""Connections the kernel queues while every worker is busy (capped by ``net.core.somaxconn``)."""
+
+
 class Agent:
     """Serve ``vault`` on ``socket_path`` until :meth:`stop`.
 
@@ -149,7 +153,7 @@ class Agent:
         finally:
             os.umask(old_umask)
         os.chmod(self.socket_path, 0o600)
-        listener.listen(64)
+        listener.listen(LISTEN_BACKLOG)
         listener.settimeout(self.watch_interval)
         previous, self._listener = self._listener, listener
         self._inode = os.stat(self.socket_path).st_ino
@@ -249,8 +253,12 @@ class Agent:
             if not self._stopping.is_set():
                 time.sleep(0.05)  # e.g. out of file descriptors: do not spin
             return
-        if not self._slots.acquire(blocking=False):
-            conn.close()  # full: the client falls back to opening the vault itself
+        # Every worker busy: this client waits (and the ones behind it wait in the listen
+        # backlog) for a slot.  Workers drop slow and idle clients after client_timeout, so a
+        # slot frees within that; only if none does (every worker stuck in a long refresh) is
+        # this one closed, to fall back.
+        if not self._slots.acquire(timeout=2 * self.client_timeout):
+            conn.close()
             return
         threading.Thread(target=self._serve_client, args=(conn,), name="tokendeck-agent-client", daemon=True).start()
 
