@@ -272,6 +272,25 @@ def test_a_damaged_file_is_called_damaged_and_a_wrong_key_wrong(ready: CliRunner
     assert files_of(home) == before
 
 
+def test_a_damaged_page_no_read_touches_is_found_by_the_next_write_and_by_agent_start(ready: CliRunner) -> None:
+    """Issue 15, item 7's trade-off: opening for a read checks no page but the ones it reads
+    (SQLCipher checks each), so ``token``'s cost does not grow with the vault; the first write,
+    and ``agent start``, check every page and refuse a damaged file before writing."""
+    for i in range(12):
+        assert ready("add", f"big{i}", "--provider", "api-key", stdin="k" * 3000 + f"{i}\n").code == 0
+    db = Path(os.environ["TOKENDECK_HOME"]) / "vault.db"
+    data = bytearray(db.read_bytes())
+    data[-4096 + 100] ^= 0xFF  # the last page: an overflow page of the last token added
+    db.write_bytes(bytes(data))
+    token = ready("token", "gh")
+    assert (token.code, token.out) == (0, TOKEN + "\n")
+    for argv in (("add", "more", "--provider", "api-key"), ("agent", "start")):
+        refused = ready(*argv, stdin="sk_more\n")
+        assert refused.code == 1 and "is damaged" in refused.err and "restore it from a backup" in refused.err, argv
+    assert ready("token", "more").code == 5  # nothing was written
+    assert ready("list").code == 1  # a read that meets the damaged page says so too
+
+
 def in_namespace(script: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``script`` in a mount namespace of its own (as root, or through a user namespace)."""
     done = subprocess.run(["unshare", "-rm", "sh", "-c", "true"], capture_output=True, check=False)

@@ -85,7 +85,8 @@ def _start(args: argparse.Namespace) -> int:
             )
         return _unlock_running(answer[1])
     paths, unlocked = unlock(prompt=_passphrase_prompt())  # proven here, where the user can see a failure
-    open_unlocked(paths, unlocked).close()  # and anything an open settles, settled
+    with open_unlocked(paths, unlocked) as opened:  # anything an open settles, settled
+        opened.verify()  # and every page checked, where the user sees a damaged file
     launch = Launch(paths, unlocked, take_lock(home), lock_after, args.interval)
     if args.foreground:
         terminal.notice(

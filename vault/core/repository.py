@@ -68,6 +68,14 @@ class Repository(CredentialLinks):
         self._old_copies = not self._store.checkpoint()
         return not self._old_copies
 
+    def verify(self) -> None:
+        """Check every page of the file now (see :meth:`vault.core.store.Store.verify`).
+
+        Raises:
+            VaultCorrupt: a page is damaged.
+        """
+        self._store.verify()
+
     def settle(self) -> None:
         """Pay what an earlier write owed: a checkpoint a reader held back."""
         if self._old_copies:

@@ -38,7 +38,7 @@ def _translate(exc: sqlcipher3.Error) -> VaultError:
     if "locked" in text or "busy" in text:
         return VaultBusy("the vault is busy: another tokendeck process is writing; try again")
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return VaultCorrupt("the vault file is damaged; restore vault.db from a backup")
+        return VaultCorrupt("the vault file is damaged (a page does not decrypt); restore it from a backup")
     if "full" in text:
         return VaultUnusable("no space left on the vault's disk; nothing was changed")
     if "readonly" in text or "read-only" in text:
@@ -69,6 +69,7 @@ class Store:
         """The file's SQLCipher salt (not secret): a re-key keeps it."""
         self.read_only: str | None = None
         """Why this store cannot be written, when it was opened immutable."""
+        self._verified = False
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -95,8 +96,10 @@ class Store:
         the WAL index: see :meth:`open`).  ``unreadable``: the OS or SQLite could not read the
         files at all (the caller finds out why).
 
+        Every page it reads is HMAC-checked (SQLCipher does that on every read); the check of
+        every page is :meth:`verify`'s, before the first write.
+
         Raises:
-            VaultCorrupt: the key is right, but a page is damaged.
             VaultTooNew: the schema is newer than this tokendeck knows.
         """
         fresh = not os.path.exists(f"{path}-wal") and not os.path.exists(f"{path}-shm")
@@ -114,8 +117,6 @@ class Store:
             except sqlcipher3.DatabaseError:
                 outcome = "undecryptable"
                 return outcome
-            if immutable or not wal_has_frames(path):
-                _check_pages(conn, path)  # else after the checkpoint, in open(): the WAL may be the newer key's
             _check_version(conn)
             outcome = "ok"
             return outcome
@@ -142,11 +143,10 @@ class Store:
             with _mapped():
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
             if read_only is None and wal_has_frames(path):
-                # The integrity check reads the file's pages: bring them up to date first (after
-                # a re-key cut short, the file's pages are still under the old key).
+                # verify() reads the file's pages: bring them up to date first (after a re-key
+                # cut short, the file's pages are still under the old key).
                 with contextlib.suppress(sqlcipher3.Error):
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                _check_pages(conn, path)
             version = _check_version(conn)
             store = cls(conn, path)
             store.salt = key.salt
@@ -179,15 +179,35 @@ class Store:
 
     # ------------------------------------------------------------------- using
 
+    def verify(self) -> None:
+        """Check every page's HMAC (``cipher_integrity_check``), once per store: before its
+        first write, and when the agent starts.  A read needs no such check: SQLCipher checks
+        each page it reads, so a read cannot return damaged data, and the ``token`` path's
+        cost does not grow with the vault.  The trade-off: a damaged page that nothing reads
+        is found at the next write, or the next agent start, not at every open.
+
+        Raises:
+            VaultCorrupt: a page is damaged; nothing was written.
+        """
+        if not self._verified:
+            with self._lock:
+                _check_pages(self._conn, self.path)
+            self._verified = True
+
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlcipher3.Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``): all of it commits, or none.
+    def transaction(self, *, bookkeeping: bool = False) -> Iterator[sqlcipher3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): all of it commits, or none.  The first
+        one :meth:`verify`-s the file, unless it is ``bookkeeping`` (one small update of a row
+        just read, and so just checked).
 
         Raises:
             VaultBusy: another process kept the write lock past the busy timeout.
+            VaultCorrupt: the file is damaged; nothing was written.
         """
         if self.read_only is not None:
             raise VaultUnusable(f"{self.read_only}; nothing was changed")
+        if not bookkeeping:
+            self.verify()
         with self._lock, _mapped():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -223,7 +243,7 @@ class Store:
             with _mapped():
                 self._conn.execute("PRAGMA busy_timeout = 0")
             try:
-                with self.transaction() as conn:
+                with self.transaction(bookkeeping=True) as conn:
                     conn.execute(sql, params)
                 return True
             except (VaultBusy, VaultUnusable):  # busy, or a full disk: bookkeeping waits for next time
@@ -236,6 +256,7 @@ class Store:
         """Re-encrypt every page under ``key`` (SQLCipher ``PRAGMA rekey``)."""
         if self.read_only is not None:
             raise VaultUnusable(f"{self.read_only}; nothing was changed")
+        self.verify()
         with self._lock, _mapped():
             self._conn.execute(f"PRAGMA rekey = {key.sql_literal()}")
 
