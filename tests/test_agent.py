@@ -408,3 +408,44 @@ def test_near_expiry_warnings_reach_the_audit_log_and_the_desktop(home: Path, pa
     with vault.open_vault() as v:
         warned = [e for e in v.audit_log() if e.action == "expiry-warning"]
     assert [(e.credential, e.outcome) for e in warned] == [("soon", "warned")]
+
+
+def test_the_agents_cached_list_sees_every_change_at_once(running: Running, home: Path) -> None:
+    """Issue 15, item 4: the agent keeps decoded credentials between requests, and a change
+    by another process (another connection), or by the agent's own vault, shows at once."""
+    import json
+
+    def listed() -> dict[str, str]:
+        answer = wire.call("list", "json", "iso")
+        assert answer is not None and answer[0] == "0"
+        return {row["name"]: row["status"] for row in json.loads(answer[1])}
+
+    assert listed() == {"gh": "active"}
+    with vault.open_vault(home, PASSPHRASE) as other:  # another process's connection
+        other.add_static("fresh", provider="api-key", token="sk_fresh")
+        assert listed() == {"fresh": "active", "gh": "active"}
+        other.rename("fresh", "renamed")
+        assert listed() == {"gh": "active", "renamed": "active"}
+        other.add_static("gh", provider="github-pat", token="ghp_replaced", replace=True)
+        assert wire.call("token", "gh") == ["0", "ghp_replaced"]
+    assert running.agent._vault is not None
+    running.agent._vault.remove("renamed")  # the agent's own write
+    assert listed() == {"gh": "active"}
+
+
+def test_list_json_is_exactly_json_dumps_of_the_public_records(home: Path, passphrase_env: str) -> None:
+    """The per-record JSON the listing keeps is byte for byte what ``json.dumps(..., indent=2)``
+    gives for the whole list, whatever the records hold."""
+    import json
+
+    from vault.services.listing import list_output
+
+    with vault.init_vault(mode="passphrase") as v:
+        assert list_output(v, as_json=True, human=False)[0] == "[]\n"
+        v.add_static("u1", provider="api-key", token="sk_1", account='a "quoted"\\name',
+                     extras={"nested": {"list": [1, 2.5, None, "é\n"]}, "e": ""})  # fmt: skip
+        v.add_static("plain", provider="github-pat", token="ghp_2", expires_at=v.clock.now() + 3600)
+        for _ in range(2):  # the second time from the memo
+            now = v.clock.now()
+            expected = json.dumps([c.public(now) for c in v.credentials()], indent=2, ensure_ascii=False) + "\n"
+            assert list_output(v, as_json=True, human=False)[0] == expected

@@ -45,6 +45,7 @@ class Repository(CredentialLinks):
         self.meta = meta
         self.clock: Clock = clock or SystemClock()
         self._old_copies = False
+        self._decoded: tuple[tuple[int, int], list[Credential]] | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.paths.home)!r}, mode={self.meta.mode!r})"
@@ -89,8 +90,18 @@ class Repository(CredentialLinks):
     # ------------------------------------------------------------- credentials
 
     def credentials(self) -> list[Credential]:
-        """Every credential, by name."""
-        return [credential_from(r) for r in self._store.query("SELECT * FROM credentials ORDER BY name")]
+        """Every credential, by name.
+
+        Decoded once and kept until the database changes: a commit by this vault, or by any
+        other connection or process (``PRAGMA data_version``, which costs no page read), so a
+        long-lived reader (the agent, the TUI) pays nothing per row for an unchanged vault and
+        still sees another process's change at once.
+        """
+        version = (self._store.data_version(), self._store.commits)
+        if self._decoded is None or self._decoded[0] != version:
+            rows = self._store.query("SELECT * FROM credentials ORDER BY name")
+            self._decoded = (version, [credential_from(r) for r in rows])
+        return list(self._decoded[1])
 
     def credentials_stored_in_order(self, prefix: str) -> list[Credential]:
         """The credentials whose names start with ``prefix``, in the order they were first stored

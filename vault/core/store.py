@@ -70,6 +70,9 @@ class Store:
         self.read_only: str | None = None
         """Why this store cannot be written, when it was opened immutable."""
         self._verified = False
+        self.commits = 0
+        """This store's own commits so far: with :meth:`data_version` (everyone else's), what
+        tells a cache of decoded rows that it is stale."""
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -217,6 +220,7 @@ class Store:
                 raise
             faults.reached("commit")
             self._conn.execute("COMMIT")
+            self.commits += 1
             faults.reached("committed")
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -259,6 +263,7 @@ class Store:
         self.verify()
         with self._lock, _mapped():
             self._conn.execute(f"PRAGMA rekey = {key.sql_literal()}")
+            self.commits += 1
 
     def checkpoint(self) -> bool:
         """Copy every committed WAL frame into the file and empty the WAL (``TRUNCATE``), so no

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from vault.core.timefmt import expiry
 
 if TYPE_CHECKING:
+    from vault.core.model import Credential
     from vault.core.repository import Repository
 
 LIST_COLUMNS = ["NAME", "PROVIDER", "ACCOUNT", "STATUS", "EXPIRES"]
@@ -23,12 +24,26 @@ def table(rows: list[list[str]]) -> str:
     )
 
 
+def _json_row(credential: Credential, now: float) -> str:
+    """One element of ``list --json``'s array, exactly as ``json.dumps(rows, indent=2)`` writes
+    it; kept on the record per status, so an unchanged vault is listed without encoding."""
+    status = credential.status_at(now)
+    key = ("json-row", status)
+    row = credential.renderings.get(key)
+    if row is None:
+        text = json.dumps(credential.public(now), indent=2, ensure_ascii=False)
+        row = credential.renderings[key] = "  " + text.replace("\n", "\n  ")  # JSON strings hold no raw newline
+    return row
+
+
 def list_output(vault: Repository, *, as_json: bool, human: bool) -> tuple[str, str]:
     """``tokendeck list``'s stdout and stderr: JSON, or a table with human or ISO 8601 times."""
     credentials = vault.credentials()
     now = vault.clock.now()
     if as_json:
-        return json.dumps([c.public(now) for c in credentials], indent=2, ensure_ascii=False) + "\n", ""
+        if not credentials:
+            return "[]\n", ""
+        return "[\n" + ",\n".join(_json_row(c, now) for c in credentials) + "\n]\n", ""
     if not credentials:
         return "", NO_CREDENTIALS
     rows = [LIST_COLUMNS]
