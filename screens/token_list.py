@@ -151,11 +151,14 @@ class TokenListScreen(Screen[None]):
         self._credentials = sorted(credentials, key=by_expiry)
         self._rebuild(highlight)
 
-    def _rebuild(self, highlight: str | None = None) -> None:
+    def _rebuild(self, highlight: str | None = None, *, only_if_changed: bool = False) -> None:
         now = self.app.clock.now()
         table = self.table
         current = highlight or self.selected_name()
-        self._shown = [c for c in self._credentials if matches(c, self.filter_input.value)]
+        shown = [c for c in self._credentials if matches(c, self.filter_input.value)]
+        if only_if_changed and [c.name for c in shown] == [c.name for c in self._shown]:
+            return  # a keystroke that leaves the same rows: nothing to redraw
+        self._shown = shown
         table.clear()
         self._cell_text.clear()
         for c in self._shown:
@@ -264,7 +267,7 @@ class TokenListScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._rebuild()
+        self._rebuild(only_if_changed=True)
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
