@@ -32,7 +32,7 @@ snapshots: $(STAMP)
 	$(BIN)/pytest tests/test_snapshots.py --snapshot-update
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/cli_latency.py
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -418,6 +418,21 @@ def test_a_deleted_token_leaves_no_copy_in_any_page_while_another_process_has_th
         assert where_found(home / "vault.db", key, "sk_SECOND_0123456789") == []
         assert cli.token("replaced") == "sk_NEWER_0123456789"
 
+        import dataclasses
+
+        now = cli.clock.now()
+        oauth = vault.Credential(name="rot", provider="github", kind="oauth", created_at=now, updated_at=now,
+                                 access_token=vault.Secret("at_OLD_0123456789"),
+                                 refresh_token=vault.Secret("rt_OLD_0123456789"))  # fmt: skip
+        cli.save(oauth)
+        rotated = dataclasses.replace(
+            oauth, access_token=vault.Secret("at_NEW_0123456789"), refresh_token=vault.Secret("rt_NEW_0123456789")
+        )
+        cli.save_refreshed(rotated, sent_refresh_token="rt_OLD_0123456789", detail="rotated")
+        cli.settle()  # after a batch of refreshes (the refresher's tick), or on close
+        for gone in ("rt_OLD_0123456789", "at_OLD_0123456789"):
+            assert where_found(home / "vault.db", key, gone) == [], gone
+
 
 # ------------------------------------- 4. the agent's environment unlocks nothing
 

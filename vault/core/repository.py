@@ -57,15 +57,17 @@ class Repository(CredentialLinks):
         self.close()
 
     def close(self) -> None:
-        """Close the database. The vault cannot be used afterwards."""
+        """Close the database (paying a checkpoint a write still owes). The vault cannot be
+        used afterwards."""
+        self.settle()
         self._store.close()
 
     def forget_old_copies(self) -> bool:
-        """After a secret left the vault (a delete, a revocation, a rotated or replaced token):
-        checkpoint the WAL with ``TRUNCATE`` so that no old copy of a page survives in it
-        (``secure_delete`` has already zeroed it in the page itself).  When a reader holds the
-        checkpoint back, it is owed, and :meth:`settle` (whoever refreshes in the background
-        calls it on every tick) retries.  Whether no old copy is left."""
+        """After a secret left the vault (a delete, a revocation, a replaced token): checkpoint
+        the WAL with ``TRUNCATE`` so that no old copy of a page survives in it (``secure_delete``
+        has already zeroed it in the page itself).  When a reader holds the checkpoint back, it
+        is owed, and :meth:`settle` retries: whoever refreshes in the background calls it on
+        every tick, and :meth:`close` before closing.  Whether no old copy is left."""
         self._old_copies = not self._store.checkpoint()
         return not self._old_copies
 
@@ -265,7 +267,9 @@ class Repository(CredentialLinks):
                 self._audit(conn, credential.name, "refresh", "ok", detail)
         if changed == 0:
             raise VaultError(f"{credential.name} changed while it was being refreshed; the refresh was not stored")
-        self.forget_old_copies()  # the token (and a rotated refresh token) it replaced
+        # The tokens it replaced (a rotated refresh token too) go from the WAL at the next
+        # settle(): after a batch of refreshes, or on close; not one checkpoint per refresh.
+        self._old_copies = True
 
     def remove(self, name: str) -> Credential:
         """Delete ``name`` and its secrets from the vault (``secure_delete`` zeroes them).
