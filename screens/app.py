@@ -161,10 +161,12 @@ class VaultApp(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
     def _open_without_asking(self) -> None:
         """Keyring vaults and passphrases from the environment: no unlock screen unless it fails."""
-        from vault.services.opening import open_vault
+        from vault.services.opening import open_early, open_vault
 
         try:
-            vault = open_vault(self.paths.home, env=self.env, clock=self.clock)
+            vault = open_early(self.paths.home, self.clock) if self.env is os.environ else None
+            if vault is None:
+                vault = open_vault(self.paths.home, env=self.env, clock=self.clock)
         except VaultError as exc:
             self.call_from_thread(self.push_screen, self.routes.unlock(problem=exc.message))
             return

@@ -82,6 +82,37 @@ async def test_environment_passphrase_unlocks_without_asking(passphrase_vault: P
         await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen) and names(app) == ["gh"])
 
 
+@pytest.mark.parametrize("given", [PASS, "not it"])
+async def test_the_early_unlock_is_what_the_app_opens_or_says(
+    passphrase_vault: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    """``tokendeck`` starts the KDF before it imports the TUI (issue 15, item 3): the app takes
+    that vault, or shows the error it came to, on the unlock screen; once, not again later."""
+    from vault.services import opening
+
+    monkeypatch.setenv("TOKENDECK_PASSPHRASE", given)
+    opening.unlock_early()
+    opened: list[object] = []
+    monkeypatch.setattr(opening, "open_vault", lambda *a, **k: opened.append(a))  # must not be needed
+    app = make_app(home=passphrase_vault, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        if given == PASS:
+            await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen) and names(app) == ["gh"])
+        else:
+            from textual.css.query import NoMatches
+
+            def said() -> str:
+                try:
+                    return str(app.screen.query_one("#problem", Label).render())
+                except NoMatches:
+                    return ""
+
+            await wait_for(pilot, lambda: isinstance(app.screen, UnlockScreen) and "wrong passphrase" in said())
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.2)  # let the screen finish mounting before the app exits
+    assert opened == [] and opening._EARLY == {}
+
+
 async def test_first_run_creates_a_vault(home: Path, no_keyring: None) -> None:
     app = make_app(home=home, settings=QUIET, env={})
     async with app.run_test(size=SIZE) as pilot:

@@ -26,10 +26,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = fast_path(argv)
     if code is not None:
         return code
-    from vault.cli.parser import build_parser
+    from vault.cli.parser import TUI_HANDLER, build_parser
     from vault.cli.terminal import run_guarded
 
     args = build_parser().parse_args(argv)
+    if args.handler == TUI_HANDLER and sys.stdin.isatty():
+        from vault.core.process import keep_secrets_out_of_dumps
+        from vault.services.opening import unlock_early
+
+        keep_secrets_out_of_dumps()  # before the key is derived
+        unlock_early()  # the KDF beside Textual's imports, not after them
     return run_guarded(lambda: _handler(args.handler)(args))
 
 

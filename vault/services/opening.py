@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Callable, Mapping
 
 from vault.core import keys
@@ -89,6 +90,53 @@ def unlock(
         return asked[0]
 
     return paths, choose_key(paths.db, meta, key_for)
+
+
+class _Early:
+    """An :func:`unlock` running in a thread, and what it came to."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: tuple[VaultPaths, Unlocked] | None = None
+        self.error: VaultError | None = None
+
+
+_EARLY: dict[str, _Early] = {}
+
+
+def unlock_early() -> None:
+    """Start finding and proving the key of this environment's vault in a thread, without a
+    prompt, for a front end that has a lot to import first (the TUI: Textual): the KDF
+    releases the GIL, so it runs beside the imports instead of after them.  The front end
+    takes the result with :func:`open_early`; an error waits for it there."""
+    early = _Early()
+    _EARLY[str(resolve_home().home)] = early
+
+    def run() -> None:
+        try:
+            early.result = unlock(prompt=None)
+        except VaultError as exc:
+            early.error = exc
+        finally:
+            early.done.set()
+
+    threading.Thread(target=run, name="tokendeck-early-unlock", daemon=True).start()
+
+
+def open_early(home: str | os.PathLike[str] | None, clock: Clock | None = None) -> Vault | None:
+    """The vault :func:`unlock_early` unlocked for ``home``, opened; None when none was started.
+
+    Raises:
+        VaultError: what unlocking it raised.
+    """
+    early = _EARLY.pop(str(resolve_home(home).home), None)
+    if early is None:
+        return None
+    early.done.wait()
+    if early.error is not None:
+        raise early.error
+    assert early.result is not None  # noqa: S101 - set unless error is
+    return open_unlocked(*early.result, clock)
 
 
 def open_unlocked(paths: VaultPaths, unlocked: Unlocked, clock: Clock | None = None) -> Vault:
