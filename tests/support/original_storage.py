@@ -42,8 +42,12 @@ class OriginalTokenStorage:
         self._conn.close()
 
     def _row(self, table: str, user_id: object) -> sqlite3.Row | None:
+        """The user's row; None when there is none, or on any error (as the original logged and did)."""
         self._conn.row_factory = sqlite3.Row
-        rows = self._conn.execute(f"SELECT * FROM {table} WHERE user_id = ?", (user_id,)).fetchall()  # noqa: S608
+        try:
+            rows = self._conn.execute(f"SELECT * FROM {table} WHERE user_id = ?", (user_id,)).fetchall()  # noqa: S608
+        except (sqlite3.Error, TypeError, ValueError):
+            return None
         return rows[0] if rows else None
 
     def _upsert(self, table: str, user_id: object, values: dict[str, Any]) -> bool:
@@ -81,10 +85,7 @@ class OriginalTokenStorage:
         return self._upsert("jira_tokens", user_id, {"token": token, "server_url": server_url, "username": username})
 
     def get_jira_token(self, user_id: str) -> dict[str, Any] | None:
-        try:
-            row = self._row("jira_tokens", user_id)
-        except (sqlite3.Error, TypeError, ValueError):
-            return None
+        row = self._row("jira_tokens", user_id)
         if row is None:
             return None
         return {
@@ -117,10 +118,7 @@ class OriginalTokenStorage:
         return self._upsert("gdrive_tokens", user_id, values)
 
     def get_gdrive_credentials(self, user_id: str) -> Credentials | None:
-        try:
-            row = self._row("gdrive_tokens", user_id)
-        except (sqlite3.Error, TypeError, ValueError):
-            return None
+        row = self._row("gdrive_tokens", user_id)
         if row is None:
             return None
         credentials = Credentials(  # type: ignore[no-untyped-call]
@@ -136,10 +134,7 @@ class OriginalTokenStorage:
         return credentials
 
     def get_gdrive_token_info(self, user_id: str) -> dict[str, Any] | None:
-        try:
-            row = self._row("gdrive_tokens", user_id)
-        except (sqlite3.Error, TypeError, ValueError):
-            return None
+        row = self._row("gdrive_tokens", user_id)
         if row is None:
             return None
         return {

@@ -61,13 +61,13 @@ class Store:
     workers may share a store.  Use :meth:`create` or :meth:`open`.
     """
 
-    def __init__(self, conn: sqlcipher3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlcipher3.Connection, path: Path, salt: bytes, read_only: str | None = None) -> None:
         self._conn = conn
         self._lock = threading.RLock()
         self.path = path
-        self.salt = b""
+        self.salt = salt
         """The file's SQLCipher salt (not secret): a re-key keeps it."""
-        self.read_only: str | None = None
+        self.read_only = read_only
         """Why this store cannot be written, when it was opened immutable."""
         self._verified = False
         self.commits = 0
@@ -83,8 +83,7 @@ class Store:
     def create(cls, path: Path, key: DatabaseKey) -> Store:
         """Write the schema into ``path``, an empty file the caller created 0600."""
         conn = _connect(path, key)
-        store = cls(conn, path)
-        store.salt = key.salt
+        store = cls(conn, path, key.salt)
         with _mapped():
             conn.execute("PRAGMA journal_mode = WAL").fetchall()
         store._configure()
@@ -110,22 +109,20 @@ class Store:
             conn = _connect(path, key, mode="ro&immutable=1" if immutable else "ro")
         except VaultError:
             return "unreadable"
-        outcome: Literal["ok", "undecryptable", "unreadable"] | None = None
+        proven = False
         try:
             try:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
             except sqlcipher3.OperationalError:
-                outcome = "unreadable"
-                return outcome
+                return "unreadable"
             except sqlcipher3.DatabaseError:
-                outcome = "undecryptable"
-                return outcome
+                return "undecryptable"
             _check_version(conn)
-            outcome = "ok"
-            return outcome
+            proven = True
+            return "ok"
         finally:
             conn.close()
-            if fresh and outcome != "ok":
+            if fresh and not proven:
                 _remove_unused_wal(path)
 
     @classmethod
@@ -151,9 +148,7 @@ class Store:
                 with contextlib.suppress(sqlcipher3.Error):
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             version = _check_version(conn)
-            store = cls(conn, path)
-            store.salt = key.salt
-            store.read_only = read_only
+            store = cls(conn, path, key.salt, read_only)
             if read_only is None:
                 store._configure()
                 if version < LATEST_VERSION:
@@ -243,18 +238,13 @@ class Store:
         """
         if self.read_only is not None:
             return False
-        with self._lock:
-            with _mapped():
-                self._conn.execute("PRAGMA busy_timeout = 0")
+        with self._without_waiting():
             try:
                 with self.transaction(bookkeeping=True) as conn:
                     conn.execute(sql, params)
                 return True
             except (VaultBusy, VaultUnusable):  # busy, or a full disk: bookkeeping waits for next time
                 return False
-            finally:
-                with _mapped():
-                    self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000):d}")
 
     def rekey(self, key: DatabaseKey) -> None:
         """Re-encrypt every page under ``key`` (SQLCipher ``PRAGMA rekey``)."""
@@ -271,16 +261,24 @@ class Store:
         then a later call finishes the job)."""
         if self.read_only is not None:
             return False
-        with self._lock:
-            try:
-                self._conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            with self._without_waiting():
                 busy, _, _ = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            except sqlcipher3.Error:
-                return False
+        except (sqlcipher3.Error, VaultError):
+            return False
+        return not busy
+
+    @contextlib.contextmanager
+    def _without_waiting(self) -> Iterator[None]:
+        """No busy wait for the statements inside (``busy_timeout = 0``), then the usual one."""
+        with self._lock:
+            with _mapped():
+                self._conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                yield
             finally:
-                with contextlib.suppress(sqlcipher3.Error):
+                with _mapped():
                     self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000):d}")
-            return not busy
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(sqlcipher3.Error):

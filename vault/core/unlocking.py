@@ -39,6 +39,8 @@ class Unlocked:
     """Why the files can only be read here, when that is so."""
     retired: KeySlot | None = None
     """The slot a finished key change left behind (its keyring entry can go)."""
+    changed: bool = False
+    """Whether ``meta`` differs from what ``vault.json`` holds (so the open must write it)."""
 
 
 def choose_key(db: Path, meta: VaultMeta, key_for: KeyFor) -> Unlocked:
@@ -83,8 +85,9 @@ def choose_key(db: Path, meta: VaultMeta, key_for: KeyFor) -> Unlocked:
 
 def _opened(meta: VaultMeta, name: str, slot: KeySlot, key: DatabaseKey, read_only: str | None) -> Unlocked:
     if name == "pending":  # the file was re-encrypted under the next key: the change is done
-        return Unlocked(key, VaultMeta(meta.vault_id, slot), read_only, retired=meta.slot)
-    return Unlocked(key, VaultMeta(meta.vault_id, slot, meta.pending), read_only)
+        return Unlocked(key, VaultMeta(meta.vault_id, slot), read_only, retired=meta.slot, changed=True)
+    after = VaultMeta(meta.vault_id, slot, meta.pending)
+    return Unlocked(key, after, read_only, changed=after != meta)
 
 
 def _refusal(db: Path, meta: VaultMeta, matched: list[str]) -> Exception:

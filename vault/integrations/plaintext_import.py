@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -41,22 +42,13 @@ class TokenStorage(Protocol):
 
     def _find(self, prefix: str, field: str, key: str) -> Credential | None: ...
 
-    def _write_jira(
-        self, user_id: str, token: str, server_url: str, username: str | None, at: tuple[float, float] | None = None
-    ) -> None: ...
+    @property
+    def _write_jira(self) -> Callable[..., None]:
+        """:meth:`vault.integrations.compat.TokenStorage._write_jira` (its arguments, and ``at=``)."""
 
-    def _write_gdrive(
-        self,
-        user_id: str,
-        *,
-        token: str | None,
-        refresh_token: str | None,
-        id_token: str | None,
-        scopes: Any,
-        expiry: datetime | None,
-        client: tuple[str | None, str | None, str | None],
-        at: tuple[float, float] | None = None,
-    ) -> None: ...
+    @property
+    def _write_gdrive(self) -> Callable[..., None]:
+        """:meth:`vault.integrations.compat.TokenStorage._write_gdrive` (likewise)."""
 
 
 log = logging.getLogger("vault.compat")

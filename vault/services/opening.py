@@ -143,19 +143,12 @@ def open_unlocked(paths: VaultPaths, unlocked: Unlocked, clock: Clock | None = N
     """Open with a key :func:`unlock` proved, and record what the open settled: a key change
     that had re-encrypted the file is finished, a vault without a key-check value gets one."""
     store = Store.open(paths.db, unlocked.key, read_only=unlocked.read_only)
-    if unlocked.read_only is None and unlocked.meta != _recorded(paths):
+    if unlocked.read_only is None and unlocked.changed:
         with contextlib.suppress(OSError):
             unlocked.meta.write(paths.meta)
             if unlocked.retired is not None and unlocked.retired.mode == "keyring":
                 keyring_delete(unlocked.retired)
     return Vault(store, paths, unlocked.meta, clock)
-
-
-def _recorded(paths: VaultPaths) -> VaultMeta | None:
-    try:
-        return VaultMeta.read(paths.meta) if paths.meta.exists() else None
-    except VaultError:
-        return None
 
 
 def init_vault(
