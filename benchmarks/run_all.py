@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -27,6 +28,16 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("signin.py", [], ["--runs", "3"]),
     ("tui_filter.py", [], ["--runs", "2"]),
     ("tui.py", ["--terminal", "pty", "--idle", "20", "--idle-runs", "2"], ["--terminal", "pty", "--idle", "5"]),
+    (
+        "tui.py",
+        ["--count", "10000", "--terminal", "pty", "--runs", "3", "--idle", "20", "--idle-runs", "1"],
+        ["--count", "10000", "--terminal", "pty", "--runs", "1", "--idle", "5", "--idle-runs", "1"],
+    ),
+    (
+        "tui.py",
+        ["--terminal", "tmux", "--runs", "1", "--idle", "20", "--idle-runs", "2"],
+        ["--terminal", "tmux", "--runs", "1", "--idle", "5", "--idle-runs", "1"],
+    ),
 ]
 """(script, its arguments for the record, its arguments with ``--quick``)."""
 
@@ -60,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     failed = []
     for script, full, quick in BENCHMARKS:
         argv_ = [sys.executable, str(HERE / script), *(quick if args.quick else full)]
+        if "tmux" in argv_ and shutil.which("tmux") is None:
+            sections.append(f"## `{script} {' '.join(argv_[2:])}`\n\nskipped: tmux is not installed.\n")
+            continue
         print(f"== {script}", flush=True)
         start = time.monotonic()
         done = subprocess.run(argv_, capture_output=True, text=True, check=False)  # noqa: S603 - our own scripts

@@ -118,6 +118,7 @@ class TokenListScreen(Screen[None]):
         self._cell_text: dict[str, tuple[str, str, object, object]] = {}
         self._styles: dict[tuple[str | None, bool, bool], Style] = {}
         self._mounted_just_now = False
+        self._status_text = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -181,6 +182,8 @@ class TokenListScreen(Screen[None]):
     def refresh_times(self) -> None:
         """Re-read the clock and update, in place, the Status and Expires cells on screen
         whose text changed (most countdowns, "in 89d", change rarely)."""
+        if not self.is_current:
+            return  # under the detail screen nothing of this one shows; resuming reloads it
         now = self.app.clock.now()
         first = max(int(self.table.scroll_y), 0)  # one line per row: rows on screen only;
         visible = self._shown[first : first + self.table.size.height + 1]  # scrolled-in rows catch up next tick
@@ -212,7 +215,15 @@ class TokenListScreen(Screen[None]):
             last=app.last_refresh_report,
             problem=app.agent_problem,
         )
-        self.status_line.update("  ·  ".join([f"{count} credentials", *words]))
+        text = "  ·  ".join([f"{count} credentials", *words])
+        if text == self._status_text:
+            return  # most ticks: the same words, nothing to repaint
+        # A new layout only when the line may need a different height (it wraps to two
+        # when narrow); otherwise a layout pass would repaint the whole screen every second.
+        width = self.status_line.content_size.width
+        fits = width > 0 and max(len(text), len(self._status_text)) <= width
+        self._status_text = text
+        self.status_line.update(text, layout=not fits)
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         self._styles.clear()

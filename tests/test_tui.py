@@ -151,3 +151,31 @@ async def test_untrusted_text_is_never_markup(opened: tuple[Vault, FrozenClock],
 async def test_make_app_defaults_to_the_vaults_clock(opened: tuple[Vault, FrozenClock]) -> None:
     vault, clock = opened
     assert make_app(vault).clock is clock
+
+
+async def test_an_idle_tick_repaints_only_what_changed(samples: tuple[Vault, FrozenClock]) -> None:
+    """The once-a-second tick: a status line whose words are the same is left alone, and new
+    words that fit the line ask for no new layout (a layout repaints the whole screen)."""
+    vault, clock = samples
+    app = make_app(vault, clock)
+    async with app.run_test(size=SIZE):
+        screen = app.screen
+        assert isinstance(screen, TokenListScreen)
+        updates: list[tuple[str, bool]] = []
+        real_update = screen.status_line.update
+
+        def update(content: object = "", *, layout: bool = True) -> None:
+            updates.append((str(content), layout))
+            real_update(content, layout=layout)  # type: ignore[arg-type]
+
+        screen.status_line.update = update  # type: ignore[method-assign]
+        screen.refresh_times()
+        assert updates == []  # nothing moved on the frozen clock
+
+        vault.add_static("soon", provider="api-key", token="tok", expires_at=clock.now() + 90)
+        screen._credentials.append(vault.get("soon"))  # as a reload would, without redrawing the rows
+        screen.refresh_times()
+        assert len(updates) == 1
+        words, layout = updates[0]
+        assert "5 credentials" in words
+        assert layout is False  # one line at 100 columns, before and after
