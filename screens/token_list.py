@@ -17,27 +17,25 @@ from textual.color import Color
 from textual.command import Provider
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from screens.app import VaultApp
 from screens.countdown import STATUS_COLOURS, URGENCY_COLOURS, expires_text, urgency
+from screens.credential_table import Column, CredentialTable, Row
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.refreshing import refresher_status
 from vault.core.model import Credential
 from vault.errors import VaultError
 
-COLUMNS: tuple[tuple[str, str], ...] = (
-    ("name", "Name"),
-    ("provider", "Provider"),
-    ("account", "Account"),
-    ("status", "Status"),
-    ("expires", "Expires"),
+COLUMNS: tuple[Column, ...] = (
+    Column("name", "Name"),
+    Column("provider", "Provider"),
+    Column("account", "Account"),
+    Column("status", "Status", 15),  # the tick rewrites these two: fixed widths
+    Column("expires", "Expires", 12),  # ("refresh failing", "in 59m 59s")
 )
-"""(key, label) of each column, in display order; cells are updated by key."""
-
-TICKING_WIDTHS: dict[str, int] = {"status": 15, "expires": 12}
-"""Widths of the columns the tick rewrites ("refresh failing", "in 59m 59s")."""
+"""The columns, in display order; cells are updated by key."""
 
 TICK_SECONDS = 1.0
 """How often the countdowns are re-read from the clock (the shortest span shown is a second)."""
@@ -60,11 +58,14 @@ def plain(value: str | None) -> Text:
     return Text(value, no_wrap=True, overflow="ellipsis")
 
 
-def matches(credential: Credential, needle: str) -> bool:
-    needle = needle.strip().lower()
-    return not needle or any(
-        needle in (v or "").lower() for v in (credential.name, credential.provider, credential.account)
-    )
+def _same(shown: Text, new: Text) -> bool:
+    return shown.plain == new.plain and shown.style == new.style and shown.spans == new.spans
+
+
+def search_text(credential: Credential) -> str:
+    """What the filter looks in: name, provider and account, lower-cased, kept apart by a
+    character no one can type into the filter (so a needle never spans two fields)."""
+    return "\0".join((v or "").lower() for v in (credential.name, credential.provider, credential.account))
 
 
 class ListCommands(ActionCommands):
@@ -90,7 +91,7 @@ class TokenListScreen(Screen[None]):
     """Lists the vault's credentials, soonest expiry first; rows keyed by credential name."""
 
     app = getters.app(VaultApp)
-    table = getters.query_one("#tokens", DataTable)
+    table = getters.query_one("#tokens", CredentialTable)
     empty = getters.query_one("#empty", Static)
     filter_input = getters.query_one("#filter", Input)
     status_line = getters.query_one("#status-line", Static)
@@ -115,27 +116,29 @@ class TokenListScreen(Screen[None]):
         super().__init__()
         self._credentials: list[Credential] = []
         self._shown: list[Credential] = []
-        self._cell_text: dict[str, tuple[str, str, object, object]] = {}
+        self._rows: dict[str, Row] = {}
+        """Every credential's row, built once per load; a filter shows some of them."""
+        self._searched: dict[str, str] = {}
+        """Every credential's :func:`search_text`, built with its row."""
         self._styles: dict[tuple[str | None, bool, bool], Style] = {}
         self._mounted_just_now = False
         self._status_text = ""
+        self._offered: bool | None = None
+        """Whether the footer offers "Sign in again", as last drawn."""
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="type / to filter by name, provider or account", id="filter")
-        yield DataTable(id="tokens", cursor_type="row", zebra_stripes=True)
+        yield CredentialTable(COLUMNS, id="tokens")
         yield Static(EMPTY_MESSAGE, id="empty", markup=False)
         yield Static("", id="status-line", markup=False)
         yield Footer()
 
     async def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            # Fixed widths for the ticking columns: re-measuring a column on every
-            # update is quadratic in the number of rows.
-            self.table.add_column(label, key=key, width=TICKING_WIDTHS.get(key))
         self._mounted_just_now = True
         self.set_interval(TICK_SECONDS, self.refresh_times)
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
+        self.watch(self.table, "scroll_y", self.refresh_times, init=False)  # rows scrolled in catch up
         await self.load()
 
     # ------------------------------------------------------------------ data
@@ -150,51 +153,54 @@ class TokenListScreen(Screen[None]):
             self.app.report(exc)
             return
         self._credentials = sorted(credentials, key=by_expiry)
-        self._rebuild(highlight)
-
-    def _rebuild(self, highlight: str | None = None, *, only_if_changed: bool = False) -> None:
         now = self.app.clock.now()
+        self._rows = {c.name: self._row(c, now) for c in self._credentials}
+        self._searched = {c.name: search_text(c) for c in self._credentials}
+        self.table.fit(self._rows.values())
+        self._rebuild(highlight, reloaded=True)
+
+    def _row(self, credential: Credential, now: float) -> Row:
+        return Row(
+            credential.name,
+            {
+                "name": plain(credential.name),
+                "provider": plain(credential.provider),
+                "account": plain(credential.account),
+                "status": self._status_cell(credential, now),
+                "expires": self._expires_cell(credential, now),
+            },
+        )
+
+    def _rebuild(self, highlight: str | None = None, *, reloaded: bool = False) -> None:
+        """Show the credentials the filter matches: the rows already built, in order; a
+        keystroke that leaves the same rows changes nothing."""
         table = self.table
-        current = highlight or self.selected_name()
-        shown = [c for c in self._credentials if matches(c, self.filter_input.value)]
-        if only_if_changed and [c.name for c in shown] == [c.name for c in self._shown]:
-            return  # a keystroke that leaves the same rows: nothing to redraw
+        needle = self.filter_input.value.strip().lower()
+        searched = self._searched
+        shown = [c for c in self._credentials if needle in searched[c.name]] if needle else self._credentials
+        if not reloaded and [c.name for c in shown] == [c.name for c in self._shown]:
+            return
         self._shown = shown
-        table.clear()
-        self._cell_text.clear()
-        for c in self._shown:
-            table.add_row(
-                plain(c.name),
-                plain(c.provider),
-                plain(c.account),
-                self._status_cell(c, now),
-                self._expires_cell(c, now),
-                key=c.name,
-            )
-        names = [c.name for c in self._shown]
-        if current in names:
-            table.move_cursor(row=names.index(current))
-        table.display = bool(self._shown)
+        table.show([self._rows[c.name] for c in shown], cursor_on=highlight)
+        table.display = bool(shown)
         self.empty.display = not self._credentials
-        self.refresh_bindings()
-        self._update_status_line()
+        self._refresh_offers()
+        self.refresh_times()  # rows that were filtered out missed their ticks
 
     def refresh_times(self) -> None:
         """Re-read the clock and update, in place, the Status and Expires cells on screen
-        whose text changed (most countdowns, "in 89d", change rarely)."""
+        whose text changed (most countdowns, "in 89d", change rarely); each changed row
+        repaints its own line."""
         if not self.is_current:
             return  # under the detail screen nothing of this one shows; resuming reloads it
         now = self.app.clock.now()
-        first = max(int(self.table.scroll_y), 0)  # one line per row: rows on screen only;
-        visible = self._shown[first : first + self.table.size.height + 1]  # scrolled-in rows catch up next tick
-        for c in visible:
-            shown = self._cell_text.get(c.name)
+        for index in self.table.visible_rows:
+            c = self._shown[index]
+            row = self._rows[c.name]
             status, expires = self._status_cell(c, now), self._expires_cell(c, now)
-            if shown is not None and shown == (status.plain, expires.plain, status.style, expires.style):
+            if _same(row.cells["status"], status) and _same(row.cells["expires"], expires):
                 continue
-            self._cell_text[c.name] = (status.plain, expires.plain, status.style, expires.style)
-            self.table.update_cell(c.name, "status", status)
-            self.table.update_cell(c.name, "expires", expires)
+            self.table.update_cells(c.name, {"status": status, "expires": expires})
         self._update_status_line()
 
     def selected_name(self) -> str | None:
@@ -227,7 +233,7 @@ class TokenListScreen(Screen[None]):
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         self._styles.clear()
-        self.refresh_times()
+        self.refresh_times()  # recolours the rows on screen; the rest as they scroll in
 
     def _colour(self, variable: str | None, bold: bool, dim_if_none: bool) -> Style:
         key = (variable, bold, dim_if_none)
@@ -278,14 +284,14 @@ class TokenListScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        self._rebuild(only_if_changed=True)
+        self._rebuild()
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self, event: Input.Submitted) -> None:
         self.table.focus()
 
-    @on(DataTable.RowSelected, "#tokens")
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(CredentialTable.RowSelected, "#tokens")
+    def _row_selected(self, event: CredentialTable.RowSelected) -> None:
         self.action_open()
 
     def key_escape(self) -> None:
@@ -306,9 +312,8 @@ class TokenListScreen(Screen[None]):
             self.app.push_screen(DetailScreen(name))
 
     def selected(self) -> Credential | None:
-        if not self._shown or not self.table.is_valid_row_index(self.table.cursor_row):
-            return None
-        return self._shown[self.table.cursor_row]
+        index = self.table.cursor_row
+        return self._shown[index] if 0 <= index < len(self._shown) else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ "Sign in again" is offered on a row that needs it (and shown in the footer only then)."""
@@ -317,9 +322,17 @@ class TokenListScreen(Screen[None]):
             return credential is not None and credential.offers_sign_in_again(self.app.clock.now())
         return True
 
-    @on(DataTable.RowHighlighted, "#tokens")
-    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        self.refresh_bindings()
+    @on(CredentialTable.RowHighlighted, "#tokens")
+    def _row_highlighted(self, event: CredentialTable.RowHighlighted) -> None:
+        self._refresh_offers()
+
+    def _refresh_offers(self) -> None:
+        """Redraw the footer when what it offers changed ("Sign in again" comes and goes with
+        the row under the cursor): a redraw rebuilds the footer, too slow for every keystroke."""
+        offered = self.check_action("sign_in_again", ())
+        if offered != self._offered:
+            self._offered = offered
+            self.refresh_bindings()
 
     def action_sign_in_again(self) -> None:
         credential = self.selected()

@@ -21,9 +21,10 @@ import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import DataTable, Input, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from screens.app import VaultApp
+from screens.credential_table import CredentialTable
 from screens.detail import DetailScreen
 from screens.dialogs.confirm import ConfirmDialog
 from screens.main import make_app
@@ -124,8 +125,8 @@ def screen_of(app: App[Any], kind: type[S]) -> S:
 
 async def select(pilot: Pilot[None], name: str) -> None:
     """Put the list's cursor on ``name``'s row."""
-    table = screen_of(pilot.app, TokenListScreen).query_one("#tokens", DataTable)
-    table.move_cursor(row=table.get_row_index(name))
+    table = screen_of(pilot.app, TokenListScreen).query_one("#tokens", CredentialTable)
+    table.move_cursor(table.row_keys.index(name))
     await pilot.pause()
 
 
@@ -197,8 +198,8 @@ class TestTokenList:
         self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int], theme: str
     ) -> None:
         async def run_before(pilot: Pilot[None]) -> None:
-            table = screen_of(pilot.app, TokenListScreen).query_one("#tokens", DataTable)
-            assert [row.value for row in table.rows] == EVERY_STATUS_ORDER
+            table = screen_of(pilot.app, TokenListScreen).query_one("#tokens", CredentialTable)
+            assert table.row_keys == EVERY_STATUS_ORDER
 
         assert snap_compare(every_status, run_before=with_theme(theme, run_before), terminal_size=size)
 

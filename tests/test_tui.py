@@ -10,9 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 from rich.text import Text
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
 from screens.app import VaultApp
+from screens.credential_table import CredentialTable
 from screens.main import make_app
 from screens.token_list import EMPTY_MESSAGE, TokenListScreen
 from tests.support.tui import DAY, HOUR, SAMPLE_ORDER, add_samples, new_vault
@@ -37,11 +38,11 @@ def samples(opened: tuple[Vault, FrozenClock]) -> tuple[Vault, FrozenClock]:
     return opened
 
 
-def table_of(app: VaultApp) -> DataTable[Text | str]:
-    return app.screen.query_one("#tokens", DataTable)
+def table_of(app: VaultApp) -> CredentialTable:
+    return app.screen.query_one("#tokens", CredentialTable)
 
 
-def column(table: DataTable[Text | str], key: str) -> list[str]:
+def column(table: CredentialTable, key: str) -> list[str]:
     """The plain text of one column, top to bottom."""
     return [str(cell) for cell in table.get_column(key)]
 
@@ -51,7 +52,7 @@ async def test_rows_are_keyed_by_name_soonest_expiry_first(samples: tuple[Vault,
     async with app.run_test(size=SIZE):
         assert isinstance(app.screen, TokenListScreen)
         table = table_of(app)
-        assert [row.value for row in table.rows] == SAMPLE_ORDER
+        assert table.row_keys == SAMPLE_ORDER
         assert column(table, "name") == SAMPLE_ORDER
         assert column(table, "provider") == ["api-key", "github-pat", "gitlab-pat", "api-key"]
         assert column(table, "account") == ["-", "octocat", "ada", "team@example.com"]
@@ -79,7 +80,7 @@ async def test_status_and_expiry_come_from_the_injected_clock(samples: tuple[Vau
         screen.refresh_times()
         assert str(table.get_cell("gitlab", "expires")) == "in 3d 23h"
         assert str(table.get_cell("gitlab", "status")) == "expiring"
-        assert [row.value for row in table.rows] == SAMPLE_ORDER  # order is by expiry, which time does not change
+        assert table.row_keys == SAMPLE_ORDER  # order is by expiry, which time does not change
 
 
 async def test_status_is_coloured_by_urgency(samples: tuple[Vault, FrozenClock]) -> None:

@@ -5,14 +5,16 @@ through workers, behind confirmation modals."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
-from textual.widgets import DataTable, Input, Label
+from textual.widgets import Input, Label
 
 import vault
 from screens.app import VaultApp
+from screens.credential_table import CredentialTable
 from screens.dialogs.confirm import ConfirmDialog
 from screens.main import make_app
 from screens.settings import TuiSettings
@@ -21,6 +23,7 @@ from screens.unlock import FirstRunScreen, UnlockScreen
 from tests.support.authserver import AuthServer
 from tests.support.seeded import seed
 from tests.support.tui import add_samples, new_vault
+from vault import Vault
 
 pytestmark = pytest.mark.anyio
 SIZE = (100, 30)
@@ -47,10 +50,10 @@ def names(app: VaultApp) -> list[str]:
     from textual.css.query import NoMatches
 
     try:
-        table = app.screen.query_one("#tokens", DataTable)
+        table = app.screen.query_one("#tokens", CredentialTable)
     except NoMatches:
         return []
-    return [str(row.value) for row in table.rows]
+    return table.row_keys
 
 
 # ---------------------------------------------------------------- unlocking
@@ -178,6 +181,32 @@ async def test_filter_as_you_type() -> None:
         assert names(app) == ["openai"]
 
 
+T = TypeVar("T")
+
+
+async def test_a_filter_keystroke_reads_nothing_and_reuses_the_rows() -> None:
+    """Typing in the filter never goes back to the vault, and shows the rows built at load."""
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, TokenListScreen)
+        built = dict(screen._rows)
+        reads: list[str] = []
+        real_read = app.read
+
+        async def read(fn: Callable[[Vault], T], *, name: str) -> T:
+            reads.append(name)
+            return await real_read(fn, name=name)
+
+        app.read = read  # type: ignore[method-assign]
+        await pilot.press("slash", *"git", "backspace", "backspace", "backspace", "escape")
+        assert names(app) == ["ci-bot", "github", "gitlab", "openai"]
+        assert reads == []
+        assert screen._rows == built and all(screen._rows[n] is built[n] for n in built)
+
+
 async def test_countdown_urgency_follows_the_status() -> None:
     """The countdown's colour comes from the credential's status: a static token two minutes
     or a day from its end is "expiring" and both look alike; expired is bold red; a month out
@@ -193,8 +222,8 @@ async def test_countdown_urgency_follows_the_status() -> None:
     assert levels == {"expired": "expired", "soon": "warning", "day": "warning", "fine": "fine", "dead": "stopped"}
     app = make_app(opened, clock, settings=QUIET)
     async with app.run_test(size=SIZE):
-        table = app.screen.query_one("#tokens", DataTable)
-        styles = {str(key.value): table.get_cell(key, "expires").style for key in table.rows}
+        table = app.screen.query_one("#tokens", CredentialTable)
+        styles = {key: table.get_cell(key, "expires").style for key in table.row_keys}
         assert styles["expired"].bold and styles["soon"].color == styles["day"].color  # type: ignore[union-attr]
         assert styles["expired"].color != styles["soon"].color and styles["fine"].color is None  # type: ignore[union-attr]
         assert str(table.get_cell("dead", "expires")) == "-"

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from screens.app import VaultApp
+from screens.credential_table import CredentialTable
 from screens.detail import MASK, DetailScreen
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.prompt import PromptDialog
@@ -80,8 +81,7 @@ async def open_detail(pilot: Pilot[None], name: str = "github") -> DetailScreen:
     """From the list, put the cursor on ``name`` and press enter."""
     listed = pilot.app.screen
     assert isinstance(listed, TokenListScreen)
-    table: DataTable[Text] = listed.query_one("#tokens", DataTable)
-    keys = [row.key.value for row in table.ordered_rows]
+    keys = listed.query_one("#tokens", CredentialTable).row_keys
     await pilot.press(*["down"] * keys.index(name), "enter")
     await pilot.pause()
     screen = pilot.app.screen
@@ -384,7 +384,7 @@ async def test_the_list_below_follows_a_rename_and_a_delete_while_hidden(samples
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.screen is listing and CredentialDeleted("octo-work") in seen
-        assert "octo-work" not in [row.value for row in listing.query_one("#tokens", DataTable).rows]
+        assert "octo-work" not in listing.query_one("#tokens", CredentialTable).row_keys
 
 
 async def test_n_then_escape_changes_nothing(samples: tuple[Vault, FrozenClock]) -> None:
@@ -417,8 +417,8 @@ async def test_delete_after_yes_goes_back_to_the_list(samples: tuple[Vault, Froz
         await pilot.pause()
         assert isinstance(app.screen, TokenListScreen)
         assert not vault.exists("github")
-        table: DataTable[Text] = app.screen.query_one("#tokens", DataTable)
-        assert [row.value for row in table.rows] == [n for n in SAMPLE_ORDER if n != "github"]
+        table = app.screen.query_one("#tokens", CredentialTable)
+        assert table.row_keys == [n for n in SAMPLE_ORDER if n != "github"]
 
 
 async def test_delete_answered_no_keeps_it(samples: tuple[Vault, FrozenClock]) -> None:

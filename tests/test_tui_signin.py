@@ -20,10 +20,11 @@ import pytest
 from rich.text import Text
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, Label, OptionList, Static
+from textual.widgets import Checkbox, Input, Label, OptionList, Static
 
 from screens.add_token import AddTokenScreen
 from screens.app import VaultApp
+from screens.credential_table import CredentialTable
 from screens.main import make_app
 from screens.messages import VaultChanged
 from screens.signin import SignInScreen
@@ -147,8 +148,8 @@ async def test_sign_in_lands_on_the_new_row_highlighted(
         await pilot.pause()
 
         assert cursor_name(app) == "acme"
-        table = app.screen.query_one("#tokens", DataTable)
-        assert "acme" in [row.value for row in table.rows]
+        table = app.screen.query_one("#tokens", CredentialTable)
+        assert "acme" in table.row_keys
         assert VaultChanged(highlight="acme") in sent(seen, VaultChanged)
         urls = sent(seen, SignInScreen.UrlReady)
         assert len(urls) == 1 and urls[0].url.startswith(auth_server.issuer + "/authorize?")
@@ -560,9 +561,9 @@ async def test_sign_in_again_replaces_a_dead_credential_in_place(
     app = make_app(vault, clock)
     async with app.run_test(size=SIZE) as pilot:
         notes = Notes(app)
-        table = app.screen.query_one("#tokens", DataTable)
-        await until(pilot, lambda: "work" in [row.value for row in table.rows], "the rows")
-        table.move_cursor(row=table.get_row_index("work"))
+        table = app.screen.query_one("#tokens", CredentialTable)
+        await until(pilot, lambda: "work" in table.row_keys, "the rows")
+        table.move_cursor(table.row_keys.index("work"))
         await pilot.pause()
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, TokenListScreen) and app.screen.is_current
