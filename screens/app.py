@@ -28,7 +28,15 @@ from textual.worker import Worker, WorkerState
 
 from screens.messages import CredentialBusy, RefresherReported, VaultChanged
 from screens.palette import ActionCommands, Command
-from screens.refreshing import AGENT_CHECK_SECONDS, WATCH_SECONDS, AgentState, join_agent, lock_agent, ping_agent
+from screens.refreshing import (
+    AGENT_CHECK_SECONDS,
+    AGENT_NEWS_AT_ONCE,
+    WATCH_SECONDS,
+    AgentState,
+    join_agent,
+    lock_agent,
+    ping_agent,
+)
 from screens.settings import TuiSettings
 from vault import Vault
 from vault.core.clock import Clock, SystemClock
@@ -264,7 +272,14 @@ class VaultApp(App[None]):
             if event.action == "refresh" and event.credential:
                 self.last_refresh_report = f"{event.credential} {_OUTCOMES.get(event.outcome, event.outcome)}"
         if self.agent_pid is not None:  # the TUI's own refresher reports its own events
-            for event, severity in notable(events):
+            news = notable(events)
+            if len(news) > AGENT_NEWS_AT_ONCE:  # the agent's first scan of a big vault: one toast, not 200
+                bad = any(severity == "error" for _, severity in news)
+                names = ", ".join(str(event.credential) for event, _ in news[:AGENT_NEWS_AT_ONCE])
+                self.notify(f"{len(news)} credentials need attention: {names}, …", title="Agent",
+                            severity="error" if bad else "warning", markup=False)  # fmt: skip
+                news = []
+            for event, severity in news:
                 self.notify(f"{event.credential}: {event.detail or event.outcome}", title="Agent",
                             severity="error" if severity == "error" else "warning", markup=False)  # fmt: skip
         self.tell_every_screen(VaultChanged)

@@ -21,6 +21,10 @@ WATCH_SECONDS = 1.0
 AGENT_CHECK_SECONDS = 2.0
 """How often the TUI pings its agent (which also keeps it from locking while the TUI is open)."""
 
+AGENT_NEWS_AT_ONCE = 3
+"""More of the agent's warnings than this in one change (its first scan of a big vault) are
+told in one notification that names the first few, instead of one each."""
+
 
 @dataclass(frozen=True)
 class AgentState:

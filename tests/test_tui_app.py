@@ -207,6 +207,32 @@ async def test_a_filter_keystroke_reads_nothing_and_reuses_the_rows() -> None:
         assert screen._rows == built and all(screen._rows[n] is built[n] for n in built)
 
 
+@pytest.mark.parametrize(("expiring", "toasts"), [(3, 3), (12, 1)])
+async def test_the_agents_warnings_come_one_each_or_in_one_notification(expiring: int, toasts: int) -> None:
+    """The agent's first scan of a vault warns of every token near its end: a few are told one
+    by one, a burst in a single notification that names the first few."""
+    from vault.services.refresher import BackgroundRefresher
+
+    opened, clock = new_vault()
+    for i in range(expiring):
+        opened.add_static(f"soon-{i:02d}", provider="api-key", token="t", expires_at=clock.now() + 3600)
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        last, _ = opened.audit_since(None)
+        BackgroundRefresher(opened).run_once()  # what the agent does: it writes the warnings down
+        _, events = opened.audit_since(last)  # what the TUI's watcher reads after the agent's commit
+        assert len(events) == expiring
+        app.agent_pid = 1  # the warnings came from an agent, not this TUI's refresher
+        app._changed_elsewhere(events)
+        await pilot.pause()
+        told = [n.message for n in app._notifications]
+        assert len(told) == toasts
+        if toasts == 1:
+            assert told[0] == f"{expiring} credentials need attention: soon-00, soon-01, soon-02, …"
+        else:
+            assert [t.split(":")[0] for t in told] == ["soon-00", "soon-01", "soon-02"]
+
+
 async def test_countdown_urgency_follows_the_status() -> None:
     """The countdown's colour comes from the credential's status: a static token two minutes
     or a day from its end is "expiring" and both look alike; expired is bold red; a month out
