@@ -16,6 +16,8 @@ HELP = """\
 | key | on the list | on a credential |
 |---|---|---|
 | `enter` | open the credential | |
+| `j` `k` | down, up (or the arrows) | |
+| `g` `G` | first, last row (or Home, End) | |
 | `/` | filter by name, provider or account | |
 | `r` | refresh now | refresh now |
 | `R` | refresh everything due | |
@@ -24,6 +26,7 @@ HELP = """\
 | `n` | rename | rename |
 | `a` | add a static token | |
 | `s` | sign in to a provider | |
+| `l` | sign in again (a row that needs it) | |
 | `v` | | reveal the token for a few seconds |
 | `c` | | copy the token (cleared from the clipboard later) |
 | `ctrl+l` | lock the vault | lock the vault |
@@ -31,8 +34,9 @@ HELP = """\
 | `ctrl+p` | every action, by name | |
 | `ctrl+q` | quit | quit |
 
-Countdowns are red under 5 minutes, yellow under an hour.  A passphrase vault locks
-itself after 5 minutes without a key press.
+A countdown takes the colour of the status beside it: yellow while expiring or due,
+red once expired or failing.  A passphrase vault locks itself after 5 minutes without a
+key press.
 """
 
 
