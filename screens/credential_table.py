@@ -134,8 +134,9 @@ class CredentialTable(ScrollView, can_focus=True):
         """Columns given no width: :meth:`fit` sizes them to their content."""
         self._rows: list[Row] = []
         self._index: dict[str, int] = {}
-        self._drawn: dict[str, Strip] = {}
-        """Each row's cells, rendered once (no row or cursor style): dropped when a cell changes."""
+        self._drawn: dict[str, tuple[Row, Strip]] = {}
+        """Each row's cells, rendered once (no row or cursor style), with the row they are of (a
+        reload brings new rows under the same keys): dropped when a cell changes."""
         self._resize()
 
     # ---------------------------------------------------------------- content
@@ -173,12 +174,6 @@ class CredentialTable(ScrollView, can_focus=True):
         self._drawn.clear()
         self._resize()
 
-    def set_widths(self, widths: dict[str, int]) -> None:
-        """Set the text width of some columns (the rest keep theirs)."""
-        self._columns = [Column(c.key, c.label, widths.get(c.key, c.width)) for c in self._columns]
-        self._drawn.clear()
-        self._resize()
-
     def show(self, rows: Sequence[Row], *, cursor_on: str | None = None) -> None:
         """Show ``rows`` (the same objects may be shown again later), with the cursor on the
         row keyed ``cursor_on``, else on the row it was on, if they are there."""
@@ -194,18 +189,14 @@ class CredentialTable(ScrollView, can_focus=True):
         self.move_cursor(self.cursor_row)
 
     def update_cells(self, key: str, cells: dict[str, Text]) -> None:
-        """Change some of a row's cells; repaint its line if it is shown."""
+        """Change some of a shown row's cells and repaint its line (a row not shown is left
+        alone: whoever shows it again brings it up to date)."""
         index = self._index.get(key)
         if index is None:
             return
         self._rows[index].cells.update(cells)
         self._drawn.pop(key, None)
         self.refresh_line(index + 1)
-
-    def forget_drawn(self) -> None:
-        """Draw every row afresh (a theme changed the cells' colours)."""
-        self._drawn.clear()
-        self.refresh()
 
     # ----------------------------------------------------------------- cursor
 
@@ -314,9 +305,10 @@ class CredentialTable(ScrollView, can_focus=True):
         if not 0 <= index < len(self._rows):
             return Strip.blank(width, base)
         row = self._rows[index]
-        drawn = self._drawn.get(row.key)
-        if drawn is None:
-            drawn = self._drawn[row.key] = self._cells_line(row.cells, Style())
+        drawn_row, drawn = self._drawn.get(row.key, (None, None))
+        if drawn is None or drawn_row is not row:
+            drawn = self._cells_line(row.cells, Style())
+            self._drawn[row.key] = (row, drawn)
         if index == self.cursor_row:
             cursor = self.get_component_rich_style("credential-table--cursor")
             style = base + cursor

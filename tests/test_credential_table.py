@@ -137,3 +137,15 @@ async def test_cells_are_clipped_to_their_column_and_never_read_as_markup() -> N
         first = lines(table)[1]
         assert "[bold]x[/]" in first
         assert "in 123456…" in first  # 10 cells: clipped with an ellipsis, the row stays aligned
+
+
+async def test_rows_shown_anew_under_the_same_keys_are_drawn_anew() -> None:
+    """A reload builds new rows for the same credentials: what was drawn for the old ones is
+    not shown for the new."""
+    app = TableApp([row("a", note="old")])
+    async with app.run_test(size=(60, 5)) as pilot:
+        table = app.query_one(CredentialTable)
+        assert "old" in lines(table)[1]
+        table.show([row("a", note="new")])
+        await pilot.pause()
+        assert "new" in lines(table)[1] and "old" not in lines(table)[1]
