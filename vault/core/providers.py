@@ -10,10 +10,11 @@ entry concrete: :func:`resolve` fills its placeholders and applies its overrides
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -234,11 +235,27 @@ def _in_dialect(base: Provider, overrides: dict[str, Any]) -> dict[str, Any]:
 def resolve(registration: ClientRegistration) -> Provider:
     """The concrete provider for a registration: base entry, params filled, overrides applied.
 
-    Every endpoint is checked to be https (or loopback http).
+    Every endpoint is checked to be https (or loopback http).  The answer is kept for the same
+    registration facts (a background run of 500 refreshes resolves each provider once); the
+    client secret is not among them, and the catalog does not change while a process runs.
     """
-    base = builtin(registration.base)
-    params = {**base.params, **registration.params, "client_id": registration.client_id}
-    overrides = _in_dialect(base, dict(registration.overrides))
+    overrides = json.dumps(registration.overrides, sort_keys=True, default=list)
+    return _resolved(
+        registration.provider, registration.base, registration.client_id, _frozen(registration.params), overrides
+    )
+
+
+def _frozen(params: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(params.items()))
+
+
+@lru_cache(maxsize=64)
+def _resolved(
+    key: str, base_key: str, client_id: str, frozen_params: tuple[tuple[str, str], ...], overrides_json: str
+) -> Provider:
+    base = builtin(base_key)
+    params = {**base.params, **dict(frozen_params), "client_id": client_id}
+    overrides = _in_dialect(base, json.loads(overrides_json))
     for name in ("revoke", "identity"):
         if name in overrides and isinstance(overrides[name], Mapping):
             current = getattr(base, name) or Identity()
@@ -248,10 +265,10 @@ def resolve(registration: ClientRegistration) -> Provider:
     unknown = set(overrides) - _FIELDS
     if unknown:
         raise InvalidInput(f"unknown provider settings {sorted(unknown)}")
-    merged = dataclasses.replace(base, key=registration.provider, **overrides)
+    merged = dataclasses.replace(base, key=key, **overrides)
 
     def fill(value: str | None) -> str | None:
-        return _fill(value, params, registration.provider)
+        return _fill(value, params, key)
 
     revoke = dataclasses.replace(merged.revoke, url=fill(merged.revoke.url))
     identity = merged.identity

@@ -231,7 +231,8 @@ class Repository(CredentialLinks):
 
         A rename, a delete or a new sign-in that happened while the request was in
         flight wins: the refresh result is dropped (and audited) rather than
-        resurrecting a deleted credential or overwriting a newer grant.
+        resurrecting a deleted credential or overwriting a newer grant.  ``last_used_at`` only
+        moves forward (a refresh for a read stamps it in the same commit).
 
         Raises:
             VaultError: the credential changed meanwhile.
@@ -248,15 +249,18 @@ class Repository(CredentialLinks):
             "refresh_expires_at": credential.refresh_expires_at,
             "updated_at": credential.updated_at,
             "last_refreshed_at": credential.last_refreshed_at,
+            "last_used_at": credential.last_used_at,
         }
-        with self._store.transaction() as conn:
-            changed = conn.execute(
+
+        def store(conn: Any) -> int:
+            changed: int = conn.execute(
                 """
                 UPDATE credentials SET access_token = :access_token, refresh_token = :refresh_token,
                     id_token = :id_token, token_type = :token_type, scopes = :scopes,
                     expires_at = :expires_at, refresh_expires_at = :refresh_expires_at,
                     status = 'active', last_error = NULL, updated_at = :updated_at,
-                    last_refreshed_at = :last_refreshed_at
+                    last_refreshed_at = :last_refreshed_at,
+                    last_used_at = coalesce(max(last_used_at, :last_used_at), last_used_at, :last_used_at)
                 WHERE name = :name AND refresh_token = :sent
                 """,
                 values,
@@ -265,6 +269,10 @@ class Repository(CredentialLinks):
                 self._audit(conn, credential.name, "refresh", "discarded", "the credential changed meanwhile")
             else:
                 self._audit(conn, credential.name, "refresh", "ok", detail)
+            return changed
+
+        # Refreshes running side by side (the background refresher's pool) share one commit.
+        changed = self._store.grouped(store)
         if changed == 0:
             raise VaultError(f"{credential.name} changed while it was being refreshed; the refresh was not stored")
         # The tokens it replaced (a rotated refresh token too) go from the WAL at the next

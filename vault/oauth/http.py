@@ -66,6 +66,28 @@ class CappedTransport(httpx.BaseTransport):
         self._inner.close()
 
 
+class KeepAliveTransport(httpx.BaseTransport):
+    """One pool of keep-alive connections for everything a long-lived vault asks its providers
+    (the agent's and the TUI's refreshes): the clients built on it come and go, and closing one
+    leaves the pool open; :meth:`shutdown` closes it.  Thread-safe, as httpx's pool is.
+
+    A background run of 500 refreshes against one token endpoint then opens a handful of
+    connections (TLS handshakes included), not 500.  Idle connections are dropped after
+    httpx's keep-alive expiry."""
+
+    def __init__(self) -> None:
+        self._inner = httpx.HTTPTransport(retries=0, verify=ssl_context(), trust_env=True)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+    def close(self) -> None:
+        """Kept open: a client built on the pool is closing, not its owner."""
+
+    def shutdown(self) -> None:
+        self._inner.close()
+
+
 def client_kwargs(transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
     """The settings every tokendeck HTTP client uses (for Authlib's client too)."""
     return {

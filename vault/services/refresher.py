@@ -28,6 +28,9 @@ from vault.settings import AUDIT_DAYS_ENV, AUDIT_KEEP_DAYS, REFRESH_INTERVAL
 
 EventKind = Literal["refreshed", "needs_login", "failed", "expiring"]
 
+THREADS_PER_REQUEST = 2
+"""Pool threads per request in flight: the others wait for their saves' shared commit."""
+
 MIN_WAIT = 1.0
 """The shortest wait between two runs (credentials already due are refreshed in the run itself)."""
 
@@ -57,7 +60,8 @@ class BackgroundRefresher:
             default) follows each token's lifetime (:meth:`Credential.renew_at`).
         interval: the longest wait between runs on the timer; a run comes sooner when a
             credential falls due sooner.
-        concurrency: refreshes in flight at once.
+        concurrency: requests to providers in flight at once.  The pool has twice as many
+            threads, so a refresh waiting for its durable save lets the next one's request go.
         jitter: each wait is shortened by a random fraction of up to ``jitter`` (never
             lengthened, so a token is renewed before its margin runs out).
         warn_before: warn this long before a static or refresh token expires.
@@ -89,6 +93,7 @@ class BackgroundRefresher:
         self._wake = threading.Event()
         self._pruned_at: float | None = None
         self._thread: threading.Thread | None = None
+        self._in_flight = threading.BoundedSemaphore(self.concurrency)
         self.last_run: float | None = None
         self.next_run: float | None = None
 
@@ -110,9 +115,11 @@ class BackgroundRefresher:
     def run_once(self) -> list[RefreshEvent]:
         """Refresh everything due and emit warnings; return this run's events."""
         events: list[RefreshEvent] = []
-        due = [c.name for c in self.due()]
+        due = self.due()
         if due:
-            with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="tokendeck-refresh") as pool:
+            self._in_flight = threading.BoundedSemaphore(self.concurrency)
+            threads = min(len(due), THREADS_PER_REQUEST * self.concurrency)
+            with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tokendeck-refresh") as pool:
                 events.extend(pool.map(self._refresh_one, due))
         events.extend(self._warnings())
         self._prune_audit()
@@ -122,10 +129,10 @@ class BackgroundRefresher:
             self.on_event(event)
         return events
 
-    def _refresh_one(self, name: str) -> RefreshEvent:
-        now = self.vault.clock.now()
+    def _refresh_one(self, due: Credential) -> RefreshEvent:
+        now, name = self.vault.clock.now(), due.name
         try:
-            credential = refresh(self.vault, name, skew=self._skew(name))
+            credential = refresh(self.vault, name, skew=self.window, ahead=True, in_flight=self._in_flight)
         except NeedsSignIn as exc:
             return RefreshEvent(now, name, "needs_login", exc.message)
         except (ProviderError, RefreshBusy) as exc:
@@ -147,15 +154,6 @@ class BackgroundRefresher:
             days = AUDIT_KEEP_DAYS
         if days > 0:
             self.vault.prune_audit(now - days * 86400)
-
-    def _skew(self, name: str) -> float:
-        """The margin ``refresh`` re-checks under the credential's lock (someone may have refreshed it meanwhile)."""
-        if self.window is not None:
-            return self.window
-        try:
-            return self.vault.get(name).refresh_margin(ahead=True)
-        except VaultError:
-            return 0.0
 
     def _warnings(self) -> list[RefreshEvent]:
         now = self.vault.clock.now()

@@ -23,8 +23,10 @@ The refresh rules, each one a way comparable tools lose their users' sessions:
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from vault.core.locks import credential_lock
@@ -34,6 +36,8 @@ from vault.core.repository import Repository
 from vault.core.timefmt import relative
 from vault.errors import InvalidInput, NeedsSignIn, ProviderError
 from vault.settings import MAX_BACKOFF, REFRESH_ATTEMPTS
+
+_KEEP_ALIVE_LOCK = threading.Lock()
 
 CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope"})
 """Errors about the app registration, not the grant: retrying will not help until it is fixed."""
@@ -46,8 +50,32 @@ class Vault(Repository):
     Get one with :func:`vault.open_vault` or :func:`vault.init_vault`.
     """
 
-    http_transport: Any = None
-    """An ``httpx`` transport for every provider call made for this vault (tests plug in a MockTransport)."""
+    _http_transport: Any = None
+    _keep_alive: Any = None
+
+    @property
+    def http_transport(self) -> Any:
+        """The ``httpx`` transport for every provider call made for this vault: one pool of
+        keep-alive connections (:class:`~vault.oauth.http.KeepAliveTransport`), built at the
+        first call and closed with the vault, unless one is set (tests plug in a MockTransport;
+        None goes back to the pool)."""
+        if self._http_transport is not None:
+            return self._http_transport
+        with _KEEP_ALIVE_LOCK:
+            if self._keep_alive is None:
+                from vault.oauth.http import KeepAliveTransport
+
+                self._keep_alive = KeepAliveTransport()
+            return self._keep_alive
+
+    @http_transport.setter
+    def http_transport(self, transport: Any) -> None:
+        self._http_transport = transport
+
+    def close(self) -> None:
+        super().close()
+        if self._keep_alive is not None:
+            self._keep_alive.shutdown()
 
     def token(self, name: str) -> str:
         """The access token of ``name``, valid now: refreshed first when it expires within its
@@ -62,7 +90,7 @@ class Vault(Repository):
         credential = self.get(name)
         now = self.clock.now()
         if credential.due(now):
-            credential = refresh(self, name)
+            credential = refresh(self, name, used=True)  # stamped as used by the refresh's own commit
             now = self.clock.now()
         token = usable_token(credential, now)
         self.touch(credential, now)
@@ -114,10 +142,18 @@ def refresh(
     *,
     force: bool = False,
     skew: float | None = None,
+    ahead: bool = False,
     sleep: Callable[[float], None] = time.sleep,
+    in_flight: AbstractContextManager[object] | None = None,
+    used: bool = False,
 ) -> Credential:
-    """Refresh ``name`` if it is due within ``skew`` seconds (by default its read margin), or
-    ``force``; once across all processes.
+    """Refresh ``name`` if it is due within ``skew`` seconds (by default its read margin, or with
+    ``ahead`` the background refresher's longer one), or ``force``; once across all processes.
+    The margin is judged on the credential as read under its lock, so one that another party
+    refreshed meanwhile is not refreshed again.  ``in_flight`` is held around each request to
+    the provider, and only then (the background refresher bounds its requests in flight with
+    it, not its threads, so a thread waiting for the disk holds no provider's slot).  ``used``:
+    the token is refreshed to be handed out now, so the same commit stamps ``last_used_at``.
 
     Returns:
         The stored credential afterwards (refreshed here or by someone else).
@@ -131,6 +167,8 @@ def refresh(
         credential = vault.get(name)
         if credential.kind != "oauth":
             raise InvalidInput(f"{name} is a static token; there is nothing to refresh")
+        if skew is None and ahead:
+            skew = credential.refresh_margin(ahead=True)
         if not force and not credential.due(vault.clock.now(), skew):
             return credential
         if credential.stored_status in ("revoked", "needs_login"):
@@ -145,7 +183,7 @@ def refresh(
 
         registration = vault.get_client(credential.provider)
         provider = resolve(registration)
-        data = _call_token_endpoint(vault, credential, provider, registration, sleep)
+        data = _call_token_endpoint(vault, credential, provider, registration, sleep, in_flight or nullcontext())
         tokens = token_set(data, provider, now=vault.clock.now(), requested=credential.scopes)
         now = vault.clock.now()
         renewed = dataclasses.replace(
@@ -161,6 +199,7 @@ def refresh(
             last_error=None,
             updated_at=now,
             last_refreshed_at=now,
+            last_used_at=now if used else credential.last_used_at,
         )
         lost = sorted(set(credential.scopes) - set(renewed.scopes))
         rotated = "rotated" if tokens.refresh_token is not None else "kept refresh token"
@@ -174,7 +213,12 @@ def refresh(
 
 
 def _call_token_endpoint(
-    vault: Vault, credential: Credential, provider: Provider, registration: Any, sleep: Callable[[float], None]
+    vault: Vault,
+    credential: Credential,
+    provider: Provider,
+    registration: Any,
+    sleep: Callable[[float], None],
+    in_flight: AbstractContextManager[object],
 ) -> dict[str, Any]:
     from vault.oauth.client import OAuthClient
 
@@ -185,7 +229,7 @@ def _call_token_endpoint(
         fields["redirect_uri"] = str(credential.extras["redirect_uri"])
     for attempt in range(REFRESH_ATTEMPTS):
         try:
-            with OAuthClient(provider, registration, vault.http_transport) as client:
+            with in_flight, OAuthClient(provider, registration, vault.http_transport) as client:
                 return client.token_request("refresh_token", **fields)
         except ProviderError as error:
             if is_dead_grant(error, provider):
