@@ -24,7 +24,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("cli_latency.py", [], ["--runs", "5"]),
     ("agent.py", [], ["--runs", "3"]),
     ("exec.py", [], ["--runs", "5"]),
-    ("refresh.py", [], ["--count", "100", "--repeats", "1"]),
+    ("refresh.py", ["--repeats", "5"], ["--count", "100", "--repeats", "1"]),
     ("signin.py", [], ["--runs", "3"]),
     ("tui_filter.py", [], ["--runs", "2"]),
     ("tui.py", ["--terminal", "pty", "--idle", "20", "--idle-runs", "2"], ["--terminal", "pty", "--idle", "5"]),
