@@ -26,6 +26,8 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 CELL_PADDING = 1
+SORT_MARKS = {False: " ▲", True: " ▼"}
+"""After the label of the column the rows are sorted by: ascending, descending."""
 """Blank cells either side of every cell's text, as a DataTable draws them."""
 
 
@@ -135,6 +137,7 @@ class CredentialTable(ScrollView, can_focus=True):
         self._rows: list[Row] = []
         self._index: dict[str, int] = {}
         self._drawn: dict[str, tuple[Row, Strip]] = {}
+        self._sorted_by: tuple[str, bool] | None = None
         """Each row's cells, rendered once (no row or cursor style), with the row they are of (a
         reload brings new rows under the same keys): dropped when a cell changes."""
         self._resize()
@@ -163,7 +166,7 @@ class CredentialTable(ScrollView, can_focus=True):
         """Size the columns given no width to the widest of ``rows``' cells (or their
         label), at most ``at_most``: measured from every row, not the ones shown, so a
         filter never moves a column."""
-        widths = {c.key: cell_len(c.label) for c in self._columns}
+        widths = {c.key: cell_len(c.label) + len(SORT_MARKS[True]) for c in self._columns}  # room for a mark
         for row in rows:
             for key, cell in row.cells.items():
                 if key in widths and cell.cell_len > widths[key]:
@@ -187,6 +190,11 @@ class CredentialTable(ScrollView, can_focus=True):
                 self.move_cursor(self._index[key])
                 return
         self.move_cursor(self.cursor_row)
+
+    def mark_sorted(self, column: str | None, *, descending: bool = False) -> None:
+        """Mark ``column``'s header as the order of the rows (None: no mark)."""
+        self._sorted_by = None if column is None else (column, descending)
+        self.refresh_line(0)
 
     def update_cells(self, key: str, cells: dict[str, Text]) -> None:
         """Change some of a shown row's cells and repaint its line (a row not shown is left
@@ -299,6 +307,8 @@ class CredentialTable(ScrollView, can_focus=True):
         if y == 0:
             header = self.get_component_rich_style("credential-table--header")
             labels = {c.key: Text(c.label) for c in self._columns}
+            if self._sorted_by is not None and self._sorted_by[0] in labels:
+                labels[self._sorted_by[0]].append(SORT_MARKS[self._sorted_by[1]])
             strip = self._cells_line(labels, base + header)
             return strip.crop_extend(scroll_x, scroll_x + width, base + header)
         index = y - 1 + int(self.scroll_y)

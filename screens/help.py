@@ -19,6 +19,7 @@ HELP = """\
 | `j` `k` | down, up (or the arrows) | |
 | `g` `G` | first, last row (or Home, End) | |
 | `/` | filter by name, provider or account | |
+| `o` `O` | sort by the next column, reverse the order (or click a header) | |
 | `r` | refresh now | refresh now |
 | `R` | refresh everything due | |
 | `x` | revoke (asks first) | revoke (asks first) |

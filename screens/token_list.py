@@ -25,7 +25,7 @@ from screens.credential_table import Column, CredentialTable, Row
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.refreshing import refresher_status
-from vault.core.model import Credential
+from vault.core.model import ATTENTION, Credential
 from vault.errors import VaultError
 
 COLUMNS: tuple[Column, ...] = (
@@ -49,6 +49,21 @@ EMPTY_MESSAGE = (
 def by_expiry(credential: Credential) -> tuple[float, str]:
     """Sort key: soonest expiry first (expired ones lead), no expiry last, then by name."""
     return (math.inf if credential.expires_at is None else credential.expires_at, credential.name)
+
+
+def sort_keys(now: float) -> dict[str, Callable[[Credential], tuple[object, ...]]]:
+    """How each column orders the rows (ascending); ties go by expiry, then name.  Status
+    puts what needs the user first (:data:`~vault.core.model.ATTENTION`), as read at ``now``."""
+    return {
+        "name": lambda c: (c.name.casefold(), c.name),
+        "provider": lambda c: (c.provider, *by_expiry(c)),
+        "account": lambda c: (c.account is None, (c.account or "").casefold(), *by_expiry(c)),
+        "status": lambda c: (ATTENTION[c.status_at(now)], *by_expiry(c)),
+        "expires": by_expiry,
+    }
+
+
+DEFAULT_SORT = ("expires", False)
 
 
 def plain(value: str | None) -> Text:
@@ -110,6 +125,8 @@ class TokenListScreen(Screen[None]):
         Binding("x", "revoke", "Revoke"),
         Binding("d", "delete", "Delete"),
         Binding("n", "rename", "Rename", show=False),
+        Binding("o", "sort", "Sort", show=False),
+        Binding("O", "reverse_sort", "Reverse sort", show=False),
     ]
 
     def __init__(self) -> None:
@@ -125,6 +142,8 @@ class TokenListScreen(Screen[None]):
         self._status_text = ""
         self._offered: bool | None = None
         """Whether the footer offers "Sign in again", as last drawn."""
+        self._sort: tuple[str, bool] = DEFAULT_SORT
+        """The column the rows are ordered by, and whether descending."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -152,12 +171,37 @@ class TokenListScreen(Screen[None]):
         except VaultError as exc:
             self.app.report(exc)
             return
-        self._credentials = sorted(credentials, key=by_expiry)
         now = self.app.clock.now()
+        self._credentials = self._ordered(credentials, now)
         self._rows = {c.name: self._row(c, now) for c in self._credentials}
         self._searched = {c.name: search_text(c) for c in self._credentials}
         self.table.fit(self._rows.values())
         self._rebuild(highlight, reloaded=True)
+
+    def _ordered(self, credentials: list[Credential], now: float) -> list[Credential]:
+        column, descending = self._sort
+        return sorted(credentials, key=sort_keys(now)[column], reverse=descending)
+
+    def sort_by(self, column: str, *, descending: bool = False) -> None:
+        """Order the rows by ``column`` (the rows already built; the cursor stays on its row)."""
+        self._sort = (column, descending)
+        self._credentials = self._ordered(self._credentials, self.app.clock.now())
+        self.table.mark_sorted(None if self._sort == DEFAULT_SORT else column, descending=descending)
+        self._rebuild(self.selected_name(), reloaded=True)
+
+    def action_sort(self) -> None:
+        """The next column, ascending."""
+        keys = [c.key for c in COLUMNS]
+        self.sort_by(keys[(keys.index(self._sort[0]) + 1) % len(keys)])
+
+    def action_reverse_sort(self) -> None:
+        self.sort_by(self._sort[0], descending=not self._sort[1])
+
+    @on(CredentialTable.HeaderSelected, "#tokens")
+    def _header_selected(self, event: CredentialTable.HeaderSelected) -> None:
+        """A click on a header sorts by it; a second click reverses."""
+        column, descending = self._sort
+        self.sort_by(event.column, descending=not descending if event.column == column else False)
 
     def _row(self, credential: Credential, now: float) -> Row:
         return Row(
@@ -221,7 +265,8 @@ class TokenListScreen(Screen[None]):
             last=app.last_refresh_report,
             problem=app.agent_problem,
         )
-        text = "  ·  ".join([f"{count} credentials", *words])
+        noun = "credential" if len(self._credentials) == 1 else "credentials"
+        text = "  ·  ".join([f"{count} {noun}", *words])
         if text == self._status_text:
             return  # most ticks: the same words, nothing to repaint
         # A new layout only when the line may need a different height (it wraps to two
@@ -270,7 +315,14 @@ class TokenListScreen(Screen[None]):
         self.refresh_times()
 
     async def on_credential_deleted(self, message: CredentialDeleted) -> None:
-        await self.load()
+        """The cursor stays where it was: on the row that took the deleted one's place."""
+        names = [c.name for c in self._shown]
+        if message.name in names:
+            at = names.index(message.name)
+            after, before = names[at + 1 : at + 2], names[max(at - 1, 0) : at]
+            await self.load((after or before or [None])[0])
+        else:
+            await self.load()
 
     async def on_credential_renamed(self, message: CredentialRenamed) -> None:
         await self.load(message.new)

@@ -51,7 +51,7 @@ async def test_rows_are_shown_again_not_rebuilt_and_the_cursor_stays_on_its_row(
     async with app.run_test(size=(60, 12)) as pilot:
         table = app.query_one(CredentialTable)
         assert table.row_keys == [r.key for r in rows]
-        assert [c.width for c in table.columns] == [6, 5, 10]  # widest cell (or label); fixed stays
+        assert [c.width for c in table.columns] == [6, 6, 10]  # widest cell, or the label and a sort mark; fixed stays
         table.move_cursor(4)
         table.show([rows[1], rows[4]])
         await pilot.pause()
@@ -60,7 +60,7 @@ async def test_rows_are_shown_again_not_rebuilt_and_the_cursor_stays_on_its_row(
         table.show(rows)
         assert table.cursor_key == "cred-4"
         assert table.get_cell("cred-4", "note") is rows[4].cells["note"]  # the very objects, not copies
-        assert [c.width for c in table.columns] == [6, 5, 10]  # a filter never moves a column
+        assert [c.width for c in table.columns] == [6, 6, 10]  # a filter never moves a column
         table.show([rows[0]], cursor_on="cred-0")
         assert table.cursor_key == "cred-0"
         table.show([])

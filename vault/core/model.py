@@ -21,6 +21,12 @@ from vault.settings import AHEAD_FRACTION, MIN_REFRESH_SPACING, READ_FRACTION, R
 Kind = Literal["oauth", "static"]
 StoredStatus = Literal["active", "needs_login", "revoked", "error"]
 Status = Literal["active", "expiring", "refresh_due", "refresh_failing", "expired", "needs_login", "revoked", "error"]
+ATTENTION: dict[str, int] = {
+    "needs_login": 0, "error": 0, "refresh_failing": 1, "expired": 2, "revoked": 3,
+    "expiring": 4, "refresh_due": 5, "active": 6,
+}  # fmt: skip
+"""How urgently each status asks for the user (lower first): a list ordered by status shows
+what needs a sign-in, a failing refresh or an expired token before what looks after itself."""
 Lifespan = Literal["token", "refresh token", "access token"]
 """What runs out when a credential stops giving a token: see :meth:`Credential.deadline`."""
 

@@ -1,0 +1,109 @@
+"""The list's order (issue 16, items 1 and 6): a key cycles the sort column and another
+reverses it, a header click sorts and a second click reverses, the sorted header is marked,
+ordering by status puts what needs the user first, a delete leaves the cursor where it was,
+and the status line counts in words that agree."""
+
+from __future__ import annotations
+
+import pytest
+
+from screens.credential_table import CELL_PADDING, CredentialTable
+from screens.main import make_app
+from screens.settings import TuiSettings
+from screens.token_list import TokenListScreen
+from tests.support.tui import EVERY_STATUS_ORDER, add_every_status, add_samples, new_vault
+from vault.core.model import ATTENTION
+
+pytestmark = pytest.mark.anyio
+SIZE = (120, 30)
+QUIET = TuiSettings(refresher=False)
+BY_EXPIRY = ["ci-bot", "github", "gitlab", "openai"]
+
+
+def table_of(app: object) -> CredentialTable:
+    return app.screen.query_one("#tokens", CredentialTable)  # type: ignore[attr-defined]
+
+
+def header(table: CredentialTable) -> str:
+    return table.render_line(0).text
+
+
+async def test_o_cycles_the_sort_column_and_shift_o_reverses_it() -> None:
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    stored = [(c.name, c.updated_at) for c in opened.credentials()]
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        table = table_of(app)
+        assert table.row_keys == BY_EXPIRY and "▲" not in header(table)  # the default: soonest expiry first
+        await pilot.press("o")  # expires -> name
+        assert table.row_keys == ["ci-bot", "github", "gitlab", "openai"] and "Name ▲" in header(table)
+        await pilot.press("O")
+        assert table.row_keys == ["openai", "gitlab", "github", "ci-bot"] and "Name ▼" in header(table)
+        await pilot.press("o")  # provider, ascending again
+        assert table.row_keys == ["ci-bot", "openai", "github", "gitlab"] and "Provider ▲" in header(table)
+        await pilot.press("o")  # account: no account last
+        assert table.row_keys == ["gitlab", "github", "openai", "ci-bot"] and "Account ▲" in header(table)
+    assert [(c.name, c.updated_at) for c in opened.credentials()] == stored  # ordering writes nothing
+
+
+async def test_clicking_a_header_sorts_by_it_and_again_reverses() -> None:
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        table = table_of(app)
+        table.move_cursor(table.row_keys.index("gitlab"))
+        provider_x = table.columns[0].width + 2 * CELL_PADDING + 1  # inside the second header cell
+        await pilot.click("#tokens", offset=(provider_x, 0))
+        assert table.row_keys == ["ci-bot", "openai", "github", "gitlab"] and "Provider ▲" in header(table)
+        assert table.cursor_key == "gitlab"  # the cursor stays on its row
+        await pilot.click("#tokens", offset=(provider_x, 0))
+        assert table.row_keys == ["gitlab", "github", "openai", "ci-bot"] and "Provider ▼" in header(table)
+        await pilot.click("#tokens", offset=(1, 0))
+        assert table.row_keys == sorted(BY_EXPIRY) and "Name ▲" in header(table)
+
+
+async def test_ordered_by_status_what_needs_the_user_comes_first() -> None:
+    opened, clock = new_vault()
+    add_every_status(opened, clock)
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=(200, 40)) as pilot:
+        table = table_of(app)
+        assert table.row_keys == EVERY_STATUS_ORDER
+        screen = app.screen
+        assert isinstance(screen, TokenListScreen)
+        screen.sort_by("status")
+        await pilot.pause()
+        now = clock.now()
+        ranks = [ATTENTION[opened.get(name).status_at(now)] for name in table.row_keys]
+        assert ranks == sorted(ranks) and ranks[0] == 0 and ranks[0] < ranks[-1]
+        assert sorted(table.row_keys) == sorted(EVERY_STATUS_ORDER)  # every row, none lost
+
+
+async def test_after_a_delete_the_cursor_stays_where_it_was() -> None:
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        table = table_of(app)
+        await pilot.press("j")  # on github, the second row
+        await pilot.press("d", "y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert not opened.exists("github") and table.row_keys == ["ci-bot", "gitlab", "openai"]
+        assert table.cursor_row == 1 and table.cursor_key == "gitlab"  # the row that took its place
+        await pilot.press("G", "d", "y")  # the last row: the cursor goes to the one before
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert table.row_keys == ["ci-bot", "gitlab"] and table.cursor_key == "gitlab"
+
+
+async def test_one_credential_is_one_credential() -> None:
+    opened, clock = new_vault()
+    opened.add_static("only", provider="api-key", token="sk-only-0")
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        line = app.screen.query_one("#status-line").render()
+        assert str(line).startswith("1 credential  ·")
