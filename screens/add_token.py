@@ -27,8 +27,24 @@ from vault.errors import InvalidInput, VaultError
 from vault.services import static_tokens
 from vault.services.static_tokens import StaticToken
 
-FIELDS = ("name", "provider", "account", "expires", "server-url", "username", "token")
-"""The form's inputs, by id, in tab order."""
+FIELDS = ("name", "provider", "account", "expires", "token", "server-url", "username")
+"""The form's inputs, by id, in tab order.  The fields a provider adds (Jira Data Center's
+server and username) come after the token, so choosing the provider never moves the Token
+field from under a person typing: the secret cannot land in a plain-text field."""
+
+
+class SuggestingInput(Input):
+    """An input whose completion Tab accepts; a second Tab (or one with nothing to complete)
+    moves on as usual."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("tab", "accept_or_next", "Complete", show=False)]
+
+    def action_accept_or_next(self) -> None:
+        suggestion = self._suggestion  # Textual's own completion, as the right arrow accepts it
+        if suggestion and suggestion != self.value and self.cursor_at_end:
+            self.action_cursor_right()
+        else:
+            self.screen.focus_next()
 
 
 def static_kinds() -> list[str]:
@@ -73,7 +89,7 @@ class AddTokenScreen(Screen[None]):
                 yield Input(placeholder="e.g. github-work", id="name")
             with Horizontal(classes="row"):
                 yield Label("Provider", classes="field")
-                yield Input(
+                yield SuggestingInput(
                     placeholder=f"{', '.join(kinds)} or your own",
                     id="provider",
                     suggester=SuggestFromList(kinds, case_sensitive=False),
@@ -85,16 +101,16 @@ class AddTokenScreen(Screen[None]):
             with Horizontal(classes="row"):
                 yield Label("Expires", classes="field")
                 yield Input(placeholder="optional: 2026-12-31 or 90d", id="expires")
-            with Vertical(id="jira"):
+            with Horizontal(classes="row"):
+                yield Label("Token", classes="field")
+                yield Input(placeholder="paste it here (hidden)", password=True, id="token")
+            with Vertical(id="jira"):  # after the token: see FIELDS
                 with Horizontal(classes="row"):
                     yield Label("Server URL", classes="field")
                     yield Input(placeholder="e.g. https://jira.example.com", id="server-url")
                 with Horizontal(classes="row"):
                     yield Label("Username", classes="field")
                     yield Input(placeholder="your username on that server", id="username")
-            with Horizontal(classes="row"):
-                yield Label("Token", classes="field")
-                yield Input(placeholder="paste it here (hidden)", password=True, id="token")
             yield Button("Add", id="add", variant="primary")
         yield Label("", id="problem", classes="problem", markup=False)
         yield Footer()

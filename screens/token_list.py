@@ -319,8 +319,8 @@ class TokenListScreen(Screen[None]):
         names = [c.name for c in self._shown]
         if message.name in names:
             at = names.index(message.name)
-            after, before = names[at + 1 : at + 2], names[max(at - 1, 0) : at]
-            await self.load((after or before or [None])[0])
+            neighbours = [*names[at + 1 : at + 2], *names[max(at - 1, 0) : at]]  # the next, else the one before
+            await self.load(neighbours[0] if neighbours else None)
         else:
             await self.load()
 

@@ -1,0 +1,73 @@
+"""The add-token form typed as a person types it (issue 16, item 4): keys one at a time, Tab
+between fields.  The fields a provider adds come after the token, so choosing jira-dc never
+moves the Token field from under the typist; Tab accepts the provider completion."""
+
+from __future__ import annotations
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from screens.add_token import FIELDS, AddTokenScreen
+from screens.app import VaultApp
+from screens.main import make_app
+from screens.settings import TuiSettings
+from tests.support.tui import new_vault
+
+pytestmark = pytest.mark.anyio
+SIZE = (80, 24)
+SECRET = "NjM0-jira-pat-SENTINEL-4455"
+
+
+async def type_text(pilot: Pilot[None], text: str) -> None:
+    await pilot.press(*["space" if ch == " " else ch for ch in text])
+
+
+def field(app: VaultApp, field_id: str) -> Input:
+    return app.screen.query_one(f"#{field_id}", Input)
+
+
+async def test_a_secret_typed_after_tabbing_through_the_jira_dc_form_lands_in_the_token_field() -> None:
+    opened, clock = new_vault()
+    app = make_app(opened, clock, settings=TuiSettings(refresher=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        assert isinstance(app.screen, AddTokenScreen) and app.focused is field(app, "name")
+        await type_text(pilot, "work-jira")
+        await pilot.press("tab")
+        await type_text(pilot, "jira-dc")  # the server and username fields appear now
+        await pilot.pause()
+        assert app.screen.query_one("#jira").display
+        await pilot.press("tab", "tab", "tab")  # past provider, account and expires
+        assert app.focused is field(app, "token")
+        await type_text(pilot, SECRET)
+        await pilot.press("tab")
+        await type_text(pilot, "https://jira.example.com")
+        await pilot.press("tab")
+        await type_text(pilot, "ada")
+        assert field(app, "token").value == SECRET and field(app, "token").password
+        plain = [field(app, f).value for f in FIELDS if f != "token"]
+        assert not any(SECRET in value for value in plain)  # no part of it in a visible field
+        assert field(app, "server-url").value == "https://jira.example.com" and field(app, "username").value == "ada"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    stored = opened.get("work-jira")
+    assert stored.provider == "jira-dc" and stored.extras["username"] == "ada"
+    assert opened.token("work-jira") == SECRET
+
+
+async def test_tab_accepts_the_provider_completion_then_moves_on() -> None:
+    opened, clock = new_vault()
+    app = make_app(opened, clock, settings=TuiSettings(refresher=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a", "tab")
+        assert app.focused is field(app, "provider")
+        await type_text(pilot, "github-p")
+        await pilot.pause()  # the suggester answers in a worker
+        await pilot.press("tab")
+        assert field(app, "provider").value == "github-pat" and app.focused is field(app, "provider")
+        await pilot.press("tab")
+        assert app.focused is field(app, "account")
+        await pilot.press("escape")
+    assert opened.credentials() == []
