@@ -5,10 +5,8 @@ dialect and every endpoint, and a revoke through an overridden Linear endpoint s
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,10 +15,11 @@ import pytest
 
 import vault
 from tests.support.cli import CliRunner
+from tests.support.json_handler import JsonHandler, serving
 from vault.core.providers import builtin
 
 
-class Recorder(BaseHTTPRequestHandler):
+class Recorder(JsonHandler):
     """Answers every POST with 200 ``{}`` and keeps what it was sent."""
 
     seen: list[dict[str, Any]]
@@ -28,26 +27,15 @@ class Recorder(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
         self.seen.append({"path": self.path, "type": self.headers.get("Content-Type", ""), "body": body})
-        payload = b"{}"
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.send_json({})
 
 
 @pytest.fixture
 def recorder() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     seen: list[dict[str, Any]] = []
     handler = type("Handler", (Recorder,), {"seen": seen})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield url, seen
 
 
 @pytest.fixture

@@ -5,17 +5,16 @@ connections, closed with the vault; a registration is resolved once, and anew wh
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import vault
+from tests.support.json_handler import JsonHandler, serving
 from vault.core import store
 from vault.core.model import ClientRegistration, Credential
 from vault.core.providers import resolve
@@ -188,7 +187,7 @@ def test_the_second_connection_follows_a_passphrase_change(home: Path, v: vault.
 # ------------------------------------------------------------- one connection pool
 
 
-class KeepAliveTokenEndpoint(BaseHTTPRequestHandler):
+class KeepAliveTokenEndpoint(JsonHandler):
     """An HTTP/1.1 token endpoint that keeps connections open and counts them; every refresh
     gets a new token pair."""
 
@@ -210,29 +209,18 @@ class KeepAliveTokenEndpoint(BaseHTTPRequestHandler):
         with self.lock:
             self.counts["requests"] += 1
             n = self.counts["requests"]
-        payload = json.dumps(
+        self.send_json(
             {"access_token": f"at-{n:04d}-kept-alive", "token_type": "Bearer", "expires_in": 3600,
              "refresh_token": f"rt-{n:04d}-kept-alive"}
-        ).encode()  # fmt: skip
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        )  # fmt: skip
 
 
 @pytest.fixture
 def keep_alive_endpoint() -> Iterator[tuple[str, dict[str, int]]]:
     counts = {"opened": 0, "closed": 0, "requests": 0}
     handler = type("Handler", (KeepAliveTokenEndpoint,), {"counts": counts})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", counts
-    server.shutdown()
-    server.server_close()
+    with serving(handler) as url:
+        yield url, counts
 
 
 def test_a_vaults_refreshes_share_one_keep_alive_connection_closed_with_the_vault(

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import pytest
 
+from screens.app import VaultApp
 from screens.credential_table import CELL_PADDING, CredentialTable
 from screens.main import make_app
 from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from tests.support.tui import EVERY_STATUS_ORDER, add_every_status, add_samples, new_vault
+from vault import Vault
 from vault.core.model import ATTENTION
 
 pytestmark = pytest.mark.anyio
@@ -24,15 +26,20 @@ def table_of(app: object) -> CredentialTable:
     return app.screen.query_one("#tokens", CredentialTable)  # type: ignore[attr-defined]
 
 
+def samples_app() -> tuple[Vault, VaultApp]:
+    """The four sample tokens (:func:`add_samples`) and an app on them, without a refresher."""
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    return opened, make_app(opened, clock, settings=QUIET)
+
+
 def header(table: CredentialTable) -> str:
     return table.render_line(0).text
 
 
 async def test_o_cycles_the_sort_column_and_shift_o_reverses_it() -> None:
-    opened, clock = new_vault()
-    add_samples(opened, clock)
+    opened, app = samples_app()
     stored = [(c.name, c.updated_at) for c in opened.credentials()]
-    app = make_app(opened, clock, settings=QUIET)
     async with app.run_test(size=SIZE) as pilot:
         table = table_of(app)
         assert table.row_keys == BY_EXPIRY and "▲" not in header(table)  # the default: soonest expiry first
@@ -48,9 +55,7 @@ async def test_o_cycles_the_sort_column_and_shift_o_reverses_it() -> None:
 
 
 async def test_clicking_a_header_sorts_by_it_and_again_reverses() -> None:
-    opened, clock = new_vault()
-    add_samples(opened, clock)
-    app = make_app(opened, clock, settings=QUIET)
+    opened, app = samples_app()
     async with app.run_test(size=SIZE) as pilot:
         table = table_of(app)
         table.move_cursor(table.row_keys.index("gitlab"))
@@ -82,9 +87,7 @@ async def test_ordered_by_status_what_needs_the_user_comes_first() -> None:
 
 
 async def test_after_a_delete_the_cursor_stays_where_it_was() -> None:
-    opened, clock = new_vault()
-    add_samples(opened, clock)
-    app = make_app(opened, clock, settings=QUIET)
+    opened, app = samples_app()
     async with app.run_test(size=SIZE) as pilot:
         table = table_of(app)
         await pilot.press("j")  # on github, the second row
