@@ -72,7 +72,8 @@ class FirstRunScreen(Screen[None]):
     problem = getters.query_one("#problem", Label)
 
     def compose(self) -> ComposeResult:
-        usable, why = keyring_usable()
+        usable, _why = keyring_usable()  # its reason names keyring's classes: not for this screen
+        self._keyring_usable = usable
         yield Header()
         with Center(), Vertical(id="first-run-box", classes="box"):
             yield Static("Create your vault", classes="title")
@@ -81,7 +82,7 @@ class FirstRunScreen(Screen[None]):
                 yield RadioButton("a random key in the OS keyring", value=usable, disabled=not usable, id="keyring")
                 yield RadioButton("a passphrase", value=not usable, id="passphrase-mode")
             if not usable:
-                yield Static(f"{why}: use a passphrase.", classes="muted", markup=False)
+                yield Static("No OS keyring works here, so the vault is protected by a passphrase.", classes="muted")
             yield Input(placeholder="new passphrase", password=True, id="new")
             yield Input(placeholder="repeat it", password=True, id="repeat")
             yield Label("", id="problem", classes="problem")
@@ -91,7 +92,14 @@ class FirstRunScreen(Screen[None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self._create()
 
+    def on_mount(self) -> None:
+        if not self._keyring_usable:
+            self.query_one("#new", Input).focus()  # the passphrase is the only choice: start there
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "new":
+            self.query_one("#repeat", Input).focus()  # enter in the first field moves to the second
+            return
         self._create()
 
     def _create(self) -> None:

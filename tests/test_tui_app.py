@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
 import vault
 from screens.app import VaultApp
@@ -129,6 +129,22 @@ async def test_first_run_creates_a_vault(home: Path, no_keyring: None) -> None:
         assert not (home / "vault.db").exists()
         app.screen.query_one("#repeat", Input).value = ""
         await pilot.click("#repeat")
+        await pilot.press(*"one", "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen))
+    assert vault.open_vault(home, "one").credentials() == []
+
+
+async def test_first_run_without_a_keyring_starts_in_the_passphrase_and_enter_moves_on(
+    home: Path, no_keyring: None
+) -> None:
+    app = make_app(home=home, settings=QUIET, env={})
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert isinstance(app.screen, FirstRunScreen)
+        assert app.focused is app.screen.query_one("#new", Input)  # no click needed
+        shown = " ".join(str(w.render()) for w in app.screen.query(Static))
+        assert "passphrase" in shown and "keyring.backends" not in shown and "Keyring" not in shown
+        await pilot.press(*"one", "enter")  # enter in the first field: on to the second, nothing created
+        assert app.focused is app.screen.query_one("#repeat", Input) and not (home / "vault.db").exists()
         await pilot.press(*"one", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen))
     assert vault.open_vault(home, "one").credentials() == []
