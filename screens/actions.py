@@ -165,16 +165,17 @@ def _delete_answered(app: VaultApp, name: str, yes: bool | None) -> None:
 
 
 def rename(app: VaultApp, name: str) -> None:
-    app.push_screen(PromptDialog(f"Rename {name} to:", name), partial(_rename_answered, app, name))
+    """Ask for the new name; the vault's refusal (taken, invalid) shows in the dialog, which stays open."""
+
+    def attempt(new: str) -> None:
+        if new != name:
+            app.unlocked_vault.rename(name, new)
+
+    app.push_screen(PromptDialog(f"Rename {name} to:", name, attempt=attempt), partial(_renamed, app, name))
 
 
-def _rename_answered(app: VaultApp, name: str, new: str | None) -> None:
-    if not new or new == name:
+def _renamed(app: VaultApp, name: str, new: str | None) -> None:
+    if new is None or new == name:
         return
-
-    def work() -> None:
-        app.unlocked_vault.rename(name, new)
-        app.call_from_thread(app.notify, f"{name} is now {new}.", title="Renamed", markup=False)
-        app.call_from_thread(app.tell_every_screen, lambda: CredentialRenamed(name, new))
-
-    app.run_worker(work, thread=True, group="edit", exit_on_error=False, name=f"rename {name}")
+    app.notify(f"{name} is now {new}.", title="Renamed", markup=False)
+    app.tell_every_screen(lambda: CredentialRenamed(name, new))

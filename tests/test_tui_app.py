@@ -16,6 +16,7 @@ import vault
 from screens.app import VaultApp
 from screens.credential_table import CredentialTable
 from screens.dialogs.confirm import ConfirmDialog
+from screens.dialogs.prompt import PromptDialog
 from screens.main import make_app
 from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen, urgency
@@ -305,7 +306,16 @@ async def test_rename_from_the_list() -> None:
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert opened.exists("ci-robot")  # unchanged, and the app still runs
+        dialog = app.screen
+        assert isinstance(dialog, PromptDialog)  # still open, with the reason, and the text as typed
+        assert "already exists" in str(dialog.query_one("#prompt-problem", Label).render())
+        assert dialog.query_one("#answer", Input).value == "github"
+        assert opened.exists("ci-robot") and opened.get("github").provider == "github-pat"  # both unchanged
+        dialog.query_one("#answer", Input).value = "ci-bot"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, TokenListScreen) and opened.exists("ci-bot") and not opened.exists("ci-robot")
 
 
 # ------------------------------------------------- against the loopback server
