@@ -56,7 +56,7 @@ _OUTCOMES = {"ok": "refreshed", "dead_grant": "needs sign-in", "client_error": "
 
 
 class UnlockRoute(Protocol):
-    def __call__(self, *, locked: bool = ..., problem: str = ...) -> Screen[Any]: ...
+    def __call__(self, *, locked: bool = ..., problem: str = ..., why: str = ...) -> Screen[Any]: ...
 
 
 @dataclass(frozen=True)
@@ -298,7 +298,11 @@ class VaultApp(App[None]):
             screen.post_message(message())
 
     def action_lock(self) -> None:
-        """Close the vault, drop everything secret the UI holds, lock its agent, ask to unlock again."""
+        self.lock()
+
+    def lock(self, why: str = "") -> None:
+        """Close the vault, drop everything secret the UI holds, lock its agent, ask to unlock
+        again; ``why`` (an automatic lock) stays on the unlock screen for whoever comes back."""
         if self.vault is None:
             return
         self._stop_refresher()
@@ -312,9 +316,11 @@ class VaultApp(App[None]):
             self.clear_clipboard()
         while len(self.screen_stack) > 1:
             self.pop_screen()
-        self.push_screen(self.routes.unlock(locked=True))
-        also = f", and so is the agent (pid {agent})" if agent is not None else ""
-        self.notify(f"The vault is locked{also}.", title="Locked", markup=False)
+        self.push_screen(self.routes.unlock(locked=True, why=why))
+        words = [why or "The vault is locked."]
+        if agent is not None:
+            words.append(f"The agent (pid {agent}) is locked too.")
+        self.notify(" ".join(words), title="Locked", markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Lock is offered only while there is something to lock."""
@@ -345,7 +351,9 @@ class VaultApp(App[None]):
         if self.vault is None or limit is None or self.vault.mode != "passphrase":
             return
         if self.clock.now() - self.last_activity >= limit:
-            self.action_lock()
+            from vault.core.timefmt import duration_text
+
+            self.lock(f"Locked automatically after {duration_text(limit)} without a key press.")
 
     # ----------------------------------------------------------- refresher
 

@@ -28,16 +28,19 @@ class UnlockScreen(Screen[None]):
     passphrase = getters.query_one("#passphrase", Input)
     problem = getters.query_one("#problem", Label)
 
-    def __init__(self, *, locked: bool = False, problem: str = "") -> None:
+    def __init__(self, *, locked: bool = False, problem: str = "", why: str = "") -> None:
         super().__init__()
         self.locked = locked
         self.initial_problem = problem
+        self.why = why
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Center(), Vertical(id="unlock-box", classes="box"):
             yield Static("The vault is locked." if self.locked else "Unlock your vault", classes="title")
             yield Static(str(self.app.paths.home), classes="muted", markup=False)
+            if self.why:
+                yield Static(self.why, id="why", classes="muted", markup=False)
             yield Input(placeholder="passphrase", password=True, id="passphrase")
             yield Label(self.initial_problem, id="problem", classes="problem", markup=False)
             yield Button("Unlock", id="unlock", variant="primary")

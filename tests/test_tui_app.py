@@ -167,10 +167,14 @@ async def test_auto_lock_after_idle_and_on_demand(passphrase_vault: Path) -> Non
         await pilot.pause()
         assert app.vault is None and isinstance(app.screen, UnlockScreen)
         assert len(app.screen_stack) == 2  # nothing of the list is left behind
+        why = "Locked automatically after 1m without a key press."
+        assert str(app.screen.query_one("#why", Static).render()) == why  # for whoever comes back to it
+        assert why in [n.message for n in app._notifications]
         await pilot.press(*PASS, "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen))
         await pilot.press("ctrl+l")
         assert app.vault is None and isinstance(app.screen, UnlockScreen)
+        assert not app.screen.query("#why")  # locked by hand: nothing to explain
 
 
 async def test_lock_clears_a_copied_token(passphrase_vault: Path) -> None:
