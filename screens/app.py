@@ -43,6 +43,7 @@ from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
 from vault.core.paths import VaultPaths
 from vault.core.resources import asset
+from vault.core.timefmt import duration_text
 from vault.errors import NeedsSignIn, VaultError, VaultLocked
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
@@ -351,8 +352,6 @@ class VaultApp(App[None]):
         if self.vault is None or limit is None or self.vault.mode != "passphrase":
             return
         if self.clock.now() - self.last_activity >= limit:
-            from vault.core.timefmt import duration_text
-
             self.lock(f"Locked automatically after {duration_text(limit)} without a key press.")
 
     # ----------------------------------------------------------- refresher

@@ -26,9 +26,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 CELL_PADDING = 1
+"""Blank cells either side of every cell's text, as a DataTable draws them."""
 SORT_MARKS = {False: " ▲", True: " ▼"}
 """After the label of the column the rows are sorted by: ascending, descending."""
-"""Blank cells either side of every cell's text, as a DataTable draws them."""
 
 
 @dataclass(frozen=True)
@@ -137,9 +137,9 @@ class CredentialTable(ScrollView, can_focus=True):
         self._rows: list[Row] = []
         self._index: dict[str, int] = {}
         self._drawn: dict[str, tuple[Row, Strip]] = {}
-        self._sorted_by: tuple[str, bool] | None = None
         """Each row's cells, rendered once (no row or cursor style), with the row they are of (a
         reload brings new rows under the same keys): dropped when a cell changes."""
+        self._sorted_by: tuple[str, bool] | None = None
         self._resize()
 
     # ---------------------------------------------------------------- content

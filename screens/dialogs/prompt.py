@@ -39,13 +39,12 @@ class PromptDialog(ModalScreen[str | None]):
         if answer is None or self.attempt is None:
             self.dismiss(answer)
         else:
-            self._try(answer)
+            self._try(self.attempt, answer)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
-    def _try(self, answer: str) -> None:
-        assert self.attempt is not None  # noqa: S101 - checked by the caller
+    def _try(self, attempt: Callable[[str], None], answer: str) -> None:
         try:
-            self.attempt(answer)
+            attempt(answer)
         except VaultError as exc:
             self.app.call_from_thread(self.query_one("#prompt-problem", Label).update, exc.message)
             return

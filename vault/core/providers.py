@@ -240,13 +240,8 @@ def resolve(registration: ClientRegistration) -> Provider:
     client secret is not among them, and the catalog does not change while a process runs.
     """
     overrides = json.dumps(registration.overrides, sort_keys=True, default=list)
-    return _resolved(
-        registration.provider, registration.base, registration.client_id, _frozen(registration.params), overrides
-    )
-
-
-def _frozen(params: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(params.items()))
+    params = tuple(sorted(registration.params.items()))
+    return _resolved(registration.provider, registration.base, registration.client_id, params, overrides)
 
 
 @lru_cache(maxsize=64)

@@ -299,19 +299,16 @@ class Store:
         """
         if self._lock.acquire(blocking=False):
             try:
-                with _mapped():
-                    return list(self._conn.execute(sql, params).fetchall())
+                return _rows(self._conn, sql, params)
             finally:
                 self._lock.release()
         with self._reader_lock:
-            key = self._key
-            if key is None:  # a re-key under way: wait for it, on the store's connection
-                with self._lock, _mapped():
-                    return list(self._conn.execute(sql, params).fetchall())
-            with _mapped():
+            if self._key is not None:
                 if self._reader is None:
-                    self._reader = _connect(self.path, key, mode="ro&immutable=1" if self.read_only else None)
-                return list(self._reader.execute(sql, params).fetchall())
+                    self._reader = _connect(self.path, self._key, mode="ro&immutable=1" if self.read_only else None)
+                return _rows(self._reader, sql, params)
+        with self._lock:  # a re-key under way (the second connection knows the old key only): wait for it
+            return _rows(self._conn, sql, params)
 
     def _close_reader(self) -> None:
         with self._reader_lock:
@@ -393,6 +390,11 @@ class Store:
         self._close_reader()
         with self._lock, contextlib.suppress(sqlcipher3.Error):
             self._conn.close()
+
+
+def _rows(conn: sqlcipher3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
+    with _mapped():
+        return list(conn.execute(sql, params).fetchall())
 
 
 def _check_pages(conn: sqlcipher3.Connection, path: Path) -> None:

@@ -35,11 +35,16 @@ def ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def connection_pool() -> httpx.HTTPTransport:
+    """httpx's transport as tokendeck uses it: verified TLS, proxies from the environment, no retries."""
+    return httpx.HTTPTransport(retries=0, verify=ssl_context(), trust_env=True)
+
+
 class CappedTransport(httpx.BaseTransport):
     """Wraps a transport and reads each body fully, refusing more than ``cap`` bytes."""
 
     def __init__(self, inner: httpx.BaseTransport | None = None, cap: int = MAX_RESPONSE_BYTES) -> None:
-        self._inner = inner or httpx.HTTPTransport(retries=0, verify=ssl_context(), trust_env=True)
+        self._inner = inner or connection_pool()
         self._cap = cap
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
@@ -76,7 +81,7 @@ class KeepAliveTransport(httpx.BaseTransport):
     httpx's keep-alive expiry."""
 
     def __init__(self) -> None:
-        self._inner = httpx.HTTPTransport(retries=0, verify=ssl_context(), trust_env=True)
+        self._inner = connection_pool()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         return self._inner.handle_request(request)

@@ -115,9 +115,8 @@ class BackgroundRefresher:
     def run_once(self) -> list[RefreshEvent]:
         """Refresh everything due and emit warnings; return this run's events."""
         events: list[RefreshEvent] = []
-        due = self.due()
+        due = [c.name for c in self.due()]
         if due:
-            self._in_flight = threading.BoundedSemaphore(self.concurrency)
             threads = min(len(due), THREADS_PER_REQUEST * self.concurrency)
             with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tokendeck-refresh") as pool:
                 events.extend(pool.map(self._refresh_one, due))
@@ -129,8 +128,8 @@ class BackgroundRefresher:
             self.on_event(event)
         return events
 
-    def _refresh_one(self, due: Credential) -> RefreshEvent:
-        now, name = self.vault.clock.now(), due.name
+    def _refresh_one(self, name: str) -> RefreshEvent:
+        now = self.vault.clock.now()
         try:
             credential = refresh(self.vault, name, skew=self.window, ahead=True, in_flight=self._in_flight)
         except NeedsSignIn as exc:
