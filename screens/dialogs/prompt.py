@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 from vault.errors import VaultError
 
@@ -42,13 +43,20 @@ class PromptDialog(ModalScreen[str | None]):
             self._try(self.attempt, answer)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="edit")
-    def _try(self, attempt: Callable[[str], None], answer: str) -> None:
+    def _try(self, attempt: Callable[[str], None], answer: str) -> str | None:
+        """The answer once the attempt worked, None after a refusal (shown in the dialog)."""
         try:
             attempt(answer)
         except VaultError as exc:
             self.app.call_from_thread(self.query_one("#prompt-problem", Label).update, exc.message)
-            return
-        self.app.call_from_thread(self.dismiss, answer)
+            return None
+        return answer
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Dismissed only once the worker has finished: dismissing from inside it would cancel
+        # the screen's workers, this one included, while it was still returning.
+        if event.worker.group == "edit" and event.state == WorkerState.SUCCESS and event.worker.result is not None:
+            self.dismiss(event.worker.result)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
