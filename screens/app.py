@@ -198,7 +198,7 @@ class VaultApp(App[None]):
             self.call_after_refresh(self._start_refresher, vault)
         self.follow_vault(vault)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="agent")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="agent", description="join the agent")
     def _join_agent(self, vault: Vault, passphrase: str | None) -> None:
         """Use the running agent, or start (or unlock) one; if neither works, refresh here."""
         state, problem = join_agent(str(self.paths.home), passphrase)

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Static
+from textual.worker import Worker, WorkerState
 
 from screens.app import VaultApp
 from vault import Vault
@@ -15,8 +16,26 @@ from vault.core.keys import keyring_usable
 from vault.errors import VaultError
 from vault.services.opening import init_vault, open_vault
 
+Opened = tuple[Vault, str | None]
+"""What an opening worker returns: the vault, and the passphrase typed (for an agent to start)."""
 
-class UnlockScreen(Screen[None]):
+
+class _OpeningScreen(Screen[None]):
+    """Hands the vault its worker opened to the app once that worker has finished.
+
+    Not from inside the worker: the app then replaces this screen, which cancels the screen's
+    workers, the opening one included, while it was still returning.
+    """
+
+    app = getters.app(VaultApp)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "unlock" and event.state == WorkerState.SUCCESS and event.worker.result:
+            vault, passphrase = event.worker.result
+            self.app.unlocked(vault, passphrase)
+
+
+class UnlockScreen(_OpeningScreen):
     """Asks for the passphrase.
 
     Args:
@@ -24,7 +43,6 @@ class UnlockScreen(Screen[None]):
         problem: why the app could not open the vault without asking.
     """
 
-    app = getters.app(VaultApp)
     passphrase = getters.query_one("#passphrase", Input)
     problem = getters.query_one("#problem", Label)
 
@@ -52,15 +70,15 @@ class UnlockScreen(Screen[None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.unlock(self.passphrase.value)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
-    def unlock(self, passphrase: str) -> None:
-        """Open the vault (the KDF takes a moment) and hand it to the app."""
+    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock", description="unlock")
+    def unlock(self, passphrase: str) -> Opened | None:
+        """Open the vault (the KDF takes a moment); None after a refusal, shown on the screen."""
         try:
             vault = open_vault(self.app.paths.home, passphrase, env={}, clock=self.app.clock)
         except VaultError as exc:
             self.app.call_from_thread(self._failed, exc.message)
-            return
-        self.app.call_from_thread(self.app.unlocked, vault, passphrase)
+            return None
+        return vault, passphrase
 
     def _failed(self, message: str) -> None:
         self.problem.update(message)
@@ -68,10 +86,9 @@ class UnlockScreen(Screen[None]):
         self.passphrase.focus()
 
 
-class FirstRunScreen(Screen[None]):
+class FirstRunScreen(_OpeningScreen):
     """No vault yet: pick how it is protected and create it."""
 
-    app = getters.app(VaultApp)
     problem = getters.query_one("#problem", Label)
 
     def compose(self) -> ComposeResult:
@@ -117,12 +134,12 @@ class FirstRunScreen(Screen[None]):
                 return
         self.create("keyring" if keyring else "passphrase", None if keyring else new)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock")
-    def create(self, mode: str, passphrase: str | None) -> None:
+    @work(thread=True, exclusive=True, exit_on_error=False, group="unlock", description="create the vault")
+    def create(self, mode: str, passphrase: str | None) -> Opened | None:
         try:
             vault: Vault = init_vault(self.app.paths.home, mode=mode, passphrase=passphrase,  # type: ignore[arg-type]
                                       clock=self.app.clock)  # fmt: skip
         except VaultError as exc:
             self.app.call_from_thread(self.problem.update, exc.message)
-            return
-        self.app.call_from_thread(self.app.unlocked, vault, passphrase)
+            return None
+        return vault, passphrase

@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import pytest
 from textual.widgets import Input, Label, Static
+from textual.worker import Worker, WorkerState
 
 import vault
 from screens.app import VaultApp
@@ -77,6 +78,43 @@ async def test_unlock_wrong_then_right(passphrase_vault: Path) -> None:
         await pilot.pause()
         await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen) and names(app) == ["gh"])
         assert app.vault is not None
+
+
+@pytest.fixture
+def workers_started(monkeypatch: pytest.MonkeyPatch) -> list[Worker[object]]:
+    """Every Textual worker started during the test, kept to look at afterwards."""
+    started: list[Worker[object]] = []
+    init = Worker.__init__
+
+    def recording(self: Worker[object], *args: object, **kwargs: object) -> None:
+        init(self, *args, **kwargs)  # type: ignore[arg-type]
+        started.append(self)
+
+    monkeypatch.setattr(Worker, "__init__", recording)
+    return started
+
+
+async def test_the_opening_workers_finish_and_never_show_the_passphrase(
+    home: Path, no_keyring: None, workers_started: list[Worker[object]]
+) -> None:
+    """A worker's description (in its repr, so in any traceback) is built from its arguments
+    unless given: the passphrase must not be one. And the worker that opened the vault ends as
+    done, not cancelled by the screen change it caused."""
+    app = make_app(home=home, settings=QUIET, env={})
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*PASS, "enter", *PASS, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen))
+        app.lock()
+        await wait_for(pilot, lambda: isinstance(app.screen, UnlockScreen))
+        await pilot.press(*"not it", "enter")
+        await wait_for(pilot, lambda: "wrong passphrase" in str(app.screen.query_one("#problem", Label).render()))
+        await pilot.press(*PASS, "enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen))
+        await app.workers.wait_for_complete()
+    opening = [w for w in workers_started if w.group == "unlock"]
+    assert [w.description for w in opening] == ["create the vault", "unlock", "unlock"]
+    assert all(w.state == WorkerState.SUCCESS for w in opening)
+    assert not any(secret in repr(w) for w in workers_started for secret in (PASS, "not it"))
 
 
 async def test_environment_passphrase_unlocks_without_asking(passphrase_vault: Path) -> None:
