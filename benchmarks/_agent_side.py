@@ -52,6 +52,7 @@ class AgentSide:
         from vault.agent.server import Agent
 
         os.environ["TOKENDECK_HOME"] = str(home)
+        os.makedirs(wire.runtime_dir(), mode=0o700, exist_ok=True)  # the agent's launcher makes it
         self._on_error = on_error
         self.agent = Agent(v, wire.socket_path(wire.home_dir()), reopen=lambda passphrase: v, refresher=False)
         self.agent.listen()
