@@ -25,6 +25,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from vault.agent.wire import FALL_BACK, MAX_REQUEST, VERSION, decode, encode, peer_uid
@@ -130,6 +131,7 @@ class Agent:
         self._notify = notify
         self._log = log
         self._slots = threading.BoundedSemaphore(max_clients)
+        self._clients = ThreadPoolExecutor(max_clients, thread_name_prefix="tokendeck-agent-client")
         self._state = threading.Condition()
         self._unlocking = threading.Lock()
         self._in_flight = 0
@@ -167,9 +169,12 @@ class Agent:
         self._start_refresher(self.refresher)
         self._log(f"serving {self.home} on {self.socket_path}")
         try:
+            housekeeping_due = 0.0
             while not self._stopping.is_set():
                 self._accept_one()
-                self._housekeeping()
+                if time.monotonic() >= housekeeping_due:  # not per client: it may wait for a commit
+                    self._housekeeping()
+                    housekeeping_due = time.monotonic() + self.watch_interval
         finally:
             self._shut_down()
 
@@ -233,6 +238,7 @@ class Agent:
         listener, self._listener = self._listener, None
         if listener is not None:
             listener.close()
+        self._clients.shutdown(wait=False)
         try:
             if os.stat(self.socket_path).st_ino == self._inode:
                 os.unlink(self.socket_path)
@@ -260,7 +266,7 @@ class Agent:
         if not self._slots.acquire(timeout=2 * self.client_timeout):
             conn.close()
             return
-        threading.Thread(target=self._serve_client, args=(conn,), name="tokendeck-agent-client", daemon=True).start()
+        self._clients.submit(self._serve_client, conn)
 
     def _serve_client(self, conn: socket.socket) -> None:
         try:
