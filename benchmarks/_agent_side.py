@@ -26,7 +26,8 @@ START_TIMEOUT = 60.0
 
 
 def _ask(conn: Connection, home: str, names: list[str], concurrency: int) -> None:
-    """The client process: on each count, ask for that many tokens, C at a time; send (seconds, failures)."""
+    """The client process: on each count, ask for that many tokens, C at a time; send (seconds,
+    failures, this process's CPU seconds for them)."""
     os.environ["TOKENDECK_HOME"] = home
     from vault.agent import wire
 
@@ -36,10 +37,11 @@ def _ask(conn: Connection, home: str, names: list[str], concurrency: int) -> Non
 
     conn.send("ready")
     while (count := conn.recv()) is not None:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), os.times()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             answered = list(pool.map(one, names[:count]))
-        conn.send((time.perf_counter() - start, answered.count(False)))
+        elapsed, after = time.perf_counter() - start, os.times()
+        conn.send((elapsed, answered.count(False), after.user + after.system - cpu.user - cpu.system))
 
 
 class AgentSide:
@@ -68,9 +70,12 @@ class AgentSide:
         if not self._conn.poll(START_TIMEOUT) or self._conn.recv() != "ready":
             on_error("the agent's client process did not start")
 
+    client_cpu = 0.0
+    """The client process's CPU seconds in the last :meth:`run`."""
+
     def run(self, count: int) -> float:
         self._conn.send(count)
-        seconds, failures = self._conn.recv()
+        seconds, failures, self.client_cpu = self._conn.recv()
         if failures:
             self._on_error(f"the agent answered {count - failures} of {count} token requests")
         return float(seconds)

@@ -46,7 +46,12 @@ Afterwards, untimed for the ratio, single runs:
   timers (thread-seconds summed over the C workers, so the parts add up to the
   time spent inside ``refresh()``, not to the wall time);
 - a what-if, also a single run: A with ``PRAGMA synchronous = NORMAL`` (not
-  durable, so not an option; it shows what the fsyncs cost).
+  durable, so not an option; it shows what the fsyncs cost);
+- CPU per refresh of every timed run (user + system, all threads): this process,
+  the server's process and A2's client process, and their sum over the cores, the
+  least wall time that much work needs on this machine.  B is bound by the server's
+  latency; A and A2 come close to their CPU floor, which is where the vault's work
+  (SQLCipher pages, a durable commit, the agent's round trip) shows.
 
 Milliseconds are this machine's and noisy; compare the ratios, measured in the
 same run.  It exits 1 if a refresh failed or a check did not hold.
@@ -71,7 +76,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import httpx
@@ -88,6 +93,8 @@ WARMUP_COUNT = 20
 """Refreshes in the untimed warm-up of each side (imports, first connections)."""
 SERVER_START_TIMEOUT = 60.0
 
+T = TypeVar("T")
+
 
 # ------------------------------------------------------------------ the server
 
@@ -100,6 +107,10 @@ class Server(Protocol):
     def refresh_count(self) -> int: ...
 
     def errors(self) -> list[str]: ...
+
+    def cpu(self) -> float | None:
+        """The server process's CPU seconds so far (user + system), None when it is this process."""
+        ...
 
     def stop(self) -> int | None: ...
 
@@ -123,6 +134,9 @@ class ThreadServer:
     def errors(self) -> list[str]:
         return self._server.server_errors()
 
+    def cpu(self) -> float | None:
+        return None
+
     def stop(self) -> int | None:
         self._server.close()
         return None
@@ -143,6 +157,8 @@ def _serve(conn: Connection) -> None:
                 conn.send(server.token_request_count("refresh_token"))
             elif command == "errors":
                 conn.send(server.server_errors())
+            elif command == "cpu":
+                conn.send(cpu_seconds())
             else:
                 break
     conn.send(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -175,6 +191,9 @@ class ProcessServer:
     def errors(self) -> list[str]:
         return list(self._ask("errors"))
 
+    def cpu(self) -> float | None:
+        return float(self._ask("cpu"))
+
     def stop(self) -> int | None:
         maxrss = None
         with contextlib.suppress(OSError, EOFError):
@@ -190,6 +209,12 @@ class ProcessServer:
 
 
 # ------------------------------------------------------------------- the sides
+
+
+def cpu_seconds() -> float:
+    """This process's CPU seconds so far, every thread, user + system (fsync's work included)."""
+    times = os.times()
+    return times.user + times.system
 
 
 def name_of(i: int) -> str:
@@ -403,6 +428,8 @@ class Results:
     commits: list[int] = dataclasses.field(default_factory=list)
     """A's commits per timed run (its saves share them)."""
     nosync_wall: float = 0.0
+    cpu: dict[str, list[tuple[float, float, float]]] = dataclasses.field(default_factory=dict)
+    """Per side and timed run, CPU seconds: (this process, the server process, A2's client process)."""
     refreshes: int = 0
     """Refresh requests this run sent (all sides, warm-up included)."""
     served: int = 0
@@ -436,17 +463,28 @@ def measure(server: Server, home: Path, n: int, c: int, repeats: int, r: Results
         token_url = register_provider(v, server.issuer)
         before = server.refresh_count()
 
-        def vault_side() -> float:
+        def counted(side: str, run: Callable[[], T]) -> T:
+            """``run()``, its CPU seconds (here, the server's, A2's clients') kept under ``side``."""
+            here, served = cpu_seconds(), server.cpu()
+            result = run()
+            here, served_after = cpu_seconds() - here, server.cpu()
+            serving = served_after - served if served is not None and served_after is not None else 0.0
+            clients = agent.client_cpu if side == "agent" and agent is not None else 0.0
+            r.cpu.setdefault(side, []).append((here, serving, clients))
+            return result
+
+        def vault_side(count: Callable[[str, Callable[[], float]], float] | None = None) -> float:
             commits = v._store.commits  # noqa: SLF001 - how many saves shared a commit
-            elapsed = run_vault(v, n, c)
+            elapsed = count("a", lambda: run_vault(v, n, c)) if count else run_vault(v, n, c)
             r.commits.append(v._store.commits - commits)  # noqa: SLF001
             check_vault(v)
             r.refreshes += n
             return elapsed
 
         def agent_side() -> float:
-            assert agent is not None  # noqa: S101 - started below
-            elapsed = agent.run(n)
+            running = agent
+            assert running is not None  # noqa: S101 - started below
+            elapsed = counted("agent", lambda: running.run(n))
             check_vault(v)
             r.refreshes += n
             return elapsed
@@ -467,16 +505,18 @@ def measure(server: Server, home: Path, n: int, c: int, repeats: int, r: Results
             for side in order:
                 if side == "a":
                     seed(v, server.issue(n))
-                    r.a.append(vault_side())
+                    r.a.append(vault_side(counted))
                 elif side == "agent":
                     seed(v, server.issue(n))
                     r.agent.append(agent_side())
                 elif side == "b":
-                    wall, latency = run_bare(token_url, server.issue(n), c)
+                    b_tokens = server.issue(n)
+                    wall, latency = counted("b", lambda: run_bare(token_url, b_tokens, c))  # noqa: B023 - called at once
                     r.b.append(wall)
                     r.b_latency.append(latency)
                 else:
-                    r.b_new.append(run_bare_new_client(token_url, server.issue(n), c))
+                    b_tokens = server.issue(n)
+                    r.b_new.append(counted("b_new", lambda: run_bare_new_client(token_url, b_tokens, c)))  # noqa: B023
             r.refreshes += 2 * n
         r.timed_maxrss_mib = maxrss_mib()
 
@@ -560,6 +600,7 @@ def report(r: Results, n: int, c: int, repeats: int, server_kind: str, where: Pa
     print(f"A's saves per durable commit (group commit): {n / commits:.1f} ({commits:.0f} commits for {n} saves)")
     b_latency = statistics.median(r.b_latency) / n * 1000
     print(f"B's mean request latency inside its pool: {b_latency:.2f} ms")
+    report_cpu(r, n)
 
     print("\npeak memory (single runs; tracemalloc: the peak of what the run allocated)")
     print(f"  A  {r.mem_a_mib:6.2f} MiB  ({r.mem_a_mib * 1024 / n:.1f} KiB per credential)")
@@ -584,6 +625,27 @@ def report(r: Results, n: int, c: int, repeats: int, server_kind: str, where: Pa
     for error in r.server_errors[:5]:
         print(f"  {error.strip().splitlines()[-1] if error.strip() else '(empty)'}")
     return ok
+
+
+def report_cpu(r: Results, n: int) -> None:
+    """CPU per refresh on each side, and the wall time it alone would need on this machine's cores."""
+    if not r.cpu.get("b") or not any(served for _, served, _ in r.cpu["b"]):
+        return  # the server shares this process: its CPU cannot be told apart
+    cores = os.cpu_count() or 1
+    print(f"\nCPU per refresh (ms, medians of the timed runs; user + system, every thread; {cores} cores)")
+    print(f"{'side':<5}  {'here':>6}  {'server':>6}  {'clients':>7}  {'total':>6}  {'total/cores':>11}  {'wall':>6}")
+    walls = {"a": r.a, "agent": r.agent, "b": r.b, "b_new": r.b_new}
+    for side, label in (("a", "A"), ("agent", "A2"), ("b", "B"), ("b_new", "B'")):
+        runs = r.cpu.get(side, [])
+        if not runs:
+            continue
+        here, served, clients = (statistics.median(x[i] for x in runs) / n * 1000 for i in range(3))
+        total = here + served + clients
+        wall = statistics.median(walls[side]) / n * 1000
+        figures = f"{here:>6.2f}  {served:>6.2f}  {clients:>7.2f}  {total:>6.2f}  {total / cores:>11.2f}  {wall:>6.2f}"
+        print(f"{label:<5}  {figures}")
+    print("(here: this process, the vault's or the agent's side, or B's client; clients: A2's client process;")
+    print(" total/cores is the least wall time that much CPU needs here, before any waiting for the disk)")
 
 
 def report_breakdown(r: Results, n: int, c: int, b_latency: float) -> None:
