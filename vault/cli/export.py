@@ -141,8 +141,7 @@ def _spec(args: argparse.Namespace) -> Spec:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from vault.export import plan
-    from vault.export.writer import git_refusal
+    from vault.services.exports import plan_export, write_export
 
     if args.list:
         return _list(args)
@@ -153,39 +152,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     spec = _spec(args)
     if spec.target == "shell" and args.file:
         raise InvalidInput("shell prints to stdout; drop --file")
-    path = _path(spec.target, args.file) if spec.target in FILE_TARGETS else None
     with terminal.open_vault() as vault:
-        token = vault.token(spec.name)  # exists and is usable (refreshed if due), in either mode
-        if path is None:
-            sys.stdout.write(_shell(spec, token))
+        if spec.target not in FILE_TARGETS:
+            sys.stdout.write(_shell(spec, vault.token(spec.name)))  # exists and is usable, in either mode
             return 0
-        change = plan(spec, path, token if spec.plaintext else None)
-        if spec.plaintext and not args.force:
-            refusal = git_refusal(path)
-            if refusal:
-                raise InvalidInput(refusal)
+        path = _path(spec.target, args.file)
+        change = plan_export(vault, spec, path, force=args.force)
         sys.stderr.write(change.diff or f"{path}: already up to date\n")
         if args.dry_run:
             terminal.notice(DRY_RUN_NOTE)
             return 0
-        if change.new != change.old:
-            change.write()
-        if change.narrowed:
-            terminal.notice(f"made {path} readable by you only (0600-style): it holds a token now")
-        spec = change.spec  # resolved: remote if the entry has a URL
-        if spec.plaintext:
-            where = {"target": spec.target, "path": str(path), "key": spec.key}
-            vault.add_export_binding(spec.name, **where, options=spec.options())
-            terminal.notice(
-                f"wrote {spec.name}'s token to {path}; every refresh re-writes it (tokendeck unexport to stop)"
-            )
-        else:
-            vault.record("export", "ok", credential=spec.name, detail=f"target={spec.target} path={path} reference")
-            terminal.notice(f"wrote a reference to {spec.name} in {path} (no secret in the file)")
-            if spec.url is not None:
-                from vault.export.mcp import reference_note
-
-                terminal.notice(reference_note(spec))
+        for notice in write_export(vault, change):
+            terminal.notice(notice)
     return 0
 
 

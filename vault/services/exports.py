@@ -1,20 +1,78 @@
-"""Plaintext exports that follow their credential: re-written after every refresh.
+"""Exporting a credential into a tool's file, and plaintext exports that follow it.
 
-``tokendeck export --plaintext`` records an export binding (credential -> file,
-target, key); :func:`reexport` writes the new token into each of them after a
-refresh (:func:`vault.services.tokens.refresh` calls it).  A file that is gone or
-changed shape is left alone and the failure audited; a refresh never fails
-because of an export.
+:func:`plan_export` and :func:`write_export` are the export itself, as ``tokendeck
+export`` and the TUI's export screen both run it: plan (the token read, the file
+merged, the masked diff, the git check), show the diff, then write and record.
+
+``--plaintext`` records an export binding (credential -> file, target, key);
+:func:`reexport` writes the new token into each of them after a refresh
+(:func:`vault.services.tokens.refresh` calls it).  A file that is gone or changed
+shape is left alone and the failure audited; a refresh never fails because of an
+export.
 """
 
 from __future__ import annotations
 
 import contextlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vault.core.repository import Repository
 from vault.errors import InvalidInput
-from vault.export import Spec, plan
+from vault.export import Plan, Spec, plan
+
+if TYPE_CHECKING:
+    from vault.services.tokens import Vault
+
+
+def plan_export(vault: Vault, spec: Spec, path: Path, *, force: bool = False) -> Plan:
+    """The change exporting ``spec`` makes to ``path``, not yet written (its diff masks every secret).
+
+    The credential must give a token now (refreshed if due), in either mode.  A plaintext
+    export into a file git tracks, or does not ignore, is refused unless ``force``.
+
+    Raises:
+        NotFound, NeedsSignIn: no such credential, or no usable token.
+        InvalidInput, TargetUnwritable: the file cannot take it (see :mod:`vault.export`).
+    """
+    from vault.export.writer import git_refusal
+
+    token = vault.token(spec.name)
+    change = plan(spec, path, token if spec.plaintext else None)
+    if spec.plaintext and not force:
+        refusal = git_refusal(path)
+        if refusal:
+            raise InvalidInput(refusal)
+    return change
+
+
+def write_export(vault: Vault, change: Plan) -> list[str]:
+    """Write a planned export and record it (a binding, or an audit event for a reference).
+
+    Returns:
+        What to tell the user, in order.
+
+    Raises:
+        TargetUnwritable: the file changed since it was planned, or cannot be written.
+    """
+    if change.new != change.old:
+        change.write()
+    notices: list[str] = []
+    path = change.path
+    if change.narrowed:
+        notices.append(f"made {path} readable by you only (0600-style): it holds a token now")
+    spec = change.spec  # resolved: remote if the entry has a URL
+    if spec.plaintext:
+        vault.add_export_binding(spec.name, target=spec.target, path=str(path), key=spec.key, options=spec.options())
+        notices.append(f"wrote {spec.name}'s token to {path}; every refresh re-writes it (tokendeck unexport to stop)")
+    else:
+        vault.record("export", "ok", credential=spec.name, detail=f"target={spec.target} path={path} reference")
+        notices.append(f"wrote a reference to {spec.name} in {path} (no secret in the file)")
+        if spec.url is not None:
+            from vault.export.mcp import reference_note
+
+            notices.append(reference_note(spec))
+    return notices
 
 
 def reexport(vault: Repository, name: str, token: str) -> list[str]:
