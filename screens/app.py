@@ -26,6 +26,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from screens.clipboard import Copier
 from screens.messages import CredentialBusy, RefresherReported, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.refreshing import (
@@ -150,6 +151,8 @@ class VaultApp(App[None]):
         self._refresher: object | None = None
         self.last_refresh_report: str | None = None
         """The refresher's latest outcome, for the list's status line."""
+        self.copier = Copier(self)
+        """Copies tokens (cleared again later) and lines without a secret."""
 
     # --------------------------------------------------------------- routing
 

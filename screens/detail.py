@@ -4,17 +4,13 @@ The screen keeps no secret.  It holds a copy of the credential with its tokens
 swapped for empty placeholders (enough to compute the status), and reads the
 token from the vault only when the user reveals (``v``) or copies (``c``) it.
 A revealed token is replaced by the mask when the reveal timer fires, so no
-widget holds it afterwards.  A copied token is cleared from the clipboard by a
-timer on the *app* (it must fire even if the user has left this screen), and
-only when the clipboard still holds that token.
+widget holds it afterwards.  A copied token is cleared from the clipboard later
+(:mod:`screens.clipboard`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import replace
-from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
@@ -29,6 +25,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from screens import actions
 from screens.app import VaultApp
+from screens.clipboard import seconds
 from screens.countdown import Urgency, urgency
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from vault import Vault
@@ -110,11 +107,6 @@ def when(ts: float | None, now: float, none: str = "never", *, past: bool = Fals
     return f"{iso(ts)} ({relative(ts, now)})"
 
 
-def seconds(value: float) -> str:
-    """A settings duration for a sentence: ``30 s``, ``0.2 s``."""
-    return f"{value:g} s"
-
-
 def fact_values(credential: Credential, now: float) -> dict[str, str]:
     """Every fact's text at ``now``; all of it is shown as plain text, never markup."""
     c = credential
@@ -145,18 +137,6 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
         "updated": when(c.updated_at, now, past=True),
         "extras": " ".join(f"{k}={v}" for k, v in c.extras.items()) or "-",
     }
-
-
-def _digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode("utf-8")).digest()
-
-
-def _clear_clipboard(app: VaultApp, digest: bytes) -> None:
-    """Empty the clipboard if it still holds the copied token (compared by digest, so the
-    timer keeps no copy of the token).  Textual only knows what the app itself copied."""
-    if app.clipboard and hmac.compare_digest(_digest(app.clipboard), digest):
-        app.clear_clipboard()
-        app.notify("The copied token was cleared from the clipboard.", title="Clipboard", timeout=3)
 
 
 class DetailScreen(Screen[None]):
@@ -192,7 +172,6 @@ class DetailScreen(Screen[None]):
         self._token_length = 0
         self._revealed = False
         self._reveal_timer: Timer | None = None
-        self._clear_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -359,18 +338,10 @@ class DetailScreen(Screen[None]):
         self._reveal_timer = self.set_timer(self.app.settings.reveal_for, self.mask)
 
     async def action_copy(self) -> None:
-        """Copy the token, and clear the clipboard after ``settings.clipboard_clear_after`` seconds."""
+        """Copy the token; it is cleared after ``settings.clipboard_clear_after`` seconds."""
         token = await self._token()
-        if token is None:
-            return
-        app = self.app
-        app.copy_to_clipboard(token)
-        after = app.settings.clipboard_clear_after
-        app.notify(f"Copied; the clipboard will be cleared in {seconds(after)}", title="Copied", markup=False)
-        if self._clear_timer is not None:
-            self._clear_timer.stop()  # a second copy from here restarts the wait
-        # On the app, not the screen: the clear must happen even after the user leaves.
-        self._clear_timer = app.set_timer(after, partial(_clear_clipboard, app, _digest(token)))
+        if token is not None:
+            self.app.copier.copy_secret(token, f"{self.name_shown}'s token")
 
     # --------------------------------------------------------------- actions
 
