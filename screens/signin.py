@@ -454,8 +454,7 @@ class SignInScreen(Screen[None]):
 
     def action_copy_url(self) -> None:
         if self._url is not None:
-            self.app.copy_to_clipboard(self._url)
-            self.app.notify("The URL is on the clipboard.", title="Copied")
+            self.app.copier.copy_line(self._url, "the sign-in URL, whole")
 
     def action_cancel(self) -> None:
         """Escape while waiting: the flow stops at its next check (a tenth of a second) and stores nothing."""

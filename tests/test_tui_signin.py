@@ -180,6 +180,13 @@ async def test_cancel_while_waiting_stores_nothing_and_can_retry(
 
         await pilot.press("c")
         assert app.clipboard == url
+        # On screen the URL wraps; a mouse selection of it still gives it whole, with no
+        # newline where it wrapped (Textual selects in the text, not in the drawn lines).
+        from textual.selection import Selection
+
+        line = screen.query_one("#wait-url")
+        assert line.size.height > 1
+        assert line.get_selection(Selection(None, None)) == (url, "\n")
 
         await pilot.press("escape")
         await app.workers.wait_for_complete()
