@@ -179,3 +179,44 @@ def _renamed(app: VaultApp, name: str, new: str | None) -> None:
         return
     app.notify(f"{name} is now {new}.", title="Renamed", markup=False)
     app.tell_every_screen(lambda: CredentialRenamed(name, new))
+
+
+# ------------------------------------------------------------------ copying
+
+
+async def stored_token(app: VaultApp, name: str) -> str | None:
+    """The stored access token of ``name``, read now (in a worker); None, and a notice saying
+    why, when it holds none.
+
+    Raises:
+        NotFound: it is no longer in the vault (each screen handles that its own way).
+    """
+    from vault.errors import NotFound
+
+    try:
+        credential = await app.read(lambda vault: vault.get(name), name=f"read {name}")
+    except NotFound:
+        raise
+    except VaultError as exc:
+        app.report(exc)
+        return None
+    if credential.access_token is None:
+        status = credential.status_at(app.clock.now()).replace("_", " ")
+        app.notify(f"{credential.name} holds no token ({status}).", title="No token", severity="warning", markup=False)
+        return None
+    return credential.access_token.reveal()
+
+
+def reference_line(name: str) -> str:
+    """``export VAR="$(tokendeck token NAME)"``: a shell line that gets the token when run, and holds none."""
+    from screens.export import suggested_var
+    from vault.export.spec import Spec
+    from vault.export.targets import render_shell
+
+    return render_shell(Spec("shell", name, var=suggested_var(name)), None).rstrip("\n")
+
+
+def export(app: VaultApp, name: str) -> None:
+    from screens.export import ExportScreen
+
+    app.push_screen(ExportScreen(name))

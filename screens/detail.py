@@ -160,6 +160,8 @@ class DetailScreen(Screen[None]):
         Binding("x", "revoke", "Revoke"),
         Binding("d", "delete", "Delete"),
         Binding("n", "rename", "Rename"),
+        Binding("e", "export", "Export"),
+        Binding("Y", "copy_line", "Copy line", show=False),
     ]
 
     name_shown: reactive[str] = reactive("", init=False)
@@ -282,27 +284,14 @@ class DetailScreen(Screen[None]):
     # ----------------------------------------------------------- the token
 
     async def _token(self) -> str | None:
-        """The stored access token, read now (in a worker); None (and a notice) when there is none."""
+        """The stored access token, read now; None (and a notice) when there is none."""
         if self.app.vault is None:
             return None
-        name = self.name_shown
         try:
-            credential = await self.app.read(lambda vault: vault.get(name), name=f"read {name}")
+            return await actions.stored_token(self.app, self.name_shown)
         except NotFound:
             self._gone()
             return None
-        except VaultError as exc:
-            self.app.report(exc)
-            return None
-        if credential.access_token is None:
-            self.app.notify(
-                f"{credential.name} holds no token ({credential.status_at(self.app.clock.now()).replace('_', ' ')}).",
-                title="No token",
-                severity="warning",
-                markup=False,
-            )
-            return None
-        return credential.access_token.reveal()
 
     def mask(self) -> None:
         """Hide the token: the widget gets the mask, and the revealed text is dropped."""
@@ -396,3 +385,10 @@ class DetailScreen(Screen[None]):
 
     def action_rename(self) -> None:
         actions.rename(self.app, self.name_shown)
+
+    def action_export(self) -> None:
+        actions.export(self.app, self.name_shown)
+
+    def action_copy_line(self) -> None:
+        """A shell line that fetches the token when run (it holds no secret)."""
+        self.app.copier.copy_line(actions.reference_line(self.name_shown), "a shell line that reads the token")

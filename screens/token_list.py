@@ -98,6 +98,9 @@ class ListCommands(ActionCommands):
             ("Revoke the selected credential", "at the provider, then erase it here", screen.action_revoke),
             ("Delete the selected credential", "erase it from the vault", screen.action_delete),
             ("Rename the selected credential", "", screen.action_rename),
+            ("Export the selected credential", "into a .env, .netrc or an agent's MCP config", screen.action_export),
+            ("Copy the selected token", "cleared from the clipboard later", screen.action_copy),
+            ("Copy a shell line that reads the token", 'export VAR="$(tokendeck token NAME)"', screen.action_copy_line),
             ("Filter the list", "by name, provider or account", screen.action_filter),
         ]
 
@@ -125,6 +128,9 @@ class TokenListScreen(Screen[None]):
         Binding("x", "revoke", "Revoke"),
         Binding("d", "delete", "Delete"),
         Binding("n", "rename", "Rename", show=False),
+        Binding("e", "export", "Export"),
+        Binding("y", "copy", "Copy", show=False),
+        Binding("Y", "copy_line", "Copy line", show=False),
         Binding("o", "sort", "Sort", show=False),
         Binding("O", "reverse_sort", "Reverse sort", show=False),
     ]
@@ -392,6 +398,37 @@ class TokenListScreen(Screen[None]):
             from screens import actions
 
             actions.sign_in_again(self.app, credential)
+
+    async def action_copy(self) -> None:
+        """Copy the selected token (cleared from the clipboard later, as from the detail screen)."""
+        name = self.selected_name()
+        if name is None:
+            return
+        from screens import actions
+        from vault.errors import NotFound
+
+        try:
+            token = await actions.stored_token(self.app, name)
+        except NotFound:
+            await self.load()  # gone meanwhile
+            return
+        if token is not None:
+            self.app.copier.copy_secret(token, f"{name}'s token")
+
+    def action_copy_line(self) -> None:
+        """A shell line that fetches the selected token when run (it holds no secret)."""
+        name = self.selected_name()
+        if name is not None:
+            from screens import actions
+
+            self.app.copier.copy_line(actions.reference_line(name), "a shell line that reads the token")
+
+    def action_export(self) -> None:
+        name = self.selected_name()
+        if name is not None:
+            from screens import actions
+
+            actions.export(self.app, name)
 
     def action_sign_in(self) -> None:
         from screens.signin import SignInScreen
