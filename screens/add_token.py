@@ -16,9 +16,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Header, Input, Label, Static
 
 from screens.app import VaultApp
+from screens.footer import KeysFooter
 from screens.messages import VaultChanged
 from vault.core.model import check_token
 from vault.core.providers import catalog
@@ -113,7 +114,7 @@ class AddTokenScreen(Screen[None]):
                     yield Input(placeholder="your username on that server", id="username")
             yield Button("Add", id="add", variant="primary")
         yield Label("", id="problem", classes="problem", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self._provider_changed()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
@@ -48,6 +48,8 @@ from vault.core.timefmt import duration_text
 from vault.errors import NeedsSignIn, VaultError, VaultLocked
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
+    from textual.theme import Theme
+
     from vault.core.model import AuditEvent
     from vault.services.refresher import RefreshEvent
 
@@ -70,13 +72,13 @@ class Routes:
             opening without asking failed).
         first_run: creates a vault where there is none.
         home: the list of credentials, shown once the vault is open.
-        help: the keys.
+        help: the keys of the screen it is given.
     """
 
     unlock: UnlockRoute
     first_run: Callable[[], Screen[Any]]
     home: Callable[[], Screen[Any]]
-    help: Callable[[], Screen[Any]]
+    help: Callable[[Screen[Any]], Screen[Any]]
 
 
 class AppCommands(ActionCommands):
@@ -115,9 +117,10 @@ class VaultApp(App[None]):
     CSS_PATH = [asset("app.tcss"), asset("detail.tcss"), asset("signin.tcss")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
-        Binding("ctrl+l", "lock", "Lock"),
-        Binding("f1", "help", "Help"),
-        Binding("ctrl+t", "toggle_theme", "Theme", show=False),
+        Binding("ctrl+l", "lock", "Lock", tooltip="lock the vault (and its agent)"),
+        Binding("f1,question_mark", "help", "Help", key_display="?", tooltip="the keys of this screen"),
+        Binding("ctrl+t", "toggle_theme", "Theme", show=False, tooltip="light / dark theme (kept in tui.toml)"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, tooltip="every action, by name"),
     ]
 
     def __init__(
@@ -157,6 +160,8 @@ class VaultApp(App[None]):
     # --------------------------------------------------------------- routing
 
     def on_mount(self) -> None:
+        self._apply_saved_theme()
+        self.theme_changed_signal.subscribe(self, self._save_theme)
         self.set_interval(1.0, self._check_idle)
         if self.vault is not None:
             self.unlocked(self.vault)
@@ -338,7 +343,30 @@ class VaultApp(App[None]):
         self.copy_to_clipboard(" ")
 
     def action_help(self) -> None:
-        self.push_screen(self.routes.help())
+        self.push_screen(self.routes.help(self.screen))
+
+    def _apply_saved_theme(self) -> None:
+        theme = self.settings.theme
+        if theme is None or theme == self.theme:
+            return
+        if theme in self.available_themes:
+            self.theme = theme
+        else:
+            self.notify(f"tui.toml: there is no theme {theme!r}; using the default.", severity="warning", markup=False)
+
+    def _save_theme(self, theme: Theme) -> None:
+        """Every theme change (ctrl+t, the palette's picker) is kept in ``tui.toml`` for next time."""
+        from screens.settings import save_theme
+
+        if theme.name == self.settings.theme:
+            return
+        try:
+            save_theme(self.paths, theme.name)
+        except (OSError, VaultError) as exc:
+            self.notify(f"The theme was not saved: {getattr(exc, 'message', None) or exc}", severity="warning",
+                        markup=False)  # fmt: skip
+            return
+        self.settings = replace(self.settings, theme=theme.name)
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"

@@ -95,15 +95,15 @@ class CredentialTable(ScrollView, can_focus=True):
         "credential-table--even-row",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select", "Select", show=False),
-        Binding("up,k", "cursor_up", "Up", show=False),
-        Binding("down,j", "cursor_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home,g", "first", "First", show=False),
-        Binding("end,G", "last", "Last", show=False),
-        Binding("left", "scroll_left", "Left", show=False),
-        Binding("right", "scroll_right", "Right", show=False),
+        Binding("enter", "select", "Select", show=False, tooltip="open the credential (or double-click it)"),
+        Binding("up,k", "cursor_up", "Up", show=False, tooltip="up a row"),
+        Binding("down,j", "cursor_down", "Down", show=False, tooltip="down a row"),
+        Binding("pageup", "page_up", "Page up", show=False, tooltip="up a page"),
+        Binding("pagedown", "page_down", "Page down", show=False, tooltip="down a page"),
+        Binding("home,g", "first", "First", show=False, tooltip="the first row"),
+        Binding("end,G", "last", "Last", show=False, tooltip="the last row"),
+        Binding("left", "scroll_left", "Left", show=False, tooltip="scroll left (a narrow terminal)"),
+        Binding("right", "scroll_right", "Right", show=False, tooltip="scroll right"),
     ]
 
     cursor_row: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)

@@ -21,12 +21,13 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from screens import actions
 from screens.app import VaultApp
 from screens.clipboard import seconds
 from screens.countdown import Urgency, urgency
+from screens.footer import KeysFooter
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from vault import Vault
 from vault.core.model import COUNTDOWN_STOPPED, STATUSES, AuditEvent, Credential
@@ -152,16 +153,16 @@ class DetailScreen(Screen[None]):
     audit_table = getters.query_one("#audit", DataTable)
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("v", "reveal", "Reveal"),
-        Binding("c", "copy", "Copy"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("l", "sign_in_again", "Sign in again"),
-        Binding("x", "revoke", "Revoke"),
-        Binding("d", "delete", "Delete"),
-        Binding("n", "rename", "Rename"),
-        Binding("e", "export", "Export"),
-        Binding("Y", "copy_line", "Copy line", show=False),
+        Binding("escape", "back", "Back", tooltip="back to the list"),
+        Binding("v", "reveal", "Reveal", tooltip="show the token for a few seconds (v again hides it)"),
+        Binding("c,y", "copy", "Copy", tooltip="copy the token (cleared from the clipboard later)"),
+        Binding("Y", "copy_line", "Copy line", show=False, tooltip="copy a shell line that reads the token"),
+        Binding("r", "refresh", "Refresh", tooltip="refresh the token now"),
+        Binding("l", "sign_in_again", "Sign in again", tooltip="sign in again"),
+        Binding("e", "export", "Export", tooltip="export into a .env, .netrc or an agent's MCP config"),
+        Binding("x", "revoke", "Revoke", tooltip="revoke at the provider, then erase (asks first)"),
+        Binding("d", "delete", "Delete", tooltip="delete from the vault (asks first)"),
+        Binding("n", "rename", "Rename", show=False, tooltip="rename"),
     ]
 
     name_shown: reactive[str] = reactive("", init=False)
@@ -188,7 +189,7 @@ class DetailScreen(Screen[None]):
             yield Static("", id="token-hint", markup=False)
             yield Static("Audit trail", id="audit-title", markup=False)
             yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeysFooter()
 
     async def on_mount(self) -> None:
         for key, label in AUDIT_COLUMNS:

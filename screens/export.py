@@ -26,9 +26,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Checkbox, Header, Input, Label, RadioButton, RadioSet, Select, Static
 
 from screens.app import VaultApp
+from screens.footer import KeysFooter
 from vault.errors import InvalidInput, VaultError
 from vault.export.spec import DEFAULT_FILES, FILE_TARGETS, MCP_TARGETS, PLAINTEXT_ONLY, TARGETS, Spec
 
@@ -82,6 +83,7 @@ class ExportScreen(Screen[None]):
     def __init__(self, name: str) -> None:
         super().__init__()
         self.credential = name
+        self.sub_title = f"Export {name}"
         self._plan: Plan | None = None
         self._line: ShellLine | None = None
         """The shell target's planned line."""
@@ -117,7 +119,7 @@ class ExportScreen(Screen[None]):
                 yield Button("Write", id="write", disabled=True)
             yield Label("", id="export-problem", classes="problem", markup=False)
             yield Static("", id="preview", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     @staticmethod
     def _field(key: str, label: str, placeholder: str, value: str = "") -> Horizontal:

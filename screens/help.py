@@ -1,52 +1,51 @@
-"""The keys, in one place."""
+"""The keys of the screen in front, read from its bindings (F1 or ?), and what the colours mean."""
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from textual.widgets import Markdown
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Static
 
-HELP = """\
-# tokendeck
+from screens.footer import KeysFooter
+from screens.keys import screen_keys
 
-| key | on the list | on a credential |
-|---|---|---|
-| `enter` | open the credential | |
-| `j` `k` | down, up (or the arrows) | |
-| `g` `G` | first, last row (or Home, End) | |
-| `/` | filter by name, provider or account | |
-| `o` `O` | sort by the next column, reverse the order (or click a header) | |
-| `r` | refresh now | refresh now |
-| `R` | refresh everything due | |
-| `x` | revoke (asks first) | revoke (asks first) |
-| `d` | delete (asks first) | delete (asks first) |
-| `n` | rename | rename |
-| `a` | add a static token | |
-| `s` | sign in to a provider | |
-| `l` | sign in again (a row that needs it) | |
-| `v` | | reveal the token for a few seconds |
-| `c` | | copy the token (cleared from the clipboard later) |
-| `ctrl+l` | lock the vault | lock the vault |
-| `ctrl+t` | light / dark theme | |
-| `ctrl+p` | every action, by name | |
-| `ctrl+q` | quit | quit |
-
-A countdown takes the colour of the status beside it: yellow while expiring or due,
-red once expired or failing.  A passphrase vault locks itself after 5 minutes without a
-key press.
-"""
+NOTES = (
+    "Countdowns take the colour of the status beside them: yellow while expiring or due, red once "
+    "expired or failing; the bar beside one empties as the token's lifetime runs out.  A passphrase "
+    "vault locks itself after 5 minutes without a key press.  ctrl+p lists every action by name."
+)
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,q", "dismiss", "Close")]
+    """Lists every key of ``under`` (the screen it was opened over).
+
+    Args:
+        under: the screen whose keys to list.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,f1,question_mark,q", "close", "Close", key_display="esc")]
+
+    def __init__(self, under: Screen[object]) -> None:
+        super().__init__()
+        self.keys = screen_keys(under)
+        self.about = under.sub_title
 
     def compose(self) -> ComposeResult:
+        width = max((len(keys) for keys, _what in self.keys), default=0) + 2
+        lines = Text()
+        for keys, what in self.keys:
+            lines.append(keys.ljust(width), style="bold")
+            lines.append(f"{what}\n")
         with VerticalScroll(id="help", classes="dialog"):
-            yield Markdown(HELP)
+            yield Static(f"Keys: {self.about}" if self.about else "Keys", classes="title", markup=False)
+            yield Static(lines, id="help-keys")
+            yield Static(NOTES, id="help-notes", classes="muted", markup=False)
+        yield KeysFooter()
 
-    def action_dismiss(self) -> None:  # type: ignore[override]
+    def action_close(self) -> None:
         self.dismiss(None)

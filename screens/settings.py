@@ -20,6 +20,8 @@ class TuiSettings:
         refresher: run the background refresher at all.
         agent: start ``tokendeck agent`` when the TUI opens (``tokendeck tui``; tests
             build apps without it); a running agent does the refreshing instead.
+        theme: the Textual theme last chosen (ctrl+t or the palette's theme picker, which
+            write it here); None: Textual's default.
     """
 
     auto_lock_after: float | None = 300.0
@@ -28,6 +30,7 @@ class TuiSettings:
     refresh_interval: float = REFRESH_INTERVAL
     refresher: bool = True
     agent: bool = True
+    theme: str | None = None
 
 
 SETTINGS_FILE = "tui.toml"
@@ -70,6 +73,10 @@ def load_settings(paths: VaultPaths) -> TuiSettings:
             if not isinstance(value, bool):
                 raise InvalidInput(f"{path}: {key} must be true or false")
             values[key] = value
+        elif key == "theme":
+            if not isinstance(value, str) or not value.strip():
+                raise InvalidInput(f'{path}: theme must be a theme\'s name, such as "textual-light"')
+            values[key] = value.strip()
         elif key == "auto_lock_after" and value in (False, "never"):
             values[key] = None
         elif isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
@@ -79,3 +86,30 @@ def load_settings(paths: VaultPaths) -> TuiSettings:
         else:
             raise InvalidInput(f'{path}: {key} must be a duration such as "5m" or a number of seconds')
     return dataclasses.replace(TuiSettings(), **values)  # type: ignore[arg-type]
+
+
+def save_theme(paths: VaultPaths, theme: str) -> None:
+    """Set ``theme`` in ``tui.toml``, keeping the rest of the file as it is (comments and
+    all); the file is replaced atomically.
+
+    Raises:
+        OSError: it cannot be written.
+        InvalidInput: it is not TOML (it is left alone).
+    """
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    from vault.core.paths import write_private_atomic
+    from vault.errors import InvalidInput
+
+    path = paths.home / SETTINGS_FILE
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        document = tomlkit.document()
+    except (UnicodeDecodeError, TOMLKitError) as exc:
+        raise InvalidInput(f"{path} is not readable TOML ({type(exc).__name__}); the theme was not saved") from None
+    if document.get("theme") == theme:
+        return
+    document["theme"] = theme
+    write_private_atomic(path, tomlkit.dumps(document).encode("utf-8"))

@@ -21,10 +21,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Checkbox, ContentSwitcher, Footer, Header, Label, OptionList, Static
+from textual.widgets import Checkbox, ContentSwitcher, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.app import VaultApp
+from screens.footer import KeysFooter
 from screens.messages import VaultChanged
 from screens.provider_choices import ProviderChoice, provider_choices
 from screens.registration import RegistrationForm
@@ -197,7 +198,7 @@ class SignInScreen(Screen[None]):
                 yield Static("", id="time-left", markup=False)
                 yield Static("c copies the URL  ·  escape cancels", classes="muted")
         yield Label("", id="problem", classes="problem", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     async def on_mount(self) -> None:
         self.set_interval(1.0, self.tick)

@@ -17,11 +17,12 @@ from textual.color import Color
 from textual.command import Provider
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from screens.app import VaultApp
 from screens.countdown import STATUS_COLOURS, URGENCY_COLOURS, expires_text, urgency
 from screens.credential_table import Column, CredentialTable, Row
+from screens.footer import KeysFooter
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.refreshing import refresher_status
@@ -118,21 +119,22 @@ class TokenListScreen(Screen[None]):
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {ListCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "app.quit", "Quit"),
-        Binding("slash", "filter", "Filter"),
-        Binding("enter", "open", "Open", show=False),
-        Binding("s", "sign_in", "Sign in"),
-        Binding("l", "sign_in_again", "Sign in again"),
-        Binding("a", "add", "Add"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("R", "refresh_due", "Refresh due", show=False),
-        Binding("x", "revoke", "Revoke"),
-        Binding("d", "delete", "Delete"),
-        Binding("n", "rename", "Rename", show=False),
-        Binding("e", "export", "Export"),
-        Binding("y", "copy", "Copy", show=False),
-        Binding("Y", "copy_line", "Copy line", show=False),
-        Binding("o", "sort", "Sort", show=False),
-        Binding("O", "reverse_sort", "Reverse sort", show=False),
+        Binding("slash", "filter", "Filter", tooltip="filter by name, provider or account"),
+        Binding("escape", "clear_filter", "Clear filter", show=False, tooltip="clear the filter"),
+        Binding("enter", "open", "Open", show=False, tooltip="open the credential: facts, token, audit trail"),
+        Binding("s", "sign_in", "Sign in", tooltip="sign in to a provider (browser or device code)"),
+        Binding("l", "sign_in_again", "Sign in again", tooltip="sign in again (a row that needs it)"),
+        Binding("a", "add", "Add", tooltip="add a static token (a PAT, an API key)"),
+        Binding("r", "refresh", "Refresh", tooltip="refresh the selected token now"),
+        Binding("R", "refresh_due", "Refresh due", show=False, tooltip="refresh everything due"),
+        Binding("e", "export", "Export", tooltip="export into a .env, .netrc or an agent's MCP config"),
+        Binding("x", "revoke", "Revoke", tooltip="revoke at the provider, then erase (asks first)"),
+        Binding("d", "delete", "Delete", tooltip="delete from the vault (asks first)"),
+        Binding("n", "rename", "Rename", show=False, tooltip="rename"),
+        Binding("y", "copy", "Copy", show=False, tooltip="copy the token (cleared from the clipboard later)"),
+        Binding("Y", "copy_line", "Copy line", show=False, tooltip="copy a shell line that reads the token"),
+        Binding("o", "sort", "Sort", show=False, tooltip="sort by the next column (or click a header)"),
+        Binding("O", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the order"),
     ]
 
     def __init__(self) -> None:
@@ -157,7 +159,7 @@ class TokenListScreen(Screen[None]):
         yield CredentialTable(COLUMNS, id="tokens")
         yield Static(EMPTY_MESSAGE, id="empty", markup=False)
         yield Static("", id="status-line", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     async def on_mount(self) -> None:
         self._mounted_just_now = True
@@ -352,7 +354,7 @@ class TokenListScreen(Screen[None]):
     def _row_selected(self, event: CredentialTable.RowSelected) -> None:
         self.action_open()
 
-    def key_escape(self) -> None:
+    def action_clear_filter(self) -> None:
         if self.filter_input.has_focus or self.filter_input.value:
             self.filter_input.value = ""
             self.table.focus()

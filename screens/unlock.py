@@ -7,10 +7,11 @@ from textual import getters, work
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Header, Input, Label, RadioButton, RadioSet, Static
 from textual.worker import Worker, WorkerState
 
 from screens.app import VaultApp
+from screens.footer import KeysFooter
 from vault import Vault
 from vault.core.keys import keyring_usable
 from vault.errors import VaultError
@@ -62,7 +63,7 @@ class UnlockScreen(_OpeningScreen):
             yield Input(placeholder="passphrase", password=True, id="passphrase")
             yield Label(self.initial_problem, id="problem", classes="problem", markup=False)
             yield Button("Unlock", id="unlock", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.unlock(event.value)
@@ -107,7 +108,7 @@ class FirstRunScreen(_OpeningScreen):
             yield Input(placeholder="repeat it", password=True, id="repeat")
             yield Label("", id="problem", classes="problem")
             yield Button("Create", id="create", variant="primary")
-        yield Footer()
+        yield KeysFooter()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self._create()

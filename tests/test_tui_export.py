@@ -181,9 +181,7 @@ async def test_bad_input_is_one_message_and_writes_nothing(
     assert vault.export_bindings("github") == [] and vault.audit_log(credential="github") == audit_before
 
 
-async def test_plaintext_into_a_file_git_tracks_needs_force(
-    samples: tuple[Vault, FrozenClock], tmp_path: Path
-) -> None:
+async def test_plaintext_into_a_file_git_tracks_needs_force(samples: tuple[Vault, FrozenClock], tmp_path: Path) -> None:
     import subprocess
 
     vault, clock = samples

@@ -10,6 +10,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from screens.footer import KeysFooter
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """Dismisses with True only on an explicit yes (``y`` or the button).
@@ -21,9 +23,9 @@ class ConfirmDialog(ModalScreen[bool]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n", "answer(False)", "No"),
-        Binding("escape", "answer(False)", "Cancel"),
+        Binding("y", "answer(True)", "Yes", tooltip="yes: do it"),
+        Binding("n", "answer(False)", "No", tooltip="no: leave everything as it is"),
+        Binding("escape", "answer(False)", "Cancel", tooltip="no: leave everything as it is"),
     ]
 
     def __init__(self, title: str, body: str, *, yes: str = "Yes") -> None:
@@ -39,6 +41,7 @@ class ConfirmDialog(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button(self.yes, id="yes", variant="error")
                 yield Button("Cancel", id="no")
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()

@@ -17,11 +17,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
+from screens.footer import KeysFooter
 from vault.errors import VaultError
 
 
 class PromptDialog(ModalScreen[str | None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", tooltip="leave it as it was")]
 
     def __init__(self, title: str, value: str = "", *, attempt: Callable[[str], None] | None = None) -> None:
         super().__init__()
@@ -34,6 +35,7 @@ class PromptDialog(ModalScreen[str | None]):
             yield Static(self.question, classes="title", markup=False)
             yield Input(value=self.value, id="answer")
             yield Label("", id="prompt-problem", classes="problem", markup=False)
+        yield KeysFooter()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         answer = event.value.strip() or None
