@@ -264,10 +264,9 @@ class CredentialTable(ScrollView, can_focus=True):
         row = offset.y - 1 + int(self.scroll_y)
         if not 0 <= row < len(self._rows):
             return
-        if row == self.cursor_row:
+        self.move_cursor(row)  # a click selects the row; a double-click opens it
+        if event.chain >= 2:
             self.action_select()
-        else:
-            self.move_cursor(row)
         event.stop()
 
     def _column_at(self, x: int) -> str | None:
@@ -320,9 +319,11 @@ class CredentialTable(ScrollView, can_focus=True):
             drawn = self._cells_line(row.cells, Style())
             self._drawn[row.key] = (row, drawn)
         if index == self.cursor_row:
+            # The cursor's background and weight, but the cells keep their colours: a status
+            # colour (red for expired) still shows on the row under the cursor.
             cursor = self.get_component_rich_style("credential-table--cursor")
             style = base + cursor
-            segments = Segment.apply_style(drawn, base, post_style=cursor)
+            segments = Segment.apply_style(drawn, style, post_style=Style(bgcolor=cursor.bgcolor))
         else:
             even = self.get_component_rich_style("credential-table--even-row")
             style = base if index % 2 else base + even  # zebra stripes, from the first row, as DataTable

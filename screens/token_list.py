@@ -26,7 +26,7 @@ from screens.footer import KeysFooter
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.refreshing import refresher_status
-from vault.core.model import ATTENTION, Credential
+from vault.core.model import ATTENTION, Credential, needs_attention
 from vault.errors import VaultError
 
 COLUMNS: tuple[Column, ...] = (
@@ -54,8 +54,11 @@ def by_expiry(credential: Credential) -> tuple[float, str]:
 
 def sort_keys(now: float) -> dict[str, Callable[[Credential], tuple[object, ...]]]:
     """How each column orders the rows (ascending); ties go by expiry, then name.  Status
-    puts what needs the user first (:data:`~vault.core.model.ATTENTION`), as read at ``now``."""
+    puts what needs the user first (:data:`~vault.core.model.ATTENTION`), as read at ``now``.
+    ``attention``, the default, is by expiry with what needs the user (a sign-in, a failing
+    refresh, an expired token: :func:`~vault.core.model.needs_attention`) on top."""
     return {
+        "attention": lambda c: (not needs_attention(c.status_at(now)), *by_expiry(c)),
         "name": lambda c: (c.name.casefold(), c.name),
         "provider": lambda c: (c.provider, *by_expiry(c)),
         "account": lambda c: (c.account is None, (c.account or "").casefold(), *by_expiry(c)),
@@ -64,7 +67,9 @@ def sort_keys(now: float) -> dict[str, Callable[[Credential], tuple[object, ...]
     }
 
 
-DEFAULT_SORT = ("expires", False)
+DEFAULT_SORT = ("attention", False)
+SORT_CYCLE = ("attention", *(c.key for c in COLUMNS))
+"""What ``o`` steps through: the default order, then each column."""
 
 
 def plain(value: str | None) -> Text:
@@ -103,6 +108,8 @@ class ListCommands(ActionCommands):
             ("Copy the selected token", "cleared from the clipboard later", screen.action_copy),
             ("Copy a shell line that reads the token", 'export VAR="$(tokendeck token NAME)"', screen.action_copy_line),
             ("Filter the list", "by name, provider or account", screen.action_filter),
+            ("Sort by the next column", "the default puts what needs you first", screen.action_sort),
+            ("Group by provider", "or stop grouping", screen.action_group),
         ]
 
 
@@ -135,6 +142,7 @@ class TokenListScreen(Screen[None]):
         Binding("Y", "copy_line", "Copy line", show=False, tooltip="copy a shell line that reads the token"),
         Binding("o", "sort", "Sort", show=False, tooltip="sort by the next column (or click a header)"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the order"),
+        Binding("p", "group", "Group", show=False, tooltip="group by provider, or stop grouping"),
     ]
 
     def __init__(self) -> None:
@@ -152,6 +160,8 @@ class TokenListScreen(Screen[None]):
         """Whether the footer offers "Sign in again", as last drawn."""
         self._sort: tuple[str, bool] = DEFAULT_SORT
         """The column the rows are ordered by, and whether descending."""
+        self._grouped = False
+        """Rows grouped by provider: the provider is written on each group's first row only."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -187,8 +197,13 @@ class TokenListScreen(Screen[None]):
         self._rebuild(highlight, reloaded=True)
 
     def _ordered(self, credentials: list[Credential], now: float) -> list[Credential]:
+        """In the sort order; grouped, by provider first (the groups in name order, whichever
+        way the rows inside them go)."""
         column, descending = self._sort
-        return sorted(credentials, key=sort_keys(now)[column], reverse=descending)
+        ordered = sorted(credentials, key=sort_keys(now)[column], reverse=descending)
+        if self._grouped:
+            ordered.sort(key=lambda c: c.provider)  # stable: the order inside each group stays
+        return ordered
 
     def sort_by(self, column: str, *, descending: bool = False) -> None:
         """Order the rows by ``column`` (the rows already built; the cursor stays on its row)."""
@@ -199,8 +214,13 @@ class TokenListScreen(Screen[None]):
 
     def action_sort(self) -> None:
         """The next column, ascending."""
-        keys = [c.key for c in COLUMNS]
-        self.sort_by(keys[(keys.index(self._sort[0]) + 1) % len(keys)])
+        self.sort_by(SORT_CYCLE[(SORT_CYCLE.index(self._sort[0]) + 1) % len(SORT_CYCLE)])
+
+    def action_group(self) -> None:
+        """Group the rows by provider, or stop grouping (the sort order stays)."""
+        self._grouped = not self._grouped
+        self._credentials = self._ordered(self._credentials, self.app.clock.now())
+        self._rebuild(self.selected_name(), reloaded=True)
 
     def action_reverse_sort(self) -> None:
         self.sort_by(self._sort[0], descending=not self._sort[1])
@@ -233,11 +253,25 @@ class TokenListScreen(Screen[None]):
         if not reloaded and [c.name for c in shown] == [c.name for c in self._shown]:
             return
         self._shown = shown
+        self._mark_groups(shown)
         table.show([self._rows[c.name] for c in shown], cursor_on=highlight)
         table.display = bool(shown)
         self.empty.display = not self._credentials
         self._refresh_offers()
         self.refresh_times()  # rows that were filtered out missed their ticks
+
+    def _mark_groups(self, shown: list[Credential]) -> None:
+        """Grouped, a group's provider is written on its first row and dimmed below it (so the
+        groups stand out); otherwise on every row.  A row whose cell changes is a new Row, so
+        the table draws it afresh."""
+        previous: str | None = None
+        for c in shown:
+            first = not self._grouped or c.provider != previous
+            previous = c.provider
+            cell = plain(c.provider) if first else Text(c.provider, style="dim", no_wrap=True, overflow="ellipsis")
+            row = self._rows[c.name]
+            if not _same(row.cells["provider"], cell):
+                self._rows[c.name] = Row(c.name, {**row.cells, "provider": cell})
 
     def refresh_times(self) -> None:
         """Re-read the clock and update, in place, the Status and Expires cells on screen

@@ -110,3 +110,68 @@ async def test_one_credential_is_one_credential() -> None:
         await pilot.pause()
         line = app.screen.query_one("#status-line").render()
         assert str(line).startswith("1 credential  ·")
+
+
+async def test_by_default_what_needs_the_user_comes_first_then_the_soonest_expiry() -> None:
+    from vault.core.model import needs_attention
+
+    opened, clock = new_vault()
+    add_every_status(opened, clock)
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=(200, 40)):
+        keys = table_of(app).row_keys
+        now = clock.now()
+        flags = [needs_attention(opened.get(name).status_at(now)) for name in keys]
+        assert flags == sorted(flags, reverse=True) and flags[0] and not flags[-1]  # a band on top
+        assert "linear" in keys[: flags.count(True)]  # an error expiring in 5 days still leads
+        assert "▲" not in header(table_of(app))  # the default order is not a column's
+
+
+async def test_p_groups_by_provider_and_the_sort_holds_inside_each_group() -> None:
+    opened, app = samples_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = table_of(app)
+        await pilot.press("p")
+        assert table.row_keys == ["ci-bot", "openai", "github", "gitlab"]  # api-key, github-pat, gitlab-pat
+        providers = table.get_column("provider")
+        assert [t.plain for t in providers] == ["api-key", "api-key", "github-pat", "gitlab-pat"]
+        assert [bool(t.style) for t in providers] == [False, True, False, False]  # a group's later rows: dimmed
+        await pilot.press("o")  # by name, still grouped
+        assert table.row_keys == ["ci-bot", "openai", "github", "gitlab"]
+        await pilot.press("O")  # names descending inside each group; the groups keep their order
+        assert table.row_keys == ["openai", "ci-bot", "github", "gitlab"]
+        await pilot.press("slash", "t")  # a filter (all four match) keeps the grouping
+        await pilot.pause()
+        assert table.row_keys == ["openai", "ci-bot", "github", "gitlab"]
+        await pilot.press("escape", "p")  # ungrouped: the plain name order, every provider written
+        assert table.row_keys == ["openai", "gitlab", "github", "ci-bot"]
+        assert not any(t.style for t in table.get_column("provider"))
+
+
+async def test_a_click_selects_a_row_and_a_double_click_opens_it() -> None:
+    from screens.detail import DetailScreen
+
+    opened, app = samples_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = table_of(app)
+        await pilot.click("#tokens", offset=(2, 3))  # the third row (the header is line 0)
+        assert table.cursor_key == "gitlab" and isinstance(app.screen, TokenListScreen)
+        await pilot.click("#tokens", offset=(2, 3))  # a second single click does not open it
+        assert isinstance(app.screen, TokenListScreen)
+        await pilot.double_click("#tokens", offset=(2, 2))
+        await pilot.pause()
+        assert isinstance(app.screen, DetailScreen) and app.screen.name_shown == "github"
+
+
+async def test_the_row_under_the_cursor_keeps_its_status_colour() -> None:
+    opened, app = samples_app()
+    async with app.run_test(size=SIZE) as pilot:
+        table = table_of(app)
+        assert table.cursor_key == "ci-bot"  # expired: red
+        line = table.render_line(1)
+        status = next(seg for seg in line if "expired" in seg.text)
+        plain_name = next(seg for seg in line if "ci-bot" in seg.text)
+        assert status.style is not None and plain_name.style is not None
+        assert status.style.color != plain_name.style.color  # not the cursor's one colour for all
+        await pilot.press("j")
+        assert table.render_line(1).text.count("expired") == 1

@@ -67,8 +67,10 @@ FAKE_SECRETS = (
 )
 """Every token the sample credentials hold (all fake), so a test can check that none is shown."""
 
-EVERY_STATUS_ORDER = ["azure", "ci-bot", "dropbox", "notion", "google", "github", "linear", "gitlab", "openai", "slack"]
-"""The row keys of :func:`add_every_status`, soonest expiry first (no expiry last, then by name)."""
+EVERY_STATUS_ORDER = ["azure", "ci-bot", "notion", "linear", "dropbox", "google", "github", "gitlab", "openai", "slack"]
+"""The row keys of :func:`add_every_status` in the list's default order: what needs the user
+(needs sign-in, expired, refresh failing, error) first, then soonest expiry first (no
+expiry last), then by name."""
 
 
 def add_every_status(vault: Vault, clock: FrozenClock) -> None:

@@ -27,6 +27,13 @@ ATTENTION: dict[str, int] = {
 }  # fmt: skip
 """How urgently each status asks for the user (lower first): a list ordered by status shows
 what needs a sign-in, a failing refresh or an expired token before what looks after itself."""
+
+
+def needs_attention(status: str) -> bool:
+    """Whether nothing will get better without the user: a sign-in needed, a refresh failing,
+    an expired token, an error.  The list shows these first."""
+    return ATTENTION[status] <= ATTENTION["expired"]
+
 Lifespan = Literal["token", "refresh token", "access token"]
 """What runs out when a credential stops giving a token: see :meth:`Credential.deadline`."""
 
