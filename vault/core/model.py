@@ -34,6 +34,7 @@ def needs_attention(status: str) -> bool:
     an expired token, an error.  The list shows these first."""
     return ATTENTION[status] <= ATTENTION["expired"]
 
+
 Lifespan = Literal["token", "refresh token", "access token"]
 """What runs out when a credential stops giving a token: see :meth:`Credential.deadline`."""
 
