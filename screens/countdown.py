@@ -60,3 +60,27 @@ def expires_text(credential: Credential, now: float) -> str:
     if credential.status_at(now) in COUNTDOWN_STOPPED:
         return STOPPED
     return expiry(credential.expires_at, now)
+
+
+BAR_WIDTH = 5
+"""Cells of the lifetime bar beside a countdown (eighths of a cell: 40 steps)."""
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+TRACK = "░"
+"""The bar's empty cells, drawn dimmed, so an empty bar still shows."""
+
+
+def lifetime_bar(credential: Credential, now: float, width: int = BAR_WIDTH) -> tuple[str, str] | None:
+    """A bar that empties as the access token's lifetime runs out: its filled part
+    (``███▌``) and its empty track (``░``), ``width`` cells in all; None when there is
+    nothing to draw (no expiry, or the countdown has stopped)."""
+    if credential.status_at(now) in COUNTDOWN_STOPPED:
+        return None
+    left = credential.lifetime_left(now)
+    if left is None:
+        return None
+    full, part = divmod(round(left * width * 8), 8)
+    filled = "█" * full + (_EIGHTHS[part] if part else "")
+    return filled, TRACK * (width - len(filled))

@@ -140,6 +140,8 @@ class CredentialTable(ScrollView, can_focus=True):
         """Each row's cells, rendered once (no row or cursor style), with the row they are of (a
         reload brings new rows under the same keys): dropped when a cell changes."""
         self._sorted_by: tuple[str, bool] | None = None
+        self._natural: dict[str, int] = {}
+        """The fitted columns' widths as measured, before :meth:`_fit_width` narrows them."""
         self._resize()
 
     # ---------------------------------------------------------------- content
@@ -171,11 +173,34 @@ class CredentialTable(ScrollView, can_focus=True):
             for key, cell in row.cells.items():
                 if key in widths and cell.cell_len > widths[key]:
                     widths[key] = cell.cell_len
-        self._columns = [
-            Column(c.key, c.label, min(widths[c.key], at_most)) if c.key in self._fitted else c for c in self._columns
-        ]
-        self._drawn.clear()
+        self._natural = {key: min(widths[key], at_most) for key in self._fitted}
+        self._fit_width()
+
+    def _fit_width(self) -> None:
+        """Give the fitted columns their measured widths, narrowed (widest first, down to their
+        label) where the table would not fit the widget: the fixed columns (status, the
+        countdown) are never pushed out of view by a long name or account."""
+        if not self._natural:
+            return
+        widths = dict(self._natural)
+        fixed = sum(c.width for c in self._columns if c.key not in self._fitted)
+        room = self.size.width - fixed - 2 * CELL_PADDING * len(self._columns)
+        floors = {c.key: cell_len(c.label) + len(SORT_MARKS[True]) for c in self._columns if c.key in widths}
+        if self.size.width:
+            while sum(widths.values()) > room:
+                key = max(widths, key=lambda k: widths[k] - floors[k])
+                if widths[key] <= floors[key]:
+                    break
+                widths[key] -= 1
+        columns = [Column(c.key, c.label, widths[c.key]) if c.key in widths else c for c in self._columns]
+        if columns != self._columns:
+            self._columns = columns
+            self._drawn.clear()
+            self.refresh()
         self._resize()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_width()
 
     def show(self, rows: Sequence[Row], *, cursor_on: str | None = None) -> None:
         """Show ``rows`` (the same objects may be shown again later), with the cursor on the

@@ -20,7 +20,7 @@ from textual.theme import Theme
 from textual.widgets import Header, Input, Static
 
 from screens.app import VaultApp
-from screens.countdown import STATUS_COLOURS, URGENCY_COLOURS, expires_text, urgency
+from screens.countdown import BAR_WIDTH, STATUS_COLOURS, URGENCY_COLOURS, expires_text, lifetime_bar, urgency
 from screens.credential_table import Column, CredentialTable, Row
 from screens.footer import KeysFooter
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
@@ -29,12 +29,15 @@ from screens.refreshing import refresher_status
 from vault.core.model import ATTENTION, Credential, needs_attention
 from vault.errors import VaultError
 
+EXPIRES_TEXT = 10
+"""Cells of the longest countdown ("in 59m 59s"); the lifetime bar follows."""
+
 COLUMNS: tuple[Column, ...] = (
     Column("name", "Name"),
     Column("provider", "Provider"),
     Column("account", "Account"),
     Column("status", "Status", 15),  # the tick rewrites these two: fixed widths
-    Column("expires", "Expires", 12),  # ("refresh failing", "in 59m 59s")
+    Column("expires", "Expires", EXPIRES_TEXT + 1 + BAR_WIDTH),  # ("refresh failing", "in 59m 59s ███▌ ")
 )
 """The columns, in display order; cells are updated by key."""
 
@@ -344,9 +347,18 @@ class TokenListScreen(Screen[None]):
         return text
 
     def _expires_cell(self, credential: Credential, now: float) -> Text:
+        """The countdown, and the bar of the lifetime left beside it, in the urgency's colour."""
         level = urgency(credential, now)
         variable, bold = URGENCY_COLOURS[level]
-        return Text(expires_text(credential, now), style=self._colour(variable, bold=bold, dim_if_none=False))
+        style = self._colour(variable, bold=bold, dim_if_none=False)
+        text = Text(expires_text(credential, now), style=style)
+        bar = lifetime_bar(credential, now)
+        if bar is not None:
+            filled, track = bar
+            text.pad_right(EXPIRES_TEXT - text.cell_len + 1)
+            text.append(filled, style=self._colour(variable, bold=False, dim_if_none=False))
+            text.append(track, style=self._colour(None, bold=False, dim_if_none=True))
+        return text
 
     # -------------------------------------------------------------- messages
 

@@ -175,3 +175,24 @@ async def test_the_row_under_the_cursor_keeps_its_status_colour() -> None:
         assert status.style.color != plain_name.style.color  # not the cursor's one colour for all
         await pilot.press("j")
         assert table.render_line(1).text.count("expired") == 1
+
+
+async def test_at_80_columns_a_long_account_gives_way_to_the_countdown() -> None:
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    opened.add_static("long", provider="api-key", token="x-long-0", account="a.very.long.account.name@example.com",
+                      expires_at=clock.now() + 86400 * 2)  # fmt: skip
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = table_of(app)
+        line = table.render_line(1 + table.row_keys.index("long")).text
+        assert "in 2d" in line and "█" in line  # the countdown whole, and its lifetime bar
+        assert "…" in line  # the account, shortened
+        header_line = header(table)
+        assert "Expires" in header_line and "Status" in header_line
+        assert table.virtual_size.width <= 80
+    async with make_app(opened, clock, settings=QUIET).run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        table = table_of(pilot.app)
+        assert "a.very.long.account.name@example.com" in table.render_line(1 + table.row_keys.index("long")).text

@@ -186,3 +186,23 @@ def test_renew_at_is_its_margin_ahead_and_never_within_the_spacing_of_the_last_r
     assert _cred(expires_at=NOW + 20).renew_at() is None  # static
     dead = _cred(kind="oauth", refresh_token=Secret("r"), expires_at=NOW + 20, stored_status="needs_login")
     assert dead.renew_at() is None
+
+
+def test_the_lifetime_bar_empties_as_the_token_runs_out() -> None:
+    from dataclasses import replace
+
+    from screens.countdown import BAR_WIDTH, TRACK, lifetime_bar
+    from vault.core.model import Credential
+    from vault.core.secret import Secret
+
+    c = Credential(name="g", provider="google", kind="oauth", access_token=Secret("a"), refresh_token=Secret("r"),
+                   expires_at=1000.0 + 3600, created_at=1000.0)  # fmt: skip
+    assert c.lifetime_left(1000.0) == 1.0 and c.lifetime_left(1000.0 + 1800) == 0.5
+    assert lifetime_bar(c, 1000.0) == ("█" * BAR_WIDTH, "")
+    assert lifetime_bar(c, 1000.0 + 1800) == ("██▌", TRACK * 2)
+    assert lifetime_bar(c, 1000.0 + 3600 + 60) == ("", TRACK * BAR_WIDTH)  # expired: an empty track, still drawn
+    assert lifetime_bar(replace(c, expires_at=None), 1000.0) is None
+    assert lifetime_bar(replace(c, stored_status="revoked"), 1000.0) is None  # the countdown stopped
+    for at in range(1000, 1000 + 3600, 97):  # always the full width
+        filled, track = lifetime_bar(c, float(at)) or ("", "")
+        assert len(filled) + len(track) == BAR_WIDTH

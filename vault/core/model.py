@@ -174,6 +174,16 @@ class Credential:
             return None
         return max(self.expires_at - issued, 0.0)
 
+    def lifetime_left(self, now: float) -> float | None:
+        """The share of the access token's lifetime still ahead at ``now``: 1.0 just issued,
+        0.0 at (and after) its expiry; None when it has no expiry or no known start."""
+        life = self.lifetime()
+        if life is None or self.expires_at is None:
+            return None
+        if life <= 0:
+            return 0.0
+        return min(max((self.expires_at - now) / life, 0.0), 1.0)
+
     def refresh_margin(self, *, ahead: bool = False) -> float:
         """How long before its expiry the access token is renewed: a fixed margin for a token that
         lives an hour (60 s on read, 5 minutes ahead in the background), a fraction of its
