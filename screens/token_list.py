@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.color import Color
 from textual.command import Provider
+from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Header, Input, Static
@@ -26,6 +27,7 @@ from screens.footer import KeysFooter
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.refreshing import refresher_status
+from screens.side_panel import WIDE_FROM, SidePanel
 from vault.core.model import ATTENTION, Credential, needs_attention
 from vault.errors import VaultError
 
@@ -124,6 +126,7 @@ class TokenListScreen(Screen[None]):
     empty = getters.query_one("#empty", Static)
     filter_input = getters.query_one("#filter", Input)
     status_line = getters.query_one("#status-line", Static)
+    side_panel = getters.query_one("#side-panel", SidePanel)
 
     AUTO_FOCUS: ClassVar[str | None] = "#tokens"
     COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = {ListCommands}
@@ -169,8 +172,10 @@ class TokenListScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="type / to filter by name, provider or account", id="filter")
-        yield CredentialTable(COLUMNS, id="tokens")
-        yield Static(EMPTY_MESSAGE, id="empty", markup=False)
+        with Horizontal(id="list-body"):
+            yield CredentialTable(COLUMNS, id="tokens")
+            yield Static(EMPTY_MESSAGE, id="empty", markup=False)
+            yield SidePanel(id="side-panel")
         yield Static("", id="status-line", markup=False)
         yield KeysFooter()
 
@@ -291,6 +296,7 @@ class TokenListScreen(Screen[None]):
                 continue
             self.table.update_cells(c.name, {"status": status, "expires": expires})
         self._update_status_line()
+        self._update_side_panel()
 
     def selected_name(self) -> str | None:
         credential = self.selected()
@@ -431,6 +437,17 @@ class TokenListScreen(Screen[None]):
     @on(CredentialTable.RowHighlighted, "#tokens")
     def _row_highlighted(self, event: CredentialTable.RowHighlighted) -> None:
         self._refresh_offers()
+        self._update_side_panel()
+
+    def _update_side_panel(self) -> None:
+        """The panel beside the table, wide terminals only: the selected credential's facts."""
+        panel = self.side_panel
+        panel.display = self.size.width >= WIDE_FROM and bool(self._credentials)
+        if panel.display:
+            panel.show(self.selected(), self.app.clock.now())
+
+    def on_resize(self) -> None:
+        self._update_side_panel()
 
     def _refresh_offers(self) -> None:
         """Redraw the footer when what it offers changed ("Sign in again" comes and goes with

@@ -196,3 +196,28 @@ async def test_at_80_columns_a_long_account_gives_way_to_the_countdown() -> None
         await pilot.pause()
         table = table_of(pilot.app)
         assert "a.very.long.account.name@example.com" in table.render_line(1 + table.row_keys.index("long")).text
+
+
+async def test_wide_terminals_show_the_selected_credential_beside_the_list() -> None:
+    from screens.side_panel import SidePanel
+    from tests.support.tui import FAKE_SECRETS
+
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        panel = app.screen.query_one("#side-panel", SidePanel)
+        assert panel.display and str(panel.render()).startswith("ci-bot")
+        await pilot.press("j")  # the panel follows the cursor
+        text = str(panel.render())
+        assert text.startswith("github") and "octocat" in text and "in 3d" in text
+        clock.advance(86400)  # and the clock
+        screen = app.screen
+        assert isinstance(screen, TokenListScreen)
+        screen.refresh_times()
+        assert "in 2d" in str(panel.render())
+        assert not any(secret in str(panel.render()) for secret in FAKE_SECRETS)
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert not panel.display  # narrower: the detail screen (enter) shows the facts
