@@ -220,3 +220,19 @@ def export(app: VaultApp, name: str) -> None:
     from screens.export import ExportScreen
 
     app.push_screen(ExportScreen(name))
+
+
+def rotate(app: VaultApp, credential: Credential) -> None:
+    """Ask for a static credential's new token and store it in place (bindings and all)."""
+    from screens.dialogs.rotate import RotateDialog
+    from vault.core.timefmt import iso
+
+    name = credential.name
+    expiry = (iso(credential.expires_at) or "")[:10] if credential.expires_at else "no expiry"
+
+    def rotated(stored: bool | None) -> None:
+        if stored:
+            app.notify(f"{name} holds the new token.", title="Token replaced", markup=False)
+            _changed(app, name)
+
+    app.push_screen(RotateDialog(name, expiry), rotated)

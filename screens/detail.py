@@ -96,6 +96,7 @@ class DetailScreen(Screen[None]):
         Binding("x", "revoke", "Revoke", tooltip="revoke at the provider, then erase (asks first)"),
         Binding("d", "delete", "Delete", tooltip="delete from the vault (asks first)"),
         Binding("n", "rename", "Rename", show=False, tooltip="rename"),
+        Binding("t", "rotate", "New token", tooltip="replace the token's value (a rotated PAT)"),
     ]
 
     name_shown: reactive[str] = reactive("", init=False)
@@ -304,6 +305,8 @@ class DetailScreen(Screen[None]):
         if action == "sign_in_again":
             credential = self._credential
             return credential is not None and credential.offers_sign_in_again(self.app.clock.now())
+        if action == "rotate":
+            return self._credential is not None and self._credential.kind == "static"
         return True
 
     def action_sign_in_again(self) -> None:
@@ -322,6 +325,10 @@ class DetailScreen(Screen[None]):
 
     def action_export(self) -> None:
         actions.export(self.app, self.name_shown)
+
+    def action_rotate(self) -> None:
+        if self._credential is not None and self._credential.kind == "static":
+            actions.rotate(self.app, self._credential)
 
     def action_copy_line(self) -> None:
         """A shell line that fetches the token when run (it holds no secret)."""

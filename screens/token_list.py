@@ -109,6 +109,7 @@ class ListCommands(ActionCommands):
             ("Revoke the selected credential", "at the provider, then erase it here", screen.action_revoke),
             ("Delete the selected credential", "erase it from the vault", screen.action_delete),
             ("Rename the selected credential", "", screen.action_rename),
+            ("Replace the selected static token", "a rotated PAT: name and bindings stay", screen.action_rotate),
             ("Export the selected credential", "into a .env, .netrc or an agent's MCP config", screen.action_export),
             ("Copy the selected token", "cleared from the clipboard later", screen.action_copy),
             ("Copy a shell line that reads the token", 'export VAR="$(tokendeck token NAME)"', screen.action_copy_line),
@@ -144,6 +145,7 @@ class TokenListScreen(Screen[None]):
         Binding("x", "revoke", "Revoke", tooltip="revoke at the provider, then erase (asks first)"),
         Binding("d", "delete", "Delete", tooltip="delete from the vault (asks first)"),
         Binding("n", "rename", "Rename", show=False, tooltip="rename"),
+        Binding("t", "rotate", "New token", show=False, tooltip="a static token: replace its value (a rotated PAT)"),
         Binding("y", "copy", "Copy", show=False, tooltip="copy the token (cleared from the clipboard later)"),
         Binding("Y", "copy_line", "Copy line", show=False, tooltip="copy a shell line that reads the token"),
         Binding("o", "sort", "Sort", show=False, tooltip="sort by the next column (or click a header)"),
@@ -432,6 +434,9 @@ class TokenListScreen(Screen[None]):
         if action == "sign_in_again":
             credential = self.selected() if self.is_mounted else None
             return credential is not None and credential.offers_sign_in_again(self.app.clock.now())
+        if action == "rotate":
+            credential = self.selected() if self.is_mounted else None
+            return credential is not None and credential.kind == "static"
         return True
 
     @on(CredentialTable.RowHighlighted, "#tokens")
@@ -487,6 +492,13 @@ class TokenListScreen(Screen[None]):
             from screens import actions
 
             self.app.copier.copy_line(actions.reference_line(name), "a shell line that reads the token")
+
+    def action_rotate(self) -> None:
+        credential = self.selected()
+        if credential is not None and credential.kind == "static":
+            from screens import actions
+
+            actions.rotate(self.app, credential)
 
     def action_export(self) -> None:
         name = self.selected_name()

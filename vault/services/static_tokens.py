@@ -110,3 +110,54 @@ def add(vault: Repository, checked: StaticToken, token: str, *, replace: bool = 
         extras=checked.extras,
         replace=replace,
     )
+
+
+KEEP_EXPIRY = ""
+"""What :func:`rotate` takes as ``expires`` to keep the stored expiry."""
+
+
+def rotate(vault: Repository, name: str, token: str, *, expires: str = KEEP_EXPIRY) -> Credential:
+    """Replace static credential ``name``'s token (a rotated PAT), keeping everything else:
+    its name, provider, account and extras, its creation time, its export bindings (a
+    plaintext one is re-written with the new token) and its audit trail.  A revoked or
+    failing one is active again.
+
+    Args:
+        expires: the new token's expiry (``2027-03-01``, ``90d``), ``never``, or
+            :data:`KEEP_EXPIRY` to keep the one stored.
+
+    Raises:
+        NotFound: no such credential.
+        InvalidInput: it signs in with OAuth (its tokens come from the provider), a bad
+            token (never quoted), or an expiry in the past.
+    """
+    from dataclasses import replace
+
+    from vault.core.secret import Secret
+    from vault.services.exports import reexport
+
+    check_token(token)
+    current = vault.get(name)
+    if current.kind != "static":
+        raise InvalidInput(f"{name} signs in with OAuth: its tokens come from {current.provider}; sign in again")
+    now = vault.clock.now()
+    text = expires.strip()
+    if not text:
+        expires_at = current.expires_at
+        if expires_at is not None and expires_at <= now:
+            raise InvalidInput("The stored expiry has passed: give the new token's expiry (or never).")
+    elif text.lower() == "never":
+        expires_at = None
+    else:
+        expires_at = check_expiry(parse_when(text, now), now)
+    renewed = replace(
+        current,
+        access_token=Secret(token),
+        expires_at=expires_at,
+        stored_status="active",
+        last_error=None,
+        updated_at=now,
+    )
+    vault.save(renewed, replace=True, action="rotate", detail=f"provider={current.provider} kind=static")
+    reexport(vault, name, token)
+    return renewed
