@@ -29,7 +29,7 @@ from screens.footer import KeysFooter
 from screens.messages import VaultChanged
 from screens.provider_choices import ProviderChoice, provider_choices
 from screens.registration import RegistrationForm
-from vault.errors import InvalidInput, ProviderError, VaultError
+from vault.errors import InvalidInput, ProviderError, VaultError, plain_words
 from vault.services.signin import DEFAULT_TIMEOUT, DeviceCode
 
 View = Literal["pick", "register", "wait"]
@@ -375,8 +375,10 @@ class SignInScreen(Screen[None]):
                 notice=ui.notice,
             )
         except VaultError as exc:
-            code = exc.code if isinstance(exc, ProviderError) else None
-            self.post_message(self.Failed(exc.message, code))
+            if isinstance(exc, ProviderError):
+                self.post_message(self.Failed(plain_words(exc), exc.code))
+            else:
+                self.post_message(self.Failed(exc.message))
             return
         self.post_message(self.SignedIn(credential.name, credential.account, key))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual import getters, work
 from textual.app import ComposeResult
-from textual.containers import Center, Vertical
+from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Label, RadioButton, RadioSet, Static
 from textual.worker import Worker, WorkerState
@@ -99,13 +99,15 @@ class FirstRunScreen(_OpeningScreen):
         with Center(), Vertical(id="first-run-box", classes="box"):
             yield Static("Create your vault", classes="title")
             yield Static(str(self.app.paths.home), classes="muted", markup=False)
-            with RadioSet(id="mode"):
+            with RadioSet(id="mode") as choice:
                 yield RadioButton("a random key in the OS keyring", value=usable, disabled=not usable, id="keyring")
                 yield RadioButton("a passphrase", value=not usable, id="passphrase-mode")
+            choice.display = usable  # with no keyring there is nothing to choose (and 80x24 has no room)
             if not usable:
                 yield Static("No OS keyring works here, so the vault is protected by a passphrase.", classes="muted")
-            yield Input(placeholder="new passphrase", password=True, id="new")
-            yield Input(placeholder="repeat it", password=True, id="repeat")
+            with Horizontal(id="passphrases"):
+                yield Input(placeholder="new passphrase", password=True, id="new")
+                yield Input(placeholder="repeat it", password=True, id="repeat")
             yield Label("", id="problem", classes="problem")
             yield Button("Create", id="create", variant="primary")
         yield KeysFooter()

@@ -180,6 +180,8 @@ async def test_first_run_without_a_keyring_starts_in_the_passphrase_and_enter_mo
     async with app.run_test(size=(80, 24)) as pilot:
         assert isinstance(app.screen, FirstRunScreen)
         assert app.focused is app.screen.query_one("#new", Input)  # no click needed
+        create = app.screen.query_one("#create")
+        assert create.region.bottom <= 23  # the Create button in view, above the footer
         shown = " ".join(str(w.render()) for w in app.screen.query(Static))
         assert "passphrase" in shown and "keyring.backends" not in shown and "Keyring" not in shown
         await pilot.press(*"one", "enter")  # enter in the first field: on to the second, nothing created
@@ -187,6 +189,15 @@ async def test_first_run_without_a_keyring_starts_in_the_passphrase_and_enter_mo
         await pilot.press(*"one", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen))
     assert vault.open_vault(home, "one").credentials() == []
+
+
+async def test_first_run_with_a_keyring_fits_80x24(home: Path) -> None:
+    app = make_app(home=home, settings=QUIET, env={})
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, FirstRunScreen)
+        assert app.screen.query_one("#mode").display  # the choice is offered
+        assert app.screen.query_one("#create").region.bottom <= 23
 
 
 async def test_auto_lock_after_idle_and_on_demand(passphrase_vault: Path) -> None:

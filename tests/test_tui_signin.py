@@ -224,7 +224,8 @@ async def test_refused_sign_in_shows_the_error_and_stays(
         screen = signin_screen(app)
         await until(pilot, lambda: "access_denied" in text_of(app, "#problem"), "the error")
         await app.workers.wait_for_complete()
-        assert text_of(app, "#problem").startswith("acme: access_denied")
+        said = text_of(app, "#problem")  # in people's words first, the provider's own below
+        assert said.startswith("The sign-in was declined") and "\nacme said: access_denied" in said
         assert app.screen is screen and screen.view == "pick"
     assert vault.credentials() == []
 
@@ -242,7 +243,7 @@ async def test_provider_error_with_markup_is_shown_literally(
         await until(pilot, lambda: "invalid_request" in text_of(app, "#problem"), "the error")
         await app.workers.wait_for_complete()
         shown = text_of(app, "#problem")
-        assert shown.startswith(f"acme: invalid_request: {words}")
+        assert f"\nacme said: invalid_request: {words}" in shown  # literally, markup and all
         assert isinstance(app.screen, SignInScreen)
     assert vault.credentials() == []
 

@@ -206,3 +206,25 @@ def test_the_lifetime_bar_empties_as_the_token_runs_out() -> None:
     for at in range(1000, 1000 + 3600, 97):  # always the full width
         filled, track = lifetime_bar(c, float(at)) or ("", "")
         assert len(filled) + len(track) == BAR_WIDTH
+
+
+@pytest.mark.parametrize(
+    ("code", "description", "first_line"),
+    [
+        ("access_denied", "The user denied access", "The sign-in was declined"),
+        ("invalid_client", None, "The provider did not accept the app's client ID or secret"),
+        ("http_503", "unavailable", "The provider had an error"),
+        ("weird_code", "its words", None),  # no sentence: said as the provider said it
+    ],
+)
+def test_provider_errors_in_plain_words(code: str, description: str | None, first_line: str | None) -> None:
+    from vault.errors import ProviderError, plain_words
+
+    error = ProviderError("acme", code, description)
+    said = plain_words(error)
+    if first_line is None:
+        assert said == error.message == f"acme: {code}: {description}"
+    else:
+        sentence, provider_words = said.split("\n")
+        assert sentence.startswith(first_line)
+        assert provider_words == f"acme said: {error.detail}"  # the provider's text kept, below

@@ -173,6 +173,36 @@ class ProviderError(VaultError):
         return f"{self.code}: {self.description}" if self.description else self.code
 
 
+PLAIN_WORDS: dict[str, str] = {
+    "access_denied": "The sign-in was declined (at the provider's consent page, or by its policy).",
+    "cancelled": "The sign-in was cancelled.",
+    "expired_token": "The code expired before it was approved: start again.",
+    "invalid_client": "The provider did not accept the app's client ID or secret: check its registration.",
+    "unauthorized_client": "The provider does not let this app sign in this way: check the app's settings there.",
+    "invalid_grant": "The provider refused the code or refresh token (expired, used or revoked): sign in again.",
+    "invalid_scope": "The provider refused the permissions (scopes) asked for.",
+    "redirect_uri_mismatch": "The provider does not accept the callback address: register the loopback URL "
+    "(http://127.0.0.1) as the app's callback.",
+    "invalid_request": "The provider refused the request as malformed.",
+    "server_error": "The provider had an error; try again in a moment.",
+    "temporarily_unavailable": "The provider is busy or down for a moment; try again shortly.",
+    "network": "The provider could not be reached, or did not answer in time (network, proxy or DNS).",
+}
+"""What common OAuth error codes (RFC 6749 §4.1.2.1, §5.2; RFC 8628 §3.5) mean, for people."""
+
+
+def plain_words(error: ProviderError) -> str:
+    """What ``error`` means, in a sentence for people, with the provider's own words kept below it
+    (a code tokendeck has no sentence for is said as the provider said it)."""
+    code = error.code
+    sentence = PLAIN_WORDS.get(code)
+    if sentence is None and code.startswith("http_5"):
+        sentence = PLAIN_WORDS["server_error"]
+    if sentence is None:
+        return error.message
+    return f"{sentence}\n{error.provider} said: {error.detail}"
+
+
 class SignInFailed(ProviderError):
     default_title = "Sign-in failed"
 
