@@ -45,7 +45,7 @@ from vault.core.keys import VaultMeta, passphrase_from_environment
 from vault.core.paths import VaultPaths
 from vault.core.resources import asset
 from vault.core.timefmt import duration_text
-from vault.errors import NeedsSignIn, VaultError, VaultLocked
+from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, plain_words
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
     from textual.theme import Theme
@@ -441,6 +441,8 @@ class VaultApp(App[None]):
         if isinstance(error, NeedsSignIn) and error.situation:
             act = "delete it (d) and add the new token (a)" if error.static else "press l on it to sign in again"
             message = f"{error.situation}: {act}."
+        elif isinstance(error, ProviderError):
+            message = plain_words(error)  # what it means first, the provider's own words below
         self.notify(message, title=error.title, severity="error", markup=False)
 
     @property

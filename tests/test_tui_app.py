@@ -422,6 +422,30 @@ async def test_refresh_failure_is_a_notification_with_literal_text(
     assert oauth_vault.get("acme").stored_status == "needs_login"
 
 
+async def test_a_provider_error_is_said_in_plain_words_with_its_own_below(
+    oauth_vault: vault.Vault, auth_server: AuthServer
+) -> None:
+    auth_server.settings.token_response_override = (
+        401, "application/json", b'{"error": "invalid_client", "error_description": "client secret wrong"}'
+    )  # fmt: skip
+    app = make_app(oauth_vault, settings=QUIET)
+    shown: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        original = app.notify
+
+        def record(message: str, **kwargs: object) -> None:
+            shown.append(message)
+            original(message, **kwargs)  # type: ignore[arg-type]
+
+        app.notify = record  # type: ignore[method-assign]
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    [said] = [m for m in shown if "invalid_client" in m]
+    assert said.startswith("The provider did not accept the app's client ID or secret")
+    assert said.endswith("acme said: invalid_client: client secret wrong")
+
+
 async def test_revoke_through_the_modal(oauth_vault: vault.Vault, auth_server: AuthServer) -> None:
     access = oauth_vault.get("acme").access_token
     app = make_app(oauth_vault, settings=QUIET)
