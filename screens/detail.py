@@ -10,6 +10,8 @@ widget holds it afterwards.  A copied token is cleared from the clipboard later
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import replace
 from typing import ClassVar
 
@@ -109,6 +111,8 @@ class DetailScreen(Screen[None]):
         self._token_length = 0
         self._revealed = False
         self._reveal_timer: Timer | None = None
+        self._hide_at = 0.0
+        """When a revealed token is masked again (monotonic seconds)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -185,6 +189,7 @@ class DetailScreen(Screen[None]):
 
     def tick(self) -> None:
         """Re-read the clock: countdowns, status and their colour classes."""
+        self._say_time_shown()
         credential = self._credential
         if credential is None:
             return
@@ -258,8 +263,15 @@ class DetailScreen(Screen[None]):
         self._revealed = True
         self.token_view.update(Text(token))
         self.token_view.add_class("revealed")
-        self.token_hint.update(f"shown for {seconds(self.app.settings.reveal_for)} · v hides it now")
+        self._hide_at = time.monotonic() + self.app.settings.reveal_for
+        self._say_time_shown()
         self._reveal_timer = self.set_timer(self.app.settings.reveal_for, self.mask)
+
+    def _say_time_shown(self) -> None:
+        """While the token shows, the hint counts down to when it is hidden again."""
+        if self._revealed:
+            left = max(math.ceil(self._hide_at - time.monotonic()), 0)
+            self.token_hint.update(f"shown: hidden again in {left} s · v hides it now")
 
     async def action_copy(self) -> None:
         """Copy the token; it is cleared after ``settings.clipboard_clear_after`` seconds."""

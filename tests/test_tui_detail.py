@@ -271,6 +271,8 @@ async def test_v_again_masks_at_once(samples: tuple[Vault, FrozenClock]) -> None
         await pilot.press("v")
         await pilot.pause()
         assert holds(screen, GITHUB_TOKEN)
+        hint = str(screen.query_one("#token-hint", Static).content)
+        assert hint.startswith("shown: hidden again in ") and hint.split()[4] in ("60", "59")  # it says how long
         await pilot.press("v")
         await pilot.pause()
         assert not holds(screen, GITHUB_TOKEN)
