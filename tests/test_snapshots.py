@@ -5,7 +5,8 @@ Everything that could move is pinned: the clock is frozen, the credentials are
 created at fixed times, the background refresher is off (its "next run" would
 read the wall clock's pace), no sign-in flow runs (the waiting views get fixed
 URLs and codes), and text cursors do not blink.  Every picture is taken at
-100×30 and at 80×24, the smallest terminal the TUI promises to fit.
+100×30 and at 80×24, the smallest terminal the TUI promises to fit; the pictures of
+issue 16's work (:class:`TestCraft`) at 200×50 too, where the side panel shows.
 
 No picture shows a token: :func:`test_no_snapshot_shows_a_secret` checks every SVG.
 """
@@ -326,3 +327,88 @@ class TestConfirm:
             screen_of(pilot.app, ConfirmDialog)
 
         assert snap_compare(every_status, run_before=with_theme(theme, run_before), terminal_size=size)
+
+
+# --------------------------------------------------- issue 16: at three sizes
+
+three_sizes = pytest.mark.parametrize("size", [(80, 24), (100, 30), (200, 50)], ids=["80x24", "100x30", "200x50"])
+
+EXPORT_DIR = Path("/tmp/tokendeck-snapshot-export")  # noqa: S108 - a fixed path, so the diff's header is too
+"""Where the export screen's preview points: the picture shows the path.  Only read (the file
+is never there), so parallel runs cannot disturb it."""
+
+
+class TestCraft:
+    """The list sorted and grouped, the side panel (200 columns), the export screen with its
+    preview, the add form with jira-dc chosen, the help screen, and a dialog with its footer."""
+
+    @three_sizes
+    def test_sorted_and_grouped(self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            await pilot.press("p", "o")  # grouped by provider, by name inside each group
+            await select(pilot, "linear")
+
+        assert snap_compare(every_status, run_before=run_before, terminal_size=size)
+
+    @three_sizes
+    def test_side_panel(self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            await select(pilot, "google")  # the panel shows from 140 columns on
+
+        assert snap_compare(every_status, run_before=run_before, terminal_size=size)
+
+    @three_sizes
+    def test_export_preview(self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]) -> None:
+        from textual.widgets import Button, Select
+
+        from screens.export import ExportScreen
+
+        EXPORT_DIR.mkdir(exist_ok=True)
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            await select(pilot, "github")
+            await pilot.press("e")
+            screen = screen_of(pilot.app, ExportScreen)
+            screen.query_one("#target", Select).value = "dotenv"
+            await pilot.pause()
+            screen.query_one("#file", Input).value = str(EXPORT_DIR / ".env")
+            screen.query_one("#preview-button", Button).press()
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause(0.2)
+
+        assert snap_compare(every_status, run_before=run_before, terminal_size=size)
+
+    @three_sizes
+    def test_add_form_with_jira_dc(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]
+    ) -> None:
+        from screens.add_token import AddTokenScreen
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            await pilot.press("a")
+            screen_of(pilot.app, AddTokenScreen)
+            await pilot.press(*"jira-work", "tab", *"jira-dc", "tab")  # typed, as a person would
+            await pilot.pause()
+
+        assert snap_compare(every_status, run_before=run_before, terminal_size=size)
+
+    @three_sizes
+    def test_help(self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]) -> None:
+        from screens.help import HelpScreen
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            await pilot.press("question_mark")
+            screen_of(pilot.app, HelpScreen)
+
+        assert snap_compare(every_status, run_before=run_before, terminal_size=size)
+
+    @three_sizes
+    def test_a_dialog_with_its_footer(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]
+    ) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            await select(pilot, "gitlab")
+            await pilot.press("d")
+            screen_of(pilot.app, ConfirmDialog)
+
+        assert snap_compare(every_status, run_before=run_before, terminal_size=size)
