@@ -207,13 +207,30 @@ async def stored_token(app: VaultApp, name: str) -> str | None:
     return credential.access_token.reveal()
 
 
+async def copy_token(app: VaultApp, name: str) -> bool:
+    """Copy ``name``'s stored token (cleared from the clipboard later); False if it is gone."""
+    from vault.errors import NotFound
+
+    try:
+        token = await stored_token(app, name)
+    except NotFound:
+        return False
+    if token is not None:
+        app.copier.copy_secret(token, f"{name}'s token")
+    return True
+
+
+def copy_reference_line(app: VaultApp, name: str) -> None:
+    """Copy a shell line that fetches ``name``'s token when run (it holds no secret)."""
+    app.copier.copy_line(reference_line(name), "a shell line that reads the token")
+
+
 def reference_line(name: str) -> str:
     """``export VAR="$(tokendeck token NAME)"``: a shell line that gets the token when run, and holds none."""
     from screens.export import suggested_var
-    from vault.export.spec import Spec
-    from vault.export.targets import render_shell
+    from vault.services.exports import reference_line as line
 
-    return render_shell(Spec("shell", name, var=suggested_var(name)), None).rstrip("\n")
+    return line(name, suggested_var(name))
 
 
 def export(app: VaultApp, name: str) -> None:

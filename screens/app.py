@@ -154,7 +154,7 @@ class VaultApp(App[None]):
         self._refresher: object | None = None
         self.last_refresh_report: str | None = None
         """The refresher's latest outcome, for the list's status line."""
-        self.copier = Copier(self)
+        self.copier = Copier(self, lambda: self.settings.clipboard_clear_after, self.clear_clipboard)
         """Copies tokens (cleared again later) and lines without a secret."""
 
     # --------------------------------------------------------------- routing

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from textual.app import App
     from textual.timer import Timer
-
-    from screens.app import VaultApp
 
 SENT = "Sent to the terminal's clipboard"
 """What a copy can promise: the terminal may drop an OSC 52 request, and does not say."""
@@ -38,15 +38,19 @@ def _digest(text: str) -> bytes:
 class Copier:
     """The app's clipboard, as the screens copy to it (one per app: a second token copy restarts the wait)."""
 
-    def __init__(self, app: VaultApp) -> None:
+    def __init__(self, app: App[None], clear_after: Callable[[], float], clear: Callable[[], None]) -> None:
+        """``clear_after()``: the seconds a copied secret stays (the app's setting, read at each copy);
+        ``clear()``: overwrite the clipboard (the app's way, which terminals do not ignore)."""
         self._app = app
+        self._clear_after = clear_after
+        self._clear = clear
         self._clear_timer: Timer | None = None
 
     def copy_secret(self, text: str, what: str) -> None:
         """Send ``what`` (a token, a line holding one) to the clipboard and clear it later."""
         app = self._app
         app.copy_to_clipboard(text)
-        after = app.settings.clipboard_clear_after
+        after = self._clear_after()
         app.notify(f"{SENT}: {what}, cleared again in {seconds(after)}.", title="Clipboard", markup=False)
         if self._clear_timer is not None:
             self._clear_timer.stop()
@@ -63,5 +67,5 @@ class Copier:
         app = self._app
         self._clear_timer = None
         if app.clipboard and hmac.compare_digest(_digest(app.clipboard), digest):
-            app.clear_clipboard()
+            self._clear()
             app.notify("The copied token was cleared from the clipboard.", title="Clipboard", timeout=3)

@@ -49,6 +49,18 @@ class Row:
         self.cells = cells
 
 
+def plain(value: str | None) -> Text:
+    """A cell for text that came from outside (names, accounts): never parsed as markup."""
+    if value is None:
+        return Text("-", style="dim")
+    return Text(value, no_wrap=True, overflow="ellipsis")
+
+
+def same_cell(shown: Text, new: Text) -> bool:
+    """Whether ``new`` would draw exactly what ``shown`` draws (text, style and spans)."""
+    return shown.plain == new.plain and shown.style == new.style and shown.spans == new.spans
+
+
 class CredentialTable(ScrollView, can_focus=True):
     """Rows of credentials under a fixed header line, with a row cursor."""
 

@@ -343,5 +343,4 @@ class DetailScreen(Screen[None]):
             actions.rotate(self.app, self._credential)
 
     def action_copy_line(self) -> None:
-        """A shell line that fetches the token when run (it holds no secret)."""
-        self.app.copier.copy_line(actions.reference_line(self.name_shown), "a shell line that reads the token")
+        actions.copy_reference_line(self.app, self.name_shown)

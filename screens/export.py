@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -31,11 +30,20 @@ from textual.widgets import Button, Checkbox, Header, Input, Label, RadioButton,
 from screens.app import VaultApp
 from screens.footer import KeysFooter
 from vault.errors import InvalidInput, VaultError
-from vault.export.spec import DEFAULT_FILES, FILE_TARGETS, MCP_TARGETS, PLAINTEXT_ONLY, TARGETS, Spec
+from vault.services.exports import (
+    DEFAULT_FILES,
+    FILE_TARGETS,
+    MCP_TARGETS,
+    PLAINTEXT_ONLY,
+    TARGETS,
+    Plan,
+    ShellLine,
+    Spec,
+    check_spec,
+)  # fmt: skip
 
 if TYPE_CHECKING:
     from vault import Vault
-    from vault.export import Plan
 
 TARGET_LABELS = {
     "shell": "shell: an export line, to paste",
@@ -192,8 +200,6 @@ class ExportScreen(Screen[None]):
         Raises:
             InvalidInput: a missing or malformed field (worded with the option it stands for).
         """
-        from vault.export.targets import check_spec
-
         command = self._text("command")
         try:
             argv = tuple(shlex.split(command)) if command else ()
@@ -283,15 +289,6 @@ class ExportScreen(Screen[None]):
         self.app.pop_screen()
 
 
-@dataclass(frozen=True)
-class ShellLine:
-    """The ``shell`` target's export line: ``text`` holds the token when ``secret``."""
-
-    text: str
-    shown: str
-    secret: bool
-
-
 def _plan_file(vault: Vault, spec: Spec, path: Path, force: bool) -> Plan:
     from vault.services.exports import plan_export
 
@@ -299,12 +296,9 @@ def _plan_file(vault: Vault, spec: Spec, path: Path, force: bool) -> Plan:
 
 
 def _plan_line(vault: Vault, spec: Spec) -> ShellLine:
-    from vault.export.targets import render_shell
-    from vault.export.writer import mask
+    from vault.services.exports import shell_line
 
-    token = vault.token(spec.name)  # exists and is usable, in either mode (as the command line checks)
-    line = render_shell(spec, token if spec.plaintext else None).rstrip("\n")
-    return ShellLine(line, mask(line, [token]), spec.plaintext)
+    return shell_line(vault, spec)
 
 
 def _write(vault: Vault, change: Plan) -> list[str]:

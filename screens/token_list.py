@@ -4,7 +4,6 @@ updates the Status and Expires cells in place and never rebuilds the table."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -22,13 +21,14 @@ from textual.widgets import Header, Input, Static
 
 from screens.app import VaultApp
 from screens.countdown import BAR_WIDTH, STATUS_COLOURS, URGENCY_COLOURS, expires_text, lifetime_bar, urgency
-from screens.credential_table import Column, CredentialTable, Row
+from screens.credential_table import Column, CredentialTable, Row, plain, same_cell
 from screens.footer import KeysFooter
+from screens.list_order import DEFAULT_SORT, SORT_CYCLE, ordered, search_text
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.refreshing import refresher_status
 from screens.side_panel import WIDE_FROM, SidePanel
-from vault.core.model import ATTENTION, Credential, needs_attention
+from vault.core.model import Credential
 from vault.errors import VaultError
 
 EXPIRES_TEXT = 10
@@ -50,48 +50,6 @@ EMPTY_MESSAGE = (
     "No credentials yet.\n\nSign in to a provider with  s,  add a static token with  a,\n"
     "or from a shell:  tokendeck add NAME --provider PROVIDER"
 )
-
-
-def by_expiry(credential: Credential) -> tuple[float, str]:
-    """Sort key: soonest expiry first (expired ones lead), no expiry last, then by name."""
-    return (math.inf if credential.expires_at is None else credential.expires_at, credential.name)
-
-
-def sort_keys(now: float) -> dict[str, Callable[[Credential], tuple[object, ...]]]:
-    """How each column orders the rows (ascending); ties go by expiry, then name.  Status
-    puts what needs the user first (:data:`~vault.core.model.ATTENTION`), as read at ``now``.
-    ``attention``, the default, is by expiry with what needs the user (a sign-in, a failing
-    refresh, an expired token: :func:`~vault.core.model.needs_attention`) on top."""
-    return {
-        "attention": lambda c: (not needs_attention(c.status_at(now)), *by_expiry(c)),
-        "name": lambda c: (c.name.casefold(), c.name),
-        "provider": lambda c: (c.provider, *by_expiry(c)),
-        "account": lambda c: (c.account is None, (c.account or "").casefold(), *by_expiry(c)),
-        "status": lambda c: (ATTENTION[c.status_at(now)], *by_expiry(c)),
-        "expires": by_expiry,
-    }
-
-
-DEFAULT_SORT = ("attention", False)
-SORT_CYCLE = ("attention", *(c.key for c in COLUMNS))
-"""What ``o`` steps through: the default order, then each column."""
-
-
-def plain(value: str | None) -> Text:
-    """A cell for text that came from outside (names, accounts): never parsed as markup."""
-    if value is None:
-        return Text("-", style="dim")
-    return Text(value, no_wrap=True, overflow="ellipsis")
-
-
-def _same(shown: Text, new: Text) -> bool:
-    return shown.plain == new.plain and shown.style == new.style and shown.spans == new.spans
-
-
-def search_text(credential: Credential) -> str:
-    """What the filter looks in: name, provider and account, lower-cased, kept apart by a
-    character no one can type into the filter (so a needle never spans two fields)."""
-    return "\0".join((v or "").lower() for v in (credential.name, credential.provider, credential.account))
 
 
 class ListCommands(ActionCommands):
@@ -207,13 +165,7 @@ class TokenListScreen(Screen[None]):
         self._rebuild(highlight, reloaded=True)
 
     def _ordered(self, credentials: list[Credential], now: float) -> list[Credential]:
-        """In the sort order; grouped, by provider first (the groups in name order, whichever
-        way the rows inside them go)."""
-        column, descending = self._sort
-        ordered = sorted(credentials, key=sort_keys(now)[column], reverse=descending)
-        if self._grouped:
-            ordered.sort(key=lambda c: c.provider)  # stable: the order inside each group stays
-        return ordered
+        return ordered(credentials, now, self._sort, grouped=self._grouped)
 
     def sort_by(self, column: str, *, descending: bool = False) -> None:
         """Order the rows by ``column`` (the rows already built; the cursor stays on its row)."""
@@ -280,7 +232,7 @@ class TokenListScreen(Screen[None]):
             previous = c.provider
             cell = plain(c.provider) if first else Text(c.provider, style="dim", no_wrap=True, overflow="ellipsis")
             row = self._rows[c.name]
-            if not _same(row.cells["provider"], cell):
+            if not same_cell(row.cells["provider"], cell):
                 self._rows[c.name] = Row(c.name, {**row.cells, "provider": cell})
 
     def refresh_times(self) -> None:
@@ -294,7 +246,7 @@ class TokenListScreen(Screen[None]):
             c = self._shown[index]
             row = self._rows[c.name]
             status, expires = self._status_cell(c, now), self._expires_cell(c, now)
-            if _same(row.cells["status"], status) and _same(row.cells["expires"], expires):
+            if same_cell(row.cells["status"], status) and same_cell(row.cells["expires"], expires):
                 continue
             self.table.update_cells(c.name, {"status": status, "expires": expires})
         self._update_status_line()
@@ -431,11 +383,10 @@ class TokenListScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ "Sign in again" is offered on a row that needs it (and shown in the footer only then)."""
+        credential = self.selected() if self.is_mounted else None
         if action == "sign_in_again":
-            credential = self.selected() if self.is_mounted else None
             return credential is not None and credential.offers_sign_in_again(self.app.clock.now())
         if action == "rotate":
-            credential = self.selected() if self.is_mounted else None
             return credential is not None and credential.kind == "static"
         return True
 
@@ -471,40 +422,28 @@ class TokenListScreen(Screen[None]):
 
     async def action_copy(self) -> None:
         """Copy the selected token (cleared from the clipboard later, as from the detail screen)."""
-        name = self.selected_name()
-        if name is None:
-            return
         from screens import actions
-        from vault.errors import NotFound
 
-        try:
-            token = await actions.stored_token(self.app, name)
-        except NotFound:
+        name = self.selected_name()
+        if name is not None and not await actions.copy_token(self.app, name):
             await self.load()  # gone meanwhile
-            return
-        if token is not None:
-            self.app.copier.copy_secret(token, f"{name}'s token")
 
     def action_copy_line(self) -> None:
-        """A shell line that fetches the selected token when run (it holds no secret)."""
-        name = self.selected_name()
-        if name is not None:
-            from screens import actions
+        from screens import actions
 
-            self.app.copier.copy_line(actions.reference_line(name), "a shell line that reads the token")
+        if (name := self.selected_name()) is not None:
+            actions.copy_reference_line(self.app, name)
 
     def action_rotate(self) -> None:
-        credential = self.selected()
-        if credential is not None and credential.kind == "static":
-            from screens import actions
+        from screens import actions
 
+        if (credential := self.selected()) is not None and credential.kind == "static":
             actions.rotate(self.app, credential)
 
     def action_export(self) -> None:
-        name = self.selected_name()
-        if name is not None:
-            from screens import actions
+        from screens import actions
 
+        if (name := self.selected_name()) is not None:
             actions.export(self.app, name)
 
     def action_sign_in(self) -> None:

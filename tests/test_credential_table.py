@@ -116,15 +116,17 @@ async def test_keys_move_the_cursor_and_home_does_not_scroll_sideways() -> None:
         assert app.messages == [("selected", "cred-08")]
 
 
-async def test_clicks_highlight_then_select_and_a_header_click_names_its_column() -> None:
+async def test_a_click_highlights_a_double_click_selects_and_a_header_click_names_its_column() -> None:
     rows = [row(f"cred-{i}") for i in range(5)]
     app = TableApp(rows)
     async with app.run_test(size=(60, 10)) as pilot:
         table = app.query_one(CredentialTable)
         await pilot.click(CredentialTable, offset=(2, 3))  # line 3: the third row
         assert table.cursor_key == "cred-2" and app.messages == []
-        await pilot.click(CredentialTable, offset=(2, 3))
-        assert app.messages == [("selected", "cred-2")]
+        await pilot.click(CredentialTable, offset=(2, 3))  # a single click again: still only highlighted
+        assert app.messages == []
+        await pilot.double_click(CredentialTable, offset=(2, 4))
+        assert table.cursor_key == "cred-3" and app.messages == [("selected", "cred-3")]
         await pilot.click(CredentialTable, offset=(12, 0))  # Name is 6 wide + 2 padding: Note
         assert app.messages[-1] == ("header", "note")
 

@@ -221,3 +221,21 @@ async def test_wide_terminals_show_the_selected_credential_beside_the_list() -> 
         await pilot.resize_terminal(100, 30)
         await pilot.pause()
         assert not panel.display  # narrower: the detail screen (enter) shows the facts
+
+
+async def test_the_scroll_wheel_scrolls_the_list() -> None:
+    from textual import events
+
+    opened, clock = new_vault()
+    for i in range(60):
+        opened.add_static(f"key-{i:02d}", provider="api-key", token=f"k-{i}")
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = table_of(app)
+        await pilot.pause()
+        assert table.scroll_y == 0
+        for _ in range(3):
+            table.post_message(events.MouseScrollDown(table, 2, 3, 0, 0, 0, False, False, False))
+        await pilot.pause()
+        assert table.scroll_y > 0 and table.visible_rows.start > 0  # rows further down are on screen
+        assert table.cursor_row == 0  # the wheel scrolls; it does not move the cursor

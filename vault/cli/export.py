@@ -141,7 +141,7 @@ def _spec(args: argparse.Namespace) -> Spec:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from vault.services.exports import plan_export, write_export
+    from vault.services.exports import plan_export, shell_line, write_export
 
     if args.list:
         return _list(args)
@@ -154,7 +154,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise InvalidInput("shell prints to stdout; drop --file")
     with terminal.open_vault() as vault:
         if spec.target not in FILE_TARGETS:
-            sys.stdout.write(_shell(spec, vault.token(spec.name)))  # exists and is usable, in either mode
+            sys.stdout.write(shell_line(vault, spec).text + "\n")  # exists and is usable, in either mode
             return 0
         path = _path(spec.target, args.file)
         change = plan_export(vault, spec, path, force=args.force)
@@ -165,12 +165,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         for notice in write_export(vault, change):
             terminal.notice(notice)
     return 0
-
-
-def _shell(spec: Spec, token: str) -> str:
-    from vault.export.targets import render_shell
-
-    return render_shell(spec, token if spec.plaintext else None)
 
 
 def _list(args: argparse.Namespace) -> int:

@@ -14,18 +14,72 @@ export.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from vault.core.repository import Repository
 from vault.errors import InvalidInput
 from vault.export import Plan, Spec, plan
+from vault.export.spec import DEFAULT_FILES, FILE_TARGETS, MCP_TARGETS, PLAINTEXT_ONLY, TARGETS
+from vault.export.targets import check_spec
 
-if TYPE_CHECKING:
-    from vault.services.tokens import Vault
+__all__ = [
+    "DEFAULT_FILES", "FILE_TARGETS", "MCP_TARGETS", "PLAINTEXT_ONLY", "TARGETS", "Plan", "ShellLine", "Spec",
+    "check_spec", "plan_export", "reexport", "reference_line", "shell_line", "write_export",
+]  # fmt: skip
+"""What front ends use to export (the TUI's export screen imports nothing from :mod:`vault.export`)."""
 
 
-def plan_export(vault: Vault, spec: Spec, path: Path, *, force: bool = False) -> Plan:
+class ExportingVault(Protocol):
+    """What an export needs of the vault (:class:`vault.services.tokens.Vault` is one)."""
+
+    def token(self, name: str) -> str: ...
+
+    def record(
+        self, action: str, outcome: str, *, credential: str | None = None, detail: str | None = None
+    ) -> None: ...
+
+    def add_export_binding(
+        self, name: str, *, target: str, path: str, key: str, options: Mapping[str, Any]
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class ShellLine:
+    """The ``shell`` target's ``export`` line: ``text`` holds the token when ``secret``;
+    ``shown`` is the same line with the token masked."""
+
+    text: str
+    shown: str
+    secret: bool
+
+
+def shell_line(vault: ExportingVault, spec: Spec) -> ShellLine:
+    """The ``shell`` target's line for ``spec``: ``export VAR="$(tokendeck token NAME)"`` in
+    reference mode, the token itself with ``plaintext``.  The credential must give a token now
+    (refreshed if due), in either mode, as ``tokendeck export shell`` checks.
+
+    Raises:
+        NotFound, NeedsSignIn: no such credential, or no usable token.
+    """
+    from vault.export.targets import render_shell
+    from vault.export.writer import mask
+
+    token = vault.token(spec.name)
+    line = render_shell(spec, token if spec.plaintext else None).rstrip("\n")
+    return ShellLine(line, mask(line, [token]), spec.plaintext)
+
+
+def reference_line(name: str, var: str) -> str:
+    """``export VAR="$(tokendeck token NAME)"``: a line that gets ``name``'s token when run and holds none."""
+    from vault.export.targets import render_shell
+
+    return render_shell(Spec("shell", name, var=var), None).rstrip("\n")
+
+
+def plan_export(vault: ExportingVault, spec: Spec, path: Path, *, force: bool = False) -> Plan:
     """The change exporting ``spec`` makes to ``path``, not yet written (its diff masks every secret).
 
     The credential must give a token now (refreshed if due), in either mode.  A plaintext
@@ -46,7 +100,7 @@ def plan_export(vault: Vault, spec: Spec, path: Path, *, force: bool = False) ->
     return change
 
 
-def write_export(vault: Vault, change: Plan) -> list[str]:
+def write_export(vault: ExportingVault, change: Plan) -> list[str]:
     """Write a planned export and record it (a binding, or an audit event for a reference).
 
     Returns:
