@@ -14,7 +14,9 @@ from tests.support.authserver import AuthServer, running_auth_server
 from tests.support.cli import CliRunner
 from tests.support.fake_browser import browser_command
 from tests.support.memory_keyring import MemoryKeyring
+from vault import Vault
 from vault.core import keys
+from vault.core.clock import FrozenClock
 
 PASSPHRASE_VARS = (
     "TOKENDECK_PASSPHRASE",
@@ -119,3 +121,15 @@ def browser_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def anyio_backend() -> str:
     """The Pilot tests run on anyio's pytest plugin, pinned to asyncio (what Textual runs on)."""
     return "asyncio"
+
+
+@pytest.fixture
+def samples() -> Iterator[tuple[Vault, FrozenClock]]:
+    """A keyring vault holding the four sample static tokens (:func:`tests.support.tui.add_samples`)
+    on a frozen clock, closed after the test."""
+    from tests.support.tui import add_samples, new_vault
+
+    vault, clock = new_vault()
+    with vault:
+        add_samples(vault, clock)
+        yield vault, clock

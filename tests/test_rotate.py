@@ -7,7 +7,6 @@ the stored credential exactly as it was."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from screens.dialogs.rotate import RotateDialog
 from screens.main import make_app
 from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
-from tests.support.tui import DAY, SAMPLE_ORDER, add_samples, new_vault
+from tests.support.tui import DAY, SAMPLE_ORDER, new_vault
 from vault import Vault
 from vault.core.clock import FrozenClock
 from vault.errors import InvalidInput, NotFound
@@ -26,14 +25,6 @@ from vault.services.exports import plan_export, write_export
 from vault.services.static_tokens import rotate
 
 NEW_TOKEN = "ghp_rotated_value_1"
-
-
-@pytest.fixture
-def samples() -> Iterator[tuple[Vault, FrozenClock]]:
-    vault, clock = new_vault()
-    with vault:
-        add_samples(vault, clock)
-        yield vault, clock
 
 
 def snapshot(vault: Vault, name: str) -> tuple[object, ...]:

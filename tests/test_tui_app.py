@@ -24,7 +24,7 @@ from screens.token_list import TokenListScreen, urgency
 from screens.unlock import FirstRunScreen, UnlockScreen
 from tests.support.authserver import AuthServer
 from tests.support.seeded import seed
-from tests.support.tui import add_samples, new_vault
+from tests.support.tui import Notices, add_samples, new_vault, record_notices
 from vault import Vault
 
 pytestmark = pytest.mark.anyio
@@ -394,25 +394,26 @@ async def test_refresh_through_a_worker(oauth_vault: vault.Vault, auth_server: A
     assert auth_server.token_request_count("refresh_token") == 1
 
 
-async def test_refresh_failure_is_a_notification_with_literal_text(
-    oauth_vault: vault.Vault, auth_server: AuthServer
-) -> None:
-    auth_server.settings.token_response_override = (
-        400, "application/json", b'{"error": "invalid_grant", "error_description": "[bold red]gone[/]"}'
-    )  # fmt: skip
-    app = make_app(oauth_vault, settings=QUIET)
-    shown: list[tuple[str, str]] = []
+async def refresh_refused(
+    opened: Vault, auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch, status: int, body: bytes
+) -> Notices:
+    """Press r on the list while the token endpoint answers ``status`` with JSON ``body``: what was notified."""
+    auth_server.settings.token_response_override = (status, "application/json", body)
+    app = make_app(opened, settings=QUIET)
     async with app.run_test(size=SIZE) as pilot:
-        original = app.notify
-
-        def record(message: str, **kwargs: object) -> None:
-            shown.append((message, str(kwargs.get("markup"))))
-            original(message, **kwargs)  # type: ignore[arg-type]
-
-        app.notify = record  # type: ignore[method-assign]
+        notices = record_notices(app, monkeypatch)
         await pilot.press("r")
         await app.workers.wait_for_complete()
         await pilot.pause()
+    return notices
+
+
+async def test_refresh_failure_is_a_notification_with_literal_text(
+    oauth_vault: vault.Vault, auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = b'{"error": "invalid_grant", "error_description": "[bold red]gone[/]"}'
+    notices = await refresh_refused(oauth_vault, auth_server, monkeypatch, 400, body)
+    shown = [(message, str(kwargs.get("markup"))) for message, kwargs in notices.seen]
     # The TUI names its own action, not the command line's.
     assert any(
         "invalid_grant" in m and "press l on it to sign in again" in m and markup == "False" for m, markup in shown
@@ -423,25 +424,11 @@ async def test_refresh_failure_is_a_notification_with_literal_text(
 
 
 async def test_a_provider_error_is_said_in_plain_words_with_its_own_below(
-    oauth_vault: vault.Vault, auth_server: AuthServer
+    oauth_vault: vault.Vault, auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    auth_server.settings.token_response_override = (
-        401, "application/json", b'{"error": "invalid_client", "error_description": "client secret wrong"}'
-    )  # fmt: skip
-    app = make_app(oauth_vault, settings=QUIET)
-    shown: list[str] = []
-    async with app.run_test(size=SIZE) as pilot:
-        original = app.notify
-
-        def record(message: str, **kwargs: object) -> None:
-            shown.append(message)
-            original(message, **kwargs)  # type: ignore[arg-type]
-
-        app.notify = record  # type: ignore[method-assign]
-        await pilot.press("r")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-    [said] = [m for m in shown if "invalid_client" in m]
+    body = b'{"error": "invalid_client", "error_description": "client secret wrong"}'
+    notices = await refresh_refused(oauth_vault, auth_server, monkeypatch, 401, body)
+    [said] = [m for m in notices.texts() if "invalid_client" in m]
     assert said.startswith("The provider did not accept the app's client ID or secret")
     assert said.endswith("acme said: invalid_client: client secret wrong")
 

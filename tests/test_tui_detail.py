@@ -8,8 +8,7 @@ Countdowns read the vault's frozen clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -30,7 +29,7 @@ from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from tests.support.authserver import AuthServer
 from tests.support.seeded import seed
-from tests.support.tui import DAY, HOUR, SAMPLE_ORDER, add_samples, new_vault
+from tests.support.tui import DAY, HOUR, SAMPLE_ORDER, record_notices
 from vault import Vault
 from vault.core.clock import FrozenClock
 
@@ -45,36 +44,6 @@ FAST = TuiSettings(reveal_for=0.5, clipboard_clear_after=0.5, refresher=False)
 
 WAIT = 0.8
 """Long enough for a :data:`FAST` timer to have fired."""
-
-
-@pytest.fixture
-def samples() -> Iterator[tuple[Vault, FrozenClock]]:
-    vault, clock = new_vault()
-    with vault:
-        add_samples(vault, clock)
-        yield vault, clock
-
-
-@dataclass
-class Notices:
-    """What ``app.notify`` was asked to show."""
-
-    seen: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def texts(self) -> list[str]:
-        return [message for message, _ in self.seen]
-
-
-def record_notices(app: VaultApp, monkeypatch: pytest.MonkeyPatch) -> Notices:
-    notices = Notices()
-    original = app.notify
-
-    def notify(message: str, **kwargs: Any) -> None:
-        notices.seen.append((message, kwargs))
-        original(message, **kwargs)
-
-    monkeypatch.setattr(app, "notify", notify)
-    return notices
 
 
 async def open_detail(pilot: Pilot[None], name: str = "github") -> DetailScreen:

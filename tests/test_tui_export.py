@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import stat
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from screens.main import make_app
 from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from tests.support.cli import CliRunner
-from tests.support.tui import SAMPLE_ORDER, add_samples, new_vault
+from tests.support.tui import SAMPLE_ORDER
 from vault import Vault
 from vault.core.clock import FrozenClock
 from vault.export.mcp import tokendeck_command
@@ -31,14 +30,6 @@ SIZE = (100, 30)
 GITHUB_TOKEN = "ghp_test2"
 OPENAI_TOKEN = "sk-test-0"
 QUIET = TuiSettings(refresher=False, clipboard_clear_after=30)
-
-
-@pytest.fixture
-def samples() -> Iterator[tuple[Vault, FrozenClock]]:
-    vault, clock = new_vault()
-    with vault:
-        add_samples(vault, clock)
-        yield vault, clock
 
 
 async def open_export(pilot: Pilot[None], name: str = "github") -> ExportScreen:

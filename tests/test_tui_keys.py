@@ -5,7 +5,6 @@ shows each action's key, dialogs show theirs in a footer; and the theme chosen i
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,21 +20,12 @@ from screens.help import HelpScreen
 from screens.main import make_app
 from screens.settings import SETTINGS_FILE, TuiSettings
 from screens.token_list import TokenListScreen
-from tests.support.tui import add_samples, new_vault
 from vault import Vault
 from vault.core.clock import FrozenClock
 
 pytestmark = pytest.mark.anyio
 
 QUIET = TuiSettings(refresher=False)
-
-
-@pytest.fixture
-def samples() -> Iterator[tuple[Vault, FrozenClock]]:
-    vault, clock = new_vault()
-    with vault:
-        add_samples(vault, clock)
-        yield vault, clock
 
 
 def footer_keys(app: VaultApp) -> dict[str, FooterKey]:

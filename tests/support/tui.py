@@ -6,8 +6,12 @@ Both the Pilot tests and the snapshot tests build the app with
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
+import pytest
+
+from screens.app import VaultApp
 from vault import Vault, init_vault
 from vault.core.clock import FrozenClock
 from vault.core.model import Credential
@@ -176,3 +180,25 @@ def add_every_status(vault: Vault, clock: FrozenClock) -> None:
     )
     vault.save_refreshed(refreshed, sent_refresh_token="1//fake-refresh-token", detail="kept refresh token")
     clock.at = viewed
+
+
+@dataclass
+class Notices:
+    """What ``app.notify`` was asked to show."""
+
+    seen: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def texts(self) -> list[str]:
+        return [message for message, _ in self.seen]
+
+
+def record_notices(app: VaultApp, monkeypatch: pytest.MonkeyPatch) -> Notices:
+    notices = Notices()
+    original = app.notify
+
+    def notify(message: str, **kwargs: Any) -> None:
+        notices.seen.append((message, kwargs))
+        original(message, **kwargs)
+
+    monkeypatch.setattr(app, "notify", notify)
+    return notices
