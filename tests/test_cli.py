@@ -412,3 +412,15 @@ def test_bare_tokendeck_without_a_vault_or_terminal(cli: CliRunner, home: Path) 
     r = cli()
     assert r.code == 5 and "tokendeck init" in one_line(r.err)
     assert not home.exists()
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_prints_the_installed_version_and_touches_no_vault(home: Path, flag: str) -> None:
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    script = Path(sys.executable).with_name("tokendeck")  # the console script pip installed
+    done = subprocess.run([str(script), flag], capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
+    assert (done.returncode, done.stdout, done.stderr) == (0, f"tokendeck {version('tokendeck')}\n", "")
+    assert not home.exists()  # nothing opened or created
