@@ -3,17 +3,30 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime
 
-.PHONY: run test lint typecheck pytest snapshots bench clean
+.PHONY: run install test lint typecheck pytest snapshots bench clean
 
+# make run: tokendeck and its runtime dependencies only.
+$(RUNTIME): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+# make test: the test tools too, at the versions CI pins.
 $(STAMP): pyproject.toml requirements/ci-constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements/ci-constraints.txt -e '.[test]'
-	touch $(STAMP)
+	touch $(RUNTIME) $(STAMP)
 
-run: $(STAMP)
+run: $(RUNTIME)
 	$(BIN)/tokendeck
+
+# A user tool on PATH, in pipx's own virtualenv (the README's install command).
+install:
+	pipx install --force .
 
 test: $(STAMP) lint typecheck pytest
 

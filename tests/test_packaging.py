@@ -253,3 +253,37 @@ def test_installed_sign_in_assets_resolve_inside_site_packages(
     assert "Signed in to x" in found["success"] and "<p>y</p>" in found["success"], found["success"]
     assert "did not complete" in found["failure"], found["failure"]
     assert "acme&lt;" in found["failure"] and "<p>bad &amp; worse</p>" in found["failure"]  # filled in, escaped
+
+
+def _readme_install_command() -> list[str]:
+    """The install command as the README gives it (the first ``pipx install`` line of a code block)."""
+    import shlex
+
+    for line in (REPO / "README.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("pipx install"):
+            return shlex.split(line.partition("#")[0])
+    raise AssertionError("the README gives no pipx install command")
+
+
+def test_the_readmes_install_command_puts_tokendeck_on_path(tmp_path: Path) -> None:
+    """From a fresh clone, the README's command installs a ``tokendeck`` that a new shell finds on PATH."""
+    if not (REPO / ".git").exists():
+        pytest.skip("not a git checkout: nothing to clone")
+    clone = tmp_path / "clone"
+    _run(["git", "clone", "--quiet", str(REPO), str(clone)], cwd=tmp_path, env=_clean_env(), timeout=RUN_TIMEOUT)
+    command = _readme_install_command()
+    assert command[:3] == ["pipx", "install", "."]
+    env = _clean_env() | {
+        "PIPX_HOME": str(tmp_path / "pipx"),
+        "PIPX_BIN_DIR": str(tmp_path / "bin"),
+        "PIPX_MAN_DIR": str(tmp_path / "man"),
+    }
+    _run([sys.executable, "-m", *command], cwd=clone, env=env, timeout=BUILD_TIMEOUT)  # pipx from the test tools
+    shell = env | {"PATH": f"{tmp_path / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin", "HOME": str(tmp_path)}
+    from importlib.metadata import version
+
+    out = _run(["sh", "-c", "command -v tokendeck && tokendeck --version"], cwd=tmp_path, env=shell,
+               timeout=RUN_TIMEOUT)  # fmt: skip
+    where, said = out.splitlines()
+    assert Path(where).parent == tmp_path / "bin" and said == f"tokendeck {version('tokendeck')}"
+    assert "COMMAND" in _run(["sh", "-c", "tokendeck --help"], cwd=tmp_path, env=shell, timeout=RUN_TIMEOUT)
