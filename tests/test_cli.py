@@ -424,3 +424,43 @@ def test_version_prints_the_installed_version_and_touches_no_vault(home: Path, f
     done = subprocess.run([str(script), flag], capture_output=True, text=True, timeout=60, check=False)  # noqa: S603
     assert (done.returncode, done.stdout, done.stderr) == (0, f"tokendeck {version('tokendeck')}\n", "")
     assert not home.exists()  # nothing opened or created
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["lsit"], "tokendeck: unknown command 'lsit'; did you mean list?"),
+        (["export", "dotenvv", "--name", "gh"], "tokendeck export: unknown target 'dotenvv'; did you mean dotenv?"),
+        (["list", "--jsn"], "tokendeck: unknown option --jsn; did you mean --json?"),
+    ],
+)
+def test_a_misspelling_is_one_line_with_the_likely_meaning_and_a_hint(
+    cli: CliRunner, capsys: pytest.CaptureFixture[str], home: Path, argv: list[str], said: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli(*argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [said, f"hint: {said.split(':')[0]} --help"]  # no usage block
+    assert not home.exists()  # nothing opened or created
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["add", "gh", "ghp_TokenPastedByMistake0123456789", "--provider", "github-pat"],
+        ["ghp_TokenPastedByMistake0123456789"],
+        ["export", "ghp_TokenPastedByMistake0123456789"],
+    ],
+)
+def test_a_token_given_on_argv_by_mistake_is_never_echoed(
+    ready: CliRunner, capsys: pytest.CaptureFixture[str], home: Path, argv: list[str]
+) -> None:
+    before = (home / "vault.db").read_bytes()
+    with pytest.raises(SystemExit) as exit_info:
+        ready(*argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert "TokenPastedByMistake" not in captured.err + captured.out
+    assert len(captured.err.splitlines()) == 2
+    assert (home / "vault.db").read_bytes() == before  # the vault as it was

@@ -9,6 +9,8 @@ outside ``vault``: it is named by string (``vault`` never imports the UI).
 from __future__ import annotations
 
 import argparse
+import re
+from typing import NoReturn
 
 from vault.cli import agent, audit, credentials, export, git, lifecycle, providers, setup, signin
 from vault.cli import exec as exec_command
@@ -44,8 +46,59 @@ class _Version(argparse.Action):
         parser.exit(0)
 
 
+_INVALID_CHOICE = re.compile(
+    r"argument (?P<what>[^:]+): invalid choice: '(?P<value>.*)' \(choose from (?P<choices>.*)\)$", re.S
+)
+_UNRECOGNIZED = "unrecognized arguments: "
+_WORD = re.compile(r"[a-z][a-z-]{0,23}")
+"""A value that may be quoted back in an error: a lower-case word, as commands and targets are.
+Anything else (a token pasted in the wrong place) is never echoed."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors as one line and a hint: a misspelt command or option gets its
+    closest match ("did you mean list?"), and a value that could be a secret is never repeated."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {self._explain(message)}\nhint: {self.prog} --help\n")
+
+    def _explain(self, message: str) -> str:
+        import difflib
+
+        invalid = _INVALID_CHOICE.match(message)
+        if invalid:
+            value, what = invalid["value"], invalid["what"]
+            choices = re.findall(r"'([^']*)'", invalid["choices"])
+            close = difflib.get_close_matches(value, choices, n=1)
+            shown = f" {value!r}" if _WORD.fullmatch(value) or close else ""
+            said = f"unknown {what.lower()}{shown}"
+            return f"{said}; did you mean {close[0]}?" if close else f"{said} (one of: {', '.join(choices)})"
+        if message.startswith(_UNRECOGNIZED):
+            extra = message[len(_UNRECOGNIZED) :].split()
+            options = [a for a in extra if a.startswith("-")]
+            known = [o for action in self._all_actions() for o in action.option_strings]
+            parts = []
+            for option in options:
+                name = option.split("=", 1)[0]
+                close = difflib.get_close_matches(name, known, n=1)
+                parts.append(f"unknown option {name}" + (f"; did you mean {close[0]}?" if close else ""))
+            if len(options) < len(extra):
+                parts.append("unexpected arguments (not repeated here: one may be a secret)")
+            return "; ".join(parts)
+        return message
+
+    def _all_actions(self) -> list[argparse.Action]:
+        """Every option of this parser and of the subcommands below it."""
+        found = list(self._actions)
+        for action in self._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    found += sub._actions
+        return found
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="tokendeck",
         description="An encrypted vault for your OAuth and API tokens. Without a command, opens the TUI.",
         epilog=EPILOG,
