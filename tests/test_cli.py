@@ -464,3 +464,21 @@ def test_a_token_given_on_argv_by_mistake_is_never_echoed(
     assert "TokenPastedByMistake" not in captured.err + captured.out
     assert len(captured.err.splitlines()) == 2
     assert (home / "vault.db").read_bytes() == before  # the vault as it was
+
+
+def test_help_lists_every_environment_variable_the_code_reads(
+    cli: CliRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import re
+
+    from vault import settings
+
+    with pytest.raises(SystemExit):
+        cli("--help")
+    out = capsys.readouterr().out
+    ours = {v for n, v in vars(settings).items() if n.endswith("_ENV") and str(v).startswith("TOKENDECK_")}
+    listed = {name for name, _ in settings.ENVIRONMENT}
+    assert ours - listed == {settings.FAULT_ENV}  # every one but the fault-injection tests'
+    assert settings.RUNTIME_DIR_ENV in listed
+    for name in listed:
+        assert re.search(rf"^  {name} +\S", out, re.M), name

@@ -117,3 +117,15 @@ AHEAD_FRACTION = 1 / 4
 MIN_REFRESH_SPACING = 5.0
 """The background refresher refreshes one credential at most this often (a provider that
 answers ``expires_in`` 0 or 1 must not make it spin)."""
+
+ENVIRONMENT: tuple[tuple[str, str], ...] = (
+    (HOME_ENV, "the vault home (default: the platform's data directory)"),
+    (PASSPHRASE_COMMAND_ENV, "a command whose output is the passphrase (tried first)"),
+    (PASSPHRASE_FILE_ENV, "a file whose first line is the passphrase (tried second)"),
+    (PASSPHRASE_ENV, "the passphrase itself (tried third)"),
+    (NEW_PASSPHRASE_ENV, "the new passphrase for tokendeck passphrase change"),
+    (NO_AGENT_ENV, "set: never use an agent; every command opens the vault"),
+    (AUDIT_DAYS_ENV, f"days of audit log to keep (default {AUDIT_KEEP_DAYS})"),
+    (RUNTIME_DIR_ENV, "where the agent's socket goes (else under $TMPDIR)"),
+)
+"""What ``tokendeck --help`` lists: the variables a user may set (the fault-injection one is for tests)."""

@@ -15,8 +15,14 @@ from typing import NoReturn
 from vault.cli import agent, audit, credentials, export, git, lifecycle, providers, setup, signin
 from vault.cli import exec as exec_command
 from vault.errors import EXIT_CODES
+from vault.settings import ENVIRONMENT
 
-EPILOG = "exit codes:\n" + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
+EPILOG = (
+    "exit codes:\n"
+    + "\n".join(f"  {code:>3}  {meaning}" for code, meaning in EXIT_CODES.items())
+    + "\n\nenvironment:\n"
+    + "\n".join(f"  {name:<30} {meaning}" for name, meaning in ENVIRONMENT)
+)
 
 GROUPS = (setup, credentials, audit, signin, providers, lifecycle, exec_command, export, agent, git)
 """Each adds its commands to ``tokendeck --help``, in this order."""
