@@ -482,3 +482,56 @@ def test_help_lists_every_environment_variable_the_code_reads(
     assert settings.RUNTIME_DIR_ENV in listed
     for name in listed:
         assert re.search(rf"^  {name} +\S", out, re.M), name
+
+
+def test_every_command_argument_and_option_has_a_help_string() -> None:
+    import argparse
+
+    from vault.cli.parser import build_parser
+
+    missing: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                described = {choice.dest: choice.help for choice in action._choices_actions}
+                for name, sub in action.choices.items():
+                    if not described.get(name):
+                        missing.append(f"{path} {name}")
+                    walk(sub, f"{path} {name}")
+            elif not action.help:
+                missing.append(f"{path} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(build_parser(), "tokendeck")
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("command", "listed"),
+    [
+        (
+            "export",
+            (
+                "shell",
+                "dotenv",
+                "netrc",
+                "claude-code",
+                "claude-desktop",
+                "cursor",
+                "windsurf",
+                "gemini",
+                "vscode",
+                "zed",
+                "codex",
+            ),
+        ),  # fmt: skip
+        ("git-credential", ("get", "store", "erase", "map", "unmap", "list")),
+    ],
+)
+def test_help_lists_the_targets_and_actions(
+    cli: CliRunner, capsys: pytest.CaptureFixture[str], command: str, listed: tuple[str, ...]
+) -> None:
+    with pytest.raises(SystemExit):
+        cli(command, "--help")
+    positional = capsys.readouterr().out.split("positional arguments:")[1].split("options:")[0]
+    assert all(word in positional for word in listed)

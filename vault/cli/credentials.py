@@ -34,22 +34,22 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler=cmd_list)
 
     p = sub.add_parser("show", help="every fact about a credential, without its secrets")
-    p.add_argument("name")
+    p.add_argument("name", help="the credential")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_show)
 
     p = sub.add_parser("token", help="print a credential's token and nothing else, for $(...)")
-    p.add_argument("name")
+    p.add_argument("name", help="the credential (refreshed first if it is due)")
     p.set_defaults(handler=cmd_token)
 
     p = sub.add_parser("rm", help="delete a credential from the vault")
-    p.add_argument("name")
+    p.add_argument("name", help="the credential")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(handler=cmd_rm)
 
     p = sub.add_parser("rename", help="rename a credential")
-    p.add_argument("old")
-    p.add_argument("new")
+    p.add_argument("old", help="its name now")
+    p.add_argument("new", help="the name it gets (its history and export bindings follow)")
     p.set_defaults(handler=cmd_rename)
 
 

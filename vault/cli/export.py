@@ -74,6 +74,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         nargs="?",
         choices=EXPORT_TARGETS,
         metavar="TARGET",
+        help=f"where to write it: {', '.join(EXPORT_TARGETS)}",
     )
     p.add_argument("--name", help="the credential to export")
     p.add_argument("--var", help="the environment variable (every target but netrc)")
@@ -105,6 +106,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "target",
         choices=FILE_TARGETS,
         metavar="TARGET",
+        help=f"the export's target: {', '.join(FILE_TARGETS)}",
     )
     p.add_argument("--name", required=True, help="the credential")
     p.add_argument("--file", help="the file (default .env, ~/.netrc, .mcp.json)")

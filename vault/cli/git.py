@@ -29,7 +29,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         description="As git's helper: git config --global credential.https://HOST.helper '!tokendeck git-credential'. "
         "map/unmap/list choose which credential answers for which host.",
     )
-    p.add_argument("action", choices=("get", "store", "erase", "map", "unmap", "list"), metavar="ACTION")
+    p.add_argument(
+        "action",
+        choices=("get", "store", "erase", "map", "unmap", "list"),
+        metavar="ACTION",
+        help="get, store, erase (git calls these); map HOST NAME, unmap HOST, list (which credential answers where)",
+    )
     p.add_argument("host", nargs="?", help="map/unmap: the host, e.g. github.com")
     p.add_argument("name", nargs="?", help="map: the credential")
     p.add_argument("--username", help="map: the user name to send (default: the forge's convention)")

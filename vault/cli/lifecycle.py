@@ -16,7 +16,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler=cmd_refresh)
 
     p = sub.add_parser("revoke", help="revoke a credential at its provider, then erase it from the vault")
-    p.add_argument("name")
+    p.add_argument("name", help="the credential")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     p.add_argument("--local", action="store_true", help="where the provider cannot revoke by API, erase locally")
     p.set_defaults(handler=cmd_revoke)

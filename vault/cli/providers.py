@@ -30,11 +30,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     pl.add_argument("--json", action="store_true", help="machine-readable output")
     pl.set_defaults(handler=cmd_provider_list)
     ps = psub.add_parser("show", help="endpoints, rules and how to register an app")
-    ps.add_argument("name")
+    ps.add_argument("name", help="a built-in provider or a registered one")
     ps.add_argument("--json", action="store_true", help="machine-readable output")
     ps.set_defaults(handler=cmd_provider_show)
     pr = psub.add_parser("rm", help="forget a registration (credentials stay)")
-    pr.add_argument("name")
+    pr.add_argument("name", help="the registered provider")
     pr.set_defaults(handler=cmd_provider_rm)
     pa = psub.add_parser(
         "add",
