@@ -535,3 +535,15 @@ def test_help_lists_the_targets_and_actions(
         cli(command, "--help")
     positional = capsys.readouterr().out.split("positional arguments:")[1].split("options:")[0]
     assert all(word in positional for word in listed)
+
+
+def test_provider_list_and_show_need_no_vault(cli: CliRunner, home: Path) -> None:
+    """The built-in catalog is static: no vault, no passphrase, nothing created."""
+    listed = cli("provider", "list", "--json")
+    assert listed.code == 0, listed.err
+    rows = {row["name"]: row for row in json.loads(listed.out)}
+    assert {"google", "github", "jira-dc"} <= set(rows) and not any(row["registered"] for row in rows.values())
+    shown = cli("provider", "show", "github")
+    assert shown.code == 0 and "GitHub" in shown.out
+    assert cli("provider", "show", "nope").code == 5
+    assert not home.exists()

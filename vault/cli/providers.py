@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault.cli import terminal
-from vault.errors import InvalidInput, NotFound
+from vault.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from vault.core.model import ClientRegistration
 
 ENDPOINT_FLAGS = {
     "authorize_url": "authorize_url",
@@ -112,12 +115,22 @@ def cmd_provider_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _registered() -> dict[str, ClientRegistration]:
+    """The apps registered in the vault, by provider; none before there is a vault (the built-in
+    catalog is static, so listing and showing providers needs no vault and no passphrase then)."""
+    from vault.core.paths import resolve_home
+
+    if not resolve_home().db.exists():
+        return {}
+    with terminal.open_vault() as vault:
+        return {r.provider: r for r in vault.clients()}
+
+
 def cmd_provider_list(args: argparse.Namespace) -> int:
     from vault.core.providers import catalog
     from vault.services.listing import table
 
-    with terminal.open_vault() as vault:
-        registered = {r.provider: r for r in vault.clients()}
+    registered = _registered()
     rows: list[dict[str, Any]] = []
     for key, p in catalog().items():
         rows.append({"name": key, "base": key, "kind": p.kind, "builtin": True, "registered": key in registered})
@@ -134,14 +147,9 @@ def cmd_provider_list(args: argparse.Namespace) -> int:
 
 
 def cmd_provider_show(args: argparse.Namespace) -> int:
-    from vault.core.model import ClientRegistration
     from vault.core.providers import builtin, resolve
 
-    with terminal.open_vault() as vault:
-        try:
-            registration: ClientRegistration | None = vault.get_client(args.name)
-        except NotFound:
-            registration = None
+    registration = _registered().get(args.name)
     provider = resolve(registration) if registration is not None else builtin(args.name)
     facts: dict[str, Any] = {
         "name": args.name,
