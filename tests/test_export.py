@@ -228,6 +228,9 @@ def test_list_and_unexport(ready: CliRunner, tmp_path: Path) -> None:
     assert [(b["name"], b["target"], b["path"], b["key"]) for b in listed] == [
         ("gh", "dotenv", str(tmp_path / "work" / ".env"), "GH_TOKEN")
     ]
+    from datetime import datetime
+
+    assert listed[0]["created_at"].endswith("Z") and datetime.fromisoformat(listed[0]["created_at"])  # ISO 8601
     assert ready("unexport", "dotenv", "--name", "gh", "--file", ".env").code == 0
     assert ready("export", "--list").out == ""
     assert ready("unexport", "dotenv", "--name", "gh", "--file", ".env").code == 5

@@ -170,11 +170,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from vault.core.timefmt import iso
+
     with terminal.open_vault() as vault:
         bindings = vault.export_bindings(args.name)
     if args.json:
         rows = [
-            {"name": b.credential, "target": b.target, "path": b.path, "key": b.key, "created_at": b.created_at}
+            {"name": b.credential, "target": b.target, "path": b.path, "key": b.key, "created_at": iso(b.created_at)}
             for b in bindings
         ]
         print(json.dumps(rows, indent=2))
