@@ -65,11 +65,10 @@ def expires_text(credential: Credential, now: float) -> str:
 BAR_WIDTH = 5
 """Cells of the lifetime bar beside a countdown (eighths of a cell: 40 steps)."""
 
-_EIGHTHS = " ▏▎▍▌▋▊▉"
-
-
 TRACK = "░"
 """The bar's empty cells, drawn dimmed, so an empty bar still shows."""
+
+_EIGHTHS = " ▏▎▍▌▋▊▉"
 
 
 def lifetime_bar(credential: Credential, now: float, width: int = BAR_WIDTH) -> tuple[str, str] | None:

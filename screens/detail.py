@@ -29,7 +29,7 @@ from screens import actions
 from screens.app import VaultApp
 from screens.clipboard import seconds
 from screens.countdown import Urgency, urgency
-from screens.facts import FACTS, OAUTH_ONLY, fact_values
+from screens.facts import FACTS, fact_values, hidden_facts
 from screens.footer import KeysFooter
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from vault import Vault
@@ -164,9 +164,7 @@ class DetailScreen(Screen[None]):
         self._credential = without_secrets(credential)
         self._token_length = len(credential.access_token or "")
         self.sub_title = credential.name
-        hidden = set() if credential.kind == "oauth" else set(OAUTH_ONLY)
-        if not credential.extras:
-            hidden.add("extras")
+        hidden = hidden_facts(credential)
         for key, _label in FACTS:
             self.query_one(f"#label-{key}", Static).display = key not in hidden
             self.query_one(f"#fact-{key}", Static).display = key not in hidden

@@ -14,11 +14,9 @@ lives only until it is written or the screen is left.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
-from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from textual import getters, on
 from textual.app import ComposeResult
@@ -40,10 +38,11 @@ from vault.services.exports import (
     ShellLine,
     Spec,
     check_spec,
-)  # fmt: skip
-
-if TYPE_CHECKING:
-    from vault import Vault
+    plan_export,
+    shell_line,
+    target_path,
+    write_export,
+)
 
 TARGET_LABELS = {
     "shell": "shell: an export line, to paste",
@@ -67,6 +66,10 @@ FIELDS_FOR: dict[str, tuple[str, ...]] = {
     **{target: ("server", "var", "url", "command", "file") for target in MCP_TARGETS},
 }
 """The inputs each target uses (the others are hidden, and not read)."""
+
+ALL_FIELDS = tuple(dict.fromkeys(key for keys in FIELDS_FOR.values() for key in keys))
+
+CHANGED = "Changed since the preview: press enter to preview again."
 
 
 def suggested_var(name: str) -> str:
@@ -159,7 +162,7 @@ class ExportScreen(Screen[None]):
     @on(Select.Changed, "#target")
     def _target_changed(self) -> None:
         target = self.target
-        for key in ("server", "var", "url", "command", "host", "login", "file"):
+        for key in ALL_FIELDS:
             self.query_one(f"#row-{key}").display = key in FIELDS_FOR[target]
         if target in FILE_TARGETS:
             self.query_one("#file", Input).placeholder = f"--file: default {DEFAULT_FILES[target]}"
@@ -187,7 +190,7 @@ class ExportScreen(Screen[None]):
         self._planned_for = None
         self.query_one("#write", Button).disabled = True
         if had:
-            self.preview.update("Changed since the preview: press enter to preview again.")
+            self.preview.update(CHANGED)
 
     def _form(self) -> tuple[object, ...]:
         """Everything the form says, to tell whether it changed since the preview."""
@@ -219,10 +222,6 @@ class ExportScreen(Screen[None]):
         check_spec(spec)
         return spec
 
-    def path(self) -> Path:
-        given = self._text("file") or DEFAULT_FILES[self.target]
-        return Path(os.path.abspath(os.path.expanduser(given)))
-
     # ------------------------------------------------------------- actions
 
     @on(Input.Submitted)
@@ -240,21 +239,21 @@ class ExportScreen(Screen[None]):
             return
         force = self.query_one("#force", Checkbox).value
         form = self._form()
-        path = self.path() if spec.target in FILE_TARGETS else None
+        path = target_path(spec.target, self._text("file")) if spec.target in FILE_TARGETS else None
         try:
             if path is None:
-                self._line = await self.app.read(lambda vault: _plan_line(vault, spec), name="plan the export")
+                self._line = await self.app.read(lambda vault: shell_line(vault, spec), name="plan the export")
                 shown = f"{self._line.shown}\nWrite sends this line to the terminal's clipboard."
             else:
-                self._plan = await self.app.read(lambda vault: _plan_file(vault, spec, path, force), name="plan")
-                shown = self._plan.diff or f"{path}: already up to date"
+                plan = await self.app.read(lambda vault: plan_export(vault, spec, path, force=force), name="plan")
+                self._plan, shown = plan, plan.diff or f"{path}: already up to date"
         except VaultError as exc:
             self.problem.update(exc.message)
             self.call_after_refresh(self.problem.scroll_visible)
             return
         if form != self._form():  # changed while it was planned: that plan is not what the form says
             self._plan, self._line = None, None
-            self.preview.update("Changed since the preview: press enter to preview again.")
+            self.preview.update(CHANGED)
             return
         self._planned_for = form
         self.preview.update(shown)
@@ -276,7 +275,7 @@ class ExportScreen(Screen[None]):
             return
         self.query_one("#write", Button).disabled = True
         try:
-            notices = await self.app.read(lambda vault: _write(vault, change), name="write the export")
+            notices = await self.app.read(lambda vault: write_export(vault, change), name="write the export")
         except VaultError as exc:
             self.problem.update(exc.message)
             return
@@ -287,21 +286,3 @@ class ExportScreen(Screen[None]):
         self._plan = None
         self._line = None
         self.app.pop_screen()
-
-
-def _plan_file(vault: Vault, spec: Spec, path: Path, force: bool) -> Plan:
-    from vault.services.exports import plan_export
-
-    return plan_export(vault, spec, path, force=force)
-
-
-def _plan_line(vault: Vault, spec: Spec) -> ShellLine:
-    from vault.services.exports import shell_line
-
-    return shell_line(vault, spec)
-
-
-def _write(vault: Vault, change: Plan) -> list[str]:
-    from vault.services.exports import write_export
-
-    return write_export(vault, change)

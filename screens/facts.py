@@ -29,6 +29,14 @@ OAUTH_ONLY = frozenset({"token_type", "refresh"})
 """Facts that mean nothing for a static token, so are hidden for one (as are empty extras)."""
 
 
+def hidden_facts(credential: Credential) -> frozenset[str]:
+    """The facts not shown for ``credential``: the OAuth-only ones for a static token, and empty extras."""
+    hidden = set() if credential.kind == "oauth" else set(OAUTH_ONLY)
+    if not credential.extras:
+        hidden.add("extras")
+    return frozenset(hidden)
+
+
 def when(ts: float | None, now: float, none: str = "never", *, past: bool = False) -> str:
     """A moment as ISO 8601 UTC and relative to now: ``2026-05-28T21:26:40Z (in 4m 12s)``.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from screens.facts import FACTS, OAUTH_ONLY, fact_values
+from screens.facts import FACTS, fact_values, hidden_facts
 from vault.core.model import Credential
 
 WIDE_FROM = 140
@@ -51,9 +51,8 @@ class SidePanel(Static):
             facts = fact_values(credential, now)
             labels = dict(FACTS)
             text.append(credential.name + "\n\n", style="bold")
-            for key in SHOWN:
-                if (key in OAUTH_ONLY and credential.kind != "oauth") or (key == "extras" and not credential.extras):
-                    continue
+            hidden = hidden_facts(credential)
+            for key in (key for key in SHOWN if key not in hidden):
                 text.append(labels[key].ljust(LABEL_WIDTH), style="dim")
                 text.append(facts[key] + "\n")
             text.append("\nenter: the token and the audit trail", style="dim")

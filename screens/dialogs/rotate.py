@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import on, work
+from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
+from screens.app import VaultApp
 from screens.footer import KeysFooter
 from vault.core.secret import Secret
 from vault.errors import VaultError
@@ -30,6 +31,7 @@ class RotateDialog(ModalScreen[bool]):
         expiry: its stored expiry, as the field's hint says it (``2026-12-31``, ``none``).
     """
 
+    app = getters.app(VaultApp)
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel", tooltip="keep the old token")]
 
     def __init__(self, name: str, expiry: str) -> None:
@@ -66,7 +68,7 @@ class RotateDialog(ModalScreen[bool]):
         from vault.services.static_tokens import rotate
 
         try:
-            rotate(self.app.unlocked_vault, self.credential, token.reveal(), expires=expires)  # type: ignore[attr-defined]
+            rotate(self.app.unlocked_vault, self.credential, token.reveal(), expires=expires)
         except VaultError as exc:
             self.app.call_from_thread(self.query_one("#rotate-problem", Label).update, exc.message)
             return False

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault.cli import terminal
@@ -113,12 +111,6 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.set_defaults(handler=cmd_unexport)
 
 
-def _path(target: str, given: str | None) -> Path:
-    from vault.export.spec import DEFAULT_FILES
-
-    return Path(os.path.abspath(os.path.expanduser(given or DEFAULT_FILES[target])))
-
-
 def _spec(args: argparse.Namespace) -> Spec:
     from vault.export.spec import MCP_TARGETS, Spec
     from vault.export.targets import check_spec
@@ -143,6 +135,7 @@ def _spec(args: argparse.Namespace) -> Spec:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from vault.export.spec import target_path
     from vault.services.exports import plan_export, shell_line, write_export
 
     if args.list:
@@ -158,7 +151,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         if spec.target not in FILE_TARGETS:
             sys.stdout.write(shell_line(vault, spec).text + "\n")  # exists and is usable, in either mode
             return 0
-        path = _path(spec.target, args.file)
+        path = target_path(spec.target, args.file)
         change = plan_export(vault, spec, path, force=args.force)
         sys.stderr.write(change.diff or f"{path}: already up to date\n")
         if args.dry_run:
@@ -189,9 +182,10 @@ def _list(args: argparse.Namespace) -> int:
 def cmd_unexport(args: argparse.Namespace) -> int:
     if args.target not in FILE_TARGETS:
         raise InvalidInput(f"unexport TARGET: one of {', '.join(FILE_TARGETS)}")
+    from vault.export.spec import target_path
     from vault.export.writer import remove_stale_temp_files
 
-    path = _path(args.target, args.file)
+    path = target_path(args.target, args.file)
     with terminal.open_vault() as vault:
         vault.get(args.name)
         removed = vault.remove_export_bindings(args.name, target=args.target, path=str(path))

@@ -7,8 +7,10 @@ PROVIDERS.md, Part B.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -77,6 +79,13 @@ DEFAULT_FILES = {
     "netrc": "~/.netrc",
     **{target: fmt.default_file for target, fmt in MCP_FORMATS.items()},
 }
+
+
+def target_path(target: str, given: str | None) -> Path:
+    """The file an export of ``target`` writes: ``given`` (``--file``), else the target's usual
+    place, with ``~`` expanded, made absolute against the current directory."""
+    return Path(os.path.abspath(os.path.expanduser(given or DEFAULT_FILES[target])))
+
 
 VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

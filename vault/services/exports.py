@@ -22,12 +22,13 @@ from typing import Any, Protocol
 from vault.core.repository import Repository
 from vault.errors import InvalidInput
 from vault.export import Plan, Spec, plan
-from vault.export.spec import DEFAULT_FILES, FILE_TARGETS, MCP_TARGETS, PLAINTEXT_ONLY, TARGETS
-from vault.export.targets import check_spec
+from vault.export.spec import DEFAULT_FILES, FILE_TARGETS, MCP_TARGETS, PLAINTEXT_ONLY, TARGETS, target_path
+from vault.export.targets import check_spec, render_shell
+from vault.export.writer import git_refusal, mask
 
 __all__ = [
     "DEFAULT_FILES", "FILE_TARGETS", "MCP_TARGETS", "PLAINTEXT_ONLY", "TARGETS", "Plan", "ShellLine", "Spec",
-    "check_spec", "plan_export", "reexport", "reference_line", "shell_line", "write_export",
+    "check_spec", "plan_export", "reexport", "reference_line", "shell_line", "target_path", "write_export",
 ]  # fmt: skip
 """What front ends use to export (the TUI's export screen imports nothing from :mod:`vault.export`)."""
 
@@ -64,9 +65,6 @@ def shell_line(vault: ExportingVault, spec: Spec) -> ShellLine:
     Raises:
         NotFound, NeedsSignIn: no such credential, or no usable token.
     """
-    from vault.export.targets import render_shell
-    from vault.export.writer import mask
-
     token = vault.token(spec.name)
     line = render_shell(spec, token if spec.plaintext else None).rstrip("\n")
     return ShellLine(line, mask(line, [token]), spec.plaintext)
@@ -74,8 +72,6 @@ def shell_line(vault: ExportingVault, spec: Spec) -> ShellLine:
 
 def reference_line(name: str, var: str) -> str:
     """``export VAR="$(tokendeck token NAME)"``: a line that gets ``name``'s token when run and holds none."""
-    from vault.export.targets import render_shell
-
     return render_shell(Spec("shell", name, var=var), None).rstrip("\n")
 
 
@@ -89,8 +85,6 @@ def plan_export(vault: ExportingVault, spec: Spec, path: Path, *, force: bool = 
         NotFound, NeedsSignIn: no such credential, or no usable token.
         InvalidInput, TargetUnwritable: the file cannot take it (see :mod:`vault.export`).
     """
-    from vault.export.writer import git_refusal
-
     token = vault.token(spec.name)
     change = plan(spec, path, token if spec.plaintext else None)
     if spec.plaintext and not force:
