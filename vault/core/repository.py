@@ -12,13 +12,13 @@ import json
 from collections.abc import Mapping
 from typing import Any, Self
 
-from vault.core import faults
 from vault.core.clock import Clock, SystemClock
-from vault.core.keys import SALT_BYTES, Key, KeySlot, VaultMeta
+from vault.core.keys import VaultMeta
 from vault.core.links import CredentialLinks
 from vault.core.locks import credential_lock
 from vault.core.model import AuditEvent, ClientRegistration, Credential, check_expiry, check_name, check_token
 from vault.core.paths import VaultPaths
+from vault.core.rekeying import VaultKeys
 from vault.core.rows import audit_from, client_from, credential_from, reveal
 from vault.core.secret import Secret
 from vault.core.store import Store
@@ -29,7 +29,7 @@ LAST_USED_RESOLUTION = 60.0
 """``last_used_at`` is stamped at most once a minute, so hot reads rarely write."""
 
 
-class Repository(CredentialLinks):
+class Repository(CredentialLinks, VaultKeys):
     """An open vault's records.  Use as a context manager, or call :meth:`close`.
 
     Args:
@@ -462,36 +462,3 @@ class Repository(CredentialLinks):
         """A number that changes whenever another process commits to the vault (see
         :meth:`vault.core.store.Store.data_version`)."""
         return self._store.data_version()
-
-    # -------------------------------------------------------------------- keys
-
-    def rekey(self, key: Key, slot: KeySlot, *, detail: str) -> None:
-        """Re-encrypt under ``key`` and record ``slot`` as the vault's key.
-
-        The new key must already be retrievable (e.g. stored in the keyring).  ``vault.json``
-        names the next key before the file is re-encrypted and the old one only after, so a
-        kill at any step leaves a vault that opens on the first try with exactly one of the two
-        keys, and a refusal that names the other (:func:`vault.core.unlocking.choose_key`).
-        """
-        if len(self._store.salt) != SALT_BYTES:
-            raise VaultError("the vault's salt is unknown; nothing was changed")  # a store not opened by open/create
-        database_key = key.database_key(self._store.salt, slot.kdf_iter)
-        slot = slot.with_check(database_key)
-        old = self.meta
-        self.record("rekey", "started", detail=detail)
-        VaultMeta(old.vault_id, old.slot, pending=slot).write(self.paths.meta)
-        faults.reached("rekey-announced")
-        try:
-            self._store.rekey(database_key)
-        except BaseException:
-            old.write(self.paths.meta)
-            raise
-        # From here on the file is under the new key, whatever fails next: ``self.meta`` says
-        # so at once (a caller must then keep the new key), and ``vault.json``'s pending slot
-        # opens it until the last write below.
-        self.meta = VaultMeta(old.vault_id, slot)
-        faults.reached("rekeyed")
-        self._store.checkpoint()  # the file's pages under the new key, and no old page left in the WAL
-        faults.reached("checkpointed")
-        self.meta.write(self.paths.meta)
-        self.record("rekey", "ok", detail=detail)

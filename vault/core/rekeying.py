@@ -1,0 +1,54 @@
+"""Re-encrypting the vault's file under another key.  Part of
+:class:`~vault.core.repository.Repository`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from vault.core import faults
+from vault.core.keys import SALT_BYTES, Key, KeySlot, VaultMeta
+from vault.core.paths import VaultPaths
+from vault.core.store import Store
+from vault.errors import VaultError
+
+
+class VaultKeys:
+    """The key the vault's file is encrypted under, on the repository's store."""
+
+    _store: Store
+    paths: VaultPaths
+    meta: VaultMeta
+    record: Callable[..., Any]
+
+    def rekey(self, key: Key, slot: KeySlot, *, detail: str) -> None:
+        """Re-encrypt under ``key`` and record ``slot`` as the vault's key.
+
+        The new key must already be retrievable (e.g. stored in the keyring).  ``vault.json``
+        names the next key before the file is re-encrypted and the old one only after, so a
+        kill at any step leaves a vault that opens on the first try with exactly one of the two
+        keys, and a refusal that names the other (:func:`vault.core.unlocking.choose_key`).
+        """
+        if len(self._store.salt) != SALT_BYTES:
+            raise VaultError("the vault's salt is unknown; nothing was changed")  # a store not opened by open/create
+        database_key = key.database_key(self._store.salt, slot.kdf_iter)
+        slot = slot.with_check(database_key)
+        old = self.meta
+        self.record("rekey", "started", detail=detail)
+        VaultMeta(old.vault_id, old.slot, pending=slot).write(self.paths.meta)
+        faults.reached("rekey-announced")
+        try:
+            self._store.rekey(database_key)
+        except BaseException:
+            old.write(self.paths.meta)
+            raise
+        # From here on the file is under the new key, whatever fails next: ``self.meta`` says
+        # so at once (a caller must then keep the new key), and ``vault.json``'s pending slot
+        # opens it until the last write below.
+        self.meta = VaultMeta(old.vault_id, slot)
+        faults.reached("rekeyed")
+        self._store.checkpoint()  # the file's pages under the new key, and no old page left in the WAL
+        faults.reached("checkpointed")
+        self.meta.write(self.paths.meta)
+        self.record("rekey", "ok", detail=detail)
