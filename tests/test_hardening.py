@@ -264,7 +264,7 @@ def test_a_damaged_file_is_called_damaged_and_a_wrong_key_wrong(ready: CliRunner
     db.write_bytes(bytes(data))
     before = files_of(home)
     damaged = ready("token", "gh")
-    assert damaged.code == 1 and "is damaged" in damaged.err and "restore it from a backup" in damaged.err
+    assert damaged.code == 1 and "is damaged" in damaged.err and "tokendeck restore FILE" in damaged.err
     assert damaged.err.count("\n") == 1
     ready.monkeypatch.setenv("TOKENDECK_PASSPHRASE", "not it")
     wrong = ready("token", "gh")
@@ -286,7 +286,7 @@ def test_a_damaged_page_no_read_touches_is_found_by_the_next_write_and_by_agent_
     assert (token.code, token.out) == (0, TOKEN + "\n")
     for argv in (("add", "more", "--provider", "api-key"), ("agent", "start")):
         refused = ready(*argv, stdin="sk_more\n")
-        assert refused.code == 1 and "is damaged" in refused.err and "restore it from a backup" in refused.err, argv
+        assert refused.code == 1 and "is damaged" in refused.err and "tokendeck restore FILE" in refused.err, argv
     assert ready("token", "more").code == 5  # nothing was written
     assert ready("list").code == 1  # a read that meets the damaged page says so too
 

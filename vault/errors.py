@@ -220,6 +220,12 @@ class AgentRunning(VaultError):
     default_title = "Agent running"
 
 
+class Declined(VaultError):
+    """The user said no when asked to confirm; nothing was changed."""
+
+    default_title = "Cancelled"
+
+
 class TargetUnwritable(VaultError):
     """The export target exists but may not be written (read-only, permissions)."""
 

@@ -40,7 +40,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _new_passphrase() -> str:
+def new_passphrase() -> str:
+    """A new passphrase: from $TOKENDECK_NEW_PASSPHRASE, asked twice on a terminal, or stdin's first line."""
     from vault.core.keys import Key
     from vault.services.opening import ask_new_passphrase
 
@@ -63,6 +64,6 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
             change_to_keyring(vault)
             terminal.notice("the vault is now unlocked by a new key in the OS keyring")
         else:
-            change_to_passphrase(vault, _new_passphrase())
+            change_to_passphrase(vault, new_passphrase())
             terminal.notice("the vault is now unlocked by the new passphrase")
     return 0

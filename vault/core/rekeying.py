@@ -1,13 +1,14 @@
-"""Re-encrypting the vault's file under another key.  Part of
-:class:`~vault.core.repository.Repository`.
+"""The key the vault's file is encrypted under: re-encrypting it in place, and copying it
+under a key (a backup).  Part of :class:`~vault.core.repository.Repository`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from vault.core import faults
+from vault.core import faults, keys
 from vault.core.keys import SALT_BYTES, Key, KeySlot, VaultMeta
 from vault.core.paths import VaultPaths
 from vault.core.store import Store
@@ -52,3 +53,13 @@ class VaultKeys:
         faults.reached("checkpointed")
         self.meta.write(self.paths.meta)
         self.record("rekey", "ok", detail=detail)
+
+    def copy_to(self, path: Path, key: Key | None = None) -> tuple[KeySlot, int]:
+        """Copy the vault, consistent while others write, into ``path`` (an empty file created
+        0600), encrypted under ``key`` or this vault's own key: the slot that opens the copy,
+        and how many credentials it holds."""
+        if key is None:
+            return self.meta.slot, self._store.copy_to(path)
+        database_key = key.database_key(self._store.salt, keys.KDF_ITER)
+        slot = KeySlot("passphrase", kdf_iter=keys.KDF_ITER).with_check(database_key)
+        return slot, self._store.copy_to(path, database_key)

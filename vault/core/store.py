@@ -18,6 +18,7 @@ import sqlcipher3
 
 from vault.core import faults
 from vault.core.keys import DatabaseKey
+from vault.core.locks import SHM_DMS_BYTE
 from vault.core.migrations import LATEST_VERSION, MIGRATIONS
 from vault.errors import VaultBusy, VaultCorrupt, VaultError, VaultTooNew, VaultUnusable, WrongPassphrase
 from vault.settings import VAULT_BUSY_TIMEOUT
@@ -52,7 +53,9 @@ def _translate(exc: sqlcipher3.Error) -> VaultError:
     if "locked" in text or "busy" in text:
         return VaultBusy("the vault is busy: another tokendeck process is writing; try again")
     if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return VaultCorrupt("the vault file is damaged (a page does not decrypt); restore it from a backup")
+        return VaultCorrupt(
+            "the vault file is damaged (a page does not decrypt); restore a backup with: tokendeck restore FILE"
+        )
     if "full" in text:
         return VaultUnusable("no space left on the vault's disk; nothing was changed")
     if "readonly" in text or "read-only" in text:
@@ -361,6 +364,24 @@ class Store:
             self.commits += 1
             self._key = key
 
+    def copy_to(self, path: Path, key: DatabaseKey | None = None) -> int:
+        """Copy the database as it is now, what is still in the WAL included, into ``path`` (an
+        empty file the caller created 0600) by SQLite's online backup: one consistent snapshot
+        while others go on writing.  The copy is encrypted under ``key``, or this store's own;
+        every page of it is checked, and the number of credentials it holds is returned."""
+        with self._lock, _mapped():
+            chosen = key or self._key  # never None here: a re-key holds the lock while it is
+            if chosen is None:
+                raise VaultBusy("the vault is being re-keyed; try again")
+            dest = _connect(path, chosen)
+            try:
+                self._conn.backup(dest)
+                if dest.execute("PRAGMA cipher_integrity_check").fetchall():
+                    raise VaultCorrupt(f"the copy at {path} does not read back; it was not kept")
+                return int(dest.execute("SELECT count(*) FROM credentials").fetchone()[0])
+            finally:
+                dest.close()
+
     def checkpoint(self) -> bool:
         """Copy every committed WAL frame into the file and empty the WAL (``TRUNCATE``), so no
         old copy of a page survives in it; whether it finished (a reader may hold it back, and
@@ -406,7 +427,7 @@ def _check_pages(conn: sqlcipher3.Connection, path: Path) -> None:
     with _mapped():
         damage = conn.execute("PRAGMA cipher_integrity_check").fetchall()
     if damage:
-        raise VaultCorrupt(f"{path} is damaged ({damage[0][0]}); restore it from a backup")
+        raise VaultCorrupt(f"{path} is damaged ({damage[0][0]}); restore a backup with: tokendeck restore FILE")
 
 
 def _check_version(conn: sqlcipher3.Connection) -> int:
@@ -439,7 +460,7 @@ def _remove_unused_wal(path: Path) -> None:
     except OSError:
         return
     try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _SHM_DMS_BYTE)
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, SHM_DMS_BYTE)
         if os.stat(f"{path}-wal").st_size == 0:
             os.unlink(f"{path}-wal")
         os.unlink(f"{path}-shm")
@@ -447,11 +468,6 @@ def _remove_unused_wal(path: Path) -> None:
         pass  # someone else has the vault open: the files are theirs
     finally:
         os.close(fd)
-
-
-_SHM_DMS_BYTE = 128
-"""SQLite's ``WALINDEX_LOCK_OFFSET + SQLITE_SHM_NLOCK``: the byte of ``-shm`` every connection
-holds a shared lock on while it has the WAL open (``os_unix.c``)."""
 
 
 def wal_has_frames(path: Path) -> bool:

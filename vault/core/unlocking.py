@@ -108,7 +108,8 @@ def _refusal(db: Path, meta: VaultMeta, matched: list[str]) -> Exception:
         return WrongPassphrase()  # no check value to tell a wrong key from a damaged file
     if matched:
         return VaultCorrupt(
-            f"{db} is damaged: the key is right, but the file does not decrypt; restore it from a backup"
+            f"{db} is damaged: the key is right, but the file does not decrypt; "
+            "restore a backup with: tokendeck restore FILE"
         )
     if meta.mode == "keyring" and pending is None:
         return WrongPassphrase("the key in the OS keyring does not open this vault")
@@ -131,7 +132,10 @@ def read_salt(db: Path) -> bytes:
     except OSError as exc:
         raise VaultUnusable(f"cannot read {db}: {exc.strerror}") from None
     if size == 0 or size % PAGE_SIZE:
-        raise VaultCorrupt(f"{db} is truncated or is not a tokendeck vault ({size} bytes); restore it from a backup")
+        raise VaultCorrupt(
+            f"{db} is truncated or is not a tokendeck vault ({size} bytes); "
+            "restore a backup with: tokendeck restore FILE"
+        )
     return salt
 
 

@@ -1,0 +1,83 @@
+"""``tokendeck backup FILE`` and ``tokendeck restore FILE``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from vault.cli import terminal
+from vault.errors import InvalidInput
+from vault.settings import NEW_PASSPHRASE_ENV
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "backup",
+        help="write a consistent, still encrypted copy of the vault to FILE (safe while it is in use)",
+        description="Write a consistent, still encrypted copy of the vault, taken by SQLite's online backup "
+        "(so nothing still in the -wal is lost, as it is with a plain cp), with what is needed to open it. "
+        "A keyring vault's backup opens only where the OS keyring holds its key: use --passphrase for one "
+        "that travels.",
+    )
+    p.add_argument("file", metavar="FILE", help="the backup file to write")
+    p.add_argument(
+        "--passphrase",
+        action="store_true",
+        help=f"encrypt the backup under a new passphrase (from ${NEW_PASSPHRASE_ENV}, a prompt or stdin)",
+    )
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.set_defaults(handler=cmd_backup)
+
+    p = sub.add_parser(
+        "restore",
+        help="replace the vault with a backup, once it is proven to open and pass its integrity check",
+        description="Replace the vault with a backup made by `tokendeck backup`. The backup is checked first "
+        "(its key opens it; every page and the schema pass their checks); the vault it replaces is kept, whole, "
+        "in a dated folder beside it. Refused while another process (the agent, a TUI) has the vault open.",
+    )
+    p.add_argument("file", metavar="FILE", help="the backup to restore")
+    p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(handler=cmd_restore)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from vault.cli.setup import new_passphrase
+    from vault.services.backups import backup
+
+    with terminal.open_vault() as vault:
+        passphrase = new_passphrase() if args.passphrase else None
+        manifest = backup(vault, Path(args.file), passphrase=passphrase, force=args.force)
+        mode = manifest.slot.mode
+    how = "a passphrase" if mode == "passphrase" else "this vault's key in the OS keyring (it opens only here)"
+    terminal.notice(f"backed up {manifest.holds} to {args.file}, encrypted under {how}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    import time
+
+    from vault.core.keys import Key, KeySlot, unlock_key
+    from vault.core.paths import resolve_home
+    from vault.services.backups import Restore, restore
+
+    def ask_backup_passphrase(_prompt: str) -> str:
+        return terminal.ask_hidden("Backup passphrase: ")
+
+    def key_for(slot: KeySlot) -> Key:
+        return unlock_key(slot, os.environ, ask_backup_passphrase if terminal.interactive() else None)
+
+    def confirm(plan: Restore) -> bool:
+        if not plan.replaces or args.yes:
+            return True
+        what = f"replace the vault at {plan.paths.home} with {plan.describe()}"
+        if not terminal.interactive():
+            raise InvalidInput(f"not going to {what} without confirmation: pass --yes; nothing was changed")
+        return terminal.confirm(f"{what[0].upper()}{what[1:]}? The current vault is kept beside it.")
+
+    paths = resolve_home()
+    kept = restore(paths, Path(args.file), key_for=key_for, confirm=confirm, now=time.time())
+    terminal.notice(f"restored the vault at {paths.home} from {args.file}")
+    if kept is not None:
+        terminal.notice(f"the vault it replaced is kept in {kept} (open it with TOKENDECK_HOME={kept})")
+    return 0
