@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from vault.errors import RefreshBusy, VaultBusy
+from vault.errors import RefreshBusy
 from vault.settings import REFRESH_LOCK_WAIT
 
 
@@ -60,42 +60,5 @@ def credential_lock(
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-SHM_DMS_BYTE = 128
-"""SQLite's ``WALINDEX_LOCK_OFFSET + SQLITE_SHM_NLOCK``: the byte of ``-shm`` every connection
-holds a shared lock on while it has the WAL open (``os_unix.c``)."""
-
-
-@contextlib.contextmanager
-def sole_user(db: Path) -> Iterator[None]:
-    """Hold ``db`` against every other process for the block, or refuse: the exclusive lock on
-    its WAL index's "DMS" byte, which every open connection holds shared (so the agent, a TUI
-    or a script that has the vault open is found), and which keeps anyone from opening it
-    meanwhile.  The WAL index is created (0600) when there is none.  A lock of this process's
-    own is no obstacle (POSIX record locks belong to the process).
-
-    Raises:
-        VaultBusy: another process has the vault open.
-    """
-    shm = f"{db}-shm"
-    created = not os.path.exists(shm)
-    fd = os.open(shm, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, SHM_DMS_BYTE)
-        except OSError:
-            raise VaultBusy(
-                "the vault is open in another process (the agent, a TUI or a script): "
-                "stop it (tokendeck agent stop) and try again; nothing was changed"
-            ) from None
-        try:
-            yield
-        finally:
-            if created:  # ours, and nobody else's while the lock is held
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(shm)
     finally:
         os.close(fd)

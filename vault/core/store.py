@@ -18,8 +18,8 @@ import sqlcipher3
 
 from vault.core import faults
 from vault.core.keys import DatabaseKey
-from vault.core.locks import SHM_DMS_BYTE
 from vault.core.migrations import LATEST_VERSION, MIGRATIONS
+from vault.core.walfiles import remove_unused_wal, wal_has_frames
 from vault.errors import VaultBusy, VaultCorrupt, VaultError, VaultTooNew, VaultUnusable, WrongPassphrase
 from vault.settings import VAULT_BUSY_TIMEOUT
 
@@ -148,7 +148,7 @@ class Store:
         finally:
             conn.close()
             if fresh and not proven:
-                _remove_unused_wal(path)
+                remove_unused_wal(path)
 
     @classmethod
     def open(cls, path: Path, key: DatabaseKey, *, read_only: str | None = None) -> Store:
@@ -447,35 +447,6 @@ def _check_version(conn: sqlcipher3.Connection) -> int:
             f"understands ({LATEST_VERSION}); upgrade tokendeck"
         )
     return version
-
-
-def _remove_unused_wal(path: Path) -> None:
-    """Remove the empty ``-wal`` and the ``-shm`` a refused read-only open created, as SQLite
-    itself would on closing the last read-write connection: only while no connection has them
-    open (an exclusive lock on the WAL index's "DMS" byte, which every open connection shares)."""
-    import fcntl
-
-    try:
-        fd = os.open(f"{path}-shm", os.O_RDWR | os.O_CLOEXEC)
-    except OSError:
-        return
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, SHM_DMS_BYTE)
-        if os.stat(f"{path}-wal").st_size == 0:
-            os.unlink(f"{path}-wal")
-        os.unlink(f"{path}-shm")
-    except OSError:
-        pass  # someone else has the vault open: the files are theirs
-    finally:
-        os.close(fd)
-
-
-def wal_has_frames(path: Path) -> bool:
-    """Whether ``path``'s WAL holds anything (a WAL header alone is 32 bytes)."""
-    try:
-        return os.stat(f"{path}-wal").st_size > 32
-    except OSError:
-        return False
 
 
 def _connect(path: Path, key: DatabaseKey, mode: str | None = None) -> sqlcipher3.Connection:

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vault.core.keys import SALT_BYTES, DatabaseKey, Key, KeySlot, VaultMeta
-from vault.core.store import PAGE_SIZE, Store, wal_has_frames
+from vault.core.store import PAGE_SIZE, Store
+from vault.core.walfiles import wal_has_frames
 from vault.errors import VaultCorrupt, VaultLocked, VaultUnusable, WrongPassphrase
 
 KeyFor = Callable[[KeySlot], Key]

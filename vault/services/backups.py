@@ -20,11 +20,11 @@ from pathlib import Path
 from vault.core import backup as backup_file
 from vault.core.backup import Manifest
 from vault.core.keys import Key, KeySlot, VaultMeta
-from vault.core.locks import sole_user
 from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir, fsync_dir
 from vault.core.store import Store
 from vault.core.timefmt import iso
 from vault.core.unlocking import read_salt
+from vault.core.walfiles import sole_user
 from vault.errors import AlreadyExists, Declined, InvalidInput, VaultCorrupt, VaultLocked, WrongPassphrase
 from vault.services.tokens import Vault
 
