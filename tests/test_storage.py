@@ -13,7 +13,7 @@ import sqlcipher3
 import vault
 from vault.core import keys, store
 from vault.core.migrations import LATEST_VERSION
-from vault.errors import NoVault, VaultBusy, VaultCorrupt, VaultTooNew, WrongPassphrase
+from vault.errors import InvalidInput, NoVault, VaultBusy, VaultCorrupt, VaultTooNew, WrongPassphrase
 
 PASS = "correct horse battery staple"
 TOKENS = ["ghp_SENTINELtokenAAAA1111", "glpat-SENTINELtokenBBBB2222", "xoxp-SENTINEL-CCCC-3333"]
@@ -213,3 +213,19 @@ def test_a_writer_holding_the_lock_makes_others_wait_then_busy(home: Path, monke
     finally:
         holder.close()
         other.close()
+
+
+def test_all_or_nothing_commits_every_write_together_or_none(home: Path) -> None:
+    with make_vault(home) as v:
+        with pytest.raises(RuntimeError), v.all_or_nothing():
+            v.add_static("one", provider="api-key", token="tok-1")
+            v.add_static("two", provider="api-key", token="tok-2")
+            raise RuntimeError("the third failed")
+        assert v.credentials() == [] and [e.action for e in v.audit_log()] == ["init"]
+        with v.all_or_nothing():
+            v.add_static("one", provider="api-key", token="tok-1")
+            with pytest.raises(InvalidInput):  # a write that fails and is caught is undone alone
+                v.add_static("bad", provider="api-key", token="has space")
+            v.add_static("two", provider="api-key", token="tok-2")
+    with vault.open_vault(home, PASS) as v:
+        assert [c.name for c in v.credentials()] == ["one", "two"]

@@ -8,8 +8,9 @@ you hold, :class:`vault.services.tokens.Vault`, adds a token that is valid now.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, Self
 
 from vault.core.clock import Clock, SystemClock
@@ -410,6 +411,13 @@ class Repository(CredentialLinks, VaultKeys):
             self._audit(conn, None, "provider-rm", "ok", f"provider={provider}")
 
     # ------------------------------------------------------------------ audit
+
+    @contextlib.contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """Every write inside the block commits together, or none does (one transaction; each
+        write inside is a savepoint, so one that raises and is caught is undone alone)."""
+        with self._store.transaction():
+            yield
 
     def record(self, action: str, outcome: str, *, credential: str | None = None, detail: str | None = None) -> None:
         """Append an audit event on its own (for actions that change nothing else)."""

@@ -221,7 +221,8 @@ class Store:
     def transaction(self, *, bookkeeping: bool = False) -> Iterator[sqlcipher3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): all of it commits, or none.  The first
         one :meth:`verify`-s the file, unless it is ``bookkeeping`` (one small update of a row
-        just read, and so just checked).
+        just read, and so just checked).  Inside another in this thread it is a savepoint:
+        what raises is undone alone, and nothing commits until the outer one does.
 
         Raises:
             VaultBusy: another process kept the write lock past the busy timeout.
@@ -232,6 +233,16 @@ class Store:
         if not bookkeeping:
             self.verify()
         with self._lock, _mapped():
+            if self._conn.in_transaction:  # this thread's own (it holds the lock): nested
+                self._conn.execute("SAVEPOINT nested")
+                try:
+                    yield self._conn
+                except BaseException:
+                    self._conn.execute("ROLLBACK TO nested")
+                    raise
+                finally:
+                    self._conn.execute("RELEASE nested")
+                return
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
