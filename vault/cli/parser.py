@@ -12,7 +12,7 @@ import argparse
 import re
 from typing import NoReturn
 
-from vault.cli import agent, audit, backup, credentials, export, git, lifecycle, providers, setup, signin
+from vault.cli import agent, audit, backup, credentials, export, git, imports, lifecycle, providers, setup, signin
 from vault.cli import exec as exec_command
 from vault.errors import EXIT_CODES
 from vault.settings import ENVIRONMENT
@@ -24,7 +24,7 @@ EPILOG = (
     + "\n".join(f"  {name:<30} {meaning}" for name, meaning in ENVIRONMENT)
 )
 
-GROUPS = (setup, credentials, audit, signin, providers, lifecycle, exec_command, export, agent, git, backup)
+GROUPS = (setup, credentials, audit, signin, providers, lifecycle, exec_command, export, agent, git, backup, imports)
 """Each adds its commands to ``tokendeck --help``, in this order."""
 
 TUI_HANDLER = "screens.main:cmd_tui"

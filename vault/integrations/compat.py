@@ -90,6 +90,8 @@ class TokenStorage(KeyedStore):
         vault: an already open vault to use instead (not closed by :meth:`close`).
         create: create the vault when there is none yet, as the original created its
             file (default); ``False`` raises :class:`~vault.errors.NoVault` instead.
+        import_plaintext: import the plaintext store named by ``db_*`` (default); ``False``
+            leaves it alone (``tokendeck import token-storage`` imports it itself).
     """
 
     def __init__(
@@ -102,12 +104,13 @@ class TokenStorage(KeyedStore):
         passphrase: str | None = None,
         vault: Vault | None = None,
         create: bool = True,
+        import_plaintext: bool = True,
     ) -> None:
         super().__init__(home, passphrase, vault, create)
         self._home, self._passphrase = home, passphrase
         from vault.integrations.plaintext_import import import_once, plaintext_store
 
-        source = plaintext_store(db_url, db_file, db_engine)
+        source = plaintext_store(db_url, db_file, db_engine) if import_plaintext else None
         if source is not None:
             import_once(self, source)
 

@@ -24,13 +24,15 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from vault.core.model import Credential
+from vault.core.secret import Secret
 from vault.errors import VaultError
+from vault.services.imports import Incoming, Skipped
 from vault.services.tokens import Vault
 
 
@@ -79,7 +81,7 @@ def import_once(storage: TokenStorage, path: Path) -> None:
     if not path.is_file():
         return
     try:
-        rows = _read(path)
+        rows = read_rows(path)
     except sqlite3.Error:
         return  # not the original's store (or not SQLite at all): nothing to import
     if rows is None:
@@ -97,8 +99,12 @@ def import_once(storage: TokenStorage, path: Path) -> None:
     )
 
 
-def _read(path: Path) -> tuple[list[sqlite3.Row], list[sqlite3.Row]] | None:
-    """The Jira and Drive rows, oldest first; None when the file has neither table."""
+def read_rows(path: Path) -> tuple[list[sqlite3.Row], list[sqlite3.Row]] | None:
+    """The Jira and Drive rows, oldest first; None when the file has neither table.
+
+    Raises:
+        sqlite3.Error: not an SQLite file.
+    """
     conn = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     try:
         conn.row_factory = sqlite3.Row
@@ -143,6 +149,51 @@ def _store(storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.R
         except (VaultError, TypeError, ValueError):
             skipped += 1
     return imported, skipped
+
+
+def incoming(jira: list[sqlite3.Row], drive: list[sqlite3.Row]) -> Iterator[Incoming | Skipped]:
+    """The rows as an import plan's records (names, providers, accounts: what the plan shows;
+    the token only for the plan's check that there is one)."""
+    from vault.integrations.keyed import GDRIVE_PREFIX, JIRA_PREFIX, JIRA_PROVIDER, credential_name
+
+    for table, prefix, rows in (("jira_tokens", JIRA_PREFIX, jira), ("gdrive_tokens", GDRIVE_PREFIX, drive)):
+        for row in rows:
+            origin = f"{table} row {row['id']}"
+            user = row["user_id"]
+            if not isinstance(user, str) or not user:
+                yield Skipped(origin, "no user id")
+                continue
+            if prefix == JIRA_PREFIX:
+                token, provider, account = row["token"], JIRA_PROVIDER, row["username"]
+            else:
+                token, provider, account = row["token"] or row["refresh_token"], "google", None
+            name = credential_name(prefix, user)
+            yield Incoming(name, provider, Secret(token or ""), account, {"user_id": user}, f"{origin} (user {user})")
+
+
+def migrate(
+    storage: TokenStorage, path: Path, rows: tuple[list[sqlite3.Row], list[sqlite3.Row]], names: set[str]
+) -> int:
+    """Store the rows whose records are ``names`` (replacing those already there) and mark the
+    file imported, in one transaction: every one of them, or none.
+
+    Raises:
+        VaultError: a row could not be stored; nothing was imported.
+    """
+    from vault.integrations.keyed import GDRIVE_PREFIX, JIRA_PREFIX, credential_name
+
+    jira = [r for r in rows[0] if credential_name(JIRA_PREFIX, r["user_id"]) in names]
+    drive = [r for r in rows[1] if credential_name(GDRIVE_PREFIX, r["user_id"]) in names]
+    vault = storage.vault
+    with vault.all_or_nothing():
+        for name in names:
+            if vault.exists(name):
+                vault.remove(name)
+        imported, skipped = _store(storage, jira, drive)
+        if skipped or imported != len(names):
+            raise VaultError(f"{len(names) - imported} rows of {path} could not be stored; nothing was imported")
+        vault.record(IMPORT_EVENT, "ok", credential=IMPORT_EVENT, detail=str(path))
+    return imported
 
 
 def _when(text: str | None) -> float:
