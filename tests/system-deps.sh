@@ -1,8 +1,10 @@
 #!/bin/sh
-# Installs the system packages the tests use (a real Secret Service daemon), where it can.
+# Installs the system packages the tests use, where it can: a real Secret Service daemon, and
+# the shells the completion scripts are for.
 #
 # tests/test_keyring_secret_service.py starts a private D-Bus session bus (dbus-daemon) and
-# Debian's gnome-keyring-daemon on it.  This script:
+# Debian's gnome-keyring-daemon on it; tests/test_completion.py loads the generated scripts
+# into real zsh and fish.  This script:
 #   - does nothing when both binaries are already installed;
 #   - as root with apt-get (CI, containers), installs them and fails loudly if that fails;
 #   - otherwise says in one line that the Secret Service test will be skipped, and succeeds
@@ -14,7 +16,7 @@ have() {
 }
 
 ready() {
-    have gnome-keyring-daemon && have dbus-daemon
+    have gnome-keyring-daemon && have dbus-daemon && have zsh && have fish
 }
 
 if ready; then
@@ -22,16 +24,16 @@ if ready; then
 fi
 
 if [ "$(id -u)" -eq 0 ] && have apt-get; then
-    echo "system-deps: installing gnome-keyring and dbus for the Secret Service test" >&2
+    echo "system-deps: installing gnome-keyring and dbus (the Secret Service test), zsh and fish (completion)" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnome-keyring dbus
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnome-keyring dbus zsh fish
     if ! ready; then
-        echo "system-deps: gnome-keyring-daemon or dbus-daemon still missing after apt-get install" >&2
+        echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh or fish still missing after apt-get install" >&2
         exit 1
     fi
     exit 0
 fi
 
-echo "system-deps: gnome-keyring-daemon or dbus-daemon is missing (install gnome-keyring and dbus as root);" \
-    "the Secret Service test will be skipped" >&2
+echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh or fish is missing (install gnome-keyring, dbus," \
+    "zsh and fish as root); the tests that need them will be skipped" >&2
 exit 0

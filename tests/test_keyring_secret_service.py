@@ -22,9 +22,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
+
+from tests.support.system import unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -51,16 +53,6 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 """
 """A session bus with no service directories: nothing is ever auto-started on it (in
 particular not a second gnome-keyring-daemon behind our back)."""
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _unavailable(reason: str) -> NoReturn:
-    if _in_ci():
-        pytest.fail(f"{reason} (CI is set, so this test may not be skipped; see tests/system-deps.sh)")
-    pytest.skip(f"{reason}; run tests/system-deps.sh as root to install it")
 
 
 @dataclass(frozen=True)
@@ -148,12 +140,12 @@ def secret_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretS
     dbus_daemon = shutil.which("dbus-daemon")
     keyring_daemon = shutil.which("gnome-keyring-daemon")
     if dbus_daemon is None or keyring_daemon is None:
-        _unavailable("dbus-daemon or gnome-keyring-daemon is not installed")
+        unavailable("dbus-daemon or gnome-keyring-daemon is not installed")
     try:
         import jeepney  # noqa: F401 - only checking that it is there
         import secretstorage  # noqa: F401
     except ImportError as exc:
-        _unavailable(f"the secretstorage/jeepney packages are missing ({exc})")
+        unavailable(f"the secretstorage/jeepney packages are missing ({exc})")
 
     root = tmp_path_factory.mktemp("secret-service")
     dirs = {name: root / name for name in ("home", "data", "config", "cache", "runtime", "logs")}

@@ -1,5 +1,6 @@
-"""The client half of the fast path: ``token``, ``list``, ``exec`` and ``git-credential
-get`` answered by a running agent, before argparse or the vault is imported.
+"""The client half of the fast path: ``token``, ``list``, ``exec``, ``git-credential
+get`` and ``completion names`` answered by a running agent, before argparse or the vault is
+imported.
 
 :func:`fast_path` recognises only the plain shapes of those commands.  It returns
 None (and :func:`vault.cli.main` carries on as if it had never been called) when
@@ -31,6 +32,8 @@ def fast_path(argv: list[str]) -> int | None:
         return _exec(args)
     if command == "git-credential" and args == ["get"]:
         return _git_credential_get()
+    if command == "completion" and args == ["names"]:
+        return _names()
     return None
 
 
@@ -68,6 +71,21 @@ def _list(*, as_json: bool) -> int | None:
     if answer[2]:
         sys.stderr.write(answer[2])
     return _write(sys.stdout, answer[1])
+
+
+def _names() -> int:
+    """Credential names for shell completion, one per line, from a running agent; nothing (and
+    never a prompt) without one: a TAB must not unlock or wait."""
+    answer = ask("list", "json", "iso")
+    if answer is None or answer[0] != "0":
+        return 0
+    import json
+
+    try:
+        names = [str(row["name"]) for row in json.loads(answer[1])]
+    except (ValueError, KeyError, TypeError):
+        return 0
+    return _write(sys.stdout, "".join(name + "\n" for name in names))
 
 
 def _exec(args: list[str]) -> int | None:

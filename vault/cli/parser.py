@@ -12,7 +12,20 @@ import argparse
 import re
 from typing import NoReturn
 
-from vault.cli import agent, audit, backup, credentials, export, git, imports, lifecycle, providers, setup, signin
+from vault.cli import (
+    agent,
+    audit,
+    backup,
+    completion,
+    credentials,
+    export,
+    git,
+    imports,
+    lifecycle,
+    providers,
+    setup,
+    signin,
+)
 from vault.cli import exec as exec_command
 from vault.errors import EXIT_CODES
 from vault.settings import ENVIRONMENT
@@ -24,7 +37,21 @@ EPILOG = (
     + "\n".join(f"  {name:<30} {meaning}" for name, meaning in ENVIRONMENT)
 )
 
-GROUPS = (setup, credentials, audit, signin, providers, lifecycle, exec_command, export, agent, git, backup, imports)
+GROUPS = (
+    setup,
+    credentials,
+    audit,
+    signin,
+    providers,
+    lifecycle,
+    exec_command,
+    export,
+    agent,
+    git,
+    backup,
+    imports,
+    completion,
+)
 """Each adds its commands to ``tokendeck --help``, in this order."""
 
 TUI_HANDLER = "screens.main:cmd_tui"
