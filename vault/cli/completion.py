@@ -1,4 +1,5 @@
-"""``tokendeck completion bash|zsh|fish``: a completion script generated from the parser.
+"""``tokendeck completion bash|zsh|fish``: a completion script generated from the parser
+(which names this module's :func:`cmd_completion` by string, as it names the TUI's handler).
 
 shtab writes the script from the same argparse parser the command runs, so commands,
 options and their choices (export targets, git-credential actions) cannot drift from it.
@@ -19,26 +20,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-SHELLS = ("bash", "zsh", "fish")
+from vault.cli.parser import build_parser
+
 NAMES_COMMAND = "tokendeck completion names"
 
 _CREDENTIAL_COMMANDS = frozenset(
     {"show", "token", "rm", "rename", "refresh", "revoke", "git-credential", "export", "unexport", "audit"}
 )
 _CREDENTIAL_DESTS = frozenset({"name", "old"})
-
-
-def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser(
-        "completion",
-        help="print a shell completion script (bash, zsh or fish)",
-        description="Print a completion script. bash: tokendeck completion bash > "
-        "~/.local/share/bash-completion/completions/tokendeck; zsh: tokendeck completion zsh > "
-        '"${fpath[1]}/_tokendeck"; fish: tokendeck completion fish > ~/.config/fish/completions/tokendeck.fish. '
-        "Credential names come from a running agent, when there is one.",
-    )
-    p.add_argument("shell", choices=SHELLS, metavar="SHELL", help=f"one of: {', '.join(SHELLS)}")
-    p.set_defaults(handler=cmd_completion)
 
 
 def cmd_completion(args: argparse.Namespace) -> int:
@@ -65,7 +54,6 @@ def script(shell: str) -> str:
     """The completion script for ``shell``."""
     import shtab
 
-    from vault.cli.parser import build_parser
     from vault.core.providers import catalog
 
     parser = build_parser()

@@ -16,7 +16,6 @@ from vault.cli import (
     agent,
     audit,
     backup,
-    completion,
     credentials,
     export,
     git,
@@ -50,9 +49,12 @@ GROUPS = (
     git,
     backup,
     imports,
-    completion,
 )
 """Each adds its commands to ``tokendeck --help``, in this order."""
+
+SHELLS = ("bash", "zsh", "fish")
+"""What ``tokendeck completion`` writes scripts for (:mod:`vault.cli.completion`, named by string:
+it builds this parser)."""
 
 TUI_HANDLER = "screens.main:cmd_tui"
 """``tokendeck`` with no command, and ``tokendeck tui``: by name only, so vault never imports the UI."""
@@ -141,6 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for group in GROUPS:
         group.add_parsers(sub)
+    p = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or fish)",
+        description="Print a completion script. bash: tokendeck completion bash > "
+        "~/.local/share/bash-completion/completions/tokendeck; zsh: tokendeck completion zsh > "
+        '"${fpath[1]}/_tokendeck"; fish: tokendeck completion fish > ~/.config/fish/completions/tokendeck.fish. '
+        "Credential names come from a running agent, when there is one.",
+    )
+    p.add_argument("shell", choices=SHELLS, metavar="SHELL", help=f"one of: {', '.join(SHELLS)}")
+    p.set_defaults(handler="vault.cli.completion:cmd_completion")
     p = sub.add_parser("tui", help="open the terminal UI (the default)")
     p.add_argument("--no-agent", action="store_true", help="do not start the agent (see tui.toml: agent = false)")
     p.set_defaults(handler=TUI_HANDLER)
