@@ -66,6 +66,18 @@ def test_init_without_keyring_or_terminal_refuses(cli: CliRunner, home: Path, no
     assert not (home / "vault.db").exists()
 
 
+def test_init_reads_a_piped_passphrase_and_warns_when_it_is_short(
+    cli: CliRunner, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_keyring: None
+) -> None:
+    r = cli("init", "--passphrase", stdin="tiny-pw\n")
+    assert r.code == 0 and "shorter than 12 characters" in r.err and "tiny-pw" not in r.err
+    assert vault.open_vault(home, "tiny-pw").credentials() == []
+    monkeypatch.setenv("TOKENDECK_HOME", str(tmp_path / "second"))
+    r = cli("init", stdin=PASS + "\n")  # no keyring here: a passphrase vault, from the pipe
+    assert r.code == 0 and "shorter" not in r.err
+    assert vault.open_vault(tmp_path / "second", PASS).credentials() == []
+
+
 def test_init_keyring_required_but_missing_creates_nothing(cli: CliRunner, home: Path, no_keyring: None) -> None:
     r = cli("init", "--keyring")
     assert r.code == 1

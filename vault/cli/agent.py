@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from collections.abc import Callable
 
 from vault.agent import wire
 from vault.cli import terminal
@@ -64,13 +63,6 @@ def cmd_lock(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------- start
 
 
-def _passphrase_prompt() -> Callable[[str], str]:
-    """A hidden prompt on a terminal; otherwise the passphrase is read from stdin (a pipe)."""
-    if terminal.interactive():
-        return terminal.ask_hidden
-    return lambda label: terminal.read_secret(label.rstrip(": "))
-
-
 def _start(args: argparse.Namespace) -> int:
     from vault.agent.launch import Launch, start, take_lock
     from vault.services.opening import open_unlocked, unlock
@@ -84,7 +76,7 @@ def _start(args: argparse.Namespace) -> int:
                 f"an agent is already running for this vault (pid {answer[1]}); see tokendeck agent status"
             )
         return _unlock_running(answer[1])
-    paths, unlocked = unlock(prompt=_passphrase_prompt())  # proven here, where the user can see a failure
+    paths, unlocked = unlock(prompt=terminal.passphrase_prompt())  # proven here, where the user can see a failure
     with open_unlocked(paths, unlocked) as opened:  # anything an open settles, settled
         opened.verify()  # and every page checked, where the user sees a damaged file
     launch = Launch(paths, unlocked, take_lock(home), lock_after, args.interval)
@@ -123,7 +115,7 @@ def _unlock_running(pid: str) -> int:
     passphrase = None
     meta = VaultMeta.read(resolve_home().meta)
     if meta.mode == "passphrase":  # the agent proves it
-        passphrase = unlock_key(meta.slot, os.environ, _passphrase_prompt()).secret.reveal()
+        passphrase = unlock_key(meta.slot, os.environ, terminal.passphrase_prompt()).secret.reveal()
     answer = wire.call("unlock", *([passphrase] if passphrase else []), opt_out=False)
     if answer is None:
         raise VaultError(f"the agent (pid {pid}) did not answer")

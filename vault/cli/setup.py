@@ -34,26 +34,33 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def cmd_init(args: argparse.Namespace) -> int:
     from vault.services.opening import init_vault
 
-    with init_vault(mode=args.mode, prompt=terminal.prompt(), notice=terminal.notice) as vault:
+    with init_vault(mode=args.mode, prompt=terminal.passphrase_prompt(), notice=terminal.notice) as vault:
         how = "a key in the OS keyring" if vault.mode == "keyring" else "your passphrase"
         terminal.notice(f"created a vault at {vault.paths.home}, unlocked by {how}")
     return 0
 
 
 def new_passphrase() -> str:
-    """A new passphrase: from $TOKENDECK_NEW_PASSPHRASE, asked twice on a terminal, or stdin's first line."""
-    from vault.core.keys import Key
+    """A new passphrase: from $TOKENDECK_NEW_PASSPHRASE, asked twice on a terminal, or stdin's
+    first line; a short one is taken with a warning."""
+    from vault.core.keys import Key, passphrase_warning
     from vault.services.opening import ask_new_passphrase
 
     if NEW_PASSPHRASE_ENV in os.environ:
-        return Key.passphrase(os.environ[NEW_PASSPHRASE_ENV]).secret.reveal()
-    if terminal.interactive():
-        return ask_new_passphrase(terminal.ask_hidden).secret.reveal()
-    line = sys.stdin.buffer.readline(4096)
-    try:
-        return Key.passphrase(line.decode("utf-8").rstrip("\r\n")).secret.reveal()
-    except UnicodeDecodeError:
-        raise InvalidInput("standard input is not UTF-8 text; nothing was changed") from None
+        key = Key.passphrase(os.environ[NEW_PASSPHRASE_ENV])
+    elif terminal.interactive():
+        key = ask_new_passphrase(terminal.ask_hidden)
+    else:
+        line = sys.stdin.buffer.readline(4096)
+        try:
+            key = Key.passphrase(line.decode("utf-8").rstrip("\r\n"))
+        except UnicodeDecodeError:
+            raise InvalidInput("standard input is not UTF-8 text; nothing was changed") from None
+    passphrase = key.secret.reveal()
+    warning = passphrase_warning(passphrase)
+    if warning:
+        terminal.notice(warning)
+    return passphrase
 
 
 def cmd_passphrase(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from vault.core.model import MAX_TOKEN_BYTES
 from vault.errors import InvalidInput, VaultError
+from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 if TYPE_CHECKING:
     from vault.services.tokens import Vault
@@ -35,6 +36,31 @@ def interactive() -> bool:
 def prompt() -> Callable[[str], str] | None:
     """The hidden prompt to unlock with, or None when nobody could answer it."""
     return ask_hidden if interactive() else None
+
+
+def passphrase_prompt() -> Callable[[str], str]:
+    """A hidden prompt on a terminal; otherwise the passphrase is stdin's first line (a pipe),
+    read once, so a new passphrase's "repeat it" is answered by the same line.
+
+    Raises (when called):
+        InvalidInput: nothing was piped in.
+    """
+    if interactive():
+        return ask_hidden
+    read: list[str] = []
+
+    def piped(label: str) -> str:
+        if not read:
+            line = read_secret(label.rstrip(": "))
+            if not line:
+                raise InvalidInput(
+                    f"a passphrase is needed: run in a terminal, pipe it in, or set {PASSPHRASE_FILE_ENV}, "
+                    f"{PASSPHRASE_COMMAND_ENV} or {PASSPHRASE_ENV}"
+                )
+            read.append(line)
+        return read[0]
+
+    return piped
 
 
 def notice(message: str) -> None:

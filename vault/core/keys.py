@@ -47,6 +47,8 @@ Prompt = Callable[[str], str]
 
 KEYRING_SERVICE = "tokendeck"
 MAX_PASSPHRASE = 1024
+SHORT_PASSPHRASE = 12
+"""A new passphrase shorter than this is taken, with a warning (:func:`passphrase_warning`)."""
 SALT_BYTES = 16
 """SQLCipher's salt: the first bytes of the database file, stored in the clear."""
 SQLCIPHER_KDF_ITER = 256_000
@@ -92,6 +94,16 @@ class Key:
             return DatabaseKey(self.secret, salt)
         derived = hashlib.pbkdf2_hmac("sha512", self.secret.reveal().encode("utf-8"), salt, kdf_iter, 32)
         return DatabaseKey(Secret(derived.hex()), salt)
+
+
+def passphrase_warning(passphrase: str) -> str | None:
+    """What to tell the user about a new passphrase that is easy to guess, or None."""
+    if len(passphrase) < SHORT_PASSPHRASE:
+        return (
+            f"the passphrase is shorter than {SHORT_PASSPHRASE} characters: anyone with a copy of the "
+            "vault file can try guesses offline; a few random words are stronger"
+        )
+    return None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from vault.core.keys import (
     keyring_store,
     keyring_usable,
     passphrase_from_environment,
+    passphrase_warning,
     unlock_key,
 )
 from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir, resolve_home
@@ -192,6 +193,9 @@ def init_vault(
             mode = "passphrase"
     meta = VaultMeta.new(mode)
     key = Key.new_raw() if mode == "keyring" else _new_passphrase(passphrase, env, prompt)
+    warning = passphrase_warning(key.secret.reveal()) if key.kind == "passphrase" else None
+    if warning and notice:
+        notice(warning)
     database_key = key.database_key(os.urandom(SALT_BYTES), meta.slot.kdf_iter)
     meta = VaultMeta(meta.vault_id, meta.slot.with_check(database_key))
     ensure_private_dir(paths.home)
