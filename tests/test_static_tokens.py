@@ -85,3 +85,33 @@ def test_add_checks_the_token_and_stores_nothing_bad(home: Path) -> None:
         assert v.credentials() == []
         static_tokens.add(v, checked, "one-word")
         assert v.token("k") == "one-word"
+
+
+def test_add_replace_keeps_the_account_expiry_and_extras_unless_given_again(ready: CliRunner, home: Path) -> None:
+    jira = ["--provider", "jira-dc", "--server-url", "https://jira.example.com", "--username", "ada"]
+    assert ready("add", "jira", *jira, "--account", "ada@example.com", "--expires", "90d", stdin="pat-1\n").code == 0
+    with vault.open_vault(home) as v:
+        first = v.get("jira")
+    r = ready("add", "jira", "--provider", "jira-dc", "--replace", stdin="pat-2\n")  # the token alone
+    assert r.code == 0, r.err
+    with vault.open_vault(home) as v:
+        second = v.get("jira")
+        assert v.token("jira") == "pat-2"
+    assert (second.account, second.expires_at, dict(second.extras)) == (
+        first.account,
+        first.expires_at,
+        dict(first.extras),
+    )
+    r = ready(
+        "add", "jira", "--provider", "jira-dc", "--replace", "--account", "ada2", "--username", "ada2", stdin="p3"
+    )
+    assert r.code == 0
+    with vault.open_vault(home) as v:
+        third = v.get("jira")
+    assert third.account == "ada2" and third.extras["username"] == "ada2"
+    assert third.extras["server_url"] == "https://jira.example.com" and third.expires_at == first.expires_at
+    before = third
+    r = ready("add", "fresh", "--provider", "jira-dc", "--replace", stdin="p4")  # nothing to keep: still required
+    assert r.code == 2 and "needs the server URL" in r.err
+    with vault.open_vault(home) as v:
+        assert not v.exists("fresh") and v.get("jira") == before

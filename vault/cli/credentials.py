@@ -66,6 +66,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         expires=args.expires,
         server_url=args.server_url,
         username=args.username,
+        replacing=args.replace,
     )
     with terminal.open_vault() as vault:
         if vault.exists(args.name) and not args.replace:

@@ -59,6 +59,7 @@ def check(
     server_url: str | None = None,
     username: str | None = None,
     sign_in_hint: str | None = None,
+    replacing: bool = False,
 ) -> StaticToken:
     """Check what a static token is stored with.
 
@@ -66,6 +67,9 @@ def check(
         expires: as typed: an ISO 8601 date or time, or a duration from ``now`` (``90d``).
         sign_in_hint: how this front end signs in, for an OAuth provider's refusal
             (default: the ``tokendeck login`` command).
+        replacing: it may replace a stored credential, whose account, expiry and extras
+            :func:`add` keeps where none are given (so what the provider requires is
+            checked there, once they are known).
 
     Raises:
         InvalidInput: with a message for the user that names the field at fault.
@@ -75,10 +79,8 @@ def check(
     entry = catalog().get(provider)
     if entry is not None and entry.kind == "oauth":
         raise InvalidInput(f"{provider} signs in with OAuth: {sign_in_hint or f'tokendeck login {provider}'}")
-    given = {"server_url": server_url, "username": username}
-    missing = [key for key in (entry.requires if entry else ()) if not (given.get(key) or "").strip()]
-    if missing:
-        raise InvalidInput(f"{provider} needs {' and '.join(REQUIRED_WORDS.get(k, k) for k in missing)}.")
+    if not replacing:
+        _require(provider, {"server_url": server_url, "username": username})
     extras: dict[str, str] = {}
     if server_url is not None:
         extras["server_url"] = check_endpoint(server_url.strip(), "the server URL")
@@ -94,20 +96,46 @@ def check(
     )
 
 
-def add(vault: Repository, checked: StaticToken, token: str, *, replace: bool = False) -> Credential:
-    """Store ``token`` as ``checked`` says.
+def _require(provider: str, given: Mapping[str, str | None]) -> None:
+    """What the provider's catalog entry ``requires`` is there.
 
     Raises:
-        InvalidInput: a bad token (the message never quotes it), or an expiry that has passed meanwhile.
+        InvalidInput: naming what is missing.
+    """
+    entry = catalog().get(provider)
+    missing = [key for key in (entry.requires if entry else ()) if not (given.get(key) or "").strip()]
+    if missing:
+        raise InvalidInput(f"{provider} needs {' and '.join(REQUIRED_WORDS.get(k, k) for k in missing)}.")
+
+
+def add(vault: Repository, checked: StaticToken, token: str, *, replace: bool = False) -> Credential:
+    """Store ``token`` as ``checked`` says.  Replacing a credential of the same provider keeps
+    its account, expiry and extras where ``checked`` gives none (an expiry that has passed is
+    not kept: the new token's is asked for).
+
+    Raises:
+        InvalidInput: a bad token (the message never quotes it), an expiry that has passed
+            meanwhile, or what the provider requires missing from both.
         AlreadyExists: the name is taken and ``replace`` is false.
     """
+    check_token(token)
+    account, expires_at, extras = checked.account, checked.expires_at, dict(checked.extras)
+    current = vault.get(checked.name) if replace and vault.exists(checked.name) else None
+    if current is not None and current.provider == checked.provider:
+        account = account if account is not None else current.account
+        extras = {**{k: v for k, v in current.extras.items() if isinstance(v, str)}, **extras}
+        if expires_at is None and current.expires_at is not None:
+            if current.expires_at <= vault.clock.now():
+                raise InvalidInput("The stored expiry has passed: give the new token's expiry (--expires).")
+            expires_at = current.expires_at
+    _require(checked.provider, extras)
     return vault.add_static(
         checked.name,
         provider=checked.provider,
-        token=check_token(token),
-        account=checked.account,
-        expires_at=checked.expires_at,
-        extras=checked.extras,
+        token=token,
+        account=account,
+        expires_at=expires_at,
+        extras=extras,
         replace=replace,
     )
 
