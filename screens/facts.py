@@ -4,7 +4,7 @@ every one plain text, none of them a secret."""
 from __future__ import annotations
 
 from vault.core.model import COUNTDOWN_STOPPED, Credential
-from vault.core.timefmt import iso, relative
+from vault.core.timefmt import iso, moment
 
 FACTS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -37,20 +37,6 @@ def hidden_facts(credential: Credential) -> frozenset[str]:
     return frozenset(hidden)
 
 
-def when(ts: float | None, now: float, none: str = "never", *, past: bool = False) -> str:
-    """A moment as ISO 8601 UTC and relative to now: ``2026-05-28T21:26:40Z (in 4m 12s)``.
-
-    Args:
-        past: the moment is something that happened (a refresh, a use), so within
-            a second of now it is ``just now`` rather than ``in 0s``.
-    """
-    if ts is None:
-        return none
-    if past and abs(now - ts) < 1:
-        return f"{iso(ts)} (just now)"
-    return f"{iso(ts)} ({relative(ts, now)})"
-
-
 def fact_values(credential: Credential, now: float) -> dict[str, str]:
     """Every fact's text at ``now``; all of it is shown as plain text, never markup."""
     c = credential
@@ -59,9 +45,9 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
     elif c.refresh_expires_at is None:
         refresh = "held; no known expiry"
     else:
-        refresh = "held; expires " + when(c.refresh_expires_at, now)
+        refresh = "held; expires " + moment(c.refresh_expires_at, now)
     status = c.status_at(now)
-    expires = when(c.expires_at, now, none="no expiry")
+    expires = moment(c.expires_at, now, none="no expiry")
     if status in COUNTDOWN_STOPPED and c.expires_at is not None:
         expires = f"{iso(c.expires_at)} (no longer counts: {status.replace('_', ' ')})"
     return {
@@ -74,10 +60,10 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
         "scopes": " ".join(c.scopes) or "-",
         "expires": expires,
         "refresh": refresh,
-        "last_refreshed": when(c.last_refreshed_at, now, past=True),
-        "last_used": when(c.last_used_at, now, past=True),
+        "last_refreshed": moment(c.last_refreshed_at, now, past=True),
+        "last_used": moment(c.last_used_at, now, past=True),
         "last_error": c.last_error or "-",
-        "created": when(c.created_at, now, past=True),
-        "updated": when(c.updated_at, now, past=True),
+        "created": moment(c.created_at, now, past=True),
+        "updated": moment(c.updated_at, now, past=True),
         "extras": " ".join(f"{k}={v}" for k, v in c.extras.items()) or "-",
     }

@@ -125,3 +125,17 @@ def expiry(ts: float | None, now: float, *, human: bool = True) -> str:
     if ts is None:
         return "no expiry"
     return relative(ts, now) if human else iso(ts) or ""
+
+
+def moment(ts: float | None, now: float, none: str = "never", *, past: bool = False) -> str:
+    """A moment as ISO 8601 UTC and relative to now: ``2026-05-28T21:26:40Z (in 4m 12s)``.
+
+    Args:
+        past: the moment is something that happened (a refresh, a use), so within
+            a second of now it is ``just now`` rather than ``in 0s``.
+    """
+    if ts is None:
+        return none
+    if past and abs(now - ts) < 1:
+        return f"{iso(ts)} (just now)"
+    return f"{iso(ts)} ({relative(ts, now)})"
