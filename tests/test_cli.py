@@ -230,6 +230,18 @@ def test_show_never_shows_the_token(ready: CliRunner) -> None:
     assert "ghp_one" not in human.out + ready("show", "gh", "--json").out
 
 
+def test_show_on_a_terminal_gives_each_time_and_how_far_it_is(ready: CliRunner) -> None:
+    import re
+
+    ready("add", "soon", "--provider", "api-key", "--expires", "2h", stdin="tok")
+    human = ready("show", "soon", stdout_tty=True).out
+    expires = re.search(r"^expires at: (\S+) \((.*)\)$", human, re.M)
+    assert expires is not None and expires[1].endswith("Z") and expires[2] in ("in 2h", "in 1h 59m")
+    assert re.search(r"^created at: \S+Z \((just now|\d+s ago)\)$", human, re.M), human
+    piped = ready("show", "soon").out  # a program: ISO 8601 alone
+    assert re.search(r"^expires at: \d{4}-\d\d-\d\dT[\d:]+Z$", piped, re.M), piped
+
+
 def test_empty_vault_list(cli: CliRunner) -> None:
     cli("init")
     r = cli("list")

@@ -90,7 +90,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from vault.core.timefmt import expiry
+    from vault.core.timefmt import moment
 
     with terminal.open_vault() as vault:
         credential = vault.get(args.name)
@@ -101,10 +101,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         terminal.print_json(facts)
         return 0
-    if terminal.human_times():
+    if terminal.human_times():  # a person: when, and how long from now
         for key, value in facts.items():
             if key.endswith("_at") and value is not None:
-                facts[key] = expiry(getattr(credential, key), now)
+                facts[key] = moment(getattr(credential, key), now, past=not key.endswith("expires_at"))
     terminal.print_facts(facts)
     return 0
 
