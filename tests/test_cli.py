@@ -393,6 +393,14 @@ def test_audit_records_actions_without_secrets(ready: CliRunner) -> None:
     assert history == ["add", "add", "rename", "rm"]  # the history followed the rename
 
 
+def test_audit_on_a_terminal_has_a_header_and_piped_has_none(ready: CliRunner) -> None:
+    shown = ready("audit", stdout_tty=True).out.splitlines()
+    assert shown[0].split() == ["TIME", "CREDENTIAL", "ACTION", "OUTCOME", "DETAIL"]
+    assert shown[0].index("ACTION") == shown[2].index("add")  # aligned under it
+    piped = ready("audit").out.splitlines()
+    assert len(piped) == len(shown) - 1 and piped[0].split()[2] == "init"
+
+
 def test_help_documents_exit_codes(cli: CliRunner, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         cli("--help")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from vault.cli import terminal
 from vault.errors import InvalidInput
@@ -26,6 +27,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.json:
         terminal.print_json([e.public() for e in events])
         return 0
-    for e in events:
-        print("  ".join([iso(e.at) or "", e.credential or "-", e.action, e.outcome, e.detail or ""]).rstrip())
+    rows = [[iso(e.at) or "", e.credential or "-", e.action, e.outcome, e.detail or ""] for e in events]
+    if terminal.human_times():  # a person: aligned columns under a header
+        from vault.services.listing import table
+
+        if rows:
+            sys.stdout.write(table([["TIME", "CREDENTIAL", "ACTION", "OUTCOME", "DETAIL"], *rows]))
+        return 0
+    for row in rows:
+        print("  ".join(row).rstrip())
     return 0

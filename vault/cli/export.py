@@ -174,6 +174,15 @@ def _list(args: argparse.Namespace) -> int:
         ]
         print(json.dumps(rows, indent=2))
         return 0
+    if terminal.human_times():  # a person: aligned columns under a header
+        from vault.services.listing import table
+
+        if bindings:
+            shown = [[b.credential, b.target, b.path, b.key] for b in bindings]
+            sys.stdout.write(table([["NAME", "TARGET", "PATH", "KEY"], *shown]))
+        else:
+            terminal.notice("no plaintext exports (tokendeck export TARGET --plaintext makes one)")
+        return 0
     for b in bindings:
         print(f"{b.credential}\t{b.target}\t{b.path}\t{b.key}")
     return 0
