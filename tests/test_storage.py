@@ -13,7 +13,7 @@ import sqlcipher3
 import vault
 from vault.core import keys, store
 from vault.core.migrations import LATEST_VERSION
-from vault.errors import InvalidInput, NoVault, VaultBusy, VaultCorrupt, VaultTooNew, WrongPassphrase
+from vault.errors import InvalidInput, NoVault, VaultBusy, VaultCorrupt, VaultTooNew, VaultUnusable, WrongPassphrase
 
 PASS = "correct horse battery staple"
 TOKENS = ["ghp_SENTINELtokenAAAA1111", "glpat-SENTINELtokenBBBB2222", "xoxp-SENTINEL-CCCC-3333"]
@@ -229,3 +229,24 @@ def test_all_or_nothing_commits_every_write_together_or_none(home: Path) -> None
             v.add_static("two", provider="api-key", token="tok-2")
     with vault.open_vault(home, PASS) as v:
         assert [c.name for c in v.credentials()] == ["one", "two"]
+
+
+def test_a_home_others_can_open_is_made_private_or_refused(home: Path) -> None:
+    home.mkdir(mode=0o755)
+    os.chmod(home, 0o755)  # noqa: S103 - as mkdir with the usual umask leaves it
+    make_vault(home).close()
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700  # init made it private
+    os.chmod(home, 0o750)  # noqa: S103 - opened up by hand
+    with vault.open_vault(home, PASS) as v:
+        assert v.credentials() == []
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700  # and so does every open
+    if os.getuid() != 0:
+        return  # only root can give the folder to someone else
+    os.chown(home, 65534, 65534)
+    os.chmod(home, 0o755)  # noqa: S103 - the situation under test
+    before = sorted((p.name, p.read_bytes()) for p in home.iterdir() if p.is_file())
+    with pytest.raises(VaultUnusable, match="belongs to another user"):
+        vault.open_vault(home, PASS)
+    assert stat.S_IMODE(home.stat().st_mode) == 0o755
+    assert sorted((p.name, p.read_bytes()) for p in home.iterdir() if p.is_file()) == before
+    os.chown(home, 0, 0)

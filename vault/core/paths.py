@@ -2,7 +2,7 @@
 
 Every file that may hold a secret is created 0600 from its first byte
 (``os.open`` with ``O_CREAT | O_EXCL``), never written and then chmod-ed; the
-home directory is created 0700.
+home directory is created 0700, and made 0700 when it is found open to others.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from vault.errors import VaultUnusable
 from vault.settings import HOME_ENV
 
 DB_NAME = "vault.db"
@@ -50,8 +51,33 @@ def resolve_home(home: str | os.PathLike[str] | None = None) -> VaultPaths:
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) with the leaf at mode 0700."""
+    """Create ``path`` (and parents) with the leaf at mode 0700, or make an existing one 0700
+    (see :func:`keep_private`)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    keep_private(path)
+
+
+def keep_private(path: Path) -> None:
+    """Make the vault home 0700 when others may open it (made by hand, or by ``mkdir`` with
+    the usual umask): the locks, the WAL index and every export temp file live there.
+
+    Raises:
+        VaultUnusable: it belongs to another user, or its mode cannot be changed.
+    """
+    mode = os.stat(path)
+    if mode.st_mode & 0o077 == 0:
+        return
+    if mode.st_uid != os.getuid():
+        raise VaultUnusable(
+            f"{path} belongs to another user and others can open it; tokendeck keeps tokens only in a "
+            "folder of your own (set TOKENDECK_HOME)"
+        )
+    try:
+        os.chmod(path, 0o700)
+    except OSError as exc:
+        raise VaultUnusable(
+            f"others can open {path} and it cannot be made private ({exc.strerror}): chmod 700 it"
+        ) from None
 
 
 def create_private_file(path: Path) -> None:

@@ -29,7 +29,7 @@ from vault.core.keys import (
     passphrase_warning,
     unlock_key,
 )
-from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir, resolve_home
+from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir, keep_private, resolve_home
 from vault.core.store import Store
 from vault.core.unlocking import Unlocked, choose_key
 from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault, VaultError
@@ -79,6 +79,7 @@ def unlock(
     paths = resolve_home(home)
     if not paths.db.exists():
         raise NoVault(f"no vault at {paths.home} (create one with: tokendeck init)")
+    keep_private(paths.home)
     meta = VaultMeta.read(paths.meta)
     environ = os.environ if env is None else env
     asked: list[Key] = []
