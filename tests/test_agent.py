@@ -19,7 +19,7 @@ import vault
 from tests.support.authserver import AuthServer
 from tests.support.seeded import seed
 from vault import errors
-from vault.agent import server, wire
+from vault.agent import ops, wire
 from vault.agent.server import Agent
 from vault.export import Spec, plan
 
@@ -259,7 +259,7 @@ def test_every_error_crosses_the_socket_exactly(
     def fail(opened: vault.Vault, args: list[str]) -> list[str]:
         raise raised
 
-    monkeypatch.setitem(server.OPS, "fail", fail)
+    monkeypatch.setitem(ops.OPS, "fail", fail)
     answer = wire.call("fail")
     assert answer is not None and answer[0] == str(cls.exit_code)
     assert_same_error(wire.error_from(answer), raised)

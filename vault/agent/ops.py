@@ -1,0 +1,52 @@
+"""The requests the agent answers from the vault it holds: each is what the command of that
+name does without the agent, so a client gets the same answer either way."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vault.services.tokens import Vault
+
+Handler = Callable[[Vault, list[str]], list[str]]
+
+
+def _token(vault: Vault, args: list[str]) -> list[str]:
+    (name,) = args
+    return [vault.token(name)]
+
+
+def _tokens(vault: Vault, names: list[str]) -> list[str]:
+    for name in names:
+        vault.get(name)  # every name exists before any refresh happens (as exec does)
+    return [vault.token(name) for name in names]
+
+
+def _refresh(vault: Vault, args: list[str]) -> list[str]:
+    """A forced refresh (``httpx_auth`` after a 401), then the token."""
+    from vault.services.tokens import refresh
+
+    (name,) = args
+    refresh(vault, name, force=True)
+    return [vault.token(name)]
+
+
+def _list(vault: Vault, args: list[str]) -> list[str]:
+    from vault.services.listing import list_output
+
+    shape, times = args
+    return list(list_output(vault, as_json=shape == "json", human=times == "human"))
+
+
+def _git(vault: Vault, args: list[str]) -> list[str]:
+    from vault.services.gitcred import format_answer, lookup
+
+    _protocol, host, _path = args
+    found = lookup(vault, host)
+    if found is None:
+        return []
+    format_answer(*found)  # refuse what git could not read, as the local path does
+    return list(found)
+
+
+OPS: dict[str, Handler] = {"token": _token, "tokens": _tokens, "refresh": _refresh, "list": _list, "git": _git}
+"""Requests that read the vault; each is what the command of that name does without the agent."""
