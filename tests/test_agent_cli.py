@@ -97,6 +97,18 @@ FAST_COMMANDS: list[tuple[list[str], str]] = [
     (["git-credential", "get"], "protocol=http\nhost=127.0.0.1:8080\n\n"),  # on this machine: answered
     (["git-credential", "get"], "protocol=http\nhost=[::1]:8080\n\n"),
 ]
+AGENT_COMMANDS: list[tuple[list[str], str]] = [
+    (["show", "gh"], ""),
+    (["show", "later", "--json"], ""),
+    (["show", "nope"], ""),
+    (["audit", "--limit", "3"], ""),
+    (["audit", "--json", "--name", "gh"], ""),
+    (["audit", "--name", "nope"], ""),
+    (["refresh", "--due"], ""),
+    (["refresh", "--due", "--within", "400d"], ""),
+    (["refresh", "nope"], ""),
+]
+"""Commands that need only the vault the agent holds: answered by it (after argparse) with no passphrase."""
 
 
 def test_fast_path_and_fallback_give_the_same_output_and_exit_codes(env: dict[str, str]) -> None:
@@ -105,7 +117,7 @@ def test_fast_path_and_fallback_give_the_same_output_and_exit_codes(env: dict[st
     assert tokendeck(env, "git-credential", "map", "[::1]:8080", "gh").returncode == 0
     assert tokendeck(env, "agent", "start").returncode == 0
     without_key = {k: v for k, v in env.items() if k != "TOKENDECK_PASSPHRASE"}
-    for argv, stdin in FAST_COMMANDS:
+    for argv, stdin in FAST_COMMANDS + AGENT_COMMANDS:
         local = tokendeck({**env, wire.NO_AGENT_ENV: "1"}, *argv, stdin=stdin)
         # No passphrase anywhere: only the agent can answer these.
         through_agent = tokendeck(without_key, *argv, stdin=stdin)
@@ -116,6 +128,10 @@ def test_fast_path_and_fallback_give_the_same_output_and_exit_codes(env: dict[st
         ), argv
     assert tokendeck(without_key, "token", "gh").stdout == TOKEN + "\n"
     assert tokendeck({**without_key, wire.NO_AGENT_ENV: "1"}, "token", "gh").returncode == 3
+    mapped = tokendeck(without_key, "git-credential", "map", "git.example.org", "later")  # through the agent
+    assert mapped.returncode == 0 and "credential.https://git.example.org.helper" in mapped.stderr
+    listed = tokendeck({**env, wire.NO_AGENT_ENV: "1"}, "git-credential", "list").stdout
+    assert "git.example.org\tlater\t(default)" in listed
 
 
 def test_git_credential_answers_plain_http_only_for_this_machine(env: dict[str, str]) -> None:

@@ -48,5 +48,45 @@ def _git(vault: Vault, args: list[str]) -> list[str]:
     return list(found)
 
 
-OPS: dict[str, Handler] = {"token": _token, "tokens": _tokens, "refresh": _refresh, "list": _list, "git": _git}
+def _show(vault: Vault, args: list[str]) -> list[str]:
+    from vault.services import reports
+
+    name, shape, times = args
+    return reports.show(vault, name, as_json=shape == "json", human=times == "human").fields()
+
+
+def _audit(vault: Vault, args: list[str]) -> list[str]:
+    from vault.services import reports
+
+    name, limit, shape, times = args
+    number = int(limit) if limit.isdigit() else None
+    return reports.audit(
+        vault, name=name or None, limit=number, as_json=shape == "json", human=times == "human"
+    ).fields()
+
+
+def _refresh_now(vault: Vault, args: list[str]) -> list[str]:
+    from vault.services import reports
+
+    name, within = args
+    return reports.refresh(vault, name or None, due_within=within or None).fields()
+
+
+def _git_map(vault: Vault, args: list[str]) -> list[str]:
+    host, name, username = args
+    vault.map_git_host(host, name, username or None)
+    return []
+
+
+OPS: dict[str, Handler] = {
+    "token": _token,
+    "tokens": _tokens,
+    "refresh": _refresh,
+    "list": _list,
+    "git": _git,
+    "show": _show,
+    "audit": _audit,
+    "refresh-now": _refresh_now,
+    "git-map": _git_map,
+}
 """Requests that read the vault; each is what the command of that name does without the agent."""

@@ -276,8 +276,8 @@ class Agent:
         if op == "unlock":
             return self._answer_unlock(args)
         handler = OPS.get(op)
-        if handler is None:
-            return ["2", f"the agent does not know the request {op!r}"]
+        if handler is None:  # a newer client than this agent: it does the work itself
+            return [FALL_BACK]
         with self._state:
             vault = self._vault
             if vault is None:

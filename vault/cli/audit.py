@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from vault.cli import terminal
 from vault.errors import InvalidInput
@@ -18,22 +17,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from vault.core.timefmt import iso
+    from vault.services import reports
 
     if args.limit is not None and args.limit < 1:
         raise InvalidInput("--limit must be at least 1")
-    with terminal.open_vault() as vault:
-        events = vault.audit_log(credential=args.name, limit=args.limit)
-    if args.json:
-        terminal.print_json([e.public() for e in events])
-        return 0
-    rows = [[iso(e.at) or "", e.credential or "-", e.action, e.outcome, e.detail or ""] for e in events]
-    if terminal.human_times():  # a person: aligned columns under a header
-        from vault.services.listing import table
-
-        if rows:
-            sys.stdout.write(table([["TIME", "CREDENTIAL", "ACTION", "OUTCOME", "DETAIL"], *rows]))
-        return 0
-    for row in rows:
-        print("  ".join(row).rstrip())
-    return 0
+    as_json, human = args.json, terminal.human_times()
+    fields = (args.name or "", str(args.limit or ""), "json" if as_json else "text", "human" if human else "iso")
+    return terminal.report(
+        "audit",
+        *fields,
+        local=lambda vault: reports.audit(vault, name=args.name, limit=args.limit, as_json=as_json, human=human),
+    )

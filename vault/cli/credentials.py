@@ -14,8 +14,7 @@ from vault.cli import terminal
 from vault.errors import AlreadyExists, InvalidInput
 
 if TYPE_CHECKING:
-    from vault.core.model import Credential
-    from vault.services.tokens import Vault
+    pass
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,34 +89,17 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from vault.core.timefmt import moment
+    from vault.services import reports
 
-    with terminal.open_vault() as vault:
-        credential = vault.get(args.name)
-        if credential.kind == "oauth" and credential.stored_status == "active":
-            credential = _refreshed_if_due(vault, args.name) or credential
-        now = vault.clock.now()
-    facts = credential.public(now)
-    if args.json:
-        terminal.print_json(facts)
-        return 0
-    if terminal.human_times():  # a person: when, and how long from now
-        for key, value in facts.items():
-            if key.endswith("_at") and value is not None:
-                facts[key] = moment(getattr(credential, key), now, past=not key.endswith("expires_at"))
-    terminal.print_facts(facts)
-    return 0
-
-
-def _refreshed_if_due(vault: Vault, name: str) -> Credential | None:
-    """Refresh on read for ``show``: a failure is recorded on the credential and shown, not raised."""
-    from vault.errors import VaultError
-    from vault.services.tokens import fresh  # the network layer, loaded only for OAuth credentials
-
-    try:
-        return fresh(vault, name)
-    except VaultError:
-        return vault.get(name)
+    as_json, human = args.json, terminal.human_times()
+    shape, times = ("json" if as_json else "text"), ("human" if human else "iso")
+    return terminal.report(
+        "show",
+        args.name,
+        shape,
+        times,
+        local=lambda vault: reports.show(vault, args.name, as_json=as_json, human=human),
+    )
 
 
 def cmd_token(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from vault.agent import wire
 from vault.cli import terminal
 from vault.errors import InvalidInput, NotFound
 from vault.services.gitcred import MAX_REQUEST, GitRequest, format_answer, lookup, read_request, served_locally
@@ -66,19 +67,22 @@ def cmd_git_credential(args: argparse.Namespace) -> int:
                 print(f"{host}\t{name}\t{username or '(default)'}")
         return 0
     host = _check_host(args.host)
+    if action == "map":
+        if not args.name:
+            raise InvalidInput("git-credential map HOST NAME: which credential answers for HOST?")
+        if args.username is not None and not args.username.isprintable():
+            raise InvalidInput("--username must be printable text")
+        if wire.result("git-map", host, args.name, args.username or "") is None:  # no agent: here
+            with terminal.open_vault() as vault:
+                vault.map_git_host(host, args.name, args.username)
+        scheme = "http" if served_locally(host) and args.host.startswith("http://") else "https"
+        terminal.notice(
+            f"git's requests for {host} now get {args.name}'s token; tell git once with:\n"
+            f"  git config --global credential.{scheme}://{host}.helper '!tokendeck git-credential'"
+        )
+        return 0
     with terminal.open_vault() as vault:
-        if action == "map":
-            if not args.name:
-                raise InvalidInput("git-credential map HOST NAME: which credential answers for HOST?")
-            if args.username is not None and not args.username.isprintable():
-                raise InvalidInput("--username must be printable text")
-            vault.map_git_host(host, args.name, args.username)
-            scheme = "http" if served_locally(host) and args.host.startswith("http://") else "https"
-            terminal.notice(
-                f"git's requests for {host} now get {args.name}'s token; tell git once with:\n"
-                f"  git config --global credential.{scheme}://{host}.helper '!tokendeck git-credential'"
-            )
-        elif not vault.unmap_git_host(host):
+        if not vault.unmap_git_host(host):
             raise NotFound(f"{host} is not mapped (see tokendeck git-credential list)")
     return 0
 

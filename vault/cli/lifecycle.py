@@ -23,31 +23,19 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
-    from vault.core.timefmt import parse_duration, relative
-    from vault.services.refresher import BackgroundRefresher
-    from vault.services.tokens import refresh
+    from vault.core.timefmt import parse_duration
+    from vault.services import reports
 
     if bool(args.name) == bool(args.due):
         raise InvalidInput("name one credential, or pass --due")
-    with terminal.open_vault() as vault:
-        if args.name:
-            credential = refresh(vault, args.name, force=True)
-            left = relative(credential.expires_at, vault.clock.now()) if credential.expires_at else "no expiry"
-            terminal.notice(f"refreshed {args.name} (expires {left})")
-            return 0
-        window = parse_duration(args.within) if args.within else 300.0
-        events = [e for e in BackgroundRefresher(vault, window=window).run_once() if e.kind != "expiring"]
-    for event in events:
-        print(f"{event.credential}\t{event.kind}\t{event.detail}")
-    counts = {kind: sum(e.kind == kind for e in events) for kind in ("refreshed", "needs_login", "failed")}
-    terminal.notice(
-        f"{counts['refreshed']} refreshed, {counts['needs_login']} need sign-in, {counts['failed']} failed"
-        if events
-        else "nothing is due"
+    if args.within:
+        parse_duration(args.within)  # a bad window is said before anything is asked
+    return terminal.report(
+        "refresh-now",
+        args.name or "",
+        args.within or "",
+        local=lambda vault: reports.refresh(vault, args.name, due_within=args.within),
     )
-    if counts["failed"]:
-        return 1
-    return 4 if counts["needs_login"] else 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:

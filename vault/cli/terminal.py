@@ -18,6 +18,7 @@ from vault.errors import InvalidInput, VaultError
 from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 if TYPE_CHECKING:
+    from vault.services.reports import Report
     from vault.services.tokens import Vault
 
 
@@ -83,6 +84,27 @@ def open_vault() -> Vault:
     return vault
 
 
+def report(op: str, *fields: str, local: Callable[[Vault], Report]) -> int:
+    """Print what a command reports, answered by a running, unlocked agent when there is one
+    (no passphrase asked again), else by ``local`` on the vault opened here; its exit code.
+
+    Raises:
+        VaultError: what the agent, or ``local``, raised.
+    """
+    from vault.agent.wire import result
+    from vault.services.reports import Report
+
+    answer = result(op, *fields)
+    if answer is not None:
+        done = Report.from_fields(answer)
+    else:
+        with open_vault() as vault:
+            done = local(vault)
+    sys.stderr.write(done.err)
+    sys.stdout.write(done.out)
+    return done.code
+
+
 def read_secret(label: str) -> str:
     """A secret from a hidden prompt on a terminal, or from stdin when piped.
 
@@ -114,13 +136,10 @@ def print_json(data: Any) -> None:
 
 
 def print_facts(facts: dict[str, Any]) -> None:
-    """``key: value`` lines (lists and mappings flattened, None as ``-``), as ``show`` prints them."""
-    for key, value in facts.items():
-        if isinstance(value, dict):
-            value = " ".join(f"{k}={v}" for k, v in value.items()) or "-"
-        elif isinstance(value, list):
-            value = " ".join(value) or "-"
-        print(f"{key.replace('_', ' ')}: {'-' if value is None else value}")
+    """``key: value`` lines, as ``show`` prints them (:func:`vault.services.reports.facts_text`)."""
+    from vault.services.reports import facts_text
+
+    sys.stdout.write(facts_text(facts))
 
 
 def run_guarded(command: Callable[[], int]) -> int:
