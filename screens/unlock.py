@@ -137,11 +137,15 @@ class FirstRunScreen(_OpeningScreen):
                 return
         self.create("keyring" if keyring else "passphrase", None if keyring else new)
 
+    def _warn(self, message: str) -> None:
+        """What creating the vault has to say (a short passphrase), from the worker's thread."""
+        self.app.call_from_thread(self.app.notify, message[:1].upper() + message[1:], severity="warning", timeout=15)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="unlock", description="create the vault")
     def create(self, mode: str, passphrase: str | None) -> Opened | None:
         try:
             vault: Vault = init_vault(self.app.paths.home, mode=mode, passphrase=passphrase,  # type: ignore[arg-type]
-                                      clock=self.app.clock)  # fmt: skip
+                                      clock=self.app.clock, notice=self._warn)  # fmt: skip
         except VaultError as exc:
             self.app.call_from_thread(self.problem.update, exc.message)
             return None

@@ -155,8 +155,9 @@ async def test_the_early_unlock_is_what_the_app_opens_or_says(
     assert opened == [] and opening._EARLY == {}
 
 
-async def test_first_run_creates_a_vault(home: Path, no_keyring: None) -> None:
+async def test_first_run_creates_a_vault(home: Path, no_keyring: None, monkeypatch: pytest.MonkeyPatch) -> None:
     app = make_app(home=home, settings=QUIET, env={})
+    notices = record_notices(app, monkeypatch)
     async with app.run_test(size=SIZE) as pilot:
         assert isinstance(app.screen, FirstRunScreen)
         problem = app.screen.query_one("#problem", Label)
@@ -170,6 +171,7 @@ async def test_first_run_creates_a_vault(home: Path, no_keyring: None) -> None:
         await pilot.click("#repeat")
         await pilot.press(*"one", "enter")
         await wait_for(pilot, lambda: isinstance(app.screen, TokenListScreen))
+        assert any("shorter than 12 characters" in message for message, _ in notices.seen), notices.seen
     assert vault.open_vault(home, "one").credentials() == []
 
 
