@@ -17,7 +17,8 @@ over every command alike:
 Then it starts ``tokendeck agent`` for that vault and times, in a second
 round-robin: the floor again, ``gh auth token`` (the GitHub CLI reading its
 plaintext ``hosts.yml``; Debian package ``gh``, skipped with a note when absent),
-and ``tokendeck token``, ``list`` and ``exec`` answered through the agent.  The
+and ``tokendeck token``, ``list``, ``exec`` and ``completion names`` (what a shell's TAB
+runs) answered through the agent, and ``completion names`` without one.  The
 headline: an encrypted vault through the agent against a plaintext file, and
 against the bare interpreter.
 
@@ -132,8 +133,10 @@ def agent_vs_plaintext(env: dict[str, str], scratch: Path, runs: int) -> None:
             "tokendeck token gh (no agent)": [*tokendeck, "token", "gh"],
             "tokendeck list (agent)": [*tokendeck, "list"],
             "tokendeck exec -e T=gh -- true (agent)": [*tokendeck, "exec", "-e", "T=gh", "--", "true"],
+            "tokendeck completion names (agent)": [*tokendeck, "completion", "names"],
+            "tokendeck completion names (no agent)": [*tokendeck, "completion", "names"],
         }
-        envs = {"tokendeck token gh (no agent)": agentless}
+        envs = {"tokendeck token gh (no agent)": agentless, "tokendeck completion names (no agent)": agentless}
         if ghenv is not None:
             commands["gh auth token"] = ["gh", "auth", "token"]
             envs["gh auth token"] = ghenv
@@ -153,6 +156,11 @@ def agent_vs_plaintext(env: dict[str, str], scratch: Path, runs: int) -> None:
         print(f", {agent / med['gh auth token']:.2f}x gh auth token (target <= 1.0)")
     else:
         print("; gh is not installed (apt-get install gh), so no comparison with it")
+    names, none = med["tokendeck completion names (agent)"], med["tokendeck completion names (no agent)"]
+    print(
+        f"a TAB's credential names: {names / floor:.2f}x the bare interpreter through the agent, "
+        f"{none / floor:.2f}x without one (it unlocks nothing)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -232,7 +232,7 @@ def test_list_and_unexport(ready: CliRunner, tmp_path: Path) -> None:
 
     assert listed[0]["created_at"].endswith("Z") and datetime.fromisoformat(listed[0]["created_at"])  # ISO 8601
     shown = ready("export", "--list", stdout_tty=True).out.splitlines()
-    assert shown[0].split() == ["NAME", "TARGET", "PATH", "KEY"] and shown[1].split()[:2] == ["gh", "dotenv"]
+    assert shown[0].split() == ["NAME", "TARGET", "FILE", "KEY"] and shown[1].split()[:2] == ["gh", "dotenv"]
     assert ready("export", "--list").out == f"gh\tdotenv\t{tmp_path / 'work' / '.env'}\tGH_TOKEN\n"  # piped: no header
     assert ready("unexport", "dotenv", "--name", "gh", "--file", ".env").code == 0
     assert ready("export", "--list").out == ""

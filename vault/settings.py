@@ -56,6 +56,12 @@ GIT_DIR_ENV = "GIT_DIR"
 """Set: git looks for the repository there, so a plaintext export may be going into one."""
 PATH_ENV = "PATH"
 """Where ``tokendeck exec`` looks for the command."""
+CONFIG_HOME_ENV = "XDG_CONFIG_HOME"
+"""Where gh keeps its configuration when ``$GH_CONFIG_DIR`` is unset (``tokendeck import gh``)."""
+GH_CONFIG_DIR_ENV = "GH_CONFIG_DIR"
+"""GitHub CLI's configuration directory, holding ``hosts.yml`` (``tokendeck import gh``)."""
+NETRC_ENV = "NETRC"
+"""The netrc file curl and git read instead of ``~/.netrc`` (``tokendeck import netrc``)."""
 OAUTHLIB_RELAX_SCOPE_ENV = "OAUTHLIB_RELAX_TOKEN_SCOPE"
 """Set for google-auth-oauthlib's exchange only: Google answers with scopes spelled as URLs."""
 OAUTHLIB_INSECURE_ENV = "OAUTHLIB_INSECURE_TRANSPORT"
@@ -123,9 +129,11 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     (PASSPHRASE_COMMAND_ENV, "a command whose output is the passphrase (tried first)"),
     (PASSPHRASE_FILE_ENV, "a file whose first line is the passphrase (tried second)"),
     (PASSPHRASE_ENV, "the passphrase itself (tried third)"),
-    (NEW_PASSPHRASE_ENV, "the new passphrase for tokendeck passphrase change"),
+    (NEW_PASSPHRASE_ENV, "the new passphrase for passphrase change and backup --passphrase"),
     (NO_AGENT_ENV, "set: never use an agent; every command opens the vault"),
     (AUDIT_DAYS_ENV, f"days of audit log to keep (default {AUDIT_KEEP_DAYS})"),
     (RUNTIME_DIR_ENV, "where the agent's socket goes (else under $TMPDIR)"),
+    (GH_CONFIG_DIR_ENV, "import gh: GitHub CLI's configuration directory (holding hosts.yml)"),
+    (NETRC_ENV, "import netrc: the netrc file to read (default ~/.netrc)"),
 )
 """What ``tokendeck --help`` lists: the variables a user may set (the fault-injection one is for tests)."""

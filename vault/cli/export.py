@@ -179,7 +179,7 @@ def _list(args: argparse.Namespace) -> int:
 
         if bindings:
             shown = [[b.credential, b.target, b.path, b.key] for b in bindings]
-            sys.stdout.write(table([["NAME", "TARGET", "PATH", "KEY"], *shown]))
+            sys.stdout.write(table([["NAME", "TARGET", "FILE", "KEY"], *shown]))
         else:
             terminal.notice("no plaintext exports (tokendeck export TARGET --plaintext makes one)")
         return 0

@@ -53,7 +53,8 @@ def cmd_import_gh(args: argparse.Namespace) -> int:
     from vault.services.import_sources import gh_hosts_file, read_gh
 
     path = Path(args.file) if args.file else gh_hosts_file(os.environ)
-    return _import(args, path, lambda: read_gh(path))
+    shredding = "Shredding it signs gh out (gh auth login then keeps its token in the OS keyring)."
+    return _import(args, path, lambda: read_gh(path), shredding=shredding)
 
 
 def cmd_import_dotenv(args: argparse.Namespace) -> int:
@@ -100,6 +101,7 @@ def _import(
     read: Callable[[], Iterable[Incoming | Skipped]],
     *,
     store: Callable[[Vault, Plan], int] | None = None,
+    shredding: str = "",
 ) -> int:
     from vault.services.imports import apply, plan
 
@@ -126,21 +128,21 @@ def _import(
                 return 1
         done = store(vault, planned) if store else apply(vault, planned)
     terminal.notice(f"imported {done} credential{'s' if done != 1 else ''} from {path}")
-    _offer_shred(args, path, planned)
+    _offer_shred(args, path, planned, shredding)
     return 0
 
 
-def _offer_shred(args: argparse.Namespace, path: Path, planned: Plan) -> None:
+def _offer_shred(args: argparse.Namespace, path: Path, planned: Plan, shredding: str) -> None:
+    """Shred the source when asked (``--shred``, or yes on a terminal); else say it is still there."""
     from vault.services.imports import shred
 
     if not planned.plaintext:
         return
-    if args.shred or (
-        terminal.interactive() and terminal.confirm(f"{path} still holds the tokens in plaintext. Shred it now?")
-    ):
+    question = " ".join(
+        part for part in (f"{path} still holds the tokens in plaintext.", shredding, "Shred it now?") if part
+    )
+    if args.shred or (terminal.interactive() and terminal.confirm(question)):
         shred(path)
         terminal.notice(f"shredded {path} (on SSDs and copy-on-write disks old blocks may survive)")
     else:
-        terminal.notice(
-            f"{path} still holds the tokens in plaintext: delete it when you are ready (--shred, or shred -u)"
-        )
+        terminal.notice(f"{path} still holds the tokens in plaintext: delete it when you are ready (--shred, shred -u)")

@@ -17,6 +17,7 @@ from typing import Any
 from vault.core.secret import Secret
 from vault.errors import InvalidInput, NotFound
 from vault.services.imports import Incoming, Skipped, name_for
+from vault.settings import CONFIG_HOME_ENV, GH_CONFIG_DIR_ENV, NETRC_ENV
 
 Found = Iterator[Incoming | Skipped]
 
@@ -30,9 +31,9 @@ _MAX_SOURCE = 1024 * 1024
 
 def gh_hosts_file(env: Mapping[str, str]) -> Path:
     """Where gh keeps ``hosts.yml``: ``$GH_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/gh``, else ``~/.config/gh``."""
-    if env.get("GH_CONFIG_DIR"):
-        return Path(env["GH_CONFIG_DIR"]) / "hosts.yml"
-    config = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    if env.get(GH_CONFIG_DIR_ENV):
+        return Path(env[GH_CONFIG_DIR_ENV]) / "hosts.yml"
+    config = env.get(CONFIG_HOME_ENV) or os.path.join(os.path.expanduser("~"), ".config")
     return Path(config) / "gh" / "hosts.yml"
 
 
@@ -170,7 +171,7 @@ def _dotenv_value(raw: str) -> str | None:
 
 def netrc_file(env: Mapping[str, str]) -> Path:
     """``$NETRC``, as curl and git read it, else ``~/.netrc``."""
-    return Path(env.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc"))
+    return Path(env.get(NETRC_ENV) or os.path.join(os.path.expanduser("~"), ".netrc"))
 
 
 def read_netrc(path: Path) -> Found:
