@@ -72,6 +72,11 @@ def _refresh_now(vault: Vault, args: list[str]) -> list[str]:
     return reports.refresh(vault, name or None, due_within=within or None).fields()
 
 
+def _names(vault: Vault, args: list[str]) -> list[str]:
+    """Every credential's name (for shell completion)."""
+    return [credential.name for credential in vault.credentials()]
+
+
 def _git_map(vault: Vault, args: list[str]) -> list[str]:
     host, name, username = args
     vault.map_git_host(host, name, username or None)
@@ -88,5 +93,6 @@ OPS: dict[str, Handler] = {
     "audit": _audit,
     "refresh-now": _refresh_now,
     "git-map": _git_map,
+    "names": _names,
 }
 """Requests that read the vault; each is what the command of that name does without the agent."""

@@ -76,16 +76,10 @@ def _list(*, as_json: bool) -> int | None:
 def _names() -> int:
     """Credential names for shell completion, one per line, from a running agent; nothing (and
     never a prompt) without one: a TAB must not unlock or wait."""
-    answer = ask("list", "json", "iso")
+    answer = ask("names")
     if answer is None or answer[0] != "0":
         return 0
-    import json
-
-    try:
-        names = [str(row["name"]) for row in json.loads(answer[1])]
-    except (ValueError, KeyError, TypeError):
-        return 0
-    return _write(sys.stdout, "".join(name + "\n" for name in names))
+    return _write(sys.stdout, "".join(name + "\n" for name in answer[1:]))
 
 
 def _exec(args: list[str]) -> int | None:
