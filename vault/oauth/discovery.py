@@ -43,6 +43,16 @@ def discover(name: str, issuer: str, *, transport: httpx.BaseTransport | None = 
         InvalidInput: the issuer or an endpoint is not https (or loopback http).
         ProviderError: no metadata, an ``issuer`` that does not match, no endpoints.
     """
+    overrides, _document = authorization_server(name, issuer, transport=transport)
+    return overrides
+
+
+def authorization_server(
+    name: str, issuer: str, *, transport: httpx.BaseTransport | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """:func:`discover`'s overrides, and the metadata document they were read from (for what a
+    registration does not store, such as the RFC 7591 ``registration_endpoint``).  Raises as
+    :func:`discover`."""
     issuer = check_endpoint(
         issuer.rstrip("/") if urlsplit(issuer).path not in ("", "/") else issuer.rstrip("/"), "issuer"
     )
@@ -85,4 +95,4 @@ def discover(name: str, issuer: str, *, transport: httpx.BaseTransport | None = 
     supported = document.get("scopes_supported")
     if isinstance(supported, list) and "offline_access" not in supported:
         overrides["default_scopes"] = [s for s in ("openid", "email", "profile") if s in supported] or ["openid"]
-    return overrides
+    return overrides, document
