@@ -35,6 +35,7 @@ def loaded_roots(code: str, env: dict[str, str] | None = None) -> set[str]:
 NETWORK_LAYER = (
     "vault.oauth",
     "vault.services.signin",
+    "vault.services.mcp_signin",
     "vault.cli.signin",
     "vault.services.tokens",
     "vault.services.refresher",

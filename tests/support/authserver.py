@@ -65,6 +65,7 @@ from authlib.oauth2.rfc6749 import (
 from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc8628 import (
     DEVICE_CODE_GRANT_TYPE,
@@ -158,6 +159,12 @@ class Settings:
         userinfo_response_override: ``/userinfo`` returns exactly this.
         metadata_overrides: merged into both metadata documents after validation; a value
             of ``None`` deletes the key (for discovery bad-input tests).
+        resource_indicators: RFC 8707: the resources tokens may be asked for; a token request
+            (code or refresh) whose ``resource`` is not one of them gets ``invalid_target``.
+            ``None``: ``resource`` is recorded but not checked.
+        dynamic_registration: RFC 7591 at ``/register`` (Authlib's ``ClientRegistrationEndpoint``,
+            open: no initial access token), advertised as ``registration_endpoint``.
+        registration_refusal: ``/register`` answers 400 with this RFC 7591 §3.2.2 error.
     """
 
     access_token_lifetime: int | None = 3600
@@ -181,6 +188,9 @@ class Settings:
     device_authorization_response_override: Override | None = None
     userinfo_response_override: Override | None = None
     metadata_overrides: dict[str, Any] = field(default_factory=dict)
+    resource_indicators: tuple[str, ...] | None = None
+    dynamic_registration: bool = False
+    registration_refusal: str | None = None
 
 
 def _is_loopback_ip(host: str | None) -> bool:
@@ -365,6 +375,8 @@ class TokenRequestRecord:
     redirect_uri: str | None
     scope: str | None
     overridden: bool
+    resource: str | None = None
+    """RFC 8707 ``resource``, as sent."""
 
 
 @dataclass(frozen=True)
@@ -403,6 +415,8 @@ class _Store:
         self.token_log: list[TokenRequestRecord] = []
         self.revocation_log: list[RevocationRecord] = []
         self.authorization_log: list[dict[str, str]] = []
+        self.registrations: list[dict[str, Any]] = []
+        """Client metadata of every RFC 7591 registration, oldest first."""
         self.errors: list[str] = []
 
     def user(self, username: str) -> User | None:
@@ -704,6 +718,40 @@ class _DeviceAuthorizationEndpoint(DeviceAuthorizationEndpoint):  # type: ignore
         return 200, data, [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
 
 
+class _RegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
+    """RFC 7591 dynamic registration, open to anyone (as MCP servers run it); a public client
+    (``token_endpoint_auth_method=none``) gets no secret."""
+
+    def __init__(self, server: Any, settings: Settings, metadata: Callable[[], dict[str, Any]]) -> None:
+        super().__init__(server)
+        self._settings, self._metadata = settings, metadata
+
+    def authenticate_token(self, request: Any) -> str:
+        return "anonymous"
+
+    def get_server_metadata(self) -> dict[str, Any]:
+        return self._metadata()
+
+    def generate_client_secret(self, request: Any) -> str | None:
+        data = request.payload.data or {}
+        return None if data.get("token_endpoint_auth_method", "client_secret_basic") == "none" else generate_token(32)
+
+    def save_client(self, client_info: dict[str, Any], client_metadata: dict[str, Any], request: Any) -> Client:
+        method = client_metadata.get("token_endpoint_auth_method", "client_secret_basic")
+        client = Client(
+            client_id=client_info["client_id"],
+            client_secret=client_info.get("client_secret"),
+            redirect_uris=tuple(client_metadata.get("redirect_uris", ())),
+            scope=client_metadata.get("scope") or DEFAULT_SCOPE,
+            token_endpoint_auth_method=method,
+            grant_types=tuple(client_metadata.get("grant_types") or ("authorization_code",)),
+        )
+        store = _store_of(self)
+        store.clients[client.client_id] = client
+        store.registrations.append(dict(client_metadata))
+        return client
+
+
 class _RevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = list(AUTH_METHODS)
 
@@ -918,6 +966,8 @@ class AuthServer:
     def metadata(self) -> dict[str, Any]:
         """The RFC 8414 document as currently served (overrides applied)."""
         document = dict(self._base_metadata)
+        if self.settings.dynamic_registration:
+            document["registration_endpoint"] = self.url("/register")  # after validation: loopback http
         if not self.settings.iss_parameter:
             document.pop("authorization_response_iss_parameter_supported", None)
         for key, value in self.settings.metadata_overrides.items():
@@ -976,6 +1026,11 @@ class AuthServer:
             credential.decision = (username, approved)
 
     # -- observations ------------------------------------------------------------------
+
+    def registrations(self) -> list[dict[str, Any]]:
+        """Client metadata of every RFC 7591 registration so far, oldest first."""
+        with self._store.lock:
+            return [dict(r) for r in self._store.registrations]
 
     def token_requests(self) -> list[TokenRequestRecord]:
         """Every ``POST /token`` so far, oldest first."""
@@ -1067,6 +1122,7 @@ class AuthServer:
         server.register_grant(_DeviceCodeGrant)
         server.register_endpoint(_RevocationEndpoint)
         server.register_endpoint(_DeviceAuthorizationEndpoint(server))
+        server.register_endpoint(_RegistrationEndpoint(server, self.settings, self.metadata))
         issuer_parameter = _IssuerParameter(store)
         server.register_extension(issuer_parameter)
         protector = ResourceProtector()
@@ -1136,6 +1192,9 @@ class AuthServer:
         def token() -> Response:
             with store.lock:
                 override = self.settings.token_response_override
+                allowed = self.settings.resource_indicators
+                if override is None and allowed is not None and flask.request.form.get("resource") not in allowed:
+                    override = (400, "application/json", b'{"error": "invalid_target"}')
                 response = _override_response(override) if override is not None else server.create_token_response()
                 store.token_log.append(_token_record(flask.request, response, overridden=override is not None))
                 return cast(Response, response)
@@ -1211,6 +1270,17 @@ class AuthServer:
                 assert user is not None
                 return flask.jsonify(user.userinfo())
 
+        @app.post("/register")
+        def register() -> Response:
+            with store.lock:
+                if not self.settings.dynamic_registration:
+                    return Response("not found", status=404)
+                refusal = self.settings.registration_refusal
+                if refusal is not None:
+                    body = {"error": refusal, "error_description": "registration refused by this server"}
+                    return cast(Response, flask.jsonify(body)), 400  # type: ignore[return-value]
+                return cast(Response, server.create_endpoint_response("client_registration"))
+
         @app.get("/.well-known/oauth-authorization-server")
         @app.get("/.well-known/openid-configuration")
         def metadata() -> Response:
@@ -1255,6 +1325,7 @@ def _token_record(request: flask.Request, response: Response, *, overridden: boo
         redirect_uri=form.get("redirect_uri"),
         scope=form.get("scope"),
         overridden=overridden,
+        resource=form.get("resource"),
     )
 
 

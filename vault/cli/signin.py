@@ -17,8 +17,18 @@ if TYPE_CHECKING:
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("login", help="sign in to a provider in your browser and store the token")
-    p.add_argument("provider", help="a registered provider (see tokendeck provider list)")
+    p = sub.add_parser(
+        "login",
+        help="sign in to a provider (or, with --mcp URL, an MCP server) in your browser and store the token",
+    )
+    p.add_argument("provider", nargs="?", help="a registered provider (see tokendeck provider list)")
+    p.add_argument(
+        "--mcp",
+        metavar="URL",
+        help="sign in to the MCP server at URL: its authorization server is found from the URL (RFC 9728), "
+        "and tokendeck registers itself there when it allows (RFC 7591)",
+    )
+    p.add_argument("--client-id", help="with --mcp: a client id registered there, where it has no dynamic registration")
     p.add_argument("--name", help="the credential's name (default: the provider, or PROVIDER-ACCOUNT)")
     p.add_argument("--device", action="store_true", help="use the device code flow (enter a code on any device)")
     p.add_argument("--no-browser", action="store_true", help="print the URL and paste back where the browser went")
@@ -67,8 +77,15 @@ def _timeout(text: str | None) -> float:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
+    from vault.errors import InvalidInput
     from vault.services.signin import login
 
+    if bool(args.provider) == bool(args.mcp):
+        raise InvalidInput("name a provider, or give --mcp URL")
+    if args.mcp:
+        return _login_mcp(args)
+    if args.client_id:
+        raise InvalidInput("--client-id goes with --mcp (for a provider: tokendeck provider add NAME --client-id ID)")
     timeout = _timeout(args.timeout)
     with terminal.open_vault() as vault:
         credential = login(
@@ -83,4 +100,27 @@ def cmd_login(args: argparse.Namespace) -> int:
         )
     who = f" as {credential.account}" if credential.account else ""
     terminal.notice(f"signed in to {args.provider}{who}; stored as {credential.name}")
+    return 0
+
+
+def _login_mcp(args: argparse.Namespace) -> int:
+    from vault.errors import InvalidInput
+    from vault.services.mcp_signin import login_mcp
+
+    if args.device:
+        raise InvalidInput("--device does not go with --mcp: MCP sign-in is in the browser (or --no-browser)")
+    timeout = _timeout(args.timeout)
+    with terminal.open_vault() as vault:
+        credential = login_mcp(
+            vault,
+            args.mcp,
+            TerminalSignIn(),
+            name=args.name,
+            client_id=args.client_id,
+            no_browser=args.no_browser,
+            timeout=timeout,
+            notice=terminal.notice,
+        )
+    who = f" as {credential.account}" if credential.account else ""
+    terminal.notice(f"signed in to {credential.extras.get('mcp_url')}{who}; stored as {credential.name}")
     return 0

@@ -94,6 +94,7 @@ class Provider:
     identity: Identity | None = None
     accessible_resources_url: str | None = None
     iss_parameter_supported: bool = False
+    resource: str | None = None
     requires: tuple[str, ...] = ()
     template: bool = False
     client_library: Literal["authlib", "google-auth-oauthlib"] = "authlib"

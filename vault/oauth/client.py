@@ -106,6 +106,8 @@ class OAuthClient:
         if p.scope_param != "scope" and scope:
             extra[p.scope_param] = scope
             scope = None
+        if p.resource is not None:
+            extra["resource"] = p.resource  # RFC 8707 §2.1
         if verifier is not None:
             extra["code_challenge"] = create_s256_code_challenge(verifier)
             extra["code_challenge_method"] = "S256"
@@ -128,6 +130,8 @@ class OAuthClient:
         if p.token_url is None:
             raise ProviderError(p.key, "no_endpoint", "no token endpoint is configured")
         redirect_uri = fields.pop("redirect_uri", None)
+        if p.resource is not None:
+            fields.setdefault("resource", p.resource)  # RFC 8707 §2.2: on every token request, refreshes too
         body = prepare_token_request(grant_type, "", redirect_uri=redirect_uri, **fields)
         try:
             response = self.post(p.token_url, body)

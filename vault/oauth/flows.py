@@ -160,7 +160,8 @@ def device_sign_in(
         raise InvalidInput(f"{provider.key} has no device sign-in; sign in with the browser instead")
     with OAuthClient(provider, registration, transport) as client:
         try:
-            response = client.post(provider.device_authorization_url, form({"scope": " ".join(scopes)}))
+            fields = {"scope": " ".join(scopes), **({"resource": provider.resource} if provider.resource else {})}
+            response = client.post(provider.device_authorization_url, form(fields))
         except httpx.HTTPError as exc:
             raise ProviderError(provider.key, "network", f"device endpoint: {describe_failure(exc)}") from None
         data = json_object(response, provider.key, "the device authorization response")

@@ -160,3 +160,53 @@ def _challenge(http: httpx.Client, resource: str, name: str) -> str | None:
             name, "no_sign_in", f"{resource} answered HTTP {response.status_code}, not 401: it does not ask for sign-in"
         )
     return metadata_from_challenge(response.headers.get("www-authenticate", ""))
+
+
+REDIRECT_URI = "http://127.0.0.1/callback"
+"""What a dynamically registered client registers: the loopback listener's, any port (RFC 8252 §7.3)."""
+
+
+def register_client(
+    registration_url: str, scopes: list[str], *, name: str = "mcp", transport: httpx.BaseTransport | None = None
+) -> str:
+    """Register tokendeck as a public native client (RFC 7591 §3.1): the client id it gets.
+
+    Raises:
+        InvalidInput: the endpoint is not https (or loopback http).
+        ProviderError: the server refused (``registration_refused``, with its RFC 7591
+            §3.2.2 error code), or answered without a client id.
+    """
+    import json
+
+    url = check_endpoint(registration_url, "registration endpoint")
+    metadata = {
+        "client_name": "tokendeck",
+        "redirect_uris": [REDIRECT_URI],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        **({"scope": " ".join(scopes)} if scopes else {}),
+    }
+    with new_client(transport) as http:
+        try:
+            response = http.post(
+                url,
+                content=json.dumps(metadata),
+                headers={"Content-Type": "application/json", "Accept": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise ProviderError(name, "network", f"client registration: {describe_failure(exc)}") from None
+    try:
+        answer = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        answer = None
+    if response.status_code not in (200, 201):
+        code = answer.get("error") if isinstance(answer, dict) and isinstance(answer.get("error"), str) else None
+        why = f" ({code[:80]})" if code else ""
+        raise ProviderError(
+            name, "registration_refused", f"the server refused to register tokendeck (HTTP {response.status_code}){why}"
+        )
+    client_id = answer.get("client_id") if isinstance(answer, dict) else None
+    if not isinstance(client_id, str) or not client_id or not client_id.isprintable() or len(client_id) > 500:
+        raise ProviderError(name, "bad_response", "the client registration answer holds no usable client id")
+    return client_id

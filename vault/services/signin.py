@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import httpx
 
@@ -51,8 +51,10 @@ def login(
     notice: Callable[[str], None] = lambda message: None,
     timings: Timings | None = None,
     cancel: threading.Event | None = None,
+    extras: Mapping[str, str] | None = None,
 ) -> Credential:
-    """Sign in to ``provider_name`` with its stored registration and store the result.
+    """Sign in to ``provider_name`` with its stored registration and store the result
+    (with ``extras`` among the credential's facts).
 
     Raises:
         NotFound: no registration for the provider.
@@ -87,7 +89,12 @@ def login(
         notice(f"signed in, but {warning}; the credential is stored without an account")
     started = time.perf_counter()
     credential = _credential(
-        name or default_name(vault, provider.key, account), provider, tokens, account, identity_extras, vault
+        name or default_name(vault, provider.key, account),
+        provider,
+        tokens,
+        account,
+        {**identity_extras, **(extras or {})},
+        vault,
     )
     vault.save(credential, replace=True, action="login")
     if timings is not None:
