@@ -27,6 +27,25 @@ def get_token(name: str, *, home: Home = None) -> str:
         return v.token(name)
 
 
+def bearer_token(name: str, *, force: bool = False, home: Home = None) -> str:
+    """:func:`get_token`, or with ``force`` a token refreshed now (after a server said 401):
+    the one rule the ``httpx`` auth and the MCP bridge both send tokens by.
+
+    Raises:
+        as :func:`get_token`, and ProviderError when a forced refresh fails.
+    """
+    if not force:
+        return get_token(name, home=home)
+    answer = result("refresh", name, home=home)
+    if answer is not None:
+        return answer[0]
+    with open_vault(home) as v:
+        from vault.services.tokens import refresh
+
+        refresh(v, name, force=True)
+        return v.token(name)
+
+
 def google_credentials(name: str, *, home: Home = None) -> Any:
     """``google.oauth2.credentials.Credentials`` for ``name`` whose refreshes go through
     the vault: rotation-safe, stored, and audited like every other refresh."""

@@ -8,9 +8,6 @@ from collections.abc import Generator
 
 import httpx
 
-from vault.agent.wire import result
-from vault.services.opening import open_vault
-
 
 class VaultAuth(httpx.Auth):
     """Authenticate httpx requests with a credential from the vault.
@@ -28,15 +25,9 @@ class VaultAuth(httpx.Auth):
         return f"VaultAuth({self.name!r})"
 
     def _token(self, force: bool) -> str:
-        answer = result("refresh" if force else "token", self.name, home=self.home)
-        if answer is not None:
-            return answer[0]
-        with open_vault(self.home) as v:
-            if force:
-                from vault.services.tokens import refresh
+        from vault.integrations.api import bearer_token
 
-                refresh(v, self.name, force=True)
-            return v.token(self.name)
+        return bearer_token(self.name, force=force, home=self.home)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers["Authorization"] = f"Bearer {self._token(force=False)}"
