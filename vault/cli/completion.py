@@ -25,7 +25,19 @@ from vault.cli.parser import build_parser
 NAMES_COMMAND = "tokendeck completion names"
 
 _CREDENTIAL_COMMANDS = frozenset(
-    {"show", "token", "rm", "rename", "refresh", "revoke", "git-credential", "export", "unexport", "audit"}
+    {
+        "show",
+        "token",
+        "rm",
+        "rename",
+        "refresh",
+        "revoke",
+        "git-credential",
+        "export",
+        "unexport",
+        "audit",
+        "mcp-bridge",
+    }
 )
 _CREDENTIAL_DESTS = frozenset({"name", "old"})
 

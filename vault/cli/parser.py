@@ -21,6 +21,7 @@ from vault.cli import (
     git,
     imports,
     lifecycle,
+    mcp_bridge,
     providers,
     setup,
     signin,
@@ -49,6 +50,7 @@ GROUPS = (
     git,
     backup,
     imports,
+    mcp_bridge,
 )
 """Each adds its commands to ``tokendeck --help``, in this order."""
 

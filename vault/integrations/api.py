@@ -8,9 +8,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from vault.agent.wire import result
-from vault.services.opening import open_vault
-
 Home = str | os.PathLike[str] | None
 
 
@@ -20,30 +17,9 @@ def get_token(name: str, *, home: Home = None) -> str:
     Raises:
         VaultLocked, NotFound, NeedsSignIn, ProviderError: as the CLI's ``token``.
     """
-    answer = result("token", name, home=home)
-    if answer is not None:
-        return answer[0]
-    with open_vault(home) as v:
-        return v.token(name)
+    from vault.integrations.bearer import bearer_token
 
-
-def bearer_token(name: str, *, force: bool = False, home: Home = None) -> str:
-    """:func:`get_token`, or with ``force`` a token refreshed now (after a server said 401):
-    the one rule the ``httpx`` auth and the MCP bridge both send tokens by.
-
-    Raises:
-        as :func:`get_token`, and ProviderError when a forced refresh fails.
-    """
-    if not force:
-        return get_token(name, home=home)
-    answer = result("refresh", name, home=home)
-    if answer is not None:
-        return answer[0]
-    with open_vault(home) as v:
-        from vault.services.tokens import refresh
-
-        refresh(v, name, force=True)
-        return v.token(name)
+    return bearer_token(name, home=home)
 
 
 def google_credentials(name: str, *, home: Home = None) -> Any:

@@ -25,7 +25,7 @@ class VaultAuth(httpx.Auth):
         return f"VaultAuth({self.name!r})"
 
     def _token(self, force: bool) -> str:
-        from vault.integrations.api import bearer_token
+        from vault.integrations.bearer import bearer_token
 
         return bearer_token(self.name, force=force, home=self.home)
 

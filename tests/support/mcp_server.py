@@ -1,0 +1,89 @@
+"""A real MCP server on loopback, built with the official ``mcp`` SDK: streamable HTTP, two
+tools, and bearer tokens checked against the loopback Authlib authorization server (its
+``/userinfo``, which is bearer-protected there, answers for a token the way introspection
+would: 200 for a live token, 401 for a revoked or expired one).  The SDK serves the RFC 9728
+metadata and the 401 challenge itself."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import httpx
+import uvicorn
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.mcpserver import MCPServer
+
+
+@dataclass
+class Seen:
+    """What the MCP server saw: the tokens it accepted and refused, in order."""
+
+    accepted: list[str] = field(default_factory=list)
+    refused: int = 0
+    refuse_all: bool = False
+    """Set: every token is refused, however fresh (a server that answers 401 to anything)."""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _UserinfoVerifier:
+    """Checks a bearer token by asking the authorization server's ``/userinfo`` with it."""
+
+    def __init__(self, issuer: str, resource: str, seen: Seen) -> None:
+        self.issuer, self.resource, self.seen = issuer, resource, seen
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        async with httpx.AsyncClient() as http:
+            answer = await http.get(f"{self.issuer}/userinfo", headers={"Authorization": f"Bearer {token}"})
+        with self.seen.lock:
+            if answer.status_code != 200 or self.seen.refuse_all:
+                self.seen.refused += 1
+                return None
+            self.seen.accepted.append(token)
+        sub = str(answer.json().get("sub", ""))
+        return AccessToken(token=token, client_id="unknown", scopes=[], resource=self.resource, subject=sub)
+
+
+@contextmanager
+def running_mcp_server(issuer: str) -> Iterator[tuple[str, Seen]]:
+    """An MCP server at ``http://127.0.0.1:PORT/mcp`` that trusts ``issuer``; yields its URL
+    and what it saw."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{sock.getsockname()[1]}/mcp"
+    seen = Seen()
+    server = MCPServer(
+        "tokendeck-test-tools",
+        log_level="WARNING",
+        token_verifier=_UserinfoVerifier(issuer, url, seen),
+        auth=AuthSettings(issuer_url=issuer, resource_server_url=url, validate_token_resource=True),
+    )
+
+    @server.tool()
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    @server.tool()
+    def echo(text: str) -> str:
+        """Say it back."""
+        return text
+
+    app = server.streamable_http_app()
+    runner = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=runner.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not runner.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        yield url, seen
+    finally:
+        runner.should_exit = True
+        thread.join(10)
+        sock.close()
