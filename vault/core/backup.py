@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from vault.core.keys import KeySlot
-from vault.core.paths import fsync_dir
+from vault.core.paths import private_atomic
 from vault.errors import InvalidInput, VaultCorrupt
 
 FORMAT = 1
@@ -61,23 +61,9 @@ class Manifest:
 
 def write(path: Path, database: Path, manifest: Manifest) -> None:
     """Write the backup to ``path`` atomically (a 0600 file beside it, fsync, rename)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
-                archive.writestr(MANIFEST, json.dumps(manifest.to_json(), indent=2) + "\n")
-                archive.write(database, DATABASE)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        raise
-    fsync_dir(path.parent)
+    with private_atomic(path) as out, zipfile.ZipFile(out, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest.to_json(), indent=2) + "\n")
+        archive.write(database, DATABASE)
 
 
 def read_manifest(path: Path) -> Manifest:

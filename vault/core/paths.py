@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from vault.errors import VaultUnusable
 from vault.settings import HOME_ENV
@@ -88,13 +90,21 @@ def create_private_file(path: Path) -> None:
 
 def write_private_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` atomically: a 0600 temp file beside it, fsync, rename."""
+    with private_atomic(path) as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def private_atomic(path: Path) -> Iterator[BinaryIO]:
+    """A file to write that replaces ``path`` atomically when the block ends: created 0600
+    beside it, fsync-ed, renamed over ``path``; removed instead if the block raises."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
