@@ -194,3 +194,23 @@ def test_a_two_minute_session_across_20_second_tokens_through_the_agent(
     assert [t.status for t in auth_server.token_requests() if t.grant_type == "refresh_token"][-refreshes:] == [
         200
     ] * refreshes
+
+
+def test_the_entry_export_bridge_writes_is_what_a_client_starts(
+    signed_in: tuple[str, Seen, dict[str, str]], cli: CliRunner, tmp_path: Path
+) -> None:
+    """The file Claude Desktop reads (which cannot hold a remote server) now reaches the remote one."""
+    _url, seen, env = signed_in
+    config = tmp_path / "claude_desktop_config.json"
+    assert cli("export", "claude-desktop", "--name", "tools", "--bridge", "--file", str(config)).code == 0
+    written = json.loads(config.read_text())["mcpServers"]["tools"]
+
+    async def call() -> str:
+        params = StdioServerParameters(command=written["command"], args=written["args"], env=env)
+        with (tmp_path / "bridge.err").open("w") as err:
+            async with stdio_client(params, errlog=err) as (read, write), ClientSession(read, write) as session:
+                await session.initialize()
+                answer = await session.call_tool("echo", {"text": "from the config"})
+                return str(answer.structured_content)
+
+    assert anyio.run(call) == "{'result': 'from the config'}" and seen.accepted

@@ -85,6 +85,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--host", help="netrc: the machine")
     p.add_argument("--login", help="netrc: the login (default: the entry's current one)")
     p.add_argument("--plaintext", action="store_true", help="write the token itself (re-written on refresh)")
+    p.add_argument(
+        "--bridge",
+        action="store_true",
+        help="MCP targets: a stdio entry running tokendeck mcp-bridge NAME, for a credential from login --mcp "
+        "(any client, even Claude Desktop and Zed, reaches the remote server; --server defaults to NAME)",
+    )
     p.add_argument("--force", action="store_true", help="plaintext even into a file git tracks or does not ignore")
     p.add_argument("--dry-run", action="store_true", help="print the diff preview; write nothing")
     p.add_argument("--list", action="store_true", help="list plaintext export bindings")
@@ -122,13 +128,14 @@ def _spec(args: argparse.Namespace) -> Spec:
         target=args.target,
         name=args.name,
         var=args.var,
-        server=args.server,
+        server=args.server or (args.name if args.bridge else None),
         host=args.host,
         login=args.login,
         command=tuple(command),
         plaintext=args.plaintext,
         url=args.url,
         header=args.header,
+        bridge=args.bridge,
     )
     check_spec(spec)
     return spec

@@ -154,6 +154,9 @@ def merge_server(
     if server is not None and not isinstance(server, MutableMapping):
         raise InvalidInput(f"{where}.{name} is not an object; not changed")
     has_url = server is not None and _url_key(fmt, server) is not None
+    if spec.bridge:
+        _merge_bridge(spec, fmt, servers, server, has_url, where, new_table)
+        return Merged([], None)
     if refresh:
         if server is None:
             raise InvalidInput(f"{where} has no server {name!r} any more; not re-created")
@@ -233,6 +236,34 @@ def tokendeck_command() -> str:
     if os.path.isfile(beside) and os.access(beside, os.X_OK):
         return beside
     return shutil.which("tokendeck") or "tokendeck"
+
+
+def _merge_bridge(
+    spec: Spec,
+    fmt: McpFormat,
+    servers: MutableMapping[str, Any],
+    server: MutableMapping[str, Any] | None,
+    has_url: bool,
+    where: str,
+    new_table: Callable[[], MutableMapping[str, Any]],
+) -> None:
+    """The entry runs ``tokendeck mcp-bridge NAME`` (by absolute path): a stdio server, so it
+    works in every client, and the token stays in the vault."""
+    name = str(spec.server)
+    if has_url:
+        raise InvalidInput(
+            f"{where}.{name} is a remote server (URL); --bridge writes a stdio one: remove it first, or pick "
+            "another --server"
+        )
+    if server is None:
+        servers[name] = new_table()
+        server = servers[name]  # tomlkit hands back its own container
+        for key, value in fmt.fixed:
+            server[key] = value
+    for key, value in fmt.fixed:
+        if key in server and server[key] != value:
+            raise InvalidInput(f"{where}.{name} has {key} = {server[key]!r}, not {value!r}; not supported yet")
+    server["command"], server["args"] = tokendeck_command(), ["mcp-bridge", spec.name]
 
 
 def _unwrap(server: MutableMapping[str, Any]) -> tuple[list[str], list[str]]:

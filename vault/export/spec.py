@@ -106,6 +106,9 @@ class Spec:
     """A remote MCP server's URL (``--url``, or the entry's own once the file is read); None: stdio."""
     header: str | None = None
     """The HTTP header a remote server gets the token in (``--header``; None: ``Authorization``)."""
+    bridge: bool = False
+    """A stdio entry that runs ``tokendeck mcp-bridge NAME`` (an MCP credential's remote server,
+    for any client, with nothing secret in the file)."""
 
     @property
     def header_name(self) -> str:

@@ -48,6 +48,13 @@ def check_spec(spec: Spec) -> None:
         raise InvalidInput(
             f"--var {spec.var!r} is not a valid environment variable name (letters, digits, _; not a digit first)"
         )
+    if spec.bridge:
+        if spec.target not in MCP_TARGETS:
+            raise InvalidInput(f"--bridge writes an MCP server entry; {spec.target} holds none")
+        given = [flag for flag, value in (("--var", spec.var), ("--url", spec.url), ("--header", spec.header),
+                 ("--command", spec.command), ("--plaintext", spec.plaintext)) if value]  # fmt: skip
+        if given:
+            raise InvalidInput(f"--bridge runs tokendeck mcp-bridge, which needs no {' or '.join(given)}")
     if spec.target in MCP_TARGETS:
         _check_mcp(spec)
     elif spec.url is not None or spec.header is not None:

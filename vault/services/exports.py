@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from vault.core.model import Credential
 from vault.core.repository import Repository
 from vault.errors import InvalidInput
 from vault.export import Plan, Spec, plan
@@ -37,6 +38,8 @@ class ExportingVault(Protocol):
     """What an export needs of the vault (:class:`vault.services.tokens.Vault` is one)."""
 
     def token(self, name: str) -> str: ...
+
+    def get(self, name: str) -> Credential: ...
 
     def record(
         self, action: str, outcome: str, *, credential: str | None = None, detail: str | None = None
@@ -86,6 +89,10 @@ def plan_export(vault: ExportingVault, spec: Spec, path: Path, *, force: bool = 
         InvalidInput, TargetUnwritable: the file cannot take it (see :mod:`vault.export`).
     """
     token = vault.token(spec.name)
+    if spec.bridge and not vault.get(spec.name).extras.get("mcp_url"):
+        raise InvalidInput(
+            f"{spec.name} is not an MCP server's credential: --bridge needs one (tokendeck login --mcp URL)"
+        )
     change = plan(spec, path, token if spec.plaintext else None)
     if spec.plaintext and not force:
         refusal = git_refusal(path)
