@@ -3,7 +3,7 @@ every one plain text, none of them a secret."""
 
 from __future__ import annotations
 
-from vault.core.model import COUNTDOWN_STOPPED, Credential
+from vault.core.model import COUNTDOWN_STOPPED, MCP_URL_EXTRA, Credential
 from vault.core.timefmt import iso, moment
 
 FACTS: tuple[tuple[str, str], ...] = (
@@ -11,6 +11,7 @@ FACTS: tuple[tuple[str, str], ...] = (
     ("provider", "Provider"),
     ("kind", "Kind"),
     ("account", "Account"),
+    ("server", "MCP server"),
     ("status", "Status"),
     ("token_type", "Token type"),
     ("scopes", "Scopes"),
@@ -30,10 +31,13 @@ OAUTH_ONLY = frozenset({"token_type", "refresh"})
 
 
 def hidden_facts(credential: Credential) -> frozenset[str]:
-    """The facts not shown for ``credential``: the OAuth-only ones for a static token, and empty extras."""
+    """The facts not shown for ``credential``: the OAuth-only ones for a static token, empty
+    extras, and the MCP server of one that is not an MCP server's."""
     hidden = set() if credential.kind == "oauth" else set(OAUTH_ONLY)
     if not credential.extras:
         hidden.add("extras")
+    if not credential.extras.get(MCP_URL_EXTRA):
+        hidden.add("server")
     return frozenset(hidden)
 
 
@@ -55,6 +59,7 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
         "provider": c.provider,
         "kind": c.kind,
         "account": c.account or "-",
+        "server": str(c.extras.get(MCP_URL_EXTRA) or "-"),
         "status": status.replace("_", " "),
         "token_type": c.token_type or "-",
         "scopes": " ".join(c.scopes) or "-",

@@ -126,8 +126,8 @@ async def test_every_fact_of_a_static_token(samples: tuple[Vault, FrozenClock]) 
         assert fact(screen, "last_used") == "never"
         assert fact(screen, "last_error") == "HTTP 401 from the API"
         assert fact(screen, "created") == "2026-05-28T20:26:40Z (3h ago)"
-        # OAuth-only facts and empty extras are hidden for a static token.
-        for key in ("token_type", "refresh", "extras"):
+        # OAuth-only facts, empty extras and the MCP server are hidden for a static token.
+        for key in ("token_type", "refresh", "extras", "server"):
             assert not screen.query_one(f"#fact-{key}", Static).display
             assert not screen.query_one(f"#label-{key}", Static).display
         assert screen.query_one("#fact-status", Static).has_class("status-expiring")
@@ -150,6 +150,16 @@ async def test_every_fact_of_an_oauth_credential(samples: tuple[Vault, FrozenClo
         assert fact(screen, "refresh").startswith("held; expires 2026-06-27T23:26:40Z (in 30d)")
         assert fact(screen, "expires") == "2026-05-29T00:26:40Z (in 1h)"
         assert screen.query_one("#fact-refresh", Static).display
+
+
+async def test_an_mcp_servers_credential_shows_its_server(samples: tuple[Vault, FrozenClock]) -> None:
+    vault, clock = samples
+    vault.add_static("tools", provider="api-key", token="tok-tools", extras={"mcp_url": "https://mcp.example.com/mcp"})
+    app = make_app(vault, clock, settings=FAST)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, "tools")
+        assert fact(screen, "server") == "https://mcp.example.com/mcp"
+        assert screen.query_one("#fact-server", Static).display and screen.query_one("#label-server", Static).display
 
 
 async def test_the_countdown_ticks_with_the_clock(samples: tuple[Vault, FrozenClock]) -> None:

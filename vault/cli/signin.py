@@ -104,6 +104,7 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def _login_mcp(args: argparse.Namespace) -> int:
+    from vault.core.model import MCP_URL_EXTRA
     from vault.errors import InvalidInput
     from vault.services.mcp_signin import login_mcp
 
@@ -122,5 +123,5 @@ def _login_mcp(args: argparse.Namespace) -> int:
             notice=terminal.notice,
         )
     who = f" as {credential.account}" if credential.account else ""
-    terminal.notice(f"signed in to {credential.extras.get('mcp_url')}{who}; stored as {credential.name}")
+    terminal.notice(f"signed in to {credential.extras.get(MCP_URL_EXTRA)}{who}; stored as {credential.name}")
     return 0

@@ -50,6 +50,9 @@ STATUSES: tuple[Status, ...] = (
 )
 """Every status :meth:`Credential.status_at` gives; the README's table says what each means."""
 
+MCP_URL_EXTRA = "mcp_url"
+"""The extra of a credential signed in to an MCP server (``tokendeck login --mcp``): the
+server's canonical URL, which the bridge, ``export --bridge`` and the screens read."""
 COUNTDOWN_STOPPED: frozenset[Status] = frozenset({"revoked", "needs_login"})
 """Statuses whose expiry no longer counts down: no token will come from this grant again."""
 

@@ -35,6 +35,7 @@ def server_url(name: str, home: str | os.PathLike[str] | None = None) -> str:
     import json
 
     from vault.agent.wire import result
+    from vault.core.model import MCP_URL_EXTRA
     from vault.errors import InvalidInput
 
     answer = result("show", name, "json", "iso", home=home)
@@ -45,7 +46,7 @@ def server_url(name: str, home: str | os.PathLike[str] | None = None) -> str:
 
         with open_vault(home) as v:
             extras = dict(v.get(name).extras)
-    url = extras.get("mcp_url")
+    url = extras.get(MCP_URL_EXTRA)
     if not isinstance(url, str) or not url:
         raise InvalidInput(f"{name} is not an MCP server's credential (sign in with: tokendeck login --mcp URL)")
     return url

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from vault.core.model import Credential
+from vault.core.model import MCP_URL_EXTRA, Credential
 from vault.core.repository import Repository
 from vault.errors import InvalidInput
 from vault.export import Plan, Spec, plan
@@ -89,7 +89,7 @@ def plan_export(vault: ExportingVault, spec: Spec, path: Path, *, force: bool = 
         InvalidInput, TargetUnwritable: the file cannot take it (see :mod:`vault.export`).
     """
     token = vault.token(spec.name)
-    if spec.bridge and not vault.get(spec.name).extras.get("mcp_url"):
+    if spec.bridge and not vault.get(spec.name).extras.get(MCP_URL_EXTRA):
         raise InvalidInput(
             f"{spec.name} is not an MCP server's credential: --bridge needs one (tokendeck login --mcp URL)"
         )

@@ -22,15 +22,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from vault.core.model import ClientRegistration, Credential, check_name
+from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
 from vault.errors import InvalidInput
 from vault.oauth.mcp import McpAuthorization, find, register_client
 from vault.services.registration import RegistrationRequest, prepare, store
 from vault.services.signin import DEFAULT_TIMEOUT, SignInUI, login
 from vault.services.tokens import Vault
-
-SERVER_URL_EXTRA = "mcp_url"
-"""The credential's extra holding its MCP server's canonical URL."""
 
 
 def provider_name(resource: str) -> str:
@@ -69,7 +66,7 @@ def login_mcp(
     registration = _registration(vault, provider, found, client_id, transport, notice)
     return login(
         vault, registration.provider, ui, name=name or provider, no_browser=no_browser, timeout=timeout,
-        transport=transport, notice=notice, extras={SERVER_URL_EXTRA: found.resource},
+        transport=transport, notice=notice, extras={MCP_URL_EXTRA: found.resource},
     )  # fmt: skip
 
 
