@@ -25,8 +25,9 @@ the order alternating, each side with its own fresh tokens from
   agent's socket (``token NAME``, as ``tokendeck token`` asks) by C client threads
   in another process; every answer is a refresh on read inside the agent
   (``_agent_side.py``);
-- B', a second baseline: like B, but a new client per refresh built the way
-  tokendeck's ``OAuthClient`` builds one (``vault.oauth.http.new_client``).
+- B', a second baseline: like B, but a new client per refresh, built the way
+  tokendeck builds its clients (``vault.oauth.http.new_client``; tokendeck's refreshes
+  share one per vault, ``Vault.http_client``).
 
 About connections: tokendeck's vault sends every provider call through one pool of
 keep-alive connections (``vault.oauth.http.KeepAliveTransport``), as B's shared
@@ -352,7 +353,7 @@ PARTS = (
     ("get", "Vault.get (read + decrypt, under the lock)"),
     ("get_client", "Vault.get_client"),
     ("resolve", "providers.resolve"),
-    ("client_init", "OAuthClient() (new httpx client)"),
+    ("client_init", "OAuthClient() (on the vault's shared client)"),
     ("token_request", "token request (HTTP + checks)"),
     ("client_close", "OAuthClient.close"),
     ("token_set", "token_set"),
@@ -594,7 +595,7 @@ def report(r: Results, n: int, c: int, repeats: int, server_kind: str, where: Pa
     print(f"A2 / B = {med_agent / med_b:.2f} through the agent; target <= {AGENT_TARGET}: {verdict}")
     agent_pairs = ", ".join(f"{x / b:.2f}" for x, b in zip(r.agent, r.b, strict=True))
     print(f"         per repeat {agent_pairs}; A2 / A = {med_agent / med_a:.2f} (what the socket round trip adds)")
-    print(f"A / B' = {med_a / med_b2:.2f} (B' builds a new client per refresh, as A does)")
+    print(f"A / B' = {med_a / med_b2:.2f} (B' builds a new client per refresh; A shares one per vault)")
     print(f"B' / B = {med_b2 / med_b:.2f} (a new client object per refresh; both open a connection each time here)")
     commits = statistics.median(r.commits)
     print(f"A's saves per durable commit (group commit): {n / commits:.1f} ({commits:.0f} commits for {n} saves)")

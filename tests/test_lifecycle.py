@@ -396,3 +396,23 @@ def test_delete_waits_for_a_refresh_in_flight(v: vault.Vault, auth_server: AuthS
     refresher.join(10)
     deleter.join(10)
     assert not v.exists("acme")  # deleted after the refresh, not resurrected by it
+
+
+def test_refreshes_share_one_client_that_keeps_no_cookies(v: vault.Vault) -> None:
+    """One ``httpx.Client`` per vault for every refresh, from any thread; a provider's cookie is
+    never kept, so no credential's request carries one another's refresh was given."""
+    sent: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie"))
+        body = {"access_token": f"at-{len(sent)}", "token_type": "Bearer", "expires_in": 3600}
+        return httpx.Response(200, json=body, headers={"Set-Cookie": "session=abc; Path=/"})
+
+    v.http_transport = httpx.MockTransport(answer)
+    shared = v.http_client
+    refresh(v, "acme", force=True)
+    refresh(v, "acme", force=True)
+    assert v.http_client is shared and not shared.is_closed  # not closed after each refresh
+    assert sent == [None, None] and len(shared.cookies.jar) == 0
+    v.http_transport = None
+    assert v.http_client is not shared  # a new transport: a new client on it

@@ -79,15 +79,22 @@ class OAuthClient:
 
     Args:
         transport: an httpx transport (tests plug in ``httpx.MockTransport``).
+        http: a client to use instead of one of its own (the vault's shared one), left open.
     """
 
     def __init__(
-        self, provider: Provider, registration: ClientRegistration, transport: httpx.BaseTransport | None = None
+        self,
+        provider: Provider,
+        registration: ClientRegistration,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        http: httpx.Client | None = None,
     ) -> None:
         self.provider = provider
         self._client_id = registration.client_id
         self._secret = registration.client_secret.reveal() if registration.client_secret else None
-        self.http = new_client(transport)
+        self._owns_http = http is None
+        self.http = http if http is not None else new_client(transport)
 
     def __enter__(self) -> OAuthClient:
         return self
@@ -96,7 +103,8 @@ class OAuthClient:
         self.close()
 
     def close(self) -> None:
-        self.http.close()
+        if self._owns_http:  # a shared client (``http=``) belongs to whoever gave it
+            self.http.close()
 
     def authorization_url(self, *, redirect_uri: str, state: str, verifier: str | None, scopes: Sequence[str]) -> str:
         """The URL the browser is sent to (RFC 6749 §4.1.1, RFC 7636 §4.3)."""

@@ -117,6 +117,14 @@ def new_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
     return httpx.Client(**client_kwargs(transport))
 
 
+def shared_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    """One client for every refresh of a vault's credentials, from any thread (httpx clients
+    are thread-safe): it keeps no cookies, so no credential's request carries another's."""
+    from http.cookiejar import CookieJar, DefaultCookiePolicy
+
+    return httpx.Client(**client_kwargs(transport), cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
+
+
 def describe_failure(exc: httpx.HTTPError) -> str:
     """A short, secret-free reason for a failed request."""
     if isinstance(exc, ResponseTooLarge):

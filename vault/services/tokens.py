@@ -52,6 +52,7 @@ class Vault(Repository):
 
     _http_transport: Any = None
     _keep_alive: Any = None
+    _http_client: Any = None
 
     @property
     def http_transport(self) -> Any:
@@ -70,10 +71,27 @@ class Vault(Repository):
 
     @http_transport.setter
     def http_transport(self, transport: Any) -> None:
-        self._http_transport = transport
+        with _KEEP_ALIVE_LOCK:
+            self._http_transport = transport
+            self._http_client = None  # the next refresh builds one on the new transport
+
+    @property
+    def http_client(self) -> Any:
+        """The ``httpx.Client`` every refresh of this vault sends through: one, on
+        :attr:`http_transport`, shared by every thread (:func:`vault.oauth.http.shared_client`),
+        instead of a new client per refresh."""
+        transport = self.http_transport
+        with _KEEP_ALIVE_LOCK:
+            if self._http_client is None:
+                from vault.oauth.http import shared_client
+
+                self._http_client = shared_client(transport)
+            return self._http_client
 
     def close(self) -> None:
         super().close()
+        if self._http_client is not None:
+            self._http_client.close()  # its transport is the pool (kept open) or the one a test set
         if self._keep_alive is not None:
             self._keep_alive.shutdown()
 
@@ -229,7 +247,7 @@ def _call_token_endpoint(
         fields["redirect_uri"] = str(credential.extras["redirect_uri"])
     for attempt in range(REFRESH_ATTEMPTS):
         try:
-            with in_flight, OAuthClient(provider, registration, vault.http_transport) as client:
+            with in_flight, OAuthClient(provider, registration, http=vault.http_client) as client:
                 return client.token_request("refresh_token", **fields)
         except ProviderError as error:
             if is_dead_grant(error, provider):
