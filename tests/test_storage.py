@@ -12,6 +12,7 @@ import sqlcipher3
 
 import vault
 from vault.core import keys, store
+from vault.core import store as store_module
 from vault.core.migrations import LATEST_VERSION
 from vault.errors import InvalidInput, NoVault, VaultBusy, VaultCorrupt, VaultTooNew, VaultUnusable, WrongPassphrase
 
@@ -250,3 +251,21 @@ def test_a_home_others_can_open_is_made_private_or_refused(home: Path) -> None:
     assert stat.S_IMODE(home.stat().st_mode) == 0o755
     assert sorted((p.name, p.read_bytes()) for p in home.iterdir() if p.is_file()) == before
     os.chown(home, 0, 0)
+
+
+def test_a_group_commit_inside_all_or_nothing_is_part_of_it(home: Path) -> None:
+    """``Store.grouped`` (the refreshes' shared commit) inside this thread's transaction runs as
+    a part of that transaction, undone with it, and takes no other thread's queued work into it
+    (that work must commit on its own, not be lost with this rollback)."""
+    with make_vault(home) as v:
+        v.add_static("one", provider="api-key", token="tok-1")
+        store = v._store
+        theirs = store_module._Work(lambda conn: conn.execute("UPDATE credentials SET account = 'theirs'"))
+        store._queued.append(theirs)  # as another thread's save, waiting for the lock
+        with pytest.raises(RuntimeError), v.all_or_nothing():
+            store.grouped(lambda conn: conn.execute("DELETE FROM credentials WHERE name = 'one'"))
+            assert not v.exists("one")  # seen inside the transaction
+            raise RuntimeError("undo")
+        assert v.exists("one") and not theirs.done and store._queued == [theirs]
+        store.grouped(lambda conn: None)  # the next group commit takes it, as its own thread would
+        assert theirs.done and theirs.error is None and v.get("one").account == "theirs"

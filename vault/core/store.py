@@ -270,6 +270,13 @@ class Store:
         if self.read_only is not None:
             raise VaultUnusable(f"{self.read_only}; nothing was changed")
         self.verify()
+        if self._lock.acquire(blocking=False):  # free, or held by this thread (the lock is re-entrant)
+            try:
+                if self._conn.in_transaction:  # this thread's own transaction: a part of it, and
+                    with self.transaction(bookkeeping=True) as conn:  # never a commit of others' work
+                        return run(conn)
+            finally:
+                self._lock.release()
         work = _Work(run)
         with self._queue_lock:
             self._queued.append(work)
