@@ -77,51 +77,32 @@ def _timeout(text: str | None) -> float:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
+    from vault.core.model import MCP_URL_EXTRA
     from vault.errors import InvalidInput
     from vault.services.signin import login
 
     if bool(args.provider) == bool(args.mcp):
         raise InvalidInput("name a provider, or give --mcp URL")
-    if args.mcp:
-        return _login_mcp(args)
-    if args.client_id:
-        raise InvalidInput("--client-id goes with --mcp (for a provider: tokendeck provider add NAME --client-id ID)")
-    timeout = _timeout(args.timeout)
-    with terminal.open_vault() as vault:
-        credential = login(
-            vault,
-            args.provider,
-            TerminalSignIn(),
-            name=args.name,
-            device=args.device,
-            no_browser=args.no_browser,
-            timeout=timeout,
-            notice=terminal.notice,
-        )
-    who = f" as {credential.account}" if credential.account else ""
-    terminal.notice(f"signed in to {args.provider}{who}; stored as {credential.name}")
-    return 0
-
-
-def _login_mcp(args: argparse.Namespace) -> int:
-    from vault.core.model import MCP_URL_EXTRA
-    from vault.errors import InvalidInput
-    from vault.services.mcp_signin import login_mcp
-
-    if args.device:
+    if args.mcp and args.device:
         raise InvalidInput("--device does not go with --mcp: MCP sign-in is in the browser (or --no-browser)")
-    timeout = _timeout(args.timeout)
+    if args.client_id and not args.mcp:
+        raise InvalidInput("--client-id goes with --mcp (for a provider: tokendeck provider add NAME --client-id ID)")
+    timeout, ui = _timeout(args.timeout), TerminalSignIn()
     with terminal.open_vault() as vault:
-        credential = login_mcp(
-            vault,
-            args.mcp,
-            TerminalSignIn(),
-            name=args.name,
-            client_id=args.client_id,
-            no_browser=args.no_browser,
-            timeout=timeout,
-            notice=terminal.notice,
-        )
+        if args.mcp:
+            from vault.services.mcp_signin import login_mcp
+
+            credential = login_mcp(
+                vault, args.mcp, ui, name=args.name, client_id=args.client_id, no_browser=args.no_browser,
+                timeout=timeout, notice=terminal.notice,
+            )  # fmt: skip
+            where = credential.extras.get(MCP_URL_EXTRA)
+        else:
+            credential = login(
+                vault, args.provider, ui, name=args.name, device=args.device, no_browser=args.no_browser,
+                timeout=timeout, notice=terminal.notice,
+            )  # fmt: skip
+            where = args.provider
     who = f" as {credential.account}" if credential.account else ""
-    terminal.notice(f"signed in to {credential.extras.get(MCP_URL_EXTRA)}{who}; stored as {credential.name}")
+    terminal.notice(f"signed in to {where}{who}; stored as {credential.name}")
     return 0
