@@ -161,3 +161,34 @@ def test_transient_failures_are_marked(
     with pytest.raises(ProviderError) as info:
         exchange("gitlab", reply)
     assert (info.value.transient, info.value.retry_after) == (transient, retry_after)
+
+
+def test_a_streamed_body_is_cut_off_at_the_cap_on_a_real_socket() -> None:
+    """A server that would send 64 MiB in chunks: the client stops soon after the cap and says
+    why (without the cap it would read the lot and answer 'not JSON')."""
+    from tests.support.json_handler import JsonHandler, serving
+    from vault.oauth.http import get_json, new_client
+
+    sent = []
+
+    class Endless(JsonHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b" " * 65536
+            try:
+                for _ in range(1024):
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                    sent.append(len(chunk))
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                pass  # the client hung up: what the cap is for
+
+    with serving(Endless) as url, new_client() as client, pytest.raises(ProviderError) as info:
+        get_json(client, url + "/meta", "acme", "metadata")
+    assert info.value.message == "acme: network: metadata: response too large"
+    assert sum(sent) < 16 * MAX_RESPONSE_BYTES

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 import ssl
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -40,8 +41,30 @@ def connection_pool() -> httpx.HTTPTransport:
     return httpx.HTTPTransport(retries=0, verify=ssl_context(), trust_env=True)
 
 
+class CappedStream(httpx.SyncByteStream):
+    """A response body that refuses to go past ``cap`` bytes as it is read."""
+
+    def __init__(self, inner: httpx.SyncByteStream, cap: int, request: httpx.Request) -> None:
+        self._inner = inner
+        self._cap = cap
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        size = 0
+        for chunk in self._inner:
+            size += len(chunk)
+            if size > self._cap:
+                raise ResponseTooLarge(f"response body over {self._cap} bytes", request=self._request)
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+
 class CappedTransport(httpx.BaseTransport):
-    """Wraps a transport and reads each body fully, refusing more than ``cap`` bytes."""
+    """Wraps a transport so that no response body can be read past ``cap`` bytes: the client
+    reads the body as it always does, through :class:`CappedStream` (no second response object,
+    no copy of the body)."""
 
     def __init__(self, inner: httpx.BaseTransport | None = None, cap: int = MAX_RESPONSE_BYTES) -> None:
         self._inner = inner or connection_pool()
@@ -49,23 +72,12 @@ class CappedTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         response = self._inner.handle_request(request)
-        chunks: list[bytes] = []
-        size = 0
-        try:
-            for chunk in response.stream:  # type: ignore[union-attr]
-                size += len(chunk)
-                if size > self._cap:
-                    raise ResponseTooLarge(f"response body over {self._cap} bytes", request=request)
-                chunks.append(chunk)
-        finally:
-            response.close()
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=b"".join(chunks),
-            request=request,
-            extensions=response.extensions,
-        )
+        if response.is_stream_consumed:  # a body given whole (httpx reads those at once): measure it
+            if len(response.content) > self._cap:
+                raise ResponseTooLarge(f"response body over {self._cap} bytes", request=request)
+        else:
+            response.stream = CappedStream(response.stream, self._cap, request)  # type: ignore[arg-type]
+        return response
 
     def close(self) -> None:
         self._inner.close()
