@@ -11,7 +11,6 @@ ready to try again.
 from __future__ import annotations
 
 import threading
-import webbrowser
 from typing import ClassVar, Literal
 
 from rich.text import Text
@@ -19,7 +18,6 @@ from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Checkbox, ContentSwitcher, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
@@ -29,47 +27,20 @@ from screens.footer import KeysFooter
 from screens.messages import VaultChanged
 from screens.provider_choices import ProviderChoice, provider_choices
 from screens.registration import RegistrationForm
-from vault.errors import InvalidInput, ProviderError, VaultError, plain_words
-from vault.services.signin import DEFAULT_TIMEOUT, DeviceCode
+from screens.signin_flow import (
+    BrowserFailed,
+    DeviceCodeReady,
+    Failed,
+    Notice,
+    SignedIn,
+    TuiSignIn,
+    UrlReady,
+    countdown,
+)
+from vault.errors import ProviderError, VaultError, plain_words
+from vault.services.signin import DEFAULT_TIMEOUT
 
 View = Literal["pick", "register", "wait"]
-
-
-class TuiSignIn:
-    """:class:`vault.oauth.flows.SignInUI` for the TUI: every callback, made on the
-    worker's thread, becomes a message posted to the screen (``post_message`` is
-    thread-safe)."""
-
-    def __init__(self, screen: SignInScreen) -> None:
-        self.screen = screen
-
-    def show_url(self, url: str) -> None:
-        self.screen.post_message(SignInScreen.UrlReady(url))
-
-    def open_browser(self, url: str) -> bool:
-        opened = webbrowser.open(url)
-        if not opened:
-            self.screen.post_message(SignInScreen.BrowserFailed(url))
-        return opened
-
-    def ask_redirect(self) -> str:
-        raise InvalidInput("pasting the redirect URL is only offered by tokendeck login --no-browser")
-
-    def show_device_code(self, code: DeviceCode) -> None:
-        self.screen.post_message(
-            SignInScreen.DeviceCodeReady(
-                code.user_code, code.verification_uri, code.verification_uri_complete, code.expires_in
-            )
-        )
-
-    def notice(self, message: str) -> None:
-        self.screen.post_message(SignInScreen.Notice(message))
-
-
-def countdown(seconds: float) -> str:
-    """``4:59`` (minutes and seconds), never negative."""
-    left = max(int(seconds), 0)
-    return f"{left // 60}:{left % 60:02d}"
 
 
 class SignInScreen(Screen[None]):
@@ -99,68 +70,6 @@ class SignInScreen(Screen[None]):
         Binding("e", "edit", "Edit registration"),
         Binding("c", "copy_url", "Copy URL"),
     ]
-
-    class UrlReady(Message):
-        """The authorization URL is ready; the browser is being opened."""
-
-        def __init__(self, url: str) -> None:
-            super().__init__()
-            self.url = url
-            """The URL to open (shown, and copied with ``c``)."""
-
-    class BrowserFailed(Message):
-        """No browser could be started: the user opens the URL by hand."""
-
-        def __init__(self, url: str) -> None:
-            super().__init__()
-            self.url = url
-            """The URL that could not be opened."""
-
-    class DeviceCodeReady(Message):
-        """The device flow has a code for the user to enter elsewhere."""
-
-        def __init__(
-            self, user_code: str, verification_uri: str, verification_uri_complete: str | None, expires_in: float
-        ) -> None:
-            super().__init__()
-            self.user_code = user_code
-            """What the user types at the verification URI."""
-            self.verification_uri = verification_uri
-            """Where to type it."""
-            self.verification_uri_complete = verification_uri_complete
-            """The same page with the code filled in, when the provider offers one."""
-            self.expires_in = expires_in
-            """Seconds until the code expires."""
-
-    class Notice(Message):
-        """Something the user should know that does not stop the sign-in."""
-
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
-            """One line, shown as plain text."""
-
-    class SignedIn(Message):
-        """The sign-in finished and the credential is stored."""
-
-        def __init__(self, name: str, account: str | None, provider: str) -> None:
-            super().__init__()
-            self.name = name
-            """The stored credential's name."""
-            self.account = account
-            """Who signed in, when the provider said."""
-            self.provider = provider
-            """The provider signed in to."""
-
-    class Failed(Message):
-        """The sign-in (or saving the registration) did not complete; nothing was stored."""
-
-        def __init__(self, text: str, code: str | None = None) -> None:
-            super().__init__()
-            self.text = text
-            """The error, shown as plain text (it may carry the provider's own words)."""
-            self.code = code
-            """The OAuth error code or reason (``cancelled``, ``access_denied``), if any."""
 
     def __init__(
         self, *, timeout: float = DEFAULT_TIMEOUT, again: str | None = None, provider: str | None = None
@@ -376,11 +285,11 @@ class SignInScreen(Screen[None]):
             )
         except VaultError as exc:
             if isinstance(exc, ProviderError):
-                self.post_message(self.Failed(plain_words(exc), exc.code))
+                self.post_message(Failed(plain_words(exc), exc.code))
             else:
-                self.post_message(self.Failed(exc.message))
+                self.post_message(Failed(exc.message))
             return
-        self.post_message(self.SignedIn(credential.name, credential.account, key))
+        self.post_message(SignedIn(credential.name, credential.account, key))
 
     def tick(self) -> None:
         """Update the time left from the app's clock."""

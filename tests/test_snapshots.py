@@ -31,6 +31,7 @@ from screens.dialogs.confirm import ConfirmDialog
 from screens.main import make_app
 from screens.settings import TuiSettings
 from screens.signin import SignInScreen
+from screens.signin_flow import DeviceCodeReady, UrlReady
 from screens.token_list import TokenListScreen
 from screens.unlock import UnlockScreen
 from tests.support.tui import EVERY_STATUS_ORDER, FAKE_SECRETS, add_every_status, new_vault
@@ -295,7 +296,7 @@ class TestSignIn:
             await pilot.press("s", "enter")  # the registered github is highlighted first
             screen = screen_of(pilot.app, SignInScreen)
             assert screen.view == "wait"
-            screen.post_message(SignInScreen.UrlReady(AUTHORIZE_URL))
+            screen.post_message(UrlReady(AUTHORIZE_URL))
             await pilot.pause()
 
         assert snap_compare(every_status, run_before=run_before, terminal_size=size)
@@ -309,7 +310,7 @@ class TestSignIn:
             await pilot.press("s", "d", "enter")
             screen = screen_of(pilot.app, SignInScreen)
             assert screen.view == "wait"
-            screen.post_message(SignInScreen.DeviceCodeReady(USER_CODE, VERIFICATION_URI, None, DEVICE_CODE_LIFETIME))
+            screen.post_message(DeviceCodeReady(USER_CODE, VERIFICATION_URI, None, DEVICE_CODE_LIFETIME))
             await pilot.pause()
 
         assert snap_compare(every_status, run_before=with_theme(theme, run_before), terminal_size=size)

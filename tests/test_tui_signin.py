@@ -28,6 +28,7 @@ from screens.credential_table import CredentialTable
 from screens.main import make_app
 from screens.messages import VaultChanged
 from screens.signin import SignInScreen
+from screens.signin_flow import UrlReady
 from screens.token_list import TokenListScreen
 from tests.support.authserver import AuthServer
 from tests.support.tui import DAY, add_samples, new_vault
@@ -151,7 +152,7 @@ async def test_sign_in_lands_on_the_new_row_highlighted(
         table = app.screen.query_one("#tokens", CredentialTable)
         assert "acme" in table.row_keys
         assert VaultChanged(highlight="acme") in sent(seen, VaultChanged)
-        urls = sent(seen, SignInScreen.UrlReady)
+        urls = sent(seen, UrlReady)
         assert len(urls) == 1 and urls[0].url.startswith(auth_server.issuer + "/authorize?")
         assert f"Signed in as {ACCOUNT}; stored as acme." in notes.messages
     stored = vault.get("acme")
@@ -284,7 +285,7 @@ async def test_device_code_is_shown_and_approved(
         approver.join(BOUND)
         assert approved == [code]
         assert cursor_name(app) == "acme"
-        assert not sent(seen, SignInScreen.UrlReady)  # no browser for the device flow
+        assert not sent(seen, UrlReady)  # no browser for the device flow
     assert vault.get("acme").account == ACCOUNT
 
 
