@@ -11,6 +11,7 @@ ready to try again.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import ClassVar, Literal
 
 from rich.text import Text
@@ -24,6 +25,7 @@ from textual.widgets.option_list import Option
 
 from screens.app import VaultApp
 from screens.footer import KeysFooter
+from screens.mcp_url import McpUrlForm
 from screens.messages import VaultChanged
 from screens.provider_choices import ProviderChoice, provider_choices
 from screens.registration import RegistrationForm
@@ -37,10 +39,14 @@ from screens.signin_flow import (
     UrlReady,
     countdown,
 )
+from vault.core.model import Credential
 from vault.errors import ProviderError, VaultError, plain_words
 from vault.services.signin import DEFAULT_TIMEOUT
 
-View = Literal["pick", "register", "wait"]
+View = Literal["pick", "register", "mcp", "wait"]
+
+MCP_OPTION = "mcp-url"
+"""The provider list's entry for signing in to an MCP server from its URL."""
 
 
 class SignInScreen(Screen[None]):
@@ -69,6 +75,7 @@ class SignInScreen(Screen[None]):
         Binding("d", "toggle_device", "Device code"),
         Binding("e", "edit", "Edit registration"),
         Binding("c", "copy_url", "Copy URL"),
+        Binding("m", "mcp", "MCP server"),
     ]
 
     def __init__(
@@ -83,6 +90,8 @@ class SignInScreen(Screen[None]):
         self._deadline: float | None = None
         self._url: str | None = None
         self._waiting_for: str | None = None
+        self._came_from: View = "pick"
+        """The view a failed or cancelled sign-in goes back to (the MCP form keeps its URL to fix)."""
 
     # ---------------------------------------------------------------- layout
 
@@ -99,6 +108,7 @@ class SignInScreen(Screen[None]):
                 yield OptionList(id="providers")
                 yield Checkbox("Use a device code instead of this computer's browser (d)", id="device")
             yield RegistrationForm(id="register")
+            yield McpUrlForm(id="mcp")
             with Vertical(id="wait"):
                 yield Static("", id="wait-title", classes="title", markup=False)
                 yield Static("", id="wait-hint", markup=False)
@@ -141,6 +151,9 @@ class SignInScreen(Screen[None]):
             options.append(None)
         options.append(Option(Text("Built in (needs your own app)", style="bold underline"), disabled=True))
         options += [Option(c.prompt(), id=c.option_id) for c in choices if c.registration is None]
+        options.append(None)
+        options.append(Option(Text("MCP server", style="bold underline"), disabled=True))
+        options.append(Option("Any MCP server, from its URL (m)", id=MCP_OPTION))
         self.providers.set_options(options)
         target = select or (registered[0].option_id if registered else None)
         if target is not None and target in self._choices:
@@ -154,7 +167,7 @@ class SignInScreen(Screen[None]):
     @property
     def view(self) -> View:
         current = self.switcher.current
-        return current if current in ("register", "wait") else "pick"  # type: ignore[return-value]
+        return current if current in ("register", "mcp", "wait") else "pick"  # type: ignore[return-value]
 
     def show(self, view: View) -> None:
         self.switcher.current = view
@@ -184,6 +197,8 @@ class SignInScreen(Screen[None]):
             return view == "wait" and self._url is not None
         if action == "cancel":
             return view == "wait"
+        if action == "mcp":
+            return view == "pick"
         if action == "back":
             return view != "wait"
         return True
@@ -200,6 +215,9 @@ class SignInScreen(Screen[None]):
 
     @on(OptionList.OptionSelected, "#providers")
     def _selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id == MCP_OPTION:
+            self.action_mcp()
+            return
         choice = self._choices.get(event.option.id or "")
         if choice is not None:
             self.choose(choice)
@@ -247,24 +265,51 @@ class SignInScreen(Screen[None]):
         choice = self._choices.get(f"reg:{message.key}")
         self.start(message.key, device=message.device and choice is not None and choice.has_device_flow)
 
+    # ------------------------------------------------------------ MCP server
+
+    def action_mcp(self) -> None:
+        """Ask for an MCP server's URL."""
+        self.say("")
+        self.query_one(McpUrlForm).reset()
+        self.show("mcp")
+        self.query_one(McpUrlForm).focus_first()
+
+    @on(McpUrlForm.Problem)
+    def _mcp_problem(self, message: McpUrlForm.Problem) -> None:
+        self.say(message.text)
+
+    @on(McpUrlForm.Submitted)
+    def _mcp_submitted(self, message: McpUrlForm.Submitted) -> None:
+        self._wait(f"Signing in to {message.url}…", "Asking the server where to sign in…")
+        self.sign_in_mcp(message.url, message.client_id, self._started(message.url, came_from="mcp"))
+
     # ---------------------------------------------------------------- sign in
 
     def start(self, key: str, *, device: bool) -> None:
         """Run the sign-in in a worker and show the waiting view."""
-        self.say("")
-        self._cancel = threading.Event()
-        self._url = None
-        self._waiting_for = key
-        self._deadline = self.app.clock.now() + self.timeout
         again = f" again, for {self.again}" if self.again and key == self.again_provider else ""
-        self.query_one("#wait-title", Static).update(f"Signing in to {key}{again}…")
-        how = "Asking for a device code…" if device else "Opening your browser…"
-        self.query_one("#wait-hint", Static).update(how)
+        self._wait(f"Signing in to {key}{again}…", "Asking for a device code…" if device else "Opening your browser…")
+        self.sign_in(key, device, self._started(key))
+
+    def _wait(self, title: str, hint: str) -> None:
+        """Show the waiting view, with ``title`` and ``hint``."""
+        self.say("")
+        self.query_one("#wait-title", Static).update(title)
+        self.query_one("#wait-hint", Static).update(hint)
         self.query_one("#user-code", Static).display = False
         self._show_url_line("")
+        self._deadline = self.app.clock.now() + self.timeout
         self.tick()
         self.show("wait")
-        self.sign_in(key, device, self._cancel)
+
+    def _started(self, what: str, came_from: View = "pick") -> threading.Event:
+        """A sign-in to ``what`` begins (from the view ``came_from``): its cancel switch (escape sets it)."""
+        self._came_from = came_from
+        self._cancel = threading.Event()
+        self._url = None
+        self._waiting_for = what
+        self.refresh_bindings()
+        return self._cancel
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="signin")
     def sign_in(self, key: str, device: bool, cancel: threading.Event) -> None:
@@ -272,8 +317,8 @@ class SignInScreen(Screen[None]):
         from vault.services.signin import login
 
         ui = TuiSignIn(self)
-        try:
-            credential = login(
+        self._report(
+            lambda: login(
                 self.app.unlocked_vault,
                 key,
                 ui,
@@ -283,13 +328,37 @@ class SignInScreen(Screen[None]):
                 cancel=cancel,
                 notice=ui.notice,
             )
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="signin")
+    def sign_in_mcp(self, url: str, client_id: str | None, cancel: threading.Event) -> None:
+        """``login_mcp``: discovery, registration when needed, then the browser sign-in."""
+        from vault.services.mcp_signin import login_mcp
+
+        ui = TuiSignIn(self)
+        self._report(
+            lambda: login_mcp(
+                self.app.unlocked_vault,
+                url,
+                ui,
+                client_id=client_id,
+                timeout=self.timeout,
+                cancel=cancel,
+                notice=ui.notice,
+            )  # fmt: skip
+        )
+
+    def _report(self, sign_in: Callable[[], Credential]) -> None:
+        """Run ``sign_in`` (on the worker's thread) and post how it ended."""
+        try:
+            credential = sign_in()
         except VaultError as exc:
             if isinstance(exc, ProviderError):
                 self.post_message(Failed(plain_words(exc), exc.code))
             else:
                 self.post_message(Failed(exc.message))
             return
-        self.post_message(SignedIn(credential.name, credential.account, key))
+        self.post_message(SignedIn(credential.name, credential.account, credential.provider))
 
     def tick(self) -> None:
         """Update the time left from the app's clock."""
@@ -331,7 +400,7 @@ class SignInScreen(Screen[None]):
 
     @on(Notice)
     def _notice(self, message: Notice) -> None:
-        self.app.notify(message.text, title="Signed in", severity="warning", markup=False)
+        self.app.notify(message.text, title="Sign-in", severity="warning", markup=False)
 
     @on(SignedIn)
     def _signed_in(self, message: SignedIn) -> None:
@@ -353,7 +422,9 @@ class SignInScreen(Screen[None]):
         else:
             self.say(message.text + ("  Press enter to try again." if was_waiting else ""))
         if self.view == "wait":
-            self.show("pick")
+            self.show(self._came_from)
+            if self._came_from == "mcp":
+                self.query_one(McpUrlForm).focus_first()
 
     def _finish(self) -> None:
         self._cancel = None
@@ -375,8 +446,8 @@ class SignInScreen(Screen[None]):
             self.query_one("#wait-title", Static).update("Cancelling…")
 
     def action_back(self) -> None:
-        """Escape: leave the form, or close the screen."""
-        if self.view == "register":
+        """Escape: leave a form, or close the screen."""
+        if self.view in ("register", "mcp"):
             self.form.clear_secret()
             self.say("")
             self.show("pick")

@@ -315,6 +315,18 @@ class TestSignIn:
 
         assert snap_compare(every_status, run_before=with_theme(theme, run_before), terminal_size=size)
 
+    @sizes
+    def test_the_mcp_server_form(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]
+    ) -> None:
+        async def run_before(pilot: Pilot[None]) -> None:
+            await pilot.press("s", "m")
+            screen = screen_of(pilot.app, SignInScreen)
+            assert screen.view == "mcp"
+            await pilot.press(*"https://mcp.example.com/mcp")
+
+        assert snap_compare(every_status, run_before=run_before, terminal_size=size)
+
 
 class TestConfirm:
     @themes

@@ -17,13 +17,14 @@ credential.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
 
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
-from vault.errors import InvalidInput
+from vault.errors import InvalidInput, SignInFailed
 from vault.oauth.mcp import McpAuthorization, find, register_client
 from vault.services.registration import RegistrationRequest, prepare, store
 from vault.services.signin import DEFAULT_TIMEOUT, SignInUI, login
@@ -50,23 +51,28 @@ def login_mcp(
     timeout: float = DEFAULT_TIMEOUT,
     transport: httpx.BaseTransport | None = None,
     notice: Callable[[str], None] = lambda message: None,
+    cancel: threading.Event | None = None,
 ) -> Credential:
     """Sign in to the MCP server at ``url`` and store the credential (named ``name``, or
-    after the server).
+    after the server).  ``cancel`` (set from another thread) stops it before the browser
+    opens, or while the flow waits, and nothing more is stored.
 
     Raises:
         InvalidInput: a bad URL or name, a URL a document names that is not https (or
             loopback http), or no way to a client id (no dynamic registration, none given).
-        ProviderError, SignInFailed: discovery, registration or the sign-in failed.
+        ProviderError, SignInFailed: discovery, registration or the sign-in failed, or
+            it was cancelled.
     """
     if name is not None:
         check_name(name)
     found = find(url, transport=transport)
     provider = provider_name(found.resource)
+    if cancel is not None and cancel.is_set():
+        raise SignInFailed(provider, "cancelled", "the sign-in was cancelled; nothing was stored")
     registration = _registration(vault, provider, found, client_id, transport, notice)
     return login(
         vault, registration.provider, ui, name=name or provider, no_browser=no_browser, timeout=timeout,
-        transport=transport, notice=notice, extras={MCP_URL_EXTRA: found.resource},
+        transport=transport, notice=notice, extras={MCP_URL_EXTRA: found.resource}, cancel=cancel,
     )  # fmt: skip
 
 
