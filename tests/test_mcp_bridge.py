@@ -126,6 +126,34 @@ def test_after_revoke_calls_fail_with_a_clear_error(
     assert "tokendeck mcp-bridge: tools is revoked" in said and "Traceback" not in said
 
 
+def test_a_dropped_sse_stream_fails_that_call_with_an_error_and_the_session_carries_on(
+    signed_in: tuple[str, Seen, dict[str, str]], home: Path, tmp_path: Path
+) -> None:
+    """The remote cuts a tools/call's SSE response off before any event: the client gets a
+    JSON-RPC error for that call (not a hang), the bridge stays up, the next call works, and
+    the vault is as it was."""
+    _url, seen, env = signed_in
+    before = stored_token(home)
+    params = StdioServerParameters(command=TOKENDECK, args=["mcp-bridge", "tools"], env=env)
+
+    async def session() -> tuple[str, str]:
+        with (tmp_path / "bridge.err").open("w") as err:
+            async with stdio_client(params, errlog=err) as (read, write), ClientSession(read, write) as s:
+                await s.initialize()
+                seen.drop_streams = 1
+                with anyio.fail_after(60), pytest.raises(MCPError) as dropped:
+                    await s.call_tool("echo", {"text": "lost"})
+                answer = await s.call_tool("echo", {"text": "after the drop"})
+                return dropped.value.error.message, str(answer.structured_content)
+
+    message, after = anyio.run(session)
+    assert seen.dropped == 1
+    assert "SSE stream ended without a response" in message
+    assert after == "{'result': 'after the drop'}"
+    assert stored_token(home) == before
+    assert "Traceback" not in (tmp_path / "bridge.err").read_text()
+
+
 def test_garbage_on_stdin_is_a_parse_error_and_a_closed_stdin_ends_the_bridge(
     signed_in: tuple[str, Seen, dict[str, str]],
 ) -> None:

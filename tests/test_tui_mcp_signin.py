@@ -17,14 +17,17 @@ from textual.widgets import Input, OptionList
 from screens.main import make_app
 from screens.signin import MCP_OPTION
 from screens.token_list import TokenListScreen
+from tests import test_mcp_login
 from tests.support.authserver import AuthServer
 from tests.support.tui import new_vault
-from tests.test_mcp_login import mcp_server  # noqa: F401 - the fixture
 from tests.test_tui_signin import ACCOUNT, SIZE, Notes, cursor_name, signin_screen, text_of, until
 from vault import Vault
 from vault.core.clock import FrozenClock
 
 pytestmark = pytest.mark.anyio
+
+mcp_server = test_mcp_login.mcp_server
+"""The loopback MCP resource and its authorization server, as ``login --mcp`` is tested with."""
 
 
 @pytest.fixture
@@ -37,7 +40,7 @@ def opened(browser_log: Path) -> Iterator[tuple[Vault, FrozenClock]]:
 async def test_sign_in_from_an_mcp_url_registers_binds_the_resource_and_lands_on_the_row(
     opened: tuple[Vault, FrozenClock],
     mcp_server: str,
-    auth_server: AuthServer,  # noqa: F811
+    auth_server: AuthServer,
 ) -> None:
     vault, clock = opened
     app = make_app(vault, clock)
@@ -99,7 +102,7 @@ async def test_a_server_without_metadata_says_so_in_the_screen_and_stores_nothin
 
 async def test_escape_while_waiting_for_the_browser_cancels_the_mcp_sign_in(
     opened: tuple[Vault, FrozenClock],
-    mcp_server: str,  # noqa: F811
+    mcp_server: str,
     auth_server: AuthServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

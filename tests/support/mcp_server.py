@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import uvicorn
@@ -28,6 +29,9 @@ class Seen:
     refused: int = 0
     refuse_all: bool = False
     """Set: every token is refused, however fresh (a server that answers 401 to anything)."""
+    drop_streams: int = 0
+    """How many of the next SSE answers to POSTs to end after their headers, before any event."""
+    dropped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -47,6 +51,40 @@ class _UserinfoVerifier:
             self.seen.accepted.append(token)
         sub = str(answer.json().get("sub", ""))
         return AccessToken(token=token, client_id="unknown", scopes=[], resource=self.resource, subject=sub)
+
+
+class _DroppingStreams:
+    """ASGI middleware: while ``seen.drop_streams`` is positive, the SSE answer to a POST gets
+    its headers out and then ends before any event, as when a proxy drops the stream; what
+    the server sends on it afterwards goes nowhere."""
+
+    def __init__(self, app: Any, seen: Seen) -> None:
+        self.app, self.seen = app, seen
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        cut = False
+
+        async def cutting_send(message: Any) -> None:
+            nonlocal cut
+            if cut:
+                return
+            if message["type"] == "http.response.start" and scope.get("method") == "POST" and self._is_sse(message):
+                with self.seen.lock:
+                    cut = self.seen.drop_streams > 0
+                    if cut:
+                        self.seen.drop_streams -= 1
+                        self.seen.dropped += 1
+                if cut:
+                    await send(message)
+                    await send({"type": "http.response.body", "body": b"", "more_body": False})
+                    return
+            await send(message)
+
+        await self.app(scope, receive, cutting_send)
+
+    @staticmethod
+    def _is_sse(start: Any) -> bool:
+        return any(k.lower() == b"content-type" and v.startswith(b"text/event-stream") for k, v in start["headers"])
 
 
 @contextmanager
@@ -74,7 +112,7 @@ def running_mcp_server(issuer: str) -> Iterator[tuple[str, Seen]]:
         """Say it back."""
         return text
 
-    app = server.streamable_http_app()
+    app = _DroppingStreams(server.streamable_http_app(), seen)
     runner = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=runner.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
