@@ -101,6 +101,49 @@ def test_without_dynamic_registration_a_client_id_is_needed(
         assert v.get_client(v.credentials()[0].provider).client_id == "given-client"
 
 
+@pytest.fixture
+def hosted_document() -> Iterator[str]:
+    """tokendeck's client ID metadata document, as ``client_metadata_document`` says to host it,
+    served on loopback; yields its URL."""
+    from tests.support.json_handler import JsonHandler, serving
+    from vault.oauth.mcp import client_metadata_document
+
+    class Document(JsonHandler):
+        server_url = ""
+
+        def do_GET(self) -> None:
+            self.send_json(client_metadata_document(self.server_url))
+
+    with serving(Document) as base:
+        url = f"{base}/tokendeck/client.json"
+        Document.server_url = url
+        yield url
+
+
+def test_a_client_id_metadata_document_is_the_client_id_where_the_server_takes_one(
+    ready: CliRunner, home: Path, mcp_server: str, auth_server: AuthServer, hosted_document: str
+) -> None:
+    """The MCP spec's order: a document the server accepts comes before dynamic registration."""
+    auth_server.settings.client_metadata_documents = True
+    r = ready("login", "--mcp", mcp_server, "--name", "tools", "--client-metadata", hosted_document)
+    assert r.code == 0, r.err
+    assert auth_server.client_documents() == [hosted_document]  # the server fetched it
+    assert auth_server.registrations() == []  # and nothing was registered
+    with vault.open_vault(home) as v:
+        registration = v.get_client(v.get("tools").provider)
+    assert registration.client_id == hosted_document and registration.client_secret is None
+    assert ready("refresh", "tools").code == 0
+
+
+def test_a_client_metadata_url_falls_back_to_registration_where_the_server_takes_no_document(
+    ready: CliRunner, home: Path, mcp_server: str, auth_server: AuthServer, hosted_document: str
+) -> None:
+    r = ready("login", "--mcp", mcp_server, "--name", "tools", "--client-metadata", hosted_document)
+    assert r.code == 0, r.err
+    assert "does not take client ID metadata documents; registering tokendeck instead" in r.err
+    assert len(auth_server.registrations()) == 1 and auth_server.client_documents() == []
+
+
 def test_a_resource_the_authorization_server_does_not_serve_stores_no_credential(
     ready: CliRunner, home: Path, mcp_server: str, auth_server: AuthServer
 ) -> None:
@@ -119,6 +162,13 @@ def test_a_resource_the_authorization_server_does_not_serve_stores_no_credential
         (["login", "--mcp", "http://mcp.example.com/mcp"], "https"),
         (["login", "--mcp", "https://mcp.example/mcp", "--device"], "--device does not go with --mcp"),
         (["login", "acme", "--client-id", "x"], "--client-id goes with --mcp"),
+        (["login", "acme", "--client-metadata", "https://me.example/c.json"], "--client-metadata goes with --mcp"),
+        (
+            ["login", "--mcp", "https://mcp.example/mcp", "--client-id", "x", "--client-metadata", "https://a/c"],
+            "not both",
+        ),
+        (["login", "--mcp", "https://mcp.example/mcp", "--client-metadata", "http://me.example/c"], "https"),
+        (["login", "--mcp", "https://mcp.example/mcp", "--client-metadata", "https://me.example/c#x"], "#fragment"),
     ],
 )
 def test_bad_login_mcp_input_is_one_line(ready: CliRunner, home: Path, argv: list[str], said: str) -> None:

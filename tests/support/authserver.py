@@ -47,6 +47,7 @@ from typing import Any, Literal, cast
 from urllib.parse import unquote_plus, urlsplit
 
 import flask
+import httpx
 from authlib.common.security import generate_token
 from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
 from authlib.oauth2 import OAuth2Error, rfc8414, rfc9207
@@ -165,6 +166,10 @@ class Settings:
         dynamic_registration: RFC 7591 at ``/register`` (Authlib's ``ClientRegistrationEndpoint``,
             open: no initial access token), advertised as ``registration_endpoint``.
         registration_refusal: ``/register`` answers 400 with this RFC 7591 §3.2.2 error.
+        client_metadata_documents: an unknown client id that is an https (or loopback http) URL
+            is fetched as a client ID metadata document (the MCP authorization spec): a JSON
+            object whose ``client_id`` is that URL makes a public client with its
+            ``redirect_uris``; advertised as ``client_id_metadata_document_supported``.
     """
 
     access_token_lifetime: int | None = 3600
@@ -191,6 +196,7 @@ class Settings:
     resource_indicators: tuple[str, ...] | None = None
     dynamic_registration: bool = False
     registration_refusal: str | None = None
+    client_metadata_documents: bool = False
 
 
 def _is_loopback_ip(host: str | None) -> bool:
@@ -417,10 +423,37 @@ class _Store:
         self.authorization_log: list[dict[str, str]] = []
         self.registrations: list[dict[str, Any]] = []
         """Client metadata of every RFC 7591 registration, oldest first."""
+        self.client_documents: list[str] = []
+        """Every client ID metadata document URL fetched, in order."""
         self.errors: list[str] = []
 
     def user(self, username: str) -> User | None:
         return self.users.get(username)
+
+    def client(self, client_id: str) -> Client | None:
+        """A registered client, or one made from its client ID metadata document."""
+        with self.lock:
+            known = self.clients.get(client_id)
+        if known is not None or not self.settings.client_metadata_documents:
+            return known
+        parts = urlsplit(client_id)
+        if not (parts.scheme == "https" or (parts.scheme == "http" and _is_loopback_ip(parts.hostname))):
+            return None
+        with self.lock:
+            self.client_documents.append(client_id)
+        try:
+            document = httpx.get(client_id, timeout=5).json()
+        except (httpx.HTTPError, ValueError):
+            return None
+        uris = document.get("redirect_uris") if isinstance(document, dict) else None
+        if document.get("client_id") != client_id or not isinstance(uris, list) or not uris:
+            return None
+        if document.get("token_endpoint_auth_method", "none") != "none":
+            return None  # a document cannot carry a secret: public clients only
+        client = Client(client_id=client_id, redirect_uris=tuple(str(u) for u in uris))
+        with self.lock:
+            self.clients[client_id] = client
+        return client
 
     def new_family(self) -> str:
         return secrets.token_hex(8)
@@ -491,7 +524,7 @@ class _FlaskAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def __init__(self, app: flask.Flask, store: _Store) -> None:
         self.store = store
-        super().__init__(app, query_client=store.clients.get, save_token=self._save_token)
+        super().__init__(app, query_client=store.client, save_token=self._save_token)
         self.register_token_generator("default", self._generate)
         self.register_client_auth_method("client_secret_basic", _authenticate_client_secret_basic)
 
@@ -968,6 +1001,8 @@ class AuthServer:
         document = dict(self._base_metadata)
         if self.settings.dynamic_registration:
             document["registration_endpoint"] = self.url("/register")  # after validation: loopback http
+        if self.settings.client_metadata_documents:
+            document["client_id_metadata_document_supported"] = True
         if not self.settings.iss_parameter:
             document.pop("authorization_response_iss_parameter_supported", None)
         for key, value in self.settings.metadata_overrides.items():
@@ -1026,6 +1061,11 @@ class AuthServer:
             credential.decision = (username, approved)
 
     # -- observations ------------------------------------------------------------------
+
+    def client_documents(self) -> list[str]:
+        """Every client ID metadata document URL fetched so far, in order."""
+        with self._store.lock:
+            return list(self._store.client_documents)
 
     def registrations(self) -> list[dict[str, Any]]:
         """Client metadata of every RFC 7591 registration so far, oldest first."""

@@ -29,6 +29,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "and tokendeck registers itself there when it allows (RFC 7591)",
     )
     p.add_argument("--client-id", help="with --mcp: a client id registered there, where it has no dynamic registration")
+    p.add_argument(
+        "--client-metadata",
+        metavar="URL",
+        help="with --mcp: the https URL where you host tokendeck's client ID metadata document "
+        "(what it holds: README, MCP servers), used as the client id by servers that take one",
+    )
     p.add_argument("--name", help="the credential's name (default: the provider, or PROVIDER-ACCOUNT)")
     p.add_argument("--device", action="store_true", help="use the device code flow (enter a code on any device)")
     p.add_argument("--no-browser", action="store_true", help="print the URL and paste back where the browser went")
@@ -87,13 +93,18 @@ def cmd_login(args: argparse.Namespace) -> int:
         raise InvalidInput("--device does not go with --mcp: MCP sign-in is in the browser (or --no-browser)")
     if args.client_id and not args.mcp:
         raise InvalidInput("--client-id goes with --mcp (for a provider: tokendeck provider add NAME --client-id ID)")
+    if args.client_metadata and not args.mcp:
+        raise InvalidInput("--client-metadata goes with --mcp")
+    if args.client_metadata and args.client_id:
+        raise InvalidInput("give --client-id or --client-metadata, not both")
     timeout, ui = _timeout(args.timeout), TerminalSignIn()
     with terminal.open_vault() as vault:
         if args.mcp:
             from vault.services.mcp_signin import login_mcp
 
             credential = login_mcp(
-                vault, args.mcp, ui, name=args.name, client_id=args.client_id, no_browser=args.no_browser,
+                vault, args.mcp, ui, name=args.name, client_id=args.client_id, client_metadata=args.client_metadata,
+                no_browser=args.no_browser,
                 timeout=timeout, notice=terminal.notice,
             )  # fmt: skip
             where = credential.extras.get(MCP_URL_EXTRA)

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from vault.core.providers import check_endpoint
-from vault.errors import ProviderError
+from vault.errors import InvalidInput, ProviderError
 from vault.oauth.discovery import authorization_server
 from vault.oauth.http import describe_failure, get_json, new_client
 
@@ -56,6 +56,9 @@ class McpAuthorization:
     """Its RFC 7591 dynamic client registration endpoint, when it has one (checked)."""
     scopes: list[str] = field(default_factory=list)
     """The scopes the resource says it understands (``scopes_supported``), if any."""
+    client_metadata_documents: bool = False
+    """The authorization server takes an https URL of a client ID metadata document as a
+    client id (``client_id_metadata_document_supported``, the MCP authorization spec)."""
 
 
 def canonical_resource(url: str) -> str:
@@ -138,7 +141,8 @@ def find(url: str, *, name: str = "mcp", transport: httpx.BaseTransport | None =
     )
     scopes = document.get("scopes_supported")
     listed = [s for s in scopes if isinstance(s, str)] if isinstance(scopes, list) else []
-    return McpAuthorization(resource, overrides["issuer"], overrides, registration_url, listed)
+    documents = as_document.get("client_id_metadata_document_supported") is True
+    return McpAuthorization(resource, overrides["issuer"], overrides, registration_url, listed, documents)
 
 
 def _challenge(http: httpx.Client, resource: str, name: str) -> str | None:
@@ -166,6 +170,30 @@ REDIRECT_URI = "http://127.0.0.1/callback"
 """What a dynamically registered client registers: the loopback listener's, any port (RFC 8252 §7.3)."""
 
 
+NATIVE_CLIENT: dict[str, object] = {
+    "client_name": "tokendeck",
+    "redirect_uris": [REDIRECT_URI],
+    "grant_types": ["authorization_code", "refresh_token"],
+    "response_types": ["code"],
+    "token_endpoint_auth_method": "none",
+}
+"""tokendeck as a public native client (RFC 8252): what it registers (RFC 7591), and what a
+client ID metadata document for it says."""
+
+
+def client_metadata_document(url: str) -> dict[str, object]:
+    """The client ID metadata document to host at ``url`` for ``login --mcp --client-metadata
+    URL``: its ``client_id`` is the URL itself.
+
+    Raises:
+        InvalidInput: ``url`` is not https (nor http on loopback), or has a fragment.
+    """
+    checked = check_endpoint(url, "the client metadata URL")
+    if urlsplit(checked).fragment:
+        raise InvalidInput("the client metadata URL cannot have a #fragment")
+    return {"client_id": checked, **NATIVE_CLIENT}
+
+
 def register_client(
     registration_url: str, scopes: list[str], *, name: str = "mcp", transport: httpx.BaseTransport | None = None
 ) -> str:
@@ -179,14 +207,7 @@ def register_client(
     import json
 
     url = check_endpoint(registration_url, "registration endpoint")
-    metadata = {
-        "client_name": "tokendeck",
-        "redirect_uris": [REDIRECT_URI],
-        "grant_types": ["authorization_code", "refresh_token"],
-        "response_types": ["code"],
-        "token_endpoint_auth_method": "none",
-        **({"scope": " ".join(scopes)} if scopes else {}),
-    }
+    metadata = {**NATIVE_CLIENT, **({"scope": " ".join(scopes)} if scopes else {})}
     with new_client(transport) as http:
         try:
             response = http.post(

@@ -2,11 +2,12 @@
 
 :func:`vault.oauth.mcp.find` follows the server's 401 to its protected-resource metadata
 and its authorization server; the client id is the one registered before for that
-server (reused), the one the user gives, or one registered now by RFC 7591 as a public
-native client.  The registration is stored as a provider named after the server
-(``mcp-HOST``), with ``resource`` set, so the authorization request, the code exchange
-and every refresh carry the RFC 8707 resource indicator; then the usual sign-in runs
-(:func:`vault.services.signin.login`).  The credential keeps the server's URL in its
+server (reused), the one the user gives, the URL of a client ID metadata document the user
+hosts (where the authorization server takes one), or one registered now by RFC 7591 as a
+public native client: the MCP authorization spec's order.  The registration is stored as a
+provider named after the server (``mcp-HOST``), with ``resource`` set, so the authorization
+request, the code exchange and every refresh carry the RFC 8707 resource indicator; then
+the usual sign-in runs (:func:`vault.services.signin.login`).  The credential keeps the server's URL in its
 extras (``mcp_url``).
 
 Nothing is stored until discovery and registration have succeeded; a refused or failed
@@ -25,7 +26,7 @@ import httpx
 
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
 from vault.errors import InvalidInput, SignInFailed
-from vault.oauth.mcp import McpAuthorization, find, register_client
+from vault.oauth.mcp import McpAuthorization, client_metadata_document, find, register_client
 from vault.services.registration import RegistrationRequest, prepare, store
 from vault.services.signin import DEFAULT_TIMEOUT, SignInUI, login
 from vault.services.tokens import Vault
@@ -47,6 +48,7 @@ def login_mcp(
     *,
     name: str | None = None,
     client_id: str | None = None,
+    client_metadata: str | None = None,
     no_browser: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     transport: httpx.BaseTransport | None = None,
@@ -54,8 +56,11 @@ def login_mcp(
     cancel: threading.Event | None = None,
 ) -> Credential:
     """Sign in to the MCP server at ``url`` and store the credential (named ``name``, or
-    after the server).  ``cancel`` (set from another thread) stops it before the browser
-    opens, or while the flow waits, and nothing more is stored.
+    after the server).  ``client_metadata``: the https URL where the user hosts tokendeck's
+    client ID metadata document (:func:`vault.oauth.mcp.client_metadata_document`), used as
+    the client id where the authorization server takes one.  ``cancel`` (set from another
+    thread) stops it before the browser opens, or while the flow waits, and nothing more is
+    stored.
 
     Raises:
         InvalidInput: a bad URL or name, a URL a document names that is not https (or
@@ -65,10 +70,17 @@ def login_mcp(
     """
     if name is not None:
         check_name(name)
+    if client_metadata is not None:
+        client_metadata = str(client_metadata_document(client_metadata)["client_id"])  # checked before any request
     found = find(url, transport=transport)
     provider = provider_name(found.resource)
     if cancel is not None and cancel.is_set():
         raise SignInFailed(provider, "cancelled", "the sign-in was cancelled; nothing was stored")
+    if client_id is None and client_metadata is not None:
+        if found.client_metadata_documents:
+            client_id = client_metadata
+        else:
+            notice(f"{found.issuer} does not take client ID metadata documents; registering tokendeck instead")
     registration = _registration(vault, provider, found, client_id, transport, notice)
     return login(
         vault, registration.provider, ui, name=name or provider, no_browser=no_browser, timeout=timeout,
@@ -100,9 +112,10 @@ def _registration(
         scopes.append("offline_access")
     if client_id is None:
         if found.registration_url is None:
+            documents = " or --client-metadata URL" if found.client_metadata_documents else ""
             raise InvalidInput(
                 f"{found.issuer} does not offer dynamic client registration: register tokendeck there as a "
-                f"public client with redirect URI http://127.0.0.1/callback, then pass --client-id"
+                f"public client with redirect URI http://127.0.0.1/callback, then pass --client-id{documents}"
             )
         client_id = register_client(found.registration_url, scopes, name=provider, transport=transport)
         notice(f"registered tokendeck with {found.issuer} (client id {client_id})")
