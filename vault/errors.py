@@ -108,6 +108,20 @@ class NoVault(NotFound):
     default_title = "No vault"
 
 
+class NotForwarded(NotFound):
+    """Asked through a forward (``tokendeck ssh``) for what it does not pass on."""
+
+    default_title = "Not forwarded"
+
+
+class ForwardGone(VaultError):
+    """``$TOKENDECK_AGENT_SOCK`` names a forward that does not answer (its session ended, or
+    the agent behind it is locked): the remote has no vault to fall back to."""
+
+    exit_code = 3
+    default_title = "No forward"
+
+
 class AlreadyExists(VaultError):
     default_title = "Already exists"
 
@@ -293,9 +307,9 @@ EXIT_CODES: dict[int, str] = {
     0: "success",
     1: "error (see the message)",
     2: "usage: bad arguments or input",
-    3: "locked: no key, or a wrong passphrase",
+    3: "locked: no key, or a wrong passphrase (or, on a remote machine, no forward answering)",
     4: "needs sign-in: expired, revoked or refused",
-    5: "not found: no such credential, provider or vault",
+    5: "not found: no such credential, provider or vault (or not forwarded to this host)",
     6: "busy: another process holds the vault or a refresh lock; try again",
     130: "interrupted (Ctrl-C)",
 }

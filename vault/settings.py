@@ -25,6 +25,10 @@ NEW_PASSPHRASE_ENV = "TOKENDECK_NEW_PASSPHRASE"
 """The new passphrase for ``tokendeck passphrase change``."""
 NO_AGENT_ENV = "TOKENDECK_NO_AGENT"
 """Set (to anything but empty) to never use an agent: every command opens the vault."""
+AGENT_SOCK_ENV = "TOKENDECK_AGENT_SOCK"
+"""On a remote machine (``tokendeck ssh``): the forwarded socket of the agent of the machine
+that holds the vault.  Set, every command that an agent answers asks it there and nowhere
+else (there is no vault here to fall back to)."""
 AUDIT_DAYS_ENV = "TOKENDECK_AUDIT_DAYS"
 """How many days of the audit log to keep (default :data:`AUDIT_KEEP_DAYS`), for whoever refreshes in
 the background (the agent, or the TUI): older events are deleted once a day."""
@@ -131,6 +135,7 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     (PASSPHRASE_ENV, "the passphrase itself (tried third)"),
     (NEW_PASSPHRASE_ENV, "the new passphrase for passphrase change and backup --passphrase"),
     (NO_AGENT_ENV, "set: never use an agent; every command opens the vault"),
+    (AGENT_SOCK_ENV, "on a remote machine: the forwarded agent socket tokendeck ssh made"),
     (AUDIT_DAYS_ENV, f"days of audit log to keep (default {AUDIT_KEEP_DAYS})"),
     (RUNTIME_DIR_ENV, "where the agent's socket goes (else under $TMPDIR)"),
     (GH_CONFIG_DIR_ENV, "import gh: GitHub CLI's configuration directory (holding hosts.yml)"),

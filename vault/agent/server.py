@@ -20,6 +20,8 @@ taking clients, lets requests and refreshes in flight finish, and closes the vau
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import threading
@@ -30,16 +32,33 @@ from typing import TYPE_CHECKING
 
 from vault.agent.ops import OPS
 from vault.agent.wire import FALL_BACK, MAX_REQUEST, VERSION, decode, encode, peer_uid
-from vault.errors import VaultCorrupt, VaultError, WrongPassphrase, to_fields
+from vault.errors import InvalidInput, VaultCorrupt, VaultError, VaultLocked, WrongPassphrase, to_fields
 from vault.services.tokens import Vault
 from vault.settings import AGENT_IN_FLIGHT_WAIT, REFRESH_INTERVAL
 
 if TYPE_CHECKING:
+    from vault.agent.forwarding import Forward
     from vault.services.refresher import BackgroundRefresher
 
 Log = Callable[[str], None]
 LISTEN_BACKLOG = 1024
 """Connections the kernel queues while every worker is busy (capped by ``net.core.somaxconn``)."""
+FORWARD_OPS = ("forward-open", "forward-close", "forwards")
+"""Managing forwards (``tokendeck ssh``): served on the agent's own socket, never through one."""
+
+
+def _listening(path: str, timeout: float) -> socket.socket:
+    """A Unix socket bound at ``path`` (0600 from the start) and listening."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_umask = os.umask(0o177)
+    try:
+        listener.bind(path)
+    finally:
+        os.umask(old_umask)
+    os.chmod(path, 0o600)
+    listener.listen(LISTEN_BACKLOG)
+    listener.settimeout(timeout)
+    return listener
 
 
 class Agent:
@@ -96,23 +115,16 @@ class Agent:
         self._listener: socket.socket | None = None
         self._inode: int | None = None
         self._data_version: int | None = None
+        self._forwards: dict[str, tuple[Forward, socket.socket]] = {}
         self.refresher = self._new_refresher(vault)
 
     # ------------------------------------------------------------ lifecycle
 
     def listen(self) -> None:
         """Bind the socket (0600) and start listening; call before :meth:`serve`."""
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old_umask = os.umask(0o177)
-        try:
-            if os.path.lexists(self.socket_path):
-                os.unlink(self.socket_path)  # a dead agent's; the pid file's lock proved nobody holds it
-            listener.bind(self.socket_path)
-        finally:
-            os.umask(old_umask)
-        os.chmod(self.socket_path, 0o600)
-        listener.listen(LISTEN_BACKLOG)
-        listener.settimeout(self.watch_interval)
+        if os.path.lexists(self.socket_path):
+            os.unlink(self.socket_path)  # a dead agent's; the pid file's lock proved nobody holds it
+        listener = _listening(self.socket_path, self.watch_interval)
         previous, self._listener = self._listener, listener
         self._inode = os.stat(self.socket_path).st_ino
         if previous is not None:
@@ -224,7 +236,7 @@ class Agent:
             return
         self._clients.submit(self._serve_client, conn)
 
-    def _serve_client(self, conn: socket.socket) -> None:
+    def _serve_client(self, conn: socket.socket, answer: Callable[[list[str]], list[str]] | None = None) -> None:
         try:
             uid = peer_uid(conn)
             if uid != self.allowed_uid:
@@ -234,7 +246,7 @@ class Agent:
             if request is None:
                 return
             conn.settimeout(self.client_timeout)
-            conn.sendall(encode(self.answer(decode(request)), request=False))
+            conn.sendall(encode((answer or self.answer)(decode(request)), request=False))
         except (OSError, ValueError):
             pass  # a client that went away, or an answer that cannot be framed: nothing to tell
         finally:
@@ -275,9 +287,15 @@ class Agent:
             return ["0"]
         if op == "unlock":
             return self._answer_unlock(args)
+        if op in FORWARD_OPS:
+            return self._answer_forwards(op, args)
         handler = OPS.get(op)
         if handler is None:  # a newer client than this agent: it does the work itself
             return [FALL_BACK]
+        return self._run(op, lambda vault: handler(vault, args))
+
+    def _run(self, op: str, handler: Callable[[Vault], list[str]]) -> list[str]:
+        """``handler`` on the open vault: its answer, an error answer, or FALL_BACK when locked."""
         with self._state:
             vault = self._vault
             if vault is None:
@@ -285,7 +303,7 @@ class Agent:
             self._in_flight += 1
             self._last_request = time.monotonic()
         try:
-            return ["0", *handler(vault, args)]
+            return ["0", *handler(vault)]
         except (WrongPassphrase, VaultCorrupt) as exc:  # re-keyed or damaged under us
             self._log(f"{op}: {type(exc).__name__}; locking")
             threading.Thread(target=self.lock, args=("the vault changed its key",), daemon=True).start()
@@ -299,6 +317,94 @@ class Agent:
             with self._state:
                 self._in_flight -= 1
                 self._state.notify_all()
+
+    # ------------------------------------------------------------ forwards
+
+    def _answer_forwards(self, op: str, args: list[str]) -> list[str]:
+        """``forward-open HOST TTL NAME...``, ``forward-close ID``, ``forwards`` (main socket only)."""
+        if op == "forwards":
+            with self._state:
+                forwards = [(i, f) for i, (f, _) in self._forwards.items()]
+            return ["0", *(json.dumps(f.summary(i)) for i, f in forwards)]
+        if op == "forward-close":
+            self.close_forward(args[0] if args else "")
+            return ["0"]
+        host, ttl, names = (args[0], args[1], args[2:]) if len(args) >= 2 else ("", "", [])
+        try:
+            forward_id, path = self.open_forward(host, names, float(ttl) if ttl else None)
+        except VaultError as exc:
+            return [str(exc.exit_code), *to_fields(exc)]
+        return ["0", forward_id, path]
+
+    def open_forward(self, host: str, names: list[str], ttl: float | None) -> tuple[str, str]:
+        """A new forward for ``host``, serving ``names`` for ``ttl`` seconds (None: until it is
+        closed) on a socket of its own beside the agent's: its id and socket path.
+
+        Raises:
+            InvalidInput: no host, or a name that is not stored.  Locked: the agent is locked.
+        """
+        import secrets
+
+        from vault.agent.forwarding import Forward
+
+        if not host:
+            raise InvalidInput("a forward needs the remote host's name")
+        with self._state:
+            vault = self._vault
+        if vault is None:
+            raise VaultLocked("the agent is locked: unlock it first (tokendeck agent start)")
+        missing = [name for name in names if not vault.exists(name)]
+        if missing:
+            raise InvalidInput(f"no credential named {missing[0]!r} to forward (see tokendeck list)")
+        forward_id = secrets.token_hex(8)
+        path = os.path.join(os.path.dirname(self.socket_path), f"forward-{forward_id}.sock")
+        listener = _listening(path, self.watch_interval)
+        ends_at = None if ttl is None else vault.clock.now() + ttl
+        forward = Forward(host, frozenset(names), ends_at)
+        with self._state:
+            self._forwards[forward_id] = (forward, listener)
+        thread = threading.Thread(
+            target=self._serve_forward, args=(forward_id, forward, listener, path), name=f"tokendeck-forward-{host}"
+        )
+        thread.daemon = True
+        thread.start()
+        self._log(f"forwarding {', '.join(sorted(names)) or 'nothing'} to {host} on {path}")
+        return forward_id, path
+
+    def close_forward(self, forward_id: str) -> None:
+        """End a forward: its socket goes away within ``watch_interval``."""
+        with self._state:
+            entry = self._forwards.pop(forward_id, None)
+        if entry is not None:
+            entry[1].close()
+
+    def _serve_forward(self, forward_id: str, forward: Forward, listener: socket.socket, path: str) -> None:
+        def answer(fields: list[str]) -> list[str]:
+            if len(fields) < 3 or fields[0] != VERSION:  # fields[1], the remote's home, means nothing here
+                return [FALL_BACK]
+            return self._run(fields[2], lambda vault: forward.answer(vault, fields[2], fields[3:]))
+
+        try:
+            while not self._stopping.is_set() and forward_id in self._forwards:
+                vault = self._vault
+                if vault is not None and forward.over(vault.clock.now()):
+                    self._log(f"the forward to {forward.host} has ended (--ttl)")
+                    break
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                except OSError:
+                    break  # closed
+                if not self._slots.acquire(timeout=2 * self.client_timeout):
+                    conn.close()
+                    continue
+                self._clients.submit(self._serve_client, conn, answer)
+        finally:
+            self.close_forward(forward_id)
+            listener.close()
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
     def _answer_unlock(self, args: list[str]) -> list[str]:
         try:

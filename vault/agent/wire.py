@@ -26,7 +26,15 @@ import _socket
 import os
 import sys
 
-from vault.settings import AGENT_ANSWER_TIMEOUT, DATA_HOME_ENV, HOME_ENV, NO_AGENT_ENV, RUNTIME_DIR_ENV, TMPDIR_ENV
+from vault.settings import (
+    AGENT_ANSWER_TIMEOUT,
+    AGENT_SOCK_ENV,
+    DATA_HOME_ENV,
+    HOME_ENV,
+    NO_AGENT_ENV,
+    RUNTIME_DIR_ENV,
+    TMPDIR_ENV,
+)
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
 if TYPE_CHECKING:
@@ -139,10 +147,11 @@ def call(
     (the default), ``$TOKENDECK_NO_AGENT`` also means None; ``tokendeck agent``
     itself passes False.
     """
-    if opt_out and os.environ.get(NO_AGENT_ENV):
+    forwarded = forwarded_socket()
+    if opt_out and os.environ.get(NO_AGENT_ENV) and forwarded is None:
         return None
     home = home_dir() if home is None else os.path.abspath(os.path.expanduser(os.fspath(home)))
-    path = socket_path(home)
+    path = forwarded or socket_path(home)
     try:
         frame = encode([VERSION, home, op, *args], request=True)
     except ValueError:
@@ -175,16 +184,30 @@ def call(
     return decode(b"".join(chunks))
 
 
+def forwarded_socket() -> str | None:
+    """``$TOKENDECK_AGENT_SOCK``, the forward ``tokendeck ssh`` made, when set."""
+    return os.environ.get(AGENT_SOCK_ENV) or None
+
+
 def ask(op: str, *args: str, home: Home = None) -> list[str] | None:
     """The agent's answer to ``op`` (outcome first), or None when the caller must do the
     work itself: no usable agent (see :func:`call`), or an answer of :data:`FALL_BACK`.
+    Through a forward (:func:`forwarded_socket`) there is no "yourself": no answer is a
+    :class:`~vault.errors.ForwardGone` error answer instead.
 
     This is the one place that decides "the agent, else yourself"; the command line
     prints an error answer, the library raises it (:func:`result`).
     """
     answer = call(op, *args, home=home)
     if answer is None or answer[0] == FALL_BACK:
-        return None
+        forwarded = forwarded_socket()
+        if forwarded is None:
+            return None
+        message = (
+            f"the forwarded tokendeck agent at {forwarded} is not answering: the tokendeck ssh session "
+            "ended, or the agent on the machine with the vault is locked"
+        )
+        return ["3", message, "ForwardGone", "No forward", "{}"]
     return answer
 
 

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from vault.core.timefmt import expiry
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from vault.core.model import Credential
     from vault.core.repository import Repository
 
@@ -36,9 +38,14 @@ def _json_row(credential: Credential, now: float) -> str:
     return row
 
 
-def list_output(vault: Repository, *, as_json: bool, human: bool) -> tuple[str, str]:
-    """``tokendeck list``'s stdout and stderr: JSON, or a table with human or ISO 8601 times."""
+def list_output(
+    vault: Repository, *, as_json: bool, human: bool, only: Collection[str] | None = None
+) -> tuple[str, str]:
+    """``tokendeck list``'s stdout and stderr: JSON, or a table with human or ISO 8601 times
+    (of the credentials named in ``only``, when given: what a forward shows)."""
     credentials = vault.credentials()
+    if only is not None:
+        credentials = [c for c in credentials if c.name in only]
     now = vault.clock.now()
     if as_json:
         if not credentials:

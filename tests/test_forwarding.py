@@ -1,0 +1,147 @@
+"""Issue 19, step 1: a forward is a restricted view of the agent on a socket of its own.
+
+The agent runs in this process on a real Unix socket; the "remote" is the real
+``tokendeck`` command in another process with its own ``HOME``, ``TOKENDECK_HOME`` and
+runtime directory, no vault at all, and ``TOKENDECK_AGENT_SOCK`` naming the forward (what
+``tokendeck ssh`` sets up over OpenSSH; the sshd test is the next step)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import vault
+from tests.test_agent import PASSPHRASE, Running, start_agent, wait_until
+from vault.agent import wire
+from vault.core.clock import FrozenClock
+
+TOKENDECK = shutil.which("tokendeck", path=os.path.dirname(sys.executable)) or "tokendeck"
+A_TOKEN = "ghp_forwardedA123"  # noqa: S105 - test values
+B_TOKEN = "ghp_notForwardedB456"  # noqa: S105
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(1_800_000_000.0)
+
+
+@pytest.fixture
+def agent(home: Path, passphrase_env: str, clock: FrozenClock) -> Iterator[Running]:
+    with vault.init_vault(mode="passphrase") as v:
+        v.add_static("a", provider="github-pat", token=A_TOKEN)
+        v.add_static("b", provider="github-pat", token=B_TOKEN)
+        v.map_git_host("github.com", "b", None)
+    with start_agent(clock=clock) as running:
+        yield running
+
+
+def open_forward(host: str, *names: str, ttl: str = "") -> str:
+    answer = wire.call("forward-open", host, ttl, *names, opt_out=False)
+    assert answer is not None and answer[0] == "0", answer
+    return answer[2]
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Iterator[Path]:
+    """An empty machine: a home with no vault, a runtime directory of its own."""
+    place = tmp_path / "remote"
+    (place / "run").mkdir(parents=True, mode=0o700)
+    yield place
+
+
+def on_remote(remote: Path, sock: str, *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(remote),
+        "TOKENDECK_HOME": str(remote / "tokendeck"),
+        "XDG_RUNTIME_DIR": str(remote / "run"),
+        "TOKENDECK_AGENT_SOCK": sock,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    return subprocess.run([TOKENDECK, *argv], env=env, input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def audit(home: Path) -> list[tuple[str | None, str, str, str | None]]:
+    with vault.open_vault(home, PASSPHRASE) as v:
+        return [(e.credential, e.action, e.outcome, e.detail) for e in v.audit_log() if e.action == "forward"]
+
+
+def test_the_remote_reads_only_what_is_forwarded_and_every_request_is_audited(
+    agent: Running, remote: Path, home: Path
+) -> None:
+    sock = open_forward("devbox", "a")
+    r = on_remote(remote, sock, "token", "a")
+    assert (r.returncode, r.stdout, r.stderr) == (0, A_TOKEN + "\n", "")
+    r = on_remote(remote, sock, "token", "b")
+    assert r.returncode == 5 and r.stdout == ""
+    assert r.stderr == "tokendeck: b is not forwarded to devbox (tokendeck ssh --only NAME,... names what is)\n"
+    r = on_remote(remote, sock, "exec", "-e", "T=a", "--", "sh", "-c", 'test "$T" = ' + A_TOKEN + " && echo ok")
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
+    r = on_remote(remote, sock, "exec", "-e", "T=a", "-e", "U=b", "--", "true")
+    assert r.returncode == 5 and "b is not forwarded" in r.stderr
+    listed = on_remote(remote, sock, "list", "--json")
+    assert [c["name"] for c in json.loads(listed.stdout)] == ["a"]
+    git = on_remote(remote, sock, "git-credential", "get", stdin="protocol=https\nhost=github.com\n\n")
+    assert git.returncode == 5 and B_TOKEN not in git.stdout  # github.com maps to b, which is not forwarded
+    assert not (remote / "tokendeck").exists()  # the remote never got a vault
+    events = audit(home)
+    assert ("a", "forward", "served", "host=devbox op=token") in events
+    assert ("b", "forward", "refused", "host=devbox op=token") in events
+    assert ("b", "forward", "refused", "host=devbox op=git") in events
+    assert all(A_TOKEN not in str(e) and B_TOKEN not in str(e) for e in events)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        ["lock"], ["stop"], ["unlock", "x"], ["show", "a", "json", "iso"], ["audit", "", "", "json", "iso"],
+        ["refresh", "a"], ["refresh-now", "", ""], ["git-map", "h", "a", ""], ["names"],
+        ["forward-open", "evil", "", "b"], ["forwards"], ["ping"],
+    ],
+)  # fmt: skip
+def test_nothing_that_manages_the_vault_passes_through_a_forward(
+    agent: Running, remote: Path, home: Path, fields: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sock = open_forward("devbox", "a")
+    monkeypatch.setenv("TOKENDECK_AGENT_SOCK", sock)
+    answer = wire.call(*fields)
+    assert answer is not None and answer[0] == "5" and answer[2] == "NotForwarded", answer
+    assert not agent.agent.locked and agent.thread.is_alive()  # lock and stop did nothing
+    monkeypatch.delenv("TOKENDECK_AGENT_SOCK")
+    listed = wire.call("forwards", opt_out=False)
+    assert listed is not None and len(listed) == 2  # still one forward, and no new one
+
+
+def test_the_forward_ends_at_its_ttl_and_when_closed_and_the_remote_says_so(
+    agent: Running, remote: Path, clock: FrozenClock
+) -> None:
+    sock = open_forward("devbox", "a", ttl="60")
+    assert on_remote(remote, sock, "token", "a").returncode == 0
+    clock.advance(61)
+    wait_until(lambda: not os.path.exists(sock), "the forward's socket to go")
+    r = on_remote(remote, sock, "token", "a")
+    assert r.returncode == 3 and r.stderr.count("\n") == 1
+    assert f"the forwarded tokendeck agent at {sock} is not answering" in r.stderr
+    other = open_forward("laptop", "a")
+    listed = wire.call("forwards", opt_out=False)
+    assert listed is not None and listed[0] == "0"
+    (shown,) = [json.loads(row) for row in listed[1:]]
+    assert (shown["host"], shown["names"], shown["served"], shown["ends_at"]) == ("laptop", ["a"], 0, None)
+    assert wire.call("forward-close", shown["id"], opt_out=False) == ["0"]
+    wait_until(lambda: not os.path.exists(other), "the closed forward's socket to go")
+    assert on_remote(remote, other, "token", "a").returncode == 3
+
+
+def test_a_forward_names_stored_credentials_and_needs_an_unlocked_agent(agent: Running) -> None:
+    answer = wire.call("forward-open", "devbox", "", "nope", opt_out=False)
+    assert answer is not None and answer[0] == "2" and "no credential named 'nope'" in answer[1]
+    agent.agent.lock("test")
+    answer = wire.call("forward-open", "devbox", "", "a", opt_out=False)
+    assert answer is not None and answer[0] == "3" and "the agent is locked" in answer[1]

@@ -1,0 +1,90 @@
+"""Agent forwarding (``tokendeck ssh``): what a forwarded socket may ask of the agent.
+
+A forward is one SSH session's restricted view of the agent.  It serves only the reads a
+remote shell needs (``token``, ``tokens`` for ``exec``, ``list`` and ``git`` for the
+credential helper), only for the credentials the user named with ``--only``, and only
+until its time is up.  Nothing that manages the vault is served (no add, remove, rename,
+export, lock or unlock), nor anything that gives the key; every request through it is
+audited with the session's host.  The remote never refreshes: :meth:`Vault.token` runs
+here, in the agent that owns every refresh.
+
+This module is the rule, written once; :class:`vault.agent.server.Agent` serves it on each
+forward's own socket.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from vault.agent.ops import OPS
+from vault.errors import NotForwarded
+from vault.services.tokens import Vault
+
+SERVED_OPS = ("token", "tokens", "list", "git")
+"""The agent's requests a forward passes on; every other one is refused."""
+
+
+@dataclass
+class Forward:
+    """One session's view: ``host`` (for the audit log and the user), the names it may read,
+    and when it ends (a time of ``clock``; None: when the session does)."""
+
+    host: str
+    allowed: frozenset[str]
+    ends_at: float | None = None
+    served: int = 0
+    """Requests answered so far (refusals not counted)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def summary(self, forward_id: str) -> dict[str, object]:
+        """What ``tokendeck ssh`` and the TUI show of it (no secret is in a forward)."""
+        return {
+            "id": forward_id, "host": self.host, "names": sorted(self.allowed), "served": self.served,
+            "ends_at": self.ends_at,
+        }  # fmt: skip
+
+    def over(self, now: float) -> bool:
+        return self.ends_at is not None and now >= self.ends_at
+
+    def answer(self, vault: Vault, op: str, args: list[str]) -> list[str]:
+        """The fields of the answer to ``op`` (outcome first is the caller's), as the agent
+        gives them, for the allowed credentials only; audited.
+
+        Raises:
+            NotForwarded: the forward is over, the request is not one it serves, or it
+                names a credential it does not.
+        """
+        if self.over(vault.clock.now()):
+            raise NotForwarded(f"the forward to {self.host} has ended (its --ttl is up)")
+        if op not in SERVED_OPS:
+            raise NotForwarded(f"tokendeck ssh does not pass {op!r} on to {self.host}: only token, exec, list and git")
+        names = self._names(vault, op, args)
+        refused = [n for n in names if n not in self.allowed]
+        if refused:
+            vault.record("forward", "refused", credential=refused[0], detail=f"host={self.host} op={op}")
+            raise NotForwarded(
+                f"{refused[0]} is not forwarded to {self.host} (tokendeck ssh --only NAME,... names what is)"
+            )
+        answer = self._list(vault, args) if op == "list" else OPS[op](vault, args)
+        for name in names:
+            vault.record("forward", "served", credential=name, detail=f"host={self.host} op={op}")
+        with self._lock:
+            self.served += 1
+        return answer
+
+    def _names(self, vault: Vault, op: str, args: list[str]) -> list[str]:
+        """The credentials ``op`` would read (a git host maps to its credential)."""
+        if op in ("token", "tokens"):
+            return list(args)
+        if op == "git":
+            _protocol, host, _path = args
+            mapped = vault.git_hosts(host)
+            return [mapped[0][1]] if mapped else []
+        return []
+
+    def _list(self, vault: Vault, args: list[str]) -> list[str]:
+        from vault.services.listing import list_output
+
+        shape, times = args
+        return list(list_output(vault, as_json=shape == "json", human=times == "human", only=self.allowed))
