@@ -1,10 +1,10 @@
 #!/bin/sh
-# Installs the system packages the tests use, where it can: a real Secret Service daemon, and
-# the shells the completion scripts are for.
+# Installs the system packages the tests use, where it can: a real Secret Service daemon, the
+# shells the completion scripts are for, and OpenSSH's server for the agent-forwarding test.
 #
 # tests/test_keyring_secret_service.py starts a private D-Bus session bus (dbus-daemon) and
 # Debian's gnome-keyring-daemon on it; tests/test_completion.py loads the generated scripts
-# into real zsh and fish.  This script:
+# into real zsh and fish; tests/test_ssh.py starts its own sshd on a loopback port.  This script:
 #   - does nothing when both binaries are already installed;
 #   - as root with apt-get (CI, containers), installs them and fails loudly if that fails;
 #   - otherwise says in one line that the Secret Service test will be skipped, and succeeds
@@ -16,7 +16,7 @@ have() {
 }
 
 ready() {
-    have gnome-keyring-daemon && have dbus-daemon && have zsh && have fish
+    have gnome-keyring-daemon && have dbus-daemon && have zsh && have fish && [ -x /usr/sbin/sshd ] && have ssh
 }
 
 if ready; then
@@ -24,16 +24,18 @@ if ready; then
 fi
 
 if [ "$(id -u)" -eq 0 ] && have apt-get; then
-    echo "system-deps: installing gnome-keyring and dbus (the Secret Service test), zsh and fish (completion)" >&2
+    echo "system-deps: installing gnome-keyring and dbus (the Secret Service test), zsh and fish (completion)," \
+        "openssh-server (agent forwarding)" >&2
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnome-keyring dbus zsh fish
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnome-keyring dbus zsh fish \
+        openssh-server openssh-client
     if ! ready; then
-        echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh or fish still missing after apt-get install" >&2
+        echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish or sshd still missing after apt-get install" >&2
         exit 1
     fi
     exit 0
 fi
 
-echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh or fish is missing (install gnome-keyring, dbus," \
-    "zsh and fish as root); the tests that need them will be skipped" >&2
+echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish or sshd is missing (install gnome-keyring, dbus," \
+    "zsh, fish and openssh-server as root); the tests that need them will be skipped" >&2
 exit 0

@@ -30,6 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from vault.cli.terminal import run_guarded
 
     args = build_parser().parse_args(argv)
+    from vault.agent.wire import forwarded_socket
+
+    if forwarded_socket() is not None and args.command not in FORWARDED_COMMANDS:
+        return run_guarded(lambda: _not_here(args.command))
     if args.handler == TUI_HANDLER and sys.stdin.isatty():
         from vault.core.process import keep_secrets_out_of_dumps
         from vault.services.opening import unlock_early
@@ -37,6 +41,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         keep_secrets_out_of_dumps()  # before the key is derived
         unlock_early()  # the KDF beside Textual's imports, not after them
     return run_guarded(lambda: _handler(args.handler)(args))
+
+
+FORWARDED_COMMANDS = ("token", "exec", "list", "git-credential", "completion")
+"""What runs on a remote machine whose ``$TOKENDECK_AGENT_SOCK`` names a forward (``tokendeck
+ssh``): the reads the forward serves, and shell completion."""
+
+
+def _not_here(command: str | None) -> int:
+    from vault.errors import NotForwarded
+
+    what = f"tokendeck {command}" if command else "the TUI"
+    raise NotForwarded(
+        f"{what} is not available here: TOKENDECK_AGENT_SOCK points at a forward (tokendeck ssh), which serves "
+        "token, exec, list and git-credential; run it on the machine with the vault"
+    )
 
 
 def _handler(handler: Callable[[argparse.Namespace], int] | str) -> Callable[[argparse.Namespace], int]:

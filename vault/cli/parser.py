@@ -25,6 +25,7 @@ from vault.cli import (
     providers,
     setup,
     signin,
+    ssh,
 )
 from vault.cli import exec as exec_command
 from vault.errors import EXIT_CODES
@@ -51,6 +52,7 @@ GROUPS = (
     backup,
     imports,
     mcp_bridge,
+    ssh,
 )
 """Each adds its commands to ``tokendeck --help``, in this order."""
 

@@ -1,0 +1,130 @@
+"""Issue 19: ``tokendeck ssh`` through a real sshd on loopback and the real ssh client.
+
+Here is the machine with the vault and its agent; the "remote" is the same machine reached
+through sshd, running ``tokendeck`` in an environment of its own (``HOME``,
+``TOKENDECK_HOME`` and ``XDG_RUNTIME_DIR`` elsewhere, no vault), which finds the forward
+through ``TOKENDECK_AGENT_SOCK`` as sshd passes it on."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import vault
+from tests.support.sshd import Sshd, running_sshd
+
+TOKENDECK = shutil.which("tokendeck", path=os.path.dirname(sys.executable)) or "tokendeck"
+PASS = "correct horse battery staple"
+A_TOKEN = "ghp_sshForwardedA1"  # noqa: S105 - test values
+B_TOKEN = "ghp_sshNotForwardedB2"  # noqa: S105
+
+
+@pytest.fixture
+def sshd(tmp_path: Path) -> Iterator[Sshd]:
+    with running_sshd(tmp_path / "sshd") as server:
+        yield server
+
+
+@pytest.fixture
+def local(home: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
+    """This machine: a vault with a and b, and its agent running; the environment to run in."""
+    env = {
+        **os.environ,
+        "TOKENDECK_HOME": str(home),
+        "TOKENDECK_PASSPHRASE": PASS,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    env.pop("TOKENDECK_NO_AGENT", None)
+    run = lambda *argv, stdin="": subprocess.run(  # noqa: E731
+        [TOKENDECK, *argv], env=env, input=stdin, capture_output=True, text=True, timeout=60
+    )
+    assert run("init", "--passphrase").returncode == 0
+    assert run("add", "a", "--provider", "github-pat", stdin=A_TOKEN + "\n").returncode == 0
+    assert run("add", "b", "--provider", "github-pat", stdin=B_TOKEN + "\n").returncode == 0
+    assert run("agent", "start").returncode == 0
+    try:
+        yield env
+    finally:
+        run("agent", "stop")
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Path:
+    place = tmp_path / "remote"
+    (place / "run").mkdir(parents=True, mode=0o700)
+    return place
+
+
+def remotely(remote: Path, *argv: str) -> str:
+    """A shell command line that runs ``tokendeck ARGV`` in the remote's own environment."""
+    env = f"HOME={remote} TOKENDECK_HOME={remote / 'tokendeck'} XDG_RUNTIME_DIR={remote / 'run'}"
+    return f"env {env} {shlex.quote(TOKENDECK)} " + " ".join(shlex.quote(a) for a in argv)
+
+
+def ssh(
+    local: dict[str, str], sshd: Sshd, remote: Path, *tokendeck_args: str, command: str
+) -> subprocess.CompletedProcess[str]:
+    argv = [
+        TOKENDECK, "ssh", *tokendeck_args, "--", *sshd.options(),
+        "-o", f"SetEnv=XDG_RUNTIME_DIR={remote / 'run'}", sshd.destination, command,
+    ]  # fmt: skip
+    env = {k: v for k, v in local.items() if k != "TOKENDECK_PASSPHRASE"}  # the agent holds the key
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_remote_reads_the_allowed_token_and_nothing_else(
+    local: dict[str, str], sshd: Sshd, remote: Path, home: Path
+) -> None:
+    script = "; ".join(
+        [
+            remotely(remote, "token", "a") + "; echo rc=$?",
+            remotely(remote, "token", "b") + " 2>&1; echo rc=$?",
+            remotely(remote, "exec", "-e", "T=a", "--", "sh", "-c", 'test "$T" = ' + A_TOKEN + " && echo exec-ok"),
+            remotely(remote, "add", "c", "--provider", "github-pat") + " </dev/null 2>&1; echo rc=$?",
+        ]
+    )
+    r = ssh(local, sshd, remote, "--only", "a", command=script)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[:2] == [A_TOKEN, "rc=0"]
+    assert lines[2].startswith("tokendeck: b is not forwarded to ") and lines[3] == "rc=5"
+    assert lines[4] == "exec-ok"
+    assert lines[5:] == [
+        "tokendeck: tokendeck add is not available here: TOKENDECK_AGENT_SOCK points at a forward (tokendeck ssh), "
+        "which serves token, exec, list and git-credential; run it on the machine with the vault",
+        "rc=5",
+    ]
+    assert "forwarding a to " in r.stderr
+    with vault.open_vault(home, PASS) as v:
+        assert sorted(c.name for c in v.credentials()) == ["a", "b"]
+        served = [(e.credential, e.outcome) for e in v.audit_log() if e.action == "forward"]
+    assert ("a", "served") in served and ("b", "refused") in served
+    assert not (remote / "tokendeck").exists()
+    # sshd leaves the socket file behind; after the session nothing answers on it, and the
+    # remote says so in one line (a new session's socket has a new name).
+    (left,) = (remote / "run").iterdir()
+    after = subprocess.run(
+        [TOKENDECK, "token", "a"], env={**os.environ, "TOKENDECK_AGENT_SOCK": str(left)},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert after.returncode == 3 and after.stdout == "" and "is not answering" in after.stderr
+
+
+def test_without_a_running_agent_nothing_is_forwarded(local: dict[str, str], sshd: Sshd, remote: Path) -> None:
+    subprocess.run([TOKENDECK, "agent", "stop"], env=local, capture_output=True, timeout=60)
+    r = ssh(local, sshd, remote, "--only", "a", command="true")
+    assert r.returncode == 3 and r.stderr == (
+        "tokendeck: no agent is running: start it first (tokendeck agent start); the remote asks it\n"
+    )
+
+
+def test_no_only_is_a_usage_error(local: dict[str, str], sshd: Sshd, remote: Path) -> None:
+    r = ssh(local, sshd, remote, command="true")
+    assert r.returncode == 2 and "tokendeck ssh --only NAME" in r.stderr and r.stderr.count("\n") == 1
