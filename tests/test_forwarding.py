@@ -43,7 +43,7 @@ def agent(home: Path, passphrase_env: str, clock: FrozenClock) -> Iterator[Runni
 
 
 def open_forward(host: str, *names: str, ttl: str = "") -> str:
-    answer = wire.call("forward-open", host, ttl, *names, opt_out=False)
+    answer = wire.call("forward-open", host, ttl, "", *names, opt_out=False)
     assert answer is not None and answer[0] == "0", answer
     return answer[2]
 
@@ -103,7 +103,7 @@ def test_the_remote_reads_only_what_is_forwarded_and_every_request_is_audited(
     [
         ["lock"], ["stop"], ["unlock", "x"], ["show", "a", "json", "iso"], ["audit", "", "", "json", "iso"],
         ["refresh", "a"], ["refresh-now", "", ""], ["git-map", "h", "a", ""], ["names"],
-        ["forward-open", "evil", "", "b"], ["forwards"], ["ping"],
+        ["forward-open", "evil", "", "", "b"], ["forwards"], ["ping"],
     ],
 )  # fmt: skip
 def test_nothing_that_manages_the_vault_passes_through_a_forward(
@@ -140,8 +140,21 @@ def test_the_forward_ends_at_its_ttl_and_when_closed_and_the_remote_says_so(
 
 
 def test_a_forward_names_stored_credentials_and_needs_an_unlocked_agent(agent: Running) -> None:
-    answer = wire.call("forward-open", "devbox", "", "nope", opt_out=False)
+    answer = wire.call("forward-open", "devbox", "", "", "nope", opt_out=False)
     assert answer is not None and answer[0] == "2" and "no credential named 'nope'" in answer[1]
     agent.agent.lock("test")
-    answer = wire.call("forward-open", "devbox", "", "a", opt_out=False)
+    answer = wire.call("forward-open", "devbox", "", "", "a", opt_out=False)
     assert answer is not None and answer[0] == "3" and "the agent is locked" in answer[1]
+
+
+def test_a_forward_ends_when_the_tokendeck_ssh_that_opened_it_is_gone(agent: Running, remote: Path) -> None:
+    """A killed ``tokendeck ssh`` cannot close its forward: the agent notices its owner is gone."""
+    owner = subprocess.Popen(["sleep", "60"])
+    answer = wire.call("forward-open", "devbox", "", str(owner.pid), "a", opt_out=False)
+    assert answer is not None and answer[0] == "0"
+    sock = answer[2]
+    assert on_remote(remote, sock, "token", "a").returncode == 0
+    owner.kill()
+    owner.wait()
+    wait_until(lambda: not os.path.exists(sock), "the forward of a dead owner to go")
+    assert on_remote(remote, sock, "token", "a").returncode == 3

@@ -128,3 +128,20 @@ def test_without_a_running_agent_nothing_is_forwarded(local: dict[str, str], ssh
 def test_no_only_is_a_usage_error(local: dict[str, str], sshd: Sshd, remote: Path) -> None:
     r = ssh(local, sshd, remote, command="true")
     assert r.returncode == 2 and "tokendeck ssh --only NAME" in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_the_forward_ends_at_its_ttl_in_the_middle_of_the_session(
+    local: dict[str, str], sshd: Sshd, remote: Path
+) -> None:
+    """Real time, as --ttl is: the first read works, one after the ttl is one ForwardGone line."""
+    script = "; ".join(
+        [
+            remotely(remote, "token", "a") + "; echo rc=$?",
+            "sleep 4",
+            remotely(remote, "token", "a") + " 2>&1; echo rc=$?",
+        ]
+    )
+    r = ssh(local, sshd, remote, "--only", "a", "--ttl", "2s", command=script)
+    lines = r.stdout.splitlines()
+    assert lines[:2] == [A_TOKEN, "rc=0"], r.stderr
+    assert "is not answering" in lines[2] and lines[3] == "rc=3"

@@ -47,6 +47,17 @@ FORWARD_OPS = ("forward-open", "forward-close", "forwards")
 """Managing forwards (``tokendeck ssh``): served on the agent's own socket, never through one."""
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie counts as gone only once reaped)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _listening(path: str, timeout: float) -> socket.socket:
     """A Unix socket bound at ``path`` (0600 from the start) and listening."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -321,7 +332,7 @@ class Agent:
     # ------------------------------------------------------------ forwards
 
     def _answer_forwards(self, op: str, args: list[str]) -> list[str]:
-        """``forward-open HOST TTL NAME...``, ``forward-close ID``, ``forwards`` (main socket only)."""
+        """``forward-open HOST TTL OWNER_PID NAME...``, ``forward-close ID``, ``forwards`` (main socket only)."""
         if op == "forwards":
             with self._state:
                 forwards = [(i, f) for i, (f, _) in self._forwards.items()]
@@ -329,16 +340,21 @@ class Agent:
         if op == "forward-close":
             self.close_forward(args[0] if args else "")
             return ["0"]
-        host, ttl, names = (args[0], args[1], args[2:]) if len(args) >= 2 else ("", "", [])
+        host, ttl, owner, names = (args[0], args[1], args[2], args[3:]) if len(args) >= 3 else ("", "", "", [])
         try:
-            forward_id, path = self.open_forward(host, names, float(ttl) if ttl else None)
+            forward_id, path = self.open_forward(
+                host, names, float(ttl) if ttl else None, owner=int(owner) if owner.isdigit() else None
+            )
         except VaultError as exc:
             return [str(exc.exit_code), *to_fields(exc)]
         return ["0", forward_id, path]
 
-    def open_forward(self, host: str, names: list[str], ttl: float | None) -> tuple[str, str]:
+    def open_forward(
+        self, host: str, names: list[str], ttl: float | None, *, owner: int | None = None
+    ) -> tuple[str, str]:
         """A new forward for ``host``, serving ``names`` for ``ttl`` seconds (None: until it is
-        closed) on a socket of its own beside the agent's: its id and socket path.
+        closed, or until the process ``owner``, the ``tokendeck ssh`` that asked, is gone) on a
+        socket of its own beside the agent's: its id and socket path.
 
         Raises:
             InvalidInput: no host, or a name that is not stored.  Locked: the agent is locked.
@@ -364,7 +380,9 @@ class Agent:
         with self._state:
             self._forwards[forward_id] = (forward, listener)
         thread = threading.Thread(
-            target=self._serve_forward, args=(forward_id, forward, listener, path), name=f"tokendeck-forward-{host}"
+            target=self._serve_forward,
+            args=(forward_id, forward, listener, path, owner),
+            name=f"tokendeck-forward-{host}",
         )
         thread.daemon = True
         thread.start()
@@ -378,7 +396,9 @@ class Agent:
         if entry is not None:
             entry[1].close()
 
-    def _serve_forward(self, forward_id: str, forward: Forward, listener: socket.socket, path: str) -> None:
+    def _serve_forward(
+        self, forward_id: str, forward: Forward, listener: socket.socket, path: str, owner: int | None
+    ) -> None:
         def answer(fields: list[str]) -> list[str]:
             if len(fields) < 3 or fields[0] != VERSION:  # fields[1], the remote's home, means nothing here
                 return [FALL_BACK]
@@ -389,6 +409,9 @@ class Agent:
                 vault = self._vault
                 if vault is not None and forward.over(vault.clock.now()):
                     self._log(f"the forward to {forward.host} has ended (--ttl)")
+                    break
+                if owner is not None and not _alive(owner):
+                    self._log(f"the tokendeck ssh session to {forward.host} is gone; its forward ends")
                     break
                 try:
                     conn, _ = listener.accept()

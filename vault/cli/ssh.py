@@ -45,7 +45,9 @@ def cmd_ssh(args: argparse.Namespace) -> int:
         raise VaultLocked("the agent is locked: unlock it first (tokendeck agent start)")
     host = ssh_forward.host_name(ssh)
     remote_dir = ssh_forward.remote_directory(ssh)
-    opened = wire.call("forward-open", host, "" if ttl is None else str(ttl), *names, opt_out=False)
+    import os
+
+    opened = wire.call("forward-open", host, "" if ttl is None else str(ttl), str(os.getpid()), *names, opt_out=False)
     if opened is None:
         raise VaultLocked("the agent stopped answering; nothing was forwarded")
     if opened[0] != "0":
