@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 import vault
+from tests.support.authserver import AuthServer
+from tests.support.seeded import seed
 from tests.support.sshd import Sshd, running_sshd
 
 TOKENDECK = shutil.which("tokendeck", path=os.path.dirname(sys.executable)) or "tokendeck"
@@ -145,3 +147,30 @@ def test_the_forward_ends_at_its_ttl_in_the_middle_of_the_session(
     lines = r.stdout.splitlines()
     assert lines[:2] == [A_TOKEN, "rc=0"], r.stderr
     assert "is not answering" in lines[2] and lines[3] == "rc=3"
+
+
+def test_the_local_agent_refreshes_an_allowed_oauth_credential_the_remote_reads(
+    local: dict[str, str], sshd: Sshd, remote: Path, home: Path, auth_server: AuthServer
+) -> None:
+    """The remote asks for a token that is due: the agent here refreshes it (once), the remote
+    gets the new one, and the rotated refresh token is stored here; the remote has no vault."""
+    with vault.open_vault(home, PASS) as v:
+        old = seed(v, auth_server, "work", expires_in=-5)  # expired: the read refreshes it first
+    assert old.access_token is not None and old.refresh_token is not None
+    before = auth_server.token_request_count("refresh_token")
+    script = "; ".join([remotely(remote, "token", "work"), remotely(remote, "token", "work")])
+    r = ssh(local, sshd, remote, "--only", "work", command=script)
+    assert r.returncode == 0, r.stderr
+    first, second = r.stdout.splitlines()
+    # booleans, not the tokens, so a failure prints no secret
+    assert (first != old.access_token.reveal(), second == first) == (True, True)  # refreshed once, then read
+    assert auth_server.token_request_count("refresh_token") == before + 1
+    with vault.open_vault(home, PASS) as v:
+        stored = v.get("work")
+    assert stored.access_token is not None and stored.refresh_token is not None
+    assert (stored.access_token.reveal() == first, stored.refresh_token.reveal() != old.refresh_token.reveal()) == (
+        True,
+        True,
+    )  # the new pair is kept here: the refresh token rotated on this machine
+    assert auth_server.token_state(first) == "active"
+    assert not (remote / "tokendeck").exists()
