@@ -109,6 +109,7 @@ class TokenListScreen(Screen[None]):
         Binding("o", "sort", "Sort", show=False, tooltip="sort by the next column (or click a header)"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the order"),
         Binding("p", "group", "Group", show=False, tooltip="group by provider, or stop grouping"),
+        Binding("F", "forwards", "Forwards", show=False, tooltip="the agent's forwards (tokendeck ssh): see, end"),
     ]
 
     def __init__(self) -> None:
@@ -450,6 +451,11 @@ class TokenListScreen(Screen[None]):
         from screens.signin import SignInScreen
 
         self.app.push_screen(SignInScreen())
+
+    def action_forwards(self) -> None:
+        from screens.forwards import ForwardsScreen
+
+        self.app.push_screen(ForwardsScreen())
 
     def action_add(self) -> None:
         from screens.add_token import AddTokenScreen

@@ -88,3 +88,23 @@ class Forward:
 
         shape, times = args
         return list(list_output(vault, as_json=shape == "json", human=times == "human", only=self.allowed))
+
+
+def active_forwards(home: str | None = None) -> list[dict[str, object]] | None:
+    """The running agent's forwards (:meth:`Forward.summary` each), or None when no agent answers."""
+    import json
+
+    from vault.agent import wire
+
+    answer = wire.call("forwards", home=home, opt_out=False)
+    if answer is None or answer[0] != "0":
+        return None
+    return [json.loads(row) for row in answer[1:]]
+
+
+def end_forward(forward_id: str, home: str | None = None) -> bool:
+    """Close forward ``forward_id`` (its socket goes, its session's remote reads fail); whether
+    an agent answered."""
+    from vault.agent import wire
+
+    return wire.call("forward-close", forward_id, home=home, opt_out=False) == ["0"]

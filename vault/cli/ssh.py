@@ -27,6 +27,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     import subprocess
 
     from vault.agent import wire
+    from vault.agent.forwarding import end_forward
     from vault.cli import terminal
     from vault.core.timefmt import parse_duration
     from vault.errors import InvalidInput, VaultLocked
@@ -59,4 +60,4 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     try:
         return subprocess.call(ssh_forward.session_argv(ssh, local_socket, remote_socket))  # noqa: S603 - the user's ssh, as given
     finally:
-        wire.call("forward-close", forward_id, opt_out=False)
+        end_forward(forward_id)

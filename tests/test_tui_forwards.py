@@ -1,0 +1,53 @@
+"""Issue 19, step 5: the TUI shows the agent's active forwards and ends one.
+
+A real agent in this process with a forward opened as ``tokendeck ssh`` opens it; the TUI
+(Pilot) on the same vault; the remote end is the real CLI with ``TOKENDECK_AGENT_SOCK``."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+import vault
+from screens.forwards import ForwardsScreen
+from screens.main import make_app
+from tests.test_agent import PASSPHRASE, Running, wait_until
+from tests.test_forwarding import agent, clock, on_remote, open_forward, remote  # noqa: F401 - fixtures
+from vault.core.clock import FrozenClock
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_the_forwards_screen_lists_a_forward_and_x_ends_it(
+    agent: Running,  # noqa: F811
+    remote: Path,  # noqa: F811
+    home: Path,
+    clock: FrozenClock,  # noqa: F811
+) -> None:
+    sock = open_forward("devbox", "a", "b")
+    assert on_remote(remote, sock, "token", "a").returncode == 0
+    with vault.open_vault(home, PASSPHRASE, clock=clock) as v:
+        app = make_app(v, clock)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.press("F")
+            screen = app.screen
+            assert isinstance(screen, ForwardsScreen)
+            table = screen.query_one("#forwards", DataTable)
+            deadline = time.monotonic() + 10
+            while table.row_count == 0 and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            assert [str(c) for c in table.get_row_at(0)] == ["devbox", "a, b", "1", "with the session"]
+            await pilot.press("x")
+            await app.workers.wait_for_complete()
+            wait_until(lambda: not os.path.exists(sock), "the ended forward's socket to go")
+            while table.row_count and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            assert table.row_count == 0
+            assert "No active forwards" in str(screen.query_one("#forwards-note").render())
+            await pilot.press("escape")
+            assert not isinstance(app.screen, ForwardsScreen)
+    assert on_remote(remote, sock, "token", "a").returncode == 3
