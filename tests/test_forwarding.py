@@ -43,7 +43,7 @@ def agent(home: Path, passphrase_env: str, clock: FrozenClock) -> Iterator[Runni
 
 
 def open_forward(host: str, *names: str, ttl: str = "") -> str:
-    answer = wire.call("forward-open", host, ttl, "", *names, opt_out=False)
+    answer = wire.call("forward-open", host, ttl, "", "-", *names, opt_out=False)
     assert answer is not None and answer[0] == "0", answer
     return answer[2]
 
@@ -103,7 +103,7 @@ def test_the_remote_reads_only_what_is_forwarded_and_every_request_is_audited(
     [
         ["lock"], ["stop"], ["unlock", "x"], ["show", "a", "json", "iso"], ["audit", "", "", "json", "iso"],
         ["refresh", "a"], ["refresh-now", "", ""], ["git-map", "h", "a", ""], ["names"],
-        ["forward-open", "evil", "", "", "b"], ["forwards"], ["ping"],
+        ["forward-open", "evil", "", "", "-", "b"], ["forwards"], ["ping"],
     ],
 )  # fmt: skip
 def test_nothing_that_manages_the_vault_passes_through_a_forward(
@@ -140,17 +140,17 @@ def test_the_forward_ends_at_its_ttl_and_when_closed_and_the_remote_says_so(
 
 
 def test_a_forward_names_stored_credentials_and_needs_an_unlocked_agent(agent: Running) -> None:
-    answer = wire.call("forward-open", "devbox", "", "", "nope", opt_out=False)
+    answer = wire.call("forward-open", "devbox", "", "", "-", "nope", opt_out=False)
     assert answer is not None and answer[0] == "2" and "no credential named 'nope'" in answer[1]
     agent.agent.lock("test")
-    answer = wire.call("forward-open", "devbox", "", "", "a", opt_out=False)
+    answer = wire.call("forward-open", "devbox", "", "", "-", "a", opt_out=False)
     assert answer is not None and answer[0] == "3" and "the agent is locked" in answer[1]
 
 
 def test_a_forward_ends_when_the_tokendeck_ssh_that_opened_it_is_gone(agent: Running, remote: Path) -> None:
     """A killed ``tokendeck ssh`` cannot close its forward: the agent notices its owner is gone."""
     owner = subprocess.Popen(["sleep", "60"])
-    answer = wire.call("forward-open", "devbox", "", str(owner.pid), "a", opt_out=False)
+    answer = wire.call("forward-open", "devbox", "", str(owner.pid), "-", "a", opt_out=False)
     assert answer is not None and answer[0] == "0"
     sock = answer[2]
     assert on_remote(remote, sock, "token", "a").returncode == 0
@@ -158,3 +158,46 @@ def test_a_forward_ends_when_the_tokendeck_ssh_that_opened_it_is_gone(agent: Run
     owner.wait()
     wait_until(lambda: not os.path.exists(sock), "the forward of a dead owner to go")
     assert on_remote(remote, sock, "token", "a").returncode == 3
+
+
+def ask_and_answer(remote: Path, sock: str, verdict: str | None) -> subprocess.CompletedProcess[str]:
+    """The remote asks for ``a`` through a --confirm forward; a script answers as the user would
+    (``verdict`` allow or deny; None: nobody answers)."""
+    import threading
+
+    done: list[subprocess.CompletedProcess[str]] = []
+    asking = threading.Thread(target=lambda: done.append(on_remote(remote, sock, "token", "a")))
+    asking.start()
+    if verdict is not None:
+        questions: list[str] = []
+
+        def asked() -> bool:
+            questions[:] = (wire.call("questions", opt_out=False) or ["-"])[1:]
+            return bool(questions)
+
+        wait_until(asked, "the question")
+        question = json.loads(questions[0])
+        assert (question["host"], question["credential"], question["op"]) == ("devbox", "a", "token")
+        assert wire.call("answer", question["id"], verdict, opt_out=False) == ["0", "answered"]
+    asking.join(60)
+    return done[0]
+
+
+@pytest.mark.parametrize(("verdict", "code"), [("allow", 0), ("deny", 5), (None, 5)], ids=["allow", "deny", "timeout"])
+def test_confirm_asks_before_each_use_and_only_a_yes_serves(
+    agent: Running, remote: Path, home: Path, verdict: str | None, code: int
+) -> None:
+    agent.agent.confirmations.timeout = 0.5 if verdict is None else 30
+    answer = wire.call("forward-open", "devbox", "", "", "confirm", "a", opt_out=False)
+    assert answer is not None and answer[0] == "0"
+    r = ask_and_answer(remote, answer[2], verdict)
+    assert r.returncode == code, r.stderr
+    if code:
+        assert r.stdout == "" and r.stderr == (
+            "tokendeck: the use of a by devbox was not allowed on the machine with the vault "
+            "(denied, or no answer in time)\n"
+        )
+        assert ("a", "forward", "denied", "host=devbox op=token") in audit(home)
+    else:
+        assert r.stdout == A_TOKEN + "\n"
+    assert wire.call("questions", opt_out=False) == ["0"]  # nothing left waiting

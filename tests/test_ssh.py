@@ -174,3 +174,55 @@ def test_the_local_agent_refreshes_an_allowed_oauth_credential_the_remote_reads(
     )  # the new pair is kept here: the refresh token rotated on this machine
     assert auth_server.token_state(first) == "active"
     assert not (remote / "tokendeck").exists()
+
+
+def in_a_terminal(argv: list[str], env: dict[str, str], answer: str, prompt: str = "Allow? [y/N]") -> tuple[int, str]:
+    """Run ``argv`` with a pseudo-terminal as its controlling terminal, as a person at a terminal
+    does; type ``answer`` once ``prompt`` shows.  Returns the exit code and everything shown."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its terminal is the pty
+        os.execve(argv[0], argv, env)  # noqa: S606 - the test's own tokendeck, no shell
+    shown, typed = b"", False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed its terminal: done
+            break
+        if not chunk:
+            break
+        shown += chunk
+        if not typed and prompt.encode() in shown:
+            os.write(fd, answer.encode() + b"\r")
+            typed = True
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("typed", "said", "code"), [("n", "not allowed", "rc=5"), ("y", A_TOKEN, "rc=0")])
+def test_confirm_asks_on_the_terminal_of_tokendeck_ssh(
+    local: dict[str, str], sshd: Sshd, remote: Path, home: Path, typed: str, said: str, code: str
+) -> None:
+    """A person at the terminal is asked before the remote's read, and the answer decides it
+    (``ssh -n``: the session does not read the terminal, so only the question does)."""
+    argv = [
+        TOKENDECK, "ssh", "--only", "a", "--confirm", "--", "-n", *sshd.options(),
+        "-o", f"SetEnv=XDG_RUNTIME_DIR={remote / 'run'}", sshd.destination,
+        remotely(remote, "token", "a") + " 2>&1; echo rc=$?",
+    ]  # fmt: skip
+    env = {k: v for k, v in local.items() if k != "TOKENDECK_PASSPHRASE"}
+    status, shown = in_a_terminal(argv, env, typed)
+    assert status == 0
+    assert "asks for a (token). Allow? [y/N]" in shown
+    assert said in shown and code in shown
+    with vault.open_vault(home, PASS) as v:
+        outcomes = [e.outcome for e in v.audit_log() if e.action == "forward"]
+    assert outcomes == (["denied"] if typed == "n" else ["served"])

@@ -14,12 +14,15 @@ forward's own socket.
 
 from __future__ import annotations
 
+import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vault.agent.ops import OPS
 from vault.errors import NotForwarded
 from vault.services.tokens import Vault
+from vault.settings import CONFIRM_TIMEOUT
 
 SERVED_OPS = ("token", "tokens", "list", "git")
 """The agent's requests a forward passes on; every other one is refused."""
@@ -35,13 +38,15 @@ class Forward:
     ends_at: float | None = None
     served: int = 0
     """Requests answered so far (refusals not counted)."""
+    confirm: Callable[[str, str], bool] | None = None
+    """With ``--confirm``: asks the user whether this host may use a credential for an op."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def summary(self, forward_id: str) -> dict[str, object]:
         """What ``tokendeck ssh`` and the TUI show of it (no secret is in a forward)."""
         return {
             "id": forward_id, "host": self.host, "names": sorted(self.allowed), "served": self.served,
-            "ends_at": self.ends_at,
+            "ends_at": self.ends_at, "confirm": self.confirm is not None,
         }  # fmt: skip
 
     def over(self, now: float) -> bool:
@@ -66,6 +71,14 @@ class Forward:
             raise NotForwarded(
                 f"{refused[0]} is not forwarded to {self.host} (tokendeck ssh --only NAME,... names what is)"
             )
+        if self.confirm is not None:
+            for name in names:
+                if not self.confirm(name, op):
+                    vault.record("forward", "denied", credential=name, detail=f"host={self.host} op={op}")
+                    raise NotForwarded(
+                        f"the use of {name} by {self.host} was not allowed on the machine with the vault "
+                        "(denied, or no answer in time)"
+                    )
         answer = self._list(vault, args) if op == "list" else OPS[op](vault, args)
         for name in names:
             vault.record("forward", "served", credential=name, detail=f"host={self.host} op={op}")
@@ -88,6 +101,65 @@ class Forward:
 
         shape, times = args
         return list(list_output(vault, as_json=shape == "json", human=times == "human", only=self.allowed))
+
+
+@dataclass
+class Question:
+    """One use waiting for the user's yes or no (``--confirm``)."""
+
+    id: str
+    forward_id: str
+    host: str
+    credential: str
+    op: str
+    answered: threading.Event = field(default_factory=threading.Event, repr=False)
+    allowed: bool = False
+
+    def summary(self) -> dict[str, str]:
+        return {
+            "id": self.id,
+            "forward": self.forward_id,
+            "host": self.host,
+            "credential": self.credential,
+            "op": self.op,
+        }
+
+
+class Confirmations:
+    """The questions of every ``--confirm`` forward; whoever the user answers with (the
+    ``tokendeck ssh`` prompt, the TUI) answers through :meth:`answer`; no answer in time is no."""
+
+    def __init__(self, timeout: float = CONFIRM_TIMEOUT) -> None:
+        self.timeout = timeout
+        self._pending: dict[str, Question] = {}
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+
+    def ask(self, forward_id: str, host: str, credential: str, op: str) -> bool:
+        """Block until the user answers (or :attr:`timeout`); whether the use is allowed."""
+        with self._lock:
+            question = Question(str(next(self._ids)), forward_id, host, credential, op)
+            self._pending[question.id] = question
+        try:
+            question.answered.wait(self.timeout)
+            return question.allowed
+        finally:
+            with self._lock:
+                self._pending.pop(question.id, None)
+
+    def pending(self) -> list[Question]:
+        with self._lock:
+            return list(self._pending.values())
+
+    def answer(self, question_id: str, allow: bool) -> bool:
+        """Answer a waiting question; whether it was still waiting."""
+        with self._lock:
+            question = self._pending.get(question_id)
+            if question is None or question.answered.is_set():
+                return False
+            question.allowed = allow
+            question.answered.set()
+            return True
 
 
 def active_forwards(home: str | None = None) -> list[dict[str, object]] | None:

@@ -21,6 +21,7 @@ taking clients, lets requests and refreshes in flight finish, and closes the vau
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -30,6 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from vault.agent.forwarding import Confirmations, Forward
 from vault.agent.ops import OPS
 from vault.agent.wire import FALL_BACK, MAX_REQUEST, VERSION, decode, encode, peer_uid
 from vault.errors import InvalidInput, VaultCorrupt, VaultError, VaultLocked, WrongPassphrase, to_fields
@@ -37,13 +39,12 @@ from vault.services.tokens import Vault
 from vault.settings import AGENT_IN_FLIGHT_WAIT, REFRESH_INTERVAL
 
 if TYPE_CHECKING:
-    from vault.agent.forwarding import Forward
     from vault.services.refresher import BackgroundRefresher
 
 Log = Callable[[str], None]
 LISTEN_BACKLOG = 1024
 """Connections the kernel queues while every worker is busy (capped by ``net.core.somaxconn``)."""
-FORWARD_OPS = ("forward-open", "forward-close", "forwards")
+FORWARD_OPS = ("forward-open", "forward-close", "forwards", "questions", "answer")
 """Managing forwards (``tokendeck ssh``): served on the agent's own socket, never through one."""
 
 
@@ -127,6 +128,8 @@ class Agent:
         self._inode: int | None = None
         self._data_version: int | None = None
         self._forwards: dict[str, tuple[Forward, socket.socket]] = {}
+        self.confirmations = Confirmations()
+        """The questions of ``--confirm`` forwards, waiting for the user."""
         self.refresher = self._new_refresher(vault)
 
     # ------------------------------------------------------------ lifecycle
@@ -332,7 +335,8 @@ class Agent:
     # ------------------------------------------------------------ forwards
 
     def _answer_forwards(self, op: str, args: list[str]) -> list[str]:
-        """``forward-open HOST TTL OWNER_PID NAME...``, ``forward-close ID``, ``forwards`` (main socket only)."""
+        """``forward-open HOST TTL OWNER_PID confirm|- NAME...``, ``forward-close ID``, ``forwards``,
+        ``questions`` and ``answer QUESTION allow|deny`` (on the agent's own socket only)."""
         if op == "forwards":
             with self._state:
                 forwards = [(i, f) for i, (f, _) in self._forwards.items()]
@@ -340,17 +344,25 @@ class Agent:
         if op == "forward-close":
             self.close_forward(args[0] if args else "")
             return ["0"]
-        host, ttl, owner, names = (args[0], args[1], args[2], args[3:]) if len(args) >= 3 else ("", "", "", [])
+        if op == "questions":
+            return ["0", *(json.dumps(q.summary()) for q in self.confirmations.pending())]
+        if op == "answer":
+            found = len(args) == 2 and self.confirmations.answer(args[0], args[1] == "allow")
+            return ["0", "answered" if found else "gone"]
+        if len(args) < 4:
+            return [FALL_BACK]  # an older tokendeck ssh than this agent
+        host, ttl, owner, confirm, names = args[0], args[1], args[2], args[3], args[4:]
         try:
             forward_id, path = self.open_forward(
-                host, names, float(ttl) if ttl else None, owner=int(owner) if owner.isdigit() else None
-            )
+                host, names, float(ttl) if ttl else None, owner=int(owner) if owner.isdigit() else None,
+                confirm=confirm == "confirm",
+            )  # fmt: skip
         except VaultError as exc:
             return [str(exc.exit_code), *to_fields(exc)]
         return ["0", forward_id, path]
 
     def open_forward(
-        self, host: str, names: list[str], ttl: float | None, *, owner: int | None = None
+        self, host: str, names: list[str], ttl: float | None, *, owner: int | None = None, confirm: bool = False
     ) -> tuple[str, str]:
         """A new forward for ``host``, serving ``names`` for ``ttl`` seconds (None: until it is
         closed, or until the process ``owner``, the ``tokendeck ssh`` that asked, is gone) on a
@@ -360,8 +372,6 @@ class Agent:
             InvalidInput: no host, or a name that is not stored.  Locked: the agent is locked.
         """
         import secrets
-
-        from vault.agent.forwarding import Forward
 
         if not host:
             raise InvalidInput("a forward needs the remote host's name")
@@ -377,6 +387,8 @@ class Agent:
         listener = _listening(path, self.watch_interval)
         ends_at = None if ttl is None else vault.clock.now() + ttl
         forward = Forward(host, frozenset(names), ends_at)
+        if confirm:
+            forward.confirm = functools.partial(self.confirmations.ask, forward_id, host)
         with self._state:
             self._forwards[forward_id] = (forward, listener)
         thread = threading.Thread(

@@ -4,6 +4,7 @@ forwarded for the session (:mod:`vault.integrations.ssh_forward`, :mod:`vault.ag
 from __future__ import annotations
 
 import argparse
+import threading
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -19,6 +20,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument("--only", metavar="NAME,...", default="", help="the credentials the remote may read")
     p.add_argument("--ttl", metavar="DURATION", help="end the forward after this long (e.g. 30m, 8h)")
+    p.add_argument(
+        "--confirm", action="store_true", help="ask here before each use (on this terminal; no answer in 60 s is no)"
+    )
     p.add_argument("ssh_args", nargs=argparse.REMAINDER, metavar="-- SSH_ARGS", help="ssh's own arguments")
     p.set_defaults(handler=cmd_ssh)
 
@@ -48,7 +52,8 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     remote_dir = ssh_forward.remote_directory(ssh)
     import os
 
-    opened = wire.call("forward-open", host, "" if ttl is None else str(ttl), str(os.getpid()), *names, opt_out=False)
+    ttl_field, confirm = "" if ttl is None else str(ttl), "confirm" if args.confirm else "-"
+    opened = wire.call("forward-open", host, ttl_field, str(os.getpid()), confirm, *names, opt_out=False)
     if opened is None:
         raise VaultLocked("the agent stopped answering; nothing was forwarded")
     if opened[0] != "0":
@@ -57,7 +62,41 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     remote_socket = f"{remote_dir.rstrip('/')}/tokendeck-{forward_id}.sock"
     terminal.notice(f"forwarding {', '.join(names)} to {host} as {remote_socket}")
     terminal.notice(f"(if the remote does not accept the variable: {ssh_forward.remote_setup_line(remote_socket)})")
+    stop = threading.Event()
+    if args.confirm:
+        threading.Thread(target=_ask_on_terminal, args=(forward_id, stop), daemon=True).start()
     try:
         return subprocess.call(ssh_forward.session_argv(ssh, local_socket, remote_socket))  # noqa: S603 - the user's ssh, as given
     finally:
+        stop.set()
         end_forward(forward_id)
+
+
+def _ask_on_terminal(forward_id: str, stop: threading.Event) -> None:
+    """Put each question of this forward to the user on the terminal (``/dev/tty``) and answer
+    the agent; with no terminal, questions go unanswered here (no answer in time is no)."""
+    import json
+
+    from vault.agent import wire
+
+    try:  # two handles: a terminal cannot seek, so one opened "r+" would not do
+        reading = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 - held for the session
+        writing = open("/dev/tty", "w", encoding="utf-8")  # noqa: SIM115
+    except OSError:
+        return
+    asked: set[str] = set()
+    with reading, writing:
+        while not stop.wait(0.25):
+            answer = wire.call("questions", opt_out=False)
+            rows = answer[1:] if answer is not None and answer[0] == "0" else []
+            for row in rows:
+                question = json.loads(row)
+                if question["forward"] != forward_id or question["id"] in asked:
+                    continue
+                asked.add(question["id"])
+                who, what, op = question["host"], question["credential"], question["op"]
+                writing.write(f"\r\ntokendeck: {who} asks for {what} ({op}). Allow? [y/N] ")
+                writing.flush()
+                reply = reading.readline().strip().lower()
+                verdict = "allow" if reply in ("y", "yes") else "deny"
+                wire.call("answer", question["id"], verdict, opt_out=False)
