@@ -95,6 +95,7 @@ def test_the_remote_reads_only_what_is_forwarded_and_every_request_is_audited(
     assert ("a", "forward", "served", "host=devbox op=token") in events
     assert ("b", "forward", "refused", "host=devbox op=token") in events
     assert ("b", "forward", "refused", "host=devbox op=git") in events
+    assert (None, "forward", "served", "host=devbox op=list") in events
     assert all(A_TOKEN not in str(e) and B_TOKEN not in str(e) for e in events)
 
 

@@ -80,8 +80,9 @@ class Forward:
                         "(denied, or no answer in time)"
                     )
         answer = self._list(vault, args) if op == "list" else OPS[op](vault, args)
-        for name in names:
-            vault.record("forward", "served", credential=name, detail=f"host={self.host} op={op}")
+        read: list[str | None] = list(names) or [None]  # a list, or a git host mapped to nothing, is audited too
+        for credential in read:
+            vault.record("forward", "served", credential=credential, detail=f"host={self.host} op={op}")
         with self._lock:
             self.served += 1
         return answer
