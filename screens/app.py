@@ -27,6 +27,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from screens.clipboard import Copier
+from screens.forward_questions import ForwardQuestions
 from screens.messages import CredentialBusy, RefresherReported, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.refreshing import (
@@ -156,6 +157,7 @@ class VaultApp(App[None]):
         """The refresher's latest outcome, for the list's status line."""
         self.copier = Copier(self, lambda: self.settings.clipboard_clear_after, self.clear_clipboard)
         """Copies tokens (cleared again later) and lines without a secret."""
+        self.forward_questions = ForwardQuestions(self, str(self.paths.home))
 
     # --------------------------------------------------------------- routing
 
@@ -265,6 +267,8 @@ class VaultApp(App[None]):
                 events = watcher.poll()
                 if events is not None:
                     self.call_from_thread(self._changed_elsewhere, events)
+                if self.agent_pid is not None:
+                    self.forward_questions.poll()  # tokendeck ssh --confirm, asked here too
                 if self.start_agent and time.monotonic() >= next_ping:
                     next_ping = time.monotonic() + AGENT_CHECK_SECONDS
                     self.call_from_thread(self._agent_is, vault, ping_agent(str(self.paths.home)))

@@ -51,3 +51,40 @@ async def test_the_forwards_screen_lists_a_forward_and_x_ends_it(
             await pilot.press("escape")
             assert not isinstance(app.screen, ForwardsScreen)
     assert on_remote(remote, sock, "token", "a").returncode == 3
+
+
+@pytest.mark.parametrize(("key", "code"), [("y", 0), ("n", 5)], ids=["allow", "deny"])
+async def test_a_confirm_question_is_asked_in_the_tui_and_its_answer_decides(
+    agent: Running,  # noqa: F811
+    remote: Path,  # noqa: F811
+    home: Path,
+    clock: FrozenClock,  # noqa: F811
+    key: str,
+    code: int,
+) -> None:
+    import threading
+
+    from screens.dialogs.confirm import ConfirmDialog
+    from tests.test_forwarding import A_TOKEN
+    from vault.agent import wire
+
+    answer = wire.call("forward-open", "devbox", "", "", "confirm", "a", opt_out=False)
+    assert answer is not None and answer[0] == "0"
+    done: list[object] = []
+    with vault.open_vault(home, PASSPHRASE, clock=clock) as v:
+        app = make_app(v, clock, start_agent=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            deadline = time.monotonic() + 20
+            while app.agent_pid is None and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            asking = threading.Thread(target=lambda: done.append(on_remote(remote, answer[2], "token", "a")))
+            asking.start()
+            while not isinstance(app.screen, ConfirmDialog) and time.monotonic() < deadline:
+                await pilot.pause(0.05)
+            dialog = app.screen
+            assert isinstance(dialog, ConfirmDialog) and dialog.question == "devbox asks for a"
+            await pilot.press(key)
+            asking.join(30)
+    (result,) = done
+    assert result.returncode == code  # type: ignore[attr-defined]
+    assert (result.stdout == A_TOKEN + "\n") is (code == 0)  # type: ignore[attr-defined]

@@ -181,3 +181,21 @@ def end_forward(forward_id: str, home: str | None = None) -> bool:
     from vault.agent import wire
 
     return wire.call("forward-close", forward_id, home=home, opt_out=False) == ["0"]
+
+
+def pending_questions(home: str | None = None) -> list[dict[str, str]]:
+    """The ``--confirm`` questions waiting for the user (:meth:`Question.summary` each)."""
+    import json
+
+    from vault.agent import wire
+
+    answer = wire.call("questions", home=home, opt_out=False)
+    return [json.loads(row) for row in answer[1:]] if answer is not None and answer[0] == "0" else []
+
+
+def answer_question(question_id: str, allow: bool, home: str | None = None) -> bool:
+    """Allow or deny a waiting use; whether it was still waiting (not timed out or answered elsewhere)."""
+    from vault.agent import wire
+
+    answer = wire.call("answer", question_id, "allow" if allow else "deny", home=home, opt_out=False)
+    return answer == ["0", "answered"]

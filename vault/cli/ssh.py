@@ -75,9 +75,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
 def _ask_on_terminal(forward_id: str, stop: threading.Event) -> None:
     """Put each question of this forward to the user on the terminal (``/dev/tty``) and answer
     the agent; with no terminal, questions go unanswered here (no answer in time is no)."""
-    import json
-
-    from vault.agent import wire
+    from vault.agent.forwarding import answer_question, pending_questions
 
     try:  # two handles: a terminal cannot seek, so one opened "r+" would not do
         reading = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 - held for the session
@@ -87,10 +85,7 @@ def _ask_on_terminal(forward_id: str, stop: threading.Event) -> None:
     asked: set[str] = set()
     with reading, writing:
         while not stop.wait(0.25):
-            answer = wire.call("questions", opt_out=False)
-            rows = answer[1:] if answer is not None and answer[0] == "0" else []
-            for row in rows:
-                question = json.loads(row)
+            for question in pending_questions():
                 if question["forward"] != forward_id or question["id"] in asked:
                     continue
                 asked.add(question["id"])
@@ -98,5 +93,4 @@ def _ask_on_terminal(forward_id: str, stop: threading.Event) -> None:
                 writing.write(f"\r\ntokendeck: {who} asks for {what} ({op}). Allow? [y/N] ")
                 writing.flush()
                 reply = reading.readline().strip().lower()
-                verdict = "allow" if reply in ("y", "yes") else "deny"
-                wire.call("answer", question["id"], verdict, opt_out=False)
+                answer_question(question["id"], reply in ("y", "yes"))
