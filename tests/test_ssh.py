@@ -226,3 +226,19 @@ def test_confirm_asks_on_the_terminal_of_tokendeck_ssh(
     with vault.open_vault(home, PASS) as v:
         outcomes = [e.outcome for e in v.audit_log() if e.action == "forward"]
     assert outcomes == (["denied"] if typed == "n" else ["served"])
+
+
+def test_a_server_without_stream_local_forwarding_ends_the_session_with_one_clear_line(
+    local: dict[str, str], remote: Path, tmp_path: Path, home: Path
+) -> None:
+    """As an OpenSSH before 6.7, or one configured without it: ssh refuses the forward
+    (ExitOnForwardFailure), nothing runs remotely, the forward is closed, the vault unchanged."""
+    with running_sshd(tmp_path / "old-sshd", stream_local=False) as old:
+        r = ssh(local, old, remote, "--only", "a", command="echo ran-remotely")
+    assert r.returncode == 255 and "ran-remotely" not in r.stdout
+    assert "tokendeck: ssh failed; if it said remote port forwarding failed" in r.stderr
+    from vault.agent.forwarding import active_forwards
+
+    assert active_forwards(str(home)) == []  # closed again
+    with vault.open_vault(home, PASS) as v:
+        assert sorted(c.name for c in v.credentials()) == ["a", "b"]

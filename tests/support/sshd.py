@@ -47,7 +47,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def running_sshd(where: Path, *, unlink_stale: bool = True) -> Iterator[Sshd]:
+def running_sshd(where: Path, *, unlink_stale: bool = True, stream_local: bool = True) -> Iterator[Sshd]:
     if not os.access(SSHD, os.X_OK) or shutil.which("ssh") is None or shutil.which("ssh-keygen") is None:
         unavailable("OpenSSH (sshd, ssh, ssh-keygen) is not installed")
     if os.geteuid() != 0:
@@ -64,7 +64,8 @@ def running_sshd(where: Path, *, unlink_stale: bool = True) -> Iterator[Sshd]:
         "PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n"
         "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\n"
         "AcceptEnv TOKENDECK_AGENT_SOCK XDG_RUNTIME_DIR\n"
-        f"StreamLocalBindUnlink {'yes' if unlink_stale else 'no'}\nAllowStreamLocalForwarding yes\n"
+        f"StreamLocalBindUnlink {'yes' if unlink_stale else 'no'}\n"
+        f"AllowStreamLocalForwarding {'yes' if stream_local else 'no'}\n"
     )
     log = where / "sshd.log"
     with log.open("w") as out:

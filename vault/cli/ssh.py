@@ -66,7 +66,10 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     if args.confirm:
         threading.Thread(target=_ask_on_terminal, args=(forward_id, stop), daemon=True).start()
     try:
-        return subprocess.call(ssh_forward.session_argv(ssh, local_socket, remote_socket))  # noqa: S603 - the user's ssh, as given
+        code = subprocess.call(ssh_forward.session_argv(ssh, local_socket, remote_socket))  # noqa: S603 - the user's ssh, as given
+        if code == ssh_forward.SSH_FAILED:
+            terminal.notice(ssh_forward.FAILED_HINT)
+        return code
     finally:
         stop.set()
         end_forward(forward_id)

@@ -21,6 +21,12 @@ from dataclasses import dataclass
 from vault.errors import InvalidInput, VaultError
 from vault.settings import AGENT_SOCK_ENV
 
+SSH_FAILED = 255
+"""ssh's exit code for its own failures (the connection, or a forward it could not set up)."""
+FAILED_HINT = (
+    "ssh failed; if it said remote port forwarding failed, the server refuses Unix-socket forwarding "
+    "(AllowStreamLocalForwarding, OpenSSH 6.7 or newer) or the socket path is taken (StreamLocalBindUnlink yes)"
+)
 OPTIONS_WITH_VALUES = frozenset("BbcDEeFIiJLlmOoPpQRSWw")
 """ssh(1)'s options that take an argument (``-p 22``, ``-p22``)."""
 
