@@ -242,3 +242,36 @@ def test_a_server_without_stream_local_forwarding_ends_the_session_with_one_clea
     assert active_forwards(str(home)) == []  # closed again
     with vault.open_vault(home, PASS) as v:
         assert sorted(c.name for c in v.credentials()) == ["a", "b"]
+
+
+def test_the_connection_dropping_mid_request_closes_the_forward_and_changes_nothing(
+    local: dict[str, str], remote: Path, tmp_path: Path, home: Path
+) -> None:
+    """The remote's read waits on a --confirm question when sshd dies: tokendeck ssh ends
+    with ssh's failure, its forward goes, the question is never served, the vault is as it was."""
+    import time
+
+    from vault.agent.forwarding import active_forwards, pending_questions
+
+    with vault.open_vault(home, PASS) as v:
+        before = [(c.name, c.updated_at) for c in v.credentials()]
+    with running_sshd(tmp_path / "dropping-sshd") as server:
+        env = {k: v for k, v in local.items() if k != "TOKENDECK_PASSPHRASE"}
+        argv = [
+            TOKENDECK, "ssh", "--only", "a", "--confirm", "--", *server.options(),
+            "-o", f"SetEnv=XDG_RUNTIME_DIR={remote / 'run'}", server.destination, remotely(remote, "token", "a"),
+        ]  # fmt: skip
+        session = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not pending_questions(str(home)):
+            assert time.monotonic() < deadline and session.poll() is None, "the remote's read never arrived"
+            time.sleep(0.05)
+        subprocess.run(["pkill", "-KILL", "-P", str(server.pid)], check=False)  # the session's sshd: dropped
+        out, err = session.communicate(timeout=60)
+    assert session.returncode == 255 and "ghp_" not in out
+    while active_forwards(str(home)):
+        assert time.monotonic() < deadline + 30, "the forward stayed open"
+        time.sleep(0.05)
+    with vault.open_vault(home, PASS) as v:
+        assert [(c.name, c.updated_at) for c in v.credentials()] == before
+        assert [e.outcome for e in v.audit_log() if e.action == "forward"] == ["denied"]  # denied as it closed

@@ -26,6 +26,8 @@ class Sshd:
     port: int
     key: Path
     log: Path
+    pid: int
+    """The listening sshd (each session is a child of it)."""
 
     def options(self) -> list[str]:
         """ssh options that reach it with the test's key and no prompts or known_hosts."""
@@ -80,7 +82,7 @@ def running_sshd(where: Path, *, unlink_stale: bool = True, stream_local: bool =
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"sshd did not start:\n{log.read_text()}") from None
                 time.sleep(0.05)
-        yield Sshd(port, where / "client_key", log)
+        yield Sshd(port, where / "client_key", log, server.pid)
     finally:
         server.terminate()
         server.wait(10)

@@ -152,6 +152,14 @@ class Confirmations:
         with self._lock:
             return list(self._pending.values())
 
+    def cancel(self, forward_id: str | None = None) -> None:
+        """Deny at once what waits for forward ``forward_id`` (every forward: None), as when it
+        closes or the agent stops: nobody is left to be served."""
+        with self._lock:
+            waiting = [q for q in self._pending.values() if forward_id is None or q.forward_id == forward_id]
+        for question in waiting:
+            self.answer(question.id, allow=False)
+
     def answer(self, question_id: str, allow: bool) -> bool:
         """Answer a waiting question; whether it was still waiting."""
         with self._lock:

@@ -163,6 +163,7 @@ class Agent:
     def stop(self) -> None:
         """Ask :meth:`serve` to finish (safe from a signal handler or another thread)."""
         self._stopping.set()
+        self.confirmations.cancel()  # no forward's use waits for a yes that cannot come
 
     @property
     def locked(self) -> bool:
@@ -407,6 +408,7 @@ class Agent:
             entry = self._forwards.pop(forward_id, None)
         if entry is not None:
             entry[1].close()
+        self.confirmations.cancel(forward_id)  # a use still waiting for a yes gets its no now
 
     def _serve_forward(
         self, forward_id: str, forward: Forward, listener: socket.socket, path: str, owner: int | None
