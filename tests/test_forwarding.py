@@ -202,3 +202,18 @@ def test_confirm_asks_before_each_use_and_only_a_yes_serves(
     else:
         assert r.stdout == A_TOKEN + "\n"
     assert wire.call("questions", opt_out=False) == ["0"]  # nothing left waiting
+
+
+def test_the_git_helper_and_the_python_api_read_through_the_forward(agent: Running, remote: Path) -> None:
+    sock = open_forward("devbox", "b")  # github.com maps to b
+    git = on_remote(remote, sock, "git-credential", "get", stdin="protocol=https\nhost=github.com\n\n")
+    assert git.returncode == 0 and f"password={B_TOKEN}" in git.stdout.splitlines()
+    program = "from vault.integrations.api import get_token; print(get_token('b'))"
+    env_python = os.path.join(os.path.dirname(TOKENDECK), "python")
+    api = subprocess.run(
+        [env_python, "-c", program], input="", capture_output=True, text=True, timeout=60,
+        env={**os.environ, "HOME": str(remote), "TOKENDECK_HOME": str(remote / "tokendeck"),
+             "XDG_RUNTIME_DIR": str(remote / "run"), "TOKENDECK_AGENT_SOCK": sock},
+    )  # fmt: skip
+    assert (api.returncode, api.stdout) == (0, B_TOKEN + "\n"), api.stderr
+    assert not (remote / "tokendeck").exists()
