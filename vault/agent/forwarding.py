@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from vault.agent.ops import OPS
+from vault.agent.ops import OPS, listing
 from vault.errors import NotForwarded
 from vault.services.tokens import Vault
 from vault.settings import CONFIRM_TIMEOUT
@@ -67,41 +67,40 @@ class Forward:
         names = self._names(vault, op, args)
         refused = [n for n in names if n not in self.allowed]
         if refused:
-            vault.record("forward", "refused", credential=refused[0], detail=f"host={self.host} op={op}")
+            self._audit(vault, "refused", refused[0], op)
             raise NotForwarded(
                 f"{refused[0]} is not forwarded to {self.host} (tokendeck ssh --only NAME,... names what is)"
             )
         if self.confirm is not None:
             for name in names:
                 if not self.confirm(name, op):
-                    vault.record("forward", "denied", credential=name, detail=f"host={self.host} op={op}")
+                    self._audit(vault, "denied", name, op)
                     raise NotForwarded(
                         f"the use of {name} by {self.host} was not allowed on the machine with the vault "
                         "(denied, or no answer in time)"
                     )
-        answer = self._list(vault, args) if op == "list" else OPS[op](vault, args)
+        answer = listing(vault, args, only=self.allowed) if op == "list" else OPS[op](vault, args)
         read: list[str | None] = list(names) or [None]  # a list, or a git host mapped to nothing, is audited too
         for credential in read:
-            vault.record("forward", "served", credential=credential, detail=f"host={self.host} op={op}")
+            self._audit(vault, "served", credential, op)
         with self._lock:
             self.served += 1
         return answer
+
+    def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str) -> None:
+        vault.record("forward", outcome, credential=credential, detail=f"host={self.host} op={op}")
 
     def _names(self, vault: Vault, op: str, args: list[str]) -> list[str]:
         """The credentials ``op`` would read (a git host maps to its credential)."""
         if op in ("token", "tokens"):
             return list(args)
         if op == "git":
+            from vault.services.gitcred import mapping
+
             _protocol, host, _path = args
-            mapped = vault.git_hosts(host)
-            return [mapped[0][1]] if mapped else []
+            found = mapping(vault, host)
+            return [found[0]] if found else []
         return []
-
-    def _list(self, vault: Vault, args: list[str]) -> list[str]:
-        from vault.services.listing import list_output
-
-        shape, times = args
-        return list(list_output(vault, as_json=shape == "json", human=times == "human", only=self.allowed))
 
 
 @dataclass
@@ -169,6 +168,27 @@ class Confirmations:
             question.allowed = allow
             question.answered.set()
             return True
+
+
+def request_forward(host: str, names: list[str], ttl: float | None, *, confirm: bool) -> tuple[str, str]:
+    """Ask the running agent for a forward to ``host`` owned by this process (it ends when this
+    process does): its id and local socket path.
+
+    Raises:
+        VaultError: the agent refused (a name not stored, locked), or stopped answering.
+    """
+    import os
+
+    from vault.agent import wire
+    from vault.errors import VaultLocked
+
+    fields = ("" if ttl is None else str(ttl), str(os.getpid()), "confirm" if confirm else "-")
+    opened = wire.call("forward-open", host, *fields, *names, opt_out=False)
+    if opened is None:
+        raise VaultLocked("the agent stopped answering; nothing was forwarded")
+    if opened[0] != "0":
+        raise wire.error_from(opened)
+    return opened[1], opened[2]
 
 
 def active_forwards(home: str | None = None) -> list[dict[str, object]] | None:

@@ -3,7 +3,7 @@ name does without the agent, so a client gets the same answer either way."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from vault.services.tokens import Vault
 
@@ -30,11 +30,12 @@ def _refresh(vault: Vault, args: list[str]) -> list[str]:
     return [vault.token(name)]
 
 
-def _list(vault: Vault, args: list[str]) -> list[str]:
+def listing(vault: Vault, args: list[str], only: Collection[str] | None = None) -> list[str]:
+    """``list SHAPE TIMES`` (of the credentials in ``only``, when given: a forward's)."""
     from vault.services.listing import list_output
 
     shape, times = args
-    return list(list_output(vault, as_json=shape == "json", human=times == "human"))
+    return list(list_output(vault, as_json=shape == "json", human=times == "human", only=only))
 
 
 def _git(vault: Vault, args: list[str]) -> list[str]:
@@ -87,7 +88,7 @@ OPS: dict[str, Handler] = {
     "token": _token,
     "tokens": _tokens,
     "refresh": _refresh,
-    "list": _list,
+    "list": listing,
     "git": _git,
     "show": _show,
     "audit": _audit,

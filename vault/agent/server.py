@@ -242,14 +242,19 @@ class Agent:
             if not self._stopping.is_set():
                 time.sleep(0.05)  # e.g. out of file descriptors: do not spin
             return
-        # Every worker busy: this client waits (and the ones behind it wait in the listen
-        # backlog) for a slot.  Workers drop slow and idle clients after client_timeout, so a
-        # slot frees within that; only if none does (every worker stuck in a long refresh) is
-        # this one closed, to fall back.
+        self._hand_over(conn)
+
+    def _hand_over(self, conn: socket.socket, answer: Callable[[list[str]], list[str]] | None = None) -> None:
+        """Give ``conn`` to a worker (``answer`` answers it; default :meth:`answer`).
+
+        Every worker busy: this client waits (and the ones behind it wait in the listen
+        backlog) for a slot.  Workers drop slow and idle clients after client_timeout, so a
+        slot frees within that; only if none does (every worker stuck in a long refresh) is
+        this one closed, to fall back."""
         if not self._slots.acquire(timeout=2 * self.client_timeout):
             conn.close()
             return
-        self._clients.submit(self._serve_client, conn)
+        self._clients.submit(self._serve_client, conn, answer)
 
     def _serve_client(self, conn: socket.socket, answer: Callable[[list[str]], list[str]] | None = None) -> None:
         try:
@@ -351,7 +356,7 @@ class Agent:
             found = len(args) == 2 and self.confirmations.answer(args[0], args[1] == "allow")
             return ["0", "answered" if found else "gone"]
         if len(args) < 4:
-            return [FALL_BACK]  # an older tokendeck ssh than this agent
+            return [FALL_BACK]  # not a request tokendeck ssh makes
         host, ttl, owner, confirm, names = args[0], args[1], args[2], args[3], args[4:]
         try:
             forward_id, path = self.open_forward(
@@ -433,10 +438,7 @@ class Agent:
                     continue
                 except OSError:
                     break  # closed
-                if not self._slots.acquire(timeout=2 * self.client_timeout):
-                    conn.close()
-                    continue
-                self._clients.submit(self._serve_client, conn, answer)
+                self._hand_over(conn, answer)
         finally:
             self.close_forward(forward_id)
             listener.close()

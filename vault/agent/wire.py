@@ -203,11 +203,13 @@ def ask(op: str, *args: str, home: Home = None) -> list[str] | None:
         forwarded = forwarded_socket()
         if forwarded is None:
             return None
-        message = (
+        from vault.errors import ForwardGone, to_fields  # only when a forward is gone
+
+        gone = ForwardGone(
             f"the forwarded tokendeck agent at {forwarded} is not answering: the tokendeck ssh session "
             "ended, or the agent on the machine with the vault is locked"
         )
-        return ["3", message, "ForwardGone", "No forward", "{}"]
+        return [str(gone.exit_code), *to_fields(gone)]
     return answer
 
 

@@ -31,7 +31,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     import subprocess
 
     from vault.agent import wire
-    from vault.agent.forwarding import end_forward
+    from vault.agent.forwarding import end_forward, request_forward
     from vault.cli import terminal
     from vault.core.timefmt import parse_duration
     from vault.errors import InvalidInput, VaultLocked
@@ -50,15 +50,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
         raise VaultLocked("the agent is locked: unlock it first (tokendeck agent start)")
     host = ssh_forward.host_name(ssh)
     remote_dir = ssh_forward.remote_directory(ssh)
-    import os
-
-    ttl_field, confirm = "" if ttl is None else str(ttl), "confirm" if args.confirm else "-"
-    opened = wire.call("forward-open", host, ttl_field, str(os.getpid()), confirm, *names, opt_out=False)
-    if opened is None:
-        raise VaultLocked("the agent stopped answering; nothing was forwarded")
-    if opened[0] != "0":
-        raise wire.error_from(opened)
-    forward_id, local_socket = opened[1], opened[2]
+    forward_id, local_socket = request_forward(host, names, ttl, confirm=args.confirm)
     remote_socket = f"{remote_dir.rstrip('/')}/tokendeck-{forward_id}.sock"
     terminal.notice(f"forwarding {', '.join(names)} to {host} as {remote_socket}")
     terminal.notice(f"(if the remote does not accept the variable: {ssh_forward.remote_setup_line(remote_socket)})")

@@ -80,12 +80,21 @@ def format_answer(username: str, token: str) -> str:
     return f"username={username}\npassword={token}\n"
 
 
-def lookup(vault: Vault, host: str) -> tuple[str, str] | None:
-    """``(username, token)`` for a mapped host, the token fresh; None for a host not mapped."""
+def mapping(vault: Vault, host: str) -> tuple[str, str | None] | None:
+    """``(credential, username)`` that ``host`` maps to, or None for a host not mapped."""
     mapped = vault.git_hosts(host)
     if not mapped:
         return None
     _, name, username = mapped[0]
+    return name, username
+
+
+def lookup(vault: Vault, host: str) -> tuple[str, str] | None:
+    """``(username, token)`` for a mapped host, the token fresh; None for a host not mapped."""
+    found = mapping(vault, host)
+    if found is None:
+        return None
+    name, username = found
     token = vault.token(name)
     if username is None:
         provider = vault.get(name).provider

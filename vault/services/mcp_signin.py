@@ -7,8 +7,8 @@ hosts (where the authorization server takes one), or one registered now by RFC 7
 public native client: the MCP authorization spec's order.  The registration is stored as a
 provider named after the server (``mcp-HOST``), with ``resource`` set, so the authorization
 request, the code exchange and every refresh carry the RFC 8707 resource indicator; then
-the usual sign-in runs (:func:`vault.services.signin.login`).  The credential keeps the server's URL in its
-extras (``mcp_url``).
+the usual sign-in runs (:func:`vault.services.signin.login`).  The credential keeps the
+server's URL in its extras (``mcp_url``).
 
 Nothing is stored until discovery and registration have succeeded; a refused or failed
 sign-in after that leaves the stored registration (it is reused next time) and no
@@ -25,10 +25,10 @@ from urllib.parse import urlsplit
 import httpx
 
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
-from vault.errors import InvalidInput, SignInFailed
+from vault.errors import InvalidInput
 from vault.oauth.mcp import McpAuthorization, client_metadata_document, find, register_client
 from vault.services.registration import RegistrationRequest, prepare, store
-from vault.services.signin import DEFAULT_TIMEOUT, SignInUI, login
+from vault.services.signin import DEFAULT_TIMEOUT, SignInUI, cancelled, login
 from vault.services.tokens import Vault
 
 
@@ -75,7 +75,7 @@ def login_mcp(
     found = find(url, transport=transport)
     provider = provider_name(found.resource)
     if cancel is not None and cancel.is_set():
-        raise SignInFailed(provider, "cancelled", "the sign-in was cancelled; nothing was stored")
+        raise cancelled(provider)
     if client_id is None and client_metadata is not None:
         if found.client_metadata_documents:
             client_id = client_metadata

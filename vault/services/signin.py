@@ -23,7 +23,7 @@ from vault.oauth.identity import learn_identity
 from vault.oauth.tokens import TokenSet
 from vault.services.tokens import Vault
 
-__all__ = ["DEFAULT_TIMEOUT", "DeviceCode", "SignInUI", "Timings", "default_name", "login"]
+__all__ = ["DEFAULT_TIMEOUT", "DeviceCode", "SignInUI", "Timings", "cancelled", "default_name", "login"]
 """``DeviceCode``, ``SignInUI`` and ``DEFAULT_TIMEOUT`` are the flows', handed on so front ends
 talk to this use case and not to :mod:`vault.oauth`."""
 
@@ -84,7 +84,7 @@ def login(
         )
     account, identity_extras, warning = learn_identity(provider, tokens, transport=transport)
     if cancel is not None and cancel.is_set():  # cancelled while the code was being redeemed
-        raise SignInFailed(provider.key, "cancelled", "the sign-in was cancelled; nothing was stored")
+        raise cancelled(provider.key)
     if warning:
         notice(f"signed in, but {warning}; the credential is stored without an account")
     started = time.perf_counter()
@@ -100,6 +100,11 @@ def login(
     if timings is not None:
         timings["vault_write"] = time.perf_counter() - started
     return vault.get(credential.name)
+
+
+def cancelled(provider: str) -> SignInFailed:
+    """The error of a sign-in the user cancelled before anything was stored."""
+    return SignInFailed(provider, "cancelled", "the sign-in was cancelled; nothing was stored")
 
 
 def _check_usable(provider: Provider, has_secret: bool, device: bool) -> None:
