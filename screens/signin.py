@@ -65,6 +65,7 @@ class SignInScreen(Screen[None]):
     device = getters.query_one("#device", Checkbox)
     problem = getters.query_one("#problem", Label)
     form = getters.query_one("#register", RegistrationForm)
+    mcp_form = getters.query_one("#mcp", McpUrlForm)
     time_left = getters.query_one("#time-left", Static)
 
     SUB_TITLE = "Sign in"
@@ -270,9 +271,9 @@ class SignInScreen(Screen[None]):
     def action_mcp(self) -> None:
         """Ask for an MCP server's URL."""
         self.say("")
-        self.query_one(McpUrlForm).reset()
+        self.mcp_form.reset()
         self.show("mcp")
-        self.query_one(McpUrlForm).focus_first()
+        self.mcp_form.focus_first()
 
     @on(McpUrlForm.Problem)
     def _mcp_problem(self, message: McpUrlForm.Problem) -> None:
@@ -424,7 +425,7 @@ class SignInScreen(Screen[None]):
         if self.view == "wait":
             self.show(self._came_from)
             if self._came_from == "mcp":
-                self.query_one(McpUrlForm).focus_first()
+                self.mcp_form.focus_first()
 
     def _finish(self) -> None:
         self._cancel = None
