@@ -275,3 +275,81 @@ def test_the_connection_dropping_mid_request_closes_the_forward_and_changes_noth
     with vault.open_vault(home, PASS) as v:
         assert [(c.name, c.updated_at) for c in v.credentials()] == before
         assert [e.outcome for e in v.audit_log() if e.action == "forward"] == ["denied"]  # denied as it closed
+
+
+@pytest.mark.parametrize("server_unlinks", [True, False], ids=["StreamLocalBindUnlink-yes", "StreamLocalBindUnlink-no"])
+def test_a_remote_socket_path_that_already_exists(
+    home: Path, passphrase_env: str, remote: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    server_unlinks: bool,
+) -> None:  # fmt: skip
+    """The remote path this session's socket takes is already held by a socket an earlier
+    session left.  Names are random, so the test fixes this forward's id (the agent runs in
+    this process) to make them meet.  With ``StreamLocalBindUnlink yes`` (what the README
+    asks for) sshd replaces the stale socket and the remote reads its token; without it, ssh
+    refuses the forward: one line that names the setting, nothing runs remotely, the forward
+    is closed, and the vault and the stale file are as they were."""
+    import socket
+
+    from tests.test_agent import start_agent
+    from vault.agent import forwarding
+
+    with vault.init_vault(mode="passphrase") as v:
+        v.add_static("a", provider="github-pat", token=A_TOKEN)
+    monkeypatch.setattr(forwarding, "new_forward_id", lambda: "0123456789abcdef")
+    stale = remote / "run" / "tokendeck-0123456789abcdef.sock"
+    with socket.socket(socket.AF_UNIX) as left_behind:
+        left_behind.bind(str(stale))  # closed without unlinking, as sshd leaves its sockets
+    with start_agent(), running_sshd(tmp_path / "sshd", unlink_stale=server_unlinks) as server:
+        r = ssh(dict(os.environ), server, remote, "--only", "a", command=remotely(remote, "token", "a"))
+        from vault.agent.forwarding import active_forwards
+
+        assert active_forwards(str(home)) == []
+    if server_unlinks:
+        assert r.returncode == 0 and r.stdout == A_TOKEN + "\n", r.stderr
+    else:
+        assert r.returncode == 255 and r.stdout == ""
+        said = [line for line in r.stderr.splitlines() if line.startswith("tokendeck: ssh failed")]
+        assert len(said) == 1 and "StreamLocalBindUnlink yes" in said[0]
+        assert stale.is_socket()
+    with vault.open_vault(home, passphrase_env) as v:
+        assert [c.name for c in v.credentials()] == ["a"]
+        served = [e.outcome for e in v.audit_log() if e.action == "forward"]
+    assert served == (["served"] if server_unlinks else [])
+
+
+@pytest.mark.parametrize("shell", ["sh", "bash"])
+@pytest.mark.parametrize("in_the_way", ["nothing", "a file", "a symlink", "a directory"])
+def test_the_probe_picks_a_private_directory_or_says_what_is_in_the_way(
+    tmp_path: Path, shell: str, in_the_way: str
+) -> None:
+    """Without ``$XDG_RUNTIME_DIR`` the socket goes in ``~/.tokendeck-run``, made 0700; a file
+    or a symlink in its place is refused with one line and left as it was (the probe is the
+    fixed text ``tokendeck ssh`` runs on the remote first, here run by a local shell)."""
+    import stat
+
+    from vault.integrations.ssh_forward import PROBE
+
+    private = tmp_path / ".tokendeck-run"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir(mode=0o755)
+    if in_the_way == "a file":
+        private.write_text("notes\n")
+    elif in_the_way == "a symlink":
+        private.symlink_to(elsewhere)
+    elif in_the_way == "a directory":
+        private.mkdir(mode=0o755)
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
+    r = subprocess.run([shell, "-c", PROBE], env=env, capture_output=True, text=True, timeout=30)
+    if in_the_way in ("a file", "a symlink"):
+        assert r.returncode == 1 and r.stdout == ""
+        said = "is in the way (a file or a symlink, not a directory): move it away, or set XDG_RUNTIME_DIR"
+        assert r.stderr == f"{private} {said}\n"
+        assert private.is_symlink() == (in_the_way == "a symlink")
+        assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o755  # not chmod-ed through the link
+    else:
+        assert (r.returncode, r.stdout, r.stderr) == (0, f"{private}\n", "")
+        assert private.is_dir() and stat.S_IMODE(private.stat().st_mode) == 0o700
+    with_runtime = subprocess.run(
+        [shell, "-c", PROBE], env={**env, "XDG_RUNTIME_DIR": str(elsewhere)}, capture_output=True, text=True, timeout=30
+    )
+    assert with_runtime.stdout == f"{elsewhere}\n"

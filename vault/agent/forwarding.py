@@ -15,6 +15,7 @@ forward's own socket.
 from __future__ import annotations
 
 import itertools
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,11 @@ from vault.settings import CONFIRM_TIMEOUT
 
 SERVED_OPS = ("token", "tokens", "list", "git")
 """The agent's requests a forward passes on; every other one is refused."""
+
+
+def new_forward_id() -> str:
+    """A new forward's id: random, so its socket names (here and on the remote) are new too."""
+    return secrets.token_hex(8)
 
 
 @dataclass

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
+from vault.agent import forwarding
 from vault.agent.forwarding import Confirmations, Forward
 from vault.agent.ops import OPS
 from vault.agent.wire import FALL_BACK, MAX_REQUEST, VERSION, decode, encode, peer_uid
@@ -377,8 +378,6 @@ class Agent:
         Raises:
             InvalidInput: no host, or a name that is not stored.  Locked: the agent is locked.
         """
-        import secrets
-
         if not host:
             raise InvalidInput("a forward needs the remote host's name")
         with self._state:
@@ -388,7 +387,7 @@ class Agent:
         missing = [name for name in names if not vault.exists(name)]
         if missing:
             raise InvalidInput(f"no credential named {missing[0]!r} to forward (see tokendeck list)")
-        forward_id = secrets.token_hex(8)
+        forward_id = forwarding.new_forward_id()
         path = os.path.join(os.path.dirname(self.socket_path), f"forward-{forward_id}.sock")
         listener = _listening(path, self.watch_interval)
         ends_at = None if ttl is None else vault.clock.now() + ttl

@@ -32,10 +32,17 @@ OPTIONS_WITH_VALUES = frozenset("BbcDEeFIiJLlmOoPpQRSWw")
 
 PROBE = (
     'd="${XDG_RUNTIME_DIR:-}"; '
-    'if [ -z "$d" ] || [ ! -d "$d" ]; then d="$HOME/.tokendeck-run"; mkdir -p "$d" && chmod 700 "$d" || exit 1; fi; '
+    'if [ -z "$d" ] || [ ! -d "$d" ]; then d="$HOME/.tokendeck-run"; '
+    'if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then '
+    'echo "$d is in the way (a file or a symlink, not a directory): move it away, or set XDG_RUNTIME_DIR" >&2; '
+    "exit 1; fi; "
+    'mkdir -p -m 700 "$d" && chmod 700 "$d" || exit 1; '
+    '[ -O "$d" ] || { echo "$d belongs to someone else: move it away" >&2; exit 1; }; fi; '
     'printf "%s\\n" "$d"'
 )
-"""Run on the remote first: the directory the forwarded socket goes in (created 0700 if need be)."""
+"""Run on the remote first: the directory the forwarded socket goes in.  ``$XDG_RUNTIME_DIR``
+when there is one; else ``~/.tokendeck-run``, made 0700, and refused (one line on stderr) when
+something else is in its place: a file, a symlink, or a directory of another user's."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +121,7 @@ def remote_directory(ssh: SshCommand) -> str:
     if probe.returncode != 0 or not lines or not lines[-1].startswith("/"):
         said = probe.stderr.strip().splitlines()
         reason = said[-1][:200] if said else f"exit code {probe.returncode}"
-        raise VaultError(f"could not reach {ssh.destination} to set up the forward: {reason}")
+        raise VaultError(f"could not set up the forward on {ssh.destination}: {reason}")
     return lines[-1]
 
 
