@@ -127,6 +127,16 @@ def test_without_a_running_agent_nothing_is_forwarded(local: dict[str, str], ssh
     )
 
 
+def test_a_locked_agent_forwards_nothing(local: dict[str, str], sshd: Sshd, remote: Path, home: Path) -> None:
+    assert subprocess.run([TOKENDECK, "lock"], env=local, capture_output=True, timeout=60).returncode == 0
+    r = ssh(local, sshd, remote, "--only", "a", command="echo ran-remotely")
+    assert r.returncode == 3 and r.stdout == ""
+    assert r.stderr == "tokendeck: the agent is locked: unlock it first (tokendeck agent start)\n"
+    from vault.agent.forwarding import active_forwards
+
+    assert active_forwards(str(home)) == []
+
+
 def test_no_only_is_a_usage_error(local: dict[str, str], sshd: Sshd, remote: Path) -> None:
     r = ssh(local, sshd, remote, command="true")
     assert r.returncode == 2 and "tokendeck ssh --only NAME" in r.stderr and r.stderr.count("\n") == 1
