@@ -103,8 +103,8 @@ async def revoke_text(app: VaultApp, name: str) -> tuple[str, bool]:
         )
     where = plan.manual_url
     return (
-        f"{credential.provider} cannot revoke tokens by API, so the tokens stay valid at the provider "
-        f"until you revoke them{' at ' + where if where else ' on its site'}. tokendeck will only erase them here.",
+        f"tokendeck cannot revoke {name} at the provider: {plan.reason}. Its tokens stay valid there until you "
+        f"revoke them{' at ' + where if where else ' on its site'}; tokendeck will only erase them here.",
         False,
     )
 

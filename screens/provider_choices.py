@@ -36,7 +36,7 @@ class ProviderChoice:
 
     @property
     def has_device_flow(self) -> bool:
-        return self.provider is not None and self.provider.has_device_flow
+        return self.provider is not None and self.provider.offers_device_flow
 
     def prompt(self) -> Text:
         """The row, as plain text with styles (provider names are never markup): the

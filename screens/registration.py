@@ -140,7 +140,7 @@ class RegistrationForm(VerticalScroll):
         if registration is not None:
             title = f"Change the app registered for {choice.key}"
         self.query_one("#register-title", Static).update(title)
-        self.query_one("#register-help", Static).update(provider.register_help or "")
+        self.query_one("#register-help", Static).update(provider.help or "")
         where = None if template else _filled(provider, registration).register_url
         self.query_one("#register-url", Static).update(f"Register it at {where}" if where else "")
         self.query_one("#register-url", Static).display = bool(where)

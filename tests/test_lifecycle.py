@@ -265,15 +265,26 @@ def test_the_revocation_plan_says_what_revoke_will_do(v: vault.Vault) -> None:
     from vault.services.revoke import RevocationPlan, revocation_plan
 
     v.set_client(ClientRegistration(provider="microsoft", base="microsoft", client_id="app", params={"tenant": "x"}))
+    v.set_client(ClientRegistration(provider="github", base="github", client_id="device-only"))  # no secret
     v.save(dataclasses.replace(v.get("acme"), name="entra", provider="microsoft"))
+    v.save(dataclasses.replace(v.get("acme"), name="gh", provider="github"))
     v.add_static("pat", provider="github-pat", token="ghp_x")
     v.add_static("mine", provider="my-own-kind", token="tok")
-    plans = {name: revocation_plan(v, v.get(name)) for name in ("acme", "entra", "pat", "mine")}
+    plans = {name: revocation_plan(v, v.get(name)) for name in ("acme", "entra", "gh", "pat", "mine")}
+    no_endpoint = "{} has no revocation endpoint"
     assert plans == {
         "acme": RevocationPlan(by_api=True),  # the loopback server advertises RFC 7009
-        "entra": RevocationPlan(by_api=False, manual_url="https://myaccount.microsoft.com/"),
-        "pat": RevocationPlan(by_api=False, manual_url="https://github.com/settings/personal-access-tokens"),
-        "mine": RevocationPlan(by_api=False),  # not in the catalog: nobody knows where
+        "entra": RevocationPlan(False, "https://myaccount.microsoft.com/", no_endpoint.format("microsoft")),
+        "gh": RevocationPlan(  # GitHub's revoke call authenticates with the secret (PROVIDERS.md Part E)
+            False,
+            "https://github.com/settings/applications",
+            "github revokes a token only with the app's client secret, and this registration has none "
+            "(add it with tokendeck provider add github --with-secret)",
+        ),
+        "pat": RevocationPlan(
+            False, "https://github.com/settings/personal-access-tokens", no_endpoint.format("github-pat")
+        ),
+        "mine": RevocationPlan(False, None, "its provider is not known here, so it has no revocation endpoint"),
     }
     result = revoke(v, "entra", erase_without_provider=True)  # and revoke does what it said
     assert (result.revoked_at_provider, result.manual_url) == (False, plans["entra"].manual_url)

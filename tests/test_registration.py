@@ -97,10 +97,10 @@ def test_bad_requests_are_refused_before_anything_is_read(request_: Registration
 
 
 def test_the_client_id_is_stored_without_surrounding_spaces(ready: CliRunner, home: Path) -> None:
-    r = ready("provider", "add", "linear", "--client-id", "  lin-app  ")
+    r = ready("provider", "add", "gitlab", "--client-id", "  gl-app  ")
     assert r.code == 0, r.err
     with vault.open_vault(home) as v:
-        assert v.get_client("linear").client_id == "lin-app"
+        assert v.get_client("gitlab").client_id == "gl-app"
 
 
 def test_a_parameter_must_be_printable_from_the_cli_too(ready: CliRunner) -> None:

@@ -78,6 +78,8 @@ from authlib.oauth2.rfc9207 import IssuerParameter
 from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from tests.support.provider_quirks import with_quirks
+
 __all__ = [
     "ALICE",
     "BOB",
@@ -170,6 +172,14 @@ class Settings:
             is fetched as a client ID metadata document (the MCP authorization spec): a JSON
             object whose ``client_id`` is that URL makes a public client with its
             ``redirect_uris``; advertised as ``client_id_metadata_document_supported``.
+        revoke_whole_grant: revoking either token of a grant revokes the whole grant (Google).
+        revoke_invalid_token_status: the status for revoking a token that is unknown or no
+            longer valid: 200 per RFC 7009 §2.2, 400 ``invalid_token`` at Google.
+        json_bodies: ``/token`` and ``/revoke`` read a JSON body as the same fields (Notion).
+        token_fields: with ``json_bodies``, the only body fields ``/token`` takes; any other one
+            gets 400 ``invalid_request`` (Notion documents no PKCE, so no ``code_verifier``).
+        required_headers: headers ``/token`` and ``/revoke`` calls must carry, with these exact
+            values (Notion's ``Notion-Version``), else 400.
     """
 
     access_token_lifetime: int | None = 3600
@@ -197,6 +207,11 @@ class Settings:
     dynamic_registration: bool = False
     registration_refusal: str | None = None
     client_metadata_documents: bool = False
+    revoke_whole_grant: bool = False
+    revoke_invalid_token_status: int = 200
+    json_bodies: bool = False
+    token_fields: frozenset[str] | None = None
+    required_headers: dict[str, str] = field(default_factory=dict)
 
 
 def _is_loopback_ip(host: str | None) -> bool:
@@ -812,7 +827,7 @@ class _RevocationEndpoint(RevocationEndpoint):  # type: ignore[misc]
         return _store_of(self).find_token(token_string, token_type_hint)[0]
 
     def revoke_token(self, token: Token, request: Any) -> None:
-        if request.revocation_kind == "refresh_token":
+        if request.revocation_kind == "refresh_token" or _store_of(self).settings.revoke_whole_grant:
             # RFC 7009 §2.1: revoking a refresh token also revokes its access tokens.
             _store_of(self).revoke_family(token.family)
         else:
@@ -1248,7 +1263,13 @@ class AuthServer:
                     if override is not None
                     else server.create_endpoint_response("revocation")
                 )
-                record = flask.g.pop("revocation_record", None) or RevocationRecord(
+                record = flask.g.pop("revocation_record", None)
+                invalid_status = self.settings.revoke_invalid_token_status
+                dead = record is None or not record.was_active
+                if override is None and invalid_status != 200 and response.status_code == 200 and dead:
+                    body = b'{"error": "invalid_token"}'  # Google's 400 for a token already dead
+                    response = _override_response((invalid_status, "application/json", body))
+                record = record or RevocationRecord(
                     token_type_hint=flask.request.form.get("token_type_hint"),
                     known=False,
                     matched=None,
@@ -1326,6 +1347,7 @@ class AuthServer:
         def metadata() -> Response:
             return flask.jsonify(self.metadata())
 
+        app.wsgi_app = with_quirks(app.wsgi_app, self.settings)  # type: ignore[method-assign]
         return app
 
 

@@ -43,14 +43,15 @@ def cmd_revoke(args: argparse.Namespace) -> int:
 
     with terminal.open_vault() as vault:
         credential = vault.get(args.name)
-        provider_has_endpoint = revocation_plan(vault, credential).by_api
+        plan = revocation_plan(vault, credential)
+        provider_has_endpoint = plan.by_api
         if not args.yes:
             if not terminal.interactive():
                 raise InvalidInput(f"not revoking {args.name} without confirmation: pass --yes")
             what = (
                 f"Revoke {args.name} at {credential.provider} and erase it from the vault?"
                 if provider_has_endpoint
-                else f"{credential.provider} has no revocation endpoint. Erase {args.name}'s tokens from the vault?"
+                else f"Cannot revoke at the provider: {plan.reason}. Erase {args.name}'s tokens from the vault?"
             )
             if not terminal.confirm(what):
                 terminal.notice("nothing revoked")
@@ -62,9 +63,7 @@ def cmd_revoke(args: argparse.Namespace) -> int:
         return 0
     where = f" at {result.manual_url}" if result.manual_url else " on the provider's site"
     if result.erased:
-        terminal.notice(
-            f"erased {args.name}'s tokens locally; {credential.provider} cannot revoke by API: do it{where}"
-        )
+        terminal.notice(f"erased {args.name}'s tokens locally, not at the provider ({result.reason}): revoke it{where}")
         return 0
-    terminal.notice(f"{credential.provider} cannot revoke by API: revoke it{where}, and pass --local to erase it here")
+    terminal.notice(f"not revoked: {result.reason}; revoke it{where}, and pass --local to erase it here")
     return 1

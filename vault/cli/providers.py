@@ -52,6 +52,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     pa.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="e.g. tenant=..., base_url=...")
     pa.add_argument("--scopes", help="scopes to request instead of the defaults (space or comma separated)")
     pa.add_argument("--redirect-port", type=int, help="a fixed loopback port, if the app registration needs one")
+    pa.add_argument(
+        "--client-type",
+        metavar="TYPE",
+        help="the app's client type where the provider has more than one: limited-input for Google's "
+        "'TVs and Limited Input devices' client, the only one its --device sign-in takes (default: desktop)",
+    )
     pa.add_argument("--issuer", help="discover endpoints from this issuer (OIDC discovery, then RFC 8414)")
     for flag in ENDPOINT_FLAGS:
         option = "--" + flag.replace("_", "-")
@@ -85,6 +91,8 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         if not 1 <= args.redirect_port <= 65535:
             raise InvalidInput("--redirect-port must be between 1 and 65535")
         overrides["redirect_port"] = args.redirect_port
+    if args.client_type is not None:
+        overrides["client_type"] = args.client_type
     return overrides
 
 
@@ -109,8 +117,8 @@ def cmd_provider_add(args: argparse.Namespace) -> int:
             secret = Secret(terminal.read_secret(f"Client secret for {args.name}"))
         store(vault, prepared, secret)
     provider = prepared.provider
-    port = provider.redirect_port or "any port"
-    terminal.notice(f"stored your {provider.name} app as {args.name} (redirect URI http://127.0.0.1:{port}/callback)")
+    terminal.notice(f"stored your {provider.name} app as {args.name}")
+    terminal.notice(f"its redirect URI, as registered: {provider.redirect_to_register().describe()}")
     terminal.notice(f"sign in with: tokendeck login {args.name}")
     return 0
 
@@ -159,12 +167,14 @@ def cmd_provider_show(args: argparse.Namespace) -> int:
         "scopes": list(provider.default_scopes),
         "pkce": provider.pkce,
         "client_secret": provider.client_secret,
-        "device_flow": provider.has_device_flow,
+        "device_flow": provider.offers_device_flow,
+        "redirect_uri": provider.redirect_to_register().describe(),
         "redirect_port": provider.redirect_port or "random",
         "revoke": provider.revoke.style,
         "dialect": provider.dialect(),
         "register_url": provider.register_url,
-        "register_help": provider.register_help,
+        "register_help": provider.help,
+        "device_help": provider.device_help,
         "registration": registration.public() if registration else None,
     }
     if args.json:

@@ -24,6 +24,40 @@ from vault.errors import InvalidInput, NotFound, VaultError
 
 RevokeStyle = Literal["rfc7009", "github", "gitlab", "linear", "slack", "notion", "dropbox", "none"]
 
+LOOPBACK_HOST = "127.0.0.1"
+"""Where the sign-in listener listens: the loopback IP literal, never ``localhost`` (RFC 8252 §8.3)."""
+CALLBACK_PATH = "/callback"
+"""The listener's path: part of every redirect URI, and so of what the user registers."""
+
+
+def loopback_redirect_uri(port: int) -> str:
+    """The redirect URI of a sign-in whose listener has ``port``."""
+    return f"http://{LOOPBACK_HOST}:{port}{CALLBACK_PATH}"
+
+
+@dataclass(frozen=True)
+class RedirectToRegister:
+    """The redirect URI to enter in the provider's app registration, and how it is matched.
+
+    Attributes:
+        uri: exactly what to register.
+        port: the fixed port the sign-in listens on; None where the provider ignores the
+            port of a loopback redirect, so each sign-in takes a free one.
+        prefix: the provider accepts any redirect that extends ``uri`` (Bitbucket).
+    """
+
+    uri: str
+    port: int | None
+    prefix: bool = False
+
+    def describe(self) -> str:
+        """One line for the user: the URI, then the port rule."""
+        if self.port is not None:
+            return f"{self.uri} (this exact port; --redirect-port changes it)"
+        if self.prefix:
+            return f"{self.uri} (a prefix: each sign-in's http://{LOOPBACK_HOST}:PORT{CALLBACK_PATH} extends it)"
+        return f"{self.uri} (any port: the provider ignores a loopback redirect's port, not its path)"
+
 
 @dataclass(frozen=True)
 class Revocation:
@@ -34,12 +68,18 @@ class Revocation:
         url: the endpoint, if any.
         client_auth: whether the client authenticates (Google's endpoint takes none).
         manual_url: where the user revokes by hand when there is no endpoint.
+        grant_wide: revoking either token revokes the whole grant (Google), so one call is
+            sent, and an ``invalid_token`` answer means the grant is already revoked.
+        needs_secret: the call authenticates with the app's client secret (GitHub), so a
+            registration without one cannot revoke by API.
     """
 
     style: RevokeStyle = "none"
     url: str | None = None
     client_auth: bool = True
     manual_url: str | None = None
+    grant_wide: bool = False
+    needs_secret: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,6 +92,8 @@ class Identity:
         body: a JSON body for POST.
         account: a dotted path to the account in the answer; ``token:`` prefix
             reads the token response instead (Notion).
+        account_fallback: the path read when the answer has no ``account`` (Bitbucket's
+            ``account_id``, where a user has no ``nickname``).
         extras: more facts to keep, name -> dotted path (Linear's organization id).
     """
 
@@ -59,6 +101,7 @@ class Identity:
     method: Literal["GET", "POST"] = "GET"
     body: str | None = None
     account: str = "email"
+    account_fallback: str | None = None
     extras: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -80,12 +123,16 @@ class Provider:
     scope_param: str = "scope"
     pkce: Literal["S256", "none"] = "S256"
     client_secret: Literal["required", "optional", "none"] = "optional"
+    client_type: str | None = None
     device_needs_secret: bool = True
+    device_client_type: str | None = None
+    device_error_hints: Mapping[str, str] = field(default_factory=dict)
     token_auth: Literal["client_secret_post", "client_secret_basic", "none"] = "client_secret_basic"
     token_request_format: Literal["form", "json"] = "form"
     token_headers: Mapping[str, str] = field(default_factory=dict)
     authorize_params: Mapping[str, str] = field(default_factory=dict)
     redirect_port: int = 0
+    redirect_match: Literal["port-ignored", "prefix"] = "port-ignored"
     refresh_sends_redirect_uri: bool = False
     token_path: str | None = None
     rotates_refresh_token: bool = False
@@ -100,10 +147,55 @@ class Provider:
     client_library: Literal["authlib", "google-auth-oauthlib"] = "authlib"
     register_url: str | None = None
     register_help: str | None = None
+    device_help: str | None = None
 
     @property
     def has_device_flow(self) -> bool:
         return self.device_authorization_url is not None
+
+    def device_refusal(self) -> str | None:
+        """Why this registration cannot use the device flow (None: it can).  Google's device
+        flow takes only a client of its own type, so a Desktop-app client is refused here,
+        up front, rather than by the provider after the user typed the code."""
+        if not self.has_device_flow:
+            return f"{self.key} has no device sign-in; sign in with the browser instead"
+        if self.device_client_type is not None and self.client_type != self.device_client_type:
+            return (
+                f"{self.key}'s device sign-in takes only an app registered as client type "
+                f"{self.device_client_type!r}, and this one is not: sign in with the browser instead, or register "
+                f"such an app and add it with tokendeck provider add NAME --client-type {self.device_client_type} "
+                f"(tokendeck provider show {self.key} says more)"
+            )
+        return None
+
+    @property
+    def offers_device_flow(self) -> bool:
+        """Whether a device sign-in is offered for this registration (see :meth:`device_refusal`)."""
+        return self.device_refusal() is None
+
+    def device_error_hint(self, description: str | None) -> str | None:
+        """What to change when a device poll fails with one of the provider's coded errors
+        (Microsoft's ``AADSTS7000218``: the app does not allow public client flows)."""
+        for code, hint in self.device_error_hints.items():
+            if description and code in description:
+                return f"{hint} [{code}]"
+        return None
+
+    def redirect_to_register(self) -> RedirectToRegister:
+        """What the user registers as the redirect URI, for this entry's port and matching rule."""
+        if self.redirect_port:
+            return RedirectToRegister(loopback_redirect_uri(self.redirect_port), self.redirect_port)
+        if self.redirect_match == "prefix":
+            return RedirectToRegister(f"http://{LOOPBACK_HOST}", None, prefix=True)
+        return RedirectToRegister(f"http://{LOOPBACK_HOST}{CALLBACK_PATH}", None)
+
+    @property
+    def help(self) -> str | None:
+        """How to register an app here (``register_help``), with ``{redirect_uri}`` filled in
+        from :meth:`redirect_to_register`, so the help names the port this registration uses."""
+        if self.register_help is None:
+            return None
+        return self.register_help.replace("{redirect_uri}", self.redirect_to_register().uri)
 
     def needs_secret(self, *, device: bool = False) -> bool:
         """Whether signing in needs the app's client secret: where the provider requires one,

@@ -18,7 +18,7 @@ from typing import Protocol
 import httpx
 
 from vault.core.model import ClientRegistration
-from vault.core.providers import Provider, check_endpoint
+from vault.core.providers import Provider, check_endpoint, loopback_redirect_uri
 from vault.core.secret import Secret
 from vault.errors import InvalidInput, ProviderError, SignInFailed
 from vault.oauth.client import OAuthClient, form
@@ -108,7 +108,7 @@ def browser_sign_in(
     watch = _Stopwatch(timings)
     listener: LoopbackListener | None = None
     if no_browser:
-        redirect_uri = f"http://127.0.0.1:{provider.redirect_port or free_port()}/callback"
+        redirect_uri = loopback_redirect_uri(provider.redirect_port or free_port())
     else:
         listener = LoopbackListener(expected, provider.redirect_port)
         listener.start()
@@ -156,8 +156,9 @@ def device_sign_in(
         InvalidInput: the provider has no device endpoint.
         SignInFailed: denied, or the code expired; ProviderError: anything else.
     """
-    if not provider.device_authorization_url or not provider.token_url:
-        raise InvalidInput(f"{provider.key} has no device sign-in; sign in with the browser instead")
+    refusal = provider.device_refusal()
+    if refusal is not None or not provider.device_authorization_url or not provider.token_url:
+        raise InvalidInput(refusal or f"{provider.key} has no token endpoint configured")
     with OAuthClient(provider, registration, transport) as client:
         try:
             fields = {"scope": " ".join(scopes), **({"resource": provider.resource} if provider.resource else {})}
@@ -191,6 +192,9 @@ def device_sign_in(
                     raise SignInFailed(
                         provider.key, "expired_token", "the code expired before it was approved"
                     ) from None
+                hint = provider.device_error_hint(exc.description)
+                if hint is not None:
+                    raise ProviderError(provider.key, exc.code, hint) from None
                 raise
             return token_set(answer, provider, now=wall_clock(), requested=scopes)
 

@@ -62,10 +62,15 @@ def learn_identity(
         return None, extras, f"could not learn the account ({exc.code})"
     for key, path in identity.extras.items():
         extras[key] = dig(answer, path)
-    account = dig(answer, identity.account)
-    if not isinstance(account, str | int) or account == "":
-        return None, extras, f"the identity answer has no {identity.account}"
+    paths = (identity.account, identity.account_fallback) if identity.account_fallback else (identity.account,)
+    account = next((found for found in (dig(answer, path) for path in paths) if _named(found)), None)
+    if account is None:
+        return None, extras, f"the identity answer has no {' or '.join(paths)}"
     return str(account), {k: v for k, v in extras.items() if v is not None}, None
+
+
+def _named(value: Any) -> bool:
+    return isinstance(value, str | int) and value != ""
 
 
 def _atlassian_sites(http: httpx.Client, provider: Provider, headers: dict[str, str]) -> dict[str, Any]:

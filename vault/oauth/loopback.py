@@ -21,11 +21,10 @@ from string import Template
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from vault.core.providers import CALLBACK_PATH, loopback_redirect_uri
+from vault.core.providers import LOOPBACK_HOST as HOST
 from vault.core.resources import asset
 from vault.errors import SignInFailed
-
-CALLBACK_PATH = "/callback"
-HOST = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -144,7 +143,7 @@ class LoopbackListener:
 
     @property
     def redirect_uri(self) -> str:
-        return f"http://{HOST}:{self.port}{CALLBACK_PATH}"
+        return loopback_redirect_uri(self.port)
 
     def start(self) -> None:
         """Start accepting; returns once the socket is listening."""

@@ -2,7 +2,8 @@
 
 RFC 7009 where the provider follows it (Google, GitLab, any OIDC server),
 refresh token first since revoking it takes the grant's access tokens along
-(RFC 7009 §2.1); GitHub's ``DELETE /applications/{client_id}/token`` with Basic
+(RFC 7009 §2.1), and only that one where either token revokes the whole grant
+(Google, ``revoke.grant_wide``); GitHub's ``DELETE /applications/{client_id}/token`` with Basic
 auth and a JSON body; Linear's form fields; Slack's ``auth.revoke``
 authenticated by the token itself; Notion's JSON with Basic auth; Dropbox's
 bearer call.  Any answer but the documented success raises ProviderError.
@@ -35,6 +36,19 @@ def _check(response: httpx.Response, provider: Provider, ok: tuple[int, ...] = (
         raise ProviderError(provider.key, code, "the revocation was not confirmed")
 
 
+def _already_invalid(response: httpx.Response) -> bool:
+    """Google's 400 ``invalid_token`` for a token that no longer works: where revoking one
+    token revokes the grant, that is a grant already revoked (by an earlier call, or at the
+    provider's own page), so there is nothing left to revoke."""
+    if response.status_code != 400:
+        return False
+    try:
+        data = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(data, dict) and data.get("error") == "invalid_token"
+
+
 def send_revocation(
     provider: Provider, registration: ClientRegistration, credential: Credential, transport: httpx.BaseTransport | None
 ) -> None:
@@ -55,10 +69,13 @@ def send_revocation(
         http = client.http
         try:
             if style in ("rfc7009", "gitlab"):
-                for token, hint in ((refresh, "refresh_token"), (access, "access_token")):
-                    if token:
-                        body = form({"token": token, "token_type_hint": hint})
-                        _check(client.post(url, body, authenticate=provider.revoke.client_auth), provider)
+                both = ((refresh, "refresh_token"), (access, "access_token"))
+                present = [(value, hint) for value, hint in both if value]
+                for value, hint in present[:1] if provider.revoke.grant_wide else present:
+                    body = form({"token": value, "token_type_hint": hint})
+                    response = client.post(url, body, authenticate=provider.revoke.client_auth)
+                    if not (provider.revoke.grant_wide and _already_invalid(response)):
+                        _check(response, provider)
             elif style == "github" and access:
                 response = http.request(
                     "DELETE",

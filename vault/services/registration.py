@@ -113,6 +113,11 @@ def check_request(request: RegistrationRequest) -> Provider:
     for scope in request.overrides.get("default_scopes", ()):
         if not isinstance(scope, str) or not scope.isprintable() or not scope or " " in scope:
             raise InvalidInput("each scope must be printable, with no control characters; nothing was stored")
+    client_type = request.overrides.get("client_type")
+    if client_type is not None and client_type not in ("desktop", base.device_client_type):
+        kinds = " or ".join(k for k in ("desktop", base.device_client_type) if k)
+        given = str(client_type)[:40]
+        raise InvalidInput(f"--client-type for {base.key} is {kinds}, not {given!r}; nothing was stored")
     if request.issuer:
         check_endpoint(request.issuer, "the issuer URL")  # before anything is asked of the network
     endpoints = {**(request.existing.overrides if request.existing else {}), **request.overrides}

@@ -28,6 +28,7 @@ class RevokeResult:
     revoked_at_provider: bool
     erased: bool
     manual_url: str | None = None
+    reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,10 +40,12 @@ class RevocationPlan:
             call it with; otherwise revoking only erases the local copy.
         manual_url: where to revoke by hand when it cannot be done by API (None:
             the provider is not in the catalog, so its site is not known).
+        reason: why it cannot be done by API, as one clause for the user.
     """
 
     by_api: bool
     manual_url: str | None = None
+    reason: str | None = None
 
 
 def revocation_plan(vault: Vault, credential: Credential) -> RevocationPlan:
@@ -56,18 +59,26 @@ def revocation_plan(vault: Vault, credential: Credential) -> RevocationPlan:
 
 def _plan(provider: Provider | None, registration: ClientRegistration | None) -> RevocationPlan:
     if provider is None:
-        return RevocationPlan(by_api=False)
+        return RevocationPlan(by_api=False, reason="its provider is not known here, so it has no revocation endpoint")
+    manual_url = provider.revoke.manual_url or provider.register_url
     if registration is None or provider.revoke.style == "none":
-        return RevocationPlan(by_api=False, manual_url=provider.revoke.manual_url or provider.register_url)
+        return RevocationPlan(by_api=False, manual_url=manual_url, reason=f"{provider.key} has no revocation endpoint")
+    if provider.revoke.needs_secret and registration.client_secret is None:
+        reason = (
+            f"{provider.key} revokes a token only with the app's client secret, and this registration has none "
+            f"(add it with tokendeck provider add {provider.key} --with-secret)"
+        )
+        return RevocationPlan(by_api=False, manual_url=manual_url, reason=reason)
     return RevocationPlan(by_api=True)
 
 
 def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> RevokeResult:
     """Revoke ``name`` at its provider, then erase its secrets and mark it revoked.
 
-    For providers with no revocation endpoint (Atlassian, Microsoft, Bitbucket,
-    static tokens) nothing is sent: the result says where to revoke by hand, and
-    the secrets are erased only with ``erase_without_provider``.
+    For providers with no revocation endpoint (Atlassian, Microsoft, Bitbucket, static
+    tokens), or none this registration can call (GitHub without the secret), nothing is
+    sent: the result says why and where to revoke by hand, and the secrets are erased only
+    with ``erase_without_provider``.
 
     Raises:
         RevokeFailed: the provider did not confirm; nothing was erased.
@@ -80,8 +91,10 @@ def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> 
         plan = _plan(provider, registration)
         if not plan.by_api:
             if erase_without_provider:
-                vault.erase_secrets(name, detail="erased locally; the provider has no revocation endpoint")
-            return RevokeResult(revoked_at_provider=False, erased=erase_without_provider, manual_url=plan.manual_url)
+                vault.erase_secrets(name, detail=f"erased locally; {plan.reason}")
+            return RevokeResult(
+                revoked_at_provider=False, erased=erase_without_provider, manual_url=plan.manual_url, reason=plan.reason
+            )
         assert provider is not None and registration is not None  # noqa: S101 - by_api says so
         from vault.oauth.revocation import send_revocation
 

@@ -112,6 +112,9 @@ def _check_usable(provider: Provider, has_secret: bool, device: bool) -> None:
         raise InvalidInput(
             f"{provider.key} is a static-token provider: use tokendeck add NAME --provider {provider.key}"
         )
+    refusal = provider.device_refusal() if device else None
+    if refusal is not None:
+        raise InvalidInput(refusal)
     if provider.needs_secret(device=device) and not has_secret:
         raise InvalidInput(
             f"{provider.key} needs the app's client secret: tokendeck provider add {provider.key} --client-id ID"
