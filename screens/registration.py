@@ -16,7 +16,7 @@ from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from screens.app import VaultApp
 from screens.provider_choices import ProviderChoice
@@ -113,6 +113,9 @@ class RegistrationForm(VerticalScroll):
         with Horizontal(classes="row", id="secret-row"):
             yield Label("Secret", classes="field")
             yield Input(placeholder="client secret", password=True, id="client-secret")
+        with Horizontal(classes="row", id="client-type-row"):
+            yield Label("", classes="field")
+            yield Checkbox("", id="client-type")
         yield Button("Save and sign in", id="save", variant="primary")
 
     def say(self, text: str) -> None:
@@ -159,6 +162,12 @@ class RegistrationForm(VerticalScroll):
             )
             for key, default in base.params.items()
         )
+        kind = base.device_client_type
+        self.query_one("#client-type-row").display = kind is not None
+        if kind is not None:  # Google: only a "TVs and Limited Input devices" client takes device codes
+            box = self.query_one("#client-type", Checkbox)
+            box.label = f"A '{base.device_client_name or kind}' client (device code)"
+            box.value = registration is not None and registration.overrides.get("client_type") == kind
         self.client_id.value = registration.client_id if registration else ""
         self.client_secret.value = ""
         self.query_one("#secret-row").display = provider.client_secret != "none"
@@ -209,6 +218,9 @@ class RegistrationForm(VerticalScroll):
         }
         secret = self.client_secret.value
         issuer = self.query_one("#issuer", Input).value.strip()
+        kind = builtin(base).device_client_type
+        device_client = kind is not None and self.query_one("#client-type", Checkbox).value
+        overrides = {} if kind is None else {"client_type": kind if device_client else "desktop"}
         request = RegistrationRequest(
             name=name,
             client_id=self.client_id.value,
@@ -216,8 +228,10 @@ class RegistrationForm(VerticalScroll):
             params=params,
             issuer=issuer if template and issuer else None,
             existing=registration,
+            overrides=overrides,
         )
-        entry = RegistrationEntry(request, Secret(secret) if secret else None, device=self._device)
+        device = self._device or device_client  # such a client has no browser sign-in
+        entry = RegistrationEntry(request, Secret(secret) if secret else None, device=device)
         self.say("Checking…")
         self.query_one("#save", Button).disabled = True
         self.store(entry)

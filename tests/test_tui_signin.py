@@ -35,6 +35,7 @@ from tests.support.tui import DAY, add_samples, new_vault
 from vault import Vault
 from vault.core.clock import FrozenClock
 from vault.core.model import ClientRegistration
+from vault.core.secret import Secret
 from vault.oauth.discovery import discover
 
 pytestmark = pytest.mark.anyio
@@ -600,3 +601,44 @@ def vault_credential(issued: dict[str, Any], now: float) -> Any:
         created_at=now - 86400,
         updated_at=now - 86400,
     )
+
+
+async def test_a_google_app_marked_as_a_limited_input_client_signs_in_with_a_device_code(
+    opened: tuple[Vault, FrozenClock], auth_server: AuthServer
+) -> None:
+    """Google's device flow takes only a "TVs and Limited Input devices" client (PROVIDERS.md
+    Part E [e3]): a Desktop registration offers no device code; ticking the form's box stores
+    the client type, and the sign-in that follows is a device sign-in."""
+    vault, clock = opened
+    auth_server.register_client(CLIENT_ID, client_secret="tv-secret", token_endpoint_auth_method="client_secret_post")
+    auth_server.settings.device_auto_approve_after = 0
+    endpoints = {
+        "authorize_url": auth_server.url("/authorize"), "token_url": auth_server.url("/token"),
+        "device_authorization_url": auth_server.url("/device_authorization"),
+        "userinfo_url": auth_server.url("/userinfo"), "default_scopes": ["openid", "email"],
+    }  # fmt: skip
+    vault.set_client(ClientRegistration(provider="google", base="google", client_id=CLIENT_ID,
+                                        client_secret=Secret("tv-secret"), overrides=endpoints))  # fmt: skip
+    app = make_app(vault, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("s")
+        screen = signin_screen(app)
+        highlight(app, "reg:google")
+        await pilot.pause()
+        assert not screen.query_one("#device", Checkbox).display  # a Desktop client: no device code
+        await pilot.press("e")
+        box = screen.query_one("#client-type", Checkbox)
+        assert box.parent is not None and box.parent.display and not box.value
+        assert "TVs and Limited Input devices" in str(box.label)
+        box.value = True
+        screen.query_one("#client-id", Input).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TokenListScreen), "the list again")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    (registration,) = vault.clients()
+    assert registration.overrides["client_type"] == "limited-input"
+    assert registration.overrides["token_url"] == endpoints["token_url"]  # the rest kept
+    assert vault.get("google").refresh_token is not None
+    grants = [t.grant_type for t in auth_server.token_requests()]
+    assert grants == ["urn:ietf:params:oauth:grant-type:device_code"]  # a device sign-in, not the browser

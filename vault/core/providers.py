@@ -126,6 +126,7 @@ class Provider:
     client_type: str | None = None
     device_needs_secret: bool = True
     device_client_type: str | None = None
+    device_client_name: str | None = None
     device_error_hints: Mapping[str, str] = field(default_factory=dict)
     token_auth: Literal["client_secret_post", "client_secret_basic", "none"] = "client_secret_basic"
     token_request_format: Literal["form", "json"] = "form"
@@ -160,10 +161,12 @@ class Provider:
         if not self.has_device_flow:
             return f"{self.key} has no device sign-in; sign in with the browser instead"
         if self.device_client_type is not None and self.client_type != self.device_client_type:
+            named = f" ('{self.device_client_name}')" if self.device_client_name else ""
             return (
                 f"{self.key}'s device sign-in takes only an app registered as client type "
-                f"{self.device_client_type!r}, and this one is not: sign in with the browser instead, or register "
-                f"such an app and add it with tokendeck provider add NAME --client-type {self.device_client_type} "
+                f"{self.device_client_type!r}{named}, and this one is not: sign in with the browser instead, "
+                f"or register such an app and add it with tokendeck provider add NAME "
+                f"--client-type {self.device_client_type} "
                 f"(tokendeck provider show {self.key} says more)"
             )
         return None
