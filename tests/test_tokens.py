@@ -90,7 +90,7 @@ def test_notion_sends_json_with_basic_auth() -> None:
     request = seen[0]
     assert request.headers["content-type"] == "application/json"
     assert request.headers["authorization"].startswith("Basic ")
-    assert request.headers["notion-version"] == "2022-06-28"
+    assert request.headers["notion-version"] == "2025-09-03"
     assert json.loads(request.content)["code"] == "the-code"
     assert tokens.extras["owner"] == {"type": "user"}  # type: ignore[attr-defined]
 
