@@ -232,7 +232,8 @@ class SignInScreen(Screen[None]):
         if choice.registration is None:
             self.open_form(choice)
             return
-        self.start(choice.key, device=self.device.value and choice.has_device_flow)
+        device_only = choice.provider is not None and choice.provider.device_only
+        self.start(choice.key, device=(self.device.value and choice.has_device_flow) or device_only)
 
     def action_toggle_device(self) -> None:
         self.device.toggle()

@@ -160,9 +160,11 @@ def test_google_device_sign_in_runs_for_a_limited_input_client(
     cli("init")
     register(cli, auth_server, "google-tv", "google", "--client-type", "limited-input", "--scopes", "openid email",
              secret=SECRET)  # fmt: skip
-    r = cli("login", "google-tv", "--device")
+    r = cli("login", "google-tv")  # such a client has no browser sign-in: the device code it is
     assert r.code == 0, r.err
+    assert "client: signing in with a device code" in r.err and "Enter the code" in r.err
     assert stored(home)["google-tv"].refresh_token is not None
+    assert [t.grant_type for t in auth_server.token_requests()] == ["urn:ietf:params:oauth:grant-type:device_code"]
     bad = cli("provider", "add", "g2", "--base", "google", "--client-id", "c", "--client-type", "tv", stdin="s\n")
     assert bad.code == 2 and "desktop or limited-input" in one_line(bad)
 

@@ -172,6 +172,12 @@ class Provider:
         return None
 
     @property
+    def device_only(self) -> bool:
+        """A registration of the device flow's own client type, which has no browser sign-in
+        (Google's "TVs and Limited Input devices" clients take no loopback redirect)."""
+        return self.device_client_type is not None and self.client_type == self.device_client_type
+
+    @property
     def offers_device_flow(self) -> bool:
         """Whether a device sign-in is offered for this registration (see :meth:`device_refusal`)."""
         return self.device_refusal() is None

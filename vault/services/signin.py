@@ -65,6 +65,10 @@ def login(
         check_name(name)
     registration = vault.get_client(provider_name)
     provider = resolve(registration)
+    if provider.device_only and not device:
+        notice(f"{provider_name}'s app is a {provider.device_client_name or provider.client_type} client: "
+               "signing in with a device code")  # fmt: skip
+        device = True
     _check_usable(provider, registration.client_secret is not None, device)
     scopes = provider.default_scopes
     if device:
