@@ -118,7 +118,7 @@ def cmd_provider_add(args: argparse.Namespace) -> int:
         store(vault, prepared, secret)
     provider = prepared.provider
     terminal.notice(f"stored your {provider.name} app as {args.name}")
-    terminal.notice(f"its redirect URI, as registered: {provider.redirect_to_register().describe()}")
+    terminal.notice(f"the redirect URI to register with {provider.name}: {provider.redirect_to_register().describe()}")
     terminal.notice(f"sign in with: tokendeck login {args.name}")
     return 0
 
