@@ -46,7 +46,7 @@ Afterwards, untimed for the ratio, single runs:
 - where A's time goes: one run with the refresh path's functions wrapped in
   timers (thread-seconds summed over the C workers, so the parts add up to the
   time spent inside ``refresh()``, not to the wall time);
-- a what-if, also a single run: A with ``PRAGMA synchronous = NORMAL`` (not
+- a what-if, also a single run each: A and A2 with ``PRAGMA synchronous = NORMAL`` (not
   durable, so not an option; it shows what the fsyncs cost);
 - CPU per refresh of every timed run (user + system, all threads): this process,
   the server's process and A2's client process, and their sum over the cores, the
@@ -429,6 +429,7 @@ class Results:
     commits: list[int] = dataclasses.field(default_factory=list)
     """A's commits per timed run (its saves share them)."""
     nosync_wall: float = 0.0
+    nosync_agent_wall: float = 0.0
     cpu: dict[str, list[tuple[float, float, float]]] = dataclasses.field(default_factory=dict)
     """Per side and timed run, CPU seconds: (this process, the server process, A2's client process)."""
     refreshes: int = 0
@@ -546,6 +547,11 @@ def measure(server: Server, home: Path, n: int, c: int, repeats: int, r: Results
         seed(v, server.issue(n))
         with synchronous_normal(v):
             r.nosync_wall = vault_side()
+        seed(v, server.issue(n))
+        with synchronous_normal(v):
+            r.nosync_agent_wall = agent.run(n)
+        check_vault(v)
+        r.refreshes += n
 
         r.served = server.refresh_count() - before
         r.server_errors = server.errors()
@@ -619,6 +625,9 @@ def report(r: Results, n: int, c: int, repeats: int, server_kind: str, where: Pa
     nosync = r.nosync_wall
     print("\nwhat-if (a single run on the same vault; compare with A's median)")
     print(f"  A, synchronous=NORMAL (no fsync per commit, NOT durable): {nosync:.3f} s = {nosync / med_b:.2f} x B")
+    agent_nosync = r.nosync_agent_wall
+    ratio = agent_nosync / med_b
+    print(f"  A2 through the agent, synchronous=NORMAL (NOT durable): {agent_nosync:.3f} s = {ratio:.2f} x B")
 
     ok = r.served == r.refreshes and not r.server_errors
     errors = len(r.server_errors)
