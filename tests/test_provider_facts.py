@@ -82,6 +82,14 @@ def test_provider_show_prints_the_exact_redirect_uri_to_register(
     assert f"redirect uri: {uri} ({rule}" in cli("provider", "show", base).out
 
 
+def test_a_google_desktop_app_has_no_redirect_uri_to_register(cli: CliRunner) -> None:
+    shown = json.loads(cli("provider", "show", "google", "--json").out)
+    assert shown["redirect_uri"] == (
+        "nothing to register (this kind of app takes any loopback redirect, such as http://127.0.0.1:PORT/callback)"
+    )
+    assert "'Desktop app'" in shown["register_help"]
+
+
 def test_the_redirect_uri_follows_a_registrations_own_port(cli: CliRunner, passphrase_env: str) -> None:
     assert cli("init").code == 0
     r = cli("provider", "add", "my-linear", "--base", "linear", "--client-id", "c", "--redirect-port", "9123",

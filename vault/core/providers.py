@@ -44,14 +44,19 @@ class RedirectToRegister:
         port: the fixed port the sign-in listens on; None where the provider ignores the
             port of a loopback redirect, so each sign-in takes a free one.
         prefix: the provider accepts any redirect that extends ``uri`` (Bitbucket).
+        unregistered: nothing is registered; the provider takes any loopback redirect from
+            this kind of client (Google's Desktop apps).
     """
 
     uri: str
     port: int | None
     prefix: bool = False
+    unregistered: bool = False
 
     def describe(self) -> str:
         """One line for the user: the URI, then the port rule."""
+        if self.unregistered:
+            return f"nothing to register (this kind of app takes any loopback redirect, such as {self.uri})"
         if self.port is not None:
             return f"{self.uri} (this exact port; --redirect-port changes it)"
         if self.prefix:
@@ -133,7 +138,7 @@ class Provider:
     token_headers: Mapping[str, str] = field(default_factory=dict)
     authorize_params: Mapping[str, str] = field(default_factory=dict)
     redirect_port: int = 0
-    redirect_match: Literal["port-ignored", "prefix"] = "port-ignored"
+    redirect_match: Literal["port-ignored", "prefix", "unregistered"] = "port-ignored"
     refresh_sends_redirect_uri: bool = False
     token_path: str | None = None
     rotates_refresh_token: bool = False
@@ -196,6 +201,8 @@ class Provider:
             return RedirectToRegister(loopback_redirect_uri(self.redirect_port), self.redirect_port)
         if self.redirect_match == "prefix":
             return RedirectToRegister(f"http://{LOOPBACK_HOST}", None, prefix=True)
+        if self.redirect_match == "unregistered":
+            return RedirectToRegister(f"http://{LOOPBACK_HOST}:PORT{CALLBACK_PATH}", None, unregistered=True)
         return RedirectToRegister(f"http://{LOOPBACK_HOST}{CALLBACK_PATH}", None)
 
     @property
