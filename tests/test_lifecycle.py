@@ -279,7 +279,7 @@ def test_the_revocation_plan_says_what_revoke_will_do(v: vault.Vault) -> None:
             False,
             "https://github.com/settings/applications",
             "github revokes a token only with the app's client secret, and this registration has none "
-            "(add it with tokendeck provider add github --with-secret)",
+            "(add it with tokendeck provider add github --client-id ID --with-secret)",
         ),
         "pat": RevocationPlan(
             False, "https://github.com/settings/personal-access-tokens", no_endpoint.format("github-pat")

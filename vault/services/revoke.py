@@ -66,7 +66,7 @@ def _plan(provider: Provider | None, registration: ClientRegistration | None) ->
     if provider.revoke.needs_secret and registration.client_secret is None:
         reason = (
             f"{provider.key} revokes a token only with the app's client secret, and this registration has none "
-            f"(add it with tokendeck provider add {provider.key} --with-secret)"
+            f"(add it with tokendeck provider add {provider.key} --client-id ID --with-secret)"
         )
         return RevocationPlan(by_api=False, manual_url=manual_url, reason=reason)
     return RevocationPlan(by_api=True)
