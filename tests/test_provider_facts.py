@@ -231,7 +231,10 @@ def test_linear_needs_the_secret_and_a_fixed_port(cli: CliRunner, passphrase_env
     assert "refreshed only with it" in (linear.help or "")
     cli("init")
     r = cli("provider", "add", "linear", "--client-id", "lin", stdin="\n")
-    assert r.code == 2 and "secret" in one_line(r)
+    assert r.code == 2 and one_line(r) == (
+        "tokendeck: Linear needs your app's client secret too (Linear refreshes its 24 h tokens only with it); "
+        "nothing was stored."
+    )
     with vault.open_vault(home) as v:
         assert v.clients() == []
 

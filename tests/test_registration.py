@@ -71,9 +71,16 @@ def test_a_required_secret_is_needed_except_for_a_device_sign_in_that_works_with
     assert prepare(v, edited).asks_for_secret()  # nothing kept yet: a browser sign-in still needs one
 
 
-@pytest.mark.parametrize("secret", ["", "tab\there", "line\nbreak"])
-def test_a_given_secret_must_be_printable(v: vault.Vault, secret: str) -> None:
-    with pytest.raises(InvalidInput, match="empty or has control characters"):
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ("", "GitHub \\(OAuth App\\) needs your app's client secret too"),  # asked for, nothing typed
+        ("tab\there", "empty or has control characters"),
+        ("line\nbreak", "empty or has control characters"),
+    ],
+)
+def test_a_given_secret_must_be_printable(v: vault.Vault, secret: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
         store(v, prepare(v, GITHUB), Secret(secret))
     assert v.clients() == []
 

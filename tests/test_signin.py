@@ -277,7 +277,7 @@ def test_provider_list_show_rm(registered: CliRunner) -> None:
 def test_secret_is_required_where_the_provider_insists(cli: CliRunner, home: Path) -> None:
     cli("init")
     r = cli("provider", "add", "google", "--client-id", "x.apps.googleusercontent.com", stdin="")
-    assert r.code == 2 and "client secret is empty" in one_line(r)
+    assert r.code == 2 and one_line(r) == "tokendeck: Google needs your app's client secret too; nothing was stored."
     r = cli("provider", "add", "google", "--client-id", "x.apps.googleusercontent.com", stdin="GOCSPX-s3cret\n")
     assert r.code == 0
     with vault.open_vault(home) as v:

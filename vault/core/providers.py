@@ -129,6 +129,7 @@ class Provider:
     pkce: Literal["S256", "none"] = "S256"
     client_secret: Literal["required", "optional", "none"] = "optional"
     client_type: str | None = None
+    secret_reason: str | None = None
     device_needs_secret: bool = True
     device_client_type: str | None = None
     device_client_name: str | None = None
@@ -212,6 +213,11 @@ class Provider:
         if self.register_help is None:
             return None
         return self.register_help.replace("{redirect_uri}", self.redirect_to_register().uri)
+
+    def secret_missing(self) -> str:
+        """The one line for a registration or sign-in without the secret this provider needs."""
+        why = f" ({self.secret_reason})" if self.secret_reason else ""
+        return f"{self.name} needs your app's client secret too{why}; nothing was stored."
 
     def needs_secret(self, *, device: bool = False) -> bool:
         """Whether signing in needs the app's client secret: where the provider requires one,

@@ -170,6 +170,8 @@ def store(vault: Repository, prepared: Prepared, secret: Secret | None, *, devic
             has control characters, or goes to a provider that takes none.
     """
     provider = prepared.provider
+    if secret is not None and not secret.reveal() and provider.needs_secret(device=device):
+        raise InvalidInput(provider.secret_missing())  # asked for it, and nothing was typed
     if secret is not None:
         if not secret or not secret.reveal().isprintable():
             raise InvalidInput("the client secret is empty or has control characters; nothing was stored")
@@ -179,7 +181,7 @@ def store(vault: Repository, prepared: Prepared, secret: Secret | None, *, devic
     if provider.client_secret == "none":
         kept = None  # a secret stored before this rule: dropped
     if kept is None and provider.needs_secret(device=device):
-        raise InvalidInput(f"{provider.name} needs your app's client secret too; nothing was stored.")
+        raise InvalidInput(provider.secret_missing())
     r = prepared.registration
     stored = ClientRegistration(
         provider=r.provider,
