@@ -28,12 +28,10 @@ class ForwardQuestions:
 
     def poll(self) -> None:
         """Ask the agent what waits (from a thread), and put each new question up."""
-        from vault.agent.forwarding import pending_questions
+        from vault.agent.forwarding import new_questions
 
-        for question in pending_questions(self.home):
-            if question["id"] not in self._asked:
-                self._asked.add(question["id"])
-                self.app.call_from_thread(self._ask, question)
+        for question in new_questions(self._asked, home=self.home):
+            self.app.call_from_thread(self._ask, question)
 
     def _ask(self, question: dict[str, str]) -> None:
         host, name, op = question["host"], question["credential"], question["op"]

@@ -16,8 +16,9 @@ import pytest
 import vault
 from tests.support.cli import CliRunner
 from tests.support.export import TOKEN
+from vault.core.providers import CALLBACK_PATH, LOOPBACK_HOST
 from vault.core.timefmt import LATEST, iso, relative
-from vault.oauth.loopback import CALLBACK_PATH, HOST, Expectation, LoopbackListener
+from vault.oauth.loopback import Expectation, LoopbackListener
 
 REMOTE_MCP_EXPORT = ("export", "claude-code", "--name", "gh", "--var", "GH_TOKEN", "--server", "gh",
                      "--url", "https://mcp.example.com/")  # fmt: skip
@@ -100,14 +101,14 @@ def test_the_loopback_listener_answers_only_its_own_host() -> None:
     sign-in is not decided by it; the real callback still works afterwards."""
     expected = Expectation(provider="acme", state="s" * 20)
     with LoopbackListener(expected) as listener:
-        conn = http.client.HTTPConnection(HOST, listener.port, timeout=5)
+        conn = http.client.HTTPConnection(LOOPBACK_HOST, listener.port, timeout=5)
         conn.request("GET", f"{CALLBACK_PATH}?code=stolen&state={'s' * 20}", headers={"Host": "evil.example"})
         assert conn.getresponse().status == 421
         conn.close()
         got: list[str] = []
         waiter = threading.Thread(target=lambda: got.append(listener.wait(5)))
         waiter.start()
-        conn = http.client.HTTPConnection(HOST, listener.port, timeout=5)
+        conn = http.client.HTTPConnection(LOOPBACK_HOST, listener.port, timeout=5)
         conn.request("GET", f"{CALLBACK_PATH}?code=real&state={'s' * 20}")  # Host: 127.0.0.1:PORT
         assert conn.getresponse().status == 200
         conn.close()

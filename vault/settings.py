@@ -84,10 +84,10 @@ MAX_BACKOFF = 30.0
 VAULT_BUSY_TIMEOUT = 5.0
 """How long a write waits for another process's write lock on the vault before "vault busy"."""
 SLACK = 5.0
+"""Room each wait leaves for what the budget does not count: scheduling, a slow disk, fsync."""
 CONFIRM_TIMEOUT = 60.0
 """How long a forward made with ``tokendeck ssh --confirm`` waits for the user to allow a use
 before it denies it."""
-"""Room each wait leaves for what the budget does not count: scheduling, a slow disk, fsync."""
 
 LONGEST_REFRESH = REFRESH_ATTEMPTS * PROVIDER_TIMEOUT + (REFRESH_ATTEMPTS - 1) * MAX_BACKOFF + VAULT_BUSY_TIMEOUT
 """The longest one refresh holds its credential's lock: every try runs out of time, every wait

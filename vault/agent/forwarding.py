@@ -227,6 +227,14 @@ def pending_questions(home: str | None = None) -> list[dict[str, str]]:
     return [json.loads(row) for row in answer[1:]] if answer is not None and answer[0] == "0" else []
 
 
+def new_questions(asked: set[str], *, forward_id: str | None = None, home: str | None = None) -> list[dict[str, str]]:
+    """The waiting questions (of forward ``forward_id``, or of every one) not in ``asked``, each
+    added to it: what a front end puts to the user, each once, polling."""
+    fresh = [q for q in pending_questions(home) if q["id"] not in asked and forward_id in (None, q["forward"])]
+    asked.update(q["id"] for q in fresh)
+    return fresh
+
+
 def answer_question(question_id: str, allow: bool, home: str | None = None) -> bool:
     """Allow or deny a waiting use; whether it was still waiting (not timed out or answered elsewhere)."""
     from vault.agent import wire

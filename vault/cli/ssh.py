@@ -70,7 +70,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
 def _ask_on_terminal(forward_id: str, stop: threading.Event) -> None:
     """Put each question of this forward to the user on the terminal (``/dev/tty``) and answer
     the agent; with no terminal, questions go unanswered here (no answer in time is no)."""
-    from vault.agent.forwarding import answer_question, pending_questions
+    from vault.agent.forwarding import answer_question, new_questions
 
     try:  # two handles: a terminal cannot seek, so one opened "r+" would not do
         reading = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 - held for the session
@@ -80,10 +80,7 @@ def _ask_on_terminal(forward_id: str, stop: threading.Event) -> None:
     asked: set[str] = set()
     with reading, writing:
         while not stop.wait(0.25):
-            for question in pending_questions():
-                if question["forward"] != forward_id or question["id"] in asked:
-                    continue
-                asked.add(question["id"])
+            for question in new_questions(asked, forward_id=forward_id):
                 who, what, op = question["host"], question["credential"], question["op"]
                 writing.write(f"\r\ntokendeck: {who} asks for {what} ({op}). Allow? [y/N] ")
                 writing.flush()

@@ -21,8 +21,7 @@ from string import Template
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from vault.core.providers import CALLBACK_PATH, loopback_redirect_uri
-from vault.core.providers import LOOPBACK_HOST as HOST
+from vault.core.providers import CALLBACK_PATH, LOOPBACK_HOST, loopback_redirect_uri
 from vault.core.resources import asset
 from vault.errors import SignInFailed
 
@@ -126,11 +125,13 @@ class LoopbackListener:
         self._code: str | None = None
         self._error: SignInFailed | None = None
         try:
-            self._server = _Server((HOST, port), _Handler)
+            self._server = _Server((LOOPBACK_HOST, port), _Handler)
         except OSError as exc:
             reason = "is already in use" if exc.errno in (98, 48) else f"cannot be opened ({exc.strerror})"
             raise SignInFailed(
-                expected.provider, "port_unavailable", f"port {port} on {HOST} {reason}; free it or pick another"
+                expected.provider,
+                "port_unavailable",
+                f"port {port} on {LOOPBACK_HOST} {reason}; free it or pick another",
             ) from None
         self._server.listener = self
         self._thread = threading.Thread(
@@ -187,7 +188,7 @@ class LoopbackListener:
 
     def _handle(self, request: _Handler) -> None:
         provider = self.expected.provider
-        if request.headers.get("Host", "").strip().lower() != f"{HOST}:{self.port}":
+        if request.headers.get("Host", "").strip().lower() != f"{LOOPBACK_HOST}:{self.port}":
             # DNS rebinding: a page elsewhere that resolves its own name to 127.0.0.1 sends its
             # own Host.  Only the address and port this listener advertised are answered.
             request.send_page(421, render("signin-failure.html", provider, "This request was not meant for tokendeck."))
@@ -218,5 +219,5 @@ class LoopbackListener:
 def free_port() -> int:
     """A port on 127.0.0.1 that was free a moment ago (for ``--no-browser``, where nothing listens)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((HOST, 0))
+        s.bind((LOOPBACK_HOST, 0))
         return int(s.getsockname()[1])
