@@ -92,3 +92,47 @@ def test_failures_are_a_warning_not_an_error(reply: Callable[[httpx.Request], ht
 def test_dig() -> None:
     assert dig({"a": {"b": [1]}}, "a.b") == [1]
     assert dig({"a": 1}, "a.b") is None
+
+
+def _jwt(claims: dict[str, object]) -> str:
+    import base64
+
+    def part(value: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256'})}.{part(claims)}.c2lnbmF0dXJl"
+
+
+@pytest.mark.parametrize(
+    ("id_token", "account"),
+    [
+        (_jwt({"sub": "1", "email": "carol@acceptance.test"}), "carol@acceptance.test"),
+        (_jwt({"sub": "1", "preferred_username": "carol"}), "carol"),
+        (_jwt({"sub": "1"}), None),
+        ("not-a-jwt", None),
+        ("a.!!!.c", None),
+        (None, None),
+    ],
+)
+def test_an_mcp_credential_s_account_comes_from_its_id_token_and_nothing_is_asked(
+    id_token: str | None, account: str | None
+) -> None:
+    """An MCP server's token is for that server (RFC 8707): no userinfo call is made with it,
+    and no warning is given when there is no ID token to read the account from."""
+    from vault.services.mcp_signin import IDENTITY
+
+    registration = ClientRegistration(
+        provider="mcp-x",
+        base="oidc",
+        client_id="c",
+        overrides={
+            "authorize_url": "https://as.example/authorize",
+            "token_url": "https://as.example/token",
+            "userinfo_url": "https://as.example/userinfo",
+            "identity": IDENTITY,
+        },
+    )
+    seen: list[httpx.Request] = []
+    tokens = TokenSet(access_token=Secret("at-123"), id_token=Secret(id_token) if id_token else None)
+    found = learn_identity(resolve(registration), tokens, transport=answer({}, seen))
+    assert found == (account, {}, None) and seen == []

@@ -61,7 +61,7 @@ def test_refresh_one_and_due(seeded: CliRunner, auth_server: AuthServer) -> None
 def test_refresh_dead_grant_is_exit_4(seeded: CliRunner, auth_server: AuthServer, home: Path) -> None:
     auth_server.settings.token_response_override = (400, "application/json", b'{"error": "invalid_grant"}')
     r = seeded("token", "stale")
-    assert r.code == 4 and "invalid_grant" in r.err and "tokendeck login acme" in r.err
+    assert r.code == 4 and "invalid_grant" in r.err and "tokendeck login acme --name stale" in r.err
     assert stored(home, "stale").stored_status == "needs_login"
     r = seeded("refresh", "--due")
     assert r.code == 0 and "nothing is due" in r.err  # needs_login is not retried in a loop

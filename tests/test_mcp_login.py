@@ -50,15 +50,23 @@ def state(home: Path) -> tuple[list[str], list[str]]:
 def test_login_mcp_registers_signs_in_with_the_resource_and_refreshes_with_it(
     ready: CliRunner, home: Path, mcp_server: str, auth_server: AuthServer
 ) -> None:
+    # A userinfo endpoint refuses a token that is for another resource, as a certified server does.
+    auth_server.settings.userinfo_response_override = (403, "application/json", b'{"error":"invalid_token"}')
     r = ready("login", "--mcp", mcp_server, "--name", "tools")
     assert r.code == 0, r.err
-    assert f"signed in to {mcp_server} as alice@example.test; stored as tools" in r.err
+    # The token is for the MCP server (RFC 8707), so the userinfo endpoint is not asked with
+    # it: no 403 to report, and no account (there is no ID token without openid).
+    assert f"signed in to {mcp_server}; stored as tools" in r.err and "403" not in r.err and "account" not in r.err
     (registered,) = auth_server.registrations()
     assert registered["token_endpoint_auth_method"] == "none" and registered["redirect_uris"] == [
         "http://127.0.0.1/callback"
     ]
     assert auth_server.last_authorization_request is not None
     assert auth_server.last_authorization_request["resource"] == mcp_server  # RFC 8707 §2.1
+    # The resource's scopes_supported, and offline_access because the authorization server
+    # lists it (with the prompt=consent a certified OpenID server needs to grant it).
+    assert auth_server.last_authorization_request["scope"] == "read offline_access"
+    assert auth_server.last_authorization_request["prompt"] == "consent"
     exchange = [t for t in auth_server.token_requests() if t.grant_type == "authorization_code"]
     assert [(t.status, t.resource) for t in exchange] == [(200, mcp_server)]
     with vault.open_vault(home) as v:
@@ -150,8 +158,10 @@ def test_a_resource_the_authorization_server_does_not_serve_stores_no_credential
     auth_server.settings.resource_indicators = ("https://another.example/mcp",)
     r = ready("login", "--mcp", mcp_server)
     assert r.code == 1 and "invalid_target" in r.err and "Traceback" not in r.err
-    names, _providers = state(home)
-    assert names == []  # the registration stays, for next time; no credential
+    assert state(home) == ([], [])  # no credential, and no registration that never worked
+    auth_server.settings.resource_indicators = (mcp_server,)
+    assert ready("login", "--mcp", mcp_server).code == 0
+    assert len(auth_server.registrations()) == 2  # registered anew, not the one that failed
 
 
 @pytest.mark.parametrize(

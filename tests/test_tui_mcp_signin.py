@@ -20,7 +20,7 @@ from screens.token_list import TokenListScreen
 from tests import test_mcp_login
 from tests.support.authserver import AuthServer
 from tests.support.tui import new_vault
-from tests.test_tui_signin import ACCOUNT, SIZE, Notes, cursor_name, signin_screen, text_of, until
+from tests.test_tui_signin import SIZE, Notes, cursor_name, signin_screen, text_of, until
 from vault import Vault
 from vault.core.clock import FrozenClock
 
@@ -62,9 +62,10 @@ async def test_sign_in_from_an_mcp_url_registers_binds_the_resource_and_lands_on
         (name,) = [c.name for c in vault.credentials()]
         assert cursor_name(app) == name
         assert any(m.startswith(f"registered tokendeck with {auth_server.issuer}") for m in notes.messages)
-        assert f"Signed in as {ACCOUNT}; stored as {name}." in notes.messages
+        # The token is for the MCP server, so no userinfo call learns an account (none without an ID token).
+        assert f"Signed in to {name}; stored as {name}." in notes.messages
     credential = vault.get(name)
-    assert credential.extras["mcp_url"] == mcp_server and credential.account == ACCOUNT
+    assert credential.extras["mcp_url"] == mcp_server and credential.account is None
     assert vault.get_client(credential.provider).overrides["resource"] == mcp_server
     exchange = [t for t in auth_server.token_requests() if t.grant_type == "authorization_code"]
     assert [(t.status, t.resource) for t in exchange] == [(200, mcp_server)]
@@ -89,8 +90,8 @@ async def test_a_server_without_metadata_says_so_in_the_screen_and_stores_nothin
         await app.workers.wait_for_complete()
         await until(pilot, lambda: screen.view == "mcp", "the form again")
         assert text_of(app, "#problem") == (
-            f"mcp: no_sign_in: {auth_server.issuer}/mcp answered HTTP 404, not 401: it does not ask for sign-in"
-            "  Press enter to try again."
+            f"mcp: no_sign_in: {auth_server.issuer}/mcp answered HTTP 404, not 401, and has no protected-resource "
+            "metadata: it does not ask for sign-in  Press enter to try again."
         )
         url = screen.query_one("#mcp-url", Input)
         assert url.value == auth_server.issuer + "/mcp" and url.has_focus  # kept, to be corrected

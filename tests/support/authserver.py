@@ -168,6 +168,9 @@ class Settings:
         dynamic_registration: RFC 7591 at ``/register`` (Authlib's ``ClientRegistrationEndpoint``,
             open: no initial access token), advertised as ``registration_endpoint``.
         registration_refusal: ``/register`` answers 400 with this RFC 7591 §3.2.2 error.
+        registration_auth_method: ``/register`` makes every client use this token endpoint
+            authentication method, whatever it asked for (with a secret unless ``none``), and
+            says so in its answer, as RFC 7591 §3.2.1 lets a server do.
         client_metadata_documents: an unknown client id that is an https (or loopback http) URL
             is fetched as a client ID metadata document (the MCP authorization spec): a JSON
             object whose ``client_id`` is that URL makes a public client with its
@@ -206,6 +209,7 @@ class Settings:
     resource_indicators: tuple[str, ...] | None = None
     dynamic_registration: bool = False
     registration_refusal: str | None = None
+    registration_auth_method: str | None = None
     client_metadata_documents: bool = False
     revoke_whole_grant: bool = False
     revoke_invalid_token_status: int = 200
@@ -780,12 +784,20 @@ class _RegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
     def get_server_metadata(self) -> dict[str, Any]:
         return self._metadata()
 
+    def _method(self, asked: dict[str, Any]) -> str:
+        return self._settings.registration_auth_method or asked.get("token_endpoint_auth_method", "client_secret_basic")
+
+    def extract_client_metadata(self, request: Any) -> dict[str, Any]:
+        metadata: dict[str, Any] = super().extract_client_metadata(request)
+        if self._settings.registration_auth_method is not None:
+            metadata["token_endpoint_auth_method"] = self._settings.registration_auth_method
+        return metadata
+
     def generate_client_secret(self, request: Any) -> str | None:
-        data = request.payload.data or {}
-        return None if data.get("token_endpoint_auth_method", "client_secret_basic") == "none" else generate_token(32)
+        return None if self._method(request.payload.data or {}) == "none" else generate_token(32)
 
     def save_client(self, client_info: dict[str, Any], client_metadata: dict[str, Any], request: Any) -> Client:
-        method = client_metadata.get("token_endpoint_auth_method", "client_secret_basic")
+        method = self._method(client_metadata)
         client = Client(
             client_id=client_info["client_id"],
             client_secret=client_info.get("client_secret"),
@@ -796,7 +808,7 @@ class _RegistrationEndpoint(ClientRegistrationEndpoint):  # type: ignore[misc]
         )
         store = _store_of(self)
         store.clients[client.client_id] = client
-        store.registrations.append(dict(client_metadata))
+        store.registrations.append(dict(request.payload.data or {}))  # what the client asked for
         return client
 
 

@@ -28,7 +28,20 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="sign in to the MCP server at URL: its authorization server is found from the URL (RFC 9728), "
         "and tokendeck registers itself there when it allows (RFC 7591)",
     )
-    p.add_argument("--client-id", help="with --mcp: a client id registered there, where it has no dynamic registration")
+    p.add_argument(
+        "--client-id", help="with --mcp: a client registered at the server's authorization server (used first)"
+    )
+    p.add_argument(
+        "--with-secret",
+        action="store_true",
+        help="with --client-id: the client is confidential; read its secret from stdin or a hidden prompt",
+    )
+    p.add_argument(
+        "--scope",
+        action="append",
+        metavar="SCOPE",
+        help="with --mcp: ask for this scope too, besides those the server names (repeatable)",
+    )
     p.add_argument(
         "--client-metadata",
         metavar="URL",
@@ -97,14 +110,23 @@ def cmd_login(args: argparse.Namespace) -> int:
         raise InvalidInput("--client-metadata goes with --mcp")
     if args.client_metadata and args.client_id:
         raise InvalidInput("give --client-id or --client-metadata, not both")
+    if args.with_secret and not args.client_id:
+        raise InvalidInput("--with-secret goes with --client-id (the client the secret belongs to)")
+    if args.scope and not args.mcp:
+        raise InvalidInput("--scope goes with --mcp (a provider's scopes are part of its registration)")
+    scopes = [scope for given in args.scope or () for scope in given.split()]
     timeout, ui = _timeout(args.timeout), TerminalSignIn()
     with terminal.open_vault() as vault:
         if args.mcp:
+            from vault.core.secret import Secret
             from vault.services.mcp_signin import login_mcp
 
+            secret = Secret(terminal.read_secret("Client secret")) if args.with_secret else None
+            if secret is not None and not secret.reveal():
+                raise InvalidInput("the client secret is empty; nothing was stored")
             credential = login_mcp(
-                vault, args.mcp, ui, name=args.name, client_id=args.client_id, client_metadata=args.client_metadata,
-                no_browser=args.no_browser,
+                vault, args.mcp, ui, name=args.name, client_id=args.client_id, client_secret=secret,
+                client_metadata=args.client_metadata, scopes=scopes, no_browser=args.no_browser,
                 timeout=timeout, notice=terminal.notice,
             )  # fmt: skip
             where = credential.extras.get(MCP_URL_EXTRA)

@@ -249,6 +249,17 @@ class Credential:
         has run out): the TUI's "sign in again", which keeps its name and export bindings."""
         return self.kind == "oauth" and self.status_at(now) in ("needs_login", "refresh_failing", "expired")
 
+    def sign_in_command(self) -> str:
+        """The command that signs this very credential in again, keeping its name (and, for an
+        MCP server's, its server): what every "sign in again" advice names, so none makes a
+        second credential."""
+        import shlex
+
+        server = self.extras.get(MCP_URL_EXTRA)
+        if isinstance(server, str) and server:
+            return f"tokendeck login --mcp {shlex.quote(server)} --name {shlex.quote(self.name)}"
+        return f"tokendeck login {shlex.quote(self.provider)} --name {shlex.quote(self.name)}"
+
     def public(self, now: float) -> dict[str, Any]:
         """Every fact about this credential except its secrets, JSON-ready."""
         facts = dict(self._public_facts)

@@ -9,6 +9,7 @@ very string we asked about (RFC 8414 §3.3), and every endpoint must be https
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,6 +37,23 @@ def metadata_urls(issuer: str) -> list[str]:
     return [oidc, rfc8414]
 
 
+def mcp_metadata_urls(issuer: str) -> list[str]:
+    """Where the MCP authorization spec (2025-11-25, "Authorization Server Metadata
+    Discovery") looks, in its order: RFC 8414 with the issuer's path inserted, then OIDC
+    discovery with the path inserted, then appended (the last two are one URL for an issuer
+    without a path)."""
+    parts = urlsplit(issuer)
+    path = parts.path.rstrip("/")
+
+    def at(where: str) -> str:
+        return urlunsplit((parts.scheme, parts.netloc, where, "", ""))
+
+    urls = [at(f"/.well-known/oauth-authorization-server{path}"), at(f"/.well-known/openid-configuration{path}")]
+    if path:
+        urls.append(at(f"{path}/.well-known/openid-configuration"))
+    return urls
+
+
 def discover(name: str, issuer: str, *, transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
     """Fetch and check a server's metadata; return catalog overrides for a registration.
 
@@ -48,23 +66,17 @@ def discover(name: str, issuer: str, *, transport: httpx.BaseTransport | None = 
 
 
 def authorization_server(
-    name: str, issuer: str, *, transport: httpx.BaseTransport | None = None
+    name: str,
+    issuer: str,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    urls: Callable[[str], list[str]] = metadata_urls,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """:func:`discover`'s overrides, and the metadata document they were read from (for what a
-    registration does not store, such as the RFC 7591 ``registration_endpoint``).  Raises as
-    :func:`discover`."""
-    issuer = check_endpoint(
-        issuer.rstrip("/") if urlsplit(issuer).path not in ("", "/") else issuer.rstrip("/"), "issuer"
-    )
-    document: dict[str, Any] | None = None
-    failures: list[str] = []
-    with new_client(transport) as http:
-        for url in metadata_urls(issuer):
-            try:
-                document = get_json(http, url, name, "discovery")
-                break
-            except ProviderError as exc:
-                failures.append(exc.code)
+    registration does not store, such as the RFC 7591 ``registration_endpoint``).  ``urls``:
+    where to look for ``issuer``'s metadata, in order.  Raises as :func:`discover`."""
+    issuer = check_endpoint(issuer.rstrip("/"), "issuer")
+    document, failures = fetch_metadata(name, urls(issuer), transport=transport)
     if document is None:
         raise ProviderError(
             name, "discovery_failed", f"no OpenID or RFC 8414 metadata at {issuer} ({', '.join(failures)})"
@@ -73,6 +85,32 @@ def authorization_server(
         raise ProviderError(
             name, "issuer_mismatch", f"the metadata names issuer {str(document.get('issuer'))[:120]!r}, not {issuer!r}"
         )
+    return read_metadata(name, document, issuer), document
+
+
+def fetch_metadata(
+    name: str, urls: list[str], *, transport: httpx.BaseTransport | None = None
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """The first metadata document found at ``urls`` (None when none answers with one), and
+    why each URL tried before it failed (error codes)."""
+    failures: list[str] = []
+    with new_client(transport) as http:
+        for url in urls:
+            try:
+                return get_json(http, url, name, "discovery"), failures
+            except ProviderError as exc:
+                failures.append(exc.code)
+    return None, failures
+
+
+def read_metadata(name: str, document: dict[str, Any], issuer: str) -> dict[str, Any]:
+    """Catalog overrides from an authorization server's metadata ``document`` for ``issuer``:
+    its endpoints (each checked), revocation, RFC 9207 ``iss``, PKCE and default scopes.
+
+    Raises:
+        InvalidInput: an endpoint is not https (or loopback http).
+        ProviderError: no authorization or token endpoint.
+    """
     overrides: dict[str, Any] = {"issuer": issuer}
     for meta_name, field_name in ENDPOINTS.items():
         value = document.get(meta_name)
@@ -95,4 +133,4 @@ def authorization_server(
     supported = document.get("scopes_supported")
     if isinstance(supported, list) and "offline_access" not in supported:
         overrides["default_scopes"] = [s for s in ("openid", "email", "profile") if s in supported] or ["openid"]
-    return overrides, document
+    return overrides

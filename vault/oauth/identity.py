@@ -39,6 +39,13 @@ def learn_identity(
     if identity.account.startswith("token:"):
         value = dig(tokens.extras, identity.account.removeprefix("token:"))
         return (str(value) if value else None), {}, (None if value else "the token response names no account")
+    if identity.account.startswith(ID_TOKEN):
+        # An access token for a resource (RFC 8707: an MCP server's) is not for the userinfo
+        # endpoint, so the account is read from an ID token when the answer carried one.
+        claims = id_token_claims(tokens.id_token.reveal()) if tokens.id_token is not None else {}
+        claim_paths = (identity.account, identity.account_fallback or identity.account)
+        found = (dig(claims, path.removeprefix(ID_TOKEN)) for path in claim_paths)
+        return next((str(value) for value in found if _named(value)), None), {}, None
     if not identity.url:
         return None, {}, None
     headers = {"Authorization": f"Bearer {tokens.access_token.reveal()}", "Accept": "application/json"}
@@ -67,6 +74,28 @@ def learn_identity(
     if account is None:
         return None, extras, f"the identity answer has no {' or '.join(paths)}"
     return str(account), {k: v for k, v in extras.items() if v is not None}, None
+
+
+ID_TOKEN = "id_token:"
+"""The prefix of an identity ``account`` path read from the ID token's claims."""
+
+
+def id_token_claims(id_token: str) -> dict[str, Any]:
+    """The claims of an ID token received straight from the token endpoint over TLS, which
+    OIDC Core §3.1.3.7 lets a client trust without checking the signature; only display
+    facts are read from them.  Empty when it is not a JWT with a JSON object payload."""
+    import base64
+    import binascii
+    import json
+
+    parts = id_token.split(".")
+    if len(parts) != 3:
+        return {}
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return {}
+    return payload if isinstance(payload, dict) else {}
 
 
 def _named(value: Any) -> bool:

@@ -161,6 +161,19 @@ def prepare(vault: Repository, request: RegistrationRequest) -> Prepared:
 def store(vault: Repository, prepared: Prepared, secret: Secret | None, *, device: bool = False) -> ClientRegistration:
     """Store a prepared registration with ``secret`` (or the edited one's); returns what was stored.
 
+    Raises:
+        InvalidInput: as :func:`checked`.
+    """
+    registration = checked(prepared, secret, device=device)
+    vault.set_client(registration)
+    return registration
+
+
+def checked(prepared: Prepared, secret: Secret | None, *, device: bool = False) -> ClientRegistration:
+    """The registration to store: a prepared one with ``secret`` (or the edited one's), every
+    rule about the secret applied; nothing is written (``login --mcp`` stores a new one only
+    with the credential its sign-in made).
+
     Args:
         secret: the secret the user gave (None: none given).
         device: the user will sign in with a device code (GitHub needs no secret for it).
@@ -183,7 +196,7 @@ def store(vault: Repository, prepared: Prepared, secret: Secret | None, *, devic
     if kept is None and provider.needs_secret(device=device):
         raise InvalidInput(provider.secret_missing())
     r = prepared.registration
-    stored = ClientRegistration(
+    return ClientRegistration(
         provider=r.provider,
         base=r.base,
         client_id=r.client_id,
@@ -191,8 +204,6 @@ def store(vault: Repository, prepared: Prepared, secret: Secret | None, *, devic
         params=r.params,
         overrides=r.overrides,
     )
-    vault.set_client(stored)
-    return stored
 
 
 def _base(request: RegistrationRequest) -> Provider:

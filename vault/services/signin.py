@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 
 import httpx
 
-from vault.core.model import Credential, check_name
+from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
 from vault.core.providers import Provider, resolve
 from vault.errors import InvalidInput, SignInFailed
 from vault.oauth.flows import DEFAULT_TIMEOUT, DeviceCode, SignInUI, Timings, browser_sign_in, device_sign_in
@@ -52,9 +52,15 @@ def login(
     timings: Timings | None = None,
     cancel: threading.Event | None = None,
     extras: Mapping[str, str] | None = None,
+    unsaved: ClientRegistration | None = None,
 ) -> Credential:
     """Sign in to ``provider_name`` with its stored registration and store the result
-    (with ``extras`` among the credential's facts).
+    (with ``extras`` among the credential's facts).  Signing in again to a credential of an
+    MCP server keeps its server's URL.
+
+    Args:
+        unsaved: a registration to sign in with instead of the stored one, stored with the
+            credential only when the sign-in succeeds (``login --mcp``'s new registrations).
 
     Raises:
         NotFound: no registration for the provider.
@@ -63,7 +69,7 @@ def login(
     """
     if name is not None:
         check_name(name)
-    registration = vault.get_client(provider_name)
+    registration = unsaved if unsaved is not None else vault.get_client(provider_name)
     provider = resolve(registration)
     if provider.device_only and not device:
         notice(f"{provider_name}'s app is a {provider.device_client_name or provider.client_type} client: "
@@ -100,7 +106,10 @@ def login(
         {**identity_extras, **(extras or {})},
         vault,
     )
-    vault.save(credential, replace=True, action="login")
+    with vault.all_or_nothing():
+        if unsaved is not None:
+            vault.set_client(unsaved)
+        vault.save(credential, replace=True, action="login")
     if timings is not None:
         timings["vault_write"] = time.perf_counter() - started
     return vault.get(credential.name)
@@ -129,8 +138,11 @@ def _credential(
     name: str, provider: Provider, tokens: TokenSet, account: str | None, extras: dict[str, object], vault: Vault
 ) -> Credential:
     now = vault.clock.now()
-    created = vault.get(name).created_at if vault.exists(name) else now
+    before = vault.get(name) if vault.exists(name) else None
+    created = before.created_at if before is not None else now
     keep = {k: v for k, v in tokens.extras.items() if isinstance(v, str | int | float | bool | dict | list)}
+    if before is not None and before.provider == provider.key and MCP_URL_EXTRA in before.extras:
+        extras = {MCP_URL_EXTRA: before.extras[MCP_URL_EXTRA], **extras}  # signed in again by provider name
     return Credential(
         name=name,
         provider=provider.key,

@@ -117,9 +117,7 @@ class Vault(Repository):
 
 def sign_in_again(credential: Credential) -> str:
     """What to do when ``credential`` gives no token: sign in again, or replace a static token."""
-    return (
-        "replace it with a new token" if credential.kind == "static" else f"run tokendeck login {credential.provider}"
-    )
+    return "replace it with a new token" if credential.kind == "static" else f"run {credential.sign_in_command()}"
 
 
 def needs_sign_in(credential: Credential, situation: str, advice: str | None = None) -> NeedsSignIn:
@@ -191,11 +189,11 @@ def refresh(
             return credential
         if credential.stored_status in ("revoked", "needs_login"):
             situation = f"{name} is {credential.stored_status.replace('_', ' ')}"
-            raise needs_sign_in(credential, situation, f"tokendeck login {credential.provider}")
+            raise needs_sign_in(credential, situation, credential.sign_in_command())
         if credential.refresh_token is None:
             vault.record("refresh", "no_refresh_token", credential=name)
             raise needs_sign_in(
-                credential, f"{name} has no refresh token", f"sign in again: tokendeck login {credential.provider}"
+                credential, f"{name} has no refresh token", f"sign in again: {credential.sign_in_command()}"
             )
         from vault.oauth.tokens import token_set  # the network layer, loaded only when a refresh happens
 
@@ -253,9 +251,7 @@ def _call_token_endpoint(
             if is_dead_grant(error, provider):
                 vault.mark(name, "needs_login", last_error=error.detail, action="refresh", outcome="dead_grant")
                 situation = f"{name}: the provider refused the refresh token ({error.code})"
-                raise needs_sign_in(
-                    credential, situation, f"sign in again: tokendeck login {credential.provider}"
-                ) from None
+                raise needs_sign_in(credential, situation, f"sign in again: {credential.sign_in_command()}") from None
             if error.transient and attempt + 1 < REFRESH_ATTEMPTS:
                 vault.record("refresh", "retrying", credential=name, detail=error.detail)
                 sleep(min(error.retry_after if error.retry_after is not None else 2.0**attempt, MAX_BACKOFF))
