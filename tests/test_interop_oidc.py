@@ -47,9 +47,15 @@ def stored(home: Path) -> dict[str, vault.Credential]:
         return {c.name: c for c in v.credentials()}
 
 
-def secret(value: vault.Secret | None) -> str:
+def secret(value: vault.Secret | None) -> vault.Secret:
+    """A stored token, which must be there (kept as a Secret: a failing assertion shows
+    ``Secret('***')``, never the token)."""
     assert value is not None
-    return value.reveal()
+    return value
+
+
+def shows(text: str, value: vault.Secret) -> bool:
+    return value.reveal() in text
 
 
 def one_line(r: Result) -> str:
@@ -85,7 +91,7 @@ def test_browser_sign_in(
     assert run["callbacks"][0]["status"] == 200 and f"Signed in to {NAME}" in run["final"]["text"]
     callback = parse_qs(urlsplit(run["callbacks"][0]["url"]).query)
     assert callback["iss"] == [oidc_provider.issuer]  # RFC 9207, which tokendeck checks
-    assert access not in r.err + r.out and refresh not in r.err + r.out
+    assert not shows(r.err + r.out, access) and not shows(r.err + r.out, refresh)
 
 
 def play_the_device_user(oidc_provider: OidcProvider, client_id: str) -> threading.Thread:
@@ -159,7 +165,7 @@ def test_refresh_rotates_and_never_replays(
     assert [q["status"] for q in refreshes] == [200] * 4 and all(q["issued_refresh_token"] for q in refreshes)
     assert oidc_provider.log()["revoked_grants"] == 0  # no replay: the grant is alive
     r = added("token", NAME)
-    assert r.code == 0 and oidc_provider.introspect(r.out.strip())["active"] is True
+    assert r.code == 0 and oidc_provider.introspect(vault.Secret(r.out.strip()))["active"] is True
     assert len(oidc_provider.requests("token", grant_type="refresh_token")) == 4  # a fresh token: no refresh
 
     replay = oidc_provider.token(grant_type="refresh_token", refresh_token=chain[0], client_id=client["client_id"])

@@ -16,6 +16,8 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import TextContent
 
 from tests.support.oidc_mcp import RESOURCE_SCOPE, OidcMcpServer
+from tests.support.oidc_provider import hidden
+from vault.core.secret import Secret
 
 INITIALIZE = {
     "jsonrpc": "2.0",
@@ -26,10 +28,10 @@ INITIALIZE = {
 ACCEPT = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
 
 
-def call_echo(url: str, token: str, text: str) -> str:
+def call_echo(url: str, token: Secret, text: str) -> str:
     async def main() -> str:
         async with (
-            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=20) as http,
+            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token.reveal()}"}, timeout=20) as http,
             streamable_http_client(url, http_client=http) as (read, write),
             ClientSession(read, write) as session,
         ):
@@ -53,13 +55,13 @@ def test_a_token_for_this_resource_calls_a_tool(oidc_mcp_server: OidcMcpServer, 
         client["client_id"], scope=f"{RESOURCE_SCOPE} offline_access", resource=oidc_mcp_server.url, username="carol"
     )
     assert tokens["scope"] == RESOURCE_SCOPE and "refresh_token" in tokens
-    assert tokens["access_token"].count(".") != 2  # opaque, not a JWT
+    assert tokens["access_token"].reveal().count(".") != 2  # opaque, not a JWT
     assert call_echo(oidc_mcp_server.url, tokens["access_token"], "hello") == "hello"
     seen = oidc_mcp_server.seen.accepted[-1]
     assert seen["aud"] == oidc_mcp_server.url and seen["sub"] == "carol" and seen["client_id"] == client["client_id"]
 
-    refreshed = provider.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"],
-                               client_id=client["client_id"], resource=oidc_mcp_server.url).json()  # fmt: skip
+    refreshed = hidden(provider.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"],
+                                      client_id=client["client_id"], resource=oidc_mcp_server.url).json())  # fmt: skip
     assert call_echo(oidc_mcp_server.url, refreshed["access_token"], "again") == "again"
 
 
@@ -79,19 +81,17 @@ def test_the_metadata_names_the_provider(oidc_mcp_server: OidcMcpServer) -> None
 def test_other_tokens_get_401(oidc_mcp_server: OidcMcpServer, client: dict[str, Any], kind: str) -> None:
     provider = oidc_mcp_server.provider
     if kind == "garbage":
-        token = "not-a-token"
+        token = Secret("not-a-token")
     elif kind == "no-resource":  # a token for the provider's userinfo endpoint, not for this server
         token = provider.sign_in(client["client_id"], scope="openid email")["access_token"]
         assert provider.userinfo(token).status_code == 200
     else:
         tokens = provider.sign_in(client["client_id"], scope=RESOURCE_SCOPE, resource=oidc_mcp_server.url)
         token = tokens["access_token"]
-        revoked = httpx.post(provider.metadata["revocation_endpoint"],
-                             data={"token": token, "client_id": client["client_id"]}, trust_env=False)  # fmt: skip
-        assert revoked.status_code == 200
+        assert provider.revoke(token, client["client_id"]).status_code == 200
     with httpx.Client(trust_env=False, timeout=10) as http:
         refused = http.post(
-            oidc_mcp_server.url, json=INITIALIZE, headers={**ACCEPT, "Authorization": f"Bearer {token}"}
+            oidc_mcp_server.url, json=INITIALIZE, headers={**ACCEPT, "Authorization": f"Bearer {token.reveal()}"}
         )
     assert refused.status_code == 401
     assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]

@@ -35,6 +35,7 @@ import httpx
 import pytest
 
 from tests.support.system import in_ci
+from vault.core.secret import Secret
 
 INTEROP = Path(__file__).resolve().parent.parent / "interop"
 NODE = INTEROP / "node_modules" / ".bin" / "node"
@@ -111,30 +112,37 @@ class OidcProvider:
         registered: dict[str, Any] = answer.json()
         return registered
 
-    def introspect(self, token: str, hint: str | None = None) -> dict[str, Any]:
+    def introspect(self, token: Secret, hint: str | None = None) -> dict[str, Any]:
         """RFC 7662 introspection as the resource server (a confidential client)."""
         answer = self.http.post(
             self.metadata["introspection_endpoint"],
-            data={"token": token, **({"token_type_hint": hint} if hint else {})},
+            data={"token": token.reveal(), **({"token_type_hint": hint} if hint else {})},
             auth=(self.resource_server_id, self.resource_server_secret),
         )
         answer.raise_for_status()
         found: dict[str, Any] = answer.json()
         return found
 
-    def userinfo(self, token: str) -> httpx.Response:
-        return self.http.get(self.metadata["userinfo_endpoint"], headers={"Authorization": f"Bearer {token}"})
+    def userinfo(self, token: Secret) -> httpx.Response:
+        return self.http.get(self.metadata["userinfo_endpoint"], headers={"Authorization": f"Bearer {token.reveal()}"})
 
-    def token(self, **form: str) -> httpx.Response:
+    def token(self, **form: str | Secret) -> httpx.Response:
         """A raw token-endpoint call (for a public client: put ``client_id`` in ``form``)."""
-        return self.http.post(self.metadata["token_endpoint"], data=form)
+        return self.http.post(self.metadata["token_endpoint"], data=_revealed(form))
+
+    def revoke(self, token: Secret, client_id: str) -> httpx.Response:
+        """RFC 7009 revocation as the public client ``client_id``."""
+        return self.http.post(
+            self.metadata["revocation_endpoint"], data={"token": token.reveal(), "client_id": client_id}
+        )
 
     def sign_in(
         self, client_id: str, *, scope: str, resource: str | None = None, username: str = "alice"
     ) -> dict[str, Any]:
         """An authorization-code + PKCE sign-in done by the test itself (no tokendeck), for
         checking other fixtures: the user allows on the sign-in page; the code is read from the
-        redirect (nothing listens there) and redeemed.  Returns the token response."""
+        redirect (nothing listens there) and redeemed.  Returns the token response, its tokens
+        as :class:`Secret` (so a failing assertion cannot print one)."""
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         redirect_uri = "http://127.0.0.1:49152/callback"
@@ -162,7 +170,7 @@ class OidcProvider:
                 else:
                     raise AssertionError(f"the sign-in stopped at {answer.status_code}: {answer.text[:300]}")
             params = dict(httpx.URL(location).params)
-        assert "code" in params, params
+        assert "code" in params, sorted(params)  # names only: a code is a secret too
         exchange = self.token(
             grant_type="authorization_code",
             code=params["code"],
@@ -171,9 +179,8 @@ class OidcProvider:
             client_id=client_id,
             **({"resource": resource} if resource else {}),
         )
-        assert exchange.status_code == 200, exchange.text
-        tokens: dict[str, Any] = exchange.json()
-        return tokens
+        assert exchange.status_code == 200, exchange.status_code
+        return hidden(exchange.json())
 
     def log(self) -> dict[str, Any]:
         """What it saw (``/_interop/log``): requests by route, revoked grants, server errors."""
@@ -204,6 +211,18 @@ class OidcProvider:
     def assert_no_server_errors(self) -> None:
         errors = self.log()["server_errors"]
         assert errors == [], errors
+
+
+def hidden(answer: dict[str, Any]) -> dict[str, Any]:
+    """A token response with its tokens wrapped as :class:`Secret`."""
+    return {k: Secret(v) if k in TOKEN_FIELDS and isinstance(v, str) else v for k, v in answer.items()}
+
+
+TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
+
+
+def _revealed(form: dict[str, str | Secret]) -> dict[str, str]:
+    return {k: v.reveal() if isinstance(v, Secret) else v for k, v in form.items()}
 
 
 @contextmanager
