@@ -261,3 +261,24 @@ def test_a_web_client_needs_its_exact_redirect_uri(
     r = cli("login", "web")
     assert r.code == 0, r.err
     assert oidc_provider.introspect(secret(stored(home)["web"].access_token))["active"] is True
+
+
+def test_a_confidential_client(cli: CliRunner, oidc_provider: OidcProvider, browser_log: Path, home: Path) -> None:
+    """A client registered with a secret (client_secret_basic, RFC 7591's default): the secret
+    read from stdin authenticates the code exchange, the refresh and the revocation."""
+    confidential = oidc_provider.register_native_client(token_endpoint_auth_method="client_secret_basic")
+    assert cli("init").code == 0
+    r = cli("provider", "add", NAME, "--issuer", oidc_provider.issuer, "--client-id", confidential["client_id"],
+            "--with-secret", stdin=confidential["client_secret"] + "\n")  # fmt: skip
+    assert r.code == 0, r.err
+    assert cli("login", NAME).code == 0
+    assert cli("refresh", NAME).code == 0
+    assert oidc_provider.introspect(secret(stored(home)[NAME].access_token))["active"] is True
+    assert cli("revoke", NAME, "--yes").code == 0
+    calls = [(q["route"], q.get("grant_type"), q["status"]) for q in oidc_provider.requests()]
+    assert [c for c in calls if c[0] in ("token", "revocation")] == [
+        ("token", "authorization_code", 200),
+        ("token", "refresh_token", 200),
+        ("revocation", None, 200),
+        ("revocation", None, 200),
+    ]  # a confidential client without its secret gets 401 invalid_client at each
