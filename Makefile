@@ -39,6 +39,7 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	sh tests/system-deps.sh
+	sh tests/interop/install.sh
 	$(BIN)/pytest
 
 snapshots: $(STAMP)

@@ -1,10 +1,14 @@
 #!/bin/sh
 # Installs the system packages the tests use, where it can: a real Secret Service daemon, the
-# shells the completion scripts are for, and OpenSSH's server for the agent-forwarding test.
+# shells the completion scripts are for, OpenSSH's server for the agent-forwarding test, and npm
+# (for tests/interop/install.sh, which `make test` runs next: it installs the pinned npm packages
+# of the interoperability tier, Node 22 among them, so Debian's own nodejs only has to run npm).
 #
 # tests/test_keyring_secret_service.py starts a private D-Bus session bus (dbus-daemon) and
 # Debian's gnome-keyring-daemon on it; tests/test_completion.py loads the generated scripts
-# into real zsh and fish; tests/test_ssh.py starts its own sshd on a loopback port.  This script:
+# into real zsh and fish; tests/test_ssh.py starts its own sshd on a loopback port.  npm is
+# installed (with Debian's nodejs) only where there is none: a machine's own Node and npm do.
+# This script:
 #   - does nothing when both binaries are already installed;
 #   - as root with apt-get (CI, containers), installs them and fails loudly if that fails;
 #   - otherwise says in one line that the Secret Service test will be skipped, and succeeds
@@ -16,7 +20,8 @@ have() {
 }
 
 ready() {
-    have gnome-keyring-daemon && have dbus-daemon && have zsh && have fish && [ -x /usr/sbin/sshd ] && have ssh
+    have gnome-keyring-daemon && have dbus-daemon && have zsh && have fish && [ -x /usr/sbin/sshd ] && have ssh \
+        && have npm
 }
 
 if ready; then
@@ -24,18 +29,21 @@ if ready; then
 fi
 
 if [ "$(id -u)" -eq 0 ] && have apt-get; then
+    npm=
+    have npm || npm="nodejs npm"
     echo "system-deps: installing gnome-keyring and dbus (the Secret Service test), zsh and fish (completion)," \
-        "openssh-server (agent forwarding)" >&2
+        "openssh-server (agent forwarding)${npm:+, nodejs and npm (the interoperability tier's npm ci)}" >&2
     apt-get update -qq
+    # shellcheck disable=SC2086 # $npm is empty or two package names
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnome-keyring dbus zsh fish \
-        openssh-server openssh-client
+        openssh-server openssh-client $npm
     if ! ready; then
-        echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish or sshd still missing after apt-get install" >&2
+        echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish, sshd or npm still missing after apt-get install" >&2
         exit 1
     fi
     exit 0
 fi
 
-echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish or sshd is missing (install gnome-keyring, dbus," \
-    "zsh, fish and openssh-server as root); the tests that need them will be skipped" >&2
+echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish, sshd or npm is missing (install gnome-keyring, dbus," \
+    "zsh, fish, openssh-server, and nodejs and npm, as root); the tests that need them will be skipped" >&2
 exit 0

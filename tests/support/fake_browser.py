@@ -7,8 +7,16 @@ JavaScript) and finishes promptly::
 
     BROWSER="<venv python> <this file> %s"     # see browser_command()
 
-It opens the authorization URL, submits the consent form of the test authorization server
-(``tests/support/authserver.py``), then visits the loopback callback it was redirected to.
+It opens the authorization URL and walks the server's pages as a user without JavaScript
+would: it follows redirects (keeping cookies for the run) and submits each form it meets
+(the consent form of the test authorization server, ``tests/support/authserver.py``; the
+sign-in page of the interoperability tier's ``oidc-provider``, ``tests/interop/oidc_server.mjs``;
+``oidc-provider``'s auto-submitting form_post pages), until a redirect points at the sign-in's
+``redirect_uri`` (the authorization URL's query parameter); it visits that callback.  A page
+with no form to submit, or whose form it has already submitted (the same page again), is
+where the user is stuck: it is the final page.  On a form, "allow" and "deny" click the
+button named ``confirm`` with that value (``yes``/``no``); "deny" clicks an ``abort`` button
+where there is no such ``confirm`` button (``oidc-provider``'s device confirmation page).
 ``FAKE_BROWSER_MODE`` picks the user's behaviour:
 
 ========== ==================================================================================
@@ -19,14 +27,17 @@ drop-state allow, remove ``state`` from the callback URL, visit it
 twice      allow, visit the callback, then visit the same URL again
 wrong-path allow, visit ``/other`` (same host, port and query) instead, and stop there
 never      record the URL and do nothing else (the user never comes back)
-device     the URL is a verification URI: submit the user code (``FAKE_BROWSER_USER_CODE``,
-           else the URL's ``user_code`` query parameter) and allow
+device     the URL is a verification URI: fill in the user code (``FAKE_BROWSER_USER_CODE``,
+           else the URL's ``user_code`` query parameter) where a form asks for it, and allow
+           on every page until one with no form left (the server's result page)
 device-deny  the same, but deny
 ========== ==================================================================================
 
 Other environment variables: ``FAKE_BROWSER_LOG`` (file to append one JSON line per run
 to; nothing is logged without it), ``FAKE_BROWSER_USER`` (sign in as this user instead of
-the server's default), ``FAKE_BROWSER_TIMEOUT`` (seconds per request, default 10).
+the server's default: sent as ``username`` with every form), ``FAKE_BROWSER_TIMEOUT``
+(seconds per request, default 10).  A run takes at most ``MAX_STEPS`` requests before the
+callback.
 
 The log line holds the URL opened, every request made (method, URL, status), each callback
 visit (URL, status, body) and the final page the user saw (status, HTML and its text). It is
@@ -62,6 +73,8 @@ MODES = (
 )
 BODY_LIMIT = 100_000
 """Characters of a page body kept in the log."""
+MAX_STEPS = 20
+"""Requests (redirects followed and forms submitted) a run makes before it gives up."""
 
 
 def browser_command(python: str = sys.executable) -> str:
@@ -102,7 +115,8 @@ class Run:
 
 
 class _FormParser(HTMLParser):
-    """The first ``<form>`` of a page: its action, method and named fields."""
+    """The first ``<form>`` of a page: its action, method, named fields, and the named
+    buttons that submit it (inside it, or outside it naming its id with ``form=``)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -110,7 +124,10 @@ class _FormParser(HTMLParser):
         self.done = False
         self.action = ""
         self.method = "get"
+        self.id = ""
         self.fields: dict[str, str] = {}
+        self.buttons: list[tuple[str, str]] = []
+        self._outside: list[tuple[str, str, str]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
@@ -118,18 +135,33 @@ class _FormParser(HTMLParser):
             self.found = True
             self.action = values.get("action", "")
             self.method = values.get("method", "get").lower()
-        elif (
-            self.found
-            and not self.done
-            and tag == "input"
-            and values.get("name")
-            and values.get("type", "text") not in ("submit", "button")
-        ):
+            self.id = values.get("id", "")
+        elif tag in ("button", "input") and values.get("name") and self._is_submit(tag, values):
+            button = (values["name"], values.get("value", ""))
+            if self.found and not self.done and "form" not in values:
+                self.buttons.append(button)
+            elif "form" in values:
+                self._outside.append((values["form"], *button))
+        elif self.found and not self.done and tag == "input" and values.get("name"):
             self.fields[values["name"]] = values.get("value", "")
+
+    @staticmethod
+    def _is_submit(tag: str, values: dict[str, str]) -> bool:
+        kind = values.get("type", "submit" if tag == "button" else "text").lower()
+        return kind == "submit" or (tag == "input" and kind == "button")
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "form" and self.found:
             self.done = True
+
+    def close(self) -> None:
+        super().close()
+        if self.id:
+            self.buttons += [(name, value) for form, name, value in self._outside if form == self.id]
+
+    def key(self, url: str) -> tuple[str, str, tuple[str, ...]]:
+        """What makes two forms the same form: where it posts and which fields it has."""
+        return (self.method, urljoin(url, self.action or url), tuple(sorted(self.fields)))
 
 
 class _TextParser(HTMLParser):
@@ -186,19 +218,52 @@ class Browser:
         self.run.final = page
         return page
 
-    def submit_first_form(self, response: httpx.Response, fields: dict[str, str]) -> httpx.Response:
-        form = _FormParser()
-        form.feed(response.text)
-        form.close()
-        if not form.found:
-            raise RuntimeError("no form on the page")
-        data = {**form.fields, **fields}
+    def submit_form(
+        self, response: httpx.Response, form: _FormParser, choice: str, user_code: str | None
+    ) -> httpx.Response:
+        """Fill in ``form`` as the user would and press the button for ``choice`` (yes/no)."""
+        data = dict(form.fields)
+        if user_code is not None and "user_code" in data:
+            data["user_code"] = user_code
         if self.user is not None:
             data["username"] = self.user
+        confirm = [value for name, value in form.buttons if name == "confirm"]
+        abort = next((value for name, value in form.buttons if name == "abort"), None)
+        if choice in confirm:
+            data["confirm"] = choice
+        elif choice == "no" and abort is not None:
+            data["abort"] = abort
         action = urljoin(str(response.url), form.action or str(response.url))
         if form.method == "post":
             return self.request("POST", action, data)
         return self.request("GET", f"{action}{'&' if '?' in action else '?'}{urlencode(data)}")
+
+    def walk(
+        self, response: httpx.Response, choice: str, *, until: str | None, user_code: str | None = None
+    ) -> str | None:
+        """Follow redirects and submit forms from ``response`` on.  Return the first redirect
+        target at the ``until`` URL (scheme, host, port and path; with ``until`` None, the
+        first redirect after a form); None when the user is stuck on a page (then seen)."""
+        submitted: set[tuple[str, str, tuple[str, ...]]] = set()
+        for _ in range(MAX_STEPS):
+            location = response.headers.get("Location")
+            if response.is_redirect and location:
+                target: str = urljoin(str(response.url), location)
+                if (until is None and submitted) or (until is not None and _same_endpoint(target, until)):
+                    return target
+                response = self.request("GET", target)
+                continue
+            form = _FormParser()
+            if response.status_code == 200 and "<form" in response.text:
+                form.feed(response.text)
+                form.close()
+            if not form.found or form.key(str(response.url)) in submitted:
+                self.see(response)  # a result or an error page: the user is stuck here
+                return None
+            submitted.add(form.key(str(response.url)))
+            response = self.submit_form(response, form, choice, user_code)
+        self.see(response)
+        raise RuntimeError(f"no end after {MAX_STEPS} requests")
 
     def visit_callback(self, url: str) -> Page:
         """The loopback callback: follow its redirects; a refused connection is a page too."""
@@ -216,14 +281,20 @@ class Browser:
         return page
 
     def sign_in(self, mode: str) -> None:
+        redirect_uri = dict(parse_qsl(urlsplit(self.run.url).query)).get("redirect_uri")
         response = self.request("GET", self.run.url)
-        if response.status_code == 200 and "<form" in response.text:
-            response = self.submit_first_form(response, {"confirm": "no" if mode == "deny" else "yes"})
-        location = response.headers.get("Location")
-        if not response.is_redirect or not location:
-            self.see(response)  # an error page at the server: the user is stuck here
+        if redirect_uri is None and not (response.status_code == 200 and "<form" in response.text):
+            # No redirect_uri to recognise the callback by, and no form first: the first
+            # redirect is the callback.
+            location = response.headers.get("Location")
+            if not response.is_redirect or not location:
+                self.see(response)
+                return
+            callback: str | None = urljoin(str(response.url), location)
+        else:
+            callback = self.walk(response, "no" if mode == "deny" else "yes", until=redirect_uri)
+        if callback is None:
             return
-        callback = urljoin(str(response.url), location)
         if mode == "tamper-state":
             callback = _with_query(callback, state=lambda v: "tampered-" + (v or ""))
         elif mode == "drop-state":
@@ -239,11 +310,17 @@ class Browser:
             "user_code", ""
         )
         response = self.request("GET", self.run.url)
-        self.see(response)
-        if response.status_code != 200:
-            return
-        fields = {"user_code": user_code, "confirm": "no" if mode == "device-deny" else "yes"}
-        self.see(self.submit_first_form(response, fields))
+        self.walk(response, "no" if mode == "device-deny" else "yes", until=_NOWHERE, user_code=user_code)
+
+
+_NOWHERE = "about:nowhere"
+"""A device sign-in has no callback: its walk ends on the server's result page."""
+
+
+def _same_endpoint(url: str, endpoint: str) -> bool:
+    """Whether ``url`` is at ``endpoint`` (scheme, host, port and path; the query aside)."""
+    a, b = urlsplit(url), urlsplit(endpoint)
+    return (a.scheme, a.netloc, a.path) == (b.scheme, b.netloc, b.path)
 
 
 def _with_query(url: str, **changes: Any) -> str:
