@@ -56,7 +56,7 @@ def test_login_mcp_registers_signs_in_with_the_resource_and_refreshes_with_it(
     assert r.code == 0, r.err
     # The token is for the MCP server (RFC 8707), so the userinfo endpoint is not asked with
     # it: no 403 to report, and no account (there is no ID token without openid).
-    assert f"signed in to {mcp_server}; stored as tools" in r.err and "403" not in r.err and "account" not in r.err
+    assert f"signed in to {mcp_server}; stored as tools" in r.err and "http_403" not in r.err and "account" not in r.err
     (registered,) = auth_server.registrations()
     assert registered["token_endpoint_auth_method"] == "none" and registered["redirect_uris"] == [
         "http://127.0.0.1/callback"

@@ -28,17 +28,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.support.system import in_ci
+from tests.support.interop import INTEROP, NODE, require
 from vault.core.secret import Secret
 
-INTEROP = Path(__file__).resolve().parent.parent / "interop"
-NODE = INTEROP / "node_modules" / ".bin" / "node"
 SERVER = INTEROP / "oidc_server.mjs"
 READY_TIMEOUT = 20.0
 """Seconds for Node to start and oidc-provider to listen (about half a second here)."""
@@ -55,25 +52,6 @@ NATIVE_CLIENT: dict[str, Any] = {
 
 ACCOUNTS = {"alice": "alice@acceptance.test", "bob": "bob@acceptance.test", "carol": "carol@acceptance.test"}
 """The provider's accounts (username -> ``email`` claim); the sign-in page defaults to alice."""
-
-
-def missing() -> str | None:
-    """Why the provider cannot run here, or None."""
-    if not NODE.exists():
-        return "Node 22 for the interoperability tier is not installed (tests/interop/node_modules/.bin/node)"
-    if not (INTEROP / "node_modules" / "oidc-provider" / "package.json").exists():
-        return "oidc-provider is not installed in tests/interop/node_modules"
-    return None
-
-
-def require() -> None:
-    """Skip (fail under CI) when the provider cannot run here."""
-    reason = missing()
-    if reason is None:
-        return
-    if in_ci():
-        pytest.fail(f"{reason} (CI is set, so this test may not be skipped; see tests/interop/install.sh)")
-    pytest.skip(f"{reason}; run tests/interop/install.sh (make test does)")
 
 
 @dataclass
@@ -232,7 +210,7 @@ def running_oidc_provider(access_token_ttl: int = 20) -> Iterator[OidcProvider]:
     Its stderr (oidc-provider's start-up notices) is kept in a pipe and shown only if it does
     not come up.  Closing its stdin stops it, so it never outlives this process.
     """
-    require()
+    require("oidc-provider")
     secret = secrets.token_urlsafe(32)
     env = {
         "PATH": os.environ.get("PATH", ""),

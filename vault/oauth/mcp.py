@@ -84,6 +84,10 @@ class McpAuthorization:
     auth_methods: tuple[str, ...] = ("client_secret_basic",)
     """The token endpoint authentication methods the authorization server supports
     (``token_endpoint_auth_methods_supported``; RFC 8414's default when it lists none)."""
+    offered_scopes: tuple[str, ...] = ()
+    """The authorization server's own ``scopes_supported``: the only scopes a registration
+    names (a certified server refuses a client whose ``scope`` holds others, such as the
+    resource's)."""
     fallback: str | None = None
     """Set when no metadata was found anywhere and the 2025-03-26 default endpoints are
     tried: what to tell the user."""
@@ -294,6 +298,7 @@ def _authorization(
         else None
     )
     methods = as_document.get("token_endpoint_auth_methods_supported")
+    offered = as_document.get("scopes_supported")
     auth_methods = (
         tuple(m for m in methods if isinstance(m, str)) if isinstance(methods, list) and methods else AUTH_METHODS[:1]
     )
@@ -306,6 +311,7 @@ def _authorization(
         scopes=scopes,
         client_metadata_documents=as_document.get("client_id_metadata_document_supported") is True,
         auth_methods=auth_methods,
+        offered_scopes=tuple(s for s in offered if isinstance(s, str)) if isinstance(offered, list) else (),
         fallback=fallback,
     )
 
@@ -398,7 +404,8 @@ class Registered:
 def register_client(
     registration_url: str, scopes: list[str], *, name: str = "mcp", transport: httpx.BaseTransport | None = None
 ) -> Registered:
-    """Register tokendeck as a native client (RFC 7591 §3.1), asking to be a public one.
+    """Register tokendeck as a native client (RFC 7591 §3.1), asking to be a public one that
+    may use ``scopes`` (omitted when empty).
 
     Raises:
         InvalidInput: the endpoint is not https (or loopback http).
@@ -421,8 +428,11 @@ def register_client(
     except (ValueError, UnicodeDecodeError):
         answer = None
     if response.status_code not in (200, 201):
-        code = answer.get("error") if isinstance(answer, dict) and isinstance(answer.get("error"), str) else None
-        why = f" ({code[:80]})" if code else ""
+        said = answer if isinstance(answer, dict) else {}
+        code, description = said.get("error"), said.get("error_description")
+        why = f" ({code[:80]})" if isinstance(code, str) and code.isprintable() else ""
+        if isinstance(description, str) and description.isprintable():
+            why += f": {description[:200]}"
         raise ProviderError(
             name, "registration_refused", f"the server refused to register tokendeck (HTTP {response.status_code}){why}"
         )

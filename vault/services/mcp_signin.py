@@ -157,7 +157,8 @@ def _registration(
             f"native (public) client with redirect URI {REDIRECT_URI}, then pass --client-id "
             f"(with --with-secret for a confidential one){documents}"
         )
-    registered = register_client(found.registration_url, scopes, name=provider, transport=transport)
+    offered = [s for s in scopes if s in found.offered_scopes]  # a resource's scopes are not the server's
+    registered = register_client(found.registration_url, offered, name=provider, transport=transport)
     method = token_auth_method(found, registered.token_endpoint_auth_method, bool(registered.client_secret), provider)
     secret = Secret(registered.client_secret) if registered.client_secret and method != "none" else None
     notice(f"registered tokendeck with {found.issuer} (client id {registered.client_id})")
