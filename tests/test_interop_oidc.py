@@ -248,7 +248,10 @@ def test_a_web_client_needs_its_exact_redirect_uri(
     assert cli("provider", "add", "web", "--issuer", oidc_provider.issuer, "--client-id", web["client_id"]).code == 0
     r = cli("login", "web", "--timeout", "2")
     assert r.code == 1
-    assert "no answer from the browser within 2 s" in one_line(r)
+    said = one_line(r)
+    assert "no answer from the browser within 2 s" in said and "invalid_redirect_uri" in said
+    (asked,) = oidc_provider.requests("authorization")
+    assert f"the app does not accept {asked['redirect_uri']})" in said  # the URI the user can compare
     assert stored(home) == {}
     (run,) = read_log(browser_log)
     assert run["final"]["status"] == 400 and "redirect_uri did not match" in run["final"]["text"]

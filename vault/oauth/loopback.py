@@ -164,7 +164,10 @@ class LoopbackListener:
             if cancel is not None and cancel.is_set():
                 raise SignInFailed(self.expected.provider, "cancelled", "the sign-in was cancelled")
             if time.monotonic() >= deadline:
-                reason = f"no answer from the browser within {int(timeout)} s"
+                reason = (
+                    f"no answer from the browser within {int(timeout)} s (an error page there, such as "
+                    f"invalid_redirect_uri, means the app does not accept {self.redirect_uri})"
+                )
                 raise SignInFailed(self.expected.provider, "timeout", reason)
         if self._error is not None:
             raise self._error
