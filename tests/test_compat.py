@@ -97,7 +97,7 @@ def test_jira_listing_and_deletion(storage: TokenStorage) -> None:
     assert storage.list_users_with_jira_tokens() == []
     for user in ("b", "a", "user with spaces/ü"):
         storage.upsert_jira_token(user, f"tok-{len(user)}", "https://jira.example.test")
-    assert storage.list_users_with_jira_tokens() == ["b", "a", "user with spaces/ü"]  # as stored
+    assert storage.list_users_with_jira_tokens() == ["a", "b", "user with spaces/ü"]  # byte order
     assert storage.get_jira_token("user with spaces/ü") is not None
     assert storage.delete_jira_token("a") is True
     assert storage.delete_jira_token("a") is False

@@ -2,7 +2,8 @@
 documented contract (issue 14) for the differential test: SQLite tables ``jira_tokens`` and
 ``gdrive_tokens`` with the original's columns and NOT NULL rules, ``True``/``False``/
 ``None``/``[]`` instead of exceptions, naive UTC ``datetime`` values, ``None`` scopes when
-there are none, ``token[:20] + "..."`` previews, and rows listed in insertion order.
+there are none, ``token[:20] + "..."`` previews, and user ids listed in byte order (as
+SQLite answered the original's ``SELECT user_id`` from the column's unique index).
 
 It also writes the plaintext file the replacement imports (:mod:`vault.integrations.
 plaintext_import`), so that import is tested against the same schema.
@@ -77,7 +78,15 @@ class OriginalTokenStorage:
             return False
 
     def _users(self, table: str) -> list[str]:
-        return [r[0] for r in self._conn.execute(f"SELECT user_id FROM {table} ORDER BY id")]  # noqa: S608
+        """As the original listed them: its query had no ``ORDER BY``, and SQLite answered it from
+        the ``UNIQUE`` index on ``user_id`` (the smaller, covering one), so in that index's BINARY
+        collation: UTF-8 byte order.  Written out here so the order does not rest on the planner
+        (:func:`original_query` is the original's query, for a test that the two agree)."""
+        return [r[0] for r in self._conn.execute(f"SELECT user_id FROM {table} ORDER BY user_id COLLATE BINARY")]  # noqa: S608
+
+    def original_query(self, table: str) -> list[str]:
+        """The original's own listing query, ``SELECT user_id`` with no ``ORDER BY``."""
+        return [r[0] for r in self._conn.execute(f"SELECT user_id FROM {table}")]  # noqa: S608
 
     # ------------------------------------------------------------------- Jira
 

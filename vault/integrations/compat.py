@@ -5,8 +5,8 @@ encrypted vault.
 personal access tokens and per-user Google Drive credentials): its constructor
 arguments, its methods, ``True``/``False``/``None``/``[]`` instead of exceptions (a
 failure is logged, never raised), naive UTC ``datetime`` values, ``None`` scopes when
-there are none, and ids listed in the order they were first stored.  The remaining
-differences, each on purpose, are in the README's compat section.  The Linear store is
+there are none, and ids listed in byte order (as the original's SQLite index listed
+them).  The remaining differences, each on purpose, are in the README's compat section.  The Linear store is
 :mod:`vault.integrations.linear_store`.
 
 Every token lands in the vault, encrypted; nothing is written anywhere else.  A
@@ -69,6 +69,14 @@ def never_raises(failure: Callable[[], object]) -> Callable[[Callable[P, R]], Ca
         return guarded
 
     return wrap
+
+
+def byte_order(ids: list[str]) -> list[str]:
+    """User ids in the order the original listed them: its ``SELECT user_id`` had no ``ORDER BY``
+    and SQLite answered it from the ``UNIQUE`` index on the column, whose BINARY collation is
+    UTF-8 byte order (``'' < '42' < 'Alice@x' < 'Zoë' < 'alice@x'``).  For ``str`` that is code
+    point order, which is how Python compares strings."""
+    return sorted(ids)
 
 
 def naive_utc(ts: float | None) -> datetime | None:
@@ -176,8 +184,8 @@ class TokenStorage(KeyedStore):
 
     @never_raises(list)
     def list_users_with_jira_tokens(self) -> list[str]:
-        """Every user id with a stored Jira token, in the order they were first stored."""
-        return self._keys(JIRA_PREFIX, "user_id")
+        """Every user id with a stored Jira token, in byte order (see :func:`byte_order`)."""
+        return byte_order(self._keys(JIRA_PREFIX, "user_id"))
 
     # ----------------------------------------------------------- Google Drive
 
@@ -332,8 +340,8 @@ class TokenStorage(KeyedStore):
 
     @never_raises(list)
     def list_users_with_gdrive_tokens(self) -> list[str]:
-        """Every user id with stored Drive credentials, in the order they were first stored."""
-        return self._keys(GDRIVE_PREFIX, "user_id")
+        """Every user id with stored Drive credentials, in byte order (see :func:`byte_order`)."""
+        return byte_order(self._keys(GDRIVE_PREFIX, "user_id"))
 
 
 def _check_user_id(user_id: object) -> None:
