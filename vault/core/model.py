@@ -85,14 +85,34 @@ def check_token(text: str) -> str:
     Raises:
         InvalidInput: with a reason that does not quote the token.
     """
-    if not text:
-        raise InvalidInput("the token is empty")
+    if text:
+        check_token_size(text)
+    fault = token_fault(text)
+    if fault is not None:
+        raise InvalidInput(fault)
+    return text
+
+
+def check_token_size(text: str) -> str:
+    """Validate a token's length: at most 64 KiB.
+
+    Raises:
+        InvalidInput: saying how long it is, never quoting it.
+    """
     size = len(text.encode("utf-8"))
     if size > MAX_TOKEN_BYTES:
         raise InvalidInput(f"the token is {size} bytes; the limit is {MAX_TOKEN_BYTES} bytes (wrong file piped in?)")
-    if any(ch.isspace() or not ch.isprintable() for ch in text):
-        raise InvalidInput("the token contains whitespace or control characters")
     return text
+
+
+def token_fault(text: str) -> str | None:
+    """What makes ``text`` no token at all (it is empty, or has whitespace or control
+    characters: RFC 6750's token syntax allows neither), or None.  Never quotes it."""
+    if not text:
+        return "the token is empty"
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        return "the token contains whitespace or control characters"
+    return None
 
 
 def check_label(value: str | None, what: str) -> str | None:
