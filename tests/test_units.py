@@ -10,7 +10,8 @@ import pytest
 from vault.core.model import Credential, StatusPolicy, check_name
 from vault.core.secret import Secret
 from vault.core.timefmt import iso, parse_duration, parse_when, relative
-from vault.errors import InvalidInput
+from vault.errors import InvalidInput, NeedsSignIn
+from vault.services.tokens import usable_token
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC).timestamp()
 
@@ -106,6 +107,27 @@ def _cred(**kw: object) -> Credential:
 )
 def test_status_model(kw: dict[str, object], status: str) -> None:
     assert _cred(**kw).status_at(NOW) == status
+
+
+@pytest.mark.parametrize(
+    ("kind", "token", "why"),
+    [
+        ("static", "", "the token is empty; replace it with a new token"),
+        ("static", "two words", "the token contains whitespace or control characters; replace it with a new token"),
+        ("oauth", "line\nbreak", "the token contains whitespace or control characters; run tokendeck login p"),
+    ],
+)
+def test_a_stored_token_that_is_no_token_is_not_handed_out(kind: str, token: str, why: str) -> None:
+    """Only vault.compat stores such a token (the store it replaces did); nothing hands it out."""
+    credential = _cred(kind=kind, access_token=Secret(token))
+    with pytest.raises(NeedsSignIn) as caught:
+        usable_token(credential, NOW)
+    assert caught.value.message == f"x holds no usable token: {why}"
+    assert credential.access_token_fault is not None and (not token or token not in repr(caught.value))
+    assert (
+        _cred(access_token=Secret("tok")).access_token_fault is None
+        and _cred(access_token=None).access_token_fault is None
+    )
 
 
 @pytest.mark.parametrize(

@@ -264,6 +264,13 @@ class Credential:
             return "expiring"
         return "active"
 
+    @functools.cached_property
+    def access_token_fault(self) -> str | None:
+        """Why the stored access token is no token to hand out (:func:`token_fault`: it is empty,
+        or has whitespace or control characters), or None (also when there is none).  Only
+        :mod:`vault.compat` stores such a token, because the store it replaces did."""
+        return None if self.access_token is None else token_fault(self.access_token.reveal())
+
     def offers_sign_in_again(self, now: float) -> bool:
         """Whether a new sign-in is what this credential needs (its grant is dead, failing, or
         has run out): the TUI's "sign in again", which keeps its name and export bindings."""

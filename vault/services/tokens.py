@@ -137,9 +137,12 @@ def usable_token(credential: Credential, now: float) -> str:
     """``credential``'s access token, if it may be handed out at ``now``.
 
     Raises:
-        NeedsSignIn: expired, revoked, needs a new sign-in, or holds no token; the message says what to do.
+        NeedsSignIn: expired, revoked, needs a new sign-in, or holds no token, or none that is
+            one (:attr:`~vault.core.model.Credential.access_token_fault`); the message says what to do.
     """
     name = credential.name
+    if credential.access_token_fault is not None:
+        raise needs_sign_in(credential, f"{name} holds no usable token: {credential.access_token_fault}")
     status = credential.status_at(now)
     if status in ("expired", "revoked", "needs_login", "error") or credential.access_token is None:
         when = f" ({relative(credential.expires_at, now)})" if status == "expired" else ""
