@@ -6,6 +6,8 @@ stand-in of ``/oauth/revoke`` that forwards to the server's RFC 7009 endpoint.""
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ from google.oauth2.credentials import Credentials
 import vault
 import vault.core.model
 from tests.support.authserver import AuthServer
+from tests.support.cli import CliRunner
 from vault.compat import LinearTokenStore, TokenStorage, credential_name
 
 START = 1_800_000_000.0
@@ -27,6 +30,7 @@ GOOGLE_CLIENT = "1234-desktop.apps.googleusercontent.com"
 GOOGLE_SECRET = "GOCSPX-loopback-secret"  # noqa: S105 - a test fixture
 LINEAR_CLIENT = "linear-app-client"
 LINEAR_SECRET = "linear-app-secret"  # noqa: S105 - a test fixture
+JIRA_URL = "https://jira.example.test"
 
 
 @pytest.fixture
@@ -136,13 +140,80 @@ def test_a_record_under_its_pre_injective_name_is_found_and_moved(storage: Token
     assert storage.list_users_with_jira_tokens() == ["a b"]
 
 
-def test_bad_jira_token_is_refused_through_the_return_value(
-    storage: TokenStorage, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("token", "server_url", "odd"),
+    [
+        ("", JIRA_URL, "the token is empty"),
+        ("two words", JIRA_URL, "the token contains whitespace or control characters"),
+        ("line\nbreak", JIRA_URL, "the token contains whitespace or control characters"),
+        ("jira-pat-odd", "", "its server_url is empty"),
+    ],
+    ids=["empty-token", "space", "line-break", "empty-server-url"],
+)
+def test_a_jira_record_the_original_stored_is_stored_with_one_warning_line(
+    storage: TokenStorage, cli: CliRunner, caplog: pytest.LogCaptureFixture, token: str, server_url: str, odd: str
 ) -> None:
-    assert storage.upsert_jira_token("u", "has space", "https://jira.example.test") is False
+    """As the original stored it, so a caller that checked nothing loses nothing; the vault
+    keeps a token that is no token with status error, and hands it to nothing but this class."""
+    caplog.set_level(logging.WARNING, logger="vault.compat")
+    assert storage.upsert_jira_token("odd", token, server_url, "alice") is True
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "\n" not in lines[0], lines
+    assert lines[0].startswith("TokenStorage.upsert_jira_token: stored jira-user-odd, but ") and odd in lines[0]
+    assert not token or token not in caplog.text
+    got = storage.get_jira_token("odd")
+    assert got is not None and (got["token"], got["server_url"], got["username"]) == (token, server_url, "alice")
+    assert storage.list_users_with_jira_tokens() == ["odd"]
+    shown = json.loads(cli("show", "jira-user-odd", "--json").out)
+    assert "jira-user-odd" in cli("list").out
+    handed = cli("token", "jira-user-odd")
+    if server_url:  # the token is the odd part: kept, marked, handed to nobody
+        assert (shown["status"], shown["last_error"]) == ("error", f"stored by vault.compat: {odd}")
+        assert handed.code == 4 and handed.out == ""
+        assert handed.err == f"tokendeck: jira-user-odd holds no usable token: {odd}; replace it with a new token\n"
+    else:  # the token is fine: a Jira record without its server is still its token
+        assert (shown["status"], shown["extras"]["server_url"]) == ("active", "")
+        assert handed.code == 0 and handed.out == "jira-pat-odd\n"
+    assert not token or token not in shown and token not in handed.err
+    assert storage.upsert_jira_token("odd", "jira-pat-good", JIRA_URL) is True  # a good one replaces it
+    assert cli("token", "jira-user-odd").out == "jira-pat-good\n"
+    assert len(caplog.records) == 1  # and says nothing
+
+
+@pytest.mark.parametrize(
+    ("token", "server_url", "why"),
+    [
+        ("x" * (64 * 1024 + 1), JIRA_URL, "the token is 65537 bytes; the limit is 65536 bytes"),
+        (None, JIRA_URL, "no token (None)"),
+        ("jira-pat-ok", None, "no server_url (None)"),
+    ],
+    ids=["over-64KiB", "no-token", "no-server-url"],
+)
+def test_what_the_jira_record_cannot_be_is_refused_through_the_return_value(
+    storage: TokenStorage, caplog: pytest.LogCaptureFixture, token: str | None, server_url: str | None, why: str
+) -> None:
+    """None: the original's NOT NULL columns refused it too; over 64 KiB: a vault's own limit."""
+    assert storage.upsert_jira_token("u", token, server_url) is False  # type: ignore[arg-type]
     assert storage.list_users_with_jira_tokens() == [] and storage.vault.credentials() == []
-    assert "upsert_jira_token failed: the token contains whitespace" in caplog.text
-    assert "has space" not in caplog.text
+    assert len(caplog.messages) == 1 and caplog.messages[0].startswith(f"TokenStorage.upsert_jira_token failed: {why}")
+    assert "xxxxxxxx" not in caplog.text
+
+
+def test_an_integer_user_id_is_kept_as_its_text(storage: TokenStorage, caplog: pytest.LogCaptureFixture) -> None:
+    """As the original's text column kept it: ``42`` is ``"42"``, found again by either."""
+    assert storage.upsert_jira_token(42, "jira-pat-42", JIRA_URL) is True
+    assert storage.upsert_gdrive_token(42, Credentials("ya29.int", client_id=GOOGLE_CLIENT)) is True  # type: ignore[no-untyped-call]
+    assert storage.list_users_with_jira_tokens() == ["42"] == storage.list_users_with_gdrive_tokens()
+    jira, info = storage.get_jira_token("42"), storage.get_gdrive_token_info(42)
+    assert jira is not None and jira["user_id"] == "42" and jira == storage.get_jira_token(42)
+    assert info is not None and info["user_id"] == "42"
+    assert storage.vault.get("jira-user-42").extras["user_id"] == "42"
+    assert storage.upsert_jira_token("42", "jira-pat-42-new", JIRA_URL) is True  # the same record
+    assert [c.name for c in storage.vault.credentials()] == ["gdrive-user-42", "jira-user-42"]
+    assert storage.delete_jira_token(42) is True and storage.delete_gdrive_token(42) is True
+    assert storage.vault.credentials() == [] and caplog.records == []
+    assert storage.upsert_jira_token(4.2, "jira-pat", JIRA_URL) is False  # type: ignore[arg-type]
+    assert caplog.messages == ["TokenStorage.upsert_jira_token failed: a user id must be a string or an integer"]
 
 
 def test_opens_its_own_vault_and_closes_it(v: vault.Vault, home: Path) -> None:

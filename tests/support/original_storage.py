@@ -1,9 +1,18 @@
-"""A faithful fake of the plaintext ``TokenStorage`` tokendeck replaces, written from its
-documented contract (issue 14) for the differential test: SQLite tables ``jira_tokens`` and
-``gdrive_tokens`` with the original's columns and NOT NULL rules, ``True``/``False``/
-``None``/``[]`` instead of exceptions, naive UTC ``datetime`` values, ``None`` scopes when
-there are none, ``token[:20] + "..."`` previews, and user ids listed in byte order (as
-SQLite answered the original's ``SELECT user_id`` from the column's unique index).
+"""A stand-in for the plaintext ``TokenStorage`` tokendeck replaces, for the differential
+test, written from its documented contract (issue 14) and corrected where a run of the real
+class on real SQLAlchemy (issue 29) showed it wrong.  It behaves as the original did:
+
+- SQLite tables ``jira_tokens`` and ``gdrive_tokens`` with the original's columns, its
+  NOT NULL rules (no token, no ``server_url``, no Drive access token: ``False``) and no
+  other check: a Jira token that is empty or has a space, an empty ``server_url``, a Drive
+  credential without a client id are all stored (``True``);
+- user ids in a text column: an integer is stored as its text (``42`` as ``'42'``, SQLite's
+  TEXT affinity) and found again by ``42`` or ``'42'``;
+- user ids listed in byte order: the original's ``SELECT user_id`` had no ``ORDER BY``,
+  and SQLite answered it from the column's unique index (BINARY collation), so
+  ``'' < '42' < 'Alice@...' < 'Zoë' < 'alice@...'``, whatever the order of insertion;
+- ``True``/``False``/``None``/``[]`` instead of exceptions, naive UTC ``datetime`` values,
+  ``None`` scopes when there are none, ``token[:20] + "..."`` previews.
 
 It also writes the plaintext file the replacement imports (:mod:`vault.integrations.
 plaintext_import`), so that import is tested against the same schema.

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from vault.core.model import ClientRegistration, Credential, check_token
+from vault.core.model import ClientRegistration, Credential, check_token_size, token_fault
 from vault.core.secret import Secret
 from vault.errors import InvalidInput, VaultError
 from vault.integrations.keyed import (
@@ -125,51 +125,61 @@ class TokenStorage(KeyedStore):
     # ------------------------------------------------------------------- Jira
 
     @never_raises(lambda: False)
-    def upsert_jira_token(self, user_id: str, token: str, server_url: str, username: str | None = None) -> bool:
+    def upsert_jira_token(self, user_id: str | int, token: str, server_url: str, username: str | None = None) -> bool:
         """Store (or replace) ``user_id``'s Jira personal access token: True, or False (logged).
 
-        ``created_at`` is kept across updates; ``updated_at`` moves.  Refused (False): a user
-        id that is not a string, a token that is empty, has whitespace or is over 64 KiB, no
-        ``server_url``.
+        ``created_at`` is kept across updates; ``updated_at`` moves.  Stored as the original
+        stored them: an integer user id as its text (:func:`user_key`), and a token that is
+        empty or has whitespace or control characters, or an empty ``server_url``, each with
+        one warning line in the log saying what is odd (:func:`jira_oddities`; never the
+        token).  Such a token is kept with status ``error``: this class returns it, and
+        nothing else hands it out.  Refused (False): no token or no ``server_url`` at all
+        (``None``: the original's columns were NOT NULL), a user id that is neither a string
+        nor an integer, and a token over 64 KiB.
         """
-        self._write_jira(user_id, token, server_url, username)
+        name, odd = self._write_jira(user_id, token, server_url, username)
+        if odd:
+            log.warning("TokenStorage.upsert_jira_token: stored %s, but %s", name, "; ".join(odd))
         return True
 
     def _write_jira(
-        self, user_id: str, token: str, server_url: str, username: str | None, at: tuple[float, float] | None = None
-    ) -> None:
-        _check_user_id(user_id)
-        if not isinstance(server_url, str) or not server_url:
-            raise InvalidInput("server_url is required")
-        name, stale = self._claim(JIRA_PREFIX, "user_id", user_id)
-        extras = {"user_id": user_id, "server_url": server_url, "username": username}
-        if at is None:
-            self._vault.add_static(
-                name, provider=JIRA_PROVIDER, token=token, account=username, extras=extras, replace=True
-            )
-        else:  # imported: with the times it had
-            record = Credential(
-                name=name,
-                provider=JIRA_PROVIDER,
-                kind="static",
-                account=username,
-                access_token=Secret(check_token(token)),
-                token_type="Bearer",
-                extras=extras,
-                created_at=at[0],
-                updated_at=at[1],
-            )
-            self._vault.save(record, replace=False, action="compat-import")
+        self, user_id: object, token: str, server_url: str, username: str | None, at: tuple[float, float] | None = None
+    ) -> tuple[str, list[str]]:
+        """Store the record (imported: ``at`` its times, and never over a record in the vault);
+        its credential name, and what is odd about it."""
+        key = user_key(user_id)
+        odd = jira_oddities(token, server_url)
+        name, stale = self._claim(JIRA_PREFIX, "user_id", key)
+        now = self._vault.clock.now()
+        created, updated = at or (now, now)
+        fault = token_fault(token)
+        record = Credential(
+            name=name,
+            provider=JIRA_PROVIDER,
+            kind="static",
+            account=username,
+            access_token=Secret(token),
+            token_type="Bearer",
+            stored_status="active" if fault is None else "error",
+            last_error=None if fault is None else f"stored by vault.compat: {fault}",
+            extras={"user_id": key, "server_url": server_url, "username": username},
+            created_at=created,
+            updated_at=updated,
+        )
+        self._vault.save(record, replace=at is None, action="add" if at is None else "compat-import")
         self._retire(stale)
+        return name, odd
 
     @never_raises(lambda: None)
-    def get_jira_token(self, user_id: str) -> dict[str, Any] | None:
-        """``{user_id, token, server_url, username, created_at, updated_at}``, or None."""
-        credential = self._find(JIRA_PREFIX, "user_id", user_id)
+    def get_jira_token(self, user_id: str | int) -> dict[str, Any] | None:
+        """``{user_id, token, server_url, username, created_at, updated_at}``, or None.  An
+        integer ``user_id`` finds the record stored under its text, and ``user_id`` is that text."""
+        key = user_key(user_id)
+        credential = self._find(JIRA_PREFIX, "user_id", key)
         if credential is None or credential.access_token is None:
             return None
         return {
-            "user_id": user_id,
+            "user_id": key,
             "token": credential.access_token.reveal(),
             "server_url": credential.extras.get("server_url"),
             "username": credential.extras.get("username"),
@@ -178,9 +188,9 @@ class TokenStorage(KeyedStore):
         }
 
     @never_raises(lambda: False)
-    def delete_jira_token(self, user_id: str) -> bool:
+    def delete_jira_token(self, user_id: str | int) -> bool:
         """Delete ``user_id``'s Jira token: True if there was one."""
-        return self._delete(JIRA_PREFIX, "user_id", user_id)
+        return self._delete(JIRA_PREFIX, "user_id", user_key(user_id))
 
     @never_raises(list)
     def list_users_with_jira_tokens(self) -> list[str]:
@@ -190,15 +200,16 @@ class TokenStorage(KeyedStore):
     # ----------------------------------------------------------- Google Drive
 
     @never_raises(lambda: False)
-    def upsert_gdrive_token(self, user_id: str, credentials: Credentials) -> bool:
+    def upsert_gdrive_token(self, user_id: str | int, credentials: Credentials) -> bool:
         """Store (or replace) ``user_id``'s Google credentials: True, or False (logged).
 
         The access and refresh tokens, expiry and scopes become the credential
         ``gdrive-user-<user_id>``; the OAuth client (id, secret, token URI) becomes
         a ``google``-based client registration, reused when one with the same
         client id and token URI exists (its secret is updated if it changed), so
-        the vault can refresh the token itself.  Refused (False): no client id, or
-        neither an access nor a refresh token.
+        the vault can refresh the token itself.  An integer user id is kept as its text
+        (:func:`user_key`).  Refused (False): no client id, or neither an access nor a
+        refresh token.
         """
         self._write_gdrive(
             user_id,
@@ -213,7 +224,7 @@ class TokenStorage(KeyedStore):
 
     def _write_gdrive(
         self,
-        user_id: str,
+        user_id: object,
         *,
         token: str | None,
         refresh_token: str | None,
@@ -223,10 +234,10 @@ class TokenStorage(KeyedStore):
         client: tuple[str | None, str | None, str | None],
         at: tuple[float, float] | None = None,
     ) -> None:
-        _check_user_id(user_id)
+        key = user_key(user_id)
         if not token and not refresh_token:
             raise InvalidInput("the credentials hold neither an access token nor a refresh token")
-        name, stale = self._claim(GDRIVE_PREFIX, "user_id", user_id)
+        name, stale = self._claim(GDRIVE_PREFIX, "user_id", key)
         provider = self._google_registration(*client)
         now = self._vault.clock.now()
         created, updated = at or (now, now)
@@ -241,7 +252,7 @@ class TokenStorage(KeyedStore):
                 token_type="Bearer",
                 scopes=tuple(scopes),
                 expires_at=posix(expiry),
-                extras={"user_id": user_id},
+                extras={"user_id": key},
                 created_at=created,
                 updated_at=updated,
                 last_refreshed_at=updated,  # the tokens were issued then: their lifetime counts from there
@@ -285,7 +296,7 @@ class TokenStorage(KeyedStore):
         return provider
 
     @never_raises(lambda: None)
-    def get_gdrive_credentials(self, user_id: str) -> Credentials | None:
+    def get_gdrive_credentials(self, user_id: str | int) -> Credentials | None:
         """``user_id``'s ``google.oauth2.credentials.Credentials`` exactly as stored, expiry
         included, or None.  Nothing is refreshed here, even when the token has expired; when
         google-auth refreshes them (by itself on an expired token, or ``refresh()``), the
@@ -293,7 +304,7 @@ class TokenStorage(KeyedStore):
         """
         from vault.integrations.google import vault_credentials
 
-        credential = self._find(GDRIVE_PREFIX, "user_id", user_id)
+        credential = self._find(GDRIVE_PREFIX, "user_id", user_key(user_id))
         if credential is None:
             return None
         return vault_credentials(self._vault, credential.name, self._lend, fresh=False)  # type: ignore[no-any-return]
@@ -310,18 +321,19 @@ class TokenStorage(KeyedStore):
             yield v
 
     @never_raises(lambda: None)
-    def get_gdrive_token_info(self, user_id: str) -> dict[str, Any] | None:
+    def get_gdrive_token_info(self, user_id: str | int) -> dict[str, Any] | None:
         """What is stored for ``user_id``, with the token cut to 8 characters and ``...``.
 
         ``{user_id, token, has_refresh_token, scopes, expiry, created_at, updated_at}``
         (``scopes`` None when there are none), or None.  Never refreshes.
         """
-        credential = self._find(GDRIVE_PREFIX, "user_id", user_id)
+        key = user_key(user_id)
+        credential = self._find(GDRIVE_PREFIX, "user_id", key)
         if credential is None:
             return None
         token = credential.access_token.reveal() if credential.access_token else None
         return {
-            "user_id": user_id,
+            "user_id": key,
             "token": f"{token[:8]}..." if token else None,
             "has_refresh_token": credential.refresh_token is not None,
             "scopes": list(credential.scopes) or None,
@@ -331,12 +343,12 @@ class TokenStorage(KeyedStore):
         }
 
     @never_raises(lambda: False)
-    def delete_gdrive_token(self, user_id: str) -> bool:
+    def delete_gdrive_token(self, user_id: str | int) -> bool:
         """Delete ``user_id``'s Drive credentials from the vault: True if there were some.
 
         Nothing is revoked at Google (as in the original); the client registration stays.
         """
-        return self._delete(GDRIVE_PREFIX, "user_id", user_id)
+        return self._delete(GDRIVE_PREFIX, "user_id", user_key(user_id))
 
     @never_raises(list)
     def list_users_with_gdrive_tokens(self) -> list[str]:
@@ -344,6 +356,39 @@ class TokenStorage(KeyedStore):
         return byte_order(self._keys(GDRIVE_PREFIX, "user_id"))
 
 
-def _check_user_id(user_id: object) -> None:
-    if not isinstance(user_id, str):
-        raise InvalidInput("a user id must be a string")
+def user_key(user_id: object) -> str:
+    """A user id as the original kept it: a string as it is, an integer as its text (its
+    column was text, and SQLite stores ``42`` as ``'42'``, and finds it again by ``42``).
+
+    Raises:
+        InvalidInput: anything else.
+    """
+    if isinstance(user_id, str):
+        return user_id
+    if isinstance(user_id, int):
+        return str(int(user_id))  # a bool too, as SQLite stored it: 1 or 0
+    raise InvalidInput("a user id must be a string or an integer")
+
+
+def jira_oddities(token: object, server_url: object) -> list[str]:
+    """What is odd about a Jira record the original would have stored, one clause each, never
+    quoting the token: a token that is no token (:func:`~vault.core.model.token_fault`), an
+    empty ``server_url``.  The warning of :meth:`TokenStorage.upsert_jira_token` and the plan
+    of ``tokendeck import token-storage`` both say these.
+
+    Raises:
+        InvalidInput: what is not stored: no token or no server_url (``None``, which the
+            original's NOT NULL columns refused too), or a token over 64 KiB.
+    """
+    if not isinstance(token, str):
+        raise InvalidInput("no token (None)" if token is None else "the token must be a string")
+    check_token_size(token)
+    if not isinstance(server_url, str):
+        raise InvalidInput("no server_url (None)" if server_url is None else "server_url must be a string")
+    odd = []
+    fault = token_fault(token)
+    if fault is not None:
+        odd.append(f"{fault} (kept with status error: tokendeck hands it out to nothing but TokenStorage)")
+    if not server_url.strip():
+        odd.append("its server_url is empty")
+    return odd

@@ -15,8 +15,11 @@ replacement imports it:
 - every start while the file exists logs a warning that it still holds the tokens in
   plaintext, naming the command that destroys it: ``shred -u PATH``.
 
-A row that cannot be imported (an empty token, a Drive row without a client id) is
-skipped and counted in the warning; nothing about it is logged but its user id.
+A row the original stored but that is odd (a Jira token that is empty or has whitespace,
+an empty ``server_url``) is imported as ``upsert_jira_token`` stores it, with the same
+warning line.  A row that cannot be imported (a token over 64 KiB, a Drive row without a
+client id) is skipped and counted in the warning.  Nothing about a row is logged but the
+name of its credential.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ class TokenStorage(Protocol):
     def _find(self, prefix: str, field: str, key: str) -> Credential | None: ...
 
     @property
-    def _write_jira(self) -> Callable[..., None]:
+    def _write_jira(self) -> Callable[..., tuple[str, list[str]]]:
         """:meth:`vault.integrations.compat.TokenStorage._write_jira` (its arguments, and ``at=``)."""
 
     @property
@@ -127,10 +130,13 @@ def _store(storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.R
             continue
         try:
             times = (_when(row["created_at"]), _when(row["updated_at"]))
-            storage._write_jira(row["user_id"], row["token"], row["server_url"], row["username"], at=times)
+            name, odd = storage._write_jira(row["user_id"], row["token"], row["server_url"], row["username"], at=times)
             imported += 1
         except (VaultError, TypeError, ValueError):
             skipped += 1
+            continue
+        if odd:
+            log.warning("TokenStorage: imported %s, but %s", name, "; ".join(odd))
     for row in drive:
         if storage._find(GDRIVE_PREFIX, "user_id", row["user_id"]) is not None:
             continue
