@@ -24,6 +24,7 @@ import vault.core.model
 from tests.support.authserver import AuthServer
 from tests.support.cli import CliRunner
 from vault.compat import LinearTokenStore, TokenStorage, credential_name
+from vault.settings import MIN_REFRESH_SPACING
 
 START = 1_800_000_000.0
 GOOGLE_CLIENT = "1234-desktop.apps.googleusercontent.com"
@@ -342,6 +343,31 @@ def test_gdrive_deletion(storage: TokenStorage, google_server: AuthServer) -> No
     assert storage.delete_gdrive_token("drive-user") is False
     assert storage.get_gdrive_credentials("drive-user") is None
     assert storage.list_users_with_gdrive_tokens() == []
+
+
+def test_a_drive_credential_holding_only_its_refresh_token_is_renewed_on_its_first_read(
+    storage: TokenStorage, google_server: AuthServer, cli: CliRunner, clock: vault.FrozenClock
+) -> None:
+    """The one case the original could not store (its token column was NOT NULL): tokendeck
+    stores it, says it is due, and the first read (here ``tokendeck token``) renews it."""
+    minted = google_server.issue_token(GOOGLE_CLIENT, scope="openid email profile")
+    creds = Credentials(  # type: ignore[no-untyped-call]
+        token=None,
+        refresh_token=minted["refresh_token"],
+        token_uri=google_server.url("/token"),
+        client_id=GOOGLE_CLIENT,
+        client_secret=GOOGLE_SECRET,
+    )
+    assert storage.upsert_gdrive_token("u", creds) is True
+    stored = storage.vault.get("gdrive-user-u")
+    assert stored.status_at(clock.now()) == "refresh_due" and stored.due(clock.now())
+    assert stored.renew_at() == START + MIN_REFRESH_SPACING  # at once (as soon as one may be)
+    r = cli("token", "gdrive-user-u")
+    assert r.code == 0, r.err
+    assert google_server.token_state(r.out.strip()) == "active"
+    assert google_server.token_request_count("refresh_token") == 1
+    info = storage.get_gdrive_token_info("u")
+    assert info is not None and info["token"] == r.out.strip()[:8] + "..."
 
 
 def test_gdrive_needs_a_client_id(storage: TokenStorage) -> None:

@@ -103,6 +103,8 @@ def _cred(**kw: object) -> Credential:
         ({"stored_status": "revoked", "access_token": None}, "revoked"),
         ({"stored_status": "needs_login"}, "needs_login"),
         ({"access_token": None}, "needs_login"),
+        ({"kind": "oauth", "access_token": None}, "needs_login"),
+        ({"kind": "oauth", "access_token": None, "refresh_token": Secret("r")}, "refresh_due"),  # renewed on read
     ],
 )
 def test_status_model(kw: dict[str, object], status: str) -> None:
@@ -141,6 +143,8 @@ def test_a_stored_token_that_is_no_token_is_not_handed_out(kind: str, token: str
         ({"kind": "oauth", "expires_at": NOW + 1, "stored_status": "needs_login"}, False),
         ({"kind": "oauth", "expires_at": NOW + 1, "stored_status": "revoked"}, False),
         ({"expires_at": NOW + 1}, False),  # a static token is never refreshed
+        ({"kind": "oauth", "access_token": None, "refresh_token": Secret("r")}, True),  # only a refresh token
+        ({"kind": "oauth", "access_token": None}, False),  # nothing to renew it with
     ],
 )
 def test_due(kw: dict[str, object], due: bool) -> None:

@@ -181,10 +181,10 @@ class Credential:
     def deadline(self) -> tuple[float | None, Lifespan]:
         """When this credential stops giving a token without a new sign-in, and what runs out then.
 
-        A static token's own expiry; an OAuth credential's refresh token's (its access
-        token is renewed on read); with no refresh token, the access token's.
+        A static token's own expiry; a :attr:`renewable` credential's refresh token's (its
+        access token is renewed on read); any other OAuth credential's access token's.
         """
-        if self.kind == "oauth" and self.refresh_token is not None:
+        if self.renewable:
             return self.refresh_expires_at, "refresh token"
         if self.kind == "oauth":
             return self.expires_at, "access token"
@@ -215,23 +215,37 @@ class Credential:
         life = self.lifetime()
         return cap if life is None else min(cap, life * fraction)
 
+    @property
+    def renewable(self) -> bool:
+        """Whether the vault can renew the access token by itself: an OAuth credential with a
+        refresh token."""
+        return self.kind == "oauth" and self.refresh_token is not None
+
     def due(self, now: float, within: float | None = None) -> bool:
         """Whether to refresh now: an active OAuth credential whose access token expires within
-        ``within`` seconds (by default its read margin, :meth:`refresh_margin`)."""
-        if self.kind != "oauth" or self.stored_status != "active" or self.expires_at is None:
+        ``within`` seconds (by default its read margin, :meth:`refresh_margin`), or a
+        :attr:`renewable` one that holds no access token at all (only its refresh token)."""
+        if self.kind != "oauth" or self.stored_status != "active":
+            return False
+        if self.access_token is None:
+            return self.renewable
+        if self.expires_at is None:
             return False
         return self.expires_at - (self.refresh_margin() if within is None else within) <= now
 
     def renew_at(self) -> float | None:
         """When the background refresher should renew this credential: its margin ahead of the
         access token's expiry, and never sooner than :data:`~vault.settings.MIN_REFRESH_SPACING`
-        after its last refresh.  None: nothing to renew (static, no expiry, no refresh token,
-        or not active)."""
-        if self.kind != "oauth" or self.stored_status != "active" or self.expires_at is None:
+        after its last refresh; one that holds only its refresh token, at once (within that
+        spacing).  None: nothing to renew (not :attr:`renewable`, no expiry, or not active)."""
+        if self.kind != "oauth" or self.stored_status != "active" or not self.renewable:
             return None
-        if self.refresh_token is None:
+        if self.access_token is None:
+            at = self.updated_at
+        elif self.expires_at is None:
             return None
-        at = self.expires_at - self.refresh_margin(ahead=True)
+        else:
+            at = self.expires_at - self.refresh_margin(ahead=True)
         if self.last_refreshed_at is not None:
             at = max(at, self.last_refreshed_at + MIN_REFRESH_SPACING)
         return at
@@ -249,8 +263,8 @@ class Credential:
         """
         if self.stored_status != "active":
             return self.stored_status
-        if self.access_token is None:
-            return "needs_login"
+        if self.access_token is None:  # only a refresh token: renewed on the next read
+            return "refresh_due" if self.renewable else "needs_login"
         deadline, lifespan = self.deadline()
         if deadline is not None and deadline <= now:
             return "expired"
