@@ -6,6 +6,7 @@ stand-in of ``/oauth/revoke`` that forwards to the server's RFC 7009 endpoint.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -370,10 +371,102 @@ def test_a_drive_credential_holding_only_its_refresh_token_is_renewed_on_its_fir
     assert info is not None and info["token"] == r.out.strip()[:8] + "..."
 
 
-def test_gdrive_needs_a_client_id(storage: TokenStorage) -> None:
-    creds = Credentials(token="tok", refresh_token="ref")  # type: ignore[no-untyped-call]
-    assert storage.upsert_gdrive_token("u", creds) is False
-    assert storage.list_users_with_gdrive_tokens() == [] and storage.vault.credentials() == []
+NO_CLIENT = "gdrive-user-u was stored without the OAuth client id its tokens were issued to, so it cannot be refreshed"
+
+
+def test_drive_credentials_without_a_client_id_are_kept_and_every_refresh_says_why_it_cannot(
+    storage: TokenStorage, cli: CliRunner, caplog: pytest.LogCaptureFixture, clock: vault.FrozenClock, home: Path
+) -> None:
+    """The original stored them; so does tokendeck, with one warning line.  Its access token is
+    handed out until it expires; every refresh (the CLI's, google-auth's, a read past its
+    expiry) fails with one clear line and leaves the record as it was; the background
+    refresher leaves it alone; revoking says why it cannot ask Google."""
+    from google.auth.exceptions import RefreshError
+    from google.auth.transport.requests import Request
+
+    from vault.services.refresher import BackgroundRefresher
+
+    caplog.set_level(logging.WARNING, logger="vault.compat")
+    creds = Credentials(  # type: ignore[no-untyped-call]
+        token="ya29.no-client-access",
+        refresh_token="1//no-client-refresh",
+        token_uri="https://oauth2.googleapis.com/token",
+        client_secret="GOCSPX-orphan",
+        scopes=["https://www.googleapis.com/auth/drive.file"],
+        expiry=datetime.fromtimestamp(START + 3600, UTC).replace(tzinfo=None),
+    )
+    assert storage.upsert_gdrive_token("u", creds) is True
+    assert caplog.messages == [
+        "TokenStorage.upsert_gdrive_token: stored gdrive-user-u, but there is no client id, so the vault can neither"
+        " refresh nor revoke it (nor its client secret, which is nothing without it)"
+    ]
+    stored = storage.vault.get("gdrive-user-u")
+    assert storage.vault.clients() == []  # no registration made up for it
+    assert (stored.provider, stored.no_client_id, stored.renewable, stored.renew_at()) == ("google", True, False, None)
+    assert stored.extras == {"user_id": "u", "no_client_id": True, "token_uri": "https://oauth2.googleapis.com/token"}
+    assert stored.status_at(clock.now()) == "active" and stored.deadline() == (START + 3600, "access token")
+    got = storage.get_gdrive_credentials("u")
+    assert got is not None and (got.token, got.refresh_token) == ("ya29.no-client-access", "1//no-client-refresh")
+    assert (got.client_id, got.client_secret, got.token_uri) == (None, None, "https://oauth2.googleapis.com/token")
+
+    assert cli("token", "gdrive-user-u").out == "ya29.no-client-access\n"  # valid: handed out
+    refreshed = cli("refresh", "gdrive-user-u")
+    assert refreshed.code == 4 and refreshed.out == ""
+    assert (
+        refreshed.err
+        == f"tokendeck: {NO_CLIENT}; store it again with its client id (TokenStorage.upsert_gdrive_token)\n"
+    )
+    with pytest.raises(RefreshError, match=NO_CLIENT):
+        got.refresh(Request())
+    assert BackgroundRefresher(storage.vault).run_once() == []  # nothing it could renew
+    clock.advance(3600)
+    assert storage.vault.get("gdrive-user-u").status_at(clock.now()) == "expired"
+    with pytest.raises(vault.NeedsSignIn, match=NO_CLIENT):
+        storage.vault.token("gdrive-user-u")  # due, so a refresh is tried, and says why it cannot be
+    assert BackgroundRefresher(storage.vault).run_once() == []
+    revoking = cli("revoke", "gdrive-user-u", "--yes")
+    assert revoking.code == 1 and "stored without the OAuth client id its tokens were issued to" in revoking.err
+    after = storage.vault.get("gdrive-user-u")  # after all that, as it was stored (but for its use)
+    assert dataclasses.replace(after, last_used_at=None) == stored and after.last_used_at is not None
+    assert [e.outcome for e in storage.vault.audit_log(credential="gdrive-user-u")].count("no_client_id") == 3
+    all_output = refreshed.err + revoking.err + caplog.text
+    assert "ya29" not in all_output and "1//" not in all_output and "GOCSPX" not in all_output
+    no_secret_outside_the_vault(home, "ya29.no-client-access", "1//no-client-refresh", "GOCSPX-orphan")
+
+    with_client = Credentials("ya29.with-client", refresh_token="1//r", client_id=GOOGLE_CLIENT)  # type: ignore[no-untyped-call]
+    assert storage.upsert_gdrive_token("u", with_client) is True  # stored again with its client: an ordinary one
+    again = storage.vault.get("gdrive-user-u")
+    assert again.renewable and "no_client_id" not in again.extras and len(caplog.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "odd", "status"),
+    [
+        ({"token": ""}, "the token is empty (kept with status error until a refresh replaces it)", "error"),
+        ({"refresh_token": ""}, "the refresh token is empty, so the vault cannot refresh it", "active"),
+    ],
+    ids=["empty-access-token", "empty-refresh-token"],
+)
+def test_drive_credentials_with_an_empty_token_are_kept_with_a_warning_line(
+    storage: TokenStorage, caplog: pytest.LogCaptureFixture, changes: dict[str, str], odd: str, status: str
+) -> None:
+    caplog.set_level(logging.WARNING, logger="vault.compat")
+    fields = {"token": "ya29.a", "refresh_token": "1//r", "client_id": GOOGLE_CLIENT, **changes}
+    assert storage.upsert_gdrive_token("u", Credentials(**fields)) is True  # type: ignore[no-untyped-call]
+    assert caplog.messages == [f"TokenStorage.upsert_gdrive_token: stored gdrive-user-u, but {odd}"]
+    got = storage.get_gdrive_credentials("u")
+    assert got is not None and (got.token, got.refresh_token) == (fields["token"], fields["refresh_token"])
+    stored = storage.vault.get("gdrive-user-u")
+    assert stored.stored_status == status
+    if status == "error":  # an access token that is no token is handed to nobody but TokenStorage
+        with pytest.raises(vault.NeedsSignIn, match="gdrive-user-u holds no usable token: the token is empty"):
+            storage.vault.token("gdrive-user-u")
+    else:  # the access token works; refreshing with an empty refresh token is a dead grant, tokens kept
+        assert storage.vault.token("gdrive-user-u") == "ya29.a"
+        with pytest.raises(vault.NeedsSignIn, match="gdrive-user-u's refresh token is empty"):
+            vault.services.tokens.refresh(storage.vault, "gdrive-user-u", force=True)
+        marked = storage.vault.get("gdrive-user-u")
+        assert marked.stored_status == "needs_login" and marked.access_token == stored.access_token
 
 
 # ----------------------------------------------------------------------- Linear

@@ -53,6 +53,10 @@ STATUSES: tuple[Status, ...] = (
 MCP_URL_EXTRA = "mcp_url"
 """The extra of a credential signed in to an MCP server (``tokendeck login --mcp``): the
 server's canonical URL, which the bridge, ``export --bridge`` and the screens read."""
+NO_CLIENT_ID_EXTRA = "no_client_id"
+"""The extra (``True``) of an OAuth credential stored without the client id its tokens were
+issued to: only :mod:`vault.compat` stores one, because the store it replaces did.  The vault
+can hand out its access token until it expires, and can neither refresh nor revoke it."""
 COUNTDOWN_STOPPED: frozenset[Status] = frozenset({"revoked", "needs_login"})
 """Statuses whose expiry no longer counts down: no token will come from this grant again."""
 
@@ -216,10 +220,16 @@ class Credential:
         return cap if life is None else min(cap, life * fraction)
 
     @property
+    def no_client_id(self) -> bool:
+        """Whether it was stored without the client id its tokens were issued to (see
+        :data:`NO_CLIENT_ID_EXTRA`)."""
+        return self.kind == "oauth" and bool(self.extras.get(NO_CLIENT_ID_EXTRA))
+
+    @property
     def renewable(self) -> bool:
         """Whether the vault can renew the access token by itself: an OAuth credential with a
-        refresh token."""
-        return self.kind == "oauth" and self.refresh_token is not None
+        refresh token, and the client id it was issued to."""
+        return self.kind == "oauth" and self.refresh_token is not None and not self.no_client_id
 
     def due(self, now: float, within: float | None = None) -> bool:
         """Whether to refresh now: an active OAuth credential whose access token expires within

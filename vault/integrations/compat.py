@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from vault.core.model import ClientRegistration, Credential, check_token_size, token_fault
+from vault.core.model import NO_CLIENT_ID_EXTRA, ClientRegistration, Credential, check_token_size, token_fault
 from vault.core.secret import Secret
 from vault.errors import InvalidInput, VaultError
 from vault.integrations.keyed import (
@@ -208,10 +208,15 @@ class TokenStorage(KeyedStore):
         a ``google``-based client registration, reused when one with the same
         client id and token URI exists (its secret is updated if it changed), so
         the vault can refresh the token itself.  An integer user id is kept as its text
-        (:func:`user_key`).  Refused (False): no client id, or neither an access nor a
-        refresh token.
+        (:func:`user_key`).  Stored as the original stored them, with one warning line
+        saying what is odd (:func:`gdrive_oddities`; never a token): credentials without a
+        client id (no registration: the vault cannot refresh or revoke them, and a client
+        secret without its id is not kept), an access token that is no token (kept with
+        status ``error`` until a refresh replaces it), an empty refresh token.  Refused
+        (False): neither an access token nor a refresh token, and a token URI that is
+        neither https nor loopback http (the vault would send the refresh token there).
         """
-        self._write_gdrive(
+        name, odd = self._write_gdrive(
             user_id,
             token=credentials.token,
             refresh_token=credentials.refresh_token,
@@ -220,6 +225,8 @@ class TokenStorage(KeyedStore):
             expiry=credentials.expiry,
             client=(credentials.client_id, credentials.client_secret, credentials.token_uri),
         )
+        if odd:
+            log.warning("TokenStorage.upsert_gdrive_token: stored %s, but %s", name, "; ".join(odd))
         return True
 
     def _write_gdrive(
@@ -233,12 +240,21 @@ class TokenStorage(KeyedStore):
         expiry: datetime | None,
         client: tuple[str | None, str | None, str | None],
         at: tuple[float, float] | None = None,
-    ) -> None:
+    ) -> tuple[str, list[str]]:
+        """Store the record (imported: ``at`` its times); its credential name, and what is odd about it."""
         key = user_key(user_id)
-        if not token and not refresh_token:
-            raise InvalidInput("the credentials hold neither an access token nor a refresh token")
+        client_id, secret, token_uri = client
+        odd = gdrive_oddities(token, refresh_token, client_id, secret)
         name, stale = self._claim(GDRIVE_PREFIX, "user_id", key)
-        provider = self._google_registration(*client)
+        extras: dict[str, Any] = {"user_id": key}
+        if client_id:
+            provider = self._google_registration(client_id, secret, token_uri)
+        else:  # no registration: what it came with, and that it has none
+            provider = GOOGLE_BASE
+            extras[NO_CLIENT_ID_EXTRA] = True
+            if isinstance(token_uri, str) and token_uri:
+                extras["token_uri"] = token_uri
+        fault = None if token is None else token_fault(token)
         now = self._vault.clock.now()
         created, updated = at or (now, now)
         self._vault.save(
@@ -246,13 +262,15 @@ class TokenStorage(KeyedStore):
                 name=name,
                 provider=provider,
                 kind="oauth",
-                access_token=Secret(token) if token else None,
-                refresh_token=Secret(refresh_token) if refresh_token else None,
+                access_token=None if token is None else Secret(token),
+                refresh_token=None if refresh_token is None else Secret(refresh_token),
                 id_token=Secret(id_token) if id_token else None,
                 token_type="Bearer",
                 scopes=tuple(scopes),
                 expires_at=posix(expiry),
-                extras={"user_id": key},
+                stored_status="active" if fault is None else "error",
+                last_error=None if fault is None else f"stored by vault.compat: {fault}",
+                extras=extras,
                 created_at=created,
                 updated_at=updated,
                 last_refreshed_at=updated,  # the tokens were issued then: their lifetime counts from there
@@ -260,13 +278,12 @@ class TokenStorage(KeyedStore):
             action="compat-upsert",
         )
         self._retire(stale)
+        return name, odd
 
-    def _google_registration(self, client_id: str | None, secret: str | None, token_uri: str | None) -> str:
+    def _google_registration(self, client_id: str, secret: str | None, token_uri: str | None) -> str:
         """The provider name of a google-based registration for this OAuth client."""
         from vault.core.providers import builtin, resolve
 
-        if not client_id:
-            raise InvalidInput("the credentials have no client_id; the vault needs it to refresh them")
         token_uri = token_uri or builtin(GOOGLE_BASE).token_url or ""
         overrides = {} if token_uri == builtin(GOOGLE_BASE).token_url else {"token_url": token_uri}
         clients = self._vault.clients()
@@ -331,10 +348,10 @@ class TokenStorage(KeyedStore):
         credential = self._find(GDRIVE_PREFIX, "user_id", key)
         if credential is None:
             return None
-        token = credential.access_token.reveal() if credential.access_token else None
+        token = None if credential.access_token is None else credential.access_token.reveal()
         return {
             "user_id": key,
-            "token": f"{token[:8]}..." if token else None,
+            "token": None if token is None else f"{token[:8]}...",
             "has_refresh_token": credential.refresh_token is not None,
             "scopes": list(credential.scopes) or None,
             "expiry": naive_utc(credential.expires_at),
@@ -368,6 +385,32 @@ def user_key(user_id: object) -> str:
     if isinstance(user_id, int):
         return str(int(user_id))  # a bool too, as SQLite stored it: 1 or 0
     raise InvalidInput("a user id must be a string or an integer")
+
+
+def gdrive_oddities(token: object, refresh_token: object, client_id: object, secret: object) -> list[str]:
+    """What is odd about Drive credentials the original would have stored, one clause each, never
+    quoting a token: an access token that is no token, an empty refresh token, no client id.
+    The warning of :meth:`TokenStorage.upsert_gdrive_token` and the import's both say these.
+
+    Raises:
+        InvalidInput: neither an access token nor a refresh token (the original refused no
+            access token; tokendeck stores a refresh token alone), or a token that is no string.
+    """
+    for value, what in ((token, "access token"), (refresh_token, "refresh token")):
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"the {what} must be a string")
+    if token is None and not refresh_token:
+        raise InvalidInput("the credentials hold neither an access token nor a refresh token")
+    odd = []
+    fault = None if token is None else token_fault(str(token))
+    if fault is not None:
+        odd.append(f"{fault} (kept with status error until a refresh replaces it)")
+    if refresh_token == "":
+        odd.append("the refresh token is empty, so the vault cannot refresh it")
+    if not client_id:
+        unkept = " (nor its client secret, which is nothing without it)" if secret else ""
+        odd.append(f"there is no client id, so the vault can neither refresh nor revoke it{unkept}")
+    return odd
 
 
 def jira_oddities(token: object, server_url: object) -> list[str]:

@@ -15,11 +15,11 @@ replacement imports it:
 - every start while the file exists logs a warning that it still holds the tokens in
   plaintext, naming the command that destroys it: ``shred -u PATH``.
 
-A row the original stored but that is odd (a Jira token that is empty or has whitespace,
-an empty ``server_url``) is imported as ``upsert_jira_token`` stores it, with the same
-warning line.  A row that cannot be imported (a token over 64 KiB, a Drive row without a
-client id) is skipped and counted in the warning.  Nothing about a row is logged but the
-name of its credential.
+A row the original stored but that is odd (a token that is empty or has whitespace, an
+empty ``server_url``, a Drive row without a client id) is imported as ``upsert_*`` stores it,
+with the same warning line.  A row that cannot be imported (a Jira token over 64 KiB, a
+Drive token URI that is neither https nor loopback http) is skipped and counted in the
+warning.  Nothing about a row is logged but the name of its credential.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class TokenStorage(Protocol):
         """:meth:`vault.integrations.compat.TokenStorage._write_jira` (its arguments, and ``at=``)."""
 
     @property
-    def _write_gdrive(self) -> Callable[..., None]:
+    def _write_gdrive(self) -> Callable[..., tuple[str, list[str]]]:
         """:meth:`vault.integrations.compat.TokenStorage._write_gdrive` (likewise)."""
 
 
@@ -141,7 +141,7 @@ def _store(storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.R
         if storage._find(GDRIVE_PREFIX, "user_id", row["user_id"]) is not None:
             continue
         try:
-            storage._write_gdrive(
+            name, odd = storage._write_gdrive(
                 row["user_id"],
                 token=row["token"],
                 refresh_token=row["refresh_token"],
@@ -154,6 +154,9 @@ def _store(storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.R
             imported += 1
         except (VaultError, TypeError, ValueError):
             skipped += 1
+            continue
+        if odd:
+            log.warning("TokenStorage: imported %s, but %s", name, "; ".join(odd))
     return imported, skipped
 
 
