@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from vault.core.model import Credential
 from vault.core.secret import Secret
-from vault.errors import VaultError
+from vault.errors import InvalidInput, VaultError
 from vault.services.imports import Incoming, Skipped
 from vault.services.tokens import Vault
 
@@ -121,7 +121,11 @@ def read_rows(path: Path) -> tuple[list[sqlite3.Row], list[sqlite3.Row]] | None:
         conn.close()
 
 
-def _store(storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.Row]) -> tuple[int, int]:
+def _store(
+    storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.Row], *, warn: bool = True
+) -> tuple[int, int]:
+    """Store the rows whose users have no record yet: how many were stored, and skipped.  With
+    ``warn``, a warning line for each odd one (``tokendeck import`` says it in its plan instead)."""
     from vault.integrations.keyed import GDRIVE_PREFIX, JIRA_PREFIX
 
     imported = skipped = 0
@@ -135,7 +139,7 @@ def _store(storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.R
         except (VaultError, TypeError, ValueError):
             skipped += 1
             continue
-        if odd:
+        if odd and warn:
             log.warning("TokenStorage: imported %s, but %s", name, "; ".join(odd))
     for row in drive:
         if storage._find(GDRIVE_PREFIX, "user_id", row["user_id"]) is not None:
@@ -155,29 +159,45 @@ def _store(storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.R
         except (VaultError, TypeError, ValueError):
             skipped += 1
             continue
-        if odd:
+        if odd and warn:
             log.warning("TokenStorage: imported %s, but %s", name, "; ".join(odd))
     return imported, skipped
 
 
 def incoming(jira: list[sqlite3.Row], drive: list[sqlite3.Row]) -> Iterator[Incoming | Skipped]:
-    """The rows as an import plan's records (names, providers, accounts: what the plan shows;
-    the token only for the plan's check that there is one)."""
+    """The rows as an import plan's records (names, providers, accounts, and what is odd about
+    each: what the plan shows), checked by the rules :mod:`vault.compat` stores them by
+    (:mod:`vault.integrations.compat_rules`), so the plan skips only what it would not store."""
+    from vault.integrations.compat_rules import gdrive_oddities, jira_oddities
     from vault.integrations.keyed import GDRIVE_PREFIX, JIRA_PREFIX, JIRA_PROVIDER, credential_name
 
     for table, prefix, rows in (("jira_tokens", JIRA_PREFIX, jira), ("gdrive_tokens", GDRIVE_PREFIX, drive)):
         for row in rows:
             origin = f"{table} row {row['id']}"
             user = row["user_id"]
-            if not isinstance(user, str) or not user:
-                yield Skipped(origin, "no user id")
+            if not isinstance(user, str):
+                yield Skipped(origin, "the user id is not text")
                 continue
-            if prefix == JIRA_PREFIX:
-                token, provider, account = row["token"], JIRA_PROVIDER, row["username"]
-            else:
-                token, provider, account = row["token"] or row["refresh_token"], "google", None
-            name = credential_name(prefix, user)
-            yield Incoming(name, provider, Secret(token or ""), account, {"user_id": user}, f"{origin} (user {user})")
+            try:
+                if prefix == JIRA_PREFIX:
+                    token, provider, account = row["token"], JIRA_PROVIDER, row["username"]
+                    odd = jira_oddities(token, row["server_url"])
+                else:
+                    token, provider, account = row["token"] or row["refresh_token"], "google", None
+                    odd = gdrive_oddities(row["token"], row["refresh_token"], row["client_id"], row["client_secret"])
+            except InvalidInput as exc:
+                yield Skipped(origin, exc.message)
+                continue
+            note = f": {'; '.join(odd)}" if odd else ""
+            yield Incoming(
+                credential_name(prefix, user),
+                provider,
+                Secret(token or ""),
+                account,
+                {"user_id": user},
+                f"{origin} (user {user}){note}",
+                token_checked=True,
+            )
 
 
 def migrate(
@@ -191,14 +211,16 @@ def migrate(
     """
     from vault.integrations.keyed import GDRIVE_PREFIX, JIRA_PREFIX, credential_name
 
-    jira = [r for r in rows[0] if credential_name(JIRA_PREFIX, r["user_id"]) in names]
-    drive = [r for r in rows[1] if credential_name(GDRIVE_PREFIX, r["user_id"]) in names]
+    jira = [r for r in rows[0] if isinstance(r["user_id"], str) and credential_name(JIRA_PREFIX, r["user_id"]) in names]
+    drive = [
+        r for r in rows[1] if isinstance(r["user_id"], str) and credential_name(GDRIVE_PREFIX, r["user_id"]) in names
+    ]
     vault = storage.vault
     with vault.all_or_nothing():
         for name in names:
             if vault.exists(name):
                 vault.remove(name)
-        imported, skipped = _store(storage, jira, drive)
+        imported, skipped = _store(storage, jira, drive, warn=False)  # the plan said what is odd
         if skipped or imported != len(names):
             raise VaultError(f"{len(names) - imported} rows of {path} could not be stored; nothing was imported")
         vault.record(IMPORT_EVENT, "ok", credential=IMPORT_EVENT, detail=str(path))
