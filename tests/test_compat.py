@@ -469,6 +469,25 @@ def test_drive_credentials_with_an_empty_token_are_kept_with_a_warning_line(
         assert marked.stored_status == "needs_login" and marked.access_token == stored.access_token
 
 
+def test_the_other_documented_differences(storage: TokenStorage, caplog: pytest.LogCaptureFixture) -> None:
+    """The README's table, beyond the differential: refused where the original kept the text
+    (a token URI the vault would send secrets to; a token that is not a string), and an id
+    token kept where the original dropped it."""
+    bad_uri = Credentials("ya29.a", client_id=GOOGLE_CLIENT, token_uri="http://evil.example/token")  # type: ignore[no-untyped-call]
+    assert storage.upsert_gdrive_token("u", bad_uri) is False
+    assert storage.upsert_jira_token("u", 123, JIRA_URL) is False  # type: ignore[arg-type]
+    assert storage.vault.credentials() == [] and storage.vault.clients() == []
+    assert caplog.messages == [
+        "TokenStorage.upsert_gdrive_token failed: token url must be an https URL (http only on loopback):"
+        " 'http://evil.example/token'",
+        "TokenStorage.upsert_jira_token failed: the token must be a string",
+    ]
+    with_id = Credentials("ya29.a", client_id=GOOGLE_CLIENT, id_token="eyJ.id.token")  # type: ignore[no-untyped-call]
+    assert storage.upsert_gdrive_token("u", with_id) is True
+    got = storage.get_gdrive_credentials("u")
+    assert got is not None and got.id_token == "eyJ.id.token"
+
+
 # ----------------------------------------------------------------------- Linear
 
 
