@@ -6,8 +6,9 @@ personal access tokens and per-user Google Drive credentials): its constructor
 arguments, its methods, ``True``/``False``/``None``/``[]`` instead of exceptions (a
 failure is logged, never raised), naive UTC ``datetime`` values, ``None`` scopes when
 there are none, and ids listed in byte order (as the original's SQLite index listed
-them).  The remaining differences, each on purpose, are in the README's compat section.  The Linear store is
-:mod:`vault.integrations.linear_store`.
+them).  It stores what the original stored, odd records included (one warning line each:
+:mod:`vault.integrations.compat_rules`).  The remaining differences, each on purpose, are
+in the README's compat section.  The Linear store is :mod:`vault.integrations.linear_store`.
 
 Every token lands in the vault, encrypted; nothing is written anywhere else.  A
 plaintext store the original left behind is imported once (:mod:`vault.integrations.
