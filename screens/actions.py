@@ -204,6 +204,12 @@ async def stored_token(app: VaultApp, name: str) -> str | None:
         status = credential.status_at(app.clock.now()).replace("_", " ")
         app.notify(f"{credential.name} holds no token ({status}).", title="No token", severity="warning", markup=False)
         return None
+    if credential.access_token_fault is not None:  # what `tokendeck token` would not hand out either
+        why = credential.access_token_fault
+        app.notify(
+            f"{credential.name} holds no usable token: {why}.", title="No token", severity="warning", markup=False
+        )
+        return None
     return credential.access_token.reveal()
 
 

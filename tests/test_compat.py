@@ -6,6 +6,9 @@ stand-in of ``/oauth/revoke`` that forwards to the server's RFC 7009 endpoint.""
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,13 +23,16 @@ from google.oauth2.credentials import Credentials
 import vault
 import vault.core.model
 from tests.support.authserver import AuthServer
+from tests.support.cli import CliRunner
 from vault.compat import LinearTokenStore, TokenStorage, credential_name
+from vault.settings import MIN_REFRESH_SPACING
 
 START = 1_800_000_000.0
 GOOGLE_CLIENT = "1234-desktop.apps.googleusercontent.com"
 GOOGLE_SECRET = "GOCSPX-loopback-secret"  # noqa: S105 - a test fixture
 LINEAR_CLIENT = "linear-app-client"
 LINEAR_SECRET = "linear-app-secret"  # noqa: S105 - a test fixture
+JIRA_URL = "https://jira.example.test"
 
 
 @pytest.fixture
@@ -97,7 +103,7 @@ def test_jira_listing_and_deletion(storage: TokenStorage) -> None:
     assert storage.list_users_with_jira_tokens() == []
     for user in ("b", "a", "user with spaces/ü"):
         storage.upsert_jira_token(user, f"tok-{len(user)}", "https://jira.example.test")
-    assert storage.list_users_with_jira_tokens() == ["b", "a", "user with spaces/ü"]  # as stored
+    assert storage.list_users_with_jira_tokens() == ["a", "b", "user with spaces/ü"]  # byte order
     assert storage.get_jira_token("user with spaces/ü") is not None
     assert storage.delete_jira_token("a") is True
     assert storage.delete_jira_token("a") is False
@@ -136,13 +142,80 @@ def test_a_record_under_its_pre_injective_name_is_found_and_moved(storage: Token
     assert storage.list_users_with_jira_tokens() == ["a b"]
 
 
-def test_bad_jira_token_is_refused_through_the_return_value(
-    storage: TokenStorage, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(
+    ("token", "server_url", "odd"),
+    [
+        ("", JIRA_URL, "the token is empty"),
+        ("two words", JIRA_URL, "the token contains whitespace or control characters"),
+        ("line\nbreak", JIRA_URL, "the token contains whitespace or control characters"),
+        ("jira-pat-odd", "", "its server_url is empty"),
+    ],
+    ids=["empty-token", "space", "line-break", "empty-server-url"],
+)
+def test_a_jira_record_the_original_stored_is_stored_with_one_warning_line(
+    storage: TokenStorage, cli: CliRunner, caplog: pytest.LogCaptureFixture, token: str, server_url: str, odd: str
 ) -> None:
-    assert storage.upsert_jira_token("u", "has space", "https://jira.example.test") is False
+    """As the original stored it, so a caller that checked nothing loses nothing; the vault
+    keeps a token that is no token with status error, and hands it to nothing but this class."""
+    caplog.set_level(logging.WARNING, logger="vault.compat")
+    assert storage.upsert_jira_token("odd", token, server_url, "alice") is True
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and "\n" not in lines[0], lines
+    assert lines[0].startswith("TokenStorage.upsert_jira_token: stored jira-user-odd, but ") and odd in lines[0]
+    assert not token or token not in caplog.text
+    got = storage.get_jira_token("odd")
+    assert got is not None and (got["token"], got["server_url"], got["username"]) == (token, server_url, "alice")
+    assert storage.list_users_with_jira_tokens() == ["odd"]
+    shown = json.loads(cli("show", "jira-user-odd", "--json").out)
+    assert "jira-user-odd" in cli("list").out
+    handed = cli("token", "jira-user-odd")
+    if server_url:  # the token is the odd part: kept, marked, handed to nobody
+        assert (shown["status"], shown["last_error"]) == ("error", f"stored by vault.compat: {odd}")
+        assert handed.code == 4 and handed.out == ""
+        assert handed.err == f"tokendeck: jira-user-odd holds no usable token: {odd}; replace it with a new token\n"
+    else:  # the token is fine: a Jira record without its server is still its token
+        assert (shown["status"], shown["extras"]["server_url"]) == ("active", "")
+        assert handed.code == 0 and handed.out == "jira-pat-odd\n"
+    assert not token or token not in shown and token not in handed.err
+    assert storage.upsert_jira_token("odd", "jira-pat-good", JIRA_URL) is True  # a good one replaces it
+    assert cli("token", "jira-user-odd").out == "jira-pat-good\n"
+    assert len(caplog.records) == 1  # and says nothing
+
+
+@pytest.mark.parametrize(
+    ("token", "server_url", "why"),
+    [
+        ("x" * (64 * 1024 + 1), JIRA_URL, "the token is 65537 bytes; the limit is 65536 bytes"),
+        (None, JIRA_URL, "no token (None)"),
+        ("jira-pat-ok", None, "no server_url (None)"),
+    ],
+    ids=["over-64KiB", "no-token", "no-server-url"],
+)
+def test_what_the_jira_record_cannot_be_is_refused_through_the_return_value(
+    storage: TokenStorage, caplog: pytest.LogCaptureFixture, token: str | None, server_url: str | None, why: str
+) -> None:
+    """None: the original's NOT NULL columns refused it too; over 64 KiB: a vault's own limit."""
+    assert storage.upsert_jira_token("u", token, server_url) is False  # type: ignore[arg-type]
     assert storage.list_users_with_jira_tokens() == [] and storage.vault.credentials() == []
-    assert "upsert_jira_token failed: the token contains whitespace" in caplog.text
-    assert "has space" not in caplog.text
+    assert len(caplog.messages) == 1 and caplog.messages[0].startswith(f"TokenStorage.upsert_jira_token failed: {why}")
+    assert "xxxxxxxx" not in caplog.text
+
+
+def test_an_integer_user_id_is_kept_as_its_text(storage: TokenStorage, caplog: pytest.LogCaptureFixture) -> None:
+    """As the original's text column kept it: ``42`` is ``"42"``, found again by either."""
+    assert storage.upsert_jira_token(42, "jira-pat-42", JIRA_URL) is True
+    assert storage.upsert_gdrive_token(42, Credentials("ya29.int", client_id=GOOGLE_CLIENT)) is True  # type: ignore[no-untyped-call]
+    assert storage.list_users_with_jira_tokens() == ["42"] == storage.list_users_with_gdrive_tokens()
+    jira, info = storage.get_jira_token("42"), storage.get_gdrive_token_info(42)
+    assert jira is not None and jira["user_id"] == "42" and jira == storage.get_jira_token(42)
+    assert info is not None and info["user_id"] == "42"
+    assert storage.vault.get("jira-user-42").extras["user_id"] == "42"
+    assert storage.upsert_jira_token("42", "jira-pat-42-new", JIRA_URL) is True  # the same record
+    assert [c.name for c in storage.vault.credentials()] == ["gdrive-user-42", "jira-user-42"]
+    assert storage.delete_jira_token(42) is True and storage.delete_gdrive_token(42) is True
+    assert storage.vault.credentials() == [] and caplog.records == []
+    assert storage.upsert_jira_token(4.2, "jira-pat", JIRA_URL) is False  # type: ignore[arg-type]
+    assert caplog.messages == ["TokenStorage.upsert_jira_token failed: a user id must be a string or an integer"]
 
 
 def test_opens_its_own_vault_and_closes_it(v: vault.Vault, home: Path) -> None:
@@ -273,10 +346,146 @@ def test_gdrive_deletion(storage: TokenStorage, google_server: AuthServer) -> No
     assert storage.list_users_with_gdrive_tokens() == []
 
 
-def test_gdrive_needs_a_client_id(storage: TokenStorage) -> None:
-    creds = Credentials(token="tok", refresh_token="ref")  # type: ignore[no-untyped-call]
-    assert storage.upsert_gdrive_token("u", creds) is False
-    assert storage.list_users_with_gdrive_tokens() == [] and storage.vault.credentials() == []
+def test_a_drive_credential_holding_only_its_refresh_token_is_renewed_on_its_first_read(
+    storage: TokenStorage, google_server: AuthServer, cli: CliRunner, clock: vault.FrozenClock
+) -> None:
+    """The one case the original could not store (its token column was NOT NULL): tokendeck
+    stores it, says it is due, and the first read (here ``tokendeck token``) renews it."""
+    minted = google_server.issue_token(GOOGLE_CLIENT, scope="openid email profile")
+    creds = Credentials(  # type: ignore[no-untyped-call]
+        token=None,
+        refresh_token=minted["refresh_token"],
+        token_uri=google_server.url("/token"),
+        client_id=GOOGLE_CLIENT,
+        client_secret=GOOGLE_SECRET,
+    )
+    assert storage.upsert_gdrive_token("u", creds) is True
+    stored = storage.vault.get("gdrive-user-u")
+    assert stored.status_at(clock.now()) == "refresh_due" and stored.due(clock.now())
+    assert stored.renew_at() == START + MIN_REFRESH_SPACING  # at once (as soon as one may be)
+    r = cli("token", "gdrive-user-u")
+    assert r.code == 0, r.err
+    assert google_server.token_state(r.out.strip()) == "active"
+    assert google_server.token_request_count("refresh_token") == 1
+    info = storage.get_gdrive_token_info("u")
+    assert info is not None and info["token"] == r.out.strip()[:8] + "..."
+
+
+NO_CLIENT = "gdrive-user-u was stored without the OAuth client id its tokens were issued to, so it cannot be refreshed"
+
+
+def test_drive_credentials_without_a_client_id_are_kept_and_every_refresh_says_why_it_cannot(
+    storage: TokenStorage, cli: CliRunner, caplog: pytest.LogCaptureFixture, clock: vault.FrozenClock, home: Path
+) -> None:
+    """The original stored them; so does tokendeck, with one warning line.  Its access token is
+    handed out until it expires; every refresh (the CLI's, google-auth's, a read past its
+    expiry) fails with one clear line and leaves the record as it was; the background
+    refresher leaves it alone; revoking says why it cannot ask Google."""
+    from google.auth.exceptions import RefreshError
+    from google.auth.transport.requests import Request
+
+    from vault.services.refresher import BackgroundRefresher
+
+    caplog.set_level(logging.WARNING, logger="vault.compat")
+    creds = Credentials(  # type: ignore[no-untyped-call]
+        token="ya29.no-client-access",
+        refresh_token="1//no-client-refresh",
+        token_uri="https://oauth2.googleapis.com/token",
+        client_secret="GOCSPX-orphan",
+        scopes=["https://www.googleapis.com/auth/drive.file"],
+        expiry=datetime.fromtimestamp(START + 3600, UTC).replace(tzinfo=None),
+    )
+    assert storage.upsert_gdrive_token("u", creds) is True
+    assert caplog.messages == [
+        "TokenStorage.upsert_gdrive_token: stored gdrive-user-u, but there is no client id, so the vault can neither"
+        " refresh nor revoke it (nor its client secret, which is nothing without it)"
+    ]
+    stored = storage.vault.get("gdrive-user-u")
+    assert storage.vault.clients() == []  # no registration made up for it
+    assert (stored.provider, stored.no_client_id, stored.renewable, stored.renew_at()) == ("google", True, False, None)
+    assert stored.extras == {"user_id": "u", "no_client_id": True, "token_uri": "https://oauth2.googleapis.com/token"}
+    assert stored.status_at(clock.now()) == "active" and stored.deadline() == (START + 3600, "access token")
+    got = storage.get_gdrive_credentials("u")
+    assert got is not None and (got.token, got.refresh_token) == ("ya29.no-client-access", "1//no-client-refresh")
+    assert (got.client_id, got.client_secret, got.token_uri) == (None, None, "https://oauth2.googleapis.com/token")
+
+    assert cli("token", "gdrive-user-u").out == "ya29.no-client-access\n"  # valid: handed out
+    refreshed = cli("refresh", "gdrive-user-u")
+    assert refreshed.code == 4 and refreshed.out == ""
+    assert (
+        refreshed.err
+        == f"tokendeck: {NO_CLIENT}; store it again with its client id (TokenStorage.upsert_gdrive_token)\n"
+    )
+    with pytest.raises(RefreshError, match=NO_CLIENT):
+        got.refresh(Request())
+    assert BackgroundRefresher(storage.vault).run_once() == []  # nothing it could renew
+    clock.advance(3600)
+    assert storage.vault.get("gdrive-user-u").status_at(clock.now()) == "expired"
+    with pytest.raises(vault.NeedsSignIn, match=NO_CLIENT):
+        storage.vault.token("gdrive-user-u")  # due, so a refresh is tried, and says why it cannot be
+    assert BackgroundRefresher(storage.vault).run_once() == []
+    revoking = cli("revoke", "gdrive-user-u", "--yes")
+    assert revoking.code == 1 and "stored without the OAuth client id its tokens were issued to" in revoking.err
+    after = storage.vault.get("gdrive-user-u")  # after all that, as it was stored (but for its use)
+    assert dataclasses.replace(after, last_used_at=None) == stored and after.last_used_at is not None
+    assert [e.outcome for e in storage.vault.audit_log(credential="gdrive-user-u")].count("no_client_id") == 3
+    all_output = refreshed.err + revoking.err + caplog.text
+    assert "ya29" not in all_output and "1//" not in all_output and "GOCSPX" not in all_output
+    no_secret_outside_the_vault(home, "ya29.no-client-access", "1//no-client-refresh", "GOCSPX-orphan")
+
+    with_client = Credentials("ya29.with-client", refresh_token="1//r", client_id=GOOGLE_CLIENT)  # type: ignore[no-untyped-call]
+    assert storage.upsert_gdrive_token("u", with_client) is True  # stored again with its client: an ordinary one
+    again = storage.vault.get("gdrive-user-u")
+    assert again.renewable and "no_client_id" not in again.extras and len(caplog.messages) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "odd", "status"),
+    [
+        ({"token": ""}, "the token is empty (kept with status error until a refresh replaces it)", "error"),
+        ({"refresh_token": ""}, "the refresh token is empty, so the vault cannot refresh it", "active"),
+    ],
+    ids=["empty-access-token", "empty-refresh-token"],
+)
+def test_drive_credentials_with_an_empty_token_are_kept_with_a_warning_line(
+    storage: TokenStorage, caplog: pytest.LogCaptureFixture, changes: dict[str, str], odd: str, status: str
+) -> None:
+    caplog.set_level(logging.WARNING, logger="vault.compat")
+    fields = {"token": "ya29.a", "refresh_token": "1//r", "client_id": GOOGLE_CLIENT, **changes}
+    assert storage.upsert_gdrive_token("u", Credentials(**fields)) is True  # type: ignore[no-untyped-call]
+    assert caplog.messages == [f"TokenStorage.upsert_gdrive_token: stored gdrive-user-u, but {odd}"]
+    got = storage.get_gdrive_credentials("u")
+    assert got is not None and (got.token, got.refresh_token) == (fields["token"], fields["refresh_token"])
+    stored = storage.vault.get("gdrive-user-u")
+    assert stored.stored_status == status
+    if status == "error":  # an access token that is no token is handed to nobody but TokenStorage
+        with pytest.raises(vault.NeedsSignIn, match="gdrive-user-u holds no usable token: the token is empty"):
+            storage.vault.token("gdrive-user-u")
+    else:  # the access token works; refreshing with an empty refresh token is a dead grant, tokens kept
+        assert storage.vault.token("gdrive-user-u") == "ya29.a"
+        with pytest.raises(vault.NeedsSignIn, match="gdrive-user-u's refresh token is empty"):
+            vault.services.tokens.refresh(storage.vault, "gdrive-user-u", force=True)
+        marked = storage.vault.get("gdrive-user-u")
+        assert marked.stored_status == "needs_login" and marked.access_token == stored.access_token
+
+
+def test_the_other_documented_differences(storage: TokenStorage, caplog: pytest.LogCaptureFixture) -> None:
+    """The README's table, beyond the differential: refused where the original kept the text
+    (a token URI the vault would send secrets to; a token that is not a string), and an id
+    token kept where the original dropped it."""
+    bad_uri = Credentials("ya29.a", client_id=GOOGLE_CLIENT, token_uri="http://evil.example/token")  # type: ignore[no-untyped-call]
+    assert storage.upsert_gdrive_token("u", bad_uri) is False
+    assert storage.upsert_jira_token("u", 123, JIRA_URL) is False  # type: ignore[arg-type]
+    assert storage.vault.credentials() == [] and storage.vault.clients() == []
+    assert caplog.messages == [
+        "TokenStorage.upsert_gdrive_token failed: token url must be an https URL (http only on loopback):"
+        " 'http://evil.example/token'",
+        "TokenStorage.upsert_jira_token failed: the token must be a string",
+    ]
+    with_id = Credentials("ya29.a", client_id=GOOGLE_CLIENT, id_token="eyJ.id.token")  # type: ignore[no-untyped-call]
+    assert storage.upsert_gdrive_token("u", with_id) is True
+    got = storage.get_gdrive_credentials("u")
+    assert got is not None and got.id_token == "eyJ.id.token"
 
 
 # ----------------------------------------------------------------------- Linear

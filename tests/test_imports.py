@@ -264,17 +264,57 @@ def test_token_storage_migrates_into_the_records_the_compat_class_reads(
     assert again.code == 0 and "nothing new to import" in again.err
 
 
-def test_a_token_storage_with_rows_but_no_tokens_changes_nothing(ready: CliRunner, home: Path, tmp_path: Path) -> None:
+def test_a_token_storage_imports_the_odd_rows_the_compat_class_would_and_skips_only_the_rest(
+    ready: CliRunner, home: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The rows the original stored though they are odd (an empty token, a token with a space,
+    an empty server_url, a Drive row without a client id) are imported as vault.compat stores
+    them, each saying so in the plan; a token over 64 KiB is skipped, and a file holding only
+    such rows changes nothing."""
     db = tmp_path / "tokens.db"
     OriginalTokenStorage(db, lambda: _naive(1_700_000_000)).close()
     conn = sqlite3.connect(db)
-    conn.execute("INSERT INTO jira_tokens (user_id, token, server_url) VALUES ('alice', '', ?)", (JIRA_URL,))
-    conn.execute("INSERT INTO gdrive_tokens (user_id, token) VALUES ('bob', '')")
+    rows = [
+        ("alice", "", JIRA_URL),
+        ("dave", "two words", JIRA_URL),
+        ("erin", "jira-pat-erin", ""),
+        ("", "jira-pat-x", JIRA_URL),
+    ]
+    conn.executemany("INSERT INTO jira_tokens (user_id, token, server_url) VALUES (?, ?, ?)", rows)
+    conn.execute("INSERT INTO jira_tokens (user_id, token, server_url) VALUES ('carol', ?, ?)", ("x" * 65537, JIRA_URL))
+    conn.execute("INSERT INTO gdrive_tokens (user_id, token, refresh_token) VALUES ('bob', 'ya29.bob', '1//bob')")
+    conn.commit()
+    conn.close()
+    r = ready("import", "token-storage", str(db), "--yes")
+    assert r.code == 0, r.err
+    plan = {line.split()[1]: line for line in r.err.splitlines() if line.startswith("  create")}
+    assert sorted(plan) == ["gdrive-user-bob", "jira-user---", "jira-user-alice", "jira-user-dave", "jira-user-erin"]
+    assert "the token is empty" in plan["jira-user-alice"] and "whitespace" in plan["jira-user-dave"]
+    assert "server_url is empty" in plan["jira-user-erin"] and "no client id" in plan["gdrive-user-bob"]
+    assert "skip     jira_tokens row 5: the token is 65537 bytes" in r.err
+    assert not [m for m in caplog.messages if m.startswith("TokenStorage: imported")]  # the plan said it: once
+    no_secrets(r, "two words", "ya29.bob", "1//bob", "jira-pat")
+    with vault.open_vault(home, PASS) as v:
+        storage = TokenStorage(db_file=db, vault=v)  # marked imported: not read again
+        assert storage.list_users_with_jira_tokens() == ["", "alice", "dave", "erin"]
+        assert [storage.get_jira_token(u)["token"] for u in ("alice", "dave")] == ["", "two words"]  # type: ignore[index]
+        assert [v.get(n).stored_status for n in ("jira-user-alice", "jira-user-dave", "jira-user-erin")] == [
+            "error",
+            "error",
+            "active",
+        ]
+        bob = storage.get_gdrive_credentials("bob")
+        assert bob is not None and (bob.token, bob.refresh_token, bob.client_id) == ("ya29.bob", "1//bob", None)
+
+    only_too_long = tmp_path / "only.db"
+    OriginalTokenStorage(only_too_long, lambda: _naive(1_700_000_000)).close()
+    conn = sqlite3.connect(only_too_long)
+    conn.execute("INSERT INTO jira_tokens (user_id, token, server_url) VALUES ('carol', ?, ?)", ("x" * 65537, JIRA_URL))
     conn.commit()
     conn.close()
     before = state(home)
-    r = ready("import", "token-storage", str(db), "--yes")
-    assert r.code == 5 and "nothing to import" in r.err and "the token is empty" in r.err
+    r = ready("import", "token-storage", str(only_too_long), "--yes")
+    assert r.code == 5 and "nothing to import" in r.err and "65537 bytes" in r.err
     assert state(home) == before
     (tmp_path / "not.db").write_text("not sqlite at all")
     r = ready("import", "token-storage", str(tmp_path / "not.db"), "--yes")

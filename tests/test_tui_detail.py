@@ -438,6 +438,29 @@ async def test_revoking_a_static_token_erases_it_and_the_screen_says_so(
     assert vault.get("github").access_token is None
 
 
+async def test_a_stored_token_that_is_no_token_is_neither_revealed_nor_copied(
+    samples: tuple[Vault, FrozenClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Such a token comes only from vault.compat (the store it replaces kept one); the screen
+    hands it out no more than ``tokendeck token`` does, and says why."""
+    from vault.core.secret import Secret
+
+    vault, clock = samples
+    vault.save(replace(vault.get("github"), access_token=Secret("two words")))
+    app = make_app(vault, clock, settings=FAST)
+    async with app.run_test(size=SIZE) as pilot:
+        notices = record_notices(app, monkeypatch)
+        screen = await open_detail(pilot, "github")
+        await pilot.press("v", "c")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.clipboard == ""
+        assert str(screen.query_one("#token", Static).content).startswith(MASK)
+        why = "github holds no usable token: the token contains whitespace or control characters."
+        assert notices.texts().count(why) == 2
+    assert vault.get("github").access_token == Secret("two words")  # kept as it was
+
+
 async def test_refresh_and_revoke_against_the_authorization_server(
     samples: tuple[Vault, FrozenClock], auth_server: AuthServer
 ) -> None:

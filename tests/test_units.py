@@ -10,7 +10,8 @@ import pytest
 from vault.core.model import Credential, StatusPolicy, check_name
 from vault.core.secret import Secret
 from vault.core.timefmt import iso, parse_duration, parse_when, relative
-from vault.errors import InvalidInput
+from vault.errors import InvalidInput, NeedsSignIn
+from vault.services.tokens import usable_token
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC).timestamp()
 
@@ -102,10 +103,33 @@ def _cred(**kw: object) -> Credential:
         ({"stored_status": "revoked", "access_token": None}, "revoked"),
         ({"stored_status": "needs_login"}, "needs_login"),
         ({"access_token": None}, "needs_login"),
+        ({"kind": "oauth", "access_token": None}, "needs_login"),
+        ({"kind": "oauth", "access_token": None, "refresh_token": Secret("r")}, "refresh_due"),  # renewed on read
     ],
 )
 def test_status_model(kw: dict[str, object], status: str) -> None:
     assert _cred(**kw).status_at(NOW) == status
+
+
+@pytest.mark.parametrize(
+    ("kind", "token", "why"),
+    [
+        ("static", "", "the token is empty; replace it with a new token"),
+        ("static", "two words", "the token contains whitespace or control characters; replace it with a new token"),
+        ("oauth", "line\nbreak", "the token contains whitespace or control characters; run tokendeck login p"),
+    ],
+)
+def test_a_stored_token_that_is_no_token_is_not_handed_out(kind: str, token: str, why: str) -> None:
+    """Only vault.compat stores such a token (the store it replaces did); nothing hands it out."""
+    credential = _cred(kind=kind, access_token=Secret(token))
+    with pytest.raises(NeedsSignIn) as caught:
+        usable_token(credential, NOW)
+    assert caught.value.message == f"x holds no usable token: {why}"
+    assert credential.access_token_fault is not None and (not token or token not in repr(caught.value))
+    assert (
+        _cred(access_token=Secret("tok")).access_token_fault is None
+        and _cred(access_token=None).access_token_fault is None
+    )
 
 
 @pytest.mark.parametrize(
@@ -119,6 +143,8 @@ def test_status_model(kw: dict[str, object], status: str) -> None:
         ({"kind": "oauth", "expires_at": NOW + 1, "stored_status": "needs_login"}, False),
         ({"kind": "oauth", "expires_at": NOW + 1, "stored_status": "revoked"}, False),
         ({"expires_at": NOW + 1}, False),  # a static token is never refreshed
+        ({"kind": "oauth", "access_token": None, "refresh_token": Secret("r")}, True),  # only a refresh token
+        ({"kind": "oauth", "access_token": None}, False),  # nothing to renew it with
     ],
 )
 def test_due(kw: dict[str, object], due: bool) -> None:

@@ -1,8 +1,18 @@
-"""A faithful fake of the plaintext ``TokenStorage`` tokendeck replaces, written from its
-documented contract (issue 14) for the differential test: SQLite tables ``jira_tokens`` and
-``gdrive_tokens`` with the original's columns and NOT NULL rules, ``True``/``False``/
-``None``/``[]`` instead of exceptions, naive UTC ``datetime`` values, ``None`` scopes when
-there are none, ``token[:20] + "..."`` previews, and rows listed in insertion order.
+"""A stand-in for the plaintext ``TokenStorage`` tokendeck replaces, for the differential
+test, written from its documented contract (issue 14) and corrected where a run of the real
+class on real SQLAlchemy (issue 29) showed it wrong.  It behaves as the original did:
+
+- SQLite tables ``jira_tokens`` and ``gdrive_tokens`` with the original's columns, its
+  NOT NULL rules (no token, no ``server_url``, no Drive access token: ``False``) and no
+  other check: a Jira token that is empty or has a space, an empty ``server_url``, a Drive
+  credential without a client id are all stored (``True``);
+- user ids in a text column: an integer is stored as its text (``42`` as ``'42'``, SQLite's
+  TEXT affinity) and found again by ``42`` or ``'42'``;
+- user ids listed in byte order: the original's ``SELECT user_id`` had no ``ORDER BY``,
+  and SQLite answered it from the column's unique index (BINARY collation), so
+  ``'' < '42' < 'Alice@...' < 'Zoë' < 'alice@...'``, whatever the order of insertion;
+- ``True``/``False``/``None``/``[]`` instead of exceptions, naive UTC ``datetime`` values,
+  ``None`` scopes when there are none, ``token[:20] + "..."`` previews.
 
 It also writes the plaintext file the replacement imports (:mod:`vault.integrations.
 plaintext_import`), so that import is tested against the same schema.
@@ -77,7 +87,15 @@ class OriginalTokenStorage:
             return False
 
     def _users(self, table: str) -> list[str]:
-        return [r[0] for r in self._conn.execute(f"SELECT user_id FROM {table} ORDER BY id")]  # noqa: S608
+        """As the original listed them: its query had no ``ORDER BY``, and SQLite answered it from
+        the ``UNIQUE`` index on ``user_id`` (the smaller, covering one), so in that index's BINARY
+        collation: UTF-8 byte order.  Written out here so the order does not rest on the planner
+        (:func:`original_query` is the original's query, for a test that the two agree)."""
+        return [r[0] for r in self._conn.execute(f"SELECT user_id FROM {table} ORDER BY user_id COLLATE BINARY")]  # noqa: S608
+
+    def original_query(self, table: str) -> list[str]:
+        """The original's own listing query, ``SELECT user_id`` with no ``ORDER BY``."""
+        return [r[0] for r in self._conn.execute(f"SELECT user_id FROM {table}")]  # noqa: S608
 
     # ------------------------------------------------------------------- Jira
 

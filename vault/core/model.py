@@ -53,6 +53,10 @@ STATUSES: tuple[Status, ...] = (
 MCP_URL_EXTRA = "mcp_url"
 """The extra of a credential signed in to an MCP server (``tokendeck login --mcp``): the
 server's canonical URL, which the bridge, ``export --bridge`` and the screens read."""
+NO_CLIENT_ID_EXTRA = "no_client_id"
+"""The extra (``True``) of an OAuth credential stored without the client id its tokens were
+issued to: only :mod:`vault.compat` stores one, because the store it replaces did.  The vault
+can hand out its access token until it expires, and can neither refresh nor revoke it."""
 COUNTDOWN_STOPPED: frozenset[Status] = frozenset({"revoked", "needs_login"})
 """Statuses whose expiry no longer counts down: no token will come from this grant again."""
 
@@ -85,14 +89,34 @@ def check_token(text: str) -> str:
     Raises:
         InvalidInput: with a reason that does not quote the token.
     """
-    if not text:
-        raise InvalidInput("the token is empty")
+    if text:
+        check_token_size(text)
+    fault = token_fault(text)
+    if fault is not None:
+        raise InvalidInput(fault)
+    return text
+
+
+def check_token_size(text: str) -> str:
+    """Validate a token's length: at most 64 KiB.
+
+    Raises:
+        InvalidInput: saying how long it is, never quoting it.
+    """
     size = len(text.encode("utf-8"))
     if size > MAX_TOKEN_BYTES:
         raise InvalidInput(f"the token is {size} bytes; the limit is {MAX_TOKEN_BYTES} bytes (wrong file piped in?)")
-    if any(ch.isspace() or not ch.isprintable() for ch in text):
-        raise InvalidInput("the token contains whitespace or control characters")
     return text
+
+
+def token_fault(text: str) -> str | None:
+    """What makes ``text`` no token at all (it is empty, or has whitespace or control
+    characters: RFC 6750's token syntax allows neither), or None.  Never quotes it."""
+    if not text:
+        return "the token is empty"
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        return "the token contains whitespace or control characters"
+    return None
 
 
 def check_label(value: str | None, what: str) -> str | None:
@@ -161,10 +185,10 @@ class Credential:
     def deadline(self) -> tuple[float | None, Lifespan]:
         """When this credential stops giving a token without a new sign-in, and what runs out then.
 
-        A static token's own expiry; an OAuth credential's refresh token's (its access
-        token is renewed on read); with no refresh token, the access token's.
+        A static token's own expiry; a :attr:`renewable` credential's refresh token's (its
+        access token is renewed on read); any other OAuth credential's access token's.
         """
-        if self.kind == "oauth" and self.refresh_token is not None:
+        if self.renewable:
             return self.refresh_expires_at, "refresh token"
         if self.kind == "oauth":
             return self.expires_at, "access token"
@@ -195,23 +219,43 @@ class Credential:
         life = self.lifetime()
         return cap if life is None else min(cap, life * fraction)
 
+    @property
+    def no_client_id(self) -> bool:
+        """Whether it was stored without the client id its tokens were issued to (see
+        :data:`NO_CLIENT_ID_EXTRA`)."""
+        return self.kind == "oauth" and bool(self.extras.get(NO_CLIENT_ID_EXTRA))
+
+    @property
+    def renewable(self) -> bool:
+        """Whether the vault can renew the access token by itself: an OAuth credential with a
+        refresh token, and the client id it was issued to."""
+        return self.kind == "oauth" and self.refresh_token is not None and not self.no_client_id
+
     def due(self, now: float, within: float | None = None) -> bool:
         """Whether to refresh now: an active OAuth credential whose access token expires within
-        ``within`` seconds (by default its read margin, :meth:`refresh_margin`)."""
-        if self.kind != "oauth" or self.stored_status != "active" or self.expires_at is None:
+        ``within`` seconds (by default its read margin, :meth:`refresh_margin`), or a
+        :attr:`renewable` one that holds no access token at all (only its refresh token)."""
+        if self.kind != "oauth" or self.stored_status != "active":
+            return False
+        if self.access_token is None:
+            return self.renewable
+        if self.expires_at is None:
             return False
         return self.expires_at - (self.refresh_margin() if within is None else within) <= now
 
     def renew_at(self) -> float | None:
         """When the background refresher should renew this credential: its margin ahead of the
         access token's expiry, and never sooner than :data:`~vault.settings.MIN_REFRESH_SPACING`
-        after its last refresh.  None: nothing to renew (static, no expiry, no refresh token,
-        or not active)."""
-        if self.kind != "oauth" or self.stored_status != "active" or self.expires_at is None:
+        after its last refresh; one that holds only its refresh token, at once (within that
+        spacing).  None: nothing to renew (not :attr:`renewable`, no expiry, or not active)."""
+        if self.kind != "oauth" or self.stored_status != "active" or not self.renewable:
             return None
-        if self.refresh_token is None:
+        if self.access_token is None:
+            at = self.updated_at
+        elif self.expires_at is None:
             return None
-        at = self.expires_at - self.refresh_margin(ahead=True)
+        else:
+            at = self.expires_at - self.refresh_margin(ahead=True)
         if self.last_refreshed_at is not None:
             at = max(at, self.last_refreshed_at + MIN_REFRESH_SPACING)
         return at
@@ -229,8 +273,8 @@ class Credential:
         """
         if self.stored_status != "active":
             return self.stored_status
-        if self.access_token is None:
-            return "needs_login"
+        if self.access_token is None:  # only a refresh token: renewed on the next read
+            return "refresh_due" if self.renewable else "needs_login"
         deadline, lifespan = self.deadline()
         if deadline is not None and deadline <= now:
             return "expired"
@@ -243,6 +287,13 @@ class Credential:
         if deadline is not None and deadline - now <= warning:
             return "expiring"
         return "active"
+
+    @functools.cached_property
+    def access_token_fault(self) -> str | None:
+        """Why the stored access token is no token to hand out (:func:`token_fault`: it is empty,
+        or has whitespace or control characters), or None (also when there is none).  Only
+        :mod:`vault.compat` stores such a token, because the store it replaces did."""
+        return None if self.access_token is None else token_fault(self.access_token.reveal())
 
     def offers_sign_in_again(self, now: float) -> bool:
         """Whether a new sign-in is what this credential needs (its grant is dead, failing, or

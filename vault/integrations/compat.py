@@ -5,9 +5,10 @@ encrypted vault.
 personal access tokens and per-user Google Drive credentials): its constructor
 arguments, its methods, ``True``/``False``/``None``/``[]`` instead of exceptions (a
 failure is logged, never raised), naive UTC ``datetime`` values, ``None`` scopes when
-there are none, and ids listed in the order they were first stored.  The remaining
-differences, each on purpose, are in the README's compat section.  The Linear store is
-:mod:`vault.integrations.linear_store`.
+there are none, and ids listed in byte order (as the original's SQLite index listed
+them).  It stores what the original stored, odd records included (one warning line each:
+:mod:`vault.integrations.compat_rules`).  The remaining differences, each on purpose, are
+in the README's compat section.  The Linear store is :mod:`vault.integrations.linear_store`.
 
 Every token lands in the vault, encrypted; nothing is written anywhere else.  A
 plaintext store the original left behind is imported once (:mod:`vault.integrations.
@@ -26,9 +27,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from vault.core.model import ClientRegistration, Credential, check_token
+from vault.core.model import NO_CLIENT_ID_EXTRA, ClientRegistration, Credential, token_fault
 from vault.core.secret import Secret
-from vault.errors import InvalidInput, VaultError
+from vault.errors import VaultError
+from vault.integrations.compat_rules import byte_order, gdrive_oddities, jira_oddities, user_key
 from vault.integrations.keyed import (
     GDRIVE_PREFIX,
     GOOGLE_BASE,
@@ -117,51 +119,61 @@ class TokenStorage(KeyedStore):
     # ------------------------------------------------------------------- Jira
 
     @never_raises(lambda: False)
-    def upsert_jira_token(self, user_id: str, token: str, server_url: str, username: str | None = None) -> bool:
+    def upsert_jira_token(self, user_id: str | int, token: str, server_url: str, username: str | None = None) -> bool:
         """Store (or replace) ``user_id``'s Jira personal access token: True, or False (logged).
 
-        ``created_at`` is kept across updates; ``updated_at`` moves.  Refused (False): a user
-        id that is not a string, a token that is empty, has whitespace or is over 64 KiB, no
-        ``server_url``.
+        ``created_at`` is kept across updates; ``updated_at`` moves.  Stored as the original
+        stored them: an integer user id as its text (:func:`user_key`), and a token that is
+        empty or has whitespace or control characters, or an empty ``server_url``, each with
+        one warning line in the log saying what is odd (:func:`jira_oddities`; never the
+        token).  Such a token is kept with status ``error``: this class returns it, and
+        nothing else hands it out.  Refused (False): no token or no ``server_url`` at all
+        (``None``: the original's columns were NOT NULL), a user id that is neither a string
+        nor an integer, and a token over 64 KiB.
         """
-        self._write_jira(user_id, token, server_url, username)
+        name, odd = self._write_jira(user_id, token, server_url, username)
+        if odd:
+            log.warning("TokenStorage.upsert_jira_token: stored %s, but %s", name, "; ".join(odd))
         return True
 
     def _write_jira(
-        self, user_id: str, token: str, server_url: str, username: str | None, at: tuple[float, float] | None = None
-    ) -> None:
-        _check_user_id(user_id)
-        if not isinstance(server_url, str) or not server_url:
-            raise InvalidInput("server_url is required")
-        name, stale = self._claim(JIRA_PREFIX, "user_id", user_id)
-        extras = {"user_id": user_id, "server_url": server_url, "username": username}
-        if at is None:
-            self._vault.add_static(
-                name, provider=JIRA_PROVIDER, token=token, account=username, extras=extras, replace=True
-            )
-        else:  # imported: with the times it had
-            record = Credential(
-                name=name,
-                provider=JIRA_PROVIDER,
-                kind="static",
-                account=username,
-                access_token=Secret(check_token(token)),
-                token_type="Bearer",
-                extras=extras,
-                created_at=at[0],
-                updated_at=at[1],
-            )
-            self._vault.save(record, replace=False, action="compat-import")
+        self, user_id: object, token: str, server_url: str, username: str | None, at: tuple[float, float] | None = None
+    ) -> tuple[str, list[str]]:
+        """Store the record (imported: ``at`` its times, and never over a record in the vault);
+        its credential name, and what is odd about it."""
+        key = user_key(user_id)
+        odd = jira_oddities(token, server_url)
+        name, stale = self._claim(JIRA_PREFIX, "user_id", key)
+        now = self._vault.clock.now()
+        created, updated = at or (now, now)
+        fault = token_fault(token)
+        record = Credential(
+            name=name,
+            provider=JIRA_PROVIDER,
+            kind="static",
+            account=username,
+            access_token=Secret(token),
+            token_type="Bearer",
+            stored_status="active" if fault is None else "error",
+            last_error=None if fault is None else f"stored by vault.compat: {fault}",
+            extras={"user_id": key, "server_url": server_url, "username": username},
+            created_at=created,
+            updated_at=updated,
+        )
+        self._vault.save(record, replace=at is None, action="add" if at is None else "compat-import")
         self._retire(stale)
+        return name, odd
 
     @never_raises(lambda: None)
-    def get_jira_token(self, user_id: str) -> dict[str, Any] | None:
-        """``{user_id, token, server_url, username, created_at, updated_at}``, or None."""
-        credential = self._find(JIRA_PREFIX, "user_id", user_id)
+    def get_jira_token(self, user_id: str | int) -> dict[str, Any] | None:
+        """``{user_id, token, server_url, username, created_at, updated_at}``, or None.  An
+        integer ``user_id`` finds the record stored under its text, and ``user_id`` is that text."""
+        key = user_key(user_id)
+        credential = self._find(JIRA_PREFIX, "user_id", key)
         if credential is None or credential.access_token is None:
             return None
         return {
-            "user_id": user_id,
+            "user_id": key,
             "token": credential.access_token.reveal(),
             "server_url": credential.extras.get("server_url"),
             "username": credential.extras.get("username"),
@@ -170,29 +182,35 @@ class TokenStorage(KeyedStore):
         }
 
     @never_raises(lambda: False)
-    def delete_jira_token(self, user_id: str) -> bool:
+    def delete_jira_token(self, user_id: str | int) -> bool:
         """Delete ``user_id``'s Jira token: True if there was one."""
-        return self._delete(JIRA_PREFIX, "user_id", user_id)
+        return self._delete(JIRA_PREFIX, "user_id", user_key(user_id))
 
     @never_raises(list)
     def list_users_with_jira_tokens(self) -> list[str]:
-        """Every user id with a stored Jira token, in the order they were first stored."""
-        return self._keys(JIRA_PREFIX, "user_id")
+        """Every user id with a stored Jira token, in byte order (see :func:`byte_order`)."""
+        return byte_order(self._keys(JIRA_PREFIX, "user_id"))
 
     # ----------------------------------------------------------- Google Drive
 
     @never_raises(lambda: False)
-    def upsert_gdrive_token(self, user_id: str, credentials: Credentials) -> bool:
+    def upsert_gdrive_token(self, user_id: str | int, credentials: Credentials) -> bool:
         """Store (or replace) ``user_id``'s Google credentials: True, or False (logged).
 
         The access and refresh tokens, expiry and scopes become the credential
         ``gdrive-user-<user_id>``; the OAuth client (id, secret, token URI) becomes
         a ``google``-based client registration, reused when one with the same
         client id and token URI exists (its secret is updated if it changed), so
-        the vault can refresh the token itself.  Refused (False): no client id, or
-        neither an access nor a refresh token.
+        the vault can refresh the token itself.  An integer user id is kept as its text
+        (:func:`user_key`).  Stored as the original stored them, with one warning line
+        saying what is odd (:func:`gdrive_oddities`; never a token): credentials without a
+        client id (no registration: the vault cannot refresh or revoke them, and a client
+        secret without its id is not kept), an access token that is no token (kept with
+        status ``error`` until a refresh replaces it), an empty refresh token.  Refused
+        (False): neither an access token nor a refresh token, and a token URI that is
+        neither https nor loopback http (the vault would send the refresh token there).
         """
-        self._write_gdrive(
+        name, odd = self._write_gdrive(
             user_id,
             token=credentials.token,
             refresh_token=credentials.refresh_token,
@@ -201,11 +219,13 @@ class TokenStorage(KeyedStore):
             expiry=credentials.expiry,
             client=(credentials.client_id, credentials.client_secret, credentials.token_uri),
         )
+        if odd:
+            log.warning("TokenStorage.upsert_gdrive_token: stored %s, but %s", name, "; ".join(odd))
         return True
 
     def _write_gdrive(
         self,
-        user_id: str,
+        user_id: object,
         *,
         token: str | None,
         refresh_token: str | None,
@@ -214,12 +234,21 @@ class TokenStorage(KeyedStore):
         expiry: datetime | None,
         client: tuple[str | None, str | None, str | None],
         at: tuple[float, float] | None = None,
-    ) -> None:
-        _check_user_id(user_id)
-        if not token and not refresh_token:
-            raise InvalidInput("the credentials hold neither an access token nor a refresh token")
-        name, stale = self._claim(GDRIVE_PREFIX, "user_id", user_id)
-        provider = self._google_registration(*client)
+    ) -> tuple[str, list[str]]:
+        """Store the record (imported: ``at`` its times); its credential name, and what is odd about it."""
+        key = user_key(user_id)
+        client_id, secret, token_uri = client
+        odd = gdrive_oddities(token, refresh_token, client_id, secret)
+        name, stale = self._claim(GDRIVE_PREFIX, "user_id", key)
+        extras: dict[str, Any] = {"user_id": key}
+        if client_id:
+            provider = self._google_registration(client_id, secret, token_uri)
+        else:  # no registration: what it came with, and that it has none
+            provider = GOOGLE_BASE
+            extras[NO_CLIENT_ID_EXTRA] = True
+            if isinstance(token_uri, str) and token_uri:
+                extras["token_uri"] = token_uri
+        fault = None if token is None else token_fault(token)
         now = self._vault.clock.now()
         created, updated = at or (now, now)
         self._vault.save(
@@ -227,13 +256,15 @@ class TokenStorage(KeyedStore):
                 name=name,
                 provider=provider,
                 kind="oauth",
-                access_token=Secret(token) if token else None,
-                refresh_token=Secret(refresh_token) if refresh_token else None,
+                access_token=None if token is None else Secret(token),
+                refresh_token=None if refresh_token is None else Secret(refresh_token),
                 id_token=Secret(id_token) if id_token else None,
                 token_type="Bearer",
                 scopes=tuple(scopes),
                 expires_at=posix(expiry),
-                extras={"user_id": user_id},
+                stored_status="active" if fault is None else "error",
+                last_error=None if fault is None else f"stored by vault.compat: {fault}",
+                extras=extras,
                 created_at=created,
                 updated_at=updated,
                 last_refreshed_at=updated,  # the tokens were issued then: their lifetime counts from there
@@ -241,13 +272,12 @@ class TokenStorage(KeyedStore):
             action="compat-upsert",
         )
         self._retire(stale)
+        return name, odd
 
-    def _google_registration(self, client_id: str | None, secret: str | None, token_uri: str | None) -> str:
+    def _google_registration(self, client_id: str, secret: str | None, token_uri: str | None) -> str:
         """The provider name of a google-based registration for this OAuth client."""
         from vault.core.providers import builtin, resolve
 
-        if not client_id:
-            raise InvalidInput("the credentials have no client_id; the vault needs it to refresh them")
         token_uri = token_uri or builtin(GOOGLE_BASE).token_url or ""
         overrides = {} if token_uri == builtin(GOOGLE_BASE).token_url else {"token_url": token_uri}
         clients = self._vault.clients()
@@ -277,7 +307,7 @@ class TokenStorage(KeyedStore):
         return provider
 
     @never_raises(lambda: None)
-    def get_gdrive_credentials(self, user_id: str) -> Credentials | None:
+    def get_gdrive_credentials(self, user_id: str | int) -> Credentials | None:
         """``user_id``'s ``google.oauth2.credentials.Credentials`` exactly as stored, expiry
         included, or None.  Nothing is refreshed here, even when the token has expired; when
         google-auth refreshes them (by itself on an expired token, or ``refresh()``), the
@@ -285,7 +315,7 @@ class TokenStorage(KeyedStore):
         """
         from vault.integrations.google import vault_credentials
 
-        credential = self._find(GDRIVE_PREFIX, "user_id", user_id)
+        credential = self._find(GDRIVE_PREFIX, "user_id", user_key(user_id))
         if credential is None:
             return None
         return vault_credentials(self._vault, credential.name, self._lend, fresh=False)  # type: ignore[no-any-return]
@@ -302,19 +332,20 @@ class TokenStorage(KeyedStore):
             yield v
 
     @never_raises(lambda: None)
-    def get_gdrive_token_info(self, user_id: str) -> dict[str, Any] | None:
+    def get_gdrive_token_info(self, user_id: str | int) -> dict[str, Any] | None:
         """What is stored for ``user_id``, with the token cut to 8 characters and ``...``.
 
         ``{user_id, token, has_refresh_token, scopes, expiry, created_at, updated_at}``
         (``scopes`` None when there are none), or None.  Never refreshes.
         """
-        credential = self._find(GDRIVE_PREFIX, "user_id", user_id)
+        key = user_key(user_id)
+        credential = self._find(GDRIVE_PREFIX, "user_id", key)
         if credential is None:
             return None
-        token = credential.access_token.reveal() if credential.access_token else None
+        token = None if credential.access_token is None else credential.access_token.reveal()
         return {
-            "user_id": user_id,
-            "token": f"{token[:8]}..." if token else None,
+            "user_id": key,
+            "token": None if token is None else f"{token[:8]}...",
             "has_refresh_token": credential.refresh_token is not None,
             "scopes": list(credential.scopes) or None,
             "expiry": naive_utc(credential.expires_at),
@@ -323,19 +354,14 @@ class TokenStorage(KeyedStore):
         }
 
     @never_raises(lambda: False)
-    def delete_gdrive_token(self, user_id: str) -> bool:
+    def delete_gdrive_token(self, user_id: str | int) -> bool:
         """Delete ``user_id``'s Drive credentials from the vault: True if there were some.
 
         Nothing is revoked at Google (as in the original); the client registration stays.
         """
-        return self._delete(GDRIVE_PREFIX, "user_id", user_id)
+        return self._delete(GDRIVE_PREFIX, "user_id", user_key(user_id))
 
     @never_raises(list)
     def list_users_with_gdrive_tokens(self) -> list[str]:
-        """Every user id with stored Drive credentials, in the order they were first stored."""
-        return self._keys(GDRIVE_PREFIX, "user_id")
-
-
-def _check_user_id(user_id: object) -> None:
-    if not isinstance(user_id, str):
-        raise InvalidInput("a user id must be a string")
+        """Every user id with stored Drive credentials, in byte order (see :func:`byte_order`)."""
+        return byte_order(self._keys(GDRIVE_PREFIX, "user_id"))

@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from vault.core.providers import resolve
+from vault.core.providers import builtin, resolve
 from vault.errors import InvalidInput
 from vault.services.tokens import Vault
 
@@ -33,11 +33,13 @@ def credentials(vault: Vault, name: str) -> Any:
 
 
 def _fields(vault: Vault, name: str, *, fresh: bool) -> dict[str, Any]:
-    """The ``Credentials`` arguments for ``name``; with ``fresh``, refreshed first when due."""
-    registration = vault.get_client(vault.get(name).provider)
-    provider = resolve(registration)
+    """The ``Credentials`` arguments for ``name``; with ``fresh``, refreshed first when due.  One
+    stored without its client id (by :mod:`vault.compat`) has none, and the token URI it came with."""
+    stored = vault.get(name)
+    registration = None if stored.no_client_id else vault.get_client(stored.provider)
+    provider = builtin(stored.provider) if registration is None else resolve(registration)
     if provider.client_library != "google-auth-oauthlib":
-        raise InvalidInput(f"{name} is a {registration.provider} credential, not a Google one")
+        raise InvalidInput(f"{name} is a {stored.provider} credential, not a Google one")
     if fresh:
         vault.token(name)  # refreshed first when due...
     credential = vault.get(name)  # ...so read the facts after it
@@ -45,12 +47,12 @@ def _fields(vault: Vault, name: str, *, fresh: bool) -> dict[str, Any]:
     if credential.expires_at is not None:  # google-auth wants naive UTC
         expiry = datetime.fromtimestamp(credential.expires_at, UTC).replace(tzinfo=None)
     return {
-        "token": credential.access_token.reveal() if credential.access_token else None,
-        "refresh_token": credential.refresh_token.reveal() if credential.refresh_token else None,
+        "token": None if credential.access_token is None else credential.access_token.reveal(),
+        "refresh_token": None if credential.refresh_token is None else credential.refresh_token.reveal(),
         "id_token": credential.id_token.reveal() if credential.id_token else None,
-        "token_uri": provider.token_url,
-        "client_id": registration.client_id,
-        "client_secret": registration.client_secret.reveal() if registration.client_secret else None,
+        "token_uri": provider.token_url if registration is not None else credential.extras.get("token_uri"),
+        "client_id": registration.client_id if registration is not None else None,
+        "client_secret": registration.client_secret.reveal() if registration and registration.client_secret else None,
         "scopes": list(credential.scopes) or None,
         "expiry": expiry,
     }

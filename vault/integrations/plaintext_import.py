@@ -15,8 +15,11 @@ replacement imports it:
 - every start while the file exists logs a warning that it still holds the tokens in
   plaintext, naming the command that destroys it: ``shred -u PATH``.
 
-A row that cannot be imported (an empty token, a Drive row without a client id) is
-skipped and counted in the warning; nothing about it is logged but its user id.
+A row the original stored but that is odd (a token that is empty or has whitespace, an
+empty ``server_url``, a Drive row without a client id) is imported as ``upsert_*`` stores it,
+with the same warning line.  A row that cannot be imported (a Jira token over 64 KiB, a
+Drive token URI that is neither https nor loopback http) is skipped and counted in the
+warning.  Nothing about a row is logged but the name of its credential.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Any, Protocol
 
 from vault.core.model import Credential
 from vault.core.secret import Secret
-from vault.errors import VaultError
+from vault.errors import InvalidInput, VaultError
 from vault.services.imports import Incoming, Skipped
 from vault.services.tokens import Vault
 
@@ -45,11 +48,11 @@ class TokenStorage(Protocol):
     def _find(self, prefix: str, field: str, key: str) -> Credential | None: ...
 
     @property
-    def _write_jira(self) -> Callable[..., None]:
+    def _write_jira(self) -> Callable[..., tuple[str, list[str]]]:
         """:meth:`vault.integrations.compat.TokenStorage._write_jira` (its arguments, and ``at=``)."""
 
     @property
-    def _write_gdrive(self) -> Callable[..., None]:
+    def _write_gdrive(self) -> Callable[..., tuple[str, list[str]]]:
         """:meth:`vault.integrations.compat.TokenStorage._write_gdrive` (likewise)."""
 
 
@@ -118,7 +121,11 @@ def read_rows(path: Path) -> tuple[list[sqlite3.Row], list[sqlite3.Row]] | None:
         conn.close()
 
 
-def _store(storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.Row]) -> tuple[int, int]:
+def _store(
+    storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.Row], *, warn: bool = True
+) -> tuple[int, int]:
+    """Store the rows whose users have no record yet: how many were stored, and skipped.  With
+    ``warn``, a warning line for each odd one (``tokendeck import`` says it in its plan instead)."""
     from vault.integrations.keyed import GDRIVE_PREFIX, JIRA_PREFIX
 
     imported = skipped = 0
@@ -127,15 +134,18 @@ def _store(storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.R
             continue
         try:
             times = (_when(row["created_at"]), _when(row["updated_at"]))
-            storage._write_jira(row["user_id"], row["token"], row["server_url"], row["username"], at=times)
+            name, odd = storage._write_jira(row["user_id"], row["token"], row["server_url"], row["username"], at=times)
             imported += 1
         except (VaultError, TypeError, ValueError):
             skipped += 1
+            continue
+        if odd and warn:
+            log.warning("TokenStorage: imported %s, but %s", name, "; ".join(odd))
     for row in drive:
         if storage._find(GDRIVE_PREFIX, "user_id", row["user_id"]) is not None:
             continue
         try:
-            storage._write_gdrive(
+            name, odd = storage._write_gdrive(
                 row["user_id"],
                 token=row["token"],
                 refresh_token=row["refresh_token"],
@@ -148,27 +158,46 @@ def _store(storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.R
             imported += 1
         except (VaultError, TypeError, ValueError):
             skipped += 1
+            continue
+        if odd and warn:
+            log.warning("TokenStorage: imported %s, but %s", name, "; ".join(odd))
     return imported, skipped
 
 
 def incoming(jira: list[sqlite3.Row], drive: list[sqlite3.Row]) -> Iterator[Incoming | Skipped]:
-    """The rows as an import plan's records (names, providers, accounts: what the plan shows;
-    the token only for the plan's check that there is one)."""
+    """The rows as an import plan's records (names, providers, accounts, and what is odd about
+    each: what the plan shows), checked by the rules :mod:`vault.compat` stores them by
+    (:mod:`vault.integrations.compat_rules`), so the plan skips only what it would not store."""
+    from vault.integrations.compat_rules import gdrive_oddities, jira_oddities
     from vault.integrations.keyed import GDRIVE_PREFIX, JIRA_PREFIX, JIRA_PROVIDER, credential_name
 
     for table, prefix, rows in (("jira_tokens", JIRA_PREFIX, jira), ("gdrive_tokens", GDRIVE_PREFIX, drive)):
         for row in rows:
             origin = f"{table} row {row['id']}"
             user = row["user_id"]
-            if not isinstance(user, str) or not user:
-                yield Skipped(origin, "no user id")
+            if not isinstance(user, str):
+                yield Skipped(origin, "the user id is not text")
                 continue
-            if prefix == JIRA_PREFIX:
-                token, provider, account = row["token"], JIRA_PROVIDER, row["username"]
-            else:
-                token, provider, account = row["token"] or row["refresh_token"], "google", None
-            name = credential_name(prefix, user)
-            yield Incoming(name, provider, Secret(token or ""), account, {"user_id": user}, f"{origin} (user {user})")
+            try:
+                if prefix == JIRA_PREFIX:
+                    token, provider, account = row["token"], JIRA_PROVIDER, row["username"]
+                    odd = jira_oddities(token, row["server_url"])
+                else:
+                    token, provider, account = row["token"] or row["refresh_token"], "google", None
+                    odd = gdrive_oddities(row["token"], row["refresh_token"], row["client_id"], row["client_secret"])
+            except InvalidInput as exc:
+                yield Skipped(origin, exc.message)
+                continue
+            note = f": {'; '.join(odd)}" if odd else ""
+            yield Incoming(
+                credential_name(prefix, user),
+                provider,
+                Secret(token or ""),
+                account,
+                {"user_id": user},
+                f"{origin} (user {user}){note}",
+                token_checked=True,
+            )
 
 
 def migrate(
@@ -182,14 +211,16 @@ def migrate(
     """
     from vault.integrations.keyed import GDRIVE_PREFIX, JIRA_PREFIX, credential_name
 
-    jira = [r for r in rows[0] if credential_name(JIRA_PREFIX, r["user_id"]) in names]
-    drive = [r for r in rows[1] if credential_name(GDRIVE_PREFIX, r["user_id"]) in names]
+    jira = [r for r in rows[0] if isinstance(r["user_id"], str) and credential_name(JIRA_PREFIX, r["user_id"]) in names]
+    drive = [
+        r for r in rows[1] if isinstance(r["user_id"], str) and credential_name(GDRIVE_PREFIX, r["user_id"]) in names
+    ]
     vault = storage.vault
     with vault.all_or_nothing():
         for name in names:
             if vault.exists(name):
                 vault.remove(name)
-        imported, skipped = _store(storage, jira, drive)
+        imported, skipped = _store(storage, jira, drive, warn=False)  # the plan said what is odd
         if skipped or imported != len(names):
             raise VaultError(f"{len(names) - imported} rows of {path} could not be stored; nothing was imported")
         vault.record(IMPORT_EVENT, "ok", credential=IMPORT_EVENT, detail=str(path))

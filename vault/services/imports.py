@@ -35,6 +35,9 @@ class Incoming:
     """Where in the source it is (``github.com user alice``, ``line 4``): for the plan's lines."""
     in_source: bool = True
     """Whether the source file itself holds the token (gh's may be in the OS keyring instead)."""
+    token_checked: bool = False
+    """Whether the reader has checked the token by its source's own rules, so the plan does not
+    apply the vault's (a TokenStorage row is stored as :mod:`vault.compat` stores it)."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,8 @@ def plan(vault: Vault, source: str, found: Iterable[Incoming | Skipped], *, repl
             skipped.append(item)
             continue
         try:
-            check_token(item.token.reveal())  # its reasons never quote the token
+            if not item.token_checked:
+                check_token(item.token.reveal())  # its reasons never quote the token
             check_name(item.provider, "provider")
             check_name(item.name)
         except InvalidInput as exc:

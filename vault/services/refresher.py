@@ -104,7 +104,7 @@ class BackgroundRefresher:
         window, or by their own lifetime (:meth:`Credential.renew_at`) when there is none."""
         now = self.vault.clock.now()
         if self.window is not None:
-            return [c for c in self.vault.credentials() if c.due(now, self.window) and c.refresh_token is not None]
+            return [c for c in self.vault.credentials() if c.due(now, self.window) and c.renewable]
         return [c for c in self.vault.credentials() if (at := c.renew_at()) is not None and at <= now]
 
     def next_due(self) -> float | None:

@@ -54,13 +54,20 @@ def revocation_plan(vault: Vault, credential: Credential) -> RevocationPlan:
     Raises:
         NotFound: an OAuth credential whose provider registration is gone.
     """
-    return _plan(*_provider_of(vault, credential))
+    return _plan(*_provider_of(vault, credential), no_client_id=credential.no_client_id)
 
 
-def _plan(provider: Provider | None, registration: ClientRegistration | None) -> RevocationPlan:
+def _plan(
+    provider: Provider | None, registration: ClientRegistration | None, *, no_client_id: bool = False
+) -> RevocationPlan:
     if provider is None:
         return RevocationPlan(by_api=False, reason="its provider is not known here, so it has no revocation endpoint")
     manual_url = provider.revoke.manual_url or provider.register_url
+    if no_client_id:
+        reason = (
+            f"it was stored without the OAuth client id its tokens were issued to, so {provider.key} cannot be asked"
+        )
+        return RevocationPlan(by_api=False, manual_url=manual_url, reason=reason)
     if registration is None or provider.revoke.style == "none":
         return RevocationPlan(by_api=False, manual_url=manual_url, reason=f"{provider.key} has no revocation endpoint")
     if provider.revoke.needs_secret and registration.client_secret is None:
@@ -88,7 +95,7 @@ def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> 
         if credential.stored_status == "revoked" and credential.access_token is None:
             return RevokeResult(revoked_at_provider=False, erased=True)
         provider, registration = _provider_of(vault, credential)
-        plan = _plan(provider, registration)
+        plan = _plan(provider, registration, no_client_id=credential.no_client_id)
         if not plan.by_api:
             if erase_without_provider:
                 vault.erase_secrets(name, detail=f"erased locally; {plan.reason}")
@@ -108,8 +115,9 @@ def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> 
 
 
 def _provider_of(vault: Vault, credential: Credential) -> tuple[Provider | None, ClientRegistration | None]:
-    """A static token's catalog entry (None if unknown), or an OAuth credential's provider and registration."""
-    if credential.kind == "static":
+    """A static token's catalog entry (None if unknown), or an OAuth credential's provider and
+    registration (none for one stored without its client id)."""
+    if credential.kind == "static" or credential.no_client_id:
         try:
             return builtin(credential.provider), None
         except NotFound:

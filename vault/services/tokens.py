@@ -135,9 +135,12 @@ def usable_token(credential: Credential, now: float) -> str:
     """``credential``'s access token, if it may be handed out at ``now``.
 
     Raises:
-        NeedsSignIn: expired, revoked, needs a new sign-in, or holds no token; the message says what to do.
+        NeedsSignIn: expired, revoked, needs a new sign-in, or holds no token, or none that is
+            one (:attr:`~vault.core.model.Credential.access_token_fault`); the message says what to do.
     """
     name = credential.name
+    if credential.access_token_fault is not None:
+        raise needs_sign_in(credential, f"{name} holds no usable token: {credential.access_token_fault}")
     status = credential.status_at(now)
     if status in ("expired", "revoked", "needs_login", "error") or credential.access_token is None:
         when = f" ({relative(credential.expires_at, now)})" if status == "expired" else ""
@@ -175,7 +178,8 @@ def refresh(
         The stored credential afterwards (refreshed here or by someone else).
 
     Raises:
-        NeedsSignIn: no refresh token, or a dead grant (now marked ``needs_login``).
+        NeedsSignIn: no refresh token, or none the vault can use (stored without its client id;
+            empty: now marked ``needs_login``), or a dead grant (now marked ``needs_login``).
         ProviderError: the provider failed after retries; the credential is unchanged.
         RefreshBusy: another process held the refresh lock too long.
     """
@@ -194,6 +198,21 @@ def refresh(
             vault.record("refresh", "no_refresh_token", credential=name)
             raise needs_sign_in(
                 credential, f"{name} has no refresh token", f"sign in again: {credential.sign_in_command()}"
+            )
+        if credential.no_client_id:
+            vault.record("refresh", "no_client_id", credential=name)
+            situation = (
+                f"{name} was stored without the OAuth client id its tokens were issued to, so it cannot be refreshed"
+            )
+            raise needs_sign_in(
+                credential, situation, "store it again with its client id (TokenStorage.upsert_gdrive_token)"
+            )
+        if not credential.refresh_token.reveal():  # stored so by vault.compat: as dead as a refused one
+            vault.mark(
+                name, "needs_login", last_error="the refresh token is empty", action="refresh", outcome="dead_grant"
+            )
+            raise needs_sign_in(
+                credential, f"{name}'s refresh token is empty", f"sign in again: tokendeck login {credential.provider}"
             )
         from vault.oauth.tokens import token_set  # the network layer, loaded only when a refresh happens
 
