@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     with scratch_dir("agent") as scratch:
         runtime = scratch / "run"
         runtime.mkdir(mode=0o700)
-        os.environ["XDG_RUNTIME_DIR"] = str(runtime)  # never the developer's agent socket
+        os.environ["TOKENDECK_RUNTIME_DIR"] = str(runtime / "tokendeck")  # never the developer's agent socket
         os.environ.pop("TOKENDECK_NO_AGENT", None)
         from vault.agent import wire
 

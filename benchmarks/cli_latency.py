@@ -121,7 +121,7 @@ def gh_env(env: dict[str, str], scratch: Path) -> dict[str, str] | None:
 def agent_vs_plaintext(env: dict[str, str], scratch: Path, runs: int) -> None:
     """The headline: ``tokendeck token`` through the agent vs ``gh auth token`` vs the floor."""
     tokendeck = tokendeck_command()
-    env = {**env, "XDG_RUNTIME_DIR": str(scratch / "run")}
+    env = {**env, "TOKENDECK_RUNTIME_DIR": str(scratch / "run" / "tokendeck")}  # never the developer's agent
     (scratch / "run").mkdir(mode=0o700)
     ghenv = gh_env(env, scratch)
     run_checked([*tokendeck, "agent", "start"], env)

@@ -46,7 +46,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtime: Path) -> Path
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(keys, "KDF_ITER", TEST_KDF_ITER)
     monkeypatch.delenv("TOKENDECK_NO_AGENT", raising=False)
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))  # agent sockets: never the developer's
+    monkeypatch.setenv("TOKENDECK_RUNTIME_DIR", str(runtime / "tokendeck"))  # agent sockets: never the developer's
     return path
 
 

@@ -149,7 +149,7 @@ def test_a_second_real_user_cannot_reach_or_use_the_socket(running: Running) -> 
             return f.read().decode(errors="replace")
 
     directory = os.path.dirname(path)
-    os.chmod(os.path.dirname(directory), 0o711)  # noqa: S103 - on purpose; the test's $XDG_RUNTIME_DIR: let a stranger get this far
+    os.chmod(os.path.dirname(directory), 0o711)  # noqa: S103 - on purpose; the test's own (runtime fixture): let a stranger get this far
     assert as_nobody() == "denied"  # the directory
     os.chmod(directory, 0o711)  # noqa: S103 - opened on purpose, restored below
     try:

@@ -48,12 +48,12 @@ def unlocks_vault(name: str) -> bool:
     return name in VAULT_SECRET_ENVS or (name.startswith("TOKENDECK_") and "PASSPHRASE" in name)
 
 
-RUNTIME_DIR_ENV = "XDG_RUNTIME_DIR"
-"""Where the agent's socket directory goes (else under ``$TMPDIR``)."""
+RUNTIME_DIR_OVERRIDE_ENV = "TOKENDECK_RUNTIME_DIR"
+"""For tests only: the agent's socket directory instead of the per-user one, which no other
+variable moves (:func:`vault.agent.wire.runtime_dir`: an MCP client may start the bridge
+without this variable, and the bridge must still find the agent)."""
 DATA_HOME_ENV = "XDG_DATA_HOME"
 """The platform data directory on Linux, for finding the default home without platformdirs."""
-TMPDIR_ENV = "TMPDIR"
-"""The agent's socket directory when there is no ``$XDG_RUNTIME_DIR``."""
 SESSION_BUS_ENV = "DBUS_SESSION_BUS_ADDRESS"
 """A desktop session: then the agent's expiry warnings go to ``notify-send`` too."""
 GIT_DIR_ENV = "GIT_DIR"
@@ -140,8 +140,8 @@ ENVIRONMENT: tuple[tuple[str, str], ...] = (
     (NO_AGENT_ENV, "set: never use an agent; every command opens the vault"),
     (AGENT_SOCK_ENV, "on a remote machine: the forwarded agent socket tokendeck ssh made"),
     (AUDIT_DAYS_ENV, f"days of audit log to keep (default {AUDIT_KEEP_DAYS})"),
-    (RUNTIME_DIR_ENV, "where the agent's socket goes (else under $TMPDIR)"),
     (GH_CONFIG_DIR_ENV, "import gh: GitHub CLI's configuration directory (holding hosts.yml)"),
     (NETRC_ENV, "import netrc: the netrc file to read (default ~/.netrc)"),
 )
-"""What ``tokendeck --help`` lists: the variables a user may set (the fault-injection one is for tests)."""
+"""What ``tokendeck --help`` lists: the variables a user may set (the fault-injection one and the
+runtime directory's override are for tests)."""

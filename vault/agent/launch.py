@@ -70,7 +70,7 @@ def take_lock(home: str) -> int:
         raise VaultError(f"cannot use {directory} for the agent's socket: {problem}")
     path = wire.socket_path(home)
     if len(os.fsencode(path)) > 100:
-        raise VaultError(f"the socket path {path} is too long for a Unix socket; set XDG_RUNTIME_DIR to a shorter one")
+        raise VaultError(f"the socket path {path} is too long for a Unix socket")
     fd = os.open(wire.pid_path(home), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -32,8 +32,7 @@ from vault.settings import (
     DATA_HOME_ENV,
     HOME_ENV,
     NO_AGENT_ENV,
-    RUNTIME_DIR_ENV,
-    TMPDIR_ENV,
+    RUNTIME_DIR_OVERRIDE_ENV,
 )
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
@@ -64,14 +63,36 @@ def home_dir(environ: dict[str, str] | None = None) -> str:
     return os.path.abspath(os.path.expanduser(home))
 
 
-def runtime_dir(environ: dict[str, str] | None = None) -> str:
-    """The per-user directory for agent sockets: ``$XDG_RUNTIME_DIR/tokendeck``, else
-    ``$TMPDIR/tokendeck-UID`` (``/tmp`` when unset).  Created 0700 by the agent."""
-    env = os.environ if environ is None else environ
-    base = env.get(RUNTIME_DIR_ENV, "")
-    if base and os.path.isabs(base):
-        return os.path.join(base, "tokendeck")
-    return os.path.join(env.get(TMPDIR_ENV) or "/tmp", f"tokendeck-{os.getuid()}")  # noqa: S108 - per-user, checked 0700
+USER_RUNTIME_ROOT = "/run/user"
+"""Where systemd-logind (and elogind) keep each logged-in user's runtime directory,
+``/run/user/UID``: what ``$XDG_RUNTIME_DIR`` names in a login session."""
+SHARED_TMP = "/tmp"  # noqa: S108 - a per-user directory in it, made 0700 and checked before every use
+"""Where the per-user directory goes where there is no ``/run/user/UID`` (macOS, containers)."""
+
+
+def runtime_dir() -> str:
+    """The per-user directory for agent sockets, found from the user id alone.
+
+    ``/run/user/UID/tokendeck`` when ``/run/user/UID`` is a directory of this user's that
+    others cannot enter (logind's runtime directory, the one ``$XDG_RUNTIME_DIR`` names in a
+    desktop or SSH session), else ``/tmp/tokendeck-UID``.  No environment variable moves it:
+    a process started with a stripped environment (an MCP client starting ``tokendeck
+    mcp-bridge`` with only ``HOME``, ``PATH``...) finds the same socket as an agent started
+    in a full desktop session.  Short on every platform (at most ~50 bytes with the socket's
+    name; macOS's ``$TMPDIR`` is not used: it is long, and not passed to MCP servers).
+    Created 0700 by the agent, checked 0700 and this user's by every client.
+
+    ``$TOKENDECK_RUNTIME_DIR`` replaces it, for tests only: a process that does not see the
+    variable (a client drops it) looks in the usual place.
+    """
+    override = os.environ.get(RUNTIME_DIR_OVERRIDE_ENV, "")
+    if override and os.path.isabs(override):
+        return override
+    uid = os.getuid()
+    session = os.path.join(USER_RUNTIME_ROOT, str(uid))
+    if private_dir_problem(session) is None:
+        return os.path.join(session, "tokendeck")
+    return os.path.join(SHARED_TMP, f"tokendeck-{uid}")
 
 
 def agent_id(home: str) -> str:
@@ -83,13 +104,15 @@ def agent_id(home: str) -> str:
     return f"{h:016x}"
 
 
-def socket_path(home: str, environ: dict[str, str] | None = None) -> str:
-    return os.path.join(runtime_dir(environ), agent_id(home) + ".sock")
+def socket_path(home: str) -> str:
+    """Where the agent for ``home`` listens: the same path for every process of this user
+    (:func:`runtime_dir`), whatever its environment."""
+    return os.path.join(runtime_dir(), agent_id(home) + ".sock")
 
 
-def pid_path(home: str, environ: dict[str, str] | None = None) -> str:
+def pid_path(home: str) -> str:
     """The agent's lock file: held (flock) while it runs, and holding its PID."""
-    return os.path.join(runtime_dir(environ), agent_id(home) + ".pid")
+    return os.path.join(runtime_dir(), agent_id(home) + ".pid")
 
 
 def private_dir_problem(path: str) -> str | None:
