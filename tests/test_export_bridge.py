@@ -36,20 +36,24 @@ def entry(target: str, path: Path, server: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("target", MCP_TARGETS)
-def test_every_mcp_target_gets_a_stdio_entry_running_the_bridge(mcp_ready: CliRunner, target: str) -> None:
+def test_every_mcp_target_gets_a_stdio_entry_running_the_bridge(mcp_ready: CliRunner, target: str, home: Path) -> None:
+    """The entry names the vault (``--home``) in its arguments: some clients pass no
+    ``TOKENDECK_HOME`` to a server (Codex passes a handful of variables, Gemini CLI drops every
+    name containing TOKEN), and an argument reaches the bridge in every one."""
     path = Path(f"{target}-config" + Path(DEFAULT_FILES[target]).suffix).absolute()
     r = mcp_ready("export", target, "--name", "tools", "--bridge", "--file", str(path))
     assert r.code == 0, r.err
     written = entry(target, path, "tools")  # --server defaults to the credential's name
     fixed = dict(JSON_MCP[target].fixed) if target in JSON_MCP else {}
-    assert written == {**fixed, "command": tokendeck_command(), "args": ["mcp-bridge", "tools"]}
+    args = ["mcp-bridge", "--home", str(home), "tools"]
+    assert written == {**fixed, "command": tokendeck_command(), "args": args}
     assert written["command"].startswith("/")  # desktop apps do not inherit a shell's PATH
     assert MCP_TOKEN not in path.read_text() and "wrote a reference to tools" in r.err
     again = mcp_ready("export", target, "--name", "tools", "--bridge", "--file", str(path))
     assert again.code == 0 and entry(target, path, "tools") == written  # idempotent
 
 
-def test_the_rest_of_the_file_is_kept_and_a_stdio_entry_is_replaced(mcp_ready: CliRunner) -> None:
+def test_the_rest_of_the_file_is_kept_and_a_stdio_entry_is_replaced(mcp_ready: CliRunner, home: Path) -> None:
     path = Path("claude_desktop_config.json").absolute()
     before = {
         "mcpServers": {
@@ -63,7 +67,7 @@ def test_the_rest_of_the_file_is_kept_and_a_stdio_entry_is_replaced(mcp_ready: C
     after = json.loads(path.read_text())
     assert after["mcpServers"]["tools"] == {
         "command": tokendeck_command(),
-        "args": ["mcp-bridge", "tools"],
+        "args": ["mcp-bridge", "--home", str(home), "tools"],
         "env": {"LOG": "1"},
     }
     assert after["mcpServers"]["other"] == before["mcpServers"]["other"] and after["globalShortcut"] == "Ctrl+Space"

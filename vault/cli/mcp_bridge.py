@@ -15,6 +15,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "(from the agent when it runs; a 401 gets one refresh and retry). The token is written nowhere; "
         "messages about the bridge go to stderr.",
     )
+    p.add_argument(
+        "--home",
+        help="the vault's home (default: $TOKENDECK_HOME, else the platform's data directory); export --bridge "
+        "writes it, so a client that passes few environment variables (Codex, Gemini CLI) still finds the vault",
+    )
     p.add_argument("name", help="the credential of an MCP server (see tokendeck login --mcp)")
     p.set_defaults(handler=cmd_mcp_bridge)
 
@@ -22,4 +27,4 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def cmd_mcp_bridge(args: argparse.Namespace) -> int:
     from vault.integrations.mcp_bridge import run
 
-    return run(args.name)
+    return run(args.name, home=args.home)

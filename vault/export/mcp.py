@@ -247,8 +247,11 @@ def _merge_bridge(
     where: str,
     new_table: Callable[[], MutableMapping[str, Any]],
 ) -> None:
-    """The entry runs ``tokendeck mcp-bridge NAME`` (by absolute path): a stdio server, so it
-    works in every client, and the token stays in the vault."""
+    """The entry runs ``tokendeck mcp-bridge --home HOME NAME`` (by absolute path): a stdio
+    server, so it works in every client, and the token stays in the vault.  Everything the
+    bridge needs is in the entry's arguments, nothing in the environment the client passes
+    on (Codex passes a few variables, Gemini CLI drops every ``TOKENDECK_*`` one): the vault
+    home here, the agent's socket from the user id (:func:`vault.agent.wire.runtime_dir`)."""
     name = str(spec.server)
     if has_url:
         raise InvalidInput(
@@ -263,7 +266,12 @@ def _merge_bridge(
     for key, value in fmt.fixed:
         if key in server and server[key] != value:
             raise InvalidInput(f"{where}.{name} has {key} = {server[key]!r}, not {value!r}; not supported yet")
-    server["command"], server["args"] = tokendeck_command(), ["mcp-bridge", spec.name]
+    server["command"], server["args"] = tokendeck_command(), bridge_args(spec)
+
+
+def bridge_args(spec: Spec) -> list[str]:
+    """``mcp-bridge [--home HOME] NAME``: the arguments of a bridge entry."""
+    return ["mcp-bridge", *(["--home", spec.home] if spec.home else []), spec.name]
 
 
 def _unwrap(server: MutableMapping[str, Any]) -> tuple[list[str], list[str]]:

@@ -109,6 +109,10 @@ class Spec:
     bridge: bool = False
     """A stdio entry that runs ``tokendeck mcp-bridge NAME`` (an MCP credential's remote server,
     for any client, with nothing secret in the file)."""
+    home: str | None = None
+    """The vault home a bridge entry names (``mcp-bridge --home HOME NAME``): the entry says
+    which vault it reads instead of leaving it to ``$TOKENDECK_HOME``, which some clients do
+    not pass on.  Set by :func:`vault.services.exports.plan_export` from the open vault."""
 
     @property
     def header_name(self) -> str:

@@ -14,12 +14,15 @@ export.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from vault.core.model import MCP_URL_EXTRA, Credential
+from vault.core.paths import VaultPaths
 from vault.core.repository import Repository
 from vault.errors import InvalidInput
 from vault.export import Plan, Spec, plan
@@ -36,6 +39,9 @@ __all__ = [
 
 class ExportingVault(Protocol):
     """What an export needs of the vault (:class:`vault.services.tokens.Vault` is one)."""
+
+    @property
+    def paths(self) -> VaultPaths: ...
 
     def token(self, name: str) -> str: ...
 
@@ -82,17 +88,20 @@ def plan_export(vault: ExportingVault, spec: Spec, path: Path, *, force: bool = 
     """The change exporting ``spec`` makes to ``path``, not yet written (its diff masks every secret).
 
     The credential must give a token now (refreshed if due), in either mode.  A plaintext
-    export into a file git tracks, or does not ignore, is refused unless ``force``.
+    export into a file git tracks, or does not ignore, is refused unless ``force``.  A bridge
+    entry names this vault's home (:attr:`Spec.home`).
 
     Raises:
         NotFound, NeedsSignIn: no such credential, or no usable token.
         InvalidInput, TargetUnwritable: the file cannot take it (see :mod:`vault.export`).
     """
     token = vault.token(spec.name)
-    if spec.bridge and not vault.get(spec.name).extras.get(MCP_URL_EXTRA):
-        raise InvalidInput(
-            f"{spec.name} is not an MCP server's credential: --bridge needs one (tokendeck login --mcp URL)"
-        )
+    if spec.bridge:
+        if not vault.get(spec.name).extras.get(MCP_URL_EXTRA):
+            raise InvalidInput(
+                f"{spec.name} is not an MCP server's credential: --bridge needs one (tokendeck login --mcp URL)"
+            )
+        spec = dataclasses.replace(spec, home=os.path.abspath(vault.paths.home))
     change = plan(spec, path, token if spec.plaintext else None)
     if spec.plaintext and not force:
         refusal = git_refusal(path)
