@@ -104,6 +104,23 @@ def test_the_sdk_client_drives_the_bridge_and_no_token_is_written(
             assert token.encode() not in path.read_bytes(), path
 
 
+def test_without_an_agent_the_bridge_unlocks_the_vault_once_for_its_session(
+    signed_in: tuple[str, Seen, dict[str, str]], tmp_path: Path
+) -> None:
+    """Each unlock runs ``TOKENDECK_PASSPHRASE_COMMAND`` once: a session of five calls (and
+    its start, which reads the server's URL) runs it once, not once per request."""
+    _url, seen, env = signed_in
+    runs = tmp_path / "unlocks.log"
+    script = tmp_path / "passphrase_command.py"
+    script.write_text(f"import sys\nopen({str(runs)!r}, 'a').write('run\\n')\nsys.stdout.write({PASS!r})\n")
+    env = {k: v for k, v in env.items() if k != "TOKENDECK_PASSPHRASE"}
+    env["TOKENDECK_PASSPHRASE_COMMAND"] = f"{sys.executable} {script}"
+    results = anyio.run(session_calls, env, tmp_path / "bridge.err", 5)
+    assert results[1:] == [f"{{'result': {i + 40}}}" for i in range(5)]
+    assert len(seen.accepted) >= 6  # initialize, the list, five calls: each with a token
+    assert runs.read_text() == "run\n"
+
+
 def test_a_server_that_refuses_even_a_fresh_token_gets_one_refresh_and_the_client_an_error(
     signed_in: tuple[str, Seen, dict[str, str]], auth_server: AuthServer, tmp_path: Path
 ) -> None:

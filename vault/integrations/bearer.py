@@ -6,7 +6,43 @@ from __future__ import annotations
 import os
 
 from vault.agent.wire import result
-from vault.services.opening import open_vault
+from vault.services.opening import SessionVault
+
+
+class BearerTokens:
+    """Tokens for ``home``'s credentials, each valid now: from the running agent when one
+    answers, else from the vault, unlocked on the first call and kept for the next ones
+    (:class:`~vault.services.opening.SessionVault`: a long-lived process such as the MCP
+    bridge pays the KDF once, not once per token; never a prompt).
+
+    Args:
+        home: the vault home (default as the CLI).
+    """
+
+    def __init__(self, home: str | os.PathLike[str] | None = None) -> None:
+        self.home = home
+        self.vault = SessionVault(home)
+
+    def __repr__(self) -> str:
+        return f"BearerTokens({self.home!r})"
+
+    def token(self, name: str, *, force: bool = False) -> str:
+        """A token for ``name`` valid now (refreshed first when it is due), or with ``force`` one
+        refreshed now (after a server said 401).  A refresh is rotation-safe either way: the
+        agent's, or this process's under the credential's lock.
+
+        Raises:
+            VaultLocked, NotFound, NeedsSignIn, ProviderError: as the CLI's ``token`` and ``refresh``.
+        """
+        answer = result("refresh" if force else "token", name, home=self.home)
+        if answer is not None:
+            return answer[0]
+        with self.vault.opened() as v:
+            if force:
+                from vault.services.tokens import refresh
+
+                refresh(v, name, force=True)
+            return v.token(name)
 
 
 def bearer_token(name: str, *, force: bool = False, home: str | os.PathLike[str] | None = None) -> str:
@@ -17,12 +53,4 @@ def bearer_token(name: str, *, force: bool = False, home: str | os.PathLike[str]
     Raises:
         VaultLocked, NotFound, NeedsSignIn, ProviderError: as the CLI's ``token`` and ``refresh``.
     """
-    answer = result("refresh" if force else "token", name, home=home)
-    if answer is not None:
-        return answer[0]
-    with open_vault(home) as v:
-        if force:
-            from vault.services.tokens import refresh
-
-            refresh(v, name, force=True)
-        return v.token(name)
+    return BearerTokens(home).token(name, force=force)

@@ -6,8 +6,9 @@ towards the local client, :func:`mcp.client.streamable_http.streamable_http_clie
 responses, ``Mcp-Session-Id``, resumption) towards the remote.  Between them the bridge
 only passes messages on; it adds no protocol of its own.  Every HTTP request carries a
 fresh bearer token (:func:`vault.integrations.api.bearer_token`: from the agent when it
-runs), and a 401 gets one forced refresh and one retry, so a session lives across token
-expiry.  The token is never written anywhere; the log (stderr) never holds it.
+runs, else from the vault, unlocked once for the session: :class:`~vault.integrations.bearer.
+BearerTokens`), and a 401 gets one forced refresh and one retry, so a session lives across
+token expiry.  The token is never written anywhere; the log (stderr) never holds it.
 
 A line on stdin that is not JSON-RPC is answered with a JSON-RPC parse error (-32700); a
 closed stdin ends the bridge.
@@ -21,13 +22,16 @@ import sys
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from vault.integrations.bearer import BearerTokens
+
 log = logging.getLogger("tokendeck.mcp_bridge")
 
 PARSE_ERROR = -32700
 
 
-def server_url(name: str, home: str | os.PathLike[str] | None = None) -> str:
-    """The MCP server ``name`` was signed in to (``tokendeck login --mcp``).
+def server_url(name: str, tokens: BearerTokens) -> str:
+    """The MCP server ``name`` was signed in to (``tokendeck login --mcp``); without an agent,
+    this unlocks ``tokens``' vault for the session.
 
     Raises:
         NotFound: no such credential; InvalidInput: it is not an MCP server's.
@@ -38,13 +42,11 @@ def server_url(name: str, home: str | os.PathLike[str] | None = None) -> str:
     from vault.core.model import MCP_URL_EXTRA
     from vault.errors import InvalidInput
 
-    answer = result("show", name, "json", "iso", home=home)
+    answer = result("show", name, "json", "iso", home=tokens.home)
     if answer is not None:
         extras = json.loads(answer[0]).get("extras", {})
     else:
-        from vault.services.opening import open_vault
-
-        with open_vault(home) as v:
+        with tokens.vault.opened() as v:
             extras = dict(v.get(name).extras)
     url = extras.get(MCP_URL_EXTRA)
     if not isinstance(url, str) or not url:
@@ -52,12 +54,11 @@ def server_url(name: str, home: str | os.PathLike[str] | None = None) -> str:
     return url
 
 
-def _auth(name: str, home: str | os.PathLike[str] | None) -> Any:
+def _auth(name: str, tokens: BearerTokens) -> Any:
     import anyio
     import httpx2
 
     from vault.errors import VaultError
-    from vault.integrations.bearer import bearer_token
 
     class FreshBearer(httpx2.Auth):
         """A fresh token on every request; one forced refresh and retry on a 401."""
@@ -67,7 +68,7 @@ def _auth(name: str, home: str | os.PathLike[str] | None) -> Any:
 
         async def _token(self, force: bool) -> str | None:
             try:
-                return await anyio.to_thread.run_sync(lambda: bearer_token(name, force=force, home=home))
+                return await anyio.to_thread.run_sync(lambda: tokens.token(name, force=force))
             except VaultError as exc:  # said once per request; the server's 401 reaches the client
                 log.error("%s", exc.message)
                 return None
@@ -87,7 +88,7 @@ def _auth(name: str, home: str | os.PathLike[str] | None) -> Any:
     return FreshBearer()
 
 
-async def bridge(name: str, url: str, *, home: str | os.PathLike[str] | None = None) -> None:
+async def bridge(name: str, url: str, tokens: BearerTokens) -> None:
     """Forward stdin's MCP messages to ``url`` and its answers to stdout until stdin closes."""
     import anyio
     import httpx2
@@ -98,7 +99,7 @@ async def bridge(name: str, url: str, *, home: str | os.PathLike[str] | None = N
 
     timeout = httpx2.Timeout(30.0, read=300.0)
     async with (
-        httpx2.AsyncClient(auth=_auth(name, home), timeout=timeout, follow_redirects=False) as http,
+        httpx2.AsyncClient(auth=_auth(name, tokens), timeout=timeout, follow_redirects=False) as http,
         stdio_server() as (local_read, local_write),
         local_write,  # closed on the way out, so the SDK's stdout writer finishes
         streamable_http_client(url, http_client=http) as (remote_read, remote_write),
@@ -127,11 +128,13 @@ async def bridge(name: str, url: str, *, home: str | os.PathLike[str] | None = N
 
 def run(name: str, *, home: str | os.PathLike[str] | None = None) -> int:
     """Run the bridge for credential ``name``; its exit code."""
-    import functools
-
     import anyio
 
+    from vault.core.process import keep_secrets_out_of_dumps
+
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="tokendeck mcp-bridge: %(message)s")
-    url = server_url(name, home)
-    anyio.run(functools.partial(bridge, name, url, home=home))
+    keep_secrets_out_of_dumps()  # it may hold the vault's key for the session
+    tokens = BearerTokens(home)
+    url = server_url(name, tokens)
+    anyio.run(bridge, name, url, tokens)
     return 0

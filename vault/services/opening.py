@@ -9,9 +9,10 @@ file exactly as it was.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 from vault.core import keys
 from vault.core.clock import Clock
@@ -32,7 +33,7 @@ from vault.core.keys import (
 from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir, keep_private, resolve_home
 from vault.core.store import Store
 from vault.core.unlocking import Unlocked, choose_key
-from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault, VaultError
+from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault, VaultCorrupt, VaultError
 from vault.services.tokens import Vault
 from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
@@ -151,6 +152,59 @@ def open_unlocked(paths: VaultPaths, unlocked: Unlocked, clock: Clock | None = N
             if unlocked.retired is not None and unlocked.retired.mode == "keyring":
                 keyring_delete(unlocked.retired)
     return Vault(store, paths, unlocked.meta, clock)
+
+
+class SessionVault:
+    """A vault unlocked once and opened for each use: for a process that lives long and needs
+    a token now and then (``tokendeck mcp-bridge`` without an agent).
+
+    Unlocking (the KDF at SQLCipher's cost, a keyring's D-Bus round trip, a passphrase
+    command) happens on the first use only; every use opens the file with the key proven then
+    (about a millisecond) and closes it, so between uses the process holds the vault open
+    nowhere: a restore or a passphrase change by another process is not blocked.  A key
+    that no longer opens the file (the vault was re-keyed or restored meanwhile) is found
+    again by unlocking anew, once per use.  Never a prompt.  Rotation-safety is the vault's
+    own: every refresh takes the credential's lock, across threads and processes.
+    """
+
+    def __init__(self, home: str | os.PathLike[str] | None = None, *, env: Mapping[str, str] | None = None) -> None:
+        self.home = home
+        self._env = env
+        self._lock = threading.Lock()
+        self._unlocked: tuple[VaultPaths, Unlocked] | None = None
+
+    def __repr__(self) -> str:
+        return f"SessionVault({self.home!r}, unlocked={self._unlocked is not None})"
+
+    @contextlib.contextmanager
+    def opened(self) -> Iterator[Vault]:
+        """The vault, open for the ``with`` block.
+
+        Raises:
+            VaultError: as :func:`open_vault` (without a prompt).
+        """
+        vault = self._open()
+        try:
+            yield vault
+        finally:
+            vault.close()
+
+    def _open(self) -> Vault:
+        kept = self._unlocked
+        if kept is not None and kept[0].db.exists():  # gone: unlock says so (opening would make a file)
+            try:
+                return open_unlocked(*kept)
+            except VaultCorrupt:
+                pass  # the key no longer opens it (re-keyed, restored): unlock again, which tells damage apart
+        with self._lock:
+            if self._unlocked is not None and self._unlocked is not kept:  # another use unlocked meanwhile
+                return open_unlocked(*self._unlocked)
+            self._unlocked = None
+            paths, unlocked = unlock(self.home, prompt=None, env=self._env)
+            vault = open_unlocked(paths, unlocked)
+            # What that open had to record (a finished key change) is recorded: not again.
+            self._unlocked = paths, dataclasses.replace(unlocked, changed=False, retired=None)
+            return vault
 
 
 def init_vault(
