@@ -25,9 +25,16 @@ PASSPHRASE_VARS = (
     "TOKENDECK_NEW_PASSPHRASE",
 )
 
-pytest_plugins = ["tests.support.export", "tests.support.live", "tests.support.oidc_provider", "tests.support.oidc_mcp"]
+pytest_plugins = [
+    "tests.support.export",
+    "tests.support.live",
+    "tests.support.oidc_provider",
+    "tests.support.oidc_mcp",
+    "tests.support.bridge",
+]
 """Fixtures shared by several test modules (``ready`` for the export tests, ``live_env``,
-``oidc_provider`` and ``oidc_mcp_server`` for the interoperability tier)."""
+``oidc_provider`` and ``oidc_mcp_server`` for the interoperability tier, ``signed_in`` for
+the MCP bridge tests)."""
 
 TEST_KDF_ITER = 2
 """The one place the KDF cost is lowered: for vaults tests create in-process (``vault.json``
