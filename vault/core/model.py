@@ -57,6 +57,17 @@ NO_CLIENT_ID_EXTRA = "no_client_id"
 """The extra (``True``) of an OAuth credential stored without the client id its tokens were
 issued to: only :mod:`vault.compat` stores one, because the store it replaces did.  The vault
 can hand out its access token until it expires, and can neither refresh nor revoke it."""
+
+
+def mcp_sign_in_command(server: str, name: str) -> str:
+    """The command that signs the credential ``name`` in to the MCP server at ``server`` again
+    (:meth:`Credential.sign_in_command` for an MCP server's credential; the bridge, which knows
+    the two but holds no record, names it too)."""
+    import shlex
+
+    return f"tokendeck login --mcp {shlex.quote(server)} --name {shlex.quote(name)}"
+
+
 COUNTDOWN_STOPPED: frozenset[Status] = frozenset({"revoked", "needs_login"})
 """Statuses whose expiry no longer counts down: no token will come from this grant again."""
 
@@ -308,7 +319,7 @@ class Credential:
 
         server = self.extras.get(MCP_URL_EXTRA)
         if isinstance(server, str) and server:
-            return f"tokendeck login --mcp {shlex.quote(server)} --name {shlex.quote(self.name)}"
+            return mcp_sign_in_command(server, self.name)
         return f"tokendeck login {shlex.quote(self.provider)} --name {shlex.quote(self.name)}"
 
     def public(self, now: float) -> dict[str, Any]:
