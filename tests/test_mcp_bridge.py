@@ -57,23 +57,31 @@ def test_without_an_agent_the_bridge_unlocks_the_vault_once_for_its_session(
 def test_a_server_that_refuses_even_a_fresh_token_gets_one_refresh_and_the_client_an_error(
     signed_in: tuple[str, Seen, dict[str, str]], auth_server: AuthServer, tmp_path: Path
 ) -> None:
-    _url, seen, env = signed_in
+    url, seen, env = signed_in
     seen.refuse_all = True
     refreshes = auth_server.token_request_count("refresh_token")
     refused = refused_call(env, tmp_path / "bridge.err")
-    assert "error response" in refused.error.message
+    assert refused.error.code == -32000 and refused.error.data == {"reason": "token_refused"}
+    assert refused.error.message == (
+        f"tokendeck mcp-bridge: the MCP server at {url} refused tools's token even after a refresh "
+        f"(401, error invalid_token): sign in again with: tokendeck login --mcp {url} --name tools"
+    )
     assert auth_server.token_request_count("refresh_token") == refreshes + 1  # once, not in a loop
-    assert "refreshing it once" in (tmp_path / "bridge.err").read_text()
+    said = (tmp_path / "bridge.err").read_text()
+    assert "refreshing it once" in said and f"{refused.error.message}\n" in said  # the same line on stderr
 
 
 def test_after_revoke_calls_fail_with_a_clear_error(
     signed_in: tuple[str, Seen, dict[str, str]], cli: CliRunner, tmp_path: Path
 ) -> None:
-    _url, _seen, env = signed_in
+    url, _seen, env = signed_in
     assert cli("revoke", "tools", "--yes").code == 0
-    refused_call(env, tmp_path / "bridge.err")
+    refused = refused_call(env, tmp_path / "bridge.err")
+    assert refused.error.data == {"reason": "needs_sign_in"}
+    line = f"tokendeck mcp-bridge: tools is revoked; run tokendeck login --mcp {url} --name tools"
+    assert refused.error.message == line  # the command that repairs this credential, in the client
     said = (tmp_path / "bridge.err").read_text()
-    assert "tokendeck mcp-bridge: tools is revoked" in said and "Traceback" not in said
+    assert f"{line}\n" in said and "Traceback" not in said
 
 
 def test_a_dropped_sse_stream_fails_that_call_with_an_error_and_the_session_carries_on(
@@ -126,14 +134,32 @@ def test_garbage_on_stdin_is_a_parse_error_and_a_closed_stdin_ends_the_bridge(
     }
 
 
-@pytest.mark.parametrize(("name", "code", "said"), [("nope", 5, "no credential named"), ("gh", 2, "not an MCP")])
-def test_a_name_that_is_no_mcp_credential_is_one_line(
-    signed_in: tuple[str, Seen, dict[str, str]], cli: CliRunner, name: str, code: int, said: str
+@pytest.mark.parametrize(
+    ("name", "code", "reason", "said"),
+    [("nope", 5, "not_found", "no credential named"), ("gh", 2, "not_mcp", "not an MCP")],
+)
+def test_a_name_that_is_no_mcp_credential_is_one_line_and_the_answer_to_initialize(
+    signed_in: tuple[str, Seen, dict[str, str]], cli: CliRunner, name: str, code: int, reason: str, said: str
 ) -> None:
+    """The bridge cannot start: it says so on stderr, answers every request (``initialize``
+    first) with the reason until stdin closes, then exits with the error's code."""
     _url, _seen, env = signed_in
     assert cli("add", "gh", "--provider", "github-pat", stdin="ghp_x\n").code == 0
-    done = subprocess.run([TOKENDECK, "mcp-bridge", name], env=env, capture_output=True, text=True, timeout=30)
+    requests = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}},
+        {"jsonrpc": "2.0", "method": "notifications/initialized"},
+        {"jsonrpc": "2.0", "id": "two", "method": "tools/list"},
+    ]
+    stdin = "".join(json.dumps(r) + "\n" for r in requests)
+    done = subprocess.run(
+        [TOKENDECK, "mcp-bridge", name], input=stdin, env=env, capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == code and said in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [a["id"] for a in answers] == [1, "two"]  # the notification gets none
+    line = done.stderr.strip()
+    for answer in answers:
+        assert answer["error"] == {"code": -32000, "message": line, "data": {"reason": reason}}
 
 
 def test_a_two_minute_session_across_20_second_tokens_through_the_agent(

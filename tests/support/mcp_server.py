@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +33,8 @@ class Seen:
     """How many of the next SSE answers to POSTs to end after their headers, before any event."""
     dropped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: Callable[[], None] = lambda: None
+    """Stops the server for good: its port refuses connections from then on."""
 
 
 class _UserinfoVerifier:
@@ -119,9 +121,14 @@ def running_mcp_server(issuer: str) -> Iterator[tuple[str, Seen]]:
     deadline = time.monotonic() + 15
     while not runner.started and time.monotonic() < deadline:
         time.sleep(0.02)
-    try:
-        yield url, seen
-    finally:
+
+    def stop() -> None:
         runner.should_exit = True
         thread.join(10)
         sock.close()
+
+    seen.stop = stop
+    try:
+        yield url, seen
+    finally:
+        stop()

@@ -1,116 +1,291 @@
-"""``tokendeck mcp-bridge NAME``: a stdio MCP server that forwards every JSON-RPC message,
-both ways, to the credential's remote streamable-HTTP MCP server.
+"""``tokendeck mcp-bridge [--home HOME] NAME``: a stdio MCP server that forwards every JSON-RPC
+message, both ways, to the credential's remote streamable-HTTP MCP server.
 
 Both ends are the official ``mcp`` SDK's transports: :func:`mcp.server.stdio.stdio_server`
 towards the local client, :func:`mcp.client.streamable_http.streamable_http_client` (SSE
 responses, ``Mcp-Session-Id``, resumption) towards the remote.  Between them the bridge
-only passes messages on; it adds no protocol of its own.  Every HTTP request carries a
-fresh bearer token (:func:`vault.integrations.api.bearer_token`: from the agent when it
-runs, else from the vault, unlocked once for the session: :class:`~vault.integrations.bearer.
-BearerTokens`), and a 401 gets one forced refresh and one retry, so a session lives across
-token expiry.  The token is never written anywhere; the log (stderr) never holds it.
+only passes messages on; it adds no protocol of its own.  What it adds is under the SDK's
+HTTP client, in :class:`TokenTransport`: every HTTP request carries a fresh bearer token
+(:class:`Served`: from the agent when one answers, else from the vault, unlocked once for
+the session), a 401 gets one forced refresh and one retry, so a session lives across token
+expiry, and whatever fails becomes a JSON-RPC error for the request it failed.
 
+Failures reach the MCP client, not only stderr: each is one line (:class:`Failure`), said
+on stderr and sent as the JSON-RPC error answering the request (code :data:`BRIDGE_ERROR`,
+``data.reason`` a word a program can branch on): the vault locked with no agent, a
+credential that needs signing in again (with the command that repairs it), a server that
+cannot be reached, a server that refuses the token even after a refresh.  When the bridge
+cannot start at all (no such credential, not an MCP server's, the vault locked), it still
+answers the client's ``initialize`` (and every other request) with the reason until stdin
+closes, then exits with the error's exit code.
+
+The token is never written anywhere; neither stderr nor an error message ever holds it.
 A line on stdin that is not JSON-RPC is answered with a JSON-RPC parse error (-32700); a
 closed stdin ends the bridge.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import os
+import re
 import sys
-from collections.abc import AsyncGenerator
-from typing import Any
 
+import anyio
+import httpx2
+from mcp.server.stdio import stdio_server
+from mcp.shared.message import SessionMessage
+from mcp.types import ErrorData, JSONRPCError, JSONRPCRequest
+
+from vault.errors import ForwardGone, NeedsSignIn, NotFound, ProviderError, VaultError, VaultLocked
 from vault.integrations.bearer import BearerTokens
 
 log = logging.getLogger("tokendeck.mcp_bridge")
 
 PARSE_ERROR = -32700
+BRIDGE_ERROR = -32000
+"""The code of every JSON-RPC error the bridge answers with itself (JSON-RPC 2.0's range for
+a server's own errors); ``data.reason`` says which."""
+ERROR_STATUS = 502
+"""The HTTP status of the answer the bridge makes up for a failed request (the SDK hands the
+JSON-RPC error in its body to the client; the status only has to say "error")."""
+MAX_ERROR_BODY = 64 * 1024
+"""Bytes of an error answer read to see whether it carries a JSON-RPC error of the server's own."""
+TIMEOUT = httpx2.Timeout(30.0, read=300.0)
+"""Connecting, sending, and each wait for more of an answer (a tool may think for minutes)."""
+_CHALLENGE_PARAM = re.compile(r'\b(error|scope)="([^"\\]{0,200})"')
 
 
-def server_url(name: str, tokens: BearerTokens) -> str:
-    """The MCP server ``name`` was signed in to (``tokendeck login --mcp``); without an agent,
-    this unlocks ``tokens``' vault for the session.
+class Failure(Exception):
+    """Why the bridge cannot serve a request, in one line without a secret.
 
-    Raises:
-        NotFound: no such credential; InvalidInput: it is not an MCP server's.
+    Args:
+        reason: a word for programs (``data.reason`` of the JSON-RPC error).
+        message: the line for people.
+        exit_code: the exit code when the bridge cannot start because of it.
     """
-    import json
 
-    from vault.agent.wire import result
-    from vault.core.model import MCP_URL_EXTRA
-    from vault.errors import InvalidInput
+    def __init__(self, reason: str, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.exit_code = exit_code
 
-    answer = result("show", name, "json", "iso", home=tokens.home)
-    if answer is not None:
-        extras = json.loads(answer[0]).get("extras", {})
-    else:
-        with tokens.vault.opened() as v:
-            extras = dict(v.get(name).extras)
-    url = extras.get(MCP_URL_EXTRA)
-    if not isinstance(url, str) or not url:
-        raise InvalidInput(f"{name} is not an MCP server's credential (sign in with: tokendeck login --mcp URL)")
-    return url
+    def error(self) -> ErrorData:
+        """The JSON-RPC error that tells the MCP client."""
+        return ErrorData(
+            code=BRIDGE_ERROR, message=f"tokendeck mcp-bridge: {self.message}", data={"reason": self.reason}
+        )
 
-
-def _auth(name: str, tokens: BearerTokens) -> Any:
-    import anyio
-    import httpx2
-
-    from vault.errors import VaultError
-
-    class FreshBearer(httpx2.Auth):
-        """A fresh token on every request; one forced refresh and retry on a 401."""
-
-        def __repr__(self) -> str:
-            return f"FreshBearer({name!r})"
-
-        async def _token(self, force: bool) -> str | None:
-            try:
-                return await anyio.to_thread.run_sync(lambda: tokens.token(name, force=force))
-            except VaultError as exc:  # said once per request; the server's 401 reaches the client
-                log.error("%s", exc.message)
-                return None
-
-        async def async_auth_flow(self, request: httpx2.Request) -> AsyncGenerator[httpx2.Request, httpx2.Response]:
-            token = await self._token(force=False)
-            if token is not None:
-                request.headers["Authorization"] = f"Bearer {token}"
-            response = yield request
-            if response.status_code == 401 and token is not None:
-                log.warning("the server refused the token (401): refreshing it once and retrying")
-                token = await self._token(force=True)
-                if token is not None:
-                    request.headers["Authorization"] = f"Bearer {token}"
-                    yield request
-
-    return FreshBearer()
+    def response(self, request: httpx2.Request) -> httpx2.Response:
+        """An HTTP answer carrying :meth:`error`, which the SDK hands on as the request's answer."""
+        body = {"jsonrpc": "2.0", "id": None, "error": self.error().model_dump(mode="json", exclude_none=True)}
+        return httpx2.Response(ERROR_STATUS, json=body, request=request)
 
 
-async def bridge(name: str, url: str, tokens: BearerTokens) -> None:
-    """Forward stdin's MCP messages to ``url`` and its answers to stdout until stdin closes."""
-    import anyio
-    import httpx2
+class Served:
+    """The credential a bridge serves: its server's URL, and a token valid now for every
+    request (:class:`~vault.integrations.bearer.BearerTokens`: the agent's when one answers,
+    else the vault's, unlocked on first use and kept for the session).
+
+    Args:
+        name: the credential.
+        home: the vault home (default as the CLI), as an absolute path from here on: the
+            agent is asked for this vault, and messages name it.
+    """
+
+    def __init__(self, name: str, home: str | os.PathLike[str] | None = None) -> None:
+        from vault.agent.wire import home_dir
+
+        self.name = name
+        self.home = home_dir() if home is None else os.path.abspath(os.path.expanduser(os.fspath(home)))
+        self.tokens = BearerTokens(self.home)
+        self.url = ""
+
+    def __repr__(self) -> str:
+        return f"Served({self.name!r}, {self.home!r})"
+
+    def server_url(self) -> str:
+        """The MCP server the credential was signed in to (``tokendeck login --mcp``), kept in
+        :attr:`url`.  Without an agent this unlocks the vault, once for the session.
+
+        Raises:
+            Failure: no such credential, not an MCP server's, or no way to read the vault.
+        """
+        from vault.agent.wire import result
+        from vault.core.model import MCP_URL_EXTRA
+
+        try:
+            answer = result("show", self.name, "json", "iso", home=self.home)
+            if answer is not None:
+                extras = json.loads(answer[0]).get("extras", {})
+            else:
+                with self.tokens.vault.opened() as v:
+                    extras = dict(v.get(self.name).extras)
+        except VaultError as exc:
+            raise self.failure(exc) from None
+        url = extras.get(MCP_URL_EXTRA)
+        if not isinstance(url, str) or not url:
+            raise Failure(
+                "not_mcp", f"{self.name} is not an MCP server's credential (sign in with: tokendeck login --mcp URL)", 2
+            )
+        self.url = url
+        return url
+
+    def token(self, *, force: bool = False) -> str:
+        """A token valid now, or with ``force`` one refreshed now (blocking: run it in a thread).
+
+        Raises:
+            Failure: no token can be had (the reason says why, and what repairs it).
+        """
+        try:
+            return self.tokens.token(self.name, force=force)
+        except VaultError as exc:
+            raise self.failure(exc) from None
+
+    def failure(self, exc: VaultError) -> Failure:
+        """What ``exc``, raised while reading the vault or getting a token, means to a client."""
+        code = exc.exit_code
+        if isinstance(exc, ForwardGone):
+            return Failure("agent_gone", exc.message, code)
+        if isinstance(exc, VaultLocked):
+            return Failure(
+                "vault_locked",
+                f"no unlocked agent is running, and the bridge cannot unlock the vault at {self.home} itself "
+                f"({exc.message}): start the agent with: tokendeck agent start",
+                code,
+            )
+        if isinstance(exc, NeedsSignIn):  # its message names the command that repairs this credential
+            return Failure("needs_sign_in", exc.message, code)
+        if isinstance(exc, NotFound):
+            return Failure("not_found", exc.message, code)
+        if isinstance(exc, ProviderError):
+            return Failure("refresh_failed", f"refreshing {self.name}'s token failed: {exc.message}", code)
+        return Failure("vault_error", exc.message, code)
+
+    def refused(self, status: int, challenge: str) -> Failure:
+        """The server refused the token (``status``, its ``WWW-Authenticate`` challenge)."""
+        from vault.core.model import mcp_sign_in_command
+
+        said = dict(_CHALLENGE_PARAM.findall(challenge))
+        detail = "".join(f", {key} {said[key]}" for key in ("error", "scope") if said.get(key))
+        if status == 401:
+            return Failure(
+                "token_refused",
+                f"the MCP server at {self.url} refused {self.name}'s token even after a refresh (401{detail}): "
+                f"sign in again with: {mcp_sign_in_command(self.url, self.name)}",
+                4,
+            )
+        return Failure("forbidden", f"the MCP server at {self.url} refused this request with {self.name}'s token "
+                       f"({status}{detail})")  # fmt: skip
+
+
+class TokenTransport(httpx2.AsyncBaseTransport):
+    """Under the SDK's streamable-HTTP client: a fresh token on every request, one forced
+    refresh and one retry on a 401, and every failure turned into an HTTP answer whose body
+    is a JSON-RPC error naming it (:meth:`Failure.response`), which the SDK gives the MCP
+    client as the answer to the request that failed: the session goes on.
+
+    The network is an ordinary client's (its own pool, environment proxies, timeouts);
+    redirects are the SDK's to judge, so none is followed here.
+    """
+
+    def __init__(self, served: Served) -> None:
+        self.served = served
+        self._http = httpx2.AsyncClient(timeout=TIMEOUT, follow_redirects=False)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        try:
+            return await self._send(request)
+        except Failure as failure:
+            failed = failure
+        except Exception as exc:  # noqa: BLE001 - a bug: said, answered, and the session goes on
+            failed = Failure("internal", f"internal error: {type(exc).__name__}: {str(exc)[:200]}")
+        # A message's POST is said; the SDK's own GET stream and DELETE, which no client waits
+        # for, only retry or give up on what a message's failure has said already.
+        log.log(logging.ERROR if request.method == "POST" else logging.DEBUG, "%s", failed.message)
+        return failed.response(request)
+
+    async def _send(self, request: httpx2.Request) -> httpx2.Response:
+        await request.aread()  # the body, to send again after a 401
+        response = await self._forward(request, await self._token(force=False))
+        if response.status_code == 401:
+            await response.aclose()
+            log.warning("the server refused the token (401): refreshing it once and retrying")
+            response = await self._forward(request, await self._token(force=True))
+            if response.status_code == 401:
+                await response.aclose()
+                raise self.served.refused(401, response.headers.get("www-authenticate", ""))
+        if response.status_code >= 400 and response.status_code != 404:  # 404: the SDK's (session gone)
+            return await self._explained(request, response)
+        return response
+
+    async def _token(self, *, force: bool) -> str:
+        return await anyio.to_thread.run_sync(functools.partial(self.served.token, force=force))
+
+    async def _forward(self, request: httpx2.Request, token: str) -> httpx2.Response:
+        request.headers["Authorization"] = f"Bearer {token}"
+        try:
+            return await self._http.send(request, stream=True)
+        except httpx2.TimeoutException:
+            raise Failure("unreachable", f"the MCP server at {self.served.url} did not answer in time") from None
+        except httpx2.TransportError as exc:
+            said = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            raise Failure("unreachable", f"cannot reach the MCP server at {self.served.url}: {said}") from None
+
+    async def _explained(self, request: httpx2.Request, response: httpx2.Response) -> httpx2.Response:
+        """An error answer: the server's own JSON-RPC error as it is, else one that names the status."""
+        try:
+            body = b""
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_ERROR_BODY:
+                    break
+        except httpx2.HTTPError:
+            body = b""
+        finally:
+            await response.aclose()
+        if _is_jsonrpc_error(body):
+            return httpx2.Response(response.status_code, headers={"content-type": "application/json"}, content=body,
+                                   request=request)  # fmt: skip
+        if response.status_code == 403:
+            raise self.served.refused(403, response.headers.get("www-authenticate", ""))
+        phrase = f" {response.reason_phrase}" if response.reason_phrase else ""
+        raise Failure(
+            "server_error", f"the MCP server at {self.served.url} answered HTTP {response.status_code}{phrase}"
+        )
+
+
+def _is_jsonrpc_error(body: bytes) -> bool:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(message, dict) and message.get("jsonrpc") == "2.0" and isinstance(message.get("error"), dict)
+
+
+async def bridge(served: Served) -> None:
+    """Forward stdin's MCP messages to the served credential's server and its answers to
+    stdout until stdin closes."""
     from mcp.client.streamable_http import streamable_http_client
-    from mcp.server.stdio import stdio_server
-    from mcp.shared.message import SessionMessage
-    from mcp.types import ErrorData, JSONRPCError
 
-    timeout = httpx2.Timeout(30.0, read=300.0)
     async with (
-        httpx2.AsyncClient(auth=_auth(name, tokens), timeout=timeout, follow_redirects=False) as http,
+        httpx2.AsyncClient(transport=TokenTransport(served), timeout=TIMEOUT, follow_redirects=False) as http,
         stdio_server() as (local_read, local_write),
         local_write,  # closed on the way out, so the SDK's stdout writer finishes
-        streamable_http_client(url, http_client=http) as (remote_read, remote_write),
+        streamable_http_client(served.url, http_client=http) as (remote_read, remote_write),
         anyio.create_task_group() as group,
     ):
 
         async def upstream() -> None:
             async for message in local_read:
                 if isinstance(message, Exception):
-                    error = ErrorData(code=PARSE_ERROR, message="not a JSON-RPC message")
-                    await local_write.send(SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error)))
+                    await local_write.send(_parse_error())
                     continue
                 await remote_write.send(message)
             group.cancel_scope.cancel()  # stdin closed: the client is gone
@@ -126,15 +301,47 @@ async def bridge(name: str, url: str, tokens: BearerTokens) -> None:
         group.start_soon(downstream)
 
 
-def run(name: str, *, home: str | os.PathLike[str] | None = None) -> int:
-    """Run the bridge for credential ``name``; its exit code."""
-    import anyio
+async def refuse(failure: Failure) -> None:
+    """Answer every request on stdin with ``failure`` until stdin closes: a bridge that could
+    not start still tells the client why (its ``initialize`` gets the reason)."""
+    async with stdio_server() as (local_read, local_write), local_write:
+        async for message in local_read:
+            if isinstance(message, Exception):
+                await local_write.send(_parse_error())
+            elif isinstance(message.message, JSONRPCRequest):
+                error = JSONRPCError(jsonrpc="2.0", id=message.message.id, error=failure.error())
+                await local_write.send(SessionMessage(error))
 
+
+def _parse_error() -> SessionMessage:
+    error = ErrorData(code=PARSE_ERROR, message="not a JSON-RPC message")
+    return SessionMessage(JSONRPCError(jsonrpc="2.0", id=None, error=error))
+
+
+def run(name: str, *, home: str | os.PathLike[str] | None = None) -> int:
+    """Run the bridge for credential ``name``; its exit code (the error's when it could not
+    start, after answering the client with it)."""
     from vault.core.process import keep_secrets_out_of_dumps
 
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="tokendeck mcp-bridge: %(message)s")
+    logging.getLogger("mcp").setLevel(logging.ERROR)  # its warnings repeat ours ("Session termination failed")
     keep_secrets_out_of_dumps()  # it may hold the vault's key for the session
-    tokens = BearerTokens(home)
-    url = server_url(name, tokens)
-    anyio.run(bridge, name, url, tokens)
+    served = Served(name, home)
+    try:
+        served.server_url()
+    except Failure as failure:
+        log.error("%s", failure.message)
+        anyio.run(refuse, failure)
+        return failure.exit_code
+    try:
+        anyio.run(bridge, served)
+    except Exception as exc:  # noqa: BLE001 - never die without a word
+        log.error("stopped by an unexpected error: %s", _first_cause(exc))
+        return 1
     return 0
+
+
+def _first_cause(exc: BaseException) -> str:
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return f"{type(exc).__name__}: {str(exc)[:200]}"
