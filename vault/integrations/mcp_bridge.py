@@ -204,8 +204,8 @@ class TokenTransport(httpx2.AsyncBaseTransport):
             return await self._send(request)
         except Failure as failure:
             failed = failure
-        except Exception as exc:  # noqa: BLE001 - a bug: said, answered, and the session goes on
-            failed = Failure("internal", f"internal error: {type(exc).__name__}: {str(exc)[:200]}")
+        except Exception as exc:  # noqa: BLE001 - a bug: said and answered, and the session goes on
+            failed = Failure("internal", f"internal error: {type(exc).__name__}")  # its text might quote a header
         # A message's POST is said; the SDK's own GET stream and DELETE, which no client waits
         # for, only retry or give up on what a message's failure has said already.
         log.log(logging.ERROR if request.method == "POST" else logging.DEBUG, "%s", failed.message)
@@ -235,7 +235,10 @@ class TokenTransport(httpx2.AsyncBaseTransport):
         except httpx2.TimeoutException:
             raise Failure("unreachable", f"the MCP server at {self.served.url} did not answer in time") from None
         except httpx2.TransportError as exc:
-            said = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+            # A network error's text is the OS's ("Connection refused"); a protocol error's may
+            # quote the request's headers, so only its class is said.
+            text = str(exc).splitlines()[0][:200] if isinstance(exc, httpx2.NetworkError) and str(exc) else ""
+            said = text.replace(token, "***") if text else type(exc).__name__
             raise Failure("unreachable", f"cannot reach the MCP server at {self.served.url}: {said}") from None
 
     async def _explained(self, request: httpx2.Request, response: httpx2.Response) -> httpx2.Response:
