@@ -60,13 +60,15 @@ def test_a_server_that_refuses_even_a_fresh_token_gets_one_refresh_and_the_clien
     url, seen, env = signed_in
     seen.refuse_all = True
     refreshes = auth_server.token_request_count("refresh_token")
+    sign_ins = auth_server.token_request_count("authorization_code")
     refused = refused_call(env, tmp_path / "bridge.err")
-    assert refused.error.code == -32000 and refused.error.data == {"reason": "token_refused"}
+    assert refused.error.code == -32000 and refused.error.data == {"reason": "sign_in_refused"}
     assert refused.error.message == (
-        f"tokendeck mcp-bridge: the MCP server at {url} refused tools's token even after a refresh "
-        f"(401, error invalid_token): sign in again with: tokendeck login --mcp {url} --name tools"
+        f"tokendeck mcp-bridge: the MCP server at {url} refused tools's token even after a refresh and a new "
+        "sign-in (401, error invalid_token); not signing in again"
     )
     assert auth_server.token_request_count("refresh_token") == refreshes + 1  # once, not in a loop
+    assert auth_server.token_request_count("authorization_code") == sign_ins + 1  # one sign-in, the limit
     said = (tmp_path / "bridge.err").read_text()
     assert "refreshing it once" in said and f"{refused.error.message}\n" in said  # the same line on stderr
 

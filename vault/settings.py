@@ -54,6 +54,10 @@ variable moves (:func:`vault.agent.wire.runtime_dir`: an MCP client may start th
 without this variable, and the bridge must still find the agent)."""
 DATA_HOME_ENV = "XDG_DATA_HOME"
 """The platform data directory on Linux, for finding the default home without platformdirs."""
+BROWSER_ENV = "BROWSER"
+"""The browser command(s) to open a sign-in URL with (as Python's :mod:`webbrowser` reads it)."""
+DISPLAY_ENVS = ("DISPLAY", "WAYLAND_DISPLAY")
+"""Set: a graphical session, where the MCP bridge may start the desktop's URL opener."""
 SESSION_BUS_ENV = "DBUS_SESSION_BUS_ADDRESS"
 """A desktop session: then the agent's expiry warnings go to ``notify-send`` too."""
 GIT_DIR_ENV = "GIT_DIR"

@@ -6,6 +6,7 @@ metadata and the 401 challenge itself."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -32,6 +33,25 @@ class Seen:
     drop_streams: int = 0
     """How many of the next SSE answers to POSTs to end after their headers, before any event."""
     dropped: int = 0
+    step_up: str | None = None
+    """Set (to a scope): a ``tools/call`` with a token this server accepted before it was set
+    gets ``403`` ``insufficient_scope`` naming that scope, as a server that needs more for a
+    tool call answers; a token from a sign-in after that (a step-up) is let through."""
+    step_up_always: bool = False
+    """With :attr:`step_up`: every ``tools/call`` gets the 403, whatever the token (a server
+    that keeps refusing)."""
+    stale: set[str] = field(default_factory=set)
+    """The tokens held before :attr:`step_up` was set (:meth:`demand`)."""
+    stepped_up: int = 0
+    """How many ``tools/call`` requests got the 403."""
+
+    def demand(self, scope: str, held: str, *, always: bool = False) -> None:
+        """Ask for ``scope`` from now on (see :attr:`step_up`) of ``held`` (the token a client
+        holds now) and of every token accepted so far."""
+        with self.lock:
+            self.stale = {*self.accepted, held}
+            self.step_up, self.step_up_always = scope, always
+
     lock: threading.Lock = field(default_factory=threading.Lock)
     stop: Callable[[], None] = lambda: None
     """Stops the server for good: its port refuses connections from then on."""
@@ -89,6 +109,56 @@ class _DroppingStreams:
         return any(k.lower() == b"content-type" and v.startswith(b"text/event-stream") for k, v in start["headers"])
 
 
+class _StepUp:
+    """ASGI middleware: while ``seen.step_up`` is set, a ``tools/call`` carrying a stale token
+    (or any, with ``step_up_always``) gets ``403`` with an RFC 6750 ``insufficient_scope``
+    challenge naming the scope and the resource's metadata."""
+
+    def __init__(self, app: Any, seen: Seen, metadata_url: str) -> None:
+        self.app, self.seen, self.metadata_url = app, seen, metadata_url
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") != "POST" or self.seen.step_up is None:
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        try:
+            method = json.loads(body).get("method")
+        except (ValueError, AttributeError):
+            method = None
+        headers = dict(scope["headers"])
+        token = headers.get(b"authorization", b"").decode().removeprefix("Bearer ")
+        with self.seen.lock:
+            refuse = method == "tools/call" and (self.seen.step_up_always or token in self.seen.stale)
+            if refuse:
+                self.seen.stepped_up += 1
+        if refuse:
+            challenge = (
+                f'Bearer error="insufficient_scope", scope="{self.seen.step_up}", '
+                f'resource_metadata="{self.metadata_url}"'
+            )
+            answer = b'{"error":"insufficient_scope"}'
+            await send({"type": "http.response.start", "status": 403, "headers": [
+                (b"content-type", b"application/json"), (b"www-authenticate", challenge.encode()),
+            ]})  # fmt: skip
+            await send({"type": "http.response.body", "body": answer})
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+
 @contextmanager
 def running_mcp_server(issuer: str) -> Iterator[tuple[str, Seen]]:
     """An MCP server at ``http://127.0.0.1:PORT/mcp`` that trusts ``issuer``; yields its URL
@@ -114,7 +184,8 @@ def running_mcp_server(issuer: str) -> Iterator[tuple[str, Seen]]:
         """Say it back."""
         return text
 
-    app = _DroppingStreams(server.streamable_http_app(), seen)
+    metadata_url = url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
+    app = _StepUp(_DroppingStreams(server.streamable_http_app(), seen), seen, metadata_url)
     runner = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=runner.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

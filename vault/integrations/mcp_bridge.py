@@ -30,8 +30,8 @@ import functools
 import json
 import logging
 import os
-import re
 import sys
+from typing import TYPE_CHECKING
 
 import anyio
 import httpx2
@@ -41,6 +41,9 @@ from mcp.types import ErrorData, JSONRPCError, JSONRPCRequest
 
 from vault.errors import ForwardGone, NeedsSignIn, NotFound, ProviderError, VaultError, VaultLocked
 from vault.integrations.bearer import BearerTokens
+
+if TYPE_CHECKING:
+    from vault.integrations.mcp_stepup import StepUp
 
 log = logging.getLogger("tokendeck.mcp_bridge")
 
@@ -55,7 +58,6 @@ MAX_ERROR_BODY = 64 * 1024
 """Bytes of an error answer read to see whether it carries a JSON-RPC error of the server's own."""
 TIMEOUT = httpx2.Timeout(30.0, read=300.0)
 """Connecting, sending, and each wait for more of an answer (a tool may think for minutes)."""
-_CHALLENGE_PARAM = re.compile(r'\b(error|scope)="([^"\\]{0,200})"')
 
 
 class Failure(Exception):
@@ -134,6 +136,13 @@ class Served:
         self.url = url
         return url
 
+    @functools.cached_property
+    def step_up(self) -> StepUp:
+        """Signing in again when the server asks for it mid-session (set up once :meth:`server_url` is known)."""
+        from vault.integrations.mcp_stepup import StepUp
+
+        return StepUp(self.name, self.url, self.tokens.vault)
+
     def token(self, *, force: bool = False) -> str:
         """A token valid now, or with ``force`` one refreshed now (blocking: run it in a thread).
 
@@ -165,12 +174,28 @@ class Served:
             return Failure("refresh_failed", f"refreshing {self.name}'s token failed: {exc.message}", code)
         return Failure("vault_error", exc.message, code)
 
-    def refused(self, status: int, challenge: str) -> Failure:
-        """The server refused the token (``status``, its ``WWW-Authenticate`` challenge)."""
+    def refused(self, status: int, challenge: str, signed_in: bool = False) -> Failure:
+        """The server refused the token (``status``, its ``WWW-Authenticate`` challenge), even
+        after a sign-in for what it asked (``signed_in``: the retry limit, no other sign-in)."""
         from vault.core.model import mcp_sign_in_command
+        from vault.services.mcp_signin import challenge_params
 
-        said = dict(_CHALLENGE_PARAM.findall(challenge))
-        detail = "".join(f", {key} {said[key]}" for key in ("error", "scope") if said.get(key))
+        said = challenge_params(challenge)
+        detail = "".join(f", {key} {said[key][:200]}" for key in ("error", "scope") if said.get(key))
+        if signed_in and status == 401:
+            return Failure(
+                "sign_in_refused",
+                f"the MCP server at {self.url} refused {self.name}'s token even after a refresh and a new sign-in "
+                f"(401{detail}); not signing in again",
+                4,
+            )
+        if signed_in:
+            return Failure(
+                "sign_in_refused",
+                f"the MCP server at {self.url} still asks for more ({status}{detail}) after {self.name} signed in "
+                "again for it; not signing in again (check that your account there may have that scope)",
+                4,
+            )
         if status == 401:
             return Failure(
                 "token_refused",
@@ -212,18 +237,35 @@ class TokenTransport(httpx2.AsyncBaseTransport):
         return failed.response(request)
 
     async def _send(self, request: httpx2.Request) -> httpx2.Response:
-        await request.aread()  # the body, to send again after a 401
+        await request.aread()  # the body, to send again after a 401 or a sign-in
         response = await self._forward(request, await self._token(force=False))
         if response.status_code == 401:
             await response.aclose()
             log.warning("the server refused the token (401): refreshing it once and retrying")
             response = await self._forward(request, await self._token(force=True))
-            if response.status_code == 401:
+        if _asks_for_sign_in(response):  # step-up: a 401 a refresh did not cure, or 403 insufficient_scope
+            status, challenge = response.status_code, response.headers.get("www-authenticate", "")
+            await response.aclose()
+            await self._step_up(status, challenge)
+            response = await self._forward(request, await self._token(force=False))
+            if _asks_for_sign_in(response):  # one sign-in per request: the retry limit
                 await response.aclose()
-                raise self.served.refused(401, response.headers.get("www-authenticate", ""))
+                raise self.served.refused(response.status_code, response.headers.get("www-authenticate", ""), True)
         if response.status_code >= 400 and response.status_code != 404:  # 404: the SDK's (session gone)
             return await self._explained(request, response)
         return response
+
+    async def _step_up(self, status: int, challenge: str) -> None:
+        """Sign in again for what ``challenge`` asks (:class:`~vault.integrations.mcp_stepup.StepUp`),
+        one sign-in at a time: a request that waited for another's finds the new token."""
+        from vault.integrations.mcp_stepup import StepUpRefused
+        from vault.services.mcp_signin import challenge_params
+
+        scope = challenge_params(challenge).get("scope") or None
+        try:
+            await anyio.to_thread.run_sync(functools.partial(self.served.step_up.sign_in, status, scope))
+        except StepUpRefused as refused:
+            raise Failure(refused.reason, refused.message, 4) from None
 
     async def _token(self, *, force: bool) -> str:
         return await anyio.to_thread.run_sync(functools.partial(self.served.token, force=force))
@@ -262,6 +304,16 @@ class TokenTransport(httpx2.AsyncBaseTransport):
         raise Failure(
             "server_error", f"the MCP server at {self.served.url} answered HTTP {response.status_code}{phrase}"
         )
+
+
+def _asks_for_sign_in(response: httpx2.Response) -> bool:
+    """A 401, or a 403 whose challenge says ``insufficient_scope`` (RFC 6750 §3.1)."""
+    from vault.services.mcp_signin import challenge_params
+
+    if response.status_code == 401:
+        return True
+    said = challenge_params(response.headers.get("www-authenticate", ""))
+    return response.status_code == 403 and said.get("error") == "insufficient_scope"
 
 
 def _is_jsonrpc_error(body: bytes) -> bool:

@@ -40,6 +40,7 @@ from vault.oauth.mcp import (
     OFFLINE_ACCESS,
     REDIRECT_URI,
     McpAuthorization,
+    challenge_params,
     client_metadata_document,
     find,
     register_client,
@@ -48,6 +49,10 @@ from vault.oauth.mcp import (
 from vault.services.registration import RegistrationRequest, checked, prepare
 from vault.services.signin import DEFAULT_TIMEOUT, SignInUI, cancelled, login
 from vault.services.tokens import Vault
+
+__all__ = ["challenge_params", "login_mcp", "provider_name"]
+"""``challenge_params`` is the protocol layer's, handed on so the bridge reads a server's
+``WWW-Authenticate`` by the same rule as discovery."""
 
 IDENTITY = {"url": None, "account": f"{ID_TOKEN}email", "account_fallback": f"{ID_TOKEN}preferred_username"}
 """Where an MCP credential's account comes from: the ID token, when the answer has one.  Its
@@ -157,8 +162,11 @@ def _registration(
             f"native (public) client with redirect URI {REDIRECT_URI}, then pass --client-id "
             f"(with --with-secret for a confidential one){documents}"
         )
-    offered = [s for s in scopes if s in found.offered_scopes]  # a resource's scopes are not the server's
-    registered = register_client(found.registration_url, offered, name=provider, transport=transport)
+    # What the client may ever ask for: every scope the server lists, so a later step-up for
+    # more is not refused for the registration's sake; a resource's own scopes are not the
+    # server's to register (a certified server refuses them), and a server that lists none
+    # gives its defaults.
+    registered = register_client(found.registration_url, list(found.offered_scopes), name=provider, transport=transport)
     method = token_auth_method(found, registered.token_endpoint_auth_method, bool(registered.client_secret), provider)
     secret = Secret(registered.client_secret) if registered.client_secret and method != "none" else None
     notice(f"registered tokendeck with {found.issuer} (client id {registered.client_id})")
