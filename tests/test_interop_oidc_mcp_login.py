@@ -68,3 +68,57 @@ def test_refresh_rotates_with_the_resource_and_the_new_token_works(
     assert second.access_token is not None
     assert call_echo(oidc_mcp_server.url, Secret(second.access_token.reveal()), "again") == "again"
     assert provider.log()["revoked_grants"] == 0  # nothing was ever replayed
+
+
+def test_a_two_minute_bridge_session_over_20_second_rotating_tokens_has_no_failed_call(
+    ready: CliRunner, home: Path, oidc_mcp_server: OidcMcpServer, tmp_path: Path
+) -> None:
+    """Real time, as issue 29 asks: a call every 2 s for 2 minutes through ``mcp-bridge``, with
+    the agent running (started with the passphrase; the bridge has none), oidc-provider's
+    access tokens living 20 s and its refresh tokens rotating, a replay revoking the grant."""
+    import os
+    import subprocess
+    import time
+
+    import anyio
+    from mcp.client.session import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    from tests.support.bridge import TOKENDECK
+
+    provider = oidc_mcp_server.provider
+    assert provider.access_token_ttl == 20
+    assert ready("login", "--mcp", oidc_mcp_server.url, "--name", "tools").code == 0
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    env.pop("TOKENDECK_NO_AGENT", None)
+    assert subprocess.run([TOKENDECK, "agent", "start"], env=env, timeout=60).returncode == 0
+    bridge_env = {k: v for k, v in env.items() if k != "TOKENDECK_PASSPHRASE"}  # only the agent has the key
+    failures: list[str] = []
+    try:
+
+        async def session() -> int:
+            params = StdioServerParameters(command=TOKENDECK, args=["mcp-bridge", "tools"], env=bridge_env)
+            done = 0
+            with (tmp_path / "bridge.err").open("w") as err:
+                async with stdio_client(params, errlog=err) as (read, write), ClientSession(read, write) as s:
+                    await s.initialize()
+                    end = time.monotonic() + 120
+                    while time.monotonic() < end:
+                        answer = await s.call_tool("echo", {"text": f"call {done}"})
+                        if answer.is_error or answer.structured_content != {"result": f"call {done}"}:
+                            failures.append(f"call {done}: {answer.content}")
+                        done += 1
+                        await anyio.sleep(2)
+            return done
+
+        calls = anyio.run(session)
+    finally:
+        subprocess.run([TOKENDECK, "agent", "stop"], env=env, timeout=60)
+    assert failures == [] and calls >= 50
+    refreshes = provider.requests("token", grant_type="refresh_token")
+    assert 4 <= len(refreshes) <= 9, len(refreshes)  # about one per 20 s lifetime, ahead of expiry
+    assert [r["status"] for r in refreshes] == [200] * len(refreshes)
+    assert provider.log()["revoked_grants"] == 0  # never a replayed refresh token
+    assert oidc_mcp_server.seen.refused == 0  # no call ever went out with a stale token
+    said = (tmp_path / "bridge.err").read_text()
+    assert "Traceback" not in said and "refused" not in said
