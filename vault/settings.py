@@ -80,7 +80,9 @@ OAUTHLIB_INSECURE_ENV = "OAUTHLIB_INSECURE_TRANSPORT"
 PROVIDER_CONNECT_TIMEOUT = 10.0
 """Seconds to connect to a provider."""
 PROVIDER_TIMEOUT = 20.0
-"""Seconds for each other step of a provider call: sending the request, each read of the answer."""
+"""Seconds for one whole exchange with a provider, from connecting to the last byte of its
+answer (one deadline: a server that drips its answer a byte at a time is cut off here), and
+at most for each step of it."""
 REFRESH_ATTEMPTS = 3
 """Tries for a refresh that fails transiently (network, 5xx, 429): the first call and two retries."""
 MAX_BACKOFF = 30.0
@@ -96,19 +98,21 @@ before it denies it."""
 LONGEST_REFRESH = REFRESH_ATTEMPTS * PROVIDER_TIMEOUT + (REFRESH_ATTEMPTS - 1) * MAX_BACKOFF + VAULT_BUSY_TIMEOUT
 """The longest one refresh holds its credential's lock: every try runs out of time, every wait
 between them is the longest, then the new tokens wait for the vault's write lock (125 s)."""
-REFRESH_LOCK_WAIT = LONGEST_REFRESH + SLACK
-"""How long a party waits for another's refresh of the same credential before "refresh busy" (130 s)."""
+REFRESH_LOCK_WAIT = PROVIDER_TIMEOUT + VAULT_BUSY_TIMEOUT + SLACK
+"""How long a party waits for another's refresh of the same credential before a clear "refresh
+busy" answer: one exchange's deadline and one write, with room (30 s).  A refresh that takes
+longer (it is retrying a provider that fails) is not waited out: the reader is told."""
 LONGEST_REQUEST = REFRESH_LOCK_WAIT + LONGEST_REFRESH
-"""The longest one credential's token can take to be handed out: it waits out another party's
-refresh and, if that one failed, refreshes it itself (255 s)."""
+"""The longest one credential's token can take to be handed out: it waits for another party's
+refresh and then refreshes it itself (155 s)."""
 AGENT_IN_FLIGHT_WAIT = LONGEST_REQUEST + SLACK
 """How long the agent, locking or stopping, waits for requests and refreshes in flight, so a
-rotated refresh token a provider already sent is always stored (260 s)."""
+rotated refresh token a provider already sent is always stored (160 s)."""
 AGENT_STOP_WAIT = AGENT_IN_FLIGHT_WAIT + SLACK
-"""How long ``tokendeck agent stop`` waits for the agent to let go of the vault (265 s)."""
+"""How long ``tokendeck agent stop`` waits for the agent to let go of the vault (165 s)."""
 AGENT_ANSWER_TIMEOUT = LONGEST_REQUEST + SLACK
 """How long a client waits for the agent's answer: longer than a request may take, so a slow
-refresh is not mistaken for a dead agent (260 s)."""
+refresh is not mistaken for a dead agent (160 s)."""
 AUDIT_KEEP_DAYS = 365
 """The audit log keeps a year of events unless ``TOKENDECK_AUDIT_DAYS`` says otherwise."""
 AGENT_LOCK_AFTER = 3600.0

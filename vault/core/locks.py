@@ -54,7 +54,10 @@ def credential_lock(
                 break
             except BlockingIOError:
                 if monotonic() >= deadline:
-                    raise RefreshBusy(f"{name} is being refreshed by another process; try again") from None
+                    raise RefreshBusy(
+                        f"{name} is being refreshed by another process, still waiting for its provider "
+                        f"after {wait:g} s; try again shortly"
+                    ) from None
                 sleep(0.02)
         try:
             yield

@@ -1,7 +1,12 @@
-"""HTTP for the OAuth code: one httpx transport with a response cap and timeouts.
+"""HTTP for the OAuth code: one httpx transport with a response cap and one deadline.
 
-Every response body is read through :class:`CappedTransport`, so a provider (or
-anything pretending to be one) cannot make tokendeck read an unbounded body.
+Every exchange goes through :class:`CappedTransport`, so a provider (or anything
+pretending to be one) cannot make tokendeck read an unbounded body, nor keep it
+waiting past one deadline (:data:`~vault.settings.PROVIDER_TIMEOUT`, from connecting
+to the last byte): httpx's timeouts count each read on its own, so a server that
+drips its answer a byte at a time would otherwise hold a reader for minutes.  The
+deadline reaches every socket operation through the connection pool's network
+backend (:class:`DeadlineBackend`), each read waiting at most what is left of it.
 Tests swap the transport for ``httpx.MockTransport`` or point at a loopback
 server; nothing here knows which.
 """
@@ -11,9 +16,12 @@ from __future__ import annotations
 import functools
 import json
 import ssl
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Iterable, Iterator
 from typing import Any
 
+import httpcore
 import httpx
 
 from vault.errors import ProviderError
@@ -37,46 +45,148 @@ def ssl_context() -> ssl.SSLContext:
 
 
 def connection_pool() -> httpx.HTTPTransport:
-    """httpx's transport as tokendeck uses it: verified TLS, proxies from the environment, no retries."""
-    return httpx.HTTPTransport(retries=0, verify=ssl_context(), trust_env=True)
+    """httpx's transport as tokendeck uses it: verified TLS, proxies from the environment, no
+    retries, and every socket operation bounded by the exchange's deadline."""
+    transport = httpx.HTTPTransport(retries=0, verify=ssl_context(), trust_env=True)
+    pool = getattr(transport, "_pool", None)  # httpcore's pool: its backend opens every connection
+    backend = getattr(pool, "_network_backend", None)
+    if pool is not None and isinstance(backend, httpcore.NetworkBackend):
+        pool._network_backend = DeadlineBackend(backend)
+    return transport
+
+
+_deadline = threading.local()
+"""The deadline (``time.monotonic()``) of the exchange this thread is in, if any: a request's
+reads and writes all happen on the thread that sent it."""
+
+
+class DeadlinePassed(httpcore.ReadTimeout):
+    """The exchange's one deadline passed (a timeout: httpx says ``ReadTimeout``)."""
+
+
+def _left(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
+    """``timeout``, shortened to what is left of this thread's exchange deadline."""
+    at: float | None = getattr(_deadline, "at", None)
+    if at is None:
+        return timeout
+    left = at - time.monotonic()
+    if left <= 0:
+        raise error(f"no complete answer within {PROVIDER_TIMEOUT:g} s")
+    return left if timeout is None else min(timeout, left)
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection whose every read and write waits at most what is left of the deadline."""
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _left(timeout, DeadlinePassed))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout))
+        return DeadlineStream(inner)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's network backend, each connection a :class:`DeadlineStream`."""
+
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self._inner.connect_tcp(host, port, left, local_address, socket_options))
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.NetworkStream:
+        left = _left(timeout, httpcore.ConnectTimeout)
+        return DeadlineStream(self._inner.connect_unix_socket(path, left, socket_options))
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+class _Within:
+    """Holds this thread's exchange deadline while a request is sent and its body read."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def __enter__(self) -> None:
+        self._outer = getattr(_deadline, "at", None)
+        _deadline.at = self.at if self._outer is None else min(self.at, self._outer)
+
+    def __exit__(self, *exc: object) -> None:
+        _deadline.at = self._outer
 
 
 class CappedStream(httpx.SyncByteStream):
-    """A response body that refuses to go past ``cap`` bytes as it is read."""
+    """A response body that refuses to go past ``cap`` bytes, or past the exchange's deadline,
+    as it is read."""
 
-    def __init__(self, inner: httpx.SyncByteStream, cap: int, request: httpx.Request) -> None:
+    def __init__(self, inner: httpx.SyncByteStream, cap: int, request: httpx.Request, deadline: float) -> None:
         self._inner = inner
         self._cap = cap
         self._request = request
+        self._deadline = deadline
 
     def __iter__(self) -> Iterator[bytes]:
         size = 0
-        for chunk in self._inner:
-            size += len(chunk)
-            if size > self._cap:
-                raise ResponseTooLarge(f"response body over {self._cap} bytes", request=self._request)
-            yield chunk
+        with _Within(self._deadline):
+            for chunk in self._inner:
+                size += len(chunk)
+                if size > self._cap:
+                    raise ResponseTooLarge(f"response body over {self._cap} bytes", request=self._request)
+                if time.monotonic() > self._deadline:
+                    raise httpx.ReadTimeout(f"no complete answer within {PROVIDER_TIMEOUT:g} s", request=self._request)
+                yield chunk
 
     def close(self) -> None:
         self._inner.close()
 
 
 class CappedTransport(httpx.BaseTransport):
-    """Wraps a transport so that no response body can be read past ``cap`` bytes: the client
-    reads the body as it always does, through :class:`CappedStream` (no second response object,
-    no copy of the body)."""
+    """Wraps a transport so that no response body can be read past ``cap`` bytes, and no
+    exchange go on past ``deadline`` seconds from its start: the client reads the body as it
+    always does, through :class:`CappedStream` (no second response object, no copy of the body)."""
 
-    def __init__(self, inner: httpx.BaseTransport | None = None, cap: int = MAX_RESPONSE_BYTES) -> None:
+    def __init__(
+        self, inner: httpx.BaseTransport | None = None, cap: int = MAX_RESPONSE_BYTES, deadline: float | None = None
+    ) -> None:
         self._inner = inner or connection_pool()
         self._cap = cap
+        self._seconds = PROVIDER_TIMEOUT if deadline is None else deadline
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self._inner.handle_request(request)
+        deadline = time.monotonic() + self._seconds
+        with _Within(deadline):
+            response = self._inner.handle_request(request)
         if response.is_stream_consumed:  # a body given whole (httpx reads those at once): measure it
             if len(response.content) > self._cap:
                 raise ResponseTooLarge(f"response body over {self._cap} bytes", request=request)
         else:
-            response.stream = CappedStream(response.stream, self._cap, request)  # type: ignore[arg-type]
+            response.stream = CappedStream(response.stream, self._cap, request, deadline)  # type: ignore[arg-type]
         return response
 
     def close(self) -> None:
@@ -142,7 +252,7 @@ def describe_failure(exc: httpx.HTTPError) -> str:
     if isinstance(exc, ResponseTooLarge):
         return "response too large"
     if isinstance(exc, httpx.TimeoutException):
-        return "timed out"
+        return f"no complete answer within {PROVIDER_TIMEOUT:g} s"
     if isinstance(exc, httpx.ConnectError):
         return "could not connect"
     return type(exc).__name__
