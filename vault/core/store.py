@@ -19,6 +19,7 @@ import sqlcipher3
 from vault.core import faults
 from vault.core.keys import DatabaseKey
 from vault.core.migrations import LATEST_VERSION, MIGRATIONS
+from vault.core.sqlerrors import mapped, translate
 from vault.core.walfiles import remove_unused_wal, wal_has_frames
 from vault.errors import VaultBusy, VaultCorrupt, VaultError, VaultTooNew, VaultUnusable, WrongPassphrase
 from vault.settings import VAULT_BUSY_TIMEOUT
@@ -46,29 +47,6 @@ class _Work(Generic[T]):
         self.done = False
         self.result: T | None = None
         self.error: BaseException | None = None
-
-
-def _translate(exc: sqlcipher3.Error) -> VaultError:
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return VaultBusy("the vault is busy: another tokendeck process is writing; try again")
-    if "not a database" in text or "malformed" in text or "corrupt" in text:
-        return VaultCorrupt(
-            "the vault file is damaged (a page does not decrypt); restore a backup with: tokendeck restore FILE"
-        )
-    if "full" in text:
-        return VaultUnusable("no space left on the vault's disk; nothing was changed")
-    if "readonly" in text or "read-only" in text:
-        return VaultUnusable("the vault's files are read-only here; nothing was changed")
-    return VaultError(f"vault database error: {exc}")
-
-
-@contextlib.contextmanager
-def _mapped() -> Iterator[None]:
-    try:
-        yield
-    except sqlcipher3.Error as exc:
-        raise _translate(exc) from None
 
 
 class Store:
@@ -109,7 +87,7 @@ class Store:
         """Write the schema into ``path``, an empty file the caller created 0600."""
         conn = _connect(path, key)
         store = cls(conn, path, key)
-        with _mapped():
+        with mapped():
             conn.execute("PRAGMA journal_mode = WAL").fetchall()
         store._configure()
         store._migrate(0)
@@ -165,7 +143,7 @@ class Store:
         """
         conn = _connect(path, key, mode="ro&immutable=1" if read_only else None)
         try:
-            with _mapped():
+            with mapped():
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchall()
             if read_only is None and wal_has_frames(path):
                 # verify() reads the file's pages: bring them up to date first (after a re-key
@@ -184,7 +162,7 @@ class Store:
             raise
 
     def _configure(self) -> None:
-        with _mapped():
+        with mapped():
             for pragma in (
                 "PRAGMA synchronous = FULL",
                 "PRAGMA secure_delete = ON",
@@ -232,7 +210,7 @@ class Store:
             raise VaultUnusable(f"{self.read_only}; nothing was changed")
         if not bookkeeping:
             self.verify()
-        with self._lock, _mapped():
+        with self._lock, mapped():
             if self._conn.in_transaction:  # this thread's own (it holds the lock): nested
                 self._conn.execute("SAVEPOINT nested")
                 try:
@@ -298,7 +276,7 @@ class Store:
                         work.result = work.run(conn)
                     except Exception as exc:  # noqa: BLE001 - it is raised again in the thread that handed it in
                         conn.execute("ROLLBACK TO part")
-                        work.error = _translate(exc) if isinstance(exc, sqlcipher3.Error) else exc
+                        work.error = translate(exc) if isinstance(exc, sqlcipher3.Error) else exc
                     conn.execute("RELEASE part")
         except BaseException as exc:  # the whole commit failed: every part says so
             for work in batch:
@@ -342,7 +320,7 @@ class Store:
         """SQLite's ``PRAGMA data_version``: it changes when another connection (another process,
         or another ``Store``) commits, and not for this connection's own writes.  Cheap: it reads
         no page, so it can be asked every second."""
-        with self._lock, _mapped():
+        with self._lock, mapped():
             return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
     def write_if_free(self, sql: str, params: Sequence[Any] = ()) -> bool:
@@ -374,7 +352,7 @@ class Store:
                 old, self._key = self._key, None  # reads wait: the second connection knows the old key only
             self._close_reader()
             try:
-                with _mapped():
+                with mapped():
                     self._conn.execute(f"PRAGMA rekey = {key.sql_literal()}")
             except BaseException:
                 self._key = old  # nothing was re-keyed
@@ -387,7 +365,7 @@ class Store:
         empty file the caller created 0600) by SQLite's online backup: one consistent snapshot
         while others go on writing.  The copy is encrypted under ``key``, or this store's own;
         every page of it is checked, and the number of credentials it holds is returned."""
-        with self._lock, _mapped():
+        with self._lock, mapped():
             chosen = key or self._key  # never None here: a re-key holds the lock while it is
             if chosen is None:
                 raise VaultBusy("the vault is being re-keyed; try again")
@@ -417,12 +395,12 @@ class Store:
     def _without_waiting(self) -> Iterator[None]:
         """No busy wait for the statements inside (``busy_timeout = 0``), then the usual one."""
         with self._lock:
-            with _mapped():
+            with mapped():
                 self._conn.execute("PRAGMA busy_timeout = 0")
             try:
                 yield
             finally:
-                with _mapped():
+                with mapped():
                     self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000):d}")
 
     def close(self) -> None:
@@ -432,7 +410,7 @@ class Store:
 
 
 def _rows(conn: sqlcipher3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
-    with _mapped():
+    with mapped():
         return list(conn.execute(sql, params).fetchall())
 
 
@@ -442,7 +420,7 @@ def _check_pages(conn: sqlcipher3.Connection, path: Path) -> None:
     Raises:
         VaultCorrupt: a page is damaged.
     """
-    with _mapped():
+    with mapped():
         damage = conn.execute("PRAGMA cipher_integrity_check").fetchall()
     if damage:
         raise VaultCorrupt(f"{path} is damaged ({damage[0][0]}); restore a backup with: tokendeck restore FILE")
@@ -455,7 +433,7 @@ def _check_version(conn: sqlcipher3.Connection) -> int:
         VaultTooNew: newer than this tokendeck.
         WrongPassphrase: no schema at all (it decrypts, but is no vault).
     """
-    with _mapped():
+    with mapped():
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version == 0:
         raise WrongPassphrase()
@@ -468,7 +446,7 @@ def _check_version(conn: sqlcipher3.Connection) -> int:
 
 
 def _connect(path: Path, key: DatabaseKey, mode: str | None = None) -> sqlcipher3.Connection:
-    with _mapped():
+    with mapped():
         target, uri = (f"{path.resolve().as_uri()}?mode={mode}", True) if mode else (str(path), False)
         conn = sqlcipher3.connect(
             target,
