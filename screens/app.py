@@ -323,7 +323,10 @@ class VaultApp(App[None]):
         agent, self.agent_pid, self._agent_seen = self.agent_pid, None, None
         if agent is not None:
             self.run_worker(partial(lock_agent, str(self.paths.home)), thread=True, group="agent", name="lock agent")
-        self.vault.close()
+        try:
+            self.vault.close()
+        except VaultError as exc:  # refreshed tokens the vault could not store are lost now
+            self.notify(exc.message, title=exc.title, severity="error", markup=False, timeout=30)
         self.vault = None
         if self.clipboard.strip():
             self.clear_clipboard()

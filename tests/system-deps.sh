@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the system packages the tests use, where it can: a real Secret Service daemon, the
-# shells the completion scripts are for, OpenSSH's server for the agent-forwarding test, and npm
+# shells the completion scripts are for, OpenSSH's server for the agent-forwarding test, libfiu's
+# fault injector (fiu-utils) for the failing-disk tests (tests/test_fault_injection.py), and npm
 # (for tests/interop/install.sh, which `make test` runs next: it installs the pinned npm packages
 # of the interoperability tier, Node 22 among them, so Debian's own nodejs only has to run npm).
 #
@@ -21,7 +22,7 @@ have() {
 
 ready() {
     have gnome-keyring-daemon && have dbus-daemon && have zsh && have fish && [ -x /usr/sbin/sshd ] && have ssh \
-        && have npm
+        && have npm && have fiu-run
 }
 
 if ready; then
@@ -32,18 +33,21 @@ if [ "$(id -u)" -eq 0 ] && have apt-get; then
     npm=
     have npm || npm="nodejs npm"
     echo "system-deps: installing gnome-keyring and dbus (the Secret Service test), zsh and fish (completion)," \
-        "openssh-server (agent forwarding)${npm:+, nodejs and npm (the interoperability tier's npm ci)}" >&2
+        "openssh-server (agent forwarding), fiu-utils (fault injection)${npm:+, nodejs and npm (the interoperability" \
+        "tier's npm ci)}" >&2
     apt-get update -qq
     # shellcheck disable=SC2086 # $npm is empty or two package names
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnome-keyring dbus zsh fish \
-        openssh-server openssh-client $npm
+        openssh-server openssh-client fiu-utils $npm
     if ! ready; then
-        echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish, sshd or npm still missing after apt-get install" >&2
+        echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish, sshd, npm or fiu-run still missing after" \
+            "apt-get install" >&2
         exit 1
     fi
     exit 0
 fi
 
-echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish, sshd or npm is missing (install gnome-keyring, dbus," \
-    "zsh, fish, openssh-server, and nodejs and npm, as root); the tests that need them will be skipped" >&2
+echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish, sshd, npm or fiu-run is missing (install" \
+    "gnome-keyring, dbus, zsh, fish, openssh-server, fiu-utils, and nodejs and npm, as root); the tests that need" \
+    "them will be skipped" >&2
 exit 0

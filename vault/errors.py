@@ -24,6 +24,8 @@ codes only, so they are safe to print, log and show in the TUI.
     │   ├── SignInFailed        exit 1   the browser sign-in did not complete
     │   └── RevokeFailed        exit 1   the provider did not confirm a revocation
     ├── RefreshBusy             exit 6   another process kept refreshing this credential too long
+    ├── RefreshDiscarded        exit 1   the credential changed (a new sign-in, a rename) mid-refresh
+    ├── RefreshBackoff          exit 1   its refreshes keep failing; the next try is not due yet
     ├── AgentRunning            exit 1   an agent already serves this vault
     ├── TargetUnwritable        exit 1   an export target is read-only
     ├── CommandNotExecutable    exit 126 ``tokendeck exec``: found, but it cannot be run
@@ -228,6 +230,20 @@ class RevokeFailed(ProviderError):
 class RefreshBusy(VaultError):
     exit_code = 6
     default_title = "Refresh in progress"
+
+
+class RefreshDiscarded(VaultError):
+    """A refresh's answer was not stored because the credential changed while it was in
+    flight (a new sign-in, a rename, a removal): the newer state wins."""
+
+    default_title = "Refresh discarded"
+
+
+class RefreshBackoff(VaultError):
+    """The credential's refreshes failed in a row and its backoff has not run out: no request
+    is sent to the provider before then (``tokendeck refresh NAME`` tries at once)."""
+
+    default_title = "Refresh failing"
 
 
 class AgentRunning(VaultError):

@@ -138,6 +138,11 @@ AHEAD_FRACTION = 1 / 4
 MIN_REFRESH_SPACING = 5.0
 """The background refresher refreshes one credential at most this often (a provider that
 answers ``expires_in`` 0 or 1 must not make it spin)."""
+REFRESH_BACKOFF_CEILING = 900.0
+"""After refreshes that failed in a row, the next waits the spacing doubled for each failure,
+up to this (15 minutes), with a fifth of jitter either way; a success starts over."""
+RETRY_AFTER_CEILING = 86400.0
+"""A provider's ``Retry-After`` is honoured, up to a day (a larger one is taken as a day)."""
 
 ENVIRONMENT: tuple[tuple[str, str], ...] = (
     (HOME_ENV, "the vault home (default: the platform's data directory)"),

@@ -157,6 +157,7 @@ class Settings:
             the same code is forgotten: its device code then gets ``invalid_grant``).
         default_username: who the consent page and device approval sign in as.
         token_response_override: ``/token`` returns exactly this instead of processing.
+        token_response_headers: headers added to that override's answer (``Retry-After``).
         revocation_response_override: ``/revoke`` returns exactly this.
         device_authorization_response_override: ``/device_authorization`` returns exactly this.
         userinfo_response_override: ``/userinfo`` returns exactly this.
@@ -202,6 +203,7 @@ class Settings:
     fixed_user_code: str | None = None
     default_username: str = "alice"
     token_response_override: Override | None = None
+    token_response_headers: dict[str, str] = field(default_factory=dict)
     revocation_response_override: Override | None = None
     device_authorization_response_override: Override | None = None
     userinfo_response_override: Override | None = None
@@ -1263,6 +1265,8 @@ class AuthServer:
                 if override is None and allowed is not None and flask.request.form.get("resource") not in allowed:
                     override = (400, "application/json", b'{"error": "invalid_target"}')
                 response = _override_response(override) if override is not None else server.create_token_response()
+                if override is not None:
+                    response.headers.update(self.settings.token_response_headers)
                 store.token_log.append(_token_record(flask.request, response, overridden=override is not None))
                 return cast(Response, response)
 

@@ -287,7 +287,10 @@ def _wait_ready(fd: int) -> str:
 
 
 def stderr_log(line: str) -> None:
-    print(f"tokendeck agent: {line}", file=sys.stderr, flush=True)
+    """One line of the agent's log on stderr; a stderr that cannot be written (a full disk under
+    a redirected log) loses the line, never the agent."""
+    with contextlib.suppress(OSError, ValueError):
+        print(f"tokendeck agent: {line}", file=sys.stderr, flush=True)
 
 
 def desktop_notify(text: str) -> None:

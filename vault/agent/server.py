@@ -182,7 +182,10 @@ class Agent:
             # A refresh in flight must store what the provider sent (a rotated refresh
             # token is only valid once): wait for it as long as a refresh may take.
             refresher.stop(timeout=AGENT_IN_FLIGHT_WAIT)
-        vault.close()
+        try:
+            vault.close()
+        except VaultError as exc:  # refreshed tokens the vault could not store are lost now: said loudly
+            self._log(f"LOST: {exc.message}")
         self._log(f"locked ({why})")
 
     def unlock(self, passphrase: str | None) -> None:

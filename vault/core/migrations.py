@@ -105,6 +105,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        "0003_refresh_backoff",
+        (
+            # Refreshes that keep failing, in a row, and when the next may be tried: the backoff
+            # every refresher keeps to (the agent's, the TUI's, a read's), across restarts.
+            "ALTER TABLE credentials ADD COLUMN refresh_failures INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE credentials ADD COLUMN retry_at REAL",
+        ),
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

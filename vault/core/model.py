@@ -8,6 +8,7 @@ shows a token.  :meth:`Credential.public` is the one view used for ``show``,
 from __future__ import annotations
 
 import functools
+import random
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,7 +17,15 @@ from typing import Any, Literal
 from vault.core.secret import Secret
 from vault.core.timefmt import check_when, iso
 from vault.errors import InvalidInput
-from vault.settings import AHEAD_FRACTION, MIN_REFRESH_SPACING, READ_FRACTION, REFRESH_AHEAD, REFRESH_SKEW
+from vault.settings import (
+    AHEAD_FRACTION,
+    MIN_REFRESH_SPACING,
+    READ_FRACTION,
+    REFRESH_AHEAD,
+    REFRESH_BACKOFF_CEILING,
+    REFRESH_SKEW,
+    RETRY_AFTER_CEILING,
+)
 
 Kind = Literal["oauth", "static"]
 StoredStatus = Literal["active", "needs_login", "revoked", "error"]
@@ -66,6 +75,25 @@ def mcp_sign_in_command(server: str, name: str) -> str:
     import shlex
 
     return f"tokendeck login --mcp {shlex.quote(server)} --name {shlex.quote(name)}"
+
+
+def next_refresh_try(
+    failures: int, now: float, *, retry_after: float | None = None, rng: random.Random | None = None
+) -> float:
+    """When a credential whose refreshes failed ``failures`` times in a row may be tried again:
+    the spacing doubled for each failure after the first, up to the ceiling
+    (:data:`~vault.settings.REFRESH_BACKOFF_CEILING`), give or take a fifth at random, so that
+    many credentials failing together do not all come back at once; never sooner than a
+    provider's ``Retry-After`` (up to :data:`~vault.settings.RETRY_AFTER_CEILING`).  The one
+    backoff rule every refresher keeps to."""
+    doubled = MIN_REFRESH_SPACING * 2.0 ** min(max(failures - 1, 0), 30)
+    wait = min(doubled, REFRESH_BACKOFF_CEILING) * (rng or _jitter).uniform(0.8, 1.2)
+    if retry_after is not None and retry_after > 0:
+        wait = max(wait, min(retry_after, RETRY_AFTER_CEILING))
+    return now + wait
+
+
+_jitter = random.Random()  # noqa: S311 - jitter, not cryptography
 
 
 COUNTDOWN_STOPPED: frozenset[Status] = frozenset({"revoked", "needs_login"})
@@ -192,6 +220,10 @@ class Credential:
     updated_at: float = 0.0
     last_refreshed_at: float | None = None
     last_used_at: float | None = None
+    refresh_failures: int = 0
+    """Refreshes that failed in a row (a success, or a new sign-in, starts over)."""
+    retry_at: float | None = None
+    """No refresh before this time (:func:`next_refresh_try`), while :attr:`refresh_failures`."""
 
     def deadline(self) -> tuple[float | None, Lifespan]:
         """When this credential stops giving a token without a new sign-in, and what runs out then.
@@ -269,7 +301,13 @@ class Credential:
             at = self.expires_at - self.refresh_margin(ahead=True)
         if self.last_refreshed_at is not None:
             at = max(at, self.last_refreshed_at + MIN_REFRESH_SPACING)
+        if self.retry_at is not None:
+            at = max(at, self.retry_at)  # backing off after refreshes that failed
         return at
+
+    def backing_off(self, now: float) -> bool:
+        """Whether a refresh may not be tried yet: earlier ones failed and the backoff runs."""
+        return self.retry_at is not None and now < self.retry_at
 
     def status_at(self, now: float, policy: StatusPolicy = StatusPolicy()) -> Status:
         """The user-facing status, the one every front end shows: can a working token be had
@@ -349,6 +387,8 @@ class Credential:
             "updated_at": iso(self.updated_at),
             "last_refreshed_at": iso(self.last_refreshed_at),
             "last_used_at": iso(self.last_used_at),
+            "refresh_failures": self.refresh_failures,
+            "next_refresh_try": iso(self.retry_at),
         }
 
     @functools.cached_property

@@ -24,7 +24,7 @@ from vault.core.rows import audit_from, client_from, credential_from, reveal
 from vault.core.secret import Secret
 from vault.core.store import Store
 from vault.core.timefmt import check_when
-from vault.errors import AlreadyExists, InvalidInput, NotFound, VaultError
+from vault.errors import AlreadyExists, InvalidInput, NotFound, RefreshDiscarded
 
 LAST_USED_RESOLUTION = 60.0
 """``last_used_at`` is stamped at most once a minute, so hot reads rarely write."""
@@ -208,6 +208,8 @@ class Repository(CredentialLinks, VaultKeys):
             "updated_at": c.updated_at,
             "last_refreshed_at": c.last_refreshed_at,
             "last_used_at": c.last_used_at,
+            "refresh_failures": c.refresh_failures,
+            "retry_at": c.retry_at,
         }
         with self._store.transaction() as conn:
             existing = conn.execute("SELECT created_at FROM credentials WHERE name = ?", (c.name,)).fetchone()
@@ -260,7 +262,7 @@ class Repository(CredentialLinks, VaultKeys):
                     id_token = :id_token, token_type = :token_type, scopes = :scopes,
                     expires_at = :expires_at, refresh_expires_at = :refresh_expires_at,
                     status = 'active', last_error = NULL, updated_at = :updated_at,
-                    last_refreshed_at = :last_refreshed_at,
+                    last_refreshed_at = :last_refreshed_at, refresh_failures = 0, retry_at = NULL,
                     last_used_at = coalesce(max(last_used_at, :last_used_at), last_used_at, :last_used_at)
                 WHERE name = :name AND refresh_token = :sent
                 """,
@@ -275,10 +277,24 @@ class Repository(CredentialLinks, VaultKeys):
         # Refreshes running side by side (the background refresher's pool) share one commit.
         changed = self._store.grouped(store)
         if changed == 0:
-            raise VaultError(f"{credential.name} changed while it was being refreshed; the refresh was not stored")
+            raise RefreshDiscarded(
+                f"{credential.name} changed while it was being refreshed; the refresh was not stored"
+            )
         # The tokens it replaced (a rotated refresh token too) go from the WAL at the next
         # settle(): after a batch of refreshes, or on close; not one checkpoint per refresh.
         self._old_copies = True
+
+    def writable(self) -> None:
+        """Make sure the vault can be written now: known when this process's last write worked,
+        else proven with a durable write that changes nothing.  Raises VaultUnusable (a full or
+        failing disk, read-only files) or VaultBusy, as any write does."""
+        if not (self._store.wrote and self._store.write_problem is None):
+            self._store.probe_write()
+
+    @property
+    def write_problem(self) -> str | None:
+        """Why this process's last write to the vault failed (the disk), or None."""
+        return self._store.write_problem
 
     def remove(self, name: str) -> Credential:
         """Delete ``name`` and its secrets from the vault (``secure_delete`` zeroes them).
@@ -307,10 +323,20 @@ class Repository(CredentialLinks, VaultKeys):
             )
             self._audit(conn, name, action, outcome, last_error)
 
-    def note_error(self, name: str, last_error: str, *, action: str, outcome: str) -> None:
-        """Record a failure on a credential without changing its status or tokens."""
+    def note_error(
+        self, name: str, last_error: str, *, action: str, outcome: str, retry_at: float | None = None
+    ) -> None:
+        """Record a failure on a credential without changing its status or tokens; with
+        ``retry_at``, a refresh that failed: one more in a row, none tried before that time."""
         with self._store.transaction() as conn:
-            conn.execute("UPDATE credentials SET last_error = ? WHERE name = ?", (last_error, name))
+            if retry_at is None:
+                conn.execute("UPDATE credentials SET last_error = ? WHERE name = ?", (last_error, name))
+            else:
+                conn.execute(
+                    "UPDATE credentials SET last_error = ?, refresh_failures = refresh_failures + 1, retry_at = ? "
+                    "WHERE name = ?",
+                    (last_error, retry_at, name),
+                )
             self._audit(conn, name, action, outcome, last_error)
 
     def erase_secrets(self, name: str, *, detail: str | None = None) -> None:

@@ -41,6 +41,8 @@ def credential_from(row: Row) -> Credential:
         updated_at=row["updated_at"],
         last_refreshed_at=row["last_refreshed_at"],
         last_used_at=row["last_used_at"],
+        refresh_failures=row["refresh_failures"],
+        retry_at=row["retry_at"],
     )
 
 

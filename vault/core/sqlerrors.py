@@ -22,6 +22,8 @@ def translate(exc: sqlcipher3.Error) -> VaultError:
         )
     if "full" in text:
         return VaultUnusable("no space left on the vault's disk; nothing was changed")
+    if "disk i/o error" in text:
+        return VaultUnusable("the vault's disk failed a read or write (disk I/O error); nothing was changed")
     if "readonly" in text or "read-only" in text:
         return VaultUnusable("the vault's files are read-only here; nothing was changed")
     return VaultError(f"vault database error: {exc}")

@@ -76,6 +76,11 @@ class Store:
         self.commits = 0
         """This store's own commits so far: with :meth:`data_version` (everyone else's), what
         tells a cache of decoded rows that it is stale."""
+        self.wrote = False
+        """A write of this store's has been committed (durably) since it was opened."""
+        self.write_problem: str | None = None
+        """Why its last write failed, when it failed for the disk (full, failing, read-only);
+        None once one succeeds."""
 
     def __repr__(self) -> str:
         return f"Store({str(self.path)!r})"
@@ -224,13 +229,40 @@ class Store:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
+            except BaseException as exc:
+                self._undo(exc)
                 raise
             faults.reached("commit")
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                self._undo(exc)
+                raise
             self.commits += 1
+            self.wrote, self.write_problem = True, None
             faults.reached("committed")
+
+    def _undo(self, exc: BaseException) -> None:
+        """After a write transaction failed: roll it back (SQLite may have already: a full disk
+        or an I/O error ends it), and remember a failure of the disk, not of a busy lock."""
+        if self._conn.in_transaction:
+            with contextlib.suppress(sqlcipher3.Error):
+                self._conn.execute("ROLLBACK")
+        if isinstance(exc, sqlcipher3.Error):
+            failure = translate(exc)
+            if not isinstance(failure, VaultBusy):
+                self.write_problem = failure.message
+
+    def probe_write(self) -> None:
+        """A durable write that changes nothing (the schema version, written again, and
+        committed with its fsync): whether the vault can be written now.
+
+        Raises:
+            VaultUnusable, VaultError: it cannot (a full disk, a failing one); VaultBusy.
+        """
+        with self.transaction(bookkeeping=True) as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute(f"PRAGMA user_version = {version}")
 
     def grouped(self, run: Callable[[sqlcipher3.Connection], T]) -> T:
         """``run(conn)`` in a write transaction shared with what other threads hand in meanwhile:

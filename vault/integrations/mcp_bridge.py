@@ -26,6 +26,7 @@ closed stdin ends the bridge.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -393,6 +394,13 @@ def run(name: str, *, home: str | os.PathLike[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - never die without a word
         log.error("stopped by an unexpected error: %s", _first_cause(exc))
         return 1
+    finally:
+        session = served.tokens.vault
+        if session.held:
+            with contextlib.suppress(VaultError), session.opened():
+                pass  # closing it tries once more to store what is held
+            if (lost := session.held.lost()) is not None:  # the session ends holding spent grants' new tokens
+                log.error("%s", lost)
     return 0
 
 

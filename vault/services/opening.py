@@ -34,6 +34,7 @@ from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir
 from vault.core.store import Store
 from vault.core.unlocking import Unlocked, choose_key
 from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault, VaultCorrupt, VaultError
+from vault.services.held import HeldAnswers
 from vault.services.tokens import Vault
 from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
@@ -172,6 +173,8 @@ class SessionVault:
         self._env = env
         self._lock = threading.Lock()
         self._unlocked: tuple[VaultPaths, Unlocked] | None = None
+        self.held = HeldAnswers()
+        """Refresh answers the session got and could not store yet: they outlive each opening."""
 
     def __repr__(self) -> str:
         return f"SessionVault({self.home!r}, unlocked={self._unlocked is not None})"
@@ -184,6 +187,7 @@ class SessionVault:
             VaultError: as :func:`open_vault` (without a prompt).
         """
         vault = self._open()
+        vault.share_held(self.held)
         try:
             yield vault
         finally:

@@ -22,11 +22,11 @@ from typing import Literal
 
 from vault.core.model import Credential
 from vault.core.timefmt import iso, relative
-from vault.errors import NeedsSignIn, ProviderError, RefreshBusy, VaultError
+from vault.errors import NeedsSignIn, ProviderError, RefreshBackoff, RefreshBusy, VaultError
 from vault.services.tokens import Vault, refresh
-from vault.settings import AUDIT_DAYS_ENV, AUDIT_KEEP_DAYS, REFRESH_INTERVAL
+from vault.settings import AUDIT_DAYS_ENV, AUDIT_KEEP_DAYS, MIN_REFRESH_SPACING, REFRESH_INTERVAL
 
-EventKind = Literal["refreshed", "needs_login", "failed", "expiring"]
+EventKind = Literal["refreshed", "needs_login", "failed", "expiring", "held"]
 
 THREADS_PER_REQUEST = 2
 """Pool threads per request in flight: the others wait for their saves' shared commit."""
@@ -40,8 +40,10 @@ class RefreshEvent:
     """What happened to one credential in one run.
 
     Attributes:
-        kind: refreshed, needs_login (a dead grant), failed (will be retried), or
-            expiring (a static token or refresh token near its end).
+        kind: refreshed, needs_login (a dead grant), failed (will be retried, after its
+            backoff), expiring (a static token or refresh token near its end), or held
+            (refreshed, but the vault cannot be written: the new tokens are held in memory;
+            ``credential`` is ``*``: no refresh starts until it can be written).
         detail: for people; never contains a token.
     """
 
@@ -96,6 +98,8 @@ class BackgroundRefresher:
         self._in_flight = threading.BoundedSemaphore(self.concurrency)
         self.last_run: float | None = None
         self.next_run: float | None = None
+        self._unwritable: str | None = None
+        """What the last run said about a vault that cannot be written (said again only when it changes)."""
 
     # ----------------------------------------------------------------- runs
 
@@ -113,9 +117,20 @@ class BackgroundRefresher:
         return min(times, default=None)
 
     def run_once(self) -> list[RefreshEvent]:
-        """Refresh everything due and emit warnings; return this run's events."""
+        """Refresh everything due and emit warnings; return this run's events.  While the vault
+        cannot be written, no refresh starts: the run only tries to store what is held."""
         events: list[RefreshEvent] = []
         due = [c.name for c in self.due()]
+        unwritable = self._cannot_write(bool(due))
+        if unwritable is not None and unwritable.kind == "held":
+            self.last_run = self.vault.clock.now()
+            if unwritable.detail == self._unwritable:
+                return []  # said already: the log and the TUI get it once, not every few seconds
+            self._unwritable = unwritable.detail
+            self.on_event(unwritable)
+            return [unwritable]
+        if unwritable is not None:  # it can be written again, and what was held is stored
+            events.append(unwritable)
         if due:
             threads = min(len(due), THREADS_PER_REQUEST * self.concurrency)
             with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tokendeck-refresh") as pool:
@@ -128,14 +143,42 @@ class BackgroundRefresher:
             self.on_event(event)
         return events
 
+    def _cannot_write(self, refreshing: bool) -> RefreshEvent | None:
+        """When the vault could not be written last time, or answers are held: prove it can be
+        now (storing what is held), else the one event that says it cannot."""
+        vault = self.vault
+        if vault.write_problem is None and not vault.held:
+            self._unwritable = None
+            return None
+        if not refreshing and not vault.held:
+            return None  # nothing to do that needs a write: the next write tells
+        try:
+            vault.writable()
+        except VaultError as exc:
+            detail = vault.held.describe() or f"the vault cannot be written ({exc.message}): no refresh started"
+            return RefreshEvent(vault.clock.now(), "*", "held", detail)
+        held = vault.held.names()
+        still = vault.held.store_all(vault)
+        self._unwritable = None
+        stored = [name for name in held if name not in still]
+        if not stored:
+            return None
+        which = ", ".join(stored)
+        detail = f"the vault can be written again: the refreshed tokens of {which} held in memory are stored"
+        return RefreshEvent(vault.clock.now(), "*", "refreshed", detail)
+
     def _refresh_one(self, name: str) -> RefreshEvent:
         now = self.vault.clock.now()
         try:
             credential = refresh(self.vault, name, skew=self.window, ahead=True, in_flight=self._in_flight)
         except NeedsSignIn as exc:
             return RefreshEvent(now, name, "needs_login", exc.message)
-        except (ProviderError, RefreshBusy) as exc:
+        except (ProviderError, RefreshBusy, RefreshBackoff) as exc:
             return RefreshEvent(now, name, "failed", exc.message)
+        except VaultError as exc:  # the vault cannot be written: nothing was sent
+            return RefreshEvent(now, name, "failed", exc.message)
+        if (kept := self.vault.held.get(name)) is not None:
+            return RefreshEvent(now, name, "held", f"refreshed, but {kept.reason}: the new tokens are held in memory")
         left = relative(credential.expires_at, self.vault.clock.now()) if credential.expires_at else "no expiry"
         return RefreshEvent(now, name, "refreshed", f"expires {left}")
 
@@ -202,8 +245,11 @@ class BackgroundRefresher:
         """Seconds until the next run: until the next credential falls due, at most ``interval``,
         at least :data:`MIN_WAIT`; shortened by up to ``jitter`` of itself."""
         wait = self.interval
+        now = self.vault.clock.now()
+        if self._unwritable is not None:  # the vault cannot be written: try again every few seconds
+            return MIN_REFRESH_SPACING  # (a local write; no provider is asked meanwhile)
         if self.window is None and (soonest := self.next_due()) is not None:
-            wait = min(wait, soonest - self.vault.clock.now())
+            wait = min(wait, soonest - now)
         return max(wait, MIN_WAIT) * (1 - self._rng.uniform(0, self.jitter))
 
     def _loop(self) -> None:

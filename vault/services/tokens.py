@@ -18,6 +18,13 @@ The refresh rules, each one a way comparable tools lose their users' sessions:
   with its tokens kept; a transient failure (network, 5xx, 429,
   ``temporarily_unavailable``) is retried with backoff and changes nothing; every
   outcome is an audit event, never with a token in it.
+- Refreshes that keep failing back off (:func:`~vault.core.model.next_refresh_try`,
+  stored with the credential, so every process keeps to it): no request before
+  ``retry_at``, unless the user forces one.
+- A sick disk never burns a grant (:mod:`vault.services.held`): no refresh starts
+  while the vault cannot be written, and an answer that could not be stored is
+  held and served from memory, never followed by a second refresh with the spent
+  token.
 """
 
 from __future__ import annotations
@@ -30,11 +37,22 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from vault.core.locks import credential_lock
-from vault.core.model import Credential
+from vault.core.model import Credential, next_refresh_try
 from vault.core.providers import Provider, resolve
 from vault.core.repository import Repository
+from vault.core.secret import Secret
 from vault.core.timefmt import relative
-from vault.errors import InvalidInput, NeedsSignIn, ProviderError
+from vault.errors import (
+    InvalidInput,
+    NeedsSignIn,
+    ProviderError,
+    RefreshBackoff,
+    RefreshBusy,
+    RefreshDiscarded,
+    VaultError,
+    VaultUnusable,
+)
+from vault.services.held import Held, HeldAnswers
 from vault.settings import MAX_BACKOFF, REFRESH_ATTEMPTS
 
 _KEEP_ALIVE_LOCK = threading.Lock()
@@ -53,6 +71,23 @@ class Vault(Repository):
     _http_transport: Any = None
     _keep_alive: Any = None
     _http_client: Any = None
+    _held: HeldAnswers | None = None
+    _held_shared = False
+
+    @property
+    def held(self) -> HeldAnswers:
+        """Refresh answers this process got and could not store yet (:mod:`vault.services.held`)."""
+        with _KEEP_ALIVE_LOCK:
+            if self._held is None:
+                self._held = HeldAnswers()
+            return self._held
+
+    def share_held(self, held: HeldAnswers) -> None:
+        """Keep held answers in ``held``, which outlives this vault object (a session that opens
+        the vault for each use: :class:`~vault.services.opening.SessionVault`), and leave
+        telling their loss to its owner."""
+        with _KEEP_ALIVE_LOCK:
+            self._held, self._held_shared = held, True
 
     @property
     def http_transport(self) -> Any:
@@ -89,27 +124,54 @@ class Vault(Repository):
             return self._http_client
 
     def close(self) -> None:
+        """Close it; answers still held are tried once more, and if they still cannot be stored
+        (and this vault owns them) their loss is raised, after closing.
+
+        Raises:
+            VaultUnusable: refreshed tokens that could not be stored are lost with this process.
+        """
+        lost = None
+        if self._held is not None and self._held:
+            self._held.store_all(self)
+            lost = None if self._held_shared else self._held.lost()
         super().close()
         if self._http_client is not None:
             self._http_client.close()  # its transport is the pool (kept open) or the one a test set
         if self._keep_alive is not None:
             self._keep_alive.shutdown()
+        if lost is not None:
+            raise VaultUnusable(lost)
 
     def token(self, name: str) -> str:
         """The access token of ``name``, valid now: refreshed first when it expires within its
         read margin (:meth:`~vault.core.model.Credential.refresh_margin`: 60 s for a token that
         lives an hour, an eighth of a short one's life), once, however many processes ask.
 
+        A refresh that cannot happen now (it is failing and backing off, another party is still
+        at it, the vault cannot be written) does not withhold a token that is still valid.
+
         Raises:
             NotFound: no such credential.
             NeedsSignIn: it is expired, revoked, or needs a new sign-in.
-            ProviderError: a due refresh failed (the credential is unchanged).
+            ProviderError, RefreshBackoff, RefreshBusy, VaultUnusable: a due refresh could not be
+                done, and the token has run out (the credential is unchanged).
         """
-        credential = self.get(name)
+        kept = self.held.get(name)
+        credential = kept.credential if kept is not None else self.get(name)
         now = self.clock.now()
         if credential.due(now):
-            credential = refresh(self, name, used=True)  # stamped as used by the refresh's own commit
+            try:
+                credential = refresh(self, name, used=True)  # stamped as used by the refresh's own commit
+            except (ProviderError, RefreshBackoff, RefreshBusy, VaultUnusable):
+                if credential.expires_at is None or credential.expires_at <= self.clock.now():
+                    raise
             now = self.clock.now()
+        kept = self.held.get(name)
+        if kept is not None and kept.credential.expires_at is not None and kept.credential.expires_at <= now:
+            raise VaultUnusable(
+                f"{name}'s newest tokens are held in memory because the vault cannot be written ({kept.reason}), "
+                "and its access token has run out: no refresh starts until the vault can be written again"
+            )
         token = usable_token(credential, now)
         self.touch(credential, now)
         return token
@@ -183,7 +245,11 @@ def refresh(
         ProviderError: the provider failed after retries; the credential is unchanged.
         RefreshBusy: another process held the refresh lock too long.
     """
+    held = vault.held
     with credential_lock(vault.paths.home, name):
+        kept = held.get(name)
+        if kept is not None and not held.store(vault, name):
+            return kept.credential  # still cannot be stored: served from memory, its old token never sent again
         credential = vault.get(name)
         if credential.kind != "oauth":
             raise InvalidInput(f"{name} is a static token; there is nothing to refresh")
@@ -212,13 +278,20 @@ def refresh(
                 name, "needs_login", last_error="the refresh token is empty", action="refresh", outcome="dead_grant"
             )
             raise needs_sign_in(
-                credential, f"{name}'s refresh token is empty", f"sign in again: tokendeck login {credential.provider}"
+                credential, f"{name}'s refresh token is empty", f"sign in again: {credential.sign_in_command()}"
             )
+        if not force and credential.backing_off(vault.clock.now()):
+            raise backing_off(credential, vault.clock.now())
+        vault.writable()  # no refresh starts while its answer could not be stored
+        if held:
+            held.store_all(vault)  # it can be written again: what other refreshes held goes first
         from vault.oauth.tokens import token_set  # the network layer, loaded only when a refresh happens
 
         registration = vault.get_client(credential.provider)
         provider = resolve(registration)
-        data = _call_token_endpoint(vault, credential, provider, registration, sleep, in_flight or nullcontext())
+        attempts = 1 if ahead else REFRESH_ATTEMPTS  # the background refresher retries by its backoff
+        context = in_flight or nullcontext()
+        data = _call_token_endpoint(vault, credential, provider, registration, sleep, context, attempts)
         tokens = token_set(data, provider, now=vault.clock.now(), requested=credential.scopes)
         now = vault.clock.now()
         renewed = dataclasses.replace(
@@ -239,12 +312,29 @@ def refresh(
         lost = sorted(set(credential.scopes) - set(renewed.scopes))
         rotated = "rotated" if tokens.refresh_token is not None else "kept refresh token"
         detail = f"{rotated}; scopes narrowed: -{' -'.join(lost)}" if lost else rotated
-        vault.save_refreshed(renewed, sent_refresh_token=credential.refresh_token.reveal(), detail=detail)
+        sent = credential.refresh_token
+        try:
+            vault.save_refreshed(renewed, sent_refresh_token=sent.reveal(), detail=detail)
+        except RefreshDiscarded:
+            raise
+        except VaultError as exc:  # the answer is real, the disk failed: hold it, never send `sent` again
+            held.hold(Held(renewed, Secret(sent.reveal()), detail, exc.message, now))
+            return renewed
         if renewed.access_token is not None:  # plaintext copies follow the new token (best effort, never raises)
             from vault.services.exports import reexport
 
             reexport(vault, name, renewed.access_token.reveal())
         return renewed
+
+
+def backing_off(credential: Credential, now: float) -> RefreshBackoff:
+    """The answer to a read of a credential whose refreshes keep failing, before its next try."""
+    last = f" (last: {credential.last_error})" if credential.last_error else ""
+    when = relative(credential.retry_at, now) if credential.retry_at is not None else "soon"
+    return RefreshBackoff(
+        f"{credential.name}'s refreshes are failing{last}; the next try is {when} "
+        f"(tokendeck refresh {credential.name} tries now)"
+    )
 
 
 def _call_token_endpoint(
@@ -254,6 +344,7 @@ def _call_token_endpoint(
     registration: Any,
     sleep: Callable[[float], None],
     in_flight: AbstractContextManager[object],
+    attempts: int = REFRESH_ATTEMPTS,
 ) -> dict[str, Any]:
     from vault.oauth.client import OAuthClient
 
@@ -262,7 +353,7 @@ def _call_token_endpoint(
     fields = {"refresh_token": credential.refresh_token.reveal()}
     if provider.refresh_sends_redirect_uri and credential.extras.get("redirect_uri"):
         fields["redirect_uri"] = str(credential.extras["redirect_uri"])
-    for attempt in range(REFRESH_ATTEMPTS):
+    for attempt in range(attempts):
         try:
             with in_flight, OAuthClient(provider, registration, http=vault.http_client) as client:
                 return client.token_request("refresh_token", **fields)
@@ -271,14 +362,17 @@ def _call_token_endpoint(
                 vault.mark(name, "needs_login", last_error=error.detail, action="refresh", outcome="dead_grant")
                 situation = f"{name}: the provider refused the refresh token ({error.code})"
                 raise needs_sign_in(credential, situation, f"sign in again: {credential.sign_in_command()}") from None
-            if error.transient and attempt + 1 < REFRESH_ATTEMPTS:
+            if error.transient and attempt + 1 < attempts:
                 vault.record("refresh", "retrying", credential=name, detail=error.detail)
                 sleep(min(error.retry_after if error.retry_after is not None else 2.0**attempt, MAX_BACKOFF))
                 continue
             if error.code in CLIENT_ERRORS:
                 vault.mark(name, "error", last_error=error.detail, action="refresh", outcome="client_error")
             else:
-                vault.note_error(name, error.detail, action="refresh", outcome="failed")
+                retry_at = next_refresh_try(
+                    credential.refresh_failures + 1, vault.clock.now(), retry_after=error.retry_after
+                )
+                vault.note_error(name, error.detail, action="refresh", outcome="failed", retry_at=retry_at)
             raise
     raise AssertionError("unreachable")  # pragma: no cover
 
