@@ -4,7 +4,7 @@ every one plain text, none of them a secret."""
 from __future__ import annotations
 
 from vault.core.model import COUNTDOWN_STOPPED, MCP_URL_EXTRA, Credential
-from vault.core.timefmt import iso, moment
+from vault.core.timefmt import iso, moment, relative
 
 FACTS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -51,6 +51,9 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
     else:
         refresh = "held; expires " + moment(c.refresh_expires_at, now)
     status = c.status_at(now)
+    last_error = c.last_error or "-"
+    if c.last_error and c.backing_off(now):  # the backoff every refresher keeps to: when it tries again
+        last_error += f" · {c.refresh_failures} in a row; next try {relative(c.retry_at, now)}"
     expires = moment(c.expires_at, now, none="no expiry")
     if status in COUNTDOWN_STOPPED and c.expires_at is not None:
         expires = f"{iso(c.expires_at)} (no longer counts: {status.replace('_', ' ')})"
@@ -67,7 +70,7 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
         "refresh": refresh,
         "last_refreshed": moment(c.last_refreshed_at, now, past=True),
         "last_used": moment(c.last_used_at, now, past=True),
-        "last_error": c.last_error or "-",
+        "last_error": last_error,
         "created": moment(c.created_at, now, past=True),
         "updated": moment(c.updated_at, now, past=True),
         "extras": " ".join(f"{k}={v}" for k, v in c.extras.items()) or "-",

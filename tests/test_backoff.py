@@ -127,3 +127,16 @@ def test_the_cli_says_when_the_next_try_is_and_refresh_forces_one(
     forced = cli("refresh", "flaky")
     assert forced.code == 0, forced.err
     assert json.loads(cli("show", "flaky", "--json").out)["refresh_failures"] == 0
+
+
+def test_the_tui_s_facts_say_when_the_next_try_is(
+    v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock
+) -> None:
+    from screens.facts import fact_values
+
+    seed(v, auth_server, "flaky", expires_in=10)
+    auth_server.settings.token_response_override = FAILING
+    clock.advance(9)
+    BackgroundRefresher(v, rng=random.Random(3)).run_once()  # noqa: S311 - jitter, seeded
+    said = fact_values(v.get("flaky"), clock.now())["last_error"]
+    assert said.startswith("http_503: the provider is unavailable · 1 in a row; next try in ")
