@@ -352,3 +352,20 @@ def test_a_refresher_killed_at_any_step_loses_nothing_silently(
                 ended_as = "refreshed"
         # The old pair after the provider rotated is dead: sign in again.  Otherwise it works.
         assert ended_as == ("needs_login" if rotated and not keeps_new else "refreshed"), f"round {round_}"
+
+
+def test_a_lock_that_cannot_be_made_is_one_line_and_nothing_is_sent(home: Path, auth_server: AuthServer) -> None:
+    """Where the lock file cannot be made (a full or read-only disk; here its directory's name is
+    taken by a file), the refresh fails with one line before any request, and nothing changes."""
+    from tests.support.seeded import seed
+
+    with vault.init_vault(home, mode="keyring") as v:
+        seed(v, auth_server, "acme", expires_in=-5)
+        before = v.get("acme")
+        locks = lock_path(home, "acme").parent
+        shutil.rmtree(locks, ignore_errors=True)
+        locks.write_text("in the way")
+        sent = auth_server.token_request_count("refresh_token")
+        with pytest.raises(vault.VaultError, match="cannot make acme's refresh lock in .*; nothing was changed"):
+            refresh(v, "acme", force=True)
+        assert auth_server.token_request_count("refresh_token") == sent and v.get("acme") == before

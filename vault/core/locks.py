@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from vault.errors import RefreshBusy
+from vault.errors import RefreshBusy, VaultUnusable
 from vault.settings import REFRESH_LOCK_WAIT
 
 
@@ -44,8 +44,14 @@ def credential_lock(
         RefreshBusy: another party held it for longer than ``wait`` seconds.
     """
     path = lock_path(home, name)
-    path.parent.mkdir(mode=0o700, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError as exc:  # a full or read-only disk: nothing was sent, nothing changed
+        reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+        raise VaultUnusable(
+            f"cannot make {name}'s refresh lock in {path.parent} ({reason}); nothing was changed"
+        ) from None
     try:
         deadline = monotonic() + wait
         while True:
