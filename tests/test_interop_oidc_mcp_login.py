@@ -78,13 +78,10 @@ def test_a_two_minute_bridge_session_over_20_second_rotating_tokens_has_no_faile
     access tokens living 20 s and its refresh tokens rotating, a replay revoking the grant."""
     import os
     import subprocess
-    import time
 
     import anyio
-    from mcp.client.session import ClientSession
-    from mcp.client.stdio import StdioServerParameters, stdio_client
 
-    from tests.support.bridge import TOKENDECK
+    from tests.support.bridge import TOKENDECK, echo_for
 
     provider = oidc_mcp_server.provider
     assert provider.access_token_ttl == 20
@@ -93,25 +90,8 @@ def test_a_two_minute_bridge_session_over_20_second_rotating_tokens_has_no_faile
     env.pop("TOKENDECK_NO_AGENT", None)
     assert subprocess.run([TOKENDECK, "agent", "start"], env=env, timeout=60).returncode == 0
     bridge_env = {k: v for k, v in env.items() if k != "TOKENDECK_PASSPHRASE"}  # only the agent has the key
-    failures: list[str] = []
     try:
-
-        async def session() -> int:
-            params = StdioServerParameters(command=TOKENDECK, args=["mcp-bridge", "tools"], env=bridge_env)
-            done = 0
-            with (tmp_path / "bridge.err").open("w") as err:
-                async with stdio_client(params, errlog=err) as (read, write), ClientSession(read, write) as s:
-                    await s.initialize()
-                    end = time.monotonic() + 120
-                    while time.monotonic() < end:
-                        answer = await s.call_tool("echo", {"text": f"call {done}"})
-                        if answer.is_error or answer.structured_content != {"result": f"call {done}"}:
-                            failures.append(f"call {done}: {answer.content}")
-                        done += 1
-                        await anyio.sleep(2)
-            return done
-
-        calls = anyio.run(session)
+        calls, failures = anyio.run(echo_for, bridge_env, tmp_path / "bridge.err")
     finally:
         subprocess.run([TOKENDECK, "agent", "stop"], env=env, timeout=60)
     assert failures == [] and calls >= 50

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import anyio
@@ -17,7 +16,7 @@ from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.shared.exceptions import MCPError
 
 from tests.support.authserver import AuthServer
-from tests.support.bridge import PASS, TOKENDECK, refused_call, session_calls, stored_token
+from tests.support.bridge import PASS, TOKENDECK, echo_for, refused_call, session_calls, stored_token
 from tests.support.cli import CliRunner
 from tests.support.mcp_server import Seen
 
@@ -176,24 +175,10 @@ def test_a_two_minute_session_across_20_second_tokens_through_the_agent(
     before = auth_server.token_request_count("refresh_token")
     bridge_env = {k: v for k, v in agent_env.items() if k != "TOKENDECK_PASSPHRASE"}  # only the agent has the key
     try:
-
-        async def session() -> int:
-            params = StdioServerParameters(command=TOKENDECK, args=["mcp-bridge", "tools"], env=bridge_env)
-            done = 0
-            with (tmp_path / "bridge.err").open("w") as err:
-                async with stdio_client(params, errlog=err) as (read, write), ClientSession(read, write) as s:
-                    await s.initialize()
-                    end = time.monotonic() + 120
-                    while time.monotonic() < end:
-                        answer = await s.call_tool("echo", {"text": f"call {done}"})
-                        assert not answer.is_error and answer.structured_content == {"result": f"call {done}"}
-                        done += 1
-                        await anyio.sleep(2)
-            return done
-
-        calls = anyio.run(session)
+        calls, failed = anyio.run(echo_for, bridge_env, tmp_path / "bridge.err")
     finally:
         subprocess.run([TOKENDECK, "agent", "stop"], env=agent_env, timeout=60)
+    assert failed == []
     refreshes = auth_server.token_request_count("refresh_token") - before
     assert calls >= 50
     assert 4 <= refreshes <= 9, refreshes  # about one per lifetime: 120 s / 20 s, refreshed ahead of expiry

@@ -85,3 +85,23 @@ def refused_call(env: dict[str, str], errlog: Path) -> MCPError:
             raise
         return found
     raise AssertionError("the session did not fail")
+
+
+async def echo_for(env: dict[str, str], errlog: Path, seconds: float = 120, every: float = 2) -> tuple[int, list[str]]:
+    """Start the bridge for ``tools`` as a client would and call ``echo`` every ``every`` seconds
+    for ``seconds`` (real time): how many calls were made, and each one that failed."""
+    import time
+
+    params = StdioServerParameters(command=TOKENDECK, args=["mcp-bridge", "tools"], env=env)
+    done, failed = 0, []
+    with errlog.open("w") as err:
+        async with stdio_client(params, errlog=err) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            end = time.monotonic() + seconds
+            while time.monotonic() < end:
+                answer = await session.call_tool("echo", {"text": f"call {done}"})
+                if answer.is_error or answer.structured_content != {"result": f"call {done}"}:
+                    failed.append(f"call {done}: {answer.content}")
+                done += 1
+                await anyio.sleep(every)
+    return done, failed
