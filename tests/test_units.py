@@ -116,7 +116,7 @@ def test_status_model(kw: dict[str, object], status: str) -> None:
     [
         ("static", "", "the token is empty; replace it with a new token"),
         ("static", "two words", "the token contains whitespace or control characters; replace it with a new token"),
-        ("oauth", "line\nbreak", "the token contains whitespace or control characters; run tokendeck login p"),
+        ("oauth", "line\nbreak", "the token contains whitespace or control characters; run tokendeck login p --name x"),
     ],
 )
 def test_a_stored_token_that_is_no_token_is_not_handed_out(kind: str, token: str, why: str) -> None:
