@@ -154,3 +154,9 @@ def run_guarded(command: Callable[[], int]) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # one the command did not expect: still one line, naming the file (never a traceback)
+        from vault.core.paths import unexpected
+
+        error = unexpected(exc)
+        print(f"tokendeck: {error.message}", file=sys.stderr)
+        return error.exit_code

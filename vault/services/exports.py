@@ -119,8 +119,7 @@ def write_export(vault: ExportingVault, change: Plan) -> list[str]:
     Raises:
         TargetUnwritable: the file changed since it was planned, or cannot be written.
     """
-    if change.new != change.old:
-        change.write()
+    change.write()  # with nothing to change, it clears a killed write's leftovers only
     notices: list[str] = []
     path = change.path
     if change.narrowed:
