@@ -194,6 +194,43 @@ def test_a_restore_rename_the_disk_refuses_is_one_line_naming_both_files(
     assert f"could not move {home / 'vault.db'} to" in line and "Input/output error" in line, line
 
 
+def test_a_restore_that_cannot_write_its_copy_blames_the_disk_not_the_backup(
+    ready: CliRunner, home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backup = tmp_path / "b.zip"
+    assert ready("backup", str(backup)).code == 0
+    before = files(home)
+    real_open = Path.open
+
+    class Full:
+        def __init__(self, inner: Any) -> None:
+            self.inner, self.name = inner, inner.name
+
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+        def __enter__(self) -> Full:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.inner.close()
+
+    def opening(path: Path, *args: Any, **kwargs: Any) -> Any:
+        f = real_open(path, *args, **kwargs)
+        return Full(f) if path.name.startswith(".restore-") else f
+
+    monkeypatch.setattr(Path, "open", opening)
+    r = ready("restore", str(backup), "--yes")
+    monkeypatch.setattr(Path, "open", real_open)
+    assert r.code == 1
+    line = one_line(r)
+    assert "could not write" in line and "No space left on device" in line and "damaged" not in line, line
+    assert files(home) == before and not [p for p in home.iterdir() if p.name.startswith(".restore")]
+
+
 # ------------------------------------------- the OS failing under a real process
 
 needs_strace = pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")

@@ -75,12 +75,12 @@ def cmd_import_netrc(args: argparse.Namespace) -> int:
 def cmd_import_token_storage(args: argparse.Namespace) -> int:
     import sqlite3
 
+    from vault.core.outside import require_regular
     from vault.integrations.compat import TokenStorage
     from vault.integrations.plaintext_import import incoming, migrate, read_rows
 
     path = Path(args.file)
-    if not path.is_file():
-        raise NotFound(f"no file at {path}")
+    require_regular(path)  # SQLite would block on a FIFO, and read /dev/zero as an empty database
     try:
         rows = read_rows(path.resolve())
     except sqlite3.Error:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vault.core import faults
+from vault.core.outside import read_file
 from vault.core.paths import failed, fsync_dir
 from vault.errors import InvalidInput, TargetUnwritable, VaultError
 from vault.settings import GIT_DIR_ENV
@@ -52,9 +53,18 @@ def read_target(path: Path) -> tuple[str | None, int | None]:
     if not st.st_mode & stat.S_IWUSR or not os.access(path, os.W_OK):
         raise TargetUnwritable(f"{path} is read-only; nothing was written")
     try:
-        return path.read_bytes().decode("utf-8"), stat.S_IMODE(st.st_mode)
+        data = read_file(path, MAX_TARGET)
+    except VaultError as exc:
+        raise type(exc)(f"{exc.message}; not changed") from None
+    try:
+        return data.decode("utf-8"), stat.S_IMODE(st.st_mode)
     except UnicodeDecodeError:
         raise InvalidInput(f"{path} is not UTF-8 text; not changed") from None
+
+
+MAX_TARGET = 64 << 20
+"""The largest file an export merges into (a config file; Claude Code's ``~/.claude.json``
+holds its history too, and reaches megabytes)."""
 
 
 def git_refusal(path: Path) -> str | None:

@@ -25,6 +25,7 @@ from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_r
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from vault.core.model import ClientRegistration
+from vault.core.outside import load_json
 from vault.core.providers import Provider
 from vault.errors import ProviderError
 from vault.oauth.http import ResponseTooLarge, basic_auth, describe_failure, new_client
@@ -67,8 +68,8 @@ def transient_error(response: httpx.Response, provider: str) -> ProviderError:
     if header.strip().isdigit():
         retry_after = float(header)
     code = f"http_{response.status_code}"
-    with contextlib.suppress(ValueError, UnicodeDecodeError):
-        data = json.loads(response.content)
+    with contextlib.suppress(ValueError):
+        data = load_json(response.content)
         if isinstance(data, dict) and isinstance(data.get("error"), str):
             code = data["error"][:80]
     return ProviderError(provider, code, "the provider is unavailable", transient=True, retry_after=retry_after)

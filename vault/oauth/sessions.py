@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import httpx
 
 from vault.core.model import ClientRegistration
+from vault.core.outside import Unparsable, check_depth
 from vault.core.providers import Provider
 from vault.errors import ProviderError
 from vault.oauth.client import OAuthClient
@@ -128,11 +129,14 @@ class GoogleSession:
             raise ProviderError(name, str(exc.error or "error"), exc.description) from None
         except requests.RequestException as exc:
             raise ProviderError(name, "network", f"token endpoint: {type(exc).__name__}") from None
-        except ValueError:
+        except (ValueError, RecursionError):  # oauthlib's own json.loads: it has no depth limit
             raise ProviderError(
                 name, "bad_response", "the token endpoint did not answer a usable JSON object"
             ) from None
-        return dict(token)
+        try:
+            return dict(check_depth(dict(token)))
+        except Unparsable as exc:
+            raise ProviderError(name, "bad_response", f"the token response {exc.reason}") from None
 
     def close(self) -> None:
         self._flow.oauth2session.close()

@@ -9,7 +9,6 @@ the provider and the problem, never quoting a token.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 
+from vault.core.outside import TooDeep, Unparsable, load_json
 from vault.core.providers import Provider
 from vault.core.secret import Secret
 from vault.errors import ProviderError
@@ -56,11 +56,13 @@ def decode_body(response: httpx.Response, provider: str) -> dict[str, Any]:
         except UnicodeDecodeError:
             raise ProviderError(provider, "bad_response", "the token response is not text") from None
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = load_json(body)
+    except Unparsable as exc:
         shown = content_type or "no content type"
         if not body.strip():
             reason = f"the token endpoint sent an empty body (HTTP {response.status_code})"
+        elif isinstance(exc, TooDeep):
+            reason = f"the token response {exc.reason}"
         else:
             reason = f"the token endpoint did not answer JSON (HTTP {response.status_code}, {shown})"
         raise ProviderError(provider, "bad_response", reason) from None
