@@ -97,6 +97,7 @@ class GoogleSession:
         from google_auth_oauthlib.flow import Flow
 
         self._provider = provider
+        self._secret = registration.client_secret.reveal() if registration.client_secret else ""
         config = {
             "installed": {
                 "client_id": registration.client_id,
@@ -126,7 +127,8 @@ class GoogleSession:
                 # token_auth (client_secret_post) says, not requests-oauthlib's default Basic.
                 token = self._flow.fetch_token(code=code, timeout=20, include_client_id=True)
         except OAuth2Error as exc:
-            raise ProviderError(name, str(exc.error or "error"), exc.description) from None
+            said = str(exc.error or "error")
+            raise ProviderError(name, said, exc.description, secrets=(code, verifier or "", self._secret)) from None
         except requests.RequestException as exc:
             raise ProviderError(name, "network", f"token endpoint: {type(exc).__name__}") from None
         except (ValueError, RecursionError):  # oauthlib's own json.loads: it has no depth limit
