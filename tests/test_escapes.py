@@ -244,3 +244,30 @@ def test_a_device_user_code_with_escape_codes_is_bad_response(
     auth_server.settings.device_authorization_response_override = answer(200, body)
     r = cli("login", "acme", "--device")
     assert r.code == 1 and "bad_response" in one_line(r) and raw_free(r.err, r.out)
+
+
+def test_the_tuis_facts_and_cells_are_escaped_too() -> None:
+    """The TUI draws what the terminal would get: its facts, list cells and audit rows use the same rule."""
+    from screens.credential_table import plain
+    from screens.facts import fact_values
+    from vault.core.model import Credential
+
+    credential = Credential(
+        name="gh",
+        provider="github-pat",
+        kind="static",
+        access_token=Secret("ghp_good_token"),
+        account=f"al{OSC52}ice",
+        last_error=f"said{ESC}[2J",
+        extras={f"k{ESC}": f"v\u202e{ESC}"},
+    )
+    facts = fact_values(credential, 0.0)
+    assert raw_free(*facts.values()) and "al\\x1b]52" in facts["account"]
+    assert raw_free(plain(credential.account).plain)
+
+
+def test_an_error_from_an_agent_that_will_not_decode_keeps_its_message() -> None:
+    from vault.errors import from_fields
+
+    error = from_fields([f"bad{ESC}", "ProviderError", "t", "[" * 100_000 + "]" * 100_000])
+    assert isinstance(error, ProviderError) and error.message == "bad\\x1b"

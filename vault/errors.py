@@ -348,7 +348,7 @@ def from_fields(fields: list[str], exit_code: int = 1) -> VaultError:
     title = fields[2] if len(fields) > 2 else cls.default_title
     try:
         attributes = json.loads(fields[3]) if len(fields) > 3 else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # not what an agent sends: keep the message alone
         attributes = {}
     message = printable(message)
     error = cls.__new__(cls)

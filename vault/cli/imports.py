@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault.cli import terminal
-from vault.errors import InvalidInput, NotFound
+from vault.errors import InvalidInput, NotFound, printable
 
 if TYPE_CHECKING:
     from vault.services.imports import Incoming, Plan, Skipped
@@ -108,7 +108,7 @@ def _import(
     found = list(read())  # the source's errors before the vault is unlocked
     with terminal.open_vault() as vault:
         planned = plan(vault, str(path), found, replace=args.replace)
-        print(f"from {path}:", file=sys.stderr)
+        print(printable(f"from {path}:"), file=sys.stderr)
         for line in planned.lines() or ["  (nothing)"]:
             print(line, file=sys.stderr)
         if not planned.writes:
