@@ -46,7 +46,7 @@ from vault.core.keys import VaultMeta, passphrase_from_environment
 from vault.core.paths import VaultPaths
 from vault.core.resources import asset
 from vault.core.timefmt import duration_text
-from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, plain_words
+from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, plain_words, printable
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
     from textual.theme import Theme
@@ -293,7 +293,7 @@ class VaultApp(App[None]):
                             severity="error" if bad else "warning", markup=False)  # fmt: skip
                 news = []
             for event, severity in news:
-                self.notify(f"{event.credential}: {event.detail or event.outcome}", title="Agent",
+                self.notify(printable(f"{event.credential}: {event.detail or event.outcome}"), title="Agent",
                             severity="error" if severity == "error" else "warning", markup=False)  # fmt: skip
         self.tell_every_screen(VaultChanged)
 

@@ -25,6 +25,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from vault.errors import printable
+
 CELL_PADDING = 1
 """Blank cells either side of every cell's text, as a DataTable draws them."""
 SORT_MARKS = {False: " ▲", True: " ▼"}
@@ -53,7 +55,7 @@ def plain(value: str | None) -> Text:
     """A cell for text that came from outside (names, accounts): never parsed as markup."""
     if value is None:
         return Text("-", style="dim")
-    return Text(value, no_wrap=True, overflow="ellipsis")
+    return Text(printable(value), no_wrap=True, overflow="ellipsis")
 
 
 def same_cell(shown: Text, new: Text) -> bool:

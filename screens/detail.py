@@ -36,7 +36,7 @@ from vault import Vault
 from vault.core.model import STATUSES, AuditEvent, Credential
 from vault.core.secret import Secret
 from vault.core.timefmt import iso
-from vault.errors import NotFound, VaultError
+from vault.errors import NotFound, VaultError, printable
 
 MASK = "••••••••"
 """What stands in for the token while it is hidden (its length is said beside it)."""
@@ -181,7 +181,7 @@ class DetailScreen(Screen[None]):
                 Text(iso(event.at) or "-"),
                 Text(event.action),
                 Text(event.outcome),
-                Text(event.detail or "-", no_wrap=True, overflow="ellipsis"),
+                Text(printable(event.detail or "-"), no_wrap=True, overflow="ellipsis"),
                 key=str(index),
             )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from vault.core.model import COUNTDOWN_STOPPED, MCP_URL_EXTRA, Credential
 from vault.core.timefmt import iso, moment, relative
+from vault.errors import printable
 
 FACTS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -57,7 +58,7 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
     expires = moment(c.expires_at, now, none="no expiry")
     if status in COUNTDOWN_STOPPED and c.expires_at is not None:
         expires = f"{iso(c.expires_at)} (no longer counts: {status.replace('_', ' ')})"
-    return {
+    facts = {
         "name": c.name,
         "provider": c.provider,
         "kind": c.kind,
@@ -75,3 +76,4 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
         "updated": moment(c.updated_at, now, past=True),
         "extras": " ".join(f"{k}={v}" for k, v in c.extras.items()) or "-",
     }
+    return {key: printable(value) for key, value in facts.items()}  # an account, extras, a server's error

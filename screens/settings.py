@@ -35,6 +35,8 @@ class TuiSettings:
 
 SETTINGS_FILE = "tui.toml"
 """Optional, beside the vault: ``auto_lock_after = "10m"``, ``reveal_for = "5s"``, ``refresher = false``..."""
+MAX_SETTINGS = 1 << 20
+"""The largest settings file read."""
 
 RETIRED = {
     "soon": "the countdown's colour follows the credential's status now (see the README's status table)",
@@ -52,15 +54,18 @@ def load_settings(paths: VaultPaths) -> TuiSettings:
     import dataclasses
     import tomllib
 
+    from vault.core.outside import Unparsable, load_toml, read_file
     from vault.core.timefmt import parse_duration
-    from vault.errors import InvalidInput
+    from vault.errors import InvalidInput, NotFound, VaultError
 
     path = paths.home / SETTINGS_FILE
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        raw = load_toml(read_file(path, MAX_SETTINGS).decode("utf-8"))
+    except NotFound:
         return TuiSettings()
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except VaultError as exc:  # a FIFO, a device, too large, an OS error
+        raise InvalidInput(f"{exc.message}: not a settings file") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, Unparsable) as exc:
         raise InvalidInput(f"{path} is not readable TOML ({type(exc).__name__})") from None
     fields = {f.name: f for f in dataclasses.fields(TuiSettings)}
     values: dict[str, object] = {}
@@ -96,18 +101,25 @@ def save_theme(paths: VaultPaths, theme: str) -> None:
         OSError: it cannot be written.
         InvalidInput: it is not TOML (it is left alone).
     """
+    import tomllib
+
     import tomlkit
     from tomlkit.exceptions import TOMLKitError
 
+    from vault.core.outside import Unparsable, load_toml, read_file
     from vault.core.paths import write_private_atomic
-    from vault.errors import InvalidInput
+    from vault.errors import InvalidInput, NotFound, VaultError
 
     path = paths.home / SETTINGS_FILE
     try:
-        document = tomlkit.parse(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+        text = read_file(path, MAX_SETTINGS).decode("utf-8")
+        load_toml(text)  # nesting bounded before tomlkit (which recurses) sees it
+        document = tomlkit.parse(text)
+    except NotFound:
         document = tomlkit.document()
-    except (UnicodeDecodeError, TOMLKitError) as exc:
+    except VaultError as exc:
+        raise InvalidInput(f"{exc.message}; the theme was not saved") from None
+    except (UnicodeDecodeError, TOMLKitError, tomllib.TOMLDecodeError, Unparsable) as exc:
         raise InvalidInput(f"{path} is not readable TOML ({type(exc).__name__}); the theme was not saved") from None
     if document.get("theme") == theme:
         return

@@ -58,6 +58,16 @@ def test_bad_callbacks_end_the_sign_in_with_a_page(listener: LoopbackListener, q
     assert info.value.code == code
 
 
+def test_a_callback_without_this_sign_ins_state_is_ignored(listener: LoopbackListener) -> None:
+    """A forged or stale callback gets its error page and leaves the listener waiting for the
+    real one (RFC 9700 §4.7): one request from any local page cannot end a sign-in."""
+    for query in ("code=forged&state=wrong", "code=forged", "error=access_denied&state=other"):
+        page = get(f"{listener.redirect_uri}?{query}")
+        assert page.status_code == 400 and "ignored" in page.text
+    assert get(listener.redirect_uri + "?code=real&state=s-123").status_code == 200
+    assert listener.wait(1) == "real"
+
+
 def test_error_text_is_escaped_in_the_page(listener: LoopbackListener) -> None:
     page = get(listener.redirect_uri + "?error=x&error_description=%3Cscript%3Ealert(1)%3C/script%3E&state=s-123")
     assert "<script>" not in page.text and "&lt;script&gt;" in page.text

@@ -118,7 +118,7 @@ def test_refused_callbacks_leave_the_vault_alone(
     assert registered("login", "acme").code == 0
     before = credentials(home)["acme"]
     monkeypatch.setenv("FAKE_BROWSER_MODE", mode)
-    r = registered("login", "acme")
+    r = registered("login", "acme", "--timeout", "1")  # a wrong state is ignored: the listener waits on
     assert r.code == 1
     assert f"acme: {code}" in one_line(r)
     assert page in last_page(browser_log, count=2)
@@ -133,6 +133,22 @@ def test_second_callback_is_told_the_sign_in_is_over(registered: CliRunner, brow
     assert first["status"] == 200
     assert second["status"] in (409, None)  # "already over", or the listener has closed
     assert list(credentials(home)) == ["acme"]
+
+
+def test_a_forged_callback_is_ignored_and_the_real_one_signs_in(
+    registered: CliRunner, browser_log: Path, home: Path, auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any local process or web page can send the listener a request: one without this
+    sign-in's state gets an error page and does not end the sign-in (issue 30)."""
+    monkeypatch.setenv("FAKE_BROWSER_MODE", "forged-first")
+    r = registered("login", "acme")
+    assert r.code == 0, r.err
+    forged, real = browser_runs(browser_log)[-1]["callbacks"]
+    assert forged["status"] == 400 and "ignored" in forged["text"] and real["status"] == 200
+    stored = credentials(home)["acme"]
+    assert auth_server.token_state(stored.access_token.reveal()) == "active"  # type: ignore[union-attr]
+    exchanges = [t for t in auth_server.token_requests() if t.grant_type == "authorization_code"]
+    assert len(exchanges) == 1  # the forged code was never redeemed
 
 
 @pytest.mark.parametrize("mode", ["never", "wrong-path"])

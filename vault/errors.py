@@ -37,6 +37,8 @@ the client rebuild it exactly (:func:`to_fields`, :func:`from_fields`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class VaultError(Exception):
     """Base of every expected failure.
@@ -50,6 +52,7 @@ class VaultError(Exception):
     default_title = "tokendeck error"
 
     def __init__(self, message: str, *, title: str | None = None) -> None:
+        message = printable(message)  # it may quote a path, a name or a server's words
         super().__init__(message)
         self.message = message
         self.title = title or self.default_title
@@ -160,6 +163,9 @@ class ProviderError(VaultError):
         code: the OAuth error code (``invalid_grant``) or a short reason.
         description: the provider's own words, shortened and never markup-safe:
             show it with markup disabled.
+        secrets: what the request sent that a provider may echo (the refresh token, the
+            client secret): shown as ``***`` in the code and description, before anything
+            is shortened, stored or printed.
     """
 
     default_title = "Provider error"
@@ -172,16 +178,18 @@ class ProviderError(VaultError):
         *,
         transient: bool = False,
         retry_after: float | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
+        hidden = [s for s in secrets if s]
         self.provider = provider
-        self.code = code
-        self.description = _tidy(description) if description else None
+        self.code = printable(redact(str(code), hidden)[:80])
+        self.description = _tidy(redact(str(description), hidden)) if description else None
         self.transient = transient
         """Worth retrying as it is: a network failure, 5xx, 429 or ``temporarily_unavailable``."""
         self.retry_after = retry_after
         """Seconds the provider asked us to wait (``Retry-After``), if it said."""
         detail = f": {self.description}" if self.description else ""
-        super().__init__(f"{provider}: {code}{detail}")
+        super().__init__(f"{provider}: {self.code}{detail}")
 
     @property
     def detail(self) -> str:
@@ -272,6 +280,37 @@ class CommandNotFound(VaultError):
     default_title = "Command not found"
 
 
+def printable(text: str) -> str:
+    """``text`` with every character a terminal could act on written as a Python-style escape
+    (ESC as ``\\x1b``, a line break as ``\\n``, a right-to-left override as ``\\u202e``):
+    the one rule for what reaches a terminal, the TUI or the audit log from outside (a
+    server's words, an imported file's names, a path).  Printable text comes back as it was."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    if ch in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[ch]
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with each of ``secrets`` (longest first) shown as ``***``; one shorter than
+    :data:`REDACT_MIN` is left (it would mask ordinary words, and no issued secret is that short)."""
+    for secret in sorted({s for s in secrets if len(s) >= REDACT_MIN}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+REDACT_MIN = 8
+
+
 def _tidy(text: str, limit: int = 200) -> str:
     """A provider's text as one printable line of at most ``limit`` characters."""
     flat = "".join(ch if ch.isprintable() else " " for ch in str(text))
@@ -309,8 +348,9 @@ def from_fields(fields: list[str], exit_code: int = 1) -> VaultError:
     title = fields[2] if len(fields) > 2 else cls.default_title
     try:
         attributes = json.loads(fields[3]) if len(fields) > 3 else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # not what an agent sends: keep the message alone
         attributes = {}
+    message = printable(message)
     error = cls.__new__(cls)
     Exception.__init__(error, message)
     if isinstance(attributes, dict):

@@ -1390,7 +1390,10 @@ def _token_record(request: flask.Request, response: Response, *, overridden: boo
         auth_method = "none"
     error = None
     if response.status_code >= 400 and response.is_json:
-        body = response.get_json(silent=True)
+        try:
+            body = response.get_json(silent=True)
+        except RecursionError:  # an override of nested JSON, sent on purpose
+            body = None
         if isinstance(body, dict):
             error = body.get("error")
     return TokenRequestRecord(

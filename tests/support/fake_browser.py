@@ -24,6 +24,7 @@ approve    (default) allow, then visit the callback
 deny       deny (the server redirects with ``error=access_denied``), then visit the callback
 tamper-state  allow, change ``state`` in the callback URL, visit it
 drop-state allow, remove ``state`` from the callback URL, visit it
+forged-first  allow, visit the callback with a forged ``state`` and ``code``, then the real one
 twice      allow, visit the callback, then visit the same URL again
 wrong-path allow, visit ``/other`` (same host, port and query) instead, and stop there
 never      record the URL and do nothing else (the user never comes back)
@@ -65,6 +66,7 @@ MODES = (
     "deny",
     "tamper-state",
     "drop-state",
+    "forged-first",
     "twice",
     "wrong-path",
     "never",
@@ -301,6 +303,8 @@ class Browser:
             callback = _with_query(callback, state=None)
         elif mode == "wrong-path":
             callback = urlunsplit(urlsplit(callback)._replace(path="/other"))
+        elif mode == "forged-first":  # another page sends a forged answer before the real one comes
+            self.visit_callback(_with_query(callback, state=lambda v: "forged", code=lambda v: "forged-code"))
         self.visit_callback(callback)
         if mode == "twice":
             self.visit_callback(callback)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault.cli import terminal
-from vault.errors import InvalidInput, NotFound
+from vault.errors import InvalidInput, NotFound, printable
 
 if TYPE_CHECKING:
     from vault.services.imports import Incoming, Plan, Skipped
@@ -75,12 +75,12 @@ def cmd_import_netrc(args: argparse.Namespace) -> int:
 def cmd_import_token_storage(args: argparse.Namespace) -> int:
     import sqlite3
 
+    from vault.core.outside import require_regular
     from vault.integrations.compat import TokenStorage
     from vault.integrations.plaintext_import import incoming, migrate, read_rows
 
     path = Path(args.file)
-    if not path.is_file():
-        raise NotFound(f"no file at {path}")
+    require_regular(path)  # SQLite would block on a FIFO, and read /dev/zero as an empty database
     try:
         rows = read_rows(path.resolve())
     except sqlite3.Error:
@@ -108,7 +108,7 @@ def _import(
     found = list(read())  # the source's errors before the vault is unlocked
     with terminal.open_vault() as vault:
         planned = plan(vault, str(path), found, replace=args.replace)
-        print(f"from {path}:", file=sys.stderr)
+        print(printable(f"from {path}:"), file=sys.stderr)
         for line in planned.lines() or ["  (nothing)"]:
             print(line, file=sys.stderr)
         if not planned.writes:

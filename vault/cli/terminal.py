@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vault.core.model import MAX_TOKEN_BYTES
-from vault.errors import InvalidInput, VaultError
+from vault.errors import InvalidInput, VaultError, printable
 from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 if TYPE_CHECKING:
@@ -65,8 +65,8 @@ def passphrase_prompt() -> Callable[[str], str]:
 
 
 def notice(message: str) -> None:
-    """One line for the user, on stderr."""
-    print(f"tokendeck: {message}", file=sys.stderr)
+    """One line for the user, on stderr (what it quotes from outside escaped: :func:`~vault.errors.printable`)."""
+    print(f"tokendeck: {printable(message)}", file=sys.stderr)
 
 
 def human_times() -> bool:
@@ -154,3 +154,9 @@ def run_guarded(command: Callable[[], int]) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # one the command did not expect: still one line, naming the file (never a traceback)
+        from vault.core.paths import unexpected
+
+        error = unexpected(exc)
+        print(f"tokendeck: {error.message}", file=sys.stderr)
+        return error.exit_code

@@ -19,20 +19,25 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from vault.core.keys import KeySlot
-from vault.core.paths import private_atomic
-from vault.errors import InvalidInput, VaultCorrupt
+from vault.core.outside import Unparsable, copy_member, load_json, open_regular, read_member
+from vault.core.paths import failed, private_atomic
+from vault.errors import InvalidInput, NotFound, VaultCorrupt
 
 FORMAT = 1
 MANIFEST = "tokendeck-backup.json"
 DATABASE = "vault.db"
 _MANIFEST_LIMIT = 64 * 1024
+DATABASE_LIMIT = 256 << 20
+"""The largest database a backup may hold (a vault of 10,000 credentials and a year of its
+audit log is tens of MiB): a member declaring more is refused before a byte is written, and
+none is written past it."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def read_manifest(path: Path) -> Manifest:
         if info.file_size > _MANIFEST_LIMIT:
             raise VaultCorrupt(f"{path} is damaged (its description is too large); nothing was changed")
         try:
-            raw = json.loads(archive.read(MANIFEST))
+            raw = load_json(read_member(archive, MANIFEST, _MANIFEST_LIMIT))
             if raw.get("format") != FORMAT:
                 raise InvalidInput(f"{path} is a backup format this tokendeck does not know; nothing was changed")
             return Manifest(
@@ -97,28 +102,41 @@ def extract_database(path: Path, dest: Path) -> None:
 
     Raises:
         VaultCorrupt: the archive's checksum does not match: the backup is damaged.
+        InvalidInput: its database is over :data:`DATABASE_LIMIT` (nothing written past it).
+        VaultError: the backup could not be read, or ``dest`` written (the line says which).
     """
-    with _archive(path) as archive:
+    with _archive(path) as archive, _written(dest) as out:
         try:
-            with archive.open(DATABASE) as source, dest.open("r+b") as out:
-                shutil.copyfileobj(source, out)
-                out.flush()
-                os.fsync(out.fileno())
-        except (zipfile.BadZipFile, OSError, EOFError):
+            copy_member(archive, DATABASE, out, DATABASE_LIMIT)  # a zip bomb stops at the limit
+        except Unparsable as exc:
+            raise InvalidInput(f"{path} is not a tokendeck backup: it {exc.reason}; nothing was changed") from None
+        except (zipfile.BadZipFile, EOFError):
             raise VaultCorrupt(f"{path} is damaged (its database does not read back); nothing was changed") from None
+        except OSError as exc:  # reading the backup: the disk's fault, not the backup's
+            raise failed(exc, "read", path) from None
 
 
 @contextlib.contextmanager
-def _archive(path: Path) -> Any:
+def _written(dest: Path) -> Iterator[BinaryIO]:
+    """``dest`` to write, flushed to disk at the end; an OS error says it was writing ``dest``."""
     try:
-        archive = zipfile.ZipFile(path)
-    except FileNotFoundError:
-        raise InvalidInput(f"no backup at {path}") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{path} is a directory, not a backup") from None
-    except PermissionError:
-        raise InvalidInput(f"permission denied reading {path}") from None
-    except (zipfile.BadZipFile, OSError):
-        raise InvalidInput(f"{path} is not a tokendeck backup, or is damaged; nothing was changed") from None
-    with archive:
+        with dest.open("r+b") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError as exc:
+        raise failed(exc, "write", dest) from None
+
+
+@contextlib.contextmanager
+def _archive(path: Path) -> Iterator[zipfile.ZipFile]:
+    with contextlib.ExitStack() as stack:
+        try:
+            f = stack.enter_context(open_regular(path))  # never a FIFO or /dev/zero
+        except NotFound:
+            raise InvalidInput(f"no backup at {path}") from None
+        try:
+            archive = stack.enter_context(zipfile.ZipFile(f))
+        except (zipfile.BadZipFile, OSError):
+            raise InvalidInput(f"{path} is not a tokendeck backup, or is damaged; nothing was changed") from None
         yield archive

@@ -183,14 +183,18 @@ class VaultMeta:
     @classmethod
     def read(cls, path: Path) -> VaultMeta:
         """Read ``vault.json``; a vault copied without it is taken to be a passphrase vault."""
+        from vault.core.outside import load_json
+
         try:
-            raw: Any = json.loads(path.read_bytes())
+            raw: Any = load_json(path.read_bytes())
         except FileNotFoundError:
             return cls("unknown", KeySlot("passphrase"))
         except PermissionError:
             raise VaultUnusable(f"permission denied reading {path}") from None
-        except (OSError, ValueError):
+        except ValueError:
             raise VaultCorrupt(f"{path} is unreadable; it should hold the vault's key mode") from None
+        except OSError as exc:  # an I/O error is the disk's, not the file's: it may read next time
+            raise VaultUnusable(f"could not read {path}: {exc.strerror}") from None
         if not isinstance(raw, dict):
             raise VaultCorrupt(f"{path} does not describe a tokendeck vault")
         pending = KeySlot.from_json(raw["pending"]) if raw.get("pending") is not None else None
@@ -203,16 +207,25 @@ class VaultMeta:
         write_private_atomic(path, (json.dumps(data, indent=2) + "\n").encode())
 
 
+MAX_PASSPHRASE_FILE = 64 * 1024
+"""The largest passphrase file read (its first line is the passphrase)."""
+
+
 def passphrase_from_environment(env: Mapping[str, str]) -> Key | None:
     """The passphrase from the first of the three environment sources that is set."""
     if command := env.get(PASSPHRASE_COMMAND_ENV):
         return Key.passphrase(_run_passphrase_command(command))
     if file := env.get(PASSPHRASE_FILE_ENV):
+        from vault.core.outside import read_file
+        from vault.errors import VaultError
+
         try:
-            text = Path(file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise VaultLocked(f"cannot read {PASSPHRASE_FILE_ENV} ({file}): {reason}") from None
+            text = read_file(Path(file), MAX_PASSPHRASE_FILE).decode("utf-8")
+        except VaultError as exc:  # a FIFO or a device too: regular files only
+            hint = f" (for a command's output: {PASSPHRASE_COMMAND_ENV})" if "not a regular file" in exc.message else ""
+            raise VaultLocked(f"cannot read {PASSPHRASE_FILE_ENV}: {exc.message}{hint}") from None
+        except UnicodeDecodeError:
+            raise VaultLocked(f"cannot read {PASSPHRASE_FILE_ENV} ({file}): not UTF-8 text") from None
         return Key.passphrase(text.splitlines()[0] if text else "")
     if PASSPHRASE_ENV in env:
         return Key.passphrase(env[PASSPHRASE_ENV])

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from vault.core.secret import Secret
 from vault.core.timefmt import check_when, iso
-from vault.errors import InvalidInput
+from vault.errors import InvalidInput, printable
 from vault.settings import (
     AHEAD_FRACTION,
     MIN_REFRESH_SPACING,
@@ -123,7 +123,7 @@ def check_name(name: str, what: str = "name") -> str:
 
 
 def check_token(text: str) -> str:
-    """Validate a token's text: non-empty, printable, no whitespace, at most 64 KiB.
+    """Validate a token's text: non-empty, visible ASCII (:func:`token_fault`), at most 64 KiB.
 
     Raises:
         InvalidInput: with a reason that does not quote the token.
@@ -149,13 +149,19 @@ def check_token_size(text: str) -> str:
 
 
 def token_fault(text: str) -> str | None:
-    """What makes ``text`` no token at all (it is empty, or has whitespace or control
-    characters: RFC 6750's token syntax allows neither), or None.  Never quotes it."""
+    """What makes ``text`` no token at all, or None; never quotes it.  A token goes into an
+    HTTP field (``Authorization: Bearer``, a form, a header an MCP client sends), so it is
+    visible ASCII only (RFC 9110 field values, RFC 6750's b64token, RFC 6749's VSCHAR): not
+    empty, no whitespace or control character (an escape sequence, a line break that would
+    split the header), nothing outside ASCII.  The rule for tokens from a provider, pasted,
+    or imported."""
     if not text:
         return "the token is empty"
+    if text.isascii() and text.isprintable() and " " not in text:
+        return None
     if any(ch.isspace() or not ch.isprintable() for ch in text):
         return "the token contains whitespace or control characters"
-    return None
+    return "the token has characters other than visible ASCII, which an HTTP header cannot carry"
 
 
 def check_label(value: str | None, what: str) -> str | None:
@@ -369,27 +375,30 @@ class Credential:
     @functools.cached_property
     def _public_facts(self) -> dict[str, Any]:
         """:meth:`public` but for its status (a placeholder, in its place): worked out once, as
-        the record never changes (the vault caches records until the database does)."""
-        return {
-            "name": self.name,
-            "provider": self.provider,
-            "kind": self.kind,
-            "account": self.account,
-            "status": None,
-            "token_type": self.token_type,
-            "scopes": list(self.scopes),
-            "expires_at": iso(self.expires_at),
-            "refresh_expires_at": iso(self.refresh_expires_at),
-            "has_refresh_token": self.refresh_token is not None,
-            "last_error": self.last_error,
-            "extras": dict(self.extras),
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-            "last_refreshed_at": iso(self.last_refreshed_at),
-            "last_used_at": iso(self.last_used_at),
-            "refresh_failures": self.refresh_failures,
-            "next_refresh_try": iso(self.retry_at),
-        }
+        the record never changes (the vault caches records until the database does).  What came
+        from outside (an account, extras, a provider's error) is :func:`shown` escaped."""
+        return shown_facts(
+            {
+                "name": self.name,
+                "provider": self.provider,
+                "kind": self.kind,
+                "account": self.account,
+                "status": None,
+                "token_type": self.token_type,
+                "scopes": list(self.scopes),
+                "expires_at": iso(self.expires_at),
+                "refresh_expires_at": iso(self.refresh_expires_at),
+                "has_refresh_token": self.refresh_token is not None,
+                "last_error": self.last_error,
+                "extras": dict(self.extras),
+                "created_at": iso(self.created_at),
+                "updated_at": iso(self.updated_at),
+                "last_refreshed_at": iso(self.last_refreshed_at),
+                "last_used_at": iso(self.last_used_at),
+                "refresh_failures": self.refresh_failures,
+                "next_refresh_try": iso(self.retry_at),
+            }
+        )
 
     @functools.cached_property
     def renderings(self) -> dict[Any, str]:
@@ -447,10 +456,32 @@ class AuditEvent:
     detail: str | None
 
     def public(self) -> dict[str, Any]:
-        return {
-            "at": iso(self.at),
-            "credential": self.credential,
-            "action": self.action,
-            "outcome": self.outcome,
-            "detail": self.detail,
-        }
+        """The event, JSON-ready, its text :func:`shown` escaped."""
+        return shown_facts(
+            {
+                "at": iso(self.at),
+                "credential": self.credential,
+                "action": self.action,
+                "outcome": self.outcome,
+                "detail": self.detail,
+            }
+        )
+
+
+def shown(value: Any) -> Any:
+    """``value`` with every string in it (keys too) :func:`~vault.errors.printable`: the one rule
+    for what a front end shows of a record, applied to the public views (:meth:`Credential.public`,
+    :meth:`AuditEvent.public`) and by the list's and the TUI's cells.  The records themselves keep
+    what was stored, so a library caller gets its values back as it gave them."""
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, list | tuple):
+        return [shown(v) for v in value]
+    if isinstance(value, dict):
+        return {shown(k): shown(v) for k, v in value.items()}
+    return value
+
+
+def shown_facts(facts: dict[str, Any]) -> dict[str, Any]:
+    """:func:`shown` for a mapping of facts."""
+    return {printable(key): shown(value) for key, value in facts.items()}

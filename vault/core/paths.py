@@ -8,17 +8,19 @@ home directory is created 0700, and made 0700 when it is found open to others.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vault.errors import VaultUnusable
+from vault.errors import InvalidInput, NotFound, VaultError, VaultUnusable
 from vault.settings import HOME_ENV
 
 DB_NAME = "vault.db"
 META_NAME = "vault.json"
+INIT_MARK_NAME = ".init-unfinished"
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,12 @@ class VaultPaths:
     @property
     def meta(self) -> Path:
         return self.home / META_NAME
+
+    @property
+    def init_mark(self) -> Path:
+        """There while ``tokendeck init`` makes the vault (it holds init's process id): left
+        behind, it says the files beside it are a vault that was never finished."""
+        return self.home / INIT_MARK_NAME
 
     def all_files(self) -> list[Path]:
         """The database, its WAL and shared-memory files, and the metadata file."""
@@ -83,8 +91,18 @@ def keep_private(path: Path) -> None:
 
 
 def create_private_file(path: Path) -> None:
-    """Create an empty file at mode 0600; fail if it exists."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    """Create an empty file at mode 0600; fail if it exists.
+
+    Raises:
+        FileExistsError: it exists.
+        VaultError: any other OS error, in one line naming the path (:func:`failed`).
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise failed(exc, "create", path) from None
     os.close(fd)
 
 
@@ -97,22 +115,34 @@ def write_private_atomic(path: Path, data: bytes) -> None:
 @contextlib.contextmanager
 def private_atomic(path: Path) -> Iterator[BinaryIO]:
     """A file to write that replaces ``path`` atomically when the block ends: created 0600
-    beside it, fsync-ed, renamed over ``path``; removed instead if the block raises."""
+    beside it, fsync-ed, renamed over ``path``; removed instead if the block raises.
+
+    Raises:
+        VaultError: an OS error (a full disk, an I/O error, a name too long...), in one line
+            naming the file and what was being done; ``path`` is left as it was.
+    """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    doing, where = "create", tmp
     try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        raise
-    fsync_dir(path.parent)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        doing = "write"
+        try:
+            with os.fdopen(fd, "wb") as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            doing, where = "replace", path
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        doing, where = "sync the folder of", path
+        fsync_dir(path.parent)
+    except OSError as exc:
+        raise failed(exc, doing, where) from None
 
 
 def fsync_dir(path: Path) -> None:
@@ -122,3 +152,31 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def failed(exc: OSError, doing: str, path: Path | str) -> VaultError:
+    """An OS error on ``path`` as one line that names it and what was being done
+    (``could not replace /home/me/vault.json: No space left on device``): a missing folder is
+    :class:`~vault.errors.NotFound` (exit 5), a name the file system cannot hold is
+    :class:`~vault.errors.InvalidInput` (exit 2), anything else (a full disk, an I/O error,
+    permission denied) a :class:`~vault.errors.VaultError` (exit 1).  The one rule for an OS
+    error tokendeck did not expect, wherever it happens."""
+    reason = exc.strerror or type(exc).__name__
+    line = f"could not {doing} {path}: {reason}"
+    if exc.errno == errno.ENOENT:
+        return NotFound(line)
+    if exc.errno in (errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.ELOOP, errno.EINVAL):
+        return InvalidInput(line)
+    return VaultError(line)
+
+
+def unexpected(exc: OSError) -> VaultError:
+    """An OS error no code path named an operation for, as one line that names its file(s):
+    what the command line prints instead of a traceback (:func:`failed` is the rule; this is
+    the net under it)."""
+    first, second = exc.filename, exc.filename2
+    if first is not None and second is not None:
+        return failed(exc, f"move {os.fsdecode(first)} to", os.fsdecode(second))
+    if first is not None:
+        return failed(exc, "use", os.fsdecode(first))
+    return VaultError(f"the OS refused an operation: {exc.strerror or type(exc).__name__}")

@@ -17,6 +17,7 @@ from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta
 from vault.core.links import CredentialLinks
 from vault.core.locks import credential_lock
+from vault.core.masking import without_secrets
 from vault.core.model import AuditEvent, ClientRegistration, Credential, check_expiry, check_name, check_token
 from vault.core.paths import VaultPaths
 from vault.core.rekeying import VaultKeys
@@ -58,8 +59,7 @@ class Repository(CredentialLinks, VaultKeys):
         self.close()
 
     def close(self) -> None:
-        """Close the database (paying a checkpoint a write still owes). The vault cannot be
-        used afterwards."""
+        """Close the database (paying a checkpoint a write still owes); it cannot be used afterwards."""
         self.settle()
         self._store.close()
 
@@ -319,7 +319,7 @@ class Repository(CredentialLinks, VaultKeys):
         with self._store.transaction() as conn:
             conn.execute(
                 "UPDATE credentials SET status = ?, last_error = ?, updated_at = ? WHERE name = ?",
-                (status, last_error, self.clock.now(), name),
+                (status, without_secrets(conn, name, last_error), self.clock.now(), name),
             )
             self._audit(conn, name, action, outcome, last_error)
 
@@ -329,6 +329,7 @@ class Repository(CredentialLinks, VaultKeys):
         """Record a failure on a credential without changing its status or tokens; with
         ``retry_at``, a refresh that failed: one more in a row, none tried before that time."""
         with self._store.transaction() as conn:
+            last_error = without_secrets(conn, name, last_error) or ""
             if retry_at is None:
                 conn.execute("UPDATE credentials SET last_error = ? WHERE name = ?", (last_error, name))
             else:
@@ -463,6 +464,7 @@ class Repository(CredentialLinks, VaultKeys):
         return seen is None
 
     def _audit(self, conn: Any, credential: str | None, action: str, outcome: str, detail: str | None) -> None:
+        detail = without_secrets(conn, credential, detail)
         conn.execute(
             "INSERT INTO audit (at, credential, action, outcome, detail) VALUES (?, ?, ?, ?, ?)",
             (self.clock.now(), credential, action, outcome, detail),

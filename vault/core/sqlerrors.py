@@ -18,7 +18,8 @@ def translate(exc: sqlcipher3.Error) -> VaultError:
         return VaultBusy("the vault is busy: another tokendeck process is writing; try again")
     if "not a database" in text or "malformed" in text or "corrupt" in text:
         return VaultCorrupt(
-            "the vault file is damaged (a page does not decrypt); restore a backup with: tokendeck restore FILE"
+            "the vault file is damaged (a page does not decrypt), or the disk misread it; nothing was changed: "
+            "try once more, then restore a backup with: tokendeck restore FILE"
         )
     if "full" in text:
         return VaultUnusable("no space left on the vault's disk; nothing was changed")

@@ -454,6 +454,8 @@ def _check_pages(conn: sqlcipher3.Connection, path: Path) -> None:
     """
     with mapped():
         damage = conn.execute("PRAGMA cipher_integrity_check").fetchall()
+    if damage and str(damage[0][0]).startswith("error reading"):  # the OS failed to read it: try again
+        raise VaultUnusable(f"the OS could not read {path} ({damage[0][0]}); nothing was changed: try again")
     if damage:
         raise VaultCorrupt(f"{path} is damaged ({damage[0][0]}); restore a backup with: tokendeck restore FILE")
 

@@ -160,7 +160,9 @@ def _why_unreadable(db: Path) -> str:
     elif disk.f_bavail == 0:
         why = f"no space left on the disk that holds {home}"
     else:
-        raise VaultUnusable(f"the OS could not read {db}")
+        raise VaultUnusable(
+            f"the OS could not read {db} or write its {db.name}-shm (an I/O error); nothing was changed: try again"
+        )
     if wal_has_frames(db):
         raise VaultUnusable(f"{why}, and the vault's newest changes (in {db.name}-wal) cannot be read without writing")
     return why

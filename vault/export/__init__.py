@@ -19,7 +19,7 @@ from pathlib import Path
 
 from vault.export.spec import Spec
 from vault.export.targets import render
-from vault.export.writer import preview, read_target, replace_atomic
+from vault.export.writer import preview, read_target, remove_stale_temp_files, replace_atomic
 
 __all__ = ["Plan", "Spec", "plan"]
 
@@ -40,6 +40,10 @@ class Plan:
     (given with ``--url`` or found in the entry), so ``key`` and ``options()`` are right."""
 
     def write(self) -> None:
+        """Write the change; with none to make, only clear what a killed write left beside the file."""
+        if self.new == self.old:
+            remove_stale_temp_files(self.path)
+            return
         replace_atomic(self.path, self.new, expected=self.old, mode=self.mode)
 
 

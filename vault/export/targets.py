@@ -17,6 +17,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from vault.core.outside import Unparsable, load_json, load_toml
 from vault.errors import InvalidInput
 from vault.export.mcp import check_header, check_url, merge_server, needs_var, put_vscode_input
 from vault.export.spec import JSON_MCP, MCP_FORMATS, MCP_TARGETS, PLAINTEXT_ONLY, TARGETS, VAR_RE, Spec
@@ -259,15 +260,10 @@ def _load_json_object(old: str | None, what: str) -> dict[str, Any]:
         raise InvalidInput(f"{what} has {name}, which is not JSON; not changed")
 
     try:
-        data = json.loads(old, object_pairs_hook=no_duplicates, parse_float=finite, parse_constant=constant)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(
-            f"{what} is not valid JSON (line {exc.lineno}, column {exc.colno}; comments are not supported); not changed"
-        ) from None
-    except ValueError:  # an integer past Python's digit limit
-        raise InvalidInput(f"{what} has a number too long to read; not changed") from None
-    except RecursionError:
-        raise InvalidInput(f"{what} is nested too deeply to read; not changed") from None
+        data = load_json(old, object_pairs_hook=no_duplicates, parse_float=finite, parse_constant=constant)
+    except Unparsable as exc:
+        hint = "; comments are not supported" if exc.reason.startswith("is not valid JSON") else ""
+        raise InvalidInput(f"{what} {exc.reason}{hint}; not changed") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{what} does not hold a JSON object; not changed")
     return data
@@ -301,10 +297,12 @@ def render_codex(spec: Spec, old: str | None, token: str | None, what: str, *, r
 
     text = old or ""
     try:
-        tomllib.loads(text)  # the format's own rules first: tomlkit is more lenient in places
+        load_toml(text)  # the format's own rules first (tomlkit is more lenient), and nesting bounded
         doc = tomlkit.parse(text)
     except (tomllib.TOMLDecodeError, TOMLKitError) as exc:
         raise InvalidInput(f"{what} is not valid TOML ({exc}); not changed") from None
+    except Unparsable as exc:
+        raise InvalidInput(f"{what} {exc.reason}; not changed") from None
     if "mcp_servers" not in doc:
         doc["mcp_servers"] = tomlkit.table(is_super_table=True)
     servers = doc["mcp_servers"]

@@ -22,7 +22,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from vault.core import faults
-from vault.core.paths import fsync_dir
+from vault.core.outside import read_file
+from vault.core.paths import failed, fsync_dir
 from vault.errors import InvalidInput, TargetUnwritable, VaultError
 from vault.settings import GIT_DIR_ENV
 
@@ -43,6 +44,8 @@ def read_target(path: Path) -> tuple[str | None, int | None]:
         st = os.lstat(path)
     except FileNotFoundError:
         return None, None
+    except OSError as exc:  # a name too long for the file system, a loop of links, an I/O error
+        raise failed(exc, "read", path) from None
     if stat.S_ISLNK(st.st_mode):
         raise InvalidInput(f"{path} is a symbolic link; export to the file it points at instead")
     if not stat.S_ISREG(st.st_mode):
@@ -50,9 +53,18 @@ def read_target(path: Path) -> tuple[str | None, int | None]:
     if not st.st_mode & stat.S_IWUSR or not os.access(path, os.W_OK):
         raise TargetUnwritable(f"{path} is read-only; nothing was written")
     try:
-        return path.read_bytes().decode("utf-8"), stat.S_IMODE(st.st_mode)
+        data = read_file(path, MAX_TARGET)
+    except VaultError as exc:
+        raise type(exc)(f"{exc.message}; not changed") from None
+    try:
+        return data.decode("utf-8"), stat.S_IMODE(st.st_mode)
     except UnicodeDecodeError:
         raise InvalidInput(f"{path} is not UTF-8 text; not changed") from None
+
+
+MAX_TARGET = 64 << 20
+"""The largest file an export merges into (a config file; Claude Code's ``~/.claude.json``
+holds its history too, and reaches megabytes)."""
 
 
 def git_refusal(path: Path) -> str | None:
@@ -121,9 +133,12 @@ def replace_atomic(path: Path, text: str, *, expected: str | None, mode: int | N
     """
     remove_stale_temp_files(path)
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=_temp_prefix(path), suffix=TEMP_SUFFIX)
     except PermissionError:
         raise TargetUnwritable(f"{path.parent}: the directory is not writable; nothing was written") from None
+    except OSError as exc:
+        raise _unwritten(exc, "create a temporary file beside", path) from None
+    doing = "write a temporary file beside"
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(text.encode("utf-8"))
@@ -133,15 +148,35 @@ def replace_atomic(path: Path, text: str, *, expected: str | None, mode: int | N
         current, _ = read_target(path)
         if current != expected:
             raise VaultError(f"{path} changed while tokendeck was writing it; nothing was written, try again")
+        doing = "replace"
         os.replace(tmp, path)
-        faults.reached("export-renamed")
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _unwritten(exc, doing, path) from None
+        raise
+    faults.reached("export-renamed")
+    # Written: what follows is best effort.  A mode that cannot be put back leaves the file
+    # 0600 (narrower, never wider); a folder that cannot be synced holds the file all the same.
+    with contextlib.suppress(OSError):
         if mode is not None and mode != 0o600:
             os.chmod(path, mode)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(path.parent)
+    with contextlib.suppress(OSError):
+        fsync_dir(path.parent)
+
+
+def _unwritten(exc: OSError, doing: str, path: Path) -> VaultError:
+    """An OS error while writing ``path``, as one line that says it was left as it was."""
+    error = failed(exc, doing, path)
+    cls = TargetUnwritable if type(error) is VaultError else type(error)
+    return cls(f"{error.message}; {path.name} was not changed")
+
+
+def _temp_prefix(path: Path) -> str:
+    """The start of a temp file's name beside ``path``: short enough that the temp file's
+    name fits where ``path``'s does (255 bytes), the same for every write of ``path``."""
+    return f".{os.fsdecode(os.fsencode(path.name)[:100])}."
 
 
 TEMP_SUFFIX = ".tokendeck.tmp"
@@ -153,7 +188,7 @@ write in progress: the next write of that target removes it."""
 def remove_stale_temp_files(path: Path) -> None:
     """Remove this target's temp files that a killed write left (older than :data:`STALE_AFTER`)."""
 
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"):
+    for leftover in path.parent.glob(f"{glob.escape(_temp_prefix(path))}*{TEMP_SUFFIX}"):
         with contextlib.suppress(OSError):
             st = os.lstat(leftover)
             if stat.S_ISREG(st.st_mode) and time.time() - st.st_mtime > STALE_AFTER:

@@ -318,8 +318,10 @@ def _asks_for_sign_in(response: httpx2.Response) -> bool:
 
 
 def _is_jsonrpc_error(body: bytes) -> bool:
+    from vault.core.outside import load_json
+
     try:
-        message = json.loads(body)
+        message = load_json(body)
     except ValueError:
         return False
     return isinstance(message, dict) and message.get("jsonrpc") == "2.0" and isinstance(message.get("error"), dict)

@@ -24,7 +24,6 @@ warning.  Nothing about a row is logged but the name of its credential.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from vault.core.model import Credential
+from vault.core.outside import load_json
 from vault.core.secret import Secret
 from vault.errors import InvalidInput, VaultError
 from vault.services.imports import Incoming, Skipped
@@ -150,7 +150,7 @@ def _store(
                 token=row["token"],
                 refresh_token=row["refresh_token"],
                 id_token=None,
-                scopes=json.loads(row["scopes"]) if row["scopes"] else (),
+                scopes=load_json(row["scopes"]) if row["scopes"] else (),
                 expiry=datetime.fromisoformat(row["expiry"]) if row["expiry"] else None,
                 client=(row["client_id"], row["client_secret"], row["token_uri"]),
                 at=(_when(row["created_at"]), _when(row["updated_at"])),

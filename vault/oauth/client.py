@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, quote_plus, urlencode
 
 import httpx
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from vault.core.model import ClientRegistration
+from vault.core.outside import load_json
 from vault.core.providers import Provider
 from vault.errors import ProviderError
 from vault.oauth.http import ResponseTooLarge, basic_auth, describe_failure, new_client
@@ -32,17 +33,20 @@ from vault.oauth.tokens import decode_body, raise_for_error, token_set
 
 
 def read_token_response(
-    response: httpx.Response, provider: Provider, grant_type: str = "authorization_code"
+    response: httpx.Response, provider: Provider, grant_type: str = "authorization_code", secrets: Iterable[str] = ()
 ) -> dict[str, Any]:
     """Refuse bad token responses; lift a nested token (Slack) to the top level.
 
+    Args:
+        secrets: what the request sent (refresh token, code, client secret), hidden in an error's words.
+
     Raises:
-        ProviderError: HTML, an empty or non-object body, an ``error`` at any
-            status, Slack's ``ok: false``, a missing token, a nonsense lifetime.
+        ProviderError: HTML, an empty, non-object or too deeply nested body, an ``error`` at
+            any status, Slack's ``ok: false``, a missing or unusable token, a nonsense lifetime.
     """
     data = decode_body(response, provider.key)
     try:
-        raise_for_error(data, response.status_code, provider.key)
+        raise_for_error(data, response.status_code, provider.key, secrets)
     except ProviderError as exc:
         exc.transient = exc.code in TRANSIENT_CODES
         raise
@@ -60,18 +64,24 @@ def read_token_response(
 TRANSIENT_CODES = frozenset({"temporarily_unavailable", "server_error", "slow_down"})
 
 
-def transient_error(response: httpx.Response, provider: str) -> ProviderError:
+def transient_error(response: httpx.Response, provider: str, secrets: Iterable[str] = ()) -> ProviderError:
     """A 429 or 5xx as a retryable error, with the provider's ``Retry-After`` if any."""
     retry_after: float | None = None
     header = response.headers.get("retry-after", "")
     if header.strip().isdigit():
         retry_after = float(header)
     code = f"http_{response.status_code}"
-    with contextlib.suppress(ValueError, UnicodeDecodeError):
-        data = json.loads(response.content)
+    with contextlib.suppress(ValueError):
+        data = load_json(response.content)
         if isinstance(data, dict) and isinstance(data.get("error"), str):
-            code = data["error"][:80]
-    return ProviderError(provider, code, "the provider is unavailable", transient=True, retry_after=retry_after)
+            code = data["error"]
+    return ProviderError(
+        provider, code, "the provider is unavailable", transient=True, retry_after=retry_after, secrets=secrets
+    )
+
+
+SENT_SECRETS = ("refresh_token", "code", "code_verifier", "device_code")
+"""The fields of a token request a provider could echo in its error that must not be shown."""
 
 
 class OAuthClient:
@@ -141,6 +151,8 @@ class OAuthClient:
         if p.resource is not None:
             fields.setdefault("resource", p.resource)  # RFC 8707 §2.2: on every token request, refreshes too
         body = prepare_token_request(grant_type, "", redirect_uri=redirect_uri, **fields)
+        sent = [str(fields[k]) for k in SENT_SECRETS if fields.get(k)] + [self._secret or ""]
+        secrets = sent + [quote_plus(s) for s in sent]  # as sent, and as the form body spelled it
         try:
             response = self.post(p.token_url, body)
         except ResponseTooLarge:
@@ -148,8 +160,8 @@ class OAuthClient:
         except httpx.HTTPError as exc:
             raise ProviderError(p.key, "network", f"token endpoint: {describe_failure(exc)}", transient=True) from None
         if response.status_code == 429 or response.status_code >= 500:
-            raise transient_error(response, p.key)
-        return read_token_response(response, p, grant_type)
+            raise transient_error(response, p.key, secrets)
+        return read_token_response(response, p, grant_type, secrets)
 
     def post(self, url: str, form_body: str, *, authenticate: bool = True) -> httpx.Response:
         """POST a form (or, for Notion, the same fields as JSON) with the provider's headers."""

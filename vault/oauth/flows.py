@@ -204,6 +204,8 @@ def _device_code(data: dict[str, object], provider: str) -> DeviceCode:
     device_code, user_code = data.get("device_code"), data.get("user_code")
     if not isinstance(device_code, str) or not isinstance(user_code, str) or not isinstance(uri, str):
         raise ProviderError(provider, "bad_response", "the device response lacks device_code, user_code or the URI")
+    if not user_code or len(user_code) > 64 or not user_code.isprintable():  # shown to the user as it is
+        raise ProviderError(provider, "bad_response", "the device response's user_code is not a short printable code")
     check_endpoint(uri, "the verification URI")
     complete = data.get("verification_uri_complete")
     if isinstance(complete, str):

@@ -14,7 +14,6 @@ server; nothing here knows which.
 from __future__ import annotations
 
 import functools
-import json
 import ssl
 import threading
 import time
@@ -24,6 +23,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from vault.core.outside import TooDeep, Unparsable, load_json
 from vault.errors import ProviderError
 from vault.settings import PROVIDER_CONNECT_TIMEOUT, PROVIDER_TIMEOUT
 
@@ -259,12 +259,16 @@ def describe_failure(exc: httpx.HTTPError) -> str:
 
 
 def json_object(response: httpx.Response, provider: str, what: str) -> dict[str, Any]:
-    """The body as a JSON object, or a ProviderError that says what came instead."""
+    """The body as a JSON object (:func:`vault.core.outside.load_json`: nesting bounded), or a
+    ProviderError that says what came instead."""
     try:
-        data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        data = load_json(response.content)
+    except Unparsable as exc:
         kind = response.headers.get("content-type", "unknown type").split(";")[0]
-        reason = f"{what} is not JSON (HTTP {response.status_code}, {kind})"
+        if isinstance(exc, TooDeep):
+            reason = f"{what} {exc.reason}"
+        else:
+            reason = f"{what} is not JSON (HTTP {response.status_code}, {kind})"
         raise ProviderError(provider, "bad_response", reason) from None
     if not isinstance(data, dict):
         raise ProviderError(provider, "bad_response", f"{what} is a JSON {type(data).__name__}, not an object")

@@ -86,14 +86,15 @@ def id_token_claims(id_token: str) -> dict[str, Any]:
     facts are read from them.  Empty when it is not a JWT with a JSON object payload."""
     import base64
     import binascii
-    import json
+
+    from vault.core.outside import load_json
 
     parts = id_token.split(".")
     if len(parts) != 3:
         return {}
     try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        payload = load_json(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError):
         return {}
     return payload if isinstance(payload, dict) else {}
 
@@ -108,8 +109,10 @@ def _atlassian_sites(http: httpx.Client, provider: Provider, headers: dict[str, 
     response = http.get(provider.accessible_resources_url, headers=headers)
     if response.status_code >= 400:
         return {}
+    from vault.core.outside import load_json
+
     try:
-        sites = response.json()
+        sites = load_json(response.content)
     except ValueError:
         return {}
     if not isinstance(sites, list):

@@ -2,10 +2,13 @@
 
 RFC 8252 §7.3: the redirect URI is ``http://127.0.0.1:{port}/callback`` on a
 random free port (or the provider's fixed one); only the loopback interface is
-bound.  The first request to ``/callback`` decides the sign-in: its ``state``
-must match (RFC 6749 §10.12), an ``iss`` must match when the server promises
-one (RFC 9207), and an ``error`` ends the sign-in.  Every request gets a page
-saying what happened; later callbacks are told the sign-in is already over.
+bound.  A request to ``/callback`` without this sign-in's ``state`` is not its
+answer (RFC 6749 §10.12, RFC 9700 §4.7): it gets an error page and is ignored,
+so a forged or stale callback cannot end the sign-in the user is finishing (any
+local process or web page can send one).  The first request that carries the
+state decides: an ``iss`` must match when the server promises one (RFC 9207),
+and an ``error`` ends the sign-in.  Every request gets a page saying what
+happened; later callbacks are told the sign-in is already over.
 """
 
 from __future__ import annotations
@@ -124,6 +127,8 @@ class LoopbackListener:
         self._decided = False
         self._code: str | None = None
         self._error: SignInFailed | None = None
+        self._ignored: SignInFailed | None = None
+        """The first callback that did not carry this sign-in's state (ignored, said at the timeout)."""
         try:
             self._server = _Server((LOOPBACK_HOST, port), _Handler)
         except OSError as exc:
@@ -164,6 +169,10 @@ class LoopbackListener:
             if cancel is not None and cancel.is_set():
                 raise SignInFailed(self.expected.provider, "cancelled", "the sign-in was cancelled")
             if time.monotonic() >= deadline:
+                if self._ignored is not None:  # only answers that were not this sign-in's came
+                    ignored = self._ignored.description or "did not match"
+                    reason = f"no answer for this sign-in within {int(timeout)} s; one that came was ignored: {ignored}"
+                    raise SignInFailed(self.expected.provider, self._ignored.code, reason)
                 reason = (
                     f"no answer from the browser within {int(timeout)} s (an error page there, such as "
                     f"invalid_redirect_uri, means the app does not accept {self.redirect_uri})"
@@ -200,6 +209,15 @@ class LoopbackListener:
             message = "This is tokendeck's sign-in listener; the sign-in answer goes to /callback."
             request.send_page(404, render("signin-failure.html", provider, message))
             return
+        params = query_params(request.path)
+        if params.get("state") != self.expected.state and not self._decided:
+            try:
+                check_callback(params, self.expected)
+            except SignInFailed as exc:  # a state mismatch: not this sign-in's answer
+                self._ignored = self._ignored or exc
+                message = f"{exc.message}. It was ignored: tokendeck still waits for the sign-in it started."
+                request.send_page(400, render("signin-failure.html", provider, message))
+                return
         with self._lock:
             decided, self._decided = self._decided, True
         if decided:
@@ -207,7 +225,7 @@ class LoopbackListener:
             request.send_page(409, render("signin-failure.html", provider, message))
             return
         try:
-            self._code = check_callback(query_params(request.path), self.expected)
+            self._code = check_callback(params, self.expected)
         except SignInFailed as exc:
             self._error = exc
             status, page, message = 400, "signin-failure.html", exc.message

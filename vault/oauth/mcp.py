@@ -41,6 +41,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from vault.core.outside import load_json
 from vault.core.providers import check_endpoint
 from vault.errors import InvalidInput, ProviderError
 from vault.oauth.discovery import authorization_server, fetch_metadata, mcp_metadata_urls, read_metadata
@@ -424,8 +425,8 @@ def register_client(
         except httpx.HTTPError as exc:
             raise ProviderError(name, "network", f"client registration: {describe_failure(exc)}") from None
     try:
-        answer = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        answer = load_json(response.content)
+    except ValueError:
         answer = None
     if response.status_code not in (200, 201):
         said = answer if isinstance(answer, dict) else {}

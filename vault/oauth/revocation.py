@@ -11,11 +11,10 @@ bearer call.  Any answer but the documented success raises ProviderError.
 
 from __future__ import annotations
 
-import json
-
 import httpx
 
 from vault.core.model import ClientRegistration, Credential
+from vault.core.outside import load_json
 from vault.core.providers import Provider
 from vault.errors import ProviderError
 from vault.oauth.client import OAuthClient, form, transient_error
@@ -28,10 +27,10 @@ def _check(response: httpx.Response, provider: Provider, ok: tuple[int, ...] = (
     if response.status_code not in ok:
         code = f"http_{response.status_code}"
         try:
-            data = json.loads(response.content)
+            data = load_json(response.content)
             if isinstance(data, dict) and isinstance(data.get("error"), str):
-                code = data["error"][:80]
-        except (ValueError, UnicodeDecodeError):
+                code = data["error"]
+        except ValueError:
             pass
         raise ProviderError(provider.key, code, "the revocation was not confirmed")
 
@@ -43,8 +42,8 @@ def _already_invalid(response: httpx.Response) -> bool:
     if response.status_code != 400:
         return False
     try:
-        data = json.loads(response.content)
-    except (ValueError, UnicodeDecodeError):
+        data = load_json(response.content)
+    except ValueError:
         return False
     return isinstance(data, dict) and data.get("error") == "invalid_token"
 
@@ -91,7 +90,10 @@ def send_revocation(
             elif style == "slack" and access:
                 response = http.post(url, headers={"Authorization": f"Bearer {access}"})
                 _check(response, provider)
-                data = response.json()
+                try:
+                    data = load_json(response.content)
+                except ValueError:
+                    data = None
                 if not (isinstance(data, dict) and data.get("ok") and data.get("revoked")):
                     code = str(data.get("error", "not_revoked")) if isinstance(data, dict) else "bad_response"
                     raise ProviderError(provider.key, code[:80], "Slack did not confirm the revocation")

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import httpx
 
 from vault.core.model import ClientRegistration
+from vault.core.outside import Unparsable, check_depth
 from vault.core.providers import Provider
 from vault.errors import ProviderError
 from vault.oauth.client import OAuthClient
@@ -96,6 +97,7 @@ class GoogleSession:
         from google_auth_oauthlib.flow import Flow
 
         self._provider = provider
+        self._secret = registration.client_secret.reveal() if registration.client_secret else ""
         config = {
             "installed": {
                 "client_id": registration.client_id,
@@ -125,14 +127,18 @@ class GoogleSession:
                 # token_auth (client_secret_post) says, not requests-oauthlib's default Basic.
                 token = self._flow.fetch_token(code=code, timeout=20, include_client_id=True)
         except OAuth2Error as exc:
-            raise ProviderError(name, str(exc.error or "error"), exc.description) from None
+            said = str(exc.error or "error")
+            raise ProviderError(name, said, exc.description, secrets=(code, verifier or "", self._secret)) from None
         except requests.RequestException as exc:
             raise ProviderError(name, "network", f"token endpoint: {type(exc).__name__}") from None
-        except ValueError:
+        except (ValueError, RecursionError):  # oauthlib's own json.loads: it has no depth limit
             raise ProviderError(
                 name, "bad_response", "the token endpoint did not answer a usable JSON object"
             ) from None
-        return dict(token)
+        try:
+            return dict(check_depth(dict(token)))
+        except Unparsable as exc:
+            raise ProviderError(name, "bad_response", f"the token response {exc.reason}") from None
 
     def close(self) -> None:
         self._flow.oauth2session.close()

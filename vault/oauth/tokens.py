@@ -9,14 +9,16 @@ the provider and the problem, never quoting a token.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 
+from vault.core.model import token_fault
+from vault.core.outside import TooDeep, Unparsable, load_json
 from vault.core.providers import Provider
 from vault.core.secret import Secret
 from vault.errors import ProviderError
@@ -56,11 +58,13 @@ def decode_body(response: httpx.Response, provider: str) -> dict[str, Any]:
         except UnicodeDecodeError:
             raise ProviderError(provider, "bad_response", "the token response is not text") from None
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = load_json(body)
+    except Unparsable as exc:
         shown = content_type or "no content type"
         if not body.strip():
             reason = f"the token endpoint sent an empty body (HTTP {response.status_code})"
+        elif isinstance(exc, TooDeep):
+            reason = f"the token response {exc.reason}"
         else:
             reason = f"the token endpoint did not answer JSON (HTTP {response.status_code}, {shown})"
         raise ProviderError(provider, "bad_response", reason) from None
@@ -69,11 +73,13 @@ def decode_body(response: httpx.Response, provider: str) -> dict[str, Any]:
     return data
 
 
-def raise_for_error(data: Mapping[str, Any], status: int, provider: str) -> None:
-    """Raise the provider's error, wherever it hides (``error`` at any status, Slack's ``ok: false``)."""
+def raise_for_error(data: Mapping[str, Any], status: int, provider: str, secrets: Iterable[str] = ()) -> None:
+    """Raise the provider's error, wherever it hides (``error`` at any status, Slack's ``ok: false``),
+    with ``secrets`` (what the request sent) hidden in its words."""
     if data.get("ok") is False or "error" in data:
         code = str(data.get("error") or "error")
-        raise ProviderError(provider, code[:80], data.get("error_description") or data.get("error_message"))
+        description = data.get("error_description") or data.get("error_message")
+        raise ProviderError(provider, code, None if description is None else str(description), secrets=secrets)
     if status >= 400:
         raise ProviderError(provider, f"http_{status}", "the token endpoint refused the request")
 
@@ -81,6 +87,8 @@ def raise_for_error(data: Mapping[str, Any], status: int, provider: str) -> None
 def _seconds(value: Any, name: str, provider: str) -> float | None:
     if value is None or value == "":
         return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):  # true is no lifetime
+        raise ProviderError(provider, "bad_response", f"{name} is not a number")
     try:
         seconds = float(value)
     except (TypeError, ValueError):
@@ -90,18 +98,40 @@ def _seconds(value: Any, name: str, provider: str) -> float | None:
     return seconds
 
 
-def _scopes(value: Any, separator: str, requested: Sequence[str]) -> tuple[str, ...]:
+def _scopes(value: Any, separator: str, requested: Sequence[str], provider: str) -> tuple[str, ...]:
     if value is None:
         return tuple(requested)
     if isinstance(value, list):
-        return tuple(str(s) for s in value)
-    text = str(value)
-    pieces = text.split(separator) if separator != " " else text.split()
-    return tuple(p.strip() for p in pieces if p.strip())
+        scopes = tuple(s for s in value if isinstance(s, str))
+        if len(scopes) != len(value):
+            raise ProviderError(provider, "bad_response", "the scope list holds something other than text")
+    elif isinstance(value, str):
+        pieces = value.split(separator) if separator != " " else value.split()
+        scopes = tuple(p.strip() for p in pieces if p.strip())
+    else:
+        raise ProviderError(provider, "bad_response", "scope is neither text nor a list")
+    if not all(s.isprintable() for s in scopes):
+        raise ProviderError(provider, "bad_response", "a scope holds a line break or control character")
+    return scopes
 
 
-def _optional_secret(value: Any) -> Secret | None:
-    return Secret(value) if isinstance(value, str) and value else None
+_TOKEN_TYPE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}")
+"""An ``Authorization`` scheme name: an RFC 9110 token (``Bearer``, ``DPoP``, ``MAC``)."""
+
+
+def _token(value: Any, name: str, provider: str, *, required: bool = False) -> Secret | None:
+    """A token from the response as a Secret, if it is one an HTTP field can carry (visible
+    ASCII, no space: :func:`~vault.core.model.token_fault`); never quoted in the error."""
+    if value is None or value == "":
+        if required:
+            raise ProviderError(provider, "bad_response", f"the token response has no {name}")
+        return None
+    if not isinstance(value, str):
+        raise ProviderError(provider, "bad_response", f"the {name} in the token response is not text")
+    fault = token_fault(value.strip())
+    if fault is not None:
+        raise ProviderError(provider, "bad_response", f"the {name} in the token response is unusable: {fault}")
+    return Secret(value.strip())
 
 
 def token_set(data: Mapping[str, Any], provider: Provider, *, now: float, requested: Sequence[str] = ()) -> TokenSet:
@@ -109,24 +139,30 @@ def token_set(data: Mapping[str, Any], provider: Provider, *, now: float, reques
     (see :func:`vault.oauth.client.read_token_response`).
 
     Raises:
-        ProviderError: no usable ``access_token``, or an unusable lifetime.
+        ProviderError: no usable ``access_token``; a token an HTTP field could not carry
+            (a space, a line break, a control or non-ASCII character); an unusable lifetime
+            (``true`` is not one), ``token_type`` or scope.
     """
     access = data.get("access_token")
-    if not isinstance(access, str) or not access.strip():
-        raise ProviderError(provider.key, "bad_response", "the token response has no access_token")
+    if isinstance(access, str) and not access.strip():
+        access = None
+    access_token = _token(access, "access_token", provider.key, required=True)
+    assert access_token is not None  # noqa: S101 - required=True
     expires_in = _seconds(data.get("expires_in"), "expires_in", provider.key)
     refresh_in = _seconds(data.get("refresh_token_expires_in"), "refresh_token_expires_in", provider.key)
-    token_type = str(data.get("token_type") or "Bearer")
+    token_type = data.get("token_type") or "Bearer"
+    if not isinstance(token_type, str) or not _TOKEN_TYPE.fullmatch(token_type):
+        raise ProviderError(provider.key, "bad_response", "token_type is not a scheme name (one word, no spaces)")
     extras = {k: v for k, v in data.items() if k not in SECRET_FIELDS}
     for key in ("expires_in", "refresh_token_expires_in", "scope", "token_type"):
         extras.pop(key, None)
     return TokenSet(
-        access_token=Secret(access.strip()),
+        access_token=access_token,
         token_type="Bearer" if token_type.lower() == "bearer" else token_type,
-        refresh_token=_optional_secret(data.get("refresh_token")),
-        id_token=_optional_secret(data.get("id_token")),
+        refresh_token=_token(data.get("refresh_token"), "refresh_token", provider.key),
+        id_token=_token(data.get("id_token"), "id_token", provider.key),
         expires_at=None if expires_in is None else now + expires_in,
         refresh_expires_at=None if refresh_in is None else now + refresh_in,
-        scopes=_scopes(data.get("scope"), provider.scope_separator, requested),
+        scopes=_scopes(data.get("scope"), provider.scope_separator, requested, provider.key),
         extras=extras,
     )

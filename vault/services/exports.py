@@ -28,7 +28,7 @@ from vault.errors import InvalidInput
 from vault.export import Plan, Spec, plan
 from vault.export.spec import DEFAULT_FILES, FILE_TARGETS, MCP_TARGETS, PLAINTEXT_ONLY, TARGETS, target_path
 from vault.export.targets import check_spec, render_shell
-from vault.export.writer import git_refusal, mask
+from vault.export.writer import git_refusal, mask, read_target
 
 __all__ = [
     "DEFAULT_FILES", "FILE_TARGETS", "MCP_TARGETS", "PLAINTEXT_ONLY", "TARGETS", "Plan", "ShellLine", "Spec",
@@ -95,6 +95,7 @@ def plan_export(vault: ExportingVault, spec: Spec, path: Path, *, force: bool = 
         NotFound, NeedsSignIn: no such credential, or no usable token.
         InvalidInput, TargetUnwritable: the file cannot take it (see :mod:`vault.export`).
     """
+    read_target(path)  # a file that cannot take it is refused before the token is read (or refreshed)
     token = vault.token(spec.name)
     if spec.bridge:
         if not vault.get(spec.name).extras.get(MCP_URL_EXTRA):
@@ -119,8 +120,7 @@ def write_export(vault: ExportingVault, change: Plan) -> list[str]:
     Raises:
         TargetUnwritable: the file changed since it was planned, or cannot be written.
     """
-    if change.new != change.old:
-        change.write()
+    change.write()  # with nothing to change, it clears a killed write's leftovers only
     notices: list[str] = []
     path = change.path
     if change.narrowed:

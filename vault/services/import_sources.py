@@ -14,8 +14,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from vault.core.outside import Unparsable, load_yaml, read_file
 from vault.core.secret import Secret
-from vault.errors import InvalidInput, NotFound
+from vault.errors import InvalidInput, VaultError
 from vault.services.imports import Incoming, Skipped, name_for
 from vault.settings import CONFIG_HOME_ENV, GH_CONFIG_DIR_ENV, NETRC_ENV
 
@@ -40,12 +41,10 @@ def gh_hosts_file(env: Mapping[str, str]) -> Path:
 def read_gh(path: Path) -> Found:
     """Every host and user in gh's ``hosts.yml``; a token gh keeps in the OS keyring
     (service ``gh:HOST``) is read from there."""
-    import yaml  # deferred: only this import needs it
-
     try:
-        data = yaml.safe_load(_read_text(path))
-    except yaml.YAMLError:
-        raise InvalidInput(f"{path} is not YAML that gh wrote; nothing was imported") from None
+        data = load_yaml(_read_text(path))
+    except Unparsable as exc:
+        raise InvalidInput(f"{path} is not YAML that gh wrote (it {exc.reason}); nothing was imported") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{path} does not list any gh hosts; nothing was imported")
     for host, entry in data.items():
@@ -177,11 +176,15 @@ def netrc_file(env: Mapping[str, str]) -> Path:
 def read_netrc(path: Path) -> Found:
     """One credential per ``machine`` (its login as the account, its password as the token);
     the ``default`` entry and ``macdef`` macros are reported, not imported."""
+    import io
     import netrc
 
-    _read_text(path)  # the same errors as the other readers, before netrc's own
+    text = _read_text(path)  # the same errors as the other readers; netrc(5) reads what was read
     try:
-        parsed = netrc.netrc(str(path))
+        parsed = netrc.netrc.__new__(netrc.netrc)
+        parsed.hosts, parsed.macros = {}, {}
+        # netrc.netrc(path) would open the file again, unbounded: parse the text read here
+        parsed._parse(str(path), io.StringIO(text), False)  # type: ignore[attr-defined]  # noqa: SLF001
     except netrc.NetrcParseError as exc:
         raise InvalidInput(
             f"{path} is not a netrc file netrc(5) can read (line {exc.lineno}); nothing was imported"
@@ -201,15 +204,12 @@ def read_netrc(path: Path) -> Found:
 
 
 def _read_text(path: Path) -> str:
+    """The source's text: a regular file of at most 1 MiB (:func:`vault.core.outside.read_file`)."""
     try:
-        if path.stat().st_size > _MAX_SOURCE:
-            raise InvalidInput(f"{path} is over 1 MiB: not a token file; nothing was imported")
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"no file at {path}") from None
-    except IsADirectoryError:
-        raise InvalidInput(f"{path} is a directory") from None
-    except PermissionError:
-        raise InvalidInput(f"permission denied reading {path}") from None
+        data = read_file(path, _MAX_SOURCE)
+    except VaultError as exc:
+        raise type(exc)(f"{exc.message}; nothing was imported") from None
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput(f"{path} is not UTF-8 text; nothing was imported") from None

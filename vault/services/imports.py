@@ -16,9 +16,9 @@ from dataclasses import replace as replace_fields
 from pathlib import Path
 from typing import Any
 
-from vault.core.model import check_name, check_token
+from vault.core.model import check_label, check_name, check_token
 from vault.core.secret import Secret
-from vault.errors import InvalidInput, NotFound, VaultError
+from vault.errors import InvalidInput, NotFound, VaultError, printable
 from vault.services.tokens import Vault
 
 
@@ -69,12 +69,13 @@ class Plan:
         return any(c.in_source for c in self.writes + self.keep)
 
     def lines(self) -> list[str]:
-        """The plan, a line per credential: names, providers, accounts, never a secret."""
+        """The plan, a line per credential: names, providers, accounts, never a secret; what
+        the source says (a host, a user, a variable) with its control characters escaped."""
         rows = [("create", c) for c in self.create] + [("replace", c) for c in self.replace]
         rows += [("keep", c) for c in self.keep]
         out = [f"  {verb:<8} {c.name:<24} {c.provider:<12} {c.account or '-':<20} {c.origin}" for verb, c in rows]
         out += [f"  {'skip':<8} {s.origin}: {s.why}" for s in self.skipped]
-        return out
+        return [printable(line) for line in out]
 
 
 def plan(vault: Vault, source: str, found: Iterable[Incoming | Skipped], *, replace: bool = False) -> Plan:
@@ -96,6 +97,7 @@ def plan(vault: Vault, source: str, found: Iterable[Incoming | Skipped], *, repl
                 check_token(item.token.reveal())  # its reasons never quote the token
             check_name(item.provider, "provider")
             check_name(item.name)
+            check_label(item.account, "account")
         except InvalidInput as exc:
             skipped.append(Skipped(item.origin, exc.message))
             continue

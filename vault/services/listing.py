@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING
 
 from vault.core.timefmt import expiry
+from vault.errors import printable
 
 if TYPE_CHECKING:
     from collections.abc import Collection
@@ -19,7 +20,9 @@ NO_CREDENTIALS = "tokendeck: no credentials yet (add one with: tokendeck add NAM
 
 
 def table(rows: list[list[str]]) -> str:
-    """Rows as left-aligned columns two spaces apart, trailing spaces trimmed."""
+    """Rows as left-aligned columns two spaces apart, trailing spaces trimmed; every cell
+    :func:`~vault.errors.printable` (an account or an audit line may hold what a server sent)."""
+    rows = [[printable(cell) for cell in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() + "\n" for row in rows

@@ -13,6 +13,7 @@ import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 
 from vault.core import keys
 from vault.core.clock import Clock
@@ -30,7 +31,15 @@ from vault.core.keys import (
     passphrase_warning,
     unlock_key,
 )
-from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir, keep_private, resolve_home
+from vault.core.paths import (
+    VaultPaths,
+    create_private_file,
+    ensure_private_dir,
+    failed,
+    fsync_dir,
+    keep_private,
+    resolve_home,
+)
 from vault.core.store import Store
 from vault.core.unlocking import Unlocked, choose_key
 from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault, VaultCorrupt, VaultError
@@ -79,6 +88,8 @@ def unlock(
     """Find and prove the key for the vault at ``home`` without opening it for writing (the
     agent opens it in its own process).  Arguments and errors as :func:`open_vault`."""
     paths = resolve_home(home)
+    if paths.init_mark.exists():
+        raise NoVault(f"the vault at {paths.home} was never finished (init failed or was stopped): run tokendeck init")
     if not paths.db.exists():
         raise NoVault(f"no vault at {paths.home} (create one with: tokendeck init)")
     keep_private(paths.home)
@@ -238,6 +249,8 @@ def init_vault(
     """
     paths = resolve_home(home)
     env = os.environ if env is None else env
+    if paths.init_mark.exists():
+        _clear_unfinished(paths)
     if paths.db.exists() or paths.meta.exists():
         raise AlreadyExists(f"a vault already exists at {paths.home}")
     if mode is None and (passphrase is not None or passphrase_from_environment(env) is not None):
@@ -257,29 +270,100 @@ def init_vault(
         notice(warning)
     database_key = key.database_key(os.urandom(SALT_BYTES), meta.slot.kdf_iter)
     meta = VaultMeta(meta.vault_id, meta.slot.with_check(database_key))
-    ensure_private_dir(paths.home)
     try:
-        create_private_file(paths.db)
+        ensure_private_dir(paths.home)
+    except OSError as exc:
+        raise failed(exc, "create the folder", paths.home) from None
+    try:
+        create_private_file(paths.init_mark)
+        paths.init_mark.write_text(str(os.getpid()))
     except FileExistsError:
-        raise AlreadyExists(f"a vault already exists at {paths.home}") from None
+        raise AlreadyExists(f"tokendeck init is already making a vault at {paths.home}") from None
+    except OSError as exc:
+        _remove_unfinished(paths)
+        raise failed(exc, "write", paths.init_mark) from None
     store: Store | None = None
     try:
+        try:
+            create_private_file(paths.db)
+        except FileExistsError:
+            raise AlreadyExists(f"a vault already exists at {paths.home}") from None
         if mode == "keyring":
             keyring_store(meta.slot, key)
         store = Store.create(paths.db, database_key)
         meta.write(paths.meta)
-    except BaseException:
+        try:
+            paths.init_mark.unlink()  # the vault is whole: from here on it is one
+            fsync_dir(paths.home)
+        except OSError as exc:
+            raise failed(exc, "remove", paths.init_mark) from None
+    except BaseException as exc:
         if store is not None:
             store.close()
         if mode == "keyring":
             keyring_delete(meta.slot)
-        for path in paths.all_files():
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        left = _remove_unfinished(paths, created=not isinstance(exc, AlreadyExists))
+        if left and isinstance(exc, VaultError):
+            raise type(exc)(f"{exc.message}; tokendeck init clears what is left ({', '.join(left)})") from None
         raise
     vault = Vault(store, paths, meta, clock)
     vault.record("init", "ok", detail=f"mode={mode}")
     return vault
+
+
+def _remove_unfinished(paths: VaultPaths, *, created: bool = True) -> list[str]:
+    """Remove what an unfinished init made (the database and its side files, ``vault.json``,
+    when ``created``), then the mark, once they are all gone; the names of what is left."""
+    left = []
+    for path in [Path(f"{paths.db}-journal"), *paths.all_files()] if created else []:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            if os.path.lexists(path):
+                left.append(path.name)
+    if not left:  # the mark stays while anything it speaks for does
+        try:
+            paths.init_mark.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError:
+            left.append(paths.init_mark.name)
+    return left
+
+
+def _clear_unfinished(paths: VaultPaths) -> None:
+    """Clear the leftover of an init that failed or was killed (:attr:`VaultPaths.init_mark`),
+    unless that init is still running.
+
+    Raises:
+        AlreadyExists: its process is still running.
+        VaultError: a file could not be removed (naming it).
+    """
+    try:
+        pid = int(paths.init_mark.read_text().strip() or 0)
+    except (OSError, ValueError):
+        pid = 0
+    if pid and pid != os.getpid() and _running(pid):
+        raise AlreadyExists(f"tokendeck init (process {pid}) is making a vault at {paths.home}")
+    with contextlib.suppress(VaultError):
+        meta = VaultMeta.read(paths.meta)
+        if meta.mode == "keyring" and paths.meta.exists():
+            keyring_delete(meta.slot)
+    left = _remove_unfinished(paths)
+    if left:
+        raise VaultError(f"could not remove {', '.join(left)} that an unfinished tokendeck init left in {paths.home}")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: running
+        return True
+    return True
 
 
 def _new_passphrase(passphrase: str | None, env: Mapping[str, str], prompt: Prompt | None) -> Key:

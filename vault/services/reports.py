@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vault.core.timefmt import iso, moment, parse_duration, relative
-from vault.errors import InvalidInput
+from vault.errors import InvalidInput, printable
 from vault.services.listing import table
 from vault.services.tokens import Vault
 
@@ -83,7 +83,7 @@ def audit(vault: Vault, *, name: str | None, limit: int | None, as_json: bool, h
     rows = [[iso(e.at) or "", e.credential or "-", e.action, e.outcome, e.detail or ""] for e in events]
     if human:  # a person: aligned columns under a header
         return Report(table([AUDIT_COLUMNS, *rows]) if rows else "")
-    return Report("".join("  ".join(row).rstrip() + "\n" for row in rows))
+    return Report("".join("  ".join(printable(cell) for cell in row).rstrip() + "\n" for row in rows))
 
 
 def refresh(vault: Vault, name: str | None, *, due_within: str | None = None) -> Report:
