@@ -357,7 +357,8 @@ def _call_token_endpoint(
         try:
             with in_flight, OAuthClient(provider, registration, http=vault.http_client) as client:
                 return client.token_request("refresh_token", **fields)
-        except ProviderError as error:
+        except ProviderError as raised:
+            error = _without_access_token(raised, credential)
             if is_dead_grant(error, provider):
                 vault.mark(name, "needs_login", last_error=error.detail, action="refresh", outcome="dead_grant")
                 situation = f"{name}: the provider refused the refresh token ({error.code})"
@@ -373,8 +374,20 @@ def _call_token_endpoint(
                     credential.refresh_failures + 1, vault.clock.now(), retry_after=error.retry_after
                 )
                 vault.note_error(name, error.detail, action="refresh", outcome="failed", retry_at=retry_at)
-            raise
+            raise error from None
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _without_access_token(error: ProviderError, credential: Credential) -> ProviderError:
+    """``error`` with the credential's access token masked too, where a server echoed it (the
+    OAuth client masks what it sent: the refresh token and the client secret)."""
+    token = credential.access_token.reveal() if credential.access_token is not None else ""
+    if not token or token not in error.message:
+        return error
+    return ProviderError(
+        error.provider, error.code, error.description, transient=error.transient, retry_after=error.retry_after,
+        secrets=[token],
+    )  # fmt: skip
 
 
 def fresh(vault: Vault, name: str, *, skew: float | None = None) -> Credential:
