@@ -168,7 +168,14 @@ class VaultApp(App[None]):
         if self.vault is not None:
             self.unlocked(self.vault)
             return
-        if not self.paths.db.exists():
+        from vault.services.opening import present
+
+        try:  # a restore cut short is finished first, and said
+            exists = present(self.paths.home, notice=lambda line: self.notify(line, title="Restore", markup=False))
+        except VaultError as exc:
+            self.push_screen(self.routes.unlock(problem=exc.message))
+            return
+        if not exists:
             self.push_screen(self.routes.first_run())
             return
         meta = VaultMeta.read(self.paths.meta)

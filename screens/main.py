@@ -59,8 +59,9 @@ def check_tui_can_start() -> None:
 
     if not sys.stdin.isatty():
         from vault.errors import InvalidInput, NoVault
+        from vault.services.opening import present
 
-        if not resolve_home().db.exists():
+        if not present():
             raise NoVault(f"no vault at {resolve_home().home} (create one with: tokendeck init)")
         raise InvalidInput("the TUI needs a terminal; see tokendeck --help for the commands")
 

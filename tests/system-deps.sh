@@ -2,7 +2,7 @@
 # Installs the system packages the tests use, where it can: a real Secret Service daemon, the
 # shells the completion scripts are for, OpenSSH's server for the agent-forwarding test, libfiu's
 # fault injector (fiu-utils) for the failing-disk tests (tests/test_fault_injection.py), strace
-# for the failing-system-call ones (tests/test_os_errors.py), and npm
+# for the failing-system-call ones (tests/test_os_errors.py, tests/test_restore_faults.py), and npm
 # (for tests/interop/install.sh, which `make test` runs next: it installs the pinned npm packages
 # of the interoperability tier, Node 22 among them, so Debian's own nodejs only has to run npm).
 #

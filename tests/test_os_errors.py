@@ -220,7 +220,7 @@ def test_a_restore_that_cannot_write_its_copy_blames_the_disk_not_the_backup(
 
     def opening(path: Path, *args: Any, **kwargs: Any) -> Any:
         f = real_open(path, *args, **kwargs)
-        return Full(f) if path.name.startswith(".restore-") else f
+        return Full(f) if path.parent.name == ".restore-incoming" else f  # the restore's copy of the backup
 
     monkeypatch.setattr(Path, "open", opening)
     r = ready("restore", str(backup), "--yes")

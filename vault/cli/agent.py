@@ -76,7 +76,8 @@ def _start(args: argparse.Namespace) -> int:
                 f"an agent is already running for this vault (pid {answer[1]}); see tokendeck agent status"
             )
         return _unlock_running(answer[1])
-    paths, unlocked = unlock(prompt=terminal.passphrase_prompt())  # proven here, where the user can see a failure
+    # Proven here, where the user can see a failure.
+    paths, unlocked = unlock(prompt=terminal.passphrase_prompt(), notice=terminal.notice)
     with open_unlocked(paths, unlocked) as opened:  # anything an open settles, settled
         opened.verify()  # and every page checked, where the user sees a damaged file
     launch = Launch(paths, unlocked, take_lock(home), lock_after, args.interval)

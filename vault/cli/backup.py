@@ -1,4 +1,4 @@
-"""``tokendeck backup FILE`` and ``tokendeck restore FILE``."""
+"""``tokendeck backup FILE``, ``tokendeck restore FILE`` and ``tokendeck restore --resume``."""
 
 from __future__ import annotations
 
@@ -34,10 +34,13 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="replace the vault with a backup, once it is proven to open and pass its integrity check",
         description="Replace the vault with a backup made by `tokendeck backup`. The backup is checked first "
         "(its key opens it; every page and the schema pass their checks); the vault it replaces is kept, whole, "
-        "in a dated folder beside it. Refused while another process (the agent, a TUI) has the vault open.",
+        "in a dated folder beside it. Refused while another process (the agent, a TUI) has the vault open. "
+        "Killed at any step, the vault opens as the old one or the restored one; a restore that could not "
+        "finish is finished by the next command, or by restore --resume.",
     )
-    p.add_argument("file", metavar="FILE", help="the backup to restore")
+    p.add_argument("file", metavar="FILE", nargs="?", help="the backup to restore")
     p.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    p.add_argument("--resume", action="store_true", help="finish a restore that was cut short (no FILE)")
     p.set_defaults(handler=cmd_restore)
 
 
@@ -59,7 +62,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
     from vault.core.keys import Key, KeySlot, unlock_key
     from vault.core.paths import resolve_home
-    from vault.services.backups import Restore, restore
+    from vault.services.backups import Restore, restore, resume
 
     def ask_backup_passphrase(_prompt: str) -> str:
         return terminal.ask_hidden("Backup passphrase: ")
@@ -76,7 +79,14 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return terminal.confirm(f"{what[0].upper()}{what[1:]}? The current vault is kept beside it.")
 
     paths = resolve_home()
-    kept = restore(paths, Path(args.file), key_for=key_for, confirm=confirm, now=time.time())
+    if args.resume:
+        if args.file is not None:
+            raise InvalidInput("restore --resume finishes the restore that was cut short: give it no FILE")
+        resume(paths, notice=terminal.notice)
+        return 0
+    if args.file is None:
+        raise InvalidInput("name the backup to restore: tokendeck restore FILE")
+    kept = restore(paths, Path(args.file), key_for=key_for, confirm=confirm, now=time.time(), notice=terminal.notice)
     terminal.notice(f"restored the vault at {paths.home} from {args.file}")
     if kept is not None:
         terminal.notice(f"the vault it replaced is kept in {kept} (open it with TOKENDECK_HOME={kept})")

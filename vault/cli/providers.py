@@ -126,9 +126,9 @@ def cmd_provider_add(args: argparse.Namespace) -> int:
 def _registered() -> dict[str, ClientRegistration]:
     """The apps registered in the vault, by provider; none before there is a vault (the built-in
     catalog is static, so listing and showing providers needs no vault and no passphrase then)."""
-    from vault.core.paths import resolve_home
+    from vault.services.opening import present
 
-    if not resolve_home().db.exists():
+    if not present(notice=terminal.notice):
         return {}
     with terminal.open_vault() as vault:
         return {r.provider: r for r in vault.clients()}

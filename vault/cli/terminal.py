@@ -79,7 +79,7 @@ def open_vault() -> Vault:
     from vault.core.process import keep_secrets_out_of_dumps
     from vault.services.opening import open_vault as open_with
 
-    vault = open_with(prompt=prompt())
+    vault = open_with(prompt=prompt(), notice=notice)
     keep_secrets_out_of_dumps()  # it holds the key now
     return vault
 

@@ -7,7 +7,10 @@ nothing lost and no plaintext anywhere.  Unset, each step costs one comparison.
 
 The steps: ``commit`` (just before a transaction commits) and ``committed`` (just after),
 ``rekey-announced``, ``rekeyed``, ``checkpointed`` (a passphrase change), ``export-temp``
-(the temp file is written and synced) and ``export-renamed`` (it has replaced the target).
+(the temp file is written and synced) and ``export-renamed`` (it has replaced the target);
+a restore's ``restore-staged`` (the incoming vault is written, its journal not yet),
+``restore-committed`` (the journal is written), ``restore-moved`` (after each file it moves)
+and ``restore-done`` (every file moved, the journal not yet removed).
 """
 
 from __future__ import annotations

@@ -6,26 +6,39 @@ plain ``cp vault.db`` would lose from the ``-wal``.  A restore proves the backup
 key opens it, every page passes the HMAC check and SQLite's integrity check, the schema is
 one this tokendeck knows), asks, and only then swaps it in: the vault it replaces is kept,
 whole and still openable, as a dated home of its own beside it.  Nothing is replaced while
-another process has the vault open.
+another process has the vault open.  The swap is journaled (:mod:`vault.core.restoring`): a
+kill at any step leaves a home that opens as the old vault or the new one, and a step that
+fails says to run ``tokendeck restore --resume``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from vault.core import backup as backup_file
+from vault.core import restoring
 from vault.core.backup import Manifest
 from vault.core.keys import Key, KeySlot, VaultMeta
-from vault.core.paths import VaultPaths, create_private_file, ensure_private_dir, fsync_dir
+from vault.core.paths import DB_NAME, META_NAME, VaultPaths, create_private_file, ensure_private_dir, unexpected
 from vault.core.store import Store
 from vault.core.timefmt import iso
 from vault.core.unlocking import read_salt
-from vault.core.walfiles import sole_user
-from vault.errors import AlreadyExists, Declined, InvalidInput, VaultCorrupt, VaultLocked, WrongPassphrase
+from vault.core.walfiles import sole_user, wal_has_frames
+from vault.errors import (
+    AlreadyExists,
+    Declined,
+    InvalidInput,
+    VaultBusy,
+    VaultCorrupt,
+    VaultError,
+    VaultLocked,
+    VaultUnusable,
+    WrongPassphrase,
+)
 from vault.services.tokens import Vault
 
 KEPT_PREFIX = "before-restore-"
@@ -84,38 +97,71 @@ def restore(
     key_for: Callable[[KeySlot], Key],
     confirm: Callable[[Restore], bool],
     now: float,
+    notice: restoring.Notice | None = None,
 ) -> Path | None:
     """Replace the vault at ``paths`` with the backup at ``source``, once it is proven and
     ``confirm`` says yes; where the replaced vault was kept (None: there was none).
 
+    The swap is journaled (:mod:`vault.core.restoring`): killed at any step, the home opens as
+    the old vault or, once the journal is written, as the new one (the next open finishes the
+    moves).  A restore cut short earlier is finished first (``notice`` is told).
+
     Raises:
         InvalidInput: not a backup; VaultCorrupt: a damaged one; WrongPassphrase, VaultLocked:
-        its key is not at hand; VaultBusy: another process has the vault open; Declined:
-        ``confirm`` said no.  In every case nothing was changed.
+        its key is not at hand; VaultBusy: another process has the vault open, or is
+        restoring; Declined: ``confirm`` said no.  In every case nothing was changed.
+        VaultUnusable: a step of the swap failed; the message says what to run.
     """
     source = source.expanduser().absolute()
     manifest = backup_file.read_manifest(source)
     ensure_private_dir(paths.home)
-    incoming = paths.home / f".restore-{os.getpid()}.db"
-    _remove(incoming)
-    create_private_file(incoming)
-    try:
-        backup_file.extract_database(source, incoming)
-        _prove(incoming, source, manifest, key_for)
-        plan = Restore(paths, source, manifest, replaces=paths.db.exists())
-        if not plan.replaces:
-            if not confirm(plan):
-                raise Declined("nothing was restored")
-            _swap_in(incoming, paths, manifest)
-            return None
-        with sole_user(paths.db):
-            if not confirm(plan):
-                raise Declined("nothing was restored")
-            kept = _keep(paths, now)
-            _swap_in(incoming, paths, manifest)
-        return kept
-    finally:
-        _remove(incoming)
+    with restoring.claim(paths):
+        restoring.settle_claimed(paths, notice)
+        staged = restoring.stage(paths)
+        committed = False
+        try:
+            incoming = staged / DB_NAME
+            with _staging(staged):
+                create_private_file(incoming)
+            backup_file.extract_database(source, incoming)
+            _prove(incoming, source, manifest, key_for)
+            with _staging(staged):
+                _alone(incoming)
+                VaultMeta(manifest.vault_id, manifest.slot).write(staged / META_NAME)
+            plan = Restore(paths, source, manifest, replaces=paths.db.exists())
+            swap = restoring.Swap(str(source), plan.describe(), _kept_name(paths, now) if plan.replaces else None)
+            with sole_user(paths.db):
+                if not confirm(plan):
+                    raise Declined("nothing was restored")
+                if paths.db.exists() != plan.replaces:
+                    raise VaultBusy(f"a vault was made at {paths.home} meanwhile; nothing was restored")
+                restoring.commit(paths, swap)
+                committed = True
+                restoring.finish(paths, swap)
+        finally:
+            if not committed:
+                restoring.discard(paths)
+    return swap.kept_in(paths)
+
+
+def resume(paths: VaultPaths, notice: restoring.Notice | None = None) -> restoring.Swap:
+    """Finish the restore into ``paths`` that was cut short (``tokendeck restore --resume``).
+
+    Raises:
+        InvalidInput: there is none to finish (one cut short before it replaced anything
+            left the vault as it was).
+        VaultBusy, VaultUnusable: as :func:`vault.core.restoring.settle`.
+    """
+    begun = restoring.staging_dir(paths).exists()
+    finished = restoring.settle(paths, notice)
+    if finished is not None:
+        return finished
+    if begun and not restoring.staging_dir(paths).exists():
+        raise InvalidInput(
+            f"no restore to finish at {paths.home}: the one cut short had not yet replaced anything, "
+            "so the vault is as it was; run tokendeck restore FILE again"
+        )
+    raise InvalidInput(f"no restore to finish at {paths.home}")
 
 
 def _prove(db: Path, source: Path, manifest: Manifest, key_for: Callable[[KeySlot], Key]) -> None:
@@ -149,29 +195,39 @@ def _prove(db: Path, source: Path, manifest: Manifest, key_for: Callable[[KeySlo
         raise VaultCorrupt(damaged) from None
 
 
-def _keep(paths: VaultPaths, now: float) -> Path:
-    """Move the current vault's files into a dated home beside it (still a vault that opens:
-    ``TOKENDECK_HOME=<it> tokendeck list``)."""
-    stamp = (iso(now) or "unknown").replace(":", "-")
-    kept = paths.home / f"{KEPT_PREFIX}{stamp}"
-    number = 1
-    while kept.exists():
-        number += 1
-        kept = paths.home / f"{KEPT_PREFIX}{stamp}-{number}"
-    kept.mkdir(mode=0o700)
-    db, meta = paths.db, paths.meta
-    for path in (db, Path(f"{db}-wal"), meta):
+@contextlib.contextmanager
+def _staging(staged: Path) -> Iterator[None]:
+    """An OS error while the incoming vault is written beside the old one, said in one line
+    (:func:`vault.core.paths.failed`'s) that says nothing was restored."""
+    try:
+        yield
+    except OSError as exc:
+        error = unexpected(exc)
+        raise type(error)(f"{error.message}; nothing was restored") from None
+    except VaultError as exc:  # what vault.core.paths already said in one line
+        raise type(exc)(f"{exc.message}; nothing was restored") from None
+
+
+def _alone(db: Path) -> None:
+    """Leave the proven copy a single file (proving it opened it: SQLite checkpointed and
+    removed its WAL on closing, and only an empty ``-wal`` or the ``-shm`` can be left)."""
+    if wal_has_frames(db):
+        raise VaultUnusable(f"the copy of the backup in {db.parent} kept changes in its -wal")
+    for suffix in ("-wal", "-shm", "-journal"):
         with contextlib.suppress(FileNotFoundError):
-            os.rename(path, kept / path.name)
-    _remove(Path(f"{db}-shm"))
-    fsync_dir(kept)
-    return kept
+            os.unlink(f"{db}{suffix}")
 
 
-def _swap_in(incoming: Path, paths: VaultPaths, manifest: Manifest) -> None:
-    os.rename(incoming, paths.db)
-    VaultMeta(manifest.vault_id, manifest.slot).write(paths.meta)
-    fsync_dir(paths.home)
+def _kept_name(paths: VaultPaths, now: float) -> str:
+    """A new dated folder name for the replaced vault (a vault home of its own once the
+    restore is done: ``TOKENDECK_HOME=<it> tokendeck list``)."""
+    stamp = (iso(now) or "unknown").replace(":", "-")
+    name = f"{KEPT_PREFIX}{stamp}"
+    number = 1
+    while (paths.home / name).exists():
+        number += 1
+        name = f"{KEPT_PREFIX}{stamp}-{number}"
+    return name
 
 
 def _remove(path: Path) -> None:

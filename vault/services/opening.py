@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
-from vault.core import keys
+from vault.core import keys, restoring
 from vault.core.clock import Clock
 from vault.core.keys import (
     SALT_BYTES,
@@ -58,6 +58,7 @@ def open_vault(
     prompt: Prompt | None = None,
     env: Mapping[str, str] | None = None,
     clock: Clock | None = None,
+    notice: Notice | None = None,
 ) -> Vault:
     """Unlock an existing vault.
 
@@ -68,13 +69,16 @@ def open_vault(
         prompt: asks for the passphrase interactively, as a last resort.
         env: the environment to read (default ``os.environ``).
         clock: the time source.
+        notice: told when a restore that was cut short is finished first.
 
     Raises:
         NoVault: nothing has been initialised at ``home``.
         VaultLocked: no key was found; WrongPassphrase: the key is wrong.
         VaultTooNew, VaultCorrupt: the file cannot be used by this version.
+        VaultBusy, VaultUnusable: a restore cut short cannot be finished now (the message
+            says what to run).
     """
-    paths, unlocked = unlock(home, passphrase, prompt=prompt, env=env)
+    paths, unlocked = unlock(home, passphrase, prompt=prompt, env=env, notice=notice)
     return open_unlocked(paths, unlocked, clock)
 
 
@@ -84,10 +88,12 @@ def unlock(
     *,
     prompt: Prompt | None = None,
     env: Mapping[str, str] | None = None,
+    notice: Notice | None = None,
 ) -> tuple[VaultPaths, Unlocked]:
     """Find and prove the key for the vault at ``home`` without opening it for writing (the
     agent opens it in its own process).  Arguments and errors as :func:`open_vault`."""
     paths = resolve_home(home)
+    restoring.settle(paths, notice)
     if paths.init_mark.exists():
         raise NoVault(f"the vault at {paths.home} was never finished (init failed or was stopped): run tokendeck init")
     if not paths.db.exists():
@@ -154,6 +160,18 @@ def open_early(home: str | os.PathLike[str] | None, clock: Clock | None = None) 
     return open_unlocked(*early.result, clock)
 
 
+def present(home: str | os.PathLike[str] | None = None, notice: Notice | None = None) -> bool:
+    """Whether there is a vault at ``home`` (for a front end choosing between "unlock" and
+    "create one"), once a restore that was cut short is finished.
+
+    Raises:
+        VaultBusy, VaultUnusable: as :func:`vault.core.restoring.settle`.
+    """
+    paths = resolve_home(home)
+    restoring.settle(paths, notice)
+    return paths.db.exists()
+
+
 def open_unlocked(paths: VaultPaths, unlocked: Unlocked, clock: Clock | None = None) -> Vault:
     """Open with a key :func:`unlock` proved, and record what the open settled: a key change
     that had re-encrypted the file is finished, a vault without a key-check value gets one."""
@@ -206,7 +224,8 @@ class SessionVault:
 
     def _open(self) -> Vault:
         kept = self._unlocked
-        if kept is not None and kept[0].db.exists():  # gone: unlock says so (opening would make a file)
+        # Gone, or a restore cut short: unlock says so, or finishes it (opening would make a file).
+        if kept is not None and kept[0].db.exists() and restoring.pending(kept[0]) is None:
             try:
                 return open_unlocked(*kept)
             except VaultCorrupt:
@@ -249,6 +268,7 @@ def init_vault(
     """
     paths = resolve_home(home)
     env = os.environ if env is None else env
+    restoring.settle(paths, notice)
     if paths.init_mark.exists():
         _clear_unfinished(paths)
     if paths.db.exists() or paths.meta.exists():
