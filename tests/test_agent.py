@@ -184,9 +184,9 @@ def test_garbage_oversized_and_silent_clients_do_not_stall_others(running: Runni
     assert wire.call("token", "gh") == ["0", TOKEN]  # and the agent is unharmed
 
 
-def test_beyond_max_clients_a_client_waits_for_a_slot_and_is_answered(seeded: None) -> None:
-    """Two idle clients hold both workers: a third waits (it is not closed) and is answered once
-    the agent drops the idle ones at their timeout."""
+def test_idle_clients_hold_no_worker_and_are_dropped_at_their_timeout(seeded: None) -> None:
+    """Two idle clients with two workers: a third is answered (idle clients hold no worker; they
+    held both until issue 30), and the idle ones are dropped at their timeout."""
     with start_agent(max_clients=2, client_timeout=1.0):
         path = wire.socket_path(wire.home_dir())
         holders = [socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(2)]

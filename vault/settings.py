@@ -94,6 +94,25 @@ SLACK = 5.0
 CONFIRM_TIMEOUT = 60.0
 """How long a forward made with ``tokendeck ssh --confirm`` waits for the user to allow a use
 before it denies it."""
+FORWARD_PENDING_QUESTIONS = 8
+"""Uses one ``--confirm`` forward may have waiting for the user's answer at once; one more is
+denied at once (a remote cannot bury the user in questions)."""
+
+AGENT_CLIENT_TIMEOUT = 5.0
+"""Seconds a client of the agent has to send its whole request, and again to take its answer;
+then it is dropped (an idle or slow client holds a file descriptor until then, never a worker)."""
+AGENT_WORKERS = 32
+"""Requests from the agent's own socket worked on at once (each on a thread of its own); one
+client process gets at most half of them, the rest of its requests wait their turn."""
+AGENT_FORWARD_WORKERS = 8
+"""Requests from every forward together worked on at once: a pool of their own, so a forward's
+requests never queue ahead of a local one; one forward gets at most half of them."""
+AGENT_SOURCE_CONNECTIONS = 128
+"""Connections one client process (by its pid) or one forward may hold open at the agent; a new
+one beyond pushes out its oldest that has not sent its request."""
+AGENT_MAX_CONNECTIONS = 4096
+"""Connections the agent holds open at once, every client and forward together (fewer when its
+file limit is lower): beyond, the oldest that has not sent its request goes."""
 
 LONGEST_REFRESH = REFRESH_ATTEMPTS * PROVIDER_TIMEOUT + (REFRESH_ATTEMPTS - 1) * MAX_BACKOFF + VAULT_BUSY_TIMEOUT
 """The longest one refresh holds its credential's lock: every try runs out of time, every wait

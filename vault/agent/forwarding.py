@@ -8,8 +8,8 @@ export, lock or unlock), nor anything that gives the key; every request through 
 audited with the session's host.  The remote never refreshes: :meth:`Vault.token` runs
 here, in the agent that owns every refresh.
 
-This module is the rule, written once; :class:`vault.agent.server.Agent` serves it on each
-forward's own socket.
+This module is the rule, written once (:func:`serve_call` answers one request through a
+forward); :class:`vault.agent.server.Agent` serves it on each forward's own socket.
 """
 
 from __future__ import annotations
@@ -17,13 +17,21 @@ from __future__ import annotations
 import itertools
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vault.agent.ops import OPS, listing
+from vault.agent.wire import FALL_BACK, VERSION
 from vault.errors import NotForwarded
 from vault.services.tokens import Vault
-from vault.settings import CONFIRM_TIMEOUT
+from vault.settings import CONFIRM_TIMEOUT, FORWARD_PENDING_QUESTIONS
+
+if TYPE_CHECKING:
+    from vault.agent.switchboard import Call
+
+Clock = Callable[[], float]
 
 SERVED_OPS = ("token", "tokens", "list", "git")
 """The agent's requests a forward passes on; every other one is refused."""
@@ -44,23 +52,23 @@ class Forward:
     ends_at: float | None = None
     served: int = 0
     """Requests answered so far (refusals not counted)."""
-    confirm: Callable[[str, str], bool] | None = None
-    """With ``--confirm``: asks the user whether this host may use a credential for an op."""
+    confirm: bool = False
+    """With ``--confirm``: the user is asked before each use of a credential (:class:`Confirmations`)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def summary(self, forward_id: str) -> dict[str, object]:
         """What ``tokendeck ssh`` and the TUI show of it (no secret is in a forward)."""
         return {
             "id": forward_id, "host": self.host, "names": sorted(self.allowed), "served": self.served,
-            "ends_at": self.ends_at, "confirm": self.confirm is not None,
+            "ends_at": self.ends_at, "confirm": self.confirm,
         }  # fmt: skip
 
     def over(self, now: float) -> bool:
         return self.ends_at is not None and now >= self.ends_at
 
-    def answer(self, vault: Vault, op: str, args: list[str]) -> list[str]:
-        """The fields of the answer to ``op`` (outcome first is the caller's), as the agent
-        gives them, for the allowed credentials only; audited.
+    def check(self, vault: Vault, op: str, args: list[str]) -> list[str]:
+        """The credentials ``op`` would read, once the forward may serve it (a refusal is audited).
+        With :attr:`confirm`, each still needs the user's yes before :meth:`serve`.
 
         Raises:
             NotForwarded: the forward is over, the request is not one it serves, or it
@@ -77,14 +85,13 @@ class Forward:
             raise NotForwarded(
                 f"{refused[0]} is not forwarded to {self.host} (tokendeck ssh --only NAME,... names what is)"
             )
-        if self.confirm is not None:
-            for name in names:
-                if not self.confirm(name, op):
-                    self._audit(vault, "denied", name, op)
-                    raise NotForwarded(
-                        f"the use of {name} by {self.host} was not allowed on the machine with the vault "
-                        "(denied, or no answer in time)"
-                    )
+        return names
+
+    def serve(self, vault: Vault, op: str, args: list[str], names: list[str]) -> list[str]:
+        """The fields of the answer to ``op`` (outcome first is the caller's), as the agent gives
+        them, for the allowed credentials only (``names``: what :meth:`check` found); audited."""
+        if self.over(vault.clock.now()):  # it may have ended while the user was asked
+            raise NotForwarded(f"the forward to {self.host} has ended (its --ttl is up)")
         answer = listing(vault, args, only=self.allowed) if op == "list" else OPS[op](vault, args)
         read: list[str | None] = list(names) or [None]  # a list, or a git host mapped to nothing, is audited too
         for credential in read:
@@ -92,6 +99,19 @@ class Forward:
         with self._lock:
             self.served += 1
         return answer
+
+    def answer(self, vault: Vault, op: str, args: list[str]) -> list[str]:
+        """:meth:`check`, then :meth:`serve`: for a forward that asks nobody.
+
+        Raises:
+            NotForwarded: as :meth:`check`.
+        """
+        return self.serve(vault, op, args, self.check(vault, op, args))
+
+    def deny(self, vault: Vault, name: str, op: str, why: str = "denied, or no answer in time") -> NotForwarded:
+        """The refusal of a use the user did not allow (audited)."""
+        self._audit(vault, "denied", name, op)
+        return NotForwarded(f"the use of {name} by {self.host} was not allowed on the machine with the vault ({why})")
 
     def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str) -> None:
         vault.record("forward", outcome, credential=credential, detail=f"host={self.host} op={op}")
@@ -118,8 +138,8 @@ class Question:
     host: str
     credential: str
     op: str
-    answered: threading.Event = field(default_factory=threading.Event, repr=False)
-    allowed: bool = False
+    then: Callable[[bool], None] = field(repr=False)
+    asked_at: float = 0.0
 
     def summary(self) -> dict[str, str]:
         return {
@@ -133,47 +153,109 @@ class Question:
 
 class Confirmations:
     """The questions of every ``--confirm`` forward; whoever the user answers with (the
-    ``tokendeck ssh`` prompt, the TUI) answers through :meth:`answer`; no answer in time is no."""
+    ``tokendeck ssh`` prompt, the TUI) answers through :meth:`answer`; no answer in
+    :attr:`timeout` seconds is no (:meth:`expire`).  Nobody waits on a question: it holds a
+    callback, so a use waiting for the user holds no thread.  A forward has at most
+    :attr:`limit` questions waiting."""
 
-    def __init__(self, timeout: float = CONFIRM_TIMEOUT) -> None:
+    def __init__(
+        self, timeout: float = CONFIRM_TIMEOUT, limit: int = FORWARD_PENDING_QUESTIONS, clock: Clock = time.monotonic
+    ) -> None:
         self.timeout = timeout
+        self.limit = limit
+        self._clock = clock
         self._pending: dict[str, Question] = {}
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
-    def ask(self, forward_id: str, host: str, credential: str, op: str) -> bool:
-        """Block until the user answers (or :attr:`timeout`); whether the use is allowed."""
+    def ask(self, forward_id: str, host: str, credential: str, op: str, then: Callable[[bool], None]) -> bool:
+        """Put the question to the user: ``then(allowed)`` is called once, from the thread that
+        answers it (or expires or cancels it).  False: the forward already has :attr:`limit`
+        questions waiting, and nothing was asked."""
         with self._lock:
-            question = Question(str(next(self._ids)), forward_id, host, credential, op)
+            if sum(q.forward_id == forward_id for q in self._pending.values()) >= self.limit:
+                return False
+            question = Question(str(next(self._ids)), forward_id, host, credential, op, then, self._clock())
             self._pending[question.id] = question
-        try:
-            question.answered.wait(self.timeout)
-            return question.allowed
-        finally:
-            with self._lock:
-                self._pending.pop(question.id, None)
+        return True
 
     def pending(self) -> list[Question]:
         with self._lock:
             return list(self._pending.values())
 
+    def expire(self) -> None:
+        """Deny what has waited longer than :attr:`timeout`."""
+        cutoff = self._clock() - self.timeout
+        with self._lock:
+            late = [q.id for q in self._pending.values() if q.asked_at <= cutoff]
+        for question_id in late:
+            self.answer(question_id, allow=False)
+
     def cancel(self, forward_id: str | None = None) -> None:
         """Deny at once what waits for forward ``forward_id`` (every forward: None), as when it
         closes or the agent stops: nobody is left to be served."""
         with self._lock:
-            waiting = [q for q in self._pending.values() if forward_id is None or q.forward_id == forward_id]
-        for question in waiting:
-            self.answer(question.id, allow=False)
+            waiting = [q.id for q in self._pending.values() if forward_id is None or q.forward_id == forward_id]
+        for question_id in waiting:
+            self.answer(question_id, allow=False)
 
     def answer(self, question_id: str, allow: bool) -> bool:
         """Answer a waiting question; whether it was still waiting."""
         with self._lock:
-            question = self._pending.get(question_id)
-            if question is None or question.answered.is_set():
-                return False
-            question.allowed = allow
-            question.answered.set()
-            return True
+            question = self._pending.pop(question_id, None)
+        if question is None:
+            return False
+        question.then(allow)
+        return True
+
+
+Run = Callable[[str, Callable[[Vault], list[str]]], list[str]]
+"""How the agent runs a handler on its vault: the answer's fields, outcome first (an error
+answer for a VaultError, :data:`~vault.agent.wire.FALL_BACK` when locked)."""
+
+
+def serve_call(forward_id: str, forward: Forward, confirmations: Confirmations, run: Run, call: Call) -> None:
+    """Answer a request that came through a forward (on a worker): what the forward allows,
+    once the user said yes to each credential it reads when the forward asks first."""
+    fields = call.fields
+    if len(fields) < 3 or fields[0] != VERSION:  # fields[1], the remote's home, means nothing here
+        call.reply([FALL_BACK])
+        return
+    op, args = fields[2], fields[3:]
+    checked = run(op, lambda vault: forward.check(vault, op, args))
+    if checked[0] != "0":
+        call.reply(checked)
+    elif forward.confirm and checked[1:]:
+        _ask(forward_id, forward, confirmations, run, call, op, args, checked[1:], checked[1:])
+    else:
+        call.reply(run(op, lambda vault: forward.serve(vault, op, args, checked[1:])))
+
+
+def _ask(
+    forward_id: str, forward: Forward, confirmations: Confirmations, run: Run, call: Call,
+    op: str, args: list[str], names: list[str], left: list[str],
+) -> None:  # fmt: skip
+    """Ask the user about ``left[0]``: the request waits parked, holding no worker, and the
+    answer queues the next step (the next name, serving it, or the refusal)."""
+
+    def answered(allowed: bool) -> None:
+        if not allowed:
+            call.resume(lambda again: _refuse(forward, run, again, op, left[0]))
+        elif left[1:]:
+            call.resume(lambda again: _ask(forward_id, forward, confirmations, run, again, op, args, names, left[1:]))
+        else:
+            call.resume(lambda again: again.reply(run(op, lambda vault: forward.serve(vault, op, args, names))))
+
+    call.park()
+    if not confirmations.ask(forward_id, forward.host, left[0], op, answered):
+        _refuse(forward, run, call, op, left[0], f"{confirmations.limit} uses by {forward.host} were already waiting")
+
+
+def _refuse(forward: Forward, run: Run, call: Call, op: str, name: str, why: str | None = None) -> None:
+    def refuse(vault: Vault) -> list[str]:
+        raise forward.deny(vault, name, op, *([why] if why else []))
+
+    call.reply(run(op, refuse))
 
 
 def request_forward(host: str, names: list[str], ttl: float | None, *, confirm: bool) -> tuple[str, str]:

@@ -3,10 +3,13 @@ clients over a Unix socket, and owns refreshing.
 
 Its socket lives in a 0700 directory of this user's (:func:`vault.agent.wire.runtime_dir`),
 is itself 0600, and every connection's peer credentials are checked: a process of
-another user is dropped before a byte is read.  Each client gets a thread, a
-bounded read (:data:`~vault.agent.wire.MAX_REQUEST`) and a deadline for its whole
-request, so a client that sends garbage, too much, or nothing cannot stall the
-others; at most ``max_clients`` are served at once.
+another user is dropped before a byte is read.  Connections are served by a
+:class:`~vault.agent.switchboard.Switchboard`: one thread reads every request (bounded by
+:data:`~vault.agent.wire.MAX_REQUEST`, with a deadline for the whole of it) and writes every
+answer, and workers see complete requests only, so a client that sends garbage, too much,
+slowly or nothing holds no worker and cannot stall the others; limits per client process and
+per forward keep one from crowding out the rest, and a forward's requests run on a pool of
+their own.  A ``--confirm`` forward's request waiting for the user holds no worker either.
 
 Every request reads the vault afresh, so changes by other processes are seen at
 once.  The :class:`~vault.services.refresher.BackgroundRefresher` runs here; each refresh
@@ -16,6 +19,9 @@ an idle timeout, or a vault re-keyed under it) closes the vault and forgets the
 key; clients then fall back to opening the vault themselves.  A removed socket
 file is re-created within ``watch_interval``.  :meth:`Agent.stop` (SIGTERM) stops
 taking clients, lets requests and refreshes in flight finish, and closes the vault.
+Housekeeping (the idle lock, noticing other processes' writes, forwards that are over,
+questions nobody answered, a removed socket) runs on a thread of its own, every
+``watch_interval``.
 """
 
 from __future__ import annotations
@@ -28,23 +34,33 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vault.agent import forwarding
 from vault.agent.forwarding import Confirmations, Forward
 from vault.agent.ops import OPS
-from vault.agent.wire import FALL_BACK, MAX_REQUEST, VERSION, decode, encode, peer_uid
-from vault.errors import InvalidInput, VaultCorrupt, VaultError, VaultLocked, WrongPassphrase, to_fields
+from vault.agent.switchboard import Call, Switchboard
+from vault.agent.wire import FALL_BACK, VERSION
+from vault.errors import InvalidInput, VaultBusy, VaultCorrupt, VaultError, VaultLocked, WrongPassphrase, to_fields
 from vault.services.tokens import Vault
-from vault.settings import AGENT_IN_FLIGHT_WAIT, REFRESH_INTERVAL
+from vault.settings import (
+    AGENT_CLIENT_TIMEOUT,
+    AGENT_FORWARD_WORKERS,
+    AGENT_IN_FLIGHT_WAIT,
+    AGENT_MAX_CONNECTIONS,
+    AGENT_SOURCE_CONNECTIONS,
+    AGENT_WORKERS,
+    FORWARD_PENDING_QUESTIONS,
+    REFRESH_INTERVAL,
+)
 
 if TYPE_CHECKING:
     from vault.services.refresher import BackgroundRefresher
 
 Log = Callable[[str], None]
 LISTEN_BACKLOG = 1024
-"""Connections the kernel queues while every worker is busy (capped by ``net.core.somaxconn``)."""
+"""Connections the kernel queues before the agent takes them (capped by ``net.core.somaxconn``)."""
 FORWARD_OPS = ("forward-open", "forward-close", "forwards", "questions", "answer")
 """Managing forwards (``tokendeck ssh``): served on the agent's own socket, never through one."""
 
@@ -60,7 +76,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _listening(path: str, timeout: float) -> socket.socket:
+def _listening(path: str) -> socket.socket:
     """A Unix socket bound at ``path`` (0600 from the start) and listening."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_umask = os.umask(0o177)
@@ -70,8 +86,18 @@ def _listening(path: str, timeout: float) -> socket.socket:
         os.umask(old_umask)
     os.chmod(path, 0o600)
     listener.listen(LISTEN_BACKLOG)
-    listener.settimeout(timeout)
     return listener
+
+
+@dataclass
+class _Opened:
+    """A forward the agent serves: its rule, its listening socket and path, and the process
+    (``tokendeck ssh``) whose end ends it."""
+
+    forward: Forward
+    listener: socket.socket
+    path: str
+    owner: int | None
 
 
 class Agent:
@@ -83,7 +109,12 @@ class Agent:
         reopen: unlocks the vault again from a passphrase (None for keyring and
             environment keys); used by ``tokendeck agent start`` on a locked agent.
         lock_after: lock after this many seconds without a request (None: never).
-        client_timeout: seconds a client has to send its whole request.
+        client_timeout: seconds a client has to send its whole request, and to take its answer.
+        max_clients: requests from the agent's own socket worked on at once.
+        forward_workers: requests from every forward together worked on at once.
+        source_connections, max_connections: the switchboard's limits
+            (:mod:`vault.agent.switchboard`).
+        pending_questions: questions one ``--confirm`` forward may have waiting.
         refresher: run a background refresher (closed while locked).
         refresh_interval: its timer; None runs it only by hand (``agent.refresher.run_once()``, in tests).
         allowed_uid: the only user served (default: the agent's own).
@@ -96,8 +127,12 @@ class Agent:
         *,
         reopen: Callable[[str | None], Vault],
         lock_after: float | None = None,
-        client_timeout: float = 5.0,
-        max_clients: int = 32,
+        client_timeout: float = AGENT_CLIENT_TIMEOUT,
+        max_clients: int = AGENT_WORKERS,
+        forward_workers: int = AGENT_FORWARD_WORKERS,
+        source_connections: int = AGENT_SOURCE_CONNECTIONS,
+        max_connections: int = AGENT_MAX_CONNECTIONS,
+        pending_questions: int = FORWARD_PENDING_QUESTIONS,
         refresher: bool = True,
         refresh_interval: float | None = REFRESH_INTERVAL,
         watch_interval: float = 1.0,
@@ -118,8 +153,11 @@ class Agent:
         self._refresh_interval = refresh_interval
         self._notify = notify
         self._log = log
-        self._slots = threading.BoundedSemaphore(max_clients)
-        self._clients = ThreadPoolExecutor(max_clients, thread_name_prefix="tokendeck-agent-client")
+        self._board = Switchboard(
+            client_timeout=client_timeout, workers=max_clients, forward_workers=forward_workers,
+            source_connections=source_connections, max_connections=max_connections,
+            allowed_uid=self.allowed_uid, log=log,
+        )  # fmt: skip
         self._state = threading.Condition()
         self._unlocking = threading.Lock()
         self._in_flight = 0
@@ -128,8 +166,8 @@ class Agent:
         self._listener: socket.socket | None = None
         self._inode: int | None = None
         self._data_version: int | None = None
-        self._forwards: dict[str, tuple[Forward, socket.socket]] = {}
-        self.confirmations = Confirmations()
+        self._forwards: dict[str, _Opened] = {}
+        self.confirmations = Confirmations(limit=pending_questions)
         """The questions of ``--confirm`` forwards, waiting for the user."""
         self.refresher = self._new_refresher(vault)
 
@@ -139,32 +177,35 @@ class Agent:
         """Bind the socket (0600) and start listening; call before :meth:`serve`."""
         if os.path.lexists(self.socket_path):
             os.unlink(self.socket_path)  # a dead agent's; the pid file's lock proved nobody holds it
-        listener = _listening(self.socket_path, self.watch_interval)
+        listener = _listening(self.socket_path)
         previous, self._listener = self._listener, listener
         self._inode = os.stat(self.socket_path).st_ino
+        self._board.listen(listener, self._serve_local, busy=[FALL_BACK])  # turned away: do it yourself
         if previous is not None:
-            previous.close()
+            self._board.unlisten(previous)
 
     def serve(self) -> None:
-        """Accept clients until :meth:`stop`; then shut down cleanly."""
+        """Serve clients until :meth:`stop`; then shut down cleanly."""
         if self._listener is None:
             self.listen()
         self._start_refresher(self.refresher)
         self._log(f"serving {self.home} on {self.socket_path}")
+        housekeeper = threading.Thread(target=self._keep_house, name="tokendeck-agent-housekeeping", daemon=True)
+        housekeeper.start()
         try:
-            housekeeping_due = 0.0
-            while not self._stopping.is_set():
-                self._accept_one()
-                if time.monotonic() >= housekeeping_due:  # not per client: it may wait for a commit
-                    self._housekeeping()
-                    housekeeping_due = time.monotonic() + self.watch_interval
+            self._board.run(self._stopping)
         finally:
             self._shut_down()
 
     def stop(self) -> None:
         """Ask :meth:`serve` to finish (safe from a signal handler or another thread)."""
         self._stopping.set()
-        self.confirmations.cancel()  # no forward's use waits for a yes that cannot come
+        self._board.wake()
+
+    @property
+    def connections(self) -> int:
+        """Connections held open now, every socket's (for tests and benchmarks)."""
+        return self._board.held()
 
     @property
     def locked(self) -> bool:
@@ -222,76 +263,26 @@ class Agent:
         return BackgroundRefresher(vault, interval=self._refresh_interval or REFRESH_INTERVAL, on_event=on_event)
 
     def _shut_down(self) -> None:
-        listener, self._listener = self._listener, None
-        if listener is not None:
-            listener.close()
-        self._clients.shutdown(wait=False)
+        self._listener = None
         try:
             if os.stat(self.socket_path).st_ino == self._inode:
                 os.unlink(self.socket_path)
         except OSError:
             pass
+        with self._state:
+            forwards = list(self._forwards)
+        for forward_id in forwards:
+            self.close_forward(forward_id)
+        self.confirmations.cancel()  # no forward's use waits for a yes that cannot come
+        self._board.drain(AGENT_IN_FLIGHT_WAIT)  # answers to requests in flight still go out
         self.lock("stopped")
         self._log("stopped")
 
     # -------------------------------------------------------------- clients
 
-    def _accept_one(self) -> None:
-        assert self._listener is not None  # noqa: S101 - serve() listens first
-        try:
-            conn, _ = self._listener.accept()
-        except TimeoutError:
-            return
-        except OSError:
-            if not self._stopping.is_set():
-                time.sleep(0.05)  # e.g. out of file descriptors: do not spin
-            return
-        self._hand_over(conn)
-
-    def _hand_over(self, conn: socket.socket, answer: Callable[[list[str]], list[str]] | None = None) -> None:
-        """Give ``conn`` to a worker (``answer`` answers it; default :meth:`answer`).
-
-        Every worker busy: this client waits (and the ones behind it wait in the listen
-        backlog) for a slot.  Workers drop slow and idle clients after client_timeout, so a
-        slot frees within that; only if none does (every worker stuck in a long refresh) is
-        this one closed, to fall back."""
-        if not self._slots.acquire(timeout=2 * self.client_timeout):
-            conn.close()
-            return
-        self._clients.submit(self._serve_client, conn, answer)
-
-    def _serve_client(self, conn: socket.socket, answer: Callable[[list[str]], list[str]] | None = None) -> None:
-        try:
-            uid = peer_uid(conn)
-            if uid != self.allowed_uid:
-                self._log(f"refused a connection from uid {uid}")
-                return
-            request = self._read_request(conn)
-            if request is None:
-                return
-            conn.settimeout(self.client_timeout)
-            conn.sendall(encode((answer or self.answer)(decode(request)), request=False))
-        except (OSError, ValueError):
-            pass  # a client that went away, or an answer that cannot be framed: nothing to tell
-        finally:
-            conn.close()
-            self._slots.release()
-
-    def _read_request(self, conn: socket.socket) -> bytes | None:
-        """One request line, or None for garbage, an oversized request or a too-slow client."""
-        deadline = time.monotonic() + self.client_timeout
-        data = b""
-        while b"\n" not in data:
-            left = deadline - time.monotonic()
-            if left <= 0 or len(data) > MAX_REQUEST:
-                return None
-            conn.settimeout(left)
-            chunk = conn.recv(65536)
-            if not chunk:
-                return None
-            data += chunk
-        line, _, _ = data.partition(b"\n")
-        return line if len(line) <= MAX_REQUEST else None
+    def _serve_local(self, call: Call) -> None:
+        """A request on the agent's own socket (on a worker)."""
+        call.reply(self.answer(call.fields))
 
     def answer(self, fields: list[str]) -> list[str]:
         """The answer to one request's fields (see :mod:`vault.agent.wire`)."""
@@ -349,7 +340,7 @@ class Agent:
         ``questions`` and ``answer QUESTION allow|deny`` (on the agent's own socket only)."""
         if op == "forwards":
             with self._state:
-                forwards = [(i, f) for i, (f, _) in self._forwards.items()]
+                forwards = [(i, opened.forward) for i, opened in self._forwards.items()]
             return ["0", *(json.dumps(f.summary(i)) for i, f in forwards)]
         if op == "forward-close":
             self.close_forward(args[0] if args else "")
@@ -392,60 +383,26 @@ class Agent:
             raise InvalidInput(f"no credential named {missing[0]!r} to forward (see tokendeck list)")
         forward_id = forwarding.new_forward_id()
         path = os.path.join(os.path.dirname(self.socket_path), f"forward-{forward_id}.sock")
-        listener = _listening(path, self.watch_interval)
+        listener = _listening(path)
         ends_at = None if ttl is None else vault.clock.now() + ttl
-        forward = Forward(host, frozenset(names), ends_at)
-        if confirm:
-            forward.confirm = functools.partial(self.confirmations.ask, forward_id, host)
+        forward = Forward(host, frozenset(names), ends_at, confirm=confirm)
         with self._state:
-            self._forwards[forward_id] = (forward, listener)
-        thread = threading.Thread(
-            target=self._serve_forward,
-            args=(forward_id, forward, listener, path, owner),
-            name=f"tokendeck-forward-{host}",
-        )
-        thread.daemon = True
-        thread.start()
+            self._forwards[forward_id] = _Opened(forward, listener, path, owner)
+        busy = VaultBusy(f"the agent is busy with other requests from {host}; try again")
+        serve = functools.partial(forwarding.serve_call, forward_id, forward, self.confirmations, self._run)
+        self._board.listen(listener, serve, forward=forward_id, busy=[str(busy.exit_code), *to_fields(busy)])
         self._log(f"forwarding {', '.join(sorted(names)) or 'nothing'} to {host} on {path}")
         return forward_id, path
 
     def close_forward(self, forward_id: str) -> None:
-        """End a forward: its socket goes away within ``watch_interval``."""
+        """End a forward: its socket goes at once; requests already made are answered."""
         with self._state:
-            entry = self._forwards.pop(forward_id, None)
-        if entry is not None:
-            entry[1].close()
-        self.confirmations.cancel(forward_id)  # a use still waiting for a yes gets its no now
-
-    def _serve_forward(
-        self, forward_id: str, forward: Forward, listener: socket.socket, path: str, owner: int | None
-    ) -> None:
-        def answer(fields: list[str]) -> list[str]:
-            if len(fields) < 3 or fields[0] != VERSION:  # fields[1], the remote's home, means nothing here
-                return [FALL_BACK]
-            return self._run(fields[2], lambda vault: forward.answer(vault, fields[2], fields[3:]))
-
-        try:
-            while not self._stopping.is_set() and forward_id in self._forwards:
-                vault = self._vault
-                if vault is not None and forward.over(vault.clock.now()):
-                    self._log(f"the forward to {forward.host} has ended (--ttl)")
-                    break
-                if owner is not None and not _alive(owner):
-                    self._log(f"the tokendeck ssh session to {forward.host} is gone; its forward ends")
-                    break
-                try:
-                    conn, _ = listener.accept()
-                except TimeoutError:
-                    continue
-                except OSError:
-                    break  # closed
-                self._hand_over(conn, answer)
-        finally:
-            self.close_forward(forward_id)
-            listener.close()
+            opened = self._forwards.pop(forward_id, None)
+        if opened is not None:
+            self._board.unlisten(opened.listener)
             with contextlib.suppress(OSError):
-                os.unlink(path)
+                os.unlink(opened.path)
+        self.confirmations.cancel(forward_id)  # a use still waiting for a yes gets its no now
 
     def _answer_unlock(self, args: list[str]) -> list[str]:
         try:
@@ -480,11 +437,20 @@ class Agent:
             refresher.wake()
         self._data_version = version
 
+    def _keep_house(self) -> None:
+        while not self._stopping.wait(self.watch_interval):
+            try:
+                self._housekeeping()
+            except Exception as exc:  # noqa: BLE001 - the next round tries again; the agent serves on
+                self._log(f"housekeeping: unexpected {type(exc).__name__}")
+
     def _housekeeping(self) -> None:
         idle = time.monotonic() - self._last_request
         if self.lock_after is not None and not self.locked and idle > self.lock_after:
             self.lock(f"idle for {idle:.0f} s")
         self._wake_on_change()
+        self.confirmations.expire()
+        self._end_forwards()
         try:
             present = os.stat(self.socket_path).st_ino == self._inode
         except OSError:
@@ -492,3 +458,16 @@ class Agent:
         if not present and not self._stopping.is_set():
             self._log("the socket file was removed or replaced; listening again")
             self.listen()
+
+    def _end_forwards(self) -> None:
+        """Close the forwards whose --ttl is up, or whose ``tokendeck ssh`` is gone."""
+        vault = self._vault
+        with self._state:
+            forwards = list(self._forwards.items())
+        for forward_id, opened in forwards:
+            if vault is not None and opened.forward.over(vault.clock.now()):
+                self._log(f"the forward to {opened.forward.host} has ended (--ttl)")
+                self.close_forward(forward_id)
+            elif opened.owner is not None and not _alive(opened.owner):
+                self._log(f"the tokendeck ssh session to {opened.forward.host} is gone; its forward ends")
+                self.close_forward(forward_id)

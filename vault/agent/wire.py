@@ -142,6 +142,20 @@ def peer_uid(sock: _socket.socket) -> int | None:
     return None
 
 
+def peer_ids(sock: _socket.socket) -> tuple[int | None, int | None]:
+    """The process id and user id at the other end of a Unix socket (the agent's side: which
+    client process a connection is from); None for what the platform cannot say."""
+    if hasattr(_socket, "SO_PEERCRED"):  # Linux: struct ucred {pid, uid, gid}
+        data = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+        return int.from_bytes(data[0:4], sys.byteorder) or None, int.from_bytes(data[4:8], sys.byteorder)
+    uid = peer_uid(sock)
+    try:  # macOS: LOCAL_PEERPID (2) at SOL_LOCAL (0)
+        pid = int.from_bytes(sock.getsockopt(0, getattr(_socket, "LOCAL_PEERPID", 2), 4), sys.byteorder)
+    except OSError:
+        return None, uid
+    return pid or None, uid
+
+
 def encode(fields: list[str], *, request: bool) -> bytes:
     """Fields as one frame.
 
