@@ -243,3 +243,25 @@ def test_a_full_disk_for_a_minute_under_the_agent(
     assert set(refreshes()) == {(200, None)}  # never a replayed (refused) refresh token
     final = stored(home)
     assert all(c.status_at(time.time()) == "active" and c.refresh_failures == 0 for c in final.values())
+
+
+def test_a_vault_on_a_full_disk_is_still_backed_up_to_another(
+    small_disk: Path, cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = small_disk / "home"
+    monkeypatch.setenv("TOKENDECK_HOME", str(home))
+    assert cli("init").code == 0
+    assert cli("add", "pat", "--provider", "github-pat", stdin="ghp_" + "a" * 36).code == 0
+    filler = fill(small_disk)
+    try:
+        r = cli("backup", str(tmp_path / "vault.tdbackup"))
+    finally:
+        filler.unlink()
+    assert r.code == 0 and "Traceback" not in r.err, r.err
+    assert "the backup is written, but the vault's audit log could not record it" in r.err
+    assert (tmp_path / "vault.tdbackup").stat().st_size > 0
+    other = tmp_path / "restored"
+    monkeypatch.setenv("TOKENDECK_HOME", str(other))
+    assert cli("restore", str(tmp_path / "vault.tdbackup"), "--yes").code == 0
+    with vault.open_vault(other) as v:
+        assert [c.name for c in v.credentials()] == ["pat"]

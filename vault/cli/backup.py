@@ -50,7 +50,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
     with terminal.open_vault() as vault:
         passphrase = new_passphrase() if args.passphrase else None
-        manifest = backup(vault, Path(args.file), passphrase=passphrase, force=args.force)
+        manifest = backup(vault, Path(args.file), passphrase=passphrase, force=args.force, notice=terminal.notice)
         mode = manifest.slot.mode
     how = "a passphrase" if mode == "passphrase" else "this vault's key in the OS keyring (it opens only here)"
     terminal.notice(f"backed up {manifest.holds} to {args.file}, encrypted under {how}")

@@ -45,8 +45,17 @@ KEPT_PREFIX = "before-restore-"
 """The replaced vault's dated home: ``<home>/before-restore-2026-12-02T17-45-00Z``."""
 
 
-def backup(vault: Vault, path: Path, *, passphrase: str | None = None, force: bool = False) -> Manifest:
-    """Write a backup of ``vault`` to ``path``: under the vault's own key, or ``passphrase``.
+def backup(
+    vault: Vault,
+    path: Path,
+    *,
+    passphrase: str | None = None,
+    force: bool = False,
+    notice: Callable[[str], None] = lambda message: None,
+) -> Manifest:
+    """Write a backup of ``vault`` to ``path``: under the vault's own key, or ``passphrase``.  A
+    vault whose own disk is full (or failing) is still backed up to another one; only the audit
+    line recording it is then missing, and ``notice`` says so.
 
     Raises:
         AlreadyExists: ``path`` exists and ``force`` is not set.
@@ -71,7 +80,10 @@ def backup(vault: Vault, path: Path, *, passphrase: str | None = None, force: bo
         backup_file.write(path, copy, manifest)
     finally:
         _remove(copy)
-    vault.record("backup", "ok", detail=f"{path} ({'passphrase' if key else vault.meta.mode} key)")
+    try:
+        vault.record("backup", "ok", detail=f"{path} ({'passphrase' if key else vault.meta.mode} key)")
+    except VaultUnusable as exc:  # the backup is made; the vault's own disk took no audit line
+        notice(f"the backup is written, but the vault's audit log could not record it: {exc.message}")
     return manifest
 
 
