@@ -6,6 +6,7 @@ worker.  (The agent itself, with real clients, is ``tests/test_agent_starvation.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -181,3 +182,49 @@ def test_a_parked_request_holds_no_worker_and_is_answered_when_resumed(runtime: 
         assert [answer(c) for c in waiting] == [["0", "resumed"]] * 5
     finally:
         board.close()
+
+
+def test_a_drain_does_not_wait_when_the_last_answer_went_out_meanwhile(runtime: Path) -> None:
+    """The agent's stop once hung for its whole in-flight wait (260 s): the answer to ``stop``
+    and the end of its job reached the loop after the drain's first look, were sent at the
+    start of its next turn, and that turn then waited for nothing.  The window is made certain
+    here: the job answers while the drain takes its listeners down."""
+    started, gate = threading.Event(), threading.Event()
+
+    class Racing(Switchboard):
+        def _remove_listener(self, sock: socket.socket) -> None:
+            super()._remove_listener(sock)
+            gate.set()
+            wait_until(lambda: len(self._posted) >= 2, "the answer and the job's end to be posted")
+
+    board = Racing(
+        client_timeout=10.0, workers=2, forward_workers=2, source_connections=64, max_connections=1024,
+        allowed_uid=os.getuid(), log=lambda line: None,
+    )  # fmt: skip
+    stop = threading.Event()
+    loop = threading.Thread(target=board.run, args=(stop,), daemon=True)
+    loop.start()
+
+    def job(call: Call) -> None:
+        started.set()
+        gate.wait(30)
+        call.reply(["0", "bye"])
+
+    path = str(runtime / "racing.sock")
+    listening = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listening.bind(path)
+    listening.listen(8)
+    board.listen(listening, job, busy=["busy"])
+    client = send(path, "1", "h", "stop")
+    assert started.wait(30)
+    stop.set()
+    board.wake()
+    loop.join(10)
+    with contextlib.suppress(BlockingIOError):  # a wake the loop left unread would end the wait by luck
+        while board._wake_r.recv(4096):
+            pass
+    drained = threading.Thread(target=board.drain, args=(3600.0,), daemon=True)
+    drained.start()
+    drained.join(30)
+    assert not drained.is_alive(), "the drain waited for nothing"
+    assert answer(client) == ["0", "bye"]

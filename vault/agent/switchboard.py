@@ -203,7 +203,10 @@ class Switchboard:
         self._wake_w.close()
 
     def _turn(self, limit: float | None = None) -> None:
+        """Wait for something to do (at most ``limit`` seconds: draining), and do it."""
         self._run_posted()
+        if limit is not None and not self._calls:
+            return  # draining, and the work just run answered the last one: nothing to wait for
         now = time.monotonic()
         wait = self._next_deadline(now)
         if limit is not None:
