@@ -40,7 +40,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ast.add_argument(
         "--lock-after",
         metavar="WHEN",
-        help=f"lock after this long without a request (default {AGENT_LOCK_AFTER / 3600:g}h; e.g. 8h, or never)",
+        help="lock after this long without a request from any client (default: the vault's lock_after in "
+        f"vault.toml, else {AGENT_LOCK_AFTER / 3600:g}h; e.g. 8h, or never)",
     )
     ast.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd and tests)")
     ast.add_argument("--interval", type=float, default=REFRESH_INTERVAL, metavar="SECONDS", help=argparse.SUPPRESS)
@@ -55,7 +56,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
-    answer = wire.call("lock", opt_out=False)
+    answer = wire.call("lock", "cli", opt_out=False)
     terminal.notice("the agent is locked" if answer and answer[0] == "0" else "no agent is running; nothing to lock")
     return 0
 
@@ -92,13 +93,16 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _lock_after(given: str | None) -> float | None:
-    """``--lock-after``: the default when not given, None for ``never``.
+    """``--lock-after``, else the vault's policy (:mod:`vault.core.policy`); None for ``never``.
 
     Raises:
-        InvalidInput: not a positive duration.
+        InvalidInput: not a positive duration (or a ``vault.toml`` that cannot be read).
     """
     if given is None:
-        return AGENT_LOCK_AFTER
+        from vault.core.paths import resolve_home
+        from vault.core.policy import load_policy
+
+        return load_policy(resolve_home().home).lock_after
     if given.strip().lower() == "never":
         return None
     from vault.core.timefmt import parse_duration
@@ -136,7 +140,7 @@ def _lock_line(state: str, facts: dict[str, str]) -> str:
     if state != "unlocked":
         return "locked: tokens come from the vault itself until tokendeck agent start unlocks it"
     if not facts.get("lock_after"):
-        return "never locks by itself (started with --lock-after never); tokendeck lock locks it"
+        return "never locks by itself (lock_after never, or --lock-after never); tokendeck lock locks it"
     after = duration_text(float(facts["lock_after"]))
     left = duration_text(max(float(facts.get("locks_in") or 0), 0))
     return f"locks after {after} without a request (in {left}); tokendeck lock locks it now"
