@@ -194,9 +194,10 @@ def quit_words(home: str, now: float | None = None) -> str:
     facts = dict(item.partition("=")[::2] for item in answer[4].split())
     if not facts.get("lock_after"):
         return f"the agent (pid {pid}) keeps the vault unlocked until tokendeck lock (its lock_after is never)"
-    at = (time.time() if now is None else now) + max(float(facts.get("locks_in") or 0), 0)
-    shown = time.strftime("%H:%M" if at - time.time() < 20 * 3600 else "%Y-%m-%d %H:%M", time.localtime(at))
-    after = duration_text(float(facts["lock_after"]))
+    now = time.time() if now is None else now
+    at, lock_after = now + max(float(facts.get("locks_in") or 0), 0), float(facts["lock_after"])
+    shape = "%H:%M:%S" if lock_after < 600 else "%H:%M" if at - now < 20 * 3600 else "%Y-%m-%d %H:%M"
+    shown, after = time.strftime(shape, time.localtime(at)), duration_text(lock_after)
     return (
         f"the agent (pid {pid}) keeps the vault unlocked until {shown} (after {after} without a request), "
         "or tokendeck lock"
