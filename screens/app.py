@@ -1,12 +1,12 @@
 """The Textual application: what every screen reaches through ``self.app``.
 
 The app owns the open vault (or none, while locked), the clock, the settings, the
-background refresher (or the agent that does it), locking (:mod:`screens.locking`), and the one worker
-error router (:meth:`VaultApp.on_worker_state_changed`).  It never imports a
-screen: the screens it shows by itself (unlock, first run, the list, help) are
-handed to it as :class:`~screens.locking.Routes` by :func:`screens.main.make_app`, the one factory
-the CLI and the tests share.  Every screen imports this module; nothing here
-imports them back.
+background refresher (or the agent that does it), locking and joining the agent
+(:mod:`screens.locking`), and the one worker error router
+(:meth:`VaultApp.on_worker_state_changed`).  It never imports a screen: the screens it
+shows by itself (unlock, first run, the list, help) are handed to it as
+:class:`~screens.locking.Routes` by :func:`screens.main.make_app`, the one factory the CLI
+and the tests share.  Every screen imports this module; nothing here imports them back.
 """
 
 from __future__ import annotations
