@@ -178,3 +178,32 @@ def test_quitting_says_what_keeps_running_and_until_when(agent_env: dict[str, st
     assert quit_words(str(home)) == f"the agent (pid {pid}) keeps running, locked; tokendeck agent start unlocks it"
     assert tokendeck(agent_env, "agent", "stop").returncode == 0
     assert quit_words(str(home)) == "no agent runs: the vault is locked"
+
+
+async def test_a_user_at_the_keys_keeps_the_agent_unlocked_a_tui_left_open_does_not(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent's idle clock counts the TUI's user (its pings say ``active`` after a key press),
+    not the TUI being open: real time against the vault's ``lock_after`` of 4 s."""
+    with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
+        v.add_static("gh", provider="github-pat", token=TOKEN)
+    (home / POLICY_FILE).write_text('lock_after = "4s"\n')
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    assert tokendeck({**env, "TOKENDECK_PASSPHRASE": PASS}, "agent", "start").returncode == 0
+    try:
+        app = make_app(home=home, settings=TuiSettings(auto_lock_after=None), env={}, start_agent=True)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, TokenListScreen), "the joined list")
+            started = time.monotonic()
+            while time.monotonic() - started < 9:  # more than twice lock_after, a key a second
+                await pilot.press("down")
+                await pilot.pause(1.0)
+                assert tokendeck(env, "agent", "status").returncode == 0, agent_log(home)
+                assert isinstance(app.screen, TokenListScreen)
+            left = time.monotonic()
+            await until(pilot, lambda: "locked (idle after 4s" in agent_log(home), "the idle lock", bound=12)
+            assert time.monotonic() - left >= 3  # after the user left, not before
+            # tui.toml has no view lock, but the view never outlasts the vault's rule.
+            await until(pilot, lambda: isinstance(app.screen, UnlockScreen), "the view lock at lock_after")
+    finally:
+        tokendeck(env, "agent", "stop")
