@@ -205,3 +205,27 @@ def test_agent_start_follows_the_vaults_policy_and_the_option_overrides_it(home:
         assert bad.returncode == 2 and "lock_after must be a positive duration" in bad.stderr
     finally:
         tokendeck(env, "agent", "stop")
+
+
+def test_a_running_agent_follows_a_changed_policy(home: Path, passphrase_env: str) -> None:
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    assert tokendeck(env, "init", "--passphrase").returncode == 0
+    log = Path(wire.socket_path(str(home))[:-5] + ".log")
+    try:
+        assert tokendeck(env, "agent", "start").returncode == 0  # an hour, the default
+        (home / POLICY_FILE).write_text('lock_after = "soon"\n')
+        wait_until(lambda: "lock_after stays as it was" in log.read_text(), "the refusal of a bad file")
+        assert json.loads(tokendeck(env, "agent", "status", "--json").stdout)["lock_after"] == "3600.0"
+        (home / POLICY_FILE).write_text('lock_after = "2s"\n')
+        wait_until(lambda: "vault.toml: lock_after is now 2s" in log.read_text(), "the new policy")
+        wait_until(lambda: "locked (idle after 2s without a request)" in log.read_text(), "the idle lock")
+        assert tokendeck(env, "agent", "status").returncode == 3
+        assert tokendeck(env, "agent", "stop").returncode == 0
+        (home / POLICY_FILE).write_text('lock_after = "1h"\n')
+        assert tokendeck(env, "agent", "start", "--lock-after", "never").returncode == 0  # the option wins
+        (home / POLICY_FILE).write_text('lock_after = "1s"\n')
+        time.sleep(3.5)
+        assert tokendeck(env, "agent", "status").returncode == 0
+        assert "lock_after is now 1s" not in log.read_text()
+    finally:
+        tokendeck(env, "agent", "stop")

@@ -81,7 +81,7 @@ def _start(args: argparse.Namespace) -> int:
     paths, unlocked = unlock(prompt=terminal.passphrase_prompt(), notice=terminal.notice)
     with open_unlocked(paths, unlocked) as opened:  # anything an open settles, settled
         opened.verify()  # and every page checked, where the user sees a damaged file
-    launch = Launch(paths, unlocked, take_lock(home), lock_after, args.interval)
+    launch = Launch(paths, unlocked, take_lock(home), lock_after, args.interval, follow_policy=args.lock_after is None)
     if args.foreground:
         terminal.notice(
             f"agent for {paths.home} listening on {wire.socket_path(home)} (pid {os.getpid()}); ctrl+c stops it"

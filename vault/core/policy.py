@@ -9,8 +9,9 @@ vault, not with a front end, so the agent, the TUI and the CLI read the same val
 
 A front end may hide its own view sooner (the TUI's ``auto_lock_after`` in ``tui.toml``),
 but never locks or shortens the agent for it; ``tokendeck lock`` and the TUI's Ctrl+L lock
-everything at once, on purpose.  ``tokendeck agent start --lock-after`` overrides the policy
-for the agent it starts.
+everything at once, on purpose.  A running agent follows changes to the file within a few
+seconds (:func:`vault.agent.launch.follow_policy`); ``tokendeck agent start --lock-after``
+overrides the policy for the agent it starts (which then does not follow the file).
 
 The file holds no secret (it is not encrypted); it is written 0600 like everything in the home.
 """
