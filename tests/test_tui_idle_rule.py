@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 import vault
 from screens.locking import quit_words
@@ -101,7 +101,7 @@ async def test_the_idle_timer_locks_the_view_only_and_ctrl_l_locks_everything(
         await until(pilot, lambda: app.agent_pid == pid, "the agent refreshing")
         clock.advance(61)
         app._check_idle()
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.focused, Input), "the unlock screen, its field focused")
         assert app.vault is None and isinstance(app.screen, UnlockScreen)
         hint = str(app.screen.query_one("#agent-hint", Static).render())
         assert f"The agent (pid {pid}) is unlocked" in hint
@@ -133,7 +133,7 @@ async def test_enter_after_the_agent_locked_meanwhile_asks_for_the_passphrase(
         await until(pilot, lambda: app.agent_pid is not None, "the agent refreshing")
         clock.advance(61)
         app._check_idle()
-        await pilot.pause()
+        await until(pilot, lambda: isinstance(app.focused, Input), "the unlock screen, its field focused")
         assert tokendeck(agent_env, "lock").returncode == 0
         await pilot.press("enter")
         await until(pilot, lambda: "type the passphrase" in str(app.screen.query_one("#problem").render()), "why")
