@@ -47,13 +47,12 @@ def ask_line(prompt: str) -> str:
         fd = os.open(TTY, os.O_RDWR | os.O_NOCTTY)
     except OSError:
         return input(prompt)
-    with open(fd, "r+", encoding="utf-8", errors="replace", closefd=True) as tty:
-        tty.write(prompt)
-        tty.flush()
-        line = tty.readline()
+    with open(fd, "rb", buffering=0) as tty:  # a terminal is not seekable: no "r+" text file over it
+        os.write(fd, prompt.encode("utf-8", "replace"))
+        line = tty.readline(8192)
     if not line:
         raise EOFError
-    return line.rstrip("\r\n")
+    return line.decode("utf-8", "replace").rstrip("\r\n")
 
 
 def controlling_terminal() -> bool:
