@@ -570,13 +570,22 @@ def files(home: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(home.iterdir()) if p.is_file()}
 
 
+NO_TERMINAL_COMMANDS = {
+    "add": (["add", "github", "--provider", "github-pat"], b"ghp_neverStored\n"),
+    "token": (["token", "kept"], b""),
+    "exec": (["exec", "-e", "T=kept", "--", "true"], b""),
+    "git-credential": (["git-credential", "get"], b"protocol=https\nhost=github.com\n\n"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(NO_TERMINAL_COMMANDS))
 @pytest.mark.parametrize("agent", ["none", "locked"])
 def test_with_no_terminal_at_all_one_line_names_the_remedy_and_the_vault_is_untouched(
-    terminal_env: tuple[dict[str, str], Path, Path], home: Path, agent: str
+    terminal_env: tuple[dict[str, str], Path, Path], home: Path, agent: str, command: str
 ) -> None:
-    """CI, cron, an MCP client: no controlling terminal (a new session), the token on a pipe,
-    no passphrase in the environment.  One line says what to do for the agent's actual state
-    and what to set; exit 3; the vault's files are byte for byte as they were."""
+    """CI, cron, an MCP client, git run by an IDE: no controlling terminal (a new session),
+    stdin a pipe, no passphrase in the environment.  One line says what to do for the agent's
+    actual state and what to set; exit 3; the vault's files are byte for byte as they were."""
     env, cwd, _ = terminal_env
     seed_vault(home, {"kept": ("api-key", "kept-1")})
     if agent == "locked":
@@ -584,9 +593,8 @@ def test_with_no_terminal_at_all_one_line_names_the_remedy_and_the_vault_is_unto
         assert started.returncode == 0, started.stderr
         assert without_a_terminal([TOKENDECK, "lock"], env).returncode == 0
     before = files(home)
-    done = without_a_terminal(
-        [TOKENDECK, "add", "github", "--provider", "github-pat"], env, stdin=b"ghp_neverStored\n", cwd=cwd
-    )
+    argv, stdin = NO_TERMINAL_COMMANDS[command]
+    done = without_a_terminal([TOKENDECK, *argv], env, stdin=stdin, cwd=cwd)
     remedy = {
         "none": "no agent runs: tokendeck agent start (in a terminal)",
         "locked": "the agent is locked: tokendeck unlock (in a terminal)",
@@ -599,6 +607,58 @@ def test_with_no_terminal_at_all_one_line_names_the_remedy_and_the_vault_is_unto
     )
     assert files(home) == before
     assert credentials(home) == {"kept": "kept-1"}
+
+
+def test_a_running_agent_kept_out_by_no_agent_is_named(
+    terminal_env: tuple[dict[str, str], Path, Path], home: Path
+) -> None:
+    """An unlocked agent runs, but ``TOKENDECK_NO_AGENT`` keeps this command from it: that is
+    what the line says to change."""
+    env, cwd, _ = terminal_env
+    seed_vault(home, {"kept": ("api-key", "kept-1")})
+    assert without_a_terminal([TOKENDECK, "agent", "start"], env, stdin=f"{PASS}\n".encode()).returncode == 0
+    done = without_a_terminal([TOKENDECK, "token", "kept"], {**env, "TOKENDECK_NO_AGENT": "1"}, cwd=cwd)
+    assert (done.returncode, done.stdout) == (3, b"")
+    assert done.stderr.decode() == (
+        "tokendeck: no terminal to ask for the passphrase, and TOKENDECK_NO_AGENT keeps the running agent out: "
+        "unset it, or set TOKENDECK_PASSPHRASE_COMMAND, TOKENDECK_PASSPHRASE_FILE or TOKENDECK_PASSPHRASE\n"
+    )
+    assert without_a_terminal([TOKENDECK, "token", "kept"], env).stdout == b"kept-1\n"  # and without it: served
+
+
+def test_unlock_with_no_agent_says_to_start_one(terminal_env: tuple[dict[str, str], Path, Path], home: Path) -> None:
+    env, cwd, _ = terminal_env
+    seed_vault(home, {})
+    shown = in_a_pty("tokendeck unlock", env, answers={"Vault passphrase: ": PASS}, cwd=cwd)
+    assert (shown.code, shown.lines) == (5, ["tokendeck: no agent runs: tokendeck agent start"])
+    assert shown.asked["Vault passphrase: "] == 0 and agent_state(home) is None
+
+
+def test_unlock_of_an_unlocked_agent_asks_nothing(terminal_env: tuple[dict[str, str], Path, Path], home: Path) -> None:
+    env, cwd, _ = terminal_env
+    seed_vault(home, {})
+    assert without_a_terminal([TOKENDECK, "agent", "start"], env, stdin=f"{PASS}\n".encode()).returncode == 0
+    shown = in_a_pty("tokendeck unlock", env, answers={"Vault passphrase: ": PASS}, cwd=cwd)
+    assert shown.code == 0 and shown.asked["Vault passphrase: "] == 0 and "already unlocked" in shown.text
+    assert agent_state(home) == "unlocked"
+
+
+@pytest.mark.parametrize(
+    ("command", "asked"),
+    [
+        (f"echo '{PASS}' | tokendeck agent start", 0),  # documented: the passphrase on a pipe (the TUI's way)
+        ("tokendeck agent start < /dev/null", 1),  # an empty pipe: the terminal is asked
+    ],
+)
+def test_agent_start_takes_a_piped_passphrase_and_else_asks_the_terminal(
+    terminal_env: tuple[dict[str, str], Path, Path], home: Path, command: str, asked: int
+) -> None:
+    env, cwd, _ = terminal_env
+    seed_vault(home, {})
+    shown = in_a_pty(command, env, answers={"Vault passphrase: ": PASS}, cwd=cwd)
+    assert shown.code == 0, shown.text
+    assert shown.asked["Vault passphrase: "] == asked
+    assert agent_state(home) == "unlocked"
 
 
 def test_a_confirmation_is_asked_on_the_terminal_while_stdin_is_a_pipe(
