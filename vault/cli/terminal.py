@@ -78,11 +78,6 @@ def interactive() -> bool:
     return stdin_is_terminal() or controlling_terminal()
 
 
-def nobody_to_ask() -> str:
-    """What to set when :func:`interactive` is False (no terminal at all), for a passphrase."""
-    return f"no terminal to ask on: set {PASSPHRASE_COMMAND_ENV}, {PASSPHRASE_FILE_ENV} or {PASSPHRASE_ENV}"
-
-
 def prompt() -> Callable[[str], str] | None:
     """The hidden prompt to unlock with, or None when nobody could answer it."""
     return ask_hidden if interactive() else None
