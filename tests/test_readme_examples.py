@@ -128,7 +128,9 @@ SKIPPED: dict[tuple[str, str], str] = {
         "signs in at a real MCP server; tests/test_mcp_login.py, on loopback"
     ),
     ("MCP servers", "tokendeck mcp-bridge tools"): "is started by an MCP client; tests/test_mcp_bridge.py",
-    ("Remote machines", "tokendeck agent start"): "run in The agent; the rest of this block needs an ssh server",
+    ("Remote machines", "tokendeck agent start"): (
+        "The agent's first example with its default lock time (run there); this block's others need an ssh server"
+    ),
     ("Remote machines", "tokendeck ssh --only github,linear --ttl 8h -- devbox"): (
         "needs an ssh server called devbox; tests/test_ssh.py, through a real sshd on loopback"
     ),

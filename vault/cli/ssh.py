@@ -71,10 +71,11 @@ def _ask_on_terminal(forward_id: str, stop: threading.Event) -> None:
     """Put each question of this forward to the user on the terminal (``/dev/tty``) and answer
     the agent; with no terminal, questions go unanswered here (no answer in time is no)."""
     from vault.agent.forwarding import answer_question, new_questions
+    from vault.cli.terminal import TTY
 
     try:  # two handles: a terminal cannot seek, so one opened "r+" would not do
-        reading = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 - held for the session
-        writing = open("/dev/tty", "w", encoding="utf-8")  # noqa: SIM115
+        reading = open(TTY, encoding="utf-8")  # noqa: SIM115 - held for the session
+        writing = open(TTY, "w", encoding="utf-8")  # noqa: SIM115
     except OSError:
         return
     asked: set[str] = set()
