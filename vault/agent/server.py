@@ -377,7 +377,9 @@ class Agent:
         with self._state:
             vault = self._vault
         if vault is None:
-            raise VaultLocked("the agent is locked: unlock it first (tokendeck agent start)")
+            from vault.agent.remedy import AGENT_LOCKED
+
+            raise VaultLocked(AGENT_LOCKED)
         missing = [name for name in names if not vault.exists(name)]
         if missing:
             raise InvalidInput(f"no credential named {missing[0]!r} to forward (see tokendeck list)")
