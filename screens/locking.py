@@ -187,10 +187,10 @@ def quit_words(home: str, now: float | None = None) -> str:
 
     answer = wire.call("ping", home=home, opt_out=False)
     if answer is None or answer[0] != "0" or len(answer) < 5:
-        return "no agent runs: the vault is locked"
+        return "no agent runs: the vault is locked (tokendeck agent start keeps it unlocked)"
     pid, state = answer[1], answer[2]
     if state != "unlocked":
-        return f"the agent (pid {pid}) keeps running, locked; tokendeck agent start unlocks it"
+        return f"the agent (pid {pid}) keeps running, locked: tokendeck unlock"
     facts = dict(item.partition("=")[::2] for item in answer[4].split())
     if not facts.get("lock_after"):
         return f"the agent (pid {pid}) keeps the vault unlocked until tokendeck lock (its lock_after is never)"

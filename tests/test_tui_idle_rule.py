@@ -175,9 +175,9 @@ def test_quitting_says_what_keeps_running_and_until_when(agent_env: dict[str, st
     shown = int(match[1]) * 60 + int(match[2])
     assert abs(shown - (expected.tm_hour * 60 + expected.tm_min)) in (0, 1, 1439), words
     assert tokendeck(agent_env, "lock").returncode == 0
-    assert quit_words(str(home)) == f"the agent (pid {pid}) keeps running, locked; tokendeck agent start unlocks it"
+    assert quit_words(str(home)) == f"the agent (pid {pid}) keeps running, locked: tokendeck unlock"
     assert tokendeck(agent_env, "agent", "stop").returncode == 0
-    assert quit_words(str(home)) == "no agent runs: the vault is locked"
+    assert quit_words(str(home)) == "no agent runs: the vault is locked (tokendeck agent start keeps it unlocked)"
 
 
 async def test_a_user_at_the_keys_keeps_the_agent_unlocked_a_tui_left_open_does_not(

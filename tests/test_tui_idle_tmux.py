@@ -156,7 +156,7 @@ def test_an_idle_tui_locks_its_view_the_bridge_beside_it_never_fails_then_the_ag
     # Quitting says what keeps running.
     tmux.keys("C-q")
     after = tmux.wait_for(lambda s: "tokendeck: the agent" in s, "the words after quitting")
-    assert f"tokendeck: the agent (pid {pid}) keeps running, locked; tokendeck agent start unlocks it" in after
+    assert f"tokendeck: the agent (pid {pid}) keeps running, locked: tokendeck unlock" in after
 
 
 def test_quitting_the_tui_says_the_agent_keeps_the_vault_unlocked_and_until_when(

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 from vault.agent import forwarding, joining
 from vault.agent.forwarding import Confirmations, Forward
 from vault.agent.ops import OPS
+from vault.agent.remedy import AGENT_LOCKED
 from vault.agent.switchboard import Call, Switchboard
 from vault.agent.wire import FALL_BACK, VERSION
 from vault.core.timefmt import duration_text
@@ -63,8 +64,7 @@ LISTEN_BACKLOG = 1024
 """Connections the kernel queues before the agent takes them (capped by ``net.core.somaxconn``)."""
 FORWARD_OPS = ("forward-open", "forward-close", "forwards", "questions", "answer")
 """Managing forwards (``tokendeck ssh``): served on the agent's own socket, never through one."""
-LOCK_REASONS = {"cli": "tokendeck lock", "tui": "the TUI's Ctrl+L"}
-"""Who asks to lock (``lock``'s argument; none: ``tokendeck lock``), as the agent's log names them."""
+LOCK_REASONS = {"cli": "tokendeck lock", "tui": "the TUI's Ctrl+L"}  # ``lock``'s argument, as the log says it
 
 
 def _alive(pid: int) -> bool:
@@ -388,7 +388,7 @@ class Agent:
         with self._state:
             vault = self._vault
         if vault is None:
-            raise VaultLocked("the agent is locked: unlock it first (tokendeck agent start)")
+            raise VaultLocked(AGENT_LOCKED)
         missing = [name for name in names if not vault.exists(name)]
         if missing:
             raise InvalidInput(f"no credential named {missing[0]!r} to forward (see tokendeck list)")

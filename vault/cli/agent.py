@@ -1,4 +1,4 @@
-"""``tokendeck agent start|stop|status`` and ``tokendeck lock``.
+"""``tokendeck agent start|stop|status``, ``tokendeck lock`` and ``tokendeck unlock``.
 
 ``start`` finds the key in the foreground (the usual unlock order; a passphrase
 may also come on stdin when it is a pipe, which is how the TUI hands it over),
@@ -8,7 +8,8 @@ locked, it unlocks it instead.
 
 Exit codes: ``start`` 0 started or unlocked, 1 already running (or it could not
 start), 3 no or wrong passphrase, 5 no vault; ``status`` 0 running, 3 running but
-locked, 5 not running; ``stop`` and ``lock`` 0 (also when there was no agent).
+locked, 5 not running; ``stop`` and ``lock`` 0 (also when there was no agent); ``unlock``
+0 unlocked (or already), 3 no or wrong passphrase, 5 no agent.
 """
 
 from __future__ import annotations
@@ -51,14 +52,37 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ass.add_argument("--json", action="store_true", help="machine-readable output")
     ass.set_defaults(handler=_status)
 
-    p = sub.add_parser("lock", help="lock the agent: it forgets the key until tokendeck agent start")
+    p = sub.add_parser("lock", help="lock the agent: it forgets the key until tokendeck unlock")
     p.set_defaults(handler=cmd_lock)
+    p = sub.add_parser(
+        "unlock",
+        help="unlock the running agent again (the passphrase, asked on the terminal or from the usual places)",
+        epilog="exit codes: 0 unlocked (or it already was); 3 wrong or no passphrase; 5 no agent runs "
+        "(start one with tokendeck agent start)",
+    )
+    p.set_defaults(handler=cmd_unlock)
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
     answer = wire.call("lock", "cli", opt_out=False)
-    terminal.notice("the agent is locked" if answer and answer[0] == "0" else "no agent is running; nothing to lock")
+    if answer and answer[0] == "0":
+        terminal.notice("the agent is locked; tokendeck unlock unlocks it again")
+    else:
+        terminal.notice("no agent is running; nothing to lock")
     return 0
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """``tokendeck unlock``: what a locked agent's messages name (:mod:`vault.agent.remedy`)."""
+    from vault.agent.remedy import NO_AGENT
+
+    answer = wire.call("ping", opt_out=False)
+    if answer is None or answer[0] != "0":
+        raise NotFound(NO_AGENT)
+    if answer[2] == "unlocked":
+        terminal.notice(f"the agent (pid {answer[1]}) is already unlocked")
+        return 0
+    return _unlock_running(answer[1])
 
 
 # ------------------------------------------------------------------- start
@@ -138,7 +162,7 @@ def _lock_line(state: str, facts: dict[str, str]) -> str:
     from vault.core.timefmt import duration_text
 
     if state != "unlocked":
-        return "locked: tokens come from the vault itself until tokendeck agent start unlocks it"
+        return "locked: tokens come from the vault itself until tokendeck unlock"
     if not facts.get("lock_after"):
         return "never locks by itself (lock_after never, or --lock-after never); tokendeck lock locks it"
     after = duration_text(float(facts["lock_after"]))
