@@ -95,8 +95,12 @@ def refresher_status(
         problem: why the usual refresher is not doing it (``the agent stopped``), if so.
         joined: the agent whose key opened this TUI's vault (no passphrase asked), if so.
     """
-    parts = [f"unlocked by the agent (pid {joined})"] if joined is not None else []
-    parts.append(f"refreshed by {by}" if by else "nothing refreshes in the background")
+    agent = f"the agent (pid {joined})" if joined is not None else None
+    if agent is not None and by == agent:  # one agent does both: say it once (80 columns are few)
+        parts = [f"unlocked and refreshed by {agent}"]
+    else:
+        parts = [f"unlocked by {agent}"] if agent else []
+        parts.append(f"refreshed by {by}" if by else "nothing refreshes in the background")
     if problem:
         parts[-1] += f" ({problem})"
     upcoming = next_renewal(credentials) if by else None

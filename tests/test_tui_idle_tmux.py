@@ -110,7 +110,7 @@ def test_an_idle_tui_locks_its_view_the_bridge_beside_it_never_fails_then_the_ag
     pid = wire.call("ping", opt_out=False)[1]  # type: ignore[index]
     tmux.start(f"{TOKENDECK}; sleep 600")
     # It joins the unlocked agent: no passphrase is asked, and it says so.
-    screen = tmux.wait_for(lambda s: "tools" in s and f"unlocked by the agent (pid {pid})" in s, "the joined list")
+    screen = tmux.wait_for(lambda s: "tools" in s and f"unlocked and refreshed by the agent (pid {pid})" in s, "the joined list")
     assert "passphrase" not in screen.lower()
 
     # A bridge session runs beside the idle TUI for longer than both idle times.
@@ -165,7 +165,7 @@ def test_quitting_the_tui_says_the_agent_keeps_the_vault_unlocked_and_until_when
     tmux, _env = beside
     pid = wire.call("ping", opt_out=False)[1]  # type: ignore[index]
     tmux.start(f"{TOKENDECK}; sleep 600")
-    tmux.wait_for(lambda s: f"unlocked by the agent (pid {pid})" in s, "the joined list")
+    tmux.wait_for(lambda s: f"unlocked and refreshed by the agent (pid {pid})" in s, "the joined list")
     tmux.keys("C-q")
     after = tmux.wait_for(lambda s: "tokendeck: the agent" in s, "the words after quitting")
     words = re.search(
