@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from vault.cli import terminal
+from vault.cli import route, terminal
 from vault.errors import AlreadyExists, InvalidInput
 
 if TYPE_CHECKING:
@@ -93,7 +93,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     as_json, human = args.json, terminal.human_times()
     shape, times = ("json" if as_json else "text"), ("human" if human else "iso")
-    return terminal.report(
+    return route.report(
         "show",
         args.name,
         shape,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vault.cli import terminal
+from vault.cli import route, terminal
 from vault.errors import InvalidInput
 
 
@@ -30,7 +30,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         raise InvalidInput("name one credential, or pass --due")
     if args.within:
         parse_duration(args.within)  # a bad window is said before anything is asked
-    return terminal.report(
+    return route.report(
         "refresh-now",
         args.name or "",
         args.within or "",

@@ -18,7 +18,6 @@ from vault.errors import InvalidInput, VaultError, printable
 from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 if TYPE_CHECKING:
-    from vault.services.reports import Report
     from vault.services.tokens import Vault
 
 
@@ -82,27 +81,6 @@ def open_vault() -> Vault:
     vault = open_with(prompt=prompt(), notice=notice)
     keep_secrets_out_of_dumps()  # it holds the key now
     return vault
-
-
-def report(op: str, *fields: str, local: Callable[[Vault], Report]) -> int:
-    """Print what a command reports, answered by a running, unlocked agent when there is one
-    (no passphrase asked again), else by ``local`` on the vault opened here; its exit code.
-
-    Raises:
-        VaultError: what the agent, or ``local``, raised.
-    """
-    from vault.agent.wire import result
-    from vault.services.reports import Report
-
-    answer = result(op, *fields)
-    if answer is not None:
-        done = Report.from_fields(answer)
-    else:
-        with open_vault() as vault:
-            done = local(vault)
-    sys.stderr.write(done.err)
-    sys.stdout.write(done.out)
-    return done.code
 
 
 def read_secret(label: str) -> str:
