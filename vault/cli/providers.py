@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from vault.cli import terminal
+from vault.cli import route, terminal
 from vault.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -97,8 +97,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_provider_add(args: argparse.Namespace) -> int:
-    from vault.core.secret import Secret
-    from vault.services.registration import RegistrationRequest, check_request, prepare, store
+    from vault.services.registration import RegistrationRequest, check_request, prepare
 
     request = RegistrationRequest(
         name=args.name,
@@ -110,17 +109,15 @@ def cmd_provider_add(args: argparse.Namespace) -> int:
         replace=True,  # provider add stores, or replaces, the registration of that name
     )
     check_request(request)  # before anything is unlocked
-    with terminal.open_vault() as vault:
-        prepared = prepare(vault, request)
-        secret = None
-        if prepared.asks_for_secret(offered=args.with_secret):
-            secret = Secret(terminal.read_secret(f"Client secret for {args.name}"))
-        store(vault, prepared, secret)
-    provider = prepared.provider
-    terminal.notice(f"stored your {provider.name} app as {args.name}")
-    terminal.notice(f"the redirect URI to register with {provider.name}: {provider.redirect_to_register().describe()}")
-    terminal.notice(f"sign in with: tokendeck login {args.name}")
-    return 0
+    prepared = prepare(None, request)  # endpoints discovered here; replacing, so no name to check in the vault
+    secret = None
+    if prepared.asks_for_secret(offered=args.with_secret):
+        secret = terminal.read_secret(f"Client secret for {args.name}")
+    registration = prepared.registration
+    return route.command(
+        "provider-add", name=registration.provider, base=registration.base, client_id=registration.client_id,
+        params=dict(registration.params), overrides=dict(registration.overrides), secret=secret,
+    )  # fmt: skip
 
 
 def _registered() -> dict[str, ClientRegistration]:
@@ -185,7 +182,4 @@ def cmd_provider_show(args: argparse.Namespace) -> int:
 
 
 def cmd_provider_rm(args: argparse.Namespace) -> int:
-    with terminal.open_vault() as vault:
-        vault.remove_client(args.name)
-    terminal.notice(f"removed the registration for {args.name} (credentials signed in with it are kept)")
-    return 0
+    return route.command("provider-rm", name=args.name)
