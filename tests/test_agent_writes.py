@@ -389,3 +389,60 @@ def test_an_agent_killed_mid_write_says_the_outcome_is_unknown(
     assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
     assert "whether the change was made is not known" in done.stderr and "tokendeck list" in done.stderr
     assert names_in(home) == ["gh", "killed", "later"]  # committed before the kill: whole
+
+
+def test_login_signs_in_here_and_the_agent_stores_it(
+    twins: tuple[dict[str, str], dict[str, str]], auth_server: Any, browser_log: Path
+) -> None:
+    """``provider add`` (discovery here) and ``login`` (the browser, and the device code, here)
+    through the agent store what the direct path stores: the same credential (its tokens are
+    the server's new ones each time), registration and audit entries, with no prompt."""
+    import threading
+
+    auth_server.register_client("twins-client")
+    browser = {k: v for k, v in os.environ.items() if k == "BROWSER" or k.startswith("FAKE_BROWSER")}
+    envs = [{**twins[0], **browser}, {**twins[1], **browser}]
+    homes = [Path(env["TOKENDECK_HOME"]) for env in envs]
+    steps = [
+        ["provider", "add", "acme", "--issuer", auth_server.issuer, "--client-id", "twins-client"],
+        ["login", "acme"],
+        ["login", "acme", "--name", "second"],
+        ["login", "acme", "--device", "--name", "device"],
+        ["login", "nope"],
+    ]
+
+    def shown_alike(text: str, home: Path) -> str:
+        text = re.sub(r"Enter the code\s+\S+", "Enter the code CODE", text.replace(str(home.parent), "TWIN"))
+        text = re.sub(r"(user_code|code|state|code_challenge|redirect_uri)=[^\s&]+", r"\1=X", text)
+        return re.sub(r"expires in \S+", "expires in T", re.sub(ISO_TIME, "TIME", text))
+
+    def alike(facts: dict[str, Any]) -> dict[str, Any]:
+        for credential in facts["credentials"].values():
+            if credential["kind"] == "oauth":  # new tokens at each sign-in
+                for key in ("access_token", "refresh_token", "expires_at", "refresh_expires_at", "extras"):
+                    credential.pop(key, None)
+        return facts
+
+    for argv in steps:
+        results = []
+        for env, home in zip(envs, homes, strict=True):
+            approver = None
+            if "--device" in argv:
+
+                def user() -> None:
+                    auth_server.approve_device(auth_server.wait_for_device_authorization(timeout=20))
+
+                approver = threading.Thread(target=user)
+                approver.start()
+            code, shown = in_pty(argv, env, cwd=home.parent / "project")
+            if approver is not None:
+                approver.join(timeout=20)
+            results.append((code, shown_alike(shown, home)))
+        assert results[0] == results[1], argv
+        assert PASSPHRASE_PROMPT not in results[0][1], argv
+        assert alike(state(homes[0])) == alike(state(homes[1])), argv
+    assert results[0][0] == 5  # login nope: no such registration, as without the agent
+    with vault.open_vault(homes[0], PASS) as v:
+        assert {c.name: c.account for c in v.credentials() if c.kind == "oauth"} == {
+            "acme": "alice@example.test", "second": "alice@example.test", "device": "alice@example.test",
+        }  # fmt: skip
