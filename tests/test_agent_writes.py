@@ -176,6 +176,8 @@ WRITES: list[tuple[list[str], str | None, dict[bytes, str]]] = [
     (["rm", "odd", "--yes"], None, {}),
     (["provider", "add", "github", "--client-id", "Iv1.twin", "--with-secret"], "client-secret-5\n", {}),
     (["provider", "add", "gitlab", "--client-id", "gl-twin"], None, {}),
+    (["provider", "list"], None, {}),
+    (["provider", "show", "github", "--json"], None, {}),
     (["provider", "rm", "gitlab"], None, {}),
     (["provider", "rm", "gitlab"], None, {}),
     (["git-credential", "map", "github.com", "gh"], None, {}),
@@ -225,6 +227,16 @@ def test_each_write_through_the_agent_asks_nothing_and_equals_the_direct_path(
         assert (home.parent / "backup.tdb").exists() and (home.parent / "travels.tdb").exists()
     # And the agent did it: it never asked, and it is still unlocked.
     assert wire.call("ping", home=homes[0])[2] == "unlocked"  # type: ignore[index]
+
+
+def test_every_request_is_in_the_table_and_no_forward_serves_a_change() -> None:
+    from vault.agent.forwarding import SERVED_OPS
+    from vault.agent.ops import CHANGES, OPS
+    from vault.services.commands import COMMAND_NAMES, READS, _table
+
+    assert set(_table()) == set(COMMAND_NAMES) and set(READS) < set(COMMAND_NAMES)
+    assert set(COMMAND_NAMES) <= set(OPS)
+    assert not CHANGES & set(SERVED_OPS)
 
 
 def agent_pid(home: str) -> int:

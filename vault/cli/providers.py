@@ -124,11 +124,14 @@ def _registered() -> dict[str, ClientRegistration]:
     """The apps registered in the vault, by provider; none before there is a vault (the built-in
     catalog is static, so listing and showing providers needs no vault and no passphrase then)."""
     from vault.services.opening import present
+    from vault.services.signin_store import registration_from
 
     if not present(notice=terminal.notice):
         return {}
-    with terminal.open_vault() as vault:
-        return {r.provider: r for r in vault.clients()}
+    with route.Route() as via:
+        listed = route.data_of(via.command("registrations"))
+    found = [registration_from(fields) for fields in listed or []]
+    return {r.provider: r for r in found if r is not None}
 
 
 def cmd_provider_list(args: argparse.Namespace) -> int:

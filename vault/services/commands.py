@@ -192,12 +192,12 @@ def _table() -> dict[str, Command]:
 COMMAND_NAMES = (
     "ready", "add-check", "add", "describe", "rm", "rename", "revoke-plan", "revoke", "provider-add", "provider-rm",
     "git-map-host", "git-unmap", "git-list", "export", "export-shell", "export-list", "unexport", "backup",
-    "import-plan", "import", "sign-in-registration", "mcp-registration", "sign-in-store",
+    "import-plan", "import", "sign-in-registration", "mcp-registration", "sign-in-store", "registrations",
 )  # fmt: skip
 """Every request :func:`run` takes (a test keeps it equal to the table)."""
 READS = (
     "ready", "add-check", "describe", "revoke-plan", "git-list", "export-list", "import-plan",
-    "sign-in-registration", "mcp-registration",
+    "sign-in-registration", "mcp-registration", "registrations",
 )  # fmt: skip
 """Those that change nothing (asked before a question, or to list)."""
 

@@ -136,6 +136,18 @@ def mcp_registration(vault: Vault, *, provider: str, issuer: str, resource: str 
     return Report(data=json.dumps(registration_fields(worked_before(vault, provider, issuer, resource))))
 
 
+def registrations(vault: Vault) -> Report:
+    """Every stored registration (``data``), for ``provider list`` and ``show``: without the
+    client secrets (one that is there is sent as an empty one)."""
+    listed = []
+    for registration in vault.clients():
+        fields = registration_fields(registration) or {}
+        if fields.get("client_secret") is not None:
+            fields["client_secret"] = ""
+        listed.append(fields)
+    return Report(data=json.dumps(listed))
+
+
 def sign_in_store(
     vault: Vault,
     *,
@@ -157,5 +169,6 @@ def sign_in_store(
 COMMANDS: dict[str, Callable[..., Report]] = {
     "sign-in-registration": sign_in_registration,
     "mcp-registration": mcp_registration,
+    "registrations": registrations,
     "sign-in-store": sign_in_store,
 }
