@@ -28,8 +28,10 @@ from typing import Any
 import pytest
 
 import vault
+from tests import test_mcp_login
 from vault.agent import wire
 
+mcp_server = test_mcp_login.mcp_server  # a fixture: an MCP server whose authorization server registers clients
 PASS = "agent writes passphrase"
 TOKENDECK = shutil.which("tokendeck", path=os.path.dirname(sys.executable)) or "tokendeck"
 ISO_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -403,12 +405,18 @@ def test_an_agent_killed_mid_write_says_the_outcome_is_unknown(
     assert names_in(home) == ["gh", "killed", "later"]  # committed before the kill: whole
 
 
+@pytest.mark.parametrize("server", ["provider", "mcp"])
 def test_login_signs_in_here_and_the_agent_stores_it(
-    twins: tuple[dict[str, str], dict[str, str]], auth_server: Any, browser_log: Path
+    twins: tuple[dict[str, str], dict[str, str]],
+    auth_server: Any,
+    browser_log: Path,
+    request: pytest.FixtureRequest,
+    server: str,
 ) -> None:
-    """``provider add`` (discovery here) and ``login`` (the browser, and the device code, here)
-    through the agent store what the direct path stores: the same credential (its tokens are
-    the server's new ones each time), registration and audit entries, with no prompt."""
+    """``provider add`` (discovery here) and ``login`` (the browser, the device code, and an MCP
+    server's discovery and dynamic registration, here) through the agent store what the direct
+    path stores: the same credential (its tokens are the server's new ones each time),
+    registration and audit entries, with no prompt."""
     import threading
 
     auth_server.register_client("twins-client")
@@ -422,10 +430,21 @@ def test_login_signs_in_here_and_the_agent_stores_it(
         ["login", "acme", "--device", "--name", "device"],
         ["login", "nope"],
     ]
+    expected = {
+        "provider add acme --issuer": 0, "login acme": 0, "login acme --name second": 0,
+        "login acme --device --name": 0, "login nope": 5,
+    }  # fmt: skip
+    accounts: dict[str, str | None] = {"acme": "alice@example.test", "second": "alice@example.test"}
+    accounts["device"] = "alice@example.test"
+    if server == "mcp":  # its server checks every token request's resource: a test of its own
+        url = request.getfixturevalue("mcp_server")
+        steps = [["login", "--mcp", url, "--name", "tools"]] * 2  # again: the registration that worked, kept
+        expected, accounts = {f"login --mcp {url} --name": 0}, {"tools": None}
 
     def shown_alike(text: str, home: Path) -> str:
         text = re.sub(r"Enter the code\s+\S+", "Enter the code CODE", text.replace(str(home.parent), "TWIN"))
-        text = re.sub(r"(user_code|code|state|code_challenge|redirect_uri)=[^\s&]+", r"\1=X", text)
+        text = re.sub(r"client id [^)\s]+", "client id ID", text)
+        text = re.sub(r"(user_code|code|state|code_challenge|redirect_uri|client_id)=[^\s&]+", r"\1=X", text)
         return re.sub(r"expires in \S+", "expires in T", re.sub(ISO_TIME, "TIME", text))
 
     def alike(facts: dict[str, Any]) -> dict[str, Any]:
@@ -433,8 +452,14 @@ def test_login_signs_in_here_and_the_agent_stores_it(
             if credential["kind"] == "oauth":  # new tokens at each sign-in
                 for key in ("access_token", "refresh_token", "expires_at", "refresh_expires_at", "extras"):
                     credential.pop(key, None)
+        for client in facts["clients"].values():
+            if client["provider"].startswith("mcp-"):  # registered anew at each server
+                client.pop("client_id")
+        for event in facts["audit"]:
+            event["detail"] = re.sub(r"client_id=\S+", "client_id=ID", event["detail"] or "")
         return facts
 
+    codes = {}
     for argv in steps:
         results = []
         for env, home in zip(envs, homes, strict=True):
@@ -453,8 +478,7 @@ def test_login_signs_in_here_and_the_agent_stores_it(
         assert results[0] == results[1], argv
         assert PASSPHRASE_PROMPT not in results[0][1], argv
         assert alike(state(homes[0])) == alike(state(homes[1])), argv
-    assert results[0][0] == 5  # login nope: no such registration, as without the agent
+        codes[" ".join(argv[:4])] = results[0]
+    assert {argv: code for argv, (code, _) in codes.items()} == expected, codes
     with vault.open_vault(homes[0], PASS) as v:
-        assert {c.name: c.account for c in v.credentials() if c.kind == "oauth"} == {
-            "acme": "alice@example.test", "second": "alice@example.test", "device": "alice@example.test",
-        }  # fmt: skip
+        assert {c.name: c.account for c in v.credentials() if c.kind == "oauth"} == accounts
