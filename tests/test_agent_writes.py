@@ -346,9 +346,13 @@ def test_a_malformed_or_huge_write_gets_one_error_and_the_agent_serves_on(
     assert names_in(home) == ["gh", "later"]
 
 
-def test_an_agent_stopped_mid_write_finishes_it_first(twins: tuple[dict[str, str], dict[str, str]]) -> None:
-    """``tokendeck agent stop`` while a write waits for the vault's write lock: the write
-    completes, its command says so, and only then does the agent stop."""
+@pytest.mark.parametrize("ending", [["agent", "stop"], ["lock"]])
+def test_an_agent_stopped_or_locked_mid_write_finishes_it_first(
+    twins: tuple[dict[str, str], dict[str, str]], ending: list[str]
+) -> None:
+    """``tokendeck agent stop`` or ``tokendeck lock`` while a write waits for the vault's write
+    lock (another writer holds it): the write completes, its command says so, and only then
+    does the agent stop or lock."""
     import threading
 
     env, _ = twins
@@ -375,7 +379,7 @@ def test_an_agent_stopped_mid_write_finishes_it_first(twins: tuple[dict[str, str
         adding.stdin.write("tok_during")
         adding.stdin.close()
         time.sleep(2.0)  # the request reaches the agent, which waits for the lock
-        with subprocess.Popen([TOKENDECK, "agent", "stop"], env=env, stderr=subprocess.DEVNULL) as stopping:
+        with subprocess.Popen([TOKENDECK, *ending], env=env, stderr=subprocess.DEVNULL) as stopping:
             time.sleep(1.0)
             assert adding.poll() is None and Path(f"/proc/{pid}").exists()  # both wait
             release.set()
@@ -383,7 +387,37 @@ def test_an_agent_stopped_mid_write_finishes_it_first(twins: tuple[dict[str, str
             err = adding.stderr.read()
             assert adding.wait(60) == 0 and err == "tokendeck: stored during\n", err
             assert stopping.wait(60) == 0
+    assert tokendeck(env, "agent", "status").returncode == (5 if ending == ["agent", "stop"] else 3)
     assert names_in(home) == ["during", "gh", "later"]
+
+
+def test_writers_racing_the_agent_lose_no_update(twins: tuple[dict[str, str], dict[str, str]]) -> None:
+    """Six writes through the agent and six direct ones, all at once, on one vault: every one
+    is stored and audited (the vault's own transactions and busy wait order them)."""
+    env, direct = twins
+    home = env["TOKENDECK_HOME"]
+    here = {**direct, "TOKENDECK_HOME": home}
+    procs = []
+    for n in range(6):
+        for who, environment in (("agent", env), ("direct", here)):
+            procs.append(
+                subprocess.Popen(
+                    [TOKENDECK, "add", f"{who}-{n}", "--provider", "api-key"],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=environment,
+                )  # fmt: skip
+            )
+    for n, proc in enumerate(procs):
+        _, err = proc.communicate(f"tok_race_{n}", timeout=120)
+        assert proc.returncode == 0, err
+    names = [f"{who}-{n}" for n in range(6) for who in ("agent", "direct")]
+    assert names_in(home) == sorted([*names, "gh", "later"])
+    with vault.open_vault(home, PASS) as v:
+        added = [e.credential for e in v.audit_log() if e.action == "add"]
+    assert sorted(set(added) & set(names)) == sorted(names)
 
 
 def test_an_agent_killed_mid_write_says_the_outcome_is_unknown(
