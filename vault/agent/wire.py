@@ -238,16 +238,16 @@ def call(
         sock.close()
     if not chunks:
         if change and sent:
-            raise _no_answer(op)
+            raise _no_answer(op, timeout)
         return None
     return decode(b"".join(chunks))
 
 
-def _no_answer(op: str) -> Exception:
+def _no_answer(op: str, timeout: float) -> Exception:
     from vault.errors import AgentNoAnswer  # only when an agent died on a change
 
     return AgentNoAnswer(
-        f"the agent took the request ({op}) but ended without answering (it was stopped or killed): "
+        f"the agent took the request ({op}) and gave no answer (it was killed, or took longer than {timeout:.0f} s): "
         "whether the change was made is not known; check with tokendeck list, tokendeck show NAME "
         "or tokendeck audit --limit 5, then run the command again if it is not there"
     )
