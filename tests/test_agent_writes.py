@@ -227,6 +227,12 @@ def test_each_write_through_the_agent_asks_nothing_and_equals_the_direct_path(
     for home in homes:
         assert "GH_TOKEN='ghp_replaced_2'" in (home.parent / "project" / ".env").read_text()
         assert (home.parent / "backup.tdb").exists() and (home.parent / "travels.tdb").exists()
+    # The secrets went over the socket only: not into the agent's log, nor its command line.
+    agent_log = Path(wire.socket_path(str(homes[0]))[:-5] + ".log").read_text()
+    pid = agent_pid(str(homes[0]))
+    seen = agent_log + Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    for secret in ("tok_new_1", "ghp_replaced_2", "tok_typed_4", "client-secret-5", "a new backup passphrase"):
+        assert secret not in seen
     # And the agent did it: it never asked, and it is still unlocked.
     assert wire.call("ping", home=homes[0])[2] == "unlocked"  # type: ignore[index]
 

@@ -14,7 +14,9 @@ Kept local on purpose: ``init`` and ``restore`` (there is no vault for an agent 
 yet, or the vault is being replaced under it: restore refuses while the agent has it open),
 ``passphrase change`` (re-keying changes the key the agent holds: the agent notices and
 locks itself), and ``import token-storage`` (it stores through the library's TokenStorage,
-which opens its own vault here).  ``token``, ``list``, ``exec`` and ``git-credential get``
+:mod:`vault.integrations`, a layer above the agent that the agent may not import).  A
+request longer than the agent takes (:data:`vault.agent.wire.MAX_REQUEST`: a very large
+import) is also done here.  ``token``, ``list``, ``exec`` and ``git-credential get``
 ask the agent before argparse (:mod:`vault.cli.fast`) and fall back here.
 """
 
