@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vault.errors import InvalidInput, NotFound, printable
+from vault.errors import InvalidInput, NotFound, VaultError, printable
 from vault.services.reports import Report, said
 from vault.services.tokens import Vault
 
@@ -43,7 +43,11 @@ def export(vault: Vault, *, spec: dict[str, Any], path: str, force: bool = False
     preview = change.diff or f"{path}: already up to date\n"
     if dry_run:
         return Report(err=preview + said(DRY_RUN_NOTE))
-    return Report(err=preview + said(*write_export(vault, change)))
+    try:
+        notices = write_export(vault, change)
+    except VaultError as exc:  # the preview was shown before the write failed, as it always was
+        return Report(err=f"{preview}tokendeck: {exc.message}\n", code=exc.exit_code)
+    return Report(err=preview + said(*notices))
 
 
 def export_shell(vault: Vault, *, spec: dict[str, Any]) -> Report:
