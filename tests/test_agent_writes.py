@@ -469,10 +469,11 @@ def test_login_signs_in_here_and_the_agent_stores_it(
         ["login", "acme", "--name", "second"],
         ["login", "acme", "--device", "--name", "device"],
         ["login", "nope"],
+        ["revoke", "second"],  # at the provider, by the agent, after the question here
     ]
     expected = {
         "provider add acme --issuer": 0, "login acme": 0, "login acme --name second": 0,
-        "login acme --device --name": 0, "login nope": 5,
+        "login acme --device --name": 0, "login nope": 5, "revoke second": 0,
     }  # fmt: skip
     accounts: dict[str, str | None] = {"acme": "alice@example.test", "second": "alice@example.test"}
     accounts["device"] = "alice@example.test"
@@ -499,7 +500,7 @@ def test_login_signs_in_here_and_the_agent_stores_it(
             event["detail"] = re.sub(r"client_id=\S+", "client_id=ID", event["detail"] or "")
         return facts
 
-    codes = {}
+    codes: dict[str, tuple[int, str]] = {}
     for argv in steps:
         results = []
         for env, home in zip(envs, homes, strict=True):
@@ -511,7 +512,7 @@ def test_login_signs_in_here_and_the_agent_stores_it(
 
                 approver = threading.Thread(target=user)
                 approver.start()
-            code, shown = in_pty(argv, env, cwd=home.parent / "project")
+            code, shown = in_pty(argv, env, cwd=home.parent / "project", answers={b"[y/N]": "y"})
             if approver is not None:
                 approver.join(timeout=20)
             results.append((code, shown_alike(shown, home)))
@@ -520,5 +521,7 @@ def test_login_signs_in_here_and_the_agent_stores_it(
         assert alike(state(homes[0])) == alike(state(homes[1])), argv
         codes[" ".join(argv[:4])] = results[0]
     assert {argv: code for argv, (code, _) in codes.items()} == expected, codes
+    if server == "provider":
+        assert "tokendeck: revoked second at acme; its tokens are erased from the vault" in codes["revoke second"][1]
     with vault.open_vault(homes[0], PASS) as v:
         assert {c.name: c.account for c in v.credentials() if c.kind == "oauth"} == accounts
