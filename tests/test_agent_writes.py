@@ -253,6 +253,27 @@ def agent_pid(home: str) -> int:
     return int(answer[1])
 
 
+def sockets_of(pid: int) -> int:
+    """The sockets process ``pid`` holds (its listener, and a connection per client)."""
+    fds = Path(f"/proc/{pid}/fd")
+    return sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:"))
+
+
+def waiting_for(condition: Any, held: float = 0.3) -> None:
+    """Until ``condition()`` has held for ``held`` seconds (a connection that stays, not the
+    name check that comes and goes first)."""
+    deadline, since = time.monotonic() + 30, None
+    while time.monotonic() < deadline:
+        if not condition():
+            since = None
+        elif since is None:
+            since = time.monotonic()
+        elif time.monotonic() - since >= held:
+            return
+        time.sleep(0.02)
+    pytest.fail("the write never reached the agent")
+
+
 def names_in(home: str) -> list[str]:
     with vault.open_vault(home, PASS) as v:
         return sorted(c.name for c in v.credentials())
@@ -375,6 +396,7 @@ def test_an_agent_stopped_or_locked_mid_write_finishes_it_first(
     holder.start()
     assert holding.wait(30)
     pid = agent_pid(home)
+    before = sockets_of(pid)
     with (
         subprocess.Popen(
             [TOKENDECK, "add", "during", "--provider", "api-key"], stdin=subprocess.PIPE,
@@ -384,7 +406,7 @@ def test_an_agent_stopped_or_locked_mid_write_finishes_it_first(
         assert adding.stdin is not None and adding.stderr is not None
         adding.stdin.write("tok_during")
         adding.stdin.close()
-        time.sleep(2.0)  # the request reaches the agent, which waits for the lock
+        waiting_for(lambda: sockets_of(pid) > before)  # the write reached the agent, which waits for the lock
         with subprocess.Popen([TOKENDECK, *ending], env=env, stderr=subprocess.DEVNULL) as stopping:
             time.sleep(1.0)
             assert adding.poll() is None and Path(f"/proc/{pid}").exists()  # both wait
