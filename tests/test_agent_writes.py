@@ -255,8 +255,11 @@ def agent_pid(home: str) -> int:
 
 def sockets_of(pid: int) -> int:
     """The sockets process ``pid`` holds (its listener, and a connection per client)."""
-    fds = Path(f"/proc/{pid}/fd")
-    return sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:"))
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # closed meanwhile
+            count += os.readlink(fd).startswith("socket:")
+    return count
 
 
 def waiting_for(condition: Any, held: float = 0.3) -> None:
