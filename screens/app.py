@@ -1,12 +1,12 @@
 """The Textual application: what every screen reaches through ``self.app``.
 
 The app owns the open vault (or none, while locked), the clock, the settings, the
-background refresher (or the agent that does it), locking, and the one worker
-error router (:meth:`VaultApp.on_worker_state_changed`).  It never imports a
-screen: the screens it shows by itself (unlock, first run, the list, help) are
-handed to it as :class:`Routes` by :func:`screens.main.make_app`, the one factory
-the CLI and the tests share.  Every screen imports this module; nothing here
-imports them back.
+background refresher (or the agent that does it), locking and joining the agent
+(:mod:`screens.locking`), and the one worker error router
+(:meth:`VaultApp.on_worker_state_changed`).  It never imports a screen: the screens it
+shows by itself (unlock, first run, the list, help) are handed to it as
+:class:`~screens.locking.Routes` by :func:`screens.main.make_app`, the one factory the CLI
+and the tests share.  Every screen imports this module; nothing here imports them back.
 """
 
 from __future__ import annotations
@@ -14,20 +14,19 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
-from functools import partial
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-from textual import events, work
+from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from screens.clipboard import Copier
 from screens.forward_questions import ForwardQuestions
+from screens.locking import Locking, Routes
 from screens.messages import CredentialBusy, RefresherReported, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.refreshing import (
@@ -36,7 +35,6 @@ from screens.refreshing import (
     WATCH_SECONDS,
     AgentState,
     join_agent,
-    lock_agent,
     ping_agent,
 )
 from screens.settings import TuiSettings
@@ -45,7 +43,6 @@ from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
 from vault.core.paths import VaultPaths
 from vault.core.resources import asset
-from vault.core.timefmt import duration_text
 from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, plain_words, printable
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
@@ -58,28 +55,6 @@ T = TypeVar("T")
 
 _OUTCOMES = {"ok": "refreshed", "dead_grant": "needs sign-in", "client_error": "refused (app settings)"}
 """How a refresh's audit outcome reads on the status line."""
-
-
-class UnlockRoute(Protocol):
-    def __call__(self, *, locked: bool = ..., problem: str = ..., why: str = ...) -> Screen[Any]: ...
-
-
-@dataclass(frozen=True)
-class Routes:
-    """The screens the app shows by itself, as factories (so it need not import them).
-
-    Attributes:
-        unlock: asks for the passphrase (``locked``: after a lock; ``problem``: why
-            opening without asking failed).
-        first_run: creates a vault where there is none.
-        home: the list of credentials, shown once the vault is open.
-        help: the keys of the screen it is given.
-    """
-
-    unlock: UnlockRoute
-    first_run: Callable[[], Screen[Any]]
-    home: Callable[[], Screen[Any]]
-    help: Callable[[Screen[Any]], Screen[Any]]
 
 
 class AppCommands(ActionCommands):
@@ -98,7 +73,7 @@ class AppCommands(ActionCommands):
         return commands
 
 
-class VaultApp(App[None]):
+class VaultApp(Locking):
     """tokendeck's TUI.
 
     Args:
@@ -162,6 +137,12 @@ class VaultApp(App[None]):
     # --------------------------------------------------------------- routing
 
     def on_mount(self) -> None:
+        from vault.core.policy import load_policy
+
+        try:
+            self.lock_after = load_policy(self.paths.home).lock_after
+        except VaultError as exc:  # the agent refuses to start on it too, and says the same
+            self.notify(exc.message, title="vault.toml", severity="warning", markup=False)
         self._apply_saved_theme()
         self.theme_changed_signal.subscribe(self, self._save_theme)
         self.set_interval(1.0, self._check_idle)
@@ -180,7 +161,10 @@ class VaultApp(App[None]):
             return
         meta = VaultMeta.read(self.paths.meta)
         if meta.mode == "passphrase" and passphrase_from_environment(self.env) is None:
-            self.push_screen(self.routes.unlock())
+            if self.start_agent:
+                self.join_or_ask()  # an unlocked agent opens it without asking
+            else:
+                self.push_screen(self.routes.unlock())
         else:
             self._open_without_asking()
 
@@ -198,13 +182,16 @@ class VaultApp(App[None]):
             return
         self.call_from_thread(self.unlocked, vault)
 
-    def unlocked(self, vault: Vault, passphrase: str | None = None) -> None:
+    def unlocked(self, vault: Vault, passphrase: str | None = None, joined: int | None = None) -> None:
         """Show the vault: the list, the refresher (or the agent), the idle timer.
 
-        ``passphrase`` is what the user just typed, for an agent that has to be started.
+        ``passphrase`` is what the user just typed, for an agent that has to be started;
+        ``joined``, the agent whose key opened it instead (no passphrase asked).
         """
         self.vault = vault
         self.last_activity = self.clock.now()
+        if joined is not None:
+            self.say_joined(joined)
         while len(self.screen_stack) > 1:
             self.pop_screen()
         self.push_screen(self.routes.home())
@@ -250,6 +237,9 @@ class VaultApp(App[None]):
             self.notify(f"{self.agent_problem.capitalize()}; this TUI refreshes tokens while it is open.",
                         title="Agent", severity="warning", markup=False)  # fmt: skip
 
+    def stop_following(self) -> None:
+        self._stop_following.set()
+
     def follow_vault(self, vault: Vault) -> None:
         """Until the vault is locked: tell every screen when another process commits (within
         :data:`~screens.refreshing.WATCH_SECONDS`), and keep an eye on the agent.  A plain
@@ -278,7 +268,8 @@ class VaultApp(App[None]):
                     self.forward_questions.poll()  # tokendeck ssh --confirm, asked here too
                 if self.start_agent and time.monotonic() >= next_ping:
                     next_ping = time.monotonic() + AGENT_CHECK_SECONDS
-                    self.call_from_thread(self._agent_is, vault, ping_agent(str(self.paths.home)))
+                    active, self.active_since_ping = self.active_since_ping, False
+                    self.call_from_thread(self._agent_is, vault, ping_agent(str(self.paths.home), active=active))
             except VaultError:
                 continue  # locked meanwhile, or busy: the next poll tells
             except RuntimeError:
@@ -317,45 +308,6 @@ class VaultApp(App[None]):
         for screen in self.screen_stack:
             screen.post_message(message())
 
-    def action_lock(self) -> None:
-        self.lock()
-
-    def lock(self, why: str = "") -> None:
-        """Close the vault, drop everything secret the UI holds, lock its agent, ask to unlock
-        again; ``why`` (an automatic lock) stays on the unlock screen for whoever comes back."""
-        if self.vault is None:
-            return
-        self._stop_refresher()
-        self._stop_following.set()
-        agent, self.agent_pid, self._agent_seen = self.agent_pid, None, None
-        if agent is not None:
-            self.run_worker(partial(lock_agent, str(self.paths.home)), thread=True, group="agent", name="lock agent")
-        try:
-            self.vault.close()
-        except VaultError as exc:  # refreshed tokens the vault could not store are lost now
-            self.notify(exc.message, title=exc.title, severity="error", markup=False, timeout=30)
-        self.vault = None
-        if self.clipboard.strip():
-            self.clear_clipboard()
-        while len(self.screen_stack) > 1:
-            self.pop_screen()
-        self.push_screen(self.routes.unlock(locked=True, why=why))
-        words = [why or "The vault is locked."]
-        if agent is not None:
-            words.append(f"The agent (pid {agent}) is locked too.")
-        self.notify(" ".join(words), title="Locked", markup=False)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Lock is offered only while there is something to lock."""
-        if action == "lock":
-            return self.vault is not None
-        return True
-
-    def clear_clipboard(self) -> None:
-        """Overwrite the clipboard.  A single space, not "": terminals such as tmux
-        ignore an empty OSC 52 write and would keep the token."""
-        self.copy_to_clipboard(" ")
-
     def action_help(self) -> None:
         self.push_screen(self.routes.help(self.screen))
 
@@ -384,20 +336,6 @@ class VaultApp(App[None]):
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
-
-    # ---------------------------------------------------------------- idle
-
-    async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key | events.MouseDown):
-            self.last_activity = self.clock.now()
-        await super().on_event(event)
-
-    def _check_idle(self) -> None:
-        limit = self.settings.auto_lock_after
-        if self.vault is None or limit is None or self.vault.mode != "passphrase":
-            return
-        if self.clock.now() - self.last_activity >= limit:
-            self.lock(f"Locked automatically after {duration_text(limit)} without a key press.")
 
     # ----------------------------------------------------------- refresher
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from screens.app import Routes, VaultApp
+from screens.app import VaultApp
 from screens.help import HelpScreen
+from screens.locking import Routes
 from screens.settings import TuiSettings, load_settings
 from screens.token_list import TokenListScreen
 from screens.unlock import FirstRunScreen, UnlockScreen
@@ -67,7 +68,14 @@ def check_tui_can_start() -> None:
 
 
 def run_app(vault: Vault | None = None, *, start_agent: bool = False) -> None:
-    """Run the TUI until the user quits; with ``start_agent``, as ``settings.agent`` says."""
+    """Run the TUI until the user quits; with ``start_agent``, as ``settings.agent`` says (and
+    then say what keeps running once it is gone)."""
     app = make_app(vault)
     app.start_agent = start_agent and app.settings.agent
     app.run()
+    if app.start_agent:  # once the screen is the terminal's again: what keeps running, and until when
+        import sys
+
+        from screens.locking import quit_words
+
+        print(f"tokendeck: {quit_words(str(app.paths.home))}", file=sys.stderr, flush=True)

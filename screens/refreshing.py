@@ -5,7 +5,8 @@ the user typed travels on a pipe), or, without one, runs a background refresher 
 While it is open, a watcher thread (:meth:`screens.app.VaultApp.follow_vault`) asks the vault every
 second whether another process committed, and pings the agent every few seconds: when the
 agent stops or is locked by someone else, the TUI refreshes by itself and says so; when it
-is back, the TUI leaves the refreshing to it again.  Locking the TUI locks its agent.
+is back, the TUI leaves the refreshing to it again.  Ctrl+L locks the agent too; the TUI's idle
+timer locks only its own view (:mod:`screens.locking`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from vault.core.timefmt import relative
 WATCH_SECONDS = 1.0
 """How often the TUI asks the vault whether another process committed (a change shows within 2 s)."""
 AGENT_CHECK_SECONDS = 2.0
-"""How often the TUI pings its agent (which also keeps it from locking while the TUI is open)."""
+"""How often the TUI pings its agent (``active`` after a key press: the agent's idle clock counts
+the user at the TUI, not a TUI left open)."""
 
 AGENT_NEWS_AT_ONCE = 3
 """More of the agent's warnings than this in one change (its first scan of a big vault) are
@@ -39,11 +41,12 @@ class AgentState:
         return self.pid is not None and self.unlocked
 
 
-def ping_agent(home: str) -> AgentState:
-    """Ask the agent for ``home`` how it is; ``active`` tells it a user is here (it stays unlocked)."""
+def ping_agent(home: str, *, active: bool = True) -> AgentState:
+    """Ask the agent for ``home`` how it is; ``active`` tells it a user is here (a request, for
+    its idle clock)."""
     from vault.agent import wire
 
-    answer = wire.call("ping", "active", home=home, opt_out=False)
+    answer = wire.call("ping", *(["active"] if active else []), home=home, opt_out=False)
     if answer is None or answer[0] != "0" or len(answer) < 3:
         return AgentState(None)
     return AgentState(int(answer[1]), answer[2] == "unlocked")
@@ -61,11 +64,12 @@ def join_agent(home: str, passphrase: str | None) -> tuple[AgentState, str | Non
     return ping_agent(home), problem
 
 
-def lock_agent(home: str) -> bool:
-    """Lock the agent for ``home``; whether one answered."""
+def lock_agent(home: str, reason: str = "tui") -> bool:
+    """Lock the agent for ``home`` (its log names ``reason``: ``tui`` is the TUI's Ctrl+L); whether
+    one answered."""
     from vault.agent import wire
 
-    answer = wire.call("lock", home=home, opt_out=False)
+    answer = wire.call("lock", reason, home=home, opt_out=False)
     return answer is not None and answer[0] == "0"
 
 
@@ -80,18 +84,21 @@ def next_renewal(credentials: Iterable[Credential]) -> tuple[str, float] | None:
 
 
 def refresher_status(
-    credentials: Iterable[Credential], now: float, *, by: str | None, last: str | None, problem: str | None
-) -> list[str]:
+    credentials: Iterable[Credential], now: float, *, by: str | None, last: str | None, problem: str | None,
+    joined: int | None = None,
+) -> list[str]:  # fmt: skip
     """The status line's words about refreshing: who does it, what is next, the last outcome.
 
     Args:
         by: who refreshes (``the agent (pid 42)``, ``this TUI``), or None for nobody.
         last: the latest outcome (``gh refreshed``), if any.
         problem: why the usual refresher is not doing it (``the agent stopped``), if so.
+        joined: the agent whose key opened this TUI's vault (no passphrase asked), if so.
     """
-    parts = [f"refreshed by {by}" if by else "nothing refreshes in the background"]
+    parts = [f"unlocked by the agent (pid {joined})"] if joined is not None else []
+    parts.append(f"refreshed by {by}" if by else "nothing refreshes in the background")
     if problem:
-        parts[0] += f" ({problem})"
+        parts[-1] += f" ({problem})"
     upcoming = next_renewal(credentials) if by else None
     if upcoming is not None:
         name, at = upcoming

@@ -270,6 +270,7 @@ class TokenListScreen(Screen[None]):
             by=app.refreshed_by,
             last=app.last_refresh_report,
             problem=app.agent_problem,
+            joined=app.joined_agent,
         )
         noun = "credential" if len(self._credentials) == 1 else "credentials"
         text = "  ·  ".join([f"{count} {noun}", *words])

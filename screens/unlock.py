@@ -1,5 +1,6 @@
 """Opening the vault: unlock (passphrase, or automatically from the keyring or the
-environment) and first run (create a vault).  The KDF runs in a worker."""
+environment, or from an unlocked agent: :mod:`screens.locking`) and first run (create a
+vault).  The KDF runs in a worker."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from vault.core.keys import keyring_usable
 from vault.errors import VaultError
 from vault.services.opening import init_vault, open_vault
 
-Opened = tuple[Vault, str | None]
-"""What an opening worker returns: the vault, and the passphrase typed (for an agent to start)."""
+Opened = tuple[Vault, str | None, int | None]
+"""What an opening worker returns: the vault, the passphrase typed (for an agent to start), and
+the agent whose key opened it instead (no passphrase asked)."""
 
 
 class _OpeningScreen(Screen[None]):
@@ -32,8 +34,8 @@ class _OpeningScreen(Screen[None]):
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "unlock" and event.state == WorkerState.SUCCESS and event.worker.result:
-            vault, passphrase = event.worker.result
-            self.app.unlocked(vault, passphrase)
+            vault, passphrase, joined = event.worker.result
+            self.app.unlocked(vault, passphrase, joined)
 
 
 class UnlockScreen(_OpeningScreen):
@@ -42,16 +44,19 @@ class UnlockScreen(_OpeningScreen):
     Args:
         locked: shown after a lock, so the title says so.
         problem: why the app could not open the vault without asking.
+        agent: an unlocked agent (its pid) after the TUI locked only its view: Enter with no
+            passphrase opens the vault from it again.
     """
 
     passphrase = getters.query_one("#passphrase", Input)
     problem = getters.query_one("#problem", Label)
 
-    def __init__(self, *, locked: bool = False, problem: str = "", why: str = "") -> None:
+    def __init__(self, *, locked: bool = False, problem: str = "", why: str = "", agent: int | None = None) -> None:
         super().__init__()
         self.locked = locked
         self.initial_problem = problem
         self.why = why
+        self.agent = agent
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -60,7 +65,11 @@ class UnlockScreen(_OpeningScreen):
             yield Static(str(self.app.paths.home), classes="muted", markup=False)
             if self.why:
                 yield Static(self.why, id="why", classes="muted", markup=False)
-            yield Input(placeholder="passphrase", password=True, id="passphrase")
+            if self.agent is not None:
+                hint = f"The agent (pid {self.agent}) is unlocked: Enter opens the vault without the passphrase."
+                yield Static(hint, id="agent-hint", classes="muted", markup=False)
+            placeholder = "passphrase" if self.agent is None else "passphrase (or just Enter)"
+            yield Input(placeholder=placeholder, password=True, id="passphrase")
             yield Label(self.initial_problem, id="problem", classes="problem", markup=False)
             yield Button("Unlock", id="unlock", variant="primary")
         yield KeysFooter()
@@ -73,13 +82,22 @@ class UnlockScreen(_OpeningScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="unlock", description="unlock")
     def unlock(self, passphrase: str) -> Opened | None:
-        """Open the vault (the KDF takes a moment); None after a refusal, shown on the screen."""
+        """Open the vault (the KDF takes a moment); None after a refusal, shown on the screen.
+        No passphrase, after a view lock: from the agent, while it is unlocked."""
+        if not passphrase and self.agent is not None:
+            from vault.agent.joining import join_unlocked
+
+            joined = join_unlocked(self.app.paths.home, self.app.clock)
+            if joined is not None:
+                return joined[0], None, joined[1]
+            self.app.call_from_thread(self._failed, "The agent is locked now (or gone): type the passphrase.")
+            return None
         try:
             vault = open_vault(self.app.paths.home, passphrase, env={}, clock=self.app.clock)
         except VaultError as exc:
             self.app.call_from_thread(self._failed, exc.message)
             return None
-        return vault, passphrase
+        return vault, passphrase, None
 
     def _failed(self, message: str) -> None:
         self.problem.update(message)
@@ -149,4 +167,4 @@ class FirstRunScreen(_OpeningScreen):
         except VaultError as exc:
             self.app.call_from_thread(self.problem.update, exc.message)
             return None
-        return vault, passphrase
+        return vault, passphrase, None

@@ -42,6 +42,30 @@ records it, so processes opening them pay the same).  ``tokendeck init`` run as 
 makes vaults at SQLCipher's default cost."""
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_controlling_terminal() -> None:
+    """Tests run as under CI whatever terminal pytest was started from: the test process gives
+    up its controlling terminal, so the commands it starts find none (``/dev/tty`` fails) and a
+    passphrase prompt never waits on the developer's keyboard.  A test that wants a terminal
+    gives its child a pty of its own (``tests/support/terminal.py``)."""
+    import fcntl
+    import os
+    import termios
+
+    if os.getsid(0) == os.getpid():  # a session leader would hang up its whole terminal: leave it
+        return
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:  # none already (CI)
+        return
+    try:
+        fcntl.ioctl(fd, termios.TIOCNOTTY)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runtime: Path) -> Path:
     """A fresh, not yet created, ``TOKENDECK_HOME`` and a scrubbed environment."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,13 +66,14 @@ def dripping(part: str, every: float = 0.2) -> Iterator[str]:
 
 @pytest.mark.parametrize("part", ["headers", "body"])
 def test_a_dripping_answer_ends_at_the_one_deadline(part: str) -> None:
-    with dripping(part) as base, httpx.Client(transport=http.CappedTransport(deadline=1.0), timeout=20) as client:
-        started = time.monotonic()
-        with pytest.raises(httpx.TimeoutException) as late:
-            client.post(f"{base}/token", content=b"grant_type=refresh_token")
-        took = time.monotonic() - started
+    # The drip never pauses as long as the 20 s read timeout: only the one deadline can end it.
+    with (
+        dripping(part) as base,
+        httpx.Client(transport=http.CappedTransport(deadline=1.0), timeout=20) as client,
+        pytest.raises(httpx.TimeoutException) as late,
+    ):
+        client.post(f"{base}/token", content=b"grant_type=refresh_token")
     assert http.describe_failure(late.value) == f"no complete answer within {http.PROVIDER_TIMEOUT:g} s"
-    assert took < 5  # not 20 s per read, and never the dozens of seconds a whole drip takes
 
 
 def test_the_deadline_reaches_the_pool_that_every_vault_uses() -> None:

@@ -304,3 +304,14 @@ def test_parse_bindings_keeps_order_and_splits_on_the_first_equals() -> None:
     for bad in (["=gh"], ["A="], ["A B=gh"], ["É=gh"]):
         with pytest.raises(InvalidInput):
             parse_bindings(bad)
+
+
+def test_an_exec_that_fails_gives_python_its_signal_handling_back(tmp_path: Path) -> None:
+    """The default handlers are set for the program just before ``execvpe``; when it fails,
+    this process goes on (to say why), and a write to a closed pipe must raise, not kill it."""
+    from vault.errors import CommandNotFound
+
+    before = signal.getsignal(signal.SIGPIPE), signal.getsignal(signal.SIGXFSZ)
+    with pytest.raises(CommandNotFound):
+        commands_exec.run([str(tmp_path / "gone")], {})
+    assert (signal.getsignal(signal.SIGPIPE), signal.getsignal(signal.SIGXFSZ)) == before

@@ -104,7 +104,7 @@ def test_the_remote_reads_only_what_is_forwarded_and_every_request_is_audited(
     [
         ["lock"], ["stop"], ["unlock", "x"], ["show", "a", "json", "iso"], ["audit", "", "", "json", "iso"],
         ["refresh", "a"], ["refresh-now", "", ""], ["git-map", "h", "a", ""], ["names"],
-        ["forward-open", "evil", "", "", "-", "b"], ["forwards"], ["ping"],
+        ["forward-open", "evil", "", "", "-", "b"], ["forwards"], ["ping"], ["join", "tui"],
     ],
 )  # fmt: skip
 def test_nothing_that_manages_the_vault_passes_through_a_forward(

@@ -60,9 +60,7 @@ def test_list_and_show_never_crash_on_a_stored_time(ready: CliRunner, home: Path
 
 
 def test_renaming_to_the_same_name_is_an_immediate_clear_no(ready: CliRunner) -> None:
-    started = time.monotonic()
-    r = ready("rename", "gh", "gh")
-    assert time.monotonic() - started < 30  # it used to wait 131 s for its own lock, then say "busy"
+    r = ready("rename", "gh", "gh")  # it used to wait 131 s for its own lock, then say "busy"
     assert r.code == 2 and "already has that name" in r.err and "refreshed" not in r.err
     assert [c["name"] for c in json.loads(ready("list", "--json").out)] == ["gh"]
 

@@ -142,5 +142,6 @@ def test_a_codex_entry_without_an_agent_tells_the_client_to_start_one(
     while isinstance(error, BaseExceptionGroup):
         error = error.exceptions[0]
     assert isinstance(error, MCPError) and error.error.data == {"reason": "vault_locked"}, error
-    assert f"the vault at {home} " in error.error.message and "tokendeck agent start" in error.error.message
+    assert f"(the vault at {home})" in error.error.message
+    assert "no agent runs: tokendeck agent start (in a terminal)" in error.error.message
     assert len(seen.accepted) == accepted

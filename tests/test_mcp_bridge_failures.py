@@ -88,9 +88,11 @@ def test_the_vault_locked_at_start_is_the_answer_to_initialize(
     error = anyio.run(initialize)
     assert error.error.code == -32000 and error.error.data == {"reason": "vault_locked"}
     message = error.error.message
-    said = f"tokendeck mcp-bridge: no unlocked agent is running, and the bridge cannot unlock the vault at {home}"
-    assert message.startswith(f"{said} itself (")
-    assert message.endswith("): start the agent with: tokendeck agent start") and "\n" not in message
+    assert message == (
+        "tokendeck mcp-bridge: no agent runs: tokendeck agent start (in a terminal), or set "
+        "TOKENDECK_PASSPHRASE_COMMAND, TOKENDECK_PASSPHRASE_FILE or TOKENDECK_PASSPHRASE; "
+        f"the bridge has no terminal to ask for the passphrase (the vault at {home})"
+    )
     assert errlog.read_text() == f"{message}\n"
     assert seen.accepted == [] and snapshot(home) == before
 
@@ -123,7 +125,7 @@ def test_the_vault_locked_mid_session_fails_the_call_and_the_session_carries_on_
     assert first == "{'result': 'through the agent'}" and after == "{'result': 'unlocked again'}"
     for error in (locked, again):
         assert error.error.data == {"reason": "vault_locked"}
-        assert "tokendeck agent start" in error.error.message
+        assert "the agent is locked: tokendeck unlock (in a terminal)" in error.error.message
     assert snapshot(home) == before
 
 

@@ -122,16 +122,14 @@ def test_the_remote_reads_the_allowed_token_and_nothing_else(
 def test_without_a_running_agent_nothing_is_forwarded(local: dict[str, str], sshd: Sshd, remote: Path) -> None:
     subprocess.run([TOKENDECK, "agent", "stop"], env=local, capture_output=True, timeout=60)
     r = ssh(local, sshd, remote, "--only", "a", command="true")
-    assert r.returncode == 3 and r.stderr == (
-        "tokendeck: no agent is running: start it first (tokendeck agent start); the remote asks it\n"
-    )
+    assert r.returncode == 3 and r.stderr == ("tokendeck: no agent runs: tokendeck agent start (the remote asks it)\n")
 
 
 def test_a_locked_agent_forwards_nothing(local: dict[str, str], sshd: Sshd, remote: Path, home: Path) -> None:
     assert subprocess.run([TOKENDECK, "lock"], env=local, capture_output=True, timeout=60).returncode == 0
     r = ssh(local, sshd, remote, "--only", "a", command="echo ran-remotely")
     assert r.returncode == 3 and r.stdout == ""
-    assert r.stderr == "tokendeck: the agent is locked: unlock it first (tokendeck agent start)\n"
+    assert r.stderr == "tokendeck: the agent is locked: tokendeck unlock (the remote asks it)\n"
     from vault.agent.forwarding import active_forwards
 
     assert active_forwards(str(home)) == []

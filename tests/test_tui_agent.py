@@ -15,6 +15,7 @@ from textual.widgets import Static
 from screens.main import make_app
 from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
+from screens.unlock import UnlockScreen
 from tests.test_agent_cli import TOKENDECK, tokendeck
 from vault.core import keys
 
@@ -38,6 +39,8 @@ def shipped_vault(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[
 async def test_the_tui_starts_the_agent_and_leaves_refreshing_to_it(shipped_vault: dict[str, str], home: Path) -> None:
     app = make_app(home=home, settings=TuiSettings(), env={}, start_agent=True)
     async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()  # no agent to join: the unlock screen asks
+        assert isinstance(app.screen, UnlockScreen)
         await pilot.click("#passphrase")
         await pilot.press(*PASS, "enter")
         deadline = time.monotonic() + 60

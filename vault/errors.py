@@ -68,6 +68,11 @@ class VaultLocked(VaultError):
     default_title = "Vault locked"
 
 
+class NoKey(VaultLocked):
+    """No source had the key: nothing set in the environment and nobody to ask (a front end
+    says the remedy for its situation: :mod:`vault.agent.remedy`)."""
+
+
 class WrongPassphrase(VaultLocked):
     default_title = "Wrong passphrase"
 

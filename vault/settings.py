@@ -135,9 +135,11 @@ refresh is not mistaken for a dead agent (160 s)."""
 AUDIT_KEEP_DAYS = 365
 """The audit log keeps a year of events unless ``TOKENDECK_AUDIT_DAYS`` says otherwise."""
 AGENT_LOCK_AFTER = 3600.0
-"""The agent locks itself after this long without a request (``--lock-after`` changes it,
-``--lock-after never`` turns it off).  An open TUI counts as requests: it keeps its agent
-unlocked, and locking the TUI locks the agent."""
+"""The default of the vault's one auto-lock policy (``lock_after`` in ``vault.toml``,
+:mod:`vault.core.policy`): the agent locks itself after this long without a request from any
+client (``--lock-after`` overrides it for one agent, ``never`` turns it off).  A TUI whose user
+presses keys counts as requests; its own idle timer hides only its view and never locks the
+agent; its Ctrl+L and ``tokendeck lock`` lock everything at once."""
 AGENT_START_TIMEOUT = 30.0
 """How long ``tokendeck agent start`` waits for the new agent to answer."""
 

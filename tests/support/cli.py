@@ -1,4 +1,5 @@
-"""Run the real ``tokendeck`` CLI in-process, with a given stdin and terminal-ness."""
+"""Run the real ``tokendeck`` CLI in-process, with a given stdin and terminal-ness (and no
+controlling terminal, whatever the test process has: ``tty`` alone says whether anyone answers)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,8 @@ class CliRunner:
         replies = iter(answers)
         self.monkeypatch.setattr("sys.stdin", FakeStdin(data, tty))
         self.monkeypatch.setattr(commands, "ask_hidden", lambda prompt: next(replies))
+        self.monkeypatch.setattr(commands, "ask_line", lambda prompt: next(replies))
+        self.monkeypatch.setattr(commands, "controlling_terminal", lambda: False)  # never the developer's terminal
         self.monkeypatch.setattr("builtins.input", lambda prompt="": next(replies))
         self.monkeypatch.setattr(commands, "human_times", lambda: stdout_tty)
         self.capsys.readouterr()

@@ -35,6 +35,7 @@ from vault.settings import (
 )
 
 if TYPE_CHECKING:
+    from vault.agent.server import Agent
     from vault.core.paths import VaultPaths
     from vault.core.unlocking import Unlocked
     from vault.services.tokens import Vault
@@ -53,6 +54,9 @@ class Launch:
     """The agent's lock file, flock-ed: held for as long as the agent lives."""
     lock_after: float | None
     interval: float
+    follow_policy: bool = False
+    """``lock_after`` came from the vault's ``vault.toml`` (no ``--lock-after``): the agent
+    follows the file's changes while it runs (:func:`follow_policy`)."""
 
 
 def take_lock(home: str) -> int:
@@ -107,6 +111,7 @@ def start(launch: Launch, home: str, *, foreground: bool) -> int:
         "ready_fd": write_end,
         "lock_after": launch.lock_after,
         "interval": launch.interval,
+        "follow_policy": launch.follow_policy,
     }
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     entry = f"import sys; sys.path.insert(0, {package_root!r}); from vault.agent.launch import daemon; daemon()"
@@ -165,7 +170,8 @@ def daemon() -> None:  # pragma: no cover - runs in the agent process; tests see
     try:
         paths = resolve_home(handover["home"])
         unlocked = Unlocked(key, VaultMeta.read(paths.meta))
-        launch = Launch(paths, unlocked, int(handover["pid_fd"]), handover["lock_after"], handover["interval"])
+        launch = Launch(paths, unlocked, int(handover["pid_fd"]), handover["lock_after"], handover["interval"],
+                        bool(handover.get("follow_policy")))  # fmt: skip
         code = serve(launch, ready_fd=ready_fd, log=log)
     except BaseException as exc:  # noqa: BLE001 - tell the parent why, in words without secrets
         message = exc.message if isinstance(exc, VaultError) else type(exc).__name__
@@ -235,6 +241,10 @@ def serve(launch: Launch, *, ready_fd: int | None, log: Log) -> int:
         log=log,
     )
     agent.listen()
+    if launch.follow_policy:
+        import threading
+
+        threading.Thread(target=follow_policy, args=(agent, launch.paths, log), daemon=True).start()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: agent.stop())
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
@@ -245,6 +255,42 @@ def serve(launch: Launch, *, ready_fd: int | None, log: Log) -> int:
     os.ftruncate(launch.pid_fd, 0)
     os.close(launch.pid_fd)
     return 0
+
+
+POLICY_CHECK_SECONDS = 2.0
+"""How often a running agent looks whether ``vault.toml`` changed."""
+
+
+def follow_policy(agent: Agent, paths: VaultPaths, log: Log, every: float = POLICY_CHECK_SECONDS) -> None:
+    """Keep ``agent.lock_after`` to the vault's policy while the agent runs (on a thread of its
+    own): a changed ``vault.toml`` takes effect within ``every`` seconds, and the log says so;
+    one that cannot be read is said once, and the last good value kept."""
+    from vault.core.policy import POLICY_FILE, load_policy
+    from vault.core.timefmt import duration_text
+    from vault.errors import InvalidInput
+
+    def stamp() -> tuple[int, int] | None:
+        try:
+            st = os.stat(paths.home / POLICY_FILE)
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
+    seen = stamp()
+    while True:
+        time.sleep(every)
+        now = stamp()
+        if now == seen:
+            continue
+        seen = now
+        try:
+            lock_after = load_policy(paths.home).lock_after
+        except InvalidInput as exc:
+            log(f"{exc.message}; lock_after stays as it was")
+            continue
+        if lock_after != agent.lock_after:
+            agent.lock_after = lock_after
+            log(f"{POLICY_FILE}: lock_after is now {'never' if lock_after is None else duration_text(lock_after)}")
 
 
 def start_in_background(home: str, passphrase: str | None) -> str | None:

@@ -11,17 +11,16 @@ slowly or nothing holds no worker and cannot stall the others; limits per client
 per forward keep one from crowding out the rest, and a forward's requests run on a pool of
 their own.  A ``--confirm`` forward's request waiting for the user holds no worker either.
 
-Every request reads the vault afresh, so changes by other processes are seen at
-once.  The :class:`~vault.services.refresher.BackgroundRefresher` runs here; each refresh
-still takes its credential's lock (the safety net for a ``tokendeck`` run without
-the agent) and re-writes plaintext export bindings.  Locking (``tokendeck lock``,
-an idle timeout, or a vault re-keyed under it) closes the vault and forgets the
-key; clients then fall back to opening the vault themselves.  A removed socket
-file is re-created within ``watch_interval``.  :meth:`Agent.stop` (SIGTERM) stops
-taking clients, lets requests and refreshes in flight finish, and closes the vault.
-Housekeeping (the idle lock, noticing other processes' writes, forwards that are over,
-questions nobody answered, a removed socket) runs on a thread of its own, every
-``watch_interval``.
+Every request reads the vault afresh, so changes by other processes are seen at once.  The
+:class:`~vault.services.refresher.BackgroundRefresher` runs here (each refresh still takes its
+credential's lock, and re-writes plaintext export bindings).  Locking closes the vault and
+forgets the key, and the log names why: ``tokendeck lock``, the TUI's Ctrl+L (a request's
+reason, with its pid), idle after the vault's ``lock_after`` (:mod:`vault.core.policy`:
+"idle" is no request from any client, and a request in flight is not idle), or a key
+changed under it.  A TUI joins an unlocked agent with ``join`` (:mod:`vault.agent.joining`).
+:meth:`Agent.stop` (SIGTERM) lets requests and refreshes in flight finish, then closes the
+vault.  Housekeeping (the idle lock, other processes' writes, forwards that are over,
+questions nobody answered, a removed socket) runs on a thread of its own.
 """
 
 from __future__ import annotations
@@ -37,11 +36,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from vault.agent import forwarding
+from vault.agent import forwarding, joining
 from vault.agent.forwarding import Confirmations, Forward
 from vault.agent.ops import OPS
+from vault.agent.remedy import AGENT_LOCKED
 from vault.agent.switchboard import Call, Switchboard
 from vault.agent.wire import FALL_BACK, VERSION
+from vault.core.timefmt import duration_text
 from vault.errors import InvalidInput, VaultBusy, VaultCorrupt, VaultError, VaultLocked, WrongPassphrase, to_fields
 from vault.services.tokens import Vault
 from vault.settings import (
@@ -63,6 +64,7 @@ LISTEN_BACKLOG = 1024
 """Connections the kernel queues before the agent takes them (capped by ``net.core.somaxconn``)."""
 FORWARD_OPS = ("forward-open", "forward-close", "forwards", "questions", "answer")
 """Managing forwards (``tokendeck ssh``): served on the agent's own socket, never through one."""
+LOCK_REASONS = {"cli": "tokendeck lock", "tui": "the TUI's Ctrl+L"}  # ``lock``'s argument, as the log says it
 
 
 def _alive(pid: int) -> bool:
@@ -281,8 +283,17 @@ class Agent:
     # -------------------------------------------------------------- clients
 
     def _serve_local(self, call: Call) -> None:
-        """A request on the agent's own socket (on a worker)."""
-        call.reply(self.answer(call.fields))
+        """A request on the agent's own socket (on a worker).  ``lock`` and ``join`` here, where the
+        peer's pid is known; ``join`` (the key) nowhere else, not even in :meth:`answer`."""
+        fields = call.fields
+        if len(fields) >= 3 and fields[0] == VERSION and os.path.abspath(fields[1]) == self.home:
+            if fields[2] == "join":
+                call.reply(self._answer_join(fields[3:], call.peer_pid))
+                return
+            if fields[2] == "lock":
+                call.reply(self._answer_lock(fields[3:], call.peer_pid))
+                return
+        call.reply(self.answer(fields))
 
     def answer(self, fields: list[str]) -> list[str]:
         """The answer to one request's fields (see :mod:`vault.agent.wire`)."""
@@ -298,8 +309,7 @@ class Agent:
             self.stop()
             return ["0"]
         if op == "lock":
-            self.lock("tokendeck lock")
-            return ["0"]
+            return self._answer_lock(args, None)
         if op == "unlock":
             return self._answer_unlock(args)
         if op in FORWARD_OPS:
@@ -331,6 +341,7 @@ class Agent:
         finally:
             with self._state:
                 self._in_flight -= 1
+                self._last_request = time.monotonic()  # idle counts from a request's end: a long one is not idle
                 self._state.notify_all()
 
     # ------------------------------------------------------------ forwards
@@ -377,7 +388,7 @@ class Agent:
         with self._state:
             vault = self._vault
         if vault is None:
-            raise VaultLocked("the agent is locked: unlock it first (tokendeck agent start)")
+            raise VaultLocked(AGENT_LOCKED)
         missing = [name for name in names if not vault.exists(name)]
         if missing:
             raise InvalidInput(f"no credential named {missing[0]!r} to forward (see tokendeck list)")
@@ -403,6 +414,21 @@ class Agent:
             with contextlib.suppress(OSError):
                 os.unlink(opened.path)
         self.confirmations.cancel(forward_id)  # a use still waiting for a yes gets its no now
+
+    def _answer_lock(self, args: list[str], pid: int | None) -> list[str]:
+        """``lock [cli|tui]``: lock now, the log naming who asked (and the asking process)."""
+        who = LOCK_REASONS.get(args[0], "a lock request") if args else LOCK_REASONS["cli"]
+        self.lock(who if pid is None else f"{who}, pid {pid}")
+        return ["0"]
+
+    def _answer_join(self, args: list[str], pid: int | None) -> list[str]:
+        """``join tui`` (:mod:`vault.agent.joining`); FALL_BACK while locked; a request (the user is here)."""
+        with self._state:
+            vault = self._vault
+            if vault is None:
+                return [FALL_BACK]
+            self._last_request = time.monotonic()
+        return joining.hand_over(vault, args, pid, self._log)
 
     def _answer_unlock(self, args: list[str]) -> list[str]:
         try:
@@ -445,9 +471,10 @@ class Agent:
                 self._log(f"housekeeping: unexpected {type(exc).__name__}")
 
     def _housekeeping(self) -> None:
-        idle = time.monotonic() - self._last_request
+        with self._state:  # a request in flight (a bridge's call, a slow refresh) is not idle
+            idle = 0.0 if self._in_flight else time.monotonic() - self._last_request
         if self.lock_after is not None and not self.locked and idle > self.lock_after:
-            self.lock(f"idle for {idle:.0f} s")
+            self.lock(f"idle after {duration_text(self.lock_after)} without a request")
         self._wake_on_change()
         self.confirmations.expire()
         self._end_forwards()

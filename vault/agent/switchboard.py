@@ -95,6 +95,12 @@ class Call:
         self._inbox = b""
         self._outbox = b""
 
+    @property
+    def peer_pid(self) -> int | None:
+        """The client process's pid (None through a forward, or where the platform cannot say)."""
+        key = self.source.key
+        return int(key[4:]) if key.startswith("pid ") else None
+
     def reply(self, fields: list[str]) -> None:
         """Send ``fields`` as the answer, and close (an answer that cannot be framed: just close)."""
         try:

@@ -1,4 +1,4 @@
-"""``tokendeck agent start|stop|status`` and ``tokendeck lock``.
+"""``tokendeck agent start|stop|status``, ``tokendeck lock`` and ``tokendeck unlock``.
 
 ``start`` finds the key in the foreground (the usual unlock order; a passphrase
 may also come on stdin when it is a pipe, which is how the TUI hands it over),
@@ -8,7 +8,8 @@ locked, it unlocks it instead.
 
 Exit codes: ``start`` 0 started or unlocked, 1 already running (or it could not
 start), 3 no or wrong passphrase, 5 no vault; ``status`` 0 running, 3 running but
-locked, 5 not running; ``stop`` and ``lock`` 0 (also when there was no agent).
+locked, 5 not running; ``stop`` and ``lock`` 0 (also when there was no agent); ``unlock``
+0 unlocked (or already), 3 no or wrong passphrase, 5 no agent.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ast.add_argument(
         "--lock-after",
         metavar="WHEN",
-        help=f"lock after this long without a request (default {AGENT_LOCK_AFTER / 3600:g}h; e.g. 8h, or never)",
+        help="lock after this long without a request from any client (default: the vault's lock_after in "
+        f"vault.toml, else {AGENT_LOCK_AFTER / 3600:g}h; e.g. 8h, or never)",
     )
     ast.add_argument("--foreground", action="store_true", help="stay in the foreground (for systemd and tests)")
     ast.add_argument("--interval", type=float, default=REFRESH_INTERVAL, metavar="SECONDS", help=argparse.SUPPRESS)
@@ -50,14 +52,37 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     ass.add_argument("--json", action="store_true", help="machine-readable output")
     ass.set_defaults(handler=_status)
 
-    p = sub.add_parser("lock", help="lock the agent: it forgets the key until tokendeck agent start")
+    p = sub.add_parser("lock", help="lock the agent: it forgets the key until tokendeck unlock")
     p.set_defaults(handler=cmd_lock)
+    p = sub.add_parser(
+        "unlock",
+        help="unlock the running agent again (the passphrase, asked on the terminal or from the usual places)",
+        epilog="exit codes: 0 unlocked (or it already was); 3 wrong or no passphrase; 5 no agent runs "
+        "(start one with tokendeck agent start)",
+    )
+    p.set_defaults(handler=cmd_unlock)
 
 
 def cmd_lock(args: argparse.Namespace) -> int:
-    answer = wire.call("lock", opt_out=False)
-    terminal.notice("the agent is locked" if answer and answer[0] == "0" else "no agent is running; nothing to lock")
+    answer = wire.call("lock", "cli", opt_out=False)
+    if answer and answer[0] == "0":
+        terminal.notice("the agent is locked; tokendeck unlock unlocks it again")
+    else:
+        terminal.notice("no agent is running; nothing to lock")
     return 0
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    """``tokendeck unlock``: what a locked agent's messages name (:mod:`vault.agent.remedy`)."""
+    from vault.agent.remedy import NO_AGENT
+
+    answer = wire.call("ping", opt_out=False)
+    if answer is None or answer[0] != "0":
+        raise NotFound(NO_AGENT)
+    if answer[2] == "unlocked":
+        terminal.notice(f"the agent (pid {answer[1]}) is already unlocked")
+        return 0
+    return _unlock_running(answer[1])
 
 
 # ------------------------------------------------------------------- start
@@ -80,7 +105,7 @@ def _start(args: argparse.Namespace) -> int:
     paths, unlocked = unlock(prompt=terminal.passphrase_prompt(), notice=terminal.notice)
     with open_unlocked(paths, unlocked) as opened:  # anything an open settles, settled
         opened.verify()  # and every page checked, where the user sees a damaged file
-    launch = Launch(paths, unlocked, take_lock(home), lock_after, args.interval)
+    launch = Launch(paths, unlocked, take_lock(home), lock_after, args.interval, follow_policy=args.lock_after is None)
     if args.foreground:
         terminal.notice(
             f"agent for {paths.home} listening on {wire.socket_path(home)} (pid {os.getpid()}); ctrl+c stops it"
@@ -92,13 +117,16 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _lock_after(given: str | None) -> float | None:
-    """``--lock-after``: the default when not given, None for ``never``.
+    """``--lock-after``, else the vault's policy (:mod:`vault.core.policy`); None for ``never``.
 
     Raises:
-        InvalidInput: not a positive duration.
+        InvalidInput: not a positive duration (or a ``vault.toml`` that cannot be read).
     """
     if given is None:
-        return AGENT_LOCK_AFTER
+        from vault.core.paths import resolve_home
+        from vault.core.policy import load_policy
+
+        return load_policy(resolve_home().home).lock_after
     if given.strip().lower() == "never":
         return None
     from vault.core.timefmt import parse_duration
@@ -134,9 +162,9 @@ def _lock_line(state: str, facts: dict[str, str]) -> str:
     from vault.core.timefmt import duration_text
 
     if state != "unlocked":
-        return "locked: tokens come from the vault itself until tokendeck agent start unlocks it"
+        return "locked: tokens come from the vault itself until tokendeck unlock"
     if not facts.get("lock_after"):
-        return "never locks by itself (started with --lock-after never); tokendeck lock locks it"
+        return "never locks by itself (lock_after never, or --lock-after never); tokendeck lock locks it"
     after = duration_text(float(facts["lock_after"]))
     left = duration_text(max(float(facts.get("locks_in") or 0), 0))
     return f"locks after {after} without a request (in {left}); tokendeck lock locks it now"

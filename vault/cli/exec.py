@@ -191,10 +191,12 @@ def run(command: Sequence[str], tokens: Mapping[str, str]) -> int:
     env = child_environment(os.environ, tokens)
     sys.stdout.flush()
     sys.stderr.flush()
-    # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive exec, so restore them.
+    # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive exec, so restore them
+    # (and put Python's back when the exec fails: this process goes on, if only to say why).
+    kept = {}
     for name in ("SIGPIPE", "SIGXFSZ"):
         if hasattr(_signal, name):
-            _signal.signal(getattr(_signal, name), _signal.SIG_DFL)
+            kept[name] = _signal.signal(getattr(_signal, name), _signal.SIG_DFL)
     # The program gets the core-file limit it would have had; only a process that unlocked
     # the vault lowered it (vault.core.process), so the agent's fast path imports nothing here.
     process = sys.modules.get("vault.core.process")
@@ -208,4 +210,7 @@ def run(command: Sequence[str], tokens: Mapping[str, str]) -> int:
         raise CommandNotExecutable(f"permission denied: {cmd}") from None
     except OSError as exc:
         raise CommandNotExecutable(f"cannot run {cmd}: {exc.strerror}") from None
+    finally:  # reached only when the exec failed
+        for name, handler in kept.items():
+            _signal.signal(getattr(_signal, name), handler)
     raise AssertionError("unreachable")  # pragma: no cover - execvpe does not return

@@ -41,14 +41,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def new_passphrase() -> str:
-    """A new passphrase: from $TOKENDECK_NEW_PASSPHRASE, asked twice on a terminal, or stdin's
-    first line; a short one is taken with a warning."""
+    """A new passphrase: from $TOKENDECK_NEW_PASSPHRASE, asked twice when stdin is a terminal,
+    else stdin's first line (the input of this command, as documented); a short one is taken
+    with a warning."""
     from vault.core.keys import Key, passphrase_warning
     from vault.services.opening import ask_new_passphrase
 
     if NEW_PASSPHRASE_ENV in os.environ:
         key = Key.passphrase(os.environ[NEW_PASSPHRASE_ENV])
-    elif terminal.interactive():
+    elif terminal.stdin_is_terminal():
         key = ask_new_passphrase(terminal.ask_hidden)
     else:
         line = sys.stdin.buffer.readline(4096)

@@ -72,11 +72,7 @@ class TerminalSignIn:
         return opened
 
     def ask_redirect(self) -> str:
-        prompt = "After approving, paste the full URL your browser was sent to: "
-        if terminal.interactive():
-            return input(prompt)
-        print(prompt, file=sys.stderr)
-        return sys.stdin.readline(8192)
+        return terminal.read_line("After approving, paste the full URL your browser was sent to: ")
 
     def show_device_code(self, code: DeviceCode) -> None:
         from vault.core.timefmt import relative

@@ -30,7 +30,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 def cmd_ssh(args: argparse.Namespace) -> int:
     import subprocess
 
-    from vault.agent import wire
+    from vault.agent import remedy, wire
     from vault.agent.forwarding import end_forward, request_forward
     from vault.cli import terminal
     from vault.core.timefmt import parse_duration
@@ -45,9 +45,9 @@ def cmd_ssh(args: argparse.Namespace) -> int:
         raise InvalidInput("say which credentials the remote may read: tokendeck ssh --only NAME,... -- HOST")
     ping = wire.call("ping", opt_out=False)
     if ping is None or ping[0] != "0":
-        raise VaultLocked("no agent is running: start it first (tokendeck agent start); the remote asks it")
+        raise VaultLocked(f"{remedy.NO_AGENT} (the remote asks it)")
     if ping[2] == "locked":
-        raise VaultLocked("the agent is locked: unlock it first (tokendeck agent start)")
+        raise VaultLocked(f"{remedy.AGENT_LOCKED} (the remote asks it)")
     host = ssh_forward.host_name(ssh)
     remote_dir = ssh_forward.remote_directory(ssh)
     forward_id, local_socket = request_forward(host, names, ttl, confirm=args.confirm)
@@ -71,10 +71,11 @@ def _ask_on_terminal(forward_id: str, stop: threading.Event) -> None:
     """Put each question of this forward to the user on the terminal (``/dev/tty``) and answer
     the agent; with no terminal, questions go unanswered here (no answer in time is no)."""
     from vault.agent.forwarding import answer_question, new_questions
+    from vault.cli.terminal import TTY
 
     try:  # two handles: a terminal cannot seek, so one opened "r+" would not do
-        reading = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 - held for the session
-        writing = open("/dev/tty", "w", encoding="utf-8")  # noqa: SIM115
+        reading = open(TTY, encoding="utf-8")  # noqa: SIM115 - held for the session
+        writing = open(TTY, "w", encoding="utf-8")  # noqa: SIM115
     except OSError:
         return
     asked: set[str] = set()

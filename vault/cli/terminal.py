@@ -9,28 +9,72 @@ test can replace :func:`ask_hidden` and :func:`human_times` in one place.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vault.core.model import MAX_TOKEN_BYTES
-from vault.errors import InvalidInput, VaultError, printable
+from vault.errors import InvalidInput, NoKey, VaultError, printable
 from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 if TYPE_CHECKING:
     from vault.services.tokens import Vault
 
 
+TTY = "/dev/tty"
+"""The controlling terminal: where a person at the keyboard answers, whatever stdin carries
+(ssh, sudo and gpg ask there for the same reason)."""
+
+
 def ask_hidden(prompt: str) -> str:
-    """Read a line without echo from the terminal."""
+    """Read a line without echo from the terminal (``/dev/tty``; stdin only when that is a
+    terminal and there is no controlling one): never from a pipe on stdin."""
     import getpass
 
     return getpass.getpass(prompt)
 
 
-def interactive() -> bool:
-    """Whether a person is at the keyboard (stdin is a terminal)."""
+def ask_line(prompt: str) -> str:
+    """Read a line, echoed, from the terminal (``/dev/tty``, else stdin when that is a
+    terminal), as :func:`ask_hidden` does: a pipe on stdin is left to the command.
+
+    Raises:
+        EOFError: the terminal was closed (ctrl+d).
+    """
+    try:
+        fd = os.open(TTY, os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return input(prompt)
+    with open(fd, "rb", buffering=0) as tty:  # a terminal is not seekable: no "r+" text file over it
+        os.write(fd, prompt.encode("utf-8", "replace"))
+        line = tty.readline(8192)
+    if not line:
+        raise EOFError
+    return line.decode("utf-8", "replace").rstrip("\r\n")
+
+
+def controlling_terminal() -> bool:
+    """Whether this process has a controlling terminal: ``/dev/tty`` opens (it fails with
+    ENXIO under CI, cron, a service, or an MCP client that started us)."""
+    try:
+        fd = os.open(TTY, os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def stdin_is_terminal() -> bool:
+    """Whether stdin is typed at a terminal rather than piped: a command that reads data (a
+    token, a secret) from stdin prompts for it only then."""
     return sys.stdin.isatty()
+
+
+def interactive() -> bool:
+    """Whether a person can answer a prompt: there is a terminal to ask on, even when stdin
+    is taken by a pipe.  The one rule every prompt and confirmation follows."""
+    return stdin_is_terminal() or controlling_terminal()
 
 
 def prompt() -> Callable[[str], str] | None:
@@ -39,13 +83,15 @@ def prompt() -> Callable[[str], str] | None:
 
 
 def passphrase_prompt() -> Callable[[str], str]:
-    """A hidden prompt on a terminal; otherwise the passphrase is stdin's first line (a pipe),
-    read once, so a new passphrase's "repeat it" is answered by the same line.
+    """For commands that take a passphrase as their input (``init``, ``agent start``,
+    ``passphrase change``): a hidden prompt when stdin is a terminal; when stdin is a pipe,
+    its first line, read once, so a new passphrase's "repeat it" is answered by the same
+    line (an empty pipe: the terminal is asked, when there is one).
 
     Raises (when called):
-        InvalidInput: nothing was piped in.
+        InvalidInput: nothing was piped in, and there is no terminal.
     """
-    if interactive():
+    if stdin_is_terminal():
         return ask_hidden
     read: list[str] = []
 
@@ -53,6 +99,8 @@ def passphrase_prompt() -> Callable[[str], str]:
         if not read:
             line = read_secret(label.rstrip(": "))
             if not line:
+                if controlling_terminal():
+                    return ask_hidden(label)
                 raise InvalidInput(
                     f"a passphrase is needed: run in a terminal, pipe it in, or set {PASSPHRASE_FILE_ENV}, "
                     f"{PASSPHRASE_COMMAND_ENV} or {PASSPHRASE_ENV}"
@@ -78,20 +126,36 @@ def open_vault() -> Vault:
     from vault.core.process import keep_secrets_out_of_dumps
     from vault.services.opening import open_vault as open_with
 
-    vault = open_with(prompt=prompt(), notice=notice)
+    ask = prompt()
+    vault = open_with(prompt=ask, notice=notice) if ask is not None else _open_unasked(open_with)
     keep_secrets_out_of_dumps()  # it holds the key now
     return vault
 
 
+def _open_unasked(open_with: Callable[..., Vault]) -> Vault:
+    """Open with no prompt (no terminal); without a key, the one line naming the remedy.
+
+    Raises:
+        NoKey: no source had the key (:func:`vault.agent.remedy.no_key` says what to do).
+    """
+    from vault.agent import remedy
+
+    try:
+        return open_with(prompt=None, notice=notice)
+    except NoKey:
+        raise NoKey(remedy.no_key(remedy.agent_state())) from None
+
+
 def read_secret(label: str) -> str:
-    """A secret from a hidden prompt on a terminal, or from stdin when piped.
+    """A secret the command reads as data (a token, a client secret): from stdin when it is
+    piped, else from a hidden prompt on the terminal.
 
     One trailing newline (and surrounding whitespace) is dropped.
 
     Raises:
         InvalidInput: stdin is not UTF-8, or too large.
     """
-    if interactive():
+    if stdin_is_terminal():
         return ask_hidden(f"{label}: ").strip()
     cap = MAX_TOKEN_BYTES * 2  # room for surrounding whitespace
     data = sys.stdin.buffer.read(cap + 1)
@@ -104,9 +168,18 @@ def read_secret(label: str) -> str:
     return text.strip()
 
 
+def read_line(prompt: str, limit: int = 8192) -> str:
+    """A line the command reads as data (a pasted URL): asked on the terminal when stdin is
+    one, else stdin's next line (the prompt still shown on stderr)."""
+    if stdin_is_terminal():
+        return ask_line(prompt)
+    print(prompt, file=sys.stderr)
+    return sys.stdin.readline(limit)
+
+
 def confirm(question: str) -> bool:
-    """Ask a yes/no question on the terminal; only ``y`` or ``yes`` is a yes."""
-    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+    """Ask a yes/no question on the terminal (never stdin's pipe); only ``y`` or ``yes`` is a yes."""
+    return ask_line(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
 
 def print_json(data: Any) -> None:

@@ -38,7 +38,15 @@ from typing import Any, Literal
 
 from vault.core.paths import write_private_atomic
 from vault.core.secret import Secret
-from vault.errors import InvalidInput, KeyringUnavailable, VaultCorrupt, VaultLocked, VaultUnusable, WrongPassphrase
+from vault.errors import (
+    InvalidInput,
+    KeyringUnavailable,
+    NoKey,
+    VaultCorrupt,
+    VaultLocked,
+    VaultUnusable,
+    WrongPassphrase,
+)
 from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 KeyMode = Literal["keyring", "passphrase"]
@@ -254,7 +262,7 @@ def unlock_key(slot: KeySlot, env: Mapping[str, str], prompt: Prompt | None) -> 
     """Find the key for one of a vault's slots, in the documented order.
 
     Raises:
-        VaultLocked: no source has the key (the message says which to set).
+        NoKey: no source has the key (the message says which to set).
         WrongPassphrase: a source gave an empty passphrase.
     """
     if slot.mode == "keyring":
@@ -264,7 +272,7 @@ def unlock_key(slot: KeySlot, env: Mapping[str, str], prompt: Prompt | None) -> 
         return key
     if prompt is not None:
         return Key.passphrase(prompt("Vault passphrase: "))
-    raise VaultLocked(
+    raise NoKey(
         f"the vault is locked: run in a terminal, or set {PASSPHRASE_COMMAND_ENV}, "
         f"{PASSPHRASE_FILE_ENV} or {PASSPHRASE_ENV}"
     )

@@ -435,6 +435,9 @@ class Store:
                 with mapped():
                     self._conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000):d}")
 
+    def handover_key(self) -> DatabaseKey | None:  # for a TUI joining the agent (vault.agent.joining); None mid re-key
+        return self._key
+
     def close(self) -> None:
         self._close_reader()
         with self._lock, contextlib.suppress(sqlcipher3.Error):

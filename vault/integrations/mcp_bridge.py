@@ -40,7 +40,7 @@ from mcp.server.stdio import stdio_server
 from mcp.shared.message import SessionMessage
 from mcp.types import ErrorData, JSONRPCError, JSONRPCRequest
 
-from vault.errors import ForwardGone, NeedsSignIn, NotFound, ProviderError, VaultError, VaultLocked
+from vault.errors import ForwardGone, NeedsSignIn, NoKey, NotFound, ProviderError, VaultError, VaultLocked
 from vault.integrations.bearer import BearerTokens
 
 if TYPE_CHECKING:
@@ -160,13 +160,13 @@ class Served:
         code = exc.exit_code
         if isinstance(exc, ForwardGone):
             return Failure("agent_gone", exc.message, code)
-        if isinstance(exc, VaultLocked):
-            return Failure(
-                "vault_locked",
-                f"no unlocked agent is running, and the bridge cannot unlock the vault at {self.home} itself "
-                f"({exc.message}): start the agent with: tokendeck agent start",
-                code,
-            )
+        if isinstance(exc, NoKey):  # the remedy for the agent's state: unlock it, or start one
+            from vault.agent.remedy import agent_state, no_key
+
+            said = no_key(agent_state(self.home), who="the bridge")
+            return Failure("vault_locked", f"{said} (the vault at {self.home})", code)
+        if isinstance(exc, VaultLocked):  # a wrong passphrase, an unreadable passphrase file: its own words
+            return Failure("vault_locked", f"the bridge cannot unlock the vault at {self.home}: {exc.message}", code)
         if isinstance(exc, NeedsSignIn):  # its message names the command that repairs this credential
             return Failure("needs_sign_in", exc.message, code)
         if isinstance(exc, NotFound):

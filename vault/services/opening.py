@@ -40,6 +40,7 @@ from vault.core.paths import (
     keep_private,
     resolve_home,
 )
+from vault.core.secret import Secret
 from vault.core.store import Store
 from vault.core.unlocking import Unlocked, choose_key
 from vault.errors import AlreadyExists, InvalidInput, KeyringUnavailable, NoVault, VaultCorrupt, VaultError
@@ -92,13 +93,7 @@ def unlock(
 ) -> tuple[VaultPaths, Unlocked]:
     """Find and prove the key for the vault at ``home`` without opening it for writing (the
     agent opens it in its own process).  Arguments and errors as :func:`open_vault`."""
-    paths = resolve_home(home)
-    restoring.settle(paths, notice)
-    if paths.init_mark.exists():
-        raise NoVault(f"the vault at {paths.home} was never finished (init failed or was stopped): run tokendeck init")
-    if not paths.db.exists():
-        raise NoVault(f"no vault at {paths.home} (create one with: tokendeck init)")
-    keep_private(paths.home)
+    paths = _settled(home, notice)
     meta = VaultMeta.read(paths.meta)
     environ = os.environ if env is None else env
     asked: list[Key] = []
@@ -111,6 +106,38 @@ def unlock(
         return asked[0]
 
     return paths, choose_key(paths.db, meta, key_for)
+
+
+def _settled(home: str | os.PathLike[str] | None, notice: Notice | None) -> VaultPaths:
+    """The home of a finished vault, once a restore cut short is finished.
+
+    Raises:
+        NoVault: there is none; VaultBusy, VaultUnusable: as :func:`vault.core.restoring.settle`.
+    """
+    paths = resolve_home(home)
+    restoring.settle(paths, notice)
+    if paths.init_mark.exists():
+        raise NoVault(f"the vault at {paths.home} was never finished (init failed or was stopped): run tokendeck init")
+    if not paths.db.exists():
+        raise NoVault(f"no vault at {paths.home} (create one with: tokendeck init)")
+    keep_private(paths.home)
+    return paths
+
+
+def open_handed(home: str | os.PathLike[str] | None, key: Secret, clock: Clock | None = None) -> Vault:
+    """Open the vault with a key another process of this user proved (the agent hands the key
+    it holds to a TUI that joins it: :mod:`vault.agent.joining`).  The key is the derived one
+    SQLCipher is given, never a passphrase, and it is proven here exactly as a typed one is
+    (its slot's check value, then a read-only probe), so a key that no longer opens the vault
+    (re-keyed meanwhile) is refused before anything is written.
+
+    Raises:
+        WrongPassphrase: the key does not open this vault (any more).
+        NoVault, VaultCorrupt, VaultUnusable, VaultBusy: as :func:`open_vault`.
+    """
+    paths = _settled(home, None)
+    unlocked = choose_key(paths.db, VaultMeta.read(paths.meta), lambda slot: Key("raw", key))
+    return open_unlocked(paths, unlocked, clock)
 
 
 class _Early:

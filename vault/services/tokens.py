@@ -36,6 +36,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
+from vault.core.keys import DatabaseKey
 from vault.core.locks import credential_lock
 from vault.core.model import Credential, next_refresh_try
 from vault.core.providers import Provider, resolve
@@ -49,6 +50,7 @@ from vault.errors import (
     RefreshBackoff,
     RefreshBusy,
     RefreshDiscarded,
+    VaultBusy,
     VaultError,
     VaultUnusable,
 )
@@ -122,6 +124,18 @@ class Vault(Repository):
 
                 self._http_client = shared_client(transport)
             return self._http_client
+
+    def handover_key(self) -> DatabaseKey:
+        """The key that opens this vault, for the agent to hand to a TUI of the same user that
+        joins it (:mod:`vault.agent.joining`); never for a log, an error or a screen.
+
+        Raises:
+            VaultBusy: a re-key is under way (the key is about to change).
+        """
+        key = self._store.handover_key()
+        if key is None:
+            raise VaultBusy("the vault is being re-keyed; try again")
+        return key
 
     def close(self) -> None:
         """Close it; answers still held are tried once more, and if they still cannot be stored
