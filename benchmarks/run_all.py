@@ -24,6 +24,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("cli_latency.py", [], ["--runs", "5"]),
     ("agent.py", [], ["--runs", "3"]),
     ("agent_load.py", [], ["--runs", "5"]),
+    ("agent_writes.py", [], ["--runs", "5"]),
     ("exec.py", [], ["--runs", "5"]),
     ("refresh.py", ["--repeats", "5"], ["--count", "100", "--repeats", "1"]),
     ("signin.py", [], ["--runs", "3"]),

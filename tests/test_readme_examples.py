@@ -556,11 +556,6 @@ def test_a_token_echoed_into_add_is_stored_with_the_passphrase_asked_on_the_term
     assert credentials(home) == {"github": "ghp_echoedIntoAdd42"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="writes through the unlocked agent are issue 31's build 1, on another branch: remove this mark once "
-    "merged (strict: it fails here as soon as it passes)",
-)
 def test_a_token_echoed_into_add_with_an_unlocked_agent_asks_nothing(
     terminal_env: tuple[dict[str, str], Path, Path], home: Path
 ) -> None:

@@ -132,6 +132,13 @@ class ForwardGone(VaultError):
     default_title = "No forward"
 
 
+class AgentNoAnswer(VaultError):
+    """A change was sent to the agent, which ended the connection without an answer (it was
+    killed, or ran out of time): whether the change was made is not known here."""
+
+    default_title = "No answer"
+
+
 class AlreadyExists(VaultError):
     default_title = "Already exists"
 

@@ -1,10 +1,22 @@
 """The requests the agent answers from the vault it holds: each is what the command of that
-name does without the agent, so a client gets the same answer either way."""
+name does without the agent, so a client gets the same answer either way.
+
+Besides the reads below, every command that changes the vault is a request here
+(:data:`vault.services.commands.COMMAND_NAMES`, one JSON field each), done by the same
+function the command runs when there is no agent (:func:`vault.services.commands.run`).
+They are served on the agent's own socket only (a forward serves
+:data:`vault.agent.forwarding.SERVED_OPS`), and only while it is unlocked (locked, the agent
+answers "do it yourself": the command opens the vault and asks for the passphrase as before).
+The agent never logs a request's fields: a change can carry a secret (a token, a client
+secret, a backup's passphrase)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection
 
+from vault.errors import InvalidInput
+from vault.services.commands import COMMAND_NAMES, READS
 from vault.services.tokens import Vault
 
 Handler = Callable[[Vault, list[str]], list[str]]
@@ -97,3 +109,19 @@ OPS: dict[str, Handler] = {
     "names": _names,
 }
 """Requests that read the vault; each is what the command of that name does without the agent."""
+
+
+def _command(op: str, vault: Vault, args: list[str]) -> list[str]:
+    """A command's request (:mod:`vault.services.commands`): one JSON field."""
+    from vault.services.commands import run
+
+    if len(args) != 1:
+        raise InvalidInput(f"a malformed {op} request; nothing was done")
+    return run(vault, op, args[0]).fields()
+
+
+COMMANDS: dict[str, Handler] = {name: functools.partial(_command, name) for name in COMMAND_NAMES}
+"""The commands' requests, by name: those that change the vault, and the reads they ask first."""
+CHANGES = frozenset(COMMAND_NAMES) - frozenset(READS)
+"""The requests that change the vault."""
+OPS.update(COMMANDS)

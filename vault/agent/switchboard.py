@@ -32,6 +32,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from vault.agent.wire import FALL_BACK, MAX_REQUEST, decode, encode, peer_ids
+from vault.errors import InvalidInput, to_fields
 
 Log = Callable[[str], None]
 Job = Callable[["Call"], None]
@@ -42,6 +43,11 @@ ACCEPT_BURST = 64
 """Connections taken from one listener per turn of the loop, so one busy socket cannot hold it."""
 FD_RESERVE = 64
 """File descriptors kept for everything else (the vault, its -wal and -shm, logs, locks)."""
+TOO_LONG = [
+    str(InvalidInput.exit_code),
+    *to_fields(InvalidInput(f"the request is longer than the agent takes ({MAX_REQUEST} bytes); nothing was done")),
+]
+"""The answer to a request longer than :data:`~vault.agent.wire.MAX_REQUEST` (its rest is not read)."""
 EMFILE_PAUSE = 0.1
 """How long accepting pauses when the process is out of file descriptors anyway."""
 
@@ -194,7 +200,9 @@ class Switchboard:
         self._run_posted()
         for fd in list(self._listeners):
             self._remove_listener(self._listeners[fd].sock)
-        for call in list(self._reading.values()):
+        for call in list(self._reading.values()):  # not started: the client does it itself
+            self._watch(call, 0)
+            self._turn_away(call._sock, [FALL_BACK], call.source)
             self._close(call)
         deadline = time.monotonic() + timeout
         while self._calls and time.monotonic() < deadline:
@@ -370,8 +378,10 @@ class Switchboard:
             return
         call._inbox += chunk
         line, newline, _ = call._inbox.partition(b"\n")
-        if len(line) > MAX_REQUEST:
-            self._close(call)  # too long: dropped unanswered
+        if len(line) > MAX_REQUEST:  # too long: one error answer, and the rest is not read
+            self._watch(call, 0)
+            self._turn_away(call._sock, TOO_LONG, call.source)
+            self._close(call)
         elif newline:
             call.fields = decode(line)
             call._inbox = b""

@@ -173,16 +173,30 @@ def decode(data: bytes) -> list[str]:
 
 
 def call(
-    op: str, *args: str, home: Home = None, timeout: float = AGENT_ANSWER_TIMEOUT, opt_out: bool = True
+    op: str,
+    *args: str,
+    home: Home = None,
+    timeout: float = AGENT_ANSWER_TIMEOUT,
+    opt_out: bool = True,
+    change: bool = False,
 ) -> list[str] | None:
     """Ask the agent for ``home`` (default: this environment's vault) to do ``op``.
 
     Returns the answer's fields (outcome first), or None when no usable agent
     answered: none running, a socket in a directory other users can enter, an
     agent running as someone else, a dropped connection, or a request that
-    cannot be framed.  The caller then does the work itself.  With ``opt_out``
-    (the default), ``$TOKENDECK_NO_AGENT`` also means None; ``tokendeck agent``
-    itself passes False.
+    cannot be framed or is longer than :data:`MAX_REQUEST`.  The caller then does
+    the work itself.  With ``opt_out`` (the default), ``$TOKENDECK_NO_AGENT`` also
+    means None; ``tokendeck agent`` itself passes False.
+
+    ``change``: ``op`` changes the vault.  Once the whole request is sent, a connection
+    that ends without an answer is no longer "no agent" (the change may have been made,
+    so doing it again here could do it twice): :class:`~vault.errors.AgentNoAnswer`.
+    (An agent that stops, or is turned away, before it starts on a request answers
+    :data:`FALL_BACK`: the change was not made, and the caller makes it itself.)
+
+    Raises:
+        AgentNoAnswer: ``change``, and the agent took the request but never answered.
     """
     forwarded = forwarded_socket()
     if opt_out and os.environ.get(NO_AGENT_ENV) and forwarded is None:
@@ -193,15 +207,19 @@ def call(
         frame = encode([VERSION, home, op, *args], request=True)
     except ValueError:
         return None
+    if len(frame) > MAX_REQUEST + 1:  # the agent would drop it: do it yourself
+        return None
     if private_dir_problem(os.path.dirname(path)) is not None:
         return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    sent = False
     try:
         sock.settimeout(timeout)
         sock.connect(path)
         if peer_uid(sock) != os.getuid():
             return None
         sock.sendall(frame)
+        sent = True
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -213,12 +231,26 @@ def call(
                 return None
             chunks.append(chunk)
     except OSError:  # no socket, refused, reset, timed out: no agent to speak of
-        return None
+        chunks = []
+        if not (change and sent):
+            return None
     finally:
         sock.close()
     if not chunks:
+        if change and sent:
+            raise _no_answer(op, timeout)
         return None
     return decode(b"".join(chunks))
+
+
+def _no_answer(op: str, timeout: float) -> Exception:
+    from vault.errors import AgentNoAnswer  # only when an agent died on a change
+
+    return AgentNoAnswer(
+        f"the agent took the request ({op}) and gave no answer (it was killed, or took longer than {timeout:.0f} s): "
+        "whether the change was made is not known; check with tokendeck list, tokendeck show NAME "
+        "or tokendeck audit --limit 5, then run the command again if it is not there"
+    )
 
 
 def forwarded_socket() -> str | None:
@@ -226,7 +258,7 @@ def forwarded_socket() -> str | None:
     return os.environ.get(AGENT_SOCK_ENV) or None
 
 
-def ask(op: str, *args: str, home: Home = None) -> list[str] | None:
+def ask(op: str, *args: str, home: Home = None, change: bool = False) -> list[str] | None:
     """The agent's answer to ``op`` (outcome first), or None when the caller must do the
     work itself: no usable agent (see :func:`call`), or an answer of :data:`FALL_BACK`.
     Through a forward (:func:`forwarded_socket`) there is no "yourself": no answer is a
@@ -235,7 +267,7 @@ def ask(op: str, *args: str, home: Home = None) -> list[str] | None:
     This is the one place that decides "the agent, else yourself"; the command line
     prints an error answer, the library raises it (:func:`result`).
     """
-    answer = call(op, *args, home=home)
+    answer = call(op, *args, home=home, change=change)
     if answer is None or answer[0] == FALL_BACK:
         forwarded = forwarded_socket()
         if forwarded is None:
@@ -250,13 +282,14 @@ def ask(op: str, *args: str, home: Home = None) -> list[str] | None:
     return answer
 
 
-def result(op: str, *args: str, home: Home = None) -> list[str] | None:
-    """The fields of the agent's result for ``op``, or None to do the work yourself.
+def result(op: str, *args: str, home: Home = None, change: bool = False) -> list[str] | None:
+    """The fields of the agent's result for ``op``, or None to do the work yourself
+    (``change``: see :func:`call`).
 
     Raises:
         VaultError: the error the agent raised, rebuilt exactly (:func:`error_from`).
     """
-    answer = ask(op, *args, home=home)
+    answer = ask(op, *args, home=home, change=change)
     if answer is None:
         return None
     if answer[0] != "0":

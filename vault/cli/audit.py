@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vault.cli import terminal
+from vault.cli import route, terminal
 from vault.errors import InvalidInput
 
 
@@ -23,7 +23,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         raise InvalidInput("--limit must be at least 1")
     as_json, human = args.json, terminal.human_times()
     fields = (args.name or "", str(args.limit or ""), "json" if as_json else "text", "human" if human else "iso")
-    return terminal.report(
+    return route.report(
         "audit",
         *fields,
         local=lambda vault: reports.audit(vault, name=args.name, limit=args.limit, as_json=as_json, human=human),

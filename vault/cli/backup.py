@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from vault.cli import terminal
+from vault.cli import route, terminal
 from vault.errors import InvalidInput
 from vault.settings import NEW_PASSPHRASE_ENV
 
@@ -46,15 +46,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from vault.cli.setup import new_passphrase
-    from vault.services.backups import backup
 
-    with terminal.open_vault() as vault:
-        passphrase = new_passphrase() if args.passphrase else None
-        manifest = backup(vault, Path(args.file), passphrase=passphrase, force=args.force, notice=terminal.notice)
-        mode = manifest.slot.mode
-    how = "a passphrase" if mode == "passphrase" else "this vault's key in the OS keyring (it opens only here)"
-    terminal.notice(f"backed up {manifest.holds} to {args.file}, encrypted under {how}")
-    return 0
+    path = os.path.abspath(os.path.expanduser(args.file))  # where the user is, whoever writes it
+    with route.Route() as via:
+        passphrase = None
+        if args.passphrase:
+            via.command("ready")  # the vault is reached (opened here, asking its passphrase) before a new one is asked
+            passphrase = new_passphrase()
+        return route.show(via.command("backup", path=path, shown=args.file, passphrase=passphrase, force=args.force))
 
 
 def cmd_restore(args: argparse.Namespace) -> int:

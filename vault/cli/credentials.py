@@ -1,7 +1,7 @@
 """``tokendeck add``, ``list``, ``show``, ``token``, ``rm`` and ``rename``: the credentials themselves.
 
-Without an agent these open the vault here; ``token`` and ``list`` are usually
-answered by the agent first (:mod:`vault.cli.fast`).
+A running, unlocked agent does their vault work (:mod:`vault.cli.route`); without one they
+open the vault here.  ``token`` and ``list`` ask the agent first (:mod:`vault.cli.fast`).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from vault.cli import terminal
-from vault.errors import AlreadyExists, InvalidInput
+from vault.cli import route, terminal
+from vault.errors import InvalidInput
 
 if TYPE_CHECKING:
     pass
@@ -57,25 +57,34 @@ def cmd_add(args: argparse.Namespace) -> int:
     from vault.services import static_tokens
 
     # Everything is checked before anything is unlocked or read, so nobody pastes a token for nothing.
-    checked = static_tokens.check(
+    now = SystemClock().now()
+    static_tokens.check(
         args.name,
         args.provider,
-        now=SystemClock().now(),
+        now=now,
         account=args.account,
         expires=args.expires,
         server_url=args.server_url,
         username=args.username,
         replacing=args.replace,
     )
-    with terminal.open_vault() as vault:
-        if vault.exists(args.name) and not args.replace:
-            raise AlreadyExists(f"a credential named {args.name!r} already exists (use --replace to overwrite it)")
+    with route.Route() as via:
+        via.command("add-check", name=args.name, replace=args.replace)
         token = terminal.read_secret(f"Token for {args.name}")
-        static_tokens.add(vault, checked, token, replace=args.replace)
-        terminal.notice(f"stored {args.name}")
-        if (notice := checked.notice()) is not None:
-            terminal.notice(notice)
-    return 0
+        return route.show(
+            via.command(
+                "add",
+                name=args.name,
+                provider=args.provider,
+                token=token,
+                now=now,
+                account=args.account,
+                expires=args.expires,
+                server_url=args.server_url,
+                username=args.username,
+                replace=args.replace,
+            )  # fmt: skip
+        )
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -93,7 +102,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     as_json, human = args.json, terminal.human_times()
     shape, times = ("json" if as_json else "text"), ("human" if human else "iso")
-    return terminal.report(
+    return route.report(
         "show",
         args.name,
         shape,
@@ -110,22 +119,16 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
-    with terminal.open_vault() as vault:
-        credential = vault.get(args.name)
+    with route.Route() as via:
         if not args.yes:
+            provider = route.data(via.command("describe", name=args.name)).get("provider")
             if not terminal.interactive():
                 raise InvalidInput(f"not deleting {args.name} without confirmation: pass --yes")
-            if not terminal.confirm(f"Delete {args.name} ({credential.provider}) from the vault?"):
+            if not terminal.confirm(f"Delete {args.name} ({provider}) from the vault?"):
                 terminal.notice("nothing deleted")
                 return 1
-        vault.remove(args.name)
-    note = " (the token was not revoked at the provider)" if credential.kind == "oauth" else ""
-    terminal.notice(f"deleted {args.name}{note}")
-    return 0
+        return route.show(via.command("rm", name=args.name))
 
 
 def cmd_rename(args: argparse.Namespace) -> int:
-    with terminal.open_vault() as vault:
-        vault.rename(args.old, args.new)
-    terminal.notice(f"renamed {args.old} to {args.new}")
-    return 0
+    return route.command("rename", old=args.old, new=args.new)

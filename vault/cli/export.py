@@ -29,17 +29,13 @@ untouched.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import TYPE_CHECKING
 
-from vault.cli import terminal
-from vault.errors import InvalidInput, NotFound
+from vault.cli import route, terminal
+from vault.errors import InvalidInput
 
 if TYPE_CHECKING:
     from vault.export.spec import Spec
-
-DRY_RUN_NOTE = "dry run: nothing was written"
 
 FILE_TARGETS = (
     "dotenv", "netrc", "claude-code", "claude-desktop", "cursor", "windsurf", "gemini", "vscode", "zed", "codex",
@@ -142,11 +138,12 @@ def _spec(args: argparse.Namespace) -> Spec:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from vault.export.spec import target_path
-    from vault.services.exports import plan_export, shell_line, write_export
 
     if args.list:
-        return _list(args)
+        return route.command("export-list", name=args.name, as_json=args.json, human=terminal.human_times())
     if not args.target:
         raise InvalidInput("export needs a TARGET (see tokendeck export --help) or --list")
     if not args.name:
@@ -154,62 +151,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     spec = _spec(args)
     if spec.target == "shell" and args.file:
         raise InvalidInput("shell prints to stdout; drop --file")
-    with terminal.open_vault() as vault:
-        if spec.target not in FILE_TARGETS:
-            sys.stdout.write(shell_line(vault, spec).text + "\n")  # exists and is usable, in either mode
-            return 0
-        path = target_path(spec.target, args.file)
-        change = plan_export(vault, spec, path, force=args.force)
-        sys.stderr.write(change.diff or f"{path}: already up to date\n")
-        if args.dry_run:
-            terminal.notice(DRY_RUN_NOTE)
-            return 0
-        for notice in write_export(vault, change):
-            terminal.notice(notice)
-    return 0
-
-
-def _list(args: argparse.Namespace) -> int:
-    from vault.core.timefmt import iso
-
-    with terminal.open_vault() as vault:
-        bindings = vault.export_bindings(args.name)
-    if args.json:
-        rows = [
-            {"name": b.credential, "target": b.target, "path": b.path, "key": b.key, "created_at": iso(b.created_at)}
-            for b in bindings
-        ]
-        print(json.dumps(rows, indent=2))
-        return 0
-    if terminal.human_times():  # a person: aligned columns under a header
-        from vault.services.listing import table
-
-        if bindings:
-            shown = [[b.credential, b.target, b.path, b.key] for b in bindings]
-            sys.stdout.write(table([["NAME", "TARGET", "FILE", "KEY"], *shown]))
-        else:
-            terminal.notice("no plaintext exports (tokendeck export TARGET --plaintext makes one)")
-        return 0
-    for b in bindings:
-        print(f"{b.credential}\t{b.target}\t{b.path}\t{b.key}")
-    return 0
+    fields = {**dataclasses.asdict(spec), "command": list(spec.command)}
+    if spec.target not in FILE_TARGETS:
+        return route.command("export-shell", spec=fields)  # exists and is usable, in either mode
+    path = target_path(spec.target, args.file)  # absolute: where the user is, whoever writes it
+    return route.command("export", spec=fields, path=str(path), force=args.force, dry_run=args.dry_run)
 
 
 def cmd_unexport(args: argparse.Namespace) -> int:
     if args.target not in FILE_TARGETS:
         raise InvalidInput(f"unexport TARGET: one of {', '.join(FILE_TARGETS)}")
     from vault.export.spec import target_path
-    from vault.export.writer import remove_stale_temp_files
 
     path = target_path(args.target, args.file)
-    with terminal.open_vault() as vault:
-        vault.get(args.name)
-        removed = vault.remove_export_bindings(args.name, target=args.target, path=str(path))
-    if path.parent.is_dir():
-        remove_stale_temp_files(path)  # a killed write's leftover holds the token too
-    if not removed:
-        raise NotFound(f"no {args.target} binding of {args.name} at {path} (see tokendeck export --list)")
-    terminal.notice(
-        f"{path} is no longer re-written for {args.name}; the token already there stays until you remove it"
-    )
-    return 0
+    return route.command("unexport", target=args.target, name=args.name, path=str(path))

@@ -17,9 +17,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vault.agent import wire
-from vault.cli import terminal
-from vault.errors import InvalidInput, NotFound
+from vault.cli import route, terminal
+from vault.errors import InvalidInput
 from vault.services.gitcred import MAX_REQUEST, GitRequest, format_answer, lookup, read_request, served_locally
 
 
@@ -62,29 +61,21 @@ def cmd_git_credential(args: argparse.Namespace) -> int:
         sys.stdin.read(MAX_REQUEST)  # git writes the request; reading it keeps git's pipe happy
         return 0
     if action == "list":
-        with terminal.open_vault() as vault:
-            for host, name, username in vault.git_hosts():
-                print(f"{host}\t{name}\t{username or '(default)'}")
-        return 0
+        return route.command("git-list")
     host = _check_host(args.host)
     if action == "map":
         if not args.name:
             raise InvalidInput("git-credential map HOST NAME: which credential answers for HOST?")
         if args.username is not None and not args.username.isprintable():
             raise InvalidInput("--username must be printable text")
-        if wire.result("git-map", host, args.name, args.username or "") is None:  # no agent: here
-            with terminal.open_vault() as vault:
-                vault.map_git_host(host, args.name, args.username)
+        route.command("git-map-host", host=host, name=args.name, username=args.username or None)
         scheme = "http" if served_locally(host) and args.host.startswith("http://") else "https"
         terminal.notice(
             f"git's requests for {host} now get {args.name}'s token; tell git once with:\n"
             f"  git config --global credential.{scheme}://{host}.helper '!tokendeck git-credential'"
         )
         return 0
-    with terminal.open_vault() as vault:
-        if not vault.unmap_git_host(host):
-            raise NotFound(f"{host} is not mapped (see tokendeck git-credential list)")
-    return 0
+    return route.command("git-unmap", host=host)
 
 
 def _check_host(given: str | None) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vault.cli import terminal
+from vault.cli import route, terminal
 from vault.errors import InvalidInput, NotFound, printable
 
 if TYPE_CHECKING:
@@ -103,9 +103,48 @@ def _import(
     store: Callable[[Vault, Plan], int] | None = None,
     shredding: str = "",
 ) -> int:
-    from vault.services.imports import apply, plan
-
     found = list(read())  # the source's errors before the vault is unlocked
+    if store is not None:
+        return _import_here(args, path, found, store, shredding)
+    from vault.services.file_commands import found_fields
+
+    request = {"source": str(path), "found": found_fields(found), "replace": args.replace}
+    with route.Route() as via:
+        planned = via.command("import-plan", **request)
+        route.show(planned)
+        facts = route.data(planned)
+        if not facts.get("writes"):
+            if facts.get("keep"):
+                terminal.notice("nothing new to import: every name is taken (--replace overwrites them)")
+                return 0
+            raise NotFound(f"nothing to import from {path}; the vault was not changed")
+        if args.dry_run:
+            terminal.notice(f"dry run: {facts['writes']} would be imported; nothing was changed")
+            return 0
+        count = facts["writes"]
+        if not args.yes:
+            if not terminal.interactive():
+                raise InvalidInput(f"not importing {count} credentials without confirmation: pass --yes")
+            if not terminal.confirm(f"Import {count} credential{'s' if count != 1 else ''} into the vault?"):
+                terminal.notice("nothing was imported")
+                return 1
+        route.show(via.command("import", **request))
+    if facts.get("plaintext"):
+        _offer_shred(args, path, shredding)
+    return 0
+
+
+def _import_here(
+    args: argparse.Namespace,
+    path: Path,
+    found: list[Incoming | Skipped],
+    store: Callable[[Vault, Plan], int],
+    shredding: str,
+) -> int:
+    """An import stored by ``store`` on the vault opened here (``token-storage``: the library's
+    TokenStorage stores it, see :mod:`vault.cli.route`)."""
+    from vault.services.imports import plan
+
     with terminal.open_vault() as vault:
         planned = plan(vault, str(path), found, replace=args.replace)
         print(printable(f"from {path}:"), file=sys.stderr)
@@ -126,18 +165,17 @@ def _import(
             if not terminal.confirm(f"Import {count} credential{'s' if count != 1 else ''} into the vault?"):
                 terminal.notice("nothing was imported")
                 return 1
-        done = store(vault, planned) if store else apply(vault, planned)
+        done = store(vault, planned)
     terminal.notice(f"imported {done} credential{'s' if done != 1 else ''} from {path}")
-    _offer_shred(args, path, planned, shredding)
+    if planned.plaintext:
+        _offer_shred(args, path, shredding)
     return 0
 
 
-def _offer_shred(args: argparse.Namespace, path: Path, planned: Plan, shredding: str) -> None:
+def _offer_shred(args: argparse.Namespace, path: Path, shredding: str) -> None:
     """Shred the source when asked (``--shred``, or yes on a terminal); else say it is still there."""
     from vault.services.imports import shred
 
-    if not planned.plaintext:
-        return
     question = " ".join(
         part for part in (f"{path} still holds the tokens in plaintext.", shredding, "Shred it now?") if part
     )

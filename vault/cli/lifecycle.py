@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vault.cli import terminal
+from vault.cli import route, terminal
 from vault.errors import InvalidInput
 
 
@@ -30,7 +30,7 @@ def cmd_refresh(args: argparse.Namespace) -> int:
         raise InvalidInput("name one credential, or pass --due")
     if args.within:
         parse_duration(args.within)  # a bad window is said before anything is asked
-    return terminal.report(
+    return route.report(
         "refresh-now",
         args.name or "",
         args.within or "",
@@ -39,31 +39,19 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    from vault.services.revoke import revocation_plan, revoke
-
-    with terminal.open_vault() as vault:
-        credential = vault.get(args.name)
-        plan = revocation_plan(vault, credential)
-        provider_has_endpoint = plan.by_api
+    local = args.local
+    with route.Route() as via:
         if not args.yes:
+            plan = route.data(via.command("revoke-plan", name=args.name))
             if not terminal.interactive():
                 raise InvalidInput(f"not revoking {args.name} without confirmation: pass --yes")
             what = (
-                f"Revoke {args.name} at {credential.provider} and erase it from the vault?"
-                if provider_has_endpoint
-                else f"Cannot revoke at the provider: {plan.reason}. Erase {args.name}'s tokens from the vault?"
+                f"Revoke {args.name} at {plan.get('provider')} and erase it from the vault?"
+                if plan.get("by_api")
+                else f"Cannot revoke at the provider: {plan.get('reason')}. Erase {args.name}'s tokens from the vault?"
             )
             if not terminal.confirm(what):
                 terminal.notice("nothing revoked")
                 return 1
-            args.local = args.local or not provider_has_endpoint
-        result = revoke(vault, args.name, erase_without_provider=args.local)
-    if result.revoked_at_provider:
-        terminal.notice(f"revoked {args.name} at {credential.provider}; its tokens are erased from the vault")
-        return 0
-    where = f" at {result.manual_url}" if result.manual_url else " on the provider's site"
-    if result.erased:
-        terminal.notice(f"erased {args.name}'s tokens locally, not at the provider ({result.reason}): revoke it{where}")
-        return 0
-    terminal.notice(f"not revoked: {result.reason}; revoke it{where}, and pass --local to erase it here")
-    return 1
+            local = local or not plan.get("by_api")
+        return route.show(via.command("revoke", name=args.name, local=bool(local)))

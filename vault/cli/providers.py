@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from vault.cli import terminal
+from vault.cli import route, terminal
 from vault.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -97,8 +97,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_provider_add(args: argparse.Namespace) -> int:
-    from vault.core.secret import Secret
-    from vault.services.registration import RegistrationRequest, check_request, prepare, store
+    from vault.services.registration import RegistrationRequest, check_request, prepare
 
     request = RegistrationRequest(
         name=args.name,
@@ -110,28 +109,29 @@ def cmd_provider_add(args: argparse.Namespace) -> int:
         replace=True,  # provider add stores, or replaces, the registration of that name
     )
     check_request(request)  # before anything is unlocked
-    with terminal.open_vault() as vault:
-        prepared = prepare(vault, request)
-        secret = None
-        if prepared.asks_for_secret(offered=args.with_secret):
-            secret = Secret(terminal.read_secret(f"Client secret for {args.name}"))
-        store(vault, prepared, secret)
-    provider = prepared.provider
-    terminal.notice(f"stored your {provider.name} app as {args.name}")
-    terminal.notice(f"the redirect URI to register with {provider.name}: {provider.redirect_to_register().describe()}")
-    terminal.notice(f"sign in with: tokendeck login {args.name}")
-    return 0
+    prepared = prepare(None, request)  # endpoints discovered here; replacing, so no name to check in the vault
+    secret = None
+    if prepared.asks_for_secret(offered=args.with_secret):
+        secret = terminal.read_secret(f"Client secret for {args.name}")
+    registration = prepared.registration
+    return route.command(
+        "provider-add", name=registration.provider, base=registration.base, client_id=registration.client_id,
+        params=dict(registration.params), overrides=dict(registration.overrides), secret=secret,
+    )  # fmt: skip
 
 
 def _registered() -> dict[str, ClientRegistration]:
     """The apps registered in the vault, by provider; none before there is a vault (the built-in
     catalog is static, so listing and showing providers needs no vault and no passphrase then)."""
     from vault.services.opening import present
+    from vault.services.signin_store import registration_from
 
     if not present(notice=terminal.notice):
         return {}
-    with terminal.open_vault() as vault:
-        return {r.provider: r for r in vault.clients()}
+    with route.Route() as via:
+        listed = route.data_of(via.command("registrations"))
+    found = [registration_from(fields) for fields in listed or []]
+    return {r.provider: r for r in found if r is not None}
 
 
 def cmd_provider_list(args: argparse.Namespace) -> int:
@@ -185,7 +185,4 @@ def cmd_provider_show(args: argparse.Namespace) -> int:
 
 
 def cmd_provider_rm(args: argparse.Namespace) -> int:
-    with terminal.open_vault() as vault:
-        vault.remove_client(args.name)
-    terminal.notice(f"removed the registration for {args.name} (credentials signed in with it are kept)")
-    return 0
+    return route.command("provider-rm", name=args.name)

@@ -10,9 +10,11 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from vault.cli import terminal
+from vault.cli import route, terminal
+from vault.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
+    from vault.services.reports import Report
     from vault.services.signin import DeviceCode
 
 
@@ -92,10 +94,6 @@ def _timeout(text: str | None) -> float:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from vault.core.model import MCP_URL_EXTRA
-    from vault.errors import InvalidInput
-    from vault.services.signin import login
-
     if bool(args.provider) == bool(args.mcp):
         raise InvalidInput("name a provider, or give --mcp URL")
     if args.mcp and args.device:
@@ -112,26 +110,61 @@ def cmd_login(args: argparse.Namespace) -> int:
         raise InvalidInput("--scope goes with --mcp (a provider's scopes are part of its registration)")
     scopes = [scope for given in args.scope or () for scope in given.split()]
     timeout, ui = _timeout(args.timeout), TerminalSignIn()
-    with terminal.open_vault() as vault:
-        if args.mcp:
-            from vault.core.secret import Secret
-            from vault.services.mcp_signin import login_mcp
-
-            secret = Secret(terminal.read_secret("Client secret")) if args.with_secret else None
-            if secret is not None and not secret.reveal():
-                raise InvalidInput("the client secret is empty; nothing was stored")
-            credential = login_mcp(
-                vault, args.mcp, ui, name=args.name, client_id=args.client_id, client_secret=secret,
-                client_metadata=args.client_metadata, scopes=scopes, no_browser=args.no_browser,
-                timeout=timeout, notice=terminal.notice,
-            )  # fmt: skip
-            where = credential.extras.get(MCP_URL_EXTRA)
-        else:
-            credential = login(
-                vault, args.provider, ui, name=args.name, device=args.device, no_browser=args.no_browser,
-                timeout=timeout, notice=terminal.notice,
-            )  # fmt: skip
-            where = args.provider
-    who = f" as {credential.account}" if credential.account else ""
-    terminal.notice(f"signed in to {where}{who}; stored as {credential.name}")
+    with route.Route() as via:
+        done = _login_mcp(args, via, ui, scopes, timeout) if args.mcp else _login_provider(args, via, ui, timeout)
+    facts = route.data(done)
+    where = facts.get("mcp_url") if args.mcp else args.provider
+    who = f" as {facts['account']}" if facts.get("account") else ""
+    terminal.notice(f"signed in to {where}{who}; stored as {facts.get('name')}")
     return 0
+
+
+def _login_provider(args: argparse.Namespace, via: route.Route, ui: TerminalSignIn, timeout: float) -> Report:
+    """Sign in here with the stored registration (asked of the agent, or the vault opened
+    here), then hand what must be stored to the same place."""
+    from vault.core.model import check_name
+    from vault.services.signin import sign_in
+    from vault.services.signin_store import registration_from, signed_fields
+
+    if args.name is not None:
+        check_name(args.name)
+    found = registration_from(route.data_of(via.command("sign-in-registration", provider=args.provider)))
+    if found is None:  # not an answer the agent gives
+        raise NotFound(f"no registration for {args.provider}")
+    signed = sign_in(
+        found, args.provider, ui, device=args.device, no_browser=args.no_browser, timeout=timeout,
+        notice=terminal.notice,
+    )  # fmt: skip
+    return via.command("sign-in-store", signed=signed_fields(signed), name=args.name)
+
+
+def _login_mcp(
+    args: argparse.Namespace, via: route.Route, ui: TerminalSignIn, scopes: list[str], timeout: float
+) -> Report:
+    """``login --mcp``: discovery, registration and the sign-in here; the agent is asked only
+    for a registration that worked before, and stores the result."""
+    from vault.core.model import MCP_URL_EXTRA, ClientRegistration, check_name
+    from vault.core.secret import Secret
+    from vault.services.mcp_signin import mcp_registration
+    from vault.services.signin import sign_in
+    from vault.services.signin_store import registration_fields, registration_from, signed_fields
+
+    if args.name is not None:
+        check_name(args.name)
+    secret = Secret(terminal.read_secret("Client secret")) if args.with_secret else None
+    if secret is not None and not secret.reveal():
+        raise InvalidInput("the client secret is empty; nothing was stored")
+
+    def worked_before(provider: str, issuer: str, resource: str | None) -> ClientRegistration | None:
+        asked = via.command("mcp-registration", provider=provider, issuer=issuer, resource=resource)
+        return registration_from(route.data_of(asked))
+
+    provider, registration, server = mcp_registration(
+        args.mcp, worked_before=worked_before, client_id=args.client_id, client_secret=secret,
+        client_metadata=args.client_metadata, scopes=scopes, notice=terminal.notice,
+    )  # fmt: skip
+    signed = sign_in(registration, provider, ui, no_browser=args.no_browser, timeout=timeout, notice=terminal.notice)
+    return via.command(
+        "sign-in-store", signed=signed_fields(signed), name=args.name or provider,
+        extras={MCP_URL_EXTRA: server}, unsaved=registration_fields(registration),
+    )  # fmt: skip

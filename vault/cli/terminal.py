@@ -19,7 +19,6 @@ from vault.errors import InvalidInput, NoKey, VaultError, printable
 from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 if TYPE_CHECKING:
-    from vault.services.reports import Report
     from vault.services.tokens import Vault
 
 
@@ -145,27 +144,6 @@ def _open_unasked(open_with: Callable[..., Vault]) -> Vault:
         return open_with(prompt=None, notice=notice)
     except NoKey:
         raise NoKey(remedy.no_key(remedy.agent_state())) from None
-
-
-def report(op: str, *fields: str, local: Callable[[Vault], Report]) -> int:
-    """Print what a command reports, answered by a running, unlocked agent when there is one
-    (no passphrase asked again), else by ``local`` on the vault opened here; its exit code.
-
-    Raises:
-        VaultError: what the agent, or ``local``, raised.
-    """
-    from vault.agent.wire import result
-    from vault.services.reports import Report
-
-    answer = result(op, *fields)
-    if answer is not None:
-        done = Report.from_fields(answer)
-    else:
-        with open_vault() as vault:
-            done = local(vault)
-    sys.stderr.write(done.err)
-    sys.stdout.write(done.out)
-    return done.code
 
 
 def read_secret(label: str) -> str:

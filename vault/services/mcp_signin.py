@@ -108,6 +108,41 @@ def login_mcp(
     """
     if name is not None:
         check_name(name)
+    provider, registration, server = mcp_registration(
+        url, worked_before=lambda provider, issuer, resource: worked_before(vault, provider, issuer, resource),
+        client_id=client_id, client_secret=client_secret, client_metadata=client_metadata, scopes=scopes,
+        transport=transport, notice=notice, cancel=cancel,
+    )  # fmt: skip
+    return login(
+        vault, provider, ui, name=name or provider, no_browser=no_browser, timeout=timeout,
+        transport=transport, notice=notice, extras={MCP_URL_EXTRA: server}, cancel=cancel,
+        unsaved=registration,
+    )  # fmt: skip
+
+
+WorkedBefore = Callable[[str, str, "str | None"], "ClientRegistration | None"]
+"""The stored registration for (provider, issuer, resource) when it fits (:func:`worked_before`)."""
+
+
+def mcp_registration(
+    url: str,
+    *,
+    worked_before: WorkedBefore,
+    client_id: str | None = None,
+    client_secret: Secret | None = None,
+    client_metadata: str | None = None,
+    scopes: Sequence[str] = (),
+    transport: httpx.BaseTransport | None = None,
+    notice: Callable[[str], None] = lambda message: None,
+    cancel: threading.Event | None = None,
+) -> tuple[str, ClientRegistration, str]:
+    """What signing in to the MCP server at ``url`` starts from, found on the network and
+    not stored: the provider name, the registration to sign in with, and the server's URL.
+    The vault is only asked ``worked_before`` (so a front end can ask it of the agent).
+
+    Raises:
+        As :func:`login_mcp`.
+    """
     if client_secret is not None and client_id is None:
         raise InvalidInput("a client secret goes with the client id it belongs to (--client-id)")
     if client_metadata is not None:
@@ -122,17 +157,13 @@ def login_mcp(
     if scopes and OFFLINE_ACCESS in found.scopes:  # keep offline_access last, where it was
         wanted = [*(s for s in wanted if s != OFFLINE_ACCESS), OFFLINE_ACCESS]
     registration = _registration(
-        vault, provider, found, wanted, client_id, client_secret, client_metadata, transport, notice
+        worked_before, provider, found, wanted, client_id, client_secret, client_metadata, transport, notice
     )
-    return login(
-        vault, provider, ui, name=name or provider, no_browser=no_browser, timeout=timeout,
-        transport=transport, notice=notice, extras={MCP_URL_EXTRA: found.server}, cancel=cancel,
-        unsaved=registration,
-    )  # fmt: skip
+    return provider, registration, found.server
 
 
 def _registration(
-    vault: Vault,
+    worked_before: WorkedBefore,
     provider: str,
     found: McpAuthorization,
     scopes: list[str],
@@ -146,15 +177,15 @@ def _registration(
     not stored."""
     if client_id is not None:
         method = token_auth_method(found, None, client_secret is not None, provider)
-        return _made(vault, provider, found, scopes, client_id, client_secret, method)
+        return _made(provider, found, scopes, client_id, client_secret, method)
     if client_metadata is not None:
         if found.client_metadata_documents:
-            return _made(vault, provider, found, scopes, client_metadata, None, "none")
+            return _made(provider, found, scopes, client_metadata, None, "none")
         notice(f"{found.issuer} does not take client ID metadata documents; registering tokendeck instead")
-    before = _worked_before(vault, provider, found)
+    before = worked_before(provider, found.issuer, found.resource)
     if before is not None:
         method = str(before.overrides.get("token_auth", "none"))
-        return _made(vault, provider, found, scopes, before.client_id, before.client_secret, method)
+        return _made(provider, found, scopes, before.client_id, before.client_secret, method)
     if found.registration_url is None:
         documents = " or --client-metadata URL" if found.client_metadata_documents else ""
         raise InvalidInput(
@@ -170,10 +201,10 @@ def _registration(
     method = token_auth_method(found, registered.token_endpoint_auth_method, bool(registered.client_secret), provider)
     secret = Secret(registered.client_secret) if registered.client_secret and method != "none" else None
     notice(f"registered tokendeck with {found.issuer} (client id {registered.client_id})")
-    return _made(vault, provider, found, scopes, registered.client_id, secret, method)
+    return _made(provider, found, scopes, registered.client_id, secret, method)
 
 
-def _worked_before(vault: Vault, provider: str, found: McpAuthorization) -> ClientRegistration | None:
+def worked_before(vault: Vault, provider: str, issuer: str, resource: str | None) -> ClientRegistration | None:
     """The stored registration for this server, when it fits: made with the same
     authorization server for the same resource, and a credential was signed in with it (a
     registration is stored only with a sign-in that succeeded, but one stored by an older
@@ -181,13 +212,12 @@ def _worked_before(vault: Vault, provider: str, found: McpAuthorization) -> Clie
     before = next((r for r in vault.clients() if r.provider == provider), None)
     if before is None:
         return None
-    same = before.overrides.get("issuer") == found.issuer and before.overrides.get("resource") == found.resource
+    same = before.overrides.get("issuer") == issuer and before.overrides.get("resource") == resource
     used = any(c.provider == provider for c in vault.credentials())
     return before if same and used else None
 
 
 def _made(
-    vault: Vault,
     provider: str,
     found: McpAuthorization,
     scopes: list[str],
@@ -206,4 +236,4 @@ def _made(
     if found.resource is not None:
         overrides["resource"] = found.resource
     request = RegistrationRequest(name=provider, client_id=client_id, base="oidc", overrides=overrides, replace=True)
-    return checked(prepare(vault, request), secret)
+    return checked(prepare(None, request), secret)  # replacing: no vault to ask

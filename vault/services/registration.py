@@ -127,8 +127,9 @@ def check_request(request: RegistrationRequest) -> Provider:
     return base
 
 
-def prepare(vault: Repository, request: RegistrationRequest) -> Prepared:
-    """Check a registration and discover its endpoints; write nothing.
+def prepare(vault: Repository | None, request: RegistrationRequest) -> Prepared:
+    """Check a registration and discover its endpoints; write nothing.  ``vault`` None: none
+    is at hand (a front end preparing what the agent stores), so ``request`` must replace.
 
     Raises:
         InvalidInput: as :func:`check_request`, a name already registered (unless
@@ -138,7 +139,14 @@ def prepare(vault: Repository, request: RegistrationRequest) -> Prepared:
     """
     base = check_request(request)
     existing = request.existing
-    if existing is None and not request.replace and any(r.provider == request.name for r in vault.clients()):
+    if vault is None and not request.replace and existing is None:
+        raise ValueError("without a vault, a registration can only replace")
+    if (
+        existing is None
+        and not request.replace
+        and vault is not None
+        and any(r.provider == request.name for r in vault.clients())
+    ):
         raise InvalidInput(
             f"a provider named {request.name!r} is already registered: change it, or choose another name"
         )

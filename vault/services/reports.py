@@ -18,20 +18,29 @@ from vault.services.tokens import Vault
 
 @dataclass(frozen=True)
 class Report:
-    """A command's output: ``out`` for stdout (data), ``err`` for stderr (messages), its exit code."""
+    """A command's output: ``out`` for stdout (data), ``err`` for stderr (messages), its exit
+    code, and ``data``: what a command that asks the user something needs to know to go on
+    (JSON; never printed)."""
 
     out: str = ""
     err: str = ""
     code: int = 0
+    data: str = ""
 
     def fields(self) -> list[str]:
         """As the agent sends it."""
-        return [self.out, self.err, str(self.code)]
+        return [self.out, self.err, str(self.code), self.data]
 
     @classmethod
     def from_fields(cls, fields: list[str]) -> Report:
-        out, err, code = (fields + ["", "", "1"])[:3]
-        return cls(out, err, int(code) if code.isdigit() else 1)
+        out, err, code, data = (fields + ["", "", "1", ""])[:4]
+        return cls(out, err, int(code) if code.isdigit() else 1, data)
+
+
+def said(*messages: str) -> str:
+    """Lines for stderr as :func:`vault.cli.terminal.notice` prints them (``tokendeck: ...``,
+    what they quote from outside escaped)."""
+    return "".join(f"tokendeck: {printable(message)}\n" for message in messages)
 
 
 def facts_text(facts: dict[str, Any]) -> str:

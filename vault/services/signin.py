@@ -8,6 +8,7 @@ existing credential of the same name.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
@@ -23,7 +24,10 @@ from vault.oauth.identity import learn_identity
 from vault.oauth.tokens import TokenSet
 from vault.services.tokens import Vault
 
-__all__ = ["DEFAULT_TIMEOUT", "DeviceCode", "SignInUI", "Timings", "cancelled", "default_name", "login"]
+__all__ = [
+    "DEFAULT_TIMEOUT", "DeviceCode", "SignInUI", "SignedIn", "Timings", "cancelled", "default_name", "login", "sign_in",
+    "store_signed_in",
+]  # fmt: skip
 """``DeviceCode``, ``SignInUI`` and ``DEFAULT_TIMEOUT`` are the flows', handed on so front ends
 talk to this use case and not to :mod:`vault.oauth`."""
 
@@ -70,6 +74,44 @@ def login(
     if name is not None:
         check_name(name)
     registration = unsaved if unsaved is not None else vault.get_client(provider_name)
+    signed = sign_in(
+        registration, provider_name, ui, device=device, no_browser=no_browser, timeout=timeout,
+        transport=transport, notice=notice, timings=timings, cancel=cancel, now=vault.clock.now,
+    )  # fmt: skip
+    return store_signed_in(vault, signed, name=name, extras=extras, unsaved=unsaved, timings=timings)
+
+
+@dataclasses.dataclass(frozen=True)
+class SignedIn:
+    """What a sign-in got, not yet stored: the provider's key, the tokens, the account and
+    what was learned with it."""
+
+    provider: str
+    tokens: TokenSet
+    account: str | None
+    identity_extras: Mapping[str, object]
+
+
+def sign_in(
+    registration: ClientRegistration,
+    provider_name: str,
+    ui: SignInUI,
+    *,
+    device: bool = False,
+    no_browser: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    transport: httpx.BaseTransport | None = None,
+    notice: Callable[[str], None] = lambda message: None,
+    timings: Timings | None = None,
+    cancel: threading.Event | None = None,
+    now: Callable[[], float] = time.time,
+) -> SignedIn:
+    """The sign-in itself with ``registration`` (the browser or the device code, then the
+    account): needs the user, not the vault, and stores nothing (:func:`store_signed_in` does).
+
+    Raises:
+        InvalidInput, SignInFailed, ProviderError: as :func:`login`.
+    """
     provider = resolve(registration)
     if provider.device_only and not device:
         notice(f"{provider_name}'s app is a {provider.device_client_name or provider.client_type} client: "
@@ -88,7 +130,7 @@ def login(
             no_browser=no_browser,
             timeout=timeout,
             transport=transport,
-            now=vault.clock.now,
+            now=now,
             timings=timings,
             cancel=cancel,
         )
@@ -97,13 +139,29 @@ def login(
         raise cancelled(provider.key)
     if warning:
         notice(f"signed in, but {warning}; the credential is stored without an account")
+    return SignedIn(provider.key, tokens, account, identity_extras)
+
+
+def store_signed_in(
+    vault: Vault,
+    signed: SignedIn,
+    *,
+    name: str | None = None,
+    extras: Mapping[str, str] | None = None,
+    unsaved: ClientRegistration | None = None,
+    timings: Timings | None = None,
+) -> Credential:
+    """Store what :func:`sign_in` got (with ``unsaved``, the registration it was made with,
+    when that is new), in one transaction; the stored credential."""
+    if name is not None:
+        check_name(name)
     started = time.perf_counter()
     credential = _credential(
-        name or default_name(vault, provider.key, account),
-        provider,
-        tokens,
-        account,
-        {**identity_extras, **(extras or {})},
+        name or default_name(vault, signed.provider, signed.account),
+        signed.provider,
+        signed.tokens,
+        signed.account,
+        {**signed.identity_extras, **(extras or {})},
         vault,
     )
     with vault.all_or_nothing():
@@ -135,17 +193,17 @@ def _check_usable(provider: Provider, has_secret: bool, device: bool) -> None:
 
 
 def _credential(
-    name: str, provider: Provider, tokens: TokenSet, account: str | None, extras: dict[str, object], vault: Vault
+    name: str, provider: str, tokens: TokenSet, account: str | None, extras: dict[str, object], vault: Vault
 ) -> Credential:
     now = vault.clock.now()
     before = vault.get(name) if vault.exists(name) else None
     created = before.created_at if before is not None else now
     keep = {k: v for k, v in tokens.extras.items() if isinstance(v, str | int | float | bool | dict | list)}
-    if before is not None and before.provider == provider.key and MCP_URL_EXTRA in before.extras:
+    if before is not None and before.provider == provider and MCP_URL_EXTRA in before.extras:
         extras = {MCP_URL_EXTRA: before.extras[MCP_URL_EXTRA], **extras}  # signed in again by provider name
     return Credential(
         name=name,
-        provider=provider.key,
+        provider=provider,
         kind="oauth",
         account=account,
         access_token=tokens.access_token,
