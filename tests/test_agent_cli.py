@@ -112,7 +112,11 @@ AGENT_COMMANDS: list[tuple[list[str], str]] = [
 
 
 def test_fast_path_and_fallback_give_the_same_output_and_exit_codes(env: dict[str, str]) -> None:
-    assert tokendeck(env, "git-credential", "map", "github.com", "gh").returncode == 0
+    mapped = tokendeck(env, "git-credential", "map", "github.com", "gh")
+    assert (mapped.returncode, mapped.stderr.splitlines()) == (0, [
+        "tokendeck: git's requests for github.com now get gh's token; tell git once with:",
+        "  git config --global credential.https://github.com.helper '!tokendeck git-credential'",
+    ])  # fmt: skip
     assert tokendeck(env, "git-credential", "map", "http://127.0.0.1:8080", "gh").returncode == 0
     assert tokendeck(env, "git-credential", "map", "[::1]:8080", "gh").returncode == 0
     assert tokendeck(env, "agent", "start").returncode == 0

@@ -70,10 +70,8 @@ def cmd_git_credential(args: argparse.Namespace) -> int:
             raise InvalidInput("--username must be printable text")
         route.command("git-map-host", host=host, name=args.name, username=args.username or None)
         scheme = "http" if served_locally(host) and args.host.startswith("http://") else "https"
-        terminal.notice(
-            f"git's requests for {host} now get {args.name}'s token; tell git once with:\n"
-            f"  git config --global credential.{scheme}://{host}.helper '!tokendeck git-credential'"
-        )
+        terminal.notice(f"git's requests for {host} now get {args.name}'s token; tell git once with:")
+        terminal.say(f"  git config --global credential.{scheme}://{host}.helper '!tokendeck git-credential'")
         return 0
     return route.command("git-unmap", host=host)
 

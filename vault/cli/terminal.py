@@ -116,6 +116,11 @@ def notice(message: str) -> None:
     print(f"tokendeck: {printable(message)}", file=sys.stderr)
 
 
+def say(line: str) -> None:
+    """A line that follows a notice (a command to copy, say): on stderr, escaped, no prefix."""
+    print(printable(line), file=sys.stderr)
+
+
 def human_times() -> bool:
     """Whether stdout is a terminal: then times are "in 4m 12s", else ISO 8601."""
     return sys.stdout.isatty()
