@@ -1,11 +1,12 @@
-"""The README's shell examples, run as written in a terminal (issue 31).
+"""The shell examples of the README and the manual, run as written in a terminal (issue 31).
 
-Every command line of every ```sh block in README.md is either run here, in a real pty (its
-controlling terminal), by ``/bin/sh`` exactly as the README spells it, against a passphrase
-vault in a temporary ``TOKENDECK_HOME`` with no passphrase in the environment (it is typed at
-the ``Vault passphrase:`` prompt, as a person would), or listed in :data:`SKIPPED` with the
-reason it cannot run here and the test that covers it instead.  A new README example fails
-:func:`test_every_example_is_run_or_skipped_for_a_reason` until it is one or the other.
+Every command line of every ```sh block in README.md and in each page of docs/ is either run
+here, in a real pty (its controlling terminal), by ``/bin/sh`` exactly as the page spells it,
+against a passphrase vault in a temporary ``TOKENDECK_HOME`` with no passphrase in the
+environment (it is typed at the ``Vault passphrase:`` prompt, as a person would), or listed in
+:data:`SKIPPED` with the reason it cannot run here and the test that covers it instead.  A new
+example fails :func:`test_every_example_is_run_or_skipped_for_a_reason` until it is one or the
+other.  Examples are keyed by the heading they are under, which is unique across the pages.
 
 Each run example has an entry in :data:`CHECKS`: its exit code, and what it must have done
 to the vault (or to the files it writes), read back afterwards: not only what it printed.
@@ -32,7 +33,10 @@ import pytest
 import vault
 from tests.support.terminal import Shown, in_a_pty, without_a_terminal
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+REPO = Path(__file__).resolve().parent.parent
+README = REPO / "README.md"
+PAGES = (README, *sorted((REPO / "docs").glob("*.md")))
+"""The README and every page of the manual: each one's ```sh examples run here."""
 BIN = os.path.dirname(sys.executable)
 TOKENDECK = shutil.which("tokendeck", path=BIN) or "tokendeck"
 PASS = "readme example passphrase"
@@ -52,7 +56,7 @@ ANSWERS = {
 }
 
 
-# ----------------------------------------------------------------------------- the README
+# ----------------------------------------------------------------------------- the pages
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,15 @@ class Example:
     """The heading the block is under (``Using it``, ``The agent``, ...)."""
     command: str
     """One command line, continuation lines joined, its trailing comment dropped."""
+    page: str = "README.md"
+    """The page it is on, relative to the repository (``docs/agent.md``)."""
 
 
-def examples(text: str | None = None) -> list[Example]:
-    """Every command line of the README's ```sh blocks, in order."""
-    text = README.read_text() if text is None else text
+def examples(text: str | None = None, page: str = "README.md") -> list[Example]:
+    """Every command line of the ```sh blocks of ``text`` (else of every page in :data:`PAGES`),
+    in order."""
+    if text is None:
+        return [e for path in PAGES for e in examples(path.read_text(), str(path.relative_to(REPO)))]
     found: list[Example] = []
     section, fence, logical = "", None, ""
     for line in text.splitlines():
@@ -89,7 +97,7 @@ def examples(text: str | None = None) -> list[Example]:
         command = (logical + code.strip()).strip()
         logical = ""
         if command:
-            found.append(Example(section, re.sub(r"\s+", " ", command)))
+            found.append(Example(section, re.sub(r"\s+", " ", command), page))
     return found
 
 
@@ -499,15 +507,26 @@ def terminal_env(home: Path, tmp_path: Path) -> Iterator[tuple[dict[str, str], P
 def test_every_example_is_run_or_skipped_for_a_reason() -> None:
     found = {(e.section, e.command) for e in examples()}
     unknown = sorted(found - set(CHECKS) - set(SKIPPED))
-    assert not unknown, f"README examples neither run nor skipped with a reason: {unknown}"
+    assert not unknown, f"examples neither run nor skipped with a reason: {unknown}"
     assert not set(CHECKS) & set(SKIPPED)
     assert not (set(CHECKS) | set(SKIPPED)) - found, "entries for examples the README no longer has"
     assert set(SETUPS) == {section for section, _ in CHECKS}
 
 
+def test_every_page_of_the_manual_is_read() -> None:
+    """The pages are the README and docs/*.md; a section's examples are on one page only, so a
+    heading names them (an example moved to another page keeps its entry, under its new heading)."""
+    assert README in PAGES and len(PAGES) > 1
+    pages: dict[str, set[str]] = {}
+    for example in examples():
+        pages.setdefault(example.section, set()).add(example.page)
+    assert all(len(on) == 1 for on in pages.values()), pages
+
+
 def test_examples_are_read_as_a_shell_reads_them() -> None:
     text = "## A\n\n```sh\ntokendeck a \\\n    --b c   # note\n# a comment\nx '#not'  # y\n```\n\n```text\nno\n```\n"
     assert examples(text) == [Example("A", "tokendeck a --b c"), Example("A", "x '#not'")]
+    assert examples(text, "docs/a.md")[0].page == "docs/a.md"
 
 
 @pytest.mark.parametrize("section", sorted(SETUPS))
@@ -525,7 +544,7 @@ def test_the_readme_examples_run_as_written_in_a_terminal(
             continue
         code, check = CHECKS[section, example.command]
         shown = in_a_pty(example.command, env, answers=ANSWERS, cwd=cwd)
-        assert shown.code == code, f"$ {example.command}\n{shown.text}"
+        assert shown.code == code, f"{example.page}: $ {example.command}\n{shown.text}"
         check(Ran(shown, home, cwd, user))
         if section == "Backups" and example.command.startswith("TOKENDECK_NEW_PASSPHRASE"):
             with vault.open_vault(home, PASS) as v:  # after the backup: the restore must drop it
