@@ -43,6 +43,9 @@ PASS = "readme example passphrase"
 GH_TOKEN = "ghp_fromGhAuthToken1234"  # noqa: S105 - what the stub `gh auth token` prints
 TYPED_TOKEN = "jira-typed-pat-5678"  # noqa: S105 - typed at the hidden "Token for jira:" prompt
 CLIENT_SECRET = "typed-client-secret"  # noqa: S105
+ECHOED_TOKEN = "ghp_exampleToken1234"  # noqa: S105 - the README's first session echoes it into add
+ECHOED_ADD = f"echo {ECHOED_TOKEN} | tokendeck add github --provider github-pat --account alice"
+"""The README's first session's pipe into ``add``, as the README spells it (issue 31's example)."""
 ANSWERS = {
     "New vault passphrase: ": PASS,
     "Repeat the passphrase: ": PASS,
@@ -104,7 +107,12 @@ def examples(text: str | None = None, page: str = "README.md") -> list[Example]:
 SKIPPED: dict[tuple[str, str], str] = {
     ("Quick start", "make run"): "builds .venv and opens the TUI; tests/test_packaging.py installs from a clone",
     ("Quick start", "make test"): "is the whole test suite",
-    ("Quick start", "pipx install ."): "installs into the user's pipx; tests/test_packaging.py does it in a venv",
+    ("Development", "make test"): "is the whole test suite, as CI runs it (.ci/run)",
+    ("Install", "pipx install ."): "installs into the user's pipx; tests/test_packaging.py does it in a venv",
+    ("Two commands", "tokendeck"): (
+        "opens the TUI until it is quit; tests/test_packaging.py opens the installed one, tests/test_tui*.py drive it"
+    ),
+    ("A first session", "tokendeck login github"): "a browser and GitHub; tests/test_signin.py, on loopback",
     ("Shell completion", "tokendeck completion bash > ~/.local/share/bash-completion/completions/tokendeck"): (
         "writes into the user's shell setup; tests/test_completion.py runs the scripts in real shells"
     ),
@@ -137,7 +145,7 @@ SKIPPED: dict[tuple[str, str], str] = {
     ),
     ("MCP servers", "tokendeck mcp-bridge tools"): "is started by an MCP client; tests/test_mcp_bridge.py",
     ("Remote machines", "tokendeck agent start"): (
-        "The agent's first example with its default lock time (run there); this block's others need an ssh server"
+        "run as the README's first session's last example; this block's others need an ssh server"
     ),
     ("Remote machines", "tokendeck ssh --only github,linear --ttl 8h -- devbox"): (
         "needs an ssh server called devbox; tests/test_ssh.py, through a real sshd on loopback"
@@ -265,6 +273,31 @@ def providers_listed(ran: Ran) -> None:
     assert rows == {"github": "yes", "gitlab-work": "yes"}
 
 
+def helped(ran: Ran) -> None:
+    """``--help`` lists the commands, then the exit codes and the environment variables."""
+    assert "exit codes:" in ran.shown.text and "TOKENDECK_HOME" in ran.shown.text, ran.shown.text
+
+
+def echoed_add(ran: Ran) -> None:
+    """The echoed token is stored; the passphrase is asked on the terminal, once; the token never."""
+    is_asked_once(ran)
+    assert "Token for" not in ran.shown.text and ECHOED_TOKEN not in ran.shown.text
+    assert credentials(ran.home) == {"github": ECHOED_TOKEN}
+
+
+def echoed_token(ran: Ran) -> None:
+    assert ran.shown.lines[-1] == ECHOED_TOKEN
+
+
+def agent_up(ran: Ran) -> None:
+    """Started, unlocked, with the vault's own idle rule (the default hour)."""
+    from vault.agent import wire
+
+    is_asked_once(ran)
+    answer = wire.call("ping", home=ran.home, opt_out=False)
+    assert answer is not None and answer[2] == "unlocked" and "lock_after=3600" in answer[4], answer
+
+
 def printed_token(ran: Ran) -> None:
     assert ran.shown.lines[-1] == GH_TOKEN
 
@@ -365,6 +398,13 @@ def restored(ran: Ran) -> None:
 
 
 CHECKS: dict[tuple[str, str], tuple[int, Callable[[Ran], None]]] = {
+    ("Two commands", "tokendeck --help"): (0, helped),
+    ("A first session", "tokendeck init"): (0, created),
+    ("A first session", ECHOED_ADD): (0, echoed_add),
+    ("A first session", "tokendeck list"): (0, listed),
+    ("A first session", "tokendeck token github"): (0, echoed_token),
+    ("A first session", "tokendeck provider add github --client-id Iv1.abc123"): (0, github_secret_asked),
+    ("A first session", "tokendeck agent start"): (0, agent_up),
     ("Using it", "tokendeck init"): (0, created),
     ("Using it", "gh auth token | tokendeck add github --provider github-pat --account alice --expires 90d"): (
         0,
@@ -455,6 +495,8 @@ def import_sources(home: Path, cwd: Path, user: Path) -> None:
 
 
 SETUPS: dict[str, Callable[[Path, Path, Path], None]] = {
+    "Two commands": lambda home, cwd, user: None,  # --help needs no vault
+    "A first session": lambda home, cwd, user: None,  # its first example is tokendeck init
     "Using it": lambda home, cwd, user: None,  # its first example is tokendeck init
     "Importing tokens from where they live today": import_sources,
     "Signing in with OAuth": lambda home, cwd, user: seed_vault(home, {}),
@@ -559,12 +601,14 @@ def test_the_readme_examples_run_as_written_in_a_terminal(
 def test_a_token_echoed_into_add_is_stored_with_the_passphrase_asked_on_the_terminal(
     terminal_env: tuple[dict[str, str], Path, Path], home: Path
 ) -> None:
-    """Issue 31's example as the user typed it in tmux: stdin is the pipe, the passphrase is
-    asked on the terminal (no agent runs), the token is never asked for; stored, exit 0."""
+    """Issue 31's example as the user typed it in tmux, which the README's first session keeps:
+    stdin is the pipe, the passphrase is asked on the terminal (no agent runs), the token is
+    never asked for; stored, exit 0."""
+    assert Example("A first session", ECHOED_ADD) in examples()
     env, cwd, _ = terminal_env
     seed_vault(home, {})
     shown = in_a_pty(
-        "echo ghp_echoedIntoAdd42 | tokendeck add github --provider github-pat --account alice",
+        ECHOED_ADD,
         env,
         answers={"Vault passphrase: ": PASS, "Token for github: ": "not this"},
         cwd=cwd,
@@ -572,7 +616,7 @@ def test_a_token_echoed_into_add_is_stored_with_the_passphrase_asked_on_the_term
     assert shown.code == 0, shown.text
     assert shown.asked == {"Vault passphrase: ": 1}
     assert shown.lines == ["Vault passphrase: ", "tokendeck: stored github"]
-    assert credentials(home) == {"github": "ghp_echoedIntoAdd42"}
+    assert credentials(home) == {"github": ECHOED_TOKEN}
 
 
 def test_a_token_echoed_into_add_with_an_unlocked_agent_asks_nothing(
@@ -583,13 +627,13 @@ def test_a_token_echoed_into_add_with_an_unlocked_agent_asks_nothing(
     seed_vault(home, {})
     assert without_a_terminal([TOKENDECK, "agent", "start"], env, stdin=f"{PASS}\n".encode()).returncode == 0
     shown = in_a_pty(
-        "echo ghp_echoedIntoAdd42 | tokendeck add github --provider github-pat --account alice",
+        ECHOED_ADD,
         env,
         answers={"Vault passphrase: ": PASS, "Token for github: ": "not this"},
         cwd=cwd,
     )
     assert shown.code == 0, shown.text
-    assert credentials(home) == {"github": "ghp_echoedIntoAdd42"}
+    assert credentials(home) == {"github": ECHOED_TOKEN}
     assert not shown.asked and shown.lines == ["tokendeck: stored github"]
 
 
