@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNTIME := $(VENV)/.runtime
 
-.PHONY: run install test lint typecheck pytest snapshots bench clean
+.PHONY: run install test lint typecheck pytest snapshots bench docs clean
 
 # make run: tokendeck and its runtime dependencies only.
 $(RUNTIME): pyproject.toml
@@ -47,6 +47,10 @@ snapshots: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# The manual's tables that come from the code (exit codes, environment); tests/test_docs.py checks them.
+docs: $(STAMP)
+	$(BIN)/python -m tests.support.docs_tables
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
