@@ -470,7 +470,7 @@ def test_drive_credentials_with_an_empty_token_are_kept_with_a_warning_line(
 
 
 def test_the_other_documented_differences(storage: TokenStorage, caplog: pytest.LogCaptureFixture) -> None:
-    """The README's table, beyond the differential: refused where the original kept the text
+    """docs/library.md's table, beyond the differential: refused where the original kept the text
     (a token URI the vault would send secrets to; a token that is not a string), and an id
     token kept where the original dropped it."""
     bad_uri = Credentials("ya29.a", client_id=GOOGLE_CLIENT, token_uri="http://evil.example/token")  # type: ignore[no-untyped-call]

@@ -1,7 +1,7 @@
 """``vault.compat.TokenStorage`` against a stand-in for the original (:mod:`tests.support.
 original_storage`, which behaves as a run of the real class on real SQLAlchemy did: issue 29):
 the same call sequence on both, equal results call for call, except the differences in
-:data:`DIFFERENT` (the README's compat section lists them), each asserted to be exactly that.
+:data:`DIFFERENT` (docs/library.md, "Replacing plaintext token stores", lists them), each asserted to be exactly that.
 
 Also: the id-to-name mapping is injective over adversarial ids (Hypothesis), a crafted id
 cannot overwrite another user's record, and a plaintext ``tokens.db`` is imported once.

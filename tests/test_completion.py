@@ -138,7 +138,7 @@ def test_fish_and_zsh_load_the_script(env: dict[str, str], scripts: dict[str, Pa
     assert "github" in fish_complete(env, scripts["fish"], "tokendeck login git")
     fpath = scripts["zsh"].parent / "zsh-functions"
     fpath.mkdir()
-    shutil.copy(scripts["zsh"], fpath / "_tokendeck")  # where the README puts it: a file in $fpath
+    shutil.copy(scripts["zsh"], fpath / "_tokendeck")  # where docs/cli.md puts it: a file in $fpath
     loaded = subprocess.run(
         [
             shell("zsh"),

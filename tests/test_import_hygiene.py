@@ -78,7 +78,7 @@ def test_no_vault_module_loads_the_ui() -> None:
 
 
 def test_import_vault_loads_no_ui_http_or_google() -> None:
-    """The README's promise: the package itself is lazy (PEP 562), so importing it costs nothing."""
+    """docs/library.md's promise: the package itself is lazy (PEP 562), so importing it costs nothing."""
     baseline = loaded_roots("pass")  # the interpreter's own start-up (site, .pth files)
     roots = loaded_roots("import vault\nassert callable(vault.__getattr__)")
     assert roots - baseline - set(sys.stdlib_module_names) == {"vault"}, roots - baseline

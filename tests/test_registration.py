@@ -1,6 +1,6 @@
 """services.registration: the one set of rules for registering an OAuth app, which
 ``tokendeck provider add`` and the TUI's registration form both follow.  Where the two
-used to differ, the stricter behaviour is kept (README, "Rules both front ends share")."""
+used to differ, the stricter behaviour is kept (docs/cli.md, "Rules both front ends share")."""
 
 from __future__ import annotations
 

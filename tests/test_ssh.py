@@ -292,7 +292,7 @@ def test_a_remote_socket_path_that_already_exists(
 ) -> None:  # fmt: skip
     """The remote path this session's socket takes is already held by a socket an earlier
     session left.  Names are random, so the test fixes this forward's id (the agent runs in
-    this process) to make them meet.  With ``StreamLocalBindUnlink yes`` (what the README
+    this process) to make them meet.  With ``StreamLocalBindUnlink yes`` (what docs/remote.md
     asks for) sshd replaces the stale socket and the remote reads its token; without it, ssh
     refuses the forward: one line that names the setting, nothing runs remotely, the forward
     is closed, and the vault and the stale file are as they were."""

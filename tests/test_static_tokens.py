@@ -1,6 +1,6 @@
 """services.static_tokens: the one set of rules for storing a static token, which
 ``tokendeck add`` and the TUI's "add a token" form both follow.  The CLI used to accept
-what the TUI refused (README, "Rules both front ends share"); it refuses it now, before
+what the TUI refused (docs/cli.md, "Rules both front ends share"); it refuses it now, before
 it asks for the token, and leaves the vault as it was."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A real OpenSSH server on a loopback port, for the agent-forwarding tests: its own host
 key, an authorized key made for the test, ``AcceptEnv TOKENDECK_AGENT_SOCK XDG_RUNTIME_DIR``
-and ``StreamLocalBindUnlink yes`` (what the README tells users to set).  It logs in as the
+and ``StreamLocalBindUnlink yes`` (what docs/remote.md tells users to set).  It logs in as the
 user running the tests (sshd must run as root to do that; elsewhere the tests skip)."""
 
 from __future__ import annotations
