@@ -48,7 +48,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--client-metadata",
         metavar="URL",
         help="with --mcp: the https URL where you host tokendeck's client ID metadata document "
-        "(what it holds: README, MCP servers), used as the client id by servers that take one",
+        "(what it holds: docs/mcp.md), used as the client id by servers that take one",
     )
     p.add_argument("--name", help="the credential's name (default: the provider, or PROVIDER-ACCOUNT)")
     p.add_argument("--device", action="store_true", help="use the device code flow (enter a code on any device)")

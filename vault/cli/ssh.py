@@ -16,7 +16,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "and the agent here keeps every refresh. Only the --only credentials are served (none by default), only "
         "token, exec, list and git credentials, each request audited with the host. Anyone who is root on the "
         "remote can use them while the session lasts. The server needs AcceptEnv TOKENDECK_AGENT_SOCK and "
-        "StreamLocalBindUnlink yes (see README, Remote machines).",
+        "StreamLocalBindUnlink yes (see docs/remote.md).",
     )
     p.add_argument("--only", metavar="NAME,...", default="", help="the credentials the remote may read")
     p.add_argument("--ttl", metavar="DURATION", help="end the forward after this long (e.g. 30m, 8h)")
