@@ -110,7 +110,9 @@ def test_an_idle_tui_locks_its_view_the_bridge_beside_it_never_fails_then_the_ag
     pid = wire.call("ping", opt_out=False)[1]  # type: ignore[index]
     tmux.start(f"{TOKENDECK}; sleep 600")
     # It joins the unlocked agent: no passphrase is asked, and it says so.
-    screen = tmux.wait_for(lambda s: "tools" in s and f"unlocked and refreshed by the agent (pid {pid})" in s, "the joined list")
+    screen = tmux.wait_for(
+        lambda s: "tools" in s and f"unlocked and refreshed by the agent (pid {pid})" in s, "the joined list"
+    )
     assert "passphrase" not in screen.lower()
 
     # A bridge session runs beside the idle TUI for longer than both idle times.
