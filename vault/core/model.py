@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -485,3 +485,13 @@ def shown(value: Any) -> Any:
 def shown_facts(facts: dict[str, Any]) -> dict[str, Any]:
     """:func:`shown` for a mapping of facts."""
     return {printable(key): shown(value) for key, value in facts.items()}
+
+
+def next_renewal(credentials: Iterable[Credential]) -> tuple[str, float] | None:
+    """The credential the background refresher renews next, and when (:meth:`Credential.renew_at`),
+    or None: what the refreshers' timers wait for and the TUI's status line names."""
+    planned = [(at, c.name) for c in credentials if (at := c.renew_at()) is not None]
+    if not planned:
+        return None
+    at, name = min(planned)
+    return name, at

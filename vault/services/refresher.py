@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from vault.core.model import Credential
+from vault.core.model import Credential, next_renewal
 from vault.core.timefmt import iso, relative
 from vault.errors import NeedsSignIn, ProviderError, RefreshBackoff, RefreshBusy, VaultError
 from vault.services.tokens import Vault, refresh
@@ -113,8 +113,8 @@ class BackgroundRefresher:
 
     def next_due(self) -> float | None:
         """When the next credential falls due (by its lifetime), or None when none will."""
-        times = [at for c in self.vault.credentials() if (at := c.renew_at()) is not None]
-        return min(times, default=None)
+        upcoming = next_renewal(self.vault.credentials())
+        return None if upcoming is None else upcoming[1]
 
     def run_once(self) -> list[RefreshEvent]:
         """Refresh everything due and emit warnings; return this run's events.  While the vault
