@@ -22,6 +22,14 @@ runs) answered through the agent, and ``completion names`` without one.  The
 headline: an encrypted vault through the agent against a plaintext file, and
 against the bare interpreter.
 
+Last, the command as a user installs it: a non-editable ``pip install .`` of this checkout
+into a fresh virtualenv (in a temporary directory, with the pip that virtualenv comes with),
+and that virtualenv's agent: ``tokendeck token gh`` through the installed command, against
+``python -c pass`` of the same virtualenv, and against the wrapper that pip generates for a
+``[project.scripts]`` entry point (written beside it by that pip's own script maker: what the
+command was before it became a plain script; some pips' wrapper imports ``re``).  Target
+through the agent: <= 1.2x.
+
 Milliseconds are this machine's and noisy; the ratios to the floor, measured in
 the same run, are what to compare between runs.  Separately, in this process,
 it times unlocking the vault with its passphrase against unlocking an identical
@@ -35,15 +43,18 @@ Nothing here asserts a time; it prints.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (  # noqa: E402
     CHILD_TIMEOUT,
+    REPO,
     child_env,
     kdf_cost,
     medians,
@@ -163,6 +174,80 @@ def agent_vs_plaintext(env: dict[str, str], scratch: Path, runs: int) -> None:
     )
 
 
+WRAPPER = """
+import sys
+from pip._internal.operations.install.wheel import PipScriptMaker
+maker = PipScriptMaker(None, sys.argv[1])
+maker.clobber, maker.variants, maker.set_mode = True, {""}, True
+print(maker.make("tokendeck-wrapper = vault.cli:run")[0])
+"""
+"""Writes, with the virtualenv's own pip, the wrapper it generates for ``tokendeck = vault.cli:run``."""
+
+
+FLOOR = "python -c pass (installed venv)"
+PLAIN = "tokendeck token gh (agent; plain script)"
+WRAPPED = "tokendeck token gh (agent; pip's wrapper)"
+
+
+def install_fresh(scratch: Path) -> tuple[Path, str]:
+    """A fresh virtualenv with this checkout installed the README's way (not editable), and its
+    pip's version.  The interpreter is the one this venv was made from."""
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    venv = scratch / "installed"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV")}
+    run_checked([base, "-m", "venv", str(venv)], env)
+    pip = [str(venv / "bin" / "python"), "-m", "pip"]
+    constraints = REPO / "requirements" / "ci-constraints.txt"  # the same versions as the dev venv
+    extra = ["--constraint", str(constraints)] if constraints.exists() else []
+    done = subprocess.run(
+        [*pip, "install", "--quiet", "--disable-pip-version-check", *extra, str(REPO)],
+        capture_output=True, text=True, env=env, timeout=900, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        sys.exit(f"benchmark setup failed: pip install . exited {done.returncode}: {done.stderr.strip()[-2000:]}")
+    version = run_checked([*pip, "--version"], env).split()[1]
+    return venv, version
+
+
+def installed_vs_floor(env: dict[str, str], scratch: Path, runs: int) -> None:
+    """``tokendeck token`` as a user installs it, through its agent, against that venv's floor."""
+    started = time.monotonic()
+    venv, pip_version = install_fresh(scratch)
+    python, command = venv / "bin" / "python", venv / "bin" / "tokendeck"
+    wrapper = Path(run_checked([str(python), "-c", WRAPPER, str(venv / "bin")], env).strip())
+    imports_re = "import re" in wrapper.read_text()
+    env = {**env, "TOKENDECK_RUNTIME_DIR": str(scratch / "run-installed" / "tokendeck")}
+    (scratch / "run-installed").mkdir(mode=0o700)
+    run_checked([str(command), "agent", "start"], env)
+    try:
+        unlocked = {k: v for k, v in env.items() if k != "TOKENDECK_PASSPHRASE"}
+        for script in (command, wrapper):
+            if run_checked([str(script), "token", "gh"], unlocked) != TOKEN + "\n":
+                sys.exit(f"benchmark setup failed: {script.name} token gh did not answer through the agent")
+        commands = {
+            FLOOR: [str(python), "-c", "pass"],
+            PLAIN: [str(command), "token", "gh"],
+            WRAPPED: [str(wrapper), "token", "gh"],
+            "tokendeck list (agent; plain script)": [str(command), "list"],
+        }
+        samples = time_cold(commands, unlocked, runs)
+    finally:
+        run_checked([str(command), "agent", "stop"], env)
+    med = medians(samples)
+    floor, plain, generated = med[FLOOR], med[PLAIN], med[WRAPPED]
+    print(f"\ninstalled as a user installs it (pip install . into a fresh venv: pip {pip_version}; ", end="")
+    print(f"setup {time.monotonic() - started:.0f} s; {runs} runs per command, round-robin):")
+    said = "imports re" if imports_re else "does not import re"
+    print(f"pip's generated wrapper {said} (before: the command was it)")
+    print_table(samples, med, floor)
+    low = {name: min(values) for name, values in samples.items()}
+    low_floor, plain_low, generated_low = low[FLOOR], low[PLAIN], low[WRAPPED]
+    print(f"installed tokendeck token through the agent: {plain / floor:.2f}x its venv's bare interpreter ", end="")
+    print(f"(target <= 1.2); with pip's wrapper {generated / floor:.2f}x")
+    print(f"  by the fastest run of each (less noise on a busy machine): {plain_low / low_floor:.2f}x; ", end="")
+    print(f"with pip's wrapper {generated_low / low_floor:.2f}x")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     runs = parse_runs(__doc__, argv, default=15, what="cold processes per command")
 
@@ -199,6 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
 
         agent_vs_plaintext(env, scratch, runs)
+        installed_vs_floor(env, scratch, runs)
 
         print("\nmodules loaded by an in-process `tokendeck token gh` (passphrase vault, static token):")
         probe = import_probe(env, ["token", "gh"])

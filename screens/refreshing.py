@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vault.core.model import Credential
+from vault.core.model import Credential, next_renewal
 from vault.core.timefmt import relative
 
 WATCH_SECONDS = 1.0
@@ -71,16 +71,6 @@ def lock_agent(home: str, reason: str = "tui") -> bool:
 
     answer = wire.call("lock", reason, home=home, opt_out=False)
     return answer is not None and answer[0] == "0"
-
-
-def next_renewal(credentials: Iterable[Credential]) -> tuple[str, float] | None:
-    """The credential the refresher renews next, and when (the rule the agent's and the TUI's
-    refreshers both follow: :meth:`~vault.core.model.Credential.renew_at`)."""
-    planned = [(at, c.name) for c in credentials if (at := c.renew_at()) is not None]
-    if not planned:
-        return None
-    at, name = min(planned)
-    return name, at
 
 
 def refresher_status(

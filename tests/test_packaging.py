@@ -128,7 +128,8 @@ def test_wheel_contents(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
         dist_info = next(n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info"))
-        entry_points = zf.read(f"{dist_info}/entry_points.txt").decode()
+        data = dist_info.removesuffix(".dist-info") + ".data"
+        launcher = zf.read(f"{data}/scripts/tokendeck").decode()
 
     assert "vault/assets/app.tcss" in names
     for asset_name in SIGN_IN_ASSETS:  # named outright: the rglob below passes vacuously if assets/ moves
@@ -140,10 +141,13 @@ def test_wheel_contents(wheel: Path) -> None:
         assert f"vault/{module.name}" in names
     for module in (REPO / "screens").rglob("*.py"):
         assert f"screens/{module.relative_to(REPO / 'screens').as_posix()}" in names
-    assert "tokendeck = vault.cli:run" in entry_points
+    # The command is bin/tokendeck as it is (pip writes the interpreter over "#!python"), not a
+    # generated console-script wrapper: no entry point would make a second `tokendeck`.
+    assert launcher == (REPO / "bin" / "tokendeck").read_text() and launcher.startswith("#!python\n")
+    assert f"{dist_info}/entry_points.txt" not in names
 
     tops = {n.split("/")[0] for n in names}
-    assert tops == {"vault", "screens", dist_info}, f"unexpected top-level entries: {tops}"
+    assert tops == {"vault", "screens", dist_info, data}, f"unexpected top-level entries: {tops}"
     assert not any(n.startswith(("tests/", "benchmarks/", "assets/")) or "/tests/" in n for n in names)
 
 
@@ -159,6 +163,39 @@ def test_installed_cli_round_trip(installed: Installed, product_env: dict[str, s
     listing = tokendeck("list").splitlines()
     assert any(line.split()[:2] == ["gh", "github-pat"] for line in listing), listing
     assert tokendeck("token", "gh") == TOKEN + "\n"
+
+
+def test_the_installed_command_starts_with_only_what_it_needs(
+    installed: Installed, product_env: dict[str, str], runtime: Path
+) -> None:
+    """The installed ``tokendeck`` is the plain launcher, its shebang the venv's interpreter, and
+    ``tokendeck token`` through the agent imports nothing but the fast path (no ``re``, which
+    pip's console-script wrapper imported before any of tokendeck's code ran)."""
+    first, *rest = installed.tokendeck.read_text().splitlines()
+    assert first == f"#!{installed.python}" and rest == (REPO / "bin" / "tokendeck").read_text().splitlines()[1:]
+    env = product_env | {"TOKENDECK_RUNTIME_DIR": str(runtime / "tokendeck")}
+
+    def tokendeck(*argv: str, stdin: str = "", python: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*python, str(installed.tokendeck), *argv], cwd=installed.outside, env=env, input=stdin,
+            capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False,
+        )  # fmt: skip
+
+    assert tokendeck("init", "--passphrase").returncode == 0
+    assert tokendeck("add", "gh", "--provider", "github-pat", stdin=TOKEN + "\n").returncode == 0
+    assert tokendeck("agent", "start").returncode == 0
+    try:
+        env.pop("TOKENDECK_PASSPHRASE")  # only the agent can answer now
+        done = tokendeck("token", "gh", python=(str(installed.python), "-X", "importtime"))
+        assert done.returncode == 0 and done.stdout == TOKEN + "\n", done.stderr
+        loaded = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+        assert "re" not in loaded and "argparse" not in loaded, sorted(loaded)
+        assert {m for m in loaded if m.split(".")[0] == "vault"} == {
+            "vault", "vault.settings", "vault.cli", "vault.agent", "vault.cli.fast", "vault.agent.wire",
+        }  # fmt: skip
+    finally:
+        env["TOKENDECK_PASSPHRASE"] = PASSPHRASE
+        tokendeck("agent", "stop")
 
 
 CHECK_ASSETS = """

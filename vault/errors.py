@@ -9,11 +9,14 @@ codes only, so they are safe to print, log and show in the TUI.
 
     VaultError                  exit 1   anything expected that went wrong
     ├── InvalidInput            exit 2   a bad name, token, date or flag value
-    ├── VaultLocked             exit 3   no key could be found to unlock the vault
+    ├── VaultLocked             exit 3   the vault could not be unlocked
+    │   ├── NoKey               exit 3   no key could be found to unlock the vault
     │   └── WrongPassphrase     exit 3   the key does not open this file
     ├── NeedsSignIn             exit 4   expired, revoked or needs a fresh login
     ├── NotFound                exit 5   no such credential or provider
-    │   └── NoVault             exit 5   nothing has been initialised at this home
+    │   ├── NoVault             exit 5   nothing has been initialised at this home
+    │   └── NotForwarded        exit 5   a forward (``tokendeck ssh``) does not pass that on
+    ├── ForwardGone             exit 3   ``$TOKENDECK_AGENT_SOCK`` names a forward that does not answer
     ├── AlreadyExists           exit 1   a credential or vault of that name exists
     ├── VaultBusy               exit 6   another process held the write lock too long
     ├── VaultCorrupt            exit 1   the file is damaged
@@ -27,12 +30,14 @@ codes only, so they are safe to print, log and show in the TUI.
     ├── RefreshDiscarded        exit 1   the credential changed (a new sign-in, a rename) mid-refresh
     ├── RefreshBackoff          exit 1   its refreshes keep failing; the next try is not due yet
     ├── AgentRunning            exit 1   an agent already serves this vault
+    ├── Declined                exit 1   the user said no when asked to confirm
     ├── TargetUnwritable        exit 1   an export target is read-only
     ├── CommandNotExecutable    exit 126 ``tokendeck exec``: found, but it cannot be run
     └── CommandNotFound         exit 127 ``tokendeck exec``: no such command
 
 Every subclass lives here, so the agent can send any of them over its socket and
-the client rebuild it exactly (:func:`to_fields`, :func:`from_fields`).
+the client rebuild it exactly (:func:`to_fields`, :func:`from_fields`).  The drawing
+above is checked against the classes below (``tests/test_one_place.py``).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from vault.core.secret import Secret
 from vault.core.timefmt import check_when, iso
@@ -47,17 +47,8 @@ def needs_attention(status: str) -> bool:
 Lifespan = Literal["token", "refresh token", "access token"]
 """What runs out when a credential stops giving a token: see :meth:`Credential.deadline`."""
 
-STATUSES: tuple[Status, ...] = (
-    "active",
-    "expiring",
-    "refresh_due",
-    "refresh_failing",
-    "expired",
-    "needs_login",
-    "revoked",
-    "error",
-)
-"""Every status :meth:`Credential.status_at` gives; the README's table says what each means."""
+STATUSES: tuple[Status, ...] = get_args(Status)
+"""Every status :meth:`Credential.status_at` gives (read from the type); the README says what each means."""
 
 MCP_URL_EXTRA = "mcp_url"
 """The extra of a credential signed in to an MCP server (``tokendeck login --mcp``): the
@@ -203,6 +194,10 @@ class StatusPolicy:
     long_lived_warning: float = 7 * 86400
     short_lived_warning: float = 300
 
+    def warning(self, lifespan: Lifespan) -> float:
+        """How long before ``lifespan`` runs out its credential counts as expiring."""
+        return self.short_lived_warning if lifespan == "access token" else self.long_lived_warning
+
 
 @dataclass(frozen=True)
 class Credential:
@@ -311,6 +306,16 @@ class Credential:
             at = max(at, self.retry_at)  # backing off after refreshes that failed
         return at
 
+    def expiry_warning(self, now: float, policy: StatusPolicy = StatusPolicy()) -> tuple[float, Lifespan] | None:
+        """What of this credential runs out within its warning (:meth:`deadline`, and
+        :meth:`StatusPolicy.warning`: a week for a static or refresh token, five minutes for a
+        lone access token), and when; None when nothing does, or it already has.  The one
+        rule behind the "expiring" status and the background refresher's warnings."""
+        deadline, lifespan = self.deadline()
+        if deadline is None or not now < deadline <= now + policy.warning(lifespan):
+            return None
+        return deadline, lifespan
+
     def backing_off(self, now: float) -> bool:
         """Whether a refresh may not be tried yet: earlier ones failed and the backoff runs."""
         return self.retry_at is not None and now < self.retry_at
@@ -338,10 +343,7 @@ class Credential:
                 return "refresh_failing"
             if self.expires_at is not None and self.expires_at <= now:
                 return "refresh_due"
-        warning = policy.short_lived_warning if lifespan == "access token" else policy.long_lived_warning
-        if deadline is not None and deadline - now <= warning:
-            return "expiring"
-        return "active"
+        return "expiring" if self.expiry_warning(now, policy) is not None else "active"
 
     @functools.cached_property
     def access_token_fault(self) -> str | None:
@@ -485,3 +487,13 @@ def shown(value: Any) -> Any:
 def shown_facts(facts: dict[str, Any]) -> dict[str, Any]:
     """:func:`shown` for a mapping of facts."""
     return {printable(key): shown(value) for key, value in facts.items()}
+
+
+def next_renewal(credentials: Iterable[Credential]) -> tuple[str, float] | None:
+    """The credential the background refresher renews next, and when (:meth:`Credential.renew_at`),
+    or None: what the refreshers' timers wait for and the TUI's status line names."""
+    planned = [(at, c.name) for c in credentials if (at := c.renew_at()) is not None]
+    if not planned:
+        return None
+    at, name = min(planned)
+    return name, at

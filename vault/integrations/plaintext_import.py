@@ -39,8 +39,9 @@ from vault.services.imports import Incoming, Skipped
 from vault.services.tokens import Vault
 
 
-class TokenStorage(Protocol):
-    """What the import needs of :class:`vault.integrations.compat.TokenStorage`."""
+class ImportingStore(Protocol):
+    """What the import needs of :class:`vault.integrations.compat.TokenStorage` (a protocol, as
+    that module imports this one; one class is named ``TokenStorage``, the one users import)."""
 
     @property
     def vault(self) -> Vault: ...
@@ -79,7 +80,7 @@ def plaintext_store(db_url: str | None, db_file: Any, db_engine: Any) -> Path | 
     return Path(db_file if db_file is not None else DEFAULT_FILE).resolve()
 
 
-def import_once(storage: TokenStorage, path: Path) -> None:
+def import_once(storage: ImportingStore, path: Path) -> None:
     """Import ``path`` into ``storage``'s vault unless it was imported before; warn while it exists."""
     if not path.is_file():
         return
@@ -122,7 +123,7 @@ def read_rows(path: Path) -> tuple[list[sqlite3.Row], list[sqlite3.Row]] | None:
 
 
 def _store(
-    storage: TokenStorage, jira: list[sqlite3.Row], drive: list[sqlite3.Row], *, warn: bool = True
+    storage: ImportingStore, jira: list[sqlite3.Row], drive: list[sqlite3.Row], *, warn: bool = True
 ) -> tuple[int, int]:
     """Store the rows whose users have no record yet: how many were stored, and skipped.  With
     ``warn``, a warning line for each odd one (``tokendeck import`` says it in its plan instead)."""
@@ -201,7 +202,7 @@ def incoming(jira: list[sqlite3.Row], drive: list[sqlite3.Row]) -> Iterator[Inco
 
 
 def migrate(
-    storage: TokenStorage, path: Path, rows: tuple[list[sqlite3.Row], list[sqlite3.Row]], names: set[str]
+    storage: ImportingStore, path: Path, rows: tuple[list[sqlite3.Row], list[sqlite3.Row]], names: set[str]
 ) -> int:
     """Store the rows whose records are ``names`` (replacing those already there) and mark the
     file imported, in one transaction: every one of them, or none.

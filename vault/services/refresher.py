@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
-from vault.core.model import Credential
+from vault.core.model import Credential, StatusPolicy, next_renewal
 from vault.core.timefmt import iso, relative
 from vault.errors import NeedsSignIn, ProviderError, RefreshBackoff, RefreshBusy, VaultError
 from vault.services.tokens import Vault, refresh
@@ -66,7 +66,8 @@ class BackgroundRefresher:
             threads, so a refresh waiting for its durable save lets the next one's request go.
         jitter: each wait is shortened by a random fraction of up to ``jitter`` (never
             lengthened, so a token is renewed before its margin runs out).
-        warn_before: warn this long before a static or refresh token expires.
+        policy: how long before a static or refresh token expires to warn (the rule of the
+            "expiring" status: :meth:`Credential.expiry_warning`).
         on_event: receives every event (from the refresher's threads).
     """
 
@@ -78,7 +79,7 @@ class BackgroundRefresher:
         interval: float = REFRESH_INTERVAL,
         concurrency: int = 4,
         jitter: float = 0.1,
-        warn_before: float = 7 * 86400,
+        policy: StatusPolicy | None = None,
         on_event: Callable[[RefreshEvent], None] = lambda event: None,
         rng: random.Random | None = None,
     ) -> None:
@@ -87,7 +88,7 @@ class BackgroundRefresher:
         self.interval = interval
         self.concurrency = max(1, concurrency)
         self.jitter = jitter
-        self.warn_before = warn_before
+        self.policy = policy or StatusPolicy()
         self.on_event = on_event
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self._warned: set[tuple[str, str, float]] = set()
@@ -113,8 +114,8 @@ class BackgroundRefresher:
 
     def next_due(self) -> float | None:
         """When the next credential falls due (by its lifetime), or None when none will."""
-        times = [at for c in self.vault.credentials() if (at := c.renew_at()) is not None]
-        return min(times, default=None)
+        upcoming = next_renewal(self.vault.credentials())
+        return None if upcoming is None else upcoming[1]
 
     def run_once(self) -> list[RefreshEvent]:
         """Refresh everything due and emit warnings; return this run's events.  While the vault
@@ -203,10 +204,11 @@ class BackgroundRefresher:
         for c in self.vault.credentials():
             if c.stored_status != "active":
                 continue
-            deadline, what = c.deadline()
-            if what == "access token":  # minutes away, and on the list's countdown: days of warning are for the rest
+            warning = c.expiry_warning(now, self.policy)
+            if warning is None:
                 continue
-            if deadline is None or not now < deadline <= now + self.warn_before:
+            deadline, what = warning
+            if what == "access token":  # minutes away, and on the list's countdown: days of warning are for the rest
                 continue
             key = (c.name, what, deadline)
             if key in self._warned:
