@@ -30,6 +30,7 @@ codes only, so they are safe to print, log and show in the TUI.
     ├── RefreshDiscarded        exit 1   the credential changed (a new sign-in, a rename) mid-refresh
     ├── RefreshBackoff          exit 1   its refreshes keep failing; the next try is not due yet
     ├── AgentRunning            exit 1   an agent already serves this vault
+    ├── AgentNoAnswer           exit 1   the agent ended without answering a change: its outcome is unknown
     ├── Declined                exit 1   the user said no when asked to confirm
     ├── TargetUnwritable        exit 1   an export target is read-only
     ├── CommandNotExecutable    exit 126 ``tokendeck exec``: found, but it cannot be run
