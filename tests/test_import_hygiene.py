@@ -129,7 +129,9 @@ LAYERS: dict[str, frozenset[str]] = {
     "vault.services": FOUNDATION | {"vault.core", "vault.oauth", "vault.export"},
     "vault.agent": FOUNDATION | {"vault.core", "vault.services"},
     "vault.integrations": FOUNDATION | {"vault.core", "vault.services", "vault.agent"},
-    "vault.cli": FOUNDATION | {"vault.core", "vault.services", "vault.export", "vault.agent", "vault.integrations"},
+    "vault.bridges": FOUNDATION | {"vault.core", "vault.services", "vault.agent", "vault.integrations"},
+    "vault.cli": FOUNDATION
+    | {"vault.core", "vault.services", "vault.export", "vault.agent", "vault.integrations", "vault.bridges"},
     "vault": FOUNDATION | {"vault.core", "vault.services", "vault.integrations"},
     "vault.compat": frozenset({"vault.integrations"}),
     "screens": FOUNDATION | {"vault", "vault.core", "vault.services", "vault.agent"},
