@@ -25,9 +25,9 @@ from textual.widgets.option_list import Option
 
 from screens.app import VaultApp
 from screens.footer import KeysFooter
+from screens.logic.provider_choices import ProviderChoice, provider_choices
 from screens.mcp_url import McpUrlForm
 from screens.messages import VaultChanged
-from screens.provider_choices import ProviderChoice, provider_choices
 from screens.registration import RegistrationForm
 from screens.signin_flow import (
     BrowserFailed,

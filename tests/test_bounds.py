@@ -320,7 +320,7 @@ def test_a_device_or_fifo_as_the_passphrase_file_is_refused(
 
 
 def test_the_tui_settings_file_is_read_only_if_regular(home: Path, tmp_path: Path) -> None:
-    from screens.settings import load_settings
+    from screens.logic.settings import load_settings
     from vault.core.paths import VaultPaths
 
     home.mkdir()

@@ -28,8 +28,8 @@ from screens.app import VaultApp
 from screens.credential_table import CredentialTable
 from screens.detail import DetailScreen
 from screens.dialogs.confirm import ConfirmDialog
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.settings import TuiSettings
 from screens.signin import SignInScreen
 from screens.signin_flow import DeviceCodeReady, UrlReady
 from screens.token_list import TokenListScreen

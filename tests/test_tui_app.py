@@ -18,8 +18,8 @@ from screens.app import VaultApp
 from screens.credential_table import CredentialTable
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.prompt import PromptDialog
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen, urgency
 from screens.unlock import FirstRunScreen, UnlockScreen
 from tests.support.authserver import AuthServer
@@ -491,7 +491,7 @@ async def test_command_palette_offers_the_actions(passphrase_vault: Path) -> Non
 
 
 def test_settings_from_tui_toml(home: Path) -> None:
-    from screens.settings import load_settings
+    from screens.logic.settings import load_settings
     from vault.core.paths import VaultPaths
     from vault.errors import InvalidInput
 

@@ -9,8 +9,8 @@ import pytest
 
 from screens.app import VaultApp
 from screens.credential_table import CELL_PADDING, CredentialTable
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from tests.support.tui import EVERY_STATUS_ORDER, add_every_status, add_samples, new_vault
 from vault import Vault
