@@ -25,7 +25,6 @@ from textual.screen import Screen
 from textual.widgets import Input, Static, TextArea
 
 from screens.app import VaultApp
-from screens.credential_table import CredentialTable
 from screens.detail import DetailScreen
 from screens.dialogs.confirm import ConfirmDialog
 from screens.logic.settings import TuiSettings
@@ -34,6 +33,7 @@ from screens.signin import SignInScreen
 from screens.signin_flow import DeviceCodeReady, UrlReady
 from screens.token_list import TokenListScreen
 from screens.unlock import UnlockScreen
+from screens.widgets.credential_table import CredentialTable
 from tests.support.tui import EVERY_STATUS_ORDER, FAKE_SECRETS, add_every_status, new_vault
 from vault import Vault, init_vault
 from vault.core.clock import FrozenClock

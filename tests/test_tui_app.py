@@ -15,13 +15,13 @@ from textual.worker import Worker, WorkerState
 
 import vault
 from screens.app import VaultApp
-from screens.credential_table import CredentialTable
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.prompt import PromptDialog
 from screens.logic.settings import TuiSettings
 from screens.main import make_app
 from screens.token_list import TokenListScreen, urgency
 from screens.unlock import FirstRunScreen, UnlockScreen
+from screens.widgets.credential_table import CredentialTable
 from tests.support.authserver import AuthServer
 from tests.support.seeded import seed
 from tests.support.tui import Notices, add_samples, new_vault, record_notices
