@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 
 from screens.app import VaultApp
-from screens.help import HelpScreen
+from screens.dialogs.help import HelpScreen
 from screens.locking import Routes
 from screens.logic.settings import TuiSettings, load_settings
 from screens.token_list import TokenListScreen

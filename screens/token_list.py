@@ -454,7 +454,7 @@ class TokenListScreen(Screen[None]):
         self.app.push_screen(SignInScreen())
 
     def action_forwards(self) -> None:
-        from screens.forwards import ForwardsScreen
+        from screens.dialogs.forwards import ForwardsScreen
 
         self.app.push_screen(ForwardsScreen())
 

@@ -407,7 +407,7 @@ class TestCraft:
 
     @three_sizes
     def test_help(self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]) -> None:
-        from screens.help import HelpScreen
+        from screens.dialogs.help import HelpScreen
 
         async def run_before(pilot: Pilot[None]) -> None:
             await pilot.press("question_mark")

@@ -471,7 +471,7 @@ async def test_help_and_theme() -> None:
         await pilot.press("ctrl+t")
         assert app.theme != theme
         await pilot.press("f1")
-        from screens.help import HelpScreen
+        from screens.dialogs.help import HelpScreen
 
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")

@@ -15,8 +15,8 @@ from textual.widgets._footer import FooterKey
 from screens.app import VaultApp
 from screens.detail import DetailScreen
 from screens.dialogs.confirm import ConfirmDialog
+from screens.dialogs.help import HelpScreen
 from screens.dialogs.prompt import PromptDialog
-from screens.help import HelpScreen
 from screens.logic.settings import SETTINGS_FILE, TuiSettings
 from screens.main import make_app
 from screens.token_list import TokenListScreen
