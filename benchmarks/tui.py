@@ -207,7 +207,7 @@ else:
     vault.services.opening.unlock_early()  # as `tokendeck` does before it imports the TUI
     from screens.app import VaultApp
     from screens.main import make_app
-    from screens.settings import TuiSettings
+    from screens.logic.settings import TuiSettings
     from screens.token_list import TokenListScreen
 
     marks["imported"] = time.time()

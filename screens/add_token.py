@@ -19,8 +19,8 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, Header, Input, Label, Static
 
 from screens.app import VaultApp
-from screens.footer import KeysFooter
 from screens.messages import VaultChanged
+from screens.widgets.footer import KeysFooter
 from vault.core.model import check_token
 from vault.core.providers import catalog
 from vault.core.secret import Secret

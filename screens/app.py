@@ -27,9 +27,7 @@ from textual.worker import Worker, WorkerState
 from screens.clipboard import Copier
 from screens.forward_questions import ForwardQuestions
 from screens.locking import Locking, Routes
-from screens.messages import CredentialBusy, RefresherReported, VaultChanged
-from screens.palette import ActionCommands, Command
-from screens.refreshing import (
+from screens.logic.refreshing import (
     AGENT_CHECK_SECONDS,
     AGENT_NEWS_AT_ONCE,
     WATCH_SECONDS,
@@ -37,7 +35,9 @@ from screens.refreshing import (
     join_agent,
     ping_agent,
 )
-from screens.settings import TuiSettings
+from screens.logic.settings import TuiSettings
+from screens.messages import CredentialBusy, RefresherReported, VaultChanged
+from screens.palette import ActionCommands, Command
 from vault import Vault
 from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
@@ -242,7 +242,7 @@ class VaultApp(Locking):
 
     def follow_vault(self, vault: Vault) -> None:
         """Until the vault is locked: tell every screen when another process commits (within
-        :data:`~screens.refreshing.WATCH_SECONDS`), and keep an eye on the agent.  A plain
+        :data:`~screens.logic.refreshing.WATCH_SECONDS`), and keep an eye on the agent.  A plain
         daemon thread, not a worker: it lives as long as the vault is open, and waiting for
         the workers to finish must not wait for it."""
         self._stop_following.set()
@@ -322,7 +322,7 @@ class VaultApp(Locking):
 
     def _save_theme(self, theme: Theme) -> None:
         """Every theme change (ctrl+t, the palette's picker) is kept in ``tui.toml`` for next time."""
-        from screens.settings import save_theme
+        from screens.logic.settings import save_theme
 
         if theme.name == self.settings.theme:
             return

@@ -28,10 +28,10 @@ from textual.widgets import DataTable, Header, Static
 from screens import actions
 from screens.app import VaultApp
 from screens.clipboard import seconds
-from screens.countdown import Urgency, urgency
-from screens.facts import FACTS, fact_values, hidden_facts
-from screens.footer import KeysFooter
+from screens.logic.countdown import Urgency, urgency
+from screens.logic.facts import FACTS, fact_values, hidden_facts
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
+from screens.widgets.footer import KeysFooter
 from vault import Vault
 from vault.core.model import STATUSES, AuditEvent, Credential
 from vault.core.secret import Secret

@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Header, Input, Label, RadioButton, RadioSet, Select, Static
 
 from screens.app import VaultApp
-from screens.footer import KeysFooter
+from screens.widgets.footer import KeysFooter
 from vault.errors import InvalidInput, VaultError
 from vault.services.exports import (
     DEFAULT_FILES,

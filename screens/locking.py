@@ -31,8 +31,8 @@ from textual import events, work
 from textual.app import App
 from textual.screen import Screen
 
-from screens.refreshing import AgentState, lock_agent
-from screens.settings import TuiSettings
+from screens.logic.refreshing import AgentState, lock_agent
+from screens.logic.settings import TuiSettings
 from vault import Vault
 from vault.core.clock import Clock
 from vault.core.paths import VaultPaths

@@ -8,9 +8,9 @@ import os
 from collections.abc import Mapping
 
 from screens.app import VaultApp
-from screens.help import HelpScreen
+from screens.dialogs.help import HelpScreen
 from screens.locking import Routes
-from screens.settings import TuiSettings, load_settings
+from screens.logic.settings import TuiSettings, load_settings
 from screens.token_list import TokenListScreen
 from screens.unlock import FirstRunScreen, UnlockScreen
 from vault import Vault

@@ -24,11 +24,8 @@ from textual.widgets import Checkbox, ContentSwitcher, Header, Label, OptionList
 from textual.widgets.option_list import Option
 
 from screens.app import VaultApp
-from screens.footer import KeysFooter
-from screens.mcp_url import McpUrlForm
+from screens.logic.provider_choices import ProviderChoice, provider_choices
 from screens.messages import VaultChanged
-from screens.provider_choices import ProviderChoice, provider_choices
-from screens.registration import RegistrationForm
 from screens.signin_flow import (
     BrowserFailed,
     DeviceCodeReady,
@@ -39,6 +36,9 @@ from screens.signin_flow import (
     UrlReady,
     countdown,
 )
+from screens.widgets.footer import KeysFooter
+from screens.widgets.mcp_url import McpUrlForm
+from screens.widgets.registration import RegistrationForm
 from vault.core.model import Credential
 from vault.errors import ProviderError, VaultError, plain_words
 from vault.services.signin import DEFAULT_TIMEOUT

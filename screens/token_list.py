@@ -20,14 +20,14 @@ from textual.theme import Theme
 from textual.widgets import Header, Input, Static
 
 from screens.app import VaultApp
-from screens.countdown import BAR_WIDTH, STATUS_COLOURS, URGENCY_COLOURS, expires_text, lifetime_bar, urgency
-from screens.credential_table import Column, CredentialTable, Row, plain, same_cell
-from screens.footer import KeysFooter
-from screens.list_order import DEFAULT_SORT, SORT_CYCLE, ordered, search_text
+from screens.logic.countdown import BAR_WIDTH, STATUS_COLOURS, URGENCY_COLOURS, expires_text, lifetime_bar, urgency
+from screens.logic.list_order import DEFAULT_SORT, SORT_CYCLE, ordered, search_text
+from screens.logic.refreshing import refresher_status
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
-from screens.refreshing import refresher_status
-from screens.side_panel import WIDE_FROM, SidePanel
+from screens.widgets.credential_table import Column, CredentialTable, Row, plain, same_cell
+from screens.widgets.footer import KeysFooter
+from screens.widgets.side_panel import WIDE_FROM, SidePanel
 from vault.core.model import Credential
 from vault.errors import VaultError
 
@@ -454,7 +454,7 @@ class TokenListScreen(Screen[None]):
         self.app.push_screen(SignInScreen())
 
     def action_forwards(self) -> None:
-        from screens.forwards import ForwardsScreen
+        from screens.dialogs.forwards import ForwardsScreen
 
         self.app.push_screen(ForwardsScreen())
 

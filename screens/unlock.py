@@ -12,7 +12,7 @@ from textual.widgets import Button, Header, Input, Label, RadioButton, RadioSet,
 from textual.worker import Worker, WorkerState
 
 from screens.app import VaultApp
-from screens.footer import KeysFooter
+from screens.widgets.footer import KeysFooter
 from vault import Vault
 from vault.core.keys import keyring_usable
 from vault.errors import VaultError

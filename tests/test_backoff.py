@@ -132,7 +132,7 @@ def test_the_cli_says_when_the_next_try_is_and_refresh_forces_one(
 def test_the_tui_s_facts_say_when_the_next_try_is(
     v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock
 ) -> None:
-    from screens.facts import fact_values
+    from screens.logic.facts import fact_values
 
     seed(v, auth_server, "flaky", expires_in=10)
     auth_server.settings.token_response_override = FAILING

@@ -224,7 +224,7 @@ def test_nested_json_from_client_registration_is_bad_response(hostile: str) -> N
 def test_nested_json_in_an_id_token_and_an_mcp_answer_is_no_claims_and_no_error() -> None:
     import base64
 
-    from vault.integrations.mcp_bridge import _is_jsonrpc_error
+    from vault.bridges.mcp_bridge import _is_jsonrpc_error
     from vault.oauth.identity import id_token_claims
 
     payload = base64.urlsafe_b64encode(DEEP).decode().rstrip("=")
@@ -320,7 +320,7 @@ def test_a_device_or_fifo_as_the_passphrase_file_is_refused(
 
 
 def test_the_tui_settings_file_is_read_only_if_regular(home: Path, tmp_path: Path) -> None:
-    from screens.settings import load_settings
+    from screens.logic.settings import load_settings
     from vault.core.paths import VaultPaths
 
     home.mkdir()

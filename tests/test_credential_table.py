@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
-from screens.credential_table import Column, CredentialTable, Row
+from screens.widgets.credential_table import Column, CredentialTable, Row
 
 pytestmark = pytest.mark.anyio
 

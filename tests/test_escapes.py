@@ -247,8 +247,8 @@ def test_a_device_user_code_with_escape_codes_is_bad_response(
 
 def test_the_tuis_facts_and_cells_are_escaped_too() -> None:
     """The TUI draws what the terminal would get: its facts, list cells and audit rows use the same rule."""
-    from screens.credential_table import plain
-    from screens.facts import fact_values
+    from screens.logic.facts import fact_values
+    from screens.widgets.credential_table import plain
     from vault.core.model import Credential
 
     credential = Credential(

@@ -129,7 +129,9 @@ LAYERS: dict[str, frozenset[str]] = {
     "vault.services": FOUNDATION | {"vault.core", "vault.oauth", "vault.export"},
     "vault.agent": FOUNDATION | {"vault.core", "vault.services"},
     "vault.integrations": FOUNDATION | {"vault.core", "vault.services", "vault.agent"},
-    "vault.cli": FOUNDATION | {"vault.core", "vault.services", "vault.export", "vault.agent", "vault.integrations"},
+    "vault.bridges": FOUNDATION | {"vault.core", "vault.services", "vault.agent", "vault.integrations"},
+    "vault.cli": FOUNDATION
+    | {"vault.core", "vault.services", "vault.export", "vault.agent", "vault.integrations", "vault.bridges"},
     "vault": FOUNDATION | {"vault.core", "vault.services", "vault.integrations"},
     "vault.compat": frozenset({"vault.integrations"}),
     "screens": FOUNDATION | {"vault", "vault.core", "vault.services", "vault.agent"},
@@ -240,3 +242,95 @@ def test_no_source_file_is_over_500_lines() -> None:
         if (n := len(path.read_text().splitlines())) > 500
     }
     assert not long
+
+
+# ------------------------------------------------------------------ the rooms of screens/
+
+
+def roots_imported_by(path: Path) -> set[str]:
+    """The top-level package of everything ``path`` imports, wherever the import stands."""
+    roots = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            roots |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            roots.add(node.module.split(".")[0])
+    return roots
+
+
+def classes_by_base(path: Path) -> dict[str, str]:
+    """Each class ``path`` defines, with the name of its first base (``ModalScreen[bool]``: ``ModalScreen``)."""
+    found = {}
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ClassDef) and node.bases:
+            base = node.bases[0]
+            base = base.value if isinstance(base, ast.Subscript) else base
+            found[node.name] = ast.unparse(base).rpartition(".")[2]
+    return found
+
+
+def screen_modules() -> set[str]:
+    """The modules that define a screen (a ``Screen``, not a ``ModalScreen``)."""
+    return {name for name, path in source_modules().items() if "Screen" in classes_by_base(path).values()}
+
+
+def test_each_room_of_screens_holds_its_kind() -> None:
+    """Screens in ``screens/``, modal dialogs in ``screens/dialogs/``: the folder says what a file holds."""
+
+    def misplaced(module: str, base: str) -> bool:
+        if base == "Screen":
+            return module.count(".") != 1
+        return base == "ModalScreen" and not module.startswith("screens.dialogs.")
+
+    wrong = sorted(
+        f"{module}.{name} ({base})"
+        for module, path in source_modules().items()
+        if module.startswith("screens")
+        for name, base in classes_by_base(path).items()
+        if misplaced(module, base)
+    )
+    assert not wrong
+    assert "screens.token_list" in screen_modules() and "screens.dialogs.help" not in screen_modules()
+
+
+def test_the_screens_helpers_never_import_textual() -> None:
+    """``screens/logic/`` is what the screens show and decide, testable without an app."""
+    helpers = {name: path for name, path in source_modules().items() if name.startswith("screens.logic")}
+    assert "screens.logic.list_order" in helpers
+    textual = sorted(name for name, path in helpers.items() if "textual" in roots_imported_by(path))
+    assert not textual
+
+
+def test_widgets_dialogs_and_helpers_never_import_a_screen() -> None:
+    """Imports point from the screens down to their parts: a widget or a dialog is opened by a
+    screen and never names one, and the helpers name nothing of ``screens/`` outside their room."""
+    graph = import_graph()
+    screens = screen_modules()
+
+    def upward(module: str, target: str) -> bool:
+        if module.startswith("screens.logic."):
+            return target.startswith("screens") and not target.startswith("screens.logic")
+        return module.startswith(("screens.widgets.", "screens.dialogs.")) and target in screens
+
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if upward(module, target)
+    )
+    assert "screens.widgets.registration" in graph and "screens.dialogs.rotate" in graph
+    assert not wrong
+
+
+def test_the_library_for_programs_never_imports_the_engines() -> None:
+    """``vault.integrations`` is what programs import; the engines behind ``tokendeck ssh`` and
+    ``mcp-bridge`` (``vault.bridges``) sit above it and are started by the CLI alone."""
+    graph = import_graph()
+    assert "vault.bridges.mcp_bridge" in graph and "vault.integrations.bearer" in graph["vault.bridges.mcp_bridge"]
+    wrong = sorted(
+        f"{module} imports {target}"
+        for module, targets in graph.items()
+        for target in targets
+        if target.startswith("vault.bridges") and not module.startswith(("vault.bridges", "vault.cli"))
+    )
+    assert not wrong

@@ -208,7 +208,7 @@ def test_the_refresher_warns_by_the_same_rule(home: Path) -> None:
 
 
 def test_the_next_renewal_is_one_rule() -> None:
-    from screens import refreshing
+    from screens.logic import refreshing
     from vault.services import refresher
 
     assert refreshing.next_renewal is next_renewal is refresher.next_renewal

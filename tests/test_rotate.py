@@ -13,8 +13,8 @@ import pytest
 from textual.widgets import Input, Label
 
 from screens.dialogs.rotate import RotateDialog
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from tests.support.tui import DAY, SAMPLE_ORDER, new_vault
 from vault import Vault

@@ -25,15 +25,15 @@ from textual.screen import Screen
 from textual.widgets import Input, Static, TextArea
 
 from screens.app import VaultApp
-from screens.credential_table import CredentialTable
 from screens.detail import DetailScreen
 from screens.dialogs.confirm import ConfirmDialog
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.settings import TuiSettings
 from screens.signin import SignInScreen
 from screens.signin_flow import DeviceCodeReady, UrlReady
 from screens.token_list import TokenListScreen
 from screens.unlock import UnlockScreen
+from screens.widgets.credential_table import CredentialTable
 from tests.support.tui import EVERY_STATUS_ORDER, FAKE_SECRETS, add_every_status, new_vault
 from vault import Vault, init_vault
 from vault.core.clock import FrozenClock
@@ -407,7 +407,7 @@ class TestCraft:
 
     @three_sizes
     def test_help(self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]) -> None:
-        from screens.help import HelpScreen
+        from screens.dialogs.help import HelpScreen
 
         async def run_before(pilot: Pilot[None]) -> None:
             await pilot.press("question_mark")

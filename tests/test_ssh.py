@@ -335,7 +335,7 @@ def test_the_probe_picks_a_private_directory_or_says_what_is_in_the_way(
     fixed text ``tokendeck ssh`` runs on the remote first, here run by a local shell)."""
     import stat
 
-    from vault.integrations.ssh_forward import PROBE
+    from vault.bridges.ssh_forward import PROBE
 
     private = tmp_path / ".tokendeck-run"
     elsewhere = tmp_path / "elsewhere"

@@ -13,9 +13,9 @@ from rich.text import Text
 from textual.widgets import Static
 
 from screens.app import VaultApp
-from screens.credential_table import CredentialTable
 from screens.main import make_app
 from screens.token_list import EMPTY_MESSAGE, TokenListScreen
+from screens.widgets.credential_table import CredentialTable
 from tests.support.tui import DAY, HOUR, SAMPLE_ORDER, add_samples, new_vault
 from vault import Vault
 from vault.core.clock import FrozenClock

@@ -10,8 +10,8 @@ from textual.widgets import Input
 
 from screens.add_token import FIELDS, AddTokenScreen
 from screens.app import VaultApp
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.settings import TuiSettings
 from tests.support.tui import new_vault
 
 pytestmark = pytest.mark.anyio

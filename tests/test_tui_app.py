@@ -15,13 +15,13 @@ from textual.worker import Worker, WorkerState
 
 import vault
 from screens.app import VaultApp
-from screens.credential_table import CredentialTable
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.prompt import PromptDialog
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen, urgency
 from screens.unlock import FirstRunScreen, UnlockScreen
+from screens.widgets.credential_table import CredentialTable
 from tests.support.authserver import AuthServer
 from tests.support.seeded import seed
 from tests.support.tui import Notices, add_samples, new_vault, record_notices
@@ -471,7 +471,7 @@ async def test_help_and_theme() -> None:
         await pilot.press("ctrl+t")
         assert app.theme != theme
         await pilot.press("f1")
-        from screens.help import HelpScreen
+        from screens.dialogs.help import HelpScreen
 
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
@@ -491,7 +491,7 @@ async def test_command_palette_offers_the_actions(passphrase_vault: Path) -> Non
 
 
 def test_settings_from_tui_toml(home: Path) -> None:
-    from screens.settings import load_settings
+    from screens.logic.settings import load_settings
     from vault.core.paths import VaultPaths
     from vault.errors import InvalidInput
 

@@ -19,14 +19,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Input, Static
 
 from screens.app import VaultApp
-from screens.credential_table import CredentialTable
 from screens.detail import MASK, DetailScreen
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.prompt import PromptDialog
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
 from screens.messages import CredentialDeleted, CredentialRenamed
-from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
+from screens.widgets.credential_table import CredentialTable
 from tests.support.authserver import AuthServer
 from tests.support.seeded import seed
 from tests.support.tui import DAY, HOUR, SAMPLE_ORDER, record_notices

@@ -15,8 +15,8 @@ from textual.pilot import Pilot
 from textual.widgets import Button, Input, Label, RadioButton, Select, Static
 
 from screens.export import ExportScreen, suggested_var
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from tests.support.cli import CliRunner
 from tests.support.tui import SAMPLE_ORDER

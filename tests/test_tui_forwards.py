@@ -13,7 +13,7 @@ import pytest
 from textual.widgets import DataTable
 
 import vault
-from screens.forwards import ForwardsScreen
+from screens.dialogs.forwards import ForwardsScreen
 from screens.main import make_app
 from tests.test_agent import PASSPHRASE, Running, wait_until
 from tests.test_forwarding import agent, clock, on_remote, open_forward, remote  # noqa: F401 - fixtures

@@ -17,8 +17,8 @@ from textual.widgets import Input, Static
 
 import vault
 from screens.locking import quit_words
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from screens.unlock import UnlockScreen
 from tests.support.tui import record_notices
@@ -210,7 +210,7 @@ async def test_a_user_at_the_keys_keeps_the_agent_unlocked_a_tui_left_open_does_
 
 
 def test_the_status_line_names_a_joined_agent_once_when_it_also_refreshes() -> None:
-    from screens.refreshing import refresher_status
+    from screens.logic.refreshing import refresher_status
 
     both = refresher_status([], 0.0, by="the agent (pid 7)", last=None, problem=None, joined=7)
     assert both == ["unlocked and refreshed by the agent (pid 7)"]

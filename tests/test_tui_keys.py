@@ -15,10 +15,10 @@ from textual.widgets._footer import FooterKey
 from screens.app import VaultApp
 from screens.detail import DetailScreen
 from screens.dialogs.confirm import ConfirmDialog
+from screens.dialogs.help import HelpScreen
 from screens.dialogs.prompt import PromptDialog
-from screens.help import HelpScreen
+from screens.logic.settings import SETTINGS_FILE, TuiSettings
 from screens.main import make_app
-from screens.settings import SETTINGS_FILE, TuiSettings
 from screens.token_list import TokenListScreen
 from vault import Vault
 from vault.core.clock import FrozenClock
@@ -156,7 +156,7 @@ async def test_an_unknown_theme_is_said_once_and_the_default_used(
 
 
 def test_a_theme_that_is_not_text_is_refused(tmp_path: Path) -> None:
-    from screens.settings import load_settings
+    from screens.logic.settings import load_settings
     from vault.core.paths import VaultPaths
     from vault.errors import InvalidInput
 

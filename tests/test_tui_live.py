@@ -19,8 +19,8 @@ from textual.widgets import Static
 import vault
 from screens.app import VaultApp
 from screens.detail import DetailScreen
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
 from tests.support.authserver import AuthServer
 from tests.support.live import LIFETIME, PASS, sign_in_acme

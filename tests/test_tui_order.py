@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from screens.app import VaultApp
-from screens.credential_table import CELL_PADDING, CredentialTable
+from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.settings import TuiSettings
 from screens.token_list import TokenListScreen
+from screens.widgets.credential_table import CELL_PADDING, CredentialTable
 from tests.support.tui import EVERY_STATUS_ORDER, add_every_status, add_samples, new_vault
 from vault import Vault
 from vault.core.model import ATTENTION
@@ -199,7 +199,7 @@ async def test_at_80_columns_a_long_account_gives_way_to_the_countdown() -> None
 
 
 async def test_wide_terminals_show_the_selected_credential_beside_the_list() -> None:
-    from screens.side_panel import SidePanel
+    from screens.widgets.side_panel import SidePanel
     from tests.support.tui import FAKE_SECRETS
 
     opened, clock = new_vault()

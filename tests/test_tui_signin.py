@@ -24,12 +24,12 @@ from textual.widgets import Checkbox, Input, Label, OptionList, Static
 
 from screens.add_token import AddTokenScreen
 from screens.app import VaultApp
-from screens.credential_table import CredentialTable
 from screens.main import make_app
 from screens.messages import VaultChanged
 from screens.signin import SignInScreen
 from screens.signin_flow import UrlReady
 from screens.token_list import TokenListScreen
+from screens.widgets.credential_table import CredentialTable
 from tests.support.authserver import AuthServer
 from tests.support.tui import DAY, add_samples, new_vault
 from vault import Vault

@@ -217,7 +217,7 @@ def test_renew_at_is_its_margin_ahead_and_never_within_the_spacing_of_the_last_r
 def test_the_lifetime_bar_empties_as_the_token_runs_out() -> None:
     from dataclasses import replace
 
-    from screens.countdown import BAR_WIDTH, TRACK, lifetime_bar
+    from screens.logic.countdown import BAR_WIDTH, TRACK, lifetime_bar
     from vault.core.model import Credential
     from vault.core.secret import Secret
 

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from screens.footer import KeysFooter
+from screens.widgets.footer import KeysFooter
 
 
 class ConfirmDialog(ModalScreen[bool]):

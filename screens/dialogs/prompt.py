@@ -17,7 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
-from screens.footer import KeysFooter
+from screens.widgets.footer import KeysFooter
 from vault.errors import VaultError
 
 

@@ -18,7 +18,7 @@ from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from screens.app import VaultApp
-from screens.footer import KeysFooter
+from screens.widgets.footer import KeysFooter
 from vault.core.secret import Secret
 from vault.errors import VaultError
 

@@ -25,6 +25,6 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 
 def cmd_mcp_bridge(args: argparse.Namespace) -> int:
-    from vault.integrations.mcp_bridge import run
+    from vault.bridges.mcp_bridge import run
 
     return run(args.name, home=args.home)

@@ -32,10 +32,10 @@ def cmd_ssh(args: argparse.Namespace) -> int:
 
     from vault.agent import remedy, wire
     from vault.agent.forwarding import end_forward, request_forward
+    from vault.bridges import ssh_forward
     from vault.cli import terminal
     from vault.core.timefmt import parse_duration
     from vault.errors import InvalidInput, VaultLocked
-    from vault.integrations import ssh_forward
 
     ssh_args = args.ssh_args[1:] if args.ssh_args[:1] == ["--"] else args.ssh_args
     ssh = ssh_forward.SshCommand.parse(ssh_args)

@@ -11,8 +11,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from screens.footer import KeysFooter
 from screens.keys import screen_keys
+from screens.widgets.footer import KeysFooter
 
 NOTES = (
     "Countdowns take the colour of the status beside them: yellow while expiring or due, red once "

@@ -2,7 +2,7 @@
 
 Shown at :data:`WIDE_FROM` columns and wider, beside the table; narrower, the detail
 screen (enter) shows the same facts.  Like the detail screen it holds no secret: the
-facts are plain text (:func:`screens.facts.fact_values`), and the token is never among them.
+facts are plain text (:func:`screens.logic.facts.fact_values`), and the token is never among them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from screens.facts import FACTS, fact_values, hidden_facts
+from screens.logic.facts import FACTS, fact_values, hidden_facts
 from vault.core.model import Credential
 
 WIDE_FROM = 140

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from screens.app import VaultApp
-from screens.provider_choices import ProviderChoice
+from screens.logic.provider_choices import ProviderChoice
 from vault import Vault
 from vault.core.model import ClientRegistration
 from vault.core.providers import Provider, builtin, resolve

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from screens.app import VaultApp
-from screens.footer import KeysFooter
+from screens.widgets.footer import KeysFooter
 from vault.core.timefmt import relative
 
 COLUMNS = ("HOST", "MAY READ", "SERVED", "ENDS")

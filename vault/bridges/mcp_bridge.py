@@ -44,7 +44,7 @@ from vault.errors import ForwardGone, NeedsSignIn, NoKey, NotFound, ProviderErro
 from vault.integrations.bearer import BearerTokens
 
 if TYPE_CHECKING:
-    from vault.integrations.mcp_stepup import StepUp
+    from vault.bridges.mcp_stepup import StepUp
 
 log = logging.getLogger("tokendeck.mcp_bridge")
 
@@ -140,7 +140,7 @@ class Served:
     @functools.cached_property
     def step_up(self) -> StepUp:
         """Signing in again when the server asks for it mid-session (set up once :meth:`server_url` is known)."""
-        from vault.integrations.mcp_stepup import StepUp
+        from vault.bridges.mcp_stepup import StepUp
 
         return StepUp(self.name, self.url, self.tokens.vault)
 
@@ -257,9 +257,9 @@ class TokenTransport(httpx2.AsyncBaseTransport):
         return response
 
     async def _step_up(self, status: int, challenge: str) -> None:
-        """Sign in again for what ``challenge`` asks (:class:`~vault.integrations.mcp_stepup.StepUp`),
+        """Sign in again for what ``challenge`` asks (:class:`~vault.bridges.mcp_stepup.StepUp`),
         one sign-in at a time: a request that waited for another's finds the new token."""
-        from vault.integrations.mcp_stepup import StepUpRefused
+        from vault.bridges.mcp_stepup import StepUpRefused
         from vault.services.mcp_signin import challenge_params
 
         scope = challenge_params(challenge).get("scope") or None
