@@ -387,4 +387,4 @@ EXIT_CODES: dict[int, str] = {
     6: "busy: another process holds the vault or a refresh lock; try again",
     130: "interrupted (Ctrl-C)",
 }
-"""The documented exit codes of the ``tokendeck`` command (also in the README)."""
+"""The documented exit codes of the ``tokendeck`` command (also in docs/cli.md, generated from this table)."""

@@ -39,8 +39,8 @@ MAX_SETTINGS = 1 << 20
 """The largest settings file read."""
 
 RETIRED = {
-    "soon": "the countdown's colour follows the credential's status now (see the README's status table)",
-    "expiring": "the countdown's colour follows the credential's status now (see the README's status table)",
+    "soon": "the countdown's colour follows the credential's status now (see docs/tui.md, Statuses)",
+    "expiring": "the countdown's colour follows the credential's status now (see docs/tui.md, Statuses)",
 }
 """Settings that were taken out, and why: a file that still has one is told, not ignored."""
 

@@ -1,5 +1,5 @@
 """``tokendeck ssh [--only NAME,...] [--ttl DURATION] -- SSH_ARGS...``: OpenSSH with the agent
-forwarded for the session (:mod:`vault.integrations.ssh_forward`, :mod:`vault.agent.forwarding`)."""
+forwarded for the session (:mod:`vault.bridges.ssh_forward`, :mod:`vault.agent.forwarding`)."""
 
 from __future__ import annotations
 

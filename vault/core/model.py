@@ -48,7 +48,7 @@ Lifespan = Literal["token", "refresh token", "access token"]
 """What runs out when a credential stops giving a token: see :meth:`Credential.deadline`."""
 
 STATUSES: tuple[Status, ...] = get_args(Status)
-"""Every status :meth:`Credential.status_at` gives (read from the type); the README says what each means."""
+"""Every status :meth:`Credential.status_at` gives (read from the type); docs/tui.md says what each means."""
 
 MCP_URL_EXTRA = "mcp_url"
 """The extra of a credential signed in to an MCP server (``tokendeck login --mcp``): the

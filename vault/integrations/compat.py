@@ -8,7 +8,7 @@ failure is logged, never raised), naive UTC ``datetime`` values, ``None`` scopes
 there are none, and ids listed in byte order (as the original's SQLite index listed
 them).  It stores what the original stored, odd records included (one warning line each:
 :mod:`vault.integrations.compat_rules`).  The remaining differences, each on purpose, are
-in the README's compat section.  The Linear store is :mod:`vault.integrations.linear_store`.
+in docs/library.md, Replacing plaintext token stores.  The Linear store is :mod:`vault.integrations.linear_store`.
 
 Every token lands in the vault, encrypted; nothing is written anywhere else.  A
 plaintext store the original left behind is imported once (:mod:`vault.integrations.
