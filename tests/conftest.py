@@ -106,9 +106,28 @@ A test in another file that uses an interop fixture (:data:`INTEROP_FIXTURES`) i
 
 INTEROP_FIXTURES = frozenset({"oidc_provider", "oidc_mcp_server", "live_env"})
 
+ONE_AT_A_TIME = frozenset(
+    {
+        "test_agent_idle_rule.py",  # real-time agent tests: seconds measured on the wall clock
+        "test_agent_lifetimes.py",
+        "test_agent_paths.py",  # the default runtime directory
+        "test_agent_starvation.py",
+        "test_keyring_secret_service.py",  # a real gnome-keyring on a D-Bus session
+        "test_packaging.py",  # a wheel build and pipx
+        "test_readme_examples.py",  # tmux, sshd
+        "test_tui_agent.py",
+        "test_tui_idle_rule.py",
+        "test_tui_idle_tmux.py",
+        "test_tui_live.py",
+    }
+)
+"""Files whose tests share one ``pytest -n`` worker (``--dist loadgroup``), so two of them never
+run at once: they keep time on the wall clock or use a resource of the whole machine."""
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with its file's tier (:data:`TIERS`)."""
+    """Mark each test with its file's tier (:data:`TIERS`) and, for ``pytest -n``, its group
+    (:data:`ONE_AT_A_TIME`)."""
     for item in items:
         name = item.path.name
         for marker, files in TIERS.items():
@@ -116,6 +135,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(marker)
         if INTEROP_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker("interop")
+        if name in ONE_AT_A_TIME:
+            item.add_marker(pytest.mark.xdist_group("one-at-a-time"))
 
 
 @pytest.fixture(autouse=True, scope="session")
