@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUNTIME := $(VENV)/.runtime
 
-.PHONY: run install test lint typecheck pytest snapshots bench docs clean
+.PHONY: run install test check unit lint typecheck pytest snapshots bench docs clean
 
 # make run: tokendeck and its runtime dependencies only.
 $(RUNTIME): pyproject.toml
@@ -29,6 +29,13 @@ install:
 	pipx install --force .
 
 test: $(STAMP) lint typecheck pytest
+
+# make check: the inner loop (lint, types, and the tests that start no process, drive no TUI and
+# need no interoperability tier; the tiers are set in tests/conftest.py). `make test` runs everything.
+check: $(STAMP) lint typecheck unit
+
+unit: $(STAMP)
+	$(BIN)/pytest -m "not (process or tui or interop or slow)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -42,6 +42,103 @@ records it, so processes opening them pay the same).  ``tokendeck init`` run as 
 makes vaults at SQLCipher's default cost."""
 
 
+TIERS: dict[str, frozenset[str]] = {
+    "interop": frozenset(
+        {
+            "test_fault_injection.py",  # libfiu, and the Node oidc-provider
+            "test_interop_conformance.py",
+            "test_interop_oidc.py",
+            "test_interop_oidc_mcp.py",
+            "test_interop_oidc_mcp_login.py",
+            "test_readme_examples.py",  # tmux and the README's commands as processes
+            "test_ssh.py",  # a real sshd on loopback
+            "test_tui_idle_tmux.py",  # tmux
+        }
+    ),
+    "process": frozenset(
+        {
+            "test_agent_cli.py",
+            "test_agent_idle_rule.py",
+            "test_agent_lifetimes.py",
+            "test_agent_paths.py",
+            "test_agent_starvation.py",
+            "test_agent_writes.py",
+            "test_completion.py",
+            "test_exec.py",
+            "test_faults.py",  # a SIGKILL at every step of every write, in real processes
+            "test_mcp_bridge.py",
+            "test_mcp_bridge_env.py",
+            "test_mcp_bridge_failures.py",
+            "test_mcp_bridge_stepup.py",
+            "test_os_errors.py",  # strace's fault injection on real processes
+            "test_processes.py",
+            "test_refresh_processes.py",
+            "test_restore_faults.py",
+        }
+    ),
+    "tui": frozenset(
+        {
+            "test_credential_table.py",
+            "test_rotate.py",
+            "test_snapshots.py",
+            "test_tui.py",
+            "test_tui_add_form.py",
+            "test_tui_agent.py",
+            "test_tui_app.py",
+            "test_tui_detail.py",
+            "test_tui_export.py",
+            "test_tui_forwards.py",
+            "test_tui_idle_rule.py",
+            "test_tui_keys.py",
+            "test_tui_live.py",
+            "test_tui_mcp_signin.py",
+            "test_tui_order.py",
+            "test_tui_signin.py",
+        }
+    ),
+}
+"""The suite's tiers, by file: ``make check`` runs ``-m "not (process or tui or interop or slow)"``,
+``make test`` runs everything.  ``process``: the file's tests start ``tokendeck`` (or the agent,
+or the bridge) as real processes; ``tui``: they drive the Textual app (Pilot or snapshots);
+``interop``: they need the interoperability tier (Node's oidc-provider and conformance suite,
+tmux, libfiu, sshd).  ``slow`` is set in the files themselves (a wheel build, system daemons).
+A test in another file that uses an interop fixture (:data:`INTEROP_FIXTURES`) is ``interop`` too."""
+
+INTEROP_FIXTURES = frozenset({"oidc_provider", "oidc_mcp_server", "live_env"})
+
+ONE_AT_A_TIME = frozenset(
+    {
+        "test_agent_idle_rule.py",  # real-time agent tests: seconds measured on the wall clock
+        "test_agent_lifetimes.py",
+        "test_agent_paths.py",  # the default runtime directory
+        "test_agent_starvation.py",
+        "test_keyring_secret_service.py",  # a real gnome-keyring on a D-Bus session
+        "test_packaging.py",  # a wheel build and pipx
+        "test_readme_examples.py",  # tmux, sshd
+        "test_tui_agent.py",
+        "test_tui_idle_rule.py",
+        "test_tui_idle_tmux.py",
+        "test_tui_live.py",
+    }
+)
+"""Files whose tests share one ``pytest -n`` worker (``--dist loadgroup``), so two of them never
+run at once: they keep time on the wall clock or use a resource of the whole machine."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with its file's tier (:data:`TIERS`) and, for ``pytest -n``, its group
+    (:data:`ONE_AT_A_TIME`)."""
+    for item in items:
+        name = item.path.name
+        for marker, files in TIERS.items():
+            if name in files:
+                item.add_marker(marker)
+        if INTEROP_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker("interop")
+        if name in ONE_AT_A_TIME:
+            item.add_marker(pytest.mark.xdist_group("one-at-a-time"))
+
+
 @pytest.fixture(autouse=True, scope="session")
 def no_controlling_terminal() -> None:
     """Tests run as under CI whatever terminal pytest was started from: the test process gives

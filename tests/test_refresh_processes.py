@@ -29,7 +29,6 @@ import pytest
 
 import vault
 from tests.support.authserver import AuthServer
-from vault.core import keys
 from vault.core.locks import credential_lock, lock_path
 from vault.oauth.discovery import discover
 from vault.services.tokens import refresh
@@ -49,11 +48,10 @@ class Pair(NamedTuple):
 
 
 @pytest.fixture
-def env(home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def env(home: Path) -> dict[str, str]:
     """The environment of a real ``tokendeck`` process on this test's vault."""
-    # The vault is created in-process but opened by subprocesses at the shipped KDF
-    # cost, so it must be created at that cost too.
-    monkeypatch.setattr(keys, "KDF_ITER", keys.SQLCIPHER_KDF_ITER)
+    # The vault is created in-process at the test KDF cost; vault.json records that cost,
+    # so the subprocesses that open it use it too.
     return {
         **os.environ,
         "TOKENDECK_HOME": str(home),

@@ -17,7 +17,6 @@ from screens.main import make_app
 from screens.token_list import TokenListScreen
 from screens.unlock import UnlockScreen
 from tests.test_agent_cli import TOKENDECK, tokendeck
-from vault.core import keys
 
 pytestmark = pytest.mark.anyio
 PASS = "tui agent passphrase"
@@ -25,9 +24,8 @@ TOKEN = "ghp_tuiAgent42"  # noqa: S105 - a test value
 
 
 @pytest.fixture
-def shipped_vault(home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+def shipped_vault(home: Path) -> Iterator[dict[str, str]]:
     """A passphrase vault at the shipped KDF cost (the agent is a real process), and no passphrase in the env."""
-    monkeypatch.setattr(keys, "KDF_ITER", keys.SQLCIPHER_KDF_ITER)
     env = {**os.environ, "TOKENDECK_HOME": str(home), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     with_pass = {**env, "TOKENDECK_PASSPHRASE": PASS}
     assert tokendeck(with_pass, "init", "--passphrase").returncode == 0
