@@ -52,21 +52,15 @@ def load_settings(paths: VaultPaths) -> TuiSettings:
         InvalidInput: an unknown key, or a value that is not a duration or a boolean.
     """
     import dataclasses
-    import tomllib
 
-    from vault.core.outside import Unparsable, load_toml, read_file
+    from vault.core.outside import read_settings_file
     from vault.core.timefmt import parse_duration
-    from vault.errors import InvalidInput, NotFound, VaultError
+    from vault.errors import InvalidInput
 
     path = paths.home / SETTINGS_FILE
-    try:
-        raw = load_toml(read_file(path, MAX_SETTINGS).decode("utf-8"))
-    except NotFound:
+    raw = read_settings_file(path, MAX_SETTINGS)
+    if raw is None:
         return TuiSettings()
-    except VaultError as exc:  # a FIFO, a device, too large, an OS error
-        raise InvalidInput(f"{exc.message}: not a settings file") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, Unparsable) as exc:
-        raise InvalidInput(f"{path} is not readable TOML ({type(exc).__name__})") from None
     fields = {f.name: f for f in dataclasses.fields(TuiSettings)}
     values: dict[str, object] = {}
     for key, value in raw.items():

@@ -310,3 +310,25 @@ def load_toml(text: str, *, max_depth: int = MAX_DEPTH) -> dict[str, Any]:
         raise TooDeep(max_depth) from None
     check_depth(data, max_depth)
     return data
+
+
+def read_settings_file(path: Path, limit: int) -> dict[str, Any] | None:
+    """A TOML settings file the user keeps (``vault.toml``, ``tui.toml``): its table, or None when
+    there is none.  One rule for every such file: a regular file of at most ``limit`` bytes,
+    UTF-8 TOML, nested within bounds.
+
+    Raises:
+        InvalidInput: not a regular file, too large, unreadable, or not TOML (one line, naming it).
+    """
+    import tomllib
+
+    from vault.errors import VaultError
+
+    try:
+        return load_toml(read_file(path, limit).decode("utf-8"))
+    except NotFound:
+        return None
+    except VaultError as exc:  # a FIFO, a device, too large, an OS error
+        raise InvalidInput(f"{exc.message}: not a settings file") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, Unparsable) as exc:
+        raise InvalidInput(f"{path} is not readable TOML ({type(exc).__name__})") from None

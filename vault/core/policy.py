@@ -71,20 +71,13 @@ def load_policy(home: Path) -> LockPolicy:
     Raises:
         InvalidInput: the file is not TOML, has an unknown key, or a value that is not a duration.
     """
-    import tomllib
-
-    from vault.core.outside import Unparsable, load_toml, read_file
-    from vault.errors import InvalidInput, NotFound, VaultError
+    from vault.core.outside import read_settings_file
+    from vault.errors import InvalidInput
 
     path = home / POLICY_FILE
-    try:
-        raw = load_toml(read_file(path, MAX_POLICY).decode("utf-8"))
-    except NotFound:
+    raw = read_settings_file(path, MAX_POLICY)
+    if raw is None:
         return LockPolicy()
-    except VaultError as exc:  # a FIFO, a device, too large, an OS error
-        raise InvalidInput(f"{exc.message}: not a settings file") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError, Unparsable) as exc:
-        raise InvalidInput(f"{path} is not readable TOML ({type(exc).__name__})") from None
     unknown = sorted(set(raw) - {"lock_after"})
     if unknown:
         raise InvalidInput(f"{path}: unknown setting {unknown[0]!r} (known: lock_after)")
