@@ -113,21 +113,8 @@ def _import(
         planned = via.command("import-plan", **request)
         route.show(planned)
         facts = route.data(planned)
-        if not facts.get("writes"):
-            if facts.get("keep"):
-                terminal.notice("nothing new to import: every name is taken (--replace overwrites them)")
-                return 0
-            raise NotFound(f"nothing to import from {path}; the vault was not changed")
-        if args.dry_run:
-            terminal.notice(f"dry run: {facts['writes']} would be imported; nothing was changed")
-            return 0
-        count = facts["writes"]
-        if not args.yes:
-            if not terminal.interactive():
-                raise InvalidInput(f"not importing {count} credentials without confirmation: pass --yes")
-            if not terminal.confirm(f"Import {count} credential{'s' if count != 1 else ''} into the vault?"):
-                terminal.notice("nothing was imported")
-                return 1
+        if (stop := _go_ahead(args, path, facts.get("writes") or 0, keep=bool(facts.get("keep")))) is not None:
+            return stop
         route.show(via.command("import", **request))
     if facts.get("plaintext"):
         _offer_shred(args, path, shredding)
@@ -150,21 +137,8 @@ def _import_here(
         print(printable(f"from {path}:"), file=sys.stderr)
         for line in planned.lines() or ["  (nothing)"]:
             print(line, file=sys.stderr)
-        if not planned.writes:
-            if planned.keep:
-                terminal.notice("nothing new to import: every name is taken (--replace overwrites them)")
-                return 0
-            raise NotFound(f"nothing to import from {path}; the vault was not changed")
-        if args.dry_run:
-            terminal.notice(f"dry run: {len(planned.writes)} would be imported; nothing was changed")
-            return 0
-        count = len(planned.writes)
-        if not args.yes:
-            if not terminal.interactive():
-                raise InvalidInput(f"not importing {count} credentials without confirmation: pass --yes")
-            if not terminal.confirm(f"Import {count} credential{'s' if count != 1 else ''} into the vault?"):
-                terminal.notice("nothing was imported")
-                return 1
+        if (stop := _go_ahead(args, path, len(planned.writes), keep=bool(planned.keep))) is not None:
+            return stop
         done = store(vault, planned)
     terminal.notice(f"imported {done} credential{'s' if done != 1 else ''} from {path}")
     if planned.plaintext:
@@ -184,3 +158,28 @@ def _offer_shred(args: argparse.Namespace, path: Path, shredding: str) -> None:
         terminal.notice(f"shredded {path} (on SSDs and copy-on-write disks old blocks may survive)")
     else:
         terminal.notice(f"{path} still holds the tokens in plaintext: delete it when you are ready (--shred, shred -u)")
+
+
+def _go_ahead(args: argparse.Namespace, path: Path, count: int, *, keep: bool) -> int | None:
+    """After the plan is shown: None to import ``count`` credentials, else the exit code to stop
+    with (nothing new, a dry run, or the user said no).
+
+    Raises:
+        NotFound: nothing to import at all.
+        InvalidInput: no --yes, and nobody to ask.
+    """
+    if not count:
+        if keep:
+            terminal.notice("nothing new to import: every name is taken (--replace overwrites them)")
+            return 0
+        raise NotFound(f"nothing to import from {path}; the vault was not changed")
+    if args.dry_run:
+        terminal.notice(f"dry run: {count} would be imported; nothing was changed")
+        return 0
+    if not args.yes:
+        if not terminal.interactive():
+            raise InvalidInput(f"not importing {count} credentials without confirmation: pass --yes")
+        if not terminal.confirm(f"Import {count} credential{'s' if count != 1 else ''} into the vault?"):
+            terminal.notice("nothing was imported")
+            return 1
+    return None
