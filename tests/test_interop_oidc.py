@@ -37,7 +37,9 @@ def client(oidc_provider: OidcProvider) -> dict[str, Any]:
 def added(cli: CliRunner, oidc_provider: OidcProvider, client: dict[str, Any], browser_log: Path) -> CliRunner:
     """A keyring vault with the provider added (by discovery) as ``certified``."""
     assert cli("init").code == 0
-    r = cli("provider", "add", NAME, "--issuer", oidc_provider.issuer, "--client-id", client["client_id"])
+    r = cli(
+        "provider", "add", NAME, "--issuer", oidc_provider.issuer, f"--client-id={client['client_id']}"
+    )  # the id may start with "-"
     assert r.code == 0, r.err
     return cli
 

@@ -58,8 +58,10 @@ def local(home: Path, tmp_path: Path) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def remote(tmp_path: Path) -> Path:
-    place = tmp_path / "remote"
+def remote(runtime: Path) -> Path:
+    """The remote machine's home, under the short runtime directory: its agent socket's path
+    must fit a Unix socket address (about 100 bytes) wherever pytest puts ``tmp_path``."""
+    place = runtime / "remote"
     (place / "run").mkdir(parents=True, mode=0o700)
     return place
 

@@ -98,7 +98,7 @@ def main(argv: list[str]) -> int:
         run(env, "init", "--passphrase")
         login = ["login", "--mcp", url, "--name", NAME]
         if context.get("client_id"):
-            login += ["--client-id", str(context["client_id"])]
+            login += [f"--client-id={context['client_id']}"]  # one joined argument: an id may start with "-"
             secret = context.get("client_secret")
             if secret:
                 login.append("--with-secret")
