@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Processes the tests start run from cached bytecode, as an installed command does: an inherited
+# PYTHONDONTWRITEBYTECODE would make every one of them compile tokendeck's modules afresh.
+unexport PYTHONDONTWRITEBYTECODE
 STAMP := $(VENV)/.installed
 RUNTIME := $(VENV)/.runtime
 

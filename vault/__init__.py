@@ -15,9 +15,8 @@ which is what lets ``tokendeck token`` through the agent start about as fast as
 the bare interpreter.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
+# (nor `from __future__ import annotations`, another module to load: see docs/launcher.md)
 
 if TYPE_CHECKING:
     from vault.core.clock import Clock, FrozenClock, SystemClock

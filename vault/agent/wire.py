@@ -20,8 +20,6 @@ No field may hold a NUL or (in a request) a newline; a value that would is
 never sent, and the client falls back instead.
 """
 
-from __future__ import annotations
-
 import _socket
 import os
 import sys
@@ -36,6 +34,7 @@ from vault.settings import (
 )
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
+# (nor `from __future__ import annotations`, another module to load: see docs/launcher.md)
 if TYPE_CHECKING:
     Home = str | os.PathLike[str] | None
     """A vault home as callers give it; None: this environment's (see :func:`home_dir`)."""
@@ -175,7 +174,7 @@ def decode(data: bytes) -> list[str]:
 def call(
     op: str,
     *args: str,
-    home: Home = None,
+    home: "Home" = None,
     timeout: float = AGENT_ANSWER_TIMEOUT,
     opt_out: bool = True,
     change: bool = False,
@@ -258,7 +257,7 @@ def forwarded_socket() -> str | None:
     return os.environ.get(AGENT_SOCK_ENV) or None
 
 
-def ask(op: str, *args: str, home: Home = None, change: bool = False) -> list[str] | None:
+def ask(op: str, *args: str, home: "Home" = None, change: bool = False) -> list[str] | None:
     """The agent's answer to ``op`` (outcome first), or None when the caller must do the
     work itself: no usable agent (see :func:`call`), or an answer of :data:`FALL_BACK`.
     Through a forward (:func:`forwarded_socket`) there is no "yourself": no answer is a
@@ -282,7 +281,7 @@ def ask(op: str, *args: str, home: Home = None, change: bool = False) -> list[st
     return answer
 
 
-def result(op: str, *args: str, home: Home = None, change: bool = False) -> list[str] | None:
+def result(op: str, *args: str, home: "Home" = None, change: bool = False) -> list[str] | None:
     """The fields of the agent's result for ``op``, or None to do the work yourself
     (``change``: see :func:`call`).
 

@@ -8,17 +8,16 @@ are read from a pipe or a hidden prompt, never from argv.  ``token``, ``list``,
 import waits until the command that needs it runs.
 """
 
-from __future__ import annotations
-
 import sys
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
+# (nor `from __future__ import annotations`, another module to load: see docs/launcher.md)
 if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: "Sequence[str] | None" = None) -> int:
     """Run the command line; returns the exit code."""
     from vault.cli.fast import fast_path
 
@@ -58,7 +57,7 @@ def _not_here(command: str | None) -> int:
     )
 
 
-def _handler(handler: Callable[[argparse.Namespace], int] | str) -> Callable[[argparse.Namespace], int]:
+def _handler(handler: "Callable[[argparse.Namespace], int] | str") -> "Callable[[argparse.Namespace], int]":
     """A group's handler, or one named ``module:function`` (the TUI's, outside ``vault``)."""
     if not isinstance(handler, str):
         return handler

@@ -10,13 +10,12 @@ same.  ``exec`` runs the exact checks of :mod:`vault.cli.exec` first and
 leaves any failing invocation to it, so its messages cannot drift apart either.
 """
 
-from __future__ import annotations
-
 import sys
 
 from vault.agent.wire import ask
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
+# (nor `from __future__ import annotations`, another module to load: see docs/launcher.md)
 if TYPE_CHECKING:
     from typing import TextIO
 
@@ -44,7 +43,7 @@ def _failed(answer: list[str]) -> int:
     return int(answer[0]) if answer[0].isdigit() else 1
 
 
-def _write(stream: TextIO, text: str) -> int:
+def _write(stream: "TextIO", text: str) -> int:
     try:
         stream.write(text)
         stream.flush()
