@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/refresh.py [--count 500] [--repeats 3] [--concurrency 4]
 
-It starts the loopback Authlib test server (``tests/support/authserver.py``; by
+It starts the loopback Authlib test server (``tests/support/authserver/``; by
 default in a child process, so it neither shares this process's GIL nor shows
 up in its memory, as a real provider would not; ``--server thread`` runs it
 in-process instead), creates a throw-away passphrase vault (SQLCipher's default

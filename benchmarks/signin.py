@@ -4,7 +4,7 @@ Run from the repository root::
 
     .venv/bin/python benchmarks/signin.py [--runs N]
 
-It starts the loopback Authlib test server (``tests/support/authserver.py``),
+It starts the loopback Authlib test server (``tests/support/authserver/``),
 creates a throw-away passphrase vault (keyring-free) and keeps it open for every
 run (unlocking is not part of signing in), registers the server as provider
 ``acme`` by discovery, exactly as ``tokendeck provider add acme --issuer URL``

@@ -9,7 +9,7 @@ JavaScript) and finishes promptly::
 
 It opens the authorization URL and walks the server's pages as a user without JavaScript
 would: it follows redirects (keeping cookies for the run) and submits each form it meets
-(the consent form of the test authorization server, ``tests/support/authserver.py``; the
+(the consent form of the test authorization server, ``tests/support/authserver/``; the
 sign-in page of the interoperability tier's ``oidc-provider``, ``tests/interop/oidc_server.mjs``;
 ``oidc-provider``'s auto-submitting form_post pages), until a redirect points at the sign-in's
 ``redirect_uri`` (the authorization URL's query parameter); it visits that callback.  A page
