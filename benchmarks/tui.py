@@ -68,6 +68,7 @@ showed the wrong number of rows.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import pty
@@ -504,7 +505,7 @@ def report_startup(startup: dict[str, list[Child]], kdf_ms: float, full_ms: floa
     td, bare = startup["tokendeck"], startup["bare"]
     print(f"{'(a) startup, median ms':<46}  {'tokendeck':>9}  {'bare':>7}  {'diff':>7}")
     for label, start, end in PARTS:
-        a, b = (median_of(group, lambda c, s=start, e=end: c.span(s, e)) * 1000 for group in (td, bare))
+        a, b = (median_of(group, functools.partial(Child.span, start=start, end=end)) * 1000 for group in (td, bare))
         print(f"{label:<46}  {a:>9.1f}  {b:>7.1f}  {a - b:>+7.1f}")
     unlock = median_of(td, lambda c: c.marks["unlock_s"])
     print(f"{'  (within the above: waiting for the early unlock, + open)':<46}  {unlock * 1000:>9.1f}  {'-':>7}")

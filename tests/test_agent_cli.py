@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from vault.agent import wire
+from vault.settings import NO_AGENT_ENV
 
 PASS = "agent test passphrase"
 TOKEN = "ghp_agentCLI123"  # noqa: S105 - a test value
@@ -122,7 +123,7 @@ def test_fast_path_and_fallback_give_the_same_output_and_exit_codes(env: dict[st
     assert tokendeck(env, "agent", "start").returncode == 0
     without_key = {k: v for k, v in env.items() if k != "TOKENDECK_PASSPHRASE"}
     for argv, stdin in FAST_COMMANDS + AGENT_COMMANDS:
-        local = tokendeck({**env, wire.NO_AGENT_ENV: "1"}, *argv, stdin=stdin)
+        local = tokendeck({**env, NO_AGENT_ENV: "1"}, *argv, stdin=stdin)
         # No passphrase anywhere: only the agent can answer these.
         through_agent = tokendeck(without_key, *argv, stdin=stdin)
         assert (through_agent.returncode, through_agent.stdout, through_agent.stderr) == (
@@ -131,15 +132,15 @@ def test_fast_path_and_fallback_give_the_same_output_and_exit_codes(env: dict[st
             local.stderr,
         ), argv
     assert tokendeck(without_key, "token", "gh").stdout == TOKEN + "\n"
-    assert tokendeck({**without_key, wire.NO_AGENT_ENV: "1"}, "token", "gh").returncode == 3
+    assert tokendeck({**without_key, NO_AGENT_ENV: "1"}, "token", "gh").returncode == 3
     mapped = tokendeck(without_key, "git-credential", "map", "git.example.org", "later")  # through the agent
     assert mapped.returncode == 0 and "credential.https://git.example.org.helper" in mapped.stderr
-    listed = tokendeck({**env, wire.NO_AGENT_ENV: "1"}, "git-credential", "list").stdout
+    listed = tokendeck({**env, NO_AGENT_ENV: "1"}, "git-credential", "list").stdout
     assert "git.example.org\tlater\t(default)" in listed
 
 
 def test_git_credential_answers_plain_http_only_for_this_machine(env: dict[str, str]) -> None:
-    env = {**env, wire.NO_AGENT_ENV: "1"}
+    env = {**env, NO_AGENT_ENV: "1"}
     mapped = tokendeck(env, "git-credential", "map", "http://127.0.0.1:3000", "gh")
     assert mapped.returncode == 0 and "credential.http://127.0.0.1:3000.helper" in mapped.stderr
     answer = tokendeck(env, "git-credential", "get", stdin="protocol=http\nhost=127.0.0.1:3000\n\n")

@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def seeded(home: Path, passphrase_env: str) -> None:
 
 
 @pytest.fixture
-def running(seeded: None) -> Running:
+def running(seeded: None) -> Iterator[Running]:
     with start_agent() as r:
         yield r
 

@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ STRIPPED = ("HOME", "LANG", "PATH", "SHELL", "TERM")
 """The variables issue 29 found Codex CLI passing to an MCP server (a subset of its list)."""
 
 
-def socket_path_in(env: dict[str, str], home: str) -> str:
+def socket_path_in(env: Mapping[str, str], home: str) -> str:
     """``wire.socket_path(home)`` as a new process with exactly ``env`` computes it."""
     code = f"from vault.agent import wire; print(wire.socket_path({home!r}))"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
@@ -43,9 +43,12 @@ def full_desktop(tmp_path: Path) -> dict[str, str]:
 def test_every_environment_gives_the_same_socket_path(tmp_path: Path) -> None:
     full = full_desktop(tmp_path)
     stripped = {k: full[k] for k in STRIPPED if k in full}
-    sdk_default = {k: full[k] for k in ("HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER") if k in full}
+    sdk_default: dict[str, str] = {
+        k: full[k] for k in ("HOME", "LOGNAME", "PATH", "SHELL", "TERM", "USER") if k in full
+    }
     home = str(tmp_path / "vault")
-    paths = {socket_path_in(env, home) for env in (full, stripped, sdk_default, {"PATH": os.defpath})}
+    environments: list[dict[str, str]] = [full, stripped, sdk_default, {"PATH": os.defpath}]
+    paths = {socket_path_in(env, home) for env in environments}
     assert len(paths) == 1, paths
     (path,) = paths
     uid = os.getuid()

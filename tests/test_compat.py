@@ -204,7 +204,7 @@ def test_what_the_jira_record_cannot_be_is_refused_through_the_return_value(
 def test_an_integer_user_id_is_kept_as_its_text(storage: TokenStorage, caplog: pytest.LogCaptureFixture) -> None:
     """As the original's text column kept it: ``42`` is ``"42"``, found again by either."""
     assert storage.upsert_jira_token(42, "jira-pat-42", JIRA_URL) is True
-    assert storage.upsert_gdrive_token(42, Credentials("ya29.int", client_id=GOOGLE_CLIENT)) is True  # type: ignore[no-untyped-call]
+    assert storage.upsert_gdrive_token(42, Credentials("ya29.int", client_id=GOOGLE_CLIENT)) is True
     assert storage.list_users_with_jira_tokens() == ["42"] == storage.list_users_with_gdrive_tokens()
     jira, info = storage.get_jira_token("42"), storage.get_gdrive_token_info(42)
     assert jira is not None and jira["user_id"] == "42" and jira == storage.get_jira_token(42)
@@ -239,7 +239,7 @@ def google_server(auth_server: AuthServer) -> AuthServer:
 
 def google_creds(server: AuthServer, expiry: datetime) -> Credentials:
     minted = server.issue_token(GOOGLE_CLIENT, scope="openid email profile")
-    return Credentials(  # type: ignore[no-untyped-call]
+    return Credentials(
         token=minted["access_token"],
         refresh_token=minted["refresh_token"],
         token_uri=server.url("/token"),
@@ -312,7 +312,8 @@ def test_expired_gdrive_credentials_come_back_as_they_are_and_refresh_through_th
     assert refresh(v, "gdrive-user-drive-user", force=True).stored_status == "active"  # and the vault's own
     with TokenStorage(home=home) as other:  # a second instance on the same home
         seen = other.get_gdrive_credentials("drive-user")
-        assert seen is not None and seen.refresh_token == v.get("gdrive-user-drive-user").refresh_token.reveal()
+        held = v.get("gdrive-user-drive-user").refresh_token
+        assert seen is not None and held is not None and seen.refresh_token == held.reveal()
         info = other.get_gdrive_token_info("drive-user")
         assert info is not None and info["created_at"] == datetime(2027, 1, 15, 8, 0) != info["updated_at"]
     seen_tokens = (creds.token, creds.refresh_token, got.token, got.refresh_token)
@@ -352,7 +353,7 @@ def test_a_drive_credential_holding_only_its_refresh_token_is_renewed_on_its_fir
     """The one case the original could not store (its token column was NOT NULL): tokendeck
     stores it, says it is due, and the first read (here ``tokendeck token``) renews it."""
     minted = google_server.issue_token(GOOGLE_CLIENT, scope="openid email profile")
-    creds = Credentials(  # type: ignore[no-untyped-call]
+    creds = Credentials(
         token=None,
         refresh_token=minted["refresh_token"],
         token_uri=google_server.url("/token"),
@@ -387,7 +388,7 @@ def test_drive_credentials_without_a_client_id_are_kept_and_every_refresh_says_w
     from vault.services.refresher import BackgroundRefresher
 
     caplog.set_level(logging.WARNING, logger="vault.compat")
-    creds = Credentials(  # type: ignore[no-untyped-call]
+    creds = Credentials(
         token="ya29.no-client-access",
         refresh_token="1//no-client-refresh",
         token_uri="https://oauth2.googleapis.com/token",
@@ -433,7 +434,7 @@ def test_drive_credentials_without_a_client_id_are_kept_and_every_refresh_says_w
     assert "ya29" not in all_output and "1//" not in all_output and "GOCSPX" not in all_output
     no_secret_outside_the_vault(home, "ya29.no-client-access", "1//no-client-refresh", "GOCSPX-orphan")
 
-    with_client = Credentials("ya29.with-client", refresh_token="1//r", client_id=GOOGLE_CLIENT)  # type: ignore[no-untyped-call]
+    with_client = Credentials("ya29.with-client", refresh_token="1//r", client_id=GOOGLE_CLIENT)
     assert storage.upsert_gdrive_token("u", with_client) is True  # stored again with its client: an ordinary one
     again = storage.vault.get("gdrive-user-u")
     assert again.renewable and "no_client_id" not in again.extras and len(caplog.messages) == 1
@@ -452,7 +453,7 @@ def test_drive_credentials_with_an_empty_token_are_kept_with_a_warning_line(
 ) -> None:
     caplog.set_level(logging.WARNING, logger="vault.compat")
     fields = {"token": "ya29.a", "refresh_token": "1//r", "client_id": GOOGLE_CLIENT, **changes}
-    assert storage.upsert_gdrive_token("u", Credentials(**fields)) is True  # type: ignore[no-untyped-call]
+    assert storage.upsert_gdrive_token("u", Credentials(**fields)) is True
     assert caplog.messages == [f"TokenStorage.upsert_gdrive_token: stored gdrive-user-u, but {odd}"]
     got = storage.get_gdrive_credentials("u")
     assert got is not None and (got.token, got.refresh_token) == (fields["token"], fields["refresh_token"])
@@ -473,7 +474,7 @@ def test_the_other_documented_differences(storage: TokenStorage, caplog: pytest.
     """docs/library.md's table, beyond the differential: refused where the original kept the text
     (a token URI the vault would send secrets to; a token that is not a string), and an id
     token kept where the original dropped it."""
-    bad_uri = Credentials("ya29.a", client_id=GOOGLE_CLIENT, token_uri="http://evil.example/token")  # type: ignore[no-untyped-call]
+    bad_uri = Credentials("ya29.a", client_id=GOOGLE_CLIENT, token_uri="http://evil.example/token")
     assert storage.upsert_gdrive_token("u", bad_uri) is False
     assert storage.upsert_jira_token("u", 123, JIRA_URL) is False  # type: ignore[arg-type]
     assert storage.vault.credentials() == [] and storage.vault.clients() == []
@@ -482,7 +483,7 @@ def test_the_other_documented_differences(storage: TokenStorage, caplog: pytest.
         " 'http://evil.example/token'",
         "TokenStorage.upsert_jira_token failed: the token must be a string",
     ]
-    with_id = Credentials("ya29.a", client_id=GOOGLE_CLIENT, id_token="eyJ.id.token")  # type: ignore[no-untyped-call]
+    with_id = Credentials("ya29.a", client_id=GOOGLE_CLIENT, id_token="eyJ.id.token")
     assert storage.upsert_gdrive_token("u", with_id) is True
     got = storage.get_gdrive_credentials("u")
     assert got is not None and got.id_token == "eyJ.id.token"

@@ -79,7 +79,7 @@ def drive(token: str | None = "ya29.a0-differential-access-1", **changes: Any) -
         "expiry": _naive(START + 3600),
         **changes,
     }
-    return Credentials(**fields)  # type: ignore[no-untyped-call]
+    return Credentials(**fields)
 
 
 def seen(result: Any) -> Any:
@@ -208,18 +208,18 @@ def test_the_odd_rows_the_original_kept_are_imported_with_a_warning_line_each(
     assert original.upsert_jira_token("odd-1", "", URL)
     assert original.upsert_jira_token("odd-2", "two words", URL)
     assert original.upsert_jira_token("odd-3", "jira-pat-odd", "")
-    assert original.upsert_jira_token(7, "jira-pat-seven", URL)
+    assert original.upsert_jira_token(7, "jira-pat-seven", URL)  # type: ignore[arg-type]  # callers passed ints
     assert original.upsert_gdrive_token("drive-odd", drive(client_id=None, client_secret=None))
     original.close()
     caplog.set_level(logging.WARNING, logger="vault.compat")
     with vault.init_vault(home, mode="keyring", clock=clock) as v:
         storage = TokenStorage(db_file=plaintext, vault=v)
         assert storage.list_users_with_jira_tokens() == ["7", "odd-1", "odd-2", "odd-3"]
-        assert [storage.get_jira_token(u)["token"] for u in ("odd-1", "odd-2", 7)] == [
+        assert [storage.get_jira_token(u)["token"] for u in ("odd-1", "odd-2", 7)] == [  # type: ignore[index]
             "",
             "two words",
             "jira-pat-seven",
-        ]  # type: ignore[index]
+        ]
         assert [v.get(f"jira-user-odd-{i}").stored_status for i in (1, 2, 3)] == ["error", "error", "active"]
         drive_odd = storage.get_gdrive_credentials("drive-odd")
         assert drive_odd is not None and drive_odd.client_id is None and drive_odd.token_uri == TOKEN_URI

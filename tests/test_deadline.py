@@ -18,6 +18,7 @@ import pytest
 import vault
 from tests.support.cli import CliRunner
 from vault.oauth import http
+from vault.settings import PROVIDER_TIMEOUT
 
 
 @contextmanager
@@ -73,12 +74,12 @@ def test_a_dripping_answer_ends_at_the_one_deadline(part: str) -> None:
         pytest.raises(httpx.TimeoutException) as late,
     ):
         client.post(f"{base}/token", content=b"grant_type=refresh_token")
-    assert http.describe_failure(late.value) == f"no complete answer within {http.PROVIDER_TIMEOUT:g} s"
+    assert http.describe_failure(late.value) == f"no complete answer within {PROVIDER_TIMEOUT:g} s"
 
 
 def test_the_deadline_reaches_the_pool_that_every_vault_uses() -> None:
     pool = http.connection_pool()
-    assert isinstance(pool._pool._network_backend, http.DeadlineBackend)  # type: ignore[attr-defined]
+    assert isinstance(pool._pool._network_backend, http.DeadlineBackend)
     pool.close()
 
 

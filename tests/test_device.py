@@ -16,6 +16,7 @@ from vault.core.providers import builtin, resolve
 from vault.errors import InvalidInput, ProviderError, SignInFailed
 from vault.oauth.discovery import discover
 from vault.oauth.flows import DeviceCode, device_sign_in
+from vault.oauth.tokens import TokenSet
 
 CLIENT_ID = "device-client"
 
@@ -57,7 +58,7 @@ def acme(server: AuthServer) -> tuple[ClientRegistration, vault.core.providers.P
     return registration, resolve(registration)
 
 
-def run(server: AuthServer, **settings: object) -> tuple[vault.oauth.tokens.TokenSet, RecordingUI, FakeTime]:
+def run(server: AuthServer, **settings: object) -> tuple[TokenSet, RecordingUI, FakeTime]:
     for key, value in settings.items():
         setattr(server.settings, key, value)
     registration, provider = acme(server)

@@ -137,7 +137,7 @@ def test_in_process_nothing_leaks_into_os_environ_or_argv(
         calls.append((file, argv, env))
         raise Replaced
 
-    monkeypatch.setattr(commands_exec.os, "execvpe", fake_exec)
+    monkeypatch.setattr(os, "execvpe", fake_exec)  # the one os module vault.cli.exec calls
     with pytest.raises(Replaced):
         cli("exec", "-e", "T=gh", "--", "sh", "-c", "echo hi", "--", "x")
     [(file, argv, child_env)] = calls

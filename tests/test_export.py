@@ -10,6 +10,7 @@ import os
 import shlex
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from tests.support.seeded import seed
 from vault.export.mcp import tokendeck_command
 from vault.services.tokens import refresh
 
-MCP = {
+MCP: dict[str, Any] = {
     "mcpServers": {
         "github": {"command": "npx", "args": ["-y", "@modelcontextprotocol/server-github"], "env": {"LOG": "debug"}},
         "linear": {"type": "http", "url": "https://mcp.example/mcp", "headers": {"X": "y"}},
@@ -90,7 +91,8 @@ def test_dotenv_into_existing_file_keeps_everything_else(ready: CliRunner) -> No
 
 def test_dotenv_quoting_is_plain_single_quotes() -> None:
     """No escapes: bash gives none inside single quotes (more in test_export_targets.py)."""
-    from vault.export.targets import Spec, render_dotenv
+    from vault.export.spec import Spec
+    from vault.export.targets import render_dotenv
 
     spec = Spec("dotenv", "gh", var="V", plaintext=True)
     assert render_dotenv(spec, None, 'x$y"z').text == "V='x$y\"z'\n"
@@ -117,7 +119,8 @@ def test_shell_reference_and_plaintext(ready: CliRunner) -> None:
 
 
 def test_shell_quotes_awkward_tokens() -> None:
-    from vault.export.targets import Spec, render_shell
+    from vault.export.spec import Spec
+    from vault.export.targets import render_shell
 
     line = render_shell(Spec("shell", "a b", var="V", plaintext=True), "x'y$z")
     out = subprocess.run(["sh", "-c", line + 'printf %s "$V"'], capture_output=True, text=True, check=True)
@@ -336,7 +339,8 @@ def test_credential_that_needs_sign_in(ready: CliRunner, home: Path, passphrase_
 @pytest.mark.parametrize(("token", "says"), [("a\nb", "line break"), ("a${HOME}b", "${")])
 def test_dotenv_refuses_values_it_cannot_hold(token: str, says: str) -> None:
     from vault.errors import InvalidInput
-    from vault.export.targets import Spec, render_dotenv
+    from vault.export.spec import Spec
+    from vault.export.targets import render_dotenv
 
     with pytest.raises(InvalidInput, match=r"line break|\$\{"):
         render_dotenv(Spec("dotenv", "gh", var="V", plaintext=True), DOTENV, token)
@@ -374,8 +378,6 @@ def test_a_concurrent_writer_wins_and_nothing_is_half_written(
     notices before renaming, writes nothing, and leaves no temp file behind."""
     import tempfile
 
-    from vault.export import writer
-
     env = Path(".env")
     env.write_text(DOTENV)
     theirs = DOTENV + "ADDED_BY_SOMEONE_ELSE=1\n"
@@ -386,7 +388,7 @@ def test_a_concurrent_writer_wins_and_nothing_is_half_written(
         env.write_text(theirs)  # the other writer lands between our read and our rename
         return made  # type: ignore[no-any-return]
 
-    monkeypatch.setattr(writer.tempfile, "mkstemp", meanwhile)
+    monkeypatch.setattr(tempfile, "mkstemp", meanwhile)  # the tempfile module the writer calls
     r = ready("export", "dotenv", "--name", "gh", "--var", "GH_TOKEN", "--plaintext")
     assert r.code == 1 and "changed while tokendeck was writing it" in r.err
     assert env.read_text() == theirs  # theirs, whole; not ours, not a mix

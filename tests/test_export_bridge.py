@@ -55,7 +55,7 @@ def test_every_mcp_target_gets_a_stdio_entry_running_the_bridge(mcp_ready: CliRu
 
 def test_the_rest_of_the_file_is_kept_and_a_stdio_entry_is_replaced(mcp_ready: CliRunner, home: Path) -> None:
     path = Path("claude_desktop_config.json").absolute()
-    before = {
+    before: dict[str, Any] = {
         "mcpServers": {
             "tools": {"command": "npx", "args": ["-y", "mcp-remote", MCP_URL], "env": {"LOG": "1"}},
             "other": {"command": "other-server"},

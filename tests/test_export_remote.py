@@ -401,7 +401,8 @@ def test_codex_plaintext_and_refresh(ready: CliRunner, tmp_path: Path, home: Pat
 
 
 def test_codex_never_writes_bearer_token_or_headers() -> None:
-    from vault.export.targets import Spec, render
+    from vault.export.spec import Spec
+    from vault.export.targets import render
 
     for plaintext in (False, True):
         for header in (None, "X-Api-Key"):
@@ -500,7 +501,8 @@ def test_var_needed_only_where_something_refers_to_it(ready: CliRunner, tmp_path
 
 def test_a_token_a_header_cannot_hold() -> None:
     from vault.errors import InvalidInput
-    from vault.export.targets import Spec, render
+    from vault.export.spec import Spec
+    from vault.export.targets import render
 
     for target in ("claude-code", "codex"):
         spec = Spec(target, "gh", server="s", url=URL, plaintext=True)

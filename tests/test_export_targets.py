@@ -286,7 +286,8 @@ def test_codex_new_server_among_other_tables(ready: CliRunner, tmp_path: Path) -
 
 
 def test_codex_token_with_quotes_round_trips() -> None:
-    from vault.export.targets import Spec, render
+    from vault.export.spec import Spec
+    from vault.export.targets import render
 
     token = "a\"b\\c'd"
     text = render(Spec("codex", "gh", var=VAR, server="s", command=("npx",), plaintext=True), None, token, "f").text

@@ -17,6 +17,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -225,7 +226,7 @@ def test_a_key_mode_change_cut_short_opens_with_exactly_one_key(
     from vault.core import faults
     from vault.services.opening import change_to_keyring, change_to_passphrase
 
-    start = "passphrase" if to == "keyring" else "keyring"
+    start: Literal["keyring", "passphrase"] = "passphrase" if to == "keyring" else "keyring"
     v = vault.init_vault(home, mode=start, passphrase=PASS if start == "passphrase" else None)
     v.add_static("gh", provider="api-key", token=TOKENS["gh"])
 

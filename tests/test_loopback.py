@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -20,9 +21,9 @@ def get(url: str) -> httpx.Response:
 
 
 @pytest.fixture
-def listener() -> LoopbackListener:
+def listener() -> Iterator[LoopbackListener]:
     with LoopbackListener(EXPECTED) as running:
-        yield running  # type: ignore[misc]
+        yield running
 
 
 def test_binds_loopback_only_on_a_random_port(listener: LoopbackListener) -> None:

@@ -211,7 +211,7 @@ def test_the_next_renewal_is_one_rule() -> None:
     from screens.logic import refreshing
     from vault.services import refresher
 
-    assert refreshing.next_renewal is next_renewal is refresher.next_renewal
+    assert vars(refreshing)["next_renewal"] is next_renewal is vars(refresher)["next_renewal"]
     first, second = renewable(30 * DAY, expires_in=600), renewable(30 * DAY, expires_in=3600)
     second = dataclasses.replace(second, name="zz")
     assert next_renewal([second, first]) == ("gh", first.renew_at())

@@ -5,6 +5,7 @@ connections, closed with the vault; a registration is resolved once, and anew wh
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -111,7 +112,7 @@ def test_a_part_that_fails_is_undone_alone_and_fails_in_its_own_thread(v: vault.
     ]
     for queued, thread in enumerate(others, start=1):
         thread.start()
-        wait_until(lambda n=queued: len(v._store._queued) == n)  # in this order
+        wait_until(functools.partial(lambda n: len(v._store._queued) == n, queued))  # in this order
     release.set()
     for thread in (first, *others):
         thread.join(10)

@@ -17,9 +17,10 @@ import vault
 from screens.app import VaultApp
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.prompt import PromptDialog
+from screens.logic.countdown import urgency
 from screens.logic.settings import TuiSettings
 from screens.main import make_app
-from screens.token_list import TokenListScreen, urgency
+from screens.token_list import TokenListScreen
 from screens.unlock import FirstRunScreen, UnlockScreen
 from screens.widgets.credential_table import CredentialTable
 from tests.support.authserver import AuthServer
@@ -272,7 +273,7 @@ async def test_a_filter_keystroke_reads_nothing_and_reuses_the_rows() -> None:
             reads.append(name)
             return await real_read(fn, name=name)
 
-        app.read = read  # type: ignore[method-assign]
+        app.read = read  # type: ignore[method-assign,assignment]
         await pilot.press("slash", *"git", "backspace", "backspace", "backspace", "escape")
         assert names(app) == ["ci-bot", "github", "gitlab", "openai"]
         assert reads == []

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets._footer import FooterKey
 
@@ -93,7 +93,7 @@ async def test_the_palette_shows_each_actions_key(samples: tuple[Vault, FrozenCl
         assert isinstance(app.screen, CommandPalette)
         await pilot.press(*"Export the selected")
         await wait_for_hits(pilot)
-        shown = str(app.screen.query_one("CommandList").get_option_at_index(0).prompt)
+        shown = str(app.screen.query_one(CommandList).get_option_at_index(0).prompt)
         assert "Export the selected credential" in shown and "key e" in shown
 
 

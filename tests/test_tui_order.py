@@ -5,7 +5,10 @@ and the status line counts in words that agree."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from textual.app import App
 
 from screens.app import VaultApp
 from screens.logic.settings import TuiSettings
@@ -22,8 +25,8 @@ QUIET = TuiSettings(refresher=False)
 BY_EXPIRY = ["ci-bot", "github", "gitlab", "openai"]
 
 
-def table_of(app: object) -> CredentialTable:
-    return app.screen.query_one("#tokens", CredentialTable)  # type: ignore[attr-defined]
+def table_of(app: App[Any]) -> CredentialTable:
+    return app.screen.query_one("#tokens", CredentialTable)
 
 
 def samples_app() -> tuple[Vault, VaultApp]:

@@ -108,9 +108,10 @@ def main(argv: list[str]) -> int:
         try:
             anyio.run(use_the_server, env)
         except Exception as error:  # noqa: BLE001 - the reason, in one line, for the suite's log
-            while isinstance(error, BaseExceptionGroup) and error.exceptions:
-                error = error.exceptions[0]
-            print(f"conformance_client: the MCP session failed: {type(error).__name__}: {error}", file=sys.stderr)
+            reason: BaseException = error
+            while isinstance(reason, BaseExceptionGroup) and reason.exceptions:
+                reason = reason.exceptions[0]
+            print(f"conformance_client: the MCP session failed: {type(reason).__name__}: {reason}", file=sys.stderr)
             return 1
     return 0
 

@@ -171,7 +171,11 @@ def running_mcp_server(issuer: str) -> Iterator[tuple[str, Seen]]:
         "tokendeck-test-tools",
         log_level="WARNING",
         token_verifier=_UserinfoVerifier(issuer, url, seen),
-        auth=AuthSettings(issuer_url=issuer, resource_server_url=url, validate_token_resource=True),
+        auth=AuthSettings(
+            issuer_url=issuer,  # type: ignore[arg-type]  # pydantic validates the str into its URL type
+            resource_server_url=url,  # type: ignore[arg-type]
+            validate_token_resource=True,
+        ),
     )
 
     @server.tool()

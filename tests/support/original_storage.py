@@ -139,7 +139,7 @@ class OriginalTokenStorage:
         row = self._row("gdrive_tokens", user_id)
         if row is None:
             return None
-        credentials = Credentials(  # type: ignore[no-untyped-call]
+        credentials = Credentials(
             token=row["token"],
             refresh_token=row["refresh_token"],
             token_uri=row["token_uri"],

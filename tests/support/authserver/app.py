@@ -215,14 +215,14 @@ def build_app(auth: AuthServer, store: _Store) -> flask.Flask:
             return flask.jsonify(user.userinfo())
 
     @app.post("/register")
-    def register() -> Response:
+    def register() -> Response | tuple[Response, int]:
         with store.lock:
             if not auth.settings.dynamic_registration:
                 return Response("not found", status=404)
             refusal = auth.settings.registration_refusal
             if refusal is not None:
                 body = {"error": refusal, "error_description": "registration refused by this server"}
-                return cast(Response, flask.jsonify(body)), 400  # type: ignore[return-value]
+                return flask.jsonify(body), 400
             return cast(Response, server.create_endpoint_response("client_registration"))
 
     @app.get("/.well-known/oauth-authorization-server")
@@ -230,7 +230,7 @@ def build_app(auth: AuthServer, store: _Store) -> flask.Flask:
     def metadata() -> Response:
         return flask.jsonify(auth.metadata())
 
-    app.wsgi_app = with_quirks(app.wsgi_app, auth.settings)  # type: ignore[method-assign]
+    app.wsgi_app = with_quirks(app.wsgi_app, auth.settings)  # type: ignore[method-assign,assignment]
     return app
 
 
