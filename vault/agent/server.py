@@ -79,15 +79,18 @@ def _alive(pid: int) -> bool:
 
 
 def _listening(path: str) -> socket.socket:
-    """A Unix socket bound at ``path`` (0600 from the start) and listening."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    """A Unix socket (0600 from the start) listening at ``path``, which it replaces: bound beside
+    it and renamed once listening, so a client never finds the path and is refused."""
+    listener, beside = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), path + "~"
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(beside)  # a crashed agent's, half-made
     old_umask = os.umask(0o177)
     try:
-        listener.bind(path)
+        listener.bind(beside)
     finally:
         os.umask(old_umask)
-    os.chmod(path, 0o600)
     listener.listen(LISTEN_BACKLOG)
+    os.rename(beside, path)
     return listener
 
 
@@ -176,9 +179,7 @@ class Agent:
     # ------------------------------------------------------------ lifecycle
 
     def listen(self) -> None:
-        """Bind the socket (0600) and start listening; call before :meth:`serve`."""
-        if os.path.lexists(self.socket_path):
-            os.unlink(self.socket_path)  # a dead agent's; the pid file's lock proved nobody holds it
+        """Listen on the socket (a dead agent's is replaced: the pid lock proved it dead); call before :meth:`serve`."""
         listener = _listening(self.socket_path)
         previous, self._listener = self._listener, listener
         self._inode = os.stat(self.socket_path).st_ino
@@ -266,11 +267,9 @@ class Agent:
 
     def _shut_down(self) -> None:
         self._listener = None
-        try:
+        with contextlib.suppress(OSError):
             if os.stat(self.socket_path).st_ino == self._inode:
                 os.unlink(self.socket_path)
-        except OSError:
-            pass
         with self._state:
             forwards = list(self._forwards)
         for forward_id in forwards:
