@@ -31,6 +31,12 @@ run: $(RUNTIME)
 install:
 	pipx install --force .
 
+# Tests run on JOBS pytest-xdist workers: most of the suite waits (on processes, sockets and the
+# real-time tests' clocks) more than it computes, so twice the 2 CPUs of the machine CI uses.
+# Files that keep time on the wall clock or use the whole machine share one worker
+# (ONE_AT_A_TIME in tests/conftest.py). JOBS=0 runs everything in this one process.
+JOBS ?= 4
+
 test: $(STAMP) lint typecheck pytest
 
 # make check: the inner loop (lint, types, and the tests that start no process, drive no TUI and
@@ -38,7 +44,7 @@ test: $(STAMP) lint typecheck pytest
 check: $(STAMP) lint typecheck unit
 
 unit: $(STAMP)
-	$(BIN)/pytest -m "not (process or tui or interop or slow)"
+	$(BIN)/pytest -n $(JOBS) --dist loadgroup -m "not (process or tui or interop or slow)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -50,7 +56,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	sh tests/system-deps.sh
 	sh tests/interop/install.sh
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(JOBS) --dist loadgroup
 
 snapshots: $(STAMP)
 	$(BIN)/pytest tests/test_snapshots.py --snapshot-update
