@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 FIRST_PARTY = ("vault", "screens")
 
-OPTIONAL: dict[str, str] = {}
+OPTIONAL: dict[str, str] = {"vault.integrations.httpx_auth": "httpx"}
 """Modules of ``vault/`` that only a program already using a package imports, and the extra
 (``pip install 'tokendeck[EXTRA]'``) that declares it."""
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import vault
 
-FORBIDDEN = ("textual", "rich", "screens", "httpx", "authlib", "google")
+FORBIDDEN = ("textual", "rich", "screens", "httpx", "httpx2", "httpcore", "httpcore2", "authlib", "google", "mcp")
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -40,8 +40,11 @@ NETWORK_LAYER = (
     "vault.services.tokens",
     "vault.services.refresher",
     "vault.integrations.httpx_auth",
+    "vault.integrations.httpx2_auth",
+    "vault.bridges.mcp_bridge",
 )
-"""Modules that exist to talk HTTP: they may load httpx and Authlib, nothing else may."""
+"""Modules that exist to talk HTTP: they may load httpx2 (httpx for ``httpx_auth``), Authlib and
+the MCP SDK, nothing else may."""
 
 
 def all_vault_modules() -> list[str]:
@@ -49,8 +52,9 @@ def all_vault_modules() -> list[str]:
 
 
 WITHOUT_CLICK = "import sys\nsys.modules['click'] = None\n"
-"""httpx loads its optional command line (click + rich) when click is installed; only the
-test tools (Flask) bring click, so the probe hides it, as in an installed product."""
+"""httpx (which ``vault.integrations.httpx_auth`` imports for programs on httpx) loads its
+optional command line (click + rich) when click is installed; only the test tools (Flask) bring
+click, so the probe hides it, as in an installed product."""
 
 
 def test_every_vault_error_lives_in_errors_py() -> None:
