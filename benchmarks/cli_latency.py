@@ -72,10 +72,10 @@ IMPORTS = "import vault.cli.parser, vault.services.opening"
 """What ``tokendeck token`` imports before it opens the vault: the parser (every command group) and unlocking."""
 IMPORTS_LABEL = f"python -c '{IMPORTS}'"
 
-WATCHED = ("textual", "rich", "screens", "httpx", "authlib", "google", "keyring", "platformdirs")
+WATCHED = ("textual", "rich", "screens", "httpx", "httpx2", "authlib", "google", "keyring", "platformdirs")
 """Packages a ``token`` read of a static token from a passphrase vault has no use for."""
 
-MUST_NOT_LOAD = ("textual", "rich", "screens", "httpx", "authlib", "google", "keyring")
+MUST_NOT_LOAD = ("textual", "rich", "screens", "httpx", "httpx2", "authlib", "google", "keyring")
 
 IMPORT_PROBE = """
 import contextlib, io, json, sys

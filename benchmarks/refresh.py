@@ -19,7 +19,7 @@ the order alternating, each side with its own fresh tokens from
   (the due scan, the pool, per credential: the flock, reads, the token request,
   the durable save, the audit event);
 - B, the baseline: the same number of ``grant_type=refresh_token`` POSTs to the
-  same token endpoint from one ``httpx.Client`` shared by a pool of C threads,
+  same token endpoint from one ``httpx2.Client`` shared by a pool of C threads,
   each JSON answer parsed and checked, no vault;
 - A2, through the agent: the same due credentials, each asked for once over the
   agent's socket (``token NAME``, as ``tokendeck token`` asks) by C client threads
@@ -80,7 +80,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
     from vault import Vault
 
@@ -270,7 +270,7 @@ def check_vault(v: Vault) -> None:
         raise RuntimeError(f"A left {len(stale)} credentials not refreshed, e.g. {stale[0]}")
 
 
-def refresh_bare(http: httpx.Client, token_url: str, refresh_token: str) -> float:
+def refresh_bare(http: httpx2.Client, token_url: str, refresh_token: str) -> float:
     """One ``grant_type=refresh_token`` POST, its JSON parsed and checked; returns seconds."""
     start = time.perf_counter()
     response = http.post(
@@ -286,11 +286,11 @@ def refresh_bare(http: httpx.Client, token_url: str, refresh_token: str) -> floa
 
 
 def run_bare(token_url: str, tokens: Sequence[dict[str, Any]], concurrency: int) -> tuple[float, float]:
-    """Side B: one shared ``httpx.Client``. Returns (wall seconds, summed request seconds)."""
-    import httpx
+    """Side B: one shared ``httpx2.Client``. Returns (wall seconds, summed request seconds)."""
+    import httpx2
 
     start = time.perf_counter()
-    with httpx.Client() as http, ThreadPoolExecutor(max_workers=concurrency) as pool:
+    with httpx2.Client() as http, ThreadPoolExecutor(max_workers=concurrency) as pool:
         latencies = list(pool.map(lambda t: refresh_bare(http, token_url, t["refresh_token"]), tokens))
     return time.perf_counter() - start, sum(latencies)
 
@@ -580,8 +580,8 @@ def report(r: Results, n: int, c: int, repeats: int, server_kind: str, where: Pa
     rows = (
         ("A  tokendeck BackgroundRefresher.run_once", r.a),
         ("A2 through the agent (token on read, over its socket)", r.agent),
-        ("B  bare httpx, one shared client (baseline)", r.b),
-        ("B' bare httpx, new client per refresh", r.b_new),
+        ("B  bare httpx2, one shared client (baseline)", r.b),
+        ("B' bare httpx2, new client per refresh", r.b_new),
     )
     width = max(len(label) for label, _ in rows)
     print(f"{'side':<{width}}  {'median s':>8}  {'min s':>6}  {'max s':>6}  {'ms/refresh':>10}  {'x B':>5}")

@@ -22,6 +22,7 @@ RESULTS = HERE / "RESULTS.md"
 
 BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("cli_latency.py", [], ["--runs", "5"]),
+    ("cold_refresh.py", ["--runs", "25"], ["--runs", "5"]),
     ("agent.py", [], ["--runs", "3"]),
     ("agent_load.py", [], ["--runs", "5"]),
     ("agent_writes.py", [], ["--runs", "5"]),

@@ -63,6 +63,32 @@ def test_httpx_auth_gives_up_after_one_retry(home_with_acme: Path, auth_server: 
     assert len(calls) == 2 and calls[0] != calls[1]  # a new token for the one retry
 
 
+def test_httpx2_auth_is_the_same_auth_for_httpx2_programs(home_with_acme: Path, auth_server: AuthServer) -> None:
+    """The auth for programs on httpx2 (what tokendeck installs): the same fresh token, the
+    same one refresh and retry on 401."""
+    import httpx2
+
+    from vault.integrations.httpx2_auth import VaultAuth
+
+    with vault.open_vault(home_with_acme) as v:
+        stale = v.token("acme")
+    httpx.post(auth_server.url("/revoke"), data={"token": stale, "token_type_hint": "access_token",
+                                                 "client_id": CLIENT_ID})  # fmt: skip
+    with httpx2.Client(auth=VaultAuth("acme")) as client:
+        answer = client.get(auth_server.url("/userinfo"))
+    assert answer.status_code == 200 and answer.json()["email"] == "alice@example.test"
+    assert auth_server.token_request_count("refresh_token") == 1
+    calls: list[str] = []
+
+    def always_401(request: httpx2.Request) -> httpx2.Response:
+        calls.append(request.headers["authorization"])
+        return httpx2.Response(401)
+
+    with httpx2.Client(auth=VaultAuth("acme"), transport=httpx2.MockTransport(always_401)) as client:
+        assert client.get("https://api.example.test/me").status_code == 401
+    assert len(calls) == 2 and calls[0] != calls[1]
+
+
 def test_google_credentials_refresh_through_the_vault(
     home: Path, auth_server: AuthServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

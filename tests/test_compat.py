@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs
 
-import httpx
+import httpx2
 import pytest
 from google.oauth2.credentials import Credentials
 
@@ -328,7 +328,7 @@ def test_a_dead_gdrive_grant_fails_google_auths_refresh_and_marks_the_credential
 
     creds = google_creds(google_server, datetime.fromtimestamp(START - 60, UTC))
     storage.upsert_gdrive_token("drive-user", creds)
-    httpx.post(
+    httpx2.post(
         google_server.url("/revoke"),
         data={"token": creds.refresh_token, "client_id": GOOGLE_CLIENT, "client_secret": GOOGLE_SECRET},
     ).raise_for_status()
@@ -503,7 +503,7 @@ class _LinearRevoke(BaseHTTPRequestHandler):
         form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
         hint = "refresh_token" if "refresh_token" in form else "access_token"
         self.server.seen.append(sorted(form))
-        answer = httpx.post(
+        answer = httpx2.post(
             self.server.auth.url("/revoke"),
             data={
                 "token": form.get(hint, ""),
@@ -613,7 +613,7 @@ def test_linear_revoke(linear_store: LinearTokenStore, linear: _LinearStandIn) -
 def test_linear_revoke_failure_keeps_the_tokens(linear_store: LinearTokenStore, linear: _LinearStandIn) -> None:
     minted = linear.auth.issue_token(LINEAR_CLIENT, scope="read write")
     linear_store.store_tokens("org-1", minted["access_token"], minted["refresh_token"], None, START + 3600)
-    linear_store.vault.http_transport = httpx.MockTransport(lambda r: httpx.Response(401, json={"error": "nope"}))
+    linear_store.vault.http_transport = httpx2.MockTransport(lambda r: httpx2.Response(401, json={"error": "nope"}))
     with pytest.raises(vault.VaultError):
         linear_store.revoke_tokens("org-1")
     assert linear_store.vault.exists("linear-org-org-1")
@@ -627,7 +627,7 @@ def test_linear_a_refused_refresh_keeps_the_tokens_and_says_reconnect(
     minted = linear.auth.issue_token(LINEAR_CLIENT, scope="read write")
     past = datetime.fromtimestamp(START, UTC) - timedelta(hours=1)
     linear_store.store_tokens("org-1", minted["access_token"], minted["refresh_token"], "app-user-1", past)
-    httpx.post(  # the app was uninstalled at Linear
+    httpx2.post(  # the app was uninstalled at Linear
         linear.auth.url("/revoke"),
         data={"token": minted["refresh_token"], "client_id": LINEAR_CLIENT, "client_secret": LINEAR_SECRET},
     ).raise_for_status()

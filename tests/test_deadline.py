@@ -1,4 +1,4 @@
-"""Issue 30: one deadline per provider exchange, from connecting to the last byte.  httpx's
+"""Issue 30: one deadline per provider exchange, from connecting to the last byte.  httpx2's
 timeouts count each read on its own, so a token endpoint that drips its answer a byte at a
 time used to hold ``tokendeck token`` for 205 s and then blame an "empty body".  A real
 socket server here drips its status line and headers, or its body; every exchange ends at
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 import vault
@@ -70,8 +70,8 @@ def test_a_dripping_answer_ends_at_the_one_deadline(part: str) -> None:
     # The drip never pauses as long as the 20 s read timeout: only the one deadline can end it.
     with (
         dripping(part) as base,
-        httpx.Client(transport=http.CappedTransport(deadline=1.0), timeout=20) as client,
-        pytest.raises(httpx.TimeoutException) as late,
+        httpx2.Client(transport=http.CappedTransport(deadline=1.0), timeout=20) as client,
+        pytest.raises(httpx2.TimeoutException) as late,
     ):
         client.post(f"{base}/token", content=b"grant_type=refresh_token")
     assert http.describe_failure(late.value) == f"no complete answer within {PROVIDER_TIMEOUT:g} s"

@@ -124,7 +124,7 @@ def test_the_environment_table_has_every_variable_the_code_reads_and_no_other() 
 
 
 def dependency_rows() -> list[tuple[str, list[str]]]:
-    """Each row of docs/dependencies.md's table: its kind (``""``, ``test:``, ``test (npm):``)
+    """Each row of docs/dependencies.md's table: its kind (``""``, an extra such as ``test:``, ``test (npm):``)
     and the packages it names (the backticked words before the ``|``)."""
     rows = []
     for line in (DOCS / "dependencies.md").read_text(encoding="utf-8").splitlines():
@@ -141,7 +141,7 @@ def requirement_name(requirement: str) -> str:
 
 
 def test_every_dependency_says_why_it_is_there() -> None:
-    """The table names exactly the runtime dependencies, the test extra and the npm project's
+    """The table names exactly the runtime dependencies, each extra (``test:``, ``httpx:``) and the npm project's
     dependencies: a package added without its reason, or a reason left for a package gone, fails."""
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     npm = json.loads((REPO / "tests" / "interop" / "package.json").read_text(encoding="utf-8"))
@@ -150,6 +150,9 @@ def test_every_dependency_says_why_it_is_there() -> None:
         documented.setdefault(kind, set()).update(name.lower() for name in names)
     assert documented == {
         "": {requirement_name(r) for r in project["dependencies"]},
-        "test:": {requirement_name(r) for r in project["optional-dependencies"]["test"]},
+        **{
+            f"{extra}:": {requirement_name(r) for r in requirements}
+            for extra, requirements in project["optional-dependencies"].items()
+        },
         "test (npm):": set(npm.get("dependencies", {})) | set(npm.get("devDependencies", {})),
     }

@@ -1,5 +1,5 @@
 """Learning the account after sign-in, per the catalog's identity entry, over
-httpx.MockTransport: GitHub's /user, Linear's GraphQL, Dropbox's POST, Notion's
+httpx2.MockTransport: GitHub's /user, Linear's GraphQL, Dropbox's POST, Notion's
 token response, Atlassian's cloud id.  A failed lookup never loses the sign-in."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-import httpx
+import httpx2
 import pytest
 
 from vault.core.model import ClientRegistration
@@ -23,35 +23,35 @@ def provider(key: str):  # type: ignore[no-untyped-def]
     return resolve(ClientRegistration(provider=key, base=key, client_id="c"))
 
 
-def answer(routes: dict[str, Callable[[httpx.Request], httpx.Response]], seen: list[httpx.Request]):  # type: ignore[no-untyped-def]
-    def handler(request: httpx.Request) -> httpx.Response:
+def answer(routes: dict[str, Callable[[httpx2.Request], httpx2.Response]], seen: list[httpx2.Request]):  # type: ignore[no-untyped-def]
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
         return routes[str(request.url)](request)
 
-    return httpx.MockTransport(handler)
+    return httpx2.MockTransport(handler)
 
 
 def test_github_login() -> None:
-    seen: list[httpx.Request] = []
-    routes = {"https://api.github.com/user": lambda r: httpx.Response(200, json={"login": "octocat", "id": 1})}
+    seen: list[httpx2.Request] = []
+    routes = {"https://api.github.com/user": lambda r: httpx2.Response(200, json={"login": "octocat", "id": 1})}
     account, extras, warning = learn_identity(provider("github"), TOKEN, transport=answer(routes, seen))
     assert (account, warning) == ("octocat", None)
     assert seen[0].headers["authorization"] == "Bearer at-123" and seen[0].method == "GET"
 
 
 def test_linear_graphql_with_organization() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
     body = {"data": {"viewer": {"id": "u-1", "email": "ada@example.com", "organization": {"id": "org-9"}}}}
-    routes = {"https://api.linear.app/graphql": lambda r: httpx.Response(200, json=body)}
+    routes = {"https://api.linear.app/graphql": lambda r: httpx2.Response(200, json=body)}
     account, extras, _ = learn_identity(provider("linear"), TOKEN, transport=answer(routes, seen))
     assert account == "ada@example.com" and extras == {"organization_id": "org-9", "user_id": "u-1"}
     assert seen[0].method == "POST" and "viewer" in json.loads(seen[0].content)["query"]
 
 
 def test_dropbox_post_without_body() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
     url = "https://api.dropboxapi.com/2/users/get_current_account"
-    routes = {url: lambda r: httpx.Response(200, json={"email": "d@example.com"})}
+    routes = {url: lambda r: httpx2.Response(200, json={"email": "d@example.com"})}
     account, _, _ = learn_identity(provider("dropbox"), TOKEN, transport=answer(routes, seen))
     assert account == "d@example.com" and seen[0].method == "POST" and seen[0].content == b""
 
@@ -63,11 +63,11 @@ def test_notion_reads_the_token_response() -> None:
 
 
 def test_atlassian_cloud_id() -> None:
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
     sites = [{"id": "cloud-1", "name": "acme", "url": "https://acme.atlassian.net"}]
     routes = {
-        "https://api.atlassian.com/me": lambda r: httpx.Response(200, json={"email": "j@example.com"}),
-        "https://api.atlassian.com/oauth/token/accessible-resources": lambda r: httpx.Response(200, json=sites),
+        "https://api.atlassian.com/me": lambda r: httpx2.Response(200, json={"email": "j@example.com"}),
+        "https://api.atlassian.com/oauth/token/accessible-resources": lambda r: httpx2.Response(200, json=sites),
     }
     account, extras, _ = learn_identity(provider("atlassian"), TOKEN, transport=answer(routes, seen))
     assert account == "j@example.com" and extras["cloud_id"] == "cloud-1"
@@ -77,13 +77,13 @@ def test_atlassian_cloud_id() -> None:
 @pytest.mark.parametrize(
     "reply",
     [
-        lambda r: httpx.Response(401, json={"message": "Bad credentials"}),
-        lambda r: httpx.Response(200, text="<html>"),
-        lambda r: httpx.Response(200, json={"no_login": True}),
+        lambda r: httpx2.Response(401, json={"message": "Bad credentials"}),
+        lambda r: httpx2.Response(200, text="<html>"),
+        lambda r: httpx2.Response(200, json={"no_login": True}),
     ],
     ids=["401", "html", "no-field"],
 )
-def test_failures_are_a_warning_not_an_error(reply: Callable[[httpx.Request], httpx.Response]) -> None:
+def test_failures_are_a_warning_not_an_error(reply: Callable[[httpx2.Request], httpx2.Response]) -> None:
     routes = {"https://api.github.com/user": reply}
     account, _, warning = learn_identity(provider("github"), TOKEN, transport=answer(routes, []))
     assert account is None and warning and "at-123" not in warning
@@ -132,7 +132,7 @@ def test_an_mcp_credential_s_account_comes_from_its_id_token_and_nothing_is_aske
             "identity": IDENTITY,
         },
     )
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
     tokens = TokenSet(access_token=Secret("at-123"), id_token=Secret(id_token) if id_token else None)
     found = learn_identity(resolve(registration), tokens, transport=answer({}, seen))
     assert found == (account, {}, None) and seen == []

@@ -13,8 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import vault
+from tests.support.authserver import AuthServer
+from tests.support.seeded import seed
 
-FORBIDDEN = ("textual", "rich", "screens", "httpx", "authlib", "google")
+FORBIDDEN = ("textual", "rich", "screens", "httpx", "httpx2", "httpcore", "httpcore2", "authlib", "google", "mcp")
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -40,8 +42,11 @@ NETWORK_LAYER = (
     "vault.services.tokens",
     "vault.services.refresher",
     "vault.integrations.httpx_auth",
+    "vault.integrations.httpx2_auth",
+    "vault.bridges.mcp_bridge",
 )
-"""Modules that exist to talk HTTP: they may load httpx and Authlib, nothing else may."""
+"""Modules that exist to talk HTTP: they may load httpx2 (httpx for ``httpx_auth``), Authlib and
+the MCP SDK, nothing else may."""
 
 
 def all_vault_modules() -> list[str]:
@@ -49,8 +54,9 @@ def all_vault_modules() -> list[str]:
 
 
 WITHOUT_CLICK = "import sys\nsys.modules['click'] = None\n"
-"""httpx loads its optional command line (click + rich) when click is installed; only the
-test tools (Flask) bring click, so the probe hides it, as in an installed product."""
+"""httpx (which ``vault.integrations.httpx_auth`` imports, for programs on httpx) loads its
+optional command line (click + rich) whenever click is installed, and it is (uvicorn, through
+mcp, and Flask in the tests); the probe hides click so that it checks tokendeck's own imports."""
 
 
 def test_every_vault_error_lives_in_errors_py() -> None:
@@ -115,6 +121,48 @@ def test_token_for_a_passphrase_vault_loads_neither_keyring_nor_ui(tmp_path: Pat
         env,
     )
     assert roots.isdisjoint((*FORBIDDEN, "keyring", "platformdirs")), roots
+
+
+NOT_FOR_A_REFRESH = (
+    "click",
+    "rich",
+    "pygments",
+    "textual",
+    "screens",
+    "httpx",
+    "mcp",
+    "starlette",
+    "uvicorn",
+    "pydantic",
+)
+"""What a command that refreshes a token has no use for: the UI, httpx (whose optional command
+line brings click, rich and pygments whenever click is installed, and it always is: uvicorn,
+which the MCP SDK requires, brings it), and the MCP SDK with its server stack."""
+
+
+def test_a_cold_refresh_loads_one_http_stack_and_no_ui(home: Path, auth_server: AuthServer) -> None:
+    """``tokendeck token NAME`` for an expired OAuth credential: a new process refreshes it over
+    loopback (httpx2, Authlib's helpers) and loads nothing of the UI, httpx or the MCP SDK.  Click
+    is not hidden here: it is installed, as on every user's machine."""
+    with vault.init_vault(home, mode="passphrase", passphrase="pass phrase") as v:
+        old = seed(v, auth_server, "acme", expires_in=-60).access_token
+    env = {**os.environ, "TOKENDECK_PASSPHRASE": "pass phrase", "TOKENDECK_NO_AGENT": "1",
+           "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}  # fmt: skip
+    roots = loaded_roots(
+        "import contextlib, io\n"
+        "from vault.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    assert main(['token', 'acme']) == 0\n"
+        "print(out.getvalue().strip())",
+        env,
+    )
+    assert auth_server.token_request_count("refresh_token") == 1  # it did refresh, in that process
+    with vault.open_vault(home, passphrase="pass phrase") as v:
+        assert v.get("acme").access_token != old
+    loaded = sorted(roots & set(NOT_FOR_A_REFRESH))
+    assert not loaded, f"a cold refresh loaded {loaded}"
+    assert {"httpx2", "httpcore2", "authlib"} <= roots  # the probe went through the OAuth stack
 
 
 # ------------------------------------------------------------------ the layers

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 import vault
@@ -34,15 +34,15 @@ def v(home: Path, auth_server: AuthServer, clock: vault.FrozenClock) -> Iterator
     opened.close()
 
 
-class Flaky(httpx.BaseTransport):
+class Flaky(httpx2.BaseTransport):
     """Answers the first calls itself, then passes requests to the real network."""
 
-    def __init__(self, *answers: Callable[[httpx.Request], httpx.Response]) -> None:
+    def __init__(self, *answers: Callable[[httpx2.Request], httpx2.Response]) -> None:
         self.answers = list(answers)
-        self.real = httpx.HTTPTransport()
+        self.real = httpx2.HTTPTransport()
         self.calls = 0
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         self.calls += 1
         if self.answers:
             return self.answers.pop(0)(request)
@@ -133,14 +133,14 @@ def test_each_providers_dead_grant_marks_needs_login(
     registration = v.get_client("acme")
     v.set_client(dataclasses.replace(registration, base=base, client_secret=vault.Secret("s")))
     before = tokens(v)
-    v.http_transport = httpx.MockTransport(lambda request: httpx.Response(status, json=body))
+    v.http_transport = httpx2.MockTransport(lambda request: httpx2.Response(status, json=body))
     with pytest.raises(NeedsSignIn):
         refresh(v, "acme", force=True)
     assert v.get("acme").stored_status == "needs_login" and tokens(v) == before
 
 
-def _raise(error: type[httpx.TransportError]) -> Callable[[httpx.Request], httpx.Response]:
-    def answer(request: httpx.Request) -> httpx.Response:
+def _raise(error: type[httpx2.TransportError]) -> Callable[[httpx2.Request], httpx2.Response]:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         raise error("simulated", request=request)
 
     return answer
@@ -149,16 +149,16 @@ def _raise(error: type[httpx.TransportError]) -> Callable[[httpx.Request], httpx
 @pytest.mark.parametrize(
     ("answer", "sleeps"),
     [
-        (lambda r: httpx.Response(503, text="down"), [1.0, 2.0]),
-        (lambda r: httpx.Response(429, headers={"Retry-After": "7"}), [7.0, 7.0]),
-        (lambda r: httpx.Response(400, json={"error": "temporarily_unavailable"}), [1.0, 2.0]),
-        (_raise(httpx.ConnectError), [1.0, 2.0]),
-        (_raise(httpx.ReadTimeout), [1.0, 2.0]),
+        (lambda r: httpx2.Response(503, text="down"), [1.0, 2.0]),
+        (lambda r: httpx2.Response(429, headers={"Retry-After": "7"}), [7.0, 7.0]),
+        (lambda r: httpx2.Response(400, json={"error": "temporarily_unavailable"}), [1.0, 2.0]),
+        (_raise(httpx2.ConnectError), [1.0, 2.0]),
+        (_raise(httpx2.ReadTimeout), [1.0, 2.0]),
     ],
     ids=["503", "429-retry-after", "temporarily-unavailable", "connect-error", "read-timeout-mid-response"],
 )
 def test_transient_failures_are_retried_then_succeed(
-    v: vault.Vault, answer: Callable[[httpx.Request], httpx.Response], sleeps: list[float]
+    v: vault.Vault, answer: Callable[[httpx2.Request], httpx2.Response], sleeps: list[float]
 ) -> None:
     flaky = Flaky(answer, answer)
     v.http_transport = flaky
@@ -171,7 +171,7 @@ def test_transient_failures_are_retried_then_succeed(
 
 def test_transient_failure_that_persists_changes_nothing(v: vault.Vault) -> None:
     before = tokens(v)
-    v.http_transport = httpx.MockTransport(lambda r: httpx.Response(502, text="bad gateway"))
+    v.http_transport = httpx2.MockTransport(lambda r: httpx2.Response(502, text="bad gateway"))
     with pytest.raises(ProviderError) as info:
         refresh(v, "acme", force=True, sleep=lambda s: None)
     assert info.value.transient and info.value.message.startswith("acme: http_502")
@@ -195,7 +195,7 @@ def test_transient_failure_that_persists_changes_nothing(v: vault.Vault) -> None
 )
 def test_bad_answers_leave_the_credential_usable(v: vault.Vault, status: int, body: bytes, code: str) -> None:
     before = tokens(v)
-    v.http_transport = httpx.MockTransport(lambda r: httpx.Response(status, content=body))
+    v.http_transport = httpx2.MockTransport(lambda r: httpx2.Response(status, content=body))
     with pytest.raises(ProviderError) as info:
         refresh(v, "acme", force=True)
     assert info.value.code == code and all(t and t not in info.value.message for t in before)
@@ -210,7 +210,7 @@ def test_odd_lifetimes_keep_the_rotated_refresh_token(v: vault.Vault, expires_in
     body: dict[str, object] = {"access_token": "fresh-access", "refresh_token": "rotated-refresh"}
     if expires_in is not None:
         body["expires_in"] = expires_in
-    v.http_transport = httpx.MockTransport(lambda r: httpx.Response(200, json=body))
+    v.http_transport = httpx2.MockTransport(lambda r: httpx2.Response(200, json=body))
     refresh(v, "acme", force=True)
     stored = v.get("acme")
     assert tokens(v) == ("fresh-access", "rotated-refresh") and stored.stored_status == "active"
@@ -220,7 +220,7 @@ def test_odd_lifetimes_keep_the_rotated_refresh_token(v: vault.Vault, expires_in
 
 
 def test_client_errors_mark_the_credential(v: vault.Vault) -> None:
-    v.http_transport = httpx.MockTransport(lambda r: httpx.Response(401, json={"error": "invalid_client"}))
+    v.http_transport = httpx2.MockTransport(lambda r: httpx2.Response(401, json={"error": "invalid_client"}))
     with pytest.raises(ProviderError):
         refresh(v, "acme", force=True)
     assert v.get("acme").status_at(v.clock.now()) == "error"
@@ -228,7 +228,7 @@ def test_client_errors_mark_the_credential(v: vault.Vault) -> None:
 
 def test_fewer_scopes_are_stored_and_audited(v: vault.Vault, auth_server: AuthServer) -> None:
     body = {"access_token": "narrow", "token_type": "Bearer", "expires_in": 60, "scope": "openid"}
-    v.http_transport = httpx.MockTransport(lambda r: httpx.Response(200, json=body))
+    v.http_transport = httpx2.MockTransport(lambda r: httpx2.Response(200, json=body))
     refreshed = refresh(v, "acme", force=True)
     assert refreshed.scopes == ("openid",)
     detail = [e.detail for e in v.audit_log(credential="acme") if e.action == "refresh"][-1]
@@ -307,7 +307,7 @@ def test_revoke_for_real_then_erase(v: vault.Vault, auth_server: AuthServer, tmp
 
 def test_revoke_failure_erases_nothing(v: vault.Vault) -> None:
     before = tokens(v)
-    v.http_transport = httpx.MockTransport(lambda r: httpx.Response(400, json={"error": "invalid_client"}))
+    v.http_transport = httpx2.MockTransport(lambda r: httpx2.Response(400, json={"error": "invalid_client"}))
     with pytest.raises(RevokeFailed, match="invalid_client"):
         revoke(v, "acme")
     assert tokens(v) == before and v.get("acme").stored_status == "active"
@@ -325,21 +325,21 @@ def test_revoke_failure_erases_nothing(v: vault.Vault) -> None:
     ],
 )  # fmt: skip
 def test_revoke_speaks_each_providers_dialect(
-    v: vault.Vault, base: str, check: Callable[[httpx.Request], bool]
+    v: vault.Vault, base: str, check: Callable[[httpx2.Request], bool]
 ) -> None:
     registration = v.get_client("acme")
     v.set_client(dataclasses.replace(registration, base=base, client_secret=vault.Secret("s"), overrides={}))
-    seen: list[httpx.Request] = []
+    seen: list[httpx2.Request] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
         if base == "github":
-            return httpx.Response(204)
+            return httpx2.Response(204)
         if base == "slack":
-            return httpx.Response(200, json={"ok": True, "revoked": True})
-        return httpx.Response(200, json={})
+            return httpx2.Response(200, json={"ok": True, "revoked": True})
+        return httpx2.Response(200, json={})
 
-    v.http_transport = httpx.MockTransport(answer)
+    v.http_transport = httpx2.MockTransport(answer)
     assert revoke(v, "acme").revoked_at_provider
     assert seen and all(check(r) for r in seen[:1])
     assert tokens(v) == (None, None)
@@ -387,10 +387,10 @@ def test_delete_waits_for_a_refresh_in_flight(v: vault.Vault, auth_server: AuthS
 
     release = threading.Event()
     started = threading.Event()
-    real = httpx.HTTPTransport()
+    real = httpx2.HTTPTransport()
 
-    class Slow(httpx.BaseTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
+    class Slow(httpx2.BaseTransport):
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
             started.set()
             release.wait(10)
             return real.handle_request(request)
@@ -410,16 +410,16 @@ def test_delete_waits_for_a_refresh_in_flight(v: vault.Vault, auth_server: AuthS
 
 
 def test_refreshes_share_one_client_that_keeps_no_cookies(v: vault.Vault) -> None:
-    """One ``httpx.Client`` per vault for every refresh, from any thread; a provider's cookie is
+    """One ``httpx2.Client`` per vault for every refresh, from any thread; a provider's cookie is
     never kept, so no credential's request carries one another's refresh was given."""
     sent: list[str | None] = []
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         sent.append(request.headers.get("cookie"))
         body = {"access_token": f"at-{len(sent)}", "token_type": "Bearer", "expires_in": 3600}
-        return httpx.Response(200, json=body, headers={"Set-Cookie": "session=abc; Path=/"})
+        return httpx2.Response(200, json=body, headers={"Set-Cookie": "session=abc; Path=/"})
 
-    v.http_transport = httpx.MockTransport(answer)
+    v.http_transport = httpx2.MockTransport(answer)
     shared = v.http_client
     refresh(v, "acme", force=True)
     refresh(v, "acme", force=True)

@@ -259,11 +259,11 @@ def test_a_vaults_refreshes_share_one_keep_alive_connection_closed_with_the_vaul
 
 
 def test_a_plugged_in_transport_wins_and_none_goes_back_to_the_pool(v: vault.Vault) -> None:
-    import httpx
+    import httpx2
 
     pool = v.http_transport
     assert v.http_transport is pool  # built once
-    mock = httpx.MockTransport(lambda request: httpx.Response(500))
+    mock = httpx2.MockTransport(lambda request: httpx2.Response(500))
     v.http_transport = mock
     assert v.http_transport is mock
     v.http_transport = None

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 import vault
@@ -71,12 +71,12 @@ def test_failures_become_events_not_exceptions(
     seed(v, auth_server, "flaky", expires_in=10)
     dead_refresh = v.get("dead").refresh_token
 
-    def answer(request: httpx.Request) -> httpx.Response:
+    def answer(request: httpx2.Request) -> httpx2.Response:
         if dead_refresh is not None and dead_refresh.reveal().encode() in request.content:
-            return httpx.Response(400, json={"error": "invalid_grant"})
-        return httpx.Response(503)
+            return httpx2.Response(400, json={"error": "invalid_grant"})
+        return httpx2.Response(503)
 
-    v.http_transport = httpx.MockTransport(answer)
+    v.http_transport = httpx2.MockTransport(answer)
     from vault.services import tokens as lifecycle
 
     original = lifecycle.refresh
@@ -97,10 +97,10 @@ def test_bounded_concurrency(v: vault.Vault, auth_server: AuthServer) -> None:
     active = 0
     peak = 0
     lock = threading.Lock()
-    real = httpx.HTTPTransport()
+    real = httpx2.HTTPTransport()
 
-    class Counting(httpx.BaseTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
+    class Counting(httpx2.BaseTransport):
+        def handle_request(self, request: httpx2.Request) -> httpx2.Response:
             nonlocal active, peak
             with lock:
                 active += 1

@@ -1,5 +1,5 @@
 """Token responses as providers really send them, through the real Authlib client
-(httpx.MockTransport as the wire): the good ones parse, the bad ones fail with a
+(httpx2.MockTransport as the wire): the good ones parse, the bad ones fail with a
 message naming the provider and the problem, never the token."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-import httpx
+import httpx2
 import pytest
 
 from vault.core.model import ClientRegistration
@@ -23,11 +23,11 @@ SECRET_TOKEN = "tok_SENTINEL_ACCESS"
 
 
 def exchange(
-    base: str, reply: Callable[[httpx.Request], httpx.Response], *, secret: str | None = "shh"
-) -> tuple[object, list[httpx.Request]]:
-    seen: list[httpx.Request] = []
+    base: str, reply: Callable[[httpx2.Request], httpx2.Response], *, secret: str | None = "shh"
+) -> tuple[object, list[httpx2.Request]]:
+    seen: list[httpx2.Request] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(request)
         return reply(request)
 
@@ -36,7 +36,7 @@ def exchange(
     )
     provider = resolve(registration)
     session = AuthlibSession(
-        provider, registration, "http://127.0.0.1:5555/callback", provider.default_scopes, httpx.MockTransport(handler)
+        provider, registration, "http://127.0.0.1:5555/callback", provider.default_scopes, httpx2.MockTransport(handler)
     )
     try:
         data = session.exchange("the-code", "v" * 64)
@@ -45,9 +45,9 @@ def exchange(
     return token_set(data, provider, now=NOW, requested=provider.default_scopes), seen
 
 
-def raw(status: int, body: bytes | str, content_type: str = "application/json") -> Callable[..., httpx.Response]:
+def raw(status: int, body: bytes | str, content_type: str = "application/json") -> Callable[..., httpx2.Response]:
     content = body.encode() if isinstance(body, str) else body
-    return lambda request: httpx.Response(status, content=content, headers={"content-type": content_type})
+    return lambda request: httpx2.Response(status, content=content, headers={"content-type": content_type})
 
 
 def test_standard_response_and_request_shape() -> None:
@@ -56,7 +56,7 @@ def test_standard_response_and_request_shape() -> None:
     assert tokens.access_token == Secret(SECRET_TOKEN) and tokens.refresh_token == Secret("r1")  # type: ignore[attr-defined]
     assert tokens.expires_at == NOW + 7200 and tokens.scopes == ("api", "read_user")  # type: ignore[attr-defined]
     assert tokens.token_type == "Bearer"  # type: ignore[attr-defined]
-    form = dict(httpx.QueryParams(seen[0].content.decode()))
+    form = dict(httpx2.QueryParams(seen[0].content.decode()))
     assert form["grant_type"] == "authorization_code" and form["code"] == "the-code"
     assert form["code_verifier"] == "v" * 64 and form["redirect_uri"] == "http://127.0.0.1:5555/callback"
     assert form["client_id"] == "cid" and form["client_secret"] == "shh"  # gitlab: client_secret_post
@@ -119,7 +119,7 @@ def test_notion_sends_json_with_basic_auth() -> None:
         "5xx-text", "huge",
     ],
 )  # fmt: skip
-def test_bad_token_responses(base: str, reply: Callable[..., httpx.Response], code: str, words: str) -> None:
+def test_bad_token_responses(base: str, reply: Callable[..., httpx2.Response], code: str, words: str) -> None:
     with pytest.raises(ProviderError) as info:
         exchange(base, reply)
     assert info.value.code == code
@@ -137,8 +137,8 @@ def test_error_text_is_one_printable_line() -> None:
 
 
 def test_network_failure_is_a_provider_error() -> None:
-    def boom(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("refused", request=request)
+    def boom(request: httpx2.Request) -> httpx2.Response:
+        raise httpx2.ConnectError("refused", request=request)
 
     with pytest.raises(ProviderError, match="could not connect"):
         exchange("gitlab", boom)
@@ -147,16 +147,16 @@ def test_network_failure_is_a_provider_error() -> None:
 @pytest.mark.parametrize(
     ("reply", "transient", "retry_after"),
     [
-        (lambda r: httpx.Response(503, text="down"), True, None),
-        (lambda r: httpx.Response(429, headers={"Retry-After": "7"}, json={"error": "rate_limited"}), True, 7.0),
-        (lambda r: httpx.Response(400, json={"error": "temporarily_unavailable"}), True, None),
-        (lambda r: httpx.Response(400, json={"error": "invalid_grant"}), False, None),
-        (lambda r: httpx.Response(200, text="<html>"), False, None),
+        (lambda r: httpx2.Response(503, text="down"), True, None),
+        (lambda r: httpx2.Response(429, headers={"Retry-After": "7"}, json={"error": "rate_limited"}), True, 7.0),
+        (lambda r: httpx2.Response(400, json={"error": "temporarily_unavailable"}), True, None),
+        (lambda r: httpx2.Response(400, json={"error": "invalid_grant"}), False, None),
+        (lambda r: httpx2.Response(200, text="<html>"), False, None),
     ],
     ids=["503", "429-retry-after", "temporarily-unavailable", "invalid-grant", "html"],
 )
 def test_transient_failures_are_marked(
-    reply: Callable[[httpx.Request], httpx.Response], transient: bool, retry_after: float | None
+    reply: Callable[[httpx2.Request], httpx2.Response], transient: bool, retry_after: float | None
 ) -> None:
     with pytest.raises(ProviderError) as info:
         exchange("gitlab", reply)

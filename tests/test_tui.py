@@ -1,7 +1,7 @@
 """Pilot tests for the TUI: what the user sees and can do, against a real vault on a frozen clock.
 
-Async tests run on anyio's pytest plugin (anyio is already installed as an httpx
-dependency), pinned to asyncio, which is what Textual runs on.
+Async tests run on anyio's pytest plugin (anyio is a dependency: mcp-bridge runs on it),
+pinned to asyncio, which is what Textual runs on.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The library for programs: a token valid now, an ``httpx.Auth``, Google credentials,
+"""The library for programs: a token valid now, an ``httpx.Auth`` (and an ``httpx2.Auth``), Google credentials,
 and drop-in replacements for plaintext token stores.
 
 Each call asks the running agent first (:mod:`vault.agent.wire`) and otherwise opens

@@ -31,7 +31,8 @@ def google_credentials(name: str, *, home: Home = None) -> Any:
 
 
 def httpx_auth(name: str, *, home: Home = None) -> Any:
-    """An ``httpx.Auth`` that sends a fresh bearer token and refreshes once on a 401."""
+    """An ``httpx.Auth`` that sends a fresh bearer token and refreshes once on a 401 (needs
+    httpx: ``pip install 'tokendeck[httpx]'``; on httpx2, :mod:`vault.integrations.httpx2_auth`)."""
     from vault.integrations.httpx_auth import VaultAuth
 
     return VaultAuth(name, home=home)

@@ -1,9 +1,11 @@
 """The bearer token a client sends: the one rule :func:`vault.integrations.api.get_token`,
-the ``httpx`` auth and the MCP bridge all follow."""
+the ``httpx`` and ``httpx2`` auths and the MCP bridge all follow."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Generator, MutableMapping
+from typing import Any, Protocol, TypeVar
 
 from vault.agent.wire import result
 from vault.services.opening import SessionVault
@@ -54,3 +56,26 @@ def bearer_token(name: str, *, force: bool = False, home: str | os.PathLike[str]
         VaultLocked, NotFound, NeedsSignIn, ProviderError: as the CLI's ``token`` and ``refresh``.
     """
     return BearerTokens(home).token(name, force=force)
+
+
+class _Request(Protocol):
+    @property
+    def headers(self) -> MutableMapping[str, str]: ...
+
+
+class _Response(Protocol):
+    @property
+    def status_code(self) -> int: ...
+
+
+R = TypeVar("R", bound=_Request)
+
+
+def bearer_flow(request: R, name: str, home: str | os.PathLike[str] | None = None) -> Generator[R, Any, None]:
+    """An ``auth_flow`` for httpx and httpx2 alike: ``request`` with a bearer token valid now;
+    if the server answers 401, once more with one refreshed now (:func:`bearer_token`)."""
+    request.headers["Authorization"] = f"Bearer {bearer_token(name, home=home)}"
+    response: _Response = yield request
+    if response.status_code == 401:
+        request.headers["Authorization"] = f"Bearer {bearer_token(name, force=True, home=home)}"
+        yield request

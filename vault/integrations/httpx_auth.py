@@ -1,12 +1,25 @@
 """``httpx.Auth`` backed by the vault: a fresh bearer token on every request, one
-forced refresh and retry when the server answers 401 (through the agent when one runs)."""
+forced refresh and retry when the server answers 401 (through the agent when one runs).
+
+For programs that use httpx, which tokendeck itself does not install (its own HTTP is
+httpx2): ``pip install 'tokendeck[httpx]'``.  Programs on httpx2 use
+:mod:`vault.integrations.httpx2_auth`, the same auth on httpx2's base class."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Generator
 
-import httpx
+from vault.integrations.bearer import bearer_flow
+
+try:
+    import httpx
+except ModuleNotFoundError as missing:  # pragma: no cover - the test extra installs httpx
+    raise ModuleNotFoundError(
+        "vault.httpx_auth is for programs that use httpx, which tokendeck does not install: "
+        "pip install 'tokendeck[httpx]' (on httpx2: vault.integrations.httpx2_auth)",
+        name=missing.name,
+    ) from None
 
 
 class VaultAuth(httpx.Auth):
@@ -24,14 +37,5 @@ class VaultAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"VaultAuth({self.name!r})"
 
-    def _token(self, force: bool) -> str:
-        from vault.integrations.bearer import bearer_token
-
-        return bearer_token(self.name, force=force, home=self.home)
-
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token(force=False)}"
-        response = yield request
-        if response.status_code == 401:
-            request.headers["Authorization"] = f"Bearer {self._token(force=True)}"
-            yield request
+        yield from bearer_flow(request, self.name, self.home)

@@ -1,10 +1,10 @@
-"""The OAuth 2.0 client: Authlib's protocol helpers over tokendeck's own httpx client.
+"""The OAuth 2.0 client: Authlib's protocol helpers over tokendeck's own httpx2 client.
 
 Authlib builds the authorization URL (``prepare_grant_uri``), the token request
 bodies (``prepare_token_request``) and the PKCE S256 challenge; the requests go
 through :func:`vault.oauth.http.new_client` (response cap, timeouts, no
 redirects).  We do not use Authlib's httpx integration: it is moving to another
-HTTP package and would take the transport out of our hands.
+HTTP package, is built on httpx (not httpx2) and would take the transport out of our hands.
 
 What no library does is here too: client authentication done right (RFC 6749
 §2.3.1 form-encodes before Base64), Notion's JSON token body, extra token
@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlencode
 
-import httpx
+import httpx2
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
@@ -33,7 +33,7 @@ from vault.oauth.tokens import decode_body, raise_for_error, token_set
 
 
 def read_token_response(
-    response: httpx.Response, provider: Provider, grant_type: str = "authorization_code", secrets: Iterable[str] = ()
+    response: httpx2.Response, provider: Provider, grant_type: str = "authorization_code", secrets: Iterable[str] = ()
 ) -> dict[str, Any]:
     """Refuse bad token responses; lift a nested token (Slack) to the top level.
 
@@ -64,7 +64,7 @@ def read_token_response(
 TRANSIENT_CODES = frozenset({"temporarily_unavailable", "server_error", "slow_down"})
 
 
-def transient_error(response: httpx.Response, provider: str, secrets: Iterable[str] = ()) -> ProviderError:
+def transient_error(response: httpx2.Response, provider: str, secrets: Iterable[str] = ()) -> ProviderError:
     """A 429 or 5xx as a retryable error, with the provider's ``Retry-After`` if any."""
     retry_after: float | None = None
     header = response.headers.get("retry-after", "")
@@ -88,7 +88,7 @@ class OAuthClient:
     """Talks to one provider's authorization and token endpoints for one registration.
 
     Args:
-        transport: an httpx transport (tests plug in ``httpx.MockTransport``).
+        transport: an httpx transport (tests plug in ``httpx2.MockTransport``).
         http: a client to use instead of one of its own (the vault's shared one), left open.
     """
 
@@ -96,9 +96,9 @@ class OAuthClient:
         self,
         provider: Provider,
         registration: ClientRegistration,
-        transport: httpx.BaseTransport | None = None,
+        transport: httpx2.BaseTransport | None = None,
         *,
-        http: httpx.Client | None = None,
+        http: httpx2.Client | None = None,
     ) -> None:
         self.provider = provider
         self._client_id = registration.client_id
@@ -157,13 +157,13 @@ class OAuthClient:
             response = self.post(p.token_url, body)
         except ResponseTooLarge:
             raise ProviderError(p.key, "bad_response", "the token response is too large") from None
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise ProviderError(p.key, "network", f"token endpoint: {describe_failure(exc)}", transient=True) from None
         if response.status_code == 429 or response.status_code >= 500:
             raise transient_error(response, p.key, secrets)
         return read_token_response(response, p, grant_type, secrets)
 
-    def post(self, url: str, form_body: str, *, authenticate: bool = True) -> httpx.Response:
+    def post(self, url: str, form_body: str, *, authenticate: bool = True) -> httpx2.Response:
         """POST a form (or, for Notion, the same fields as JSON) with the provider's headers."""
         p = self.provider
         fields = dict(parse_qsl(form_body, keep_blank_values=True))

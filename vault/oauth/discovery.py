@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+import httpx2
 
 from vault.core.providers import check_endpoint
 from vault.errors import ProviderError
@@ -54,7 +54,7 @@ def mcp_metadata_urls(issuer: str) -> list[str]:
     return urls
 
 
-def discover(name: str, issuer: str, *, transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+def discover(name: str, issuer: str, *, transport: httpx2.BaseTransport | None = None) -> dict[str, Any]:
     """Fetch and check a server's metadata; return catalog overrides for a registration.
 
     Raises:
@@ -69,7 +69,7 @@ def authorization_server(
     name: str,
     issuer: str,
     *,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
     urls: Callable[[str], list[str]] = metadata_urls,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """:func:`discover`'s overrides, and the metadata document they were read from (for what a
@@ -89,7 +89,7 @@ def authorization_server(
 
 
 def fetch_metadata(
-    name: str, urls: list[str], *, transport: httpx.BaseTransport | None = None
+    name: str, urls: list[str], *, transport: httpx2.BaseTransport | None = None
 ) -> tuple[dict[str, Any] | None, list[str]]:
     """The first metadata document found at ``urls`` (None when none answers with one), and
     why each URL tried before it failed (error codes)."""

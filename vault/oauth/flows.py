@@ -15,7 +15,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Protocol
 
-import httpx
+import httpx2
 
 from vault.core.model import ClientRegistration
 from vault.core.providers import Provider, check_endpoint, loopback_redirect_uri
@@ -86,7 +86,7 @@ def browser_sign_in(
     scopes: tuple[str, ...],
     no_browser: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
     now: Callable[[], float] = time.time,
     timings: Timings | None = None,
     cancel: threading.Event | None = None,
@@ -144,7 +144,7 @@ def device_sign_in(
     ui: SignInUI,
     *,
     scopes: tuple[str, ...],
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
     now: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] | None = None,
     wall_clock: Callable[[], float] = time.time,
@@ -163,7 +163,7 @@ def device_sign_in(
         try:
             fields = {"scope": " ".join(scopes), **({"resource": provider.resource} if provider.resource else {})}
             response = client.post(provider.device_authorization_url, form(fields))
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise ProviderError(provider.key, "network", f"device endpoint: {describe_failure(exc)}") from None
         data = json_object(response, provider.key, "the device authorization response")
         raise_for_error(data, response.status_code, provider.key)

@@ -1,27 +1,33 @@
-"""HTTP for the OAuth code: one httpx transport with a response cap and one deadline.
+"""HTTP for the OAuth code: one httpx2 transport with a response cap and one deadline.
 
 Every exchange goes through :class:`CappedTransport`, so a provider (or anything
 pretending to be one) cannot make tokendeck read an unbounded body, nor keep it
 waiting past one deadline (:data:`~vault.settings.PROVIDER_TIMEOUT`, from connecting
-to the last byte): httpx's timeouts count each read on its own, so a server that
+to the last byte): httpx2's timeouts count each read on its own, so a server that
 drips its answer a byte at a time would otherwise hold a reader for minutes.  The
 deadline reaches every socket operation through the connection pool's network
 backend (:class:`DeadlineBackend`), each read waiting at most what is left of it.
-Tests swap the transport for ``httpx.MockTransport`` or point at a loopback
+Tests swap the transport for ``httpx2.MockTransport`` or point at a loopback
 server; nothing here knows which.
+
+httpx2 (pydantic's maintained fork of httpx, with its connection layer httpcore2) is
+the one HTTP stack of the product: the MCP SDK that ``mcp-bridge`` is built on requires
+it, so the OAuth code uses it too (docs/dependencies.md).  What tokendeck trusts for TLS
+did not change with it: :func:`ssl_context` is what httpx's default was.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import ssl
 import threading
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import httpcore
-import httpx
+import httpcore2
+import httpx2
 
 from vault.core.outside import TooDeep, Unparsable, load_json
 from vault.errors import ProviderError
@@ -30,27 +36,37 @@ from vault.settings import PROVIDER_CONNECT_TIMEOUT, PROVIDER_TIMEOUT
 MAX_RESPONSE_BYTES = 1024 * 1024
 """No token, discovery or identity response is legitimately bigger than this."""
 
-TIMEOUT = httpx.Timeout(PROVIDER_TIMEOUT, connect=PROVIDER_CONNECT_TIMEOUT)
+TIMEOUT = httpx2.Timeout(PROVIDER_TIMEOUT, connect=PROVIDER_CONNECT_TIMEOUT)
 USER_AGENT = "tokendeck/0.1 (+https://github.com/tokendeck)"
 
 
-class ResponseTooLarge(httpx.TransportError):
+class ResponseTooLarge(httpx2.TransportError):
     """The body went past :data:`MAX_RESPONSE_BYTES`."""
 
 
 @functools.cache
 def ssl_context() -> ssl.SSLContext:
-    """One verifying TLS context per process: building one costs tens of milliseconds."""
-    return httpx.create_ssl_context()
+    """One verifying TLS context per process (building one costs tens of milliseconds): the
+    CA file ``SSL_CERT_FILE`` or directory ``SSL_CERT_DIR`` names, else certifi's Mozilla
+    bundle.  That is httpx's default, which the OAuth code has always used; httpx2's own
+    default would be the operating system's store instead (truststore on macOS and Windows,
+    OpenSSL's paths on Linux), so a provider call trusts the same CAs as before the move."""
+    if cafile := os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=cafile)
+    if capath := os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=capath)
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
-def connection_pool() -> httpx.HTTPTransport:
-    """httpx's transport as tokendeck uses it: verified TLS, proxies from the environment, no
+def connection_pool() -> httpx2.HTTPTransport:
+    """httpx2's transport as tokendeck uses it: verified TLS, proxies from the environment, no
     retries, and every socket operation bounded by the exchange's deadline."""
-    transport = httpx.HTTPTransport(retries=0, verify=ssl_context(), trust_env=True)
-    pool = getattr(transport, "_pool", None)  # httpcore's pool: its backend opens every connection
+    transport = httpx2.HTTPTransport(retries=0, verify=ssl_context(), trust_env=True)
+    pool = getattr(transport, "_pool", None)  # httpcore2's pool: its backend opens every connection
     backend = getattr(pool, "_network_backend", None)
-    if pool is not None and isinstance(backend, httpcore.NetworkBackend):
+    if pool is not None and isinstance(backend, httpcore2.NetworkBackend):
         pool._network_backend = DeadlineBackend(backend)
     return transport
 
@@ -60,11 +76,11 @@ _deadline = threading.local()
 reads and writes all happen on the thread that sent it."""
 
 
-class DeadlinePassed(httpcore.ReadTimeout):
-    """The exchange's one deadline passed (a timeout: httpx says ``ReadTimeout``)."""
+class DeadlinePassed(httpcore2.ReadTimeout):
+    """The exchange's one deadline passed (a timeout: httpx2 says ``ReadTimeout``)."""
 
 
-def _left(timeout: float | None, error: type[httpcore.TimeoutException]) -> float | None:
+def _left(timeout: float | None, error: type[httpcore2.TimeoutException]) -> float | None:
     """``timeout``, shortened to what is left of this thread's exchange deadline."""
     at: float | None = getattr(_deadline, "at", None)
     if at is None:
@@ -75,35 +91,35 @@ def _left(timeout: float | None, error: type[httpcore.TimeoutException]) -> floa
     return left if timeout is None else min(timeout, left)
 
 
-class DeadlineStream(httpcore.NetworkStream):
+class DeadlineStream(httpcore2.NetworkStream):
     """A connection whose every read and write waits at most what is left of the deadline."""
 
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
+    def __init__(self, inner: httpcore2.NetworkStream) -> None:
         self._inner = inner
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, _left(timeout, DeadlinePassed))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _left(timeout, httpcore.WriteTimeout))
+        self._inner.write(buffer, _left(timeout, httpcore2.WriteTimeout))
 
     def close(self) -> None:
         self._inner.close()
 
     def start_tls(
         self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        inner = self._inner.start_tls(ssl_context, server_hostname, _left(timeout, httpcore.ConnectTimeout))
+    ) -> httpcore2.NetworkStream:
+        inner = self._inner.start_tls(ssl_context, server_hostname, _left(timeout, httpcore2.ConnectTimeout))
         return DeadlineStream(inner)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
-class DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's network backend, each connection a :class:`DeadlineStream`."""
+class DeadlineBackend(httpcore2.NetworkBackend):
+    """httpcore2's network backend, each connection a :class:`DeadlineStream`."""
 
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+    def __init__(self, inner: httpcore2.NetworkBackend) -> None:
         self._inner = inner
 
     def connect_tcp(
@@ -113,14 +129,14 @@ class DeadlineBackend(httpcore.NetworkBackend):
         timeout: float | None = None,
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        left = _left(timeout, httpcore.ConnectTimeout)
+    ) -> httpcore2.NetworkStream:
+        left = _left(timeout, httpcore2.ConnectTimeout)
         return DeadlineStream(self._inner.connect_tcp(host, port, left, local_address, socket_options))
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        left = _left(timeout, httpcore.ConnectTimeout)
+    ) -> httpcore2.NetworkStream:
+        left = _left(timeout, httpcore2.ConnectTimeout)
         return DeadlineStream(self._inner.connect_unix_socket(path, left, socket_options))
 
     def sleep(self, seconds: float) -> None:
@@ -141,11 +157,11 @@ class _Within:
         _deadline.at = self._outer
 
 
-class CappedStream(httpx.SyncByteStream):
+class CappedStream(httpx2.SyncByteStream):
     """A response body that refuses to go past ``cap`` bytes, or past the exchange's deadline,
     as it is read."""
 
-    def __init__(self, inner: httpx.SyncByteStream, cap: int, request: httpx.Request, deadline: float) -> None:
+    def __init__(self, inner: httpx2.SyncByteStream, cap: int, request: httpx2.Request, deadline: float) -> None:
         self._inner = inner
         self._cap = cap
         self._request = request
@@ -159,30 +175,30 @@ class CappedStream(httpx.SyncByteStream):
                 if size > self._cap:
                     raise ResponseTooLarge(f"response body over {self._cap} bytes", request=self._request)
                 if time.monotonic() > self._deadline:
-                    raise httpx.ReadTimeout(f"no complete answer within {PROVIDER_TIMEOUT:g} s", request=self._request)
+                    raise httpx2.ReadTimeout(f"no complete answer within {PROVIDER_TIMEOUT:g} s", request=self._request)
                 yield chunk
 
     def close(self) -> None:
         self._inner.close()
 
 
-class CappedTransport(httpx.BaseTransport):
+class CappedTransport(httpx2.BaseTransport):
     """Wraps a transport so that no response body can be read past ``cap`` bytes, and no
     exchange go on past ``deadline`` seconds from its start: the client reads the body as it
     always does, through :class:`CappedStream` (no second response object, no copy of the body)."""
 
     def __init__(
-        self, inner: httpx.BaseTransport | None = None, cap: int = MAX_RESPONSE_BYTES, deadline: float | None = None
+        self, inner: httpx2.BaseTransport | None = None, cap: int = MAX_RESPONSE_BYTES, deadline: float | None = None
     ) -> None:
         self._inner = inner or connection_pool()
         self._cap = cap
         self._seconds = PROVIDER_TIMEOUT if deadline is None else deadline
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         deadline = time.monotonic() + self._seconds
         with _Within(deadline):
             response = self._inner.handle_request(request)
-        if response.is_stream_consumed:  # a body given whole (httpx reads those at once): measure it
+        if response.is_stream_consumed:  # a body given whole (httpx2 reads those at once): measure it
             if len(response.content) > self._cap:
                 raise ResponseTooLarge(f"response body over {self._cap} bytes", request=request)
         else:
@@ -193,19 +209,19 @@ class CappedTransport(httpx.BaseTransport):
         self._inner.close()
 
 
-class KeepAliveTransport(httpx.BaseTransport):
+class KeepAliveTransport(httpx2.BaseTransport):
     """One pool of keep-alive connections for everything a long-lived vault asks its providers
     (the agent's and the TUI's refreshes): the clients built on it come and go, and closing one
-    leaves the pool open; :meth:`shutdown` closes it.  Thread-safe, as httpx's pool is.
+    leaves the pool open; :meth:`shutdown` closes it.  Thread-safe, as httpx2's pool is.
 
     A background run of 500 refreshes against one token endpoint then opens a handful of
     connections (TLS handshakes included), not 500.  Idle connections are dropped after
-    httpx's keep-alive expiry."""
+    httpx2's keep-alive expiry."""
 
     def __init__(self) -> None:
         self._inner = connection_pool()
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         return self._inner.handle_request(request)
 
     def close(self) -> None:
@@ -215,7 +231,7 @@ class KeepAliveTransport(httpx.BaseTransport):
         self._inner.close()
 
 
-def client_kwargs(transport: httpx.BaseTransport | None = None) -> dict[str, Any]:
+def client_kwargs(transport: httpx2.BaseTransport | None = None) -> dict[str, Any]:
     """The settings every tokendeck HTTP client uses (for Authlib's client too)."""
     return {
         "transport": CappedTransport(transport),
@@ -235,30 +251,30 @@ def basic_auth(client_id: str, client_secret: str) -> str:
     return "Basic " + base64.b64encode(pair.encode()).decode("ascii")
 
 
-def new_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    return httpx.Client(**client_kwargs(transport))
+def new_client(transport: httpx2.BaseTransport | None = None) -> httpx2.Client:
+    return httpx2.Client(**client_kwargs(transport))
 
 
-def shared_client(transport: httpx.BaseTransport | None = None) -> httpx.Client:
-    """One client for every refresh of a vault's credentials, from any thread (httpx clients
+def shared_client(transport: httpx2.BaseTransport | None = None) -> httpx2.Client:
+    """One client for every refresh of a vault's credentials, from any thread (httpx2 clients
     are thread-safe): it keeps no cookies, so no credential's request carries another's."""
     from http.cookiejar import CookieJar, DefaultCookiePolicy
 
-    return httpx.Client(**client_kwargs(transport), cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
+    return httpx2.Client(**client_kwargs(transport), cookies=CookieJar(DefaultCookiePolicy(allowed_domains=[])))
 
 
-def describe_failure(exc: httpx.HTTPError) -> str:
+def describe_failure(exc: httpx2.HTTPError) -> str:
     """A short, secret-free reason for a failed request."""
     if isinstance(exc, ResponseTooLarge):
         return "response too large"
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx2.TimeoutException):
         return f"no complete answer within {PROVIDER_TIMEOUT:g} s"
-    if isinstance(exc, httpx.ConnectError):
+    if isinstance(exc, httpx2.ConnectError):
         return "could not connect"
     return type(exc).__name__
 
 
-def json_object(response: httpx.Response, provider: str, what: str) -> dict[str, Any]:
+def json_object(response: httpx2.Response, provider: str, what: str) -> dict[str, Any]:
     """The body as a JSON object (:func:`vault.core.outside.load_json`: nesting bounded), or a
     ProviderError that says what came instead."""
     try:
@@ -276,7 +292,7 @@ def json_object(response: httpx.Response, provider: str, what: str) -> dict[str,
 
 
 def get_json(
-    client: httpx.Client,
+    client: httpx2.Client,
     url: str,
     provider: str,
     what: str,
@@ -288,7 +304,7 @@ def get_json(
     """Request ``url`` and return its JSON object; HTTP errors become ProviderError."""
     try:
         response = client.request(method, url, headers=headers, content=body)
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise ProviderError(provider, "network", f"{what}: {describe_failure(exc)}") from None
     if response.status_code >= 400:
         raise ProviderError(provider, f"http_{response.status_code}", f"{what} failed")

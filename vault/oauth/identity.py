@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import httpx2
 
 from vault.core.providers import Provider
 from vault.errors import ProviderError
@@ -30,7 +30,7 @@ def dig(data: Any, path: str) -> Any:
 
 
 def learn_identity(
-    provider: Provider, tokens: TokenSet, *, transport: httpx.BaseTransport | None = None
+    provider: Provider, tokens: TokenSet, *, transport: httpx2.BaseTransport | None = None
 ) -> tuple[str | None, dict[str, Any], str | None]:
     """Return (account, extras to store, a warning if the account could not be learned)."""
     identity = provider.identity
@@ -103,7 +103,7 @@ def _named(value: Any) -> bool:
     return isinstance(value, str | int) and value != ""
 
 
-def _atlassian_sites(http: httpx.Client, provider: Provider, headers: dict[str, str]) -> dict[str, Any]:
+def _atlassian_sites(http: httpx2.Client, provider: Provider, headers: dict[str, str]) -> dict[str, Any]:
     """Atlassian: the cloud ids of the sites this token may use (API calls need one)."""
     assert provider.accessible_resources_url  # noqa: S101 - checked by the caller
     response = http.get(provider.accessible_resources_url, headers=headers)

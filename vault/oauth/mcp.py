@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import httpx
+import httpx2
 
 from vault.core.outside import load_json
 from vault.core.providers import check_endpoint
@@ -168,7 +168,7 @@ class Challenge:
     scope: str | None = None
 
 
-def find(url: str, *, name: str = "mcp", transport: httpx.BaseTransport | None = None) -> McpAuthorization:
+def find(url: str, *, name: str = "mcp", transport: httpx2.BaseTransport | None = None) -> McpAuthorization:
     """Follow the MCP authorization discovery from the server's URL.
 
     Raises:
@@ -203,7 +203,7 @@ def find(url: str, *, name: str = "mcp", transport: httpx.BaseTransport | None =
     )
 
 
-def probe(http: httpx.Client, server: str, name: str) -> Challenge:
+def probe(http: httpx2.Client, server: str, name: str) -> Challenge:
     """Send the unauthenticated ``initialize``; what the server's answer says about signing in.
 
     Raises:
@@ -215,7 +215,7 @@ def probe(http: httpx.Client, server: str, name: str) -> Challenge:
             content=INITIALIZE,
             headers={"Content-Type": "application/json", "Accept": "application/json, text/event-stream"},
         )
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise ProviderError(name, "network", f"{server}: {describe_failure(exc)}") from None
     if response.status_code not in (401, 403):
         return Challenge(response.status_code)
@@ -223,7 +223,7 @@ def probe(http: httpx.Client, server: str, name: str) -> Challenge:
     return Challenge(response.status_code, params.get("resource_metadata"), params.get("scope"))
 
 
-def _resource_metadata(http: httpx.Client, server: str, challenge: Challenge, name: str) -> dict[str, Any] | None:
+def _resource_metadata(http: httpx2.Client, server: str, challenge: Challenge, name: str) -> dict[str, Any] | None:
     """The protected-resource metadata: at the URL the challenge named, else at the first
     well-known place that has it; None when there is none anywhere.
 
@@ -246,7 +246,7 @@ def _resource_metadata(http: httpx.Client, server: str, challenge: Challenge, na
     return None
 
 
-def _legacy(server: str, challenge: Challenge, name: str, transport: httpx.BaseTransport | None) -> McpAuthorization:
+def _legacy(server: str, challenge: Challenge, name: str, transport: httpx2.BaseTransport | None) -> McpAuthorization:
     """A 2025-03-26 server (no protected-resource metadata): its origin is the authorization
     server, with metadata at the origin's well-known places, else the default endpoints.
 
@@ -403,7 +403,7 @@ class Registered:
 
 
 def register_client(
-    registration_url: str, scopes: list[str], *, name: str = "mcp", transport: httpx.BaseTransport | None = None
+    registration_url: str, scopes: list[str], *, name: str = "mcp", transport: httpx2.BaseTransport | None = None
 ) -> Registered:
     """Register tokendeck as a native client (RFC 7591 §3.1), asking to be a public one that
     may use ``scopes`` (omitted when empty).
@@ -422,7 +422,7 @@ def register_client(
                 content=json.dumps(metadata),
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
             )
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise ProviderError(name, "network", f"client registration: {describe_failure(exc)}") from None
     try:
         answer = load_json(response.content)

@@ -11,7 +11,7 @@ bearer call.  Any answer but the documented success raises ProviderError.
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from vault.core.model import ClientRegistration, Credential
 from vault.core.outside import load_json
@@ -21,7 +21,7 @@ from vault.oauth.client import OAuthClient, form, transient_error
 from vault.oauth.http import basic_auth, describe_failure
 
 
-def _check(response: httpx.Response, provider: Provider, ok: tuple[int, ...] = (200,)) -> None:
+def _check(response: httpx2.Response, provider: Provider, ok: tuple[int, ...] = (200,)) -> None:
     if response.status_code == 429 or response.status_code >= 500:
         raise transient_error(response, provider.key)
     if response.status_code not in ok:
@@ -35,7 +35,7 @@ def _check(response: httpx.Response, provider: Provider, ok: tuple[int, ...] = (
         raise ProviderError(provider.key, code, "the revocation was not confirmed")
 
 
-def _already_invalid(response: httpx.Response) -> bool:
+def _already_invalid(response: httpx2.Response) -> bool:
     """Google's 400 ``invalid_token`` for a token that no longer works: where revoking one
     token revokes the grant, that is a grant already revoked (by an earlier call, or at the
     provider's own page), so there is nothing left to revoke."""
@@ -49,7 +49,7 @@ def _already_invalid(response: httpx.Response) -> bool:
 
 
 def send_revocation(
-    provider: Provider, registration: ClientRegistration, credential: Credential, transport: httpx.BaseTransport | None
+    provider: Provider, registration: ClientRegistration, credential: Credential, transport: httpx2.BaseTransport | None
 ) -> None:
     """Ask the provider to revoke the credential's tokens.
 
@@ -111,7 +111,7 @@ def send_revocation(
                         _check(response, provider)
             elif style == "dropbox" and access:
                 _check(http.post(url, headers={"Authorization": f"Bearer {access}"}), provider)
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             raise ProviderError(
                 provider.key, "network", f"revocation: {describe_failure(exc)}", transient=True
             ) from None

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-import httpx
+import httpx2
 
 from vault.core.model import ClientRegistration
 from vault.core.outside import Unparsable, check_depth
@@ -34,7 +34,7 @@ class CodeSession(Protocol):
 
 
 class AuthlibSession:
-    """Authlib's protocol helpers over tokendeck's httpx client (see :mod:`vault.oauth.client`)."""
+    """Authlib's protocol helpers over tokendeck's httpx2 client (see :mod:`vault.oauth.client`)."""
 
     def __init__(
         self,
@@ -42,7 +42,7 @@ class AuthlibSession:
         registration: ClientRegistration,
         redirect_uri: str,
         scopes: tuple[str, ...],
-        transport: httpx.BaseTransport | None,
+        transport: httpx2.BaseTransport | None,
     ) -> None:
         self._client = OAuthClient(provider, registration, transport)
         self._redirect_uri = redirect_uri
@@ -149,7 +149,7 @@ def open_session(
     registration: ClientRegistration,
     redirect_uri: str,
     scopes: tuple[str, ...],
-    transport: httpx.BaseTransport | None,
+    transport: httpx2.BaseTransport | None,
 ) -> CodeSession:
     """The session for this provider's client library (the catalog's ``client_library``)."""
     if provider.client_library == "google-auth-oauthlib":

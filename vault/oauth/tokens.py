@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-import httpx
+import httpx2
 
 from vault.core.model import token_fault
 from vault.core.outside import TooDeep, Unparsable, load_json
@@ -48,7 +48,7 @@ class TokenSet:
     extras: Mapping[str, Any] = field(default_factory=dict)
 
 
-def decode_body(response: httpx.Response, provider: str) -> dict[str, Any]:
+def decode_body(response: httpx2.Response, provider: str) -> dict[str, Any]:
     """The response as a dict: JSON, or form-encoded (GitHub without ``Accept``)."""
     content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
     body = response.content

@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
 from vault.core.secret import Secret
@@ -81,7 +81,7 @@ def login_mcp(
     scopes: Sequence[str] = (),
     no_browser: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
     notice: Callable[[str], None] = lambda message: None,
     cancel: threading.Event | None = None,
 ) -> Credential:
@@ -132,7 +132,7 @@ def mcp_registration(
     client_secret: Secret | None = None,
     client_metadata: str | None = None,
     scopes: Sequence[str] = (),
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
     notice: Callable[[str], None] = lambda message: None,
     cancel: threading.Event | None = None,
 ) -> tuple[str, ClientRegistration, str]:
@@ -170,7 +170,7 @@ def _registration(
     client_id: str | None,
     client_secret: Secret | None,
     client_metadata: str | None,
-    transport: httpx.BaseTransport | None,
+    transport: httpx2.BaseTransport | None,
     notice: Callable[[str], None],
 ) -> ClientRegistration:
     """The registration to sign in with, in the spec's order (see the module's docstring);

@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 
-import httpx
+import httpx2
 
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
 from vault.core.providers import Provider, resolve
@@ -51,7 +51,7 @@ def login(
     device: bool = False,
     no_browser: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
     notice: Callable[[str], None] = lambda message: None,
     timings: Timings | None = None,
     cancel: threading.Event | None = None,
@@ -100,7 +100,7 @@ def sign_in(
     device: bool = False,
     no_browser: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
-    transport: httpx.BaseTransport | None = None,
+    transport: httpx2.BaseTransport | None = None,
     notice: Callable[[str], None] = lambda message: None,
     timings: Timings | None = None,
     cancel: threading.Event | None = None,

@@ -93,7 +93,7 @@ class Vault(Repository):
 
     @property
     def http_transport(self) -> Any:
-        """The ``httpx`` transport for every provider call made for this vault: one pool of
+        """The ``httpx2`` transport for every provider call made for this vault: one pool of
         keep-alive connections (:class:`~vault.oauth.http.KeepAliveTransport`), built at the
         first call and closed with the vault, unless one is set (tests plug in a MockTransport;
         None goes back to the pool)."""
@@ -114,7 +114,7 @@ class Vault(Repository):
 
     @property
     def http_client(self) -> Any:
-        """The ``httpx.Client`` every refresh of this vault sends through: one, on
+        """The ``httpx2.Client`` every refresh of this vault sends through: one, on
         :attr:`http_transport`, shared by every thread (:func:`vault.oauth.http.shared_client`),
         instead of a new client per refresh."""
         transport = self.http_transport
