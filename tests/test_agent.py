@@ -366,7 +366,7 @@ def test_five_minutes_of_a_sixty_second_token_with_only_the_agent(
         first = v.get("short").access_token
         assert first is not None
         plan(spec, env_file, first.reveal()).write()
-        v.add_export_binding("short", target="dotenv", path=str(env_file), key="SHORT", options=spec.options())
+        v.links.add_export_binding("short", target="dotenv", path=str(env_file), key="SHORT", options=spec.options())
     with start_agent(clock=clock, refresher=True, refresh_interval=None) as r:
         refresher = r.agent.refresher
         assert refresher is not None

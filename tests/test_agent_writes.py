@@ -123,9 +123,9 @@ def state(home: Path) -> dict[str, Any]:
             for c in v.credentials()
         }
         clients = {r.provider: {**timeless(r.public()), "secret": digest(r.client_secret)} for r in v.clients()}
-        bindings = sorted((b.credential, b.target, b.path, b.key) for b in v.export_bindings(None))
+        bindings = sorted((b.credential, b.target, b.path, b.key) for b in v.links.export_bindings(None))
         audit = [timeless(e.public()) for e in v.audit_log()]
-        hosts = sorted(v.git_hosts())
+        hosts = sorted(v.links.git_hosts())
     text = json.dumps(
         {"credentials": credentials, "clients": clients, "bindings": bindings, "audit": audit, "hosts": hosts}
     )

@@ -63,11 +63,11 @@ def test_everything_in_the_fixture_reads_back(copy: Path) -> None:
         assert registration.client_secret is not None and registration.client_secret.reveal() == c["client_secret"]
         assert [r.provider for r in v.clients()] == ["github"]
 
-        (binding,) = v.export_bindings()
+        (binding,) = v.links.export_bindings()
         assert (binding.credential, binding.target, binding.path, binding.key) == (
             b["credential"], b["target"], b["path"], b["key"],
         )  # fmt: skip
-        assert v.git_hosts() == [EXPECTED["git_host"]]
+        assert v.links.git_hosts() == [EXPECTED["git_host"]]
 
         events = [(e.action, e.outcome, e.credential) for e in v.audit_log()]
         assert events[: len(EXPECTED["audit"])] == EXPECTED["audit"]  # then this test's reads
@@ -79,7 +79,7 @@ def test_the_fixture_takes_a_write(copy: Path) -> None:
         v.rename("github", "github-work")
     with opened(copy) as v:
         assert [x.name for x in v.credentials()] == ["github-work", "openai"]
-        assert v.git_hosts() == [("github.com", "github-work", "x-access-token")]
-        assert [x.credential for x in v.export_bindings()] == ["github-work"]
+        assert v.links.git_hosts() == [("github.com", "github-work", "x-access-token")]
+        assert [x.credential for x in v.links.export_bindings()] == ["github-work"]
         assert v.audit_log(limit=1)[0].detail == "from=github"
         assert v.token("github-work") == EXPECTED["oauth"]["access_token"]  # type: ignore[index]

@@ -257,7 +257,7 @@ def test_refresh_rewrites_plaintext_bindings(home: Path, auth_server: AuthServer
         }
         for path, spec in specs.items():
             plan(spec, path, old).write()
-            v.add_export_binding("acme", target=spec.target, path=str(path), key=spec.key, options=spec.options())
+            v.links.add_export_binding("acme", target=spec.target, path=str(path), key=spec.key, options=spec.options())
         new = refresh(v, "acme", force=True).access_token
         assert new is not None and new.reveal() != old
         assert dotenv_parse(env.read_text()) == {"KEEP": "1", "T": new.reveal()}

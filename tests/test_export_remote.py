@@ -226,7 +226,7 @@ def test_refresh_through_the_lifecycle(home: Path, auth_server: AuthServer, tmp_
             change = plan(spec, path, old)
             change.write()
             done = change.spec
-            v.add_export_binding("acme", target=done.target, path=str(path), key=done.key, options=done.options())
+            v.links.add_export_binding("acme", target=done.target, path=str(path), key=done.key, options=done.options())
         new = refresh(v, "acme", force=True).access_token
         assert new is not None and new.reveal() != old
         assert json.loads(mcp.read_text())["mcpServers"]["linear"]["headers"] == {

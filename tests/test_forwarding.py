@@ -37,7 +37,7 @@ def agent(home: Path, passphrase_env: str, clock: FrozenClock) -> Iterator[Runni
     with vault.init_vault(mode="passphrase") as v:
         v.add_static("a", provider="github-pat", token=A_TOKEN)
         v.add_static("b", provider="github-pat", token=B_TOKEN)
-        v.map_git_host("github.com", "b", None)
+        v.links.map_git_host("github.com", "b", None)
     with start_agent(clock=clock) as running:
         yield running
 

@@ -337,7 +337,7 @@ def agent_gone(ran: Ran) -> None:
 
 def git_mapped(ran: Ran) -> None:
     with vault.open_vault(ran.home, PASS) as v:
-        assert [(host, name) for host, name, _ in v.git_hosts()] == [("github.com", "github")]
+        assert [(host, name) for host, name, _ in v.links.git_hosts()] == [("github.com", "github")]
 
 
 def git_configured(ran: Ran) -> None:
@@ -364,7 +364,7 @@ def shell_line(ran: Ran) -> None:
 def dotenv_written(ran: Ran) -> None:
     assert (ran.cwd / ".env").read_text() == "OPENAI_API_KEY='sk-openai-1'\n"
     with vault.open_vault(ran.home, PASS) as v:
-        assert [b.credential for b in v.export_bindings()] == ["openai"]
+        assert [b.credential for b in v.links.export_bindings()] == ["openai"]
 
 
 def netrc_written(ran: Ran) -> None:
@@ -377,7 +377,7 @@ def bindings_listed(ran: Ran) -> None:
 
 def unexported(ran: Ran) -> None:
     with vault.open_vault(ran.home, PASS) as v:
-        assert [b.credential for b in v.export_bindings()] == ["gitlab"]
+        assert [b.credential for b in v.links.export_bindings()] == ["gitlab"]
     assert (ran.cwd / ".env").exists()  # the file is left as it is
 
 

@@ -98,7 +98,7 @@ def test_a_plaintext_export_follows_the_new_token(samples: tuple[Vault, FrozenCl
     assert target.read_text() == "GH='ghp_test2'\n"
     rotate(vault, "github", NEW_TOKEN)
     assert target.read_text() == f"GH='{NEW_TOKEN}'\n"
-    assert [b.path for b in vault.export_bindings("github")] == [str(target)]  # the binding stays
+    assert [b.path for b in vault.links.export_bindings("github")] == [str(target)]  # the binding stays
 
 
 # ------------------------------------------------------------------------ the TUI

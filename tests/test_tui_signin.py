@@ -566,7 +566,7 @@ async def test_sign_in_again_replaces_a_dead_credential_in_place(
     vault.add_static("placeholder", provider="api-key", token="x")  # a row above it, so the cursor moves
     vault.save(vault_credential(auth_server.issue_token(CLIENT_ID), clock.now()), action="login")
     vault.mark("work", "needs_login", last_error="invalid_grant", action="refresh", outcome="dead_grant")
-    vault.add_export_binding("work", target="dotenv", path=str(tmp_path / "work.env"), key="WORK", options={})
+    vault.links.add_export_binding("work", target="dotenv", path=str(tmp_path / "work.env"), key="WORK", options={})
     before = vault.get("work")
     app = make_app(vault, clock)
     async with app.run_test(size=SIZE) as pilot:
@@ -582,7 +582,7 @@ async def test_sign_in_again_replaces_a_dead_credential_in_place(
     assert after.status_at(time.time()) == "active" and after.access_token is not None
     assert auth_server.token_state(after.access_token.reveal()) == "active"
     assert after.access_token != before.access_token and after.created_at == before.created_at
-    assert [b.key for b in vault.export_bindings("work")] == ["WORK"]  # the binding followed
+    assert [b.key for b in vault.links.export_bindings("work")] == ["WORK"]  # the binding followed
     assert [c.name for c in vault.credentials()] == ["placeholder", "work"]  # no second credential
 
 

@@ -107,9 +107,9 @@ def build(home: Path) -> None:
             ),
             replace=False,
         )
-        v.add_export_binding(b["credential"], target=b["target"], path=b["path"], key=b["key"], options={})
+        v.links.add_export_binding(b["credential"], target=b["target"], path=b["path"], key=b["key"], options={})
         host, name, user = EXPECTED["git_host"]  # type: ignore[misc]
-        v.map_git_host(host, name, user)
+        v.links.map_git_host(host, name, user)
         v.record("token", "handed-out", credential="github", detail="reader=compat-fixture")
         v.record("refresh", "failed", credential="github", detail="network: compat fixture")
 

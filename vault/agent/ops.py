@@ -92,7 +92,7 @@ def _names(vault: Vault, args: list[str]) -> list[str]:
 
 def _git_map(vault: Vault, args: list[str]) -> list[str]:
     host, name, username = args
-    vault.map_git_host(host, name, username or None)
+    vault.links.map_git_host(host, name, username or None)
     return []
 
 

@@ -1,5 +1,6 @@
 """The key the vault's file is encrypted under: re-encrypting it in place, and copying it
-under a key (a backup).  Part of :class:`~vault.core.repository.Repository`.
+under a key (a backup).  A part of :class:`~vault.core.repository.Repository`
+(``repository.keys``), which reads its :attr:`VaultKeys.meta`.
 """
 
 from __future__ import annotations
@@ -16,12 +17,21 @@ from vault.errors import VaultError
 
 
 class VaultKeys:
-    """The key the vault's file is encrypted under, on the repository's store."""
+    """The key the vault's file is encrypted under, on the repository's store.
 
-    _store: Store
-    paths: VaultPaths
-    meta: VaultMeta
-    record: Callable[..., Any]
+    Args:
+        store: the repository's open database.
+        paths: the home it lives in (``vault.json`` is written there).
+        meta: its key mode and slot as opened; :attr:`meta` follows every re-key.
+        record: appends an audit event (the repository's).
+    """
+
+    def __init__(self, store: Store, paths: VaultPaths, meta: VaultMeta, record: Callable[..., Any]) -> None:
+        self._store = store
+        self.paths = paths
+        self.meta = meta
+        """The vault's key slot now (the repository's ``meta`` reads it)."""
+        self.record = record
 
     def rekey(self, key: Key, slot: KeySlot, *, detail: str) -> None:
         """Re-encrypt under ``key`` and record ``slot`` as the vault's key.

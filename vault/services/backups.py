@@ -75,7 +75,7 @@ def backup(
     _remove(copy)
     create_private_file(copy)
     try:
-        slot, count = vault.copy_to(copy, key)
+        slot, count = vault.keys.copy_to(copy, key)
         manifest = Manifest(vault.meta.vault_id, slot, vault.clock.now(), count)
         backup_file.write(path, copy, manifest)
     finally:

@@ -151,20 +151,22 @@ def provider_rm(vault: Vault, *, name: str) -> Report:
 
 def git_map(vault: Vault, *, host: str, name: str, username: str | None = None) -> Report:
     """``tokendeck git-credential map`` (what it tells the user is the front end's: it needs no vault)."""
-    vault.map_git_host(host, name, username)
+    vault.links.map_git_host(host, name, username)
     return Report()
 
 
 def git_unmap(vault: Vault, *, host: str) -> Report:
     """``tokendeck git-credential unmap``."""
-    if not vault.unmap_git_host(host):
+    if not vault.links.unmap_git_host(host):
         raise NotFound(f"{host} is not mapped (see tokendeck git-credential list)")
     return Report()
 
 
 def git_list(vault: Vault) -> Report:
     """``tokendeck git-credential list``."""
-    return Report("".join(f"{host}\t{name}\t{username or '(default)'}\n" for host, name, username in vault.git_hosts()))
+    return Report(
+        "".join(f"{host}\t{name}\t{username or '(default)'}\n" for host, name, username in vault.links.git_hosts())
+    )
 
 
 def _table() -> dict[str, Command]:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
+from vault.core.links import CredentialLinks
 from vault.core.model import MCP_URL_EXTRA, Credential
 from vault.core.paths import VaultPaths
 from vault.core.repository import Repository
@@ -51,9 +51,8 @@ class ExportingVault(Protocol):
         self, action: str, outcome: str, *, credential: str | None = None, detail: str | None = None
     ) -> None: ...
 
-    def add_export_binding(
-        self, name: str, *, target: str, path: str, key: str, options: Mapping[str, Any]
-    ) -> None: ...
+    @property
+    def links(self) -> CredentialLinks: ...
 
 
 @dataclass(frozen=True)
@@ -127,7 +126,9 @@ def write_export(vault: ExportingVault, change: Plan) -> list[str]:
         notices.append(f"made {path} readable by you only (0600-style): it holds a token now")
     spec = change.spec  # resolved: remote if the entry has a URL
     if spec.plaintext:
-        vault.add_export_binding(spec.name, target=spec.target, path=str(path), key=spec.key, options=spec.options())
+        vault.links.add_export_binding(
+            spec.name, target=spec.target, path=str(path), key=spec.key, options=spec.options()
+        )
         notices.append(f"wrote {spec.name}'s token to {path}; every refresh re-writes it (tokendeck unexport to stop)")
     else:
         vault.record("export", "ok", credential=spec.name, detail=f"target={spec.target} path={path} reference")
@@ -146,7 +147,7 @@ def reexport(vault: Repository, name: str, token: str) -> list[str]:
     """
     problems: list[str] = []
     try:
-        bindings = vault.export_bindings(name)
+        bindings = vault.links.export_bindings(name)
     except Exception as exc:  # noqa: BLE001 - a refresh never fails because of an export
         return [type(exc).__name__]
     for binding in bindings:

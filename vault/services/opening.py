@@ -445,7 +445,7 @@ def change_to_passphrase(vault: Vault, new_passphrase: str) -> None:
     """Re-encrypt under a new passphrase (from either mode); drops a keyring entry."""
     key = Key.passphrase(new_passphrase)
     old = vault.meta
-    vault.rekey(key, KeySlot("passphrase", kdf_iter=keys.KDF_ITER), detail=f"{old.mode}->passphrase")
+    vault.keys.rekey(key, KeySlot("passphrase", kdf_iter=keys.KDF_ITER), detail=f"{old.mode}->passphrase")
     if old.mode == "keyring":
         keyring_delete(old.slot)
 
@@ -467,7 +467,7 @@ def change_to_keyring(vault: Vault) -> None:
     new = KeySlot("keyring", f"vault-{old.vault_id}-{os.urandom(4).hex()}")
     keyring_store(new, key)
     try:
-        vault.rekey(key, new, detail=f"{old.mode}->keyring")
+        vault.keys.rekey(key, new, detail=f"{old.mode}->keyring")
     except BaseException:
         if vault.meta.slot.keyring_user != new.keyring_user:  # not re-encrypted: the new key is no one's
             keyring_delete(new)
