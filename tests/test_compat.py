@@ -293,7 +293,7 @@ def test_expired_gdrive_credentials_come_back_as_they_are_and_refresh_through_th
     second store, and a second google-auth refresh) can refresh again."""
     from google.auth.transport.requests import Request
 
-    from vault.services.tokens import refresh
+    from vault.services.refreshing import refresh
 
     creds = google_creds(google_server, datetime.fromtimestamp(START - 60, UTC))
     storage.upsert_gdrive_token("drive-user", creds)
@@ -464,7 +464,7 @@ def test_drive_credentials_with_an_empty_token_are_kept_with_a_warning_line(
     else:  # the access token works; refreshing with an empty refresh token is a dead grant, tokens kept
         assert storage.vault.token("gdrive-user-u") == "ya29.a"
         with pytest.raises(vault.NeedsSignIn, match="gdrive-user-u's refresh token is empty"):
-            vault.services.tokens.refresh(storage.vault, "gdrive-user-u", force=True)
+            vault.services.refreshing.refresh(storage.vault, "gdrive-user-u", force=True)
         marked = storage.vault.get("gdrive-user-u")
         assert marked.stored_status == "needs_login" and marked.access_token == stored.access_token
 

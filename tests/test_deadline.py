@@ -86,7 +86,7 @@ def test_a_dripping_token_endpoint_fails_the_refresh_with_the_reason_and_keeps_t
     cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(http, "PROVIDER_TIMEOUT", 1.0)
-    monkeypatch.setattr("vault.services.tokens.REFRESH_ATTEMPTS", 1)
+    monkeypatch.setattr("vault.services.refreshing.REFRESH_ATTEMPTS", 1)
     with dripping("body") as base:
         assert cli("init").code == 0
         added = cli(

@@ -19,7 +19,7 @@ from tests.support.cli import CliRunner
 from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
 from tests.support.seeded import seed
 from vault.export.mcp import tokendeck_command
-from vault.services.tokens import refresh
+from vault.services.refreshing import refresh
 
 MCP = {
     "mcpServers": {

@@ -16,8 +16,8 @@ import vault
 from tests.support.authserver import AuthServer
 from tests.support.seeded import CLIENT_ID, open_seeded, seed
 from vault.errors import NeedsSignIn, ProviderError, RevokeFailed
+from vault.services.refreshing import refresh
 from vault.services.revoke import revoke
-from vault.services.tokens import refresh
 
 
 @pytest.fixture

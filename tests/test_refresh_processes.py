@@ -31,7 +31,7 @@ import vault
 from tests.support.authserver import AuthServer
 from vault.core.locks import credential_lock, lock_path
 from vault.oauth.discovery import discover
-from vault.services.tokens import refresh
+from vault.services.refreshing import refresh
 
 REPO = Path(__file__).resolve().parent.parent
 PASS = "refresh process passphrase"
@@ -226,7 +226,7 @@ import vault
 import vault.core.repository
 import vault.oauth.client
 import vault.oauth.tokens
-import vault.services.tokens
+import vault.services.refreshing
 
 step = sys.argv[1]
 
@@ -276,7 +276,7 @@ else:
     raise SystemExit(f"unknown step {step}")
 
 with vault.open_vault() as v:
-    vault.services.tokens.refresh(v, "acme", force=True)
+    vault.services.refreshing.refresh(v, "acme", force=True)
 print("the refresh finished without being killed")
 sys.exit(3)
 """

@@ -20,7 +20,7 @@ from vault.core.model import ClientRegistration, Credential
 from vault.core.providers import resolve
 from vault.core.secret import Secret
 from vault.errors import VaultBusy
-from vault.services.tokens import refresh
+from vault.services.refreshing import refresh
 
 PASS = "correct horse battery staple"
 

@@ -35,7 +35,7 @@ def _tokens(vault: Vault, names: list[str]) -> list[str]:
 
 def _refresh(vault: Vault, args: list[str]) -> list[str]:
     """A forced refresh (``httpx_auth`` after a 401), then the token."""
-    from vault.services.tokens import refresh
+    from vault.services.refreshing import refresh
 
     (name,) = args
     refresh(vault, name, force=True)

@@ -83,7 +83,7 @@ def _vault_credentials_class() -> Any:
             from google.auth.exceptions import RefreshError
 
             from vault.errors import VaultError
-            from vault.services.tokens import refresh
+            from vault.services.refreshing import refresh
 
             try:
                 with self._vault_source() as v:

@@ -6,7 +6,7 @@ merged, the masked diff, the git check), show the diff, then write and record.
 
 ``--plaintext`` records an export binding (credential -> file, target, key);
 :func:`reexport` writes the new token into each of them after a refresh
-(:func:`vault.services.tokens.refresh` calls it).  A file that is gone or changed
+(:func:`vault.services.refreshing.refresh` calls it).  A file that is gone or changed
 shape is left alone and the failure audited; a refresh never fails because of an
 export.
 """

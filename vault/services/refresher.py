@@ -23,7 +23,8 @@ from typing import Literal
 from vault.core.model import Credential, StatusPolicy, next_renewal
 from vault.core.timefmt import iso, relative
 from vault.errors import NeedsSignIn, ProviderError, RefreshBackoff, RefreshBusy, VaultError
-from vault.services.tokens import Vault, refresh
+from vault.services.refreshing import refresh
+from vault.services.tokens import Vault
 from vault.settings import AUDIT_DAYS_ENV, AUDIT_KEEP_DAYS, MIN_REFRESH_SPACING, REFRESH_INTERVAL
 
 EventKind = Literal["refreshed", "needs_login", "failed", "expiring", "held"]
