@@ -39,7 +39,7 @@ def test_everything_in_the_fixture_reads_back(copy: Path) -> None:
     s, o, c, b = EXPECTED["static"], EXPECTED["oauth"], EXPECTED["client"], EXPECTED["binding"]
     assert isinstance(s, dict) and isinstance(o, dict) and isinstance(c, dict) and isinstance(b, dict)
     with opened(copy) as v:
-        assert v.mode == "passphrase"
+        assert v.records.mode == "passphrase"
         assert [x.name for x in v.credentials()] == ["github", "openai"]
         static = v.get("openai")
         assert (static.kind, static.provider, static.account) == ("static", s["provider"], s["account"])
@@ -58,20 +58,20 @@ def test_everything_in_the_fixture_reads_back(copy: Path) -> None:
         assert oauth.last_refreshed_at == AT and oauth.stored_status == "active"
         assert v.token("github") == o["access_token"]  # not due yet: no refresh, no network
 
-        registration = v.get_client("github")
+        registration = v.records.get_client("github")
         assert (registration.base, registration.client_id) == (c["base"], c["client_id"])
         assert registration.client_secret is not None and registration.client_secret.reveal() == c["client_secret"]
-        assert [r.provider for r in v.clients()] == ["github"]
+        assert [r.provider for r in v.records.clients()] == ["github"]
 
-        (binding,) = v.links.export_bindings()
+        (binding,) = v.records.links.export_bindings()
         assert (binding.credential, binding.target, binding.path, binding.key) == (
             b["credential"], b["target"], b["path"], b["key"],
         )  # fmt: skip
-        assert v.links.git_hosts() == [EXPECTED["git_host"]]
+        assert v.records.links.git_hosts() == [EXPECTED["git_host"]]
 
-        events = [(e.action, e.outcome, e.credential) for e in v.audit_log()]
+        events = [(e.action, e.outcome, e.credential) for e in v.records.audit_log()]
         assert events[: len(EXPECTED["audit"])] == EXPECTED["audit"]  # then this test's reads
-        assert all("gho_" not in (e.detail or "") for e in v.audit_log())
+        assert all("gho_" not in (e.detail or "") for e in v.records.audit_log())
 
 
 def test_the_fixture_takes_a_write(copy: Path) -> None:
@@ -79,7 +79,7 @@ def test_the_fixture_takes_a_write(copy: Path) -> None:
         v.rename("github", "github-work")
     with opened(copy) as v:
         assert [x.name for x in v.credentials()] == ["github-work", "openai"]
-        assert v.links.git_hosts() == [("github.com", "github-work", "x-access-token")]
-        assert [x.credential for x in v.links.export_bindings()] == ["github-work"]
-        assert v.audit_log(limit=1)[0].detail == "from=github"
+        assert v.records.links.git_hosts() == [("github.com", "github-work", "x-access-token")]
+        assert [x.credential for x in v.records.links.export_bindings()] == ["github-work"]
+        assert v.records.audit_log(limit=1)[0].detail == "from=github"
         assert v.token("github-work") == EXPECTED["oauth"]["access_token"]  # type: ignore[index]

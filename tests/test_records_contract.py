@@ -25,7 +25,7 @@ def sqlcipher(home: Path, clock: FrozenClock) -> Iterator[Records]:
 
     vault = init_vault(home, mode="passphrase", passphrase="contract test passphrase", env={}, clock=clock)
     try:
-        yield vault
+        yield vault.records
     finally:
         vault.close()
 

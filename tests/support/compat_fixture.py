@@ -82,13 +82,13 @@ def build(home: Path) -> None:
     s, o, c, b = EXPECTED["static"], EXPECTED["oauth"], EXPECTED["client"], EXPECTED["binding"]
     assert isinstance(s, dict) and isinstance(o, dict) and isinstance(c, dict) and isinstance(b, dict)  # noqa: S101
     with init_vault(home, mode="passphrase", passphrase=PASSPHRASE, env={}, clock=clock) as v:
-        v.add_static(
+        v.records.add_static(
             s["name"], provider=s["provider"], token=s["token"], account=s["account"], expires_at=s["expires_at"]
         )
-        v.set_client(
+        v.records.set_client(
             ClientRegistration(c["provider"], c["base"], c["client_id"], client_secret=Secret(c["client_secret"]))
         )
-        v.save(
+        v.records.save(
             Credential(
                 name=o["name"],
                 provider=o["provider"],
@@ -107,11 +107,13 @@ def build(home: Path) -> None:
             ),
             replace=False,
         )
-        v.links.add_export_binding(b["credential"], target=b["target"], path=b["path"], key=b["key"], options={})
+        v.records.links.add_export_binding(
+            b["credential"], target=b["target"], path=b["path"], key=b["key"], options={}
+        )
         host, name, user = EXPECTED["git_host"]  # type: ignore[misc]
-        v.links.map_git_host(host, name, user)
-        v.record("token", "handed-out", credential="github", detail="reader=compat-fixture")
-        v.record("refresh", "failed", credential="github", detail="network: compat fixture")
+        v.records.links.map_git_host(host, name, user)
+        v.records.record("token", "handed-out", credential="github", detail="reader=compat-fixture")
+        v.records.record("refresh", "failed", credential="github", detail="network: compat fixture")
 
 
 def main(argv: list[str]) -> int:

@@ -47,7 +47,7 @@ def listing(vault: Vault, args: list[str], only: Collection[str] | None = None) 
     from vault.services.listing import list_output
 
     shape, times = args
-    return list(list_output(vault, as_json=shape == "json", human=times == "human", only=only))
+    return list(list_output(vault.records, as_json=shape == "json", human=times == "human", only=only))
 
 
 def _git(vault: Vault, args: list[str]) -> list[str]:
@@ -92,7 +92,7 @@ def _names(vault: Vault, args: list[str]) -> list[str]:
 
 def _git_map(vault: Vault, args: list[str]) -> list[str]:
     host, name, username = args
-    vault.links.map_git_host(host, name, username or None)
+    vault.records.links.map_git_host(host, name, username or None)
     return []
 
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import Any
 
 from vault.core import faults, keys
-from vault.core.keys import SALT_BYTES, Key, KeySlot, VaultMeta
+from vault.core.keys import SALT_BYTES, DatabaseKey, Key, KeySlot, VaultMeta
 from vault.core.paths import VaultPaths
 from vault.core.store import Store
-from vault.errors import VaultError
+from vault.errors import VaultBusy, VaultError
 
 
 class VaultKeys:
@@ -73,3 +73,15 @@ class VaultKeys:
         database_key = key.database_key(self._store.salt, keys.KDF_ITER)
         slot = KeySlot("passphrase", kdf_iter=keys.KDF_ITER).with_check(database_key)
         return slot, self._store.copy_to(path, database_key)
+
+    def handover_key(self) -> DatabaseKey:
+        """The key that opens this vault, for the agent to hand to a TUI of the same user that
+        joins it (:mod:`vault.agent.joining`); never for a log, an error or a screen.
+
+        Raises:
+            VaultBusy: a re-key is under way (the key is about to change).
+        """
+        key = self._store.handover_key()
+        if key is None:
+            raise VaultBusy("the vault is being re-keyed; try again")
+        return key

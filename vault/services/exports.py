@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from vault.core.links import CredentialLinks
 from vault.core.model import MCP_URL_EXTRA, Credential
 from vault.core.paths import VaultPaths
 from vault.core.repository import Repository
@@ -47,12 +46,8 @@ class ExportingVault(Protocol):
 
     def get(self, name: str) -> Credential: ...
 
-    def record(
-        self, action: str, outcome: str, *, credential: str | None = None, detail: str | None = None
-    ) -> None: ...
-
     @property
-    def links(self) -> CredentialLinks: ...
+    def records(self) -> Repository: ...
 
 
 @dataclass(frozen=True)
@@ -126,12 +121,12 @@ def write_export(vault: ExportingVault, change: Plan) -> list[str]:
         notices.append(f"made {path} readable by you only (0600-style): it holds a token now")
     spec = change.spec  # resolved: remote if the entry has a URL
     if spec.plaintext:
-        vault.links.add_export_binding(
+        vault.records.links.add_export_binding(
             spec.name, target=spec.target, path=str(path), key=spec.key, options=spec.options()
         )
         notices.append(f"wrote {spec.name}'s token to {path}; every refresh re-writes it (tokendeck unexport to stop)")
     else:
-        vault.record("export", "ok", credential=spec.name, detail=f"target={spec.target} path={path} reference")
+        vault.records.record("export", "ok", credential=spec.name, detail=f"target={spec.target} path={path} reference")
         notices.append(f"wrote a reference to {spec.name} in {path} (no secret in the file)")
         if spec.url is not None:
             from vault.export.mcp import reference_note

@@ -86,7 +86,7 @@ def audit(vault: Vault, *, name: str | None, limit: int | None, as_json: bool, h
     """The audit log (never a token): newest ``limit`` events, of ``name`` only when given."""
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
-    events = vault.audit_log(credential=name, limit=limit)
+    events = vault.records.audit_log(credential=name, limit=limit)
     if as_json:
         return Report(json.dumps([e.public() for e in events], indent=2, ensure_ascii=False) + "\n")
     rows = [[iso(e.at) or "", e.credential or "-", e.action, e.outcome, e.detail or ""] for e in events]

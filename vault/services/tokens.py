@@ -1,37 +1,65 @@
 """Tokens that are valid now: the :class:`Vault` you hold.
 
-:class:`Vault` is what :func:`vault.open_vault` returns: every record of the vault
-(:class:`~vault.core.repository.Repository`), plus :meth:`Vault.token`, which
-refreshes first when the access token is due and says what to do when no token
-can be had.  Refreshing itself, and its rules, is :mod:`vault.services.refreshing`.  The OAuth stack
-is imported only when a refresh happens, so reading a fresh token loads no HTTP code.
+:class:`Vault` is what :func:`vault.open_vault` returns: a small surface over the use cases
+every front end shares, holding its records (:attr:`Vault.records`).  :meth:`Vault.token`
+refreshes first when the access token is due and says what to do when no token can be had.
+Refreshing itself, and its rules, is :mod:`vault.services.refreshing`.  The OAuth stack is
+imported only when a refresh happens, so reading a fresh token loads no HTTP code.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-from vault.core.keys import DatabaseKey
+from vault.core.clock import Clock
+from vault.core.model import Credential
+from vault.core.paths import VaultPaths
 from vault.core.repository import Repository
 from vault.errors import (
     ProviderError,
     RefreshBackoff,
     RefreshBusy,
-    VaultBusy,
     VaultUnusable,
 )
 from vault.services.held import HeldAnswers
 from vault.services.refreshing import refresh, usable_token
 
+if TYPE_CHECKING:
+    from vault.export import Spec
+    from vault.services.revoke import RevokeResult
+
 _KEEP_ALIVE_LOCK = threading.Lock()
 
 
-class Vault(Repository):
-    """An open vault: its records (see :class:`~vault.core.repository.Repository`) and a token
-    that is valid now.  Use as a context manager, or call :meth:`close`.
+class Vault:
+    """An open vault: its credentials, and a token that is valid now.  Use as a context
+    manager, or call :meth:`close`.  Get one with :func:`vault.open_vault` or
+    :func:`vault.init_vault`.
 
-    Get one with :func:`vault.open_vault` or :func:`vault.init_vault`.
+    Its surface is small on purpose (``tests/test_vault_surface.py`` pins it): :meth:`token`,
+    :meth:`credentials`, :meth:`get`, :meth:`add`, :meth:`replace`, :meth:`remove`,
+    :meth:`rename`, :meth:`refresh`, :meth:`revoke`, :meth:`export` and :meth:`close`, each a
+    call to the use case the CLI runs too.
+
+    It *holds* its storage rather than being it: :attr:`records`, the SQLCipher
+    :class:`~vault.core.repository.Repository` (which fulfils the storage contract,
+    :class:`~vault.core.records.Records`).  tokendeck's own front ends (the CLI, the TUI, the
+    agent, the bridges) reach every other record through it: ``vault.records.save(...)``,
+    ``vault.records.audit_log()``, ``vault.records.links.git_hosts()``,
+    ``vault.records.keys.rekey(...)``.
+
+    Attributes:
+        records: the storage (typed as the SQLCipher repository: the front ends use what is
+            particular to the file too, its key, its pages, its ``data_version``).
+        paths, clock: the home and the time source (the records').
+        held, http_transport, http_client: what a process that refreshes keeps beside the
+            vault (refresh answers it could not store yet; one pool of HTTP connections for
+            every provider call).  They stay attributes, not methods or private names, because
+            the refresher, the agent and the bridges read them and tests plug in a transport;
+            they are not part of the library's contract.  The key that opens the file (for a
+            TUI that joins the agent) is ``records.keys.handover_key()``.
     """
 
     _http_transport: Any = None
@@ -40,10 +68,27 @@ class Vault(Repository):
     _held: HeldAnswers | None = None
     _held_shared = False
 
-    @property
-    def records(self) -> Repository:
-        """Its records (for now, itself)."""
+    def __init__(self, records: Repository) -> None:
+        self.records = records
+
+    def __repr__(self) -> str:
+        return f"Vault({str(self.paths.home)!r}, mode={self.records.mode!r})"
+
+    def __enter__(self) -> Self:
         return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def paths(self) -> VaultPaths:
+        """The vault's home and its files."""
+        return self.records.paths
+
+    @property
+    def clock(self) -> Clock:
+        """The time source (tests freeze it)."""
+        return self.records.clock
 
     @property
     def held(self) -> HeldAnswers:
@@ -53,7 +98,8 @@ class Vault(Repository):
                 self._held = HeldAnswers()
             return self._held
 
-    def share_held(self, held: HeldAnswers) -> None:
+    @held.setter
+    def held(self, held: HeldAnswers) -> None:
         """Keep held answers in ``held``, which outlives this vault object (a session that opens
         the vault for each use: :class:`~vault.services.opening.SessionVault`), and leave
         telling their loss to its owner."""
@@ -94,18 +140,6 @@ class Vault(Repository):
                 self._http_client = shared_client(transport)
             return self._http_client
 
-    def handover_key(self) -> DatabaseKey:
-        """The key that opens this vault, for the agent to hand to a TUI of the same user that
-        joins it (:mod:`vault.agent.joining`); never for a log, an error or a screen.
-
-        Raises:
-            VaultBusy: a re-key is under way (the key is about to change).
-        """
-        key = self._store.handover_key()
-        if key is None:
-            raise VaultBusy("the vault is being re-keyed; try again")
-        return key
-
     def close(self) -> None:
         """Close it; answers still held are tried once more, and if they still cannot be stored
         (and this vault owns them) their loss is raised, after closing.
@@ -115,9 +149,9 @@ class Vault(Repository):
         """
         lost = None
         if self._held is not None and self._held:
-            self._held.store_all(self)
+            self._held.store_all(self.records)
             lost = None if self._held_shared else self._held.lost()
-        super().close()
+        self.records.close()
         if self._http_client is not None:
             self._http_client.close()  # its transport is the pool (kept open) or the one a test set
         if self._keep_alive is not None:
@@ -140,7 +174,7 @@ class Vault(Repository):
                 done, and the token has run out (the credential is unchanged).
         """
         kept = self.held.get(name)
-        credential = kept.credential if kept is not None else self.get(name)
+        credential = kept.credential if kept is not None else self.records.get(name)
         now = self.clock.now()
         if credential.due(now):
             try:
@@ -156,5 +190,120 @@ class Vault(Repository):
                 "and its access token has run out: no refresh starts until the vault can be written again"
             )
         token = usable_token(credential, now)
-        self.touch(credential, now)
+        self.records.touch(credential, now)
         return token
+
+    def credentials(self) -> list[Credential]:
+        """Every credential, by name (their tokens are :class:`~vault.core.secret.Secret` values)."""
+        return self.records.credentials()
+
+    def get(self, name: str) -> Credential:
+        """The credential called ``name``, as stored (not refreshed: :meth:`token` is).
+
+        Raises:
+            NotFound: there is none.
+        """
+        return self.records.get(name)
+
+    def add(
+        self,
+        name: str,
+        *,
+        provider: str,
+        token: str,
+        account: str | None = None,
+        expires: str | None = None,
+        server_url: str | None = None,
+        username: str | None = None,
+        replace: bool = False,
+    ) -> Credential:
+        """Store a static token (a personal access token, an API key) by the rules ``tokendeck
+        add`` follows (:mod:`vault.services.static_tokens`); the stored credential.
+
+        Args:
+            provider: a static kind of the catalog (``api-key``, ``github-pat``, ``jira-dc``);
+                another name is kept as a plain API key.
+            expires: when it expires: an ISO 8601 date or time, or a duration (``90d``).
+            server_url, username: what the provider requires (Jira Data Center: both).
+            replace: overwrite a credential of that name (keeping what is not given).
+
+        Raises:
+            InvalidInput: a bad name, provider, token or expiry, or what the provider requires missing.
+            AlreadyExists: the name is taken and ``replace`` is false.
+        """
+        from vault.services import static_tokens
+
+        checked = static_tokens.check(
+            name, provider, now=self.clock.now(), account=account, expires=expires, server_url=server_url,
+            username=username, replacing=replace,
+        )  # fmt: skip
+        return static_tokens.add(self.records, checked, token, replace=replace)
+
+    def replace(self, name: str, token: str, *, expires: str = "") -> Credential:
+        """Replace static credential ``name``'s token (a rotated PAT), keeping everything else
+        (:func:`vault.services.static_tokens.rotate`): plaintext exports are re-written.
+
+        Args:
+            expires: the new token's expiry (``2027-03-01``, ``90d``), ``never``, or empty to
+                keep the stored one.
+
+        Raises:
+            NotFound: no such credential.
+            InvalidInput: it signs in with OAuth, a bad token, or an expiry in the past.
+        """
+        from vault.services.static_tokens import rotate
+
+        return rotate(self.records, name, token, expires=expires)
+
+    def remove(self, name: str) -> Credential:
+        """Delete ``name`` and its secrets from the vault (not revoked at the provider: see
+        :meth:`revoke`); the credential it was.
+
+        Raises:
+            NotFound: there is no such credential.
+        """
+        return self.records.remove(name)
+
+    def rename(self, old: str, new: str) -> None:
+        """Give a credential a new name; its audit trail, exports and git hosts follow it.
+
+        Raises:
+            NotFound, AlreadyExists, InvalidInput: ``old`` is missing, ``new`` is taken or is ``old``.
+        """
+        self.records.rename(old, new)
+
+    def refresh(self, name: str) -> Credential:
+        """Refresh OAuth credential ``name`` now, due or not (as ``tokendeck refresh NAME``):
+        rotation-safe, once across processes (:func:`refresh`); the stored credential afterwards.
+
+        Raises:
+            NotFound, InvalidInput (a static token), NeedsSignIn, ProviderError, RefreshBusy.
+        """
+        return refresh(self, name, force=True)
+
+    def revoke(self, name: str, *, local: bool = False) -> RevokeResult:
+        """Revoke ``name`` at its provider, then erase its tokens (:func:`vault.services.revoke.
+        revoke`); ``local``: where the provider cannot revoke by API, erase them here anyway.
+
+        Raises:
+            NotFound: no such credential.
+            RevokeFailed: the provider did not confirm; the tokens are kept.
+        """
+        from vault.services.revoke import revoke
+
+        return revoke(self, name, erase_without_provider=local)
+
+    def export(self, spec: Spec, path: str | os.PathLike[str] | None = None, *, force: bool = False) -> list[str]:
+        """Export ``spec`` (a :class:`vault.export.Spec`: target, credential, variable, reference or
+        plaintext) into ``path`` (default: the target's usual file), merged, as ``tokendeck
+        export`` does (:mod:`vault.services.exports`); what to tell the user.
+
+        Raises:
+            NotFound, NeedsSignIn: no such credential, or no usable token.
+            InvalidInput, TargetUnwritable: the file cannot take it (a plaintext export into a
+                file git tracks is refused unless ``force``).
+        """
+        from vault.services.exports import plan_export, target_path, write_export
+
+        where = target_path(spec.target, None if path is None else os.fspath(path))
+        return write_export(self, plan_export(self, spec, where, force=force))
