@@ -208,3 +208,27 @@ def test_touch_and_writable(records: Records, clock: FrozenClock) -> None:
     records.writable()
     records.touch(records.get("openai"), clock.now())
     assert records.get("openai").last_used_at == START
+
+
+def test_links_follow_a_rename_and_go_with_a_removal(records: Records) -> None:
+    records.save(oauth())
+    records.links.add_export_binding("github", target="dotenv", path="/tmp/a.env", key="GH", options={"x": "1"})
+    records.links.map_git_host("github.com", "github", "x-access-token")
+    with pytest.raises(NotFound):
+        records.links.add_export_binding("gone", target="dotenv", path="/tmp/a.env", key="GH", options={})
+    with pytest.raises(NotFound):
+        records.links.map_git_host("gitlab.com", "gone")
+    (binding,) = records.links.export_bindings("github")
+    assert (binding.credential, binding.target, binding.path, binding.key, binding.options) == (
+        "github", "dotenv", "/tmp/a.env", "GH", {"x": "1"},
+    )  # fmt: skip
+    records.rename("github", "github-work")
+    assert [b.credential for b in records.links.export_bindings()] == ["github-work"]
+    assert records.links.git_hosts("github.com") == [("github.com", "github-work", "x-access-token")]
+    assert records.links.remove_export_bindings("github-work", target="dotenv", path="/tmp/b.env") == 0
+    assert records.links.remove_export_bindings("github-work", target="dotenv", path="/tmp/a.env") == 1
+    assert records.links.unmap_git_host("github.com") and not records.links.unmap_git_host("github.com")
+    records.links.add_export_binding("github-work", target="dotenv", path="/tmp/a.env", key="GH", options={})
+    records.links.map_git_host("github.com", "github-work")
+    records.remove("github-work")
+    assert records.links.export_bindings() == [] and records.links.git_hosts() == []

@@ -24,13 +24,43 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from vault.core.clock import Clock
+from vault.core.links import ExportBinding
 from vault.core.model import AuditEvent, ClientRegistration, Credential
 from vault.core.paths import VaultPaths
 
 
+class Links(Protocol):
+    """What points at a credential: the files its token is exported to in plaintext and the git
+    hosts it answers for (:class:`~vault.core.links.CredentialLinks` on the SQLCipher file).
+    A rename takes them along; a removal drops them."""
+
+    def add_export_binding(self, name: str, *, target: str, path: str, key: str, options: Mapping[str, Any]) -> None:
+        """Remember that ``name``'s token is written in plaintext at ``path``.  Raises NotFound."""
+
+    def export_bindings(self, name: str | None = None) -> list[ExportBinding]:
+        """Plaintext export bindings (of ``name``, or all), by credential, target and path."""
+        ...
+
+    def remove_export_bindings(self, name: str, *, target: str, path: str) -> int:
+        """Forget ``name``'s bindings of ``target`` at ``path``; how many there were."""
+        ...
+
+    def map_git_host(self, host: str, name: str, username: str | None = None) -> None:
+        """Answer git's requests for ``host`` with ``name``'s token.  Raises NotFound."""
+
+    def git_hosts(self, host: str | None = None) -> list[tuple[str, str, str | None]]:
+        """``(host, credential, username)`` for every mapped git host (or just ``host``)."""
+        ...
+
+    def unmap_git_host(self, host: str) -> bool:
+        """Forget ``host``'s mapping; whether there was one."""
+        ...
+
+
 @runtime_checkable
 class Records(Protocol):
-    """An open vault's records: credentials, client registrations and the audit log.
+    """An open vault's records: credentials, client registrations, the audit log, and what
+    points at a credential (:attr:`links`).
 
     Attributes:
         paths: the home the records live in (the credential locks are taken there).
@@ -39,6 +69,11 @@ class Records(Protocol):
 
     paths: VaultPaths
     clock: Clock
+
+    @property
+    def links(self) -> Links:
+        """Export bindings and git hosts."""
+        ...
 
     def close(self) -> None:
         """Close; the records cannot be used afterwards."""
