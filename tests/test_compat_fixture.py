@@ -37,7 +37,6 @@ def test_the_fixture_is_a_passphrase_vault_at_the_test_kdf_cost() -> None:
 
 def test_everything_in_the_fixture_reads_back(copy: Path) -> None:
     s, o, c, b = EXPECTED["static"], EXPECTED["oauth"], EXPECTED["client"], EXPECTED["binding"]
-    assert isinstance(s, dict) and isinstance(o, dict) and isinstance(c, dict) and isinstance(b, dict)
     with opened(copy) as v:
         assert v.records.mode == "passphrase"
         assert [x.name for x in v.credentials()] == ["github", "openai"]
@@ -82,4 +81,4 @@ def test_the_fixture_takes_a_write(copy: Path) -> None:
         assert v.records.links.git_hosts() == [("github.com", "github-work", "x-access-token")]
         assert [x.credential for x in v.records.links.export_bindings()] == ["github-work"]
         assert v.records.audit_log(limit=1)[0].detail == "from=github"
-        assert v.token("github-work") == EXPECTED["oauth"]["access_token"]  # type: ignore[index]
+        assert v.token("github-work") == EXPECTED["oauth"]["access_token"]

@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 PASSPHRASE = "compat fixture passphrase"
 """The fixture's passphrase (a test secret, nothing else)."""
@@ -27,7 +28,7 @@ AT = 1_800_000_000.0
 KDF_ITER = 2
 """The test KDF cost (``tests/conftest.py``'s ``TEST_KDF_ITER``), recorded in ``vault.json``."""
 
-EXPECTED = {
+EXPECTED: dict[str, Any] = {
     "static": {
         "name": "openai",
         "provider": "api-key",
@@ -80,7 +81,6 @@ def build(home: Path) -> None:
     keys.KDF_ITER = KDF_ITER
     clock = FrozenClock(AT)
     s, o, c, b = EXPECTED["static"], EXPECTED["oauth"], EXPECTED["client"], EXPECTED["binding"]
-    assert isinstance(s, dict) and isinstance(o, dict) and isinstance(c, dict) and isinstance(b, dict)  # noqa: S101
     with init_vault(home, mode="passphrase", passphrase=PASSPHRASE, env={}, clock=clock) as v:
         v.records.add_static(
             s["name"], provider=s["provider"], token=s["token"], account=s["account"], expires_at=s["expires_at"]
@@ -110,7 +110,7 @@ def build(home: Path) -> None:
         v.records.links.add_export_binding(
             b["credential"], target=b["target"], path=b["path"], key=b["key"], options={}
         )
-        host, name, user = EXPECTED["git_host"]  # type: ignore[misc]
+        host, name, user = EXPECTED["git_host"]
         v.records.links.map_git_host(host, name, user)
         v.records.record("token", "handed-out", credential="github", detail="reader=compat-fixture")
         v.records.record("refresh", "failed", credential="github", detail="network: compat fixture")
