@@ -199,9 +199,9 @@ class AddTokenScreen(Screen[None]):
         """The vault is read and written off the UI thread."""
         vault = self.app.unlocked_vault
         try:
-            if vault.exists(checked.name):
+            if vault.records.exists(checked.name):
                 raise InvalidInput(f"A credential named {checked.name!r} already exists: choose another name.")
-            static_tokens.add(vault, checked, token.reveal())
+            static_tokens.add(vault.records, checked, token.reveal())
         except VaultError as exc:
             self.post_message(self.Refused(exc.message))
             return

@@ -35,10 +35,10 @@ SEED = """
 import sys, time, vault
 from vault.core.clock import FrozenClock
 with vault.open_vault() as v:
-    v.add_static("gh", provider="github-pat", token=sys.argv[1])
-    v.add_static("q", provider="api-key", token=sys.argv[2])
+    v.records.add_static("gh", provider="github-pat", token=sys.argv[1])
+    v.records.add_static("q", provider="api-key", token=sys.argv[2])
 with vault.open_vault(clock=FrozenClock(time.time() - 7200)) as v:  # stored two hours ago, expired an hour ago
-    v.add_static("old", provider="api-key", token="old-token", expires_at=time.time() - 3600)
+    v.records.add_static("old", provider="api-key", token="old-token", expires_at=time.time() - 3600)
 """
 
 CHILD_REPORT = """

@@ -194,8 +194,8 @@ def test_the_refresher_warns_by_the_same_rule(home: Path) -> None:
 
     clock = FrozenClock(NOW)
     with init_vault(home, mode="keyring", clock=clock) as v:
-        v.add_static("soon", provider="api-key", token="k1", expires_at=NOW + 6 * DAY)
-        v.add_static("later", provider="api-key", token="k2", expires_at=NOW + 8 * DAY)
+        v.records.add_static("soon", provider="api-key", token="k1", expires_at=NOW + 6 * DAY)
+        v.records.add_static("later", provider="api-key", token="k2", expires_at=NOW + 8 * DAY)
         statuses = {c.name: c.status_at(NOW) for c in v.credentials()}
         assert statuses == {"soon": "expiring", "later": "active"}
         events = BackgroundRefresher(v).run_once()

@@ -189,7 +189,7 @@ def is_asked_once(ran: Ran) -> None:
 
 def created(ran: Ran) -> None:
     with vault.open_vault(ran.home, PASS) as v:
-        assert v.mode == "passphrase"
+        assert v.records.mode == "passphrase"
     assert opens_with(ran.home, PASS) and credentials(ran.home) == {}
 
 
@@ -250,7 +250,7 @@ def imported(name: str, token: str) -> Callable[[Ran], None]:
 def registered(name: str) -> Callable[[Ran], None]:
     def check(ran: Ran) -> None:
         with vault.open_vault(ran.home, PASS) as v:
-            assert name in {r.provider for r in v.clients()}, ran.shown.text
+            assert name in {r.provider for r in v.records.clients()}, ran.shown.text
 
     return check
 
@@ -329,7 +329,7 @@ def agent_gone(ran: Ran) -> None:
 
 def git_mapped(ran: Ran) -> None:
     with vault.open_vault(ran.home, PASS) as v:
-        assert [(host, name) for host, name, _ in v.git_hosts()] == [("github.com", "github")]
+        assert [(host, name) for host, name, _ in v.records.links.git_hosts()] == [("github.com", "github")]
 
 
 def git_configured(ran: Ran) -> None:
@@ -356,7 +356,7 @@ def shell_line(ran: Ran) -> None:
 def dotenv_written(ran: Ran) -> None:
     assert (ran.cwd / ".env").read_text() == "OPENAI_API_KEY='sk-openai-1'\n"
     with vault.open_vault(ran.home, PASS) as v:
-        assert [b.credential for b in v.export_bindings()] == ["openai"]
+        assert [b.credential for b in v.records.links.export_bindings()] == ["openai"]
 
 
 def netrc_written(ran: Ran) -> None:
@@ -369,7 +369,7 @@ def bindings_listed(ran: Ran) -> None:
 
 def unexported(ran: Ran) -> None:
     with vault.open_vault(ran.home, PASS) as v:
-        assert [b.credential for b in v.export_bindings()] == ["gitlab"]
+        assert [b.credential for b in v.records.links.export_bindings()] == ["gitlab"]
     assert (ran.cwd / ".env").exists()  # the file is left as it is
 
 
@@ -513,7 +513,7 @@ def seed_vault(home: Path, tokens: dict[str, tuple[str, str]]) -> None:
     """A passphrase vault (at the tests' KDF cost) holding static ``name: (provider, token)``."""
     with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
         for name, (provider, token) in tokens.items():
-            v.add_static(name, provider=provider, token=token)
+            v.records.add_static(name, provider=provider, token=token)
 
 
 def import_sources(home: Path, cwd: Path, user: Path) -> None:
@@ -626,7 +626,7 @@ def test_the_readme_examples_run_as_written_in_a_terminal(
         check(Ran(shown, home, cwd, user))
         if section == "Backups" and example.command.startswith("TOKENDECK_NEW_PASSPHRASE"):
             with vault.open_vault(home, PASS) as v:  # after the backup: the restore must drop it
-                v.add_static("extra", provider="api-key", token="later")
+                v.records.add_static("extra", provider="api-key", token="later")
         ran_any = True
     assert ran_any
 

@@ -260,7 +260,7 @@ def test_discovery_with_a_mismatched_issuer_stores_nothing(cli: CliRunner, auth_
     r = cli("provider", "add", "acme", "--issuer", auth_server.issuer, "--client-id", CLIENT_ID)
     assert r.code == 1 and "issuer_mismatch" in one_line(r)
     with vault.open_vault(home) as v:
-        assert v.clients() == []
+        assert v.records.clients() == []
 
 
 @pytest.mark.parametrize("endpoint", ["javascript:alert(1)", "file:///etc/passwd", "http://auth.example.com/a"])
@@ -275,7 +275,7 @@ def test_unsafe_authorization_endpoint_is_refused(
             "--client-id", CLIENT_ID)  # fmt: skip
     assert r.code == 2
     with vault.open_vault(home) as v:
-        assert v.clients() == []
+        assert v.records.clients() == []
 
 
 def test_provider_list_show_rm(registered: CliRunner) -> None:
@@ -297,7 +297,7 @@ def test_secret_is_required_where_the_provider_insists(cli: CliRunner, home: Pat
     r = cli("provider", "add", "google", "--client-id", "x.apps.googleusercontent.com", stdin="GOCSPX-s3cret\n")
     assert r.code == 0
     with vault.open_vault(home) as v:
-        stored = v.get_client("google")
+        stored = v.records.get_client("google")
     assert stored.client_secret is not None and stored.client_secret.reveal() == "GOCSPX-s3cret"
     shown = cli("provider", "show", "google").out
     assert "GOCSPX" not in shown and "has_client_secret=True" in shown

@@ -21,7 +21,7 @@ NOW = 1_780_000_000.0
 @pytest.fixture
 def ready(cli: CliRunner, home: Path) -> CliRunner:
     with vault.init_vault(home, mode="keyring") as v:
-        v.add_static("kept", provider="api-key", token="tok_kept")
+        v.records.add_static("kept", provider="api-key", token="tok_kept")
     return cli
 
 
@@ -81,9 +81,9 @@ def test_add_checks_the_token_and_stores_nothing_bad(home: Path) -> None:
     with vault.init_vault(home, mode="keyring") as v:
         checked = static_tokens.check("k", "api-key", now=v.clock.now())
         with pytest.raises(InvalidInput, match="whitespace"):
-            static_tokens.add(v, checked, "two words")
+            static_tokens.add(v.records, checked, "two words")
         assert v.credentials() == []
-        static_tokens.add(v, checked, "one-word")
+        static_tokens.add(v.records, checked, "one-word")
         assert v.token("k") == "one-word"
 
 
@@ -114,4 +114,4 @@ def test_add_replace_keeps_the_account_expiry_and_extras_unless_given_again(read
     r = ready("add", "fresh", "--provider", "jira-dc", "--replace", stdin="p4")  # nothing to keep: still required
     assert r.code == 2 and "needs the server URL" in r.err
     with vault.open_vault(home) as v:
-        assert not v.exists("fresh") and v.get("jira") == before
+        assert not v.records.exists("fresh") and v.get("jira") == before

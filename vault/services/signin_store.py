@@ -125,7 +125,7 @@ def sign_in_registration(vault: Vault, *, provider: str) -> Report:
     Raises:
         NotFound: none is stored.
     """
-    return Report(data=json.dumps(registration_fields(vault.get_client(provider))))
+    return Report(data=json.dumps(registration_fields(vault.records.get_client(provider))))
 
 
 def mcp_registration(vault: Vault, *, provider: str, issuer: str, resource: str | None = None) -> Report:
@@ -140,7 +140,7 @@ def registrations(vault: Vault) -> Report:
     """Every stored registration (``data``), for ``provider list`` and ``show``: without the
     client secrets (one that is there is sent as an empty one)."""
     listed = []
-    for registration in vault.clients():
+    for registration in vault.records.clients():
         fields = registration_fields(registration) or {}
         if fields.get("client_secret") is not None:
             fields["client_secret"] = ""
