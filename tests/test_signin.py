@@ -118,7 +118,8 @@ def test_refused_callbacks_leave_the_vault_alone(
     assert registered("login", "acme").code == 0
     before = credentials(home)["acme"]
     monkeypatch.setenv("FAKE_BROWSER_MODE", mode)
-    r = registered("login", "acme", "--timeout", "1")  # a wrong state is ignored: the listener waits on
+    # A wrong state is ignored: the listener waits on, out to the timeout; a refusal ends it at once.
+    r = registered("login", "acme", "--timeout", "30" if mode == "deny" else "3")
     assert r.code == 1
     assert f"acme: {code}" in one_line(r)
     assert page in last_page(browser_log, count=2)
@@ -156,9 +157,9 @@ def test_nobody_comes_back_times_out(
     registered: CliRunner, home: Path, browser_log: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     monkeypatch.setenv("FAKE_BROWSER_MODE", mode)
-    r = registered("login", "acme", "--timeout", "1")
+    r = registered("login", "acme", "--timeout", "3")  # the browser's wrong-path call lands well within it
     assert r.code == 1
-    assert "no answer from the browser within 1 s" in one_line(r)
+    assert "no answer from the browser within 3 s" in one_line(r)
     assert credentials(home) == {}
     if mode == "wrong-path":
         assert browser_runs(browser_log)[-1]["callbacks"][0]["status"] == 404
