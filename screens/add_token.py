@@ -177,7 +177,7 @@ class AddTokenScreen(Screen[None]):
             expires=self.optional("expires"),
             server_url=self.optional("server-url") if server_fields else None,
             username=self.optional("username") if server_fields else None,
-            sign_in_hint="press escape, then s to sign in.",
+            sign_in_hint="press escape, then s to sign in",
         )
         if not token:
             raise InvalidInput("Paste the token.")

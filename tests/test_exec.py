@@ -196,7 +196,7 @@ def test_signals_sent_to_tokendeck_reach_the_command(env: dict[str, str], tmp_pa
     ("argv", "code", "message"),
     [
         (["-e", "T=gh", "-e", "U=nope"], 5, "tokendeck: no credential named 'nope' (see tokendeck list)"),
-        (["-e", "T=old"], 4, "tokendeck: old is expired"),
+        (["-e", "T=old"], 4, "tokendeck: old has expired"),
         (["-e", "1T=gh"], 2, "tokendeck: -e '1T=gh': '1T' is not a valid environment variable name"),
         (["-e", "MY-VAR=gh"], 2, "tokendeck: -e 'MY-VAR=gh': 'MY-VAR' is not a valid environment variable name"),
         (["-e", "T"], 2, "tokendeck: -e 'T': expected VAR=NAME"),

@@ -216,3 +216,11 @@ def test_the_next_renewal_is_one_rule() -> None:
     second = dataclasses.replace(second, name="zz")
     assert next_renewal([second, first]) == ("gh", first.renew_at())
     assert next_renewal([static(60)]) is None
+
+
+def test_every_status_reads_as_a_phrase() -> None:
+    """Messages say "gh needs a new sign-in", never "gh is needs login": one phrase per status."""
+    from vault.core.phrases import PHRASES
+
+    assert tuple(PHRASES) == STATUSES
+    assert all("_" not in phrase and phrase == phrase.strip() for phrase in PHRASES.values())

@@ -291,6 +291,18 @@ def test_provider_list_show_rm(registered: CliRunner) -> None:
     assert r.code == 5 and "tokendeck provider add" in one_line(r)
 
 
+def test_login_without_a_registration_says_where_to_register_one(cli: CliRunner, home: Path) -> None:
+    cli("init")
+    r = cli("login", "github")
+    assert r.code == 5 and one_line(r) == (
+        "tokendeck: no client registration for github: register an OAuth app at "
+        "https://github.com/settings/applications/new, then tokendeck provider add github --client-id ID "
+        "(tokendeck provider show github lists the redirect URI and scopes the app needs)"
+    )
+    with vault.open_vault(home) as v:  # nothing was stored
+        assert v.credentials() == [] and v.records.clients() == []
+
+
 def test_secret_is_required_where_the_provider_insists(cli: CliRunner, home: Path) -> None:
     cli("init")
     r = cli("provider", "add", "google", "--client-id", "x.apps.googleusercontent.com", stdin="")

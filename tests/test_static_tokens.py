@@ -33,7 +33,15 @@ def names(home: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["gh", "--provider", "github"], "github signs in with OAuth: tokendeck login github"),
+        (
+            ["gh", "--provider", "github"],
+            "github signs in with OAuth: tokendeck login github; "
+            "a token you already have goes in as provider github-pat",
+        ),
+        (
+            ["sl", "--provider", "slack"],
+            "slack signs in with OAuth: tokendeck login slack; a token you already have goes in as provider api-key",
+        ),
         (["jira", "--provider", "jira-dc"], "jira-dc needs the server URL and your username on it."),
         (["jira", "--provider", "jira-dc", "--server-url", "https://jira.example.com"], "your username on it"),
         (
@@ -68,8 +76,13 @@ def test_a_jira_token_with_everything_it_needs(ready: CliRunner) -> None:
 
 
 def test_each_front_end_says_how_it_signs_in() -> None:
-    with pytest.raises(InvalidInput, match="^github signs in with OAuth: press escape, then s to sign in.$"):
-        static_tokens.check("gh", "github", now=NOW, sign_in_hint="press escape, then s to sign in.")
+    expected = (
+        "github signs in with OAuth: press escape, then s to sign in; "
+        "a token you already have goes in as provider github-pat"
+    )
+    with pytest.raises(InvalidInput) as refused:
+        static_tokens.check("gh", "github", now=NOW, sign_in_hint="press escape, then s to sign in")
+    assert refused.value.message == expected
 
 
 def test_a_provider_outside_the_catalog_is_fine() -> None:

@@ -552,7 +552,10 @@ async def test_oauth_provider_is_sent_to_sign_in(opened: tuple[Vault, FrozenCloc
         await open_add(app, pilot)
         await fill(app, pilot, name="gh", provider="github", token="gho_x")
         await pilot.press("enter")
-        assert text_of(app, "#problem") == "github signs in with OAuth: press escape, then s to sign in."
+        assert text_of(app, "#problem") == (
+            "github signs in with OAuth: press escape, then s to sign in; "
+            "a token you already have goes in as provider github-pat"
+        )
     assert vault.credentials() == []
 
 

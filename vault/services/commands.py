@@ -108,7 +108,8 @@ def revoke(vault: Vault, *, name: str, local: bool = False) -> Report:
         return Report(err=said(f"revoked {name} at {credential.provider}; its tokens are erased from the vault"))
     where = f" at {result.manual_url}" if result.manual_url else " on the provider's site"
     if result.erased:
-        erased = f"erased {name}'s tokens locally, not at the provider ({result.reason}): revoke it{where}"
+        why = f" ({result.reason})" if result.reason else ""
+        erased = f"erased {name}'s tokens locally, not at the provider{why}: revoke it{where}"
         return Report(err=said(erased))
     refused = f"not revoked: {result.reason}; revoke it{where}, and pass --local to erase it here"
     return Report(err=said(refused), code=1)

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 from vault.core.locks import credential_lock
 from vault.core.model import Credential, next_refresh_try
+from vault.core.phrases import said
 from vault.core.providers import Provider, resolve
 from vault.core.repository import Repository
 from vault.core.secret import Secret
@@ -94,7 +95,7 @@ def usable_token(credential: Credential, now: float) -> str:
     status = credential.status_at(now)
     if status in ("expired", "revoked", "needs_login", "error") or credential.access_token is None:
         when = f" ({relative(credential.expires_at, now)})" if status == "expired" else ""
-        raise needs_sign_in(credential, f"{name} is {status.replace('_', ' ')}{when}")
+        raise needs_sign_in(credential, f"{said(name, status)}{when}")
     if credential.kind == "oauth" and credential.expires_at is not None and credential.expires_at <= now:
         raise needs_sign_in(credential, f"{name}'s access token expired {relative(credential.expires_at, now)}")
     return credential.access_token.reveal()
@@ -146,7 +147,7 @@ def refresh(
         if not force and not credential.due(vault.records.clock.now(), skew):
             return credential
         if credential.stored_status in ("revoked", "needs_login"):
-            situation = f"{name} is {credential.stored_status.replace('_', ' ')}"
+            situation = said(name, credential.stored_status)
             raise needs_sign_in(credential, situation, credential.sign_in_command())
         if credential.refresh_token is None:
             vault.records.record("refresh", "no_refresh_token", credential=name)

@@ -22,6 +22,7 @@ from vault.errors import InvalidInput, SignInFailed
 from vault.oauth.flows import DEFAULT_TIMEOUT, DeviceCode, SignInUI, Timings, browser_sign_in, device_sign_in
 from vault.oauth.identity import learn_identity
 from vault.oauth.tokens import TokenSet
+from vault.services.registration import registered
 from vault.services.tokens import Vault
 
 __all__ = [
@@ -73,7 +74,7 @@ def login(
     """
     if name is not None:
         check_name(name)
-    registration = unsaved if unsaved is not None else vault.records.get_client(provider_name)
+    registration = unsaved if unsaved is not None else registered(vault.records, provider_name)
     signed = sign_in(
         registration, provider_name, ui, device=device, no_browser=no_browser, timeout=timeout,
         transport=transport, notice=notice, timings=timings, cancel=cancel, now=vault.clock.now,
