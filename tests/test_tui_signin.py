@@ -559,16 +559,17 @@ async def test_oauth_provider_is_sent_to_sign_in(opened: tuple[Vault, FrozenCloc
     assert vault.credentials() == []
 
 
+@pytest.mark.parametrize("dead", ["needs_login", "revoked"])
 async def test_sign_in_again_replaces_a_dead_credential_in_place(
-    registered: tuple[Vault, FrozenClock], auth_server: AuthServer, tmp_path: Path
+    registered: tuple[Vault, FrozenClock], auth_server: AuthServer, tmp_path: Path, dead: str
 ) -> None:
-    """``l`` on a needs-login row: the flow runs at once with the stored registration, and the
-    new tokens land in the same credential: its name, export binding and audit trail stay."""
+    """``l`` on a needs-login or revoked row: the flow runs at once with the stored registration,
+    and the new tokens land in the same credential: its name, export binding and audit trail stay."""
     vault, clock = registered
     clock.at = time.time()
     vault.records.add_static("placeholder", provider="api-key", token="x")  # a row above it, so the cursor moves
     vault.records.save(vault_credential(auth_server.issue_token(CLIENT_ID), clock.now()), action="login")
-    vault.records.mark("work", "needs_login", last_error="invalid_grant", action="refresh", outcome="dead_grant")
+    vault.records.mark("work", dead, last_error="invalid_grant", action="refresh", outcome="dead_grant")
     vault.records.links.add_export_binding(
         "work", target="dotenv", path=str(tmp_path / "work.env"), key="WORK", options={}
     )
