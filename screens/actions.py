@@ -51,11 +51,35 @@ def sign_in_again(app: VaultApp, credential: Credential) -> None:
     app.push_screen(SignInScreen(again=credential.name, provider=credential.provider))
 
 
-def refresh(app: VaultApp, name: str) -> None:
+async def confirm_refresh(app: VaultApp, name: str) -> None:
+    """Refresh ``name`` now (the ``r`` key); one a restore holds (:mod:`vault.core.restored`) only
+    after a question that names the risk, as ``tokendeck refresh NAME`` is the user's word."""
+    try:
+        credential = await app.read(lambda vault: vault.get(name), name=f"read {name}")
+    except VaultError as exc:
+        app.report(exc)
+        return
+    if not credential.held_after_restore:
+        refresh(app, name)
+        return
+    from vault.services.refreshing import held_reason
+
+    body = (
+        f"{name} was {held_reason(credential)}. Refresh it only if this copy is the one in use: if the token "
+        "was used since the backup (another machine, the vault this restore replaced), the provider may revoke "
+        "the whole grant, that copy too. Otherwise sign in again."
+    )
+    app.push_screen(
+        ConfirmDialog(f"Refresh {name}, restored from a backup?", body, yes="Refresh"),
+        lambda yes: refresh(app, name, confirmed=True) if yes else None,
+    )
+
+
+def refresh(app: VaultApp, name: str, *, confirmed: bool = False) -> None:
     def work() -> None:
         from vault.services.refreshing import refresh as do_refresh
 
-        credential = do_refresh(app.unlocked_vault, name, force=True)
+        credential = do_refresh(app.unlocked_vault, name, force=True, confirmed=confirmed)
         left = app.clock.now()
         from vault.core.timefmt import relative
 

@@ -307,8 +307,8 @@ class DetailScreen(Screen[None]):
         self.app.pop_screen()
         self.app.screen.post_message(VaultChanged(name))
 
-    def action_refresh(self) -> None:
-        actions.refresh(self.app, self.name_shown)
+    async def action_refresh(self) -> None:
+        await actions.confirm_refresh(self.app, self.name_shown)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ "Sign in again" is offered when the credential needs it (and shown in the footer only then)."""

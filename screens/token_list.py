@@ -304,7 +304,7 @@ class TokenListScreen(Screen[None]):
         status = credential.status_at(now)
         style = self._colour(STATUS_COLOURS[status], bold=status != "active", dim_if_none=True)
         text = Text(status.replace("_", " "), style=style)
-        if credential.last_error and status not in ("needs_login", "error", "refresh_failing"):
+        if credential.last_error and status not in ("needs_login", "error", "refresh_failing", "held_after_restore"):
             text.append(" !", style=self._colour("text-warning", bold=True, dim_if_none=False))
         return text
 
@@ -463,12 +463,12 @@ class TokenListScreen(Screen[None]):
 
         self.app.push_screen(AddTokenScreen())
 
-    def action_refresh(self) -> None:
+    async def action_refresh(self) -> None:
         name = self.selected_name()
         if name is not None:
             from screens import actions
 
-            actions.refresh(self.app, name)
+            await actions.confirm_refresh(self.app, name)
 
     def action_refresh_due(self) -> None:
         from screens import actions

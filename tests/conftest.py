@@ -50,6 +50,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_interop_oidc.py",
             "test_interop_oidc_mcp.py",
             "test_interop_oidc_mcp_login.py",
+            "test_interop_restore.py",  # the Node oidc-provider and the agent as processes
             "test_readme_examples.py",  # tmux and the README's commands as processes
             "test_ssh.py",  # a real sshd on loopback
             "test_tui_idle_tmux.py",  # tmux
@@ -93,6 +94,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_live.py",
             "test_tui_mcp_signin.py",
             "test_tui_order.py",
+            "test_tui_restore_hold.py",
             "test_tui_signin.py",
         }
     ),

@@ -18,7 +18,7 @@ import vault
 from tests.support.authserver import AuthServer
 from tests.support.cli import CliRunner
 from tests.support.seeded import seed
-from vault.core.model import next_refresh_try
+from vault.core.clock import next_refresh_try
 from vault.errors import ProviderError, RefreshBackoff
 from vault.services.refresher import BackgroundRefresher
 from vault.settings import MIN_REFRESH_SPACING, REFRESH_BACKOFF_CEILING, RETRY_AFTER_CEILING

@@ -13,6 +13,7 @@ codes only, so they are safe to print, log and show in the TUI.
     │   ├── NoKey               exit 3   no key could be found to unlock the vault
     │   └── WrongPassphrase     exit 3   the key does not open this file
     ├── NeedsSignIn             exit 4   expired, revoked or needs a fresh login
+    │   └── HeldAfterRestore    exit 4   restored from a backup: refreshed only on the user's word
     ├── NotFound                exit 5   no such credential or provider
     │   ├── NoVault             exit 5   nothing has been initialised at this home
     │   └── NotForwarded        exit 5   a forward (``tokendeck ssh``) does not pass that on
@@ -113,6 +114,14 @@ class NeedsSignIn(VaultError):
         self.credential = credential
         self.situation = situation
         self.static = static
+
+
+class HeldAfterRestore(NeedsSignIn):
+    """A credential a restore brought back needs a refresh, and its refresh token may have been
+    used since the backup (:mod:`vault.core.restored`): nothing is sent until the user says this
+    copy is the one in use (``tokendeck refresh NAME``) or signs in again."""
+
+    default_title = "Held after restore"
 
 
 class NotFound(VaultError):
@@ -382,7 +391,7 @@ EXIT_CODES: dict[int, str] = {
     1: "error (see the message)",
     2: "usage: bad arguments or input",
     3: "locked: no key, or a wrong passphrase (or, on a remote machine, no forward answering)",
-    4: "needs sign-in: expired, revoked or refused",
+    4: "needs sign-in: expired, revoked or refused (or held after a restore: tokendeck refresh NAME)",
     5: "not found: no such credential, provider or vault (or not forwarded to this host)",
     6: "busy: another process holds the vault or a refresh lock; try again",
     130: "interrupted (Ctrl-C)",

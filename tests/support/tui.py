@@ -15,6 +15,7 @@ from screens.app import VaultApp
 from vault import Vault, init_vault
 from vault.core.clock import FrozenClock
 from vault.core.model import Credential
+from vault.core.restored import RESTORED_EXTRA, hold_reason
 from vault.core.secret import Secret
 
 T0 = 1_780_000_000.0
@@ -71,9 +72,11 @@ FAKE_SECRETS = (
 )
 """Every token the sample credentials hold (all fake), so a test can check that none is shown."""
 
-EVERY_STATUS_ORDER = ["azure", "ci-bot", "notion", "linear", "dropbox", "google", "github", "gitlab", "openai", "slack"]
+EVERY_STATUS_ORDER = [
+    "azure", "ci-bot", "notion", "bitbucket", "linear", "dropbox", "google", "github", "gitlab", "openai", "slack"
+]  # fmt: skip
 """The row keys of :func:`add_every_status` in the list's default order: what needs the user
-(needs sign-in, expired, refresh failing, error) first, then soonest expiry first (no
+(needs sign-in, expired, refresh failing, held after a restore, error) first, then soonest expiry first (no
 expiry last), then by name."""
 
 
@@ -84,7 +87,8 @@ def add_every_status(vault: Vault, clock: FrozenClock) -> None:
     ``openai`` and ``google`` active (``google``'s access token runs out in 43m, its
     refresh token does not), ``dropbox`` refresh due (its access token ran out 10m ago,
     its refresh token works), ``notion`` refresh failing (a 503 on its last refresh),
-    ``azure`` needs login, ``linear`` in error, ``slack`` revoked.  Every secret is fake;
+    ``azure`` needs login, ``linear`` in error, ``slack`` revoked, ``bitbucket`` held after a
+    restore.  Every secret is fake;
     ``linear``'s error carries Rich markup brackets, which must show literally.
     """
     add_samples(vault, clock)
@@ -169,6 +173,17 @@ def add_every_status(vault: Vault, clock: FrozenClock) -> None:
             ),
             action="login",
         )
+    made = "2026-12-01T09:00:00Z"
+    vault.records.save(
+        Credential(
+            name="bitbucket", provider="bitbucket", kind="oauth", account="ada",
+            access_token=Secret("bitbucket-fake-access"), refresh_token=Secret("bitbucket-fake-refresh"),
+            token_type="Bearer", expires_at=viewed + 1500,
+            extras={RESTORED_EXTRA: {"backup_made": made, "spent": False}},
+            last_error=hold_reason("bitbucket", made, spent=False), created_at=T0, updated_at=T0,
+        ),
+        action="restore",
+    )  # fmt: skip
     refreshed_at = viewed - 17 * 60
     clock.at = refreshed_at
     refreshed = replace(

@@ -69,13 +69,17 @@ def cmd_restore(args: argparse.Namespace) -> int:
     def key_for(slot: KeySlot) -> Key:
         return unlock_key(slot, os.environ, ask_backup_passphrase if terminal.interactive() else None)
 
+    planned: list[Restore] = []
+
     def confirm(plan: Restore) -> bool:
+        planned.append(plan)
         if not plan.replaces or args.yes:
             return True
         what = f"replace the vault at {plan.paths.home} with {plan.describe()}"
+        waiting = "".join(f" {line}" for line in plan.waiting())
         if not terminal.interactive():
-            raise InvalidInput(f"not going to {what} without confirmation: pass --yes; nothing was changed")
-        return terminal.confirm(f"{what[0].upper()}{what[1:]}? The current vault is kept beside it.")
+            raise InvalidInput(f"not going to {what} without confirmation: pass --yes; nothing was changed{waiting}")
+        return terminal.confirm(f"{what[0].upper()}{what[1:]}? The current vault is kept beside it.{waiting}")
 
     paths = resolve_home()
     if args.resume:
@@ -87,6 +91,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         raise InvalidInput("name the backup to restore: tokendeck restore FILE")
     kept = restore(paths, Path(args.file), key_for=key_for, confirm=confirm, now=time.time(), notice=terminal.notice)
     terminal.notice(f"restored the vault at {paths.home} from {args.file}")
+    for line in planned[-1].waiting() if planned else ():
+        terminal.notice(line)
     if kept is not None:
         terminal.notice(f"the vault it replaced is kept in {kept} (open it with TOKENDECK_HOME={kept})")
     return 0

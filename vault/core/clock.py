@@ -6,8 +6,11 @@ time pass.
 
 from __future__ import annotations
 
+import random
 import time
 from typing import Protocol
+
+from vault.settings import MIN_REFRESH_SPACING, REFRESH_BACKOFF_CEILING, RETRY_AFTER_CEILING
 
 
 class Clock(Protocol):
@@ -39,3 +42,22 @@ class FrozenClock:
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds``."""
         self.at += seconds
+
+
+def next_refresh_try(
+    failures: int, now: float, *, retry_after: float | None = None, rng: random.Random | None = None
+) -> float:
+    """When a credential whose refreshes failed ``failures`` times in a row may be tried again:
+    the spacing doubled for each failure after the first, up to the ceiling
+    (:data:`~vault.settings.REFRESH_BACKOFF_CEILING`), give or take a fifth at random, so that
+    many credentials failing together do not all come back at once; never sooner than a
+    provider's ``Retry-After`` (up to :data:`~vault.settings.RETRY_AFTER_CEILING`).  The one
+    backoff rule every refresher keeps to."""
+    doubled = MIN_REFRESH_SPACING * 2.0 ** min(max(failures - 1, 0), 30)
+    wait = min(doubled, REFRESH_BACKOFF_CEILING) * (rng or _jitter).uniform(0.8, 1.2)
+    if retry_after is not None and retry_after > 0:
+        wait = max(wait, min(retry_after, RETRY_AFTER_CEILING))
+    return now + wait
+
+
+_jitter = random.Random()  # noqa: S311 - jitter, not cryptography

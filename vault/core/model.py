@@ -8,12 +8,12 @@ shows a token.  :meth:`Credential.public` is the one view used for ``show``,
 from __future__ import annotations
 
 import functools
-import random
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from vault.core.restored import RESTORED_EXTRA
 from vault.core.secret import Secret
 from vault.core.timefmt import check_when, iso
 from vault.errors import InvalidInput, printable
@@ -22,16 +22,17 @@ from vault.settings import (
     MIN_REFRESH_SPACING,
     READ_FRACTION,
     REFRESH_AHEAD,
-    REFRESH_BACKOFF_CEILING,
     REFRESH_SKEW,
-    RETRY_AFTER_CEILING,
 )
 
 Kind = Literal["oauth", "static"]
 StoredStatus = Literal["active", "needs_login", "revoked", "error"]
-Status = Literal["active", "expiring", "refresh_due", "refresh_failing", "expired", "needs_login", "revoked", "error"]
+Status = Literal[
+    "active", "expiring", "refresh_due", "refresh_failing", "held_after_restore", "expired", "needs_login", "revoked",
+    "error",
+]  # fmt: skip
 ATTENTION: dict[str, int] = {
-    "needs_login": 0, "error": 0, "refresh_failing": 1, "expired": 2, "revoked": 3,
+    "needs_login": 0, "error": 0, "refresh_failing": 1, "held_after_restore": 1, "expired": 2, "revoked": 3,
     "expiring": 4, "refresh_due": 5, "active": 6,
 }  # fmt: skip
 """How urgently each status asks for the user (lower first): a list ordered by status shows
@@ -66,25 +67,6 @@ def mcp_sign_in_command(server: str, name: str) -> str:
     import shlex
 
     return f"tokendeck login --mcp {shlex.quote(server)} --name {shlex.quote(name)}"
-
-
-def next_refresh_try(
-    failures: int, now: float, *, retry_after: float | None = None, rng: random.Random | None = None
-) -> float:
-    """When a credential whose refreshes failed ``failures`` times in a row may be tried again:
-    the spacing doubled for each failure after the first, up to the ceiling
-    (:data:`~vault.settings.REFRESH_BACKOFF_CEILING`), give or take a fifth at random, so that
-    many credentials failing together do not all come back at once; never sooner than a
-    provider's ``Retry-After`` (up to :data:`~vault.settings.RETRY_AFTER_CEILING`).  The one
-    backoff rule every refresher keeps to."""
-    doubled = MIN_REFRESH_SPACING * 2.0 ** min(max(failures - 1, 0), 30)
-    wait = min(doubled, REFRESH_BACKOFF_CEILING) * (rng or _jitter).uniform(0.8, 1.2)
-    if retry_after is not None and retry_after > 0:
-        wait = max(wait, min(retry_after, RETRY_AFTER_CEILING))
-    return now + wait
-
-
-_jitter = random.Random()  # noqa: S311 - jitter, not cryptography
 
 
 COUNTDOWN_STOPPED: frozenset[Status] = frozenset({"revoked", "needs_login"})
@@ -224,7 +206,7 @@ class Credential:
     refresh_failures: int = 0
     """Refreshes that failed in a row (a success, or a new sign-in, starts over)."""
     retry_at: float | None = None
-    """No refresh before this time (:func:`next_refresh_try`), while :attr:`refresh_failures`."""
+    """No refresh before this time (:func:`~vault.core.clock.next_refresh_try`), while :attr:`refresh_failures`."""
 
     def deadline(self) -> tuple[float | None, Lifespan]:
         """When this credential stops giving a token without a new sign-in, and what runs out then.
@@ -270,6 +252,12 @@ class Credential:
         return self.kind == "oauth" and bool(self.extras.get(NO_CLIENT_ID_EXTRA))
 
     @property
+    def held_after_restore(self) -> bool:
+        """Whether a restore brought it back with a refresh token that may be spent since the
+        backup (:mod:`vault.core.restored`): nothing refreshes it without the user's word."""
+        return self.kind == "oauth" and RESTORED_EXTRA in self.extras
+
+    @property
     def renewable(self) -> bool:
         """Whether the vault can renew the access token by itself: an OAuth credential with a
         refresh token, and the client id it was issued to."""
@@ -292,7 +280,7 @@ class Credential:
         access token's expiry, and never sooner than :data:`~vault.settings.MIN_REFRESH_SPACING`
         after its last refresh; one that holds only its refresh token, at once (within that
         spacing).  None: nothing to renew (not :attr:`renewable`, no expiry, or not active)."""
-        if self.kind != "oauth" or self.stored_status != "active" or not self.renewable:
+        if self.stored_status != "active" or not self.renewable or self.held_after_restore:
             return None
         if self.access_token is None:
             at = self.updated_at
@@ -333,6 +321,8 @@ class Credential:
         """
         if self.stored_status != "active":
             return self.stored_status
+        if self.held_after_restore:  # waits for the user's word: never refreshed by itself
+            return "held_after_restore"
         if self.access_token is None:  # only a refresh token: renewed on the next read
             return "refresh_due" if self.renewable else "needs_login"
         deadline, lifespan = self.deadline()
@@ -355,7 +345,9 @@ class Credential:
     def offers_sign_in_again(self, now: float) -> bool:
         """Whether a new sign-in is what this credential needs (its grant is dead, failing, or
         has run out): the TUI's "sign in again", which keeps its name and export bindings."""
-        return self.kind == "oauth" and self.status_at(now) in ("needs_login", "refresh_failing", "expired", "revoked")
+        return self.kind == "oauth" and self.status_at(now) in (
+            "needs_login", "refresh_failing", "held_after_restore", "expired", "revoked"
+        )  # fmt: skip
 
     def sign_in_command(self) -> str:
         """The command that signs this very credential in again, keeping its name (and, for an

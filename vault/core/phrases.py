@@ -9,6 +9,7 @@ PHRASES: dict[Status, str] = {
     "expiring": "expires soon",
     "refresh_due": "is due for a refresh",
     "refresh_failing": "keeps failing to refresh",
+    "held_after_restore": "waits for your word after a restore",
     "expired": "has expired",
     "needs_login": "needs a new sign-in",
     "revoked": "was revoked",

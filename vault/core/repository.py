@@ -217,7 +217,8 @@ class Repository:
             self.forget_old_copies()  # the tokens it replaced
 
     def save_refreshed(self, credential: Credential, *, sent_refresh_token: str, detail: str) -> None:
-        """Store a refresh's result only if the row still holds the refresh token that was sent.
+        """Store a refresh's result only if the row still holds the refresh token that was sent
+        (its extras too: a refresh the user confirmed clears a restore's mark).
 
         A rename, a delete or a new sign-in that happened while the request was in
         flight wins: the refresh result is dropped (and audited) rather than
@@ -235,6 +236,7 @@ class Repository:
             "id_token": reveal(credential.id_token),
             "token_type": credential.token_type,
             "scopes": json.dumps(list(credential.scopes)),
+            "extras": json.dumps(dict(credential.extras)),
             "expires_at": credential.expires_at,
             "refresh_expires_at": credential.refresh_expires_at,
             "updated_at": credential.updated_at,
@@ -246,7 +248,7 @@ class Repository:
             changed: int = conn.execute(
                 """
                 UPDATE credentials SET access_token = :access_token, refresh_token = :refresh_token,
-                    id_token = :id_token, token_type = :token_type, scopes = :scopes,
+                    id_token = :id_token, token_type = :token_type, scopes = :scopes, extras = :extras,
                     expires_at = :expires_at, refresh_expires_at = :refresh_expires_at,
                     status = 'active', last_error = NULL, updated_at = :updated_at,
                     last_refreshed_at = :last_refreshed_at, refresh_failures = 0, retry_at = NULL,

@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from vault.core import backup as backup_file
-from vault.core import restoring
+from vault.core import restored, restoring
 from vault.core.backup import Manifest
-from vault.core.keys import Key, KeySlot, VaultMeta
+from vault.core.keys import DatabaseKey, Key, KeySlot, VaultMeta
 from vault.core.paths import DB_NAME, META_NAME, VaultPaths, create_private_file, ensure_private_dir, unexpected
+from vault.core.restored import Held
 from vault.core.store import Store
 from vault.core.timefmt import iso
 from vault.core.unlocking import read_salt
@@ -96,10 +98,35 @@ class Restore:
     manifest: Manifest
     replaces: bool
     """Whether a vault is there now (it is kept, not deleted)."""
+    held: Held = Held()
+    """The OAuth credentials that will wait for the user's word before a refresh
+    (:mod:`vault.core.restored`)."""
+    compared: bool = False
+    """Whether the vault it replaces could be read to compare refresh tokens with."""
 
     def describe(self) -> str:
         made = iso(self.manifest.created_at) or "at an unknown time"
         return f"the backup made {made} ({self.manifest.holds})"
+
+    def waiting(self) -> list[str]:
+        """What the restore does to OAuth credentials, a line each (none when it holds none)."""
+        held = self.held
+        if not held.names:
+            return []
+        lines = [
+            f"{len(held.names)} OAuth credential(s) will wait, not refreshed by anything until you say so: "
+            f"{', '.join(held.names)}. Their refresh tokens may have been used since the backup, and a provider "
+            "that rotates them revokes the whole grant (the copy in use elsewhere too) when a used one comes back. "
+            "Run tokendeck refresh NAME for the copy that is the one in use, or sign in again."
+        ]
+        if held.spent:
+            lines.append(
+                f"The vault being replaced refreshed {', '.join(held.spent)} after the backup was made: "
+                "the backup's refresh tokens for those are spent; sign in again to them."
+            )
+        if self.replaces and not self.compared:
+            lines.append("(The vault being replaced could not be read with the backup's key to compare them.)")
+        return lines
 
 
 def restore(
@@ -136,13 +163,15 @@ def restore(
             with _staging(staged):
                 create_private_file(incoming)
             backup_file.extract_database(source, incoming)
-            _prove(incoming, source, manifest, key_for)
-            with _staging(staged):
-                _alone(incoming)
-                VaultMeta(manifest.vault_id, manifest.slot).write(staged / META_NAME)
-            plan = Restore(paths, source, manifest, replaces=paths.db.exists())
-            swap = restoring.Swap(str(source), plan.describe(), _kept_name(paths, now) if plan.replaces else None)
-            with sole_user(paths.db):
+            key, database_key = _prove(incoming, source, manifest, key_for)
+            with sole_user(paths.db):  # nobody writes the vault it replaces while it is compared
+                replaced = _replaced(paths, key, staged)
+                with _staging(staged):
+                    held = _hold(incoming, database_key, manifest, replaced)
+                    _alone(incoming)
+                    VaultMeta(manifest.vault_id, manifest.slot).write(staged / META_NAME)
+                plan = Restore(paths, source, manifest, paths.db.exists(), held, compared=replaced is not None)
+                swap = restoring.Swap(str(source), plan.describe(), _kept_name(paths, now) if plan.replaces else None)
                 if not confirm(plan):
                     raise Declined("nothing was restored")
                 if paths.db.exists() != plan.replaces:
@@ -176,8 +205,8 @@ def resume(paths: VaultPaths, notice: restoring.Notice | None = None) -> restori
     raise InvalidInput(f"no restore to finish at {paths.home}")
 
 
-def _prove(db: Path, source: Path, manifest: Manifest, key_for: Callable[[KeySlot], Key]) -> None:
-    """The backup's key opens it, and every page and the schema check out."""
+def _prove(db: Path, source: Path, manifest: Manifest, key_for: Callable[[KeySlot], Key]) -> tuple[Key, DatabaseKey]:
+    """The backup's key opens it, and every page and the schema check out; its key."""
     try:
         key = key_for(manifest.slot)
     except WrongPassphrase:
@@ -205,6 +234,50 @@ def _prove(db: Path, source: Path, manifest: Manifest, key_for: Callable[[KeySlo
             store.close()
     except VaultCorrupt:
         raise VaultCorrupt(damaged) from None
+    return key, database_key
+
+
+def _replaced(paths: VaultPaths, key: Key, staged: Path) -> restored.Replacing:
+    """The refresh tokens of the vault a restore replaces, where the backup's key opens it too (a
+    backup of this vault under its own key); None where there is none, or it cannot be read.
+
+    Read from a copy of its ``vault.db`` and ``-wal`` (its latest refreshes may be only in the
+    ``-wal``) in ``staged``, taken while :func:`~vault.core.walfiles.sole_user` holds it: opening
+    the vault itself would write its files (a refused restore leaves them byte for byte), and
+    closing a connection to it would drop that lock."""
+    if not (paths.db.exists() and paths.meta.exists()):
+        return None
+    copy = staged / "replaced" / DB_NAME
+    try:
+        slot = VaultMeta.read(paths.meta).slot
+        database_key = key.database_key(read_salt(paths.db), slot.kdf_iter)
+        if slot.check is None or database_key.check_value() != slot.check:
+            return None
+        ensure_private_dir(copy.parent)
+        for suffix in ("", "-wal"):
+            if Path(f"{paths.db}{suffix}").exists():
+                create_private_file(Path(f"{copy}{suffix}"))
+                shutil.copyfile(f"{paths.db}{suffix}", f"{copy}{suffix}")
+        store = Store.open(copy, database_key)
+        try:
+            return restored.read_replaced(store)
+        finally:
+            store.close()
+    except (VaultError, OSError):  # not readable here: every credential is held, as without it
+        return None
+    finally:
+        _remove(copy)
+        with contextlib.suppress(OSError):
+            copy.parent.rmdir()
+
+
+def _hold(db: Path, database_key: DatabaseKey, manifest: Manifest, replaced: restored.Replacing) -> Held:
+    """Mark the restored copy's OAuth credentials that wait for the user (:mod:`vault.core.restored`)."""
+    store = Store.open(db, database_key)
+    try:
+        return restored.hold(store, iso(manifest.created_at) or "an unknown date", manifest.created_at, replaced)
+    finally:
+        store.close()
 
 
 @contextlib.contextmanager

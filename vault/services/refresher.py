@@ -107,10 +107,15 @@ class BackgroundRefresher:
 
     def due(self) -> list[Credential]:
         """Credentials to refresh now that hold a refresh token to do it with: due within the
-        window, or by their own lifetime (:meth:`Credential.renew_at`) when there is none."""
+        window, or by their own lifetime (:meth:`Credential.renew_at`) when there is none.  Never
+        one held after a restore (:mod:`vault.core.restored`): only the user's word refreshes it."""
         now = self.vault.clock.now()
         if self.window is not None:
-            return [c for c in self.vault.credentials() if c.due(now, self.window) and c.renewable]
+            return [
+                c
+                for c in self.vault.credentials()
+                if c.due(now, self.window) and c.renewable and not c.held_after_restore
+            ]
         return [c for c in self.vault.credentials() if (at := c.renew_at()) is not None and at <= now]
 
     def next_due(self) -> float | None:

@@ -14,9 +14,12 @@ The refresh rules, each one a way comparable tools lose their users' sessions:
   with its tokens kept; a transient failure (network, 5xx, 429,
   ``temporarily_unavailable``) is retried with backoff and changes nothing; every
   outcome is an audit event, never with a token in it.
-- Refreshes that keep failing back off (:func:`~vault.core.model.next_refresh_try`,
+- Refreshes that keep failing back off (:func:`~vault.core.clock.next_refresh_try`,
   stored with the credential, so every process keeps to it): no request before
   ``retry_at``, unless the user forces one.
+- A restored copy never replays a refresh token that may be spent (:mod:`vault.core.restored`):
+  a credential a restore marked is refreshed only with ``confirmed`` (``tokendeck refresh
+  NAME``, the TUI's question), and a refresh that worked clears the mark.
 - A sick disk never burns a grant (:mod:`vault.services.held`): no refresh starts
   while the vault cannot be written, and an answer that could not be stored is
   held and served from memory, never followed by a second refresh with the spent
@@ -25,20 +28,24 @@ The refresh rules, each one a way comparable tools lose their users' sessions:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
+from vault.core.clock import next_refresh_try
 from vault.core.locks import credential_lock
-from vault.core.model import Credential, next_refresh_try
+from vault.core.model import Credential
 from vault.core.phrases import said
 from vault.core.providers import Provider, resolve
 from vault.core.repository import Repository
+from vault.core.restored import RESTORED_EXTRA, hold_reason
 from vault.core.secret import Secret
 from vault.core.timefmt import relative
 from vault.errors import (
+    HeldAfterRestore,
     InvalidInput,
     NeedsSignIn,
     ProviderError,
@@ -116,6 +123,7 @@ def refresh(
     sleep: Callable[[float], None] = time.sleep,
     in_flight: AbstractContextManager[object] | None = None,
     used: bool = False,
+    confirmed: bool = False,
 ) -> Credential:
     """Refresh ``name`` if it is due within ``skew`` seconds (by default its read margin, or with
     ``ahead`` the background refresher's longer one), or ``force``; once across all processes.
@@ -124,6 +132,8 @@ def refresh(
     the provider, and only then (the background refresher bounds its requests in flight with
     it, not its threads, so a thread waiting for the disk holds no provider's slot).  ``used``:
     the token is refreshed to be handed out now, so the same commit stamps ``last_used_at``.
+    ``confirmed``: the user said to refresh it (``tokendeck refresh NAME``), which a credential
+    held after a restore needs (:mod:`vault.core.restored`); ``force`` alone is not that.
 
     Returns:
         The stored credential afterwards (refreshed here or by someone else).
@@ -131,6 +141,7 @@ def refresh(
     Raises:
         NeedsSignIn: no refresh token, or none the vault can use (stored without its client id;
             empty: now marked ``needs_login``), or a dead grant (now marked ``needs_login``).
+        HeldAfterRestore: a restore marked it and ``confirmed`` is not set; nothing was sent.
         ProviderError: the provider failed after retries; the credential is unchanged.
         RefreshBusy: another process held the refresh lock too long.
     """
@@ -149,6 +160,10 @@ def refresh(
         if credential.stored_status in ("revoked", "needs_login"):
             situation = said(name, credential.stored_status)
             raise needs_sign_in(credential, situation, credential.sign_in_command())
+        if credential.held_after_restore and not confirmed:
+            with contextlib.suppress(VaultError):  # a read-only vault still says why, without the audit line
+                vault.records.record_once("refresh", "held", credential=name, detail=held_reason(credential))
+            raise held_after_restore(credential)
         if credential.refresh_token is None:
             vault.records.record("refresh", "no_refresh_token", credential=name)
             raise needs_sign_in(
@@ -180,7 +195,7 @@ def refresh(
         provider = resolve(registration)
         attempts = 1 if ahead else REFRESH_ATTEMPTS  # the background refresher retries by its backoff
         context = in_flight or nullcontext()
-        data = _call_token_endpoint(vault, credential, provider, registration, sleep, context, attempts)
+        data = _call_token_endpoint(vault, credential, provider, registration, sleep, context, attempts, confirmed)
         tokens = token_set(data, provider, now=vault.records.clock.now(), requested=credential.scopes)
         now = vault.records.clock.now()
         renewed = dataclasses.replace(
@@ -194,6 +209,7 @@ def refresh(
             scopes=tokens.scopes or credential.scopes,
             stored_status="active",
             last_error=None,
+            extras={k: v for k, v in credential.extras.items() if k != RESTORED_EXTRA},  # this copy is the one in use
             updated_at=now,
             last_refreshed_at=now,
             last_used_at=now if used else credential.last_used_at,
@@ -216,6 +232,24 @@ def refresh(
         return renewed
 
 
+def held_reason(credential: Credential) -> str:
+    """Why ``credential`` is held after a restore (:mod:`vault.core.restored`)."""
+    mark = credential.extras.get(RESTORED_EXTRA)
+    made = mark.get("backup_made") if isinstance(mark, dict) else None
+    spent = bool(mark.get("spent")) if isinstance(mark, dict) else False
+    return hold_reason(credential.name, str(made or "an unknown date"), spent=spent)
+
+
+def held_after_restore(credential: Credential) -> HeldAfterRestore:
+    """The answer to a refresh of a credential held after a restore that the user did not confirm."""
+    situation = f"{credential.name} is held after a restore"
+    return HeldAfterRestore(
+        f"{credential.name} was {held_reason(credential)}: {credential.sign_in_command()}",
+        credential=credential.name,
+        situation=situation,
+    )
+
+
 def backing_off(credential: Credential, now: float) -> RefreshBackoff:
     """The answer to a read of a credential whose refreshes keep failing, before its next try."""
     last = f" (last: {credential.last_error})" if credential.last_error else ""
@@ -234,6 +268,7 @@ def _call_token_endpoint(
     sleep: Callable[[float], None],
     in_flight: AbstractContextManager[object],
     attempts: int = REFRESH_ATTEMPTS,
+    confirmed: bool = False,
 ) -> dict[str, Any]:
     from vault.oauth.client import OAuthClient
 
@@ -251,6 +286,11 @@ def _call_token_endpoint(
             if is_dead_grant(error, provider):
                 vault.records.mark(name, "needs_login", last_error=error.detail, action="refresh", outcome="dead_grant")
                 situation = f"{name}: the provider refused the refresh token ({error.code})"
+                if credential.held_after_restore and confirmed:  # the user's choice, and the backup's token was spent
+                    situation = (
+                        f"{name}: you chose to refresh the copy restored from a backup, and the provider refused its "
+                        f"refresh token ({error.code}): it had been used since the backup"
+                    )
                 raise needs_sign_in(credential, situation, f"sign in again: {credential.sign_in_command()}") from None
             if error.transient and attempt + 1 < attempts:
                 vault.records.record("refresh", "retrying", credential=name, detail=error.detail)

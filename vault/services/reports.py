@@ -103,7 +103,7 @@ def refresh(vault: Vault, name: str | None, *, due_within: str | None = None) ->
     from vault.services.refreshing import refresh as refresh_now
 
     if name:
-        credential = refresh_now(vault, name, force=True)
+        credential = refresh_now(vault, name, force=True, confirmed=True)  # the user's word (a restored copy too)
         left = relative(credential.expires_at, vault.clock.now()) if credential.expires_at else "no expiry"
         return Report(err=f"tokendeck: refreshed {name} (expires {left})\n")
     window = parse_duration(due_within) if due_within else 300.0

@@ -275,9 +275,12 @@ class Vault:
     def refresh(self, name: str) -> Credential:
         """Refresh OAuth credential ``name`` now, due or not (as ``tokendeck refresh NAME``):
         rotation-safe, once across processes (:func:`refresh`); the stored credential afterwards.
+        A program is not the user: one held after a restore (:mod:`vault.core.restored`) is not
+        refreshed here, only by ``tokendeck refresh NAME`` or the TUI, which ask the user.
 
         Raises:
-            NotFound, InvalidInput (a static token), NeedsSignIn, ProviderError, RefreshBusy.
+            NotFound, InvalidInput (a static token), NeedsSignIn (HeldAfterRestore too),
+            ProviderError, RefreshBusy.
         """
         return refresh(self, name, force=True)
 
