@@ -166,3 +166,24 @@ def test_a_token_that_changed_during_the_check_is_not_marked(v: vault.Vault) -> 
     (found,) = verify(v)
     assert found.outcome == "could_not_check" and "changed while it was checked" in found.detail
     assert v.get("c").stored_status == "active"
+
+
+def test_a_token_about_to_expire_is_not_sent(v: vault.Vault) -> None:
+    """A 401 for a token expiring now would be its expiry, not a revocation. Vault after: unchanged."""
+    oauth(v, "dropbox")
+    v.records.save(dataclasses.replace(v.get("c"), expires_at=v.clock.now() + 30))
+    seen = answering(v, lambda r: httpx2.Response(401))
+    (found,) = verify(v)
+    assert (found.outcome, found.detail) == ("not_checked", "expires within a minute (not checked)") and seen == []
+
+
+def test_checks_not_started_in_time_are_not_sent(v: vault.Vault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The agent's client stops waiting after a while: what was not started by then is said,
+    not sent. Vault after: unchanged, nothing audited."""
+    monkeypatch.setattr("vault.services.verify.VERIFY_START_BY", -1.0)
+    oauth(v, "github")
+    seen = answering(v, lambda r: httpx2.Response(401))
+    (found,) = verify(v)
+    assert found.outcome == "could_not_check" and "out of time" in found.detail and seen == []
+    assert v.get("c").stored_status == "active"
+    assert [e for e in v.records.audit_log(credential="c") if e.action == "verify"] == []

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -34,6 +35,7 @@ from vault.core.providers import Check, Provider, builtin, check_endpoint, resol
 from vault.errors import InvalidInput, NeedsSignIn, NotFound, ProviderError, VaultError, printable
 from vault.services.reports import Report
 from vault.services.tokens import Vault
+from vault.settings import REFRESH_SKEW, VERIFY_START_BY
 
 Outcome = Literal["ok", "refused", "could_not_check", "cannot_check", "not_checked"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "refused", "could_not_check", "cannot_check", "not_checked")
@@ -51,8 +53,8 @@ REFUSED_EXIT = 4
 UNCHECKED_EXIT = 7
 """Some token could not be checked (network, 5xx, rate limit); none was refused."""
 
-CONCURRENCY = 8
-"""Checks in flight at once."""
+CONCURRENCY = 16
+"""Checks in flight at once (each waits on the network, at most one deadline)."""
 
 REVOKED_AT_PROVIDER = "revoked at the provider"
 """How a credential marked by ``verify`` begins its last error (``show``, the TUI)."""
@@ -220,22 +222,35 @@ def _before(vault: Vault, credential: Credential, *, refresh: bool) -> Verdict |
         return skip("not_checked", said)
     if credential.stored_status in ("needs_login", "error"):
         return skip("not_checked", f"{credential.stored_status.replace('_', ' ')} (not checked)")
-    expired = credential.expires_at is not None and credential.expires_at <= now
-    first_refresh = credential.access_token is None or (expired and refresh and credential.renewable)
+    # Within the read margin counts as expired: a provider may already refuse it as expired
+    # (Dropbox, Bitbucket answer 401), which is not a revocation.
+    expired = credential.expires_at is not None and credential.expires_at <= now + REFRESH_SKEW
+    renew = refresh and credential.renewable and credential.stored_status == "active"
+    first_refresh = credential.access_token is None or (expired and renew)
     if expired and not first_refresh:
-        hint = "; --refresh renews it first" if credential.renewable else ""
-        return skip("not_checked", f"expired (not checked){hint}")
+        hint = "; --refresh renews it first" if credential.renewable and credential.stored_status == "active" else ""
+        when = (
+            "expired"
+            if credential.expires_at is not None and credential.expires_at <= now
+            else "expires within a minute"
+        )
+        return skip("not_checked", f"{when} (not checked){hint}")
     probe = probe_for(provider_of(vault, credential), credential)
     if isinstance(probe, str):
         return skip("cannot_check", f"cannot check ({probe})")
     return (probe, True) if first_refresh else probe
 
 
-def _check_one(vault: Vault, credential: Credential, probe: Probe, refresh_first: bool) -> tuple[Verdict, str]:
-    """Refresh (when asked) and send the check; the verdict and the token it was about."""
+def _check_one(
+    vault: Vault, credential: Credential, probe: Probe, refresh_first: bool, start_by: float
+) -> tuple[Verdict, str]:
+    """Refresh (when asked) and send the check, unless ``start_by`` (``time.monotonic()``) has
+    passed; the verdict and the token it was about."""
     from vault.services.refreshing import refresh as refresh_now
 
     name, provider = credential.name, credential.provider
+    if time.monotonic() > start_by:
+        return Verdict(name, provider, "could_not_check", "out of time: verify it by name again"), ""
     if refresh_first:
         try:
             credential = refresh_now(vault, name, force=True)
@@ -283,7 +298,8 @@ def _record(vault: Vault, verdict: Verdict, token: str) -> Verdict:
 
 def verify(vault: Vault, names: Sequence[str] = (), *, refresh: bool = False) -> list[Verdict]:
     """Check ``names`` (every credential when empty) at their providers, at most
-    :data:`CONCURRENCY` at once; every name is looked up before anything is sent.
+    :data:`CONCURRENCY` at once, none started later than :data:`~vault.settings.VERIFY_START_BY`
+    after the first; every name is looked up before anything is sent.
 
     Raises:
         NotFound: a name that is not in the vault (nothing was sent).
@@ -298,7 +314,8 @@ def verify(vault: Vault, names: Sequence[str] = (), *, refresh: bool = False) ->
     answers: dict[str, tuple[Verdict, str]] = {}
     if sent:
         with ThreadPoolExecutor(max_workers=min(CONCURRENCY, len(sent)), thread_name_prefix="verify") as pool:
-            futures = {c.name: pool.submit(_check_one, vault, c, p, first) for c, p, first in sent}
+            start_by = time.monotonic() + VERIFY_START_BY
+            futures = {c.name: pool.submit(_check_one, vault, c, p, first, start_by) for c, p, first in sent}
             answers = {name: future.result() for name, future in futures.items()}
     verdicts = []
     now = vault.clock.now()
