@@ -74,13 +74,12 @@ def verify(app: VaultApp, name: str) -> None:
     answer in a notification, the row's status updated (a refused token: revoked)."""
 
     def work() -> None:
-        from vault.services.verify import WORDS
         from vault.services.verify import verify as check
 
         (found,) = check(app.unlocked_vault, [name])
         severity = {"refused": "error", "could_not_check": "warning"}.get(found.outcome, "information")
         app.call_from_thread(
-            app.notify, f"{name}: {found.detail}", title=WORDS[found.outcome].capitalize(),
+            app.notify, f"{name}: {found.detail}", title=found.words.capitalize(),
             severity=severity, markup=False,
         )  # fmt: skip
         app.call_from_thread(_changed, app, name)

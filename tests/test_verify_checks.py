@@ -187,3 +187,29 @@ def test_checks_not_started_in_time_are_not_sent(v: vault.Vault, monkeypatch: py
     assert found.outcome == "could_not_check" and "out of time" in found.detail and seen == []
     assert v.get("c").stored_status == "active"
     assert [e for e in v.records.audit_log(credential="c") if e.action == "verify"] == []
+
+
+def test_what_a_provider_says_never_repeats_the_token(v: vault.Vault) -> None:
+    """A server that echoes the token in its error or account. Vault after: revoked, the
+    token in no message, last error or audit entry."""
+    oauth(v, "slack")
+    answering(v, lambda r: httpx2.Response(200, json={"ok": False, "error": f"invalid_auth {TOKEN}"}))
+    (found,) = verify(v)
+    assert found.outcome == "could_not_check" and TOKEN not in found.detail  # not a known refusal word
+    oauth(v, "github", name="d")
+    answering(v, lambda r: httpx2.Response(200, json={"login": TOKEN}))
+    found = {f.name: f for f in verify(v, ["d"])}["d"]
+    assert found.outcome == "ok" and TOKEN not in found.detail and TOKEN not in str(found.account)
+    assert all(TOKEN not in (e.detail or "") for e in v.records.audit_log())
+
+
+def test_a_refused_refresh_says_refused_not_revoked(v: vault.Vault) -> None:
+    """``--refresh`` on an expired token whose refresh token is dead. Vault after: needs_login."""
+    oauth(v, "github")
+    v.records.save(
+        dataclasses.replace(v.get("c"), refresh_token=Secret("ghr_dead_refresh"), expires_at=v.clock.now() - 5)
+    )
+    answering(v, lambda r: httpx2.Response(200, json={"error": "bad_refresh_token"}))
+    (found,) = verify(v, refresh=True)
+    assert (found.outcome, found.status, found.words) == ("refused", "needs_login", "refused")
+    assert exit_code([found]) == 4

@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 from vault.core.locks import credential_lock
 from vault.core.model import MCP_URL_EXTRA, Credential
 from vault.core.providers import Check, Provider, builtin, check_endpoint, resolve
-from vault.errors import InvalidInput, NeedsSignIn, NotFound, ProviderError, VaultError, printable
+from vault.errors import InvalidInput, NeedsSignIn, NotFound, ProviderError, VaultError, printable, redact
 from vault.services.reports import Report
 from vault.services.tokens import Vault
 from vault.settings import REFRESH_SKEW, VERIFY_START_BY
@@ -94,9 +94,17 @@ class Verdict:
             "status": self.status,
         }
 
+    @property
+    def words(self) -> str:
+        """The outcome for people: :data:`WORDS`, but ``refused`` for a refusal that did not
+        mark the credential revoked (its refresh token was refused: it needs a sign-in)."""
+        if self.outcome == "refused" and self.status != "revoked":
+            return "refused"
+        return WORDS[self.outcome]
+
     def line(self) -> str:
         """``NAME<TAB>OUTCOME<TAB>DETAIL``."""
-        return f"{printable(self.name)}\t{WORDS[self.outcome]}\t{printable(self.detail)}\n"
+        return f"{printable(self.name)}\t{self.words}\t{printable(self.detail)}\n"
 
 
 @dataclass(frozen=True)
@@ -193,12 +201,12 @@ def ask(http: Any, probe: Probe, token: str) -> tuple[Outcome, str, str | None, 
         if not isinstance(data, dict):
             return "could_not_check", f"{host} sent no answer tokendeck understands; status unchanged", None, None
         if data.get(check.ok_field) is not True:
-            error = printable(str(data.get(check.error_field) or "no reason given")[:80])
+            error = printable(redact(str(data.get(check.error_field) or "no reason given"), [token])[:80])
             if error in check.refused_errors:
                 return "refused", f"{host} answered {error}: the token is not accepted", None, None
             return "could_not_check", f"{host} answered {error}; status unchanged", None, None
     found = (dig(data, path) for path in probe.account_paths)
-    account = next((str(v) for v in found if isinstance(v, str | int) and v != ""), None)
+    account = next((redact(str(v), [token]) for v in found if isinstance(v, str | int) and v != ""), None)
     scopes = None
     if check.scopes_header and check.scopes_header in response.headers:
         scopes = tuple(s.strip() for s in response.headers[check.scopes_header].split(",") if s.strip())
