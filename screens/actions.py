@@ -93,6 +93,27 @@ def refresh(app: VaultApp, name: str, *, confirmed: bool = False) -> None:
     )  # fmt: skip
 
 
+def verify(app: VaultApp, name: str) -> None:
+    """Ask ``name``'s provider whether its token still works (``tokendeck verify NAME``): the
+    answer in a notification, the row's status updated (a refused token: revoked)."""
+
+    def work() -> None:
+        from vault.services.verify import verify as check
+
+        (found,) = check(app.unlocked_vault, [name])
+        severity = {"refused": "error", "could_not_check": "warning"}.get(found.outcome, "information")
+        app.call_from_thread(
+            app.notify, f"{name}: {found.detail}", title=found.words.capitalize(),
+            severity=severity, markup=False,
+        )  # fmt: skip
+        app.call_from_thread(_changed, app, name)
+
+    app.run_worker(
+        _while_busy(app, name, "verifying", work), thread=True, group="refresh", exit_on_error=False,
+        name=f"verify {name}",
+    )  # fmt: skip
+
+
 def refresh_due(app: VaultApp) -> None:
     def work() -> None:
         from vault.services.refresher import BackgroundRefresher

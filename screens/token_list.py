@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 from textual.widgets import Header, Input, Static
 
+from screens import actions
 from screens.app import VaultApp
 from screens.logic.countdown import BAR_WIDTH, STATUS_COLOURS, URGENCY_COLOURS, expires_text, lifetime_bar, urgency
 from screens.logic.list_order import DEFAULT_SORT, SORT_CYCLE, ordered, search_text
@@ -64,6 +65,7 @@ class ListCommands(ActionCommands):
             ("Add a static token", "a PAT or an API key", screen.action_add),
             ("Refresh the selected credential", "ask its provider for a new token now", screen.action_refresh),
             ("Refresh everything due", "all tokens expiring within 5 minutes", screen.action_refresh_due),
+            ("Verify the selected credential", "ask its provider: is the token still good?", screen.action_verify),
             ("Revoke the selected credential", "at the provider, then erase it here", screen.action_revoke),
             ("Delete the selected credential", "erase it from the vault", screen.action_delete),
             ("Rename the selected credential", "", screen.action_rename),
@@ -99,6 +101,7 @@ class TokenListScreen(Screen[None]):
         Binding("a", "add", "Add", tooltip="add a static token (a PAT, an API key)"),
         Binding("r", "refresh", "Refresh", tooltip="refresh the selected token now"),
         Binding("R", "refresh_due", "Refresh due", show=False, tooltip="refresh everything due"),
+        Binding("v", "verify", "Verify", show=False, tooltip="ask the provider whether the token still works"),
         Binding("e", "export", "Export", tooltip="export into a .env, .netrc or an agent's MCP config"),
         Binding("x", "revoke", "Revoke", tooltip="revoke at the provider, then erase (asks first)"),
         Binding("d", "delete", "Delete", tooltip="delete from the vault (asks first)"),
@@ -464,11 +467,12 @@ class TokenListScreen(Screen[None]):
         self.app.push_screen(AddTokenScreen())
 
     async def action_refresh(self) -> None:
-        name = self.selected_name()
-        if name is not None:
-            from screens import actions
-
+        if (name := self.selected_name()) is not None:
             await actions.confirm_refresh(self.app, name)
+
+    def action_verify(self) -> None:
+        if (name := self.selected_name()) is not None:
+            actions.verify(self.app, name)
 
     def action_refresh_due(self) -> None:
         from screens import actions
@@ -490,8 +494,5 @@ class TokenListScreen(Screen[None]):
             await actions.confirm_delete(self.app, name)
 
     def action_rename(self) -> None:
-        name = self.selected_name()
-        if name is not None:
-            from screens import actions
-
+        if (name := self.selected_name()) is not None:
             actions.rename(self.app, name)

@@ -205,6 +205,8 @@ WRITES: list[tuple[list[str], str | None, dict[bytes, str]]] = [
     (["revoke", "later", "--yes"], None, {}),
     (["revoke", "later", "--local", "--yes"], None, {}),
     (["refresh", "--due"], None, {}),
+    (["verify", "later", "--json"], None, {}),  # revoked above, its tokens erased: nothing is sent
+    (["verify", "nope"], None, {}),
 ]
 """Every command that changes the vault (and the reads they share requests with): argv, what
 is piped in (None: stdin is the terminal), and what to type at which prompt."""

@@ -131,6 +131,15 @@ SKIPPED: dict[tuple[str, str], str] = {
     ("Keeping tokens alive", "tokendeck refresh github"): (
         "needs an OAuth credential signed in at GitHub; tests/test_lifecycle_cli.py, on loopback"
     ),
+    ("Checking tokens at their providers", "tokendeck verify"): (
+        "asks api.github.com and the other providers; tests/test_verify.py, against a loopback /user and Authlib"
+    ),
+    ("Checking tokens at their providers", "tokendeck verify github gitlab-work --json"): (
+        "asks the providers; tests/test_verify.py runs verify NAME --json on loopback"
+    ),
+    ("Checking tokens at their providers", "tokendeck verify --refresh"): (
+        "refreshes at the providers; tests/test_verify.py::test_oidc_userinfo, on the loopback Authlib server"
+    ),
     ("Keeping tokens alive", "tokendeck revoke github"): "revokes at GitHub; tests/test_lifecycle_cli.py, on loopback",
     ("MCP servers", "tokendeck login --mcp https://mcp.example.com/mcp --name tools"): (
         "signs in at a real MCP server; tests/test_mcp_login.py, on loopback"

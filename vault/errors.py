@@ -394,6 +394,7 @@ EXIT_CODES: dict[int, str] = {
     4: "needs sign-in: expired, revoked or refused (or held after a restore: tokendeck refresh NAME)",
     5: "not found: no such credential, provider or vault (or not forwarded to this host)",
     6: "busy: another process holds the vault or a refresh lock; try again",
+    7: "could not check: `tokendeck verify` could not ask a provider (network, 5xx, rate limit); none refused",
     130: "interrupted (Ctrl-C)",
 }
 """The documented exit codes of the ``tokendeck`` command (also in docs/cli.md, generated from this table)."""

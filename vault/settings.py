@@ -132,6 +132,10 @@ AGENT_STOP_WAIT = AGENT_IN_FLIGHT_WAIT + SLACK
 AGENT_ANSWER_TIMEOUT = LONGEST_REQUEST + SLACK
 """How long a client waits for the agent's answer: longer than a request may take, so a slow
 refresh is not mistaken for a dead agent (160 s)."""
+VERIFY_START_BY = AGENT_ANSWER_TIMEOUT - PROVIDER_TIMEOUT - SLACK
+"""``tokendeck verify``: a check not started this long after the first is not sent (said as
+"could not check: out of time"), so the agent answers a large vault's checks before its
+client stops waiting (135 s; a check that refreshes first may still take longer)."""
 AUDIT_KEEP_DAYS = 365
 """The audit log keeps a year of events unless ``TOKENDECK_AUDIT_DAYS`` says otherwise."""
 AGENT_LOCK_AFTER = 3600.0

@@ -5,7 +5,7 @@ shtab writes the script from the same argparse parser the command runs, so comma
 options and their choices (export targets, git-credential actions) cannot drift from it.
 What the parser cannot know is filled in here, by one rule per kind of argument:
 
-- a credential (``token NAME``, ``show``, ``rm``, ``rename OLD``, ``refresh``, ``revoke``,
+- a credential (``token NAME``, ``show``, ``rm``, ``rename OLD``, ``refresh``, ``revoke``, ``verify``,
   ``git-credential ... NAME``, ``export``/``unexport``/``audit --name``): the script runs ``tokendeck completion
   names``, which asks a running agent for the names (:mod:`vault.cli.fast`) and prints
   nothing when there is none, so a TAB never unlocks, prompts or waits for a KDF;
@@ -32,6 +32,7 @@ _CREDENTIAL_COMMANDS = frozenset(
         "rename",
         "refresh",
         "revoke",
+        "verify",
         "git-credential",
         "export",
         "unexport",

@@ -26,6 +26,7 @@ from vault.cli import (
     setup,
     signin,
     ssh,
+    verify,
 )
 from vault.cli import exec as exec_command
 from vault.errors import EXIT_CODES
@@ -45,6 +46,7 @@ GROUPS = (
     signin,
     providers,
     lifecycle,
+    verify,
     exec_command,
     export,
     agent,

@@ -111,6 +111,40 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class Check:
+    """How ``tokendeck verify`` asks the provider whether a token is still good: the cheapest
+    documented call that needs a valid token.  Every field is optional: the call is the
+    :class:`Identity` one (its URL, method, body and account path), else the ``userinfo_url``.
+
+    Attributes:
+        url: an endpoint of its own (Notion's ``/v1/users/me``), when the identity call is not one.
+        method: GET or POST, with ``url``.
+        body: a JSON body for POST, with ``url``.
+        token_headers: send the provider's ``token_headers`` too (Notion's API version, set there once).
+        account: the dotted path to the account in the answer, with ``url``.
+        scopes_header: the response header that lists the token's scopes (GitHub's
+            ``X-OAuth-Scopes``, sent for classic tokens only), comma-separated.
+        ok_field: the answer's field that says whether the call worked, where errors come
+            with HTTP 200 (Slack's ``ok``).
+        error_field: where such an answer says why (Slack's ``error``).
+        refused_errors: those reasons that mean the token is no good (revoked, invalid);
+            any other is a failure to check.
+        unable: why no check is possible for this provider (None: there is one).
+    """
+
+    url: str | None = None
+    method: Literal["GET", "POST"] = "GET"
+    body: str | None = None
+    token_headers: bool = False
+    account: str | None = None
+    scopes_header: str | None = None
+    ok_field: str | None = None
+    error_field: str = "error"
+    refused_errors: tuple[str, ...] = ()
+    unable: str | None = None
+
+
+@dataclass(frozen=True)
 class Provider:
     """One catalog entry (see the field notes at the top of ``providers.toml``)."""
 
@@ -146,6 +180,7 @@ class Provider:
     dead_grant_errors: tuple[str, ...] = ()
     revoke: Revocation = Revocation()
     identity: Identity | None = None
+    check: Check | None = None
     accessible_resources_url: str | None = None
     iss_parameter_supported: bool = False
     resource: str | None = None
@@ -232,6 +267,8 @@ class Provider:
             found["revoke_url"] = self.revoke.url
         if self.identity and self.identity.url:
             found["identity_url"] = self.identity.url
+        if self.check and self.check.url:
+            found["check_url"] = self.check.url
         if self.accessible_resources_url:
             found["accessible_resources_url"] = self.accessible_resources_url
         return found
@@ -260,6 +297,10 @@ def _build(key: str, raw: Mapping[str, Any]) -> Provider:
         values["revoke"] = Revocation(**values["revoke"])
     if "identity" in values:
         values["identity"] = Identity(**values["identity"])
+    if "check" in values:
+        check = dict(values["check"])
+        check["refused_errors"] = tuple(check.get("refused_errors", ()))
+        values["check"] = Check(**check)
     return Provider(key=key, **values)
 
 
@@ -366,9 +407,9 @@ def _resolved(
     base = builtin(base_key)
     params = {**base.params, **dict(frozen_params), "client_id": client_id}
     overrides = _in_dialect(base, json.loads(overrides_json))
-    for name in ("revoke", "identity"):
+    for name, empty in (("revoke", Revocation()), ("identity", Identity()), ("check", Check())):
         if name in overrides and isinstance(overrides[name], Mapping):
-            current = getattr(base, name) or Identity()
+            current = getattr(base, name) or empty
             overrides[name] = dataclasses.replace(current, **overrides[name])
     for name in _TUPLES & overrides.keys():
         overrides[name] = tuple(overrides[name])
@@ -384,6 +425,9 @@ def _resolved(
     identity = merged.identity
     if identity is not None and identity.url:
         identity = dataclasses.replace(identity, url=fill(identity.url))
+    check = merged.check
+    if check is not None and check.url:
+        check = dataclasses.replace(check, url=fill(check.url))
     resolved = dataclasses.replace(
         merged,
         issuer=fill(merged.issuer),
@@ -394,6 +438,7 @@ def _resolved(
         register_url=fill(merged.register_url),
         revoke=revoke,
         identity=identity,
+        check=check,
         accessible_resources_url=fill(merged.accessible_resources_url),
         params={k: v for k, v in params.items() if k != "client_id"},
     )

@@ -173,7 +173,7 @@ def git_list(vault: Vault) -> Report:
 
 
 def _table() -> dict[str, Command]:
-    from vault.services import file_commands, signin_store
+    from vault.services import file_commands, signin_store, verify
 
     return {
         "ready": ready,
@@ -191,6 +191,7 @@ def _table() -> dict[str, Command]:
         "git-list": git_list,
         **file_commands.COMMANDS,
         **signin_store.COMMANDS,
+        **verify.COMMANDS,
     }
 
 
@@ -198,6 +199,7 @@ COMMAND_NAMES = (
     "ready", "add-check", "add", "describe", "rm", "rename", "revoke-plan", "revoke", "provider-add", "provider-rm",
     "git-map-host", "git-unmap", "git-list", "export", "export-shell", "export-list", "unexport", "backup",
     "import-plan", "import", "sign-in-registration", "mcp-registration", "sign-in-store", "registrations",
+    "verify",
 )  # fmt: skip
 """Every request :func:`run` takes (a test keeps it equal to the table)."""
 READS = (
