@@ -24,6 +24,7 @@ from textual.widgets import Checkbox, ContentSwitcher, Header, Label, OptionList
 from textual.widgets.option_list import Option
 
 from screens.app import VaultApp
+from screens.dialogs.confirm import ConfirmDialog
 from screens.logic.provider_choices import ProviderChoice, provider_choices
 from screens.messages import VaultChanged
 from screens.signin_flow import (
@@ -31,6 +32,7 @@ from screens.signin_flow import (
     DeviceCodeReady,
     Failed,
     Notice,
+    ReplaceAccount,
     SignedIn,
     TuiSignIn,
     UrlReady,
@@ -40,7 +42,7 @@ from screens.widgets.footer import KeysFooter
 from screens.widgets.mcp_url import McpUrlForm
 from screens.widgets.registration import RegistrationForm
 from vault.core.model import Credential
-from vault.errors import ProviderError, VaultError, plain_words
+from vault.errors import AccountChanged, ProviderError, VaultError, plain_words
 from vault.services.signin import DEFAULT_TIMEOUT
 
 View = Literal["pick", "register", "mcp", "wait"]
@@ -318,7 +320,7 @@ class SignInScreen(Screen[None]):
         """``login`` blocks until the browser comes back, the code is approved, or it fails."""
         from vault.services.signin import login
 
-        ui = TuiSignIn(self)
+        ui = TuiSignIn(self, cancel)
         self._report(
             lambda: login(
                 self.app.unlocked_vault,
@@ -329,6 +331,7 @@ class SignInScreen(Screen[None]):
                 timeout=self.timeout,
                 cancel=cancel,
                 notice=ui.notice,
+                confirm=ui.confirm_replace,
             )
         )
 
@@ -337,7 +340,7 @@ class SignInScreen(Screen[None]):
         """``login_mcp``: discovery, registration when needed, then the browser sign-in."""
         from vault.services.mcp_signin import login_mcp
 
-        ui = TuiSignIn(self)
+        ui = TuiSignIn(self, cancel)
         self._report(
             lambda: login_mcp(
                 self.app.unlocked_vault,
@@ -347,6 +350,7 @@ class SignInScreen(Screen[None]):
                 timeout=self.timeout,
                 cancel=cancel,
                 notice=ui.notice,
+                confirm=ui.confirm_replace,
             )  # fmt: skip
         )
 
@@ -355,7 +359,10 @@ class SignInScreen(Screen[None]):
         try:
             credential = sign_in()
         except VaultError as exc:
-            if isinstance(exc, ProviderError):
+            if isinstance(exc, AccountChanged):
+                kept = f"Kept {exc.name} as {exc.stored}; the sign-in as {exc.signed} was not stored."
+                self.post_message(Failed(kept, "declined"))
+            elif isinstance(exc, ProviderError):
                 self.post_message(Failed(plain_words(exc), exc.code))
             else:
                 self.post_message(Failed(exc.message))
@@ -404,6 +411,22 @@ class SignInScreen(Screen[None]):
     def _notice(self, message: Notice) -> None:
         self.app.notify(message.text, title="Sign-in", severity="warning", markup=False)
 
+    @on(ReplaceAccount)
+    def _replace_account(self, message: ReplaceAccount) -> None:
+        """The sign-in is another account: nothing is stored until the user says yes."""
+        body = (
+            f"{message.name} holds {message.stored}; this sign-in is {message.signed}.\n\n"
+            f"Replacing it makes every script, export and forward that uses {message.name} act as "
+            f"{message.signed}. Cancel keeps {message.stored} and throws this sign-in away."
+        )
+        dialog = ConfirmDialog(f"Replace {message.stored} with {message.signed}?", body, yes="Replace")
+
+        def answered(yes: bool | None) -> None:
+            if not message.answer.done():
+                message.answer.set_result(bool(yes))
+
+        self.app.push_screen(dialog, answered)
+
     @on(SignedIn)
     def _signed_in(self, message: SignedIn) -> None:
         self._finish()
@@ -421,6 +444,8 @@ class SignInScreen(Screen[None]):
         self._finish()
         if message.code == "cancelled":
             self.say("The sign-in was cancelled; nothing was stored.")
+        elif message.code == "declined":
+            self.say(message.text)
         else:
             self.say(message.text + ("  Press enter to try again." if was_waiting else ""))
         if self.view == "wait":

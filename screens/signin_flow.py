@@ -9,12 +9,14 @@ so a handler written for them by name still runs.
 
 from __future__ import annotations
 
+import threading
 import webbrowser
+from concurrent.futures import Future
 
 from textual.message import Message
 from textual.message_pump import MessagePump
 
-from vault.errors import InvalidInput
+from vault.errors import AccountChanged, InvalidInput
 from vault.services.signin import DeviceCode
 
 
@@ -86,13 +88,47 @@ class Failed(Message, namespace="sign_in_screen"):
         """The OAuth error code or reason (``cancelled``, ``access_denied``), if any."""
 
 
+class ReplaceAccount(Message, namespace="sign_in_screen"):
+    """The sign-in is another account than the credential's: the worker waits for the
+    user's answer in :attr:`answer` (True: replace it)."""
+
+    def __init__(self, name: str, stored: str, signed: str, answer: Future[bool]) -> None:
+        super().__init__()
+        self.name = name
+        """The credential signed in again."""
+        self.stored = stored
+        """The account it holds, as shown."""
+        self.signed = signed
+        """The account just signed in, as shown."""
+        self.answer = answer
+        """Set once, from the screen's thread, when the user has answered."""
+
+
 class TuiSignIn:
     """:class:`vault.oauth.flows.SignInUI` for the TUI: every callback, made on the
     worker's thread, becomes a message posted to the screen (``post_message`` is
-    thread-safe)."""
+    thread-safe).
 
-    def __init__(self, screen: MessagePump) -> None:
+    Args:
+        cancel: the sign-in's cancel switch: a question still open when it is set is a no.
+    """
+
+    def __init__(self, screen: MessagePump, cancel: threading.Event | None = None) -> None:
         self.screen = screen
+        self.cancel = cancel
+
+    def confirm_replace(self, change: AccountChanged) -> bool:
+        """Ask the user (on the worker's thread, waiting for the screen's answer) whether
+        the sign-in may replace the credential's account
+        (:func:`vault.services.signin.login`'s ``confirm``)."""
+        answer: Future[bool] = Future()
+        self.screen.post_message(ReplaceAccount(change.name, change.stored, change.signed, answer))
+        while self.cancel is None or not self.cancel.is_set():
+            try:
+                return answer.result(timeout=0.1)
+            except TimeoutError:
+                continue
+        return False
 
     def show_url(self, url: str) -> None:
         self.screen.post_message(UrlReady(url))

@@ -473,6 +473,10 @@ def test_an_agent_killed_mid_write_says_the_outcome_is_unknown(
     assert names_in(home) == ["gh", "killed", "later"]  # committed before the kill: whole
 
 
+BOB = "FAKE_BROWSER_USER=bob"
+"""A step's first word that makes the fake browser sign in as bob."""
+
+
 @pytest.mark.parametrize("server", ["provider", "mcp"])
 def test_login_signs_in_here_and_the_agent_stores_it(
     twins: tuple[dict[str, str], dict[str, str]],
@@ -497,13 +501,16 @@ def test_login_signs_in_here_and_the_agent_stores_it(
         ["login", "acme", "--name", "second"],
         ["login", "acme", "--device", "--name", "device"],
         ["login", "nope"],
+        [BOB, "login", "acme", "--name", "acme"],  # another account: refused by the agent (issue 33)
+        [BOB, "login", "acme", "--replace-account", "--name", "second"],
         ["revoke", "second"],  # at the provider, by the agent, after the question here
     ]
     expected = {
         "provider add acme --issuer": 0, "login acme": 0, "login acme --name second": 0,
-        "login acme --device --name": 0, "login nope": 5, "revoke second": 0,
+        "login acme --device --name": 0, "login nope": 5, f"{BOB} login acme --name": 1,
+        f"{BOB} login acme --replace-account": 0, "revoke second": 0,
     }  # fmt: skip
-    accounts: dict[str, str | None] = {"acme": "alice@example.test", "second": "alice@example.test"}
+    accounts: dict[str, str | None] = {"acme": "alice@example.test", "second": "bob@example.test"}
     accounts["device"] = "alice@example.test"
     if server == "mcp":  # its server checks every token request's resource: a test of its own
         url = request.getfixturevalue("mcp_server")
@@ -540,7 +547,9 @@ def test_login_signs_in_here_and_the_agent_stores_it(
 
                 approver = threading.Thread(target=user)
                 approver.start()
-            code, shown = in_pty(argv, env, cwd=home.parent / "project", answers={b"[y/N]": "y"})
+            as_bob = {"FAKE_BROWSER_USER": "bob"} if argv[0] == BOB else {}
+            command = argv[1:] if as_bob else argv
+            code, shown = in_pty(command, {**env, **as_bob}, cwd=home.parent / "project", answers={b"[y/N]": "y"})
             if approver is not None:
                 approver.join(timeout=20)
             results.append((code, shown_alike(shown, home)))
@@ -551,5 +560,10 @@ def test_login_signs_in_here_and_the_agent_stores_it(
     assert {argv: code for argv, (code, _) in codes.items()} == expected, codes
     if server == "provider":
         assert "tokendeck: revoked second at acme; its tokens are erased from the vault" in codes["revoke second"][1]
+        refused = codes[f"{BOB} login acme --name"][1]
+        assert (
+            "tokendeck: acme holds alice@example.test, but this sign-in is bob@example.test: nothing was stored"
+            in refused
+        )
     with vault.open_vault(homes[0], PASS) as v:
         assert {c.name: c.account for c in v.credentials() if c.kind == "oauth"} == accounts

@@ -10,11 +10,13 @@ from collections.abc import Callable
 import httpx2
 import pytest
 
-from vault.core.model import ClientRegistration
+from vault.core.model import ClientRegistration, Credential
 from vault.core.providers import resolve
 from vault.core.secret import Secret
+from vault.errors import Declined
 from vault.oauth.identity import dig, learn_identity
 from vault.oauth.tokens import TokenSet
+from vault.services.signin import SignedIn, account_change
 
 TOKEN = TokenSet(access_token=Secret("at-123"))
 
@@ -44,7 +46,11 @@ def test_linear_graphql_with_organization() -> None:
     body = {"data": {"viewer": {"id": "u-1", "email": "ada@example.com", "organization": {"id": "org-9"}}}}
     routes = {"https://api.linear.app/graphql": lambda r: httpx2.Response(200, json=body)}
     account, extras, _ = learn_identity(provider("linear"), TOKEN, transport=answer(routes, seen))
-    assert account == "ada@example.com" and extras == {"organization_id": "org-9", "user_id": "u-1"}
+    assert account == "ada@example.com" and extras == {
+        "organization_id": "org-9",
+        "user_id": "u-1",
+        "account_subject": "u-1",
+    }
     assert seen[0].method == "POST" and "viewer" in json.loads(seen[0].content)["query"]
 
 
@@ -135,4 +141,48 @@ def test_an_mcp_credential_s_account_comes_from_its_id_token_and_nothing_is_aske
     seen: list[httpx2.Request] = []
     tokens = TokenSet(access_token=Secret("at-123"), id_token=Secret(id_token) if id_token else None)
     found = learn_identity(resolve(registration), tokens, transport=answer({}, seen))
-    assert found == (account, {}, None) and seen == []
+    subject = {"account_subject": "1"} if id_token and id_token.count(".") == 2 and "!" not in id_token else {}
+    assert found == (account, subject, None) and seen == []  # the ID token's sub, when it has one
+
+
+# ------------------------------------------------------------------ another account over a name
+
+
+def _stored(provider: str = "acme", account: str | None = "alice@x.test", subject: str | None = "1") -> Credential:
+    extras = {} if subject is None else {"account_subject": subject}
+    return Credential(name="work", provider=provider, kind="oauth", access_token=Secret("at-old"), account=account,
+                      extras=extras)  # fmt: skip
+
+
+def _signed(provider: str = "acme", account: str | None = "alice@x.test", subject: str | None = "1") -> SignedIn:
+    extras = {} if subject is None else {"account_subject": subject}
+    return SignedIn(provider, TokenSet(access_token=Secret("at-new")), account, extras)
+
+
+@pytest.mark.parametrize(
+    ("before", "signed", "change"),
+    [
+        (None, _signed(), None),  # nothing there
+        (_stored(), _signed(), None),  # the same subject and account
+        (_stored(), _signed(account="alice@new-domain.test"), None),  # the subject decides: renamed account
+        (_stored(subject=None), _signed(account="Alice@X.test"), None),  # stored by older code: the account, any case
+        (_stored(account=None, subject=None), _signed(account="bob@x.test", subject="2"), None),  # named no one
+        (_stored(), _signed(account=None), None),  # the lookup failed, the ID token's sub is the same
+        (_stored(), _signed(account="alice@x.test", subject="2"), ("alice@x.test", "alice@x.test", True)),
+        (_stored(), _signed(account="bob@x.test", subject="2"), ("alice@x.test", "bob@x.test", True)),
+        (_stored(subject=None), _signed(account="bob@x.test"), ("alice@x.test", "bob@x.test", True)),
+        (_stored(), _signed(account=None, subject=None), ("alice@x.test", "an unnamed account", False)),
+        (_stored(account=None), _signed(account=None, subject="2"), ("acme user 1", "acme user 2", True)),
+        (_stored(provider="other"), _signed(), ("alice@x.test", "alice@x.test", False)),  # may share a grant
+    ],
+)
+def test_which_sign_ins_replace_another_account(
+    before: Credential | None, signed: SignedIn, change: tuple[str, str, bool] | None
+) -> None:
+    found = account_change(before, signed)
+    assert (None if found is None else (found.stored, found.signed, found.known)) == change
+    if found is not None:
+        refusal = found.refusal()
+        assert refusal.exit_code == 1 and isinstance(refusal, Declined)
+        assert refusal.message == f"work holds {change[0]}, but this sign-in is {change[1]}: nothing was stored"  # type: ignore[index]
+        assert "at-" not in refusal.message

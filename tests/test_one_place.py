@@ -8,7 +8,10 @@
 - the "expiring" status and the background refresher's warnings: one rule
   (:meth:`~vault.core.model.Credential.expiry_warning`);
 - "when is the next renewal": one rule (:func:`~vault.core.model.next_renewal`) for the
-  refresher's timer and the TUI's status line.
+  refresher's timer and the TUI's status line;
+- "may this sign-in replace that credential's account": one rule
+  (:func:`~vault.services.signin.account_change`), applied where every sign-in is stored
+  (:func:`~vault.services.signin.store_signed_in`), for the CLI, the TUI and the agent.
 """
 
 from __future__ import annotations
@@ -224,3 +227,43 @@ def test_every_status_reads_as_a_phrase() -> None:
 
     assert tuple(PHRASES) == STATUSES
     assert all("_" not in phrase and phrase == phrase.strip() for phrase in PHRASES.values())
+
+
+# ------------------------------------------------------------------ another account
+
+
+def _sources(*rooms: str) -> dict[str, str]:
+    return {
+        str(path.relative_to(REPO)): path.read_text(encoding="utf-8")
+        for room in rooms
+        for path in sorted((REPO / room).rglob("*.py"))
+    }
+
+
+def test_replacing_an_account_is_one_rule_where_sign_ins_are_stored() -> None:
+    """Only ``store_signed_in`` saves a sign-in (``action="login"``) and it asks
+    ``account_change`` first; no front end compares accounts or subjects itself: the CLI, the
+    TUI and the agent reach the rule through it (the CLI and the agent by the
+    ``sign-in-store`` request, the TUI and ``login_mcp`` by ``login``)."""
+    import vault.services.signin as signin
+
+    sources = _sources("vault", "screens")
+    saving = sorted(path for path, text in sources.items() if 'action="login"' in text)
+    assert saving == ["vault/services/signin.py"]
+    store = inspect.getsource(signin.store_signed_in)
+    assert store.index("account_change(") < store.index("records.save(")
+
+    def names(text: str) -> set[str]:
+        tree = ast.parse(text)
+        found = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        found |= {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        return found | {
+            alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names
+        }
+
+    calls = sorted(path for path, text in sources.items() if names(text) & {"account_change", "SUBJECT_EXTRA"})
+    assert calls == ["vault/oauth/identity.py", "vault/services/signin.py"]
+    from vault.services import signin_store
+
+    assert "store_signed_in(" in inspect.getsource(signin_store.sign_in_store)
+    assert "store_signed_in(" in inspect.getsource(signin.login)

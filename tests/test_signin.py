@@ -98,6 +98,84 @@ def test_second_account_gets_its_own_name(registered: CliRunner, home: Path, mon
     }
 
 
+def audit_events(home: Path) -> list[tuple[str | None, str, str, str | None]]:
+    with vault.open_vault(home) as v:
+        return [(e.credential, e.action, e.outcome, e.detail) for e in v.records.audit_log()]
+
+
+def test_another_account_over_a_name_is_refused(
+    registered: CliRunner, auth_server: AuthServer, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 33: signing in as bob over alice's credential stores nothing (credential and
+    audit exactly as they were), names both accounts in one line (exit 1, Declined), and
+    revokes bob's unused tokens at the server; --replace-account replaces, and the audit
+    names both accounts; the same account again replaces silently."""
+    assert registered("login", "acme").code == 0
+    before = credentials(home)["acme"]
+    assert before.extras["account_subject"] == "user-0001-alice"  # the provider's stable id is kept
+    audit_before = audit_events(home)
+    monkeypatch.setenv("FAKE_BROWSER_USER", "bob")
+    r = registered("login", "acme", "--name", "acme")
+    assert r.code == 1
+    assert one_line(r) == (
+        "tokendeck: acme holds alice@example.test, but this sign-in is bob@example.test: nothing was stored; "
+        "--replace-account replaces it"
+    )
+    assert credentials(home) == {"acme": before}  # tokens, account and subject unchanged
+    assert audit_events(home) == audit_before
+    bobs = [t for t in auth_server.token_requests() if t.grant_type == "authorization_code"]
+    assert len(bobs) == 2
+    revoked = auth_server.revocations()
+    assert [(x.matched, x.was_active) for x in revoked] == [("refresh_token", True), ("access_token", False)]
+    assert auth_server.token_state(before.access_token.reveal()) == "active"  # type: ignore[union-attr]
+
+    r = registered("login", "acme", "--name", "acme", "--replace-account")
+    assert r.code == 0, r.err
+    after = credentials(home)["acme"]
+    assert after.account == "bob@example.test" and after.extras["account_subject"] == "user-0002-bob"
+    assert after.created_at == before.created_at
+    last = audit_events(home)[-1]
+    assert last == ("acme", "login", "replaced", "account changed: alice@example.test -> bob@example.test")
+
+    r = registered("login", "acme")  # bob again: the same account, replaced without a word
+    assert r.code == 0, r.err
+    assert "holds" not in r.err
+    again = credentials(home)["acme"]
+    assert again.account == "bob@example.test" and again.access_token != after.access_token
+    assert audit_events(home)[-1][1:] == ("login", "replaced", "provider=acme kind=oauth")
+
+
+def test_no_account_over_an_account_is_refused_and_not_revoked(
+    registered: CliRunner, auth_server: AuthServer, home: Path
+) -> None:
+    """A sign-in whose account could not be learned (this server sends no ID token, and its
+    userinfo endpoint is gone) over one that names alice asks too, and stores nothing; its
+    tokens are not revoked (they may be alice's own grant, which revoking could end)."""
+    import dataclasses
+
+    assert registered("login", "acme").code == 0
+    before = credentials(home)["acme"]
+    with vault.open_vault(home) as v:
+        registration = v.records.get_client("acme")
+        overrides = {**registration.overrides, "identity": {"url": auth_server.url("/nowhere")}}
+        v.records.set_client(dataclasses.replace(registration, overrides=overrides))
+    audit_before = audit_events(home)
+    r = registered("login", "acme")
+    assert r.code == 1
+    assert r.err.splitlines()[-2:] == [
+        "tokendeck: signed in, but could not learn the account (http_404); the account is unknown",
+        "tokendeck: acme holds alice@example.test, but this sign-in is an unnamed account: nothing was stored; "
+        "--replace-account replaces it",
+    ]
+    assert credentials(home) == {"acme": before}
+    assert audit_events(home) == audit_before
+    assert auth_server.revocations() == []
+    r = registered("login", "acme", "--replace-account")
+    assert r.code == 0, r.err
+    assert credentials(home)["acme"].account is None
+    assert audit_events(home)[-1][3] == "account changed: alice@example.test -> an unnamed account"
+
+
 @pytest.mark.parametrize(
     ("mode", "code", "page"),
     [

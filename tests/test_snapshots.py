@@ -30,7 +30,7 @@ from screens.dialogs.confirm import ConfirmDialog
 from screens.logic.settings import TuiSettings
 from screens.main import make_app
 from screens.signin import SignInScreen
-from screens.signin_flow import DeviceCodeReady, UrlReady
+from screens.signin_flow import DeviceCodeReady, ReplaceAccount, UrlReady
 from screens.token_list import TokenListScreen
 from screens.unlock import UnlockScreen
 from screens.widgets.credential_table import CredentialTable
@@ -314,6 +314,23 @@ class TestSignIn:
             await pilot.pause()
 
         assert snap_compare(every_status, run_before=with_theme(theme, run_before), terminal_size=size)
+
+    @sizes
+    def test_signing_in_again_as_another_account_asks(
+        self, snap_compare: SnapCompare, every_status: VaultApp, size: tuple[int, int]
+    ) -> None:
+        """Issue 33: the question the sign-in's worker waits on, naming both accounts."""
+        from concurrent.futures import Future
+
+        async def run_before(pilot: Pilot[None]) -> None:
+            await pilot.press("s", "enter")
+            screen = screen_of(pilot.app, SignInScreen)
+            answer: Future[bool] = Future()
+            screen.post_message(ReplaceAccount("staging-idp", "carol@acceptance.test", "alice@acceptance.test", answer))
+            await pilot.pause()
+            assert isinstance(pilot.app.screen, ConfirmDialog) and not answer.done()
+
+        assert snap_compare(every_status, run_before=run_before, terminal_size=size)
 
     @sizes
     def test_the_mcp_server_form(

@@ -9,6 +9,7 @@ with a message in the screen and a vault exactly as it was.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -20,10 +21,11 @@ import pytest
 from rich.text import Text
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Input, Label, OptionList, Static
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
 
 from screens.add_token import AddTokenScreen
 from screens.app import VaultApp
+from screens.dialogs.confirm import ConfirmDialog
 from screens.main import make_app
 from screens.messages import VaultChanged
 from screens.signin import SignInScreen
@@ -590,6 +592,65 @@ async def test_sign_in_again_replaces_a_dead_credential_in_place(
     assert after.access_token != before.access_token and after.created_at == before.created_at
     assert [b.key for b in vault.records.links.export_bindings("work")] == ["WORK"]  # the binding followed
     assert [c.name for c in vault.credentials()] == ["placeholder", "work"]  # no second credential
+
+
+@pytest.mark.parametrize("answer", ["cancel", "replace"])
+async def test_sign_in_again_as_another_account_asks_first(
+    registered: tuple[Vault, FrozenClock],
+    auth_server: AuthServer,
+    monkeypatch: pytest.MonkeyPatch,
+    answer: str,
+) -> None:
+    """Issue 33: ``l`` on alice's row with the browser signed in as bob shows a dialog naming
+    both accounts; Cancel keeps alice's credential exactly as it was (and the audit too) and
+    revokes bob's unused tokens; Replace stores bob's, and the audit names both."""
+    vault, clock = registered
+    clock.at = time.time()
+    dead = vault_credential(auth_server.issue_token(CLIENT_ID), clock.now())
+    dead = dataclasses.replace(dead, extras={"account_subject": "user-0001-alice"})
+    vault.records.save(dead, action="login")
+    vault.records.mark("work", "needs_login", last_error="invalid_grant", action="refresh", outcome="dead_grant")
+    before, audit_before = vault.get("work"), vault.records.audit_log()
+    monkeypatch.setenv("FAKE_BROWSER_USER", "bob")
+    app = make_app(vault, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        notes = Notes(app)
+        table = app.screen.query_one("#tokens", CredentialTable)
+        await until(pilot, lambda: "work" in table.row_keys, "the rows")
+        table.move_cursor(table.row_keys.index("work"))
+        await pilot.pause()
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert dialog.question == f"Replace {ACCOUNT} with bob@example.test?"
+        assert dialog.body.startswith(f"work holds {ACCOUNT}; this sign-in is bob@example.test.")
+        assert vault.get("work") == before  # nothing stored while the question is open
+        no = dialog.query_one("#no", Button)
+        await until(pilot, lambda: no.has_focus, "the dialog to settle")  # Cancel has the focus
+        if answer == "cancel":
+            await pilot.press("enter")
+            kept = f"Kept work as {ACCOUNT}; the sign-in as bob@example.test was not stored."
+            await until(pilot, lambda: isinstance(app.screen, SignInScreen) and text_of(app, "#problem") == kept,
+                        "the answer")  # fmt: skip
+        else:
+            await pilot.press("y")
+            done = "Signed in as bob@example.test; stored as work."
+            await until(pilot, lambda: isinstance(app.screen, TokenListScreen) and app.screen.is_current
+                        and done in notes.messages, "replacing")  # fmt: skip
+    after = vault.get("work")
+    if answer == "cancel":
+        assert after == before  # tokens, account, subject and status as they were
+        assert vault.records.audit_log() == audit_before
+        assert [r.matched for r in auth_server.revocations()] == ["refresh_token", "access_token"]  # bob's
+    else:
+        assert after.account == "bob@example.test" and after.extras["account_subject"] == "user-0002-bob"
+        assert after.status_at(time.time()) == "active" and after.created_at == before.created_at
+        last = vault.records.audit_log()[-1]
+        assert (last.action, last.outcome, last.detail) == (
+            "login", "replaced", f"account changed: {ACCOUNT} -> bob@example.test",
+        )  # fmt: skip
+        assert auth_server.revocations() == []
 
 
 def vault_credential(issued: dict[str, Any], now: float) -> Any:

@@ -33,6 +33,7 @@ codes only, so they are safe to print, log and show in the TUI.
     ├── AgentRunning            exit 1   an agent already serves this vault
     ├── AgentNoAnswer           exit 1   the agent ended without answering a change: its outcome is unknown
     ├── Declined                exit 1   the user said no when asked to confirm
+    │   └── AccountChanged      exit 1   a sign-in is another account than the credential's
     ├── TargetUnwritable        exit 1   an export target is read-only
     ├── CommandNotExecutable    exit 126 ``tokendeck exec``: found, but it cannot be run
     └── CommandNotFound         exit 127 ``tokendeck exec``: no such command
@@ -289,6 +290,36 @@ class Declined(VaultError):
     """The user said no when asked to confirm; nothing was changed."""
 
     default_title = "Cancelled"
+
+
+class AccountChanged(Declined):
+    """A sign-in over a credential is another account than the one it holds (or names none
+    where it named one), and replacing the account was not confirmed: nothing was stored.
+
+    Args:
+        name: the credential.
+        stored, signed: the account it holds and the one signed in, as shown (never a token).
+        known: the accounts are known to differ (the same provider, and the new sign-in
+            named an account): only then may the unused tokens be revoked.
+    """
+
+    default_title = "Another account"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        title: str | None = None,
+        name: str = "",
+        stored: str = "",
+        signed: str = "",
+        known: bool = True,
+    ) -> None:
+        super().__init__(message, title=title)
+        self.name = name
+        self.stored = stored
+        self.signed = signed
+        self.known = known
 
 
 class TargetUnwritable(VaultError):

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vault.cli import route, terminal
 from vault.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
+    from vault.core.model import ClientRegistration
     from vault.services.reports import Report
-    from vault.services.signin import DeviceCode
+    from vault.services.signin import DeviceCode, SignedIn
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,6 +52,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "(what it holds: docs/mcp.md), used as the client id by servers that take one",
     )
     p.add_argument("--name", help="the credential's name (default: the provider, or PROVIDER-ACCOUNT)")
+    p.add_argument(
+        "--replace-account",
+        action="store_true",
+        help="replace the credential even when this sign-in is another account than the one it holds "
+        "(without it, login refuses and stores nothing)",
+    )
     p.add_argument("--device", action="store_true", help="use the device code flow (enter a code on any device)")
     p.add_argument("--no-browser", action="store_true", help="print the URL and paste back where the browser went")
     p.add_argument("--timeout", metavar="WHEN", help="how long to wait for the browser (seconds or 5m; default 5m)")
@@ -124,7 +131,7 @@ def _login_provider(args: argparse.Namespace, via: route.Route, ui: TerminalSign
     here), then hand what must be stored to the same place."""
     from vault.core.model import check_name
     from vault.services.signin import sign_in
-    from vault.services.signin_store import registration_from, signed_fields
+    from vault.services.signin_store import registration_from
 
     if args.name is not None:
         check_name(args.name)
@@ -135,7 +142,29 @@ def _login_provider(args: argparse.Namespace, via: route.Route, ui: TerminalSign
         found, args.provider, ui, device=args.device, no_browser=args.no_browser, timeout=timeout,
         notice=terminal.notice,
     )  # fmt: skip
-    return via.command("sign-in-store", signed=signed_fields(signed), name=args.name)
+    return _store(via, found, signed, args.replace_account, name=args.name)
+
+
+def _store(
+    via: route.Route, registration: ClientRegistration, signed: SignedIn, replace_account: bool, **request: Any
+) -> Report:
+    """Ask for ``signed`` to be stored.  Over another account (and no ``--replace-account``)
+    nothing is stored: the new tokens are revoked where the provider can, and the refusal
+    says how to replace it."""
+    from vault.errors import AccountChanged
+    from vault.services.signin import discard_signed_in
+    from vault.services.signin_store import signed_fields
+
+    try:
+        return via.command("sign-in-store", signed=signed_fields(signed), replace_account=replace_account, **request)
+    except AccountChanged as change:
+        left = discard_signed_in(registration, signed) if change.known else None
+        if left is not None:
+            terminal.notice(left)
+        raise AccountChanged(
+            f"{change.message}; --replace-account replaces it",
+            name=change.name, stored=change.stored, signed=change.signed, known=change.known,
+        ) from None  # fmt: skip
 
 
 def _login_mcp(
@@ -143,11 +172,11 @@ def _login_mcp(
 ) -> Report:
     """``login --mcp``: discovery, registration and the sign-in here; the agent is asked only
     for a registration that worked before, and stores the result."""
-    from vault.core.model import MCP_URL_EXTRA, ClientRegistration, check_name
+    from vault.core.model import MCP_URL_EXTRA, check_name
     from vault.core.secret import Secret
     from vault.services.mcp_signin import mcp_registration
     from vault.services.signin import sign_in
-    from vault.services.signin_store import registration_fields, registration_from, signed_fields
+    from vault.services.signin_store import registration_fields, registration_from
 
     if args.name is not None:
         check_name(args.name)
@@ -164,7 +193,7 @@ def _login_mcp(
         client_metadata=args.client_metadata, scopes=scopes, notice=terminal.notice,
     )  # fmt: skip
     signed = sign_in(registration, provider, ui, no_browser=args.no_browser, timeout=timeout, notice=terminal.notice)
-    return via.command(
-        "sign-in-store", signed=signed_fields(signed), name=args.name or provider,
+    return _store(
+        via, registration, signed, args.replace_account, name=args.name or provider,
         extras={MCP_URL_EXTRA: server}, unsaved=registration_fields(registration),
     )  # fmt: skip

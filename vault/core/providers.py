@@ -100,6 +100,9 @@ class Identity:
         account_fallback: the path read when the answer has no ``account`` (Bitbucket's
             ``account_id``, where a user has no ``nickname``).
         extras: more facts to keep, name -> dotted path (Linear's organization id).
+        subject: a dotted path (the same prefixes as ``account``) to the account's stable id
+            (OIDC ``sub``, GitHub's numeric ``id``), stored as the credential's
+            :data:`vault.oauth.identity.SUBJECT_EXTRA`; an ID token's ``sub`` where this is None.
     """
 
     url: str | None = None
@@ -108,6 +111,7 @@ class Identity:
     account: str = "email"
     account_fallback: str | None = None
     extras: Mapping[str, str] = field(default_factory=dict)
+    subject: str | None = None
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,15 @@ from typing import Any
 import httpx2
 
 from vault.core.providers import Provider
-from vault.errors import ProviderError
+from vault.errors import ProviderError, printable
 from vault.oauth.http import get_json, new_client
 from vault.oauth.tokens import TokenSet
+
+SUBJECT_EXTRA = "account_subject"
+"""The extra holding the provider's stable id of the signed-in account (OIDC ``sub``, GitHub's
+user id), as text: a new sign-in over the credential is compared with it
+(:func:`vault.services.signin.account_change`).  An extra, not a column, so a vault written
+with it still opens in a tokendeck that does not know it."""
 
 
 def dig(data: Any, path: str) -> Any:
@@ -32,7 +38,40 @@ def dig(data: Any, path: str) -> Any:
 def learn_identity(
     provider: Provider, tokens: TokenSet, *, transport: httpx2.BaseTransport | None = None
 ) -> tuple[str | None, dict[str, Any], str | None]:
-    """Return (account, extras to store, a warning if the account could not be learned)."""
+    """Return (account, extras to store, a warning if the account could not be learned).
+
+    The extras hold the account's stable id (:data:`SUBJECT_EXTRA`) when the provider gives
+    one: the entry's ``identity.subject``, else the ID token's ``sub``."""
+    account, extras, warning = _learn(provider, tokens, transport)
+    subject = _subject(provider, tokens, extras.pop(_ANSWER_SUBJECT, None))
+    if subject is not None:
+        extras[SUBJECT_EXTRA] = subject
+    return account, extras, warning
+
+
+_ANSWER_SUBJECT = "\0subject"
+"""Where :func:`_learn` leaves the subject it read from the identity answer (never stored)."""
+
+
+def _subject(provider: Provider, tokens: TokenSet, from_answer: Any) -> str | None:
+    """The account's stable id, as text: read from the identity answer, the token response or
+    the ID token by the entry's ``identity.subject``; else the ID token's ``sub``."""
+    path = provider.identity.subject if provider.identity is not None else None
+    claims = id_token_claims(tokens.id_token.reveal()) if tokens.id_token is not None else {}
+    found: Any = from_answer
+    if path is not None and found is None:
+        if path.startswith("token:"):
+            found = dig(tokens.extras, path.removeprefix("token:"))
+        elif path.startswith(ID_TOKEN):
+            found = dig(claims, path.removeprefix(ID_TOKEN))
+    if not _named(found):
+        found = claims.get("sub")
+    return printable(str(found))[:200] if _named(found) else None
+
+
+def _learn(
+    provider: Provider, tokens: TokenSet, transport: httpx2.BaseTransport | None
+) -> tuple[str | None, dict[str, Any], str | None]:
     identity = provider.identity
     if identity is None:
         return None, {}, None
@@ -69,6 +108,8 @@ def learn_identity(
         return None, extras, f"could not learn the account ({exc.code})"
     for key, path in identity.extras.items():
         extras[key] = dig(answer, path)
+    if identity.subject is not None and not identity.subject.startswith(("token:", ID_TOKEN)):
+        extras[_ANSWER_SUBJECT] = dig(answer, identity.subject)
     paths = (identity.account, identity.account_fallback) if identity.account_fallback else (identity.account,)
     account = next((found for found in (dig(answer, path) for path in paths) if _named(found)), None)
     if account is None:

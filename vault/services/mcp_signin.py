@@ -34,7 +34,7 @@ import httpx2
 
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
 from vault.core.secret import Secret
-from vault.errors import InvalidInput
+from vault.errors import AccountChanged, InvalidInput
 from vault.oauth.identity import ID_TOKEN
 from vault.oauth.mcp import (
     OFFLINE_ACCESS,
@@ -84,9 +84,11 @@ def login_mcp(
     transport: httpx2.BaseTransport | None = None,
     notice: Callable[[str], None] = lambda message: None,
     cancel: threading.Event | None = None,
+    confirm: Callable[[AccountChanged], bool] | None = None,
 ) -> Credential:
     """Sign in to the MCP server at ``url`` and store the credential (named ``name``, or
-    after the server).
+    after the server).  Over a credential of another account it stores only when
+    ``confirm`` says yes (:func:`vault.services.signin.login`).
 
     Args:
         client_id, client_secret: a client registered at the server's authorization server
@@ -105,6 +107,7 @@ def login_mcp(
             dynamic registration, none given).
         ProviderError, SignInFailed: discovery, registration or the sign-in failed, or
             it was cancelled.
+        AccountChanged: another account, not confirmed; nothing was stored.
     """
     if name is not None:
         check_name(name)
@@ -116,7 +119,7 @@ def login_mcp(
     return login(
         vault, provider, ui, name=name or provider, no_browser=no_browser, timeout=timeout,
         transport=transport, notice=notice, extras={MCP_URL_EXTRA: server}, cancel=cancel,
-        unsaved=registration,
+        unsaved=registration, confirm=confirm,
     )  # fmt: skip
 
 

@@ -156,13 +156,20 @@ def sign_in_store(
     name: str | None = None,
     extras: dict[str, str] | None = None,
     unsaved: dict[str, Any] | None = None,
+    replace_account: bool = False,
 ) -> Report:
-    """Store a sign-in (``data``: the credential's name, account and MCP server URL)."""
+    """Store a sign-in (``data``: the credential's name, account and MCP server URL).
+
+    Raises:
+        AccountChanged: the credential holds another account and ``replace_account`` is
+            false (:func:`vault.services.signin.account_change`); nothing was stored.
+    """
     from vault.services.signin import store_signed_in
 
     credential = store_signed_in(
-        vault, _signed_from(signed), name=name, extras=extras, unsaved=registration_from(unsaved)
-    )
+        vault, _signed_from(signed), name=name, extras=extras, unsaved=registration_from(unsaved),
+        replace_account=replace_account,
+    )  # fmt: skip
     facts = {"name": credential.name, "account": credential.account, "mcp_url": credential.extras.get(MCP_URL_EXTRA)}
     return Report(data=json.dumps(facts))
 
