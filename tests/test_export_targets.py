@@ -177,7 +177,8 @@ def test_json_plaintext(ready: CliRunner, tmp_path: Path, target: str) -> None:
     "bad",
     [
         '{"mcpServers": {',
-        '// settings\n{"theme": "x"}\n',  # JSON with comments: not parsed, so not rewritten
+        '// settings\n{"theme": "x",,}\n',  # JSONC, but two commas
+        "{'theme': 'x'}",  # JSON5, which no JSONC reader takes
         "[1, 2]",
         '{"mcpServers": [], "servers": [], "context_servers": []}',
     ],
