@@ -19,7 +19,7 @@ from tests.support.authserver import AuthServer
 from tests.support.cli import CliRunner
 from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
 from tests.support.seeded import seed
-from vault.export.mcp import tokendeck_command
+from vault.export.launcher import tokendeck_command
 from vault.services.refreshing import refresh
 
 MCP: dict[str, Any] = {

@@ -14,7 +14,7 @@ import pytest
 import vault
 from tests.support.cli import CliRunner
 from tests.support.export import TOKEN
-from vault.export.mcp import tokendeck_command
+from vault.export.launcher import tokendeck_command
 from vault.export.spec import DEFAULT_FILES, JSON_MCP, MCP_TARGETS
 
 MCP_URL = "https://mcp.example.com/mcp"

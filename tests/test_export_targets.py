@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.cli import CliRunner
 from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
-from vault.export.mcp import tokendeck_command
+from vault.export.launcher import tokendeck_command
 
 VAR = "GITHUB_TOKEN"
 PKG = ["-y", "@modelcontextprotocol/server-github"]

@@ -22,7 +22,7 @@ from tests.support.cli import CliRunner
 from tests.support.tui import SAMPLE_ORDER
 from vault import Vault
 from vault.core.clock import FrozenClock
-from vault.export.mcp import tokendeck_command
+from vault.export.launcher import tokendeck_command
 
 pytestmark = pytest.mark.anyio
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 
 from vault.core.providers import is_loopback_host
 from vault.errors import InvalidInput
+from vault.export.launcher import tokendeck_command
 from vault.export.spec import ANY_URL_KEYS, CODEX, MCP_FORMATS, REMOTE_TYPES, McpFormat, Spec
 
 _TCHAR = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -224,18 +224,6 @@ def _rename(mapping: MutableMapping[str, Any], old: str, new: str) -> None:
     items = [(new if k == old else k, v) for k, v in mapping.items() if k != new]
     mapping.clear()
     mapping.update(items)
-
-
-def tokendeck_command() -> str:
-    """The ``tokendeck`` an MCP client should start: an absolute path, because desktop apps
-    (Claude Desktop, Cursor, Zed) do not inherit a shell's ``PATH``.  The one installed beside
-    this interpreter (the install that is running), else the one on ``PATH``, else the bare name."""
-    import shutil
-
-    beside = os.path.join(os.path.dirname(sys.executable), "tokendeck")
-    if os.path.isfile(beside) and os.access(beside, os.X_OK):
-        return beside
-    return shutil.which("tokendeck") or "tokendeck"
 
 
 def _merge_bridge(
