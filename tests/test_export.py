@@ -32,8 +32,9 @@ MCP: dict[str, Any] = {
 DOTENV = "# app settings\nDEBUG=true\nexport REGION='eu-west-1'  # comment\n\nGH_TOKEN=old-token\nLAST=\"x y\"\n"
 NETRC = "machine example.com login bob password hunter2\n# a comment\nmachine gitlab.com login oauth2 password old\n"
 
-EXE = tokendeck_command()
-"""The absolute ``tokendeck`` an MCP client is told to start (desktop apps have no shell PATH)."""
+EXE = tokendeck_command(project=True).command
+"""The ``tokendeck`` a project's ``.mcp.json`` names: ``tokendeck`` when that is this one on PATH,
+else its absolute path (tests/test_export_launcher.py)."""
 
 
 def dotenv_parse(text: str) -> dict[str, str]:

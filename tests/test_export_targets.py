@@ -95,7 +95,7 @@ bearer_token_env_var = "REMOTE_TOKEN"
 model = "gpt-4.1"
 """
 
-EXE = tokendeck_command()
+EXE = tokendeck_command().command
 """The absolute ``tokendeck`` an MCP client is told to start (desktop apps have no shell PATH)."""
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from vault.export.launcher import project_scoped, tokendeck_command
 from vault.export.spec import Spec, consumer_folders
 from vault.export.targets import render
 from vault.export.writer import make_folders, preview, read_target, remove_stale_temp_files, replace_atomic
@@ -38,6 +39,8 @@ class Plan:
     (given with ``--url`` or found in the entry), so ``key`` and ``options()`` are right."""
     narrowed: bool = False
     """The file was readable by others and is made owner-only, because it holds a token now."""
+    notices: tuple[str, ...] = ()
+    """What to tell the user about the change (why a project's file names an absolute path)."""
     folders: tuple[Path, ...] = ()
     """Missing folders of the tool's own that the write creates (outermost first): 0700 when
     the file holds a token, else the usual mode (0777 less the umask)."""
@@ -63,10 +66,14 @@ def plan(spec: Spec, path: Path, token: str | None, *, refresh: bool = False) ->
     """
     folders = consumer_folders(spec.target, path.parent)
     old, mode = read_target(path, creatable=folders)
+    launcher = tokendeck_command(project=project_scoped(path))
+    spec = replace(spec, launcher=launcher.command)
     rendered = render(spec, old, token, str(path), refresh=refresh)
+    notices = (launcher.notice,) if launcher.notice and rendered.launched else ()
     narrowed = bool(token) and mode is not None and bool(mode & 0o077)
     if narrowed and mode is not None:
         mode &= 0o700  # a plaintext token is for its owner only (and tools refuse a .netrc others can read)
     secrets = [*rendered.replaced, *([token] if token else [])]
     diff = preview(path, old, rendered.text, secrets)
-    return Plan(path, old, rendered.text, mode, diff, replace(spec, url=rendered.url), narrowed, tuple(folders))
+    resolved = replace(spec, url=rendered.url)
+    return Plan(path, old, rendered.text, mode, diff, resolved, narrowed, notices, tuple(folders))

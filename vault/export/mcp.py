@@ -120,6 +120,8 @@ class Merged:
     """Secrets the change overwrote or dropped."""
     url: str | None
     """The remote server's URL; None for a stdio server."""
+    launched: bool = False
+    """The entry runs tokendeck (``exec`` or ``mcp-bridge``): it names :attr:`Spec.launcher`."""
 
 
 def _url_key(fmt: McpFormat, server: MutableMapping[str, Any]) -> str | None:
@@ -156,7 +158,7 @@ def merge_server(
     has_url = server is not None and _url_key(fmt, server) is not None
     if spec.bridge:
         _merge_bridge(spec, fmt, servers, server, has_url, where, new_table)
-        return Merged([], None)
+        return Merged([], None, launched=True)
     if refresh:
         if server is None:
             raise InvalidInput(f"{where} has no server {name!r} any more; not re-created")
@@ -173,7 +175,8 @@ def merge_server(
     if not remote:
         if spec.header is not None:
             raise InvalidInput(f"--header is for remote servers: {where}.{name} has no URL (give --url)")
-        return Merged(_merge_stdio(spec, fmt, servers, server, token, where, new_table, new_inline), None)
+        replaced = _merge_stdio(spec, fmt, servers, server, token, where, new_table, new_inline)
+        return Merged(replaced, None, launched=not spec.plaintext)
     if spec.command:
         raise InvalidInput(f"{where}.{name} is a remote server (URL); --command does not apply")
     if server is None:
@@ -226,6 +229,12 @@ def _rename(mapping: MutableMapping[str, Any], old: str, new: str) -> None:
     mapping.update(items)
 
 
+def _launcher(spec: Spec) -> str:
+    """The command an entry of ``spec`` runs tokendeck by (:attr:`Spec.launcher`, set from the
+    file's scope by :func:`vault.export.plan`; a user's file's when rendered without it)."""
+    return spec.launcher or tokendeck_command().command
+
+
 def _merge_bridge(
     spec: Spec,
     fmt: McpFormat,
@@ -254,7 +263,7 @@ def _merge_bridge(
     for key, value in fmt.fixed:
         if key in server and server[key] != value:
             raise InvalidInput(f"{where}.{name} has {key} = {server[key]!r}, not {value!r}; not supported yet")
-    server["command"], server["args"] = tokendeck_command(), bridge_args(spec)
+    server["command"], server["args"] = _launcher(spec), bridge_args(spec)
 
 
 def bridge_args(spec: Spec) -> list[str]:
@@ -318,7 +327,7 @@ def _merge_stdio(
     else:
         pairs, real = _unwrap(server)
         pairs = [p for p in pairs if p.partition("=")[0] != var] + [f"{var}={spec.name}"]
-        server["command"] = tokendeck_command()
+        server["command"] = _launcher(spec)
         server["args"] = ["exec", *[a for p in pairs for a in ("-e", p)], "--", *real]
         if env is not None:
             env.pop(var, None)  # no secret stays behind

@@ -147,6 +147,9 @@ class Spec:
     """The vault home a bridge entry names (``mcp-bridge --home HOME NAME``): the entry says
     which vault it reads instead of leaving it to ``$TOKENDECK_HOME``, which some clients do
     not pass on.  Set by :func:`vault.services.exports.plan_export` from the open vault."""
+    launcher: str | None = None
+    """How a ``tokendeck exec``/``mcp-bridge`` entry names tokendeck: set by
+    :func:`vault.export.plan` from the file's scope (:func:`vault.export.mcp.tokendeck_command`)."""
 
     @property
     def header_name(self) -> str:

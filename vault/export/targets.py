@@ -34,6 +34,8 @@ class Rendered:
     """Secret values the change overwrote or dropped (masked in the preview)."""
     url: str | None = None
     """An MCP target's remote server URL as written; None for a stdio server and other targets."""
+    launched: bool = False
+    """An MCP entry that runs tokendeck was written (it names :attr:`Spec.launcher`)."""
 
 
 def check_spec(spec: Spec) -> None:
@@ -296,14 +298,16 @@ def render_json_mcp(spec: Spec, old: str | None, token: str | None, what: str, *
     if spec.target == "vscode" and merged.url is not None and not spec.plaintext:
         put_vscode_input(data, spec, what)  # the header's ${input:...} needs it
     if doc is None:
-        return Rendered(json.dumps(data, indent=2, ensure_ascii=False) + "\n", merged.replaced, merged.url)
+        return Rendered(
+            json.dumps(data, indent=2, ensure_ascii=False) + "\n", merged.replaced, merged.url, merged.launched
+        )
     from vault.export import jsonc
 
     jsonc.edit(doc, data)
     text = jsonc.dump(doc)
     if jsonc.parse(text).data != data:  # never write what would not read back as meant
         raise InvalidInput(f"{what}: the change could not be made keeping its comments; not changed")
-    return Rendered(text, merged.replaced, merged.url)
+    return Rendered(text, merged.replaced, merged.url, merged.launched)
 
 
 def render_claude_code(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
@@ -352,7 +356,7 @@ def render_codex(spec: Spec, old: str | None, token: str | None, what: str, *, r
         servers[name].add(tomlkit.nl())  # a blank line before the table that follows it
         new = doc.as_string()
     tomllib.loads(new)  # never write what Codex could not read
-    return Rendered(new, merged.replaced, merged.url)
+    return Rendered(new, merged.replaced, merged.url, merged.launched)
 
 
 def _detach_trailing_trivia(table: object) -> list[Any]:

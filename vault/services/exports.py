@@ -129,6 +129,7 @@ def write_export(vault: ExportingVault, change: Plan) -> list[str]:
     if change.folders and change.new != change.old:
         how = "yours only (0700)" if change.spec.plaintext else "as the tool would"
         notices.append(f"created {change.folders[0]}, {change.spec.target}'s own folder, {how}")
+    notices += change.notices
     if change.narrowed:
         notices.append(f"made {path} readable by you only (0600-style): it holds a token now")
     spec = change.spec  # resolved: remote if the entry has a URL
