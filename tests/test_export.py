@@ -19,7 +19,7 @@ from tests.support.authserver import AuthServer
 from tests.support.cli import CliRunner
 from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
 from tests.support.seeded import seed
-from vault.export.mcp import tokendeck_command
+from vault.export.launcher import tokendeck_command
 from vault.services.refreshing import refresh
 
 MCP: dict[str, Any] = {
@@ -32,8 +32,9 @@ MCP: dict[str, Any] = {
 DOTENV = "# app settings\nDEBUG=true\nexport REGION='eu-west-1'  # comment\n\nGH_TOKEN=old-token\nLAST=\"x y\"\n"
 NETRC = "machine example.com login bob password hunter2\n# a comment\nmachine gitlab.com login oauth2 password old\n"
 
-EXE = tokendeck_command()
-"""The absolute ``tokendeck`` an MCP client is told to start (desktop apps have no shell PATH)."""
+EXE = tokendeck_command(project=True).command
+"""The ``tokendeck`` a project's ``.mcp.json`` names: ``tokendeck`` when that is this one on PATH,
+else its absolute path (tests/test_export_launcher.py)."""
 
 
 def dotenv_parse(text: str) -> dict[str, str]:

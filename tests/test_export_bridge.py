@@ -14,7 +14,7 @@ import pytest
 import vault
 from tests.support.cli import CliRunner
 from tests.support.export import TOKEN
-from vault.export.mcp import tokendeck_command
+from vault.export.launcher import tokendeck_command
 from vault.export.spec import DEFAULT_FILES, JSON_MCP, MCP_TARGETS
 
 MCP_URL = "https://mcp.example.com/mcp"
@@ -46,7 +46,7 @@ def test_every_mcp_target_gets_a_stdio_entry_running_the_bridge(mcp_ready: CliRu
     written = entry(target, path, "tools")  # --server defaults to the credential's name
     fixed = dict(JSON_MCP[target].fixed) if target in JSON_MCP else {}
     args = ["mcp-bridge", "--home", str(home), "tools"]
-    assert written == {**fixed, "command": tokendeck_command(), "args": args}
+    assert written == {**fixed, "command": tokendeck_command().command, "args": args}
     assert written["command"].startswith("/")  # desktop apps do not inherit a shell's PATH
     assert MCP_TOKEN not in path.read_text() and "wrote a reference to tools" in r.err
     again = mcp_ready("export", target, "--name", "tools", "--bridge", "--file", str(path))
@@ -66,7 +66,7 @@ def test_the_rest_of_the_file_is_kept_and_a_stdio_entry_is_replaced(mcp_ready: C
     assert mcp_ready("export", "claude-desktop", "--name", "tools", "--bridge", "--file", str(path)).code == 0
     after = json.loads(path.read_text())
     assert after["mcpServers"]["tools"] == {
-        "command": tokendeck_command(),
+        "command": tokendeck_command().command,
         "args": ["mcp-bridge", "--home", str(home), "tools"],
         "env": {"LOG": "1"},
     }

@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.cli import CliRunner
 from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
-from vault.export.mcp import tokendeck_command
+from vault.export.launcher import tokendeck_command
 
 VAR = "GITHUB_TOKEN"
 PKG = ["-y", "@modelcontextprotocol/server-github"]
@@ -95,7 +95,7 @@ bearer_token_env_var = "REMOTE_TOKEN"
 model = "gpt-4.1"
 """
 
-EXE = tokendeck_command()
+EXE = tokendeck_command().command
 """The absolute ``tokendeck`` an MCP client is told to start (desktop apps have no shell PATH)."""
 
 
@@ -177,7 +177,8 @@ def test_json_plaintext(ready: CliRunner, tmp_path: Path, target: str) -> None:
     "bad",
     [
         '{"mcpServers": {',
-        '// settings\n{"theme": "x"}\n',  # JSON with comments: not parsed, so not rewritten
+        '// settings\n{"theme": "x",,}\n',  # JSONC, but two commas
+        "{'theme': 'x'}",  # JSON5, which no JSONC reader takes
         "[1, 2]",
         '{"mcpServers": [], "servers": [], "context_servers": []}',
     ],

@@ -22,7 +22,7 @@ from tests.support.cli import CliRunner
 from tests.support.tui import SAMPLE_ORDER
 from vault import Vault
 from vault.core.clock import FrozenClock
-from vault.export.mcp import tokendeck_command
+from vault.export.launcher import tokendeck_command
 
 pytestmark = pytest.mark.anyio
 
@@ -88,7 +88,7 @@ async def test_a_reference_export_writes_what_the_command_line_writes(
     written = from_tui.read_text()
     assert OPENAI_TOKEN not in written
     entry = json.loads(written)["mcpServers"]["github"]
-    assert entry["command"] == tokendeck_command() and "OPENAI_TOKEN=openai" in entry["args"]
+    assert entry["command"] == tokendeck_command(project=True).command and "OPENAI_TOKEN=openai" in entry["args"]
     assert vault.records.links.export_bindings("openai") == []  # a reference follows nothing
     assert [e.outcome for e in vault.records.audit_log(credential="openai") if e.action == "export"] == ["ok"]
 

@@ -19,8 +19,9 @@ remote servers in their files: refused.
 
 Exit codes: 2 bad options (a URL that is not https or loopback http, a bad
 header name, ``--url`` with ``--command``, a remote server for Claude Desktop or
-Zed), a target file that is not valid JSON/TOML/UTF-8, a server entry of another
-kind, a symlink, a missing directory, a value a .env or a header cannot hold, a
+Zed), a target file that is not valid JSON/JSONC/TOML/UTF-8 (one line with the line
+and column), a server entry of another kind, a symlink, a missing directory that is not the
+tool's own (``~/.cursor``, ``.vscode``, ``~/.codex``... are created), a value a .env or a header cannot hold, a
 git-tracked file without --force; 1 a read-only target or a concurrent writer;
 4 needs sign-in; 5 no such credential.  On any failure the target file is
 untouched.
@@ -58,10 +59,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "token. --plaintext writes the token (env var or header), and every refresh re-writes it. A diff "
         "preview (secrets as ***) goes to stderr first.",
         epilog="exit codes: 2 bad option (a URL not https or loopback http, a bad header name, --url with "
-        "--command, a remote server for claude-desktop or zed), invalid JSON/TOML, a server entry of another "
-        "kind, symlink, missing directory, bad env var name, a value .env or a header cannot hold, git-tracked "
-        "file without --force; 1 read-only file or concurrent writer; 4 needs sign-in; 5 no such credential. "
-        "The target file is untouched on any failure.",
+        "--command, a remote server for claude-desktop or zed), invalid JSON/JSONC/TOML, a server entry of "
+        "another kind, symlink, a missing directory that is not the tool's own, bad env var name, a value "
+        ".env or a header cannot hold, git-tracked file without --force; 1 read-only file or concurrent "
+        "writer; 4 needs sign-in; 5 no such credential. The target file is untouched on any failure.",
     )
     p.add_argument(
         "target",

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 
 from vault.core.providers import is_loopback_host
 from vault.errors import InvalidInput
+from vault.export.launcher import tokendeck_command
 from vault.export.spec import ANY_URL_KEYS, CODEX, MCP_FORMATS, REMOTE_TYPES, McpFormat, Spec
 
 _TCHAR = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -120,6 +120,8 @@ class Merged:
     """Secrets the change overwrote or dropped."""
     url: str | None
     """The remote server's URL; None for a stdio server."""
+    launched: bool = False
+    """The entry runs tokendeck (``exec`` or ``mcp-bridge``): it names :attr:`Spec.launcher`."""
 
 
 def _url_key(fmt: McpFormat, server: MutableMapping[str, Any]) -> str | None:
@@ -156,7 +158,7 @@ def merge_server(
     has_url = server is not None and _url_key(fmt, server) is not None
     if spec.bridge:
         _merge_bridge(spec, fmt, servers, server, has_url, where, new_table)
-        return Merged([], None)
+        return Merged([], None, launched=True)
     if refresh:
         if server is None:
             raise InvalidInput(f"{where} has no server {name!r} any more; not re-created")
@@ -173,7 +175,8 @@ def merge_server(
     if not remote:
         if spec.header is not None:
             raise InvalidInput(f"--header is for remote servers: {where}.{name} has no URL (give --url)")
-        return Merged(_merge_stdio(spec, fmt, servers, server, token, where, new_table, new_inline), None)
+        replaced = _merge_stdio(spec, fmt, servers, server, token, where, new_table, new_inline)
+        return Merged(replaced, None, launched=not spec.plaintext)
     if spec.command:
         raise InvalidInput(f"{where}.{name} is a remote server (URL); --command does not apply")
     if server is None:
@@ -226,16 +229,10 @@ def _rename(mapping: MutableMapping[str, Any], old: str, new: str) -> None:
     mapping.update(items)
 
 
-def tokendeck_command() -> str:
-    """The ``tokendeck`` an MCP client should start: an absolute path, because desktop apps
-    (Claude Desktop, Cursor, Zed) do not inherit a shell's ``PATH``.  The one installed beside
-    this interpreter (the install that is running), else the one on ``PATH``, else the bare name."""
-    import shutil
-
-    beside = os.path.join(os.path.dirname(sys.executable), "tokendeck")
-    if os.path.isfile(beside) and os.access(beside, os.X_OK):
-        return beside
-    return shutil.which("tokendeck") or "tokendeck"
+def _launcher(spec: Spec) -> str:
+    """The command an entry of ``spec`` runs tokendeck by (:attr:`Spec.launcher`, set from the
+    file's scope by :func:`vault.export.plan`; a user's file's when rendered without it)."""
+    return spec.launcher or tokendeck_command().command
 
 
 def _merge_bridge(
@@ -266,7 +263,7 @@ def _merge_bridge(
     for key, value in fmt.fixed:
         if key in server and server[key] != value:
             raise InvalidInput(f"{where}.{name} has {key} = {server[key]!r}, not {value!r}; not supported yet")
-    server["command"], server["args"] = tokendeck_command(), bridge_args(spec)
+    server["command"], server["args"] = _launcher(spec), bridge_args(spec)
 
 
 def bridge_args(spec: Spec) -> list[str]:
@@ -330,7 +327,7 @@ def _merge_stdio(
     else:
         pairs, real = _unwrap(server)
         pairs = [p for p in pairs if p.partition("=")[0] != var] + [f"{var}={spec.name}"]
-        server["command"] = tokendeck_command()
+        server["command"] = _launcher(spec)
         server["args"] = ["exec", *[a for p in pairs for a in ("-e", p)], "--", *real]
         if env is not None:
             env.pop(var, None)  # no secret stays behind

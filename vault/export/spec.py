@@ -34,6 +34,10 @@ class McpFormat:
     """A header value's reference to the token, formatted with ``var`` and ``input``."""
     client: str = "<client>"
     """The command that starts the tool, for the notice on how to give it the variable."""
+    folders: tuple[str, ...] = ()
+    """Folders the tool itself creates, so an export may too when they are missing: a user folder
+    (``~/.cursor``, made with its missing parents under the home directory) or a project folder's
+    name (``.vscode``, made only inside a folder that exists).  PROVIDERS.md, Part B."""
 
 
 JSON_MCP: dict[str, McpFormat] = {
@@ -41,24 +45,33 @@ JSON_MCP: dict[str, McpFormat] = {
         "mcpServers", ".mcp.json", url_keys=("url",), remote_fixed=(("type", "http"),), reference="${{{var}}}",
         client="claude",
     ),
-    "claude-desktop": McpFormat("mcpServers", "~/.config/Claude/claude_desktop_config.json"),
+    "claude-desktop": McpFormat(
+        "mcpServers", "~/.config/Claude/claude_desktop_config.json",
+        folders=("~/.config/Claude", "~/Library/Application Support/Claude"),
+    ),
     "cursor": McpFormat(
-        "mcpServers", "~/.cursor/mcp.json", url_keys=("url",), reference="${{env:{var}}}", client="cursor"
+        "mcpServers", "~/.cursor/mcp.json", url_keys=("url",), reference="${{env:{var}}}", client="cursor",
+        folders=("~/.cursor", ".cursor"),
     ),
     "windsurf": McpFormat(
         "mcpServers", "~/.codeium/windsurf/mcp_config.json", url_keys=("serverUrl", "url"), keep_url_key=False,
-        reference="${{env:{var}}}", client="windsurf",
+        reference="${{env:{var}}}", client="windsurf", folders=("~/.codeium/windsurf",),
     ),
     "gemini": McpFormat(
-        "mcpServers", "~/.gemini/settings.json", url_keys=("httpUrl", "url"), reference="${{{var}}}", client="gemini"
+        "mcpServers", "~/.gemini/settings.json", url_keys=("httpUrl", "url"), reference="${{{var}}}", client="gemini",
+        folders=("~/.gemini", ".gemini"),
     ),
     "vscode": McpFormat(
         "servers", ".vscode/mcp.json", (("type", "stdio"),), url_keys=("url",), remote_fixed=(("type", "http"),),
-        reference="${{input:{input}}}", client="",
+        reference="${{input:{input}}}", client="", folders=(".vscode",),
     ),
-    "zed": McpFormat("context_servers", "~/.config/zed/settings.json", (("source", "custom"),)),
+    "zed": McpFormat(
+        "context_servers", "~/.config/zed/settings.json", (("source", "custom"),), folders=("~/.config/zed", ".zed")
+    ),
 }  # fmt: skip
-CODEX = McpFormat("mcp_servers", "~/.codex/config.toml", url_keys=("url",), client="codex")
+CODEX = McpFormat(
+    "mcp_servers", "~/.codex/config.toml", url_keys=("url",), client="codex", folders=("~/.codex", ".codex")
+)
 """Codex: remote servers, but the token goes in its own keys (:func:`_codex_header`), not ``${}``."""
 MCP_FORMATS: dict[str, McpFormat] = {**JSON_MCP, "codex": CODEX}
 
@@ -87,6 +100,27 @@ def target_path(target: str, given: str | None) -> Path:
     return Path(os.path.abspath(os.path.expanduser(given or DEFAULT_FILES[target])))
 
 
+def consumer_folders(target: str, folder: Path) -> list[Path]:
+    """The missing folders, outermost first, that ``target``'s tool would create itself to
+    hold a file in ``folder`` (its own folder, :attr:`McpFormat.folders`); empty when ``folder``
+    exists or is not the tool's own (a typo'd project path stays refused)."""
+    fmt = MCP_FORMATS.get(target)
+    if fmt is None or folder.is_dir():
+        return []
+    home = Path(os.path.expanduser("~"))
+    for own in fmt.folders:
+        if own.startswith("~/"):
+            if folder != Path(os.path.abspath(os.path.expanduser(own))) or not home.is_dir():
+                continue
+            missing = [folder]
+            while not missing[-1].parent.is_dir() and missing[-1].parent != home:
+                missing.append(missing[-1].parent)
+            return missing[::-1] if missing[-1].parent.is_dir() else []
+        if folder.name == own and folder.parent.is_dir():
+            return [folder]
+    return []
+
+
 VAR_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -113,6 +147,9 @@ class Spec:
     """The vault home a bridge entry names (``mcp-bridge --home HOME NAME``): the entry says
     which vault it reads instead of leaving it to ``$TOKENDECK_HOME``, which some clients do
     not pass on.  Set by :func:`vault.services.exports.plan_export` from the open vault."""
+    launcher: str | None = None
+    """How a ``tokendeck exec``/``mcp-bridge`` entry names tokendeck: set by
+    :func:`vault.export.plan` from the file's scope (:func:`vault.export.mcp.tokendeck_command`)."""
 
     @property
     def header_name(self) -> str:

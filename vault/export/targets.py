@@ -8,6 +8,7 @@ are kept as they were.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -15,12 +16,15 @@ import shlex
 import tomllib
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vault.core.outside import Unparsable, load_json, load_toml
 from vault.errors import InvalidInput
 from vault.export.mcp import check_header, check_url, merge_server, needs_var, put_vscode_input
 from vault.export.spec import JSON_MCP, MCP_FORMATS, MCP_TARGETS, PLAINTEXT_ONLY, TARGETS, VAR_RE, Spec
+
+if TYPE_CHECKING:
+    from vault.export.jsonc import Document
 
 
 @dataclass
@@ -30,6 +34,8 @@ class Rendered:
     """Secret values the change overwrote or dropped (masked in the preview)."""
     url: str | None = None
     """An MCP target's remote server URL as written; None for a stdio server and other targets."""
+    launched: bool = False
+    """An MCP entry that runs tokendeck was written (it names :attr:`Spec.launcher`)."""
 
 
 def check_spec(spec: Spec) -> None:
@@ -234,13 +240,14 @@ def render_netrc(spec: Spec, old: str | None, token: str) -> Rendered:
 # ------------------------------------------------------------ MCP servers
 
 
-def _load_json_object(old: str | None, what: str) -> dict[str, Any]:
-    """The file's JSON object, refusing what could not be written back as it was: a key given
-    twice (which one counts is up to each reader), a number too big for a float (it would come
-    back as ``Infinity``, which is not JSON), ``NaN``/``Infinity`` themselves, and nesting too
-    deep to read."""
+def _load_json_object(old: str | None, what: str) -> tuple[dict[str, Any], Document | None]:
+    """The file's JSON object, and its JSONC document when it is not plain JSON (comments,
+    trailing commas: :mod:`vault.export.jsonc`), refusing what could not be written back as
+    it was: a key given twice (which one counts is up to each reader), a number too big for
+    a float (it would come back as ``Infinity``, which is not JSON), ``NaN``/``Infinity``
+    themselves, and nesting too deep to read."""
     if old is None or not old.strip():
-        return {}
+        return {}, None
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: dict[str, Any] = {}
@@ -259,27 +266,48 @@ def _load_json_object(old: str | None, what: str) -> dict[str, Any]:
     def constant(name: str) -> float:
         raise InvalidInput(f"{what} has {name}, which is not JSON; not changed")
 
+    doc = None
     try:
         data = load_json(old, object_pairs_hook=no_duplicates, parse_float=finite, parse_constant=constant)
     except Unparsable as exc:
-        hint = "; comments are not supported" if exc.reason.startswith("is not valid JSON") else ""
-        raise InvalidInput(f"{what} {exc.reason}{hint}; not changed") from None
+        if not exc.reason.startswith("is not valid JSON"):
+            raise InvalidInput(f"{what} {exc.reason}; not changed") from None
+        from vault.export import jsonc  # deferred: only a file with comments needs the JSONC parser
+
+        try:
+            doc = jsonc.parse(old, pairs=no_duplicates, number=finite)
+        except Unparsable as exc:
+            raise InvalidInput(f"{what} {exc.reason}; not changed") from None
+        data = copy.deepcopy(doc.data)
     if not isinstance(data, dict):
         raise InvalidInput(f"{what} does not hold a JSON object; not changed")
-    return data
+    return data, doc
 
 
 def render_json_mcp(spec: Spec, old: str | None, token: str | None, what: str, *, refresh: bool = False) -> Rendered:
-    """Claude Code/Desktop, Cursor, Windsurf, Gemini CLI, VS Code, Zed: one JSON shape, different keys."""
+    """Claude Code/Desktop, Cursor, Windsurf, Gemini CLI, VS Code, Zed: one JSON shape, different keys.
+
+    Plain JSON is written as ``json.dumps(indent=2)``; a file with comments or trailing commas
+    (JSONC) is edited where the change is, every comment and all other text kept."""
     fmt = JSON_MCP[spec.target]
-    data = _load_json_object(old, what)
+    data, doc = _load_json_object(old, what)
     servers = data.setdefault(fmt.top, {})
     if not isinstance(servers, dict):
         raise InvalidInput(f"{what}: {fmt.top} is not a JSON object; not changed")
     merged = merge_server(spec, fmt, servers, token, f"{what}: {fmt.top}", dict, dict, refresh=refresh)
     if spec.target == "vscode" and merged.url is not None and not spec.plaintext:
         put_vscode_input(data, spec, what)  # the header's ${input:...} needs it
-    return Rendered(json.dumps(data, indent=2, ensure_ascii=False) + "\n", merged.replaced, merged.url)
+    if doc is None:
+        return Rendered(
+            json.dumps(data, indent=2, ensure_ascii=False) + "\n", merged.replaced, merged.url, merged.launched
+        )
+    from vault.export import jsonc
+
+    jsonc.edit(doc, data)
+    text = jsonc.dump(doc)
+    if jsonc.parse(text).data != data:  # never write what would not read back as meant
+        raise InvalidInput(f"{what}: the change could not be made keeping its comments; not changed")
+    return Rendered(text, merged.replaced, merged.url, merged.launched)
 
 
 def render_claude_code(spec: Spec, old: str | None, token: str | None, what: str) -> Rendered:
@@ -328,7 +356,7 @@ def render_codex(spec: Spec, old: str | None, token: str | None, what: str, *, r
         servers[name].add(tomlkit.nl())  # a blank line before the table that follows it
         new = doc.as_string()
     tomllib.loads(new)  # never write what Codex could not read
-    return Rendered(new, merged.replaced, merged.url)
+    return Rendered(new, merged.replaced, merged.url, merged.launched)
 
 
 def _detach_trailing_trivia(table: object) -> list[Any]:

@@ -28,16 +28,28 @@ from vault.errors import InvalidInput, TargetUnwritable, VaultError
 from vault.settings import GIT_DIR_ENV
 
 
-def read_target(path: Path) -> tuple[str | None, int | None]:
+def read_target(path: Path, *, creatable: list[Path] | None = None) -> tuple[str | None, int | None]:
     """The file's text and mode, or ``(None, None)`` when it does not exist yet.
+
+    Args:
+        creatable: the missing folders the write may create (the tool's own,
+            :func:`vault.export.spec.consumer_folders`); any other missing directory is refused.
 
     Raises:
         InvalidInput: the directory is missing, the path is a symlink or not a
             regular file, or the file is not UTF-8.
         TargetUnwritable: the file or its directory is read-only.
     """
+    if creatable and not path.parent.is_dir():
+        outer = creatable[0].parent
+        if not os.access(outer, os.W_OK):
+            raise TargetUnwritable(f"{outer}: the directory is not writable; nothing was written")
+        return None, None
     if not path.parent.is_dir():
-        raise InvalidInput(f"{path.parent}: the directory does not exist; nothing was written")
+        raise InvalidInput(
+            f"{path.parent}: the directory does not exist; nothing was written (tokendeck creates only a "
+            "tool's own folder, such as ~/.cursor or a project's .vscode, inside a folder that exists)"
+        )
     if not os.access(path.parent, os.W_OK):
         raise TargetUnwritable(f"{path.parent}: the directory is not writable; nothing was written")
     try:
@@ -122,6 +134,23 @@ def preview(path: Path, old: str | None, new: str, secrets: Iterable[str]) -> st
     label = "/dev/null" if old is None else str(path)
     lines = list(difflib.unified_diff(before, after, label, str(path), n=0))
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines)
+
+
+def make_folders(folders: list[Path], mode: int) -> None:
+    """Create ``folders`` (outermost first) with ``mode`` as they are made (the umask may only
+    narrow it); one another writer made meanwhile is taken as it is.
+
+    Raises:
+        TargetUnwritable: a folder could not be created.
+    """
+    for folder in folders:
+        try:
+            os.mkdir(folder, mode)
+        except FileExistsError:
+            if not folder.is_dir():
+                raise InvalidInput(f"{folder} is not a directory; nothing was written") from None
+        except OSError as exc:
+            raise _unwritten(exc, "create the folder", folder) from None
 
 
 def replace_atomic(path: Path, text: str, *, expected: str | None, mode: int | None) -> None:

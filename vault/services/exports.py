@@ -25,7 +25,15 @@ from vault.core.paths import VaultPaths
 from vault.core.repository import Repository
 from vault.errors import InvalidInput
 from vault.export import Plan, Spec, plan
-from vault.export.spec import DEFAULT_FILES, FILE_TARGETS, MCP_TARGETS, PLAINTEXT_ONLY, TARGETS, target_path
+from vault.export.spec import (
+    DEFAULT_FILES,
+    FILE_TARGETS,
+    MCP_TARGETS,
+    PLAINTEXT_ONLY,
+    TARGETS,
+    consumer_folders,
+    target_path,
+)
 from vault.export.targets import check_spec, render_shell
 from vault.export.writer import git_refusal, mask, read_target
 
@@ -89,7 +97,8 @@ def plan_export(vault: ExportingVault, spec: Spec, path: Path, *, force: bool = 
         NotFound, NeedsSignIn: no such credential, or no usable token.
         InvalidInput, TargetUnwritable: the file cannot take it (see :mod:`vault.export`).
     """
-    read_target(path)  # a file that cannot take it is refused before the token is read (or refreshed)
+    # a file that cannot take it is refused before the token is read (or refreshed)
+    read_target(path, creatable=consumer_folders(spec.target, path.parent))
     token = vault.token(spec.name)
     if spec.bridge:
         if not vault.get(spec.name).extras.get(MCP_URL_EXTRA):
@@ -117,6 +126,10 @@ def write_export(vault: ExportingVault, change: Plan) -> list[str]:
     change.write()  # with nothing to change, it clears a killed write's leftovers only
     notices: list[str] = []
     path = change.path
+    if change.folders and change.new != change.old:
+        how = "yours only (0700)" if change.spec.plaintext else "as the tool would"
+        notices.append(f"created {change.folders[0]}, {change.spec.target}'s own folder, {how}")
+    notices += change.notices
     if change.narrowed:
         notices.append(f"made {path} readable by you only (0600-style): it holds a token now")
     spec = change.spec  # resolved: remote if the entry has a URL
