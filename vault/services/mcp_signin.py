@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 
+from vault.core.masking import check_new_name
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
 from vault.core.secret import Secret
 from vault.errors import InvalidInput
@@ -107,6 +108,7 @@ def login_mcp(
             it was cancelled.
     """
     if name is not None:
+        check_new_name(name)
         check_name(name)
     provider, registration, server = mcp_registration(
         url, worked_before=lambda provider, issuer, resource: worked_before(vault, provider, issuer, resource),

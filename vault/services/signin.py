@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 import httpx2
 
+from vault.core.masking import check_new_name
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
 from vault.core.providers import Provider, resolve
 from vault.errors import InvalidInput, SignInFailed
@@ -72,6 +73,7 @@ def login(
         SignInFailed, ProviderError: the sign-in did not complete; nothing was stored.
     """
     if name is not None:
+        check_new_name(name)
         check_name(name)
     registration = unsaved if unsaved is not None else vault.get_client(provider_name)
     signed = sign_in(
@@ -154,6 +156,7 @@ def store_signed_in(
     """Store what :func:`sign_in` got (with ``unsaved``, the registration it was made with,
     when that is new), in one transaction; the stored credential."""
     if name is not None:
+        check_new_name(name)
         check_name(name)
     started = time.perf_counter()
     credential = _credential(
