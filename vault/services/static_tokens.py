@@ -77,6 +77,7 @@ def check(
     """
     check_new_name(name)
     check_name(name)
+    check_new_name(provider, "provider")  # a provider of one's own is a name too (the TUI's form)
     check_name(provider, "provider")
     entry = catalog().get(provider)
     if entry is not None and entry.kind == "oauth":
