@@ -8,7 +8,10 @@
 - the "expiring" status and the background refresher's warnings: one rule
   (:meth:`~vault.core.model.Credential.expiry_warning`);
 - "when is the next renewal": one rule (:func:`~vault.core.model.next_renewal`) for the
-  refresher's timer and the TUI's status line.
+  refresher's timer and the TUI's status line;
+- "what of the user's input may be repeated back": one rule (:func:`~vault.core.masking.echo`,
+  :func:`~vault.core.masking.secret_kind`) for the core's messages, argparse's usage errors and
+  the TUI's fields.
 """
 
 from __future__ import annotations
@@ -216,3 +219,25 @@ def test_the_next_renewal_is_one_rule() -> None:
     second = dataclasses.replace(second, name="zz")
     assert next_renewal([second, first]) == ("gh", first.renew_at())
     assert next_renewal([static(60)]) is None
+
+
+# ------------------------------------------------------------------ what may be repeated back
+
+
+def test_what_may_be_repeated_back_is_one_rule() -> None:
+    from screens.widgets import guarded_input
+    from vault.cli.parser import Parser
+    from vault.core import masking, model, repository, timefmt
+    from vault.core.timefmt import parse_when
+    from vault.errors import InvalidInput
+
+    assert vars(guarded_input)["secret_kind"] is masking.secret_kind
+    assert vars(model)["echo"] is vars(timefmt)["echo"] is vars(repository)["echo"] is masking.echo
+    token = "ghp_" + "a1B2c3D4" * 4 + "e5F6"  # a fake
+    described = masking.echo(token)
+    with pytest.raises(InvalidInput) as refused:
+        parse_when(token, NOW)
+    assert described in refused.value.message and token not in refused.value.message
+    said = Parser(prog="tokendeck")._explain(f"argument --limit: invalid int value: '{token}'")
+    assert said == f"argument --limit: invalid int value: {described}"
+    assert masking.echo("2026-12-31") == repr("2026-12-31")  # an ordinary value is shown as before
