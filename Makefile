@@ -29,6 +29,7 @@ run: $(RUNTIME)
 
 # A user tool on PATH, in pipx's own virtualenv (the README's install command).
 install:
+	@command -v pipx >/dev/null || { echo "make install needs pipx: sudo apt install pipx (Debian, Ubuntu), brew install pipx (macOS), or python3 -m pip install --user pipx; then pipx ensurepath" >&2; exit 1; }
 	pipx install --force .
 
 # Tests run on JOBS pytest-xdist workers: most of the suite waits (on processes, sockets and the

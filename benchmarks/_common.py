@@ -203,7 +203,7 @@ def register_provider(v: Vault, issuer: str) -> str:
         provider=PROVIDER, base="oidc", client_id=CLIENT_ID, overrides=discover(PROVIDER, issuer)
     )
     token_url = resolve(registration).token_url  # checks every endpoint, as the command does
-    v.set_client(registration)
+    v.records.set_client(registration)
     if token_url is None:
         raise RuntimeError("discovery found no token endpoint")
     return token_url

@@ -34,7 +34,7 @@ def make_vault(home: Path, count: int) -> None:
     keys.KDF_ITER = 2  # the KDF is not what this measures
     with (
         vault.init_vault(home, mode="passphrase", passphrase="bench") as v,
-        v._store.transaction() as conn,  # one transaction: 10,000 adds in seconds
+        v.records._store.transaction() as conn,  # one transaction: 10,000 adds in seconds
     ):
         now = time.time()
         conn.executemany(
@@ -68,7 +68,7 @@ def agent_list(home: Path, runs: int) -> tuple[float, float]:
     request = [wire.VERSION, agent.home, "list", "json", "iso"]
     agent.answer(request)  # warm
     in_agent = median_ms(lambda: agent.answer(request), runs)
-    bare = median_ms(lambda: v._store.query("SELECT * FROM credentials ORDER BY name"), runs)
+    bare = median_ms(lambda: v.records._store.query("SELECT * FROM credentials ORDER BY name"), runs)
     v.close()
     return in_agent, bare
 

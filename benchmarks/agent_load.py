@@ -167,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
 
         keys.KDF_ITER = 2  # the agent's start-up is not what this measures
         with vault.init_vault(home, mode="passphrase", passphrase=PASSPHRASE) as v:
-            v.add_static("gh", provider="github-pat", token="ghp_benchLOCAL0001")
-            v.add_static("a", provider="github-pat", token="ghp_benchREMOTE002")
+            v.records.add_static("gh", provider="github-pat", token="ghp_benchLOCAL0001")
+            v.records.add_static("a", provider="github-pat", token="ghp_benchREMOTE002")
         cmd = tokendeck_command()
         run_checked([*cmd, "agent", "start", "--lock-after", "never"], env)
         local = {k: v for k, v in env.items() if "PASSPHRASE" not in k}  # only the agent can answer

@@ -78,11 +78,11 @@ def main(argv: list[str] | None = None) -> int:
 
         iterations = keys.KDF_ITER
         with vault.init_vault(shipped, mode="passphrase", passphrase=PASSPHRASE) as v:  # the shipped cost
-            v.add_static("gh", provider="github-pat", token="ghp_benchSHIPPED01")
+            v.records.add_static("gh", provider="github-pat", token="ghp_benchSHIPPED01")
         keys.KDF_ITER = 2  # the KDF excluded: what opening the benchmark's vault costs is the rest
         with vault.init_vault(home, mode="passphrase", passphrase=PASSPHRASE) as v:
             for n in range(50):  # a vault with something in it
-                v.add_static(f"cred-{n:02d}", provider="api-key", token=f"tok_bench_{n:04d}")
+                v.records.add_static(f"cred-{n:02d}", provider="api-key", token=f"tok_bench_{n:04d}")
         cmd = tokendeck_command()
         run_checked([*cmd, "agent", "start", "--lock-after", "never"], env)
         through_agent = {k: v for k, v in env.items() if "PASSPHRASE" not in k}  # only the agent can answer

@@ -69,7 +69,7 @@ def seed(home: Path, issuer: str, tokens: list[dict[str, str]]) -> None:
         register_provider(v, issuer)
         now = v.clock.now()
         for i, token in enumerate(tokens):
-            v.save(
+            v.records.save(
                 Credential(
                     name=f"cold-{i}",
                     provider=PROVIDER,

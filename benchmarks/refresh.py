@@ -242,7 +242,7 @@ def seed(v: Vault, tokens: Sequence[dict[str, Any]]) -> None:
             created_at=now,
             updated_at=now,
         )
-        v.save(credential, replace=True, action="add")
+        v.records.save(credential, replace=True, action="add")
 
 
 def run_vault(v: Vault, count: int, concurrency: int) -> float:
@@ -350,14 +350,14 @@ class Meter:
 
 PARTS = (
     ("lock", "take the credential's flock"),
-    ("get", "Vault.get (read + decrypt, under the lock)"),
-    ("get_client", "Vault.get_client"),
+    ("get", "records.get (read + decrypt, under the lock)"),
+    ("get_client", "records.get_client"),
     ("resolve", "providers.resolve"),
     ("client_init", "OAuthClient() (on the vault's shared client)"),
     ("token_request", "token request (HTTP + checks)"),
     ("client_close", "OAuthClient.close"),
     ("token_set", "token_set"),
-    ("save", "Vault.save_refreshed (shared commit, fsync)"),
+    ("save", "records.save_refreshed (shared commit, fsync)"),
 )
 
 
@@ -366,20 +366,20 @@ def metered() -> Iterator[Meter]:
     """Wrap the refresh path's functions in timers; restore them afterwards."""
     import vault.oauth.tokens
     import vault.services.refresher
-    import vault.services.tokens
-    from vault import Vault
+    import vault.services.refreshing
+    from vault.core.repository import Repository
     from vault.oauth.client import OAuthClient
 
     meter = Meter()
     targets: list[tuple[Any, str, str]] = [  # (owner, attribute, label); a module's name is what its callers see
         (vault.services.refresher, "refresh", "refresh"),
-        (vault.services.tokens, "credential_lock", "lock"),
-        (vault.services.tokens, "resolve", "resolve"),
+        (vault.services.refreshing, "credential_lock", "lock"),
+        (vault.services.refreshing, "resolve", "resolve"),
         (vault.oauth.tokens, "token_set", "token_set"),
-        (Vault, "get", "get"),
-        (Vault, "get_client", "get_client"),
-        (Vault, "save_refreshed", "save"),
-        (Vault, "credentials", "credentials"),
+        (Repository, "get", "get"),  # the refresh reads and writes through vault.records
+        (Repository, "get_client", "get_client"),
+        (Repository, "save_refreshed", "save"),
+        (Repository, "credentials", "credentials"),
         (OAuthClient, "__init__", "client_init"),
         (OAuthClient, "token_request", "token_request"),
         (OAuthClient, "close", "client_close"),
@@ -398,7 +398,7 @@ def metered() -> Iterator[Meter]:
 @contextlib.contextmanager
 def synchronous_normal(v: Vault) -> Iterator[None]:
     """Diagnostic only: WAL commits without fsync (the product never does this)."""
-    store = v._store  # noqa: SLF001 - a what-if, restored below
+    store = v.records._store  # noqa: SLF001 - a what-if, restored below
     store.query("PRAGMA synchronous = NORMAL")
     try:
         yield
@@ -476,9 +476,9 @@ def measure(server: Server, home: Path, n: int, c: int, repeats: int, r: Results
             return result
 
         def vault_side(count: Callable[[str, Callable[[], float]], float] | None = None) -> float:
-            commits = v._store.commits  # noqa: SLF001 - how many saves shared a commit
+            commits = v.records._store.commits  # noqa: SLF001 - how many saves shared a commit
             elapsed = count("a", lambda: run_vault(v, n, c)) if count else run_vault(v, n, c)
-            r.commits.append(v._store.commits - commits)  # noqa: SLF001
+            r.commits.append(v.records._store.commits - commits)  # noqa: SLF001
             check_vault(v)
             r.refreshes += n
             return elapsed
@@ -673,9 +673,7 @@ def report_breakdown(r: Results, n: int, c: int, b_latency: float) -> None:
         print(f"{label:<{width}}  {shown:>5}  {total:>7.3f}  {total / n * 1000:>10.3f}  {total / inside:>6.1%}")
     print(f"{'refresh() in total':<{width}}  {calls.get('refresh', 0):>5}  {inside:>7.3f}  {inside / n * 1000:>10.3f}")
     scan = seconds.get("credentials", 0.0)
-    print(
-        f"outside the pool: Vault.credentials (due and warning scans) {calls.get('credentials', 0)} calls, {scan:.3f} s"
-    )
+    print(f"outside the pool: credentials() (due and warning scans) {calls.get('credentials', 0)} calls, {scan:.3f} s")
     http = sum(seconds.get(key, 0.0) for key in ("client_init", "token_request", "client_close"))
     print(f"HTTP (client, request, close) is {http / inside:.0%} of refresh(), the vault {1 - http / inside:.0%}")
     request = seconds.get("token_request", 0.0) / n * 1000

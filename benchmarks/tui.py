@@ -480,7 +480,7 @@ def make_vault(home: Path, count: int) -> dict[str, int]:
             else:
                 kind, expires = "days", now + 86400 * (1 + i % 90)
             kinds[kind] += 1
-            v.add_static(
+            v.records.add_static(
                 f"svc-{i:04d}",
                 provider=PROVIDERS[i % len(PROVIDERS)],
                 token=f"tok_{i:04d}_" + "x" * 32,

@@ -54,7 +54,7 @@ def sign_in_again(app: VaultApp, credential: Credential) -> None:
 
 def refresh(app: VaultApp, name: str) -> None:
     def work() -> None:
-        from vault.services.tokens import refresh as do_refresh
+        from vault.services.refreshing import refresh as do_refresh
 
         credential = do_refresh(app.unlocked_vault, name, force=True)
         left = app.clock.now()

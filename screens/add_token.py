@@ -179,7 +179,7 @@ class AddTokenScreen(Screen[None]):
             expires=self.optional("expires"),
             server_url=self.optional("server-url") if server_fields else None,
             username=self.optional("username") if server_fields else None,
-            sign_in_hint="press escape, then s to sign in.",
+            sign_in_hint="press escape, then s to sign in",
         )
         if not token:
             raise InvalidInput("Paste the token.")
@@ -201,9 +201,9 @@ class AddTokenScreen(Screen[None]):
         """The vault is read and written off the UI thread."""
         vault = self.app.unlocked_vault
         try:
-            if vault.exists(checked.name):
+            if vault.records.exists(checked.name):
                 raise InvalidInput(f"A credential named {echo(checked.name)} already exists: choose another name.")
-            static_tokens.add(vault, checked, token.reveal())
+            static_tokens.add(vault.records, checked, token.reveal())
         except VaultError as exc:
             self.post_message(self.Refused(exc.message))
             return

@@ -255,7 +255,7 @@ class VaultApp(Locking):
         from vault.services.watch import ChangeWatcher
 
         try:
-            watcher = ChangeWatcher(vault)
+            watcher = ChangeWatcher(vault.records)
         except VaultError:
             return
         next_ping = time.monotonic() + AGENT_CHECK_SECONDS

@@ -150,7 +150,7 @@ class DetailScreen(Screen[None]):
         name = self.name_shown
 
         def read(vault: Vault) -> tuple[Credential, list[AuditEvent]]:
-            return vault.get(name), vault.audit_log(credential=name, limit=AUDIT_LIMIT)
+            return vault.get(name), vault.records.audit_log(credential=name, limit=AUDIT_LIMIT)
 
         try:
             credential, events = await self.app.read(read, name=f"read {name}")

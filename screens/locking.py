@@ -172,7 +172,7 @@ class Locking(App[None]):
 
     def _check_idle(self) -> None:
         limit = self.view_lock_after
-        if self.vault is None or limit is None or self.vault.mode != "passphrase":
+        if self.vault is None or limit is None or self.vault.records.mode != "passphrase":
             return
         if self.clock.now() - self.last_activity >= limit:
             self.lock(f"Locked automatically after {duration_text(limit)} without a key press.", everything=False)

@@ -72,7 +72,7 @@ def start_agent(clock: vault.Clock | None = None, **options: object) -> Running:
 @pytest.fixture
 def seeded(home: Path, passphrase_env: str) -> None:
     with vault.init_vault(mode="passphrase") as v:
-        v.add_static("gh", provider="github-pat", token=TOKEN)
+        v.records.add_static("gh", provider="github-pat", token=TOKEN)
 
 
 @pytest.fixture
@@ -296,7 +296,7 @@ def test_a_request_for_another_vault_falls_back(running: Running, tmp_path: Path
 
 def test_it_sees_what_other_processes_change(running: Running) -> None:
     with vault.open_vault() as other:  # another connection, as another process would have
-        other.add_static("new", provider="api-key", token="tok_new")
+        other.records.add_static("new", provider="api-key", token="tok_new")
         assert wire.call("token", "new") == ["0", "tok_new"]
         other.remove("gh")
     answer = wire.call("token", "gh")
@@ -366,7 +366,9 @@ def test_five_minutes_of_a_sixty_second_token_with_only_the_agent(
         first = v.get("short").access_token
         assert first is not None
         plan(spec, env_file, first.reveal()).write()
-        v.add_export_binding("short", target="dotenv", path=str(env_file), key="SHORT", options=spec.options())
+        v.records.links.add_export_binding(
+            "short", target="dotenv", path=str(env_file), key="SHORT", options=spec.options()
+        )
     with start_agent(clock=clock, refresher=True, refresh_interval=None) as r:
         refresher = r.agent.refresher
         assert refresher is not None
@@ -401,8 +403,8 @@ def test_the_client_finds_the_same_default_home_as_the_vault(monkeypatch: pytest
 def test_near_expiry_warnings_reach_the_audit_log_and_the_desktop(home: Path, passphrase_env: str) -> None:
     clock = vault.FrozenClock(time.time())
     with vault.init_vault(mode="passphrase", clock=clock) as v:
-        v.add_static("soon", provider="api-key", token="tok", expires_at=clock.now() + 3 * 86400)
-        v.add_static("later", provider="api-key", token="tok", expires_at=clock.now() + 30 * 86400)
+        v.records.add_static("soon", provider="api-key", token="tok", expires_at=clock.now() + 3 * 86400)
+        v.records.add_static("later", provider="api-key", token="tok", expires_at=clock.now() + 30 * 86400)
     shown: list[str] = []
     with start_agent(clock=clock, refresher=True, refresh_interval=None, notify=shown.append) as r:
         assert r.agent.refresher is not None
@@ -410,7 +412,7 @@ def test_near_expiry_warnings_reach_the_audit_log_and_the_desktop(home: Path, pa
         r.agent.refresher.run_once()  # once per expiry, not once per run
     assert shown == ["soon: token expires in 3d"]
     with vault.open_vault() as v:
-        warned = [e for e in v.audit_log() if e.action == "expiry-warning"]
+        warned = [e for e in v.records.audit_log() if e.action == "expiry-warning"]
     assert [(e.credential, e.outcome) for e in warned] == [("soon", "warned")]
 
 
@@ -426,11 +428,11 @@ def test_the_agents_cached_list_sees_every_change_at_once(running: Running, home
 
     assert listed() == {"gh": "active"}
     with vault.open_vault(home, PASSPHRASE) as other:  # another process's connection
-        other.add_static("fresh", provider="api-key", token="sk_fresh")
+        other.records.add_static("fresh", provider="api-key", token="sk_fresh")
         assert listed() == {"fresh": "active", "gh": "active"}
         other.rename("fresh", "renamed")
         assert listed() == {"gh": "active", "renamed": "active"}
-        other.add_static("gh", provider="github-pat", token="ghp_replaced", replace=True)
+        other.records.add_static("gh", provider="github-pat", token="ghp_replaced", replace=True)
         assert wire.call("token", "gh") == ["0", "ghp_replaced"]
     assert running.agent._vault is not None
     running.agent._vault.remove("renamed")  # the agent's own write
@@ -445,11 +447,11 @@ def test_list_json_is_exactly_json_dumps_of_the_public_records(home: Path, passp
     from vault.services.listing import list_output
 
     with vault.init_vault(mode="passphrase") as v:
-        assert list_output(v, as_json=True, human=False)[0] == "[]\n"
-        v.add_static("u1", provider="api-key", token="sk_1", account='a "quoted"\\name',
+        assert list_output(v.records, as_json=True, human=False)[0] == "[]\n"
+        v.records.add_static("u1", provider="api-key", token="sk_1", account='a "quoted"\\name',
                      extras={"nested": {"list": [1, 2.5, None, "é\n"]}, "e": ""})  # fmt: skip
-        v.add_static("plain", provider="github-pat", token="ghp_2", expires_at=v.clock.now() + 3600)
+        v.records.add_static("plain", provider="github-pat", token="ghp_2", expires_at=v.clock.now() + 3600)
         for _ in range(2):  # the second time from the memo
             now = v.clock.now()
             expected = json.dumps([c.public(now) for c in v.credentials()], indent=2, ensure_ascii=False) + "\n"
-            assert list_output(v, as_json=True, human=False)[0] == expected
+            assert list_output(v.records, as_json=True, human=False)[0] == expected

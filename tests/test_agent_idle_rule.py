@@ -28,7 +28,7 @@ from vault.settings import AGENT_LOCK_AFTER
 @pytest.fixture
 def seeded(home: Path, passphrase_env: str) -> None:
     with vault.init_vault(mode="passphrase") as v:
-        v.add_static("gh", provider="github-pat", token=TOKEN)
+        v.records.add_static("gh", provider="github-pat", token=TOKEN)
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def running(seeded: None) -> Iterator[Running]:
 
 def key_hex() -> str:
     with vault.open_vault() as v:
-        return v.handover_key().secret.reveal()
+        return v.records.keys.handover_key().secret.reveal()
 
 
 # ----------------------------------------------------------------------- join
@@ -56,7 +56,7 @@ def test_a_tui_joins_the_unlocked_agent_with_its_key_and_the_log_names_it_not_th
     with opened:
         assert pid == os.getpid()  # the agent runs in this process here
         assert opened.get("gh").access_token.reveal() == TOKEN  # type: ignore[union-attr]
-        opened.add_static("new", provider="api-key", token="sk-joined")  # it can write, too
+        opened.records.add_static("new", provider="api-key", token="sk-joined")  # it can write, too
     assert wire.call("token", "new") == ["0", "sk-joined"]
     assert any(line == f"a TUI (pid {os.getpid()}) joined" for line in running.log), running.log
     assert all(secret not in line and PASSPHRASE not in line for line in running.log)

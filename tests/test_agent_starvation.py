@@ -85,8 +85,8 @@ def spawned() -> Iterator[list[subprocess.Popen[str]]]:
 @pytest.fixture
 def seeded(home: Path, passphrase_env: str) -> None:
     with vault.init_vault(mode="passphrase") as v:
-        v.add_static("gh", provider="github-pat", token=TOKEN)
-        v.add_static("a", provider="github-pat", token=A_TOKEN)
+        v.records.add_static("gh", provider="github-pat", token=TOKEN)
+        v.records.add_static("a", provider="github-pat", token=A_TOKEN)
 
 
 @pytest.fixture
@@ -202,7 +202,9 @@ def test_forty_uses_waiting_for_the_user_hold_no_worker(agent: Running, tmp_path
             reader.kill()
             reader.communicate()
     with vault.open_vault(home, PASSPHRASE) as v:
-        served = [e for e in v.audit_log() if e.action == "forward" and e.outcome == "served" and e.credential == "a"]
+        served = [
+            e for e in v.records.audit_log() if e.action == "forward" and e.outcome == "served" and e.credential == "a"
+        ]
     assert len(served) == 40
 
 

@@ -122,10 +122,10 @@ def state(home: Path) -> dict[str, Any]:
             }
             for c in v.credentials()
         }
-        clients = {r.provider: {**timeless(r.public()), "secret": digest(r.client_secret)} for r in v.clients()}
-        bindings = sorted((b.credential, b.target, b.path, b.key) for b in v.export_bindings(None))
-        audit = [timeless(e.public()) for e in v.audit_log()]
-        hosts = sorted(v.git_hosts())
+        clients = {r.provider: {**timeless(r.public()), "secret": digest(r.client_secret)} for r in v.records.clients()}
+        bindings = sorted((b.credential, b.target, b.path, b.key) for b in v.records.links.export_bindings(None))
+        audit = [timeless(e.public()) for e in v.records.audit_log()]
+        hosts = sorted(v.records.links.git_hosts())
     text = json.dumps(
         {"credentials": credentials, "clients": clients, "bindings": bindings, "audit": audit, "hosts": hosts}
     )
@@ -391,8 +391,8 @@ def test_an_agent_stopped_or_locked_mid_write_finishes_it_first(
     holding, release = threading.Event(), threading.Event()
 
     def hold_the_write_lock() -> None:
-        with vault.open_vault(home, PASS) as v, v.all_or_nothing():
-            v.record("test-hold", "ok")
+        with vault.open_vault(home, PASS) as v, v.records.all_or_nothing():
+            v.records.record("test-hold", "ok")
             holding.set()
             release.wait(20)
 
@@ -448,7 +448,7 @@ def test_writers_racing_the_agent_lose_no_update(twins: tuple[dict[str, str], di
     names = [f"{who}-{n}" for n in range(6) for who in ("agent", "direct")]
     assert names_in(home) == sorted([*names, "gh", "later"])
     with vault.open_vault(home, PASS) as v:
-        added = [e.credential for e in v.audit_log() if e.action == "add"]
+        added = [e.credential for e in v.records.audit_log() if e.action == "add"]
     assert sorted({a for a in added if a is not None} & set(names)) == sorted(names)
 
 

@@ -28,7 +28,7 @@ def home_with_acme(home: Path, auth_server: AuthServer, monkeypatch: pytest.Monk
 def test_get_token_is_fresh(home_with_acme: Path, auth_server: AuthServer) -> None:
     with vault.open_vault(home_with_acme) as v:
         c = v.get("acme")
-        v.save(dataclasses.replace(c, expires_at=time.time() - 1))
+        v.records.save(dataclasses.replace(c, expires_at=time.time() - 1))
         old = c.access_token.reveal() if c.access_token else ""
     token = vault.get_token("acme")
     assert token != old and auth_server.token_state(token) == "active"
@@ -95,11 +95,11 @@ def test_google_credentials_refresh_through_the_vault(
     monkeypatch.setenv("TOKENDECK_PASSPHRASE", PASS)
     with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
         seed(v, auth_server, "g")
-        registration = v.get_client("acme")
+        registration = v.records.get_client("acme")
         # google-auth-oauthlib's catalog entry, pointed at the loopback server's endpoints
-        v.set_client(dataclasses.replace(registration, provider="google-loop", base="google"))
+        v.records.set_client(dataclasses.replace(registration, provider="google-loop", base="google"))
         c = v.get("g")
-        v.save(dataclasses.replace(c, provider="google-loop", expires_at=time.time() - 1))
+        v.records.save(dataclasses.replace(c, provider="google-loop", expires_at=time.time() - 1))
     creds = vault.google_credentials("g")
     assert creds.valid  # it was expired: loading refreshed it on read
     first = creds.token

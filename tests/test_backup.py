@@ -27,10 +27,10 @@ PASS = "correct horse battery staple"
 WRITER = """
 import sys, vault
 with vault.open_vault() as v:
-    v.add_static("held-0", provider="api-key", token="tok-held-0")
+    v.records.add_static("held-0", provider="api-key", token="tok-held-0")
     print("ready", flush=True)
     for i in range(1, 200):
-        v.add_static(f"held-{i}", provider="api-key", token=f"tok-held-{i}")
+        v.records.add_static(f"held-{i}", provider="api-key", token=f"tok-held-{i}")
     print("written", flush=True)
     sys.stdin.readline()
 """
@@ -83,7 +83,7 @@ def test_a_backup_is_encrypted_private_and_opens_as_the_vault(ready: CliRunner, 
         assert manifest["credentials"] == 1 and manifest["key"]["mode"] == "passphrase"
         assert set(archive.namelist()) == {"tokendeck-backup.json", "vault.db"}
     with vault.open_vault(home, PASS) as v:
-        assert "backup" in [e.action for e in v.audit_log()]
+        assert "backup" in [e.action for e in v.records.audit_log()]
 
 
 def test_a_backup_taken_while_another_process_writes_has_what_cp_loses(
@@ -106,7 +106,7 @@ def test_a_backup_taken_while_another_process_writes_has_what_cp_loses(
     held = sorted(int(n.split("-")[1]) for n in got if n.startswith("held-"))
     assert held == list(range(len(held)))
     with vault.open_vault(restored, PASS) as v:
-        v.verify()
+        v.records.verify()
         assert v.token("held-0") == "tok-held-0"
 
 

@@ -27,7 +27,7 @@ SECOND = "second session passphrase"
 def counted(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A passphrase vault holding ``gh``, unlocked by a command that logs each run; the log."""
     with vault.init_vault(mode="passphrase", passphrase=FIRST) as v:
-        v.add_static("gh", provider="github-pat", token="ghp_session1")
+        v.records.add_static("gh", provider="github-pat", token="ghp_session1")
     secret = tmp_path / "passphrase"
     secret.write_text(FIRST)
     runs = tmp_path / "unlocks.log"
@@ -73,7 +73,7 @@ def test_a_passphrase_changed_meanwhile_is_found_again(counted: Path, home: Path
     assert tokens.token("gh") == "ghp_session1"
     with vault.open_vault(home, FIRST) as v:
         change_to_passphrase(v, SECOND)
-        v.add_static("later", provider="api-key", token="tok-after-rekey")
+        v.records.add_static("later", provider="api-key", token="tok-after-rekey")
     (tmp_path / "passphrase").write_text(SECOND)
     assert tokens.token("later") == "tok-after-rekey"  # the kept key no longer opens it: unlocked anew
     assert tokens.token("gh") == "ghp_session1"

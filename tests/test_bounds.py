@@ -61,7 +61,7 @@ def seeded(cli: CliRunner, home: Path, auth_server: AuthServer) -> CliRunner:
     with vault.open_vault(home) as v:
         seed(v, auth_server, "acme")
         c = seed(v, auth_server, "stale")
-        v.save(dataclasses.replace(c, expires_at=time.time() - 5))
+        v.records.save(dataclasses.replace(c, expires_at=time.time() - 5))
     return cli
 
 
@@ -106,8 +106,8 @@ def test_the_agent_answers_nested_json_as_an_error_and_keeps_serving(
 
     with vault.init_vault(mode="passphrase") as v:
         c = seed(v, auth_server, "stale")
-        v.save(dataclasses.replace(c, expires_at=time.time() - 5))
-        v.add_static("gh", provider="github-pat", token="ghp_still_served")
+        v.records.save(dataclasses.replace(c, expires_at=time.time() - 5))
+        v.records.add_static("gh", provider="github-pat", token="ghp_still_served")
     auth_server.settings.token_response_override = (200, "application/json", DEEP)
     with start_agent() as running:
         answer = wire.call("token", "stale")
@@ -201,7 +201,7 @@ def test_nested_json_from_discovery_is_refused_and_nothing_stored(cli: CliRunner
     r = cli("provider", "add", "evil", "--issuer", hostile, "--client-id", "x")
     assert r.code == 1 and "bad_response" in one_line(r)
     with vault.open_vault(home) as v:
-        assert [c.provider for c in v.clients()] == []
+        assert [c.provider for c in v.records.clients()] == []
 
 
 def test_nested_json_from_an_mcp_server_is_refused_and_nothing_stored(cli: CliRunner, home: Path, hostile: str) -> None:
@@ -210,7 +210,7 @@ def test_nested_json_from_an_mcp_server_is_refused_and_nothing_stored(cli: CliRu
     assert r.code in (1, 2) and "Traceback" not in r.err, r.err
     one_line(r)
     with vault.open_vault(home) as v:
-        assert v.credentials() == [] and v.clients() == []
+        assert v.credentials() == [] and v.records.clients() == []
 
 
 def test_nested_json_from_client_registration_is_bad_response(hostile: str) -> None:

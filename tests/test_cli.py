@@ -197,7 +197,7 @@ def test_unknown_name_is_exit_5(ready: CliRunner) -> None:
 
 def test_expired_token_is_exit_4_and_kept(ready: CliRunner, home: Path) -> None:
     with vault.open_vault(home, PASS) as v:
-        v.add_static("old", provider="api-key", token="old-token", expires_at=v.clock.now() + 60)
+        v.records.add_static("old", provider="api-key", token="old-token", expires_at=v.clock.now() + 60)
     with (
         vault.open_vault(home, PASS, clock=vault.FrozenClock(9_999_999_999)) as v,
         pytest.raises(vault.NeedsSignIn, match="expired"),

@@ -134,11 +134,11 @@ def test_names_follow_the_vault_rules() -> None:
 def test_a_record_under_its_pre_injective_name_is_found_and_moved(storage: TokenStorage) -> None:
     old = "jira-user-a-b-c8687a08aa"  # how "a b" was named before
     extras = {"user_id": "a b", "server_url": "https://jira.example.test", "username": None}
-    storage.vault.add_static(old, provider="jira-dc", token="jira-pat-old", extras=extras)
+    storage.vault.records.add_static(old, provider="jira-dc", token="jira-pat-old", extras=extras)
     got = storage.get_jira_token("a b")
     assert got is not None and got["token"] == "jira-pat-old"
     assert storage.upsert_jira_token("a b", "jira-pat-new", "https://jira.example.test") is True
-    assert not storage.vault.exists(old) and storage.vault.exists("jira-user---a-20-b")
+    assert not storage.vault.records.exists(old) and storage.vault.records.exists("jira-user---a-20-b")
     assert storage.list_users_with_jira_tokens() == ["a b"]
 
 
@@ -223,7 +223,7 @@ def test_opens_its_own_vault_and_closes_it(v: vault.Vault, home: Path) -> None:
     with TokenStorage(home=home) as other:
         got = other.get_jira_token("u-1")
         assert got is not None and got["token"] == "tok-1"
-    assert v.exists("jira-user-u-1")  # the borrowed vault is still open
+    assert v.records.exists("jira-user-u-1")  # the borrowed vault is still open
 
 
 # ------------------------------------------------------------------ Google Drive
@@ -265,7 +265,7 @@ def test_gdrive_round_trip_and_info(storage: TokenStorage, google_server: AuthSe
         "created_at": datetime(2027, 1, 15, 8, 0),
         "updated_at": datetime(2027, 1, 15, 8, 0),
     }
-    registration = storage.vault.get_client(storage.vault.get("gdrive-user-drive-user").provider)
+    registration = storage.vault.records.get_client(storage.vault.get("gdrive-user-drive-user").provider)
     assert registration.base == "google" and registration.client_id == GOOGLE_CLIENT
     got = storage.get_gdrive_credentials("drive-user")
     assert isinstance(got, Credentials)
@@ -280,7 +280,7 @@ def test_gdrive_registration_is_reused(storage: TokenStorage, google_server: Aut
     expiry = datetime.fromtimestamp(START + 3600, UTC)
     storage.upsert_gdrive_token("one", google_creds(google_server, expiry))
     storage.upsert_gdrive_token("two", google_creds(google_server, expiry))
-    assert [c.provider for c in storage.vault.clients()] == ["google"]
+    assert [c.provider for c in storage.vault.records.clients()] == ["google"]
     assert storage.list_users_with_gdrive_tokens() == ["one", "two"]
 
 
@@ -293,7 +293,7 @@ def test_expired_gdrive_credentials_come_back_as_they_are_and_refresh_through_th
     second store, and a second google-auth refresh) can refresh again."""
     from google.auth.transport.requests import Request
 
-    from vault.services.tokens import refresh
+    from vault.services.refreshing import refresh
 
     creds = google_creds(google_server, datetime.fromtimestamp(START - 60, UTC))
     storage.upsert_gdrive_token("drive-user", creds)
@@ -402,7 +402,7 @@ def test_drive_credentials_without_a_client_id_are_kept_and_every_refresh_says_w
         " refresh nor revoke it (nor its client secret, which is nothing without it)"
     ]
     stored = storage.vault.get("gdrive-user-u")
-    assert storage.vault.clients() == []  # no registration made up for it
+    assert storage.vault.records.clients() == []  # no registration made up for it
     assert (stored.provider, stored.no_client_id, stored.renewable, stored.renew_at()) == ("google", True, False, None)
     assert stored.extras == {"user_id": "u", "no_client_id": True, "token_uri": "https://oauth2.googleapis.com/token"}
     assert stored.status_at(clock.now()) == "active" and stored.deadline() == (START + 3600, "access token")
@@ -429,7 +429,7 @@ def test_drive_credentials_without_a_client_id_are_kept_and_every_refresh_says_w
     assert revoking.code == 1 and "stored without the OAuth client id its tokens were issued to" in revoking.err
     after = storage.vault.get("gdrive-user-u")  # after all that, as it was stored (but for its use)
     assert dataclasses.replace(after, last_used_at=None) == stored and after.last_used_at is not None
-    assert [e.outcome for e in storage.vault.audit_log(credential="gdrive-user-u")].count("no_client_id") == 3
+    assert [e.outcome for e in storage.vault.records.audit_log(credential="gdrive-user-u")].count("no_client_id") == 3
     all_output = refreshed.err + revoking.err + caplog.text
     assert "ya29" not in all_output and "1//" not in all_output and "GOCSPX" not in all_output
     no_secret_outside_the_vault(home, "ya29.no-client-access", "1//no-client-refresh", "GOCSPX-orphan")
@@ -465,7 +465,7 @@ def test_drive_credentials_with_an_empty_token_are_kept_with_a_warning_line(
     else:  # the access token works; refreshing with an empty refresh token is a dead grant, tokens kept
         assert storage.vault.token("gdrive-user-u") == "ya29.a"
         with pytest.raises(vault.NeedsSignIn, match="gdrive-user-u's refresh token is empty"):
-            vault.services.tokens.refresh(storage.vault, "gdrive-user-u", force=True)
+            vault.services.refreshing.refresh(storage.vault, "gdrive-user-u", force=True)
         marked = storage.vault.get("gdrive-user-u")
         assert marked.stored_status == "needs_login" and marked.access_token == stored.access_token
 
@@ -477,7 +477,7 @@ def test_the_other_documented_differences(storage: TokenStorage, caplog: pytest.
     bad_uri = Credentials("ya29.a", client_id=GOOGLE_CLIENT, token_uri="http://evil.example/token")
     assert storage.upsert_gdrive_token("u", bad_uri) is False
     assert storage.upsert_jira_token("u", 123, JIRA_URL) is False  # type: ignore[arg-type]
-    assert storage.vault.credentials() == [] and storage.vault.clients() == []
+    assert storage.vault.credentials() == [] and storage.vault.records.clients() == []
     assert caplog.messages == [
         "TokenStorage.upsert_gdrive_token failed: token url must be an https URL (http only on loopback):"
         " 'http://evil.example/token'",
@@ -554,10 +554,10 @@ def linear_store(v: vault.Vault, linear: _LinearStandIn) -> LinearTokenStore:
 
 
 def test_linear_registration_is_created_once(v: vault.Vault, linear_store: LinearTokenStore) -> None:
-    registration = v.get_client("linear")
+    registration = v.records.get_client("linear")
     assert registration.base == "linear" and registration.client_id == LINEAR_CLIENT
     LinearTokenStore(LINEAR_CLIENT, vault=v)  # reused as is
-    assert v.get_client("linear").overrides == registration.overrides
+    assert v.records.get_client("linear").overrides == registration.overrides
     with pytest.raises(vault.InvalidInput, match="another app"):
         LinearTokenStore("someone-else", vault=v)
 
@@ -605,7 +605,7 @@ def test_linear_revoke(linear_store: LinearTokenStore, linear: _LinearStandIn) -
     assert linear.seen == [["refresh_token"]]  # Linear's dialect: the refresh token, form-encoded
     assert linear.auth.token_state(minted["refresh_token"]) == "revoked"
     assert linear.auth.token_state(minted["access_token"]) == "revoked"
-    assert not linear_store.vault.exists("linear-org-org-1")
+    assert not linear_store.vault.records.exists("linear-org-org-1")
     assert linear_store.get_access_token("org-1") is None
     assert linear_store.revoke_tokens("org-1") is False
 
@@ -616,7 +616,7 @@ def test_linear_revoke_failure_keeps_the_tokens(linear_store: LinearTokenStore, 
     linear_store.vault.http_transport = httpx2.MockTransport(lambda r: httpx2.Response(401, json={"error": "nope"}))
     with pytest.raises(vault.VaultError):
         linear_store.revoke_tokens("org-1")
-    assert linear_store.vault.exists("linear-org-org-1")
+    assert linear_store.vault.records.exists("linear-org-org-1")
     linear_store.vault.http_transport = None
     assert linear_store.get_access_token("org-1") == minted["access_token"]
 

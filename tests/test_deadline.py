@@ -87,7 +87,7 @@ def test_a_dripping_token_endpoint_fails_the_refresh_with_the_reason_and_keeps_t
     cli: CliRunner, home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(http, "PROVIDER_TIMEOUT", 1.0)
-    monkeypatch.setattr("vault.services.tokens.REFRESH_ATTEMPTS", 1)
+    monkeypatch.setattr("vault.services.refreshing.REFRESH_ATTEMPTS", 1)
     with dripping("body") as base:
         assert cli("init").code == 0
         added = cli(
@@ -96,7 +96,7 @@ def test_a_dripping_token_endpoint_fails_the_refresh_with_the_reason_and_keeps_t
         )  # fmt: skip
         assert added.code == 0, added.err
         with vault.open_vault(home) as v:
-            v.save(
+            v.records.save(
                 vault.Credential(
                     name="slow", provider="slow", kind="oauth", access_token=vault.Secret("old-at"),
                     refresh_token=vault.Secret("old-rt"), expires_at=v.clock.now() - 10, created_at=1, updated_at=1,

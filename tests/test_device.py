@@ -154,4 +154,4 @@ def test_device_flow_without_a_secret_where_the_provider_allows_it(
         _check_usable(resolve(registration), has_secret=False, device=True)  # ...the device flow is fine
         with pytest.raises(InvalidInput, match="client secret"):
             _check_usable(resolve(registration), has_secret=False, device=False)
-        assert v.clients() == []
+        assert v.records.clients() == []

@@ -44,8 +44,10 @@ def seeded(cli: CliRunner, home: Path, auth_server: AuthServer) -> CliRunner:
     assert cli("init").code == 0
     with vault.open_vault(home) as v:
         c = seed(v, auth_server, "stale")
-        v.save(dataclasses.replace(c, expires_at=time.time() - 5))
-        v.set_client(dataclasses.replace(v.get_client("acme"), client_secret=Secret("client-secret-0123456789")))
+        v.records.save(dataclasses.replace(c, expires_at=time.time() - 5))
+        v.records.set_client(
+            dataclasses.replace(v.records.get_client("acme"), client_secret=Secret("client-secret-0123456789"))
+        )
     return cli
 
 
@@ -215,7 +217,7 @@ def test_what_an_older_tokendeck_stored_raw_is_shown_escaped(cli: CliRunner, hom
     in every listing, and the stored token that is no token is not handed out."""
     assert cli("init").code == 0
     assert cli("add", "gh", "--provider", "github-pat", stdin="ghp_good_token\n").code == 0
-    with vault.open_vault(home) as v, v._store.transaction() as conn:  # noqa: SLF001 - as an older version wrote it
+    with vault.open_vault(home) as v, v.records._store.transaction() as conn:  # noqa: SLF001 - as an older version wrote it
         conn.execute("UPDATE credentials SET account = ?, access_token = ?", (f"al{OSC52}ice", f"ghp_{OSC52}"))
         conn.execute("UPDATE audit SET detail = ?", (f"detail{ESC}[2J\u202e",))
     outputs = [cli(*argv) for argv in (("list",), ("list", "--json"), ("show", "gh"), ("show", "gh", "--json"))]

@@ -35,10 +35,10 @@ SEED = """
 import sys, time, vault
 from vault.core.clock import FrozenClock
 with vault.open_vault() as v:
-    v.add_static("gh", provider="github-pat", token=sys.argv[1])
-    v.add_static("q", provider="api-key", token=sys.argv[2])
+    v.records.add_static("gh", provider="github-pat", token=sys.argv[1])
+    v.records.add_static("q", provider="api-key", token=sys.argv[2])
 with vault.open_vault(clock=FrozenClock(time.time() - 7200)) as v:  # stored two hours ago, expired an hour ago
-    v.add_static("old", provider="api-key", token="old-token", expires_at=time.time() - 3600)
+    v.records.add_static("old", provider="api-key", token="old-token", expires_at=time.time() - 3600)
 """
 
 CHILD_REPORT = """
@@ -196,7 +196,7 @@ def test_signals_sent_to_tokendeck_reach_the_command(env: dict[str, str], tmp_pa
     ("argv", "code", "message"),
     [
         (["-e", "T=gh", "-e", "U=nope"], 5, "tokendeck: no credential named 'nope' (see tokendeck list)"),
-        (["-e", "T=old"], 4, "tokendeck: old is expired"),
+        (["-e", "T=old"], 4, "tokendeck: old has expired"),
         (["-e", "1T=gh"], 2, "tokendeck: -e '1T=gh': '1T' is not a valid environment variable name"),
         (["-e", "MY-VAR=gh"], 2, "tokendeck: -e 'MY-VAR=gh': 'MY-VAR' is not a valid environment variable name"),
         (["-e", "T"], 2, "tokendeck: -e 'T': expected VAR=NAME"),

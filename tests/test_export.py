@@ -20,7 +20,7 @@ from tests.support.cli import CliRunner
 from tests.support.export import TOKEN, mode  # the `ready` fixture comes from conftest
 from tests.support.seeded import seed
 from vault.export.mcp import tokendeck_command
-from vault.services.tokens import refresh
+from vault.services.refreshing import refresh
 
 MCP: dict[str, Any] = {
     "mcpServers": {
@@ -260,17 +260,19 @@ def test_refresh_rewrites_plaintext_bindings(home: Path, auth_server: AuthServer
         }
         for path, spec in specs.items():
             plan(spec, path, old).write()
-            v.add_export_binding("acme", target=spec.target, path=str(path), key=spec.key, options=spec.options())
+            v.records.links.add_export_binding(
+                "acme", target=spec.target, path=str(path), key=spec.key, options=spec.options()
+            )
         new = refresh(v, "acme", force=True).access_token
         assert new is not None and new.reveal() != old
         assert dotenv_parse(env.read_text()) == {"KEEP": "1", "T": new.reveal()}
         assert json.loads(mcp.read_text())["mcpServers"]["github"]["env"]["T"] == new.reveal()
-        assert ("export", "rewritten") in [(e.action, e.outcome) for e in v.audit_log(credential="acme")]
+        assert ("export", "rewritten") in [(e.action, e.outcome) for e in v.records.audit_log(credential="acme")]
         os.chmod(env, 0o400)  # a binding that cannot be written does not fail the refresh
         newer = refresh(v, "acme", force=True).access_token
         assert newer is not None
         assert json.loads(mcp.read_text())["mcpServers"]["github"]["env"]["T"] == newer.reveal()
-        assert ("export", "rewrite_failed") in [(e.action, e.outcome) for e in v.audit_log(credential="acme")]
+        assert ("export", "rewrite_failed") in [(e.action, e.outcome) for e in v.records.audit_log(credential="acme")]
     finally:
         v.close()
 
@@ -329,7 +331,7 @@ def test_missing_directory_is_refused(ready: CliRunner, tmp_path: Path) -> None:
 
 def test_credential_that_needs_sign_in(ready: CliRunner, home: Path, passphrase_env: str) -> None:
     with vault.open_vault(home, passphrase_env) as v:
-        v.mark("gh", "revoked", last_error=None, action="test", outcome="ok")
+        v.records.mark("gh", "revoked", last_error=None, action="test", outcome="ok")
     Path(".env").write_text(DOTENV)
     r = ready("export", "dotenv", "--name", "gh", "--var", "GH_TOKEN", "--plaintext")
     assert r.code == 4

@@ -25,7 +25,7 @@ MCP_TOKEN = "mcp-access-token-not-in-files"
 def mcp_ready(ready: CliRunner, home: Path) -> CliRunner:
     """``ready``'s vault plus ``tools``, a credential signed in to an MCP server (its URL kept)."""
     with vault.open_vault(home, "correct horse battery staple") as v:
-        v.add_static("tools", provider="api-key", token=MCP_TOKEN, extras={"mcp_url": MCP_URL})
+        v.records.add_static("tools", provider="api-key", token=MCP_TOKEN, extras={"mcp_url": MCP_URL})
     return ready
 
 

@@ -84,9 +84,9 @@ def others(data: dict[str, Any], top: str) -> dict[str, Any]:
 
 
 def rewrite_after_refresh(home: Path, passphrase: str, token: str) -> list[str]:
-    """What a refresh does to the plaintext bindings (``vault.services.tokens.refresh`` calls it)."""
+    """What a refresh does to the plaintext bindings (``vault.services.refreshing.refresh`` calls it)."""
     with vault.open_vault(home, passphrase) as v:
-        return reexport(v, "gh", token)
+        return reexport(v.records, "gh", token)
 
 
 # ---------------------------------------------------------------------- JSON
@@ -212,7 +212,7 @@ def test_refresh_leaves_the_rest_of_a_remote_entry_alone(
 def test_refresh_through_the_lifecycle(home: Path, auth_server: AuthServer, tmp_path: Path) -> None:
     """A real refresh (loopback authorization server) re-writes JSON and Codex headers."""
     from vault.export import Spec, plan
-    from vault.services.tokens import refresh
+    from vault.services.refreshing import refresh
 
     v = vault.init_vault(home, mode="keyring", clock=vault.FrozenClock(time.time()))
     try:
@@ -226,7 +226,9 @@ def test_refresh_through_the_lifecycle(home: Path, auth_server: AuthServer, tmp_
             change = plan(spec, path, old)
             change.write()
             done = change.spec
-            v.add_export_binding("acme", target=done.target, path=str(path), key=done.key, options=done.options())
+            v.records.links.add_export_binding(
+                "acme", target=done.target, path=str(path), key=done.key, options=done.options()
+            )
         new = refresh(v, "acme", force=True).access_token
         assert new is not None and new.reveal() != old
         assert json.loads(mcp.read_text())["mcpServers"]["linear"]["headers"] == {

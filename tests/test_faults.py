@@ -38,7 +38,7 @@ def env(home: Path, tmp_path: Path) -> dict[str, str]:
     """A passphrase vault holding ``gh`` and ``old``, and the environment of its processes."""
     with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
         for name, token in TOKENS.items():
-            v.add_static(name, provider="api-key", token=token)
+            v.records.add_static(name, provider="api-key", token=token)
     (tmp_path / "work").mkdir()
     return {
         **os.environ,
@@ -228,7 +228,7 @@ def test_a_key_mode_change_cut_short_opens_with_exactly_one_key(
 
     start: Literal["keyring", "passphrase"] = "passphrase" if to == "keyring" else "keyring"
     v = vault.init_vault(home, mode=start, passphrase=PASS if start == "passphrase" else None)
-    v.add_static("gh", provider="api-key", token=TOKENS["gh"])
+    v.records.add_static("gh", provider="api-key", token=TOKENS["gh"])
 
     def die(at: str) -> None:
         if at == point:
@@ -248,9 +248,9 @@ def test_a_key_mode_change_cut_short_opens_with_exactly_one_key(
     opened = vault.open_vault(copy, passphrase)
     with opened:
         assert opened.token("gh") == TOKENS["gh"]
-        assert opened.mode == (to if re_encrypted else start)
+        assert opened.records.mode == (to if re_encrypted else start)
     assert "pending" not in json.loads((copy / "vault.json").read_text()) or not re_encrypted
-    v._store._conn.close()
+    v.records._store._conn.close()
 
 
 def test_a_passphrase_change_in_the_process_that_made_the_vault(home: Path) -> None:
@@ -258,7 +258,7 @@ def test_a_passphrase_change_in_the_process_that_made_the_vault(home: Path) -> N
     from vault.services.opening import change_to_passphrase
 
     with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
-        v.add_static("gh", provider="api-key", token=TOKENS["gh"])
+        v.records.add_static("gh", provider="api-key", token=TOKENS["gh"])
         change_to_passphrase(v, NEW)
     with vault.open_vault(home, NEW) as v:
         assert v.token("gh") == TOKENS["gh"]

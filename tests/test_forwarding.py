@@ -35,9 +35,9 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def agent(home: Path, passphrase_env: str, clock: FrozenClock) -> Iterator[Running]:
     with vault.init_vault(mode="passphrase") as v:
-        v.add_static("a", provider="github-pat", token=A_TOKEN)
-        v.add_static("b", provider="github-pat", token=B_TOKEN)
-        v.map_git_host("github.com", "b", None)
+        v.records.add_static("a", provider="github-pat", token=A_TOKEN)
+        v.records.add_static("b", provider="github-pat", token=B_TOKEN)
+        v.records.links.map_git_host("github.com", "b", None)
     with start_agent(clock=clock) as running:
         yield running
 
@@ -70,7 +70,7 @@ def on_remote(remote: Path, sock: str, *argv: str, stdin: str = "") -> subproces
 
 def audit(home: Path) -> list[tuple[str | None, str, str, str | None]]:
     with vault.open_vault(home, PASSPHRASE) as v:
-        return [(e.credential, e.action, e.outcome, e.detail) for e in v.audit_log() if e.action == "forward"]
+        return [(e.credential, e.action, e.outcome, e.detail) for e in v.records.audit_log() if e.action == "forward"]
 
 
 def test_the_remote_reads_only_what_is_forwarded_and_every_request_is_audited(

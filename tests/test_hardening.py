@@ -39,7 +39,7 @@ def test_the_library_refuses_one_too(home: Path) -> None:
     with vault.init_vault(home, mode="keyring") as v:
         for bad in (1e300, float("inf"), float("nan")):
             with pytest.raises(vault.InvalidInput):
-                v.add_static("d", provider="api-key", token="t", expires_at=bad)
+                v.records.add_static("d", provider="api-key", token="t", expires_at=bad)
         assert v.credentials() == []
 
 
@@ -48,7 +48,7 @@ def test_list_and_show_never_crash_on_a_stored_time(ready: CliRunner, home: Path
     the latest date there is."""
     assert ready("add", "far", "--provider", "api-key", stdin="tok").code == 0
     with vault.open_vault(home) as v:
-        v._store.transaction().__enter__().execute("UPDATE credentials SET expires_at = 1e300")  # noqa: SLF001
+        v.records._store.transaction().__enter__().execute("UPDATE credentials SET expires_at = 1e300")  # noqa: SLF001
     for argv in (("list",), ("list", "--json"), ("show", "far"), ("show", "far", "--json")):
         r = ready(*argv)
         assert r.code == 0 and "Traceback" not in r.err, (argv, r.err)
@@ -232,7 +232,7 @@ def crash_copy(home: Path, to: Path) -> Path:
     """``home``'s files as a crash leaves them: copied while another connection had committed
     to the WAL and not checkpointed (``vault.db``, ``-wal``, ``-shm`` and ``vault.json``)."""
     with vault.open_vault(home, OPEN_PASS) as v:
-        v.add_static("late", provider="api-key", token="sk_onlyInTheWal")
+        v.records.add_static("late", provider="api-key", token="sk_onlyInTheWal")
         to.mkdir(mode=0o700)
         for name in ("vault.db", "vault.db-wal", "vault.db-shm", "vault.json"):
             (to / name).write_bytes((home / name).read_bytes())
@@ -400,21 +400,21 @@ def test_a_deleted_token_leaves_no_copy_in_any_page_while_another_process_has_th
     key = raw_key(home)
     with vault.open_vault(home, OPEN_PASS) as agent, vault.open_vault(home, OPEN_PASS) as cli:
         assert where_found(home / "vault.db", key, TOKEN), "the decryption must find a token that is there"
-        cli.add_static("doomed", provider="api-key", token="sk_DOOMED_0123456789")
-        cli.add_static("replaced", provider="api-key", token="sk_REPLACED_0123456789")
+        cli.records.add_static("doomed", provider="api-key", token="sk_DOOMED_0123456789")
+        cli.records.add_static("replaced", provider="api-key", token="sk_REPLACED_0123456789")
         assert where_found(home / "vault.db", key, "sk_DOOMED_0123456789")
         cli.remove("doomed")
-        cli.add_static("replaced", provider="api-key", token="sk_NEWER_0123456789", replace=True)
-        cli.erase_secrets("gh")
+        cli.records.add_static("replaced", provider="api-key", token="sk_NEWER_0123456789", replace=True)
+        cli.records.erase_secrets("gh")
         for gone in ("sk_DOOMED_0123456789", "sk_REPLACED_0123456789", TOKEN):
             assert where_found(home / "vault.db", key, gone) == [], gone
 
-        agent._store._conn.execute("BEGIN")  # a reader in the middle of a read: it holds the WAL
-        agent._store._conn.execute("SELECT count(*) FROM credentials").fetchall()
-        cli.add_static("second", provider="api-key", token="sk_SECOND_0123456789")
+        agent.records._store._conn.execute("BEGIN")  # a reader in the middle of a read: it holds the WAL
+        agent.records._store._conn.execute("SELECT count(*) FROM credentials").fetchall()
+        cli.records.add_static("second", provider="api-key", token="sk_SECOND_0123456789")
         cli.remove("second")
         assert where_found(home / "vault.db", key, "sk_SECOND_0123456789"), "held back: still in a frame"
-        agent._store._conn.execute("COMMIT")
+        agent.records._store._conn.execute("COMMIT")
         BackgroundRefresher(cli).run_once()  # the next tick pays what the delete owed
         assert where_found(home / "vault.db", key, "sk_SECOND_0123456789") == []
         assert cli.token("replaced") == "sk_NEWER_0123456789"
@@ -425,12 +425,12 @@ def test_a_deleted_token_leaves_no_copy_in_any_page_while_another_process_has_th
         oauth = vault.Credential(name="rot", provider="github", kind="oauth", created_at=now, updated_at=now,
                                  access_token=vault.Secret("at_OLD_0123456789"),
                                  refresh_token=vault.Secret("rt_OLD_0123456789"))  # fmt: skip
-        cli.save(oauth)
+        cli.records.save(oauth)
         rotated = dataclasses.replace(
             oauth, access_token=vault.Secret("at_NEW_0123456789"), refresh_token=vault.Secret("rt_NEW_0123456789")
         )
-        cli.save_refreshed(rotated, sent_refresh_token="rt_OLD_0123456789", detail="rotated")
-        cli.settle()  # after a batch of refreshes (the refresher's tick), or on close
+        cli.records.save_refreshed(rotated, sent_refresh_token="rt_OLD_0123456789", detail="rotated")
+        cli.records.settle()  # after a batch of refreshes (the refresher's tick), or on close
         for gone in ("rt_OLD_0123456789", "at_OLD_0123456789"):
             assert where_found(home / "vault.db", key, gone) == [], gone
 
@@ -557,7 +557,7 @@ def test_a_vault_from_before_check_values_opens_and_gets_one(home: Path, monkeyp
 
     monkeypatch.setattr(keys, "KDF_ITER", keys.SQLCIPHER_KDF_ITER)
     with vault.init_vault(home, mode="passphrase", passphrase=OPEN_PASS) as v:
-        v.add_static("gh", provider="api-key", token=TOKEN)
+        v.records.add_static("gh", provider="api-key", token=TOKEN)
     described = json.loads((home / "vault.json").read_text())
     (home / "vault.json").write_text(json.dumps({k: described[k] for k in ("format", "vault_id", "mode")}))
     with pytest.raises(vault.WrongPassphrase, match="or not a tokendeck vault"):  # no check value to tell

@@ -108,7 +108,7 @@ def test_token_for_a_passphrase_vault_loads_neither_keyring_nor_ui(tmp_path: Pat
     setup = (
         "import vault\n"
         "with vault.init_vault(mode='passphrase') as v:\n"
-        "    v.add_static('gh', provider='github-pat', token='ghp_x')\n"
+        "    v.records.add_static('gh', provider='github-pat', token='ghp_x')\n"
     )
     subprocess.run([sys.executable, "-c", setup], check=True, env=env, cwd=REPO, timeout=60)
     roots = loaded_roots(

@@ -37,7 +37,7 @@ def state(home: Path) -> tuple[dict[str, tuple[str, str | None, str | None]], li
             c.name: (c.provider, c.account, c.access_token.reveal() if c.access_token else None)
             for c in v.credentials()
         }
-        return creds, [(e.action, e.outcome) for e in v.audit_log()]
+        return creds, [(e.action, e.outcome) for e in v.records.audit_log()]
 
 
 def no_secrets(r: Any, *secrets: str) -> None:

@@ -16,8 +16,8 @@ import vault
 from tests.support.authserver import AuthServer
 from tests.support.seeded import CLIENT_ID, open_seeded, seed
 from vault.errors import NeedsSignIn, ProviderError, RevokeFailed
+from vault.services.refreshing import refresh
 from vault.services.revoke import revoke
-from vault.services.tokens import refresh
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def tokens(v: vault.Vault, name: str = "acme") -> tuple[str | None, str | None]:
 
 
 def audit(v: vault.Vault, name: str = "acme") -> list[tuple[str, str]]:
-    return [(e.action, e.outcome) for e in v.audit_log(credential=name)]
+    return [(e.action, e.outcome) for e in v.records.audit_log(credential=name)]
 
 
 # --------------------------------------------------------------------- refresh
@@ -130,8 +130,8 @@ def test_refresh_token_reuse_is_detected_and_marked(v: vault.Vault, auth_server:
 def test_each_providers_dead_grant_marks_needs_login(
     v: vault.Vault, base: str, status: int, body: dict[str, object]
 ) -> None:
-    registration = v.get_client("acme")
-    v.set_client(dataclasses.replace(registration, base=base, client_secret=vault.Secret("s")))
+    registration = v.records.get_client("acme")
+    v.records.set_client(dataclasses.replace(registration, base=base, client_secret=vault.Secret("s")))
     before = tokens(v)
     v.http_transport = httpx2.MockTransport(lambda request: httpx2.Response(status, json=body))
     with pytest.raises(NeedsSignIn):
@@ -231,13 +231,13 @@ def test_fewer_scopes_are_stored_and_audited(v: vault.Vault, auth_server: AuthSe
     v.http_transport = httpx2.MockTransport(lambda r: httpx2.Response(200, json=body))
     refreshed = refresh(v, "acme", force=True)
     assert refreshed.scopes == ("openid",)
-    detail = [e.detail for e in v.audit_log(credential="acme") if e.action == "refresh"][-1]
+    detail = [e.detail for e in v.records.audit_log(credential="acme") if e.action == "refresh"][-1]
     assert detail and "scopes narrowed" in detail and "-email" in detail
 
 
 def test_no_refresh_token_means_expired_with_a_hint(v: vault.Vault, clock: vault.FrozenClock) -> None:
     c = v.get("acme")
-    v.save(dataclasses.replace(c, refresh_token=None))
+    v.records.save(dataclasses.replace(c, refresh_token=None))
     clock.advance(4000)
     assert v.get("acme").status_at(clock.now()) == "expired"
     with pytest.raises(NeedsSignIn, match="tokendeck login acme"):
@@ -251,7 +251,7 @@ def test_no_refresh_token_means_expired_with_a_hint(v: vault.Vault, clock: vault
 def plaintext_copy(v: vault.Vault, tmp_path: Path) -> bytes:
     """Every byte the vault holds, decrypted (sqlcipher_export into a plain database)."""
     target = tmp_path / "plain.db"
-    conn = v._store._conn
+    conn = v.records._store._conn
     conn.execute(f"ATTACH DATABASE '{target}' AS plain KEY ''")
     conn.execute("SELECT sqlcipher_export('plain')")
     conn.execute("DETACH DATABASE plain")
@@ -264,12 +264,14 @@ def test_the_revocation_plan_says_what_revoke_will_do(v: vault.Vault) -> None:
     from vault.core.model import ClientRegistration
     from vault.services.revoke import RevocationPlan, revocation_plan
 
-    v.set_client(ClientRegistration(provider="microsoft", base="microsoft", client_id="app", params={"tenant": "x"}))
-    v.set_client(ClientRegistration(provider="github", base="github", client_id="device-only"))  # no secret
-    v.save(dataclasses.replace(v.get("acme"), name="entra", provider="microsoft"))
-    v.save(dataclasses.replace(v.get("acme"), name="gh", provider="github"))
-    v.add_static("pat", provider="github-pat", token="ghp_x")
-    v.add_static("mine", provider="my-own-kind", token="tok")
+    v.records.set_client(
+        ClientRegistration(provider="microsoft", base="microsoft", client_id="app", params={"tenant": "x"})
+    )
+    v.records.set_client(ClientRegistration(provider="github", base="github", client_id="device-only"))  # no secret
+    v.records.save(dataclasses.replace(v.get("acme"), name="entra", provider="microsoft"))
+    v.records.save(dataclasses.replace(v.get("acme"), name="gh", provider="github"))
+    v.records.add_static("pat", provider="github-pat", token="ghp_x")
+    v.records.add_static("mine", provider="my-own-kind", token="tok")
     plans = {name: revocation_plan(v, v.get(name)) for name in ("acme", "entra", "gh", "pat", "mine")}
     no_endpoint = "{} has no revocation endpoint"
     assert plans == {
@@ -327,8 +329,8 @@ def test_revoke_failure_erases_nothing(v: vault.Vault) -> None:
 def test_revoke_speaks_each_providers_dialect(
     v: vault.Vault, base: str, check: Callable[[httpx2.Request], bool]
 ) -> None:
-    registration = v.get_client("acme")
-    v.set_client(dataclasses.replace(registration, base=base, client_secret=vault.Secret("s"), overrides={}))
+    registration = v.records.get_client("acme")
+    v.records.set_client(dataclasses.replace(registration, base=base, client_secret=vault.Secret("s"), overrides={}))
     seen: list[httpx2.Request] = []
 
     def answer(request: httpx2.Request) -> httpx2.Response:
@@ -346,8 +348,10 @@ def test_revoke_speaks_each_providers_dialect(
 
 
 def test_providers_without_revocation_say_where_to_go(v: vault.Vault) -> None:
-    registration = v.get_client("acme")
-    v.set_client(dataclasses.replace(registration, base="atlassian", client_secret=vault.Secret("s"), overrides={}))
+    registration = v.records.get_client("acme")
+    v.records.set_client(
+        dataclasses.replace(registration, base="atlassian", client_secret=vault.Secret("s"), overrides={})
+    )
     result = revoke(v, "acme")
     assert not result.revoked_at_provider and not result.erased
     assert result.manual_url == "https://id.atlassian.com/manage-profile/apps"
@@ -372,7 +376,9 @@ def test_a_refresh_never_overwrites_what_changed_meanwhile(v: vault.Vault, monke
     def sign_in_meanwhile(self: OAuthClient, *args: object, **kwargs: object) -> dict[str, object]:
         answer = real(self, *args, **kwargs)  # type: ignore[arg-type]
         c = v.get("acme")
-        v.save(dataclasses.replace(c, access_token=vault.Secret("from-login"), refresh_token=vault.Secret("r-login")))
+        v.records.save(
+            dataclasses.replace(c, access_token=vault.Secret("from-login"), refresh_token=vault.Secret("r-login"))
+        )
         return answer
 
     monkeypatch.setattr(OAuthClient, "token_request", sign_in_meanwhile)
@@ -406,7 +412,7 @@ def test_delete_waits_for_a_refresh_in_flight(v: vault.Vault, auth_server: AuthS
     release.set()
     refresher.join(10)
     deleter.join(10)
-    assert not v.exists("acme")  # deleted after the refresh, not resurrected by it
+    assert not v.records.exists("acme")  # deleted after the refresh, not resurrected by it
 
 
 def test_refreshes_share_one_client_that_keeps_no_cookies(v: vault.Vault) -> None:

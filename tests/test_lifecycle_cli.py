@@ -22,7 +22,7 @@ def seeded(cli: CliRunner, home: Path, auth_server: AuthServer) -> CliRunner:
     with vault.open_vault(home) as v:
         seed(v, auth_server, "acme")
         c = seed(v, auth_server, "stale")
-        v.save(dataclasses.replace(c, expires_at=time.time() - 5))  # expired a moment ago
+        v.records.save(dataclasses.replace(c, expires_at=time.time() - 5))  # expired a moment ago
     return cli
 
 
@@ -90,8 +90,8 @@ def test_revoke_needs_confirmation(seeded: CliRunner, home: Path, auth_server: A
 
 def test_revoke_without_an_endpoint(seeded: CliRunner, home: Path) -> None:
     with vault.open_vault(home) as v:
-        registration = v.get_client("acme")
-        v.set_client(dataclasses.replace(registration, base="microsoft", overrides={}))
+        registration = v.records.get_client("acme")
+        v.records.set_client(dataclasses.replace(registration, base="microsoft", overrides={}))
     r = seeded("revoke", "acme", "--yes")
     assert r.code == 1 and "https://myaccount.microsoft.com/" in r.err and "--local" in r.err
     assert stored(home, "acme").access_token is not None

@@ -79,7 +79,7 @@ def test_after_revoke_calls_fail_with_a_clear_error(
     assert cli("revoke", "tools", "--yes").code == 0
     refused = refused_call(env, tmp_path / "bridge.err")
     assert refused.error.data == {"reason": "needs_sign_in"}
-    line = f"tokendeck mcp-bridge: tools is revoked; run tokendeck login --mcp {url} --name tools"
+    line = f"tokendeck mcp-bridge: tools was revoked; run tokendeck login --mcp {url} --name tools"
     assert refused.error.message == line  # the command that repairs this credential, in the client
     said = (tmp_path / "bridge.err").read_text()
     assert f"{line}\n" in said and "Traceback" not in said

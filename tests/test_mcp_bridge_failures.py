@@ -139,7 +139,7 @@ def test_a_credential_that_needs_sign_in_names_the_command_that_repairs_it(
         return snapshot(home), await failed_call(session), await failed_call(session)
 
     before, first, second = in_session(env, tmp_path / "bridge.err", steps)
-    line = f"tokendeck mcp-bridge: tools is revoked; run tokendeck login --mcp {url} --name tools"
+    line = f"tokendeck mcp-bridge: tools was revoked; run tokendeck login --mcp {url} --name tools"
     for error in (first, second):
         assert error.error.data == {"reason": "needs_sign_in"} and error.error.message == line
     assert len(seen.accepted) == 1  # initialize's; the failed calls never reached the server

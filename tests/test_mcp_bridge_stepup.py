@@ -26,7 +26,7 @@ def state(home: Path) -> tuple[tuple[str, ...], str | None, tuple[str, ...]]:
     """The credential's scopes and access token, and the registration's default scopes."""
     with vault.open_vault(home, PASS) as v:
         credential = v.get("tools")
-        registration = v.get_client(credential.provider)
+        registration = v.records.get_client(credential.provider)
         token = credential.access_token.reveal() if credential.access_token else None
         return credential.scopes, token, tuple(registration.overrides.get("default_scopes", ()))
 

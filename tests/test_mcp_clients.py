@@ -27,7 +27,7 @@ def state(home: Path) -> tuple[list[tuple[str, str | None]], list[tuple[str, str
     with vault.open_vault(home) as v:
         return (
             [(c.name, c.extras.get("mcp_url")) for c in v.credentials()],
-            [(r.provider, r.client_id, r.client_secret is not None) for r in v.clients()],
+            [(r.provider, r.client_id, r.client_secret is not None) for r in v.records.clients()],
         )
 
 
@@ -64,7 +64,7 @@ def test_a_server_that_registers_a_confidential_client_is_answered_with_its_secr
     (asked,) = auth_server.registrations()
     assert asked["application_type"] == "native" and asked["token_endpoint_auth_method"] == "none"
     with vault.open_vault(home) as v:
-        registration = v.get_client(v.get("tools").provider)
+        registration = v.records.get_client(v.get("tools").provider)
     assert registration.client_secret is not None and registration.overrides["token_auth"] == method
     assert registration.client_secret.reveal() not in repr(registration)
     assert ready("refresh", "tools").code == 0
@@ -117,7 +117,7 @@ def test_a_server_whose_authorization_server_changed_registers_again(
 ) -> None:
     assert ready("login", "--mcp", mcp_server, "--name", "tools").code == 0
     with vault.open_vault(home) as v:
-        first = v.get_client(v.get("tools").provider).client_id
+        first = v.records.get_client(v.get("tools").provider).client_id
     from tests.support.authserver import running_auth_server
 
     with running_auth_server() as other:
@@ -128,7 +128,7 @@ def test_a_server_whose_authorization_server_changed_registers_again(
         assert r.code == 0, r.err
         assert len(other.registrations()) == 1 and f"registered tokendeck with {other.issuer}" in r.err
         with vault.open_vault(home) as v:
-            registration = v.get_client(v.get("tools").provider)
+            registration = v.records.get_client(v.get("tools").provider)
         assert registration.client_id != first and registration.overrides["issuer"] == other.issuer
 
 

@@ -44,7 +44,7 @@ def ready(cli: CliRunner, home: Path, browser_log: Path) -> CliRunner:
 
 def state(home: Path) -> tuple[list[str], list[str]]:
     with vault.open_vault(home) as v:
-        return [c.name for c in v.credentials()], [r.provider for r in v.clients()]
+        return [c.name for c in v.credentials()], [r.provider for r in v.records.clients()]
 
 
 def test_login_mcp_registers_signs_in_with_the_resource_and_refreshes_with_it(
@@ -71,7 +71,7 @@ def test_login_mcp_registers_signs_in_with_the_resource_and_refreshes_with_it(
     assert [(t.status, t.resource) for t in exchange] == [(200, mcp_server)]
     with vault.open_vault(home) as v:
         credential = v.get("tools")
-        registration = v.get_client(credential.provider)
+        registration = v.records.get_client(credential.provider)
     assert credential.extras["mcp_url"] == mcp_server and credential.refresh_token is not None
     assert registration.overrides["resource"] == mcp_server and registration.client_secret is None
     assert ready("refresh", "tools").code == 0
@@ -106,7 +106,7 @@ def test_without_dynamic_registration_a_client_id_is_needed(
     r = ready("login", "--mcp", mcp_server, "--client-id", "given-client")
     assert r.code == 0, r.err
     with vault.open_vault(home) as v:
-        assert v.get_client(v.credentials()[0].provider).client_id == "given-client"
+        assert v.records.get_client(v.credentials()[0].provider).client_id == "given-client"
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_a_client_id_metadata_document_is_the_client_id_where_the_server_takes_o
     assert auth_server.client_documents() == [hosted_document]  # the server fetched it
     assert auth_server.registrations() == []  # and nothing was registered
     with vault.open_vault(home) as v:
-        registration = v.get_client(v.get("tools").provider)
+        registration = v.records.get_client(v.get("tools").provider)
     assert registration.client_id == hosted_document and registration.client_secret is None
     assert ready("refresh", "tools").code == 0
 

@@ -146,13 +146,13 @@ def snapshot(home: Path) -> tuple[object, ...]:
             (c.name, c.provider, c.account, c.access_token.reveal() if c.access_token else None)
             for c in v.credentials()
         )
-        clients = sorted(r.provider for r in v.clients())
-        return creds, clients, sorted(v.git_hosts())
+        clients = sorted(r.provider for r in v.records.clients())
+        return creds, clients, sorted(v.records.links.git_hosts())
 
 
 def audit_text(home: Path) -> str:
     with vault.open_vault(home) as v:
-        return "\n".join(repr(event) for event in v.audit_log())
+        return "\n".join(repr(event) for event in v.records.audit_log())
 
 
 @pytest.fixture

@@ -197,8 +197,8 @@ def test_the_refresher_warns_by_the_same_rule(home: Path) -> None:
 
     clock = FrozenClock(NOW)
     with init_vault(home, mode="keyring", clock=clock) as v:
-        v.add_static("soon", provider="api-key", token="k1", expires_at=NOW + 6 * DAY)
-        v.add_static("later", provider="api-key", token="k2", expires_at=NOW + 8 * DAY)
+        v.records.add_static("soon", provider="api-key", token="k1", expires_at=NOW + 6 * DAY)
+        v.records.add_static("later", provider="api-key", token="k2", expires_at=NOW + 8 * DAY)
         statuses = {c.name: c.status_at(NOW) for c in v.credentials()}
         assert statuses == {"soon": "expiring", "later": "active"}
         events = BackgroundRefresher(v).run_once()
@@ -219,6 +219,14 @@ def test_the_next_renewal_is_one_rule() -> None:
     second = dataclasses.replace(second, name="zz")
     assert next_renewal([second, first]) == ("gh", first.renew_at())
     assert next_renewal([static(60)]) is None
+
+
+def test_every_status_reads_as_a_phrase() -> None:
+    """Messages say "gh needs a new sign-in", never "gh is needs login": one phrase per status."""
+    from vault.core.phrases import PHRASES
+
+    assert tuple(PHRASES) == STATUSES
+    assert all("_" not in phrase and phrase == phrase.strip() for phrase in PHRASES.values())
 
 
 # ------------------------------------------------------------------ what may be repeated back

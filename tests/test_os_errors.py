@@ -274,5 +274,5 @@ def test_an_io_error_on_the_vault_is_one_line_blamed_on_the_disk_and_loses_nothi
         if call == "pwrite64":
             assert "could not read " + str(home / "vault.db") + "\n" not in done.stderr
         with vault.open_vault(home, PASS) as v:
-            assert v.token("gh") == "ghp_secret_one" and not v.exists("new"), when
+            assert v.token("gh") == "ghp_secret_one" and not v.records.exists("new"), when
     assert files(home)["vault.json"] == before["vault.json"]

@@ -35,7 +35,7 @@ import sys, vault
 who = sys.argv[1]
 with vault.open_vault() as v:
     for i in range(25):
-        v.add_static(f"{who}-{i}", provider="api-key", token=f"tok-{who}-{i}")
+        v.records.add_static(f"{who}-{i}", provider="api-key", token=f"tok-{who}-{i}")
 """
 
 
@@ -59,7 +59,7 @@ def test_concurrent_writers_all_succeed_and_nothing_is_lost(env: dict[str, str])
 
 HOLDER = """
 import sys, time, vault
-with vault.open_vault() as v, v._store.transaction():
+with vault.open_vault() as v, v.records._store.transaction():
     print("holding", flush=True)
     time.sleep(float(sys.argv[1]))
 """

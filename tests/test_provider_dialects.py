@@ -92,7 +92,7 @@ def test_a_revoke_through_an_overridden_linear_endpoint_sends_linears_fields(
     assert added.code == 0, added.err
     now = time.time()
     with vault.open_vault(home, passphrase_env) as v:
-        v.save(
+        v.records.save(
             vault.Credential(
                 name="lin",
                 provider="linear-staging",
@@ -111,4 +111,4 @@ def test_a_revoke_through_an_overridden_linear_endpoint_sends_linears_fields(
     form = parse_qs(seen[0]["body"])
     assert form == {"refresh_token": ["lin_oauth_refresh_1"]}  # Linear's field, not RFC 7009's token/hint
     with vault.open_vault(home, passphrase_env) as v:
-        assert not v.exists("lin") or v.get("lin").access_token is None
+        assert not v.records.exists("lin") or v.get("lin").access_token is None

@@ -186,7 +186,7 @@ def seeded_google(cli: CliRunner, server: AuthServer, home: Path) -> dict[str, s
     issued = server.issue_token(CLIENT_ID)
     now = time.time()
     with vault.open_vault(home) as v:
-        v.save(
+        v.records.save(
             vault.Credential(
                 name="g", provider="google", kind="oauth",
                 access_token=vault.Secret(issued["access_token"]), refresh_token=vault.Secret(issued["refresh_token"]),
@@ -236,7 +236,7 @@ def test_linear_needs_the_secret_and_a_fixed_port(cli: CliRunner, passphrase_env
         "nothing was stored."
     )
     with vault.open_vault(home) as v:
-        assert v.clients() == []
+        assert v.records.clients() == []
 
 
 # ---------------------------------------------------------------- 4. Dropbox
@@ -327,11 +327,12 @@ def test_github_revoke_without_a_secret_says_so_up_front_and_offers_local(
 ) -> None:
     cli("init")
     with vault.open_vault(home) as v:
-        v.set_client(ClientRegistration(provider="github", base="github", client_id="device-only",
+        v.records.set_client(ClientRegistration(provider="github", base="github", client_id="device-only",
                                         overrides={"revoke": {"url": auth_server.url("/revoke")}}))  # fmt: skip
         now = time.time()
-        v.save(vault.Credential(name="gh", provider="github", kind="oauth", access_token=vault.Secret("gho_abc"),
-                                created_at=now, updated_at=now))  # fmt: skip
+        v.records.save(vault.Credential(name="gh", provider="github", kind="oauth",
+                                        access_token=vault.Secret("gho_abc"),
+                                        created_at=now, updated_at=now))  # fmt: skip
     r = cli("revoke", "gh", "--yes")
     line = one_line(r)
     assert r.code == 1 and "only with the app's client secret" in line and "--local" in line

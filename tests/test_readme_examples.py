@@ -23,6 +23,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -113,15 +114,6 @@ SKIPPED: dict[tuple[str, str], str] = {
         "opens the TUI until it is quit; tests/test_packaging.py opens the installed one, tests/test_tui*.py drive it"
     ),
     ("A first session", "tokendeck login github"): "a browser and GitHub; tests/test_signin.py, on loopback",
-    ("Shell completion", "tokendeck completion bash > ~/.local/share/bash-completion/completions/tokendeck"): (
-        "writes into the user's shell setup; tests/test_completion.py runs the scripts in real shells"
-    ),
-    ("Shell completion", 'tokendeck completion zsh > "${fpath[1]}/_tokendeck"'): (
-        "zsh syntax ($fpath) for a zsh user's setup; tests/test_completion.py"
-    ),
-    ("Shell completion", "tokendeck completion fish > ~/.config/fish/completions/tokendeck.fish"): (
-        "writes into the user's shell setup; tests/test_completion.py"
-    ),
     ("Using it", 'curl -H "Authorization: Bearer $(tokendeck token github)" https://api.github.com/user'): (
         "calls api.github.com (no network to real providers); `tokendeck token` runs in Keeping tokens alive"
     ),
@@ -197,7 +189,7 @@ def is_asked_once(ran: Ran) -> None:
 
 def created(ran: Ran) -> None:
     with vault.open_vault(ran.home, PASS) as v:
-        assert v.mode == "passphrase"
+        assert v.records.mode == "passphrase"
     assert opens_with(ran.home, PASS) and credentials(ran.home) == {}
 
 
@@ -258,7 +250,7 @@ def imported(name: str, token: str) -> Callable[[Ran], None]:
 def registered(name: str) -> Callable[[Ran], None]:
     def check(ran: Ran) -> None:
         with vault.open_vault(ran.home, PASS) as v:
-            assert name in {r.provider for r in v.clients()}, ran.shown.text
+            assert name in {r.provider for r in v.records.clients()}, ran.shown.text
 
     return check
 
@@ -337,7 +329,7 @@ def agent_gone(ran: Ran) -> None:
 
 def git_mapped(ran: Ran) -> None:
     with vault.open_vault(ran.home, PASS) as v:
-        assert [(host, name) for host, name, _ in v.git_hosts()] == [("github.com", "github")]
+        assert [(host, name) for host, name, _ in v.records.links.git_hosts()] == [("github.com", "github")]
 
 
 def git_configured(ran: Ran) -> None:
@@ -364,7 +356,7 @@ def shell_line(ran: Ran) -> None:
 def dotenv_written(ran: Ran) -> None:
     assert (ran.cwd / ".env").read_text() == "OPENAI_API_KEY='sk-openai-1'\n"
     with vault.open_vault(ran.home, PASS) as v:
-        assert [b.credential for b in v.export_bindings()] == ["openai"]
+        assert [b.credential for b in v.records.links.export_bindings()] == ["openai"]
 
 
 def netrc_written(ran: Ran) -> None:
@@ -377,7 +369,7 @@ def bindings_listed(ran: Ran) -> None:
 
 def unexported(ran: Ran) -> None:
     with vault.open_vault(ran.home, PASS) as v:
-        assert [b.credential for b in v.export_bindings()] == ["gitlab"]
+        assert [b.credential for b in v.records.links.export_bindings()] == ["gitlab"]
     assert (ran.cwd / ".env").exists()  # the file is left as it is
 
 
@@ -397,7 +389,50 @@ def restored(ran: Ran) -> None:
     assert any(p.name.startswith("before-restore-") for p in ran.home.iterdir())
 
 
+def folder_made(*parts: str) -> Callable[[Ran], None]:
+    def check(ran: Ran) -> None:
+        assert ran.user.joinpath(*parts).is_dir(), parts
+
+    return check
+
+
+def script_written(line: str, *parts: str) -> Callable[[Ran], None]:
+    def check(ran: Ran) -> None:
+        assert line in ran.user.joinpath(*parts).read_text().splitlines(), parts
+
+    return check
+
+
+def bashrc_loads_completion(ran: Ran) -> None:
+    """A new bash that reads ``~/.bashrc`` completes ``tokendeck``, with no bash-completion
+    package (this machine has none: nothing reads the folder by itself)."""
+    done = subprocess.run(
+        ["bash", "-c", "source ~/.bashrc && complete -p tokendeck"],
+        env={"HOME": str(ran.user), "PATH": os.environ["PATH"]},
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0 and "tokendeck" in done.stdout, done.stderr
+
+
+COMPLETIONS = ".local/share/bash-completion/completions"
+
 CHECKS: dict[tuple[str, str], tuple[int, Callable[[Ran], None]]] = {
+    ("Shell completion", f"mkdir -p ~/{COMPLETIONS}"): (0, folder_made(COMPLETIONS)),
+    ("Shell completion", f"tokendeck completion bash > ~/{COMPLETIONS}/tokendeck"): (
+        0,
+        script_written("complete -o bashdefault -F _shtab_tokendeck tokendeck", COMPLETIONS, "tokendeck"),
+    ),
+    ("Shell completion", f"echo 'source ~/{COMPLETIONS}/tokendeck' >> ~/.bashrc"): (0, bashrc_loads_completion),
+    ("Shell completion", "mkdir -p ~/.zfunc"): (0, folder_made(".zfunc")),
+    ("Shell completion", "tokendeck completion zsh > ~/.zfunc/_tokendeck"): (
+        0,
+        script_written("#compdef tokendeck", ".zfunc", "_tokendeck"),
+    ),
+    ("Shell completion", "mkdir -p ~/.config/fish/completions"): (0, folder_made(".config/fish/completions")),
+    ("Shell completion", "tokendeck completion fish > ~/.config/fish/completions/tokendeck.fish"): (
+        0,
+        script_written("complete -c tokendeck -f", ".config/fish/completions", "tokendeck.fish"),
+    ),
     ("Two commands", "tokendeck --help"): (0, helped),
     ("A first session", "tokendeck init"): (0, created),
     ("A first session", ECHOED_ADD): (0, echoed_add),
@@ -478,7 +513,7 @@ def seed_vault(home: Path, tokens: dict[str, tuple[str, str]]) -> None:
     """A passphrase vault (at the tests' KDF cost) holding static ``name: (provider, token)``."""
     with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
         for name, (provider, token) in tokens.items():
-            v.add_static(name, provider=provider, token=token)
+            v.records.add_static(name, provider=provider, token=token)
 
 
 def import_sources(home: Path, cwd: Path, user: Path) -> None:
@@ -496,6 +531,7 @@ def import_sources(home: Path, cwd: Path, user: Path) -> None:
 
 SETUPS: dict[str, Callable[[Path, Path, Path], None]] = {
     "Two commands": lambda home, cwd, user: None,  # --help needs no vault
+    "Shell completion": lambda home, cwd, user: None,  # writes into $HOME only
     "A first session": lambda home, cwd, user: None,  # its first example is tokendeck init
     "Using it": lambda home, cwd, user: None,  # its first example is tokendeck init
     "Importing tokens from where they live today": import_sources,
@@ -590,7 +626,7 @@ def test_the_readme_examples_run_as_written_in_a_terminal(
         check(Ran(shown, home, cwd, user))
         if section == "Backups" and example.command.startswith("TOKENDECK_NEW_PASSPHRASE"):
             with vault.open_vault(home, PASS) as v:  # after the backup: the restore must drop it
-                v.add_static("extra", provider="api-key", token="later")
+                v.records.add_static("extra", provider="api-key", token="later")
         ran_any = True
     assert ran_any
 

@@ -31,7 +31,7 @@ import vault
 from tests.support.authserver import AuthServer
 from vault.core.locks import credential_lock, lock_path
 from vault.oauth.discovery import discover
-from vault.services.tokens import refresh
+from vault.services.refreshing import refresh
 
 REPO = Path(__file__).resolve().parent.parent
 PASS = "refresh process passphrase"
@@ -69,7 +69,7 @@ def server(auth_server: AuthServer) -> AuthServer:
 def new_vault(home: Path, server: AuthServer) -> None:
     """A passphrase vault with the loopback server registered as ``acme`` by discovery."""
     with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
-        v.set_client(
+        v.records.set_client(
             vault.ClientRegistration(
                 provider="acme", base="oidc", client_id=CLIENT_ID, overrides=discover("acme", server.issuer)
             )
@@ -80,7 +80,7 @@ def sign_in(v: vault.Vault, server: AuthServer) -> Pair:
     """Store a fresh grant from the server as ``acme``, its access token already expired."""
     issued = server.issue_token(CLIENT_ID)
     now = time.time()
-    v.save(
+    v.records.save(
         vault.Credential(
             name=NAME,
             provider="acme",
@@ -194,7 +194,7 @@ def test_eight_processes_refresh_an_expired_credential_once(
         stored = v.get(NAME)
         assert stored.stored_status == "active"
         assert pair_of(stored) == new  # the rotated refresh token is the one kept
-        assert [e.outcome for e in v.audit_log(credential=NAME) if e.action == "refresh"] == ["ok"]
+        assert [e.outcome for e in v.records.audit_log(credential=NAME) if e.action == "refresh"] == ["ok"]
 
 
 def test_eight_reads_right_after_a_refresh_refresh_nothing(env: dict[str, str], home: Path, server: AuthServer) -> None:
@@ -226,7 +226,7 @@ import vault
 import vault.core.repository
 import vault.oauth.client
 import vault.oauth.tokens
-import vault.services.tokens
+import vault.services.refreshing
 
 step = sys.argv[1]
 
@@ -276,7 +276,7 @@ else:
     raise SystemExit(f"unknown step {step}")
 
 with vault.open_vault() as v:
-    vault.services.tokens.refresh(v, "acme", force=True)
+    vault.services.refreshing.refresh(v, "acme", force=True)
 print("the refresh finished without being killed")
 sys.exit(3)
 """
@@ -317,7 +317,7 @@ def test_a_refresher_killed_at_any_step_loses_nothing_silently(
                 assert Pair(said["access"], said["refresh"]) == new
 
         with vault.open_vault(home, PASS) as v:  # the vault opens
-            assert [tuple(r) for r in v._store.query("PRAGMA integrity_check")] == [("ok",)]
+            assert [tuple(r) for r in v.records._store.query("PRAGMA integrity_check")] == [("ok",)]
             stored = v.get(NAME)
             pair = pair_of(stored)
             assert pair in (old, new), "the stored pair is neither the old one nor the new one (half-updated)"

@@ -21,7 +21,7 @@ from vault.core.model import ClientRegistration, Credential
 from vault.core.providers import resolve
 from vault.core.secret import Secret
 from vault.errors import VaultBusy
-from vault.services.tokens import refresh
+from vault.services.refreshing import refresh
 
 PASS = "correct horse battery staple"
 
@@ -34,7 +34,10 @@ def v(home: Path) -> Iterator[vault.Vault]:
 
 
 def audit_rows(v: vault.Vault, action: str) -> list[str]:
-    return [r["outcome"] for r in v._store.query("SELECT outcome FROM audit WHERE action = ? ORDER BY id", (action,))]
+    return [
+        r["outcome"]
+        for r in v.records._store.query("SELECT outcome FROM audit WHERE action = ? ORDER BY id", (action,))
+    ]
 
 
 def insert(outcome: str) -> Callable[[Any], str]:
@@ -62,7 +65,7 @@ def first_part_holds_the_connection(v: vault.Vault, release: threading.Event) ->
         release.wait(10)
         return insert("first")(conn)
 
-    thread = threading.Thread(target=v._store.grouped, args=(held,))
+    thread = threading.Thread(target=v.records._store.grouped, args=(held,))
     thread.start()
     assert entered.wait(10)
     return thread
@@ -71,23 +74,23 @@ def first_part_holds_the_connection(v: vault.Vault, release: threading.Event) ->
 def test_parts_handed_in_while_another_commits_share_the_next_commit(v: vault.Vault) -> None:
     release = threading.Event()
     first = first_part_holds_the_connection(v, release)
-    before = v._store.commits
+    before = v.records._store.commits
     results: dict[str, object] = {}
 
     def hand_in(outcome: str) -> None:
-        results[outcome] = v._store.grouped(insert(outcome))
+        results[outcome] = v.records._store.grouped(insert(outcome))
 
     others = [threading.Thread(target=hand_in, args=(f"part-{i}",)) for i in range(3)]
     for thread in others:
         thread.start()
-    wait_until(lambda: len(v._store._queued) == 3)
+    wait_until(lambda: len(v.records._store._queued) == 3)
     release.set()
     for thread in (first, *others):
         thread.join(10)
 
     assert results == {f"part-{i}": f"stored part-{i}" for i in range(3)}  # each thread, its own answer
     assert sorted(audit_rows(v, "part")) == ["first", "part-0", "part-1", "part-2"]
-    assert v._store.commits - before == 2  # the first part's commit, then one for the three
+    assert v.records._store.commits - before == 2  # the first part's commit, then one for the three
 
 
 def test_a_part_that_fails_is_undone_alone_and_fails_in_its_own_thread(v: vault.Vault) -> None:
@@ -101,7 +104,7 @@ def test_a_part_that_fails_is_undone_alone_and_fails_in_its_own_thread(v: vault.
 
     def hand_in(label: str, part: Callable[[Any], str]) -> None:
         try:
-            outcomes[label] = v._store.grouped(part)
+            outcomes[label] = v.records._store.grouped(part)
         except ValueError as exc:
             outcomes[label] = exc
 
@@ -112,7 +115,7 @@ def test_a_part_that_fails_is_undone_alone_and_fails_in_its_own_thread(v: vault.
     ]
     for queued, thread in enumerate(others, start=1):
         thread.start()
-        wait_until(functools.partial(lambda n: len(v._store._queued) == n, queued))  # in this order
+        wait_until(functools.partial(lambda n: len(v.records._store._queued) == n, queued))  # in this order
     release.set()
     for thread in (first, *others):
         thread.join(10)
@@ -127,10 +130,13 @@ def test_a_commit_that_cannot_start_stores_nothing_and_says_busy(home: Path, mon
     monkeypatch.setattr(store, "BUSY_TIMEOUT_SECONDS", 0.2)
     mine, other = vault.open_vault(home, PASS), vault.open_vault(home, PASS)  # both wait 0.2 s at most
     try:
-        with other._store.transaction(), pytest.raises(VaultBusy, match="busy"):  # another writer holds the lock
-            mine._store.grouped(insert("blocked"))
+        with (
+            other.records._store.transaction(),
+            pytest.raises(VaultBusy, match="busy"),
+        ):  # another writer holds the lock
+            mine.records._store.grouped(insert("blocked"))
         assert audit_rows(mine, "part") == []
-        assert mine._store.grouped(insert("later")) == "stored later"  # nothing left half-open
+        assert mine.records._store.grouped(insert("later")) == "stored later"  # nothing left half-open
     finally:
         mine.close()
         other.close()
@@ -145,7 +151,7 @@ def read_while_another_thread_writes(v: vault.Vault, read: Callable[[], object])
     inside, release = threading.Event(), threading.Event()
 
     def writer() -> None:
-        with v._store.transaction() as conn:
+        with v.records._store.transaction() as conn:
             conn.execute("UPDATE credentials SET account = 'not-committed-yet'")
             inside.set()
             release.wait(10)
@@ -167,7 +173,7 @@ def read_while_another_thread_writes(v: vault.Vault, read: Callable[[], object])
 
 
 def test_a_read_beside_another_threads_transaction_answers_with_the_last_commit(v: vault.Vault) -> None:
-    v.add_static("gh", provider="github-pat", token="ghp_before0123456789", account="alice")
+    v.records.add_static("gh", provider="github-pat", token="ghp_before0123456789", account="alice")
     seen = read_while_another_thread_writes(v, lambda: v.get("gh").account)
     assert seen == "alice"  # the last commit, never the other thread's uncommitted change
     assert v.get("gh").account == "committed-later"  # and the commit is seen once it is made
@@ -176,7 +182,7 @@ def test_a_read_beside_another_threads_transaction_answers_with_the_last_commit(
 def test_the_second_connection_follows_a_passphrase_change(home: Path, v: vault.Vault) -> None:
     from vault.services.opening import change_to_passphrase
 
-    v.add_static("gh", provider="github-pat", token="ghp_before0123456789", account="alice")
+    v.records.add_static("gh", provider="github-pat", token="ghp_before0123456789", account="alice")
     read_while_another_thread_writes(v, lambda: v.get("gh"))  # the second connection is open now
     change_to_passphrase(v, "a brand new passphrase here")
     assert read_while_another_thread_writes(v, lambda: v.token("gh")) == "ghp_before0123456789"
@@ -229,7 +235,7 @@ def test_a_vaults_refreshes_share_one_keep_alive_connection_closed_with_the_vaul
 ) -> None:
     url, counts = keep_alive_endpoint
     v = vault.init_vault(home, mode="passphrase", passphrase=PASS)
-    v.set_client(
+    v.records.set_client(
         ClientRegistration(
             provider="acme", base="oidc", client_id="cid",
             overrides={"issuer": url, "authorize_url": f"{url}/authorize", "token_url": f"{url}/token"},
@@ -237,7 +243,7 @@ def test_a_vaults_refreshes_share_one_keep_alive_connection_closed_with_the_vaul
     )  # fmt: skip
     now = v.clock.now()
     for i in range(3):
-        v.save(
+        v.records.save(
             Credential(
                 name=f"c{i}", provider="acme", kind="oauth", access_token=Secret(f"old-access-{i}"),
                 refresh_token=Secret(f"old-refresh-{i}"), expires_at=now - 60, created_at=now, updated_at=now,
@@ -245,11 +251,11 @@ def test_a_vaults_refreshes_share_one_keep_alive_connection_closed_with_the_vaul
             action="seed",
         )  # fmt: skip
     try:
-        commits = v._store.commits
+        commits = v.records._store.commits
         tokens = {v.token(f"c{i}") for i in range(3)}  # each due: refreshed on read, one after another
         assert tokens == {f"at-{n:04d}-kept-alive" for n in (1, 2, 3)}
         assert counts["requests"] == 3 and counts["opened"] == 1  # one connection for the three
-        assert v._store.commits - commits == 3  # one each: the refresh's commit stamps the use too
+        assert v.records._store.commits - commits == 3  # one each: the refresh's commit stamps the use too
         assert all(c.last_used_at is not None and c.last_used_at >= now for c in v.credentials())
         refresh(v, "c0", force=True)
         assert counts["opened"] == 1

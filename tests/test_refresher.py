@@ -38,7 +38,7 @@ def kinds(events: list[RefreshEvent]) -> dict[str, str]:
 def test_refreshes_only_what_is_due(v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock) -> None:
     seed(v, auth_server, "soon", expires_in=120)
     seed(v, auth_server, "later", expires_in=3600)
-    v.add_static("pat", provider="github-pat", token="ghp_static")
+    v.records.add_static("pat", provider="github-pat", token="ghp_static")
     seen: list[RefreshEvent] = []
     events = BackgroundRefresher(v, window=300, on_event=seen.append).run_once()
     assert kinds(events) == {"soon": "refreshed"} and seen == events
@@ -77,7 +77,7 @@ def test_failures_become_events_not_exceptions(
         return httpx2.Response(503)
 
     v.http_transport = httpx2.MockTransport(answer)
-    from vault.services import tokens as lifecycle
+    from vault.services import refreshing as lifecycle
 
     original = lifecycle.refresh
 
@@ -119,17 +119,17 @@ def test_bounded_concurrency(v: vault.Vault, auth_server: AuthServer) -> None:
 
 
 def test_expiry_warnings_once_each(v: vault.Vault, auth_server: AuthServer, clock: vault.FrozenClock) -> None:
-    v.add_static("pat", provider="github-pat", token="ghp_x", expires_at=clock.now() + 3 * 86400)
-    v.add_static("far", provider="github-pat", token="ghp_y", expires_at=clock.now() + 30 * 86400)
+    v.records.add_static("pat", provider="github-pat", token="ghp_x", expires_at=clock.now() + 3 * 86400)
+    v.records.add_static("far", provider="github-pat", token="ghp_y", expires_at=clock.now() + 30 * 86400)
     c = seed(v, auth_server, "oauth", expires_in=3600)
-    v.save(dataclasses.replace(c, refresh_expires_at=clock.now() + 2 * 86400))
+    v.records.save(dataclasses.replace(c, refresh_expires_at=clock.now() + 2 * 86400))
     refresher = BackgroundRefresher(v)
     events = refresher.run_once()
     assert kinds(events) == {"pat": "expiring", "oauth": "expiring"}
     assert "token expires in 3d" in next(e.detail for e in events if e.credential == "pat")
     assert "refresh token expires in 2d" in next(e.detail for e in events if e.credential == "oauth")
     assert refresher.run_once() == []  # warned once
-    assert ("expiry-warning", "warned") in [(e.action, e.outcome) for e in v.audit_log(credential="pat")]
+    assert ("expiry-warning", "warned") in [(e.action, e.outcome) for e in v.records.audit_log(credential="pat")]
 
 
 def test_no_warning_for_a_refresh_token_it_does_not_hold(
@@ -138,9 +138,9 @@ def test_no_warning_for_a_refresh_token_it_does_not_hold(
     """The warning follows the credential's deadline: without a refresh token, that is its
     access token's expiry (on the list's countdown), not a stale refresh-token expiry."""
     c = seed(v, auth_server, "oauth", expires_in=3 * 86400)
-    v.save(dataclasses.replace(c, refresh_token=None, refresh_expires_at=clock.now() + 2 * 86400))
+    v.records.save(dataclasses.replace(c, refresh_token=None, refresh_expires_at=clock.now() + 2 * 86400))
     assert BackgroundRefresher(v).run_once() == []
-    assert ("expiry-warning", "warned") not in [(e.action, e.outcome) for e in v.audit_log(credential="oauth")]
+    assert ("expiry-warning", "warned") not in [(e.action, e.outcome) for e in v.records.audit_log(credential="oauth")]
 
 
 def test_timer_runs_and_stops(v: vault.Vault, auth_server: AuthServer) -> None:
@@ -196,7 +196,10 @@ def test_three_minutes_of_a_twenty_second_token_read_every_second(
         clock.advance(1)
     refreshes = auth_server.token_request_count("refresh_token")
     assert 10 <= refreshes <= 14, refreshes  # 180 s / 15 s; not one per read (180)
-    assert {(e.action, e.outcome) for e in v.audit_log(credential="short")} == {("seed", "ok"), ("refresh", "ok")}
+    assert {(e.action, e.outcome) for e in v.records.audit_log(credential="short")} == {
+        ("seed", "ok"),
+        ("refresh", "ok"),
+    }
 
 
 def test_a_token_issued_for_one_second_does_not_make_it_spin(
@@ -222,15 +225,15 @@ def test_expiry_warnings_survive_a_restart_of_the_refresher(
 ) -> None:
     """Once per credential per expiry, not once per start: a new refresher (an agent started
     again, unlocked again) finds the warning already given."""
-    v.add_static("pat", provider="github-pat", token="ghp_x", expires_at=clock.now() + 3 * 86400)
+    v.records.add_static("pat", provider="github-pat", token="ghp_x", expires_at=clock.now() + 3 * 86400)
     assert kinds(BackgroundRefresher(v).run_once()) == {"pat": "expiring"}
     assert BackgroundRefresher(v).run_once() == []
     clock.advance(86400)
     assert BackgroundRefresher(v).run_once() == []  # the same expiry, a day nearer
     v.remove("pat")
-    v.add_static("pat", provider="github-pat", token="ghp_y", expires_at=clock.now() + 5 * 86400)
+    v.records.add_static("pat", provider="github-pat", token="ghp_y", expires_at=clock.now() + 5 * 86400)
     assert kinds(BackgroundRefresher(v).run_once()) == {"pat": "expiring"}  # a new expiry: warned again
-    warned = [e for e in v.audit_log(credential="pat") if e.action == "expiry-warning"]
+    warned = [e for e in v.records.audit_log(credential="pat") if e.action == "expiry-warning"]
     assert len(warned) == 2
 
 
@@ -265,13 +268,13 @@ def test_the_audit_log_keeps_a_year_or_what_tokendeck_audit_days_says(
     v: vault.Vault, clock: vault.FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     start = clock.now()
-    v.record("old", "ok", credential="x")  # 400 days before the refresher looks
+    v.records.record("old", "ok", credential="x")  # 400 days before the refresher looks
     clock.advance(380 * 86400)
-    v.record("recent", "ok", credential="x")  # 20 days before
+    v.records.record("recent", "ok", credential="x")  # 20 days before
     clock.advance(20 * 86400)
     BackgroundRefresher(v).run_once()
-    assert [e.action for e in v.audit_log(credential="x")] == ["recent"]
+    assert [e.action for e in v.records.audit_log(credential="x")] == ["recent"]
     monkeypatch.setenv("TOKENDECK_AUDIT_DAYS", "10")
     BackgroundRefresher(v).run_once()
-    assert v.audit_log(credential="x") == []
+    assert v.records.audit_log(credential="x") == []
     assert clock.now() - start == 400 * 86400

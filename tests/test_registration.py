@@ -35,21 +35,21 @@ def ready(cli: CliRunner, home: Path) -> CliRunner:
 
 
 def test_a_provider_that_takes_no_secret_is_never_given_one(v: vault.Vault) -> None:
-    prepared = prepare(v, MICROSOFT)
+    prepared = prepare(v.records, MICROSOFT)
     assert not prepared.asks_for_secret()
     with pytest.raises(InvalidInput, match="take no client secret"):
         prepared.asks_for_secret(offered=True)
     with pytest.raises(InvalidInput, match="take no client secret"):
-        store(v, prepared, Secret("s3cret"))
-    assert v.clients() == []
+        store(v.records, prepared, Secret("s3cret"))
+    assert v.records.clients() == []
 
 
 def test_a_stored_secret_for_such_a_provider_is_dropped_when_it_is_edited(v: vault.Vault) -> None:
     old = ClientRegistration("microsoft", "microsoft", "app-id", Secret("from-before"), {"tenant": "contoso"})
-    v.set_client(old)
+    v.records.set_client(old)
     edited = RegistrationRequest("microsoft", "app-id-2", base="microsoft", params={"tenant": "contoso"}, existing=old)
-    store(v, prepare(v, edited), None)
-    (stored,) = v.clients()
+    store(v.records, prepare(v.records, edited), None)
+    (stored,) = v.records.clients()
     assert (stored.client_id, stored.client_secret) == ("app-id-2", None)
 
 
@@ -61,14 +61,14 @@ def test_the_cli_refuses_with_secret_for_it_before_reading_one(ready: CliRunner)
 
 
 def test_a_required_secret_is_needed_except_for_a_device_sign_in_that_works_without(v: vault.Vault) -> None:
-    prepared = prepare(v, GITHUB)
+    prepared = prepare(v.records, GITHUB)
     assert prepared.asks_for_secret() and not prepared.asks_for_secret(device=True)
     with pytest.raises(InvalidInput, match=r"GitHub \(OAuth App\) needs your app's client secret too"):
-        store(v, prepared, None)
-    assert v.clients() == []
-    assert store(v, prepared, None, device=True).client_secret is None
-    edited = RegistrationRequest("github", "Iv1.abc", existing=v.get_client("github"))
-    assert prepare(v, edited).asks_for_secret()  # nothing kept yet: a browser sign-in still needs one
+        store(v.records, prepared, None)
+    assert v.records.clients() == []
+    assert store(v.records, prepared, None, device=True).client_secret is None
+    edited = RegistrationRequest("github", "Iv1.abc", existing=v.records.get_client("github"))
+    assert prepare(v.records, edited).asks_for_secret()  # nothing kept yet: a browser sign-in still needs one
 
 
 @pytest.mark.parametrize(
@@ -81,8 +81,8 @@ def test_a_required_secret_is_needed_except_for_a_device_sign_in_that_works_with
 )
 def test_a_given_secret_must_be_printable(v: vault.Vault, secret: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
-        store(v, prepare(v, GITHUB), Secret(secret))
-    assert v.clients() == []
+        store(v.records, prepare(v.records, GITHUB), Secret(secret))
+    assert v.records.clients() == []
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_the_client_id_is_stored_without_surrounding_spaces(ready: CliRunner, ho
     r = ready("provider", "add", "gitlab", "--client-id", "  gl-app  ")
     assert r.code == 0, r.err
     with vault.open_vault(home) as v:
-        assert v.get_client("gitlab").client_id == "gl-app"
+        assert v.records.get_client("gitlab").client_id == "gl-app"
 
 
 def test_a_parameter_must_be_printable_from_the_cli_too(ready: CliRunner) -> None:
@@ -117,10 +117,10 @@ def test_a_parameter_must_be_printable_from_the_cli_too(ready: CliRunner) -> Non
 
 
 def test_a_new_server_may_not_take_a_registered_name_unless_replacing(v: vault.Vault, auth_server: AuthServer) -> None:
-    v.set_client(ClientRegistration("acme", "github", "first"))
+    v.records.set_client(ClientRegistration("acme", "github", "first"))
     new = RegistrationRequest("acme", "second", base="oidc", issuer=auth_server.issuer)
     with pytest.raises(InvalidInput, match="already registered"):
-        prepare(v, new)
-    assert v.get_client("acme").client_id == "first"
-    replaced = store(v, prepare(v, RegistrationRequest(**{**vars(new), "replace": True})), None)
+        prepare(v.records, new)
+    assert v.records.get_client("acme").client_id == "first"
+    replaced = store(v.records, prepare(v.records, RegistrationRequest(**{**vars(new), "replace": True})), None)
     assert (replaced.base, replaced.client_id) == ("oidc", "second")

@@ -65,11 +65,11 @@ def pristine(env: dict[str, str], home: Path, tmp_path: Path) -> Path:
     (its last credential only in the -wal) to start every turn from; returns the copy."""
     with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
         for name, token in NEW.items():
-            v.add_static(name, provider="api-key", token=token)
+            v.records.add_static(name, provider="api-key", token=token)
         backup(v, tmp_path / "backup.zip")
         v.remove("before")
         v.remove("gh")
-        v.add_static("gh", provider="api-key", token=OLD["gh"])
+        v.records.add_static("gh", provider="api-key", token=OLD["gh"])
     killed = subprocess.run(
         [TOKENDECK, "add", "after", "--provider", "api-key"],
         input=OLD["after"] + "\n", capture_output=True, text=True, timeout=120, check=False,

@@ -36,16 +36,16 @@ def test_the_new_token_replaces_the_old_and_everything_else_stays(samples: tuple
     vault, clock = samples
     before = vault.get("github")
     clock.advance(60)
-    after = rotate(vault, "github", NEW_TOKEN)
+    after = rotate(vault.records, "github", NEW_TOKEN)
     stored = vault.get("github")
     assert stored.access_token is not None and stored.access_token.reveal() == NEW_TOKEN
     assert (stored.provider, stored.account, stored.expires_at, stored.created_at) == (
         before.provider, before.account, before.expires_at, before.created_at,
     )  # fmt: skip
     assert stored.updated_at == clock.now() and after.name == "github"
-    events = [(e.action, e.outcome) for e in vault.audit_log(credential="github")]
+    events = [(e.action, e.outcome) for e in vault.records.audit_log(credential="github")]
     assert events[-1] == ("rotate", "replaced")
-    assert NEW_TOKEN not in str(vault.audit_log(credential="github"))
+    assert NEW_TOKEN not in str(vault.records.audit_log(credential="github"))
 
 
 @pytest.mark.parametrize(
@@ -56,7 +56,7 @@ def test_the_new_token_may_bring_its_own_expiry(
     samples: tuple[Vault, FrozenClock], expires: str, expected_in: float | None
 ) -> None:
     vault, clock = samples
-    rotate(vault, "github", NEW_TOKEN, expires=expires)
+    rotate(vault.records, "github", NEW_TOKEN, expires=expires)
     expires_at = vault.get("github").expires_at
     assert expires_at == (None if expected_in is None else clock.now() + expected_in)
 
@@ -73,11 +73,11 @@ def test_a_refusal_leaves_the_credential_as_it_was(
     samples: tuple[Vault, FrozenClock], name: str, token: str, expires: str, said: str
 ) -> None:
     vault, _clock = samples
-    before, audit = snapshot(vault, name), vault.audit_log(credential=name)
+    before, audit = snapshot(vault, name), vault.records.audit_log(credential=name)
     with pytest.raises(InvalidInput, match=said) as raised:
-        rotate(vault, name, token, expires=expires)
+        rotate(vault.records, name, token, expires=expires)
     assert token not in raised.value.message
-    assert snapshot(vault, name) == before and vault.audit_log(credential=name) == audit
+    assert snapshot(vault, name) == before and vault.records.audit_log(credential=name) == audit
 
 
 def test_an_oauth_credential_is_sent_to_sign_in_and_a_missing_one_is_not_found() -> None:
@@ -86,9 +86,9 @@ def test_an_oauth_credential_is_sent_to_sign_in_and_a_missing_one_is_not_found()
     vault, clock = new_vault()
     add_every_status(vault, clock)
     with pytest.raises(InvalidInput, match="signs in with OAuth"):
-        rotate(vault, "google", NEW_TOKEN)
+        rotate(vault.records, "google", NEW_TOKEN)
     with pytest.raises(NotFound):
-        rotate(vault, "nope", NEW_TOKEN)
+        rotate(vault.records, "nope", NEW_TOKEN)
 
 
 def test_a_plaintext_export_follows_the_new_token(samples: tuple[Vault, FrozenClock], tmp_path: Path) -> None:
@@ -96,9 +96,9 @@ def test_a_plaintext_export_follows_the_new_token(samples: tuple[Vault, FrozenCl
     target = tmp_path / ".env"
     write_export(vault, plan_export(vault, Spec("dotenv", "github", var="GH", plaintext=True), target))
     assert target.read_text() == "GH='ghp_test2'\n"
-    rotate(vault, "github", NEW_TOKEN)
+    rotate(vault.records, "github", NEW_TOKEN)
     assert target.read_text() == f"GH='{NEW_TOKEN}'\n"
-    assert [b.path for b in vault.export_bindings("github")] == [str(target)]  # the binding stays
+    assert [b.path for b in vault.records.links.export_bindings("github")] == [str(target)]  # the binding stays
 
 
 # ------------------------------------------------------------------------ the TUI

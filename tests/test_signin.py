@@ -118,7 +118,8 @@ def test_refused_callbacks_leave_the_vault_alone(
     assert registered("login", "acme").code == 0
     before = credentials(home)["acme"]
     monkeypatch.setenv("FAKE_BROWSER_MODE", mode)
-    r = registered("login", "acme", "--timeout", "1")  # a wrong state is ignored: the listener waits on
+    # A wrong state is ignored: the listener waits on, out to the timeout; a refusal ends it at once.
+    r = registered("login", "acme", "--timeout", "30" if mode == "deny" else "3")
     assert r.code == 1
     assert f"acme: {code}" in one_line(r)
     assert page in last_page(browser_log, count=2)
@@ -156,9 +157,9 @@ def test_nobody_comes_back_times_out(
     registered: CliRunner, home: Path, browser_log: Path, monkeypatch: pytest.MonkeyPatch, mode: str
 ) -> None:
     monkeypatch.setenv("FAKE_BROWSER_MODE", mode)
-    r = registered("login", "acme", "--timeout", "1")
+    r = registered("login", "acme", "--timeout", "3")  # the browser's wrong-path call lands well within it
     assert r.code == 1
-    assert "no answer from the browser within 1 s" in one_line(r)
+    assert "no answer from the browser within 3 s" in one_line(r)
     assert credentials(home) == {}
     if mode == "wrong-path":
         assert browser_runs(browser_log)[-1]["callbacks"][0]["status"] == 404
@@ -260,7 +261,7 @@ def test_discovery_with_a_mismatched_issuer_stores_nothing(cli: CliRunner, auth_
     r = cli("provider", "add", "acme", "--issuer", auth_server.issuer, "--client-id", CLIENT_ID)
     assert r.code == 1 and "issuer_mismatch" in one_line(r)
     with vault.open_vault(home) as v:
-        assert v.clients() == []
+        assert v.records.clients() == []
 
 
 @pytest.mark.parametrize("endpoint", ["javascript:alert(1)", "file:///etc/passwd", "http://auth.example.com/a"])
@@ -275,7 +276,7 @@ def test_unsafe_authorization_endpoint_is_refused(
             "--client-id", CLIENT_ID)  # fmt: skip
     assert r.code == 2
     with vault.open_vault(home) as v:
-        assert v.clients() == []
+        assert v.records.clients() == []
 
 
 def test_provider_list_show_rm(registered: CliRunner) -> None:
@@ -290,6 +291,18 @@ def test_provider_list_show_rm(registered: CliRunner) -> None:
     assert r.code == 5 and "tokendeck provider add" in one_line(r)
 
 
+def test_login_without_a_registration_says_where_to_register_one(cli: CliRunner, home: Path) -> None:
+    cli("init")
+    r = cli("login", "github")
+    assert r.code == 5 and one_line(r) == (
+        "tokendeck: no client registration for github: register an OAuth app at "
+        "https://github.com/settings/applications/new, then tokendeck provider add github --client-id ID "
+        "(tokendeck provider show github lists the redirect URI and scopes the app needs)"
+    )
+    with vault.open_vault(home) as v:  # nothing was stored
+        assert v.credentials() == [] and v.records.clients() == []
+
+
 def test_secret_is_required_where_the_provider_insists(cli: CliRunner, home: Path) -> None:
     cli("init")
     r = cli("provider", "add", "google", "--client-id", "x.apps.googleusercontent.com", stdin="")
@@ -297,7 +310,7 @@ def test_secret_is_required_where_the_provider_insists(cli: CliRunner, home: Pat
     r = cli("provider", "add", "google", "--client-id", "x.apps.googleusercontent.com", stdin="GOCSPX-s3cret\n")
     assert r.code == 0
     with vault.open_vault(home) as v:
-        stored = v.get_client("google")
+        stored = v.records.get_client("google")
     assert stored.client_secret is not None and stored.client_secret.reveal() == "GOCSPX-s3cret"
     shown = cli("provider", "show", "google").out
     assert "GOCSPX" not in shown and "has_client_secret=True" in shown

@@ -110,7 +110,7 @@ def every_status(opened: tuple[Vault, FrozenClock]) -> VaultApp:
     vault, clock = opened
     add_every_status(vault, clock)
     assert {c.status_at(clock.now()) for c in vault.credentials()} == set(STATUSES)
-    vault.set_client(
+    vault.records.set_client(
         ClientRegistration(
             provider="github", base="github", client_id="Ov23liFAKEclient", client_secret=Secret(CLIENT_SECRET)
         )
@@ -154,7 +154,7 @@ class TestUnlock:
         """A passphrase vault with no passphrase in the environment: the app asks for it."""
         clock = FrozenClock(1_780_000_000.0)
         with init_vault(home, mode="passphrase", passphrase=PASSPHRASE, clock=clock) as vault:
-            vault.add_static("gh", provider="github-pat", token=FAKE_SECRETS[0])
+            vault.records.add_static("gh", provider="github-pat", token=FAKE_SECRETS[0])
         return make_app(home=home, clock=clock, settings=QUIET, env={})
 
     @staticmethod

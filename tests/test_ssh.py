@@ -108,7 +108,7 @@ def test_the_remote_reads_the_allowed_token_and_nothing_else(
     assert "forwarding a to " in r.stderr
     with vault.open_vault(home, PASS) as v:
         assert sorted(c.name for c in v.credentials()) == ["a", "b"]
-        served = [(e.credential, e.outcome) for e in v.audit_log() if e.action == "forward"]
+        served = [(e.credential, e.outcome) for e in v.records.audit_log() if e.action == "forward"]
     assert ("a", "served") in served and ("b", "refused") in served
     assert not (remote / "tokendeck").exists()
     # sshd leaves the socket file behind; after the session nothing answers on it, and the
@@ -234,7 +234,7 @@ def test_confirm_asks_on_the_terminal_of_tokendeck_ssh(
     assert "asks for a (token). Allow? [y/N]" in shown
     assert said in shown and code in shown
     with vault.open_vault(home, PASS) as v:
-        outcomes = [e.outcome for e in v.audit_log() if e.action == "forward"]
+        outcomes = [e.outcome for e in v.records.audit_log() if e.action == "forward"]
     assert outcomes == (["denied"] if typed == "n" else ["served"])
 
 
@@ -284,7 +284,7 @@ def test_the_connection_dropping_mid_request_closes_the_forward_and_changes_noth
         time.sleep(0.05)
     with vault.open_vault(home, PASS) as v:
         assert [(c.name, c.updated_at) for c in v.credentials()] == before
-        assert [e.outcome for e in v.audit_log() if e.action == "forward"] == ["denied"]  # denied as it closed
+        assert [e.outcome for e in v.records.audit_log() if e.action == "forward"] == ["denied"]  # denied as it closed
 
 
 @pytest.mark.parametrize("server_unlinks", [True, False], ids=["StreamLocalBindUnlink-yes", "StreamLocalBindUnlink-no"])
@@ -304,7 +304,7 @@ def test_a_remote_socket_path_that_already_exists(
     from vault.agent import forwarding
 
     with vault.init_vault(mode="passphrase") as v:
-        v.add_static("a", provider="github-pat", token=A_TOKEN)
+        v.records.add_static("a", provider="github-pat", token=A_TOKEN)
     monkeypatch.setattr(forwarding, "new_forward_id", lambda: "0123456789abcdef")
     stale = remote / "run" / "tokendeck-0123456789abcdef.sock"
     with socket.socket(socket.AF_UNIX) as left_behind:
@@ -323,7 +323,7 @@ def test_a_remote_socket_path_that_already_exists(
         assert stale.is_socket()
     with vault.open_vault(home, passphrase_env) as v:
         assert [c.name for c in v.credentials()] == ["a"]
-        served = [e.outcome for e in v.audit_log() if e.action == "forward"]
+        served = [e.outcome for e in v.records.audit_log() if e.action == "forward"]
     assert served == (["served"] if server_unlinks else [])
 
 

@@ -21,7 +21,7 @@ NOW = 1_780_000_000.0
 @pytest.fixture
 def ready(cli: CliRunner, home: Path) -> CliRunner:
     with vault.init_vault(home, mode="keyring") as v:
-        v.add_static("kept", provider="api-key", token="tok_kept")
+        v.records.add_static("kept", provider="api-key", token="tok_kept")
     return cli
 
 
@@ -33,7 +33,15 @@ def names(home: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["gh", "--provider", "github"], "github signs in with OAuth: tokendeck login github"),
+        (
+            ["gh", "--provider", "github"],
+            "github signs in with OAuth: tokendeck login github; "
+            "a token you already have goes in as provider github-pat",
+        ),
+        (
+            ["sl", "--provider", "slack"],
+            "slack signs in with OAuth: tokendeck login slack; a token you already have goes in as provider api-key",
+        ),
         (["jira", "--provider", "jira-dc"], "jira-dc needs the server URL and your username on it."),
         (["jira", "--provider", "jira-dc", "--server-url", "https://jira.example.com"], "your username on it"),
         (
@@ -68,8 +76,13 @@ def test_a_jira_token_with_everything_it_needs(ready: CliRunner) -> None:
 
 
 def test_each_front_end_says_how_it_signs_in() -> None:
-    with pytest.raises(InvalidInput, match="^github signs in with OAuth: press escape, then s to sign in.$"):
-        static_tokens.check("gh", "github", now=NOW, sign_in_hint="press escape, then s to sign in.")
+    expected = (
+        "github signs in with OAuth: press escape, then s to sign in; "
+        "a token you already have goes in as provider github-pat"
+    )
+    with pytest.raises(InvalidInput) as refused:
+        static_tokens.check("gh", "github", now=NOW, sign_in_hint="press escape, then s to sign in")
+    assert refused.value.message == expected
 
 
 def test_a_provider_outside_the_catalog_is_fine() -> None:
@@ -81,9 +94,9 @@ def test_add_checks_the_token_and_stores_nothing_bad(home: Path) -> None:
     with vault.init_vault(home, mode="keyring") as v:
         checked = static_tokens.check("k", "api-key", now=v.clock.now())
         with pytest.raises(InvalidInput, match="whitespace"):
-            static_tokens.add(v, checked, "two words")
+            static_tokens.add(v.records, checked, "two words")
         assert v.credentials() == []
-        static_tokens.add(v, checked, "one-word")
+        static_tokens.add(v.records, checked, "one-word")
         assert v.token("k") == "one-word"
 
 
@@ -114,4 +127,4 @@ def test_add_replace_keeps_the_account_expiry_and_extras_unless_given_again(read
     r = ready("add", "fresh", "--provider", "jira-dc", "--replace", stdin="p4")  # nothing to keep: still required
     assert r.code == 2 and "needs the server URL" in r.err
     with vault.open_vault(home) as v:
-        assert not v.exists("fresh") and v.get("jira") == before
+        assert not v.records.exists("fresh") and v.get("jira") == before

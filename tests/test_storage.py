@@ -41,7 +41,7 @@ def test_files_are_private_from_the_first_byte(home: Path) -> None:
     old_umask = os.umask(0o022)  # a permissive umask must not matter
     try:
         with make_vault(home) as v:
-            v.add_static("gh", provider="github-pat", token=TOKENS[0])
+            v.records.add_static("gh", provider="github-pat", token=TOKENS[0])
             for path in [home, *files_under(home)]:
                 mode = stat.S_IMODE(path.stat().st_mode)
                 assert mode == (0o700 if path.is_dir() else 0o600), (path.name, oct(mode))
@@ -53,7 +53,7 @@ def test_files_are_private_from_the_first_byte(home: Path) -> None:
 
 def test_sqlite_is_configured_as_designed(home: Path) -> None:
     with make_vault(home) as v:
-        conn = v._store._conn
+        conn = v.records._store._conn
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
@@ -66,7 +66,7 @@ def test_no_secret_or_account_bytes_on_disk_ever(home: Path) -> None:
     needles = TOKENS + ACCOUNTS
     with make_vault(home) as v:
         for i, token in enumerate(TOKENS):
-            v.add_static(f"t{i}", provider="api-key", token=token, account=ACCOUNTS[i % 2])
+            v.records.add_static(f"t{i}", provider="api-key", token=token, account=ACCOUNTS[i % 2])
         assert_absent(home, needles)  # while open: WAL and shm included
     assert_absent(home, needles)
     with vault.open_vault(home, PASS) as v:
@@ -86,7 +86,7 @@ def test_plain_sqlite_cannot_read_it(home: Path) -> None:
 
 def test_wrong_passphrase_writes_nothing(home: Path) -> None:
     with make_vault(home) as v:
-        v.add_static("gh", provider="github-pat", token=TOKENS[0])
+        v.records.add_static("gh", provider="github-pat", token=TOKENS[0])
     before = {p.name: p.read_bytes() for p in files_under(home)}
     with pytest.raises(WrongPassphrase, match="^wrong passphrase$"):
         vault.open_vault(home, "not it")
@@ -132,8 +132,8 @@ def test_older_schema_is_migrated_in_order(home: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(store, "MIGRATIONS", (*migrations.MIGRATIONS,))
     monkeypatch.setattr(store, "LATEST_VERSION", LATEST_VERSION + 1)
     with vault.open_vault(home, PASS) as v:
-        assert v._store.query("PRAGMA user_version")[0][0] == LATEST_VERSION + 1
-        columns = [r[1] for r in v._store.query("PRAGMA table_info(credentials)")]
+        assert v.records._store.query("PRAGMA user_version")[0][0] == LATEST_VERSION + 1
+        columns = [r[1] for r in v.records._store.query("PRAGMA table_info(credentials)")]
         assert "test_col" in columns
 
 
@@ -141,7 +141,7 @@ def test_failed_migration_rolls_back(home: Path, monkeypatch: pytest.MonkeyPatch
     from vault.core import migrations
 
     with make_vault(home) as v:
-        v.add_static("gh", provider="github-pat", token=TOKENS[0])
+        v.records.add_static("gh", provider="github-pat", token=TOKENS[0])
     broken = migrations.Migration("0099_broken", ("ALTER TABLE credentials ADD COLUMN half TEXT", "THIS IS NOT SQL"))
     monkeypatch.setattr(store, "MIGRATIONS", (*migrations.MIGRATIONS, broken))
     monkeypatch.setattr(store, "LATEST_VERSION", LATEST_VERSION + 1)
@@ -150,15 +150,15 @@ def test_failed_migration_rolls_back(home: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.undo()
     monkeypatch.setattr(keys, "KDF_ITER", 2)
     with vault.open_vault(home, PASS) as v:
-        assert v._store.query("PRAGMA user_version")[0][0] == LATEST_VERSION
-        assert "half" not in [r[1] for r in v._store.query("PRAGMA table_info(credentials)")]
+        assert v.records._store.query("PRAGMA user_version")[0][0] == LATEST_VERSION
+        assert "half" not in [r[1] for r in v.records._store.query("PRAGMA table_info(credentials)")]
         assert v.token("gh") == TOKENS[0]
 
 
 def _vault_with_pages(home: Path) -> None:
     with make_vault(home) as v:
         for i in range(8):
-            v.add_static(f"t{i}", provider="api-key", token="k" * 3000 + str(i))
+            v.records.add_static(f"t{i}", provider="api-key", token="k" * 3000 + str(i))
 
 
 @pytest.mark.parametrize(
@@ -179,7 +179,7 @@ def test_damaged_vault_gives_one_clear_error_and_stays_as_is(home: Path, damage:
     with pytest.raises((VaultCorrupt, WrongPassphrase)), vault.open_vault(home, PASS) as v:
         for c in v.credentials():
             v.get(c.name)  # a read fails if it meets the damage (SQLCipher checks each page it reads)...
-        v.add_static("after", provider="api-key", token="k")  # ...and a write checks every page first
+        v.records.add_static("after", provider="api-key", token="k")  # ...and a write checks every page first
     assert db.read_bytes() == damaged
 
 
@@ -202,14 +202,14 @@ def test_a_writer_holding_the_lock_makes_others_wait_then_busy(home: Path, monke
     holder = vault.open_vault(home, PASS)
     other = vault.open_vault(home, PASS)
     try:
-        with holder._store.transaction() as conn:
+        with holder.records._store.transaction() as conn:
             conn.execute(
                 "INSERT INTO audit (at, action, outcome) VALUES (0, 'hold', 'ok')"
             )  # the lock is held until this block ends
             with pytest.raises(VaultBusy, match="busy"):
-                other.add_static("gh", provider="github-pat", token=TOKENS[0])
+                other.records.add_static("gh", provider="github-pat", token=TOKENS[0])
             assert other.credentials() == []  # readers are never blocked (WAL)
-        other.add_static("gh", provider="github-pat", token=TOKENS[0])  # free again
+        other.records.add_static("gh", provider="github-pat", token=TOKENS[0])  # free again
         assert holder.token("gh") == TOKENS[0]
     finally:
         holder.close()
@@ -218,16 +218,16 @@ def test_a_writer_holding_the_lock_makes_others_wait_then_busy(home: Path, monke
 
 def test_all_or_nothing_commits_every_write_together_or_none(home: Path) -> None:
     with make_vault(home) as v:
-        with pytest.raises(RuntimeError), v.all_or_nothing():
-            v.add_static("one", provider="api-key", token="tok-1")
-            v.add_static("two", provider="api-key", token="tok-2")
+        with pytest.raises(RuntimeError), v.records.all_or_nothing():
+            v.records.add_static("one", provider="api-key", token="tok-1")
+            v.records.add_static("two", provider="api-key", token="tok-2")
             raise RuntimeError("the third failed")
-        assert v.credentials() == [] and [e.action for e in v.audit_log()] == ["init"]
-        with v.all_or_nothing():
-            v.add_static("one", provider="api-key", token="tok-1")
+        assert v.credentials() == [] and [e.action for e in v.records.audit_log()] == ["init"]
+        with v.records.all_or_nothing():
+            v.records.add_static("one", provider="api-key", token="tok-1")
             with pytest.raises(InvalidInput):  # a write that fails and is caught is undone alone
-                v.add_static("bad", provider="api-key", token="has space")
-            v.add_static("two", provider="api-key", token="tok-2")
+                v.records.add_static("bad", provider="api-key", token="has space")
+            v.records.add_static("two", provider="api-key", token="tok-2")
     with vault.open_vault(home, PASS) as v:
         assert [c.name for c in v.credentials()] == ["one", "two"]
 
@@ -258,14 +258,14 @@ def test_a_group_commit_inside_all_or_nothing_is_part_of_it(home: Path) -> None:
     a part of that transaction, undone with it, and takes no other thread's queued work into it
     (that work must commit on its own, not be lost with this rollback)."""
     with make_vault(home) as v:
-        v.add_static("one", provider="api-key", token="tok-1")
-        store = v._store
+        v.records.add_static("one", provider="api-key", token="tok-1")
+        store = v.records._store
         theirs = store_module._Work(lambda conn: conn.execute("UPDATE credentials SET account = 'theirs'"))
         store._queued.append(theirs)  # as another thread's save, waiting for the lock
-        with pytest.raises(RuntimeError), v.all_or_nothing():
+        with pytest.raises(RuntimeError), v.records.all_or_nothing():
             store.grouped(lambda conn: conn.execute("DELETE FROM credentials WHERE name = 'one'"))
-            assert not v.exists("one")  # seen inside the transaction
+            assert not v.records.exists("one")  # seen inside the transaction
             raise RuntimeError("undo")
-        assert v.exists("one") and not theirs.done and store._queued == [theirs]
+        assert v.records.exists("one") and not theirs.done and store._queued == [theirs]
         store.grouped(lambda conn: None)  # the next group commit takes it, as its own thread would
         assert theirs.done and theirs.error is None and v.get("one").account == "theirs"

@@ -142,7 +142,7 @@ async def test_footer_offers_q(samples: tuple[Vault, FrozenClock]) -> None:
 @pytest.mark.parametrize("account", ["[bold red]x[/]", "[/]", "[link=https://evil.example]click[/link]"])
 async def test_untrusted_text_is_never_markup(opened: tuple[Vault, FrozenClock], account: str) -> None:
     vault, clock = opened
-    vault.add_static("weird", provider="api-key", token="tok", account=account)
+    vault.records.add_static("weird", provider="api-key", token="tok", account=account)
     app = make_app(vault, clock)
     async with app.run_test(size=SIZE):
         table = table_of(app)
@@ -177,7 +177,7 @@ async def test_an_idle_tick_repaints_only_what_changed(samples: tuple[Vault, Fro
         screen.refresh_times()
         assert updates == []  # nothing moved on the frozen clock
 
-        vault.add_static("soon", provider="api-key", token="tok", expires_at=clock.now() + 90)
+        vault.records.add_static("soon", provider="api-key", token="tok", expires_at=clock.now() + 90)
         screen._credentials.append(vault.get("soon"))  # as a reload would, without redrawing the rows
         screen.refresh_times()
         assert len(updates) == 1

@@ -37,7 +37,7 @@ QUIET = TuiSettings(refresher=False)
 @pytest.fixture
 def passphrase_vault(home: Path) -> Path:
     with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
-        v.add_static("gh", provider="github-pat", token="ghp_secret_value")
+        v.records.add_static("gh", provider="github-pat", token="ghp_secret_value")
     return home
 
 
@@ -288,12 +288,12 @@ async def test_the_agents_warnings_come_one_each_or_in_one_notification(expiring
 
     opened, clock = new_vault()
     for i in range(expiring):
-        opened.add_static(f"soon-{i:02d}", provider="api-key", token="t", expires_at=clock.now() + 3600)
+        opened.records.add_static(f"soon-{i:02d}", provider="api-key", token="t", expires_at=clock.now() + 3600)
     app = make_app(opened, clock, settings=QUIET)
     async with app.run_test(size=SIZE) as pilot:
-        last, _ = opened.audit_since(None)
+        last, _ = opened.records.audit_since(None)
         BackgroundRefresher(opened).run_once()  # what the agent does: it writes the warnings down
-        _, events = opened.audit_since(last)  # what the TUI's watcher reads after the agent's commit
+        _, events = opened.records.audit_since(last)  # what the TUI's watcher reads after the agent's commit
         assert len(events) == expiring
         app.agent_pid = 1  # the warnings came from an agent, not this TUI's refresher
         app._changed_elsewhere(events)
@@ -313,9 +313,9 @@ async def test_countdown_urgency_follows_the_status() -> None:
     opened, clock = new_vault()
     now = clock.now()
     for name, left in (("expired", -1), ("soon", 120), ("day", 86400), ("fine", 30 * 86400)):
-        opened.add_static(name, provider="api-key", token="t", expires_at=now + left + (2 if left < 0 else 0))
-    opened.add_static("dead", provider="api-key", token="t", expires_at=now + 86400)
-    opened.mark("dead", "needs_login", last_error="refused", action="refresh", outcome="dead_grant")
+        opened.records.add_static(name, provider="api-key", token="t", expires_at=now + left + (2 if left < 0 else 0))
+    opened.records.add_static("dead", provider="api-key", token="t", expires_at=now + 86400)
+    opened.records.mark("dead", "needs_login", last_error="refused", action="refresh", outcome="dead_grant")
     clock.advance(3)
     levels = {c.name: urgency(c, clock.now()) for c in opened.credentials()}
     assert levels == {"expired": "expired", "soon": "warning", "day": "warning", "fine": "fine", "dead": "stopped"}
@@ -336,14 +336,14 @@ async def test_confirm_modal_no_then_yes_deletes() -> None:
         await pilot.press("d")
         assert isinstance(app.screen, ConfirmDialog) and "ci-bot" in app.screen.question
         await pilot.press("n")
-        assert isinstance(app.screen, TokenListScreen) and opened.exists("ci-bot")
+        assert isinstance(app.screen, TokenListScreen) and opened.records.exists("ci-bot")
         await pilot.press("d")
         await pilot.press("escape")
-        assert opened.exists("ci-bot")
+        assert opened.records.exists("ci-bot")
         await pilot.press("d", "y")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert not opened.exists("ci-bot") and "ci-bot" not in names(app)
+        assert not opened.records.exists("ci-bot") and "ci-bot" not in names(app)
 
 
 async def test_rename_from_the_list() -> None:
@@ -356,7 +356,7 @@ async def test_rename_from_the_list() -> None:
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert opened.exists("ci-robot") and names(app)[0] == "ci-robot"
+        assert opened.records.exists("ci-robot") and names(app)[0] == "ci-robot"
         await pilot.press("n")
         app.screen.query_one("#answer", Input).value = "github"  # taken
         await pilot.press("enter")
@@ -366,12 +366,16 @@ async def test_rename_from_the_list() -> None:
         assert isinstance(dialog, PromptDialog)  # still open, with the reason, and the text as typed
         assert "already exists" in str(dialog.query_one("#prompt-problem", Label).render())
         assert dialog.query_one("#answer", Input).value == "github"
-        assert opened.exists("ci-robot") and opened.get("github").provider == "github-pat"  # both unchanged
+        assert opened.records.exists("ci-robot") and opened.get("github").provider == "github-pat"  # both unchanged
         dialog.query_one("#answer", Input).value = "ci-bot"
         await pilot.press("enter")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert isinstance(app.screen, TokenListScreen) and opened.exists("ci-bot") and not opened.exists("ci-robot")
+        assert (
+            isinstance(app.screen, TokenListScreen)
+            and opened.records.exists("ci-bot")
+            and not opened.records.exists("ci-robot")
+        )
 
 
 # ------------------------------------------------- against the loopback server
@@ -455,7 +459,7 @@ async def test_refresher_runs_while_the_app_is_open(oauth_vault: vault.Vault, au
 
     c = oauth_vault.get("acme")
     # An hour-long token 30 s from its end: inside its 5-minute background margin.
-    oauth_vault.save(dataclasses.replace(c, expires_at=time.time() + 30, last_refreshed_at=time.time() - 3570))
+    oauth_vault.records.save(dataclasses.replace(c, expires_at=time.time() + 30, last_refreshed_at=time.time() - 3570))
     app = make_app(oauth_vault, settings=TuiSettings(refresh_interval=3600))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: auth_server.token_request_count("refresh_token") == 1)

@@ -111,7 +111,7 @@ async def test_escape_goes_back_to_the_list_on_the_same_row(samples: tuple[Vault
 
 async def test_every_fact_of_a_static_token(samples: tuple[Vault, FrozenClock]) -> None:
     vault, clock = samples
-    vault.note_error("github", "HTTP 401 from the API", action="check", outcome="failed")
+    vault.records.note_error("github", "HTTP 401 from the API", action="check", outcome="failed")
     app = make_app(vault, clock, settings=FAST)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, "github")
@@ -139,7 +139,7 @@ async def test_every_fact_of_an_oauth_credential(samples: tuple[Vault, FrozenClo
     vault, clock = samples
     seed(vault, auth_server, "acme", expires_in=HOUR)
     stored = vault.get("acme")
-    vault.save(replace(stored, refresh_expires_at=clock.now() + 30 * DAY), action="test")
+    vault.records.save(replace(stored, refresh_expires_at=clock.now() + 30 * DAY), action="test")
     app = make_app(vault, clock, settings=FAST)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, "acme")
@@ -154,7 +154,9 @@ async def test_every_fact_of_an_oauth_credential(samples: tuple[Vault, FrozenClo
 
 async def test_an_mcp_servers_credential_shows_its_server(samples: tuple[Vault, FrozenClock]) -> None:
     vault, clock = samples
-    vault.add_static("tools", provider="api-key", token="tok-tools", extras={"mcp_url": "https://mcp.example.com/mcp"})
+    vault.records.add_static(
+        "tools", provider="api-key", token="tok-tools", extras={"mcp_url": "https://mcp.example.com/mcp"}
+    )
     app = make_app(vault, clock, settings=FAST)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, "tools")
@@ -186,8 +188,8 @@ async def test_the_countdown_ticks_with_the_clock(samples: tuple[Vault, FrozenCl
 
 async def test_the_audit_trail_is_this_credentials_newest_first(samples: tuple[Vault, FrozenClock]) -> None:
     vault, clock = samples
-    vault.note_error("github", "[red]boom[/]", action="refresh", outcome="failed")
-    vault.record("other", "ok", credential="gitlab", detail="not github's")
+    vault.records.note_error("github", "[red]boom[/]", action="refresh", outcome="failed")
+    vault.records.record("other", "ok", credential="gitlab", detail="not github's")
     app = make_app(vault, clock, settings=FAST)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, "github")
@@ -203,8 +205,8 @@ async def test_the_audit_trail_is_this_credentials_newest_first(samples: tuple[V
 @pytest.mark.parametrize("account", ["[bold]x[/]", "[/]", "[link=https://evil.example]click[/link]"])
 async def test_markup_in_account_and_error_is_shown_literally(samples: tuple[Vault, FrozenClock], account: str) -> None:
     vault, clock = samples
-    vault.add_static("weird", provider="api-key", token="tok-weird", account=account)
-    vault.note_error("weird", f"provider said {account}", action="check", outcome="failed")
+    vault.records.add_static("weird", provider="api-key", token="tok-weird", account=account)
+    vault.records.note_error("weird", f"provider said {account}", action="check", outcome="failed")
     app = make_app(vault, clock, settings=FAST)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, "weird")
@@ -332,7 +334,7 @@ async def test_rename_updates_the_screen(samples: tuple[Vault, FrozenClock]) -> 
         assert screen.name_shown == "octo-work"
         assert screen.sub_title == "octo-work"
         assert fact(screen, "name") == "octo-work"
-        assert vault.exists("octo-work") and not vault.exists("github")
+        assert vault.records.exists("octo-work") and not vault.records.exists("github")
         table: DataTable[Text] = screen.query_one("#audit", DataTable)
         first = [str(cell) for cell in table.get_row(table.ordered_rows[0].key)]
         assert first[1:] == ["rename", "ok", "from=github"]
@@ -398,7 +400,7 @@ async def test_delete_after_yes_goes_back_to_the_list(samples: tuple[Vault, Froz
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert isinstance(app.screen, TokenListScreen)
-        assert not vault.exists("github")
+        assert not vault.records.exists("github")
         table = app.screen.query_one("#tokens", CredentialTable)
         assert table.row_keys == [n for n in SAMPLE_ORDER if n != "github"]
 
@@ -412,7 +414,7 @@ async def test_delete_answered_no_keeps_it(samples: tuple[Vault, FrozenClock]) -
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert current(app) is screen
-        assert vault.exists("github")
+        assert vault.records.exists("github")
 
 
 async def test_revoking_a_static_token_erases_it_and_the_screen_says_so(
@@ -446,7 +448,7 @@ async def test_a_stored_token_that_is_no_token_is_neither_revealed_nor_copied(
     from vault.core.secret import Secret
 
     vault, clock = samples
-    vault.save(replace(vault.get("github"), access_token=Secret("two words")))
+    vault.records.save(replace(vault.get("github"), access_token=Secret("two words")))
     app = make_app(vault, clock, settings=FAST)
     async with app.run_test(size=SIZE) as pilot:
         notices = record_notices(app, monkeypatch)
@@ -515,7 +517,7 @@ async def test_vault_changed_reloads_the_facts(samples: tuple[Vault, FrozenClock
     app = make_app(vault, clock, settings=FAST)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, "github")
-        vault.note_error("github", "the refresher failed", action="refresh", outcome="failed")
+        vault.records.note_error("github", "the refresher failed", action="refresh", outcome="failed")
         screen.post_message(VaultChanged())
         await pilot.pause()
         assert fact(screen, "last_error") == "the refresher failed"

@@ -89,8 +89,8 @@ async def test_a_reference_export_writes_what_the_command_line_writes(
     assert OPENAI_TOKEN not in written
     entry = json.loads(written)["mcpServers"]["github"]
     assert entry["command"] == tokendeck_command() and "OPENAI_TOKEN=openai" in entry["args"]
-    assert vault.export_bindings("openai") == []  # a reference follows nothing
-    assert [e.outcome for e in vault.audit_log(credential="openai") if e.action == "export"] == ["ok"]
+    assert vault.records.links.export_bindings("openai") == []  # a reference follows nothing
+    assert [e.outcome for e in vault.records.audit_log(credential="openai") if e.action == "export"] == ["ok"]
 
     result = cli("export", "claude-code", "--name", "openai", "--server", "github", "--var", "OPENAI_TOKEN",
                  "--file", str(from_cli), "--command", *command.split())  # fmt: skip
@@ -118,7 +118,7 @@ async def test_a_plaintext_dotenv_export_is_masked_in_the_preview_and_followed(
         await pilot.pause()
     assert target.read_text() == f"GITHUB_TOKEN='{GITHUB_TOKEN}'\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
-    [binding] = vault.export_bindings("github")
+    [binding] = vault.records.links.export_bindings("github")
     assert (binding.target, binding.path, binding.key) == ("dotenv", str(target), "GITHUB_TOKEN")
 
 
@@ -142,7 +142,7 @@ async def test_a_change_after_the_preview_must_be_previewed_again(
         assert "Preview first" in str(screen.query_one("#export-problem", Label).render())
         assert isinstance(app.screen, ExportScreen)
     assert target.read_text() == "KEEP=1\n"  # nothing written
-    assert vault.export_bindings("github") == []
+    assert vault.records.links.export_bindings("github") == []
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ async def test_bad_input_is_one_message_and_writes_nothing(
     samples: tuple[Vault, FrozenClock], tmp_path: Path, target: str, fields: dict[str, str], said: str
 ) -> None:
     vault, clock = samples
-    audit_before = vault.audit_log(credential="github")
+    audit_before = vault.records.audit_log(credential="github")
     path = tmp_path / "target-file"
     app = make_app(vault, clock, settings=QUIET)
     async with app.run_test(size=SIZE) as pilot:
@@ -169,7 +169,10 @@ async def test_bad_input_is_one_message_and_writes_nothing(
         assert said in str(screen.query_one("#export-problem", Label).render())
         assert screen.query_one("#write", Button).disabled
     assert not path.exists()
-    assert vault.export_bindings("github") == [] and vault.audit_log(credential="github") == audit_before
+    assert (
+        vault.records.links.export_bindings("github") == []
+        and vault.records.audit_log(credential="github") == audit_before
+    )
 
 
 async def test_plaintext_into_a_file_git_tracks_needs_force(samples: tuple[Vault, FrozenClock], tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ def agent_env(home: Path) -> Iterator[dict[str, str]]:
     """A passphrase vault holding ``gh`` and an unlocked agent process for it; the environment of
     processes that have no passphrase (the TUI is given none either)."""
     with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
-        v.add_static("gh", provider="github-pat", token=TOKEN)
+        v.records.add_static("gh", provider="github-pat", token=TOKEN)
     env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     started = tokendeck({**env, "TOKENDECK_PASSPHRASE": PASS}, "agent", "start")
     assert started.returncode == 0, started.stderr
@@ -186,7 +186,7 @@ async def test_a_user_at_the_keys_keeps_the_agent_unlocked_a_tui_left_open_does_
     """The agent's idle clock counts the TUI's user (its pings say ``active`` after a key press),
     not the TUI being open: real time against the vault's ``lock_after`` of 4 s."""
     with vault.init_vault(home, mode="passphrase", passphrase=PASS) as v:
-        v.add_static("gh", provider="github-pat", token=TOKEN)
+        v.records.add_static("gh", provider="github-pat", token=TOKEN)
     (home / POLICY_FILE).write_text('lock_after = "4s"\n')
     env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     assert tokendeck({**env, "TOKENDECK_PASSPHRASE": PASS}, "agent", "start").returncode == 0

@@ -141,7 +141,8 @@ def test_an_idle_tui_locks_its_view_the_bridge_beside_it_never_fails_then_the_ag
     assert not errors, errors
     calls, failed = outcome[0]
     assert time.monotonic() - started > AGENT_IDLE + VIEW_IDLE
-    assert calls >= BRIDGE_SECONDS / 0.5 * 0.6 and failed == [], (calls, failed)
+    # A call every 0.5 s asked for; on a loaded machine fewer are made, none may fail.
+    assert calls >= BRIDGE_SECONDS / 0.5 * 0.4 and failed == [], (calls, failed)
     assert "locked (" not in agent_log(home)
 
     # The bridge is done and the TUI idle: the agent locks after its own idle time, and says why.

@@ -64,7 +64,9 @@ async def test_cli_writes_reach_the_open_list_and_detail(live_env: dict[str, str
             assert isinstance(detail, DetailScreen)
             name = detail.name_shown
             with vault.open_vault(home, PASS) as other:  # another connection notes a failure
-                other.note_error(name, "http_503: the provider is unavailable", action="refresh", outcome="failed")
+                other.records.note_error(
+                    name, "http_503: the provider is unavailable", action="refresh", outcome="failed"
+                )
             facts = lambda: str(detail.query_one("#fact-last_error", Static).render())  # noqa: E731
             await until(pilot, lambda: "http_503" in facts(), "the detail screen's last error")
             removed = tokendeck(live_env, "rm", name, "--yes")

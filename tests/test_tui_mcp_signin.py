@@ -66,7 +66,7 @@ async def test_sign_in_from_an_mcp_url_registers_binds_the_resource_and_lands_on
         assert f"Signed in to {name}; stored as {name}." in notes.messages
     credential = vault.get(name)
     assert credential.extras["mcp_url"] == mcp_server and credential.account is None
-    assert vault.get_client(credential.provider).overrides["resource"] == mcp_server
+    assert vault.records.get_client(credential.provider).overrides["resource"] == mcp_server
     exchange = [t for t in auth_server.token_requests() if t.grant_type == "authorization_code"]
     assert [(t.status, t.resource) for t in exchange] == [(200, mcp_server)]
     assert len(auth_server.registrations()) == 1
@@ -97,7 +97,7 @@ async def test_a_server_without_metadata_says_so_in_the_screen_and_stores_nothin
         assert url.value == auth_server.issuer + "/mcp" and url.has_focus  # kept, to be corrected
         await pilot.press("escape")
         assert screen.view == "pick"  # type: ignore[comparison-overlap]  # the key changed what mypy narrowed
-    assert vault.credentials() == [] and vault.clients() == []
+    assert vault.credentials() == [] and vault.records.clients() == []
     assert auth_server.registrations() == []
 
 

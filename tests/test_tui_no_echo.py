@@ -43,7 +43,7 @@ def held(opened: Vault) -> list[tuple[object, ...]]:
 
 
 def audit(opened: Vault) -> str:
-    return "\n".join(repr(event) for event in opened.audit_log())
+    return "\n".join(repr(event) for event in opened.records.audit_log())
 
 
 def assert_unseen(app: VaultApp, opened: Vault, what: str, token: str) -> None:

@@ -97,7 +97,7 @@ async def test_after_a_delete_the_cursor_stays_where_it_was() -> None:
         await pilot.press("d", "y")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert not opened.exists("github") and table.row_keys == ["ci-bot", "gitlab", "openai"]
+        assert not opened.records.exists("github") and table.row_keys == ["ci-bot", "gitlab", "openai"]
         assert table.cursor_row == 1 and table.cursor_key == "gitlab"  # the row that took its place
         await pilot.press("G", "d", "y")  # the last row: the cursor goes to the one before
         await app.workers.wait_for_complete()
@@ -107,7 +107,7 @@ async def test_after_a_delete_the_cursor_stays_where_it_was() -> None:
 
 async def test_one_credential_is_one_credential() -> None:
     opened, clock = new_vault()
-    opened.add_static("only", provider="api-key", token="sk-only-0")
+    opened.records.add_static("only", provider="api-key", token="sk-only-0")
     app = make_app(opened, clock, settings=QUIET)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -183,8 +183,9 @@ async def test_the_row_under_the_cursor_keeps_its_status_colour() -> None:
 async def test_at_80_columns_a_long_account_gives_way_to_the_countdown() -> None:
     opened, clock = new_vault()
     add_samples(opened, clock)
-    opened.add_static("long", provider="api-key", token="x-long-0", account="a.very.long.account.name@example.com",
-                      expires_at=clock.now() + 86400 * 2)  # fmt: skip
+    opened.records.add_static("long", provider="api-key", token="x-long-0",
+                              account="a.very.long.account.name@example.com",
+                              expires_at=clock.now() + 86400 * 2)  # fmt: skip
     app = make_app(opened, clock, settings=QUIET)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
@@ -231,7 +232,7 @@ async def test_the_scroll_wheel_scrolls_the_list() -> None:
 
     opened, clock = new_vault()
     for i in range(60):
-        opened.add_static(f"key-{i:02d}", provider="api-key", token=f"k-{i}")
+        opened.records.add_static(f"key-{i:02d}", provider="api-key", token=f"k-{i}")
     app = make_app(opened, clock, settings=QUIET)
     async with app.run_test(size=(80, 24)) as pilot:
         table = table_of(app)

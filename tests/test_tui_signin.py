@@ -62,7 +62,7 @@ def registered(
     """The test server registered as provider ``acme`` by discovery, as ``tokendeck provider add`` does."""
     vault, _ = opened
     auth_server.register_client(CLIENT_ID)
-    vault.set_client(
+    vault.records.set_client(
         ClientRegistration(
             provider="acme", base="oidc", client_id=CLIENT_ID, overrides=discover("acme", auth_server.issuer)
         )
@@ -339,7 +339,7 @@ async def test_unregistered_provider_asks_for_the_app_first(opened: tuple[Vault,
         await pilot.press("escape")
         assert signin_screen(app).view == "pick"  # back to the list of providers
         assert text_of(app, "#problem") == ""
-    assert vault.clients() == []
+    assert vault.records.clients() == []
 
 
 async def test_register_a_server_by_discovery_then_sign_in(
@@ -365,7 +365,7 @@ async def test_register_a_server_by_discovery_then_sign_in(
         await pilot.pause()
         assert cursor_name(app) == "acme"
         assert "Stored your app for acme." in notes.messages
-    (registration,) = vault.clients()
+    (registration,) = vault.records.clients()
     assert (registration.provider, registration.base, registration.client_id) == ("acme", "oidc", CLIENT_ID)
     assert registration.client_secret is None
     assert vault.get("acme").account == ACCOUNT
@@ -375,7 +375,7 @@ async def test_edit_a_registration_keeps_its_endpoints(
     registered: tuple[Vault, FrozenClock], auth_server: AuthServer
 ) -> None:
     vault, clock = registered
-    (before,) = vault.clients()
+    (before,) = vault.records.clients()
     auth_server.register_client("second-client")
     app = make_app(vault, clock)
     async with app.run_test(size=SIZE) as pilot:
@@ -388,13 +388,13 @@ async def test_edit_a_registration_keeps_its_endpoints(
         screen.query_one("#client-id", Input).value = ""
         await pilot.press("enter")
         assert text_of(app, "#problem").startswith("Enter the client ID")
-        assert vault.clients() == [before]
+        assert vault.records.clients() == [before]
 
         screen.query_one("#client-id", Input).value = "second-client"
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, TokenListScreen), "the list again")
         await app.workers.wait_for_complete()
-    (after,) = vault.clients()
+    (after,) = vault.records.clients()
     assert after.client_id == "second-client" and after.overrides == before.overrides
     assert vault.get("acme").account == ACCOUNT
 
@@ -415,7 +415,7 @@ async def test_bad_issuer_stores_nothing(opened: tuple[Vault, FrozenClock]) -> N
         await pilot.pause()
         assert "must be an https URL" in text_of(app, "#problem")
         assert screen.view == "register"
-    assert vault.clients() == []
+    assert vault.records.clients() == []
 
 
 # ---------------------------------------------------------------- add token
@@ -552,21 +552,27 @@ async def test_oauth_provider_is_sent_to_sign_in(opened: tuple[Vault, FrozenCloc
         await open_add(app, pilot)
         await fill(app, pilot, name="gh", provider="github", token="gho_x")
         await pilot.press("enter")
-        assert text_of(app, "#problem") == "github signs in with OAuth: press escape, then s to sign in."
+        assert text_of(app, "#problem") == (
+            "github signs in with OAuth: press escape, then s to sign in; "
+            "a token you already have goes in as provider github-pat"
+        )
     assert vault.credentials() == []
 
 
+@pytest.mark.parametrize("dead", ["needs_login", "revoked"])
 async def test_sign_in_again_replaces_a_dead_credential_in_place(
-    registered: tuple[Vault, FrozenClock], auth_server: AuthServer, tmp_path: Path
+    registered: tuple[Vault, FrozenClock], auth_server: AuthServer, tmp_path: Path, dead: str
 ) -> None:
-    """``l`` on a needs-login row: the flow runs at once with the stored registration, and the
-    new tokens land in the same credential: its name, export binding and audit trail stay."""
+    """``l`` on a needs-login or revoked row: the flow runs at once with the stored registration,
+    and the new tokens land in the same credential: its name, export binding and audit trail stay."""
     vault, clock = registered
     clock.at = time.time()
-    vault.add_static("placeholder", provider="api-key", token="x")  # a row above it, so the cursor moves
-    vault.save(vault_credential(auth_server.issue_token(CLIENT_ID), clock.now()), action="login")
-    vault.mark("work", "needs_login", last_error="invalid_grant", action="refresh", outcome="dead_grant")
-    vault.add_export_binding("work", target="dotenv", path=str(tmp_path / "work.env"), key="WORK", options={})
+    vault.records.add_static("placeholder", provider="api-key", token="x")  # a row above it, so the cursor moves
+    vault.records.save(vault_credential(auth_server.issue_token(CLIENT_ID), clock.now()), action="login")
+    vault.records.mark("work", dead, last_error="invalid_grant", action="refresh", outcome="dead_grant")
+    vault.records.links.add_export_binding(
+        "work", target="dotenv", path=str(tmp_path / "work.env"), key="WORK", options={}
+    )
     before = vault.get("work")
     app = make_app(vault, clock)
     async with app.run_test(size=SIZE) as pilot:
@@ -582,7 +588,7 @@ async def test_sign_in_again_replaces_a_dead_credential_in_place(
     assert after.status_at(time.time()) == "active" and after.access_token is not None
     assert auth_server.token_state(after.access_token.reveal()) == "active"
     assert after.access_token != before.access_token and after.created_at == before.created_at
-    assert [b.key for b in vault.export_bindings("work")] == ["WORK"]  # the binding followed
+    assert [b.key for b in vault.records.links.export_bindings("work")] == ["WORK"]  # the binding followed
     assert [c.name for c in vault.credentials()] == ["placeholder", "work"]  # no second credential
 
 
@@ -617,7 +623,7 @@ async def test_a_google_app_marked_as_a_limited_input_client_signs_in_with_a_dev
         "device_authorization_url": auth_server.url("/device_authorization"),
         "userinfo_url": auth_server.url("/userinfo"), "default_scopes": ["openid", "email"],
     }  # fmt: skip
-    vault.set_client(ClientRegistration(provider="google", base="google", client_id=CLIENT_ID,
+    vault.records.set_client(ClientRegistration(provider="google", base="google", client_id=CLIENT_ID,
                                         client_secret=Secret("tv-secret"), overrides=endpoints))  # fmt: skip
     app = make_app(vault, clock)
     async with app.run_test(size=SIZE) as pilot:
@@ -636,7 +642,7 @@ async def test_a_google_app_marked_as_a_limited_input_client_signs_in_with_a_dev
         await until(pilot, lambda: isinstance(app.screen, TokenListScreen), "the list again")
         await app.workers.wait_for_complete()
         await pilot.pause()
-    (registration,) = vault.clients()
+    (registration,) = vault.records.clients()
     assert registration.overrides["client_type"] == "limited-input"
     assert registration.overrides["token_url"] == endpoints["token_url"]  # the rest kept
     assert vault.get("google").refresh_token is not None

@@ -11,7 +11,7 @@ from vault.core.model import Credential, StatusPolicy, check_name
 from vault.core.secret import Secret
 from vault.core.timefmt import iso, parse_duration, parse_when, relative
 from vault.errors import InvalidInput, NeedsSignIn
-from vault.services.tokens import usable_token
+from vault.services.refreshing import usable_token
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC).timestamp()
 

@@ -71,7 +71,7 @@ class RotateDialog(ModalScreen[bool]):
         from vault.services.static_tokens import rotate
 
         try:
-            rotate(self.app.unlocked_vault, self.credential, token.reveal(), expires=expires)
+            rotate(self.app.unlocked_vault.records, self.credential, token.reveal(), expires=expires)
         except VaultError as exc:
             self.app.call_from_thread(self.query_one("#rotate-problem", Label).update, exc.message)
             return False

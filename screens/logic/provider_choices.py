@@ -66,7 +66,7 @@ def provider_choices(vault: Vault) -> list[ProviderChoice]:
     """The user's registered providers (by name), then the built-in OAuth providers
     not registered yet, then the template for any other OpenID Connect server."""
     registered: list[ProviderChoice] = []
-    for registration in vault.clients():
+    for registration in vault.records.clients():
         try:
             registered.append(ProviderChoice(registration.provider, resolve(registration), registration))
         except VaultError as exc:

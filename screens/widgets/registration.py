@@ -52,8 +52,8 @@ def register(vault: Vault, entry: RegistrationEntry) -> ClientRegistration:
         InvalidInput: a bad name, client ID, secret, parameter or endpoint.
         ProviderError: discovery failed.
     """
-    prepared = prepare(vault, entry.request)
-    return store(vault, prepared, entry.client_secret, device=entry.device)
+    prepared = prepare(vault.records, entry.request)
+    return store(vault.records, prepared, entry.client_secret, device=entry.device)
 
 
 def _filled(provider: Provider, registration: ClientRegistration | None) -> Provider:

@@ -45,9 +45,11 @@ def sign_in_acme(home: Path, server: AuthServer) -> None:
     issued = server.issue_token(CLIENT_ID)
     with vault.open_vault(home, PASS) as v:
         overrides = discover("acme", server.issuer)
-        v.set_client(vault.ClientRegistration(provider="acme", base="oidc", client_id=CLIENT_ID, overrides=overrides))
+        v.records.set_client(
+            vault.ClientRegistration(provider="acme", base="oidc", client_id=CLIENT_ID, overrides=overrides)
+        )
         now = time.time()
-        v.save(
+        v.records.save(
             vault.Credential(
                 name="acme",
                 provider="acme",

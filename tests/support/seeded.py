@@ -16,9 +16,9 @@ CLIENT_ID = "lifecycle-client"
 
 def seed(v: vault.Vault, server: AuthServer, name: str = "acme", *, expires_in: float = 3600) -> Credential:
     """Register ``acme`` (discovery) once, then store a fresh token pair as ``name``."""
-    if not any(c.provider == "acme" for c in v.clients()):
+    if not any(c.provider == "acme" for c in v.records.clients()):
         server.register_client(CLIENT_ID)
-        v.set_client(
+        v.records.set_client(
             ClientRegistration(
                 provider="acme", base="oidc", client_id=CLIENT_ID, overrides=discover("acme", server.issuer)
             )
@@ -38,7 +38,7 @@ def seed(v: vault.Vault, server: AuthServer, name: str = "acme", *, expires_in: 
         created_at=now,
         updated_at=now,
     )
-    v.save(credential, action="seed")
+    v.records.save(credential, action="seed")
     return v.get(name)
 
 

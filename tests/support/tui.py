@@ -44,14 +44,14 @@ def add_samples(vault: Vault, clock: FrozenClock) -> None:
     are added out of order so the test sees the screen sort them.
     """
     clock.at = T0
-    vault.add_static("openai", provider="api-key", token="sk-test-0", account="team@example.com")
-    vault.add_static(
+    vault.records.add_static("openai", provider="api-key", token="sk-test-0", account="team@example.com")
+    vault.records.add_static(
         "gitlab", provider="gitlab-pat", token="glpat-test-1", account="ada", expires_at=T0 + 89 * DAY + VIEWED_AFTER
     )
-    vault.add_static(
+    vault.records.add_static(
         "github", provider="github-pat", token="ghp_test2", account="octocat", expires_at=T0 + 3 * DAY + VIEWED_AFTER
     )
-    vault.add_static("ci-bot", provider="api-key", token="ci-test-3", expires_at=T0 + HOUR)
+    vault.records.add_static("ci-bot", provider="api-key", token="ci-test-3", expires_at=T0 + HOUR)
     clock.advance(VIEWED_AFTER)
 
 
@@ -103,8 +103,8 @@ def add_every_status(vault: Vault, clock: FrozenClock) -> None:
         created_at=T0,
         updated_at=T0,
     )
-    vault.save(signed_in, action="login", detail="signed in as ada@example.com")
-    vault.save(
+    vault.records.save(signed_in, action="login", detail="signed in as ada@example.com")
+    vault.records.save(
         Credential(
             name="azure",
             provider="microsoft",
@@ -121,7 +121,7 @@ def add_every_status(vault: Vault, clock: FrozenClock) -> None:
         ),
         action="login",
     )
-    vault.save(
+    vault.records.save(
         Credential(
             name="linear",
             provider="linear",
@@ -138,7 +138,7 @@ def add_every_status(vault: Vault, clock: FrozenClock) -> None:
         ),
         action="login",
     )
-    vault.save(
+    vault.records.save(
         Credential(
             name="slack",
             provider="slack",
@@ -153,7 +153,7 @@ def add_every_status(vault: Vault, clock: FrozenClock) -> None:
         detail="revoked at the provider",
     )
     for name, expires, error in (("dropbox", viewed - 600, None), ("notion", viewed + 1200, "http_503: unavailable")):
-        vault.save(
+        vault.records.save(
             Credential(
                 name=name,
                 provider=name,
@@ -178,7 +178,7 @@ def add_every_status(vault: Vault, clock: FrozenClock) -> None:
         updated_at=refreshed_at,
         last_refreshed_at=refreshed_at,
     )
-    vault.save_refreshed(refreshed, sent_refresh_token="1//fake-refresh-token", detail="kept refresh token")
+    vault.records.save_refreshed(refreshed, sent_refresh_token="1//fake-refresh-token", detail="kept refresh token")
     clock.at = viewed
 
 

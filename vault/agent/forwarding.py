@@ -116,7 +116,7 @@ class Forward:
         return NotForwarded(f"the use of {name} by {self.host} was not allowed on the machine with the vault ({why})")
 
     def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str) -> None:
-        vault.record("forward", outcome, credential=credential, detail=f"host={self.host} op={op}")
+        vault.records.record("forward", outcome, credential=credential, detail=f"host={self.host} op={op}")
 
     def _names(self, vault: Vault, op: str, args: list[str]) -> list[str]:
         """The credentials ``op`` would read (a git host maps to its credential)."""

@@ -45,7 +45,7 @@ def hand_over(vault: Vault, args: list[str], pid: int | None, log: Callable[[str
     """The agent's answer to ``join``: the key of its open ``vault`` and the agent's pid (the
     log line names who joined, never the key).  Called for the agent's own socket only."""
     try:
-        key = vault.handover_key()
+        key = vault.records.keys.handover_key()
     except VaultError as exc:
         return [str(exc.exit_code), *to_fields(exc)]
     log(f"{JOINERS.get(args[0] if args else '', 'a client')} (pid {pid or 'unknown'}) joined")

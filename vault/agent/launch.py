@@ -224,7 +224,7 @@ def serve(launch: Launch, *, ready_fd: int | None, log: Log) -> int:
     for name in [name for name in os.environ if unlocks_vault(name)]:
         del os.environ[name]  # in the foreground; a locked agent must be handed the passphrase again
     vault = open_unlocked(launch.paths, launch.unlocked)
-    vault.verify()  # every page, once: an agent serves for hours
+    vault.records.verify()  # every page, once: an agent serves for hours
     os.ftruncate(launch.pid_fd, 0)
     os.write(launch.pid_fd, f"{os.getpid()}\n".encode())
 

@@ -35,7 +35,7 @@ def _tokens(vault: Vault, names: list[str]) -> list[str]:
 
 def _refresh(vault: Vault, args: list[str]) -> list[str]:
     """A forced refresh (``httpx_auth`` after a 401), then the token."""
-    from vault.services.tokens import refresh
+    from vault.services.refreshing import refresh
 
     (name,) = args
     refresh(vault, name, force=True)
@@ -47,7 +47,7 @@ def listing(vault: Vault, args: list[str], only: Collection[str] | None = None) 
     from vault.services.listing import list_output
 
     shape, times = args
-    return list(list_output(vault, as_json=shape == "json", human=times == "human", only=only))
+    return list(list_output(vault.records, as_json=shape == "json", human=times == "human", only=only))
 
 
 def _git(vault: Vault, args: list[str]) -> list[str]:
@@ -92,7 +92,7 @@ def _names(vault: Vault, args: list[str]) -> list[str]:
 
 def _git_map(vault: Vault, args: list[str]) -> list[str]:
     host, name, username = args
-    vault.map_git_host(host, name, username or None)
+    vault.records.links.map_git_host(host, name, username or None)
     return []
 
 

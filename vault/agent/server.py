@@ -389,7 +389,7 @@ class Agent:
             vault = self._vault
         if vault is None:
             raise VaultLocked(AGENT_LOCKED)
-        missing = [name for name in names if not vault.exists(name)]
+        missing = [name for name in names if not vault.records.exists(name)]
         if missing:
             raise InvalidInput(f"no credential named {echo(missing[0])} to forward (see tokendeck list)")
         forward_id = forwarding.new_forward_id()
@@ -456,7 +456,7 @@ class Agent:
             self._data_version = None
             return
         try:
-            version = vault.data_version()
+            version = vault.records.data_version()
         except VaultError:
             return
         if self._data_version is not None and version != self._data_version:

@@ -104,7 +104,7 @@ def _start(args: argparse.Namespace) -> int:
     # Proven here, where the user can see a failure.
     paths, unlocked = unlock(prompt=terminal.passphrase_prompt(), notice=terminal.notice)
     with open_unlocked(paths, unlocked) as opened:  # anything an open settles, settled
-        opened.verify()  # and every page checked, where the user sees a damaged file
+        opened.records.verify()  # and every page checked, where the user sees a damaged file
     launch = Launch(paths, unlocked, take_lock(home), lock_after, args.interval, follow_policy=args.lock_after is None)
     if args.foreground:
         terminal.notice(

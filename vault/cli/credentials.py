@@ -91,7 +91,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from vault.services.listing import list_output
 
     with terminal.open_vault() as vault:
-        out, err = list_output(vault, as_json=args.json, human=terminal.human_times())
+        out, err = list_output(vault.records, as_json=args.json, human=terminal.human_times())
     sys.stderr.write(err)
     sys.stdout.write(out)
     return 0

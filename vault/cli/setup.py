@@ -35,7 +35,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from vault.services.opening import init_vault
 
     with init_vault(mode=args.mode, prompt=terminal.passphrase_prompt(), notice=terminal.notice) as vault:
-        how = "a key in the OS keyring" if vault.mode == "keyring" else "your passphrase"
+        how = "a key in the OS keyring" if vault.records.mode == "keyring" else "your passphrase"
         terminal.notice(f"created a vault at {vault.paths.home}, unlocked by {how}")
     return 0
 

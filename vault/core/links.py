@@ -1,6 +1,7 @@
 """What points at a credential: the files its token is exported to in plaintext (re-written
-on every refresh) and the git hosts it answers for.  Part of
-:class:`~vault.core.repository.Repository`; each change commits with its audit row.
+on every refresh) and the git hosts it answers for.  A part of
+:class:`~vault.core.repository.Repository` (``repository.links``); each change commits with
+its audit row.
 """
 
 from __future__ import annotations
@@ -29,11 +30,21 @@ class ExportBinding:
 
 
 class CredentialLinks:
-    """Export bindings and git hosts, on the repository's store."""
+    """Export bindings and git hosts, on the repository's store.
 
-    _store: Store
-    clock: Clock
-    _audit: Callable[[Any, str | None, str, str, str | None], None]
+    Args:
+        store: the repository's open database.
+        clock: its time source.
+        audit: writes one audit row inside a transaction (the repository's, so the masking
+            of secrets is the same).
+    """
+
+    def __init__(
+        self, store: Store, clock: Clock, audit: Callable[[Any, str | None, str, str, str | None], None]
+    ) -> None:
+        self._store = store
+        self.clock = clock
+        self._audit = audit
 
     # --------------------------------------------------------- export bindings
 

@@ -356,7 +356,7 @@ class Credential:
     def offers_sign_in_again(self, now: float) -> bool:
         """Whether a new sign-in is what this credential needs (its grant is dead, failing, or
         has run out): the TUI's "sign in again", which keeps its name and export bindings."""
-        return self.kind == "oauth" and self.status_at(now) in ("needs_login", "refresh_failing", "expired")
+        return self.kind == "oauth" and self.status_at(now) in ("needs_login", "refresh_failing", "expired", "revoked")
 
     def sign_in_command(self) -> str:
         """The command that signs this very credential in again, keeping its name (and, for an

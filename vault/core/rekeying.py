@@ -1,5 +1,6 @@
 """The key the vault's file is encrypted under: re-encrypting it in place, and copying it
-under a key (a backup).  Part of :class:`~vault.core.repository.Repository`.
+under a key (a backup).  A part of :class:`~vault.core.repository.Repository`
+(``repository.keys``), which reads its :attr:`VaultKeys.meta`.
 """
 
 from __future__ import annotations
@@ -9,19 +10,28 @@ from pathlib import Path
 from typing import Any
 
 from vault.core import faults, keys
-from vault.core.keys import SALT_BYTES, Key, KeySlot, VaultMeta
+from vault.core.keys import SALT_BYTES, DatabaseKey, Key, KeySlot, VaultMeta
 from vault.core.paths import VaultPaths
 from vault.core.store import Store
-from vault.errors import VaultError
+from vault.errors import VaultBusy, VaultError
 
 
 class VaultKeys:
-    """The key the vault's file is encrypted under, on the repository's store."""
+    """The key the vault's file is encrypted under, on the repository's store.
 
-    _store: Store
-    paths: VaultPaths
-    meta: VaultMeta
-    record: Callable[..., Any]
+    Args:
+        store: the repository's open database.
+        paths: the home it lives in (``vault.json`` is written there).
+        meta: its key mode and slot as opened; :attr:`meta` follows every re-key.
+        record: appends an audit event (the repository's).
+    """
+
+    def __init__(self, store: Store, paths: VaultPaths, meta: VaultMeta, record: Callable[..., Any]) -> None:
+        self._store = store
+        self.paths = paths
+        self.meta = meta
+        """The vault's key slot now (the repository's ``meta`` reads it)."""
+        self.record = record
 
     def rekey(self, key: Key, slot: KeySlot, *, detail: str) -> None:
         """Re-encrypt under ``key`` and record ``slot`` as the vault's key.
@@ -63,3 +73,15 @@ class VaultKeys:
         database_key = key.database_key(self._store.salt, keys.KDF_ITER)
         slot = KeySlot("passphrase", kdf_iter=keys.KDF_ITER).with_check(database_key)
         return slot, self._store.copy_to(path, database_key)
+
+    def handover_key(self) -> DatabaseKey:
+        """The key that opens this vault, for the agent to hand to a TUI of the same user that
+        joins it (:mod:`vault.agent.joining`); never for a log, an error or a screen.
+
+        Raises:
+            VaultBusy: a re-key is under way (the key is about to change).
+        """
+        key = self._store.handover_key()
+        if key is None:
+            raise VaultBusy("the vault is being re-keyed; try again")
+        return key

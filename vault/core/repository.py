@@ -1,9 +1,9 @@
-"""The records of an unlocked vault: credentials, client registrations, export
-bindings, git hosts and the audit log.
+"""The records of an unlocked vault in its SQLCipher file: credentials, client registrations,
+the audit log, and as parts, what points at a credential (``links``) and the file's key (``keys``).
 
-:class:`Repository` reads and writes; every change and the audit event that
-records it commit in one transaction.  It never talks to a provider: the vault
-you hold, :class:`vault.services.tokens.Vault`, adds a token that is valid now.
+:class:`Repository` reads and writes (it fulfils :class:`vault.core.records.Records`); every
+change and the audit event that records it commit in one transaction.  It never talks to a
+provider: the vault you hold, :class:`vault.services.tokens.Vault`, adds a token valid now.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from vault.core.masking import echo, without_secrets
 from vault.core.model import AuditEvent, ClientRegistration, Credential, check_expiry, check_name, check_token
 from vault.core.paths import VaultPaths
 from vault.core.rekeying import VaultKeys
-from vault.core.rows import audit_from, client_from, credential_from, reveal
+from vault.core.rows import audit_from, client_from, credential_from, credential_row, reveal
 from vault.core.secret import Secret
 from vault.core.store import Store
 from vault.core.timefmt import check_when
@@ -31,7 +31,7 @@ LAST_USED_RESOLUTION = 60.0
 """``last_used_at`` is stamped at most once a minute, so hot reads rarely write."""
 
 
-class Repository(CredentialLinks, VaultKeys):
+class Repository:
     """An open vault's records.  Use as a context manager, or call :meth:`close`.
 
     Args:
@@ -39,15 +39,23 @@ class Repository(CredentialLinks, VaultKeys):
         paths: the home it lives in.
         meta: its key mode.
         clock: the time source; tests freeze it.
+
+    Its parts: :attr:`links` (export bindings, git hosts) and :attr:`keys` (the file's key).
     """
 
     def __init__(self, store: Store, paths: VaultPaths, meta: VaultMeta, clock: Clock | None = None) -> None:
         self._store = store
         self.paths = paths
-        self.meta = meta
         self.clock: Clock = clock or SystemClock()
+        self.links = CredentialLinks(store, self.clock, self._audit)
+        self.keys = VaultKeys(store, paths, meta, self.record)
         self._old_copies = False
         self._decoded: tuple[tuple[int, int], list[Credential]] | None = None
+
+    @property
+    def meta(self) -> VaultMeta:
+        """Its key slot now (:attr:`keys` changes it with every re-key)."""
+        return self.keys.meta
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.paths.home)!r}, mode={self.meta.mode!r})"
@@ -189,32 +197,11 @@ class Repository(CredentialLinks, VaultKeys):
         self._write(credential, replace=replace, action=action, detail=detail)
 
     def _write(self, c: Credential, *, replace: bool, action: str, detail: str | None = None) -> None:
-        values = {
-            "name": c.name,
-            "provider": c.provider,
-            "kind": c.kind,
-            "account": c.account,
-            "access_token": reveal(c.access_token),
-            "refresh_token": reveal(c.refresh_token),
-            "id_token": reveal(c.id_token),
-            "token_type": c.token_type,
-            "scopes": json.dumps(list(c.scopes)),
-            "expires_at": c.expires_at,
-            "refresh_expires_at": c.refresh_expires_at,
-            "status": c.stored_status,
-            "last_error": c.last_error,
-            "extras": json.dumps(dict(c.extras)),
-            "created_at": c.created_at,
-            "updated_at": c.updated_at,
-            "last_refreshed_at": c.last_refreshed_at,
-            "last_used_at": c.last_used_at,
-            "refresh_failures": c.refresh_failures,
-            "retry_at": c.retry_at,
-        }
+        values = credential_row(c)
         with self._store.transaction() as conn:
             existing = conn.execute("SELECT created_at FROM credentials WHERE name = ?", (c.name,)).fetchone()
             if existing is not None and not replace:
-                raise AlreadyExists(f"a credential named {c.name!r} already exists (use --replace to overwrite it)")
+                raise AlreadyExists(f"a credential named {echo(c.name)} already exists (use --replace to overwrite it)")
             if existing is not None:
                 values["created_at"] = existing["created_at"]
                 assignments = ", ".join(f"{k} = :{k}" for k in values if k != "name")

@@ -46,6 +46,32 @@ def credential_from(row: Row) -> Credential:
     )
 
 
+def credential_row(c: Credential) -> dict[str, object]:
+    """The ``credentials`` table's columns for ``c`` (tokens revealed: for the database only)."""
+    return {
+        "name": c.name,
+        "provider": c.provider,
+        "kind": c.kind,
+        "account": c.account,
+        "access_token": reveal(c.access_token),
+        "refresh_token": reveal(c.refresh_token),
+        "id_token": reveal(c.id_token),
+        "token_type": c.token_type,
+        "scopes": json.dumps(list(c.scopes)),
+        "expires_at": c.expires_at,
+        "refresh_expires_at": c.refresh_expires_at,
+        "status": c.stored_status,
+        "last_error": c.last_error,
+        "extras": json.dumps(dict(c.extras)),
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+        "last_refreshed_at": c.last_refreshed_at,
+        "last_used_at": c.last_used_at,
+        "refresh_failures": c.refresh_failures,
+        "retry_at": c.retry_at,
+    }
+
+
 def client_from(row: Row) -> ClientRegistration:
     return ClientRegistration(
         provider=row["provider"],

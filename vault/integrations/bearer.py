@@ -41,7 +41,7 @@ class BearerTokens:
             return answer[0]
         with self.vault.opened() as v:
             if force:
-                from vault.services.tokens import refresh
+                from vault.services.refreshing import refresh
 
                 refresh(v, name, force=True)
             return v.token(name)

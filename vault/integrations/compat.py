@@ -160,7 +160,7 @@ class TokenStorage(KeyedStore):
             created_at=created,
             updated_at=updated,
         )
-        self._vault.save(record, replace=at is None, action="add" if at is None else "compat-import")
+        self._vault.records.save(record, replace=at is None, action="add" if at is None else "compat-import")
         self._retire(stale)
         return name, odd
 
@@ -251,7 +251,7 @@ class TokenStorage(KeyedStore):
         fault = None if token is None else token_fault(token)
         now = self._vault.clock.now()
         created, updated = at or (now, now)
-        self._vault.save(
+        self._vault.records.save(
             Credential(
                 name=name,
                 provider=provider,
@@ -280,7 +280,7 @@ class TokenStorage(KeyedStore):
 
         token_uri = token_uri or builtin(GOOGLE_BASE).token_url or ""
         overrides = {} if token_uri == builtin(GOOGLE_BASE).token_url else {"token_url": token_uri}
-        clients = self._vault.clients()
+        clients = self._vault.records.clients()
         for registration in clients:
             if registration.base != GOOGLE_BASE or registration.client_id != client_id:
                 continue
@@ -288,7 +288,7 @@ class TokenStorage(KeyedStore):
                 continue
             stored = registration.client_secret.reveal() if registration.client_secret else None
             if secret and stored != secret:
-                self._vault.set_client(dataclasses.replace(registration, client_secret=Secret(secret)))
+                self._vault.records.set_client(dataclasses.replace(registration, client_secret=Secret(secret)))
             return registration.provider
         taken = {r.provider for r in clients}
         provider = GOOGLE_BASE
@@ -303,7 +303,7 @@ class TokenStorage(KeyedStore):
             overrides=overrides,
         )
         resolve(registration)  # refuses a token URI that is neither https nor loopback http
-        self._vault.set_client(registration)
+        self._vault.records.set_client(registration)
         return provider
 
     @never_raises(lambda: None)

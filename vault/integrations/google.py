@@ -36,7 +36,7 @@ def _fields(vault: Vault, name: str, *, fresh: bool) -> dict[str, Any]:
     """The ``Credentials`` arguments for ``name``; with ``fresh``, refreshed first when due.  One
     stored without its client id (by :mod:`vault.compat`) has none, and the token URI it came with."""
     stored = vault.get(name)
-    registration = None if stored.no_client_id else vault.get_client(stored.provider)
+    registration = None if stored.no_client_id else vault.records.get_client(stored.provider)
     provider = builtin(stored.provider) if registration is None else resolve(registration)
     if provider.client_library != "google-auth-oauthlib":
         raise InvalidInput(f"{name} is a {stored.provider} credential, not a Google one")
@@ -83,7 +83,7 @@ def _vault_credentials_class() -> Any:
             from google.auth.exceptions import RefreshError
 
             from vault.errors import VaultError
-            from vault.services.tokens import refresh
+            from vault.services.refreshing import refresh
 
             try:
                 with self._vault_source() as v:

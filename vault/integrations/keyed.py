@@ -165,7 +165,7 @@ class KeyedStore:
         """Every key with a record, in the order the records were first stored."""
         return [
             str(c.extras[field])
-            for c in self._vault.credentials_stored_in_order(prefix)
+            for c in self._vault.records.credentials_stored_in_order(prefix)
             if isinstance(c.extras.get(field), str)
         ]
 
@@ -178,7 +178,7 @@ class KeyedStore:
         """
         name = credential_name(prefix, key)
         found = self._find(prefix, field, key)
-        if found is None and self._vault.exists(name):
+        if found is None and self._vault.records.exists(name):
             raise AlreadyExists(f"{name} belongs to another {field}; nothing was written")
         return name, found.name if found is not None and found.name != name else None
 

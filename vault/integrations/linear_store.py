@@ -64,7 +64,7 @@ class LinearTokenStore(KeyedStore):
         from vault.core.providers import resolve
 
         try:
-            current = self._vault.get_client(provider)
+            current = self._vault.records.get_client(provider)
         except NotFound:
             registration = ClientRegistration(
                 provider=provider,
@@ -74,7 +74,7 @@ class LinearTokenStore(KeyedStore):
                 overrides=dict(overrides or {}),
             )
             resolve(registration)  # endpoints must be https (or loopback http)
-            self._vault.set_client(registration)
+            self._vault.records.set_client(registration)
             return
         if current.base != "linear" or current.client_id != client_id:
             raise InvalidInput(
@@ -83,7 +83,7 @@ class LinearTokenStore(KeyedStore):
             )
         stored = current.client_secret.reveal() if current.client_secret else None
         if secret and stored != secret:
-            self._vault.set_client(dataclasses.replace(current, client_secret=Secret(secret)))
+            self._vault.records.set_client(dataclasses.replace(current, client_secret=Secret(secret)))
 
     def store_tokens(
         self,
@@ -111,7 +111,7 @@ class LinearTokenStore(KeyedStore):
         if refresh_token is not None:
             check_token(refresh_token)
         now = self._vault.clock.now()
-        self._vault.save(
+        self._vault.records.save(
             Credential(
                 name=name,
                 provider=self.provider,

@@ -92,9 +92,9 @@ def import_once(storage: ImportingStore, path: Path) -> None:
         return
     vault = storage.vault
     where = str(path)
-    if not any(e.detail == where for e in vault.audit_log(credential=IMPORT_EVENT)):
+    if not any(e.detail == where for e in vault.records.audit_log(credential=IMPORT_EVENT)):
         imported, skipped = _store(storage, *rows)
-        vault.record(IMPORT_EVENT, "ok", credential=IMPORT_EVENT, detail=where)
+        vault.records.record(IMPORT_EVENT, "ok", credential=IMPORT_EVENT, detail=where)
         log.warning("TokenStorage: imported %d records from %s into the vault (%d skipped)", imported, path, skipped)
     log.warning(
         "TokenStorage: %s still holds tokens in plaintext; they are in the encrypted vault now. Delete it: shred -u %s",
@@ -217,14 +217,14 @@ def migrate(
         r for r in rows[1] if isinstance(r["user_id"], str) and credential_name(GDRIVE_PREFIX, r["user_id"]) in names
     ]
     vault = storage.vault
-    with vault.all_or_nothing():
+    with vault.records.all_or_nothing():
         for name in names:
-            if vault.exists(name):
+            if vault.records.exists(name):
                 vault.remove(name)
         imported, skipped = _store(storage, jira, drive, warn=False)  # the plan said what is odd
         if skipped or imported != len(names):
             raise VaultError(f"{len(names) - imported} rows of {path} could not be stored; nothing was imported")
-        vault.record(IMPORT_EVENT, "ok", credential=IMPORT_EVENT, detail=str(path))
+        vault.records.record(IMPORT_EVENT, "ok", credential=IMPORT_EVENT, detail=str(path))
     return imported
 
 

@@ -75,13 +75,13 @@ def backup(
     _remove(copy)
     create_private_file(copy)
     try:
-        slot, count = vault.copy_to(copy, key)
-        manifest = Manifest(vault.meta.vault_id, slot, vault.clock.now(), count)
+        slot, count = vault.records.keys.copy_to(copy, key)
+        manifest = Manifest(vault.records.meta.vault_id, slot, vault.clock.now(), count)
         backup_file.write(path, copy, manifest)
     finally:
         _remove(copy)
     try:
-        vault.record("backup", "ok", detail=f"{path} ({'passphrase' if key else vault.meta.mode} key)")
+        vault.records.record("backup", "ok", detail=f"{path} ({'passphrase' if key else vault.records.meta.mode} key)")
     except VaultUnusable as exc:  # the backup is made; the vault's own disk took no audit line
         notice(f"the backup is written, but the vault's audit log could not record it: {exc.message}")
     return manifest

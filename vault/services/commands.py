@@ -39,7 +39,7 @@ def ready(vault: Vault) -> Report:
 
 def add_check(vault: Vault, *, name: str, replace: bool = False) -> Report:
     """Before a token is asked for: the name is free (or ``replace``)."""
-    if vault.exists(name) and not replace:
+    if vault.records.exists(name) and not replace:
         raise AlreadyExists(f"a credential named {echo(name)} already exists (use --replace to overwrite it)")
     return Report()
 
@@ -65,7 +65,7 @@ def add(
         replacing=replace,
     )  # fmt: skip
     add_check(vault, name=name, replace=replace)
-    static_tokens.add(vault, checked, token, replace=replace)
+    static_tokens.add(vault.records, checked, token, replace=replace)
     notice = checked.notice()
     return Report(err=said(f"stored {name}", *([notice] if notice is not None else [])))
 
@@ -110,7 +110,8 @@ def revoke(vault: Vault, *, name: str, local: bool = False) -> Report:
         return Report(err=said(f"revoked {name} at {credential.provider}; its tokens are erased from the vault"))
     where = f" at {result.manual_url}" if result.manual_url else " on the provider's site"
     if result.erased:
-        erased = f"erased {name}'s tokens locally, not at the provider ({result.reason}): revoke it{where}"
+        why = f" ({result.reason})" if result.reason else ""
+        erased = f"erased {name}'s tokens locally, not at the provider{why}: revoke it{where}"
         return Report(err=said(erased))
     refused = f"not revoked: {result.reason}; revoke it{where}, and pass --local to erase it here"
     return Report(err=said(refused), code=1)
@@ -135,7 +136,7 @@ def provider_add(
 
     registration = ClientRegistration(provider=name, base=base, client_id=client_id, params=params, overrides=overrides)
     provider = resolve(registration)
-    store(vault, Prepared(registration, provider), Secret(secret) if secret is not None else None)
+    store(vault.records, Prepared(registration, provider), Secret(secret) if secret is not None else None)
     return Report(
         err=said(
             f"stored your {provider.name} app as {name}",
@@ -147,26 +148,30 @@ def provider_add(
 
 def provider_rm(vault: Vault, *, name: str) -> Report:
     """``tokendeck provider rm``."""
-    vault.remove_client(name)
+    vault.records.remove_client(name)
     return Report(err=said(f"removed the registration for {name} (credentials signed in with it are kept)"))
 
 
 def git_map(vault: Vault, *, host: str, name: str, username: str | None = None) -> Report:
     """``tokendeck git-credential map`` (what it tells the user is the front end's: it needs no vault)."""
-    vault.map_git_host(host, name, username)
+    vault.records.links.map_git_host(host, name, username)
     return Report()
 
 
 def git_unmap(vault: Vault, *, host: str) -> Report:
     """``tokendeck git-credential unmap``."""
-    if not vault.unmap_git_host(host):
+    if not vault.records.links.unmap_git_host(host):
         raise NotFound(f"{echo(host, quoted=False)} is not mapped (see tokendeck git-credential list)")
     return Report()
 
 
 def git_list(vault: Vault) -> Report:
     """``tokendeck git-credential list``."""
-    return Report("".join(f"{host}\t{name}\t{username or '(default)'}\n" for host, name, username in vault.git_hosts()))
+    return Report(
+        "".join(
+            f"{host}\t{name}\t{username or '(default)'}\n" for host, name, username in vault.records.links.git_hosts()
+        )
+    )
 
 
 def _table() -> dict[str, Command]:

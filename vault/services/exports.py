@@ -6,7 +6,7 @@ merged, the masked diff, the git check), show the diff, then write and record.
 
 ``--plaintext`` records an export binding (credential -> file, target, key);
 :func:`reexport` writes the new token into each of them after a refresh
-(:func:`vault.services.tokens.refresh` calls it).  A file that is gone or changed
+(:func:`vault.services.refreshing.refresh` calls it).  A file that is gone or changed
 shape is left alone and the failure audited; a refresh never fails because of an
 export.
 """
@@ -16,10 +16,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from vault.core.model import MCP_URL_EXTRA, Credential
 from vault.core.paths import VaultPaths
@@ -47,13 +46,8 @@ class ExportingVault(Protocol):
 
     def get(self, name: str) -> Credential: ...
 
-    def record(
-        self, action: str, outcome: str, *, credential: str | None = None, detail: str | None = None
-    ) -> None: ...
-
-    def add_export_binding(
-        self, name: str, *, target: str, path: str, key: str, options: Mapping[str, Any]
-    ) -> None: ...
+    @property
+    def records(self) -> Repository: ...
 
 
 @dataclass(frozen=True)
@@ -127,10 +121,12 @@ def write_export(vault: ExportingVault, change: Plan) -> list[str]:
         notices.append(f"made {path} readable by you only (0600-style): it holds a token now")
     spec = change.spec  # resolved: remote if the entry has a URL
     if spec.plaintext:
-        vault.add_export_binding(spec.name, target=spec.target, path=str(path), key=spec.key, options=spec.options())
+        vault.records.links.add_export_binding(
+            spec.name, target=spec.target, path=str(path), key=spec.key, options=spec.options()
+        )
         notices.append(f"wrote {spec.name}'s token to {path}; every refresh re-writes it (tokendeck unexport to stop)")
     else:
-        vault.record("export", "ok", credential=spec.name, detail=f"target={spec.target} path={path} reference")
+        vault.records.record("export", "ok", credential=spec.name, detail=f"target={spec.target} path={path} reference")
         notices.append(f"wrote a reference to {spec.name} in {path} (no secret in the file)")
         if spec.url is not None:
             from vault.export.mcp import reference_note
@@ -146,7 +142,7 @@ def reexport(vault: Repository, name: str, token: str) -> list[str]:
     """
     problems: list[str] = []
     try:
-        bindings = vault.export_bindings(name)
+        bindings = vault.links.export_bindings(name)
     except Exception as exc:  # noqa: BLE001 - a refresh never fails because of an export
         return [type(exc).__name__]
     for binding in bindings:

@@ -62,7 +62,7 @@ def export_list(vault: Vault, *, name: str | None = None, as_json: bool = False,
     """``tokendeck export --list``: the plaintext export bindings."""
     from vault.core.timefmt import iso
 
-    bindings = vault.export_bindings(name)
+    bindings = vault.records.links.export_bindings(name)
     if as_json:
         rows = [
             {"name": b.credential, "target": b.target, "path": b.path, "key": b.key, "created_at": iso(b.created_at)}
@@ -84,7 +84,7 @@ def unexport(vault: Vault, *, target: str, name: str, path: str) -> Report:
     from vault.export.writer import remove_stale_temp_files
 
     vault.get(name)
-    removed = vault.remove_export_bindings(name, target=target, path=path)
+    removed = vault.records.links.remove_export_bindings(name, target=target, path=path)
     where = Path(path)
     if where.parent.is_dir():
         remove_stale_temp_files(where)  # a killed write's leftover holds the token too

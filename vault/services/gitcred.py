@@ -82,7 +82,7 @@ def format_answer(username: str, token: str) -> str:
 
 def mapping(vault: Vault, host: str) -> tuple[str, str | None] | None:
     """``(credential, username)`` that ``host`` maps to, or None for a host not mapped."""
-    mapped = vault.git_hosts(host)
+    mapped = vault.records.links.git_hosts(host)
     if not mapped:
         return None
     _, name, username = mapped[0]

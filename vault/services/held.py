@@ -10,7 +10,7 @@ credential; no new refresh of it starts while it is held.  A process that must e
 it still holds one says so (:meth:`HeldAnswers.describe`): the pair is then lost, and the
 credential will need a new sign-in.
 
-Every refresher goes through :func:`vault.services.tokens.refresh`, which is where this is
+Every refresher goes through :func:`vault.services.refreshing.refresh`, which is where this is
 applied: the agent's, the TUI's, a read's and the library's.
 """
 

@@ -104,7 +104,7 @@ def plan(vault: Vault, source: str, found: Iterable[Incoming | Skipped], *, repl
         name = _free_name(item.name, taken)
         taken.add(name)
         item = replace_fields(item, name=name)
-        if not vault.exists(name):
+        if not vault.records.exists(name):
             create.append(item)
         elif replace:
             replacing.append(item)
@@ -121,9 +121,9 @@ def apply(vault: Vault, plan: Plan) -> int:
         VaultError: one could not be stored; nothing was imported.
     """
     try:
-        with vault.all_or_nothing():
+        with vault.records.all_or_nothing():
             for item in plan.writes:
-                vault.add_static(
+                vault.records.add_static(
                     item.name,
                     provider=item.provider,
                     token=item.token.reveal(),
@@ -131,7 +131,7 @@ def apply(vault: Vault, plan: Plan) -> int:
                     extras=item.extras,
                     replace=item in plan.replace,
                 )
-            vault.record("import", "ok", detail=f"{plan.source}: {len(plan.writes)} stored")
+            vault.records.record("import", "ok", detail=f"{plan.source}: {len(plan.writes)} stored")
     except VaultError as exc:
         raise type(exc)(f"{exc.message}; nothing was imported") from None
     return len(plan.writes)

@@ -211,7 +211,7 @@ def worked_before(vault: Vault, provider: str, issuer: str, resource: str | None
     authorization server for the same resource, and a credential was signed in with it (a
     registration is stored only with a sign-in that succeeded, but one stored by an older
     tokendeck may never have worked)."""
-    before = next((r for r in vault.clients() if r.provider == provider), None)
+    before = next((r for r in vault.records.clients() if r.provider == provider), None)
     if before is None:
         return None
     same = before.overrides.get("issuer") == issuer and before.overrides.get("resource") == resource

@@ -40,6 +40,7 @@ from vault.core.paths import (
     keep_private,
     resolve_home,
 )
+from vault.core.repository import Repository
 from vault.core.secret import Secret
 from vault.core.store import Store
 from vault.core.unlocking import Unlocked, choose_key
@@ -208,7 +209,7 @@ def open_unlocked(paths: VaultPaths, unlocked: Unlocked, clock: Clock | None = N
             unlocked.meta.write(paths.meta)
             if unlocked.retired is not None and unlocked.retired.mode == "keyring":
                 keyring_delete(unlocked.retired)
-    return Vault(store, paths, unlocked.meta, clock)
+    return Vault(Repository(store, paths, unlocked.meta, clock))
 
 
 class SessionVault:
@@ -243,7 +244,7 @@ class SessionVault:
             VaultError: as :func:`open_vault` (without a prompt).
         """
         vault = self._open()
-        vault.share_held(self.held)
+        vault.held = self.held  # kept by the session: it outlives this opening
         try:
             yield vault
         finally:
@@ -353,8 +354,8 @@ def init_vault(
         if left and isinstance(exc, VaultError):
             raise type(exc)(f"{exc.message}; tokendeck init clears what is left ({', '.join(left)})") from None
         raise
-    vault = Vault(store, paths, meta, clock)
-    vault.record("init", "ok", detail=f"mode={mode}")
+    vault = Vault(Repository(store, paths, meta, clock))
+    vault.records.record("init", "ok", detail=f"mode={mode}")
     return vault
 
 
@@ -444,8 +445,8 @@ def ask_new_passphrase(prompt: Prompt) -> Key:
 def change_to_passphrase(vault: Vault, new_passphrase: str) -> None:
     """Re-encrypt under a new passphrase (from either mode); drops a keyring entry."""
     key = Key.passphrase(new_passphrase)
-    old = vault.meta
-    vault.rekey(key, KeySlot("passphrase", kdf_iter=keys.KDF_ITER), detail=f"{old.mode}->passphrase")
+    old = vault.records.meta
+    vault.records.keys.rekey(key, KeySlot("passphrase", kdf_iter=keys.KDF_ITER), detail=f"{old.mode}->passphrase")
     if old.mode == "keyring":
         keyring_delete(old.slot)
 
@@ -459,7 +460,7 @@ def change_to_keyring(vault: Vault) -> None:
     Raises:
         KeyringUnavailable: no real keyring works here; nothing was changed.
     """
-    old = vault.meta
+    old = vault.records.meta
     usable, why = keyring_usable()
     if not usable:
         raise KeyringUnavailable(f"{why}; the vault was not changed")
@@ -467,9 +468,9 @@ def change_to_keyring(vault: Vault) -> None:
     new = KeySlot("keyring", f"vault-{old.vault_id}-{os.urandom(4).hex()}")
     keyring_store(new, key)
     try:
-        vault.rekey(key, new, detail=f"{old.mode}->keyring")
+        vault.records.keys.rekey(key, new, detail=f"{old.mode}->keyring")
     except BaseException:
-        if vault.meta.slot.keyring_user != new.keyring_user:  # not re-encrypted: the new key is no one's
+        if vault.records.meta.slot.keyring_user != new.keyring_user:  # not re-encrypted: the new key is no one's
             keyring_delete(new)
         raise
     if old.mode == "keyring":

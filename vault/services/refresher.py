@@ -23,7 +23,8 @@ from typing import Literal
 from vault.core.model import Credential, StatusPolicy, next_renewal
 from vault.core.timefmt import iso, relative
 from vault.errors import NeedsSignIn, ProviderError, RefreshBackoff, RefreshBusy, VaultError
-from vault.services.tokens import Vault, refresh
+from vault.services.refreshing import refresh
+from vault.services.tokens import Vault
 from vault.settings import AUDIT_DAYS_ENV, AUDIT_KEEP_DAYS, MIN_REFRESH_SPACING, REFRESH_INTERVAL
 
 EventKind = Literal["refreshed", "needs_login", "failed", "expiring", "held"]
@@ -138,7 +139,7 @@ class BackgroundRefresher:
                 events.extend(pool.map(self._refresh_one, due))
         events.extend(self._warnings())
         self._prune_audit()
-        self.vault.settle()  # a checkpoint a reader held back after a delete or a rotation
+        self.vault.records.settle()  # a checkpoint a reader held back after a delete or a rotation
         self.last_run = self.vault.clock.now()
         for event in events:
             self.on_event(event)
@@ -148,18 +149,18 @@ class BackgroundRefresher:
         """When the vault could not be written last time, or answers are held: prove it can be
         now (storing what is held), else the one event that says it cannot."""
         vault = self.vault
-        if vault.write_problem is None and not vault.held:
+        if vault.records.write_problem is None and not vault.held:
             self._unwritable = None
             return None
         if not refreshing and not vault.held:
             return None  # nothing to do that needs a write: the next write tells
         try:
-            vault.writable()
+            vault.records.writable()
         except VaultError as exc:
             detail = vault.held.describe() or f"the vault cannot be written ({exc.message}): no refresh started"
             return RefreshEvent(vault.clock.now(), "*", "held", detail)
         held = vault.held.names()
-        still = vault.held.store_all(vault)
+        still = vault.held.store_all(vault.records)
         self._unwritable = None
         stored = [name for name in held if name not in still]
         if not stored:
@@ -196,7 +197,7 @@ class BackgroundRefresher:
         except ValueError:
             days = AUDIT_KEEP_DAYS
         if days > 0:
-            self.vault.prune_audit(now - days * 86400)
+            self.vault.records.prune_audit(now - days * 86400)
 
     def _warnings(self) -> list[RefreshEvent]:
         now = self.vault.clock.now()
@@ -216,7 +217,7 @@ class BackgroundRefresher:
             self._warned.add(key)
             # Once per credential and expiry, across restarts of whoever refreshes: the
             # audit row names the expiry itself, and a second identical row is not written.
-            if self.vault.record_once(
+            if self.vault.records.record_once(
                 "expiry-warning", "warned", credential=c.name, detail=f"{what} expires {iso(deadline)}"
             ):
                 events.append(RefreshEvent(now, c.name, "expiring", f"{what} expires {relative(deadline, now)}"))

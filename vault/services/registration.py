@@ -228,3 +228,23 @@ def _base(request: RegistrationRequest) -> Provider:
 
 def _takes_no_secret(provider: Provider) -> str:
     return f"{provider.name} apps take no client secret; nothing was stored"
+
+
+def registered(vault: Repository, provider: str) -> ClientRegistration:
+    """The registration stored for ``provider``, to sign in with.
+
+    Raises:
+        NotFound: none is stored; the message says where to register an app and how to add it.
+    """
+    try:
+        return vault.get_client(provider)
+    except NotFound:
+        entry = catalog().get(provider)
+        if entry is None or entry.kind != "oauth":
+            raise
+    where = entry.register_url if entry.register_url and "{" not in entry.register_url else None
+    app = f"register an OAuth app at {where}" if where else f"register an OAuth app with your {provider} server"
+    raise NotFound(
+        f"no client registration for {provider}: {app}, then tokendeck provider add {provider} --client-id ID "
+        f"(tokendeck provider show {provider} lists the redirect URI and scopes the app needs)"
+    ) from None

@@ -62,7 +62,7 @@ def show(vault: Vault, name: str, *, as_json: bool, human: bool) -> Report:
 
     credential = vault.get(name)
     if credential.kind == "oauth" and credential.stored_status == "active":
-        from vault.services.tokens import fresh  # the network layer, loaded only for OAuth credentials
+        from vault.services.refreshing import fresh  # the network layer, loaded only for OAuth credentials
 
         try:
             credential = fresh(vault, name)
@@ -86,7 +86,7 @@ def audit(vault: Vault, *, name: str | None, limit: int | None, as_json: bool, h
     """The audit log (never a token): newest ``limit`` events, of ``name`` only when given."""
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
-    events = vault.audit_log(credential=name, limit=limit)
+    events = vault.records.audit_log(credential=name, limit=limit)
     if as_json:
         return Report(json.dumps([e.public() for e in events], indent=2, ensure_ascii=False) + "\n")
     rows = [[iso(e.at) or "", e.credential or "-", e.action, e.outcome, e.detail or ""] for e in events]
@@ -100,7 +100,7 @@ def refresh(vault: Vault, name: str | None, *, due_within: str | None = None) ->
     (default 5m): a line per refresh on stdout, the tally on stderr; exit 1 when one failed,
     4 when one needs sign-in."""
     from vault.services.refresher import BackgroundRefresher
-    from vault.services.tokens import refresh as refresh_now
+    from vault.services.refreshing import refresh as refresh_now
 
     if name:
         credential = refresh_now(vault, name, force=True)

@@ -7,12 +7,28 @@ endpoint and the user asked for the local copy to go.
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, Protocol
 
 from vault.core.locks import credential_lock
 from vault.core.model import ClientRegistration, Credential
+from vault.core.paths import VaultPaths
 from vault.core.providers import Provider, builtin, resolve
+from vault.core.repository import Repository
 from vault.errors import NotFound, ProviderError, RevokeFailed
-from vault.services.tokens import Vault
+
+
+class Revoking(Protocol):
+    """What a revocation needs of the open vault (:class:`vault.services.tokens.Vault` is one,
+    whose :meth:`~vault.services.tokens.Vault.revoke` calls :func:`revoke`)."""
+
+    @property
+    def records(self) -> Repository: ...
+
+    @property
+    def paths(self) -> VaultPaths: ...
+
+    @property
+    def http_transport(self) -> Any: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +64,7 @@ class RevocationPlan:
     reason: str | None = None
 
 
-def revocation_plan(vault: Vault, credential: Credential) -> RevocationPlan:
+def revocation_plan(vault: Revoking, credential: Credential) -> RevocationPlan:
     """What :func:`revoke` would do with ``credential``: the CLI's prompt and the TUI's dialog say this.
 
     Raises:
@@ -79,7 +95,7 @@ def _plan(
     return RevocationPlan(by_api=True)
 
 
-def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> RevokeResult:
+def revoke(vault: Revoking, name: str, *, erase_without_provider: bool = False) -> RevokeResult:
     """Revoke ``name`` at its provider, then erase its secrets and mark it revoked.
 
     For providers with no revocation endpoint (Atlassian, Microsoft, Bitbucket, static
@@ -91,14 +107,14 @@ def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> 
         RevokeFailed: the provider did not confirm; nothing was erased.
     """
     with credential_lock(vault.paths.home, name):
-        credential = vault.get(name)
+        credential = vault.records.get(name)
         if credential.stored_status == "revoked" and credential.access_token is None:
             return RevokeResult(revoked_at_provider=False, erased=True)
         provider, registration = _provider_of(vault, credential)
         plan = _plan(provider, registration, no_client_id=credential.no_client_id)
         if not plan.by_api:
             if erase_without_provider:
-                vault.erase_secrets(name, detail=f"erased locally; {plan.reason}")
+                vault.records.erase_secrets(name, detail=f"erased locally; {plan.reason}")
             return RevokeResult(
                 revoked_at_provider=False, erased=erase_without_provider, manual_url=plan.manual_url, reason=plan.reason
             )
@@ -108,13 +124,13 @@ def revoke(vault: Vault, name: str, *, erase_without_provider: bool = False) -> 
         try:
             send_revocation(provider, registration, credential, vault.http_transport)
         except ProviderError as error:
-            vault.record("revoke", "failed", credential=name, detail=error.detail)
+            vault.records.record("revoke", "failed", credential=name, detail=error.detail)
             raise RevokeFailed(provider.key, error.code, error.description) from None
-        vault.erase_secrets(name, detail=f"revoked at {provider.key} ({provider.revoke.style})")
+        vault.records.erase_secrets(name, detail=f"revoked at {provider.key} ({provider.revoke.style})")
         return RevokeResult(revoked_at_provider=True, erased=True)
 
 
-def _provider_of(vault: Vault, credential: Credential) -> tuple[Provider | None, ClientRegistration | None]:
+def _provider_of(vault: Revoking, credential: Credential) -> tuple[Provider | None, ClientRegistration | None]:
     """A static token's catalog entry (None if unknown), or an OAuth credential's provider and
     registration (none for one stored without its client id)."""
     if credential.kind == "static" or credential.no_client_id:
@@ -122,5 +138,5 @@ def _provider_of(vault: Vault, credential: Credential) -> tuple[Provider | None,
             return builtin(credential.provider), None
         except NotFound:
             return None, None
-    registration = vault.get_client(credential.provider)
+    registration = vault.records.get_client(credential.provider)
     return resolve(registration), registration

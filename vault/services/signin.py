@@ -23,6 +23,7 @@ from vault.errors import InvalidInput, SignInFailed
 from vault.oauth.flows import DEFAULT_TIMEOUT, DeviceCode, SignInUI, Timings, browser_sign_in, device_sign_in
 from vault.oauth.identity import learn_identity
 from vault.oauth.tokens import TokenSet
+from vault.services.registration import registered
 from vault.services.tokens import Vault
 
 __all__ = [
@@ -35,7 +36,7 @@ talk to this use case and not to :mod:`vault.oauth`."""
 
 def default_name(vault: Vault, provider: str, account: str | None) -> str:
     """``PROVIDER``, or ``PROVIDER-ACCOUNT`` when ``PROVIDER`` holds another account."""
-    if not vault.exists(provider):
+    if not vault.records.exists(provider):
         return provider
     if account is None or vault.get(provider).account == account:
         return provider
@@ -75,7 +76,7 @@ def login(
     if name is not None:
         check_new_name(name)
         check_name(name)
-    registration = unsaved if unsaved is not None else vault.get_client(provider_name)
+    registration = unsaved if unsaved is not None else registered(vault.records, provider_name)
     signed = sign_in(
         registration, provider_name, ui, device=device, no_browser=no_browser, timeout=timeout,
         transport=transport, notice=notice, timings=timings, cancel=cancel, now=vault.clock.now,
@@ -167,10 +168,10 @@ def store_signed_in(
         {**signed.identity_extras, **(extras or {})},
         vault,
     )
-    with vault.all_or_nothing():
+    with vault.records.all_or_nothing():
         if unsaved is not None:
-            vault.set_client(unsaved)
-        vault.save(credential, replace=True, action="login")
+            vault.records.set_client(unsaved)
+        vault.records.save(credential, replace=True, action="login")
     if timings is not None:
         timings["vault_write"] = time.perf_counter() - started
     return vault.get(credential.name)
@@ -199,7 +200,7 @@ def _credential(
     name: str, provider: str, tokens: TokenSet, account: str | None, extras: dict[str, object], vault: Vault
 ) -> Credential:
     now = vault.clock.now()
-    before = vault.get(name) if vault.exists(name) else None
+    before = vault.get(name) if vault.records.exists(name) else None
     created = before.created_at if before is not None else now
     keep = {k: v for k, v in tokens.extras.items() if isinstance(v, str | int | float | bool | dict | list)}
     if before is not None and before.provider == provider and MCP_URL_EXTRA in before.extras:

@@ -16,6 +16,7 @@ from typing import Any
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration
 from vault.core.secret import Secret
 from vault.errors import InvalidInput
+from vault.services.registration import registered
 from vault.services.reports import Report
 from vault.services.signin import SignedIn
 from vault.services.tokens import Vault
@@ -123,9 +124,9 @@ def sign_in_registration(vault: Vault, *, provider: str) -> Report:
     """The stored registration of ``provider`` (``data``), to sign in with.
 
     Raises:
-        NotFound: none is stored.
+        NotFound: none is stored (the message says where to register an app).
     """
-    return Report(data=json.dumps(registration_fields(vault.get_client(provider))))
+    return Report(data=json.dumps(registration_fields(registered(vault.records, provider))))
 
 
 def mcp_registration(vault: Vault, *, provider: str, issuer: str, resource: str | None = None) -> Report:
@@ -140,7 +141,7 @@ def registrations(vault: Vault) -> Report:
     """Every stored registration (``data``), for ``provider list`` and ``show``: without the
     client secrets (one that is there is sent as an empty one)."""
     listed = []
-    for registration in vault.clients():
+    for registration in vault.records.clients():
         fields = registration_fields(registration) or {}
         if fields.get("client_secret") is not None:
             fields["client_secret"] = ""

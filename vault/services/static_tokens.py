@@ -81,7 +81,9 @@ def check(
     check_name(provider, "provider")
     entry = catalog().get(provider)
     if entry is not None and entry.kind == "oauth":
-        raise InvalidInput(f"{provider} signs in with OAuth: {sign_in_hint or f'tokendeck login {provider}'}")
+        raise InvalidInput(
+            f"{provider} signs in with OAuth: {sign_in_hint or f'tokendeck login {provider}'}{_for_a_token(provider)}"
+        )
     if not replacing:
         _require(provider, {"server_url": server_url, "username": username})
     extras: dict[str, str] = {}
@@ -192,3 +194,10 @@ def rotate(vault: Repository, name: str, token: str, *, expires: str = KEEP_EXPI
     vault.save(renewed, replace=True, action="rotate", detail=f"provider={current.provider} kind=static")
     reexport(vault, name, token)
     return renewed
+
+
+def _for_a_token(provider: str) -> str:
+    """Where a token of ``provider`` (an OAuth one) goes instead: its static sibling
+    (``github`` → ``github-pat``), else the generic ``api-key``."""
+    static = sorted(k for k, e in catalog().items() if e.kind == "static" and k.startswith(f"{provider}-"))
+    return f"; a token you already have goes in as provider {static[0] if static else 'api-key'}"

@@ -1,73 +1,65 @@
-"""Tokens that are valid now: the :class:`Vault` you hold, and refreshing, on read and on demand.
+"""Tokens that are valid now: the :class:`Vault` you hold.
 
-:class:`Vault` is what :func:`vault.open_vault` returns: every record of the vault
-(:class:`~vault.core.repository.Repository`), plus :meth:`Vault.token`, which
-refreshes first when the access token is due and says what to do when no token
-can be had.  The OAuth stack is imported only when a refresh happens, so reading
-a fresh token loads no HTTP code.
-
-The refresh rules, each one a way comparable tools lose their users' sessions:
-
-- One party refreshes a credential at a time (:func:`vault.core.locks.credential_lock`);
-  the others wait, then read what it stored.  After taking the lock the
-  credential is read again, so a refresh that already happened is not repeated.
-- The new refresh token is saved, durably, before the new access token is handed
-  to anyone; when the response carries none, the old one is kept.
-- A refresh never deletes or blanks a credential.  A dead grant
-  (``invalid_grant`` and each provider's equivalents) marks it ``needs_login``
-  with its tokens kept; a transient failure (network, 5xx, 429,
-  ``temporarily_unavailable``) is retried with backoff and changes nothing; every
-  outcome is an audit event, never with a token in it.
-- Refreshes that keep failing back off (:func:`~vault.core.model.next_refresh_try`,
-  stored with the credential, so every process keeps to it): no request before
-  ``retry_at``, unless the user forces one.
-- A sick disk never burns a grant (:mod:`vault.services.held`): no refresh starts
-  while the vault cannot be written, and an answer that could not be stored is
-  held and served from memory, never followed by a second refresh with the spent
-  token.
+:class:`Vault` is what :func:`vault.open_vault` returns: a small surface over the use cases
+every front end shares, holding its records (:attr:`Vault.records`).  :meth:`Vault.token`
+refreshes first when the access token is due and says what to do when no token can be had.
+Refreshing itself, and its rules, is :mod:`vault.services.refreshing`.  The OAuth stack is
+imported only when a refresh happens, so reading a fresh token loads no HTTP code.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import os
 import threading
-import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
-from vault.core.keys import DatabaseKey
-from vault.core.locks import credential_lock
-from vault.core.model import Credential, next_refresh_try
-from vault.core.providers import Provider, resolve
+from vault.core.clock import Clock
+from vault.core.model import Credential
+from vault.core.paths import VaultPaths
 from vault.core.repository import Repository
-from vault.core.secret import Secret
-from vault.core.timefmt import relative
 from vault.errors import (
-    InvalidInput,
-    NeedsSignIn,
     ProviderError,
     RefreshBackoff,
     RefreshBusy,
-    RefreshDiscarded,
-    VaultBusy,
-    VaultError,
     VaultUnusable,
 )
-from vault.services.held import Held, HeldAnswers
-from vault.settings import MAX_BACKOFF, REFRESH_ATTEMPTS
+from vault.services.held import HeldAnswers
+from vault.services.refreshing import refresh, usable_token
+
+if TYPE_CHECKING:
+    from vault.export import Spec
+    from vault.services.revoke import RevokeResult
 
 _KEEP_ALIVE_LOCK = threading.Lock()
 
-CLIENT_ERRORS = frozenset({"invalid_client", "unauthorized_client", "unsupported_grant_type", "invalid_scope"})
-"""Errors about the app registration, not the grant: retrying will not help until it is fixed."""
 
+class Vault:
+    """An open vault: its credentials, and a token that is valid now.  Use as a context
+    manager, or call :meth:`close`.  Get one with :func:`vault.open_vault` or
+    :func:`vault.init_vault`.
 
-class Vault(Repository):
-    """An open vault: its records (see :class:`~vault.core.repository.Repository`) and a token
-    that is valid now.  Use as a context manager, or call :meth:`close`.
+    Its surface is small on purpose (``tests/test_vault_surface.py`` pins it): :meth:`token`,
+    :meth:`credentials`, :meth:`get`, :meth:`add`, :meth:`replace`, :meth:`remove`,
+    :meth:`rename`, :meth:`refresh`, :meth:`revoke`, :meth:`export` and :meth:`close`, each a
+    call to the use case the CLI runs too.
 
-    Get one with :func:`vault.open_vault` or :func:`vault.init_vault`.
+    It *holds* its storage rather than being it: :attr:`records`, the SQLCipher
+    :class:`~vault.core.repository.Repository` (which fulfils the storage contract,
+    :class:`~vault.core.records.Records`).  tokendeck's own front ends (the CLI, the TUI, the
+    agent, the bridges) reach every other record through it: ``vault.records.save(...)``,
+    ``vault.records.audit_log()``, ``vault.records.links.git_hosts()``,
+    ``vault.records.keys.rekey(...)``.
+
+    Attributes:
+        records: the storage (typed as the SQLCipher repository: the front ends use what is
+            particular to the file too, its key, its pages, its ``data_version``).
+        paths, clock: the home and the time source (the records').
+        held, http_transport, http_client: what a process that refreshes keeps beside the
+            vault (refresh answers it could not store yet; one pool of HTTP connections for
+            every provider call).  They stay attributes, not methods or private names, because
+            the refresher, the agent and the bridges read them and tests plug in a transport;
+            they are not part of the library's contract.  The key that opens the file (for a
+            TUI that joins the agent) is ``records.keys.handover_key()``.
     """
 
     _http_transport: Any = None
@@ -75,6 +67,28 @@ class Vault(Repository):
     _http_client: Any = None
     _held: HeldAnswers | None = None
     _held_shared = False
+
+    def __init__(self, records: Repository) -> None:
+        self.records = records
+
+    def __repr__(self) -> str:
+        return f"Vault({str(self.paths.home)!r}, mode={self.records.mode!r})"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def paths(self) -> VaultPaths:
+        """The vault's home and its files."""
+        return self.records.paths
+
+    @property
+    def clock(self) -> Clock:
+        """The time source (tests freeze it)."""
+        return self.records.clock
 
     @property
     def held(self) -> HeldAnswers:
@@ -84,7 +98,8 @@ class Vault(Repository):
                 self._held = HeldAnswers()
             return self._held
 
-    def share_held(self, held: HeldAnswers) -> None:
+    @held.setter
+    def held(self, held: HeldAnswers) -> None:
         """Keep held answers in ``held``, which outlives this vault object (a session that opens
         the vault for each use: :class:`~vault.services.opening.SessionVault`), and leave
         telling their loss to its owner."""
@@ -125,18 +140,6 @@ class Vault(Repository):
                 self._http_client = shared_client(transport)
             return self._http_client
 
-    def handover_key(self) -> DatabaseKey:
-        """The key that opens this vault, for the agent to hand to a TUI of the same user that
-        joins it (:mod:`vault.agent.joining`); never for a log, an error or a screen.
-
-        Raises:
-            VaultBusy: a re-key is under way (the key is about to change).
-        """
-        key = self._store.handover_key()
-        if key is None:
-            raise VaultBusy("the vault is being re-keyed; try again")
-        return key
-
     def close(self) -> None:
         """Close it; answers still held are tried once more, and if they still cannot be stored
         (and this vault owns them) their loss is raised, after closing.
@@ -146,9 +149,9 @@ class Vault(Repository):
         """
         lost = None
         if self._held is not None and self._held:
-            self._held.store_all(self)
+            self._held.store_all(self.records)
             lost = None if self._held_shared else self._held.lost()
-        super().close()
+        self.records.close()
         if self._http_client is not None:
             self._http_client.close()  # its transport is the pool (kept open) or the one a test set
         if self._keep_alive is not None:
@@ -171,7 +174,7 @@ class Vault(Repository):
                 done, and the token has run out (the credential is unchanged).
         """
         kept = self.held.get(name)
-        credential = kept.credential if kept is not None else self.get(name)
+        credential = kept.credential if kept is not None else self.records.get(name)
         now = self.clock.now()
         if credential.due(now):
             try:
@@ -187,226 +190,120 @@ class Vault(Repository):
                 "and its access token has run out: no refresh starts until the vault can be written again"
             )
         token = usable_token(credential, now)
-        self.touch(credential, now)
+        self.records.touch(credential, now)
         return token
 
+    def credentials(self) -> list[Credential]:
+        """Every credential, by name (their tokens are :class:`~vault.core.secret.Secret` values)."""
+        return self.records.credentials()
 
-def sign_in_again(credential: Credential) -> str:
-    """What to do when ``credential`` gives no token: sign in again, or replace a static token."""
-    return "replace it with a new token" if credential.kind == "static" else f"run {credential.sign_in_command()}"
+    def get(self, name: str) -> Credential:
+        """The credential called ``name``, as stored (not refreshed: :meth:`token` is).
 
+        Raises:
+            NotFound: there is none.
+        """
+        return self.records.get(name)
 
-def needs_sign_in(credential: Credential, situation: str, advice: str | None = None) -> NeedsSignIn:
-    """``situation`` and what to do about it at the command line (:func:`sign_in_again` unless
-    ``advice`` says otherwise); the situation travels on its own for front ends that say their own."""
-    return NeedsSignIn(
-        f"{situation}; {advice or sign_in_again(credential)}",
-        credential=credential.name,
-        situation=situation,
-        static=credential.kind == "static",
-    )
+    def add(
+        self,
+        name: str,
+        *,
+        provider: str,
+        token: str,
+        account: str | None = None,
+        expires: str | None = None,
+        server_url: str | None = None,
+        username: str | None = None,
+        replace: bool = False,
+    ) -> Credential:
+        """Store a static token (a personal access token, an API key) by the rules ``tokendeck
+        add`` follows (:mod:`vault.services.static_tokens`); the stored credential.
 
+        Args:
+            provider: a static kind of the catalog (``api-key``, ``github-pat``, ``jira-dc``);
+                another name is kept as a plain API key.
+            expires: when it expires: an ISO 8601 date or time, or a duration (``90d``).
+            server_url, username: what the provider requires (Jira Data Center: both).
+            replace: overwrite a credential of that name (keeping what is not given).
 
-def usable_token(credential: Credential, now: float) -> str:
-    """``credential``'s access token, if it may be handed out at ``now``.
+        Raises:
+            InvalidInput: a bad name, provider, token or expiry, or what the provider requires missing.
+            AlreadyExists: the name is taken and ``replace`` is false.
+        """
+        from vault.services import static_tokens
 
-    Raises:
-        NeedsSignIn: expired, revoked, needs a new sign-in, or holds no token, or none that is
-            one (:attr:`~vault.core.model.Credential.access_token_fault`); the message says what to do.
-    """
-    name = credential.name
-    if credential.access_token_fault is not None:
-        raise needs_sign_in(credential, f"{name} holds no usable token: {credential.access_token_fault}")
-    status = credential.status_at(now)
-    if status in ("expired", "revoked", "needs_login", "error") or credential.access_token is None:
-        when = f" ({relative(credential.expires_at, now)})" if status == "expired" else ""
-        raise needs_sign_in(credential, f"{name} is {status.replace('_', ' ')}{when}")
-    if credential.kind == "oauth" and credential.expires_at is not None and credential.expires_at <= now:
-        raise needs_sign_in(credential, f"{name}'s access token expired {relative(credential.expires_at, now)}")
-    return credential.access_token.reveal()
+        checked = static_tokens.check(
+            name, provider, now=self.clock.now(), account=account, expires=expires, server_url=server_url,
+            username=username, replacing=replace,
+        )  # fmt: skip
+        return static_tokens.add(self.records, checked, token, replace=replace)
 
+    def replace(self, name: str, token: str, *, expires: str = "") -> Credential:
+        """Replace static credential ``name``'s token (a rotated PAT), keeping everything else
+        (:func:`vault.services.static_tokens.rotate`): plaintext exports are re-written.
 
-def is_dead_grant(error: ProviderError, provider: Provider) -> bool:
-    """The refresh token will never work again: the user must sign in."""
-    return error.code == "invalid_grant" or error.code in provider.dead_grant_errors
+        Args:
+            expires: the new token's expiry (``2027-03-01``, ``90d``), ``never``, or empty to
+                keep the stored one.
 
+        Raises:
+            NotFound: no such credential.
+            InvalidInput: it signs in with OAuth, a bad token, or an expiry in the past.
+        """
+        from vault.services.static_tokens import rotate
 
-def refresh(
-    vault: Vault,
-    name: str,
-    *,
-    force: bool = False,
-    skew: float | None = None,
-    ahead: bool = False,
-    sleep: Callable[[float], None] = time.sleep,
-    in_flight: AbstractContextManager[object] | None = None,
-    used: bool = False,
-) -> Credential:
-    """Refresh ``name`` if it is due within ``skew`` seconds (by default its read margin, or with
-    ``ahead`` the background refresher's longer one), or ``force``; once across all processes.
-    The margin is judged on the credential as read under its lock, so one that another party
-    refreshed meanwhile is not refreshed again.  ``in_flight`` is held around each request to
-    the provider, and only then (the background refresher bounds its requests in flight with
-    it, not its threads, so a thread waiting for the disk holds no provider's slot).  ``used``:
-    the token is refreshed to be handed out now, so the same commit stamps ``last_used_at``.
+        return rotate(self.records, name, token, expires=expires)
 
-    Returns:
-        The stored credential afterwards (refreshed here or by someone else).
+    def remove(self, name: str) -> Credential:
+        """Delete ``name`` and its secrets from the vault (not revoked at the provider: see
+        :meth:`revoke`); the credential it was.
 
-    Raises:
-        NeedsSignIn: no refresh token, or none the vault can use (stored without its client id;
-            empty: now marked ``needs_login``), or a dead grant (now marked ``needs_login``).
-        ProviderError: the provider failed after retries; the credential is unchanged.
-        RefreshBusy: another process held the refresh lock too long.
-    """
-    held = vault.held
-    with credential_lock(vault.paths.home, name):
-        kept = held.get(name)
-        if kept is not None and not held.store(vault, name):
-            return kept.credential  # still cannot be stored: served from memory, its old token never sent again
-        credential = vault.get(name)
-        if credential.kind != "oauth":
-            raise InvalidInput(f"{name} is a static token; there is nothing to refresh")
-        if skew is None and ahead:
-            skew = credential.refresh_margin(ahead=True)
-        if not force and not credential.due(vault.clock.now(), skew):
-            return credential
-        if credential.stored_status in ("revoked", "needs_login"):
-            situation = f"{name} is {credential.stored_status.replace('_', ' ')}"
-            raise needs_sign_in(credential, situation, credential.sign_in_command())
-        if credential.refresh_token is None:
-            vault.record("refresh", "no_refresh_token", credential=name)
-            raise needs_sign_in(
-                credential, f"{name} has no refresh token", f"sign in again: {credential.sign_in_command()}"
-            )
-        if credential.no_client_id:
-            vault.record("refresh", "no_client_id", credential=name)
-            situation = (
-                f"{name} was stored without the OAuth client id its tokens were issued to, so it cannot be refreshed"
-            )
-            raise needs_sign_in(
-                credential, situation, "store it again with its client id (TokenStorage.upsert_gdrive_token)"
-            )
-        if not credential.refresh_token.reveal():  # stored so by vault.compat: as dead as a refused one
-            vault.mark(
-                name, "needs_login", last_error="the refresh token is empty", action="refresh", outcome="dead_grant"
-            )
-            raise needs_sign_in(
-                credential, f"{name}'s refresh token is empty", f"sign in again: {credential.sign_in_command()}"
-            )
-        if not force and credential.backing_off(vault.clock.now()):
-            raise backing_off(credential, vault.clock.now())
-        vault.writable()  # no refresh starts while its answer could not be stored
-        if held:
-            held.store_all(vault)  # it can be written again: what other refreshes held goes first
-        from vault.oauth.tokens import token_set  # the network layer, loaded only when a refresh happens
+        Raises:
+            NotFound: there is no such credential.
+        """
+        return self.records.remove(name)
 
-        registration = vault.get_client(credential.provider)
-        provider = resolve(registration)
-        attempts = 1 if ahead else REFRESH_ATTEMPTS  # the background refresher retries by its backoff
-        context = in_flight or nullcontext()
-        data = _call_token_endpoint(vault, credential, provider, registration, sleep, context, attempts)
-        tokens = token_set(data, provider, now=vault.clock.now(), requested=credential.scopes)
-        now = vault.clock.now()
-        renewed = dataclasses.replace(
-            credential,
-            access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token or credential.refresh_token,
-            id_token=tokens.id_token or credential.id_token,
-            token_type=tokens.token_type,
-            expires_at=tokens.expires_at,
-            refresh_expires_at=tokens.refresh_expires_at or credential.refresh_expires_at,
-            scopes=tokens.scopes or credential.scopes,
-            stored_status="active",
-            last_error=None,
-            updated_at=now,
-            last_refreshed_at=now,
-            last_used_at=now if used else credential.last_used_at,
-        )
-        lost = sorted(set(credential.scopes) - set(renewed.scopes))
-        rotated = "rotated" if tokens.refresh_token is not None else "kept refresh token"
-        detail = f"{rotated}; scopes narrowed: -{' -'.join(lost)}" if lost else rotated
-        sent = credential.refresh_token
-        try:
-            vault.save_refreshed(renewed, sent_refresh_token=sent.reveal(), detail=detail)
-        except RefreshDiscarded:
-            raise
-        except VaultError as exc:  # the answer is real, the disk failed: hold it, never send `sent` again
-            held.hold(Held(renewed, Secret(sent.reveal()), detail, exc.message, now))
-            return renewed
-        if renewed.access_token is not None:  # plaintext copies follow the new token (best effort, never raises)
-            from vault.services.exports import reexport
+    def rename(self, old: str, new: str) -> None:
+        """Give a credential a new name; its audit trail, exports and git hosts follow it.
 
-            reexport(vault, name, renewed.access_token.reveal())
-        return renewed
+        Raises:
+            NotFound, AlreadyExists, InvalidInput: ``old`` is missing, ``new`` is taken or is ``old``.
+        """
+        self.records.rename(old, new)
 
+    def refresh(self, name: str) -> Credential:
+        """Refresh OAuth credential ``name`` now, due or not (as ``tokendeck refresh NAME``):
+        rotation-safe, once across processes (:func:`refresh`); the stored credential afterwards.
 
-def backing_off(credential: Credential, now: float) -> RefreshBackoff:
-    """The answer to a read of a credential whose refreshes keep failing, before its next try."""
-    last = f" (last: {credential.last_error})" if credential.last_error else ""
-    when = relative(credential.retry_at, now) if credential.retry_at is not None else "soon"
-    return RefreshBackoff(
-        f"{credential.name}'s refreshes are failing{last}; the next try is {when} "
-        f"(tokendeck refresh {credential.name} tries now)"
-    )
+        Raises:
+            NotFound, InvalidInput (a static token), NeedsSignIn, ProviderError, RefreshBusy.
+        """
+        return refresh(self, name, force=True)
 
+    def revoke(self, name: str, *, local: bool = False) -> RevokeResult:
+        """Revoke ``name`` at its provider, then erase its tokens (:func:`vault.services.revoke.
+        revoke`); ``local``: where the provider cannot revoke by API, erase them here anyway.
 
-def _call_token_endpoint(
-    vault: Vault,
-    credential: Credential,
-    provider: Provider,
-    registration: Any,
-    sleep: Callable[[float], None],
-    in_flight: AbstractContextManager[object],
-    attempts: int = REFRESH_ATTEMPTS,
-) -> dict[str, Any]:
-    from vault.oauth.client import OAuthClient
+        Raises:
+            NotFound: no such credential.
+            RevokeFailed: the provider did not confirm; the tokens are kept.
+        """
+        from vault.services.revoke import revoke
 
-    name = credential.name
-    assert credential.refresh_token is not None  # noqa: S101 - checked by the caller
-    fields = {"refresh_token": credential.refresh_token.reveal()}
-    if provider.refresh_sends_redirect_uri and credential.extras.get("redirect_uri"):
-        fields["redirect_uri"] = str(credential.extras["redirect_uri"])
-    for attempt in range(attempts):
-        try:
-            with in_flight, OAuthClient(provider, registration, http=vault.http_client) as client:
-                return client.token_request("refresh_token", **fields)
-        except ProviderError as raised:
-            error = _without_access_token(raised, credential)
-            if is_dead_grant(error, provider):
-                vault.mark(name, "needs_login", last_error=error.detail, action="refresh", outcome="dead_grant")
-                situation = f"{name}: the provider refused the refresh token ({error.code})"
-                raise needs_sign_in(credential, situation, f"sign in again: {credential.sign_in_command()}") from None
-            if error.transient and attempt + 1 < attempts:
-                vault.record("refresh", "retrying", credential=name, detail=error.detail)
-                sleep(min(error.retry_after if error.retry_after is not None else 2.0**attempt, MAX_BACKOFF))
-                continue
-            if error.code in CLIENT_ERRORS:
-                vault.mark(name, "error", last_error=error.detail, action="refresh", outcome="client_error")
-            else:
-                retry_at = next_refresh_try(
-                    credential.refresh_failures + 1, vault.clock.now(), retry_after=error.retry_after
-                )
-                vault.note_error(name, error.detail, action="refresh", outcome="failed", retry_at=retry_at)
-            raise error from None
-    raise AssertionError("unreachable")  # pragma: no cover
+        return revoke(self, name, erase_without_provider=local)
 
+    def export(self, spec: Spec, path: str | os.PathLike[str] | None = None, *, force: bool = False) -> list[str]:
+        """Export ``spec`` (a :class:`vault.export.Spec`: target, credential, variable, reference or
+        plaintext) into ``path`` (default: the target's usual file), merged, as ``tokendeck
+        export`` does (:mod:`vault.services.exports`); what to tell the user.
 
-def _without_access_token(error: ProviderError, credential: Credential) -> ProviderError:
-    """``error`` with the credential's access token masked too, where a server echoed it (the
-    OAuth client masks what it sent: the refresh token and the client secret)."""
-    token = credential.access_token.reveal() if credential.access_token is not None else ""
-    if not token or token not in error.message:
-        return error
-    return ProviderError(
-        error.provider, error.code, error.description, transient=error.transient, retry_after=error.retry_after,
-        secrets=[token],
-    )  # fmt: skip
+        Raises:
+            NotFound, NeedsSignIn: no such credential, or no usable token.
+            InvalidInput, TargetUnwritable: the file cannot take it (a plaintext export into a
+                file git tracks is refused unless ``force``).
+        """
+        from vault.services.exports import plan_export, target_path, write_export
 
-
-def fresh(vault: Vault, name: str, *, skew: float | None = None) -> Credential:
-    """The credential, refreshed first if it is due (within ``skew``, by default its read margin)."""
-    credential = vault.get(name)
-    if credential.due(vault.clock.now(), skew):
-        return refresh(vault, name, skew=skew)
-    return credential
+        where = target_path(spec.target, None if path is None else os.fspath(path))
+        return write_export(self, plan_export(self, spec, where, force=force))
