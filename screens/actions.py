@@ -18,6 +18,7 @@ from screens.app import VaultApp
 from screens.dialogs.confirm import ConfirmDialog
 from screens.dialogs.prompt import PromptDialog
 from screens.messages import CredentialDeleted, CredentialRenamed, VaultChanged
+from vault.core.masking import check_new_name
 from vault.errors import VaultError
 
 if TYPE_CHECKING:
@@ -214,6 +215,7 @@ def rename(app: VaultApp, name: str) -> None:
 
     def attempt(new: str) -> None:
         if new != name:
+            check_new_name(new)  # a token pasted here must not become a name (as tokendeck rename)
             app.unlocked_vault.rename(name, new)
 
     app.push_screen(PromptDialog(f"Rename {name} to:", name, attempt=attempt), partial(_renamed, app, name))

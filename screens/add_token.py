@@ -21,6 +21,8 @@ from textual.widgets import Button, Header, Input, Label, Static
 from screens.app import VaultApp
 from screens.messages import VaultChanged
 from screens.widgets.footer import KeysFooter
+from screens.widgets.guarded_input import GuardedInput
+from vault.core.masking import echo
 from vault.core.model import check_token
 from vault.core.providers import catalog
 from vault.core.secret import Secret
@@ -34,18 +36,18 @@ server and username) come after the token, so choosing the provider never moves 
 field from under a person typing: the secret cannot land in a plain-text field."""
 
 
-class SuggestingInput(Input):
-    """An input whose completion Tab accepts; a second Tab (or one with nothing to complete)
-    moves on as usual."""
+class SuggestingInput(GuardedInput):
+    """An input whose completion Tab accepts, and moves on: one Tab always leaves the field, so
+    a person who counts Tabs to reach the Token field reaches it, and the secret never lands in
+    a plain-text field (it used to take a second Tab after a completion)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("tab", "accept_or_next", "Complete", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("tab", "accept_and_next", "Complete", show=False)]
 
-    def action_accept_or_next(self) -> None:
+    def action_accept_and_next(self) -> None:
         suggestion = self._suggestion  # Textual's own completion, as the right arrow accepts it
         if suggestion and suggestion != self.value and self.cursor_at_end:
             self.action_cursor_right()
-        else:
-            self.screen.focus_next()
+        self.screen.focus_next()
 
 
 def static_kinds() -> list[str]:
@@ -87,7 +89,7 @@ class AddTokenScreen(Screen[None]):
             yield Static("The token is kept encrypted in the vault; it is never shown here.", classes="muted")
             with Horizontal(classes="row"):
                 yield Label("Name", classes="field")
-                yield Input(placeholder="e.g. github-work", id="name")
+                yield GuardedInput(placeholder="e.g. github-work", id="name")
             with Horizontal(classes="row"):
                 yield Label("Provider", classes="field")
                 yield SuggestingInput(
@@ -98,20 +100,20 @@ class AddTokenScreen(Screen[None]):
             yield Static("", id="provider-help", classes="muted", markup=False)
             with Horizontal(classes="row"):
                 yield Label("Account", classes="field")
-                yield Input(placeholder="optional, e.g. octocat", id="account")
+                yield GuardedInput(placeholder="optional, e.g. octocat", id="account")
             with Horizontal(classes="row"):
                 yield Label("Expires", classes="field")
-                yield Input(placeholder="optional: 2026-12-31 or 90d", id="expires")
+                yield GuardedInput(placeholder="optional: 2026-12-31 or 90d", id="expires")
             with Horizontal(classes="row"):
                 yield Label("Token", classes="field")
                 yield Input(placeholder="paste it here (hidden)", password=True, id="token")
             with Vertical(id="jira"):  # after the token: see FIELDS
                 with Horizontal(classes="row"):
                     yield Label("Server URL", classes="field")
-                    yield Input(placeholder="e.g. https://jira.example.com", id="server-url")
+                    yield GuardedInput(placeholder="e.g. https://jira.example.com", id="server-url")
                 with Horizontal(classes="row"):
                     yield Label("Username", classes="field")
-                    yield Input(placeholder="your username on that server", id="username")
+                    yield GuardedInput(placeholder="your username on that server", id="username")
             yield Button("Add", id="add", variant="primary")
         yield Label("", id="problem", classes="problem", markup=False)
         yield KeysFooter()
@@ -200,7 +202,7 @@ class AddTokenScreen(Screen[None]):
         vault = self.app.unlocked_vault
         try:
             if vault.records.exists(checked.name):
-                raise InvalidInput(f"A credential named {checked.name!r} already exists: choose another name.")
+                raise InvalidInput(f"A credential named {echo(checked.name)} already exists: choose another name.")
             static_tokens.add(vault.records, checked, token.reveal())
         except VaultError as exc:
             self.post_message(self.Refused(exc.message))

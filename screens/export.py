@@ -27,6 +27,7 @@ from textual.widgets import Button, Checkbox, Header, Input, Label, RadioButton,
 
 from screens.app import VaultApp
 from screens.widgets.footer import KeysFooter
+from screens.widgets.guarded_input import GuardedInput
 from vault.errors import InvalidInput, VaultError
 from vault.services.exports import (
     DEFAULT_FILES,
@@ -136,7 +137,7 @@ class ExportScreen(Screen[None]):
     def _field(key: str, label: str, placeholder: str, value: str = "") -> Horizontal:
         return Horizontal(
             Label(label, classes="field"),
-            Input(value=value, placeholder=placeholder, id=key),
+            GuardedInput(value=value, placeholder=placeholder, id=key),
             id=f"row-{key}",
             classes="row",
         )

@@ -28,6 +28,7 @@ from screens.messages import CredentialBusy, CredentialDeleted, CredentialRename
 from screens.palette import ActionCommands, Command
 from screens.widgets.credential_table import Column, CredentialTable, Row, plain, same_cell
 from screens.widgets.footer import KeysFooter
+from screens.widgets.guarded_input import GuardedInput
 from screens.widgets.side_panel import WIDE_FROM, SidePanel
 from vault.core.model import Credential
 from vault.errors import VaultError
@@ -135,7 +136,7 @@ class TokenListScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Input(placeholder="type / to filter by name, provider or account", id="filter")
+        yield GuardedInput(placeholder="type / to filter by name, provider or account", id="filter")
         with Horizontal(id="list-body"):
             yield CredentialTable(COLUMNS, id="tokens")
             yield Static(EMPTY_MESSAGE, id="empty", markup=False)

@@ -12,6 +12,9 @@
 - "may this sign-in replace that credential's account": one rule
   (:func:`~vault.services.signin.account_change`), applied where every sign-in is stored
   (:func:`~vault.services.signin.store_signed_in`), for the CLI, the TUI and the agent.
+- "what of the user's input may be repeated back": one rule (:func:`~vault.core.masking.echo`,
+  :func:`~vault.core.masking.secret_kind`) for the core's messages, argparse's usage errors and
+  the TUI's fields.
 """
 
 from __future__ import annotations
@@ -267,3 +270,25 @@ def test_replacing_an_account_is_one_rule_where_sign_ins_are_stored() -> None:
 
     assert "store_signed_in(" in inspect.getsource(signin_store.sign_in_store)
     assert "store_signed_in(" in inspect.getsource(signin.login)
+
+
+# ------------------------------------------------------------------ what may be repeated back
+
+
+def test_what_may_be_repeated_back_is_one_rule() -> None:
+    from screens.widgets import guarded_input
+    from vault.cli.parser import Parser
+    from vault.core import masking, model, repository, timefmt
+    from vault.core.timefmt import parse_when
+    from vault.errors import InvalidInput
+
+    assert vars(guarded_input)["secret_kind"] is masking.secret_kind
+    assert vars(model)["echo"] is vars(timefmt)["echo"] is vars(repository)["echo"] is masking.echo
+    token = "ghp_" + "a1B2c3D4" * 4 + "e5F6"  # a fake
+    described = masking.echo(token)
+    with pytest.raises(InvalidInput) as refused:
+        parse_when(token, NOW)
+    assert described in refused.value.message and token not in refused.value.message
+    said = Parser(prog="tokendeck")._explain(f"argument --limit: invalid int value: '{token}'")
+    assert said == f"argument --limit: invalid int value: {described}"
+    assert masking.echo("2026-12-31") == repr("2026-12-31")  # an ordinary value is shown as before

@@ -1,6 +1,7 @@
 """The add-token form typed as a person types it (issue 16, item 4): keys one at a time, Tab
 between fields.  The fields a provider adds come after the token, so choosing jira-dc never
-moves the Token field from under the typist; Tab accepts the provider completion."""
+moves the Token field from under the typist; Tab accepts the provider completion and moves on
+(issue 33), so counting Tabs always reaches the Token field."""
 
 from __future__ import annotations
 
@@ -65,9 +66,30 @@ async def test_tab_accepts_the_provider_completion_then_moves_on() -> None:
         assert app.focused is field(app, "provider")
         await type_text(pilot, "github-p")
         await pilot.pause()  # the suggester answers in a worker
-        await pilot.press("tab")
-        assert field(app, "provider").value == "github-pat" and app.focused is field(app, "provider")
-        await pilot.press("tab")
-        assert app.focused is field(app, "account")
+        await pilot.press("tab")  # accepts the completion and moves on, in one key
+        assert field(app, "provider").value == "github-pat" and app.focused is field(app, "account")
         await pilot.press("escape")
     assert opened.credentials() == []
+
+
+async def test_a_secret_typed_after_a_completed_provider_lands_in_the_token_field() -> None:
+    """Issue 33: the first Tab after a partly typed provider used to accept the completion only,
+    so counting Tabs put the PAT in the visible Expires field, and then in the error label."""
+    opened, clock = new_vault()
+    app = make_app(opened, clock, settings=TuiSettings(refresher=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        await type_text(pilot, "work-gh")
+        await pilot.press("tab")
+        await type_text(pilot, "github-p")
+        await pilot.pause()  # the suggester answers in a worker
+        await pilot.press("tab", "tab", "tab")  # provider (completed) -> account -> expires -> token
+        assert app.focused is field(app, "token")
+        await type_text(pilot, SECRET)
+        assert field(app, "token").value == SECRET
+        assert not any(SECRET in field(app, f).value for f in FIELDS if f != "token")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    stored = opened.get("work-gh")
+    assert stored.provider == "github-pat" and opened.token("work-gh") == SECRET

@@ -18,6 +18,7 @@ from textual.widgets import Input, Label, Static
 from textual.worker import Worker, WorkerState
 
 from screens.widgets.footer import KeysFooter
+from screens.widgets.guarded_input import GuardedInput
 from vault.errors import VaultError
 
 
@@ -33,7 +34,7 @@ class PromptDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt", classes="dialog"):
             yield Static(self.question, classes="title", markup=False)
-            yield Input(value=self.value, id="answer")
+            yield GuardedInput(value=self.value, id="answer")
             yield Label("", id="prompt-problem", classes="problem", markup=False)
         yield KeysFooter()
 

@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 
 from screens.app import VaultApp
 from screens.widgets.footer import KeysFooter
+from screens.widgets.guarded_input import GuardedInput
 from vault.core.secret import Secret
 from vault.errors import VaultError
 
@@ -46,7 +47,9 @@ class RotateDialog(ModalScreen[bool]):
                 "Its name, account and export bindings stay; a plaintext export is re-written.", classes="muted"
             )
             yield Input(placeholder="the new token (hidden)", password=True, id="new-token")
-            yield Input(placeholder=f"its expiry: 90d, 2027-03-01, never; blank keeps {self.expiry}", id="new-expiry")
+            yield GuardedInput(
+                placeholder=f"its expiry: 90d, 2027-03-01, never; blank keeps {self.expiry}", id="new-expiry"
+            )
             yield Label("", id="rotate-problem", classes="problem", markup=False)
         yield KeysFooter()
 

@@ -15,6 +15,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
+from screens.widgets.guarded_input import GuardedInput
+
 HELP = (
     "tokendeck asks the server which authorization server protects it, registers itself there "
     "when the server allows it, and opens your browser to sign in. The token is bound to this "
@@ -50,10 +52,10 @@ class McpUrlForm(VerticalScroll):
         yield Static(HELP, id="mcp-help", markup=False)
         with Horizontal(classes="row"):
             yield Label("Server URL", classes="field")
-            yield Input(placeholder="e.g. https://mcp.example.com/mcp", id="mcp-url")
+            yield GuardedInput(placeholder="e.g. https://mcp.example.com/mcp", id="mcp-url")
         with Horizontal(classes="row"):
             yield Label("Client ID", classes="field")
-            yield Input(placeholder="optional: only if the server cannot register tokendeck", id="mcp-client-id")
+            yield GuardedInput(placeholder="optional: only if the server cannot register tokendeck", id="mcp-client-id")
         yield Button("Sign in", id="mcp-sign-in", variant="primary")
 
     def reset(self) -> None:

@@ -20,6 +20,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from screens.app import VaultApp
 from screens.logic.provider_choices import ProviderChoice
+from screens.widgets.guarded_input import GuardedInput
 from vault import Vault
 from vault.core.model import ClientRegistration
 from vault.core.providers import Provider, builtin, resolve
@@ -102,14 +103,14 @@ class RegistrationForm(VerticalScroll):
         yield Static("", id="register-url", classes="muted", markup=False)
         with Horizontal(classes="row template"):
             yield Label("Name", classes="field")
-            yield Input(placeholder="a name for this provider, e.g. acme", id="provider-name")
+            yield GuardedInput(placeholder="a name for this provider, e.g. acme", id="provider-name")
         with Horizontal(classes="row template"):
             yield Label("Issuer URL", classes="field")
-            yield Input(placeholder="e.g. https://login.example.com", id="issuer")
+            yield GuardedInput(placeholder="e.g. https://login.example.com", id="issuer")
         yield Vertical(id="params")
         with Horizontal(classes="row"):
             yield Label("Client ID", classes="field")
-            yield Input(placeholder="your app's client ID", id="client-id")
+            yield GuardedInput(placeholder="your app's client ID", id="client-id")
         with Horizontal(classes="row", id="secret-row"):
             yield Label("Secret", classes="field")
             yield Input(placeholder="client secret", password=True, id="client-secret")
@@ -157,7 +158,7 @@ class RegistrationForm(VerticalScroll):
         params.mount_all(
             Horizontal(
                 Label(key.replace("_", " ").capitalize().replace(" url", " URL"), classes="field"),
-                Input(value=stored.get(key, default), placeholder=key, id=f"param-{key}", classes="param"),
+                GuardedInput(value=stored.get(key, default), placeholder=key, id=f"param-{key}", classes="param"),
                 classes="row",
             )
             for key, default in base.params.items()

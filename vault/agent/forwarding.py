@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from vault.agent.ops import OPS, listing
 from vault.agent.wire import FALL_BACK, VERSION
+from vault.core.masking import echo
 from vault.errors import NotForwarded
 from vault.services.tokens import Vault
 from vault.settings import CONFIRM_TIMEOUT, FORWARD_PENDING_QUESTIONS
@@ -83,7 +84,8 @@ class Forward:
         if refused:
             self._audit(vault, "refused", refused[0], op)
             raise NotForwarded(
-                f"{refused[0]} is not forwarded to {self.host} (tokendeck ssh --only NAME,... names what is)"
+                f"{echo(refused[0], quoted=False)} is not forwarded to {self.host} "
+                "(tokendeck ssh --only NAME,... names what is)"
             )
         return names
 

@@ -42,6 +42,7 @@ from vault.agent.ops import OPS
 from vault.agent.remedy import AGENT_LOCKED
 from vault.agent.switchboard import Call, Switchboard
 from vault.agent.wire import FALL_BACK, VERSION
+from vault.core.masking import echo
 from vault.core.timefmt import duration_text
 from vault.errors import InvalidInput, VaultBusy, VaultCorrupt, VaultError, VaultLocked, WrongPassphrase, to_fields
 from vault.services.tokens import Vault
@@ -390,7 +391,7 @@ class Agent:
             raise VaultLocked(AGENT_LOCKED)
         missing = [name for name in names if not vault.records.exists(name)]
         if missing:
-            raise InvalidInput(f"no credential named {missing[0]!r} to forward (see tokendeck list)")
+            raise InvalidInput(f"no credential named {echo(missing[0])} to forward (see tokendeck list)")
         forward_id = forwarding.new_forward_id()
         path = os.path.join(os.path.dirname(self.socket_path), f"forward-{forward_id}.sock")
         listener = _listening(path)

@@ -63,16 +63,25 @@ def parse_bindings(specs: Sequence[str]) -> list[tuple[str, str]]:
     for spec in specs:
         var, eq, name = spec.partition("=")
         if not eq or not name:
-            raise InvalidInput(f"-e {spec!r}: expected VAR=NAME, e.g. -e GITHUB_TOKEN=github")
+            raise InvalidInput(f"-e {_echo(spec)}: expected VAR=NAME, e.g. -e GITHUB_TOKEN=github")
         if not valid_var(var):
             raise InvalidInput(
-                f"-e {spec!r}: {var!r} is not a valid environment variable name (letters, digits, _; not a digit first)"
+                f"-e {_echo(spec)}: {_echo(var)} is not a valid environment variable name "
+                "(letters, digits, _; not a digit first)"
             )
         if var in seen:
-            raise InvalidInput(f"-e {spec!r}: {var} is given more than once")
+            raise InvalidInput(f"-e {_echo(spec)}: {_echo(var, quoted=False)} is given more than once")
         seen.add(var)
         bindings.append((var, name))
     return bindings
+
+
+def _echo(value: str, *, quoted: bool = True) -> str:
+    """:func:`vault.core.masking.echo`, imported only on an error's path (it loads ``re``, which the
+    fast path does without)."""
+    from vault.core.masking import echo
+
+    return echo(value, quoted=quoted)
 
 
 def split_command(argv: Sequence[str], *, env_file: bool) -> list[str]:
@@ -83,7 +92,7 @@ def split_command(argv: Sequence[str], *, env_file: bool) -> list[str]:
             with ``env_file``.
     """
     if argv and argv[0] != "--":
-        raise InvalidInput(f"put -- before the command ({argv[0]!r}); {USAGE}")
+        raise InvalidInput(f"put -- before the command ({_echo(argv[0])}); {USAGE}")
     command = list(argv[1:])
     if env_file and command:
         raise InvalidInput("--env-file prints the variables and runs nothing: drop the command after --")
@@ -114,7 +123,7 @@ def find_command(cmd: str, path: str | None) -> None:
         unusable = True
     if unusable:
         raise CommandNotExecutable(f"permission denied: {cmd}")
-    raise CommandNotFound(f"command not found: {cmd}")
+    raise CommandNotFound(f"command not found: {_echo(cmd, quoted=False)}")
 
 
 def child_environment(base: Mapping[str, str], tokens: Mapping[str, str]) -> dict[str, str]:
@@ -205,7 +214,7 @@ def run(command: Sequence[str], tokens: Mapping[str, str]) -> int:
     try:
         os.execvpe(cmd, [cmd, *rest], env)  # noqa: S606 - running the user's command is the point
     except FileNotFoundError:
-        raise CommandNotFound(f"command not found: {cmd}") from None
+        raise CommandNotFound(f"command not found: {_echo(cmd, quoted=False)}") from None
     except PermissionError:
         raise CommandNotExecutable(f"permission denied: {cmd}") from None
     except OSError as exc:

@@ -80,8 +80,10 @@ def _check_host(given: str | None) -> str:
     """The host of ``HOST``, ``https://HOST`` or ``http://HOST``.  Plain http to another machine
     is said: git is never answered there (its requests for it get no token), only over https."""
     host = (given or "").removeprefix("https://").removeprefix("http://").rstrip("/")
-    if not host or any(ch.isspace() or ch in "/@?#" or not ch.isprintable() for ch in host):
-        raise InvalidInput(f"{given!r} is not a host name (like github.com or git.example.com:8443)")
+    from vault.core.masking import echo, secret_kind
+
+    if not host or any(ch.isspace() or ch in "/@?#" or not ch.isprintable() for ch in host) or secret_kind(host):
+        raise InvalidInput(f"{echo(given)} is not a host name (like github.com or git.example.com:8443)")
     host = host.lower()
     if (given or "").startswith("http://") and not served_locally(host):
         terminal.notice(

@@ -91,14 +91,13 @@ _INVALID_CHOICE = re.compile(
     r"argument (?P<what>[^:]+): invalid choice: '(?P<value>.*)' \(choose from (?P<choices>.*)\)$", re.S
 )
 _UNRECOGNIZED = "unrecognized arguments: "
-_WORD = re.compile(r"[a-z][a-z-]{0,23}")
-"""A value that may be quoted back in an error: a lower-case word, as commands and targets are.
-Anything else (a token pasted in the wrong place) is never echoed."""
+_QUOTED = re.compile(r"'([^']*)'")
 
 
 class Parser(argparse.ArgumentParser):
     """argparse with usage errors as one line and a hint: a misspelt command or option gets its
-    closest match ("did you mean list?"), and a value that could be a secret is never repeated."""
+    closest match ("did you mean list?"), and a value that could be a secret is never repeated
+    (:func:`vault.core.masking.echo`, the rule every message follows)."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {self._explain(message)}\nhint: {self.prog} --help\n")
@@ -106,13 +105,14 @@ class Parser(argparse.ArgumentParser):
     def _explain(self, message: str) -> str:
         import difflib
 
+        from vault.core.masking import echo, secret_kind
+
         invalid = _INVALID_CHOICE.match(message)
         if invalid:
             value, what = invalid["value"], invalid["what"]
             choices = re.findall(r"'([^']*)'", invalid["choices"])
             close = difflib.get_close_matches(value, choices, n=1)
-            shown = f" {value!r}" if _WORD.fullmatch(value) or close else ""
-            said = f"unknown {what.lower()}{shown}"
+            said = f"unknown {what.lower()} {echo(value)}"
             return f"{said}; did you mean {close[0]}?" if close else f"{said} (one of: {', '.join(choices)})"
         if message.startswith(_UNRECOGNIZED):
             extra = message[len(_UNRECOGNIZED) :].split()
@@ -122,11 +122,16 @@ class Parser(argparse.ArgumentParser):
             for option in options:
                 name = option.split("=", 1)[0]
                 close = difflib.get_close_matches(name, known, n=1)
-                parts.append(f"unknown option {name}" + (f"; did you mean {close[0]}?" if close else ""))
+                parts.append(
+                    f"unknown option {echo(name, quoted=False)}" + (f"; did you mean {close[0]}?" if close else "")
+                )
             if len(options) < len(extra):
                 parts.append("unexpected arguments (not repeated here: one may be a secret)")
             return "; ".join(parts)
-        return message
+        # any other error ("invalid int value: 'x'", "ambiguous option: --x=y could match ...",
+        # a type's own message): each quoted value, then each word, by the one rule
+        message = _QUOTED.sub(lambda found: echo(found[1]), message)
+        return " ".join(echo(word, quoted=False) if secret_kind(word) else word for word in message.split(" "))
 
     def _all_actions(self) -> list[argparse.Action]:
         """Every option of this parser and of the subcommands below it."""

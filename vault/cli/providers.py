@@ -70,7 +70,9 @@ def _params(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.isidentifier() or not value:
-            raise InvalidInput(f"--param takes KEY=VALUE, not {pair!r}")
+            from vault.core.masking import echo
+
+            raise InvalidInput(f"--param takes KEY=VALUE, not {echo(pair)}")
         params[key] = value
     return params
 

@@ -129,11 +129,13 @@ def cmd_login(args: argparse.Namespace) -> int:
 def _login_provider(args: argparse.Namespace, via: route.Route, ui: TerminalSignIn, timeout: float) -> Report:
     """Sign in here with the stored registration (asked of the agent, or the vault opened
     here), then hand what must be stored to the same place."""
+    from vault.core.masking import check_new_name
     from vault.core.model import check_name
     from vault.services.signin import sign_in
     from vault.services.signin_store import registration_from
 
     if args.name is not None:
+        check_new_name(args.name)
         check_name(args.name)
     found = registration_from(route.data_of(via.command("sign-in-registration", provider=args.provider)))
     if found is None:  # not an answer the agent gives
@@ -172,6 +174,7 @@ def _login_mcp(
 ) -> Report:
     """``login --mcp``: discovery, registration and the sign-in here; the agent is asked only
     for a registration that worked before, and stores the result."""
+    from vault.core.masking import check_new_name
     from vault.core.model import MCP_URL_EXTRA, check_name
     from vault.core.secret import Secret
     from vault.services.mcp_signin import mcp_registration
@@ -179,6 +182,7 @@ def _login_mcp(
     from vault.services.signin_store import registration_fields, registration_from
 
     if args.name is not None:
+        check_new_name(args.name)
         check_name(args.name)
     secret = Secret(terminal.read_secret("Client secret")) if args.with_secret else None
     if secret is not None and not secret.reveal():

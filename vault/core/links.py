@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vault.core.clock import Clock
+from vault.core.masking import echo
 from vault.core.store import Store
 from vault.errors import NotFound
 
@@ -56,7 +57,7 @@ class CredentialLinks:
         with self._store.transaction() as conn:
             row = conn.execute("SELECT id FROM credentials WHERE name = ?", (name,)).fetchone()
             if row is None:
-                raise NotFound(f"no credential named {name!r}")
+                raise NotFound(f"no credential named {echo(name)}")
             conn.execute(
                 """
                 INSERT INTO export_bindings (credential_id, target, path, format, key, created_at)
@@ -102,7 +103,7 @@ class CredentialLinks:
         with self._store.transaction() as conn:
             row = conn.execute("SELECT id FROM credentials WHERE name = ?", (name,)).fetchone()
             if row is None:
-                raise NotFound(f"no credential named {name!r}")
+                raise NotFound(f"no credential named {echo(name)}")
             conn.execute(
                 "INSERT INTO git_hosts (host, credential_id, username, created_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (host) DO UPDATE SET credential_id = excluded.credential_id, username = excluded.username",

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
+from vault.core.masking import echo
 from vault.core.restored import RESTORED_EXTRA
 from vault.core.secret import Secret
 from vault.core.timefmt import check_when, iso
@@ -88,9 +89,9 @@ def check_name(name: str, what: str = "name") -> str:
         InvalidInput: spaces, control characters, a leading dash or dot, or too long.
     """
     if not _NAME.fullmatch(name):
-        shown = name.encode("unicode_escape").decode("ascii")[:60]
+        said = echo(name.encode("unicode_escape").decode("ascii"), limit=60)
         raise InvalidInput(
-            f"invalid {what} {shown!r}: use 1-100 letters, digits and . _ @ + -, starting with a letter or digit"
+            f"invalid {what} {said}: use 1-100 letters, digits and . _ @ + -, starting with a letter or digit"
         )
     return name
 

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from vault.core.masking import echo
 from vault.core.paths import failed
 from vault.errors import InvalidInput, NotFound
 
@@ -93,15 +94,15 @@ def open_regular(path: Path) -> Iterator[BinaryIO]:
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise NotFound(f"no file at {path}") from None
+        raise NotFound(f"no file at {echo(str(path), quoted=False)}") from None
     except PermissionError:
-        raise InvalidInput(f"permission denied reading {path}") from None
+        raise InvalidInput(f"permission denied reading {echo(str(path), quoted=False)}") from None
     except OSError as exc:
         raise failed(exc, "read", path) from None
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
-            raise InvalidInput(f"{path} is {describe_kind(mode)}, not a regular file")
+            raise InvalidInput(f"{echo(str(path), quoted=False)} is {describe_kind(mode)}, not a regular file")
         os.set_blocking(fd, True)
         f = os.fdopen(fd, "rb")
     except BaseException:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from vault.core.masking import echo
 from vault.errors import InvalidInput, NotFound, VaultError, VaultUnusable
 from vault.settings import HOME_ENV
 
@@ -162,7 +163,7 @@ def failed(exc: OSError, doing: str, path: Path | str) -> VaultError:
     permission denied) a :class:`~vault.errors.VaultError` (exit 1).  The one rule for an OS
     error tokendeck did not expect, wherever it happens."""
     reason = exc.strerror or type(exc).__name__
-    line = f"could not {doing} {path}: {reason}"
+    line = f"could not {doing} {echo(str(path), quoted=False)}: {reason}"  # a token given as a path is not repeated
     if exc.errno == errno.ENOENT:
         return NotFound(line)
     if exc.errno in (errno.ENAMETOOLONG, errno.EISDIR, errno.ENOTDIR, errno.ELOOP, errno.EINVAL):

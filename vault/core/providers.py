@@ -18,6 +18,7 @@ from functools import cache, lru_cache
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from vault.core.masking import echo
 from vault.core.model import ClientRegistration
 from vault.core.resources import asset
 from vault.errors import InvalidInput, NotFound, VaultError
@@ -325,7 +326,7 @@ def builtin(key: str) -> Provider:
     try:
         return catalog()[key]
     except KeyError:
-        raise NotFound(f"no built-in provider {key!r}; known: {', '.join(catalog())}") from None
+        raise NotFound(f"no built-in provider {echo(key)}; known: {', '.join(catalog())}") from None
 
 
 # ----------------------------------------------------------------- resolving
@@ -351,7 +352,9 @@ def check_endpoint(url: str, what: str) -> str:
             name or password in the URL, or whitespace and control characters in it.
     """
     if not url.isprintable() or any(ch.isspace() for ch in url):
-        raise InvalidInput(f"{what} has spaces or control characters: {url.encode('unicode_escape').decode()[:200]!r}")
+        raise InvalidInput(
+            f"{what} has spaces or control characters: {echo(url.encode('unicode_escape').decode(), limit=200)}"
+        )
     parts = urlsplit(url)
     if parts.username is not None or parts.password is not None:
         raise InvalidInput(f"{what} must not carry a user name or password (user:password@host)")
@@ -360,7 +363,7 @@ def check_endpoint(url: str, what: str) -> str:
         return url
     if parts.scheme == "http" and is_loopback_host(host):
         return url
-    raise InvalidInput(f"{what} must be an https URL (http only on loopback): {url[:200]!r}")
+    raise InvalidInput(f"{what} must be an https URL (http only on loopback): {echo(url, limit=200)}")
 
 
 def _fill(template: str | None, params: Mapping[str, str], key: str) -> str | None:

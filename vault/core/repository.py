@@ -17,7 +17,7 @@ from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta
 from vault.core.links import CredentialLinks
 from vault.core.locks import credential_lock
-from vault.core.masking import without_secrets
+from vault.core.masking import echo, without_secrets
 from vault.core.model import AuditEvent, ClientRegistration, Credential, check_expiry, check_name, check_token
 from vault.core.paths import VaultPaths
 from vault.core.rekeying import VaultKeys
@@ -130,7 +130,7 @@ class Repository:
         """
         rows = self._store.query("SELECT * FROM credentials WHERE name = ?", (name,))
         if not rows:
-            raise NotFound(f"no credential named {name!r} (see tokendeck list)")
+            raise NotFound(f"no credential named {echo(name)} (see tokendeck list)")
         return credential_from(rows[0])
 
     def exists(self, name: str) -> bool:
@@ -201,7 +201,7 @@ class Repository:
         with self._store.transaction() as conn:
             existing = conn.execute("SELECT created_at FROM credentials WHERE name = ?", (c.name,)).fetchone()
             if existing is not None and not replace:
-                raise AlreadyExists(f"a credential named {c.name!r} already exists (use --replace to overwrite it)")
+                raise AlreadyExists(f"a credential named {echo(c.name)} already exists (use --replace to overwrite it)")
             if existing is not None:
                 values["created_at"] = existing["created_at"]
                 assignments = ", ".join(f"{k} = :{k}" for k in values if k != "name")
@@ -299,7 +299,7 @@ class Repository:
     def _delete(self, name: str, credential: Credential) -> None:
         with self._store.transaction() as conn:
             if conn.execute("DELETE FROM credentials WHERE name = ?", (name,)).rowcount == 0:
-                raise NotFound(f"no credential named {name!r}")
+                raise NotFound(f"no credential named {echo(name)}")
             self._audit(conn, name, "rm", "ok", f"provider={credential.provider}")
         self.forget_old_copies()
 
@@ -344,7 +344,7 @@ class Repository:
                 (self.clock.now(), name),
             ).rowcount
             if changed == 0:
-                raise NotFound(f"no credential named {name!r}")
+                raise NotFound(f"no credential named {echo(name)}")
             self._audit(conn, name, "revoke", "ok", detail)
         self.forget_old_copies()
 
@@ -358,7 +358,7 @@ class Repository:
         """
         check_name(new)
         if new == old:
-            raise InvalidInput(f"{old!r} already has that name; nothing was renamed")
+            raise InvalidInput(f"{echo(old)} already has that name; nothing was renamed")
         first, second = sorted((old, new))  # one order everywhere: no deadlock between two renames
         with (
             credential_lock(self.paths.home, first),  # never in the middle of a refresh
@@ -366,12 +366,12 @@ class Repository:
             self._store.transaction() as conn,
         ):
             if conn.execute("SELECT 1 FROM credentials WHERE name = ?", (new,)).fetchone():
-                raise AlreadyExists(f"a credential named {new!r} already exists")
+                raise AlreadyExists(f"a credential named {echo(new)} already exists")
             changed = conn.execute(
                 "UPDATE credentials SET name = ?, updated_at = ? WHERE name = ?", (new, self.clock.now(), old)
             ).rowcount
             if changed == 0:
-                raise NotFound(f"no credential named {old!r}")
+                raise NotFound(f"no credential named {echo(old)}")
             # Its history goes with it: the trail of `new` starts where `old`'s began.
             conn.execute("UPDATE audit SET credential = ? WHERE credential = ?", (new, old))
             self._audit(conn, new, "rename", "ok", f"from={old}")
@@ -414,7 +414,7 @@ class Repository:
         """
         rows = self._store.query("SELECT * FROM client_registrations WHERE provider = ?", (provider,))
         if not rows:
-            raise NotFound(f"no client registration for {provider!r} (see tokendeck provider add)")
+            raise NotFound(f"no client registration for {echo(provider)} (see tokendeck provider add)")
         return client_from(rows[0])
 
     def clients(self) -> list[ClientRegistration]:
@@ -423,7 +423,7 @@ class Repository:
     def remove_client(self, provider: str) -> None:
         with self._store.transaction() as conn:
             if conn.execute("DELETE FROM client_registrations WHERE provider = ?", (provider,)).rowcount == 0:
-                raise NotFound(f"no client registration for {provider!r}")
+                raise NotFound(f"no client registration for {echo(provider)}")
             self._audit(conn, None, "provider-rm", "ok", f"provider={provider}")
 
     # ------------------------------------------------------------------ audit

@@ -10,6 +10,7 @@ import math
 import re
 from datetime import UTC, date, datetime
 
+from vault.core.masking import echo
 from vault.errors import InvalidInput
 
 LATEST = 253402300799.0
@@ -19,7 +20,7 @@ EARLIEST = -62135596800.0
 """0001-01-01T00:00:00Z, the first."""
 
 
-def _shown(ts: float) -> float:
+def _echo(ts: float) -> float:
     """``ts`` clamped to the times a date can name (NaN as the latest)."""
     if math.isnan(ts):
         return LATEST
@@ -40,12 +41,12 @@ def parse_duration(text: str) -> float:
     compact = text.strip().lower()
     parts = _DURATION.findall(compact)
     if not parts or "".join(n + u for n, u in parts) != compact:
-        raise InvalidInput(f"not a duration: {text!r} (try 90d, 12h or 1h30m)")
+        raise InvalidInput(f"not a duration: {echo(text)} (try 90d, 12h or 1h30m)")
     seconds = sum(int(n) * _UNIT_SECONDS[u] for n, u in parts)
     if seconds <= 0:
-        raise InvalidInput(f"duration must be positive: {text!r}")
+        raise InvalidInput(f"duration must be positive: {echo(text)}")
     if seconds > LATEST:
-        raise InvalidInput(f"duration too long: {text[:40]!r} (it would end after 9999-12-31)")
+        raise InvalidInput(f"duration too long: {echo(text, limit=40)} (it would end after 9999-12-31)")
     return float(seconds)
 
 
@@ -69,7 +70,7 @@ def parse_when(text: str, now: float) -> float:
         moment = datetime.fromisoformat(stripped)
     except ValueError:
         raise InvalidInput(
-            f"not a date, time or duration: {text!r} (try 2026-12-31, 2026-12-31T12:00:00Z or 90d)"
+            f"not a date, time or duration: {echo(text)} (try 2026-12-31, 2026-12-31T12:00:00Z or 90d)"
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -91,7 +92,7 @@ def iso(ts: float | None) -> str | None:
     """Format POSIX seconds as ISO 8601 UTC with a ``Z`` (``None`` stays ``None``)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(int(_shown(ts)), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(int(_echo(ts)), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def duration_text(seconds: float) -> str:
@@ -113,7 +114,7 @@ def relative(ts: float | None, now: float) -> str:
     """Say how far ``ts`` is from ``now`` for a person: ``in 4m 12s``, ``2h ago``."""
     if ts is None:
         return "never"
-    delta = _shown(ts) - now
+    delta = _echo(ts) - now
     if delta >= 0:
         return f"in {duration_text(delta)}"
     return f"{duration_text(-delta)} ago"

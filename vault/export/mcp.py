@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from vault.core.masking import echo
 from vault.core.providers import is_loopback_host
 from vault.errors import InvalidInput
 from vault.export.launcher import tokendeck_command
@@ -48,11 +49,11 @@ def check_url(url: str) -> None:
         parts = urlsplit(url)
         host, _ = (parts.hostname or "").lower(), parts.port
     except ValueError:
-        raise InvalidInput(f"--url {url[:200]!r} is not a valid URL") from None
+        raise InvalidInput(f"--url {echo(url, limit=200)} is not a valid URL") from None
     if parts.username is not None or parts.password is not None:
         raise InvalidInput("--url must not hold a user name or password; the token goes in a header")
     if not (parts.scheme == "https" and host) and not (parts.scheme == "http" and is_loopback_host(host)):
-        raise InvalidInput(f"--url must be an https URL (http only on a loopback host): {url[:200]!r}")
+        raise InvalidInput(f"--url must be an https URL (http only on a loopback host): {echo(url, limit=200)}")
 
 
 def check_header(name: str) -> None:
@@ -62,7 +63,9 @@ def check_header(name: str) -> None:
         InvalidInput: anything else (a colon, a space, a line break, empty).
     """
     if not _TCHAR.fullmatch(name):
-        raise InvalidInput(f"--header {name[:100]!r} is not an HTTP header name (letters, digits and !#$%&'*+.^_`|~-)")
+        raise InvalidInput(
+            f"--header {echo(name, limit=100)} is not an HTTP header name (letters, digits and !#$%&'*+.^_`|~-)"
+        )
 
 
 def needs_var(spec: Spec, remote: bool) -> bool:
@@ -161,7 +164,7 @@ def merge_server(
         return Merged([], None, launched=True)
     if refresh:
         if server is None:
-            raise InvalidInput(f"{where} has no server {name!r} any more; not re-created")
+            raise InvalidInput(f"{where} has no server {echo(name)} any more; not re-created")
         if has_url != (spec.url is not None):
             kind = "remote" if spec.url is not None else "stdio"
             raise InvalidInput(f"{where}.{name} is no longer a {kind} server; not changed")
@@ -297,7 +300,7 @@ def _merge_stdio(
     if server is None:
         if not spec.command:
             raise InvalidInput(
-                f"{where} has no server {name!r}: give its command last (--command npx -y PACKAGE) or its --url"
+                f"{where} has no server {echo(name)}: give its command last (--command npx -y PACKAGE) or its --url"
             )
         entry = new_table()
         for key, value in fmt.fixed:

@@ -18,6 +18,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from vault.core.masking import echo
 from vault.core.outside import Unparsable, load_json, load_toml
 from vault.errors import InvalidInput
 from vault.export.mcp import check_header, check_url, merge_server, needs_var, put_vscode_input
@@ -45,7 +46,7 @@ def check_spec(spec: Spec) -> None:
         InvalidInput: a missing or malformed option.
     """
     if spec.target not in TARGETS:
-        raise InvalidInput(f"unknown export target {spec.target!r}; one of: {', '.join(TARGETS)}")
+        raise InvalidInput(f"unknown export target {echo(spec.target)}; one of: {', '.join(TARGETS)}")
     if spec.target in PLAINTEXT_ONLY and not spec.plaintext:
         hint = "or use tokendeck exec -e VAR=NAME -- CMD instead" if spec.target == "dotenv" else ""
         raise InvalidInput(f"{spec.target} can only hold the token itself: pass --plaintext {hint}".rstrip())
@@ -53,7 +54,7 @@ def check_spec(spec: Spec) -> None:
         raise InvalidInput(f"{spec.target} needs --var VAR (the environment variable to set)")
     if spec.var is not None and not VAR_RE.fullmatch(spec.var):
         raise InvalidInput(
-            f"--var {spec.var!r} is not a valid environment variable name (letters, digits, _; not a digit first)"
+            f"--var {echo(spec.var)} is not a valid environment variable name (letters, digits, _; not a digit first)"
         )
     if spec.bridge:
         if spec.target not in MCP_TARGETS:

@@ -23,6 +23,7 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from vault.core.masking import check_new_name, echo
 from vault.errors import AlreadyExists, InvalidInput, NotFound
 from vault.services.reports import Report, said
 from vault.services.tokens import Vault
@@ -39,7 +40,7 @@ def ready(vault: Vault) -> Report:
 def add_check(vault: Vault, *, name: str, replace: bool = False) -> Report:
     """Before a token is asked for: the name is free (or ``replace``)."""
     if vault.records.exists(name) and not replace:
-        raise AlreadyExists(f"a credential named {name!r} already exists (use --replace to overwrite it)")
+        raise AlreadyExists(f"a credential named {echo(name)} already exists (use --replace to overwrite it)")
     return Report()
 
 
@@ -85,6 +86,7 @@ def rm(vault: Vault, *, name: str) -> Report:
 
 def rename(vault: Vault, *, old: str, new: str) -> Report:
     """``tokendeck rename``."""
+    check_new_name(new)
     vault.rename(old, new)
     return Report(err=said(f"renamed {old} to {new}"))
 
@@ -159,7 +161,7 @@ def git_map(vault: Vault, *, host: str, name: str, username: str | None = None) 
 def git_unmap(vault: Vault, *, host: str) -> Report:
     """``tokendeck git-credential unmap``."""
     if not vault.records.links.unmap_git_host(host):
-        raise NotFound(f"{host} is not mapped (see tokendeck git-credential list)")
+        raise NotFound(f"{echo(host, quoted=False)} is not mapped (see tokendeck git-credential list)")
     return Report()
 
 

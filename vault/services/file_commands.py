@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from vault.core.masking import echo
 from vault.errors import InvalidInput, NotFound, VaultError, printable
 from vault.services.reports import Report, said
 from vault.services.tokens import Vault
@@ -88,7 +89,7 @@ def unexport(vault: Vault, *, target: str, name: str, path: str) -> Report:
     if where.parent.is_dir():
         remove_stale_temp_files(where)  # a killed write's leftover holds the token too
     if not removed:
-        raise NotFound(f"no {target} binding of {name} at {path} (see tokendeck export --list)")
+        raise NotFound(f"no {target} binding of {echo(name, quoted=False)} at {path} (see tokendeck export --list)")
     return Report(
         err=said(f"{path} is no longer re-written for {name}; the token already there stays until you remove it")
     )

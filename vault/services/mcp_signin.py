@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 
+from vault.core.masking import check_new_name
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
 from vault.core.secret import Secret
 from vault.errors import AccountChanged, InvalidInput
@@ -110,6 +111,7 @@ def login_mcp(
         AccountChanged: another account, not confirmed; nothing was stored.
     """
     if name is not None:
+        check_new_name(name)
         check_name(name)
     provider, registration, server = mcp_registration(
         url, worked_before=lambda provider, issuer, resource: worked_before(vault, provider, issuer, resource),

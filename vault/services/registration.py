@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from vault.core.masking import check_new_name, echo
 from vault.core.model import ClientRegistration, check_name
 from vault.core.providers import Provider, builtin, catalog, check_endpoint, resolve
 from vault.core.repository import Repository
@@ -98,6 +99,7 @@ def check_request(request: RegistrationRequest) -> Provider:
             new custom server without an issuer or endpoints.
         NotFound: no such built-in (and no issuer or endpoints to go by).
     """
+    check_new_name(request.name, "provider")
     check_name(request.name, "provider")
     base = _base(request)
     if base.kind != "oauth":
@@ -117,7 +119,7 @@ def check_request(request: RegistrationRequest) -> Provider:
     if client_type is not None and client_type not in ("desktop", base.device_client_type):
         kinds = " or ".join(k for k in ("desktop", base.device_client_type) if k)
         given = str(client_type)[:40]
-        raise InvalidInput(f"--client-type for {base.key} is {kinds}, not {given!r}; nothing was stored")
+        raise InvalidInput(f"--client-type for {base.key} is {kinds}, not {echo(given)}; nothing was stored")
     if request.issuer:
         check_endpoint(request.issuer, "the issuer URL")  # before anything is asked of the network
     endpoints = {**(request.existing.overrides if request.existing else {}), **request.overrides}
@@ -148,7 +150,7 @@ def prepare(vault: Repository | None, request: RegistrationRequest) -> Prepared:
         and any(r.provider == request.name for r in vault.clients())
     ):
         raise InvalidInput(
-            f"a provider named {request.name!r} is already registered: change it, or choose another name"
+            f"a provider named {echo(request.name)} is already registered: change it, or choose another name"
         )
     overrides: dict[str, Any] = {**(existing.overrides if existing else {}), **request.overrides}
     if request.issuer:
@@ -221,7 +223,7 @@ def _base(request: RegistrationRequest) -> Provider:
         return builtin(request.name)
     if request.issuer or "authorize_url" in request.overrides:
         return builtin("oidc")
-    raise NotFound(f"{request.name!r} is not a built-in provider: give its base, its issuer, or its endpoints")
+    raise NotFound(f"{echo(request.name)} is not a built-in provider: give its base, its issuer, or its endpoints")
 
 
 def _takes_no_secret(provider: Provider) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 
 import httpx2
 
+from vault.core.masking import check_new_name
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential, check_name
 from vault.core.providers import Provider, resolve
 from vault.errors import AccountChanged, InvalidInput, ProviderError, SignInFailed
@@ -82,6 +83,7 @@ def login(
             ``replace_account``; nothing was stored (:func:`store_signed_in`).
     """
     if name is not None:
+        check_new_name(name)
         check_name(name)
     registration = unsaved if unsaved is not None else registered(vault.records, provider_name)
     signed = sign_in(
@@ -185,6 +187,7 @@ def store_signed_in(
         AccountChanged: another account, and no ``replace_account``; nothing was stored.
     """
     if name is not None:
+        check_new_name(name)
         check_name(name)
     started = time.perf_counter()
     credential = _credential(

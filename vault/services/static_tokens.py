@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from vault.core.masking import check_new_name
 from vault.core.model import Credential, check_expiry, check_label, check_name, check_token
 from vault.core.providers import catalog, check_endpoint
 from vault.core.repository import Repository
@@ -74,7 +75,9 @@ def check(
     Raises:
         InvalidInput: with a message for the user that names the field at fault.
     """
+    check_new_name(name)
     check_name(name)
+    check_new_name(provider, "provider")  # a provider of one's own is a name too (the TUI's form)
     check_name(provider, "provider")
     entry = catalog().get(provider)
     if entry is not None and entry.kind == "oauth":
