@@ -53,6 +53,7 @@ def shown(screen: ExportScreen, selector: str) -> str:
 
 async def preview(pilot: Pilot[None], screen: ExportScreen) -> None:
     screen.query_one("#preview-button", Button).press()  # it may be scrolled out of view: no click
+    await pilot.pause()  # the press is a message: its handler starts the worker waited for next
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
 
