@@ -620,7 +620,10 @@ async def test_sign_in_again_as_another_account_asks_first(
         table.move_cursor(table.row_keys.index("work"))
         await pilot.pause()
         await pilot.press("l")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+        # pushed, then composed: wait for its buttons, not only the screen
+        await until(
+            pilot, lambda: isinstance(app.screen, ConfirmDialog) and bool(app.screen.query("#no")), "the question"
+        )
         dialog = app.screen
         assert isinstance(dialog, ConfirmDialog)
         assert dialog.question == f"Replace {ACCOUNT} with bob@example.test?"
