@@ -91,6 +91,8 @@ def test_no_command_says_none_about_a_sparse_credential(sparse: CliRunner, name:
         for tty in (False, True):
             r = sparse(*argv, stdout_tty=tty)
             assert_no_none(argv, r.out, r.err)
+    asked = sparse("revoke", name, tty=True, answers=["n"])  # the question, answered no
+    assert_no_none(["revoke", name, "(answered no)"], asked.out, asked.err)
     argv = ["revoke", name, "--yes"]  # last: it erases what it can
     r = sparse(*argv)
     assert_no_none(argv, r.out, r.err)

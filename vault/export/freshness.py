@@ -87,7 +87,7 @@ def freshness(credential: Credential, spec: Spec) -> str | None:
     if spec.target == "vscode":
         why = "VS Code keeps the input you paste after the token runs out"
     else:
-        why = f"{client} reads ${spec.var} once, when it starts"
+        why = f"{client} reads ${spec.var} once, when it starts" if spec.var else f"{client} reads it once"
     ways = [BRIDGE if mcp else "restart it with a fresh token when it runs out"]
     if spec.target == "claude-code":
         ways.append(HEADERS_HELPER)
