@@ -149,7 +149,7 @@ async def revoke_text(app: VaultApp, name: str) -> tuple[str, bool]:
         )
     where = plan.manual_url
     return (
-        f"tokendeck cannot revoke {name} at the provider: {plan.reason}. Its tokens stay valid there until you "
+        f"tokendeck cannot revoke {name} at the provider: {plan.why}. Its tokens stay valid there until you "
         f"revoke them{' at ' + where if where else ' on its site'}; tokendeck will only erase them here.",
         False,
     )

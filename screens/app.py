@@ -286,12 +286,13 @@ class VaultApp(Locking):
             news = notable(events)
             if len(news) > AGENT_NEWS_AT_ONCE:  # the agent's first scan of a big vault: one toast, not 200
                 bad = any(severity == "error" for _, severity in news)
-                names = ", ".join(str(event.credential) for event, _ in news[:AGENT_NEWS_AT_ONCE])
+                names = ", ".join(event.credential or "the vault" for event, _ in news[:AGENT_NEWS_AT_ONCE])
                 self.notify(f"{len(news)} credentials need attention: {names}, …", title="Agent",
                             severity="error" if bad else "warning", markup=False)  # fmt: skip
                 news = []
             for event, severity in news:
-                self.notify(printable(f"{event.credential}: {event.detail or event.outcome}"), title="Agent",
+                about = event.credential or "the vault"  # every notable event names one; never say None
+                self.notify(printable(f"{about}: {event.detail or event.outcome}"), title="Agent",
                             severity="error" if severity == "error" else "warning", markup=False)  # fmt: skip
         self.tell_every_screen(VaultChanged)
 

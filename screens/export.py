@@ -244,10 +244,13 @@ class ExportScreen(Screen[None]):
         try:
             if path is None:
                 self._line = await self.app.read(lambda vault: shell_line(vault, spec), name="plan the export")
-                shown = f"{self._line.shown}\nWrite sends this line to the terminal's clipboard."
+                fresh = f"\n{self._line.freshness}" if self._line.freshness else ""
+                shown = f"{self._line.shown}{fresh}\nWrite sends this line to the terminal's clipboard."
             else:
                 plan = await self.app.read(lambda vault: plan_export(vault, spec, path, force=force), name="plan")
                 self._plan, shown = plan, plan.diff or f"{path}: already up to date"
+                if plan.freshness:  # how long the token stays good where the tool reads it
+                    shown = f"{shown.rstrip()}\n{plan.freshness}"
         except VaultError as exc:
             self.problem.update(exc.message)
             self.call_after_refresh(self.problem.scroll_visible)

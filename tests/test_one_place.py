@@ -15,6 +15,9 @@
 - "what of the user's input may be repeated back": one rule (:func:`~vault.core.masking.echo`,
   :func:`~vault.core.masking.secret_kind`) for the core's messages, argparse's usage errors and
   the TUI's fields.
+- "does the exported token stay fresh": one rule (:func:`~vault.export.freshness.freshness`),
+  called only where every export is planned (:mod:`vault.services.exports`), for the CLI and
+  the TUI's export screen.
 """
 
 from __future__ import annotations
@@ -292,3 +295,19 @@ def test_what_may_be_repeated_back_is_one_rule() -> None:
     said = Parser(prog="tokendeck")._explain(f"argument --limit: invalid int value: '{token}'")
     assert said == f"argument --limit: invalid int value: {described}"
     assert masking.echo("2026-12-31") == repr("2026-12-31")  # an ordinary value is shown as before
+
+
+def test_whether_an_export_stays_fresh_is_one_rule() -> None:
+    """Only :mod:`vault.services.exports` calls the rule, and no other module words it."""
+    root = Path(__file__).parent.parent
+    callers, wording = [], []
+    for path in sorted(p for d in ("vault", "screens") for p in (root / d).rglob("*.py")):
+        name = path.relative_to(root).as_posix()
+        if name == "vault/export/freshness.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        if "import freshness" in text:
+            callers.append(name)
+        if re.search(r"access token lasts|kept fresh while", text):
+            wording.append(name)
+    assert callers == ["vault/services/exports.py"] and wording == []

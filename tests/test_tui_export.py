@@ -246,3 +246,54 @@ async def test_y_copies_the_token_and_capital_y_a_line_without_it(samples: tuple
         screen = app.screen
         assert isinstance(screen, TokenListScreen)
         assert not any(GITHUB_TOKEN in str(w.render()) for w in screen.query(Static))  # never shown
+
+
+async def test_the_freshness_warning_is_shown_as_the_command_line_shows_it(
+    tmp_path: Path, cli: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 33, item 5: an hour-long OAuth token exported to a stdio entry (and a shell line) is
+    warned about in the preview and in the notice after the write, which it does not block."""
+    from tests.support.tui import new_vault
+    from vault import Credential, Secret
+
+    vault, clock = new_vault()
+    now = clock.now()
+    with vault:
+        vault.records.save(
+            Credential(
+                name="github-work", provider="github", kind="oauth", access_token=Secret("gho_fresh_test"),
+                refresh_token=Secret("ghr_fresh_test"), expires_at=now + 3600, created_at=now, updated_at=now,
+                last_refreshed_at=now,
+            )
+        )  # fmt: skip
+        warning = "github-work's access token lasts about 1h: Claude Code starts the server with one token"
+        target = tmp_path / ".mcp.json"
+        notices: list[str] = []
+        app = make_app(vault, clock, settings=QUIET)
+        monkeypatch.setattr(app, "notify", lambda message, **_: notices.append(message))
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("e")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, ExportScreen) and screen.credential == "github-work"
+            fill(screen, "claude-code", server="gh", command="node server.js", file=str(target))
+            await preview(pilot, screen)
+            assert warning in shown(screen, "#preview") and not target.exists()
+            await pilot.press("ctrl+s")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, TokenListScreen)
+            [notice] = notices
+            assert warning in notice and "wrote a reference to github-work" in notice
+
+            await pilot.press("e")
+            await pilot.pause()
+            again = app.screen
+            assert isinstance(again, ExportScreen)
+            fill(again, "shell")
+            await preview(pilot, again)
+            assert "github-work's access token lasts about 1h: the shell keeps the one it got" in shown(
+                again, "#preview"
+            )
+        assert "gho_fresh_test" not in target.read_text() and "gh" in json.loads(target.read_text())["mcpServers"]
+        assert vault.records.get("github-work").access_token == Secret("gho_fresh_test")  # the vault as it was

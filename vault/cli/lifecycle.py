@@ -45,10 +45,11 @@ def cmd_revoke(args: argparse.Namespace) -> int:
             plan = route.data(via.command("revoke-plan", name=args.name))
             if not terminal.interactive():
                 raise InvalidInput(f"not revoking {args.name} without confirmation: pass --yes")
+            provider, why = plan.get("provider") or "its provider", plan.get("reason") or "no revocation by API"
             what = (
-                f"Revoke {args.name} at {plan.get('provider')} and erase it from the vault?"
+                f"Revoke {args.name} at {provider} and erase it from the vault?"
                 if plan.get("by_api")
-                else f"Cannot revoke at the provider: {plan.get('reason')}. Erase {args.name}'s tokens from the vault?"
+                else f"Cannot revoke at the provider: {why}. Erase {args.name}'s tokens from the vault?"
             )
             if not terminal.confirm(what):
                 terminal.notice("nothing revoked")

@@ -120,9 +120,10 @@ def cmd_login(args: argparse.Namespace) -> int:
     with route.Route() as via:
         done = _login_mcp(args, via, ui, scopes, timeout) if args.mcp else _login_provider(args, via, ui, timeout)
     facts = route.data(done)
-    where = facts.get("mcp_url") if args.mcp else args.provider
+    where = (facts.get("mcp_url") or args.mcp) if args.mcp else args.provider
     who = f" as {facts['account']}" if facts.get("account") else ""
-    terminal.notice(f"signed in to {where}{who}; stored as {facts.get('name')}")
+    stored = facts.get("name") or args.name
+    terminal.notice(f"signed in to {where}{who}" + (f"; stored as {stored}" if stored else ""))
     return 0
 
 

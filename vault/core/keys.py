@@ -310,9 +310,8 @@ def _keyring_get(meta: KeySlot) -> str:
     except KeyringError as exc:
         raise VaultLocked(f"the OS keyring refused to give the vault key: {type(exc).__name__}") from None
     if value is None:
-        raise VaultLocked(
-            f"the OS keyring has no key for this vault (service {KEYRING_SERVICE!r}, user {meta.keyring_user!r})"
-        )
+        user = repr(meta.keyring_user) if meta.keyring_user else "not recorded"
+        raise VaultLocked(f"the OS keyring has no key for this vault (service {KEYRING_SERVICE!r}, user {user})")
     return str(value)
 
 

@@ -44,6 +44,9 @@ class Plan:
     folders: tuple[Path, ...] = ()
     """Missing folders of the tool's own that the write creates (outermost first): 0700 when
     the file holds a token, else the usual mode (0777 less the umask)."""
+    freshness: str | None = None
+    """How long the exported token stays good where the tool reads it (see
+    :mod:`vault.export.freshness`); None for a token that does not run out."""
 
     def write(self) -> None:
         """Write the change; with none to make, only clear what a killed write left beside the file."""

@@ -97,7 +97,7 @@ def revoke_plan(vault: Vault, *, name: str) -> Report:
 
     credential = vault.get(name)
     plan = revocation_plan(vault, credential)
-    return Report(data=json.dumps({"provider": credential.provider, "by_api": plan.by_api, "reason": plan.reason}))
+    return Report(data=json.dumps({"provider": credential.provider, "by_api": plan.by_api, "reason": plan.why}))
 
 
 def revoke(vault: Vault, *, name: str, local: bool = False) -> Report:

@@ -25,6 +25,7 @@ from vault.core.paths import VaultPaths
 from vault.core.repository import Repository
 from vault.errors import InvalidInput
 from vault.export import Plan, Spec, plan
+from vault.export.freshness import freshness
 from vault.export.spec import (
     DEFAULT_FILES,
     FILE_TARGETS,
@@ -66,6 +67,8 @@ class ShellLine:
     text: str
     shown: str
     secret: bool
+    freshness: str | None = None
+    """How long the token the line gets stays good (:mod:`vault.export.freshness`)."""
 
 
 def shell_line(vault: ExportingVault, spec: Spec) -> ShellLine:
@@ -78,7 +81,7 @@ def shell_line(vault: ExportingVault, spec: Spec) -> ShellLine:
     """
     token = vault.token(spec.name)
     line = render_shell(spec, token if spec.plaintext else None).rstrip("\n")
-    return ShellLine(line, mask(line, [token]), spec.plaintext)
+    return ShellLine(line, mask(line, [token]), spec.plaintext, freshness(vault.get(spec.name), spec))
 
 
 def reference_line(name: str, var: str) -> str:
@@ -91,7 +94,8 @@ def plan_export(vault: ExportingVault, spec: Spec, path: Path, *, force: bool = 
 
     The credential must give a token now (refreshed if due), in either mode.  A plaintext
     export into a file git tracks, or does not ignore, is refused unless ``force``.  A bridge
-    entry names this vault's home (:attr:`Spec.home`).
+    entry names this vault's home (:attr:`Spec.home`).  :attr:`Plan.freshness` says how long
+    the token stays good where the tool reads it (it never stops the export).
 
     Raises:
         NotFound, NeedsSignIn: no such credential, or no usable token.
@@ -107,6 +111,7 @@ def plan_export(vault: ExportingVault, spec: Spec, path: Path, *, force: bool = 
             )
         spec = dataclasses.replace(spec, home=os.path.abspath(vault.paths.home))
     change = plan(spec, path, token if spec.plaintext else None)
+    change = dataclasses.replace(change, freshness=freshness(vault.get(spec.name), change.spec))
     if spec.plaintext and not force:
         refusal = git_refusal(path)
         if refusal:
@@ -145,6 +150,8 @@ def write_export(vault: ExportingVault, change: Plan) -> list[str]:
             from vault.export.mcp import reference_note
 
             notices.append(reference_note(spec))
+    if change.freshness:
+        notices.append(change.freshness)
     return notices
 
 

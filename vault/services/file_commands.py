@@ -43,7 +43,7 @@ def export(vault: Vault, *, spec: dict[str, Any], path: str, force: bool = False
     change = plan_export(vault, _spec(spec), Path(path), force=force)
     preview = change.diff or f"{path}: already up to date\n"
     if dry_run:
-        return Report(err=preview + said(DRY_RUN_NOTE))
+        return Report(err=preview + said(*filter(None, [change.freshness]), DRY_RUN_NOTE))
     try:
         notices = write_export(vault, change)
     except VaultError as exc:  # the preview was shown before the write failed, as it always was
@@ -55,7 +55,8 @@ def export_shell(vault: Vault, *, spec: dict[str, Any]) -> Report:
     """``tokendeck export shell``: the line on stdout."""
     from vault.services.exports import shell_line
 
-    return Report(shell_line(vault, _spec(spec)).text + "\n")
+    line = shell_line(vault, _spec(spec))
+    return Report(line.text + "\n", err=said(line.freshness) if line.freshness else "")
 
 
 def export_list(vault: Vault, *, name: str | None = None, as_json: bool = False, human: bool = False) -> Report:

@@ -63,6 +63,11 @@ class RevocationPlan:
     manual_url: str | None = None
     reason: str | None = None
 
+    @property
+    def why(self) -> str:
+        """:attr:`reason` for a sentence: never None (every plan not by API has one today)."""
+        return self.reason or "it cannot be revoked by API here"
+
 
 def revocation_plan(vault: Revoking, credential: Credential) -> RevocationPlan:
     """What :func:`revoke` would do with ``credential``: the CLI's prompt and the TUI's dialog say this.
@@ -114,7 +119,7 @@ def revoke(vault: Revoking, name: str, *, erase_without_provider: bool = False) 
         plan = _plan(provider, registration, no_client_id=credential.no_client_id)
         if not plan.by_api:
             if erase_without_provider:
-                vault.records.erase_secrets(name, detail=f"erased locally; {plan.reason}")
+                vault.records.erase_secrets(name, detail=f"erased locally; {plan.why}")
             return RevokeResult(
                 revoked_at_provider=False, erased=erase_without_provider, manual_url=plan.manual_url, reason=plan.reason
             )
