@@ -71,8 +71,9 @@ def test_a_jira_token_with_everything_it_needs(ready: CliRunner) -> None:
     r = ready("add", "jira", "--provider", "jira-dc", "--server-url", " https://jira.example.com ",
               "--username", " ada ", stdin="NjM0\n")  # fmt: skip
     assert r.code == 0, r.err
-    extras = json.loads(ready("show", "jira", "--json").out)["extras"]
-    assert extras == {"server_url": "https://jira.example.com", "username": "ada"}
+    shown = json.loads(ready("show", "jira", "--json").out)
+    assert shown["extras"] == {"server_url": "https://jira.example.com", "username": "ada"}
+    assert shown["account"] == "ada"  # the list's Account column shows who it is, not "-"
 
 
 def test_each_front_end_says_how_it_signs_in() -> None:

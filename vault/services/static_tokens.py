@@ -94,7 +94,7 @@ def check(
     return StaticToken(
         name=name,
         provider=provider,
-        account=check_label(account, "account"),
+        account=check_label(account, "account") or extras.get("username"),  # Jira DC: the user is the account
         expires_at=None if expires is None else check_expiry(parse_when(expires, now), now),
         extras=extras,
         unknown_provider=entry is None,
