@@ -522,3 +522,28 @@ def test_settings_from_tui_toml(home: Path) -> None:
     (home / "tui.toml").write_text("soon = 120\n")
     with pytest.raises(InvalidInput, match="'soon' is no longer a setting: the countdown's colour follows"):
         load_settings(paths)
+
+
+async def test_a_rename_refusal_is_shown_whole_in_the_dialog_at_80_columns() -> None:
+    """The reason wraps inside the dialog: nothing of it (the allowed ``-`` at its end) is cut."""
+    import html
+    import re
+
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("n")
+        app.screen.query_one("#answer", Input).value = "two words"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, PromptDialog)
+        svg = app.export_screenshot()
+        rows: dict[str, list[str]] = {}
+        for y, text in re.findall(r'<text[^>]*y="([\d.]+)"[^>]*>(.*?)</text>', svg):
+            rows.setdefault(y, []).append(html.unescape(re.sub(r"<[^>]+>", "", text)))
+        lines = ("".join(parts).replace("\xa0", " ") for parts in rows.values())
+        screen = " ".join(re.sub(r"[█▊▎▌▐]", " ", " ".join(lines)).split())  # the dialog's border between lines
+        assert "letters, digits and . _ @ + -, starting with a letter or digit" in screen, screen
+    assert sorted(c.name for c in opened.credentials()) == sorted(["ci-bot", "github", "gitlab", "openai"])
