@@ -4,6 +4,7 @@ built-in OAuth providers, then the template for any other OpenID Connect server.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from rich.text import Text
 
@@ -56,10 +57,24 @@ class ProviderChoice:
             style=("bold" if self.registration is not None else "dim italic"),
         )
         if self.provider is not None:
-            text.append(self.provider.name, style="dim")
+            text.append(self.what(), style="dim")
         if self.has_device_flow:
             text.append(" · device code", style="dim")
         return text
+
+    def what(self) -> str:
+        """What the row signs in to: the provider's name; for a registration of a generic
+        server (any OpenID Connect server, a GitLab of one's own) its host, which is what
+        tells two of them apart."""
+        if self.provider is None:
+            return ""
+        base = catalog().get(self.registration.base) if self.registration is not None else None
+        host = urlsplit(self.provider.authorize_url or self.provider.token_url or "").hostname
+        if base is None or host is None:
+            return self.provider.name
+        if base.template:
+            return host
+        return f"{self.provider.name} · {host}" if base.params else self.provider.name
 
 
 def provider_choices(vault: Vault) -> list[ProviderChoice]:
