@@ -286,10 +286,11 @@ def reference_line(name: str) -> str:
     return line(name, suggested_var(name))
 
 
-def export(app: VaultApp, name: str) -> None:
+def export(app: VaultApp, credential: Credential) -> None:
     from screens.export import ExportScreen
+    from vault.core.model import MCP_URL_EXTRA
 
-    app.push_screen(ExportScreen(name))
+    app.push_screen(ExportScreen(credential.name, mcp_server=bool(credential.extras.get(MCP_URL_EXTRA))))
 
 
 def rotate(app: VaultApp, credential: Credential) -> None:

@@ -334,7 +334,8 @@ class DetailScreen(Screen[None]):
         actions.rename(self.app, self.name_shown)
 
     def action_export(self) -> None:
-        actions.export(self.app, self.name_shown)
+        if self._credential is not None:
+            actions.export(self.app, self._credential)
 
     def action_rotate(self) -> None:
         if self._credential is not None and self._credential.kind == "static":

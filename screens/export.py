@@ -79,22 +79,31 @@ def suggested_var(name: str) -> str:
     return f"_{stem}_TOKEN" if stem[0].isdigit() else f"{stem}_TOKEN"
 
 
+def default_target(mcp_server: bool) -> str:
+    """Where the form starts: an MCP server's credential into Claude Code's ``.mcp.json`` (a
+    bridge entry), any other token into a ``.env``."""
+    return "claude-code" if mcp_server else "dotenv"
+
+
 class ExportScreen(Screen[None]):
-    """The export form for credential ``name``."""
+    """The export form for credential ``name`` (``mcp_server``: it signs in to an MCP server)."""
 
     app = getters.app(VaultApp)
     preview = getters.query_one("#preview", Static)
     problem = getters.query_one("#export-problem", Label)
 
-    AUTO_FOCUS: ClassVar[str | None] = "#target"
+    AUTO_FOCUS: ClassVar[str | None] = "#var"  # a field, where enter previews (on Target it opens the list)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "write", "Write"),
     ]
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, mcp_server: bool = False) -> None:
         super().__init__()
         self.credential = name
+        self._start_target = default_target(mcp_server)
+        self._plaintext_forced = False
+        """Plaintext was picked by a plaintext-only target (.env, .netrc), not by the person."""
         self.sub_title = f"Export {name}"
         self._plan: Plan | None = None
         self._line: ShellLine | None = None
@@ -114,17 +123,17 @@ class ExportScreen(Screen[None]):
             with Horizontal(classes="row"):
                 yield Label("Target", classes="field")
                 options = [(TARGET_LABELS[t], t) for t in TARGETS]
-                yield Select(options, value="claude-code", allow_blank=False, id="target")
+                yield Select(options, value=self._start_target, allow_blank=False, id="target")
             with RadioSet(id="mode"):
                 yield RadioButton("reference: no secret in the file", value=True, id="reference")
                 yield RadioButton("plaintext: the token itself, re-written on every refresh", id="plaintext")
-            yield self._field("server", "MCP server", "--server: the entry to add or change, e.g. github")
-            yield self._field("var", "Variable", "--var: e.g. GITHUB_TOKEN", suggested_var(self.credential))
-            yield self._field("url", "URL", "--url: a remote server's URL (https); blank for a stdio server")
-            yield self._field("command", "Command", "--command: a new stdio server's command line")
-            yield self._field("host", "Host", "--host: the machine, e.g. api.github.com")
-            yield self._field("login", "Login", "--login: optional (default: the entry's own)")
-            yield self._field("file", "File", "--file")
+            yield self._field("server", "MCP server", "the entry to add or change, e.g. github")
+            yield self._field("var", "Variable", "e.g. GITHUB_TOKEN", suggested_var(self.credential))
+            yield self._field("url", "URL", "a remote server's URL (https); blank for a stdio server")
+            yield self._field("command", "Command", "a new stdio server's command line")
+            yield self._field("host", "Host", "the machine, e.g. api.github.com")
+            yield self._field("login", "Login", "optional (default: the entry's own)")
+            yield self._field("file", "File", "the file to write")
             yield Checkbox("plaintext even into a file git tracks or does not ignore (--force)", id="force")
             with Horizontal(id="export-buttons"):
                 yield Button("Preview", id="preview-button", variant="primary")
@@ -166,12 +175,16 @@ class ExportScreen(Screen[None]):
         for key in ALL_FIELDS:
             self.query_one(f"#row-{key}").display = key in FIELDS_FOR[target]
         if target in FILE_TARGETS:
-            self.query_one("#file", Input).placeholder = f"--file: default {DEFAULT_FILES[target]}"
+            self.query_one("#file", Input).placeholder = f"default: {DEFAULT_FILES[target]}"
         only_plaintext = target in PLAINTEXT_ONLY
         reference = self.query_one("#reference", RadioButton)
         reference.disabled = only_plaintext
         if only_plaintext:
+            self._plaintext_forced = self._plaintext_forced or not self.plaintext
             self.query_one("#plaintext", RadioButton).value = True
+        elif self._plaintext_forced:  # the target chose plaintext, not the person: back to a reference
+            self._plaintext_forced = False
+            reference.value = True
         self._mode_changed()
 
     @on(RadioSet.Changed, "#mode")

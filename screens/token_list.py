@@ -449,8 +449,8 @@ class TokenListScreen(Screen[None]):
     def action_export(self) -> None:
         from screens import actions
 
-        if (name := self.selected_name()) is not None:
-            actions.export(self.app, name)
+        if (credential := self.selected()) is not None:
+            actions.export(self.app, credential)
 
     def action_sign_in(self) -> None:
         from screens.signin import SignInScreen

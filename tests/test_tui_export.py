@@ -52,6 +52,7 @@ def shown(screen: ExportScreen, selector: str) -> str:
 
 
 async def preview(pilot: Pilot[None], screen: ExportScreen) -> None:
+    await pilot.pause()  # what the form was just told (a target, a field) is handled first, as for a person
     screen.query_one("#preview-button", Button).press()  # it may be scrolled out of view: no click
     await pilot.pause()  # the press is a message: its handler starts the worker waited for next
     await pilot.app.workers.wait_for_complete()
@@ -212,16 +213,16 @@ async def test_the_shell_target_sends_its_line_to_the_clipboard(samples: tuple[V
 
 
 async def test_the_export_form_is_driven_by_keys_alone(samples: tuple[Vault, FrozenClock], tmp_path: Path) -> None:
-    """Target picked from the list with the keyboard, fields typed, enter to preview, ctrl+s to write."""
+    """A token's form starts on .env with the cursor in a field: typed, enter to preview, ctrl+s to write."""
     vault, clock = samples
     target = tmp_path / ".env"
     app = make_app(vault, clock, settings=QUIET)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_export(pilot)
-        assert app.focused is screen.query_one("#target", Select)
-        await pilot.press("enter", "home", "enter")  # the first target: dotenv
-        await pilot.pause()
-        assert screen.target == "dotenv"
+        assert screen.target == "dotenv"  # a PAT goes to a .env by default, not into an MCP config
+        assert app.focused is screen.query_one("#var", Input)  # enter previews from here, not a dropdown
+        placeholders = [i.placeholder for i in screen.query(Input)]
+        assert not [p for p in placeholders if p.startswith("--")], placeholders  # words, not flags
         screen.query_one("#file", Input).focus()
         await pilot.press(*str(target), "enter")
         await app.workers.wait_for_complete()
