@@ -135,11 +135,11 @@ class ExportScreen(Screen[None]):
             yield self._field("login", "Login", "optional (default: the entry's own)")
             yield self._field("file", "File", "the file to write")
             yield Checkbox("plaintext even into a file git tracks or does not ignore (--force)", id="force")
-            with Horizontal(id="export-buttons"):
-                yield Button("Preview", id="preview-button", variant="primary")
-                yield Button("Write", id="write", disabled=True)
             yield Label("", id="export-problem", classes="problem", markup=False)
             yield Static("", id="preview", markup=False)
+        with Horizontal(id="export-buttons"):  # below the scrolling form: always in view
+            yield Button("Preview", id="preview-button", variant="primary")
+            yield Button("Write", id="write", disabled=True)
         yield KeysFooter()
 
     @staticmethod

@@ -298,3 +298,16 @@ async def test_the_freshness_warning_is_shown_as_the_command_line_shows_it(
             )
         assert "gho_fresh_test" not in target.read_text() and "gh" in json.loads(target.read_text())["mcpServers"]
         assert vault.records.get("github-work").access_token == Secret("gho_fresh_test")  # the vault as it was
+
+
+async def test_preview_and_write_are_on_screen_at_80x24(samples: tuple[Vault, FrozenClock]) -> None:
+    """The form's buttons stay in view below the fields, whichever target shows the most fields."""
+    vault, clock = samples
+    app = make_app(vault, clock, settings=QUIET)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot)
+        fill(screen, "claude-code")  # the most fields
+        await pilot.pause()
+        for button in ("#preview-button", "#write"):
+            region = screen.query_one(button, Button).region
+            assert region.height > 0 and region.bottom <= 23, (button, region)  # above the footer
