@@ -60,6 +60,9 @@ async def confirm_refresh(app: VaultApp, name: str) -> None:
     except VaultError as exc:
         app.report(exc)
         return
+    if credential.kind == "static":  # nothing wrong, nothing to do: said calmly, not as an error
+        app.notify(f"{name} is a static token: there is nothing to refresh; t gives it a new value.", markup=False)
+        return
     if not credential.held_after_restore:
         refresh(app, name)
         return

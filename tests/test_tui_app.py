@@ -547,3 +547,25 @@ async def test_a_rename_refusal_is_shown_whole_in_the_dialog_at_80_columns() -> 
         screen = " ".join(re.sub(r"[█▊▎▌▐]", " ", " ".join(lines)).split())  # the dialog's border between lines
         assert "letters, digits and . _ @ + -, starting with a letter or digit" in screen, screen
     assert sorted(c.name for c in opened.credentials()) == sorted(["ci-bot", "github", "gitlab", "openai"])
+
+
+async def test_r_on_a_static_token_says_why_calmly() -> None:
+    """A key that cannot act on this row says why in one line, not as an "Invalid input" error."""
+    from tests.test_tui_signin import Notes
+
+    opened, clock = new_vault()
+    add_samples(opened, clock)
+    before = opened.get("github")
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        notes = Notes(app)
+        table = app.screen.query_one("#tokens", CredentialTable)
+        table.move_cursor(table.row_keys.index("github"))
+        await pilot.pause()
+        await pilot.press("r")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert notes.messages == ["github is a static token: there is nothing to refresh; t gives it a new value."]
+        ((_, options),) = notes.shown
+        assert options.get("severity", "information") == "information" and not options.get("title")
+    assert opened.get("github") == before
