@@ -137,3 +137,25 @@ async def test_a_failure_while_a_dialog_is_open_waits_for_the_dialog_to_close(
         await pilot.pause(1.2)
         assert isinstance(app.screen, TokenListScreen)
         assert len([text for text in notices.texts() if "acme" in text]) == 1, notices.texts()
+
+
+async def test_the_agents_retries_are_told_once_and_its_recovery_once(
+    failing: tuple[vault.Vault, vault.FrozenClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same through the audit log, as the TUI's watcher hands the agent's commits over."""
+    opened, clock = failing
+    app = make_app(opened, clock, settings=QUIET)
+    notices = record_notices(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        agent = BackgroundRefresher(opened)  # what the agent does: it writes its events down
+        app.agent_pid = 1
+        for kind in ("failed", "failed", "failed", "refreshed"):
+            if kind == "refreshed":
+                opened.http_transport = None
+            last, _ = opened.records.audit_since(None)
+            await retry(pilot, agent, clock, kind)
+            _, events = opened.records.audit_since(last)
+            app._changed_elsewhere(events)
+            await pilot.pause()
+        about_acme = [text for text in notices.texts() if "acme" in text]
+        assert len(about_acme) == 2 and "again" in about_acme[1], notices.texts()
