@@ -63,6 +63,8 @@ class AddTokenScreen(Screen[None]):
 
     SUB_TITLE = "Add a token"
     AUTO_FOCUS: ClassVar[str | None] = "#name"
+    HOLDS_NOTICES: ClassVar[bool] = True
+    """A form: a refresher's notices wait until it is gone (:meth:`VaultApp.tell_background`)."""
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
     class Added(Message):

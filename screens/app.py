@@ -22,11 +22,13 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from screens.clipboard import Copier
 from screens.forward_questions import ForwardQuestions
 from screens.locking import Locking, Routes
+from screens.logic.failures import FailureNotices, Notice, event_kind, summary
 from screens.logic.refreshing import (
     AGENT_CHECK_SECONDS,
     AGENT_NEWS_AT_ONCE,
@@ -133,6 +135,8 @@ class VaultApp(Locking):
         self.copier = Copier(self, lambda: self.settings.clipboard_clear_after, self.clear_clipboard)
         """Copies tokens (cleared again later) and lines without a secret."""
         self.forward_questions = ForwardQuestions(self, str(self.paths.home))
+        self.failure_notices = FailureNotices()
+        """Which credentials' failures were told (once each), and notices held behind a dialog."""
 
     # --------------------------------------------------------------- routing
 
@@ -146,6 +150,7 @@ class VaultApp(Locking):
         self._apply_saved_theme()
         self.theme_changed_signal.subscribe(self, self._save_theme)
         self.set_interval(1.0, self._check_idle)
+        self.set_interval(1.0, self._release_notices)
         if self.vault is not None:
             self.unlocked(self.vault)
             return
@@ -190,6 +195,7 @@ class VaultApp(Locking):
         """
         self.vault = vault
         self.last_activity = self.clock.now()
+        self.failure_notices.forget_all()
         if joined is not None:
             self.say_joined(joined)
         while len(self.screen_stack) > 1:
@@ -277,24 +283,45 @@ class VaultApp(Locking):
 
     def _changed_elsewhere(self, events: list[AuditEvent]) -> None:
         """Another process committed: every screen re-reads, and the agent's news is told."""
-        from vault.services.watch import notable
-
         for event in events:
             if event.action == "refresh" and event.credential:
                 self.last_refresh_report = f"{event.credential} {_OUTCOMES.get(event.outcome, event.outcome)}"
         if self.agent_pid is not None:  # the TUI's own refresher reports its own events
-            news = notable(events)
-            if len(news) > AGENT_NEWS_AT_ONCE:  # the agent's first scan of a big vault: one toast, not 200
-                bad = any(severity == "error" for _, severity in news)
-                names = ", ".join(event.credential or "the vault" for event, _ in news[:AGENT_NEWS_AT_ONCE])
-                self.notify(f"{len(news)} credentials need attention: {names}, …", title="Agent",
-                            severity="error" if bad else "warning", markup=False)  # fmt: skip
-                news = []
-            for event, severity in news:
+            told = []
+            for event in events:  # a retry that failed again, an ordinary refresh: nothing to tell
+                kind = event_kind(event.action, event.outcome)
                 about = event.credential or "the vault"  # every notable event names one; never say None
-                self.notify(printable(f"{about}: {event.detail or event.outcome}"), title="Agent",
-                            severity="error" if severity == "error" else "warning", markup=False)  # fmt: skip
+                said = self.failure_notices.news(about, kind) if kind else None
+                if said is not None:
+                    told.append(_notice(about, said, event.detail or event.outcome))
+            if len(told) > AGENT_NEWS_AT_ONCE:  # the agent's first scan of a big vault: one toast, not 200
+                bad = any(notice.severity == "error" for notice in told)
+                self.tell_background(Notice("*", "burst", summary(n.kind for n in told), "error" if bad else "warning"),
+                                     title="Agent")  # fmt: skip
+                told = []
+            for notice in told:
+                self.tell_background(notice, title="Agent")
         self.tell_every_screen(VaultChanged)
+
+    def tell_background(self, notice: Notice, *, title: str) -> None:
+        """Notify of what a refresher did, unless a dialog or a form is in front: then the
+        notice waits (:meth:`_release_notices`), so that it never covers the form's own error."""
+        if self._covered():
+            self.failure_notices.hold(replace(notice, title=title))
+            return
+        self.notify(printable(notice.text), title=title, severity=_severity(notice.severity), markup=False)
+
+    def _covered(self) -> bool:
+        """Whether a dialog or a form (a screen that says ``HOLDS_NOTICES``) is in front."""
+        screen: Screen[object] = self.screen
+        return screen.is_modal or bool(getattr(screen, "HOLDS_NOTICES", False))
+
+    def _release_notices(self) -> None:
+        """Every second: the notices held behind a dialog or a form, once it is gone."""
+        if self._covered():
+            return
+        for notice in self.failure_notices.release():
+            self.notify(printable(notice.text), title=notice.title, severity=_severity(notice.severity), markup=False)
 
     def set_busy(self, name: str, doing: str | None) -> None:
         """Say that ``doing`` (``refreshing``, ``revoking``) runs on ``name``, or None once it ended."""
@@ -410,13 +437,13 @@ class VaultApp(Locking):
         return self.vault
 
     def on_refresher_reported(self, message: RefresherReported) -> None:
+        """The TUI's own refresher: a failure is told once, its recovery once, never a retry."""
         event = message.event
         self.last_refresh_report = f"{event.credential} {event.kind.replace('_', ' ')}"
-        if event.kind == "refreshed":
-            self.screen.post_message(VaultChanged())
-            return
-        severity: SeverityLevel = "warning" if event.kind == "expiring" else "error"
-        self.notify(f"{event.credential}: {event.detail}", title="Refresher", severity=severity, markup=False)
+        said = self.failure_notices.news(event.credential, event.kind)
+        if said is not None:
+            about = "the vault" if event.credential == "*" else event.credential
+            self.tell_background(_notice(about, said, event.detail), title="Refresher")
         self.screen.post_message(VaultChanged())
 
     async def on_unmount(self) -> None:
@@ -435,3 +462,15 @@ class VaultApp(Locking):
             return
         if error is not None:
             raise error
+
+
+def _severity(severity: str) -> SeverityLevel:
+    return "error" if severity == "error" else "warning" if severity == "warning" else "information"
+
+
+def _notice(about: str, kind: str, detail: str) -> Notice:
+    """How one credential's news reads: its failure in the refresher's words, its recovery as such."""
+    if kind == "recovered":
+        return Notice(about, kind, f"{about} refreshes again ({detail})", "information")
+    text = detail if detail.startswith(f"{about}:") else f"{about}: {detail}"
+    return Notice(about, kind, text, "warning" if kind == "expiring" else "error")

@@ -93,6 +93,8 @@ class ExportScreen(Screen[None]):
     problem = getters.query_one("#export-problem", Label)
 
     AUTO_FOCUS: ClassVar[str | None] = "#var"  # a field, where enter previews (on Target it opens the list)
+    HOLDS_NOTICES: ClassVar[bool] = True
+    """A form: a refresher's notices wait until it is gone (:meth:`VaultApp.tell_background`)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "write", "Write"),

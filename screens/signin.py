@@ -72,6 +72,8 @@ class SignInScreen(Screen[None]):
 
     SUB_TITLE = "Sign in"
     AUTO_FOCUS: ClassVar[str | None] = "#providers"
+    HOLDS_NOTICES: ClassVar[bool] = True
+    """A form: a refresher's notices wait until it is gone (:meth:`VaultApp.tell_background`)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel sign-in"),
         Binding("escape", "back", "Back"),

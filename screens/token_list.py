@@ -22,6 +22,7 @@ from textual.widgets import Header, Input, Static
 from screens import actions
 from screens.app import VaultApp
 from screens.logic.countdown import BAR_WIDTH, STATUS_COLOURS, URGENCY_COLOURS, expires_text, lifetime_bar, urgency
+from screens.logic.failures import first_failing
 from screens.logic.list_order import DEFAULT_SORT, SORT_CYCLE, ordered, search_text
 from screens.logic.refreshing import refresher_status
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
@@ -99,6 +100,7 @@ class TokenListScreen(Screen[None]):
         Binding("enter", "open", "Open", show=False, tooltip="open the credential: facts, token, audit trail"),
         Binding("s", "sign_in", "Sign in", tooltip="sign in to a provider (browser or device code)"),
         Binding("l", "sign_in_again", "Sign in again", tooltip="sign in again (a row that needs it)"),
+        Binding("f", "first_failing", "Failing", tooltip="to the first credential whose refresh fails"),
         Binding("a", "add", "Add", tooltip="add a static token (a PAT, an API key)"),
         Binding("r", "refresh", "Refresh", tooltip="refresh the selected token now"),
         Binding("R", "refresh_due", "Refresh due", show=False, tooltip="refresh everything due"),
@@ -127,8 +129,8 @@ class TokenListScreen(Screen[None]):
         self._styles: dict[tuple[str | None, bool, bool], Style] = {}
         self._mounted_just_now = False
         self._status_text = ""
-        self._offered: bool | None = None
-        """Whether the footer offers "Sign in again", as last drawn."""
+        self._offered: tuple[bool | None, ...] = ()
+        """Whether the footer offers "Sign in again" and "Failing", as last drawn."""
         self._sort: tuple[str, bool] = DEFAULT_SORT
         """The column the rows are ordered by, and whether descending."""
         self._grouped = False
@@ -394,6 +396,8 @@ class TokenListScreen(Screen[None]):
             return credential is not None and credential.offers_sign_in_again(self.app.clock.now())
         if action == "rotate":
             return credential is not None and credential.kind == "static"
+        if action == "first_failing":  # in the footer and the help only while one fails
+            return self.is_mounted and first_failing(self._shown, self.app.clock.now()) is not None
         return True
 
     @on(CredentialTable.RowHighlighted, "#tokens")
@@ -414,41 +418,35 @@ class TokenListScreen(Screen[None]):
     def _refresh_offers(self) -> None:
         """Redraw the footer when what it offers changed ("Sign in again" comes and goes with
         the row under the cursor): a redraw rebuilds the footer, too slow for every keystroke."""
-        offered = self.check_action("sign_in_again", ())
+        offered = (self.check_action("sign_in_again", ()), self.check_action("first_failing", ()))
         if offered != self._offered:
             self._offered = offered
             self.refresh_bindings()
 
+    def action_first_failing(self) -> None:
+        if (name := first_failing(self._shown, self.app.clock.now())) is not None:
+            self.table.move_cursor(self.table.row_keys.index(name))
+
     def action_sign_in_again(self) -> None:
         credential = self.selected()
         if credential is not None and credential.offers_sign_in_again(self.app.clock.now()):
-            from screens import actions
-
             actions.sign_in_again(self.app, credential)
 
     async def action_copy(self) -> None:
         """Copy the selected token (cleared from the clipboard later, as from the detail screen)."""
-        from screens import actions
-
         name = self.selected_name()
         if name is not None and not await actions.copy_token(self.app, name):
             await self.load()  # gone meanwhile
 
     def action_copy_line(self) -> None:
-        from screens import actions
-
         if (name := self.selected_name()) is not None:
             actions.copy_reference_line(self.app, name)
 
     def action_rotate(self) -> None:
-        from screens import actions
-
         if (credential := self.selected()) is not None and credential.kind == "static":
             actions.rotate(self.app, credential)
 
     def action_export(self) -> None:
-        from screens import actions
-
         if (credential := self.selected()) is not None:
             actions.export(self.app, credential)
 
@@ -476,22 +474,16 @@ class TokenListScreen(Screen[None]):
             actions.verify(self.app, name)
 
     def action_refresh_due(self) -> None:
-        from screens import actions
-
         actions.refresh_due(self.app)
 
     async def action_revoke(self) -> None:
         name = self.selected_name()
         if name is not None:
-            from screens import actions
-
             await actions.confirm_revoke(self.app, name)
 
     async def action_delete(self) -> None:
         name = self.selected_name()
         if name is not None:
-            from screens import actions
-
             await actions.confirm_delete(self.app, name)
 
     def action_rename(self) -> None:

@@ -4,6 +4,8 @@ vault).  The KDF runs in a worker."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual import getters, work
 from textual.app import ComposeResult
 from textual.containers import Center, Horizontal, Vertical
@@ -31,6 +33,8 @@ class _OpeningScreen(Screen[None]):
     """
 
     app = getters.app(VaultApp)
+    HOLDS_NOTICES: ClassVar[bool] = True
+    """A form: a refresher's notices wait until it is gone (:meth:`VaultApp.tell_background`)."""
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "unlock" and event.state == WorkerState.SUCCESS and event.worker.result:

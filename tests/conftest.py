@@ -88,6 +88,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_app.py",
             "test_tui_detail.py",
             "test_tui_export.py",
+            "test_tui_failures.py",
             "test_tui_forwards.py",
             "test_tui_idle_rule.py",
             "test_tui_keys.py",

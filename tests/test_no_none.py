@@ -115,8 +115,6 @@ MESSAGE_CALLS = frozenset({"said", "notify", "Report", "notice"})
 COLLECTIONS = frozenset({"notices", "problems", "lines"})
 
 REVIEWED: dict[tuple[str, str], str] = {
-    ("screens/app.py", "event.credential"): "a RefreshEvent's credential is a str",
-    ("screens/app.py", "event.detail"): "a RefreshEvent's detail is a str",
     ("screens/main.py", "resolve_home().home"): "VaultPaths.home is a Path",
     ("vault/agent/forwarding.py", "self.host"): "a Forward's host is a str",
     ("vault/bridges/mcp_bridge.py", "self.served.url"): "Served.url is a str (empty until read)",

@@ -11,9 +11,10 @@ timer locks only its own view (:mod:`screens.locking`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from screens.logic.failures import failing_segment
 from vault.core.model import Credential, next_renewal
 from vault.core.timefmt import relative
 
@@ -74,10 +75,10 @@ def lock_agent(home: str, reason: str = "tui") -> bool:
 
 
 def refresher_status(
-    credentials: Iterable[Credential], now: float, *, by: str | None, last: str | None, problem: str | None,
+    credentials: Sequence[Credential], now: float, *, by: str | None, last: str | None, problem: str | None,
     joined: int | None = None,
 ) -> list[str]:  # fmt: skip
-    """The status line's words about refreshing: who does it, what is next, the last outcome.
+    """The status line's words about refreshing: who does it, what fails, what is next, the last outcome.
 
     Args:
         by: who refreshes (``the agent (pid 42)``, ``this TUI``), or None for nobody.
@@ -93,6 +94,9 @@ def refresher_status(
         parts.append(f"refreshed by {by}" if by else "nothing refreshes in the background")
     if problem:
         parts[-1] += f" ({problem})"
+    failing = failing_segment(credentials, now, retrying=by is not None)
+    if failing:
+        parts.append(failing)
     upcoming = next_renewal(credentials) if by else None
     if upcoming is not None:
         name, at = upcoming
