@@ -34,6 +34,7 @@ from screens.logic.refreshing import (
     AGENT_NEWS_AT_ONCE,
     WATCH_SECONDS,
     AgentState,
+    agent_not_started,
     join_agent,
     ping_agent,
 )
@@ -120,6 +121,9 @@ class VaultApp(Locking):
         self.agent_problem: str | None = None
         """Why the agent is not the one refreshing (it stopped, it was locked), when the TUI wanted it."""
         self._agent_seen: AgentState | None = None
+        self.created_here = False
+        """The vault was just created on the first-run screen: an agent already answering for
+        its home predates it (:func:`~screens.logic.refreshing.join_agent`)."""
         self._stop_following = threading.Event()
         self.busy: dict[str, str] = {}
         """Credentials with a long action running in this TUI, and what it is (``refreshing``)."""
@@ -202,18 +206,19 @@ class VaultApp(Locking):
             self.pop_screen()
         self.push_screen(self.routes.home())
         if self.start_agent:
-            self._join_agent(vault, passphrase)
+            self._join_agent(vault, passphrase, self.created_here)
         elif self.settings.refresher:
             # After the first frame: the refresher brings the HTTP stack with it.
             self.call_after_refresh(self._start_refresher, vault)
         self.follow_vault(vault)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="agent", description="join the agent")
-    def _join_agent(self, vault: Vault, passphrase: str | None) -> None:
+    def _join_agent(self, vault: Vault, passphrase: str | None, created: bool = False) -> None:
         """Use the running agent, or start (or unlock) one; if neither works, refresh here."""
-        state, problem = join_agent(str(self.paths.home), passphrase)
+        self.created_here = False
+        state, problem = join_agent(str(self.paths.home), passphrase, created=created)
         if problem and not state.serving:
-            self.call_from_thread(self.notify, f"not started: {problem}", title="Agent", severity="warning",
+            self.call_from_thread(self.notify, agent_not_started(problem), title="Agent", severity="warning",
                                   markup=False)  # fmt: skip
         self.call_from_thread(self._agent_is, vault, state)
 

@@ -147,7 +147,12 @@ class FirstRunScreen(_OpeningScreen):
             return
         self._create()
 
+    creating = False
+    """A create worker runs: a second Enter (the key takes a moment) must not start another."""
+
     def _create(self) -> None:
+        if self.creating:
+            return
         keyring = self.query_one("#keyring", RadioButton).value
         new, repeat = self.query_one("#new", Input).value, self.query_one("#repeat", Input).value
         if not keyring:
@@ -157,7 +162,15 @@ class FirstRunScreen(_OpeningScreen):
             if new != repeat:
                 self.problem.update("The passphrases do not match.")
                 return
+        self.creating = True
+        self.query_one("#create", Button).disabled = True
+        self.problem.update("Creating the vault…")
         self.create("keyring" if keyring else "passphrase", None if keyring else new)
+
+    def _not_created(self, message: str) -> None:
+        self.creating = False
+        self.query_one("#create", Button).disabled = False
+        self.problem.update(message)
 
     def _warn(self, message: str) -> None:
         """What creating the vault has to say (a short passphrase), from the worker's thread."""
@@ -169,6 +182,7 @@ class FirstRunScreen(_OpeningScreen):
             vault: Vault = init_vault(self.app.paths.home, mode=mode, passphrase=passphrase,  # type: ignore[arg-type]
                                       clock=self.app.clock, notice=self._warn)  # fmt: skip
         except VaultError as exc:
-            self.app.call_from_thread(self.problem.update, exc.message)
+            self.app.call_from_thread(self._not_created, exc.message)
             return None
+        self.app.created_here = True  # an agent answering for this home predates the vault
         return vault, passphrase, None

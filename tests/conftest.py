@@ -89,6 +89,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_detail.py",
             "test_tui_export.py",
             "test_tui_failures.py",
+            "test_tui_first_run_agent.py",
             "test_tui_forwards.py",
             "test_tui_idle_rule.py",
             "test_tui_keys.py",
@@ -122,6 +123,7 @@ ONE_AT_A_TIME = frozenset(
         "test_packaging.py",  # a wheel build and pipx
         "test_readme_examples.py",  # tmux, sshd
         "test_tui_agent.py",
+        "test_tui_first_run_agent.py",
         "test_tui_idle_rule.py",
         "test_tui_idle_tmux.py",
         "test_tui_live.py",

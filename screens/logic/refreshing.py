@@ -53,16 +53,33 @@ def ping_agent(home: str, *, active: bool = True) -> AgentState:
     return AgentState(int(answer[1]), answer[2] == "unlocked")
 
 
-def join_agent(home: str, passphrase: str | None) -> tuple[AgentState, str | None]:
+def join_agent(home: str, passphrase: str | None, *, created: bool = False) -> tuple[AgentState, str | None]:
     """The agent for ``home``, started (or unlocked) first if it is not serving; and why it
-    could not be, if it could not."""
-    from vault.agent.launch import start_in_background
+    could not be, if it could not.
+
+    ``created``: the vault was just made here (the first run).  An agent that answers for
+    ``home`` then predates it: it serves (or refuses with) a removed vault's key, so it is
+    stopped and one is started for the new vault.
+    """
+    from vault.agent.launch import start_in_background, stop
 
     state = ping_agent(home)
+    if created and state.pid is not None:
+        stop(home)
+        state = ping_agent(home)
     if state.serving:
         return state, None
     problem = start_in_background(home, passphrase)
     return ping_agent(home), problem
+
+
+def agent_not_started(problem: str) -> str:
+    """What the TUI says when the agent it started did not start: the agent's reason, never a
+    verdict on the passphrase that has just opened the vault here (the TUI proved it)."""
+    problem = problem.rstrip(". ")
+    if "passphrase" in problem.lower():  # the TUI opened the vault with it: the agent met another vault
+        problem = "it could not open the vault this TUI has open (did the vault change on disk?)"
+    return f"The agent could not start: {problem}; tokens are still read here directly."
 
 
 def lock_agent(home: str, reason: str = "tui") -> bool:

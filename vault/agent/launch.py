@@ -362,7 +362,7 @@ def stop(home: str) -> bool:
 
     Returns whether an agent was running.
     """
-    if wire.call("stop", opt_out=False) is None:
+    if wire.call("stop", home=home, opt_out=False) is None:
         return False
     deadline = time.monotonic() + AGENT_STOP_WAIT
     while lock_holder(home) is not None and time.monotonic() < deadline:

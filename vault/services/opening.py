@@ -324,10 +324,12 @@ def init_vault(
         raise failed(exc, "create the folder", paths.home) from None
     try:
         create_private_file(paths.init_mark)
+        _MAKING.add(str(paths.home))
         paths.init_mark.write_text(str(os.getpid()))
     except FileExistsError:
         raise AlreadyExists(f"tokendeck init is already making a vault at {paths.home}") from None
     except OSError as exc:
+        _MAKING.discard(str(paths.home))
         _remove_unfinished(paths)
         raise failed(exc, "write", paths.init_mark) from None
     store: Store | None = None
@@ -354,6 +356,8 @@ def init_vault(
         if left and isinstance(exc, VaultError):
             raise type(exc)(f"{exc.message}; tokendeck init clears what is left ({', '.join(left)})") from None
         raise
+    finally:
+        _MAKING.discard(str(paths.home))
     vault = Vault(Repository(store, paths, meta, clock))
     vault.records.record("init", "ok", detail=f"mode={mode}")
     return vault
@@ -381,6 +385,11 @@ def _remove_unfinished(paths: VaultPaths, *, created: bool = True) -> list[str]:
     return left
 
 
+_MAKING: set[str] = set()
+"""Vault homes an :func:`init_vault` of this process is making now: their init mark names this
+process, and is not a leftover to clear."""
+
+
 def _clear_unfinished(paths: VaultPaths) -> None:
     """Clear the leftover of an init that failed or was killed (:attr:`VaultPaths.init_mark`),
     unless that init is still running.
@@ -393,6 +402,8 @@ def _clear_unfinished(paths: VaultPaths) -> None:
         pid = int(paths.init_mark.read_text().strip() or 0)
     except (OSError, ValueError):
         pid = 0
+    if pid == os.getpid() and str(paths.home) in _MAKING:  # another thread here (a second Enter)
+        raise AlreadyExists(f"a vault is being made at {paths.home}")
     if pid and pid != os.getpid() and _running(pid):
         raise AlreadyExists(f"tokendeck init (process {pid}) is making a vault at {paths.home}")
     with contextlib.suppress(VaultError):
