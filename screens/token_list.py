@@ -81,6 +81,10 @@ class ListCommands(ActionCommands):
         ]
 
 
+ROW_ACTIONS = frozenset({"refresh", "verify", "export", "revoke", "delete", "rename", "copy", "copy_line", "open"})
+"""What acts on the row under the cursor: not offered while there is none (an empty vault, no match)."""
+
+
 class TokenListScreen(Screen[None]):
     """Lists the vault's credentials, soonest expiry first; rows keyed by credential name."""
 
@@ -398,7 +402,7 @@ class TokenListScreen(Screen[None]):
             return credential is not None and credential.kind == "static"
         if action == "first_failing":  # in the footer and the help only while one fails
             return self.is_mounted and first_failing(self._shown, self.app.clock.now()) is not None
-        return True
+        return credential is not None or action not in ROW_ACTIONS  # no row: no key that acts on one
 
     @on(CredentialTable.RowHighlighted, "#tokens")
     def _row_highlighted(self, event: CredentialTable.RowHighlighted) -> None:
@@ -418,7 +422,7 @@ class TokenListScreen(Screen[None]):
     def _refresh_offers(self) -> None:
         """Redraw the footer when what it offers changed ("Sign in again" comes and goes with
         the row under the cursor): a redraw rebuilds the footer, too slow for every keystroke."""
-        offered = (self.check_action("sign_in_again", ()), self.check_action("first_failing", ()))
+        offered = tuple(self.check_action(action, ()) for action in ("sign_in_again", "first_failing", "refresh"))
         if offered != self._offered:
             self._offered = offered
             self.refresh_bindings()

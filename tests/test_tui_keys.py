@@ -19,6 +19,7 @@ from screens.dialogs.help import HelpScreen
 from screens.dialogs.prompt import PromptDialog
 from screens.logic.settings import SETTINGS_FILE, TuiSettings
 from screens.main import make_app
+from screens.messages import VaultChanged
 from screens.token_list import TokenListScreen
 from vault import Vault
 from vault.core.clock import FrozenClock
@@ -163,3 +164,23 @@ def test_a_theme_that_is_not_text_is_refused(tmp_path: Path) -> None:
     (tmp_path / SETTINGS_FILE).write_text("theme = 3\n")
     with pytest.raises(InvalidInput, match="theme must be a theme's name"):
         load_settings(VaultPaths(tmp_path))
+
+
+async def test_an_empty_vault_offers_only_keys_that_can_work() -> None:
+    """No row: the footer offers no key that acts on one (Refresh, Export, Revoke...); the first
+    credential brings them back."""
+    from tests.support.tui import new_vault
+
+    opened, clock = new_vault()
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, TokenListScreen)
+        shown = set(footer_keys(app))
+        assert not shown & {"refresh", "export", "revoke", "delete"}, shown
+        assert {"add", "sign_in"} <= shown
+        opened.records.add_static("gh", provider="github-pat", token="ghp_emptyVaultTest1")
+        app.screen.post_message(VaultChanged())
+        await pilot.pause()
+        await pilot.pause()
+        assert {"refresh", "export", "revoke"} <= set(footer_keys(app))
