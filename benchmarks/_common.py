@@ -20,10 +20,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from vault import Vault
@@ -207,6 +207,30 @@ def register_provider(v: Vault, issuer: str) -> str:
     if token_url is None:
         raise RuntimeError("discovery found no token endpoint")
     return token_url
+
+
+def store_expired(v: Vault, names: Sequence[str], tokens: Sequence[Mapping[str, Any]]) -> None:
+    """Store (or overwrite) an OAuth credential of :data:`PROVIDER` under each name, holding the
+    matching token response and already expired: the next read refreshes it."""
+    from vault.core.model import Credential
+    from vault.core.secret import Secret
+
+    now = v.clock.now()
+    for name, token in zip(names, tokens, strict=True):
+        credential = Credential(
+            name=name,
+            provider=PROVIDER,
+            kind="oauth",
+            account="alice",
+            access_token=Secret(token["access_token"]),
+            refresh_token=Secret(token["refresh_token"]),
+            token_type="Bearer",
+            scopes=tuple(token.get("scope", "").split()),
+            expires_at=now - 60,
+            created_at=now,
+            updated_at=now,
+        )
+        v.records.save(credential, replace=True, action="add")
 
 
 def parse_runs(doc: str | None, argv: Sequence[str] | None, *, default: int, what: str) -> int:

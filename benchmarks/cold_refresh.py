@@ -41,7 +41,6 @@ from _common import (  # noqa: E402
     CHILD_TIMEOUT,
     CLIENT_ID,
     PASSPHRASE,
-    PROVIDER,
     child_env,
     medians,
     parse_runs,
@@ -51,6 +50,7 @@ from _common import (  # noqa: E402
     run_checked,
     scratch_dir,
     spawn_ms,
+    store_expired,
     tokendeck_command,
 )
 
@@ -62,30 +62,10 @@ COUNT = "import sys, json\nbase = set(sys.modules)\n{code}\nprint(json.dumps(sor
 def seed(home: Path, issuer: str, tokens: list[dict[str, str]]) -> None:
     """Register the loopback provider and store ``cold-0``... with these tokens, all expired."""
     from vault import open_vault
-    from vault.core.model import Credential
-    from vault.core.secret import Secret
 
     with open_vault(home, passphrase=PASSPHRASE) as v:
         register_provider(v, issuer)
-        now = v.clock.now()
-        for i, token in enumerate(tokens):
-            v.records.save(
-                Credential(
-                    name=f"cold-{i}",
-                    provider=PROVIDER,
-                    kind="oauth",
-                    account="alice",
-                    access_token=Secret(token["access_token"]),
-                    refresh_token=Secret(token["refresh_token"]),
-                    token_type="Bearer",
-                    scopes=tuple(token.get("scope", "").split()),
-                    expires_at=now - 60,
-                    created_at=now,
-                    updated_at=now,
-                ),
-                replace=True,
-                action="add",
-            )
+        store_expired(v, [f"cold-{i}" for i in range(len(tokens))], tokens)
 
 
 def modules_loaded(code: str, env: dict[str, str]) -> list[str]:

@@ -86,7 +86,7 @@ if TYPE_CHECKING:
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _agent_side import AgentSide  # noqa: E402
-from _common import CLIENT_ID, PASSPHRASE, PROVIDER, register_provider  # noqa: E402
+from _common import CLIENT_ID, PASSPHRASE, register_provider, store_expired  # noqa: E402
 
 TARGET = 1.5
 AGENT_TARGET = 1.2
@@ -224,25 +224,7 @@ def name_of(i: int) -> str:
 
 def seed(v: Vault, tokens: Sequence[dict[str, Any]]) -> None:
     """Store (or overwrite) credentials bench-0000... with these tokens, all already expired."""
-    from vault.core.model import Credential
-    from vault.core.secret import Secret
-
-    now = v.clock.now()
-    for i, token in enumerate(tokens):
-        credential = Credential(
-            name=name_of(i),
-            provider=PROVIDER,
-            kind="oauth",
-            account="alice",
-            access_token=Secret(token["access_token"]),
-            refresh_token=Secret(token["refresh_token"]),
-            token_type="Bearer",
-            scopes=tuple(token.get("scope", "").split()),
-            expires_at=now - 60,
-            created_at=now,
-            updated_at=now,
-        )
-        v.records.save(credential, replace=True, action="add")
+    store_expired(v, [name_of(i) for i in range(len(tokens))], tokens)
 
 
 def run_vault(v: Vault, count: int, concurrency: int) -> float:

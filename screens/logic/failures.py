@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from vault.core.model import Credential
+from vault.core.phrases import PHRASES
 from vault.core.timefmt import relative
 
 FAILURES = frozenset({"failed", "needs_login", "refused"})
@@ -31,9 +32,9 @@ _AGENT_KINDS = {
 
 _WORDS = {  # kind: (one, many), after a count
     "failed": ("fails to refresh", "fail to refresh"),
-    "needs_login": ("needs a new sign-in", "need a new sign-in"),
+    "needs_login": (PHRASES["needs_login"], "need a new sign-in"),  # the one's words: vault.core.phrases
     "refused": ("refused (app settings)", "refused (app settings)"),
-    "expiring": ("expires soon", "expire soon"),
+    "expiring": (PHRASES["expiring"], "expire soon"),
     "recovered": ("refreshes again", "refresh again"),
 }
 
