@@ -5,14 +5,13 @@ updates the Status and Expires cells in place and never rebuilds the table."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 from typing import ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.color import Color
 from textual.command import Provider
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -21,30 +20,18 @@ from textual.widgets import Header, Input, Static
 
 from screens import actions
 from screens.app import VaultApp
-from screens.logic.countdown import BAR_WIDTH, STATUS_COLOURS, URGENCY_COLOURS, expires_text, lifetime_bar, urgency
 from screens.logic.failures import first_failing
 from screens.logic.list_order import DEFAULT_SORT, SORT_CYCLE, ordered, search_text
 from screens.logic.refreshing import refresher_status
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
-from screens.widgets.credential_table import Column, CredentialTable, Row, plain, same_cell
+from screens.widgets.credential_table import CredentialTable, Row, plain, same_cell
 from screens.widgets.footer import KeysFooter
 from screens.widgets.guarded_input import GuardedInput
+from screens.widgets.list_cells import COLUMNS, ListCells
 from screens.widgets.side_panel import WIDE_FROM, SidePanel
 from vault.core.model import Credential
 from vault.errors import VaultError
-
-EXPIRES_TEXT = 10
-"""Cells of the longest countdown ("in 59m 59s"); the lifetime bar follows."""
-
-COLUMNS: tuple[Column, ...] = (
-    Column("name", "Name"),
-    Column("provider", "Provider"),
-    Column("account", "Account"),
-    Column("status", "Status", 15),  # the tick rewrites these two: fixed widths
-    Column("expires", "Expires", EXPIRES_TEXT + 1 + BAR_WIDTH),  # ("refresh failing", "in 59m 59s ███▌ ")
-)
-"""The columns, in display order; cells are updated by key."""
 
 TICK_SECONDS = 1.0
 """How often the countdowns are re-read from the clock (the shortest span shown is a second)."""
@@ -130,7 +117,6 @@ class TokenListScreen(Screen[None]):
         """Every credential's row, built once per load; a filter shows some of them."""
         self._searched: dict[str, str] = {}
         """Every credential's :func:`search_text`, built with its row."""
-        self._styles: dict[tuple[str | None, bool, bool], Style] = {}
         self._mounted_just_now = False
         self._status_text = ""
         self._offered: tuple[bool | None, ...] = ()
@@ -139,6 +125,11 @@ class TokenListScreen(Screen[None]):
         """The column the rows are ordered by, and whether descending."""
         self._grouped = False
         """Rows grouped by provider: the provider is written on each group's first row only."""
+
+    @cached_property
+    def cells(self) -> ListCells:
+        """Builds each row's cells (made on first use: the app is running by then)."""
+        return ListCells(self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -170,7 +161,7 @@ class TokenListScreen(Screen[None]):
             return
         now = self.app.clock.now()
         self._credentials = self._ordered(credentials, now)
-        self._rows = {c.name: self._row(c, now) for c in self._credentials}
+        self._rows = {c.name: self.cells.row(c, now) for c in self._credentials}
         self._searched = {c.name: search_text(c) for c in self._credentials}
         self.table.fit(self._rows.values())
         self._rebuild(highlight, reloaded=True)
@@ -203,18 +194,6 @@ class TokenListScreen(Screen[None]):
         """A click on a header sorts by it; a second click reverses."""
         column, descending = self._sort
         self.sort_by(event.column, descending=not descending if event.column == column else False)
-
-    def _row(self, credential: Credential, now: float) -> Row:
-        return Row(
-            credential.name,
-            {
-                "name": plain(credential.name),
-                "provider": plain(credential.provider),
-                "account": plain(credential.account),
-                "status": self._status_cell(credential, now),
-                "expires": self._expires_cell(credential, now),
-            },
-        )
 
     def _rebuild(self, highlight: str | None = None, *, reloaded: bool = False) -> None:
         """Show the credentials the filter matches: the rows already built, in order; a
@@ -256,7 +235,7 @@ class TokenListScreen(Screen[None]):
         for index in self.table.visible_rows:
             c = self._shown[index]
             row = self._rows[c.name]
-            status, expires = self._status_cell(c, now), self._expires_cell(c, now)
+            status, expires = self.cells.status_cell(c, now), self.cells.expires_cell(c, now)
             if same_cell(row.cells["status"], status) and same_cell(row.cells["expires"], expires):
                 continue
             self.table.update_cells(c.name, {"status": status, "expires": expires})
@@ -294,43 +273,8 @@ class TokenListScreen(Screen[None]):
         self.status_line.update(text, layout=not fits)
 
     def _on_theme_changed(self, _theme: Theme) -> None:
-        self._styles.clear()
+        self.cells.forget_colours()
         self.refresh_times()  # recolours the rows on screen; the rest as they scroll in
-
-    def _colour(self, variable: str | None, bold: bool, dim_if_none: bool) -> Style:
-        key = (variable, bold, dim_if_none)
-        if key not in self._styles:  # parsed once per theme, not once per cell per tick
-            value = self.app.theme_variables.get(variable) if variable else None
-            if value is None:
-                self._styles[key] = Style(dim=dim_if_none, bold=bold)
-            else:
-                self._styles[key] = Style(color=Color.parse(value).rich_color, bold=bold)
-        return self._styles[key]
-
-    def _status_cell(self, credential: Credential, now: float) -> Text:
-        doing = self.app.busy.get(credential.name)
-        if doing is not None:  # refreshing, revoking: said at once, while the provider is asked
-            return Text(f"{doing}…", style=self._colour("text-warning", bold=False, dim_if_none=False))
-        status = credential.status_at(now)
-        style = self._colour(STATUS_COLOURS[status], bold=status != "active", dim_if_none=True)
-        text = Text(status.replace("_", " "), style=style)
-        if credential.last_error and status not in ("needs_login", "error", "refresh_failing", "held_after_restore"):
-            text.append(" !", style=self._colour("text-warning", bold=True, dim_if_none=False))
-        return text
-
-    def _expires_cell(self, credential: Credential, now: float) -> Text:
-        """The countdown, and the bar of the lifetime left beside it, in the urgency's colour."""
-        level = urgency(credential, now)
-        variable, bold = URGENCY_COLOURS[level]
-        style = self._colour(variable, bold=bold, dim_if_none=False)
-        text = Text(expires_text(credential, now), style=style)
-        bar = lifetime_bar(credential, now)
-        if bar is not None:
-            filled, track = bar
-            text.pad_right(EXPIRES_TEXT - text.cell_len + 1)
-            text.append(filled, style=self._colour(variable, bold=False, dim_if_none=False))
-            text.append(track, style=self._colour(None, bold=False, dim_if_none=True))
-        return text
 
     # -------------------------------------------------------------- messages
 
