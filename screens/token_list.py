@@ -1,9 +1,18 @@
 """The main screen: every credential, its status and a live countdown, and the
 actions on it.  Rows are keyed by credential name; the once-a-second tick
-updates the Status and Expires cells in place and never rebuilds the table."""
+updates the Status and Expires cells of the rows on screen in place and never
+rebuilds or re-orders the table.
+
+The order is chosen when the list opens and when the person asks (``o``, ``O``, a header
+click, ``p``); a reload (a refresh by the agent, another process's write, coming back from
+a dialog) keeps every row where it was and puts new ones where the order would
+(:func:`screens.logic.list_order.kept_in_place`), so no row moves under the cursor on its own.
+``o`` cycles through the default (what needs you first, then the soonest expiry) and each
+column; by name is the order that never changes at all."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from functools import cached_property
 from typing import ClassVar
@@ -21,17 +30,21 @@ from textual.widgets import Header, Input, Static
 from screens import actions
 from screens.app import VaultApp
 from screens.logic.failures import first_failing
-from screens.logic.list_order import DEFAULT_SORT, SORT_CYCLE, ordered, search_text
+from screens.logic.list_order import DEFAULT_SORT, SORT_CYCLE, kept_in_place, ordered, search_text
 from screens.logic.refreshing import refresher_status
+from screens.logic.status_line import fit_status
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
-from screens.widgets.credential_table import CredentialTable, Row, plain, same_cell
+from screens.widgets.credential_table import CredentialTable, Row, same_cell
 from screens.widgets.footer import KeysFooter
 from screens.widgets.guarded_input import GuardedInput
 from screens.widgets.list_cells import COLUMNS, ListCells
 from screens.widgets.side_panel import WIDE_FROM, SidePanel
 from vault.core.model import Credential
-from vault.errors import VaultError
+from vault.errors import VaultError, printable
+
+GROUP = "\0"
+"""Starts a group heading's row key: no credential's name can hold it."""
 
 TICK_SECONDS = 1.0
 """How often the countdowns are re-read from the clock (the shortest span shown is a second)."""
@@ -113,6 +126,7 @@ class TokenListScreen(Screen[None]):
         super().__init__()
         self._credentials: list[Credential] = []
         self._shown: list[Credential] = []
+        self._by_name: dict[str, Credential] = {}
         self._rows: dict[str, Row] = {}
         """Every credential's row, built once per load; a filter shows some of them."""
         self._searched: dict[str, str] = {}
@@ -124,7 +138,7 @@ class TokenListScreen(Screen[None]):
         self._sort: tuple[str, bool] = DEFAULT_SORT
         """The column the rows are ordered by, and whether descending."""
         self._grouped = False
-        """Rows grouped by provider: the provider is written on each group's first row only."""
+        """Rows grouped by provider, under a heading row each (``github · 3``)."""
 
     @cached_property
     def cells(self) -> ListCells:
@@ -160,7 +174,10 @@ class TokenListScreen(Screen[None]):
             self.app.report(exc)
             return
         now = self.app.clock.now()
-        self._credentials = self._ordered(credentials, now)
+        fresh = self._ordered(credentials, now)
+        shown = [c.name for c in self._credentials]
+        self._credentials = kept_in_place(shown, fresh, grouped=self._grouped) if shown else fresh
+        self._by_name = {c.name: c for c in self._credentials}
         self._rows = {c.name: self.cells.row(c, now) for c in self._credentials}
         self._searched = {c.name: search_text(c) for c in self._credentials}
         self.table.fit(self._rows.values())
@@ -205,25 +222,24 @@ class TokenListScreen(Screen[None]):
         if not reloaded and [c.name for c in shown] == [c.name for c in self._shown]:
             return
         self._shown = shown
-        self._mark_groups(shown)
-        table.show([self._rows[c.name] for c in shown], cursor_on=highlight)
+        table.hide({"provider"} if self._grouped else (), note="grouped by provider" if self._grouped else "")
+        table.show(self._grouped_rows(shown) if self._grouped else [self._rows[c.name] for c in shown],
+                   cursor_on=highlight)  # fmt: skip
         table.display = bool(shown)
         self.empty.display = not self._credentials
         self._refresh_offers()
         self.refresh_times()  # rows that were filtered out missed their ticks
 
-    def _mark_groups(self, shown: list[Credential]) -> None:
-        """Grouped, a group's provider is written on its first row and dimmed below it (so the
-        groups stand out); otherwise on every row.  A row whose cell changes is a new Row, so
-        the table draws it afresh."""
-        previous: str | None = None
+    def _grouped_rows(self, shown: list[Credential]) -> list[Row]:
+        """The rows shown, each provider's under a heading that counts them (``github · 3``):
+        the rows the filter shows.  The provider column is hidden: the heading says it."""
+        counts = Counter(c.provider for c in shown)
+        rows: list[Row] = []
         for c in shown:
-            first = not self._grouped or c.provider != previous
-            previous = c.provider
-            cell = plain(c.provider) if first else Text(c.provider, style="dim", no_wrap=True, overflow="ellipsis")
-            row = self._rows[c.name]
-            if not same_cell(row.cells["provider"], cell):
-                self._rows[c.name] = Row(c.name, {**row.cells, "provider": cell})
+            if not rows or self._by_name[rows[-1].key].provider != c.provider:
+                rows.append(Row(GROUP + c.provider, {}, Text(f"{printable(c.provider)} · {counts[c.provider]}")))
+            rows.append(self._rows[c.name])
+        return rows
 
     def refresh_times(self) -> None:
         """Re-read the clock and update, in place, the Status and Expires cells on screen
@@ -232,9 +248,9 @@ class TokenListScreen(Screen[None]):
         if not self.is_current:
             return  # under the detail screen nothing of this one shows; resuming reloads it
         now = self.app.clock.now()
-        for index in self.table.visible_rows:
-            c = self._shown[index]
-            row = self._rows[c.name]
+        for key in self.table.visible_keys:
+            c = self._by_name[key]
+            row = self._rows[key]
             status, expires = self.cells.status_cell(c, now), self.cells.expires_cell(c, now)
             if same_cell(row.cells["status"], status) and same_cell(row.cells["expires"], expires):
                 continue
@@ -262,15 +278,14 @@ class TokenListScreen(Screen[None]):
             joined=app.joined_agent,
         )
         noun = "credential" if len(self._credentials) == 1 else "credentials"
-        text = "  ·  ".join([f"{count} {noun}", *words])
+        grouped = " grouped by provider" if self._grouped else ""
+        width = self.status_line.content_size.width or self.size.width - 2
+        text = fit_status(f"{count} {noun}{grouped}", words, width)  # one line: whole phrases dropped first
         if text == self._status_text:
             return  # most ticks: the same words, nothing to repaint
-        # A new layout only when the line may need a different height (it wraps to two
-        # when narrow); otherwise a layout pass would repaint the whole screen every second.
-        width = self.status_line.content_size.width
-        fits = width > 0 and max(len(text), len(self._status_text)) <= width
+        first = not self._status_text  # a layout pass only for the first words (it repaints the screen)
         self._status_text = text
-        self.status_line.update(text, layout=not fits)
+        self.status_line.update(text, layout=first)
 
     def _on_theme_changed(self, _theme: Theme) -> None:
         self.cells.forget_colours()
@@ -334,8 +349,9 @@ class TokenListScreen(Screen[None]):
             self.app.push_screen(DetailScreen(name))
 
     def selected(self) -> Credential | None:
-        index = self.table.cursor_row
-        return self._shown[index] if 0 <= index < len(self._shown) else None
+        """The credential under the cursor (never a group's heading)."""
+        key = self.table.cursor_key
+        return None if key is None else self._by_name.get(key)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ "Sign in again" is offered on a row that needs it (and shown in the footer only then)."""
@@ -357,11 +373,13 @@ class TokenListScreen(Screen[None]):
         """The panel beside the table, wide terminals only: the selected credential's facts."""
         panel = self.side_panel
         panel.display = self.size.width >= WIDE_FROM and bool(self._credentials)
-        if panel.display:
+        if panel.display:  # the room the table's columns do not need is the panel's
+            panel.fit(self.table.size.width + panel.outer_size.width - self.table.natural_width)
             panel.show(self.selected(), self.app.clock.now())
 
     def on_resize(self) -> None:
         self._update_side_panel()
+        self._update_status_line()
 
     def _refresh_offers(self) -> None:
         """Redraw the footer when what it offers changed ("Sign in again" comes and goes with

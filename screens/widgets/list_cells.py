@@ -10,18 +10,20 @@ from textual.color import Color
 
 from screens.app import VaultApp
 from screens.logic.countdown import BAR_WIDTH, STATUS_COLOURS, URGENCY_COLOURS, expires_text, lifetime_bar, urgency
-from screens.widgets.credential_table import Column, Row, plain
+from screens.widgets.cell_fit import NEVER, Column
+from screens.widgets.credential_table import Row, plain
 from vault.core.model import Credential
 
-EXPIRES_TEXT = 10
-"""Cells of the longest countdown ("in 59m 59s"); the lifetime bar follows."""
+EXPIRES_TEXT = 11
+"""Cells of the longest countdown under a week ("in 59m 59s", "59m 59s ago"); a blank and the
+lifetime bar follow (a longer one, "in 400d", keeps the blank and pushes the bar)."""
 
 COLUMNS: tuple[Column, ...] = (
-    Column("name", "Name"),
-    Column("provider", "Provider"),
-    Column("account", "Account"),
-    Column("status", "Status", 15),  # the tick rewrites these two: fixed widths
-    Column("expires", "Expires", EXPIRES_TEXT + 1 + BAR_WIDTH),  # ("refresh failing", "in 59m 59s ███▌ ")
+    Column("name", "Name", gives_way=2, middle=True),  # cut last, in the middle: its end tells names apart
+    Column("provider", "Provider", gives_way=1),
+    Column("account", "Account"),  # cut first
+    Column("status", "Status", gives_way=NEVER),  # as wide as its longest word; grows if a tick needs it
+    Column("expires", "Expires", EXPIRES_TEXT + 1 + BAR_WIDTH),  # "59m 59s ago ███▌░"
 )
 """The columns, in display order; cells are updated by key."""
 
@@ -80,7 +82,7 @@ class ListCells:
         bar = lifetime_bar(credential, now)
         if bar is not None:
             filled, track = bar
-            text.pad_right(EXPIRES_TEXT - text.cell_len + 1)
+            text.pad_right(max(EXPIRES_TEXT - text.cell_len, 0) + 1)  # never touching the bar
             text.append(filled, style=self.colour(variable, bold=False, dim_if_none=False))
             text.append(track, style=self.colour(None, bold=False, dim_if_none=True))
         return text
