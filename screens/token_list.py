@@ -24,7 +24,7 @@ from screens.app import VaultApp
 from screens.logic.countdown import BAR_WIDTH, STATUS_COLOURS, URGENCY_COLOURS, expires_text, lifetime_bar, urgency
 from screens.logic.failures import first_failing
 from screens.logic.list_order import DEFAULT_SORT, SORT_CYCLE, ordered, search_text
-from screens.logic.refreshing import refresher_status
+from screens.logic.refreshing import Watched, refresher_status
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.widgets.credential_table import Column, CredentialTable, Row, plain, same_cell
@@ -130,6 +130,7 @@ class TokenListScreen(Screen[None]):
         """Every credential's row, built once per load; a filter shows some of them."""
         self._searched: dict[str, str] = {}
         """Every credential's :func:`search_text`, built with its row."""
+        self._watched = Watched()
         self._styles: dict[tuple[str | None, bool, bool], Style] = {}
         self._mounted_just_now = False
         self._status_text = ""
@@ -172,6 +173,7 @@ class TokenListScreen(Screen[None]):
         self._credentials = self._ordered(credentials, now)
         self._rows = {c.name: self._row(c, now) for c in self._credentials}
         self._searched = {c.name: search_text(c) for c in self._credentials}
+        self._watched = Watched.of(self._credentials)
         self.table.fit(self._rows.values())
         self._rebuild(highlight, reloaded=True)
 
@@ -275,7 +277,7 @@ class TokenListScreen(Screen[None]):
             else str(len(self._credentials))
         )
         words = refresher_status(
-            self._credentials,
+            self._watched,
             app.clock.now(),
             by=app.refreshed_by,
             last=app.last_refresh_report,
