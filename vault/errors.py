@@ -348,6 +348,18 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
 
 
+SHOWN_LIMIT = 300
+"""Characters of text from outside that one line of a screen or a notification shows (:func:`shown`)."""
+
+
+def shown(text: str, limit: int = SHOWN_LIMIT) -> str:
+    """``text`` from outside as a screen shows it: :func:`printable`, and at most ``limit``
+    characters, the cut marked with ``…`` (a server's 10,000-character error page, stored as a
+    credential's last error, is not a screenful of text)."""
+    text = printable(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _escape(ch: str) -> str:
     code = ord(ch)
     if ch in _NAMED_ESCAPES:
