@@ -92,12 +92,13 @@ class ExportScreen(Screen[None]):
     preview = getters.query_one("#preview", Static)
     problem = getters.query_one("#export-problem", Label)
 
-    AUTO_FOCUS: ClassVar[str | None] = "#var"  # a field, where enter previews (on Target it opens the list)
+    AUTO_FOCUS: ClassVar[str | None] = "#var"  # a field the person types into first
     HOLDS_NOTICES: ClassVar[bool] = True
     """A form: a refresher's notices wait until it is gone (:meth:`VaultApp.tell_background`)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "write", "Write"),
+        Binding("enter", "preview", "Preview", show=False, priority=True),
     ]
 
     def __init__(self, name: str, *, mcp_server: bool = False) -> None:
@@ -240,7 +241,13 @@ class ExportScreen(Screen[None]):
 
     # ------------------------------------------------------------- actions
 
-    @on(Input.Submitted)
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter previews from every field (the Target list, the mode, the checkbox: space
+        toggles or opens those); on a button it presses it, in an open list it picks."""
+        if action == "preview":
+            return not isinstance(self.focused, Button) and not self.query_one("#target", Select).expanded
+        return True
+
     @on(Button.Pressed, "#preview-button")
     async def action_preview(self) -> None:
         self._plan, self._line, self._planned_for = None, None, None
