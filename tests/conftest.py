@@ -54,6 +54,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_readme_examples.py",  # tmux and the README's commands as processes
             "test_ssh.py",  # a real sshd on loopback
             "test_tui_idle_tmux.py",  # tmux
+            "test_tui_outage_tmux.py",  # tmux, the agent and the loopback authorization server
         }
     ),
     "process": frozenset(
@@ -82,6 +83,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_credential_table.py",
             "test_rotate.py",
             "test_snapshots.py",
+            "test_snapshots_export.py",
             "test_tui.py",
             "test_tui_add_form.py",
             "test_tui_agent.py",
