@@ -24,6 +24,7 @@ from vault.errors import VaultError
 if TYPE_CHECKING:
     from vault import Vault
     from vault.core.model import Credential
+    from vault.services.undo import Undo
 
 
 def _changed(app: VaultApp, highlight: str | None = None) -> None:
@@ -206,8 +207,10 @@ def _delete_answered(app: VaultApp, name: str, yes: bool | None) -> None:
         return
 
     def work() -> None:
-        app.unlocked_vault.remove(name)
-        app.call_from_thread(app.notify, f"{name} was deleted.", title="Deleted", markup=False)
+        from vault.services import undo
+
+        change = undo.delete(app.unlocked_vault.records, name)
+        app.call_from_thread(app.undoer.keep, change, f"{name} was deleted.", "Deleted")
         app.call_from_thread(app.tell_every_screen, lambda: CredentialDeleted(name))
 
     app.run_worker(work, thread=True, group="edit", exit_on_error=False, name=f"delete {name}")
@@ -216,18 +219,23 @@ def _delete_answered(app: VaultApp, name: str, yes: bool | None) -> None:
 def rename(app: VaultApp, name: str) -> None:
     """Ask for the new name; the vault's refusal (taken, invalid) shows in the dialog, which stays open."""
 
+    made: list[Undo] = []
+
     def attempt(new: str) -> None:
         if new != name:
+            from vault.services import undo
+
             check_new_name(new)  # a token pasted here must not become a name (as tokendeck rename)
-            app.unlocked_vault.rename(name, new)
+            made.append(undo.rename(app.unlocked_vault.records, name, new))
 
-    app.push_screen(PromptDialog(f"Rename {name} to:", name, attempt=attempt), partial(_renamed, app, name))
+    app.push_screen(PromptDialog(f"Rename {name} to:", name, attempt=attempt), partial(_renamed, app, name, made))
 
 
-def _renamed(app: VaultApp, name: str, new: str | None) -> None:
+def _renamed(app: VaultApp, name: str, made: list[Undo], new: str | None) -> None:
     if new is None or new == name:
         return
-    app.notify(f"{name} is now {new}.", title="Renamed", markup=False)
+    if made:
+        app.undoer.keep(made[-1], f"{name} is now {new}.", "Renamed")
     app.tell_every_screen(lambda: CredentialRenamed(name, new))
 
 
@@ -304,9 +312,13 @@ def rotate(app: VaultApp, credential: Credential) -> None:
     name = credential.name
     expiry = (iso(credential.expires_at) or "")[:10] if credential.expires_at else "no expiry"
 
+    dialog = RotateDialog(name, expiry)
+
     def rotated(stored: bool | None) -> None:
         if stored:
-            app.notify(f"{name} holds the new token.", title="Token replaced", markup=False)
+            if dialog.undo is not None:
+                app.undoer.keep(dialog.undo, f"{name} holds the new token.", "Token replaced")
+                dialog.undo = None
             _changed(app, name)
 
-    app.push_screen(RotateDialog(name, expiry), rotated)
+    app.push_screen(dialog, rotated)
