@@ -60,6 +60,11 @@ _PLACEHOLDER = Secret("")
 """Stands in for a token the screen must not keep: only its presence matters for the status."""
 
 
+def seconds_now() -> float:
+    """The reveal's clock (monotonic seconds; tests replace it to count down without waiting)."""
+    return time.monotonic()
+
+
 def without_secrets(credential: Credential) -> Credential:
     """The same facts with every token swapped for an empty placeholder (presence kept)."""
     return replace(
@@ -138,7 +143,9 @@ class DetailScreen(Screen[None]):
     # ------------------------------------------------------------------ data
 
     async def load(self, *, leave_if_gone: bool = True) -> None:
-        """(Re)read the credential and its audit trail (in a worker); a revealed token is masked again.
+        """(Re)read the credential and its audit trail (in a worker).  A revealed token stays
+        revealed until its time is up (a write elsewhere must not cut it short), showing what
+        the vault holds now; the audit trail keeps its cursor and scroll.
 
         Args:
             leave_if_gone: go back to the list if the credential is no longer there.
@@ -168,13 +175,18 @@ class DetailScreen(Screen[None]):
         for key, _label in FACTS:
             self.query_one(f"#label-{key}", Static).display = key not in hidden
             self.query_one(f"#fact-{key}", Static).display = key not in hidden
-        self.mask()
+        token = credential.access_token
+        if self._revealed and token is not None and credential.access_token_fault is None:
+            self.token_view.update(Text(token.reveal()))  # still revealed, its countdown running
+        else:
+            self.mask()
         self.tick()
         self.refresh_bindings()
         self._load_audit(events)
 
     def _load_audit(self, events: list[AuditEvent]) -> None:
         table = self.audit_table
+        row, scroll = table.cursor_row, table.scroll_y
         table.clear()
         for index, event in enumerate(reversed(events)):  # newest first
             table.add_row(
@@ -184,9 +196,15 @@ class DetailScreen(Screen[None]):
                 Text(printable(event.detail or "-"), no_wrap=True, overflow="ellipsis"),
                 key=str(index),
             )
+        if row:
+            table.move_cursor(row=row, scroll=False)
+        table.scroll_to(y=scroll, animate=False, immediate=True)
 
     def tick(self) -> None:
-        """Re-read the clock: countdowns, status and their colour classes."""
+        """Re-read the clock: countdowns, status and their colour classes; a revealed token is
+        masked once its time is up."""
+        if self._revealed and seconds_now() >= self._hide_at:
+            self.mask()
         self._say_time_shown()
         credential = self._credential
         if credential is None:
@@ -261,14 +279,14 @@ class DetailScreen(Screen[None]):
         self._revealed = True
         self.token_view.update(Text(token))
         self.token_view.add_class("revealed")
-        self._hide_at = time.monotonic() + self.app.settings.reveal_for
+        self._hide_at = seconds_now() + self.app.settings.reveal_for
         self._say_time_shown()
         self._reveal_timer = self.set_timer(self.app.settings.reveal_for, self.mask)
 
     def _say_time_shown(self) -> None:
         """While the token shows, the hint counts down to when it is hidden again."""
         if self._revealed:
-            left = max(math.ceil(self._hide_at - time.monotonic()), 0)
+            left = max(math.ceil(self._hide_at - seconds_now()), 0)
             self.token_hint.update(f"shown: hidden again in {left} s · v hides it now")
 
     async def action_copy(self) -> None:
