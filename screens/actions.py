@@ -27,6 +27,10 @@ if TYPE_CHECKING:
     from vault.services.undo import Undo
 
 
+USES_SAID = 3
+"""How many uses of a credential the revoke question names (the detail screen shows them all)."""
+
+
 def _changed(app: VaultApp, highlight: str | None = None) -> None:
     app.screen.post_message(VaultChanged(highlight))
 
@@ -139,22 +143,26 @@ def refresh_due(app: VaultApp) -> None:
 async def revoke_text(app: VaultApp, name: str) -> tuple[str, bool]:
     """What revoking will and will not do, and whether the provider can revoke by API (read in a worker)."""
     from vault.services.revoke import RevocationPlan, revocation_plan
+    from vault.services.usage import used_by
 
-    def read(vault: Vault) -> tuple[Credential, RevocationPlan]:
+    def read(vault: Vault) -> tuple[Credential, RevocationPlan, list[str]]:
         credential = vault.get(name)
-        return credential, revocation_plan(vault, credential)
+        uses = used_by(vault.records, credential, now=vault.clock.now(), last_read=False)
+        return credential, revocation_plan(vault, credential), uses
 
-    credential, plan = await app.read(read, name=f"plan revoking {name}")
+    credential, plan, uses = await app.read(read, name=f"plan revoking {name}")
+    more = f", and {len(uses) - USES_SAID} more" if len(uses) > USES_SAID else ""
+    used = f" Used by {', '.join(uses[:USES_SAID])}{more}." if uses else ""
     if plan.by_api:
         return (
             f"tokendeck will ask {credential.provider} to revoke {name}'s tokens "
-            f"(the refresh token first), then erase them here. Programs using them will stop working.",
+            f"(the refresh token first), then erase them here. Programs using them will stop working.{used}",
             True,
         )
     where = plan.manual_url
     return (
         f"tokendeck cannot revoke {name} at the provider: {plan.why}. Its tokens stay valid there until you "
-        f"revoke them{' at ' + where if where else ' on its site'}; tokendeck will only erase them here.",
+        f"revoke them{' at ' + where if where else ' on its site'}; tokendeck will only erase them here.{used}",
         False,
     )
 
