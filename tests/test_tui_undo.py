@@ -165,3 +165,18 @@ async def test_an_undo_of_a_delete_after_the_name_was_taken_again_is_refused(
         assert notices.texts()[-1] == "github was not restored: a credential of that name exists again"
         assert token_of(vault, "github") == "sk-someone-else"  # the new one, untouched
         assert vault.get("github").provider == "api-key"
+
+
+async def test_what_is_kept_for_an_undo_is_dropped_when_its_time_is_up(
+    samples: tuple[Vault, FrozenClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import screens.undo
+
+    monkeypatch.setattr(screens.undo, "UNDO_SECONDS", 3.0)  # the timer runs on real time
+    vault, clock = samples
+    app = make_app(vault, clock, settings=QUIET)
+    async with app.run_test(size=SIZE) as pilot:
+        await delete_from_list(app, pilot, "github")
+        assert app.undoer.pending is not None
+        await pilot.pause(3.5)
+        assert app.undoer.pending is None  # the frozen clock did not move: the timer let it go
