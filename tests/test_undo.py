@@ -103,3 +103,11 @@ def test_a_read_elsewhere_does_not_block_the_undo(samples: tuple[Vault, FrozenCl
         other.records.touch(other.get("github"), clock.now() + 120)  # `tokendeck token github` stamps a read
     undo.undo(vault.records, change)
     assert token_of(vault, "github") == "ghp_test2"
+
+
+def test_the_token_an_undo_replaced_leaves_no_old_copy_behind(samples: tuple[Vault, FrozenClock]) -> None:
+    vault, _ = samples
+    before = vault.get("github")
+    rotate(vault.records, "github", "ghp_rotated")
+    undo.undo(vault.records, undo.replaced(vault.records, before))
+    assert not vault.records._old_copies  # noqa: SLF001 - nothing owed to settle(): the WAL was checkpointed

@@ -123,6 +123,7 @@ def undo(records: Repository, change: Undo) -> str:
             records.rename(left.name, change.name)
             return f"{left.name} is {change.name} again."
         records.save(change.before, replace=True, action="undo", detail="the token replace undone")
+    records.forget_old_copies()  # the token it replaced: its checkpoint waited for the transaction's end
     token = change.before.access_token
     if token is not None:
         reexport(records, change.name, token.reveal())  # a plaintext export gets the old token back
