@@ -45,13 +45,6 @@ class Undo:
     bindings: tuple[ExportBinding, ...] = ()
     git_hosts: tuple[tuple[str, str | None], ...] = field(default=())
 
-    @property
-    def what(self) -> str:
-        """The change, in words: ``the delete of github``, ``the rename of github to gh``."""
-        if self.kind == "rename" and self.left is not None:
-            return f"the rename of {self.name} to {self.left.name}"
-        return f"the {'token replace' if self.kind == 'replace' else 'delete'} of {self.name}"
-
 
 def _same(a: Credential, b: Credential) -> bool:
     """Whether two readings of a credential are the same stored state (a read's stamp aside)."""
