@@ -100,8 +100,11 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_no_echo.py",
             "test_tui_no_none.py",
             "test_tui_order.py",
+            "test_tui_reload_keeps.py",
             "test_tui_restore_hold.py",
             "test_tui_signin.py",
+            "test_tui_undo.py",
+            "test_tui_used_by.py",
             "test_tui_verify.py",
         }
     ),

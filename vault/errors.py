@@ -30,6 +30,7 @@ codes only, so they are safe to print, log and show in the TUI.
     ├── RefreshBusy             exit 6   another process kept refreshing this credential too long
     ├── RefreshDiscarded        exit 1   the credential changed (a new sign-in, a rename) mid-refresh
     ├── RefreshBackoff          exit 1   its refreshes keep failing; the next try is not due yet
+    ├── UndoRefused             exit 1   an undo found the credential changed since: nothing was written
     ├── AgentRunning            exit 1   an agent already serves this vault
     ├── AgentNoAnswer           exit 1   the agent ended without answering a change: its outcome is unknown
     ├── Declined                exit 1   the user said no when asked to confirm
@@ -280,6 +281,13 @@ class RefreshBackoff(VaultError):
     is sent to the provider before then (``tokendeck refresh NAME`` tries at once)."""
 
     default_title = "Refresh failing"
+
+
+class UndoRefused(VaultError):
+    """An undo (the TUI's ``u``) found the credential no longer what the change left (another
+    process changed, refreshed or re-created it, or took its old name): nothing was written."""
+
+    default_title = "Not undone"
 
 
 class AgentRunning(VaultError):
