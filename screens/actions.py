@@ -24,6 +24,11 @@ from vault.errors import VaultError
 if TYPE_CHECKING:
     from vault import Vault
     from vault.core.model import Credential
+    from vault.services.undo import Undo
+
+
+USES_SAID = 3
+"""How many uses of a credential the revoke question names (the detail screen shows them all)."""
 
 
 def _changed(app: VaultApp, highlight: str | None = None) -> None:
@@ -138,22 +143,26 @@ def refresh_due(app: VaultApp) -> None:
 async def revoke_text(app: VaultApp, name: str) -> tuple[str, bool]:
     """What revoking will and will not do, and whether the provider can revoke by API (read in a worker)."""
     from vault.services.revoke import RevocationPlan, revocation_plan
+    from vault.services.usage import used_by
 
-    def read(vault: Vault) -> tuple[Credential, RevocationPlan]:
+    def read(vault: Vault) -> tuple[Credential, RevocationPlan, list[str]]:
         credential = vault.get(name)
-        return credential, revocation_plan(vault, credential)
+        uses = used_by(vault.records, credential, now=vault.clock.now(), last_read=False)
+        return credential, revocation_plan(vault, credential), uses
 
-    credential, plan = await app.read(read, name=f"plan revoking {name}")
+    credential, plan, uses = await app.read(read, name=f"plan revoking {name}")
+    more = f", and {len(uses) - USES_SAID} more" if len(uses) > USES_SAID else ""
+    used = f" Used by {', '.join(uses[:USES_SAID])}{more}." if uses else ""
     if plan.by_api:
         return (
             f"tokendeck will ask {credential.provider} to revoke {name}'s tokens "
-            f"(the refresh token first), then erase them here. Programs using them will stop working.",
+            f"(the refresh token first), then erase them here. Programs using them will stop working.{used}",
             True,
         )
     where = plan.manual_url
     return (
         f"tokendeck cannot revoke {name} at the provider: {plan.why}. Its tokens stay valid there until you "
-        f"revoke them{' at ' + where if where else ' on its site'}; tokendeck will only erase them here.",
+        f"revoke them{' at ' + where if where else ' on its site'}; tokendeck will only erase them here.{used}",
         False,
     )
 
@@ -206,8 +215,10 @@ def _delete_answered(app: VaultApp, name: str, yes: bool | None) -> None:
         return
 
     def work() -> None:
-        app.unlocked_vault.remove(name)
-        app.call_from_thread(app.notify, f"{name} was deleted.", title="Deleted", markup=False)
+        from vault.services import undo
+
+        change = undo.delete(app.unlocked_vault.records, name)
+        app.call_from_thread(app.undoer.keep, change, f"{name} was deleted.", "Deleted")
         app.call_from_thread(app.tell_every_screen, lambda: CredentialDeleted(name))
 
     app.run_worker(work, thread=True, group="edit", exit_on_error=False, name=f"delete {name}")
@@ -216,18 +227,23 @@ def _delete_answered(app: VaultApp, name: str, yes: bool | None) -> None:
 def rename(app: VaultApp, name: str) -> None:
     """Ask for the new name; the vault's refusal (taken, invalid) shows in the dialog, which stays open."""
 
+    made: list[Undo] = []
+
     def attempt(new: str) -> None:
         if new != name:
+            from vault.services import undo
+
             check_new_name(new)  # a token pasted here must not become a name (as tokendeck rename)
-            app.unlocked_vault.rename(name, new)
+            made.append(undo.rename(app.unlocked_vault.records, name, new))
 
-    app.push_screen(PromptDialog(f"Rename {name} to:", name, attempt=attempt), partial(_renamed, app, name))
+    app.push_screen(PromptDialog(f"Rename {name} to:", name, attempt=attempt), partial(_renamed, app, name, made))
 
 
-def _renamed(app: VaultApp, name: str, new: str | None) -> None:
+def _renamed(app: VaultApp, name: str, made: list[Undo], new: str | None) -> None:
     if new is None or new == name:
         return
-    app.notify(f"{name} is now {new}.", title="Renamed", markup=False)
+    if made:
+        app.undoer.keep(made[-1], f"{name} is now {new}.", "Renamed")
     app.tell_every_screen(lambda: CredentialRenamed(name, new))
 
 
@@ -304,9 +320,13 @@ def rotate(app: VaultApp, credential: Credential) -> None:
     name = credential.name
     expiry = (iso(credential.expires_at) or "")[:10] if credential.expires_at else "no expiry"
 
+    dialog = RotateDialog(name, expiry)
+
     def rotated(stored: bool | None) -> None:
         if stored:
-            app.notify(f"{name} holds the new token.", title="Token replaced", markup=False)
+            if dialog.undo is not None:
+                app.undoer.keep(dialog.undo, f"{name} holds the new token.", "Token replaced")
+                dialog.undo = None
             _changed(app, name)
 
-    app.push_screen(RotateDialog(name, expiry), rotated)
+    app.push_screen(dialog, rotated)

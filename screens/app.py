@@ -41,6 +41,7 @@ from screens.logic.refreshing import (
 from screens.logic.settings import TuiSettings
 from screens.messages import CredentialBusy, RefresherReported, VaultChanged
 from screens.palette import ActionCommands, Command
+from screens.undo import Undoer
 from vault import Vault
 from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
@@ -98,6 +99,7 @@ class VaultApp(Locking):
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
         Binding("ctrl+l", "lock", "Lock", tooltip="lock the vault (and its agent)"),
         Binding("f1,question_mark", "help", "Help", key_display="?", tooltip="the keys of this screen"),
+        Binding("u", "undo", "Undo", show=False, tooltip="undo the last delete, rename or new token (10 s)"),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False, tooltip="light / dark theme (kept in tui.toml)"),
         Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, tooltip="every action, by name"),
     ]
@@ -141,6 +143,8 @@ class VaultApp(Locking):
         self.forward_questions = ForwardQuestions(self, str(self.paths.home))
         self.failure_notices = FailureNotices()
         """Which credentials' failures were told (once each), and notices held behind a dialog."""
+        self.undoer = Undoer(self, lambda: self.clock, lambda: self.unlocked_vault.records, self.tell_every_screen)
+        """The last delete, rename or token replace, which ``u`` puts back for a few seconds."""
 
     # --------------------------------------------------------------- routing
 
@@ -340,6 +344,13 @@ class VaultApp(Locking):
         """Post a fresh ``message()`` to every screen on the stack (a message is delivered once)."""
         for screen in self.screen_stack:
             screen.post_message(message())
+
+    def action_undo(self) -> None:
+        self.undoer.undo()
+
+    def lock(self, why: str = "", *, everything: bool = True) -> None:
+        self.undoer.forget()  # the credential kept for an undo holds its tokens
+        super().lock(why, everything=everything)
 
     def action_help(self) -> None:
         self.push_screen(self.routes.help(self.screen))

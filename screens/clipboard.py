@@ -56,6 +56,11 @@ class Copier:
             self._clear_timer.stop()
         self._clear_timer = app.set_timer(after, partial(self._clear_if_still, _digest(text)))
 
+    def copy_bearer(self, token: str, name: str) -> None:
+        """Send ``Authorization: Bearer <token>`` (a header line for curl -H, an HTTP client's
+        config) and clear it later, as a token is."""
+        self.copy_secret(f"Authorization: Bearer {token}", f"an Authorization: Bearer header with {name}'s token")
+
     def copy_line(self, text: str, what: str) -> None:
         """Send text that holds no secret (a command line): nothing to clear later."""
         self._app.copy_to_clipboard(text)

@@ -31,12 +31,14 @@ from screens.clipboard import seconds
 from screens.logic.countdown import Urgency, urgency
 from screens.logic.facts import FACTS, fact_values, hidden_facts
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
+from screens.palette import ActionCommands, Command
 from screens.widgets.footer import KeysFooter
 from vault import Vault
 from vault.core.model import STATUSES, AuditEvent, Credential
 from vault.core.secret import Secret
 from vault.core.timefmt import iso
 from vault.errors import NotFound, VaultError, printable
+from vault.services.usage import NOTHING
 
 MASK = "••••••••"
 """What stands in for the token while it is hidden (its length is said beside it)."""
@@ -60,6 +62,11 @@ _PLACEHOLDER = Secret("")
 """Stands in for a token the screen must not keep: only its presence matters for the status."""
 
 
+def seconds_now() -> float:
+    """The reveal's clock (monotonic seconds; tests replace it to count down without waiting)."""
+    return time.monotonic()
+
+
 def without_secrets(credential: Credential) -> Credential:
     """The same facts with every token swapped for an empty placeholder (presence kept)."""
     return replace(
@@ -75,6 +82,21 @@ def masked(length: int) -> str:
     return f"{MASK}  ({length} character{'' if length == 1 else 's'})"
 
 
+class DetailCommands(ActionCommands):
+    """The command palette's entries for the credential shown (the app adds its own)."""
+
+    def commands(self) -> list[Command]:
+        screen = self.screen
+        if not isinstance(screen, DetailScreen):
+            return []
+        return [
+            ("Reveal the token", "for a few seconds", screen.action_reveal),
+            ("Copy the token", "cleared from the clipboard later", screen.action_copy),
+            ("Copy as Authorization: Bearer …", "a header line; cleared later", screen.action_copy_bearer),
+            ("Copy a shell line that reads the token", 'export VAR="$(tokendeck token NAME)"', screen.action_copy_line),
+        ]
+
+
 class DetailScreen(Screen[None]):
     """Everything about one credential, with reveal, copy and the list's actions.
 
@@ -87,11 +109,15 @@ class DetailScreen(Screen[None]):
     token_hint = getters.query_one("#token-hint", Static)
     audit_table = getters.query_one("#audit", DataTable)
 
+    COMMANDS = Screen.COMMANDS | {DetailCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", tooltip="back to the list"),
         Binding("v", "reveal", "Reveal", tooltip="show the token for a few seconds (v again hides it)"),
         Binding("c,y", "copy", "Copy", tooltip="copy the token (cleared from the clipboard later)"),
         Binding("Y", "copy_line", "Copy line", show=False, tooltip="copy a shell line that reads the token"),
+        Binding(
+            "b", "copy_bearer", "Copy header", show=False, tooltip="copy as Authorization: Bearer … (cleared later)"
+        ),
         Binding("r", "refresh", "Refresh", tooltip="refresh the token now"),
         Binding("l", "sign_in_again", "Sign in again", tooltip="sign in again"),
         Binding("e", "export", "Export", tooltip="export into a .env, .netrc or an agent's MCP config"),
@@ -125,6 +151,9 @@ class DetailScreen(Screen[None]):
                 yield Static("Token", classes="label", markup=False)
                 yield Static("", id="token", markup=False)
             yield Static("", id="token-hint", markup=False)
+            with Horizontal(id="used-by-row"):
+                yield Static("Used by", classes="label", markup=False)
+                yield Static("", id="used-by", markup=False)
             yield Static("Audit trail", id="audit-title", markup=False)
             yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
         yield KeysFooter()
@@ -138,7 +167,9 @@ class DetailScreen(Screen[None]):
     # ------------------------------------------------------------------ data
 
     async def load(self, *, leave_if_gone: bool = True) -> None:
-        """(Re)read the credential and its audit trail (in a worker); a revealed token is masked again.
+        """(Re)read the credential and its audit trail (in a worker).  A revealed token stays
+        revealed until its time is up (a write elsewhere must not cut it short), showing what
+        the vault holds now; the audit trail keeps its cursor and scroll.
 
         Args:
             leave_if_gone: go back to the list if the credential is no longer there.
@@ -149,11 +180,20 @@ class DetailScreen(Screen[None]):
             return
         name = self.name_shown
 
-        def read(vault: Vault) -> tuple[Credential, list[AuditEvent]]:
-            return vault.get(name), vault.records.audit_log(credential=name, limit=AUDIT_LIMIT)
+        forwarded = self.app.agent_pid is not None
+        home = str(self.app.paths.home)
+
+        def read(vault: Vault) -> tuple[Credential, list[AuditEvent], list[str]]:
+            from vault.agent.forwarding import active_forwards
+            from vault.services.usage import used_by
+
+            credential = vault.get(name)
+            forwards = (active_forwards(home) or []) if forwarded else []
+            uses = used_by(vault.records, credential, now=vault.clock.now(), forwards=forwards)
+            return credential, vault.records.audit_log(credential=name, limit=AUDIT_LIMIT), uses
 
         try:
-            credential, events = await self.app.read(read, name=f"read {name}")
+            credential, events, uses = await self.app.read(read, name=f"read {name}")
         except NotFound:
             if leave_if_gone:
                 self._gone()
@@ -164,17 +204,23 @@ class DetailScreen(Screen[None]):
         self._credential = without_secrets(credential)
         self._token_length = len(credential.access_token or "")
         self.sub_title = credential.name
+        self.query_one("#used-by", Static).update(" · ".join(uses) if uses else NOTHING)
         hidden = hidden_facts(credential)
         for key, _label in FACTS:
             self.query_one(f"#label-{key}", Static).display = key not in hidden
             self.query_one(f"#fact-{key}", Static).display = key not in hidden
-        self.mask()
+        token = credential.access_token
+        if self._revealed and token is not None and credential.access_token_fault is None:
+            self.token_view.update(Text(token.reveal()))  # still revealed, its countdown running
+        else:
+            self.mask()
         self.tick()
         self.refresh_bindings()
         self._load_audit(events)
 
     def _load_audit(self, events: list[AuditEvent]) -> None:
         table = self.audit_table
+        row, scroll = table.cursor_row, table.scroll_y
         table.clear()
         for index, event in enumerate(reversed(events)):  # newest first
             table.add_row(
@@ -184,9 +230,15 @@ class DetailScreen(Screen[None]):
                 Text(printable(event.detail or "-"), no_wrap=True, overflow="ellipsis"),
                 key=str(index),
             )
+        if row:
+            table.move_cursor(row=row, scroll=False)
+        table.scroll_to(y=scroll, animate=False, immediate=True)
 
     def tick(self) -> None:
-        """Re-read the clock: countdowns, status and their colour classes."""
+        """Re-read the clock: countdowns, status and their colour classes; a revealed token is
+        masked once its time is up."""
+        if self._revealed and seconds_now() >= self._hide_at:
+            self.mask()
         self._say_time_shown()
         credential = self._credential
         if credential is None:
@@ -261,14 +313,14 @@ class DetailScreen(Screen[None]):
         self._revealed = True
         self.token_view.update(Text(token))
         self.token_view.add_class("revealed")
-        self._hide_at = time.monotonic() + self.app.settings.reveal_for
+        self._hide_at = seconds_now() + self.app.settings.reveal_for
         self._say_time_shown()
         self._reveal_timer = self.set_timer(self.app.settings.reveal_for, self.mask)
 
     def _say_time_shown(self) -> None:
         """While the token shows, the hint counts down to when it is hidden again."""
         if self._revealed:
-            left = max(math.ceil(self._hide_at - time.monotonic()), 0)
+            left = max(math.ceil(self._hide_at - seconds_now()), 0)
             self.token_hint.update(f"shown: hidden again in {left} s · v hides it now")
 
     async def action_copy(self) -> None:
@@ -276,6 +328,12 @@ class DetailScreen(Screen[None]):
         token = await self._token()
         if token is not None:
             self.app.copier.copy_secret(token, f"{self.name_shown}'s token")
+
+    async def action_copy_bearer(self) -> None:
+        """Copy ``Authorization: Bearer <token>``; cleared later, as the token is."""
+        token = await self._token()
+        if token is not None:
+            self.app.copier.copy_bearer(token, self.name_shown)
 
     # --------------------------------------------------------------- actions
 

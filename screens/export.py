@@ -92,12 +92,13 @@ class ExportScreen(Screen[None]):
     preview = getters.query_one("#preview", Static)
     problem = getters.query_one("#export-problem", Label)
 
-    AUTO_FOCUS: ClassVar[str | None] = "#var"  # a field, where enter previews (on Target it opens the list)
+    AUTO_FOCUS: ClassVar[str | None] = "#var"  # a field the person types into first
     HOLDS_NOTICES: ClassVar[bool] = True
     """A form: a refresher's notices wait until it is gone (:meth:`VaultApp.tell_background`)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel"),
         Binding("ctrl+s", "write", "Write"),
+        Binding("enter", "preview", "Preview", show=False, priority=True),
     ]
 
     def __init__(self, name: str, *, mcp_server: bool = False) -> None:
@@ -116,10 +117,8 @@ class ExportScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="export"):
-            yield Static(f"Export {self.credential}", classes="title", markup=False)
             yield Static(
-                "The same export as tokendeck export: preview (enter) shows the change with every secret "
-                "as ***; write (ctrl+s) makes it.",
+                "Enter previews the change, every secret as ***; ctrl+s writes it (as tokendeck export does).",
                 classes="muted",
             )
             with Horizontal(classes="row"):
@@ -136,7 +135,7 @@ class ExportScreen(Screen[None]):
             yield self._field("host", "Host", "the machine, e.g. api.github.com")
             yield self._field("login", "Login", "optional (default: the entry's own)")
             yield self._field("file", "File", "the file to write")
-            yield Checkbox("plaintext even into a file git tracks or does not ignore (--force)", id="force")
+            yield Checkbox("plaintext even into a file git tracks or does not ignore", id="force")
             yield Label("", id="export-problem", classes="problem", markup=False)
             yield Static("", id="preview", markup=False)
         with Horizontal(id="export-buttons"):  # below the scrolling form: always in view
@@ -206,7 +205,7 @@ class ExportScreen(Screen[None]):
         self._planned_for = None
         self.query_one("#write", Button).disabled = True
         if had:
-            self.preview.update(CHANGED)
+            self._show(CHANGED)
 
     def _form(self) -> tuple[object, ...]:
         """Everything the form says, to tell whether it changed since the preview."""
@@ -240,13 +239,19 @@ class ExportScreen(Screen[None]):
 
     # ------------------------------------------------------------- actions
 
-    @on(Input.Submitted)
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Enter previews from every field (the Target list, the mode, the checkbox: space
+        toggles or opens those); on a button it presses it, in an open list it picks."""
+        if action == "preview":
+            return not isinstance(self.focused, Button) and not self.query_one("#target", Select).expanded
+        return True
+
     @on(Button.Pressed, "#preview-button")
     async def action_preview(self) -> None:
         self._plan, self._line, self._planned_for = None, None, None
         self.query_one("#write", Button).disabled = True
         self.problem.update("")
-        self.preview.update("")
+        self._show("")
         try:
             spec = self.spec()
         except VaultError as exc:
@@ -272,10 +277,10 @@ class ExportScreen(Screen[None]):
             return
         if form != self._form():  # changed while it was planned: that plan is not what the form says
             self._plan, self._line = None, None
-            self.preview.update(CHANGED)
+            self._show(CHANGED)
             return
         self._planned_for = form
-        self.preview.update(shown)
+        self._show(shown)
         self.call_after_refresh(self.preview.scroll_visible)  # below the fold on a small terminal
         self.query_one("#write", Button).disabled = False
 
@@ -300,6 +305,11 @@ class ExportScreen(Screen[None]):
             return
         self.app.notify("\n".join(notices), title="Exported", markup=False)
         self.app.pop_screen()
+
+    def _show(self, preview: str) -> None:
+        """The preview box shows ``preview``; with nothing previewed it is not there at all."""
+        self.preview.update(preview)
+        self.preview.display = bool(preview)
 
     def action_cancel(self) -> None:
         self._plan = None

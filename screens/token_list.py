@@ -31,7 +31,7 @@ from screens import actions
 from screens.app import VaultApp
 from screens.logic.failures import first_failing
 from screens.logic.list_order import DEFAULT_SORT, SORT_CYCLE, kept_in_place, ordered, search_text
-from screens.logic.refreshing import refresher_status
+from screens.logic.refreshing import Watched, refresher_status
 from screens.logic.status_line import fit_status
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
@@ -131,6 +131,7 @@ class TokenListScreen(Screen[None]):
         """Every credential's row, built once per load; a filter shows some of them."""
         self._searched: dict[str, str] = {}
         """Every credential's :func:`search_text`, built with its row."""
+        self._watched = Watched()
         self._mounted_just_now = False
         self._status_text = ""
         self._offered: tuple[bool | None, ...] = ()
@@ -180,6 +181,7 @@ class TokenListScreen(Screen[None]):
         self._by_name = {c.name: c for c in self._credentials}
         self._rows = {c.name: self.cells.row(c, now) for c in self._credentials}
         self._searched = {c.name: search_text(c) for c in self._credentials}
+        self._watched = Watched.of(self._credentials)
         self.table.fit(self._rows.values())
         self._rebuild(highlight, reloaded=True)
 
@@ -270,7 +272,7 @@ class TokenListScreen(Screen[None]):
             else str(len(self._credentials))
         )
         words = refresher_status(
-            self._credentials,
+            self._watched,
             app.clock.now(),
             by=app.refreshed_by,
             last=app.last_refresh_report,

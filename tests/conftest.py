@@ -54,6 +54,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_readme_examples.py",  # tmux and the README's commands as processes
             "test_ssh.py",  # a real sshd on loopback
             "test_tui_idle_tmux.py",  # tmux
+            "test_tui_outage_tmux.py",  # tmux, the agent and the loopback authorization server
         }
     ),
     "process": frozenset(
@@ -82,6 +83,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_credential_table.py",
             "test_rotate.py",
             "test_snapshots.py",
+            "test_snapshots_export.py",
             "test_snapshots_list.py",
             "test_tui.py",
             "test_tui_add_form.py",
@@ -100,8 +102,11 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_no_echo.py",
             "test_tui_no_none.py",
             "test_tui_order.py",
+            "test_tui_reload_keeps.py",
             "test_tui_restore_hold.py",
             "test_tui_signin.py",
+            "test_tui_undo.py",
+            "test_tui_used_by.py",
             "test_tui_verify.py",
         }
     ),

@@ -267,6 +267,22 @@ def test_the_tuis_facts_and_cells_are_escaped_too() -> None:
     assert raw_free(plain(credential.account).plain)
 
 
+def test_a_huge_last_error_with_control_characters_is_shown_cut_and_escaped() -> None:
+    """Issue 34: a failure message of 10,000 characters (an error page an older tokendeck, or
+    another tool, stored whole) is one bounded line in the detail and the side panel, escaped."""
+    from screens.logic.facts import fact_values
+    from vault.core.model import Credential
+    from vault.errors import SHOWN_LIMIT, shown
+
+    huge = f"{OSC52}line one\nline two{ESC}[2J" + "x" * 10_000 + "THE END"
+    credential = Credential(name="gh", provider="acme", kind="static", access_token=Secret("t"), last_error=huge)
+    fact = fact_values(credential, 0.0)["last_error"]
+    assert raw_free(fact) and "\n" not in fact  # one line: the break is written as \\n
+    assert fact.startswith("\\x1b]52;c;") and "line one\\nline two\\x1b[2J" in fact
+    assert len(fact) == SHOWN_LIMIT and fact.endswith("…") and "THE END" not in fact
+    assert shown("short and clean") == "short and clean"
+
+
 def test_an_error_from_an_agent_that_will_not_decode_keeps_its_message() -> None:
     from vault.errors import from_fields
 

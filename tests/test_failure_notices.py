@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from screens.logic.failures import FailureNotices, Notice, event_kind, failing_segment, first_failing, summary
-from vault.core.model import Credential
+from vault.core.model import Credential, next_renewal
 from vault.core.secret import Secret
 
 NOW = 1_780_000_000.0
@@ -84,3 +84,23 @@ def test_first_failing_is_the_first_in_the_order_shown() -> None:
     b = oauth("b", error="http_503", failures=1, retry_at=NOW + 40)
     assert first_failing([oauth("x"), b, a], NOW) == "b"
     assert first_failing([oauth("x")], NOW) is None
+
+
+def test_the_status_line_watches_only_what_can_fail_and_the_next_renewal() -> None:
+    """:class:`Watched` is read every tick: it keeps the credentials whose refresh erred (every
+    one that :meth:`Credential.status_at` calls refresh_failing, at any time) and the next renewal."""
+    from screens.logic.refreshing import Watched, refresher_status
+
+    failing = replace(oauth("a", error="http_503", failures=2, retry_at=NOW + 40), expires_at=NOW + 3000)
+    static = Credential(name="pat", provider="github", kind="static", access_token=Secret("p"), last_error="x")
+    lone = replace(oauth("lone", error="http_503"), refresh_token=None)  # cannot renew: never failing
+    rows = [oauth("fine"), failing, static, lone, replace(failing, name="later", expires_at=NOW + 9000)]
+    watched = Watched.of(rows)
+    assert [c.name for c in watched.erred] == ["a", "later"]
+    for at in (NOW, NOW + 601, NOW + 90 * 86400):  # before, past the access token, past everything
+        assert {c.name for c in rows if c.status_at(at) == "refresh_failing"} <= {c.name for c in watched.erred}
+    assert watched.upcoming == next_renewal(rows)
+    assert watched.upcoming is not None and watched.upcoming[0] == "fine"  # the soonest to expire
+    words = refresher_status(watched, NOW, by="this TUI", last=None, problem=None)
+    assert words[1] == "2 failing · next retry in 40s (2 failed in a row)"
+    assert words[2].startswith("next: fine in ")

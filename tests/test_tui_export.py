@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Label, RadioButton, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, Select, Static
 
 from screens.export import ExportScreen, suggested_var
 from screens.logic.settings import TuiSettings
@@ -232,6 +232,44 @@ async def test_the_export_form_is_driven_by_keys_alone(samples: tuple[Vault, Fro
         await app.workers.wait_for_complete()
         await pilot.pause()
     assert target.read_text() == f"GITHUB_TOKEN='{GITHUB_TOKEN}'\n"
+
+
+async def test_enter_previews_from_every_field_and_still_picks_from_an_open_list(
+    samples: tuple[Vault, FrozenClock], tmp_path: Path
+) -> None:
+    """Issue 34: enter previews from any field (Target, the mode, the checkbox), as the screen
+    promises; space or down opens the Target list, where enter picks; on Write, enter writes."""
+    vault, clock = samples
+    app = make_app(vault, clock, settings=QUIET)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_export(pilot)
+        screen.query_one("#file", Input).value = str(tmp_path / ".env")
+        for field in ("#target", "#mode", "#force"):
+            screen.query_one("#preview", Static).update("")
+            screen.query_one(field).focus()
+            await pilot.press("enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert "GITHUB_TOKEN=" in shown(screen, "#preview"), field
+        assert screen.target == "dotenv" and not screen.query_one("#force", Checkbox).value  # nothing toggled
+        screen.query_one("#target").focus()
+        await pilot.press("space")  # the list opens...
+        await pilot.pause()
+        assert screen.query_one("#target", Select).expanded
+        await pilot.press("down", "enter")  # ...and enter picks the option under its cursor
+        await pilot.pause()
+        assert not screen.query_one("#target", Select).expanded and screen.target != "dotenv"
+        screen.query_one("#target", Select).value = "dotenv"
+        await pilot.pause()
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen.query_one("#write", Button).focus()
+        await pilot.press("enter")  # a button does what it says
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, TokenListScreen)
+    assert (tmp_path / ".env").read_text().startswith("GITHUB_TOKEN=")
 
 
 async def test_y_copies_the_token_and_capital_y_a_line_without_it(samples: tuple[Vault, FrozenClock]) -> None:

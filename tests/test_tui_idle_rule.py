@@ -210,11 +210,11 @@ async def test_a_user_at_the_keys_keeps_the_agent_unlocked_a_tui_left_open_does_
 
 
 def test_the_status_line_names_a_joined_agent_once_when_it_also_refreshes() -> None:
-    from screens.logic.refreshing import refresher_status
+    from screens.logic.refreshing import Watched, refresher_status
 
-    both = refresher_status([], 0.0, by="the agent (pid 7)", last=None, problem=None, joined=7)
+    both = refresher_status(Watched(), 0.0, by="the agent (pid 7)", last=None, problem=None, joined=7)
     assert both == ["unlocked and refreshed by the agent (pid 7)"]
-    apart = refresher_status([], 0.0, by="this TUI", last=None, problem="the agent stopped", joined=7)
+    apart = refresher_status(Watched(), 0.0, by="this TUI", last=None, problem="the agent stopped", joined=7)
     assert apart == ["unlocked by the agent (pid 7)", "refreshed by this TUI (the agent stopped)"]
-    alone = refresher_status([], 0.0, by=None, last=None, problem=None)
+    alone = refresher_status(Watched(), 0.0, by=None, last=None, problem=None)
     assert alone == ["nothing refreshes in the background"]

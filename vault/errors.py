@@ -30,6 +30,7 @@ codes only, so they are safe to print, log and show in the TUI.
     ├── RefreshBusy             exit 6   another process kept refreshing this credential too long
     ├── RefreshDiscarded        exit 1   the credential changed (a new sign-in, a rename) mid-refresh
     ├── RefreshBackoff          exit 1   its refreshes keep failing; the next try is not due yet
+    ├── UndoRefused             exit 1   an undo found the credential changed since: nothing was written
     ├── AgentRunning            exit 1   an agent already serves this vault
     ├── AgentNoAnswer           exit 1   the agent ended without answering a change: its outcome is unknown
     ├── Declined                exit 1   the user said no when asked to confirm
@@ -282,6 +283,13 @@ class RefreshBackoff(VaultError):
     default_title = "Refresh failing"
 
 
+class UndoRefused(VaultError):
+    """An undo (the TUI's ``u``) found the credential no longer what the change left (another
+    process changed, refreshed or re-created it, or took its old name): nothing was written."""
+
+    default_title = "Not undone"
+
+
 class AgentRunning(VaultError):
     default_title = "Agent running"
 
@@ -346,6 +354,18 @@ def printable(text: str) -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
+
+
+SHOWN_LIMIT = 300
+"""Characters of text from outside that one line of a screen or a notification shows (:func:`shown`)."""
+
+
+def shown(text: str, limit: int = SHOWN_LIMIT) -> str:
+    """``text`` from outside as a screen shows it: :func:`printable`, and at most ``limit``
+    characters, the cut marked with ``…`` (a server's 10,000-character error page, stored as a
+    credential's last error, is not a screenful of text)."""
+    text = printable(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _escape(ch: str) -> str:

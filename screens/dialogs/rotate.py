@@ -22,6 +22,7 @@ from screens.widgets.footer import KeysFooter
 from screens.widgets.guarded_input import GuardedInput
 from vault.core.secret import Secret
 from vault.errors import VaultError
+from vault.services.undo import Undo
 
 
 class RotateDialog(ModalScreen[bool]):
@@ -39,6 +40,8 @@ class RotateDialog(ModalScreen[bool]):
         super().__init__()
         self.credential = name
         self.expiry = expiry
+        self.undo: Undo | None = None
+        """Once the new token is stored: what puts the old one back (for the app's ``u``)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="rotate", classes="dialog"):
@@ -69,9 +72,13 @@ class RotateDialog(ModalScreen[bool]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="edit", description="store the new token")
     def _store(self, token: Secret, expires: str) -> bool:
         from vault.services.static_tokens import rotate
+        from vault.services.undo import replaced
 
+        records = self.app.unlocked_vault.records
         try:
-            rotate(self.app.unlocked_vault.records, self.credential, token.reveal(), expires=expires)
+            before = records.get(self.credential)
+            rotate(records, self.credential, token.reveal(), expires=expires)
+            self.undo = replaced(records, before)
         except VaultError as exc:
             self.app.call_from_thread(self.query_one("#rotate-problem", Label).update, exc.message)
             return False

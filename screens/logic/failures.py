@@ -116,7 +116,7 @@ def summary(kinds: Iterable[str]) -> str:
 
 def failing(credentials: Iterable[Credential], now: float) -> list[Credential]:
     """The credentials whose refreshes fail (and are retried), in the order given."""
-    return [c for c in credentials if c.status_at(now) == "refresh_failing"]
+    return [c for c in credentials if c.refresh_erred and c.status_at(now) == "refresh_failing"]
 
 
 def first_failing(credentials: Sequence[Credential], now: float) -> str | None:

@@ -91,13 +91,29 @@ def lock_agent(home: str, reason: str = "tui") -> bool:
     return answer is not None and answer[0] == "0"
 
 
+@dataclass(frozen=True)
+class Watched:
+    """What the status line re-reads every second, picked once per load of the list: the
+    credentials whose last refresh failed (only they can be failing:
+    :attr:`~vault.core.model.Credential.refresh_erred`) and the next renewal (it follows from the
+    stored facts, not the clock).  So a tick looks at a few credentials, not at all 10,000."""
+
+    erred: tuple[Credential, ...] = ()
+    upcoming: tuple[str, float] | None = None
+
+    @classmethod
+    def of(cls, credentials: Sequence[Credential]) -> Watched:
+        return cls(tuple(c for c in credentials if c.refresh_erred), next_renewal(credentials))
+
+
 def refresher_status(
-    credentials: Sequence[Credential], now: float, *, by: str | None, last: str | None, problem: str | None,
+    watched: Watched, now: float, *, by: str | None, last: str | None, problem: str | None,
     joined: int | None = None,
 ) -> list[str]:  # fmt: skip
     """The status line's words about refreshing: who does it, what fails, what is next, the last outcome.
 
     Args:
+        watched: the credentials' :class:`Watched` facts (:meth:`Watched.of`).
         by: who refreshes (``the agent (pid 42)``, ``this TUI``), or None for nobody.
         last: the latest outcome (``gh refreshed``), if any.
         problem: why the usual refresher is not doing it (``the agent stopped``), if so.
@@ -111,10 +127,10 @@ def refresher_status(
         parts.append(f"refreshed by {by}" if by else "nothing refreshes in the background")
     if problem:
         parts[-1] += f" ({problem})"
-    failing = failing_segment(credentials, now, retrying=by is not None)
+    failing = failing_segment(watched.erred, now, retrying=by is not None)
     if failing:
         parts.append(failing)
-    upcoming = next_renewal(credentials) if by else None
+    upcoming = watched.upcoming if by else None
     if upcoming is not None:
         name, at = upcoming
         parts.append(f"next: {name} {relative(at, now) if at > now else 'now'}")

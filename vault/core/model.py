@@ -264,6 +264,12 @@ class Credential:
         refresh token, and the client id it was issued to."""
         return self.kind == "oauth" and self.refresh_token is not None and not self.no_client_id
 
+    @property
+    def refresh_erred(self) -> bool:
+        """Whether it renews itself and its last refresh failed: the only credentials that
+        :meth:`status_at` can call refresh_failing (a cheap test before that one)."""
+        return self.renewable and bool(self.last_error)
+
     def due(self, now: float, within: float | None = None) -> bool:
         """Whether to refresh now: an active OAuth credential whose access token expires within
         ``within`` seconds (by default its read margin, :meth:`refresh_margin`), or a
@@ -330,7 +336,7 @@ class Credential:
         if deadline is not None and deadline <= now:
             return "expired"
         if lifespan == "refresh token":
-            if self.last_error:
+            if self.refresh_erred:
                 return "refresh_failing"
             if self.expires_at is not None and self.expires_at <= now:
                 return "refresh_due"
