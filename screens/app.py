@@ -47,7 +47,7 @@ from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
 from vault.core.paths import VaultPaths
 from vault.core.resources import asset
-from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, plain_words, printable
+from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, plain_words, shown
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
     from textual.theme import Theme
@@ -318,7 +318,7 @@ class VaultApp(Locking):
         if self._covered():
             self.failure_notices.hold(replace(notice, title=title))
             return
-        self.notify(printable(notice.text), title=title, severity=_severity(notice.severity), markup=False)
+        self.notify(shown(notice.text), title=title, severity=_severity(notice.severity), markup=False)
 
     def _covered(self) -> bool:
         """Whether a dialog or a form (a screen that says ``HOLDS_NOTICES``) is in front."""
@@ -330,7 +330,7 @@ class VaultApp(Locking):
         if self._covered():
             return
         for notice in self.failure_notices.release():
-            self.notify(printable(notice.text), title=notice.title, severity=_severity(notice.severity), markup=False)
+            self.notify(shown(notice.text), title=notice.title, severity=_severity(notice.severity), markup=False)
 
     def set_busy(self, name: str, doing: str | None) -> None:
         """Say that ``doing`` (``refreshing``, ``revoking``) runs on ``name``, or None once it ended."""
