@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from screens.clipboard import Copier
 from screens.forward_questions import ForwardQuestions
+from screens.keys import KeyLine
 from screens.locking import Locking, Routes
 from screens.logic.failures import FailureNotices, Notice, event_kind, summary
 from screens.logic.refreshing import (
@@ -342,7 +343,12 @@ class VaultApp(Locking):
             screen.post_message(message())
 
     def action_help(self) -> None:
-        self.push_screen(self.routes.help(self.screen))
+        self.push_screen(self.routes.help(self.screen), self._run_from_help)
+
+    async def _run_from_help(self, chosen: KeyLine | None) -> None:
+        """A line chosen in the help (Enter): its key's action, on the screen the help was over."""
+        if chosen is not None:
+            await self.run_action(chosen.action, chosen.node)
 
     def _apply_saved_theme(self) -> None:
         theme = self.settings.theme
