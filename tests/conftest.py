@@ -102,6 +102,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_order.py",
             "test_tui_restore_hold.py",
             "test_tui_signin.py",
+            "test_tui_small_words.py",
             "test_tui_verify.py",
         }
     ),
