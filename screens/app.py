@@ -96,7 +96,7 @@ class VaultApp(Locking):
     COMMANDS = App.COMMANDS | {AppCommands}
     CSS_PATH = [asset("app.tcss"), asset("detail.tcss"), asset("signin.tcss")]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, tooltip="quit tokendeck"),
         Binding("ctrl+l", "lock", "Lock", tooltip="lock the vault (and its agent)"),
         Binding("f1,question_mark", "help", "Help", key_display="?", tooltip="the keys of this screen"),
         Binding("ctrl+t", "toggle_theme", "Theme", show=False, tooltip="light / dark theme (kept in tui.toml)"),

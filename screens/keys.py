@@ -54,24 +54,26 @@ def key_lines(screen: Screen[object]) -> list[KeyLine]:
     order.  Textual's own keys (tab, paging sideways, copying selected text) are left out."""
     app = screen.app
     named = labels(screen)
-    grouped: dict[tuple[int, str], tuple[DOMNode, Binding, list[str]]] = {}
+    grouped: dict[tuple[int, str], tuple[DOMNode, Binding, list[str], list[str]]] = {}
     for node, binding, enabled, _tooltip in screen.active_bindings.values():
         if not enabled or not _ours(node, binding):
             continue
         target = app if binding.action.startswith("app.") else node
         entry = grouped.setdefault((id(target), action_name(binding.action) + binding.action.partition("(")[2]),
-                                   (node, binding, []))  # fmt: skip
+                                   (node, binding, [], []))  # fmt: skip
         shown = app.get_key_display(binding)
         if shown not in entry[2]:
             entry[2].append(shown)
+        if binding.tooltip:
+            entry[3].append(binding.tooltip)  # q has none, ctrl+q for the same action has
 
     def owner(node: DOMNode) -> str:
         return "app" if isinstance(node, App) else "screen" if node is screen else "widget"
 
     rank = {"widget": 0, "screen": 1, "app": 2}
     lines = []
-    for node, binding, keys in grouped.values():
-        what = binding.tooltip or binding.description
+    for node, binding, keys, tooltips in grouped.values():
+        what = tooltips[0] if tooltips else binding.description
         if binding.action in named:
             what = f"{named[binding.action]}: {binding.tooltip}" if binding.tooltip else named[binding.action]
         lines.append(KeyLine(" ".join(keys), what, binding.action, node, section_of(binding.action, owner(node))))

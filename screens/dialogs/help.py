@@ -36,6 +36,11 @@ class KeyChoices(OptionList):
         Binding("enter", "select", "Run", tooltip="close the help and run the key's action"),
     ]
 
+    def action_last(self) -> None:
+        """The last key, and the notes below it in view."""
+        super().action_last()
+        self.scroll_end(animate=False)
+
 
 class HelpScreen(ModalScreen[KeyLine | None]):
     """Lists the keys of ``under`` (the screen it was opened over), by section; dismisses with
