@@ -28,8 +28,8 @@ from screens.logic.refreshing import Watched, refresher_status
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.widgets.credential_table import Column, CredentialTable, Row, plain, same_cell
+from screens.widgets.filter_input import FilterInput
 from screens.widgets.footer import KeysFooter
-from screens.widgets.guarded_input import GuardedInput
 from screens.widgets.side_panel import WIDE_FROM, SidePanel
 from vault.core.model import Credential
 from vault.errors import VaultError
@@ -143,7 +143,7 @@ class TokenListScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield GuardedInput(placeholder="type / to filter by name, provider or account", id="filter")
+        yield FilterInput(placeholder="type / to filter by name, provider or account", id="filter")
         with Horizontal(id="list-body"):
             yield CredentialTable(COLUMNS, id="tokens")
             yield Static(EMPTY_MESSAGE, id="empty", markup=False)

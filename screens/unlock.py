@@ -159,6 +159,10 @@ class FirstRunScreen(_OpeningScreen):
             if not new:
                 self.problem.update("Choose a passphrase.")
                 return
+            if not repeat:  # not a mismatch yet: the second field is still to be filled in
+                self.problem.update("Type the passphrase again in the second field, to be sure of it.")
+                self.query_one("#repeat", Input).focus()
+                return
             if new != repeat:
                 self.problem.update("The passphrases do not match.")
                 return

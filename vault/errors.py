@@ -244,16 +244,29 @@ PLAIN_WORDS: dict[str, str] = {
 """What common OAuth error codes (RFC 6749 §4.1.2.1, §5.2; RFC 8628 §3.5) mean, for people."""
 
 
+OWN_CODES = frozenset(
+    {"bad_metadata", "bad_response", "cancelled", "discovery_failed", "issuer_mismatch", "network", "no_browser",
+     "no_code", "no_device", "no_endpoint", "no_resource_metadata", "no_sign_in", "port_unavailable",
+     "registration_refused", "resource_mismatch", "state_mismatch", "timeout", "unsupported_auth_method"}
+)  # fmt: skip
+"""The short reasons tokendeck itself gives a :class:`ProviderError` (and ``http_NNN``): names
+for scripts and the audit log, never words for people.  Their description says it in words."""
+
+
 def plain_words(error: ProviderError) -> str:
     """What ``error`` means, in a sentence for people, with the provider's own words kept below it
-    (a code tokendeck has no sentence for is said as the provider said it)."""
+    (a code tokendeck has no sentence for is said as the provider said it).  A code of
+    tokendeck's own (:data:`OWN_CODES`, ``http_NNN``) is never shown: its description is the words."""
     code = error.code
+    own = code in OWN_CODES or code.startswith("http_")
     sentence = PLAIN_WORDS.get(code)
     if sentence is None and code.startswith("http_5"):
         sentence = PLAIN_WORDS["server_error"]
+    status = f" (HTTP {code.removeprefix('http_')})" if code.startswith("http_") else ""
+    said = f"{error.provider}: {error.description}{status}" if own and error.description else None
     if sentence is None:
-        return error.message
-    return f"{sentence}\n{error.provider} said: {error.detail}"
+        return said or error.message
+    return f"{sentence}\n{said or f'{error.provider} said: {error.detail}'}"
 
 
 class SignInFailed(ProviderError):
