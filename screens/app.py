@@ -48,7 +48,7 @@ from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
 from vault.core.paths import VaultPaths
 from vault.core.resources import asset
-from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, plain_words, shown
+from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, detail_said, plain_words, shown
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
     from textual.theme import Theme
@@ -503,5 +503,5 @@ def _notice(about: str, kind: str, detail: str) -> Notice:
     """How one credential's news reads: its failure in the refresher's words, its recovery as such."""
     if kind == "recovered":
         return Notice(about, kind, f"{about} refreshes again ({detail})", "information")
-    text = detail if detail.startswith(f"{about}:") else f"{about}: {detail}"
+    text = detail if detail.startswith(f"{about}:") else detail_said(about, detail)
     return Notice(about, kind, text, "warning" if kind == "expiring" else "error")

@@ -71,6 +71,16 @@ def test_an_error_of_tokendecks_own_is_said_in_words_not_its_code() -> None:
     assert "invalid_target" in said  # a provider's own code is its words: kept
 
 
+def test_a_stored_failure_is_told_without_tokendecks_own_code() -> None:
+    """A refresh's failure as the audit log keeps it (``code: description``), as a notice says it."""
+    from vault.errors import detail_said
+
+    assert detail_said("acme", "http_503: Service Unavailable") == "acme: Service Unavailable (HTTP 503)"
+    assert detail_said("acme", "network: connection refused") == "acme: connection refused"
+    assert detail_said("acme", "invalid_grant: token was revoked") == "acme: invalid_grant: token was revoked"
+    assert detail_said("acme", "the refresh token is empty") == "acme: the refresh token is empty"
+
+
 async def test_an_empty_repeat_field_asks_for_the_passphrase_again(home: Path, no_keyring: None) -> None:
     app = make_app(home=home, settings=QUIET, env={})
     async with app.run_test(size=(80, 24)) as pilot:

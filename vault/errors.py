@@ -258,15 +258,31 @@ def plain_words(error: ProviderError) -> str:
     (a code tokendeck has no sentence for is said as the provider said it).  A code of
     tokendeck's own (:data:`OWN_CODES`, ``http_NNN``) is never shown: its description is the words."""
     code = error.code
-    own = code in OWN_CODES or code.startswith("http_")
     sentence = PLAIN_WORDS.get(code)
     if sentence is None and code.startswith("http_5"):
         sentence = PLAIN_WORDS["server_error"]
-    status = f" (HTTP {code.removeprefix('http_')})" if code.startswith("http_") else ""
-    said = f"{error.provider}: {error.description}{status}" if own and error.description else None
+    said = _said(error)
     if sentence is None:
         return said or error.message
     return f"{sentence}\n{said or f'{error.provider} said: {error.detail}'}"
+
+
+def _said(error: ProviderError) -> str | None:
+    """What the provider said, for a code of tokendeck's own: its description, and the HTTP
+    status as words (``acme: Service Unavailable (HTTP 503)``); None for a provider's own code."""
+    code = error.code
+    status = f" (HTTP {code.removeprefix('http_')})" if code.startswith("http_") else ""
+    own = code in OWN_CODES or code.startswith("http_")
+    return f"{error.provider}: {error.description}{status}" if own and error.description else None
+
+
+def detail_said(about: str, detail: str) -> str:
+    """A stored error (:attr:`ProviderError.detail`, ``code: description``: a refresh's failure in
+    the audit log) as one line about ``about`` (a provider, a credential) that never shows a code
+    of tokendeck's own; a provider's own OAuth code (``invalid_grant``) is kept, as
+    :func:`plain_words` keeps it, and any other text is left as it was."""
+    code, _, description = detail.partition(": ")
+    return _said(ProviderError(about, code, description or None)) or f"{about}: {detail}"
 
 
 class SignInFailed(ProviderError):
