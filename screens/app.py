@@ -27,8 +27,9 @@ from textual.worker import Worker, WorkerState
 
 from screens.clipboard import Copier
 from screens.forward_questions import ForwardQuestions
+from screens.keys import KeyLine
 from screens.locking import Locking, Routes
-from screens.logic.failures import FailureNotices, Notice, event_kind, summary
+from screens.logic.failures import FailureNotices, Notice, event_kind, needs_the_person, summary
 from screens.logic.refreshing import (
     AGENT_CHECK_SECONDS,
     AGENT_NEWS_AT_ONCE,
@@ -47,7 +48,7 @@ from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
 from vault.core.paths import VaultPaths
 from vault.core.resources import asset
-from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, plain_words, printable
+from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, detail_said, plain_words, shown
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
     from textual.theme import Theme
@@ -96,7 +97,7 @@ class VaultApp(Locking):
     COMMANDS = App.COMMANDS | {AppCommands}
     CSS_PATH = [asset("app.tcss"), asset("detail.tcss"), asset("signin.tcss")]
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, tooltip="quit tokendeck"),
         Binding("ctrl+l", "lock", "Lock", tooltip="lock the vault (and its agent)"),
         Binding("f1,question_mark", "help", "Help", key_display="?", tooltip="the keys of this screen"),
         Binding("u", "undo", "Undo", show=False, tooltip="undo the last delete, rename or new token (10 s)"),
@@ -123,6 +124,8 @@ class VaultApp(Locking):
         self.agent_problem: str | None = None
         """Why the agent is not the one refreshing (it stopped, it was locked), when the TUI wanted it."""
         self._agent_seen: AgentState | None = None
+        self._agent_served = False
+        """An agent has refreshed for this TUI before: one that serves now does so "again"."""
         self.created_here = False
         """The vault was just created on the first-run screen: an agent already answering for
         its home predates it (:func:`~screens.logic.refreshing.join_agent`)."""
@@ -242,7 +245,9 @@ class VaultApp(Locking):
             self.agent_pid, self.agent_problem = state.pid, None
             if self._refresher is not None:
                 self._stop_refresher()
-                self.notify(f"The agent (pid {state.pid}) refreshes tokens again.", title="Agent", markup=False)
+                if self._agent_served:  # back after it stopped; at a first start it is news to no one
+                    self.notify(f"The agent (pid {state.pid}) refreshes tokens again.", title="Agent", markup=False)
+            self._agent_served = True
             return
         self.agent_pid = None
         self.agent_problem = "the agent is locked" if state.pid is not None else "the agent is not running"
@@ -297,8 +302,13 @@ class VaultApp(Locking):
                 self.last_refresh_report = f"{event.credential} {_OUTCOMES.get(event.outcome, event.outcome)}"
         if self.agent_pid is not None:  # the TUI's own refresher reports its own events
             told = []
+            from vault.services.watch import warned_until
+
+            now = self.clock.now()
             for event in events:  # a retry that failed again, an ordinary refresh: nothing to tell
                 kind = event_kind(event.action, event.outcome)
+                if kind is not None and not needs_the_person(kind, warned_until(event), now):
+                    continue  # a token expiring in days: on its row, not in a notification
                 about = event.credential or "the vault"  # every notable event names one; never say None
                 said = self.failure_notices.news(about, kind) if kind else None
                 if said is not None:
@@ -318,7 +328,7 @@ class VaultApp(Locking):
         if self._covered():
             self.failure_notices.hold(replace(notice, title=title))
             return
-        self.notify(printable(notice.text), title=title, severity=_severity(notice.severity), markup=False)
+        self.notify(shown(notice.text), title=title, severity=_severity(notice.severity), markup=False)
 
     def _covered(self) -> bool:
         """Whether a dialog or a form (a screen that says ``HOLDS_NOTICES``) is in front."""
@@ -330,7 +340,7 @@ class VaultApp(Locking):
         if self._covered():
             return
         for notice in self.failure_notices.release():
-            self.notify(printable(notice.text), title=notice.title, severity=_severity(notice.severity), markup=False)
+            self.notify(shown(notice.text), title=notice.title, severity=_severity(notice.severity), markup=False)
 
     def set_busy(self, name: str, doing: str | None) -> None:
         """Say that ``doing`` (``refreshing``, ``revoking``) runs on ``name``, or None once it ended."""
@@ -353,7 +363,12 @@ class VaultApp(Locking):
         super().lock(why, everything=everything)
 
     def action_help(self) -> None:
-        self.push_screen(self.routes.help(self.screen))
+        self.push_screen(self.routes.help(self.screen), self._run_from_help)
+
+    async def _run_from_help(self, chosen: KeyLine | None) -> None:
+        """A line chosen in the help (Enter): its key's action, on the screen the help was over."""
+        if chosen is not None:
+            await self.run_action(chosen.action, chosen.node)
 
     def _apply_saved_theme(self) -> None:
         theme = self.settings.theme
@@ -457,7 +472,7 @@ class VaultApp(Locking):
         event = message.event
         self.last_refresh_report = f"{event.credential} {event.kind.replace('_', ' ')}"
         said = self.failure_notices.news(event.credential, event.kind)
-        if said is not None:
+        if said is not None and needs_the_person(said, event.deadline, self.clock.now()):
             about = "the vault" if event.credential == "*" else event.credential
             self.tell_background(_notice(about, said, event.detail), title="Refresher")
         self.screen.post_message(VaultChanged())
@@ -488,5 +503,5 @@ def _notice(about: str, kind: str, detail: str) -> Notice:
     """How one credential's news reads: its failure in the refresher's words, its recovery as such."""
     if kind == "recovered":
         return Notice(about, kind, f"{about} refreshes again ({detail})", "information")
-    text = detail if detail.startswith(f"{about}:") else f"{about}: {detail}"
+    text = detail if detail.startswith(f"{about}:") else detail_said(about, detail)
     return Notice(about, kind, text, "warning" if kind == "expiring" else "error")

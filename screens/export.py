@@ -28,6 +28,7 @@ from textual.widgets import Button, Checkbox, Header, Input, Label, RadioButton,
 from screens.app import VaultApp
 from screens.widgets.footer import KeysFooter
 from screens.widgets.guarded_input import GuardedInput
+from screens.widgets.tick_box import TickBox, TickRadio
 from vault.errors import InvalidInput, VaultError
 from vault.services.exports import (
     DEFAULT_FILES,
@@ -126,8 +127,8 @@ class ExportScreen(Screen[None]):
                 options = [(TARGET_LABELS[t], t) for t in TARGETS]
                 yield Select(options, value=self._start_target, allow_blank=False, id="target")
             with RadioSet(id="mode"):
-                yield RadioButton("reference: no secret in the file", value=True, id="reference")
-                yield RadioButton("plaintext: the token itself, re-written on every refresh", id="plaintext")
+                yield TickRadio("reference: no secret in the file", value=True, id="reference")
+                yield TickRadio("plaintext: the token itself, re-written on every refresh", id="plaintext")
             yield self._field("server", "MCP server", "the entry to add or change, e.g. github")
             yield self._field("var", "Variable", "e.g. GITHUB_TOKEN", suggested_var(self.credential))
             yield self._field("url", "URL", "a remote server's URL (https); blank for a stdio server")
@@ -135,7 +136,7 @@ class ExportScreen(Screen[None]):
             yield self._field("host", "Host", "the machine, e.g. api.github.com")
             yield self._field("login", "Login", "optional (default: the entry's own)")
             yield self._field("file", "File", "the file to write")
-            yield Checkbox("plaintext even into a file git tracks or does not ignore", id="force")
+            yield TickBox("plaintext even into a file git tracks or does not ignore", id="force")
             yield Label("", id="export-problem", classes="problem", markup=False)
             yield Static("", id="preview", markup=False)
         with Horizontal(id="export-buttons"):  # below the scrolling form: always in view

@@ -3,39 +3,86 @@ palette shows beside each action, so neither can drift from what the keys really
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.dom import DOMNode
 from textual.screen import Screen
 
-GENERIC = frozenset(b.action for b in Screen.BINDINGS if isinstance(b, Binding))
-"""Textual's own keys on every screen (tab, shift+tab, copying selected text): listed last."""
+from screens.logic.key_groups import SECTIONS, action_name, section_of
 
 KeyList = list[tuple[str, str]]
-"""(keys, what they do): ``("↓ j", "Down")``."""
+"""(keys, what they do): ``("↓ j", "down a row")``."""
 
 
-def screen_keys(screen: Screen[object]) -> KeyList:
-    """Every key ``screen`` answers now, hidden ones included: its own first, then the
-    focused widget's (moving about), then the app's, then Textual's own (tab, copying).
-    Keys for one action are listed together."""
+@dataclass(frozen=True)
+class KeyLine:
+    """One line of the help: the keys that run ``action`` on ``node``, and what it does."""
+
+    keys: str
+    what: str
+    action: str
+    node: DOMNode
+    section: str
+
+
+def labels(screen: Screen[object]) -> Mapping[str, str]:
+    """The screen's own names for its keys' actions (``{"answer(True)": "Revoke"}``): a dialog
+    names its keys as its buttons.  Empty for a screen that keeps its bindings' words."""
+    named = getattr(screen, "key_labels", None)
+    return named if isinstance(named, Mapping) else {}
+
+
+def _ours(node: DOMNode, binding: Binding) -> bool:
+    """Whether tokendeck bound ``binding`` (on ``node``'s class or a base of it in ``screens``),
+    not Textual (its scrolling, focus and text-editing keys are not the app's)."""
+    for cls in type(node).__mro__:
+        if not (cls.__module__ == "screens" or cls.__module__.startswith("screens.")):
+            continue
+        declared = BindingsMap(cls.__dict__.get("BINDINGS", ()))
+        if any(b.action == binding.action for b in declared.key_to_bindings.get(binding.key, ())):
+            return True
+    return False
+
+
+def key_lines(screen: Screen[object]) -> list[KeyLine]:
+    """Every key of tokendeck's that works on ``screen`` now (its ``check_action`` says so),
+    hidden ones included, one line per action (``q ^q`` quit), by section: the focused
+    widget's keys first in each, then the screen's, then the app's, each in their bindings'
+    order.  Textual's own keys (tab, paging sideways, copying selected text) are left out."""
     app = screen.app
-    grouped: dict[tuple[int, str], tuple[DOMNode, Binding, list[str]]] = {}
-    for node, binding, _enabled, _tooltip in screen.active_bindings.values():
-        entry = grouped.setdefault((id(node), binding.action), (node, binding, []))
+    named = labels(screen)
+    grouped: dict[tuple[int, str], tuple[DOMNode, Binding, list[str], list[str]]] = {}
+    for node, binding, enabled, _tooltip in screen.active_bindings.values():
+        if not enabled or not _ours(node, binding):
+            continue
+        target = app if binding.action.startswith("app.") else node
+        entry = grouped.setdefault((id(target), action_name(binding.action) + binding.action.partition("(")[2]),
+                                   (node, binding, [], []))  # fmt: skip
         shown = app.get_key_display(binding)
         if shown not in entry[2]:
             entry[2].append(shown)
+        if binding.tooltip:
+            entry[3].append(binding.tooltip)  # q has none, ctrl+q for the same action has
 
-    def rank(node: DOMNode, binding: Binding) -> int:
-        if node is screen:
-            return 3 if binding.action in GENERIC else 0
-        return 2 if isinstance(node, App) else 1
+    def owner(node: DOMNode) -> str:
+        return "app" if isinstance(node, App) else "screen" if node is screen else "widget"
 
-    entries = sorted(grouped.values(), key=lambda entry: rank(entry[0], entry[1]))  # stable: the bindings' order
-    return [(" ".join(keys), binding.tooltip or binding.description) for _node, binding, keys in entries]
+    rank = {"widget": 0, "screen": 1, "app": 2}
+    lines = []
+    for node, binding, keys, tooltips in grouped.values():
+        what = tooltips[0] if tooltips else binding.description
+        if binding.action in named:
+            what = f"{named[binding.action]}: {binding.tooltip}" if binding.tooltip else named[binding.action]
+        lines.append(KeyLine(" ".join(keys), what, binding.action, node, section_of(binding.action, owner(node))))
+    return sorted(lines, key=lambda line: (SECTIONS.index(line.section), rank[owner(line.node)]))  # stable
+
+
+def screen_keys(screen: Screen[object]) -> KeyList:
+    """:func:`key_lines` as (keys, what they do)."""
+    return [(line.keys, line.what) for line in key_lines(screen)]
 
 
 def key_for(screen: Screen[object], action: Callable[[], object]) -> str | None:

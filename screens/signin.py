@@ -41,6 +41,7 @@ from screens.signin_flow import (
 from screens.widgets.footer import KeysFooter
 from screens.widgets.mcp_url import McpUrlForm
 from screens.widgets.registration import RegistrationForm
+from screens.widgets.tick_box import TickBox
 from vault.core.model import Credential
 from vault.errors import AccountChanged, ProviderError, VaultError, plain_words
 from vault.services.signin import DEFAULT_TIMEOUT
@@ -111,7 +112,7 @@ class SignInScreen(Screen[None]):
                     classes="muted",
                 )
                 yield OptionList(id="providers")
-                yield Checkbox("Use a device code instead of this computer's browser (d)", id="device")
+                yield TickBox("Use a device code instead of this computer's browser (d)", id="device")
             yield RegistrationForm(id="register")
             yield McpUrlForm(id="mcp")
             with Vertical(id="wait"):

@@ -36,8 +36,8 @@ from screens.logic.status_line import fit_status
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.widgets.credential_table import CredentialTable, Row, same_cell
+from screens.widgets.filter_input import FilterInput
 from screens.widgets.footer import KeysFooter
-from screens.widgets.guarded_input import GuardedInput
 from screens.widgets.list_cells import COLUMNS, ListCells
 from screens.widgets.side_panel import WIDE_FROM, SidePanel
 from vault.core.model import Credential
@@ -148,7 +148,7 @@ class TokenListScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield GuardedInput(placeholder="type / to filter by name, provider or account", id="filter")
+        yield FilterInput(placeholder="type / to filter by name, provider or account", id="filter")
         with Horizontal(id="list-body"):
             yield CredentialTable(COLUMNS, id="tokens")
             yield Static(EMPTY_MESSAGE, id="empty", markup=False)

@@ -15,6 +15,7 @@ from textual.worker import Worker, WorkerState
 
 from screens.app import VaultApp
 from screens.widgets.footer import KeysFooter
+from screens.widgets.tick_box import TickRadio
 from vault import Vault
 from vault.core.keys import keyring_usable
 from vault.errors import VaultError
@@ -122,8 +123,8 @@ class FirstRunScreen(_OpeningScreen):
             yield Static("Create your vault", classes="title")
             yield Static(str(self.app.paths.home), classes="muted", markup=False)
             with RadioSet(id="mode") as choice:
-                yield RadioButton("a random key in the OS keyring", value=usable, disabled=not usable, id="keyring")
-                yield RadioButton("a passphrase", value=not usable, id="passphrase-mode")
+                yield TickRadio("a random key in the OS keyring", value=usable, disabled=not usable, id="keyring")
+                yield TickRadio("a passphrase", value=not usable, id="passphrase-mode")
             choice.display = usable  # with no keyring there is nothing to choose (and 80x24 has no room)
             if not usable:
                 yield Static("No OS keyring works here, so the vault is protected by a passphrase.", classes="muted")
@@ -158,6 +159,10 @@ class FirstRunScreen(_OpeningScreen):
         if not keyring:
             if not new:
                 self.problem.update("Choose a passphrase.")
+                return
+            if not repeat:  # not a mismatch yet: the second field is still to be filled in
+                self.problem.update("Type the passphrase again in the second field, to be sure of it.")
+                self.query_one("#repeat", Input).focus()
                 return
             if new != repeat:
                 self.problem.update("The passphrases do not match.")

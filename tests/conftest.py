@@ -84,6 +84,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_rotate.py",
             "test_snapshots.py",
             "test_snapshots_export.py",
+            "test_snapshots_help.py",
             "test_snapshots_list.py",
             "test_tui.py",
             "test_tui_add_form.py",
@@ -95,6 +96,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_first_run_agent.py",
             "test_tui_forwards.py",
             "test_tui_idle_rule.py",
+            "test_tui_help.py",
             "test_tui_keys.py",
             "test_tui_list_layout.py",
             "test_tui_live.py",
@@ -107,6 +109,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_signin.py",
             "test_tui_undo.py",
             "test_tui_used_by.py",
+            "test_tui_small_words.py",
             "test_tui_verify.py",
         }
     ),

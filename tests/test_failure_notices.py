@@ -53,8 +53,8 @@ def test_held_notices_wait_and_a_failure_that_recovered_meanwhile_is_dropped() -
 
 
 def test_a_burst_is_one_line_counting_each_kind() -> None:
-    assert summary(["expiring"] * 3 + ["needs_login"] * 2) == "3 expire soon · 2 need a new sign-in"
-    assert summary(["failed", "expiring"]) == "1 fails to refresh · 1 expires soon"
+    assert summary(["expiring"] * 3 + ["needs_login"] * 2) == "3 expire within a day · 2 need a new sign-in"
+    assert summary(["failed", "expiring"]) == "1 fails to refresh · 1 expires within a day"
     assert summary(["recovered", "recovered", "refused"]) == "2 refresh again · 1 refused (app settings)"
 
 

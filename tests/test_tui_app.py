@@ -301,7 +301,7 @@ async def test_the_agents_warnings_come_one_each_or_in_one_notification(expiring
         told = [n.message for n in app._notifications]
         assert len(told) == toasts
         if toasts == 1:
-            assert told[0] == f"{expiring} expire soon"  # one line: the count and the kind
+            assert told[0] == f"{expiring} expire within a day"  # one line: the count and the kind
         else:
             assert [t.split(":")[0] for t in told] == ["soon-00", "soon-01", "soon-02"]
 

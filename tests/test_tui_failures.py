@@ -159,3 +159,26 @@ async def test_the_agents_retries_are_told_once_and_its_recovery_once(
             await pilot.pause()
         about_acme = [text for text in notices.texts() if "acme" in text]
         assert len(about_acme) == 2 and "again" in about_acme[1], notices.texts()
+
+
+async def test_a_huge_failure_message_with_control_characters_is_told_cut_and_escaped(
+    failing: tuple[vault.Vault, vault.FrozenClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 34, bad input: the agent's failure whose words are an error page (10,000 characters,
+    escape codes, line breaks) is one notification of a bounded, escaped line."""
+    from vault.core.model import AuditEvent
+    from vault.errors import SHOWN_LIMIT
+
+    opened, clock = failing
+    app = make_app(opened, clock, settings=QUIET)
+    notices = record_notices(app, monkeypatch)
+    huge = "http_502: \x1b]52;c;ZWNobyBwd25lZA==\x07<html>\n" + "x" * 10_000 + "\u202eTHE END"
+    async with app.run_test(size=SIZE) as pilot:
+        app.agent_pid = 1
+        app._changed_elsewhere([AuditEvent(clock.now(), "acme", "refresh", "failed", huge)])
+        await pilot.pause()
+        told = [text for text in notices.texts() if "acme" in text]
+        assert len(told) == 1, told
+        assert len(told[0]) <= SHOWN_LIMIT and "…" in told[0] and "THE END" not in told[0]
+        assert not any(ch in told[0] for ch in "\x1b\x07\n\u202e") and "]52;c;" in told[0]
+        assert "http_502" not in told[0] and told[0].endswith("(HTTP 502)")  # in words, not the code

@@ -90,7 +90,7 @@ async def test_a_server_without_metadata_says_so_in_the_screen_and_stores_nothin
         await app.workers.wait_for_complete()
         await until(pilot, lambda: screen.view == "mcp", "the form again")
         assert text_of(app, "#problem") == (
-            f"mcp: no_sign_in: {auth_server.issuer}/mcp answered HTTP 404, not 401, and has no protected-resource "
+            f"mcp: {auth_server.issuer}/mcp answered HTTP 404, not 401, and has no protected-resource "
             "metadata: it does not ask for sign-in  Press enter to try again."
         )
         url = screen.query_one("#mcp-url", Input)

@@ -253,4 +253,27 @@ def test_provider_errors_in_plain_words(code: str, description: str | None, firs
     else:
         sentence, provider_words = said.split("\n")
         assert sentence.startswith(first_line)
-        assert provider_words == f"acme said: {error.detail}"  # the provider's text kept, below
+        if code.startswith("http_"):  # a status, not the provider's words: said as such, never as a code
+            assert provider_words == f"acme: {description} (HTTP {code.removeprefix('http_')})"
+        else:
+            assert provider_words == f"acme said: {error.detail}"  # the provider's text kept, below
+
+
+def test_every_code_tokendeck_gives_a_provider_error_is_one_of_its_own_or_has_a_sentence() -> None:
+    """No internal code reaches a person: each literal code a ``ProviderError`` (or a subclass) is
+    raised with in ``vault/`` is in ``OWN_CODES`` (said by its description) or ``PLAIN_WORDS``."""
+    import ast
+    from pathlib import Path
+
+    from vault.errors import OWN_CODES, PLAIN_WORDS
+
+    errors = {"ProviderError", "SignInFailed", "RevokeFailed"}
+    found: set[str] = set()
+    for path in (Path(__file__).parent.parent / "vault").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) in errors:
+                code = node.args[1] if len(node.args) > 1 else None
+                if isinstance(code, ast.Constant) and isinstance(code.value, str):
+                    found.add(code.value)
+    assert "no_sign_in" in found and "bad_response" in found
+    assert found <= OWN_CODES | set(PLAIN_WORDS), found - OWN_CODES - set(PLAIN_WORDS)

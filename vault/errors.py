@@ -244,16 +244,45 @@ PLAIN_WORDS: dict[str, str] = {
 """What common OAuth error codes (RFC 6749 §4.1.2.1, §5.2; RFC 8628 §3.5) mean, for people."""
 
 
+OWN_CODES = frozenset(
+    {"bad_metadata", "bad_response", "cancelled", "discovery_failed", "issuer_mismatch", "network", "no_browser",
+     "no_code", "no_device", "no_endpoint", "no_resource_metadata", "no_sign_in", "port_unavailable",
+     "registration_refused", "resource_mismatch", "state_mismatch", "timeout", "unsupported_auth_method"}
+)  # fmt: skip
+"""The short reasons tokendeck itself gives a :class:`ProviderError` (and ``http_NNN``): names
+for scripts and the audit log, never words for people.  Their description says it in words."""
+
+
 def plain_words(error: ProviderError) -> str:
     """What ``error`` means, in a sentence for people, with the provider's own words kept below it
-    (a code tokendeck has no sentence for is said as the provider said it)."""
+    (a code tokendeck has no sentence for is said as the provider said it).  A code of
+    tokendeck's own (:data:`OWN_CODES`, ``http_NNN``) is never shown: its description is the words."""
     code = error.code
     sentence = PLAIN_WORDS.get(code)
     if sentence is None and code.startswith("http_5"):
         sentence = PLAIN_WORDS["server_error"]
+    said = _said(error)
     if sentence is None:
-        return error.message
-    return f"{sentence}\n{error.provider} said: {error.detail}"
+        return said or error.message
+    return f"{sentence}\n{said or f'{error.provider} said: {error.detail}'}"
+
+
+def _said(error: ProviderError) -> str | None:
+    """What the provider said, for a code of tokendeck's own: its description, and the HTTP
+    status as words (``acme: Service Unavailable (HTTP 503)``); None for a provider's own code."""
+    code = error.code
+    status = f" (HTTP {code.removeprefix('http_')})" if code.startswith("http_") else ""
+    own = code in OWN_CODES or code.startswith("http_")
+    return f"{error.provider}: {error.description}{status}" if own and error.description else None
+
+
+def detail_said(about: str, detail: str) -> str:
+    """A stored error (:attr:`ProviderError.detail`, ``code: description``: a refresh's failure in
+    the audit log) as one line about ``about`` (a provider, a credential) that never shows a code
+    of tokendeck's own; a provider's own OAuth code (``invalid_grant``) is kept, as
+    :func:`plain_words` keeps it, and any other text is left as it was."""
+    code, _, description = detail.partition(": ")
+    return _said(ProviderError(about, code, description or None)) or f"{about}: {detail}"
 
 
 class SignInFailed(ProviderError):

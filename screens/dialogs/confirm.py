@@ -12,9 +12,15 @@ from textual.widgets import Button, Static
 
 from screens.widgets.footer import KeysFooter
 
+NO = "Cancel"
+"""The button (and the key) that leaves everything as it is."""
+
 
 class ConfirmDialog(ModalScreen[bool]):
     """Dismisses with True only on an explicit yes (``y`` or the button).
+
+    Its keys are named as its buttons (``y Revoke  n Cancel``), in the footer and the help
+    (:attr:`key_labels`): one vocabulary on one dialog.
 
     Args:
         title: the question.
@@ -23,9 +29,8 @@ class ConfirmDialog(ModalScreen[bool]):
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y", "answer(True)", "Yes", tooltip="yes: do it"),
-        Binding("n", "answer(False)", "No", tooltip="no: leave everything as it is"),
-        Binding("escape", "answer(False)", "Cancel", tooltip="no: leave everything as it is"),
+        Binding("y", "answer(True)", "Yes", tooltip="yes, do it"),
+        Binding("n,escape", "answer(False)", NO, tooltip="no, leave everything as it is"),
     ]
 
     def __init__(self, title: str, body: str, *, yes: str = "Yes") -> None:
@@ -33,6 +38,8 @@ class ConfirmDialog(ModalScreen[bool]):
         self.question = title
         self.body = body
         self.yes = yes
+        self.key_labels = {"answer(True)": yes, "answer(False)": NO}
+        """What the footer and the help call the keys: the buttons' words."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm", classes="dialog"):
@@ -40,7 +47,7 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Static(self.body, id="confirm-body", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(self.yes, id="yes", variant="error")
-                yield Button("Cancel", id="no")
+                yield Button(NO, id="no")
         yield KeysFooter()
 
     def on_mount(self) -> None:

@@ -34,9 +34,20 @@ _WORDS = {  # kind: (one, many), after a count
     "failed": ("fails to refresh", "fail to refresh"),
     "needs_login": (PHRASES["needs_login"], "need a new sign-in"),  # the one's words: vault.core.phrases
     "refused": ("refused (app settings)", "refused (app settings)"),
-    "expiring": (PHRASES["expiring"], "expire soon"),
+    "expiring": ("expires within a day", "expire within a day"),  # told only then: :func:`needs_the_person`
     "recovered": ("refreshes again", "refresh again"),
 }
+
+
+URGENT_EXPIRY = 86400.0
+"""An expiry this close needs the person now: told in a notification.  Farther ones (a week of
+warning for a static or refresh token) are on their rows, as "expiring", and the status line."""
+
+
+def needs_the_person(kind: str, deadline: float | None, now: float) -> bool:
+    """Whether news of ``kind`` is worth a notification: a failure, a recovery, a hold; an
+    expiry only within :data:`URGENT_EXPIRY` (one whose time is not known, too)."""
+    return kind != "expiring" or deadline is None or deadline - now <= URGENT_EXPIRY
 
 
 def event_kind(action: str, outcome: str) -> str | None:

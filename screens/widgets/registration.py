@@ -21,6 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from screens.app import VaultApp
 from screens.logic.provider_choices import ProviderChoice
 from screens.widgets.guarded_input import GuardedInput
+from screens.widgets.tick_box import TickBox
 from vault import Vault
 from vault.core.model import ClientRegistration
 from vault.core.providers import Provider, builtin, resolve
@@ -116,7 +117,7 @@ class RegistrationForm(VerticalScroll):
             yield Input(placeholder="client secret", password=True, id="client-secret")
         with Horizontal(classes="row", id="client-type-row"):
             yield Label("", classes="field")
-            yield Checkbox("", id="client-type")
+            yield TickBox("", id="client-type")
         yield Button("Save and sign in", id="save", variant="primary")
 
     def say(self, text: str) -> None:

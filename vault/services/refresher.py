@@ -52,6 +52,8 @@ class RefreshEvent:
     credential: str
     kind: EventKind
     detail: str
+    deadline: float | None = None
+    """For an ``expiring`` event: when the token runs out."""
 
 
 class BackgroundRefresher:
@@ -222,10 +224,11 @@ class BackgroundRefresher:
             self._warned.add(key)
             # Once per credential and expiry, across restarts of whoever refreshes: the
             # audit row names the expiry itself, and a second identical row is not written.
-            if self.vault.records.record_once(
+            if self.vault.records.record_once(  # the detail's form is read back by watch.warned_until
                 "expiry-warning", "warned", credential=c.name, detail=f"{what} expires {iso(deadline)}"
             ):
-                events.append(RefreshEvent(now, c.name, "expiring", f"{what} expires {relative(deadline, now)}"))
+                said = f"{what} expires {relative(deadline, now)}"
+                events.append(RefreshEvent(now, c.name, "expiring", said, deadline))
         return events
 
     # ---------------------------------------------------------------- timer

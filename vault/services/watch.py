@@ -21,6 +21,20 @@ NOTABLE = {
 """The events worth a notification when another process (the agent) records them, and how severe."""
 
 
+def warned_until(event: AuditEvent) -> float | None:
+    """When the token an expiry warning is about runs out: the time its detail ends with
+    (``static token expires 2026-12-09T13:04:24Z``, as the refresher writes it); None for
+    another event, or a detail without one."""
+    from datetime import datetime
+
+    if (event.action, event.outcome) != ("expiry-warning", "warned") or not event.detail:
+        return None
+    try:
+        return datetime.fromisoformat(event.detail.rsplit(" ", 1)[-1].replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 class ChangeWatcher:
     """Polls one open vault for commits made by other connections.
 
