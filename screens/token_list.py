@@ -1,18 +1,26 @@
 """The main screen: every credential, its status and a live countdown, and the
 actions on it.  Rows are keyed by credential name; the once-a-second tick
-updates the Status and Expires cells in place and never rebuilds the table."""
+updates the Status and Expires cells of the rows on screen in place and never
+rebuilds or re-orders the table.
+
+The order is chosen when the list opens and when the person asks (``o``, ``O``, a header
+click, ``p``); a reload (a refresh by the agent, another process's write, coming back from
+a dialog) keeps every row where it was and puts new ones where the order would
+(:func:`screens.logic.list_order.kept_in_place`), so no row moves under the cursor on its own.
+``o`` cycles through the default (what needs you first, then the soonest expiry) and each
+column; by name is the order that never changes at all."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
+from functools import cached_property
 from typing import ClassVar
 
-from rich.style import Style
 from rich.text import Text
 from textual import getters, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.color import Color
 from textual.command import Provider
 from textual.containers import Horizontal
 from textual.screen import Screen
@@ -21,30 +29,22 @@ from textual.widgets import Header, Input, Static
 
 from screens import actions
 from screens.app import VaultApp
-from screens.logic.countdown import BAR_WIDTH, STATUS_COLOURS, URGENCY_COLOURS, expires_text, lifetime_bar, urgency
 from screens.logic.failures import first_failing
-from screens.logic.list_order import DEFAULT_SORT, SORT_CYCLE, ordered, search_text
+from screens.logic.list_order import DEFAULT_SORT, SORT_CYCLE, kept_in_place, ordered, search_text
 from screens.logic.refreshing import Watched, refresher_status
+from screens.logic.status_line import fit_status
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
-from screens.widgets.credential_table import Column, CredentialTable, Row, plain, same_cell
+from screens.widgets.credential_table import CredentialTable, Row, same_cell
 from screens.widgets.filter_input import FilterInput
 from screens.widgets.footer import KeysFooter
+from screens.widgets.list_cells import COLUMNS, ListCells
 from screens.widgets.side_panel import WIDE_FROM, SidePanel
 from vault.core.model import Credential
-from vault.errors import VaultError
+from vault.errors import VaultError, printable
 
-EXPIRES_TEXT = 10
-"""Cells of the longest countdown ("in 59m 59s"); the lifetime bar follows."""
-
-COLUMNS: tuple[Column, ...] = (
-    Column("name", "Name"),
-    Column("provider", "Provider"),
-    Column("account", "Account"),
-    Column("status", "Status", 15),  # the tick rewrites these two: fixed widths
-    Column("expires", "Expires", EXPIRES_TEXT + 1 + BAR_WIDTH),  # ("refresh failing", "in 59m 59s ███▌ ")
-)
-"""The columns, in display order; cells are updated by key."""
+GROUP = "\0"
+"""Starts a group heading's row key: no credential's name can hold it."""
 
 TICK_SECONDS = 1.0
 """How often the countdowns are re-read from the clock (the shortest span shown is a second)."""
@@ -126,12 +126,12 @@ class TokenListScreen(Screen[None]):
         super().__init__()
         self._credentials: list[Credential] = []
         self._shown: list[Credential] = []
+        self._by_name: dict[str, Credential] = {}
         self._rows: dict[str, Row] = {}
         """Every credential's row, built once per load; a filter shows some of them."""
         self._searched: dict[str, str] = {}
         """Every credential's :func:`search_text`, built with its row."""
         self._watched = Watched()
-        self._styles: dict[tuple[str | None, bool, bool], Style] = {}
         self._mounted_just_now = False
         self._status_text = ""
         self._offered: tuple[bool | None, ...] = ()
@@ -139,7 +139,12 @@ class TokenListScreen(Screen[None]):
         self._sort: tuple[str, bool] = DEFAULT_SORT
         """The column the rows are ordered by, and whether descending."""
         self._grouped = False
-        """Rows grouped by provider: the provider is written on each group's first row only."""
+        """Rows grouped by provider, under a heading row each (``github · 3``)."""
+
+    @cached_property
+    def cells(self) -> ListCells:
+        """Builds each row's cells (made on first use: the app is running by then)."""
+        return ListCells(self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -170,8 +175,11 @@ class TokenListScreen(Screen[None]):
             self.app.report(exc)
             return
         now = self.app.clock.now()
-        self._credentials = self._ordered(credentials, now)
-        self._rows = {c.name: self._row(c, now) for c in self._credentials}
+        fresh = self._ordered(credentials, now)
+        shown = [c.name for c in self._credentials]
+        self._credentials = kept_in_place(shown, fresh, grouped=self._grouped) if shown else fresh
+        self._by_name = {c.name: c for c in self._credentials}
+        self._rows = {c.name: self.cells.row(c, now) for c in self._credentials}
         self._searched = {c.name: search_text(c) for c in self._credentials}
         self._watched = Watched.of(self._credentials)
         self.table.fit(self._rows.values())
@@ -206,18 +214,6 @@ class TokenListScreen(Screen[None]):
         column, descending = self._sort
         self.sort_by(event.column, descending=not descending if event.column == column else False)
 
-    def _row(self, credential: Credential, now: float) -> Row:
-        return Row(
-            credential.name,
-            {
-                "name": plain(credential.name),
-                "provider": plain(credential.provider),
-                "account": plain(credential.account),
-                "status": self._status_cell(credential, now),
-                "expires": self._expires_cell(credential, now),
-            },
-        )
-
     def _rebuild(self, highlight: str | None = None, *, reloaded: bool = False) -> None:
         """Show the credentials the filter matches: the rows already built, in order; a
         keystroke that leaves the same rows changes nothing."""
@@ -228,25 +224,24 @@ class TokenListScreen(Screen[None]):
         if not reloaded and [c.name for c in shown] == [c.name for c in self._shown]:
             return
         self._shown = shown
-        self._mark_groups(shown)
-        table.show([self._rows[c.name] for c in shown], cursor_on=highlight)
+        table.hide({"provider"} if self._grouped else (), note="grouped by provider" if self._grouped else "")
+        table.show(self._grouped_rows(shown) if self._grouped else [self._rows[c.name] for c in shown],
+                   cursor_on=highlight)  # fmt: skip
         table.display = bool(shown)
         self.empty.display = not self._credentials
         self._refresh_offers()
         self.refresh_times()  # rows that were filtered out missed their ticks
 
-    def _mark_groups(self, shown: list[Credential]) -> None:
-        """Grouped, a group's provider is written on its first row and dimmed below it (so the
-        groups stand out); otherwise on every row.  A row whose cell changes is a new Row, so
-        the table draws it afresh."""
-        previous: str | None = None
+    def _grouped_rows(self, shown: list[Credential]) -> list[Row]:
+        """The rows shown, each provider's under a heading that counts them (``github · 3``):
+        the rows the filter shows.  The provider column is hidden: the heading says it."""
+        counts = Counter(c.provider for c in shown)
+        rows: list[Row] = []
         for c in shown:
-            first = not self._grouped or c.provider != previous
-            previous = c.provider
-            cell = plain(c.provider) if first else Text(c.provider, style="dim", no_wrap=True, overflow="ellipsis")
-            row = self._rows[c.name]
-            if not same_cell(row.cells["provider"], cell):
-                self._rows[c.name] = Row(c.name, {**row.cells, "provider": cell})
+            if not rows or self._by_name[rows[-1].key].provider != c.provider:
+                rows.append(Row(GROUP + c.provider, {}, Text(f"{printable(c.provider)} · {counts[c.provider]}")))
+            rows.append(self._rows[c.name])
+        return rows
 
     def refresh_times(self) -> None:
         """Re-read the clock and update, in place, the Status and Expires cells on screen
@@ -255,10 +250,10 @@ class TokenListScreen(Screen[None]):
         if not self.is_current:
             return  # under the detail screen nothing of this one shows; resuming reloads it
         now = self.app.clock.now()
-        for index in self.table.visible_rows:
-            c = self._shown[index]
-            row = self._rows[c.name]
-            status, expires = self._status_cell(c, now), self._expires_cell(c, now)
+        for key in self.table.visible_keys:
+            c = self._by_name[key]
+            row = self._rows[key]
+            status, expires = self.cells.status_cell(c, now), self.cells.expires_cell(c, now)
             if same_cell(row.cells["status"], status) and same_cell(row.cells["expires"], expires):
                 continue
             self.table.update_cells(c.name, {"status": status, "expires": expires})
@@ -285,54 +280,18 @@ class TokenListScreen(Screen[None]):
             joined=app.joined_agent,
         )
         noun = "credential" if len(self._credentials) == 1 else "credentials"
-        text = "  ·  ".join([f"{count} {noun}", *words])
+        grouped = " grouped by provider" if self._grouped else ""
+        width = self.status_line.content_size.width or self.size.width - 2
+        text = fit_status(f"{count} {noun}{grouped}", words, width)  # one line: whole phrases dropped first
         if text == self._status_text:
             return  # most ticks: the same words, nothing to repaint
-        # A new layout only when the line may need a different height (it wraps to two
-        # when narrow); otherwise a layout pass would repaint the whole screen every second.
-        width = self.status_line.content_size.width
-        fits = width > 0 and max(len(text), len(self._status_text)) <= width
+        first = not self._status_text  # a layout pass only for the first words (it repaints the screen)
         self._status_text = text
-        self.status_line.update(text, layout=not fits)
+        self.status_line.update(text, layout=first)
 
     def _on_theme_changed(self, _theme: Theme) -> None:
-        self._styles.clear()
+        self.cells.forget_colours()
         self.refresh_times()  # recolours the rows on screen; the rest as they scroll in
-
-    def _colour(self, variable: str | None, bold: bool, dim_if_none: bool) -> Style:
-        key = (variable, bold, dim_if_none)
-        if key not in self._styles:  # parsed once per theme, not once per cell per tick
-            value = self.app.theme_variables.get(variable) if variable else None
-            if value is None:
-                self._styles[key] = Style(dim=dim_if_none, bold=bold)
-            else:
-                self._styles[key] = Style(color=Color.parse(value).rich_color, bold=bold)
-        return self._styles[key]
-
-    def _status_cell(self, credential: Credential, now: float) -> Text:
-        doing = self.app.busy.get(credential.name)
-        if doing is not None:  # refreshing, revoking: said at once, while the provider is asked
-            return Text(f"{doing}…", style=self._colour("text-warning", bold=False, dim_if_none=False))
-        status = credential.status_at(now)
-        style = self._colour(STATUS_COLOURS[status], bold=status != "active", dim_if_none=True)
-        text = Text(status.replace("_", " "), style=style)
-        if credential.last_error and status not in ("needs_login", "error", "refresh_failing", "held_after_restore"):
-            text.append(" !", style=self._colour("text-warning", bold=True, dim_if_none=False))
-        return text
-
-    def _expires_cell(self, credential: Credential, now: float) -> Text:
-        """The countdown, and the bar of the lifetime left beside it, in the urgency's colour."""
-        level = urgency(credential, now)
-        variable, bold = URGENCY_COLOURS[level]
-        style = self._colour(variable, bold=bold, dim_if_none=False)
-        text = Text(expires_text(credential, now), style=style)
-        bar = lifetime_bar(credential, now)
-        if bar is not None:
-            filled, track = bar
-            text.pad_right(EXPIRES_TEXT - text.cell_len + 1)
-            text.append(filled, style=self._colour(variable, bold=False, dim_if_none=False))
-            text.append(track, style=self._colour(None, bold=False, dim_if_none=True))
-        return text
 
     # -------------------------------------------------------------- messages
 
@@ -392,8 +351,9 @@ class TokenListScreen(Screen[None]):
             self.app.push_screen(DetailScreen(name))
 
     def selected(self) -> Credential | None:
-        index = self.table.cursor_row
-        return self._shown[index] if 0 <= index < len(self._shown) else None
+        """The credential under the cursor (never a group's heading)."""
+        key = self.table.cursor_key
+        return None if key is None else self._by_name.get(key)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ "Sign in again" is offered on a row that needs it (and shown in the footer only then)."""
@@ -415,11 +375,13 @@ class TokenListScreen(Screen[None]):
         """The panel beside the table, wide terminals only: the selected credential's facts."""
         panel = self.side_panel
         panel.display = self.size.width >= WIDE_FROM and bool(self._credentials)
-        if panel.display:
+        if panel.display:  # the room the table's columns do not need is the panel's
+            panel.fit(self.table.size.width + panel.outer_size.width - self.table.natural_width)
             panel.show(self.selected(), self.app.clock.now())
 
     def on_resize(self) -> None:
         self._update_side_panel()
+        self._update_status_line()
 
     def _refresh_offers(self) -> None:
         """Redraw the footer when what it offers changed ("Sign in again" comes and goes with

@@ -8,7 +8,8 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 
-from screens.widgets.credential_table import Column, CredentialTable, Row
+from screens.widgets.cell_fit import Column
+from screens.widgets.credential_table import CredentialTable, Row
 
 pytestmark = pytest.mark.anyio
 
@@ -95,7 +96,7 @@ async def test_a_changed_row_repaints_its_own_line_only() -> None:
 async def test_keys_move_the_cursor_and_home_does_not_scroll_sideways() -> None:
     rows = [row(f"cred-{i:02d}", note="a long note that does not fit" * 2) for i in range(40)]
     app = TableApp(rows)
-    async with app.run_test(size=(40, 10)) as pilot:
+    async with app.run_test(size=(24, 10)) as pilot:  # narrower than the columns' labels: it scrolls sideways
         table = app.query_one(CredentialTable)
         await pilot.press("j", "j", "down")
         assert table.cursor_row == 3

@@ -10,7 +10,7 @@ row's cells and repaints that one line.  Only the lines on screen are ever rende
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -25,6 +25,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from screens.widgets.cell_fit import COMFORTABLE, NEVER, Column, distinct_tail, middle_cut, readable, with_note
 from vault.errors import printable
 
 CELL_PADDING = 1
@@ -33,22 +34,17 @@ SORT_MARKS = {False: " ▲", True: " ▼"}
 """After the label of the column the rows are sorted by: ascending, descending."""
 
 
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    width: int = 0
-    """Cells of the text (padding not included); 0: as wide as the widest cell (:meth:`CredentialTable.fit`)."""
-
-
 class Row:
-    """One credential's cells by column key; the same object is shown by every filter."""
+    """One credential's cells by column key; the same object is shown by every filter.  A
+    row with a ``heading`` is a group's heading (``github · 3``): drawn across the table,
+    never under the cursor."""
 
-    __slots__ = ("cells", "key")
+    __slots__ = ("cells", "heading", "key")
 
-    def __init__(self, key: str, cells: dict[str, Text]) -> None:
+    def __init__(self, key: str, cells: dict[str, Text], heading: Text | None = None) -> None:
         self.key = key
         self.cells = cells
+        self.heading = heading
 
 
 def plain(value: str | None) -> Text:
@@ -96,6 +92,10 @@ class CredentialTable(ScrollView, can_focus=True):
         & > .credential-table--even-row {
             background: $surface-lighten-1 50%;
         }
+        & > .credential-table--heading {
+            text-style: bold;
+            color: $text-accent;
+        }
         & > .credential-table--cursor {
             background: $block-cursor-blurred-background;
             color: $block-cursor-blurred-foreground;
@@ -107,6 +107,7 @@ class CredentialTable(ScrollView, can_focus=True):
         "credential-table--header",
         "credential-table--cursor",
         "credential-table--even-row",
+        "credential-table--heading",
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select", "Select", show=False, tooltip="open the credential (or double-click it)"),
@@ -156,6 +157,14 @@ class CredentialTable(ScrollView, can_focus=True):
         self._sorted_by: tuple[str, bool] | None = None
         self._natural: dict[str, int] = {}
         """The fitted columns' widths as measured, before :meth:`_fit_width` narrows them."""
+        self._all_columns = list(columns)
+        self._hidden: frozenset[str] = frozenset()
+        self._note = ""
+        """Said at the right of the header line when there is room (``grouped by provider``)."""
+        self._texts: dict[str, list[str]] = {}
+        """Every fitted row's plain text of each middle-cut column (to tell them apart)."""
+        self._tails: dict[str, int] = {}
+        """Each middle-cut column's :func:`distinct_tail` at its width now."""
         self._resize()
 
     # ---------------------------------------------------------------- content
@@ -172,6 +181,16 @@ class CredentialTable(ScrollView, can_focus=True):
     def row_keys(self) -> list[str]:
         return [row.key for row in self._rows]
 
+    def is_heading(self, key: str) -> bool:
+        index = self._index.get(key)
+        return index is not None and self._rows[index].heading is not None
+
+    def cell_text(self, key: str, column: str) -> str:
+        """What the row keyed ``key`` shows in ``column``, as drawn (cut to fit)."""
+        cell = self._rows[self._index[key]].cells[column]
+        width = next(c.width for c in self._columns if c.key == column)
+        return self._fitted_cell(cell, column, width).plain.rstrip()
+
     def get_cell(self, key: str, column: str) -> Text:
         return self._rows[self._index[key]].cells[column]
 
@@ -182,33 +201,73 @@ class CredentialTable(ScrollView, can_focus=True):
         """Size the columns given no width to the widest of ``rows``' cells (or their
         label), at most ``at_most``: measured from every row, not the ones shown, so a
         filter never moves a column."""
-        widths = {c.key: cell_len(c.label) + len(SORT_MARKS[True]) for c in self._columns}  # room for a mark
+        widths = {c.key: cell_len(c.label) + len(SORT_MARKS[True]) for c in self._all_columns}  # room for a mark
+        middle = {c.key for c in self._all_columns if c.middle}
+        self._texts = {key: [] for key in middle}
         for row in rows:
             for key, cell in row.cells.items():
                 if key in widths and cell.cell_len > widths[key]:
                     widths[key] = cell.cell_len
+                if key in middle:
+                    self._texts[key].append(cell.plain)
         self._natural = {key: min(widths[key], at_most) for key in self._fitted}
+        self._tails.clear()
         self._fit_width()
 
-    def _fit_width(self) -> None:
-        """Give the fitted columns their measured widths, narrowed (widest first, down to their
-        label) where the table would not fit the widget: the fixed columns (status, the
-        countdown) are never pushed out of view by a long name or account."""
+    def hide(self, keys: Iterable[str], note: str = "") -> None:
+        """Show every column but ``keys``; ``note`` said at the right of the header line."""
+        hidden = frozenset(keys)
+        if hidden == self._hidden and note == self._note:
+            return
+        self._hidden, self._note = hidden, note
+        self._columns = [c for c in self._all_columns if c.key not in hidden]
+        self._drawn.clear()
+        self._fit_width(force=True)
+        self.refresh()
+
+    @property
+    def natural_width(self) -> int:
+        """Cells the table would take with every column at its measured width (and its note,
+        and a vertical scrollbar when its rows overflow)."""
+        shown = [c for c in self._all_columns if c.key not in self._hidden]
+        width = sum(self._natural.get(c.key, c.width) + 2 * CELL_PADDING for c in shown)
+        note = len(self._note) + 2 * CELL_PADDING if self._note else 0  # "grouped by provider" after the labels
+        return width + note + self._scrollbar_room()
+
+    def _scrollbar_room(self) -> int:
+        overflows = self.size.height and len(self._rows) + 1 > self.size.height
+        return self.styles.scrollbar_size_vertical if overflows else 0
+
+    def _fit_width(self, *, force: bool = False) -> None:
+        """Give the fitted columns their measured widths, narrowed where the table would not
+        fit the widget (less a vertical scrollbar's room, so nothing scrolls sideways when
+        nothing is hidden): by :attr:`Column.gives_way`, first down to :data:`COMFORTABLE`
+        cells, then down to their label, widest first.  The fixed columns (the countdown) and
+        the status are never pushed out of view by a long name or account."""
         if not self._natural:
             return
-        widths = dict(self._natural)
-        fixed = sum(c.width for c in self._columns if c.key not in self._fitted)
-        room = self.size.width - fixed - 2 * CELL_PADDING * len(self._columns)
-        floors = {c.key: cell_len(c.label) + len(SORT_MARKS[True]) for c in self._columns if c.key in widths}
+        shown = [c for c in self._all_columns if c.key not in self._hidden]
+        widths = {c.key: self._natural[c.key] for c in shown if c.key in self._natural}
+        fixed = sum(c.width for c in shown if c.key not in self._fitted)
+        room = self.size.width - self._scrollbar_room() - fixed - 2 * CELL_PADDING * len(shown)
+        order = {c.key: c.gives_way for c in shown}
+        labels = {c.key: cell_len(c.label) + len(SORT_MARKS[True]) for c in shown}
         if self.size.width:
-            while sum(widths.values()) > room:
-                key = max(widths, key=lambda k: widths[k] - floors[k])
-                if widths[key] <= floors[key]:
-                    break
-                widths[key] -= 1
-        columns = [Column(c.key, c.label, widths[c.key]) if c.key in widths else c for c in self._columns]
-        if columns != self._columns:
+            for floors in (
+                {k: widths[k] if order[k] >= NEVER else min(widths[k], max(COMFORTABLE, labels[k])) for k in widths},
+                {k: widths[k] if order[k] >= NEVER else labels[k] for k in widths},
+            ):
+                for rank in sorted(set(order[k] for k in widths)):
+                    giving = [k for k in widths if order[k] == rank]
+                    while sum(widths.values()) > room:
+                        key = max(giving, key=lambda k: widths[k] - floors[k])
+                        if widths[key] <= floors[key]:
+                            break
+                        widths[key] -= 1
+        columns = [replace(c, width=widths[c.key]) if c.key in widths else c for c in shown]
+        if columns != self._columns or force:
             self._columns = columns
+            self._tails = {c.key: distinct_tail(self._texts.get(c.key, []), c.width) for c in columns if c.middle}
             self._drawn.clear()
             self.refresh()
         self._resize()
@@ -220,8 +279,11 @@ class CredentialTable(ScrollView, can_focus=True):
         """Show ``rows`` (the same objects may be shown again later), with the cursor on the
         row keyed ``cursor_on``, else on the row it was on, if they are there."""
         previous = self.cursor_key
+        scrollbar = self._scrollbar_room()
         self._rows = list(rows)
         self._index = {row.key: i for i, row in enumerate(self._rows)}
+        if self._scrollbar_room() != scrollbar:
+            self._fit_width()  # a vertical scrollbar came or went: the columns' room changed
         self._resize()
         self.refresh()
         for key in (cursor_on, previous):
@@ -243,6 +305,10 @@ class CredentialTable(ScrollView, can_focus=True):
             return
         self._rows[index].cells.update(cells)
         self._drawn.pop(key, None)
+        wider = {k: c.cell_len for k, c in cells.items() if k in self._natural and c.cell_len > self._natural[k]}
+        if wider:  # a longer status word than any before: the column grows (rarely: not every tick)
+            self._natural.update(wider)
+            self._fit_width()
         self.refresh_line(index + 1)
 
     # ----------------------------------------------------------------- cursor
@@ -252,7 +318,16 @@ class CredentialTable(ScrollView, can_focus=True):
         return self._rows[self.cursor_row].key if 0 <= self.cursor_row < len(self._rows) else None
 
     def move_cursor(self, row: int) -> None:
-        self.cursor_row = max(0, min(row, len(self._rows) - 1))
+        """Put the cursor on row ``row``, or, on a group's heading, on the nearest row past it
+        in the direction it moves (a heading is never under the cursor)."""
+        rows = self._rows
+        row = max(0, min(row, len(rows) - 1))
+        if rows and rows[row].heading is not None:
+            step = 1 if row >= self.cursor_row else -1
+            ahead = range(row, len(rows)) if step > 0 else range(row, -1, -1)
+            behind = range(row, -1, -1) if step > 0 else range(row, len(rows))
+            row = next((i for i in (*ahead, *behind) if rows[i].heading is None), row)
+        self.cursor_row = row
 
     def watch_cursor_row(self, old: int, new: int) -> None:
         self.refresh_line(old + 1)
@@ -269,6 +344,12 @@ class CredentialTable(ScrollView, can_focus=True):
         first = int(self.scroll_y)
         return range(first, min(first + max(self.size.height - 1, 0), len(self._rows)))
 
+    @property
+    def visible_keys(self) -> list[str]:
+        """Keys of the rows on screen, headings left out."""
+        rows = self._rows
+        return [rows[i].key for i in self.visible_rows if rows[i].heading is None]
+
     def action_cursor_up(self) -> None:
         self.move_cursor(self.cursor_row - 1)
 
@@ -282,6 +363,7 @@ class CredentialTable(ScrollView, can_focus=True):
         self.move_cursor(self.cursor_row + max(self.size.height - 2, 1))
 
     def action_first(self) -> None:
+        self.cursor_row = 0
         self.move_cursor(0)
 
     def action_last(self) -> None:
@@ -301,12 +383,27 @@ class CredentialTable(ScrollView, can_focus=True):
                 self.post_message(self.HeaderSelected(self, column))
             return
         row = offset.y - 1 + int(self.scroll_y)
-        if not 0 <= row < len(self._rows):
-            return
+        if not 0 <= row < len(self._rows) or self._rows[row].heading is not None:
+            return  # a group's heading: nothing to select
         self.move_cursor(row)  # a click selects the row; a double-click opens it
         if event.chain >= 2:
             self.action_select()
         event.stop()
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        """Over a cut cell (a long name), its whole text as a tooltip."""
+        offset = event.get_content_offset(self)
+        tip: str | None = None
+        if offset is not None and offset.y > 0:
+            index = offset.y - 1 + int(self.scroll_y)
+            column = self._column_at(offset.x + int(self.scroll_x))
+            if 0 <= index < len(self._rows) and column is not None and self._rows[index].heading is None:
+                cell = self._rows[index].cells.get(column)
+                width = next(c.width for c in self._columns if c.key == column)
+                if cell is not None and cell.cell_len > width:
+                    tip = cell.plain
+        if tip != self.tooltip:
+            self.tooltip = tip
 
     def _column_at(self, x: int) -> str | None:
         for column in self._columns:
@@ -325,14 +422,22 @@ class CredentialTable(ScrollView, can_focus=True):
         super().notify_style_update()
         self._drawn.clear()
 
+    def _fitted_cell(self, cell: Text, key: str, width: int) -> Text:
+        """``cell`` cut (at its end, or in its middle) or padded to ``width`` cells."""
+        if cell.cell_len == width:
+            return cell
+        tail = self._tails.get(key)
+        if tail is not None and cell.cell_len > width:
+            return Text(middle_cut(cell.plain, width, tail), style=cell.style, no_wrap=True)
+        cell = cell.copy()
+        cell.truncate(width, overflow="ellipsis", pad=True)
+        return cell
+
     def _cells_line(self, cells: dict[str, Text], style: Style) -> Strip:
         line = Text(no_wrap=True, end="")
         pad = " " * CELL_PADDING
         for column in self._columns:
-            cell = cells.get(column.key) or Text("")
-            if cell.cell_len != column.width:
-                cell = cell.copy()
-                cell.truncate(column.width, overflow="ellipsis", pad=True)
+            cell = self._fitted_cell(cells.get(column.key) or Text(""), column.key, column.width)
             line.append(pad)
             line.append_text(cell)
             line.append(pad)
@@ -348,23 +453,33 @@ class CredentialTable(ScrollView, can_focus=True):
             if self._sorted_by is not None and self._sorted_by[0] in labels:
                 labels[self._sorted_by[0]].append(SORT_MARKS[self._sorted_by[1]])
             strip = self._cells_line(labels, base + header)
-            return strip.crop_extend(scroll_x, scroll_x + width, base + header)
+            strip = strip.crop_extend(scroll_x, scroll_x + width, base + header)
+            if not self._note:
+                return strip
+            hidden_sort = self._sorted_by is not None and self._sorted_by[0] in self._hidden  # grouped by it
+            note = self._note + (SORT_MARKS[self._sorted_by[1]] if self._sorted_by and hidden_sort else "")
+            under_scrollbar = width - self.scrollable_content_region.width
+            return with_note(strip, note, base + header, CELL_PADDING + max(under_scrollbar, 0))
         index = y - 1 + int(self.scroll_y)
         if not 0 <= index < len(self._rows):
             return Strip.blank(width, base)
         row = self._rows[index]
+        if row.heading is not None:
+            heading = base + self.get_component_rich_style("credential-table--heading")
+            text = Text(" " * CELL_PADDING, end="", no_wrap=True).append_text(row.heading)
+            strip = Strip(text.render(self.app.console)).apply_style(heading)
+            return strip.crop_extend(scroll_x, scroll_x + width, heading)
         drawn_row, drawn = self._drawn.get(row.key, (None, None))
         if drawn is None or drawn_row is not row:
             drawn = self._cells_line(row.cells, Style())
             self._drawn[row.key] = (row, drawn)
         if index == self.cursor_row:
-            # The cursor's background and weight, but the cells keep their colours: a status
-            # colour (red for expired) still shows on the row under the cursor.
+            # The cursor's background and weight; the cells keep their colours where they read on it.
             cursor = self.get_component_rich_style("credential-table--cursor")
             style = base + cursor
-            segments = Segment.apply_style(drawn, style, post_style=Style(bgcolor=cursor.bgcolor))
+            segments = readable(Segment.apply_style(drawn, style, post_style=Style(bgcolor=cursor.bgcolor)), style)
         else:
             even = self.get_component_rich_style("credential-table--even-row")
             style = base if index % 2 else base + even  # zebra stripes, from the first row, as DataTable
-            segments = Segment.apply_style(drawn, style)
+            segments = list(Segment.apply_style(drawn, style))
         return Strip(segments, drawn.cell_length).crop_extend(scroll_x, scroll_x + width, style)

@@ -21,6 +21,9 @@ SHOWN = ("provider", "kind", "account", "status", "scopes", "expires", "refresh"
 """The facts the panel lists (the name is its title)."""
 
 
+WIDTH = 52
+"""The panel's least width (cells, its border included); a wide terminal gives it more."""
+
 LABEL_WIDTH = 14
 """Cells of the label column ("Refresh token" and a space)."""
 
@@ -41,6 +44,12 @@ class SidePanel(Static):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
         super().__init__("", id=id, markup=False)
         self._shown: Text | None = None
+
+    def fit(self, room: int) -> None:
+        """Take ``room`` columns (the table's columns do not need them), at least :data:`WIDTH`."""
+        width = max(WIDTH, room)
+        if self.styles.width is None or self.styles.width.cells != width:
+            self.styles.width = width
 
     def show(self, credential: Credential | None, now: float) -> None:
         """Show ``credential``'s facts at ``now`` (repainted only when a word changed)."""
