@@ -29,7 +29,7 @@ from screens.clipboard import Copier
 from screens.forward_questions import ForwardQuestions
 from screens.keys import KeyLine
 from screens.locking import Locking, Routes
-from screens.logic.failures import FailureNotices, Notice, event_kind, needs_the_person, summary
+from screens.logic.failures import FailureNotices, Notice, event_kind, needs_the_person, notice_for, summary
 from screens.logic.refreshing import (
     AGENT_CHECK_SECONDS,
     AGENT_NEWS_AT_ONCE,
@@ -42,13 +42,14 @@ from screens.logic.refreshing import (
 from screens.logic.settings import TuiSettings
 from screens.messages import CredentialBusy, RefresherReported, VaultChanged
 from screens.palette import ActionCommands, Command
+from screens.theming import apply_saved_theme, keep_theme
 from screens.undo import Undoer
 from vault import Vault
 from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
 from vault.core.paths import VaultPaths
 from vault.core.resources import asset
-from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, detail_said, plain_words, shown
+from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, plain_words, shown
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
     from textual.theme import Theme
@@ -158,7 +159,7 @@ class VaultApp(Locking):
             self.lock_after = load_policy(self.paths.home).lock_after
         except VaultError as exc:  # the agent refuses to start on it too, and says the same
             self.notify(exc.message, title="vault.toml", severity="warning", markup=False)
-        self._apply_saved_theme()
+        apply_saved_theme(self, self.settings.theme)
         self.theme_changed_signal.subscribe(self, self._save_theme)
         self.set_interval(1.0, self._check_idle)
         self.set_interval(1.0, self._release_notices)
@@ -312,7 +313,7 @@ class VaultApp(Locking):
                 about = event.credential or "the vault"  # every notable event names one; never say None
                 said = self.failure_notices.news(about, kind) if kind else None
                 if said is not None:
-                    told.append(_notice(about, said, event.detail or event.outcome))
+                    told.append(notice_for(about, said, event.detail or event.outcome))
             if len(told) > AGENT_NEWS_AT_ONCE:  # the agent's first scan of a big vault: one toast, not 200
                 bad = any(notice.severity == "error" for notice in told)
                 self.tell_background(Notice("*", "burst", summary(n.kind for n in told), "error" if bad else "warning"),
@@ -370,28 +371,9 @@ class VaultApp(Locking):
         if chosen is not None:
             await self.run_action(chosen.action, chosen.node)
 
-    def _apply_saved_theme(self) -> None:
-        theme = self.settings.theme
-        if theme is None or theme == self.theme:
-            return
-        if theme in self.available_themes:
-            self.theme = theme
-        else:
-            self.notify(f"tui.toml: there is no theme {theme!r}; using the default.", severity="warning", markup=False)
-
     def _save_theme(self, theme: Theme) -> None:
         """Every theme change (ctrl+t, the palette's picker) is kept in ``tui.toml`` for next time."""
-        from screens.logic.settings import save_theme
-
-        if theme.name == self.settings.theme:
-            return
-        try:
-            save_theme(self.paths, theme.name)
-        except (OSError, VaultError) as exc:
-            self.notify(f"The theme was not saved: {getattr(exc, 'message', None) or exc}", severity="warning",
-                        markup=False)  # fmt: skip
-            return
-        self.settings = replace(self.settings, theme=theme.name)
+        self.settings = keep_theme(self, self.paths, self.settings, theme)
 
     def action_toggle_theme(self) -> None:
         self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
@@ -474,7 +456,7 @@ class VaultApp(Locking):
         said = self.failure_notices.news(event.credential, event.kind)
         if said is not None and needs_the_person(said, event.deadline, self.clock.now()):
             about = "the vault" if event.credential == "*" else event.credential
-            self.tell_background(_notice(about, said, event.detail), title="Refresher")
+            self.tell_background(notice_for(about, said, event.detail), title="Refresher")
         self.screen.post_message(VaultChanged())
 
     async def on_unmount(self) -> None:
@@ -497,11 +479,3 @@ class VaultApp(Locking):
 
 def _severity(severity: str) -> SeverityLevel:
     return "error" if severity == "error" else "warning" if severity == "warning" else "information"
-
-
-def _notice(about: str, kind: str, detail: str) -> Notice:
-    """How one credential's news reads: its failure in the refresher's words, its recovery as such."""
-    if kind == "recovered":
-        return Notice(about, kind, f"{about} refreshes again ({detail})", "information")
-    text = detail if detail.startswith(f"{about}:") else detail_said(about, detail)
-    return Notice(about, kind, text, "warning" if kind == "expiring" else "error")

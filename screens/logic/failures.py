@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from vault.core.model import Credential
 from vault.core.phrases import PHRASES
 from vault.core.timefmt import relative
+from vault.errors import detail_said
 
 FAILURES = frozenset({"failed", "needs_login", "refused"})
 """The kinds of event that start a credential's failure (told once, until it recovers)."""
@@ -150,3 +151,11 @@ def failing_segment(credentials: Iterable[Credential], now: float, *, retrying: 
         at = soonest.retry_at or now
         text += f" · next retry {relative(at, now) if at > now else 'now'} ({soonest.refresh_failures} failed in a row)"
     return text
+
+
+def notice_for(about: str, kind: str, detail: str) -> Notice:
+    """How one credential's news reads: its failure in the refresher's words, its recovery as such."""
+    if kind == "recovered":
+        return Notice(about, kind, f"{about} refreshes again ({detail})", "information")
+    text = detail if detail.startswith(f"{about}:") else detail_said(about, detail)
+    return Notice(about, kind, text, "warning" if kind == "expiring" else "error")
