@@ -451,6 +451,8 @@ class VaultApp(Locking):
 
     def on_refresher_reported(self, message: RefresherReported) -> None:
         """The TUI's own refresher: a failure is told once, its recovery once, never a retry."""
+        if not self.screen_stack:
+            return  # it reported as the app closed: no screen is left to tell
         event = message.event
         self.last_refresh_report = f"{event.credential} {event.kind.replace('_', ' ')}"
         said = self.failure_notices.news(event.credential, event.kind)

@@ -182,3 +182,20 @@ async def test_a_huge_failure_message_with_control_characters_is_told_cut_and_es
         assert len(told[0]) <= SHOWN_LIMIT and "…" in told[0] and "THE END" not in told[0]
         assert not any(ch in told[0] for ch in "\x1b\x07\n\u202e") and "]52;c;" in told[0]
         assert "http_502" not in told[0] and told[0].endswith("(HTTP 502)")  # in words, not the code
+
+
+async def test_a_report_that_arrives_as_the_app_closes_is_dropped(
+    failing: tuple[vault.Vault, vault.FrozenClock],
+) -> None:
+    """The refresher's thread can post its news while the app is closing: no screen is left to
+    tell, and that is no crash (it was ``ScreenStackError: No screens on stack``, seen in CI)."""
+    from screens.messages import RefresherReported
+    from vault.services.refresher import RefreshEvent
+
+    opened, clock = failing
+    app = make_app(opened, clock, settings=QUIET)
+    async with app.run_test(size=SIZE):
+        pass
+    assert not app.screen_stack
+    event = RefreshEvent(at=clock.now(), credential="acme", kind="failed", detail="http_503: down")
+    app.on_refresher_reported(RefresherReported(event))
