@@ -119,7 +119,7 @@ class ExportScreen(Screen[None]):
         yield Header()
         with VerticalScroll(id="export"):
             yield Static(
-                "Enter previews the change, every secret as ***; ctrl+s writes it (as tokendeck export does).",
+                "Enter previews the change, every secret as ***; ctrl+s writes it.",
                 classes="muted",
             )
             with Horizontal(classes="row"):
