@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 import ssl
 import subprocess
 from collections.abc import Iterator
@@ -212,6 +213,46 @@ def test_git_ls_remote_with_the_placeholder_as_password_sends_the_token(run: Run
     assert ("GET", "/octo/repo.git/info/refs?service=git-upload-pack", {"authorization": basic}) in run.github.seen
     assert TOKEN not in done.stdout + done.stderr
     assert ("substituted", "github.com", "/octo/repo.git/info/refs") in [(e.kind, e.host, e.path) for e in run.events]
+
+
+def _read_head(stream: ssl.SSLSocket | socket.socket) -> bytes:
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = stream.recv(1)
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
+def _read_exactly(stream: ssl.SSLSocket, size: int) -> bytes:
+    got = b""
+    while len(got) < size and (chunk := stream.recv(size - len(got))):
+        got += chunk
+    return got
+
+
+def test_a_websocket_upgrade_gets_the_token_and_then_carries_bytes_both_ways(run: Run) -> None:
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    context = ssl.create_default_context(cafile=run.client_bundle)
+    with socket.create_connection(("127.0.0.1", run.proxy.port)) as raw:
+        raw.sendall(f"CONNECT api.github.com:443 HTTP/1.1\r\nProxy-Authorization: Basic {auth}\r\n\r\n".encode())
+        assert _read_head(raw).startswith(b"HTTP/1.1 200")
+        with context.wrap_socket(raw, server_hostname="api.github.com") as tls:
+            tls.sendall(
+                b"GET /socket HTTP/1.1\r\nHost: api.github.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + f"Authorization: Bearer {PLACEHOLDER}\r\n\r\n".encode()
+            )
+            switched = _read_head(tls)
+            echoes = []
+            for message in (b"\x81\x05hello", b"\x81\x05again"):
+                tls.sendall(message)
+                echoes.append(_read_exactly(tls, len(message)))
+
+    assert switched.startswith(b"HTTP/1.1 101")
+    assert echoes == [b"\x81\x05hello", b"\x81\x05again"]
+    assert run.github.seen == [("GET", "/socket", {"authorization": f"Bearer {TOKEN}"})]
 
 
 def test_stop_closes_the_port(run: Run) -> None:

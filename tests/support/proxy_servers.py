@@ -122,6 +122,9 @@ def serve(ca: StandInCA | None, names: list[str]) -> StandIn:
                 self.rfile.read(length)
             got = {k: v for k in RECORDED if (v := self.headers.get(k)) is not None}
             standin.seen.append((self.command, self.path, got))
+            if self.headers.get("Upgrade", "").lower() == "websocket":
+                self._echo()
+                return
             if "/info/refs" in self.path and "authorization" not in got:  # git asks for credentials on a 401
                 self.send_response(401)
                 self.send_header("WWW-Authenticate", 'Basic realm="GitHub"')
@@ -134,6 +137,18 @@ def serve(ca: StandInCA | None, names: list[str]) -> StandIn:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def _echo(self) -> None:
+            """Switches protocols, then sends back every byte it gets (frames are the client's business)."""
+            self.send_response(101)
+            self.send_header("Upgrade", "websocket")
+            self.send_header("Connection", "Upgrade")
+            self.end_headers()
+            self.wfile.flush()
+            while chunk := self.rfile.read1(65536):
+                self.wfile.write(chunk)
+                self.wfile.flush()
+            self.close_connection = True
 
         do_GET = do_POST = _answer  # noqa: N815
 

@@ -13,6 +13,7 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import hmac
 import logging
 import socket
 from collections.abc import Callable, Mapping
@@ -148,7 +149,7 @@ class Placeholders(HttpProxyBasePlugin):
     def _check_proxy_auth(self, request: HttpParser) -> None:
         config = _config(self.flags)
         got = request.header(b"proxy-authorization") if request.has_header(b"proxy-authorization") else b""
-        if got != config.proxy_authorization:
+        if not hmac.compare_digest(got, config.proxy_authorization):
             host = (request.host or b"").decode("ascii", "replace").lower()
             method, path = _method_path(request)
             config.on_event(ProxyEvent("unauthenticated", None, host, method, path, "no or wrong proxy credentials"))
