@@ -43,10 +43,23 @@ class Run:
         return f"http://{USER}:{PASSWORD}@127.0.0.1:{self.proxy.port}"
 
 
+def _bare_repository(root: Path) -> Path:
+    """root/octo/repo.git, a bare repository with one commit on main."""
+    work = root / "work"
+    git = ["git", "-c", "user.name=Octo", "-c", "user.email=octo@example.test", "-C", str(work)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    (work / "README").write_text("hello\n")
+    subprocess.run([*git, "add", "README"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    bare = root / "octo" / "repo.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    return root
+
+
 def _start(tmp_path: Path, *, token_for: object = None, upstream_ca: StandInCA | None = None) -> Iterator[Run]:
     upstream = make_ca("test upstream CA")
     proxy_ca = make_ca("tokendeck proxy CA (test)")
-    github = serve(upstream, ["api.github.com", "github.com"])
+    github = serve(upstream, ["api.github.com", "github.com"], git_root=_bare_repository(tmp_path / "git"))
     elsewhere = serve(upstream, ["elsewhere.test"])
     events: list[ProxyEvent] = []
     trusted = upstream_ca or upstream
@@ -197,7 +210,23 @@ def test_httpx_through_the_proxy_sends_the_token_and_sees_the_answer(run: Run) -
     assert all(TOKEN not in a.text for a in answers)
 
 
-def test_git_ls_remote_with_the_placeholder_as_password_sends_the_token(run: Run, tmp_path: Path) -> None:
+def test_requests_with_the_runs_environment_sends_the_token(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests as the child runs it: the proxy and the CA bundle from the environment (requests lets
+    REQUESTS_CA_BUNDLE override a session's own `verify`, so the environment is what counts)."""
+    import requests
+
+    monkeypatch.setenv("HTTPS_PROXY", run.url)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", run.client_bundle)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with requests.Session() as session:
+        answer = session.get("https://api.github.com/user", headers={"Authorization": f"token {PLACEHOLDER}"})
+
+    assert answer.status_code == 200
+    assert run.github.seen == [("GET", "/user", {"authorization": f"token {TOKEN}"})]
+
+
+def test_git_ls_remote_and_clone_with_the_placeholder_as_password_send_the_token(run: Run, tmp_path: Path) -> None:
     env = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
@@ -207,11 +236,18 @@ def test_git_ls_remote_with_the_placeholder_as_password_sends_the_token(run: Run
         "GIT_SSL_CAINFO": run.client_bundle,
     }
     url = f"https://x-access-token:{PLACEHOLDER}@github.com/octo/repo.git"
-    done = subprocess.run(["git", "ls-remote", url], capture_output=True, text=True, env=env, timeout=30, check=False)
+    listed = subprocess.run(["git", "ls-remote", url], capture_output=True, text=True, env=env, timeout=30, check=False)
+    clone = tmp_path / "clone"
+    cloned = subprocess.run(
+        ["git", "clone", "-q", url, str(clone)], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
 
     basic = "Basic " + base64.b64encode(f"x-access-token:{TOKEN}".encode()).decode()
     assert ("GET", "/octo/repo.git/info/refs?service=git-upload-pack", {"authorization": basic}) in run.github.seen
-    assert TOKEN not in done.stdout + done.stderr
+    assert "refs/heads/main" in listed.stdout, listed.stderr
+    assert cloned.returncode == 0, cloned.stderr
+    assert (clone / "README").read_text() == "hello\n"
+    assert TOKEN not in listed.stdout + listed.stderr + cloned.stdout + cloned.stderr
     assert ("substituted", "github.com", "/octo/repo.git/info/refs") in [(e.kind, e.host, e.path) for e in run.events]
 
 

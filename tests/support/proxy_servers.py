@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import ssl
+import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,8 +108,12 @@ def _memfd_path(data: bytes) -> tuple[int, str]:
     return fd, f"/proc/self/fd/{fd}"
 
 
-def serve(ca: StandInCA | None, names: list[str]) -> StandIn:
-    """Serves on 127.0.0.1: HTTPS with a certificate for names signed by ca, or plain HTTP when ca is None."""
+def serve(ca: StandInCA | None, names: list[str], git_root: Path | None = None) -> StandIn:
+    """Serves on 127.0.0.1: HTTPS with a certificate for names signed by ca, or plain HTTP when ca is None.
+
+    With git_root, paths ending in .git/... are git's smart HTTP (`git http-backend` over CGI) for
+    the bare repositories under it, once the request carries an Authorization.
+    """
     standin = StandIn(port=0)
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -118,10 +123,12 @@ def serve(ca: StandInCA | None, names: list[str]) -> StandIn:
 
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            body = self.rfile.read(length) if length else b""
             got = {k: v for k in RECORDED if (v := self.headers.get(k)) is not None}
             standin.seen.append((self.command, self.path, got))
+            if git_root is not None and ".git/" in self.path and "authorization" in got:
+                self._git(git_root, body)
+                return
             if self.headers.get("Upgrade", "").lower() == "websocket":
                 self._echo()
                 return
@@ -137,6 +144,36 @@ def serve(ca: StandInCA | None, names: list[str]) -> StandIn:
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def _git(self, root: Path, body: bytes) -> None:
+            path, _, query = self.path.partition("?")
+            env = {
+                "PATH": os.environ["PATH"],
+                "GIT_PROJECT_ROOT": str(root),
+                "GIT_HTTP_EXPORT_ALL": "1",
+                "REQUEST_METHOD": self.command,
+                "PATH_INFO": path,
+                "QUERY_STRING": query,
+                "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                "CONTENT_LENGTH": str(len(body)),
+                "REMOTE_USER": "octocat",
+            }
+            done = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True, check=False)
+            head, _, payload = done.stdout.partition(b"\r\n\r\n")
+            status = 200
+            headers = []
+            for line in head.decode("latin-1").split("\r\n"):
+                name, _, value = line.partition(":")
+                if name.lower() == "status":
+                    status = int(value.split()[0])
+                elif name:
+                    headers.append((name, value.strip()))
+            self.send_response(status)
+            for name, value in headers:
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
 
         def _echo(self) -> None:
             """Switches protocols, then sends back every byte it gets (frames are the client's business)."""

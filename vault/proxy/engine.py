@@ -22,6 +22,9 @@ from vault.proxy.engine_plugins import Handler, Interceptor, Placeholders, RunCo
 
 __all__ = ["ProxyEvent", "Rule", "RunningProxy", "start_proxy"]
 
+_IDLE_SECONDS = 900
+"""A connection with no bytes either way for this long is closed (proxy.py's default, 10 s, would cut
+an idle WebSocket or event stream)."""
 _JOIN_SECONDS = 5.0  # a connection's thread sees its closed socket within one select (25 ms)
 
 
@@ -98,6 +101,7 @@ def _flags(parser: Any, **opts: Any) -> Any:
     try:
         with tempfile.TemporaryDirectory(prefix="tokendeck-proxy-") as cache:
             args = ["--disable-http-proxy", "--threaded", "--num-acceptors", "1", "--cache-dir", cache]
+            args += ["--timeout", str(_IDLE_SECONDS)]
             return parser.initialize(args, **opts)
     finally:
         root.removeHandler(quiet)
