@@ -176,6 +176,17 @@ def test_a_connection_without_the_runs_proxy_credentials_gets_407_and_an_event(r
     assert [(e.kind, e.host) for e in run.events] == [("unauthenticated", "api.github.com")]
 
 
+def test_proxy_credentials_are_read_as_basic_in_any_case(run: Run) -> None:
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    header = f"Proxy-Authorization: basic  {auth}"
+    done = curl(
+        run, "--proxy-header", header, "https://api.github.com/user", proxy=f"http://127.0.0.1:{run.proxy.port}"
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert run.events == []
+
+
 def test_an_upstream_whose_certificate_the_proxy_does_not_trust_is_not_reached(tmp_path: Path) -> None:
     for run in _start(tmp_path, upstream_ca=make_ca("some other CA")):
         done = curl(run, "-H", f"Authorization: Bearer {PLACEHOLDER}", "https://api.github.com/user")

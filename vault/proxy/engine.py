@@ -8,7 +8,6 @@ was measured: docs/proxy-engine.md.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import socket
 import threading
@@ -135,12 +134,11 @@ def start_proxy(
     certificates = LeafCertificates(ca_cert_pem=ca_cert_pem, ca_key_pem=ca_key_pem)
     try:
         user, password = auth
-        credentials = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
         config = RunConfig(
             rules={p: Rule(r.credential, frozenset(h.lower() for h in r.hosts)) for p, r in rules.items()},
             token_for=token_for,
             on_event=on_event,
-            proxy_authorization=f"Basic {credentials}".encode("ascii"),
+            proxy_credentials=f"{user}:{password}".encode(),
             certificates=certificates,
             resolve={k.lower(): v for k, v in (resolve or {}).items()},
         )

@@ -42,7 +42,7 @@ class RunConfig:
     rules: Mapping[str, Rule]
     token_for: Callable[[str], str]
     on_event: Callable[[ProxyEvent], None]
-    proxy_authorization: bytes
+    proxy_credentials: bytes  # user:password, as Basic carries them
     certificates: LeafCertificates
     resolve: Mapping[str, tuple[str, int]]
 
@@ -114,6 +114,17 @@ def _swap(value: bytes, placeholder: bytes, token: bytes) -> bytes | None:
     return None
 
 
+def _basic_credentials(value: bytes) -> bytes:
+    """user:password from a Basic header value (scheme in any case), or b"" when it is not one."""
+    scheme, _, rest = value.strip().partition(b" ")
+    if scheme.lower() != b"basic":
+        return b""
+    try:
+        return base64.b64decode(rest.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return b""
+
+
 def _mentions(request: HttpParser, placeholder: bytes) -> bool:
     if placeholder in (request.path or b""):
         return True
@@ -149,7 +160,7 @@ class Placeholders(HttpProxyBasePlugin):
     def _check_proxy_auth(self, request: HttpParser) -> None:
         config = _config(self.flags)
         got = request.header(b"proxy-authorization") if request.has_header(b"proxy-authorization") else b""
-        if not hmac.compare_digest(got, config.proxy_authorization):
+        if not hmac.compare_digest(_basic_credentials(got), config.proxy_credentials):
             host = (request.host or b"").decode("ascii", "replace").lower()
             method, path = _method_path(request)
             config.on_event(ProxyEvent("unauthenticated", None, host, method, path, "no or wrong proxy credentials"))
