@@ -196,3 +196,15 @@ def test_each_event_the_engine_reports_is_audited_with_the_command_name_only(
         ("gh", "refused", f"host=evil.example method=POST path=/x command={program}"),
     ]
     assert len(rows) == 2 and {o for _, o, _ in rows} == {"ok", "refused"}
+
+
+def test_a_sigterm_to_the_run_is_passed_to_the_command_and_the_proxy_still_stops(
+    ready: CliRunner, engine: FakeEngine, home: Path
+) -> None:
+    """The command sends SIGTERM to its parent (this process, running the CLI): it comes back to
+    the command, which ends by it (143), and the run ends as usual."""
+    script = "import os, signal, time\nos.kill(os.getppid(), signal.SIGTERM)\ntime.sleep(30)\n"
+    r = ready("proxy", "run", "--allow", "gh", "--", sys.executable, "-c", script)
+    assert r.code == 128 + 15, r.err
+    assert engine.proxy.stopped
+    assert [outcome for outcome, _ in audit(home, "proxy-run")] == ["started", "ended"]
