@@ -178,8 +178,17 @@ LAYERS: dict[str, frozenset[str]] = {
     "vault.agent": FOUNDATION | {"vault.core", "vault.services"},
     "vault.integrations": FOUNDATION | {"vault.core", "vault.services", "vault.agent"},
     "vault.bridges": FOUNDATION | {"vault.core", "vault.services", "vault.agent", "vault.integrations"},
+    "vault.proxy": FOUNDATION | {"vault.core", "vault.services", "vault.agent"},
     "vault.cli": FOUNDATION
-    | {"vault.core", "vault.services", "vault.export", "vault.agent", "vault.integrations", "vault.bridges"},
+    | {
+        "vault.core",
+        "vault.services",
+        "vault.export",
+        "vault.agent",
+        "vault.integrations",
+        "vault.bridges",
+        "vault.proxy",
+    },
     "vault": FOUNDATION | {"vault.core", "vault.services", "vault.integrations"},
     "vault.compat": frozenset({"vault.integrations"}),
     "screens": FOUNDATION | {"vault", "vault.core", "vault.services", "vault.agent"},
