@@ -362,8 +362,8 @@ class TokenListScreen(Screen[None]):
             return credential is not None and credential.offers_sign_in_again(self.app.clock.now())
         if action == "rotate":
             return credential is not None and credential.kind == "static"
-        if action == "first_failing":  # in the footer and the help only while one fails
-            return self.is_mounted and first_failing(self._shown, self.app.clock.now()) is not None
+        if action == "first_failing":  # in the footer and the help only while one fails (filtered out or not)
+            return self.is_mounted and first_failing(self._watched.erred, self.app.clock.now()) is not None
         return credential is not None or action not in ROW_ACTIONS  # no row: no key that acts on one
 
     @on(CredentialTable.RowHighlighted, "#tokens")
@@ -392,7 +392,13 @@ class TokenListScreen(Screen[None]):
             self.refresh_bindings()
 
     def action_first_failing(self) -> None:
-        if (name := first_failing(self._shown, self.app.clock.now())) is not None:
+        """To the first failing row; when the filter hides every failing one, the filter goes
+        (the status line counts the whole vault's failing, so the key reaches them all)."""
+        now = self.app.clock.now()
+        if first_failing(self._shown, now) is None and first_failing(self._watched.erred, now) is not None:
+            self.filter_input.value = ""
+            self._rebuild()
+        if (name := first_failing(self._shown, now)) is not None:
             self.table.move_cursor(self.table.row_keys.index(name))
 
     def action_sign_in_again(self) -> None:

@@ -38,6 +38,7 @@ BASE: dict[str, list[str]] = {
     "revoke": ["revoke", "{name}"],
     "verify": ["verify", "{name}"],
     "exec": ["exec", "-e", "GH=gh", "--", "{argv}"],
+    "proxy run": ["proxy", "run", "--allow", "gh", "--", "{argv}"],
     "export": ["export", "{target}", "--name", "gh"],
     "unexport": ["unexport", "{target}", "--name", "{name}"],
     "agent start": ["agent", "start"],

@@ -199,3 +199,23 @@ async def test_a_report_that_arrives_as_the_app_closes_is_dropped(
     assert not app.screen_stack
     event = RefreshEvent(at=clock.now(), credential="acme", kind="failed", detail="http_503: down")
     app.on_refresher_reported(RefresherReported(event))
+
+
+async def test_f_reaches_a_failing_credential_the_filter_hides(
+    failing: tuple[vault.Vault, vault.FrozenClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The status line counts the whole vault's failing credentials, so `f` is offered while a
+    filter hides them all, and takes the person there (the filter goes)."""
+    opened, clock = failing
+    app = make_app(opened, clock, settings=QUIET)
+    record_notices(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await retry(pilot, refresher_of(app, opened), clock, "failed")
+        screen = list_screen(app)
+        await pilot.press("slash", *"alpha", "enter")
+        await pilot.pause()
+        assert [c.name for c in screen._shown] == ["alpha"] and "1 failing" in status_line(app)
+        assert any(b.binding.action == "first_failing" for b in app.active_bindings.values() if b.enabled)
+        await pilot.press("f")
+        await pilot.pause()
+        assert screen.filter_input.value == "" and screen.selected_name() == "acme"

@@ -36,6 +36,7 @@ codes only, so they are safe to print, log and show in the TUI.
     ├── Declined                exit 1   the user said no when asked to confirm
     │   └── AccountChanged      exit 1   a sign-in is another account than the credential's
     ├── TargetUnwritable        exit 1   an export target is read-only
+    ├── ProxyUnavailable        exit 1   ``tokendeck proxy run``: no interception engine installed
     ├── CommandNotExecutable    exit 126 ``tokendeck exec``: found, but it cannot be run
     └── CommandNotFound         exit 127 ``tokendeck exec``: no such command
 
@@ -363,6 +364,12 @@ class TargetUnwritable(VaultError):
     """The export target exists but may not be written (read-only, permissions)."""
 
     default_title = "Cannot write"
+
+
+class ProxyUnavailable(VaultError):
+    """``tokendeck proxy run`` found no interception engine (``vault.proxy.engine``) to start."""
+
+    default_title = "Proxy unavailable"
 
 
 class CommandNotExecutable(VaultError):

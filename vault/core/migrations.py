@@ -114,6 +114,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE credentials ADD COLUMN retry_at REAL",
         ),
     ),
+    Migration(
+        "0004_proxy_ca",
+        (
+            # The vault's own CA for `tokendeck proxy run` (one row): its certificate is public,
+            # its private key a secret like a token, kept here and nowhere on disk.
+            """
+            CREATE TABLE proxy_ca (
+                id INTEGER PRIMARY KEY CHECK (id = 1),
+                cert_pem TEXT NOT NULL,
+                key_pem TEXT NOT NULL,
+                created_at REAL NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 LATEST_VERSION = len(MIGRATIONS)

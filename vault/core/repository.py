@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any, Self
 
+from vault.core.authority import ProxyAuthority
 from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta
 from vault.core.links import CredentialLinks
@@ -40,7 +41,8 @@ class Repository:
         meta: its key mode.
         clock: the time source; tests freeze it.
 
-    Its parts: :attr:`links` (export bindings, git hosts) and :attr:`keys` (the file's key).
+    Its parts: :attr:`links` (export bindings, git hosts), :attr:`authority` (the proxy's CA) and
+    :attr:`keys` (the file's key).
     """
 
     def __init__(self, store: Store, paths: VaultPaths, meta: VaultMeta, clock: Clock | None = None) -> None:
@@ -48,6 +50,7 @@ class Repository:
         self.paths = paths
         self.clock: Clock = clock or SystemClock()
         self.links = CredentialLinks(store, self.clock, self._audit)
+        self.authority = ProxyAuthority(store, self.clock, self._audit)
         self.keys = VaultKeys(store, paths, meta, self.record)
         self._old_copies = False
         self._decoded: tuple[tuple[int, int], list[Credential]] | None = None

@@ -26,3 +26,8 @@ class ProxyEvent:
     method: str
     path: str
     reason: str
+
+    @property
+    def outcome(self) -> str:
+        """What the audit log records as the outcome (vault/cli/proxy.py reads it): the kind."""
+        return self.kind

@@ -1,0 +1,92 @@
+"""Where a credential's token may go through ``tokendeck proxy run`` (issue 35): one rule, from
+the catalog and the credential, overridable with ``--allow NAME=HOST,...``."""
+
+from __future__ import annotations
+
+import pytest
+
+from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential
+from vault.core.providers import builtin, resolve
+from vault.core.secret import Secret
+from vault.errors import InvalidInput
+from vault.proxy.hosts import GITHUB_HOSTS, catalog_hosts, host_allowed, parse_allow
+
+
+def credential(provider: str, kind: str = "static", **extras: str) -> Credential:
+    return Credential(name="c", provider=provider, kind=kind, access_token=Secret("t"), extras=extras)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("entry", ["github", "github-app", "github-pat"])
+def test_github_tokens_go_to_githubs_api_git_and_download_hosts(entry: str) -> None:
+    hosts = catalog_hosts(credential(entry), entry, builtin(entry))
+    assert hosts == GITHUB_HOSTS
+    assert {"api.github.com", "github.com", "uploads.github.com", "codeload.github.com"} <= set(hosts)
+    assert not any(h.endswith("github.io") for h in hosts)
+
+
+def test_gitlab_tokens_go_to_the_registrations_base_url() -> None:
+    hosted = resolve(ClientRegistration(provider="gitlab", base="gitlab", client_id="id"))
+    assert catalog_hosts(credential("gitlab", "oauth"), "gitlab", hosted) == ("gitlab.com",)
+    own = ClientRegistration(
+        provider="work", base="gitlab", client_id="id", params={"base_url": "https://gitlab.example.com"}
+    )
+    assert catalog_hosts(credential("work", "oauth"), "gitlab", resolve(own)) == ("gitlab.example.com",)
+
+
+def test_google_tokens_go_to_googles_api_hosts_only() -> None:
+    hosts = catalog_hosts(credential("google", "oauth"), "google", builtin("google"))
+    assert hosts == ("*.googleapis.com",)
+    assert host_allowed("www.googleapis.com", hosts) and host_allowed("gmail.googleapis.com", hosts)
+    assert not host_allowed("googleapis.com.evil.example", hosts) and not host_allowed("google.com", hosts)
+
+
+def test_an_mcp_credential_goes_to_its_servers_host() -> None:
+    mcp = credential("oidc", "oauth", **{MCP_URL_EXTRA: "https://mcp.example.com:8443/mcp"})
+    assert catalog_hosts(mcp, "oidc", None) == ("mcp.example.com",)
+
+
+def test_jira_data_center_goes_to_its_server() -> None:
+    jira = credential("jira-dc", server_url="https://jira.corp.example/")
+    assert catalog_hosts(jira, "jira-dc", builtin("jira-dc")) == ("jira.corp.example",)
+
+
+@pytest.mark.parametrize(
+    ("entry", "host"),
+    [("linear", "api.linear.app"), ("slack", "slack.com"), ("notion", "api.notion.com")],
+)
+def test_other_providers_go_to_their_api_hosts(entry: str, host: str) -> None:
+    assert host in catalog_hosts(credential(entry, "oauth"), entry, builtin(entry))
+
+
+def test_an_api_key_has_no_host_until_allow_names_one() -> None:
+    assert catalog_hosts(credential("api-key"), "api-key", builtin("api-key")) == ()
+
+
+def test_allow_parses_names_and_host_lists() -> None:
+    assert parse_allow(["gh", "key=API.example.com,*.example.org"]) == [
+        ("gh", None),
+        ("key", ("api.example.com", "*.example.org")),
+    ]
+
+
+@pytest.mark.parametrize(
+    "spec", ["", "=api.example.com", "key=", "key=https://api.example.com", "key=api.example.com:443", "k=a b"]
+)
+def test_a_bad_allow_is_refused_with_one_line(spec: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_allow([spec])
+    assert "\n" not in str(caught.value)
+
+
+def test_allow_needs_a_name_and_each_name_once() -> None:
+    with pytest.raises(InvalidInput, match="at least one"):
+        parse_allow([])
+    with pytest.raises(InvalidInput, match="more than once"):
+        parse_allow(["gh", "gh=github.com"])
+
+
+def test_a_wildcard_covers_names_below_it_never_the_name_itself() -> None:
+    assert host_allowed("a.b.example.com", ["*.example.com"])
+    assert not host_allowed("example.com", ["*.example.com"])
+    assert not host_allowed("badexample.com", ["*.example.com"])
+    assert host_allowed("API.GitHub.com.", ["api.github.com"])

@@ -1,0 +1,261 @@
+"""``tokendeck proxy run``: run a command with placeholders instead of tokens, through a loopback
+proxy that swaps the real token in only on requests to the hosts it is for (issue 35).
+
+``tokendeck proxy run --allow NAME[=HOST,...] [--allow ...] [-e VAR=NAME ...] -- CMD [ARGS...]``
+checks everything before it starts anything: the ``--allow`` and ``-e`` lists, that CMD exists
+(127 when not), that the engine is installed, that every NAME exists (5) and has hosts it may
+go to.  Then it takes the vault's CA (made on first use), writes the trust bundle, starts the
+engine on loopback with a user and password of this run's, runs CMD with
+:func:`vault.proxy.environment.child_environment`, and stops the proxy when CMD ends, exiting
+with CMD's code.  Each run's start and end are audited (``proxy-run``) with CMD's name only:
+its arguments may hold secrets.
+
+The vault stays open for the run: the engine asks it for each token when a request needs it
+(:meth:`Vault.token <vault.services.tokens.Vault.token>`, which refreshes what is due).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+from vault.cli.exec import find_command, parse_bindings, split_command
+from vault.errors import InvalidInput, ProxyUnavailable, VaultError
+from vault.settings import PATH_ENV
+
+if TYPE_CHECKING:
+    import argparse
+    from types import ModuleType
+
+    from vault.core.model import Credential
+    from vault.core.providers import Provider
+    from vault.services.tokens import Vault
+
+USAGE = "usage: tokendeck proxy run --allow NAME[=HOST,...] [--allow ...] [-e VAR=NAME ...] -- CMD [ARGS...]"
+ENGINE_MODULE = "vault.proxy.engine"
+NO_ENGINE = "no proxy engine in this tokendeck yet; nothing was started"
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    import argparse
+
+    group = sub.add_parser(
+        "proxy",
+        help="give a command placeholders; a loopback proxy puts the real tokens in for their hosts only",
+        description="Commands of the placeholder proxy.",
+    )
+    inner = group.add_subparsers(dest="proxy_command", metavar="{run}", required=True)
+    p = inner.add_parser(
+        "run",
+        help="run a command through the placeholder proxy",
+        usage=USAGE[len("usage: ") :],
+        description="Run CMD with a placeholder in place of each allowed credential's token, and "
+        "HTTPS_PROXY set to a proxy on 127.0.0.1 that only this run can use: on a request to a host "
+        "the credential is for, the proxy replaces the placeholder with the fresh token; anywhere else "
+        "the placeholder is worthless. CMD trusts tokendeck's CA through SSL_CERT_FILE and the like.",
+        epilog="exit codes: CMD's own once it runs; 1 the proxy could not start (no engine, a CA bundle "
+        "that cannot be written); 2 bad --allow, -e or no -- CMD; 5 no such credential; 127 CMD not "
+        "found. Nothing starts unless every check passes.",
+    )
+    p.add_argument(
+        "--allow",
+        action="append",
+        default=[],
+        metavar="NAME[=HOST,...]",
+        help="let CMD use credential NAME, on its provider's hosts or on the HOSTs given (*.example.com allowed)",
+    )
+    p.add_argument(
+        "-e",
+        dest="env",
+        action="append",
+        default=[],
+        metavar="VAR=NAME",
+        help="put NAME's placeholder in $VAR (default: the provider's usual variables, e.g. GITHUB_TOKEN and GH_TOKEN)",
+    )
+    p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command to run")
+    p.set_defaults(handler=cmd_proxy_run)
+
+
+def load_engine() -> ModuleType:
+    """The engine module, imported only now.
+
+    Raises:
+        ProxyUnavailable: it is not installed (exit 1).
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(ENGINE_MODULE)
+    except ModuleNotFoundError as exc:
+        if exc.name == ENGINE_MODULE or not (exc.name or "").startswith("vault"):  # it, or what it needs
+            raise ProxyUnavailable(NO_ENGINE) from None
+        raise
+
+
+def cmd_proxy_run(args: argparse.Namespace) -> int:
+    from vault.proxy.hosts import parse_allow
+
+    allowed = parse_allow(args.allow)
+    bindings = parse_bindings(args.env) if args.env else []
+    names = [name for name, _ in allowed]
+    for var, name in bindings:
+        if name not in names:
+            from vault.core.masking import echo
+
+            raise InvalidInput(f"-e {var}=...: {echo(name)} is not among the --allow names")
+    command = split_command(args.argv, env_file=False)
+    find_command(command[0], os.environ.get(PATH_ENV))
+    engine = load_engine()
+
+    from vault.cli import terminal
+
+    with terminal.open_vault() as vault:
+        return _run(vault, engine, allowed, bindings, command)
+
+
+def _plan(vault: Vault, name: str) -> tuple[Credential, str, Provider | None]:
+    """The credential, the catalog entry it builds on, and its resolved provider (when known)."""
+    from vault.core.providers import builtin, resolve
+    from vault.errors import NotFound
+
+    credential = vault.get(name)
+    if credential.kind == "oauth":
+        try:
+            registration = vault.records.get_client(credential.provider)
+        except NotFound:
+            return credential, credential.provider, None
+        return credential, registration.base, resolve(registration)
+    try:
+        return credential, credential.provider, builtin(credential.provider)
+    except NotFound:
+        return credential, credential.provider, None
+
+
+def _run(
+    vault: Vault,
+    engine: ModuleType,
+    allowed: list[tuple[str, tuple[str, ...] | None]],
+    bindings: list[tuple[str, str]],
+    command: list[str],
+) -> int:
+    import secrets
+    import threading
+
+    from vault.agent.wire import runtime_dir
+    from vault.core.masking import echo
+    from vault.proxy.ca import authority_for, write_bundle
+    from vault.proxy.environment import child_environment, default_variables
+    from vault.proxy.hosts import catalog_hosts
+    from vault.proxy.placeholders import placeholders_for
+
+    plans = {name: _plan(vault, name) for name, _ in allowed}  # every name exists before anything starts
+    hosts: dict[str, tuple[str, ...]] = {}
+    for name, given in allowed:
+        credential, base, provider = plans[name]
+        hosts[name] = given or catalog_hosts(credential, base, provider)
+        if not hosts[name]:
+            raise InvalidInput(f"no host is known for {echo(name)}: say where it may go with --allow {name}=HOST")
+    real = {name: c.access_token.reveal() if c.access_token else None for name, (c, _, _) in plans.items()}
+    placeholders = placeholders_for((name, base, real[name]) for name, (_, base, _) in plans.items())
+    variables: dict[str, str] = {}
+    for name, (_, base, _) in plans.items():
+        named = [var for var, bound in bindings if bound == name]
+        for var in named or default_variables(name, base):
+            variables.setdefault(var, placeholders[name])
+
+    authority = authority_for(vault.records, vault.records.paths.home, vault.records.clock.now())
+    bundle = write_bundle(runtime_dir(), authority.cert_pem)
+    lock = threading.Lock()
+
+    def token_for(name: str) -> str:
+        with lock:
+            return vault.token(name)
+
+    def on_event(event: Any) -> None:
+        fields = {k: getattr(event, k, None) for k in ("host", "method", "path", "outcome")}
+        detail = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None and k != "outcome")
+        with lock:
+            vault.records.record(
+                "proxy",
+                str(fields["outcome"] or "ok"),
+                credential=getattr(event, "credential", None),
+                detail=f"{detail} command={program}".strip(),
+            )
+
+    program = os.path.basename(command[0])
+    rule = getattr(engine, "Rule", None)
+    rules = {
+        placeholders[name]: (rule(name, hosts[name]) if rule is not None else (name, hosts[name])) for name in hosts
+    }
+    auth = ("tokendeck", secrets.token_urlsafe(24))
+    try:
+        proxy = engine.start_proxy(
+            ca_cert_pem=authority.cert_pem,
+            ca_key_pem=authority.key_pem,
+            rules=rules,
+            token_for=token_for,
+            on_event=on_event,
+            auth=auth,
+        )
+    except BaseException:
+        _remove(bundle)
+        raise
+    try:
+        env = child_environment(
+            os.environ,
+            placeholders=variables,
+            port=proxy.port,
+            auth=auth,
+            bundle=bundle,
+            allowed_hosts=sorted({h for hs in hosts.values() for h in hs}),
+        )
+        for var, value in env.items():
+            held = [name for name, token in real.items() if token and token in value]
+            if held:
+                raise VaultError(f"${var} holds {echo(held[0])}'s token: unset it first; the command was not started")
+        vault.records.record("proxy-run", "started", detail=f"command={program} allow={','.join(hosts)}")
+        code = _child(command, env)
+        vault.records.record("proxy-run", "ended", detail=f"command={program} exit={code}")
+        return code
+    finally:
+        proxy.stop()
+        _remove(bundle)
+
+
+def _child(command: list[str], env: dict[str, str]) -> int:
+    """Run ``command`` to its end; its exit code (128 + N for a signal N, as shells report it).
+    Ctrl-C reaches it through the terminal, and this process waits for it to end; a SIGTERM or
+    SIGHUP sent to this process is passed on to it (so the proxy still stops after it)."""
+    import signal
+    import subprocess
+
+    from vault.errors import CommandNotExecutable, CommandNotFound
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        child = subprocess.Popen(command, env=env)  # noqa: S603 - running the user's command is the point
+    except FileNotFoundError:
+        raise CommandNotFound(f"command not found: {command[0]}") from None
+    except OSError as exc:
+        raise CommandNotExecutable(f"cannot run {command[0]}: {exc.strerror}") from None
+
+    def pass_on(signum: int, frame: object) -> None:
+        child.send_signal(signum)
+
+    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        previous[signum] = signal.signal(signum, pass_on)
+    try:
+        code = child.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 128 - code if code < 0 else code
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
