@@ -56,7 +56,13 @@ def _bare_repository(root: Path) -> Path:
     return root
 
 
-def _start(tmp_path: Path, *, token_for: object = None, upstream_ca: StandInCA | None = None) -> Iterator[Run]:
+def _start(
+    tmp_path: Path,
+    *,
+    token_for: object = None,
+    upstream_ca: StandInCA | None = None,
+    hosts: frozenset[str] = frozenset({"api.github.com", "github.com"}),
+) -> Iterator[Run]:
     upstream = make_ca("test upstream CA")
     proxy_ca = make_ca("tokendeck proxy CA (test)")
     github = serve(upstream, ["api.github.com", "github.com"], git_root=_bare_repository(tmp_path / "git"))
@@ -66,7 +72,7 @@ def _start(tmp_path: Path, *, token_for: object = None, upstream_ca: StandInCA |
     proxy = start_proxy(
         ca_cert_pem=proxy_ca.cert_pem,
         ca_key_pem=Secret(proxy_ca.key_pem.decode()),
-        rules={PLACEHOLDER: Rule("gh", frozenset({"api.github.com", "github.com"}))},
+        rules={PLACEHOLDER: Rule("gh", hosts)},
         token_for=token_for or (lambda name: TOKEN),  # type: ignore[arg-type]
         on_event=events.append,
         auth=(USER, PASSWORD),
@@ -147,6 +153,16 @@ def test_the_placeholder_to_a_host_it_is_not_for_is_refused_and_never_forwarded(
     assert [(e.kind, e.credential, e.host, e.path, e.reason) for e in run.events] == [
         ("refused", "gh", "elsewhere.test", "/x", "host not allowed")
     ]
+
+
+def test_a_wildcard_rule_allows_the_names_below_it_and_not_others(tmp_path: Path) -> None:
+    for run in _start(tmp_path, hosts=frozenset({"*.github.com"})):
+        below = curl(run, "-H", f"Authorization: Bearer {PLACEHOLDER}", "https://api.github.com/user")
+        bare = curl(run, "-H", f"Authorization: Bearer {PLACEHOLDER}", "-w", "\n%{http_code}", "https://github.com/x")
+
+        assert below.returncode == 0, below.stderr
+        assert bare.stdout.splitlines()[-1] == "403"
+        assert run.github.seen == [("GET", "/user", {"authorization": f"Bearer {TOKEN}"})]
 
 
 def test_the_placeholder_over_plain_http_is_refused_even_to_an_allowed_host(run: Run) -> None:

@@ -10,7 +10,8 @@ EventKind = Literal["substituted", "refused", "unauthenticated"]
 
 @dataclass(frozen=True)
 class Rule:
-    """Where one placeholder's credential may go: its name and the hosts (lower case) it is for."""
+    """Where one placeholder's credential may go: its name and the hosts it is for (lower case; a
+    ``*.suffix`` allows the names below suffix, as vault.proxy.hosts.host_allowed reads them)."""
 
     credential: str
     hosts: frozenset[str]

@@ -26,6 +26,7 @@ from proxy.http.handler import HttpProtocolHandler
 from proxy.http.proxy import HttpProxyBasePlugin, HttpProxyPlugin
 
 from vault.proxy.engine_events import ProxyEvent, Rule
+from vault.proxy.hosts import host_allowed
 
 if TYPE_CHECKING:
     from proxy.http.parser import HttpParser
@@ -194,7 +195,7 @@ class Placeholders(HttpProxyBasePlugin):
             if not tls:
                 why = f"tokendeck proxy: refused: {rule.credential}'s token is never sent over plain http"
                 raise self._refuse(ProxyEvent("refused", rule.credential, host, method, path, "plain http"), why)
-            if host not in rule.hosts:
+            if not host_allowed(host, rule.hosts):
                 why = f"tokendeck proxy: refused: {rule.credential}'s token is not allowed for {host}"
                 raise self._refuse(ProxyEvent("refused", rule.credential, host, method, path, "host not allowed"), why)
             try:
