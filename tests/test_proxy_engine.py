@@ -318,6 +318,16 @@ def test_a_websocket_upgrade_gets_the_token_and_then_carries_bytes_both_ways(run
     assert run.github.seen == [("GET", "/socket", {"authorization": f"Bearer {TOKEN}"})]
 
 
+def test_stop_ends_an_open_tunnel_too(run: Run) -> None:
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    with socket.create_connection(("127.0.0.1", run.proxy.port)) as raw:
+        raw.sendall(f"CONNECT api.github.com:443 HTTP/1.1\r\nProxy-Authorization: Basic {auth}\r\n\r\n".encode())
+        assert _read_head(raw).startswith(b"HTTP/1.1 200")
+        run.proxy.stop()
+
+        assert raw.recv(1) == b""  # the proxy's end is closed: the child's connection ends with the run
+
+
 def test_stop_closes_the_port(run: Run) -> None:
     run.proxy.stop()
     done = curl(run, "https://api.github.com/user")
