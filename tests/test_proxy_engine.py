@@ -336,6 +336,30 @@ def test_stop_closes_the_port(run: Run) -> None:
     assert run.github.seen == []
 
 
+def test_starting_writes_nothing_in_the_working_directory_or_proxy_pys_data_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import proxy.common.flag
+
+    cwd, data = tmp_path / "cwd", tmp_path / "proxy-data"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(proxy.common.flag, "DEFAULT_DATA_DIRECTORY_PATH", str(data))
+    ca = make_ca("tokendeck proxy CA (test)")
+    started = start_proxy(
+        ca_cert_pem=ca.cert_pem,
+        ca_key_pem=Secret(ca.key_pem.decode()),
+        rules={},
+        token_for=lambda name: TOKEN,
+        on_event=lambda event: None,
+        auth=(USER, PASSWORD),
+    )
+    started.stop()
+
+    assert list(cwd.iterdir()) == []
+    assert not data.exists()
+
+
 def test_the_leaf_key_and_certificates_live_in_memory_files_only() -> None:
     ca = make_ca("tokendeck proxy CA (test)")
     leaves = LeafCertificates(ca_cert_pem=ca.cert_pem, ca_key_pem=Secret(ca.key_pem.decode()))

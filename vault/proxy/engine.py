@@ -89,8 +89,13 @@ class RunningProxy:
         self.stop()
 
 
+_UNUSED = "unused: leaf certificates come from engine_certs"
+"""proxy.py intercepts only when its CA flags are set; the methods that would read them are ours."""
+
+
 def _flags(parser: Any, **opts: Any) -> Any:
-    """proxy.py's flags, without its side effects on this process: a root log handler, ~/.proxy/cache."""
+    """proxy.py's flags, without its side effects on this process: a root log handler, and the
+    directories it makes (its data directory ~/.proxy, its certificate and cache directories)."""
     import logging
     import tempfile
 
@@ -98,12 +103,14 @@ def _flags(parser: Any, **opts: Any) -> Any:
     quiet = logging.NullHandler()
     root.addHandler(quiet)  # proxy.py calls logging.basicConfig, a no-op while the root has a handler
     try:
-        with tempfile.TemporaryDirectory(prefix="tokendeck-proxy-") as cache:
-            args = ["--disable-http-proxy", "--threaded", "--num-acceptors", "1", "--cache-dir", cache]
+        with tempfile.TemporaryDirectory(prefix="tokendeck-proxy-") as scratch:
+            args = ["--disable-http-proxy", "--threaded", "--num-acceptors", "1", "--cache-dir", scratch]
             args += ["--timeout", str(_IDLE_SECONDS)]
-            return parser.initialize(args, **opts)
+            flags = parser.initialize(args, data_dir=scratch, ca_cert_dir=scratch, **opts)
     finally:
         root.removeHandler(quiet)
+    flags.ca_cert_dir = _UNUSED
+    return flags
 
 
 def start_proxy(
@@ -145,10 +152,9 @@ def start_proxy(
         flags = _flags(
             FlagParser,
             plugins=[Interceptor, Placeholders],
-            ca_cert_file="unused: leaf certificates come from engine_certs",
-            ca_key_file="unused: leaf certificates come from engine_certs",
+            ca_cert_file=_UNUSED,
+            ca_key_file=_UNUSED,
             ca_signing_key_file=certificates.key_path,
-            ca_cert_dir="unused: leaf certificates come from engine_certs",
             ca_file=upstream_cafile,
         )
         flags.tokendeck_run = config
