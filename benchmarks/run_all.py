@@ -30,6 +30,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("refresh.py", ["--repeats", "5"], ["--count", "100", "--repeats", "1"]),
     ("signin.py", [], ["--runs", "3"]),
     ("mcp_bridge.py", [], ["--calls", "30"]),
+    ("proxy.py", [], ["--requests", "300"]),
     ("tui_filter.py", [], ["--runs", "2"]),
     ("tui.py", ["--terminal", "pty", "--idle", "20", "--idle-runs", "2"], ["--terminal", "pty", "--idle", "5"]),
     (

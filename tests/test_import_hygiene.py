@@ -44,6 +44,7 @@ NETWORK_LAYER = (
     "vault.integrations.httpx_auth",
     "vault.integrations.httpx2_auth",
     "vault.bridges.mcp_bridge",
+    "vault.proxy.engine",  # and engine_*: proxy.py's package loads its example plugins, one imports httpx
 )
 """Modules that exist to talk HTTP: they may load httpx2 (httpx for ``httpx_auth``), Authlib and
 the MCP SDK, nothing else may."""

@@ -1,0 +1,34 @@
+"""What the placeholder proxy is told (the rules) and what it tells (the events)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+EventKind = Literal["substituted", "refused", "unauthenticated"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Where one placeholder's credential may go: its name and the hosts it is for (lower case; a
+    ``*.suffix`` allows the names below suffix, as vault.proxy.hosts.host_allowed reads them)."""
+
+    credential: str
+    hosts: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ProxyEvent:
+    """One substitution or refusal: never the token, never the query string."""
+
+    kind: EventKind
+    credential: str | None
+    host: str
+    method: str
+    path: str
+    reason: str
+
+    @property
+    def outcome(self) -> str:
+        """What the audit log records as the outcome (vault/cli/proxy.py reads it): the kind."""
+        return self.kind
