@@ -49,7 +49,7 @@ from vault.core.clock import Clock, SystemClock
 from vault.core.keys import VaultMeta, passphrase_from_environment
 from vault.core.paths import VaultPaths
 from vault.core.resources import asset
-from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, plain_words, shown
+from vault.errors import NeedsSignIn, ProviderError, VaultError, VaultLocked, clipped, plain_words
 
 if TYPE_CHECKING:  # the refresher pulls in the HTTP stack: loaded after the list is up
     from textual.theme import Theme
@@ -329,7 +329,7 @@ class VaultApp(Locking):
         if self._covered():
             self.failure_notices.hold(replace(notice, title=title))
             return
-        self.notify(shown(notice.text), title=title, severity=_severity(notice.severity), markup=False)
+        self.notify(clipped(notice.text), title=title, severity=_severity(notice.severity), markup=False)
 
     def _covered(self) -> bool:
         """Whether a dialog or a form (a screen that says ``HOLDS_NOTICES``) is in front."""
@@ -341,7 +341,7 @@ class VaultApp(Locking):
         if self._covered():
             return
         for notice in self.failure_notices.release():
-            self.notify(shown(notice.text), title=notice.title, severity=_severity(notice.severity), markup=False)
+            self.notify(clipped(notice.text), title=notice.title, severity=_severity(notice.severity), markup=False)
 
     def set_busy(self, name: str, doing: str | None) -> None:
         """Say that ``doing`` (``refreshing``, ``revoking``) runs on ``name``, or None once it ended."""

@@ -272,15 +272,15 @@ def test_a_huge_last_error_with_control_characters_is_shown_cut_and_escaped() ->
     another tool, stored whole) is one bounded line in the detail and the side panel, escaped."""
     from screens.logic.facts import fact_values
     from vault.core.model import Credential
-    from vault.errors import SHOWN_LIMIT, shown
+    from vault.errors import CLIP_LIMIT, clipped
 
     huge = f"{OSC52}line one\nline two{ESC}[2J" + "x" * 10_000 + "THE END"
     credential = Credential(name="gh", provider="acme", kind="static", access_token=Secret("t"), last_error=huge)
     fact = fact_values(credential, 0.0)["last_error"]
     assert raw_free(fact) and "\n" not in fact  # one line: the break is written as \\n
     assert fact.startswith("\\x1b]52;c;") and "line one\\nline two\\x1b[2J" in fact
-    assert len(fact) == SHOWN_LIMIT and fact.endswith("…") and "THE END" not in fact
-    assert shown("short and clean") == "short and clean"
+    assert len(fact) == CLIP_LIMIT and fact.endswith("…") and "THE END" not in fact
+    assert clipped("short and clean") == "short and clean"
 
 
 def test_an_error_from_an_agent_that_will_not_decode_keeps_its_message() -> None:

@@ -167,7 +167,7 @@ async def test_a_huge_failure_message_with_control_characters_is_told_cut_and_es
     """Issue 34, bad input: the agent's failure whose words are an error page (10,000 characters,
     escape codes, line breaks) is one notification of a bounded, escaped line."""
     from vault.core.model import AuditEvent
-    from vault.errors import SHOWN_LIMIT
+    from vault.errors import CLIP_LIMIT
 
     opened, clock = failing
     app = make_app(opened, clock, settings=QUIET)
@@ -179,7 +179,7 @@ async def test_a_huge_failure_message_with_control_characters_is_told_cut_and_es
         await pilot.pause()
         told = [text for text in notices.texts() if "acme" in text]
         assert len(told) == 1, told
-        assert len(told[0]) <= SHOWN_LIMIT and "…" in told[0] and "THE END" not in told[0]
+        assert len(told[0]) <= CLIP_LIMIT and "…" in told[0] and "THE END" not in told[0]
         assert not any(ch in told[0] for ch in "\x1b\x07\n\u202e") and "]52;c;" in told[0]
         assert "http_502" not in told[0] and told[0].endswith("(HTTP 502)")  # in words, not the code
 

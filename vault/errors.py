@@ -392,11 +392,11 @@ def printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else _escape(ch) for ch in text)
 
 
-SHOWN_LIMIT = 300
-"""Characters of text from outside that one line of a screen or a notification shows (:func:`shown`)."""
+CLIP_LIMIT = 300
+"""Characters of text from outside that one line of a screen or a notification shows (:func:`clipped`)."""
 
 
-def shown(text: str, limit: int = SHOWN_LIMIT) -> str:
+def clipped(text: str, limit: int = CLIP_LIMIT) -> str:
     """``text`` from outside as a screen shows it: :func:`printable`, and at most ``limit``
     characters, the cut marked with ``…`` (a server's 10,000-character error page, stored as a
     credential's last error, is not a screenful of text)."""

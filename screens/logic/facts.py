@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from vault.core.model import COUNTDOWN_STOPPED, MCP_URL_EXTRA, Credential
 from vault.core.timefmt import iso, moment, relative
-from vault.errors import printable, shown
+from vault.errors import clipped, printable
 
 FACTS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -52,7 +52,7 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
     else:
         refresh = "held; expires " + moment(c.refresh_expires_at, now)
     status = c.status_at(now)
-    last_error = shown(c.last_error) if c.last_error else "-"  # escaped now: cut before the retry is added
+    last_error = clipped(c.last_error) if c.last_error else "-"  # escaped now: cut before the retry is added
     if c.last_error and c.backing_off(now):  # the backoff every refresher keeps to: when it tries again
         last_error += f" · {c.refresh_failures} in a row; next try {relative(c.retry_at, now)}"
     expires = moment(c.expires_at, now, none="no expiry")
