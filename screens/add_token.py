@@ -37,17 +37,15 @@ field from under a person typing: the secret cannot land in a plain-text field."
 
 
 class SuggestingInput(GuardedInput):
-    """An input whose completion Tab accepts, and moves on: one Tab always leaves the field, so
-    a person who counts Tabs to reach the Token field reaches it, and the secret never lands in
-    a plain-text field (it used to take a second Tab after a completion)."""
+    """An input whose completion Tab accepts, and moves on (:meth:`AddTokenScreen.action_next_field`):
+    one Tab always leaves the field, so a person who counts Tabs to reach the Token field reaches
+    it, and the secret never lands in a plain-text field (it used to take a second Tab after a
+    completion)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("tab", "accept_and_next", "Complete", show=False)]
-
-    def action_accept_and_next(self) -> None:
+    def accept_suggestion(self) -> None:
         suggestion = self._suggestion  # Textual's own completion, as the right arrow accepts it
         if suggestion and suggestion != self.value and self.cursor_at_end:
             self.action_cursor_right()
-        self.screen.focus_next()
 
 
 def static_kinds() -> list[str]:
@@ -65,7 +63,20 @@ class AddTokenScreen(Screen[None]):
     AUTO_FOCUS: ClassVar[str | None] = "#name"
     HOLDS_NOTICES: ClassVar[bool] = True
     """A form: a refresher's notices wait until it is gone (:meth:`VaultApp.tell_background`)."""
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel"),
+        # Priority: the app moves the focus when it reads the Tab, before it hands the next key
+        # to a field. Keys that arrive in one burst (auto-type, fast typing) are all handed to the
+        # field focused when each is read; a Tab handled by the field itself came too late, and
+        # what followed it (the secret) landed in the field before.
+        Binding("tab", "next_field", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
+    ]
+
+    def action_next_field(self) -> None:
+        if isinstance(self.focused, SuggestingInput):
+            self.focused.accept_suggestion()
+        self.focus_next()
 
     class Added(Message):
         """The token is stored."""

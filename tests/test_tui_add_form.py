@@ -93,3 +93,26 @@ async def test_a_secret_typed_after_a_completed_provider_lands_in_the_token_fiel
         await pilot.pause()
     stored = opened.get("work-gh")
     assert stored.provider == "github-pat" and opened.token("work-gh") == SECRET
+
+
+async def test_keys_that_arrive_in_one_burst_still_tab_into_the_token_field() -> None:
+    """A password manager's auto-type, or keys typed faster than the screen draws, reach the app
+    in one read: each Tab must move the focus before the next key goes anywhere, or the secret
+    lands in a visible field (seen by hand in tmux: "gh<Tab>github-pat" all went into Name)."""
+    from textual import events
+
+    opened, clock = new_vault()
+    app = make_app(opened, clock, settings=TuiSettings(refresher=False))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("a")
+        assert isinstance(app.screen, AddTokenScreen)
+        burst = [*"work-gh", "\t", *"github-pat", "\t", "\t", "\t", *SECRET]
+        for ch in burst:  # as the driver posts them: all queued before the first is handled
+            app.post_message(events.Key("tab", "\t") if ch == "\t" else events.Key(ch, ch))
+        await pilot.pause()
+        await pilot.pause()
+        assert field(app, "name").value == "work-gh" and field(app, "provider").value == "github-pat"
+        assert field(app, "token").value == SECRET
+        assert not any(SECRET in field(app, f).value for f in FIELDS if f != "token")
+        await pilot.press("escape")
+    assert opened.credentials() == []
