@@ -477,6 +477,22 @@ def test_a_misspelling_is_one_line_with_the_likely_meaning_and_a_hint(
     assert not home.exists()  # nothing opened or created
 
 
+def test_a_value_that_starts_with_a_dash_is_explained_not_lost(
+    cli: CliRunner, capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    """OpenID servers issue client IDs such as ``-Xy3…`` (oidc-provider does, at random): argparse
+    reads one after ``--client-id`` as an option; the message says the form that works, and that
+    form stores the ID as given."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli("provider", "add", "corp", "--issuer", "https://id.example", "--client-id", "-Xy3dash")
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == (
+        "tokendeck provider add: --client-id needs a value (one that starts with '-' is given as --client-id=VALUE)"
+    )
+    assert not home.exists()
+
+
 @pytest.mark.parametrize(
     "argv",
     [

@@ -151,7 +151,7 @@ def test_a_failing_disk_never_burns_an_oidc_provider_grant(
     with running_oidc_provider(access_token_ttl=LIFETIME) as provider:
         client = provider.register_native_client()
         assert cli("init", "--passphrase").code == 0
-        added = cli("provider", "add", "certified", "--issuer", provider.issuer, "--client-id", client["client_id"])
+        added = cli("provider", "add", "certified", "--issuer", provider.issuer, f"--client-id={client['client_id']}")
         assert added.code == 0, added.err
         for name, user in zip(NAMES, ("alice", "bob", "carol"), strict=True):
             monkeypatch.setenv("FAKE_BROWSER_USER", user)

@@ -247,7 +247,7 @@ def test_a_web_client_needs_its_exact_redirect_uri(
     web = oidc_provider.register_native_client(application_type="web",
                                                redirect_uris=[f"http://127.0.0.1:{port}/callback"])  # fmt: skip
     assert cli("init").code == 0
-    assert cli("provider", "add", "web", "--issuer", oidc_provider.issuer, "--client-id", web["client_id"]).code == 0
+    assert cli("provider", "add", "web", "--issuer", oidc_provider.issuer, f"--client-id={web['client_id']}").code == 0
     r = cli("login", "web", "--timeout", "2")
     assert r.code == 1
     said = one_line(r)
@@ -260,7 +260,7 @@ def test_a_web_client_needs_its_exact_redirect_uri(
     (refused,) = oidc_provider.requests("authorization")
     assert refused["error"] == "invalid_redirect_uri"
 
-    r = cli("provider", "add", "web", "--issuer", oidc_provider.issuer, "--client-id", web["client_id"],
+    r = cli("provider", "add", "web", "--issuer", oidc_provider.issuer, f"--client-id={web['client_id']}",
             "--redirect-port", str(port))  # fmt: skip
     assert r.code == 0, r.err
     r = cli("login", "web")
@@ -273,7 +273,7 @@ def test_a_confidential_client(cli: CliRunner, oidc_provider: OidcProvider, brow
     read from stdin authenticates the code exchange, the refresh and the revocation."""
     confidential = oidc_provider.register_native_client(token_endpoint_auth_method="client_secret_basic")
     assert cli("init").code == 0
-    r = cli("provider", "add", NAME, "--issuer", oidc_provider.issuer, "--client-id", confidential["client_id"],
+    r = cli("provider", "add", NAME, "--issuer", oidc_provider.issuer, f"--client-id={confidential['client_id']}",
             "--with-secret", stdin=confidential["client_secret"] + "\n")  # fmt: skip
     assert r.code == 0, r.err
     assert cli("login", NAME).code == 0

@@ -93,7 +93,7 @@ def test_a_restore_under_the_agent_never_replays_and_only_the_users_word_sends_t
     with running_oidc_provider(access_token_ttl=LIFETIME) as provider:
         client = provider.register_native_client()
         assert cli("init", "--passphrase").code == 0
-        added = cli("provider", "add", "certified", "--issuer", provider.issuer, "--client-id", client["client_id"])
+        added = cli("provider", "add", "certified", "--issuer", provider.issuer, f"--client-id={client['client_id']}")
         assert added.code == 0, added.err
         for name, user in zip(NAMES, ("alice", "bob"), strict=True):
             monkeypatch.setenv("FAKE_BROWSER_USER", user)

@@ -93,6 +93,7 @@ _INVALID_CHOICE = re.compile(
     r"argument (?P<what>[^:]+): invalid choice: '(?P<value>.*)' \(choose from (?P<choices>.*)\)$", re.S
 )
 _UNRECOGNIZED = "unrecognized arguments: "
+_NO_VALUE = re.compile(r"argument (?P<option>--[\w-]+)(?:/-\w)?: expected one argument$")
 _QUOTED = re.compile(r"'([^']*)'")
 
 
@@ -116,6 +117,10 @@ class Parser(argparse.ArgumentParser):
             close = difflib.get_close_matches(value, choices, n=1)
             said = f"unknown {what.lower()} {echo(value)}"
             return f"{said}; did you mean {close[0]}?" if close else f"{said} (one of: {', '.join(choices)})"
+        no_value = _NO_VALUE.match(message)
+        if no_value:  # often a value such as an OpenID client ID that starts with "-"
+            option = no_value["option"]
+            return f"{option} needs a value (one that starts with '-' is given as {option}=VALUE)"
         if message.startswith(_UNRECOGNIZED):
             extra = message[len(_UNRECOGNIZED) :].split()
             options = [a for a in extra if a.startswith("-")]
