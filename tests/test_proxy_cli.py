@@ -208,3 +208,35 @@ def test_a_sigterm_to_the_run_is_passed_to_the_command_and_the_proxy_still_stops
     assert r.code == 128 + 15, r.err
     assert engine.proxy.stopped
     assert [outcome for outcome, _ in audit(home, "proxy-run")] == ["started", "ended"]
+
+
+def test_test_stand_ins_reach_the_engine_and_are_said_on_stderr(
+    ready: CliRunner, engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ca = tmp_path / "upstream.pem"
+    ca.write_text("stand-in CA")
+    monkeypatch.setenv("TOKENDECK_PROXY_RESOLVE", "api.github.com=8443")
+    monkeypatch.setenv("TOKENDECK_PROXY_UPSTREAM_CA", str(ca))
+    r = ready("proxy", "run", "--allow", "gh", "--", *child(tmp_path))
+    assert r.code == 0, r.err
+    (call,) = engine.calls
+    assert call["resolve"] == {"api.github.com": ("127.0.0.1", 8443)} and call["upstream_cafile"] == str(ca)
+    assert "test stand-ins in effect" in r.err and "api.github.com -> 127.0.0.1:8443" in r.err
+
+
+def test_without_stand_ins_the_engine_uses_the_system_and_nothing_is_said(
+    ready: CliRunner, engine: FakeEngine, tmp_path: Path
+) -> None:
+    r = ready("proxy", "run", "--allow", "gh", "--", *child(tmp_path))
+    assert r.code == 0 and r.err == ""
+    (call,) = engine.calls
+    assert call["resolve"] == {} and call["upstream_cafile"] is None
+
+
+def test_a_bad_stand_in_is_exit_2_and_nothing_starts(
+    ready: CliRunner, engine: FakeEngine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, home: Path
+) -> None:
+    monkeypatch.setenv("TOKENDECK_PROXY_RESOLVE", "api.github.com=evil.example:443")
+    r = ready("proxy", "run", "--allow", "gh", "--", *child(tmp_path))
+    assert r.code == 2 and r.err.count("\n") == 1 and "HOST=PORT" in r.err
+    assert engine.calls == [] and not (tmp_path / "child.json").exists() and audit(home, "proxy-run") == []

@@ -37,6 +37,12 @@ FAULT_ENV = "TOKENDECK_FAULT"
 """For the fault-injection tests only: ``POINT`` or ``POINT:N`` kills the process (SIGKILL) the
 N-th time (default the first) it reaches that named step (:mod:`vault.core.faults`)."""
 
+PROXY_RESOLVE_ENV = "TOKENDECK_PROXY_RESOLVE"
+"""For the end-to-end tests only: ``HOST=PORT,...`` sends ``tokendeck proxy run``'s requests for
+HOST to that port on 127.0.0.1 (:mod:`vault.proxy.stand_ins`; the command says so on stderr)."""
+PROXY_UPSTREAM_CA_ENV = "TOKENDECK_PROXY_UPSTREAM_CA"
+"""For the end-to-end tests only: the CA file the proxy checks upstream certificates against."""
+
 VAULT_SECRET_ENVS = (PASSPHRASE_ENV, NEW_PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, PASSPHRASE_COMMAND_ENV)
 """Everything that unlocks the vault (a passphrase, or where to get one)."""
 

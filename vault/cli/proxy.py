@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from vault.core.model import Credential
     from vault.core.providers import Provider
+    from vault.proxy.stand_ins import StandIns
     from vault.services.tokens import Vault
 
 USAGE = "usage: tokendeck proxy run --allow NAME[=HOST,...] [--allow ...] [-e VAR=NAME ...] -- CMD [ARGS...]"
@@ -110,9 +111,11 @@ def cmd_proxy_run(args: argparse.Namespace) -> int:
     engine = load_engine()
 
     from vault.cli import terminal
+    from vault.proxy.stand_ins import stand_ins
 
+    routes = stand_ins(os.environ)
     with terminal.open_vault() as vault:
-        return _run(vault, engine, allowed, bindings, command)
+        return _run(vault, engine, allowed, bindings, command, routes)
 
 
 def _plan(vault: Vault, name: str) -> tuple[Credential, str, Provider | None]:
@@ -139,6 +142,7 @@ def _run(
     allowed: list[tuple[str, tuple[str, ...] | None]],
     bindings: list[tuple[str, str]],
     command: list[str],
+    routes: StandIns,
 ) -> int:
     import secrets
     import threading
@@ -190,6 +194,11 @@ def _run(
         placeholders[name]: (rule(name, hosts[name]) if rule is not None else (name, hosts[name])) for name in hosts
     }
     auth = ("tokendeck", secrets.token_urlsafe(24))
+    warning = routes.warning()
+    if warning is not None:
+        from vault.cli import terminal
+
+        terminal.notice(warning)
     try:
         proxy = engine.start_proxy(
             ca_cert_pem=authority.cert_pem,
@@ -198,6 +207,8 @@ def _run(
             token_for=token_for,
             on_event=on_event,
             auth=auth,
+            upstream_cafile=routes.upstream_cafile,
+            resolve=routes.resolve,
         )
     except BaseException:
         _remove(bundle)
