@@ -191,9 +191,11 @@ def test_each_event_the_engine_reports_is_audited_with_the_command_name_only(
     with vault.open_vault(home, PASS, env={}) as v:
         rows = [(e.credential, e.outcome, e.detail) for e in v.records.audit_log() if e.action == "proxy"]
     program = os.path.basename(sys.executable)
+    runs = {detail.rsplit(" run=", 1)[1] for _, detail in audit(home, "proxy-run") if detail}
+    assert len(runs) == 1 and re.fullmatch(r"[0-9a-f]{8}", run := runs.pop())  # one id names the run's rows
     assert sorted(rows) == [
-        ("gh", "ok", f"host=api.github.com method=GET path=/user command={program}"),
-        ("gh", "refused", f"host=evil.example method=POST path=/x command={program}"),
+        ("gh", "ok", f"host=api.github.com method=GET path=/user command={program} run={run}"),
+        ("gh", "refused", f"host=evil.example method=POST path=/x command={program} run={run}"),
     ]
     assert len(rows) == 2 and {o for _, o, _ in rows} == {"ok", "refused"}
 

@@ -185,10 +185,11 @@ def _run(
                 "proxy",
                 str(fields["outcome"] or "ok"),
                 credential=getattr(event, "credential", None),
-                detail=f"{detail} command={program}".strip(),
+                detail=f"{detail} command={program} run={run}".strip(),
             )
 
     program = os.path.basename(command[0])
+    run = secrets.token_hex(4)  # names this run in every audit row it writes: tokendeck audit --run
     rule = getattr(engine, "Rule", None)
     rules = {
         placeholders[name]: (rule(name, hosts[name]) if rule is not None else (name, hosts[name])) for name in hosts
@@ -226,9 +227,9 @@ def _run(
             held = [name for name, token in real.items() if token and token in value]
             if held:
                 raise VaultError(f"${var} holds {echo(held[0])}'s token: unset it first; the command was not started")
-        vault.records.record("proxy-run", "started", detail=f"command={program} allow={','.join(hosts)}")
+        vault.records.record("proxy-run", "started", detail=f"command={program} allow={','.join(hosts)} run={run}")
         code = _child(command, env)
-        vault.records.record("proxy-run", "ended", detail=f"command={program} exit={code}")
+        vault.records.record("proxy-run", "ended", detail=f"command={program} exit={code} run={run}")
         return code
     finally:
         proxy.stop()
