@@ -36,9 +36,14 @@ CA_VARIABLES: tuple[str, ...] = (
     "DENO_CERT",  # Deno
     "CARGO_HTTP_CAINFO",  # cargo
     "HEX_CACERTS_PATH",  # Elixir's hex
+    "HTTPLIB2_CA_CERTS",  # httplib2: Google's Python API client
+    "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE",  # gcloud
+    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",  # gRPC (Google Cloud client libraries)
+    "NIX_SSL_CERT_FILE",  # Nix's OpenSSL and curl
 )
-"""Where the common runtimes look for a CA bundle to trust (each names the whole bundle:
-the system's CAs plus tokendeck's, so nothing else stops being verified)."""
+"""Where the common runtimes look for a CA bundle to trust (each names the whole bundle: the
+system's CAs, the files these variables named before, and tokendeck's, so nothing else stops
+being verified: :func:`vault.proxy.ca.write_bundle`)."""
 NODE_PROXY_SWITCH = ("NODE_USE_ENV_PROXY", "1")
 """Node 22.21 and 24.5 added it: with it set, ``fetch`` and ``https`` honour ``HTTPS_PROXY``."""
 
