@@ -107,7 +107,15 @@ class ForwardHost:
         return ["0", forward_id, path]
 
     def open_forward(
-        self, host: str, names: list[str], ttl: float | None, *, owner: int | None = None, confirm: bool = False
+        self,
+        host: str,
+        names: list[str],
+        ttl: float | None,
+        *,
+        owner: int | None = None,
+        confirm: bool = False,
+        session: str | None = None,
+        root: tuple[int, int] | None = None,
     ) -> tuple[str, str]:
         """A new forward for ``host``, serving ``names`` for ``ttl`` seconds (None: until it is
         closed, or until the process ``owner``, the ``tokendeck ssh`` that asked, is gone) on a
@@ -129,7 +137,7 @@ class ForwardHost:
         path = os.path.join(os.path.dirname(self.socket_path), f"forward-{forward_id}.sock")
         listener = listening_socket(path)
         ends_at = None if ttl is None else vault.clock.now() + ttl
-        forward = Forward(host, frozenset(names), ends_at, confirm=confirm)
+        forward = Forward(host, frozenset(names), ends_at, confirm=confirm, session=session, root=root)
         with self._state:
             self._forwards[forward_id] = OpenedForward(forward, listener, path, owner)
         busy = VaultBusy(f"the agent is busy with other requests from {host}; try again")
@@ -137,6 +145,11 @@ class ForwardHost:
         self._board.listen(listener, serve, forward=forward_id, busy=[str(busy.exit_code), *to_fields(busy)])
         self._log(f"forwarding {', '.join(sorted(names)) or 'nothing'} to {host} on {path}")
         return forward_id, path
+
+    def forward_view(self, forward_id: str) -> Forward:
+        """The rule of open forward ``forward_id``."""
+        with self._state:
+            return self._forwards[forward_id].forward
 
     def close_forward(self, forward_id: str) -> None:
         """End a forward: its socket goes at once; requests already made are answered."""

@@ -33,10 +33,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from vault.agent import joining
+from vault.agent import forwarding, joining
 from vault.agent.forward_host import FORWARD_OPS, ForwardHost, OpenedForward, listening_socket
 from vault.agent.forwarding import Confirmations
 from vault.agent.ops import OPS
+from vault.agent.sessions import SESSION_OPS, OpenedSession, SessionHost
 from vault.agent.switchboard import Call, Switchboard
 from vault.agent.wire import FALL_BACK, VERSION
 from vault.core.timefmt import duration_text
@@ -60,7 +61,7 @@ Log = Callable[[str], None]
 LOCK_REASONS = {"cli": "tokendeck lock", "tui": "the TUI's Ctrl+L"}  # ``lock``'s argument, as the log says it
 
 
-class Agent(ForwardHost):
+class Agent(ForwardHost, SessionHost):
     """Serve ``vault`` on ``socket_path`` until :meth:`stop`.
 
     Args:
@@ -127,6 +128,7 @@ class Agent(ForwardHost):
         self._inode: int | None = None
         self._data_version: int | None = None
         self._forwards: dict[str, OpenedForward] = {}
+        self._sessions: dict[str, OpenedSession] = {}
         self.confirmations = Confirmations(limit=pending_questions)
         """The questions of ``--confirm`` forwards, waiting for the user."""
         self.refresher = self._new_refresher(vault)
@@ -240,7 +242,14 @@ class Agent(ForwardHost):
         """A request on the agent's own socket (on a worker).  ``lock`` and ``join`` here, where the
         peer's pid is known; ``join`` (the key) nowhere else, not even in :meth:`answer`."""
         fields = call.fields
+        inside = self.session_view(call.peer_pid) if self._sessions else None
+        if inside is not None:  # before anything else: a session never reaches join (the key) or lock
+            forwarding.serve_call(*inside, self.confirmations, self._run, call)
+            return
         if len(fields) >= 3 and fields[0] == VERSION and os.path.abspath(fields[1]) == self.home:
+            if fields[2] in SESSION_OPS:
+                call.reply(self.answer_session_open(fields[3:], call.peer_pid))
+                return
             if fields[2] == "join":
                 call.reply(self._answer_join(fields[3:], call.peer_pid))
                 return
@@ -360,6 +369,7 @@ class Agent(ForwardHost):
             self.lock(f"idle after {duration_text(self.lock_after)} without a request")
         self._wake_on_change()
         self.confirmations.expire()
+        self.end_sessions()
         self._end_forwards()
         try:
             present = os.stat(self.socket_path).st_ino == self._inode
