@@ -143,3 +143,20 @@ def test_become_subreaper_is_true_on_linux() -> None:
         check=True,
     )
     assert done.stdout.strip() == "True"
+
+
+def test_a_zombie_has_ended() -> None:
+    """A process that has exited but is not reaped yet (its parent is busy reading its pipes) is
+    gone for every purpose here: its /proc entry stays, its session must not."""
+    child = subprocess.Popen(["true"])
+    found = peer(child.pid)
+    for _ in range(500):
+        with open(f"/proc/{child.pid}/stat", "rb") as f:
+            if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                break
+        time.sleep(0.01)
+    try:
+        assert found is None or not same_process(found.pid, found.start)
+        assert peer(child.pid) is None
+    finally:
+        child.wait()

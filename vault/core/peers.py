@@ -57,7 +57,7 @@ class Peer:
 
 
 def _stat(pid: int) -> tuple[int, int] | None:
-    """(ppid, start time) from ``/proc/PID/stat``; None when the process is gone."""
+    """(ppid, start time) from ``/proc/PID/stat``; None when the process is gone (or a zombie)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read()
@@ -65,6 +65,8 @@ def _stat(pid: int) -> tuple[int, int] | None:
         return None
     # the command name (field 2) is in parentheses and may hold spaces or ')': split after the last
     fields = raw[raw.rindex(b")") + 2 :].split()
+    if fields[0] in (b"Z", b"X"):  # field 3: a zombie has ended; it only waits to be reaped
+        return None
     return int(fields[1]), int(fields[19])  # field 4 ppid, field 22 starttime
 
 
