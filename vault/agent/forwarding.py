@@ -39,6 +39,20 @@ SERVED_OPS = ("token", "tokens", "list", "git")
 """The agent's requests a forward passes on; every other one is refused."""
 
 
+def names_read(vault: Vault, op: str, args: list[str]) -> list[str]:
+    """The credentials request ``op`` hands out tokens of (a git host maps to its credential):
+    what a forward or session checks, and what the agent audits as read."""
+    if op in ("token", "tokens", "refresh"):
+        return list(args)
+    if op == "git":
+        from vault.services.gitcred import mapping
+
+        _protocol, host, _path = args
+        found = mapping(vault, host)
+        return [found[0]] if found else []
+    return []
+
+
 def new_forward_id() -> str:
     """A new forward's id: random, so its socket names (here and on the remote) are new too."""
     return secrets.token_hex(8)
@@ -103,7 +117,7 @@ class Forward:
                 raise NotForwarded(f"tokendeck ssh does not pass {op!r} on to {self.host}: {passed}")
             self._audit(vault, "refused", None, op)
             raise NotForwarded(f"{self.who} may read tokens only (token, exec, list, git), not {op!r}")
-        names = self._names(vault, op, args)
+        names = names_read(vault, op, args)
         refused = [n for n in names if n not in self.allowed]
         if refused:
             self._audit(vault, "refused", refused[0], op)
@@ -114,15 +128,16 @@ class Forward:
             raise NotForwarded(f"{shown} was not given to {self.who} (its --allow names what it may read)")
         return names
 
-    def serve(self, vault: Vault, op: str, args: list[str], names: list[str]) -> list[str]:
+    def serve(self, vault: Vault, op: str, args: list[str], names: list[str], reader: str | None = None) -> list[str]:
         """The fields of the answer to ``op`` (outcome first is the caller's), as the agent gives
-        them, for the allowed credentials only (``names``: what :meth:`check` found); audited."""
+        them, for the allowed credentials only (``names``: what :meth:`check` found); audited
+        (a session's reads with their ``reader``: a forward's is sshd, which says nothing)."""
         if self.over(vault.clock.now()):  # it may have ended while the user was asked
             raise self._ended()
         answer = listing(vault, args, only=self.allowed) if op == "list" else OPS[op](vault, args)
         read: list[str | None] = list(names) or [None]  # a list, or a git host mapped to nothing, is audited too
         for credential in read:
-            self._audit(vault, "served", credential, op)
+            self._audit(vault, "served", credential, op, reader)
         with self._lock:
             self.served += 1
         return answer
@@ -143,24 +158,12 @@ class Forward:
             return NotForwarded(f"the use of {name} by {self.host} was not allowed {where} ({why})")
         return NotForwarded(f"the use of {name} by {self.who} was not allowed ({why})")
 
-    def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str) -> None:
+    def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str, reader: str | None = None) -> None:
         if self.session is None:
             vault.records.record("forward", outcome, credential=credential, detail=f"host={self.host} op={op}")
         else:
-            detail = f"session={self.session} command={self.host} op={op}"
+            detail = f"session={self.session} command={self.host} op={op}" + (f" reader={reader}" if reader else "")
             vault.records.record("session", outcome, credential=credential, detail=detail)
-
-    def _names(self, vault: Vault, op: str, args: list[str]) -> list[str]:
-        """The credentials ``op`` would read (a git host maps to its credential)."""
-        if op in ("token", "tokens"):
-            return list(args)
-        if op == "git":
-            from vault.services.gitcred import mapping
-
-            _protocol, host, _path = args
-            found = mapping(vault, host)
-            return [found[0]] if found else []
-        return []
 
 
 @dataclass
@@ -262,7 +265,7 @@ def serve_call(forward_id: str, forward: Forward, confirmations: Confirmations, 
     elif forward.confirm and checked[1:]:
         _ask(forward_id, forward, confirmations, run, call, op, args, checked[1:], checked[1:])
     else:
-        call.reply(run(op, lambda vault: forward.serve(vault, op, args, checked[1:])))
+        call.reply(run(op, lambda vault: forward.serve(vault, op, args, checked[1:], _reader(forward, call))))
 
 
 def _ask(
@@ -278,11 +281,21 @@ def _ask(
         elif left[1:]:
             call.resume(lambda again: _ask(forward_id, forward, confirmations, run, again, op, args, names, left[1:]))
         else:
-            call.resume(lambda again: again.reply(run(op, lambda vault: forward.serve(vault, op, args, names))))
+            reader = _reader(forward, call)
+            call.resume(lambda again: again.reply(run(op, lambda vault: forward.serve(vault, op, args, names, reader))))
 
     call.park()
     if not confirmations.ask(forward_id, forward.host, left[0], op, answered):
         _refuse(forward, run, call, op, left[0], f"{confirmations.limit} uses by {forward.host} were already waiting")
+
+
+def _reader(forward: Forward, call: Call) -> str | None:
+    """A session's reader, as the audit names it (a forward's peer is sshd: None)."""
+    if forward.session is None:
+        return None
+    from vault.services.read_log import reader_of
+
+    return reader_of(call.peer_pid)
 
 
 def _refuse(forward: Forward, run: Run, call: Call, op: str, name: str, why: str | None = None) -> None:

@@ -42,6 +42,7 @@ from vault.agent.switchboard import Call, Switchboard
 from vault.agent.wire import FALL_BACK, VERSION
 from vault.core.timefmt import duration_text
 from vault.errors import VaultCorrupt, VaultError, WrongPassphrase, to_fields
+from vault.services.read_log import ReadLog, reader_of
 from vault.services.tokens import Vault
 from vault.settings import (
     AGENT_CLIENT_TIMEOUT,
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
     from vault.services.refresher import BackgroundRefresher
 
 Log = Callable[[str], None]
+READ_OPS = ("token", "tokens", "refresh", "git")
+"""The requests that hand out a token: each is audited with its reader."""
 LOCK_REASONS = {"cli": "tokendeck lock", "tui": "the TUI's Ctrl+L"}  # ``lock``'s argument, as the log says it
 
 
@@ -129,6 +132,8 @@ class Agent(ForwardHost, SessionHost):
         self._data_version: int | None = None
         self._forwards: dict[str, OpenedForward] = {}
         self._sessions: dict[str, OpenedSession] = {}
+        self.reads = ReadLog()
+        """The tokens handed out and not yet in the audit log (written once a second, and on locking)."""
         self.confirmations = Confirmations(limit=pending_questions)
         """The questions of ``--confirm`` forwards, waiting for the user."""
         self.refresher = self._new_refresher(vault)
@@ -183,6 +188,7 @@ class Agent(ForwardHost, SessionHost):
             # A refresh in flight must store what the provider sent (a rotated refresh
             # token is only valid once): wait for it as long as a refresh may take.
             refresher.stop(timeout=AGENT_IN_FLIGHT_WAIT)
+        self.reads.flush(vault.records)  # the reads of this unlocked time, before the key goes
         try:
             vault.close()
         except VaultError as exc:  # refreshed tokens the vault could not store are lost now: said loudly
@@ -256,10 +262,11 @@ class Agent(ForwardHost, SessionHost):
             if fields[2] == "lock":
                 call.reply(self._answer_lock(fields[3:], call.peer_pid))
                 return
-        call.reply(self.answer(fields))
+        call.reply(self.answer(fields, reader=call.peer_pid))
 
-    def answer(self, fields: list[str]) -> list[str]:
-        """The answer to one request's fields (see :mod:`vault.agent.wire`)."""
+    def answer(self, fields: list[str], reader: int | None = None) -> list[str]:
+        """The answer to one request's fields (see :mod:`vault.agent.wire`); a token handed out
+        is audited with ``reader``, the asking process (:mod:`vault.services.read_log`)."""
         if len(fields) < 3 or fields[0] != VERSION or os.path.abspath(fields[1]) != self.home:
             return [FALL_BACK]
         op, args = fields[2], fields[3:]
@@ -280,7 +287,24 @@ class Agent(ForwardHost, SessionHost):
         handler = OPS.get(op)
         if handler is None:  # a newer client than this agent: it does the work itself
             return [FALL_BACK]
+        if op in READ_OPS:
+            return self._run(op, lambda vault: self._hand_out(vault, handler, op, args, reader))
+        if op == "audit":  # the reads of the last second are in it too
+
+            def flushed_first(vault: Vault) -> list[str]:
+                self.reads.flush(vault.records)
+                return handler(vault, args)
+
+            return self._run(op, flushed_first)
         return self._run(op, lambda vault: handler(vault, args))
+
+    def _hand_out(
+        self, vault: Vault, handler: Callable[[Vault, list[str]], list[str]], op: str, args: list[str], pid: int | None
+    ) -> list[str]:
+        """``handler``'s answer, its reads noted for the audit (an error hands nothing out)."""
+        answer = handler(vault, args)
+        self.reads.note(forwarding.names_read(vault, op, args), op, reader_of(pid))
+        return answer
 
     def _run(self, op: str, handler: Callable[[Vault], list[str]]) -> list[str]:
         """``handler`` on the open vault: its answer, an error answer, or FALL_BACK when locked."""
@@ -371,6 +395,9 @@ class Agent(ForwardHost, SessionHost):
         self.confirmations.expire()
         self.end_sessions()
         self._end_forwards()
+        vault = self._vault
+        if vault is not None:
+            self.reads.flush(vault.records)
         try:
             present = os.stat(self.socket_path).st_ino == self._inode
         except OSError:

@@ -82,9 +82,12 @@ class Call:
     """One connection: one request (:attr:`fields`), one answer.  Its methods may be called
     from any thread; the switchboard's loop does the rest."""
 
-    def __init__(self, board: Switchboard, sock: socket.socket, source: Source, listener: Listener) -> None:
+    def __init__(
+        self, board: Switchboard, sock: socket.socket, source: Source, listener: Listener, pid: int | None = None
+    ) -> None:
         self.fields: list[str] = []
         self.source = source
+        self._pid = pid
         self._board, self._sock, self._listener = board, sock, listener
         self._fd = sock.fileno()
         self._state = READING
@@ -97,9 +100,9 @@ class Call:
 
     @property
     def peer_pid(self) -> int | None:
-        """The client process's pid (None through a forward, or where the platform cannot say)."""
-        key = self.source.key
-        return int(key[4:]) if key.startswith("pid ") else None
+        """The client process's pid, from the socket (None where the platform cannot say; through
+        an ssh forward it is the local sshd's, which names nobody: only a session uses it there)."""
+        return self._pid
 
     def reply(self, fields: list[str]) -> None:
         """Send ``fields`` as the answer, and close (an answer that cannot be framed: just close)."""
@@ -329,7 +332,7 @@ class Switchboard:
         ):
             self._turn_away(sock, listener.busy, source)
             return
-        call = Call(self, sock, source, listener)
+        call = Call(self, sock, source, listener, pid)
         call._deadline = time.monotonic() + self.client_timeout
         self._calls[call._fd] = source.calls[call._fd] = call
         self._reading[call._fd] = source.reading[call._fd] = call

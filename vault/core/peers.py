@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 PR_SET_CHILD_SUBREAPER = 36
 """``<linux/prctl.h>``."""
-SHOWN_ARGV = 60
+SHOWN_ARGV = 80
 """The most characters of a command line a question or an audit row shows."""
 _MAX_DEPTH = 256
 """Ancestors walked at most (a loop in /proc would be a kernel bug; this bounds it anyway)."""
@@ -43,17 +43,30 @@ class Peer:
     argv: tuple[str, ...]
     cwd: str | None
 
-    def shown(self) -> str:
-        """``python3 client.py --x (pid 4242) in /home/me/src``: no secret, one line, short."""
+    def brief(self) -> str:
+        """``python3 sync.py --x (pid 4242)``: the command line cut short, no secret, one line."""
         from vault.core.masking import echo
         from vault.errors import printable
 
-        words = [echo(word, quoted=False) for word in self.argv] or [os.path.basename(self.exe or "") or "?"]
+        # a path is shown by its last part (``python tokendeck token gh``, not two venv paths that
+        # fill the line before the words that tell what runs)
+        words = [echo(_last_part(word), quoted=False) for word in self.argv]
+        words = words or [os.path.basename(self.exe or "") or "?"]
         line = " ".join(words)
         if len(line) > SHOWN_ARGV:
             line = line[: SHOWN_ARGV - 1] + "…"
-        where = f" in {self.cwd}" if self.cwd else ""
-        return printable(f"{line} (pid {self.pid}){where}")
+        return printable(f"{line} (pid {self.pid})")
+
+    def shown(self) -> str:
+        """:meth:`brief` and the working directory: ``python3 sync.py (pid 4242) in /home/me/src``."""
+        from vault.errors import printable
+
+        return self.brief() + (f" in {printable(self.cwd)}" if self.cwd else "")
+
+
+def _last_part(word: str) -> str:
+    """An absolute path by its last part; any other word (``-c`` code, a sentence) as it is."""
+    return os.path.basename(word) if word.startswith("/") and not any(c.isspace() for c in word) else word
 
 
 def _stat(pid: int) -> tuple[int, int] | None:

@@ -1,0 +1,82 @@
+"""Who read which token (issue 36): every token the agent hands out is audited with its reader.
+
+The agent learns each client's pid from its socket; :meth:`ReadLog.note` keeps one row per
+credential read (``read``/``served``, ``op=token reader=python3 sync.py (pid 4242)``), and
+:meth:`ReadLog.flush` writes what has gathered in one transaction, from the agent's
+housekeeping (once a second) and before it locks: a read costs the reader no disk write (a
+``tokendeck token`` answered from memory stays fast), and the audit has every read within a
+second.  A vault that cannot be written keeps the rows for the next flush, up to
+:data:`PENDING_LIMIT`; past that the oldest are dropped, and the next flush says how many.
+
+The reader is named by :meth:`vault.core.peers.Peer.brief`: its command line cut short, any
+secret-shaped word masked; a process that is already gone is named by its pid alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from vault.core.repository import Repository
+from vault.errors import VaultError
+
+PENDING_LIMIT = 10_000
+"""Rows kept while the vault cannot be written."""
+
+
+@dataclass(frozen=True)
+class Read:
+    credential: str
+    detail: str
+
+
+def reader_of(pid: int | None) -> str:
+    """How the audit names process ``pid``: ``python3 sync.py (pid 4242)``."""
+    from vault.core.peers import peer
+
+    if pid is None:
+        return "unknown"
+    found = peer(pid)
+    return found.brief() if found is not None else f"pid {pid}"
+
+
+class ReadLog:
+    """The reads not written yet (thread-safe: the agent's workers note, its housekeeping flushes)."""
+
+    def __init__(self) -> None:
+        self._pending: list[Read] = []
+        self._dropped = 0
+        self._lock = threading.Lock()
+
+    def note(self, names: list[str], op: str, reader: str, session: str | None = None) -> None:
+        inside = f" session={session}" if session else ""
+        rows = [Read(name, f"op={op} reader={reader}{inside}") for name in dict.fromkeys(names)]
+        with self._lock:
+            self._pending.extend(rows)
+            over = len(self._pending) - PENDING_LIMIT
+            if over > 0:
+                del self._pending[:over]
+                self._dropped += over
+
+    def flush(self, records: Repository) -> int:
+        """Write every pending row in one transaction; how many were written (0 when the vault
+        cannot be written now: the rows wait for the next flush)."""
+        with self._lock:
+            rows, self._pending = self._pending, []
+            dropped, self._dropped = self._dropped, 0
+        if not rows and not dropped:
+            return 0
+        try:
+            with records.all_or_nothing():
+                if dropped:
+                    records.record(
+                        "read", "dropped", detail=f"{dropped} reads were not audited (the vault could not be written)"
+                    )
+                for row in rows:
+                    records.record("read", "served", credential=row.credential, detail=row.detail)
+        except VaultError:
+            with self._lock:
+                self._pending[:0] = rows
+                self._dropped += dropped
+            return 0
+        return len(rows)
