@@ -31,6 +31,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("signin.py", [], ["--runs", "3"]),
     ("mcp_bridge.py", [], ["--calls", "30"]),
     ("proxy.py", [], ["--requests", "300"]),
+    ("session.py", [], ["--runs", "2"]),
     ("tui_filter.py", [], ["--runs", "2"]),
     ("tui.py", ["--terminal", "pty", "--idle", "20", "--idle-runs", "2"], ["--terminal", "pty", "--idle", "5"]),
     (

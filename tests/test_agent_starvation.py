@@ -201,6 +201,7 @@ def test_forty_uses_waiting_for_the_user_hold_no_worker(agent: Running, tmp_path
         for reader in readers:
             reader.kill()
             reader.communicate()
+    agent.agent.write_reads()  # what housekeeping does within the second
     with vault.open_vault(home, PASSPHRASE) as v:
         served = [
             e for e in v.records.audit_log() if e.action == "forward" and e.outcome == "served" and e.credential == "a"

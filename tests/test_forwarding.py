@@ -91,6 +91,7 @@ def test_the_remote_reads_only_what_is_forwarded_and_every_request_is_audited(
     git = on_remote(remote, sock, "git-credential", "get", stdin="protocol=https\nhost=github.com\n\n")
     assert git.returncode == 5 and B_TOKEN not in git.stdout  # github.com maps to b, which is not forwarded
     assert not (remote / "tokendeck").exists()  # the remote never got a vault
+    agent.agent.write_reads()  # what housekeeping does within the second
     events = audit(home)
     assert ("a", "forward", "served", "host=devbox op=token") in events
     assert ("b", "forward", "refused", "host=devbox op=token") in events
@@ -198,6 +199,7 @@ def test_confirm_asks_before_each_use_and_only_a_yes_serves(
             "tokendeck: the use of a by devbox was not allowed on the machine with the vault "
             "(denied, or no answer in time)\n"
         )
+        agent.agent.write_reads()
         assert ("a", "forward", "denied", "host=devbox op=token") in audit(home)
     else:
         assert r.stdout == A_TOKEN + "\n"

@@ -12,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -233,9 +234,14 @@ def test_confirm_asks_on_the_terminal_of_tokendeck_ssh(
     assert status == 0
     assert "asks for a (token). Allow? [y/N]" in shown
     assert said in shown and code in shown
-    with vault.open_vault(home, PASS) as v:
-        outcomes = [e.outcome for e in v.records.audit_log() if e.action == "forward"]
-    assert outcomes == (["denied"] if typed == "n" else ["served"])
+    expected = ["denied"] if typed == "n" else ["served"]
+    for _ in range(100):  # a served read reaches the audit log with the agent's next write (within a second)
+        with vault.open_vault(home, PASS) as v:
+            outcomes = [e.outcome for e in v.records.audit_log() if e.action == "forward"]
+        if outcomes == expected:
+            break
+        time.sleep(0.05)
+    assert outcomes == expected
 
 
 def test_a_server_without_stream_local_forwarding_ends_the_session_with_one_clear_line(

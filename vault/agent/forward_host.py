@@ -21,6 +21,7 @@ from vault.agent.switchboard import Switchboard
 from vault.agent.wire import FALL_BACK
 from vault.core.masking import echo
 from vault.errors import InvalidInput, VaultBusy, VaultError, VaultLocked, to_fields
+from vault.services.read_log import ReadLog
 from vault.services.tokens import Vault
 
 FORWARD_OPS = ("forward-open", "forward-close", "forwards", "questions", "answer")
@@ -72,6 +73,7 @@ class ForwardHost:
 
     socket_path: str
     confirmations: Confirmations
+    reads: ReadLog
     _state: threading.Condition
     _vault: Vault | None
     _board: Switchboard
@@ -137,7 +139,9 @@ class ForwardHost:
         path = os.path.join(os.path.dirname(self.socket_path), f"forward-{forward_id}.sock")
         listener = listening_socket(path)
         ends_at = None if ttl is None else vault.clock.now() + ttl
-        forward = Forward(host, frozenset(names), ends_at, confirm=confirm, session=session, root=root)
+        forward = Forward(
+            host, frozenset(names), ends_at, confirm=confirm, session=session, root=root, audit=self.reads.add
+        )
         with self._state:
             self._forwards[forward_id] = OpenedForward(forward, listener, path, owner)
         busy = VaultBusy(f"the agent is busy with other requests from {host}; try again")

@@ -73,6 +73,10 @@ class Forward:
     session: str | None = None
     """Set for a local session (:mod:`vault.agent.sessions`): its id.  The same view, the same
     rule; only the words and the audit's action differ (``host`` is then what it runs)."""
+    audit: Callable[[str, str, str | None, str], None] | None = None
+    """Where its served reads go (action, outcome, credential, detail): the agent's read log,
+    written once a second (:mod:`vault.services.read_log`); None writes each at once.  Refusals
+    and denials are always written at once."""
     root: tuple[int, int] | None = None
     """A session's root process (pid, start time): once it has exited, the view serves nothing,
     whether or not housekeeping has closed its socket yet."""
@@ -160,10 +164,14 @@ class Forward:
 
     def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str, reader: str | None = None) -> None:
         if self.session is None:
-            vault.records.record("forward", outcome, credential=credential, detail=f"host={self.host} op={op}")
+            action, detail = "forward", f"host={self.host} op={op}"
         else:
+            action = "session"
             detail = f"session={self.session} command={self.host} op={op}" + (f" reader={reader}" if reader else "")
-            vault.records.record("session", outcome, credential=credential, detail=detail)
+        if outcome == "served" and self.audit is not None:
+            self.audit(action, outcome, credential, detail)
+        else:
+            vault.records.record(action, outcome, credential=credential, detail=detail)
 
 
 @dataclass

@@ -298,6 +298,11 @@ class Agent(ForwardHost, SessionHost):
             return self._run(op, flushed_first)
         return self._run(op, lambda vault: handler(vault, args))
 
+    def write_reads(self) -> int:
+        """Write the reads gathered since the last write (housekeeping does, once a second); how many."""
+        vault = self._vault
+        return self.reads.flush(vault.records) if vault is not None else 0
+
     def _hand_out(
         self, vault: Vault, handler: Callable[[Vault, list[str]], list[str]], op: str, args: list[str], pid: int | None
     ) -> list[str]:
@@ -395,9 +400,7 @@ class Agent(ForwardHost, SessionHost):
         self.confirmations.expire()
         self.end_sessions()
         self._end_forwards()
-        vault = self._vault
-        if vault is not None:
-            self.reads.flush(vault.records)
+        self.write_reads()
         try:
             present = os.stat(self.socket_path).st_ino == self._inode
         except OSError:

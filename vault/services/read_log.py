@@ -26,7 +26,9 @@ PENDING_LIMIT = 10_000
 
 @dataclass(frozen=True)
 class Read:
-    credential: str
+    action: str
+    outcome: str
+    credential: str | None
     detail: str
 
 
@@ -48,11 +50,15 @@ class ReadLog:
         self._dropped = 0
         self._lock = threading.Lock()
 
-    def note(self, names: list[str], op: str, reader: str, session: str | None = None) -> None:
-        inside = f" session={session}" if session else ""
-        rows = [Read(name, f"op={op} reader={reader}{inside}") for name in dict.fromkeys(names)]
+    def note(self, names: list[str], op: str, reader: str) -> None:
+        """The agent handed ``reader`` the tokens of ``names`` for request ``op``."""
+        for name in dict.fromkeys(names):
+            self.add("read", "served", name, f"op={op} reader={reader}")
+
+    def add(self, action: str, outcome: str, credential: str | None, detail: str) -> None:
+        """Any audit row to write with the next flush (a forward's or a session's served read)."""
         with self._lock:
-            self._pending.extend(rows)
+            self._pending.append(Read(action, outcome, credential, detail))
             over = len(self._pending) - PENDING_LIMIT
             if over > 0:
                 del self._pending[:over]
@@ -73,7 +79,7 @@ class ReadLog:
                         "read", "dropped", detail=f"{dropped} reads were not audited (the vault could not be written)"
                     )
                 for row in rows:
-                    records.record("read", "served", credential=row.credential, detail=row.detail)
+                    records.record(row.action, row.outcome, credential=row.credential, detail=row.detail)
         except VaultError:
             with self._lock:
                 self._pending[:0] = rows
