@@ -50,6 +50,7 @@ BASE: dict[str, list[str]] = {
     "import token-storage": ["import", "token-storage", "{file}"],
     "completion": ["completion", "{shell}"],
     "backup": ["backup", "{file}"],
+    "sessions": ["sessions"],
 }
 """Each command's argv; ``{dest}`` is a positional, filled from :data:`FILL` unless under test."""
 

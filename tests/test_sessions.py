@@ -9,6 +9,7 @@ the agent's own socket, where the agent checks its ancestry; a double fork that 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -143,3 +144,41 @@ def test_without_an_agent_a_session_starts_nothing(home: Path, tmp_path: Path) -
     r = tokendeck(environment, "exec", "--session", "-e", "A=a", "--", "touch", str(marker))
     assert r.returncode == 3 and r.stderr.count("\n") == 1 and "agent" in r.stderr
     assert not marker.exists()
+
+
+def test_sessions_lists_a_running_session_and_end_stops_its_reads(env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    go = tmp_path / "go"
+    script = (
+        attempt("before", f"{TOKENDECK} token a")
+        + f'while [ ! -e "{go}" ]; do sleep 0.05; done\n'
+        + attempt("after", f"env -u TOKENDECK_AGENT_SOCK {TOKENDECK} token a")
+    )
+    running = subprocess.Popen(
+        [TOKENDECK, "exec", "--session", "--ttl", "1h", "-e", "A=a", "--", "sh", "-c", script],
+        env={**env, "OUT": str(out)},
+    )
+    try:
+        for _ in range(400):
+            if (out / "before.code").exists() and (out / "before.code").read_text().endswith("\n"):
+                break
+            time.sleep(0.05)
+        listed = json.loads(tokendeck(env, "sessions", "--json").stdout)
+        assert len(listed) == 1 and listed[0]["command"] == "sh" and listed[0]["names"] == ["a"]
+        assert listed[0]["served"] >= 2 and listed[0]["ends_at"] is not None
+        text = tokendeck(env, "sessions").stdout
+        assert text.startswith(f"{listed[0]['id']}  sh  reads a  (") and "ends in " in text
+
+        nope = tokendeck(env, "sessions", "--end", "nope")
+        assert nope.returncode == 5 and nope.stderr.count("\n") == 1
+        ended = tokendeck(env, "sessions", "--end", listed[0]["id"])
+        assert ended.returncode == 0 and f"ended session {listed[0]['id']} (sh)" in ended.stderr
+        go.touch()
+        assert running.wait(60) == 0
+    finally:
+        running.kill()
+        running.wait()
+    code, stdout, stderr = tried(out, "after")  # through the agent's socket: the ended view serves nothing
+    assert (code, stdout) == (5, "") and "has ended (it was ended)" in stderr
+    assert json.loads(tokendeck(env, "sessions", "--json").stdout) == []

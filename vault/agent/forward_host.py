@@ -160,6 +160,7 @@ class ForwardHost:
         with self._state:
             opened = self._forwards.pop(forward_id, None)
         if opened is not None:
+            opened.forward.closed = True  # a session's view serves nothing more on the agent's socket either
             self._board.unlisten(opened.listener)
             with contextlib.suppress(OSError):
                 os.unlink(opened.path)

@@ -80,6 +80,9 @@ class Forward:
     root: tuple[int, int] | None = None
     """A session's root process (pid, start time): once it has exited, the view serves nothing,
     whether or not housekeeping has closed its socket yet."""
+    closed: bool = False
+    """Set when its forward is closed (``tokendeck sessions --end``, the TUI): it serves nothing more,
+    on any socket."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -90,7 +93,12 @@ class Forward:
     def _ended(self) -> NotForwarded:
         if self.session is None:
             return NotForwarded(f"the forward to {self.host} has ended (its --ttl is up)")
-        why = "its --ttl is up" if self.root is None or same_process(*self.root) else "its command has ended"
+        if self.closed:
+            why = "it was ended"
+        elif self.root is None or same_process(*self.root):
+            why = "its --ttl is up"
+        else:
+            why = "its command has ended"
         return NotForwarded(f"{self.who} has ended ({why})")
 
     def summary(self, forward_id: str) -> dict[str, object]:
@@ -101,7 +109,7 @@ class Forward:
         }  # fmt: skip
 
     def over(self, now: float) -> bool:
-        if self.root is not None and not same_process(*self.root):
+        if self.closed or (self.root is not None and not same_process(*self.root)):
             return True
         return self.ends_at is not None and now >= self.ends_at
 

@@ -105,11 +105,14 @@ class SessionHost:
         return session_id, path
 
     def end_sessions(self) -> None:
-        """End the sessions whose root has exited (their socket goes with their forward)."""
+        """Forget the sessions that were ended, and end those whose root has exited (their socket goes
+        with their forward)."""
         with self._state:
             sessions = list(self._sessions.values())
         for session in sessions:
-            if not same_process(*session.root):
+            if session.view.closed:
+                self.end_session(session.id, "it was ended")
+            elif not same_process(*session.root):
                 self.end_session(session.id, "its command ended")
 
     def end_session(self, session_id: str, why: str) -> bool:

@@ -24,6 +24,7 @@ from vault.cli import (
     mcp_bridge,
     providers,
     proxy,
+    sessions,
     setup,
     signin,
     ssh,
@@ -57,6 +58,7 @@ GROUPS = (
     imports,
     mcp_bridge,
     ssh,
+    sessions,
 )
 """Each adds its commands to ``tokendeck --help``, in this order."""
 
