@@ -75,6 +75,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_os_errors.py",  # strace's fault injection on real processes
             "test_processes.py",
             "test_proxy_engine.py",  # curl and git as processes through the proxy
+            "test_proxy_runs_agent.py",
             "test_refresh_processes.py",
             "test_restore_faults.py",
         }
