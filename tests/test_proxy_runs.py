@@ -61,6 +61,7 @@ def test_proxy_runs_lists_each_run_newest_first_and_audit_run_shows_only_its_row
     assert all(r["detail"].endswith(f"run={older['run']}") for r in rows)
     assert len(json.loads(ready("audit", "--run", older["run"], "--json", "--limit", "2").out)) == 2
     assert ready("audit", "--run", newer["run"]).out.count("\n") == 2  # its start and its end
+    assert ready("audit", "--run", newer["run"].upper()).out == ready("audit", "--run", newer["run"]).out
 
 
 def test_an_unknown_or_malformed_run_id_gets_one_line(ready: CliRunner) -> None:

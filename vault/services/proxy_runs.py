@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from vault.core.model import AuditEvent
@@ -47,7 +47,6 @@ class ProxyRun:
     refused: int = 0
     """Requests refused: the placeholder bound for a host it may not go to, over plain http, and
     connections without the run's proxy credentials."""
-    credentials: set[str] = field(default_factory=set)
 
     @property
     def running(self) -> bool:
@@ -114,8 +113,6 @@ def _read(run: ProxyRun, event: AuditEvent) -> None:
             run.substituted += 1
         elif event.outcome in ("refused", "unauthenticated"):
             run.refused += 1
-        if event.credential:
-            run.credentials.add(event.credential)
         if run.command is None and (m := re.search(r"(?:^| )command=(.*) run=", detail)):
             run.command = m.group(1)
 
@@ -132,11 +129,12 @@ def runs(records: Records, *, limit: int | None = None) -> list[ProxyRun]:
 
 
 def check_run_id(run_id: str) -> str:
-    """``run_id`` as ``proxy runs`` prints it.
+    """``run_id`` as ``proxy runs`` prints it (lower case).
 
     Raises:
         InvalidInput: it is not eight hex digits (exit 2).
     """
+    run_id = run_id.lower()
     if not RUN_ID.fullmatch(run_id):
         raise InvalidInput("--run takes a run's id: eight hex digits, as tokendeck proxy runs shows them")  # not echoed
     return run_id
@@ -148,7 +146,7 @@ def run_events(records: Records, run_id: str) -> list[AuditEvent]:
     Raises:
         InvalidInput: a malformed id (exit 2); NotFound: no row of that run (exit 5).
     """
-    check_run_id(run_id)
+    run_id = check_run_id(run_id)
     events = [e for e in records.audit_log(actions=RUN_ACTIONS) if run_of(e) == run_id]
     if not events:
         raise NotFound(f"no proxy run {run_id} in the audit log: tokendeck proxy runs lists them")
