@@ -108,3 +108,27 @@ async def test_the_help_names_the_key(samples: tuple[Vault, FrozenClock]) -> Non
         shown = app.screen.query_one("#help-keys", OptionList)
         prompts = [str(shown.get_option_at_index(i).prompt) for i in range(shown.option_count)]
         assert any("P" in prompt and "proxy runs" in prompt for prompt in prompts), prompts
+
+
+async def test_a_new_run_appears_and_a_running_runs_time_moves_while_open(samples: tuple[Vault, FrozenClock]) -> None:
+    vault, clock = samples
+    add_runs(vault, clock)
+    app = make_app(vault, clock)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await pilot.press("P")
+        screen = app.screen
+        assert isinstance(screen, ProxyRunsScreen)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        table = screen.query_one("#proxy-runs", DataTable)
+        clock.advance(60)  # nothing new in the log: only the times move
+        screen.reload()
+        await app.workers.wait_for_complete()
+        assert cells(table, 0)[:5] == ["ffee0011", "2m ago", "my agent", "github,openai", "2m"]
+        vault.records.record("proxy-run", "ended", detail="command=my agent exit=1 run=ffee0011")
+        vault.records.record("proxy-run", "started", detail="command=git allow=github run=12345678")
+        screen.reload()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        assert [cells(table, i)[0] for i in range(table.row_count)] == ["12345678", "ffee0011", "0a1b2c3d"]
+        assert cells(table, 1)[4:6] == ["2m", "1"]

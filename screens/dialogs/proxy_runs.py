@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import ColumnKey
 
 from screens.app import VaultApp
 from screens.widgets.footer import KeysFooter
@@ -22,6 +23,7 @@ from vault.core.model import AuditEvent
 from vault.core.timefmt import iso
 from vault.errors import NotFound, VaultError, printable
 from vault.services.proxy_runs import ProxyRun
+from vault.services.tokens import Vault
 
 COLUMNS = ("RUN", "STARTED", "COMMAND", "ALLOWED", "TOOK", "EXIT", "SUBST", "REFUSED")
 ROW_COLUMNS = ("TIME", "CREDENTIAL", "OUTCOME")
@@ -61,6 +63,13 @@ class ProxyRunsScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "close", "Close", key_display="esc")]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: int | None = None
+        """The newest audit row read (None: none yet)."""
+        self._found: list[ProxyRun] = []
+        self._columns: list[ColumnKey] = []
+
     def compose(self) -> ComposeResult:
         with Vertical(id="proxy-runs-dialog", classes="dialog"):
             yield Static("Proxy runs", classes="title")
@@ -71,7 +80,7 @@ class ProxyRunsScreen(ModalScreen[None]):
         yield KeysFooter()
 
     def on_mount(self) -> None:
-        self.table.add_columns(*COLUMNS)
+        self._columns = self.table.add_columns(*COLUMNS)
         self.rows_table.add_columns(*ROW_COLUMNS)
         self.rows_table.add_column("WHAT", width=WHAT_WIDTH)
         self.rows_table.can_focus = False
@@ -81,16 +90,38 @@ class ProxyRunsScreen(ModalScreen[None]):
 
     @work(exclusive=True, exit_on_error=False, group="proxy-runs")
     async def reload(self) -> None:
-        from vault.services.proxy_runs import runs
+        """Read the runs again when the audit log has a run's row newer than the last read (a
+        year of runs is a large read); otherwise only their times move."""
+        from vault.services.proxy_runs import run_of, runs
+
+        seen = self._seen
+
+        def read(vault: Vault) -> tuple[int, list[ProxyRun] | None]:
+            last, new = vault.records.audit_since(seen)
+            if seen is not None and not any(run_of(event) for event in new):
+                return last, None
+            return last, runs(vault.records, limit=LIMIT)
 
         try:
-            found = await self.app.read(lambda vault: runs(vault.records, limit=LIMIT), name="proxy runs")
+            self._seen, found = await self.app.read(read, name="proxy runs")
         except VaultError as exc:
             self.app.report(exc)
             return
-        self._show(found)
+        if found is None:
+            self._tick()
+        else:
+            self._show(found)
+
+    def _tick(self) -> None:
+        """The shown runs' STARTED and TOOK as of now."""
+        now = self.app.clock.now()
+        for run in self._found:
+            cells = line(run, now)
+            for index in (1, 4):
+                self.table.update_cell(run.id, self._columns[index], Text(cells[index], no_wrap=True))
 
     def _show(self, found: list[ProxyRun]) -> None:
+        self._found = found
         table = self.table
         highlighted = table.cursor_row
         table.clear()
