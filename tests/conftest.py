@@ -68,6 +68,8 @@ TIERS: dict[str, frozenset[str]] = {
             "test_agent_writes.py",
             "test_completion.py",
             "test_exec.py",
+            "test_sessions.py",  # a real agent, and process trees that fork, double-fork and setsid
+            "test_agent_memory.py",  # the agent and a reader as an unprivileged user (setpriv)
             "test_faults.py",  # a SIGKILL at every step of every write, in real processes
             "test_mcp_bridge.py",
             "test_mcp_bridge_env.py",

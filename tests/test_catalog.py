@@ -145,3 +145,14 @@ def test_overrides_replace_catalog_fields() -> None:
     assert p.default_scopes == ("User.Read",) and p.redirect_port == 9999 and p.revoke.manual_url == "https://x.io"
     with pytest.raises(InvalidInput, match="unknown provider settings"):
         resolve(ClientRegistration(provider="ms", base="microsoft", client_id="c", overrides={"colour": "red"}))
+
+
+@pytest.mark.parametrize("key", sorted(catalog()))
+def test_proxy_hosts_and_variables_are_well_formed(key: str) -> None:
+    """What ``tokendeck proxy run`` reads from an entry: host names its rule takes, variable names
+    a shell takes."""
+    from vault.proxy.hosts import check_host
+
+    entry = builtin(key)
+    assert all(check_host(host) == host for host in entry.proxy_hosts)
+    assert all(var.isidentifier() and var.isupper() for var in entry.variables)

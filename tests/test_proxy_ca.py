@@ -79,7 +79,7 @@ def test_a_vault_from_an_earlier_tokendeck_gets_its_ca_too(tmp_path: Path) -> No
 def test_the_bundle_is_the_systems_cas_then_tokendecks_in_a_private_file(tmp_path: Path) -> None:
     made = make_authority("h", NOW)
     system = b"-----BEGIN CERTIFICATE-----\nsystem\n-----END CERTIFICATE-----\n"
-    path = write_bundle(str(tmp_path / "run"), made.cert_pem, system=system)
+    path = write_bundle(str(tmp_path / "run"), made.cert_pem, system=system, environ={})
     assert Path(path).read_bytes() == system + made.cert_pem
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(tmp_path / "run").st_mode) == 0o700
@@ -89,6 +89,23 @@ def test_the_bundle_is_the_systems_cas_then_tokendecks_in_a_private_file(tmp_pat
 def test_the_default_bundle_holds_this_machines_cas(tmp_path: Path) -> None:
     path = write_bundle(str(tmp_path / "run"), make_authority("h", NOW).cert_pem)
     assert Path(path).read_bytes().count(b"-----BEGIN CERTIFICATE-----") > 10
+
+
+def test_a_ca_file_the_user_already_trusts_stays_trusted(tmp_path: Path) -> None:
+    """A company CA named by $REQUESTS_CA_BUNDLE (or any variable the run replaces) is in the run's
+    bundle too: the command's direct connections (NO_PROXY hosts) still verify; a file named twice
+    is in once, and a variable naming nothing readable adds nothing."""
+    corp = make_authority("corp", NOW).cert_pem
+    (tmp_path / "corp.pem").write_bytes(corp)
+    environ = {
+        "REQUESTS_CA_BUNDLE": str(tmp_path / "corp.pem"),
+        "HTTPLIB2_CA_CERTS": str(tmp_path / "corp.pem"),
+        "NODE_EXTRA_CA_CERTS": str(tmp_path / "missing.pem"),
+    }
+    made = make_authority("h", NOW)
+    system = b"-----BEGIN CERTIFICATE-----\nsystem\n-----END CERTIFICATE-----\n"
+    path = write_bundle(str(tmp_path / "run"), made.cert_pem, system=system, environ=environ)
+    assert Path(path).read_bytes() == system + corp + made.cert_pem
 
 
 def test_a_bundle_that_cannot_be_written_is_one_line(tmp_path: Path) -> None:

@@ -38,7 +38,19 @@ def test_every_proxy_variable_points_at_this_runs_proxy_with_its_credentials() -
 
 def test_every_ca_variable_names_the_bundle_and_node_uses_the_proxy() -> None:
     env = made()
-    for var in ("SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO"):
+    # the five, and what this very machine's environment was seen to set to the system
+    # bundle (a Python Google API client reads HTTPLIB2_CA_CERTS, gcloud its own, Nix's OpenSSL its own)
+    for var in (
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",
+        "GIT_SSL_CAINFO",
+        "HTTPLIB2_CA_CERTS",
+        "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE",
+        "NIX_SSL_CERT_FILE",
+        "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",
+    ):
         assert var in CA_VARIABLES and env[var] == "/run/user/1/tokendeck/proxy-ca-1.pem"
     assert env["NODE_USE_ENV_PROXY"] == "1"
 

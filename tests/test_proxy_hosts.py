@@ -9,7 +9,16 @@ from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential
 from vault.core.providers import builtin, resolve
 from vault.core.secret import Secret
 from vault.errors import InvalidInput
-from vault.proxy.hosts import GITHUB_HOSTS, catalog_hosts, host_allowed, parse_allow
+from vault.proxy.hosts import catalog_hosts, host_allowed, parse_allow
+
+GITHUB_HOSTS = (
+    "api.github.com",
+    "github.com",
+    "uploads.github.com",
+    "codeload.github.com",
+    "gist.github.com",
+    "raw.githubusercontent.com",
+)
 
 
 def credential(provider: str, kind: str = "static", **extras: str) -> Credential:
@@ -22,6 +31,20 @@ def test_github_tokens_go_to_githubs_api_git_and_download_hosts(entry: str) -> N
     assert hosts == GITHUB_HOSTS
     assert {"api.github.com", "github.com", "uploads.github.com", "codeload.github.com"} <= set(hosts)
     assert not any(h.endswith("github.io") for h in hosts)
+
+
+def test_the_hosts_are_catalog_data_a_registration_can_replace() -> None:
+    """``proxy_hosts`` in assets/providers.toml, like every other fact of an entry: a GitHub
+    Enterprise registration built on ``github`` names its own host."""
+    assert builtin("github").proxy_hosts == GITHUB_HOSTS
+    corp = ClientRegistration(
+        provider="ghe", base="github", client_id="id", overrides={"proxy_hosts": ["github.corp.example"]}
+    )
+    assert catalog_hosts(credential("ghe", "oauth"), "github", resolve(corp)) == ("github.corp.example",)
+
+
+def test_an_oauth_credential_whose_registration_is_gone_still_goes_to_its_entrys_hosts() -> None:
+    assert catalog_hosts(credential("github", "oauth"), "github", None) == GITHUB_HOSTS
 
 
 def test_gitlab_tokens_go_to_the_registrations_base_url() -> None:

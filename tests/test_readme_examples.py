@@ -114,6 +114,10 @@ SKIPPED: dict[tuple[str, str], str] = {
         "opens the TUI until it is quit; tests/test_packaging.py opens the installed one, tests/test_tui*.py drive it"
     ),
     ("A first session", "tokendeck login github"): "a browser and GitHub; tests/test_signin.py, on loopback",
+    ("Coding agents: placeholders, not tokens", "tokendeck proxy run --allow github -- claude"): (
+        "starts Claude Code; tests/test_proxy_clients.py runs curl, git, gh, requests and httpx through the same "
+        "command against loopback stand-ins for GitHub's hosts"
+    ),
     ("Using it", 'curl -H "Authorization: Bearer $(tokendeck token github)" https://api.github.com/user'): (
         "calls api.github.com (no network to real providers); `tokendeck token` runs in Keeping tokens alive"
     ),

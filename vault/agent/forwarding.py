@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from vault.agent.ops import OPS, listing
 from vault.agent.wire import FALL_BACK, VERSION
 from vault.core.masking import echo
+from vault.core.peers import same_process
 from vault.errors import NotForwarded
 from vault.services.tokens import Vault
 from vault.settings import CONFIRM_TIMEOUT, FORWARD_PENDING_QUESTIONS
@@ -55,16 +56,35 @@ class Forward:
     """Requests answered so far (refusals not counted)."""
     confirm: bool = False
     """With ``--confirm``: the user is asked before each use of a credential (:class:`Confirmations`)."""
+    session: str | None = None
+    """Set for a local session (:mod:`vault.agent.sessions`): its id.  The same view, the same
+    rule; only the words and the audit's action differ (``host`` is then what it runs)."""
+    root: tuple[int, int] | None = None
+    """A session's root process (pid, start time): once it has exited, the view serves nothing,
+    whether or not housekeeping has closed its socket yet."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def who(self) -> str:
+        """How messages name the view's reader: ``devbox`` (a forward), ``session 3 (claude)``."""
+        return self.host if self.session is None else f"session {self.session} ({self.host})"
+
+    def _ended(self) -> NotForwarded:
+        if self.session is None:
+            return NotForwarded(f"the forward to {self.host} has ended (its --ttl is up)")
+        why = "its --ttl is up" if self.root is None or same_process(*self.root) else "its command has ended"
+        return NotForwarded(f"{self.who} has ended ({why})")
 
     def summary(self, forward_id: str) -> dict[str, object]:
         """What ``tokendeck ssh`` and the TUI show of it (no secret is in a forward)."""
         return {
             "id": forward_id, "host": self.host, "names": sorted(self.allowed), "served": self.served,
-            "ends_at": self.ends_at, "confirm": self.confirm,
+            "ends_at": self.ends_at, "confirm": self.confirm, "session": self.session,
         }  # fmt: skip
 
     def over(self, now: float) -> bool:
+        if self.root is not None and not same_process(*self.root):
+            return True
         return self.ends_at is not None and now >= self.ends_at
 
     def check(self, vault: Vault, op: str, args: list[str]) -> list[str]:
@@ -76,24 +96,29 @@ class Forward:
                 names a credential it does not.
         """
         if self.over(vault.clock.now()):
-            raise NotForwarded(f"the forward to {self.host} has ended (its --ttl is up)")
+            raise self._ended()
         if op not in SERVED_OPS:
-            raise NotForwarded(f"tokendeck ssh does not pass {op!r} on to {self.host}: only token, exec, list and git")
+            if self.session is None:
+                passed = "only token, exec, list and git"
+                raise NotForwarded(f"tokendeck ssh does not pass {op!r} on to {self.host}: {passed}")
+            self._audit(vault, "refused", None, op)
+            raise NotForwarded(f"{self.who} may read tokens only (token, exec, list, git), not {op!r}")
         names = self._names(vault, op, args)
         refused = [n for n in names if n not in self.allowed]
         if refused:
             self._audit(vault, "refused", refused[0], op)
-            raise NotForwarded(
-                f"{echo(refused[0], quoted=False)} is not forwarded to {self.host} "
-                "(tokendeck ssh --only NAME,... names what is)"
-            )
+            shown = echo(refused[0], quoted=False)
+            if self.session is None:
+                hint = "tokendeck ssh --only NAME,... names what is"
+                raise NotForwarded(f"{shown} is not forwarded to {self.host} ({hint})")
+            raise NotForwarded(f"{shown} was not given to {self.who} (its --allow names what it may read)")
         return names
 
     def serve(self, vault: Vault, op: str, args: list[str], names: list[str]) -> list[str]:
         """The fields of the answer to ``op`` (outcome first is the caller's), as the agent gives
         them, for the allowed credentials only (``names``: what :meth:`check` found); audited."""
         if self.over(vault.clock.now()):  # it may have ended while the user was asked
-            raise NotForwarded(f"the forward to {self.host} has ended (its --ttl is up)")
+            raise self._ended()
         answer = listing(vault, args, only=self.allowed) if op == "list" else OPS[op](vault, args)
         read: list[str | None] = list(names) or [None]  # a list, or a git host mapped to nothing, is audited too
         for credential in read:
@@ -113,10 +138,17 @@ class Forward:
     def deny(self, vault: Vault, name: str, op: str, why: str = "denied, or no answer in time") -> NotForwarded:
         """The refusal of a use the user did not allow (audited)."""
         self._audit(vault, "denied", name, op)
-        return NotForwarded(f"the use of {name} by {self.host} was not allowed on the machine with the vault ({why})")
+        if self.session is None:
+            where = "on the machine with the vault"
+            return NotForwarded(f"the use of {name} by {self.host} was not allowed {where} ({why})")
+        return NotForwarded(f"the use of {name} by {self.who} was not allowed ({why})")
 
     def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str) -> None:
-        vault.records.record("forward", outcome, credential=credential, detail=f"host={self.host} op={op}")
+        if self.session is None:
+            vault.records.record("forward", outcome, credential=credential, detail=f"host={self.host} op={op}")
+        else:
+            detail = f"session={self.session} command={self.host} op={op}"
+            vault.records.record("session", outcome, credential=credential, detail=detail)
 
     def _names(self, vault: Vault, op: str, args: list[str]) -> list[str]:
         """The credentials ``op`` would read (a git host maps to its credential)."""

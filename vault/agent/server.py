@@ -26,25 +26,22 @@ questions nobody answered, a removed socket) runs on a thread of its own.
 from __future__ import annotations
 
 import contextlib
-import functools
-import json
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from vault.agent import forwarding, joining
-from vault.agent.forwarding import Confirmations, Forward
+from vault.agent.forward_host import FORWARD_OPS, ForwardHost, OpenedForward, listening_socket
+from vault.agent.forwarding import Confirmations
 from vault.agent.ops import OPS
-from vault.agent.remedy import AGENT_LOCKED
+from vault.agent.sessions import SESSION_OPS, OpenedSession, SessionHost
 from vault.agent.switchboard import Call, Switchboard
 from vault.agent.wire import FALL_BACK, VERSION
-from vault.core.masking import echo
 from vault.core.timefmt import duration_text
-from vault.errors import InvalidInput, VaultBusy, VaultCorrupt, VaultError, VaultLocked, WrongPassphrase, to_fields
+from vault.errors import VaultCorrupt, VaultError, WrongPassphrase, to_fields
 from vault.services.tokens import Vault
 from vault.settings import (
     AGENT_CLIENT_TIMEOUT,
@@ -61,52 +58,10 @@ if TYPE_CHECKING:
     from vault.services.refresher import BackgroundRefresher
 
 Log = Callable[[str], None]
-LISTEN_BACKLOG = 1024
-"""Connections the kernel queues before the agent takes them (capped by ``net.core.somaxconn``)."""
-FORWARD_OPS = ("forward-open", "forward-close", "forwards", "questions", "answer")
-"""Managing forwards (``tokendeck ssh``): served on the agent's own socket, never through one."""
 LOCK_REASONS = {"cli": "tokendeck lock", "tui": "the TUI's Ctrl+L"}  # ``lock``'s argument, as the log says it
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` still runs (a zombie counts as gone only once reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _listening(path: str) -> socket.socket:
-    """A Unix socket (0600 from the start) listening at ``path``, which it replaces: bound beside
-    it and renamed once listening, so a client never finds the path and is refused."""
-    listener, beside = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM), path + "~"
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(beside)  # a crashed agent's, half-made
-    old_umask = os.umask(0o177)
-    try:
-        listener.bind(beside)
-    finally:
-        os.umask(old_umask)
-    listener.listen(LISTEN_BACKLOG)
-    os.rename(beside, path)
-    return listener
-
-
-@dataclass
-class _Opened:
-    """A forward the agent serves: its rule, its listening socket and path, and the process
-    (``tokendeck ssh``) whose end ends it."""
-
-    forward: Forward
-    listener: socket.socket
-    path: str
-    owner: int | None
-
-
-class Agent:
+class Agent(ForwardHost, SessionHost):
     """Serve ``vault`` on ``socket_path`` until :meth:`stop`.
 
     Args:
@@ -172,7 +127,8 @@ class Agent:
         self._listener: socket.socket | None = None
         self._inode: int | None = None
         self._data_version: int | None = None
-        self._forwards: dict[str, _Opened] = {}
+        self._forwards: dict[str, OpenedForward] = {}
+        self._sessions: dict[str, OpenedSession] = {}
         self.confirmations = Confirmations(limit=pending_questions)
         """The questions of ``--confirm`` forwards, waiting for the user."""
         self.refresher = self._new_refresher(vault)
@@ -181,7 +137,7 @@ class Agent:
 
     def listen(self) -> None:
         """Listen on the socket (a dead agent's is replaced: the pid lock proved it dead); call before :meth:`serve`."""
-        listener = _listening(self.socket_path)
+        listener = listening_socket(self.socket_path)
         previous, self._listener = self._listener, listener
         self._inode = os.stat(self.socket_path).st_ino
         self._board.listen(listener, self._serve_local, busy=[FALL_BACK])  # turned away: do it yourself
@@ -286,7 +242,14 @@ class Agent:
         """A request on the agent's own socket (on a worker).  ``lock`` and ``join`` here, where the
         peer's pid is known; ``join`` (the key) nowhere else, not even in :meth:`answer`."""
         fields = call.fields
+        inside = self.session_view(call.peer_pid) if self._sessions else None
+        if inside is not None:  # before anything else: a session never reaches join (the key) or lock
+            forwarding.serve_call(*inside, self.confirmations, self._run, call)
+            return
         if len(fields) >= 3 and fields[0] == VERSION and os.path.abspath(fields[1]) == self.home:
+            if fields[2] in SESSION_OPS:
+                call.reply(self.answer_session_open(fields[3:], call.peer_pid))
+                return
             if fields[2] == "join":
                 call.reply(self._answer_join(fields[3:], call.peer_pid))
                 return
@@ -343,77 +306,6 @@ class Agent:
                 self._in_flight -= 1
                 self._last_request = time.monotonic()  # idle counts from a request's end: a long one is not idle
                 self._state.notify_all()
-
-    # ------------------------------------------------------------ forwards
-
-    def _answer_forwards(self, op: str, args: list[str]) -> list[str]:
-        """``forward-open HOST TTL OWNER_PID confirm|- NAME...``, ``forward-close ID``, ``forwards``,
-        ``questions`` and ``answer QUESTION allow|deny`` (on the agent's own socket only)."""
-        if op == "forwards":
-            with self._state:
-                forwards = [(i, opened.forward) for i, opened in self._forwards.items()]
-            return ["0", *(json.dumps(f.summary(i)) for i, f in forwards)]
-        if op == "forward-close":
-            self.close_forward(args[0] if args else "")
-            return ["0"]
-        if op == "questions":
-            return ["0", *(json.dumps(q.summary()) for q in self.confirmations.pending())]
-        if op == "answer":
-            found = len(args) == 2 and self.confirmations.answer(args[0], args[1] == "allow")
-            return ["0", "answered" if found else "gone"]
-        if len(args) < 4:
-            return [FALL_BACK]  # not a request tokendeck ssh makes
-        host, ttl, owner, confirm, names = args[0], args[1], args[2], args[3], args[4:]
-        try:
-            forward_id, path = self.open_forward(
-                host, names, float(ttl) if ttl else None, owner=int(owner) if owner.isdigit() else None,
-                confirm=confirm == "confirm",
-            )  # fmt: skip
-        except VaultError as exc:
-            return [str(exc.exit_code), *to_fields(exc)]
-        return ["0", forward_id, path]
-
-    def open_forward(
-        self, host: str, names: list[str], ttl: float | None, *, owner: int | None = None, confirm: bool = False
-    ) -> tuple[str, str]:
-        """A new forward for ``host``, serving ``names`` for ``ttl`` seconds (None: until it is
-        closed, or until the process ``owner``, the ``tokendeck ssh`` that asked, is gone) on a
-        socket of its own beside the agent's: its id and socket path.
-
-        Raises:
-            InvalidInput: no host, or a name that is not stored.  Locked: the agent is locked.
-        """
-        if not host:
-            raise InvalidInput("a forward needs the remote host's name")
-        with self._state:
-            vault = self._vault
-        if vault is None:
-            raise VaultLocked(AGENT_LOCKED)
-        missing = [name for name in names if not vault.records.exists(name)]
-        if missing:
-            raise InvalidInput(f"no credential named {echo(missing[0])} to forward (see tokendeck list)")
-        forward_id = forwarding.new_forward_id()
-        path = os.path.join(os.path.dirname(self.socket_path), f"forward-{forward_id}.sock")
-        listener = _listening(path)
-        ends_at = None if ttl is None else vault.clock.now() + ttl
-        forward = Forward(host, frozenset(names), ends_at, confirm=confirm)
-        with self._state:
-            self._forwards[forward_id] = _Opened(forward, listener, path, owner)
-        busy = VaultBusy(f"the agent is busy with other requests from {host}; try again")
-        serve = functools.partial(forwarding.serve_call, forward_id, forward, self.confirmations, self._run)
-        self._board.listen(listener, serve, forward=forward_id, busy=[str(busy.exit_code), *to_fields(busy)])
-        self._log(f"forwarding {', '.join(sorted(names)) or 'nothing'} to {host} on {path}")
-        return forward_id, path
-
-    def close_forward(self, forward_id: str) -> None:
-        """End a forward: its socket goes at once; requests already made are answered."""
-        with self._state:
-            opened = self._forwards.pop(forward_id, None)
-        if opened is not None:
-            self._board.unlisten(opened.listener)
-            with contextlib.suppress(OSError):
-                os.unlink(opened.path)
-        self.confirmations.cancel(forward_id)  # a use still waiting for a yes gets its no now
 
     def _answer_lock(self, args: list[str], pid: int | None) -> list[str]:
         """``lock [cli|tui]``: lock now, the log naming who asked (and the asking process)."""
@@ -477,6 +369,7 @@ class Agent:
             self.lock(f"idle after {duration_text(self.lock_after)} without a request")
         self._wake_on_change()
         self.confirmations.expire()
+        self.end_sessions()
         self._end_forwards()
         try:
             present = os.stat(self.socket_path).st_ino == self._inode
@@ -485,16 +378,3 @@ class Agent:
         if not present and not self._stopping.is_set():
             self._log("the socket file was removed or replaced; listening again")
             self.listen()
-
-    def _end_forwards(self) -> None:
-        """Close the forwards whose --ttl is up, or whose ``tokendeck ssh`` is gone."""
-        vault = self._vault
-        with self._state:
-            forwards = list(self._forwards.items())
-        for forward_id, opened in forwards:
-            if vault is not None and opened.forward.over(vault.clock.now()):
-                self._log(f"the forward to {opened.forward.host} has ended (--ttl)")
-                self.close_forward(forward_id)
-            elif opened.owner is not None and not _alive(opened.owner):
-                self._log(f"the tokendeck ssh session to {opened.forward.host} is gone; its forward ends")
-                self.close_forward(forward_id)

@@ -160,7 +160,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser(
         "exec",
         help="run a command with fresh tokens in its environment only",
-        usage="tokendeck exec -e VAR=NAME [-e VAR=NAME ...] [--env-file] -- CMD [ARGS...]",
+        usage="tokendeck exec -e VAR=NAME [-e VAR=NAME ...] [--env-file | --session [--ttl D]] -- CMD [ARGS...]",
         description="Put fresh tokens (refreshed first when due) in CMD's environment and replace this "
         "process with CMD: its signals and exit code are CMD's own. Tokens never appear in argv or output.",
         epilog="exit codes: CMD's own once it runs; 2 bad -e or no -- CMD; 4 needs sign-in; 5 no such "
@@ -170,6 +170,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "-e", dest="env", action="append", default=[], metavar="VAR=NAME", help="set $VAR to credential NAME's token"
     )
     p.add_argument("--env-file", action="store_true", help="print VAR='token' lines (dotenv quoting); run nothing")
+    p.add_argument(
+        "--session",
+        action="store_true",
+        help="run CMD as a session of the agent: it and every program it starts read only these credentials",
+    )
+    p.add_argument(
+        "--ttl", metavar="DURATION", help="end the session after this long (e.g. 30m, 8h); implies --session"
+    )
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command to run")
     p.set_defaults(handler=cmd_exec)
 
@@ -185,6 +193,10 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
     cmd = command[0]
     find_command(cmd, os.environ.get(PATH_ENV))
+    if args.session or args.ttl:
+        from vault.cli.exec_session import open_session
+
+        return run(command, open_session(bindings, command, args.ttl))
     return run(command, _fetch(bindings))
 
 

@@ -189,6 +189,8 @@ class Provider:
     accessible_resources_url: str | None = None
     iss_parameter_supported: bool = False
     resource: str | None = None
+    proxy_hosts: tuple[str, ...] = ()
+    variables: tuple[str, ...] = ()
     requires: tuple[str, ...] = ()
     template: bool = False
     client_library: Literal["authlib", "google-auth-oauthlib"] = "authlib"
@@ -290,7 +292,7 @@ class Provider:
 
 
 _FIELDS = {f.name for f in dataclasses.fields(Provider)} - {"key"}
-_TUPLES = {"default_scopes", "dead_grant_errors", "requires"}
+_TUPLES = {"default_scopes", "dead_grant_errors", "requires", "proxy_hosts", "variables"}
 
 
 def _build(key: str, raw: Mapping[str, Any]) -> Provider:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime
 import os
 import ssl
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,9 +141,26 @@ def system_certificates(candidates: Sequence[str] | None = None) -> bytes:
     return b""
 
 
-def write_bundle(directory: str, cert_pem: bytes, *, system: bytes | None = None) -> str:
-    """Write the system's certificates and ``cert_pem`` to a new 0600 file in ``directory`` (made
-    0700 when missing, refused when others can enter it); its path.
+def already_trusted(environ: Mapping[str, str]) -> list[bytes]:
+    """The CA files the user's own environment names in the variables a run replaces
+    (:data:`vault.proxy.environment.CA_VARIABLES`: a company CA in ``$REQUESTS_CA_BUNDLE``), each
+    readable one once, in that order."""
+    from vault.proxy.environment import CA_VARIABLES
+
+    found: list[bytes] = []
+    for path in dict.fromkeys(environ[var] for var in CA_VARIABLES if environ.get(var)):
+        pem = system_certificates([path])
+        if pem and pem not in found:
+            found.append(pem)
+    return found
+
+
+def write_bundle(
+    directory: str, cert_pem: bytes, *, system: bytes | None = None, environ: Mapping[str, str] | None = None
+) -> str:
+    """Write the system's certificates, those the user already trusts (:func:`already_trusted`
+    in ``environ``, default this process's), and ``cert_pem`` to a new 0600 file in ``directory``
+    (made 0700 when missing, refused when others can enter it); its path.
 
     Raises:
         VaultError: the directory or the file cannot be made or written (one line naming it).
@@ -157,7 +174,9 @@ def write_bundle(directory: str, cert_pem: bytes, *, system: bytes | None = None
     problem = private_dir_problem(directory)
     if problem is not None:
         raise VaultError(f"cannot write the proxy's CA bundle: {problem}")
-    body = (system_certificates() if system is None else system) + cert_pem
+    base = system_certificates() if system is None else system
+    extra = [pem for pem in already_trusted(os.environ if environ is None else environ) if pem != base]
+    body = base + b"".join(extra) + cert_pem
     path = os.path.join(directory, f"proxy-ca-{os.getpid()}-{os.urandom(4).hex()}.pem")
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)

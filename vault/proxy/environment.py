@@ -2,7 +2,7 @@
 
 - each allowed credential's placeholder in its variables: the ``-e VAR=NAME`` given (the same
   syntax as ``tokendeck exec``), else the names the provider's tools read
-  (:data:`DEFAULT_VARIABLES`: ``GITHUB_TOKEN`` and ``GH_TOKEN`` for GitHub...), else
+  (the catalog entry's ``variables``: ``GITHUB_TOKEN`` and ``GH_TOKEN`` for GitHub...), else
   ``NAME`` upper-cased with ``_TOKEN`` (``my-key`` -> ``MY_KEY_TOKEN``);
 - ``HTTPS_PROXY``/``HTTP_PROXY`` and their lower-case forms: ``http://USER:PASS@127.0.0.1:PORT``,
   the run's own credentials; ``ALL_PROXY`` is left alone;
@@ -17,6 +17,7 @@ a real token (the command checks that before it starts anything).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 
 from vault.proxy.hosts import host_allowed
@@ -35,31 +36,27 @@ CA_VARIABLES: tuple[str, ...] = (
     "DENO_CERT",  # Deno
     "CARGO_HTTP_CAINFO",  # cargo
     "HEX_CACERTS_PATH",  # Elixir's hex
+    "HTTPLIB2_CA_CERTS",  # httplib2: Google's Python API client
+    "CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE",  # gcloud
+    "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH",  # gRPC (Google Cloud client libraries)
+    "NIX_SSL_CERT_FILE",  # Nix's OpenSSL and curl
 )
-"""Where the common runtimes look for a CA bundle to trust (each names the whole bundle:
-the system's CAs plus tokendeck's, so nothing else stops being verified)."""
+"""Where the common runtimes look for a CA bundle to trust (each names the whole bundle: the
+system's CAs, the files these variables named before, and tokendeck's, so nothing else stops
+being verified: :func:`vault.proxy.ca.write_bundle`)."""
 NODE_PROXY_SWITCH = ("NODE_USE_ENV_PROXY", "1")
 """Node 22.21 and 24.5 added it: with it set, ``fetch`` and ``https`` honour ``HTTPS_PROXY``."""
 
-DEFAULT_VARIABLES: Mapping[str, tuple[str, ...]] = {
-    "github": ("GITHUB_TOKEN", "GH_TOKEN"),
-    "github-app": ("GITHUB_TOKEN", "GH_TOKEN"),
-    "github-pat": ("GITHUB_TOKEN", "GH_TOKEN"),
-    "gitlab": ("GITLAB_TOKEN",),
-    "google": ("GOOGLE_OAUTH_ACCESS_TOKEN",),
-    "linear": ("LINEAR_API_KEY",),
-    "slack": ("SLACK_TOKEN",),
-    "notion": ("NOTION_TOKEN",),
-}
-"""The catalog entry -> the variables its tools read (``gh`` reads ``GH_TOKEN`` first, then
-``GITHUB_TOKEN``; ``glab`` ``GITLAB_TOKEN``; ``gcloud`` ``CLOUDSDK_AUTH_ACCESS_TOKEN`` is not
-set: gcloud checks the token's account)."""
-
 
 def default_variables(name: str, base: str) -> tuple[str, ...]:
-    """The variables a credential's placeholder goes in when no ``-e`` names one."""
-    if base in DEFAULT_VARIABLES:
-        return DEFAULT_VARIABLES[base]
+    """The variables a credential's placeholder goes in when no ``-e`` names one: its catalog
+    entry's ``variables``, else ``NAME_TOKEN``."""
+    from vault.core.providers import builtin
+    from vault.errors import NotFound
+
+    with contextlib.suppress(NotFound):
+        if variables := builtin(base).variables:
+            return variables
     cleaned = "".join(c if c.isascii() and c.isalnum() else "_" for c in name).upper()
     return (f"{'_' if cleaned[:1].isdigit() else ''}{cleaned}_TOKEN",)
 

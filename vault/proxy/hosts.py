@@ -1,18 +1,17 @@
 """Where a credential's token may go: the hosts the proxy substitutes it for.
 
-One rule, from the catalog (``assets/providers.toml``) and the credential's own facts:
+One rule, from the catalog (``assets/providers.toml``) and the credential's own facts, first
+match wins:
 
-- GitHub (``github``, ``github-app``, ``github-pat``): :data:`GITHUB_HOSTS`, the hosts GitHub
-  serves its API, git over https, uploads, archives, gists and raw files from.  Not
-  ``objects.githubusercontent.com`` (release downloads, redirected to with a signed URL that
-  needs no token) nor any ``*.github.io`` (Pages: anyone's content).
-- Google: ``*.googleapis.com`` (every Google API host: ``www``, ``gmail``, ``sheets``...).
-- GitLab: the host of the registration's ``base_url`` (``gitlab.com`` by default).
 - an MCP server's credential: the host of its server URL; an OAuth credential with an RFC 8707
-  resource: the resource's host.
-- ``jira-dc``: the host of its ``--server-url``.
-- other providers: the hosts of the entry's identity, userinfo and check endpoints (Linear's
-  ``api.linear.app``, Slack's ``slack.com``...).
+  resource: the resource's host;
+- the entry's ``proxy_hosts``: GitHub's six (API, git over https, uploads, archives, gists, raw
+  files; not ``objects.githubusercontent.com``, release downloads redirected to with a signed URL
+  that needs no token, nor any ``*.github.io``, anyone's Pages), Google's ``*.googleapis.com``;
+  a registration can replace them (``overrides``, as any field of its entry);
+- ``jira-dc``: the host of its ``--server-url``;
+- else the hosts of the entry's identity, userinfo and check endpoints, params filled (GitLab's
+  ``base_url`` host, ``gitlab.com`` by default; Linear's ``api.linear.app``, Slack's ``slack.com``...);
 - ``api-key`` and anything else with no host known: none; ``--allow NAME=HOST,...`` must say.
 
 ``--allow NAME=HOST,...`` replaces the list.  A host is a DNS name (lower case), or ``*.`` and
@@ -27,19 +26,8 @@ from urllib.parse import urlsplit
 
 from vault.core.masking import echo
 from vault.core.model import MCP_URL_EXTRA, Credential
-from vault.core.providers import Provider
-from vault.errors import InvalidInput
-
-GITHUB_HOSTS: tuple[str, ...] = (
-    "api.github.com",
-    "github.com",
-    "uploads.github.com",
-    "codeload.github.com",
-    "gist.github.com",
-    "raw.githubusercontent.com",
-)
-GITHUB_ENTRIES = frozenset({"github", "github-app", "github-pat"})
-GOOGLE_HOSTS: tuple[str, ...] = ("*.googleapis.com",)
+from vault.core.providers import Provider, builtin
+from vault.errors import InvalidInput, NotFound
 
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"(?:\*\.)?{_LABEL}(?:\.{_LABEL})*")
@@ -67,14 +55,12 @@ def catalog_hosts(credential: Credential, base: str, provider: Provider | None) 
     mcp = host_of(str(credential.extras.get(MCP_URL_EXTRA) or ""))
     if mcp:
         return (mcp,)
+    if provider is None:
+        provider = _entry(base)  # an OAuth credential whose registration is gone: its entry's hosts
     if provider is not None and provider.resource and (resource := host_of(provider.resource)):
         return (resource,)
-    if base in GITHUB_ENTRIES:
-        return GITHUB_HOSTS
-    if base == "google":
-        return GOOGLE_HOSTS
-    if base == "gitlab":
-        return _unique([host_of(provider.token_url if provider else "https://gitlab.com")])
+    if provider is not None and provider.proxy_hosts:
+        return _unique(check_host(h) for h in provider.proxy_hosts)
     server = host_of(str(credential.extras.get("server_url") or ""))
     if server:
         return (server,)
@@ -87,6 +73,15 @@ def catalog_hosts(credential: Credential, base: str, provider: Provider | None) 
             host_of(provider.check.url if provider.check else None),
         ]
     )
+
+
+def _entry(base: str) -> Provider | None:
+    """The catalog entry ``base`` as it stands, when there is one (its "{param}" endpoints name no
+    host: a self-managed GitLab whose registration is gone gets none, not gitlab.com)."""
+    try:
+        return builtin(base)
+    except NotFound:
+        return None
 
 
 def _unique(hosts: Iterable[str | None]) -> tuple[str, ...]:

@@ -1,0 +1,145 @@
+"""``tokendeck exec --session`` (issue 36): a command and everything it starts read only what
+it was given, whichever way they ask the agent; real processes, a real agent, a passphrase vault.
+
+The session's command is a shell script that tries each way out and writes what it got; the
+test then reads the files and the audit log.  A child that drops ``$TOKENDECK_AGENT_SOCK`` asks
+the agent's own socket, where the agent checks its ancestry; a double fork that calls
+``setsid`` is re-parented to the session's root (a child subreaper) and so stays inside.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import vault
+
+PASS = "session test passphrase"
+A_TOKEN = "ghp_sessionAllowed0001"  # noqa: S105 - test values
+B_TOKEN = "ghp_sessionOther000002"  # noqa: S105
+JOIN = 'from vault.agent import wire; print(wire.call("join", "tui")[0])'
+"""What a TUI asks the agent for (the vault's key), from inside a session: only the outcome printed."""
+TOKENDECK = shutil.which("tokendeck", path=os.path.dirname(sys.executable)) or "tokendeck"
+
+
+def tokendeck(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TOKENDECK, *argv], input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False
+    )
+
+
+@pytest.fixture
+def env(home: Path) -> Iterator[dict[str, str]]:
+    """A passphrase vault holding ``a`` and ``b``, its agent running and unlocked."""
+    environment = {
+        **os.environ,
+        "TOKENDECK_HOME": str(home),
+        "TOKENDECK_PASSPHRASE": PASS,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    assert tokendeck(environment, "init", "--passphrase").returncode == 0
+    assert tokendeck(environment, "add", "a", "--provider", "github-pat", stdin=A_TOKEN).returncode == 0
+    assert tokendeck(environment, "add", "b", "--provider", "github-pat", stdin=B_TOKEN).returncode == 0
+    started = tokendeck(environment, "agent", "start")
+    assert started.returncode == 0, started.stderr
+    yield environment
+    tokendeck(environment, "agent", "stop")
+
+
+def tried(out: Path, name: str) -> tuple[int, str, str]:
+    """What one attempt in the script got: exit code, stdout, stderr."""
+    return int((out / f"{name}.code").read_text()), (out / f"{name}.out").read_text(), (out / f"{name}.err").read_text()
+
+
+def attempt(name: str, command: str) -> str:
+    return f'{command} > "$OUT/{name}.out" 2> "$OUT/{name}.err"; echo $? > "$OUT/{name}.code"\n'
+
+
+def audit(home: Path, action: str) -> list[tuple[str | None, str, str]]:
+    with vault.open_vault(home, PASS, env={}) as v:
+        return [(e.credential, e.outcome, e.detail or "") for e in v.records.audit_log() if e.action == action]
+
+
+def test_a_session_reads_what_it_was_given_and_nothing_else_however_it_asks(
+    env: dict[str, str], tmp_path: Path, home: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    script = tmp_path / "session.sh"
+    orphan = attempt("b_orphan", f"env -u TOKENDECK_AGENT_SOCK {TOKENDECK} token b").strip()
+    script.write_text(
+        "set -u\n"
+        + attempt("a_env", 'printf %s "$A"')
+        + attempt("a", f"{TOKENDECK} token a")
+        + attempt("b_child", f"sh -c '{TOKENDECK} token b'")
+        + attempt("b_no_sock", f"env -u TOKENDECK_AGENT_SOCK {TOKENDECK} token b")
+        + attempt("join", f"env -u TOKENDECK_AGENT_SOCK {sys.executable} -c '{JOIN}'")
+        # a double fork that leaves its parent and starts a new session: re-parented to this script
+        + f"(setsid sh -c 'sleep 0.2; {orphan}' &)\n"
+        + 'while [ ! -s "$OUT/b_orphan.code" ]; do sleep 0.05; done\n'
+    )
+    ran = subprocess.run(
+        [TOKENDECK, "exec", "--session", "-e", "A=a", "--", "sh", str(script)],
+        env={**env, "OUT": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+
+    assert tried(out, "a_env") == (0, A_TOKEN, "")
+    assert tried(out, "a") == (0, A_TOKEN + "\n", "")
+    for name in ("b_child", "b_no_sock", "b_orphan"):
+        code, stdout, stderr = tried(out, name)
+        assert (code, stdout) == (5, ""), (name, stderr)
+        assert stderr.count("\n") == 1 and "'b' was not given to session" in stderr.replace("b was", "'b' was"), name
+        assert B_TOKEN not in stderr
+    assert tried(out, "join") == (0, "5\n", "")  # the key is never handed into a session (a TUI's join)
+
+    assert tokendeck(env, "token", "b").stdout == B_TOKEN + "\n"  # outside the session: the whole vault
+
+    rows = audit(home, "session")
+    assert ("a", "served") in {(c, o) for c, o, _ in rows}
+    refused = [(c, d) for c, o, d in rows if o == "refused" and c == "b"]
+    assert len(refused) == 3 and all("command=sh" in d for _, d in refused)
+
+
+def test_a_session_ends_with_its_command_and_what_it_left_behind_is_refused(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    left = f"sleep 0.5; {attempt('late', f'{TOKENDECK} token a').strip()}"
+    ran = subprocess.run(
+        [TOKENDECK, "exec", "--session", "-e", "A=a", "--", "sh", "-c", f"(sh -c '{left}' &) ; exit 0"],
+        env={**env, "OUT": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    for _ in range(400):
+        if (out / "late.code").exists() and (out / "late.code").read_text().endswith("\n"):
+            break
+        time.sleep(0.05)
+    code, stdout, stderr = tried(out, "late")
+    assert code != 0 and stdout == "" and stderr.count("\n") == 1, (code, stdout, stderr)
+
+
+def test_without_an_agent_a_session_starts_nothing(home: Path, tmp_path: Path) -> None:
+    environment = {**os.environ, "TOKENDECK_HOME": str(home), "TOKENDECK_PASSPHRASE": PASS}
+    assert tokendeck(environment, "init", "--passphrase").returncode == 0
+    assert tokendeck(environment, "add", "a", "--provider", "github-pat", stdin=A_TOKEN).returncode == 0
+    marker = tmp_path / "ran"
+    r = tokendeck(environment, "exec", "--session", "-e", "A=a", "--", "touch", str(marker))
+    assert r.returncode == 3 and r.stderr.count("\n") == 1 and "agent" in r.stderr
+    assert not marker.exists()

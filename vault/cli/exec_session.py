@@ -1,0 +1,58 @@
+"""``tokendeck exec --session``: COMMAND runs as a session of the agent (:mod:`vault.agent.sessions`).
+
+This process asks the running agent for a session rooted at itself (the agent reads its pid from
+the socket), becomes a child subreaper (a double fork stays below it), reads the tokens as the
+session's root, and gives COMMAND ``$TOKENDECK_AGENT_SOCK``: the session's own socket.  Then it
+becomes COMMAND (``execvpe`` keeps the pid, the start time and the subreaper setting), so the root
+the agent knows is COMMAND itself, and the session ends when COMMAND does.  Inside, every
+tokendeck read gets the names given with ``-e`` and nothing else, and every read is audited with
+the session.
+
+A session needs the agent: without one running and unlocked, the command says so and starts nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from vault.errors import InvalidInput, VaultLocked
+from vault.settings import AGENT_SOCK_ENV
+
+NO_AGENT = "a session needs the agent running and unlocked (tokendeck agent start); nothing was started"
+
+
+def open_session(bindings: Sequence[tuple[str, str]], command: Sequence[str], ttl: str | None) -> dict[str, str]:
+    """Open the session, read its tokens: what COMMAND's environment gets (each ``VAR`` its token,
+    and ``$TOKENDECK_AGENT_SOCK``).
+
+    Raises:
+        InvalidInput: a bad ``--ttl``, or this process is already inside a session or a forward.
+        VaultLocked: no agent running and unlocked.
+        VaultError: what the agent refused (a name not stored).
+    """
+    from vault.agent import wire
+    from vault.core.peers import become_subreaper
+    from vault.core.timefmt import parse_duration
+
+    seconds = parse_duration(ttl) if ttl else None
+    if seconds is not None and seconds <= 0:
+        raise InvalidInput("--ttl must be more than zero")
+    if wire.forwarded_socket() is not None:
+        raise InvalidInput(f"already inside a session or a forward (${AGENT_SOCK_ENV} is set): it cannot open another")
+    names = list(dict.fromkeys(name for _, name in bindings))
+    become_subreaper()
+    label = os.path.basename(command[0])  # never the arguments: they may hold secrets
+    opened = wire.call("session-open", "exec", "" if seconds is None else str(seconds), label, *names, opt_out=False)
+    if opened is None or opened[0] == wire.FALL_BACK:
+        raise VaultLocked(NO_AGENT)
+    if opened[0] != "0":
+        raise wire.error_from(opened)
+    _session_id, path = opened[1], opened[2]
+    answer = wire.call("tokens", *names, opt_out=False)
+    if answer is None or answer[0] == wire.FALL_BACK:
+        raise VaultLocked(NO_AGENT)
+    if answer[0] != "0":
+        raise wire.error_from(answer)
+    by_name = dict(zip(names, answer[1:], strict=True))
+    return {**{var: by_name[name] for var, name in bindings}, AGENT_SOCK_ENV: path}
