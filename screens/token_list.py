@@ -120,6 +120,7 @@ class TokenListScreen(Screen[None]):
         Binding("O", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the order"),
         Binding("p", "group", "Group", show=False, tooltip="group by provider, or stop grouping"),
         Binding("F", "forwards", "Forwards", show=False, tooltip="the agent's forwards (tokendeck ssh): see, end"),
+        Binding("P", "proxy_runs", "Proxy runs", show=False, tooltip="the recent proxy runs and each one's audit rows"),
     ]
 
     def __init__(self) -> None:
@@ -433,6 +434,11 @@ class TokenListScreen(Screen[None]):
         from screens.dialogs.forwards import ForwardsScreen
 
         self.app.push_screen(ForwardsScreen())
+
+    def action_proxy_runs(self) -> None:
+        from screens.dialogs.proxy_runs import ProxyRunsScreen
+
+        self.app.push_screen(ProxyRunsScreen())
 
     def action_add(self) -> None:
         from screens.add_token import AddTokenScreen

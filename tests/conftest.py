@@ -50,6 +50,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_interop_oidc.py",
             "test_interop_oidc_mcp.py",
             "test_interop_oidc_mcp_login.py",
+            "test_interop_proxy_oauth.py",  # the Node oidc-provider; tokendeck proxy run as a process
             "test_interop_restore.py",  # the Node oidc-provider and the agent as processes
             "test_readme_examples.py",  # tmux and the README's commands as processes
             "test_ssh.py",  # a real sshd on loopback
@@ -78,6 +79,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_os_errors.py",  # strace's fault injection on real processes
             "test_processes.py",
             "test_proxy_engine.py",  # curl and git as processes through the proxy
+            "test_proxy_runs_agent.py",
             "test_refresh_processes.py",
             "test_restore_faults.py",
         }
@@ -90,6 +92,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_snapshots_export.py",
             "test_snapshots_help.py",
             "test_snapshots_list.py",
+            "test_snapshots_proxy_runs.py",
             "test_tui.py",
             "test_tui_add_form.py",
             "test_tui_agent.py",
@@ -108,6 +111,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_no_echo.py",
             "test_tui_no_none.py",
             "test_tui_order.py",
+            "test_tui_proxy_runs.py",
             "test_tui_reload_keeps.py",
             "test_tui_restore_hold.py",
             "test_tui_signin.py",

@@ -39,6 +39,7 @@ BASE: dict[str, list[str]] = {
     "verify": ["verify", "{name}"],
     "exec": ["exec", "-e", "GH=gh", "--", "{argv}"],
     "proxy run": ["proxy", "run", "--allow", "gh", "--", "{argv}"],
+    "proxy runs": ["proxy", "runs"],
     "export": ["export", "{target}", "--name", "gh"],
     "unexport": ["unexport", "{target}", "--name", "{name}"],
     "agent start": ["agent", "start"],

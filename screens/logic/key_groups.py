@@ -28,7 +28,9 @@ _BY_SECTION: dict[str, frozenset[str]] = {
     ),  # fmt: skip
     "Act on a credential": frozenset({"select", "open"}),
     "View": frozenset({"filter", "clear_filter", "sort", "reverse_sort", "group", "reveal", "toggle_theme"}),
-    "App": frozenset({"quit", "lock", "help", "close", "command_palette", "sign_in", "add", "refresh_due", "forwards"}),
+    "App": frozenset(
+        {"quit", "lock", "help", "close", "command_palette", "sign_in", "add", "refresh_due", "forwards", "proxy_runs"}
+    ),
 }
 
 OWNER_SECTION = {"widget": "Move", "app": "App", "screen": "Act on a credential"}

@@ -71,11 +71,22 @@ def _show(vault: Vault, args: list[str]) -> list[str]:
 def _audit(vault: Vault, args: list[str]) -> list[str]:
     from vault.services import reports
 
-    name, limit, shape, times = args
+    name, limit, shape, times, *more = args  # a fifth field, the run, only from clients that know it
     number = int(limit) if limit.isdigit() else None
+    run = more[0] if more else None
     return reports.audit(
-        vault, name=name or None, limit=number, as_json=shape == "json", human=times == "human"
+        vault, name=name or None, limit=number, as_json=shape == "json", human=times == "human", run=run or None
     ).fields()
+
+
+def _proxy_runs(vault: Vault, args: list[str]) -> list[str]:
+    from vault.services.proxy_runs import runs_report
+
+    limit, shape, times = args
+    out, err = runs_report(
+        vault.records, limit=int(limit) if limit.isdigit() else None, as_json=shape == "json", human=times == "human"
+    )
+    return [out, err, "0", ""]
 
 
 def _refresh_now(vault: Vault, args: list[str]) -> list[str]:
@@ -104,6 +115,7 @@ OPS: dict[str, Handler] = {
     "git": _git,
     "show": _show,
     "audit": _audit,
+    "proxy-runs": _proxy_runs,
     "refresh-now": _refresh_now,
     "git-map": _git_map,
     "names": _names,

@@ -13,18 +13,24 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--name", help="only events of this credential")
     p.add_argument("--limit", type=int, metavar="N", help="only the newest N events")
+    p.add_argument("--run", metavar="ID", help="only the events of one proxy run (tokendeck proxy runs lists them)")
     p.set_defaults(handler=cmd_audit)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from vault.services import reports
+    from vault.services.proxy_runs import check_run_id
 
     if args.limit is not None and args.limit < 1:
         raise InvalidInput("--limit must be at least 1")
     as_json, human = args.json, terminal.human_times()
+    run = check_run_id(args.run) if args.run is not None else None
     fields = (args.name or "", str(args.limit or ""), "json" if as_json else "text", "human" if human else "iso")
     return route.report(
         "audit",
         *fields,
-        local=lambda vault: reports.audit(vault, name=args.name, limit=args.limit, as_json=as_json, human=human),
+        *([run] if run else []),  # an older agent takes four fields: it is asked for --run only
+        local=lambda vault: reports.audit(
+            vault, name=args.name, limit=args.limit, as_json=as_json, human=human, run=run
+        ),
     )

@@ -47,7 +47,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="give a command placeholders; a loopback proxy puts the real tokens in for their hosts only",
         description="Commands of the placeholder proxy.",
     )
-    inner = group.add_subparsers(dest="proxy_command", metavar="{run}", required=True)
+    inner = group.add_subparsers(dest="proxy_command", metavar="{run,runs}", required=True)
     p = inner.add_parser(
         "run",
         help="run a command through the placeholder proxy",
@@ -77,6 +77,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command to run")
     p.set_defaults(handler=cmd_proxy_run)
+    from vault.cli.proxy_runs import add_parser as add_runs
+
+    add_runs(inner)
 
 
 def load_engine() -> ModuleType:

@@ -19,7 +19,7 @@ The promises every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -175,8 +175,10 @@ class Records(Protocol):
         """Append an audit event unless the same one is already there; whether it was appended."""
         ...
 
-    def audit_log(self, *, credential: str | None = None, limit: int | None = None) -> list[AuditEvent]:
-        """Audit events, oldest first (the newest ``limit`` when given)."""
+    def audit_log(
+        self, *, credential: str | None = None, limit: int | None = None, actions: Sequence[str] = ()
+    ) -> list[AuditEvent]:
+        """Audit events, oldest first (the newest ``limit`` when given; of ``actions`` only, when given)."""
         ...
 
     def audit_since(self, after: int | None) -> tuple[int, list[AuditEvent]]:

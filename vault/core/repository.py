@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Self
 
 from vault.core.authority import ProxyAuthority
@@ -462,10 +462,16 @@ class Repository:
             (self.clock.now(), credential, action, outcome, detail),
         )
 
-    def audit_log(self, *, credential: str | None = None, limit: int | None = None) -> list[AuditEvent]:
-        """Audit events, oldest first (the newest ``limit`` when given)."""
-        where = "WHERE credential = ?" if credential else ""
+    def audit_log(
+        self, *, credential: str | None = None, limit: int | None = None, actions: Sequence[str] = ()
+    ) -> list[AuditEvent]:
+        """Audit events, oldest first (the newest ``limit`` when given; of ``actions`` only, when given)."""
         params: list[object] = [credential] if credential else []
+        params += actions
+        where = " AND ".join(
+            ["credential = ?"] * bool(credential) + [f"action IN ({','.join('?' * len(actions))})"] * bool(actions)
+        )
+        where = f"WHERE {where}" if where else ""
         sql = f"SELECT * FROM audit {where} ORDER BY id DESC"  # noqa: S608 - fixed fragments
         if limit is not None:
             sql += " LIMIT ?"

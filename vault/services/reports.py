@@ -82,11 +82,21 @@ def show(vault: Vault, name: str, *, as_json: bool, human: bool) -> Report:
 AUDIT_COLUMNS = ["TIME", "CREDENTIAL", "ACTION", "OUTCOME", "DETAIL"]
 
 
-def audit(vault: Vault, *, name: str | None, limit: int | None, as_json: bool, human: bool) -> Report:
-    """The audit log (never a token): newest ``limit`` events, of ``name`` only when given."""
+def audit(
+    vault: Vault, *, name: str | None, limit: int | None, as_json: bool, human: bool, run: str | None = None
+) -> Report:
+    """The audit log (never a token): newest ``limit`` events, of ``name`` only when given, of
+    proxy run ``run`` only when given (:func:`vault.services.proxy_runs.run_events`: an unknown
+    run is NotFound, exit 5)."""
     if limit is not None and limit < 1:
         raise InvalidInput("--limit must be at least 1")
-    events = vault.records.audit_log(credential=name, limit=limit)
+    if run:
+        from vault.services.proxy_runs import run_events
+
+        events = [e for e in run_events(vault.records, run) if not name or e.credential == name]
+        events = events[-limit:] if limit is not None else events
+    else:
+        events = vault.records.audit_log(credential=name, limit=limit)
     if as_json:
         return Report(json.dumps([e.public() for e in events], indent=2, ensure_ascii=False) + "\n")
     rows = [[iso(e.at) or "", e.credential or "-", e.action, e.outcome, e.detail or ""] for e in events]
