@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.proxy_servers import StandIn, StandInCA, make_ca, serve, write_bundle
+from tests.support.proxy_servers import StandIn, StandInCA, bare_repository, make_ca, serve, write_bundle
 from vault.core.secret import Secret
 from vault.proxy.engine import ProxyEvent, Rule, RunningProxy, start_proxy
 from vault.proxy.engine_certs import LeafCertificates
@@ -43,19 +43,6 @@ class Run:
         return f"http://{USER}:{PASSWORD}@127.0.0.1:{self.proxy.port}"
 
 
-def _bare_repository(root: Path) -> Path:
-    """root/octo/repo.git, a bare repository with one commit on main."""
-    work = root / "work"
-    git = ["git", "-c", "user.name=Octo", "-c", "user.email=octo@example.test", "-C", str(work)]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
-    (work / "README").write_text("hello\n")
-    subprocess.run([*git, "add", "README"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
-    bare = root / "octo" / "repo.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
-    return root
-
-
 def _start(
     tmp_path: Path,
     *,
@@ -65,7 +52,7 @@ def _start(
 ) -> Iterator[Run]:
     upstream = make_ca("test upstream CA")
     proxy_ca = make_ca("tokendeck proxy CA (test)")
-    github = serve(upstream, ["api.github.com", "github.com"], git_root=_bare_repository(tmp_path / "git"))
+    github = serve(upstream, ["api.github.com", "github.com"], git_root=bare_repository(tmp_path / "git"))
     elsewhere = serve(upstream, ["elsewhere.test"])
     events: list[ProxyEvent] = []
     trusted = upstream_ca or upstream

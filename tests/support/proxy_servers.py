@@ -211,6 +211,19 @@ def serve(ca: StandInCA | None, names: list[str], git_root: Path | None = None) 
     return standin
 
 
+def bare_repository(root: Path) -> Path:
+    """root/octo/repo.git, a bare repository with one commit on main."""
+    work = root / "work"
+    git = ["git", "-c", "user.name=Octo", "-c", "user.email=octo@example.test", "-C", str(work)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    (work / "README").write_text("hello\n")
+    subprocess.run([*git, "add", "README"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    bare = root / "octo" / "repo.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    return root
+
+
 def write_bundle(path: Path, *pems: bytes) -> str:
     """A CA bundle file (certificates only: public)."""
     path.write_bytes(b"".join(pems))
