@@ -77,6 +77,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_mcp_bridge_stepup.py",
             "test_os_errors.py",  # strace's fault injection on real processes
             "test_processes.py",
+            "test_proxy_clients.py",  # curl, git, gh, requests and httpx through the real proxy run
             "test_proxy_engine.py",  # curl and git as processes through the proxy
             "test_refresh_processes.py",
             "test_restore_faults.py",
