@@ -315,6 +315,21 @@ def test_stop_ends_an_open_tunnel_too(run: Run) -> None:
         assert raw.recv(1) == b""  # the proxy's end is closed: the child's connection ends with the run
 
 
+def test_stop_ends_a_tunnel_whose_tls_the_proxy_already_took_over(run: Run) -> None:
+    """Once the client's TLS is set up, proxy.py's connection has a new socket object for the same
+    descriptor: stop must still reach it (it shut down the old, detached object, and the tunnel lived on)."""
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    context = ssl.create_default_context(cafile=run.client_bundle)
+    with socket.create_connection(("127.0.0.1", run.proxy.port)) as raw:
+        raw.sendall(f"CONNECT api.github.com:443 HTTP/1.1\r\nProxy-Authorization: Basic {auth}\r\n\r\n".encode())
+        assert _read_head(raw).startswith(b"HTTP/1.1 200")
+        with context.wrap_socket(raw, server_hostname="api.github.com") as tls:
+            run.proxy.stop()
+            tls.settimeout(30)  # a guard against hanging the suite, not a measurement
+
+            assert tls.recv(1) == b""
+
+
 def test_stop_closes_the_port(run: Run) -> None:
     run.proxy.stop()
     done = curl(run, "https://api.github.com/user")
