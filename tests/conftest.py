@@ -51,6 +51,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_interop_oidc_mcp.py",
             "test_interop_oidc_mcp_login.py",
             "test_interop_restore.py",  # the Node oidc-provider and the agent as processes
+            "test_proxy_node.py",  # Node 22's fetch through the real proxy run
             "test_readme_examples.py",  # tmux and the README's commands as processes
             "test_ssh.py",  # a real sshd on loopback
             "test_tui_idle_tmux.py",  # tmux
