@@ -29,11 +29,14 @@ GITHUB_HOSTS = ("api.github.com", "github.com")
 
 
 def vault_env(home: Path) -> dict[str, str]:
-    """The environment `tokendeck` runs in: this home and passphrase, no agent, no keyring, and
-    nothing of the caller's proxy or CA settings."""
-    keep = ("PATH", "LANG", "TOKENDECK_RUNTIME_DIR", "SYSTEMROOT")
+    """The environment `tokendeck` runs in: this vault home and passphrase, a user home beside it,
+    no agent, no keyring, and nothing of the caller's proxy or CA settings."""
+    keep = ("PATH", "LANG", "TOKENDECK_RUNTIME_DIR")
     env = {k: v for k, v in os.environ.items() if k in keep}
+    user_home = home.parent / "user-home"
+    user_home.mkdir(parents=True, exist_ok=True)
     env.update(
+        HOME=str(user_home),
         TOKENDECK_HOME=str(home),
         TOKENDECK_PASSPHRASE=PASS,
         TOKENDECK_NO_AGENT="1",
@@ -95,10 +98,8 @@ class Stage:
         resolve["elsewhere.test"] = self.elsewhere.port
         resolve.update(self.extra_resolve)
         env = vault_env(self.home)
-        user_home = self.tmp / "user-home"
-        user_home.mkdir(exist_ok=True)
+        user_home = Path(env["HOME"])
         env.update(
-            HOME=str(user_home),
             TOKENDECK_PROXY_RESOLVE=",".join(f"{host}={port}" for host, port in resolve.items()),
             TOKENDECK_PROXY_UPSTREAM_CA=str(self.tmp / "upstream-ca.pem"),
             GIT_CONFIG_NOSYSTEM="1",
