@@ -182,6 +182,11 @@ head = b""
 while b"\\r\\n\\r\\n" not in head and (byte := raw.recv(1)):
     head += byte
 print("connect:", head.split(b"\\r\\n")[0].decode())
+if not head.startswith(b"HTTP/1.1 200"):
+    rest = b""
+    while chunk := raw.recv(4096):
+        rest += chunk
+    print("body:", rest.decode(errors="replace").strip())
 context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 context.check_hostname = False
 context.verify_mode = ssl.CERT_NONE  # take any certificate, to see whose it is
@@ -209,4 +214,25 @@ def test_an_upstream_certificate_the_proxy_does_not_trust_fails_and_the_client_g
     assert "curl: 0" not in done.output and "curl: " in done.output
     assert "handshake: failed" in done.output, done.output
     assert "issuer:" not in done.output  # a tokendeck-signed certificate here would vouch for a server never checked
+    assert untrusted.seen == []
+
+
+def test_a_client_asking_for_an_upstream_whose_certificate_fails_is_told_why(world: Stage) -> None:
+    untrusted = serve(make_ca("some other CA"), ["untrusted.test"])
+    world.extra_resolve["untrusted.test"] = untrusted.port
+    probe = world.tmp / "probe.py"
+    probe.write_text(PROBE)
+    client = world.tmp / "client.py"
+    client.write_text("import requests\ntry:\n    requests.get('https://untrusted.test/x', timeout=30)\n"
+                      "except requests.exceptions.ProxyError as exc:\n    print('requests:', exc)\n")  # fmt: skip
+    try:
+        done = world.run(f'"{sys.executable}" "{probe}"; "{sys.executable}" "{client}"')
+    finally:
+        untrusted.stop()
+
+    why = "tokendeck proxy: TLS to untrusted.test failed or its certificate could not be verified; nothing was sent"
+    assert "connect: HTTP/1.1 502 Upstream TLS not verified" in done.output.splitlines(), done.output
+    assert f"body: {why}" in done.output.splitlines()
+    assert "502 Upstream TLS not verified" in done.output.split("requests:", 1)[1]
+    assert "handshake: failed" in done.output
     assert untrusted.seen == []
