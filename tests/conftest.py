@@ -52,6 +52,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_interop_oidc_mcp_login.py",
             "test_interop_proxy_oauth.py",  # the Node oidc-provider; tokendeck proxy run as a process
             "test_interop_restore.py",  # the Node oidc-provider and the agent as processes
+            "test_proxy_node.py",  # Node 22's fetch through the real proxy run
             "test_readme_examples.py",  # tmux and the README's commands as processes
             "test_ssh.py",  # a real sshd on loopback
             "test_tui_idle_tmux.py",  # tmux
@@ -78,6 +79,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_mcp_bridge_stepup.py",
             "test_os_errors.py",  # strace's fault injection on real processes
             "test_processes.py",
+            "test_proxy_clients.py",  # curl, git, gh, requests and httpx through the real proxy run
             "test_proxy_engine.py",  # curl and git as processes through the proxy
             "test_proxy_runs_agent.py",
             "test_refresh_processes.py",

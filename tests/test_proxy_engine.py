@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.proxy_servers import StandIn, StandInCA, make_ca, serve, write_bundle
+from tests.support.proxy_servers import StandIn, StandInCA, bare_repository, make_ca, serve, write_bundle
 from vault.core.secret import Secret
 from vault.proxy.engine import ProxyEvent, Rule, RunningProxy, start_proxy
 from vault.proxy.engine_certs import LeafCertificates
@@ -43,19 +43,6 @@ class Run:
         return f"http://{USER}:{PASSWORD}@127.0.0.1:{self.proxy.port}"
 
 
-def _bare_repository(root: Path) -> Path:
-    """root/octo/repo.git, a bare repository with one commit on main."""
-    work = root / "work"
-    git = ["git", "-c", "user.name=Octo", "-c", "user.email=octo@example.test", "-C", str(work)]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
-    (work / "README").write_text("hello\n")
-    subprocess.run([*git, "add", "README"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
-    bare = root / "octo" / "repo.git"
-    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
-    return root
-
-
 def _start(
     tmp_path: Path,
     *,
@@ -65,7 +52,7 @@ def _start(
 ) -> Iterator[Run]:
     upstream = make_ca("test upstream CA")
     proxy_ca = make_ca("tokendeck proxy CA (test)")
-    github = serve(upstream, ["api.github.com", "github.com"], git_root=_bare_repository(tmp_path / "git"))
+    github = serve(upstream, ["api.github.com", "github.com"], git_root=bare_repository(tmp_path / "git"))
     elsewhere = serve(upstream, ["elsewhere.test"])
     events: list[ProxyEvent] = []
     trusted = upstream_ca or upstream
@@ -326,6 +313,21 @@ def test_stop_ends_an_open_tunnel_too(run: Run) -> None:
         run.proxy.stop()
 
         assert raw.recv(1) == b""  # the proxy's end is closed: the child's connection ends with the run
+
+
+def test_stop_ends_a_tunnel_whose_tls_the_proxy_already_took_over(run: Run) -> None:
+    """Once the client's TLS is set up, proxy.py's connection has a new socket object for the same
+    descriptor: stop must still reach it (it shut down the old, detached object, and the tunnel lived on)."""
+    auth = base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+    context = ssl.create_default_context(cafile=run.client_bundle)
+    with socket.create_connection(("127.0.0.1", run.proxy.port)) as raw:
+        raw.sendall(f"CONNECT api.github.com:443 HTTP/1.1\r\nProxy-Authorization: Basic {auth}\r\n\r\n".encode())
+        assert _read_head(raw).startswith(b"HTTP/1.1 200")
+        with context.wrap_socket(raw, server_hostname="api.github.com") as tls:
+            run.proxy.stop()
+            tls.settimeout(30)  # a guard against hanging the suite, not a measurement
+
+            assert tls.recv(1) == b""
 
 
 def test_stop_closes_the_port(run: Run) -> None:

@@ -6,6 +6,8 @@ certificate for the names it stands in for, and records the Authorization-like h
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 import http.server
 import json
@@ -108,11 +110,28 @@ def _memfd_path(data: bytes) -> tuple[int, str]:
     return fd, f"/proc/self/fd/{fd}"
 
 
-def serve(ca: StandInCA | None, names: list[str], git_root: Path | None = None) -> StandIn:
+def carries(authorization: str | None, token: str) -> bool:
+    """Whether an Authorization value holds token as a provider reads it: `Bearer`/`token` TOKEN, or
+    Basic with TOKEN as the password (what git sends)."""
+    scheme, _, rest = (authorization or "").partition(" ")
+    if scheme.lower() in ("bearer", "token"):
+        return rest.strip() == token
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(rest.strip(), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+        return decoded.partition(":")[2] == token
+    return False
+
+
+def serve(ca: StandInCA | None, names: list[str], git_root: Path | None = None, token: str | None = None) -> StandIn:
     """Serves on 127.0.0.1: HTTPS with a certificate for names signed by ca, or plain HTTP when ca is None.
 
-    With git_root, paths ending in .git/... are git's smart HTTP (`git http-backend` over CGI) for
-    the bare repositories under it, once the request carries an Authorization.
+    With git_root, paths ending in .git/... are git's smart HTTP (`git http-backend` over CGI, push
+    included) for the bare repositories under it, once the request carries an Authorization.  With
+    token, a request whose Authorization does not carry it (:func:`carries`) gets a 401 asking for
+    Basic credentials, as the provider would answer: only the real token gets through.
     """
     standin = StandIn(port=0)
 
@@ -126,6 +145,9 @@ def serve(ca: StandInCA | None, names: list[str], git_root: Path | None = None) 
             body = self.rfile.read(length) if length else b""
             got = {k: v for k in RECORDED if (v := self.headers.get(k)) is not None}
             standin.seen.append((self.command, self.path, got))
+            if token is not None and not carries(got.get("authorization"), token):
+                self._unauthorized()
+                return
             if git_root is not None and ".git/" in self.path and "authorization" in got:
                 self._git(git_root, body)
                 return
@@ -133,10 +155,7 @@ def serve(ca: StandInCA | None, names: list[str], git_root: Path | None = None) 
                 self._echo()
                 return
             if "/info/refs" in self.path and "authorization" not in got:  # git asks for credentials on a 401
-                self.send_response(401)
-                self.send_header("WWW-Authenticate", 'Basic realm="GitHub"')
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                self._unauthorized()
                 return
             body = json.dumps({"login": "octocat", "path": self.path}).encode()
             self.send_response(200)
@@ -144,6 +163,12 @@ def serve(ca: StandInCA | None, names: list[str], git_root: Path | None = None) 
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def _unauthorized(self) -> None:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="GitHub"')
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def _git(self, root: Path, body: bytes) -> None:
             path, _, query = self.path.partition("?")
@@ -156,6 +181,8 @@ def serve(ca: StandInCA | None, names: list[str], git_root: Path | None = None) 
                 "QUERY_STRING": query,
                 "CONTENT_TYPE": self.headers.get("Content-Type", ""),
                 "CONTENT_LENGTH": str(len(body)),
+                "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+                "HTTP_GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
                 "REMOTE_USER": "octocat",
             }
             done = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True, check=False)
@@ -209,6 +236,19 @@ def serve(ca: StandInCA | None, names: list[str], git_root: Path | None = None) 
     standin.server = server
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return standin
+
+
+def bare_repository(root: Path) -> Path:
+    """root/octo/repo.git, a bare repository with one commit on main."""
+    work = root / "work"
+    git = ["git", "-c", "user.name=Octo", "-c", "user.email=octo@example.test", "-C", str(work)]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    (work / "README").write_text("hello\n")
+    subprocess.run([*git, "add", "README"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "first"], check=True)
+    bare = root / "octo" / "repo.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    return root
 
 
 def write_bundle(path: Path, *pems: bytes) -> str:

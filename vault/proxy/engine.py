@@ -52,19 +52,23 @@ class RunningProxy:
                 if self._stopped.is_set():
                     close_quietly(conn)
                     return
+                # stop's own handle on the connection: proxy.py wraps the client's TLS in a new socket
+                # object that takes conn's descriptor (conn is left detached), so stop shuts this one down
+                handle = conn.dup()
                 work = Handler(Handler.create(conn, addr), flags=self._flags, event_queue=None, upstream_conn_pool=None)
                 thread = threading.Thread(
-                    target=self._serve, args=(conn, work), name="tokendeck-proxy-conn", daemon=True
+                    target=self._serve, args=(handle, work), name="tokendeck-proxy-conn", daemon=True
                 )
-                self._connections[conn] = thread
+                self._connections[handle] = thread
             thread.start()
 
-    def _serve(self, conn: socket.socket, work: Handler) -> None:
+    def _serve(self, handle: socket.socket, work: Handler) -> None:
         try:
             work.run()
         finally:
             with self._lock:
-                self._connections.pop(conn, None)
+                self._connections.pop(handle, None)
+            handle.close()
 
     def stop(self) -> None:
         """Stops listening, closes every open connection, and forgets the leaf key and certificates."""

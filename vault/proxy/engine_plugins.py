@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from proxy.common.utils import build_http_response
 from proxy.core.connection import TcpServerConnection
 from proxy.http.exception import HttpRequestRejected, ProxyAuthenticationFailed, ProxyConnectionFailed
 from proxy.http.handler import HttpProtocolHandler
@@ -80,6 +81,27 @@ class Interceptor(HttpProxyPlugin):
         if self.upstream is not None:
             with contextlib.suppress(OSError):
                 self.upstream.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def wrap_server(self) -> bool:
+        """TLS to the upstream, its certificate verified; when that fails, the client is told why in a 502
+        (proxy.py closed the tunnel without a word: curl said only "Proxy CONNECT aborted") and gets no
+        certificate of ours."""
+        teardown = super().wrap_server()
+        if teardown:
+            host = (self.request.host or b"").decode("ascii", "replace").lower()
+            why = f"tokendeck proxy: TLS to {host} failed or its certificate could not be verified; nothing was sent"
+            answer = build_http_response(
+                502,
+                reason=b"Upstream TLS not verified",
+                headers={b"Content-Type": b"text/plain; charset=utf-8"},
+                body=why.encode() + b"\n",
+                conn_close=True,
+            )
+            self.client.buffer.clear()  # the "200 Connection established" queued before the handshake
+            self.client._num_buffer = 0  # noqa: SLF001 - proxy.py 2.4.10 counts its queue beside it
+            with contextlib.suppress(OSError):  # a few hundred bytes on a socket that has sent nothing yet
+                self.client.connection.sendall(answer)
+        return teardown
 
     def generate_upstream_certificate(self, certificate: dict[str, Any]) -> str:
         host = (self.request.host or b"").decode("ascii", "replace").lower()
