@@ -42,3 +42,18 @@ def test_a_path_under_home_reads_with_a_tilde() -> None:
     home = str(Path.home())
     assert where(f"{home}/proj/.env") == ".env in ~/proj"
     assert where("/etc/app/.env") == ".env in /etc/app"
+
+
+def test_the_last_reader_is_named_when_the_agent_audited_it(samples: tuple[Vault, FrozenClock]) -> None:
+    """A read the agent handed out (issue 36: who read what), or a session's, names its program."""
+    vault, clock = samples
+    records = vault.records
+    records.record("read", "served", credential="github", detail="op=token reader=python sync.py (pid 4242)")
+    records.touch(vault.get("github"), clock.now())
+    clock.advance(120)
+    assert used_by(records, vault.get("github"), now=clock.now()) == ["last read 2m ago by python sync.py (pid 4242)"]
+    detail = "session=ab12cd command=claude op=token reader=node cli.js (pid 77)"
+    records.record("session", "served", credential="github", detail=detail)
+    assert used_by(records, vault.get("github"), now=clock.now()) == [
+        "last read 2m ago by node cli.js (pid 77) in session ab12cd (claude)"
+    ]

@@ -29,6 +29,10 @@ AUDIT_READ = 1000
 """The newest audit events of the credential looked through (references, the last forward)."""
 
 _FORWARD_HOST = re.compile(r"\bhost=(?P<host>\S+)")
+_READS = ("read", "session", "forward")
+"""The audit's served reads: the agent's own (issue 36's reader audit), a session's, a forward's."""
+_READER = re.compile(r"\breader=(?P<reader>.+\(pid \d+\))")
+_SESSION = re.compile(r"\bsession=(?P<id>\S+) command=(?P<command>\S+)")
 
 
 def where(path: str) -> str:
@@ -76,9 +80,21 @@ def used_by(
             said.append(f"forwarded to {printable(str(forward.get('host')))}")
     if last_read and credential.last_used_at is not None:
         last = f"last read {relative(credential.last_used_at, now)}"
-        by = next((e for e in reversed(events) if e.action == "forward" and e.outcome == "served"), None)
-        host = _FORWARD_HOST.search(by.detail or "") if by is not None else None
-        if by is not None and host and by.at >= credential.last_used_at - 60:  # the stamp's resolution
-            last += f" by {printable(host['host'])} (a forward)"
+        by = next((e for e in reversed(events) if e.action in _READS and e.outcome == "served"), None)
+        if by is not None and by.at >= credential.last_used_at - 60:  # the stamp's resolution
+            last += _reader(by.action, by.detail or "")
         said.append(last)
     return said
+
+
+def _reader(action: str, detail: str) -> str:
+    """`` by python sync.py (pid 4242)``, `` by devbox (a forward)``: who the audit says read it."""
+    if action == "forward":
+        host = _FORWARD_HOST.search(detail)
+        return f" by {printable(host['host'])} (a forward)" if host else ""
+    reader = _READER.search(detail)
+    if reader is None:
+        return ""
+    said = f" by {printable(reader['reader'])}"
+    session = _SESSION.search(detail) if action == "session" else None
+    return said + (f" in session {session['id']} ({printable(session['command'])})" if session else "")
