@@ -88,3 +88,48 @@ async def test_a_confirm_question_is_asked_in_the_tui_and_its_answer_decides(
     (result,) = done
     assert result.returncode == code  # type: ignore[attr-defined]
     assert (result.stdout == A_TOKEN + "\n") is (code == 0)  # type: ignore[attr-defined]
+
+
+async def test_a_session_is_listed_beside_the_forwards_and_x_ends_it(
+    agent: Running,  # noqa: F811
+    home: Path,
+    clock: FrozenClock,  # noqa: F811
+) -> None:
+    """A session (tokendeck exec --session) is a forward's view kept for a local process tree: the
+    Forwards screen names it as one, says it lasts as long as its command, and x ends it."""
+    import subprocess
+
+    from vault.core.peers import peer
+
+    command = subprocess.Popen(["sleep", "60"])
+    try:
+        root = peer(command.pid)
+        assert root is not None
+        session_id, _ = agent.agent.open_session("exec", "claude", ["a"], None, (root.pid, root.start))
+        with vault.open_vault(home, PASSPHRASE, clock=clock) as v:
+            app = make_app(v, clock)
+            async with app.run_test(size=(100, 30)) as pilot:
+                await pilot.press("F")
+                screen = app.screen
+                assert isinstance(screen, ForwardsScreen)
+                table = screen.query_one("#forwards", DataTable)
+                deadline = time.monotonic() + 10
+                while table.row_count == 0 and time.monotonic() < deadline:
+                    await pilot.pause(0.05)
+                assert [str(c) for c in table.get_row_at(0)] == [
+                    f"session {session_id} (claude)",
+                    "a",
+                    "0",
+                    "with its command",
+                ]
+                await pilot.press("x")
+                await app.workers.wait_for_complete()
+                while table.row_count and time.monotonic() < deadline:
+                    await pilot.pause(0.05)
+                assert table.row_count == 0
+        time.sleep(0.2)  # housekeeping runs every 0.05 s here: the ended session is not forgotten...
+        view = agent.agent.session_view(command.pid)
+        assert view is not None and view[1].over(clock.now())  # ...and serves its running command nothing
+    finally:
+        command.kill()
+        command.wait()

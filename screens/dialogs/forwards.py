@@ -1,4 +1,5 @@
-"""The active forwards (``tokendeck ssh`` sessions): host, what each may read, requests served,
+"""The active forwards (``tokendeck ssh`` sessions) and local sessions (``tokendeck exec --session``,
+issue 36: the same view, kept for a process tree here): who, what each may read, requests served,
 when it ends; ``x`` ends the highlighted one.  Read from the agent every two seconds, in a
 worker (:func:`vault.agent.forwarding.active_forwards`); without an agent there are none."""
 
@@ -63,10 +64,13 @@ class ForwardsScreen(ModalScreen[None]):
         now = self.app.clock.now()
         for row in rows or []:
             ends = row.get("ends_at")
-            when = relative(float(ends), now) if isinstance(ends, int | float) else "with the session"
+            session = row.get("session")
+            lasts = "with its command" if session else "with the session"
+            when = relative(float(ends), now) if isinstance(ends, int | float) else lasts
             names = row.get("names")
+            who = f"session {session} ({row['host']})" if session else str(row["host"])
             table.add_row(
-                str(row["host"]), ", ".join(map(str, names)) if isinstance(names, list) else "-",
+                who, ", ".join(map(str, names)) if isinstance(names, list) else "-",
                 str(row.get("served", 0)), when, key=str(row["id"]),
             )  # fmt: skip
         if table.row_count:

@@ -110,9 +110,7 @@ class SessionHost:
         with self._state:
             sessions = list(self._sessions.values())
         for session in sessions:
-            if session.view.closed:
-                self.end_session(session.id, "it was ended")
-            elif not same_process(*session.root):
+            if not same_process(*session.root):
                 self.end_session(session.id, "its command ended")
 
     def end_session(self, session_id: str, why: str) -> bool:
