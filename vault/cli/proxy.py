@@ -96,7 +96,7 @@ def load_engine() -> ModuleType:
 
 
 def cmd_proxy_run(args: argparse.Namespace) -> int:
-    from vault.proxy.hosts import parse_allow
+    from vault.services.proxy_hosts import parse_allow
 
     allowed = parse_allow(args.allow)
     bindings = parse_bindings(args.env) if args.env else []
@@ -149,10 +149,11 @@ def _run(
 
     from vault.agent.wire import runtime_dir
     from vault.core.masking import echo
-    from vault.proxy.ca import authority_for, write_bundle
+    from vault.proxy.ca import write_bundle
     from vault.proxy.environment import child_environment, default_variables
-    from vault.proxy.hosts import catalog_hosts
     from vault.proxy.placeholders import placeholders_for
+    from vault.services.proxy_ca import authority_for
+    from vault.services.proxy_hosts import catalog_hosts
 
     plans = {name: _plan(vault, name) for name, _ in allowed}  # every name exists before anything starts
     hosts: dict[str, tuple[str, ...]] = {}

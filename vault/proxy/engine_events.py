@@ -11,7 +11,7 @@ EventKind = Literal["substituted", "refused", "unauthenticated"]
 @dataclass(frozen=True)
 class Rule:
     """Where one placeholder's credential may go: its name and the hosts it is for (lower case; a
-    ``*.suffix`` allows the names below suffix, as vault.proxy.hosts.host_allowed reads them)."""
+    ``*.suffix`` allows the names below suffix, as vault.services.proxy_hosts.host_allowed reads them)."""
 
     credential: str
     hosts: frozenset[str]

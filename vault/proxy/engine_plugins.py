@@ -26,7 +26,7 @@ from proxy.http.handler import HttpProtocolHandler
 from proxy.http.proxy import HttpProxyBasePlugin, HttpProxyPlugin
 
 from vault.proxy.engine_events import ProxyEvent, Rule
-from vault.proxy.hosts import host_allowed
+from vault.services.proxy_hosts import host_allowed
 
 if TYPE_CHECKING:
     from proxy.http.parser import HttpParser

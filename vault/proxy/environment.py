@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from vault.proxy.hosts import host_allowed
+from vault.services.proxy_hosts import host_allowed
 from vault.settings import unlocks_vault
 
 PROXY_VARIABLES: tuple[str, ...] = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")
