@@ -74,6 +74,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_mcp_bridge_stepup.py",
             "test_os_errors.py",  # strace's fault injection on real processes
             "test_processes.py",
+            "test_proxy_agent.py",  # the installed proxy run through a running agent
             "test_proxy_engine.py",  # curl and git as processes through the proxy
             "test_refresh_processes.py",
             "test_restore_faults.py",

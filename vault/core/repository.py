@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Self
 
 from vault.core.authority import ProxyAuthority
@@ -442,6 +442,12 @@ class Repository:
         """Append an audit event on its own (for actions that change nothing else)."""
         with self._store.transaction() as conn:
             self._audit(conn, credential, action, outcome, detail)
+
+    def record_many(self, rows: Iterable[tuple[str, str, str | None, str | None]]) -> None:
+        """Append audit events (action, outcome, credential, detail), all in one commit."""
+        with self._store.transaction() as conn:
+            for action, outcome, credential, detail in rows:
+                self._audit(conn, credential, action, outcome, detail)
 
     def record_once(self, action: str, outcome: str, *, credential: str, detail: str) -> bool:
         """Append an audit event unless the same one (credential, action, detail) is already

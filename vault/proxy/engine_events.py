@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-EventKind = Literal["substituted", "refused", "unauthenticated"]
+EventKind = Literal["substituted", "refused", "unauthenticated", "unsubstituted", "upstream-refused"]
+"""``unsubstituted``: the credential needs signing in, so its placeholder went as it was;
+``upstream-refused``: the host answered 401 or 403 to a request that carried the token."""
 
 
 @dataclass(frozen=True)
