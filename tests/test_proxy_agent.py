@@ -264,7 +264,7 @@ def test_after_revoke_the_provider_answers_401_to_the_placeholder_and_a_new_toke
     assert code == 0
     assert setting.provider.seen[-1] == f"Bearer {NEW}"
     lines = [line for line in err.splitlines() if "gh" in line]
-    assert len(lines) == 1 and "without its token" in lines[0], err  # one line, not one per request
+    assert len(lines) == 1 and "without a token" in lines[0], err  # one line, not one per request
     assert REAL not in err and NEW not in err
     outcomes = [r["outcome"] for r in audit_rows(setting) if r["action"] == "proxy"]
     assert outcomes == ["substituted", "unsubstituted", "unsubstituted", "substituted"]

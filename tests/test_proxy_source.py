@@ -62,13 +62,14 @@ def test_the_agents_setup_refuses_as_the_local_one_does(
 
 
 def test_the_agent_writes_only_the_proxys_audit_rows(ready: CliRunner, home: Path) -> None:
-    rows = [("proxy", "substituted", "gh", "host=api.github.com run=0000abcd")]
+    when = 1_700_000_000.5  # when it happened: a row written late (the agent was locked) keeps it
+    rows: list[proxying.Row] = [("proxy", "substituted", "gh", "host=api.github.com run=0000abcd", when)]
     with vault.open_vault(home, PASS, env={}) as v:
         assert OPS["proxy-audit"](v, [proxying.rows_to_field(rows)]) == []
         with pytest.raises(InvalidInput):
-            OPS["proxy-audit"](v, [proxying.rows_to_field([("revoke", "ok", "gh", None)])])
-        written = [(e.action, e.outcome, e.credential, e.detail) for e in v.records.audit_log() if e.credential]
-    assert ("proxy", "substituted", "gh", "host=api.github.com run=0000abcd") in written
+            OPS["proxy-audit"](v, [proxying.rows_to_field([("revoke", "ok", "gh", None, when)])])
+        written = [(e.action, e.outcome, e.credential, e.detail, e.at) for e in v.records.audit_log() if e.credential]
+    assert ("proxy", "substituted", "gh", "host=api.github.com run=0000abcd", when) in written
     assert not any(action == "revoke" for action, *_ in written)
 
 
@@ -80,7 +81,7 @@ def test_the_writer_writes_every_row_in_order_on_its_own_thread() -> None:
         return True
 
     writer = AuditWriter(write)
-    rows = [("proxy", "substituted", "gh", f"n={n}") for n in range(450)]
+    rows: list[proxying.Row] = [("proxy", "substituted", "gh", f"n={n}", float(n)) for n in range(450)]
     for row in rows:
         writer.put(row)
 
@@ -99,7 +100,7 @@ def test_rows_that_cannot_be_written_are_kept_and_handed_back_at_the_end() -> No
         return False
 
     writer = AuditWriter(locked)
-    rows = [("proxy", "refused", "gh", "a"), ("proxy-run", "ended", None, "b")]
+    rows: list[proxying.Row] = [("proxy", "refused", "gh", "a", 1.0), ("proxy-run", "ended", None, "b", 2.0)]
     for row in rows:
         writer.put(row)
 

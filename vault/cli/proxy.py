@@ -132,6 +132,7 @@ def _run(
     routes: StandIns,
 ) -> int:
     import secrets
+    import time
 
     from vault.agent.wire import runtime_dir
     from vault.cli import terminal
@@ -162,7 +163,7 @@ def _run(
         try:
             return source.token(name)
         except NeedsSignIn as exc:  # the request goes on without the token: the provider answers it
-            told.once(name, f"proxy: {exc.message}; {name}'s requests go out without its token")
+            told.once(name, f"proxy: {name}'s requests go out without a token ({exc.message})")
             raise
 
     def on_event(event: Any) -> None:
@@ -175,7 +176,14 @@ def _run(
                 f"proxy: {fields['host']} refused {credential}'s token ({getattr(event, 'reason', '')}): "
                 f"it may be revoked or lack a scope; see tokendeck show {credential}",
             )
-        audit.put(("proxy", str(fields["outcome"] or "ok"), credential, f"{detail} command={program} run={run}"))
+        row = (
+            "proxy",
+            str(fields["outcome"] or "ok"),
+            credential,
+            f"{detail} command={program} run={run}",
+            time.time(),
+        )
+        audit.put(row)
 
     rule = getattr(engine, "Rule", None)
     rules = {
@@ -214,9 +222,9 @@ def _run(
             held = [name for name, token in real.items() if token and token in value]
             if held:
                 raise VaultError(f"${var} holds {echo(held[0])}'s token: unset it first; the command was not started")
-        audit.put(("proxy-run", "started", None, f"command={program} allow={','.join(hosts)} run={run}"))
+        audit.put(("proxy-run", "started", None, f"command={program} allow={','.join(hosts)} run={run}", time.time()))
         code = _child(command, env)
-        audit.put(("proxy-run", "ended", None, f"command={program} exit={code} run={run}"))
+        audit.put(("proxy-run", "ended", None, f"command={program} exit={code} run={run}", time.time()))
         return code
     finally:
         proxy.stop()

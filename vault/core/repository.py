@@ -443,11 +443,11 @@ class Repository:
         with self._store.transaction() as conn:
             self._audit(conn, credential, action, outcome, detail)
 
-    def record_many(self, rows: Iterable[tuple[str, str, str | None, str | None]]) -> None:
-        """Append audit events (action, outcome, credential, detail), all in one commit."""
+    def record_many(self, rows: Iterable[tuple[str, str, str | None, str | None, float]]) -> None:
+        """Append audit events (action, outcome, credential, detail, when), all in one commit."""
         with self._store.transaction() as conn:
-            for action, outcome, credential, detail in rows:
-                self._audit(conn, credential, action, outcome, detail)
+            for action, outcome, credential, detail, at in rows:
+                self._audit(conn, credential, action, outcome, detail, at)
 
     def record_once(self, action: str, outcome: str, *, credential: str, detail: str) -> bool:
         """Append an audit event unless the same one (credential, action, detail) is already
@@ -461,11 +461,12 @@ class Repository:
                 self._audit(conn, credential, action, outcome, detail)
         return seen is None
 
-    def _audit(self, conn: Any, credential: str | None, action: str, outcome: str, detail: str | None) -> None:
+    def _audit(self, conn: Any, credential: str | None, action: str, outcome: str, detail: str | None,
+               at: float | None = None) -> None:  # fmt: skip
         detail = without_secrets(conn, credential, detail)
         conn.execute(
             "INSERT INTO audit (at, credential, action, outcome, detail) VALUES (?, ?, ?, ?, ?)",
-            (self.clock.now(), credential, action, outcome, detail),
+            (self.clock.now() if at is None else at, credential, action, outcome, detail),
         )
 
     def audit_log(self, *, credential: str | None = None, limit: int | None = None) -> list[AuditEvent]:

@@ -126,7 +126,7 @@ class AuditWriter:
             try:  # wait for a row; with rows pending, only so long before trying them again
                 item = self._queue.get(timeout=RETRY_SECONDS if self._pending else None)
             except queue.Empty:
-                item = ("", "", None, None)  # no new row: try the pending ones again
+                item = ("", "", None, None, 0.0)  # no new row: try the pending ones again
             while item is not None:
                 if item[0]:
                     self._pending.append(item)

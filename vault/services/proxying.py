@@ -136,8 +136,9 @@ def allowed_from_field(field: str) -> list[tuple[str, tuple[str, ...] | None]]:
         raise InvalidInput("a malformed proxy-setup request; nothing was done") from exc
 
 
-Row = tuple[str, str, "str | None", "str | None"]
-"""One audit row: action, outcome, credential, detail."""
+Row = tuple[str, str, "str | None", "str | None", float]
+"""One audit row: action, outcome, credential, detail, and when it happened (a row written later,
+after the agent was locked, keeps its own time)."""
 
 
 def record(vault: Vault, rows: Sequence[Row]) -> None:
@@ -146,7 +147,7 @@ def record(vault: Vault, rows: Sequence[Row]) -> None:
     Raises:
         InvalidInput: a row that is not one of a run's (:data:`ACTIONS`).
     """
-    if any(action not in ACTIONS for action, _, _, _ in rows):
+    if any(row[0] not in ACTIONS for row in rows):
         raise InvalidInput("a proxy-audit request with an action that is not the proxy's; nothing was written")
     vault.records.record_many(rows)
 
@@ -163,6 +164,9 @@ def rows_from_field(field: str) -> list[Row]:
     """
     try:
         data: Any = json.loads(field)
-        return [(str(a), str(o), None if c is None else str(c), None if d is None else str(d)) for a, o, c, d in data]
+        return [
+            (str(a), str(o), None if c is None else str(c), None if d is None else str(d), float(t))
+            for a, o, c, d, t in data
+        ]
     except (ValueError, TypeError) as exc:
         raise InvalidInput("a malformed proxy-audit request; nothing was written") from exc
