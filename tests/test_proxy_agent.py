@@ -242,6 +242,19 @@ def test_a_lock_mid_run_refuses_with_a_403_that_says_how_to_unlock_and_the_run_g
     assert setting.provider.seen == [f"Bearer {REAL}"] * 2
 
 
+def test_the_agent_stopping_mid_run_refuses_with_a_403_that_names_agent_start(setting: Setting, run: Run) -> None:
+    assert run.get()["status"] == 200
+    assert tokendeck(setting.env, "agent", "stop").returncode == 0
+
+    gone = run.get()
+    assert gone["status"] == 403 and "tokendeck agent start" in str(gone["body"])
+    assert tokendeck(setting.env, "agent", "start").returncode == 0
+    assert run.get()["status"] == 200
+    code, err = run.end()
+    assert code == 0, err
+    assert setting.provider.seen == [f"Bearer {REAL}"] * 2
+
+
 @pytest.mark.parametrize("setting", ["agent", "local"], indirect=True)
 def test_after_revoke_the_provider_answers_401_to_the_placeholder_and_a_new_token_works_at_once(
     setting: Setting, run: Run

@@ -62,7 +62,10 @@ class AgentSource:
         if answer is None:
             from vault.agent.remedy import agent_remedy, agent_state
 
-            raise VaultLocked(f"the vault is locked ({agent_remedy(agent_state())})")
+            state = agent_state()
+            if state == "unlocked":  # it answered "do it yourself" for another reason: its log says
+                raise VaultLocked("the agent could not answer (see tokendeck agent status)")
+            raise VaultLocked(f"the vault is locked ({agent_remedy(state)})")
         if answer[0] != "0":
             raise error_from(answer)
         return answer[1]
