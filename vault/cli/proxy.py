@@ -180,7 +180,7 @@ def _run(
             "proxy",
             str(fields["outcome"] or "ok"),
             credential,
-            f"{detail} command={program} run={run}",
+            f"{detail} command={program} run={run}".strip(),
             time.time(),
         )
         audit.put(row)
