@@ -80,6 +80,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_os_errors.py",  # strace's fault injection on real processes
             "test_processes.py",
             "test_proxy_clients.py",  # curl, git, gh, requests and httpx through the real proxy run
+            "test_proxy_agent.py",  # the installed proxy run through a running agent
             "test_proxy_engine.py",  # curl and git as processes through the proxy
             "test_proxy_runs_agent.py",
             "test_refresh_processes.py",

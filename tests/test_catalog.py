@@ -151,7 +151,7 @@ def test_overrides_replace_catalog_fields() -> None:
 def test_proxy_hosts_and_variables_are_well_formed(key: str) -> None:
     """What ``tokendeck proxy run`` reads from an entry: host names its rule takes, variable names
     a shell takes."""
-    from vault.proxy.hosts import check_host
+    from vault.services.proxy_hosts import check_host
 
     entry = builtin(key)
     assert all(check_host(host) == host for host in entry.proxy_hosts)

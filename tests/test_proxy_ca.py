@@ -17,7 +17,8 @@ from vault import init_vault, open_vault
 from vault.core.clock import FrozenClock
 from vault.core.secret import Secret
 from vault.errors import VaultError
-from vault.proxy.ca import RENEW_DAYS, VALIDITY_DAYS, authority_for, make_authority, write_bundle
+from vault.proxy.ca import write_bundle
+from vault.services.proxy_ca import RENEW_DAYS, VALIDITY_DAYS, authority_for, make_authority
 
 NOW = 1_800_000_000.0
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "compat-v1"

@@ -9,7 +9,7 @@ from vault.core.model import MCP_URL_EXTRA, ClientRegistration, Credential
 from vault.core.providers import builtin, resolve
 from vault.core.secret import Secret
 from vault.errors import InvalidInput
-from vault.proxy.hosts import catalog_hosts, host_allowed, parse_allow
+from vault.services.proxy_hosts import catalog_hosts, host_allowed, parse_allow
 
 GITHUB_HOSTS = (
     "api.github.com",

@@ -107,6 +107,23 @@ def _git_map(vault: Vault, args: list[str]) -> list[str]:
     return []
 
 
+def _proxy_setup(vault: Vault, args: list[str]) -> list[str]:
+    """``proxy-setup ALLOWED``: what ``tokendeck proxy run`` needs before it starts."""
+    from vault.services import proxying
+
+    (allowed,) = args
+    return proxying.setup(vault, proxying.allowed_from_field(allowed)).fields()
+
+
+def _proxy_audit(vault: Vault, args: list[str]) -> list[str]:
+    """``proxy-audit ROWS``: a proxy run's audit rows, written by the agent that holds the vault."""
+    from vault.services import proxying
+
+    (rows,) = args
+    proxying.record(vault, proxying.rows_from_field(rows))
+    return []
+
+
 OPS: dict[str, Handler] = {
     "token": _token,
     "tokens": _tokens,
@@ -119,6 +136,8 @@ OPS: dict[str, Handler] = {
     "refresh-now": _refresh_now,
     "git-map": _git_map,
     "names": _names,
+    "proxy-setup": _proxy_setup,
+    "proxy-audit": _proxy_audit,
 }
 """Requests that read the vault; each is what the command of that name does without the agent."""
 

@@ -10,8 +10,10 @@ engine on loopback with a user and password of this run's, runs CMD with
 with CMD's code.  Each run's start and end are audited (``proxy-run``) with CMD's name only:
 its arguments may hold secrets.
 
-The vault stays open for the run: the engine asks it for each token when a request needs it
-(:meth:`Vault.token <vault.services.tokens.Vault.token>`, which refreshes what is due).
+With a running, unlocked agent for the vault, the setup, every token and the audit rows go
+through it (no passphrase asked); without one the vault is opened here and stays open for the
+run (:mod:`vault.proxy.source`).  Either way each request's token is asked for when it is needed
+(refreshed when due, as ``tokendeck token`` does), never kept.
 """
 
 from __future__ import annotations
@@ -29,10 +31,10 @@ if TYPE_CHECKING:
     import argparse
     from types import ModuleType
 
-    from vault.core.model import Credential
-    from vault.core.providers import Provider
+    from vault.proxy.source import AgentSource, AuditWriter, LocalSource
     from vault.proxy.stand_ins import StandIns
-    from vault.services.tokens import Vault
+
+    Source = AgentSource | LocalSource
 
 USAGE = "usage: tokendeck proxy run --allow NAME[=HOST,...] [--allow ...] [-e VAR=NAME ...] -- CMD [ARGS...]"
 ENGINE_MODULE = "vault.proxy.engine"
@@ -99,7 +101,7 @@ def load_engine() -> ModuleType:
 
 
 def cmd_proxy_run(args: argparse.Namespace) -> int:
-    from vault.proxy.hosts import parse_allow
+    from vault.services.proxy_hosts import parse_allow
 
     allowed = parse_allow(args.allow)
     bindings = parse_bindings(args.env) if args.env else []
@@ -114,85 +116,78 @@ def cmd_proxy_run(args: argparse.Namespace) -> int:
     engine = load_engine()
 
     from vault.cli import terminal
+    from vault.proxy.source import AgentSource, LocalSource
     from vault.proxy.stand_ins import stand_ins
 
     routes = stand_ins(os.environ)
+    through_agent = AgentSource.start(allowed)  # an unlocked agent: no passphrase asked here
+    if through_agent is not None:
+        return _run(through_agent, engine, bindings, command, routes)
     with terminal.open_vault() as vault:
-        return _run(vault, engine, allowed, bindings, command, routes)
-
-
-def _plan(vault: Vault, name: str) -> tuple[Credential, str, Provider | None]:
-    """The credential, the catalog entry it builds on, and its resolved provider (when known)."""
-    from vault.core.providers import builtin, resolve
-    from vault.errors import NotFound
-
-    credential = vault.get(name)
-    if credential.kind == "oauth":
-        try:
-            registration = vault.records.get_client(credential.provider)
-        except NotFound:
-            return credential, credential.provider, None
-        return credential, registration.base, resolve(registration)
-    try:
-        return credential, credential.provider, builtin(credential.provider)
-    except NotFound:
-        return credential, credential.provider, None
+        return _run(LocalSource(vault, allowed), engine, bindings, command, routes)
 
 
 def _run(
-    vault: Vault,
+    source: Source,
     engine: ModuleType,
-    allowed: list[tuple[str, tuple[str, ...] | None]],
     bindings: list[tuple[str, str]],
     command: list[str],
     routes: StandIns,
 ) -> int:
     import secrets
-    import threading
+    import time
 
     from vault.agent.wire import runtime_dir
+    from vault.cli import terminal
     from vault.core.masking import echo
-    from vault.proxy.ca import authority_for, write_bundle
+    from vault.proxy.ca import write_bundle
     from vault.proxy.environment import child_environment, default_variables
-    from vault.proxy.hosts import catalog_hosts
     from vault.proxy.placeholders import placeholders_for
+    from vault.proxy.source import AuditWriter
 
-    plans = {name: _plan(vault, name) for name, _ in allowed}  # every name exists before anything starts
-    hosts: dict[str, tuple[str, ...]] = {}
-    for name, given in allowed:
-        credential, base, provider = plans[name]
-        hosts[name] = given or catalog_hosts(credential, base, provider)
-        if not hosts[name]:
-            raise InvalidInput(f"no host is known for {echo(name)}: say where it may go with --allow {name}=HOST")
-    real = {name: c.access_token.reveal() if c.access_token else None for name, (c, _, _) in plans.items()}
-    placeholders = placeholders_for((name, base, real[name]) for name, (_, base, _) in plans.items())
+    setup = source.setup
+    hosts = {c.name: c.hosts for c in setup.credentials}
+    real = {c.name: c.token.reveal() if c.token else None for c in setup.credentials}
+    placeholders = placeholders_for((c.name, c.base, real[c.name]) for c in setup.credentials)
     variables: dict[str, str] = {}
-    for name, (_, base, _) in plans.items():
-        named = [var for var, bound in bindings if bound == name]
-        for var in named or default_variables(name, base):
-            variables.setdefault(var, placeholders[name])
+    for c in setup.credentials:
+        named = [var for var, bound in bindings if bound == c.name]
+        for var in named or default_variables(c.name, c.base):
+            variables.setdefault(var, placeholders[c.name])
 
-    authority = authority_for(vault.records, vault.records.paths.home, vault.records.clock.now())
-    bundle = write_bundle(runtime_dir(), authority.cert_pem)
-    lock = threading.Lock()
+    bundle = write_bundle(runtime_dir(), setup.ca_cert_pem)
+    program = os.path.basename(command[0])
+    run = secrets.token_hex(4)  # names this run in every audit row it writes: tokendeck audit --run
+    told = Told()
 
     def token_for(name: str) -> str:
-        with lock:
-            return vault.token(name)
+        from vault.errors import NeedsSignIn
+
+        try:
+            return source.token(name)
+        except NeedsSignIn as exc:  # the request goes on without the token: the provider answers it
+            told.once(name, f"proxy: {name}'s requests go out without a token ({exc.message})")
+            raise
 
     def on_event(event: Any) -> None:
         fields = {k: getattr(event, k, None) for k in ("host", "method", "path", "outcome")}
         detail = " ".join(f"{k}={v}" for k, v in fields.items() if v is not None and k != "outcome")
-        with lock:
-            vault.records.record(
-                "proxy",
-                str(fields["outcome"] or "ok"),
-                credential=getattr(event, "credential", None),
-                detail=f"{detail} command={program} run={run}".strip(),
+        credential = getattr(event, "credential", None)
+        if fields["outcome"] == "upstream-refused" and credential:
+            told.once(
+                credential,
+                f"proxy: {fields['host']} refused {credential}'s token ({getattr(event, 'reason', '')}): "
+                f"it may be revoked or lack a scope; see tokendeck show {credential}",
             )
+        row = (
+            "proxy",
+            str(fields["outcome"] or "ok"),
+            credential,
+            f"{detail} command={program} run={run}".strip(),
+            time.time(),
+        )
+        audit.put(row)
 
-    program = os.path.basename(command[0])
-    run = secrets.token_hex(4)  # names this run in every audit row it writes: tokendeck audit --run
     rule = getattr(engine, "Rule", None)
     rules = {
         placeholders[name]: (rule(name, hosts[name]) if rule is not None else (name, hosts[name])) for name in hosts
@@ -200,13 +195,12 @@ def _run(
     auth = ("tokendeck", secrets.token_urlsafe(24))
     warning = routes.warning()
     if warning is not None:
-        from vault.cli import terminal
-
         terminal.notice(warning)
+    audit = AuditWriter(source.write)
     try:
         proxy = engine.start_proxy(
-            ca_cert_pem=authority.cert_pem,
-            ca_key_pem=authority.key_pem,
+            ca_cert_pem=setup.ca_cert_pem,
+            ca_key_pem=setup.ca_key_pem,
             rules=rules,
             token_for=token_for,
             on_event=on_event,
@@ -216,6 +210,7 @@ def _run(
         )
     except BaseException:
         _remove(bundle)
+        _close(audit)
         raise
     try:
         env = child_environment(
@@ -230,13 +225,49 @@ def _run(
             held = [name for name, token in real.items() if token and token in value]
             if held:
                 raise VaultError(f"${var} holds {echo(held[0])}'s token: unset it first; the command was not started")
-        vault.records.record("proxy-run", "started", detail=f"command={program} allow={','.join(hosts)} run={run}")
+        audit.put(("proxy-run", "started", None, f"command={program} allow={','.join(hosts)} run={run}", time.time()))
         code = _child(command, env)
-        vault.records.record("proxy-run", "ended", detail=f"command={program} exit={code} run={run}")
+        audit.put(("proxy-run", "ended", None, f"command={program} exit={code} run={run}", time.time()))
         return code
     finally:
         proxy.stop()
         _remove(bundle)
+        _close(audit)
+
+
+class Told:
+    """The lines a run says on stderr about a credential: one per credential per run."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._told: set[str] = set()
+
+    def once(self, credential: str, line: str) -> None:
+        from vault.cli import terminal
+
+        with self._lock:
+            if credential in self._told:
+                return
+            self._told.add(credential)
+        terminal.notice(line)
+
+
+def _close(audit: AuditWriter) -> None:
+    """Write the run's last audit rows; those the agent could not take (it locked) are written
+    with the vault opened here, else one line says how many were lost."""
+    left = audit.close()
+    if not left:
+        return
+    from vault.cli import terminal
+    from vault.services.proxying import record
+
+    try:
+        with terminal.open_vault() as vault:
+            record(vault, left)
+    except VaultError as exc:
+        terminal.notice(f"proxy: {len(left)} audit row(s) of this run could not be written: {exc.message}")
 
 
 def _child(command: list[str], env: dict[str, str]) -> int:

@@ -1,4 +1,4 @@
-"""The vault's own certificate authority for ``tokendeck proxy run`` (:mod:`vault.proxy.ca`
+"""The vault's own certificate authority for ``tokendeck proxy run`` (:mod:`vault.services.proxy_ca`
 makes it): one row, its certificate (public) and its private key (a secret, held like a token:
 in the encrypted file, as :class:`~vault.core.secret.Secret` in memory, never in a file of its
 own).  A part of :class:`~vault.core.repository.Repository` (``repository.authority``); a

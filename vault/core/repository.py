@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Self
 
 from vault.core.authority import ProxyAuthority
@@ -22,7 +22,7 @@ from vault.core.masking import echo, without_secrets
 from vault.core.model import AuditEvent, ClientRegistration, Credential, check_expiry, check_name, check_token
 from vault.core.paths import VaultPaths
 from vault.core.rekeying import VaultKeys
-from vault.core.rows import audit_from, client_from, credential_from, credential_row, reveal
+from vault.core.rows import audit_from, audit_select, client_from, credential_from, credential_row, reveal
 from vault.core.secret import Secret
 from vault.core.store import Store
 from vault.core.timefmt import check_when
@@ -443,6 +443,12 @@ class Repository:
         with self._store.transaction() as conn:
             self._audit(conn, credential, action, outcome, detail)
 
+    def record_many(self, rows: Iterable[tuple[str, str, str | None, str | None, float]]) -> None:
+        """Append audit events (action, outcome, credential, detail, when), all in one commit."""
+        with self._store.transaction() as conn:
+            for action, outcome, credential, detail, at in rows:
+                self._audit(conn, credential, action, outcome, detail, at)
+
     def record_once(self, action: str, outcome: str, *, credential: str, detail: str) -> bool:
         """Append an audit event unless the same one (credential, action, detail) is already
         there; whether it was appended.  For warnings that must be given once, across restarts."""
@@ -455,27 +461,19 @@ class Repository:
                 self._audit(conn, credential, action, outcome, detail)
         return seen is None
 
-    def _audit(self, conn: Any, credential: str | None, action: str, outcome: str, detail: str | None) -> None:
+    def _audit(self, conn: Any, credential: str | None, action: str, outcome: str, detail: str | None,
+               at: float | None = None) -> None:  # fmt: skip
         detail = without_secrets(conn, credential, detail)
         conn.execute(
             "INSERT INTO audit (at, credential, action, outcome, detail) VALUES (?, ?, ?, ?, ?)",
-            (self.clock.now(), credential, action, outcome, detail),
+            (self.clock.now() if at is None else at, credential, action, outcome, detail),
         )
 
     def audit_log(
         self, *, credential: str | None = None, limit: int | None = None, actions: Sequence[str] = ()
     ) -> list[AuditEvent]:
         """Audit events, oldest first (the newest ``limit`` when given; of ``actions`` only, when given)."""
-        params: list[object] = [credential] if credential else []
-        params += actions
-        where = " AND ".join(
-            ["credential = ?"] * bool(credential) + [f"action IN ({','.join('?' * len(actions))})"] * bool(actions)
-        )
-        where = f"WHERE {where}" if where else ""
-        sql = f"SELECT * FROM audit {where} ORDER BY id DESC"  # noqa: S608 - fixed fragments
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
+        sql, params = audit_select(credential=credential, limit=limit, actions=actions)
         return [audit_from(r) for r in reversed(self._store.query(sql, params))]
 
     def prune_audit(self, before: float) -> int:

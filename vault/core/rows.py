@@ -1,4 +1,4 @@
-"""How records map to the vault's rows: a row read back as a model object.
+"""How records map to the vault's rows: a row read back as a model object (and the audit log's query).
 
 Secrets come out wrapped in :class:`~vault.core.secret.Secret`; JSON columns
 (scopes, extras, params, overrides) are decoded here and nowhere else.
@@ -7,6 +7,7 @@ Secrets come out wrapped in :class:`~vault.core.secret.Secret`; JSON columns
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from vault.core.model import AuditEvent, ClientRegistration, Credential
 from vault.core.secret import Secret
@@ -87,3 +88,18 @@ def client_from(row: Row) -> ClientRegistration:
 
 def audit_from(row: Row) -> AuditEvent:
     return AuditEvent(row["at"], row["credential"], row["action"], row["outcome"], row["detail"])
+
+
+def audit_select(*, credential: str | None, limit: int | None, actions: Sequence[str]) -> tuple[str, list[object]]:
+    """The query for :meth:`~vault.core.repository.Repository.audit_log`: the newest events
+    first (of ``credential``, of ``actions``, ``limit`` of them, as given) and its parameters."""
+    params: list[object] = [credential] if credential else []
+    params += actions
+    where = " AND ".join(
+        ["credential = ?"] * bool(credential) + [f"action IN ({','.join('?' * len(actions))})"] * bool(actions)
+    )
+    sql = f"SELECT * FROM audit {'WHERE ' + where if where else ''} ORDER BY id DESC"  # noqa: S608 - fixed fragments
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-EventKind = Literal["substituted", "refused", "unauthenticated"]
+EventKind = Literal["substituted", "refused", "unauthenticated", "unsubstituted", "upstream-refused"]
+"""``unsubstituted``: the credential needs signing in, so its placeholder went as it was;
+``upstream-refused``: the host answered 401 or 403 to a request that carried the token."""
 
 
 @dataclass(frozen=True)
 class Rule:
     """Where one placeholder's credential may go: its name and the hosts it is for (lower case; a
-    ``*.suffix`` allows the names below suffix, as vault.proxy.hosts.host_allowed reads them)."""
+    ``*.suffix`` allows the names below suffix, as vault.services.proxy_hosts.host_allowed reads them)."""
 
     credential: str
     hosts: frozenset[str]

@@ -26,8 +26,9 @@ from proxy.http.exception import HttpRequestRejected, ProxyAuthenticationFailed,
 from proxy.http.handler import HttpProtocolHandler
 from proxy.http.proxy import HttpProxyBasePlugin, HttpProxyPlugin
 
+from vault.errors import NeedsSignIn, VaultError
 from vault.proxy.engine_events import ProxyEvent, Rule
-from vault.proxy.hosts import host_allowed
+from vault.services.proxy_hosts import host_allowed
 
 if TYPE_CHECKING:
     from proxy.http.parser import HttpParser
@@ -171,6 +172,7 @@ class Placeholders(HttpProxyBasePlugin):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._tunnel_host: str | None = None
+        self._watch: list[tuple[str, str, str, str]] = []  # the last request's tokens: whose, where
 
     def _refuse(self, event: ProxyEvent, why: str, status: int = 403) -> HttpRequestRejected:
         _config(self.flags).on_event(event)
@@ -210,6 +212,7 @@ class Placeholders(HttpProxyBasePlugin):
         tls = self._tunnel_host is not None
         host = self._tunnel_host or (request.host or b"").decode("ascii", "replace").lower()
         method, path = _method_path(request)
+        self._watch = []
         for placeholder, rule in config.rules.items():
             needle = placeholder.encode()
             if not _mentions(request, needle):
@@ -222,7 +225,14 @@ class Placeholders(HttpProxyBasePlugin):
                 raise self._refuse(ProxyEvent("refused", rule.credential, host, method, path, "host not allowed"), why)
             try:
                 token = config.token_for(rule.credential).encode()
-            except Exception:  # the vault locked, the credential gone: the run goes on
+            except NeedsSignIn:  # revoked, expired: the placeholder goes as it is, and the host answers
+                config.on_event(ProxyEvent("unsubstituted", rule.credential, host, method, path, "needs sign-in"))
+                continue
+            except VaultError as exc:  # the vault locked, the credential gone: the run goes on
+                why = f"tokendeck proxy: refused: no token for {rule.credential}: {exc.message}"
+                event = ProxyEvent("refused", rule.credential, host, method, path, "no token")
+                raise self._refuse(event, why) from None
+            except Exception:  # anything else: the same, without words from inside
                 why = f"tokendeck proxy: refused: no token for {rule.credential} (is the vault unlocked?)"
                 raise self._refuse(  # noqa: B904 - the cause names vault internals, not for the client
                     ProxyEvent("refused", rule.credential, host, method, path, "no token"), why
@@ -238,6 +248,23 @@ class Placeholders(HttpProxyBasePlugin):
                 why = f"tokendeck proxy: refused: {rule.credential}'s placeholder is only swapped in headers"
                 raise self._refuse(ProxyEvent("refused", rule.credential, host, method, path, "not in a header"), why)
             config.on_event(ProxyEvent("substituted", rule.credential, host, method, path, ""))
+            self._watch.append((rule.credential, host, method, path))
+
+    def handle_upstream_chunk(self, chunk: memoryview) -> memoryview:
+        """The answer to a request that carried a token: a 401 or 403 is an event (the credential
+        may be revoked, or lack a scope); it passes to the client as it is.  Only the first bytes
+        after the request are read (a status line); a pipelined client's later answers are not."""
+        if self._watch and bytes(chunk[:5]) == b"HTTP/":
+            parts = bytes(chunk[:16]).split(b" ", 2)
+            code = parts[1].decode("ascii", "replace") if len(parts) > 1 else ""
+            if code.startswith("1") and code != "101":
+                return chunk  # an interim answer (100 Continue): the final one follows
+            watched, self._watch = self._watch, []
+            if code in ("401", "403"):
+                for credential, host, method, path in watched:
+                    event = ProxyEvent("upstream-refused", credential, host, method, path, f"HTTP {code}")
+                    _config(self.flags).on_event(event)
+        return chunk
 
 
 class Handler(HttpProtocolHandler):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 
-from vault.proxy.hosts import host_allowed
+from vault.services.proxy_hosts import host_allowed
 from vault.settings import unlocks_vault
 
 PROXY_VARIABLES: tuple[str, ...] = ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy")
