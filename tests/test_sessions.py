@@ -20,8 +20,6 @@ from pathlib import Path
 
 import pytest
 
-import vault
-
 PASS = "session test passphrase"
 A_TOKEN = "ghp_sessionAllowed0001"  # noqa: S105 - test values
 B_TOKEN = "ghp_sessionOther000002"  # noqa: S105
@@ -63,9 +61,14 @@ def attempt(name: str, command: str) -> str:
     return f'{command} > "$OUT/{name}.out" 2> "$OUT/{name}.err"; echo $? > "$OUT/{name}.code"\n'
 
 
-def audit(home: Path, action: str) -> list[tuple[str | None, str, str]]:
-    with vault.open_vault(home, PASS, env={}) as v:
-        return [(e.credential, e.outcome, e.detail or "") for e in v.records.audit_log() if e.action == action]
+def audit(env: dict[str, str], action: str) -> list[tuple[str | None, str, str]]:
+    """The audit log as ``tokendeck audit`` shows it through the agent (which writes the reads of
+    the last second first: reading the file directly could miss them)."""
+    shown = tokendeck(env, "audit", "--json")
+    assert shown.returncode == 0, shown.stderr
+    return [
+        (e["credential"], e["outcome"], e["detail"] or "") for e in json.loads(shown.stdout) if e["action"] == action
+    ]
 
 
 def test_a_session_reads_what_it_was_given_and_nothing_else_however_it_asks(
@@ -107,7 +110,7 @@ def test_a_session_reads_what_it_was_given_and_nothing_else_however_it_asks(
 
     assert tokendeck(env, "token", "b").stdout == B_TOKEN + "\n"  # outside the session: the whole vault
 
-    rows = audit(home, "session")
+    rows = audit(env, "session")
     assert ("a", "served") in {(c, o) for c, o, _ in rows}
     refused = [(c, d) for c, o, d in rows if o == "refused" and c == "b"]
     assert len(refused) == 3 and all("command=sh" in d for _, d in refused)
