@@ -137,7 +137,8 @@ class Forward:
             if self.session is None:
                 hint = "tokendeck ssh --only NAME,... names what is"
                 raise NotForwarded(f"{shown} is not forwarded to {self.host} ({hint})")
-            raise NotForwarded(f"{shown} was not given to {self.who} (its --allow names what it may read)")
+            given = ", ".join(sorted(self.allowed)) or "nothing"
+            raise NotForwarded(f"{shown} was not given to {self.who}, which may read {given} only")
         return names
 
     def serve(self, vault: Vault, op: str, args: list[str], names: list[str], reader: str | None = None) -> list[str]:
