@@ -119,7 +119,13 @@ class TokenListScreen(Screen[None]):
         Binding("o", "sort", "Sort", show=False, tooltip="sort by the next column (or click a header)"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, tooltip="reverse the order"),
         Binding("p", "group", "Group", show=False, tooltip="group by provider, or stop grouping"),
-        Binding("F", "forwards", "Forwards", show=False, tooltip="the agent's forwards (tokendeck ssh): see, end"),
+        Binding(
+            "F",
+            "forwards",
+            "Forwards",
+            show=False,
+            tooltip="the agent's forwards (tokendeck ssh) and sessions (exec --session): see, end",
+        ),
         Binding("P", "proxy_runs", "Proxy runs", show=False, tooltip="the recent proxy runs and each one's audit rows"),
     ]
 

@@ -18,7 +18,8 @@ from screens.app import VaultApp
 from screens.widgets.footer import KeysFooter
 from vault.core.timefmt import relative
 
-COLUMNS = ("HOST", "MAY READ", "SERVED", "ENDS")
+COLUMNS = ("WHO", "MAY READ", "SERVED", "ENDS")
+"""WHO: a forward's remote host, or a session's id and command."""
 EMPTY = "No active forwards. tokendeck ssh --only NAME,... -- HOST forwards the agent to a remote machine."
 
 
@@ -30,7 +31,7 @@ class ForwardsScreen(ModalScreen[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close", key_display="esc"),
-        Binding("x", "end", "End forward"),
+        Binding("x", "end", "End it"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -88,7 +89,9 @@ class ForwardsScreen(ModalScreen[None]):
 
         home = str(self.app.unlocked_vault.paths.home)
         if end_forward(forward_id, home):
-            self.app.call_from_thread(self.app.notify, "The forward is ended.", title="Forwards", markup=False)
+            self.app.call_from_thread(
+                self.app.notify, "Ended: its next read is refused.", title="Forwards", markup=False
+            )
         self.reload()
 
     def action_end(self) -> None:
