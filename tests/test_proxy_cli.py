@@ -242,3 +242,19 @@ def test_a_bad_stand_in_is_exit_2_and_nothing_starts(
     r = ready("proxy", "run", "--allow", "gh", "--", *child(tmp_path))
     assert r.code == 2 and r.err.count("\n") == 1 and "HOST=PORT" in r.err
     assert engine.calls == [] and not (tmp_path / "child.json").exists() and audit(home, "proxy-run") == []
+
+
+def test_a_port_that_cannot_be_bound_is_one_line_and_nothing_starts(
+    ready: CliRunner, engine: FakeEngine, tmp_path: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    def no_port(**kwargs: Any) -> FakeProxy:
+        raise OSError(errno.EADDRINUSE, os.strerror(errno.EADDRINUSE))
+
+    monkeypatch.setattr(engine, "start_proxy", no_port)
+    sys.modules["vault.proxy.engine"].start_proxy = no_port  # type: ignore[attr-defined]
+    r = ready("proxy", "run", "--allow", "gh", "--", *child(tmp_path))
+    assert r.code == 1 and r.err.count("\n") == 1, r.err
+    assert "could not listen on 127.0.0.1 (Address already in use); nothing was started" in r.err
+    assert not (tmp_path / "child.json").exists() and audit(home, "proxy-run") == []

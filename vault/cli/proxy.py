@@ -208,6 +208,12 @@ def _run(
             upstream_cafile=routes.upstream_cafile,
             resolve=routes.resolve,
         )
+    except OSError as exc:  # the listening socket: no loopback, no port, no file descriptors
+        _remove(bundle)
+        _close(audit)
+        raise ProxyUnavailable(
+            f"the proxy could not listen on 127.0.0.1 ({exc.strerror}); nothing was started"
+        ) from None
     except BaseException:
         _remove(bundle)
         _close(audit)
