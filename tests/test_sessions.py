@@ -186,3 +186,33 @@ def test_sessions_lists_a_running_session_and_end_stops_its_reads(env: dict[str,
     code, stdout, stderr = tried(out, "after")  # through the agent's socket: the ended view serves nothing
     assert (code, stdout) == (5, "") and "has ended (it was ended)" in stderr
     assert json.loads(tokendeck(env, "sessions", "--json").stdout) == []
+
+
+def test_inside_a_proxy_run_no_token_is_read_directly(env: dict[str, str], tmp_path: Path, home: Path) -> None:
+    """With the agent, ``proxy run`` makes its command's tree a session that reads no token
+    directly, however it asks: the tokens are the proxy's to put in.  The proxy itself still
+    reads them (its setup and each request's token come from the agent)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    script = (
+        attempt("direct", f"{TOKENDECK} token a")
+        + attempt("no_sock", f"env -u TOKENDECK_AGENT_SOCK {TOKENDECK} token a")
+        + attempt("placeholder", 'printf %s "$GITHUB_TOKEN"')
+    )
+    ran = subprocess.run(
+        [TOKENDECK, "proxy", "run", "--allow", "a", "--", "sh", "-c", script],
+        env={**env, "OUT": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    for name in ("direct", "no_sock"):
+        code, stdout, stderr = tried(out, name)
+        assert (code, stdout) == (5, ""), (name, stderr)
+        assert "a is not read directly inside session " in stderr and "through the proxy" in stderr, stderr
+    code, placeholder, _ = tried(out, "placeholder")
+    assert code == 0 and placeholder.startswith("ghp_") and placeholder != A_TOKEN
+    refused = [c for c, o, _ in audit(env, "session") if o == "refused"]
+    assert refused == ["a", "a"]

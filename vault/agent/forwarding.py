@@ -137,7 +137,11 @@ class Forward:
             if self.session is None:
                 hint = "tokendeck ssh --only NAME,... names what is"
                 raise NotForwarded(f"{shown} is not forwarded to {self.host} ({hint})")
-            given = ", ".join(sorted(self.allowed)) or "nothing"
+            if not self.allowed:  # a proxy run's session: its tokens go through the proxy
+                raise NotForwarded(
+                    f"{shown} is not read directly inside {self.who}: its requests get it through the proxy"
+                )
+            given = ", ".join(sorted(self.allowed))
             raise NotForwarded(f"{shown} was not given to {self.who}, which may read {given} only")
         return names
 

@@ -34,7 +34,11 @@ from vault.errors import InvalidInput, NotForwarded, VaultError, to_fields
 
 SESSION_OPS = ("session-open",)
 """Served on the agent's own socket only, where the asking process is known."""
-KINDS = ("exec",)
+KINDS = ("exec", "proxy")
+"""``exec``: the root is COMMAND itself (``execvpe``), held to the same view as everything below it.
+``proxy``: the root is ``tokendeck proxy run``, tokendeck's own proxy, which reads the run's tokens
+as any process outside would; everything below it reads none directly (its requests get them
+through the proxy)."""
 
 
 @dataclass
@@ -67,6 +71,8 @@ class SessionHost:
         with self._state:
             sessions = list(self._sessions.values())
         for session in sessions:
+            if session.kind == "proxy" and pid == session.root[0] and same_process(*session.root):
+                continue  # the proxy itself
             if within(pid, session.root):
                 return session.forward_id, session.view
         return None

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from vault.cli.exec import find_command, parse_bindings, split_command
 from vault.errors import InvalidInput, ProxyUnavailable, VaultError
-from vault.settings import PATH_ENV
+from vault.settings import AGENT_SOCK_ENV, PATH_ENV
 
 if TYPE_CHECKING:
     import argparse
@@ -122,7 +122,7 @@ def cmd_proxy_run(args: argparse.Namespace) -> int:
     routes = stand_ins(os.environ)
     through_agent = AgentSource.start(allowed)  # an unlocked agent: no passphrase asked here
     if through_agent is not None:
-        return _run(through_agent, engine, bindings, command, routes)
+        return _run(through_agent, engine, bindings, command, routes, session=_open_session(command))
     with terminal.open_vault() as vault:
         return _run(LocalSource(vault, allowed), engine, bindings, command, routes)
 
@@ -133,6 +133,7 @@ def _run(
     bindings: list[tuple[str, str]],
     command: list[str],
     routes: StandIns,
+    session: str | None = None,
 ) -> int:
     import secrets
     import time
@@ -227,6 +228,8 @@ def _run(
             bundle=bundle,
             allowed_hosts=sorted({h for hs in hosts.values() for h in hs}),
         )
+        if session is not None:
+            env[AGENT_SOCK_ENV] = session  # its tokendeck reads go to the run's session, which serves none
         for var, value in env.items():
             held = [name for name, token in real.items() if token and token in value]
             if held:
@@ -274,6 +277,27 @@ def _close(audit: AuditWriter) -> None:
             record(vault, left)
     except VaultError as exc:
         terminal.notice(f"proxy: {len(left)} audit row(s) of this run could not be written: {exc.message}")
+
+
+def _open_session(command: list[str]) -> str:
+    """Make COMMAND's tree a session of the agent (issue 36) in which no token is read directly:
+    this process, the proxy, becomes a child subreaper (a double fork stays below it) and the
+    session's root; its socket path, for COMMAND's ``$TOKENDECK_AGENT_SOCK``.
+
+    Raises:
+        VaultError: the agent refused (it stopped or locked since the setup).
+    """
+    from vault.agent import wire
+    from vault.core.peers import become_subreaper
+    from vault.errors import VaultLocked
+
+    become_subreaper()
+    opened = wire.call("session-open", "proxy", "", os.path.basename(command[0]), opt_out=False)
+    if opened is None or opened[0] == wire.FALL_BACK:
+        raise VaultLocked("the agent stopped answering before the run started; nothing was started")
+    if opened[0] != "0":
+        raise wire.error_from(opened)
+    return opened[2]
 
 
 def _child(command: list[str], env: dict[str, str]) -> int:
