@@ -130,7 +130,7 @@ def test_the_forward_ends_at_its_ttl_and_when_closed_and_the_remote_says_so(
     wait_until(lambda: not os.path.exists(sock), "the forward's socket to go")
     r = on_remote(remote, sock, "token", "a")
     assert r.returncode == 3 and r.stderr.count("\n") == 1
-    assert f"the forwarded tokendeck agent at {sock} is not answering" in r.stderr
+    assert f"the tokendeck agent at {sock} ($TOKENDECK_AGENT_SOCK) is not answering: its session ended" in r.stderr
     other = open_forward("laptop", "a")
     listed = wire.call("forwards", opt_out=False)
     assert listed is not None and listed[0] == "0"
@@ -219,3 +219,24 @@ def test_the_git_helper_and_the_python_api_read_through_the_forward(agent: Runni
     )  # fmt: skip
     assert (api.returncode, api.stdout) == (0, B_TOKEN + "\n"), api.stderr
     assert not (remote / "tokendeck").exists()
+
+
+def test_ending_a_proxy_runs_session_stops_the_proxys_own_reads(agent: Running) -> None:
+    """A ``proxy run`` session's root is the proxy, which reads the run's tokens as any process
+    outside would; once the session is ended (``tokendeck sessions --end``, the TUI's x) its token
+    reads are refused too, so ending a run's session stops the tokens it puts in.  Here this test
+    process stands in for the proxy: the session is rooted at it."""
+    from vault.core.peers import peer
+
+    me = peer(os.getpid())
+    assert me is not None
+    session_id, _ = agent.agent.open_session("proxy", "claude", [], None, (me.pid, me.start))
+    answer = wire.call("token", "a", opt_out=False)
+    assert answer == ["0", A_TOKEN]  # the proxy reads its tokens
+    listed = wire.call("forwards", opt_out=False)
+    assert listed is not None and listed[0] == "0"
+    (forward_id,) = [str(json.loads(row)["id"]) for row in listed[1:]]
+    assert wire.call("forward-close", forward_id, opt_out=False) == ["0"]  # what sessions --end sends
+    refused = wire.call("token", "a", opt_out=False)
+    assert refused is not None and refused[0] == "5" and f"session {session_id} (claude) has ended" in refused[1]
+    assert wire.call("list", "json", "iso", opt_out=False) is not None  # not a token: the proxy goes on

@@ -162,7 +162,7 @@ def test_a_bundle_that_cannot_be_written_is_one_line_and_nothing_starts(
         (["--allow", "key", "--", "true"], "no host is known for 'key'"),
         (["--allow", "gh", "-e", "X=key", "--", "true"], "not among the --allow names"),
         (["--", "true"], "at least one --allow"),
-        (["--allow", "gh"], "no command to run"),
+        (["--allow", "gh"], "no command to run; usage: tokendeck proxy run --allow"),
     ],
 )
 def test_bad_input_is_exit_2_in_one_line(ready: CliRunner, engine: FakeEngine, argv: list[str], says: str) -> None:
@@ -176,7 +176,7 @@ def test_a_real_token_already_in_the_environment_stops_the_run(
 ) -> None:
     monkeypatch.setenv("OLD_GH", "token " + REAL)
     r = ready("proxy", "run", "--allow", "gh", "--", *child(tmp_path))
-    assert r.code == 1 and r.err.count("\n") == 1 and "$OLD_GH holds 'gh'" in r.err and REAL not in r.err
+    assert r.code == 1 and r.err.count("\n") == 1 and "$OLD_GH holds the token of 'gh'" in r.err and REAL not in r.err
     assert not (tmp_path / "child.json").exists() and engine.proxy.stopped
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.proxy_clients import TOKEN, Stage, make_vault, stage
+from tests.support.proxy_clients import TOKEN, TOKENDECK, Stage, make_vault, stage
 from tests.support.proxy_servers import carries, make_ca, serve
 from tests.support.system import unavailable
 
@@ -236,3 +236,15 @@ def test_a_client_asking_for_an_upstream_whose_certificate_fails_is_told_why(wor
     assert "502 Upstream TLS not verified" in done.output.split("requests:", 1)[1]
     assert "handshake: failed" in done.output
     assert untrusted.seen == []
+
+
+def test_without_an_agent_the_commands_own_tokendeck_is_refused_and_asks_nothing(world: Stage) -> None:
+    """No agent, so no session: the run still points the command's tokendeck at a socket nobody
+    answers, so `tokendeck token` inside is refused in one line instead of opening the vault (on a
+    terminal it would have asked for the passphrase, in a prompt that looks like tokendeck's own)."""
+    done = world.run(f"{TOKENDECK} token gh; echo rc=$?")
+    assert done.code == 0, done.err
+    lines = done.output.splitlines()
+    assert lines[-1] == "rc=3" and len(lines) == 2, done.output
+    assert "is not answering" in lines[0] and TOKEN not in done.output
+    done.assert_only_placeholders()

@@ -101,6 +101,14 @@ def test_a_bad_allow_is_refused_with_one_line(spec: str) -> None:
     assert "\n" not in str(caught.value)
 
 
+@pytest.mark.parametrize("spec", ["key=*.com", "key=*.io", "key=*.com."])
+def test_a_wildcard_over_a_whole_top_level_domain_is_refused(spec: str) -> None:
+    """``*.com`` would hand the token to every .com site: the one-line refusal says to name the site."""
+    with pytest.raises(InvalidInput, match="covers a whole top-level domain"):
+        parse_allow([spec])
+    assert parse_allow(["key=*.example.com"]) == [("key", ("*.example.com",))]
+
+
 def test_allow_needs_a_name_and_each_name_once() -> None:
     with pytest.raises(InvalidInput, match="at least one"):
         parse_allow([])

@@ -103,8 +103,8 @@ def test_the_remote_reads_the_allowed_token_and_nothing_else(
     assert lines[2].startswith("tokendeck: b is not forwarded to ") and lines[3] == "rc=5"
     assert lines[4] == "exec-ok"
     assert lines[5:] == [
-        "tokendeck: tokendeck add is not available here: TOKENDECK_AGENT_SOCK points at a forward (tokendeck ssh), "
-        "which serves token, exec, list and git-credential; run it on the machine with the vault",
+        "tokendeck: tokendeck add is not available here: TOKENDECK_AGENT_SOCK points at a forward (tokendeck ssh) "
+        "or a session (exec --session, proxy run), which serves token, exec, list and git-credential; run it outside",
         "rc=5",
     ]
     assert "forwarding a to " in r.stderr

@@ -90,7 +90,8 @@ class Forward:
         """How messages name the view's reader: ``devbox`` (a forward), ``session 3 (claude)``."""
         return self.host if self.session is None else f"session {self.session} ({self.host})"
 
-    def _ended(self) -> NotForwarded:
+    def ended(self) -> NotForwarded:
+        """The refusal of a request to a view that is over (its time, its command, or ended)."""
         if self.session is None:
             return NotForwarded(f"the forward to {self.host} has ended (its --ttl is up)")
         if self.closed:
@@ -122,7 +123,7 @@ class Forward:
                 names a credential it does not.
         """
         if self.over(vault.clock.now()):
-            raise self._ended()
+            raise self.ended()
         if op not in SERVED_OPS:
             if self.session is None:
                 passed = "only token, exec, list and git"
@@ -150,7 +151,7 @@ class Forward:
         them, for the allowed credentials only (``names``: what :meth:`check` found); audited
         (a session's reads with their ``reader``: a forward's is sshd, which says nothing)."""
         if self.over(vault.clock.now()):  # it may have ended while the user was asked
-            raise self._ended()
+            raise self.ended()
         answer = listing(vault, args, only=self.allowed) if op == "list" else OPS[op](vault, args)
         read: list[str | None] = list(names) or [None]  # a list, or a git host mapped to nothing, is audited too
         for credential in read:

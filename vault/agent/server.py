@@ -252,6 +252,11 @@ class Agent(ForwardHost, SessionHost):
         if inside is not None:  # before anything else: a session never reaches join (the key) or lock
             forwarding.serve_call(*inside, self.confirmations, self._run, call)
             return
+        ended = self.ended_proxy_root(call.peer_pid) if self._sessions else None
+        if ended is not None and len(fields) >= 3 and fields[2] in READ_OPS:  # an ended run's proxy
+            refused = ended.ended()
+            call.reply([str(refused.exit_code), *to_fields(refused)])
+            return
         if len(fields) >= 3 and fields[0] == VERSION and os.path.abspath(fields[1]) == self.home:
             if fields[2] in SESSION_OPS:
                 call.reply(self.answer_session_open(fields[3:], call.peer_pid))

@@ -77,6 +77,20 @@ class SessionHost:
                 return session.forward_id, session.view
         return None
 
+    def ended_proxy_root(self, pid: int | None) -> Forward | None:
+        """The view of the ``proxy run`` session ``pid`` is the proxy of, once it was ended
+        (``tokendeck sessions --end``, the TUI): the proxy's own token reads are refused from then
+        on, so ending the session stops the run's tokens too."""
+        if pid is None:
+            return None
+        with self._state:
+            sessions = list(self._sessions.values())
+        for session in sessions:
+            ended = session.kind == "proxy" and session.view.closed
+            if ended and pid == session.root[0] and same_process(*session.root):
+                return session.view
+        return None
+
     def answer_session_open(self, args: list[str], pid: int | None) -> list[str]:
         """``session-open KIND TTL LABEL NAME...`` from the process that becomes the root: its
         id and the socket path its command is given."""

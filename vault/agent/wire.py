@@ -274,8 +274,8 @@ def ask(op: str, *args: str, home: "Home" = None, change: bool = False) -> list[
         from vault.errors import ForwardGone, to_fields  # only when a forward is gone
 
         gone = ForwardGone(
-            f"the forwarded tokendeck agent at {forwarded} is not answering: the tokendeck ssh session "
-            "ended, or the agent on the machine with the vault is locked"
+            f"the tokendeck agent at {forwarded} ($TOKENDECK_AGENT_SOCK) is not answering: its session ended "
+            "(tokendeck ssh, exec --session, proxy run), or the agent is locked"
         )
         return [str(gone.exit_code), *to_fields(gone)]
     return answer

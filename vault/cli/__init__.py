@@ -52,8 +52,8 @@ def _not_here(command: str | None) -> int:
 
     what = f"tokendeck {command}" if command else "the TUI"
     raise NotForwarded(
-        f"{what} is not available here: TOKENDECK_AGENT_SOCK points at a forward (tokendeck ssh), which serves "
-        "token, exec, list and git-credential; run it on the machine with the vault"
+        f"{what} is not available here: TOKENDECK_AGENT_SOCK points at a forward (tokendeck ssh) or a session "
+        "(exec --session, proxy run), which serves token, exec, list and git-credential; run it outside"
     )
 
 

@@ -84,20 +84,21 @@ def _echo(value: str, *, quoted: bool = True) -> str:
     return echo(value, quoted=quoted)
 
 
-def split_command(argv: Sequence[str], *, env_file: bool) -> list[str]:
-    """The command after ``--`` (argparse keeps the ``--`` in a REMAINDER).
+def split_command(argv: Sequence[str], *, env_file: bool, usage: str = USAGE) -> list[str]:
+    """The command after ``--`` (argparse keeps the ``--`` in a REMAINDER); ``usage`` is the
+    calling command's, said with a missing one.
 
     Raises:
         InvalidInput: no ``--``, no command (unless ``env_file``), or a command
             with ``env_file``.
     """
     if argv and argv[0] != "--":
-        raise InvalidInput(f"put -- before the command ({_echo(argv[0])}); {USAGE}")
+        raise InvalidInput(f"put -- before the command ({_echo(argv[0])}); {usage}")
     command = list(argv[1:])
     if env_file and command:
         raise InvalidInput("--env-file prints the variables and runs nothing: drop the command after --")
     if not env_file and not command:
-        raise InvalidInput(f"no command to run; {USAGE}")
+        raise InvalidInput(f"no command to run; {usage}")
     if command and not command[0]:
         raise InvalidInput("the command is empty")
     return command

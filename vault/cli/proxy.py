@@ -111,7 +111,7 @@ def cmd_proxy_run(args: argparse.Namespace) -> int:
             from vault.core.masking import echo
 
             raise InvalidInput(f"-e {var}=...: {echo(name)} is not among the --allow names")
-    command = split_command(args.argv, env_file=False)
+    command = split_command(args.argv, env_file=False, usage=USAGE)
     find_command(command[0], os.environ.get(PATH_ENV))
     engine = load_engine()
 
@@ -124,7 +124,12 @@ def cmd_proxy_run(args: argparse.Namespace) -> int:
     if through_agent is not None:
         return _run(through_agent, engine, bindings, command, routes, session=_open_session(command))
     with terminal.open_vault() as vault:
-        return _run(LocalSource(vault, allowed), engine, bindings, command, routes)
+        # no agent, no session: the command's tokendeck calls get a socket nobody answers, so an
+        # honest one is refused in one line instead of asking for the passphrase
+        from vault.agent.wire import runtime_dir
+
+        nobody = os.path.join(runtime_dir(), f"proxy-run-{os.getpid()}-no-agent.sock")
+        return _run(LocalSource(vault, allowed), engine, bindings, command, routes, session=nobody)
 
 
 def _run(
@@ -233,7 +238,9 @@ def _run(
         for var, value in env.items():
             held = [name for name, token in real.items() if token and token in value]
             if held:
-                raise VaultError(f"${var} holds {echo(held[0])}'s token: unset it first; the command was not started")
+                raise VaultError(
+                    f"${var} holds the token of {echo(held[0])}: unset it first; the command was not started"
+                )
         audit.put(("proxy-run", "started", None, f"command={program} allow={','.join(hosts)} run={run}", time.time()))
         code = _child(command, env)
         audit.put(("proxy-run", "ended", None, f"command={program} exit={code} run={run}", time.time()))

@@ -97,6 +97,8 @@ def check_host(host: str) -> str:
     cleaned = host.strip().lower().rstrip(".")
     if not _HOST.fullmatch(cleaned):
         raise InvalidInput(f"--allow: {echo(host)} is not a host name (e.g. api.github.com or *.googleapis.com)")
+    if cleaned.startswith("*.") and cleaned.count(".") < 2:  # *.com: every site of a top-level domain
+        raise InvalidInput(f"--allow: {echo(host)} covers a whole top-level domain; name the site (*.example.com)")
     return cleaned
 
 
