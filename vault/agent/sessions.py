@@ -125,8 +125,9 @@ class SessionHost:
         return session_id, path
 
     def end_sessions(self) -> None:
-        """Forget the sessions that were ended, and end those whose root has exited (their socket goes
-        with their forward)."""
+        """End the sessions whose root has exited (their socket goes with their forward).  One ended
+        early (``tokendeck sessions --end``) is kept until then, serving nothing: its programs are
+        still running, and must not count as outside it."""
         with self._state:
             sessions = list(self._sessions.values())
         for session in sessions:
