@@ -39,7 +39,7 @@ def test_a_vault_that_cannot_be_written_keeps_the_rows_for_the_next_flush(
         def full_disk(*args: object, **kwargs: object) -> None:
             raise VaultUnusable("the disk is full")
 
-        patched.setattr(vault.records, "record", full_disk)
+        patched.setattr(vault.records, "record_many", full_disk)
         assert log.flush(vault.records) == 0
     assert rows(vault) == []
     assert log.flush(vault.records) == 1 and [c for c, _, _ in rows(vault)] == ["github"]

@@ -15,6 +15,8 @@ secret-shaped word masked; a process that is already gone is named by its pid al
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from vault.core.repository import Repository
@@ -30,6 +32,8 @@ class Read:
     outcome: str
     credential: str | None
     detail: str
+    at: float
+    """When it was read: the row keeps that time, however late the flush."""
 
 
 def reader_of(pid: int | None) -> str:
@@ -45,7 +49,8 @@ def reader_of(pid: int | None) -> str:
 class ReadLog:
     """The reads not written yet (thread-safe: the agent's workers note, its housekeeping flushes)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
         self._pending: list[Read] = []
         self._dropped = 0
         self._lock = threading.Lock()
@@ -58,28 +63,27 @@ class ReadLog:
     def add(self, action: str, outcome: str, credential: str | None, detail: str) -> None:
         """Any audit row to write with the next flush (a forward's or a session's served read)."""
         with self._lock:
-            self._pending.append(Read(action, outcome, credential, detail))
+            self._pending.append(Read(action, outcome, credential, detail, self._clock()))
             over = len(self._pending) - PENDING_LIMIT
             if over > 0:
                 del self._pending[:over]
                 self._dropped += over
 
     def flush(self, records: Repository) -> int:
-        """Write every pending row in one transaction; how many were written (0 when the vault
+        """Write every pending row in one transaction (:meth:`Repository.record_many`, each at the
+        time it was noted); how many were written (0 when the vault
         cannot be written now: the rows wait for the next flush)."""
         with self._lock:
             rows, self._pending = self._pending, []
             dropped, self._dropped = self._dropped, 0
         if not rows and not dropped:
             return 0
+        lost = f"{dropped} reads were not audited (the vault could not be written)"
         try:
-            with records.all_or_nothing():
-                if dropped:
-                    records.record(
-                        "read", "dropped", detail=f"{dropped} reads were not audited (the vault could not be written)"
-                    )
-                for row in rows:
-                    records.record(row.action, row.outcome, credential=row.credential, detail=row.detail)
+            records.record_many(
+                [("read", "dropped", None, lost, self._clock())] * bool(dropped)
+                + [(r.action, r.outcome, r.credential, r.detail, r.at) for r in rows]
+            )
         except VaultError:
             with self._lock:
                 self._pending[:0] = rows
