@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,15 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_agent_cli import TOKENDECK, tokendeck
+
 PASS = "readers test passphrase"
 TOKEN = "ghp_readersTest000001"  # noqa: S105 - a test value
-TOKENDECK = shutil.which("tokendeck", path=os.path.dirname(sys.executable)) or "tokendeck"
-
-
-def tokendeck(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TOKENDECK, *argv], input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False
-    )
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,18 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_agent_cli import TOKENDECK, tokendeck
+
 PASS = "session test passphrase"
 A_TOKEN = "ghp_sessionAllowed0001"  # noqa: S105 - test values
 B_TOKEN = "ghp_sessionOther000002"  # noqa: S105
 JOIN = 'from vault.agent import wire; print(wire.call("join", "tui")[0])'
 """What a TUI asks the agent for (the vault's key), from inside a session: only the outcome printed."""
-TOKENDECK = shutil.which("tokendeck", path=os.path.dirname(sys.executable)) or "tokendeck"
-
-
-def tokendeck(env: dict[str, str], *argv: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TOKENDECK, *argv], input=stdin, capture_output=True, text=True, env=env, timeout=120, check=False
-    )
 
 
 @pytest.fixture
