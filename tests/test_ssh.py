@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -113,8 +114,12 @@ def test_the_remote_reads_the_allowed_token_and_nothing_else(
     shown = subprocess.run(  # through the agent, which writes the reads of the last second first
         [TOKENDECK, "audit", "--json"], env=local, capture_output=True, text=True, timeout=60, check=True
     )
-    served = [(e["credential"], e["outcome"]) for e in json.loads(shown.stdout) if e["action"] == "forward"]
+    forwarded = [e for e in json.loads(shown.stdout) if e["action"] == "forward"]
+    served = [(e["credential"], e["outcome"]) for e in forwarded]
     assert ("a", "served") in served and ("b", "refused") in served
+    readers = {e["detail"].split(" reader=", 1)[-1] for e in forwarded if e["outcome"] == "served"}
+    (reader,) = readers  # the read came through the local ssh that carries the forward: it is named, by pid
+    assert re.fullmatch(r"ssh .* \(pid \d+\)", reader), reader
     assert not (remote / "tokendeck").exists()
     # sshd leaves the socket file behind; after the session nothing answers on it, and the
     # remote says so in one line (a new session's socket has a new name).
