@@ -176,12 +176,22 @@ class Forward:
             return NotForwarded(f"the use of {name} by {self.host} was not allowed {where} ({why})")
         return NotForwarded(f"the use of {name} by {self.who} was not allowed ({why})")
 
-    def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str, reader: str | None = None) -> None:
+    def _where(self) -> tuple[str, str]:
+        """The audit's action for this view and how its rows begin: ``forward host=devbox``,
+        ``session session=3f9c0a command=claude``."""
         if self.session is None:
-            action, detail = "forward", f"host={self.host} op={op}" + (f" reader={reader}" if reader else "")
-        else:
-            action = "session"
-            detail = f"session={self.session} command={self.host} op={op}" + (f" reader={reader}" if reader else "")
+            return "forward", f"host={self.host}"
+        return "session", f"session={self.session} command={self.host}"
+
+    def note_end(self, why: str) -> None:
+        """Audit that the view serves nothing more (its closer calls this once)."""
+        if self.audit is not None:
+            action, where = self._where()
+            self.audit(action, "ended", None, f"{where} why={why}")
+
+    def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str, reader: str | None = None) -> None:
+        action, where = self._where()
+        detail = f"{where} op={op}" + (f" reader={reader}" if reader else "")
         if outcome == "served" and self.audit is not None:
             self.audit(action, outcome, credential, detail)
         else:
