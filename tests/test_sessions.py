@@ -183,9 +183,9 @@ def test_sessions_lists_a_running_session_and_end_stops_its_reads(env: dict[str,
     rows = [e for e in json.loads(tokendeck(env, "audit", "--json").stdout) if e["action"] == "session"]
     sid = listed[0]["id"]
     opened = [e["detail"] for e in rows if e["outcome"] == "opened"]
-    ended = [e["detail"] for e in rows if e["outcome"] == "ended"]
+    ends = [e["detail"] for e in rows if e["outcome"] == "ended"]
     assert opened == [f"session={sid} command=sh allow=a pid={running.pid}"], rows
-    assert ended == [f"session={sid} command=sh why=ended by the user"], rows  # once, though its command ran on
+    assert ends == [f"session={sid} command=sh why=ended by the user"], rows  # once, though its command ran on
 
 
 def test_a_session_whose_command_ends_is_audited_as_ended_once(env: dict[str, str]) -> None:
