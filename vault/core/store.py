@@ -20,6 +20,7 @@ from vault.core import faults
 from vault.core.keys import DatabaseKey
 from vault.core.migrations import LATEST_VERSION, MIGRATIONS
 from vault.core.sqlerrors import check_pages, check_version, mapped, translate
+from vault.core.superseded import register as register_digest
 from vault.core.walfiles import remove_unused_wal, wal_has_frames
 from vault.errors import VaultBusy, VaultCorrupt, VaultError, VaultUnusable
 from vault.settings import VAULT_BUSY_TIMEOUT
@@ -175,6 +176,7 @@ class Store:
                 "PRAGMA foreign_keys = ON",
             ):
                 self._conn.execute(pragma)
+            register_digest(self._conn)  # the superseded-secret triggers call it
 
     def _migrate(self, version: int) -> None:
         for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
