@@ -311,3 +311,23 @@ def test_unreadable_files_are_counted_and_summarised_never_fatal(
     scan_cli._print(outcome, [tree], as_json=False)  # noqa: SLF001 - what the command prints
     err = capsys.readouterr().err
     assert "2 file(s) or folder(s) could not be read (Permission denied)" in err
+
+
+def test_through_the_agent_the_findings_and_the_audit_are_the_same(seeded: tuple[dict[str, str], Seeds]) -> None:
+    """With an agent holding the vault, it hands the command what to look for: no passphrase is
+    needed, and the findings are the same."""
+    env, seeds = seeded
+    with_agent = {k: v for k, v in env.items() if k != "TOKENDECK_NO_AGENT"}
+    assert tokendeck(with_agent, "agent", "start").returncode == 0
+    try:
+        unasked = {k: v for k, v in with_agent.items() if k != "TOKENDECK_PASSPHRASE"}
+        ran = tokendeck(unasked, "scan", "--json", env["HOME"])
+        assert ran.returncode == 9, ran.stderr
+        assert found(ran) == seeds.expected
+        audit = tokendeck(unasked, "audit", "--json")
+        assert [e["detail"] for e in json.loads(audit.stdout) if e["action"] == "scan"] == [
+            "places=1 files=17 findings=20 live=11"
+        ]
+        no_secret_in(ran.stdout, ran.stderr, audit.stdout)
+    finally:
+        tokendeck(with_agent, "agent", "stop")
