@@ -116,6 +116,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=200, help="MB of files (default 200; the target is at 1024)")
     parser.add_argument("--secrets", type=int, default=1000, help="current secrets (and as many previous values)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each side; the best is kept")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="scan processes (default: the CPUs)")
     parser.add_argument("--dir", help="where to write the tree (kept); default: a temporary folder, removed")
     args = parser.parse_args()
     rg = shutil.which("rg")
@@ -144,7 +145,7 @@ def main() -> int:
         found: list[int] = []
 
         def scan() -> None:
-            outcome = Scan(matcher, max_size=8 << 20).run([workdir])
+            outcome = Scan(matcher, max_size=8 << 20, jobs=args.jobs).run([workdir])
             found.append(len(outcome.findings))
 
         rg_s = best(args.runs, lambda: subprocess.run(rg_argv, stdout=subprocess.DEVNULL, check=False))

@@ -331,3 +331,26 @@ def test_through_the_agent_the_findings_and_the_audit_are_the_same(seeded: tuple
         no_secret_in(ran.stdout, ran.stderr, audit.stdout)
     finally:
         tokendeck(with_agent, "agent", "stop")
+
+
+def test_worker_processes_find_what_one_process_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vault.services import scanning
+    from vault.services.scan_match import Matcher
+
+    tree = tmp_path / "t"
+    value = random("ghp_", 40)
+    for n in range(40):
+        folder = tree / f"d{n % 3}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{n}.txt").write_text(f"x\n{'token=' + value if n % 4 == 0 else random('ghp_', 40)}\n")
+    os.mkfifo(tree / "fifo")
+    matcher = Matcher([("gh", "static token", value)], b"k" * 32, [])
+    alone = scanning.Scan(matcher).run([tree])
+    monkeypatch.setattr(scanning, "BATCH_FILES", 3)
+    together = scanning.Scan(matcher, jobs=2).run([tree])
+    assert len(alone.findings) == 10 and together.findings == alone.findings
+    assert (
+        (together.files, together.skipped)
+        == (alone.files, alone.skipped)
+        == (40, [(str(tree / "fifo"), "a FIFO (named pipe)")])
+    )

@@ -43,6 +43,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument(
         "--max-size", type=int, metavar="MB", help="skip files larger than this many MB (default 64)", default=None
     )
+    p.add_argument(
+        "--jobs", type=int, metavar="N", default=None, help="processes reading files (default: the CPUs, at most 4)"
+    )
     p.set_defaults(handler=cmd_scan)
 
 
@@ -52,6 +55,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     if args.max_size is not None and args.max_size < 1:
         raise InvalidInput("--max-size must be at least 1 (MB)")
+    if args.jobs is not None and not 1 <= args.jobs <= 64:
+        raise InvalidInput("--jobs must be between 1 and 64")
+    jobs = args.jobs or min(os.cpu_count() or 1, 4)
     if args.paths:
         missing = [p for p in args.paths if not os.path.lexists(p)]
         if missing:
@@ -62,7 +68,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     max_size = args.max_size * 1024 * 1024 if args.max_size else MAX_SIZE
     with route.Route() as way:
         material = route.data(way.command("scan-material"))
-        outcome = _scan(material, places, max_size)
+        outcome = _scan(material, places, max_size, jobs)
         live = sum(1 for f in outcome.findings if f.live)
         with _uninterrupted():
             way.command(
@@ -79,7 +85,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return FOUND_LIVE if live else FOUND_OLD if outcome.findings else 0
 
 
-def _scan(material: dict[str, object], places: list[Path], max_size: int) -> Outcome:
+def _scan(material: dict[str, object], places: list[Path], max_size: int, jobs: int) -> Outcome:
     from vault.services.scan_match import Matcher
     from vault.services.scanning import Scan
 
@@ -89,7 +95,7 @@ def _scan(material: dict[str, object], places: list[Path], max_size: int) -> Out
     matcher = Matcher(current, key, previous)
     del material, current
     progress = _Progress() if sys.stderr.isatty() else None
-    outcome = Scan(matcher, max_size=max_size, progress=progress).run(places)
+    outcome = Scan(matcher, max_size=max_size, jobs=jobs, progress=progress).run(places)
     if progress is not None:
         progress.clear()
     return outcome

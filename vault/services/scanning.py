@@ -19,6 +19,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vault.services.scan_match import Matcher
 
@@ -26,6 +27,10 @@ MAX_SIZE = 64 * 1024 * 1024
 """A file larger than this is skipped (and said so); ``--max-size`` moves it."""
 BINARY_PROBE = 8192
 """A NUL byte in this first block marks a binary file, skipped."""
+BATCH_BYTES = 8 * 1024 * 1024
+"""About this many bytes of files go to a worker at a time."""
+BATCH_FILES = 256
+"""And at most this many files."""
 ENV_DEPTH = 4
 """How deep under the home directory ``.env`` files are looked for when no PATH is given."""
 
@@ -104,14 +109,25 @@ class Scan:
     """One scan: walk ``roots`` and match what is read against ``matcher``.
 
     Args:
+        jobs: processes that read and match files (forked from this one when the first batch of
+            files is full, so a small scan starts none); git objects are read here.
         progress: called with the outcome now and then (for a terminal's progress line).
     """
 
     def __init__(
-        self, matcher: Matcher, *, max_size: int = MAX_SIZE, progress: Callable[[Outcome], None] | None = None
+        self,
+        matcher: Matcher,
+        *,
+        max_size: int = MAX_SIZE,
+        jobs: int = 1,
+        progress: Callable[[Outcome], None] | None = None,
     ) -> None:
         self.matcher = matcher
         self.max_size = max_size
+        self.jobs = jobs
+        self._pool: Any = None
+        self._batches = _Batches()
+        self._running: set[Any] = set()
         self.outcome = Outcome()
         self._progress = progress
         self._seen: set[tuple[int, int]] = set()
@@ -122,8 +138,12 @@ class Scan:
         try:
             for root in roots:
                 self._root(Path(os.path.abspath(root)))
+            self._finish()
         except KeyboardInterrupt:
             self.outcome.interrupted = True
+        finally:
+            self._stop()
+        self.outcome.findings.sort(key=lambda f: (f.path, f.git_object, f.line, f.credential, f.kind))
         return self.outcome
 
     def _root(self, root: Path) -> None:
@@ -196,57 +216,67 @@ class Scan:
         return target
 
     def _file(self, path: Path, tree: str) -> None:
-        data = self._read(path)
-        if data is None:
-            return
-        self.outcome.files += 1
-        self.outcome.bytes += len(data)
-        for hit in self.matcher.find(data):
-            who = hit.who
-            self.outcome.findings.append(Finding(who.credential, who.kind, who.live, hit.form, str(path), hit.line))
-        self._tick()
-
-    def _read(self, path: Path) -> bytes | None:
-        """The file's bytes, or None (skipped or unreadable: recorded)."""
         try:
-            kind = _not_regular(os.lstat(path).st_mode)
-            if kind and kind != "a symlink":
-                self._skip(path, kind)  # never opened: a FIFO, a socket or a device
-                return None
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+            info = os.lstat(path)
         except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                return None  # a symlink: judged by the walk, not here
-            if exc.errno == errno.ENXIO:
-                self._skip(path, "a socket")
-            else:
-                self._unreadable(path, exc)
-            return None
-        with os.fdopen(fd, "rb", buffering=0) as handle:
-            info = os.fstat(fd)
-            kind = _not_regular(info.st_mode)
-            if kind:
-                self._skip(path, kind)
-                return None
+            self._unreadable(path, exc)
+            return
+        if stat.S_ISLNK(info.st_mode):
+            return  # a symlink to a file: judged by the walk; its target, in the tree, is read itself
+        if stat.S_ISREG(info.st_mode):
             if (info.st_dev, info.st_ino) in self._seen:
-                return None  # read once: a hard or symbolic link to a file already read
+                return  # read once: a hard link to a file already read
             self._seen.add((info.st_dev, info.st_ino))
-            if info.st_uid != self._uid:
-                self._skip(path, "not yours (owned by another user)")
-                return None
-            if info.st_size > self.max_size:
-                self._skip(path, f"larger than the {_size(self.max_size)} limit ({_size(info.st_size)}; --max-size)")
-                return None
-            try:
-                first = handle.read(BINARY_PROBE)
-                if b"\0" in first:
-                    self.outcome.binaries += 1
-                    return None
-                rest = handle.read(self.max_size + 1 - len(first)) if len(first) == BINARY_PROBE else b""
-            except OSError as exc:
-                self._unreadable(path, exc)
-                return None
-        return first + (rest or b"")
+        if self.jobs <= 1:
+            self._apply(str(path), scan_file(self.matcher, str(path), self.max_size, self._uid))
+        elif self._batches.add(str(path), info.st_size):
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand full batches of files to the worker processes (started at the first full batch,
+        so a small scan starts none), keeping a few batches in flight."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        if self._pool is None:
+            self._pool = _pool(self.jobs, self.matcher, self.max_size, self._uid)
+        for batch in self._batches.full():
+            self._running.add(self._pool.submit(_work, batch))
+            while len(self._running) >= 4 * self.jobs:
+                done, self._running = wait(self._running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    for path, result in future.result():
+                        self._apply(path, result)
+
+    def _finish(self) -> None:
+        """Scan what is left in the batches, wait for the workers, stop them."""
+        for path in self._batches.rest():
+            if self._pool is None:
+                self._apply(path, scan_file(self.matcher, path, self.max_size, self._uid))
+            else:
+                self._running.add(self._pool.submit(_work, [path]))
+        for future in list(self._running):
+            for path, result in future.result():
+                self._apply(path, result)
+        self._running = set()
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _apply(self, path: str, result: FileResult) -> None:
+        status, reason, size, hits = result
+        if status == "skip":
+            self.outcome.skipped.append((path, reason))
+        elif status == "unreadable":
+            self.outcome.unreadable.append((path, reason))
+        elif status == "binary":
+            self.outcome.binaries += 1
+        elif status == "read":
+            self.outcome.files += 1
+            self.outcome.bytes += size
+            self.outcome.findings += [Finding(c, k, live, form, path, line) for c, k, live, form, line in hits]
+            self._tick()
 
     def _git(self, work: Path, dot_git: Path) -> None:
         """Every object of the repository at ``work``, with the path each blob had in a tree."""
@@ -299,7 +329,7 @@ class Scan:
         self.outcome.skipped.append((str(path), why))
 
     def _unreadable(self, path: Path, exc: OSError) -> None:
-        self.outcome.unreadable.append((str(path), os.strerror(exc.errno) if exc.errno else type(exc).__name__))
+        self.outcome.unreadable.append((str(path), _why(exc)))
 
     def _tick(self) -> None:
         if self._progress is not None:
@@ -321,6 +351,102 @@ def _objects(stream: object) -> Iterator[tuple[str, str, bytes]]:
         data = read(size)
         read(1)  # the newline after each object
         yield parts[0].decode(), parts[1].decode(), data
+
+
+FileResult = tuple[str, str, int, list[tuple[str, str, bool, str, int]]]
+"""What reading and matching one file gave: status (read, skip, unreadable, binary, link), why,
+its size, and its hits (credential, kind, live, form, line)."""
+
+
+def scan_file(matcher: Matcher, path: str, max_size: int, uid: int) -> FileResult:
+    """Open ``path`` once (no symlink followed, nothing but a regular file of ``uid``'s under
+    ``max_size`` read, no NUL in its first block) and match its bytes."""
+    try:
+        kind = _not_regular(os.lstat(path).st_mode)
+        if kind and kind != "a symlink":
+            return ("skip", kind, 0, [])  # never opened: a FIFO, a socket or a device
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return ("link", "", 0, [])  # a symlink: judged by the walk, not here
+        if exc.errno == errno.ENXIO:
+            return ("skip", "a socket", 0, [])
+        return ("unreadable", _why(exc), 0, [])
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        info = os.fstat(fd)
+        kind = _not_regular(info.st_mode)
+        if kind:
+            return ("skip", kind, 0, [])
+        if info.st_uid != uid:
+            return ("skip", "not yours (owned by another user)", 0, [])
+        if info.st_size > max_size:
+            return ("skip", f"larger than the {_size(max_size)} limit ({_size(info.st_size)}; --max-size)", 0, [])
+        try:
+            first = handle.read(BINARY_PROBE)
+            if b"\0" in first:
+                return ("binary", "", 0, [])
+            rest = handle.read(max_size + 1 - len(first)) if len(first) == BINARY_PROBE else b""
+        except OSError as exc:
+            return ("unreadable", _why(exc), 0, [])
+    data = first + (rest or b"")
+    hits = [(h.who.credential, h.who.kind, h.who.live, h.form, h.line) for h in matcher.find(data)]
+    return ("read", "", len(data), hits)
+
+
+def _why(exc: OSError) -> str:
+    return os.strerror(exc.errno) if exc.errno else type(exc).__name__
+
+
+class _Batches:
+    """Files waiting for a worker, cut into batches of about :data:`BATCH_BYTES`."""
+
+    def __init__(self) -> None:
+        self._waiting: list[str] = []
+        self._bytes = 0
+        self._full: list[list[str]] = []
+
+    def add(self, path: str, size: int) -> bool:
+        """Queue ``path``; whether a batch is now full."""
+        self._waiting.append(path)
+        self._bytes += size
+        if self._bytes >= BATCH_BYTES or len(self._waiting) >= BATCH_FILES:
+            self._full.append(self._waiting)
+            self._waiting, self._bytes = [], 0
+        return bool(self._full)
+
+    def full(self) -> list[list[str]]:
+        full, self._full = self._full, []
+        return full
+
+    def rest(self) -> list[str]:
+        rest = [p for batch in self._full for p in batch] + self._waiting
+        self._full, self._waiting, self._bytes = [], [], 0
+        return rest
+
+
+_WORKER: tuple[Matcher, int, int] | None = None
+"""A worker process's matcher, size limit and user id: inherited from the scan at the fork (the
+secrets are never pickled, sent or written; the workers are this process's own children)."""
+
+
+def _pool(jobs: int, matcher: Matcher, max_size: int, uid: int) -> Any:
+    import multiprocessing
+    import signal
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _WORKER  # noqa: PLW0603 - what the forked workers inherit
+    _WORKER = (matcher, max_size, uid)
+    return ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("fork"), initializer=signal.signal,
+        initargs=(signal.SIGINT, signal.SIG_IGN),  # Ctrl+C is the scan's to handle
+    )  # fmt: skip
+
+
+def _work(batch: list[str]) -> list[tuple[str, FileResult]]:
+    if _WORKER is None:
+        raise RuntimeError("no matcher in this worker")
+    matcher, max_size, uid = _WORKER
+    return [(path, scan_file(matcher, path, max_size, uid)) for path in batch]
 
 
 def _not_regular(mode: int) -> str:
