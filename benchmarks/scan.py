@@ -115,6 +115,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=200, help="MB of files (default 200; the target is at 1024)")
     parser.add_argument("--secrets", type=int, default=1000, help="current secrets (and as many previous values)")
+    parser.add_argument("--previous", type=int, help="previous values (keyed hashes; default: as many as --secrets)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each side; the best is kept")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="scan processes (default: the CPUs)")
     parser.add_argument("--dir", help="where to write the tree (kept); default: a temporary folder, removed")
@@ -129,7 +130,9 @@ def main() -> int:
 
     rng = random.Random(37)  # noqa: S311 - the same tree every run, not a secret
     secrets = [f"ghp_{base64.b64encode(rng.randbytes(27)).decode()}" for _ in range(args.secrets)]
-    old = [f"sk-proj-{rng.randbytes(24).hex()}" for _ in range(args.secrets)]
+    old = [
+        f"sk-proj-{rng.randbytes(24).hex()}" for _ in range(args.secrets if args.previous is None else args.previous)
+    ]
     key = rng.randbytes(32)
     workdir = Path(args.dir) if args.dir else Path(tempfile.mkdtemp(prefix="tokendeck-scan-bench-"))
     try:
