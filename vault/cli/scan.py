@@ -179,7 +179,7 @@ def _print(outcome: Outcome, places: list[Path], *, as_json: bool) -> None:
     if outcome.interrupted:
         terminal.notice(f"interrupted: what was found in {scanned} so far is above")
     found = f"{live} live and {len(outcome.findings) - live} old copies" if outcome.findings else "no copies"
-    terminal.notice(f"{found} of the vault's secrets in {scanned} ({_mb(outcome.bytes)})")
+    terminal.notice(f"{found} in {scanned} ({_mb(outcome.bytes)})")  # fits 80 columns up to a million files
 
 
 def _mb(n: int) -> str:
