@@ -38,7 +38,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         epilog="exit codes: 0 nothing found; 8 only old (replaced) copies; 9 a live copy; 2 a PATH that does "
         "not exist; 3 locked; 130 interrupted (what was found so far is printed)",
     )
-    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to scan (default: the usual places)")
+    p.add_argument("paths", nargs="*", metavar="FILE_OR_DIR", help="files or folders (default: the usual places)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout: findings, skipped, counts")
     p.add_argument(
         "--max-size", type=int, metavar="MB", help="skip files larger than this many MB (default 64)", default=None
