@@ -354,3 +354,23 @@ def test_worker_processes_find_what_one_process_finds(tmp_path: Path, monkeypatc
         == (alone.files, alone.skipped)
         == (40, [(str(tree / "fifo"), "a FIFO (named pipe)")])
     )
+
+
+def test_a_git_object_over_the_size_limit_is_skipped_with_its_reason_and_the_rest_read(tmp_path: Path) -> None:
+    from vault.services.scan_match import Matcher
+    from vault.services.scanning import Scan
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    value = random("ghp_", 40)
+    (repo / "big.log").write_text("x" * (2 << 20) + "\n")
+    (repo / "small.env").write_text(f"TOKEN={value}\n")
+    git(repo, "add", "big.log", "small.env")
+    git(repo, "commit", "-qm", "both")
+    matcher = Matcher([("gh", "static token", value)], b"k" * 32, [])
+    outcome = Scan(matcher, max_size=1 << 20).run([repo])
+    assert {(f.object_path, f.line) for f in outcome.findings} == {("small.env", 1), ("", 1)}  # the blob, the file
+    git_skips = [(p, why) for p, why in outcome.skipped if "(git object " in p]
+    assert len(git_skips) == 1 and git_skips[0][0].endswith(" big.log)")
+    assert git_skips[0][1] == "larger than the 1 MB limit (--max-size)"

@@ -300,8 +300,14 @@ class Scan:
                 env=env,
             ) as reader:
                 assert reader.stdout is not None  # noqa: S101 - asked for above
-                for sha, kind, data in _objects(reader.stdout):
+                for sha, kind, data in _objects(reader.stdout, self.max_size):
                     self.outcome.objects += 1
+                    if data is None:
+                        where = f"{dot_git} (git object {sha[:12]} {paths.get(sha, kind)})"
+                        self.outcome.skipped.append(
+                            (where, f"larger than the {_size(self.max_size)} limit (--max-size)")
+                        )
+                        continue
                     if kind not in ("blob", "commit", "tag") or b"\0" in data[:BINARY_PROBE]:
                         continue
                     self.outcome.bytes += len(data)
@@ -336,8 +342,9 @@ class Scan:
             self._progress(self.outcome)
 
 
-def _objects(stream: object) -> Iterator[tuple[str, str, bytes]]:
-    """``git cat-file --batch``'s output, object by object."""
+def _objects(stream: object, max_size: int) -> Iterator[tuple[str, str, bytes | None]]:
+    """``git cat-file --batch``'s output, object by object (None for one over ``max_size``: read
+    past in pieces, never held whole)."""
     read = stream.read  # type: ignore[attr-defined]
     readline = stream.readline  # type: ignore[attr-defined]
     while True:
@@ -348,7 +355,15 @@ def _objects(stream: object) -> Iterator[tuple[str, str, bytes]]:
         if len(parts) != 3 or not parts[2].isdigit():
             continue  # "<sha> missing" and the like
         size = int(parts[2])
-        data = read(size)
+        if size > max_size:
+            while size > 0:
+                piece = read(min(size, 1 << 20))
+                if not piece:
+                    return
+                size -= len(piece)
+            data = None
+        else:
+            data = read(size)
         read(1)  # the newline after each object
         yield parts[0].decode(), parts[1].decode(), data
 
