@@ -33,9 +33,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         help="find copies of the vault's secrets (current and previous) in files and git history",
         description="Find exact copies of the vault's current secrets and of the previous values of replaced "
         "ones in files (raw, in JSON strings, URL-encoded, base64 of user:token) and in the git objects of "
-        "repositories under the paths. With no PATH: shell histories, ~/.netrc, agent transcripts, MCP "
+        "repositories under them. With none: shell histories, ~/.netrc, agent transcripts, MCP "
         "configs and .env files under your home. Prints where, never the secret.",
-        epilog="exit codes: 0 nothing found; 8 only old (replaced) copies; 9 a live copy; 2 a PATH that does "
+        epilog="exit codes: 0 nothing found; 8 only old (replaced) copies; 9 a live copy; 2 a FILE_OR_DIR that does "
         "not exist; 3 locked; 130 interrupted (what was found so far is printed)",
     )
     p.add_argument("paths", nargs="*", metavar="FILE_OR_DIR", help="files or folders (default: the usual places)")
