@@ -91,3 +91,19 @@ def test_the_vault_file_holds_no_replaced_value_in_any_column(vault: Vault) -> N
     assert rows and all("sk-old" not in repr(tuple(row)) for row in rows)
     key = vault.records.superseded.scan_key()
     assert len(key) == 32 and repr(key) == "Secret('***')"
+
+
+def test_hashes_older_than_90_days_are_dropped_at_the_next_replacement(vault: Vault) -> None:
+    import time
+
+    store = vault.records._store  # noqa: SLF001 - the table itself
+    with store.transaction() as conn:
+        for days in (91, 89):
+            conn.execute(
+                "INSERT INTO superseded (credential, kind, length, digest, at) VALUES ('gone', 'static', 9, ?, ?)",
+                (bytes(32), time.time() - days * 86400),
+            )
+    vault.records.add_static("openai", provider="api-key", token="sk-old-value-123")
+    vault.records.add_static("openai", provider="api-key", token="sk-new-value-456", replace=True)
+    kept_now = [(e.credential, round((time.time() - e.at) / 86400)) for e in vault.records.superseded.entries()]
+    assert kept_now == [("openai", 0), ("gone", 89)]
