@@ -86,6 +86,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_proxy_runs_agent.py",
             "test_refresh_processes.py",
             "test_restore_faults.py",
+            "test_scan.py",  # the installed tokendeck scan on a seeded home, git as a process
         }
     ),
     "tui": frozenset(

@@ -37,6 +37,7 @@ BASE: dict[str, list[str]] = {
     "refresh": ["refresh", "{name}"],
     "revoke": ["revoke", "{name}"],
     "verify": ["verify", "{name}"],
+    "scan": ["scan", "{paths}"],
     "exec": ["exec", "-e", "GH=gh", "--", "{argv}"],
     "proxy run": ["proxy", "run", "--allow", "gh", "--", "{argv}"],
     "proxy runs": ["proxy", "runs"],
@@ -65,6 +66,7 @@ FILL = {
     "action": "map",
     "host": "example.com",
     "file": "missing-file",
+    "paths": "missing-file",
     "shell": "bash",
 }
 

@@ -175,7 +175,7 @@ def git_list(vault: Vault) -> Report:
 
 
 def _table() -> dict[str, Command]:
-    from vault.services import file_commands, signin_store, verify
+    from vault.services import file_commands, scan_requests, signin_store, verify
 
     return {
         "ready": ready,
@@ -194,6 +194,7 @@ def _table() -> dict[str, Command]:
         **file_commands.COMMANDS,
         **signin_store.COMMANDS,
         **verify.COMMANDS,
+        **scan_requests.COMMANDS,
     }
 
 
@@ -201,12 +202,12 @@ COMMAND_NAMES = (
     "ready", "add-check", "add", "describe", "rm", "rename", "revoke-plan", "revoke", "provider-add", "provider-rm",
     "git-map-host", "git-unmap", "git-list", "export", "export-shell", "export-list", "unexport", "backup",
     "import-plan", "import", "sign-in-registration", "mcp-registration", "sign-in-store", "registrations",
-    "verify",
+    "verify", "scan-material", "scan-done",
 )  # fmt: skip
 """Every request :func:`run` takes (a test keeps it equal to the table)."""
 READS = (
     "ready", "add-check", "describe", "revoke-plan", "git-list", "export-list", "import-plan",
-    "sign-in-registration", "mcp-registration", "registrations",
+    "sign-in-registration", "mcp-registration", "registrations", "scan-material",
 )  # fmt: skip
 """Those that change nothing (asked before a question, or to list)."""
 
