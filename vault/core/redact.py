@@ -89,9 +89,9 @@ class Masker:
         cut = len(data) if final else max(base, len(data) - self._unfinished(data))
         out: list[bytes] = []
         pos = base
-        if any(p in data for p in self._patterns):  # the common case, nothing there, is a few C searches
-            assert self._regex is not None
-            for m in self._regex.finditer(data):
+        regex = self._regex
+        if regex is not None and any(p in data for p in self._patterns):  # nothing there: a few C searches
+            for m in regex.finditer(data):
                 if m.end() <= base:
                     continue  # dealt with before
                 if m.start() >= cut:

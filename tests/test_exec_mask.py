@@ -1,0 +1,167 @@
+"""``tokendeck exec`` masks the tokens it injected in its command's stdout and stderr (issue 37,
+item 4): real processes, the command a Python child that writes its token as it likes.
+
+The vault and fixtures are :mod:`tests.test_exec`'s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests import test_exec
+from tests.test_exec import TOKEN, TOKENDECK, tokendeck
+from vault.core.redact import MARKER
+
+template = test_exec.template  # the fixtures: one vault per module, copied into each test's home
+env = test_exec.env
+
+MARK = MARKER.decode()
+
+CHUNKS = """
+import os, sys, time
+token = os.environ["T"]
+for stream in (sys.stdout, sys.stderr):
+    text = "before " + token + " after\\n"
+    for i in range(0, len(text), 3):
+        stream.write(text[i : i + 3])
+        stream.flush()
+        time.sleep(0.005)
+"""
+
+PROMPT = """
+import os, sys
+sys.stdout.write("T is " + os.environ["T"] + ". name? ")
+sys.stdout.flush()
+name = sys.stdin.readline().strip()
+print("hello " + name)
+"""
+
+SIGNAL_CHILD = """
+import os, signal, sys, time
+from pathlib import Path
+out = Path(sys.argv[1])
+def caught(signum, frame):
+    (out / "caught").write_text(signal.Signals(signum).name)
+    print("caught, with", os.environ["T"], flush=True)
+    os._exit(42)
+signal.signal(signal.SIGTERM, caught)
+signal.signal(signal.SIGINT, caught)
+(out / "ready").write_text(str(os.getpid()))
+time.sleep(30)
+os._exit(1)
+"""
+
+LARGE = """
+import os, sys
+block = (b"ghp_ almost a token, gh and g at the ends of lines: g\\n" * 1300)[:65536]
+out = sys.stdout.buffer
+for _ in range(800):
+    out.write(block)
+out.write(os.environ["T"].encode() + b"\\n")
+out.flush()
+"""
+
+
+def test_a_token_written_in_chunks_is_masked_on_stdout_and_stderr(env: dict[str, str]) -> None:
+    done = tokendeck(env, "exec", "-e", "T=gh", "--", sys.executable, "-c", CHUNKS)
+    assert done.returncode == 0
+    for stream in (done.stdout, done.stderr):
+        assert TOKEN not in stream
+        assert stream.startswith("before ") and stream.endswith(" after\n")
+        assert MARK in stream
+
+
+def test_a_prompt_without_a_newline_appears_while_the_command_waits(env: dict[str, str]) -> None:
+    with subprocess.Popen(
+        [TOKENDECK, "exec", "-e", "T=gh", "--", sys.executable, "-c", PROMPT],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            seen = b""
+            deadline = time.monotonic() + 60
+            while not seen.endswith(b"name? "):
+                assert time.monotonic() < deadline, seen
+                ready, _, _ = select.select([proc.stdout], [], [], 1)
+                if ready:
+                    chunk = os.read(proc.stdout.fileno(), 4096)
+                    assert chunk, seen
+                    seen += chunk
+            assert proc.poll() is None  # the command is still waiting for its answer
+            assert seen == b"T is " + MARKER + b". name? "
+            proc.stdin.write(b"bob\n")
+            proc.stdin.flush()
+            rest = proc.stdout.read()
+            proc.wait(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert (proc.returncode, rest) == (0, b"hello bob\n")
+
+
+def test_sigint_to_exec_reaches_the_command_which_exec_stays_the_parent_of(env: dict[str, str], tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [TOKENDECK, "exec", "-e", "T=gh", "--", sys.executable, "-c", SIGNAL_CHILD, str(tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "ready").exists() or not (tmp_path / "ready").read_text():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the command never started"
+            time.sleep(0.02)
+        child = int((tmp_path / "ready").read_text())
+        assert child != proc.pid
+        stat = Path(f"/proc/{child}/stat").read_text()
+        assert int(stat.rsplit(")", 1)[1].split()[1]) == proc.pid  # tokendeck is its parent
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 42, err
+    assert (tmp_path / "caught").read_text() == "SIGINT"
+    assert out == f"caught, with {MARK}\n"  # what it wrote as it ended is not lost
+
+
+def test_a_command_killed_by_a_signal_exits_128_plus_n(env: dict[str, str]) -> None:
+    done = tokendeck(env, "exec", "-e", "T=gh", "--", "sh", "-c", 'echo "$T"; kill -KILL $$')
+    assert (done.returncode, done.stdout, done.stderr) == (128 + signal.SIGKILL, MARK + "\n", "")
+    done = tokendeck(env, "exec", "-e", "T=gh", "--", "sh", "-c", "exit 7")
+    assert (done.returncode, done.stdout, done.stderr) == (7, "", "")
+
+
+def test_no_mask_leaves_the_output_as_the_command_wrote_it(env: dict[str, str]) -> None:
+    done = tokendeck(env, "exec", "--no-mask", "-e", "T=gh", "--", sys.executable, "-c", CHUNKS)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"before {TOKEN} after\n" == done.stderr
+
+
+def test_large_output_passes_unchanged_and_only_the_token_is_masked(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [TOKENDECK, "exec", "-e", "T=gh", "--", sys.executable, "-c", LARGE],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    block = (b"ghp_ almost a token, gh and g at the ends of lines: g\n" * 1300)[:65536]
+    expected = hashlib.sha256(block * 800 + MARKER + b"\n").hexdigest()
+    assert len(done.stdout) == 800 * 65536 + len(MARKER) + 1
+    assert hashlib.sha256(done.stdout).hexdigest() == expected

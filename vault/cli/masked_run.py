@@ -1,0 +1,205 @@
+"""Running a command with the secrets it was given masked in its output: ``tokendeck exec`` (unless
+``--no-mask``) and ``tokendeck proxy run`` (issue 37, item 4).
+
+This process stays the command's parent.  The command's stdout and stderr are pipes read here and
+written on to this process's own, through one :class:`vault.core.redact.Masker` each (the one
+matcher, shared by both commands); its stdin is this process's.  Output that cannot be the start of
+a secret is written at once; a tail that could be is held until more comes or the command is quiet
+for :data:`QUIET` seconds (a prompt appears).  When the command exits, what it wrote is drained:
+the pipes are read to their end, or until they have been quiet for :data:`AFTER_EXIT` seconds (a
+program it left running in the background may hold them open: what that one writes later is lost).
+
+Signals, as a shell without job control treats its foreground command:
+
+- on a terminal where this process is in the foreground, the command stays in this process group,
+  so what the terminal sends (Ctrl-C, Ctrl-\\, Ctrl-Z and ``fg``, a window resize, a hang-up)
+  reaches it directly, once; this process waits for it.  A SIGTERM or SIGHUP sent to this process
+  is passed on.
+- elsewhere (a pipe, a service, a script) the command gets a process group of its own, and SIGINT,
+  SIGTERM, SIGHUP, SIGQUIT, SIGWINCH and SIGCONT sent to this process are passed on to that group;
+  SIGTSTP stops the group and then this process.
+
+The exit code is the command's, or 128 + N when signal N ended it (as shells report it).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+
+from vault.core.redact import Masker
+from vault.errors import CommandNotExecutable, CommandNotFound
+
+QUIET = 0.05
+"""Seconds without output after which held bytes (a tail that could begin a secret) are written."""
+
+AFTER_EXIT = 0.2
+"""Once the command has exited, seconds of quiet pipes after which the rest is not waited for."""
+
+READ = 65536
+
+_closed: set[int] = set()
+"""The command's pipes closed early here (their reader went away), not to be closed twice."""
+
+FROM_THE_TERMINAL = (signal.SIGINT, signal.SIGQUIT, signal.SIGWINCH, signal.SIGTSTP, signal.SIGCONT)
+"""What a terminal (or the shell's ``fg``) sends to its whole foreground group, the command included."""
+
+
+def run_masked(command: Sequence[str], env: Mapping[str, str], secrets: Iterable[str]) -> int:
+    """Run ``command`` with ``env`` to its end, ``secrets`` masked in its stdout and stderr; its exit code.
+
+    Raises:
+        CommandNotFound, CommandNotExecutable: it could not be started.
+    """
+    values = [s for s in secrets if s]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    foreground = _in_the_foreground()
+    out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    target: list[int] = []  # the pid, or minus the process group, signals are passed on to
+
+    def pass_on(signum: int, frame: object) -> None:
+        if target:
+            with contextlib.suppress(ProcessLookupError):
+                _send(target[0], signum)
+
+    def stop_too(signum: int, frame: object) -> None:
+        pass_on(signum, frame)
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+    handlers: dict[int, object] = {signal.SIGCHLD: _nothing, signal.SIGTERM: pass_on, signal.SIGHUP: pass_on}
+    if foreground:
+        handlers.update({signal.SIGINT: _nothing, signal.SIGQUIT: _nothing})  # the terminal told it too
+    else:
+        handlers.update({sig: pass_on for sig in FROM_THE_TERMINAL if sig != signal.SIGTSTP})
+        handlers[signal.SIGTSTP] = stop_too
+    previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}  # type: ignore[arg-type]
+    previous_wakeup = signal.set_wakeup_fd(wake_w)
+    process = sys.modules.get("vault.core.process")
+    if process is not None:
+        process.restore_core_limit()  # the command's own; this process stays undumpable (prctl)
+    try:
+        try:
+            child = subprocess.Popen(  # noqa: S603 - running the user's command is the point
+                list(command),
+                env=dict(env),
+                stdout=out_w,
+                stderr=err_w,
+                process_group=None if foreground else 0,
+            )
+        except FileNotFoundError:
+            raise CommandNotFound(f"command not found: {_echo(command[0])}") from None
+        except PermissionError:
+            raise CommandNotExecutable(f"permission denied: {command[0]}") from None
+        except OSError as exc:
+            raise CommandNotExecutable(f"cannot run {command[0]}: {exc.strerror}") from None
+        finally:
+            os.close(out_w)
+            os.close(err_w)
+        target.append(child.pid if foreground else -child.pid)
+        status = _relay(child.pid, {out_r: (1, Masker(values)), err_r: (2, Masker(values))}, wake_r)
+        if status is None:
+            _, status = os.waitpid(child.pid, 0)
+        child.returncode = code = os.waitstatus_to_exitcode(status)
+        return 128 - code if code < 0 else code
+    finally:
+        signal.set_wakeup_fd(previous_wakeup)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for fd in (out_r, err_r, wake_r, wake_w):
+            if fd not in _closed:
+                os.close(fd)
+        _closed.difference_update((out_r, err_r))
+
+
+def _relay(pid: int, streams: dict[int, tuple[int, Masker]], wake: int) -> int | None:
+    """Copy the command's output through the maskers until its pipes end (or, once it has
+    exited, go quiet); its wait status once it has exited, else None."""
+    status: int | None = None
+    while streams:
+        holding = any(masker.held for _, masker in streams.values())
+        timeout = QUIET if holding else (AFTER_EXIT if status is not None else None)
+        ready, _, _ = select.select([*streams, wake], [], [], timeout)
+        if not ready:  # quiet: write what was held, or, the command gone, stop waiting
+            if not holding:
+                break
+            for fd in list(streams):
+                _write_on(streams, fd, streams[fd][1].flush())
+        for fd in ready:
+            if fd == wake:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(wake, 512)
+                continue
+            if fd not in streams:
+                continue
+            chunk = os.read(fd, READ)
+            if chunk:
+                _write_on(streams, fd, streams[fd][1].feed(chunk))
+            else:  # the end of it
+                _write_on(streams, fd, streams[fd][1].flush())
+                streams.pop(fd, None)
+        if status is None:
+            done, got = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = got
+    for fd, (_, masker) in list(streams.items()):
+        _write_on(streams, fd, masker.flush())
+    return status
+
+
+def _write_on(streams: dict[int, tuple[int, Masker]], fd: int, data: bytes) -> None:
+    """Write ``data`` to the stream's own output; when that is closed (a reader that went away),
+    stop reading the command's pipe, so its next write there fails as it would have."""
+    if fd not in streams or not data:
+        return
+    out = streams[fd][0]
+    view = memoryview(data)
+    try:
+        while view:
+            try:
+                view = view[os.write(out, view) :]
+            except BlockingIOError:  # an output left non-blocking by whoever opened it
+                select.select([], [out], [])
+    except OSError:  # EPIPE, a full disk, a closed descriptor: nothing more can go there
+        streams.pop(fd, None)
+        os.close(fd)
+        _closed.add(fd)
+
+
+def _send(target: int, signum: int) -> None:
+    if target < 0:
+        os.killpg(-target, signum)
+    else:
+        os.kill(target, signum)
+
+
+def _nothing(signum: int, frame: object) -> None:
+    """A handler that only wakes the loop (through the wakeup descriptor)."""
+
+
+def _in_the_foreground() -> bool:
+    """Whether this process's group is the foreground group of its controlling terminal."""
+    try:
+        tty = os.open("/dev/tty", os.O_RDONLY | os.O_NOCTTY)
+    except OSError:
+        return False
+    try:
+        return os.tcgetpgrp(tty) == os.getpgrp()
+    except OSError:
+        return False
+    finally:
+        os.close(tty)
+
+
+def _echo(value: str) -> str:
+    from vault.core.masking import echo
+
+    return echo(value, quoted=False)
