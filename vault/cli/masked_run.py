@@ -50,8 +50,12 @@ FROM_THE_TERMINAL = (signal.SIGINT, signal.SIGQUIT, signal.SIGWINCH, signal.SIGT
 """What a terminal (or the shell's ``fg``) sends to its whole foreground group, the command included."""
 
 
-def run_masked(command: Sequence[str], env: Mapping[str, str], secrets: Iterable[str]) -> int:
+def run_masked(
+    command: Sequence[str], env: Mapping[str, str], secrets: Iterable[str], more: list[str] | None = None
+) -> int:
     """Run ``command`` with ``env`` to its end, ``secrets`` masked in its stdout and stderr; its exit code.
+    ``more``, a list another thread may append to (a token refreshed while the command runs), is
+    masked too, each value from the first read after it was added.
 
     Raises:
         CommandNotFound, CommandNotExecutable: it could not be started.
@@ -105,7 +109,7 @@ def run_masked(command: Sequence[str], env: Mapping[str, str], secrets: Iterable
             os.close(out_w)
             os.close(err_w)
         target.append(child.pid if foreground else -child.pid)
-        status = _relay(child.pid, {out_r: (1, Masker(values)), err_r: (2, Masker(values))}, wake_r)
+        status = _relay(child.pid, {out_r: (1, Masker(values)), err_r: (2, Masker(values))}, wake_r, more)
         if status is None:
             _, status = os.waitpid(child.pid, 0)
         child.returncode = code = os.waitstatus_to_exitcode(status)
@@ -120,14 +124,19 @@ def run_masked(command: Sequence[str], env: Mapping[str, str], secrets: Iterable
         _closed.difference_update((out_r, err_r))
 
 
-def _relay(pid: int, streams: dict[int, tuple[int, Masker]], wake: int) -> int | None:
+def _relay(pid: int, streams: dict[int, tuple[int, Masker]], wake: int, more: list[str] | None) -> int | None:
     """Copy the command's output through the maskers until its pipes end (or, once it has
     exited, go quiet); its wait status once it has exited, else None."""
     status: int | None = None
+    known = 0
     while streams:
         holding = any(masker.held for _, masker in streams.values())
         timeout = QUIET if holding else (AFTER_EXIT if status is not None else None)
         ready, _, _ = select.select([*streams, wake], [], [], timeout)
+        if more is not None and len(more) > known:
+            added, known = more[known:], len(more)
+            for _, masker in streams.values():
+                masker.add(*added)
         if not ready:  # quiet: write what was held, or, the command gone, stop waiting
             if not holding:
                 break

@@ -49,17 +49,25 @@ class Masker:
     """One stream's streaming matcher over the encodings of ``secrets``."""
 
     def __init__(self, secrets: Iterable[str], marker: bytes = MARKER) -> None:
-        patterns: set[bytes] = set()
-        for secret in secrets:
-            if secret and len(secret) >= SHORTEST:
-                patterns |= encodings(secret)
+        self._marker = marker
+        self._secrets: set[str] = set()
+        self._regex: re.Pattern[bytes] | None = None
+        self._patterns: list[bytes] = []
+        self.add(*secrets)
+        self._tail = b""  # the last bytes already dealt with (written or masked): a secret may have begun there
+        self._held = b""  # read, not yet written: it may be the start of a secret
+
+    def add(self, *secrets: str) -> None:
+        """Mask these too, from the next bytes on (a token refreshed while the program runs)."""
+        new = {s for s in secrets if s and len(s) >= SHORTEST} - self._secrets
+        if not new and self._secrets:
+            return
+        self._secrets |= new
+        patterns = {form for secret in self._secrets for form in encodings(secret)}
         self._patterns = sorted(patterns, key=len, reverse=True)  # the longest wins where two start
         self._regex = re.compile(b"|".join(re.escape(p) for p in self._patterns)) if patterns else None
         self._firsts = frozenset(p[0] for p in self._patterns)
         self._keep = max((len(p) for p in self._patterns), default=1) - 1
-        self._marker = marker
-        self._tail = b""  # the last bytes already dealt with (written or masked): a secret may have begun there
-        self._held = b""  # read, not yet written: it may be the start of a secret
 
     @property
     def active(self) -> bool:
