@@ -165,3 +165,28 @@ def test_large_output_passes_unchanged_and_only_the_token_is_masked(env: dict[st
     expected = hashlib.sha256(block * 800 + MARKER + b"\n").hexdigest()
     assert len(done.stdout) == 800 * 65536 + len(MARKER) + 1
     assert hashlib.sha256(done.stdout).hexdigest() == expected
+
+
+def test_a_reader_that_goes_away_ends_the_command_as_a_closed_pipe_would(env: dict[str, str]) -> None:
+    with subprocess.Popen(
+        [TOKENDECK, "exec", "-e", "T=gh", "--", "yes"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline() == b"y\n"
+        proc.stdout.close()  # as `| head -1` does
+        assert proc.wait(timeout=60) == 128 + signal.SIGPIPE  # yes was killed by its SIGPIPE
+        assert proc.stderr.read() == b""
+
+
+def test_a_descriptor_given_to_exec_reaches_the_command(env: dict[str, str], tmp_path: Path) -> None:
+    given = tmp_path / "given"
+    given.write_text("from descriptor 3\n")
+    done = subprocess.run(  # the shell opens descriptor 3 for tokendeck, as `tokendeck exec ... 3<given` would
+        ["sh", "-c", 'exec "$@" 3<"$0"', str(given), TOKENDECK, "exec", "-e", "T=gh", "--", "sh", "-c", "cat <&3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, "from descriptor 3\n", "")

@@ -43,9 +43,6 @@ AFTER_EXIT = 0.2
 
 READ = 65536
 
-_closed: set[int] = set()
-"""The command's pipes closed early here (their reader went away), not to be closed twice."""
-
 FROM_THE_TERMINAL = (signal.SIGINT, signal.SIGQUIT, signal.SIGWINCH, signal.SIGTSTP, signal.SIGCONT)
 """What a terminal (or the shell's ``fg``) sends to its whole foreground group, the command included."""
 
@@ -61,6 +58,7 @@ def run_masked(
         CommandNotFound, CommandNotExecutable: it could not be started.
     """
     values = [s for s in secrets if s]
+    streams = _Streams({})
     sys.stdout.flush()
     sys.stderr.flush()
     foreground = _in_the_foreground()
@@ -98,6 +96,7 @@ def run_masked(
                 stdout=out_w,
                 stderr=err_w,
                 process_group=None if foreground else 0,
+                close_fds=False,  # what it was given (3<file) it keeps, as with exec; ours are not inheritable
             )
         except FileNotFoundError:
             raise CommandNotFound(f"command not found: {_echo(command[0])}") from None
@@ -109,7 +108,8 @@ def run_masked(
             os.close(out_w)
             os.close(err_w)
         target.append(child.pid if foreground else -child.pid)
-        status = _relay(child.pid, {out_r: (1, Masker(values)), err_r: (2, Masker(values))}, wake_r, more)
+        streams = _Streams({out_r: (1, Masker(values)), err_r: (2, Masker(values))})
+        status = _relay(child.pid, streams, wake_r, more)
         if status is None:
             _, status = os.waitpid(child.pid, 0)
         child.returncode = code = os.waitstatus_to_exitcode(status)
@@ -119,68 +119,76 @@ def run_masked(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         for fd in (out_r, err_r, wake_r, wake_w):
-            if fd not in _closed:
+            if fd not in streams.closed:
                 os.close(fd)
-        _closed.difference_update((out_r, err_r))
 
 
-def _relay(pid: int, streams: dict[int, tuple[int, Masker]], wake: int, more: list[str] | None) -> int | None:
+class _Streams:
+    """The command's pipes still read, each with the descriptor it is written on and its masker."""
+
+    def __init__(self, streams: dict[int, tuple[int, Masker]]) -> None:
+        self.open = streams
+        self.closed: set[int] = set()  # closed early here (their reader went away): not to be closed twice
+
+    def write_on(self, fd: int, data: bytes) -> None:
+        """Write ``data`` to the stream's own output; when that is closed (a reader that went away),
+        stop reading the command's pipe, so its next write there fails as it would have."""
+        if fd not in self.open or not data:
+            return
+        out = self.open[fd][0]
+        view = memoryview(data)
+        try:
+            while view:
+                try:
+                    view = view[os.write(out, view) :]
+                except BlockingIOError:  # an output left non-blocking by whoever opened it
+                    select.select([], [out], [])
+        except OSError:  # EPIPE, a full disk, a closed descriptor: nothing more can go there
+            del self.open[fd]
+            os.close(fd)
+            self.closed.add(fd)
+
+    def flush(self) -> None:
+        for fd, (_, masker) in list(self.open.items()):
+            self.write_on(fd, masker.flush())
+
+
+def _relay(pid: int, streams: _Streams, wake: int, more: list[str] | None) -> int | None:
     """Copy the command's output through the maskers until its pipes end (or, once it has
     exited, go quiet); its wait status once it has exited, else None."""
     status: int | None = None
     known = 0
-    while streams:
-        holding = any(masker.held for _, masker in streams.values())
+    while streams.open:
+        holding = any(masker.held for _, masker in streams.open.values())
         timeout = QUIET if holding else (AFTER_EXIT if status is not None else None)
-        ready, _, _ = select.select([*streams, wake], [], [], timeout)
+        ready, _, _ = select.select([*streams.open, wake], [], [], timeout)
         if more is not None and len(more) > known:
             added, known = more[known:], len(more)
-            for _, masker in streams.values():
+            for _, masker in streams.open.values():
                 masker.add(*added)
         if not ready:  # quiet: write what was held, or, the command gone, stop waiting
             if not holding:
                 break
-            for fd in list(streams):
-                _write_on(streams, fd, streams[fd][1].flush())
+            streams.flush()
         for fd in ready:
             if fd == wake:
                 with contextlib.suppress(BlockingIOError):
                     os.read(wake, 512)
                 continue
-            if fd not in streams:
+            if fd not in streams.open:
                 continue
             chunk = os.read(fd, READ)
             if chunk:
-                _write_on(streams, fd, streams[fd][1].feed(chunk))
+                streams.write_on(fd, streams.open[fd][1].feed(chunk))
             else:  # the end of it
-                _write_on(streams, fd, streams[fd][1].flush())
-                streams.pop(fd, None)
+                streams.write_on(fd, streams.open[fd][1].flush())
+                streams.open.pop(fd, None)
         if status is None:
             done, got = os.waitpid(pid, os.WNOHANG)
             if done:
                 status = got
-    for fd, (_, masker) in list(streams.items()):
-        _write_on(streams, fd, masker.flush())
+    streams.flush()
     return status
-
-
-def _write_on(streams: dict[int, tuple[int, Masker]], fd: int, data: bytes) -> None:
-    """Write ``data`` to the stream's own output; when that is closed (a reader that went away),
-    stop reading the command's pipe, so its next write there fails as it would have."""
-    if fd not in streams or not data:
-        return
-    out = streams[fd][0]
-    view = memoryview(data)
-    try:
-        while view:
-            try:
-                view = view[os.write(out, view) :]
-            except BlockingIOError:  # an output left non-blocking by whoever opened it
-                select.select([], [out], [])
-    except OSError:  # EPIPE, a full disk, a closed descriptor: nothing more can go there
-        streams.pop(fd, None)
-        os.close(fd)
-        _closed.add(fd)
 
 
 def _send(target: int, signum: int) -> None:
