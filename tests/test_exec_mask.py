@@ -190,3 +190,44 @@ def test_a_descriptor_given_to_exec_reaches_the_command(env: dict[str, str], tmp
         check=False,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "from descriptor 3\n", "")
+
+
+TERMINAL_CHILD = """
+import os, shutil
+size = os.get_terminal_size(1)
+print("tty" if os.isatty(1) else "not a tty", f"{size.columns}x{size.lines}", os.environ["T"])
+"""
+
+
+def test_on_a_terminal_the_command_still_writes_on_a_terminal_of_that_size(env: dict[str, str]) -> None:
+    """A program that colours or pages its output on a terminal still does: its stdout is a
+    pseudo-terminal of the real one's size, read here through the masker."""
+    import fcntl
+    import struct
+    import termios
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    try:
+        proc = subprocess.Popen(
+            [TOKENDECK, "exec", "-e", "T=gh", "--", sys.executable, "-c", TERMINAL_CHILD],
+            env={k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")},
+            stdin=subprocess.DEVNULL,
+            stdout=slave,
+            stderr=subprocess.PIPE,
+        )
+        os.close(slave)
+        seen = b""
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: every holder of the terminal's other side is gone
+                break
+            if not chunk:
+                break
+            seen += chunk
+        _, err = proc.communicate(timeout=60)
+    finally:
+        os.close(master)
+    assert proc.returncode == 0, err
+    assert seen.replace(b"\r\n", b"\n") == b"tty 100x30 " + MARKER + b"\n"

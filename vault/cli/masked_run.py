@@ -1,9 +1,13 @@
 """Running a command with the secrets it was given masked in its output: ``tokendeck exec`` (unless
 ``--no-mask``) and ``tokendeck proxy run`` (issue 37, item 4).
 
-This process stays the command's parent.  The command's stdout and stderr are pipes read here and
+This process stays the command's parent.  The command's stdout and stderr are read here and
 written on to this process's own, through one :class:`vault.core.redact.Masker` each (the one
-matcher, shared by both commands); its stdin is this process's.  Output that cannot be the start of
+matcher, shared by both commands); its stdin is this process's.  Its stdout is a pipe, or, when
+this process's stdout is a terminal, a pseudo-terminal of that terminal's size (kept in step on
+SIGWINCH), so a program that colours, pages or draws on a terminal still does; its stderr is
+always a pipe (a program such as ``less`` reads its keys from its stderr's terminal, which a
+pseudo-terminal written only here would never give it).  Output that cannot be the start of
 a secret is written at once; a tail that could be is held until more comes or the command is quiet
 for :data:`QUIET` seconds (a prompt appears).  When the command exits, what it wrote is drained:
 the pipes are read to their end, or until they have been quiet for :data:`AFTER_EXIT` seconds (a
@@ -62,8 +66,8 @@ def run_masked(
     sys.stdout.flush()
     sys.stderr.flush()
     foreground = _in_the_foreground()
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
+    out_r, out_w = _output_for(1)
+    err_r, err_w = os.pipe()  # never a pseudo-terminal: programs read keys from their stderr's terminal (less)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     target: list[int] = []  # the pid, or minus the process group, signals are passed on to
@@ -77,12 +81,20 @@ def run_masked(
         pass_on(signum, frame)
         os.kill(os.getpid(), signal.SIGSTOP)
 
+    def resized(signum: int, frame: object) -> None:
+        for fd, pty in ((1, out_r), (2, err_r)):
+            if pty not in streams.closed:
+                _same_size(fd, pty)  # a pseudo-terminal's size is set on either side
+        if not foreground:
+            pass_on(signum, frame)
+
     handlers: dict[int, object] = {signal.SIGCHLD: _nothing, signal.SIGTERM: pass_on, signal.SIGHUP: pass_on}
     if foreground:
         handlers.update({signal.SIGINT: _nothing, signal.SIGQUIT: _nothing})  # the terminal told it too
     else:
         handlers.update({sig: pass_on for sig in FROM_THE_TERMINAL if sig != signal.SIGTSTP})
         handlers[signal.SIGTSTP] = stop_too
+    handlers[signal.SIGWINCH] = resized
     previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}  # type: ignore[arg-type]
     previous_wakeup = signal.set_wakeup_fd(wake_w)
     process = sys.modules.get("vault.core.process")
@@ -177,7 +189,10 @@ def _relay(pid: int, streams: _Streams, wake: int, more: list[str] | None) -> in
                 continue
             if fd not in streams.open:
                 continue
-            chunk = os.read(fd, READ)
+            try:
+                chunk = os.read(fd, READ)
+            except OSError:  # EIO: a pseudo-terminal's end, once no one holds its other side
+                chunk = b""
             if chunk:
                 streams.write_on(fd, streams.open[fd][1].feed(chunk))
             else:  # the end of it
@@ -189,6 +204,37 @@ def _relay(pid: int, streams: _Streams, wake: int, more: list[str] | None) -> in
                 status = got
     streams.flush()
     return status
+
+
+def _output_for(fd: int) -> tuple[int, int]:
+    """The two ends of what the command writes on in place of ``fd``: a pipe, or, when ``fd`` is a
+    terminal, a pseudo-terminal of the same size, in raw mode (what the command writes passes as
+    written: the real terminal does its own line endings), so the command sees a terminal there
+    as it would have (colours, a pager, a full-screen program)."""
+    if not os.isatty(fd):
+        return os.pipe()
+    import tty
+
+    master, slave = os.openpty()
+    try:
+        tty.setraw(slave)
+    except OSError:  # not a terminal that can be set after all: a pipe then
+        os.close(master)
+        os.close(slave)
+        return os.pipe()
+    _same_size(fd, slave)
+    return master, slave
+
+
+def _same_size(fd: int, pty: int) -> None:
+    """Give the pseudo-terminal ``pty`` the window size of terminal ``fd`` (nothing when either is
+    not a terminal)."""
+    import fcntl
+    import termios
+
+    with contextlib.suppress(OSError):
+        size = fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(pty, termios.TIOCSWINSZ, size)
 
 
 def _send(target: int, signum: int) -> None:
