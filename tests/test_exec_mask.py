@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests import test_exec
 from tests.test_exec import TOKEN, TOKENDECK, tokendeck
 from vault.core.redact import MARKER
@@ -53,6 +55,7 @@ def caught(signum, frame):
     os._exit(42)
 signal.signal(signal.SIGTERM, caught)
 signal.signal(signal.SIGINT, caught)
+signal.signal(signal.SIGHUP, caught)
 (out / "ready").write_text(str(os.getpid()))
 time.sleep(30)
 os._exit(1)
@@ -110,7 +113,8 @@ def test_a_prompt_without_a_newline_appears_while_the_command_waits(env: dict[st
     assert (proc.returncode, rest) == (0, b"hello bob\n")
 
 
-def test_sigint_to_exec_reaches_the_command_which_exec_stays_the_parent_of(env: dict[str, str], tmp_path: Path) -> None:
+def started(env: dict[str, str], tmp_path: Path) -> tuple[subprocess.Popen[str], int]:
+    """``tokendeck exec`` running :data:`SIGNAL_CHILD`, once the child is ready; and its pid."""
     proc = subprocess.Popen(
         [TOKENDECK, "exec", "-e", "T=gh", "--", sys.executable, "-c", SIGNAL_CHILD, str(tmp_path)],
         env=env,
@@ -118,25 +122,61 @@ def test_sigint_to_exec_reaches_the_command_which_exec_stays_the_parent_of(env: 
         stderr=subprocess.PIPE,
         text=True,
     )
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "ready").exists() or not (tmp_path / "ready").read_text():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the command never started"
+        time.sleep(0.02)
+    return proc, int((tmp_path / "ready").read_text())
+
+
+def state(pid: int) -> str:
+    """``/proc/PID/stat``'s state letter (``T``: stopped)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+
+
+def parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["INT", "TERM", "HUP"])
+def test_a_signal_to_exec_reaches_the_command_which_exec_stays_the_parent_of(
+    env: dict[str, str], tmp_path: Path, signum: int
+) -> None:
+    proc, child = started(env, tmp_path)
     try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "ready").exists() or not (tmp_path / "ready").read_text():
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the command never started"
-            time.sleep(0.02)
-        child = int((tmp_path / "ready").read_text())
-        assert child != proc.pid
-        stat = Path(f"/proc/{child}/stat").read_text()
-        assert int(stat.rsplit(")", 1)[1].split()[1]) == proc.pid  # tokendeck is its parent
-        proc.send_signal(signal.SIGINT)
+        assert child != proc.pid and parent(child) == proc.pid  # tokendeck is its parent
+        proc.send_signal(signum)
         out, err = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 42, err
-    assert (tmp_path / "caught").read_text() == "SIGINT"
+    assert (tmp_path / "caught").read_text() == signal.Signals(signum).name
     assert out == f"caught, with {MARK}\n"  # what it wrote as it ended is not lost
+
+
+def test_sigtstp_stops_the_command_and_exec_and_sigcont_resumes_both(env: dict[str, str], tmp_path: Path) -> None:
+    proc, child = started(env, tmp_path)
+    try:
+        proc.send_signal(signal.SIGTSTP)
+        deadline = time.monotonic() + 30
+        while (state(child), state(proc.pid)) != ("T", "T"):
+            assert time.monotonic() < deadline, (state(child), state(proc.pid))
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGCONT)
+        while "T" in (state(child), state(proc.pid)):
+            assert time.monotonic() < deadline, (state(child), state(proc.pid))
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)  # and it still answers
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 42, err
+    assert out == f"caught, with {MARK}\n"
 
 
 def test_a_command_killed_by_a_signal_exits_128_plus_n(env: dict[str, str]) -> None:
