@@ -72,6 +72,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_exec_mask.py",  # exec with a Python child writing its token in pieces
             "test_exec_mask_agent.py",  # exec masked through a real agent, and as a session
             "test_sessions.py",  # a real agent, and process trees that fork, double-fork and setsid
+            "test_sandbox.py",  # the README's bubblewrap session: a real agent and bwrap
             "test_agent_memory.py",  # the agent and a reader as an unprivileged user (setpriv)
             "test_readers.py",  # a real agent and each kind of reader as a process
             "test_faults.py",  # a SIGKILL at every step of every write, in real processes

@@ -236,7 +236,7 @@ class Agent(ForwardHost, SessionHost):
         with self._state:
             forwards = list(self._forwards)
         for forward_id in forwards:
-            self.close_forward(forward_id)
+            self.close_forward(forward_id, "the agent stopped")
         self.confirmations.cancel()  # no forward's use waits for a yes that cannot come
         self._board.drain(AGENT_IN_FLIGHT_WAIT)  # answers to requests in flight still go out
         self.lock("stopped")
