@@ -3,11 +3,13 @@
 ``tokendeck exec -e VAR=NAME [-e VAR=NAME ...] -- CMD [ARGS...]`` checks every
 binding first (a valid variable name, a credential that exists), then gets each
 token with :meth:`Vault.token <vault.services.tokens.Vault.token>` (which refreshes what is due), closes
-the vault and *replaces this process* with CMD (``os.execvpe``).  CMD therefore
-has tokendeck's PID: signals sent to it, its exit code and its terminal are
-CMD's own, with nothing in between to forward or lose them.  The tokens are in
-CMD's environment and nowhere else: not in argv (``ps`` shows argv), not on
-stdout, not in the calling shell.
+the vault and runs CMD with those tokens masked in its output (:func:`run_masking`,
+:mod:`vault.cli.masked_run`: this process stays CMD's parent, passes signals on and
+exits with CMD's code).  With ``--no-mask`` it *replaces this process* with CMD
+(:func:`run`, ``os.execvpe``): CMD then has tokendeck's PID, and signals sent to
+it, its exit code and its terminal are CMD's own, with nothing in between.  The
+tokens are in CMD's environment and nowhere else: not in argv (``ps`` shows argv),
+not in tokendeck's own output, not in the calling shell.
 
 The vault's own passphrase variables (``TOKENDECK_PASSPHRASE``,
 ``TOKENDECK_NEW_PASSPHRASE``) are dropped from CMD's environment: the program
@@ -167,8 +169,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "output passed on with every one of those tokens shown as <concealed by tokendeck>; signals are "
         "passed on and the exit code is CMD's. With --no-mask this process becomes CMD instead. Tokens "
         "never appear in argv.",
-        epilog="exit codes: CMD's own once it runs; 2 bad -e or no -- CMD; 4 needs sign-in; 5 no such "
-        "credential; 126 CMD cannot be executed; 127 CMD not found. Nothing runs unless every -e is good.",
+        epilog="exit codes: CMD's own once it runs (128+N when signal N ends it); 2 bad -e or no -- CMD; "
+        "4 needs sign-in; 5 no such credential; 126 CMD cannot be executed; 127 CMD not found. Nothing runs "
+        "unless every -e is good.",
     )
     p.add_argument(
         "-e", dest="env", action="append", default=[], metavar="VAR=NAME", help="set $VAR to credential NAME's token"
