@@ -271,3 +271,14 @@ def test_on_a_terminal_the_command_still_writes_on_a_terminal_of_that_size(env: 
         os.close(master)
     assert proc.returncode == 0, err
     assert seen.replace(b"\r\n", b"\n") == b"tty 100x30 " + MARKER + b"\n"
+
+
+def test_a_program_left_writing_in_the_background_does_not_keep_exec_running(env: dict[str, str]) -> None:
+    """The command starts a program that keeps writing to the same output and exits: exec ends soon
+    after it, with the command's code and what the command wrote, not with the program (which then
+    dies of its SIGPIPE: no one reads its output any more)."""
+    script = '(for i in $(seq 2000); do echo "background $T"; sleep 0.05; done) & echo "foreground $T"; exit 3'
+    done = tokendeck(env, "exec", "-e", "T=gh", "--", "sh", "-c", script)
+    assert done.returncode == 3
+    assert done.stdout.startswith(f"foreground {MARK}\n") or f"foreground {MARK}\n" in done.stdout
+    assert TOKEN not in done.stdout

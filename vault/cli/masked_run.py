@@ -10,8 +10,10 @@ always a pipe (a program such as ``less`` reads its keys from its stderr's termi
 pseudo-terminal written only here would never give it).  Output that cannot be the start of
 a secret is written at once; a tail that could be is held until more comes or the command is quiet
 for :data:`QUIET` seconds (a prompt appears).  When the command exits, what it wrote is drained:
-the pipes are read to their end, or until they have been quiet for :data:`AFTER_EXIT` seconds (a
-program it left running in the background may hold them open: what that one writes later is lost).
+the pipes are read to their end, or until they have been quiet for :data:`AFTER_EXIT` seconds, and
+for :data:`AFTER_EXIT_MOST` seconds at most (a program it left running in the background may hold
+them open: what that one writes later is lost; what the command itself wrote, at most a pipe's
+buffer once it has exited, is read at once).
 
 Signals, as a shell without job control treats its foreground command:
 
@@ -34,6 +36,7 @@ import select
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Mapping, Sequence
 
 from vault.core.redact import Masker
@@ -44,6 +47,10 @@ QUIET = 0.05
 
 AFTER_EXIT = 0.2
 """Once the command has exited, seconds of quiet pipes after which the rest is not waited for."""
+
+AFTER_EXIT_MOST = 2.0
+"""Once the command has exited, seconds after which its pipes are not read on, quiet or not (a
+program it left in the background that keeps writing)."""
 
 READ = 65536
 
@@ -170,7 +177,10 @@ def _relay(pid: int, streams: _Streams, wake: int, more: list[str] | None) -> in
     exited, go quiet); its wait status once it has exited, else None."""
     status: int | None = None
     known = 0
+    exited = 0.0
     while streams.open:
+        if status is not None and time.monotonic() - exited > AFTER_EXIT_MOST:
+            break
         holding = any(masker.held for _, masker in streams.open.values())
         timeout = QUIET if holding else (AFTER_EXIT if status is not None else None)
         ready, _, _ = select.select([*streams.open, wake], [], [], timeout)
@@ -201,7 +211,7 @@ def _relay(pid: int, streams: _Streams, wake: int, more: list[str] | None) -> in
         if status is None:
             done, got = os.waitpid(pid, os.WNOHANG)
             if done:
-                status = got
+                status, exited = got, time.monotonic()
     streams.flush()
     return status
 
