@@ -69,6 +69,8 @@ TIERS: dict[str, frozenset[str]] = {
             "test_agent_writes.py",
             "test_completion.py",
             "test_exec.py",
+            "test_exec_mask.py",  # exec with a Python child writing its token in pieces
+            "test_exec_mask_agent.py",  # exec masked through a real agent, and as a session
             "test_sessions.py",  # a real agent, and process trees that fork, double-fork and setsid
             "test_sandbox.py",  # the README's bubblewrap session: a real agent and bwrap
             "test_agent_memory.py",  # the agent and a reader as an unprivileged user (setpriv)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 from vault.cli.exec import find_command, parse_bindings, split_command
@@ -166,16 +165,19 @@ def _run(
     program = os.path.basename(command[0])
     run = secrets.token_hex(4)  # names this run in every audit row it writes: tokendeck audit --run
     told = Told()
+    fetched: list[str] = []
     readers = Readers()
 
     def token_for(name: str) -> str:
         from vault.errors import NeedsSignIn
 
         try:
-            return source.token(name)
+            token = source.token(name)
         except NeedsSignIn as exc:  # the request goes on without the token: the provider answers it
             told.once(name, f"proxy: {name}'s requests go out without a token ({exc.message})")
             raise
+        fetched.append(token)  # masked in the command's output from then on (a server may echo it)
+        return token
 
     def on_event(event: Any) -> None:
         fields = {k: getattr(event, k, None) for k in ("host", "method", "path", "outcome")}
@@ -240,7 +242,7 @@ def _run(
                     f"${var} holds the token of {echo(held[0])}: unset it first; the command was not started"
                 )
         audit.put(("proxy-run", "started", None, f"command={program} allow={','.join(hosts)} run={run}", time.time()))
-        code = _child(command, env)
+        code = _child(command, env, [t for t in real.values() if t], fetched)
         audit.put(("proxy-run", "ended", None, f"command={program} exit={code} run={run}", time.time()))
         return code
     finally:
@@ -305,36 +307,12 @@ def _open_session(command: list[str]) -> str:
     return opened[2]
 
 
-def _child(command: list[str], env: dict[str, str]) -> int:
-    """Run ``command`` to its end; its exit code (128 + N for a signal N, as shells report it).
-    Ctrl-C reaches it through the terminal, and this process waits for it to end; a SIGTERM or
-    SIGHUP sent to this process is passed on to it (so the proxy still stops after it)."""
-    import signal
-    import subprocess
+def _child(command: list[str], env: dict[str, str], secrets: list[str], fetched: list[str]) -> int:
+    """Run ``command`` to its end, every token the run holds or fetches masked in its output
+    (:mod:`vault.cli.masked_run`, as ``tokendeck exec``); its exit code (128 + N for a signal N)."""
+    from vault.cli.masked_run import run_masked
 
-    from vault.errors import CommandNotExecutable, CommandNotFound
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        child = subprocess.Popen(command, env=env)  # noqa: S603 - running the user's command is the point
-    except FileNotFoundError:
-        raise CommandNotFound(f"command not found: {command[0]}") from None
-    except OSError as exc:
-        raise CommandNotExecutable(f"cannot run {command[0]}: {exc.strerror}") from None
-
-    def pass_on(signum: int, frame: object) -> None:
-        child.send_signal(signum)
-
-    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        previous[signum] = signal.signal(signum, pass_on)
-    try:
-        code = child.wait()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    return 128 - code if code < 0 else code
+    return run_masked(command, env, secrets, fetched)
 
 
 def _remove(path: str) -> None:
