@@ -253,12 +253,10 @@ def run(command: Sequence[str], tokens: Mapping[str, str]) -> int:
         process.restore_core_limit()
     try:
         os.execvpe(cmd, [cmd, *rest], env)  # noqa: S606 - running the user's command is the point
-    except FileNotFoundError:
-        raise CommandNotFound(f"command not found: {_echo(cmd, quoted=False)}") from None
-    except PermissionError:
-        raise CommandNotExecutable(f"permission denied: {cmd}") from None
     except OSError as exc:
-        raise CommandNotExecutable(f"cannot run {cmd}: {exc.strerror}") from None
+        from vault.cli.masked_run import cannot_start  # only when the exec failed
+
+        raise cannot_start(exc, cmd) from None
     finally:  # reached only when the exec failed
         for name, handler in kept.items():
             _signal.signal(getattr(_signal, name), handler)

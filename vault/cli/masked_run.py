@@ -117,12 +117,8 @@ def run_masked(
                 process_group=None if foreground else 0,
                 close_fds=False,  # what it was given (3<file) it keeps, as with exec; ours are not inheritable
             )
-        except FileNotFoundError:
-            raise CommandNotFound(f"command not found: {_echo(command[0])}") from None
-        except PermissionError:
-            raise CommandNotExecutable(f"permission denied: {command[0]}") from None
         except OSError as exc:
-            raise CommandNotExecutable(f"cannot run {command[0]}: {exc.strerror}") from None
+            raise cannot_start(exc, command[0]) from None
         finally:
             os.close(out_w)
             os.close(err_w)
@@ -272,7 +268,13 @@ def _in_the_foreground() -> bool:
         os.close(tty)
 
 
-def _echo(value: str) -> str:
+def cannot_start(exc: OSError, cmd: str) -> CommandNotFound | CommandNotExecutable:
+    """How a command that could not be started is said, whoever started it (in place, or as a
+    child whose output is masked): 127 when there is no such command, 126 otherwise."""
     from vault.core.masking import echo
 
-    return echo(value, quoted=False)
+    if isinstance(exc, FileNotFoundError):
+        return CommandNotFound(f"command not found: {echo(cmd, quoted=False)}")
+    if isinstance(exc, PermissionError):
+        return CommandNotExecutable(f"permission denied: {cmd}")
+    return CommandNotExecutable(f"cannot run {cmd}: {exc.strerror}")
