@@ -209,6 +209,7 @@ def test_inside_a_proxy_run_no_token_is_read_directly(env: dict[str, str], tmp_p
         attempt("direct", f"{TOKENDECK} token a")
         + attempt("no_sock", f"env -u TOKENDECK_AGENT_SOCK {TOKENDECK} token a")
         + attempt("placeholder", 'printf %s "$GITHUB_TOKEN"')
+        + attempt("list", f"{TOKENDECK} list")
     )
     ran = subprocess.run(
         [TOKENDECK, "proxy", "run", "--allow", "a", "--", "sh", "-c", script],
@@ -225,5 +226,10 @@ def test_inside_a_proxy_run_no_token_is_read_directly(env: dict[str, str], tmp_p
         assert "a is not read directly inside session " in stderr and "through the proxy" in stderr, stderr
     code, placeholder, _ = tried(out, "placeholder")
     assert code == 0 and placeholder.startswith("ghp_") and placeholder != A_TOKEN
+    code, listed, said = tried(out, "list")  # not "no credentials yet (add one...)": the vault has two
+    assert (code, listed) == (0, "") and said == (
+        "tokendeck: nothing is read directly here (a proxy run's session, or a forward given no credential); "
+        "requests get their tokens through the proxy\n"
+    ), said
     refused = [c for c, o, _ in audit(env, "session") if o == "refused"]
     assert refused == ["a", "a"]
