@@ -57,9 +57,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "HTTPS_PROXY set to a proxy on 127.0.0.1 that only this run can use: on a request to a host "
         "the credential is for, the proxy replaces the placeholder with the fresh token; anywhere else "
         "the placeholder is worthless. CMD trusts tokendeck's CA through SSL_CERT_FILE and the like.",
-        epilog="exit codes: CMD's own once it runs; 1 the proxy could not start (no engine, a CA bundle "
-        "that cannot be written); 2 bad --allow, -e or no -- CMD; 5 no such credential; 127 CMD not "
-        "found. Nothing starts unless every check passes.",
+        epilog="exit codes: CMD's own once it runs (128+N when signal N ends it); 1 the proxy could not start "
+        "(no engine, a CA bundle that cannot be written, a port that cannot be bound); 2 bad --allow, -e or "
+        "no -- CMD; 5 no such credential; 126 CMD cannot be executed; 127 CMD not found. Nothing starts unless "
+        "every check passes.",
     )
     p.add_argument(
         "--allow",
