@@ -1,10 +1,14 @@
 """``tokendeck scan``'s matching (:mod:`vault.services.scan_match`): every form a current value is
-found in, the same for a previous value by its keyed hash alone, and nothing near a miss."""
+found in, the same for a previous value by its keyed hash alone, and nothing near a miss; each
+with Hyperscan and with the Aho-Corasick fallback (a platform with no hyperscan wheel), which
+find the same copies."""
 
 from __future__ import annotations
 
 import base64
+import random
 import re
+import sys
 from urllib.parse import quote
 
 import pytest
@@ -17,9 +21,19 @@ LIVE = "ghp_Live/Value+With=Specials0123456789"
 OLD = "ghp_Old/Value+With=Specials01234567890"
 
 
+@pytest.fixture(params=["hyperscan", "ahocorasick"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test twice: with Hyperscan, and with it not importable (the fallback)."""
+    if request.param == "ahocorasick":
+        monkeypatch.setitem(sys.modules, "hyperscan", None)  # import hyperscan raises ImportError
+    return str(request.param)
+
+
 @pytest.fixture
-def matcher() -> Matcher:
-    return Matcher([("gh", "static token", LIVE)], KEY, [("gh", "static token", len(OLD), digest(KEY, OLD))])
+def matcher(engine: str) -> Matcher:
+    made = Matcher([("gh", "static token", LIVE)], KEY, [("gh", "static token", len(OLD), digest(KEY, OLD))])
+    assert made.engine == engine
+    return made
 
 
 def json_u(value: str, upper: bool = False) -> str:
@@ -86,3 +100,37 @@ def test_a_near_miss_is_no_finding(matcher: Matcher, near: str) -> None:
 def test_short_values_are_not_looked_for() -> None:
     matcher = Matcher([("x", "static token", "short1")], KEY, [("x", "static token", 6, digest(KEY, "short2"))])
     assert matcher.find(b"short1 short2\n") == []
+
+
+def test_hyperscan_is_used_where_it_is_installed() -> None:
+    assert Matcher([("gh", "static token", LIVE)], KEY, []).engine == "hyperscan"
+
+
+def test_without_hyperscan_the_fallback_says_so_and_finds_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = b"".join(FORMS[form](LIVE).encode() + b"\n" for form in sorted(FORMS))
+    with_hyperscan = Matcher([("gh", "static token", LIVE)], KEY, [])
+    monkeypatch.setitem(sys.modules, "hyperscan", None)
+    without = Matcher([("gh", "static token", LIVE)], KEY, [])
+    assert (with_hyperscan.engine, without.engine) == ("hyperscan", "ahocorasick")
+    assert with_hyperscan.find(text) == without.find(text) and len(without.find(text)) == len(FORMS)
+
+
+def test_both_engines_report_the_same_copies_where_values_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values that hold one another, share ends or repeat back to back: Hyperscan reports every
+    occurrence of every needle, and the matcher keeps what Aho-Corasick's leftmost-longest keeps."""
+    rng = random.Random(37)  # noqa: S311 - the same text every run, not a secret
+    letters = "ab/+="
+    values = ["".join(rng.choice(letters) for _ in range(rng.randint(8, 14))) for _ in range(30)]
+    values += [values[0] + "ab", "b" + values[1], values[2][:-1], values[3] * 2]
+    current = [(f"c{i}", "static token", v) for i, v in enumerate(values)]
+    text = "\n".join(
+        " ".join(
+            rng.choice([rng.choice(values), quote(rng.choice(values), safe=""), "".join(rng.choices(letters, k=12))])
+            for _ in range(6)
+        )
+        for _ in range(400)
+    ).encode()
+    text += b"\n" + base64.b64encode(("u:" + values[5]).encode())
+    fast = Matcher(current, KEY, []).find(text)
+    monkeypatch.setitem(sys.modules, "hyperscan", None)
+    assert Matcher(current, KEY, []).find(text) == fast and len(fast) > 400
