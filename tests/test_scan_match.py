@@ -134,3 +134,22 @@ def test_both_engines_report_the_same_copies_where_values_overlap(monkeypatch: p
     fast = Matcher(current, KEY, []).find(text)
     monkeypatch.setitem(sys.modules, "hyperscan", None)
     assert Matcher(current, KEY, []).find(text) == fast and len(fast) > 400
+
+
+def test_both_engines_find_the_same_previous_values_at_every_edge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hyperscan finds where runs of the kept lengths end and Python checks only those; the
+    Python loop looks at every run: the same copies at the buffer's ends, after ``NAME=`` and
+    ``a=b=``, before a full stop, inside longer runs (no copy) and back to back."""
+    rng = random.Random(38)  # noqa: S311 - the same text every run, not a secret
+    alphabet = "abcAB019._~+/=-"
+    old = ["".join(rng.choice(alphabet) for _ in range(n)) for n in (8, 9, 12, 12, 20, 33)]
+    old += ["x=" + old[0], old[1] + "."]
+    previous = [(f"o{i}", "access token", len(v), digest(KEY, v)) for i, v in enumerate(old)]
+    pieces = [*old, *(f"N={v}" for v in old), *(f"{v}." for v in old), *(f"a=b={v}" for v in old)]
+    pieces += [f"{v}x" for v in old] + [f"x{v}" for v in old] + ["".join(rng.choices(alphabet, k=12))] * 5
+    lines = [" ".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))) for _ in range(300)]
+    texts = [("\n".join(lines) + "\n").encode(), old[2].encode(), f"{old[3]}\n".encode(), f"q {old[4]}.".encode()]
+    fast = [Matcher([], KEY, previous).find(text) for text in texts]
+    monkeypatch.setitem(sys.modules, "hyperscan", None)
+    slow = [Matcher([], KEY, previous).find(text) for text in texts]
+    assert fast == slow and len(fast[0]) > 100 and all(fast[1:])

@@ -118,6 +118,8 @@ class Matcher:
             if length >= MIN_LENGTH:
                 self._lengths.add(length)
         self._shortest = min(self._lengths, default=0)
+        self._lengths_sorted = sorted(self._lengths)
+        self._runs = _runs(sorted(self._lengths)) if self._lengths else None
 
     @property
     def searching(self) -> bool:
@@ -146,7 +148,10 @@ class Matcher:
     def _old(self, data: bytes, lines: _Lines) -> Iterator[Hit]:
         if not self._shortest:
             return
-        yield from self._old_in(data, 0, "raw", lines)
+        if self._runs is None:
+            yield from self._old_in(data, 0, "raw", lines)
+        else:
+            yield from self._old_at(data, self._runs.ends(data), lines)
         # The decoded views: only the lines that hold an escape, each decoded on its own (its number kept).
         for form, escaped, decode in (("json", _JSON_LINE, _json_decoded), ("url", _URL_LINE, _url_decoded)):
             if (b"\\" if form == "json" else b"%") in data:
@@ -181,6 +186,26 @@ class Matcher:
                 cut = view.find(b"=", begin, end)
                 begin = cut + 1 if cut >= 0 else -1
             at = mapped.find(needle, end)
+
+    def _old_at(self, view: bytes, ends: list[int], lines: _Lines) -> Iterator[Hit]:
+        """Previous values in ``view`` where Hyperscan found a run of token characters of a kept
+        length (or one more, with a full stop) ending at each of ``ends``: the same candidates
+        as :meth:`_old_in` (the whole run, or what follows an ``=`` in it; each also without a
+        trailing full stop), checked here, so only they are HMAC'd."""
+        lengths = self._lengths_sorted
+        for run_end in ends:
+            for end in (run_end, run_end - 1) if view[run_end - 1] == 46 else (run_end,):  # "."
+                for length in lengths:
+                    begin = end - length
+                    if begin < 0:
+                        break
+                    if begin and view[begin - 1] not in _EDGE:
+                        continue
+                    candidate = view[begin:end]
+                    if 0 in candidate.translate(_RUN_MAP):
+                        continue  # not one run of token characters
+                    for who in self._previous.get(digest(self._key, candidate), ()):
+                        yield Hit(who, "raw", lines.at(begin))
 
     def _looked_up(self, view: bytes, begin: int, end: int, stop: bool, form: str, line: int) -> Iterator[Hit]:
         for candidate in (view[begin:end], view[begin : end - 1]) if stop else (view[begin:end],):
@@ -251,6 +276,45 @@ def _literals(needles: list[bytes]) -> _Hyperscan | _AhoCorasick:
         return _AhoCorasick(needles)
 
 
+class _Runs:
+    """Hyperscan's regular expression engine finding where runs of token characters of the kept
+    lengths end (one pattern: the lengths as alternatives between edges), so Python looks only
+    there, not at every run (on text full of base64, most of its time before)."""
+
+    def __init__(self, lengths: list[int]) -> None:
+        import hyperscan
+
+        token = _TOKEN_CHARS.decode()
+        alternatives = "|".join(f"[{token}]{{{n}}}" for n in lengths)
+        # before: the start, a byte that is not a token character, or "=" (NAME=value); after: an
+        # optional full stop, then the end or a byte that is not a token character
+        pattern = rf"(?:^|[^{token.replace('=', '')}])(?:{alternatives})\.?(?:[^{token}]|$)"
+        self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        self._database.compile(expressions=[pattern.encode()], ids=[0], flags=0)
+
+    def ends(self, data: bytes) -> list[int]:
+        """Where each run that may hold a candidate ends, in order."""
+        ends: set[int] = set()
+
+        def on_match(_index: int, _start: int, end: int, _flags: int, _context: object) -> None:
+            ends.add(end - 1 if end and not _RUN_MAP[data[end - 1]] else end)
+
+        self._database.scan(data, match_event_handler=on_match)
+        return sorted(ends)
+
+
+def _runs(lengths: list[int]) -> _Runs | None:
+    """Hyperscan's run finder where it is installed and runs here; None: the Python loop."""
+    try:
+        import hyperscan
+    except ImportError:
+        return None
+    try:
+        return _Runs(lengths)
+    except hyperscan.error:
+        return None
+
+
 _JSON_LINE = re.compile(rb"[^\n]*(?:\\/|\\u00[2-7][0-9a-fA-F])[^\n]*")
 _URL_LINE = re.compile(rb"[^\n]*%[2-7][0-9a-fA-F][^\n]*")
 
@@ -265,6 +329,8 @@ def _url_decoded(line: bytes) -> bytes:
 
 _RUN_MAP = bytes(1 if re.fullmatch(rb"[%s]" % _TOKEN_CHARS, bytes([b])) else 0 for b in range(256))
 """Token characters to 1, every other byte to 0: a run of them is then a run of one byte."""
+_EDGE = frozenset(b for b in range(256) if not _RUN_MAP[b] or b == ord("="))
+"""What may stand before a candidate: a byte that is not a token character, or ``=``."""
 
 
 class _Lines:
