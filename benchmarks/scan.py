@@ -121,7 +121,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each side; the best is kept")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="scan processes (default: the CPUs)")
     parser.add_argument("--dir", help="where to write the tree (kept); default: a temporary folder, removed")
+    parser.add_argument(
+        "--no-hyperscan", action="store_true", help="as where hyperscan is not installed: the ahocorasick-rs fallback"
+    )
     args = parser.parse_args()
+    if args.no_hyperscan:
+        sys.modules["hyperscan"] = None  # type: ignore[assignment] # import hyperscan then fails, as without it
     rg = shutil.which("rg")
     if rg is None:
         print("scan.py: ripgrep (rg) is not installed (tests/system-deps.sh installs it)", file=sys.stderr)
