@@ -153,3 +153,23 @@ def test_both_engines_find_the_same_previous_values_at_every_edge(monkeypatch: p
     monkeypatch.setitem(sys.modules, "hyperscan", None)
     slow = [Matcher([], KEY, previous).find(text) for text in texts]
     assert fast == slow and len(fast[0]) > 100 and all(fast[1:])
+
+
+def test_a_buffer_longer_than_one_hyperscan_block_is_scanned_in_overlapping_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hyperscan takes at most 2 GB at once (a C unsigned length), and ``--max-size`` has no upper
+    bound: past that the buffer goes in blocks that overlap by the longest needle. Here blocks of
+    300 bytes: every copy is found once, wherever a block edge cuts it, as in one block, and a
+    block's end is no edge of a run."""
+    from vault.services import scan_match
+
+    made = Matcher([("gh", "static token", LIVE)], KEY, [("gh", "static token", len(OLD), digest(KEY, OLD))])
+    lines = [f"{'x' * (n % 37)} {FORMS[form](value)}" for n in range(60) for form in sorted(FORMS)[n % 3 :: 3]
+             for value in (LIVE, OLD)]  # fmt: skip
+    near = [f"{'y' * (n % 50)} {OLD}XYZ {OLD[:-1]}" for n in range(300)]  # inside a longer run, or cut short: no copy
+    text = ("\n".join(lines + near) + "\n").encode()
+    whole = made.find(text)
+    assert len(whole) == len(lines) == len({h.line for h in whole})  # each copy's line, once
+    monkeypatch.setattr(scan_match, "_BLOCK", 300)
+    assert made.find(text) == whole

@@ -17,8 +17,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from vault.core.superseded import digest
@@ -230,16 +231,15 @@ class _Hyperscan:
     def find(self, data: bytes) -> list[tuple[int, int, int]]:
         """(needle, start, end) of the leftmost-longest copies, as Aho-Corasick's LeftmostLongest
         gives them: Hyperscan reports every end of every needle, overlapping ones too."""
-        found: list[tuple[int, int, int]] = []
+        found: set[tuple[int, int, int]] = set()  # a set: a copy inside two blocks' overlap comes twice
         sizes = self._sizes
 
-        def on_match(index: int, _start: int, end: int, _flags: int, _context: object) -> None:
-            found.append((end - sizes[index], -end, index))
+        def on_match(index: int, end: int) -> None:
+            found.add((end - sizes[index], -end, index))
 
-        self._database.scan(data, match_event_handler=on_match)
-        found.sort()
+        _scan(self._database, data, max(sizes), on_match)
         kept, edge = [], 0
-        for start, neg_end, index in found:
+        for start, neg_end, index in sorted(found):
             if start >= edge:
                 kept.append((index, start, -neg_end))
                 edge = -neg_end
@@ -291,16 +291,46 @@ class _Runs:
         pattern = rf"(?:^|[^{token.replace('=', '')}])(?:{alternatives})\.?(?:[^{token}]|$)"
         self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self._database.compile(expressions=[pattern.encode()], ids=[0], flags=0)
+        self._window = max(lengths) + 3  # the byte before, the run, a full stop, the byte after
 
     def ends(self, data: bytes) -> list[int]:
-        """Where each run that may hold a candidate ends, in order."""
+        """Where each run that may hold a candidate ends, in order (a block's own start and end
+        look like edges to Hyperscan: only real ends of runs are kept, and the starts are checked
+        by the caller)."""
         ends: set[int] = set()
+        size = len(data)
 
-        def on_match(_index: int, _start: int, end: int, _flags: int, _context: object) -> None:
-            ends.add(end - 1 if end and not _RUN_MAP[data[end - 1]] else end)
+        def on_match(_index: int, end: int) -> None:
+            end = end - 1 if end and not _RUN_MAP[data[end - 1]] else end
+            if end == size or not _RUN_MAP[data[end]]:
+                ends.add(end)
 
-        self._database.scan(data, match_event_handler=on_match)
+        _scan(self._database, data, self._window, on_match)
         return sorted(ends)
+
+
+_BLOCK = (1 << 31) - 1
+"""Hyperscan scans at most this many bytes at once (its length is a C ``unsigned int``), and
+``--max-size`` has no upper bound: a longer buffer is scanned in blocks of this size."""
+
+
+def _scan(database: Any, data: bytes, overlap: int, on_match: Callable[[int, int], None]) -> None:
+    """Run ``database`` over ``data``: ``on_match(pattern, end)`` with ``end`` an offset in
+    ``data``.  Blocks overlap by ``overlap`` bytes (no match longer is cut; one inside the overlap
+    is reported twice)."""
+    if len(data) <= _BLOCK:
+        database.scan(data, match_event_handler=lambda index, _start, end, _flags, _context: on_match(index, end))
+        return
+    view = memoryview(data)
+    step = max(_BLOCK - overlap, 1)
+    for base in range(0, len(data), step):
+
+        def shifted(index: int, _start: int, end: int, _flags: int, _context: object, base: int = base) -> None:
+            on_match(index, base + end)
+
+        database.scan(view[base : base + _BLOCK], match_event_handler=shifted)
+        if base + _BLOCK >= len(data):
+            return
 
 
 def _runs(lengths: list[int]) -> _Runs | None:
