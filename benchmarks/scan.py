@@ -6,11 +6,13 @@ A tree of mixed files (logs, JSON transcripts, ``.env`` files, source, base64 bl
 them planted.  Then, each ``--runs`` times, warm from the page cache:
 
 - ``rg -F --no-ignore --hidden -c STRING DIR`` (one fixed string; ripgrep uses every core);
-- the scan engine (``vault.services.scanning.Scan`` with the ``Matcher`` of all the secrets, in
-  this process: what ``tokendeck scan DIR`` runs after the vault handed it what to look for).
+- the scan engine (``vault.services.scanning.Scan`` with a ``Matcher``, in this process: what
+  ``tokendeck scan DIR`` runs after the vault handed it what to look for), twice: with the
+  current secrets alone (the target's figure), then with the previous values (keyed hashes) too.
 
-It prints MB/s of each (the best run) and the ratio; the target is >= 0.5x ripgrep's MB/s on a
-1 GB tree with 1,000 secrets (``--size 1024``, by hand; ``make bench`` uses less).
+It prints MB/s of each (the best run) and each one's ratio to ripgrep's; the target is >= 0.5x
+ripgrep's MB/s on a 1 GB tree with 1,000 vault secrets (``--size 1024``, by hand; ``make bench``
+uses less).
 
     .venv/bin/python benchmarks/scan.py --size 200
 """
@@ -119,7 +121,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of each side; the best is kept")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="scan processes (default: the CPUs)")
     parser.add_argument("--dir", help="where to write the tree (kept); default: a temporary folder, removed")
+    parser.add_argument(
+        "--no-hyperscan", action="store_true", help="as where hyperscan is not installed: the ahocorasick-rs fallback"
+    )
     args = parser.parse_args()
+    if args.no_hyperscan:
+        sys.modules["hyperscan"] = None  # type: ignore[assignment] # import hyperscan then fails, as without it
     rg = shutil.which("rg")
     if rg is None:
         print("scan.py: ripgrep (rg) is not installed (tests/system-deps.sh installs it)", file=sys.stderr)
@@ -144,20 +151,35 @@ def main() -> int:
         subprocess.run(rg_argv, stdout=subprocess.DEVNULL, check=False)  # warm the page cache
         current = [(f"c{i}", "static token", s) for i, s in enumerate(secrets)]
         previous = [(f"o{i}", "static token", len(s), digest(key, s)) for i, s in enumerate(old)]
-        matcher = Matcher(current, key, previous)
+        engine = Matcher(current, key, []).engine
         found: list[int] = []
 
-        def scan() -> None:
-            outcome = Scan(matcher, max_size=8 << 20, jobs=args.jobs).run([workdir])
-            found.append(len(outcome.findings))
+        def scan(matcher: Matcher) -> Callable[[], None]:
+            def run() -> None:
+                outcome = Scan(matcher, max_size=8 << 20, jobs=args.jobs).run([workdir])
+                found.append(len(outcome.findings))
 
+            return run
+
+        print(f"load average at start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}; engine: {engine}")
         rg_s = best(args.runs, lambda: subprocess.run(rg_argv, stdout=subprocess.DEVNULL, check=False))
-        scan_s = best(args.runs, scan)
         cpus = os.cpu_count()
-        print(f"ripgrep -F, one string ({cpus} CPUs):      {total / 1e6 / rg_s:8.0f} MB/s  ({rg_s:.2f} s)")
-        many = len(secrets) + len(old)
-        print(f"tokendeck scan, {many} secrets:        {total / 1e6 / scan_s:8.0f} MB/s  ({scan_s:.2f} s)")
-        print(f"findings: {found[-1]}; ratio: {rg_s / scan_s:.2f}x ripgrep's MB/s (target >= 0.5x)")
+        print(f"ripgrep -F, one string ({cpus} CPUs):        {total / 1e6 / rg_s:8.0f} MB/s  ({rg_s:.2f} s)")
+        # The target's figure: the 1,000 vault secrets (current values), then with the previous values too.
+        sides: list[tuple[str, list[tuple[str, str, str]], list[tuple[str, str, int, bytes]]]] = [
+            (f"{len(secrets)} current secrets", current, [])
+        ]
+        if old:
+            sides.append((f"{len(secrets)} current + {len(old)} previous", current, previous))
+        for label, now, before in sides:
+            found.clear()
+            scan_s = best(args.runs, scan(Matcher(now, key, before)))
+            print(
+                f"tokendeck scan, {label}:".ljust(42)
+                + f"{total / 1e6 / scan_s:8.0f} MB/s  ({scan_s:.2f} s)  {rg_s / scan_s:.2f}x ripgrep"
+                + f"  (findings: {found[-1]})"
+            )
+        print("target: >= 0.5x ripgrep's MB/s with the 1,000 current secrets")
         # For scale only: ripgrep given the same 1,000 current values (fake ones, in a pattern file
         # the benchmark writes; tokendeck scan never writes one).
         patterns = workdir.parent / f"{workdir.name}.patterns"

@@ -1,10 +1,14 @@
 """``tokendeck scan``'s matching (:mod:`vault.services.scan_match`): every form a current value is
-found in, the same for a previous value by its keyed hash alone, and nothing near a miss."""
+found in, the same for a previous value by its keyed hash alone, and nothing near a miss; each
+with Hyperscan and with the Aho-Corasick fallback (a platform with no hyperscan wheel), which
+find the same copies."""
 
 from __future__ import annotations
 
 import base64
+import random
 import re
+import sys
 from urllib.parse import quote
 
 import pytest
@@ -17,9 +21,19 @@ LIVE = "ghp_Live/Value+With=Specials0123456789"
 OLD = "ghp_Old/Value+With=Specials01234567890"
 
 
+@pytest.fixture(params=["hyperscan", "ahocorasick"])
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each test twice: with Hyperscan, and with it not importable (the fallback)."""
+    if request.param == "ahocorasick":
+        monkeypatch.setitem(sys.modules, "hyperscan", None)  # import hyperscan raises ImportError
+    return str(request.param)
+
+
 @pytest.fixture
-def matcher() -> Matcher:
-    return Matcher([("gh", "static token", LIVE)], KEY, [("gh", "static token", len(OLD), digest(KEY, OLD))])
+def matcher(engine: str) -> Matcher:
+    made = Matcher([("gh", "static token", LIVE)], KEY, [("gh", "static token", len(OLD), digest(KEY, OLD))])
+    assert made.engine == engine
+    return made
 
 
 def json_u(value: str, upper: bool = False) -> str:
@@ -86,3 +100,76 @@ def test_a_near_miss_is_no_finding(matcher: Matcher, near: str) -> None:
 def test_short_values_are_not_looked_for() -> None:
     matcher = Matcher([("x", "static token", "short1")], KEY, [("x", "static token", 6, digest(KEY, "short2"))])
     assert matcher.find(b"short1 short2\n") == []
+
+
+def test_hyperscan_is_used_where_it_is_installed() -> None:
+    assert Matcher([("gh", "static token", LIVE)], KEY, []).engine == "hyperscan"
+
+
+def test_without_hyperscan_the_fallback_says_so_and_finds_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = b"".join(FORMS[form](LIVE).encode() + b"\n" for form in sorted(FORMS))
+    with_hyperscan = Matcher([("gh", "static token", LIVE)], KEY, [])
+    monkeypatch.setitem(sys.modules, "hyperscan", None)
+    without = Matcher([("gh", "static token", LIVE)], KEY, [])
+    assert (with_hyperscan.engine, without.engine) == ("hyperscan", "ahocorasick")
+    assert with_hyperscan.find(text) == without.find(text) and len(without.find(text)) == len(FORMS)
+
+
+def test_both_engines_report_the_same_copies_where_values_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values that hold one another, share ends or repeat back to back: Hyperscan reports every
+    occurrence of every needle, and the matcher keeps what Aho-Corasick's leftmost-longest keeps."""
+    rng = random.Random(37)  # noqa: S311 - the same text every run, not a secret
+    letters = "ab/+="
+    values = ["".join(rng.choice(letters) for _ in range(rng.randint(8, 14))) for _ in range(30)]
+    values += [values[0] + "ab", "b" + values[1], values[2][:-1], values[3] * 2]
+    current = [(f"c{i}", "static token", v) for i, v in enumerate(values)]
+    text = "\n".join(
+        " ".join(
+            rng.choice([rng.choice(values), quote(rng.choice(values), safe=""), "".join(rng.choices(letters, k=12))])
+            for _ in range(6)
+        )
+        for _ in range(400)
+    ).encode()
+    text += b"\n" + base64.b64encode(("u:" + values[5]).encode())
+    fast = Matcher(current, KEY, []).find(text)
+    monkeypatch.setitem(sys.modules, "hyperscan", None)
+    assert Matcher(current, KEY, []).find(text) == fast and len(fast) > 400
+
+
+def test_both_engines_find_the_same_previous_values_at_every_edge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hyperscan finds where runs of the kept lengths end and Python checks only those; the
+    Python loop looks at every run: the same copies at the buffer's ends, after ``NAME=`` and
+    ``a=b=``, before a full stop, inside longer runs (no copy) and back to back."""
+    rng = random.Random(38)  # noqa: S311 - the same text every run, not a secret
+    alphabet = "abcAB019._~+/=-"
+    old = ["".join(rng.choice(alphabet) for _ in range(n)) for n in (8, 9, 12, 12, 20, 33)]
+    old += ["x=" + old[0], old[1] + "."]
+    previous = [(f"o{i}", "access token", len(v), digest(KEY, v)) for i, v in enumerate(old)]
+    pieces = [*old, *(f"N={v}" for v in old), *(f"{v}." for v in old), *(f"a=b={v}" for v in old)]
+    pieces += [f"{v}x" for v in old] + [f"x{v}" for v in old] + ["".join(rng.choices(alphabet, k=12))] * 5
+    lines = [" ".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))) for _ in range(300)]
+    texts = [("\n".join(lines) + "\n").encode(), old[2].encode(), f"{old[3]}\n".encode(), f"q {old[4]}.".encode()]
+    fast = [Matcher([], KEY, previous).find(text) for text in texts]
+    monkeypatch.setitem(sys.modules, "hyperscan", None)
+    slow = [Matcher([], KEY, previous).find(text) for text in texts]
+    assert fast == slow and len(fast[0]) > 100 and all(fast[1:])
+
+
+def test_a_buffer_longer_than_one_hyperscan_block_is_scanned_in_overlapping_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hyperscan takes at most 2 GB at once (a C unsigned length), and ``--max-size`` has no upper
+    bound: past that the buffer goes in blocks that overlap by the longest needle. Here blocks of
+    300 bytes: every copy is found once, wherever a block edge cuts it, as in one block, and a
+    block's end is no edge of a run."""
+    from vault.services import scan_match
+
+    made = Matcher([("gh", "static token", LIVE)], KEY, [("gh", "static token", len(OLD), digest(KEY, OLD))])
+    lines = [f"{'x' * (n % 37)} {FORMS[form](value)}" for n in range(60) for form in sorted(FORMS)[n % 3 :: 3]
+             for value in (LIVE, OLD)]  # fmt: skip
+    near = [f"{'y' * (n % 50)} {OLD}XYZ {OLD[:-1]}" for n in range(300)]  # inside a longer run, or cut short: no copy
+    text = ("\n".join(lines + near) + "\n").encode()
+    whole = made.find(text)
+    assert len(whole) == len(lines) == len({h.line for h in whole})  # each copy's line, once
+    monkeypatch.setattr(scan_match, "_BLOCK", 300)
+    assert made.find(text) == whole

@@ -397,13 +397,14 @@ def scan_file(matcher: Matcher, path: str, max_size: int, uid: int) -> FileResul
         if info.st_size > max_size:
             return ("skip", f"larger than the {_size(max_size)} limit ({_size(info.st_size)}; --max-size)", 0, [])
         try:
-            first = handle.read(BINARY_PROBE)
-            if b"\0" in first:
+            if b"\0" in os.pread(fd, BINARY_PROBE, 0):
                 return ("binary", "", 0, [])
-            rest = handle.read(max_size + 1 - len(first)) if len(first) == BINARY_PROBE else b""
+            # One read of the size fstat gave, into one buffer (no copy joins pieces); more only if it grew.
+            data = handle.read(min(info.st_size, max_size) + 1)
+            if len(data) > info.st_size and len(data) <= max_size:
+                data += handle.read(max_size + 1 - len(data))
         except OSError as exc:
             return ("unreadable", _why(exc), 0, [])
-    data = first + (rest or b"")
     hits = [(h.who.credential, h.who.kind, h.who.live, h.form, h.line) for h in matcher.find(data)]
     return ("read", "", len(data), hits)
 
