@@ -275,7 +275,7 @@ def test_what_it_skips_is_named_with_its_reason_and_the_rest_is_scanned(
     report = json.loads(ran.stdout)
     assert [(Path(f["path"]).name, f["credential"]) for f in report["findings"]] == [("found.txt", "slack")]
     reasons = {Path(s["path"]).name: s["reason"] for s in report["skipped"]}
-    assert reasons["fifo"] == "a FIFO (named pipe)"
+    assert reasons["fifo"] == "a named pipe (FIFO)"
     assert reasons["sock"] == "a socket"
     assert reasons["loop"].startswith("a symlink loop") and reasons["self"].startswith("a symlink loop")
     assert reasons["out"] == "a symlink out of the scanned tree (not followed)"
@@ -352,7 +352,7 @@ def test_worker_processes_find_what_one_process_finds(tmp_path: Path, monkeypatc
     assert (
         (together.files, together.skipped)
         == (alone.files, alone.skipped)
-        == (40, [(str(tree / "fifo"), "a FIFO (named pipe)")])
+        == (40, [(str(tree / "fifo"), "a named pipe (FIFO)")])
     )
 
 

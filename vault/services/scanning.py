@@ -466,17 +466,15 @@ def _work(batch: list[str]) -> list[tuple[str, FileResult]]:
 
 
 def _not_regular(mode: int) -> str:
+    """What a file the scan skips is ("" for a regular file): a symlink, or what
+    :func:`vault.core.outside.describe_kind` says of the rest."""
     if stat.S_ISREG(mode):
         return ""
     if stat.S_ISLNK(mode):
         return "a symlink"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
+    from vault.core.outside import describe_kind
+
+    return describe_kind(mode)
 
 
 def _size(n: int) -> str:
