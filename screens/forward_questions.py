@@ -1,7 +1,7 @@
 """``tokendeck ssh --confirm`` questions, put to the user in the TUI while it runs beside the agent.
 
 Each use of a ``--confirm`` forward waits in the agent as a question
-(:class:`vault.agent.forwarding.Confirmations`); the TUI asks it with a
+(:class:`vault.agent.consent.Confirmations`); the TUI asks it with a
 :class:`~screens.dialogs.confirm.ConfirmDialog` and answers.  Whoever answers first (this
 dialog or the ``tokendeck ssh`` terminal) decides; a dialog answered after the agent gave
 up (60 s) says so.
@@ -28,7 +28,7 @@ class ForwardQuestions:
 
     def poll(self) -> None:
         """Ask the agent what waits (from a thread), and put each new question up."""
-        from vault.agent.forwarding import new_questions
+        from vault.agent.consent import new_questions
 
         for question in new_questions(self._asked, home=self.home):
             self.app.call_from_thread(self._ask, question)
@@ -46,7 +46,7 @@ class ForwardQuestions:
         threading.Thread(target=self._send, args=(question_id, name, bool(allow)), daemon=True).start()
 
     def _send(self, question_id: str, name: str, allow: bool) -> None:
-        from vault.agent.forwarding import answer_question
+        from vault.agent.consent import answer_question
 
         if not answer_question(question_id, allow, self.home):
             self.app.call_from_thread(

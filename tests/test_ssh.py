@@ -271,7 +271,8 @@ def test_the_connection_dropping_mid_request_closes_the_forward_and_changes_noth
     with ssh's failure, its forward goes, the question is never served, the vault is as it was."""
     import time
 
-    from vault.agent.forwarding import active_forwards, pending_questions
+    from vault.agent.consent import pending_questions
+    from vault.agent.forwarding import active_forwards
 
     with vault.open_vault(home, PASS) as v:
         before = [(c.name, c.updated_at) for c in v.credentials()]

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vault.agent import forwarding
-from vault.agent.forwarding import Confirmations, Forward
+from vault.agent.consent import Confirmations
+from vault.agent.forwarding import Forward
 from vault.agent.remedy import AGENT_LOCKED
 from vault.agent.switchboard import Switchboard
 from vault.agent.wire import FALL_BACK

@@ -34,8 +34,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vault.agent import forwarding, joining
+from vault.agent.consent import Confirmations
 from vault.agent.forward_host import FORWARD_OPS, ForwardHost, OpenedForward, listening_socket
-from vault.agent.forwarding import Confirmations
 from vault.agent.ops import OPS
 from vault.agent.sessions import SESSION_OPS, OpenedSession, SessionHost
 from vault.agent.switchboard import Call, Switchboard

@@ -70,7 +70,7 @@ def cmd_ssh(args: argparse.Namespace) -> int:
 def _ask_on_terminal(forward_id: str, stop: threading.Event) -> None:
     """Put each question of this forward to the user on the terminal (``/dev/tty``) and answer
     the agent; with no terminal, questions go unanswered here (no answer in time is no)."""
-    from vault.agent.forwarding import answer_question, new_questions
+    from vault.agent.consent import answer_question, new_questions
     from vault.cli.terminal import TTY
 
     try:  # two handles: a terminal cannot seek, so one opened "r+" would not do
