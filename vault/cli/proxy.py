@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from typing import TYPE_CHECKING, Any
 
 from vault.cli.exec import find_command, parse_bindings, split_command
@@ -242,7 +241,9 @@ def _run(
                     f"${var} holds the token of {echo(held[0])}: unset it first; the command was not started"
                 )
         audit.put(("proxy-run", "started", None, f"command={program} allow={','.join(hosts)} run={run}", time.time()))
-        code = _child(command, env)
+        from vault.cli.child import run_child
+
+        code = run_child(command, env)
         audit.put(("proxy-run", "ended", None, f"command={program} exit={code} run={run}", time.time()))
         return code
     finally:
@@ -305,38 +306,6 @@ def _open_session(command: list[str]) -> str:
     if opened[0] != "0":
         raise wire.error_from(opened)
     return opened[2]
-
-
-def _child(command: list[str], env: dict[str, str]) -> int:
-    """Run ``command`` to its end; its exit code (128 + N for a signal N, as shells report it).
-    Ctrl-C reaches it through the terminal, and this process waits for it to end; a SIGTERM or
-    SIGHUP sent to this process is passed on to it (so the proxy still stops after it)."""
-    import signal
-    import subprocess
-
-    from vault.errors import CommandNotExecutable, CommandNotFound
-
-    sys.stdout.flush()
-    sys.stderr.flush()
-    try:
-        child = subprocess.Popen(command, env=env)  # noqa: S603 - running the user's command is the point
-    except FileNotFoundError:
-        raise CommandNotFound(f"command not found: {command[0]}") from None
-    except OSError as exc:
-        raise CommandNotExecutable(f"cannot run {command[0]}: {exc.strerror}") from None
-
-    def pass_on(signum: int, frame: object) -> None:
-        child.send_signal(signum)
-
-    previous = {signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        previous[signum] = signal.signal(signum, pass_on)
-    try:
-        code = child.wait()
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-    return 128 - code if code < 0 else code
 
 
 def _remove(path: str) -> None:
