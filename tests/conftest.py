@@ -105,6 +105,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_failures.py",
             "test_tui_first_run_agent.py",
             "test_tui_forwards.py",
+            "test_tui_consent.py",
             "test_tui_idle_rule.py",
             "test_tui_help.py",
             "test_tui_keys.py",

@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vault.agent.consent import Confirmations
+from vault.agent.consent import DENIED, NO_ANSWER, Confirmations
 from vault.agent.ops import OPS, listing
 from vault.agent.wire import FALL_BACK, VERSION
 from vault.core.masking import echo
 from vault.core.peers import same_process
 from vault.errors import NotForwarded
+from vault.services.consent_setting import asks_first
 from vault.services.tokens import Vault
 
 if TYPE_CHECKING:
@@ -40,7 +41,9 @@ SERVED_OPS = ("token", "tokens", "list", "git")
 def names_read(vault: Vault, op: str, args: list[str]) -> list[str]:
     """The credentials request ``op`` hands out tokens of (a git host maps to its credential):
     what a forward or session checks, and what the agent audits as read."""
-    if op in ("token", "tokens", "refresh"):
+    if op in ("token", "refresh"):
+        return list(args[:1])  # a proxy's ``token NAME HOST`` names what the read is for after it
+    if op == "tokens":
         return list(args)
     if op == "git":
         from vault.services.gitcred import mapping
@@ -68,6 +71,10 @@ class Forward:
     """Requests answered so far (refusals not counted)."""
     confirm: bool = False
     """With ``--confirm``: the user is asked before each use of a credential (:class:`Confirmations`)."""
+    once: bool = False
+    """With ``--confirm=once`` (sessions): one yes per credential, for as long as the view lasts."""
+    consented: set[str] = field(default_factory=set)
+    """The credentials a yes was given for (``once``)."""
     session: str | None = None
     """Set for a local session (:mod:`vault.agent.sessions`): its id.  The same view, the same
     rule; only the words and the audit's action differ (``host`` is then what it runs)."""
@@ -166,9 +173,23 @@ class Forward:
         """
         return self.serve(vault, op, args, self.check(vault, op, args))
 
-    def deny(self, vault: Vault, name: str, op: str, why: str = "denied, or no answer in time") -> NotForwarded:
-        """The refusal of a use the user did not allow (audited)."""
-        self._audit(vault, "denied", name, op)
+    def to_ask(self, names: list[str], required: Collection[str] = ()) -> list[str]:
+        """Of the credentials ``names`` a request reads, those that need the user's yes first:
+        every one with ``--confirm`` (with ``once``: those not allowed yet), and any that asks
+        before each use whoever reads it (``required``: :mod:`vault.services.consent_setting`)."""
+        with self._lock:
+            consented = set(self.consented) if self.once else set()
+        return [n for n in names if n in required or (self.confirm and n not in consented)]
+
+    def allowed_once(self, name: str) -> None:
+        with self._lock:
+            if self.once:
+                self.consented.add(name)
+
+    def deny(self, vault: Vault, name: str, op: str, why: str = DENIED, reader: str | None = None) -> NotForwarded:
+        """The refusal of a use the user did not allow (audited: ``unanswered`` when nobody
+        answered in time, else ``denied``; a session's with its reader)."""
+        self._audit(vault, "unanswered" if why == NO_ANSWER else "denied", name, op, reader)
         if self.session is None:
             where = "on the machine with the vault"
             return NotForwarded(f"the use of {name} by {self.host} was not allowed {where} ({why})")
@@ -193,40 +214,77 @@ answer for a VaultError, :data:`~vault.agent.wire.FALL_BACK` when locked)."""
 
 def serve_call(forward_id: str, forward: Forward, confirmations: Confirmations, run: Run, call: Call) -> None:
     """Answer a request that came through a forward (on a worker): what the forward allows,
-    once the user said yes to each credential it reads when the forward asks first."""
+    once the user said yes to each credential it reads that asks first."""
     fields = call.fields
     if len(fields) < 3 or fields[0] != VERSION:  # fields[1], the remote's home, means nothing here
         call.reply([FALL_BACK])
         return
     op, args = fields[2], fields[3:]
-    checked = run(op, lambda vault: forward.check(vault, op, args))
+
+    def check(vault: Vault) -> list[str]:
+        names = forward.check(vault, op, args)
+        return [*names, "", *asks_first(vault, names)]
+
+    checked = run(op, check)
     if checked[0] != "0":
         call.reply(checked)
-    elif forward.confirm and checked[1:]:
-        _ask(forward_id, forward, confirmations, run, call, op, args, checked[1:], checked[1:])
-    else:
-        call.reply(run(op, lambda vault: forward.serve(vault, op, args, checked[1:], _reader(forward, call))))
+        return
+    split = checked.index("", 1)
+    names, required = checked[1:split], checked[split + 1 :]
+    reader = _reader(forward, call)
+
+    def go(again: Call) -> None:
+        again.reply(run(op, lambda vault: forward.serve(vault, op, args, names, reader)))
+
+    asking = Asking(forward_id, forward, confirmations, run, op, reader, _program(forward, call))
+    ask_first(asking, call, names, required, go)
 
 
-def _ask(
-    forward_id: str, forward: Forward, confirmations: Confirmations, run: Run, call: Call,
-    op: str, args: list[str], names: list[str], left: list[str],
-) -> None:  # fmt: skip
-    """Ask the user about ``left[0]``: the request waits parked, holding no worker, and the
-    answer queues the next step (the next name, serving it, or the refusal)."""
+@dataclass
+class Asking:
+    """One request's questions: whose (the forward, or session), about what, and who reads."""
 
-    def answered(allowed: bool) -> None:
+    forward_id: str
+    forward: Forward
+    confirmations: Confirmations
+    run: Run
+    op: str
+    reader: str | None
+    program: str
+    purpose: str = "a token read"
+
+
+def ask_first(
+    asking: Asking, call: Call, names: list[str], required: Collection[str], go: Callable[[Call], None]
+) -> None:
+    """Ask the user about each of ``names`` that needs a yes first (:meth:`Forward.to_ask`), one
+    after another, then ``go``; the first no (or no answer in time) refuses the request.  The
+    request waits parked meanwhile, holding no worker."""
+    left = asking.forward.to_ask(names, required)
+    if not left:
+        go(call)
+        return
+    _ask(asking, call, left, go)
+
+
+def _ask(asking: Asking, call: Call, left: list[str], go: Callable[[Call], None]) -> None:
+    forward, name = asking.forward, left[0]
+
+    def answered(allowed: bool, why: str) -> None:
         if not allowed:
-            call.resume(lambda again: _refuse(forward, run, again, op, left[0]))
-        elif left[1:]:
-            call.resume(lambda again: _ask(forward_id, forward, confirmations, run, again, op, args, names, left[1:]))
-        else:
-            reader = _reader(forward, call)
-            call.resume(lambda again: again.reply(run(op, lambda vault: forward.serve(vault, op, args, names, reader))))
+            call.resume(lambda again: _refuse(asking, again, name, why))
+            return
+        forward.allowed_once(name)
+        call.resume((lambda again: _ask(asking, again, left[1:], go)) if left[1:] else go)
 
     call.park()
-    if not confirmations.ask(forward_id, forward.host, left[0], op, answered):
-        _refuse(forward, run, call, op, left[0], f"{confirmations.limit} uses by {forward.host} were already waiting")
+    asked = asking.confirmations.ask(
+        asking.forward_id, forward.host, name, asking.op, answered, program=asking.program,
+        purpose=asking.purpose, session=forward.session, join=forward.once,
+    )  # fmt: skip
+    if not asked:
+        waiting = f"{asking.confirmations.limit} uses by {forward.who} were already waiting for an answer"
+        _refuse(asking, call, name, waiting)
 
 
 def _reader(forward: Forward, call: Call) -> str | None:
@@ -238,11 +296,20 @@ def _reader(forward: Forward, call: Call) -> str | None:
     return reader_of(call.peer_pid)
 
 
-def _refuse(forward: Forward, run: Run, call: Call, op: str, name: str, why: str | None = None) -> None:
-    def refuse(vault: Vault) -> list[str]:
-        raise forward.deny(vault, name, op, *([why] if why else []))
+def _program(forward: Forward, call: Call) -> str:
+    """Who a question names as asking: a session's process as :meth:`Peer.shown` does (with its
+    working directory); a forward's, its host (its peer is sshd)."""
+    from vault.core.peers import peer
 
-    call.reply(run(op, refuse))
+    found = peer(call.peer_pid) if forward.session is not None and call.peer_pid is not None else None
+    return found.shown() if found is not None else forward.who
+
+
+def _refuse(asking: Asking, call: Call, name: str, why: str) -> None:
+    def refuse(vault: Vault) -> list[str]:
+        raise asking.forward.deny(vault, name, asking.op, why, asking.reader)
+
+    call.reply(asking.run(asking.op, refuse))
 
 
 def request_forward(host: str, names: list[str], ttl: float | None, *, confirm: bool) -> tuple[str, str]:

@@ -42,6 +42,7 @@ from vault.agent.switchboard import Call, Switchboard
 from vault.agent.wire import FALL_BACK, VERSION
 from vault.core.timefmt import duration_text
 from vault.errors import VaultCorrupt, VaultError, WrongPassphrase, to_fields
+from vault.services.consent_setting import asks_first
 from vault.services.read_log import ReadLog, reader_of
 from vault.services.tokens import Vault
 from vault.settings import (
@@ -257,6 +258,10 @@ class Agent(ForwardHost, SessionHost):
             refused = ended.ended()
             call.reply([str(refused.exit_code), *to_fields(refused)])
             return
+        proxied = self.proxy_of(call.peer_pid) if self._sessions else None
+        if proxied is not None and len(fields) >= 4 and fields[2] in READ_OPS:  # a proxy run's token for a request
+            self._proxy_read(*proxied, call)
+            return
         if len(fields) >= 3 and fields[0] == VERSION and os.path.abspath(fields[1]) == self.home:
             if fields[2] in SESSION_OPS:
                 call.reply(self.answer_session_open(fields[3:], call.peer_pid))
@@ -268,6 +273,34 @@ class Agent(ForwardHost, SessionHost):
                 call.reply(self._answer_lock(fields[3:], call.peer_pid))
                 return
         call.reply(self.answer(fields, reader=call.peer_pid))
+
+    def _proxy_read(self, forward_id: str, view: forwarding.Forward, call: Call) -> None:
+        """The proxy of a ``proxy run`` session reads a token for a request (``token NAME HOST``):
+        with ``--confirm`` (or a credential that asks first) once the user allowed it, the question
+        naming the host the request goes to."""
+        fields = call.fields
+        op, args = fields[2], fields[3:]
+        reader = reader_of(call.peer_pid)
+
+        def needing(vault: Vault) -> list[str]:
+            names = forwarding.names_read(vault, op, args)
+            return [*names, "", *asks_first(vault, names)]
+
+        checked = self._run(op, needing)
+        if checked[0] != "0":
+            call.reply(checked)
+            return
+        split = checked.index("", 1)
+        names, required = checked[1:split], checked[split + 1 :]
+        host = args[1] if op == "token" and len(args) > 1 else None
+        purpose = f"a proxied request to {host}" if host else "a token read"
+        program = f"{view.host}, through tokendeck proxy run"
+        asking = forwarding.Asking(forward_id, view, self.confirmations, self._run, op, reader, program, purpose)
+
+        def go(again: Call) -> None:
+            again.reply(self.answer(fields, call.peer_pid))
+
+        forwarding.ask_first(asking, call, names, required, go)
 
     def answer(self, fields: list[str], reader: int | None = None) -> list[str]:
         """The answer to one request's fields (see :mod:`vault.agent.wire`); a token handed out

@@ -161,7 +161,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser(
         "exec",
         help="run a command with fresh tokens in its environment only",
-        usage="tokendeck exec -e VAR=NAME [-e VAR=NAME ...] [--env-file | --session [--ttl D]] -- CMD [ARGS...]",
+        usage="tokendeck exec -e VAR=NAME [-e VAR=NAME ...] [--env-file | --session [--ttl D] [--confirm[=once]]] "
+        "-- CMD [ARGS...]",
         description="Put fresh tokens (refreshed first when due) in CMD's environment and replace this "
         "process with CMD: its signals and exit code are CMD's own. Tokens never appear in argv or output.",
         epilog="exit codes: CMD's own once it runs; 2 bad -e or no -- CMD; 4 needs sign-in; 5 no such "
@@ -179,6 +180,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument(
         "--ttl", metavar="DURATION", help="end the session after this long (e.g. 30m, 8h); implies --session"
     )
+    from vault.cli.consent_terminal import add_confirm_argument
+
+    add_confirm_argument(p, "a token read in the session; implies --session")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command to run")
     p.set_defaults(handler=cmd_exec)
 
@@ -194,9 +198,11 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
     cmd = command[0]
     find_command(cmd, os.environ.get(PATH_ENV))
-    if args.session or args.ttl:
-        from vault.cli.exec_session import open_session
+    if args.session or args.ttl or args.confirm:
+        from vault.cli.exec_session import open_session, run_confirmed
 
+        if args.confirm:  # this process stays COMMAND's parent, to ask on the terminal
+            return run_confirmed(bindings, command, args.ttl, args.confirm)
         return run(command, open_session(bindings, command, args.ttl))
     return run(command, _fetch(bindings))
 
