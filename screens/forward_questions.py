@@ -22,6 +22,13 @@ from screens.dialogs.confirm import ConfirmDialog
 def question_words(question: dict[str, str]) -> tuple[str, str]:
     """The dialog's title and body for one question (text from outside is shown as plain text)."""
     host, name, timeout = question["host"], question["credential"], question.get("timeout") or "60"
+    purpose = question.get("purpose") or "a token read"
+    if question.get("kind") == "reader":  # a credential that asks before each use, read outside any session
+        body = (
+            f"{question.get('program') or host} wants {name} for {purpose}. Allow this one use? "
+            f"No answer within {timeout} s is no. (tokendeck confirm {name} off stops these questions.)"
+        )
+        return f"{name} asks before each use", body
     if not question.get("session"):
         title = f"{host} asks for {name}"
         body = (
@@ -30,7 +37,6 @@ def question_words(question: dict[str, str]) -> tuple[str, str]:
         )
         return title, body
     who = f"session {question['session']} ({host})"
-    purpose = question.get("purpose") or "a token read"
     body = (
         f"{question.get('program') or who} wants {name} for {purpose}. "
         f"Allow this one use? No answer within {timeout} s is no."

@@ -52,6 +52,7 @@ BASE: dict[str, list[str]] = {
     "completion": ["completion", "{shell}"],
     "backup": ["backup", "{file}"],
     "sessions": ["sessions"],
+    "confirm": ["confirm", "{name}", "{setting}"],
 }
 """Each command's argv; ``{dest}`` is a positional, filled from :data:`FILL` unless under test."""
 
@@ -66,6 +67,7 @@ FILL = {
     "host": "example.com",
     "file": "missing-file",
     "shell": "bash",
+    "setting": "on",
 }
 
 TAKES_ANY: dict[tuple[str, str], str] = {

@@ -154,3 +154,42 @@ async def test_a_flood_of_questions_is_asked_one_at_a_time_and_the_tui_stays_res
     waiting = [line for line in errors if "were already waiting for an answer" in line]
     denied = [line for line in errors if line.endswith("(denied)")]
     assert (len(waiting), len(denied)) == (reads - limit, limit), errors
+
+
+async def test_a_credential_that_asks_first_says_so_in_the_detail_and_its_reads_are_asked_in_the_tui(
+    agent: Running,  # noqa: F811
+    home: Path,
+    clock: FrozenClock,  # noqa: F811
+    cleanup: list[subprocess.Popen[str]],
+) -> None:
+    """``tokendeck confirm a on``: the detail screen shows it, and a read by a program in no
+    session waits for the TUI's yes (here a no: refused, audited as a denied read)."""
+    from screens.detail import DetailScreen
+    from tests.test_tui_detail import fact, open_detail
+
+    set_on = subprocess.run([TOKENDECK, "confirm", "a", "on"], capture_output=True, text=True, timeout=60)
+    assert set_on.returncode == 0, set_on.stderr
+    with vault.open_vault(home, PASSPHRASE, clock=clock) as v:
+        app = make_app(v, clock, start_agent=True)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await wait_for(pilot, lambda: app.agent_pid is not None, "the TUI to find the agent")
+            screen = await open_detail(pilot, "a")
+            assert isinstance(screen, DetailScreen)
+            assert screen.query_one("#fact-consent").display
+            assert fact(screen, "consent") == "asks before each use (tokendeck confirm a off)"
+            reader = subprocess.Popen(
+                [TOKENDECK, "token", "a"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                start_new_session=True,
+            )  # fmt: skip
+            cleanup.append(reader)
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog), "the question")
+            dialog = app.screen
+            assert isinstance(dialog, ConfirmDialog) and dialog.question == "a asks before each use"
+            assert f"tokendeck token a (pid {reader.pid}) in {os.getcwd()} wants a for a token read." in dialog.body
+            await pilot.press("n")
+            out, err = reader.communicate(timeout=30)
+    assert (reader.returncode, out) == (5, "")
+    assert err == "tokendeck: the use of a was not allowed (denied): it asks before each use\n"
+    with vault.open_vault(home, PASSPHRASE) as v:
+        reads = [(e.credential, e.action, e.outcome) for e in v.records.audit_log() if e.action in ("read", "confirm")]
+    assert reads == [("a", "confirm", "ok"), ("a", "read", "denied")]

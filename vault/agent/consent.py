@@ -47,6 +47,8 @@ class Question:
     purpose: str = ""
     """What for: ``a token read``, ``a proxied request to api.github.com``."""
     session: str | None = None
+    pid: int | None = None
+    """The reading process: its own terminal may ask (``questions terminal reader-PID``)."""
     desktop: bool = False
     """Put up as a desktop notification: a session's terminal leaves it to that."""
 
@@ -60,6 +62,7 @@ class Question:
             "program": self.program,
             "purpose": self.purpose,
             "session": self.session or "",
+            "kind": "session" if self.session else "reader" if self.forward_id.startswith("reader-") else "forward",
             "timeout": f"{timeout:.0f}",
         }
 
@@ -87,6 +90,7 @@ class Confirmations:
     def ask(
         self, forward_id: str, host: str, credential: str, op: str, then: Then, *,
         program: str = "", purpose: str = "", session: str | None = None, join: bool = False,
+        pid: int | None = None,
     ) -> bool:  # fmt: skip
         """Put the question to the user: ``then(allowed, why)`` is called once, from the thread that
         answers it (or expires or cancels it).  With ``join``, a question already waiting about the
@@ -102,7 +106,7 @@ class Confirmations:
                 return False
             question = Question(
                 str(next(self._ids)), forward_id, host, credential, op, [then], self._clock(),
-                program=program, purpose=purpose, session=session,
+                program=program, purpose=purpose, session=session, pid=pid,
             )  # fmt: skip
             self._pending[question.id] = question
         return True

@@ -123,7 +123,7 @@ class ForwardHost:
             if confirmations.tui_here():
                 return []
             wanted = args[1] if len(args) > 1 else ""
-            mine = [q for q in confirmations.front() if wanted in (q.forward_id, q.session)]
+            mine = [q for q in confirmations.front() if wanted in (q.forward_id, q.session, f"reader-{q.pid}")]
             return [q for q in mine if not q.desktop]
         return confirmations.pending()
 

@@ -85,6 +85,9 @@ class Forward:
     root: tuple[int, int] | None = None
     """A session's root process (pid, start time): once it has exited, the view serves nothing,
     whether or not housekeeping has closed its socket yet."""
+    direct: bool = False
+    """A reader in no forward or session, asked about a credential that asks before each use
+    (:mod:`vault.agent.consent_host`): ``host`` is the reader; only :meth:`deny` is used."""
     closed: bool = False
     """Set when its forward is closed (``tokendeck sessions --end``, the TUI): it serves nothing more,
     on any socket."""
@@ -93,7 +96,7 @@ class Forward:
     @property
     def who(self) -> str:
         """How messages name the view's reader: ``devbox`` (a forward), ``session 3 (claude)``."""
-        return self.host if self.session is None else f"session {self.session} ({self.host})"
+        return self.host if self.session is None else f"session {self.session} ({self.host})"  # a reader: itself
 
     def ended(self) -> NotForwarded:
         """The refusal of a request to a view that is over (its time, its command, or ended)."""
@@ -190,13 +193,17 @@ class Forward:
         """The refusal of a use the user did not allow (audited: ``unanswered`` when nobody
         answered in time, else ``denied``; a session's with its reader)."""
         self._audit(vault, "unanswered" if why == NO_ANSWER else "denied", name, op, reader)
+        if self.direct:
+            return NotForwarded(f"the use of {name} was not allowed ({why}): it asks before each use")
         if self.session is None:
             where = "on the machine with the vault"
             return NotForwarded(f"the use of {name} by {self.host} was not allowed {where} ({why})")
         return NotForwarded(f"the use of {name} by {self.who} was not allowed ({why})")
 
     def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str, reader: str | None = None) -> None:
-        if self.session is None:
+        if self.direct:
+            action, detail = "read", f"op={op} reader={self.host}"
+        elif self.session is None:
             action, detail = "forward", f"host={self.host} op={op}"
         else:
             action = "session"
@@ -236,7 +243,7 @@ def serve_call(forward_id: str, forward: Forward, confirmations: Confirmations, 
     def go(again: Call) -> None:
         again.reply(run(op, lambda vault: forward.serve(vault, op, args, names, reader)))
 
-    asking = Asking(forward_id, forward, confirmations, run, op, reader, _program(forward, call))
+    asking = Asking(forward_id, forward, confirmations, run, op, reader, _program(forward, call), pid=call.peer_pid)
     ask_first(asking, call, names, required, go)
 
 
@@ -252,6 +259,8 @@ class Asking:
     reader: str | None
     program: str
     purpose: str = "a token read"
+    pid: int | None = None
+    """The reading process (its terminal may ask, when nothing else does)."""
 
 
 def ask_first(
@@ -280,7 +289,7 @@ def _ask(asking: Asking, call: Call, left: list[str], go: Callable[[Call], None]
     call.park()
     asked = asking.confirmations.ask(
         asking.forward_id, forward.host, name, asking.op, answered, program=asking.program,
-        purpose=asking.purpose, session=forward.session, join=forward.once,
+        purpose=asking.purpose, session=forward.session, join=forward.once, pid=asking.pid,
     )  # fmt: skip
     if not asked:
         waiting = f"{asking.confirmations.limit} uses by {forward.who} were already waiting for an answer"

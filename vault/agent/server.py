@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 
 from vault.agent import forwarding, joining
 from vault.agent.consent import Confirmations
+from vault.agent.consent_host import ConsentHost
 from vault.agent.forward_host import FORWARD_OPS, ForwardHost, OpenedForward, listening_socket
 from vault.agent.ops import OPS
 from vault.agent.sessions import SESSION_OPS, OpenedSession, SessionHost
@@ -42,7 +43,6 @@ from vault.agent.switchboard import Call, Switchboard
 from vault.agent.wire import FALL_BACK, VERSION
 from vault.core.timefmt import duration_text
 from vault.errors import VaultCorrupt, VaultError, WrongPassphrase, to_fields
-from vault.services.consent_setting import asks_first
 from vault.services.read_log import ReadLog, reader_of
 from vault.services.tokens import Vault
 from vault.settings import (
@@ -65,7 +65,7 @@ READ_OPS = ("token", "tokens", "refresh", "git")
 LOCK_REASONS = {"cli": "tokendeck lock", "tui": "the TUI's Ctrl+L"}  # ``lock``'s argument, as the log says it
 
 
-class Agent(ForwardHost, SessionHost):
+class Agent(ForwardHost, SessionHost, ConsentHost):
     """Serve ``vault`` on ``socket_path`` until :meth:`stop`.
 
     Args:
@@ -260,7 +260,9 @@ class Agent(ForwardHost, SessionHost):
             return
         proxied = self.proxy_of(call.peer_pid) if self._sessions else None
         if proxied is not None and len(fields) >= 4 and fields[2] in READ_OPS:  # a proxy run's token for a request
-            self._proxy_read(*proxied, call)
+            self.proxy_read(*proxied, call)
+            return
+        if self.ours(fields) and fields[2] in READ_OPS and self.direct_read(call):  # a credential that asks first
             return
         if len(fields) >= 3 and fields[0] == VERSION and os.path.abspath(fields[1]) == self.home:
             if fields[2] in SESSION_OPS:
@@ -274,33 +276,9 @@ class Agent(ForwardHost, SessionHost):
                 return
         call.reply(self.answer(fields, reader=call.peer_pid))
 
-    def _proxy_read(self, forward_id: str, view: forwarding.Forward, call: Call) -> None:
-        """The proxy of a ``proxy run`` session reads a token for a request (``token NAME HOST``):
-        with ``--confirm`` (or a credential that asks first) once the user allowed it, the question
-        naming the host the request goes to."""
-        fields = call.fields
-        op, args = fields[2], fields[3:]
-        reader = reader_of(call.peer_pid)
-
-        def needing(vault: Vault) -> list[str]:
-            names = forwarding.names_read(vault, op, args)
-            return [*names, "", *asks_first(vault, names)]
-
-        checked = self._run(op, needing)
-        if checked[0] != "0":
-            call.reply(checked)
-            return
-        split = checked.index("", 1)
-        names, required = checked[1:split], checked[split + 1 :]
-        host = args[1] if op == "token" and len(args) > 1 else None
-        purpose = f"a proxied request to {host}" if host else "a token read"
-        program = f"{view.host}, through tokendeck proxy run"
-        asking = forwarding.Asking(forward_id, view, self.confirmations, self._run, op, reader, program, purpose)
-
-        def go(again: Call) -> None:
-            again.reply(self.answer(fields, call.peer_pid))
-
-        forwarding.ask_first(asking, call, names, required, go)
+    def ours(self, fields: list[str]) -> bool:
+        """Whether a request is one this agent serves (its version, this vault)."""
+        return len(fields) >= 3 and fields[0] == VERSION and os.path.abspath(fields[1]) == self.home
 
     def answer(self, fields: list[str], reader: int | None = None) -> list[str]:
         """The answer to one request's fields (see :mod:`vault.agent.wire`); a token handed out

@@ -11,8 +11,13 @@ terminal nothing is asked here: no answer in time is no.
 from __future__ import annotations
 
 import threading
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+if TYPE_CHECKING:
+    from vault.services.tokens import Vault
+
+WAIT_BEFORE_ASKING = 0.5
+"""Seconds an agent's read may take before its reader also asks on its terminal."""
 CONFIRM_CHOICES = ("each", "once")
 """``--confirm`` (``each``: a yes before each use) and ``--confirm=once`` (one yes per credential)."""
 
@@ -87,3 +92,45 @@ class TerminalAsker:
                 elif status == "gone":
                     writing.write("tokendeck: already answered elsewhere\r\n")
                 writing.flush()
+
+
+def allow_here(vault: Vault, names: list[str], what: str) -> None:
+    """Without an agent: the credentials of ``names`` that ask before each use are asked about
+    here, on this terminal (``what``: the command reading them); with no terminal, refused in one
+    line.  A no is audited as the agent audits it.
+
+    Raises:
+        NotForwarded: a no, or no terminal to ask on.
+    """
+    from vault.cli import terminal
+    from vault.errors import NotForwarded
+    from vault.services.consent_setting import asks_first
+
+    for name in asks_first(vault, names):
+        if not terminal.interactive():
+            vault.records.record("read", "denied", credential=name, detail=f"op={what} no terminal to ask on")
+            raise NotForwarded(f"{name} asks before each use, and there is no terminal here to ask on")
+        if not terminal.confirm(f"tokendeck: {name} asks before each use. Allow this read ({what})?"):
+            vault.records.record("read", "denied", credential=name, detail=f"op={what}")
+            raise NotForwarded(f"the use of {name} was not allowed (denied)")
+
+
+def ask_while_waiting(op: str, *args: str) -> list[str] | None:
+    """:func:`vault.agent.wire.ask`, and when the agent holds the read longer than a moment (a
+    credential that asks first waits for the user), this process asks on its terminal too:
+    the agent gives it its own questions (``reader-PID``) when no TUI or notification does."""
+    import os
+    import signal
+
+    from vault.agent.wire import ask
+
+    def start(signum: int, frame: object) -> None:
+        TerminalAsker(f"reader-{os.getpid()}").start()
+
+    previous = signal.signal(signal.SIGALRM, start)
+    signal.setitimer(signal.ITIMER_REAL, WAIT_BEFORE_ASKING)
+    try:
+        return ask(op, *args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

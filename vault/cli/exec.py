@@ -148,10 +148,12 @@ def dotenv_line(var: str, token: str) -> str:
 
 def _fetch(bindings: Sequence[tuple[str, str]]) -> dict[str, str]:
     from vault.cli import terminal
+    from vault.cli.consent_terminal import allow_here
 
     with terminal.open_vault() as vault:
         for _, name in bindings:
             vault.get(name)  # every name exists before any refresh happens
+        allow_here(vault, [name for _, name in bindings], "exec")
         return {var: vault.token(name) for var, name in bindings}
 
 
@@ -202,7 +204,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
         from vault.cli.exec_session import open_session, run_confirmed
 
         if args.confirm:  # this process stays COMMAND's parent, to ask on the terminal
-            return run_confirmed(bindings, command, args.ttl, args.confirm)
+            return run_confirmed(bindings, command, args.ttl, args.confirm, child_environment)
         return run(command, open_session(bindings, command, args.ttl))
     return run(command, _fetch(bindings))
 

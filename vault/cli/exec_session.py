@@ -19,7 +19,7 @@ A session needs the agent: without one running and unlocked, the command says so
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from vault.errors import InvalidInput, VaultLocked
@@ -44,22 +44,24 @@ def open_session(bindings: Sequence[tuple[str, str]], command: Sequence[str], tt
     return {**tokens, AGENT_SOCK_ENV: path}
 
 
-def run_confirmed(bindings: Sequence[tuple[str, str]], command: Sequence[str], ttl: str | None, confirm: str) -> int:
+def run_confirmed(
+    bindings: Sequence[tuple[str, str]], command: Sequence[str], ttl: str | None, confirm: str,
+    environment: Callable[[Mapping[str, str], Mapping[str, str]], dict[str, str]],
+) -> int:  # fmt: skip
     """``--confirm`` (``confirm`` ``each`` or ``once``): open the session, asking on this terminal
     while it lasts, read its tokens (asked about too), and run COMMAND as a child until it ends:
-    its exit code.
+    its exit code (``environment``: :func:`vault.cli.exec.child_environment`, which makes it).
 
     Raises:
         InvalidInput, VaultLocked: as :func:`open_session`.
         VaultError: what the agent refused (a name not stored, a use the user did not allow).
     """
     from vault.cli.child import run_child
-    from vault.cli.exec import child_environment
 
     asker: list[TerminalAsker] = []
     try:
         _session_id, path, tokens = _open(bindings, command, ttl, confirm, asker)
-        return run_child(list(command), child_environment(os.environ, {**tokens, AGENT_SOCK_ENV: path}))
+        return run_child(list(command), environment(os.environ, {**tokens, AGENT_SOCK_ENV: path}))
     finally:
         for started in asker:
             started.stop()

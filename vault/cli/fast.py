@@ -53,7 +53,9 @@ def _write(stream: "TextIO", text: str) -> int:
 
 
 def _token(name: str) -> int | None:
-    answer = ask("token", name)
+    from vault.cli.consent_terminal import ask_while_waiting
+
+    answer = ask_while_waiting("token", name)
     if answer is None:
         return None
     if answer[0] != "0":
@@ -112,7 +114,9 @@ def _exec(args: list[str]) -> int | None:
             ex.find_command(command[0], os.environ.get(PATH_ENV))
     except VaultError:
         return None  # the normal path says exactly what is wrong
-    answer = ask("tokens", *(name for _, name in bindings))
+    from vault.cli.consent_terminal import ask_while_waiting
+
+    answer = ask_while_waiting("tokens", *(name for _, name in bindings))
     if answer is None:
         return None
     if answer[0] != "0":
