@@ -10,8 +10,12 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from vault.settings import CONFIRM_TIMEOUT, FORWARD_PENDING_QUESTIONS
+
+if TYPE_CHECKING:
+    from vault.agent.desktop import Desktop
 
 Clock = Callable[[], float]
 
@@ -84,6 +88,8 @@ class Confirmations:
         self._pending: dict[str, Question] = {}
         self._late: dict[str, str] = {}
         self._tui_seen: float | None = None
+        self.desktop: Desktop | None = None
+        """Desktop notifications (:mod:`vault.agent.desktop`), when the agent has a session bus."""
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
@@ -95,7 +101,9 @@ class Confirmations:
         """Put the question to the user: ``then(allowed, why)`` is called once, from the thread that
         answers it (or expires or cancels it).  With ``join``, a question already waiting about the
         same credential for the same forward answers this use too (``--confirm=once``).  False:
-        the forward already has :attr:`limit` questions waiting, and nothing was asked."""
+        the forward already has :attr:`limit` questions waiting, and nothing was asked.  With no TUI
+        asking, a :attr:`desktop` notification is put up too."""
+        desktop = self.desktop if self.desktop is not None and self.desktop.available and not self.tui_here() else None
         with self._lock:
             mine = [q for q in self._pending.values() if q.forward_id == forward_id]
             same = [q for q in mine if q.credential == credential] if join else []
@@ -106,9 +114,11 @@ class Confirmations:
                 return False
             question = Question(
                 str(next(self._ids)), forward_id, host, credential, op, [then], self._clock(),
-                program=program, purpose=purpose, session=session, pid=pid,
+                program=program, purpose=purpose, session=session, pid=pid, desktop=desktop is not None,
             )  # fmt: skip
             self._pending[question.id] = question
+        if desktop is not None:
+            desktop.ask(question)
         return True
 
     def pending(self) -> list[Question]:
@@ -157,6 +167,8 @@ class Confirmations:
                     self._late.pop(next(iter(self._late)))
         if question is None:
             return False
+        if question.desktop and self.desktop is not None:
+            self.desktop.answered(question)
         for then in question.then:
             then(allow, "" if allow else why)
         return True

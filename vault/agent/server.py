@@ -155,6 +155,9 @@ class Agent(ForwardHost, SessionHost, ConsentHost):
         if self._listener is None:
             self.listen()
         self._start_refresher(self.refresher)
+        from vault.agent.desktop import Desktop
+
+        self.confirmations.desktop = Desktop.from_environment(self.confirmations.answer, self._log)
         self._log(f"serving {self.home} on {self.socket_path}")
         housekeeper = threading.Thread(target=self._keep_house, name="tokendeck-agent-housekeeping", daemon=True)
         housekeeper.start()
@@ -239,6 +242,8 @@ class Agent(ForwardHost, SessionHost, ConsentHost):
         for forward_id in forwards:
             self.close_forward(forward_id)
         self.confirmations.cancel()  # no forward's use waits for a yes that cannot come
+        if self.confirmations.desktop is not None:
+            self.confirmations.desktop.stop()
         self._board.drain(AGENT_IN_FLIGHT_WAIT)  # answers to requests in flight still go out
         self.lock("stopped")
         self._log("stopped")

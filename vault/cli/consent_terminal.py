@@ -16,8 +16,6 @@ from typing import TYPE_CHECKING, TextIO
 if TYPE_CHECKING:
     from vault.services.tokens import Vault
 
-WAIT_BEFORE_ASKING = 0.5
-"""Seconds an agent's read may take before its reader also asks on its terminal."""
 CONFIRM_CHOICES = ("each", "once")
 """``--confirm`` (``each``: a yes before each use) and ``--confirm=once`` (one yes per credential)."""
 
@@ -113,24 +111,3 @@ def allow_here(vault: Vault, names: list[str], what: str) -> None:
         if not terminal.confirm(f"tokendeck: {name} asks before each use. Allow this read ({what})?"):
             vault.records.record("read", "denied", credential=name, detail=f"op={what}")
             raise NotForwarded(f"the use of {name} was not allowed (denied)")
-
-
-def ask_while_waiting(op: str, *args: str) -> list[str] | None:
-    """:func:`vault.agent.wire.ask`, and when the agent holds the read longer than a moment (a
-    credential that asks first waits for the user), this process asks on its terminal too:
-    the agent gives it its own questions (``reader-PID``) when no TUI or notification does."""
-    import os
-    import signal
-
-    from vault.agent.wire import ask
-
-    def start(signum: int, frame: object) -> None:
-        TerminalAsker(f"reader-{os.getpid()}").start()
-
-    previous = signal.signal(signal.SIGALRM, start)
-    signal.setitimer(signal.ITIMER_REAL, WAIT_BEFORE_ASKING)
-    try:
-        return ask(op, *args)
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
