@@ -236,7 +236,7 @@ def test_confirm_asks_on_the_terminal_of_tokendeck_ssh(
     env = {k: v for k, v in local.items() if k != "TOKENDECK_PASSPHRASE"}
     status, shown = in_a_terminal(argv, env, typed)
     assert status == 0
-    assert "asks for a (token). Allow? [y/N]" in shown
+    assert "wants a for a token read. Allow? [y/N] (no answer in 60 s is no)" in shown
     assert said in shown and code in shown
     expected = ["denied"] if typed == "n" else ["served"]
     for _ in range(100):  # a served read reaches the audit log with the agent's next write (within a second)
