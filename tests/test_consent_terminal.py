@@ -7,6 +7,7 @@ in a pseudo-terminal, its command's own ``tokendeck token`` as a child."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,3 +95,51 @@ def test_without_a_terminal_nobody_asks_and_the_command_is_told_in_one_line(
     out, err = process.communicate(timeout=30)
     assert process.returncode == 5 and out == ""
     assert err.startswith("tokendeck: the use of a by session ") and err.count("\n") == 1
+
+
+def test_an_answer_after_the_timeout_says_it_came_too_late(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
+    """The agent gives up after its timeout (1 s here: ``TOKENDECK_CONFIRM_TIMEOUT``): the read is
+    refused as unanswered, and a y typed afterwards is told it came too late."""
+    import pty
+    import select
+    import time
+
+    assert tokendeck(env, "agent", "stop").returncode == 0
+    short = {**env, "TOKENDECK_CONFIRM_TIMEOUT": "1"}
+    assert tokendeck(short, "agent", "start").returncode == 0
+    script = f'{TOKENDECK} token a; echo "code:$?"; sleep 2'
+    argv = [TOKENDECK, "exec", "--session", "--confirm", "-e", "T=a", "--", "sh", "-c", script]
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its terminal is the pty
+        try:
+            os.chdir(tmp_path)
+            os.execve(TOKENDECK, argv, short)  # noqa: S606 - the test's own tokendeck, no shell
+        finally:
+            os._exit(127)
+    shown, typed = b"", 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        asked = shown.count(b"Allow? [y/N]")
+        if asked > typed:
+            if typed == 1:  # the command's own read: answered too late
+                time.sleep(3)
+            os.write(fd, b"y\r")
+            typed += 1
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    text = shown.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "(no answer in 1 s is no)" in text
+    assert "was not allowed (no answer in time)" in text and "code:5" in text
+    assert "tokendeck: too late: no answer in time was no; that use was refused" in text
+    rows = session_rows(short)
+    assert sorted((credential, outcome) for credential, outcome, _ in rows) == [("a", "served"), ("a", "unanswered")]

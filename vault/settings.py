@@ -42,6 +42,9 @@ PROXY_RESOLVE_ENV = "TOKENDECK_PROXY_RESOLVE"
 HOST to that port on 127.0.0.1 (:mod:`vault.proxy.stand_ins`; the command says so on stderr)."""
 PROXY_UPSTREAM_CA_ENV = "TOKENDECK_PROXY_UPSTREAM_CA"
 """For the end-to-end tests only: the CA file the proxy checks upstream certificates against."""
+CONFIRM_TIMEOUT_ENV = "TOKENDECK_CONFIRM_TIMEOUT"
+"""For the consent tests only: seconds the agent waits for an answer to a consent question
+instead of :data:`CONFIRM_TIMEOUT` (read when the agent starts), so a late answer can be shown."""
 
 VAULT_SECRET_ENVS = (PASSPHRASE_ENV, NEW_PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, PASSPHRASE_COMMAND_ENV)
 """Everything that unlocks the vault (a passphrase, or where to get one)."""

@@ -31,6 +31,20 @@ every second): a session's terminal leaves the questions to it meanwhile."""
 LATE_KEPT = 256
 """Questions that timed out remembered, so a late answer is told it came too late."""
 
+
+def configured_timeout() -> float:
+    """:data:`CONFIRM_TIMEOUT`, or the consent tests' own (``$TOKENDECK_CONFIRM_TIMEOUT``)."""
+    import os
+
+    from vault.settings import CONFIRM_TIMEOUT_ENV
+
+    try:
+        seconds = float(os.environ.get(CONFIRM_TIMEOUT_ENV, ""))
+    except ValueError:
+        return CONFIRM_TIMEOUT
+    return seconds if seconds > 0 else CONFIRM_TIMEOUT
+
+
 Then = Callable[[bool, str], None]
 """What a question calls once: allowed, and why not (:data:`DENIED`, :data:`NO_ANSWER`, ...)."""
 
@@ -80,9 +94,9 @@ class Confirmations:
     questions waiting, and front ends are shown its oldest only (:meth:`front`): one at a time."""
 
     def __init__(
-        self, timeout: float = CONFIRM_TIMEOUT, limit: int = FORWARD_PENDING_QUESTIONS, clock: Clock = time.monotonic
+        self, timeout: float | None = None, limit: int = FORWARD_PENDING_QUESTIONS, clock: Clock = time.monotonic
     ) -> None:
-        self.timeout = timeout
+        self.timeout = configured_timeout() if timeout is None else timeout
         self.limit = limit
         self._clock = clock
         self._pending: dict[str, Question] = {}

@@ -12,7 +12,7 @@ leaves any failing invocation to it, so its messages cannot drift apart either.
 
 import sys
 
-from vault.agent.wire import ask
+from vault.agent.wire import ask, forwarded_socket
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
 # (nor `from __future__ import annotations`, another module to load: see docs/launcher.md)
@@ -69,6 +69,8 @@ def ask_while_waiting(op: str, *args: str) -> "list[str] | None":
 
         TerminalAsker(f"reader-{os.getpid()}").start()
 
+    if forwarded_socket() is not None:  # inside a session or a forward: it may not answer its own questions
+        return ask(op, *args)
     previous = signal.signal(signal.SIGALRM, start)
     signal.setitimer(signal.ITIMER_REAL, WAIT_BEFORE_ASKING)
     try:
