@@ -74,6 +74,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_consent_setting.py",  # a real agent, tokendeck confirm, readers in a pty
             "test_consent_desktop.py",  # a private dbus-daemon, a real agent, a notification server
             "test_consent_proxy.py",  # proxy run --confirm as installed, a real agent, a stand-in provider
+            "test_sandbox.py",  # the README's bubblewrap session: a real agent and bwrap
             "test_agent_memory.py",  # the agent and a reader as an unprivileged user (setpriv)
             "test_readers.py",  # a real agent and each kind of reader as a process
             "test_faults.py",  # a SIGKILL at every step of every write, in real processes

@@ -35,7 +35,9 @@ def session_rows(environment: dict[str, str]) -> list[tuple[str | None, str, str
     shown = tokendeck(environment, "audit", "--json")
     assert shown.returncode == 0, shown.stderr
     rows = json.loads(shown.stdout)
-    return [(e["credential"], e["outcome"], e["detail"] or "") for e in rows if e["action"] == "session"]
+    return [
+        (e["credential"], e["outcome"], e["detail"] or "") for e in rows if e["action"] == "session" and e["credential"]
+    ]
 
 
 def test_the_question_is_asked_on_the_sessions_terminal_y_allows_and_n_refuses(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -93,10 +94,16 @@ def test_the_remote_reads_only_what_is_forwarded_and_every_request_is_audited(
     assert not (remote / "tokendeck").exists()  # the remote never got a vault
     agent.agent.write_reads()  # what housekeeping does within the second
     events = audit(home)
-    assert ("a", "forward", "served", "host=devbox op=token") in events
+    # a served read names its reader: here the process on the forward's socket (through ssh, the local ssh)
+    served = [d for name, _, outcome, d in events if name == "a" and outcome == "served"]
+    assert any(
+        re.fullmatch(r"host=devbox op=token reader=python\S* tokendeck token a \(pid \d+\)", d or "") for d in served
+    )
     assert ("b", "forward", "refused", "host=devbox op=token") in events
     assert ("b", "forward", "refused", "host=devbox op=git") in events
-    assert (None, "forward", "served", "host=devbox op=list") in events
+    assert any(
+        n is None and o == "served" and (d or "").startswith("host=devbox op=list reader=") for n, _, o, d in events
+    )
     assert all(A_TOKEN not in str(e) and B_TOKEN not in str(e) for e in events)
 
 
@@ -200,7 +207,10 @@ def test_confirm_asks_before_each_use_and_only_a_yes_serves(
             f"tokendeck: the use of a by devbox was not allowed on the machine with the vault ({why})\n"
         )
         agent.agent.write_reads()
-        assert ("a", "forward", outcome, "host=devbox op=token") in audit(home)
+        rows = audit(home)
+        assert [(c, a, o) for c, a, o, d in rows if c and (d or "").startswith("host=devbox op=token")] == [
+            ("a", "forward", outcome)
+        ], rows
     else:
         assert r.stdout == A_TOKEN + "\n"
     assert wire.call("questions", opt_out=False) == ["0"]  # nothing left waiting

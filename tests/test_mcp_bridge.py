@@ -5,6 +5,7 @@ a real SDK MCP server on loopback whose tokens come from the loopback Authlib se
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -185,6 +186,32 @@ def test_a_two_minute_session_across_20_second_tokens_through_the_agent(
     assert [t.status for t in auth_server.token_requests() if t.grant_type == "refresh_token"][-refreshes:] == [
         200
     ] * refreshes
+
+
+def test_through_the_agent_each_read_of_the_bridge_is_audited_with_the_bridge_as_its_reader(
+    signed_in: tuple[str, Seen, dict[str, str]], tmp_path: Path
+) -> None:
+    """Issue 36's reader audit for the bridge: ``tokendeck audit`` names ``tokendeck mcp-bridge tools``
+    and its pid as the reader of the token each call used."""
+    _url, _seen, env = signed_in
+    agent_env = {k: v for k, v in env.items() if k != "TOKENDECK_NO_AGENT"}
+    assert subprocess.run([TOKENDECK, "agent", "start"], env=agent_env, timeout=60).returncode == 0
+    bridge_env = {k: v for k, v in agent_env.items() if k != "TOKENDECK_PASSPHRASE"}  # only the agent has the key
+    try:
+        assert anyio.run(session_calls, bridge_env, tmp_path / "bridge.err", 1)[1:] == ["{'result': 40}"]
+        shown = subprocess.run(  # through the agent, which writes the reads of the last second first
+            [TOKENDECK, "audit", "--json", "--name", "tools"],
+            env=bridge_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        subprocess.run([TOKENDECK, "agent", "stop"], env=agent_env, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    served = [e["detail"] for e in json.loads(shown.stdout) if e["action"] == "read" and e["outcome"] == "served"]
+    assert served, shown.stdout
+    assert all(re.search(r"reader=(\S+ )?tokendeck mcp-bridge tools \(pid \d+\)$", d) for d in served), served
 
 
 def test_the_entry_export_bridge_writes_is_what_a_client_starts(

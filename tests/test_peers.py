@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vault.core.peers import SHOWN_ARGV, peer, same_process, within
+from vault.core.peers import SHOWN_ARGV, descendants, loopback_client, peer, same_process, within
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 TOKEN = "ghp_" + "Zq8" * 12  # noqa: S105 - shaped like a GitHub token, in a command line
@@ -160,3 +160,32 @@ def test_a_zombie_has_ended() -> None:
         assert peer(child.pid) is None
     finally:
         child.wait()
+
+
+@pytest.mark.parametrize("family", ["127.0.0.1", "::1"])
+def test_the_process_below_a_root_at_the_client_end_of_a_loopback_connection_is_found(family: str) -> None:
+    """The placeholder proxy's reader: the server sees the client's port; the process holding that
+    socket is found among the root's descendants (and not among processes outside them)."""
+    import socket as sockets
+
+    kind = sockets.AF_INET6 if ":" in family else sockets.AF_INET
+    with sockets.socket(kind, sockets.SOCK_STREAM) as server:
+        server.bind((family, 0))
+        server.listen(1)
+        port = server.getsockname()[1]
+        script = (
+            f"import socket, time; s = socket.create_connection(({family!r}, {port})); print(1, flush=True); "
+            "time.sleep(30)"
+        )
+        client = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+        try:
+            conn, (_, client_port, *_) = server.accept()
+            with conn:
+                assert client.stdout is not None and client.stdout.readline() == b"1\n"
+                assert client.pid in descendants(os.getpid())
+                assert loopback_client(client_port, descendants(os.getpid())) == client.pid
+                assert loopback_client(client_port, [os.getppid()]) is None  # not among those searched
+                assert loopback_client(port, []) is None
+        finally:
+            client.kill()
+            client.communicate()

@@ -51,6 +51,8 @@ def test_curl_sends_the_placeholder_and_the_server_gets_the_token(world: Stage) 
     assert '"login": "octocat"' in done.output
     assert f"Authorization: Bearer {done.placeholder}" in done.output  # curl -v shows what it sent
     done.assert_only_placeholders()
+    (row,) = world.audit("proxy")  # the reader is the program that made the request, found by its socket
+    assert re.search(r" reader=curl -sS -v -H .* \(pid \d+\)$", row[2]), row[2]
 
 
 HELPER = "!f() { echo username=x-access-token; echo password=$GITHUB_TOKEN; }; f"
@@ -132,7 +134,10 @@ def test_the_placeholder_to_a_host_outside_the_allow_list_reaches_no_server_and_
     done.assert_only_placeholders()
     (row,) = world.audit("proxy")
     assert row[:2] == ("gh", "refused")
-    assert re.fullmatch(r"host=elsewhere\.test method=GET path=/collect command=agent run=[0-9a-f]{8}", row[2])
+    assert re.fullmatch(
+        r"host=elsewhere\.test method=GET path=/collect command=agent run=[0-9a-f]{8} reader=curl -sS .* \(pid \d+\)",
+        row[2],
+    ), row[2]
 
 
 def test_the_placeholder_over_plain_http_to_an_allowed_host_is_refused(world: Stage) -> None:

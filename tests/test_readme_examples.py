@@ -105,6 +105,12 @@ def examples(text: str | None = None, page: str = "README.md") -> list[Example]:
     return found
 
 
+SANDBOXED = (
+    "tokendeck exec --session -e GH_TOKEN=github -- sh -c 'sock=$TOKENDECK_AGENT_SOCK; exec bwrap --ro-bind / / "
+    '--dev /dev --proc /proc --tmpfs /tmp --tmpfs "${TOKENDECK_HOME:-$HOME/.local/share/tokendeck}" --perms 0700 '
+    '--tmpfs "${sock%/*}" --bind "$sock" "$sock" --bind "$PWD" "$PWD" --unshare-pid --die-with-parent -- agent\''
+)
+"""The README's bubblewrap session (its continuation lines joined)."""
 SKIPPED: dict[tuple[str, str], str] = {
     ("Quick start", "make run"): "builds .venv and opens the TUI; tests/test_packaging.py installs from a clone",
     ("Quick start", "make test"): "is the whole test suite",
@@ -117,6 +123,10 @@ SKIPPED: dict[tuple[str, str], str] = {
     ("Coding agents: placeholders, not tokens", "tokendeck proxy run --allow github -- claude"): (
         "starts Claude Code; tests/test_proxy_clients.py runs curl, git, gh, requests and httpx through the same "
         "command against loopback stand-ins for GitHub's hosts"
+    ),
+    ("Coding agents: placeholders, not tokens", SANDBOXED): (
+        "starts a coding agent in bubblewrap; tests/test_sandbox.py runs this line from README.md with a script in "
+        "the agent's place that tries every way to a token"
     ),
     ("Using it", 'curl -H "Authorization: Bearer $(tokendeck token github)" https://api.github.com/user'): (
         "calls api.github.com (no network to real providers); `tokendeck token` runs in Keeping tokens alive"

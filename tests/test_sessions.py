@@ -180,6 +180,23 @@ def test_sessions_lists_a_running_session_and_end_stops_its_reads(env: dict[str,
     code, stdout, stderr = tried(out, "after")  # through the agent's socket: the ended view serves nothing
     assert (code, stdout) == (5, "") and "has ended (it was ended)" in stderr
     assert json.loads(tokendeck(env, "sessions", "--json").stdout) == []
+    rows = [e for e in json.loads(tokendeck(env, "audit", "--json").stdout) if e["action"] == "session"]
+    sid = listed[0]["id"]
+    opened = [e["detail"] for e in rows if e["outcome"] == "opened"]
+    ends = [e["detail"] for e in rows if e["outcome"] == "ended"]
+    assert opened == [f"session={sid} command=sh allow=a pid={running.pid}"], rows
+    assert ends == [f"session={sid} command=sh why=ended by the user"], rows  # once, though its command ran on
+
+
+def test_a_session_whose_command_ends_is_audited_as_ended_once(env: dict[str, str]) -> None:
+    assert tokendeck(env, "exec", "--session", "-e", "A=a", "--", "true").returncode == 0
+    for _ in range(100):  # the agent notices within a second, and writes its rows before it answers audit
+        rows = [e for e in json.loads(tokendeck(env, "audit", "--json").stdout) if e["action"] == "session"]
+        if any(e["outcome"] == "ended" for e in rows):
+            break
+        time.sleep(0.1)
+    assert [e["outcome"] for e in rows] == ["opened", "served", "ended"], rows  # exec read A for its command
+    assert rows[2]["detail"].endswith(" command=true why=its command ended"), rows
 
 
 def test_inside_a_proxy_run_no_token_is_read_directly(env: dict[str, str], tmp_path: Path, home: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -113,8 +114,12 @@ def test_the_remote_reads_the_allowed_token_and_nothing_else(
     shown = subprocess.run(  # through the agent, which writes the reads of the last second first
         [TOKENDECK, "audit", "--json"], env=local, capture_output=True, text=True, timeout=60, check=True
     )
-    served = [(e["credential"], e["outcome"]) for e in json.loads(shown.stdout) if e["action"] == "forward"]
+    forwarded = [e for e in json.loads(shown.stdout) if e["action"] == "forward"]
+    served = [(e["credential"], e["outcome"]) for e in forwarded]
     assert ("a", "served") in served and ("b", "refused") in served
+    readers = {e["detail"].split(" reader=", 1)[-1] for e in forwarded if e["outcome"] == "served"}
+    (reader,) = readers  # the read came through the local ssh that carries the forward: it is named, by pid
+    assert re.fullmatch(r"ssh .* \(pid \d+\)", reader), reader
     assert not (remote / "tokendeck").exists()
     # sshd leaves the socket file behind; after the session nothing answers on it, and the
     # remote says so in one line (a new session's socket has a new name).
@@ -238,7 +243,7 @@ def test_confirm_asks_on_the_terminal_of_tokendeck_ssh(
     assert status == 0
     assert "wants a for a token read. Allow? [y/N] (no answer in 60 s is no)" in shown
     assert said in shown and code in shown
-    expected = ["denied"] if typed == "n" else ["served"]
+    expected = ["denied", "ended"] if typed == "n" else ["served", "ended"]  # ended: tokendeck ssh closed it
     for _ in range(100):  # a served read reaches the audit log with the agent's next write (within a second)
         with vault.open_vault(home, PASS) as v:
             outcomes = [e.outcome for e in v.records.audit_log() if e.action == "forward"]
@@ -293,9 +298,14 @@ def test_the_connection_dropping_mid_request_closes_the_forward_and_changes_noth
     while active_forwards(str(home)):
         assert time.monotonic() < deadline + 30, "the forward stayed open"
         time.sleep(0.05)
-    with vault.open_vault(home, PASS) as v:
-        assert [(c.name, c.updated_at) for c in v.credentials()] == before
-        assert [e.outcome for e in v.records.audit_log() if e.action == "forward"] == ["denied"]  # denied as it closed
+    for _ in range(100):  # the forward's end reaches the audit log with the agent's next write (within a second)
+        with vault.open_vault(home, PASS) as v:
+            assert [(c.name, c.updated_at) for c in v.credentials()] == before
+            outcomes = [e.outcome for e in v.records.audit_log() if e.action == "forward"]
+        if len(outcomes) > 1:
+            break
+        time.sleep(0.05)
+    assert outcomes == ["denied", "ended"]  # denied as it closed, then the forward's end
 
 
 @pytest.mark.parametrize("server_unlinks", [True, False], ids=["StreamLocalBindUnlink-yes", "StreamLocalBindUnlink-no"])
@@ -335,7 +345,7 @@ def test_a_remote_socket_path_that_already_exists(
     with vault.open_vault(home, passphrase_env) as v:
         assert [c.name for c in v.credentials()] == ["a"]
         served = [e.outcome for e in v.records.audit_log() if e.action == "forward"]
-    assert served == (["served"] if server_unlinks else [])
+    assert served == (["served", "ended"] if server_unlinks else ["ended"])  # the forward opened, then ended
 
 
 @pytest.mark.parametrize("shell", ["sh", "bash"])

@@ -56,7 +56,8 @@ def cleanup() -> Iterator[list[subprocess.Popen[str]]]:
 
 def session_audit(home: Path) -> list[tuple[str | None, str, str]]:
     with vault.open_vault(home, PASSPHRASE) as v:
-        return [(e.credential, e.outcome, e.detail or "") for e in v.records.audit_log() if e.action == "session"]
+        rows = v.records.audit_log()
+        return [(e.credential, e.outcome, e.detail or "") for e in rows if e.action == "session" and e.credential]
 
 
 async def wait_for(pilot: object, check: object, what: str, seconds: float = 20) -> None:

@@ -22,10 +22,22 @@ import os
 import queue
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from vault.agent.consent import Question
+
+class Question(Protocol):
+    """What a notification says of a :class:`vault.agent.consent.Question` (not imported: that
+    module holds the desktop)."""
+
+    id: str
+    host: str
+    credential: str
+    op: str
+    program: str
+    purpose: str
+    session: str | None
+    desktop: bool
+
 
 BUS_ENV = "DBUS_SESSION_BUS_ADDRESS"
 SERVICE = "org.freedesktop.Notifications"

@@ -90,7 +90,11 @@ class ForwardHost:
                 forwards = [(i, opened.forward) for i, opened in self._forwards.items()]
             return ["0", *(json.dumps(f.summary(i)) for i, f in forwards)]
         if op == "forward-close":
-            self.close_forward(args[0] if args else "")
+            forward_id = args[0] if args else ""
+            with self._state:
+                opened = self._forwards.get(forward_id)
+            session = opened is not None and opened.forward.session is not None
+            self.close_forward(forward_id, "ended by the user" if session else "its tokendeck ssh ended")
             return ["0"]
         if op == "questions":
             return ["0", *(json.dumps(q.summary(self.confirmations.timeout)) for q in self._questions(args))]
@@ -176,12 +180,14 @@ class ForwardHost:
         with self._state:
             return self._forwards[forward_id].forward
 
-    def close_forward(self, forward_id: str) -> None:
-        """End a forward: its socket goes at once; requests already made are answered."""
+    def close_forward(self, forward_id: str, why: str = "ended") -> None:
+        """End a forward: its socket goes at once; requests already made are answered.  Audited
+        once, with ``why``, as the forward's or session's ``ended`` row."""
         with self._state:
             opened = self._forwards.pop(forward_id, None)
         if opened is not None:
             opened.forward.closed = True  # a session's view serves nothing more on the agent's socket either
+            opened.forward.note_end(why)
             self._board.unlisten(opened.listener)
             with contextlib.suppress(OSError):
                 os.unlink(opened.path)
@@ -195,7 +201,7 @@ class ForwardHost:
         for forward_id, opened in forwards:
             if vault is not None and opened.forward.over(vault.clock.now()):
                 self._log(f"the forward to {opened.forward.host} has ended (--ttl)")
-                self.close_forward(forward_id)
+                self.close_forward(forward_id, "its time limit is up")
             elif opened.owner is not None and not alive(opened.owner):
                 self._log(f"the tokendeck ssh session to {opened.forward.host} is gone; its forward ends")
-                self.close_forward(forward_id)
+                self.close_forward(forward_id, "its tokendeck ssh is gone")

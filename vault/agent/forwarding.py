@@ -157,7 +157,7 @@ class Forward:
     def serve(self, vault: Vault, op: str, args: list[str], names: list[str], reader: str | None = None) -> list[str]:
         """The fields of the answer to ``op`` (outcome first is the caller's), as the agent gives
         them, for the allowed credentials only (``names``: what :meth:`check` found); audited
-        (a session's reads with their ``reader``: a forward's is sshd, which says nothing)."""
+        (with their ``reader``: a session's program, a forward's local ``ssh``)."""
         if self.over(vault.clock.now()):  # it may have ended while the user was asked
             raise self.ended()
         answer = listing(vault, args, only=self.allowed) if op == "list" else OPS[op](vault, args)
@@ -200,14 +200,24 @@ class Forward:
             return NotForwarded(f"the use of {name} by {self.host} was not allowed {where} ({why})")
         return NotForwarded(f"the use of {name} by {self.who} was not allowed ({why})")
 
-    def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str, reader: str | None = None) -> None:
+    def _where(self) -> tuple[str, str]:
+        """The audit's action for this view and how its rows begin: ``forward host=devbox``,
+        ``session session=3f9c0a command=claude``; a reader in no session: ``read`` alone."""
         if self.direct:
-            action, detail = "read", f"op={op} reader={self.host}"
-        elif self.session is None:
-            action, detail = "forward", f"host={self.host} op={op}"
-        else:
-            action = "session"
-            detail = f"session={self.session} command={self.host} op={op}" + (f" reader={reader}" if reader else "")
+            return "read", ""
+        if self.session is None:
+            return "forward", f"host={self.host}"
+        return "session", f"session={self.session} command={self.host}"
+
+    def note_end(self, why: str) -> None:
+        """Audit that the view serves nothing more (its closer calls this once)."""
+        if self.audit is not None and not self.direct:
+            action, where = self._where()
+            self.audit(action, "ended", None, f"{where} why={why}")
+
+    def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str, reader: str | None = None) -> None:
+        action, where = self._where()
+        detail = f"{where} op={op}".lstrip() + (f" reader={reader}" if reader else "")
         if outcome == "served" and self.audit is not None:
             self.audit(action, outcome, credential, detail)
         else:
@@ -297,12 +307,12 @@ def _ask(asking: Asking, call: Call, left: list[str], go: Callable[[Call], None]
 
 
 def _reader(forward: Forward, call: Call) -> str | None:
-    """A session's reader, as the audit names it (a forward's peer is sshd: None)."""
-    if forward.session is None:
-        return None
+    """The reader, as the audit names it: in a session, the program that asked; for a forward, the
+    local ``ssh`` that carried the remote machine's request (the remote program is not knowable
+    here: the row's ``host=`` says where it ran)."""
     from vault.services.read_log import reader_of
 
-    return reader_of(call.peer_pid)
+    return reader_of(call.peer_pid) if call.peer_pid is not None else None
 
 
 def _program(forward: Forward, call: Call) -> str:

@@ -240,7 +240,7 @@ class Agent(ForwardHost, SessionHost, ConsentHost):
         with self._state:
             forwards = list(self._forwards)
         for forward_id in forwards:
-            self.close_forward(forward_id)
+            self.close_forward(forward_id, "the agent stopped")
         self.confirmations.cancel()  # no forward's use waits for a yes that cannot come
         if self.confirmations.desktop is not None:
             self.confirmations.desktop.stop()

@@ -70,7 +70,7 @@ class SessionHost:
     _log: Callable[[str], None]
 
     open_forward: Callable[..., tuple[str, str]]  # vault.agent.forward_host.ForwardHost's
-    close_forward: Callable[[str], None]
+    close_forward: Callable[[str, str], None]
     forward_view: Callable[[str], Forward]
 
     def session_view(self, pid: int | None) -> tuple[str, Forward] | None:
@@ -148,6 +148,10 @@ class SessionHost:
         opened = OpenedSession(session_id, kind, root, self.forward_view(forward_id), forward_id)
         with self._state:
             self._sessions[session_id] = opened
+        if opened.view.audit is not None:
+            given = ",".join(sorted(names)) or "-"
+            detail = f"session={session_id} command={label} allow={given} pid={root[0]}"
+            opened.view.audit("session", "opened", None, detail)
         self._log(f"session {session_id} ({label}): {', '.join(sorted(names)) or 'nothing'} for pid {root[0]}")
         return session_id, path
 
@@ -166,7 +170,7 @@ class SessionHost:
             session = self._sessions.pop(session_id, None)
         if session is None:
             return False
-        self.close_forward(session.forward_id)
+        self.close_forward(session.forward_id, why)
         self._log(f"session {session_id} ({session.view.host}) ended: {why}")
         return True
 

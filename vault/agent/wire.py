@@ -275,10 +275,14 @@ def ask(op: str, *args: str, home: "Home" = None, change: bool = False) -> list[
             return None
         from vault.errors import ForwardGone, to_fields  # only when a forward is gone
 
-        gone = ForwardGone(
-            f"the tokendeck agent at {forwarded} ($TOKENDECK_AGENT_SOCK) is not answering: its session ended "
-            "(tokendeck ssh, exec --session, proxy run), or the agent is locked"
-        )
+        unsafe = private_dir_problem(os.path.dirname(forwarded))
+        if unsafe is not None and os.path.exists(forwarded):  # a sandbox's mount, say: the socket is not used
+            gone = ForwardGone(f"$TOKENDECK_AGENT_SOCK is not used: {unsafe} (a sandbox: --perms 0700 on its tmpfs)")
+        else:
+            gone = ForwardGone(
+                f"the tokendeck agent at {forwarded} ($TOKENDECK_AGENT_SOCK) is not answering: its session ended "
+                "(tokendeck ssh, exec --session, proxy run), or the agent is locked"
+            )
         return [str(gone.exit_code), *to_fields(gone)]
     return answer
 

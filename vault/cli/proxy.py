@@ -164,6 +164,7 @@ def _run(
     from vault.proxy.ca import write_bundle
     from vault.proxy.environment import child_environment, default_variables
     from vault.proxy.placeholders import placeholders_for
+    from vault.proxy.readers import Readers
     from vault.proxy.source import AuditWriter
 
     setup = source.setup
@@ -180,6 +181,7 @@ def _run(
     program = os.path.basename(command[0])
     run = secrets.token_hex(4)  # names this run in every audit row it writes: tokendeck audit --run
     told = Told()
+    readers = Readers()
 
     def token_for(name: str, host: str = "") -> str:
         from vault.errors import NeedsSignIn
@@ -200,13 +202,9 @@ def _run(
                 f"proxy: {fields['host']} refused {credential}'s token ({getattr(event, 'reason', '')}): "
                 f"it may be revoked or lack a scope; see tokendeck show {credential}",
             )
-        row = (
-            "proxy",
-            str(fields["outcome"] or "ok"),
-            credential,
-            f"{detail} command={program} run={run}".strip(),
-            time.time(),
-        )
+        reader = readers.of(getattr(event, "connection", 0), getattr(event, "client_port", None))
+        said = f"{detail} command={program} run={run}" + (f" reader={reader}" if reader else "")
+        row = ("proxy", str(fields["outcome"] or "ok"), credential, said.strip(), time.time())
         audit.put(row)
 
     rule = getattr(engine, "Rule", None)

@@ -6,7 +6,8 @@ time (``/proc/PID/stat`` field 22, clock ticks since boot), which no later proce
 pid can share; :func:`peer` reads one, :func:`within` says whether a process descends from a
 session's root (walking ``PPid`` up, each ancestor checked by pid *and* start time), and
 :func:`become_subreaper` makes a session's root the parent of any orphan below it, so that a
-double fork (``setsid``, a daemon) cannot leave the session.
+double fork (``setsid``, a daemon) cannot leave the session.  :func:`loopback_client` names
+the process below a root that opened a loopback TCP connection (the placeholder proxy's client).
 
 :meth:`Peer.shown` is how a question or the audit names a program: the executable, the
 command line cut short, the working directory, with any word that could be a secret masked
@@ -29,6 +30,8 @@ SHOWN_ARGV = 80
 """The most characters of a command line a question or an audit row shows."""
 _MAX_DEPTH = 256
 """Ancestors walked at most (a loop in /proc would be a kernel bug; this bounds it anyway)."""
+_MAX_DESCENDANTS = 4096
+"""Processes below a session's root looked at, at most, when finding which one holds a socket."""
 
 
 @dataclass(frozen=True)
@@ -143,3 +146,51 @@ def become_subreaper() -> bool:
         return bool(ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
     except (OSError, AttributeError):
         return False
+
+
+def descendants(root: int) -> list[int]:
+    """The processes below ``root`` (children first, then theirs), read from each task's
+    ``/proc/PID/task/TID/children``; what exits meanwhile is simply missing."""
+    found: list[int] = []
+    todo = [root]
+    while todo and len(found) < _MAX_DESCENDANTS:
+        pid = todo.pop()
+        with contextlib.suppress(OSError):
+            for tid in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{tid}/children") as f:
+                    children = [int(word) for word in f.read().split()]
+                    found.extend(children)
+                    todo.extend(children)
+    return found
+
+
+def loopback_client(port: int, among: list[int]) -> int | None:
+    """Which of the processes ``among`` holds the TCP socket whose local port is ``port`` (the
+    other end of a connection a local server accepted from ``127.0.0.1:port`` or ``[::1]:port``),
+    or None.  Read from ``/proc/net/tcp{,6}`` (the socket's inode) and the candidates' open files:
+    only ``among`` is searched, so the cost is the size of a session, not of the machine."""
+    if not sys.platform.startswith("linux"):
+        return None
+    inodes = {inode for table in ("tcp", "tcp6") for inode in _inodes_with_local_port(table, port)}
+    if not inodes:
+        return None
+    wanted = {f"socket:[{inode}]" for inode in inodes}
+    for pid in among:
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in wanted:
+                        return pid
+    return None
+
+
+def _inodes_with_local_port(table: str, port: int) -> list[str]:
+    suffix = f":{port:04X}"
+    found = []
+    with contextlib.suppress(OSError), open(f"/proc/net/{table}") as f:
+        next(f, None)  # the header
+        for line in f:
+            fields = line.split()
+            if len(fields) > 9 and fields[1].endswith(suffix):
+                found.append(fields[9])
+    return found

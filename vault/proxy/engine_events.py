@@ -29,6 +29,10 @@ class ProxyEvent:
     method: str
     path: str
     reason: str
+    client_port: int | None = None
+    """The local port of the client's end of the connection (loopback): which process asked."""
+    connection: int = 0
+    """Which of the run's connections (a serial number): a port is reused once a connection closes."""
 
     @property
     def outcome(self) -> str:

@@ -14,10 +14,11 @@ import base64
 import binascii
 import contextlib
 import hmac
+import itertools
 import logging
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from proxy.common.utils import build_http_response
@@ -166,6 +167,9 @@ def _mentions(request: HttpParser, placeholder: bytes) -> bool:
     return False
 
 
+_CONNECTIONS = itertools.count(1)
+
+
 class Placeholders(HttpProxyBasePlugin):
     """The proxy's own credentials, and each placeholder swapped only where its credential may go."""
 
@@ -173,9 +177,16 @@ class Placeholders(HttpProxyBasePlugin):
         super().__init__(*args, **kwargs)
         self._tunnel_host: str | None = None
         self._watch: list[tuple[str, str, str, str]] = []  # the last request's tokens: whose, where
+        self._serial = next(_CONNECTIONS)  # names this connection in its events (ports are reused)
+
+    def _emit(self, event: ProxyEvent) -> None:
+        """Tell the run, with the local port of the client's end (which names the process asking)."""
+        addr = getattr(self.client, "addr", None)
+        port = addr[1] if isinstance(addr, tuple) and len(addr) > 1 and isinstance(addr[1], int) else None
+        _config(self.flags).on_event(replace(event, client_port=port, connection=self._serial))
 
     def _refuse(self, event: ProxyEvent, why: str, status: int = 403) -> HttpRequestRejected:
-        _config(self.flags).on_event(event)
+        self._emit(event)
         body = (why + "\n").encode()
         reason = b"Forbidden"
         return HttpRequestRejected(
@@ -188,7 +199,7 @@ class Placeholders(HttpProxyBasePlugin):
         if not hmac.compare_digest(_basic_credentials(got), config.proxy_credentials):
             host = (request.host or b"").decode("ascii", "replace").lower()
             method, path = _method_path(request)
-            config.on_event(ProxyEvent("unauthenticated", None, host, method, path, "no or wrong proxy credentials"))
+            self._emit(ProxyEvent("unauthenticated", None, host, method, path, "no or wrong proxy credentials"))
             raise ProxyAuthenticationFailed()
 
     def before_upstream_connection(self, request: HttpParser) -> HttpParser | None:
@@ -226,7 +237,7 @@ class Placeholders(HttpProxyBasePlugin):
             try:
                 token = config.token_for(rule.credential, host).encode()
             except NeedsSignIn:  # revoked, expired: the placeholder goes as it is, and the host answers
-                config.on_event(ProxyEvent("unsubstituted", rule.credential, host, method, path, "needs sign-in"))
+                self._emit(ProxyEvent("unsubstituted", rule.credential, host, method, path, "needs sign-in"))
                 continue
             except VaultError as exc:  # the vault locked, the credential gone: the run goes on
                 why = f"tokendeck proxy: refused: no token for {rule.credential}: {exc.message}"
@@ -247,7 +258,7 @@ class Placeholders(HttpProxyBasePlugin):
             if not swapped:
                 why = f"tokendeck proxy: refused: {rule.credential}'s placeholder is only swapped in headers"
                 raise self._refuse(ProxyEvent("refused", rule.credential, host, method, path, "not in a header"), why)
-            config.on_event(ProxyEvent("substituted", rule.credential, host, method, path, ""))
+            self._emit(ProxyEvent("substituted", rule.credential, host, method, path, ""))
             self._watch.append((rule.credential, host, method, path))
 
     def handle_upstream_chunk(self, chunk: memoryview) -> memoryview:
@@ -263,7 +274,7 @@ class Placeholders(HttpProxyBasePlugin):
             if code in ("401", "403"):
                 for credential, host, method, path in watched:
                     event = ProxyEvent("upstream-refused", credential, host, method, path, f"HTTP {code}")
-                    _config(self.flags).on_event(event)
+                    self._emit(event)
         return chunk
 
 
