@@ -68,7 +68,8 @@ BROWSER_ENV = "BROWSER"
 DISPLAY_ENVS = ("DISPLAY", "WAYLAND_DISPLAY")
 """Set: a graphical session, where the MCP bridge may start the desktop's URL opener."""
 SESSION_BUS_ENV = "DBUS_SESSION_BUS_ADDRESS"
-"""A desktop session: then the agent's expiry warnings go to ``notify-send`` too."""
+"""A desktop session: then the agent's expiry warnings go to ``notify-send`` too, and its consent
+questions are desktop notifications on that bus (:mod:`vault.agent.desktop`)."""
 GIT_DIR_ENV = "GIT_DIR"
 """Set: git looks for the repository there, so a plaintext export may be going into one."""
 PATH_ENV = "PATH"

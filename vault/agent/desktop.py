@@ -39,7 +39,6 @@ class Question(Protocol):
     desktop: bool
 
 
-BUS_ENV = "DBUS_SESSION_BUS_ADDRESS"
 SERVICE = "org.freedesktop.Notifications"
 PATH = "/org/freedesktop/Notifications"
 DISMISSED = 2
@@ -76,7 +75,9 @@ class Desktop:
     @classmethod
     def from_environment(cls, answer: Callable[[str, bool], bool], log: Callable[[str], None]) -> Desktop | None:
         """The agent's desktop, when its environment names a session bus (started); else None."""
-        address = os.environ.get(BUS_ENV)
+        from vault.settings import SESSION_BUS_ENV
+
+        address = os.environ.get(SESSION_BUS_ENV)
         if not address:
             return None
         try:
