@@ -77,7 +77,7 @@ class ForwardQuestions:
         question = self._waiting.popleft()
         self._showing = True
         title, body = question_words(question)
-        dialog = ConfirmDialog(title, body, yes="Allow")
+        dialog = ConfirmDialog(title, body, yes="Allow", no="Deny")
         self.app.push_screen(dialog, lambda allow: self._answered(question["id"], question["credential"], allow))
 
     def _answered(self, question_id: str, name: str, allow: bool | None) -> None:

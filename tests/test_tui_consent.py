@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from textual.widgets import Button
 
 import vault
 from screens.dialogs.confirm import ConfirmDialog
@@ -101,6 +102,8 @@ async def test_a_sessions_question_is_asked_in_the_tui_and_decides_the_read(
             assert "tokendeck token a (pid " in dialog.body
             assert f" in {os.getcwd()} wants a for a token read." in dialog.body
             assert "No answer within" in dialog.body
+            await wait_for(pilot, lambda: len(dialog.query(Button)) == 2, "the dialog's buttons")
+            assert [str(b.label) for b in dialog.query(Button)] == ["Allow", "Deny"]
             if key is None:
                 await wait_for(pilot, lambda: shell.poll() is not None, "the use to time out")
                 await pilot.press("y")  # too late
