@@ -33,6 +33,7 @@ BENCHMARKS: list[tuple[str, list[str], list[str]]] = [
     ("proxy.py", [], ["--requests", "300"]),
     ("session.py", [], ["--runs", "2"]),
     ("tui_filter.py", [], ["--runs", "2"]),
+    ("scan.py", ["--size", "200"], ["--size", "50", "--runs", "1"]),
     ("tui.py", ["--terminal", "pty", "--idle", "20", "--idle-runs", "2"], ["--terminal", "pty", "--idle", "5"]),
     (
         "tui.py",

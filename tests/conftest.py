@@ -69,6 +69,8 @@ TIERS: dict[str, frozenset[str]] = {
             "test_agent_writes.py",
             "test_completion.py",
             "test_exec.py",
+            "test_exec_mask.py",  # exec with a Python child writing its token in pieces
+            "test_exec_mask_agent.py",  # exec masked through a real agent, and as a session
             "test_sessions.py",  # a real agent, and process trees that fork, double-fork and setsid
             "test_consent_terminal.py",  # a real agent, exec --session --confirm in a pty
             "test_consent_setting.py",  # a real agent, tokendeck confirm, readers in a pty
@@ -90,6 +92,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_proxy_runs_agent.py",
             "test_refresh_processes.py",
             "test_restore_faults.py",
+            "test_scan.py",  # the installed tokendeck scan on a seeded home, git as a process
         }
     ),
     "tui": frozenset(

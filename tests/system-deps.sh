@@ -3,8 +3,9 @@
 # shells the completion scripts are for, OpenSSH's server for the agent-forwarding test, libfiu's
 # fault injector (fiu-utils) for the failing-disk tests (tests/test_fault_injection.py), strace
 # for the failing-system-call ones (tests/test_os_errors.py, tests/test_restore_faults.py), GitHub's
-# CLI gh (tests/test_proxy_clients.py runs `gh api user` through the placeholder proxy), bubblewrap
-# (tests/test_sandbox.py runs the README's sandboxed session), and npm
+# CLI gh (tests/test_proxy_clients.py runs `gh api user` through the placeholder proxy), ripgrep
+# (benchmarks/scan.py measures tokendeck scan against `rg -F`), bubblewrap (tests/test_sandbox.py
+# runs the README's sandboxed session), and npm
 # (for tests/interop/install.sh, which `make test` runs next: it installs the pinned npm packages
 # of the interoperability tier, Node 22 among them, so Debian's own nodejs only has to run npm).
 #
@@ -25,7 +26,7 @@ have() {
 
 ready() {
     have gnome-keyring-daemon && have dbus-daemon && have zsh && have fish && [ -x /usr/sbin/sshd ] && have ssh \
-        && have npm && have fiu-run && have strace && have gh && have bwrap
+        && have npm && have fiu-run && have strace && have gh && have rg && have bwrap
 }
 
 if ready; then
@@ -36,21 +37,22 @@ if [ "$(id -u)" -eq 0 ] && have apt-get; then
     npm=
     have npm || npm="nodejs npm"
     echo "system-deps: installing gnome-keyring and dbus (the Secret Service test), zsh and fish (completion)," \
-        "openssh-server (agent forwarding), fiu-utils and strace (fault injection), gh (the proxy's clients), bubblewrap" \
+        "openssh-server (agent forwarding), fiu-utils and strace (fault injection), gh (the proxy's clients)," \
+        "ripgrep (the scan benchmark), bubblewrap (the sandboxed session)" \
         "${npm:+, nodejs and npm (the interoperability tier's npm ci)}" >&2
     apt-get update -qq
     # shellcheck disable=SC2086 # $npm is empty or two package names
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnome-keyring dbus zsh fish \
-        openssh-server openssh-client fiu-utils strace gh bubblewrap $npm
+        openssh-server openssh-client fiu-utils strace gh ripgrep bubblewrap $npm
     if ! ready; then
-        echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish, sshd, npm, fiu-run, strace, gh or bwrap" \
+        echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish, sshd, npm, fiu-run, strace, gh, rg or bwrap" \
             "still missing after apt-get install" >&2
         exit 1
     fi
     exit 0
 fi
 
-echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish, sshd, npm, fiu-run, strace, gh or bwrap is missing" \
-    "(install gnome-keyring, dbus, zsh, fish, openssh-server, fiu-utils, strace, gh, bubblewrap, and nodejs and npm, as root);" \
+echo "system-deps: gnome-keyring-daemon, dbus-daemon, zsh, fish, sshd, npm, fiu-run, strace, gh, rg or bwrap is missing" \
+    "(install gnome-keyring, dbus, zsh, fish, openssh-server, fiu-utils, strace, gh, ripgrep, bubblewrap, and nodejs and npm, as root);" \
     "the tests that need them will be skipped" >&2
 exit 0

@@ -70,7 +70,7 @@ def test_confirm_once_asks_once_per_credential(no_bus: dict[str, str], tmp_path:
     assert code == 0, shown
     assert shown.count("Allow? [y/N]") == 1
     assert "code:0" in shown and "again:0" in shown
-    assert shown.count(A_TOKEN) == 2  # the command's two reads, printed by tokendeck token
+    assert shown.count("<concealed by tokendeck>") == 2  # the command's two reads, printed (masked by exec)
     assert [outcome for _, outcome, _ in session_rows(no_bus)] == ["served"] * 3
 
 

@@ -1,6 +1,6 @@
-"""``tokendeck exec``: tokens reach the child's environment and nowhere else, the
-child *is* the process (exit codes and signals are its own), and a bad binding
-runs nothing.
+"""``tokendeck exec``: tokens reach the child's environment and nowhere else, with
+``--no-mask`` the child *is* the process (exit codes and signals are its own), and a
+bad binding runs nothing.  Masking its output: tests/test_exec_mask.py.
 
 Real processes on a passphrase vault at SQLCipher's default KDF cost, built once
 per module and copied into each test's home; the checks that need no process
@@ -105,7 +105,7 @@ def snapshot(home: Path) -> dict[str, bytes]:
 
 
 def test_the_child_sees_the_tokens_and_argv_never_does(env: dict[str, str]) -> None:
-    done = tokendeck(env, "exec", "-e", "T=gh", "-e", "U=q", "--", sys.executable, "-c", CHILD_REPORT)
+    done = tokendeck(env, "exec", "--no-mask", "-e", "T=gh", "-e", "U=q", "--", sys.executable, "-c", CHILD_REPORT)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     seen = json.loads(done.stdout)  # the child's own output: tokendeck printed nothing
@@ -139,7 +139,7 @@ def test_in_process_nothing_leaks_into_os_environ_or_argv(
 
     monkeypatch.setattr(os, "execvpe", fake_exec)  # the one os module vault.cli.exec calls
     with pytest.raises(Replaced):
-        cli("exec", "-e", "T=gh", "--", "sh", "-c", "echo hi", "--", "x")
+        cli("exec", "--no-mask", "-e", "T=gh", "--", "sh", "-c", "echo hi", "--", "x")
     [(file, argv, child_env)] = calls
     assert (file, argv) == ("sh", ["sh", "-c", "echo hi", "--", "x"])
     assert child_env["T"] == TOKEN
@@ -167,7 +167,7 @@ def test_sigpipe_is_not_left_ignored_for_the_child(env: dict[str, str]) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_signals_sent_to_tokendeck_reach_the_command(env: dict[str, str], tmp_path: Path, signum: int) -> None:
     proc = subprocess.Popen(
-        [TOKENDECK, "exec", "-e", "T=gh", "--", sys.executable, "-c", SIGNAL_CHILD, str(tmp_path)],
+        [TOKENDECK, "exec", "--no-mask", "-e", "T=gh", "--", sys.executable, "-c", SIGNAL_CHILD, str(tmp_path)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -321,7 +321,8 @@ def test_a_read_only_home_reads_and_says_read_only_for_writes(ready: CliRunner, 
         echo sk_new | {TOKENDECK} add new --provider api-key || echo "add=$?"
     """
     done = in_namespace(script, cli_env(home))
-    assert done.stdout.splitlines() == [TOKEN, "token=0", f"exec got {TOKEN}", "add=1"], done.stderr
+    exec_got = "exec got <concealed by tokendeck>"  # the child had the token; exec masks it in its output
+    assert done.stdout.splitlines() == [TOKEN, "token=0", exec_got, "add=1"], done.stderr
     assert done.stderr == f"tokendeck: {home} is on a read-only file system; nothing was changed\n"
     assert files_of(home) == before
 
@@ -349,7 +350,8 @@ def test_a_full_disk_still_gives_tokens_and_says_no_space_for_writes(
     """
     done = in_namespace(script, cli_env(full_home))
     lines = done.stdout.splitlines()
-    assert lines[:5] == [TOKEN, "token=0", f"exec got {TOKEN}", "add=1", "rm=1"], done.stderr
+    exec_got = "exec got <concealed by tokendeck>"  # the child had the token; exec masks it in its output
+    assert lines[:5] == [TOKEN, "token=0", exec_got, "add=1", "rm=1"], done.stderr
     assert [row["name"] for row in json.loads("\n".join(lines[5:]))] == ["gh"]  # nothing was changed
     said = f"tokendeck: no space left on the disk that holds {full_home}; nothing was changed\n"
     assert done.stderr == said * 2

@@ -4,7 +4,11 @@ covered the day it is added, is given fake tokens of every shape; nothing of the
 8-character piece of it) reaches stdout, stderr or the audit log, and the vault is unchanged.
 
 An argument that takes any text (a path to write, an account label, a command to run) cannot
-refuse a token: it is listed in :data:`TAKES_ANY` with the reason, and not run."""
+refuse a token: it is listed in :data:`TAKES_ANY` with the reason, and not run.
+
+And the commands' own output holds no secret (issue 37, item 4): every command of the parser,
+run with ordinary values on a vault holding realistic tokens, shows none of them, except those
+listed with the reason (:data:`SHOWS_A_SECRET`, :data:`NOT_RUN_HERE`, :data:`LONG_RUNNING`)."""
 
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ BASE: dict[str, list[str]] = {
     "refresh": ["refresh", "{name}"],
     "revoke": ["revoke", "{name}"],
     "verify": ["verify", "{name}"],
+    "scan": ["scan", "{paths}"],
     "exec": ["exec", "-e", "GH=gh", "--", "{argv}"],
     "proxy run": ["proxy", "run", "--allow", "gh", "--", "{argv}"],
     "proxy runs": ["proxy", "runs"],
@@ -53,6 +58,15 @@ BASE: dict[str, list[str]] = {
     "backup": ["backup", "{file}"],
     "sessions": ["sessions"],
     "confirm": ["confirm", "{name}", "{setting}"],
+    # commands that take no value: run by the test of the commands' own output below
+    "list": ["list"],
+    "init": ["init"],
+    "lock": ["lock"],
+    "unlock": ["unlock"],
+    "agent status": ["agent", "status"],
+    "agent stop": ["agent", "stop"],
+    "passphrase change": ["passphrase", "change"],
+    "provider list": ["provider", "list"],
 }
 """Each command's argv; ``{dest}`` is a positional, filled from :data:`FILL` unless under test."""
 
@@ -66,6 +80,7 @@ FILL = {
     "action": "map",
     "host": "example.com",
     "file": "missing-file",
+    "paths": "missing-file",
     "shell": "bash",
     "setting": "on",
 }
@@ -93,7 +108,11 @@ TAKES_ANY: dict[tuple[str, str], str] = {
 }
 """Arguments that take any text, so cannot refuse a token: by (command, option), with why."""
 
-LONG_RUNNING = {"mcp-bridge": "serves MCP on stdio until closed", "ssh": "runs ssh", "tui": "the TUI"}
+LONG_RUNNING = {
+    "mcp-bridge": "serves MCP on stdio until closed",
+    "ssh": "runs ssh",
+    "tui": "the TUI (its screens: tests/test_tui_no_echo.py)",
+}
 
 
 def slots() -> Iterator[tuple[str, argparse.Action]]:
@@ -124,11 +143,6 @@ SLOTS = [
     for command, action in slots()
     if command not in LONG_RUNNING and (command, (action.option_strings or [action.dest])[0]) not in TAKES_ANY
 ]
-
-
-def test_every_command_is_known_here() -> None:
-    commands = {command for command, _ in slots()}
-    assert commands - set(BASE) - set(LONG_RUNNING) == set(), "a new command: add its argv to BASE"
 
 
 def argv_for(command: str, action: argparse.Action, token: str) -> list[str]:
@@ -192,3 +206,69 @@ def test_a_token_in_any_argument_is_refused_and_never_repeated(
         assert said is None, f"part of a fake {what} was repeated"
         assert code != 0, f"a fake {what} was taken: add the argument to TAKES_ANY if it must be"
         assert snapshot(home) == before
+
+
+# ------------------------------------------------------------------ the commands' own output
+
+SHOWS_A_SECRET = {"token": "prints the token: what it is for (exec --env-file too, with its flag)"}
+"""Commands whose output is a secret by design, with why."""
+
+NOT_RUN_HERE = {
+    "agent start": "starts the agent, a process of its own (tests/test_agent_cli.py reads what it says)",
+    "login": "signs in at the provider over the network (tests/test_signin.py, with loopback servers)",
+    "verify": "asks the provider over the network (tests/test_verify.py, with loopback servers)",
+    "revoke": "asks the provider over the network (tests/test_lifecycle_cli.py, with loopback servers)",
+}
+"""Commands the test below does not run in-process, with where their output is checked."""
+
+STOCKED = {"gh": FAKE_TOKENS["github classic PAT"], "key": FAKE_TOKENS["openai project"]}
+
+
+def every_command() -> list[str]:
+    """Every command of the parser, as its words (``proxy run``), leaves only."""
+
+    def walk(parser: argparse.ArgumentParser, path: list[str]) -> Iterator[str]:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs and path:
+            yield " ".join(path)
+        for action in subs:
+            for name, sub in action.choices.items():
+                yield from walk(sub, [*path, name])
+
+    return sorted(set(walk(build_parser(), [])))
+
+
+def test_every_command_is_known_here() -> None:
+    """Every command of the parser, whether or not it takes a value (before: only those that do)."""
+    missing = set(every_command()) - set(BASE) - set(LONG_RUNNING)
+    assert missing == set(), "a new command: add its argv to BASE"
+
+
+@pytest.fixture
+def stocked(cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """A keyring vault holding two realistic static tokens; the working folder a temporary one."""
+    monkeypatch.chdir(tmp_path)
+    assert cli("init").code == 0
+    assert cli("add", "gh", "--provider", "github-pat", stdin=STOCKED["gh"] + "\n").code == 0
+    assert cli("add", "key", "--provider", "api-key", stdin=STOCKED["key"] + "\n").code == 0
+    return cli
+
+
+OWN = [c for c in every_command() if c not in SHOWS_A_SECRET and c not in NOT_RUN_HERE and c not in LONG_RUNNING]
+
+
+@pytest.mark.parametrize("command", OWN)
+def test_no_command_shows_a_secret_the_vault_holds(stocked: CliRunner, home: Path, command: str) -> None:
+    """Each command, run as :data:`BASE` says (the ordinary values), on a vault holding real-looking
+    tokens: none of them, nor an 8-character piece of one, is in its stdout, stderr or the audit
+    rows it wrote.  (What ``exec`` and ``proxy run``'s commands print is masked: tests/test_exec_mask.py.)"""
+    audit_before = audit_text(home)
+    argv = [FILL[w[1:-1]] if w.startswith("{") else w for w in BASE[command]]
+    try:
+        result = stocked(*argv, stdin="\n")
+        out, err = result.out, result.err
+    except SystemExit:
+        captured = stocked.capsys.readouterr()
+        out, err = captured.out, captured.err
+    for name, secret in STOCKED.items():
+        assert leaked(secret, out, err, audit_text(home).replace(audit_before, "")) is None, f"{name}'s token was shown"

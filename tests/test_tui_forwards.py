@@ -133,3 +133,33 @@ async def test_a_session_is_listed_beside_the_forwards_and_x_ends_it(
     finally:
         command.kill()
         command.wait()
+
+
+async def test_a_proxy_runs_session_says_its_tokens_go_through_the_proxy(
+    agent: Running,  # noqa: F811
+    home: Path,
+    clock: FrozenClock,  # noqa: F811
+) -> None:
+    """A proxy run's session may read nothing directly: MAY READ says so (it was empty)."""
+    import subprocess
+
+    from vault.core.peers import peer
+
+    command = subprocess.Popen(["sleep", "60"])
+    try:
+        root = peer(command.pid)
+        assert root is not None
+        session_id, _ = agent.agent.open_session("proxy", "claude", [], None, (root.pid, root.start))
+        with vault.open_vault(home, PASSPHRASE, clock=clock) as v:
+            app = make_app(v, clock)
+            async with app.run_test(size=(100, 30)) as pilot:
+                await pilot.press("F")
+                table = app.screen.query_one("#forwards", DataTable)
+                deadline = time.monotonic() + 10
+                while table.row_count == 0 and time.monotonic() < deadline:
+                    await pilot.pause(0.05)
+                row = [str(c) for c in table.get_row_at(0)]
+                assert row[:2] == [f"session {session_id} (claude)", "none directly: through the proxy"], row
+    finally:
+        command.kill()
+        command.wait()

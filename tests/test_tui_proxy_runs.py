@@ -132,3 +132,51 @@ async def test_a_new_run_appears_and_a_running_runs_time_moves_while_open(sample
         await app.workers.wait_for_complete()
         assert [cells(table, i)[0] for i in range(table.row_count)] == ["12345678", "ffee0011", "0a1b2c3d"]
         assert cells(table, 1)[4:6] == ["2m", "1"]
+
+
+@pytest.mark.parametrize("key", ["P", "F"])
+async def test_question_mark_over_the_proxy_runs_and_forwards_dialogs_lists_their_keys(
+    samples: tuple[Vault, FrozenClock], key: str
+) -> None:
+    """``?`` works on every screen, these dialogs too (a modal screen hides the app's own keys):
+    the help lists the dialog's keys, and Escape comes back to the dialog."""
+    app = make_app(*samples)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press(key)
+        await pilot.pause()
+        dialog = app.screen
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen), app.screen
+        shown = app.screen.query_one("#help-keys", OptionList)
+        prompts = " ".join(str(shown.get_option_at_index(i).prompt) for i in range(shown.option_count))
+        assert "esc" in prompts, prompts
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is dialog
+
+
+async def test_a_running_runs_growing_times_are_never_cut(samples: tuple[Vault, FrozenClock]) -> None:
+    """STARTED and TOOK of a running run grow as time passes ("5s ago", then "1m 5s ago"): their
+    columns widen with them (they were cut to the width of the first text, "1m 5s a")."""
+    vault, clock = samples
+    vault.records.record("proxy-run", "started", detail="command=agent allow=github run=aabbccdd")
+    clock.advance(5)
+    app = make_app(vault, clock)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await pilot.press("P")
+        screen = app.screen
+        assert isinstance(screen, ProxyRunsScreen)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        table = screen.query_one("#proxy-runs", DataTable)
+        assert cells(table, 0)[1] == "5s ago"
+        clock.advance(3600 + 60)
+        screen.reload()  # nothing new in the log: the times are updated in place
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        started, took = cells(table, 0)[1], cells(table, 0)[4]
+        assert started == "1h 1m ago", started
+        columns = list(table.columns.values())
+        assert columns[1].get_render_width(table) - 2 * table.cell_padding >= len(started)
+        assert columns[4].get_render_width(table) - 2 * table.cell_padding >= len(took)

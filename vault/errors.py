@@ -482,6 +482,8 @@ EXIT_CODES: dict[int, str] = {
     5: "not found: no such credential, provider or vault (or not forwarded to this host)",
     6: "busy: another process holds the vault or a refresh lock; try again",
     7: "could not check: `tokendeck verify` could not ask a provider (network, 5xx, rate limit); none refused",
+    8: "found only old copies: `tokendeck scan` found copies of replaced secrets, none of a current one",
+    9: "found a live copy: `tokendeck scan` found a copy of a current secret",
     130: "interrupted (Ctrl-C)",
 }
 """The documented exit codes of the ``tokendeck`` command (also in docs/cli.md, generated from this table)."""

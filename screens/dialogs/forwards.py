@@ -32,6 +32,7 @@ class ForwardsScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q", "close", "Close", key_display="esc"),
         Binding("x", "end", "End it"),
+        Binding("f1,question_mark", "app.help", "Help", key_display="?", tooltip="the keys of this dialog"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -70,10 +71,11 @@ class ForwardsScreen(ModalScreen[None]):
             when = relative(float(ends), now) if isinstance(ends, int | float) else lasts
             names = row.get("names")
             who = f"session {session} ({row['host']})" if session else str(row["host"])
-            table.add_row(
-                who, ", ".join(map(str, names)) if isinstance(names, list) else "-",
-                str(row.get("served", 0)), when, key=str(row["id"]),
-            )  # fmt: skip
+            if isinstance(names, list) and names:
+                may_read = ", ".join(map(str, names))
+            else:  # a session given no name is a proxy run's (exec needs an -e): its tokens go through the proxy
+                may_read = "none directly: through the proxy" if session else "-"
+            table.add_row(who, may_read, str(row.get("served", 0)), when, key=str(row["id"]))
         if table.row_count:
             table.move_cursor(row=min(highlighted, table.row_count - 1))
         note = self.query_one("#forwards-note", Static)

@@ -61,7 +61,10 @@ class ProxyRunsScreen(ModalScreen[None]):
     table = getters.query_one("#proxy-runs", DataTable)
     rows_table = getters.query_one("#proxy-run-rows", DataTable)
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q", "close", "Close", key_display="esc")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Close", key_display="esc"),
+        Binding("f1,question_mark", "app.help", "Help", key_display="?", tooltip="the keys of this dialog"),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -118,7 +121,8 @@ class ProxyRunsScreen(ModalScreen[None]):
         for run in self._found:
             cells = line(run, now)
             for index in (1, 4):
-                self.table.update_cell(run.id, self._columns[index], Text(cells[index], no_wrap=True))
+                cell = Text(cells[index], no_wrap=True)
+                self.table.update_cell(run.id, self._columns[index], cell, update_width=True)  # "1m 5s ago" grows
 
     def _show(self, found: list[ProxyRun]) -> None:
         self._found = found

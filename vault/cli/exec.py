@@ -3,11 +3,13 @@
 ``tokendeck exec -e VAR=NAME [-e VAR=NAME ...] -- CMD [ARGS...]`` checks every
 binding first (a valid variable name, a credential that exists), then gets each
 token with :meth:`Vault.token <vault.services.tokens.Vault.token>` (which refreshes what is due), closes
-the vault and *replaces this process* with CMD (``os.execvpe``).  CMD therefore
-has tokendeck's PID: signals sent to it, its exit code and its terminal are
-CMD's own, with nothing in between to forward or lose them.  The tokens are in
-CMD's environment and nowhere else: not in argv (``ps`` shows argv), not on
-stdout, not in the calling shell.
+the vault and runs CMD with those tokens masked in its output (:func:`run_masking`,
+:mod:`vault.cli.masked_run`: this process stays CMD's parent, passes signals on and
+exits with CMD's code).  With ``--no-mask`` it *replaces this process* with CMD
+(:func:`run`, ``os.execvpe``): CMD then has tokendeck's PID, and signals sent to
+it, its exit code and its terminal are CMD's own, with nothing in between.  The
+tokens are in CMD's environment and nowhere else: not in argv (``ps`` shows argv),
+not in tokendeck's own output, not in the calling shell.
 
 The vault's own passphrase variables (``TOKENDECK_PASSPHRASE``,
 ``TOKENDECK_NEW_PASSPHRASE``) are dropped from CMD's environment: the program
@@ -164,11 +166,14 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "exec",
         help="run a command with fresh tokens in its environment only",
         usage="tokendeck exec -e VAR=NAME [-e VAR=NAME ...] [--env-file | --session [--ttl D] [--confirm[=once]]] "
-        "-- CMD [ARGS...]",
-        description="Put fresh tokens (refreshed first when due) in CMD's environment and replace this "
-        "process with CMD: its signals and exit code are CMD's own. Tokens never appear in argv or output.",
-        epilog="exit codes: CMD's own once it runs; 2 bad -e or no -- CMD; 4 needs sign-in; 5 no such "
-        "credential; 126 CMD cannot be executed; 127 CMD not found. Nothing runs unless every -e is good.",
+        "[--no-mask] -- CMD [ARGS...]",
+        description="Put fresh tokens (refreshed first when due) in CMD's environment and run CMD, its "
+        "output passed on with every one of those tokens shown as <concealed by tokendeck>; signals are "
+        "passed on and the exit code is CMD's. With --no-mask this process becomes CMD instead. Tokens "
+        "never appear in argv.",
+        epilog="exit codes: CMD's own once it runs (128+N when signal N ends it); 2 bad -e or no -- CMD; "
+        "4 needs sign-in; 5 no such credential; 126 CMD cannot be executed; 127 CMD not found. Nothing runs "
+        "unless every -e is good.",
     )
     p.add_argument(
         "-e", dest="env", action="append", default=[], metavar="VAR=NAME", help="set $VAR to credential NAME's token"
@@ -181,6 +186,11 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     p.add_argument(
         "--ttl", metavar="DURATION", help="end the session after this long (e.g. 30m, 8h); implies --session"
+    )
+    p.add_argument(
+        "--no-mask",
+        action="store_true",
+        help="do not mask the tokens in CMD's output: this process becomes CMD (its output is CMD's own)",
     )
     from vault.cli.consent_terminal import add_confirm_argument
 
@@ -203,14 +213,35 @@ def cmd_exec(args: argparse.Namespace) -> int:
     if args.session or args.ttl or args.confirm:
         from vault.cli.exec_session import open_session, run_confirmed
 
-        if args.confirm:  # this process stays COMMAND's parent, to ask on the terminal
-            return run_confirmed(bindings, command, args.ttl, args.confirm, child_environment)
-        return run(command, open_session(bindings, command, args.ttl))
-    return run(command, _fetch(bindings))
+        if args.confirm:  # this process stays CMD's parent and the session's root, to ask on the terminal
+
+            def start(tokens: dict[str, str]) -> int:
+                secrets = [] if args.no_mask else [tokens[var] for var, _ in bindings]
+                return run_masking(command, tokens, secrets)
+
+            return run_confirmed(bindings, command, args.ttl, args.confirm, start)
+        tokens = open_session(bindings, command, args.ttl)
+    else:
+        tokens = _fetch(bindings)
+    if args.no_mask:
+        return run(command, tokens)
+    return run_masking(command, tokens, [tokens[var] for var, _ in bindings])
+
+
+def run_masking(command: Sequence[str], tokens: Mapping[str, str], secrets: Sequence[str]) -> int:
+    """Run ``command``, ``tokens`` added to its environment, to its end, with ``secrets`` masked
+    in its output (:mod:`vault.cli.masked_run`); its exit code.
+
+    Raises:
+        CommandNotFound, CommandNotExecutable: it could not be started.
+    """
+    from vault.cli.masked_run import run_masked
+
+    return run_masked(command, child_environment(os.environ, tokens), secrets)
 
 
 def run(command: Sequence[str], tokens: Mapping[str, str]) -> int:
-    """Replace this process with ``command``, ``tokens`` added to its environment.
+    """Replace this process with ``command``, ``tokens`` added to its environment (``--no-mask``).
 
     Returns only by raising.
 
@@ -234,12 +265,10 @@ def run(command: Sequence[str], tokens: Mapping[str, str]) -> int:
         process.restore_core_limit()
     try:
         os.execvpe(cmd, [cmd, *rest], env)  # noqa: S606 - running the user's command is the point
-    except FileNotFoundError:
-        raise CommandNotFound(f"command not found: {_echo(cmd, quoted=False)}") from None
-    except PermissionError:
-        raise CommandNotExecutable(f"permission denied: {cmd}") from None
     except OSError as exc:
-        raise CommandNotExecutable(f"cannot run {cmd}: {exc.strerror}") from None
+        from vault.cli.masked_run import cannot_start  # only when the exec failed
+
+        raise cannot_start(exc, cmd) from None
     finally:  # reached only when the exec failed
         for name, handler in kept.items():
             _signal.signal(getattr(_signal, name), handler)

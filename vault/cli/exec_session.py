@@ -9,7 +9,7 @@ tokendeck read gets the names given with ``-e`` and nothing else, and every read
 the session.
 
 With ``--confirm`` (a yes before each token read) or ``--confirm=once`` (one per credential), this
-process stays COMMAND's parent instead, the session's root, so that it can ask on this terminal
+process stays COMMAND's parent (with ``--no-mask`` too) and the session's root, so that it can ask on this terminal
 when no TUI or desktop notification does (:mod:`vault.cli.consent_terminal`); its own reads of
 the ``-e`` tokens go through the session's socket, and are asked about like any other.
 
@@ -19,7 +19,7 @@ A session needs the agent: without one running and unlocked, the command says so
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from vault.errors import InvalidInput, VaultLocked
@@ -46,22 +46,20 @@ def open_session(bindings: Sequence[tuple[str, str]], command: Sequence[str], tt
 
 def run_confirmed(
     bindings: Sequence[tuple[str, str]], command: Sequence[str], ttl: str | None, confirm: str,
-    environment: Callable[[Mapping[str, str], Mapping[str, str]], dict[str, str]],
+    start: Callable[[dict[str, str]], int],
 ) -> int:  # fmt: skip
     """``--confirm`` (``confirm`` ``each`` or ``once``): open the session, asking on this terminal
-    while it lasts, read its tokens (asked about too), and run COMMAND as a child until it ends:
-    its exit code (``environment``: :func:`vault.cli.exec.child_environment`, which makes it).
+    while it lasts, read its tokens (asked about too), and ``start`` COMMAND with them (and
+    ``$TOKENDECK_AGENT_SOCK``) as this process's child, to its end: its exit code.
 
     Raises:
         InvalidInput, VaultLocked: as :func:`open_session`.
         VaultError: what the agent refused (a name not stored, a use the user did not allow).
     """
-    from vault.cli.child import run_child
-
     asker: list[TerminalAsker] = []
     try:
         _session_id, path, tokens = _open(bindings, command, ttl, confirm, asker)
-        return run_child(list(command), environment(os.environ, {**tokens, AGENT_SOCK_ENV: path}))
+        return start({**tokens, AGENT_SOCK_ENV: path})
     finally:
         for started in asker:
             started.stop()

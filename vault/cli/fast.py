@@ -119,6 +119,7 @@ def _exec(args: list[str]) -> int | None:
 
     specs: list[str] = []
     env_file = False
+    no_mask = False
     i = 0
     while i < len(args) and args[i] != "--":
         arg = args[i]
@@ -130,6 +131,9 @@ def _exec(args: list[str]) -> int | None:
             i += 1
         elif arg == "--env-file":
             env_file = True
+            i += 1
+        elif arg == "--no-mask":
+            no_mask = True
             i += 1
         else:
             return None  # anything else is argparse's to judge
@@ -150,7 +154,9 @@ def _exec(args: list[str]) -> int | None:
         if env_file:
             lines = [ex.dotenv_line(var, token) for var, token in tokens.items()]
             return _write(sys.stdout, "".join(line + "\n" for line in lines))
-        return ex.run(command, tokens)
+        if no_mask:
+            return ex.run(command, tokens)
+        return ex.run_masking(command, tokens, list(tokens.values()))
     except VaultError as exc:
         sys.stderr.write(f"tokendeck: {exc.message}\n")
         return exc.exit_code

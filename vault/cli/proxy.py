@@ -57,9 +57,10 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "HTTPS_PROXY set to a proxy on 127.0.0.1 that only this run can use: on a request to a host "
         "the credential is for, the proxy replaces the placeholder with the fresh token; anywhere else "
         "the placeholder is worthless. CMD trusts tokendeck's CA through SSL_CERT_FILE and the like.",
-        epilog="exit codes: CMD's own once it runs; 1 the proxy could not start (no engine, a CA bundle "
-        "that cannot be written); 2 bad --allow, -e or no -- CMD; 5 no such credential; 127 CMD not "
-        "found. Nothing starts unless every check passes.",
+        epilog="exit codes: CMD's own once it runs (128+N when signal N ends it); 1 the proxy could not start "
+        "(no engine, a CA bundle that cannot be written, a port that cannot be bound); 2 bad --allow, -e or "
+        "no -- CMD; 5 no such credential; 126 CMD cannot be executed; 127 CMD not found. Nothing starts unless "
+        "every check passes.",
     )
     p.add_argument(
         "--allow",
@@ -181,16 +182,19 @@ def _run(
     program = os.path.basename(command[0])
     run = secrets.token_hex(4)  # names this run in every audit row it writes: tokendeck audit --run
     told = Told()
+    fetched: list[str] = []
     readers = Readers()
 
     def token_for(name: str, host: str = "") -> str:
         from vault.errors import NeedsSignIn
 
         try:
-            return source.token(name, host)
+            token = source.token(name, host)
         except NeedsSignIn as exc:  # the request goes on without the token: the provider answers it
             told.once(name, f"proxy: {name}'s requests go out without a token ({exc.message})")
             raise
+        fetched.append(token)  # masked in the command's output from then on (a server may echo it)
+        return token
 
     def on_event(event: Any) -> None:
         fields = {k: getattr(event, k, None) for k in ("host", "method", "path", "outcome")}
@@ -255,9 +259,7 @@ def _run(
                     f"${var} holds the token of {echo(held[0])}: unset it first; the command was not started"
                 )
         audit.put(("proxy-run", "started", None, f"command={program} allow={','.join(hosts)} run={run}", time.time()))
-        from vault.cli.child import run_child
-
-        code = run_child(command, env)
+        code = _child(command, env, [t for t in real.values() if t], fetched)
         audit.put(("proxy-run", "ended", None, f"command={program} exit={code} run={run}", time.time()))
         return code
     finally:
@@ -322,6 +324,14 @@ def _open_session(command: list[str], confirm: str | None = None) -> tuple[str, 
     if opened[0] != "0":
         raise wire.error_from(opened)
     return opened[1], opened[2]
+
+
+def _child(command: list[str], env: dict[str, str], secrets: list[str], fetched: list[str]) -> int:
+    """Run ``command`` to its end, every token the run holds or fetches masked in its output
+    (:mod:`vault.cli.masked_run`, as ``tokendeck exec``); its exit code (128 + N for a signal N)."""
+    from vault.cli.masked_run import run_masked
+
+    return run_masked(command, env, secrets, fetched)
 
 
 def _remove(path: str) -> None:

@@ -1,5 +1,5 @@
-"""``tokendeck sessions [--json] [--end ID]``: the running agent's sessions (issue 36), each one
-line: its id, the command, what it may read, how many reads it was served, when it ends; ``--end``
+"""``tokendeck sessions [--json] [--end ID]``: the running agent's sessions (issue 36), a table as
+``list`` prints one: its id, the command, what it may read, how many reads it was served, when it ends; ``--end``
 ends one at once (its socket goes; the command's next read is refused in one line).
 
 Sessions are opened by ``tokendeck exec --session`` (:mod:`vault.cli.exec_session`) and kept by
@@ -58,13 +58,19 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         ]
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return 0
-    for s in sessions:
-        ends = s.get("ends_at")
-        left = "until it ends" if ends is None else f"ends in {max(0, int(float(str(ends)) - time.time()))} s"
-        given = s["names"]
-        names = ", ".join(str(n) for n in given) if isinstance(given, list) and given else "nothing"
-        line = f"{s['session']}  {s['host']}  reads {names}  ({s['served']} served, {left})"
-        sys.stdout.write(printable(line) + "\n")
+    if sessions:
+        from vault.core.timefmt import expiry
+        from vault.services.listing import table
+
+        now = time.time()
+        lines = [["ID", "COMMAND", "MAY READ", "SERVED", "ENDS"]]
+        for s in sessions:
+            ends = s.get("ends_at")
+            given = s["names"]
+            names = ",".join(str(n) for n in given) if isinstance(given, list) and given else "-"
+            left = "with its command" if ends is None else expiry(float(str(ends)), now)
+            lines.append([str(s["session"]), str(s["host"]), names, str(s["served"]), left])
+        sys.stdout.write(table(lines))
     if not sessions:
         print("tokendeck: no sessions (tokendeck exec --session starts one)", file=sys.stderr)
     return 0

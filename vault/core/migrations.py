@@ -27,6 +27,37 @@ class Migration:
     statements: tuple[str, ...]
 
 
+RETENTION_DAYS = 90
+"""How long the keyed hash of a replaced secret is kept (``superseded``; docs/scan.md)."""
+
+
+def _kept(column: str, kind: str, who: str, *, update: bool) -> str:
+    """Keep ``OLD.column``'s keyed hash when it is set (and, for an update, changed); drop
+    those older than :data:`RETENTION_DAYS`."""
+    changed = f"OLD.{column} IS NOT NEW.{column} AND " if update else ""
+    insert = "INSERT INTO superseded (credential, kind, length, digest, at)"
+    return (
+        f"{insert} SELECT {who}, {kind}, length(OLD.{column}), "  # noqa: S608 - fixed names, no input
+        f"tokendeck_scan_digest((SELECT key FROM scan_key WHERE id = 1), OLD.{column}), unixepoch('subsec') "
+        f"WHERE {changed}OLD.{column} IS NOT NULL AND OLD.{column} != ''; "
+        f"DELETE FROM superseded WHERE at < unixepoch('subsec') - {RETENTION_DAYS} * 86400; "
+    )
+
+
+def _trigger(name: str, event: str, table: str, columns: tuple[tuple[str, str], ...], who: str) -> str:
+    update = event.startswith("UPDATE")
+    body = "".join(_kept(column, kind, who, update=update) for column, kind in columns)
+    return f"CREATE TRIGGER {name} AFTER {event} ON {table} BEGIN {body}END"
+
+
+_TOKENS = (
+    ("access_token", "CASE OLD.kind WHEN 'static' THEN 'static token' ELSE 'access token' END"),
+    ("refresh_token", "'refresh token'"),
+)
+_CLIENT = (("client_secret", "'client secret'"),)
+_CLIENT_WHO = "'client of ' || OLD.provider"
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         "0001_initial",
@@ -127,6 +158,37 @@ MIGRATIONS: tuple[Migration, ...] = (
                 created_at REAL NOT NULL
             )
             """,
+        ),
+    ),
+    Migration(
+        "0005_superseded",
+        (
+            # What `tokendeck scan` looks for besides the current secrets: the secrets a change
+            # replaced or deleted, ONLY as HMAC-SHA256 under the vault's own random scan key (kept
+            # here, in the encrypted file, and nowhere else), with their length, kind and time;
+            # 90 days of them.  The triggers are the one place this is recorded, so every path that
+            # replaces a secret (a refresh, a rotation, a new sign-in, add --replace, rm, revoke)
+            # keeps it: vault.core.superseded registers the digest function on every connection.
+            "CREATE TABLE scan_key (id INTEGER PRIMARY KEY CHECK (id = 1), key BLOB NOT NULL)",
+            "INSERT INTO scan_key (id, key) VALUES (1, randomblob(32))",
+            """
+            CREATE TABLE superseded (
+                id INTEGER PRIMARY KEY,
+                credential TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                length INTEGER NOT NULL,
+                digest BLOB NOT NULL,
+                at REAL NOT NULL
+            )
+            """,
+            "CREATE INDEX superseded_by_length ON superseded (length)",
+            _trigger("superseded_tokens", "UPDATE OF access_token, refresh_token", "credentials", _TOKENS, "OLD.name"),
+            _trigger("superseded_tokens_deleted", "DELETE", "credentials", _TOKENS, "OLD.name"),
+            _trigger("superseded_client", "UPDATE OF client_secret", "client_registrations", _CLIENT, _CLIENT_WHO),
+            _trigger("superseded_client_deleted", "DELETE", "client_registrations", _CLIENT, _CLIENT_WHO),
+            # A rename keeps its old copies under the new name.
+            "CREATE TRIGGER superseded_renamed AFTER UPDATE OF name ON credentials WHEN OLD.name != NEW.name "
+            "BEGIN UPDATE superseded SET credential = NEW.name WHERE credential = OLD.name; END",
         ),
     ),
 )

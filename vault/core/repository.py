@@ -26,6 +26,7 @@ from vault.core.rekeying import VaultKeys
 from vault.core.rows import audit_from, audit_select, client_from, credential_from, credential_row, reveal
 from vault.core.secret import Secret
 from vault.core.store import Store
+from vault.core.superseded import Superseded
 from vault.core.timefmt import check_when
 from vault.errors import AlreadyExists, InvalidInput, NotFound, RefreshDiscarded
 
@@ -42,8 +43,8 @@ class Repository:
         meta: its key mode.
         clock: the time source; tests freeze it.
 
-    Its parts: :attr:`links` (export bindings, git hosts), :attr:`authority` (the proxy's CA) and
-    :attr:`keys` (the file's key).
+    Its parts: :attr:`links` (export bindings, git hosts), :attr:`authority` (the proxy's CA),
+    :attr:`keys` (the file's key) and :attr:`superseded` (replaced secrets' keyed hashes).
     """
 
     def __init__(self, store: Store, paths: VaultPaths, meta: VaultMeta, clock: Clock | None = None) -> None:
@@ -54,6 +55,7 @@ class Repository:
         self.extras = CredentialExtras(store, self._audit)
         self.authority = ProxyAuthority(store, self.clock, self._audit)
         self.keys = VaultKeys(store, paths, meta, self.record)
+        self.superseded = Superseded(store)  # replaced secrets, as keyed hashes (tokendeck scan)
         self._old_copies = False
         self._decoded: tuple[tuple[int, int], list[Credential]] | None = None
 

@@ -19,9 +19,10 @@ import sqlcipher3
 from vault.core import faults
 from vault.core.keys import DatabaseKey
 from vault.core.migrations import LATEST_VERSION, MIGRATIONS
-from vault.core.sqlerrors import mapped, translate
+from vault.core.sqlerrors import check_pages, check_version, mapped, translate
+from vault.core.superseded import register as register_digest
 from vault.core.walfiles import remove_unused_wal, wal_has_frames
-from vault.errors import VaultBusy, VaultCorrupt, VaultError, VaultTooNew, VaultUnusable, WrongPassphrase
+from vault.errors import VaultBusy, VaultCorrupt, VaultError, VaultUnusable
 from vault.settings import VAULT_BUSY_TIMEOUT
 
 BUSY_TIMEOUT_SECONDS = VAULT_BUSY_TIMEOUT
@@ -125,7 +126,7 @@ class Store:
                 return "unreadable"
             except sqlcipher3.DatabaseError:
                 return "undecryptable"
-            _check_version(conn)
+            check_version(conn)
             proven = True
             return "ok"
         finally:
@@ -155,7 +156,7 @@ class Store:
                 # cut short, the file's pages are still under the old key).
                 with contextlib.suppress(sqlcipher3.Error):
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            version = _check_version(conn)
+            version = check_version(conn)
             store = cls(conn, path, key, read_only)
             if read_only is None:
                 store._configure()
@@ -175,6 +176,7 @@ class Store:
                 "PRAGMA foreign_keys = ON",
             ):
                 self._conn.execute(pragma)
+            register_digest(self._conn)  # the superseded-secret triggers call it
 
     def _migrate(self, version: int) -> None:
         for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -197,7 +199,7 @@ class Store:
         """
         if not self._verified:
             with self._lock:
-                _check_pages(self._conn, self.path)
+                check_pages(self._conn, self.path)
             self._verified = True
 
     @contextlib.contextmanager
@@ -447,39 +449,6 @@ class Store:
 def _rows(conn: sqlcipher3.Connection, sql: str, params: Sequence[Any]) -> list[Row]:
     with mapped():
         return list(conn.execute(sql, params).fetchall())
-
-
-def _check_pages(conn: sqlcipher3.Connection, path: Path) -> None:
-    """Every page's HMAC, so a damaged file is refused before anything reads it.
-
-    Raises:
-        VaultCorrupt: a page is damaged.
-    """
-    with mapped():
-        damage = conn.execute("PRAGMA cipher_integrity_check").fetchall()
-    if damage and str(damage[0][0]).startswith("error reading"):  # the OS failed to read it: try again
-        raise VaultUnusable(f"the OS could not read {path} ({damage[0][0]}); nothing was changed: try again")
-    if damage:
-        raise VaultCorrupt(f"{path} is damaged ({damage[0][0]}); restore a backup with: tokendeck restore FILE")
-
-
-def _check_version(conn: sqlcipher3.Connection) -> int:
-    """The schema version, when this tokendeck can use it.
-
-    Raises:
-        VaultTooNew: newer than this tokendeck.
-        WrongPassphrase: no schema at all (it decrypts, but is no vault).
-    """
-    with mapped():
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version == 0:
-        raise WrongPassphrase()
-    if version > LATEST_VERSION:
-        raise VaultTooNew(
-            f"this vault has schema version {version}, newer than this tokendeck "
-            f"understands ({LATEST_VERSION}); upgrade tokendeck"
-        )
-    return version
 
 
 def _connect(path: Path, key: DatabaseKey, mode: str | None = None) -> sqlcipher3.Connection:

@@ -17,6 +17,11 @@ if TYPE_CHECKING:
 
 LIST_COLUMNS = ["NAME", "PROVIDER", "ACCOUNT", "STATUS", "EXPIRES"]
 NO_CREDENTIALS = "tokendeck: no credentials yet (add one with: tokendeck add NAME --provider P)\n"
+_NONE_GIVEN = (
+    "tokendeck: nothing is read directly here (a proxy run's session, or a forward given no credential); "
+    "requests get their tokens through the proxy\n"
+)
+_NONE_LEFT = "tokendeck: none of the credentials given here is in the vault any more\n"
 
 
 def table(rows: list[list[str]]) -> str:
@@ -55,7 +60,7 @@ def list_output(
             return "[]\n", ""
         return "[\n" + ",\n".join(_json_row(c, now) for c in credentials) + "\n]\n", ""
     if not credentials:
-        return "", NO_CREDENTIALS
+        return "", NO_CREDENTIALS if only is None else _NONE_GIVEN if not only else _NONE_LEFT
     rows = [LIST_COLUMNS]
     rows += [
         [c.name, c.provider, c.account or "-", c.status_at(now), expiry(c.expires_at, now, human=human)]

@@ -1,0 +1,482 @@
+"""``tokendeck scan``'s walk: which files and git objects are read, which are skipped and why,
+and the findings (docs/scan.md).  The matching itself is :mod:`vault.services.scan_match`.
+
+Each file is opened once (``O_NOFOLLOW | O_NONBLOCK``, checked again on the open descriptor) and
+read whole when it is a regular file of the user's under the size limit with no NUL byte in its
+first block.  Symbolic links are followed only inside the tree being scanned, and never twice to
+the same place; one out of the tree, or a loop, is skipped with its reason.  A git repository
+under a path (its ``.git``) is read through ``git cat-file --batch-all-objects --batch``: every
+object, loose or packed, reachable or not, so a secret committed and later deleted is found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vault.services.scan_match import Matcher
+
+MAX_SIZE = 64 * 1024 * 1024
+"""A file larger than this is skipped (and said so); ``--max-size`` moves it."""
+BINARY_PROBE = 8192
+"""A NUL byte in this first block marks a binary file, skipped."""
+BATCH_BYTES = 8 * 1024 * 1024
+"""About this many bytes of files go to a worker at a time."""
+BATCH_FILES = 256
+"""And at most this many files."""
+ENV_DEPTH = 4
+"""How deep under the home directory ``.env`` files are looked for when no PATH is given."""
+
+HOME_PLACES = (
+    ".bash_history",
+    ".zsh_history",
+    ".local/share/fish/fish_history",
+    ".netrc",
+    ".claude/projects",
+    ".claude.json",
+    ".codex/sessions",
+    ".gemini",
+)
+"""What ``tokendeck scan`` reads with no PATH (besides the MCP configs the export code knows,
+and ``.env`` files under the home directory): those that exist."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One copy: whose, what kind, live or old, where (a file and line, or a git object and the
+    path it had in a tree), in which form.  Never the secret."""
+
+    credential: str
+    kind: str
+    live: bool
+    form: str
+    path: str
+    line: int = 0
+    git_object: str = ""
+    object_path: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in vars(self).items() if v not in ("", 0) or k in ("live",)}
+
+
+@dataclass
+class Outcome:
+    """What a scan found and what it could not read."""
+
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
+    files: int = 0
+    binaries: int = 0
+    objects: int = 0
+    repositories: int = 0
+    bytes: int = 0
+    interrupted: bool = False
+
+
+def home_places(home: Path) -> list[Path]:
+    """The places a scan with no PATH reads, those that exist: shell histories, netrc, agent
+    transcripts, MCP configs, ``.env`` files (bounded depth)."""
+    from vault.export.spec import DEFAULT_FILES
+
+    places = [home / p for p in HOME_PLACES]
+    places += [home / f[2:] for f in DEFAULT_FILES.values() if f.startswith("~/")]
+    found = [p for p in dict.fromkeys(places) if os.path.lexists(p)]
+    found += _env_files(home, ENV_DEPTH)
+    return list(dict.fromkeys(found))
+
+
+def _env_files(top: Path, depth: int) -> list[Path]:
+    found: list[Path] = []
+    with contextlib.suppress(OSError), os.scandir(top) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.name == ".env" and entry.is_file(follow_symlinks=False):
+                    found.append(Path(entry.path))
+                elif depth > 1 and entry.is_dir(follow_symlinks=False) and entry.name not in (".git", "node_modules"):
+                    found += _env_files(Path(entry.path), depth - 1)
+    return found
+
+
+class Scan:
+    """One scan: walk ``roots`` and match what is read against ``matcher``.
+
+    Args:
+        jobs: processes that read and match files (forked from this one when the first batch of
+            files is full, so a small scan starts none); git objects are read here.
+        progress: called with the outcome now and then (for a terminal's progress line).
+    """
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        *,
+        max_size: int = MAX_SIZE,
+        jobs: int = 1,
+        progress: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.matcher = matcher
+        self.max_size = max_size
+        self.jobs = jobs
+        self._pool: Any = None
+        self._batches = _Batches()
+        self._running: set[Any] = set()
+        self.outcome = Outcome()
+        self._progress = progress
+        self._seen: set[tuple[int, int]] = set()
+        self._uid = os.getuid()
+
+    def run(self, roots: list[Path]) -> Outcome:
+        """Scan every root; a Ctrl+C ends it early with what was found so far (``interrupted``)."""
+        try:
+            for root in roots:
+                self._root(Path(os.path.abspath(root)))
+            self._finish()
+        except KeyboardInterrupt:
+            self.outcome.interrupted = True
+        finally:
+            self._stop()
+        self.outcome.findings.sort(key=lambda f: (f.path, f.git_object, f.line, f.credential, f.kind))
+        return self.outcome
+
+    def _root(self, root: Path) -> None:
+        try:
+            info = os.lstat(root)
+        except OSError as exc:
+            self._unreadable(root, exc)
+            return
+        real = os.path.realpath(root)
+        if stat.S_ISLNK(info.st_mode):
+            try:
+                info = os.stat(root)
+            except OSError as exc:
+                self._skip(root, "a symlink loop" if exc.errno == errno.ELOOP else "a broken symlink")
+                return
+        if stat.S_ISDIR(info.st_mode):
+            self._walk(root, real, info)
+        else:
+            self._file(root, real)
+
+    def _walk(self, top: Path, tree: str, info: os.stat_result) -> None:
+        """Walk a directory tree (no recursion: a deep tree cannot exhaust the stack)."""
+        stack = [(top, info)]
+        while stack:
+            folder, here = stack.pop()
+            if (here.st_dev, here.st_ino) in self._seen:
+                self._skip(folder, "a symlink loop (already scanned)")
+                continue
+            self._seen.add((here.st_dev, here.st_ino))
+            try:
+                entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            except OSError as exc:
+                self._unreadable(folder, exc)
+                continue
+            for entry in entries:
+                path = Path(entry.path)
+                if entry.name == ".git":
+                    self._git(folder, path)
+                    continue
+                try:
+                    if entry.is_symlink():
+                        target = self._inside(path, tree)
+                        if target is None:
+                            continue
+                        if stat.S_ISDIR(target.st_mode):
+                            stack.append((path, target))
+                        else:
+                            self._file(path, tree)
+                    elif entry.is_dir(follow_symlinks=False):
+                        stack.append((path, entry.stat(follow_symlinks=False)))
+                    else:
+                        self._file(path, tree)
+                except OSError as exc:
+                    self._unreadable(path, exc)
+
+    def _inside(self, link: Path, tree: str) -> os.stat_result | None:
+        """A symlink's target when it stays inside ``tree``; else skipped with why."""
+        try:
+            target = os.stat(link)
+        except OSError as exc:
+            self._skip(link, "a symlink loop" if exc.errno == errno.ELOOP else "a broken symlink")
+            return None
+        real = os.path.realpath(link)
+        if real != tree and not real.startswith(tree.rstrip("/") + "/"):
+            self._skip(link, "a symlink out of the scanned tree (not followed)")
+            return None
+        if stat.S_ISDIR(target.st_mode) and (target.st_dev, target.st_ino) in self._seen:
+            self._skip(link, "a symlink loop (already scanned)")
+            return None
+        return target
+
+    def _file(self, path: Path, tree: str) -> None:
+        try:
+            info = os.lstat(path)
+        except OSError as exc:
+            self._unreadable(path, exc)
+            return
+        if stat.S_ISLNK(info.st_mode):
+            return  # a symlink to a file: judged by the walk; its target, in the tree, is read itself
+        if stat.S_ISREG(info.st_mode):
+            if (info.st_dev, info.st_ino) in self._seen:
+                return  # read once: a hard link to a file already read
+            self._seen.add((info.st_dev, info.st_ino))
+        if self.jobs <= 1:
+            self._apply(str(path), scan_file(self.matcher, str(path), self.max_size, self._uid))
+        elif self._batches.add(str(path), info.st_size):
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hand full batches of files to the worker processes (started at the first full batch,
+        so a small scan starts none), keeping a few batches in flight."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        if self._pool is None:
+            self._pool = _pool(self.jobs, self.matcher, self.max_size, self._uid)
+        for batch in self._batches.full():
+            self._running.add(self._pool.submit(_work, batch))
+            while len(self._running) >= 4 * self.jobs:
+                done, self._running = wait(self._running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    for path, result in future.result():
+                        self._apply(path, result)
+
+    def _finish(self) -> None:
+        """Scan what is left in the batches, wait for the workers, stop them."""
+        for path in self._batches.rest():
+            if self._pool is None:
+                self._apply(path, scan_file(self.matcher, path, self.max_size, self._uid))
+            else:
+                self._running.add(self._pool.submit(_work, [path]))
+        for future in list(self._running):
+            for path, result in future.result():
+                self._apply(path, result)
+        self._running = set()
+
+    def _stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def _apply(self, path: str, result: FileResult) -> None:
+        status, reason, size, hits = result
+        if status == "skip":
+            self.outcome.skipped.append((path, reason))
+        elif status == "unreadable":
+            self.outcome.unreadable.append((path, reason))
+        elif status == "binary":
+            self.outcome.binaries += 1
+        elif status == "read":
+            self.outcome.files += 1
+            self.outcome.bytes += size
+            self.outcome.findings += [Finding(c, k, live, form, path, line) for c, k, live, form, line in hits]
+            self._tick()
+
+    def _git(self, work: Path, dot_git: Path) -> None:
+        """Every object of the repository at ``work``, with the path each blob had in a tree."""
+        self.outcome.repositories += 1
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
+        base = ["git", "-C", str(work), "-c", "core.fsmonitor=false"]
+        try:
+            listed = subprocess.run(  # noqa: S603 - git, with fixed arguments and a folder
+                [*base, "rev-list", "--all", "--objects", "--reflog"], capture_output=True, env=env, check=False
+            )
+            paths: dict[str, str] = {}
+            for line in listed.stdout.decode(errors="replace").splitlines():
+                sha, _, name = line.partition(" ")
+                if name:
+                    paths.setdefault(sha, name)
+            with subprocess.Popen(  # noqa: S603 - git, with fixed arguments and a folder
+                [*base, "cat-file", "--batch-all-objects", "--batch", "--unordered"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                stdin=subprocess.DEVNULL,
+                env=env,
+            ) as reader:
+                assert reader.stdout is not None  # noqa: S101 - asked for above
+                for sha, kind, data in _objects(reader.stdout, self.max_size):
+                    self.outcome.objects += 1
+                    if data is None:
+                        where = f"{dot_git} (git object {sha[:12]} {paths.get(sha, kind)})"
+                        self.outcome.skipped.append(
+                            (where, f"larger than the {_size(self.max_size)} limit (--max-size)")
+                        )
+                        continue
+                    if kind not in ("blob", "commit", "tag") or b"\0" in data[:BINARY_PROBE]:
+                        continue
+                    self.outcome.bytes += len(data)
+                    for hit in self.matcher.find(data):
+                        who = hit.who
+                        self.outcome.findings.append(
+                            Finding(who.credential, who.kind, who.live, hit.form, str(work), hit.line, sha,
+                                    paths.get(sha, f"({kind})"))
+                        )  # fmt: skip
+                    self._tick()
+                problem = reader.stderr.read().decode(errors="replace").strip() if reader.stderr else ""
+                code = reader.wait()
+        except FileNotFoundError:
+            self._skip(dot_git, "git is not installed: the repository's history was not read")
+            return
+        except OSError as exc:
+            self._unreadable(dot_git, exc)
+            return
+        problem = problem or listed.stderr.decode(errors="replace").strip()
+        if code != 0 or listed.returncode != 0 or problem:  # git says "error: ..." and exits 0 on a bad object
+            said = (problem or f"git exited {code}").splitlines()
+            self._skip(dot_git, f"a git repository git could not read whole ({said[0][:160]}); the rest was skipped")
+
+    def _skip(self, path: Path, why: str) -> None:
+        self.outcome.skipped.append((str(path), why))
+
+    def _unreadable(self, path: Path, exc: OSError) -> None:
+        self.outcome.unreadable.append((str(path), _why(exc)))
+
+    def _tick(self) -> None:
+        if self._progress is not None:
+            self._progress(self.outcome)
+
+
+def _objects(stream: object, max_size: int) -> Iterator[tuple[str, str, bytes | None]]:
+    """``git cat-file --batch``'s output, object by object (None for one over ``max_size``: read
+    past in pieces, never held whole)."""
+    read = stream.read  # type: ignore[attr-defined]
+    readline = stream.readline  # type: ignore[attr-defined]
+    while True:
+        header = readline()
+        if not header:
+            return
+        parts = header.split()
+        if len(parts) != 3 or not parts[2].isdigit():
+            continue  # "<sha> missing" and the like
+        size = int(parts[2])
+        if size > max_size:
+            while size > 0:
+                piece = read(min(size, 1 << 20))
+                if not piece:
+                    return
+                size -= len(piece)
+            data = None
+        else:
+            data = read(size)
+        read(1)  # the newline after each object
+        yield parts[0].decode(), parts[1].decode(), data
+
+
+FileResult = tuple[str, str, int, list[tuple[str, str, bool, str, int]]]
+"""What reading and matching one file gave: status (read, skip, unreadable, binary, link), why,
+its size, and its hits (credential, kind, live, form, line)."""
+
+
+def scan_file(matcher: Matcher, path: str, max_size: int, uid: int) -> FileResult:
+    """Open ``path`` once (no symlink followed, nothing but a regular file of ``uid``'s under
+    ``max_size`` read, no NUL in its first block) and match its bytes."""
+    try:
+        kind = _not_regular(os.lstat(path).st_mode)
+        if kind and kind != "a symlink":
+            return ("skip", kind, 0, [])  # never opened: a FIFO, a socket or a device
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return ("link", "", 0, [])  # a symlink: judged by the walk, not here
+        if exc.errno == errno.ENXIO:
+            return ("skip", "a socket", 0, [])
+        return ("unreadable", _why(exc), 0, [])
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        info = os.fstat(fd)
+        kind = _not_regular(info.st_mode)
+        if kind:
+            return ("skip", kind, 0, [])
+        if info.st_uid != uid:
+            return ("skip", "not yours (owned by another user)", 0, [])
+        if info.st_size > max_size:
+            return ("skip", f"larger than the {_size(max_size)} limit ({_size(info.st_size)}; --max-size)", 0, [])
+        try:
+            first = handle.read(BINARY_PROBE)
+            if b"\0" in first:
+                return ("binary", "", 0, [])
+            rest = handle.read(max_size + 1 - len(first)) if len(first) == BINARY_PROBE else b""
+        except OSError as exc:
+            return ("unreadable", _why(exc), 0, [])
+    data = first + (rest or b"")
+    hits = [(h.who.credential, h.who.kind, h.who.live, h.form, h.line) for h in matcher.find(data)]
+    return ("read", "", len(data), hits)
+
+
+def _why(exc: OSError) -> str:
+    return os.strerror(exc.errno) if exc.errno else type(exc).__name__
+
+
+class _Batches:
+    """Files waiting for a worker, cut into batches of about :data:`BATCH_BYTES`."""
+
+    def __init__(self) -> None:
+        self._waiting: list[str] = []
+        self._bytes = 0
+        self._full: list[list[str]] = []
+
+    def add(self, path: str, size: int) -> bool:
+        """Queue ``path``; whether a batch is now full."""
+        self._waiting.append(path)
+        self._bytes += size
+        if self._bytes >= BATCH_BYTES or len(self._waiting) >= BATCH_FILES:
+            self._full.append(self._waiting)
+            self._waiting, self._bytes = [], 0
+        return bool(self._full)
+
+    def full(self) -> list[list[str]]:
+        full, self._full = self._full, []
+        return full
+
+    def rest(self) -> list[str]:
+        rest = [p for batch in self._full for p in batch] + self._waiting
+        self._full, self._waiting, self._bytes = [], [], 0
+        return rest
+
+
+_WORKER: tuple[Matcher, int, int] | None = None
+"""A worker process's matcher, size limit and user id: inherited from the scan at the fork (the
+secrets are never pickled, sent or written; the workers are this process's own children)."""
+
+
+def _pool(jobs: int, matcher: Matcher, max_size: int, uid: int) -> Any:
+    import multiprocessing
+    import signal
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _WORKER  # noqa: PLW0603 - what the forked workers inherit
+    _WORKER = (matcher, max_size, uid)
+    return ProcessPoolExecutor(
+        jobs, mp_context=multiprocessing.get_context("fork"), initializer=signal.signal,
+        initargs=(signal.SIGINT, signal.SIG_IGN),  # Ctrl+C is the scan's to handle
+    )  # fmt: skip
+
+
+def _work(batch: list[str]) -> list[tuple[str, FileResult]]:
+    if _WORKER is None:
+        raise RuntimeError("no matcher in this worker")
+    matcher, max_size, uid = _WORKER
+    return [(path, scan_file(matcher, path, max_size, uid)) for path in batch]
+
+
+def _not_regular(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISLNK(mode):
+        return "a symlink"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n} bytes"
