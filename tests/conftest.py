@@ -72,6 +72,10 @@ TIERS: dict[str, frozenset[str]] = {
             "test_exec_mask.py",  # exec with a Python child writing its token in pieces
             "test_exec_mask_agent.py",  # exec masked through a real agent, and as a session
             "test_sessions.py",  # a real agent, and process trees that fork, double-fork and setsid
+            "test_consent_terminal.py",  # a real agent, exec --session --confirm in a pty
+            "test_consent_setting.py",  # a real agent, tokendeck confirm, readers in a pty
+            "test_consent_desktop.py",  # a private dbus-daemon, a real agent, a notification server
+            "test_consent_proxy.py",  # proxy run --confirm as installed, a real agent, a stand-in provider
             "test_sandbox.py",  # the README's bubblewrap session: a real agent and bwrap
             "test_agent_memory.py",  # the agent and a reader as an unprivileged user (setpriv)
             "test_readers.py",  # a real agent and each kind of reader as a process
@@ -109,6 +113,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_failures.py",
             "test_tui_first_run_agent.py",
             "test_tui_forwards.py",
+            "test_tui_consent.py",
             "test_tui_idle_rule.py",
             "test_tui_help.py",
             "test_tui_keys.py",

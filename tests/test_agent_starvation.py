@@ -224,13 +224,13 @@ def test_a_forward_has_only_so_many_questions_waiting_and_the_rest_are_refused_a
             assert (reader.returncode, out) == (5, "")
             assert err == (
                 "tokendeck: the use of a by devbox was not allowed on the machine with the vault "
-                f"({FORWARD_PENDING_QUESTIONS} uses by devbox were already waiting)\n"
+                f"({FORWARD_PENDING_QUESTIONS} uses by devbox were already waiting for an answer)\n"
             )
         assert wire.call("forward-close", forward_id, opt_out=False) == ["0"]  # the rest get their no
         waiting = [r for r in readers if r not in refused]
         for reader in waiting:
             out, err = reader.communicate(timeout=60)
-            assert reader.returncode == 5 and "(denied, or no answer in time)" in err
+            assert reader.returncode == 5 and "(its forward or session ended first)" in err
     finally:
         for reader in readers:
             reader.kill()

@@ -531,6 +531,7 @@ def test_help_lists_every_environment_variable_the_code_reads(
         settings.RUNTIME_DIR_OVERRIDE_ENV,
         settings.PROXY_RESOLVE_ENV,
         settings.PROXY_UPSTREAM_CA_ENV,
+        settings.CONFIRM_TIMEOUT_ENV,
     }
     assert ours - listed == tests_own  # every one but the tests' own
     for name in listed:

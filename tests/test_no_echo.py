@@ -57,6 +57,7 @@ BASE: dict[str, list[str]] = {
     "completion": ["completion", "{shell}"],
     "backup": ["backup", "{file}"],
     "sessions": ["sessions"],
+    "confirm": ["confirm", "{name}", "{setting}"],
     # commands that take no value: run by the test of the commands' own output below
     "list": ["list"],
     "init": ["init"],
@@ -81,6 +82,7 @@ FILL = {
     "file": "missing-file",
     "paths": "missing-file",
     "shell": "bash",
+    "setting": "on",
 }
 
 TAKES_ANY: dict[tuple[str, str], str] = {

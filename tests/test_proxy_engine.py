@@ -60,7 +60,7 @@ def _start(
         ca_cert_pem=proxy_ca.cert_pem,
         ca_key_pem=Secret(proxy_ca.key_pem.decode()),
         rules={PLACEHOLDER: Rule("gh", hosts)},
-        token_for=token_for or (lambda name: TOKEN),  # type: ignore[arg-type]
+        token_for=token_for or (lambda name, host: TOKEN),  # type: ignore[arg-type]
         on_event=events.append,
         auth=(USER, PASSWORD),
         upstream_cafile=write_bundle(tmp_path / "upstream.pem", trusted.cert_pem),
@@ -199,7 +199,7 @@ def test_an_upstream_whose_certificate_the_proxy_does_not_trust_is_not_reached(t
 
 
 def test_no_token_to_be_had_refuses_the_request_and_the_run_goes_on(tmp_path: Path) -> None:
-    def locked(name: str) -> str:
+    def locked(name: str, host: str) -> str:
         raise RuntimeError("the vault is locked")
 
     for run in _start(tmp_path, token_for=locked):
@@ -352,7 +352,7 @@ def test_starting_writes_nothing_in_the_working_directory_or_proxy_pys_data_dire
         ca_cert_pem=ca.cert_pem,
         ca_key_pem=Secret(ca.key_pem.decode()),
         rules={},
-        token_for=lambda name: TOKEN,
+        token_for=lambda name, host: TOKEN,
         on_event=lambda event: None,
         auth=(USER, PASSWORD),
     )

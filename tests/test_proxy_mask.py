@@ -71,7 +71,7 @@ def test_a_token_the_proxy_fetched_during_the_run_is_masked_too(
     from vault.proxy.source import LocalSource
 
     fresh = "ghp_" + "F" * 36
-    monkeypatch.setattr(LocalSource, "token", lambda self, name: fresh)  # the vault refreshed it
+    monkeypatch.setattr(LocalSource, "token", lambda self, name, host="": fresh)  # the vault refreshed it
     with descriptors(tmp_path) as files:
         r = ready("proxy", "run", "--allow", "gh", "--", sys.executable, "-c", ECHO, fresh)
     assert r.code == 0, r.err

@@ -241,7 +241,7 @@ def test_confirm_asks_on_the_terminal_of_tokendeck_ssh(
     env = {k: v for k, v in local.items() if k != "TOKENDECK_PASSPHRASE"}
     status, shown = in_a_terminal(argv, env, typed)
     assert status == 0
-    assert "asks for a (token). Allow? [y/N]" in shown
+    assert "wants a for a token read. Allow? [y/N] (no answer in 60 s is no)" in shown
     assert said in shown and code in shown
     expected = ["denied", "ended"] if typed == "n" else ["served", "ended"]  # ended: tokendeck ssh closed it
     for _ in range(100):  # a served read reaches the audit log with the agent's next write (within a second)
@@ -276,7 +276,8 @@ def test_the_connection_dropping_mid_request_closes_the_forward_and_changes_noth
     with ssh's failure, its forward goes, the question is never served, the vault is as it was."""
     import time
 
-    from vault.agent.forwarding import active_forwards, pending_questions
+    from vault.agent.consent import pending_questions
+    from vault.agent.forwarding import active_forwards
 
     with vault.open_vault(home, PASS) as v:
         before = [(c.name, c.updated_at) for c in v.credentials()]

@@ -42,6 +42,9 @@ PROXY_RESOLVE_ENV = "TOKENDECK_PROXY_RESOLVE"
 HOST to that port on 127.0.0.1 (:mod:`vault.proxy.stand_ins`; the command says so on stderr)."""
 PROXY_UPSTREAM_CA_ENV = "TOKENDECK_PROXY_UPSTREAM_CA"
 """For the end-to-end tests only: the CA file the proxy checks upstream certificates against."""
+CONFIRM_TIMEOUT_ENV = "TOKENDECK_CONFIRM_TIMEOUT"
+"""For the consent tests only: seconds the agent waits for an answer to a consent question
+instead of :data:`CONFIRM_TIMEOUT` (read when the agent starts), so a late answer can be shown."""
 
 VAULT_SECRET_ENVS = (PASSPHRASE_ENV, NEW_PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, PASSPHRASE_COMMAND_ENV)
 """Everything that unlocks the vault (a passphrase, or where to get one)."""
@@ -65,7 +68,8 @@ BROWSER_ENV = "BROWSER"
 DISPLAY_ENVS = ("DISPLAY", "WAYLAND_DISPLAY")
 """Set: a graphical session, where the MCP bridge may start the desktop's URL opener."""
 SESSION_BUS_ENV = "DBUS_SESSION_BUS_ADDRESS"
-"""A desktop session: then the agent's expiry warnings go to ``notify-send`` too."""
+"""A desktop session: then the agent's expiry warnings go to ``notify-send`` too, and its consent
+questions are desktop notifications on that bus (:mod:`vault.agent.desktop`)."""
 GIT_DIR_ENV = "GIT_DIR"
 """Set: git looks for the repository there, so a plaintext export may be going into one."""
 PATH_ENV = "PATH"

@@ -26,6 +26,7 @@ class ConfirmDialog(ModalScreen[bool]):
         title: the question.
         body: what will and will not happen; shown as plain text, never markup.
         yes: the label of the destructive button.
+        no: the label of the button that leaves everything as it is (``Deny`` for a consent question).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -33,12 +34,13 @@ class ConfirmDialog(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", NO, tooltip="no, leave everything as it is"),
     ]
 
-    def __init__(self, title: str, body: str, *, yes: str = "Yes") -> None:
+    def __init__(self, title: str, body: str, *, yes: str = "Yes", no: str = NO) -> None:
         super().__init__()
         self.question = title
         self.body = body
         self.yes = yes
-        self.key_labels = {"answer(True)": yes, "answer(False)": NO}
+        self.no = no
+        self.key_labels = {"answer(True)": yes, "answer(False)": no}
         """What the footer and the help call the keys: the buttons' words."""
 
     def compose(self) -> ComposeResult:
@@ -47,7 +49,7 @@ class ConfirmDialog(ModalScreen[bool]):
             yield Static(self.body, id="confirm-body", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button(self.yes, id="yes", variant="error")
-                yield Button(NO, id="no")
+                yield Button(self.no, id="no")
         yield KeysFooter()
 
     def on_mount(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from vault.core.model import COUNTDOWN_STOPPED, MCP_URL_EXTRA, Credential
 from vault.core.timefmt import iso, moment, relative
 from vault.errors import clipped, printable
+from vault.services.consent_setting import asks_before_each_use
 
 FACTS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -14,6 +15,7 @@ FACTS: tuple[tuple[str, str], ...] = (
     ("account", "Account"),
     ("server", "MCP server"),
     ("status", "Status"),
+    ("consent", "Consent"),
     ("token_type", "Token type"),
     ("scopes", "Scopes"),
     ("expires", "Expires"),
@@ -33,12 +35,15 @@ OAUTH_ONLY = frozenset({"token_type", "refresh"})
 
 def hidden_facts(credential: Credential) -> frozenset[str]:
     """The facts not shown for ``credential``: the OAuth-only ones for a static token, empty
-    extras, and the MCP server of one that is not an MCP server's."""
+    extras, the MCP server of one that is not an MCP server's, and consent unless it asks
+    before each use."""
     hidden = set() if credential.kind == "oauth" else set(OAUTH_ONLY)
     if not credential.extras:
         hidden.add("extras")
     if not credential.extras.get(MCP_URL_EXTRA):
         hidden.add("server")
+    if not asks_before_each_use(credential.extras):
+        hidden.add("consent")
     return frozenset(hidden)
 
 
@@ -65,6 +70,7 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
         "account": c.account or "-",
         "server": str(c.extras.get(MCP_URL_EXTRA) or "-"),
         "status": status.replace("_", " "),
+        "consent": f"asks before each use (tokendeck confirm {c.name} off)",
         "token_type": c.token_type or "-",
         "scopes": " ".join(c.scopes) or "-",
         "expires": expires,

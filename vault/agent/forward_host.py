@@ -15,7 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vault.agent import forwarding
-from vault.agent.forwarding import Confirmations, Forward
+from vault.agent.consent import Confirmations, Question
+from vault.agent.forwarding import Forward
 from vault.agent.remedy import AGENT_LOCKED
 from vault.agent.switchboard import Switchboard
 from vault.agent.wire import FALL_BACK
@@ -96,10 +97,12 @@ class ForwardHost:
             self.close_forward(forward_id, "ended by the user" if session else "its tokendeck ssh ended")
             return ["0"]
         if op == "questions":
-            return ["0", *(json.dumps(q.summary()) for q in self.confirmations.pending())]
+            return ["0", *(json.dumps(q.summary(self.confirmations.timeout)) for q in self._questions(args))]
         if op == "answer":
-            found = len(args) == 2 and self.confirmations.answer(args[0], args[1] == "allow")
-            return ["0", "answered" if found else "gone"]
+            if len(args) != 2:
+                return ["0", "gone"]
+            found = self.confirmations.answer(args[0], args[1] == "allow")
+            return ["0", "answered" if found else self.confirmations.status(args[0])]
         if len(args) < 4:
             return [FALL_BACK]  # not a request tokendeck ssh makes
         host, ttl, owner, confirm, names = args[0], args[1], args[2], args[3], args[4:]
@@ -112,6 +115,22 @@ class ForwardHost:
             return [str(exc.exit_code), *to_fields(exc)]
         return ["0", forward_id, path]
 
+    def _questions(self, args: list[str]) -> list[Question]:
+        """``questions``: every waiting one; ``questions tui``: each forward's oldest (a TUI asks
+        one at a time, and is the one asking while it polls); ``questions terminal ID``:
+        that forward's (or session's) oldest, unless a TUI or a desktop notification is asking it."""
+        confirmations = self.confirmations
+        if args[:1] == ["tui"]:
+            confirmations.tui_polled()
+            return confirmations.front()
+        if args[:1] == ["terminal"]:
+            if confirmations.tui_here():
+                return []
+            wanted = args[1] if len(args) > 1 else ""
+            mine = [q for q in confirmations.front() if wanted in (q.forward_id, q.session, f"reader-{q.pid}")]
+            return [q for q in mine if not q.desktop]
+        return confirmations.pending()
+
     def open_forward(
         self,
         host: str,
@@ -120,6 +139,7 @@ class ForwardHost:
         *,
         owner: int | None = None,
         confirm: bool = False,
+        once: bool = False,
         session: str | None = None,
         root: tuple[int, int] | None = None,
     ) -> tuple[str, str]:
@@ -144,8 +164,9 @@ class ForwardHost:
         listener = listening_socket(path)
         ends_at = None if ttl is None else vault.clock.now() + ttl
         forward = Forward(
-            host, frozenset(names), ends_at, confirm=confirm, session=session, root=root, audit=self.reads.add
-        )
+            host, frozenset(names), ends_at, confirm=confirm, once=once, session=session, root=root,
+            audit=self.reads.add,
+        )  # fmt: skip
         with self._state:
             self._forwards[forward_id] = OpenedForward(forward, listener, path, owner)
         busy = VaultBusy(f"the agent is busy with other requests from {host}; try again")

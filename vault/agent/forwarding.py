@@ -14,21 +14,20 @@ forward); :class:`vault.agent.server.Agent` serves it on each forward's own sock
 
 from __future__ import annotations
 
-import itertools
 import secrets
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from vault.agent.consent import DENIED, NO_ANSWER, Confirmations
 from vault.agent.ops import OPS, listing
 from vault.agent.wire import FALL_BACK, VERSION
 from vault.core.masking import echo
 from vault.core.peers import same_process
 from vault.errors import NotForwarded
+from vault.services.consent_setting import asks_first
 from vault.services.tokens import Vault
-from vault.settings import CONFIRM_TIMEOUT, FORWARD_PENDING_QUESTIONS
 
 if TYPE_CHECKING:
     from vault.agent.switchboard import Call
@@ -42,7 +41,9 @@ SERVED_OPS = ("token", "tokens", "list", "git")
 def names_read(vault: Vault, op: str, args: list[str]) -> list[str]:
     """The credentials request ``op`` hands out tokens of (a git host maps to its credential):
     what a forward or session checks, and what the agent audits as read."""
-    if op in ("token", "tokens", "refresh"):
+    if op in ("token", "refresh"):
+        return list(args[:1])  # a proxy's ``token NAME HOST`` names what the read is for after it
+    if op == "tokens":
         return list(args)
     if op == "git":
         from vault.services.gitcred import mapping
@@ -70,6 +71,10 @@ class Forward:
     """Requests answered so far (refusals not counted)."""
     confirm: bool = False
     """With ``--confirm``: the user is asked before each use of a credential (:class:`Confirmations`)."""
+    once: bool = False
+    """With ``--confirm=once`` (sessions): one yes per credential, for as long as the view lasts."""
+    consented: set[str] = field(default_factory=set)
+    """The credentials a yes was given for (``once``)."""
     session: str | None = None
     """Set for a local session (:mod:`vault.agent.sessions`): its id.  The same view, the same
     rule; only the words and the audit's action differ (``host`` is then what it runs)."""
@@ -80,6 +85,9 @@ class Forward:
     root: tuple[int, int] | None = None
     """A session's root process (pid, start time): once it has exited, the view serves nothing,
     whether or not housekeeping has closed its socket yet."""
+    direct: bool = False
+    """A reader in no forward or session, asked about a credential that asks before each use
+    (:mod:`vault.agent.consent_host`): ``host`` is the reader; only :meth:`deny` is used."""
     closed: bool = False
     """Set when its forward is closed (``tokendeck sessions --end``, the TUI): it serves nothing more,
     on any socket."""
@@ -88,7 +96,7 @@ class Forward:
     @property
     def who(self) -> str:
         """How messages name the view's reader: ``devbox`` (a forward), ``session 3 (claude)``."""
-        return self.host if self.session is None else f"session {self.session} ({self.host})"
+        return self.host if self.session is None else f"session {self.session} ({self.host})"  # a reader: itself
 
     def ended(self) -> NotForwarded:
         """The refusal of a request to a view that is over (its time, its command, or ended)."""
@@ -168,9 +176,25 @@ class Forward:
         """
         return self.serve(vault, op, args, self.check(vault, op, args))
 
-    def deny(self, vault: Vault, name: str, op: str, why: str = "denied, or no answer in time") -> NotForwarded:
-        """The refusal of a use the user did not allow (audited)."""
-        self._audit(vault, "denied", name, op)
+    def to_ask(self, names: list[str], required: Collection[str] = ()) -> list[str]:
+        """Of the credentials ``names`` a request reads, those that need the user's yes first:
+        every one with ``--confirm`` (with ``once``: those not allowed yet), and any that asks
+        before each use whoever reads it (``required``: :mod:`vault.services.consent_setting`)."""
+        with self._lock:
+            consented = set(self.consented) if self.once else set()
+        return [n for n in names if n in required or (self.confirm and n not in consented)]
+
+    def allowed_once(self, name: str) -> None:
+        with self._lock:
+            if self.once:
+                self.consented.add(name)
+
+    def deny(self, vault: Vault, name: str, op: str, why: str = DENIED, reader: str | None = None) -> NotForwarded:
+        """The refusal of a use the user did not allow (audited: ``unanswered`` when nobody
+        answered in time, else ``denied``; a session's with its reader)."""
+        self._audit(vault, "unanswered" if why == NO_ANSWER else "denied", name, op, reader)
+        if self.direct:
+            return NotForwarded(f"the use of {name} was not allowed ({why}): it asks before each use")
         if self.session is None:
             where = "on the machine with the vault"
             return NotForwarded(f"the use of {name} by {self.host} was not allowed {where} ({why})")
@@ -178,104 +202,26 @@ class Forward:
 
     def _where(self) -> tuple[str, str]:
         """The audit's action for this view and how its rows begin: ``forward host=devbox``,
-        ``session session=3f9c0a command=claude``."""
+        ``session session=3f9c0a command=claude``; a reader in no session: ``read`` alone."""
+        if self.direct:
+            return "read", ""
         if self.session is None:
             return "forward", f"host={self.host}"
         return "session", f"session={self.session} command={self.host}"
 
     def note_end(self, why: str) -> None:
         """Audit that the view serves nothing more (its closer calls this once)."""
-        if self.audit is not None:
+        if self.audit is not None and not self.direct:
             action, where = self._where()
             self.audit(action, "ended", None, f"{where} why={why}")
 
     def _audit(self, vault: Vault, outcome: str, credential: str | None, op: str, reader: str | None = None) -> None:
         action, where = self._where()
-        detail = f"{where} op={op}" + (f" reader={reader}" if reader else "")
+        detail = f"{where} op={op}".lstrip() + (f" reader={reader}" if reader else "")
         if outcome == "served" and self.audit is not None:
             self.audit(action, outcome, credential, detail)
         else:
             vault.records.record(action, outcome, credential=credential, detail=detail)
-
-
-@dataclass
-class Question:
-    """One use waiting for the user's yes or no (``--confirm``)."""
-
-    id: str
-    forward_id: str
-    host: str
-    credential: str
-    op: str
-    then: Callable[[bool], None] = field(repr=False)
-    asked_at: float = 0.0
-
-    def summary(self) -> dict[str, str]:
-        return {
-            "id": self.id,
-            "forward": self.forward_id,
-            "host": self.host,
-            "credential": self.credential,
-            "op": self.op,
-        }
-
-
-class Confirmations:
-    """The questions of every ``--confirm`` forward; whoever the user answers with (the
-    ``tokendeck ssh`` prompt, the TUI) answers through :meth:`answer`; no answer in
-    :attr:`timeout` seconds is no (:meth:`expire`).  Nobody waits on a question: it holds a
-    callback, so a use waiting for the user holds no thread.  A forward has at most
-    :attr:`limit` questions waiting."""
-
-    def __init__(
-        self, timeout: float = CONFIRM_TIMEOUT, limit: int = FORWARD_PENDING_QUESTIONS, clock: Clock = time.monotonic
-    ) -> None:
-        self.timeout = timeout
-        self.limit = limit
-        self._clock = clock
-        self._pending: dict[str, Question] = {}
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-
-    def ask(self, forward_id: str, host: str, credential: str, op: str, then: Callable[[bool], None]) -> bool:
-        """Put the question to the user: ``then(allowed)`` is called once, from the thread that
-        answers it (or expires or cancels it).  False: the forward already has :attr:`limit`
-        questions waiting, and nothing was asked."""
-        with self._lock:
-            if sum(q.forward_id == forward_id for q in self._pending.values()) >= self.limit:
-                return False
-            question = Question(str(next(self._ids)), forward_id, host, credential, op, then, self._clock())
-            self._pending[question.id] = question
-        return True
-
-    def pending(self) -> list[Question]:
-        with self._lock:
-            return list(self._pending.values())
-
-    def expire(self) -> None:
-        """Deny what has waited longer than :attr:`timeout`."""
-        cutoff = self._clock() - self.timeout
-        with self._lock:
-            late = [q.id for q in self._pending.values() if q.asked_at <= cutoff]
-        for question_id in late:
-            self.answer(question_id, allow=False)
-
-    def cancel(self, forward_id: str | None = None) -> None:
-        """Deny at once what waits for forward ``forward_id`` (every forward: None), as when it
-        closes or the agent stops: nobody is left to be served."""
-        with self._lock:
-            waiting = [q.id for q in self._pending.values() if forward_id is None or q.forward_id == forward_id]
-        for question_id in waiting:
-            self.answer(question_id, allow=False)
-
-    def answer(self, question_id: str, allow: bool) -> bool:
-        """Answer a waiting question; whether it was still waiting."""
-        with self._lock:
-            question = self._pending.pop(question_id, None)
-        if question is None:
-            return False
-        question.then(allow)
-        return True
 
 
 Run = Callable[[str, Callable[[Vault], list[str]]], list[str]]
@@ -285,40 +231,79 @@ answer for a VaultError, :data:`~vault.agent.wire.FALL_BACK` when locked)."""
 
 def serve_call(forward_id: str, forward: Forward, confirmations: Confirmations, run: Run, call: Call) -> None:
     """Answer a request that came through a forward (on a worker): what the forward allows,
-    once the user said yes to each credential it reads when the forward asks first."""
+    once the user said yes to each credential it reads that asks first."""
     fields = call.fields
     if len(fields) < 3 or fields[0] != VERSION:  # fields[1], the remote's home, means nothing here
         call.reply([FALL_BACK])
         return
     op, args = fields[2], fields[3:]
-    checked = run(op, lambda vault: forward.check(vault, op, args))
+
+    def check(vault: Vault) -> list[str]:
+        names = forward.check(vault, op, args)
+        return [*names, "", *asks_first(vault, names)]
+
+    checked = run(op, check)
     if checked[0] != "0":
         call.reply(checked)
-    elif forward.confirm and checked[1:]:
-        _ask(forward_id, forward, confirmations, run, call, op, args, checked[1:], checked[1:])
-    else:
-        call.reply(run(op, lambda vault: forward.serve(vault, op, args, checked[1:], _reader(forward, call))))
+        return
+    split = checked.index("", 1)
+    names, required = checked[1:split], checked[split + 1 :]
+    reader = _reader(forward, call)
+
+    def go(again: Call) -> None:
+        again.reply(run(op, lambda vault: forward.serve(vault, op, args, names, reader)))
+
+    asking = Asking(forward_id, forward, confirmations, run, op, reader, _program(forward, call), pid=call.peer_pid)
+    ask_first(asking, call, names, required, go)
 
 
-def _ask(
-    forward_id: str, forward: Forward, confirmations: Confirmations, run: Run, call: Call,
-    op: str, args: list[str], names: list[str], left: list[str],
-) -> None:  # fmt: skip
-    """Ask the user about ``left[0]``: the request waits parked, holding no worker, and the
-    answer queues the next step (the next name, serving it, or the refusal)."""
+@dataclass
+class Asking:
+    """One request's questions: whose (the forward, or session), about what, and who reads."""
 
-    def answered(allowed: bool) -> None:
+    forward_id: str
+    forward: Forward
+    confirmations: Confirmations
+    run: Run
+    op: str
+    reader: str | None
+    program: str
+    purpose: str = "a token read"
+    pid: int | None = None
+    """The reading process (its terminal may ask, when nothing else does)."""
+
+
+def ask_first(
+    asking: Asking, call: Call, names: list[str], required: Collection[str], go: Callable[[Call], None]
+) -> None:
+    """Ask the user about each of ``names`` that needs a yes first (:meth:`Forward.to_ask`), one
+    after another, then ``go``; the first no (or no answer in time) refuses the request.  The
+    request waits parked meanwhile, holding no worker."""
+    left = asking.forward.to_ask(names, required)
+    if not left:
+        go(call)
+        return
+    _ask(asking, call, left, go)
+
+
+def _ask(asking: Asking, call: Call, left: list[str], go: Callable[[Call], None]) -> None:
+    forward, name = asking.forward, left[0]
+
+    def answered(allowed: bool, why: str) -> None:
         if not allowed:
-            call.resume(lambda again: _refuse(forward, run, again, op, left[0]))
-        elif left[1:]:
-            call.resume(lambda again: _ask(forward_id, forward, confirmations, run, again, op, args, names, left[1:]))
-        else:
-            reader = _reader(forward, call)
-            call.resume(lambda again: again.reply(run(op, lambda vault: forward.serve(vault, op, args, names, reader))))
+            call.resume(lambda again: _refuse(asking, again, name, why))
+            return
+        forward.allowed_once(name)
+        call.resume((lambda again: _ask(asking, again, left[1:], go)) if left[1:] else go)
 
     call.park()
-    if not confirmations.ask(forward_id, forward.host, left[0], op, answered):
-        _refuse(forward, run, call, op, left[0], f"{confirmations.limit} uses by {forward.host} were already waiting")
+    asked = asking.confirmations.ask(
+        asking.forward_id, forward.host, name, asking.op, answered, program=asking.program,
+        purpose=asking.purpose, session=forward.session, join=forward.once, pid=asking.pid,
+    )  # fmt: skip
+    if not asked:
+        waiting = f"{asking.confirmations.limit} uses by {forward.who} were already waiting for an answer"
+        _refuse(asking, call, name, waiting)
 
 
 def _reader(forward: Forward, call: Call) -> str | None:
@@ -330,11 +315,20 @@ def _reader(forward: Forward, call: Call) -> str | None:
     return reader_of(call.peer_pid) if call.peer_pid is not None else None
 
 
-def _refuse(forward: Forward, run: Run, call: Call, op: str, name: str, why: str | None = None) -> None:
-    def refuse(vault: Vault) -> list[str]:
-        raise forward.deny(vault, name, op, *([why] if why else []))
+def _program(forward: Forward, call: Call) -> str:
+    """Who a question names as asking: a session's process as :meth:`Peer.shown` does (with its
+    working directory); a forward's, its host (its peer is sshd)."""
+    from vault.core.peers import peer
 
-    call.reply(run(op, refuse))
+    found = peer(call.peer_pid) if forward.session is not None and call.peer_pid is not None else None
+    return found.shown() if found is not None else forward.who
+
+
+def _refuse(asking: Asking, call: Call, name: str, why: str) -> None:
+    def refuse(vault: Vault) -> list[str]:
+        raise asking.forward.deny(vault, name, asking.op, why, asking.reader)
+
+    call.reply(asking.run(asking.op, refuse))
 
 
 def request_forward(host: str, names: list[str], ttl: float | None, *, confirm: bool) -> tuple[str, str]:
@@ -376,29 +370,3 @@ def end_forward(forward_id: str, home: str | None = None) -> bool:
     from vault.agent import wire
 
     return wire.call("forward-close", forward_id, home=home, opt_out=False) == ["0"]
-
-
-def pending_questions(home: str | None = None) -> list[dict[str, str]]:
-    """The ``--confirm`` questions waiting for the user (:meth:`Question.summary` each)."""
-    import json
-
-    from vault.agent import wire
-
-    answer = wire.call("questions", home=home, opt_out=False)
-    return [json.loads(row) for row in answer[1:]] if answer is not None and answer[0] == "0" else []
-
-
-def new_questions(asked: set[str], *, forward_id: str | None = None, home: str | None = None) -> list[dict[str, str]]:
-    """The waiting questions (of forward ``forward_id``, or of every one) not in ``asked``, each
-    added to it: what a front end puts to the user, each once, polling."""
-    fresh = [q for q in pending_questions(home) if q["id"] not in asked and forward_id in (None, q["forward"])]
-    asked.update(q["id"] for q in fresh)
-    return fresh
-
-
-def answer_question(question_id: str, allow: bool, home: str | None = None) -> bool:
-    """Allow or deny a waiting use; whether it was still waiting (not timed out or answered elsewhere)."""
-    from vault.agent import wire
-
-    answer = wire.call("answer", question_id, "allow" if allow else "deny", home=home, opt_out=False)
-    return answer == ["0", "answered"]

@@ -23,7 +23,7 @@ Handler = Callable[[Vault, list[str]], list[str]]
 
 
 def _token(vault: Vault, args: list[str]) -> list[str]:
-    (name,) = args
+    name, *_for = args  # a proxy's read names the host it is for after it
     return [vault.token(name)]
 
 

@@ -34,8 +34,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vault.agent import forwarding, joining
+from vault.agent.consent import Confirmations
+from vault.agent.consent_host import ConsentHost
 from vault.agent.forward_host import FORWARD_OPS, ForwardHost, OpenedForward, listening_socket
-from vault.agent.forwarding import Confirmations
 from vault.agent.ops import OPS
 from vault.agent.sessions import SESSION_OPS, OpenedSession, SessionHost
 from vault.agent.switchboard import Call, Switchboard
@@ -64,7 +65,7 @@ READ_OPS = ("token", "tokens", "refresh", "git")
 LOCK_REASONS = {"cli": "tokendeck lock", "tui": "the TUI's Ctrl+L"}  # ``lock``'s argument, as the log says it
 
 
-class Agent(ForwardHost, SessionHost):
+class Agent(ForwardHost, SessionHost, ConsentHost):
     """Serve ``vault`` on ``socket_path`` until :meth:`stop`.
 
     Args:
@@ -154,6 +155,9 @@ class Agent(ForwardHost, SessionHost):
         if self._listener is None:
             self.listen()
         self._start_refresher(self.refresher)
+        from vault.agent.desktop import Desktop
+
+        self.confirmations.desktop = Desktop.from_environment(self.confirmations.answer, self._log)
         self._log(f"serving {self.home} on {self.socket_path}")
         housekeeper = threading.Thread(target=self._keep_house, name="tokendeck-agent-housekeeping", daemon=True)
         housekeeper.start()
@@ -238,6 +242,8 @@ class Agent(ForwardHost, SessionHost):
         for forward_id in forwards:
             self.close_forward(forward_id, "the agent stopped")
         self.confirmations.cancel()  # no forward's use waits for a yes that cannot come
+        if self.confirmations.desktop is not None:
+            self.confirmations.desktop.stop()
         self._board.drain(AGENT_IN_FLIGHT_WAIT)  # answers to requests in flight still go out
         self.lock("stopped")
         self._log("stopped")
@@ -257,6 +263,12 @@ class Agent(ForwardHost, SessionHost):
             refused = ended.ended()
             call.reply([str(refused.exit_code), *to_fields(refused)])
             return
+        proxied = self.proxy_of(call.peer_pid) if self._sessions else None
+        if proxied is not None and len(fields) >= 4 and fields[2] in READ_OPS:  # a proxy run's token for a request
+            self.proxy_read(*proxied, call)
+            return
+        if self.ours(fields) and fields[2] in READ_OPS and self.direct_read(call):  # a credential that asks first
+            return
         if len(fields) >= 3 and fields[0] == VERSION and os.path.abspath(fields[1]) == self.home:
             if fields[2] in SESSION_OPS:
                 call.reply(self.answer_session_open(fields[3:], call.peer_pid))
@@ -268,6 +280,10 @@ class Agent(ForwardHost, SessionHost):
                 call.reply(self._answer_lock(fields[3:], call.peer_pid))
                 return
         call.reply(self.answer(fields, reader=call.peer_pid))
+
+    def ours(self, fields: list[str]) -> bool:
+        """Whether a request is one this agent serves (its version, this vault)."""
+        return len(fields) >= 3 and fields[0] == VERSION and os.path.abspath(fields[1]) == self.home
 
     def answer(self, fields: list[str], reader: int | None = None) -> list[str]:
         """The answer to one request's fields (see :mod:`vault.agent.wire`); a token handed out

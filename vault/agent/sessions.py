@@ -34,11 +34,20 @@ from vault.errors import InvalidInput, NotForwarded, VaultError, to_fields
 
 SESSION_OPS = ("session-open",)
 """Served on the agent's own socket only, where the asking process is known."""
-KINDS = ("exec", "proxy")
+KINDS = ("exec", "proxy", "parent")
 """``exec``: the root is COMMAND itself (``execvpe``), held to the same view as everything below it.
 ``proxy``: the root is ``tokendeck proxy run``, tokendeck's own proxy, which reads the run's tokens
 as any process outside would; everything below it reads none directly (its requests get them
-through the proxy)."""
+through the proxy).
+``parent``: the root is ``tokendeck exec --session --confirm``, which stays COMMAND's parent to ask
+on its terminal: it reads the session's tokens through the session's own socket (so they are the
+session's reads, asked about), and everything below it is held to the view."""
+ROOT_OUTSIDE = ("proxy", "parent")
+"""The kinds whose root is tokendeck itself, outside the view it holds its command to."""
+CONFIRM_MODES = ("each", "once")
+"""``KIND:each`` (``--confirm``): a yes before each use; ``KIND:once`` (``--confirm=once``): one
+yes per credential for the session's life.  In an exec session a use is a token read; in a proxy
+run, a request the proxy puts a token in (the question names its host)."""
 
 
 @dataclass
@@ -71,9 +80,21 @@ class SessionHost:
         with self._state:
             sessions = list(self._sessions.values())
         for session in sessions:
-            if session.kind == "proxy" and pid == session.root[0] and same_process(*session.root):
-                continue  # the proxy itself
+            if session.kind in ROOT_OUTSIDE and pid == session.root[0] and same_process(*session.root):
+                continue  # the proxy itself, or exec --confirm's tokendeck
             if within(pid, session.root):
+                return session.forward_id, session.view
+        return None
+
+    def proxy_of(self, pid: int | None) -> tuple[str, Forward] | None:
+        """The view (and its forward's id) of the live ``proxy run`` session ``pid`` is the proxy of."""
+        if pid is None:
+            return None
+        with self._state:
+            sessions = list(self._sessions.values())
+        for session in sessions:
+            mine = session.kind == "proxy" and pid == session.root[0] and not session.view.closed
+            if mine and same_process(*session.root):
                 return session.forward_id, session.view
         return None
 
@@ -92,32 +113,38 @@ class SessionHost:
         return None
 
     def answer_session_open(self, args: list[str], pid: int | None) -> list[str]:
-        """``session-open KIND TTL LABEL NAME...`` from the process that becomes the root: its
-        id and the socket path its command is given."""
+        """``session-open KIND[:each|:once] TTL LABEL NAME...`` from the process that becomes the
+        root: its id and the socket path its command is given."""
         try:
-            if len(args) < 3 or args[0] not in KINDS:
+            kind, _, confirm = args[0].partition(":") if args else ("", "", "")
+            if len(args) < 3 or kind not in KINDS or confirm not in ("", *CONFIRM_MODES):
                 raise InvalidInput("not a session request this agent knows")
-            kind, ttl, label, names = args[0], args[1], args[2], args[3:]
+            ttl, label, names = args[1], args[2], args[3:]
             found = peer(pid) if pid is not None else None
             if found is None:
                 raise InvalidInput("the agent cannot tell which process asked for a session (Linux only)")
             if self.session_view(found.pid) is not None:
                 raise NotForwarded("a session cannot open another session: it has what it was given")
-            session_id, path = self.open_session(kind, label, names, _seconds(ttl), (found.pid, found.start))
+            root = (found.pid, found.start)
+            session_id, path = self.open_session(kind, label, names, _seconds(ttl), root, confirm=confirm or None)
         except VaultError as exc:
             return [str(exc.exit_code), *to_fields(exc)]
         return ["0", session_id, path]
 
     def open_session(
-        self, kind: str, label: str, names: list[str], ttl: float | None, root: tuple[int, int]
-    ) -> tuple[str, str]:
-        """A new session for the process tree under ``root``: its id and its socket path.
+        self, kind: str, label: str, names: list[str], ttl: float | None, root: tuple[int, int],
+        confirm: str | None = None,
+    ) -> tuple[str, str]:  # fmt: skip
+        """A new session for the process tree under ``root``: its id and its socket path
+        (``confirm``: one of :data:`CONFIRM_MODES`, or None).
 
         Raises:
             InvalidInput: a name that is not stored.  VaultLocked: the agent is locked.
         """
         session_id = secrets.token_hex(3)
-        forward_id, path = self.open_forward(label, names, ttl, session=session_id, root=root)
+        forward_id, path = self.open_forward(
+            label, names, ttl, session=session_id, root=root, confirm=confirm is not None, once=confirm == "once"
+        )
         opened = OpenedSession(session_id, kind, root, self.forward_view(forward_id), forward_id)
         with self._state:
             self._sessions[session_id] = opened

@@ -178,8 +178,10 @@ def call(
     timeout: float = AGENT_ANSWER_TIMEOUT,
     opt_out: bool = True,
     change: bool = False,
+    via: str | None = None,
 ) -> list[str] | None:
-    """Ask the agent for ``home`` (default: this environment's vault) to do ``op``.
+    """Ask the agent for ``home`` (default: this environment's vault) to do ``op`` (on socket
+    ``via`` when given: a session's own, which its root reads through).
 
     Returns the answer's fields (outcome first), or None when no usable agent
     answered: none running, a socket in a directory other users can enter, an
@@ -197,7 +199,7 @@ def call(
     Raises:
         AgentNoAnswer: ``change``, and the agent took the request but never answered.
     """
-    forwarded = forwarded_socket()
+    forwarded = via or forwarded_socket()
     if opt_out and os.environ.get(NO_AGENT_ENV) and forwarded is None:
         return None
     home = home_dir() if home is None else os.path.abspath(os.path.expanduser(os.fspath(home)))

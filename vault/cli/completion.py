@@ -38,6 +38,7 @@ _CREDENTIAL_COMMANDS = frozenset(
         "unexport",
         "audit",
         "mcp-bridge",
+        "confirm",
     }
 )
 _CREDENTIAL_DESTS = frozenset({"name", "old"})

@@ -112,7 +112,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
+    from vault.cli.consent_terminal import allow_here
+
     with terminal.open_vault() as vault:
+        allow_here(vault, [args.name], "token")
         token = vault.token(args.name)
     sys.stdout.write(token + "\n")
     return 0

@@ -150,10 +150,12 @@ def dotenv_line(var: str, token: str) -> str:
 
 def _fetch(bindings: Sequence[tuple[str, str]]) -> dict[str, str]:
     from vault.cli import terminal
+    from vault.cli.consent_terminal import allow_here
 
     with terminal.open_vault() as vault:
         for _, name in bindings:
             vault.get(name)  # every name exists before any refresh happens
+        allow_here(vault, [name for _, name in bindings], "exec")
         return {var: vault.token(name) for var, name in bindings}
 
 
@@ -163,8 +165,8 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p = sub.add_parser(
         "exec",
         help="run a command with fresh tokens in its environment only",
-        usage="tokendeck exec -e VAR=NAME [-e VAR=NAME ...] [--env-file | --session [--ttl D]] [--no-mask] "
-        "-- CMD [ARGS...]",
+        usage="tokendeck exec -e VAR=NAME [-e VAR=NAME ...] [--env-file | --session [--ttl D] [--confirm[=once]]] "
+        "[--no-mask] -- CMD [ARGS...]",
         description="Put fresh tokens (refreshed first when due) in CMD's environment and run CMD, its "
         "output passed on with every one of those tokens shown as <concealed by tokendeck>; signals are "
         "passed on and the exit code is CMD's. With --no-mask this process becomes CMD instead. Tokens "
@@ -190,6 +192,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         action="store_true",
         help="do not mask the tokens in CMD's output: this process becomes CMD (its output is CMD's own)",
     )
+    from vault.cli.consent_terminal import add_confirm_argument
+
+    add_confirm_argument(p, "a token read in the session; implies --session")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command to run")
     p.set_defaults(handler=cmd_exec)
 
@@ -205,9 +210,16 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
     cmd = command[0]
     find_command(cmd, os.environ.get(PATH_ENV))
-    if args.session or args.ttl:
-        from vault.cli.exec_session import open_session
+    if args.session or args.ttl or args.confirm:
+        from vault.cli.exec_session import open_session, run_confirmed
 
+        if args.confirm:  # this process stays CMD's parent and the session's root, to ask on the terminal
+
+            def start(tokens: dict[str, str]) -> int:
+                secrets = [] if args.no_mask else [tokens[var] for var, _ in bindings]
+                return run_masking(command, tokens, secrets)
+
+            return run_confirmed(bindings, command, args.ttl, args.confirm, start)
         tokens = open_session(bindings, command, args.ttl)
     else:
         tokens = _fetch(bindings)

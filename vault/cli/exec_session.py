@@ -8,16 +8,25 @@ the agent knows is COMMAND itself, and the session ends when COMMAND does.  Insi
 tokendeck read gets the names given with ``-e`` and nothing else, and every read is audited with
 the session.
 
+With ``--confirm`` (a yes before each token read) or ``--confirm=once`` (one per credential), this
+process stays COMMAND's parent (with ``--no-mask`` too) and the session's root, so that it can ask on this terminal
+when no TUI or desktop notification does (:mod:`vault.cli.consent_terminal`); its own reads of
+the ``-e`` tokens go through the session's socket, and are asked about like any other.
+
 A session needs the agent: without one running and unlocked, the command says so and starts nothing.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from vault.errors import InvalidInput, VaultLocked
 from vault.settings import AGENT_SOCK_ENV
+
+if TYPE_CHECKING:
+    from vault.cli.consent_terminal import TerminalAsker
 
 NO_AGENT = "a session needs the agent running and unlocked (tokendeck agent start); nothing was started"
 
@@ -31,6 +40,37 @@ def open_session(bindings: Sequence[tuple[str, str]], command: Sequence[str], tt
         VaultLocked: no agent running and unlocked.
         VaultError: what the agent refused (a name not stored).
     """
+    _session_id, path, tokens = _open(bindings, command, ttl, None)
+    return {**tokens, AGENT_SOCK_ENV: path}
+
+
+def run_confirmed(
+    bindings: Sequence[tuple[str, str]], command: Sequence[str], ttl: str | None, confirm: str,
+    start: Callable[[dict[str, str]], int],
+) -> int:  # fmt: skip
+    """``--confirm`` (``confirm`` ``each`` or ``once``): open the session, asking on this terminal
+    while it lasts, read its tokens (asked about too), and ``start`` COMMAND with them (and
+    ``$TOKENDECK_AGENT_SOCK``) as this process's child, to its end: its exit code.
+
+    Raises:
+        InvalidInput, VaultLocked: as :func:`open_session`.
+        VaultError: what the agent refused (a name not stored, a use the user did not allow).
+    """
+    asker: list[TerminalAsker] = []
+    try:
+        _session_id, path, tokens = _open(bindings, command, ttl, confirm, asker)
+        return start({**tokens, AGENT_SOCK_ENV: path})
+    finally:
+        for started in asker:
+            started.stop()
+
+
+def _open(
+    bindings: Sequence[tuple[str, str]], command: Sequence[str], ttl: str | None, confirm: str | None,
+    asker: list[TerminalAsker] | None = None,
+) -> tuple[str, str, dict[str, str]]:  # fmt: skip
+    """The session's id, its socket, and each ``VAR``'s token (read through the session's socket
+    with ``confirm``, a terminal asker started first and added to ``asker``)."""
     from vault.agent import wire
     from vault.core.peers import become_subreaper
     from vault.core.timefmt import parse_duration
@@ -43,16 +83,21 @@ def open_session(bindings: Sequence[tuple[str, str]], command: Sequence[str], tt
     names = list(dict.fromkeys(name for _, name in bindings))
     become_subreaper()
     label = os.path.basename(command[0])  # never the arguments: they may hold secrets
-    opened = wire.call("session-open", "exec", "" if seconds is None else str(seconds), label, *names, opt_out=False)
+    kind = "exec" if confirm is None else f"parent:{confirm}"
+    opened = wire.call("session-open", kind, "" if seconds is None else str(seconds), label, *names, opt_out=False)
     if opened is None or opened[0] == wire.FALL_BACK:
         raise VaultLocked(NO_AGENT)
     if opened[0] != "0":
         raise wire.error_from(opened)
-    _session_id, path = opened[1], opened[2]
-    answer = wire.call("tokens", *names, opt_out=False)
+    session_id, path = opened[1], opened[2]
+    if confirm is not None and asker is not None:
+        from vault.cli.consent_terminal import TerminalAsker
+
+        asker.append(TerminalAsker(session_id).start())
+    answer = wire.call("tokens", *names, opt_out=False, via=path if confirm is not None else None)
     if answer is None or answer[0] == wire.FALL_BACK:
         raise VaultLocked(NO_AGENT)
     if answer[0] != "0":
         raise wire.error_from(answer)
     by_name = dict(zip(names, answer[1:], strict=True))
-    return {**{var: by_name[name] for var, name in bindings}, AGENT_SOCK_ENV: path}
+    return session_id, path, {var: by_name[name] for var, name in bindings}

@@ -12,7 +12,7 @@ leaves any failing invocation to it, so its messages cannot drift apart either.
 
 import sys
 
-from vault.agent.wire import ask
+from vault.agent.wire import ask, forwarded_socket
 
 TYPE_CHECKING = False  # not `from typing import`: typing costs milliseconds on the hot path
 # (nor `from __future__ import annotations`, another module to load: see docs/launcher.md)
@@ -52,8 +52,36 @@ def _write(stream: "TextIO", text: str) -> int:
     return 0
 
 
+WAIT_BEFORE_ASKING = 0.5
+"""Seconds an agent's read may take before this process also asks on its terminal."""
+
+
+def ask_while_waiting(op: str, *args: str) -> "list[str] | None":
+    """:func:`vault.agent.wire.ask`; when the agent holds the read longer than a moment (a
+    credential that asks before each use waits for the user's yes), this process asks on its
+    terminal too (:class:`vault.cli.consent_terminal.TerminalAsker`): the agent hands it its own
+    questions when no TUI or desktop notification asks.  Nothing more is loaded unless it waits."""
+    import os
+    import signal
+
+    def start(signum: int, frame: object) -> None:
+        from vault.cli.consent_terminal import TerminalAsker
+
+        TerminalAsker(f"reader-{os.getpid()}").start()
+
+    if forwarded_socket() is not None:  # inside a session or a forward: it may not answer its own questions
+        return ask(op, *args)
+    previous = signal.signal(signal.SIGALRM, start)
+    signal.setitimer(signal.ITIMER_REAL, WAIT_BEFORE_ASKING)
+    try:
+        return ask(op, *args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _token(name: str) -> int | None:
-    answer = ask("token", name)
+    answer = ask_while_waiting("token", name)
     if answer is None:
         return None
     if answer[0] != "0":
@@ -116,7 +144,7 @@ def _exec(args: list[str]) -> int | None:
             ex.find_command(command[0], os.environ.get(PATH_ENV))
     except VaultError:
         return None  # the normal path says exactly what is wrong
-    answer = ask("tokens", *(name for _, name in bindings))
+    answer = ask_while_waiting("tokens", *(name for _, name in bindings))
     if answer is None:
         return None
     if answer[0] != "0":

@@ -16,6 +16,7 @@ from vault.cli import (
     agent,
     audit,
     backup,
+    confirm,
     credentials,
     export,
     git,
@@ -61,6 +62,7 @@ GROUPS = (
     mcp_bridge,
     ssh,
     sessions,
+    confirm,
 )
 """Each adds its commands to ``tokendeck --help``, in this order."""
 

@@ -77,6 +77,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         metavar="VAR=NAME",
         help="put NAME's placeholder in $VAR (default: the provider's usual variables, e.g. GITHUB_TOKEN and GH_TOKEN)",
     )
+    from vault.cli.consent_terminal import add_confirm_argument
+
+    add_confirm_argument(p, "a request the proxy puts a token in; needs the agent")
     p.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD [ARGS...]", help="the command to run")
     p.set_defaults(handler=cmd_proxy_run)
     from vault.cli.proxy_runs import add_parser as add_runs
@@ -122,7 +125,20 @@ def cmd_proxy_run(args: argparse.Namespace) -> int:
     routes = stand_ins(os.environ)
     through_agent = AgentSource.start(allowed)  # an unlocked agent: no passphrase asked here
     if through_agent is not None:
-        return _run(through_agent, engine, bindings, command, routes, session=_open_session(command))
+        session_id, path = _open_session(command, args.confirm)
+        if args.confirm is None:
+            return _run(through_agent, engine, bindings, command, routes, session=path)
+        from vault.cli.consent_terminal import TerminalAsker
+
+        asker = TerminalAsker(session_id).start()
+        try:
+            return _run(through_agent, engine, bindings, command, routes, session=path)
+        finally:
+            asker.stop()
+    if args.confirm is not None:
+        from vault.errors import VaultLocked
+
+        raise VaultLocked("proxy run --confirm needs the agent running and unlocked (tokendeck agent start)")
     with terminal.open_vault() as vault:
         # no agent, no session: the command's tokendeck calls get a socket nobody answers, so an
         # honest one is refused in one line instead of asking for the passphrase
@@ -169,11 +185,11 @@ def _run(
     fetched: list[str] = []
     readers = Readers()
 
-    def token_for(name: str) -> str:
+    def token_for(name: str, host: str = "") -> str:
         from vault.errors import NeedsSignIn
 
         try:
-            token = source.token(name)
+            token = source.token(name, host)
         except NeedsSignIn as exc:  # the request goes on without the token: the provider answers it
             told.once(name, f"proxy: {name}'s requests go out without a token ({exc.message})")
             raise
@@ -287,10 +303,11 @@ def _close(audit: AuditWriter) -> None:
         terminal.notice(f"proxy: {len(left)} audit row(s) of this run could not be written: {exc.message}")
 
 
-def _open_session(command: list[str]) -> str:
+def _open_session(command: list[str], confirm: str | None = None) -> tuple[str, str]:
     """Make COMMAND's tree a session of the agent (issue 36) in which no token is read directly:
     this process, the proxy, becomes a child subreaper (a double fork stays below it) and the
-    session's root; its socket path, for COMMAND's ``$TOKENDECK_AGENT_SOCK``.
+    session's root (``confirm``: ``each`` or ``once``, its ``--confirm``); its id, and its socket
+    path for COMMAND's ``$TOKENDECK_AGENT_SOCK``.
 
     Raises:
         VaultError: the agent refused (it stopped or locked since the setup).
@@ -300,12 +317,13 @@ def _open_session(command: list[str]) -> str:
     from vault.errors import VaultLocked
 
     become_subreaper()
-    opened = wire.call("session-open", "proxy", "", os.path.basename(command[0]), opt_out=False)
+    kind = "proxy" if confirm is None else f"proxy:{confirm}"
+    opened = wire.call("session-open", kind, "", os.path.basename(command[0]), opt_out=False)
     if opened is None or opened[0] == wire.FALL_BACK:
         raise VaultLocked("the agent stopped answering before the run started; nothing was started")
     if opened[0] != "0":
         raise wire.error_from(opened)
-    return opened[2]
+    return opened[1], opened[2]
 
 
 def _child(command: list[str], env: dict[str, str], secrets: list[str], fetched: list[str]) -> int:

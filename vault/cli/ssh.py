@@ -4,7 +4,6 @@ forwarded for the session (:mod:`vault.bridges.ssh_forward`, :mod:`vault.agent.f
 from __future__ import annotations
 
 import argparse
-import threading
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,7 +20,9 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--only", metavar="NAME,...", default="", help="the credentials the remote may read")
     p.add_argument("--ttl", metavar="DURATION", help="end the forward after this long (e.g. 30m, 8h)")
     p.add_argument(
-        "--confirm", action="store_true", help="ask here before each use (on this terminal; no answer in 60 s is no)"
+        "--confirm",
+        action="store_true",
+        help="ask before each use (in the TUI, a desktop notification, or this terminal; no answer in 60 s is no)",
     )
     p.add_argument("ssh_args", nargs=argparse.REMAINDER, metavar="-- SSH_ARGS", help="ssh's own arguments")
     p.set_defaults(handler=cmd_ssh)
@@ -54,36 +55,17 @@ def cmd_ssh(args: argparse.Namespace) -> int:
     remote_socket = f"{remote_dir.rstrip('/')}/tokendeck-{forward_id}.sock"
     terminal.notice(f"forwarding {', '.join(names)} to {host} as {remote_socket}")
     terminal.notice(f"(if the remote does not accept the variable: {ssh_forward.remote_setup_line(remote_socket)})")
-    stop = threading.Event()
-    if args.confirm:
-        threading.Thread(target=_ask_on_terminal, args=(forward_id, stop), daemon=True).start()
+    asker = None
+    if args.confirm:  # asked here when no TUI or desktop notification asks (vault.cli.consent_terminal)
+        from vault.cli.consent_terminal import TerminalAsker
+
+        asker = TerminalAsker(forward_id).start()
     try:
         code = subprocess.call(ssh_forward.session_argv(ssh, local_socket, remote_socket))  # noqa: S603 - the user's ssh, as given
         if code == ssh_forward.SSH_FAILED:
             terminal.notice(ssh_forward.FAILED_HINT)
         return code
     finally:
-        stop.set()
+        if asker is not None:
+            asker.stop()
         end_forward(forward_id)
-
-
-def _ask_on_terminal(forward_id: str, stop: threading.Event) -> None:
-    """Put each question of this forward to the user on the terminal (``/dev/tty``) and answer
-    the agent; with no terminal, questions go unanswered here (no answer in time is no)."""
-    from vault.agent.forwarding import answer_question, new_questions
-    from vault.cli.terminal import TTY
-
-    try:  # two handles: a terminal cannot seek, so one opened "r+" would not do
-        reading = open(TTY, encoding="utf-8")  # noqa: SIM115 - held for the session
-        writing = open(TTY, "w", encoding="utf-8")  # noqa: SIM115
-    except OSError:
-        return
-    asked: set[str] = set()
-    with reading, writing:
-        while not stop.wait(0.25):
-            for question in new_questions(asked, forward_id=forward_id):
-                who, what, op = question["host"], question["credential"], question["op"]
-                writing.write(f"\r\ntokendeck: {who} asks for {what} ({op}). Allow? [y/N] ")
-                writing.flush()
-                reply = reading.readline().strip().lower()
-                answer_question(question["id"], reply in ("y", "yes"))

@@ -15,6 +15,7 @@ from typing import Any, Self
 
 from vault.core.authority import ProxyAuthority
 from vault.core.clock import Clock, SystemClock
+from vault.core.extras import CredentialExtras
 from vault.core.keys import VaultMeta
 from vault.core.links import CredentialLinks
 from vault.core.locks import credential_lock
@@ -51,6 +52,7 @@ class Repository:
         self.paths = paths
         self.clock: Clock = clock or SystemClock()
         self.links = CredentialLinks(store, self.clock, self._audit)
+        self.extras = CredentialExtras(store, self._audit)
         self.authority = ProxyAuthority(store, self.clock, self._audit)
         self.keys = VaultKeys(store, paths, meta, self.record)
         self.superseded = Superseded(store)  # replaced secrets, as keyed hashes (tokendeck scan)

@@ -122,7 +122,7 @@ def start_proxy(
     ca_cert_pem: bytes,
     ca_key_pem: Secret,
     rules: Mapping[str, Rule],
-    token_for: Callable[[str], str],
+    token_for: Callable[[str, str], str],
     on_event: Callable[[ProxyEvent], None],
     auth: tuple[str, str],
     upstream_cafile: str | None = None,
@@ -134,7 +134,8 @@ def start_proxy(
         ca_cert_pem: the vault's proxy CA certificate (the child trusts it).
         ca_key_pem: its private key, PEM; kept in memory only.
         rules: placeholder string -> the credential and the hosts it may go to.
-        token_for: the credential's current token, by name (may raise: the request is refused).
+        token_for: the credential's current token, by name and the host the request goes to (may
+            raise: the request is refused).
         on_event: told of every substitution and refusal (called on the proxy's threads).
         auth: the user name and password the child's proxy URL carries; checked on every connection.
         upstream_cafile: the CAs upstream servers are verified against (default: the system's).

@@ -44,7 +44,7 @@ class RunConfig:
     """What one run's plugins share (carried on proxy.py's flags, which every plugin gets)."""
 
     rules: Mapping[str, Rule]
-    token_for: Callable[[str], str]
+    token_for: Callable[[str, str], str]
     on_event: Callable[[ProxyEvent], None]
     proxy_credentials: bytes  # user:password, as Basic carries them
     certificates: LeafCertificates
@@ -235,7 +235,7 @@ class Placeholders(HttpProxyBasePlugin):
                 why = f"tokendeck proxy: refused: {rule.credential}'s token is not allowed for {host}"
                 raise self._refuse(ProxyEvent("refused", rule.credential, host, method, path, "host not allowed"), why)
             try:
-                token = config.token_for(rule.credential).encode()
+                token = config.token_for(rule.credential, host).encode()
             except NeedsSignIn:  # revoked, expired: the placeholder goes as it is, and the host answers
                 self._emit(ProxyEvent("unsubstituted", rule.credential, host, method, path, "needs sign-in"))
                 continue

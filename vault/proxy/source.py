@@ -49,8 +49,9 @@ class AgentSource:
         fields = result("proxy-setup", allowed_to_field(allowed))
         return None if fields is None else cls(ProxySetup.from_fields(fields))
 
-    def token(self, name: str) -> str:
-        """``name``'s token, valid now, from the agent.
+    def token(self, name: str, host: str = "") -> str:
+        """``name``'s token, valid now, from the agent (for a request to ``host``: a ``--confirm``
+        run's question names it).
 
         Raises:
             VaultLocked: the agent is locked, or gone (the message says how to unlock).
@@ -58,7 +59,7 @@ class AgentSource:
         """
         from vault.agent.wire import ask, error_from
 
-        answer = ask("token", name)
+        answer = ask("token", name, *([host] if host else []))
         if answer is None:
             from vault.agent.remedy import agent_remedy, agent_state
 
@@ -88,7 +89,7 @@ class LocalSource:
         self._lock = threading.Lock()
         self.setup = setup(vault, allowed)
 
-    def token(self, name: str) -> str:
+    def token(self, name: str, host: str = "") -> str:
         with self._lock:
             return self._vault.token(name)
 

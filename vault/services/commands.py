@@ -174,6 +174,19 @@ def git_list(vault: Vault) -> Report:
     )
 
 
+def confirm(vault: Vault, *, name: str, on: bool) -> Report:
+    """``tokendeck confirm NAME on|off``."""
+    from vault.services.consent_setting import CONFIRM_EXTRA, EACH
+
+    vault.get(name)  # NotFound, said as everywhere
+    vault.records.extras.set(name, CONFIRM_EXTRA, EACH if on else None, action="confirm", detail="on" if on else "off")
+    if on:
+        return Report(
+            err=said(f"{name} now asks before each use, whoever reads it (tokendeck confirm {name} off stops it)")
+        )
+    return Report(err=said(f"{name} no longer asks before each use"))
+
+
 def _table() -> dict[str, Command]:
     from vault.services import file_commands, scan_requests, signin_store, verify
 
@@ -191,6 +204,7 @@ def _table() -> dict[str, Command]:
         "git-map-host": git_map,
         "git-unmap": git_unmap,
         "git-list": git_list,
+        "confirm": confirm,
         **file_commands.COMMANDS,
         **signin_store.COMMANDS,
         **verify.COMMANDS,
@@ -202,7 +216,7 @@ COMMAND_NAMES = (
     "ready", "add-check", "add", "describe", "rm", "rename", "revoke-plan", "revoke", "provider-add", "provider-rm",
     "git-map-host", "git-unmap", "git-list", "export", "export-shell", "export-list", "unexport", "backup",
     "import-plan", "import", "sign-in-registration", "mcp-registration", "sign-in-store", "registrations",
-    "verify", "scan-material", "scan-done",
+    "verify", "scan-material", "scan-done", "confirm",
 )  # fmt: skip
 """Every request :func:`run` takes (a test keeps it equal to the table)."""
 READS = (

@@ -70,6 +70,10 @@ def show(vault: Vault, name: str, *, as_json: bool, human: bool) -> Report:
             credential = vault.get(name)
     now = vault.clock.now()
     facts = credential.public(now)
+    from vault.services.consent_setting import asks_before_each_use
+
+    if asks_before_each_use(credential.extras):  # tokendeck confirm NAME on
+        facts["asks_before_each_use"] = "yes (tokendeck confirm NAME off stops it)".replace("NAME", name)
     if as_json:
         return Report(json.dumps(facts, indent=2, ensure_ascii=False) + "\n")
     if human:  # a person: when, and how long from now
