@@ -89,6 +89,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_refresh_processes.py",
             "test_restore_faults.py",
             "test_scan.py",  # the installed tokendeck scan on a seeded home, git as a process
+            "test_scan_fix.py",  # tokendeck scan --fix in a pty, the loopback server, the fake browser
         }
     ),
     "tui": frozenset(
