@@ -113,6 +113,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_idle_rule.py",
             "test_tui_help.py",
             "test_tui_keys.py",
+            "test_tui_leaks.py",
             "test_tui_list_layout.py",
             "test_tui_live.py",
             "test_tui_mcp_signin.py",

@@ -99,14 +99,11 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 
 def _scan(material: dict[str, object], places: list[Path], max_size: int, jobs: int) -> tuple[Outcome, Matcher]:
-    from vault.services.scan_match import Matcher
+    from vault.services.scan_requests import matcher_of
     from vault.services.scanning import Scan
 
-    key = bytes.fromhex(str(material.get("key", "")))
-    current = [tuple(c) for c in material.get("current", [])]  # type: ignore[attr-defined]
-    previous = [(c, k, int(n), bytes.fromhex(d)) for c, k, n, d in material.get("previous", [])]  # type: ignore[attr-defined]
-    matcher = Matcher(current, key, previous)
-    del material, current
+    matcher = matcher_of(material)
+    del material
     progress = _Progress() if sys.stderr.isatty() else None
     outcome = Scan(matcher, max_size=max_size, jobs=jobs, progress=progress).run(places)
     if progress is not None:
