@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+import vault
+from tests.support.authserver import AuthServer
+from tests.support.seeded import seed
 from vault.errors import InvalidInput
 from vault.services import leak_files, leak_fixes
 from vault.services.leak_fixes import Facts
@@ -113,3 +116,23 @@ def test_the_mcp_entry_holding_it_is_found_env_or_header(tmp_path: Path) -> None
     config.write_text(json.dumps({"mcpServers": {}, "note": SECRET}))
     with pytest.raises(InvalidInput, match="edit the file yourself"):
         leak_files.mcp_spec(config, "claude-code", "gh", holds)
+
+
+def test_the_vault_says_what_fits_and_a_refresh_kills_the_leaked_refresh_token(
+    home: Path, auth_server: AuthServer
+) -> None:
+    from vault.services import commands
+
+    with vault.init_vault(home, mode="keyring") as v:
+        v.records.add_static("gh", provider="github-pat", token="ghp_0123456789abcdef")
+        acme = seed(v, auth_server, "acme")
+        assert acme.refresh_token is not None
+        leaked = acme.refresh_token.reveal()
+        facts = json.loads(commands.run(v, "leak-facts", json.dumps({"names": ["gh", "acme", "gone"]})).data)
+        assert set(facts) == {"gh", "acme"}
+        assert facts["gh"]["kind"] == "static" and "github.com" in str(facts["gh"]["token_page"])
+        assert facts["acme"]["revocable"] is True
+        commands.run(v, "leak-refresh", json.dumps({"name": "acme", "path": "/h/.env"}))
+        assert auth_server.token_state(leaked) != "active"  # the server rotates refresh tokens
+        rows = [(e.outcome, e.credential, e.detail) for e in v.records.audit_log(actions=["scan-fix"])]
+        assert rows == [("refreshed", "acme", "path=/h/.env")]
