@@ -65,6 +65,8 @@ class LeaksScreen(Screen[None]):
         self.done: set[int] = set()
         self._matcher: Matcher | None = None
         self._last = 0.0
+        self.signing_in: dict[str, Fix] = {}
+        """Credentials revoked here whose sign-in again is under way (audited when it lands)."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="leaks-screen"):
@@ -238,6 +240,7 @@ class LeaksScreen(Screen[None]):
         try:
             if fix.action == leak_fixes.REVOKE:
                 leak_fix_requests.revoke(vault, name=fix.credential, path=fix.path)
+                self.signing_in[fix.credential] = fix
                 self.app.call_from_thread(self._mark, index, f"{fix.credential} was revoked: sign in again.")
                 self.app.call_from_thread(actions.sign_in_again, self.app, vault.get(fix.credential))
                 return
@@ -271,4 +274,9 @@ class LeaksScreen(Screen[None]):
         fix = self.fixes[index]
         self.found.replace_option_prompt(f"fix-{index}", Text("  ✓ " + printable(fix.question), style="dim"))
         self.app.notify(said, title="Fixed", markup=False)
-        self.post_message(VaultChanged(fix.credential))
+
+    def on_vault_changed(self, message: VaultChanged) -> None:
+        """The sign-in screen, done, tells the screen beneath: a revoked credential signed in again."""
+        fix = self.signing_in.pop(message.highlight or "", None)
+        if fix is not None:
+            self._audit(fix, "signed-in")

@@ -114,6 +114,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_help.py",
             "test_tui_keys.py",
             "test_tui_leaks.py",
+            "test_tui_leaks_signin.py",
             "test_tui_list_layout.py",
             "test_tui_live.py",
             "test_tui_mcp_signin.py",
