@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.command import CommandList, CommandPalette
 from textual.widgets import OptionList
 
 from screens.dialogs.confirm import ConfirmDialog
@@ -14,6 +15,7 @@ from screens.dialogs.help import HelpScreen
 from screens.leaks import LeaksScreen
 from screens.main import make_app
 from tests.support.tui import FAKE_SECRETS
+from tests.test_tui_keys import wait_for_hits
 from vault import Vault
 from vault.core.clock import FrozenClock
 
@@ -78,12 +80,25 @@ async def test_l_lists_the_findings_by_credential_with_their_fixes(
         assert "apply the highlighted fix" in keys and "scan the usual places again" in keys and "Close" in keys
 
 
-async def test_the_help_of_the_list_names_the_leaks_screen(samples: tuple[Vault, FrozenClock]) -> None:
+async def test_the_help_and_the_palette_of_the_list_name_the_leaks_screen(
+    samples: tuple[Vault, FrozenClock], user_home: Path
+) -> None:
     app = make_app(*samples)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("question_mark")
         keys = " ".join(str(o.prompt) for o in app.screen.query_one("#help-keys", OptionList).options)
         assert "scan for copies of the vault" in keys
+        await pilot.press("escape", "ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"Find leaked")
+        await wait_for_hits(pilot)
+        shown = str(app.screen.query_one(CommandList).get_option_at_index(0).prompt)
+        assert "Find leaked copies" in shown and "key L" in shown
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, LeaksScreen)
 
 
 async def test_a_confirmed_scrub_removes_the_entry_and_is_audited(
