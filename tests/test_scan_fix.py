@@ -48,8 +48,12 @@ class Leaky:
     def transcript(self) -> Path:
         return self.user / ".claude" / "projects" / "p" / "session.jsonl"
 
+    @property
+    def dotenv(self) -> Path:
+        return self.user / "app" / ".env"
+
     def files(self) -> dict[Path, bytes]:
-        return {p: p.read_bytes() for p in (self.history, self.config, self.transcript)}
+        return {p: p.read_bytes() for p in (self.history, self.config, self.transcript, self.dotenv)}
 
 
 HISTORY = "ls -la\n#1700000000\nexport GITHUB_TOKEN={}\ngit status\n"
@@ -72,6 +76,8 @@ def leaky(home: Path, tmp_path: Path, auth_server: AuthServer, browser_log: Path
     found.config.write_text(json.dumps({"mcpServers": {"acme": entry, "other": {"command": "x"}}}, indent=2) + "\n")
     found.transcript.parent.mkdir(parents=True)
     found.transcript.write_text(json.dumps({"text": f"my token is {static}"}) + "\n")
+    found.dotenv.parent.mkdir(parents=True)
+    found.dotenv.write_text(f"A=1\nGITHUB_TOKEN='{static}'\nB=2\n")
     env = {**os.environ, "HOME": str(user), "TOKENDECK_HOME": str(home), "TOKENDECK_PASSPHRASE": PASS}
     env |= {"TOKENDECK_NO_AGENT": "1", "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     found.env = env
@@ -111,8 +117,8 @@ def test_yes_to_each_fix_rotates_revokes_rewrites_and_scrubs(leaky: Leaky, auth_
         [TOKENDECK, "scan", "--fix"], leaky.env, answers={"[y/N] ": "y", "The new token for github: ": new}
     )
     assert shown.code == 9, shown.text
-    assert shown.asked["[y/N] "] == 4, shown.text  # github: replace, scrub; acme: revoke, rewrite
-    assert "github: 2 live copies" in shown.text and "acme: 1 live copy" in shown.text
+    assert shown.asked["[y/N] "] == 5, shown.text  # github: replace, scrub, remove; acme: revoke, rewrite
+    assert "github: 3 live copies" in shown.text and "acme: 1 live copy" in shown.text
     assert "Traceback" not in shown.text
     no_secret_in(leaky, shown.text)
     # the static token has the new value
@@ -129,6 +135,9 @@ def test_yes_to_each_fix_rotates_revokes_rewrites_and_scrubs(leaky: Leaky, auth_
     assert config["mcpServers"]["other"] == {"command": "x"}
     # the history entry is gone (its timestamp line too), nothing else changed
     assert leaky.history.read_text() == "ls -la\ngit status\n"
+    # the .env line is gone, the others stay; the way to give it to a program is said
+    assert leaky.dotenv.read_text() == "A=1\nB=2\n"
+    assert "tokendeck exec -e VAR=github -- CMD" in shown.text
     # the transcript gets advice only: it still holds the (now dead) old copy
     assert leaky.static in leaky.transcript.read_text()
     assert "No edit in" in shown.text
@@ -138,7 +147,7 @@ def test_yes_to_each_fix_rotates_revokes_rewrites_and_scrubs(leaky: Leaky, auth_
     steps = fixes_audited(leaky)
     assert [s[:2] for s in steps] == [  # {steps}
         ("revoked", "acme"), ("signed-in", "acme"), ("rewritten", "acme"),
-        ("rotated", "github"), ("scrubbed", "github"),
+        ("rotated", "github"), ("scrubbed", "github"), ("removed", "github"),
     ]  # fmt: skip
     assert steps[2][2] == f"path={leaky.config}" and steps[4][2] == f"path={leaky.history}"
     no_secret_in(leaky, again.stdout, again.stderr, json.dumps(steps), new)
@@ -148,7 +157,7 @@ def test_no_to_everything_changes_nothing(leaky: Leaky, auth_server: AuthServer)
     files, before = leaky.files(), credentials(leaky)
     shown = in_a_pty([TOKENDECK, "scan", "--fix"], leaky.env, answers={"[y/N] ": "n"})
     assert shown.code == 9, shown.text
-    assert shown.asked["[y/N] "] == 4, shown.text
+    assert shown.asked["[y/N] "] == 5, shown.text
     assert leaky.files() == files
     assert credentials(leaky) == before
     assert auth_server.revocations() == []
@@ -169,7 +178,7 @@ def test_a_history_appended_after_the_scan_is_refused_untouched(leaky: Leaky) ->
     shown = in_a_pty(
         [TOKENDECK, "scan", "--fix"], leaky.env,
         answers={question: append_then_yes, "token with a new one? [y/N] ": "n", "sign in again? [y/N] ": "n",
-                 "through tokendeck? [y/N] ": "n"},
+                 "through tokendeck? [y/N] ": "n", ".env? [y/N] ": "n"},
     )  # fmt: skip
     assert shown.asked[question] == 1, shown.text
     assert leaky.history.read_text() == original + appended
