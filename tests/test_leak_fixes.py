@@ -136,3 +136,23 @@ def test_the_vault_says_what_fits_and_a_refresh_kills_the_leaked_refresh_token(
         assert auth_server.token_state(leaked) != "active"  # the server rotates refresh tokens
         rows = [(e.outcome, e.credential, e.detail) for e in v.records.audit_log(actions=["scan-fix"])]
         assert rows == [("refreshed", "acme", "path=/h/.env")]
+
+
+def test_a_codex_config_entry_is_rewritten_to_read_it_from_the_environment(home: Path, tmp_path: Path) -> None:
+    from vault.services import file_commands
+
+    config = tmp_path / ".codex" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(
+        '# my servers\n[mcp_servers.api]\nurl = "https://mcp.example.test/mcp"\n\n'
+        f'[mcp_servers.api.http_headers]\nAuthorization = "Bearer {SECRET}"\n'
+    )
+    assert leak_fixes.mcp_target(str(config)) == "codex"
+    spec = leak_files.mcp_spec(config, "codex", "api", holds)
+    assert (spec["server"], spec["var"], spec["header"]) == ("api", "API_TOKEN", "Authorization")
+    with vault.init_vault(home, mode="keyring") as v:
+        v.records.add_static("api", provider="api-key", token=SECRET)
+        done = file_commands.export(v, spec=spec, path=str(config))
+    assert done.code == 0, done.err
+    text = config.read_text()
+    assert SECRET not in text and 'bearer_token_env_var = "API_TOKEN"' in text and "# my servers" in text

@@ -90,35 +90,44 @@ def env_var(name: str) -> str:
 
 
 def mcp_spec(path: Path, target: str, name: str, holds: Holds) -> dict[str, Any]:
-    """The export spec (reference mode) that rewrites the server entry of JSON MCP config
-    ``path`` holding the credential's secret: an ``env`` variable (a stdio server, then run
-    under ``tokendeck exec``) or a header (a remote one, then ``${VAR}`` or the tool's form).
+    """The export spec (reference mode) that rewrites the server entry of MCP config ``path``
+    (JSON, or Codex's TOML) holding the credential's secret: an ``env`` variable (a stdio server,
+    then run under ``tokendeck exec``) or a header (a remote one, then ``${VAR}`` or the tool's form).
 
     Raises:
         InvalidInput: no entry's env or header holds it (the copy is elsewhere in the file).
     """
-    from vault.core.outside import Unparsable, load_json
-    from vault.export.spec import JSON_MCP
+    from vault.export.spec import MCP_FORMATS
 
-    fmt = JSON_MCP[target]
-    try:
-        data = load_json(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, Unparsable):
-        data = None
-    servers = data.get(fmt.top) if isinstance(data, dict) else None
-    for server, entry in (servers or {}).items() if isinstance(servers, dict) else ():
+    fmt = MCP_FORMATS[target]
+    servers = _servers(path, target).get(fmt.top)
+    headers_key = "http_headers" if target == "codex" else "headers"
+    for server, entry in servers.items() if isinstance(servers, dict) else ():
         if not isinstance(entry, dict):
             continue
-        for var, value in (entry.get("env") or {}).items() if isinstance(entry.get("env"), dict) else ():
+        env = entry.get("env")
+        for var, value in env.items() if isinstance(env, dict) else ():
             if isinstance(value, str) and holds(value):
                 return {"target": target, "name": name, "server": server, "var": var}
-        headers = entry.get("headers")
+        headers = entry.get(headers_key)
+        url = next((entry[k] for k in fmt.url_keys if isinstance(entry.get(k), str)), None)
         for header, value in headers.items() if isinstance(headers, dict) else ():
-            url = next((entry[k] for k in fmt.url_keys if isinstance(entry.get(k), str)), None)
             if isinstance(value, str) and holds(value) and url:
                 spec = {"target": target, "name": name, "server": server, "var": env_var(name)}
                 return spec | {"url": url, "header": header}
     raise InvalidInput(f"no server entry's env or header in {path} holds it; edit the file yourself")
+
+
+def _servers(path: Path, target: str) -> dict[str, Any]:
+    """An MCP config's top level (empty when it cannot be read or parsed: then no entry holds it)."""
+    from vault.core.outside import Unparsable, load_json, load_toml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = load_toml(text) if target == "codex" else load_json(text)
+    except (OSError, ValueError, Unparsable):  # ValueError: not UTF-8, not TOML
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def write_unchanged(plan: LineRemoval | Any) -> None:

@@ -91,10 +91,10 @@ def describe(f: Finding) -> str:
 
 def mcp_target(path: str) -> str | None:
     """The export target whose MCP config ``path`` is (by the end of its path), else None."""
-    from vault.export.spec import JSON_MCP
+    from vault.export.spec import MCP_FORMATS
 
     text = path.replace("\\", "/")
-    for target, fmt in JSON_MCP.items():
+    for target, fmt in MCP_FORMATS.items():
         tail = fmt.default_file.removeprefix("~/")
         if text == tail or text.endswith("/" + tail):
             return target
