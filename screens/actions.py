@@ -312,8 +312,9 @@ def export(app: VaultApp, credential: Credential) -> None:
     app.push_screen(ExportScreen(credential.name, mcp_server=bool(credential.extras.get(MCP_URL_EXTRA))))
 
 
-def rotate(app: VaultApp, credential: Credential) -> None:
-    """Ask for a static credential's new token and store it in place (bindings and all)."""
+def rotate(app: VaultApp, credential: Credential, then: Callable[[bool], None] | None = None) -> None:
+    """Ask for a static credential's new token and store it in place (bindings and all);
+    ``then`` is told whether it was stored (the Leaks screen audits it)."""
     from screens.dialogs.rotate import RotateDialog
     from vault.core.timefmt import iso
 
@@ -328,5 +329,7 @@ def rotate(app: VaultApp, credential: Credential) -> None:
                 app.undoer.keep(dialog.undo, f"{name} holds the new token.", "Token replaced")
                 dialog.undo = None
             _changed(app, name)
+        if then is not None:
+            then(bool(stored))
 
     app.push_screen(dialog, rotated)

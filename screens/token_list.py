@@ -73,6 +73,7 @@ class ListCommands(ActionCommands):
             ("Rename the selected credential", "", screen.action_rename),
             ("Replace the selected static token", "a rotated PAT: name and bindings stay", screen.action_rotate),
             ("Export the selected credential", "into a .env, .netrc or an agent's MCP config", screen.action_export),
+            ("Find leaked copies", "scan the usual places for the vault's secrets, fix them", screen.action_leaks),
             ("Copy the selected token", "cleared from the clipboard later", screen.action_copy),
             ("Copy a shell line that reads the token", 'export VAR="$(tokendeck token NAME)"', screen.action_copy_line),
             ("Filter the list", "by name, provider or account", screen.action_filter),
@@ -127,6 +128,7 @@ class TokenListScreen(Screen[None]):
             tooltip="the agent's forwards (tokendeck ssh) and sessions (exec --session): see, end",
         ),
         Binding("P", "proxy_runs", "Proxy runs", show=False, tooltip="the recent proxy runs and each one's audit rows"),
+        Binding("L", "leaks", "Leaks", show=False, tooltip="scan for copies of the vault's secrets, and fix them"),
     ]
 
     def __init__(self) -> None:
@@ -445,6 +447,11 @@ class TokenListScreen(Screen[None]):
         from screens.dialogs.proxy_runs import ProxyRunsScreen
 
         self.app.push_screen(ProxyRunsScreen())
+
+    def action_leaks(self) -> None:
+        from screens.leaks import LeaksScreen
+
+        self.app.push_screen(LeaksScreen())
 
     def action_add(self) -> None:
         from screens.add_token import AddTokenScreen

@@ -93,6 +93,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_refresh_processes.py",
             "test_restore_faults.py",
             "test_scan.py",  # the installed tokendeck scan on a seeded home, git as a process
+            "test_scan_fix.py",  # tokendeck scan --fix in a pty, the loopback server, the fake browser
         }
     ),
     "tui": frozenset(
@@ -117,6 +118,8 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_idle_rule.py",
             "test_tui_help.py",
             "test_tui_keys.py",
+            "test_tui_leaks.py",
+            "test_tui_leaks_signin.py",
             "test_tui_list_layout.py",
             "test_tui_live.py",
             "test_tui_mcp_signin.py",

@@ -131,6 +131,8 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("vault/oauth/sessions.py", "exc.reason"): "Unparsable.reason is a str",
     ("vault/services/backups.py", "paths.home"): "VaultPaths.home is a Path",
     ("vault/services/commands.py", "credential.provider"): "Credential.provider is a str",
+    ("vault/services/leak_fix_requests.py", "credential.provider"): "Credential.provider is a str",
+    ("vault/cli/scan_fix.py", "fix.credential"): "Fix.credential is a str (a Finding's credential)",
     ("vault/services/file_commands.py", "b.credential"): "ExportBinding.credential is a str",
     ("vault/services/import_sources.py", "exc.reason"): "Unparsable.reason is a str",
     ("vault/services/mcp_signin.py", "found.issuer"): "AuthServerMetadata.issuer is a str",

@@ -29,7 +29,19 @@ _BY_SECTION: dict[str, frozenset[str]] = {
     "Act on a credential": frozenset({"select", "open"}),
     "View": frozenset({"filter", "clear_filter", "sort", "reverse_sort", "group", "reveal", "toggle_theme"}),
     "App": frozenset(
-        {"quit", "lock", "help", "close", "command_palette", "sign_in", "add", "refresh_due", "forwards", "proxy_runs"}
+        {
+            "quit",
+            "lock",
+            "help",
+            "close",
+            "command_palette",
+            "sign_in",
+            "add",
+            "refresh_due",
+            "forwards",
+            "proxy_runs",
+            "leaks",
+        }
     ),
 }
 

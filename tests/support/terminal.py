@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,14 +33,16 @@ def in_a_pty(
     command: str | list[str],
     env: Mapping[str, str],
     *,
-    answers: Mapping[str, str] | None = None,
+    answers: Mapping[str, str | Callable[[], str]] | None = None,
     cwd: Path | None = None,
     timeout: float = 60,
 ) -> Shown:
     """Run ``command`` (a string: through ``/bin/sh -c``, as typed at a shell prompt) in a new
     session whose controlling terminal is a pty; each time a prompt of ``answers`` shows, its
-    reply is typed (and a line end).  A command that does not end within ``timeout`` (waiting
-    for an answer nobody gives) is killed, and the test fails with what it showed."""
+    reply is typed (and a line end); a reply that is a function is called then (to do something
+    between the question and its answer) and what it returns is typed.  A command that does not
+    end within ``timeout`` (waiting for an answer nobody gives) is killed, and the test fails
+    with what it showed."""
     import pty
 
     argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
@@ -76,7 +78,8 @@ def in_a_pty(
                 if at >= 0:
                     looked[prompt] = at + len(prompt)
                     asked[prompt] += 1
-                    os.write(fd, reply.encode() + b"\r")
+                    typed = reply() if callable(reply) else reply
+                    os.write(fd, typed.encode() + b"\r")
     finally:
         os.close(fd)
     _, status = os.waitpid(pid, 0)

@@ -19,6 +19,7 @@ from vault.cli import route, terminal
 from vault.errors import InvalidInput, printable
 
 if TYPE_CHECKING:
+    from vault.services.scan_match import Matcher
     from vault.services.scanning import Finding, Outcome
 
 FOUND_OLD = 8
@@ -46,6 +47,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument(
         "--jobs", type=int, metavar="N", default=None, help="processes reading files (default: the CPUs, at most 4)"
     )
+    p.add_argument(
+        "--fix",
+        action="store_true",
+        help="then, for each live copy, offer the fixes that fit (rotate, revoke and sign in, rewrite the config, "
+        "remove the line, scrub the history), each asked y/N; needs a terminal",
+    )
     p.set_defaults(handler=cmd_scan)
 
 
@@ -57,6 +64,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         raise InvalidInput("--max-size must be at least 1 (MB)")
     if args.jobs is not None and not 1 <= args.jobs <= 64:
         raise InvalidInput("--jobs must be between 1 and 64")
+    if args.fix and (args.json or not terminal.interactive()):
+        raise InvalidInput("--fix asks before each change: run it at a terminal, without --json; nothing was changed")
     jobs = args.jobs or min(os.cpu_count() or 1, 4)
     if args.paths:
         missing = [p for p in args.paths if not os.path.lexists(p)]
@@ -68,7 +77,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     max_size = args.max_size * 1024 * 1024 if args.max_size else MAX_SIZE
     with route.Route() as way:
         material = route.data(way.command("scan-material"))
-        outcome = _scan(material, places, max_size, jobs)
+        outcome, matcher = _scan(material, places, max_size, jobs)
         live = sum(1 for f in outcome.findings if f.live)
         with _uninterrupted():
             way.command(
@@ -79,26 +88,27 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 live=live,
                 interrupted=outcome.interrupted,
             )
-    _print(outcome, places, as_json=bool(args.json))
+        _print(outcome, places, as_json=bool(args.json))
+        if args.fix and not outcome.interrupted:
+            from vault.cli.scan_fix import fix_all
+
+            fix_all(way, outcome.findings, matcher)
     if outcome.interrupted:
         return 130
     return FOUND_LIVE if live else FOUND_OLD if outcome.findings else 0
 
 
-def _scan(material: dict[str, object], places: list[Path], max_size: int, jobs: int) -> Outcome:
-    from vault.services.scan_match import Matcher
+def _scan(material: dict[str, object], places: list[Path], max_size: int, jobs: int) -> tuple[Outcome, Matcher]:
+    from vault.services.scan_requests import matcher_of
     from vault.services.scanning import Scan
 
-    key = bytes.fromhex(str(material.get("key", "")))
-    current = [tuple(c) for c in material.get("current", [])]  # type: ignore[attr-defined]
-    previous = [(c, k, int(n), bytes.fromhex(d)) for c, k, n, d in material.get("previous", [])]  # type: ignore[attr-defined]
-    matcher = Matcher(current, key, previous)
-    del material, current
+    matcher = matcher_of(material)
+    del material
     progress = _Progress() if sys.stderr.isatty() else None
     outcome = Scan(matcher, max_size=max_size, jobs=jobs, progress=progress).run(places)
     if progress is not None:
         progress.clear()
-    return outcome
+    return outcome, matcher
 
 
 class _Progress:

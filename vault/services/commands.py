@@ -188,7 +188,7 @@ def confirm(vault: Vault, *, name: str, on: bool) -> Report:
 
 
 def _table() -> dict[str, Command]:
-    from vault.services import file_commands, scan_requests, signin_store, verify
+    from vault.services import file_commands, leak_fix_requests, scan_requests, signin_store, verify
 
     return {
         "ready": ready,
@@ -209,6 +209,7 @@ def _table() -> dict[str, Command]:
         **signin_store.COMMANDS,
         **verify.COMMANDS,
         **scan_requests.COMMANDS,
+        **leak_fix_requests.COMMANDS,
     }
 
 
@@ -216,12 +217,13 @@ COMMAND_NAMES = (
     "ready", "add-check", "add", "describe", "rm", "rename", "revoke-plan", "revoke", "provider-add", "provider-rm",
     "git-map-host", "git-unmap", "git-list", "export", "export-shell", "export-list", "unexport", "backup",
     "import-plan", "import", "sign-in-registration", "mcp-registration", "sign-in-store", "registrations",
-    "verify", "scan-material", "scan-done", "confirm",
+    "verify", "scan-material", "scan-done", "confirm", "leak-facts", "scan-fix", "leak-rotate", "leak-revoke",
+    "leak-refresh",
 )  # fmt: skip
 """Every request :func:`run` takes (a test keeps it equal to the table)."""
 READS = (
     "ready", "add-check", "describe", "revoke-plan", "git-list", "export-list", "import-plan",
-    "sign-in-registration", "mcp-registration", "registrations", "scan-material",
+    "sign-in-registration", "mcp-registration", "registrations", "scan-material", "leak-facts",
 )  # fmt: skip
 """Those that change nothing (asked before a question, or to list)."""
 
