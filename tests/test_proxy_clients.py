@@ -10,6 +10,7 @@ command trusts only what the run's environment gives it.  Node's fetch is in tes
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.proxy_clients import TOKEN, TOKENDECK, Stage, make_vault, stage
+from tests.support.proxy_clients import TOKEN, TOKENDECK, Stage, make_vault, stage, vault_env
 from tests.support.proxy_servers import carries, make_ca, serve
 from tests.support.system import unavailable
 
@@ -52,7 +53,11 @@ def test_curl_sends_the_placeholder_and_the_server_gets_the_token(world: Stage) 
     assert f"Authorization: Bearer {done.placeholder}" in done.output  # curl -v shows what it sent
     done.assert_only_placeholders()
     (row,) = world.audit("proxy")  # the reader is the program that made the request, found by its socket
-    assert re.search(r" reader=curl -sS -v -H .* \(pid \d+\)$", row[2]), row[2]
+    assert re.search(r" reader=curl -sS -v -H .* \(pid \d+\) command=agent run=[0-9a-f]{8}$", row[2]), row[2]
+    runs = subprocess.run(
+        [TOKENDECK, "proxy", "runs", "--json"], env=vault_env(world.home), capture_output=True, text=True, check=True
+    )
+    assert json.loads(runs.stdout)[0]["substituted"] == 1, runs.stdout  # run=ID stays last: the run counts it
 
 
 HELPER = "!f() { echo username=x-access-token; echo password=$GITHUB_TOKEN; }; f"
@@ -135,7 +140,7 @@ def test_the_placeholder_to_a_host_outside_the_allow_list_reaches_no_server_and_
     (row,) = world.audit("proxy")
     assert row[:2] == ("gh", "refused")
     assert re.fullmatch(
-        r"host=elsewhere\.test method=GET path=/collect command=agent run=[0-9a-f]{8} reader=curl -sS .* \(pid \d+\)",
+        r"host=elsewhere\.test method=GET path=/collect reader=curl -sS .* \(pid \d+\) command=agent run=[0-9a-f]{8}",
         row[2],
     ), row[2]
 

@@ -207,7 +207,7 @@ def _run(
                 f"it may be revoked or lack a scope; see tokendeck show {credential}",
             )
         reader = readers.of(getattr(event, "connection", 0), getattr(event, "client_port", None))
-        said = f"{detail} command={program} run={run}" + (f" reader={reader}" if reader else "")
+        said = f"{detail}" + (f" reader={reader}" if reader else "") + f" command={program} run={run}"  # run= last
         row = ("proxy", str(fields["outcome"] or "ok"), credential, said.strip(), time.time())
         audit.put(row)
 
