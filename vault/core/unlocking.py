@@ -108,9 +108,9 @@ def _refusal(db: Path, meta: VaultMeta, matched: list[str]) -> Exception:
     if meta.slot.check is None:
         return WrongPassphrase()  # no check value to tell a wrong key from a damaged file
     if matched:
-        return VaultCorrupt(
-            f"{db} is damaged: the key is right, but the file does not decrypt; "
-            "restore a backup with: tokendeck restore FILE"
+        return VaultCorrupt(  # the key is proven right (its check value): damage, or a read the disk failed
+            f"{db} does not decrypt though the key is right: the file is damaged, or the disk misread it; "
+            "nothing was changed: try once more, then restore a backup with: tokendeck restore FILE"
         )
     if meta.mode == "keyring" and pending is None:
         return WrongPassphrase("the key in the OS keyring does not open this vault")
