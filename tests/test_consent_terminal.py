@@ -145,3 +145,24 @@ def test_an_answer_after_the_timeout_says_it_came_too_late(env: dict[str, str], 
     assert "tokendeck: too late: no answer in time was no; that use was refused" in text
     rows = session_rows(short)
     assert sorted((credential, outcome) for credential, outcome, _ in rows) == [("a", "served"), ("a", "unanswered")]
+
+
+def test_a_credential_set_to_once_asks_once_per_session(no_bus: dict[str, str], tmp_path: Path) -> None:
+    """``tokendeck confirm a once``: a session without --confirm is asked about a at its first use
+    only (its own read of -e T=a), then reads it twice more unasked; show says so."""
+    assert tokendeck(no_bus, "confirm", "a", "once").returncode == 0
+    assert "asks before each use: once per session" in tokendeck(no_bus, "show", "a").stdout
+    code, shown = in_pty(
+        ["exec", "--session", "-e", "T=a", "--", "sh", "-c", TWO_READS],
+        no_bus,
+        cwd=tmp_path,
+        answers={FIRST: "y"},
+    )
+    assert code == 0, shown
+    assert shown.count("Allow? [y/N]") == 1, shown
+    assert "code:0" in shown and "again:0" in shown
+    assert [outcome for _, outcome, _ in session_rows(no_bus)] == ["served"] * 3
+    second, shown_again = in_pty(  # a new session asks again
+        ["exec", "--session", "-e", "T=a", "--", "sh", "-c", ONE_READ], no_bus, cwd=tmp_path, answers={FIRST: "n"}
+    )
+    assert second == 5 and shown_again.count("Allow? [y/N]") == 1, shown_again

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from vault.agent import forwarding
 from vault.agent.consent import Confirmations
 from vault.agent.forwarding import Asking, Forward
-from vault.services.consent_setting import asks_first
 from vault.services.read_log import reader_of
 
 if TYPE_CHECKING:
@@ -28,20 +27,18 @@ class ConsentHost:
     _run: Callable[[str, Callable[[Vault], list[str]]], list[str]]
     answer: Callable[..., list[str]]
 
-    def _needing(self, call: Call) -> tuple[list[str], list[str]] | list[str]:
-        """The credentials a read hands out, and those of them that ask before each use; or the
-        error answer when the vault cannot say."""
+    def _needing(self, call: Call) -> tuple[list[str], list[str], list[str]] | list[str]:
+        """The credentials a read hands out, those of them that ask before each use, and those
+        that ask once per session; or the error answer when the vault cannot say."""
         op, args = call.fields[2], call.fields[3:]
 
         def needing(vault: Vault) -> list[str]:
-            names = forwarding.names_read(vault, op, args)
-            return [*names, "", *asks_first(vault, names)]
+            return forwarding.needing_fields(vault, forwarding.names_read(vault, op, args))
 
         checked = self._run(op, needing)
         if checked[0] != "0":
             return checked
-        split = checked.index("", 1)
-        return checked[1:split], checked[split + 1 :]
+        return forwarding.split_needing(checked)
 
     def proxy_read(self, forward_id: str, view: Forward, call: Call) -> None:
         """The proxy of a ``proxy run`` session reads a token for a request (``token NAME HOST``):
@@ -52,7 +49,7 @@ class ConsentHost:
         if not isinstance(found, tuple):
             call.reply(found)
             return
-        names, required = found
+        names, required, once = found
         host = fields[4] if op == "token" and len(fields) > 4 else None
         purpose = f"a proxied request to {host}" if host else "a token read"
         program = f"{view.host}, through tokendeck proxy run"
@@ -62,16 +59,17 @@ class ConsentHost:
         def go(again: Call) -> None:
             again.reply(self.answer(fields, call.peer_pid))
 
-        forwarding.ask_first(asking, call, names, required, go)
+        forwarding.ask_first(asking, call, names, required, go, once)
 
     def direct_read(self, call: Call) -> bool:
         """A read by a process in no session: when it hands out a credential that asks before
         each use, ask (the request then waits) and say True; else False, and it is served as
         any other."""
         found = self._needing(call)
-        if not isinstance(found, tuple) or not found[1]:
+        if not isinstance(found, tuple) or not (found[1] or found[2]):
             return False
-        names, required = found
+        names, each, once = found
+        required = [*each, *once]  # a read in no session is its own: once is each time
         from vault.core.peers import peer
 
         who = peer(call.peer_pid) if call.peer_pid is not None else None

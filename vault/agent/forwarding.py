@@ -26,7 +26,7 @@ from vault.agent.wire import FALL_BACK, VERSION
 from vault.core.masking import echo
 from vault.core.peers import same_process
 from vault.errors import NotForwarded
-from vault.services.consent_setting import asks_first
+from vault.services.consent_setting import consent_needed
 from vault.services.tokens import Vault
 
 if TYPE_CHECKING:
@@ -176,18 +176,25 @@ class Forward:
         """
         return self.serve(vault, op, args, self.check(vault, op, args))
 
-    def to_ask(self, names: list[str], required: Collection[str] = ()) -> list[str]:
+    def to_ask(self, names: list[str], required: Collection[str] = (), once: Collection[str] = ()) -> list[str]:
         """Of the credentials ``names`` a request reads, those that need the user's yes first:
-        every one with ``--confirm`` (with ``once``: those not allowed yet), and any that asks
-        before each use whoever reads it (``required``: :mod:`vault.services.consent_setting`)."""
+        every one with ``--confirm`` (with ``once``: those not allowed yet), any that asks before
+        each use whoever reads it (``required``), and any that asks once per session not allowed
+        in this view yet (``once``; :mod:`vault.services.consent_setting`)."""
         with self._lock:
-            consented = set(self.consented) if self.once else set()
-        return [n for n in names if n in required or (self.confirm and n not in consented)]
+            consented = set(self.consented)
+
+        def needs(name: str) -> bool:
+            if name in required or (name in once and name not in consented):
+                return True
+            return self.confirm and not (self.once and name in consented)
+
+        return [n for n in names if needs(n)]
 
     def allowed_once(self, name: str) -> None:
+        """The user said yes to ``name`` in this view (what ``once`` asks no more about)."""
         with self._lock:
-            if self.once:
-                self.consented.add(name)
+            self.consented.add(name)
 
     def deny(self, vault: Vault, name: str, op: str, why: str = DENIED, reader: str | None = None) -> NotForwarded:
         """The refusal of a use the user did not allow (audited: ``unanswered`` when nobody
@@ -239,22 +246,34 @@ def serve_call(forward_id: str, forward: Forward, confirmations: Confirmations, 
     op, args = fields[2], fields[3:]
 
     def check(vault: Vault) -> list[str]:
-        names = forward.check(vault, op, args)
-        return [*names, "", *asks_first(vault, names)]
+        return needing_fields(vault, forward.check(vault, op, args))
 
     checked = run(op, check)
     if checked[0] != "0":
         call.reply(checked)
         return
-    split = checked.index("", 1)
-    names, required = checked[1:split], checked[split + 1 :]
+    names, required, once = split_needing(checked)
     reader = _reader(forward, call)
 
     def go(again: Call) -> None:
         again.reply(run(op, lambda vault: forward.serve(vault, op, args, names, reader)))
 
     asking = Asking(forward_id, forward, confirmations, run, op, reader, _program(forward, call), pid=call.peer_pid)
-    ask_first(asking, call, names, required, go)
+    ask_first(asking, call, names, required, go, once)
+
+
+def needing_fields(vault: Vault, names: list[str]) -> list[str]:
+    """``names`` and, of them, those that ask before each use and those that ask once per session,
+    as answer fields (three runs split by an empty field): :func:`split_needing` reads them."""
+    each, once = consent_needed(vault, names)
+    return [*names, "", *each, "", *once]
+
+
+def split_needing(checked: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """The three runs :func:`needing_fields` wrote (after the outcome field)."""
+    first = checked.index("", 1)
+    second = checked.index("", first + 1)
+    return checked[1:first], checked[first + 1 : second], checked[second + 1 :]
 
 
 @dataclass
@@ -274,12 +293,13 @@ class Asking:
 
 
 def ask_first(
-    asking: Asking, call: Call, names: list[str], required: Collection[str], go: Callable[[Call], None]
-) -> None:
+    asking: Asking, call: Call, names: list[str], required: Collection[str], go: Callable[[Call], None],
+    once: Collection[str] = (),
+) -> None:  # fmt: skip
     """Ask the user about each of ``names`` that needs a yes first (:meth:`Forward.to_ask`), one
     after another, then ``go``; the first no (or no answer in time) refuses the request.  The
     request waits parked meanwhile, holding no worker."""
-    left = asking.forward.to_ask(names, required)
+    left = asking.forward.to_ask(names, required, once)
     if not left:
         go(call)
         return

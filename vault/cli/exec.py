@@ -213,7 +213,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
     if args.session or args.ttl or args.confirm:
         from vault.cli.exec_session import open_session, run_confirmed
 
-        if args.confirm:  # this process stays CMD's parent and the session's root, to ask on the terminal
+        if args.confirm or not args.no_mask:  # this process stays CMD's parent: it masks, and asks on the terminal
 
             def start(tokens: dict[str, str]) -> int:
                 secrets = [] if args.no_mask else [tokens[var] for var, _ in bindings]

@@ -2,16 +2,19 @@
 
 This process asks the running agent for a session rooted at itself (the agent reads its pid from
 the socket), becomes a child subreaper (a double fork stays below it), reads the tokens as the
-session's root, and gives COMMAND ``$TOKENDECK_AGENT_SOCK``: the session's own socket.  Then it
-becomes COMMAND (``execvpe`` keeps the pid, the start time and the subreaper setting), so the root
-the agent knows is COMMAND itself, and the session ends when COMMAND does.  Inside, every
+session's root, and gives COMMAND ``$TOKENDECK_AGENT_SOCK``: the session's own socket.  With
+``--no-mask`` it then becomes COMMAND (``execvpe`` keeps the pid, the start time and the subreaper
+setting), so the root the agent knows is COMMAND itself; otherwise it stays COMMAND's parent (below).
+Either way the session ends when COMMAND does.  Inside, every
 tokendeck read gets the names given with ``-e`` and nothing else, and every read is audited with
 the session.
 
-With ``--confirm`` (a yes before each token read) or ``--confirm=once`` (one per credential), this
-process stays COMMAND's parent (with ``--no-mask`` too) and the session's root, so that it can ask on this terminal
-when no TUI or desktop notification does (:mod:`vault.cli.consent_terminal`); its own reads of
-the ``-e`` tokens go through the session's socket, and are asked about like any other.
+When it masks COMMAND's output (the default), or with ``--confirm`` (a yes before each token
+read) or ``--confirm=once`` (one per credential), this process stays COMMAND's parent and the
+session's root, so that it can ask on this terminal when no TUI or desktop notification does
+(:mod:`vault.cli.consent_terminal`): the session's ``--confirm``, or a credential that asks first
+(``tokendeck confirm NAME on|once``); its own reads of the ``-e`` tokens go through the session's
+socket, and are asked about like any other.  With ``--no-mask`` and no ``--confirm`` it becomes COMMAND.
 
 A session needs the agent: without one running and unlocked, the command says so and starts nothing.
 """
@@ -45,12 +48,14 @@ def open_session(bindings: Sequence[tuple[str, str]], command: Sequence[str], tt
 
 
 def run_confirmed(
-    bindings: Sequence[tuple[str, str]], command: Sequence[str], ttl: str | None, confirm: str,
+    bindings: Sequence[tuple[str, str]], command: Sequence[str], ttl: str | None, confirm: str | None,
     start: Callable[[dict[str, str]], int],
 ) -> int:  # fmt: skip
-    """``--confirm`` (``confirm`` ``each`` or ``once``): open the session, asking on this terminal
-    while it lasts, read its tokens (asked about too), and ``start`` COMMAND with them (and
-    ``$TOKENDECK_AGENT_SOCK``) as this process's child, to its end: its exit code.
+    """A session whose root is this process, COMMAND's parent (``--confirm``: ``confirm`` ``each`` or
+    ``once``; or masking its output): open the session, asking on this terminal while it lasts (the
+    session's ``--confirm``, or a credential that asks first: ``tokendeck confirm NAME``), read its
+    tokens (asked about too), and ``start`` COMMAND with them (and ``$TOKENDECK_AGENT_SOCK``) as
+    this process's child, to its end: its exit code.
 
     Raises:
         InvalidInput, VaultLocked: as :func:`open_session`.
@@ -58,7 +63,7 @@ def run_confirmed(
     """
     asker: list[TerminalAsker] = []
     try:
-        _session_id, path, tokens = _open(bindings, command, ttl, confirm, asker)
+        _session_id, path, tokens = _open(bindings, command, ttl, confirm, asker, parent=True)
         return start({**tokens, AGENT_SOCK_ENV: path})
     finally:
         for started in asker:
@@ -67,10 +72,11 @@ def run_confirmed(
 
 def _open(
     bindings: Sequence[tuple[str, str]], command: Sequence[str], ttl: str | None, confirm: str | None,
-    asker: list[TerminalAsker] | None = None,
+    asker: list[TerminalAsker] | None = None, *, parent: bool = False,
 ) -> tuple[str, str, dict[str, str]]:  # fmt: skip
-    """The session's id, its socket, and each ``VAR``'s token (read through the session's socket
-    with ``confirm``, a terminal asker started first and added to ``asker``)."""
+    """The session's id, its socket, and each ``VAR``'s token (with ``parent``, this process stays
+    outside the session as COMMAND's parent: the tokens are read through the session's socket, a
+    terminal asker started first and added to ``asker``)."""
     from vault.agent import wire
     from vault.core.peers import become_subreaper
     from vault.core.timefmt import parse_duration
@@ -83,18 +89,18 @@ def _open(
     names = list(dict.fromkeys(name for _, name in bindings))
     become_subreaper()
     label = os.path.basename(command[0])  # never the arguments: they may hold secrets
-    kind = "exec" if confirm is None else f"parent:{confirm}"
+    kind = f"parent:{confirm or ''}" if parent else "exec"
     opened = wire.call("session-open", kind, "" if seconds is None else str(seconds), label, *names, opt_out=False)
     if opened is None or opened[0] == wire.FALL_BACK:
         raise VaultLocked(NO_AGENT)
     if opened[0] != "0":
         raise wire.error_from(opened)
     session_id, path = opened[1], opened[2]
-    if confirm is not None and asker is not None:
+    if parent and asker is not None:
         from vault.cli.consent_terminal import TerminalAsker
 
         asker.append(TerminalAsker(session_id).start())
-    answer = wire.call("tokens", *names, opt_out=False, via=path if confirm is not None else None)
+    answer = wire.call("tokens", *names, opt_out=False, via=path if parent else None)
     if answer is None or answer[0] == wire.FALL_BACK:
         raise VaultLocked(NO_AGENT)
     if answer[0] != "0":

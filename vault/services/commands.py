@@ -174,17 +174,20 @@ def git_list(vault: Vault) -> Report:
     )
 
 
-def confirm(vault: Vault, *, name: str, on: bool) -> Report:
-    """``tokendeck confirm NAME on|off``."""
-    from vault.services.consent_setting import CONFIRM_EXTRA, EACH
+def confirm(vault: Vault, *, name: str, on: bool, once: bool = False) -> Report:
+    """``tokendeck confirm NAME on|once|off``."""
+    from vault.services.consent_setting import CONFIRM_EXTRA, EACH, ONCE
 
     vault.get(name)  # NotFound, said as everywhere
-    vault.records.extras.set(name, CONFIRM_EXTRA, EACH if on else None, action="confirm", detail="on" if on else "off")
+    setting = ONCE if once else EACH if on else None
+    word = "once" if once else "on" if on else "off"
+    vault.records.extras.set(name, CONFIRM_EXTRA, setting, action="confirm", detail=word)
+    stop = f"(tokendeck confirm {name} off stops it)"
+    if once:
+        return Report(err=said(f"{name} now asks at its first use in each session, and at each use outside one {stop}"))
     if on:
-        return Report(
-            err=said(f"{name} now asks before each use, whoever reads it (tokendeck confirm {name} off stops it)")
-        )
-    return Report(err=said(f"{name} no longer asks before each use"))
+        return Report(err=said(f"{name} now asks before each use, whoever reads it {stop}"))
+    return Report(err=said(f"{name} no longer asks before use"))
 
 
 def _table() -> dict[str, Command]:

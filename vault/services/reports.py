@@ -70,10 +70,12 @@ def show(vault: Vault, name: str, *, as_json: bool, human: bool) -> Report:
             credential = vault.get(name)
     now = vault.clock.now()
     facts = credential.public(now)
-    from vault.services.consent_setting import asks_before_each_use
+    from vault.services.consent_setting import ONCE, asking_setting
 
-    if asks_before_each_use(credential.extras):  # tokendeck confirm NAME on
-        facts["asks_before_each_use"] = "yes (tokendeck confirm NAME off stops it)".replace("NAME", name)
+    setting = asking_setting(credential.extras)  # tokendeck confirm NAME on|once
+    if setting is not None:
+        when = "once per session" if setting == ONCE else "yes"
+        facts["asks_before_each_use"] = f"{when} (tokendeck confirm {name} off stops it)"
     if as_json:
         return Report(json.dumps(facts, indent=2, ensure_ascii=False) + "\n")
     if human:  # a person: when, and how long from now
