@@ -6,7 +6,7 @@ from __future__ import annotations
 from vault.core.model import COUNTDOWN_STOPPED, MCP_URL_EXTRA, Credential
 from vault.core.timefmt import iso, moment, relative
 from vault.errors import clipped, printable
-from vault.services.consent_setting import asks_before_each_use
+from vault.services.consent_setting import asking_words, asks_before_each_use
 
 FACTS: tuple[tuple[str, str], ...] = (
     ("name", "Name"),
@@ -70,7 +70,7 @@ def fact_values(credential: Credential, now: float) -> dict[str, str]:
         "account": c.account or "-",
         "server": str(c.extras.get(MCP_URL_EXTRA) or "-"),
         "status": status.replace("_", " "),
-        "consent": f"asks before each use (tokendeck confirm {c.name} off)",
+        "consent": f"{asking_words(c.extras)} (tokendeck confirm {c.name} off)",
         "token_type": c.token_type or "-",
         "scopes": " ".join(c.scopes) or "-",
         "expires": expires,
