@@ -91,6 +91,7 @@ TAKES_ANY: dict[tuple[str, str], str] = {
     ("add", "--username"): "a Jira user name, shown as given",
     ("add", "--server-url"): "checked for api-key's provider only when it needs one",
     ("audit", "--name"): "a filter: no match prints nothing",
+    ("audit", "credential"): "a filter, as --name: no match prints nothing",
     ("login", "--scope"): "scopes are sent to the provider as given",
     ("login", "--client-metadata"): "a URL of the user's app",
     ("provider add", "--param"): "KEY=VALUE sent as given",

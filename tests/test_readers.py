@@ -39,7 +39,7 @@ def env(home: Path) -> Iterator[dict[str, str]]:
 
 def reads(env: dict[str, str]) -> list[str]:
     """The details of gh's ``read`` rows, oldest first (``tokendeck audit`` writes the last second's first)."""
-    shown = tokendeck(env, "audit", "--json", "--name", "gh")
+    shown = tokendeck(env, "audit", "gh", "--json")  # issue 36: tokendeck audit NAME lists its last readers
     assert shown.returncode == 0, shown.stderr
     return [e["detail"] for e in json.loads(shown.stdout) if e["action"] == "read" and e["outcome"] == "served"]
 
@@ -80,3 +80,10 @@ def test_a_session_read_names_the_session_and_its_reader(env: dict[str, str], ho
     shown = json.loads(tokendeck(env, "audit", "--json", "--name", "gh").stdout)
     served = [e["detail"] for e in shown if e["action"] == "session" and e["outcome"] == "served"]
     assert any(re.search(r"op=token reader=python\S* tokendeck token gh \(pid \d+\)$", d) for d in served), served
+
+
+def test_audit_takes_the_name_once_either_way(env: dict[str, str]) -> None:
+    assert tokendeck(env, "token", "gh").returncode == 0
+    assert tokendeck(env, "audit", "gh", "--json").stdout == tokendeck(env, "audit", "--name", "gh", "--json").stdout
+    both = tokendeck(env, "audit", "gh", "--name", "other")
+    assert (both.returncode, both.stdout) == (2, "") and both.stderr.count("\n") == 1, both.stderr

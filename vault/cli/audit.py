@@ -9,7 +9,14 @@ from vault.errors import InvalidInput
 
 
 def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("audit", help="show the audit log (never contains tokens)")
+    p = sub.add_parser(
+        "audit",
+        help="show the audit log (never contains tokens)",
+        description="The audit log, oldest first: every change, sign-in, refresh, export, and every token "
+        "handed out with its reader (the program and its pid, a session's id). tokendeck audit NAME shows one "
+        "credential's, its last readers among them.",
+    )
+    p.add_argument("credential", nargs="?", metavar="NAME", help="only events of this credential (as --name)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--name", help="only events of this credential")
     p.add_argument("--limit", type=int, metavar="N", help="only the newest N events")
@@ -23,6 +30,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise InvalidInput("--limit must be at least 1")
+    if args.credential is not None:
+        if args.name is not None and args.name != args.credential:
+            raise InvalidInput("give the credential once: tokendeck audit NAME, or --name NAME")
+        args.name = args.credential
     as_json, human = args.json, terminal.human_times()
     run = check_run_id(args.run) if args.run is not None else None
     fields = (args.name or "", str(args.limit or ""), "json" if as_json else "text", "human" if human else "iso")
