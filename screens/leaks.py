@@ -30,6 +30,7 @@ from screens.app import VaultApp
 from screens.dialogs.confirm import ConfirmDialog
 from screens.messages import VaultChanged
 from screens.widgets.footer import KeysFooter
+from vault.core.phrases import counted
 from vault.errors import VaultError, printable
 from vault.services import leak_fixes
 from vault.services.leak_fixes import Facts, Fix
@@ -179,7 +180,7 @@ class LeaksScreen(Screen[None]):
                 body = f"The entry {plan['server']} then reads it through tokendeck, with no secret in the file."
             elif fix.action == leak_fixes.REMOVE:
                 plan = leak_files.plan_line_removal(path, fix.lines, holds)
-                body = f"{plan.removed} line(s) go; nothing else in the file changes. {fix.note}"
+                body = f"{counted(plan.removed, 'line')} go; nothing else in the file changes. {fix.note}"
             elif fix.action == leak_fixes.SCRUB:
                 plan = leak_files.plan_history(path, fix.lines, holds)
                 body, question = "Nothing else in the file changes.", leak_fixes.scrub_question(fix, plan.removed)

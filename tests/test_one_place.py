@@ -311,3 +311,11 @@ def test_whether_an_export_stays_fresh_is_one_rule() -> None:
         if re.search(r"access token lasts|kept fresh while", text):
             wording.append(name)
     assert callers == ["vault/services/exports.py"] and wording == []
+
+
+def test_a_count_reads_as_english() -> None:
+    from vault.core.phrases import counted
+
+    assert [counted(n, "file") for n in (0, 1, 2)] == ["0 files", "1 file", "2 files"]
+    assert counted(1, "old copy", "old copies") == "1 old copy"
+    assert counted(3, "old copy", "old copies") == "3 old copies"

@@ -310,7 +310,7 @@ def test_unreadable_files_are_counted_and_summarised_never_fatal(
     assert len(outcome.unreadable) == 2 and [Path(f.path).name for f in outcome.findings] == ["c.txt"]
     scan_cli._print(outcome, [tree], as_json=False)  # noqa: SLF001 - what the command prints
     err = capsys.readouterr().err
-    assert "2 file(s) or folder(s) could not be read (Permission denied)" in err
+    assert "2 files or folders could not be read (Permission denied)" in err
 
 
 def test_through_the_agent_the_findings_and_the_audit_are_the_same(seeded: tuple[dict[str, str], Seeds]) -> None:

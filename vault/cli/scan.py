@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault.cli import route, terminal
+from vault.core.phrases import counted
 from vault.errors import InvalidInput, printable
 
 if TYPE_CHECKING:
@@ -180,15 +181,17 @@ def _print(outcome: Outcome, places: list[Path], *, as_json: bool) -> None:
     if outcome.unreadable:
         reasons = sorted({r for _p, r in outcome.unreadable})
         terminal.notice(
-            f"{len(outcome.unreadable)} file(s) or folder(s) could not be read ({', '.join(reasons)[:120]})"
-            + ("" if as_json else f"; the first: {outcome.unreadable[0][0]}")
+            f"{counted(len(outcome.unreadable), 'file or folder', 'files or folders')} could not be read "
+            f"({', '.join(reasons)[:120]})" + ("" if as_json else f"; the first: {outcome.unreadable[0][0]}")
         )
-    scanned = f"{outcome.files} files" + (
-        f" and {outcome.objects} git objects in {outcome.repositories} repositories" if outcome.repositories else ""
+    repositories = counted(outcome.repositories, "repository", "repositories")
+    scanned = counted(outcome.files, "file") + (
+        f" and {counted(outcome.objects, 'git object')} in {repositories}" if outcome.repositories else ""
     )
     if outcome.interrupted:
         terminal.notice(f"interrupted: what was found in {scanned} so far is above")
-    found = f"{live} live and {len(outcome.findings) - live} old copies" if outcome.findings else "no copies"
+    old = len(outcome.findings) - live
+    found = f"{live} live and {counted(old, 'old copy', 'old copies')}" if outcome.findings else "no copies"
     terminal.notice(f"{found} in {scanned} ({_mb(outcome.bytes)})")  # fits 80 columns up to a million files
 
 

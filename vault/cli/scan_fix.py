@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vault.cli import route, terminal
+from vault.core.phrases import counted
 from vault.errors import VaultError, printable
 from vault.services import leak_fixes
 from vault.services.leak_fixes import Facts, Fix
@@ -109,7 +110,7 @@ def _fix(way: route.Route, fix: Fix, facts: Facts | None, matcher: Matcher) -> N
         removal = leak_files.plan_line_removal(path, fix.lines, holds)
         if _ask(way, fix):
             leak_files.write_unchanged(removal)
-            _say(f"  removed {removal.removed} line(s) from {fix.path}")
+            _say(f"  removed {counted(removal.removed, 'line')} from {fix.path}")
             _audit(way, "removed", fix)
     elif fix.action == leak_fixes.SCRUB:
         scrub = leak_files.plan_history(path, fix.lines, holds)

@@ -19,6 +19,11 @@ PHRASES: dict[Status, str] = {
 :data:`~vault.core.model.STATUSES`."""
 
 
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """``1 file``, ``2 files``, ``0 files``: a count and its noun (``many`` when not ``one`` + s)."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def said(name: str, status: Status) -> str:
     """``name`` and its status as a clause: ``"gh was revoked"``."""
     return f"{name} {PHRASES[status]}"
