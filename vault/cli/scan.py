@@ -90,13 +90,28 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 interrupted=outcome.interrupted,
             )
         _print(outcome, places, as_json=bool(args.json))
-        if args.fix and not outcome.interrupted:
+        findings = outcome.findings
+        if args.fix and not outcome.interrupted and live:
             from vault.cli.scan_fix import fix_all
 
-            fix_all(way, outcome.findings, matcher)
+            fix_all(way, findings, matcher)
+            findings = _after_fixes(way, findings, max_size, jobs)
+            live = sum(1 for f in findings if f.live)
     if outcome.interrupted:
         return 130
-    return FOUND_LIVE if live else FOUND_OLD if outcome.findings else 0
+    return FOUND_LIVE if live else FOUND_OLD if findings else 0
+
+
+def _after_fixes(way: route.Route, findings: list[Finding], max_size: int, jobs: int) -> list[Finding]:
+    """The files that held copies, scanned again for what the vault holds now (a rotated token's
+    copy is old now, a removed line gone): what is left, said in one line; the exit code is its."""
+    material = route.data(way.command("scan-material"))
+    held = sorted({Path(f.path) for f in findings})
+    again, _ = _scan(material, held, max_size, jobs)
+    live = sum(1 for f in again.findings if f.live)
+    old = counted(len(again.findings) - live, "old copy", "old copies")
+    terminal.notice(f"after the fixes: {live} live and {old} in the {counted(len(held), 'place')} that held them")
+    return again.findings
 
 
 def _scan(material: dict[str, object], places: list[Path], max_size: int, jobs: int) -> tuple[Outcome, Matcher]:
@@ -123,7 +138,8 @@ class _Progress:
         now = time.monotonic()
         if now - self._last >= 0.2:
             self._last, self._shown = now, True
-            line = f"scanning: {outcome.files} files, {outcome.objects} git objects, {_mb(outcome.bytes)}"
+            objects = counted(outcome.objects, "git object")
+            line = f"scanning: {counted(outcome.files, 'file')}, {objects}, {_mb(outcome.bytes)}"
             sys.stderr.write(f"\r{line[:78]}\x1b[K")
             sys.stderr.flush()
 
