@@ -16,12 +16,13 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, Header, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from screens.app import VaultApp
 from screens.messages import VaultChanged
 from screens.widgets.footer import KeysFooter
 from screens.widgets.guarded_input import GuardedInput
+from screens.widgets.title_header import TitleHeader
 from vault.core.masking import echo
 from vault.core.model import check_token
 from vault.core.providers import catalog
@@ -96,7 +97,7 @@ class AddTokenScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         kinds = static_kinds()
-        yield Header()
+        yield TitleHeader()
         with VerticalScroll(id="add-token"):
             yield Static("Add a static token", classes="title")
             yield Static("The token is kept encrypted in the vault; it is never shown here.", classes="muted")

@@ -23,7 +23,7 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Static
 
 from screens import actions
 from screens.app import VaultApp
@@ -33,6 +33,7 @@ from screens.logic.facts import FACTS, fact_values, hidden_facts
 from screens.messages import CredentialBusy, CredentialDeleted, CredentialRenamed, VaultChanged
 from screens.palette import ActionCommands, Command
 from screens.widgets.footer import KeysFooter
+from screens.widgets.title_header import TitleHeader
 from vault import Vault
 from vault.core.model import STATUSES, AuditEvent, Credential
 from vault.core.secret import Secret
@@ -141,7 +142,7 @@ class DetailScreen(Screen[None]):
         """When a revealed token is masked again (monotonic seconds)."""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleHeader()
         with Vertical(id="detail"):
             with Grid(id="facts"):
                 for key, label in FACTS:

@@ -23,12 +23,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Header, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
 from screens.app import VaultApp
 from screens.widgets.footer import KeysFooter
 from screens.widgets.guarded_input import GuardedInput
 from screens.widgets.tick_box import TickBox, TickRadio
+from screens.widgets.title_header import TitleHeader
 from vault.errors import InvalidInput, VaultError
 from vault.services.exports import (
     DEFAULT_FILES,
@@ -116,7 +117,7 @@ class ExportScreen(Screen[None]):
         """The form as it was when the plan shown was made."""
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleHeader()
         with VerticalScroll(id="export"):
             yield Static(
                 "Enter previews the change, every secret as ***; ctrl+s writes it.",

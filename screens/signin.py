@@ -20,7 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Checkbox, ContentSwitcher, Header, Label, OptionList, Static
+from textual.widgets import Checkbox, ContentSwitcher, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from screens.app import VaultApp
@@ -42,6 +42,7 @@ from screens.widgets.footer import KeysFooter
 from screens.widgets.mcp_url import McpUrlForm
 from screens.widgets.registration import RegistrationForm
 from screens.widgets.tick_box import TickBox
+from screens.widgets.title_header import TitleHeader
 from vault.core.model import Credential
 from vault.errors import AccountChanged, ProviderError, VaultError, plain_words
 from vault.services.signin import DEFAULT_TIMEOUT
@@ -102,7 +103,7 @@ class SignInScreen(Screen[None]):
     # ---------------------------------------------------------------- layout
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleHeader()
         with ContentSwitcher(initial="pick", id="views"):
             with Vertical(id="pick"):
                 yield Static("Sign in to a provider", classes="title")

@@ -25,7 +25,7 @@ from textual.command import Provider
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import Header, Input, Static
+from textual.widgets import Input, Static
 
 from screens import actions
 from screens.app import VaultApp
@@ -40,6 +40,7 @@ from screens.widgets.filter_input import FilterInput
 from screens.widgets.footer import KeysFooter
 from screens.widgets.list_cells import COLUMNS, ListCells
 from screens.widgets.side_panel import WIDE_FROM, SidePanel
+from screens.widgets.title_header import TitleHeader
 from vault.core.model import Credential
 from vault.errors import VaultError, printable
 
@@ -156,7 +157,7 @@ class TokenListScreen(Screen[None]):
         return ListCells(self.app)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleHeader()
         yield FilterInput(placeholder="type / to filter by name, provider or account", id="filter")
         with Horizontal(id="list-body"):
             yield CredentialTable(COLUMNS, id="tokens")

@@ -10,12 +10,13 @@ from textual import getters, work
 from textual.app import ComposeResult
 from textual.containers import Center, Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Header, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 from textual.worker import Worker, WorkerState
 
 from screens.app import VaultApp
 from screens.widgets.footer import KeysFooter
 from screens.widgets.tick_box import TickRadio
+from screens.widgets.title_header import TitleHeader
 from vault import Vault
 from vault.core.keys import keyring_usable
 from vault.errors import VaultError
@@ -64,7 +65,7 @@ class UnlockScreen(_OpeningScreen):
         self.agent = agent
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleHeader()
         with Center(), Vertical(id="unlock-box", classes="box"):
             yield Static("The vault is locked." if self.locked else "Unlock your vault", classes="title")
             yield Static(str(self.app.paths.home), classes="muted", markup=False)
@@ -118,7 +119,7 @@ class FirstRunScreen(_OpeningScreen):
     def compose(self) -> ComposeResult:
         usable, _why = keyring_usable()  # its reason names keyring's classes: not for this screen
         self._keyring_usable = usable
-        yield Header()
+        yield TitleHeader()
         with Center(), Vertical(id="first-run-box", classes="box"):
             yield Static("Create your vault", classes="title")
             yield Static(str(self.app.paths.home), classes="muted", markup=False)

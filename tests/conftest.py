@@ -118,6 +118,7 @@ TIERS: dict[str, frozenset[str]] = {
             "test_tui_idle_rule.py",
             "test_tui_help.py",
             "test_tui_keys.py",
+            "test_tui_title_header.py",
             "test_tui_leaks.py",
             "test_tui_leaks_signin.py",
             "test_tui_list_layout.py",
