@@ -124,6 +124,22 @@ SKIPPED: dict[tuple[str, str], str] = {
         "starts Claude Code; tests/test_proxy_clients.py runs curl, git, gh, requests and httpx through the same "
         "command against loopback stand-ins for GitHub's hosts"
     ),
+    ("Finding leaked copies: `tokendeck scan`", "tokendeck scan"): (
+        "reads the usual places of the user's own home; tests/test_scan.py scans a seeded home as a process"
+    ),
+    ("Finding leaked copies: `tokendeck scan`", "tokendeck scan ~/src ~/Downloads"): (
+        "folders this machine does not have; tests/test_scan.py scans named files and folders"
+    ),
+    ("Finding leaked copies: `tokendeck scan`", "tokendeck scan --json ~/src"): (
+        "a folder this machine does not have; tests/test_scan.py reads --json"
+    ),
+    ("Fixing what it found", "tokendeck scan --fix"): (
+        "asks at a terminal and changes the user's files and tokens; tests/test_scan_fix.py runs it in a pty "
+        "against the loopback authorization server"
+    ),
+    ("Fixing what it found", "tokendeck scan --fix ~/src"): (
+        "as the line above, for named folders (tests/test_scan_fix.py)"
+    ),
     ("Coding agents: placeholders, not tokens", SANDBOXED): (
         "starts a coding agent in bubblewrap; tests/test_sandbox.py runs this line from README.md with a script in "
         "the agent's place that tries every way to a token"
