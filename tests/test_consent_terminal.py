@@ -166,3 +166,23 @@ def test_a_credential_set_to_once_asks_once_per_session(no_bus: dict[str, str], 
         ["exec", "--session", "-e", "T=a", "--", "sh", "-c", ONE_READ], no_bus, cwd=tmp_path, answers={FIRST: "n"}
     )
     assert second == 5 and shown_again.count("Allow? [y/N]") == 1, shown_again
+
+
+def test_an_interactive_shell_as_the_command_is_asked_without_stopping(no_bus: dict[str, str], tmp_path: Path) -> None:
+    """An interactive ``sh`` gives each command a process group of its own, so the question is asked
+    while tokendeck is in the background: reading the answer there stopped it (SIGTTIN) and the
+    whole session with it ("[1]+ Stopped"). It takes the terminal for the answer and gives it back."""
+    code, shown = in_pty(
+        ["exec", "--confirm", "-e", "T=a", "--", "sh", "-i"],
+        {**no_bus, "PS1": "sh$ "},
+        cwd=tmp_path,
+        answers={
+            b"-- sh -i (pid": "y",  # the session's own read of -e T=a
+            b"sh$ ": f'{TOKENDECK} token a; echo "co""de:$?"',  # the typed line does not hold "code:"
+            INNER: "y",
+            b"code:": "exit",
+        },
+    )
+    assert code == 0, shown
+    assert "code:0" in shown and "Stopped" not in shown, shown
+    assert A_TOKEN not in shown

@@ -10,7 +10,11 @@ terminal nothing is asked here: no answer in time is no.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, TextIO
 
 if TYPE_CHECKING:
@@ -81,7 +85,8 @@ class TerminalAsker:
             for question in new_questions(asked, asker=("terminal", self.session_id)):
                 writing.write("\r\n" + question_line(question))
                 writing.flush()
-                reply = reading.readline()
+                with _in_the_foreground(reading.fileno()):
+                    reply = reading.readline()
                 if not reply or self._stop.is_set():
                     return
                 status = answer_question(question["id"], reply.strip().lower() in ("y", "yes"))
@@ -111,3 +116,30 @@ def allow_here(vault: Vault, names: list[str], what: str) -> None:
         if not terminal.confirm(f"tokendeck: {name} asks before each use. Allow this read ({what})?"):
             vault.records.record("read", "denied", credential=name, detail=f"op={what}")
             raise NotForwarded(f"the use of {name} was not allowed (denied)")
+
+
+@contextlib.contextmanager
+def _in_the_foreground(tty: int) -> Iterator[None]:
+    """Read the answer as the terminal's foreground: a shell with job control (an interactive
+    ``sh`` as the session's command) puts the program that asked in a process group of its own,
+    and a read by this process, then in the background, would stop it (SIGTTIN) and with it the
+    whole session.  The terminal is taken for the answer and given back after; SIGTTOU is blocked
+    in this thread meanwhile, so taking it is allowed from the background."""
+    try:
+        before = os.tcgetpgrp(tty)
+    except OSError:
+        yield
+        return
+    mine = os.getpgrp()
+    if before == mine:
+        yield
+        return
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
+    try:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(tty, mine)
+        yield
+    finally:
+        with contextlib.suppress(OSError):  # the group that had it may have ended meanwhile
+            os.tcsetpgrp(tty, before)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
