@@ -107,8 +107,9 @@ def examples(text: str | None = None, page: str = "README.md") -> list[Example]:
 
 SANDBOXED = (
     "tokendeck exec --session -e GH_TOKEN=github -- sh -c 'sock=$TOKENDECK_AGENT_SOCK; exec bwrap --ro-bind / / "
-    '--dev /dev --proc /proc --tmpfs /tmp --tmpfs "${TOKENDECK_HOME:-$HOME/.local/share/tokendeck}" --perms 0700 '
-    '--tmpfs "${sock%/*}" --bind "$sock" "$sock" --bind "$PWD" "$PWD" --unshare-pid --die-with-parent -- agent\''
+    '--dev /dev --proc /proc --tmpfs /tmp --bind "$PWD" "$PWD" '
+    '--tmpfs "${TOKENDECK_HOME:-$HOME/.local/share/tokendeck}" '
+    '--perms 0700 --tmpfs "${sock%/*}" --bind "$sock" "$sock" --unshare-pid --die-with-parent -- agent\''
 )
 """The README's bubblewrap session (its continuation lines joined)."""
 SKIPPED: dict[tuple[str, str], str] = {

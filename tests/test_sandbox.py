@@ -75,8 +75,7 @@ def env(home: Path) -> Iterator[dict[str, str]]:
 def test_the_readme_sandbox_lets_in_the_session_socket_and_nothing_else(
     env: dict[str, str], home: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "out"  # the sandbox's working directory: bound in, as the README's $PWD
-    out.mkdir()
+    out = home.parent  # the working directory, bound in as the README's $PWD, holds the vault's folder (as ~ does)
     agent_socket_dir = os.environ["TOKENDECK_RUNTIME_DIR"]
     tries = {
         "given": f"{TOKENDECK} token github",
