@@ -254,6 +254,9 @@ def test_what_it_skips_is_named_with_its_reason_and_the_rest_is_scanned(
     with (tree / "huge.log").open("wb") as f:
         f.truncate(10 * 1024**3)  # 10 GB, sparse
     (tree / "found.txt").write_text(f"{VALUES['slack'][1]}\n")
+    (tree / "b-real").mkdir()
+    (tree / "b-real" / "inner.txt").write_text(f"{VALUES['slack'][1]}\n")
+    (tree / "a-link").symlink_to("b-real")  # a sibling link, walked before its target: no loop, read once
     broken = tree / "broken"
     broken.mkdir()
     git(broken, "init", "-q")
@@ -273,8 +276,13 @@ def test_what_it_skips_is_named_with_its_reason_and_the_rest_is_scanned(
         listener.close()
     assert ran.returncode == 9, ran.stderr
     report = json.loads(ran.stdout)
-    assert [(Path(f["path"]).name, f["credential"]) for f in report["findings"]] == [("found.txt", "slack")]
+    assert [(Path(f["path"]).name, f["credential"]) for f in report["findings"]] == [
+        ("inner.txt", "slack"),
+        ("found.txt", "slack"),
+    ], report["findings"]
+    assert report["findings"][0]["path"] == str(tree / "b-real" / "inner.txt")
     reasons = {Path(s["path"]).name: s["reason"] for s in report["skipped"]}
+    assert "a-link" not in reasons and "b-real" not in reasons, reasons  # it said "a symlink loop" of b-real
     assert reasons["fifo"] == "a named pipe (FIFO)"
     assert reasons["sock"] == "a socket"
     assert reasons["loop"].startswith("a symlink loop") and reasons["self"].startswith("a symlink loop")

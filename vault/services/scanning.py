@@ -3,8 +3,8 @@ and the findings (docs/scan.md).  The matching itself is :mod:`vault.services.sc
 
 Each file is opened once (``O_NOFOLLOW | O_NONBLOCK``, checked again on the open descriptor) and
 read whole when it is a regular file of the user's under the size limit with no NUL byte in its
-first block.  Symbolic links are followed only inside the tree being scanned, and never twice to
-the same place; one out of the tree, or a loop, is skipped with its reason.  A git repository
+first block.  A symbolic link inside the tree being scanned is not followed: what it points at is
+walked or read itself, once; one out of the tree, or a loop, is skipped with its reason.  A git repository
 under a path (its ``.git``) is read through ``git cat-file --batch-all-objects --batch``: every
 object, loose or packed, reachable or not, so a secret committed and later deleted is found.
 """
@@ -184,13 +184,9 @@ class Scan:
                     self._git(folder, path)
                     continue
                 try:
-                    if entry.is_symlink():
+                    if entry.is_symlink():  # its target, inside the tree, is walked or read itself
                         target = self._inside(path, tree)
-                        if target is None:
-                            continue
-                        if stat.S_ISDIR(target.st_mode):
-                            stack.append((path, target))
-                        else:
+                        if target is not None and not stat.S_ISDIR(target.st_mode):
                             self._file(path, tree)
                     elif entry.is_dir(follow_symlinks=False):
                         stack.append((path, entry.stat(follow_symlinks=False)))
@@ -210,8 +206,9 @@ class Scan:
         if real != tree and not real.startswith(tree.rstrip("/") + "/"):
             self._skip(link, "a symlink out of the scanned tree (not followed)")
             return None
-        if stat.S_ISDIR(target.st_mode) and (target.st_dev, target.st_ino) in self._seen:
-            self._skip(link, "a symlink loop (already scanned)")
+        parent = os.path.realpath(link.parent)
+        if stat.S_ISDIR(target.st_mode) and (parent == real or parent.startswith(real.rstrip("/") + "/")):
+            self._skip(link, "a symlink loop (it points back up the tree)")
             return None
         return target
 
