@@ -109,7 +109,7 @@ class LeaksScreen(Screen[None]):
         now = time.monotonic()
         if now - self._last >= 0.2:
             self._last = now
-            text = f"Scanning: {outcome.files} files, {outcome.objects} git objects..."
+            text = f"Scanning: {counted(outcome.files, 'file')}, {counted(outcome.objects, 'git object')}..."
             self.app.call_from_thread(self.note.update, text)
 
     def _show(self, outcome: Outcome, matcher: Matcher, facts: dict[str, Facts | None]) -> None:
@@ -122,7 +122,8 @@ class LeaksScreen(Screen[None]):
             listed.add_options(self._group(name, found, facts.get(name)))
         live = sum(1 for f in outcome.findings if f.live)
         old = len(outcome.findings) - live
-        self.note.update(f"{live} live and {old} old copies in {outcome.files} files" if groups else NOTHING)
+        said = f"{live} live and {counted(old, 'old copy', 'old copies')} in {counted(outcome.files, 'file')}"
+        self.note.update(said if groups else NOTHING)
         first = next((i for i, o in enumerate(listed.options) if not o.disabled), None)
         if first is not None:
             listed.highlighted = first
@@ -130,9 +131,9 @@ class LeaksScreen(Screen[None]):
     def _group(self, name: str, found: list[Finding], facts: Facts | None) -> list[Option]:
         live = [f for f in found if f.live]
         if live:
-            head = f"{name}: {len(live)} live cop{'y' if len(live) == 1 else 'ies'}"
+            head = f"{name}: {counted(len(live), 'live copy', 'live copies')}"
         else:
-            head = f"{name}: {len(found)} old cop{'y' if len(found) == 1 else 'ies'} (replaced, dead): no fix needed"
+            head = f"{name}: {counted(len(found), 'old copy', 'old copies')} (a replaced value): no fix needed"
         options = [Option(Text(printable(head), style="bold"), disabled=True)]
         options += [Option(Text("  " + printable(leak_fixes.describe(f))), disabled=True) for f in found]
         for fix in leak_fixes.fixes_for(facts, found):

@@ -69,6 +69,8 @@ async def test_l_lists_the_findings_by_credential_with_their_fixes(
         screen = await open_leaks(pilot, app)
         shown = lines(screen)
         assert shown[0] == "openai: 1 live copy"
+        note = str(screen.query_one("#leaks-note").render())
+        assert note.startswith("1 live and 0 old copies in 1 file"), note  # it said "1 files"
         assert shown[1].strip() == f"{user_home}/.bash_history:2: openai static token (LIVE, raw)"
         assert "→ Replace openai's token with a new one?" in [s.strip() for s in shown]
         assert f"→ Remove the entries holding it from {user_home}/.bash_history?" in [s.strip() for s in shown]

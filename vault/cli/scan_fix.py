@@ -51,9 +51,9 @@ def fix_all(way: route.Route, findings: list[Finding], matcher: Matcher) -> None
         copies = [f for f in found if f.live]
         _say()
         if not copies:
-            _say(f"{name}: {len(found)} old cop{'y' if len(found) == 1 else 'ies'} (replaced, dead): no fix needed")
+            _say(f"{name}: {counted(len(found), 'old copy', 'old copies')} (a replaced value): no fix needed")
             continue
-        _say(f"{name}: {len(copies)} live cop{'y' if len(copies) == 1 else 'ies'}")
+        _say(f"{name}: {counted(len(copies), 'live copy', 'live copies')}")
         for f in found:
             _say(f"  {leak_fixes.describe(f)}")
         facts = Facts(**known[name]) if isinstance(known.get(name), dict) else None
