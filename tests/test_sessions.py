@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -109,6 +110,7 @@ def test_a_session_reads_what_it_was_given_and_nothing_else_however_it_asks(
     assert ("a", "served") in {(c, o) for c, o, _ in rows}
     refused = [(c, d) for c, o, d in rows if o == "refused" and c == "b"]
     assert len(refused) == 3 and all("command=sh" in d for _, d in refused)
+    assert all(re.search(r" reader=\S.* \(pid \d+\)$", d) for _, d in refused), refused  # who was refused, too
 
 
 def test_a_session_ends_with_its_command_and_what_it_left_behind_is_refused(

@@ -122,8 +122,9 @@ class Forward:
             return True
         return self.ends_at is not None and now >= self.ends_at
 
-    def check(self, vault: Vault, op: str, args: list[str]) -> list[str]:
-        """The credentials ``op`` would read, once the forward may serve it (a refusal is audited).
+    def check(self, vault: Vault, op: str, args: list[str], reader: str | None = None) -> list[str]:
+        """The credentials ``op`` would read, once the forward may serve it (a refusal is audited,
+        with ``reader``: the program that asked, as a served read names it).
         With :attr:`confirm`, each still needs the user's yes before :meth:`serve`.
 
         Raises:
@@ -136,12 +137,12 @@ class Forward:
             if self.session is None:
                 passed = "only token, exec, list and git"
                 raise NotForwarded(f"tokendeck ssh does not pass {op!r} on to {self.host}: {passed}")
-            self._audit(vault, "refused", None, op)
+            self._audit(vault, "refused", None, op, reader)
             raise NotForwarded(f"{self.who} may read tokens only (token, exec, list, git), not {op!r}")
         names = names_read(vault, op, args)
         refused = [n for n in names if n not in self.allowed]
         if refused:
-            self._audit(vault, "refused", refused[0], op)
+            self._audit(vault, "refused", refused[0], op, reader)
             shown = echo(refused[0], quoted=False)
             if self.session is None:
                 hint = "tokendeck ssh --only NAME,... names what is"
@@ -244,16 +245,16 @@ def serve_call(forward_id: str, forward: Forward, confirmations: Confirmations, 
         call.reply([FALL_BACK])
         return
     op, args = fields[2], fields[3:]
+    reader = _reader(forward, call)
 
     def check(vault: Vault) -> list[str]:
-        return needing_fields(vault, forward.check(vault, op, args))
+        return needing_fields(vault, forward.check(vault, op, args, reader))
 
     checked = run(op, check)
     if checked[0] != "0":
         call.reply(checked)
         return
     names, required, once = split_needing(checked)
-    reader = _reader(forward, call)
 
     def go(again: Call) -> None:
         again.reply(run(op, lambda vault: forward.serve(vault, op, args, names, reader)))
