@@ -76,13 +76,18 @@ class SecretService:
         query = {"service": KEYRING_SERVICE}
         if username is not None:
             query["username"] = username
-        with closing(self.connect()) as conn:
-            found = []
-            for item in secretstorage.search_items(conn, query):
-                if item.is_locked():
-                    item.unlock()
-                found.append((item.get_attributes(), item.get_secret().decode()))
-            return found
+        for _ in range(20):  # gnome-keyring may still list an item it is deleting: ask again
+            with closing(self.connect()) as conn:
+                try:
+                    found = []
+                    for item in secretstorage.search_items(conn, query):
+                        if item.is_locked():
+                            item.unlock()
+                        found.append((item.get_attributes(), item.get_secret().decode()))
+                    return found
+                except secretstorage.exceptions.ItemNotFoundException:
+                    time.sleep(0.05)
+        raise AssertionError("the Secret Service kept listing an item it says does not exist")
 
     def delete(self, username: str) -> int:
         """Delete the tokendeck items for ``username`` by hand; returns how many."""
