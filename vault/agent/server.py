@@ -258,15 +258,15 @@ class Agent(ForwardHost, SessionHost, ConsentHost):
         if inside is not None:  # before anything else: a session never reaches join (the key) or lock
             forwarding.serve_call(*inside, self.confirmations, self._run, call)
             return
-        ended = self.ended_proxy_root(call.peer_pid) if self._sessions else None
-        if ended is not None and len(fields) >= 3 and fields[2] in READ_OPS:  # an ended run's proxy
-            refused = ended.ended()
-            call.reply([str(refused.exit_code), *to_fields(refused)])
-            return
-        proxied = self.proxy_of(call.peer_pid) if self._sessions else None
-        if proxied is not None and len(fields) >= 4 and fields[2] in READ_OPS:  # a proxy run's token for a request
-            self.proxy_read(*proxied, call)
-            return
+        run = self.proxy_root(call.peer_pid) if self._sessions else None
+        if run is not None and len(fields) >= 3 and fields[2] in READ_OPS:
+            if run.view.closed:  # an ended run's proxy
+                refused = run.view.ended()
+                call.reply([str(refused.exit_code), *to_fields(refused)])
+                return
+            if len(fields) >= 4:  # a proxy run's token for a request
+                self.proxy_read(run.forward_id, run.view, call)
+                return
         if self.ours(fields) and fields[2] in READ_OPS and self.direct_read(call):  # a credential that asks first
             return
         if len(fields) >= 3 and fields[0] == VERSION and os.path.abspath(fields[1]) == self.home:

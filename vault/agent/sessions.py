@@ -86,30 +86,17 @@ class SessionHost:
                 return session.forward_id, session.view
         return None
 
-    def proxy_of(self, pid: int | None) -> tuple[str, Forward] | None:
-        """The view (and its forward's id) of the live ``proxy run`` session ``pid`` is the proxy of."""
+    def proxy_root(self, pid: int | None) -> OpenedSession | None:
+        """The ``proxy run`` session whose proxy (its root) ``pid`` is, live or ended: the proxy reads
+        its run's tokens for requests while it lasts; once it was ended (``tokendeck sessions
+        --end``, the TUI) its reads are refused, so ending the session stops the run's tokens too."""
         if pid is None:
             return None
         with self._state:
             sessions = list(self._sessions.values())
         for session in sessions:
-            mine = session.kind == "proxy" and pid == session.root[0] and not session.view.closed
-            if mine and same_process(*session.root):
-                return session.forward_id, session.view
-        return None
-
-    def ended_proxy_root(self, pid: int | None) -> Forward | None:
-        """The view of the ``proxy run`` session ``pid`` is the proxy of, once it was ended
-        (``tokendeck sessions --end``, the TUI): the proxy's own token reads are refused from then
-        on, so ending the session stops the run's tokens too."""
-        if pid is None:
-            return None
-        with self._state:
-            sessions = list(self._sessions.values())
-        for session in sessions:
-            ended = session.kind == "proxy" and session.view.closed
-            if ended and pid == session.root[0] and same_process(*session.root):
-                return session.view
+            if session.kind == "proxy" and pid == session.root[0] and same_process(*session.root):
+                return session
         return None
 
     def answer_session_open(self, args: list[str], pid: int | None) -> list[str]:
