@@ -211,7 +211,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
     cmd = command[0]
     find_command(cmd, os.environ.get(PATH_ENV))
     if args.session or args.ttl or args.confirm:
-        from vault.cli.exec_session import open_session, run_confirmed
+        from vault.cli.exec_session import open_session, run_as_parent
 
         if args.confirm or not args.no_mask:  # this process stays CMD's parent: it masks, and asks on the terminal
 
@@ -219,7 +219,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
                 secrets = [] if args.no_mask else [tokens[var] for var, _ in bindings]
                 return run_masking(command, tokens, secrets)
 
-            return run_confirmed(bindings, command, args.ttl, args.confirm, start)
+            return run_as_parent(bindings, command, args.ttl, args.confirm, start)
         tokens = open_session(bindings, command, args.ttl)
     else:
         tokens = _fetch(bindings)

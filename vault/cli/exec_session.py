@@ -47,7 +47,7 @@ def open_session(bindings: Sequence[tuple[str, str]], command: Sequence[str], tt
     return {**tokens, AGENT_SOCK_ENV: path}
 
 
-def run_confirmed(
+def run_as_parent(
     bindings: Sequence[tuple[str, str]], command: Sequence[str], ttl: str | None, confirm: str | None,
     start: Callable[[dict[str, str]], int],
 ) -> int:  # fmt: skip
