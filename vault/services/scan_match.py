@@ -225,6 +225,7 @@ class _Hyperscan:
         import hyperscan
 
         self._sizes = [len(n) for n in needles]
+        self._longest = max(self._sizes)  # once: over thousands of needles, per file it cost more than the search
         self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self._database.compile(expressions=needles, ids=list(range(len(needles))), flags=0, literal=True)
 
@@ -237,7 +238,7 @@ class _Hyperscan:
         def on_match(index: int, end: int) -> None:
             found.add((end - sizes[index], -end, index))
 
-        _scan(self._database, data, max(sizes), on_match)
+        _scan(self._database, data, self._longest, on_match)
         kept, edge = [], 0
         for start, neg_end, index in sorted(found):
             if start >= edge:
