@@ -145,6 +145,7 @@ def main() -> int:
     try:
         started = time.perf_counter()
         total = build_tree(workdir, args.size, secrets, old, rng)
+        os.sync()  # the tree at rest: its writeback to disk is not running beside either side's runs
         print(f"tree: {total / 1e6:.0f} MB in {time.perf_counter() - started:.0f} s at {workdir}")
         needle = secrets[0]
         rg_argv = [rg, "-F", "--no-ignore", "--hidden", "-c", needle, str(workdir)]
