@@ -17,8 +17,10 @@ $(RUNTIME): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e .
 	touch $(RUNTIME)
 
-# make test: the test tools too, at the versions CI pins.
-$(STAMP): pyproject.toml requirements/ci-constraints.txt
+# make test: the test tools too, at the versions CI pins. The system packages come first: the
+# install builds scan's literal search (vault/core/literals.c) with the C compiler among them.
+$(STAMP): pyproject.toml requirements/ci-constraints.txt vault/core/literals.c hatch_build.py
+	sh tests/system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c requirements/ci-constraints.txt -e '.[test]'

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -148,7 +149,41 @@ def test_wheel_contents(wheel: Path) -> None:
 
     tops = {n.split("/")[0] for n in names}
     assert tops == {"vault", "screens", dist_info, data}, f"unexpected top-level entries: {tops}"
+    # scan's literal search, built by hatch_build.py (a C compiler is among the system packages
+    # CI installs): in the wheel, which is then for this platform, any Python 3 (ctypes loads it)
+    assert "vault/core/libliterals.so.1" in names
+    assert wheel.name.endswith(f"-py3-none-{sysconfig.get_platform().replace('-', '_').replace('.', '_')}.whl")
     assert not any(n.startswith(("tests/", "benchmarks/", "assets/")) or "/tests/" in n for n in names)
+
+
+def test_without_a_working_compiler_the_wheel_is_built_pure_python(tmp_path: Path) -> None:
+    """A compiler that fails (here ``CC=false``; the same path as none at all) never stops an
+    install: the wheel is built without the C side, for any platform, and scan uses Hyperscan."""
+    _run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path), str(REPO)],
+        cwd=tmp_path,
+        env=_clean_env() | {"CC": "false"},
+        timeout=BUILD_TIMEOUT,
+    )
+    (wheel,) = tmp_path.glob("tokendeck-*.whl")
+    assert wheel.name.endswith("-py3-none-any.whl")
+    with zipfile.ZipFile(wheel) as zf:
+        assert "vault/core/libliterals.so.1" not in zf.namelist() and "vault/core/literals.py" in zf.namelist()
+
+
+def test_the_installed_scan_uses_the_sampled_search(installed: Installed, product_env: dict[str, str]) -> None:
+    """The installed package loads its own ``libliterals.so.1`` (from site-packages, not the checkout)."""
+    said = _run(
+        [
+            str(installed.python),
+            "-c",
+            "from vault.core import literals; print(literals.available(), literals._LIBRARY)",
+        ],
+        cwd=installed.outside,
+        env=product_env,
+        timeout=RUN_TIMEOUT,
+    ).split()
+    assert said[0] == "True" and Path(said[1]).is_relative_to(installed.purelib), said
 
 
 def test_installed_cli_round_trip(installed: Installed, product_env: dict[str, str]) -> None:

@@ -1,18 +1,23 @@
 """``tokendeck scan``'s matching (:mod:`vault.services.scan_match`): every form a current value is
 found in, the same for a previous value by its keyed hash alone, and nothing near a miss; each
-with Hyperscan and with the Aho-Corasick fallback (a platform with no hyperscan wheel), which
-find the same copies."""
+with tokendeck's sampled search (:mod:`vault.core.literals`), with Hyperscan (where it was not
+built) and with the Aho-Corasick fallback (a platform with no hyperscan wheel either), which find
+the same copies."""
 
 from __future__ import annotations
 
 import base64
+import os
 import random
 import re
+import shutil
 import sys
+from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
+from vault.core import literals
 from vault.core.superseded import digest
 from vault.services.scan_match import Matcher
 
@@ -21,11 +26,28 @@ LIVE = "ghp_Live/Value+With=Specials0123456789"
 OLD = "ghp_Old/Value+With=Specials01234567890"
 
 
-@pytest.fixture(params=["hyperscan", "ahocorasick"])
+def without_sampled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As where the C side of the sampled search was not built (no compiler at install)."""
+    monkeypatch.setattr(literals, "available", lambda: False)
+
+
+def without_hyperscan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As where there is no hyperscan wheel: import hyperscan raises ImportError."""
+    monkeypatch.setitem(sys.modules, "hyperscan", None)
+
+
+needs_sampled = pytest.mark.skipif(not literals.available(), reason="the C side was not built here (no compiler)")
+
+
+@pytest.fixture(params=["sampled", "hyperscan", "ahocorasick"])
 def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each test twice: with Hyperscan, and with it not importable (the fallback)."""
+    """Each test three times: the sampled search, Hyperscan without it, Aho-Corasick without both."""
+    if request.param == "sampled" and not literals.available():
+        pytest.skip("the C side was not built here (the test above says why)")
+    if request.param != "sampled":
+        without_sampled(monkeypatch)
     if request.param == "ahocorasick":
-        monkeypatch.setitem(sys.modules, "hyperscan", None)  # import hyperscan raises ImportError
+        without_hyperscan(monkeypatch)
     return str(request.param)
 
 
@@ -102,26 +124,44 @@ def test_short_values_are_not_looked_for() -> None:
     assert matcher.find(b"short1 short2\n") == []
 
 
-def test_hyperscan_is_used_where_it_is_installed() -> None:
+def test_the_sampled_search_is_used_where_it_was_built_and_hyperscan_where_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``make`` installs the venv after the system packages, a C compiler among them, so the C
+    side is built wherever there is one (and always in CI); a real token's every form is long
+    enough for it."""
+    if not literals.available():
+        if os.environ.get("CI") or shutil.which("cc") or shutil.which("gcc"):
+            pytest.fail("vault/core/libliterals.so.1 was not built: reinstall (make clean test, or pip install -e .)")
+        pytest.skip("no C compiler here: scan uses Hyperscan (the test below)")
+    assert Matcher([("gh", "static token", LIVE)], KEY, []).engine == "sampled"
+    assert Matcher([("gh", "static token", LIVE), ("s", "static token", "short-value")], KEY, []).engine == (
+        "sampled + hyperscan"  # a value shorter than 24 bytes is left to the general engine
+    )
+    without_sampled(monkeypatch)
     assert Matcher([("gh", "static token", LIVE)], KEY, []).engine == "hyperscan"
 
 
-def test_without_hyperscan_the_fallback_says_so_and_finds_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+@needs_sampled
+def test_every_engine_says_which_it_is_and_finds_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     text = b"".join(FORMS[form](LIVE).encode() + b"\n" for form in sorted(FORMS))
-    with_hyperscan = Matcher([("gh", "static token", LIVE)], KEY, [])
-    monkeypatch.setitem(sys.modules, "hyperscan", None)
-    without = Matcher([("gh", "static token", LIVE)], KEY, [])
-    assert (with_hyperscan.engine, without.engine) == ("hyperscan", "ahocorasick")
-    assert with_hyperscan.find(text) == without.find(text) and len(without.find(text)) == len(FORMS)
+    sampled = Matcher([("gh", "static token", LIVE)], KEY, [])
+    without_sampled(monkeypatch)
+    hyperscan = Matcher([("gh", "static token", LIVE)], KEY, [])
+    without_hyperscan(monkeypatch)
+    aho = Matcher([("gh", "static token", LIVE)], KEY, [])
+    assert (sampled.engine, hyperscan.engine, aho.engine) == ("sampled", "hyperscan", "ahocorasick")
+    assert sampled.find(text) == hyperscan.find(text) == aho.find(text) and len(aho.find(text)) == len(FORMS)
 
 
-def test_both_engines_report_the_same_copies_where_values_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Values that hold one another, share ends or repeat back to back: Hyperscan reports every
-    occurrence of every needle, and the matcher keeps what Aho-Corasick's leftmost-longest keeps."""
+@needs_sampled
+def test_every_engine_reports_the_same_copies_where_values_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Values that hold one another, share ends or repeat back to back, short and long (the
+    sampled search takes those of 24 bytes or more, Hyperscan the rest): every engine reports
+    every occurrence of every needle, and the matcher keeps what Aho-Corasick's leftmost-longest
+    keeps."""
     rng = random.Random(37)  # noqa: S311 - the same text every run, not a secret
     letters = "ab/+="
-    values = ["".join(rng.choice(letters) for _ in range(rng.randint(8, 14))) for _ in range(30)]
-    values += [values[0] + "ab", "b" + values[1], values[2][:-1], values[3] * 2]
+    values = ["".join(rng.choice(letters) for _ in range(rng.randint(8, 40))) for _ in range(30)]
+    values += [values[0] + "ab", "b" + values[1], values[2][:-1], values[3] * 2, values[4][:12] * 3]
     current = [(f"c{i}", "static token", v) for i, v in enumerate(values)]
     text = "\n".join(
         " ".join(
@@ -131,9 +171,16 @@ def test_both_engines_report_the_same_copies_where_values_overlap(monkeypatch: p
         for _ in range(400)
     ).encode()
     text += b"\n" + base64.b64encode(("u:" + values[5]).encode())
-    fast = Matcher(current, KEY, []).find(text)
-    monkeypatch.setitem(sys.modules, "hyperscan", None)
-    assert Matcher(current, KEY, []).find(text) == fast and len(fast) > 400
+    found = {}
+    for leave_out in ((), (without_hyperscan,), (without_sampled,), (without_sampled, without_hyperscan)):
+        with monkeypatch.context() as patched:
+            for step in leave_out:
+                step(patched)
+            matcher = Matcher(current, KEY, [])
+            found[matcher.engine] = matcher.find(text)
+    assert list(found) == ["sampled + hyperscan", "sampled + ahocorasick", "hyperscan", "ahocorasick"]
+    first = found["sampled + hyperscan"]
+    assert all(copies == first for copies in found.values()) and len(first) > 400
 
 
 def test_both_engines_find_the_same_previous_values_at_every_edge(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,7 +197,7 @@ def test_both_engines_find_the_same_previous_values_at_every_edge(monkeypatch: p
     lines = [" ".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))) for _ in range(300)]
     texts = [("\n".join(lines) + "\n").encode(), old[2].encode(), f"{old[3]}\n".encode(), f"q {old[4]}.".encode()]
     fast = [Matcher([], KEY, previous).find(text) for text in texts]
-    monkeypatch.setitem(sys.modules, "hyperscan", None)
+    without_hyperscan(monkeypatch)
     slow = [Matcher([], KEY, previous).find(text) for text in texts]
     assert fast == slow and len(fast[0]) > 100 and all(fast[1:])
 
@@ -173,3 +220,18 @@ def test_a_buffer_longer_than_one_hyperscan_block_is_scanned_in_overlapping_bloc
     assert len(whole) == len(lines) == len({h.line for h in whole})  # each copy's line, once
     monkeypatch.setattr(scan_match, "_BLOCK", 300)
     assert made.find(text) == whole
+
+
+def test_where_the_c_side_was_not_built_scan_uses_hyperscan(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """An install without a C compiler has no ``libliterals.so.1``: loading it fails quietly, once,
+    and the matcher is Hyperscan, finding the same copies."""
+    text = b"".join(FORMS[form](LIVE).encode() + b"\n" for form in sorted(FORMS))
+    built = Matcher([("gh", "static token", LIVE)], KEY, []).find(text)
+    monkeypatch.setattr(literals, "_LIBRARY", tmp_path / "libliterals.so.1")
+    monkeypatch.setattr(literals, "_tried", False)
+    monkeypatch.setattr(literals, "_loaded", None)
+    assert not literals.available()
+    with pytest.raises(OSError, match="not built"):
+        literals.SampledLiterals([LIVE.encode()])
+    matcher = Matcher([("gh", "static token", LIVE)], KEY, [])
+    assert matcher.engine == "hyperscan" and matcher.find(text) == built

@@ -232,19 +232,18 @@ class _Hyperscan:
     def find(self, data: bytes) -> list[tuple[int, int, int]]:
         """(needle, start, end) of the leftmost-longest copies, as Aho-Corasick's LeftmostLongest
         gives them: Hyperscan reports every end of every needle, overlapping ones too."""
+        return _leftmost_longest(self.find_all(data))
+
+    def find_all(self, data: bytes) -> list[tuple[int, int, int]]:
+        """(needle, start, end) of every copy, overlapping ones too."""
         found: set[tuple[int, int, int]] = set()  # a set: a copy inside two blocks' overlap comes twice
         sizes = self._sizes
 
         def on_match(index: int, end: int) -> None:
-            found.add((end - sizes[index], -end, index))
+            found.add((index, end - sizes[index], end))
 
         _scan(self._database, data, self._longest, on_match)
-        kept, edge = [], 0
-        for start, neg_end, index in sorted(found):
-            if start >= edge:
-                kept.append((index, start, -neg_end))
-                edge = -neg_end
-        return kept
+        return list(found)
 
 
 class _AhoCorasick:
@@ -260,12 +259,70 @@ class _AhoCorasick:
             matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
             implementation=ahocorasick_rs.Implementation.DFA,  # measured: 1.6x the default on 6,000 needles
         )
+        self._needles = needles
+        self._every: ahocorasick_rs.BytesAhoCorasick | None = None
 
     def find(self, data: bytes) -> list[tuple[int, int, int]]:
         return self._automaton.find_matches_as_indexes(data)
 
+    def find_all(self, data: bytes) -> list[tuple[int, int, int]]:
+        """(needle, start, end) of every copy, overlapping ones too (a second automaton, built
+        the first time: only the short needles beside the sampled search ask for this)."""
+        import ahocorasick_rs
 
-def _literals(needles: list[bytes]) -> _Hyperscan | _AhoCorasick:
+        if self._every is None:
+            self._every = ahocorasick_rs.BytesAhoCorasick(self._needles, matchkind=ahocorasick_rs.MatchKind.Standard)
+        return self._every.find_matches_as_indexes(data, overlapping=True)
+
+
+class _Sampled:
+    """The needles of :data:`~vault.core.literals.LONG` bytes or more (every form of a real
+    token) by tokendeck's sampled search, which looks at one 8-byte window in every 17 bytes or
+    more (:mod:`vault.core.literals`); the shorter ones, if any, by Hyperscan or Aho-Corasick."""
+
+    def __init__(self, needles: list[bytes]) -> None:
+        from vault.core.literals import LONG, SampledLiterals
+
+        self._long = [i for i, n in enumerate(needles) if len(n) >= LONG]
+        self._short = [i for i, n in enumerate(needles) if len(n) < LONG]
+        self._sampled = SampledLiterals([needles[i] for i in self._long])
+        self._general = _general([needles[i] for i in self._short]) if self._short else None
+        self.name = "sampled" + (f" + {self._general.name}" if self._general else "")
+
+    def find(self, data: bytes) -> list[tuple[int, int, int]]:
+        long = self._long
+        copies = [(long[i], start, end) for i, start, end in self._sampled.find_all(data)]
+        if self._general is not None:
+            short = self._short
+            copies += [(short[i], start, end) for i, start, end in self._general.find_all(data)]
+        return _leftmost_longest(copies)
+
+
+def _leftmost_longest(copies: Iterable[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Of every copy (needle, start, end), those Aho-Corasick's LeftmostLongest reports: from the
+    left, the longest copy starting there, then the next one that starts after it ends."""
+    kept, edge = [], 0
+    for start, neg_end, index in sorted((start, -end, index) for index, start, end in copies):
+        if start >= edge:
+            kept.append((index, start, -neg_end))
+            edge = -neg_end
+    return kept
+
+
+def _literals(needles: list[bytes]) -> _Sampled | _Hyperscan | _AhoCorasick:
+    """The sampled search where it was built and some needle is long enough, else the general
+    engine."""
+    from vault.core.literals import LONG, available
+
+    if available() and any(len(n) >= LONG for n in needles):
+        try:
+            return _Sampled(needles)
+        except OSError:  # it could not hold them (out of memory): the general engine can
+            pass
+    return _general(needles)
+
+
+def _general(needles: list[bytes]) -> _Hyperscan | _AhoCorasick:
     """Hyperscan where it is installed and runs on this CPU, else Aho-Corasick."""
     try:
         import hyperscan

@@ -1,0 +1,122 @@
+"""The sampled literal search in C (:mod:`vault.core.literals`), against the plainest search there
+is: every needle found with ``bytes.find`` at every offset.  The needles share prefixes, suffixes
+and windows, repeat themselves and hold one another; the text has copies at both ends, back to
+back, overlapping, cut one byte short, and around every sampled offset; nothing is reported that
+is not there, and nothing there is missed."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vault.core import literals
+from vault.core.literals import LONG, WINDOW, SampledLiterals
+
+pytestmark = pytest.mark.skipif(not literals.available(), reason="the C side was not built (no compiler)")
+
+
+def every_copy(needles: list[bytes], data: bytes) -> set[tuple[int, int, int]]:
+    found = set()
+    for index, needle in enumerate(needles):
+        at = data.find(needle)
+        while at >= 0:
+            found.add((index, at, at + len(needle)))
+            at = data.find(needle, at + 1)
+    return found
+
+
+# Few letters, so windows repeat across needles and copies overlap.
+letters = st.sampled_from(b"ab/=").map(lambda c: bytes([c]))
+needle = st.lists(letters, min_size=LONG, max_size=LONG + 40).map(b"".join)
+
+
+@st.composite
+def cases(draw: st.DrawFn) -> tuple[list[bytes], bytes]:
+    needles = draw(st.lists(needle, min_size=1, max_size=12, unique=True))
+    if draw(st.booleans()):  # one holding another, and one that repeats itself
+        needles.append(needles[0] + b"ab")
+        needles.append(needles[0][: LONG // 2] * 3)
+    needles = list(dict.fromkeys(needles))
+    pieces = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(needles),
+                st.sampled_from(needles).map(lambda n: n[:-1]),  # one byte short: no copy
+                st.lists(letters, max_size=40).map(b"".join),
+                st.binary(max_size=20),
+            ),
+            max_size=30,
+        )
+    )
+    return needles, b"".join(pieces)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cases())
+def test_it_finds_every_copy_and_nothing_else(case: tuple[list[bytes], bytes]) -> None:
+    needles, data = case
+    assert set(SampledLiterals(needles).find_all(data)) == every_copy(needles, data)
+
+
+def test_each_copy_once_wherever_the_probes_fall() -> None:
+    """A copy at every offset from a sampled window, at the buffer's start and flush with its end:
+    found once each, never twice (a long needle spans several probes)."""
+    needles = [b"ghp_" + bytes(range(65, 65 + 36)), b"x" * 200 + b"tail-of-a-very-long-one"]
+    sampled = SampledLiterals(needles)
+    stride = min(len(n) for n in needles) - WINDOW + 1
+    for n, value in enumerate(needles):
+        for shift in range(stride + 2):
+            for data in (b"." * shift + value, b"." * shift + value + b"." * 3, value + b"." * shift):
+                assert sampled.find_all(data) == [(n, data.index(value), data.index(value) + len(value))], shift
+
+
+def test_more_copies_than_the_first_room_are_all_returned() -> None:
+    value = b"sk-proj-" + b"0123456789abcdef" * 2
+    data = b" ".join([value] * 1000)
+    found = SampledLiterals([value]).find_all(data)
+    assert sorted(start for _, start, _ in found) == [i * (len(value) + 1) for i in range(1000)]
+
+
+@pytest.mark.parametrize("data", [b"", b"short", b"7 bytes", b"x" * WINDOW, b"\0" * 1000])
+def test_buffers_shorter_than_a_needle_hold_nothing(data: bytes) -> None:
+    assert SampledLiterals([b"a-needle-of-24-bytes-...", b"z" * 30]).find_all(data) == []
+
+
+def test_needles_too_short_for_it_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least 24 bytes"):
+        SampledLiterals([b"a" * 30, b"b" * (LONG - 1)])
+    with pytest.raises(ValueError):
+        SampledLiterals([])
+
+
+def test_the_set_is_freed_with_its_object() -> None:
+    """Thousands of sets built and dropped (a scan per TUI visit): each one's memory is given back."""
+    import resource
+
+    needles = [bytes([65 + i % 26]) * 40 + str(i).encode() for i in range(2000)]
+    SampledLiterals(needles)
+    gc.collect()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for _ in range(200):
+        SampledLiterals(needles)
+    gc.collect()
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 20_000  # one set is about 3 MB; 200 kept would be 600 MB
+
+
+def test_a_copy_cut_by_the_buffers_end_is_not_read_past_it() -> None:
+    """The C side reads only the ``n`` bytes it is given: a copy whose last byte lies just past
+    them (in memory the caller owns, here the rest of the same bytes) is no copy."""
+    import ctypes
+
+    value = b"glpat-" + b"q" * 30
+    sampled = SampledLiterals([value])
+    data = b"." * 40 + value + b"."
+    needles, starts = (ctypes.c_uint32 * 4)(), (ctypes.c_uint64 * 4)()
+    search = sampled._library.td_find  # noqa: SLF001 - the C function itself, given a shorter length
+    for cut in (1, 2, WINDOW):
+        assert search(sampled._set, data, 40 + len(value) - cut, needles, starts, 4) == 0  # noqa: SLF001
+    assert search(sampled._set, data, 40 + len(value), needles, starts, 4) == 1  # noqa: SLF001

@@ -1,0 +1,103 @@
+"""Long literal strings found by looking at one 8-byte window in every ``stride`` bytes.
+
+The C side (``literals.c``, built by ``hatch_build.py`` into ``libliterals.so.1`` beside this
+file when a C compiler is there; not ``*.so``, which Python would take for an extension module)
+keeps, for every needle, its windows at the offsets a copy's first sampled window can fall on; a
+probe of the text costs a hash and a bit test, and each candidate is confirmed whole.  It is
+loaded with :mod:`ctypes`; where it was not built, :func:`available` is False and
+``tokendeck scan`` uses Hyperscan alone (docs/scan.md).
+"""
+
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+
+WINDOW = 8
+"""Bytes hashed at each probe."""
+LONG = 24
+"""Needles at least this long are searched here (the shortest sets the stride: 17 bytes or more);
+shorter ones are left to a general engine."""
+_FIRST_ROOM = 256
+
+_LIBRARY = Path(__file__).with_name("libliterals.so.1")
+_loaded: ctypes.CDLL | None = None
+_tried = False
+
+
+def _library() -> ctypes.CDLL | None:
+    global _loaded, _tried  # noqa: PLW0603 - loaded once per process
+    if not _tried:
+        _tried = True
+        try:
+            library = ctypes.CDLL(str(_LIBRARY))
+        except OSError:  # not built here (no C compiler at install), or built for another machine
+            return None
+        library.td_build.restype = ctypes.c_void_p
+        library.td_build.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_uint64,
+            ctypes.POINTER(ctypes.c_uint32),
+            ctypes.c_uint32,
+            ctypes.c_uint32,
+        ]
+        library.td_find.restype = ctypes.c_uint64
+        library.td_find.argtypes = [
+            ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_uint64,
+            ctypes.POINTER(ctypes.c_uint32),
+            ctypes.POINTER(ctypes.c_uint64),
+            ctypes.c_uint64,
+        ]
+        library.td_free.restype = None
+        library.td_free.argtypes = [ctypes.c_void_p]
+        _loaded = library
+    return _loaded
+
+
+def available() -> bool:
+    """Whether the C side was built and loads on this machine."""
+    return _library() is not None
+
+
+class SampledLiterals:
+    """The needles (each at least :data:`LONG` bytes), ready to be searched for.
+
+    Raises:
+        ValueError: a needle is shorter than :data:`LONG`, or there is none.
+        OSError: the C side is not there (:func:`available`), or could not build the set.
+    """
+
+    name = "sampled"
+
+    def __init__(self, needles: list[bytes]) -> None:
+        if not needles or min(len(n) for n in needles) < LONG:
+            raise ValueError(f"needles must be at least {LONG} bytes long")
+        library = _library()
+        if library is None:
+            raise OSError("tokendeck's literal search was not built on this machine")
+        self._library = library
+        self._sizes = [len(n) for n in needles]
+        lengths = (ctypes.c_uint32 * len(needles))(*self._sizes)
+        blob = b"".join(needles)
+        self._set = library.td_build(blob, len(blob), lengths, len(needles), min(self._sizes) - WINDOW + 1)
+        if not self._set:
+            raise OSError("tokendeck's literal search could not hold these needles")
+
+    def __del__(self) -> None:
+        if getattr(self, "_set", None):
+            self._library.td_free(self._set)
+            self._set = None
+
+    def find_all(self, data: bytes) -> list[tuple[int, int, int]]:
+        """(needle, start, end) of every copy, overlapping ones too, in no particular order."""
+        room = _FIRST_ROOM
+        while True:
+            needles = (ctypes.c_uint32 * room)()
+            starts = (ctypes.c_uint64 * room)()
+            found = self._library.td_find(self._set, data, len(data), needles, starts, room)
+            if found <= room:
+                sizes = self._sizes
+                return [(needles[i], starts[i], starts[i] + sizes[needles[i]]) for i in range(found)]
+            room = found
