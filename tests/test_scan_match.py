@@ -235,3 +235,14 @@ def test_where_the_c_side_was_not_built_scan_uses_hyperscan(monkeypatch: pytest.
         literals.SampledLiterals([LIVE.encode()])
     matcher = Matcher([("gh", "static token", LIVE)], KEY, [])
     assert matcher.engine == "hyperscan" and matcher.find(text) == built
+
+
+def test_minified_code_with_escapes_is_read_in_one_pass(engine: str) -> None:
+    """A 1 MB line full of ``\\n`` and ``%`` but no escape that decodes to a token character, as
+    minified code has, then a line with an old value JSON-escaped: the old value is found on its
+    line. (Finding the escaped lines with one pattern per line took time growing with the square
+    of the line's length: about six minutes on this line.)"""
+    made = Matcher([("gh", "static token", LIVE)], KEY, [("gh", "static token", len(OLD), digest(KEY, OLD))])
+    minified = b'var s="' + b"a\\n 100% " * 110_000 + b'";'
+    text = minified + b"\n" + FORMS["json-slash"](OLD).encode() + b"\n" + FORMS["url"](OLD).encode() + b"\n"
+    assert [(h.who.live, h.form, h.line) for h in made.find(text)] == [(False, "json", 2), (False, "url", 3)]

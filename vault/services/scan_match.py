@@ -154,11 +154,10 @@ class Matcher:
         else:
             yield from self._old_at(data, self._runs.ends(data), lines)
         # The decoded views: only the lines that hold an escape, each decoded on its own (its number kept).
-        for form, escaped, decode in (("json", _JSON_LINE, _json_decoded), ("url", _URL_LINE, _url_decoded)):
-            if (b"\\" if form == "json" else b"%") in data:
-                for match in escaped.finditer(data):
-                    for hit in self._old_in(decode(match.group(0)), 0, form, None):
-                        yield Hit(hit.who, form, lines.at(match.start()))
+        for form, escape, decode in (("json", _JSON_ESCAPE, _json_decoded), ("url", _PERCENT, _url_decoded)):
+            for start, line in _lines_holding(escape, data):
+                for hit in self._old_in(decode(line), 0, form, None):
+                    yield Hit(hit.who, form, lines.at(start))
         for match in _BASIC.finditer(data):
             decoded = _decode(match.group(1))
             if decoded is not None:
@@ -403,8 +402,18 @@ def _runs(lengths: list[int]) -> _Runs | None:
         return None
 
 
-_JSON_LINE = re.compile(rb"[^\n]*(?:\\/|\\u00[2-7][0-9a-fA-F])[^\n]*")
-_URL_LINE = re.compile(rb"[^\n]*%[2-7][0-9a-fA-F][^\n]*")
+def _lines_holding(escape: re.Pattern[bytes], data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Each line of ``data`` that holds a match of ``escape``, once, with its offset: found from
+    the escapes out (a pattern for the whole line tried at every offset took quadratic time on a
+    long line with none, as minified code has)."""
+    end = 0
+    for match in escape.finditer(data):
+        if match.start() < end:
+            continue  # on the line just given
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.end())
+        end = len(data) if end < 0 else end
+        yield start, data[start:end]
 
 
 def _json_decoded(line: bytes) -> bytes:
