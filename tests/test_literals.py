@@ -7,13 +7,19 @@ is not there, and nothing there is missed."""
 from __future__ import annotations
 
 import gc
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vault.core import literals
-from vault.core.literals import LONG, WINDOW, SampledLiterals
+from vault.core.literals import LONG, WINDOW, SampledLiterals, TokenRuns
 
 pytestmark = pytest.mark.skipif(not literals.available(), reason="the C side was not built (no compiler)")
 
@@ -120,3 +126,76 @@ def test_a_copy_cut_by_the_buffers_end_is_not_read_past_it() -> None:
     for cut in (1, 2, WINDOW):
         assert search(sampled._set, data, 40 + len(value) - cut, needles, starts, 4) == 0  # noqa: SLF001
     assert search(sampled._set, data, 40 + len(value), needles, starts, 4) == 1  # noqa: SLF001
+
+
+# ---- the run finder (previous values)
+
+TOKEN_RUN = re.compile(rb"[A-Za-z0-9._~+/=\-]+")
+
+
+def run_ends(data: bytes, lengths: list[int]) -> list[int]:
+    """Every maximal run of token characters holding a value of a kept length that ends where the
+    run does (or before its final full stop) and starts where it does or after an ``=``."""
+    ends = []
+    for run in TOKEN_RUN.finditer(data):
+        start, end = run.span()
+        lasts = [end, end - 1] if data[end - 1 : end] == b"." else [end]
+        if any(
+            last - n >= start and (last - n == start or data[last - n - 1 : last - n] == b"=")
+            for last in lasts
+            for n in lengths
+        ):
+            ends.append(end)
+    return ends
+
+
+token_text = st.lists(
+    st.one_of(
+        st.sampled_from([b"=", b".", b" ", b"\n", b"a=b=", b"\x00", b"\xff"]),
+        st.lists(st.sampled_from(b"aZ09._~+/=-").map(lambda c: bytes([c])), max_size=30).map(b"".join),
+    ),
+    max_size=40,
+).map(b"".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(token_text, st.lists(st.integers(min_value=1, max_value=20), min_size=1, max_size=4))
+def test_run_ends_are_those_of_every_run_that_may_hold_a_kept_length(data: bytes, lengths: list[int]) -> None:
+    assert TokenRuns(lengths).ends(data) == run_ends(data, lengths)
+
+
+def test_more_run_ends_than_the_first_room_are_all_returned() -> None:
+    data = b" ".join([b"NAME=" + b"v" * 12] * 1000)
+    assert TokenRuns([12]).ends(data) == [(i + 1) * 17 + i for i in range(1000)]
+
+
+@pytest.mark.slow
+def test_the_tests_above_pass_with_address_and_undefined_behaviour_sanitizers(tmp_path: Path) -> None:
+    """The C side reads files nobody vetted: built again with ASan and UBSan, every test above runs
+    against it in a child process (ASan loaded first), and any read out of bounds, overflow or
+    misaligned access ends it with an error."""
+    cc = shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no gcc here (the system packages install it)")
+    library = tmp_path / "libliterals-sanitized.so"
+    source = Path(literals.__file__).with_name("literals.c")
+    sanitize = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+    subprocess.run([cc, "-O1", "-g", "-std=c11", "-fPIC", "-shared", *sanitize, "-o", str(library), str(source)],
+                   check=True)  # fmt: skip
+    asan = subprocess.run(
+        [cc, "-print-file-name=libasan.so"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    run = (
+        "import sys, pytest, pathlib; from vault.core import literals; "
+        f"literals._LIBRARY = pathlib.Path({str(library)!r}); "
+        f"sys.exit(pytest.main(['-q', '-p', 'no:cacheprovider', {__file__!r}, '-k', 'not sanitizers and not freed']))"
+    )
+    env = {
+        **os.environ,
+        "LD_PRELOAD": asan,
+        "ASAN_OPTIONS": "detect_leaks=0",
+        "UBSAN_OPTIONS": "print_stacktrace=1",
+    }
+    done = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout

@@ -50,6 +50,15 @@ def _library() -> ctypes.CDLL | None:
             ctypes.POINTER(ctypes.c_uint64),
             ctypes.c_uint64,
         ]
+        library.td_run_ends.restype = ctypes.c_uint64
+        library.td_run_ends.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_uint64,
+            ctypes.POINTER(ctypes.c_uint32),
+            ctypes.c_uint32,
+            ctypes.POINTER(ctypes.c_uint64),
+            ctypes.c_uint64,
+        ]
         library.td_free.restype = None
         library.td_free.argtypes = [ctypes.c_void_p]
         _loaded = library
@@ -100,4 +109,36 @@ class SampledLiterals:
             if found <= room:
                 sizes = self._sizes
                 return [(needles[i], starts[i], starts[i] + sizes[needles[i]]) for i in range(found)]
+            room = found
+
+
+class TokenRuns:
+    """Where runs of token characters end that may hold a value of one of ``lengths``: the
+    candidates for the previous values, which are kept only as keyed hashes (``scan_match``
+    HMACs what these runs hold).
+
+    Raises:
+        OSError: the C side is not there (:func:`available`).
+    """
+
+    name = "runs"
+
+    def __init__(self, lengths: list[int]) -> None:
+        library = _library()
+        if library is None:
+            raise OSError("tokendeck's literal search was not built on this machine")
+        self._library = library
+        ordered = sorted(set(lengths))
+        if not ordered or ordered[0] < 1:
+            raise ValueError("lengths must be at least 1")
+        self._lengths = (ctypes.c_uint32 * len(ordered))(*ordered)
+
+    def ends(self, data: bytes) -> list[int]:
+        """Where each such run ends, in order."""
+        room = _FIRST_ROOM
+        while True:
+            ends = (ctypes.c_uint64 * room)()
+            found = self._library.td_run_ends(data, len(data), self._lengths, len(self._lengths), ends, room)
+            if found <= room:
+                return ends[:found]
             room = found

@@ -1,9 +1,11 @@
 """What ``tokendeck scan`` looks for, and how it finds it in one buffer (docs/scan.md).
 
-Current secrets are matched exactly, all at once, as literal strings: by Hyperscan (Intel's
-multi-literal engine, the ``hyperscan`` wheel) where it is installed, else by an Aho-Corasick
-automaton (``ahocorasick_rs``, the Rust crate ripgrep uses); both keep the leftmost-longest
-copies, so they report the same findings.  Each value is searched for in the forms a file may hold
+Current secrets are matched exactly, all at once, as literal strings: those of 24 bytes or more
+(every form of a real token) by tokendeck's sampled search (:mod:`vault.core.literals`, in C)
+where it was built, the rest (or all, without it) by Hyperscan (Intel's multi-literal engine, the
+``hyperscan`` wheel) where it is installed, else by an Aho-Corasick automaton (``ahocorasick_rs``,
+the Rust crate ripgrep uses); all keep the leftmost-longest copies, so they report the same
+findings.  Each value is searched for in the forms a file may hold
 it: raw, as a JSON string escapes it (``\\/``, ``\\u00xx``), URL-encoded (``%XX``), and inside
 base64 (three needles per value, one per alignment of the value's bytes in a ``user:token`` blob;
 a hit is confirmed by decoding the blob around it).  Previous values (the keyed hashes of
@@ -19,10 +21,13 @@ import binascii
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from vault.core.superseded import digest
+
+if TYPE_CHECKING:
+    from vault.core.literals import TokenRuns
 
 MIN_LENGTH = 8
 """Shorter values are not searched for: a few characters match by chance, and no real token is that short."""
@@ -390,8 +395,13 @@ def _scan(database: Any, data: bytes, overlap: int, on_match: Callable[[int, int
             return
 
 
-def _runs(lengths: list[int]) -> _Runs | None:
-    """Hyperscan's run finder where it is installed and runs here; None: the Python loop."""
+def _runs(lengths: list[int]) -> TokenRuns | _Runs | None:
+    """tokendeck's run finder in C where it was built, else Hyperscan's where it is installed and
+    runs here; None: the Python loop."""
+    from vault.core.literals import TokenRuns, available
+
+    if available():
+        return TokenRuns(lengths)
     try:
         import hyperscan
     except ImportError:
