@@ -56,13 +56,21 @@ class Hit:
     line: int
 
 
+_PLAIN = bytes(c for c in range(256) if chr(c).isalnum() or c in b"_-.")
+"""What a JSON writer leaves as it is (every other byte may come as ``\\u00xx``)."""
+
+
 def json_forms(value: bytes) -> list[bytes]:
     """How a JSON writer may escape ``value`` (other than leaving it as it is)."""
     slash = value.replace(b"/", b"\\/")
-    special = [c for c in set(value) if not (chr(c).isalnum() or c in b"_-.")]
+    special = set(value.translate(None, _PLAIN))
     forms = [slash] if slash != value else []
-    for spec in ("04x", "04X") if special else ():
-        forms.append(b"".join(b"\\u" + format(c, spec).encode() if c in special else bytes([c]) for c in value))
+    for spec in (b"\\u%04x", b"\\u%04X") if special else ():
+        escaped = value.replace(b"\\", spec % 92)  # first: the escapes below bring backslashes in
+        for c in special:  # one replace per distinct byte (a token has few), not a loop over every byte
+            if c != 92:
+                escaped = escaped.replace(bytes([c]), spec % c)
+        forms.append(escaped)
     return [f for f in dict.fromkeys(forms) if f != value]
 
 
