@@ -8,7 +8,11 @@ them planted.  Then, each ``--runs`` times, warm from the page cache:
 - ``rg -F --no-ignore --hidden -c STRING DIR`` (one fixed string; ripgrep uses every core);
 - the scan engine (``vault.services.scanning.Scan`` with a ``Matcher``, in this process: what
   ``tokendeck scan DIR`` runs after the vault handed it what to look for), twice: with the
-  current secrets alone (the target's figure), then with the previous values (keyed hashes) too.
+  current secrets alone (the target's figure), then with the previous values (keyed hashes) too;
+- the command as users run it (unless ``--engine-only``): this environment's ``tokendeck scan
+  DIR``, with a passphrase vault holding the same 1,000 secrets and its agent running, once with
+  them alone and once with 1,000 replaced values too.  It pays what the engine does not: Python's
+  start, tokendeck's imports, the agent handing over what to look for, the workers' start.
 
 It prints MB/s of each (the best run) and each one's ratio to ripgrep's; the target is >= 0.5x
 ripgrep's MB/s on a 1 GB tree with 1,000 vault secrets (``--size 1024``, by hand; ``make bench``
@@ -30,9 +34,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import PASSPHRASE, child_env, run_checked, scratch_dir, tokendeck_command  # noqa: E402
 
 KINDS = ("log", "jsonl", "env", "py", "b64")
 
@@ -113,6 +119,57 @@ def best(runs: int, run: Callable[[], object]) -> float:
     return min(times)
 
 
+def command_side(workdir: Path, total: int, secrets: list[str], old: list[str], args: argparse.Namespace,
+                 rg_s: float) -> None:  # fmt: skip
+    """The command as users run it: ``tokendeck scan DIR`` (this environment's installed script)
+    against a passphrase vault holding the same secrets, its agent running; once with the
+    current secrets alone, once with as many replaced ones too (each stored, then replaced)."""
+    command = tokendeck_command()
+    with scratch_dir("scan") as scratch:
+        for label, replaced in (
+            (f"{len(secrets)} current secrets", []),
+            (f"{len(secrets)} + {len(old)} replaced", old),
+        ):
+            env = child_env(vault_of(scratch / f"home-{len(replaced)}", secrets, replaced), scratch)
+            argv = [*command, "scan", str(workdir), "--max-size", "8", "--jobs", str(args.jobs)]
+            lines: list[int] = []
+            run_checked([*command, "agent", "start"], env)
+            try:
+                scan_s = best(args.runs, partial(record, lines, argv, env))
+            finally:
+                run_checked([*command, "agent", "stop"], env)
+            print(
+                f"the command, {label}:".ljust(42)
+                + f"{total / 1e6 / scan_s:8.0f} MB/s  ({scan_s:.2f} s)  {rg_s / scan_s:.2f}x ripgrep"
+                + f"  (findings: {lines[-1]})"
+            )
+
+
+def vault_of(home: Path, secrets: list[str], replaced: list[str]) -> Path:
+    """A passphrase vault at ``home`` holding ``secrets``, the first ones stored as ``replaced``
+    first (so the vault keeps those values' keyed hashes, as previous values)."""
+    from vault.services.opening import init_vault
+
+    made = init_vault(home, mode="passphrase", passphrase=PASSPHRASE)
+    try:
+        for i, secret in enumerate(secrets):
+            if i < len(replaced):
+                made.add(f"tok{i:04d}", provider="api-key", token=replaced[i])
+            made.add(f"tok{i:04d}", provider="api-key", token=secret, replace=i < len(replaced))
+    finally:
+        made.close()
+    return home
+
+
+def record(lines: list[int], argv: list[str], env: dict[str, str]) -> None:
+    """Run one scan; how many findings it printed goes to ``lines`` (exit 0, 8 or 9; else the
+    benchmark stops)."""
+    done = subprocess.run(argv, capture_output=True, env=env, check=False)  # noqa: S603 - tokendeck, our own argv
+    if done.returncode not in (0, 8, 9):
+        sys.exit(f"tokendeck scan exited {done.returncode}: {done.stderr.decode(errors='replace')}")
+    lines.append(len(done.stdout.splitlines()))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=200, help="MB of files (default 200; the target is at 1024)")
@@ -120,13 +177,23 @@ def main() -> int:
     parser.add_argument("--previous", type=int, help="previous values (keyed hashes; default: as many as --secrets)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each side; the best is kept")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="scan processes (default: the CPUs)")
+    parser.add_argument(
+        "--engine-only", action="store_true", help="skip the command (a vault, its agent, `tokendeck scan DIR`)"
+    )
     parser.add_argument("--dir", help="where to write the tree (kept); default: a temporary folder, removed")
+    parser.add_argument(
+        "--no-sampled", action="store_true", help="as where no C compiler built the sampled search: Hyperscan alone"
+    )
     parser.add_argument(
         "--no-hyperscan", action="store_true", help="as where hyperscan is not installed: the ahocorasick-rs fallback"
     )
     args = parser.parse_args()
     if args.no_hyperscan:
         sys.modules["hyperscan"] = None  # type: ignore[assignment] # import hyperscan then fails, as without it
+    if args.no_sampled:
+        from vault.core import literals
+
+        literals.available = lambda: False
     rg = shutil.which("rg")
     if rg is None:
         print("scan.py: ripgrep (rg) is not installed (tests/system-deps.sh installs it)", file=sys.stderr)
@@ -181,6 +248,8 @@ def main() -> int:
                 + f"  (findings: {found[-1]})"
             )
         print("target: >= 0.5x ripgrep's MB/s with the 1,000 current secrets")
+        if not args.engine_only:
+            command_side(workdir, total, secrets, old, args, rg_s)
         # For scale only: ripgrep given the same 1,000 current values (fake ones, in a pattern file
         # the benchmark writes; tokendeck scan never writes one).
         patterns = workdir.parent / f"{workdir.name}.patterns"
