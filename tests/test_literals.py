@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from vault.core import literals
 from vault.core.literals import LONG, WINDOW, SampledLiterals, TokenRuns
+from vault.services.scan_match import _TOKEN_CHARS
 
 pytestmark = pytest.mark.skipif(not literals.available(), reason="the C side was not built (no compiler)")
 
@@ -130,7 +131,15 @@ def test_a_copy_cut_by_the_buffers_end_is_not_read_past_it() -> None:
 
 # ---- the run finder (previous values)
 
-TOKEN_RUN = re.compile(rb"[A-Za-z0-9._~+/=\-]+")
+TOKEN_RUN = re.compile(rb"[%s]+" % _TOKEN_CHARS)
+
+
+def test_the_c_side_and_the_matcher_agree_on_every_token_byte() -> None:
+    """The C side's table of token characters is a second copy of ``scan_match._TOKEN_CHARS``
+    (C cannot import it): every one of the 256 bytes is a run of one there exactly when it is here."""
+    runs = TokenRuns([1])
+    for byte in range(256):
+        assert (runs.ends(bytes([byte])) == [1]) == bool(TOKEN_RUN.fullmatch(bytes([byte]))), byte
 
 
 def run_ends(data: bytes, lengths: list[int]) -> list[int]:

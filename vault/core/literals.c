@@ -193,7 +193,8 @@ uint64_t td_find(const td_literals *set, const uint8_t *data, uint64_t n, uint32
 
 /* ---- Runs of token characters, for the previous values (kept only as keyed hashes) ---- */
 
-/* A-Z a-z 0-9 . _ ~ + / = -: the bytes a token is made of (scan_match._TOKEN_CHARS). */
+/* A-Z a-z 0-9 . _ ~ + / = -: the bytes a token is made of, as scan_match._TOKEN_CHARS says (a test
+ * checks every byte against it). */
 static const uint8_t TOKEN[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0,
