@@ -1,10 +1,9 @@
 """``tokendeck scan``'s walk: which files and git objects are read, which are skipped and why,
 and the findings (docs/scan.md).  The matching itself is :mod:`vault.services.scan_match`.
 
-Each file is opened once (``O_NOFOLLOW | O_NONBLOCK``, checked again on the open descriptor) and
-read whole when it is a regular file of the user's under the size limit with no NUL byte in its
-first block.  A symbolic link inside the tree being scanned is not followed: what it points at is
-walked or read itself, once; one out of the tree, or a loop, is skipped with its reason.  A git repository
+Each file is read by :mod:`vault.services.scan_files`, in worker processes for a large scan.  A
+symbolic link inside the tree being scanned is not followed: what it points at is walked or read
+itself, once; one out of the tree, or a loop, is skipped with its reason.  A git repository
 under a path (its ``.git``) is read through ``git cat-file --batch-all-objects --batch``: every
 object, loose or packed, reachable or not, so a secret committed and later deleted is found.
 """
@@ -21,12 +20,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vault.services.scan_files import (
+    BINARY_PROBE,
+    FileResult,
+    not_regular,
+    scan_file,
+    size_text,
+    start_workers,
+    why,
+    work,
+)
 from vault.services.scan_match import Matcher
 
 MAX_SIZE = 64 * 1024 * 1024
 """A file larger than this is skipped (and said so); ``--max-size`` moves it."""
-BINARY_PROBE = 8192
-"""A NUL byte in this first block marks a binary file, skipped."""
 BATCH_BYTES = 24 * 1024 * 1024
 """About this many bytes of files go to a worker at a time (measured on 1 GB: batches of 8 MB
 spent a tenth of the scan handing work out; 24 MB leaves a worker about 10 ms of tail)."""
@@ -228,7 +235,7 @@ class Scan:
         if stat.S_ISREG(info.st_mode):
             self._regular(str(path), info)
         else:
-            self._skip(path, _not_regular(info.st_mode))  # never opened: a FIFO, a socket or a device
+            self._skip(path, not_regular(info.st_mode))  # never opened: a FIFO, a socket or a device
 
     def _regular(self, path: str, info: os.stat_result) -> None:
         """A regular file, read once (not again as a second hard link, or a second root)."""
@@ -249,9 +256,9 @@ class Scan:
         from concurrent.futures import FIRST_COMPLETED, wait
 
         if self._pool is None:
-            self._pool = _pool(self.jobs, self.matcher, self.max_size, self._uid)
+            self._pool = start_workers(self.jobs, self.matcher, self.max_size, self._uid)
         for batch in self._batches.full():
-            self._running.add(self._pool.submit(_work, batch))
+            self._running.add(self._pool.submit(work, batch))
             while len(self._running) >= 4 * self.jobs:
                 done, self._running = wait(self._running, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -264,7 +271,7 @@ class Scan:
             if self._pool is None:
                 self._apply(path, scan_file(self.matcher, path, self.max_size, self._uid))
             else:
-                self._running.add(self._pool.submit(_work, [path]))
+                self._running.add(self._pool.submit(work, [path]))
         for future in list(self._running):
             for path, result in future.result():
                 self._apply(path, result)
@@ -316,7 +323,7 @@ class Scan:
                     if data is None:
                         where = f"{dot_git} (git object {sha[:12]} {paths.get(sha, kind)})"
                         self.outcome.skipped.append(
-                            (where, f"larger than the {_size(self.max_size)} limit (--max-size)")
+                            (where, f"larger than the {size_text(self.max_size)} limit (--max-size)")
                         )
                         continue
                     if kind not in ("blob", "commit", "tag") or b"\0" in data[:BINARY_PROBE]:
@@ -346,7 +353,7 @@ class Scan:
         self.outcome.skipped.append((str(path), why))
 
     def _unreadable(self, path: Path, exc: OSError) -> None:
-        self.outcome.unreadable.append((str(path), _why(exc)))
+        self.outcome.unreadable.append((str(path), why(exc)))
 
     def _tick(self) -> None:
         if self._progress is not None:
@@ -379,52 +386,8 @@ def _objects(stream: object, max_size: int) -> Iterator[tuple[str, str, bytes | 
         yield parts[0].decode(), parts[1].decode(), data
 
 
-FileResult = tuple[str, str, int, list[tuple[str, str, bool, str, int]]]
-"""What reading and matching one file gave: status (read, skip, unreadable, binary, link), why,
-its size, and its hits (credential, kind, live, form, line)."""
-
-
-def scan_file(matcher: Matcher, path: str, max_size: int, uid: int) -> FileResult:
-    """Open ``path`` once (no symlink followed, nothing but a regular file of ``uid``'s under
-    ``max_size`` read, no NUL in its first block) and match its bytes.  The walk sends only what
-    its ``lstat`` found a regular file, so a FIFO, a socket or a device is never opened; one put
-    in its place meanwhile is opened without blocking or becoming a terminal, and not read."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return ("link", "", 0, [])  # a symlink: judged by the walk, not here
-        if exc.errno == errno.ENXIO:
-            return ("skip", "a socket", 0, [])
-        return ("unreadable", _why(exc), 0, [])
-    with os.fdopen(fd, "rb", buffering=0) as handle:
-        info = os.fstat(fd)
-        kind = _not_regular(info.st_mode)
-        if kind:
-            return ("skip", kind, 0, [])
-        if info.st_uid != uid:
-            return ("skip", "not yours (owned by another user)", 0, [])
-        if info.st_size > max_size:
-            return ("skip", f"larger than the {_size(max_size)} limit ({_size(info.st_size)}; --max-size)", 0, [])
-        try:
-            if b"\0" in os.pread(fd, BINARY_PROBE, 0):
-                return ("binary", "", 0, [])
-            # One read of the size fstat gave, into one buffer (no copy joins pieces); more only if it grew.
-            data = handle.read(min(info.st_size, max_size) + 1)
-            if len(data) > info.st_size and len(data) <= max_size:
-                data += handle.read(max_size + 1 - len(data))
-        except OSError as exc:
-            return ("unreadable", _why(exc), 0, [])
-    hits = [(h.who.credential, h.who.kind, h.who.live, h.form, h.line) for h in matcher.find(data)]
-    return ("read", "", len(data), hits)
-
-
 def _name(entry: os.DirEntry[str]) -> str:
     return entry.name
-
-
-def _why(exc: OSError) -> str:
-    return os.strerror(exc.errno) if exc.errno else type(exc).__name__
 
 
 class _Batches:
@@ -452,44 +415,3 @@ class _Batches:
         rest = [p for batch in self._full for p in batch] + self._waiting
         self._full, self._waiting, self._bytes = [], [], 0
         return rest
-
-
-_WORKER: tuple[Matcher, int, int] | None = None
-"""A worker process's matcher, size limit and user id: inherited from the scan at the fork (the
-secrets are never pickled, sent or written; the workers are this process's own children)."""
-
-
-def _pool(jobs: int, matcher: Matcher, max_size: int, uid: int) -> Any:
-    import multiprocessing
-    import signal
-    from concurrent.futures import ProcessPoolExecutor
-
-    global _WORKER  # noqa: PLW0603 - what the forked workers inherit
-    _WORKER = (matcher, max_size, uid)
-    return ProcessPoolExecutor(
-        jobs, mp_context=multiprocessing.get_context("fork"), initializer=signal.signal,
-        initargs=(signal.SIGINT, signal.SIG_IGN),  # Ctrl+C is the scan's to handle
-    )  # fmt: skip
-
-
-def _work(batch: list[str]) -> list[tuple[str, FileResult]]:
-    if _WORKER is None:
-        raise RuntimeError("no matcher in this worker")
-    matcher, max_size, uid = _WORKER
-    return [(path, scan_file(matcher, path, max_size, uid)) for path in batch]
-
-
-def _not_regular(mode: int) -> str:
-    """What a file the scan skips is ("" for a regular file): a symlink, or what
-    :func:`vault.core.outside.describe_kind` says of the rest."""
-    if stat.S_ISREG(mode):
-        return ""
-    if stat.S_ISLNK(mode):
-        return "a symlink"
-    from vault.core.outside import describe_kind
-
-    return describe_kind(mode)
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n} bytes"
