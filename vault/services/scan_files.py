@@ -37,7 +37,7 @@ def scan_file(matcher: Matcher, path: str, max_size: int, uid: int) -> FileResul
         if exc.errno == errno.ENXIO:
             return ("skip", "a socket", 0, [])
         return ("unreadable", why(exc), 0, [])
-    with os.fdopen(fd, "rb", buffering=0) as handle:
+    try:
         info = os.fstat(fd)
         kind = not_regular(info.st_mode)
         if kind:
@@ -52,14 +52,19 @@ def scan_file(matcher: Matcher, path: str, max_size: int, uid: int) -> FileResul
                 [],
             )
         try:
-            if b"\0" in os.pread(fd, BINARY_PROBE, 0):
+            # One read of the size fstat gave, into one buffer (no copy joins pieces); more only if it
+            # grew.  A larger file's first block is looked at first, so a binary is not read whole.
+            if info.st_size >= BINARY_PROBE and b"\0" in os.pread(fd, BINARY_PROBE, 0):
                 return ("binary", "", 0, [])
-            # One read of the size fstat gave, into one buffer (no copy joins pieces); more only if it grew.
-            data = handle.read(min(info.st_size, max_size) + 1)
+            data = os.read(fd, min(info.st_size, max_size) + 1)
+            if info.st_size < BINARY_PROBE and b"\0" in data[:BINARY_PROBE]:
+                return ("binary", "", 0, [])
             if len(data) > info.st_size and len(data) <= max_size:
-                data += handle.read(max_size + 1 - len(data))
+                data += os.read(fd, max_size + 1 - len(data))
         except OSError as exc:
             return ("unreadable", why(exc), 0, [])
+    finally:
+        os.close(fd)
     hits = [(h.who.credential, h.who.kind, h.who.live, h.form, h.line) for h in matcher.find(data)]
     return ("read", "", len(data), hits)
 
@@ -86,11 +91,25 @@ def start_workers(jobs: int, matcher: Matcher, max_size: int, uid: int) -> Any:
     )  # fmt: skip
 
 
-def work(batch: list[str]) -> list[tuple[str, FileResult]]:
+BatchResult = tuple[int, int, list[tuple[str, FileResult]]]
+"""What a worker gives back for a batch: how many files it read that held nothing, their bytes,
+and every other file's result (a copy found, a skip): most of a large scan is counted, not sent."""
+
+
+def work(batch: list[str]) -> BatchResult:
     if _WORKER is None:
         raise RuntimeError("no matcher in this worker")
     matcher, max_size, uid = _WORKER
-    return [(path, scan_file(matcher, path, max_size, uid)) for path in batch]
+    files = size = 0
+    rest = []
+    for path in batch:
+        result = scan_file(matcher, path, max_size, uid)
+        if result[0] == "read" and not result[3]:
+            files += 1
+            size += result[2]
+        else:
+            rest.append((path, result))
+    return files, size, rest
 
 
 def not_regular(mode: int) -> str:

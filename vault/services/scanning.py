@@ -22,6 +22,7 @@ from typing import Any
 
 from vault.services.scan_files import (
     BINARY_PROBE,
+    BatchResult,
     FileResult,
     not_regular,
     scan_file,
@@ -262,8 +263,7 @@ class Scan:
             while len(self._running) >= 4 * self.jobs:
                 done, self._running = wait(self._running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    for path, result in future.result():
-                        self._apply(path, result)
+                    self._take(future.result())
 
     def _finish(self) -> None:
         """Scan what is left in the batches, wait for the workers, stop them."""
@@ -273,14 +273,22 @@ class Scan:
             else:
                 self._running.add(self._pool.submit(work, [path]))
         for future in list(self._running):
-            for path, result in future.result():
-                self._apply(path, result)
+            self._take(future.result())
         self._running = set()
 
     def _stop(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
+
+    def _take(self, batch: BatchResult) -> None:
+        files, size, rest = batch
+        self.outcome.files += files
+        self.outcome.bytes += size
+        for path, result in rest:
+            self._apply(path, result)
+        if files:
+            self._tick()
 
     def _apply(self, path: str, result: FileResult) -> None:
         status, reason, size, hits = result
