@@ -208,3 +208,21 @@ def test_the_tests_above_pass_with_address_and_undefined_behaviour_sanitizers(tm
     done = subprocess.run([sys.executable, "-c", run], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and "failed" not in done.stdout
+
+
+@pytest.mark.parametrize("abi", ["int td_abi(void) { return 2; }", ""])
+def test_a_library_from_another_build_is_not_used(abi: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An editable install not rebuilt since ``literals.c`` changed keeps the old library: one of
+    another version, or one from before the version function, is left alone (scan uses
+    Hyperscan), never called with the wrong arguments."""
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler here")
+    source = Path(literals.__file__).with_name("literals.c").read_text()
+    assert "int td_abi(void) { return 1; }" in source
+    (tmp_path / "other.c").write_text(source.replace("int td_abi(void) { return 1; }", abi))
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(tmp_path / "other.so"), str(tmp_path / "other.c")], check=True)
+    monkeypatch.setattr(literals, "_LIBRARY", tmp_path / "other.so")
+    monkeypatch.setattr(literals, "_tried", False)
+    monkeypatch.setattr(literals, "_loaded", None)
+    assert not literals.available()

@@ -75,6 +75,9 @@ static inline uint64_t bits_of(uint64_t h) {
     return BIT[(h >> 8) & 63] | BIT[(h >> 14) & 63] | BIT[(h >> 20) & 63];
 }
 
+/* The version of these functions' signatures; literals.py's ABI must equal it. */
+int td_abi(void) { return 1; }
+
 void td_free(td_literals *set) {
     if (set == NULL) return;
     free(set->blob);

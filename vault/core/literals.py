@@ -25,44 +25,43 @@ _loaded: ctypes.CDLL | None = None
 _tried = False
 
 
+ABI = 1
+"""What ``td_abi()`` in ``literals.c`` must answer: a library built from another version of the
+source (an editable install not rebuilt since) is not used, rather than called wrongly."""
+
+
 def _library() -> ctypes.CDLL | None:
     global _loaded, _tried  # noqa: PLW0603 - loaded once per process
     if not _tried:
         _tried = True
         try:
             library = ctypes.CDLL(str(_LIBRARY))
-        except OSError:  # not built here (no C compiler at install), or built for another machine
+            library.td_abi.restype = ctypes.c_int
+            if library.td_abi() != ABI:
+                return None
+            _declare(library)
+        except (OSError, AttributeError):  # not built here (no C compiler at install), or another build
             return None
-        library.td_build.restype = ctypes.c_void_p
-        library.td_build.argtypes = [
-            ctypes.c_char_p,
-            ctypes.c_uint64,
-            ctypes.POINTER(ctypes.c_uint32),
-            ctypes.c_uint32,
-            ctypes.c_uint32,
-        ]
-        library.td_find.restype = ctypes.c_uint64
-        library.td_find.argtypes = [
-            ctypes.c_void_p,
-            ctypes.c_char_p,
-            ctypes.c_uint64,
-            ctypes.POINTER(ctypes.c_uint32),
-            ctypes.POINTER(ctypes.c_uint64),
-            ctypes.c_uint64,
-        ]
-        library.td_run_ends.restype = ctypes.c_uint64
-        library.td_run_ends.argtypes = [
-            ctypes.c_char_p,
-            ctypes.c_uint64,
-            ctypes.POINTER(ctypes.c_uint32),
-            ctypes.c_uint32,
-            ctypes.POINTER(ctypes.c_uint64),
-            ctypes.c_uint64,
-        ]
-        library.td_free.restype = None
-        library.td_free.argtypes = [ctypes.c_void_p]
         _loaded = library
     return _loaded
+
+
+def _declare(library: ctypes.CDLL) -> None:
+    """The C functions' signatures, for ctypes to check and convert each call's arguments."""
+    data, size, u32s, u64s = (
+        ctypes.c_char_p,
+        ctypes.c_uint64,
+        ctypes.POINTER(ctypes.c_uint32),
+        ctypes.POINTER(ctypes.c_uint64),
+    )
+    library.td_build.restype = ctypes.c_void_p
+    library.td_build.argtypes = [data, size, u32s, ctypes.c_uint32, ctypes.c_uint32]
+    library.td_find.restype = ctypes.c_uint64
+    library.td_find.argtypes = [ctypes.c_void_p, data, size, u32s, u64s, size]
+    library.td_run_ends.restype = ctypes.c_uint64
+    library.td_run_ends.argtypes = [data, size, u32s, ctypes.c_uint32, u64s, size]
+    library.td_free.restype = None
+    library.td_free.argtypes = [ctypes.c_void_p]
 
 
 def available() -> bool:
