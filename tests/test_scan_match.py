@@ -213,7 +213,7 @@ def test_a_buffer_longer_than_one_hyperscan_block_is_scanned_in_overlapping_bloc
     bound: past that the buffer goes in blocks that overlap by the longest needle. Here blocks of
     300 bytes: every copy is found once, wherever a block edge cuts it, as in one block, and a
     block's end is no edge of a run."""
-    from vault.services import scan_match
+    from vault.services import scan_engines
 
     without_sampled(monkeypatch)  # the C side takes any length at once
     made = Matcher([("gh", "static token", LIVE)], KEY, [("gh", "static token", len(OLD), digest(KEY, OLD))])
@@ -223,7 +223,7 @@ def test_a_buffer_longer_than_one_hyperscan_block_is_scanned_in_overlapping_bloc
     text = ("\n".join(lines + near) + "\n").encode()
     whole = made.find(text)
     assert len(whole) == len(lines) == len({h.line for h in whole})  # each copy's line, once
-    monkeypatch.setattr(scan_match, "_BLOCK", 300)
+    monkeypatch.setattr(scan_engines, "BLOCK", 300)
     assert made.find(text) == whole
 
 
