@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from vault.core import literals
 from vault.core.literals import LONG, WINDOW, SampledLiterals, TokenRuns
-from vault.services.scan_match import _TOKEN_CHARS
+from vault.services.scan_match import _STARTS, _TOKEN_CHARS
 
 pytestmark = pytest.mark.skipif(not literals.available(), reason="the C side was not built (no compiler)")
 
@@ -134,6 +134,15 @@ def test_a_copy_cut_by_the_buffers_end_is_not_read_past_it() -> None:
 TOKEN_RUN = re.compile(rb"[%s]+" % _TOKEN_CHARS)
 
 
+def test_the_c_side_and_the_matcher_agree_on_what_a_value_may_follow_inside_a_run() -> None:
+    """``scan_match._STARTS`` (``=`` and ``/``) and the C side's ``holds_length``: a one-byte value
+    after each token byte inside a run is a candidate exactly when that byte is one of them."""
+    runs = TokenRuns([1])
+    for byte in range(256):
+        if TOKEN_RUN.fullmatch(bytes([byte])):
+            assert (runs.ends(b"aa" + bytes([byte]) + b"k") == [4]) == (byte in _STARTS), byte
+
+
 def test_the_c_side_and_the_matcher_agree_on_every_token_byte() -> None:
     """The C side's table of token characters is a second copy of ``scan_match._TOKEN_CHARS``
     (C cannot import it): every one of the 256 bytes is a run of one there exactly when it is here."""
@@ -144,13 +153,13 @@ def test_the_c_side_and_the_matcher_agree_on_every_token_byte() -> None:
 
 def run_ends(data: bytes, lengths: list[int]) -> list[int]:
     """Every maximal run of token characters holding a value of a kept length that ends where the
-    run does (or before its final full stop) and starts where it does or after an ``=``."""
+    run does (or before its final full stop) and starts where it does or after an ``=`` or ``/``."""
     ends = []
     for run in TOKEN_RUN.finditer(data):
         start, end = run.span()
         lasts = [end, end - 1] if data[end - 1 : end] == b"." else [end]
         if any(
-            last - n >= start and (last - n == start or data[last - n - 1 : last - n] == b"=")
+            last - n >= start and (last - n == start or data[last - n - 1] in _STARTS)
             for last in lasts
             for n in lengths
         ):
@@ -160,7 +169,7 @@ def run_ends(data: bytes, lengths: list[int]) -> list[int]:
 
 token_text = st.lists(
     st.one_of(
-        st.sampled_from([b"=", b".", b" ", b"\n", b"a=b=", b"\x00", b"\xff"]),
+        st.sampled_from([b"=", b".", b" ", b"\n", b"a=b=", b"/", b"https://", b"\x00", b"\xff"]),
         st.lists(st.sampled_from(b"aZ09._~+/=-").map(lambda c: bytes([c])), max_size=30).map(b"".join),
     ),
     max_size=40,

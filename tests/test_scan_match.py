@@ -251,3 +251,24 @@ def test_minified_code_with_escapes_is_read_in_one_pass(engine: str) -> None:
     minified = b'var s="' + b"a\\n 100% " * 110_000 + b'";'
     text = minified + b"\n" + FORMS["json-slash"](OLD).encode() + b"\n" + FORMS["url"](OLD).encode() + b"\n"
     assert [(h.who.live, h.form, h.line) for h in made.find(text)] == [(False, "json", 2), (False, "url", 3)]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "url = https://{v}@github.com/alice/app.git",  # a git remote with the token as its user
+        "https://{v}@github.com",  # ~/.git-credentials
+        "curl https://api.example.com/hook/{v}",  # the last segment of a URL's path
+        '{{"content":"Your token:\\n{v}\\nKeep it safe"}}',  # after a JSON \n, as agent transcripts hold
+        '{{"t": "tab\\t{v}"}}',
+        "url=https://x.example/?a=1%0A{v}",  # after a percent-encoded newline
+    ],
+)
+def test_an_old_value_is_found_after_a_slash_or_an_escape(matcher: Matcher, line: str) -> None:
+    """An old value in a URL (after ``//`` or a ``/``) or right after a JSON or URL escape of a
+    newline or a tab: the run of token characters around it is longer than it (``//ghp_…``,
+    ``nghp_…``), and it is found all the same (these were missed: the new-user try)."""
+    old = OLD.replace("/", "_")  # a value without a slash of its own, as most tokens are
+    made = Matcher([], KEY, [("gh", "access token", len(old), digest(KEY, old))])
+    text = ("first line\n" + line.format(v=old) + "\n").encode()
+    assert [(h.who.credential, h.who.live, h.line) for h in made.find(text)] == [("gh", False, 2)]

@@ -211,7 +211,7 @@ static const uint8_t TOKEN[256] = {
 
 /* Whether the run data[start:end] may hold a value of one of `lengths` (ascending): one that ends
  * where the run does (or one byte before, at a full stop) and starts where it does or after an
- * "=" in it (NAME=value). */
+ * "=" or a "/" in it (NAME=value, https://TOKEN@host; scan_match._STARTS, which a test checks). */
 static int holds_length(const uint8_t *data, uint64_t start, uint64_t end, const uint32_t *lengths,
                         uint32_t count) {
     for (int stop = 0; stop < 2; stop++) {
@@ -219,7 +219,7 @@ static int holds_length(const uint8_t *data, uint64_t start, uint64_t end, const
         if (stop && data[end - 1] != '.') break;
         for (uint32_t i = 0; i < count && lengths[i] <= last - start; i++) {
             uint64_t begin = last - lengths[i];
-            if (begin == start || data[begin - 1] == '=') return 1;
+            if (begin == start || data[begin - 1] == '=' || data[begin - 1] == '/') return 1;
         }
     }
     return 0;

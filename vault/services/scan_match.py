@@ -35,8 +35,13 @@ MIN_LENGTH = 8
 
 _TOKEN_CHARS = rb"A-Za-z0-9._~+/=\-"
 _BASIC = re.compile(rb"Basic\s+([A-Za-z0-9+/]{8,}={0,2})")
-_JSON_ESCAPE = re.compile(rb"\\/|\\u00([2-7][0-9a-fA-F])")
-_PERCENT = re.compile(rb"%([2-7][0-9a-fA-F])")
+_STARTS = b"=/"
+"""Token characters a previous value may follow inside a run: ``=`` (``NAME=value``) and ``/``
+(a URL's path, ``https://TOKEN@host``); the C side (``holds_length``) has the same two."""
+_NEXT_START = re.compile(rb"[%s]" % re.escape(_STARTS))
+_JSON_ESCAPE = re.compile(rb'\\(?:([/"\\bfnrt])|u00([0-9a-fA-F]{2}))')
+_JSON_SIMPLE = {b"/": b"/", b'"': b'"', b"\\": b"\\", b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t"}
+_PERCENT = re.compile(rb"%([0-9a-fA-F]{2})")
 
 
 @dataclass(frozen=True)
@@ -181,9 +186,10 @@ class Matcher:
 
     def _old_in(self, view: bytes, _offset: int, form: str, lines: _Lines | None) -> Iterator[Hit]:
         """Previous values in ``view``: each run of token characters at least as long as the
-        shortest kept value is cut out only when its length, or the length of what follows a
-        ``NAME=`` in it or of it without a full stop, is one a kept value had (most runs cost a
-        few comparisons: the loop is the scan's hot path on text full of base64)."""
+        shortest kept value is cut out only when its length, or the length of what follows an
+        ``=`` or a ``/`` in it (:data:`_STARTS`) or of it without a full stop, is one a kept value
+        had (most runs cost a few comparisons: the loop is the scan's hot path on text full of
+        base64)."""
         lengths, shortest = self._lengths, self._shortest
         mapped = view.translate(_RUN_MAP)
         needle = b"\x01" * shortest
@@ -191,15 +197,15 @@ class Matcher:
         while at >= 0:
             end = mapped.find(b"\x00", at + shortest)
             end = len(mapped) if end < 0 else end
-            # the whole run, and what follows each "=" in it (NAME=value), each also without a full stop
+            # the whole run, and what follows each "=" or "/" in it (_STARTS), each also without a full stop
             stop = view[end - 1] == 46  # "."
             begin = at
             while begin >= 0:
                 size = end - begin
                 if size in lengths or (stop and size - 1 in lengths):
                     yield from self._looked_up(view, begin, end, stop, form, lines.at(at) if lines else 0)
-                cut = view.find(b"=", begin, end)
-                begin = cut + 1 if cut >= 0 else -1
+                cut = _NEXT_START.search(view, begin, end)
+                begin = cut.end() if cut else -1
             at = mapped.find(needle, end)
 
     def _old_at(self, view: bytes, ends: list[int], lines: _Lines) -> Iterator[Hit]:
@@ -239,9 +245,10 @@ class _Runs:
 
         token = _TOKEN_CHARS.decode()
         alternatives = "|".join(f"[{token}]{{{n}}}" for n in lengths)
-        # before: the start, a byte that is not a token character, or "=" (NAME=value); after: an
-        # optional full stop, then the end or a byte that is not a token character
-        pattern = rf"(?:^|[^{token.replace('=', '')}])(?:{alternatives})\.?(?:[^{token}]|$)"
+        # before: the start, a byte that is not a token character, or "=" or "/" (_STARTS); after:
+        # an optional full stop, then the end or a byte that is not a token character
+        edge = token.replace("=", "").replace("/", "")
+        pattern = rf"(?:^|[^{edge}])(?:{alternatives})\.?(?:[^{token}]|$)"
         self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self._database.compile(expressions=[pattern.encode()], ids=[0], flags=0)
         self._window = max(lengths) + 3  # the byte before, the run, a full stop, the byte after
@@ -294,7 +301,8 @@ def _lines_holding(escape: re.Pattern[bytes], data: bytes) -> Iterator[tuple[int
 
 
 def _json_decoded(line: bytes) -> bytes:
-    return _JSON_ESCAPE.sub(lambda m: b"/" if m.group(1) is None else bytes([int(m.group(1), 16)]), line)
+    """A JSON line with its escapes undone: ``\\n`` a newline again, so a value after it stands alone."""
+    return _JSON_ESCAPE.sub(lambda m: _JSON_SIMPLE[m.group(1)] if m.group(1) else bytes([int(m.group(2), 16)]), line)
 
 
 def _url_decoded(line: bytes) -> bytes:
@@ -303,8 +311,8 @@ def _url_decoded(line: bytes) -> bytes:
 
 _RUN_MAP = bytes(1 if re.fullmatch(rb"[%s]" % _TOKEN_CHARS, bytes([b])) else 0 for b in range(256))
 """Token characters to 1, every other byte to 0: a run of them is then a run of one byte."""
-_EDGE = frozenset(b for b in range(256) if not _RUN_MAP[b] or b == ord("="))
-"""What may stand before a candidate: a byte that is not a token character, or ``=``."""
+_EDGE = frozenset(b for b in range(256) if not _RUN_MAP[b] or b in _STARTS)
+"""What may stand before a candidate: a byte that is not a token character, or one of :data:`_STARTS`."""
 
 
 class _Lines:
