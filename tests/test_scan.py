@@ -20,6 +20,7 @@ from urllib.parse import quote
 
 import pytest
 
+from vault.core import literals
 from vault.core.model import ClientRegistration, Credential
 from vault.core.secret import Secret
 
@@ -201,6 +202,8 @@ def test_every_seeded_copy_is_found_and_no_decoy(seeded: tuple[dict[str, str], S
     report = json.loads(ran.stdout)
     assert (report["files"], report["git_objects"]) == (11, 6)  # 2 blobs, 2 trees, 2 commits
     assert (report["live"], report["old"]) == (11, 9)
+    assert report["places"] == 1  # what searched: tokendeck's own search where it was built (a C compiler at install)
+    assert report["engine"].startswith("sampled" if literals.available() else "hyperscan"), report["engine"]
     text = tokendeck(env, "scan", env["HOME"])
     assert text.returncode == 9
     assert "/.netrc:6: gh static token (LIVE, raw)" in text.stdout
@@ -316,7 +319,7 @@ def test_unreadable_files_are_counted_and_summarised_never_fatal(
     matcher = Matcher([("gh", "static token", "ghp_0123456789abcdef0123456789abcdef0123")], b"k" * 32, [])
     outcome = Scan(matcher).run([tree])
     assert len(outcome.unreadable) == 2 and [Path(f.path).name for f in outcome.findings] == ["c.txt"]
-    scan_cli._print(outcome, [tree], as_json=False)  # noqa: SLF001 - what the command prints
+    scan_cli._print(outcome, [tree], as_json=False, engine=matcher.engine)  # noqa: SLF001 - what it prints
     err = capsys.readouterr().err
     assert "2 files or folders could not be read (Permission denied)" in err
 

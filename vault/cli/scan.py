@@ -89,7 +89,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
                 live=live,
                 interrupted=outcome.interrupted,
             )
-        _print(outcome, places, as_json=bool(args.json))
+        _print(outcome, places, as_json=bool(args.json), engine=matcher.engine)
         findings = outcome.findings
         if args.fix and not outcome.interrupted and live:
             from vault.cli.scan_fix import fix_all
@@ -169,7 +169,7 @@ def _where(f: Finding) -> str:
     return f"{f.path}:{f.line}"
 
 
-def _print(outcome: Outcome, places: list[Path], *, as_json: bool) -> None:
+def _print(outcome: Outcome, places: list[Path], *, as_json: bool, engine: str) -> None:
     live = sum(1 for f in outcome.findings if f.live)
     if as_json:
         terminal.print_json(
@@ -186,6 +186,7 @@ def _print(outcome: Outcome, places: list[Path], *, as_json: bool) -> None:
                 "live": live,
                 "old": len(outcome.findings) - live,
                 "interrupted": outcome.interrupted,
+                "engine": engine,
             }
         )
     else:
