@@ -385,3 +385,42 @@ def test_a_git_object_over_the_size_limit_is_skipped_with_its_reason_and_the_res
     git_skips = [(p, why) for p, why in outcome.skipped if "(git object " in p]
     assert len(git_skips) == 1 and git_skips[0][0].endswith(" big.log)")
     assert git_skips[0][1] == "larger than the 1 MB limit (--max-size)"
+
+
+def test_ctrl_c_prints_what_was_found_so_far_exits_130_and_audits_it(
+    seeded: tuple[dict[str, str], Seeds], tmp_path: Path
+) -> None:
+    """Ctrl+C while the scan is inside a git repository (a ``git`` on PATH that waits there, so the
+    moment is certain): the copy found before it is printed, the summary says it was interrupted,
+    the exit code is 130, and the audit row says ``interrupted``."""
+    import signal
+    import time
+
+    env, _seeds = seeded
+    tree = tmp_path / "tree"
+    (tree / "repo" / ".git").mkdir(parents=True)
+    (tree / "a.txt").write_text(f"token={VALUES['gh'][1]}\n")  # read first: "a.txt" sorts before "repo"
+    started = tmp_path / "git-started"
+    fake = tmp_path / "bin" / "git"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\ntouch {started}\nexec sleep 60\n")
+    fake.chmod(0o755)
+    waiting = env | {"PATH": f"{fake.parent}{os.pathsep}{env['PATH']}"}
+    scan = subprocess.Popen(  # --jobs 1: files are read as the walk meets them, not batched for workers
+        [TOKENDECK, "scan", "--jobs", "1", str(tree)], env=waiting, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not started.exists() and scan.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    scan.send_signal(signal.SIGINT)
+    out, err = scan.communicate(timeout=60)
+    assert scan.returncode == 130, err
+    assert f"{tree / 'a.txt'}:1: gh static token (LIVE, raw)" in out
+    last = err.splitlines()[-1]
+    assert last.startswith("tokendeck: interrupted: 1 live and 0 old copies in 1 file and ") and last.endswith(
+        " so far"
+    )
+    audit = json.loads(tokendeck(env, "audit", "--json").stdout)
+    assert [e["outcome"] for e in audit if e["action"] == "scan"][-1] == "interrupted"
+    no_secret_in(out, err)

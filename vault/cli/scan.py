@@ -205,11 +205,10 @@ def _print(outcome: Outcome, places: list[Path], *, as_json: bool, engine: str) 
     scanned = counted(outcome.files, "file") + (
         f" and {counted(outcome.objects, 'git object')} in {repositories}" if outcome.repositories else ""
     )
-    if outcome.interrupted:
-        terminal.notice(f"interrupted: what was found in {scanned} so far is above")
     old = len(outcome.findings) - live
     found = f"{live} live and {counted(old, 'old copy', 'old copies')}" if outcome.findings else "no copies"
-    terminal.notice(f"{found} in {scanned} ({_mb(outcome.bytes)})")  # fits 80 columns up to a million files
+    summary = f"{found} in {scanned} ({_mb(outcome.bytes)})"  # fits 80 columns up to a million files
+    terminal.notice(f"interrupted: {summary} so far" if outcome.interrupted else summary)
 
 
 def _mb(n: int) -> str:
