@@ -200,7 +200,10 @@ def test_every_seeded_copy_is_found_and_no_decoy(seeded: tuple[dict[str, str], S
     assert ran.returncode == 9, ran.stderr
     assert found(ran) == seeds.expected
     report = json.loads(ran.stdout)
-    assert (report["files"], report["git_objects"]) == (11, 6)  # 2 blobs, 2 trees, 2 commits
+    assert (report["files"], report["git_objects"]) == (
+        12,
+        6,
+    )  # the repository's .git/config; 2 blobs, 2 trees, 2 commits
     assert (report["live"], report["old"]) == (11, 9)
     assert report["places"] == 1  # what searched: tokendeck's own search where it was built (a C compiler at install)
     assert report["engine"].startswith("sampled" if literals.available() else "hyperscan"), report["engine"]
@@ -211,7 +214,7 @@ def test_every_seeded_copy_is_found_and_no_decoy(seeded: tuple[dict[str, str], S
     assert "11 live and 9 old copies" in text.stderr
     audit = tokendeck(env, "audit", "--json")
     scans = [e for e in json.loads(audit.stdout) if e["action"] == "scan"]
-    assert [(e["outcome"], e["detail"]) for e in scans][-1] == ("found", "places=1 files=17 findings=20 live=11")
+    assert [(e["outcome"], e["detail"]) for e in scans][-1] == ("found", "places=1 files=18 findings=20 live=11")
     no_secret_in(ran.stdout, ran.stderr, text.stdout, text.stderr, audit.stdout, audit.stderr)
 
 
@@ -337,7 +340,7 @@ def test_through_the_agent_the_findings_and_the_audit_are_the_same(seeded: tuple
         assert found(ran) == seeds.expected
         audit = tokendeck(unasked, "audit", "--json")
         assert [e["detail"] for e in json.loads(audit.stdout) if e["action"] == "scan"] == [
-            "places=1 files=17 findings=20 live=11"
+            "places=1 files=18 findings=20 live=11"
         ]
         no_secret_in(ran.stdout, ran.stderr, audit.stdout)
     finally:
@@ -424,3 +427,23 @@ def test_ctrl_c_prints_what_was_found_so_far_exits_130_and_audits_it(
     audit = json.loads(tokendeck(env, "audit", "--json").stdout)
     assert [e["outcome"] for e in audit if e["action"] == "scan"][-1] == "interrupted"
     no_secret_in(out, err)
+
+
+def test_a_token_in_a_repositorys_git_config_is_found(seeded: tuple[dict[str, str], Seeds], tmp_path: Path) -> None:
+    """``git clone https://TOKEN@host/...`` keeps the token in ``.git/config``'s remote URL, and a
+    CI checkout's ``http.extraheader`` holds one as base64: the folder's scan reads that file too
+    (before, only the repository's objects were read, and none of these was found)."""
+    env, _seeds = seeded
+    repo = tmp_path / "work" / "app"
+    repo.mkdir(parents=True)
+    git(repo, "init", "-q")
+    git(repo, "remote", "add", "origin", f"https://{VALUES['gh'][1]}@github.com/alice/app.git")
+    git(repo, "remote", "add", "old", f"https://{VALUES['gh'][2]}@github.com/alice/app.git")
+    header = base64.b64encode(f"x-access-token:{VALUES['slack'][1]}".encode()).decode()
+    git(repo, "config", "http.https://github.com/.extraheader", f"AUTHORIZATION: basic {header}")
+    ran = tokendeck(env, "scan", "--json", str(tmp_path / "work"))
+    assert ran.returncode == 9, ran.stderr
+    config = str(repo / ".git" / "config")
+    got = {(f["credential"], f["live"], f["form"]) for f in json.loads(ran.stdout)["findings"] if f["path"] == config}
+    assert got == {("gh", True, "raw"), ("gh", False, "raw"), ("slack", True, "base64")}
+    no_secret_in(ran.stdout, ran.stderr)

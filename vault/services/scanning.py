@@ -5,7 +5,9 @@ Each file is read by :mod:`vault.services.scan_files`, in worker processes for a
 symbolic link inside the tree being scanned is not followed: what it points at is walked or read
 itself, once; one out of the tree, or a loop, is skipped with its reason.  A git repository
 under a path (its ``.git``) is read through ``git cat-file --batch-all-objects --batch``: every
-object, loose or packed, reachable or not, so a secret committed and later deleted is found.
+object, loose or packed, reachable or not, so a secret committed and later deleted is found;
+and its ``.git/config`` is read as a file (``git clone https://TOKEN@host/...`` keeps the token
+in the remote's URL there, and an ``http.extraheader`` holds one too).
 """
 
 from __future__ import annotations
@@ -193,6 +195,8 @@ class Scan:
                 path = entry.path
                 if entry.name == ".git":
                     self._git(Path(folder), Path(path))
+                    if os.path.lexists(config := os.path.join(path, "config")):
+                        self._file(Path(config), tree)  # a remote's URL or an extraheader may hold a token
                     continue
                 try:
                     if entry.is_symlink():  # its target, inside the tree, is walked or read itself
