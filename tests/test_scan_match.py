@@ -262,13 +262,15 @@ def test_minified_code_with_escapes_is_read_in_one_pass(engine: str) -> None:
         '{{"content":"Your token:\\n{v}\\nKeep it safe"}}',  # after a JSON \n, as agent transcripts hold
         '{{"t": "tab\\t{v}"}}',
         "url=https://x.example/?a=1%0A{v}",  # after a percent-encoded newline
+        "\textraheader = AUTHORIZATION: basic {b64}",  # as CI checkouts write into .git/config
     ],
 )
 def test_an_old_value_is_found_after_a_slash_or_an_escape(matcher: Matcher, line: str) -> None:
     """An old value in a URL (after ``//`` or a ``/``) or right after a JSON or URL escape of a
     newline or a tab: the run of token characters around it is longer than it (``//ghp_…``,
-    ``nghp_…``), and it is found all the same (these were missed: the new-user try)."""
+    ``nghp_…``), and it is found all the same (these were missed: the new-user try); and in a
+    lower-case ``basic`` header's blob."""
     old = OLD.replace("/", "_")  # a value without a slash of its own, as most tokens are
     made = Matcher([], KEY, [("gh", "access token", len(old), digest(KEY, old))])
-    text = ("first line\n" + line.format(v=old) + "\n").encode()
+    text = ("first line\n" + line.format(v=old, b64=base64.b64encode(f"x:{old}".encode()).decode()) + "\n").encode()
     assert [(h.who.credential, h.who.live, h.line) for h in made.find(text)] == [("gh", False, 2)]

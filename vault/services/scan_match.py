@@ -34,7 +34,9 @@ MIN_LENGTH = 8
 """Shorter values are not searched for: a few characters match by chance, and no real token is that short."""
 
 _TOKEN_CHARS = rb"A-Za-z0-9._~+/=\-"
-_BASIC = re.compile(rb"Basic\s+([A-Za-z0-9+/]{8,}={0,2})")
+_BASIC = re.compile(rb"[Bb]asic\s+([A-Za-z0-9+/]{8,}={0,2})")
+"""HTTP's Basic scheme and its blob: ``Authorization: Basic …``, and ``AUTHORIZATION: basic …`` as
+CI checkouts write into ``.git/config`` (found where ``asic`` is: one search for a short string)."""
 _STARTS = b"=/"
 """Token characters a previous value may follow inside a run: ``=`` (``NAME=value``) and ``/``
 (a URL's path, ``https://TOKEN@host``); the C side (``holds_length``) has the same two."""
@@ -178,7 +180,7 @@ class Matcher:
             for start, line in _lines_holding(escape, data) if escape.pattern[:1] in data else ():
                 for hit in self._old_in(decode(line), 0, form, None):
                     yield Hit(hit.who, form, lines.at(start))
-        for match in _BASIC.finditer(data) if b"Basic" in data else ():
+        for match in _BASIC.finditer(data) if b"asic" in data else ():
             decoded = _decode(match.group(1))
             if decoded is not None:
                 for hit in self._old_in(decoded.replace(b":", b" "), 0, "base64", None):
