@@ -42,10 +42,15 @@ def fix_audit(vault: Vault) -> list[tuple[str, str | None, str | None]]:
     return [(e.outcome, e.credential, e.detail) for e in vault.records.audit_log(actions=["scan-fix"])]
 
 
-async def open_leaks(pilot: object, app: object) -> LeaksScreen:
-    await pilot.press("L")  # type: ignore[attr-defined]
+async def press_and_settle(pilot: object, app: object, key: str) -> None:
+    """Press ``key`` and wait for the work it starts (a scan, a fix) and the screen after it."""
+    await pilot.press(key)  # type: ignore[attr-defined]
     await app.workers.wait_for_complete()  # type: ignore[attr-defined]
     await pilot.pause()  # type: ignore[attr-defined]
+
+
+async def open_leaks(pilot: object, app: object) -> LeaksScreen:
+    await press_and_settle(pilot, app, "L")
     screen = app.screen  # type: ignore[attr-defined]
     assert isinstance(screen, LeaksScreen)
     return screen
@@ -97,9 +102,7 @@ async def test_the_help_and_the_palette_of_the_list_name_the_leaks_screen(
         await wait_for_hits(pilot)
         shown = str(app.screen.query_one(CommandList).get_option_at_index(0).prompt)
         assert "Find leaked copies" in shown and "key L" in shown
-        await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await press_and_settle(pilot, app, "enter")
         assert isinstance(app.screen, LeaksScreen)
 
 
@@ -111,13 +114,9 @@ async def test_a_confirmed_scrub_removes_the_entry_and_is_audited(
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_leaks(pilot, app)
         await to_fix(pilot, screen, "→ Remove the entries")
-        await pilot.press("enter")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await press_and_settle(pilot, app, "enter")
         assert isinstance(app.screen, ConfirmDialog)
-        await pilot.press("y")
-        await app.workers.wait_for_complete()
-        await pilot.pause()
+        await press_and_settle(pilot, app, "y")
         assert (user_home / ".bash_history").read_text() == "ls\ngit status\n"
         assert ("scrubbed", "openai", f"path={user_home}/.bash_history") in fix_audit(vault)
         assert any(s.strip().startswith("✓ Remove the entries") for s in lines(screen))
@@ -131,13 +130,9 @@ async def test_a_declined_fix_changes_nothing(samples: tuple[Vault, FrozenClock]
         screen = await open_leaks(pilot, app)
         for starts in ("→ Replace openai's token", "→ Remove the entries"):
             await to_fix(pilot, screen, starts)
-            await pilot.press("enter")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await press_and_settle(pilot, app, "enter")
             assert isinstance(app.screen, ConfirmDialog)
-            await pilot.press("n")
-            await app.workers.wait_for_complete()
-            await pilot.pause()
+            await press_and_settle(pilot, app, "n")
         assert (user_home / ".bash_history").read_text() == HISTORY
         assert vault.get("openai").access_token == before.access_token
         assert [e[0] for e in fix_audit(vault)] == ["declined", "declined"]

@@ -176,8 +176,11 @@ class Matcher:
             yield from self._old_at(data, self._runs.ends(data), lines)
         # The decoded views: only the lines that hold an escape, each decoded on its own (its number kept).
         # Each pattern only where its first byte is: a search for one byte is many times a pattern's speed.
-        for form, escape, decode in (("json", _JSON_ESCAPE, _json_decoded), ("url", _PERCENT, _url_decoded)):
-            for start, line in _lines_holding(escape, data) if escape.pattern[:1] in data else ():
+        for form, mark, escape, decode in (
+            ("json", b"\\", _JSON_ESCAPE, _json_decoded),
+            ("url", b"%", _PERCENT, _url_decoded),
+        ):
+            for start, line in _lines_holding(escape, data) if mark in data else ():
                 for hit in self._old_in(decode(line), 0, form, None):
                     yield Hit(hit.who, form, lines.at(start))
         for match in _BASIC.finditer(data) if b"asic" in data else ():
@@ -249,7 +252,7 @@ class _Runs:
         alternatives = "|".join(f"[{token}]{{{n}}}" for n in lengths)
         # before: the start, a byte that is not a token character, or "=" or "/" (_STARTS); after:
         # an optional full stop, then the end or a byte that is not a token character
-        edge = token.replace("=", "").replace("/", "")
+        edge = token.translate(str.maketrans("", "", _STARTS.decode()))  # a value may follow these inside a run
         pattern = rf"(?:^|[^{edge}])(?:{alternatives})\.?(?:[^{token}]|$)"
         self._database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         self._database.compile(expressions=[pattern.encode()], ids=[0], flags=0)
