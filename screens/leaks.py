@@ -91,11 +91,12 @@ class LeaksScreen(Screen[None]):
         """Scan (as ``tokendeck scan`` with no PATH), audit it, and read the facts of the credentials found."""
         from vault.services import scan_requests
         from vault.services.leak_fix_requests import facts_of
+        from vault.services.scan_match import matcher_of
         from vault.services.scanning import Scan, home_places
 
         self.app.call_from_thread(self.note.update, SCANNING)
         vault = self.app.unlocked_vault
-        matcher = scan_requests.matcher_of(json.loads(scan_requests.material(vault).data or "{}"))
+        matcher = matcher_of(json.loads(scan_requests.material(vault).data or "{}"))
         places = home_places(self.home or Path.home())
         outcome = Scan(matcher, jobs=1, progress=self._progress).run(places)
         live = sum(1 for f in outcome.findings if f.live)

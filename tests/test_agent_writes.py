@@ -243,7 +243,8 @@ def test_each_write_through_the_agent_asks_nothing_and_equals_the_direct_path(
 def test_every_request_is_in_the_table_and_no_forward_serves_a_change() -> None:
     from vault.agent.forwarding import SERVED_OPS
     from vault.agent.ops import CHANGES, OPS
-    from vault.services.commands import COMMAND_NAMES, READS, _table
+    from vault.services.commands import _table
+    from vault.services.protocol import COMMAND_NAMES, READS
 
     assert set(_table()) == set(COMMAND_NAMES) and set(READS) < set(COMMAND_NAMES)
     assert set(COMMAND_NAMES) <= set(OPS)

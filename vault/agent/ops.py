@@ -2,7 +2,7 @@
 name does without the agent, so a client gets the same answer either way.
 
 Besides the reads below, every command that changes the vault is a request here
-(:data:`vault.services.commands.COMMAND_NAMES`, one JSON field each), done by the same
+(:data:`vault.services.protocol.COMMAND_NAMES`, one JSON field each), done by the same
 function the command runs when there is no agent (:func:`vault.services.commands.run`).
 They are served on the agent's own socket only (a forward serves
 :data:`vault.agent.forwarding.SERVED_OPS`), and only while it is unlocked (locked, the agent
@@ -16,7 +16,7 @@ import functools
 from collections.abc import Callable, Collection
 
 from vault.errors import InvalidInput
-from vault.services.commands import COMMAND_NAMES, READS
+from vault.services.protocol import COMMAND_NAMES, READS
 from vault.services.tokens import Vault
 
 Handler = Callable[[Vault, list[str]], list[str]]

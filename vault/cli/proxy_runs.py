@@ -27,8 +27,8 @@ def add_parser(inner: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 
 
 def cmd_proxy_runs(args: argparse.Namespace) -> int:
+    from vault.services.protocol import Report
     from vault.services.proxy_runs import runs_report
-    from vault.services.reports import Report
     from vault.services.tokens import Vault
 
     if args.limit is not None and args.limit < 1:

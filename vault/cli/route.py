@@ -8,7 +8,7 @@ confirmation, a sign-in in the browser), then hands the request to :class:`Route
 keeps its choice for the rest of the command: once the vault is opened here it is used for
 every later step, so nobody is asked for the passphrase twice.  What the agent does for a
 command is :mod:`vault.services.commands`; this side only prints the
-:class:`~vault.services.reports.Report` it gets back.
+:class:`~vault.services.protocol.Report` it gets back.
 
 Kept local on purpose: ``init`` and ``restore`` (there is no vault for an agent to hold
 yet, or the vault is being replaced under it: restore refuses while the agent has it open),
@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from vault.cli import terminal
 
 if TYPE_CHECKING:
-    from vault.services.reports import Report
+    from vault.services.protocol import Report
     from vault.services.tokens import Vault
 
 
@@ -59,7 +59,7 @@ class Route:
                 agent took the request but ended without an answer.
         """
         from vault.agent.wire import result
-        from vault.services.reports import Report
+        from vault.services.protocol import Report
 
         if self._vault is None:
             answer = result(op, *fields, change=change)
@@ -70,10 +70,15 @@ class Route:
 
     def command(self, op: str, **request: Any) -> Report:
         """Run the command request ``op`` (:mod:`vault.services.commands`) with ``request``."""
-        from vault.services.commands import READS, run
+        from vault.services.protocol import READS
+
+        def local(vault: Vault) -> Report:
+            from vault.services.commands import run
+
+            return run(vault, op, payload)
 
         payload = json.dumps(request)
-        return self.ask(op, payload, local=lambda vault: run(vault, op, payload), change=op not in READS)
+        return self.ask(op, payload, local=local, change=op not in READS)
 
 
 def show(done: Report) -> int:

@@ -115,7 +115,7 @@ def _after_fixes(way: route.Route, findings: list[Finding], max_size: int, jobs:
 
 
 def _scan(material: dict[str, object], places: list[Path], max_size: int, jobs: int) -> tuple[Outcome, Matcher]:
-    from vault.services.scan_requests import matcher_of
+    from vault.services.scan_match import matcher_of
     from vault.services.scanning import Scan
 
     matcher = matcher_of(material)

@@ -15,7 +15,7 @@ from vault.errors import InvalidInput, NotFound
 
 if TYPE_CHECKING:
     from vault.core.model import ClientRegistration
-    from vault.services.reports import Report
+    from vault.services.protocol import Report
     from vault.services.signin import DeviceCode, SignedIn
 
 

@@ -14,7 +14,6 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from vault.core.model import MAX_TOKEN_BYTES
 from vault.errors import InvalidInput, NoKey, VaultError, printable
 from vault.settings import PASSPHRASE_COMMAND_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
@@ -162,6 +161,8 @@ def read_secret(label: str) -> str:
     """
     if stdin_is_terminal():
         return ask_hidden(f"{label}: ").strip()
+    from vault.core.model import MAX_TOKEN_BYTES
+
     cap = MAX_TOKEN_BYTES * 2  # room for surrounding whitespace
     data = sys.stdin.buffer.read(cap + 1)
     if len(data) > cap:

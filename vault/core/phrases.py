@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from vault.core.model import Status
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # annotations only: scan's summary line needs no credential model
+    from vault.core.model import Status
 
 PHRASES: dict[Status, str] = {
     "active": "is active",

@@ -5,7 +5,7 @@ whether the running agent does it (:mod:`vault.agent.ops`) or the command's own 
 A request is an op name and one JSON object of the command's checked input (what the user
 typed, a secret read from stdin or a prompt, an absolute path resolved where the user is);
 :func:`run` checks it against the command function's signature, field by field, and calls
-it.  Each function returns a :class:`~vault.services.reports.Report`: what to print, the
+it.  Each function returns a :class:`~vault.services.protocol.Report`: what to print, the
 exit code, and ``data`` for a front end that asks the user something before going on
 (``rm``'s question needs the credential's provider).  What needs the user's terminal or
 browser (prompts, confirmations, signing in) stays in the front end; only what must be
@@ -25,7 +25,8 @@ from typing import Any
 
 from vault.core.masking import check_new_name, echo
 from vault.errors import AlreadyExists, InvalidInput, NotFound
-from vault.services.reports import Report, said
+from vault.services.protocol import Report
+from vault.services.reports import said
 from vault.services.tokens import Vault
 
 Command = Callable[..., Report]
@@ -214,21 +215,6 @@ def _table() -> dict[str, Command]:
         **scan_requests.COMMANDS,
         **leak_fix_requests.COMMANDS,
     }
-
-
-COMMAND_NAMES = (
-    "ready", "add-check", "add", "describe", "rm", "rename", "revoke-plan", "revoke", "provider-add", "provider-rm",
-    "git-map-host", "git-unmap", "git-list", "export", "export-shell", "export-list", "unexport", "backup",
-    "import-plan", "import", "sign-in-registration", "mcp-registration", "sign-in-store", "registrations",
-    "verify", "scan-material", "scan-done", "confirm", "leak-facts", "scan-fix", "leak-rotate", "leak-revoke",
-    "leak-refresh",
-)  # fmt: skip
-"""Every request :func:`run` takes (a test keeps it equal to the table)."""
-READS = (
-    "ready", "add-check", "describe", "revoke-plan", "git-list", "export-list", "import-plan",
-    "sign-in-registration", "mcp-registration", "registrations", "scan-material", "leak-facts",
-)  # fmt: skip
-"""Those that change nothing (asked before a question, or to list)."""
 
 
 def run(vault: Vault, op: str, payload: str) -> Report:

@@ -17,7 +17,8 @@ from typing import Any
 
 from vault.core.masking import echo
 from vault.errors import InvalidInput, NotFound, VaultError, printable
-from vault.services.reports import Report, said
+from vault.services.protocol import Report
+from vault.services.reports import said
 from vault.services.tokens import Vault
 
 DRY_RUN_NOTE = "dry run: nothing was written"

@@ -14,7 +14,8 @@ from collections.abc import Callable
 
 from vault.errors import InvalidInput, NotFound
 from vault.services.leak_fixes import Facts
-from vault.services.reports import Report, said
+from vault.services.protocol import Report
+from vault.services.reports import said
 from vault.services.tokens import Vault
 
 OUTCOMES = ("rotated", "revoked", "signed-in", "refreshed", "rewritten", "removed", "scrubbed", "declined", "failed")

@@ -7,34 +7,13 @@ for no passphrase when the agent has it unlocked.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from vault.core.timefmt import iso, moment, parse_duration, relative
 from vault.errors import InvalidInput, printable
 from vault.services.listing import table
+from vault.services.protocol import Report
 from vault.services.tokens import Vault
-
-
-@dataclass(frozen=True)
-class Report:
-    """A command's output: ``out`` for stdout (data), ``err`` for stderr (messages), its exit
-    code, and ``data``: what a command that asks the user something needs to know to go on
-    (JSON; never printed)."""
-
-    out: str = ""
-    err: str = ""
-    code: int = 0
-    data: str = ""
-
-    def fields(self) -> list[str]:
-        """As the agent sends it."""
-        return [self.out, self.err, str(self.code), self.data]
-
-    @classmethod
-    def from_fields(cls, fields: list[str]) -> Report:
-        out, err, code, data = (fields + ["", "", "1", ""])[:4]
-        return cls(out, err, int(code) if code.isdigit() else 1, data)
 
 
 def said(*messages: str) -> str:

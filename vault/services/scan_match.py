@@ -21,7 +21,7 @@ import binascii
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from vault.core.superseded import digest
@@ -363,3 +363,12 @@ def _in_base64(data: bytes, start: int, end: int, value: bytes) -> bool:
         if decoded is not None and value in decoded:
             return True
     return False
+
+
+def matcher_of(material: dict[str, Any]) -> Matcher:
+    """The scan's matcher, built from what :func:`vault.services.scan_requests.material` handed
+    over (``scan`` and the TUI's Leaks screen)."""
+    key = bytes.fromhex(str(material.get("key", "")))
+    current = [tuple(c) for c in material.get("current", [])]
+    previous = [(c, k, int(n), bytes.fromhex(d)) for c, k, n, d in material.get("previous", [])]
+    return Matcher(current, key, previous)

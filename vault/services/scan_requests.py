@@ -11,13 +11,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
-from vault.services.reports import Report
+from vault.services.protocol import Report
 from vault.services.tokens import Vault
-
-if TYPE_CHECKING:
-    from vault.services.scan_match import Matcher
 
 
 def material(vault: Vault) -> Report:
@@ -37,16 +33,6 @@ def material(vault: Vault) -> Report:
     previous = [(p.credential, p.kind, p.length, p.digest.hex()) for p in superseded.entries()]
     key = superseded.scan_key().reveal().encode("latin-1").hex()
     return Report(data=json.dumps({"current": current, "key": key, "previous": previous}))
-
-
-def matcher_of(material: dict[str, Any]) -> Matcher:
-    """The scan's matcher, built from what :func:`material` handed over (``scan`` and the TUI's Leaks screen)."""
-    from vault.services.scan_match import Matcher
-
-    key = bytes.fromhex(str(material.get("key", "")))
-    current = [tuple(c) for c in material.get("current", [])]
-    previous = [(c, k, int(n), bytes.fromhex(d)) for c, k, n, d in material.get("previous", [])]
-    return Matcher(current, key, previous)
 
 
 def done(vault: Vault, *, places: int, files: int, findings: int, live: int, interrupted: bool = False) -> Report:

@@ -16,8 +16,8 @@ from typing import Any
 from vault.core.model import MCP_URL_EXTRA, ClientRegistration
 from vault.core.secret import Secret
 from vault.errors import InvalidInput
+from vault.services.protocol import Report
 from vault.services.registration import registered
-from vault.services.reports import Report
 from vault.services.signin import SignedIn
 from vault.services.tokens import Vault
 

@@ -33,7 +33,7 @@ from vault.core.locks import credential_lock
 from vault.core.model import MCP_URL_EXTRA, Credential
 from vault.core.providers import Check, Provider, builtin, check_endpoint, resolve
 from vault.errors import InvalidInput, NeedsSignIn, NotFound, ProviderError, VaultError, printable, redact
-from vault.services.reports import Report
+from vault.services.protocol import Report
 from vault.services.tokens import Vault
 from vault.settings import REFRESH_SKEW, VERIFY_START_BY
 
