@@ -9,11 +9,14 @@ the wheel, installs it into a fresh virtualenv and times nothing but checks what
 
 from __future__ import annotations
 
+import argparse
 import ast
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LAUNCHER = REPO / "bin" / "tokendeck"
@@ -55,3 +58,68 @@ def test_this_virtualenvs_command_is_the_launcher() -> None:
     """The development install (editable) runs the same script, so tests run what users run."""
     command = Path(sys.executable).with_name("tokendeck")
     assert command.read_text().splitlines()[1:] == LAUNCHER.read_text().splitlines()[1:]
+
+
+# ------------------------------------------------------------------ one command, one group's parser
+
+ONE_COMMAND = """
+import sys
+from vault.cli import main
+before = set(sys.modules)
+code = main(sys.argv[1:])
+sys.stderr.write("LOADED " + " ".join(sorted(set(sys.modules) - before)) + "\\n")
+sys.exit(code)
+"""
+"""Runs ``tokendeck ARGV`` in this process and lists every module it loaded after ``vault.cli``."""
+
+
+def test_every_command_is_built_by_the_group_that_adds_it() -> None:
+    """:data:`GROUP_OF` is what each group adds: a command missing from it would still run (the
+    whole parser), but one named for the wrong group would not."""
+    import argparse
+    import importlib
+
+    from vault.cli.parser import GROUP_OF, GROUPS
+
+    added: dict[str, str] = {}
+    for group in GROUPS:
+        sub = argparse.ArgumentParser().add_subparsers()
+        importlib.import_module(f"vault.cli.{group}").add_parsers(sub)
+        added |= dict.fromkeys(sub.choices, group)
+    assert added == GROUP_OF
+
+
+def test_one_commands_parser_says_what_the_whole_one_does(capsys: pytest.CaptureFixture[str]) -> None:
+    """Help and usage errors are the same from the parser built for the command alone; a hint for
+    a misspelt option now names only that command's options (the whole parser's could name
+    another command's: ``init --jsn`` was asked "did you mean --json?")."""
+    from vault.cli.parser import GROUP_OF, build_parser
+
+    def said(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[object, str, str]:
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args(argv)
+        out, err = capsys.readouterr()
+        return exited.value.code, out, err
+
+    for command in GROUP_OF:
+        for argv in ([command, "--help"], [command, "--no-such-option"]):
+            assert said(build_parser(command), argv) == said(build_parser(), argv), argv
+    assert "did you mean --json?" in said(build_parser("list"), ["list", "--jsn"])[2]
+    code, out, err = said(build_parser("init"), ["init", "--jsn"])
+    assert (code, out, err) == (2, "", "tokendeck: unknown option --jsn\nhint: tokendeck --help\n")
+
+
+def test_scan_imports_no_other_command_and_not_the_vault_before_it_needs_it(tmp_path: Path) -> None:
+    """``tokendeck scan`` starts without every command module and the credential model (about
+    40 ms of its start: docs/scan.md); a missing FILE_OR_DIR is refused before the vault is asked."""
+    from vault.cli.parser import GROUPS
+
+    done = subprocess.run(
+        [sys.executable, "-c", ONE_COMMAND, "scan", str(tmp_path / "missing")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "no such file or folder" in done.stderr
+    loaded = set(done.stderr.rsplit("LOADED ", 1)[1].split())
+    assert "vault.cli.scan" in loaded
+    assert not {f"vault.cli.{group}" for group in GROUPS if group != "scan"} & loaded
+    assert not {"vault.core.model", "vault.services.tokens", "vault.core.store"} & loaded

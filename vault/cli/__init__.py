@@ -28,7 +28,7 @@ def main(argv: "Sequence[str] | None" = None) -> int:
     from vault.cli.parser import TUI_HANDLER, build_parser
     from vault.cli.terminal import run_guarded
 
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     from vault.agent.wire import forwarded_socket
 
     if forwarded_socket() is not None and args.command not in FORWARDED_COMMANDS:

@@ -9,30 +9,10 @@ outside ``vault``: it is named by string (``vault`` never imports the UI).
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 from typing import NoReturn
 
-from vault.cli import (
-    agent,
-    audit,
-    backup,
-    confirm,
-    credentials,
-    export,
-    git,
-    imports,
-    lifecycle,
-    mcp_bridge,
-    providers,
-    proxy,
-    scan,
-    sessions,
-    setup,
-    signin,
-    ssh,
-    verify,
-)
-from vault.cli import exec as exec_command
 from vault.errors import EXIT_CODES
 from vault.settings import ENVIRONMENT
 
@@ -44,27 +24,24 @@ EPILOG = (
 )
 
 GROUPS = (
-    setup,
-    credentials,
-    audit,
-    signin,
-    providers,
-    lifecycle,
-    verify,
-    scan,
-    exec_command,
-    proxy,
-    export,
-    agent,
-    git,
-    backup,
-    imports,
-    mcp_bridge,
-    ssh,
-    sessions,
-    confirm,
-)
-"""Each adds its commands to ``tokendeck --help``, in this order."""
+    "setup", "credentials", "audit", "signin", "providers", "lifecycle", "verify", "scan", "exec", "proxy",
+    "export", "agent", "git", "backup", "imports", "mcp_bridge", "ssh", "sessions", "confirm",
+)  # fmt: skip
+"""The modules of ``vault.cli`` that each add their commands to ``tokendeck --help``, in this order."""
+
+GROUP_OF = {
+    "init": "setup", "passphrase": "setup",
+    "add": "credentials", "list": "credentials", "show": "credentials", "token": "credentials",
+    "rm": "credentials", "rename": "credentials",
+    "audit": "audit", "login": "signin", "provider": "providers", "refresh": "lifecycle", "revoke": "lifecycle",
+    "verify": "verify", "scan": "scan", "exec": "exec", "proxy": "proxy", "export": "export", "unexport": "export",
+    "agent": "agent", "lock": "agent", "unlock": "agent", "git-credential": "git", "backup": "backup",
+    "restore": "backup", "import": "imports", "mcp-bridge": "mcp_bridge", "ssh": "ssh", "sessions": "sessions",
+    "confirm": "confirm",
+}  # fmt: skip
+"""Which group adds each command: ``tokendeck COMMAND ...`` builds the parser with that group alone
+(:func:`build_parser`), so a command imports its own module and not all nineteen (a test keeps
+this equal to what each group adds)."""
 
 SHELLS = ("bash", "zsh", "fish")
 """What ``tokendeck completion`` writes scripts for (:mod:`vault.cli.completion`, named by string:
@@ -156,7 +133,11 @@ class Parser(argparse.ArgumentParser):
         return found
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; or, when ``command`` (the command line's first word) is one of
+    :data:`GROUP_OF`, the top level with that command's group alone.  Its own help, usage errors
+    and hints are the same (a test compares them); a misspelt or missing command gets the whole
+    parser, whose message lists them all."""
     parser = Parser(
         prog="tokendeck",
         description="An encrypted vault for your OAuth and API tokens. Without a command, opens the TUI.",
@@ -165,8 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-V", "--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for group in GROUPS:
-        group.add_parsers(sub)
+    for group in (GROUP_OF[command],) if command in GROUP_OF else GROUPS:
+        importlib.import_module(f"vault.cli.{group}").add_parsers(sub)
     p = sub.add_parser(
         "completion",
         help="print a shell completion script (bash, zsh or fish)",
