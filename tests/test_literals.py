@@ -12,7 +12,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hypothesis import given, settings
@@ -134,6 +136,47 @@ def test_a_copy_cut_by_the_buffers_end_is_not_read_past_it() -> None:
 TOKEN_RUN = re.compile(rb"[%s]+" % _TOKEN_CHARS)
 
 
+# ------------------------------------------------------------------ whole files, read in C
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    case=cases(),
+    more=st.integers(min_value=0, max_value=100),
+    probe=st.integers(min_value=0, max_value=300),
+    nul=st.none() | st.integers(min_value=0, max_value=300),
+)
+def test_a_file_is_answered_for_exactly_when_it_holds_no_copy_and_no_nul_in_its_first_bytes(
+    case: tuple[list[bytes], bytes], more: int, probe: int, nul: int | None
+) -> None:
+    """Read in pieces as small as twice the longest needle, so copies fall across every boundary."""
+    needles, data = case
+    if nul is not None:  # a NUL byte before, at or after the end of the probe
+        data = data[:nul] + b"\0" + data[nul:]
+    found = SampledLiterals(needles)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "file")
+        Path(path).write_bytes(data)
+        with mock.patch.object(literals, "PIECE", 2 * max(map(len, needles)) + more):
+            sizes = found.clean_files([path, path], uid=os.getuid(), max_size=len(data), probe=probe)
+    clean = not every_copy(needles, data) and b"\0" not in data[:probe]
+    assert sizes == [len(data) if clean else -1] * 2
+
+
+def test_what_is_not_a_small_regular_file_of_the_users_is_left_to_the_caller(tmp_path: Path) -> None:
+    found = SampledLiterals([b"n" * LONG])
+    plain, large, fifo, folder = (tmp_path / name for name in ("plain", "large", "fifo", "folder"))
+    plain.write_bytes(b"x" * 100)
+    large.write_bytes(b"x" * 501)
+    os.mkfifo(fifo)  # opened without blocking, and not read
+    folder.mkdir()
+    (tmp_path / "link").symlink_to(plain)
+    paths = [str(p) for p in (plain, large, fifo, folder, tmp_path / "link", tmp_path / "missing", plain)]
+    assert found.clean_files(paths, uid=os.getuid(), max_size=500, probe=8192) == [100, -1, -1, -1, -1, -1, 100]
+    assert found.clean_files([str(plain)], uid=os.getuid() + 1, max_size=500, probe=8192) == [-1]  # not yours
+    assert found.clean_files([], uid=os.getuid(), max_size=500, probe=8192) == []
+
+
 def test_the_c_side_and_the_matcher_agree_on_what_a_value_may_follow_inside_a_run() -> None:
     """``scan_match._STARTS`` (``=`` and ``/``) and the C side's ``holds_length``: a one-byte value
     after each token byte inside a run is a candidate exactly when that byte is one of them."""
@@ -219,7 +262,7 @@ def test_the_tests_above_pass_with_address_and_undefined_behaviour_sanitizers(tm
     assert " passed" in done.stdout and "failed" not in done.stdout
 
 
-@pytest.mark.parametrize("abi", ["int td_abi(void) { return 2; }", ""])
+@pytest.mark.parametrize("abi", [f"int td_abi(void) {{ return {literals.ABI + 1}; }}", ""])
 def test_a_library_from_another_build_is_not_used(abi: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An editable install not rebuilt since ``literals.c`` changed keeps the old library: one of
     another version, or one from before the version function, is left alone (scan uses
@@ -228,8 +271,9 @@ def test_a_library_from_another_build_is_not_used(abi: str, tmp_path: Path, monk
     if cc is None:
         pytest.skip("no C compiler here")
     source = Path(literals.__file__).with_name("literals.c").read_text()
-    assert "int td_abi(void) { return 1; }" in source
-    (tmp_path / "other.c").write_text(source.replace("int td_abi(void) { return 1; }", abi))
+    current = f"int td_abi(void) {{ return {literals.ABI}; }}"
+    assert current in source
+    (tmp_path / "other.c").write_text(source.replace(current, abi))
     subprocess.run([cc, "-shared", "-fPIC", "-o", str(tmp_path / "other.so"), str(tmp_path / "other.c")], check=True)
     monkeypatch.setattr(literals, "_LIBRARY", tmp_path / "other.so")
     monkeypatch.setattr(literals, "_tried", False)

@@ -11,6 +11,7 @@ loaded with :mod:`ctypes`; where it was not built, :func:`available` is False an
 from __future__ import annotations
 
 import ctypes
+import os
 from pathlib import Path
 
 WINDOW = 8
@@ -19,13 +20,16 @@ LONG = 24
 """Needles at least this long are searched here (the shortest sets the stride: 17 bytes or more);
 shorter ones are left to a general engine."""
 _FIRST_ROOM = 256
+PIECE = 256 * 1024
+"""Bytes :meth:`SampledLiterals.clean_files` reads at a time: a piece is searched while it is
+in the cache, beside the set's 512 KB filter (a whole 4 MB file read at once pushed both out)."""
 
 _LIBRARY = Path(__file__).with_name("libliterals.so.1")
 _loaded: ctypes.CDLL | None = None
 _tried = False
 
 
-ABI = 1
+ABI = 2
 """What ``td_abi()`` in ``literals.c`` must answer: a library built from another version of the
 source (an editable install not rebuilt since) is not used, rather than called wrongly."""
 
@@ -60,6 +64,11 @@ def _declare(library: ctypes.CDLL) -> None:
     library.td_find.argtypes = [ctypes.c_void_p, data, size, u32s, u64s, size]
     library.td_run_ends.restype = ctypes.c_uint64
     library.td_run_ends.argtypes = [data, size, u32s, ctypes.c_uint32, u64s, size]
+    library.td_clean_files.restype = ctypes.c_uint64
+    library.td_clean_files.argtypes = [
+        ctypes.c_void_p, data, ctypes.c_uint32, ctypes.c_uint32, size, size, ctypes.c_char_p, size,
+        ctypes.POINTER(ctypes.c_int64),
+    ]  # fmt: skip
     library.td_free.restype = None
     library.td_free.argtypes = [ctypes.c_void_p]
 
@@ -109,6 +118,20 @@ class SampledLiterals:
                 sizes = self._sizes
                 return [(needles[i], starts[i], starts[i] + sizes[needles[i]]) for i in range(found)]
             room = found
+
+    def clean_files(self, paths: list[str], *, uid: int, max_size: int, probe: int) -> list[int]:
+        """For each of ``paths``: its size when it is a regular file of ``uid``'s, at most
+        ``max_size`` bytes, with no NUL byte in its first ``probe`` bytes and no copy of a needle,
+        read and searched here without Python's lock; else -1 (the caller reads it again itself,
+        to say why it is skipped or where its copies are)."""
+        if not paths:
+            return []
+        names = b"".join(os.fsencode(path) + b"\0" for path in paths)
+        sizes = (ctypes.c_int64 * len(paths))()
+        room = max(PIECE, 2 * max(self._sizes))
+        buffer = ctypes.create_string_buffer(room)
+        self._library.td_clean_files(self._set, names, len(paths), uid, max_size, probe, buffer, room, sizes)
+        return sizes[:]
 
 
 class TokenRuns:

@@ -84,6 +84,15 @@ class Sampled:
         self._general = general_engine([needles[i] for i in self._short]) if self._short else None
         self.name = "sampled" + (f" + {self._general.name}" if self._general else "")
 
+    @property
+    def whole_files(self) -> bool:
+        """Whether :meth:`clean_files` answers for every needle (none is left to a general engine)."""
+        return self._general is None
+
+    def clean_files(self, paths: list[str], *, uid: int, max_size: int, probe: int) -> list[int]:
+        """:meth:`vault.core.literals.SampledLiterals.clean_files`: each file read and searched in C."""
+        return self._sampled.clean_files(paths, uid=uid, max_size=max_size, probe=probe)
+
     def find(self, data: bytes) -> list[tuple[int, int, int]]:
         long = self._long
         copies = [(long[i], start, end) for i, start, end in self._sampled.find_all(data)]

@@ -1,9 +1,11 @@
-"""``tokendeck scan``'s reading of one file, and the worker processes that read them
+"""``tokendeck scan``'s reading of one file, and the workers that read them
 (:mod:`vault.services.scanning` walks and hands them out; docs/scan.md).
 
 Each file is opened once (``O_NOFOLLOW | O_NONBLOCK``, checked again on the open descriptor) and
 read whole when it is a regular file of the user's under the size limit with no NUL byte in its
-first block.
+first block.  Where the matcher can (:attr:`Matcher.reads_files`), a batch is first read and
+searched in C (``vault/core/literals.c``, the same checks), and only a file with something to say
+(a copy, a skip, an error) is opened again here, to say it.
 """
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING
 
 from vault.services.scan_match import Matcher
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from concurrent.futures import Executor
 
 BINARY_PROBE = 8192
 """A NUL byte in this first block marks a binary file, skipped."""
@@ -78,17 +85,25 @@ _WORKER: tuple[Matcher, int, int] | None = None
 secrets are never pickled, sent or written; the workers are this process's own children)."""
 
 
-def start_workers(jobs: int, matcher: Matcher, max_size: int, uid: int) -> Any:
+def start_workers(
+    jobs: int, matcher: Matcher, max_size: int, uid: int
+) -> tuple[Executor, Callable[[list[str]], BatchResult]]:
+    """``jobs`` workers, and what to hand each batch to.  Threads where the matcher reads whole
+    files in C (:attr:`Matcher.reads_files`: it holds no lock of Python's while it reads and
+    searches, and a thread starts in microseconds); else processes forked from this one."""
     import multiprocessing
     import signal
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
+    if matcher.reads_files:
+        return ThreadPoolExecutor(jobs, thread_name_prefix="scan"), partial(read_batch, matcher, max_size, uid)
     global _WORKER  # noqa: PLW0603 - what the forked workers inherit
     _WORKER = (matcher, max_size, uid)
-    return ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         jobs, mp_context=multiprocessing.get_context("fork"), initializer=signal.signal,
         initargs=(signal.SIGINT, signal.SIG_IGN),  # Ctrl+C is the scan's to handle
     )  # fmt: skip
+    return pool, work
 
 
 BatchResult = tuple[int, int, list[tuple[str, FileResult]]]
@@ -97,13 +112,23 @@ and every other file's result (a copy found, a skip): most of a large scan is co
 
 
 def work(batch: list[str]) -> BatchResult:
+    """:func:`read_batch` in a forked worker, with what it inherited."""
     if _WORKER is None:
         raise RuntimeError("no matcher in this worker")
-    matcher, max_size, uid = _WORKER
+    return read_batch(*_WORKER, batch)
+
+
+def read_batch(matcher: Matcher, max_size: int, uid: int, batch: list[str]) -> BatchResult:
+    """Read and match every file of ``batch``: in C where the matcher can (a file with nothing to
+    say is only counted), and here, with :func:`scan_file`, for the rest."""
+    if matcher.reads_files:
+        clean = matcher.clean_files(batch, uid=uid, max_size=max_size, probe=BINARY_PROBE)
+    else:
+        clean = [-1] * len(batch)
     files = size = 0
     rest = []
-    for path in batch:
-        result = scan_file(matcher, path, max_size, uid)
+    for path, read in zip(batch, clean, strict=True):
+        result = ("read", "", read, []) if read >= 0 else scan_file(matcher, path, max_size, uid)
         if result[0] == "read" and not result[3]:
             files += 1
             size += result[2]

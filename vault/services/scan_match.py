@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from vault.core.superseded import digest
-from vault.services.scan_engines import literal_engine, scan_blocks
+from vault.services.scan_engines import Sampled, literal_engine, scan_blocks
 
 if TYPE_CHECKING:
     from vault.core.literals import TokenRuns
@@ -147,6 +147,23 @@ class Matcher:
     def searching(self) -> bool:
         """Whether there is anything to look for."""
         return self._automaton is not None or bool(self._shortest)
+
+    @property
+    def reads_files(self) -> bool:
+        """Whether :meth:`clean_files` can answer for a file: every current value is in the
+        sampled search, and no previous value is looked for (their runs and decoded views need
+        the bytes here)."""
+        return not self._shortest and isinstance(self._automaton, Sampled) and self._automaton.whole_files
+
+    def clean_files(self, paths: list[str], *, uid: int, max_size: int, probe: int) -> list[int]:
+        """For each of ``paths``, read and searched in C without Python's lock (only where
+        :attr:`reads_files`): its size when it is a regular file of ``uid``'s, at most
+        ``max_size`` bytes, with no NUL byte in its first ``probe`` bytes and nothing :meth:`find`
+        would find; else -1, and the caller reads it itself (to say why it is skipped, or where its
+        copies are)."""
+        if not isinstance(self._automaton, Sampled) or not self.reads_files:
+            raise RuntimeError("this matcher needs every file's bytes")
+        return self._automaton.clean_files(paths, uid=uid, max_size=max_size, probe=probe)
 
     def find(self, data: bytes) -> list[Hit]:
         """Every copy in ``data``, once per (credential, kind, line), the most direct form first."""

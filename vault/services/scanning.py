@@ -27,6 +27,7 @@ from vault.services.scan_files import (
     BatchResult,
     FileResult,
     not_regular,
+    read_batch,
     scan_file,
     size_text,
     start_workers,
@@ -137,6 +138,7 @@ class Scan:
         self.max_size = max_size
         self.jobs = jobs
         self._pool: Any = None
+        self._work: Callable[[list[str]], BatchResult] = work
         self._batches = _Batches()
         self._running: set[Any] = set()
         self.outcome = Outcome()
@@ -261,9 +263,9 @@ class Scan:
         from concurrent.futures import FIRST_COMPLETED, wait
 
         if self._pool is None:
-            self._pool = start_workers(self.jobs, self.matcher, self.max_size, self._uid)
+            self._pool, self._work = start_workers(self.jobs, self.matcher, self.max_size, self._uid)
         for batch in self._batches.full():
-            self._running.add(self._pool.submit(work, batch))
+            self._running.add(self._pool.submit(self._work, batch))
             while len(self._running) >= 4 * self.jobs:
                 done, self._running = wait(self._running, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -271,11 +273,14 @@ class Scan:
 
     def _finish(self) -> None:
         """Scan what is left in the batches, wait for the workers, stop them."""
-        for path in self._batches.rest():
-            if self._pool is None:
-                self._apply(path, scan_file(self.matcher, path, self.max_size, self._uid))
-            else:
-                self._running.add(self._pool.submit(work, [path]))
+        rest = self._batches.rest()
+        if self._pool is None:
+            if rest:
+                self._take(read_batch(self.matcher, self.max_size, self._uid, rest))
+        else:  # what is left, cut in one batch a worker
+            for i in range(self.jobs):
+                if rest[i :: self.jobs]:
+                    self._running.add(self._pool.submit(self._work, rest[i :: self.jobs]))
         for future in list(self._running):
             self._take(future.result())
         self._running = set()
