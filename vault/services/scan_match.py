@@ -20,11 +20,9 @@ import base64
 import binascii
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote
 
-from vault.core.superseded import digest
 from vault.services.scan_engines import Sampled, literal_engine, scan_blocks
 
 if TYPE_CHECKING:
@@ -46,8 +44,7 @@ _JSON_SIMPLE = {b"/": b"/", b'"': b'"', b"\\": b"\\", b"b": b"\b", b"f": b"\f", 
 _PERCENT = re.compile(rb"%([0-9a-fA-F]{2})")
 
 
-@dataclass(frozen=True)
-class Secretly:
+class Secretly(NamedTuple):
     """Whose a value is, what kind, and whether it is the current one (``live``)."""
 
     credential: str
@@ -55,8 +52,7 @@ class Secretly:
     live: bool
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """One copy found in a buffer: whose, the form it was in, and the line it starts on."""
 
     who: Secretly
@@ -139,6 +135,10 @@ class Matcher:
             self._previous.setdefault(hashed, []).append(Secretly(credential, kind, live=False))
             if length >= MIN_LENGTH:
                 self._lengths.add(length)
+        if self._previous:  # imported here: hmac, hashlib and dataclasses, for previous values only
+            from vault.core.superseded import digest
+
+            self._digest = digest
         self._shortest = min(self._lengths, default=0)
         self._lengths_sorted = sorted(self._lengths)
         self._runs = _runs(sorted(self._lengths)) if self._lengths else None
@@ -247,13 +247,13 @@ class Matcher:
                     candidate = view[begin:end]
                     if 0 in candidate.translate(_RUN_MAP):
                         continue  # not one run of token characters
-                    for who in self._previous.get(digest(self._key, candidate), ()):
+                    for who in self._previous.get(self._digest(self._key, candidate), ()):
                         yield Hit(who, "raw", lines.at(begin))
 
     def _looked_up(self, view: bytes, begin: int, end: int, stop: bool, form: str, line: int) -> Iterator[Hit]:
         for candidate in (view[begin:end], view[begin : end - 1]) if stop else (view[begin:end],):
             if len(candidate) in self._lengths:
-                for who in self._previous.get(digest(self._key, candidate), ()):
+                for who in self._previous.get(self._digest(self._key, candidate), ()):
                     yield Hit(who, form, line)
 
 
