@@ -232,3 +232,18 @@ def test_links_follow_a_rename_and_go_with_a_removal(records: Records) -> None:
     records.links.map_git_host("github.com", "github-work")
     records.remove("github-work")
     assert records.links.export_bindings() == [] and records.links.git_hosts() == []
+
+
+def test_an_audit_row_alone_keeps_the_decoded_credentials_and_a_change_does_not(home: Path, clock: FrozenClock) -> None:
+    """The SQLCipher repository decodes its credentials once and keeps them until the vault
+    changes; an audit row (every read through the agent writes one, and so does every scan) is
+    not a change to them, so the next listing does not decode 1,000 credentials again."""
+    with sqlcipher(home, clock) as records:
+        records.add_static("a", provider="api-key", token="t")
+        first = records.credentials()
+        records.record("scan", "ok", detail="places=1 files=1 findings=0 live=0")
+        records.record_once("warning", "ok", credential="a", detail="once")
+        assert records.credentials()[0] is first[0]
+        records.add_static("b", provider="api-key", token="u")
+        second = records.credentials()
+        assert [c.name for c in second] == ["a", "b"] and second[0] is not first[0]

@@ -444,19 +444,19 @@ class Repository:
 
     def record(self, action: str, outcome: str, *, credential: str | None = None, detail: str | None = None) -> None:
         """Append an audit event on its own (for actions that change nothing else)."""
-        with self._store.transaction() as conn:
+        with self._store.transaction(audit_only=True) as conn:
             self._audit(conn, credential, action, outcome, detail)
 
     def record_many(self, rows: Iterable[tuple[str, str, str | None, str | None, float]]) -> None:
         """Append audit events (action, outcome, credential, detail, when), all in one commit."""
-        with self._store.transaction() as conn:
+        with self._store.transaction(audit_only=True) as conn:
             for action, outcome, credential, detail, at in rows:
                 self._audit(conn, credential, action, outcome, detail, at)
 
     def record_once(self, action: str, outcome: str, *, credential: str, detail: str) -> bool:
         """Append an audit event unless the same one (credential, action, detail) is already
         there; whether it was appended.  For warnings that must be given once, across restarts."""
-        with self._store.transaction() as conn:
+        with self._store.transaction(audit_only=True) as conn:
             seen = conn.execute(
                 "SELECT 1 FROM audit WHERE credential = ? AND action = ? AND detail = ? LIMIT 1",
                 (credential, action, detail),

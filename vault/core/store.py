@@ -75,8 +75,8 @@ class Store:
         """Why this store cannot be written, when it was opened immutable."""
         self._verified = False
         self.commits = 0
-        """This store's own commits so far: with :meth:`data_version` (everyone else's), what
-        tells a cache of decoded rows that it is stale."""
+        """This store's own commits so far, but those of audit rows alone: with
+        :meth:`data_version` (everyone else's), what tells a cache of decoded rows that it is stale."""
         self.wrote = False
         """A write of this store's has been committed (durably) since it was opened."""
         self.write_problem: str | None = None
@@ -203,11 +203,13 @@ class Store:
             self._verified = True
 
     @contextlib.contextmanager
-    def transaction(self, *, bookkeeping: bool = False) -> Iterator[sqlcipher3.Connection]:
+    def transaction(self, *, bookkeeping: bool = False, audit_only: bool = False) -> Iterator[sqlcipher3.Connection]:
         """A write transaction (``BEGIN IMMEDIATE``): all of it commits, or none.  The first
         one :meth:`verify`-s the file, unless it is ``bookkeeping`` (one small update of a row
         just read, and so just checked).  Inside another in this thread it is a savepoint:
-        what raises is undone alone, and nothing commits until the outer one does.
+        what raises is undone alone, and nothing commits until the outer one does.  One that is
+        ``audit_only`` (it writes audit rows and nothing else) is not counted in :attr:`commits`:
+        the rows a cache decoded are the same after it.
 
         Raises:
             VaultBusy: another process kept the write lock past the busy timeout.
@@ -240,7 +242,7 @@ class Store:
             except BaseException as exc:
                 self._undo(exc)
                 raise
-            self.commits += 1
+            self.commits += 0 if audit_only else 1
             self.wrote, self.write_problem = True, None
             faults.reached("committed")
 
