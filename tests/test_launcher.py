@@ -125,3 +125,38 @@ def test_scan_imports_no_other_command_and_not_the_vault_before_it_needs_it(tmp_
     assert not {f"vault.cli.{group}" for group in GROUPS if group != "scan"} & loaded
     assert not {"vault.core.model", "vault.services.tokens", "vault.core.store"} & loaded
     assert not {"dataclasses", "subprocess", "hmac"} & loaded  # about 15 ms: what needs them imports them
+
+
+SCAN_WITH_WORKERS = """
+import sys, threading
+from pathlib import Path
+from vault.services import scanning
+from vault.services.scan_match import Matcher
+scanning.BATCH_FILES = 2  # so five files make batches, and the workers start
+names = set()
+real = scanning.read_batch
+def read_batch(*args):
+    names.add(threading.current_thread().name.split("_")[0])
+    return real(*args)
+scanning.read_batch = read_batch
+import vault.services.scan_files as files
+files.read_batch = read_batch
+matcher = Matcher([("gh", "static token", "ghp_" + "a1" * 18)], b"k" * 32, [])
+outcome = scanning.Scan(matcher, jobs=2).run([Path(sys.argv[1])])
+print(outcome.files, len(outcome.findings), sorted(names), "multiprocessing" in sys.modules)
+"""
+
+
+def test_a_scan_whose_files_are_read_in_c_runs_threads_and_imports_no_multiprocessing(tmp_path: Path) -> None:
+    """Threads where the C side reads whole files (docs/scan.md): multiprocessing, about 15 ms of
+    imports, is for the scans that fork."""
+    from vault.core import literals
+
+    if not literals.available():
+        pytest.skip("the C side was not built (no compiler)")
+    for i in range(5):
+        (tmp_path / f"f{i}.txt").write_text(f"line {i}\n" + ("token=ghp_" + "a1" * 18 if i == 3 else "") + "\n")
+    done = subprocess.run(
+        [sys.executable, "-c", SCAN_WITH_WORKERS, str(tmp_path)], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["5", "1", "['scan']", "False"], done.stdout + done.stderr

@@ -91,12 +91,14 @@ def start_workers(
     """``jobs`` workers, and what to hand each batch to.  Threads where the matcher reads whole
     files in C (:attr:`Matcher.reads_files`: it holds no lock of Python's while it reads and
     searches, and a thread starts in microseconds); else processes forked from this one."""
+    if matcher.reads_files:
+        from concurrent.futures import ThreadPoolExecutor  # not multiprocessing (about 15 ms to import)
+
+        return ThreadPoolExecutor(jobs, thread_name_prefix="scan"), partial(read_batch, matcher, max_size, uid)
     import multiprocessing
     import signal
-    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+    from concurrent.futures import ProcessPoolExecutor
 
-    if matcher.reads_files:
-        return ThreadPoolExecutor(jobs, thread_name_prefix="scan"), partial(read_batch, matcher, max_size, uid)
     global _WORKER  # noqa: PLW0603 - what the forked workers inherit
     _WORKER = (matcher, max_size, uid)
     pool = ProcessPoolExecutor(
