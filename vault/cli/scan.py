@@ -9,6 +9,7 @@ The vault (the agent, else opened here) hands this process what to look for
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -120,6 +121,9 @@ def _scan(material: dict[str, object], places: list[Path], max_size: int, jobs: 
 
     matcher = matcher_of(material)
     del material
+    # What was imported and built lives until the command exits: kept out of every later garbage
+    # collection, the last one (at exit) included, which went through all of it (about 6 ms).
+    gc.freeze()
     progress = _Progress() if sys.stderr.isatty() else None
     outcome = Scan(matcher, max_size=max_size, jobs=jobs, progress=progress).run(places)
     if progress is not None:

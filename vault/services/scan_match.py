@@ -21,7 +21,6 @@ import binascii
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import quote
 
 from vault.services.scan_engines import Sampled, literal_engine, scan_blocks
 
@@ -78,10 +77,18 @@ def json_forms(value: bytes) -> list[bytes]:
     return [f for f in dict.fromkeys(forms) if f != value]
 
 
+_URL_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+"""What percent-encoding leaves as it is (``urllib.parse.quote(value, safe="")``, RFC 3986's unreserved)."""
+_PERCENT_UPPER = [bytes([c]) if c in _URL_SAFE else b"%%%02X" % c for c in range(256)]
+_PERCENT_LOWER = [bytes([c]) if c in _URL_SAFE else b"%%%02x" % c for c in range(256)]
+
+
 def url_forms(value: bytes) -> list[bytes]:
-    """``value`` percent-encoded, with upper- and lower-case hex."""
-    upper = quote(value, safe="").encode()
-    lower = re.sub(rb"%[0-9A-F]{2}", lambda m: m.group(0).lower(), upper)
+    """``value`` percent-encoded, with upper- and lower-case hex (none for a value of unreserved
+    bytes only: it reads the same)."""
+    if not value.translate(None, _URL_SAFE):
+        return []
+    upper, lower = (b"".join([table[c] for c in value]) for table in (_PERCENT_UPPER, _PERCENT_LOWER))
     return [f for f in dict.fromkeys((upper, lower)) if f != value]
 
 
