@@ -131,7 +131,7 @@ def command_side(workdir: Path, total: int, secrets: list[str], old: list[str], 
             (f"{len(secrets)} + {len(old)} replaced", old),
         ):
             env = child_env(vault_of(scratch / f"home-{len(replaced)}", secrets, replaced), scratch)
-            argv = [*command, "scan", str(workdir), "--max-size", "8", "--jobs", str(args.jobs)]
+            argv = [*command, "scan", str(workdir)]  # as users run it: the default size limit and workers
             lines: list[int] = []
             run_checked([*command, "agent", "start"], env)
             try:
@@ -176,7 +176,12 @@ def main() -> int:
     parser.add_argument("--secrets", type=int, default=1000, help="current secrets (and as many previous values)")
     parser.add_argument("--previous", type=int, help="previous values (keyed hashes; default: as many as --secrets)")
     parser.add_argument("--runs", type=int, default=3, help="runs of each side; the best is kept")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="scan processes (default: the CPUs)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="the engine's workers (default: the CPUs; the command uses its own default)",
+    )
     parser.add_argument(
         "--engine-only", action="store_true", help="skip the command (a vault, its agent, `tokendeck scan DIR`)"
     )
