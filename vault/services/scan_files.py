@@ -125,12 +125,13 @@ def read_batch(matcher: Matcher, max_size: int, uid: int, batch: list[str]) -> B
     say is only counted), and here, with :func:`scan_file`, for the rest."""
     if matcher.reads_files:
         clean = matcher.clean_files(batch, uid=uid, max_size=max_size, probe=BINARY_PROBE)
+        again = [path for path, read in zip(batch, clean, strict=True) if read < 0]
+        files, size = len(batch) - len(again), sum(read for read in clean if read > 0)
     else:
-        clean = [-1] * len(batch)
-    files = size = 0
+        again, files, size = batch, 0, 0
     rest = []
-    for path, read in zip(batch, clean, strict=True):
-        result = ("read", "", read, []) if read >= 0 else scan_file(matcher, path, max_size, uid)
+    for path in again:
+        result = scan_file(matcher, path, max_size, uid)
         if result[0] == "read" and not result[3]:
             files += 1
             size += result[2]
