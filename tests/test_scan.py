@@ -347,7 +347,16 @@ def test_through_the_agent_the_findings_and_the_audit_are_the_same(seeded: tuple
         tokendeck(with_agent, "agent", "stop")
 
 
-def test_worker_processes_find_what_one_process_finds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+WORKERS = {
+    "threads": [],  # no previous value: threads over the C side's reading (processes where it was not built)
+    "processes": [("old", "static token", 40, b"\0" * 32)],  # a previous value: forked processes
+}
+
+
+@pytest.mark.parametrize("previous", WORKERS.values(), ids=WORKERS.keys())
+def test_workers_find_what_one_reader_finds(
+    previous: list[tuple[str, str, int, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from vault.services import scanning
     from vault.services.scan_match import Matcher
 
@@ -358,7 +367,8 @@ def test_worker_processes_find_what_one_process_finds(tmp_path: Path, monkeypatc
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"f{n}.txt").write_text(f"x\n{'token=' + value if n % 4 == 0 else random('ghp_', 40)}\n")
     os.mkfifo(tree / "fifo")
-    matcher = Matcher([("gh", "static token", value)], b"k" * 32, [])
+    matcher = Matcher([("gh", "static token", value)], b"k" * 32, previous)
+    assert matcher.reads_files == (not previous and literals.available())
     alone = scanning.Scan(matcher).run([tree])
     monkeypatch.setattr(scanning, "BATCH_FILES", 3)
     together = scanning.Scan(matcher, jobs=2).run([tree])
@@ -368,6 +378,33 @@ def test_worker_processes_find_what_one_process_finds(tmp_path: Path, monkeypatc
         == (alone.files, alone.skipped)
         == (40, [(str(tree / "fifo"), "a named pipe (FIFO)")])
     )
+
+
+@pytest.mark.parametrize("previous", WORKERS.values(), ids=WORKERS.keys())
+def test_ctrl_c_with_workers_reports_every_file_they_read_before_it(
+    previous: list[tuple[str, str, int, bytes]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl+C once the walk is done and every batch read: all of them are reported (their
+    results were dropped: "so far" said 0 files)."""
+    from concurrent.futures import wait
+
+    from vault.services import scanning
+    from vault.services.scan_match import Matcher
+
+    value = random("ghp_", 40)
+    for n in range(12):
+        (tmp_path / f"f{n}.txt").write_text(f"line\ntoken={value}\n")
+    monkeypatch.setattr(scanning, "BATCH_FILES", 2)
+
+    def pressed(scan: scanning.Scan) -> None:
+        wait(scan._running)  # every batch read by a worker
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(scanning.Scan, "_finish", pressed)
+    matcher = Matcher([("gh", "static token", value)], b"k" * 32, previous)
+    outcome = scanning.Scan(matcher, jobs=2).run([tmp_path])
+    assert outcome.interrupted
+    assert (outcome.files, len(outcome.findings)) == (12, 12)
 
 
 def test_a_git_object_over_the_size_limit_is_skipped_with_its_reason_and_the_rest_read(tmp_path: Path) -> None:

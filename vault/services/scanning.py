@@ -152,6 +152,7 @@ class Scan:
             self._finish()
         except KeyboardInterrupt:
             self.outcome.interrupted = True
+            self._settle()
         finally:
             self._stop()
         self.outcome.findings.sort(key=lambda f: (f.path, f.git_object, f.line, f.credential, f.kind))
@@ -265,9 +266,9 @@ class Scan:
         for batch in self._batches.full():
             self._running.add(self._pool.submit(self._work, batch))
             while len(self._running) >= 4 * self.jobs:
-                done, self._running = wait(self._running, return_when=FIRST_COMPLETED)
+                done, _ = wait(self._running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    self._take(future.result())
+                    self._take_from(future)
 
     def _finish(self) -> None:
         """Scan what is left in the batches, wait for the workers, stop them."""
@@ -280,8 +281,24 @@ class Scan:
                 if rest[i :: self.jobs]:
                     self._running.add(self._pool.submit(self._work, rest[i :: self.jobs]))
         for future in list(self._running):
-            self._take(future.result())
-        self._running = set()
+            self._take_from(future)
+
+    def _settle(self) -> None:
+        """After a Ctrl+C: the batches no worker has started are dropped (none of their files was
+        read); those started are waited for (a batch takes milliseconds) and reported, so every
+        file read before the press is said.  A second Ctrl+C stops the waiting."""
+        for future in self._running:
+            future.cancel()
+        with contextlib.suppress(KeyboardInterrupt):
+            for future in list(self._running):
+                if not future.cancelled() and future.exception() is None:
+                    self._take_from(future)
+
+    def _take_from(self, future: Any) -> None:
+        """A worker's batch, taken once (its result waited for, if need be)."""
+        result = future.result()
+        self._running.discard(future)
+        self._take(result)
 
     def _stop(self) -> None:
         if self._pool is not None:
