@@ -463,7 +463,10 @@ def test_version_prints_the_installed_version_and_touches_no_vault(home: Path, f
     [
         (["lsit"], "tokendeck: unknown command 'lsit'; did you mean list?"),
         (["export", "dotenvv", "--name", "gh"], "tokendeck export: unknown target 'dotenvv'; did you mean dotenv?"),
-        (["list", "--jsn"], "tokendeck: unknown option --jsn; did you mean --json?"),
+        (["list", "--jsn"], "tokendeck list: unknown option --jsn; did you mean --json?"),
+        (["add", "x", "--provider", "api-key", "--json"], "tokendeck add: unknown option --json"),  # list's, not add's
+        (["agent", "start", "--bogus"], "tokendeck agent start: unknown option --bogus"),
+        (["--jsn"], "tokendeck: unknown option --jsn"),  # no command's option is suggested at the top
     ],
 )
 def test_a_misspelling_is_one_line_with_the_likely_meaning_and_a_hint(

@@ -90,9 +90,9 @@ def test_every_command_is_built_by_the_group_that_adds_it() -> None:
 
 
 def test_one_commands_parser_says_what_the_whole_one_does(capsys: pytest.CaptureFixture[str]) -> None:
-    """Help and usage errors are the same from the parser built for the command alone; a hint for
-    a misspelt option now names only that command's options (the whole parser's could name
-    another command's: ``init --jsn`` was asked "did you mean --json?")."""
+    """Help and usage errors are the same from the parser built for the command alone.  An option
+    left over is said by the command it was given to, with its own options to suggest and its own
+    help named: ``init --jsn`` was "tokendeck: ... did you mean --json?" (another command's)."""
     from vault.cli.parser import GROUP_OF, build_parser
 
     def said(parser: argparse.ArgumentParser, argv: list[str]) -> tuple[object, str, str]:
@@ -105,8 +105,9 @@ def test_one_commands_parser_says_what_the_whole_one_does(capsys: pytest.Capture
         for argv in ([command, "--help"], [command, "--no-such-option"]):
             assert said(build_parser(command), argv) == said(build_parser(), argv), argv
     assert "did you mean --json?" in said(build_parser("list"), ["list", "--jsn"])[2]
-    code, out, err = said(build_parser("init"), ["init", "--jsn"])
-    assert (code, out, err) == (2, "", "tokendeck: unknown option --jsn\nhint: tokendeck --help\n")
+    for parser in (build_parser("init"), build_parser()):
+        code, out, err = said(parser, ["init", "--jsn"])
+        assert (code, out, err) == (2, "", "tokendeck init: unknown option --jsn\nhint: tokendeck init --help\n")
 
 
 def test_scan_imports_no_other_command_and_not_the_vault_before_it_needs_it(tmp_path: Path) -> None:

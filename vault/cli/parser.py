@@ -11,7 +11,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import re
-from typing import NoReturn
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from vault.errors import EXIT_CODES
 from vault.settings import ENVIRONMENT
@@ -88,6 +89,25 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {self._explain(message)}\nhint: {self.prog} --help\n")
 
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        """argparse's, but arguments left over are said by the command they were given to: its
+        options suggested, its help named (``tokendeck add: unknown option --json``; argparse
+        has the top level say it, with every command's options to suggest from)."""
+        found, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self._typed(found).error(_UNRECOGNIZED + " ".join(extras))
+        return found
+
+    def _typed(self, found: argparse.Namespace) -> argparse.ArgumentParser:
+        """The deepest (sub)command parser ``found`` went through."""
+        parser: argparse.ArgumentParser = self
+        while True:
+            subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+            chosen = getattr(found, subs[0].dest, None) if subs else None
+            if not subs or chosen not in subs[0].choices:
+                return parser
+            parser = subs[0].choices[chosen]
+
     def _explain(self, message: str) -> str:
         import difflib
 
@@ -107,7 +127,7 @@ class Parser(argparse.ArgumentParser):
         if message.startswith(_UNRECOGNIZED):
             extra = message[len(_UNRECOGNIZED) :].split()
             options = [a for a in extra if a.startswith("-")]
-            known = [o for action in self._all_actions() for o in action.option_strings]
+            known = [o for action in self._actions for o in action.option_strings]  # this command's own
             parts = []
             for option in options:
                 name = option.split("=", 1)[0]
@@ -122,15 +142,6 @@ class Parser(argparse.ArgumentParser):
         # a type's own message): each quoted value, then each word, by the one rule
         message = _QUOTED.sub(lambda found: echo(found[1]), message)
         return " ".join(echo(word, quoted=False) if secret_kind(word) else word for word in message.split(" "))
-
-    def _all_actions(self) -> list[argparse.Action]:
-        """Every option of this parser and of the subcommands below it."""
-        found = list(self._actions)
-        for action in self._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for sub in action.choices.values():
-                    found += sub._actions
-        return found
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
