@@ -367,6 +367,7 @@ def test_workers_find_what_one_reader_finds(
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"f{n}.txt").write_text(f"x\n{'token=' + value if n % 4 == 0 else random('ghp_', 40)}\n")
     os.mkfifo(tree / "fifo")
+    (tree / "d0" / "blob.bin").write_bytes(b"\0ELF" + f"token={value}".encode())  # a binary: skipped, counted
     matcher = Matcher([("gh", "static token", value)], b"k" * 32, previous)
     assert matcher.reads_files == (not previous and literals.available())
     alone = scanning.Scan(matcher).run([tree])
@@ -374,9 +375,9 @@ def test_workers_find_what_one_reader_finds(
     together = scanning.Scan(matcher, jobs=2).run([tree])
     assert len(alone.findings) == 10 and together.findings == alone.findings
     assert (
-        (together.files, together.skipped)
-        == (alone.files, alone.skipped)
-        == (40, [(str(tree / "fifo"), "a named pipe (FIFO)")])
+        (together.files, together.binaries, together.skipped)
+        == (alone.files, alone.binaries, alone.skipped)
+        == (40, 1, [(str(tree / "fifo"), "a named pipe (FIFO)")])
     )
 
 

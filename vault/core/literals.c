@@ -33,6 +33,7 @@
 
 #define WINDOW 8
 #define EMPTY (-1)
+#define BINARY (-2) /* td_clean_files: a binary file, skipped (literals.py's BINARY) */
 
 typedef struct {
     uint32_t needle; /* which needle */
@@ -208,8 +209,9 @@ uint64_t td_find(const td_literals *set, const uint8_t *data, uint64_t n, uint32
 
 /* Whether the file at `path` is one the scan reads and finds nothing in: a regular file of user
  * `uid`, at most `max_size` bytes, no NUL byte in its first `probe` bytes, and no copy of a needle.
- * Its size then; else -1 (not such a file, an error, a copy, or it changed while read), and the
- * caller opens it again itself to say which.  It is read into `buffer` (`capacity` bytes) a piece
+ * Its size then; BINARY when it is such a file but for a NUL byte in its first `probe` bytes (the
+ * scan skips it unread: no more than one piece was read); else -1 (not such a file, an error, a
+ * copy, or it changed while read), and the caller opens it again itself to say which.  It is read into `buffer` (`capacity` bytes) a piece
  * at a time, each piece searched while it is in the cache, with the last longest-1 bytes of one
  * kept before the next so a copy across two pieces is whole in one search. */
 static int64_t clean_file(const td_literals *set, const char *path, uint32_t uid, uint64_t max_size,
@@ -223,28 +225,33 @@ static int64_t clean_file(const td_literals *set, const char *path, uint32_t uid
         goto done;
     const uint64_t overlap = set->longest - 1;
     uint64_t kept = 0, total = 0;
+    int copy = 0; /* a copy was found: -1, once the first `probe` bytes are known to hold no NUL */
     for (;;) {
         ssize_t got = read(fd, buffer + kept, capacity - kept);
         if (got < 0 && errno == EINTR) continue;
         if (got < 0) goto done;
         if (got == 0) break;
         uint64_t n = (uint64_t)got;
-        if (total < probe && memchr(buffer + kept, 0, n < probe - total ? n : probe - total) != NULL) goto done;
+        if (total < probe && memchr(buffer + kept, 0, n < probe - total ? n : probe - total) != NULL) {
+            result = BINARY; /* as the scan decides: a binary before any copy in it */
+            goto done;
+        }
         total += n;
         if (total > max_size) goto done;
-        if (td_find(set, buffer, kept + n, NULL, NULL, 0) != 0) goto done;
+        copy = copy || td_find(set, buffer, kept + n, NULL, NULL, 0) != 0;
+        if (copy && total >= probe) goto done;
         uint64_t keep = kept + n < overlap ? kept + n : overlap;
         memmove(buffer, buffer + kept + n - keep, keep);
         kept = keep;
     }
-    if (total == (uint64_t)info.st_size) result = (int64_t)total;
+    if (!copy && total == (uint64_t)info.st_size) result = (int64_t)total;
 done:
     close(fd);
     return result;
 }
 
 /* clean_file for each of `count` paths in `paths` (each ended by a NUL byte, one after another),
- * its answer in `sizes`; returns how many were -1.  `capacity` must be at least twice the longest
+ * its answer in `sizes`; returns how many were not a size.  `capacity` must be at least twice the longest
  * needle (else every answer is -1).  Opens, reads and searches without the caller's lock: ctypes
  * releases Python's, so threads scan files side by side. */
 uint64_t td_clean_files(const td_literals *set, const char *paths, uint32_t count, uint32_t uid,

@@ -20,6 +20,8 @@ LONG = 24
 """Needles at least this long are searched here (the shortest sets the stride: 17 bytes or more);
 shorter ones are left to a general engine."""
 _FIRST_ROOM = 256
+BINARY = -2
+"""What :meth:`SampledLiterals.clean_files` answers for a binary (``BINARY`` in ``literals.c``)."""
 PIECE = 256 * 1024
 """Bytes :meth:`SampledLiterals.clean_files` reads at a time: a piece is searched while it is
 in the cache, beside the set's 512 KB filter (a whole 4 MB file read at once pushed both out)."""
@@ -122,8 +124,9 @@ class SampledLiterals:
     def clean_files(self, paths: list[str], *, uid: int, max_size: int, probe: int) -> list[int]:
         """For each of ``paths``: its size when it is a regular file of ``uid``'s, at most
         ``max_size`` bytes, with no NUL byte in its first ``probe`` bytes and no copy of a needle,
-        read and searched here without Python's lock; else -1 (the caller reads it again itself,
-        to say why it is skipped or where its copies are)."""
+        read and searched here without Python's lock; :data:`BINARY` when it is such a file but
+        for a NUL byte in its first ``probe`` bytes (skipped, as the scan skips binaries); else -1
+        (the caller reads it again itself, to say why it is skipped or where its copies are)."""
         if not paths:
             return []
         names = b"".join(os.fsencode(path) + b"\0" for path in paths)

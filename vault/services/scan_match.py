@@ -166,7 +166,8 @@ class Matcher:
         """For each of ``paths``, read and searched in C without Python's lock (only where
         :attr:`reads_files`): its size when it is a regular file of ``uid``'s, at most
         ``max_size`` bytes, with no NUL byte in its first ``probe`` bytes and nothing :meth:`find`
-        would find; else -1, and the caller reads it itself (to say why it is skipped, or where its
+        would find; :data:`vault.core.literals.BINARY` for such a file with a NUL byte there (a
+        binary); else -1, and the caller reads it itself (to say why it is skipped, or where its
         copies are)."""
         if not isinstance(self._automaton, Sampled) or not self.reads_files:
             raise RuntimeError("this matcher needs every file's bytes")
