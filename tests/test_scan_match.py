@@ -74,6 +74,7 @@ FORMS = {
     "json-slash": lambda v: '{"t": "' + v.replace("/", "\\/") + '"}',
     "json-u": lambda v: '{"t": "' + json_u(v) + '"}',
     "json-U": lambda v: '{"t": "' + json_u(v, upper=True) + '"}',
+    "json-gson": lambda v: '{"t": "' + v.replace("=", "\\u003d") + '"}',  # Gson: only = < > & ' escaped
     "url": lambda v: "https://x.example/?t=" + quote(v, safe=""),
     "url-lower": lambda v: (
         "https://x.example/?t=" + re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(v, safe=""))

@@ -63,17 +63,25 @@ _PLAIN = bytes(c for c in range(256) if chr(c).isalnum() or c in b"_-.")
 """What a JSON writer leaves as it is (every other byte may come as ``\\u00xx``)."""
 
 
+_HTML_SAFE = b"<>&='"
+"""What a JSON writer that keeps its output safe in HTML escapes and nothing else (Gson by default:
+a base64 key's ``=`` as ``\\u003d``, its ``+`` and ``/`` left as they are)."""
+
+
 def json_forms(value: bytes) -> list[bytes]:
-    """How a JSON writer may escape ``value`` (other than leaving it as it is)."""
+    """How a JSON writer may escape ``value`` (other than leaving it as it is): ``\\/``; every
+    byte but a letter, digit, ``_``, ``-`` or ``.`` as ``\\u00xx``; or only the HTML-sensitive ones."""
     slash = value.replace(b"/", b"\\/")
     special = set(value.translate(None, _PLAIN))
     forms = [slash] if slash != value else []
     for spec in (b"\\u%04x", b"\\u%04X") if special else ():
-        escaped = value.replace(b"\\", spec % 92)  # first: the escapes below bring backslashes in
-        for c in special:  # one replace per distinct byte (a token has few), not a loop over every byte
-            if c != 92:
-                escaped = escaped.replace(bytes([c]), spec % c)
-        forms.append(escaped)
+        for chosen in (special, special & set(_HTML_SAFE)):
+            # a backslash first: the escapes below bring backslashes in
+            escaped = value.replace(b"\\", spec % 92) if 92 in chosen else value
+            for c in chosen:  # one replace per distinct byte (a token has few), not a loop over every byte
+                if c != 92:
+                    escaped = escaped.replace(bytes([c]), spec % c)
+            forms.append(escaped)
     return [f for f in dict.fromkeys(forms) if f != value]
 
 
