@@ -47,7 +47,12 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--max-size", type=int, metavar="MB", help="skip files larger than this many MB (default 64)", default=None
     )
     p.add_argument(
-        "--jobs", type=int, metavar="N", default=None, help="processes reading files (default: the CPUs, at most 4)"
+        "--jobs",
+        type=int,
+        metavar="N",
+        default=None,
+        help="workers reading files: threads, or processes once the vault keeps replaced values "
+        "(default: the CPUs, at most 4)",
     )
     p.add_argument(
         "--fix",
