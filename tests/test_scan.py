@@ -485,3 +485,27 @@ def test_a_token_in_a_repositorys_git_config_is_found(seeded: tuple[dict[str, st
     got = {(f["credential"], f["live"], f["form"]) for f in json.loads(ran.stdout)["findings"] if f["path"] == config}
     assert got == {("gh", True, "raw"), ("gh", False, "raw"), ("slack", True, "base64")}
     no_secret_in(ran.stdout, ran.stderr)
+
+
+def test_folders_are_walked_in_name_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """So a scan stopped early (Ctrl+C) has read the first folders by name, as a listing shows
+    them (it walked the last ones first)."""
+    from vault.services import scanning
+    from vault.services.scan_match import Matcher
+
+    for folder in ("b", "a", "c/y", "c/x"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "f.txt").write_text("nothing\n")
+    (tmp_path / "top.txt").write_text("nothing\n")
+    from vault.services import scan_files
+
+    read: list[str] = []
+    real = scan_files.scan_file
+
+    def reading(matcher: Matcher, path: str, *rest: int) -> scan_files.FileResult:
+        read.append(path)
+        return real(matcher, path, *rest)
+
+    monkeypatch.setattr(scanning, "scan_file", reading)
+    scanning.Scan(Matcher([("gh", "static token", random("ghp_", 40))], b"k" * 32, [])).run([tmp_path])
+    assert [os.path.relpath(p, tmp_path) for p in read] == ["top.txt", "a/f.txt", "b/f.txt", "c/x/f.txt", "c/y/f.txt"]

@@ -192,6 +192,7 @@ class Scan:
             except OSError as exc:
                 self._unreadable(Path(folder), exc)
                 continue
+            below: list[tuple[str, os.stat_result]] = []
             for entry in entries:
                 path = entry.path
                 if entry.name == ".git":
@@ -205,13 +206,14 @@ class Scan:
                         if target is not None and not stat.S_ISDIR(target.st_mode):
                             self._file(Path(path), tree)
                     elif entry.is_dir(follow_symlinks=False):
-                        stack.append((path, entry.stat(follow_symlinks=False)))
+                        below.append((path, entry.stat(follow_symlinks=False)))
                     elif entry.is_file(follow_symlinks=False):
                         self._regular(path, entry.stat(follow_symlinks=False))
                     else:  # a FIFO, a socket, a device: said why, never opened
                         self._file(Path(path), tree)
                 except OSError as exc:
                     self._unreadable(Path(path), exc)
+            stack += reversed(below)  # the first folder by name is walked next: an interrupted scan read a..., not z...
 
     def _inside(self, link: Path, tree: str) -> os.stat_result | None:
         """A symlink's target when it stays inside ``tree``; else skipped with why."""
