@@ -99,3 +99,12 @@ def test_any_new_value_reads_back(new: dict[str, Any]) -> None:
     assert json.dumps(jsonc.parse(out).data) == json.dumps(new)
     if "a" in new and "b" in new:
         assert "// beside a" in out
+
+
+@pytest.mark.parametrize("new", [{"\\x": None}, {"a": "\\x41"}, {"k": ["\\\\x", 'q\\"x', "\\u"]}])
+def test_a_backslash_before_an_x_reads_back(new: dict[str, Any]) -> None:
+    """json-five takes an escaped backslash before an ``x`` for a ``\\x`` escape (hypothesis found
+    ``{"\\\\x": null}`` written and then refused); such text is written with ``\\u005c``."""
+    doc = jsonc.parse(COMMENTED)
+    jsonc.edit(doc, new)
+    assert jsonc.parse(jsonc.dump(doc)).data == new

@@ -201,9 +201,23 @@ def _line_indent(wsc: list[str | Comment]) -> str | None:
     return None
 
 
+_ESCAPE = re.compile(r"\\.")
+"""One escape of JSON text (matched from the left, so ``\\\\`` is one)."""
+
+
+def _json_text(value: Any, **layout: Any) -> str:
+    """``json.dumps(value)``; where that holds a backslash before an ``x``, every backslash is
+    written ``\\u005c`` instead (the same string): json-five reads ``"\\\\x"`` as a ``\\x``
+    escape and refuses it, so ``{"\\\\x": 1}`` would not read back."""
+    text = json.dumps(value, ensure_ascii=False, **layout)
+    if "\\x" not in text:
+        return text
+    return _ESCAPE.sub(lambda m: "\\u005c" if m.group(0) == "\\\\" else m.group(0), text)
+
+
 def _fresh(value: Any, step: str, here: str) -> Value:
     """A new node for ``value``, laid out as ``json.dumps(indent=step)`` at the indentation ``here``."""
-    text = json.dumps(value, indent=step, ensure_ascii=False).replace("\n", "\n" + here)
+    text = _json_text(value, indent=step).replace("\n", "\n" + here)
     node = parse_source(text).value
     node.wsc_before, node.wsc_after = [], []
     return node
@@ -320,7 +334,7 @@ def _sync_object(node: JSONObject, old: dict[str, Any], new: dict[str, Any], ste
     for name in new:
         if name in pairs:
             continue
-        key = DoubleQuotedString(name, raw_value=json.dumps(name, ensure_ascii=False))
+        key = DoubleQuotedString(name, raw_value=_json_text(name))
         key.wsc_before, trailer = [*trailer, *before_new], []
         value = _fresh(new[name], step, indent)
         value.wsc_before = [" "]
