@@ -211,9 +211,10 @@ uint64_t td_find(const td_literals *set, const uint8_t *data, uint64_t n, uint32
  * `uid`, at most `max_size` bytes, no NUL byte in its first `probe` bytes, and no copy of a needle.
  * Its size then; BINARY when it is such a file but for a NUL byte in its first `probe` bytes (the
  * scan skips it unread: no more than one piece was read); else -1 (not such a file, an error, a
- * copy, or it changed while read), and the caller opens it again itself to say which.  It is read into `buffer` (`capacity` bytes) a piece
- * at a time, each piece searched while it is in the cache, with the last longest-1 bytes of one
- * kept before the next so a copy across two pieces is whole in one search. */
+ * copy, or it changed while read), and the caller opens it again itself to say which.  It is read
+ * into `buffer` (`capacity` bytes) a piece at a time, each piece searched while it is in the cache,
+ * with the last longest-1 bytes of one kept before the next so a copy across two pieces is whole in
+ * one search. */
 static int64_t clean_file(const td_literals *set, const char *path, uint32_t uid, uint64_t max_size,
                           uint64_t probe, uint8_t *buffer, uint64_t capacity) {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
@@ -251,9 +252,9 @@ done:
 }
 
 /* clean_file for each of `count` paths in `paths` (each ended by a NUL byte, one after another),
- * its answer in `sizes`; returns how many were not a size.  `capacity` must be at least twice the longest
- * needle (else every answer is -1).  Opens, reads and searches without the caller's lock: ctypes
- * releases Python's, so threads scan files side by side. */
+ * its answer in `sizes`; returns how many were not a size.  `capacity` must be at least twice the
+ * longest needle (else every answer is -1).  Opens, reads and searches without the caller's lock:
+ * ctypes releases Python's, so threads scan files side by side. */
 uint64_t td_clean_files(const td_literals *set, const char *paths, uint32_t count, uint32_t uid,
                         uint64_t max_size, uint64_t probe, uint8_t *buffer, uint64_t capacity, int64_t *sizes) {
     uint64_t others = 0;

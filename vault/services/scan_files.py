@@ -62,10 +62,10 @@ def scan_file(matcher: Matcher, path: str, max_size: int, uid: int) -> FileResul
             # One read of the size fstat gave, into one buffer (no copy joins pieces); more only if it
             # grew.  A larger file's first block is looked at first, so a binary is not read whole.
             if info.st_size >= BINARY_PROBE and b"\0" in os.pread(fd, BINARY_PROBE, 0):
-                return _BINARY
+                return ("binary", "", 0, [])
             data = os.read(fd, min(info.st_size, max_size) + 1)
             if info.st_size < BINARY_PROBE and b"\0" in data[:BINARY_PROBE]:
-                return _BINARY
+                return ("binary", "", 0, [])
             if len(data) > info.st_size and len(data) <= max_size:
                 data += os.read(fd, max_size + 1 - len(data))
         except OSError as exc:
@@ -74,10 +74,6 @@ def scan_file(matcher: Matcher, path: str, max_size: int, uid: int) -> FileResul
         os.close(fd)
     hits = [(h.who.credential, h.who.kind, h.who.live, h.form, h.line) for h in matcher.find(data)]
     return ("read", "", len(data), hits)
-
-
-_BINARY: FileResult = ("binary", "", 0, [])
-"""What :func:`scan_file` says of a binary."""
 
 
 def why(exc: OSError) -> str:
@@ -132,7 +128,9 @@ def read_batch(matcher: Matcher, max_size: int, uid: int, batch: list[str]) -> B
 
         clean = matcher.clean_files(batch, uid=uid, max_size=max_size, probe=BINARY_PROBE)
         again = [path for path, read in zip(batch, clean, strict=True) if read < 0 and read != BINARY]
-        rest = [(path, _BINARY) for path, read in zip(batch, clean, strict=True) if read == BINARY]
+        rest: list[tuple[str, FileResult]] = [
+            (path, ("binary", "", 0, [])) for path, read in zip(batch, clean, strict=True) if read == BINARY
+        ]
         files, size = len(batch) - len(again) - len(rest), sum(read for read in clean if read > 0)
     else:
         again, files, size, rest = batch, 0, 0, []
