@@ -127,11 +127,16 @@ def read_batch(matcher: Matcher, max_size: int, uid: int, batch: list[str]) -> B
         from vault.core.literals import BINARY
 
         clean = matcher.clean_files(batch, uid=uid, max_size=max_size, probe=BINARY_PROBE)
-        again = [path for path, read in zip(batch, clean, strict=True) if read < 0 and read != BINARY]
-        rest: list[tuple[str, FileResult]] = [
-            (path, ("binary", "", 0, [])) for path, read in zip(batch, clean, strict=True) if read == BINARY
-        ]
-        files, size = len(batch) - len(again) - len(rest), sum(read for read in clean if read > 0)
+        again: list[str] = []
+        rest: list[tuple[str, FileResult]] = []
+        files = size = 0
+        for path, read in zip(batch, clean, strict=True):
+            if read >= 0:
+                files, size = files + 1, size + read
+            elif read == BINARY:
+                rest.append((path, ("binary", "", 0, [])))
+            else:
+                again.append(path)
     else:
         again, files, size, rest = batch, 0, 0, []
     for path in again:

@@ -1,7 +1,7 @@
 """``tokendeck scan``'s walk: which files and git objects are read, which are skipped and why,
 and the findings (docs/scan.md).  The matching itself is :mod:`vault.services.scan_match`.
 
-Each file is read by :mod:`vault.services.scan_files`, in worker processes for a large scan.  A
+Each file is read by :mod:`vault.services.scan_files`, by workers for a large scan.  A
 symbolic link inside the tree being scanned is not followed: what it points at is walked or read
 itself, once; one out of the tree, or a loop, is skipped with its reason.  A git repository
 under a path (its ``.git``) is read through ``git cat-file --batch-all-objects --batch``: every
@@ -119,8 +119,9 @@ class Scan:
     """One scan: walk ``roots`` and match what is read against ``matcher``.
 
     Args:
-        jobs: processes that read and match files (forked from this one when the first batch of
-            files is full, so a small scan starts none); git objects are read here.
+        jobs: workers that read and match files (threads, or processes forked from this one:
+            :func:`~vault.services.scan_files.start_workers`), started when the first batch of
+            files is full, so a small scan starts none; git objects are read here.
         progress: called with the outcome now and then (for a terminal's progress line).
     """
 
@@ -259,7 +260,7 @@ class Scan:
             self._dispatch()
 
     def _dispatch(self) -> None:
-        """Hand full batches of files to the worker processes (started at the first full batch,
+        """Hand full batches of files to the workers (started at the first full batch,
         so a small scan starts none), keeping a few batches in flight."""
         from concurrent.futures import FIRST_COMPLETED, wait
 
@@ -279,9 +280,9 @@ class Scan:
             if rest:
                 self._take(read_batch(self.matcher, self.max_size, self._uid, rest))
         else:  # what is left, cut in one batch a worker
-            for i in range(self.jobs):
-                if rest[i :: self.jobs]:
-                    self._running.add(self._pool.submit(self._work, rest[i :: self.jobs]))
+            for share in (rest[i :: self.jobs] for i in range(self.jobs)):
+                if share:
+                    self._running.add(self._pool.submit(self._work, share))
         for future in list(self._running):
             self._take_from(future)
 
